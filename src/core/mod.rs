@@ -1,0 +1,17 @@
+//! The pure core: classification, extraction, the clock, routing, the case state
+//! machine and the data behind generated documents.
+//!
+//! Invariant: nothing under `core` does IO, reads the clock, touches tokio, sqlx,
+//! IMAP or SMTP, or panics on any input. Time comes in as a parameter. Everything
+//! here is tested with plain unit tests.
+
+pub mod auth;
+pub mod case;
+pub mod clock;
+pub mod commands;
+pub mod dates;
+pub mod documents;
+pub mod notice;
+pub mod routing;
+pub mod timeline;
+pub mod types;
