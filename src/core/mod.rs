@@ -10,6 +10,7 @@ pub mod case;
 pub mod clock;
 pub mod commands;
 pub mod dates;
+pub mod digest;
 pub mod documents;
 pub mod notice;
 pub mod routing;

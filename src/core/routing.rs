@@ -101,10 +101,7 @@ fn rule_matches(rule: &Rule, n: &Notice) -> Option<Vec<String>> {
     if !rule.organisation.is_empty() {
         any = true;
         let org = n.reporter.organisation.as_deref()?.to_lowercase();
-        let hit = rule
-            .organisation
-            .iter()
-            .find(|o| o.to_lowercase() == org)?;
+        let hit = rule.organisation.iter().find(|o| o.to_lowercase() == org)?;
         reasons.push(format!("organisation is {hit}"));
     }
     if !rule.systems.is_empty() {
@@ -241,7 +238,10 @@ mod tests {
     fn domain_pattern_does_not_match_lookalike_domains() {
         assert!(domain_matches("x@provdata.example", "provdata.example"));
         assert!(domain_matches("x@eu.provdata.example", "provdata.example"));
-        assert!(!domain_matches("x@evilprovdata.example", "provdata.example"));
+        assert!(!domain_matches(
+            "x@evilprovdata.example",
+            "provdata.example"
+        ));
         assert!(domain_matches("X@Provdata.example", "x@provdata.example"));
     }
 }

@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
+pub mod present;
+
 /// What the reader needs besides the bytes.
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
