@@ -2,4 +2,5 @@
 //! with a GDPR art. 33 clock. See ARCHITECTURE.md for the map.
 
 pub mod cli;
+pub mod config;
 pub mod core;

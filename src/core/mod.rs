@@ -12,6 +12,7 @@ pub mod commands;
 pub mod dates;
 pub mod digest;
 pub mod documents;
+pub mod intake;
 pub mod notice;
 pub mod routing;
 pub mod timeline;

@@ -40,6 +40,18 @@ impl fmt::Display for CaseRef {
     }
 }
 
+/// True when `address` is in one of `domains` (or a subdomain of one).
+pub fn is_internal(domains: &[String], address: &str) -> bool {
+    let Some((_, domain)) = address.trim().rsplit_once('@') else {
+        return false;
+    };
+    let domain = domain.trim_end_matches('>').to_lowercase();
+    domains.iter().any(|d| {
+        let d = d.to_lowercase();
+        domain == d || domain.ends_with(&format!(".{d}"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

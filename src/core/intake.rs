@@ -1,0 +1,408 @@
+//! Intake: what to do with one message that was read — open a case, attach it to
+//! a case, or only record it — and which mails that causes. Pure: the shell looks
+//! up candidate cases and passes them in; the answer is data it stores in one
+//! transaction.
+
+use chrono::{DateTime, Utc};
+
+use super::clock::{self, ReminderPlan};
+use super::notice::{Kind, Notice};
+use super::routing::RouteDecision;
+
+/// Why a message attaches to a case, strongest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// In-Reply-To/References names a message of the case.
+    Thread,
+    /// The subject or body carries the case reference.
+    CaseRef,
+    /// Same supplier, same system, within the series window.
+    Series,
+}
+
+impl Link {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Link::Thread => "thread",
+            Link::CaseRef => "case_ref",
+            Link::Series => "series",
+        }
+    }
+}
+
+/// What the shell found in the store for this message.
+#[derive(Debug, Clone, Default)]
+pub struct Lookup {
+    /// The case a thread header points at (incoming or outgoing message of it).
+    pub by_thread: Option<i64>,
+    /// The case named by the reference in subject/body, when it exists.
+    pub by_ref: Option<i64>,
+    /// An open case of the same supplier about the same system, within the window.
+    pub by_series: Option<i64>,
+}
+
+/// Facts about our own deployment the decision needs.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    /// Domains that may receive mail from breachwatch.
+    pub internal_domains: &'a [String],
+    /// Our own From address (mail from it is ours, never answered).
+    pub own_address: &'a str,
+    /// Domain of the Message-IDs we generate.
+    pub own_id_domain: &'a str,
+}
+
+/// Who gets the acknowledgement of a new case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AckTo {
+    /// The internal colleague who forwarded (or sent) the notice.
+    Forwarder(String),
+    /// A supplier wrote directly: breachwatch never mails suppliers, so the DPO
+    /// is told instead.
+    Dpo,
+    /// The sender is already on the roster and gets the opening notice anyway.
+    Nobody,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// A new case: its awareness instant, whether it is urgent, the first reminder.
+    Open {
+        aware_at: DateTime<Utc>,
+        urgent: bool,
+        next_reminder: Option<clock::Reminder>,
+        ack: AckTo,
+    },
+    /// New information for an existing case; the official is told unless the
+    /// message must never cause mail.
+    Attach {
+        case_id: i64,
+        link: Link,
+        notify_official: bool,
+    },
+    /// Kept in the register of messages, nothing else happens.
+    Record { reason: RecordReason },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordReason {
+    /// breachwatch's own mail came back (e.g. a copy to the shared mailbox).
+    OwnMail,
+    /// Out-of-office, delivery report, read receipt, bulk mail.
+    Automatic,
+    /// Not a notice (newsletter, invoice, question).
+    NotANotice,
+}
+
+impl RecordReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordReason::OwnMail => "own_mail",
+            RecordReason::Automatic => "automatic",
+            RecordReason::NotANotice => "not_a_notice",
+        }
+    }
+}
+
+fn is_own(n: &Notice, ctx: &Context<'_>) -> bool {
+    let own_from = n
+        .sender
+        .address
+        .as_deref()
+        .is_some_and(|a| a.eq_ignore_ascii_case(ctx.own_address));
+    let own_id = n.message_id.as_deref().is_some_and(|m| {
+        m.trim_end_matches('>')
+            .ends_with(&format!("@{}", ctx.own_id_domain))
+    });
+    own_from && own_id
+}
+
+/// Decides what happens to one message.
+pub fn plan(
+    n: &Notice,
+    found: &Lookup,
+    route: &RouteDecision,
+    ctx: &Context<'_>,
+    reminders: &ReminderPlan,
+    now: DateTime<Utc>,
+) -> Plan {
+    if is_own(n, ctx) {
+        return Plan::Record {
+            reason: RecordReason::OwnMail,
+        };
+    }
+    let automatic = n.kind == Kind::AutoReply || n.threading.never_answer;
+    let linked = found
+        .by_thread
+        .map(|id| (id, Link::Thread))
+        .or(found.by_ref.map(|id| (id, Link::CaseRef)))
+        .or(if automatic {
+            None
+        } else {
+            found.by_series.map(|id| (id, Link::Series))
+        });
+    if let Some((case_id, link)) = linked {
+        // An auto-reply to one of our mails is kept with the case but answered by
+        // nobody; a real message is news for the official.
+        return Plan::Attach {
+            case_id,
+            link,
+            notify_official: !automatic,
+        };
+    }
+    if automatic && n.kind != Kind::BreachNotice {
+        return Plan::Record {
+            reason: RecordReason::Automatic,
+        };
+    }
+    match n.kind {
+        Kind::BreachNotice | Kind::FollowUp => {}
+        Kind::AutoReply | Kind::Other => {
+            return Plan::Record {
+                reason: if n.kind == Kind::Other {
+                    RecordReason::NotANotice
+                } else {
+                    RecordReason::Automatic
+                },
+            }
+        }
+    }
+    // A follow-up we cannot place is still news of an incident: open a case rather
+    // than lose it.
+    let aware_at = n.aware_at.or(n.received_at).unwrap_or(now).min(now);
+    let sender = n.sender.address.clone().unwrap_or_default();
+    let r = &route.route;
+    let on_roster = [&r.official, &r.dpo, &r.deputy]
+        .iter()
+        .any(|c| c.address.eq_ignore_ascii_case(&sender));
+    let ack = if sender.is_empty() || automatic {
+        AckTo::Dpo
+    } else if super::types::is_internal(ctx.internal_domains, &sender) {
+        if on_roster {
+            AckTo::Nobody
+        } else {
+            AckTo::Forwarder(sender)
+        }
+    } else {
+        AckTo::Dpo
+    };
+    Plan::Open {
+        aware_at,
+        urgent: clock::is_urgent(aware_at, now),
+        next_reminder: clock::next_after(aware_at, reminders, now),
+        ack,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::notice::{read, ReadOptions};
+    use crate::core::routing::{Committee, Contact, Route};
+    use chrono::Duration;
+
+    fn route() -> RouteDecision {
+        let c = |n: &str| Contact {
+            name: n.into(),
+            address: format!("{n}@example.test"),
+            title: None,
+        };
+        RouteDecision {
+            rule: None,
+            reasons: vec![],
+            route: Route {
+                committee: Committee {
+                    name: "KS".into(),
+                    diarie_prefix: "KS".into(),
+                    delegation_point: "1".into(),
+                },
+                official: c("official"),
+                deputy: c("deputy"),
+                dpo: c("dpo"),
+                coordinator: None,
+            },
+        }
+    }
+
+    fn msg(headers: &str, body: &str) -> Notice {
+        let raw = format!(
+            "{headers}\r\nTo: breach@example.test\r\nDate: Fri, 18 Jun 2021 20:05:00 +0200\r\n\r\n{body}\r\n"
+        );
+        read(raw.as_bytes(), &ReadOptions::default()).unwrap()
+    }
+
+    fn ctx(d: &[String]) -> Context<'_> {
+        Context {
+            internal_domains: d,
+            own_address: "breach@example.test",
+            own_id_domain: "breachwatch.example.test",
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        "2021-06-21T05:09:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn internal_forwarder_gets_the_ack_and_late_case_is_urgent() {
+        let d = vec!["example.test".to_string()];
+        let mut n = msg(
+            "From: staff@example.test\r\nSubject: VB: Dataintrång\r\nMessage-ID: <1@x>",
+            "Dataintrång hos oss",
+        );
+        n.kind = Kind::BreachNotice;
+        n.aware_at = Some(now() - Duration::hours(71));
+        let p = plan(
+            &n,
+            &Lookup::default(),
+            &route(),
+            &ctx(&d),
+            &ReminderPlan::default(),
+            now(),
+        );
+        match p {
+            Plan::Open {
+                urgent,
+                ack,
+                next_reminder,
+                aware_at,
+            } => {
+                assert!(urgent);
+                assert_eq!(ack, AckTo::Forwarder("staff@example.test".into()));
+                assert_eq!(aware_at, now() - Duration::hours(71));
+                assert_eq!(next_reminder.unwrap().offset_hours, 72);
+            }
+            other => panic!("expected Open, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn supplier_writing_directly_is_acknowledged_to_the_dpo() {
+        let d = vec!["example.test".to_string()];
+        let mut n = msg("From: noreply@provdata.example\r\nSubject: Intrång", "x");
+        n.kind = Kind::BreachNotice;
+        let p = plan(
+            &n,
+            &Lookup::default(),
+            &route(),
+            &ctx(&d),
+            &ReminderPlan::default(),
+            now(),
+        );
+        assert!(
+            matches!(
+                p,
+                Plan::Open {
+                    ack: AckTo::Dpo,
+                    ..
+                }
+            ),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn thread_link_beats_case_ref_and_auto_replies_are_not_answered() {
+        let d = vec!["example.test".to_string()];
+        let found = Lookup {
+            by_thread: Some(7),
+            by_ref: Some(9),
+            by_series: None,
+        };
+        let n = msg(
+            "From: official@example.test\r\nSubject: Re: [PUI-2021-0009]\r\nIn-Reply-To: <a@b>",
+            "ok",
+        );
+        let p = plan(
+            &n,
+            &found,
+            &route(),
+            &ctx(&d),
+            &ReminderPlan::default(),
+            now(),
+        );
+        assert_eq!(
+            p,
+            Plan::Attach {
+                case_id: 7,
+                link: Link::Thread,
+                notify_official: true
+            }
+        );
+        let auto = msg(
+            "From: official@example.test\r\nAuto-Submitted: auto-replied\r\nSubject: Frånvaro\r\nIn-Reply-To: <a@b>",
+            "Jag är på semester",
+        );
+        let p = plan(
+            &auto,
+            &found,
+            &route(),
+            &ctx(&d),
+            &ReminderPlan::default(),
+            now(),
+        );
+        assert!(matches!(
+            p,
+            Plan::Attach {
+                notify_official: false,
+                ..
+            }
+        ));
+        let p = plan(
+            &auto,
+            &Lookup::default(),
+            &route(),
+            &ctx(&d),
+            &ReminderPlan::default(),
+            now(),
+        );
+        assert_eq!(
+            p,
+            Plan::Record {
+                reason: RecordReason::Automatic
+            }
+        );
+    }
+
+    #[test]
+    fn own_mail_is_only_recorded() {
+        let d = vec!["example.test".to_string()];
+        let n = msg(
+            "From: breach@example.test\r\nMessage-ID: <abc@breachwatch.example.test>\r\nSubject: [PUI-2021-0001] Nytt",
+            "x",
+        );
+        let p = plan(
+            &n,
+            &Lookup::default(),
+            &route(),
+            &ctx(&d),
+            &ReminderPlan::default(),
+            now(),
+        );
+        assert_eq!(
+            p,
+            Plan::Record {
+                reason: RecordReason::OwnMail
+            }
+        );
+    }
+
+    #[test]
+    fn awareness_in_the_future_is_clamped_to_now() {
+        let d = vec!["example.test".to_string()];
+        let mut n = msg("From: staff@example.test\r\nSubject: Intrång", "x");
+        n.kind = Kind::BreachNotice;
+        n.aware_at = Some(now() + Duration::hours(5));
+        match plan(
+            &n,
+            &Lookup::default(),
+            &route(),
+            &ctx(&d),
+            &ReminderPlan::default(),
+            now(),
+        ) {
+            Plan::Open { aware_at, .. } => assert_eq!(aware_at, now()),
+            other => panic!("{other:?}"),
+        }
+    }
+}
