@@ -29,6 +29,11 @@ impl CaseRef {
         }
     }
 
+    /// Wraps a reference read back from our own database.
+    pub fn from_stored(s: String) -> Self {
+        CaseRef(s)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -1,0 +1,426 @@
+//! Storage: the queries the workers need, each change in ONE transaction (case +
+//! message + events + outbox rows + IMAP checkpoint together).
+//!
+//! Two backends behind one enum, picked by the URL scheme: SQLite (the embedded
+//! default, WAL, `BEGIN IMMEDIATE` writes) and PostgreSQL (several replicas). The
+//! SQL text is shared (`$1…` placeholders work in both); `queries.rs` is written
+//! once and instantiated for each backend by a macro, so the two cannot drift.
+//! Each backend has its own migrations folder.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::core::types::CaseRef;
+
+#[macro_use]
+mod queries;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A message as recorded in the register of received mail.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Message-ID without angle brackets.
+    pub message_id: Option<String>,
+    pub content_hash: String,
+    pub kind: String,
+    pub disposition: String,
+    pub subject: Option<String>,
+    pub from_address: Option<String>,
+    pub received_at: Option<DateTime<Utc>>,
+    pub mailbox: Option<String>,
+    pub uidvalidity: Option<u32>,
+    pub uid: Option<u32>,
+    pub error: Option<String>,
+    pub raw: Vec<u8>,
+}
+
+/// The IMAP position up to which every message is handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub uidvalidity: u32,
+    pub last_uid: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    /// Year of the case reference (the opening date in the configured zone).
+    pub year: i32,
+    pub aware_at: DateTime<Utc>,
+    pub deadline_at: DateTime<Utc>,
+    pub opened_at: DateTime<Utc>,
+    pub reporter_name: Option<String>,
+    pub reporter_address: Option<String>,
+    pub reporter_organisation: Option<String>,
+    pub reporter_domain: Option<String>,
+    pub systems: Vec<String>,
+    pub rule_name: Option<String>,
+    pub route: serde_json::Value,
+    pub facts: serde_json::Value,
+    pub next_reminder: Option<(DateTime<Utc>, u32)>,
+}
+
+/// One outgoing mail, fully formatted when written so a resend is the same mail.
+#[derive(Debug, Clone)]
+pub struct OutboxMail {
+    /// Unique per logical mail (e.g. `PUI-2026-0001/reminder/3/official`), so a
+    /// replayed step cannot queue it twice.
+    pub dedupe_key: String,
+    /// Message-ID without angle brackets.
+    pub message_id: String,
+    pub purpose: String,
+    pub envelope_from: String,
+    pub recipients: Vec<String>,
+    pub subject: String,
+    pub raw: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub kind: String,
+    pub actor: String,
+    pub data: serde_json::Value,
+}
+
+#[derive(Debug, Clone)]
+pub enum CaseChange {
+    /// Only record the message.
+    None,
+    Open(Box<NewCase>),
+    Attach(i64),
+}
+
+/// Everything one handled message changes, written in one transaction.
+#[derive(Debug, Clone)]
+pub struct IngestWrite {
+    pub message: NewMessage,
+    pub change: CaseChange,
+    pub events: Vec<NewEvent>,
+    /// Advanced in the same transaction (None for `breachwatch ingest FILE`).
+    pub checkpoint: Option<(String, Checkpoint)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestResult {
+    /// The message was already recorded (same Message-ID or same bytes).
+    pub duplicate: bool,
+    pub case_id: Option<i64>,
+    pub case_ref: Option<CaseRef>,
+}
+
+/// Identity of a case as the composer of mails needs it.
+#[derive(Debug, Clone)]
+pub struct CaseKey {
+    pub id: i64,
+    pub case_ref: CaseRef,
+}
+
+/// A claimed outbox row.
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub case_id: Option<i64>,
+    pub message_id: String,
+    pub envelope_from: String,
+    pub recipients: Vec<String>,
+    pub raw: Vec<u8>,
+    pub attempts: u32,
+}
+
+/// A case whose next reminder is due.
+#[derive(Debug, Clone)]
+pub struct DueReminder {
+    pub case_id: i64,
+    pub case_ref: CaseRef,
+    pub aware_at: DateTime<Utc>,
+    pub next_seq: u32,
+}
+
+/// What `cases list/show` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseSummary {
+    #[serde(skip)]
+    pub id: i64,
+    #[serde(rename = "ref")]
+    pub case_ref: String,
+    pub state: String,
+    pub aware_at: DateTime<Utc>,
+    pub deadline_at: DateTime<Utc>,
+    pub opened_at: DateTime<Utc>,
+    pub reporter_organisation: Option<String>,
+    pub reporter_address: Option<String>,
+    pub committee: String,
+    pub official: String,
+    pub rule: Option<String>,
+    pub systems: Vec<String>,
+    pub messages: i64,
+    pub reminders_sent: i64,
+    pub next_reminder_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageRow {
+    pub message_id: Option<String>,
+    pub kind: String,
+    pub disposition: String,
+    pub subject: Option<String>,
+    pub from_address: Option<String>,
+    pub received_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRow {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub actor: String,
+    pub data: serde_json::Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxSummary {
+    pub message_id: String,
+    pub purpose: String,
+    pub recipients: Vec<String>,
+    pub subject: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// The database. Cheap to clone (pools are shared).
+#[derive(Debug, Clone)]
+pub enum Store {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Store {
+    /// Connects and runs the migrations of the backend the URL names.
+    pub async fn connect(url: &str) -> Result<Store> {
+        if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = PgPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+            Ok(Store::Postgres(pool))
+        } else {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            if let Some(dir) = opts.get_filename().parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        StoreError::Other(format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+            }
+            // An in-memory database is per connection: keep one.
+            let max = if url.contains(":memory:") { 1 } else { 4 };
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await?;
+            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+            Ok(Store::Sqlite(pool))
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite(p) => p.close().await,
+            Store::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+async fn begin_sqlite(pool: &SqlitePool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    // A deferred transaction that later writes fails at once under contention;
+    // IMMEDIATE takes the write lock up front and waits (busy_timeout) instead.
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+async fn begin_pg(pool: &PgPool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    pool.begin().await
+}
+
+backend!(sqlite_q, sqlx::Sqlite, begin_sqlite);
+backend!(pg_q, sqlx::Postgres, begin_pg);
+
+/// Dispatches a method to the backend module of the same query.
+macro_rules! dispatch {
+    ($self:ident, $f:ident ( $($arg:expr),* )) => {
+        match $self {
+            Store::Sqlite(p) => sqlite_q::$f(p, $($arg),*).await,
+            Store::Postgres(p) => pg_q::$f(p, $($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    pub async fn checkpoint(&self, mailbox: &str) -> Result<Option<Checkpoint>> {
+        dispatch!(self, checkpoint(mailbox))
+    }
+
+    pub async fn set_checkpoint(&self, mailbox: &str, cp: Checkpoint) -> Result<()> {
+        dispatch!(self, set_checkpoint(mailbox, cp))
+    }
+
+    /// Is this message already recorded (by Message-ID or by its bytes)?
+    pub async fn message_known(&self, message_id: Option<&str>, content_hash: &str) -> Result<bool> {
+        dispatch!(self, message_known(message_id, content_hash))
+    }
+
+    /// The case a message with one of these Message-IDs belongs to (received or sent).
+    pub async fn case_by_message_ids(&self, ids: &[String]) -> Result<Option<i64>> {
+        dispatch!(self, case_by_message_ids(ids))
+    }
+
+    pub async fn case_id_by_ref(&self, case_ref: &str) -> Result<Option<i64>> {
+        dispatch!(self, case_id_by_ref(case_ref))
+    }
+
+    /// Records a message and the case change it causes; `compose` builds the mails
+    /// once the case reference is known, inside the same transaction.
+    pub async fn commit_ingest<F>(
+        &self,
+        w: IngestWrite,
+        prefix: &str,
+        now: DateTime<Utc>,
+        compose: F,
+    ) -> Result<IngestResult>
+    where
+        F: FnOnce(&CaseKey) -> std::result::Result<Vec<OutboxMail>, String> + Send,
+    {
+        dispatch!(self, commit_ingest(w, prefix, now, compose))
+    }
+
+    /// Claims the next due outbox row for sending (a lease: a crash mid-send makes
+    /// it due again after `lease`).
+    pub async fn claim_outbox(&self, now: DateTime<Utc>, lease: chrono::Duration) -> Result<Option<OutboxRow>> {
+        dispatch!(self, claim_outbox(now, lease))
+    }
+
+    pub async fn outbox_sent(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        dispatch!(self, outbox_sent(id, now))
+    }
+
+    pub async fn outbox_retry(&self, id: i64, attempts: u32, next: DateTime<Utc>, err: &str) -> Result<()> {
+        dispatch!(self, outbox_retry(id, attempts, next, err))
+    }
+
+    pub async fn outbox_failed(&self, id: i64, attempts: u32, err: &str, now: DateTime<Utc>) -> Result<()> {
+        dispatch!(self, outbox_failed(id, attempts, err, now))
+    }
+
+    /// The earliest instant an outbox row becomes due, if any is pending.
+    pub async fn next_outbox_at(&self) -> Result<Option<DateTime<Utc>>> {
+        dispatch!(self, next_outbox_at())
+    }
+
+    pub async fn due_reminders(&self, now: DateTime<Utc>) -> Result<Vec<DueReminder>> {
+        dispatch!(self, due_reminders(now))
+    }
+
+    pub async fn next_reminder_at(&self) -> Result<Option<DateTime<Utc>>> {
+        dispatch!(self, next_reminder_at())
+    }
+
+    /// Records a sent reminder and schedules the next one, only if the case still
+    /// expects reminder `fired_seq` (another replica may have done it).
+    pub async fn commit_reminder<F>(
+        &self,
+        due: &DueReminder,
+        fired_seq: u32,
+        next: Option<(DateTime<Utc>, u32)>,
+        event: NewEvent,
+        now: DateTime<Utc>,
+        compose: F,
+    ) -> Result<bool>
+    where
+        F: FnOnce(&CaseKey) -> std::result::Result<Vec<OutboxMail>, String> + Send,
+    {
+        dispatch!(self, commit_reminder(due, fired_seq, next, event, now, compose))
+    }
+
+    pub async fn list_cases(&self) -> Result<Vec<CaseSummary>> {
+        dispatch!(self, list_cases())
+    }
+
+    pub async fn case_summary(&self, case_ref: &str) -> Result<CaseSummary> {
+        dispatch!(self, case_summary(case_ref))
+    }
+
+    pub async fn case_messages(&self, case_id: i64) -> Result<Vec<MessageRow>> {
+        dispatch!(self, case_messages(case_id))
+    }
+
+    pub async fn case_events(&self, case_id: i64) -> Result<Vec<EventRow>> {
+        dispatch!(self, case_events(case_id))
+    }
+
+    pub async fn case_outbox(&self, case_id: i64) -> Result<Vec<OutboxSummary>> {
+        dispatch!(self, case_outbox(case_id))
+    }
+
+    /// Messages that were quarantined, newest first.
+    pub async fn quarantined(&self) -> Result<Vec<MessageRow>> {
+        dispatch!(self, quarantined())
+    }
+}
+
+/// The hash chain of the case timeline: sha256 over the previous hash and a
+/// canonical form of the event.
+pub(crate) fn chain_hash(prev: &str, seq: i64, at: &DateTime<Utc>, kind: &str, actor: &str, data: &serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    let canonical = serde_json::json!({
+        "seq": seq,
+        "at": at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "kind": kind,
+        "actor": actor,
+        "data": data,
+    });
+    let mut h = Sha256::new();
+    h.update(prev.as_bytes());
+    h.update(canonical.to_string().as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// The previous hash of the first event of a case.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";

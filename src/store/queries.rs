@@ -1,0 +1,555 @@
+//! The SQL of the store, written once and instantiated per backend by `backend!`.
+//! Only portable SQL here: `$n` placeholders, `ON CONFLICT`, `RETURNING`.
+//! Unsigned IMAP numbers are stored as i64 (PostgreSQL has no unsigned types).
+
+macro_rules! backend {
+    ($name:ident, $db:ty, $begin:ident) => {
+        #[allow(clippy::too_many_arguments)]
+        mod $name {
+            use chrono::{DateTime, Utc};
+            use sqlx::Row;
+
+            use super::*;
+
+            type Db = $db;
+            type Pool = sqlx::Pool<Db>;
+            type Tx = sqlx::Transaction<'static, Db>;
+
+            fn json_list(s: &str) -> Vec<String> {
+                serde_json::from_str(s).unwrap_or_default()
+            }
+
+            pub async fn checkpoint(pool: &Pool, mailbox: &str) -> Result<Option<Checkpoint>> {
+                let row = sqlx::query(
+                    "SELECT uidvalidity, last_uid FROM mailbox_state WHERE mailbox = $1",
+                )
+                .bind(mailbox)
+                .fetch_optional(pool)
+                .await?;
+                Ok(row.map(|r| Checkpoint {
+                    uidvalidity: r.get::<i64, _>(0) as u32,
+                    last_uid: r.get::<i64, _>(1) as u32,
+                }))
+            }
+
+            async fn write_checkpoint(tx: &mut Tx, mailbox: &str, cp: Checkpoint) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO mailbox_state (mailbox, uidvalidity, last_uid) VALUES ($1, $2, $3) \
+                     ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity, \
+                     last_uid = excluded.last_uid",
+                )
+                .bind(mailbox)
+                .bind(i64::from(cp.uidvalidity))
+                .bind(i64::from(cp.last_uid))
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
+            pub async fn set_checkpoint(pool: &Pool, mailbox: &str, cp: Checkpoint) -> Result<()> {
+                let mut tx = $begin(pool).await?;
+                write_checkpoint(&mut tx, mailbox, cp).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            pub async fn message_known(
+                pool: &Pool,
+                message_id: Option<&str>,
+                content_hash: &str,
+            ) -> Result<bool> {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM messages WHERE content_hash = $1 \
+                     OR (message_id IS NOT NULL AND message_id = $2)",
+                )
+                .bind(content_hash)
+                .bind(message_id)
+                .fetch_one(pool)
+                .await?;
+                Ok(n > 0)
+            }
+
+            pub async fn case_by_message_ids(pool: &Pool, ids: &[String]) -> Result<Option<i64>> {
+                for id in ids {
+                    let hit: Option<i64> = sqlx::query_scalar(
+                        "SELECT case_id FROM messages WHERE message_id = $1 AND case_id IS NOT NULL \
+                         UNION ALL SELECT case_id FROM outbox WHERE message_id = $1 AND case_id IS NOT NULL \
+                         LIMIT 1",
+                    )
+                    .bind(id)
+                    .fetch_optional(pool)
+                    .await?;
+                    if hit.is_some() {
+                        return Ok(hit);
+                    }
+                }
+                Ok(None)
+            }
+
+            pub async fn case_id_by_ref(pool: &Pool, case_ref: &str) -> Result<Option<i64>> {
+                Ok(sqlx::query_scalar("SELECT id FROM cases WHERE ref = $1")
+                    .bind(case_ref)
+                    .fetch_optional(pool)
+                    .await?)
+            }
+
+            async fn case_ref_of(tx: &mut Tx, case_id: i64) -> Result<CaseRef> {
+                let r: String = sqlx::query_scalar("SELECT ref FROM cases WHERE id = $1")
+                    .bind(case_id)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                Ok(CaseRef::from_stored(r))
+            }
+
+            async fn append_event(
+                tx: &mut Tx,
+                case_id: i64,
+                at: DateTime<Utc>,
+                ev: &NewEvent,
+            ) -> Result<()> {
+                let last = sqlx::query(
+                    "SELECT seq, hash FROM events WHERE case_id = $1 ORDER BY seq DESC LIMIT 1",
+                )
+                .bind(case_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+                let (seq, prev) = match last {
+                    Some(r) => (r.get::<i64, _>(0) + 1, r.get::<String, _>(1)),
+                    None => (1, GENESIS_HASH.to_string()),
+                };
+                let hash = chain_hash(&prev, seq, &at, &ev.kind, &ev.actor, &ev.data);
+                sqlx::query(
+                    "INSERT INTO events (case_id, seq, at, kind, actor, data, prev_hash, hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(case_id)
+                .bind(seq)
+                .bind(at)
+                .bind(&ev.kind)
+                .bind(&ev.actor)
+                .bind(ev.data.to_string())
+                .bind(prev)
+                .bind(hash)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn queue_mails(
+                tx: &mut Tx,
+                case_id: Option<i64>,
+                mails: Vec<OutboxMail>,
+                now: DateTime<Utc>,
+            ) -> Result<()> {
+                for m in mails {
+                    sqlx::query(
+                        "INSERT INTO outbox (case_id, dedupe_key, message_id, purpose, envelope_from, \
+                         recipients, subject, raw, status, attempts, next_attempt_at, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $9) \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(case_id)
+                    .bind(&m.dedupe_key)
+                    .bind(&m.message_id)
+                    .bind(&m.purpose)
+                    .bind(&m.envelope_from)
+                    .bind(serde_json::to_string(&m.recipients).unwrap_or_default())
+                    .bind(&m.subject)
+                    .bind(m.raw)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                Ok(())
+            }
+
+            pub async fn commit_ingest<F>(
+                pool: &Pool,
+                w: IngestWrite,
+                prefix: &str,
+                now: DateTime<Utc>,
+                compose: F,
+            ) -> Result<IngestResult>
+            where
+                F: FnOnce(&CaseKey) -> std::result::Result<Vec<OutboxMail>, String> + Send,
+            {
+                let mut tx = $begin(pool).await?;
+                let m = &w.message;
+                let inserted: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO messages (message_id, content_hash, kind, disposition, subject, \
+                     from_address, received_at, mailbox, uidvalidity, uid, error, recorded_at, raw) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                     ON CONFLICT DO NOTHING RETURNING id",
+                )
+                .bind(&m.message_id)
+                .bind(&m.content_hash)
+                .bind(&m.kind)
+                .bind(&m.disposition)
+                .bind(&m.subject)
+                .bind(&m.from_address)
+                .bind(m.received_at)
+                .bind(&m.mailbox)
+                .bind(m.uidvalidity.map(i64::from))
+                .bind(m.uid.map(i64::from))
+                .bind(&m.error)
+                .bind(now)
+                .bind(&m.raw)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(message_row) = inserted else {
+                    // Seen before (a re-delivery or a replay after a crash): only the
+                    // checkpoint moves on.
+                    if let Some((mb, cp)) = &w.checkpoint {
+                        write_checkpoint(&mut tx, mb, *cp).await?;
+                    }
+                    tx.commit().await?;
+                    return Ok(IngestResult { duplicate: true, case_id: None, case_ref: None });
+                };
+                let case = match w.change {
+                    CaseChange::None => None,
+                    CaseChange::Attach(id) => Some(CaseKey { id, case_ref: case_ref_of(&mut tx, id).await? }),
+                    CaseChange::Open(c) => {
+                        let year = i64::from(c.year);
+                        let seq: i64 = sqlx::query_scalar(
+                            "INSERT INTO case_counters (prefix, year, last) VALUES ($1, $2, 1) \
+                             ON CONFLICT (prefix, year) DO UPDATE SET last = case_counters.last + 1 \
+                             RETURNING last",
+                        )
+                        .bind(prefix)
+                        .bind(year)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        let case_ref = CaseRef::new(prefix, year as i32, seq as u32);
+                        let (next_at, next_seq) = match c.next_reminder {
+                            Some((at, seq)) => (Some(at), Some(i64::from(seq))),
+                            None => (None, None),
+                        };
+                        let id: i64 = sqlx::query_scalar(
+                            "INSERT INTO cases (ref, state, aware_at, deadline_at, opened_at, reporter_name, \
+                             reporter_address, reporter_organisation, reporter_domain, systems, rule_name, \
+                             route, facts, next_reminder_at, next_reminder_seq) \
+                             VALUES ($1, 'received', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                             RETURNING id",
+                        )
+                        .bind(case_ref.as_str())
+                        .bind(c.aware_at)
+                        .bind(c.deadline_at)
+                        .bind(c.opened_at)
+                        .bind(&c.reporter_name)
+                        .bind(&c.reporter_address)
+                        .bind(&c.reporter_organisation)
+                        .bind(&c.reporter_domain)
+                        .bind(serde_json::to_string(&c.systems).unwrap_or_default())
+                        .bind(&c.rule_name)
+                        .bind(c.route.to_string())
+                        .bind(c.facts.to_string())
+                        .bind(next_at)
+                        .bind(next_seq)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        Some(CaseKey { id, case_ref })
+                    }
+                };
+                if let Some(k) = &case {
+                    sqlx::query("UPDATE messages SET case_id = $1 WHERE id = $2")
+                        .bind(k.id)
+                        .bind(message_row)
+                        .execute(&mut *tx)
+                        .await?;
+                    for ev in &w.events {
+                        append_event(&mut tx, k.id, now, ev).await?;
+                    }
+                    let mails = compose(k).map_err(StoreError::Other)?;
+                    queue_mails(&mut tx, Some(k.id), mails, now).await?;
+                }
+                if let Some((mb, cp)) = &w.checkpoint {
+                    write_checkpoint(&mut tx, mb, *cp).await?;
+                }
+                tx.commit().await?;
+                Ok(IngestResult {
+                    duplicate: false,
+                    case_id: case.as_ref().map(|k| k.id),
+                    case_ref: case.map(|k| k.case_ref),
+                })
+            }
+
+            pub async fn claim_outbox(
+                pool: &Pool,
+                now: DateTime<Utc>,
+                lease: chrono::Duration,
+            ) -> Result<Option<OutboxRow>> {
+                let mut tx = $begin(pool).await?;
+                // The outer status test is re-checked after a row lock wait in
+                // PostgreSQL, so two replicas never claim the same row.
+                let row = sqlx::query(
+                    "UPDATE outbox SET status = 'sending', next_attempt_at = $2 \
+                     WHERE id = (SELECT id FROM outbox WHERE status IN ('pending', 'sending') \
+                                 AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT 1) \
+                       AND status IN ('pending', 'sending') AND next_attempt_at <= $1 \
+                     RETURNING id, case_id, message_id, envelope_from, recipients, raw, attempts",
+                )
+                .bind(now)
+                .bind(now + lease)
+                .fetch_optional(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(row.map(|r| OutboxRow {
+                    id: r.get(0),
+                    case_id: r.get(1),
+                    message_id: r.get(2),
+                    envelope_from: r.get(3),
+                    recipients: json_list(&r.get::<String, _>(4)),
+                    raw: r.get(5),
+                    attempts: r.get::<i64, _>(6) as u32,
+                }))
+            }
+
+            pub async fn outbox_sent(pool: &Pool, id: i64, now: DateTime<Utc>) -> Result<()> {
+                sqlx::query(
+                    "UPDATE outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1, \
+                     last_error = NULL WHERE id = $1",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(pool)
+                .await?;
+                Ok(())
+            }
+
+            pub async fn outbox_retry(
+                pool: &Pool,
+                id: i64,
+                attempts: u32,
+                next: DateTime<Utc>,
+                err: &str,
+            ) -> Result<()> {
+                sqlx::query(
+                    "UPDATE outbox SET status = 'pending', attempts = $2, next_attempt_at = $3, \
+                     last_error = $4 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(i64::from(attempts))
+                .bind(next)
+                .bind(err)
+                .execute(pool)
+                .await?;
+                Ok(())
+            }
+
+            pub async fn outbox_failed(
+                pool: &Pool,
+                id: i64,
+                attempts: u32,
+                err: &str,
+                _now: DateTime<Utc>,
+            ) -> Result<()> {
+                sqlx::query(
+                    "UPDATE outbox SET status = 'failed', attempts = $2, last_error = $3 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(i64::from(attempts))
+                .bind(err)
+                .execute(pool)
+                .await?;
+                Ok(())
+            }
+
+            pub async fn next_outbox_at(pool: &Pool) -> Result<Option<DateTime<Utc>>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT MIN(next_attempt_at) FROM outbox WHERE status IN ('pending', 'sending')",
+                )
+                .fetch_one(pool)
+                .await?)
+            }
+
+            pub async fn due_reminders(pool: &Pool, now: DateTime<Utc>) -> Result<Vec<DueReminder>> {
+                let rows = sqlx::query(
+                    "SELECT id, ref, aware_at, next_reminder_seq FROM cases \
+                     WHERE next_reminder_at IS NOT NULL AND next_reminder_at <= $1 \
+                     ORDER BY next_reminder_at LIMIT 100",
+                )
+                .bind(now)
+                .fetch_all(pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|r| DueReminder {
+                        case_id: r.get(0),
+                        case_ref: CaseRef::from_stored(r.get(1)),
+                        aware_at: r.get(2),
+                        next_seq: r.get::<Option<i64>, _>(3).unwrap_or(0) as u32,
+                    })
+                    .collect())
+            }
+
+            pub async fn next_reminder_at(pool: &Pool) -> Result<Option<DateTime<Utc>>> {
+                Ok(sqlx::query_scalar("SELECT MIN(next_reminder_at) FROM cases")
+                    .fetch_one(pool)
+                    .await?)
+            }
+
+            pub async fn commit_reminder<F>(
+                pool: &Pool,
+                due: &DueReminder,
+                fired_seq: u32,
+                next: Option<(DateTime<Utc>, u32)>,
+                event: NewEvent,
+                now: DateTime<Utc>,
+                compose: F,
+            ) -> Result<bool>
+            where
+                F: FnOnce(&CaseKey) -> std::result::Result<Vec<OutboxMail>, String> + Send,
+            {
+                let mut tx = $begin(pool).await?;
+                let (next_at, next_seq) = match next {
+                    Some((at, seq)) => (Some(at), Some(i64::from(seq))),
+                    None => (None, None),
+                };
+                let changed = sqlx::query(
+                    "UPDATE cases SET next_reminder_at = $1, next_reminder_seq = $2, \
+                     reminders_sent = reminders_sent + 1 \
+                     WHERE id = $3 AND next_reminder_seq = $4",
+                )
+                .bind(next_at)
+                .bind(next_seq)
+                .bind(due.case_id)
+                .bind(i64::from(due.next_seq))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if changed == 0 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                let _ = fired_seq;
+                append_event(&mut tx, due.case_id, now, &event).await?;
+                let key = CaseKey { id: due.case_id, case_ref: due.case_ref.clone() };
+                let mails = compose(&key).map_err(StoreError::Other)?;
+                queue_mails(&mut tx, Some(due.case_id), mails, now).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            const SUMMARY: &str = "SELECT c.id, c.ref, c.state, c.aware_at, c.deadline_at, c.opened_at, \
+                 c.reporter_organisation, c.reporter_address, c.route, c.rule_name, c.systems, \
+                 (SELECT COUNT(*) FROM messages m WHERE m.case_id = c.id), c.reminders_sent, \
+                 c.next_reminder_at FROM cases c";
+
+            fn summary(r: &<Db as sqlx::Database>::Row) -> CaseSummary {
+                let route: serde_json::Value =
+                    serde_json::from_str(&r.get::<String, _>(8)).unwrap_or_default();
+                CaseSummary {
+                    id: r.get(0),
+                    case_ref: r.get(1),
+                    state: r.get(2),
+                    aware_at: r.get(3),
+                    deadline_at: r.get(4),
+                    opened_at: r.get(5),
+                    reporter_organisation: r.get(6),
+                    reporter_address: r.get(7),
+                    committee: route["committee"]["name"].as_str().unwrap_or_default().to_string(),
+                    official: route["official"]["address"].as_str().unwrap_or_default().to_string(),
+                    rule: r.get(9),
+                    systems: json_list(&r.get::<String, _>(10)),
+                    messages: r.get(11),
+                    reminders_sent: r.get(12),
+                    next_reminder_at: r.get(13),
+                }
+            }
+
+            pub async fn list_cases(pool: &Pool) -> Result<Vec<CaseSummary>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{SUMMARY} ORDER BY c.id")))
+                    .fetch_all(pool)
+                    .await?;
+                Ok(rows.iter().map(summary).collect())
+            }
+
+            pub async fn case_summary(pool: &Pool, case_ref: &str) -> Result<CaseSummary> {
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SUMMARY} WHERE c.ref = $1")))
+                    .bind(case_ref)
+                    .fetch_optional(pool)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("case {case_ref}")))?;
+                Ok(summary(&row))
+            }
+
+            fn message_row(r: &<Db as sqlx::Database>::Row) -> MessageRow {
+                MessageRow {
+                    message_id: r.get(0),
+                    kind: r.get(1),
+                    disposition: r.get(2),
+                    subject: r.get(3),
+                    from_address: r.get(4),
+                    received_at: r.get(5),
+                    error: r.get(6),
+                }
+            }
+
+            pub async fn case_messages(pool: &Pool, case_id: i64) -> Result<Vec<MessageRow>> {
+                let rows = sqlx::query(
+                    "SELECT message_id, kind, disposition, subject, from_address, received_at, error \
+                     FROM messages WHERE case_id = $1 ORDER BY id",
+                )
+                .bind(case_id)
+                .fetch_all(pool)
+                .await?;
+                Ok(rows.iter().map(message_row).collect())
+            }
+
+            pub async fn quarantined(pool: &Pool) -> Result<Vec<MessageRow>> {
+                let rows = sqlx::query(
+                    "SELECT message_id, kind, disposition, subject, from_address, received_at, error \
+                     FROM messages WHERE disposition = 'quarantined' ORDER BY id DESC",
+                )
+                .fetch_all(pool)
+                .await?;
+                Ok(rows.iter().map(message_row).collect())
+            }
+
+            pub async fn case_events(pool: &Pool, case_id: i64) -> Result<Vec<EventRow>> {
+                let rows = sqlx::query(
+                    "SELECT seq, at, kind, actor, data, prev_hash, hash FROM events \
+                     WHERE case_id = $1 ORDER BY seq",
+                )
+                .bind(case_id)
+                .fetch_all(pool)
+                .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| EventRow {
+                        seq: r.get(0),
+                        at: r.get(1),
+                        kind: r.get(2),
+                        actor: r.get(3),
+                        data: serde_json::from_str(&r.get::<String, _>(4)).unwrap_or_default(),
+                        prev_hash: r.get(5),
+                        hash: r.get(6),
+                    })
+                    .collect())
+            }
+
+            pub async fn case_outbox(pool: &Pool, case_id: i64) -> Result<Vec<OutboxSummary>> {
+                let rows = sqlx::query(
+                    "SELECT message_id, purpose, recipients, subject, status, attempts, last_error, sent_at \
+                     FROM outbox WHERE case_id = $1 ORDER BY id",
+                )
+                .bind(case_id)
+                .fetch_all(pool)
+                .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| OutboxSummary {
+                        message_id: r.get(0),
+                        purpose: r.get(1),
+                        recipients: json_list(&r.get::<String, _>(2)),
+                        subject: r.get(3),
+                        status: r.get(4),
+                        attempts: r.get(5),
+                        last_error: r.get(6),
+                        sent_at: r.get(7),
+                    })
+                    .collect())
+            }
+        }
+    };
+}
