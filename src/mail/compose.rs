@@ -1,0 +1,446 @@
+//! Outgoing mail: the texts officials read (Swedish), and the formatted RFC 5322
+//! bytes stored in the outbox. Every mail carries `Auto-Submitted:
+//! auto-generated`, `[REF]` in the subject and a Message-ID fixed when the row is
+//! written; nothing is ever addressed outside the internal domains.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::Message;
+
+use crate::core::clock;
+use crate::core::routing::Route;
+use crate::core::types::{is_internal, CaseRef};
+use crate::store::OutboxMail;
+
+/// What every composed mail needs from the deployment.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    pub from_address: String,
+    pub from_name: String,
+    pub internal_domains: Vec<String>,
+    pub tz: Tz,
+}
+
+impl Sender {
+    /// Domain of our Message-IDs: `breachwatch.<domain of From>`; intake uses it
+    /// to recognise our own mail.
+    pub fn id_domain(&self) -> String {
+        let domain = self
+            .from_address
+            .rsplit_once('@')
+            .map(|(_, d)| d)
+            .unwrap_or("localhost");
+        format!("breachwatch.{domain}")
+    }
+
+    pub fn new_message_id(&self) -> String {
+        format!("{}@{}", uuid::Uuid::new_v4(), self.id_domain())
+    }
+}
+
+/// An attachment of a composed mail.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub file_name: String,
+    pub media_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A mail before formatting.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub dedupe_key: String,
+    pub purpose: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    /// Message-ID (without brackets) this mail answers, for threading.
+    pub in_reply_to: Option<String>,
+    pub attachments: Vec<Attachment>,
+}
+
+/// Formats a draft into an outbox row. Recipients outside the internal domains
+/// are dropped here, the last gate before the outbox; an error when none is left.
+pub fn format(sender: &Sender, case_ref: &CaseRef, d: Draft) -> Result<OutboxMail, String> {
+    let keep = |list: Vec<String>| -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for a in list {
+            let a = a.trim().to_lowercase();
+            if is_internal(&sender.internal_domains, &a) && !out.contains(&a) {
+                out.push(a);
+            }
+        }
+        out
+    };
+    let to = keep(d.to);
+    let cc: Vec<String> = keep(d.cc).into_iter().filter(|a| !to.contains(a)).collect();
+    if to.is_empty() && cc.is_empty() {
+        return Err(format!(
+            "{case_ref}: no internal recipient left for {} mail",
+            d.purpose
+        ));
+    }
+    let message_id = sender.new_message_id();
+    let from: Mailbox = format!("{} <{}>", sender.from_name, sender.from_address)
+        .parse()
+        .map_err(|e| format!("bad From address: {e}"))?;
+    let tag = format!("[{case_ref}]");
+    let subject = if d.subject.contains(&tag) {
+        d.subject
+    } else {
+        format!("{tag} {}", d.subject)
+    };
+    let mut b = Message::builder()
+        .from(from)
+        .subject(subject.clone())
+        .message_id(Some(format!("<{message_id}>")))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".into(),
+        ))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("X-Breachwatch-Case"),
+            case_ref.to_string(),
+        ));
+    for a in &to {
+        b = b.to(a.parse().map_err(|e| format!("bad address {a}: {e}"))?);
+    }
+    for a in &cc {
+        b = b.cc(a.parse().map_err(|e| format!("bad address {a}: {e}"))?);
+    }
+    if let Some(parent) = &d.in_reply_to {
+        b = b
+            .in_reply_to(format!("<{parent}>"))
+            .references(format!("<{parent}>"));
+    }
+    let text_part = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(d.text);
+    let msg = if d.attachments.is_empty() {
+        b.singlepart(text_part)
+    } else {
+        let mut mp = MultiPart::mixed().singlepart(text_part);
+        for a in d.attachments {
+            let ct = ContentType::parse(&a.media_type)
+                .map_err(|e| format!("bad media type {}: {e}", a.media_type))?;
+            mp = mp.singlepart(lettre::message::Attachment::new(a.file_name).body(a.bytes, ct));
+        }
+        b.multipart(mp)
+    }
+    .map_err(|e| format!("cannot build mail: {e}"))?;
+    let mut recipients = to;
+    recipients.extend(cc);
+    Ok(OutboxMail {
+        dedupe_key: d.dedupe_key,
+        message_id,
+        purpose: d.purpose,
+        envelope_from: sender.from_address.clone(),
+        recipients,
+        subject,
+        raw: msg.formatted(),
+    })
+}
+
+/// "2 d 5 h" / "5 h 10 min" / "försenad 3 h".
+pub fn human_left(left: chrono::Duration) -> String {
+    let mins = left.num_minutes();
+    let (late, mins) = if mins < 0 { (true, -mins) } else { (false, mins) };
+    let (d, h, m) = (mins / (24 * 60), (mins / 60) % 24, mins % 60);
+    let s = if d > 0 {
+        format!("{d} d {h} h")
+    } else if h > 0 {
+        format!("{h} h {m} min")
+    } else {
+        format!("{m} min")
+    };
+    if late {
+        format!("försenad {s}")
+    } else {
+        s
+    }
+}
+
+fn local(tz: Tz, t: DateTime<Utc>) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M (%Z)").to_string()
+}
+
+/// Facts of a new case the notice texts show.
+#[derive(Debug, Clone)]
+pub struct CaseFacts<'a> {
+    pub case_ref: &'a CaseRef,
+    pub subject: &'a str,
+    pub reporter: &'a str,
+    pub aware_at: DateTime<Utc>,
+    pub route: &'a Route,
+    pub rule: Option<&'a str>,
+    pub systems: &'a [String],
+    pub notice_message_id: Option<&'a str>,
+}
+
+/// The opening notice to the official, DPO (and coordinator) on the route.
+pub fn opening_notice(s: &Sender, f: &CaseFacts<'_>, now: DateTime<Utc>) -> Draft {
+    let deadline = clock::deadline(f.aware_at);
+    let left = deadline - now;
+    let urgent = clock::is_urgent(f.aware_at, now);
+    let mut text = String::new();
+    if urgent {
+        text.push_str(&format!(
+            "BRÅDSKANDE: {} kvar till 72-timmarsfristen.\n\n",
+            human_left(left)
+        ));
+    }
+    text.push_str(&format!(
+        "Ett nytt ärende om personuppgiftsincident har registrerats: {}.\n\n\
+         Ämne: {}\n\
+         Rapporterat av: {}\n\
+         Kommunen fick kännedom: {}\n\
+         Anmälan till IMY senast: {} (72 timmar efter kännedom)\n\
+         Tid kvar: {}\n\
+         Ansvarig nämnd: {} (delegationsordning punkt {})\n\
+         Handläggare: {}\n",
+        f.case_ref,
+        f.subject,
+        f.reporter,
+        local(s.tz, f.aware_at),
+        local(s.tz, deadline),
+        human_left(left),
+        f.route.committee.name,
+        f.route.committee.delegation_point,
+        f.route.official.name,
+    ));
+    if !f.systems.is_empty() {
+        text.push_str(&format!("System: {}\n", f.systems.join(", ")));
+    }
+    text.push_str(&format!(
+        "Routning: {}\n\n\
+         Svara på detta meddelande för att hantera ärendet (första raden är kommandot), \
+         t.ex. \"kvittera\".\n\n\
+         -- \nbreachwatch, registret över personuppgiftsincidenter (art. 33.5 GDPR)\n",
+        f.rule.map_or("standardregeln".to_string(), |r| format!("regel {r}"))
+    ));
+    let mut cc = vec![f.route.dpo.address.clone()];
+    if let Some(c) = &f.route.coordinator {
+        cc.push(c.address.clone());
+    }
+    let subject = if urgent {
+        format!("BRÅDSKANDE: Ny personuppgiftsincident: {}", f.subject)
+    } else {
+        format!("Ny personuppgiftsincident: {}", f.subject)
+    };
+    Draft {
+        dedupe_key: format!("{}/opening", f.case_ref),
+        purpose: "opening".into(),
+        to: vec![f.route.official.address.clone()],
+        cc,
+        subject,
+        text,
+        in_reply_to: None,
+        attachments: Vec::new(),
+    }
+}
+
+/// The acknowledgement to the person who forwarded the notice (or the DPO when a
+/// supplier wrote directly).
+pub fn acknowledgement(s: &Sender, f: &CaseFacts<'_>, to: &str, direct: bool) -> Draft {
+    let mut text = format!(
+        "Tack. Meddelandet \"{}\" har registrerats som ärende {}.\n\n\
+         Kommunen räknas ha fått kännedom {}; anmälan till IMY ska då göras senast {}.\n\
+         Ärendet har gått till {} ({}).\n",
+        f.subject,
+        f.case_ref,
+        local(s.tz, f.aware_at),
+        local(s.tz, clock::deadline(f.aware_at)),
+        f.route.committee.name,
+        f.route.official.name,
+    );
+    if direct {
+        text.push_str(&format!(
+            "\nMeddelandet kom direkt från {} utanför kommunen; breachwatch svarar aldrig \
+             leverantörer automatiskt.\n",
+            f.reporter
+        ));
+    }
+    text.push_str("\n-- \nbreachwatch\n");
+    Draft {
+        dedupe_key: format!("{}/ack", f.case_ref),
+        purpose: "acknowledgement".into(),
+        to: vec![to.to_string()],
+        cc: vec![],
+        subject: format!("Mottaget: {}", f.subject),
+        text,
+        in_reply_to: if direct {
+            None
+        } else {
+            f.notice_message_id.map(str::to_string)
+        },
+        attachments: Vec::new(),
+    }
+}
+
+/// A reminder of the plan; overdue ones go to the deputy too.
+pub fn reminder(
+    s: &Sender,
+    case_ref: &CaseRef,
+    route: &Route,
+    aware_at: DateTime<Utc>,
+    r: &clock::Reminder,
+    now: DateTime<Utc>,
+) -> Draft {
+    let deadline = clock::deadline(aware_at);
+    let left = deadline - now;
+    let (subject, lead) = if r.overdue {
+        (
+            format!("FÖRSENAD: 72-timmarsfristen har passerats ({})", human_left(left)),
+            "Fristen för anmälan till IMY har passerats och inget beslut är registrerat. \
+             En anmälan som görs nu ska ange skälen till förseningen (fråga 14)."
+                .to_string(),
+        )
+    } else {
+        (
+            format!("Påminnelse: {} kvar till anmälningsfristen", human_left(left)),
+            format!(
+                "Påminnelse {} timmar efter kännedom: beslut om anmälan till IMY är inte registrerat.",
+                r.offset_hours
+            ),
+        )
+    };
+    let text = format!(
+        "{lead}\n\nÄrende: {case_ref}\nKännedom: {}\nSenast: {}\nTid kvar: {}\n\n\
+         Svara med t.ex. \"beslut: anmäl\" eller \"anmält DI-…\".\n\n-- \nbreachwatch\n",
+        local(s.tz, aware_at),
+        local(s.tz, deadline),
+        human_left(left),
+    );
+    let mut cc = vec![route.dpo.address.clone()];
+    if r.overdue {
+        cc.push(route.deputy.address.clone());
+    }
+    Draft {
+        dedupe_key: format!("{case_ref}/reminder/{}", r.seq),
+        purpose: if r.overdue { "overdue" } else { "reminder" }.into(),
+        to: vec![route.official.address.clone()],
+        cc,
+        subject,
+        text,
+        in_reply_to: None,
+        attachments: Vec::new(),
+    }
+}
+
+/// Tells the official that new information arrived on a case.
+pub fn follow_up_notice(
+    case_ref: &CaseRef,
+    route: &Route,
+    subject: &str,
+    from: &str,
+    message_key: &str,
+) -> Draft {
+    Draft {
+        dedupe_key: format!("{case_ref}/follow-up/{message_key}"),
+        purpose: "follow_up".into(),
+        to: vec![route.official.address.clone()],
+        cc: vec![],
+        subject: format!("Ny information: {subject}"),
+        text: format!(
+            "Ett nytt meddelande har kopplats till ärende {case_ref}.\n\nFrån: {from}\nÄmne: {subject}\n\n\
+             Meddelandet finns i ärendets tidslinje (breachwatch cases show {case_ref}).\n\n-- \nbreachwatch\n"
+        ),
+        in_reply_to: None,
+        attachments: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::routing::{Committee, Contact};
+
+    fn sender() -> Sender {
+        Sender {
+            from_address: "breach@example.test".into(),
+            from_name: "breachwatch".into(),
+            internal_domains: vec!["example.test".into()],
+            tz: chrono_tz::Europe::Stockholm,
+        }
+    }
+
+    fn route() -> Route {
+        let c = |n: &str| Contact {
+            name: n.into(),
+            address: format!("{n}@example.test"),
+            title: None,
+        };
+        Route {
+            committee: Committee {
+                name: "Kommunstyrelsen".into(),
+                diarie_prefix: "KS".into(),
+                delegation_point: "1.5".into(),
+            },
+            official: c("official"),
+            deputy: c("deputy"),
+            dpo: c("dpo"),
+            coordinator: None,
+        }
+    }
+
+    #[test]
+    fn external_recipients_never_reach_the_outbox() {
+        let r = CaseRef::new("PUI", 2026, 1);
+        let d = Draft {
+            dedupe_key: "k".into(),
+            purpose: "ack".into(),
+            to: vec!["supplier@provdata.example".into()],
+            cc: vec!["dpo@example.test".into()],
+            subject: "x".into(),
+            text: "y".into(),
+            in_reply_to: None,
+            attachments: vec![],
+        };
+        let m = format(&sender(), &r, d.clone()).unwrap();
+        assert_eq!(m.recipients, vec!["dpo@example.test".to_string()]);
+        let raw = String::from_utf8_lossy(&m.raw);
+        assert!(!raw.contains("provdata.example"));
+        assert!(raw.contains("Auto-Submitted: auto-generated"));
+        assert!(raw.contains(&format!("Message-ID: <{}>", m.message_id)));
+        assert!(m.subject.starts_with("[PUI-2026-0001] "));
+        let only_external = Draft {
+            cc: vec![],
+            ..d
+        };
+        assert!(format(&sender(), &r, only_external).is_err());
+    }
+
+    #[test]
+    fn urgent_opening_notice_says_so_and_overdue_reminder_adds_deputy() {
+        let r = CaseRef::new("PUI", 2026, 2);
+        let aware: DateTime<Utc> = "2026-03-27T09:00:00Z".parse().unwrap();
+        let now = aware + chrono::Duration::hours(71);
+        let f = CaseFacts {
+            case_ref: &r,
+            subject: "Dataintrång",
+            reporter: "Provdata",
+            aware_at: aware,
+            route: &route(),
+            rule: None,
+            systems: &[],
+            notice_message_id: None,
+        };
+        let d = opening_notice(&sender(), &f, now);
+        assert!(d.subject.starts_with("BRÅDSKANDE"));
+        assert!(d.text.contains("2026-03-30 11:00 (CEST)"), "{}", d.text);
+        let rem = clock::next_after(aware, &clock::ReminderPlan::default(), now).unwrap();
+        let d = reminder(&sender(), &r, &route(), aware, &rem, rem.due_at);
+        assert!(d.cc.contains(&"deputy@example.test".to_string()));
+        assert!(d.subject.starts_with("FÖRSENAD"));
+    }
+
+    #[test]
+    fn time_left_reads_naturally() {
+        assert_eq!(human_left(chrono::Duration::minutes(53 * 60 + 5)), "2 d 5 h");
+        assert_eq!(human_left(chrono::Duration::minutes(65)), "1 h 5 min");
+        assert_eq!(human_left(chrono::Duration::minutes(-180)), "försenad 3 h 0 min");
+    }
+}

@@ -1,0 +1,79 @@
+//! SMTP: hands one formatted outbox mail to the relay through lettre (rustls),
+//! and says whether a failure is worth retrying.
+
+use std::time::Duration;
+
+use lettre::address::Envelope;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use crate::config::{Smtp, SmtpTls};
+
+/// What happened to one send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    Sent,
+    /// Try again later (connection refused, 4xx, timeout).
+    Retry(String),
+    /// The server refused for good (5xx): retrying would not help.
+    Permanent(String),
+}
+
+#[derive(Clone)]
+pub struct SmtpSender {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+}
+
+impl SmtpSender {
+    pub fn new(cfg: &Smtp) -> anyhow::Result<Self> {
+        let tls_params = || -> anyhow::Result<TlsParameters> {
+            let mut b = TlsParameters::builder(cfg.host.clone());
+            if let Some(ca) = &cfg.ca_file {
+                let pem = std::fs::read(ca)?;
+                b = b.add_root_certificate(Certificate::from_pem(&pem)?);
+            }
+            Ok(b.build_rustls()?)
+        };
+        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.clone())
+            .port(cfg.port)
+            .timeout(Some(Duration::from_secs(cfg.timeout_secs)));
+        b = match cfg.tls {
+            SmtpTls::None => b.tls(Tls::None),
+            SmtpTls::Starttls => b.tls(Tls::Required(tls_params()?)),
+            SmtpTls::Implicit => b.tls(Tls::Wrapper(tls_params()?)),
+        };
+        if let Some(user) = &cfg.username {
+            b = b.credentials(Credentials::new(
+                user.clone(),
+                cfg.password.expose().to_string(),
+            ));
+        }
+        Ok(SmtpSender {
+            transport: b.build(),
+        })
+    }
+
+    pub async fn send(&self, from: &str, to: &[String], raw: &[u8]) -> SendOutcome {
+        let from = match from.parse() {
+            Ok(a) => Some(a),
+            Err(e) => return SendOutcome::Permanent(format!("bad envelope sender: {e}")),
+        };
+        let mut rcpt = Vec::new();
+        for a in to {
+            match a.parse() {
+                Ok(a) => rcpt.push(a),
+                Err(e) => return SendOutcome::Permanent(format!("bad recipient {a}: {e}")),
+            }
+        }
+        let env = match Envelope::new(from, rcpt) {
+            Ok(e) => e,
+            Err(e) => return SendOutcome::Permanent(format!("bad envelope: {e}")),
+        };
+        match self.transport.send_raw(&env, raw).await {
+            Ok(_) => SendOutcome::Sent,
+            Err(e) if e.is_permanent() => SendOutcome::Permanent(format!("{e:#}")),
+            Err(e) => SendOutcome::Retry(format!("{e:#}")),
+        }
+    }
+}
