@@ -4,28 +4,39 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use chrono::{SecondsFormat, Utc};
+use chrono_tz::Tz;
 use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
 
+use crate::config::{self, Config};
 use crate::core::notice::{self, present, ReadOptions};
+use crate::core::routing;
+use crate::store::{CaseSummary, Store};
+use crate::workers::ingest::Pipeline;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "breachwatch",
-    version,
-    about = "GDPR art. 33 breach-notice watcher"
-)]
+#[command(name = "breachwatch", version, about = "GDPR art. 33 breach-notice watcher")]
 pub struct Cli {
+    /// Configuration file (else $BREACHWATCH_CONFIG, else /etc/breachwatch/breachwatch.toml).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Watch the mailbox and run the clock and the outbox until SIGTERM/SIGINT.
+    Run,
+    /// Run the ingest pipeline on one saved message (.eml).
+    Ingest { file: PathBuf },
     /// Read one message like the daemon does and print what it found.
     Inspect {
         file: PathBuf,
-        /// Print the inspect-v1 JSON object.
+        /// Print the inspect-v1 JSON object (the default).
         #[arg(long)]
         json: bool,
         /// Print facts with the sentences they were read from.
@@ -34,8 +45,42 @@ pub enum Command {
         /// Zone for times written without one (default: the configured zone).
         #[arg(long)]
         tz: Option<String>,
+    },
+    /// Admin rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Cases in the register.
+    Cases {
+        #[command(subcommand)]
+        command: CasesCommand,
+    },
+    /// Validate a configuration file and list every problem.
+    CheckConfig {
+        /// The file to check (same as --config).
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RulesCommand {
+    /// Which rule matches this message, why, and the route it gives.
+    Test { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CasesCommand {
+    /// Every case.
+    List {
         #[arg(long)]
-        config: Option<PathBuf>,
+        json: bool,
+    },
+    /// One case with its messages, timeline and mails.
+    Show {
+        case_ref: String,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -44,21 +89,249 @@ fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
+fn load(flag: Option<&Path>) -> Result<Config, ExitCode> {
+    let path = config::resolve_path(flag);
+    Config::load(&path).map_err(|e| {
+        eprintln!("breachwatch: invalid configuration {}:", path.display());
+        for p in &e.0 {
+            eprintln!("  {p}");
+        }
+        ExitCode::from(2)
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(1, format!("cannot start runtime: {e}")))
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let flag = cli.config.as_deref();
+    let r = match cli.command {
         Command::Inspect {
             file,
-            json,
+            json: _,
             explain,
             tz,
-            config: _,
-        } => inspect(&file, json, explain, tz.as_deref()),
+        } => return inspect(flag, &file, explain, tz.as_deref()),
+        Command::CheckConfig { file } => return check_config(file.as_deref().or(flag)),
+        Command::Run => run(flag),
+        Command::Ingest { file } => ingest(flag, &file),
+        Command::Rules {
+            command: RulesCommand::Test { file },
+        } => rules_test(flag, &file),
+        Command::Cases { command } => cases(flag, command),
+    };
+    r.unwrap_or_else(|c| c)
+}
+
+fn check_config(flag: Option<&Path>) -> ExitCode {
+    let path = config::resolve_path(flag);
+    match Config::load(&path) {
+        Ok(_) => {
+            println!("{}: ok", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}: {} problem(s)", path.display(), e.0.len());
+            for p in &e.0 {
+                println!("{p}");
+            }
+            ExitCode::from(2)
+        }
     }
 }
 
-fn inspect(file: &Path, json: bool, explain: bool, tz: Option<&str>) -> ExitCode {
-    let mut opts = ReadOptions::default();
+fn run(flag: Option<&Path>) -> Result<ExitCode, ExitCode> {
+    let cfg = load(flag)?;
+    crate::telemetry::init(&cfg.general.log_format);
+    let rt = runtime()?;
+    rt.block_on(async {
+        let shutdown = CancellationToken::new();
+        let s = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            s.cancel();
+        });
+        match crate::app::run(cfg, shutdown).await {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(e) => Err(fail(1, format!("{e:#}"))),
+        }
+    })
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+fn ingest(flag: Option<&Path>, file: &Path) -> Result<ExitCode, ExitCode> {
+    let cfg = load(flag)?;
+    crate::telemetry::init(&cfg.general.log_format);
+    let raw = std::fs::read(file).map_err(|e| fail(2, format!("{}: {e}", file.display())))?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let store = Store::connect(&cfg.general.database_url)
+            .await
+            .map_err(|e| fail(1, format!("database: {e}")))?;
+        let p = Pipeline::new(Arc::new(cfg), store.clone());
+        let handled = p
+            .handle(&raw, None, None, Utc::now())
+            .await
+            .map_err(|e| fail(1, format!("{e:#}")))?;
+        store.close().await;
+        println!("{}", serde_json::json!({ "result": format!("{handled:?}") }));
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn rules_test(flag: Option<&Path>, file: &Path) -> Result<ExitCode, ExitCode> {
+    let cfg = load(flag)?;
+    let raw = std::fs::read(file).map_err(|e| fail(2, format!("{}: {e}", file.display())))?;
+    let n = notice::read(&raw, &cfg.read_options())
+        .map_err(|e| fail(2, format!("{}: {e}", file.display())))?;
+    let d = routing::route(&cfg.routing.rules, &cfg.routing.default, &n);
+    let r = &d.route;
+    println!(
+        "rule: {}",
+        d.rule.as_deref().unwrap_or("(none: default route)")
+    );
+    for reason in &d.reasons {
+        println!("  because {reason}");
+    }
+    println!(
+        "committee: {} (diarienummer {} …, delegation point {})",
+        r.committee.name, r.committee.diarie_prefix, r.committee.delegation_point
+    );
+    println!("official:  {} <{}>", r.official.name, r.official.address);
+    println!("deputy:    {} <{}>", r.deputy.name, r.deputy.address);
+    println!("dpo:       {} <{}>", r.dpo.name, r.dpo.address);
+    if let Some(c) = &r.coordinator {
+        println!("coordinator: {} <{}>", c.name, c.address);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn local(t: chrono::DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+fn summary_json(c: &CaseSummary, tz: Tz) -> serde_json::Value {
+    serde_json::json!({
+        "ref": c.case_ref,
+        "state": c.state,
+        "aware_at": local(c.aware_at, tz),
+        "deadline_at": local(c.deadline_at, tz),
+        "opened_at": local(c.opened_at, tz),
+        "reporter_organisation": c.reporter_organisation,
+        "reporter_address": c.reporter_address,
+        "committee": c.committee,
+        "official": c.official,
+        "rule": c.rule,
+        "systems": c.systems,
+        "messages": c.messages,
+        "reminders_sent": c.reminders_sent,
+        "next_reminder_at": c.next_reminder_at.map(|t| local(t, tz)),
+    })
+}
+
+fn cases(flag: Option<&Path>, cmd: CasesCommand) -> Result<ExitCode, ExitCode> {
+    let cfg = load(flag)?;
+    let tz = cfg.tz();
+    let rt = runtime()?;
+    rt.block_on(async {
+        let store = Store::connect(&cfg.general.database_url)
+            .await
+            .map_err(|e| fail(1, format!("database: {e}")))?;
+        let out = match cmd {
+            CasesCommand::List { json } => {
+                let list = store
+                    .list_cases()
+                    .await
+                    .map_err(|e| fail(1, e.to_string()))?;
+                if json {
+                    let v: Vec<_> = list.iter().map(|c| summary_json(c, tz)).collect();
+                    serde_json::to_string_pretty(&v).unwrap_or_default()
+                } else {
+                    let mut s = String::new();
+                    for c in &list {
+                        s.push_str(&format!(
+                            "{}  {:<12} deadline {}  {}  {}\n",
+                            c.case_ref,
+                            c.state,
+                            local(c.deadline_at, tz),
+                            c.committee,
+                            c.reporter_organisation
+                                .as_deref()
+                                .or(c.reporter_address.as_deref())
+                                .unwrap_or("-")
+                        ));
+                    }
+                    s
+                }
+            }
+            CasesCommand::Show { case_ref, json } => {
+                let c = match store.case_summary(&case_ref).await {
+                    Ok(c) => c,
+                    Err(crate::store::StoreError::NotFound(_)) => {
+                        return Err(fail(2, format!("no case {case_ref}")))
+                    }
+                    Err(e) => return Err(fail(1, e.to_string())),
+                };
+                let msgs = store.case_messages(c.id).await.map_err(|e| fail(1, e.to_string()))?;
+                let events = store.case_events(c.id).await.map_err(|e| fail(1, e.to_string()))?;
+                let mails = store.case_outbox(c.id).await.map_err(|e| fail(1, e.to_string()))?;
+                let mut v = summary_json(&c, tz);
+                v["message_list"] = serde_json::to_value(&msgs).unwrap_or_default();
+                v["timeline"] = serde_json::to_value(&events).unwrap_or_default();
+                v["mails"] = serde_json::to_value(&mails).unwrap_or_default();
+                if json {
+                    serde_json::to_string_pretty(&v).unwrap_or_default()
+                } else {
+                    let mut s = format!(
+                        "{}  {}\n  aware:    {}\n  deadline: {}\n  committee: {}  official: {}\n  messages: {}  reminders sent: {}\n",
+                        c.case_ref, c.state, local(c.aware_at, tz), local(c.deadline_at, tz),
+                        c.committee, c.official, c.messages, c.reminders_sent
+                    );
+                    for e in &events {
+                        s.push_str(&format!("  {}  {}  {}\n", local(e.at, tz), e.kind, e.actor));
+                    }
+                    for m in &mails {
+                        s.push_str(&format!("  mail {} to {} [{}]\n", m.purpose, m.recipients.join(", "), m.status));
+                    }
+                    s
+                }
+            }
+        };
+        store.close().await;
+        println!("{out}");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn inspect(flag: Option<&Path>, file: &Path, explain: bool, tz: Option<&str>) -> ExitCode {
+    // Without a config, built-in defaults (the contract); with one, its zone,
+    // case prefix and supplier list.
+    let mut opts = match flag {
+        Some(_) => match load(flag) {
+            Ok(c) => c.read_options(),
+            Err(code) => return code,
+        },
+        None => ReadOptions::default(),
+    };
     if let Some(tz) = tz {
         match tz.parse() {
             Ok(z) => opts.tz = z,
@@ -77,12 +350,7 @@ fn inspect(file: &Path, json: bool, explain: bool, tz: Option<&str>) -> ExitCode
         print!("{}", present::explain(&n, opts.tz));
     } else {
         let v = present::to_contract_json(&n, opts.tz);
-        let s = if json {
-            serde_json::to_string_pretty(&v)
-        } else {
-            serde_json::to_string_pretty(&v)
-        };
-        println!("{}", s.unwrap_or_default());
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     }
     ExitCode::SUCCESS
 }

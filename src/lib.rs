@@ -1,8 +1,11 @@
 //! breachwatch: turns personal data breach notices in a shared mailbox into cases
 //! with a GDPR art. 33 clock. See ARCHITECTURE.md for the map.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod mail;
 pub mod store;
+pub mod telemetry;
+pub mod workers;
 pub mod core;

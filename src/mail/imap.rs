@@ -1,1 +1,285 @@
-//! (IMAP watcher: next)
+//! IMAP adapter: connects with TLS (rustls; implicit or STARTTLS), selects the
+//! watched mailbox, fetches messages above the checkpoint, moves handled ones,
+//! and waits with IDLE (or sleeps when the server has no IDLE). Every command runs
+//! under a timeout. It decides nothing about the messages themselves.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context as _};
+use async_imap::imap_proto::{Response, Status};
+use async_imap::Session;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Imap, ImapTls};
+
+type Stream = TlsStream<TcpStream>;
+
+/// One message as fetched.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub uid: u32,
+    pub raw: Vec<u8>,
+    /// When the server received it (INTERNALDATE).
+    pub internal_date: Option<DateTime<Utc>>,
+}
+
+/// How a wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// The server reported a change (or the poll interval passed): fetch.
+    Changed,
+    /// Nothing happened within the re-issue interval: fetch anyway, then wait again.
+    Timeout,
+    /// We are shutting down.
+    Cancelled,
+}
+
+/// A logged-in session with the watched mailbox selected.
+pub struct ImapConn {
+    session: Option<Session<Stream>>,
+    timeout: Duration,
+    has_idle: bool,
+    has_move: bool,
+}
+
+async fn within<T, E: Into<anyhow::Error>>(
+    t: Duration,
+    what: &str,
+    f: impl std::future::Future<Output = Result<T, E>>,
+) -> anyhow::Result<T> {
+    match tokio::time::timeout(t, f).await {
+        Ok(r) => r.map_err(Into::into).with_context(|| what.to_string()),
+        Err(_) => bail!("IMAP {what}: timed out after {}s", t.as_secs()),
+    }
+}
+
+fn tls_connector(cfg: &Imap) -> anyhow::Result<TlsConnector> {
+    let mut roots = rustls::RootCertStore::empty();
+    match &cfg.ca_file {
+        Some(path) => {
+            for cert in CertificateDer::pem_file_iter(path)
+                .with_context(|| format!("reading CA file {}", path.display()))?
+            {
+                roots
+                    .add(cert.with_context(|| format!("parsing CA file {}", path.display()))?)
+                    .context("adding CA certificate")?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(TlsConnector::from(Arc::new(config)))
+}
+
+impl ImapConn {
+    /// Connects, logs in and selects `cfg.mailbox`; returns (uidvalidity, uid_next).
+    pub async fn connect(cfg: &Imap) -> anyhow::Result<(ImapConn, u32, u32)> {
+        let t = Duration::from_secs(cfg.command_timeout_secs);
+        let connector = tls_connector(cfg)?;
+        let name = cfg.server_name.clone().unwrap_or_else(|| cfg.host.clone());
+        let server_name = ServerName::try_from(name.clone())
+            .map_err(|e| anyhow!("bad server name {name}: {e}"))?;
+        let tcp = within(t, "connect", TcpStream::connect((cfg.host.as_str(), cfg.port))).await?;
+        let client = match cfg.tls {
+            ImapTls::Implicit => {
+                let tls = within(t, "TLS handshake", connector.connect(server_name, tcp)).await?;
+                let mut client = async_imap::Client::new(tls);
+                within(t, "greeting", client.read_response()).await?;
+                client
+            }
+            ImapTls::Starttls => {
+                let mut plain = async_imap::Client::new(tcp);
+                within(t, "greeting", plain.read_response()).await?;
+                within(t, "STARTTLS", plain.run_command_and_check_ok("STARTTLS", None)).await?;
+                let tcp = plain.into_inner();
+                let tls = within(t, "TLS handshake", connector.connect(server_name, tcp)).await?;
+                async_imap::Client::new(tls)
+            }
+        };
+        let mut session = match tokio::time::timeout(
+            t,
+            client.login(&cfg.username, cfg.password.expose()),
+        )
+        .await
+        {
+            Ok(Ok(s)) => s,
+            Ok(Err((e, _))) => bail!("IMAP login as {} failed: {e}", cfg.username),
+            Err(_) => bail!("IMAP login timed out"),
+        };
+        let caps = within(t, "CAPABILITY", session.capabilities()).await?;
+        let has_idle = caps.has_str("IDLE");
+        let has_move = caps.has_str("MOVE");
+        let mut conn = ImapConn {
+            session: Some(session),
+            timeout: t,
+            has_idle,
+            has_move,
+        };
+        for mb in [&cfg.processed_mailbox, &cfg.quarantine_mailbox] {
+            conn.ensure_mailbox(mb).await?;
+        }
+        let (validity, next) = conn.select(&cfg.mailbox).await?;
+        Ok((conn, validity, next))
+    }
+
+    fn s(&mut self) -> anyhow::Result<&mut Session<Stream>> {
+        self.session
+            .as_mut()
+            .ok_or_else(|| anyhow!("IMAP session lost"))
+    }
+
+    pub fn has_idle(&self) -> bool {
+        self.has_idle
+    }
+
+    async fn ensure_mailbox(&mut self, name: &str) -> anyhow::Result<()> {
+        let t = self.timeout;
+        let s = self.s()?;
+        let exists = {
+            let list = within(t, "LIST", s.list(None, Some(name))).await?;
+            let items: Vec<_> = within(t, "LIST", async {
+                Ok::<_, anyhow::Error>(list.collect::<Vec<_>>().await)
+            })
+            .await?;
+            items.into_iter().any(|r| r.is_ok())
+        };
+        if !exists {
+            // A concurrent replica may have created it meanwhile: ALREADYEXISTS is fine.
+            if let Err(e) = within(t, "CREATE", s.create(name)).await {
+                tracing::debug!("CREATE {name}: {e:#}");
+            }
+        }
+        Ok(())
+    }
+
+    async fn select(&mut self, mailbox: &str) -> anyhow::Result<(u32, u32)> {
+        let t = self.timeout;
+        let mb = within(t, "SELECT", self.s()?.select(mailbox)).await?;
+        let validity = mb
+            .uid_validity
+            .ok_or_else(|| anyhow!("server gave no UIDVALIDITY for {mailbox}"))?;
+        Ok((validity, mb.uid_next.unwrap_or(1)))
+    }
+
+    /// Every message with a UID above `last_uid`, oldest first.
+    pub async fn fetch_after(&mut self, last_uid: u32) -> anyhow::Result<Vec<Fetched>> {
+        let t = self.timeout;
+        // Never build a set with 0 (Dovecot answers BAD, which the library turns
+        // into an empty Ok); `n:*` always returns the last message, so filter.
+        let set = format!("{}:*", last_uid.saturating_add(1).max(1));
+        let s = self.s()?;
+        let stream = within(t, "UID FETCH", s.uid_fetch(set, "(UID BODY.PEEK[] INTERNALDATE)")).await?;
+        let items: Vec<_> = within(t * 4, "UID FETCH", async {
+            Ok::<_, anyhow::Error>(stream.collect::<Vec<_>>().await)
+        })
+        .await?;
+        let mut out = Vec::new();
+        for item in items {
+            let f = item.context("UID FETCH")?;
+            let Some(uid) = f.uid else { continue };
+            if uid <= last_uid {
+                continue;
+            }
+            let Some(body) = f.body() else { continue };
+            out.push(Fetched {
+                uid,
+                raw: body.to_vec(),
+                internal_date: f.internal_date().map(|d| d.with_timezone(&Utc)),
+            });
+        }
+        out.sort_by_key(|f| f.uid);
+        Ok(out)
+    }
+
+    /// Moves one message (MOVE when the server has it, else COPY + EXPUNGE).
+    pub async fn move_to(&mut self, uid: u32, target: &str) -> anyhow::Result<()> {
+        let t = self.timeout;
+        let has_move = self.has_move;
+        let s = self.s()?;
+        let set = uid.to_string();
+        if has_move {
+            within(t, "UID MOVE", s.uid_mv(&set, target)).await?;
+        } else {
+            within(t, "UID COPY", s.uid_copy(&set, target)).await?;
+            {
+                let st = within(t, "UID STORE", s.uid_store(&set, "+FLAGS.SILENT (\\Deleted)")).await?;
+                within(t, "UID STORE", async { Ok::<_, anyhow::Error>(st.collect::<Vec<_>>().await) }).await?;
+            }
+            let ex = within(t, "UID EXPUNGE", s.uid_expunge(&set)).await?;
+            within(t, "UID EXPUNGE", async { Ok::<_, anyhow::Error>(ex.collect::<Vec<_>>().await) }).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for news: IDLE for at most `reissue`, or a plain sleep of `poll` when
+    /// the server has no IDLE. Returns early when `cancel` fires.
+    pub async fn wait(
+        &mut self,
+        reissue: Duration,
+        poll: Duration,
+        cancel: &CancellationToken,
+    ) -> anyhow::Result<Wake> {
+        if !self.has_idle {
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => return Ok(Wake::Timeout),
+                _ = cancel.cancelled() => return Ok(Wake::Cancelled),
+            }
+        }
+        let t = self.timeout;
+        let session = self.session.take().ok_or_else(|| anyhow!("IMAP session lost"))?;
+        let mut idle = session.idle();
+        within(t, "IDLE", idle.init()).await?;
+        let outcome = {
+            let (fut, stop) = idle.wait_with_timeout(reissue);
+            tokio::pin!(fut);
+            tokio::select! {
+                r = &mut fut => r,
+                _ = cancel.cancelled() => {
+                    drop(stop);
+                    fut.await
+                }
+            }
+        };
+        let wake = match outcome {
+            Ok(async_imap::extensions::idle::IdleResponse::NewData(data)) => {
+                if let Response::Data { status: Status::Bye, .. } = data.parsed() {
+                    bail!("server closed the connection during IDLE (BYE)");
+                }
+                Wake::Changed
+            }
+            Ok(async_imap::extensions::idle::IdleResponse::Timeout) => Wake::Timeout,
+            Ok(async_imap::extensions::idle::IdleResponse::ManualInterrupt) => {
+                if cancel.is_cancelled() {
+                    Wake::Cancelled
+                } else {
+                    Wake::Changed
+                }
+            }
+            Err(e) => return Err(anyhow!(e).context("IDLE")),
+        };
+        // A dropped connection shows here as a failing DONE: the caller reconnects.
+        let session = within(t, "IDLE DONE", idle.done()).await?;
+        self.session = Some(session);
+        Ok(wake)
+    }
+
+    pub async fn logout(mut self) {
+        let t = self.timeout;
+        if let Some(s) = self.session.as_mut() {
+            let _ = tokio::time::timeout(t.min(Duration::from_secs(2)), s.logout()).await;
+        }
+    }
+}

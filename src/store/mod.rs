@@ -312,6 +312,11 @@ impl Store {
         dispatch!(self, case_by_message_ids(ids))
     }
 
+    /// The route stored with a case (as JSON, see `core::routing::Route`).
+    pub async fn case_route(&self, case_id: i64) -> Result<serde_json::Value> {
+        dispatch!(self, case_route(case_id))
+    }
+
     pub async fn case_id_by_ref(&self, case_ref: &str) -> Result<Option<i64>> {
         dispatch!(self, case_id_by_ref(case_ref))
     }

@@ -86,6 +86,15 @@ macro_rules! backend {
                 Ok(None)
             }
 
+            pub async fn case_route(pool: &Pool, case_id: i64) -> Result<serde_json::Value> {
+                let r: String = sqlx::query_scalar("SELECT route FROM cases WHERE id = $1")
+                    .bind(case_id)
+                    .fetch_optional(pool)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("case id {case_id}")))?;
+                serde_json::from_str(&r).map_err(|e| StoreError::Other(format!("stored route: {e}")))
+            }
+
             pub async fn case_id_by_ref(pool: &Pool, case_ref: &str) -> Result<Option<i64>> {
                 Ok(sqlx::query_scalar("SELECT id FROM cases WHERE ref = $1")
                     .bind(case_ref)

@@ -1,0 +1,85 @@
+//! Clock worker: sleeps until the next reminder falls due (or a wake-up), then
+//! sends the latest due reminder of each case (never a burst of past ones) and
+//! schedules the next, in one transaction per case.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::core::clock::{self, ReminderPlan};
+use crate::core::routing::Route;
+use crate::mail::compose::{self, Sender};
+use crate::store::{NewEvent, Store};
+
+/// Fires every due reminder; returns how many were queued.
+pub async fn fire_due(
+    store: &Store,
+    sender: &Sender,
+    plan: &ReminderPlan,
+    now: DateTime<Utc>,
+) -> anyhow::Result<usize> {
+    let mut fired = 0;
+    for due in store.due_reminders(now).await? {
+        let Some(r) = clock::latest_due(due.aware_at, plan, now) else {
+            continue;
+        };
+        let next = clock::next_after(due.aware_at, plan, now).map(|n| (n.due_at, n.seq));
+        let route: Route = serde_json::from_value(store.case_route(due.case_id).await?)?;
+        let event = NewEvent {
+            kind: if r.overdue { "overdue_reminder" } else { "reminder" }.into(),
+            actor: "breachwatch".into(),
+            data: serde_json::json!({
+                "seq": r.seq,
+                "offset_hours": r.offset_hours,
+                "due_at": r.due_at,
+                "skipped_from_seq": due.next_seq,
+            }),
+        };
+        let aware = due.aware_at;
+        let s = sender.clone();
+        let done = store
+            .commit_reminder(&due, r.seq, next, event, now, move |k| {
+                let d = compose::reminder(&s, &k.case_ref, &route, aware, &r, now);
+                Ok(vec![compose::format(&s, &k.case_ref, d)?])
+            })
+            .await?;
+        if done {
+            fired += 1;
+            tracing::info!(case = %due.case_ref, seq = r.seq, overdue = r.overdue, "reminder queued");
+        }
+    }
+    Ok(fired)
+}
+
+pub async fn run(
+    store: Store,
+    sender: Sender,
+    plan: ReminderPlan,
+    wake: Arc<Notify>,
+    outbox_wake: Arc<Notify>,
+    cancel: CancellationToken,
+) {
+    loop {
+        if cancel.is_cancelled() {
+            return;
+        }
+        match fire_due(&store, &sender, &plan, Utc::now()).await {
+            Ok(n) if n > 0 => outbox_wake.notify_one(),
+            Ok(_) => {}
+            Err(e) => tracing::error!("clock: {e:#}"),
+        }
+        let next = store.next_reminder_at().await.ok().flatten();
+        let sleep_for = next
+            .map(|t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+            .unwrap_or(Duration::from_secs(60))
+            .min(Duration::from_secs(60));
+        tokio::select! {
+            _ = tokio::time::sleep(sleep_for) => {}
+            _ = wake.notified() => {}
+            _ = cancel.cancelled() => return,
+        }
+    }
+}

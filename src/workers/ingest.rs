@@ -1,0 +1,373 @@
+//! Ingest: one raw message → the notice reader → intake decision → ONE store
+//! transaction (message, case, events, outbox, checkpoint). Unreadable mail is
+//! recorded and quarantined, never dropped and never fatal.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, Utc};
+use sha2::{Digest, Sha256};
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::core::intake::{self, AckTo, Plan};
+use crate::core::notice::{self, Notice};
+use crate::core::routing::{self, Route};
+use crate::core::clock;
+use crate::mail::compose::{self, CaseFacts, Sender};
+use crate::store::{
+    CaseChange, Checkpoint, IngestWrite, NewCase, NewEvent, NewMessage, Store,
+};
+
+/// Where a message came from, for the register and the checkpoint.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub mailbox: String,
+    pub uidvalidity: u32,
+    pub uid: u32,
+}
+
+/// What became of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    Opened(String),
+    Attached(String),
+    Recorded(&'static str),
+    Duplicate,
+    Quarantined(String),
+}
+
+impl Handled {
+    /// The IMAP folder the message belongs in afterwards.
+    pub fn is_quarantined(&self) -> bool {
+        matches!(self, Handled::Quarantined(_))
+    }
+}
+
+#[derive(Clone)]
+pub struct Pipeline {
+    pub cfg: Arc<Config>,
+    pub store: Store,
+    pub sender: Sender,
+    /// Woken after a commit that queued mail.
+    pub outbox_wake: Arc<Notify>,
+    /// Woken after a commit that scheduled a reminder.
+    pub clock_wake: Arc<Notify>,
+}
+
+pub fn content_hash(raw: &[u8]) -> String {
+    hex::encode(Sha256::digest(raw))
+}
+
+fn strip_brackets(s: &str) -> String {
+    s.trim().trim_start_matches('<').trim_end_matches('>').to_string()
+}
+
+impl Pipeline {
+    pub fn new(cfg: Arc<Config>, store: Store) -> Self {
+        let sender = Sender {
+            from_address: cfg.smtp.from.clone(),
+            from_name: cfg.smtp.from_name.clone(),
+            internal_domains: cfg.general.internal_domains.clone(),
+            tz: cfg.tz(),
+        };
+        Pipeline {
+            cfg,
+            store,
+            sender,
+            outbox_wake: Arc::new(Notify::new()),
+            clock_wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Handles one message. An error means the store could not be written: the
+    /// caller must not advance past this message.
+    pub async fn handle(
+        &self,
+        raw: &[u8],
+        delivered_at: Option<DateTime<Utc>>,
+        origin: Option<Origin>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Handled> {
+        let hash = content_hash(raw);
+        let mut opts = self.cfg.read_options();
+        opts.delivered_at = delivered_at;
+        // The reader is total by design; catching a panic anyway keeps one odd
+        // message from ever taking the daemon down.
+        let read = std::panic::catch_unwind(|| notice::read(raw, &opts));
+        let checkpoint = origin.as_ref().map(|o| {
+            (
+                o.mailbox.clone(),
+                Checkpoint {
+                    uidvalidity: o.uidvalidity,
+                    last_uid: o.uid,
+                },
+            )
+        });
+        let base = NewMessage {
+            message_id: None,
+            content_hash: hash.clone(),
+            kind: "unreadable".into(),
+            disposition: "quarantined".into(),
+            subject: None,
+            from_address: None,
+            received_at: delivered_at,
+            mailbox: origin.as_ref().map(|o| o.mailbox.clone()),
+            uidvalidity: origin.as_ref().map(|o| o.uidvalidity),
+            uid: origin.as_ref().map(|o| o.uid),
+            error: None,
+            raw: raw.to_vec(),
+        };
+        let n = match read {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => return self.quarantine(base, e.to_string(), checkpoint, now).await,
+            Err(_) => {
+                return self
+                    .quarantine(base, "the reader failed on this message".into(), checkpoint, now)
+                    .await
+            }
+        };
+        let message_id = n.message_id.as_deref().map(strip_brackets);
+        if self
+            .store
+            .message_known(message_id.as_deref(), &hash)
+            .await?
+        {
+            if let Some((mb, cp)) = &checkpoint {
+                self.store.set_checkpoint(mb, *cp).await?;
+            }
+            tracing::info!(message_id = message_id.as_deref().unwrap_or("-"), "duplicate message, already recorded");
+            return Ok(Handled::Duplicate);
+        }
+        let parents: Vec<String> = n.threading.parent_ids.iter().map(|p| strip_brackets(p)).collect();
+        let by_thread = self.store.case_by_message_ids(&parents).await?;
+        let by_ref = match &n.case_ref {
+            Some(r) => self.store.case_id_by_ref(r).await?,
+            None => None,
+        };
+        let found = intake::Lookup {
+            by_thread,
+            by_ref,
+            by_series: None,
+        };
+        let decision = routing::route(&self.cfg.routing.rules, &self.cfg.routing.default, &n);
+        let id_domain = self.sender.id_domain();
+        let ctx = intake::Context {
+            internal_domains: &self.cfg.general.internal_domains,
+            own_address: &self.cfg.smtp.from,
+            own_id_domain: &id_domain,
+        };
+        let plan = intake::plan(&n, &found, &decision, &ctx, &self.cfg.clock, now);
+        let kind = serde_json::to_value(n.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| "other".into());
+        let subject = n.threading.subject.clone().unwrap_or_default();
+        let message = NewMessage {
+            message_id: message_id.clone(),
+            kind,
+            disposition: String::new(),
+            subject: n.threading.subject.clone(),
+            from_address: n.sender.address.clone(),
+            received_at: n.received_at,
+            ..base
+        };
+        let reporter = reporter_label(&n);
+        match plan {
+            Plan::Record { reason } => {
+                let w = IngestWrite {
+                    message: NewMessage {
+                        disposition: reason.as_str().into(),
+                        ..message
+                    },
+                    change: CaseChange::None,
+                    events: vec![],
+                    checkpoint,
+                };
+                let res = self
+                    .store
+                    .commit_ingest(w, &self.cfg.general.case_prefix, now, |_| Ok(vec![]))
+                    .await?;
+                if res.duplicate {
+                    return Ok(Handled::Duplicate);
+                }
+                tracing::info!(message_id = message_id.as_deref().unwrap_or("-"), reason = reason.as_str(), "message recorded, no case");
+                Ok(Handled::Recorded(reason.as_str()))
+            }
+            Plan::Attach {
+                case_id,
+                link,
+                notify_official,
+            } => {
+                let route: Option<Route> = if notify_official {
+                    serde_json::from_value(self.store.case_route(case_id).await?).ok()
+                } else {
+                    None
+                };
+                let w = IngestWrite {
+                    message: NewMessage {
+                        disposition: "attached".into(),
+                        ..message
+                    },
+                    change: CaseChange::Attach(case_id),
+                    events: vec![NewEvent {
+                        kind: "message_attached".into(),
+                        actor: n.sender.address.clone().unwrap_or_default(),
+                        data: serde_json::json!({
+                            "message_id": message_id,
+                            "link": link.as_str(),
+                            "kind": n.kind,
+                            "subject": subject,
+                            "received_at": n.received_at,
+                        }),
+                    }],
+                    checkpoint,
+                };
+                let sender = self.sender.clone();
+                let key = hash[..16].to_string();
+                let from = n.sender.address.clone().unwrap_or_default();
+                let res = self
+                    .store
+                    .commit_ingest(w, &self.cfg.general.case_prefix, now, move |k| {
+                        let Some(route) = route else { return Ok(vec![]) };
+                        let d = compose::follow_up_notice(&k.case_ref, &route, &subject, &from, &key);
+                        Ok(vec![compose::format(&sender, &k.case_ref, d)?])
+                    })
+                    .await?;
+                if res.duplicate {
+                    return Ok(Handled::Duplicate);
+                }
+                self.outbox_wake.notify_one();
+                let r = res.case_ref.map(|r| r.to_string()).unwrap_or_default();
+                tracing::info!(case = %r, message_id = message_id.as_deref().unwrap_or("-"), link = link.as_str(), "message attached to case");
+                Ok(Handled::Attached(r))
+            }
+            Plan::Open {
+                aware_at,
+                urgent,
+                next_reminder,
+                ack,
+            } => {
+                let tz = self.cfg.tz();
+                let reporter_address = n.reporter.address.clone().or(n.sender.address.clone());
+                let case = NewCase {
+                    year: now.with_timezone(&tz).year(),
+                    aware_at,
+                    deadline_at: clock::deadline(aware_at),
+                    opened_at: now,
+                    reporter_name: n.reporter.name.clone(),
+                    reporter_domain: reporter_address
+                        .as_deref()
+                        .and_then(|a| a.rsplit_once('@'))
+                        .map(|(_, d)| d.to_lowercase()),
+                    reporter_address,
+                    reporter_organisation: n.reporter.organisation.clone(),
+                    systems: n.incident.systems.clone(),
+                    rule_name: decision.rule.clone(),
+                    route: serde_json::to_value(&decision.route)?,
+                    facts: crate::core::notice::present::to_contract_json(&n, tz),
+                    next_reminder: next_reminder.map(|r| (r.due_at, r.seq)),
+                };
+                let w = IngestWrite {
+                    message: NewMessage {
+                        disposition: "opened_case".into(),
+                        ..message
+                    },
+                    change: CaseChange::Open(Box::new(case)),
+                    events: vec![NewEvent {
+                        kind: "case_opened".into(),
+                        actor: "breachwatch".into(),
+                        data: serde_json::json!({
+                            "message_id": message_id,
+                            "aware_at": aware_at,
+                            "deadline_at": clock::deadline(aware_at),
+                            "urgent": urgent,
+                            "rule": decision.rule,
+                            "reasons": decision.reasons,
+                            "forwarded": n.forwarded,
+                        }),
+                    }],
+                    checkpoint,
+                };
+                let sender = self.sender.clone();
+                let route = decision.route.clone();
+                let rule = decision.rule.clone();
+                let systems = n.incident.systems.clone();
+                let notice_id = message_id.clone();
+                let res = self
+                    .store
+                    .commit_ingest(w, &self.cfg.general.case_prefix, now, move |k| {
+                        let f = CaseFacts {
+                            case_ref: &k.case_ref,
+                            subject: &subject,
+                            reporter: &reporter,
+                            aware_at,
+                            route: &route,
+                            rule: rule.as_deref(),
+                            systems: &systems,
+                            notice_message_id: notice_id.as_deref(),
+                        };
+                        let mut mails = vec![compose::format(
+                            &sender,
+                            &k.case_ref,
+                            compose::opening_notice(&sender, &f, now),
+                        )?];
+                        let ack_draft = match &ack {
+                            AckTo::Forwarder(a) => Some(compose::acknowledgement(&sender, &f, a, false)),
+                            AckTo::Dpo => Some(compose::acknowledgement(&sender, &f, &route.dpo.address, true)),
+                            AckTo::Nobody => None,
+                        };
+                        if let Some(d) = ack_draft {
+                            mails.push(compose::format(&sender, &k.case_ref, d)?);
+                        }
+                        Ok(mails)
+                    })
+                    .await?;
+                if res.duplicate {
+                    return Ok(Handled::Duplicate);
+                }
+                self.outbox_wake.notify_one();
+                self.clock_wake.notify_one();
+                let r = res.case_ref.map(|r| r.to_string()).unwrap_or_default();
+                tracing::info!(case = %r, message_id = message_id.as_deref().unwrap_or("-"), urgent, "case opened");
+                Ok(Handled::Opened(r))
+            }
+        }
+    }
+
+    async fn quarantine(
+        &self,
+        base: NewMessage,
+        error: String,
+        checkpoint: Option<(String, Checkpoint)>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Handled> {
+        let hash = base.content_hash.clone();
+        let w = IngestWrite {
+            message: NewMessage {
+                error: Some(error.clone()),
+                ..base
+            },
+            change: CaseChange::None,
+            events: vec![],
+            checkpoint,
+        };
+        self.store
+            .commit_ingest(w, &self.cfg.general.case_prefix, now, |_| Ok(vec![]))
+            .await?;
+        tracing::warn!(content_hash = %hash, "message quarantined: {error}");
+        Ok(Handled::Quarantined(error))
+    }
+}
+
+fn reporter_label(n: &Notice) -> String {
+    let r = &n.reporter;
+    match (&r.organisation, &r.address) {
+        (Some(o), Some(a)) => format!("{o} <{a}>"),
+        (Some(o), None) => o.clone(),
+        (None, Some(a)) => match &r.name {
+            Some(name) => format!("{name} <{a}>"),
+            None => a.clone(),
+        },
+        (None, None) => "okänd avsändare".into(),
+    }
+}

@@ -1,0 +1,102 @@
+//! Outbox worker: claims one due row, hands it to SMTP, marks it sent or
+//! schedules a capped exponential retry. Delivery is at least once; the
+//! Message-ID was fixed when the row was written, so a resend is the same mail.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Smtp;
+use crate::mail::smtp::{SendOutcome, SmtpSender};
+use crate::store::Store;
+
+/// How long a claimed row stays ours before another worker may take it.
+const LEASE_SECS: i64 = 300;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Idle,
+    Sent(String),
+    Retry(String),
+    Failed(String),
+}
+
+/// Delay before attempt `attempts + 1`: base * 2^(attempts-1), at most `max`.
+pub fn retry_delay(cfg: &Smtp, attempts: u32) -> chrono::Duration {
+    let exp = attempts.saturating_sub(1).min(20);
+    let secs = cfg.retry_base_secs.saturating_mul(1u64 << exp).min(cfg.retry_max_secs);
+    chrono::Duration::seconds(secs as i64)
+}
+
+/// Sends at most one due mail.
+pub async fn send_one(
+    store: &Store,
+    smtp: &SmtpSender,
+    cfg: &Smtp,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Step> {
+    let Some(row) = store
+        .claim_outbox(now, chrono::Duration::seconds(LEASE_SECS))
+        .await?
+    else {
+        return Ok(Step::Idle);
+    };
+    // Count the attempt before sending: a crash mid-send still counts.
+    let attempts = row.attempts + 1;
+    match smtp.send(&row.envelope_from, &row.recipients, &row.raw).await {
+        SendOutcome::Sent => {
+            store.outbox_sent(row.id, Utc::now()).await?;
+            tracing::info!(message_id = %row.message_id, attempts, "mail sent");
+            Ok(Step::Sent(row.message_id))
+        }
+        SendOutcome::Retry(err) if attempts < cfg.max_attempts => {
+            let next = Utc::now() + retry_delay(cfg, attempts);
+            store.outbox_retry(row.id, attempts, next, &err).await?;
+            tracing::warn!(message_id = %row.message_id, attempts, %next, "send failed, will retry: {err}");
+            Ok(Step::Retry(err))
+        }
+        SendOutcome::Retry(err) | SendOutcome::Permanent(err) => {
+            store.outbox_failed(row.id, attempts, &err, Utc::now()).await?;
+            tracing::error!(message_id = %row.message_id, attempts, "mail failed for good: {err}");
+            Ok(Step::Failed(err))
+        }
+    }
+}
+
+/// Sends until nothing is due, then sleeps until the next due row, a wake-up or
+/// at most 30 s.
+pub async fn run(
+    store: Store,
+    smtp: SmtpSender,
+    cfg: Smtp,
+    wake: Arc<Notify>,
+    cancel: CancellationToken,
+) {
+    loop {
+        if cancel.is_cancelled() {
+            return;
+        }
+        let step = send_one(&store, &smtp, &cfg, Utc::now()).await;
+        let sleep_for = match step {
+            Ok(Step::Idle) => {
+                let next = store.next_outbox_at().await.ok().flatten();
+                next.map(|t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+                    .unwrap_or(Duration::from_secs(30))
+                    .min(Duration::from_secs(30))
+            }
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::error!("outbox: {e:#}");
+                Duration::from_secs(5)
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(sleep_for) => {}
+            _ = wake.notified() => {}
+            _ = cancel.cancelled() => return,
+        }
+    }
+}

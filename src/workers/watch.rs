@@ -1,0 +1,93 @@
+//! Mailbox watcher: keeps an IMAP session, ingests every new message in UID
+//! order, advances the checkpoint with each message's transaction, moves handled
+//! mail to Processed (unreadable mail to Quarantine), then IDLEs. Reconnects with
+//! jittered backoff; a UIDVALIDITY change restarts from the top (dedupe by
+//! Message-ID and content hash keeps cases single).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+
+use crate::mail::imap::{ImapConn, Wake};
+use crate::workers::ingest::{Origin, Pipeline};
+
+/// One pass over the mailbox: ingest everything above `last_uid`. Returns the new
+/// last UID. Stops at the first message whose transaction fails (it is retried
+/// on the next pass), so nothing is skipped.
+pub async fn ingest_pass(
+    conn: &mut ImapConn,
+    p: &Pipeline,
+    uidvalidity: u32,
+    last_uid: u32,
+) -> anyhow::Result<u32> {
+    let imap = &p.cfg.imap;
+    let mut last = last_uid;
+    for m in conn.fetch_after(0).await? {
+        let origin = Origin {
+            mailbox: imap.mailbox.clone(),
+            uidvalidity,
+            uid: m.uid.max(last),
+        };
+        let handled = p
+            .handle(&m.raw, m.internal_date, Some(origin), Utc::now())
+            .await?;
+        last = last.max(m.uid);
+        let target = if handled.is_quarantined() {
+            &imap.quarantine_mailbox
+        } else {
+            &imap.processed_mailbox
+        };
+        // The message is safely recorded; a failed move only leaves it in the
+        // INBOX, where the next pass finds it recorded and moves it again.
+        if let Err(e) = conn.move_to(m.uid, target).await {
+            tracing::warn!(uid = m.uid, "could not move message to {target}: {e:#}");
+        }
+    }
+    Ok(last)
+}
+
+pub async fn run(p: Pipeline, cancel: CancellationToken) {
+    let imap = p.cfg.imap.clone();
+    let mut failures: u32 = 0;
+    while !cancel.is_cancelled() {
+        let session = async {
+            let (mut conn, validity, _next) = ImapConn::connect(&imap).await?;
+            tracing::info!(mailbox = %imap.mailbox, idle = conn.has_idle(), "IMAP connected");
+            let mut last = match p.store.checkpoint(&imap.mailbox).await? {
+                Some(cp) if cp.uidvalidity == validity => cp.last_uid,
+                Some(_) => {
+                    tracing::warn!(mailbox = %imap.mailbox, "UIDVALIDITY changed: rescanning the mailbox");
+                    0
+                }
+                None => 0,
+            };
+            loop {
+                last = ingest_pass(&mut conn, &p, validity, last).await?;
+                let wake = conn
+                    .wait(
+                        Duration::from_secs(imap.idle_reissue_secs),
+                        Duration::from_secs(imap.poll_interval_secs),
+                        &cancel,
+                    )
+                    .await?;
+                if wake == Wake::Cancelled {
+                    conn.logout().await;
+                    return Ok::<(), anyhow::Error>(());
+                }
+            }
+        };
+        match session.await {
+            Ok(()) => return,
+            Err(e) => {
+                let wait = crate::workers::backoff(failures);
+                failures = failures.saturating_add(1);
+                tracing::warn!("IMAP: {e:#}; reconnecting in {:.1}s", wait.as_secs_f32());
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = cancel.cancelled() => return,
+                }
+            }
+        }
+    }
+}
