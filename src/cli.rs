@@ -56,6 +56,11 @@ pub enum Command {
         #[command(subcommand)]
         command: CasesCommand,
     },
+    /// Messages that could not be read and were moved to the quarantine folder.
+    Quarantine {
+        #[command(subcommand)]
+        command: QuarantineCommand,
+    },
     /// Validate a configuration file and list every problem.
     CheckConfig {
         /// The file to check (same as --config).
@@ -67,6 +72,15 @@ pub enum Command {
 pub enum RulesCommand {
     /// Which rule matches this message, why, and the route it gives.
     Test { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QuarantineCommand {
+    /// Every quarantined message, newest first, with the reason.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -124,6 +138,9 @@ pub fn main() -> ExitCode {
             command: RulesCommand::Test { file },
         } => rules_test(flag, &file),
         Command::Cases { command } => cases(flag, command),
+        Command::Quarantine {
+            command: QuarantineCommand::List { json },
+        } => quarantine(flag, json),
     };
     r.unwrap_or_else(|c| c)
 }
@@ -318,6 +335,32 @@ fn cases(flag: Option<&Path>, cmd: CasesCommand) -> Result<ExitCode, ExitCode> {
         };
         store.close().await;
         println!("{out}");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn quarantine(flag: Option<&Path>, json: bool) -> Result<ExitCode, ExitCode> {
+    let cfg = load(flag)?;
+    let tz = cfg.tz();
+    let rt = runtime()?;
+    rt.block_on(async {
+        let store = Store::connect(&cfg.general.database_url)
+            .await
+            .map_err(|e| fail(1, format!("database: {e}")))?;
+        let rows = store.quarantined().await.map_err(|e| fail(1, e.to_string()))?;
+        store.close().await;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+        } else {
+            for r in &rows {
+                println!(
+                    "{}  {}  {}",
+                    r.received_at.map(|t| local(t, tz)).unwrap_or_else(|| "-".into()),
+                    r.message_id.as_deref().unwrap_or("(no Message-ID)"),
+                    r.error.as_deref().unwrap_or("")
+                );
+            }
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -84,9 +84,13 @@ pub fn format(sender: &Sender, case_ref: &CaseRef, d: Draft) -> Result<OutboxMai
         ));
     }
     let message_id = sender.new_message_id();
-    let from: Mailbox = format!("{} <{}>", sender.from_name, sender.from_address)
-        .parse()
-        .map_err(|e| format!("bad From address: {e}"))?;
+    let from = Mailbox::new(
+        Some(sender.from_name.clone()),
+        sender
+            .from_address
+            .parse()
+            .map_err(|e| format!("bad From address: {e}"))?,
+    );
     let tag = format!("[{case_ref}]");
     let subject = if d.subject.contains(&tag) {
         d.subject

@@ -276,6 +276,14 @@ impl ImapConn {
         Ok(wake)
     }
 
+    /// Appends a message to a mailbox (admin re-delivery, and tests that need
+    /// bytes no MTA would pass).
+    pub async fn append(&mut self, mailbox: &str, raw: &[u8]) -> anyhow::Result<()> {
+        let t = self.timeout;
+        within(t, "APPEND", self.s()?.append(mailbox, None, None, raw)).await?;
+        Ok(())
+    }
+
     pub async fn logout(mut self) {
         let t = self.timeout;
         if let Some(s) = self.session.as_mut() {
