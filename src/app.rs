@@ -41,7 +41,10 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<()>
     tracing::info!("stopping");
     let grace = Duration::from_secs(cfg.general.shutdown_grace_secs);
     if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
-        tracing::warn!("workers did not stop within {}s; exiting anyway", grace.as_secs());
+        tracing::warn!(
+            "workers did not stop within {}s; exiting anyway",
+            grace.as_secs()
+        );
     }
     store.close().await;
     tracing::info!("stopped");

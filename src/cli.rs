@@ -18,7 +18,11 @@ use crate::store::{CaseSummary, Store};
 use crate::workers::ingest::Pipeline;
 
 #[derive(Parser, Debug)]
-#[command(name = "breachwatch", version, about = "GDPR art. 33 breach-notice watcher")]
+#[command(
+    name = "breachwatch",
+    version,
+    about = "GDPR art. 33 breach-notice watcher"
+)]
 pub struct Cli {
     /// Configuration file (else $BREACHWATCH_CONFIG, else /etc/breachwatch/breachwatch.toml).
     #[arg(long, global = true)]
@@ -210,7 +214,10 @@ fn ingest(flag: Option<&Path>, file: &Path) -> Result<ExitCode, ExitCode> {
             .await
             .map_err(|e| fail(1, format!("{e:#}")))?;
         store.close().await;
-        println!("{}", serde_json::json!({ "result": format!("{handled:?}") }));
+        println!(
+            "{}",
+            serde_json::json!({ "result": format!("{handled:?}") })
+        );
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -243,7 +250,8 @@ fn rules_test(flag: Option<&Path>, file: &Path) -> Result<ExitCode, ExitCode> {
 }
 
 fn local(t: chrono::DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz).to_rfc3339_opts(SecondsFormat::Secs, false)
+    t.with_timezone(&tz)
+        .to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
 fn summary_json(c: &CaseSummary, tz: Tz) -> serde_json::Value {
@@ -347,15 +355,23 @@ fn quarantine(flag: Option<&Path>, json: bool) -> Result<ExitCode, ExitCode> {
         let store = Store::connect(&cfg.general.database_url)
             .await
             .map_err(|e| fail(1, format!("database: {e}")))?;
-        let rows = store.quarantined().await.map_err(|e| fail(1, e.to_string()))?;
+        let rows = store
+            .quarantined()
+            .await
+            .map_err(|e| fail(1, e.to_string()))?;
         store.close().await;
         if json {
-            println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&rows).unwrap_or_default()
+            );
         } else {
             for r in &rows {
                 println!(
                     "{}  {}  {}",
-                    r.received_at.map(|t| local(t, tz)).unwrap_or_else(|| "-".into()),
+                    r.received_at
+                        .map(|t| local(t, tz))
+                        .unwrap_or_else(|| "-".into()),
                     r.message_id.as_deref().unwrap_or("(no Message-ID)"),
                     r.error.as_deref().unwrap_or("")
                 );

@@ -4,8 +4,8 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod core;
 pub mod mail;
 pub mod store;
 pub mod telemetry;
 pub mod workers;
-pub mod core;

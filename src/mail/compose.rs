@@ -151,7 +151,11 @@ pub fn format(sender: &Sender, case_ref: &CaseRef, d: Draft) -> Result<OutboxMai
 /// "2 d 5 h" / "5 h 10 min" / "försenad 3 h".
 pub fn human_left(left: chrono::Duration) -> String {
     let mins = left.num_minutes();
-    let (late, mins) = if mins < 0 { (true, -mins) } else { (false, mins) };
+    let (late, mins) = if mins < 0 {
+        (true, -mins)
+    } else {
+        (false, mins)
+    };
     let (d, h, m) = (mins / (24 * 60), (mins / 60) % 24, mins % 60);
     let s = if d > 0 {
         format!("{d} d {h} h")
@@ -168,7 +172,9 @@ pub fn human_left(left: chrono::Duration) -> String {
 }
 
 fn local(tz: Tz, t: DateTime<Utc>) -> String {
-    t.with_timezone(&tz).format("%Y-%m-%d %H:%M (%Z)").to_string()
+    t.with_timezone(&tz)
+        .format("%Y-%m-%d %H:%M (%Z)")
+        .to_string()
 }
 
 /// Facts of a new case the notice texts show.
@@ -223,7 +229,8 @@ pub fn opening_notice(s: &Sender, f: &CaseFacts<'_>, now: DateTime<Utc>) -> Draf
          Svara på detta meddelande för att hantera ärendet (första raden är kommandot), \
          t.ex. \"kvittera\".\n\n\
          -- \nbreachwatch, registret över personuppgiftsincidenter (art. 33.5 GDPR)\n",
-        f.rule.map_or("standardregeln".to_string(), |r| format!("regel {r}"))
+        f.rule
+            .map_or("standardregeln".to_string(), |r| format!("regel {r}"))
     ));
     let mut cc = vec![f.route.dpo.address.clone()];
     if let Some(c) = &f.route.coordinator {
@@ -297,7 +304,10 @@ pub fn reminder(
     let left = deadline - now;
     let (subject, lead) = if r.overdue {
         (
-            format!("FÖRSENAD: 72-timmarsfristen har passerats ({})", human_left(left)),
+            format!(
+                "FÖRSENAD: 72-timmarsfristen har passerats ({})",
+                human_left(left)
+            ),
             "Fristen för anmälan till IMY har passerats och inget beslut är registrerat. \
              En anmälan som görs nu ska ange skälen till förseningen (fråga 14)."
                 .to_string(),
@@ -410,10 +420,7 @@ mod tests {
         assert!(raw.contains("Auto-Submitted: auto-generated"));
         assert!(raw.contains(&format!("Message-ID: <{}>", m.message_id)));
         assert!(m.subject.starts_with("[PUI-2026-0001] "));
-        let only_external = Draft {
-            cc: vec![],
-            ..d
-        };
+        let only_external = Draft { cc: vec![], ..d };
         assert!(format(&sender(), &r, only_external).is_err());
     }
 
@@ -443,8 +450,14 @@ mod tests {
 
     #[test]
     fn time_left_reads_naturally() {
-        assert_eq!(human_left(chrono::Duration::minutes(53 * 60 + 5)), "2 d 5 h");
+        assert_eq!(
+            human_left(chrono::Duration::minutes(53 * 60 + 5)),
+            "2 d 5 h"
+        );
         assert_eq!(human_left(chrono::Duration::minutes(65)), "1 h 5 min");
-        assert_eq!(human_left(chrono::Duration::minutes(-180)), "försenad 3 h 0 min");
+        assert_eq!(
+            human_left(chrono::Duration::minutes(-180)),
+            "försenad 3 h 0 min"
+        );
     }
 }

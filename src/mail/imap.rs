@@ -92,7 +92,12 @@ impl ImapConn {
         let name = cfg.server_name.clone().unwrap_or_else(|| cfg.host.clone());
         let server_name = ServerName::try_from(name.clone())
             .map_err(|e| anyhow!("bad server name {name}: {e}"))?;
-        let tcp = within(t, "connect", TcpStream::connect((cfg.host.as_str(), cfg.port))).await?;
+        let tcp = within(
+            t,
+            "connect",
+            TcpStream::connect((cfg.host.as_str(), cfg.port)),
+        )
+        .await?;
         let client = match cfg.tls {
             ImapTls::Implicit => {
                 let tls = within(t, "TLS handshake", connector.connect(server_name, tcp)).await?;
@@ -103,22 +108,24 @@ impl ImapConn {
             ImapTls::Starttls => {
                 let mut plain = async_imap::Client::new(tcp);
                 within(t, "greeting", plain.read_response()).await?;
-                within(t, "STARTTLS", plain.run_command_and_check_ok("STARTTLS", None)).await?;
+                within(
+                    t,
+                    "STARTTLS",
+                    plain.run_command_and_check_ok("STARTTLS", None),
+                )
+                .await?;
                 let tcp = plain.into_inner();
                 let tls = within(t, "TLS handshake", connector.connect(server_name, tcp)).await?;
                 async_imap::Client::new(tls)
             }
         };
-        let mut session = match tokio::time::timeout(
-            t,
-            client.login(&cfg.username, cfg.password.expose()),
-        )
-        .await
-        {
-            Ok(Ok(s)) => s,
-            Ok(Err((e, _))) => bail!("IMAP login as {} failed: {e}", cfg.username),
-            Err(_) => bail!("IMAP login timed out"),
-        };
+        let mut session =
+            match tokio::time::timeout(t, client.login(&cfg.username, cfg.password.expose())).await
+            {
+                Ok(Ok(s)) => s,
+                Ok(Err((e, _))) => bail!("IMAP login as {} failed: {e}", cfg.username),
+                Err(_) => bail!("IMAP login timed out"),
+            };
         let caps = within(t, "CAPABILITY", session.capabilities()).await?;
         let has_idle = caps.has_str("IDLE");
         let has_move = caps.has_str("MOVE");
@@ -181,7 +188,12 @@ impl ImapConn {
         // into an empty Ok); `n:*` always returns the last message, so filter.
         let set = format!("{}:*", last_uid.saturating_add(1).max(1));
         let s = self.s()?;
-        let stream = within(t, "UID FETCH", s.uid_fetch(set, "(UID BODY.PEEK[] INTERNALDATE)")).await?;
+        let stream = within(
+            t,
+            "UID FETCH",
+            s.uid_fetch(set, "(UID BODY.PEEK[] INTERNALDATE)"),
+        )
+        .await?;
         let items: Vec<_> = within(t * 4, "UID FETCH", async {
             Ok::<_, anyhow::Error>(stream.collect::<Vec<_>>().await)
         })
@@ -215,11 +227,22 @@ impl ImapConn {
         } else {
             within(t, "UID COPY", s.uid_copy(&set, target)).await?;
             {
-                let st = within(t, "UID STORE", s.uid_store(&set, "+FLAGS.SILENT (\\Deleted)")).await?;
-                within(t, "UID STORE", async { Ok::<_, anyhow::Error>(st.collect::<Vec<_>>().await) }).await?;
+                let st = within(
+                    t,
+                    "UID STORE",
+                    s.uid_store(&set, "+FLAGS.SILENT (\\Deleted)"),
+                )
+                .await?;
+                within(t, "UID STORE", async {
+                    Ok::<_, anyhow::Error>(st.collect::<Vec<_>>().await)
+                })
+                .await?;
             }
             let ex = within(t, "UID EXPUNGE", s.uid_expunge(&set)).await?;
-            within(t, "UID EXPUNGE", async { Ok::<_, anyhow::Error>(ex.collect::<Vec<_>>().await) }).await?;
+            within(t, "UID EXPUNGE", async {
+                Ok::<_, anyhow::Error>(ex.collect::<Vec<_>>().await)
+            })
+            .await?;
         }
         Ok(())
     }
@@ -239,7 +262,10 @@ impl ImapConn {
             }
         }
         let t = self.timeout;
-        let session = self.session.take().ok_or_else(|| anyhow!("IMAP session lost"))?;
+        let session = self
+            .session
+            .take()
+            .ok_or_else(|| anyhow!("IMAP session lost"))?;
         let mut idle = session.idle();
         within(t, "IDLE", idle.init()).await?;
         let outcome = {
@@ -255,7 +281,11 @@ impl ImapConn {
         };
         let wake = match outcome {
             Ok(async_imap::extensions::idle::IdleResponse::NewData(data)) => {
-                if let Response::Data { status: Status::Bye, .. } = data.parsed() {
+                if let Response::Data {
+                    status: Status::Bye,
+                    ..
+                } = data.parsed()
+                {
                     bail!("server closed the connection during IDLE (BYE)");
                 }
                 Wake::Changed

@@ -303,7 +303,11 @@ impl Store {
     }
 
     /// Is this message already recorded (by Message-ID or by its bytes)?
-    pub async fn message_known(&self, message_id: Option<&str>, content_hash: &str) -> Result<bool> {
+    pub async fn message_known(
+        &self,
+        message_id: Option<&str>,
+        content_hash: &str,
+    ) -> Result<bool> {
         dispatch!(self, message_known(message_id, content_hash))
     }
 
@@ -338,7 +342,11 @@ impl Store {
 
     /// Claims the next due outbox row for sending (a lease: a crash mid-send makes
     /// it due again after `lease`).
-    pub async fn claim_outbox(&self, now: DateTime<Utc>, lease: chrono::Duration) -> Result<Option<OutboxRow>> {
+    pub async fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> Result<Option<OutboxRow>> {
         dispatch!(self, claim_outbox(now, lease))
     }
 
@@ -346,11 +354,23 @@ impl Store {
         dispatch!(self, outbox_sent(id, now))
     }
 
-    pub async fn outbox_retry(&self, id: i64, attempts: u32, next: DateTime<Utc>, err: &str) -> Result<()> {
+    pub async fn outbox_retry(
+        &self,
+        id: i64,
+        attempts: u32,
+        next: DateTime<Utc>,
+        err: &str,
+    ) -> Result<()> {
         dispatch!(self, outbox_retry(id, attempts, next, err))
     }
 
-    pub async fn outbox_failed(&self, id: i64, attempts: u32, err: &str, now: DateTime<Utc>) -> Result<()> {
+    pub async fn outbox_failed(
+        &self,
+        id: i64,
+        attempts: u32,
+        err: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         dispatch!(self, outbox_failed(id, attempts, err, now))
     }
 
@@ -381,7 +401,10 @@ impl Store {
     where
         F: FnOnce(&CaseKey) -> std::result::Result<Vec<OutboxMail>, String> + Send,
     {
-        dispatch!(self, commit_reminder(due, fired_seq, next, event, now, compose))
+        dispatch!(
+            self,
+            commit_reminder(due, fired_seq, next, event, now, compose)
+        )
     }
 
     pub async fn list_cases(&self) -> Result<Vec<CaseSummary>> {
@@ -412,7 +435,14 @@ impl Store {
 
 /// The hash chain of the case timeline: sha256 over the previous hash and a
 /// canonical form of the event.
-pub(crate) fn chain_hash(prev: &str, seq: i64, at: &DateTime<Utc>, kind: &str, actor: &str, data: &serde_json::Value) -> String {
+pub(crate) fn chain_hash(
+    prev: &str,
+    seq: i64,
+    at: &DateTime<Utc>,
+    kind: &str,
+    actor: &str,
+    data: &serde_json::Value,
+) -> String {
     use sha2::{Digest, Sha256};
     let canonical = serde_json::json!({
         "seq": seq,

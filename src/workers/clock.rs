@@ -29,7 +29,12 @@ pub async fn fire_due(
         let next = clock::next_after(due.aware_at, plan, now).map(|n| (n.due_at, n.seq));
         let route: Route = serde_json::from_value(store.case_route(due.case_id).await?)?;
         let event = NewEvent {
-            kind: if r.overdue { "overdue_reminder" } else { "reminder" }.into(),
+            kind: if r.overdue {
+                "overdue_reminder"
+            } else {
+                "reminder"
+            }
+            .into(),
             actor: "breachwatch".into(),
             data: serde_json::json!({
                 "seq": r.seq,

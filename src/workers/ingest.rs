@@ -9,14 +9,12 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
 use crate::config::Config;
+use crate::core::clock;
 use crate::core::intake::{self, AckTo, Plan};
 use crate::core::notice::{self, Notice};
 use crate::core::routing::{self, Route};
-use crate::core::clock;
 use crate::mail::compose::{self, CaseFacts, Sender};
-use crate::store::{
-    CaseChange, Checkpoint, IngestWrite, NewCase, NewEvent, NewMessage, Store,
-};
+use crate::store::{CaseChange, Checkpoint, IngestWrite, NewCase, NewEvent, NewMessage, Store};
 
 /// Where a message came from, for the register and the checkpoint.
 #[derive(Debug, Clone)]
@@ -59,7 +57,10 @@ pub fn content_hash(raw: &[u8]) -> String {
 }
 
 fn strip_brackets(s: &str) -> String {
-    s.trim().trim_start_matches('<').trim_end_matches('>').to_string()
+    s.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_string()
 }
 
 impl Pipeline {
@@ -122,7 +123,12 @@ impl Pipeline {
             Ok(Err(e)) => return self.quarantine(base, e.to_string(), checkpoint, now).await,
             Err(_) => {
                 return self
-                    .quarantine(base, "the reader failed on this message".into(), checkpoint, now)
+                    .quarantine(
+                        base,
+                        "the reader failed on this message".into(),
+                        checkpoint,
+                        now,
+                    )
                     .await
             }
         };
@@ -135,10 +141,18 @@ impl Pipeline {
             if let Some((mb, cp)) = &checkpoint {
                 self.store.set_checkpoint(mb, *cp).await?;
             }
-            tracing::info!(message_id = message_id.as_deref().unwrap_or("-"), "duplicate message, already recorded");
+            tracing::info!(
+                message_id = message_id.as_deref().unwrap_or("-"),
+                "duplicate message, already recorded"
+            );
             return Ok(Handled::Duplicate);
         }
-        let parents: Vec<String> = n.threading.parent_ids.iter().map(|p| strip_brackets(p)).collect();
+        let parents: Vec<String> = n
+            .threading
+            .parent_ids
+            .iter()
+            .map(|p| strip_brackets(p))
+            .collect();
         let by_thread = self.store.case_by_message_ids(&parents).await?;
         let by_ref = match &n.case_ref {
             Some(r) => self.store.case_id_by_ref(r).await?,
@@ -190,7 +204,11 @@ impl Pipeline {
                 if res.duplicate {
                     return Ok(Handled::Duplicate);
                 }
-                tracing::info!(message_id = message_id.as_deref().unwrap_or("-"), reason = reason.as_str(), "message recorded, no case");
+                tracing::info!(
+                    message_id = message_id.as_deref().unwrap_or("-"),
+                    reason = reason.as_str(),
+                    "message recorded, no case"
+                );
                 Ok(Handled::Recorded(reason.as_str()))
             }
             Plan::Attach {
@@ -228,8 +246,11 @@ impl Pipeline {
                 let res = self
                     .store
                     .commit_ingest(w, &self.cfg.general.case_prefix, now, move |k| {
-                        let Some(route) = route else { return Ok(vec![]) };
-                        let d = compose::follow_up_notice(&k.case_ref, &route, &subject, &from, &key);
+                        let Some(route) = route else {
+                            return Ok(vec![]);
+                        };
+                        let d =
+                            compose::follow_up_notice(&k.case_ref, &route, &subject, &from, &key);
                         Ok(vec![compose::format(&sender, &k.case_ref, d)?])
                     })
                     .await?;
@@ -312,8 +333,15 @@ impl Pipeline {
                             compose::opening_notice(&sender, &f, now),
                         )?];
                         let ack_draft = match &ack {
-                            AckTo::Forwarder(a) => Some(compose::acknowledgement(&sender, &f, a, false)),
-                            AckTo::Dpo => Some(compose::acknowledgement(&sender, &f, &route.dpo.address, true)),
+                            AckTo::Forwarder(a) => {
+                                Some(compose::acknowledgement(&sender, &f, a, false))
+                            }
+                            AckTo::Dpo => Some(compose::acknowledgement(
+                                &sender,
+                                &f,
+                                &route.dpo.address,
+                                true,
+                            )),
                             AckTo::Nobody => None,
                         };
                         if let Some(d) = ack_draft {

@@ -27,7 +27,10 @@ pub enum Step {
 /// Delay before attempt `attempts + 1`: base * 2^(attempts-1), at most `max`.
 pub fn retry_delay(cfg: &Smtp, attempts: u32) -> chrono::Duration {
     let exp = attempts.saturating_sub(1).min(20);
-    let secs = cfg.retry_base_secs.saturating_mul(1u64 << exp).min(cfg.retry_max_secs);
+    let secs = cfg
+        .retry_base_secs
+        .saturating_mul(1u64 << exp)
+        .min(cfg.retry_max_secs);
     chrono::Duration::seconds(secs as i64)
 }
 
@@ -46,7 +49,10 @@ pub async fn send_one(
     };
     // Count the attempt before sending: a crash mid-send still counts.
     let attempts = row.attempts + 1;
-    match smtp.send(&row.envelope_from, &row.recipients, &row.raw).await {
+    match smtp
+        .send(&row.envelope_from, &row.recipients, &row.raw)
+        .await
+    {
         SendOutcome::Sent => {
             store.outbox_sent(row.id, Utc::now()).await?;
             tracing::info!(message_id = %row.message_id, attempts, "mail sent");
@@ -59,7 +65,9 @@ pub async fn send_one(
             Ok(Step::Retry(err))
         }
         SendOutcome::Retry(err) | SendOutcome::Permanent(err) => {
-            store.outbox_failed(row.id, attempts, &err, Utc::now()).await?;
+            store
+                .outbox_failed(row.id, attempts, &err, Utc::now())
+                .await?;
             tracing::error!(message_id = %row.message_id, attempts, "mail failed for good: {err}");
             Ok(Step::Failed(err))
         }

@@ -1,0 +1,367 @@
+//! The daemon end to end against the real mail stack: cases, threading,
+//! restarts and crashes, SMTP outages, auto-replies and quarantine.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::harness::*;
+
+fn opening_mails(s: &Setup, role: &str) -> Vec<Mail> {
+    s.mails(role, "")
+        .into_iter()
+        .filter(|m| m.subject.contains("Ny personuppgiftsincident"))
+        .collect()
+}
+
+fn ts(v: &serde_json::Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(v.as_str().expect("time string"))
+        .expect("RFC 3339")
+        .with_timezone(&Utc)
+}
+
+#[test]
+fn late_forward_opens_one_urgent_case_with_the_original_awareness() {
+    let s = setup(Knobs::default());
+    let d = s.start();
+    let now = Utc::now();
+    // Outlook headers carry minutes only: the supplier's mail arrived 71 h ago.
+    let original: DateTime<Utc> =
+        DateTime::from_timestamp((now.timestamp() - 71 * 3600) / 60 * 60, 0).unwrap();
+    s.send(
+        "staff",
+        &outlook_forward(&s, original, "Dataintrång hos Provdata", now),
+    );
+
+    let opening = wait_for(20, "the opening notice to the official", || {
+        opening_mails(&s, "official").into_iter().next()
+    });
+    assert!(
+        opening.subject.contains("BRÅDSKANDE"),
+        "{}",
+        opening.subject
+    );
+    assert!(opening.subject.contains("[PUI-"), "{}", opening.subject);
+    assert!(
+        opening.cc.contains(&s.users.addr("dpo")),
+        "DPO on copy: {}",
+        opening.cc
+    );
+    assert_eq!(
+        opening.header("Auto-Submitted").as_deref(),
+        Some("auto-generated")
+    );
+    let ack = wait_for(20, "the acknowledgement to the forwarder", || {
+        s.mails("staff", "")
+            .into_iter()
+            .find(|m| m.subject.contains("Mottaget"))
+    });
+    assert!(ack.subject.contains("[PUI-"));
+
+    let cases = s.cases();
+    assert_eq!(cases.len(), 1, "exactly one case: {cases:?}");
+    let c = &cases[0];
+    assert_eq!(
+        ts(&c["aware_at"]),
+        original,
+        "clock starts at the original receipt"
+    );
+    assert_eq!(
+        ts(&c["deadline_at"]),
+        original + chrono::Duration::hours(72)
+    );
+    assert_eq!(c["reminders_sent"], 0);
+    assert_eq!(c["messages"], 1);
+    // No burst of past reminders: a few seconds later the official still has
+    // only the opening notice.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(s.mails("official", "").len(), 1, "no reminder burst");
+    assert_eq!(s.mails("staff", "").len(), 1);
+    // The handled notice moved out of the INBOX.
+    assert_eq!(s.mails("breach", "").len(), 0);
+    assert_eq!(s.mails("breach", "Processed").len(), 1);
+    let stop = d.terminate();
+    assert!(stop < Duration::from_secs(10), "stopped in {stop:?}");
+}
+
+#[test]
+fn replies_and_case_refs_attach_to_the_same_case() {
+    let s = setup(Knobs::default());
+    let _d = s.start();
+    let now = Utc::now();
+    s.send(
+        "staff",
+        &outlook_forward(
+            &s,
+            now - chrono::Duration::hours(2),
+            "Intrång i ProvWeb",
+            now,
+        ),
+    );
+    let opening = wait_for(20, "opening notice", || {
+        opening_mails(&s, "official").into_iter().next()
+    });
+    let case_ref = s.cases()[0]["ref"].as_str().unwrap().to_string();
+
+    // The official answers the opening notice (thread headers only).
+    let reply = format!(
+        "From: {o}\r\nTo: {b}\r\nSubject: SV: något om incidenten\r\nDate: {d}\r\n\
+Message-ID: <reply-{r}@example.test>\r\nIn-Reply-To: <{p}>\r\nReferences: <{p}>\r\n\r\n\
+Jag har ringt leverantören, de återkommer i morgon.\r\n",
+        o = s.users.addr("official"),
+        b = s.users.addr("breach"),
+        d = now.to_rfc2822(),
+        r = rand::random::<u32>(),
+        p = opening.message_id
+    );
+    s.send("official", reply.as_bytes());
+    // Staff sends new information naming only the case reference.
+    let by_ref = format!(
+        "From: {st}\r\nTo: {b}\r\nSubject: Mer info om {case_ref}\r\nDate: {d}\r\n\
+Message-ID: <ref-{r}@example.test>\r\n\r\nLeverantören säger att 40 personer berörs.\r\n",
+        st = s.users.addr("staff"),
+        b = s.users.addr("breach"),
+        d = now.to_rfc2822(),
+        r = rand::random::<u32>(),
+    );
+    s.send("staff", by_ref.as_bytes());
+
+    let c = wait_for(20, "both messages attached", || {
+        let c = s.case(&case_ref);
+        (c["messages"] == 3).then_some(c)
+    });
+    assert_eq!(s.cases().len(), 1, "no second case");
+    let links: Vec<String> = c["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "message_attached")
+        .map(|e| e["data"]["link"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(links, vec!["thread", "case_ref"]);
+    // The official hears of the case-ref message (the reply was their own, but
+    // is still news to the case and they are told too).
+    wait_for(20, "follow-up notices", || {
+        let n = s
+            .mails("official", "")
+            .iter()
+            .filter(|m| m.subject.contains("Ny information"))
+            .count();
+        (n == 2).then_some(())
+    });
+}
+
+#[test]
+fn restart_and_sigkill_lose_and_duplicate_nothing() {
+    let s = setup(Knobs::default());
+    let now = Utc::now();
+    let n = 6;
+    for i in 0..n {
+        s.send(
+            "staff",
+            &outlook_forward(
+                &s,
+                now - chrono::Duration::hours(1 + i),
+                &format!("Incident nummer {i}"),
+                now,
+            ),
+        );
+    }
+    wait_for(20, "all notices delivered to the shared mailbox", || {
+        (s.mails("breach", "").len() == n as usize).then_some(())
+    });
+    // Crash as soon as the first case exists, mid-run.
+    let d = s.start();
+    wait_for(20, "first case", || (!s.cases().is_empty()).then_some(()));
+    d.kill9();
+    // Restart, stop politely while work may remain, restart again.
+    let d = s.start();
+    std::thread::sleep(Duration::from_millis(300));
+    let stop = d.terminate();
+    assert!(stop < Duration::from_secs(10), "SIGTERM stop took {stop:?}");
+    let _d = s.start();
+    wait_for(
+        30,
+        "every case opened and every opening notice delivered",
+        || {
+            (s.cases().len() == n as usize && opening_mails(&s, "official").len() >= n as usize)
+                .then_some(())
+        },
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let cases = s.cases();
+    assert_eq!(cases.len(), n as usize, "no duplicate case");
+    let mut refs: Vec<&str> = cases.iter().map(|c| c["ref"].as_str().unwrap()).collect();
+    refs.dedup();
+    assert_eq!(refs.len(), n as usize);
+    let openings = opening_mails(&s, "official");
+    let mut ids: Vec<String> = openings.iter().map(|m| m.message_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n as usize, "one opening notice per case");
+    assert_eq!(openings.len(), n as usize, "no mail delivered twice");
+    assert_eq!(
+        s.mails("breach", "").len(),
+        0,
+        "nothing left behind in the INBOX"
+    );
+    assert_eq!(s.mails("breach", "Processed").len(), n as usize);
+}
+
+/// A TCP forwarder to the real SMTP server, started only when a test wants the
+/// "server" back.
+fn forward(port: u16, to: u16) {
+    let l = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind proxy port");
+    std::thread::spawn(move || {
+        for c in l.incoming().flatten() {
+            let Ok(up) = std::net::TcpStream::connect(("127.0.0.1", to)) else {
+                continue;
+            };
+            let (mut a, mut b) = (c.try_clone().unwrap(), up.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut a, &mut b);
+                let _ = b.shutdown(std::net::Shutdown::Both);
+            });
+            let (mut a, mut b) = (up, c);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut a, &mut b);
+                let _ = b.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+}
+
+#[test]
+fn mail_waits_while_smtp_is_down_and_goes_out_when_it_is_back() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let s = setup(Knobs {
+        smtp_port: Some(port),
+        ..Knobs::default()
+    });
+    let _d = s.start();
+    let now = Utc::now();
+    s.send(
+        "staff",
+        &outlook_forward(
+            &s,
+            now - chrono::Duration::hours(3),
+            "Intrång under avbrott",
+            now,
+        ),
+    );
+    let case_ref = wait_for(20, "case", || {
+        s.cases()
+            .first()
+            .map(|c| c["ref"].as_str().unwrap().to_string())
+    });
+    // The mails are queued and have failed at least once against the dead port.
+    wait_for(20, "failed send attempts", || {
+        let c = s.case(&case_ref);
+        c["mails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["attempts"].as_i64().unwrap_or(0) >= 1 && m["status"] == "pending")
+            .then_some(())
+    });
+    assert!(opening_mails(&s, "official").is_empty());
+    forward(port, s.stack.smtp_port());
+    wait_for(30, "opening notice after SMTP came back", || {
+        opening_mails(&s, "official").into_iter().next()
+    });
+    wait_for(30, "acknowledgement after SMTP came back", || {
+        s.mails("staff", "")
+            .into_iter()
+            .find(|m| m.subject.contains("Mottaget"))
+    });
+    let c = s.case(&case_ref);
+    assert!(
+        c["mails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["status"] == "sent"),
+        "{c}"
+    );
+}
+
+#[test]
+fn auto_replies_are_not_answered_and_garbage_is_quarantined() {
+    let s = setup(Knobs::default());
+    let _d = s.start();
+    let now = Utc::now();
+    s.send(
+        "staff",
+        &outlook_forward(&s, now - chrono::Duration::hours(5), "Intrång", now),
+    );
+    let ack = wait_for(20, "ack", || {
+        s.mails("staff", "")
+            .into_iter()
+            .find(|m| m.subject.contains("Mottaget"))
+    });
+    let case_ref = s.cases()[0]["ref"].as_str().unwrap().to_string();
+    wait_for(20, "opening", || {
+        opening_mails(&s, "official").into_iter().next()
+    });
+
+    // Staff's out-of-office answers the acknowledgement.
+    let ooo = format!(
+        "From: {st}\r\nTo: {b}\r\nSubject: Automatiskt svar: {subj}\r\nDate: {d}\r\n\
+Message-ID: <ooo-{r}@example.test>\r\nIn-Reply-To: <{p}>\r\nAuto-Submitted: auto-replied\r\n\r\n\
+Jag är på semester till och med måndag.\r\n",
+        st = s.users.addr("staff"),
+        b = s.users.addr("breach"),
+        subj = ack.subject,
+        d = now.to_rfc2822(),
+        r = rand::random::<u32>(),
+        p = ack.message_id
+    );
+    s.send("staff", ooo.as_bytes());
+    wait_for(20, "auto-reply recorded on the case", || {
+        (s.case(&case_ref)["messages"] == 2).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        s.mails("staff", "").len(),
+        1,
+        "the auto-reply is not answered"
+    );
+    assert_eq!(
+        s.mails("official", "").len(),
+        1,
+        "nobody is told about an auto-reply"
+    );
+
+    // Bytes that are not a message at all, put straight into the mailbox.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let cfg = breachwatch::config::Config::load(&s.config).expect("config");
+        let (mut conn, _, _) = breachwatch::mail::imap::ImapConn::connect(&cfg.imap)
+            .await
+            .expect("IMAP connect");
+        conn.append(
+            "INBOX",
+            b"\x00\x01\x02\xff\xfe binary junk, no header line\x00\r\n",
+        )
+        .await
+        .expect("APPEND");
+        conn.logout().await;
+    });
+    wait_for(20, "garbage in the Quarantine folder", || {
+        (s.mails("breach", "Quarantine").len() == 1).then_some(())
+    });
+    let q: Vec<serde_json::Value> =
+        serde_json::from_str(&s.cli(&["quarantine", "list", "--json"])).unwrap();
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert!(
+        q[0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not an email"),
+        "{q:?}"
+    );
+    assert_eq!(s.cases().len(), 1, "garbage opened no case");
+}

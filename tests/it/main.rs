@@ -1,0 +1,8 @@
+//! Integration tests, one binary (as zero-to-production does): the daemon against
+//! the real loopback mail stack (Dovecot + Postfix) that `make test` starts, and
+//! the store against real SQLite and PostgreSQL. Server tests fail loudly when
+//! their servers are missing; they never skip silently.
+
+mod daemon;
+mod harness;
+mod store_story;

@@ -1,0 +1,135 @@
+//! One story run on both backends: the same ingest pipeline against real SQLite
+//! and real PostgreSQL (127.0.0.1:5432, database created per run).
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+
+use breachwatch::config::Config;
+use breachwatch::store::Store;
+use breachwatch::workers::ingest::{Handled, Pipeline};
+
+fn config(db_url: &str) -> Config {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/local.toml")).unwrap();
+    Config::from_toml(&text, |k| match k {
+        "BREACHWATCH_DATABASE_URL" => Some(db_url.to_string()),
+        "BREACHWATCH_IMAP_CA_FILE" => {
+            Some(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml").to_string())
+        }
+        _ => None,
+    })
+    .unwrap()
+}
+
+fn notice(id: &str, extra: &str) -> Vec<u8> {
+    format!(
+        "From: Staff <staff@example.test>\r\nTo: breach@example.test\r\nSubject: VB: Dataintrång hos Provdata\r\n\
+Date: Mon, 21 Jun 2021 07:09:14 +0200\r\nMessage-ID: <{id}>\r\n{extra}\r\n\
+Provdata har haft ett dataintrång i ProvWeb.\r\n"
+    )
+    .into_bytes()
+}
+
+async fn story(db_url: &str) {
+    let cfg = Arc::new(config(db_url));
+    let store = Store::connect(db_url).await.expect("connect + migrate");
+    let p = Pipeline::new(cfg, store.clone());
+    let now = Utc::now();
+    let first = p
+        .handle(&notice("n1@x", ""), None, None, now)
+        .await
+        .unwrap();
+    let Handled::Opened(r) = first else {
+        panic!("expected a case, got {first:?}")
+    };
+    assert!(r.starts_with("PUI-"));
+    // The same message again (another replica, or a replay) changes nothing.
+    assert_eq!(
+        p.handle(&notice("n1@x", ""), None, None, now)
+            .await
+            .unwrap(),
+        Handled::Duplicate
+    );
+    // A reply in the thread attaches.
+    let reply = notice("n2@x", "In-Reply-To: <n1@x>\r\n");
+    assert_eq!(
+        p.handle(&reply, None, None, now).await.unwrap(),
+        Handled::Attached(r.clone())
+    );
+    // A second notice is a second case with the next number.
+    let second = p
+        .handle(&notice("n3@x", ""), None, None, now)
+        .await
+        .unwrap();
+    let Handled::Opened(r2) = second else {
+        panic!("{second:?}")
+    };
+    assert_ne!(r, r2);
+    let list = store.list_cases().await.unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].messages, 2);
+    // Opening notice + acknowledgement for each case, a follow-up notice for the reply.
+    let mails = store.case_outbox(list[0].id).await.unwrap();
+    let purposes: Vec<&str> = mails.iter().map(|m| m.purpose.as_str()).collect();
+    assert_eq!(purposes, vec!["opening", "acknowledgement", "follow_up"]);
+    // Timeline is hash-chained.
+    let ev = store.case_events(list[0].id).await.unwrap();
+    assert_eq!(ev.len(), 2);
+    assert_eq!(ev[1].prev_hash, ev[0].hash);
+    // The outbox hands out each row once.
+    let a = store
+        .claim_outbox(now, Duration::seconds(60))
+        .await
+        .unwrap()
+        .unwrap();
+    let b = store
+        .claim_outbox(now, Duration::seconds(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(a.id, b.id);
+    store.outbox_sent(a.id, now).await.unwrap();
+    // A lease that ran out makes a claimed row due again (crash mid-send).
+    let later = now + Duration::seconds(61);
+    let again = store
+        .claim_outbox(later, Duration::seconds(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(again.id, a.id);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn story_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    story(&format!("sqlite://{}/s.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn story_on_postgres() {
+    use sqlx::Connection;
+    let admin = std::env::var("BREACHWATCH_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let mut c = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for this test: {e}"));
+    let db = format!("bw_story_{:08x}", rand::random::<u32>());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .unwrap_or(&admin)
+        .to_string();
+    story(&format!("{base}/{db}")).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {db} WITH (FORCE)"
+    )))
+    .execute(&mut c)
+    .await
+    .unwrap();
+}
