@@ -51,8 +51,10 @@ pub async fn run(p: Pipeline, cancel: CancellationToken) {
     let imap = p.cfg.imap.clone();
     let mut failures: u32 = 0;
     while !cancel.is_cancelled() {
+        let connected = std::sync::atomic::AtomicBool::new(false);
         let session = async {
             let (mut conn, validity, _next) = ImapConn::connect(&imap).await?;
+            connected.store(true, std::sync::atomic::Ordering::Relaxed);
             tracing::info!(mailbox = %imap.mailbox, idle = conn.has_idle(), "IMAP connected");
             let mut last = match p.store.checkpoint(&imap.mailbox).await? {
                 Some(cp) if cp.uidvalidity == validity => cp.last_uid,
@@ -80,6 +82,10 @@ pub async fn run(p: Pipeline, cancel: CancellationToken) {
         match session.await {
             Ok(()) => return,
             Err(e) => {
+                // A session that got as far as connecting resets the backoff.
+                if connected.load(std::sync::atomic::Ordering::Relaxed) {
+                    failures = 0;
+                }
                 let wait = crate::workers::backoff(failures);
                 failures = failures.saturating_add(1);
                 tracing::warn!("IMAP: {e:#}; reconnecting in {:.1}s", wait.as_secs_f32());

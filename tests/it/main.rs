@@ -3,6 +3,7 @@
 //! the store against real SQLite and PostgreSQL. Server tests fail loudly when
 //! their servers are missing; they never skip silently.
 
+mod cli;
 mod daemon;
 mod harness;
 mod store_story;

@@ -1,0 +1,20 @@
+# The two commands of the README: `make demo` runs breachwatch end to end on
+# SQLite and the loopback mail stack; `make test` starts what the tests need and
+# runs them all (.ci/run calls it).
+.PHONY: demo test stop stack bench
+
+demo:
+	deploy/local/demo.sh
+
+test:
+	deploy/test.sh
+
+stack:
+	deploy/local/up.sh
+
+stop:
+	-@[ -f var/breachwatch.pid ] && kill -TERM $$(cat var/breachwatch.pid) 2>/dev/null; rm -f var/breachwatch.pid
+	deploy/local/down.sh
+
+bench:
+	BREACHWATCH_PUBLIC_CORPUS=$${BREACHWATCH_PUBLIC_CORPUS:-../shared/corpus/public} cargo bench --bench inspect

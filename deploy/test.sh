@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# test.sh - start what the tests need (the loopback mail stack, PostgreSQL) and
+# run every check and test: formatting, clippy, unit, golden, integration.
+# This is `make test`, and .ci/run calls it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v cargo >/dev/null || { echo "cargo (Rust 1.95) is required" >&2; exit 1; }
+
+eval "$(deploy/local/up.sh)"
+export MAILSTACK_STATE_DIR
+BREACHWATCH_TEST_PG="$(deploy/local/postgres.sh)"
+export BREACHWATCH_TEST_PG
+
+# The public corpus of real-world mail is walked when present (CI has it beside
+# the clone); the test says it is skipped otherwise.
+if [ -z "${BREACHWATCH_PUBLIC_CORPUS:-}" ] && [ -d ../shared/corpus/public ]; then
+  BREACHWATCH_PUBLIC_CORPUS="$(cd ../shared/corpus/public && pwd)"
+fi
+export BREACHWATCH_PUBLIC_CORPUS="${BREACHWATCH_PUBLIC_CORPUS:-}"
+
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+cargo test --all-targets
