@@ -51,8 +51,10 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::auth::{authorize, AuthConfig, Submission, Verdict};
 use super::clock;
-use super::commands::{Command, ImyRef};
+use super::commands::{parse_reply, Command, ImyRef, Parsed};
+use super::routing::Route;
 use super::types::CaseRef;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -522,7 +524,13 @@ impl Case {
                         at,
                     });
                 }
-                next.state = State::Acknowledged;
+                next.acknowledged_at = Some(now);
+                next.acknowledged_by = Some(actor.to_string());
+                // Only a fresh case moves; a stored case that is further along
+                // without an acknowledgement (older data) just gets it recorded.
+                if self.state == State::Received {
+                    next.state = State::Acknowledged;
+                }
                 (
                     "acknowledged",
                     json!({}),
@@ -797,6 +805,120 @@ impl Case {
             case: next,
             effects,
         })
+    }
+}
+
+/// A reply to one of breachwatch's mails about a case, as the shell read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply<'a> {
+    /// The From address.
+    pub sender: &'a str,
+    /// Plain text of the reply (mail-parser's `body_text(0)`).
+    pub text: &'a str,
+    /// Raw values of every `Authentication-Results` header, topmost first.
+    pub auth_results: &'a [&'a str],
+    pub submission: Submission,
+}
+
+/// What a reply does: the next case if it changed, and the effects. A refused
+/// command leaves `case` None.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReplyOutcome {
+    pub case: Option<Case>,
+    pub effects: Vec<Effect>,
+}
+
+/// The whole reply workflow in one pure step, in this order:
+/// 1. parse the first line ([`parse_reply`]);
+/// 2. not a command: the text goes on the timeline as a follow-up, whoever sent
+///    it (a supplier may answer in the thread too); nothing is answered;
+/// 3. a command (valid or not) needs [`authorize`]; refused: recorded with the
+///    reason and NOT answered, the case is unchanged (a forger learns nothing);
+/// 4. an invalid command from an authorised sender: recorded and answered with
+///    the bilingual error;
+/// 5. a valid command: [`Case::apply`]; its timeline record carries the rest of
+///    the reply as `body`; a refused transition is recorded and answered.
+///
+/// `tz` is the zone for times in answers.
+pub fn handle_reply(
+    case: &Case,
+    route: &Route,
+    cfg: &AuthConfig,
+    reply: &Reply<'_>,
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> ReplyOutcome {
+    let unchanged = |effects| ReplyOutcome {
+        case: None,
+        effects,
+    };
+    let parsed = parse_reply(reply.text);
+    let (command, body) = match parsed {
+        Parsed::NotACommand { body } => {
+            return unchanged(vec![Effect::RecordTimeline {
+                kind: "follow_up".into(),
+                data: json!({ "from": reply.sender, "body": body }),
+            }]);
+        }
+        Parsed::Invalid { error, body } => (Err(error), body),
+        Parsed::Command { command, body, .. } => (Ok(command), body),
+    };
+    let verdict = authorize(
+        cfg,
+        route,
+        reply.sender,
+        reply.auth_results,
+        reply.submission,
+    );
+    let role = match verdict {
+        Verdict::Allowed { role, via } => (role, via),
+        Verdict::Refused(reason) => {
+            return unchanged(vec![Effect::RecordTimeline {
+                kind: "command_unauthorised".into(),
+                data: json!({
+                    "from": reply.sender,
+                    "reason": reason,
+                    "why": reason.to_string(),
+                    "command": command.as_ref().ok(),
+                    "body": body,
+                }),
+            }]);
+        }
+    };
+    let command = match command {
+        Ok(c) => c,
+        Err(error) => {
+            return unchanged(vec![
+                Effect::RecordTimeline {
+                    kind: "command_invalid".into(),
+                    data: json!({ "from": reply.sender, "error": error, "body": body }),
+                },
+                Effect::AnswerRefusal {
+                    sv: error.sv,
+                    en: error.en,
+                },
+            ]);
+        }
+    };
+    match case.apply(&command, reply.sender, now) {
+        Ok(mut t) => {
+            if let Some(Effect::RecordTimeline {
+                data: serde_json::Value::Object(m),
+                ..
+            }) = t.effects.first_mut()
+            {
+                m.insert("role".into(), json!(role.0));
+                m.insert("via".into(), json!(role.1));
+                if !body.is_empty() {
+                    m.insert("body".into(), json!(body));
+                }
+            }
+            ReplyOutcome {
+                case: Some(t.case),
+                effects: t.effects,
+            }
+        }
+        Err(e) => unchanged(e.effects(&command, tz)),
     }
 }
 
@@ -1318,6 +1440,17 @@ mod tests {
     }
 
     #[test]
+    fn ack_on_an_older_row_without_acknowledgement_keeps_its_state() {
+        let mut c = at(&[ack(), assess(A::Risk)]);
+        c.acknowledged_at = None;
+        c.acknowledged_by = None;
+        let t = c.apply(&ack(), "bo@kommun.example", aware()).unwrap();
+        assert_eq!(t.case.state, State::Assessed);
+        assert_eq!(t.case.acknowledged_by.as_deref(), Some("bo@kommun.example"));
+        assert!(t.effects.contains(&Effect::StopAckEscalation));
+    }
+
+    #[test]
     fn error_texts_exist_in_both_languages_for_every_error() {
         use TransitionError as E;
         let all = vec![
@@ -1356,6 +1489,132 @@ mod tests {
         assert!(already()
             .en(Stockholm)
             .starts_with("The case is already reported"));
+    }
+
+    mod reply {
+        use super::*;
+        use crate::core::routing::{Committee, Contact};
+
+        fn contact(a: &str) -> Contact {
+            Contact {
+                name: a.into(),
+                address: a.into(),
+                title: None,
+            }
+        }
+
+        fn route() -> Route {
+            Route {
+                committee: Committee {
+                    name: "Kommunstyrelsen".into(),
+                    diarie_prefix: "KS".into(),
+                    delegation_point: "1.4.2".into(),
+                },
+                official: contact("anna@kommun.example"),
+                deputy: contact("bo@kommun.example"),
+                dpo: contact("dso@dpo.example"),
+                coordinator: None,
+            }
+        }
+
+        fn cfg() -> AuthConfig {
+            AuthConfig {
+                trusted_authserv_ids: vec!["mx.kommun.example".into()],
+                trust_local_submission: false,
+            }
+        }
+
+        const PASS: &[&str] = &["mx.kommun.example; dmarc=pass header.from=kommun.example"];
+        const FORGED: &[&str] = &["mx.evil.example; dmarc=pass header.from=kommun.example"];
+
+        fn run(sender: &str, text: &str, auth: &[&str]) -> ReplyOutcome {
+            let reply = Reply {
+                sender,
+                text,
+                auth_results: auth,
+                submission: Submission::Remote,
+            };
+            handle_reply(
+                &opened(),
+                &route(),
+                &cfg(),
+                &reply,
+                aware() + Duration::hours(2),
+                Stockholm,
+            )
+        }
+
+        fn timeline_kind(o: &ReplyOutcome) -> &str {
+            match &o.effects[0] {
+                Effect::RecordTimeline { kind, .. } => kind,
+                other => panic!("{other:?}"),
+            }
+        }
+
+        #[test]
+        fn an_authenticated_command_moves_the_case_and_keeps_the_body() {
+            let o = run(
+                "Anna@Kommun.example",
+                "Kvittera\nJag tittar på det i dag.\n\n> Ny incident",
+                PASS,
+            );
+            assert_eq!(o.case.as_ref().map(|c| c.state), Some(State::Acknowledged));
+            assert_eq!(timeline_kind(&o), "acknowledged");
+            match &o.effects[0] {
+                Effect::RecordTimeline { data, .. } => {
+                    assert_eq!(data["body"], json!("Jag tittar på det i dag."));
+                    assert_eq!(data["role"], json!("official"));
+                    assert_eq!(data["via"]["via"], json!("dmarc"));
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(o.effects.contains(&Effect::StopAckEscalation));
+        }
+
+        #[test]
+        fn a_forged_command_changes_nothing_and_is_not_answered() {
+            for (sender, auth) in [
+                ("anna@kommun.example", FORGED),
+                ("mallory@evil.example", PASS),
+                ("anna@kommun.example", &[][..]),
+            ] {
+                for text in ["beslut: ej anmäl", "beslut: kanske"] {
+                    let o = run(sender, text, auth);
+                    assert_eq!(o.case, None, "{sender} {text}");
+                    assert_eq!(o.effects.len(), 1, "{sender} {text}: {:?}", o.effects);
+                    assert_eq!(timeline_kind(&o), "command_unauthorised");
+                }
+            }
+        }
+
+        #[test]
+        fn a_follow_up_from_anyone_goes_on_the_timeline_only() {
+            let o = run(
+                "support@supplier.example",
+                "Hej, här är vår slutrapport.",
+                &[],
+            );
+            assert_eq!(o.case, None);
+            assert_eq!(o.effects.len(), 1);
+            assert_eq!(timeline_kind(&o), "follow_up");
+        }
+
+        #[test]
+        fn invalid_or_refused_commands_from_the_roster_are_answered() {
+            let o = run("bo@kommun.example", "beslut: kanske", PASS);
+            assert_eq!(o.case, None);
+            assert_eq!(timeline_kind(&o), "command_invalid");
+            assert!(
+                matches!(&o.effects[1], Effect::AnswerRefusal { sv, .. } if sv.contains("ej anmäl"))
+            );
+
+            let o = run("bo@kommun.example", "beslut: anmäl", PASS);
+            assert_eq!(o.case, None);
+            assert_eq!(timeline_kind(&o), "command_refused");
+            assert!(
+                matches!(&o.effects[1], Effect::AnswerRefusal { sv, .. } if sv.contains("bedömning"))
+            );
+        }
     }
 
     fn key(domain: &str, systems: &[&str]) -> SeriesKey {

@@ -192,40 +192,28 @@ fn clean_spaces(s: &str) -> String {
 /// first quoted-history marker on is dropped.
 fn own_text(text: &str) -> Vec<String> {
     let lines: Vec<String> = text.lines().map(clean_spaces).collect();
-    // Bottom posting: skip blank lines, one attribution line and `>` lines at the
-    // top, as long as something non-quoted follows.
-    let mut start = 0;
-    let mut i = 0;
-    while i < lines.len() && lines[i].trim().is_empty() {
-        i += 1;
-    }
-    let attribution = i < lines.len() && is_attribution(&lines, i).is_some();
-    let mut j = match (attribution, is_attribution(&lines, i)) {
-        (true, Some(n)) => i + n,
-        _ => i,
-    };
-    let quote_start = j;
-    while j < lines.len() && (lines[j].trim_start().starts_with('>') || lines[j].trim().is_empty())
-    {
-        j += 1;
-    }
-    if j > quote_start
-        && lines[quote_start..j]
-            .iter()
-            .any(|l| l.trim_start().starts_with('>'))
-    {
-        start = j;
-    }
-    let mut out = Vec::new();
-    let mut k = start;
-    while k < lines.len() {
-        if is_history_start(&lines, k) {
-            break;
-        }
-        out.push(lines[k].clone());
-        k += 1;
-    }
-    out
+    // Bottom posting: skip leading blank lines, at most one attribution and the
+    // `>` block after it; the official's text starts below.
+    let first = lines
+        .iter()
+        .position(|l| !l.trim().is_empty())
+        .unwrap_or(lines.len());
+    let quote_start = first + is_attribution(&lines, first).unwrap_or(0);
+    let quote_end = lines[quote_start.min(lines.len())..]
+        .iter()
+        .position(|l| !(l.trim_start().starts_with('>') || l.trim().is_empty()))
+        .map_or(lines.len(), |n| quote_start + n);
+    let quoted = lines
+        .get(quote_start..quote_end)
+        .is_some_and(|q| q.iter().any(|l| l.trim_start().starts_with('>')));
+    let start = if quoted { quote_end } else { 0 };
+    let end = (start..lines.len())
+        .find(|&k| is_history_start(&lines, k))
+        .unwrap_or(lines.len());
+    lines
+        .get(start..end)
+        .map(<[String]>::to_vec)
+        .unwrap_or_default()
 }
 
 /// How many lines an attribution ("On … wrote:", "Den … skrev:") at `i` spans,
@@ -809,6 +797,32 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn outlook_html_reply_with_nbsp_lines_and_signature() {
+        let text = "\u{a0}\r\n\u{a0}\r\nKvittera\u{a0}\r\n\u{a0}\r\nMed vänlig hälsning\r\nAnna Andersson\r\nKommunstyrelsen\r\n\r\nFrån: breachwatch <breach@kommun.example>\r\nSkickat: den 27 mars 2026 10:05\r\nTill: Anna Andersson\r\nÄmne: [PUI-2026-0007] Ny incident\r\n\r\nSvara \"kvittera\" …\r\n";
+        match parse_reply(text) {
+            Parsed::Command {
+                command,
+                lang,
+                body,
+            } => {
+                assert_eq!((command, lang), (Command::Ack, Lang::Sv));
+                assert_eq!(body, "Med vänlig hälsning\nAnna Andersson\nKommunstyrelsen");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_quote_and_nothing_else_is_empty() {
+        assert_eq!(
+            parse_reply("> kvittera\n> stäng\n"),
+            Parsed::NotACommand {
+                body: String::new()
+            }
+        );
     }
 
     #[test]
