@@ -659,6 +659,32 @@ mod tests {
     }
 
     #[test]
+    fn parser_never_panics_on_odd_input() {
+        let alphabet: [&str; 16] = [
+            "mx", " ", ";", "=", ".", "(", ")", "\\", "\"", "dkim", "pass", "header", "d", "@",
+            "/", "\r\n",
+        ];
+        let mut x: u64 = 0x9E3779B97F4A7C15;
+        for len in 0..4000usize {
+            let mut s = String::new();
+            for _ in 0..(len % 30) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                s.push_str(alphabet[(x % 16) as usize]);
+            }
+            let _ = parse_auth_results(&s);
+            let _ = authorize(
+                &cfg(true),
+                &route(),
+                "bo@kommun.example",
+                &[&s],
+                Submission::Remote,
+            );
+        }
+    }
+
+    #[test]
     fn roster_compares_addresses_ignoring_case() {
         let r = route();
         let table = [

@@ -239,7 +239,7 @@ pub struct Case {
 
 /// What the shell must do after a transition. Stored with the case in one
 /// transaction; the outbox and reminder workers carry them out.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "effect", rename_all = "snake_case")]
 pub enum Effect {
     /// Append an event to the case timeline (`timeline::append` with the actor
@@ -1177,6 +1177,27 @@ mod tests {
             }
         }
         assert_eq!(checked, 11 * 14);
+    }
+
+    #[test]
+    fn case_and_effects_round_trip_through_json() {
+        let path = [
+            ack(),
+            assess(A::Risk),
+            decide(D::Notify),
+            reported(),
+            C::Supplement(None),
+        ];
+        let c = at(&path);
+        let back: Case = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+        let t = at(&[ack(), assess(A::HighRisk)])
+            .apply(&decide(D::NotifyAndInform), "a", aware())
+            .unwrap();
+        for e in t.effects {
+            let back: Effect = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+            assert_eq!(back, e);
+        }
     }
 
     #[test]

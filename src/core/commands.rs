@@ -28,8 +28,21 @@ pub enum Lang {
 /// IMY's reference for a notification, normalised to upper case, e.g.
 /// `DI-2026-1234` (older) or `IMY-2026-1234` (current numbering).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct ImyRef(String);
+
+impl TryFrom<String> for ImyRef {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        ImyRef::parse(&s).ok_or_else(|| format!("not an IMY reference: {s:?}"))
+    }
+}
+
+impl From<ImyRef> for String {
+    fn from(r: ImyRef) -> String {
+        r.0
+    }
+}
 
 impl ImyRef {
     /// Accepts `DI-YYYY-N…` or `IMY-YYYY-N…` in any case, with a hyphen, an en dash
@@ -842,6 +855,67 @@ mod tests {
             cmd("Försening: IMY:s e-tjänst låg nere"),
             Some((Command::Delay("IMY:s e-tjänst låg nere".into()), Lang::Sv))
         );
+    }
+
+    /// A small deterministic generator, so the no-panic test needs no extra crate.
+    fn noise(seed: u64, len: usize, alphabet: &[&str]) -> String {
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let mut out = String::new();
+        for _ in 0..len {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            out.push_str(alphabet[(x % alphabet.len() as u64) as usize]);
+        }
+        out
+    }
+
+    #[test]
+    fn never_panics_on_odd_text() {
+        let alphabet = [
+            "a",
+            "ä",
+            " ",
+            "\u{a0}",
+            "\n",
+            "\r\n",
+            ">",
+            ":",
+            "-",
+            "–",
+            "beslut",
+            "anmält",
+            "kvittera",
+            "DI",
+            "2026",
+            "1234",
+            "Från: x",
+            "Sent: y",
+            "On x wrote:",
+            "-- ",
+            "_",
+            "*",
+            "\u{feff}",
+            "🙂",
+            ";",
+            "(",
+            "\"",
+            "återta",
+        ];
+        for seed in 0..3000 {
+            let text = noise(seed, (seed % 40) as usize, &alphabet);
+            let _ = parse_reply(&text);
+        }
+    }
+
+    #[test]
+    fn imy_ref_deserialisation_validates() {
+        let r: ImyRef = serde_json::from_str("\"DI-2026-1234\"").unwrap();
+        assert_eq!(r, imy("DI-2026-1234"));
+        assert!(serde_json::from_str::<ImyRef>("\"junk\"").is_err());
+        assert_eq!(serde_json::to_string(&r).unwrap(), "\"DI-2026-1234\"");
     }
 
     #[test]
