@@ -53,7 +53,7 @@ use serde_json::json;
 
 use super::auth::{authorize, AuthConfig, Submission, Verdict};
 use super::clock;
-use super::commands::{parse_reply, Command, ImyRef, Parsed};
+use super::commands::{parse_reply, Command, ImyRef, Lang, Parsed};
 use super::routing::Route;
 use super::types::CaseRef;
 
@@ -826,6 +826,9 @@ pub struct Reply<'a> {
 pub struct ReplyOutcome {
     pub case: Option<Case>,
     pub effects: Vec<Effect>,
+    /// The language the command was written in: send `Confirm`/`AnswerRefusal`
+    /// in it (None when nothing is answered; Swedish is the default elsewhere).
+    pub lang: Option<Lang>,
 }
 
 /// The whole reply workflow in one pure step, in this order:
@@ -848,20 +851,32 @@ pub fn handle_reply(
     now: DateTime<Utc>,
     tz: Tz,
 ) -> ReplyOutcome {
+    let parsed = parse_reply(reply.text);
+    let (command, body, lang) = match parsed {
+        Parsed::NotACommand { body } => {
+            return ReplyOutcome {
+                case: None,
+                effects: vec![Effect::RecordTimeline {
+                    kind: "follow_up".into(),
+                    data: json!({ "from": reply.sender, "body": body }),
+                }],
+                lang: None,
+            };
+        }
+        Parsed::Invalid { error, body } => {
+            let lang = error.lang;
+            (Err(error), body, lang)
+        }
+        Parsed::Command {
+            command,
+            body,
+            lang,
+        } => (Ok(command), body, lang),
+    };
     let unchanged = |effects| ReplyOutcome {
         case: None,
         effects,
-    };
-    let parsed = parse_reply(reply.text);
-    let (command, body) = match parsed {
-        Parsed::NotACommand { body } => {
-            return unchanged(vec![Effect::RecordTimeline {
-                kind: "follow_up".into(),
-                data: json!({ "from": reply.sender, "body": body }),
-            }]);
-        }
-        Parsed::Invalid { error, body } => (Err(error), body),
-        Parsed::Command { command, body, .. } => (Ok(command), body),
+        lang: Some(lang),
     };
     let verdict = authorize(
         cfg,
@@ -873,16 +888,20 @@ pub fn handle_reply(
     let role = match verdict {
         Verdict::Allowed { role, via } => (role, via),
         Verdict::Refused(reason) => {
-            return unchanged(vec![Effect::RecordTimeline {
-                kind: "command_unauthorised".into(),
-                data: json!({
-                    "from": reply.sender,
-                    "reason": reason,
-                    "why": reason.to_string(),
-                    "command": command.as_ref().ok(),
-                    "body": body,
-                }),
-            }]);
+            return ReplyOutcome {
+                case: None,
+                lang: None,
+                effects: vec![Effect::RecordTimeline {
+                    kind: "command_unauthorised".into(),
+                    data: json!({
+                        "from": reply.sender,
+                        "reason": reason,
+                        "why": reason.to_string(),
+                        "command": command.as_ref().ok(),
+                        "body": body,
+                    }),
+                }],
+            };
         }
     };
     let command = match command {
@@ -916,6 +935,7 @@ pub fn handle_reply(
             ReplyOutcome {
                 case: Some(t.case),
                 effects: t.effects,
+                lang: Some(lang),
             }
         }
         Err(e) => unchanged(e.effects(&command, tz)),
@@ -1590,6 +1610,9 @@ mod tests {
                 other => panic!("{other:?}"),
             }
             assert!(o.effects.contains(&Effect::StopAckEscalation));
+            assert_eq!(o.lang, Some(Lang::Sv));
+            let o = run("anna@kommun.example", "decide: maybe", PASS);
+            assert_eq!(o.lang, Some(Lang::En));
         }
 
         #[test]
@@ -1604,6 +1627,7 @@ mod tests {
                     assert_eq!(o.case, None, "{sender} {text}");
                     assert_eq!(o.effects.len(), 1, "{sender} {text}: {:?}", o.effects);
                     assert_eq!(timeline_kind(&o), "command_unauthorised");
+                    assert_eq!(o.lang, None);
                 }
             }
         }

@@ -126,6 +126,8 @@ impl Command {
 pub struct CommandError {
     /// The keyword as the official wrote it, lower-cased ("beslut").
     pub keyword: String,
+    /// The language of the keyword, for choosing the answer's language.
+    pub lang: Lang,
     pub sv: String,
     pub en: String,
 }
@@ -408,6 +410,7 @@ fn parse_line(line: &str) -> LineResult {
     let err = |sv: String, en: String| {
         LineResult::Invalid(CommandError {
             keyword: head.clone(),
+            lang,
             sv,
             en,
         })
