@@ -34,6 +34,28 @@ pub struct AuthConfig {
     pub trust_local_submission: bool,
 }
 
+impl AuthConfig {
+    /// Every problem with the configuration, for `check-config`.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.trusted_authserv_ids.is_empty() && !self.trust_local_submission {
+            out.push(
+                "auth.trusted_authserv_ids is empty and trust_local_submission is off: no reply can ever command a case"
+                    .to_string(),
+            );
+        }
+        for id in &self.trusted_authserv_ids {
+            let id = id.trim();
+            if id.is_empty() || id.contains(|c: char| c.is_whitespace() || c == ';') {
+                out.push(format!(
+                    "auth.trusted_authserv_ids: {id:?} is not an authserv-id (a host name such as \"mx.kommun.se\")"
+                ));
+            }
+        }
+        out
+    }
+}
+
 /// What the shell observed about how the message entered the mail system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -963,6 +985,22 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn config_problems() {
+        assert!(cfg(false).problems().is_empty());
+        assert_eq!(AuthConfig::default().problems().len(), 1);
+        let local_only = AuthConfig {
+            trusted_authserv_ids: vec![],
+            trust_local_submission: true,
+        };
+        assert!(local_only.problems().is_empty());
+        let bad = AuthConfig {
+            trusted_authserv_ids: vec!["mx.kommun.se; dkim".into(), " ".into()],
+            trust_local_submission: false,
+        };
+        assert_eq!(bad.problems().len(), 2);
     }
 
     #[test]

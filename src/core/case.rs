@@ -7,15 +7,25 @@
 //! which the shell stores in one transaction (case row, timeline rows, outbox rows,
 //! reminder rows), or a [`TransitionError`] whose texts can be mailed back.
 //!
+//! The reply workflow as one pure step (parse, authorise, apply) is
+//! [`handle_reply`]; the shell only reads the mail and stores the outcome.
+//!
 //! # States and rules
 //!
-//! ```text
-//! received ─ack─▶ acknowledged ─assess─▶ assessed ─decide─▶ decided ─reported─▶ reported
-//!     └──────────assess (implies ack)────────▲  ▲──assess───────┘                 │
-//!                                                                  supplement ◀──┤ (any number)
-//! decided(no-notify) ─close─▶ closed ◀─close── reported / supplemented / withdrawn
-//! reported / supplemented ─withdraw─▶ withdrawn          closed ─reopen─▶ state before closing
-//! ```
+//! | from \ command | ack | assess | decide | reported | supplement | withdraw | close | reopen |
+//! |---|---|---|---|---|---|---|---|---|
+//! | received | acknowledged | assessed (implies ack) | – | – | – | – | – | – |
+//! | acknowledged | – | assessed | – | – | – | – | – | – |
+//! | assessed | – | assessed | decided | – | – | – | – | – |
+//! | decided (notify) | – | assessed (decision cleared) | decided | reported | – | – | – | – |
+//! | decided (no-notify) | – | assessed (decision cleared) | decided | – | – | – | closed | – |
+//! | reported | – | – | – | – | supplemented | withdrawn | closed | – |
+//! | supplemented | – | – | – | – | supplemented | withdrawn | closed | – |
+//! | withdrawn | – | – | – | – | – | – | closed | – |
+//! | closed | – | – | – | – | – | – | – | state before closing |
+//!
+//! `note` works in every state and `delay` in every state but closed; neither
+//! changes the state. Every "–" is a [`TransitionError`] with a bilingual text.
 //!
 //! - **assess from received** is accepted and counts as the acknowledgement: the
 //!   escalation exists to make someone look at the case, and an assessment shows
