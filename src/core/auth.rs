@@ -337,6 +337,14 @@ pub fn parse_auth_results(value: &str) -> Result<AuthResults, ParseError> {
                 info.reason = Some(r.value(&[])?);
                 continue;
             }
+            if r.eat(b'=') {
+                // Not in RFC 8601, but Microsoft writes `action=none` after
+                // dmarc: keep it as a bare property instead of losing the header.
+                r.cfws()?;
+                let v = r.value(&[])?;
+                info.props.push((ptype, v));
+                continue;
+            }
             if !r.eat(b'.') {
                 return Err(r.err("'.' expected in ptype.property"));
             }
@@ -650,6 +658,16 @@ mod tests {
         assert_eq!(ar.results[0].reason.as_deref(), Some("good sig"));
         assert_eq!(ar.results[0].prop("header.d"), Some("kommun.example"));
         assert_eq!(ar.results[1].result, "fail");
+
+        // Microsoft's bare `action=none` and `compauth=pass reason=100`.
+        let ar = parse_auth_results(
+            "mx.kommun.example; spf=pass (sender IP is 192.0.2.1) smtp.mailfrom=kommun.example; dkim=pass (signature was verified) header.d=kommun.example;dmarc=pass action=none header.from=kommun.example;compauth=pass reason=100",
+        )
+        .unwrap();
+        assert_eq!(ar.results.len(), 4);
+        assert_eq!(ar.results[2].prop("action"), Some("none"));
+        assert_eq!(ar.results[2].prop("header.from"), Some("kommun.example"));
+        assert_eq!(ar.results[3].reason.as_deref(), Some("100"));
 
         // Case of method/result/property does not matter.
         let ar = parse_auth_results("mx; DKIM=PASS Header.D=Kommun.example").unwrap();
