@@ -895,7 +895,7 @@ pub fn handle_reply(
         reply.auth_results,
         reply.submission,
     );
-    let role = match verdict {
+    let (role, via) = match verdict {
         Verdict::Allowed { role, via } => (role, via),
         Verdict::Refused(reason) => {
             return ReplyOutcome {
@@ -936,8 +936,8 @@ pub fn handle_reply(
                 ..
             }) = t.effects.first_mut()
             {
-                m.insert("role".into(), json!(role.0));
-                m.insert("via".into(), json!(role.1));
+                m.insert("role".into(), json!(role));
+                m.insert("via".into(), json!(via));
                 if !body.is_empty() {
                     m.insert("body".into(), json!(body));
                 }
