@@ -29,6 +29,19 @@ pub enum Language {
     En,
 }
 
+impl std::str::FromStr for Language {
+    type Err = String;
+
+    /// "sv" or "en", as written in the configuration.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "sv" => Ok(Language::Sv),
+            "en" => Ok(Language::En),
+            other => Err(format!("unknown template language {other:?} (sv or en)")),
+        }
+    }
+}
+
 const SV: [(&str, &str); 4] = [
     (
         DECISION_TXT,
@@ -141,6 +154,15 @@ impl Templates {
             .map(|(n, s)| (n.to_string(), s.to_string()))
             .collect();
         Templates::compile(PathBuf::from(origin), sources)
+    }
+
+    /// What configuration asks for: the admin's directory when one is set,
+    /// else the shipped set of `lang`.
+    pub fn from_config(dir: Option<&Path>, lang: Language) -> Result<Templates, TemplateError> {
+        match dir {
+            Some(dir) => Templates::load(dir),
+            None => Templates::builtin(lang),
+        }
     }
 
     /// Loads every template of [`TEMPLATE_FILES`] from `dir`, compiles it and

@@ -446,3 +446,78 @@ fn a_broken_template_is_reported_with_its_file_and_line() {
         "{err}"
     );
 }
+
+#[test]
+fn a_case_with_nothing_known_still_renders_with_placeholders() {
+    use crate::core::documents::{Organisation, Person, Processor};
+    use crate::core::notice::Incident;
+    use crate::core::types::CaseRef;
+    let at = sample::seed_001().aware_at;
+    let case = CaseFile {
+        case_ref: CaseRef::new("PUI", 2026, 7),
+        diarienummer: None,
+        committee: "Vård- och omsorgsnämnden".into(),
+        delegation_point: None,
+        official: Person::default(),
+        dpo: Person::default(),
+        preparation: None,
+        date: at.date_naive(),
+        generated_at: at,
+        tz: chrono_tz::Europe::Stockholm,
+        aware_at: at,
+        deadline_at: crate::core::clock::deadline(at),
+        processor: Processor::default(),
+        messages: vec![],
+        facts: Incident::default(),
+        risk: None,
+        delay_reason: None,
+        imy_reference: None,
+        imy_notified_at: None,
+        timeline: vec![],
+        controller: Organisation::default(),
+    };
+    for outcome in Outcome::ALL {
+        let docs = bundle(&case, &sv(), outcome).expect("bundle");
+        let text = utf8(doc(&docs, ".txt"));
+        for p in [
+            "[diarienummer]",
+            "[namn]",
+            "[titel]",
+            "[punkt]",
+            "[dataskyddsombud]",
+        ] {
+            assert!(text.contains(p), "{outcome:?}: {p}");
+        }
+        zip_parts(&doc(&docs, ".docx").bytes);
+    }
+    let f = imy_form(&case, Outcome::Notify);
+    assert_eq!(f.answers.len(), 37);
+    assert!(f.answers.iter().filter(|a| a.missing).count() > 20);
+    assert!(f.to_text().contains("[att fylla i]"));
+}
+
+#[test]
+fn language_names_parse() {
+    assert_eq!("sv".parse::<Language>(), Ok(Language::Sv));
+    assert_eq!(" EN ".parse::<Language>(), Ok(Language::En));
+    assert!("de".parse::<Language>().is_err());
+    assert!(Templates::from_config(None, Language::En).is_ok());
+}
+
+/// Writes every variant's bundle to `$DOCS_OUT` for a look in Word or
+/// LibreOffice: `DOCS_OUT=/tmp/docs cargo test --lib render -- --ignored`.
+#[test]
+#[ignore]
+fn write_samples_for_manual_check() {
+    let Some(out) = std::env::var_os("DOCS_OUT") else {
+        return;
+    };
+    let out = PathBuf::from(out);
+    for outcome in Outcome::ALL {
+        let dir = out.join(outcome.slug());
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        for d in bundle(&case_for(outcome), &sv(), outcome).expect("bundle") {
+            std::fs::write(dir.join(&d.file_name), &d.bytes).expect("write");
+        }
+    }
+}
