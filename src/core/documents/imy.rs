@@ -184,9 +184,15 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
         11 => {
             // "Ni" is the controller: it became aware when the processor's notice
             // reached it; the processor's own discovery goes in the comment.
+            let via_processor = case.processor.organisation.is_some() || !case.messages.is_empty();
             let mut s = format!(
-                "{} (personuppgiftsbiträdets anmälan inkom till oss)",
-                datetime_short(case.aware_at, tz)
+                "{} ({})",
+                datetime_short(case.aware_at, tz),
+                if via_processor {
+                    "personuppgiftsbiträdets anmälan inkom till oss"
+                } else {
+                    "då fick vi kännedom om incidenten"
+                }
             );
             if let Some(d) = f.discovered_at {
                 s.push_str(&format!(
