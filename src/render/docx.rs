@@ -9,9 +9,9 @@ use std::io::Cursor;
 use chrono::NaiveDate;
 use docx_rs::{
     AbstractNumbering, AlignmentType, Docx, Footer, Header, IndentLevel, Level, LevelJc, LevelText,
-    LineSpacing, NumPages, NumberFormat, Numbering, NumberingId, PageMargin, PageNum, Paragraph,
-    Run, RunFonts, SpecialIndentType, Start, Style, StyleType, Table, TableCell, TableRow,
-    WidthType,
+    LineSpacing, LineSpacingType, NumPages, NumberFormat, Numbering, NumberingId, PageMargin,
+    PageNum, Paragraph, Run, RunFonts, SpecialIndentType, Start, Style, StyleType, Table,
+    TableCell, TableRow, WidthType,
 };
 
 use super::RenderError;
@@ -35,7 +35,14 @@ fn styles(docx: Docx) -> Docx {
             .name("Normal")
             .fonts(font())
             .size(22)
-            .line_spacing(LineSpacing::new().after(120).line(264)),
+            // An explicit "auto" rule: without it LibreOffice reads 264 as an
+            // exact 13.2 pt and crowds the larger title and heading lines.
+            .line_spacing(
+                LineSpacing::new()
+                    .after(120)
+                    .line(264)
+                    .line_rule(LineSpacingType::Auto),
+            ),
     )
     .add_style(
         Style::new("Title", StyleType::Paragraph)
@@ -45,7 +52,13 @@ fn styles(docx: Docx) -> Docx {
             .fonts(font())
             .size(32)
             .bold()
-            .line_spacing(LineSpacing::new().before(240).after(240)),
+            .line_spacing(
+                LineSpacing::new()
+                    .before(240)
+                    .after(240)
+                    .line(240)
+                    .line_rule(LineSpacingType::Auto),
+            ),
     )
     .add_style(
         Style::new("Heading1", StyleType::Paragraph)
@@ -105,7 +118,11 @@ fn header(d: &Decision) -> Header {
     ])])
     .set_grid(vec![left, right])
     .width(TEXT_W, WidthType::Dxa);
-    Header::new().add_table(table)
+    // Word writes a paragraph after a table in a header and may offer to
+    // repair a header that ends with a table, so end with an empty one.
+    Header::new()
+        .add_table(table)
+        .add_paragraph(Paragraph::new().style("Small"))
 }
 
 fn footer(d: &Decision) -> Footer {
