@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::model::{CaseFile, Outcome, RiskLevel};
 use super::words::{
-    category_words, cause_phrase, date_iso, datetime_long, datetime_short, is_extra_protected,
-    is_sensitive, join_sv, number_sv,
+    category_words, cause_phrase, date_iso, datetime_long, datetime_short, given,
+    is_extra_protected, is_sensitive, join_sv, number_sv,
 };
 
 pub const H_BESLUT: &str = "Beslut";
@@ -81,10 +81,7 @@ fn para(text: impl Into<String>) -> Block {
 }
 
 fn or_placeholder(v: &Option<String>, placeholder: &str) -> String {
-    match v.as_deref().map(str::trim) {
-        Some(s) if !s.is_empty() => s.to_string(),
-        _ => placeholder.to_string(),
-    }
+    given(v).unwrap_or(placeholder).to_string()
 }
 
 /// Upper-cases the first letter ("den 18 juni" → "Den 18 juni").
@@ -174,23 +171,23 @@ fn beslut(case: &CaseFile, outcome: Outcome) -> Vec<Block> {
             "{c} beslutar att inte anmäla personuppgiftsincidenten till {IMY} på grund av att det anses osannolikt att det inträffade har medfört en risk för de registrerades rättigheter och friheter. Incidenten dokumenteras enligt artikel 33.5 i EU:s dataskyddsförordning."
         ))],
         Outcome::Withdraw => {
-            let reference = match case.imy_reference.as_deref().map(str::trim) {
-                Some(r) if !r.is_empty() => format!(" (IMY:s diarienummer {r})"),
-                _ => String::new(),
-            };
             vec![para(format!(
-                "{c} beslutar att återta anmälan om personuppgiftsincident till {IMY}{reference}."
+                "{c} beslutar att återta anmälan om personuppgiftsincident till {IMY}{}.",
+                imy_reference(case)
             ))]
         }
     }
 }
 
+/// " (IMY:s diarienummer …)" when IMY's reference is known, else nothing.
+fn imy_reference(case: &CaseFile) -> String {
+    given(&case.imy_reference)
+        .map(|r| format!(" (IMY:s diarienummer {r})"))
+        .unwrap_or_default()
+}
+
 fn processor_name(case: &CaseFile) -> Option<&str> {
-    case.processor
-        .organisation
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+    given(&case.processor.organisation)
 }
 
 /// What the facts say, in one paragraph: systems and cause, discovery, period.
@@ -272,12 +269,7 @@ fn bakgrund(case: &CaseFile) -> Vec<Block> {
             if whom.is_empty() { "" } else { " " },
             m.subject.trim()
         ));
-        if let Some(summary) = m
-            .summary
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        if let Some(summary) = given(&m.summary) {
             text.push(' ');
             text.push_str(summary);
         }
@@ -295,15 +287,12 @@ fn bakgrund(case: &CaseFile) -> Vec<Block> {
         ));
     }
     if let Some(at) = case.imy_notified_at {
-        let reference = match case.imy_reference.as_deref().map(str::trim) {
-            Some(r) if !r.is_empty() => format!(" (IMY:s diarienummer {r})"),
-            _ => String::new(),
-        };
         entries.push((
             at,
             capitalise(&format!(
-                "{} anmäldes incidenten till {IMY}{reference}.",
-                datetime_long(at, tz)
+                "{} anmäldes incidenten till {IMY}{}.",
+                datetime_long(at, tz),
+                imy_reference(case)
             )),
         ));
     }
@@ -390,12 +379,7 @@ fn risk_blocks(case: &CaseFile) -> Vec<Block> {
         return vec![para("[Riskbedömning: att fylla i]")];
     };
     let mut out = Vec::new();
-    if let Some(r) = risk
-        .reasoning
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+    if let Some(r) = given(&risk.reasoning) {
         out.push(para(r));
     }
     out.push(para(match risk.level {
@@ -443,12 +427,7 @@ fn motivering(case: &CaseFile, outcome: Outcome) -> Vec<Block> {
         Outcome::Withdraw => out.push(para(format!("Anmälan till {IMY} återtas eftersom inga registrerade drabbats av incidenten."))),
     }
     if outcome.notifies() && is_late(case) {
-        let reason = case
-            .delay_reason
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .unwrap_or("[skäl till dröjsmålet: att fylla i]");
+        let reason = given(&case.delay_reason).unwrap_or("[skäl till dröjsmålet: att fylla i]");
         out.push(para(format!(
             "Anmälan görs senare än 72 timmar efter att nämnden fick kännedom om incidenten ({}). Skälen till dröjsmålet: {reason}",
             datetime_short(case.aware_at, case.tz)

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::decision::{facts_paragraph, is_late, subjects_unknown};
 use super::model::{CaseFile, Outcome, PostalAddress, RiskLevel};
 use super::words::{
-    category_form_label, cause_form_label, datetime_short, imy_range, number_sv, TO_FILL_IN,
+    category_form_label, cause_form_label, datetime_short, given, imy_range, number_sv, TO_FILL_IN,
 };
 use crate::core::notice::Cause;
 
@@ -98,21 +98,16 @@ fn unknown() -> Filled {
 }
 
 fn opt(v: &Option<String>) -> Filled {
-    match v.as_deref().map(str::trim) {
-        Some(s) if !s.is_empty() => known(s),
-        _ => unknown(),
+    match given(v) {
+        Some(s) => known(s),
+        None => unknown(),
     }
 }
 
 /// "Box 503, 127 26 Skärholmen, Sverige" with placeholders for missing parts.
 fn address(a: &Option<PostalAddress>) -> Filled {
     let Some(a) = a else { return unknown() };
-    let part = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
+    let part = |v: &Option<String>| given(v).map(str::to_string);
     let street = part(&a.street);
     let postcode = part(&a.postcode);
     let city = part(&a.city);
@@ -163,15 +158,15 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
     let tz = case.tz;
     let f = &case.facts;
     match no {
-        1 => match case.controller.name.as_deref().map(str::trim) {
-            Some(org) if !org.is_empty() => known(format!("{org}, {}", case.committee)),
-            _ => (Some(case.committee.clone()), true, Some("Kommunens namn saknas i konfigurationen.".into())),
+        1 => match given(&case.controller.name) {
+            Some(org) => known(format!("{org}, {}", case.committee)),
+            None => (Some(case.committee.clone()), true, Some("Kommunens namn saknas i konfigurationen.".into())),
         },
         2 => opt(&case.controller.number),
         3 | 9 => address(&case.controller.address),
-        4 => match case.diarienummer.as_deref().map(str::trim) {
-            Some(d) if !d.is_empty() => known(format!("{d} ({})", case.case_ref)),
-            _ => known(case.case_ref.to_string()),
+        4 => match given(&case.diarienummer) {
+            Some(d) => known(format!("{d} ({})", case.case_ref)),
+            None => known(case.case_ref.to_string()),
         },
         5 => opt(&case.official.name),
         6 => opt(&case.official.title),
@@ -184,7 +179,7 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
         11 => {
             // "Ni" is the controller: it became aware when the processor's notice
             // reached it; the processor's own discovery goes in the comment.
-            let via_processor = case.processor.organisation.is_some() || !case.messages.is_empty();
+            let via_processor = reported_by_processor(case);
             let mut s = format!(
                 "{} ({})",
                 datetime_short(case.aware_at, tz),
@@ -218,9 +213,9 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
                 let flag = Some(format!(
                     "Tidsfristen på 72 timmar gick ut {deadline}: anmälan är sen och skälen till dröjsmålet måste anges."
                 ));
-                match case.delay_reason.as_deref().map(str::trim) {
-                    Some(r) if !r.is_empty() => (Some(r.to_string()), false, flag),
-                    _ => (None, true, flag),
+                match given(&case.delay_reason) {
+                    Some(r) => (Some(r.to_string()), false, flag),
+                    None => (None, true, flag),
                 }
             } else {
                 known(format!(
@@ -243,17 +238,17 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
         },
         16 => {
             let mut s = facts_paragraph(case);
-            if let Some(org) = case.processor.organisation.as_deref().filter(|s| !s.trim().is_empty()) {
+            if let Some(org) = given(&case.processor.organisation) {
                 s = format!(
                     "Personuppgiftsbiträdet {} meddelade oss {} om en personuppgiftsincident. {s}",
-                    org.trim(),
+                    org,
                     datetime_short(case.aware_at, tz)
                 );
             }
             known(s)
         }
         17 => {
-            if case.processor.organisation.is_some() || !case.messages.is_empty() {
+            if reported_by_processor(case) {
                 known("Ett personuppgiftsbiträde informerade oss")
             } else {
                 unknown()
@@ -266,16 +261,14 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
         // A municipality's committee is always in the public sector.
         19 => known("Offentlig sektor"),
         20 => opt(&case.controller.activity_area),
-        21 => match case.processor.organisation.as_deref().map(str::trim) {
-            Some(o) if !o.is_empty() => known("Ja"),
-            _ => unknown(),
+        21 => match given(&case.processor.organisation) {
+            Some(_) => known("Ja"),
+            None => unknown(),
         },
-        22 => match case.processor.organisation.as_deref().map(str::trim) {
-            Some(o) if !o.is_empty() => match case.processor.number.as_deref().map(str::trim) {
-                Some(n) if !n.is_empty() => known(format!("{o}, organisationsnummer {n}")),
-                _ => (Some(format!("{o}, organisationsnummer {TO_FILL_IN}")), true, None),
-            },
-            _ => unknown(),
+        22 => match (given(&case.processor.organisation), given(&case.processor.number)) {
+            (Some(o), Some(n)) => known(format!("{o}, organisationsnummer {n}")),
+            (Some(o), None) => (Some(format!("{o}, organisationsnummer {TO_FILL_IN}")), true, None),
+            (None, _) => unknown(),
         },
         23 => subjects(case),
         24 => unknown(),
@@ -350,6 +343,11 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
         ),
         _ => unknown(),
     }
+}
+
+/// True when the case came from a processor's notice (the usual way).
+fn reported_by_processor(case: &CaseFile) -> bool {
+    given(&case.processor.organisation).is_some() || !case.messages.is_empty()
 }
 
 fn subjects(case: &CaseFile) -> Filled {

@@ -11,6 +11,12 @@ use crate::core::notice::Cause;
 /// What an unanswered IMY question shows.
 pub const TO_FILL_IN: &str = "[att fylla i]";
 
+/// An optional text that was really given: trimmed, and None when blank, so a
+/// configuration value of "" counts as missing everywhere.
+pub fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
 const MONTHS: [&str; 12] = [
     "januari",
     "februari",
