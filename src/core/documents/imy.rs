@@ -83,6 +83,10 @@ pub struct ImyForm {
     pub committee: String,
     /// The instant of generation, RFC 3339 in the case's zone.
     pub generated_at: String,
+    /// The art. 33 deadline, RFC 3339 in the case's zone.
+    pub deadline_at: String,
+    /// True when generated after the deadline (question 14 is then flagged).
+    pub late: bool,
     pub answers: Vec<Answer>,
 }
 
@@ -124,6 +128,11 @@ fn address(a: &Option<PostalAddress>) -> Filled {
     (Some(line), missing, None)
 }
 
+fn rfc3339(at: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> String {
+    at.with_timezone(&tz)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
 /// The prefilled form for a case decided with `outcome`.
 pub fn imy_form(case: &CaseFile, outcome: Outcome) -> ImyForm {
     let tz = case.tz;
@@ -146,10 +155,9 @@ pub fn imy_form(case: &CaseFile, outcome: Outcome) -> ImyForm {
         schema: SCHEMA.into(),
         case_ref: case.case_ref.to_string(),
         committee: case.committee.clone(),
-        generated_at: case
-            .generated_at
-            .with_timezone(&tz)
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        generated_at: rfc3339(case.generated_at, tz),
+        deadline_at: rfc3339(case.deadline_at, tz),
+        late: is_late(case),
         answers,
     }
 }

@@ -125,6 +125,8 @@ fn json_has_stable_keys() {
     let f = imy_form(&sample::seed_001(), Outcome::Notify);
     let v: serde_json::Value = serde_json::from_str(&f.to_json()).expect("json");
     assert_eq!(v["schema"], "breachwatch.imy/1");
+    assert_eq!(v["deadline_at"], "2021-06-21T20:05:00+02:00");
+    assert_eq!(v["late"], true);
     let a = &v["answers"][0];
     for k in [
         "no", "section", "question", "required", "answer", "missing", "flag",
