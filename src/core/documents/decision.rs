@@ -1,0 +1,523 @@
+//! The draft delegation decision as data: title, header, the sections of seeds
+//! 000–002 (Beslut, Bakgrund, Skäl för beslut, Beslutsmotivering, Beredning,
+//! Underlag för beslutet) and the signature block, worded per [`Outcome`], plus
+//! its plain-text rendering. Renderers (.docx, templates) only lay this out;
+//! every sentence is decided here so all formats say the same thing.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::model::{CaseFile, Outcome, RiskLevel};
+use super::words::{
+    category_words, cause_phrase, date_iso, datetime_long, datetime_short, given,
+    is_extra_protected, is_sensitive, join_sv, number_sv,
+};
+
+pub const H_BESLUT: &str = "Beslut";
+pub const H_BAKGRUND: &str = "Bakgrund";
+pub const H_SKAL: &str = "Skäl för beslut";
+pub const H_MOTIVERING: &str = "Beslutsmotivering";
+pub const H_BEREDNING: &str = "Beredning";
+pub const H_UNDERLAG: &str = "Underlag för beslutet";
+
+/// Every section heading, in document order.
+pub const HEADINGS: [&str; 6] = [
+    H_BESLUT,
+    H_BAKGRUND,
+    H_SKAL,
+    H_MOTIVERING,
+    H_BEREDNING,
+    H_UNDERLAG,
+];
+
+const IMY: &str = "Integritetsskyddsmyndigheten (IMY)";
+
+const LEGAL_BASIS: &str = "Beslutet fattas utifrån personuppgiftsansvarigs skyldigheter i artiklarna 33-34 i EU:s dataskyddsförordning. Beslutet upprättas utifrån kraven i 31-32 §§ förvaltningslagen.";
+
+/// A piece of a section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Block {
+    Paragraph { text: String },
+    List { items: Vec<String> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Section {
+    pub heading: String,
+    pub blocks: Vec<Block>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Signature {
+    /// "Enligt nämndens uppdrag,"
+    pub closing: String,
+    pub name: String,
+    pub title: String,
+    /// "Beslutet fattat med stöd av nämndens delegationsordning, punkt …."
+    pub delegation: String,
+    /// "Beslutet skickas till:"
+    pub recipients_heading: String,
+    pub recipients: Vec<String>,
+}
+
+/// The whole draft decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    pub outcome: Outcome,
+    pub title: String,
+    pub committee: String,
+    /// "2021-06-23"
+    pub date: String,
+    /// The diarienummer or the visible placeholder `[diarienummer]`.
+    pub diarienummer: String,
+    pub case_ref: String,
+    pub sections: Vec<Section>,
+    pub signature: Signature,
+}
+
+fn para(text: impl Into<String>) -> Block {
+    Block::Paragraph { text: text.into() }
+}
+
+fn or_placeholder(v: &Option<String>, placeholder: &str) -> String {
+    given(v).unwrap_or(placeholder).to_string()
+}
+
+/// Upper-cases the first letter ("den 18 juni" → "Den 18 juni").
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// The draft decision for `outcome`.
+pub fn decision(case: &CaseFile, outcome: Outcome) -> Decision {
+    let title = match outcome {
+        // Seed 001's first decision (notify) says "gällande personuppgiftsincident"
+        // but seed 000 uses "anmälan om"; a decision that is not a notification
+        // must not say "anmälan om", so only NoNotify drops it.
+        Outcome::NoNotify => "Beslut gällande personuppgiftsincident",
+        _ => "Beslut gällande anmälan om personuppgiftsincident",
+    };
+    let sections = vec![
+        Section {
+            heading: H_BESLUT.into(),
+            blocks: beslut(case, outcome),
+        },
+        Section {
+            heading: H_BAKGRUND.into(),
+            blocks: bakgrund(case),
+        },
+        Section {
+            heading: H_SKAL.into(),
+            blocks: skal(case, outcome),
+        },
+        Section {
+            heading: H_MOTIVERING.into(),
+            blocks: motivering(case, outcome),
+        },
+        Section {
+            heading: H_BEREDNING.into(),
+            blocks: beredning(case),
+        },
+        Section {
+            heading: H_UNDERLAG.into(),
+            blocks: underlag(case),
+        },
+    ];
+    let signature = Signature {
+        closing: "Enligt nämndens uppdrag,".into(),
+        name: or_placeholder(&case.official.name, "[namn]"),
+        title: or_placeholder(&case.official.title, "[titel]"),
+        delegation: format!(
+            "Beslutet fattat med stöd av nämndens delegationsordning, punkt {}.",
+            or_placeholder(&case.delegation_point, "[punkt]")
+        ),
+        recipients_heading: "Beslutet skickas till:".into(),
+        recipients: vec![format!(
+            "Dataskyddsombud ({})",
+            or_placeholder(&case.dpo.name, "[dataskyddsombud]")
+        )],
+    };
+    Decision {
+        outcome,
+        title: title.into(),
+        committee: case.committee.clone(),
+        date: case.date.format("%Y-%m-%d").to_string(),
+        diarienummer: or_placeholder(&case.diarienummer, "[diarienummer]"),
+        case_ref: case.case_ref.to_string(),
+        sections,
+        signature,
+    }
+}
+
+fn beslut(case: &CaseFile, outcome: Outcome) -> Vec<Block> {
+    let c = &case.committee;
+    let notify = format!(
+        "{c} beslutar att anmäla personuppgiftsincidenten till {IMY} på grund av att det anses sannolikt att det inträffade har medfört en risk för de registrerade."
+    );
+    match outcome {
+        Outcome::Notify => vec![para(notify)],
+        Outcome::NotifyInform => vec![
+            para(notify),
+            para(format!(
+                "{c} beslutar att informera de registrerade om det inträffade på grund av att det anses sannolikt att det inträffade har medfört en hög risk för de registrerade."
+            )),
+        ],
+        Outcome::NoNotify => vec![para(format!(
+            "{c} beslutar att inte anmäla personuppgiftsincidenten till {IMY} på grund av att det anses osannolikt att det inträffade har medfört en risk för de registrerades rättigheter och friheter. Incidenten dokumenteras enligt artikel 33.5 i EU:s dataskyddsförordning."
+        ))],
+        Outcome::Withdraw => {
+            vec![para(format!(
+                "{c} beslutar att återta anmälan om personuppgiftsincident till {IMY}{}.",
+                imy_reference(case)
+            ))]
+        }
+    }
+}
+
+/// " (IMY:s diarienummer …)" when IMY's reference is known, else nothing.
+fn imy_reference(case: &CaseFile) -> String {
+    given(&case.imy_reference)
+        .map(|r| format!(" (IMY:s diarienummer {r})"))
+        .unwrap_or_default()
+}
+
+fn processor_name(case: &CaseFile) -> Option<&str> {
+    given(&case.processor.organisation)
+}
+
+/// What the facts say, in one paragraph: systems and cause, discovery, period.
+pub(crate) fn facts_paragraph(case: &CaseFile) -> String {
+    let f = &case.facts;
+    let tz = case.tz;
+    let mut s: Vec<String> = Vec::new();
+    let systems = join_sv(&f.systems);
+    match (f.systems.is_empty(), f.cause) {
+        (false, Some(cause)) => s.push(format!(
+            "{systems} har utsatts för {}.",
+            cause_phrase(cause)
+        )),
+        (false, None) => s.push(format!("Incidenten berör {systems}.")),
+        (true, Some(cause)) => s.push(format!("Incidenten beror på {}.", cause_phrase(cause))),
+        (true, None) => s.push(
+            "Vilka system som berörs och vad som orsakat incidenten är ännu inte känt.".into(),
+        ),
+    }
+    if let Some(d) = f.discovered_at {
+        let who = if processor_name(case).is_some() {
+            "Personuppgiftsbiträdet upptäckte incidenten"
+        } else {
+            "Incidenten upptäcktes"
+        };
+        s.push(format!("{who} {}.", datetime_long(d, tz)));
+    }
+    match (f.occurred_from, f.occurred_to) {
+        (Some(a), Some(b)) => s.push(format!(
+            "Incidenten pågick under perioden {} – {}.",
+            datetime_short(a, tz),
+            datetime_short(b, tz)
+        )),
+        (Some(a), None) => s.push(format!("Incidenten började {}.", datetime_short(a, tz))),
+        (None, Some(b)) => s.push(format!(
+            "När incidenten började är ännu inte känt; den upphörde {}.",
+            datetime_short(b, tz)
+        )),
+        (None, None) => {}
+    }
+    match (f.ongoing, f.occurred_to) {
+        (Some(true), _) => s.push("Incidenten pågår fortfarande.".into()),
+        (Some(false), None) => s.push("Incidenten har upphört.".into()),
+        (None, None) => s.push("Det är ännu inte känt om incidenten har upphört.".into()),
+        _ => {}
+    }
+    s.join(" ")
+}
+
+fn sorted_messages(case: &CaseFile) -> Vec<&super::model::ReceivedMessage> {
+    let mut m: Vec<_> = case.messages.iter().collect();
+    // Stable sort: two messages in the same minute keep the order given.
+    m.sort_by_key(|m| m.received_at);
+    m
+}
+
+fn bakgrund(case: &CaseFile) -> Vec<Block> {
+    let tz = case.tz;
+    let from_processor = match processor_name(case) {
+        Some(org) => format!("personuppgiftsbiträdet {org}"),
+        None => "personuppgiftsbiträdet".to_string(),
+    };
+    let mut entries: Vec<(DateTime<Utc>, String)> = Vec::new();
+    let mut first_message: Option<DateTime<Utc>> = None;
+    for m in sorted_messages(case) {
+        let what = if m.follow_up {
+            "inkom kompletterande information från personuppgiftsbiträdet"
+        } else {
+            "inkom e-postmeddelande från"
+        };
+        let whom = if m.follow_up {
+            ""
+        } else {
+            from_processor.as_str()
+        };
+        let mut text = capitalise(&format!(
+            "{} {what}{}{whom}: ”{}”.",
+            datetime_long(m.received_at, tz),
+            if whom.is_empty() { "" } else { " " },
+            m.subject.trim()
+        ));
+        if let Some(summary) = given(&m.summary) {
+            text.push(' ');
+            text.push_str(summary);
+        }
+        entries.push((m.received_at, text));
+        first_message.get_or_insert(m.received_at);
+    }
+    for e in &case.timeline {
+        entries.push((
+            e.at,
+            format!(
+                "{}: {}",
+                capitalise(&datetime_long(e.at, tz)),
+                e.text.trim()
+            ),
+        ));
+    }
+    if let Some(at) = case.imy_notified_at {
+        entries.push((
+            at,
+            capitalise(&format!(
+                "{} anmäldes incidenten till {IMY}{}.",
+                datetime_long(at, tz),
+                imy_reference(case)
+            )),
+        ));
+    }
+    entries.sort_by_key(|(at, _)| *at);
+    let mut blocks: Vec<Block> = Vec::new();
+    let facts = facts_paragraph(case);
+    let mut facts_placed = false;
+    for (at, text) in entries {
+        blocks.push(para(text));
+        // The facts read from the supplier's notice follow the notice itself, as
+        // in seed 001 where they follow the message that brought them.
+        if !facts_placed && Some(at) == first_message {
+            blocks.push(para(facts.clone()));
+            facts_placed = true;
+        }
+    }
+    if !facts_placed {
+        blocks.insert(0, para(facts));
+    }
+    blocks
+}
+
+fn subjects_sentence(case: &CaseFile) -> String {
+    let r = case.facts.data_subjects;
+    let (min, max) = match r {
+        Some(r) => (r.min, r.max),
+        None => (None, None),
+    };
+    match (min, max) {
+        (Some(1), Some(1)) => "Personuppgiftsincidenten berör en registrerad.".into(),
+        (Some(a), Some(b)) if a == b => {
+            format!(
+                "Personuppgiftsincidenten berör {} registrerade.",
+                number_sv(a)
+            )
+        }
+        (Some(a), Some(b)) => format!(
+            "Personuppgiftsincidenten berör mellan {} och {} registrerade.",
+            number_sv(a.min(b)),
+            number_sv(a.max(b))
+        ),
+        (None, Some(b)) => format!(
+            "Personuppgiftsincidenten berör upp till {} registrerade.",
+            number_sv(b)
+        ),
+        (Some(a), None) => format!(
+            "Personuppgiftsincidenten berör minst {} registrerade.",
+            number_sv(a)
+        ),
+        (None, None) => {
+            "Det är oklart hur många registrerade som är drabbade av incidenten.".into()
+        }
+    }
+}
+
+fn categories_paragraph(case: &CaseFile) -> String {
+    let cats = &case.facts.data_categories;
+    if cats.is_empty() {
+        return "Personuppgifterna som berörs av incidenten är [personuppgifter: att fylla i]."
+            .into();
+    }
+    let words: Vec<String> = cats.iter().map(|c| category_words(c)).collect();
+    let mut s = format!(
+        "Personuppgifterna som berörs av incidenten är {}.",
+        join_sv(&words)
+    );
+    let sensitive = cats.iter().any(|c| is_sensitive(c));
+    let extra = cats.iter().any(|c| is_extra_protected(c));
+    let tail = match (extra, sensitive) {
+        (true, true) => Some("Såväl extra skyddsvärda personuppgifter som känsliga personuppgifter omfattas därmed av incidenten."),
+        (false, true) => Some("Känsliga personuppgifter omfattas därmed av incidenten."),
+        (true, false) => Some("Extra skyddsvärda personuppgifter omfattas därmed av incidenten."),
+        (false, false) => None,
+    };
+    if let Some(t) = tail {
+        s.push(' ');
+        s.push_str(t);
+    }
+    s
+}
+
+fn risk_blocks(case: &CaseFile) -> Vec<Block> {
+    let Some(risk) = &case.risk else {
+        return vec![para("[Riskbedömning: att fylla i]")];
+    };
+    let mut out = Vec::new();
+    if let Some(r) = given(&risk.reasoning) {
+        out.push(para(r));
+    }
+    out.push(para(match risk.level {
+        RiskLevel::None => "Mot bakgrund av detta bedömer vi det som osannolikt att det inträffade har medfört en risk för de registrerades rättigheter och friheter.",
+        RiskLevel::Risk => "Mot bakgrund av detta bedömer vi det som sannolikt att det inträffade har lett till att de registrerades rättigheter och friheter har påverkats.",
+        RiskLevel::High => "Mot bakgrund av detta bedömer vi det som sannolikt att det inträffade har lett till hög risk för att de registrerades rättigheter och friheter har påverkats.",
+    }));
+    out
+}
+
+fn skal(case: &CaseFile, outcome: Outcome) -> Vec<Block> {
+    if outcome == Outcome::Withdraw {
+        return vec![para("Det är fastställt av personuppgiftsbiträdet att inga av personuppgiftsansvarigs registrerade är drabbade av incidenten.")];
+    }
+    let mut out = vec![
+        para(subjects_sentence(case)),
+        para(categories_paragraph(case)),
+    ];
+    out.extend(risk_blocks(case));
+    out
+}
+
+/// True when the notification goes out after the 72 hours.
+pub(crate) fn is_late(case: &CaseFile) -> bool {
+    case.generated_at > case.deadline_at
+}
+
+pub(crate) fn subjects_unknown(case: &CaseFile) -> bool {
+    case.facts
+        .data_subjects
+        .is_none_or(|r| r.min.is_none() && r.max.is_none())
+}
+
+fn motivering(case: &CaseFile, outcome: Outcome) -> Vec<Block> {
+    let mut out = Vec::new();
+    match outcome {
+        Outcome::Notify => {
+            out.push(para(format!("Vi bedömer det som sannolikt att de registrerades fri- och rättigheter har påverkats av det inträffade och anmäler därför incidenten till {IMY}.")));
+            if subjects_unknown(case) {
+                out.push(para("Det är ännu oklart hur många registrerade som drabbats. Huruvida de registrerade ska informeras beslutas därför senare i utredningen."));
+            }
+        }
+        Outcome::NotifyInform => out.push(para(format!("Vi bedömer det som sannolikt att det inträffade har lett till en hög risk för de registrerades fri- och rättigheter. Det inträffade ska därför anmälas till {IMY} och de registrerade ska informeras."))),
+        Outcome::NoNotify => out.push(para(format!("Vi bedömer det som osannolikt att det inträffade har medfört en risk för de registrerades fri- och rättigheter. Incidenten anmäls därför inte till {IMY}. Incidenten och skälen för detta beslut dokumenteras enligt artikel 33.5 i EU:s dataskyddsförordning."))),
+        Outcome::Withdraw => out.push(para(format!("Anmälan till {IMY} återtas eftersom inga registrerade drabbats av incidenten."))),
+    }
+    if outcome.notifies() && is_late(case) {
+        let reason = given(&case.delay_reason).unwrap_or("[skäl till dröjsmålet: att fylla i]");
+        out.push(para(format!(
+            "Anmälan görs senare än 72 timmar efter att nämnden fick kännedom om incidenten ({}). Skälen till dröjsmålet: {reason}",
+            datetime_short(case.aware_at, case.tz)
+        )));
+    }
+    out.push(para(LEGAL_BASIS));
+    out
+}
+
+fn beredning(case: &CaseFile) -> Vec<Block> {
+    let text = or_placeholder(&case.preparation, "[Beredning: att fylla i]");
+    // The seeds always end with the DPO being informed; the primer says the DPO
+    // is informed of every case, so say it unless the configured text does.
+    let text = if text.contains("Dataskyddsombudet") {
+        text
+    } else {
+        format!("{text} Dataskyddsombudet har informerats om det inträffade.")
+    };
+    vec![para(text)]
+}
+
+fn underlag(case: &CaseFile) -> Vec<Block> {
+    let tz = case.tz;
+    let mut items: Vec<(DateTime<Utc>, String)> = sorted_messages(case)
+        .into_iter()
+        .map(|m| {
+            (
+                m.received_at,
+                format!(
+                    "Från personuppgiftsbiträde: {}, inkom {}",
+                    m.subject.trim(),
+                    date_iso(m.received_at, tz)
+                ),
+            )
+        })
+        .collect();
+    if let Some(at) = case.imy_notified_at {
+        items.push((
+            at,
+            format!("Anmälan till {IMY}, skickad {}", date_iso(at, tz)),
+        ));
+    }
+    items.sort_by_key(|(at, _)| *at);
+    let mut items: Vec<String> = items.into_iter().map(|(_, s)| s).collect();
+    if items.is_empty() {
+        items.push("[Underlag: att fylla i]".into());
+    }
+    vec![Block::List { items }]
+}
+
+impl Decision {
+    /// Plain text: the same content as the .docx, for mail bodies and archives.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        out.push_str(&self.title);
+        out.push_str("\n\n");
+        out.push_str(&format!(
+            "{}\nDatum: {}\nDiarienummer: {}\nÄrende: {}\n",
+            self.committee, self.date, self.diarienummer, self.case_ref
+        ));
+        for s in &self.sections {
+            out.push('\n');
+            out.push_str(&s.heading);
+            out.push('\n');
+            for b in &s.blocks {
+                out.push('\n');
+                match b {
+                    Block::Paragraph { text } => {
+                        out.push_str(text);
+                        out.push('\n');
+                    }
+                    Block::List { items } => {
+                        for i in items {
+                            out.push_str("- ");
+                            out.push_str(i);
+                            out.push('\n');
+                        }
+                    }
+                }
+            }
+        }
+        let sig = &self.signature;
+        out.push_str(&format!(
+            "\n{}\n\n{}\n{}\n\n{}\n\n{}\n",
+            sig.closing, sig.name, sig.title, sig.delegation, sig.recipients_heading
+        ));
+        for r in &sig.recipients {
+            out.push_str(r);
+            out.push('\n');
+        }
+        out
+    }
+}

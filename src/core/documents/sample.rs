@@ -1,0 +1,148 @@
+//! A complete sample [`CaseFile`] with the facts of seed 001 (Infosolutions
+//! Sverige AB, LabPortalen/eRemiss, Kommunstyrelsen, KS 2021/0590). It is the
+//! golden tests' input, and `Templates::load` renders every template against it
+//! so a template that names a field that does not exist fails at `check-config`.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+
+use super::model::{
+    CaseFile, Organisation, Person, PostalAddress, Processor, ReceivedMessage, RiskAssessment,
+    RiskLevel, TimelineEvent,
+};
+use crate::core::notice::{Cause, Incident, Range};
+use crate::core::types::CaseRef;
+
+fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> chrono::DateTime<Utc> {
+    // Constant, valid dates; `single()` keeps this total without unwrap.
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+/// Seed 001 as of the first decision (2021-06-23): notify IMY, late, subjects
+/// not yet known. Times are UTC; Stockholm was UTC+2 in June 2021.
+pub fn seed_001() -> CaseFile {
+    CaseFile {
+        case_ref: CaseRef::new("PUI", 2021, 1),
+        diarienummer: Some("KS 2021/0590".into()),
+        committee: "Kommunstyrelsen".into(),
+        delegation_point: Some("Ö:29-Ö:30".into()),
+        official: Person {
+            name: Some("Thobias Wall".into()),
+            title: Some("tf. avdelningschef".into()),
+            email: Some("thobias.wall@vallsjo.kommun.example".into()),
+            phone: None,
+        },
+        dpo: Person {
+            name: Some("Security Solution Scandinavia AB".into()),
+            title: None,
+            email: Some("dso@securitysolution.example".into()),
+            phone: None,
+        },
+        preparation: Some("I beredningen av detta ärende har deltagit Maria Skogh jurist, David Bogaeus informationssäkerhetssamordnare, Pia Majing Laugesen tf. verksamhetschef, Alexandra Papadopoulou medicinskt ledningsansvarig läkare. Dataskyddsombudet har informerats om det inträffade.".into()),
+        date: NaiveDate::from_ymd_opt(2021, 6, 23).unwrap_or_default(),
+        generated_at: utc(2021, 6, 23, 10, 0),
+        tz: chrono_tz::Europe::Stockholm,
+        aware_at: utc(2021, 6, 18, 18, 5),
+        deadline_at: utc(2021, 6, 21, 18, 5),
+        processor: Processor {
+            organisation: Some("Infosolutions Sverige AB".into()),
+            number: None,
+            email: Some("noreply@infosolutions.example".into()),
+        },
+        messages: vec![
+            ReceivedMessage {
+                subject: "Anmälan om dataintrång".into(),
+                received_at: utc(2021, 6, 18, 18, 5),
+                from: "Infosolutions Sverige AB <noreply@infosolutions.example>".into(),
+                summary: Some("E-posten skickades till en medarbetare på IT och digitalisering men berörde Företagshälsovården.".into()),
+                follow_up: false,
+            },
+            ReceivedMessage {
+                subject: "Kompletterande information om dataintrång".into(),
+                received_at: utc(2021, 6, 21, 15, 41),
+                from: "Infosolutions Sverige AB <noreply@infosolutions.example>".into(),
+                summary: Some("Biträdet uppger att ingen data har raderats eller ändrats men att omfattningen av åtkomsten inte med säkerhet kan påvisas.".into()),
+                follow_up: true,
+            },
+            ReceivedMessage {
+                subject: "Kompletterande information om dataintrång ang antal registrerade".into(),
+                received_at: utc(2021, 6, 23, 6, 58),
+                from: "Infosolutions Sverige AB <noreply@infosolutions.example>".into(),
+                summary: None,
+                follow_up: true,
+            },
+            ReceivedMessage {
+                subject: "Ytterligare kompletterande information om dataintrång ang antal registrerade".into(),
+                received_at: utc(2021, 6, 23, 9, 25),
+                from: "Infosolutions Sverige AB <noreply@infosolutions.example>".into(),
+                summary: Some("Antalet berörda registrerade är ännu inte känt men färre än först befarat.".into()),
+                follow_up: true,
+            },
+        ],
+        facts: Incident {
+            discovered_at: Some(utc(2021, 6, 17, 12, 7)),
+            occurred_from: Some(utc(2021, 6, 16, 18, 20)),
+            occurred_to: Some(utc(2021, 6, 18, 14, 7)),
+            ongoing: Some(false),
+            systems: vec!["LabPortalen".into(), "eRemiss".into()],
+            data_categories: vec![
+                "identification".into(),
+                "personal_identity_number".into(),
+                "health".into(),
+            ],
+            data_subjects: None,
+            cause: Some(Cause::Attack),
+        },
+        risk: Some(RiskAssessment {
+            level: RiskLevel::Risk,
+            reasoning: Some("Genom intrånget bedöms sannolikheten som hög för att personuppgifter röjts till obehöriga. Personuppgiftsbiträdet har ännu inte kunnat svara på hur många registrerade som drabbats.".into()),
+        }),
+        delay_reason: Some("Personuppgiftsbiträdets e-post inkom en fredag kväll till en medarbetare på IT och lästes först måndag morgon. Därefter krävdes kompletterande uppgifter från biträdet för att utreda hur kommunens registrerade berördes.".into()),
+        imy_reference: None,
+        imy_notified_at: None,
+        timeline: vec![
+            TimelineEvent {
+                at: utc(2021, 6, 21, 5, 9),
+                text: "Medarbetaren på IT skickade det inkomna meddelandet till tf. verksamhetschef för företagshälsovården. Utredning påbörjades omgående.".into(),
+            },
+            TimelineEvent {
+                at: utc(2021, 6, 22, 13, 28),
+                text: "Tf. verksamhetschef ställde kompletterande frågor till personuppgiftsbiträdet om hur många av kommunens registrerade som påverkats av incidenten.".into(),
+            },
+        ],
+        controller: Organisation {
+            name: Some("Vallsjö kommun".into()),
+            number: None,
+            address: Some(PostalAddress {
+                street: Some("Box 100".into()),
+                postcode: Some("123 45".into()),
+                city: Some("Vallsjö".into()),
+                country: Some("Sverige".into()),
+            }),
+            activity_area: Some("Företagshälsovård".into()),
+        },
+    }
+}
+
+/// Seed 001 as of the withdrawal (2021-06-24): notified on the 22nd, the
+/// processor's final report shows none of ours affected.
+pub fn seed_001_withdrawn() -> CaseFile {
+    let mut c = seed_001();
+    c.date = NaiveDate::from_ymd_opt(2021, 6, 24).unwrap_or_default();
+    c.generated_at = utc(2021, 6, 24, 8, 0);
+    c.imy_notified_at = Some(utc(2021, 6, 22, 14, 0));
+    c.imy_reference = Some("IMY-2021-4711".into());
+    c.messages.push(ReceivedMessage {
+        subject: "Slutrapport".into(),
+        received_at: utc(2021, 6, 24, 6, 25),
+        from: "Infosolutions Sverige AB <noreply@infosolutions.example>".into(),
+        summary: Some("Slutrapporten visar att inga av personuppgiftsansvarigs registrerade har berörts av incidenten.".into()),
+        follow_up: true,
+    });
+    c.facts.data_subjects = Some(Range {
+        min: Some(0),
+        max: Some(0),
+    });
+    c
+}

@@ -1,0 +1,254 @@
+//! Swedish words and formats shared by the documents: dates and times in the
+//! case's zone, the data category vocabulary of the inspect contract in plain
+//! Swedish and as the IMY form's labels, lists ("a, b och c"), numbers
+//! ("10 000") and the form's ranges. Pure string work.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono_tz::Tz;
+
+use crate::core::notice::Cause;
+
+/// What an unanswered IMY question shows.
+pub const TO_FILL_IN: &str = "[att fylla i]";
+
+/// An optional text that was really given: trimmed, and None when blank, so a
+/// configuration value of "" counts as missing everywhere.
+pub fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+const MONTHS: [&str; 12] = [
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+
+/// "2021-06-18" in `tz`.
+pub fn date_iso(at: DateTime<Utc>, tz: Tz) -> String {
+    at.with_timezone(&tz).format("%Y-%m-%d").to_string()
+}
+
+/// "20:05" in `tz`.
+pub fn time_hm(at: DateTime<Utc>, tz: Tz) -> String {
+    at.with_timezone(&tz).format("%H:%M").to_string()
+}
+
+/// "2021-06-18 kl. 20:05" in `tz`: the seeds' way of writing an instant in a period.
+pub fn datetime_short(at: DateTime<Utc>, tz: Tz) -> String {
+    format!("{} kl. {}", date_iso(at, tz), time_hm(at, tz))
+}
+
+/// "18 juni 2021".
+pub fn date_long(d: NaiveDate) -> String {
+    // month0() is 0..=11 by construction; the fallback only keeps this total.
+    let month = MONTHS.get(d.month0() as usize).copied().unwrap_or("");
+    format!("{} {} {}", d.day(), month, d.year())
+}
+
+/// "den 18 juni 2021 kl. 20:05" in `tz`: how the seeds date a step in "Bakgrund".
+pub fn datetime_long(at: DateTime<Utc>, tz: Tz) -> String {
+    let local = at.with_timezone(&tz);
+    format!(
+        "den {} kl. {}",
+        date_long(local.date_naive()),
+        local.format("%H:%M")
+    )
+}
+
+/// "a", "a och b", "a, b och c": a Swedish list without the Oxford comma.
+pub fn join_sv(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} och {}", init.join(", "), last),
+    }
+}
+
+/// "10 000": digits grouped by three with a space, as the IMY form writes them.
+pub fn number_sv(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The IMY form's ranges for question 23 (and 24): the range that holds `n`.
+pub fn imy_range(n: u64) -> &'static str {
+    match n {
+        0 => "0",
+        1..=10 => "1 - 10",
+        11..=100 => "11 - 100",
+        101..=1_000 => "101 - 1 000",
+        1_001..=10_000 => "1 001 - 10 000",
+        10_001..=100_000 => "10 001 - 100 000",
+        100_001..=1_000_000 => "100 001 - 1 000 000",
+        _ => "Fler än 1 000 000",
+    }
+}
+
+/// A data category of the inspect contract in the words a decision uses
+/// ("namn", "personnummer", "hälso- och sjukvårdsuppgifter"). Unknown values are
+/// shown as they are, so nothing is silently dropped.
+pub fn category_words(category: &str) -> String {
+    let s = match category {
+        "identification" => "namn",
+        "personal_identity_number" => "personnummer",
+        "contact_details" => "kontaktuppgifter",
+        "health" => "hälso- och sjukvårdsuppgifter",
+        "financial" => "ekonomiska uppgifter",
+        "location" => "lokaliseringsuppgifter",
+        "communication_logs" => "kommunikationsloggar",
+        "communication_metadata" => "metadata om kommunikation",
+        "criminal_offences" => "uppgifter om lagöverträdelser",
+        "ethnic_origin" => "uppgifter om etniskt ursprung",
+        "political_opinions" => "uppgifter om politiska åsikter",
+        "religious_beliefs" => "uppgifter om religiös eller filosofisk övertygelse",
+        "trade_union_membership" => "uppgifter om medlemskap i fackförening",
+        "genetic" => "genetiska uppgifter",
+        "biometric" => "biometriska uppgifter",
+        "sex_life" => "uppgifter om sexualliv eller sexuell läggning",
+        "credentials" => "inloggningsuppgifter",
+        "children_private_circumstances" => "känsliga uppgifter om barns privata förhållanden",
+        "official_documents" => "officiella dokument",
+        "unknown" => "ännu okända personuppgifter",
+        other => other,
+    };
+    s.to_string()
+}
+
+/// The IMY form's label for a category (question 26).
+pub fn category_form_label(category: &str) -> String {
+    let s = match category {
+        "identification" => "Identifierande information (till exempel för- och efternamn)",
+        "personal_identity_number" => "Personnummer",
+        "contact_details" => "Kontaktinformation",
+        "health" => "Hälsa",
+        "financial" => "Ekonomisk eller finansiell information",
+        "location" => "Lokaliseringsuppgifter (till exempel GPS-position, ej adressuppgifter)",
+        "communication_logs" => "Kommunikationsloggar",
+        "communication_metadata" => "Metadata om kommunikation",
+        "criminal_offences" => "Uppgift om brott",
+        "ethnic_origin" => "Etniskt ursprung",
+        "political_opinions" => "Politiska åsikter",
+        "religious_beliefs" => "Religiös eller filosofisk övertygelse",
+        "trade_union_membership" => "Medlemskap i fackförening",
+        "genetic" => "Genetiska uppgifter",
+        "biometric" => "Biometriska uppgifter",
+        "sex_life" => "Sexualliv eller sexuell läggning",
+        // Our own addition to the vocabulary: the form files it under "Övrigt".
+        "credentials" => "Övrigt: inloggningsuppgifter",
+        "children_private_circumstances" => {
+            "Känsliga personuppgifter om barns privata förhållanden"
+        }
+        "official_documents" => "Officiella dokument",
+        "unknown" => "Okänd",
+        other => return format!("Övrigt: {other}"),
+    };
+    s.to_string()
+}
+
+/// Special categories of art. 9 GDPR ("känsliga personuppgifter").
+pub fn is_sensitive(category: &str) -> bool {
+    matches!(
+        category,
+        "health"
+            | "ethnic_origin"
+            | "political_opinions"
+            | "religious_beliefs"
+            | "trade_union_membership"
+            | "genetic"
+            | "biometric"
+            | "sex_life"
+    )
+}
+
+/// Data IMY calls "extra skyddsvärda": identity numbers, offences, finances and
+/// children's private circumstances.
+pub fn is_extra_protected(category: &str) -> bool {
+    matches!(
+        category,
+        "personal_identity_number"
+            | "criminal_offences"
+            | "financial"
+            | "children_private_circumstances"
+    )
+}
+
+/// Question 18's answer for a cause.
+pub fn cause_form_label(cause: Cause) -> &'static str {
+    match cause {
+        Cause::Attack => "Antagonistiskt angrepp",
+        Cause::HumanError => "Mänskliga faktorn",
+        Cause::TechnicalFault => "Tekniskt fel",
+    }
+}
+
+/// The cause as a noun phrase for running text ("ett dataintrång").
+pub fn cause_phrase(cause: Cause) -> &'static str {
+    match cause {
+        Cause::Attack => "ett dataintrång",
+        Cause::HumanError => "ett mänskligt misstag",
+        Cause::TechnicalFault => "ett tekniskt fel",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn dates_are_local_and_swedish() {
+        let tz = chrono_tz::Europe::Stockholm;
+        let at = Utc.with_ymd_and_hms(2021, 6, 18, 18, 5, 0).unwrap();
+        assert_eq!(datetime_short(at, tz), "2021-06-18 kl. 20:05");
+        assert_eq!(datetime_long(at, tz), "den 18 juni 2021 kl. 20:05");
+        let winter = Utc.with_ymd_and_hms(2023, 1, 9, 23, 30, 0).unwrap();
+        assert_eq!(datetime_short(winter, tz), "2023-01-10 kl. 00:30");
+    }
+
+    #[test]
+    fn lists_numbers_and_ranges() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(join_sv(&v(&[])), "");
+        assert_eq!(join_sv(&v(&["a"])), "a");
+        assert_eq!(join_sv(&v(&["a", "b"])), "a och b");
+        assert_eq!(join_sv(&v(&["a", "b", "c"])), "a, b och c");
+        assert_eq!(number_sv(7), "7");
+        assert_eq!(number_sv(1000), "1 000");
+        assert_eq!(number_sv(1234567), "1 234 567");
+        assert_eq!(imy_range(1), "1 - 10");
+        assert_eq!(imy_range(10), "1 - 10");
+        assert_eq!(imy_range(11), "11 - 100");
+        assert_eq!(imy_range(1000), "101 - 1 000");
+        assert_eq!(imy_range(1001), "1 001 - 10 000");
+        assert_eq!(imy_range(10_000), "1 001 - 10 000");
+        assert_eq!(imy_range(2_000_000), "Fler än 1 000 000");
+    }
+
+    #[test]
+    fn categories_have_swedish_words() {
+        assert_eq!(category_words("health"), "hälso- och sjukvårdsuppgifter");
+        assert_eq!(category_words("something_new"), "something_new");
+        assert_eq!(
+            category_form_label("something_new"),
+            "Övrigt: something_new"
+        );
+        assert!(is_sensitive("health") && !is_sensitive("personal_identity_number"));
+        assert!(is_extra_protected("personal_identity_number"));
+    }
+}

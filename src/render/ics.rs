@@ -1,0 +1,126 @@
+//! The calendar entry for the art. 33 deadline: one VEVENT at the deadline (UTC)
+//! with a display VALARM two hours before. The UID is derived from the case ref
+//! so a later render replaces the event; DTSTAMP and SEQUENCE come from the
+//! case's `generated_at`, never from the clock. When the outcome stops the clock
+//! (no notification, withdrawal) the event is sent as CANCELLED.
+//!
+//! Written by hand rather than with icalendar's writer: that writer adds a
+//! random UID and a `Utc::now()` DTSTAMP to every sub-component (the VALARM),
+//! which would make the bytes, and so the recorded checksum, differ per run.
+//! The tests parse the result with icalendar's parser.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::core::documents::CaseFile;
+
+/// The event's UID: stable per case.
+pub fn uid(case: &CaseFile) -> String {
+    format!("{}@breachwatch", case.case_ref)
+}
+
+fn stamp(at: DateTime<Utc>) -> String {
+    at.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// TEXT escaping of RFC 5545 §3.3.11.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Folds a content line at 75 octets (RFC 5545 §3.1) without splitting a
+/// UTF-8 character, and ends it with CRLF.
+fn fold(line: &str, out: &mut String) {
+    let mut width = 0;
+    for c in line.chars() {
+        let n = c.len_utf8();
+        if width + n > 75 {
+            out.push_str("\r\n ");
+            // The leading space of a continuation line counts toward its 75.
+            width = 1;
+        }
+        out.push(c);
+        width += n;
+    }
+    out.push_str("\r\n");
+}
+
+/// SEQUENCE grows with `generated_at`: minutes since awareness, so a later
+/// render of the same case always carries a higher number.
+fn sequence(case: &CaseFile) -> i64 {
+    (case.generated_at - case.aware_at)
+        .num_minutes()
+        .clamp(0, i64::from(i32::MAX))
+}
+
+/// The .ics text. `summary` and `description` come from the calendar template.
+pub fn calendar(case: &CaseFile, summary: &str, description: &str, cancelled: bool) -> String {
+    let start = case.deadline_at;
+    let end = start + Duration::minutes(30);
+    let mut lines: Vec<String> = vec![
+        "BEGIN:VCALENDAR".into(),
+        "VERSION:2.0".into(),
+        "PRODID:-//breachwatch//documents//SV".into(),
+        "CALSCALE:GREGORIAN".into(),
+        "METHOD:PUBLISH".into(),
+        "BEGIN:VEVENT".into(),
+        format!("UID:{}", uid(case)),
+        format!("DTSTAMP:{}", stamp(case.generated_at)),
+        format!("SEQUENCE:{}", sequence(case)),
+        format!("DTSTART:{}", stamp(start)),
+        format!("DTEND:{}", stamp(end)),
+        format!("SUMMARY:{}", escape(summary)),
+        format!("DESCRIPTION:{}", escape(description)),
+        format!(
+            "STATUS:{}",
+            if cancelled { "CANCELLED" } else { "CONFIRMED" }
+        ),
+        "TRANSP:TRANSPARENT".into(),
+    ];
+    if !cancelled {
+        lines.extend([
+            "BEGIN:VALARM".into(),
+            "ACTION:DISPLAY".into(),
+            format!("DESCRIPTION:{}", escape(summary)),
+            "TRIGGER:-PT2H".into(),
+            "END:VALARM".into(),
+        ]);
+    }
+    lines.extend(["END:VEVENT".into(), "END:VCALENDAR".into()]);
+    let mut out = String::new();
+    for l in &lines {
+        fold(l, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_keeps_characters_whole_and_lines_short() {
+        let mut out = String::new();
+        fold(&format!("DESCRIPTION:{}", "åäö".repeat(40)), &mut out);
+        for l in out.split("\r\n") {
+            assert!(l.len() <= 75, "{} octets", l.len());
+        }
+        let unfolded = out.replace("\r\n ", "");
+        assert_eq!(unfolded, format!("DESCRIPTION:{}\r\n", "åäö".repeat(40)));
+    }
+
+    #[test]
+    fn escaping() {
+        assert_eq!(escape("a,b;c\\d\ne"), "a\\,b\\;c\\\\d\\ne");
+    }
+}

@@ -1,0 +1,523 @@
+//! Tests of the rendered files: golden outputs of every variant (regenerate with
+//! `UPDATE_GOLDEN=1 cargo test --lib render`), the .docx as an OOXML package,
+//! the .ics through a real parser, determinism and template errors.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::*;
+use crate::core::documents::{sample, RiskAssessment, RiskLevel};
+
+fn case_for(outcome: Outcome) -> CaseFile {
+    match outcome {
+        Outcome::Notify => sample::seed_001(),
+        Outcome::NotifyInform => {
+            let mut c = sample::seed_001();
+            c.risk = Some(RiskAssessment {
+                level: RiskLevel::High,
+                reasoning: Some("Provsvar och personnummer kan ha röjts till obehöriga, vilket kan leda till identitetsstöld och förlust av konfidentialitet för uppgifter som omfattas av sekretess.".into()),
+            });
+            c
+        }
+        Outcome::NoNotify => {
+            let mut c = sample::seed_001();
+            c.risk = Some(RiskAssessment {
+                level: RiskLevel::None,
+                reasoning: Some("Uppgifterna var krypterade och nyckeln har inte röjts.".into()),
+            });
+            c
+        }
+        Outcome::Withdraw => sample::seed_001_withdrawn(),
+    }
+}
+
+fn sv() -> Templates {
+    Templates::builtin(Language::Sv).expect("built-in sv templates")
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/documents")
+}
+
+/// Compares with the stored file, printing a line diff; `UPDATE_GOLDEN=1`
+/// rewrites the file instead.
+fn golden(name: &str, actual: &str) {
+    let path = fixtures().join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(fixtures()).expect("create fixtures dir");
+        std::fs::write(&path, actual).expect("write golden");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run with UPDATE_GOLDEN=1 to create it",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let (e, a): (Vec<&str>, Vec<&str>) =
+            (expected.split('\n').collect(), actual.split('\n').collect());
+        let mut diff = String::new();
+        for i in 0..e.len().max(a.len()) {
+            let (x, y) = (e.get(i), a.get(i));
+            if x != y {
+                if let Some(x) = x {
+                    diff.push_str(&format!("{:>4} - {x}\n", i + 1));
+                }
+                if let Some(y) = y {
+                    diff.push_str(&format!("{:>4} + {y}\n", i + 1));
+                }
+            }
+        }
+        panic!(
+            "{} differs (- expected, + actual; UPDATE_GOLDEN=1 to accept):\n{diff}",
+            path.display()
+        );
+    }
+}
+
+fn doc<'a>(docs: &'a [Document], suffix: &str) -> &'a Document {
+    docs.iter()
+        .find(|d| d.file_name.ends_with(suffix))
+        .unwrap_or_else(|| panic!("no {suffix} in bundle"))
+}
+
+fn utf8(d: &Document) -> &str {
+    std::str::from_utf8(&d.bytes).expect("utf-8")
+}
+
+#[test]
+fn golden_outputs_of_every_variant() {
+    let t = sv();
+    let mut hashes = String::new();
+    for outcome in Outcome::ALL {
+        let case = case_for(outcome);
+        let docs = bundle(&case, &t, outcome).expect("bundle");
+        let slug = outcome.slug();
+        golden(&format!("decision-{slug}.txt"), utf8(doc(&docs, ".txt")));
+        golden(&format!("calendar-{slug}.ics"), utf8(doc(&docs, ".ics")));
+        if outcome.notifies() {
+            let imy: Vec<&Document> = docs
+                .iter()
+                .filter(|d| d.file_name.starts_with("IMY-"))
+                .collect();
+            assert_eq!(imy.len(), 3);
+            for d in imy {
+                let ext = d.file_name.rsplit('.').next().unwrap_or("");
+                golden(&format!("imy-{slug}.{ext}"), utf8(d));
+            }
+        } else {
+            assert!(!docs.iter().any(|d| d.file_name.starts_with("IMY-")));
+        }
+        for d in &docs {
+            hashes.push_str(&format!("{}  {}\n", d.sha256, d.file_name));
+        }
+    }
+    // The .docx too: deterministic bytes give stable hashes across runs.
+    golden("sha256sums.txt", &hashes);
+}
+
+#[test]
+fn bundle_names_types_and_checksums() {
+    let case = sample::seed_001();
+    let docs = bundle(&case, &sv(), Outcome::Notify).expect("bundle");
+    let names: Vec<&str> = docs.iter().map(|d| d.file_name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Beslut-anmalan-PUI-2021-0001.docx",
+            "Beslut-anmalan-PUI-2021-0001.txt",
+            "IMY-anmalan-PUI-2021-0001.txt",
+            "IMY-anmalan-PUI-2021-0001.html",
+            "IMY-anmalan-PUI-2021-0001.json",
+            "Tidsfrist-PUI-2021-0001.ics",
+        ]
+    );
+    assert_eq!(docs[0].media_type, MEDIA_DOCX);
+    for d in &docs {
+        assert_eq!(d.sha256, sha256_hex(&d.bytes));
+        assert_eq!(d.sha256.len(), 64);
+    }
+    assert_eq!(checksums(&docs).len(), docs.len());
+    // Same input, same bytes: the recorded checksums can be verified later.
+    let again = bundle(&case, &sv(), Outcome::Notify).expect("bundle");
+    assert_eq!(docs, again);
+}
+
+#[test]
+fn template_text_equals_core_text() {
+    // The shipped Swedish templates lay out exactly what core renders, so the
+    // mail body, the archive copy and the tests agree.
+    let t = sv();
+    for outcome in Outcome::ALL {
+        let case = case_for(outcome);
+        let d = decision(&case, outcome);
+        assert_eq!(
+            t.decision_text(&d).expect("render"),
+            d.to_text(),
+            "{outcome:?}"
+        );
+        let f = imy_form(&case, outcome);
+        assert_eq!(t.imy_text(&f).expect("render"), f.to_text(), "{outcome:?}");
+    }
+}
+
+fn zip_parts(bytes: &[u8]) -> Vec<(String, String)> {
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip package");
+    let mut out = Vec::new();
+    for i in 0..z.len() {
+        let mut f = z.by_index(i).expect("zip entry");
+        let mut s = String::new();
+        if f.name().ends_with(".xml") || f.name().ends_with(".rels") {
+            f.read_to_string(&mut s).expect("utf-8 part");
+        }
+        out.push((f.name().to_string(), s));
+    }
+    out
+}
+
+/// Parses the XML fully (quick-xml checks that end tags match) and returns
+/// the text content, unescaped.
+fn xml_text(name: &str, xml: &str) -> String {
+    let mut r = quick_xml::Reader::from_str(xml);
+    let mut text = String::new();
+    let mut depth = 0i64;
+    loop {
+        match r.read_event() {
+            Ok(quick_xml::events::Event::Start(_)) => depth += 1,
+            Ok(quick_xml::events::Event::End(_)) => {
+                depth -= 1;
+                // Element boundaries separate texts; entity references inside
+                // one text node must not.
+                text.push('\n');
+            }
+            Ok(quick_xml::events::Event::Text(t)) => {
+                let t = t.decode().unwrap_or_else(|e| panic!("{name}: {e}"));
+                text.push_str(
+                    &quick_xml::escape::unescape(&t).unwrap_or_else(|e| panic!("{name}: {e}")),
+                );
+            }
+            Ok(quick_xml::events::Event::GeneralRef(g)) => {
+                let g = g.decode().unwrap_or_else(|e| panic!("{name}: {e}"));
+                text.push_str(
+                    &quick_xml::escape::unescape(&format!("&{g};"))
+                        .unwrap_or_else(|e| panic!("{name}: {e}")),
+                );
+            }
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("{name} is not well-formed XML: {e}"),
+        }
+    }
+    assert_eq!(depth, 0, "{name}: unbalanced elements");
+    text
+}
+
+#[test]
+fn docx_is_a_valid_package_with_every_section() {
+    for outcome in Outcome::ALL {
+        let case = case_for(outcome);
+        let d = decision(&case, outcome);
+        let bytes = docx::decision_docx(&d, case.date).expect("docx");
+        let parts = zip_parts(&bytes);
+        let names: Vec<&str> = parts.iter().map(|(n, _)| n.as_str()).collect();
+        for required in [
+            "[Content_Types].xml",
+            "_rels/.rels",
+            "word/document.xml",
+            "word/styles.xml",
+        ] {
+            assert!(names.contains(&required), "{required} missing: {names:?}");
+        }
+        let mut all_text = String::new();
+        let mut body = String::new();
+        for (name, xml) in &parts {
+            if name.ends_with(".xml") || name.ends_with(".rels") {
+                let t = xml_text(name, xml);
+                if name == "word/document.xml" {
+                    body = t.clone();
+                }
+                all_text.push_str(&t);
+            }
+        }
+        for h in crate::core::documents::decision::HEADINGS {
+            assert!(
+                body.contains(h),
+                "{outcome:?}: heading {h} not in document.xml"
+            );
+        }
+        for v in [
+            d.title.as_str(),
+            "Kommunstyrelsen beslutar att",
+            "Enligt nämndens uppdrag,",
+            "Thobias Wall",
+            "tf. avdelningschef",
+            "punkt Ö:29-Ö:30.",
+            "Dataskyddsombud (Security Solution Scandinavia AB)",
+            "Från personuppgiftsbiträde: Anmälan om dataintrång, inkom 2021-06-18",
+        ] {
+            assert!(body.contains(v), "{outcome:?}: {v} not in document.xml");
+        }
+        // Date and diarienummer sit in the page header, as in the seeds.
+        for v in ["KS 2021/0590", d.date.as_str(), "Diarienummer"] {
+            assert!(all_text.contains(v), "{outcome:?}: {v} not in the package");
+        }
+        let core = parts
+            .iter()
+            .find(|(n, _)| n == "docProps/core.xml")
+            .map(|(_, x)| x.as_str())
+            .unwrap_or("");
+        assert!(
+            core.contains(&format!("{}T00:00:00Z", d.date)),
+            "created/modified from the decision date"
+        );
+    }
+}
+
+#[test]
+fn docx_escapes_markup_in_values() {
+    let mut case = sample::seed_001();
+    case.committee = "Vård- & omsorgsnämnden <VOO>".into();
+    let d = decision(&case, Outcome::Notify);
+    let bytes = docx::decision_docx(&d, case.date).expect("docx");
+    let parts = zip_parts(&bytes);
+    let (_, xml) = parts
+        .iter()
+        .find(|(n, _)| n == "word/document.xml")
+        .expect("document.xml");
+    assert!(xml_text("document.xml", xml).contains("Vård- & omsorgsnämnden <VOO> beslutar"));
+}
+
+fn parse_ics(text: &str) -> icalendar::Calendar {
+    text.parse::<icalendar::Calendar>()
+        .expect("parses as iCalendar")
+}
+
+fn first_event(cal: &icalendar::Calendar) -> icalendar::Event {
+    cal.components
+        .iter()
+        .find_map(|c| match c {
+            icalendar::CalendarComponent::Event(e) => Some(e.clone()),
+            _ => None,
+        })
+        .expect("a VEVENT")
+}
+
+#[test]
+fn ics_parses_with_deadline_alarm_and_stable_uid() {
+    use icalendar::{CalendarDateTime, Component, DatePerhapsTime};
+    let case = sample::seed_001();
+    let docs = bundle(&case, &sv(), Outcome::Notify).expect("bundle");
+    let text = utf8(doc(&docs, ".ics"));
+    assert!(
+        text.contains("\r\n") && !text.replace("\r\n", "").contains('\n'),
+        "CRLF lines"
+    );
+    let cal = parse_ics(text);
+    let ev = first_event(&cal);
+    assert_eq!(
+        ev.get_start(),
+        Some(DatePerhapsTime::DateTime(CalendarDateTime::Utc(
+            case.deadline_at
+        )))
+    );
+    assert_eq!(ev.get_uid(), Some("PUI-2021-0001@breachwatch"));
+    assert_eq!(ev.get_timestamp(), Some(case.generated_at));
+    let alarm = ev
+        .components()
+        .iter()
+        .find(|c| c.component_kind() == "VALARM")
+        .expect("a VALARM");
+    assert_eq!(alarm.property_value("TRIGGER"), Some("-PT2H"));
+    assert_eq!(alarm.property_value("ACTION"), Some("DISPLAY"));
+    let seq1 = ev.get_sequence().expect("SEQUENCE");
+
+    // A later render with other content keeps the UID and raises SEQUENCE.
+    let mut later = case.clone();
+    later.committee = "Vård- och omsorgsnämnden".into();
+    later.generated_at += chrono::Duration::hours(5);
+    let docs2 = bundle(&later, &sv(), Outcome::Notify).expect("bundle");
+    let text2 = utf8(doc(&docs2, ".ics"));
+    assert_ne!(text, text2);
+    let ev2 = first_event(&parse_ics(text2));
+    assert_eq!(ev2.get_uid(), ev.get_uid());
+    assert!(ev2.get_sequence().expect("SEQUENCE") > seq1);
+    assert!(ev2
+        .get_summary()
+        .unwrap_or("")
+        .contains("Vård- och omsorgsnämnden"));
+}
+
+#[test]
+fn ics_is_cancelled_when_the_clock_stops() {
+    use icalendar::Component;
+    let case = case_for(Outcome::NoNotify);
+    let docs = bundle(&case, &sv(), Outcome::NoNotify).expect("bundle");
+    let ev = first_event(&parse_ics(utf8(doc(&docs, ".ics"))));
+    assert_eq!(ev.property_value("STATUS"), Some("CANCELLED"));
+    assert_eq!(ev.get_uid(), Some("PUI-2021-0001@breachwatch"));
+    assert!(
+        ev.components().is_empty(),
+        "no alarm on a cancelled deadline"
+    );
+}
+
+#[test]
+fn html_escapes_and_marks_missing() {
+    let mut case = sample::seed_001();
+    case.processor.organisation = Some("Evil <script>alert(1)</script> AB".into());
+    let f = imy_form(&case, Outcome::Notify);
+    let html = sv().imy_html(&f).expect("html");
+    assert!(!html.contains("<script>"));
+    assert!(html.contains("&lt;script&gt;"));
+    assert!(html.contains("class=\"answer missing\""));
+    assert!(html.contains("id=\"q37\""));
+}
+
+fn copy_sv(dir: &Path) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/templates/sv");
+    for name in TEMPLATE_FILES {
+        std::fs::copy(src.join(name), dir.join(name)).expect("copy template");
+    }
+}
+
+#[test]
+fn shipped_directories_load_and_match_the_built_in_sets() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/templates");
+    let case = sample::seed_001();
+    for (dir, lang) in [("sv", Language::Sv), ("en", Language::En)] {
+        let loaded = Templates::load(&root.join(dir)).expect("shipped set loads");
+        let builtin = Templates::builtin(lang).expect("built-in set");
+        let a = bundle(&case, &loaded, Outcome::Notify).expect("bundle");
+        let b = bundle(&case, &builtin, Outcome::Notify).expect("bundle");
+        assert_eq!(a, b, "{dir}: directory and embedded copy differ");
+    }
+    let en = Templates::builtin(Language::En).expect("en");
+    let f = imy_form(&case, Outcome::Notify);
+    assert!(en
+        .imy_text(&f)
+        .expect("text")
+        .starts_with("Draft: personal data breach notification"));
+}
+
+#[test]
+fn a_missing_template_is_reported_with_its_file_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_sv(dir.path());
+    std::fs::remove_file(dir.path().join(IMY_HTML_NAME)).expect("remove");
+    let err = Templates::load(dir.path()).expect_err("must fail");
+    assert!(matches!(err, TemplateError::Missing { .. }), "{err:?}");
+    assert_eq!(err.file(), dir.path().join(IMY_HTML_NAME));
+    assert!(err.to_string().contains("imy.html.j2 is missing"), "{err}");
+
+    let err = Templates::load(&dir.path().join("nope")).expect_err("must fail");
+    assert!(matches!(err, TemplateError::Dir { .. }), "{err:?}");
+    assert!(err.to_string().contains("nope"), "{err}");
+}
+
+const IMY_HTML_NAME: &str = templates::IMY_HTML;
+
+#[test]
+fn a_broken_template_is_reported_with_its_file_and_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_sv(dir.path());
+    let file = dir.path().join(templates::DECISION_TXT);
+    std::fs::write(&file, "{{ decision.title }}\n\n{% for s in %}\n").expect("write");
+    let err = Templates::load(dir.path()).expect_err("syntax error");
+    let msg = err.to_string();
+    assert!(msg.contains("decision.txt.j2 is broken at line 3"), "{msg}");
+    assert!(matches!(err, TemplateError::Broken { line: Some(3), .. }));
+
+    // A misspelt variable is caught at load time too, not when a case is decided.
+    std::fs::write(&file, "{{ decision.titel }}\n").expect("write");
+    let err = Templates::load(dir.path()).expect_err("undefined variable");
+    assert!(
+        err.to_string()
+            .contains("decision.txt.j2 is broken at line 1"),
+        "{err}"
+    );
+
+    let cal = dir.path().join(templates::CALENDAR_TXT);
+    copy_sv(dir.path());
+    std::fs::write(&cal, "{{ case.deadline | nosuchfilter }}\n").expect("write");
+    let err = Templates::load(dir.path()).expect_err("unknown filter");
+    assert!(
+        err.to_string().contains("calendar.txt.j2 is broken"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_case_with_nothing_known_still_renders_with_placeholders() {
+    use crate::core::documents::{Organisation, Person, Processor};
+    use crate::core::notice::Incident;
+    use crate::core::types::CaseRef;
+    let at = sample::seed_001().aware_at;
+    let case = CaseFile {
+        case_ref: CaseRef::new("PUI", 2026, 7),
+        diarienummer: None,
+        committee: "Vård- och omsorgsnämnden".into(),
+        delegation_point: None,
+        official: Person::default(),
+        dpo: Person::default(),
+        preparation: None,
+        date: at.date_naive(),
+        generated_at: at,
+        tz: chrono_tz::Europe::Stockholm,
+        aware_at: at,
+        deadline_at: crate::core::clock::deadline(at),
+        processor: Processor::default(),
+        messages: vec![],
+        facts: Incident::default(),
+        risk: None,
+        delay_reason: None,
+        imy_reference: None,
+        imy_notified_at: None,
+        timeline: vec![],
+        controller: Organisation::default(),
+    };
+    for outcome in Outcome::ALL {
+        let docs = bundle(&case, &sv(), outcome).expect("bundle");
+        let text = utf8(doc(&docs, ".txt"));
+        for p in [
+            "[diarienummer]",
+            "[namn]",
+            "[titel]",
+            "[punkt]",
+            "[dataskyddsombud]",
+        ] {
+            assert!(text.contains(p), "{outcome:?}: {p}");
+        }
+        zip_parts(&doc(&docs, ".docx").bytes);
+    }
+    let f = imy_form(&case, Outcome::Notify);
+    assert_eq!(f.answers.len(), 37);
+    assert!(f.answers.iter().filter(|a| a.missing).count() > 20);
+    assert!(f.to_text().contains("[att fylla i]"));
+}
+
+#[test]
+fn language_names_parse() {
+    assert_eq!("sv".parse::<Language>(), Ok(Language::Sv));
+    assert_eq!(" EN ".parse::<Language>(), Ok(Language::En));
+    assert!("de".parse::<Language>().is_err());
+    assert!(Templates::from_config(None, Language::En).is_ok());
+}
+
+/// Writes every variant's bundle to `$DOCS_OUT` for a look in Word or
+/// LibreOffice: `DOCS_OUT=/tmp/docs cargo test --lib render -- --ignored`.
+#[test]
+#[ignore]
+fn write_samples_for_manual_check() {
+    let Some(out) = std::env::var_os("DOCS_OUT") else {
+        return;
+    };
+    let out = PathBuf::from(out);
+    for outcome in Outcome::ALL {
+        let dir = out.join(outcome.slug());
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        for d in bundle(&case_for(outcome), &sv(), outcome).expect("bundle") {
+            std::fs::write(dir.join(&d.file_name), &d.bytes).expect("write");
+        }
+    }
+}
