@@ -94,6 +94,23 @@ pub struct OutboxMail {
     pub raw: Vec<u8>,
 }
 
+/// What a compose step inside a transaction produces: the mails to queue and
+/// timeline events about them (e.g. the checksums of attached documents).
+#[derive(Debug, Clone, Default)]
+pub struct Composed {
+    pub mails: Vec<OutboxMail>,
+    pub events: Vec<NewEvent>,
+}
+
+impl Composed {
+    pub fn mails(mails: Vec<OutboxMail>) -> Self {
+        Composed {
+            mails,
+            events: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub kind: String,
@@ -335,7 +352,7 @@ impl Store {
         compose: F,
     ) -> Result<IngestResult>
     where
-        F: FnOnce(&CaseKey) -> std::result::Result<Vec<OutboxMail>, String> + Send,
+        F: FnOnce(&CaseKey) -> std::result::Result<Composed, String> + Send,
     {
         dispatch!(self, commit_ingest(w, prefix, now, compose))
     }
@@ -399,7 +416,7 @@ impl Store {
         compose: F,
     ) -> Result<bool>
     where
-        F: FnOnce(&CaseKey) -> std::result::Result<Vec<OutboxMail>, String> + Send,
+        F: FnOnce(&CaseKey) -> std::result::Result<Composed, String> + Send,
     {
         dispatch!(
             self,

@@ -180,7 +180,7 @@ macro_rules! backend {
                 compose: F,
             ) -> Result<IngestResult>
             where
-                F: FnOnce(&CaseKey) -> std::result::Result<Vec<OutboxMail>, String> + Send,
+                F: FnOnce(&CaseKey) -> std::result::Result<Composed, String> + Send,
             {
                 let mut tx = $begin(pool).await?;
                 let m = &w.message;
@@ -268,8 +268,11 @@ macro_rules! backend {
                     for ev in &w.events {
                         append_event(&mut tx, k.id, now, ev).await?;
                     }
-                    let mails = compose(k).map_err(StoreError::Other)?;
-                    queue_mails(&mut tx, Some(k.id), mails, now).await?;
+                    let c = compose(k).map_err(StoreError::Other)?;
+                    for ev in &c.events {
+                        append_event(&mut tx, k.id, now, ev).await?;
+                    }
+                    queue_mails(&mut tx, Some(k.id), c.mails, now).await?;
                 }
                 if let Some((mb, cp)) = &w.checkpoint {
                     write_checkpoint(&mut tx, mb, *cp).await?;
@@ -407,7 +410,7 @@ macro_rules! backend {
                 compose: F,
             ) -> Result<bool>
             where
-                F: FnOnce(&CaseKey) -> std::result::Result<Vec<OutboxMail>, String> + Send,
+                F: FnOnce(&CaseKey) -> std::result::Result<Composed, String> + Send,
             {
                 let mut tx = $begin(pool).await?;
                 let (next_at, next_seq) = match next {
@@ -433,8 +436,11 @@ macro_rules! backend {
                 let _ = fired_seq;
                 append_event(&mut tx, due.case_id, now, &event).await?;
                 let key = CaseKey { id: due.case_id, case_ref: due.case_ref.clone() };
-                let mails = compose(&key).map_err(StoreError::Other)?;
-                queue_mails(&mut tx, Some(due.case_id), mails, now).await?;
+                let c = compose(&key).map_err(StoreError::Other)?;
+                for ev in &c.events {
+                    append_event(&mut tx, due.case_id, now, ev).await?;
+                }
+                queue_mails(&mut tx, Some(due.case_id), c.mails, now).await?;
                 tx.commit().await?;
                 Ok(true)
             }

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::core::clock::{self, ReminderPlan};
 use crate::core::routing::Route;
 use crate::mail::compose::{self, Sender};
-use crate::store::{NewEvent, Store};
+use crate::store::{Composed, NewEvent, Store};
 
 /// Fires every due reminder; returns how many were queued.
 pub async fn fire_due(
@@ -48,7 +48,7 @@ pub async fn fire_due(
         let done = store
             .commit_reminder(&due, r.seq, next, event, now, move |k| {
                 let d = compose::reminder(&s, &k.case_ref, &route, aware, &r, now);
-                Ok(vec![compose::format(&s, &k.case_ref, d)?])
+                Ok(Composed::mails(vec![compose::format(&s, &k.case_ref, d)?]))
             })
             .await?;
         if done {

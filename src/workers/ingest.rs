@@ -14,7 +14,9 @@ use crate::core::intake::{self, AckTo, Plan};
 use crate::core::notice::{self, Notice};
 use crate::core::routing::{self, Route};
 use crate::mail::compose::{self, CaseFacts, Sender};
-use crate::store::{CaseChange, Checkpoint, IngestWrite, NewCase, NewEvent, NewMessage, Store};
+use crate::store::{
+    CaseChange, Checkpoint, Composed, IngestWrite, NewCase, NewEvent, NewMessage, Store,
+};
 
 /// Where a message came from, for the register and the checkpoint.
 #[derive(Debug, Clone)]
@@ -199,7 +201,9 @@ impl Pipeline {
                 };
                 let res = self
                     .store
-                    .commit_ingest(w, &self.cfg.general.case_prefix, now, |_| Ok(vec![]))
+                    .commit_ingest(w, &self.cfg.general.case_prefix, now, |_| {
+                        Ok(Composed::default())
+                    })
                     .await?;
                 if res.duplicate {
                     return Ok(Handled::Duplicate);
@@ -251,7 +255,11 @@ impl Pipeline {
                         };
                         let d =
                             compose::follow_up_notice(&k.case_ref, &route, &subject, &from, &key);
-                        Ok(vec![compose::format(&sender, &k.case_ref, d)?])
+                        Ok(Composed::mails(vec![compose::format(
+                            &sender,
+                            &k.case_ref,
+                            d,
+                        )?]))
                     })
                     .await?;
                 if res.duplicate {
@@ -347,7 +355,7 @@ impl Pipeline {
                         if let Some(d) = ack_draft {
                             mails.push(compose::format(&sender, &k.case_ref, d)?);
                         }
-                        Ok(mails)
+                        Ok(Composed::mails(mails))
                     })
                     .await?;
                 if res.duplicate {
@@ -380,7 +388,9 @@ impl Pipeline {
             checkpoint,
         };
         self.store
-            .commit_ingest(w, &self.cfg.general.case_prefix, now, |_| Ok(vec![]))
+            .commit_ingest(w, &self.cfg.general.case_prefix, now, |_| {
+                Ok(Composed::default())
+            })
             .await?;
         tracing::warn!(content_hash = %hash, "message quarantined: {error}");
         Ok(Handled::Quarantined(error))

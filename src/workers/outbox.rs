@@ -115,9 +115,15 @@ mod tests {
 
     #[test]
     fn retries_back_off_exponentially_up_to_the_cap() {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/example.toml")).unwrap();
-        let cfg = crate::config::Config::from_toml(&text, |_| None).unwrap().smtp;
-        let secs: Vec<i64> = (1..=9).map(|a| retry_delay(&cfg, a).num_seconds()).collect();
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/example.toml"))
+                .unwrap();
+        let cfg = crate::config::Config::from_toml(&text, |_| None)
+            .unwrap()
+            .smtp;
+        let secs: Vec<i64> = (1..=9)
+            .map(|a| retry_delay(&cfg, a).num_seconds())
+            .collect();
         assert_eq!(secs, vec![5, 10, 20, 40, 80, 160, 320, 600, 600]);
     }
 }
