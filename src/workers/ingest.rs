@@ -251,7 +251,7 @@ impl Pipeline {
                     .store
                     .commit_ingest(w, &self.cfg.general.case_prefix, now, move |k| {
                         let Some(route) = route else {
-                            return Ok(vec![]);
+                            return Ok(Composed::default());
                         };
                         let d =
                             compose::follow_up_notice(&k.case_ref, &route, &subject, &from, &key);
