@@ -100,6 +100,51 @@ pub enum CasesCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write the draft documents of an outcome (decision .docx/.txt, IMY form
+    /// draft when notifying, deadline .ics) to a directory; print each file's
+    /// SHA-256 and path, and record the checksums on the case timeline.
+    Draft {
+        case_ref: String,
+        #[arg(long, value_enum)]
+        outcome: OutcomeArg,
+        /// Directory to write to (created if missing; files are overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the prefilled IMY notification form draft of a case.
+    ImyForm {
+        case_ref: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: FormFormat,
+    },
+}
+
+/// The decision outcomes, as `cases draft --outcome` names them.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum OutcomeArg {
+    Notify,
+    NotifyInform,
+    NoNotify,
+    Withdraw,
+}
+
+impl From<OutcomeArg> for crate::core::documents::Outcome {
+    fn from(o: OutcomeArg) -> Self {
+        use crate::core::documents::Outcome;
+        match o {
+            OutcomeArg::Notify => Outcome::Notify,
+            OutcomeArg::NotifyInform => Outcome::NotifyInform,
+            OutcomeArg::NoNotify => Outcome::NoNotify,
+            OutcomeArg::Withdraw => Outcome::Withdraw,
+        }
+    }
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum FormFormat {
+    Text,
+    Html,
+    Json,
 }
 
 fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
@@ -308,6 +353,14 @@ fn cases(flag: Option<&Path>, cmd: CasesCommand) -> Result<ExitCode, ExitCode> {
                     s
                 }
             }
+            CasesCommand::Draft {
+                case_ref,
+                outcome,
+                out,
+            } => cases_draft(&cfg, &store, &case_ref, outcome.into(), &out).await?,
+            CasesCommand::ImyForm { case_ref, format } => {
+                cases_imy_form(&cfg, &store, &case_ref, format).await?
+            }
             CasesCommand::Show { case_ref, json } => {
                 let c = match store.case_summary(&case_ref).await {
                     Ok(c) => c,
@@ -345,6 +398,99 @@ fn cases(flag: Option<&Path>, cmd: CasesCommand) -> Result<ExitCode, ExitCode> {
         println!("{out}");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The case file of `case_ref` now; exit 2 for an unknown reference.
+async fn case_file(
+    cfg: &Config,
+    store: &Store,
+    case_ref: &str,
+) -> Result<crate::core::documents::CaseFile, ExitCode> {
+    match crate::casefile::load(store, cfg, case_ref, Utc::now()).await {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) => Err(fail(2, format!("no case {case_ref}"))),
+        Err(e) => Err(fail(1, e.to_string())),
+    }
+}
+
+fn templates(cfg: &Config) -> Result<crate::render::Templates, ExitCode> {
+    // Config::load validated them; a change since is a configuration problem.
+    cfg.documents
+        .templates()
+        .map_err(|e| fail(2, format!("documents.templates_dir: {e}")))
+}
+
+async fn cases_draft(
+    cfg: &Config,
+    store: &Store,
+    case_ref: &str,
+    outcome: crate::core::documents::Outcome,
+    out: &Path,
+) -> Result<String, ExitCode> {
+    let tpl = templates(cfg)?;
+    let file = case_file(cfg, store, case_ref).await?;
+    let docs = crate::render::bundle(&file, &tpl, outcome)
+        .map_err(|e| fail(1, format!("{case_ref}: documents could not be made: {e}")))?;
+    std::fs::create_dir_all(out).map_err(|e| fail(1, format!("{}: {e}", out.display())))?;
+    let mut listing = String::new();
+    for d in &docs {
+        let path = out.join(&d.file_name);
+        std::fs::write(&path, &d.bytes).map_err(|e| fail(1, format!("{}: {e}", path.display())))?;
+        // `sha256sum -c` reads this format.
+        listing.push_str(&format!("{}  {}\n", d.sha256, path.display()));
+    }
+    // Written first, recorded second: a recorded checksum always has its file.
+    let mut event = crate::casefile::documents_event(outcome, &docs, "cli");
+    event.actor = match std::env::var("USER") {
+        Ok(u) if !u.is_empty() => format!("cli:{u}"),
+        _ => "cli".into(),
+    };
+    let id = store
+        .case_id_by_ref(case_ref)
+        .await
+        .map_err(|e| fail(1, e.to_string()))?
+        .ok_or_else(|| fail(2, format!("no case {case_ref}")))?;
+    store
+        .append_events(id, &[event], Utc::now())
+        .await
+        .map_err(|e| fail(1, e.to_string()))?;
+    Ok(listing.trim_end().to_string())
+}
+
+async fn cases_imy_form(
+    cfg: &Config,
+    store: &Store,
+    case_ref: &str,
+    format: FormFormat,
+) -> Result<String, ExitCode> {
+    use crate::core::documents::{imy_form, Outcome};
+    let tpl = templates(cfg)?;
+    let file = case_file(cfg, store, case_ref).await?;
+    // Question 31 on informing data subjects follows a recorded decision to
+    // inform; otherwise the plain notification.
+    let outcome = store
+        .case_record(case_ref)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|r| crate::casefile::workflow(&r.workflow))
+        .and_then(|w| w.decision)
+        .map(crate::casefile::outcome_for)
+        .filter(|o| o.notifies())
+        .unwrap_or(Outcome::Notify);
+    let form = imy_form(&file, outcome);
+    let text = match format {
+        FormFormat::Text => tpl.imy_text(&form),
+        FormFormat::Html => tpl.imy_html(&form),
+        FormFormat::Json => Ok(form.to_json()),
+    }
+    .map_err(|e| {
+        fail(
+            1,
+            format!("{case_ref}: the IMY form could not be made: {e}"),
+        )
+    })?;
+    Ok(text.trim_end().to_string())
 }
 
 fn quarantine(flag: Option<&Path>, json: bool) -> Result<ExitCode, ExitCode> {

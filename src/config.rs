@@ -42,6 +42,9 @@ impl fmt::Debug for Secret {
 pub struct Config {
     #[serde(default)]
     pub general: General,
+    /// Generated documents (draft decisions, IMY form, calendar entry).
+    #[serde(default)]
+    pub documents: Documents,
     pub imap: Imap,
     pub smtp: Smtp,
     #[serde(default)]
@@ -179,6 +182,72 @@ pub struct Routing {
     pub default: Route,
     #[serde(default)]
     pub rules: Vec<Rule>,
+}
+
+/// `[documents]`: how the draft decision, the IMY form draft and the deadline
+/// calendar entry are laid out and what the configuration contributes to them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Documents {
+    /// A directory with the four templates (see config/templates/README.md);
+    /// None uses the set built into the binary. Relative paths are relative to
+    /// the working directory, as for `imap.ca_file`.
+    pub templates_dir: Option<PathBuf>,
+    /// The built-in set: "sv" (default) or "en". Ignored with `templates_dir`.
+    pub language: String,
+    /// The "Beredning" paragraph of every draft decision (who prepares cases).
+    pub preparation: Option<String>,
+    /// The controller as the IMY form asks for it (questions 1-3 and 20).
+    pub controller: DocumentsController,
+}
+
+impl Default for Documents {
+    fn default() -> Self {
+        Documents {
+            templates_dir: None,
+            language: "sv".into(),
+            preparation: None,
+            controller: DocumentsController::default(),
+        }
+    }
+}
+
+/// `[documents.controller]`; every part optional (the form then shows
+/// "[att fylla i]").
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DocumentsController {
+    /// "Vallsjö kommun"
+    pub name: Option<String>,
+    /// "212000-0000"
+    pub organisation_number: Option<String>,
+    pub street: Option<String>,
+    pub postcode: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    /// IMY question 20, e.g. "Kommunal förvaltning".
+    pub activity_area: Option<String>,
+}
+
+impl Documents {
+    /// The configured template set, compiled and rendered once against a sample
+    /// case (so a broken file is found here, not when a case is decided).
+    pub fn templates(&self) -> Result<crate::render::Templates, crate::render::TemplateError> {
+        // An unknown language is reported by `problems`; fall back quietly here.
+        let lang = self.language.parse().unwrap_or(crate::render::Language::Sv);
+        crate::render::Templates::from_config(self.templates_dir.as_deref(), lang)
+    }
+
+    fn problems(&self, out: &mut Vec<ConfigProblem>) {
+        if let Err(e) = self.language.parse::<crate::render::Language>() {
+            out.push(problem("documents.language", e));
+        }
+        // Checked at load time so `check-config` and `run` refuse a missing or
+        // broken template directory instead of failing when a case opens.
+        if let Err(e) = self.templates() {
+            out.push(problem("documents.templates_dir", e.to_string()));
+        }
+    }
 }
 
 fn default_imap_tls() -> ImapTls {
@@ -456,6 +525,7 @@ impl Config {
             }
             self.route_problems(&format!("{key}.route"), &r.route, &mut out);
         }
+        self.documents.problems(&mut out);
         out
     }
 
@@ -585,6 +655,93 @@ mod tests {
     fn syntax_errors_name_the_line() {
         let err = Config::from_toml("[general]\ntimezone = \n", no_env).unwrap_err();
         assert!(err.0[0].key.starts_with("line"), "{err}");
+    }
+
+    fn local_with(extra: &str) -> Result<Config, ConfigError> {
+        let env = |k: &str| (k == "BREACHWATCH_IMAP_CA_FILE").then(|| "Cargo.toml".to_string());
+        // The shipped file has a [documents] section: replace it, keep the rest.
+        let text = local();
+        let start = text
+            .find("[documents]")
+            .expect("local.toml has [documents]");
+        let end = text[start..]
+            .find("[[suppliers]]")
+            .map(|i| start + i)
+            .expect("[[suppliers]] follows [documents]");
+        let text = format!("{}{extra}\n{}", &text[..start], &text[end..]);
+        Config::from_toml(&text, env)
+    }
+
+    fn keys_and_messages(e: &ConfigError) -> Vec<(String, String)> {
+        e.0.iter()
+            .map(|p| (p.key.clone(), p.message.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn documents_default_to_the_built_in_swedish_set() {
+        let c = local_with("").expect("no [documents] is fine");
+        assert_eq!(c.documents.language, "sv");
+        assert!(c.documents.templates_dir.is_none());
+        assert!(c.documents.templates().is_ok());
+        let c = local_with("[documents]\nlanguage = \"en\"\n").expect("en is a language");
+        assert!(c.documents.templates().is_ok());
+    }
+
+    #[test]
+    fn a_missing_template_directory_is_a_problem_of_its_key() {
+        let err =
+            local_with("[documents]\ntemplates_dir = \"/nonexistent/breachwatch-templates\"\n")
+                .unwrap_err();
+        let found = keys_and_messages(&err);
+        assert!(
+            found.iter().any(|(k, m)| k == "documents.templates_dir"
+                && m.contains("/nonexistent/breachwatch-templates")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_broken_or_missing_template_file_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/templates/sv");
+        for f in crate::render::TEMPLATE_FILES {
+            std::fs::copy(src.join(f), dir.path().join(f)).expect("copy template");
+        }
+        let section = format!(
+            "[documents]\ntemplates_dir = {:?}\n",
+            dir.path().display().to_string()
+        );
+        local_with(&section).expect("a copy of the shipped set is valid");
+
+        std::fs::write(dir.path().join("imy.html.j2"), "{{ form.no_such_field }}\n")
+            .expect("write");
+        let err = local_with(&section).unwrap_err();
+        let found = keys_and_messages(&err);
+        assert!(
+            found
+                .iter()
+                .any(|(k, m)| k == "documents.templates_dir" && m.contains("imy.html.j2")),
+            "{found:?}"
+        );
+
+        std::fs::remove_file(dir.path().join("calendar.txt.j2")).expect("remove");
+        std::fs::copy(src.join("imy.html.j2"), dir.path().join("imy.html.j2")).expect("copy");
+        let err = local_with(&section).unwrap_err();
+        let found = keys_and_messages(&err);
+        assert!(
+            found.iter().any(|(k, m)| k == "documents.templates_dir"
+                && m.contains("calendar.txt.j2")
+                && m.contains("missing")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_document_language_is_a_problem() {
+        let err = local_with("[documents]\nlanguage = \"fi\"\n").unwrap_err();
+        let keys: Vec<String> = err.0.iter().map(|p| p.key.clone()).collect();
+        assert!(keys.contains(&"documents.language".to_string()), "{keys:?}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! with a GDPR art. 33 clock. See ARCHITECTURE.md for the map.
 
 pub mod app;
+pub mod casefile;
 pub mod cli;
 pub mod config;
 pub mod core;

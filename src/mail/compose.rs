@@ -130,7 +130,14 @@ pub fn format(sender: &Sender, case_ref: &CaseRef, d: Draft) -> Result<OutboxMai
         for a in d.attachments {
             let ct = ContentType::parse(&a.media_type)
                 .map_err(|e| format!("bad media type {}: {e}", a.media_type))?;
-            mp = mp.singlepart(lettre::message::Attachment::new(a.file_name).body(a.bytes, ct));
+            // Base64 always: the other encodings normalise line endings, and a
+            // document whose SHA-256 is on the timeline must arrive byte for byte.
+            let body = lettre::message::Body::new_with_encoding(
+                a.bytes,
+                lettre::message::header::ContentTransferEncoding::Base64,
+            )
+            .map_err(|_| format!("cannot encode attachment {}", a.file_name))?;
+            mp = mp.singlepart(lettre::message::Attachment::new(a.file_name).body(body, ct));
         }
         b.multipart(mp)
     }

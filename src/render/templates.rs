@@ -165,6 +165,17 @@ impl Templates {
         }
     }
 
+    /// A set with no templates: every rendering fails with "missing". For a
+    /// daemon whose configured set could not be loaded although the
+    /// configuration was validated (files changed since): documents then fail
+    /// case by case (recorded on the timeline) and mail still goes out.
+    pub fn unavailable() -> Templates {
+        Templates {
+            env: Environment::new(),
+            origin: PathBuf::from("unavailable"),
+        }
+    }
+
     /// Loads every template of [`TEMPLATE_FILES`] from `dir`, compiles it and
     /// renders it once against a sample case for every outcome, so a syntax
     /// error, a missing file or a misspelt variable is reported now, naming the

@@ -228,6 +228,26 @@ pub struct OutboxSummary {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
+/// A case row as the document assembly (`crate::casefile`) needs it.
+#[derive(Debug, Clone)]
+pub struct CaseRecord {
+    pub id: i64,
+    pub case_ref: CaseRef,
+    pub state: String,
+    pub aware_at: DateTime<Utc>,
+    pub deadline_at: DateTime<Utc>,
+    pub opened_at: DateTime<Utc>,
+    pub reporter_name: Option<String>,
+    pub reporter_address: Option<String>,
+    pub reporter_organisation: Option<String>,
+    /// `core::routing::Route` as JSON.
+    pub route: serde_json::Value,
+    /// The inspect-v1 JSON of the opening notice.
+    pub facts: serde_json::Value,
+    /// The serialized `core::case::Case` (`{}` or null until one is recorded).
+    pub workflow: serde_json::Value,
+}
+
 /// The database. Cheap to clone (pools are shared).
 #[derive(Debug, Clone)]
 pub enum Store {
@@ -308,6 +328,25 @@ macro_rules! dispatch {
             Store::Postgres(p) => pg_q::$f(p, $($arg),*).await,
         }
     };
+}
+
+/// Queries of the document assembly (`crate::casefile`, `cases draft`).
+impl Store {
+    /// The case with this reference, or None.
+    pub async fn case_record(&self, case_ref: &str) -> Result<Option<CaseRecord>> {
+        dispatch!(self, case_record(case_ref))
+    }
+
+    /// Appends events to a case's timeline in one transaction (e.g. the
+    /// checksums of documents made by `cases draft`).
+    pub async fn append_events(
+        &self,
+        case_id: i64,
+        events: &[NewEvent],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        dispatch!(self, append_events(case_id, events, now))
+    }
 }
 
 impl Store {

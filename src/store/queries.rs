@@ -511,6 +511,50 @@ macro_rules! backend {
                 Ok(rows.iter().map(message_row).collect())
             }
 
+            pub async fn case_record(pool: &Pool, case_ref: &str) -> Result<Option<CaseRecord>> {
+                let row = sqlx::query(
+                    "SELECT id, ref, state, aware_at, deadline_at, opened_at, reporter_name, \
+                     reporter_address, reporter_organisation, route, facts, workflow \
+                     FROM cases WHERE ref = $1",
+                )
+                .bind(case_ref)
+                .fetch_optional(pool)
+                .await?;
+                // Stored JSON that does not parse reads as null: the document
+                // assembly treats it as "nothing recorded" rather than failing.
+                let js = |r: &<Db as sqlx::Database>::Row, i: usize| -> serde_json::Value {
+                    serde_json::from_str(&r.get::<String, _>(i)).unwrap_or_default()
+                };
+                Ok(row.map(|r| CaseRecord {
+                    id: r.get(0),
+                    case_ref: CaseRef::from_stored(r.get(1)),
+                    state: r.get(2),
+                    aware_at: r.get(3),
+                    deadline_at: r.get(4),
+                    opened_at: r.get(5),
+                    reporter_name: r.get(6),
+                    reporter_address: r.get(7),
+                    reporter_organisation: r.get(8),
+                    route: js(&r, 9),
+                    facts: js(&r, 10),
+                    workflow: js(&r, 11),
+                }))
+            }
+
+            pub async fn append_events(
+                pool: &Pool,
+                case_id: i64,
+                events: &[NewEvent],
+                now: DateTime<Utc>,
+            ) -> Result<()> {
+                let mut tx = $begin(pool).await?;
+                for ev in events {
+                    append_event(&mut tx, case_id, now, ev).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
             pub async fn quarantined(pool: &Pool) -> Result<Vec<MessageRow>> {
                 let rows = sqlx::query(
                     "SELECT message_id, kind, disposition, subject, from_address, received_at, error \

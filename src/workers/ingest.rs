@@ -52,6 +52,8 @@ pub struct Pipeline {
     pub outbox_wake: Arc<Notify>,
     /// Woken after a commit that scheduled a reminder.
     pub clock_wake: Arc<Notify>,
+    /// The document templates, loaded once (`Config::load` already validated them).
+    pub templates: Arc<crate::render::Templates>,
 }
 
 pub fn content_hash(raw: &[u8]) -> String {
@@ -73,7 +75,15 @@ impl Pipeline {
             internal_domains: cfg.general.internal_domains.clone(),
             tz: cfg.tz(),
         };
+        // check-config and Config::load refuse a broken set, so this fails only
+        // if the files changed since: then each case records the failure and
+        // its opening notice goes out without documents.
+        let templates = cfg.documents.templates().unwrap_or_else(|e| {
+            tracing::error!("document templates unavailable: {e}");
+            crate::render::Templates::unavailable()
+        });
         Pipeline {
+            templates: Arc::new(templates),
             cfg,
             store,
             sender,
@@ -322,6 +332,9 @@ impl Pipeline {
                 let rule = decision.rule.clone();
                 let systems = n.incident.systems.clone();
                 let notice_id = message_id.clone();
+                let templates = self.templates.clone();
+                let docs_cfg = self.cfg.documents.clone();
+                let notice = n.clone();
                 let res = self
                     .store
                     .commit_ingest(w, &self.cfg.general.case_prefix, now, move |k| {
@@ -335,11 +348,40 @@ impl Pipeline {
                             systems: &systems,
                             notice_message_id: notice_id.as_deref(),
                         };
-                        let mut mails = vec![compose::format(
-                            &sender,
+                        // The notify draft, the IMY form draft and the deadline
+                        // .ics go with the notice; their checksums join the
+                        // timeline in this transaction. A rendering failure
+                        // never holds the notice back.
+                        let file = crate::casefile::for_new_case(
+                            &notice,
+                            &route,
                             &k.case_ref,
-                            compose::opening_notice(&sender, &f, now),
-                        )?];
+                            aware_at,
+                            clock::deadline(aware_at),
+                            &docs_cfg,
+                            tz,
+                            now,
+                        );
+                        let (attachments, doc_event) =
+                            crate::casefile::opening_attachments(&file, &templates);
+                        let bare = compose::opening_notice(&sender, &f, now);
+                        let with_docs = compose::Draft {
+                            attachments,
+                            ..bare.clone()
+                        };
+                        let (opening, doc_event) =
+                            match compose::format(&sender, &k.case_ref, with_docs) {
+                                Ok(m) => (m, doc_event),
+                                Err(e) if doc_event.kind != crate::casefile::EVENT_DOCUMENTS_FAILED => {
+                                    tracing::error!(case = %k.case_ref, "opening notice with documents could not be formatted: {e}");
+                                    (
+                                        compose::format(&sender, &k.case_ref, bare)?,
+                                        crate::casefile::documents_failed_event(&e),
+                                    )
+                                }
+                                Err(e) => return Err(e),
+                            };
+                        let mut mails = vec![opening];
                         let ack_draft = match &ack {
                             AckTo::Forwarder(a) => {
                                 Some(compose::acknowledgement(&sender, &f, a, false))
@@ -355,7 +397,10 @@ impl Pipeline {
                         if let Some(d) = ack_draft {
                             mails.push(compose::format(&sender, &k.case_ref, d)?);
                         }
-                        Ok(Composed::mails(mails))
+                        Ok(Composed {
+                            mails,
+                            events: vec![doc_event],
+                        })
                     })
                     .await?;
                 if res.duplicate {

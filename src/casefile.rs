@@ -1,0 +1,831 @@
+//! Shell side of the generated documents: assembling the pure
+//! [`CaseFile`](crate::core::documents::CaseFile) of a case from what is at hand
+//! (the store's case row, messages and timeline; the configuration; `now`) and
+//! turning a rendered bundle into mail attachments plus the timeline event that
+//! records every document's SHA-256.
+//!
+//! Two ways in:
+//! - [`for_new_case`]: a case being opened, from the `Notice` and `Route` inside
+//!   the ingest transaction (the case row is not readable yet);
+//! - [`from_record`] (pure) / [`load`] (reads the store): an existing case, for
+//!   `breachwatch cases draft|imy-form` and the draft sent on a decision.
+//!
+//! What is not recorded stays `None` and the documents show a visible
+//! placeholder ("[att fylla i]"): a draft with a gap is better than a draft with
+//! a guess. Nothing here logs bodies; errors name the case reference only.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde_json::{json, Value};
+
+use crate::config::{Config, Documents as DocumentsConfig};
+use crate::core::case::{Assessment, Case, Decision};
+use crate::core::documents::{
+    CaseFile, Organisation, Outcome, Person, PostalAddress, Processor, ReceivedMessage,
+    RiskAssessment, RiskLevel, TimelineEvent,
+};
+use crate::core::notice::{Cause, Incident, Notice, Range};
+use crate::core::routing::Route;
+use crate::core::types::CaseRef;
+use crate::mail::compose::Attachment;
+use crate::render::{self, Document, Templates};
+use crate::store::{CaseRecord, EventRow, MessageRow, NewEvent, Store, StoreError};
+
+/// Kind of the timeline event listing generated documents and their SHA-256.
+pub const EVENT_DOCUMENTS_GENERATED: &str = "documents_generated";
+/// Kind of the timeline event recording that documents could not be made.
+pub const EVENT_DOCUMENTS_FAILED: &str = "documents_failed";
+
+/// The document outcome of an official's decision.
+pub fn outcome_for(d: Decision) -> Outcome {
+    match d {
+        Decision::Notify => Outcome::Notify,
+        Decision::NotifyAndInform => Outcome::NotifyInform,
+        Decision::DoNotNotify => Outcome::NoNotify,
+    }
+}
+
+fn non_empty(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// The controller from `[documents.controller]`; an address only when some
+/// part of it is given (else the form asks for it as a whole).
+pub fn controller(d: &DocumentsConfig) -> Organisation {
+    let c = &d.controller;
+    let address = PostalAddress {
+        street: non_empty(&c.street),
+        postcode: non_empty(&c.postcode),
+        city: non_empty(&c.city),
+        country: non_empty(&c.country),
+    };
+    let any = address.street.is_some()
+        || address.postcode.is_some()
+        || address.city.is_some()
+        || address.country.is_some();
+    Organisation {
+        name: non_empty(&c.name),
+        number: non_empty(&c.organisation_number),
+        address: any.then_some(address),
+        activity_area: non_empty(&c.activity_area),
+    }
+}
+
+/// Everything that comes from the route, the configuration and the clock.
+fn base(
+    case_ref: CaseRef,
+    route: &Route,
+    docs: &DocumentsConfig,
+    tz: Tz,
+    aware_at: DateTime<Utc>,
+    deadline_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> CaseFile {
+    let nonempty = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    CaseFile {
+        case_ref,
+        // Given by the registry (diariet), not by breachwatch: a placeholder.
+        diarienummer: None,
+        committee: route.committee.name.clone(),
+        delegation_point: nonempty(&route.committee.delegation_point),
+        official: Person {
+            name: nonempty(&route.official.name),
+            title: non_empty(&route.official.title),
+            email: nonempty(&route.official.address),
+            phone: None,
+        },
+        dpo: Person {
+            name: nonempty(&route.dpo.name),
+            title: non_empty(&route.dpo.title),
+            email: nonempty(&route.dpo.address),
+            phone: None,
+        },
+        preparation: non_empty(&docs.preparation),
+        date: now.with_timezone(&tz).date_naive(),
+        generated_at: now,
+        tz,
+        aware_at,
+        deadline_at,
+        processor: Processor::default(),
+        messages: Vec::new(),
+        facts: Incident::default(),
+        risk: None,
+        delay_reason: None,
+        imy_reference: None,
+        imy_notified_at: None,
+        timeline: Vec::new(),
+        controller: controller(docs),
+    }
+}
+
+/// "VB: SV: Intrång" → "Intrång": the subject of the original notice, without
+/// the reply/forward prefixes of Swedish, English and German mail clients.
+pub fn original_subject(subject: &str) -> String {
+    const PREFIXES: [&str; 8] = ["vb:", "fw:", "fwd:", "sv:", "re:", "aw:", "wg:", "vs:"];
+    let mut s = subject.trim();
+    loop {
+        let lower = s.to_lowercase();
+        match PREFIXES.iter().find(|p| lower.starts_with(*p)) {
+            // The prefixes are ASCII, so their length is a char boundary.
+            Some(p) => s = s[p.len()..].trim_start(),
+            None => return s.to_string(),
+        }
+    }
+}
+
+/// "Org <addr>", "Name <addr>", "addr" or "Org", as the decision's Underlag
+/// names a sender.
+fn label(organisation: Option<&str>, name: Option<&str>, address: Option<&str>) -> String {
+    let who = organisation
+        .or(name)
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    match (who, address) {
+        (Some(w), Some(a)) => format!("{w} <{a}>"),
+        (Some(w), None) => w.to_string(),
+        (None, Some(a)) => a.to_string(),
+        (None, None) => "okänd avsändare".to_string(),
+    }
+}
+
+/// The case being opened from `n` (inside the ingest transaction, where the
+/// reference has just been drawn). Pure.
+#[allow(clippy::too_many_arguments)]
+pub fn for_new_case(
+    n: &Notice,
+    route: &Route,
+    case_ref: &CaseRef,
+    aware_at: DateTime<Utc>,
+    deadline_at: DateTime<Utc>,
+    docs: &DocumentsConfig,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> CaseFile {
+    let mut c = base(
+        case_ref.clone(),
+        route,
+        docs,
+        tz,
+        aware_at,
+        deadline_at,
+        now,
+    );
+    let reporter_address = n.reporter.address.clone().or(n.sender.address.clone());
+    c.processor = Processor {
+        organisation: non_empty(&n.reporter.organisation),
+        number: None,
+        email: reporter_address.clone(),
+    };
+    c.messages = vec![ReceivedMessage {
+        subject: original_subject(n.threading.subject.as_deref().unwrap_or("")),
+        // The notice reached the municipality when the clock started (for a
+        // forward: the original receipt, not the forward).
+        received_at: aware_at,
+        from: label(
+            n.reporter.organisation.as_deref(),
+            n.reporter.name.as_deref(),
+            reporter_address.as_deref(),
+        ),
+        summary: None,
+        follow_up: false,
+    }];
+    c.facts = n.incident.clone();
+    c
+}
+
+fn time(v: &Value) -> Option<DateTime<Utc>> {
+    v.as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The incident facts back from the stored inspect-v1 JSON (`cases.facts`).
+/// Anything missing or malformed reads as unknown.
+pub fn incident_from_facts(facts: &Value) -> Incident {
+    let i = &facts["incident"];
+    let range = &i["data_subjects"];
+    let data_subjects = range.is_object().then(|| Range {
+        min: range["min"].as_u64(),
+        max: range["max"].as_u64(),
+    });
+    let cause = match i["cause"].as_str() {
+        Some("attack") => Some(Cause::Attack),
+        Some("human_error") => Some(Cause::HumanError),
+        Some("technical_fault") => Some(Cause::TechnicalFault),
+        _ => None,
+    };
+    Incident {
+        discovered_at: time(&i["discovered_at"]),
+        occurred_from: time(&i["occurred_from"]),
+        occurred_to: time(&i["occurred_to"]),
+        ongoing: i["ongoing"].as_bool(),
+        systems: strings(&i["systems"]),
+        data_categories: strings(&i["data_categories"]),
+        data_subjects,
+        cause,
+    }
+}
+
+/// The recorded workflow, or None when nothing parseable is stored (`{}` until
+/// the reply workflow records one).
+pub fn workflow(v: &Value) -> Option<Case> {
+    serde_json::from_value(v.clone()).ok()
+}
+
+/// Copies what the official recorded (assessment, delay reason, IMY report)
+/// into the case file. The lead's decision path calls this with the case
+/// *after* the transition, so the draft reflects the command just applied.
+pub fn apply_workflow(c: &mut CaseFile, w: &Case) {
+    c.risk = w.assessment.map(|a| RiskAssessment {
+        level: match a {
+            Assessment::NoRisk => RiskLevel::None,
+            Assessment::Risk => RiskLevel::Risk,
+            Assessment::HighRisk => RiskLevel::High,
+        },
+        // The reply commands carry no reasoning text yet: the draft shows a
+        // placeholder for the official to write it.
+        reasoning: None,
+    });
+    c.delay_reason = non_empty(&w.delay_reason);
+    c.imy_reference = w.imy_ref.as_ref().map(|r| r.as_str().to_string());
+    c.imy_notified_at = w.reported_at;
+}
+
+/// Who an address is on the route ("Olivia Official"), else the address.
+fn roster_name(route: Option<&Route>, address: &str) -> String {
+    let Some(r) = route else {
+        return address.to_string();
+    };
+    let mut people = vec![&r.official, &r.deputy, &r.dpo];
+    if let Some(c) = &r.coordinator {
+        people.push(c);
+    }
+    people
+        .into_iter()
+        .find(|p| p.address.eq_ignore_ascii_case(address.trim()))
+        .map(|p| p.name.clone())
+        .unwrap_or_else(|| address.to_string())
+}
+
+fn is_roster(route: Option<&Route>, address: &str) -> bool {
+    roster_name(route, address) != address
+}
+
+/// A timeline event as a sentence for the decision's Bakgrund, for the kinds
+/// that are actions on the case. Messages are listed separately, the IMY
+/// report and the delay reason have their own places, and bookkeeping events
+/// (documents, mails, refused commands) are not part of the story.
+fn timeline_sentence(e: &EventRow, route: Option<&Route>) -> Option<String> {
+    let who = roster_name(route, &e.actor);
+    let d = &e.data;
+    let text = |k: &str| {
+        d[k].as_str()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    match e.kind.as_str() {
+        "acknowledged" => Some(format!("{who} kvitterade ärendet.")),
+        "assessed" => {
+            let level = match d["assessment"].as_str()? {
+                "no_risk" => "att incidenten sannolikt inte medför någon risk",
+                "risk" => "att incidenten sannolikt medför en risk",
+                "high_risk" => "att incidenten sannolikt medför en hög risk",
+                _ => return None,
+            };
+            Some(format!(
+                "{who} bedömde {level} för de registrerades rättigheter och friheter."
+            ))
+        }
+        "note" => text("text").map(|t| format!("{who} antecknade: {t}")),
+        "supplemented" => Some(format!(
+            "Komplettering nr {} skickades till Integritetsskyddsmyndigheten.",
+            d["number"].as_u64().unwrap_or(1)
+        )),
+        _ => None,
+    }
+}
+
+/// An existing case from its stored row, its messages and its timeline. Pure.
+/// Errors only when the stored route cannot be read (the documents name the
+/// committee and the official; guessing them would be wrong).
+pub fn from_record(
+    rec: &CaseRecord,
+    messages: &[MessageRow],
+    events: &[EventRow],
+    docs: &DocumentsConfig,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Result<CaseFile, String> {
+    let route: Route = serde_json::from_value(rec.route.clone())
+        .map_err(|e| format!("{}: the stored route cannot be read: {e}", rec.case_ref))?;
+    let mut c = base(
+        rec.case_ref.clone(),
+        &route,
+        docs,
+        tz,
+        rec.aware_at,
+        rec.deadline_at,
+        now,
+    );
+    c.processor = Processor {
+        organisation: non_empty(&rec.reporter_organisation),
+        number: None,
+        email: non_empty(&rec.reporter_address),
+    };
+    c.facts = incident_from_facts(&rec.facts);
+    let reporter = label(
+        rec.reporter_organisation.as_deref(),
+        rec.reporter_name.as_deref(),
+        rec.reporter_address.as_deref(),
+    );
+    for m in messages {
+        let from = m.from_address.as_deref().unwrap_or("");
+        // Underlag lists what the case rests on: the notice and information
+        // that came in. The roster's own replies are commands and notes (they
+        // are on the timeline); auto-replies carry nothing.
+        if m.kind == "auto_reply" || is_roster(Some(&route), from) {
+            continue;
+        }
+        let opening = m.disposition == "opened_case";
+        let received_at = if opening {
+            rec.aware_at
+        } else {
+            match m.received_at {
+                Some(t) => t,
+                None => continue,
+            }
+        };
+        c.messages.push(ReceivedMessage {
+            subject: original_subject(m.subject.as_deref().unwrap_or("")),
+            received_at,
+            from: if opening || from.is_empty() {
+                reporter.clone()
+            } else {
+                from.to_string()
+            },
+            summary: None,
+            follow_up: !opening,
+        });
+    }
+    c.timeline = events
+        .iter()
+        .filter_map(|e| {
+            timeline_sentence(e, Some(&route)).map(|text| TimelineEvent { at: e.at, text })
+        })
+        .collect();
+    if let Some(w) = workflow(&rec.workflow) {
+        apply_workflow(&mut c, &w);
+    }
+    Ok(c)
+}
+
+/// The case file of `case_ref` as of `now`, or None when there is no such case.
+pub async fn load(
+    store: &Store,
+    cfg: &Config,
+    case_ref: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<CaseFile>, StoreError> {
+    let Some(rec) = store.case_record(case_ref).await? else {
+        return Ok(None);
+    };
+    let messages = store.case_messages(rec.id).await?;
+    let events = store.case_events(rec.id).await?;
+    from_record(&rec, &messages, &events, &cfg.documents, cfg.tz(), now)
+        .map(Some)
+        .map_err(StoreError::Other)
+}
+
+/// The `documents_generated` timeline event: outcome and every file's SHA-256,
+/// so a document that turns up later can be matched to what breachwatch made.
+pub fn documents_event(outcome: Outcome, docs: &[Document], via: &str) -> NewEvent {
+    let list: Vec<Value> = docs
+        .iter()
+        .map(|d| json!({ "file_name": d.file_name, "sha256": d.sha256 }))
+        .collect();
+    NewEvent {
+        kind: EVENT_DOCUMENTS_GENERATED.into(),
+        actor: "breachwatch".into(),
+        data: json!({ "outcome": outcome, "via": via, "documents": list }),
+    }
+}
+
+fn attachments(docs: Vec<Document>) -> Vec<Attachment> {
+    docs.into_iter()
+        .map(|d| Attachment {
+            file_name: d.file_name,
+            media_type: d.media_type.to_string(),
+            bytes: d.bytes,
+        })
+        .collect()
+}
+
+/// The draft documents of `outcome` as mail attachments, with the timeline
+/// event of their checksums (the "SendDraft" effect: append the event in the
+/// transaction that queues the mail).
+pub fn draft_attachments(
+    case: &CaseFile,
+    templates: &Templates,
+    outcome: Outcome,
+) -> Result<(Vec<Attachment>, Vec<NewEvent>), String> {
+    let docs = render::bundle(case, templates, outcome)
+        .map_err(|e| format!("{}: documents could not be made: {e}", case.case_ref))?;
+    let event = documents_event(outcome, &docs, "mail");
+    Ok((attachments(docs), vec![event]))
+}
+
+/// The opening notice's documents (the "notify" draft, the IMY form draft and
+/// the deadline .ics). Never fails: when rendering fails the notice must still
+/// go out, so the result is then no attachments and a `documents_failed` event.
+pub fn opening_attachments(case: &CaseFile, templates: &Templates) -> (Vec<Attachment>, NewEvent) {
+    match render::bundle(case, templates, Outcome::Notify) {
+        Ok(docs) => {
+            let event = documents_event(Outcome::Notify, &docs, "opening_notice");
+            (attachments(docs), event)
+        }
+        Err(e) => {
+            tracing::error!(case = %case.case_ref, "opening documents could not be made: {e}");
+            (Vec::new(), documents_failed_event(&e.to_string()))
+        }
+    }
+}
+
+/// The `documents_failed` timeline event (the error names a template file or
+/// the .docx writer, never case content).
+pub fn documents_failed_event(error: &str) -> NewEvent {
+    NewEvent {
+        kind: EVENT_DOCUMENTS_FAILED.into(),
+        actor: "breachwatch".into(),
+        data: json!({ "outcome": Outcome::Notify, "error": error }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DocumentsController;
+    use crate::core::routing::{Committee, Contact};
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn route() -> Route {
+        let c = |n: &str, a: &str| Contact {
+            name: n.into(),
+            address: a.into(),
+            title: Some("Verksamhetschef".into()),
+        };
+        Route {
+            committee: Committee {
+                name: "Vård- och omsorgsnämnden".into(),
+                diarie_prefix: "VOO".into(),
+                delegation_point: "2.3".into(),
+            },
+            official: c("Olivia Official", "official@example.test"),
+            deputy: c("Dennis Deputy", "deputy@example.test"),
+            dpo: c("Dora DPO", "dpo@example.test"),
+            coordinator: None,
+        }
+    }
+
+    fn docs() -> DocumentsConfig {
+        DocumentsConfig {
+            preparation: Some("Ärendet har beretts av Olivia Official.".into()),
+            controller: DocumentsController {
+                name: Some("Testkommunen".into()),
+                city: Some("Teststad".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    fn record(workflow: Value) -> CaseRecord {
+        CaseRecord {
+            id: 7,
+            case_ref: CaseRef::new("PUI", 2026, 12),
+            state: "received".into(),
+            aware_at: t("2026-03-27T09:00:00Z"),
+            deadline_at: t("2026-03-30T09:00:00Z"),
+            opened_at: t("2026-03-27T11:00:00Z"),
+            reporter_name: None,
+            reporter_address: Some("noreply@provdata.example".into()),
+            reporter_organisation: Some("Provdata Sverige AB".into()),
+            route: serde_json::to_value(route()).unwrap(),
+            facts: json!({
+                "schema": "breachwatch.inspect/1",
+                "incident": {
+                    "discovered_at": "2026-03-27T08:00:00+01:00",
+                    "occurred_from": null,
+                    "occurred_to": null,
+                    "ongoing": false,
+                    "systems": ["ProvWeb"],
+                    "data_categories": ["health", "personal_identity_number"],
+                    "data_subjects": { "min": 10, "max": 100 },
+                    "cause": "attack"
+                }
+            }),
+            workflow,
+        }
+    }
+
+    fn msg(
+        kind: &str,
+        disposition: &str,
+        subject: &str,
+        from: &str,
+        at: Option<&str>,
+    ) -> MessageRow {
+        MessageRow {
+            message_id: None,
+            kind: kind.into(),
+            disposition: disposition.into(),
+            subject: Some(subject.into()),
+            from_address: Some(from.into()),
+            received_at: at.map(t),
+            error: None,
+        }
+    }
+
+    fn event(kind: &str, actor: &str, at: &str, data: Value) -> EventRow {
+        EventRow {
+            seq: 1,
+            at: t(at),
+            kind: kind.into(),
+            actor: actor.into(),
+            data,
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    fn messages() -> Vec<MessageRow> {
+        vec![
+            msg(
+                "breach_notice",
+                "opened_case",
+                "VB: Dataintrång hos Provdata",
+                "staff@example.test",
+                Some("2026-03-27T11:00:00Z"),
+            ),
+            msg(
+                "other",
+                "attached",
+                "SV: [PUI-2026-0012] Ny personuppgiftsincident",
+                "official@example.test",
+                Some("2026-03-27T12:00:00Z"),
+            ),
+            msg(
+                "auto_reply",
+                "attached",
+                "Frånvaro",
+                "away@example.test",
+                Some("2026-03-27T12:30:00Z"),
+            ),
+            msg(
+                "follow_up",
+                "attached",
+                "Re: Dataintrång hos Provdata – uppdatering",
+                "noreply@provdata.example",
+                Some("2026-03-28T07:15:00Z"),
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_stored_case_gives_route_config_facts_and_underlag() {
+        let now = t("2026-03-28T10:00:00Z");
+        let c = from_record(
+            &record(json!({})),
+            &messages(),
+            &[],
+            &docs(),
+            chrono_tz::Europe::Stockholm,
+            now,
+        )
+        .unwrap();
+        assert_eq!(c.case_ref.as_str(), "PUI-2026-0012");
+        assert_eq!(c.committee, "Vård- och omsorgsnämnden");
+        assert_eq!(c.delegation_point.as_deref(), Some("2.3"));
+        assert_eq!(c.official.name.as_deref(), Some("Olivia Official"));
+        assert_eq!(c.official.title.as_deref(), Some("Verksamhetschef"));
+        assert_eq!(c.dpo.name.as_deref(), Some("Dora DPO"));
+        assert_eq!(c.diarienummer, None, "the registry gives it, never guessed");
+        assert_eq!(
+            c.preparation.as_deref(),
+            Some("Ärendet har beretts av Olivia Official.")
+        );
+        assert_eq!(c.controller.name.as_deref(), Some("Testkommunen"));
+        let addr = c.controller.address.as_ref().expect("city given");
+        assert_eq!(addr.city.as_deref(), Some("Teststad"));
+        assert_eq!(addr.street, None);
+        assert_eq!(c.date.to_string(), "2026-03-28");
+        assert_eq!(c.generated_at, now);
+        assert_eq!(c.deadline_at, t("2026-03-30T09:00:00Z"));
+        assert_eq!(
+            c.processor.organisation.as_deref(),
+            Some("Provdata Sverige AB")
+        );
+        assert_eq!(c.facts.systems, vec!["ProvWeb".to_string()]);
+        assert_eq!(c.facts.cause, Some(Cause::Attack));
+        assert_eq!(c.facts.ongoing, Some(false));
+        assert_eq!(c.facts.discovered_at, Some(t("2026-03-27T07:00:00Z")));
+        assert_eq!(
+            c.facts.data_subjects,
+            Some(Range {
+                min: Some(10),
+                max: Some(100)
+            })
+        );
+        // The notice (at awareness, from the supplier, prefix gone) and the
+        // supplier's update; not the official's reply, not the auto-reply.
+        assert_eq!(c.messages.len(), 2, "{:?}", c.messages);
+        assert_eq!(c.messages[0].subject, "Dataintrång hos Provdata");
+        assert_eq!(c.messages[0].received_at, t("2026-03-27T09:00:00Z"));
+        assert_eq!(
+            c.messages[0].from,
+            "Provdata Sverige AB <noreply@provdata.example>"
+        );
+        assert!(!c.messages[0].follow_up);
+        assert_eq!(
+            c.messages[1].subject,
+            "Dataintrång hos Provdata – uppdatering"
+        );
+        assert!(c.messages[1].follow_up);
+        // Nothing recorded: no assessment, no report.
+        assert_eq!(c.risk, None);
+        assert_eq!(c.imy_reference, None);
+        assert!(c.timeline.is_empty());
+    }
+
+    #[test]
+    fn the_recorded_workflow_and_actions_reach_the_case_file() {
+        let now = t("2026-03-31T10:00:00Z");
+        let mut w = Case {
+            case_ref: CaseRef::new("PUI", 2026, 12),
+            state: crate::core::case::State::Reported,
+            aware_at: t("2026-03-27T09:00:00Z"),
+            opened_at: t("2026-03-27T11:00:00Z"),
+            acknowledged_at: None,
+            acknowledged_by: None,
+            assessment: Some(Assessment::HighRisk),
+            assessed_at: None,
+            decision: Some(Decision::NotifyAndInform),
+            decided_at: None,
+            decided_by: None,
+            imy_ref: None,
+            reported_at: Some(t("2026-03-30T12:00:00Z")),
+            delay_reason: Some("Leverantören rapporterade sent.".into()),
+            supplements: 0,
+            withdrawn_at: None,
+            closed_at: None,
+            state_before_close: None,
+            series: None,
+        };
+        w.imy_ref = serde_json::from_value(json!("DI-2026-1234")).ok();
+        let events = vec![
+            event(
+                "case_opened",
+                "breachwatch",
+                "2026-03-27T11:00:00Z",
+                json!({}),
+            ),
+            event(
+                "acknowledged",
+                "official@example.test",
+                "2026-03-27T12:00:00Z",
+                json!({}),
+            ),
+            event(
+                "assessed",
+                "official@example.test",
+                "2026-03-28T08:00:00Z",
+                json!({ "assessment": "high_risk" }),
+            ),
+            event(
+                "note",
+                "deputy@example.test",
+                "2026-03-28T09:00:00Z",
+                json!({ "text": "Ringde leverantören." }),
+            ),
+            event(
+                "documents_generated",
+                "breachwatch",
+                "2026-03-28T09:30:00Z",
+                json!({}),
+            ),
+        ];
+        let c = from_record(
+            &record(serde_json::to_value(&w).unwrap()),
+            &messages(),
+            &events,
+            &docs(),
+            chrono_tz::Europe::Stockholm,
+            now,
+        )
+        .unwrap();
+        assert_eq!(c.risk.as_ref().map(|r| r.level), Some(RiskLevel::High));
+        assert_eq!(
+            c.delay_reason.as_deref(),
+            Some("Leverantören rapporterade sent.")
+        );
+        assert_eq!(c.imy_notified_at, Some(t("2026-03-30T12:00:00Z")));
+        assert_eq!(c.imy_reference.as_deref(), Some("DI-2026-1234"));
+        let texts: Vec<&str> = c.timeline.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            vec![
+                "Olivia Official kvitterade ärendet.",
+                "Olivia Official bedömde att incidenten sannolikt medför en hög risk för de registrerades rättigheter och friheter.",
+                "Dennis Deputy antecknade: Ringde leverantören.",
+            ]
+        );
+        assert_eq!(
+            outcome_for(Decision::NotifyAndInform),
+            Outcome::NotifyInform
+        );
+    }
+
+    #[test]
+    fn unreadable_stored_json_reads_as_nothing_recorded_but_a_bad_route_is_an_error() {
+        let now = t("2026-03-28T10:00:00Z");
+        let mut rec = record(Value::Null);
+        rec.facts = json!("garbage");
+        let c = from_record(&rec, &[], &[], &docs(), chrono_tz::Europe::Stockholm, now).unwrap();
+        assert_eq!(c.facts, Incident::default());
+        assert_eq!(c.risk, None);
+        assert!(c.messages.is_empty());
+        rec.route = json!({});
+        let e =
+            from_record(&rec, &[], &[], &docs(), chrono_tz::Europe::Stockholm, now).unwrap_err();
+        assert!(e.contains("PUI-2026-0012"), "{e}");
+    }
+
+    #[test]
+    fn forward_prefixes_are_stripped() {
+        assert_eq!(original_subject("VB: SV: Intrång"), "Intrång");
+        assert_eq!(original_subject("Fwd: RE:Incident"), "Incident");
+        assert_eq!(original_subject("Svar om intrång"), "Svar om intrång");
+        assert_eq!(original_subject("  "), "");
+    }
+
+    #[test]
+    fn a_new_case_renders_and_its_checksums_go_on_the_timeline() {
+        let now = t("2026-03-27T11:00:00Z");
+        let raw = b"From: Provdata <noreply@provdata.example>\r\nTo: breach@example.test\r\n\
+Subject: Dataintrang i ProvWeb\r\nDate: Fri, 27 Mar 2026 10:00:00 +0100\r\n\r\n\
+Provdata Sverige AB har drabbats av ett dataintrang i ProvWeb.\r\n";
+        let n = crate::core::notice::read(raw, &Default::default()).unwrap();
+        let r = CaseRef::new("PUI", 2026, 3);
+        let aware = t("2026-03-27T09:00:00Z");
+        let c = for_new_case(
+            &n,
+            &route(),
+            &r,
+            aware,
+            crate::core::clock::deadline(aware),
+            &docs(),
+            chrono_tz::Europe::Stockholm,
+            now,
+        );
+        assert_eq!(c.messages.len(), 1);
+        assert_eq!(c.messages[0].received_at, aware);
+        assert_eq!(c.deadline_at, t("2026-03-30T09:00:00Z"));
+        let tpl = Templates::builtin(render::Language::Sv).unwrap();
+        let (att, ev) = opening_attachments(&c, &tpl);
+        let names: Vec<&str> = att.iter().map(|a| a.file_name.as_str()).collect();
+        assert!(names.iter().any(|n| n.ends_with(".docx")), "{names:?}");
+        assert!(names.iter().any(|n| n.ends_with(".ics")), "{names:?}");
+        assert!(names.iter().any(|n| n.starts_with("IMY-")), "{names:?}");
+        assert_eq!(ev.kind, EVENT_DOCUMENTS_GENERATED);
+        let listed = ev.data["documents"].as_array().unwrap();
+        assert_eq!(listed.len(), att.len());
+        for (a, l) in att.iter().zip(listed) {
+            assert_eq!(l["file_name"], a.file_name.as_str());
+            assert_eq!(l["sha256"], render::sha256_hex(&a.bytes).as_str());
+        }
+        // A set that cannot render: no attachments, a failure event, no panic.
+        let (att, ev) = opening_attachments(&c, &Templates::unavailable());
+        assert!(att.is_empty());
+        assert_eq!(ev.kind, EVENT_DOCUMENTS_FAILED);
+        assert!(draft_attachments(&c, &Templates::unavailable(), Outcome::NoNotify).is_err());
+        let (att, evs) = draft_attachments(&c, &tpl, Outcome::NoNotify).unwrap();
+        assert!(!att.iter().any(|a| a.file_name.starts_with("IMY-")));
+        assert_eq!(evs[0].data["outcome"], "no_notify");
+    }
+}
