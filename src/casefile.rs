@@ -777,6 +777,28 @@ mod tests {
     }
 
     #[test]
+    fn the_stored_facts_json_reads_back_as_the_incident_written() {
+        let raw = b"From: a@provdata.example\r\nSubject: x\r\n\r\nbody\r\n";
+        let mut n = crate::core::notice::read(raw, &Default::default()).unwrap();
+        n.incident = Incident {
+            discovered_at: Some(t("2026-03-27T07:00:00Z")),
+            occurred_from: Some(t("2026-03-26T22:15:00Z")),
+            occurred_to: None,
+            ongoing: Some(true),
+            systems: vec!["ProvWeb".into(), "eRemiss".into()],
+            data_categories: vec!["health".into()],
+            data_subjects: Some(Range {
+                min: None,
+                max: Some(1000),
+            }),
+            cause: Some(Cause::HumanError),
+        };
+        // The same JSON the ingest pipeline stores in `cases.facts`.
+        let v = crate::core::notice::present::to_contract_json(&n, chrono_tz::Europe::Stockholm);
+        assert_eq!(incident_from_facts(&v), n.incident);
+    }
+
+    #[test]
     fn forward_prefixes_are_stripped() {
         assert_eq!(original_subject("VB: SV: Intrång"), "Intrång");
         assert_eq!(original_subject("Fwd: RE:Incident"), "Incident");

@@ -5,5 +5,6 @@
 
 mod cli;
 mod daemon;
+mod documents;
 mod harness;
 mod store_story;

@@ -75,8 +75,35 @@ async fn story(db_url: &str) {
     assert_eq!(purposes, vec!["opening", "acknowledgement", "follow_up"]);
     // Timeline is hash-chained.
     let ev = store.case_events(list[0].id).await.unwrap();
-    assert_eq!(ev.len(), 2);
+    // case_opened, documents_generated (opening notice), message_attached.
+    assert_eq!(ev.len(), 3);
+    assert_eq!(ev[1].kind, "documents_generated");
     assert_eq!(ev[1].prev_hash, ev[0].hash);
+    // The document assembly reads the case back on this backend too, and an
+    // appended event continues the chain.
+    let file = breachwatch::casefile::load(&store, &p.cfg, &r, now)
+        .await
+        .unwrap()
+        .expect("the case");
+    assert_eq!(file.case_ref.as_str(), r);
+    assert_eq!(file.committee, "Kommunstyrelsen");
+    assert_eq!(
+        file.messages.len(),
+        2,
+        "notice and reply: {:?}",
+        file.messages
+    );
+    let (_, events) = breachwatch::casefile::draft_attachments(
+        &file,
+        &p.templates,
+        breachwatch::core::documents::Outcome::NoNotify,
+    )
+    .unwrap();
+    store.append_events(list[0].id, &events, now).await.unwrap();
+    let ev = store.case_events(list[0].id).await.unwrap();
+    assert_eq!(ev.len(), 4);
+    assert_eq!(ev[3].prev_hash, ev[2].hash);
+    assert!(store.case_record("PUI-1999-9999").await.unwrap().is_none());
     // The outbox hands out each row once.
     let a = store
         .claim_outbox(now, Duration::seconds(60))

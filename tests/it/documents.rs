@@ -1,0 +1,305 @@
+//! Generated documents end to end: the opening notice to the official carries
+//! the draft decision, the IMY form draft and the deadline .ics, byte for byte
+//! what the case timeline's checksums say; `cases draft` and `cases imy-form`
+//! against the same case; unknown references and broken templates.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use chrono::Utc;
+use mail_parser::MimeHeaders;
+use sha2::{Digest, Sha256};
+
+use crate::harness::*;
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// (file name → bytes) of every attachment of a delivered mail.
+fn attachments(m: &Mail) -> BTreeMap<String, Vec<u8>> {
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&m.raw)
+        .expect("a parseable mail");
+    parsed
+        .attachments()
+        .map(|a| {
+            (
+                a.attachment_name().unwrap_or_default().to_string(),
+                a.contents().to_vec(),
+            )
+        })
+        .collect()
+}
+
+/// The `documents` list of every `documents_generated` event, as
+/// (via, file name → sha256).
+fn documents_events(case: &serde_json::Value) -> Vec<(String, BTreeMap<String, String>)> {
+    case["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter(|e| e["kind"] == "documents_generated")
+        .map(|e| {
+            let docs = e["data"]["documents"]
+                .as_array()
+                .expect("documents list")
+                .iter()
+                .map(|d| {
+                    (
+                        d["file_name"].as_str().unwrap_or_default().to_string(),
+                        d["sha256"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect();
+            (
+                e["data"]["via"].as_str().unwrap_or_default().to_string(),
+                docs,
+            )
+        })
+        .collect()
+}
+
+/// The text of every `<w:t>` of the .docx main part.
+fn docx_text(bytes: &[u8]) -> String {
+    use std::io::Read;
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("the .docx is a zip");
+    let mut xml = String::new();
+    z.by_name("word/document.xml")
+        .expect("word/document.xml in the package")
+        .read_to_string(&mut xml)
+        .expect("utf-8 xml");
+    // Words may be split over runs; joining the run texts is what Word shows.
+    let mut text = String::new();
+    let mut rest = xml.as_str();
+    while let Some(i) = rest.find("<w:t") {
+        rest = &rest[i..];
+        let Some(open_end) = rest.find('>') else {
+            break;
+        };
+        let Some(close) = rest.find("</w:t>") else {
+            break;
+        };
+        if open_end < close && !rest[..open_end].ends_with('/') {
+            text.push_str(&rest[open_end + 1..close]);
+            text.push(' ');
+        }
+        rest = &rest[close + 6..];
+    }
+    text
+}
+
+fn run_cli(s: &Setup, args: &[&str]) -> std::process::Output {
+    Command::new(bin())
+        .args(args)
+        .arg("--config")
+        .arg(&s.config)
+        .env_remove("BREACHWATCH_DATABASE_URL")
+        .env_remove("BREACHWATCH_IMAP_CA_FILE")
+        .output()
+        .expect("run breachwatch")
+}
+
+#[test]
+fn opening_notice_carries_the_drafts_and_cases_draft_and_imy_form_match_the_timeline() {
+    let s = setup(Knobs::default());
+    let d = s.start();
+    let now = Utc::now();
+    s.send(
+        "staff",
+        &outlook_forward(
+            &s,
+            now - chrono::Duration::hours(3),
+            "Dataintrång hos Provdata",
+            now,
+        ),
+    );
+    let opening = wait_for(30, "the opening notice to the official", || {
+        s.mails("official", "")
+            .into_iter()
+            .find(|m| m.subject.contains("Ny personuppgiftsincident"))
+    });
+    let case_ref = s.cases()[0]["ref"].as_str().expect("ref").to_string();
+    assert!(opening.subject.contains(&case_ref), "{}", opening.subject);
+
+    // The attachments: notify draft (.docx + .txt), IMY draft, deadline .ics.
+    let att = attachments(&opening);
+    let names: Vec<&String> = att.keys().collect();
+    let find = |pred: &dyn Fn(&str) -> bool| -> (String, Vec<u8>) {
+        att.iter()
+            .find(|(n, _)| pred(n))
+            .map(|(n, b)| (n.clone(), b.clone()))
+            .unwrap_or_else(|| panic!("attachment missing among {names:?}"))
+    };
+    let (docx_name, docx) = find(&|n| n.starts_with("Beslut-anmalan-") && n.ends_with(".docx"));
+    assert!(docx_name.contains(&case_ref), "{docx_name}");
+    let (_, decision_txt) = find(&|n| n.starts_with("Beslut-anmalan-") && n.ends_with(".txt"));
+    let (_, imy_txt) = find(&|n| n.starts_with("IMY-anmalan-") && n.ends_with(".txt"));
+    find(&|n| n.starts_with("IMY-anmalan-") && n.ends_with(".json"));
+    let (_, ics) = find(&|n| n.ends_with(".ics"));
+    let decision_txt = String::from_utf8(decision_txt).expect("utf-8 decision");
+    assert!(decision_txt.contains("Kommunstyrelsen"), "{decision_txt}");
+    assert!(String::from_utf8_lossy(&imy_txt).contains(&case_ref));
+    let ics = String::from_utf8(ics).expect("utf-8 ics");
+    assert!(
+        ics.contains("BEGIN:VCALENDAR") && ics.contains("VEVENT"),
+        "{ics}"
+    );
+
+    // The .docx is a Word package whose text has the decision and the committee.
+    let text = docx_text(&docx);
+    assert!(text.contains("Beslut"), "{text}");
+    assert!(text.contains("Kommunstyrelsen"), "{text}");
+
+    // Every attachment's SHA-256 is the one recorded on the case timeline.
+    let case = s.case(&case_ref);
+    let events = documents_events(&case);
+    assert_eq!(
+        events.len(),
+        1,
+        "one documents event at opening: {events:?}"
+    );
+    let (via, recorded) = &events[0];
+    assert_eq!(via, "opening_notice");
+    assert_eq!(
+        recorded.keys().collect::<Vec<_>>(),
+        att.keys().collect::<Vec<_>>(),
+        "the same files"
+    );
+    for (name, bytes) in &att {
+        assert_eq!(
+            recorded.get(name),
+            Some(&sha256(bytes)),
+            "{name}: delivered bytes differ from the recorded checksum"
+        );
+    }
+
+    // `cases draft`: the files match what it printed and what it recorded.
+    let out_dir = s.dir.path().join("drafts");
+    let out = s.cli(&[
+        "cases",
+        "draft",
+        &case_ref,
+        "--outcome",
+        "no-notify",
+        "--out",
+        out_dir.to_str().expect("utf-8 path"),
+    ]);
+    let printed: Vec<(String, String)> = out
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let (sum, path) = l.split_once("  ").expect("SHA-256  PATH");
+            (sum.to_string(), path.to_string())
+        })
+        .collect();
+    assert!(
+        printed
+            .iter()
+            .any(|(_, p)| p.ends_with(&format!("Beslut-ej-anmalan-{case_ref}.docx"))),
+        "{out}"
+    );
+    assert!(
+        !printed.iter().any(|(_, p)| p.contains("IMY-")),
+        "no IMY form when not notifying: {out}"
+    );
+    for (sum, path) in &printed {
+        let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(&sha256(&bytes), sum, "{path}");
+    }
+    let docx = std::fs::read(out_dir.join(format!("Beslut-ej-anmalan-{case_ref}.docx")))
+        .expect("no-notify docx");
+    assert!(docx_text(&docx).contains("Kommunstyrelsen"));
+    let events = documents_events(&s.case(&case_ref));
+    assert_eq!(events.len(), 2, "cases draft adds one event: {events:?}");
+    let (via, recorded) = &events[1];
+    assert_eq!(via, "cli");
+    assert_eq!(recorded.len(), printed.len());
+    for (sum, path) in &printed {
+        let name = std::path::Path::new(path)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("file name");
+        assert_eq!(recorded.get(name), Some(sum), "{name}");
+    }
+
+    // `cases imy-form --format json`: the whole form, 37 answers.
+    let json = s.cli(&["cases", "imy-form", &case_ref, "--format", "json"]);
+    let form: serde_json::Value = serde_json::from_str(&json).expect("IMY JSON parses");
+    assert_eq!(form["case_ref"], case_ref.as_str());
+    assert_eq!(form["committee"], "Kommunstyrelsen");
+    assert_eq!(
+        form["answers"].as_array().map(|a| a.len()),
+        Some(37),
+        "{json}"
+    );
+    let html = s.cli(&["cases", "imy-form", &case_ref, "--format", "html"]);
+    assert!(
+        html.contains("<html") || html.contains("<!DOCTYPE"),
+        "{html}"
+    );
+    d.terminate();
+}
+
+#[test]
+fn unknown_case_refs_exit_2_with_a_clear_message() {
+    let s = setup(Knobs::default());
+    let out_dir = s.dir.path().join("never");
+    for args in [
+        vec![
+            "cases",
+            "draft",
+            "PUI-1999-9999",
+            "--outcome",
+            "notify",
+            "--out",
+            out_dir.to_str().expect("utf-8 path"),
+        ],
+        vec!["cases", "imy-form", "PUI-1999-9999"],
+    ] {
+        let out = run_cli(&s, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no case PUI-1999-9999"), "{args:?}: {err}");
+    }
+    assert!(!out_dir.exists(), "nothing written for an unknown case");
+}
+
+#[test]
+fn a_broken_template_directory_stops_check_config_and_run_naming_the_file() {
+    let s = setup(Knobs::default());
+    let dir = s.dir.path().join("templates");
+    std::fs::create_dir(&dir).expect("mkdir");
+    for f in [
+        "decision.txt.j2",
+        "imy.txt.j2",
+        "imy.html.j2",
+        "calendar.txt.j2",
+    ] {
+        std::fs::copy(repo().join("config/templates/sv").join(f), dir.join(f)).expect("copy");
+    }
+    std::fs::write(dir.join("decision.txt.j2"), "{% if %}\n").expect("break it");
+    let cfg = std::fs::read_to_string(&s.config).expect("config");
+    std::fs::write(
+        &s.config,
+        format!(
+            "{cfg}\n[documents]\ntemplates_dir = {:?}\n",
+            dir.display().to_string()
+        ),
+    )
+    .expect("write config");
+    let out = Command::new(bin())
+        .args(["check-config"])
+        .arg(&s.config)
+        .output()
+        .expect("check-config");
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("documents.templates_dir") && text.contains("decision.txt.j2"),
+        "{text}"
+    );
+    let out = run_cli(&s, &["run"]);
+    assert_eq!(out.status.code(), Some(2), "run refuses the same config");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("decision.txt.j2"));
+}
