@@ -303,3 +303,55 @@ fn a_broken_template_directory_stops_check_config_and_run_naming_the_file() {
     assert_eq!(out.status.code(), Some(2), "run refuses the same config");
     assert!(String::from_utf8_lossy(&out.stderr).contains("decision.txt.j2"));
 }
+
+#[tokio::test]
+async fn a_rendering_failure_never_holds_back_the_opening_notice() {
+    use std::sync::Arc;
+
+    use breachwatch::config::Config;
+    use breachwatch::render::Templates;
+    use breachwatch::store::Store;
+    use breachwatch::workers::ingest::{Handled, Pipeline};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}/f.db", dir.path().display());
+    let text = std::fs::read_to_string(repo().join("config/local.toml")).expect("local.toml");
+    let cfg = Config::from_toml(&text, |k| match k {
+        "BREACHWATCH_DATABASE_URL" => Some(db.clone()),
+        "BREACHWATCH_IMAP_CA_FILE" => Some(repo().join("Cargo.toml").display().to_string()),
+        _ => None,
+    })
+    .expect("config");
+    let store = Store::connect(&db).await.expect("store");
+    let mut p = Pipeline::new(Arc::new(cfg), store.clone());
+    // As if the template files had gone since the configuration was checked.
+    p.templates = Arc::new(Templates::unavailable());
+    let raw = b"From: Staff <staff@example.test>\r\nTo: breach@example.test\r\n\
+Subject: VB: Intrang\r\nDate: Mon, 21 Jun 2021 07:09:14 +0200\r\nMessage-ID: <f1@x>\r\n\r\nIntrang.\r\n";
+    let h = p
+        .handle(raw, None, None, Utc::now())
+        .await
+        .expect("handled");
+    let Handled::Opened(r) = h else {
+        panic!("expected a case, got {h:?}")
+    };
+    let c = store.case_summary(&r).await.expect("case");
+    let mails = store.case_outbox(c.id).await.expect("outbox");
+    assert!(
+        mails.iter().any(|m| m.purpose == "opening"),
+        "the opening notice is queued: {mails:?}"
+    );
+    let kinds: Vec<String> = store
+        .case_events(c.id)
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert!(kinds.contains(&"documents_failed".to_string()), "{kinds:?}");
+    assert!(
+        !kinds.contains(&"documents_generated".to_string()),
+        "{kinds:?}"
+    );
+    store.close().await;
+}
