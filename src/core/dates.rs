@@ -70,9 +70,8 @@ static RE_BINDER: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"(?i)^[\s,]*(?:(?:t|kl\.?|klockan|at|on|den|the|i\s+natt|i\s+morse|i\s+kväll|natten\s+(?:till|mot)|på\s+(?:morgonen|kvällen|natten|eftermiddagen|förmiddagen)|in\s+the\s+(?:morning|evening|afternoon))[\s,]*)*$")
         .expect("static regex")
 });
-static RE_CONNECT: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i)^\s*(?:och|and|–|-|—|till|to|until)\s*$").expect("static regex")
-});
+static RE_CONNECT: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"(?i)^\s*(?:och|and|–|-|—|till|to|until)\s*$").expect("static regex"));
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Rel {
@@ -249,8 +248,14 @@ pub fn parse_zone(z: &str) -> Option<Zone> {
     let digits: String = digits.chars().filter(|c| *c != ':').collect();
     let (h, m) = match digits.len() {
         1 | 2 => (digits.parse::<i32>().ok()?, 0),
-        3 => (digits.get(..1)?.parse().ok()?, digits.get(1..)?.parse().ok()?),
-        4 => (digits.get(..2)?.parse().ok()?, digits.get(2..)?.parse().ok()?),
+        3 => (
+            digits.get(..1)?.parse().ok()?,
+            digits.get(1..)?.parse().ok()?,
+        ),
+        4 => (
+            digits.get(..2)?.parse().ok()?,
+            digits.get(2..)?.parse().ok()?,
+        ),
         _ => return None,
     };
     if h > 14 || m > 59 {
@@ -266,7 +271,10 @@ pub fn local_to_utc(ndt: NaiveDateTime, zone: Option<Zone>, tz: Tz) -> Option<Da
     fn in_tz<Z: TimeZone>(z: &Z, ndt: NaiveDateTime) -> Option<DateTime<Utc>> {
         z.from_local_datetime(&ndt)
             .earliest()
-            .or_else(|| z.from_local_datetime(&(ndt + Duration::hours(1))).earliest())
+            .or_else(|| {
+                z.from_local_datetime(&(ndt + Duration::hours(1)))
+                    .earliest()
+            })
             .map(|d| d.with_timezone(&Utc))
     }
     match zone {
@@ -472,9 +480,7 @@ fn tokens(s: &str) -> Vec<Tok> {
         {
             continue;
         }
-        let ok = if ap.is_some() {
-            true
-        } else if has_kl {
+        let ok = if ap.is_some() || has_kl {
             true
         } else {
             match sep {
@@ -562,7 +568,9 @@ impl DateCtx {
                 let r = self.ref_local().date();
                 let cand = NaiveDate::from_ymd_opt(r.year(), m, d);
                 match cand {
-                    Some(c) if c > r + Duration::days(1) => NaiveDate::from_ymd_opt(r.year() - 1, m, d),
+                    Some(c) if c > r + Duration::days(1) => {
+                        NaiveDate::from_ymd_opt(r.year() - 1, m, d)
+                    }
                     Some(c) => Some(c),
                     // 29 February in a year without it: try the year before.
                     None => NaiveDate::from_ymd_opt(r.year() - 1, m, d),
@@ -583,11 +591,7 @@ impl DateCtx {
                 wd,
                 strictly_before,
             } => {
-                let mut d = if strictly_before {
-                    r.pred_opt()?
-                } else {
-                    r
-                };
+                let mut d = if strictly_before { r.pred_opt()? } else { r };
                 for _ in 0..7 {
                     if d.weekday() == wd {
                         return Some(d);
@@ -614,7 +618,9 @@ pub fn mentions(s: &str, ctx: &mut DateCtx) -> Vec<Mention> {
         let t = toks[i];
         let next = toks.get(i + 1).copied();
         let (date_tok, time_tok, start, end, used) = match (t.kind, next) {
-            (TokKind::Time { .. }, Some(n)) if !matches!(n.kind, TokKind::Time { .. }) && binds(&t, &n) => {
+            (TokKind::Time { .. }, Some(n))
+                if !matches!(n.kind, TokKind::Time { .. }) && binds(&t, &n) =>
+            {
                 (Some(n), Some(t), t.start, n.end, 2)
             }
             (TokKind::Time { .. }, _) => (None, Some(t), t.start, t.end, 1),
@@ -642,7 +648,12 @@ pub fn mentions(s: &str, ctx: &mut DateCtx) -> Vec<Mention> {
             ctx.last_date = Some(d);
         }
         match time_tok.map(|t| t.kind) {
-            Some(TokKind::Time { h, mi, s: sec, zone }) => {
+            Some(TokKind::Time {
+                h,
+                mi,
+                s: sec,
+                zone,
+            }) => {
                 let Some(nt) = NaiveTime::from_hms_opt(h, mi, sec) else {
                     continue;
                 };
@@ -732,15 +743,33 @@ mod tests {
             ("Fri, Jun 18, 2021 at 8:05 PM", "2021-06-18T20:05:00+02:00"),
             ("Tue, Sep 9, 2025 at 11:47 PM", "2025-09-09T23:47:00+02:00"),
             ("lör 29 mars 2025 kl. 10:14", "2025-03-29T10:14:00+01:00"),
-            ("7 november 2024 kl. 16:44:09 CET", "2024-11-07T16:44:09+01:00"),
+            (
+                "7 november 2024 kl. 16:44:09 CET",
+                "2024-11-07T16:44:09+01:00",
+            ),
             ("7 juni 2024 kl. 16:44:09 CEST", "2024-06-07T16:44:09+02:00"),
-            ("Tue, 3 Dec 2024 17:31:00 +0100", "2024-12-03T17:31:00+01:00"),
-            ("Tue, 3 Dec 2024 16:31:00 +0000", "2024-12-03T17:31:00+01:00"),
-            ("November 7, 2024 at 4:44:09 PM GMT+1", "2024-11-07T16:44:09+01:00"),
+            (
+                "Tue, 3 Dec 2024 17:31:00 +0100",
+                "2024-12-03T17:31:00+01:00",
+            ),
+            (
+                "Tue, 3 Dec 2024 16:31:00 +0000",
+                "2024-12-03T17:31:00+01:00",
+            ),
+            (
+                "November 7, 2024 at 4:44:09 PM GMT+1",
+                "2024-11-07T16:44:09+01:00",
+            ),
             ("2024-12-03 17:31", "2024-12-03T17:31:00+01:00"),
             ("Mon, 30 Mar 2026 at 09:12", "2026-03-30T09:12:00+02:00"),
-            ("Monday, March 30, 2026 12:05 AM", "2026-03-30T00:05:00+02:00"),
-            ("Monday, March 30, 2026 12:05 PM", "2026-03-30T12:05:00+02:00"),
+            (
+                "Monday, March 30, 2026 12:05 AM",
+                "2026-03-30T00:05:00+02:00",
+            ),
+            (
+                "Monday, March 30, 2026 12:05 PM",
+                "2026-03-30T12:05:00+02:00",
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(hdr(input).as_deref(), Some(want), "{input}");
@@ -770,11 +799,17 @@ mod tests {
             ["2021-06-17T14:07:00+02:00"]
         );
         assert_eq!(
-            text_times("under perioden 2021-06-16 kl. 20:20 – 2021-06-18 kl. 16:07.", r),
+            text_times(
+                "under perioden 2021-06-16 kl. 20:20 – 2021-06-18 kl. 16:07.",
+                r
+            ),
             ["2021-06-16T20:20:00+02:00", "2021-06-18T16:07:00+02:00"]
         );
         assert_eq!(
-            text_times("pågick mellan den 16 juni kl. 20.20 och den 18 juni kl. 16.07.", r),
+            text_times(
+                "pågick mellan den 16 juni kl. 20.20 och den 18 juni kl. 16.07.",
+                r
+            ),
             ["2021-06-16T20:20:00+02:00", "2021-06-18T16:07:00+02:00"]
         );
         assert_eq!(
@@ -802,7 +837,10 @@ mod tests {
             ["2021-06-20T21:15:00+02:00"]
         );
         assert_eq!(
-            text_times("between 1:02 a.m. ET on September 6, 2025 and 3:40 p.m. ET on September 8, 2025", r),
+            text_times(
+                "between 1:02 a.m. ET on September 6, 2025 and 3:40 p.m. ET on September 8, 2025",
+                r
+            ),
             ["2025-09-06T07:02:00+02:00", "2025-09-08T21:40:00+02:00"]
         );
         assert_eq!(
