@@ -36,6 +36,13 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<()>
         p.outbox_wake.clone(),
         shutdown.clone(),
     ));
+    tracker.spawn(workers::digest::run(
+        store.clone(),
+        p.sender.clone(),
+        cfg.clone(),
+        p.outbox_wake.clone(),
+        shutdown.clone(),
+    ));
     tracker.close();
     shutdown.cancelled().await;
     tracing::info!("stopping");

@@ -60,6 +60,11 @@ pub enum Command {
         #[command(subcommand)]
         command: CasesCommand,
     },
+    /// The art. 33(5) register of every breach.
+    Register {
+        #[command(subcommand)]
+        command: RegisterCommand,
+    },
     /// Messages that could not be read and were moved to the quarantine folder.
     Quarantine {
         #[command(subcommand)]
@@ -76,6 +81,23 @@ pub enum Command {
 pub enum RulesCommand {
     /// Which rule matches this message, why, and the route it gives.
     Test { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RegisterCommand {
+    /// Every case, notified or not, with facts, effects, actions and decision.
+    Export {
+        #[arg(long, value_parser = ["csv", "json"], default_value = "json")]
+        format: String,
+        /// First day (YYYY-MM-DD, in the configured zone) a case was opened.
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Last day (inclusive).
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+    },
+    /// Check every case's hash-chained timeline; exit 1 at the first broken link.
+    Verify,
 }
 
 #[derive(Subcommand, Debug)]
@@ -187,6 +209,7 @@ pub fn main() -> ExitCode {
             command: RulesCommand::Test { file },
         } => rules_test(flag, &file),
         Command::Cases { command } => cases(flag, command),
+        Command::Register { command } => register(flag, command),
         Command::Quarantine {
             command: QuarantineCommand::List { json },
         } => quarantine(flag, json),
@@ -491,6 +514,58 @@ async fn cases_imy_form(
         )
     })?;
     Ok(text.trim_end().to_string())
+}
+
+fn register(flag: Option<&Path>, cmd: RegisterCommand) -> Result<ExitCode, ExitCode> {
+    let cfg = load(flag)?;
+    let tz = cfg.tz();
+    let rt = runtime()?;
+    rt.block_on(async {
+        let store = Store::connect(&cfg.general.database_url)
+            .await
+            .map_err(|e| fail(1, format!("database: {e}")))?;
+        let code = match cmd {
+            RegisterCommand::Export { format, from, to } => {
+                let entries = crate::register::export(&store, tz, from, to)
+                    .await
+                    .map_err(|e| fail(1, format!("{e:#}")))?;
+                if format == "csv" {
+                    print!("{}", crate::register::to_csv(&entries));
+                } else {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&entries).unwrap_or_default()
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            RegisterCommand::Verify => {
+                let results = crate::register::verify(&store)
+                    .await
+                    .map_err(|e| fail(1, format!("{e:#}")))?;
+                let mut broken = 0;
+                let mut events = 0;
+                for v in &results {
+                    events += v.events;
+                    if let Some(p) = &v.problem {
+                        broken += 1;
+                        println!("{}: BROKEN: {p}", v.case_ref);
+                    }
+                }
+                println!(
+                    "{} case(s), {events} event(s), {broken} broken",
+                    results.len()
+                );
+                if broken > 0 {
+                    ExitCode::from(1)
+                } else {
+                    ExitCode::SUCCESS
+                }
+            }
+        };
+        store.close().await;
+        Ok(code)
+    })
 }
 
 fn quarantine(flag: Option<&Path>, json: bool) -> Result<ExitCode, ExitCode> {

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+use crate::core::auth::AuthConfig;
 use crate::core::clock::ReminderPlan;
 use crate::core::notice::{ReadOptions, SupplierHint};
 use crate::core::routing::{Route, Rule};
@@ -52,6 +53,48 @@ pub struct Config {
     #[serde(default)]
     pub suppliers: Vec<Supplier>,
     pub routing: Routing,
+    /// Who may command a case by reply.
+    #[serde(default)]
+    pub auth: AuthConfig,
+    #[serde(default)]
+    pub workflow: Workflow,
+    #[serde(default)]
+    pub digest: Digest,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Workflow {
+    /// A message from the same supplier about the same system within this many
+    /// days of an open case's opening joins that case without thread headers.
+    pub series_window_days: i64,
+}
+
+impl Default for Workflow {
+    fn default() -> Self {
+        Workflow {
+            series_window_days: crate::core::case::DEFAULT_SERIES_WINDOW_DAYS,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Digest {
+    /// Mail the DPO every open case with its time left.
+    pub enabled: bool,
+    /// Six or seven cron fields, seconds first, day names (`Mon-Fri`), evaluated in
+    /// `general.timezone`.
+    pub cron: String,
+}
+
+impl Default for Digest {
+    fn default() -> Self {
+        Digest {
+            enabled: true,
+            cron: crate::core::digest::DEFAULT_DIGEST_CRON.to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -498,6 +541,23 @@ impl Config {
         }
         for p in self.clock.problems() {
             out.push(problem("clock", p));
+        }
+        for p in self.auth.problems() {
+            out.push(problem("auth", p));
+        }
+        if self.workflow.series_window_days < 0 {
+            out.push(problem(
+                "workflow.series_window_days",
+                "must not be negative",
+            ));
+        }
+        if self.digest.enabled {
+            if let Err(e) = crate::core::digest::DigestSchedule::parse(
+                &self.digest.cron,
+                &self.general.timezone,
+            ) {
+                out.push(problem("digest.cron", e.to_string()));
+            }
         }
         for (i, s) in self.suppliers.iter().enumerate() {
             if s.organisation.trim().is_empty() {

@@ -67,6 +67,26 @@ pub enum Submission {
     Remote,
 }
 
+/// Reads how a message reached us from its `Received` headers, topmost first (our
+/// own MTA's are on top). Local delivery hops (LMTP) are skipped; the first SMTP
+/// hop decides: a client connected from 127.0.0.1 or ::1 means local submission.
+/// Lower headers are not looked at: anyone can write those.
+pub fn submission_from_received(received: &[&str]) -> Submission {
+    for h in received {
+        let lower = h.to_ascii_lowercase();
+        if lower.contains("with lmtp") {
+            continue;
+        }
+        let from_clause = lower.split(" by ").next().unwrap_or("");
+        return if from_clause.contains("[127.0.0.1]") || from_clause.contains("[::1]") {
+            Submission::Local
+        } else {
+            Submission::Remote
+        };
+    }
+    Submission::Remote
+}
+
 /// The sender's place on the case's roster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -579,6 +599,26 @@ pub fn authorize(
         .collect::<Vec<_>>()
         .join(" | ");
     Verdict::Refused(Reason::NotAuthenticated { seen })
+}
+
+#[cfg(test)]
+mod received_tests {
+    use super::*;
+
+    #[test]
+    fn only_the_top_smtp_hop_counts_for_local_submission() {
+        let lmtp = "from mail.example.test by mail.example.test with LMTP id x (envelope-from <a@example.test>); Sun, 22 Nov 2026 05:24:33 +0000";
+        let local = "from vm (localhost [127.0.0.1]) by mail.example.test (Postfix) with ESMTP id 7E; Sun, 22 Nov 2026 05:24:33 +0000";
+        let remote = "from mx.evil.example (mx.evil.example [203.0.113.9]) by mail.example.test (Postfix) with ESMTPS id 9; Sun, 22 Nov 2026 05:24:33 +0000";
+        assert_eq!(submission_from_received(&[lmtp, local]), Submission::Local);
+        // A forged "local" header below a real remote hop does not count.
+        assert_eq!(
+            submission_from_received(&[lmtp, remote, local]),
+            Submission::Remote
+        );
+        assert_eq!(submission_from_received(&[]), Submission::Remote);
+        assert_eq!(submission_from_received(&[lmtp]), Submission::Remote);
+    }
 }
 
 #[cfg(test)]

@@ -76,9 +76,10 @@ impl std::fmt::Display for ImyRef {
     }
 }
 
-/// What an official asked for.
+/// What an official asked for. Adjacently tagged (`{"command": "reported", "arg":
+/// "DI-2026-1234"}`): an internally tagged enum cannot hold the string arguments.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "command", rename_all = "snake_case")]
+#[serde(tag = "command", content = "arg", rename_all = "snake_case")]
 pub enum Command {
     /// `kvittera` / `ack`
     Ack,
@@ -533,6 +534,34 @@ fn decision(v: &str) -> Option<Decision> {
         "ej anmäl" | "ej anmal" | "anmäl ej" | "inte anmäl" | "anmäl inte" | "no notify"
         | "do not notify" | "don't notify" | "not notify" => Some(Decision::DoNotNotify),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod serde_tests {
+    use super::*;
+
+    #[test]
+    fn every_command_serialises_for_the_timeline() {
+        let all = [
+            "kvittera",
+            "bedömning: hög risk",
+            "beslut: ej anmäl",
+            "anmält DI-2026-1234",
+            "försening: sent läst",
+            "komplettera",
+            "återta: fel kund",
+            "stäng",
+            "återöppna",
+            "notering: ringde leverantören",
+        ];
+        for line in all {
+            let Parsed::Command { command, .. } = parse_reply(line) else {
+                panic!("{line} is a command");
+            };
+            let v = serde_json::to_value(&command).expect("serialises");
+            assert_eq!(v["command"], command.name(), "{v}");
+        }
     }
 }
 

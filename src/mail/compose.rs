@@ -305,6 +305,7 @@ pub fn reminder(
     route: &Route,
     aware_at: DateTime<Utc>,
     r: &clock::Reminder,
+    unacknowledged: bool,
     now: DateTime<Utc>,
 ) -> Draft {
     let deadline = clock::deadline(aware_at);
@@ -336,9 +337,20 @@ pub fn reminder(
         human_left(left),
     );
     let mut cc = vec![route.dpo.address.clone()];
-    if r.overdue {
+    if r.overdue || unacknowledged {
         cc.push(route.deputy.address.clone());
     }
+    let (subject, text) = if unacknowledged {
+        (
+            format!("EJ KVITTERAT – {subject}"),
+            format!(
+                "Ingen har kvitterat ärendet ännu; ersättaren får därför en kopia. \
+                 Svara \"kvittera\" när ärendet är omhändertaget.\n\n{text}"
+            ),
+        )
+    } else {
+        (subject, text)
+    };
     Draft {
         dedupe_key: format!("{case_ref}/reminder/{}", r.seq),
         purpose: if r.overdue { "overdue" } else { "reminder" }.into(),
@@ -450,9 +462,15 @@ mod tests {
         assert!(d.subject.starts_with("BRÅDSKANDE"));
         assert!(d.text.contains("2026-03-30 11:00 (CEST)"), "{}", d.text);
         let rem = clock::next_after(aware, &clock::ReminderPlan::default(), now).unwrap();
-        let d = reminder(&sender(), &r, &route(), aware, &rem, rem.due_at);
+        let d = reminder(&sender(), &r, &route(), aware, &rem, false, rem.due_at);
         assert!(d.cc.contains(&"deputy@example.test".to_string()));
         assert!(d.subject.starts_with("FÖRSENAD"));
+        let early = clock::next_after(aware, &clock::ReminderPlan::default(), aware).unwrap();
+        let d = reminder(&sender(), &r, &route(), aware, &early, false, early.due_at);
+        assert!(!d.cc.contains(&"deputy@example.test".to_string()));
+        let d = reminder(&sender(), &r, &route(), aware, &early, true, early.due_at);
+        assert!(d.cc.contains(&"deputy@example.test".to_string()));
+        assert!(d.subject.starts_with("EJ KVITTERAT"));
     }
 
     #[test]

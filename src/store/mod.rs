@@ -30,6 +30,9 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Optimistic concurrency: the row changed since it was read; retry.
+    #[error("conflict: {0}")]
+    Conflict(String),
     #[error("{0}")]
     Other(String),
 }
@@ -118,12 +121,35 @@ pub struct NewEvent {
     pub data: serde_json::Value,
 }
 
+/// What happens to a case's reminder schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reminders {
+    Keep,
+    /// No more deadline reminders (reported, or decided not to notify).
+    Stop,
+    /// Next reminder at this instant with this plan position.
+    Set(DateTime<Utc>, u32),
+}
+
+/// A new workflow state for a case, written only if nobody changed the case
+/// since it was read (`expected_version`).
+#[derive(Debug, Clone)]
+pub struct CaseUpdate {
+    pub workflow: serde_json::Value,
+    pub state: String,
+    pub expected_version: i64,
+    pub reminders: Reminders,
+}
+
 #[derive(Debug, Clone)]
 pub enum CaseChange {
     /// Only record the message.
     None,
     Open(Box<NewCase>),
-    Attach(i64),
+    Attach {
+        case_id: i64,
+        update: Option<CaseUpdate>,
+    },
 }
 
 /// Everything one handled message changes, written in one transaction.
@@ -170,6 +196,25 @@ pub struct DueReminder {
     pub case_ref: CaseRef,
     pub aware_at: DateTime<Utc>,
     pub next_seq: u32,
+}
+
+/// A case's workflow as stored, for applying a command or rendering a digest.
+#[derive(Debug, Clone)]
+pub struct CaseWorkflow {
+    pub id: i64,
+    pub case_ref: CaseRef,
+    pub state: String,
+    pub aware_at: DateTime<Utc>,
+    pub opened_at: DateTime<Utc>,
+    /// The serialized `core::case::Case`, `{}` before the first command.
+    pub workflow: serde_json::Value,
+    pub version: i64,
+    pub route: serde_json::Value,
+    pub timeline_head: String,
+    pub reporter_domain: Option<String>,
+    pub systems: Vec<String>,
+    /// The inspect-v1 object of the notice that opened the case.
+    pub facts: serde_json::Value,
 }
 
 /// What `cases list/show` prints.
@@ -463,6 +508,31 @@ impl Store {
         )
     }
 
+    pub async fn case_workflow(&self, case_id: i64) -> Result<CaseWorkflow> {
+        dispatch!(self, case_workflow(case_id))
+    }
+
+    /// Cases not closed, oldest first.
+    pub async fn open_workflows(&self) -> Result<Vec<CaseWorkflow>> {
+        dispatch!(self, open_workflows())
+    }
+
+    /// Every case, oldest first.
+    pub async fn all_workflows(&self) -> Result<Vec<CaseWorkflow>> {
+        dispatch!(self, all_workflows())
+    }
+
+    /// Records a digest run and queues its mails, once per scheduled instant
+    /// (another replica may have sent it).
+    pub async fn commit_digest(
+        &self,
+        run_at: DateTime<Utc>,
+        mails: Vec<OutboxMail>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        dispatch!(self, commit_digest(run_at, mails, now))
+    }
+
     pub async fn list_cases(&self) -> Result<Vec<CaseSummary>> {
         dispatch!(self, list_cases())
     }
@@ -488,30 +558,3 @@ impl Store {
         dispatch!(self, quarantined())
     }
 }
-
-/// The hash chain of the case timeline: sha256 over the previous hash and a
-/// canonical form of the event.
-pub(crate) fn chain_hash(
-    prev: &str,
-    seq: i64,
-    at: &DateTime<Utc>,
-    kind: &str,
-    actor: &str,
-    data: &serde_json::Value,
-) -> String {
-    use sha2::{Digest, Sha256};
-    let canonical = serde_json::json!({
-        "seq": seq,
-        "at": at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        "kind": kind,
-        "actor": actor,
-        "data": data,
-    });
-    let mut h = Sha256::new();
-    h.update(prev.as_bytes());
-    h.update(canonical.to_string().as_bytes());
-    hex::encode(h.finalize())
-}
-
-/// The previous hash of the first event of a case.
-pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";

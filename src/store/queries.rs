@@ -10,6 +10,7 @@ macro_rules! backend {
             use sqlx::Row;
 
             use super::*;
+            use crate::core::timeline;
 
             type Db = $db;
             type Pool = sqlx::Pool<Db>;
@@ -116,6 +117,10 @@ macro_rules! backend {
                 at: DateTime<Utc>,
                 ev: &NewEvent,
             ) -> Result<()> {
+                let case_ref: String = sqlx::query_scalar("SELECT ref FROM cases WHERE id = $1")
+                    .bind(case_id)
+                    .fetch_one(&mut **tx)
+                    .await?;
                 let last = sqlx::query(
                     "SELECT seq, hash FROM events WHERE case_id = $1 ORDER BY seq DESC LIMIT 1",
                 )
@@ -124,9 +129,20 @@ macro_rules! backend {
                 .await?;
                 let (seq, prev) = match last {
                     Some(r) => (r.get::<i64, _>(0) + 1, r.get::<String, _>(1)),
-                    None => (1, GENESIS_HASH.to_string()),
+                    None => (1, timeline::GENESIS.to_string()),
                 };
-                let hash = chain_hash(&prev, seq, &at, &ev.kind, &ev.actor, &ev.data);
+                // Stored instants keep microseconds (PostgreSQL's precision), so the
+                // hash of a re-read row is the hash written.
+                let at = DateTime::<Utc>::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at);
+                let event = timeline::Event {
+                    seq: seq as u64,
+                    case_ref: CaseRef::from_stored(case_ref),
+                    at,
+                    kind: ev.kind.clone(),
+                    actor: ev.actor.clone(),
+                    data: ev.data.clone(),
+                };
+                let hash = timeline::chain_hash(&prev, &event);
                 sqlx::query(
                     "INSERT INTO events (case_id, seq, at, kind, actor, data, prev_hash, hash) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -138,9 +154,14 @@ macro_rules! backend {
                 .bind(&ev.actor)
                 .bind(ev.data.to_string())
                 .bind(prev)
-                .bind(hash)
+                .bind(&hash)
                 .execute(&mut **tx)
                 .await?;
+                sqlx::query("UPDATE cases SET timeline_head = $1 WHERE id = $2")
+                    .bind(&hash)
+                    .bind(case_id)
+                    .execute(&mut **tx)
+                    .await?;
                 Ok(())
             }
 
@@ -216,7 +237,35 @@ macro_rules! backend {
                 };
                 let case = match w.change {
                     CaseChange::None => None,
-                    CaseChange::Attach(id) => Some(CaseKey { id, case_ref: case_ref_of(&mut tx, id).await? }),
+                    CaseChange::Attach { case_id: id, update } => {
+                        if let Some(u) = update {
+                            let (set_at, set_seq, stop) = match u.reminders {
+                                Reminders::Keep => (None, None, false),
+                                Reminders::Stop => (None, None, true),
+                                Reminders::Set(at, seq) => (Some(at), Some(i64::from(seq)), false),
+                            };
+                            let changed = sqlx::query(
+                                "UPDATE cases SET workflow = $1, state = $2, version = version + 1, \
+                                 next_reminder_at = CASE WHEN $3 THEN NULL WHEN $4 IS NOT NULL THEN $4 ELSE next_reminder_at END, \
+                                 next_reminder_seq = CASE WHEN $3 THEN NULL WHEN $5 IS NOT NULL THEN $5 ELSE next_reminder_seq END \
+                                 WHERE id = $6 AND version = $7",
+                            )
+                            .bind(u.workflow.to_string())
+                            .bind(&u.state)
+                            .bind(stop)
+                            .bind(set_at)
+                            .bind(set_seq)
+                            .bind(id)
+                            .bind(u.expected_version)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                            if changed == 0 {
+                                return Err(StoreError::Conflict(format!("case id {id} changed meanwhile")));
+                            }
+                        }
+                        Some(CaseKey { id, case_ref: case_ref_of(&mut tx, id).await? })
+                    }
                     CaseChange::Open(c) => {
                         let year = i64::from(c.year);
                         let seq: i64 = sqlx::query_scalar(
@@ -441,6 +490,73 @@ macro_rules! backend {
                     append_event(&mut tx, due.case_id, now, ev).await?;
                 }
                 queue_mails(&mut tx, Some(due.case_id), c.mails, now).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            const WORKFLOW: &str = "SELECT id, ref, state, aware_at, opened_at, workflow, version, route, \
+                 timeline_head, reporter_domain, systems, facts FROM cases";
+
+            fn workflow_row(r: &<Db as sqlx::Database>::Row) -> CaseWorkflow {
+                CaseWorkflow {
+                    id: r.get(0),
+                    case_ref: CaseRef::from_stored(r.get(1)),
+                    state: r.get(2),
+                    aware_at: r.get(3),
+                    opened_at: r.get(4),
+                    workflow: serde_json::from_str(&r.get::<String, _>(5)).unwrap_or_default(),
+                    version: r.get(6),
+                    route: serde_json::from_str(&r.get::<String, _>(7)).unwrap_or_default(),
+                    timeline_head: r.get(8),
+                    reporter_domain: r.get(9),
+                    systems: json_list(&r.get::<String, _>(10)),
+                    facts: serde_json::from_str(&r.get::<String, _>(11)).unwrap_or_default(),
+                }
+            }
+
+            pub async fn case_workflow(pool: &Pool, case_id: i64) -> Result<CaseWorkflow> {
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!("{WORKFLOW} WHERE id = $1")))
+                    .bind(case_id)
+                    .fetch_optional(pool)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("case id {case_id}")))?;
+                Ok(workflow_row(&row))
+            }
+
+            pub async fn open_workflows(pool: &Pool) -> Result<Vec<CaseWorkflow>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{WORKFLOW} WHERE state <> 'closed' ORDER BY id")))
+                    .fetch_all(pool)
+                    .await?;
+                Ok(rows.iter().map(workflow_row).collect())
+            }
+
+            pub async fn all_workflows(pool: &Pool) -> Result<Vec<CaseWorkflow>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{WORKFLOW} ORDER BY id")))
+                    .fetch_all(pool)
+                    .await?;
+                Ok(rows.iter().map(workflow_row).collect())
+            }
+
+            pub async fn commit_digest(
+                pool: &Pool,
+                run_at: DateTime<Utc>,
+                mails: Vec<OutboxMail>,
+                now: DateTime<Utc>,
+            ) -> Result<bool> {
+                let mut tx = $begin(pool).await?;
+                let n = sqlx::query(
+                    "INSERT INTO digest_runs (run_at, sent_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
+                .bind(run_at)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                queue_mails(&mut tx, None, mails, now).await?;
                 tx.commit().await?;
                 Ok(true)
             }

@@ -27,7 +27,11 @@ pub async fn fire_due(
             continue;
         };
         let next = clock::next_after(due.aware_at, plan, now).map(|n| (n.due_at, n.seq));
-        let route: Route = serde_json::from_value(store.case_route(due.case_id).await?)?;
+        let wf = store.case_workflow(due.case_id).await?;
+        let case = crate::workers::reply::load_case(&wf);
+        let route: Route = serde_json::from_value(wf.route.clone())?;
+        // Nobody has acknowledged the case yet: the reminder escalates to the deputy.
+        let unacknowledged = case.acknowledged_at.is_none();
         let event = NewEvent {
             kind: if r.overdue {
                 "overdue_reminder"
@@ -41,13 +45,14 @@ pub async fn fire_due(
                 "offset_hours": r.offset_hours,
                 "due_at": r.due_at,
                 "skipped_from_seq": due.next_seq,
+                "unacknowledged": unacknowledged,
             }),
         };
         let aware = due.aware_at;
         let s = sender.clone();
         let done = store
             .commit_reminder(&due, r.seq, next, event, now, move |k| {
-                let d = compose::reminder(&s, &k.case_ref, &route, aware, &r, now);
+                let d = compose::reminder(&s, &k.case_ref, &route, aware, &r, unacknowledged, now);
                 Ok(Composed::mails(vec![compose::format(&s, &k.case_ref, d)?]))
             })
             .await?;

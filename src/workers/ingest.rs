@@ -17,6 +17,7 @@ use crate::mail::compose::{self, CaseFacts, Sender};
 use crate::store::{
     CaseChange, Checkpoint, Composed, IngestWrite, NewCase, NewEvent, NewMessage, Store,
 };
+use crate::workers::reply::{self, ReplyMail};
 
 /// Where a message came from, for the register and the checkpoint.
 #[derive(Debug, Clone)]
@@ -93,8 +94,53 @@ impl Pipeline {
     }
 
     /// Handles one message. An error means the store could not be written: the
-    /// caller must not advance past this message.
+    /// caller must not advance past this message. A case changed by someone else
+    /// meanwhile (another replica) is re-read and the message handled again.
     pub async fn handle(
+        &self,
+        raw: &[u8],
+        delivered_at: Option<DateTime<Utc>>,
+        origin: Option<Origin>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Handled> {
+        use futures::FutureExt;
+        let mut attempt = 0;
+        loop {
+            // A bug must not turn one message into a dead watcher or an endless
+            // retry: the message is quarantined with the reason and work goes on.
+            let once = std::panic::AssertUnwindSafe(self.handle_once(
+                raw,
+                delivered_at,
+                origin.clone(),
+                now,
+            ))
+            .catch_unwind()
+            .await;
+            let once = match once {
+                Ok(r) => r,
+                Err(_) => {
+                    tracing::error!(content_hash = %content_hash(raw), "internal error while handling a message; quarantining it");
+                    return self
+                        .quarantine_after_panic(raw, delivered_at, origin, now)
+                        .await;
+                }
+            };
+            match once {
+                Err(e)
+                    if attempt < 3
+                        && matches!(
+                            e.downcast_ref::<crate::store::StoreError>(),
+                            Some(crate::store::StoreError::Conflict(_))
+                        ) =>
+                {
+                    attempt += 1;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    async fn handle_once(
         &self,
         raw: &[u8],
         delivered_at: Option<DateTime<Utc>>,
@@ -170,10 +216,15 @@ impl Pipeline {
             Some(r) => self.store.case_id_by_ref(r).await?,
             None => None,
         };
+        let by_series = if by_thread.is_none() && by_ref.is_none() && !n.threading.never_answer {
+            self.series_case(&n, now).await?
+        } else {
+            None
+        };
         let found = intake::Lookup {
             by_thread,
             by_ref,
-            by_series: None,
+            by_series,
         };
         let decision = routing::route(&self.cfg.routing.rules, &self.cfg.routing.default, &n);
         let id_domain = self.sender.id_domain();
@@ -230,46 +281,64 @@ impl Pipeline {
                 link,
                 notify_official,
             } => {
-                let route: Option<Route> = if notify_official {
-                    serde_json::from_value(self.store.case_route(case_id).await?).ok()
-                } else {
-                    None
-                };
+                let from = n.sender.address.clone().unwrap_or_default();
+                let mut events = vec![NewEvent {
+                    kind: "message_attached".into(),
+                    actor: from.clone(),
+                    data: serde_json::json!({
+                        "message_id": message_id,
+                        "link": link.as_str(),
+                        "kind": n.kind,
+                        "subject": subject,
+                        "received_at": n.received_at,
+                    }),
+                }];
+                let mut mails = Vec::new();
+                let mut update = None;
+                // Automatic mail never commands and is never answered.
+                if notify_official {
+                    let wf = self.store.case_workflow(case_id).await?;
+                    let route: Option<Route> = serde_json::from_value(wf.route.clone()).ok();
+                    let mut was_command = false;
+                    if let Some(reply) = ReplyMail::read(raw, &from) {
+                        let w = reply::work(&self.cfg, &self.sender, &wf, &reply, now)
+                            .map_err(|e| anyhow::anyhow!("{}: {e}", wf.case_ref))?;
+                        was_command = w.was_command;
+                        events.extend(w.events);
+                        mails.extend(w.mails);
+                        update = w.update;
+                    }
+                    // New information is news for the official, unless it is their
+                    // own words or a command (answered above).
+                    if let Some(route) = route {
+                        if !was_command && !route.official.address.eq_ignore_ascii_case(&from) {
+                            let d = compose::follow_up_notice(
+                                &wf.case_ref,
+                                &route,
+                                &subject,
+                                &from,
+                                &hash[..16],
+                            );
+                            mails.push(
+                                compose::format(&self.sender, &wf.case_ref, d)
+                                    .map_err(|e| anyhow::anyhow!(e))?,
+                            );
+                        }
+                    }
+                }
                 let w = IngestWrite {
                     message: NewMessage {
                         disposition: "attached".into(),
                         ..message
                     },
-                    change: CaseChange::Attach(case_id),
-                    events: vec![NewEvent {
-                        kind: "message_attached".into(),
-                        actor: n.sender.address.clone().unwrap_or_default(),
-                        data: serde_json::json!({
-                            "message_id": message_id,
-                            "link": link.as_str(),
-                            "kind": n.kind,
-                            "subject": subject,
-                            "received_at": n.received_at,
-                        }),
-                    }],
+                    change: CaseChange::Attach { case_id, update },
+                    events,
                     checkpoint,
                 };
-                let sender = self.sender.clone();
-                let key = hash[..16].to_string();
-                let from = n.sender.address.clone().unwrap_or_default();
                 let res = self
                     .store
-                    .commit_ingest(w, &self.cfg.general.case_prefix, now, move |k| {
-                        let Some(route) = route else {
-                            return Ok(Composed::default());
-                        };
-                        let d =
-                            compose::follow_up_notice(&k.case_ref, &route, &subject, &from, &key);
-                        Ok(Composed::mails(vec![compose::format(
-                            &sender,
-                            &k.case_ref,
-                            d,
-                        )?]))
+                    .commit_ingest(w, &self.cfg.general.case_prefix, now, move |_| {
+                        Ok(Composed::mails(mails))
                     })
                     .await?;
                 if res.duplicate {
@@ -413,6 +482,82 @@ impl Pipeline {
                 Ok(Handled::Opened(r))
             }
         }
+    }
+
+    /// An open case of the same supplier about the same system within the series
+    /// window (`core::case::joins_series`), if any.
+    async fn series_case(&self, n: &Notice, now: DateTime<Utc>) -> anyhow::Result<Option<i64>> {
+        let Some(domain) = n
+            .reporter
+            .address
+            .as_deref()
+            .and_then(|a| a.rsplit_once('@'))
+            .map(|(_, d)| d.to_lowercase())
+        else {
+            return Ok(None);
+        };
+        if n.incident.systems.is_empty() || self.cfg.is_internal(&format!("x@{domain}")) {
+            return Ok(None);
+        }
+        let window = chrono::Duration::days(self.cfg.workflow.series_window_days);
+        let received = n.received_at.unwrap_or(now);
+        for wf in self.store.open_workflows().await? {
+            let Some(d) = &wf.reporter_domain else {
+                continue;
+            };
+            let key = crate::core::case::SeriesKey {
+                reporter_domain: d.clone(),
+                systems: wf.systems.clone(),
+                opened_at: wf.opened_at,
+            };
+            if crate::core::case::joins_series(
+                &key,
+                (&domain, &n.incident.systems, received),
+                window,
+            ) {
+                return Ok(Some(wf.id));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn quarantine_after_panic(
+        &self,
+        raw: &[u8],
+        delivered_at: Option<DateTime<Utc>>,
+        origin: Option<Origin>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Handled> {
+        let base = NewMessage {
+            message_id: None,
+            content_hash: content_hash(raw),
+            kind: "unreadable".into(),
+            disposition: "quarantined".into(),
+            subject: None,
+            from_address: None,
+            received_at: delivered_at,
+            mailbox: origin.as_ref().map(|o| o.mailbox.clone()),
+            uidvalidity: origin.as_ref().map(|o| o.uidvalidity),
+            uid: origin.as_ref().map(|o| o.uid),
+            error: None,
+            raw: raw.to_vec(),
+        };
+        let checkpoint = origin.map(|o| {
+            (
+                o.mailbox,
+                Checkpoint {
+                    uidvalidity: o.uidvalidity,
+                    last_uid: o.uid,
+                },
+            )
+        });
+        self.quarantine(
+            base,
+            "internal error while handling this message (see the log)".into(),
+            checkpoint,
+            now,
+        )
+        .await
     }
 
     async fn quarantine(

@@ -3,8 +3,10 @@
 //! wait" under a cancellation token.
 
 pub mod clock;
+pub mod digest;
 pub mod ingest;
 pub mod outbox;
+pub mod reply;
 pub mod watch;
 
 /// Jittered exponential backoff for reconnects: 2 s doubling to 80 s.

@@ -326,8 +326,10 @@ async fn a_rendering_failure_never_holds_back_the_opening_notice() {
     let mut p = Pipeline::new(Arc::new(cfg), store.clone());
     // As if the template files had gone since the configuration was checked.
     p.templates = Arc::new(Templates::unavailable());
-    let raw = b"From: Staff <staff@example.test>\r\nTo: breach@example.test\r\n\
-Subject: VB: Intrang\r\nDate: Mon, 21 Jun 2021 07:09:14 +0200\r\nMessage-ID: <f1@x>\r\n\r\nIntrang.\r\n";
+    let raw = "From: Staff <staff@example.test>\r\nTo: breach@example.test\r\n\
+Subject: VB: Dataintrång hos Provdata\r\nDate: Mon, 21 Jun 2021 07:09:14 +0200\r\n\
+Message-ID: <f1@x>\r\n\r\nProvdata har haft ett dataintrång i ProvWeb.\r\n"
+        .as_bytes();
     let h = p
         .handle(raw, None, None, Utc::now())
         .await

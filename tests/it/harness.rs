@@ -95,6 +95,8 @@ pub struct Knobs {
     pub retry_base_secs: u64,
     pub retry_max_secs: u64,
     pub database_url: Option<String>,
+    /// `auth.trust_local_submission`: replies submitted on 127.0.0.1 may command.
+    pub trust_local: bool,
 }
 
 impl Default for Knobs {
@@ -104,6 +106,7 @@ impl Default for Knobs {
             retry_base_secs: 1,
             retry_max_secs: 2,
             database_url: None,
+            trust_local: true,
         }
     }
 }
@@ -157,6 +160,10 @@ retry_base_secs = {rb}
 retry_max_secs = {rm}
 timeout_secs = 5
 
+[auth]
+trusted_authserv_ids = ["mail.example.test"]
+trust_local_submission = {trust}
+
 [routing.default]
 committee = {{ name = "Kommunstyrelsen", diarie_prefix = "KS", delegation_point = "1.5" }}
 official = {{ name = "Olivia Official", address = "{official}" }}
@@ -169,6 +176,7 @@ dpo = {{ name = "Dora DPO", address = "{dpo}" }}
         smtp = knobs.smtp_port.unwrap_or(stack.smtp_port()),
         rb = knobs.retry_base_secs,
         rm = knobs.retry_max_secs,
+        trust = knobs.trust_local,
         breach = u("breach"),
         official = u("official"),
         deputy = u("deputy"),
@@ -495,4 +503,49 @@ Provdata Sverige AB\r\n",
         orig = sv_outlook_date(original),
     )
     .into_bytes()
+}
+
+impl Setup {
+    /// A reply (or any mail) to the shared mailbox from a role, optionally in a
+    /// thread; returns its Message-ID (without brackets).
+    pub fn reply(
+        &self,
+        role: &str,
+        in_reply_to: Option<&str>,
+        subject: &str,
+        body: &str,
+    ) -> String {
+        let id = format!("r-{}@example.test", rand::random::<u64>());
+        let thread = in_reply_to
+            .map(|p| format!("In-Reply-To: <{p}>\r\nReferences: <{p}>\r\n"))
+            .unwrap_or_default();
+        let raw = format!(
+            "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\nMessage-ID: <{id}>\r\n{thread}\
+MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n",
+            from = self.users.addr(role),
+            to = self.users.addr("breach"),
+            date = Utc::now().to_rfc2822(),
+        );
+        self.send(role, raw.as_bytes());
+        id
+    }
+
+    /// Timeline events of a case, as `cases show --json` gives them.
+    pub fn events(&self, case_ref: &str) -> Vec<serde_json::Value> {
+        self.case(case_ref)["timeline"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Waits until the case's timeline has an event of `kind` beyond the first
+    /// `seen` events; returns it.
+    pub fn wait_event(&self, case_ref: &str, seen: usize, kind: &str) -> serde_json::Value {
+        wait_for(20, &format!("event {kind} on {case_ref}"), || {
+            self.events(case_ref)
+                .into_iter()
+                .skip(seen)
+                .find(|e| e["kind"] == kind)
+        })
+    }
 }

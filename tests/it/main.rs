@@ -8,3 +8,4 @@ mod daemon;
 mod documents;
 mod harness;
 mod store_story;
+mod workflow;

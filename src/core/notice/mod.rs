@@ -9,7 +9,14 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
+mod classify;
+mod facts;
+mod forward;
+mod org;
 pub mod present;
+mod text;
+
+use mail_parser::MimeHeaders;
 
 /// What the reader needs besides the bytes.
 #[derive(Debug, Clone)]
@@ -147,19 +154,24 @@ pub struct Notice {
 
 /// Reads one raw message.
 pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
+    if !looks_like_message(raw) {
+        return Err(ReadError::NotAMessage("no header lines".into()));
+    }
     let msg = mail_parser::MessageParser::default()
         .parse(raw)
         .ok_or_else(|| ReadError::NotAMessage("no headers could be parsed".into()))?;
     if msg.headers().is_empty() {
         return Err(ReadError::NotAMessage("no headers".into()));
     }
+    let mut evidence = Vec::new();
     let date = msg
         .date()
+        .filter(|d| d.is_valid())
         .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0));
     let received_at = opts.delivered_at.or(date);
     let from = msg.from().and_then(|a| a.first());
     let sender = Person {
-        name: from.and_then(|a| a.name()).map(str::to_string),
+        name: from.and_then(|a| a.name()).map(|s| s.trim().to_string()),
         address: from.and_then(|a| a.address()).map(str::to_lowercase),
     };
     let subject = msg.subject().map(str::to_string);
@@ -171,47 +183,198 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
             parent_ids.push(t.to_string());
         }
     }
-    let auto = msg
+    let parent_ids: Vec<String> = parent_ids
+        .into_iter()
+        .map(|p| p.trim().trim_matches(['<', '>']).to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+
+    // Automatic mail: RFC 3834 Auto-Submitted, RFC 3462 reports, and the
+    // subjects auto-responders use. `auto-generated` alone is not an answer.
+    let auto_submitted = msg
         .header_raw("Auto-Submitted")
-        .map(|v| !v.trim().eq_ignore_ascii_case("no"))
-        .unwrap_or(false);
-    let body_text = msg.body_text(0).map(|c| c.into_owned()).unwrap_or_default();
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .filter(|v| !v.is_empty());
+    let precedence = msg
+        .header_raw("Precedence")
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let report = msg.content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("multipart")
+            && ct
+                .subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+    });
+    let auto = matches!(
+        auto_submitted.as_deref(),
+        Some("auto-replied") | Some("auto-notified")
+    ) || report
+        || precedence == "auto_reply"
+        || msg.header_raw("X-Autoreply").is_some()
+        || msg.header_raw("X-Autorespond").is_some()
+        || subject.as_deref().is_some_and(classify::is_auto_subject);
+    let never_answer = auto_submitted.as_deref().is_some_and(|v| v != "no")
+        || matches!(precedence.as_str(), "bulk" | "junk" | "list")
+        || report
+        || auto;
+
+    let reference = date
+        .or(opts.delivered_at)
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    let chain = if auto {
+        forward::Chain {
+            layers: Vec::new(),
+            text: forward::body_text(&msg),
+            subject: subject.clone(),
+        }
+    } else {
+        forward::unwrap(&msg, opts.tz, reference, 0)
+    };
+    let forwarded = chain.forwarded();
+    let inner = chain.layers.last();
+    let chain_first = chain.layers.iter().filter_map(|l| l.sent).min();
+    let aware_at = match (received_at, chain_first) {
+        (Some(r), Some(c)) => Some(r.min(c)),
+        (r, c) => r.or(c),
+    };
+    if forwarded {
+        if let Some(l) = chain
+            .layers
+            .iter()
+            .filter(|l| l.sent.is_some())
+            .min_by_key(|l| l.sent)
+        {
+            evidence.push(Evidence {
+                field: "aware_at".into(),
+                text: format!(
+                    "forwarded message from {} sent {}",
+                    l.address.as_deref().or(l.name.as_deref()).unwrap_or("?"),
+                    l.sent.map(|s| s.to_rfc3339()).unwrap_or_default()
+                ),
+            });
+        }
+    }
+    let (rep_name, rep_addr) = match inner {
+        Some(l) => (l.name.clone(), l.address.clone()),
+        None => (sender.name.clone(), sender.address.clone()),
+    };
+    let organisation = org::organisation(
+        &chain.text,
+        rep_addr.as_deref(),
+        rep_name.as_deref(),
+        &opts.suppliers,
+    );
+    if let Some(o) = &organisation {
+        evidence.push(Evidence {
+            field: "reporter.organisation".into(),
+            text: o.clone(),
+        });
+    }
+    let notice_ref = inner.and_then(|l| l.sent).unwrap_or(reference);
+    let notice_subject = chain.subject.clone().unwrap_or_default();
     let case_ref = subject
         .as_deref()
-        .and_then(|s| find_case_ref(&opts.case_ref_prefix, s));
-    let kind = if auto {
-        Kind::AutoReply
-    } else if case_ref.is_some() || !parent_ids.is_empty() {
-        Kind::FollowUp
+        .and_then(|s| find_case_ref(&opts.case_ref_prefix, s))
+        .or_else(|| find_case_ref(&opts.case_ref_prefix, &notice_subject));
+    let case_ref_in_subject = case_ref.is_some();
+    let full_text = forward::body_text(&msg);
+    let case_ref = case_ref.or_else(|| find_case_ref(&opts.case_ref_prefix, &full_text));
+    let words = org::org_words(
+        organisation.as_deref(),
+        &[rep_addr.as_deref(), sender.address.as_deref()],
+    );
+    let mut fact_ev = Vec::new();
+    let facts = facts::extract(
+        &chain.text,
+        &notice_subject,
+        opts.tz,
+        notice_ref,
+        &words,
+        &mut fact_ev,
+    );
+    let list_unsubscribe = msg.header_raw("List-Unsubscribe").is_some();
+    let signals = classify::Signals {
+        auto,
+        forwarded,
+        outer_subject: subject.as_deref().unwrap_or(""),
+        notice_subject: &notice_subject,
+        text: &chain.text,
+        thread_link: !parent_ids.is_empty(),
+        reply_subject: forward::is_reply_subject(subject.as_deref()),
+        case_ref_in_subject,
+        list_unsubscribe,
+    };
+    let kind = classify::kind(&signals, &facts);
+    // The contract's convention: only incident messages carry incident facts.
+    let incident = if matches!(kind, Kind::BreachNotice | Kind::FollowUp) {
+        evidence.extend(fact_ev);
+        facts
     } else {
-        Kind::BreachNotice
+        Incident::default()
+    };
+    let language = classify::language(&chain.text);
+    let body_text = if forwarded {
+        chain.text.clone()
+    } else {
+        full_text
     };
     Ok(Notice {
         message_id: msg.message_id().map(|m| format!("<{m}>")),
         kind,
-        language: None,
-        forwarded: false,
+        language,
+        forwarded,
         received_at,
-        aware_at: received_at,
-        sender: sender.clone(),
+        aware_at,
+        sender,
         reporter: Reporter {
-            name: sender.name,
-            address: sender.address,
-            organisation: None,
+            name: rep_name,
+            address: rep_addr,
+            organisation,
         },
         case_ref,
-        incident: Incident::default(),
+        incident,
         threading: Threading {
             subject,
             parent_ids,
-            never_answer: auto,
+            never_answer,
         },
-        evidence: Vec::new(),
+        evidence,
         body_text,
     })
 }
 
+/// A message starts with a header line ("Name: value"), possibly after a
+/// mbox "From " line or blank lines. Anything else is not a message.
+fn looks_like_message(raw: &[u8]) -> bool {
+    let head = raw.get(..raw.len().min(4096)).unwrap_or(raw);
+    let text = String::from_utf8_lossy(head);
+    let mut lines = text.lines().map(|l| l.trim_start_matches('\u{feff}'));
+    let first = loop {
+        match lines.next() {
+            Some(l) if l.trim().is_empty() => continue,
+            Some(l) if l.starts_with("From ") => continue,
+            Some(l) => break l,
+            None => return false,
+        }
+    };
+    match first.split_once(':') {
+        Some((name, _)) => {
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':')
+        }
+        None => false,
+    }
+}
+
 fn find_case_ref(prefix: &str, text: &str) -> Option<String> {
+    if prefix.is_empty() {
+        return None;
+    }
     text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
         .find_map(|w| crate::core::types::CaseRef::parse(prefix, w))
         .map(|r| r.to_string())

@@ -1,0 +1,206 @@
+//! What kind of message this is (breach_notice, follow_up, auto_reply, other)
+//! and which language the notice is written in.
+//!
+//! Order matters and follows the contract: an automatic answer or report is
+//! `auto_reply` whatever it mentions; mail of another genre (newsletter,
+//! webinar, invoice, planned maintenance, a training question) is `other`
+//! unless it states incident facts of its own; an incident message is a
+//! `follow_up` when it continues a thread, carries a case reference or calls
+//! itself an update or final report; else a `breach_notice`.
+
+use once_cell::sync::Lazy;
+use regex::Regex;
+
+use super::{Incident, Kind, Language};
+
+fn re(s: &str) -> Regex {
+    Regex::new(s).expect("static regex")
+}
+
+static RE_AUTO_SUBJECT: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)^\s*(?:\[[^\]]*\]\s*)?(?:automatiskt svar|autosvar|frånvaromeddelande|frånvarande|automatic reply|auto(?:matic)?[- ]?reply|autoreply|out of (?:the )?office|abwesenheitsnotiz|undeliverable|undelivered mail|delivery status notification|mail delivery failed|returned mail|failure notice|delivery failure|kunde inte levereras|olevererbart|read:|läst:|delivered:|levererat:)",
+    )
+});
+static RE_NEWSLETTER: Lazy<Regex> =
+    Lazy::new(|| re(r"(?i)nyhetsbrev|newsletter|avregistrera|avprenumerera|unsubscribe"));
+static RE_EVENT: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)webinar|webbinari|seminari|inbjudan|invitation|register (?:here|now)|anmäl dig|registrera dig|save the date|konferens|conference|frukostmöte",
+    )
+});
+static RE_INVOICE: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)faktura|invoice|förfallodatum|fakturabelopp|bankgiro|ocr-nummer|betalningspåminnelse|amount due|payment due",
+    )
+});
+static RE_MAINTENANCE: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)planerat underhåll|planerad(?:e|t)? (?:underhåll|service|uppdatering|driftstörning|nedtid|avbrott|driftavbrott|serviceavbrott|uppgradering)|servicefönster|underhållsfönster|planned maintenance|scheduled maintenance|maintenance window|planerat (?:driftavbrott|avbrott|serviceavbrott)|scheduled downtime|planned downtime",
+    )
+});
+static RE_TRAINING: Lazy<Regex> =
+    Lazy::new(|| re(r"(?i)utbildning|\bkurs|e-learning|training|\bcourse|workshop|övning"));
+static RE_QUESTION: Lazy<Regex> = Lazy::new(|| re(r"(?i)\?|undrar|\bfråga\b|question|wonder"));
+static RE_INCIDENT: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)incident|intrång|cyberattack|angrepp|angripare|ransomware|obehörig|felskick|fel mottagare|förlorad|borttappad|stulen|kommit bort|läcka|läckt|driftstörning|driftavbrott|avbrott|ligger nere|är nere|breach|unauthori[sz]ed|attack|compromise|leak|\blost\b|stolen|misdirected|outage|exposed|phishing|nätfiske|programfel|felkonfiguration|misconfigur|åtkomst",
+    )
+});
+static RE_FIRST_PERSON_INCIDENT: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)\b(?:vi|we|our|vår|våra|vårt)\b[^.\n]{0,80}\b(?:drabbats|utsatts|drabbades|utsattes|experienced|suffered|been affected|been the victim|rapportera|informera|meddela|notify|inform you)\b",
+    )
+});
+static RE_UPDATE: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)^\s*(?:(?:vb|fw|fwd|re|sv)\s*:\s*)*(?:\[[^\]]*\]\s*)?(?:uppdatering|update|status update|lägesrapport|lägesbild|slutrapport|final report|komplettering|kompletterande|uppföljning|follow-up|follow up)\b|\b(?:uppdatering (?:om|kring|gällande|av|\d)|update on|status update|slutrapport|final report|kompletterande (?:information|uppgifter)|komplettering (?:av|till|om)|lägesrapport|lägesbild)",
+    )
+});
+
+/// Signals the classifier needs, gathered by the reader.
+pub struct Signals<'a> {
+    pub auto: bool,
+    pub forwarded: bool,
+    pub outer_subject: &'a str,
+    pub notice_subject: &'a str,
+    pub text: &'a str,
+    pub thread_link: bool,
+    pub reply_subject: bool,
+    pub case_ref_in_subject: bool,
+    pub list_unsubscribe: bool,
+}
+
+pub fn kind(s: &Signals, facts: &Incident) -> Kind {
+    if s.auto {
+        return Kind::AutoReply;
+    }
+    let subjects = format!("{}\n{}", s.outer_subject, s.notice_subject);
+    let head: String = s.text.chars().take(4000).collect();
+    let all = format!("{subjects}\n{head}");
+    let training = RE_TRAINING.is_match(&all) && RE_QUESTION.is_match(&all);
+    let genre = s.list_unsubscribe
+        || RE_NEWSLETTER.is_match(&all)
+        || RE_EVENT.is_match(&all)
+        || RE_INVOICE.is_match(&subjects)
+        || RE_INVOICE.find_iter(&head).count() >= 2
+        || RE_MAINTENANCE.is_match(&all)
+        || training;
+    // Periods are left out on purpose: invoices and event mail are full of them.
+    let fact_count = [
+        facts.discovered_at.is_some(),
+        facts.data_subjects.is_some(),
+        !facts.data_categories.is_empty(),
+        facts.cause.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    if genre && fact_count < 2 {
+        return Kind::Other;
+    }
+    if !RE_INCIDENT.is_match(&all) {
+        return Kind::Other;
+    }
+    let follow = s.case_ref_in_subject
+        || ((s.thread_link || s.reply_subject) && !s.forwarded)
+        || RE_UPDATE.is_match(s.outer_subject)
+        || RE_UPDATE.is_match(s.notice_subject)
+        || s.text
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|l| RE_UPDATE.is_match(l));
+    // A message with no incident facts and no first-person report is talk
+    // about incidents, not a report of one.
+    if !follow
+        && fact_count == 0
+        && facts.cause.is_none()
+        && !RE_FIRST_PERSON_INCIDENT.is_match(&all)
+    {
+        return Kind::Other;
+    }
+    if follow {
+        Kind::FollowUp
+    } else {
+        Kind::BreachNotice
+    }
+}
+
+pub fn is_auto_subject(subject: &str) -> bool {
+    RE_AUTO_SUBJECT.is_match(subject)
+}
+
+const SV: &[&str] = &[
+    "och",
+    "att",
+    "det",
+    "som",
+    "är",
+    "för",
+    "vi",
+    "har",
+    "inte",
+    "med",
+    "av",
+    "till",
+    "den",
+    "på",
+    "om",
+    "ett",
+    "kommer",
+    "eller",
+    "vår",
+    "er",
+    "hej",
+    "vänliga",
+    "hälsningar",
+    "uppgifter",
+];
+const EN: &[&str] = &[
+    "the",
+    "and",
+    "to",
+    "of",
+    "is",
+    "we",
+    "our",
+    "that",
+    "for",
+    "with",
+    "have",
+    "this",
+    "are",
+    "not",
+    "your",
+    "you",
+    "was",
+    "has",
+    "be",
+    "dear",
+    "regards",
+    "information",
+];
+
+pub fn language(text: &str) -> Option<Language> {
+    let (mut sv, mut en) = (0usize, 0usize);
+    for w in text
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+        .take(3000)
+    {
+        let l = w.to_lowercase();
+        if SV.contains(&l.as_str()) {
+            sv += 1;
+        }
+        if EN.contains(&l.as_str()) {
+            en += 1;
+        }
+    }
+    if sv + en < 3 {
+        None
+    } else if sv >= en {
+        Some(Language::Sv)
+    } else {
+        Some(Language::En)
+    }
+}

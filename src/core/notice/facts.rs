@@ -1,0 +1,1052 @@
+//! Incident facts read from the notice's own text: when it was discovered,
+//! when it started and ended, whether it is ongoing, the named systems, the
+//! data categories (contract vocabulary), the number of data subjects and the
+//! cause. Every fact keeps the sentence it came from as evidence.
+//!
+//! Heuristic by nature, so it errs towards `null`: a fact is only stated when
+//! a cue in the same sentence says what it is. Pure and total.
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use once_cell::sync::Lazy;
+use regex::Regex;
+
+use super::text::sentences;
+use super::{Cause, Evidence, Incident, Range};
+use crate::core::dates::{self, DateCtx, Mention};
+
+fn re(s: &str) -> Regex {
+    Regex::new(s).expect("static regex")
+}
+
+// ---------------------------------------------------------------- times
+
+static RE_DISC: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)upptäck|märkte|uppmärksammade|noterade|observerade|identifierade|fick (?:vi )?(?:kännedom|reda)|blev (?:vi )?(?:medvetna|uppmärksammade)|kännedom om|discover|detect|notic|identified|became aware|were alerted|was alerted|spotted|found out",
+    )
+});
+static RE_END: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)stängdes|stängde|stängd|stoppades|stoppade|stoppat|avslutades|avslutade|avbröts|spärrades|spärrade|blockerades|blockerade|kopplade\b.{0,40}\bbort|kopplades bort|rättade|rättades|åtgärdades|åtgärdade|återställ|sedan dess|upphörde|tog bort|togs bort|raderade|raderades|raderat|fram till|ended|stopped|contained|revoked|terminated|blocked|closed|fixed|resolved|restored|shut down|disabled|removed|until|no longer",
+    )
+});
+static RE_START: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)inleddes|inleds|startade|började|påbörjades|inträffade|uppstod|kom in|infördes|skedde|ägde rum|användes senast|began|begun|started|occurred|commenced|first accessed|initial access|took place|introduced",
+    )
+});
+/// Sentences about what will happen: their times are not incident facts.
+static RE_FUTURE: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)\bnästa\b|\bnext\b|återkommer|kommer att|kommer vi|\bwill\b|planerar|planerad|planned|scheduled|senast kl\.? \d+ (?:i dag|idag|i morgon|imorgon)|webinar|webbinari",
+    )
+});
+static RE_PERIOD_INTRO: Lazy<Regex> =
+    Lazy::new(|| re(r"(?i)(?:mellan|between|från|from|perioden|period|under tiden)\s*$"));
+static RE_DASH_CONNECT: Lazy<Regex> =
+    Lazy::new(|| re(r"(?i)^\s*(?:–|-|—|till|to|until|through|t\.o\.m\.?)\s*$"));
+static RE_AND_CONNECT: Lazy<Regex> = Lazy::new(|| re(r"(?i)^\s*(?:och|and)\s*$"));
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Disc,
+    Start,
+    End,
+    None,
+}
+
+fn role_of(seg: &str) -> Role {
+    if RE_DISC.is_match(seg) {
+        Role::Disc
+    } else if RE_END.is_match(seg) {
+        Role::End
+    } else if RE_START.is_match(seg) {
+        Role::Start
+    } else {
+        Role::None
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Timed {
+    at: DateTime<Utc>,
+    role: Role,
+    sentence: String,
+}
+
+#[derive(Debug, Clone)]
+struct DayOnly {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    role: Role,
+    sentence: String,
+}
+
+struct Period {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    sentence: String,
+}
+
+/// discovered_at, occurred_from, occurred_to.
+type Triple = (
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
+
+fn endpoint(m: &Mention, start: bool) -> Option<DateTime<Utc>> {
+    m.at.or(if start { m.day_from } else { m.day_to })
+}
+
+fn times(
+    sents: &[&str],
+    tz: Tz,
+    reference: DateTime<Utc>,
+    ongoing: Option<bool>,
+    ev: &mut Vec<Evidence>,
+) -> Triple {
+    let mut ctx = DateCtx::new(tz, reference);
+    let limit = reference + Duration::minutes(2);
+    let mut timed: Vec<Timed> = Vec::new();
+    let mut days: Vec<DayOnly> = Vec::new();
+    let mut periods: Vec<Period> = Vec::new();
+    for s in sents {
+        let ms = dates::mentions(s, &mut ctx);
+        if ms.is_empty() || RE_FUTURE.is_match(s) {
+            continue;
+        }
+        let mut used = vec![false; ms.len()];
+        // Periods: "mellan X och Y", "X – Y", "between X and Y".
+        for i in 0..ms.len().saturating_sub(1) {
+            let (a, b) = (&ms[i], &ms[i + 1]);
+            if used[i] {
+                continue;
+            }
+            let gap = s.get(a.end..b.start).unwrap_or("");
+            let before = s.get(..a.start).unwrap_or("");
+            let is_period = RE_DASH_CONNECT.is_match(gap)
+                || (RE_AND_CONNECT.is_match(gap) && RE_PERIOD_INTRO.is_match(before));
+            if !is_period {
+                continue;
+            }
+            let mut from = endpoint(a, true);
+            let mut to = endpoint(b, false);
+            // "10:00–11:00 CET": a zone written once applies to both ends.
+            if let (None, Some(z)) = (a.zone, b.zone) {
+                from = dates::with_zone(a, z, tz).or(from);
+            }
+            if let (Some(z), None) = (a.zone, b.zone) {
+                to = dates::with_zone(b, z, tz).or(to);
+            }
+            if let (Some(f), Some(t)) = (from, to) {
+                // "kl. 22.00 – 02.00": the end is on the next day.
+                let t = if t < f && !b.has_own_date {
+                    t + Duration::days(1)
+                } else {
+                    t
+                };
+                if f <= t && f <= limit {
+                    used[i] = true;
+                    used[i + 1] = true;
+                    periods.push(Period {
+                        from: f,
+                        to: t.min(limit.max(f)),
+                        sentence: s.to_string(),
+                    });
+                }
+            }
+        }
+        for (i, m) in ms.iter().enumerate() {
+            if used[i] {
+                continue;
+            }
+            let prev_end = if i == 0 { 0 } else { ms[i - 1].end };
+            let next_start = ms.get(i + 1).map(|n| n.start).unwrap_or(s.len());
+            let before = s.get(prev_end..m.start).unwrap_or("");
+            let mut role = role_of(before);
+            if role == Role::None && i + 1 == ms.len() {
+                role = role_of(s.get(m.end..next_start).unwrap_or(""));
+            }
+            match (m.at, m.day_from, m.day_to) {
+                (Some(at), _, _) if at <= limit => timed.push(Timed {
+                    at,
+                    role,
+                    sentence: s.to_string(),
+                }),
+                (None, Some(f), Some(t)) if f <= limit => {
+                    let before_trim = before.trim_end();
+                    if RE_PERIOD_INTRO.is_match(before_trim) && t - f > Duration::days(1) {
+                        periods.push(Period {
+                            from: f,
+                            to: t,
+                            sentence: s.to_string(),
+                        });
+                    } else {
+                        days.push(DayOnly {
+                            from: f,
+                            to: t,
+                            role,
+                            sentence: s.to_string(),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut push = |field: &str, s: &str| {
+        ev.push(Evidence {
+            field: field.into(),
+            text: s.to_string(),
+        })
+    };
+    let period = periods.first();
+    let disc = timed
+        .iter()
+        .find(|t| t.role == Role::Disc)
+        .map(|t| (t.at, t.sentence.clone()))
+        .or_else(|| {
+            days.iter()
+                .find(|d| d.role == Role::Disc)
+                .map(|d| (d.from, d.sentence.clone()))
+        });
+    let untagged = || timed.iter().filter(|t| t.role == Role::None);
+    let from = period
+        .map(|p| (p.from, p.sentence.clone()))
+        .or_else(|| {
+            timed
+                .iter()
+                .find(|t| t.role == Role::Start)
+                .map(|t| (t.at, t.sentence.clone()))
+        })
+        .or_else(|| {
+            let d = disc.as_ref()?.0;
+            untagged()
+                .filter(|t| t.at < d)
+                .min_by_key(|t| t.at)
+                .map(|t| (t.at, t.sentence.clone()))
+        })
+        .or_else(|| {
+            days.iter()
+                .find(|d| d.role == Role::Start)
+                .map(|d| (d.from, d.sentence.clone()))
+        });
+    let to = if let Some(p) = period {
+        Some((p.to, p.sentence.clone()))
+    } else if ongoing == Some(true) {
+        None
+    } else {
+        timed
+            .iter()
+            .find(|t| t.role == Role::End)
+            .map(|t| (t.at, t.sentence.clone()))
+            .or_else(|| {
+                let d = disc.as_ref()?.0;
+                if ongoing != Some(false) {
+                    return None;
+                }
+                untagged()
+                    .filter(|t| t.at > d)
+                    .max_by_key(|t| t.at)
+                    .map(|t| (t.at, t.sentence.clone()))
+            })
+            .or_else(|| {
+                days.iter()
+                    .find(|d| d.role == Role::End)
+                    .map(|d| (d.to, d.sentence.clone()))
+            })
+    };
+    if let Some((_, s)) = &disc {
+        push("discovered_at", s);
+    }
+    if let Some((_, s)) = &from {
+        push("occurred_from", s);
+    }
+    if let Some((_, s)) = &to {
+        push("occurred_to", s);
+    }
+    (disc.map(|d| d.0), from.map(|f| f.0), to.map(|t| t.0))
+}
+
+// ---------------------------------------------------------------- ongoing
+
+static RE_ONGOING_TRUE: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)pågår (?:fortfarande|fortsatt|alltjämt|just nu|ännu)|är (?:fortfarande|ännu|alltjämt|just nu) (?:nere|pågående|otillgänglig|otillgängligt|ur drift|inte åtgärdad|inte löst|inte under kontroll)|fortfarande (?:nere|otillgänglig|ur funktion|pågår)|ligger (?:fortfarande |just nu |alltjämt )?nere|har ännu inte (?:full )?kontroll|pågående (?:attack|angrepp|intrång)|is (?:still )?ongoing|still ongoing|remains? ongoing|(?:is|are|remains?) still (?:down|unavailable|offline)|still (?:down|unavailable)|not yet (?:contained|resolved|under control)|is currently (?:down|unavailable)|ongoing (?:attack|incident)",
+    )
+});
+static RE_ONGOING_FALSE: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)pågår inte|inte längre|är (?:nu |därmed |alltså |sedan dess )?(?:avslutad|avslutat|avslutade|stoppad|stoppat|åtgärdad|åtgärdat|löst|över|under kontroll)|har (?:nu )?(?:upphört|avslutats|stoppats|åtgärdats)|finns inte kvar|(?:is|has been|was) (?:now )?(?:contained|resolved|terminated|stopped|closed|remediated|fixed)|(?:has|have) been (?:terminated|contained|resolved|stopped|revoked)|no longer (?:ongoing|active)|is over|has ended|åter i (?:full )?drift|fungerar (?:nu )?igen|is (?:now )?back (?:online|up)|has been restored",
+    )
+});
+
+fn ongoing(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<bool> {
+    let mut last: Option<(usize, bool, &str)> = None;
+    for (i, s) in sents.iter().enumerate() {
+        let t = RE_ONGOING_TRUE.find(s).map(|m| m.start());
+        let f = RE_ONGOING_FALSE.find(s).map(|m| m.start());
+        let v = match (t, f) {
+            (Some(a), Some(b)) => Some(a > b),
+            (Some(_), None) => Some(true),
+            (None, Some(_)) => Some(false),
+            _ => None,
+        };
+        if let Some(v) = v {
+            last = Some((i, v, s));
+        }
+    }
+    let (_, v, s) = last?;
+    ev.push(Evidence {
+        field: "ongoing".into(),
+        text: s.to_string(),
+    });
+    Some(v)
+}
+
+// ---------------------------------------------------------------- cause
+
+static RE_ATTACK: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)intrång|cyberattack|cyberangrepp|it-attack|it-angrepp|hackerattack|hackare|hackad|hackats|ransomware|utpressningsvirus|gisslanprogram|angrepp|angripare|attack|nätfiske|phishing|skadlig kod|skadlig programvara|malware|obehörig tredje part|unauthori[sz]ed third party|threat actor|hacker|ddos|överbelastningsattack|credential stuffing|brute.?force|stulen|stulits|stöld|stolen|theft|inbrott",
+    )
+});
+static RE_HUMAN: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)mänskliga faktorn|mänskligt (?:fel|misstag)|misstag|felskick|fel mottagare|felaktig mottagare|human error|by mistake|mistakenly|wrong recipient|sent to the wrong|misdirected|glömde|glömt|tappade|tappat|borttappad|kommit bort|kom bort|förlorad|förlorade|förlust|\blost\b|misplaced|oavsiktlig|accidental",
+    )
+});
+static RE_TECH: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)tekniskt fel|tekniska fel|systemfel|programfel|mjukvarufel|bugg|software bug|\bbug\b|felkonfiguration|felkonfigurerad|konfigurationsfel|fel i konfiguration|misconfigur|configuration error|hårdvarufel|hardware failure|technical (?:fault|error|failure|issue)|system error|driftfel|strömavbrott|power outage",
+    )
+});
+static RE_CAUSE_SENT: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)orsaken|orsakades|orsakats|berodde på|beror på|caused by|the cause|was due to|root cause",
+    )
+});
+static RE_CAUSE_NEG: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)inget tyder|ingenting tyder|ingen indikation|inga tecken|inga spår|no indication|no evidence|no sign|not (?:the result of|caused by)|inte (?:orsakad|orsakat|ett resultat)|utesluter",
+    )
+});
+
+fn cause_in(s: &str) -> Option<Cause> {
+    if RE_ATTACK.is_match(s) {
+        Some(Cause::Attack)
+    } else {
+        match (RE_HUMAN.find(s), RE_TECH.find(s)) {
+            (Some(h), Some(t)) => Some(if h.start() < t.start() {
+                Cause::HumanError
+            } else {
+                Cause::TechnicalFault
+            }),
+            (Some(_), None) => Some(Cause::HumanError),
+            (None, Some(_)) => Some(Cause::TechnicalFault),
+            _ => None,
+        }
+    }
+}
+
+fn cause(sents: &[&str], subject: &str, ev: &mut Vec<Evidence>) -> Option<Cause> {
+    let usable = |s: &&&str| !RE_CAUSE_NEG.is_match(s);
+    // A sentence that states the cause outright wins.
+    for s in sents.iter().filter(usable) {
+        if RE_CAUSE_SENT.is_match(s) {
+            if let Some(c) = cause_in(s) {
+                ev.push(Evidence {
+                    field: "cause".into(),
+                    text: s.to_string(),
+                });
+                return Some(c);
+            }
+        }
+    }
+    let mut first: [Option<&str>; 3] = [None, None, None];
+    let mut counts = [0usize; 3];
+    let all = std::iter::once(&subject).chain(sents.iter());
+    for s in all.filter(|s| !RE_CAUSE_NEG.is_match(s)) {
+        for (k, r) in [&*RE_ATTACK, &*RE_HUMAN, &*RE_TECH].iter().enumerate() {
+            if r.is_match(s) {
+                counts[k] += 1;
+                first[k].get_or_insert(s);
+            }
+        }
+    }
+    // An attacker named anywhere makes it an attack; otherwise the more
+    // often stated of human error and technical fault.
+    let k = if counts[0] > 0 {
+        0
+    } else if counts[1] == 0 && counts[2] == 0 {
+        return None;
+    } else if counts[1] >= counts[2] {
+        1
+    } else {
+        2
+    };
+    if let Some(s) = first[k] {
+        ev.push(Evidence {
+            field: "cause".into(),
+            text: s.to_string(),
+        });
+    }
+    Some([Cause::Attack, Cause::HumanError, Cause::TechnicalFault][k])
+}
+
+// ---------------------------------------------------------------- categories
+
+static CATEGORIES: Lazy<Vec<(&'static str, Regex)>> = Lazy::new(|| {
+    vec![
+        (
+            "identification",
+            re(
+                r"(?i)\bnamn\b|\bnamnen\b|namnuppgift|för- och efternamn|\bnames?\b|full name|first name|last name|surname",
+            ),
+        ),
+        (
+            "personal_identity_number",
+            re(
+                r"(?i)personnummer|personnumret|samordningsnummer|personal identity number|social security|national identity number|national id\b|personal id number|\bssn\b|födelsenummer",
+            ),
+        ),
+        (
+            "contact_details",
+            re(
+                r"(?i)(?:^|[^-\w]|e-|post|hem|mejl|mail)adress(?:er|en|erna)?\b|telefonnummer|mobilnummer|kontaktuppgift|e-?mail address|phone number|telephone number|mobile number|postal address|home address|contact details|contact information|(?:^|[^\w-])address(?:es)?\b",
+            ),
+        ),
+        (
+            "health",
+            re(
+                r"(?i)hälsa|hälso|sjukvård|provsvar|journal|diagnos|insatser enligt|beviljade insatser|\bsol\b|\blss\b|funktionsnedsättning|läkemedel|health|medical|test results|prescription|disabilit",
+            ),
+        ),
+        (
+            "financial",
+            re(
+                r"(?i)ekonomisk|bankkonto|kontonummer|bankuppgift|\blön\b|\blöner\b|löne(?:belopp|spec|uppgift|utbetalning|besked)|kortnummer|kreditkort|inkomst|financial|bank account|account number|card number|credit card|salary|payroll|\biban\b|income",
+            ),
+        ),
+        (
+            "location",
+            re(
+                r"(?i)gps-position|gps-koordinat|gps-data|positionsuppgift|positionsdata|platsdata|platsuppgift|lokaliseringsuppgift|location data|geolocation|gps (?:position|coordinates|data|location)",
+            ),
+        ),
+        (
+            "communication_logs",
+            re(
+                r"(?i)kommunikationslogg|samtalslogg|chattlogg|samtalshistorik|call logs?|chat logs?|call records|chat history|meddelandehistorik",
+            ),
+        ),
+        (
+            "communication_metadata",
+            re(
+                r"(?i)metadata om kommunikation|kommunikationsmetadata|trafikdata|message metadata|communication metadata|traffic data",
+            ),
+        ),
+        (
+            "criminal_offences",
+            re(
+                r"(?i)uppgift(?:er)? om brott|lagöverträdelse|brottmål|belastningsregist|criminal record|criminal offen|convictions",
+            ),
+        ),
+        (
+            "ethnic_origin",
+            re(r"(?i)etniskt ursprung|etnicitet|ethnic|racial"),
+        ),
+        (
+            "political_opinions",
+            re(r"(?i)politisk(?:a)? åsikt|political opinion|partitillhörighet"),
+        ),
+        (
+            "religious_beliefs",
+            re(
+                r"(?i)religiös|religion|trosuppfattning|filosofisk övertygelse|religious|philosophical belief",
+            ),
+        ),
+        (
+            "trade_union_membership",
+            re(r"(?i)fackligt medlemskap|fackföreningsmedlemskap|facklig tillhörighet|trade union"),
+        ),
+        ("genetic", re(r"(?i)genetisk|genetic|\bdna\b")),
+        (
+            "biometric",
+            re(r"(?i)biometri|fingeravtryck|ansiktsbild|biometric|fingerprint|facial"),
+        ),
+        (
+            "sex_life",
+            re(r"(?i)sexualliv|sexuell läggning|sexuell orientering|sex life|sexual orientation"),
+        ),
+        (
+            "credentials",
+            re(
+                r"(?i)lösenord|inloggningsuppgift|användarnamn|inloggningsdata|password|credential|username|login details|log-in details",
+            ),
+        ),
+        (
+            "children_private_circumstances",
+            re(
+                r"(?i)barns privata förhållanden|barnavårdsärende|orosanmälan|barnavård|child welfare",
+            ),
+        ),
+        (
+            "official_documents",
+            re(
+                r"(?i)passnummer|passkopia|kopia av pass|id-kort|id-handling|körkort|legitimation|passport|id card|identity card|driving licen|driver's licen|officiella dokument|official documents",
+            ),
+        ),
+    ]
+});
+static RE_NEG: Lazy<Regex> =
+    Lazy::new(|| re(r"(?i)\b(?:inte|ej|inga|ingen|inget|varken|not|none|no|never|neither|nor)\b"));
+static RE_DATA_CUE: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)uppgift|innehöll|innehåller|innehålla|fanns|finns|lagras|lagrade|exponera|röjd|åtkomst till|\bdata\b|involved|contained|contains|exposed|accessed|records|:",
+    )
+});
+static RE_DATA_HEADING: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)vilka (?:person)?uppgifter|berörda (?:person)?uppgifter|typ av (?:person)?uppgifter|kategorier av|what (?:information|data|personal data)|which (?:information|data)|information (?:was )?involved|data (?:was )?involved|types of (?:personal )?data",
+    )
+});
+static RE_UNKNOWN: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)(?:uppgifter|data|information)\b.{0,60}(?:okänt|okända|oklart|ej fastställt|inte fastställt|not yet known|unknown|inte känt)|(?:okänt|oklart|unknown|not yet known)\b.{0,40}(?:vilka|which|what) (?:uppgifter|data|information)",
+    )
+});
+
+fn categories(sents: &[&str], ev: &mut Vec<Evidence>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut heading_left = 0usize;
+    for s in sents {
+        if RE_DATA_HEADING.is_match(s) {
+            heading_left = 3;
+        }
+        let in_heading = heading_left > 0;
+        heading_left = heading_left.saturating_sub(1);
+        if RE_NEG.is_match(s) {
+            continue;
+        }
+        let hits: Vec<&str> = CATEGORIES
+            .iter()
+            .filter(|(_, r)| r.is_match(s))
+            .map(|(c, _)| *c)
+            .collect();
+        if hits.is_empty() {
+            continue;
+        }
+        if hits.len() < 2 && !in_heading && !RE_DATA_CUE.is_match(s) {
+            continue;
+        }
+        let mut added = false;
+        for h in hits {
+            if !out.iter().any(|c| c == h) {
+                out.push(h.to_string());
+                added = true;
+            }
+        }
+        if added {
+            ev.push(Evidence {
+                field: "data_categories".into(),
+                text: s.to_string(),
+            });
+        }
+    }
+    if out.is_empty() {
+        if let Some(s) = sents.iter().find(|s| RE_UNKNOWN.is_match(s)) {
+            out.push("unknown".into());
+            ev.push(Evidence {
+                field: "data_categories".into(),
+                text: s.to_string(),
+            });
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------- data subjects
+
+const NUM: &str = r"\d{1,3}(?:[ .,]\d{3})+|\d+|två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve";
+const NOUNS: &str = r"personer|person|registrerade|brukare|elever|eleverna|anställda|medarbetare|patienter|kunder|användare|användarkonton|konton|invånare|vårdnadshavare|barn|individer|kontaktpersoner|medlemmar|sökande|klienter|deltagare|respondenter|people|persons|individuals|users|user accounts|accounts|employees|staff members|customers|patients|students|pupils|respondents|data subjects|residents|members|citizens|children|clients|applicants";
+
+static RE_RANGE: Lazy<Regex> = Lazy::new(|| {
+    re(&format!(
+        r"(?i)(?:\b(?:mellan|between)\s+)?(?P<a>{NUM})\s*(?:–|-|—|och|and|till|to)\s*(?P<b>{NUM})\s+(?:[\p{{L}}']+\s+){{0,3}}?(?:{NOUNS})\b"
+    ))
+});
+static RE_COUNT: Lazy<Regex> = Lazy::new(|| {
+    re(&format!(
+        r"(?i)(?:\b(?P<q>färre än|mindre än|under|upp till|högst|maximalt|max|som mest|fewer than|less than|up to|at most|no more than|minst|över|mer än|fler än|drygt|at least|more than|over|cirka|ca\.?|ungefär|omkring|runt|approximately|about|around|roughly|some|nearly|närmare|nästan)\s+)?\b(?P<n>{NUM})\s+(?:[\p{{L}}']+\s+){{0,3}}?(?:{NOUNS})\b"
+    ))
+});
+static RE_ZERO: Lazy<Regex> = Lazy::new(|| {
+    re(&format!(
+        r"(?i)\b(?:inga|ingen|inte någon|inte några|none|no)\s+(?:av\s+|of\s+)?(?:[\p{{L}}']+\s+){{0,3}}?(?:{NOUNS})\b"
+    ))
+});
+static RE_AFFECT: Lazy<Regex> =
+    Lazy::new(|| re(r"(?i)berör|drabba|omfatta|gäller|affected|involved|exposed|impacted|concern"));
+
+fn num(s: &str) -> Option<u64> {
+    let words = [
+        ("två", 2),
+        ("tre", 3),
+        ("fyra", 4),
+        ("fem", 5),
+        ("sex", 6),
+        ("sju", 7),
+        ("åtta", 8),
+        ("nio", 9),
+        ("tio", 10),
+        ("elva", 11),
+        ("tolv", 12),
+        ("two", 2),
+        ("three", 3),
+        ("four", 4),
+        ("five", 5),
+        ("six", 6),
+        ("seven", 7),
+        ("eight", 8),
+        ("nine", 9),
+        ("ten", 10),
+        ("eleven", 11),
+        ("twelve", 12),
+    ];
+    let l = s.to_lowercase();
+    if let Some((_, n)) = words.iter().find(|(w, _)| *w == l) {
+        return Some(*n);
+    }
+    let digits: String = s.chars().filter(|c| c.is_ascii_digit()).collect();
+    if digits.len() > 12 {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// A number glued to a time, a date or a phone number is not a count.
+fn clean_start(s: &str, start: usize) -> bool {
+    let before = s.get(..start).unwrap_or("");
+    let mut it = before.chars().rev();
+    match it.next() {
+        None => true,
+        Some(c) if c.is_whitespace() => {
+            !matches!(it.next(), Some(p) if p.is_ascii_digit() && before.trim_end().ends_with(|c: char| c.is_ascii_digit()))
+        }
+        Some('(') => true,
+        Some(_) => false,
+    }
+}
+
+fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
+    let mut best: Option<(bool, Range, &str)> = None;
+    for s in sents {
+        let mut found: Option<Range> = None;
+        if let Some(c) = RE_RANGE.captures(s) {
+            let start = c.name("a").map(|m| m.start()).unwrap_or(0);
+            if let (Some(a), Some(b)) = (
+                c.name("a").and_then(|m| num(m.as_str())),
+                c.name("b").and_then(|m| num(m.as_str())),
+            ) {
+                if a <= b && clean_start(s, start) {
+                    found = Some(Range {
+                        min: Some(a),
+                        max: Some(b),
+                    });
+                }
+            }
+        }
+        if found.is_none() {
+            for c in RE_COUNT.captures_iter(s) {
+                let Some(nm) = c.name("n") else { continue };
+                if !clean_start(s, nm.start()) {
+                    continue;
+                }
+                let Some(n) = num(nm.as_str()) else { continue };
+                let q = c.name("q").map(|q| q.as_str().to_lowercase());
+                let r = match q.as_deref() {
+                    Some("färre än" | "mindre än" | "under" | "fewer than" | "less than") => {
+                        Range {
+                            min: Some(1.min(n.saturating_sub(1))),
+                            max: Some(n.saturating_sub(1)),
+                        }
+                    }
+                    Some(
+                        "upp till" | "högst" | "maximalt" | "max" | "som mest" | "up to"
+                        | "at most" | "no more than",
+                    ) => Range {
+                        min: Some(1.min(n)),
+                        max: Some(n),
+                    },
+                    Some("minst" | "at least" | "drygt") => Range {
+                        min: Some(n),
+                        max: None,
+                    },
+                    Some("över" | "mer än" | "fler än" | "more than" | "over") => Range {
+                        min: Some(n + 1),
+                        max: None,
+                    },
+                    _ => Range {
+                        min: Some(n),
+                        max: Some(n),
+                    },
+                };
+                found = Some(r);
+                break;
+            }
+        }
+        if found.is_none() && RE_ZERO.is_match(s) && RE_AFFECT.is_match(s) {
+            found = Some(Range {
+                min: Some(0),
+                max: Some(0),
+            });
+        }
+        if let Some(r) = found {
+            let strong = RE_AFFECT.is_match(s);
+            match &best {
+                None => best = Some((strong, r, s)),
+                Some((false, _, _)) if strong => best = Some((strong, r, s)),
+                _ => {}
+            }
+        }
+    }
+    let (_, r, s) = best?;
+    ev.push(Evidence {
+        field: "data_subjects".into(),
+        text: s.to_string(),
+    });
+    Some(r)
+}
+
+// ---------------------------------------------------------------- systems
+
+static RE_WORD: Lazy<Regex> = Lazy::new(|| re(r"[\p{L}]+"));
+static RE_MASK: Lazy<Regex> = Lazy::new(|| {
+    re(r"(?i)\S+@\S+|https?://\S+|www\.\S+|\b\S+\.(?:se|com|example|test|org|net|nu)\b")
+});
+const NAME: &str = r"(?:\p{Lu}|\p{Ll}\p{Lu})[\p{L}\d\-]*";
+static RE_SV_SYSTEM: Lazy<Regex> = Lazy::new(|| {
+    re(&format!(
+        r"\b\p{{L}}*(?:tjänsten|tjänsterna|systemet|systemen|plattformen|appen|applikationen|portalen|programmet|verktyget|modulen|databasen)\s+(?P<n>{NAME}(?:\s+{NAME})?(?:(?:\s*,\s*|\s+och\s+|\s+and\s+){NAME}(?:\s+{NAME})?)*)"
+    ))
+});
+static RE_INCIDENT_IN: Lazy<Regex> = Lazy::new(|| {
+    re(&format!(
+        r"(?i:incident|intrång|dataintrång|driftstörning|störning|avbrott|fel|programfel|sårbarhet|attack|angrepp|cyberattack|inloggad|logga in|breach|outage|vulnerability)\s+(?:i|mot|på|in|affecting|on)\s+(?P<n>{NAME}(?:\s+{NAME})?)"
+    ))
+});
+static RE_IN_SYSTEM_HOLDS: Lazy<Regex> = Lazy::new(|| {
+    re(&format!(
+        r"\b[Ii]\s+(?P<n>{NAME})\s+(?:finns|fanns|lagras|lagrades|registreras|hanteras)\b"
+    ))
+});
+static RE_EN_SYSTEM: Lazy<Regex> = Lazy::new(|| {
+    re(&format!(
+        r"\b(?P<n>{NAME}(?:\s+{NAME}){{0,2}})\s+(?:\p{{Ll}}+\s+)?(?:portal|platform|application|app|system|database|service|module|tool|software|solution)\b"
+    ))
+});
+
+const NOT_SYSTEMS: &[&str] = &[
+    "iphone",
+    "ipad",
+    "ipod",
+    "ios",
+    "macos",
+    "icloud",
+    "powerpoint",
+    "onedrive",
+    "sharepoint",
+    "onenote",
+    "linkedin",
+    "youtube",
+    "javascript",
+    "typescript",
+    "postgresql",
+    "mysql",
+    "github",
+    "gitlab",
+    "wordpress",
+    "facetime",
+    "whatsapp",
+    "teamviewer",
+    "paypal",
+    "mcafee",
+    "sol",
+    "dos",
+    "ddos",
+    "imy",
+    "gdpr",
+    "lss",
+    "it",
+    "the",
+    "our",
+    "your",
+    "this",
+    "that",
+    "vi",
+    "det",
+    "den",
+    "de",
+    "vår",
+    "vårt",
+    "våra",
+    "er",
+    "ert",
+    "era",
+    "en",
+    "ett",
+    "a",
+    "an",
+    "we",
+    "i",
+    "in",
+    "security",
+    "data",
+    "customer",
+    "kund",
+    "support",
+    "all",
+    "every",
+    "each",
+    "any",
+    "its",
+    "their",
+    "his",
+    "her",
+    "my",
+    "new",
+    "old",
+    "samma",
+    "hela",
+    "alla",
+    "kommunens",
+    "self-service",
+    "vilka",
+    "vilket",
+    "vilken",
+    "which",
+    "what",
+    "these",
+    "those",
+    "other",
+    "övriga",
+    "andra",
+    "flera",
+    "några",
+    "båda",
+    "both",
+    "external",
+    "internal",
+    "interna",
+    "externa",
+    "nya",
+    "affected",
+    "berörda",
+    "drabbade",
+    "felet",
+    "bifogat",
+    "incidenten",
+    "attacken",
+    "intrånget",
+    "systemet",
+];
+
+fn systems(
+    sents: &[&str],
+    subject: &str,
+    org_words: &[String],
+    ev: &mut Vec<Evidence>,
+) -> Vec<String> {
+    let mut found: Vec<(String, String)> = Vec::new();
+    let is_org = |n: &str| {
+        let l = n.to_lowercase();
+        let l2 = l.trim_end_matches('s');
+        org_words.iter().any(|o| *o == l || *o == l2)
+    };
+    let mut add = |n: &str, s: &str| {
+        let n = n.trim().trim_matches(|c: char| c == '-' || c == ',');
+        let words: Vec<&str> = n.split_whitespace().collect();
+        // Drop leading function words ("The Kestrel portal", "Vår app").
+        let words: Vec<&str> = words
+            .into_iter()
+            .skip_while(|w| NOT_SYSTEMS.contains(&w.to_lowercase().as_str()))
+            .collect();
+        let n = words.join(" ");
+        if n.chars().count() < 3 || NOT_SYSTEMS.contains(&n.to_lowercase().as_str()) || is_org(&n) {
+            return;
+        }
+        if n.chars().all(|c| c.is_uppercase() || !c.is_alphabetic()) && n.len() <= 4 {
+            return;
+        }
+        if !found.iter().any(|(f, _)| f.eq_ignore_ascii_case(&n)) {
+            found.push((n, s.to_string()));
+        }
+    };
+    for s in std::iter::once(&subject).chain(sents.iter()) {
+        let masked = RE_MASK.replace_all(s, " ");
+        let m: &str = &masked;
+        for w in RE_WORD.find_iter(m) {
+            let t = w.as_str();
+            let mut prev_lower = false;
+            let mut camel = false;
+            for c in t.chars() {
+                if c.is_uppercase() && prev_lower {
+                    camel = true;
+                }
+                prev_lower = c.is_lowercase();
+            }
+            if camel && t.chars().count() >= 4 {
+                add(t, s);
+            }
+        }
+        for c in RE_SV_SYSTEM.captures_iter(m) {
+            if let Some(n) = c.name("n") {
+                for part in n
+                    .as_str()
+                    .split([','])
+                    .flat_map(|p| p.split(" och "))
+                    .flat_map(|p| p.split(" and "))
+                {
+                    add(part, s);
+                }
+            }
+        }
+        for r in [&*RE_INCIDENT_IN, &*RE_IN_SYSTEM_HOLDS, &*RE_EN_SYSTEM] {
+            for c in r.captures_iter(m) {
+                if let Some(n) = c.name("n") {
+                    // A lone capitalised word opening a sentence is just grammar.
+                    let lone_first = n.start() == 0 && !n.as_str().contains(' ');
+                    if !lone_first {
+                        add(n.as_str(), s);
+                    }
+                }
+            }
+        }
+    }
+    // A name inside a longer one ("Self-Service" in "Kestrel Self-Service").
+    let names: Vec<String> = found.iter().map(|(n, _)| n.to_lowercase()).collect();
+    let mut out = Vec::new();
+    for (n, s) in &found {
+        let l = n.to_lowercase();
+        let inside = names.iter().any(|o| {
+            o.len() > l.len() && o.split_whitespace().any(|w| w == l)
+                || (o.len() > l.len() && o.ends_with(&format!(" {l}")))
+        });
+        if !inside {
+            out.push(n.clone());
+            ev.push(Evidence {
+                field: "systems".into(),
+                text: s.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// Reads every incident fact from the notice's own text and subject.
+/// `reference` is the notice's own date (years and relative days come from
+/// it); `org_words` are lower-case words of the reporter's organisation, which
+/// are never systems.
+pub fn extract(
+    text: &str,
+    subject: &str,
+    tz: Tz,
+    reference: DateTime<Utc>,
+    org_words: &[String],
+    ev: &mut Vec<Evidence>,
+) -> Incident {
+    let sents = sentences(text);
+    let ongoing = ongoing(&sents, ev);
+    let (discovered_at, occurred_from, occurred_to) = times(&sents, tz, reference, ongoing, ev);
+    Incident {
+        discovered_at,
+        occurred_from,
+        occurred_to,
+        ongoing,
+        systems: systems(&sents, subject, org_words, ev),
+        data_categories: categories(&sents, ev),
+        data_subjects: subjects(&sents, ev),
+        cause: cause(&sents, subject, ev),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono_tz::Europe::Stockholm;
+
+    fn ds(text: &str) -> Option<(Option<u64>, Option<u64>)> {
+        let s = sentences(text);
+        subjects(&s, &mut Vec::new()).map(|r| (r.min, r.max))
+    }
+
+    #[test]
+    fn data_subject_number_styles() {
+        assert_eq!(
+            ds("Det rör sig om mellan 1 000 och 10 000 personer."),
+            Some((Some(1000), Some(10000)))
+        );
+        assert_eq!(
+            ds("Approximately 2,300 users were affected."),
+            Some((Some(2300), Some(2300)))
+        );
+        assert_eq!(
+            ds("Totalt berörs 10 000 personer."),
+            Some((Some(10000), Some(10000)))
+        );
+        assert_eq!(
+            ds("About 10,000 customers are affected."),
+            Some((Some(10000), Some(10000)))
+        );
+        assert_eq!(
+            ds("för färre än 50 av era brukare"),
+            Some((Some(1), Some(49)))
+        );
+        assert_eq!(ds("upp till 500 elever berörs"), Some((Some(1), Some(500))));
+        assert_eq!(
+            ds("1 000–10 000 registrerade berörs"),
+            Some((Some(1000), Some(10000)))
+        );
+        assert_eq!(
+            ds("at least 120 employees were affected"),
+            Some((Some(120), None))
+        );
+        assert_eq!(
+            ds("inga av de registrerade har berörts"),
+            Some((Some(0), Some(0)))
+        );
+        assert_eq!(ds("Sex beställningar påverkades."), None);
+        assert_eq!(ds("Ring 070-123 45 67."), None);
+    }
+
+    #[test]
+    fn categories_skip_negated_and_unrelated() {
+        let s = sentences("Payroll data and bank account details are not held here.\nLogin credentials: usernames and password hashes\nWe rotated all partner credentials.");
+        assert_eq!(categories(&s, &mut Vec::new()), ["credentials"]);
+    }
+
+    #[test]
+    fn cause_prefers_stated_cause_and_ignores_negated_attacks() {
+        let s = sentences("Inget tyder på att någon utomstående har varit inblandad. Orsaken är ett tekniskt fel i vår kod.");
+        assert_eq!(cause(&s, "", &mut Vec::new()), Some(Cause::TechnicalFault));
+        let s = sentences("En medarbetare glömde datorn på tåget.");
+        assert_eq!(cause(&s, "", &mut Vec::new()), Some(Cause::HumanError));
+    }
+
+    #[test]
+    fn times_with_roles_and_future_dropped() {
+        let r = DateTime::parse_from_rfc3339("2023-03-23T00:58:40Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let text = "Angreppet inleddes enligt våra loggar kl. 01:12 i natt, torsdag 23 mars.\nVår jourtekniker upptäckte angreppet kl. 01:20.\nNästa uppdatering kommer senast kl. 06:00.";
+        let s = sentences(text);
+        let (d, f, t) = times(&s, Stockholm, r, Some(true), &mut Vec::new());
+        let fmt = |x: Option<DateTime<Utc>>| x.map(|x| x.with_timezone(&Stockholm).to_rfc3339());
+        assert_eq!(fmt(d).as_deref(), Some("2023-03-23T01:20:00+01:00"));
+        assert_eq!(fmt(f).as_deref(), Some("2023-03-23T01:12:00+01:00"));
+        assert_eq!(t, None);
+    }
+}

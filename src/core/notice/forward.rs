@@ -1,0 +1,518 @@
+//! Forward chains: finding the notice inside a forward and when each link of
+//! the chain received it.
+//!
+//! Handles inline forwards (Outlook header blocks in Swedish and English,
+//! Gmail's "---------- Forwarded message ---------", Thunderbird's
+//! "-------- Vidarebefordrat meddelande --------" / "Original Message", Apple's
+//! "Begin forwarded message:"), nested several deep, and message/rfc822
+//! attachments. A quoted header block in a *reply* ("SV:", "Re:") is a quote,
+//! not a forward: the text below it is cut away instead.
+//!
+//! Owns no classification: it returns the chain and the notice's own text.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use mail_parser::Message;
+use once_cell::sync::Lazy;
+use regex::Regex;
+
+use super::text::normalize;
+use crate::core::dates::parse_header_date;
+
+/// One forwarded message of the chain, as its header block (or its own
+/// headers, for an attached message) describes it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Layer {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub sent: Option<DateTime<Utc>>,
+    pub subject: Option<String>,
+}
+
+/// The result of unwrapping: the forwarded links (outermost first) and the
+/// text of the notice itself, with the forwarder's note and quotes removed.
+#[derive(Debug, Clone, Default)]
+pub struct Chain {
+    pub layers: Vec<Layer>,
+    pub text: String,
+    /// Subject of the innermost message (the notice's own subject).
+    pub subject: Option<String>,
+}
+
+impl Chain {
+    pub fn forwarded(&self) -> bool {
+        !self.layers.is_empty()
+    }
+}
+
+static RE_FWD_MARKER: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)^\s*(?:-{2,}\s*(?:forwarded message|vidarebefordrat meddelande|vidarebefordrat brev|videresendt melding|weitergeleitete nachricht|message transféré)\s*-{2,}|(?:begin forwarded message|början av vidarebefordrat meddelande|start of forwarded message)\s*:)\s*$")
+        .expect("static regex")
+});
+static RE_NEUTRAL_MARKER: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)^\s*-{2,}\s*(?:original message|ursprungligt meddelande|originalmeddelande|opprinnelig melding)\s*-{2,}\s*$")
+        .expect("static regex")
+});
+static RE_REPLY_MARKER: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"(?i)^\s*(?:on\s.{4,200}\swrote:|den\s.{4,200}\sskrev\s.{0,200}:|.{4,200}\sskrev\s*:)\s*$",
+    )
+    .expect("static regex")
+});
+static RE_LABEL: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)^\s*\**\s*(från|from|skickat|sent|datum|date|till|to|kopia|cc|ämne|subject|bifogade filer|attachments|svara till|reply-to|prioritet|importance|fra|sendt|emne|til)\s*\**\s*:\s*\**\s*(.*)$")
+        .expect("static regex")
+});
+static RE_FWD_PREFIX: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)^\s*(?:\[[^\]]*\]\s*)?(?:(?:re|sv|svar|aw|antw)\s*:\s*)*(?:vb|fw|fwd|vs|wg|tr|rv|doorst|vidarebefordrat)\s*:").expect("static regex")
+});
+static RE_REPLY_PREFIX: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)^\s*(?:\[[^\]]*\]\s*)?(?:re|sv|svar|aw|antw|ang)\s*:").expect("static regex")
+});
+static RE_ANGLE_ADDR: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"^(?P<name>.*?)\s*(?:<|\[mailto:|\(mailto:)\s*(?P<addr>[^<>\[\]()\s]+@[^<>\[\]()\s]+?)\s*(?:>|\]|\))").expect("static regex")
+});
+
+pub fn is_forward_subject(s: Option<&str>) -> bool {
+    s.is_some_and(|s| RE_FWD_PREFIX.is_match(s))
+}
+
+pub fn is_reply_subject(s: Option<&str>) -> bool {
+    s.is_some_and(|s| RE_REPLY_PREFIX.is_match(s))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lbl {
+    From,
+    Date,
+    To,
+    Subject,
+    Other,
+}
+
+fn label_kind(l: &str) -> Lbl {
+    match l.to_lowercase().as_str() {
+        "från" | "from" | "fra" => Lbl::From,
+        "skickat" | "sent" | "datum" | "date" | "sendt" => Lbl::Date,
+        "till" | "to" | "kopia" | "cc" | "til" => Lbl::To,
+        "ämne" | "subject" | "emne" => Lbl::Subject,
+        _ => Lbl::Other,
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Block {
+    /// Byte offset where the block (or its marker line) starts.
+    start: usize,
+    /// Byte offset just after the block.
+    end: usize,
+    explicit: bool,
+    from: Option<String>,
+    date: Option<String>,
+    subject: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+enum Event {
+    Block(Block),
+    Quote(usize),
+}
+
+/// "Name <addr>", "Name [mailto:addr]", "addr" or "Name".
+pub fn parse_person(v: &str) -> (Option<String>, Option<String>) {
+    let v = v.trim();
+    let clean = |s: &str| {
+        let s = s.trim().trim_matches('"').trim_matches('\'').trim();
+        (!s.is_empty()).then(|| s.to_string())
+    };
+    if let Some(c) = RE_ANGLE_ADDR.captures(v) {
+        let name = c.name("name").and_then(|n| clean(n.as_str()));
+        let addr = c.name("addr").map(|a| a.as_str().to_lowercase());
+        return (name, addr);
+    }
+    if v.contains('@') && !v.contains(' ') {
+        return (None, Some(v.trim_matches(['<', '>']).to_lowercase()));
+    }
+    (clean(v), None)
+}
+
+/// Byte offsets of line starts, so events can point into the text.
+fn lines_with_offsets(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    for line in text.split('\n') {
+        out.push((pos, line));
+        pos += line.len() + 1;
+    }
+    out
+}
+
+/// Strips quote marks ("> > ") from the start of a line.
+fn unquote(line: &str) -> &str {
+    let mut l = line.trim_start();
+    while let Some(r) = l.strip_prefix('>') {
+        l = r.trim_start();
+    }
+    l
+}
+
+fn scan(text: &str) -> Vec<Event> {
+    let lines = lines_with_offsets(text);
+    let mut events = Vec::new();
+    let mut marker: Option<(usize, bool)> = None;
+    let mut i = 0;
+    while i < lines.len() {
+        let (off, raw) = lines[i];
+        let line = unquote(raw);
+        if RE_FWD_MARKER.is_match(line) {
+            marker = Some((off, true));
+            i += 1;
+            continue;
+        }
+        if RE_NEUTRAL_MARKER.is_match(line) {
+            marker = Some((off, false));
+            i += 1;
+            continue;
+        }
+        if marker.is_none() && RE_REPLY_MARKER.is_match(line) && line.len() < 400 {
+            events.push(Event::Quote(off));
+            i += 1;
+            continue;
+        }
+        if let Some(c) = RE_LABEL.captures(line) {
+            let kind = c
+                .get(1)
+                .map(|m| label_kind(m.as_str()))
+                .unwrap_or(Lbl::Other);
+            if matches!(kind, Lbl::From | Lbl::Date | Lbl::Subject) {
+                if let Some((block, next)) = parse_block(&lines, i, marker) {
+                    events.push(Event::Block(block));
+                    marker = None;
+                    i = next;
+                    continue;
+                }
+            }
+        }
+        if !line.trim().is_empty() {
+            // A marker only introduces the block that follows it closely.
+            if let Some((moff, _)) = marker {
+                if off.saturating_sub(moff) > 200 {
+                    marker = None;
+                }
+            }
+        }
+        i += 1;
+    }
+    events
+}
+
+fn parse_block(
+    lines: &[(usize, &str)],
+    first: usize,
+    marker: Option<(usize, bool)>,
+) -> Option<(Block, usize)> {
+    let mut from = None;
+    let mut date = None;
+    let mut subject = None;
+    let mut labels = 0;
+    let mut last = Lbl::Other;
+    let mut j = first;
+    let mut loose = 0;
+    while j < lines.len() && j < first + 14 {
+        let line = unquote(lines[j].1);
+        if line.trim().is_empty() {
+            break;
+        }
+        if let Some(c) = RE_LABEL.captures(line) {
+            let kind = c
+                .get(1)
+                .map(|m| label_kind(m.as_str()))
+                .unwrap_or(Lbl::Other);
+            let val = c.get(2).map(|m| m.as_str().trim().to_string());
+            match kind {
+                Lbl::From if from.is_none() => from = val,
+                Lbl::Date if date.is_none() => date = val,
+                Lbl::Subject if subject.is_none() => subject = val,
+                _ => {}
+            }
+            labels += 1;
+            last = kind;
+        } else if matches!(last, Lbl::To | Lbl::Subject | Lbl::From) && loose < 3 {
+            // a wrapped recipient list or subject
+            loose += 1;
+            if last == Lbl::Subject {
+                if let Some(s) = subject.as_mut() {
+                    s.push(' ');
+                    s.push_str(line.trim());
+                }
+            }
+        } else {
+            break;
+        }
+        j += 1;
+    }
+    if from.is_none() || date.is_none() || labels < 3 {
+        return None;
+    }
+    let start = marker.map(|(o, _)| o).unwrap_or(lines[first].0);
+    let end = lines
+        .get(j)
+        .map(|(o, _)| *o)
+        .unwrap_or_else(|| lines.last().map(|(o, l)| o + l.len()).unwrap_or_default());
+    Some((
+        Block {
+            start,
+            end,
+            explicit: marker.is_some_and(|(_, e)| e),
+            from,
+            date,
+            subject,
+        },
+        j,
+    ))
+}
+
+/// Removes quoted lines ("> …") and leading quote marks from forwarded text.
+fn strip_quotes(text: &str, keep_quoted: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split('\n') {
+        let is_quoted = line.trim_start().starts_with('>');
+        if is_quoted && !keep_quoted {
+            continue;
+        }
+        out.push_str(if is_quoted { unquote(line) } else { line });
+        out.push('\n');
+    }
+    out
+}
+
+/// Finds inline forward blocks in `text`. Returns the forwarded links and the
+/// notice's own text.
+fn inline(
+    text: &str,
+    subject: Option<&str>,
+    in_reply: bool,
+    tz: Tz,
+    reference: DateTime<Utc>,
+) -> (Vec<Layer>, String, Option<String>) {
+    let events = scan(text);
+    let mut layers = Vec::new();
+    let mut start = 0;
+    let mut end = text.len();
+    let mut prev_subject: Option<String> = subject.map(str::to_string);
+    for ev in events {
+        match ev {
+            Event::Quote(pos) => {
+                if pos >= start {
+                    end = pos;
+                    break;
+                }
+            }
+            Event::Block(b) => {
+                let first = layers.is_empty();
+                let is_fwd = b.explicit
+                    || is_forward_subject(prev_subject.as_deref())
+                    || (first && !is_reply_subject(prev_subject.as_deref()) && !in_reply);
+                if !is_fwd {
+                    end = b.start;
+                    break;
+                }
+                let (name, address) = b.from.as_deref().map(parse_person).unwrap_or_default();
+                let sent = b
+                    .date
+                    .as_deref()
+                    .and_then(|d| parse_header_date(d, tz, reference));
+                layers.push(Layer {
+                    name,
+                    address,
+                    sent,
+                    subject: b.subject.clone(),
+                });
+                prev_subject = b.subject;
+                start = b.end;
+            }
+        }
+    }
+    let body = text.get(start..end.max(start)).unwrap_or("");
+    let notice = strip_quotes(body, !layers.is_empty());
+    let own_subject = if layers.is_empty() {
+        subject.map(str::to_string)
+    } else {
+        prev_subject
+    };
+    (layers, notice, own_subject)
+}
+
+static RE_BLOCK_TAG: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)</?(?:h[1-6]|li|div|tr|table|ul|ol|blockquote|section|article|header|footer|title|dt|dd)\b")
+        .expect("static regex")
+});
+
+/// The plain text of a message: its first text body, else its HTML as text.
+/// mail-parser breaks lines only at `<br>` and `</p>`; headings, list items
+/// and table rows get a break too, so that sentences do not run together.
+pub fn body_text(msg: &Message) -> String {
+    let html_only = msg.text_part(0).is_some_and(|p| p.is_text_html());
+    if html_only {
+        if let Some(html) = msg.body_html(0) {
+            let marked = RE_BLOCK_TAG.replace_all(&html, "<br>$0");
+            return normalize(&mail_parser::decoders::html::html_to_text(&marked));
+        }
+    }
+    msg.body_text(0).map(|t| normalize(&t)).unwrap_or_default()
+}
+
+fn has_thread_headers(msg: &Message) -> bool {
+    !msg.in_reply_to().is_empty() || !msg.references().is_empty()
+}
+
+/// Unwraps a message: inline forwards first, else an attached message/rfc822
+/// (recursively, at most a few levels deep so that a crafted message cannot
+/// make us dig forever).
+pub fn unwrap(msg: &Message, tz: Tz, reference: DateTime<Utc>, depth: usize) -> Chain {
+    let text = body_text(msg);
+    let subject = msg.subject();
+    let (layers, notice, own_subject) =
+        inline(&text, subject, has_thread_headers(msg), tz, reference);
+    if !layers.is_empty() {
+        return Chain {
+            layers,
+            text: notice,
+            subject: own_subject,
+        };
+    }
+    if depth < 4 {
+        if let Some(inner) = msg.attachments().find_map(|p| p.message()) {
+            let from = inner.from().and_then(|a| a.first());
+            let sent = inner
+                .date()
+                .filter(|d| d.is_valid())
+                .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0));
+            let layer = Layer {
+                name: from.and_then(|a| a.name()).map(str::to_string),
+                address: from.and_then(|a| a.address()).map(str::to_lowercase),
+                sent,
+                subject: inner.subject().map(str::to_string),
+            };
+            let sub = unwrap(inner, tz, sent.unwrap_or(reference), depth + 1);
+            let mut layers = vec![layer];
+            let subject = if sub.layers.is_empty() {
+                inner.subject().map(str::to_string)
+            } else {
+                sub.subject.clone()
+            };
+            layers.extend(sub.layers);
+            return Chain {
+                layers,
+                text: sub.text,
+                subject,
+            };
+        }
+    }
+    Chain {
+        layers,
+        text: notice,
+        subject: own_subject,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono_tz::Europe::Stockholm;
+
+    fn reference() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-04-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn run(text: &str, subject: &str, in_reply: bool) -> (Vec<Layer>, String) {
+        let (l, t, _) = inline(text, Some(subject), in_reply, Stockholm, reference());
+        (l, t)
+    }
+
+    fn sent(l: &Layer) -> String {
+        l.sent.unwrap().with_timezone(&Stockholm).to_rfc3339()
+    }
+
+    #[test]
+    fn outlook_sv_forward() {
+        let t = "Hej!\nSe nedan.\n\n________________________________\nFrån: Provdata <noreply@provdata.example>\nSkickat: den 18 juni 2021 20:05\nTill: IT <it@k.example>\nÄmne: Intrång\n\nTill våra kunder\nText.\n";
+        let (l, notice) = run(t, "VB: Intrång", false);
+        assert_eq!(l.len(), 1);
+        assert_eq!(l[0].address.as_deref(), Some("noreply@provdata.example"));
+        assert_eq!(sent(&l[0]), "2021-06-18T20:05:00+02:00");
+        assert!(notice.trim_start().starts_with("Till våra kunder"));
+        assert!(!notice.contains("Se nedan"));
+    }
+
+    #[test]
+    fn outlook_en_us_forward() {
+        let t = "FYI\n\nFrom: Acme Security <sec@acme.example>\nSent: Friday, June 18, 2021 8:05 PM\nTo: IT <it@k.example>\nSubject: Incident\n\nDear customer,\n";
+        let (l, notice) = run(t, "FW: Incident", false);
+        assert_eq!(sent(&l[0]), "2021-06-18T20:05:00+02:00");
+        assert_eq!(l[0].name.as_deref(), Some("Acme Security"));
+        assert!(notice.trim_start().starts_with("Dear customer"));
+    }
+
+    #[test]
+    fn reply_quote_is_not_a_forward() {
+        let t = "Svar här.\n\nFrån: Pia <pia@k.example>\nSkickat: den 21 juni 2021 10:12\nTill: X <x@y.example>\nÄmne: Frågor\n\nFrågor?\n";
+        let (l, notice) = run(t, "SV: Frågor", true);
+        assert!(l.is_empty());
+        assert_eq!(notice.trim(), "Svar här.");
+    }
+
+    #[test]
+    fn gmail_thunderbird_apple_markers() {
+        for (t, subj, want) in [
+            ("Note\n\n---------- Forwarded message ---------\nFrom: A <a@x.example>\nDate: Tue, Sep 9, 2025 at 11:47 PM\nSubject: N\nTo: <b@k.example>\n\n\nDear\n", "Fwd: N", "2025-09-09T23:47:00+02:00"),
+            ("Note\n\n---------- Vidarebefordrat meddelande ---------\nFrån: A <a@x.example>\nDate: lör 29 mars 2025 kl. 10:14\nSubject: N\nTo: <b@k.example>\n\nHej\n", "Fwd: N", "2025-03-29T10:14:00+01:00"),
+            ("\n-------- Vidarebefordrat meddelande --------\nÄmne: \tN\nDatum: \tTue, 3 Dec 2024 17:31:00 +0100\nFrån: \tA <a@x.example>\nTill: \tb@k.example\n\nHej\n", "N", "2024-12-03T17:31:00+01:00"),
+            ("\n-------- Original Message --------\nSubject: N\nDate: Tue, 3 Dec 2024 17:31:00 +0100\nFrom: A <a@x.example>\nTo: b@k.example\n\nHej\n", "Fwd: N", "2024-12-03T17:31:00+01:00"),
+            ("Note\n\nBörjan av vidarebefordrat meddelande:\n\nFrån: A <a@x.example>\nÄmne: N\nDatum: 7 november 2024 kl. 16:44:09 CET\nTill: b@k.example\n\nHej\n", "N", "2024-11-07T16:44:09+01:00"),
+            ("Note\n\nBegin forwarded message:\n\nFrom: A <a@x.example>\nSubject: N\nDate: November 7, 2024 at 4:44:09 PM GMT+1\nTo: b@k.example\n\nHi\n", "N", "2024-11-07T16:44:09+01:00"),
+        ] {
+            let (l, notice) = run(t, subj, false);
+            assert_eq!(l.len(), 1, "{t}");
+            assert_eq!(sent(&l[0]), want, "{t}");
+            assert_eq!(l[0].address.as_deref(), Some("a@x.example"));
+            assert!(!notice.contains("Note"));
+        }
+    }
+
+    #[test]
+    fn nested_forwards_keep_every_link() {
+        let t = "Till er.\n\nFrån: B <b@k.example>\nSkickat: den 20 juni 2021 09:00\nTill: C <c@k.example>\nÄmne: VB: Intrång\n\nKolla detta.\n\nFrån: Lev <lev@x.example>\nSkickat: den 18 juni 2021 20:05\nTill: B <b@k.example>\nÄmne: Intrång\n\nOriginal.\n";
+        let (l, notice) = run(t, "VB: VB: Intrång", false);
+        assert_eq!(l.len(), 2);
+        assert_eq!(l[1].address.as_deref(), Some("lev@x.example"));
+        assert_eq!(notice.trim(), "Original.");
+    }
+
+    #[test]
+    fn reply_marker_cuts() {
+        let t =
+            "Ny info.\n\nOn Mon, 30 Mar 2026 at 09:12, Dataskydd <d@k.example> wrote:\n> fråga\n";
+        let (l, notice) = run(t, "Re: x", true);
+        assert!(l.is_empty());
+        assert_eq!(notice.trim(), "Ny info.");
+    }
+
+    #[test]
+    fn persons() {
+        assert_eq!(
+            parse_person("\"Ek, Anna\" <Anna@X.example>"),
+            (Some("Ek, Anna".into()), Some("anna@x.example".into()))
+        );
+        assert_eq!(
+            parse_person("Anna Ek [mailto:anna@x.example]"),
+            (Some("Anna Ek".into()), Some("anna@x.example".into()))
+        );
+        assert_eq!(
+            parse_person("anna@x.example"),
+            (None, Some("anna@x.example".into()))
+        );
+    }
+}

@@ -1,0 +1,117 @@
+//! The DPO digest: on the configured cron schedule (in the configured zone), every
+//! DPO gets the open cases of their routes with the time left. Each scheduled
+//! instant is sent once (recorded in `digest_runs`), whichever replica gets there
+//! first; missed runs while the daemon was down are not replayed.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::core::digest::{digest_lines, DigestSchedule, OpenCase};
+use crate::core::routing::Route;
+use crate::core::types::CaseRef;
+use crate::mail::compose::{self, Draft, Sender};
+use crate::store::Store;
+use crate::workers::reply::load_case;
+
+/// Composes and queues the digest of `run_at`; false when it was already sent.
+pub async fn send_digest(
+    store: &Store,
+    sender: &Sender,
+    cfg: &Config,
+    run_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    let tz = cfg.tz();
+    let mut per_dpo: BTreeMap<String, Vec<OpenCase>> = BTreeMap::new();
+    per_dpo
+        .entry(cfg.routing.default.dpo.address.to_lowercase())
+        .or_default();
+    for wf in store.open_workflows().await? {
+        let route: Route = match serde_json::from_value(wf.route.clone()) {
+            Ok(r) => r,
+            Err(_) => cfg.routing.default.clone(),
+        };
+        let case = load_case(&wf);
+        per_dpo
+            .entry(route.dpo.address.to_lowercase())
+            .or_default()
+            .push(OpenCase::from_case(&case, &route.committee.name));
+    }
+    let mut mails = Vec::new();
+    let day = run_at.with_timezone(&tz).format("%Y-%m-%d").to_string();
+    for (dpo, cases) in per_dpo {
+        let lines = digest_lines(&cases, now);
+        let mut text = format!("Öppna ärenden om personuppgiftsincidenter, {day}:\n\n");
+        if lines.is_empty() {
+            text.push_str("Inga öppna ärenden.\n");
+        }
+        for l in &lines {
+            text.push_str(&format!(
+                "{}  {:<14} {:<28} senast {}  {}\n",
+                l.case_ref,
+                l.state.sv(),
+                l.committee,
+                l.deadline.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+                l.time_left_sv
+            ));
+        }
+        text.push_str("\n-- \nbreachwatch\n");
+        let d = Draft {
+            dedupe_key: format!("digest/{}/{dpo}", run_at.to_rfc3339()),
+            purpose: "digest".into(),
+            to: vec![dpo.clone()],
+            cc: vec![],
+            subject: format!("Sammanställning {day}: {} öppna ärenden", lines.len()),
+            text,
+            in_reply_to: None,
+            attachments: vec![],
+        };
+        // The digest is about no single case: tag it with a pseudo reference.
+        let tag = CaseRef::from_stored(format!("{}-DIGEST", cfg.general.case_prefix));
+        mails.push(compose::format(sender, &tag, d).map_err(|e| anyhow::anyhow!(e))?);
+    }
+    Ok(store.commit_digest(run_at, mails, now).await?)
+}
+
+pub async fn run(
+    store: Store,
+    sender: Sender,
+    cfg: std::sync::Arc<Config>,
+    outbox_wake: std::sync::Arc<tokio::sync::Notify>,
+    cancel: CancellationToken,
+) {
+    if !cfg.digest.enabled {
+        return;
+    }
+    let schedule = match DigestSchedule::parse(&cfg.digest.cron, &cfg.general.timezone) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("digest schedule: {e}");
+            return;
+        }
+    };
+    let mut after = Utc::now();
+    loop {
+        let Ok(next) = schedule.next_run(after) else {
+            return;
+        };
+        let wait = (next - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = cancel.cancelled() => return,
+        }
+        match send_digest(&store, &sender, &cfg, next, Utc::now()).await {
+            Ok(true) => {
+                tracing::info!(run_at = %next, "digest queued");
+                outbox_wake.notify_one();
+            }
+            Ok(false) => {}
+            Err(e) => tracing::error!("digest: {e:#}"),
+        }
+        after = next;
+    }
+}

@@ -1,0 +1,228 @@
+//! Replies from officials: reads what the pure workflow needs from a reply that
+//! attaches to a case (its own text, Authentication-Results, how it was
+//! submitted), runs `core::case::handle_reply`, and turns the effects into store
+//! writes and mails: the case update (only if the case did not change meanwhile),
+//! timeline events, answers to the sender, notices to the roster, drafts, and the
+//! reminder schedule.
+
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::core::auth::{submission_from_received, Submission};
+use crate::core::case::{handle_reply, Case, Effect, Reply};
+use crate::core::clock;
+use crate::core::commands::Lang;
+use crate::core::routing::Route;
+use crate::mail::compose::{self, Draft, Sender};
+use crate::store::{CaseUpdate, CaseWorkflow, NewEvent, OutboxMail, Reminders};
+
+/// The headers of a reply that authentication looks at, and its own text.
+#[derive(Debug, Clone)]
+pub struct ReplyMail {
+    pub sender: String,
+    pub subject: String,
+    pub message_id: Option<String>,
+    pub text: String,
+    pub auth_results: Vec<String>,
+    pub submission: Submission,
+}
+
+impl ReplyMail {
+    /// Reads the reply's top-level text (not a quoted or forwarded part) and its
+    /// trace headers. None when the bytes do not parse (the reader already took
+    /// them, so this does not happen in practice).
+    pub fn read(raw: &[u8], sender: &str) -> Option<ReplyMail> {
+        let m = mail_parser::MessageParser::default().parse(raw)?;
+        let mut auth = Vec::new();
+        let mut received = Vec::new();
+        for h in m.headers() {
+            let name = h.name();
+            let value = raw_value(raw, h.offset_start() as usize, h.offset_end() as usize);
+            let Some(value) = value else { continue };
+            if name.eq_ignore_ascii_case("Authentication-Results") {
+                auth.push(value);
+            } else if name.eq_ignore_ascii_case("Received") {
+                received.push(value);
+            }
+        }
+        let received_refs: Vec<&str> = received.iter().map(String::as_str).collect();
+        Some(ReplyMail {
+            sender: sender.to_string(),
+            subject: m.subject().unwrap_or_default().to_string(),
+            message_id: m.message_id().map(str::to_string),
+            text: m.body_text(0).map(|c| c.into_owned()).unwrap_or_default(),
+            auth_results: auth,
+            submission: submission_from_received(&received_refs),
+        })
+    }
+}
+
+fn raw_value(raw: &[u8], start: usize, end: usize) -> Option<String> {
+    let bytes = raw.get(start..end)?;
+    let s = String::from_utf8_lossy(bytes);
+    // Unfold continuation lines; the header name is not part of the span.
+    Some(s.replace("\r\n", "").replace('\n', "").trim().to_string())
+}
+
+/// Everything a reply changes, ready for one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct ReplyWork {
+    pub update: Option<CaseUpdate>,
+    pub events: Vec<NewEvent>,
+    pub mails: Vec<OutboxMail>,
+    /// The first line was a command (accepted, refused or not authorised).
+    pub was_command: bool,
+}
+
+/// The case as the state machine knows it; a case without recorded workflow
+/// (opened before any command) starts as received.
+pub fn load_case(wf: &CaseWorkflow) -> Case {
+    serde_json::from_value(wf.workflow.clone())
+        .unwrap_or_else(|_| Case::open(wf.case_ref.clone(), wf.aware_at, wf.opened_at, None).0)
+}
+
+fn pick(lang: Option<Lang>, sv: &str, en: &str) -> String {
+    match lang {
+        Some(Lang::En) => en.to_string(),
+        _ => sv.to_string(),
+    }
+}
+
+/// Runs the workflow for one reply.
+pub fn work(
+    cfg: &Config,
+    sender: &Sender,
+    wf: &CaseWorkflow,
+    reply: &ReplyMail,
+    now: DateTime<Utc>,
+) -> Result<ReplyWork, String> {
+    let case = load_case(wf);
+    let route: Route =
+        serde_json::from_value(wf.route.clone()).map_err(|e| format!("stored route: {e}"))?;
+    let auth_refs: Vec<&str> = reply.auth_results.iter().map(String::as_str).collect();
+    let r = Reply {
+        sender: &reply.sender,
+        text: &reply.text,
+        auth_results: &auth_refs,
+        submission: reply.submission,
+    };
+    let out = handle_reply(&case, &route, &cfg.auth, &r, now, cfg.tz());
+    let mut work = ReplyWork {
+        was_command: !matches!(out.effects.first(), Some(Effect::RecordTimeline { kind, .. }) if kind == "follow_up"),
+        ..ReplyWork::default()
+    };
+    let case_ref = &wf.case_ref;
+    let mut reminders = Reminders::Keep;
+    let mut n = 0;
+    let mut key = |what: &str| {
+        n += 1;
+        format!(
+            "{case_ref}/reply/{}/{what}/{n}",
+            reply.message_id.as_deref().unwrap_or("no-id")
+        )
+    };
+    let answer = |key: String, subject: String, text: String| Draft {
+        dedupe_key: key,
+        purpose: "answer".into(),
+        to: vec![reply.sender.clone()],
+        cc: vec![],
+        subject,
+        text,
+        in_reply_to: reply.message_id.clone(),
+        attachments: vec![],
+    };
+    for e in &out.effects {
+        match e {
+            Effect::RecordTimeline { kind, data } => work.events.push(NewEvent {
+                kind: kind.clone(),
+                actor: reply.sender.clone(),
+                data: data.clone(),
+            }),
+            Effect::Confirm { sv, en } => {
+                let d = answer(
+                    key("confirm"),
+                    pick(out.lang, "Utfört", "Done") + &format!(": {}", reply.subject),
+                    pick(out.lang, sv, en) + "\n\n-- \nbreachwatch\n",
+                );
+                work.mails.push(compose::format(sender, case_ref, d)?);
+            }
+            Effect::AnswerRefusal { sv, en } => {
+                let d = answer(
+                    key("refusal"),
+                    pick(out.lang, "Kunde inte utföras", "Not done")
+                        + &format!(": {}", reply.subject),
+                    pick(out.lang, sv, en) + "\n\n-- \nbreachwatch\n",
+                );
+                work.mails.push(compose::format(sender, case_ref, d)?);
+            }
+            Effect::NotifyRoster { sv, en: _ } => {
+                let mut to: Vec<String> = vec![
+                    route.official.address.clone(),
+                    route.deputy.address.clone(),
+                    route.dpo.address.clone(),
+                ];
+                if let Some(c) = &route.coordinator {
+                    to.push(c.address.clone());
+                }
+                to.retain(|a| !a.eq_ignore_ascii_case(&reply.sender));
+                if to.is_empty() {
+                    continue;
+                }
+                let d = Draft {
+                    dedupe_key: key("roster"),
+                    purpose: "roster".into(),
+                    to,
+                    cc: vec![],
+                    subject: format!("Ärendet har uppdaterats av {}", reply.sender),
+                    text: format!("{sv}\n\n-- \nbreachwatch\n"),
+                    in_reply_to: None,
+                    attachments: vec![],
+                };
+                work.mails.push(compose::format(sender, case_ref, d)?);
+            }
+            Effect::SendDraft {
+                decision,
+                assessment,
+            } => {
+                let d = Draft {
+                    dedupe_key: key("draft"),
+                    purpose: "draft".into(),
+                    to: vec![route.official.address.clone()],
+                    cc: vec![],
+                    subject: format!("Utkast till beslut: {}", decision.sv()),
+                    text: format!(
+                        "Beslut: {}\nBedömning: {}\n\nUtkastet till beslut bifogas. Granska, \
+                         komplettera och låt beslutet fattas enligt delegationsordningen.\n\n-- \nbreachwatch\n",
+                        decision.sv(),
+                        assessment.sv()
+                    ),
+                    in_reply_to: None,
+                    attachments: vec![],
+                };
+                work.mails.push(compose::format(sender, case_ref, d)?);
+            }
+            Effect::StopDeadlineReminders => reminders = Reminders::Stop,
+            Effect::ResumeDeadlineReminders { aware_at } => {
+                reminders = match clock::next_after(*aware_at, &cfg.clock, now) {
+                    Some(r) => Reminders::Set(r.due_at, r.seq),
+                    None => Reminders::Stop,
+                }
+            }
+            // The "not acknowledged" escalation is derived from the case state by
+            // the clock worker; opening effects are the ingest path's.
+            Effect::StartAckEscalation
+            | Effect::StopAckEscalation
+            | Effect::SendOpeningNotice { .. }
+            | Effect::StartDeadlineReminders { .. } => {}
+        }
+    }
+    if let Some(next) = out.case {
+        work.update = Some(CaseUpdate {
+            state: next.state.as_str().to_string(),
+            workflow: serde_json::to_value(&next).map_err(|e| e.to_string())?,
+            expected_version: wf.version,
+            reminders,
+        });
+    }
+    Ok(work)
+}
