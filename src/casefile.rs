@@ -448,6 +448,32 @@ pub fn draft_attachments(
     Ok((attachments(docs), vec![event]))
 }
 
+/// The "SendDraft" effect in one call: the case file as loaded before the reply
+/// (`load`), brought up to the case *after* the transition (`next`, so the
+/// assessment just recorded is in "Skäl för beslut"), rendered for `decision`.
+/// Never fails, like [`opening_attachments`]: on a rendering failure the draft
+/// mail goes out without attachments and the event is `documents_failed`.
+pub fn decision_attachments(
+    file: &CaseFile,
+    next: Option<&Case>,
+    decision: Decision,
+    templates: &Templates,
+) -> (Vec<Attachment>, Vec<NewEvent>) {
+    let mut file = file.clone();
+    if let Some(next) = next {
+        apply_workflow(&mut file, next);
+    }
+    match draft_attachments(&file, templates, outcome_for(decision)) {
+        Ok(done) => done,
+        Err(e) => {
+            tracing::error!(case = %file.case_ref, "draft documents could not be made: {e}");
+            let mut ev = documents_failed_event(&e);
+            ev.data["outcome"] = json!(outcome_for(decision));
+            (Vec::new(), vec![ev])
+        }
+    }
+}
+
 /// The opening notice's documents (the "notify" draft, the IMY form draft and
 /// the deadline .ics). Never fails: when rendering fails the notice must still
 /// go out, so the result is then no attachments and a `documents_failed` event.
@@ -799,6 +825,47 @@ mod tests {
     }
 
     #[test]
+    fn the_decision_draft_uses_the_case_after_the_transition() {
+        let now = t("2026-03-28T10:00:00Z");
+        let file = from_record(
+            &record(json!({})),
+            &messages(),
+            &[],
+            &docs(),
+            chrono_tz::Europe::Stockholm,
+            now,
+        )
+        .unwrap();
+        let (w, _) = Case::open(file.case_ref.clone(), file.aware_at, now, None);
+        let next = Case {
+            assessment: Some(Assessment::NoRisk),
+            ..w
+        };
+        let tpl = Templates::builtin(render::Language::Sv).unwrap();
+        let (att, evs) = decision_attachments(&file, Some(&next), Decision::DoNotNotify, &tpl);
+        let txt = att
+            .iter()
+            .find(|a| a.file_name == "Beslut-ej-anmalan-PUI-2026-0012.txt")
+            .expect("the no-notify decision text");
+        let text = String::from_utf8(txt.bytes.clone()).unwrap();
+        // Without the assessment the draft would carry the placeholder instead.
+        let without = decision_attachments(&file, None, Decision::DoNotNotify, &tpl).0;
+        let without = without
+            .iter()
+            .find(|a| a.file_name == txt.file_name)
+            .map(|a| String::from_utf8(a.bytes.clone()).unwrap())
+            .unwrap();
+        assert_ne!(text, without, "the recorded assessment changes the draft");
+        assert!(text.contains("Vård- och omsorgsnämnden"));
+        assert_eq!(evs.len(), 1);
+        assert_eq!(evs[0].kind, EVENT_DOCUMENTS_GENERATED);
+        assert_eq!(
+            evs[0].data["documents"].as_array().unwrap().len(),
+            att.len()
+        );
+    }
+
+    #[test]
     fn forward_prefixes_are_stripped() {
         assert_eq!(original_subject("VB: SV: Intrång"), "Intrång");
         assert_eq!(original_subject("Fwd: RE:Incident"), "Incident");
@@ -846,6 +913,11 @@ Provdata Sverige AB har drabbats av ett dataintrang i ProvWeb.\r\n";
         assert!(att.is_empty());
         assert_eq!(ev.kind, EVENT_DOCUMENTS_FAILED);
         assert!(draft_attachments(&c, &Templates::unavailable(), Outcome::NoNotify).is_err());
+        let (att, evs) =
+            decision_attachments(&c, None, Decision::DoNotNotify, &Templates::unavailable());
+        assert!(att.is_empty());
+        assert_eq!(evs[0].kind, EVENT_DOCUMENTS_FAILED);
+        assert_eq!(evs[0].data["outcome"], "no_notify");
         let (att, evs) = draft_attachments(&c, &tpl, Outcome::NoNotify).unwrap();
         assert!(!att.iter().any(|a| a.file_name.starts_with("IMY-")));
         assert_eq!(evs[0].data["outcome"], "no_notify");
