@@ -73,10 +73,12 @@ async fn story(db_url: &str) {
     let mails = store.case_outbox(list[0].id).await.unwrap();
     let purposes: Vec<&str> = mails.iter().map(|m| m.purpose.as_str()).collect();
     assert_eq!(purposes, vec!["opening", "acknowledgement", "follow_up"]);
-    // Timeline is hash-chained.
+    // Timeline: opened, the reply attached, its text as a follow-up; hash-chained.
     let ev = store.case_events(list[0].id).await.unwrap();
-    assert_eq!(ev.len(), 2);
+    let kinds: Vec<&str> = ev.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, vec!["case_opened", "message_attached", "follow_up"]);
     assert_eq!(ev[1].prev_hash, ev[0].hash);
+    assert_eq!(ev[2].prev_hash, ev[1].hash);
     // The outbox hands out each row once.
     let a = store
         .claim_outbox(now, Duration::seconds(60))
