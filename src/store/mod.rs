@@ -332,7 +332,20 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(opts)
                 .await?;
-            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+            // SQLite has no migration lock: a CLI command started while the daemon
+            // migrates may collide with it; the loser waits and finds them applied.
+            let mut tries = 0;
+            loop {
+                match sqlx::migrate!("./migrations/sqlite").run(&pool).await {
+                    Ok(()) => break,
+                    Err(e) if tries < 10 => {
+                        tries += 1;
+                        tracing::debug!("migration attempt {tries} failed, retrying: {e}");
+                        tokio::time::sleep(Duration::from_millis(100 * tries)).await;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
             Ok(Store::Sqlite(pool))
         }
     }

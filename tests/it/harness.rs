@@ -468,6 +468,18 @@ pub fn outlook_forward(
     subject: &str,
     now: DateTime<Utc>,
 ) -> Vec<u8> {
+    outlook_forward_from(setup, original, subject, now, "provdata.example", "ProvWeb")
+}
+
+/// Like [`outlook_forward`], from another supplier about another system.
+pub fn outlook_forward_from(
+    setup: &Setup,
+    original: DateTime<Utc>,
+    subject: &str,
+    now: DateTime<Utc>,
+    supplier_domain: &str,
+    system: &str,
+) -> Vec<u8> {
     let id = format!("<fwd-{}@staff.example.test>", rand::random::<u64>());
     format!(
         "From: Sam Staff <{staff}>\r\n\
@@ -484,14 +496,14 @@ Hej! Det här låg i funktionsbrevlådan, ingen läste det förrän nu.\r\n\
 Sam Staff\r\n\
 \r\n\
 ________________________________\r\n\
-Från: Provdata Kundservice <noreply@provdata.example>\r\n\
+Från: Kundservice <noreply@{supplier_domain}>\r\n\
 Skickat: {orig}\r\n\
 Till: IT-support <it-support@example.test>\r\n\
 Ämne: {subject}\r\n\
 \r\n\
 Till våra kunder\r\n\
 \r\n\
-Provdata Sverige AB har drabbats av ett dataintrång i driftmiljön där tjänsten ProvWeb körs.\r\n\
+Provdata Sverige AB har drabbats av ett dataintrång i driftmiljön där tjänsten {system} körs.\r\n\
 Intrånget upptäcktes och angriparens åtkomst är stängd. Databasen innehåller patienters namn,\r\n\
 personnummer och provsvar.\r\n\
 \r\n\
@@ -501,6 +513,8 @@ Provdata Sverige AB\r\n",
         breach = setup.users.addr("breach"),
         date = now.to_rfc2822(),
         orig = sv_outlook_date(original),
+        supplier_domain = supplier_domain,
+        system = system,
     )
     .into_bytes()
 }

@@ -7,6 +7,8 @@ use chrono::{Duration, Utc};
 
 use breachwatch::config::Config;
 use breachwatch::store::Store;
+use breachwatch::workers::clock::fire_due;
+use breachwatch::workers::digest::send_digest;
 use breachwatch::workers::ingest::{Handled, Pipeline};
 
 fn config(db_url: &str) -> Config {
@@ -35,7 +37,8 @@ async fn story(db_url: &str) {
     let cfg = Arc::new(config(db_url));
     let store = Store::connect(db_url).await.expect("connect + migrate");
     let p = Pipeline::new(cfg, store.clone());
-    let now = Utc::now();
+    // Shortly after the notices' Date, so the reminder plan lies ahead.
+    let now: chrono::DateTime<Utc> = "2021-06-21T05:30:00Z".parse().unwrap();
     let first = p
         .handle(&notice("n1@x", ""), None, None, now)
         .await
@@ -73,16 +76,23 @@ async fn story(db_url: &str) {
     let mails = store.case_outbox(list[0].id).await.unwrap();
     let purposes: Vec<&str> = mails.iter().map(|m| m.purpose.as_str()).collect();
     assert_eq!(purposes, vec!["opening", "acknowledgement", "follow_up"]);
-    // Timeline is hash-chained.
+    // Timeline: opened (with the documents' checksums), the reply attached, its
+    // text as a follow-up; hash-chained.
     let ev = store.case_events(list[0].id).await.unwrap();
     let kinds: Vec<&str> = ev.iter().map(|e| e.kind.as_str()).collect();
-    // The documents of the opening notice come right after the opening (the
-    // reply workflow may add its own events after the attachment).
+    // The checksums of the opening notice's documents come with the opening.
     assert_eq!(
-        kinds[..3],
-        ["case_opened", "documents_generated", "message_attached"]
+        kinds,
+        vec![
+            "case_opened",
+            "documents_generated",
+            "message_attached",
+            "follow_up"
+        ]
     );
-    assert_eq!(ev[1].prev_hash, ev[0].hash);
+    for i in 1..ev.len() {
+        assert_eq!(ev[i].prev_hash, ev[i - 1].hash);
+    }
     // The document assembly reads the case back on this backend too, and an
     // appended event continues the chain.
     let file = breachwatch::casefile::load(&store, &p.cfg, &r, now)
@@ -131,7 +141,75 @@ async fn story(db_url: &str) {
         .unwrap()
         .unwrap();
     assert_ne!(again.id, a.id);
+
+    // Reminders: a day after awareness the official is reminded and, since
+    // nobody acknowledged, the deputy too.
+    let case = &list[0];
+    let sender = p.sender.clone();
+    let plan = p.cfg.clock.clone();
+    let day1 = case.aware_at + Duration::hours(25);
+    // Both open cases are due.
+    assert_eq!(fire_due(&store, &sender, &plan, day1).await.unwrap(), 2);
+    assert_eq!(
+        fire_due(&store, &sender, &plan, day1).await.unwrap(),
+        0,
+        "fired once"
+    );
+    let reminder = last_mail(&store, case.id).await;
+    assert_eq!(reminder.purpose, "reminder");
+    assert!(
+        reminder.recipients.iter().any(|r| r.starts_with("deputy@")),
+        "{:?}",
+        reminder.recipients
+    );
+
+    // The official acknowledges by reply (submitted locally, trusted in local.toml).
+    let ack = format!(
+        "Received: from vm (localhost [127.0.0.1]) by mail.example.test (Postfix) with ESMTP id 1; Mon, 21 Jun 2021 08:00:00 +0200\r\n\
+From: official@example.test\r\nTo: breach@example.test\r\nSubject: SV: [{r}]\r\n\
+Date: Mon, 21 Jun 2021 08:00:00 +0200\r\nMessage-ID: <ack@x>\r\nIn-Reply-To: <n1@x>\r\n\r\nkvittera\r\n"
+    );
+    assert_eq!(
+        p.handle(ack.as_bytes(), None, None, day1).await.unwrap(),
+        Handled::Attached(r.clone())
+    );
+    let wf = store.case_workflow(case.id).await.unwrap();
+    assert_eq!(wf.state, "acknowledged");
+    assert_eq!(wf.version, 1);
+    let confirm = last_mail(&store, case.id).await;
+    assert_eq!(confirm.purpose, "answer");
+    assert_eq!(
+        confirm.recipients,
+        vec!["official@example.test".to_string()]
+    );
+    // The next reminder goes to the official and the DPO only.
+    let day2 = case.aware_at + Duration::hours(49);
+    assert_eq!(fire_due(&store, &sender, &plan, day2).await.unwrap(), 2);
+    let reminder = last_mail(&store, case.id).await;
+    assert!(
+        !reminder.recipients.iter().any(|r| r.starts_with("deputy@")),
+        "{:?}",
+        reminder.recipients
+    );
+
+    // The DPO digest is queued once per scheduled instant.
+    let run_at = day2;
+    assert!(send_digest(&store, &sender, &p.cfg, run_at, day2)
+        .await
+        .unwrap());
+    assert!(!send_digest(&store, &sender, &p.cfg, run_at, day2)
+        .await
+        .unwrap());
     store.close().await;
+}
+
+async fn last_mail(store: &Store, case_id: i64) -> breachwatch::store::OutboxSummary {
+    store
+        .case_outbox(case_id)
+        .await
+        .unwrap()
+        .pop()
+        .expect("a mail")
 }
 
 #[tokio::test]

@@ -255,3 +255,31 @@ fn without_trusted_authentication_a_roster_member_cannot_command() {
             && answers(&s, "official", "Kunde inte").is_empty()
     );
 }
+
+#[test]
+fn a_supplier_status_update_joins_the_open_case_without_thread_headers() {
+    let s = setup(Knobs::default());
+    let _d = s.start();
+    let (r, _) = open_case(&s, 3);
+    let n = s.events(&r).len();
+    let update = format!(
+        "From: Provdata Kundservice <noreply@provdata.example>\r\nTo: {b}\r\n\
+Subject: Uppdatering om incidenten i ProvWeb\r\nDate: {d}\r\nMessage-ID: <upd-{x}@provdata.example>\r\n\
+Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+Uppdatering: vi har nu stängt angriparens åtkomst till ProvWeb. Utredningen fortsätter.\r\n\r\n\
+Provdata Sverige AB\r\n",
+        b = s.users.addr("breach"),
+        d = Utc::now().to_rfc2822(),
+        x = rand::random::<u32>(),
+    );
+    s.send("noreply@provdata.example", update.as_bytes());
+    let ev = s.wait_event(&r, n, "message_attached");
+    assert_eq!(ev["data"]["link"], "series", "{ev}");
+    assert_eq!(s.cases().len(), 1, "no second case for the status update");
+    // The supplier is never mailed; the official hears of the update.
+    wait_for(20, "follow-up notice", || {
+        s.mails("official", "")
+            .into_iter()
+            .find(|m| m.subject.contains("Ny information"))
+    });
+}
