@@ -301,7 +301,21 @@ impl Pipeline {
                     let route: Option<Route> = serde_json::from_value(wf.route.clone()).ok();
                     let mut was_command = false;
                     if let Some(reply) = ReplyMail::read(raw, &from) {
-                        let w = reply::work(&self.cfg, &self.sender, &wf, &reply, now)
+                        // A decision's draft documents need the case as stored;
+                        // unreadable, the draft goes without them (recorded).
+                        let file = crate::casefile::load(
+                            &self.store,
+                            &self.cfg,
+                            wf.case_ref.as_str(),
+                            now,
+                        )
+                        .await
+                        .unwrap_or_else(|e| {
+                            tracing::warn!(case = %wf.case_ref, "case file unavailable for documents: {e}");
+                            None
+                        });
+                        let docs = file.as_ref().map(|f| (f, self.templates.as_ref()));
+                        let w = reply::work(&self.cfg, &self.sender, &wf, &reply, now, docs)
                             .map_err(|e| anyhow::anyhow!("{}: {e}", wf.case_ref))?;
                         was_command = w.was_command;
                         events.extend(w.events);

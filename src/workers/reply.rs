@@ -12,8 +12,10 @@ use crate::core::auth::{submission_from_received, Submission};
 use crate::core::case::{handle_reply, Case, Effect, Reply};
 use crate::core::clock;
 use crate::core::commands::Lang;
+use crate::core::documents::CaseFile;
 use crate::core::routing::Route;
 use crate::mail::compose::{self, Draft, Sender};
+use crate::render::Templates;
 use crate::store::{CaseUpdate, CaseWorkflow, NewEvent, OutboxMail, Reminders};
 
 /// The headers of a reply that authentication looks at, and its own text.
@@ -88,13 +90,16 @@ fn pick(lang: Option<Lang>, sv: &str, en: &str) -> String {
     }
 }
 
-/// Runs the workflow for one reply.
+/// Runs the workflow for one reply. `documents` (the case file as stored, and
+/// the templates) makes the attachments of a draft decision; None sends the
+/// draft without them and records why.
 pub fn work(
     cfg: &Config,
     sender: &Sender,
     wf: &CaseWorkflow,
     reply: &ReplyMail,
     now: DateTime<Utc>,
+    documents: Option<(&CaseFile, &Templates)>,
 ) -> Result<ReplyWork, String> {
     let case = load_case(wf);
     let route: Route =
@@ -199,7 +204,39 @@ pub fn work(
                     in_reply_to: None,
                     attachments: vec![],
                 };
-                work.mails.push(compose::format(sender, case_ref, d)?);
+                // The draft documents of the case after this command (so the
+                // assessment just recorded is in them), checksums on the
+                // timeline. A failure never holds the draft mail back.
+                let (attachments, doc_events) = match documents {
+                    Some((file, templates)) => crate::casefile::decision_attachments(
+                        file,
+                        out.case.as_ref(),
+                        *decision,
+                        templates,
+                    ),
+                    None => (
+                        vec![],
+                        vec![crate::casefile::documents_failed_event(
+                            "the case file could not be read",
+                        )],
+                    ),
+                };
+                let with_docs = Draft {
+                    attachments,
+                    ..d.clone()
+                };
+                match compose::format(sender, case_ref, with_docs) {
+                    Ok(m) => {
+                        work.mails.push(m);
+                        work.events.extend(doc_events);
+                    }
+                    Err(e) => {
+                        tracing::error!(case = %case_ref, "draft with documents could not be formatted: {e}");
+                        work.mails.push(compose::format(sender, case_ref, d)?);
+                        work.events
+                            .push(crate::casefile::documents_failed_event(&e));
+                    }
+                }
             }
             Effect::StopDeadlineReminders => reminders = Reminders::Stop,
             Effect::ResumeDeadlineReminders { aware_at } => {

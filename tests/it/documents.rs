@@ -1,7 +1,8 @@
 //! Generated documents end to end: the opening notice to the official carries
 //! the draft decision, the IMY form draft and the deadline .ics, byte for byte
-//! what the case timeline's checksums say; `cases draft` and `cases imy-form`
-//! against the same case; unknown references and broken templates.
+//! what the case timeline's checksums say; a decision by reply mails its
+//! draft the same way; `cases draft` and `cases imy-form` against the same
+//! case; unknown references and broken templates.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -238,6 +239,86 @@ fn opening_notice_carries_the_drafts_and_cases_draft_and_imy_form_match_the_time
         html.contains("<html") || html.contains("<!DOCTYPE"),
         "{html}"
     );
+    d.terminate();
+}
+
+#[test]
+fn a_decision_by_reply_mails_its_draft_documents_with_checksums_on_the_timeline() {
+    let s = setup(Knobs::default());
+    let d = s.start();
+    let now = Utc::now();
+    s.send(
+        "staff",
+        &outlook_forward(
+            &s,
+            now - chrono::Duration::hours(2),
+            "Dataintrång hos Provdata",
+            now,
+        ),
+    );
+    let opening = wait_for(30, "the opening notice", || {
+        s.mails("official", "")
+            .into_iter()
+            .find(|m| m.subject.contains("Ny personuppgiftsincident"))
+    });
+    let r = s.cases()[0]["ref"].as_str().expect("ref").to_string();
+    let subj = format!("SV: {}", opening.subject);
+    let n = s.events(&r).len();
+    s.reply(
+        "official",
+        Some(&opening.message_id),
+        &subj,
+        "bedömning: ingen risk",
+    );
+    s.wait_event(&r, n, "assessed");
+    let n = s.events(&r).len();
+    s.reply(
+        "official",
+        Some(&opening.message_id),
+        &subj,
+        "beslut: ej anmäl",
+    );
+    s.wait_event(&r, n, "decided");
+    let draft = wait_for(30, "the draft decision to the official", || {
+        s.mails("official", "")
+            .into_iter()
+            .find(|m| m.subject.contains("Utkast till beslut"))
+    });
+    let att = attachments(&draft);
+    let stem = format!("Beslut-ej-anmalan-{r}");
+    let txt = att
+        .get(&format!("{stem}.txt"))
+        .unwrap_or_else(|| panic!("no-notify decision text among {:?}", att.keys()));
+    assert!(
+        att.contains_key(&format!("{stem}.docx")),
+        "{:?}",
+        att.keys()
+    );
+    assert!(
+        att.contains_key(&format!("Tidsfrist-{r}.ics")),
+        "{:?}",
+        att.keys()
+    );
+    assert!(
+        !att.keys().any(|k| k.starts_with("IMY-")),
+        "no IMY form when not notifying: {:?}",
+        att.keys()
+    );
+    // The assessment of the reply just before is in the draft ("Skäl för beslut").
+    let txt = String::from_utf8(txt.clone()).expect("utf-8");
+    assert!(!txt.contains("[Riskbedömning"), "{txt}");
+    assert!(txt.contains("osannolikt"), "{txt}");
+    // The .ics cancels the deadline reminder (the clock stops on no-notify).
+    let ics = String::from_utf8(att[&format!("Tidsfrist-{r}.ics")].clone()).expect("utf-8");
+    assert!(ics.contains("CANCELLED"), "{ics}");
+    // Byte for byte what the timeline recorded.
+    let events = documents_events(&s.case(&r));
+    let (via, recorded) = events.last().expect("a documents event");
+    assert_eq!(via, "mail");
+    assert_eq!(recorded.len(), att.len());
+    for (name, bytes) in &att {
+        assert_eq!(recorded.get(name), Some(&sha256(bytes)), "{name}");
+    }
     d.terminate();
 }
 
