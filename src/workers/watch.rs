@@ -12,18 +12,22 @@ use tokio_util::sync::CancellationToken;
 use crate::mail::imap::{ImapConn, Wake};
 use crate::workers::ingest::{Origin, Pipeline};
 
-/// One pass over the mailbox: ingest everything above `last_uid`. Returns the new
-/// last UID. Stops at the first message whose transaction fails (it is retried
-/// on the next pass), so nothing is skipped.
+/// One pass over the mailbox: ingest everything above `last_uid` (with `rescan`,
+/// everything still in the mailbox: after a reconnect, a message whose move failed
+/// before a crash is found again, recognised as recorded, and moved). Returns the
+/// new last UID. Stops at the first message whose transaction fails (it is
+/// retried on the next pass), so nothing is skipped.
 pub async fn ingest_pass(
     conn: &mut ImapConn,
     p: &Pipeline,
     uidvalidity: u32,
     last_uid: u32,
+    rescan: bool,
 ) -> anyhow::Result<u32> {
     let imap = &p.cfg.imap;
     let mut last = last_uid;
-    for m in conn.fetch_after(0).await? {
+    let from = if rescan { 0 } else { last_uid };
+    for m in conn.fetch_after(from).await? {
         let origin = Origin {
             mailbox: imap.mailbox.clone(),
             uidvalidity,
@@ -64,8 +68,10 @@ pub async fn run(p: Pipeline, cancel: CancellationToken) {
                 }
                 None => 0,
             };
+            let mut rescan = true;
             loop {
-                last = ingest_pass(&mut conn, &p, validity, last).await?;
+                last = ingest_pass(&mut conn, &p, validity, last, rescan).await?;
+                rescan = false;
                 let wake = conn
                     .wait(
                         Duration::from_secs(imap.idle_reissue_secs),

@@ -195,14 +195,20 @@ fn restart_and_sigkill_lose_and_duplicate_nothing() {
     let stop = d.terminate();
     assert!(stop < Duration::from_secs(10), "SIGTERM stop took {stop:?}");
     let _d = s.start();
-    wait_for(
-        30,
-        "every case opened and every opening notice delivered",
-        || {
-            (s.cases().len() == n as usize && opening_mails(&s, "official").len() >= n as usize)
-                .then_some(())
-        },
-    );
+    let t0 = std::time::Instant::now();
+    while !(s.cases().len() == n as usize && opening_mails(&s, "official").len() >= n as usize) {
+        if t0.elapsed() > Duration::from_secs(30) {
+            panic!(
+                "not every case/opening after 30s: {} cases, {} openings, inbox {}, processed {}\nlog:\n{}",
+                s.cases().len(),
+                opening_mails(&s, "official").len(),
+                s.mails("breach", "").len(),
+                s.mails("breach", "Processed").len(),
+                _d.log_text()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
     std::thread::sleep(Duration::from_secs(2));
     let cases = s.cases();
     assert_eq!(cases.len(), n as usize, "no duplicate case");

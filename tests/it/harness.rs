@@ -68,13 +68,17 @@ impl Users {
         let tag = format!("{:08x}", rand::random::<u32>());
         let u = Users { tag };
         for role in ["breach", "staff", "official", "deputy", "dpo"] {
-            let st = Command::new(repo().join("deploy/local/add-user.sh"))
+            let out = Command::new(repo().join("deploy/local/add-user.sh"))
                 .arg(u.local(role))
                 .env("STATE_DIR", stack.get("MAILSTACK_STATE_DIR"))
-                .stdout(Stdio::null())
-                .status()
+                .output()
                 .expect("run add-user.sh");
-            assert!(st.success(), "add-user.sh {} failed", u.local(role));
+            assert!(
+                out.status.success(),
+                "add-user.sh {} failed: {}",
+                u.local(role),
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         u
     }
