@@ -424,6 +424,14 @@ pub fn documents_event(outcome: Outcome, docs: &[Document], via: &str) -> NewEve
     }
 }
 
+/// The documents a mail carries: the bundle without the IMY form's JSON, which
+/// is for machines (`cases imy-form --format json`), not for an official's
+/// inbox. The checksum event lists exactly what is attached.
+fn for_mail(mut docs: Vec<Document>) -> Vec<Document> {
+    docs.retain(|d| d.media_type != render::MEDIA_JSON);
+    docs
+}
+
 fn attachments(docs: Vec<Document>) -> Vec<Attachment> {
     docs.into_iter()
         .map(|d| Attachment {
@@ -443,6 +451,7 @@ pub fn draft_attachments(
     outcome: Outcome,
 ) -> Result<(Vec<Attachment>, Vec<NewEvent>), String> {
     let docs = render::bundle(case, templates, outcome)
+        .map(for_mail)
         .map_err(|e| format!("{}: documents could not be made: {e}", case.case_ref))?;
     let event = documents_event(outcome, &docs, "mail");
     Ok((attachments(docs), vec![event]))
@@ -480,6 +489,7 @@ pub fn decision_attachments(
 pub fn opening_attachments(case: &CaseFile, templates: &Templates) -> (Vec<Attachment>, NewEvent) {
     match render::bundle(case, templates, Outcome::Notify) {
         Ok(docs) => {
+            let docs = for_mail(docs);
             let event = documents_event(Outcome::Notify, &docs, "opening_notice");
             (attachments(docs), event)
         }
@@ -901,6 +911,7 @@ Provdata Sverige AB har drabbats av ett dataintrang i ProvWeb.\r\n";
         assert!(names.iter().any(|n| n.ends_with(".docx")), "{names:?}");
         assert!(names.iter().any(|n| n.ends_with(".ics")), "{names:?}");
         assert!(names.iter().any(|n| n.starts_with("IMY-")), "{names:?}");
+        assert!(!names.iter().any(|n| n.ends_with(".json")), "{names:?}");
         assert_eq!(ev.kind, EVENT_DOCUMENTS_GENERATED);
         let listed = ev.data["documents"].as_array().unwrap();
         assert_eq!(listed.len(), att.len());

@@ -123,7 +123,8 @@ fn opening_notice_carries_the_drafts_and_cases_draft_and_imy_form_match_the_time
     let case_ref = s.cases()[0]["ref"].as_str().expect("ref").to_string();
     assert!(opening.subject.contains(&case_ref), "{}", opening.subject);
 
-    // The attachments: notify draft (.docx + .txt), IMY draft, deadline .ics.
+    // The attachments: notify draft (.docx + .txt), IMY draft (.txt + .html),
+    // deadline .ics.
     let att = attachments(&opening);
     let names: Vec<&String> = att.keys().collect();
     let find = |pred: &dyn Fn(&str) -> bool| -> (String, Vec<u8>) {
@@ -136,7 +137,11 @@ fn opening_notice_carries_the_drafts_and_cases_draft_and_imy_form_match_the_time
     assert!(docx_name.contains(&case_ref), "{docx_name}");
     let (_, decision_txt) = find(&|n| n.starts_with("Beslut-anmalan-") && n.ends_with(".txt"));
     let (_, imy_txt) = find(&|n| n.starts_with("IMY-anmalan-") && n.ends_with(".txt"));
-    find(&|n| n.starts_with("IMY-anmalan-") && n.ends_with(".json"));
+    find(&|n| n.starts_with("IMY-anmalan-") && n.ends_with(".html"));
+    assert!(
+        !att.keys().any(|n| n.ends_with(".json")),
+        "the machine form stays out of the inbox: {names:?}"
+    );
     let (_, ics) = find(&|n| n.ends_with(".ics"));
     let decision_txt = String::from_utf8(decision_txt).expect("utf-8 decision");
     assert!(decision_txt.contains("Kommunstyrelsen"), "{decision_txt}");
