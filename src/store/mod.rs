@@ -327,11 +327,25 @@ impl Store {
             }
             // An in-memory database is per connection: keep one.
             let max = if url.contains(":memory:") { 1 } else { 4 };
-            let pool = SqlitePoolOptions::new()
-                .max_connections(max)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(opts)
-                .await?;
+            // A fresh database file is briefly locked while another process (the
+            // daemon, a CLI command) switches it to WAL and migrates: retry.
+            let mut tries = 0;
+            let pool = loop {
+                let attempt = SqlitePoolOptions::new()
+                    .max_connections(max)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts.clone())
+                    .await;
+                match attempt {
+                    Ok(p) => break p,
+                    Err(e) if tries < 20 => {
+                        tries += 1;
+                        tracing::debug!("opening the database, attempt {tries}: {e}");
+                        tokio::time::sleep(Duration::from_millis(100 * tries)).await;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            };
             // SQLite has no migration lock: a CLI command started while the daemon
             // migrates may collide with it; the loser waits and finds them applied.
             let mut tries = 0;

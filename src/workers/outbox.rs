@@ -13,8 +13,18 @@ use crate::config::Smtp;
 use crate::mail::smtp::{SendOutcome, SmtpSender};
 use crate::store::Store;
 
-/// How long a claimed row stays ours before another worker may take it.
-const LEASE_SECS: i64 = 300;
+/// How long a claimed row stays ours before another worker (or this one after a
+/// crash) may take it: longer than any send can take (the SMTP timeout covers
+/// connect and each command), short enough that a crash delays mail by a minute
+/// or so, not five.
+pub fn lease(cfg: &Smtp) -> chrono::Duration {
+    chrono::Duration::seconds(
+        i64::try_from(cfg.timeout_secs)
+            .unwrap_or(30)
+            .saturating_mul(2)
+            + 10,
+    )
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
@@ -41,10 +51,7 @@ pub async fn send_one(
     cfg: &Smtp,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Step> {
-    let Some(row) = store
-        .claim_outbox(now, chrono::Duration::seconds(LEASE_SECS))
-        .await?
-    else {
+    let Some(row) = store.claim_outbox(now, lease(cfg)).await? else {
         return Ok(Step::Idle);
     };
     // Count the attempt before sending: a crash mid-send still counts.
