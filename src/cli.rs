@@ -185,6 +185,12 @@ fn load(flag: Option<&Path>) -> Result<Config, ExitCode> {
     })
 }
 
+async fn open_store(cfg: &Config) -> Result<Store, ExitCode> {
+    Store::connect(&cfg.general.database_url)
+        .await
+        .map_err(|e| fail(1, format!("database: {e}")))
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -273,9 +279,7 @@ fn ingest(flag: Option<&Path>, file: &Path) -> Result<ExitCode, ExitCode> {
     let raw = std::fs::read(file).map_err(|e| fail(2, format!("{}: {e}", file.display())))?;
     let rt = runtime()?;
     rt.block_on(async {
-        let store = Store::connect(&cfg.general.database_url)
-            .await
-            .map_err(|e| fail(1, format!("database: {e}")))?;
+        let store = open_store(&cfg).await?;
         let p = Pipeline::new(Arc::new(cfg), store.clone());
         let handled = p
             .handle(&raw, None, None, Utc::now())
@@ -346,9 +350,7 @@ fn cases(flag: Option<&Path>, cmd: CasesCommand) -> Result<ExitCode, ExitCode> {
     let tz = cfg.tz();
     let rt = runtime()?;
     rt.block_on(async {
-        let store = Store::connect(&cfg.general.database_url)
-            .await
-            .map_err(|e| fail(1, format!("database: {e}")))?;
+        let store = open_store(&cfg).await?;
         let out = match cmd {
             CasesCommand::List { json } => {
                 let list = store
@@ -521,9 +523,7 @@ fn register(flag: Option<&Path>, cmd: RegisterCommand) -> Result<ExitCode, ExitC
     let tz = cfg.tz();
     let rt = runtime()?;
     rt.block_on(async {
-        let store = Store::connect(&cfg.general.database_url)
-            .await
-            .map_err(|e| fail(1, format!("database: {e}")))?;
+        let store = open_store(&cfg).await?;
         let code = match cmd {
             RegisterCommand::Export { format, from, to } => {
                 let entries = crate::register::export(&store, tz, from, to)
@@ -573,9 +573,7 @@ fn quarantine(flag: Option<&Path>, json: bool) -> Result<ExitCode, ExitCode> {
     let tz = cfg.tz();
     let rt = runtime()?;
     rt.block_on(async {
-        let store = Store::connect(&cfg.general.database_url)
-            .await
-            .map_err(|e| fail(1, format!("database: {e}")))?;
+        let store = open_store(&cfg).await?;
         let rows = store
             .quarantined()
             .await

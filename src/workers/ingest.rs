@@ -61,6 +61,42 @@ pub fn content_hash(raw: &[u8]) -> String {
     hex::encode(Sha256::digest(raw))
 }
 
+/// The checkpoint a message's transaction advances to.
+fn checkpoint_of(origin: Option<&Origin>) -> Option<(String, Checkpoint)> {
+    origin.map(|o| {
+        (
+            o.mailbox.clone(),
+            Checkpoint {
+                uidvalidity: o.uidvalidity,
+                last_uid: o.uid,
+            },
+        )
+    })
+}
+
+/// The register row of a message before anything is known of it: what a
+/// quarantined message keeps.
+fn unreadable(
+    raw: &[u8],
+    delivered_at: Option<DateTime<Utc>>,
+    origin: Option<&Origin>,
+) -> NewMessage {
+    NewMessage {
+        message_id: None,
+        content_hash: content_hash(raw),
+        kind: "unreadable".into(),
+        disposition: "quarantined".into(),
+        subject: None,
+        from_address: None,
+        received_at: delivered_at,
+        mailbox: origin.map(|o| o.mailbox.clone()),
+        uidvalidity: origin.map(|o| o.uidvalidity),
+        uid: origin.map(|o| o.uid),
+        error: None,
+        raw: raw.to_vec(),
+    }
+}
+
 fn strip_brackets(s: &str) -> String {
     s.trim()
         .trim_start_matches('<')
@@ -153,29 +189,8 @@ impl Pipeline {
         // The reader is total by design; catching a panic anyway keeps one odd
         // message from ever taking the daemon down.
         let read = std::panic::catch_unwind(|| notice::read(raw, &opts));
-        let checkpoint = origin.as_ref().map(|o| {
-            (
-                o.mailbox.clone(),
-                Checkpoint {
-                    uidvalidity: o.uidvalidity,
-                    last_uid: o.uid,
-                },
-            )
-        });
-        let base = NewMessage {
-            message_id: None,
-            content_hash: hash.clone(),
-            kind: "unreadable".into(),
-            disposition: "quarantined".into(),
-            subject: None,
-            from_address: None,
-            received_at: delivered_at,
-            mailbox: origin.as_ref().map(|o| o.mailbox.clone()),
-            uidvalidity: origin.as_ref().map(|o| o.uidvalidity),
-            uid: origin.as_ref().map(|o| o.uid),
-            error: None,
-            raw: raw.to_vec(),
-        };
+        let checkpoint = checkpoint_of(origin.as_ref());
+        let base = unreadable(raw, delivered_at, origin.as_ref());
         let n = match read {
             Ok(Ok(n)) => n,
             Ok(Err(e)) => return self.quarantine(base, e.to_string(), checkpoint, now).await,
@@ -542,29 +557,8 @@ impl Pipeline {
         origin: Option<Origin>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Handled> {
-        let base = NewMessage {
-            message_id: None,
-            content_hash: content_hash(raw),
-            kind: "unreadable".into(),
-            disposition: "quarantined".into(),
-            subject: None,
-            from_address: None,
-            received_at: delivered_at,
-            mailbox: origin.as_ref().map(|o| o.mailbox.clone()),
-            uidvalidity: origin.as_ref().map(|o| o.uidvalidity),
-            uid: origin.as_ref().map(|o| o.uid),
-            error: None,
-            raw: raw.to_vec(),
-        };
-        let checkpoint = origin.map(|o| {
-            (
-                o.mailbox,
-                Checkpoint {
-                    uidvalidity: o.uidvalidity,
-                    last_uid: o.uid,
-                },
-            )
-        });
+        let base = unreadable(raw, delivered_at, origin.as_ref());
+        let checkpoint = checkpoint_of(origin.as_ref());
         self.quarantine(
             base,
             "internal error while handling this message (see the log)".into(),
