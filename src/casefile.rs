@@ -249,15 +249,20 @@ pub fn workflow(v: &Value) -> Option<Case> {
 /// into the case file. The lead's decision path calls this with the case
 /// *after* the transition, so the draft reflects the command just applied.
 pub fn apply_workflow(c: &mut CaseFile, w: &Case) {
+    let level_of = |a: Assessment| match a {
+        Assessment::NoRisk => RiskLevel::None,
+        Assessment::Risk => RiskLevel::Risk,
+        Assessment::HighRisk => RiskLevel::High,
+    };
     c.risk = w.assessment.map(|a| RiskAssessment {
-        level: match a {
-            Assessment::NoRisk => RiskLevel::None,
-            Assessment::Risk => RiskLevel::Risk,
-            Assessment::HighRisk => RiskLevel::High,
-        },
-        // The reply commands carry no reasoning text yet: the draft shows a
-        // placeholder for the official to write it.
-        reasoning: None,
+        level: level_of(a),
+        // The reasoning comes from the assessment's reply text (`from_record`);
+        // keep what is there when the level is unchanged.
+        reasoning: c
+            .risk
+            .as_ref()
+            .filter(|r| r.level == level_of(a))
+            .and_then(|r| r.reasoning.clone()),
     });
     c.delay_reason = non_empty(&w.delay_reason);
     c.imy_reference = w.imy_ref.as_ref().map(|r| r.as_str().to_string());
@@ -389,6 +394,18 @@ pub fn from_record(
         .collect();
     if let Some(w) = workflow(&rec.workflow) {
         apply_workflow(&mut c, &w);
+    }
+    // The official's reasoning is what they wrote under the assessment command
+    // ("bedömning: risk" and then why): the latest one counts.
+    if let Some(risk) = c.risk.as_mut() {
+        risk.reasoning = events
+            .iter()
+            .rev()
+            .find(|e| e.kind == "assessed")
+            .and_then(|e| e.data["body"].as_str())
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+            .map(str::to_string);
     }
     Ok(c)
 }

@@ -273,7 +273,7 @@ fn a_decision_by_reply_mails_its_draft_documents_with_checksums_on_the_timeline(
         "official",
         Some(&opening.message_id),
         &subj,
-        "bedömning: ingen risk",
+        "bedömning: ingen risk\n\nUppgifterna var krypterade och nyckeln röjdes inte.",
     );
     s.wait_event(&r, n, "assessed");
     let n = s.events(&r).len();
@@ -313,6 +313,8 @@ fn a_decision_by_reply_mails_its_draft_documents_with_checksums_on_the_timeline(
     let txt = String::from_utf8(txt.clone()).expect("utf-8");
     assert!(!txt.contains("[Riskbedömning"), "{txt}");
     assert!(txt.contains("osannolikt"), "{txt}");
+    // The official's reasoning, written under the assessment command.
+    assert!(txt.contains("nyckeln röjdes inte"), "{txt}");
     // The .ics cancels the deadline reminder (the clock stops on no-notify).
     let ics = String::from_utf8(att[&format!("Tidsfrist-{r}.ics")].clone()).expect("utf-8");
     assert!(ics.contains("CANCELLED"), "{ics}");
