@@ -16,6 +16,9 @@ mod org;
 pub mod present;
 mod text;
 
+#[cfg(test)]
+mod golden;
+
 use mail_parser::MimeHeaders;
 
 /// What the reader needs besides the bytes.
@@ -158,11 +161,8 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         return Err(ReadError::NotAMessage("no header lines".into()));
     }
     let msg = mail_parser::MessageParser::default()
-        .parse(raw)
+        .parse(skip_leading_space(raw))
         .ok_or_else(|| ReadError::NotAMessage("no headers could be parsed".into()))?;
-    if msg.headers().is_empty() {
-        return Err(ReadError::NotAMessage("no headers".into()));
-    }
     let mut evidence = Vec::new();
     let date = msg
         .date()
@@ -349,15 +349,18 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     })
 }
 
-/// A message starts with a header line ("Name: value"), possibly after a
-/// mbox "From " line or blank lines. Anything else is not a message.
+/// A message starts with a header line ("Name: value", obsolete "Name :"
+/// too), possibly after an mbox "From " line or blank lines. Anything else is
+/// not a message.
 fn looks_like_message(raw: &[u8]) -> bool {
     let head = raw.get(..raw.len().min(4096)).unwrap_or(raw);
     let text = String::from_utf8_lossy(head);
-    let mut lines = text.lines().map(|l| l.trim_start_matches('\u{feff}'));
+    let mut lines = text
+        .lines()
+        .map(|l| l.trim_start_matches('\u{feff}').trim_start());
     let first = loop {
         match lines.next() {
-            Some(l) if l.trim().is_empty() => continue,
+            Some("") => continue,
             Some(l) if l.starts_with("From ") => continue,
             Some(l) => break l,
             None => return false,
@@ -365,10 +368,18 @@ fn looks_like_message(raw: &[u8]) -> bool {
     };
     match first.split_once(':') {
         Some((name, _)) => {
-            !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':')
+            let name = name.trim_end();
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic())
         }
         None => false,
     }
+}
+
+/// Leading blank lines and indentation before the first header make
+/// mail-parser see no headers at all; such mail is still mail.
+fn skip_leading_space(raw: &[u8]) -> &[u8] {
+    let n = raw.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    raw.get(n..).unwrap_or(raw)
 }
 
 fn find_case_ref(prefix: &str, text: &str) -> Option<String> {
