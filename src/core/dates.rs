@@ -300,8 +300,35 @@ fn at_line_start(s: &str, i: usize) -> bool {
         .all(|c| c.is_whitespace() || matches!(c, '-' | '*' | '•' | '–' | '·'))
 }
 
+/// Cheap test for the words relative dates are made of, so that the three
+/// relative-date patterns only run on sentences that can contain one.
+static RE_REL_HINT: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)dag|går|today|yesterday|night|morning|natt|morse|kväll|day|monday|tuesday|wednesday|thursday|friday|saturday|sunday")
+        .expect("static regex")
+});
+
 fn tokens(s: &str) -> Vec<Tok> {
     let mut cands: Vec<Tok> = Vec::new();
+    // Every absolute date and every time has a digit; most sentences have none.
+    if s.bytes().any(|b| b.is_ascii_digit()) {
+        absolute_tokens(s, &mut cands);
+    }
+    if RE_REL_HINT.is_match(s) {
+        relative_tokens(s, &mut cands);
+    }
+    // Keep the leftmost, then longest, of overlapping candidates.
+    cands.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+    let mut out: Vec<Tok> = Vec::new();
+    for t in cands {
+        if out.last().is_some_and(|l| t.start < l.end) {
+            continue;
+        }
+        out.push(t);
+    }
+    out
+}
+
+fn absolute_tokens(s: &str, cands: &mut Vec<Tok>) {
     for c in RE_ISO.captures_iter(s) {
         let (Some(all), Some(y), Some(m), Some(d)) = (c.get(0), c.get(1), c.get(2), c.get(3))
         else {
@@ -359,70 +386,6 @@ fn tokens(s: &str) -> Vec<Tok> {
                 start: all.start(),
                 end: all.end(),
                 kind: TokKind::Date { y, m, d, d2 },
-            });
-        }
-    }
-    for c in RE_REL.captures_iter(s) {
-        let Some(all) = c.get(0) else { continue };
-        let w: String = all
-            .as_str()
-            .to_lowercase()
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        let rel = match w.as_str() {
-            "idag" | "today" | "imorse" | "thismorning" | "ikväll" => Rel::Msg {
-                days: 0,
-                night: false,
-            },
-            "igår" | "yesterday" => Rel::Msg {
-                days: -1,
-                night: false,
-            },
-            "iförrgår" => Rel::Msg {
-                days: -2,
-                night: false,
-            },
-            _ => Rel::Msg {
-                days: 0,
-                night: true,
-            },
-        };
-        cands.push(Tok {
-            start: all.start(),
-            end: all.end(),
-            kind: TokKind::Rel(rel),
-        });
-    }
-    for c in RE_CTX.captures_iter(s) {
-        let Some(all) = c.get(0) else { continue };
-        let l = all.as_str().to_lowercase();
-        let days = if l.starts_with("sam") || l.starts_with("same") {
-            0
-        } else {
-            1
-        };
-        cands.push(Tok {
-            start: all.start(),
-            end: all.end(),
-            kind: TokKind::Rel(Rel::Ctx(days)),
-        });
-    }
-    for c in RE_WD_ONLY.captures_iter(s) {
-        let Some(all) = c.get(0) else { continue };
-        let (name, strictly_before) = match (c.name("sv"), c.name("en")) {
-            (Some(sv), _) => (sv.as_str(), true),
-            (_, Some(en)) => (en.as_str(), false),
-            _ => continue,
-        };
-        if let Some(wd) = weekday_of(name) {
-            cands.push(Tok {
-                start: all.start(),
-                end: all.end(),
-                kind: TokKind::Rel(Rel::Weekday {
-                    wd,
-                    strictly_before,
-                }),
             });
         }
     }
@@ -548,16 +511,73 @@ fn tokens(s: &str) -> Vec<Tok> {
         });
     }
     cands.extend(times);
-    // Keep the leftmost, then longest, of overlapping candidates.
-    cands.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
-    let mut out: Vec<Tok> = Vec::new();
-    for t in cands {
-        if out.last().is_some_and(|l| t.start < l.end) {
-            continue;
-        }
-        out.push(t);
+}
+
+fn relative_tokens(s: &str, cands: &mut Vec<Tok>) {
+    for c in RE_REL.captures_iter(s) {
+        let Some(all) = c.get(0) else { continue };
+        let w: String = all
+            .as_str()
+            .to_lowercase()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let rel = match w.as_str() {
+            "idag" | "today" | "imorse" | "thismorning" | "ikväll" => Rel::Msg {
+                days: 0,
+                night: false,
+            },
+            "igår" | "yesterday" => Rel::Msg {
+                days: -1,
+                night: false,
+            },
+            "iförrgår" => Rel::Msg {
+                days: -2,
+                night: false,
+            },
+            _ => Rel::Msg {
+                days: 0,
+                night: true,
+            },
+        };
+        cands.push(Tok {
+            start: all.start(),
+            end: all.end(),
+            kind: TokKind::Rel(rel),
+        });
     }
-    out
+    for c in RE_CTX.captures_iter(s) {
+        let Some(all) = c.get(0) else { continue };
+        let l = all.as_str().to_lowercase();
+        let days = if l.starts_with("sam") || l.starts_with("same") {
+            0
+        } else {
+            1
+        };
+        cands.push(Tok {
+            start: all.start(),
+            end: all.end(),
+            kind: TokKind::Rel(Rel::Ctx(days)),
+        });
+    }
+    for c in RE_WD_ONLY.captures_iter(s) {
+        let Some(all) = c.get(0) else { continue };
+        let (name, strictly_before) = match (c.name("sv"), c.name("en")) {
+            (Some(sv), _) => (sv.as_str(), true),
+            (_, Some(en)) => (en.as_str(), false),
+            _ => continue,
+        };
+        if let Some(wd) = weekday_of(name) {
+            cands.push(Tok {
+                start: all.start(),
+                end: all.end(),
+                kind: TokKind::Rel(Rel::Weekday {
+                    wd,
+                    strictly_before,
+                }),
+            });
+        }
+    }
 }
 
 impl DateCtx {

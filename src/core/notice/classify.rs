@@ -71,13 +71,32 @@ pub struct Signals<'a> {
     pub list_unsubscribe: bool,
 }
 
+/// Subjects and the start of the text: what the genre and incident cues are
+/// looked for in. Bounded, so that a 100 kB subject costs no more than a short one.
+fn cue_text(s: &Signals) -> (String, String, String) {
+    let cap = |t: &str, n: usize| t.chars().take(n).collect::<String>();
+    let subjects = format!(
+        "{}\n{}",
+        cap(s.outer_subject, 1000),
+        cap(s.notice_subject, 1000)
+    );
+    let head = cap(s.text, 4000);
+    let all = format!("{subjects}\n{head}");
+    (subjects, head, all)
+}
+
+/// Whether the message can be about an incident at all. When it cannot, the
+/// reader skips fact extraction: the kind is `other` (or `auto_reply`) either
+/// way, and most mail is neither, so this keeps ingest fast.
+pub fn may_be_incident(s: &Signals) -> bool {
+    !s.auto && RE_INCIDENT.is_match(&cue_text(s).2)
+}
+
 pub fn kind(s: &Signals, facts: &Incident) -> Kind {
     if s.auto {
         return Kind::AutoReply;
     }
-    let subjects = format!("{}\n{}", s.outer_subject, s.notice_subject);
-    let head: String = s.text.chars().take(4000).collect();
-    let all = format!("{subjects}\n{head}");
+    let (subjects, head, all) = cue_text(s);
     let training = RE_TRAINING.is_match(&all) && RE_QUESTION.is_match(&all);
     let genre = s.list_unsubscribe
         || RE_NEWSLETTER.is_match(&all)

@@ -174,7 +174,7 @@ fn scan(text: &str) -> Vec<Event> {
             i += 1;
             continue;
         }
-        if marker.is_none() && RE_REPLY_MARKER.is_match(line) && line.len() < 400 {
+        if marker.is_none() && line.len() < 400 && RE_REPLY_MARKER.is_match(line) {
             events.push(Event::Quote(off));
             i += 1;
             continue;

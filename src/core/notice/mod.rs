@@ -155,6 +155,9 @@ pub struct Notice {
     pub body_text: String,
 }
 
+/// How much of the notice's text facts are read from.
+const MAX_FACT_CHARS: usize = 30_000;
+
 /// Reads one raw message.
 pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     if !looks_like_message(raw) {
@@ -289,15 +292,6 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         organisation.as_deref(),
         &[rep_addr.as_deref(), sender.address.as_deref()],
     );
-    let mut fact_ev = Vec::new();
-    let facts = facts::extract(
-        &chain.text,
-        &notice_subject,
-        opts.tz,
-        notice_ref,
-        &words,
-        &mut fact_ev,
-    );
     let list_unsubscribe = msg.header_raw("List-Unsubscribe").is_some();
     let signals = classify::Signals {
         auto,
@@ -309,6 +303,15 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         reply_subject: forward::is_reply_subject(subject.as_deref()),
         case_ref_in_subject,
         list_unsubscribe,
+    };
+    let mut fact_ev = Vec::new();
+    let facts = if classify::may_be_incident(&signals) {
+        // Notices are short; a bounded prefix keeps odd mail cheap.
+        let text: String = chain.text.chars().take(MAX_FACT_CHARS).collect();
+        let subj: String = notice_subject.chars().take(1000).collect();
+        facts::extract(&text, &subj, opts.tz, notice_ref, &words, &mut fact_ev)
+    } else {
+        Incident::default()
     };
     let kind = classify::kind(&signals, &facts);
     // The contract's convention: only incident messages carry incident facts.

@@ -130,7 +130,12 @@ pub fn organisation(
             }
         }
     }
-    let companies: Vec<String> = lines.iter().filter_map(|l| company_in(l)).collect();
+    // The first few hundred lines are enough to find the company named in the text.
+    let companies: Vec<String> = lines
+        .iter()
+        .take(300)
+        .filter_map(|l| company_in(l))
+        .collect();
     if let Some(dl) = &domain {
         let dl = fold(dl);
         if let Some(c) = companies.iter().find(|c| {
