@@ -40,21 +40,21 @@ static RE_MAINTENANCE: Lazy<Regex> = Lazy::new(|| {
     )
 });
 static RE_TRAINING: Lazy<Regex> =
-    Lazy::new(|| re(r"(?i)utbildning|\bkurs|e-learning|training|\bcourse|workshop|övning"));
-static RE_QUESTION: Lazy<Regex> = Lazy::new(|| re(r"(?i)\?|undrar|\bfråga\b|question|wonder"));
+    Lazy::new(|| re(r"(?i)utbildning|(?-u:\b)kurs|e-learning|training|(?-u:\b)course|workshop|övning"));
+static RE_QUESTION: Lazy<Regex> = Lazy::new(|| re(r"(?i)\?|undrar|(?-u:\b)fråga(?-u:\b)|question|wonder"));
 static RE_INCIDENT: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)incident|intrång|cyberattack|angrepp|angripare|ransomware|obehörig|felskick|fel mottagare|förlorad|borttappad|stulen|kommit bort|läcka|läckt|driftstörning|driftavbrott|avbrott|ligger nere|är nere|breach|unauthori[sz]ed|attack|compromise|leak|\blost\b|stolen|misdirected|outage|exposed|phishing|nätfiske|programfel|felkonfiguration|misconfigur|åtkomst",
+        r"(?i)incident|intrång|cyberattack|angrepp|angripare|ransomware|obehörig|felskick|fel mottagare|förlorad|borttappad|stulen|kommit bort|läcka|läckt|driftstörning|driftavbrott|avbrott|ligger nere|är nere|breach|unauthori[sz]ed|attack|compromise|leak|(?-u:\b)lost(?-u:\b)|stolen|misdirected|outage|exposed|phishing|nätfiske|programfel|felkonfiguration|misconfigur|åtkomst",
     )
 });
 static RE_FIRST_PERSON_INCIDENT: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)\b(?:vi|we|our|vår|våra|vårt)\b[^.\n]{0,80}\b(?:drabbats|utsatts|drabbades|utsattes|experienced|suffered|been affected|been the victim|rapportera|informera|meddela|notify|inform you)\b",
+        r"(?i)(?-u:\b)(?:vi|we|our|vår|våra|vårt)(?-u:\b)[^.\n]{0,80}(?-u:\b)(?:drabbats|utsatts|drabbades|utsattes|experienced|suffered|been affected|been the victim|rapportera|informera|meddela|notify|inform you)(?-u:\b)",
     )
 });
 static RE_UPDATE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)^\s*(?:(?:vb|fw|fwd|re|sv)\s*:\s*)*(?:\[[^\]]*\]\s*)?(?:uppdatering|update|status update|lägesrapport|lägesbild|slutrapport|final report|komplettering|kompletterande|uppföljning|follow-up|follow up)\b|\b(?:uppdatering (?:om|kring|gällande|av|\d)|update on|status update|slutrapport|final report|kompletterande (?:information|uppgifter)|komplettering (?:av|till|om)|lägesrapport|lägesbild)",
+        r"(?i)^\s*(?:(?:vb|fw|fwd|re|sv)\s*:\s*)*(?:\[[^\]]*\]\s*)?(?:uppdatering|update|status update|lägesrapport|lägesbild|slutrapport|final report|komplettering|kompletterande|uppföljning|follow-up|follow up)(?-u:\b)|(?-u:\b)(?:uppdatering (?:om|kring|gällande|av|\d)|update on|status update|slutrapport|final report|kompletterande (?:information|uppgifter)|komplettering (?:av|till|om)|lägesrapport|lägesbild)",
     )
 });
 
@@ -97,6 +97,9 @@ pub fn kind(s: &Signals, facts: &Incident) -> Kind {
         return Kind::AutoReply;
     }
     let (subjects, head, all) = cue_text(s);
+    if !RE_INCIDENT.is_match(&all) {
+        return Kind::Other;
+    }
     let training = RE_TRAINING.is_match(&all) && RE_QUESTION.is_match(&all);
     let genre = s.list_unsubscribe
         || RE_NEWSLETTER.is_match(&all)
@@ -116,9 +119,6 @@ pub fn kind(s: &Signals, facts: &Incident) -> Kind {
     .filter(|b| **b)
     .count();
     if genre && fact_count < 2 {
-        return Kind::Other;
-    }
-    if !RE_INCIDENT.is_match(&all) {
         return Kind::Other;
     }
     let follow = s.case_ref_in_subject
@@ -202,16 +202,17 @@ const EN: &[&str] = &[
 
 pub fn language(text: &str) -> Option<Language> {
     let (mut sv, mut en) = (0usize, 0usize);
+    // Stop words are short and lower case in running text; a few hundred
+    // words decide the language, with no allocation per word.
     for w in text
         .split(|c: char| !c.is_alphabetic())
-        .filter(|w| !w.is_empty())
-        .take(3000)
+        .filter(|w| !w.is_empty() && w.len() <= 12)
+        .take(800)
     {
-        let l = w.to_lowercase();
-        if SV.contains(&l.as_str()) {
+        if SV.iter().any(|s| s.eq_ignore_ascii_case(w)) {
             sv += 1;
         }
-        if EN.contains(&l.as_str()) {
+        if EN.iter().any(|s| s.eq_ignore_ascii_case(w)) {
             en += 1;
         }
     }

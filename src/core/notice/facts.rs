@@ -28,7 +28,7 @@ static RE_DISC: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_END: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)stängdes|stängde|stängd|stoppades|stoppade|stoppat|avslutades|avslutade|avbröts|spärrades|spärrade|blockerades|blockerade|kopplade\b.{0,40}\bbort|kopplades bort|rättade|rättades|åtgärdades|åtgärdade|återställ|sedan dess|upphörde|tog bort|togs bort|raderade|raderades|raderat|fram till|ended|stopped|contained|revoked|terminated|blocked|closed|fixed|resolved|restored|shut down|disabled|removed|until|no longer",
+        r"(?i)stängdes|stängde|stängd|stoppades|stoppade|stoppat|avslutades|avslutade|avbröts|spärrades|spärrade|blockerades|blockerade|kopplade(?-u:\b).{0,40}(?-u:\b)bort|kopplades bort|rättade|rättades|åtgärdades|åtgärdade|återställ|sedan dess|upphörde|tog bort|togs bort|raderade|raderades|raderat|fram till|ended|stopped|contained|revoked|terminated|blocked|closed|fixed|resolved|restored|shut down|disabled|removed|until|no longer",
     )
 });
 static RE_START: Lazy<Regex> = Lazy::new(|| {
@@ -39,7 +39,7 @@ static RE_START: Lazy<Regex> = Lazy::new(|| {
 /// Sentences about what will happen: their times are not incident facts.
 static RE_FUTURE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)\bnästa\b|\bnext\b|återkommer|kommer att|kommer vi|\bwill\b|planerar|planerad|planned|scheduled|senast kl\.? \d+ (?:i dag|idag|i morgon|imorgon)|webinar|webbinari",
+        r"(?i)(?-u:\b)nästa(?-u:\b)|(?-u:\b)next(?-u:\b)|återkommer|kommer att|kommer vi|(?-u:\b)will(?-u:\b)|planerar|planerad|planned|scheduled|senast kl\.? \d+ (?:i dag|idag|i morgon|imorgon)|webinar|webbinari",
     )
 });
 static RE_PERIOD_INTRO: Lazy<Regex> =
@@ -315,12 +315,12 @@ static RE_ATTACK: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_HUMAN: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)mänskliga faktorn|mänskligt (?:fel|misstag)|misstag|felskick|fel mottagare|felaktig mottagare|human error|by mistake|mistakenly|wrong recipient|sent to the wrong|misdirected|glömde|glömt|tappade|tappat|borttappad|kommit bort|kom bort|förlorad|förlorade|förlust|\blost\b|misplaced|oavsiktlig|accidental",
+        r"(?i)mänskliga faktorn|mänskligt (?:fel|misstag)|misstag|felskick|fel mottagare|felaktig mottagare|human error|by mistake|mistakenly|wrong recipient|sent to the wrong|misdirected|glömde|glömt|tappade|tappat|borttappad|kommit bort|kom bort|förlorad|förlorade|förlust|(?-u:\b)lost(?-u:\b)|misplaced|oavsiktlig|accidental",
     )
 });
 static RE_TECH: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)tekniskt fel|tekniska fel|systemfel|programfel|mjukvarufel|bugg|software bug|\bbug\b|felkonfiguration|felkonfigurerad|konfigurationsfel|fel i konfiguration|misconfigur|configuration error|hårdvarufel|hardware failure|technical (?:fault|error|failure|issue)|system error|driftfel|strömavbrott|power outage",
+        r"(?i)tekniskt fel|tekniska fel|systemfel|programfel|mjukvarufel|bugg|software bug|(?-u:\b)bug(?-u:\b)|felkonfiguration|felkonfigurerad|konfigurationsfel|fel i konfiguration|misconfigur|configuration error|hårdvarufel|hardware failure|technical (?:fault|error|failure|issue)|system error|driftfel|strömavbrott|power outage",
     )
 });
 static RE_CAUSE_SENT: Lazy<Regex> = Lazy::new(|| {
@@ -403,31 +403,31 @@ static CATEGORIES: Lazy<Vec<(&'static str, Regex)>> = Lazy::new(|| {
         (
             "identification",
             re(
-                r"(?i)\bnamn\b|\bnamnen\b|namnuppgift|för- och efternamn|\bnames?\b|full name|first name|last name|surname",
+                r"(?i)(?-u:\b)namn(?-u:\b)|(?-u:\b)namnen(?-u:\b)|namnuppgift|för- och efternamn|(?-u:\b)names?(?-u:\b)|full name|first name|last name|surname",
             ),
         ),
         (
             "personal_identity_number",
             re(
-                r"(?i)personnummer|personnumret|samordningsnummer|personal identity number|social security|national identity number|national id\b|personal id number|\bssn\b|födelsenummer",
+                r"(?i)personnummer|personnumret|samordningsnummer|personal identity number|social security|national identity number|national id(?-u:\b)|personal id number|(?-u:\b)ssn(?-u:\b)|födelsenummer",
             ),
         ),
         (
             "contact_details",
             re(
-                r"(?i)(?:^|[^-\w]|e-|post|hem|mejl|mail)adress(?:er|en|erna)?\b|telefonnummer|mobilnummer|kontaktuppgift|e-?mail address|phone number|telephone number|mobile number|postal address|home address|contact details|contact information|(?:^|[^\w-])address(?:es)?\b",
+                r"(?i)(?:^|[^-\w]|e-|post|hem|mejl|mail)adress(?:er|en|erna)?(?-u:\b)|telefonnummer|mobilnummer|kontaktuppgift|e-?mail address|phone number|telephone number|mobile number|postal address|home address|contact details|contact information|(?:^|[^\w-])address(?:es)?(?-u:\b)",
             ),
         ),
         (
             "health",
             re(
-                r"(?i)hälsa|hälso|sjukvård|provsvar|journal|diagnos|insatser enligt|beviljade insatser|\bsol\b|\blss\b|funktionsnedsättning|läkemedel|health|medical|test results|prescription|disabilit",
+                r"(?i)hälsa|hälso|sjukvård|provsvar|journal|diagnos|insatser enligt|beviljade insatser|(?-u:\b)sol(?-u:\b)|(?-u:\b)lss(?-u:\b)|funktionsnedsättning|läkemedel|health|medical|test results|prescription|disabilit",
             ),
         ),
         (
             "financial",
             re(
-                r"(?i)ekonomisk|bankkonto|kontonummer|bankuppgift|\blön\b|\blöner\b|löne(?:belopp|spec|uppgift|utbetalning|besked)|kortnummer|kreditkort|inkomst|financial|bank account|account number|card number|credit card|salary|payroll|\biban\b|income",
+                r"(?i)ekonomisk|bankkonto|kontonummer|bankuppgift|(?-u:\b)lön(?-u:\b)|(?-u:\b)löner(?-u:\b)|löne(?:belopp|spec|uppgift|utbetalning|besked)|kortnummer|kreditkort|inkomst|financial|bank account|account number|card number|credit card|salary|payroll|(?-u:\b)iban(?-u:\b)|income",
             ),
         ),
         (
@@ -472,7 +472,7 @@ static CATEGORIES: Lazy<Vec<(&'static str, Regex)>> = Lazy::new(|| {
             "trade_union_membership",
             re(r"(?i)fackligt medlemskap|fackföreningsmedlemskap|facklig tillhörighet|trade union"),
         ),
-        ("genetic", re(r"(?i)genetisk|genetic|\bdna\b")),
+        ("genetic", re(r"(?i)genetisk|genetic|(?-u:\b)dna(?-u:\b)")),
         (
             "biometric",
             re(r"(?i)biometri|fingeravtryck|ansiktsbild|biometric|fingerprint|facial"),
@@ -502,10 +502,10 @@ static CATEGORIES: Lazy<Vec<(&'static str, Regex)>> = Lazy::new(|| {
     ]
 });
 static RE_NEG: Lazy<Regex> =
-    Lazy::new(|| re(r"(?i)\b(?:inte|ej|inga|ingen|inget|varken|not|none|no|never|neither|nor)\b"));
+    Lazy::new(|| re(r"(?i)(?-u:\b)(?:inte|ej|inga|ingen|inget|varken|not|none|no|never|neither|nor)(?-u:\b)"));
 static RE_DATA_CUE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)uppgift|innehöll|innehåller|innehålla|fanns|finns|lagras|lagrade|exponera|röjd|åtkomst till|\bdata\b|involved|contained|contains|exposed|accessed|records|:",
+        r"(?i)uppgift|innehöll|innehåller|innehålla|fanns|finns|lagras|lagrade|exponera|röjd|åtkomst till|(?-u:\b)data(?-u:\b)|involved|contained|contains|exposed|accessed|records|:",
     )
 });
 static RE_DATA_HEADING: Lazy<Regex> = Lazy::new(|| {
@@ -515,7 +515,7 @@ static RE_DATA_HEADING: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_UNKNOWN: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)(?:uppgifter|data|information)\b.{0,60}(?:okänt|okända|oklart|ej fastställt|inte fastställt|not yet known|unknown|inte känt)|(?:okänt|oklart|unknown|not yet known)\b.{0,40}(?:vilka|which|what) (?:uppgifter|data|information)",
+        r"(?i)(?:uppgifter|data|information)(?-u:\b).{0,60}(?:okänt|okända|oklart|ej fastställt|inte fastställt|not yet known|unknown|inte känt)|(?:okänt|oklart|unknown|not yet known)(?-u:\b).{0,40}(?:vilka|which|what) (?:uppgifter|data|information)",
     )
 });
 
@@ -575,17 +575,17 @@ const NOUNS: &str = r"personer|person|registrerade|brukare|elever|eleverna|anst�
 
 static RE_RANGE: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"(?i)(?:\b(?:mellan|between)\s+)?(?P<a>{NUM})\s*(?:–|-|—|och|and|till|to)\s*(?P<b>{NUM})\s+(?:[\p{{L}}']+\s+){{0,3}}?(?:{NOUNS})\b"
+        r"(?i)(?:(?-u:\b)(?:mellan|between)\s+)?(?P<a>{NUM})\s*(?:–|-|—|och|and|till|to)\s*(?P<b>{NUM})\s+(?:[\p{{L}}']+\s+){{0,3}}?(?:{NOUNS})(?-u:\b)"
     ))
 });
 static RE_COUNT: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"(?i)(?:\b(?P<q>färre än|mindre än|under|upp till|högst|maximalt|max|som mest|fewer than|less than|up to|at most|no more than|minst|över|mer än|fler än|drygt|at least|more than|over|cirka|ca\.?|ungefär|omkring|runt|approximately|about|around|roughly|some|nearly|närmare|nästan)\s+)?\b(?P<n>{NUM})\s+(?:[\p{{L}}']+\s+){{0,3}}?(?:{NOUNS})\b"
+        r"(?i)(?:(?-u:\b)(?P<q>färre än|mindre än|under|upp till|högst|maximalt|max|som mest|fewer than|less than|up to|at most|no more than|minst|över|mer än|fler än|drygt|at least|more than|over|cirka|ca\.?|ungefär|omkring|runt|approximately|about|around|roughly|some|nearly|närmare|nästan)\s+)?(?-u:\b)(?P<n>{NUM})\s+(?:[\p{{L}}']+\s+){{0,3}}?(?:{NOUNS})(?-u:\b)"
     ))
 });
 static RE_ZERO: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"(?i)\b(?:inga|ingen|inte någon|inte några|none|no)\s+(?:av\s+|of\s+)?(?:[\p{{L}}']+\s+){{0,3}}?(?:{NOUNS})\b"
+        r"(?i)(?-u:\b)(?:inga|ingen|inte någon|inte några|none|no)\s+(?:av\s+|of\s+)?(?:[\p{{L}}']+\s+){{0,3}}?(?:{NOUNS})(?-u:\b)"
     ))
 });
 static RE_AFFECT: Lazy<Regex> =
@@ -725,12 +725,12 @@ fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
 
 static RE_WORD: Lazy<Regex> = Lazy::new(|| re(r"[\p{L}]+"));
 static RE_MASK: Lazy<Regex> = Lazy::new(|| {
-    re(r"(?i)\S+@\S+|https?://\S+|www\.\S+|\b\S+\.(?:se|com|example|test|org|net|nu)\b")
+    re(r"(?i)\S+@\S+|https?://\S+|www\.\S+|(?-u:\b)\S+\.(?:se|com|example|test|org|net|nu)(?-u:\b)")
 });
 const NAME: &str = r"(?:\p{Lu}|\p{Ll}\p{Lu})[\p{L}\d\-]*";
 static RE_SV_SYSTEM: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"\b\p{{L}}*(?:tjänsten|tjänsterna|systemet|systemen|plattformen|appen|applikationen|portalen|programmet|verktyget|modulen|databasen)\s+(?P<n>{NAME}(?:\s+{NAME})?(?:(?:\s*,\s*|\s+och\s+|\s+and\s+){NAME}(?:\s+{NAME})?)*)"
+        r"(?-u:\b)\p{{L}}*(?:tjänsten|tjänsterna|systemet|systemen|plattformen|appen|applikationen|portalen|programmet|verktyget|modulen|databasen)\s+(?P<n>{NAME}(?:\s+{NAME})?(?:(?:\s*,\s*|\s+och\s+|\s+and\s+){NAME}(?:\s+{NAME})?)*)"
     ))
 });
 static RE_INCIDENT_IN: Lazy<Regex> = Lazy::new(|| {
@@ -740,12 +740,12 @@ static RE_INCIDENT_IN: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_IN_SYSTEM_HOLDS: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"\b[Ii]\s+(?P<n>{NAME})\s+(?:finns|fanns|lagras|lagrades|registreras|hanteras)\b"
+        r"(?-u:\b)[Ii]\s+(?P<n>{NAME})\s+(?:finns|fanns|lagras|lagrades|registreras|hanteras)(?-u:\b)"
     ))
 });
 static RE_EN_SYSTEM: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"\b(?P<n>{NAME}(?:\s+{NAME}){{0,2}})\s+(?:\p{{Ll}}+\s+)?(?:portal|platform|application|app|system|database|service|module|tool|software|solution)\b"
+        r"(?-u:\b)(?P<n>{NAME}(?:\s+{NAME}){{0,2}})\s+(?:\p{{Ll}}+\s+)?(?:portal|platform|application|app|system|database|service|module|tool|software|solution)(?-u:\b)"
     ))
 });
 

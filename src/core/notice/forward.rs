@@ -37,6 +37,8 @@ pub struct Chain {
     pub text: String,
     /// Subject of the innermost message (the notice's own subject).
     pub subject: Option<String>,
+    /// The outer message's whole body as text (forwarder's note and quotes included).
+    pub full: String,
 }
 
 impl Chain {
@@ -164,18 +166,39 @@ fn scan(text: &str) -> Vec<Event> {
     while i < lines.len() {
         let (off, raw) = lines[i];
         let line = unquote(raw);
-        if RE_FWD_MARKER.is_match(line) {
+        let t = line.trim();
+        // Cheap byte tests first: markers have dashes or end in a colon, and
+        // header labels have a colon near the start. Most lines have neither.
+        let dashes = t.contains("--");
+        let colon = t.find(':');
+        if colon.is_none() && !dashes {
+            if !t.is_empty() {
+                if let Some((moff, _)) = marker {
+                    if off.saturating_sub(moff) > 200 {
+                        marker = None;
+                    }
+                }
+            }
+            i += 1;
+            continue;
+        }
+        if (dashes || t.ends_with(':')) && RE_FWD_MARKER.is_match(line) {
             marker = Some((off, true));
             i += 1;
             continue;
         }
-        if RE_NEUTRAL_MARKER.is_match(line) {
+        if dashes && RE_NEUTRAL_MARKER.is_match(line) {
             marker = Some((off, false));
             i += 1;
             continue;
         }
-        if marker.is_none() && line.len() < 400 && RE_REPLY_MARKER.is_match(line) {
+        if marker.is_none() && t.ends_with(':') && t.len() < 400 && RE_REPLY_MARKER.is_match(line)
+        {
             events.push(Event::Quote(off));
+            i += 1;
+            continue;
+        }
+        if colon.is_some_and(|c| c > 40) {
             i += 1;
             continue;
         }
@@ -344,7 +367,7 @@ fn inline(
 }
 
 static RE_BLOCK_TAG: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i)</?(?:h[1-6]|li|div|tr|table|ul|ol|blockquote|section|article|header|footer|title|dt|dd)\b")
+    Regex::new(r"(?i)</?(?:h[1-6]|li|div|tr|table|ul|ol|blockquote|section|article|header|footer|title|dt|dd)(?-u:\b)")
         .expect("static regex")
 });
 
@@ -379,6 +402,7 @@ pub fn unwrap(msg: &Message, tz: Tz, reference: DateTime<Utc>, depth: usize) -> 
             layers,
             text: notice,
             subject: own_subject,
+            full: text,
         };
     }
     if depth < 4 {
@@ -406,6 +430,7 @@ pub fn unwrap(msg: &Message, tz: Tz, reference: DateTime<Utc>, depth: usize) -> 
                 layers,
                 text: sub.text,
                 subject,
+                full: text,
             };
         }
     }
@@ -413,6 +438,7 @@ pub fn unwrap(msg: &Message, tz: Tz, reference: DateTime<Utc>, depth: usize) -> 
         layers,
         text: notice,
         subject: own_subject,
+        full: text,
     }
 }
 

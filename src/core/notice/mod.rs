@@ -231,10 +231,12 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         .or(opts.delivered_at)
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
     let chain = if auto {
+        let text = forward::body_text(&msg);
         forward::Chain {
             layers: Vec::new(),
-            text: forward::body_text(&msg),
+            text: text.clone(),
             subject: subject.clone(),
+            full: text,
         }
     } else {
         forward::unwrap(&msg, opts.tz, reference, 0)
@@ -286,7 +288,7 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         .and_then(|s| find_case_ref(&opts.case_ref_prefix, s))
         .or_else(|| find_case_ref(&opts.case_ref_prefix, &notice_subject));
     let case_ref_in_subject = case_ref.is_some();
-    let full_text = forward::body_text(&msg);
+    let full_text = chain.full.clone();
     let case_ref = case_ref.or_else(|| find_case_ref(&opts.case_ref_prefix, &full_text));
     let words = org::org_words(
         organisation.as_deref(),
@@ -386,7 +388,7 @@ fn skip_leading_space(raw: &[u8]) -> &[u8] {
 }
 
 fn find_case_ref(prefix: &str, text: &str) -> Option<String> {
-    if prefix.is_empty() {
+    if prefix.is_empty() || !text.contains(prefix) {
         return None;
     }
     text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))

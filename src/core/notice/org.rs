@@ -13,7 +13,7 @@ static RE_COMPANY: Lazy<Regex> = Lazy::new(|| {
         .expect("static regex")
 });
 static RE_PUBLIC: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?P<org>\p{Lu}[\p{L}\-]*(?:\s+\p{Lu}[\p{L}\-]*)?\s+(?:kommun|stad|län|landsting|universitet|högskola)|Region\s+\p{Lu}[\p{L}\-]*(?:\s+\p{Lu}[\p{L}\-]*)?)\b")
+    Regex::new(r"(?P<org>\p{Lu}[\p{L}\-]*(?:\s+\p{Lu}[\p{L}\-]*)?\s+(?:kommun|stad|län|landsting|universitet|högskola)|Region\s+\p{Lu}[\p{L}\-]*(?:\s+\p{Lu}[\p{L}\-]*)?)(?-u:\b)")
         .expect("static regex")
 });
 
@@ -43,7 +43,16 @@ const LEAD: &[&str] = &[
     "på uppdrag av",
 ];
 
+/// Cheap test for a legal form somewhere in a line.
+static RE_ORG_HINT: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"AB|HB|KB|Inc|Ltd|Limited|LLC|GmbH|Oy|AS|ApS|plc|PLC|Corp|B\.V|BV|N\.V|S\.A|AG|SA")
+        .expect("static regex")
+});
+
 fn company_in(line: &str) -> Option<String> {
+    if !RE_ORG_HINT.is_match(line) {
+        return None;
+    }
     for c in RE_COMPANY.captures_iter(line) {
         let (Some(org), Some(suf)) = (c.name("org"), c.name("suf")) else {
             continue;
@@ -70,6 +79,12 @@ fn company_in(line: &str) -> Option<String> {
 }
 
 fn public_in(line: &str) -> Option<String> {
+    if !["kommun", "stad", "län", "landsting", "universitet", "högskola", "Region"]
+        .iter()
+        .any(|w| line.contains(w))
+    {
+        return None;
+    }
     RE_PUBLIC
         .captures(line)
         .and_then(|c| c.name("org"))
