@@ -67,10 +67,21 @@ fn main() {
     paths.sort();
     let files: Vec<Vec<u8>> = paths.iter().filter_map(|p| std::fs::read(p).ok()).collect();
     if files.is_empty() {
-        println!("no files under {}: inspect benchmark skipped", Path::new(&dir).display());
+        println!(
+            "no files under {}: inspect benchmark skipped",
+            Path::new(&dir).display()
+        );
         return;
     }
     let opts = ReadOptions::default();
+    // For profiling: `INSPECT_BENCH_ONLY=1` runs only the reader loop.
+    if std::env::var_os("INSPECT_BENCH_ONLY").is_some() {
+        println!(
+            "notice::read: {:.0} msgs/s",
+            rate(&files, &|r| inspect_one(r, &opts))
+        );
+        return;
+    }
 
     // The slowest single message (best of three runs each, to ignore noise
     // from the other engineers' compilers on this machine).
@@ -94,7 +105,10 @@ fn main() {
     println!("files: {}", files.len());
     println!("notice::read + contract JSON: {inspect_rate:.0} msgs/s");
     println!("bare mail_parser parse:       {bare_rate:.0} msgs/s");
-    println!("ratio inspect/bare:           {:.2}", inspect_rate / bare_rate);
+    println!(
+        "ratio inspect/bare:           {:.2}",
+        inspect_rate / bare_rate
+    );
     println!(
         "slowest file: {:.2} ms ({})",
         worst.0.as_secs_f64() * 1000.0,

@@ -11,6 +11,7 @@
 use once_cell::sync::Lazy;
 use regex::Regex;
 
+use super::text::prefix;
 use super::{Incident, Kind, Language};
 
 fn re(s: &str) -> Regex {
@@ -39,9 +40,11 @@ static RE_MAINTENANCE: Lazy<Regex> = Lazy::new(|| {
         r"(?i)planerat underhåll|planerad(?:e|t)? (?:underhåll|service|uppdatering|driftstörning|nedtid|avbrott|driftavbrott|serviceavbrott|uppgradering)|servicefönster|underhållsfönster|planned maintenance|scheduled maintenance|maintenance window|planerat (?:driftavbrott|avbrott|serviceavbrott)|scheduled downtime|planned downtime",
     )
 });
-static RE_TRAINING: Lazy<Regex> =
-    Lazy::new(|| re(r"(?i)utbildning|(?-u:\b)kurs|e-learning|training|(?-u:\b)course|workshop|övning"));
-static RE_QUESTION: Lazy<Regex> = Lazy::new(|| re(r"(?i)\?|undrar|(?-u:\b)fråga(?-u:\b)|question|wonder"));
+static RE_TRAINING: Lazy<Regex> = Lazy::new(|| {
+    re(r"(?i)utbildning|(?-u:\b)kurs|e-learning|training|(?-u:\b)course|workshop|övning")
+});
+static RE_QUESTION: Lazy<Regex> =
+    Lazy::new(|| re(r"(?i)\?|undrar|(?-u:\b)fråga(?-u:\b)|question|wonder"));
 static RE_INCIDENT: Lazy<Regex> = Lazy::new(|| {
     re(
         r"(?i)incident|intrång|cyberattack|angrepp|angripare|ransomware|obehörig|felskick|fel mottagare|förlorad|borttappad|stulen|kommit bort|läcka|läckt|driftstörning|driftavbrott|avbrott|ligger nere|är nere|breach|unauthori[sz]ed|attack|compromise|leak|(?-u:\b)lost(?-u:\b)|stolen|misdirected|outage|exposed|phishing|nätfiske|programfel|felkonfiguration|misconfigur|åtkomst",
@@ -74,13 +77,12 @@ pub struct Signals<'a> {
 /// Subjects and the start of the text: what the genre and incident cues are
 /// looked for in. Bounded, so that a 100 kB subject costs no more than a short one.
 fn cue_text(s: &Signals) -> (String, String, String) {
-    let cap = |t: &str, n: usize| t.chars().take(n).collect::<String>();
     let subjects = format!(
         "{}\n{}",
-        cap(s.outer_subject, 1000),
-        cap(s.notice_subject, 1000)
+        prefix(s.outer_subject, 1000),
+        prefix(s.notice_subject, 1000)
     );
-    let head = cap(s.text, 4000);
+    let head = prefix(s.text, 6000).to_string();
     let all = format!("{subjects}\n{head}");
     (subjects, head, all)
 }
@@ -92,14 +94,15 @@ pub fn may_be_incident(s: &Signals) -> bool {
     !s.auto && RE_INCIDENT.is_match(&cue_text(s).2)
 }
 
-pub fn kind(s: &Signals, facts: &Incident) -> Kind {
+/// `incident_cue` is the answer of [`may_be_incident`], computed once by the reader.
+pub fn kind(s: &Signals, facts: &Incident, incident_cue: bool) -> Kind {
     if s.auto {
         return Kind::AutoReply;
     }
-    let (subjects, head, all) = cue_text(s);
-    if !RE_INCIDENT.is_match(&all) {
+    if !incident_cue {
         return Kind::Other;
     }
+    let (subjects, head, all) = cue_text(s);
     let training = RE_TRAINING.is_match(&all) && RE_QUESTION.is_match(&all);
     let genre = s.list_unsubscribe
         || RE_NEWSLETTER.is_match(&all)
@@ -204,10 +207,10 @@ pub fn language(text: &str) -> Option<Language> {
     let (mut sv, mut en) = (0usize, 0usize);
     // Stop words are short and lower case in running text; a few hundred
     // words decide the language, with no allocation per word.
-    for w in text
+    for w in prefix(text, 4000)
         .split(|c: char| !c.is_alphabetic())
         .filter(|w| !w.is_empty() && w.len() <= 12)
-        .take(800)
+        .take(400)
     {
         if SV.iter().any(|s| s.eq_ignore_ascii_case(w)) {
             sv += 1;

@@ -501,8 +501,9 @@ static CATEGORIES: Lazy<Vec<(&'static str, Regex)>> = Lazy::new(|| {
         ),
     ]
 });
-static RE_NEG: Lazy<Regex> =
-    Lazy::new(|| re(r"(?i)(?-u:\b)(?:inte|ej|inga|ingen|inget|varken|not|none|no|never|neither|nor)(?-u:\b)"));
+static RE_NEG: Lazy<Regex> = Lazy::new(|| {
+    re(r"(?i)(?-u:\b)(?:inte|ej|inga|ingen|inget|varken|not|none|no|never|neither|nor)(?-u:\b)")
+});
 static RE_DATA_CUE: Lazy<Regex> = Lazy::new(|| {
     re(
         r"(?i)uppgift|innehöll|innehåller|innehålla|fanns|finns|lagras|lagrade|exponera|röjd|åtkomst till|(?-u:\b)data(?-u:\b)|involved|contained|contains|exposed|accessed|records|:",

@@ -192,8 +192,7 @@ fn scan(text: &str) -> Vec<Event> {
             i += 1;
             continue;
         }
-        if marker.is_none() && t.ends_with(':') && t.len() < 400 && RE_REPLY_MARKER.is_match(line)
-        {
+        if marker.is_none() && t.ends_with(':') && t.len() < 400 && RE_REPLY_MARKER.is_match(line) {
             events.push(Event::Quote(off));
             i += 1;
             continue;

@@ -307,15 +307,16 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         list_unsubscribe,
     };
     let mut fact_ev = Vec::new();
-    let facts = if classify::may_be_incident(&signals) {
+    let incident_cue = classify::may_be_incident(&signals);
+    let facts = if incident_cue {
         // Notices are short; a bounded prefix keeps odd mail cheap.
-        let text: String = chain.text.chars().take(MAX_FACT_CHARS).collect();
-        let subj: String = notice_subject.chars().take(1000).collect();
-        facts::extract(&text, &subj, opts.tz, notice_ref, &words, &mut fact_ev)
+        let text = text::prefix(&chain.text, MAX_FACT_CHARS);
+        let subj = text::prefix(&notice_subject, 1000);
+        facts::extract(text, subj, opts.tz, notice_ref, &words, &mut fact_ev)
     } else {
         Incident::default()
     };
-    let kind = classify::kind(&signals, &facts);
+    let kind = classify::kind(&signals, &facts, incident_cue);
     // The contract's convention: only incident messages carry incident facts.
     let incident = if matches!(kind, Kind::BreachNotice | Kind::FollowUp) {
         evidence.extend(fact_ev);
@@ -359,25 +360,19 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
 /// not a message.
 fn looks_like_message(raw: &[u8]) -> bool {
     let head = raw.get(..raw.len().min(4096)).unwrap_or(raw);
-    let text = String::from_utf8_lossy(head);
-    let mut lines = text
-        .lines()
-        .map(|l| l.trim_start_matches('\u{feff}').trim_start());
-    let first = loop {
-        match lines.next() {
-            Some("") => continue,
-            Some(l) if l.starts_with("From ") => continue,
-            Some(l) => break l,
-            None => return false,
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    for line in head.split(|b| *b == b'\n') {
+        let line = line.trim_ascii();
+        if line.is_empty() || line.starts_with(b"From ") {
+            continue;
         }
-    };
-    match first.split_once(':') {
-        Some((name, _)) => {
-            let name = name.trim_end();
-            !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic())
-        }
-        None => false,
+        let Some(colon) = line.iter().position(|b| *b == b':') else {
+            return false;
+        };
+        let name = line.get(..colon).unwrap_or(b"").trim_ascii_end();
+        return !name.is_empty() && name.iter().all(|b| b.is_ascii_graphic());
     }
+    false
 }
 
 /// Leading blank lines and indentation before the first header make

@@ -79,9 +79,17 @@ fn company_in(line: &str) -> Option<String> {
 }
 
 fn public_in(line: &str) -> Option<String> {
-    if !["kommun", "stad", "län", "landsting", "universitet", "högskola", "Region"]
-        .iter()
-        .any(|w| line.contains(w))
+    if ![
+        "kommun",
+        "stad",
+        "län",
+        "landsting",
+        "universitet",
+        "högskola",
+        "Region",
+    ]
+    .iter()
+    .any(|w| line.contains(w))
     {
         return None;
     }
@@ -123,13 +131,22 @@ pub fn organisation(
     display_name: Option<&str>,
     hints: &[SupplierHint],
 ) -> Option<String> {
+    // The signature is in the last lines; companies named in the text are
+    // looked for in the first few hundred. Neither needs every line of a long body.
+    let mut sig: Vec<&str> = text
+        .lines()
+        .rev()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(15)
+        .collect();
+    sig.reverse();
     let lines: Vec<&str> = text
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
+        .take(300)
         .collect();
-    let sig_start = lines.len().saturating_sub(15);
-    let sig = lines.get(sig_start..).unwrap_or(&[]);
     if let Some(o) = sig.iter().rev().find_map(|l| company_in(l)) {
         return Some(o);
     }
@@ -146,11 +163,7 @@ pub fn organisation(
         }
     }
     // The first few hundred lines are enough to find the company named in the text.
-    let companies: Vec<String> = lines
-        .iter()
-        .take(300)
-        .filter_map(|l| company_in(l))
-        .collect();
+    let companies: Vec<String> = lines.iter().filter_map(|l| company_in(l)).collect();
     if let Some(dl) = &domain {
         let dl = fold(dl);
         if let Some(c) = companies.iter().find(|c| {

@@ -5,6 +5,13 @@
 /// characters removed: HTML-derived and Outlook text is full of them, and the
 /// patterns downstream should not have to care.
 pub fn normalize(s: &str) -> String {
+    // Most bodies need nothing done: check once, copy once.
+    if !s.contains([
+        '\r', '\u{a0}', '\u{202f}', '\u{2007}', '\u{2009}', '\u{200a}', '\t', '\u{200b}',
+        '\u{200c}', '\u{200d}', '\u{feff}', '\u{ad}',
+    ]) {
+        return s.to_string();
+    }
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
@@ -20,6 +27,18 @@ pub fn normalize(s: &str) -> String {
         }
     }
     out
+}
+
+/// The longest prefix of `s` of at most `n` bytes that ends at a char boundary.
+pub fn prefix(s: &str, n: usize) -> &str {
+    if s.len() <= n {
+        return s;
+    }
+    let mut i = n;
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    s.get(..i).unwrap_or("")
 }
 
 /// Words after which a full stop does not end a sentence.
@@ -91,6 +110,13 @@ mod tests {
             sentences("at 3:15 p.m. Eastern Time, we"),
             ["at 3:15 p.m. Eastern Time, we"]
         );
+    }
+
+    #[test]
+    fn prefix_stops_at_char_boundaries() {
+        assert_eq!(prefix("åäö", 3), "å");
+        assert_eq!(prefix("åäö", 4), "åä");
+        assert_eq!(prefix("abc", 10), "abc");
     }
 
     #[test]
