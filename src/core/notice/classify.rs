@@ -82,7 +82,7 @@ fn cue_text(s: &Signals) -> (String, String, String) {
         prefix(s.outer_subject, 1000),
         prefix(s.notice_subject, 1000)
     );
-    let head = prefix(s.text, 6000).to_string();
+    let head = prefix(s.text, 3000).to_string();
     let all = format!("{subjects}\n{head}");
     (subjects, head, all)
 }
@@ -210,7 +210,7 @@ pub fn language(text: &str) -> Option<Language> {
     for w in prefix(text, 4000)
         .split(|c: char| !c.is_alphabetic())
         .filter(|w| !w.is_empty() && w.len() <= 12)
-        .take(400)
+        .take(150)
     {
         if SV.iter().any(|s| s.eq_ignore_ascii_case(w)) {
             sv += 1;

@@ -141,13 +141,21 @@ pub fn organisation(
         .take(15)
         .collect();
     sig.reverse();
+    // One pass over the whole text decides whether any line can name a
+    // company at all; most mail names none, and per-line searches cost more.
+    let any_company = RE_ORG_HINT.is_match(text);
     let lines: Vec<&str> = text
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty())
+        .filter(|l| any_company && !l.is_empty())
         .take(300)
         .collect();
-    if let Some(o) = sig.iter().rev().find_map(|l| company_in(l)) {
+    if let Some(o) = sig
+        .iter()
+        .rev()
+        .filter(|_| any_company)
+        .find_map(|l| company_in(l))
+    {
         return Some(o);
     }
     let domain = address.and_then(domain_label);
