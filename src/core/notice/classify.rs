@@ -47,7 +47,7 @@ static RE_QUESTION: Lazy<Regex> =
     Lazy::new(|| re(r"(?i)\?|undrar|(?-u:\b)fråga(?-u:\b)|question|wonder"));
 static RE_INCIDENT: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)incident|intrång|cyberattack|angrepp|angripare|ransomware|obehörig|felskick|fel mottagare|förlorad|borttappad|stulen|kommit bort|läcka|läckt|driftstörning|driftavbrott|avbrott|ligger nere|är nere|breach|unauthori[sz]ed|attack|compromise|leak|(?-u:\b)lost(?-u:\b)|stolen|misdirected|outage|exposed|phishing|nätfiske|programfel|felkonfiguration|misconfigur|åtkomst",
+        r"(?i)incident|intrång|cyberattack|angrepp|angripare|ransomware|obehörig|felskick|fel mottagare|förlorad|borttappad|tappat bort|tappade bort|glömde|misstag|stulen|kommit bort|läcka|läckt|driftstörning|driftavbrott|avbrott|ligger nere|är nere|breach|unauthori[sz]ed|attack|compromise|leak|(?-u:\b)lost(?-u:\b)|stolen|misdirected|outage|exposed|phishing|nätfiske|programfel|felkonfiguration|misconfigur|åtkomst",
     )
 });
 static RE_FIRST_PERSON_INCIDENT: Lazy<Regex> = Lazy::new(|| {

@@ -325,7 +325,7 @@ static RE_TECH: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_CAUSE_SENT: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)orsaken|orsakades|orsakats|berodde på|beror på|caused by|the cause|was due to|root cause",
+        r"(?i)orsaken|orsakades|orsakats|berodde på|beror på|på grund av|till följd av|caused by|the cause|due to|root cause",
     )
 });
 static RE_CAUSE_NEG: Lazy<Regex> = Lazy::new(|| {
@@ -506,7 +506,7 @@ static RE_NEG: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_DATA_CUE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)uppgift|innehöll|innehåller|innehålla|fanns|finns|lagras|lagrade|exponera|röjd|åtkomst till|(?-u:\b)data(?-u:\b)|involved|contained|contains|exposed|accessed|records|:",
+        r"(?i)uppgift|innehöll|innehåller|innehålla|fanns|finns|lagras|lagrade|exponera|röjd|åtkomst till|involved|contained|contains|exposed|records|\p{L}:\s",
     )
 });
 static RE_DATA_HEADING: Lazy<Regex> = Lazy::new(|| {
@@ -736,7 +736,7 @@ static RE_SV_SYSTEM: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_INCIDENT_IN: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"(?i:incident|intrång|dataintrång|driftstörning|störning|avbrott|fel|programfel|sårbarhet|attack|angrepp|cyberattack|inloggad|logga in|breach|outage|vulnerability)\s+(?:i|mot|på|in|affecting|on)\s+(?P<n>{NAME}(?:\s+{NAME})?)"
+        r"(?i:incident|intrång|dataintrång|driftstörning|störning|avbrott|fel|programfel|felkonfiguration|konfigurationsfel|bugg|sårbarhet|attack|angrepp|cyberattack|inloggad|logga in|breach|outage|vulnerability|bug|error|fault|misconfiguration)\s+(?:i|mot|på|in|affecting|on)\s+(?P<n>{NAME}(?:\s+{NAME})?)"
     ))
 });
 static RE_IN_SYSTEM_HOLDS: Lazy<Regex> = Lazy::new(|| {
