@@ -224,8 +224,7 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         || subject.as_deref().is_some_and(classify::is_auto_subject);
     let never_answer = auto_submitted.as_deref().is_some_and(|v| v != "no")
         || matches!(precedence.as_str(), "bulk" | "junk" | "list")
-        || report
-        || auto;
+        || report;
 
     let reference = date
         .or(opts.delivered_at)
@@ -389,4 +388,104 @@ fn find_case_ref(prefix: &str, text: &str) -> Option<String> {
     text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
         .find_map(|w| crate::core::types::CaseRef::parse(prefix, w))
         .map(|r| r.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_str(s: &str) -> Notice {
+        read(s.as_bytes(), &ReadOptions::default()).unwrap()
+    }
+
+    fn json(n: &Notice) -> serde_json::Value {
+        present::to_contract_json(n, chrono_tz::Europe::Stockholm)
+    }
+
+    #[test]
+    fn deadline_across_spring_dst_2026_is_73_wall_hours() {
+        let n = read_str("From: a@x.example\nDate: Fri, 27 Mar 2026 10:00:00 +0100\nSubject: Intrång\n\nVi har drabbats av ett intrång.\n");
+        let v = json(&n);
+        assert_eq!(v["aware_at"], "2026-03-27T10:00:00+01:00");
+        assert_eq!(v["deadline_at"], "2026-03-30T11:00:00+02:00");
+    }
+
+    #[test]
+    fn deadline_across_autumn_dst_2026_is_71_wall_hours() {
+        let n = read_str("From: a@x.example\nDate: Fri, 23 Oct 2026 18:00:00 +0200\nSubject: Intrång\n\nVi har drabbats av ett intrång.\n");
+        let v = json(&n);
+        assert_eq!(v["deadline_at"], "2026-10-26T17:00:00+01:00");
+    }
+
+    #[test]
+    fn delivered_at_overrides_date_header() {
+        let opts = ReadOptions {
+            delivered_at: DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+                .ok()
+                .map(|d| d.with_timezone(&Utc)),
+            ..ReadOptions::default()
+        };
+        let n = read(
+            b"From: a@x.example\nDate: Thu, 1 Jan 2026 10:00:00 +0100\nSubject: x\n\nhej\n",
+            &opts,
+        )
+        .unwrap();
+        assert_eq!(n.received_at, opts.delivered_at);
+        assert_eq!(n.aware_at, opts.delivered_at);
+    }
+
+    #[test]
+    fn threading_and_never_answer() {
+        let n = read_str("From: a@x.example\nDate: Thu, 1 Jan 2026 10:00:00 +0100\nSubject: SV: Fråga\nIn-Reply-To: <p1@x>\nReferences: <p0@x> <p1@x>\nAuto-Submitted: auto-generated\n\nText\n");
+        assert_eq!(n.threading.parent_ids, ["p1@x", "p0@x", "p1@x"]);
+        assert!(n.threading.never_answer);
+        assert_ne!(
+            n.kind,
+            Kind::AutoReply,
+            "auto-generated alone is not an auto reply"
+        );
+        let n = read_str("From: a@x.example\nSubject: News\nPrecedence: bulk\n\nText\n");
+        assert!(n.threading.never_answer);
+        assert_ne!(n.kind, Kind::AutoReply);
+        let n = read_str("From: a@x.example\nSubject: Re: x\nAuto-Submitted: no\n\nText\n");
+        assert!(!n.threading.never_answer);
+    }
+
+    #[test]
+    fn auto_replies_and_reports() {
+        let n =
+            read_str("From: a@x.example\nSubject: Automatiskt svar: Intrång\n\nJag är ledig.\n");
+        assert_eq!(n.kind, Kind::AutoReply);
+        let mdn = "From: a@x.example\nSubject: Läst: x\nContent-Type: multipart/report; report-type=disposition-notification; boundary=b\n\n--b\nContent-Type: text/plain\n\nLäst.\n--b--\n";
+        let n = read_str(mdn);
+        assert_eq!(n.kind, Kind::AutoReply);
+        assert!(n.threading.never_answer);
+    }
+
+    #[test]
+    fn not_a_message_is_an_error_and_odd_mail_is_data() {
+        assert!(read(b"", &ReadOptions::default()).is_err());
+        assert!(read(
+            b"just some text\nwithout headers\n",
+            &ReadOptions::default()
+        )
+        .is_err());
+        assert!(read(&[0xff, 0xfe, 0x00, 0x01], &ReadOptions::default()).is_err());
+        // no Date, broken MIME, 8-bit junk: still read
+        let n = read(
+            b"Subject: \xff\xfe broken\nContent-Type: multipart/mixed; boundary=\"x\"\n\n--x\nContent-Type: text/plain\n\n\xc3\x28 kl. 99:99 den 31 februari\n",
+            &ReadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(n.received_at, None);
+        let _ = json(&n);
+    }
+
+    #[test]
+    fn case_ref_from_subject_or_body() {
+        let n = read_str(
+            "From: a@x.example\nSubject: Svar\n\nAngående PUI-2026-0042: vi har rättat felet.\n",
+        );
+        assert_eq!(n.case_ref.as_deref(), Some("PUI-2026-0042"));
+    }
 }
