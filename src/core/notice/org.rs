@@ -143,7 +143,8 @@ pub fn organisation(
     sig.reverse();
     // One pass over the whole text decides whether any line can name a
     // company at all; most mail names none, and per-line searches cost more.
-    let any_company = RE_ORG_HINT.is_match(text);
+    let any_company = RE_ORG_HINT.is_match(super::text::prefix(text, 8_000))
+        || sig.iter().any(|l| RE_ORG_HINT.is_match(l));
     let lines: Vec<&str> = text
         .lines()
         .map(str::trim)
