@@ -229,7 +229,7 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     let reference = date
         .or(opts.delivered_at)
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-    let chain = if auto {
+    let mut chain = if auto {
         let text = forward::body_text(&msg);
         forward::Chain {
             layers: Vec::new(),
@@ -287,7 +287,7 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         .and_then(|s| find_case_ref(&opts.case_ref_prefix, s))
         .or_else(|| find_case_ref(&opts.case_ref_prefix, &notice_subject));
     let case_ref_in_subject = case_ref.is_some();
-    let full_text = chain.full.clone();
+    let full_text = std::mem::take(&mut chain.full);
     let case_ref = case_ref.or_else(|| find_case_ref(&opts.case_ref_prefix, &full_text));
     let words = org::org_words(
         organisation.as_deref(),
