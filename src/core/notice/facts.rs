@@ -68,6 +68,25 @@ fn role_of(seg: &str) -> Role {
     }
 }
 
+/// The role of a cue that opens `after` (after blanks and commas), with the
+/// byte offset where that cue ends.
+fn immediate_role(after: &str) -> (Role, usize) {
+    let t = after.trim_start_matches([' ', ',']);
+    let skip = after.len() - t.len();
+    for (r, role) in [
+        (&*RE_DISC, Role::Disc),
+        (&*RE_END, Role::End),
+        (&*RE_START, Role::Start),
+    ] {
+        if let Some(m) = r.find(t) {
+            if m.start() == 0 {
+                return (role, skip + m.end());
+            }
+        }
+    }
+    (Role::None, 0)
+}
+
 #[derive(Debug, Clone)]
 struct Timed {
     at: DateTime<Utc>,
@@ -158,17 +177,29 @@ fn times(
                 }
             }
         }
+        let mut claimed = 0usize;
         for (i, m) in ms.iter().enumerate() {
             if used[i] {
                 continue;
             }
             let prev_end = if i == 0 { 0 } else { ms[i - 1].end };
             let next_start = ms.get(i + 1).map(|n| n.start).unwrap_or(s.len());
-            let before = s.get(prev_end..m.start).unwrap_or("");
-            let mut role = role_of(before);
-            if role == Role::None && i + 1 == ms.len() {
-                role = role_of(s.get(m.end..next_start).unwrap_or(""));
+            let after = s.get(m.end..next_start).unwrap_or("");
+            // Swedish puts the verb right after a fronted time ("kl. 13.40
+            // upptäckte vi"): a cue directly after the time is its own; a cue
+            // the previous time took that way is not this one's.
+            let (mut role, _) = immediate_role(after);
+            if role == Role::None {
+                let from = claimed.max(prev_end);
+                role = role_of(s.get(from..m.start).unwrap_or(""));
             }
+            if role == Role::None && i + 1 == ms.len() {
+                role = role_of(after);
+            }
+            claimed = match immediate_role(after) {
+                (Role::None, _) => 0,
+                (_, end) => m.end + end,
+            };
             match (m.at, m.day_from, m.day_to) {
                 (Some(at), _, _) if at <= limit => timed.push(Timed {
                     at,
@@ -176,7 +207,7 @@ fn times(
                     sentence: s.to_string(),
                 }),
                 (None, Some(f), Some(t)) if f <= limit => {
-                    let before_trim = before.trim_end();
+                    let before_trim = s.get(prev_end..m.start).unwrap_or("").trim_end();
                     if RE_PERIOD_INTRO.is_match(before_trim) && t - f > Duration::days(1) {
                         periods.push(Period {
                             from: f,
@@ -731,7 +762,7 @@ static RE_MASK: Lazy<Regex> = Lazy::new(|| {
 const NAME: &str = r"(?:\p{Lu}|\p{Ll}\p{Lu})[\p{L}\d\-]*";
 static RE_SV_SYSTEM: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"(?-u:\b)\p{{L}}*(?:tjänsten|tjänsterna|systemet|systemen|plattformen|appen|applikationen|portalen|programmet|verktyget|modulen|databasen)\s+(?P<n>{NAME}(?:\s+{NAME})?(?:(?:\s*,\s*|\s+och\s+|\s+and\s+){NAME}(?:\s+{NAME})?)*)"
+        r"(?-u:\b)(?P<cue>\p{{L}}*(?:tjänsten|tjänsterna|systemet|systemen|plattformen|appen|applikationen|portalen|programmet|verktyget|modulen|databasen))\s+(?P<n>{NAME}(?:\s+{NAME})?(?:(?:\s*,\s*|\s+och\s+|\s+and\s+){NAME}(?:\s+{NAME})?)*)"
     ))
 });
 static RE_INCIDENT_IN: Lazy<Regex> = Lazy::new(|| {
@@ -904,6 +935,16 @@ fn systems(
             }
         }
         for c in RE_SV_SYSTEM.captures_iter(m) {
+            // "i Kundportalen Plus": a capitalised compound inside a sentence
+            // is itself part of the name.
+            if let (Some(cue), Some(n)) = (c.name("cue"), c.name("n")) {
+                if cue.start() > 0 && cue.as_str().starts_with(char::is_uppercase) {
+                    let first = n.as_str().split([',']).next().unwrap_or("");
+                    let first = first.split(" och ").next().unwrap_or("");
+                    add(&format!("{} {}", cue.as_str(), first.trim()), s);
+                    continue;
+                }
+            }
             if let Some(n) = c.name("n") {
                 for part in n
                     .as_str()

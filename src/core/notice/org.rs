@@ -9,7 +9,7 @@ use regex::Regex;
 use super::SupplierHint;
 
 static RE_COMPANY: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?P<org>\p{Lu}[\p{L}\d&'\-]*(?:\s+(?:\p{Lu}[\p{L}\d&'\-]*|\d+|&|och|and|of|för))*),?\s+(?P<suf>AB|HB|KB|Inc\.?|Ltd\.?|Limited|LLC|GmbH|Oyj|Oy|ASA|AS|ApS|plc|PLC|Corp\.?|B\.V\.|BV|N\.V\.|S\.A\.|AG|SA)(?:\s*\(publ\))?(?:[^\p{L}\d]|$)")
+    Regex::new(r"(?P<org>\p{Lu}[\p{L}\d&'\-]*(?:\s+(?:\p{Lu}[\p{L}\d&'\-]*|\d+|&|och|and|of|för|i))*),?\s+(?P<suf>AB|HB|KB|Inc\.?|Ltd\.?|Limited|LLC|GmbH|Oyj|Oy|ASA|AS|ApS|plc|PLC|Corp\.?|B\.V\.|BV|N\.V\.|S\.A\.|AG|SA)(?:\s*\(publ\))?(?:[^\p{L}\d]|$)")
         .expect("static regex")
 });
 static RE_PUBLIC: Lazy<Regex> = Lazy::new(|| {
