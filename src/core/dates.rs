@@ -635,7 +635,7 @@ pub fn mentions(s: &str, ctx: &mut DateCtx) -> Vec<Mention> {
     };
     let mut i = 0;
     while i < toks.len() {
-        let t = toks[i];
+        let Some(&t) = toks.get(i) else { break };
         let next = toks.get(i + 1).copied();
         let (date_tok, time_tok, start, end, used) = match (t.kind, next) {
             (TokKind::Time { .. }, Some(n))

@@ -139,8 +139,10 @@ fn times(
         let mut used = vec![false; ms.len()];
         // Periods: "mellan X och Y", "X – Y", "between X and Y".
         for i in 0..ms.len().saturating_sub(1) {
-            let (a, b) = (&ms[i], &ms[i + 1]);
-            if used[i] {
+            let (Some(a), Some(b)) = (ms.get(i), ms.get(i + 1)) else {
+                continue;
+            };
+            if used.get(i).copied().unwrap_or(true) {
                 continue;
             }
             let gap = s.get(a.end..b.start).unwrap_or("");
@@ -167,8 +169,11 @@ fn times(
                     t
                 };
                 if f <= t && f <= limit {
-                    used[i] = true;
-                    used[i + 1] = true;
+                    for k in [i, i + 1] {
+                        if let Some(u) = used.get_mut(k) {
+                            *u = true;
+                        }
+                    }
                     periods.push(Period {
                         from: f,
                         to: t.min(limit.max(f)),
@@ -179,10 +184,13 @@ fn times(
         }
         let mut claimed = 0usize;
         for (i, m) in ms.iter().enumerate() {
-            if used[i] {
+            if used.get(i).copied().unwrap_or(true) {
                 continue;
             }
-            let prev_end = if i == 0 { 0 } else { ms[i - 1].end };
+            let prev_end = i
+                .checked_sub(1)
+                .and_then(|p| ms.get(p))
+                .map_or(0, |p| p.end);
             let next_start = ms.get(i + 1).map(|n| n.start).unwrap_or(s.len());
             let after = s.get(m.end..next_start).unwrap_or("");
             // Swedish puts the verb right after a fronted time ("kl. 13.40
@@ -402,29 +410,34 @@ fn cause(sents: &[&str], subject: &str, ev: &mut Vec<Evidence>) -> Option<Cause>
     for s in all.filter(|s| !RE_CAUSE_NEG.is_match(s)) {
         for (k, r) in [&*RE_ATTACK, &*RE_HUMAN, &*RE_TECH].iter().enumerate() {
             if r.is_match(s) {
-                counts[k] += 1;
-                first[k].get_or_insert(s);
+                if let (Some(c), Some(f)) = (counts.get_mut(k), first.get_mut(k)) {
+                    *c += 1;
+                    f.get_or_insert(s);
+                }
             }
         }
     }
     // An attacker named anywhere makes it an attack; otherwise the more
     // often stated of human error and technical fault.
-    let k = if counts[0] > 0 {
+    let [attack, human, tech] = counts;
+    let k = if attack > 0 {
         0
-    } else if counts[1] == 0 && counts[2] == 0 {
+    } else if human == 0 && tech == 0 {
         return None;
-    } else if counts[1] >= counts[2] {
+    } else if human >= tech {
         1
     } else {
         2
     };
-    if let Some(s) = first[k] {
+    if let Some(s) = first.get(k).copied().flatten() {
         ev.push(Evidence {
             field: "cause".into(),
             text: s.to_string(),
         });
     }
-    Some([Cause::Attack, Cause::HumanError, Cause::TechnicalFault][k])
+    [Cause::Attack, Cause::HumanError, Cause::TechnicalFault]
+        .get(k)
+        .copied()
 }
 
 // ---------------------------------------------------------------- categories

@@ -176,7 +176,9 @@ fn scan(text: &str) -> Vec<Event> {
     let mut marker: Option<(usize, bool)> = None;
     let mut i = 0;
     while i < lines.len() {
-        let (off, raw) = lines[i];
+        let Some(&(off, raw)) = lines.get(i) else {
+            break;
+        };
         let line = unquote(raw);
         let t = line.trim();
         // Cheap byte tests first: markers have dashes or end in a colon, and
@@ -249,7 +251,10 @@ fn parse_block(
     let mut j = first;
     let mut loose = 0;
     while j < lines.len() && j < first + 14 {
-        let line = unquote(lines[j].1);
+        let Some(&(_, raw)) = lines.get(j) else {
+            break;
+        };
+        let line = unquote(raw);
         if line.trim().is_empty() {
             break;
         }
@@ -280,7 +285,9 @@ fn parse_block(
     if from.is_none() || date.is_none() || labels < 3 {
         return None;
     }
-    let start = marker.map(|(o, _)| o).unwrap_or(lines[first].0);
+    let start = marker
+        .map(|(o, _)| o)
+        .unwrap_or(lines.get(first).map_or(0, |l| l.0));
     let end = lines
         .get(j)
         .map(|(o, _)| *o)

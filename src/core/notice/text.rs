@@ -84,7 +84,9 @@ pub fn sentences(text: &str) -> Vec<&str> {
         let bytes = line.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
-            let b = bytes[i];
+            let Some(&b) = bytes.get(i) else {
+                break;
+            };
             if (b == b'.' || b == b'!' || b == b'?') && bytes.get(i + 1) == Some(&b' ') {
                 let next = line.get(i + 2..).and_then(|r| r.chars().next());
                 let ends = next.is_some_and(|c| c.is_uppercase() || c.is_ascii_digit());
