@@ -31,38 +31,38 @@ pub enum Zone {
 const MONTHS: &str = "januari|january|jan|februari|february|feb|mars|march|mar|april|apr|maj|may|juni|june|jun|juli|july|jul|augusti|august|aug|september|sept|sep|oktober|october|okt|oct|november|nov|december|dec";
 const WEEKDAYS: &str = "måndag|tisdag|onsdag|torsdag|fredag|lördag|söndag|monday|tuesday|wednesday|thursday|friday|saturday|sunday|mån|tis|ons|tors|tor|fre|lör|sön|mon|tues|tue|wed|thurs|thu|fri|sat|sun";
 // Case-sensitive on purpose: "ET" and "PT" must not match ordinary words.
-const ZONES: &str = r"(?:(?:UTC|GMT)(?:\s?[+-]\s?\d{1,2}(?::?\d{2})?)?|CEST|CET|EEST|EET|BST|WEST|WET|EDT|EST|CDT|CST|MDT|MST|PDT|PST|ET|CT|PT|Z|[+-]\d{2}:?\d{2})\b|(?i:eastern(?:\s+(?:standard|daylight))?\s+time|pacific(?:\s+(?:standard|daylight))?\s+time|central\s+european(?:\s+summer)?\s+time|central(?:\s+(?:standard|daylight))?\s+time|svensk\s+tid|swedish\s+time|stockholmstid)";
+const ZONES: &str = r"(?:(?:UTC|GMT)(?:\s?[+-]\s?\d{1,2}(?::?\d{2})?)?|CEST|CET|EEST|EET|BST|WEST|WET|EDT|EST|CDT|CST|MDT|MST|PDT|PST|ET|CT|PT|Z|[+-]\d{2}:?\d{2})(?-u:\b)|(?i:eastern(?:\s+(?:standard|daylight))?\s+time|pacific(?:\s+(?:standard|daylight))?\s+time|central\s+european(?:\s+summer)?\s+time|central(?:\s+(?:standard|daylight))?\s+time|svensk\s+tid|swedish\s+time|stockholmstid)";
 
 static RE_ISO: Lazy<Regex> =
     Lazy::new(|| Regex::new(r"(\d{4})-(\d{1,2})-(\d{1,2})").expect("static regex"));
 static RE_DM: Lazy<Regex> = Lazy::new(|| {
     Regex::new(&format!(
-        r"(?i)(?:\b(?P<wd>{WEEKDAYS})(?:en|n|s)?\.?,?\s+)?(?:\b(?:den|the)\s+)?\b(?P<d>\d{{1,2}})(?:st|nd|rd|th|:e|e|a)?\.?(?:\s*(?:–|-|—|och|and|to|till)\s*(?P<d2>\d{{1,2}})(?:st|nd|rd|th|:e|e|a)?\.?)?\s+(?:of\s+)?(?P<mo>{MONTHS})\b\.?(?:,?\s+(?P<y>\d{{4}})\b)?"
+        r"(?i)(?:(?-u:\b)(?P<wd>{WEEKDAYS})(?:en|n|s)?\.?,?\s+)?(?:(?-u:\b)(?:den|the)\s+)?(?-u:\b)(?P<d>\d{{1,2}})(?:st|nd|rd|th|:e|e|a)?\.?(?:\s*(?:–|-|—|och|and|to|till)\s*(?P<d2>\d{{1,2}})(?:st|nd|rd|th|:e|e|a)?\.?)?\s+(?:of\s+)?(?P<mo>{MONTHS})(?-u:\b)\.?(?:,?\s+(?P<y>\d{{4}})(?-u:\b))?"
     ))
     .expect("static regex")
 });
 static RE_MD: Lazy<Regex> = Lazy::new(|| {
     Regex::new(&format!(
-        r"(?i)(?:\b(?P<wd>{WEEKDAYS})\.?,?\s+)?\b(?P<mo>{MONTHS})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b(?:\s*(?:–|-|—)\s*(?P<d2>\d{{1,2}})\b)?(?:,?\s+(?P<y>\d{{4}})\b)?"
+        r"(?i)(?:(?-u:\b)(?P<wd>{WEEKDAYS})\.?,?\s+)?(?-u:\b)(?P<mo>{MONTHS})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?-u:\b)(?:\s*(?:–|-|—)\s*(?P<d2>\d{{1,2}})(?-u:\b))?(?:,?\s+(?P<y>\d{{4}})(?-u:\b))?"
     ))
     .expect("static regex")
 });
 static RE_TIME: Lazy<Regex> = Lazy::new(|| {
     Regex::new(&format!(
-        r"(?i)(?P<kl>\b(?:kl\.?|klockan|at)\s*)?(?P<h>\d{{1,2}})(?:(?P<sep>[:.])(?P<mi>\d{{2}})(?:[:.](?P<s>\d{{2}}))?)?(?:\s*(?P<ap>[ap])\.?\s?m\b\.?)?(?:\s*(?-i:(?P<z>{ZONES})))?"
+        r"(?i)(?P<kl>(?-u:\b)(?:kl\.?|klockan|at)\s*)?(?P<h>\d{{1,2}})(?:(?P<sep>[:.])(?P<mi>\d{{2}})(?:[:.](?P<s>\d{{2}}))?)?(?:\s*(?P<ap>[ap])\.?\s?m(?-u:\b)\.?)?(?:\s*(?-i:(?P<z>{ZONES})))?"
     ))
     .expect("static regex")
 });
 static RE_REL: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i)\b(i\s*dag|idag|i\s*går|igår|i\s*förrgår|today|yesterday|tonight|last\s+night|this\s+morning|i\s*natt|inatt|i\s*morse|i\s*kväll|ikväll)\b")
+    Regex::new(r"(?i)(?-u:\b)(i\s*dag|idag|i\s*går|igår|i\s*förrgår|today|yesterday|tonight|last\s+night|this\s+morning|i\s*natt|inatt|i\s*morse|i\s*kväll|ikväll)(?-u:\b)")
         .expect("static regex")
 });
 static RE_CTX: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i)\b(samma\s+dag|same\s+day|dagen\s+efter|dagen\s+därpå|påföljande\s+dag|nästa\s+dag|the\s+(?:next|following)\s+day|the\s+day\s+after)\b")
+    Regex::new(r"(?i)(?-u:\b)(samma\s+dag|same\s+day|dagen\s+efter|dagen\s+därpå|påföljande\s+dag|nästa\s+dag|the\s+(?:next|following)\s+day|the\s+day\s+after)(?-u:\b)")
         .expect("static regex")
 });
 static RE_WD_ONLY: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i)\b(?:i\s+(?P<sv>måndags|tisdags|onsdags|torsdags|fredags|lördags|söndags)|(?:on|last)\s+(?P<en>monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b")
+    Regex::new(r"(?i)(?-u:\b)(?:i\s+(?P<sv>måndags|tisdags|onsdags|torsdags|fredags|lördags|söndags)|(?:on|last)\s+(?P<en>monday|tuesday|wednesday|thursday|friday|saturday|sunday))(?-u:\b)")
         .expect("static regex")
 });
 /// What may stand between a date and the time that belongs to it.
@@ -300,8 +300,35 @@ fn at_line_start(s: &str, i: usize) -> bool {
         .all(|c| c.is_whitespace() || matches!(c, '-' | '*' | '•' | '–' | '·'))
 }
 
+/// Cheap test for the words relative dates are made of, so that the three
+/// relative-date patterns only run on sentences that can contain one.
+static RE_REL_HINT: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)dag|går|today|yesterday|night|morning|natt|morse|kväll|day|monday|tuesday|wednesday|thursday|friday|saturday|sunday")
+        .expect("static regex")
+});
+
 fn tokens(s: &str) -> Vec<Tok> {
     let mut cands: Vec<Tok> = Vec::new();
+    // Every absolute date and every time has a digit; most sentences have none.
+    if s.bytes().any(|b| b.is_ascii_digit()) {
+        absolute_tokens(s, &mut cands);
+    }
+    if RE_REL_HINT.is_match(s) {
+        relative_tokens(s, &mut cands);
+    }
+    // Keep the leftmost, then longest, of overlapping candidates.
+    cands.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+    let mut out: Vec<Tok> = Vec::new();
+    for t in cands {
+        if out.last().is_some_and(|l| t.start < l.end) {
+            continue;
+        }
+        out.push(t);
+    }
+    out
+}
+
+fn absolute_tokens(s: &str, cands: &mut Vec<Tok>) {
     for c in RE_ISO.captures_iter(s) {
         let (Some(all), Some(y), Some(m), Some(d)) = (c.get(0), c.get(1), c.get(2), c.get(3))
         else {
@@ -359,70 +386,6 @@ fn tokens(s: &str) -> Vec<Tok> {
                 start: all.start(),
                 end: all.end(),
                 kind: TokKind::Date { y, m, d, d2 },
-            });
-        }
-    }
-    for c in RE_REL.captures_iter(s) {
-        let Some(all) = c.get(0) else { continue };
-        let w: String = all
-            .as_str()
-            .to_lowercase()
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        let rel = match w.as_str() {
-            "idag" | "today" | "imorse" | "thismorning" | "ikväll" => Rel::Msg {
-                days: 0,
-                night: false,
-            },
-            "igår" | "yesterday" => Rel::Msg {
-                days: -1,
-                night: false,
-            },
-            "iförrgår" => Rel::Msg {
-                days: -2,
-                night: false,
-            },
-            _ => Rel::Msg {
-                days: 0,
-                night: true,
-            },
-        };
-        cands.push(Tok {
-            start: all.start(),
-            end: all.end(),
-            kind: TokKind::Rel(rel),
-        });
-    }
-    for c in RE_CTX.captures_iter(s) {
-        let Some(all) = c.get(0) else { continue };
-        let l = all.as_str().to_lowercase();
-        let days = if l.starts_with("sam") || l.starts_with("same") {
-            0
-        } else {
-            1
-        };
-        cands.push(Tok {
-            start: all.start(),
-            end: all.end(),
-            kind: TokKind::Rel(Rel::Ctx(days)),
-        });
-    }
-    for c in RE_WD_ONLY.captures_iter(s) {
-        let Some(all) = c.get(0) else { continue };
-        let (name, strictly_before) = match (c.name("sv"), c.name("en")) {
-            (Some(sv), _) => (sv.as_str(), true),
-            (_, Some(en)) => (en.as_str(), false),
-            _ => continue,
-        };
-        if let Some(wd) = weekday_of(name) {
-            cands.push(Tok {
-                start: all.start(),
-                end: all.end(),
-                kind: TokKind::Rel(Rel::Weekday {
-                    wd,
-                    strictly_before,
-                }),
             });
         }
     }
@@ -548,16 +511,73 @@ fn tokens(s: &str) -> Vec<Tok> {
         });
     }
     cands.extend(times);
-    // Keep the leftmost, then longest, of overlapping candidates.
-    cands.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
-    let mut out: Vec<Tok> = Vec::new();
-    for t in cands {
-        if out.last().is_some_and(|l| t.start < l.end) {
-            continue;
-        }
-        out.push(t);
+}
+
+fn relative_tokens(s: &str, cands: &mut Vec<Tok>) {
+    for c in RE_REL.captures_iter(s) {
+        let Some(all) = c.get(0) else { continue };
+        let w: String = all
+            .as_str()
+            .to_lowercase()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let rel = match w.as_str() {
+            "idag" | "today" | "imorse" | "thismorning" | "ikväll" => Rel::Msg {
+                days: 0,
+                night: false,
+            },
+            "igår" | "yesterday" => Rel::Msg {
+                days: -1,
+                night: false,
+            },
+            "iförrgår" => Rel::Msg {
+                days: -2,
+                night: false,
+            },
+            _ => Rel::Msg {
+                days: 0,
+                night: true,
+            },
+        };
+        cands.push(Tok {
+            start: all.start(),
+            end: all.end(),
+            kind: TokKind::Rel(rel),
+        });
     }
-    out
+    for c in RE_CTX.captures_iter(s) {
+        let Some(all) = c.get(0) else { continue };
+        let l = all.as_str().to_lowercase();
+        let days = if l.starts_with("sam") || l.starts_with("same") {
+            0
+        } else {
+            1
+        };
+        cands.push(Tok {
+            start: all.start(),
+            end: all.end(),
+            kind: TokKind::Rel(Rel::Ctx(days)),
+        });
+    }
+    for c in RE_WD_ONLY.captures_iter(s) {
+        let Some(all) = c.get(0) else { continue };
+        let (name, strictly_before) = match (c.name("sv"), c.name("en")) {
+            (Some(sv), _) => (sv.as_str(), true),
+            (_, Some(en)) => (en.as_str(), false),
+            _ => continue,
+        };
+        if let Some(wd) = weekday_of(name) {
+            cands.push(Tok {
+                start: all.start(),
+                end: all.end(),
+                kind: TokKind::Rel(Rel::Weekday {
+                    wd,
+                    strictly_before,
+                }),
+            });
+        }
+    }
 }
 
 impl DateCtx {
@@ -615,7 +635,7 @@ pub fn mentions(s: &str, ctx: &mut DateCtx) -> Vec<Mention> {
     };
     let mut i = 0;
     while i < toks.len() {
-        let t = toks[i];
+        let Some(&t) = toks.get(i) else { break };
         let next = toks.get(i + 1).copied();
         let (date_tok, time_tok, start, end, used) = match (t.kind, next) {
             (TokKind::Time { .. }, Some(n))

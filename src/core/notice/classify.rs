@@ -11,6 +11,7 @@
 use once_cell::sync::Lazy;
 use regex::Regex;
 
+use super::text::prefix;
 use super::{Incident, Kind, Language};
 
 fn re(s: &str) -> Regex {
@@ -39,22 +40,24 @@ static RE_MAINTENANCE: Lazy<Regex> = Lazy::new(|| {
         r"(?i)planerat underhåll|planerad(?:e|t)? (?:underhåll|service|uppdatering|driftstörning|nedtid|avbrott|driftavbrott|serviceavbrott|uppgradering)|servicefönster|underhållsfönster|planned maintenance|scheduled maintenance|maintenance window|planerat (?:driftavbrott|avbrott|serviceavbrott)|scheduled downtime|planned downtime",
     )
 });
-static RE_TRAINING: Lazy<Regex> =
-    Lazy::new(|| re(r"(?i)utbildning|\bkurs|e-learning|training|\bcourse|workshop|övning"));
-static RE_QUESTION: Lazy<Regex> = Lazy::new(|| re(r"(?i)\?|undrar|\bfråga\b|question|wonder"));
+static RE_TRAINING: Lazy<Regex> = Lazy::new(|| {
+    re(r"(?i)utbildning|(?-u:\b)kurs|e-learning|training|(?-u:\b)course|workshop|övning")
+});
+static RE_QUESTION: Lazy<Regex> =
+    Lazy::new(|| re(r"(?i)\?|undrar|(?-u:\b)fråga(?-u:\b)|question|wonder"));
 static RE_INCIDENT: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)incident|intrång|cyberattack|angrepp|angripare|ransomware|obehörig|felskick|fel mottagare|förlorad|borttappad|stulen|kommit bort|läcka|läckt|driftstörning|driftavbrott|avbrott|ligger nere|är nere|breach|unauthori[sz]ed|attack|compromise|leak|\blost\b|stolen|misdirected|outage|exposed|phishing|nätfiske|programfel|felkonfiguration|misconfigur|åtkomst",
+        r"(?i)incident|intrång|cyberattack|angrepp|angripare|ransomware|obehörig|felskick|fel mottagare|förlorad|borttappad|tappat bort|tappade bort|glömde|misstag|stulen|kommit bort|läcka|läckt|driftstörning|driftavbrott|avbrott|ligger nere|är nere|breach|unauthori[sz]ed|attack|compromise|leak|(?-u:\b)lost(?-u:\b)|stolen|misdirected|outage|exposed|phishing|nätfiske|programfel|felkonfiguration|misconfigur|åtkomst",
     )
 });
 static RE_FIRST_PERSON_INCIDENT: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)\b(?:vi|we|our|vår|våra|vårt)\b[^.\n]{0,80}\b(?:drabbats|utsatts|drabbades|utsattes|experienced|suffered|been affected|been the victim|rapportera|informera|meddela|notify|inform you)\b",
+        r"(?i)(?-u:\b)(?:vi|we|our|vår|våra|vårt)(?-u:\b)[^.\n]{0,80}(?-u:\b)(?:drabbats|utsatts|drabbades|utsattes|experienced|suffered|been affected|been the victim|rapportera|informera|meddela|notify|inform you)(?-u:\b)",
     )
 });
 static RE_UPDATE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)^\s*(?:(?:vb|fw|fwd|re|sv)\s*:\s*)*(?:\[[^\]]*\]\s*)?(?:uppdatering|update|status update|lägesrapport|lägesbild|slutrapport|final report|komplettering|kompletterande|uppföljning|follow-up|follow up)\b|\b(?:uppdatering (?:om|kring|gällande|av|\d)|update on|status update|slutrapport|final report|kompletterande (?:information|uppgifter)|komplettering (?:av|till|om)|lägesrapport|lägesbild)",
+        r"(?i)^\s*(?:(?:vb|fw|fwd|re|sv)\s*:\s*)*(?:\[[^\]]*\]\s*)?(?:uppdatering|update|status update|lägesrapport|lägesbild|slutrapport|final report|komplettering|kompletterande|uppföljning|follow-up|follow up)(?-u:\b)|(?-u:\b)(?:uppdatering (?:om|kring|gällande|av|\d)|update on|status update|slutrapport|final report|kompletterande (?:information|uppgifter)|komplettering (?:av|till|om)|lägesrapport|lägesbild)",
     )
 });
 
@@ -71,13 +74,35 @@ pub struct Signals<'a> {
     pub list_unsubscribe: bool,
 }
 
-pub fn kind(s: &Signals, facts: &Incident) -> Kind {
+/// Subjects and the start of the text: what the genre and incident cues are
+/// looked for in. Bounded, so that a 100 kB subject costs no more than a short one.
+fn cue_text(s: &Signals) -> (String, String, String) {
+    let subjects = format!(
+        "{}\n{}",
+        prefix(s.outer_subject, 1000),
+        prefix(s.notice_subject, 1000)
+    );
+    let head = prefix(s.text, 3000).to_string();
+    let all = format!("{subjects}\n{head}");
+    (subjects, head, all)
+}
+
+/// Whether the message can be about an incident at all. When it cannot, the
+/// reader skips fact extraction: the kind is `other` (or `auto_reply`) either
+/// way, and most mail is neither, so this keeps ingest fast.
+pub fn may_be_incident(s: &Signals) -> bool {
+    !s.auto && RE_INCIDENT.is_match(&cue_text(s).2)
+}
+
+/// `incident_cue` is the answer of [`may_be_incident`], computed once by the reader.
+pub fn kind(s: &Signals, facts: &Incident, incident_cue: bool) -> Kind {
     if s.auto {
         return Kind::AutoReply;
     }
-    let subjects = format!("{}\n{}", s.outer_subject, s.notice_subject);
-    let head: String = s.text.chars().take(4000).collect();
-    let all = format!("{subjects}\n{head}");
+    if !incident_cue {
+        return Kind::Other;
+    }
+    let (subjects, head, all) = cue_text(s);
     let training = RE_TRAINING.is_match(&all) && RE_QUESTION.is_match(&all);
     let genre = s.list_unsubscribe
         || RE_NEWSLETTER.is_match(&all)
@@ -97,9 +122,6 @@ pub fn kind(s: &Signals, facts: &Incident) -> Kind {
     .filter(|b| **b)
     .count();
     if genre && fact_count < 2 {
-        return Kind::Other;
-    }
-    if !RE_INCIDENT.is_match(&all) {
         return Kind::Other;
     }
     let follow = s.case_ref_in_subject
@@ -130,71 +152,39 @@ pub fn is_auto_subject(subject: &str) -> bool {
     RE_AUTO_SUBJECT.is_match(subject)
 }
 
-const SV: &[&str] = &[
-    "och",
-    "att",
-    "det",
-    "som",
-    "är",
-    "för",
-    "vi",
-    "har",
-    "inte",
-    "med",
-    "av",
-    "till",
-    "den",
-    "på",
-    "om",
-    "ett",
-    "kommer",
-    "eller",
-    "vår",
-    "er",
-    "hej",
-    "vänliga",
-    "hälsningar",
-    "uppgifter",
-];
-const EN: &[&str] = &[
-    "the",
-    "and",
-    "to",
-    "of",
-    "is",
-    "we",
-    "our",
-    "that",
-    "for",
-    "with",
-    "have",
-    "this",
-    "are",
-    "not",
-    "your",
-    "you",
-    "was",
-    "has",
-    "be",
-    "dear",
-    "regards",
-    "information",
-];
+/// Swedish and English stop words; a `match` on the lower-cased bytes is
+/// much cheaper than comparing every word with two lists.
+fn stop_word(w: &[u8]) -> (usize, usize) {
+    match w {
+        b"och" | b"att" | b"det" | b"som" | b"\xc3\xa4r" | b"f\xc3\xb6r" | b"vi" | b"har"
+        | b"inte" | b"med" | b"av" | b"till" | b"den" | b"p\xc3\xa5" | b"om" | b"ett"
+        | b"kommer" | b"eller" | b"v\xc3\xa5r" | b"er" | b"hej" | b"v\xc3\xa4nliga"
+        | b"h\xc3\xa4lsningar" | b"uppgifter" => (1, 0),
+        b"the" | b"and" | b"to" | b"of" | b"is" | b"we" | b"our" | b"that" | b"for" | b"with"
+        | b"have" | b"this" | b"are" | b"not" | b"your" | b"you" | b"was" | b"has" | b"be"
+        | b"dear" | b"regards" | b"information" => (0, 1),
+        _ => (0, 0),
+    }
+}
 
 pub fn language(text: &str) -> Option<Language> {
     let (mut sv, mut en) = (0usize, 0usize);
-    for w in text
+    let mut buf = [0u8; 16];
+    // A few hundred words decide the language; no allocation per word.
+    for w in prefix(text, 4000)
         .split(|c: char| !c.is_alphabetic())
-        .filter(|w| !w.is_empty())
-        .take(3000)
+        .filter(|w| !w.is_empty() && w.len() <= 16)
+        .take(150)
     {
-        let l = w.to_lowercase();
-        if SV.contains(&l.as_str()) {
-            sv += 1;
-        }
-        if EN.contains(&l.as_str()) {
-            en += 1;
-        }
+        let bytes = w.as_bytes();
+        let Some(dst) = buf.get_mut(..bytes.len()) else {
+            continue;
+        };
+        dst.copy_from_slice(bytes);
+        dst.make_ascii_lowercase();
+        let (s, e) = stop_word(dst);
+        sv += s;
+        en += e;
     }
     if sv + en < 3 {
         None
@@ -202,5 +192,23 @@ pub fn language(text: &str) -> Option<Language> {
         Some(Language::Sv)
     } else {
         Some(Language::En)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_by_stop_words() {
+        assert_eq!(
+            language("Vi har drabbats av ett intrång och det är för tidigt att säga mer."),
+            Some(Language::Sv)
+        );
+        assert_eq!(
+            language("We are writing to inform you of a breach that affected your data."),
+            Some(Language::En)
+        );
+        assert_eq!(language("ok"), None);
     }
 }

@@ -28,7 +28,7 @@ static RE_DISC: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_END: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)stängdes|stängde|stängd|stoppades|stoppade|stoppat|avslutades|avslutade|avbröts|spärrades|spärrade|blockerades|blockerade|kopplade\b.{0,40}\bbort|kopplades bort|rättade|rättades|åtgärdades|åtgärdade|återställ|sedan dess|upphörde|tog bort|togs bort|raderade|raderades|raderat|fram till|ended|stopped|contained|revoked|terminated|blocked|closed|fixed|resolved|restored|shut down|disabled|removed|until|no longer",
+        r"(?i)stängdes|stängde|stängd|stoppades|stoppade|stoppat|avslutades|avslutade|avbröts|spärrades|spärrade|blockerades|blockerade|kopplade(?-u:\b).{0,40}(?-u:\b)bort|kopplades bort|rättade|rättades|åtgärdades|åtgärdade|återställ|sedan dess|upphörde|tog bort|togs bort|raderade|raderades|raderat|fram till|ended|stopped|contained|revoked|terminated|blocked|closed|fixed|resolved|restored|shut down|disabled|removed|until|no longer",
     )
 });
 static RE_START: Lazy<Regex> = Lazy::new(|| {
@@ -39,7 +39,7 @@ static RE_START: Lazy<Regex> = Lazy::new(|| {
 /// Sentences about what will happen: their times are not incident facts.
 static RE_FUTURE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)\bnästa\b|\bnext\b|återkommer|kommer att|kommer vi|\bwill\b|planerar|planerad|planned|scheduled|senast kl\.? \d+ (?:i dag|idag|i morgon|imorgon)|webinar|webbinari",
+        r"(?i)(?-u:\b)nästa(?-u:\b)|(?-u:\b)next(?-u:\b)|återkommer|kommer att|kommer vi|(?-u:\b)will(?-u:\b)|planerar|planerad|planned|scheduled|senast kl\.? \d+ (?:i dag|idag|i morgon|imorgon)|webinar|webbinari",
     )
 });
 static RE_PERIOD_INTRO: Lazy<Regex> =
@@ -66,6 +66,25 @@ fn role_of(seg: &str) -> Role {
     } else {
         Role::None
     }
+}
+
+/// The role of a cue that opens `after` (after blanks and commas), with the
+/// byte offset where that cue ends.
+fn immediate_role(after: &str) -> (Role, usize) {
+    let t = after.trim_start_matches([' ', ',']);
+    let skip = after.len() - t.len();
+    for (r, role) in [
+        (&*RE_DISC, Role::Disc),
+        (&*RE_END, Role::End),
+        (&*RE_START, Role::Start),
+    ] {
+        if let Some(m) = r.find(t) {
+            if m.start() == 0 {
+                return (role, skip + m.end());
+            }
+        }
+    }
+    (Role::None, 0)
 }
 
 #[derive(Debug, Clone)]
@@ -120,8 +139,10 @@ fn times(
         let mut used = vec![false; ms.len()];
         // Periods: "mellan X och Y", "X – Y", "between X and Y".
         for i in 0..ms.len().saturating_sub(1) {
-            let (a, b) = (&ms[i], &ms[i + 1]);
-            if used[i] {
+            let (Some(a), Some(b)) = (ms.get(i), ms.get(i + 1)) else {
+                continue;
+            };
+            if used.get(i).copied().unwrap_or(true) {
                 continue;
             }
             let gap = s.get(a.end..b.start).unwrap_or("");
@@ -148,8 +169,11 @@ fn times(
                     t
                 };
                 if f <= t && f <= limit {
-                    used[i] = true;
-                    used[i + 1] = true;
+                    for k in [i, i + 1] {
+                        if let Some(u) = used.get_mut(k) {
+                            *u = true;
+                        }
+                    }
                     periods.push(Period {
                         from: f,
                         to: t.min(limit.max(f)),
@@ -158,17 +182,32 @@ fn times(
                 }
             }
         }
+        let mut claimed = 0usize;
         for (i, m) in ms.iter().enumerate() {
-            if used[i] {
+            if used.get(i).copied().unwrap_or(true) {
                 continue;
             }
-            let prev_end = if i == 0 { 0 } else { ms[i - 1].end };
+            let prev_end = i
+                .checked_sub(1)
+                .and_then(|p| ms.get(p))
+                .map_or(0, |p| p.end);
             let next_start = ms.get(i + 1).map(|n| n.start).unwrap_or(s.len());
-            let before = s.get(prev_end..m.start).unwrap_or("");
-            let mut role = role_of(before);
-            if role == Role::None && i + 1 == ms.len() {
-                role = role_of(s.get(m.end..next_start).unwrap_or(""));
+            let after = s.get(m.end..next_start).unwrap_or("");
+            // Swedish puts the verb right after a fronted time ("kl. 13.40
+            // upptäckte vi"): a cue directly after the time is its own; a cue
+            // the previous time took that way is not this one's.
+            let (mut role, _) = immediate_role(after);
+            if role == Role::None {
+                let from = claimed.max(prev_end);
+                role = role_of(s.get(from..m.start).unwrap_or(""));
             }
+            if role == Role::None && i + 1 == ms.len() {
+                role = role_of(after);
+            }
+            claimed = match immediate_role(after) {
+                (Role::None, _) => 0,
+                (_, end) => m.end + end,
+            };
             match (m.at, m.day_from, m.day_to) {
                 (Some(at), _, _) if at <= limit => timed.push(Timed {
                     at,
@@ -176,7 +215,7 @@ fn times(
                     sentence: s.to_string(),
                 }),
                 (None, Some(f), Some(t)) if f <= limit => {
-                    let before_trim = before.trim_end();
+                    let before_trim = s.get(prev_end..m.start).unwrap_or("").trim_end();
                     if RE_PERIOD_INTRO.is_match(before_trim) && t - f > Duration::days(1) {
                         periods.push(Period {
                             from: f,
@@ -315,17 +354,17 @@ static RE_ATTACK: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_HUMAN: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)mänskliga faktorn|mänskligt (?:fel|misstag)|misstag|felskick|fel mottagare|felaktig mottagare|human error|by mistake|mistakenly|wrong recipient|sent to the wrong|misdirected|glömde|glömt|tappade|tappat|borttappad|kommit bort|kom bort|förlorad|förlorade|förlust|\blost\b|misplaced|oavsiktlig|accidental",
+        r"(?i)mänskliga faktorn|mänskligt (?:fel|misstag)|misstag|felskick|fel mottagare|felaktig mottagare|human error|by mistake|mistakenly|wrong recipient|sent to the wrong|misdirected|glömde|glömt|tappade|tappat|borttappad|kommit bort|kom bort|förlorad|förlorade|förlust|(?-u:\b)lost(?-u:\b)|misplaced|oavsiktlig|accidental",
     )
 });
 static RE_TECH: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)tekniskt fel|tekniska fel|systemfel|programfel|mjukvarufel|bugg|software bug|\bbug\b|felkonfiguration|felkonfigurerad|konfigurationsfel|fel i konfiguration|misconfigur|configuration error|hårdvarufel|hardware failure|technical (?:fault|error|failure|issue)|system error|driftfel|strömavbrott|power outage",
+        r"(?i)tekniskt fel|tekniska fel|systemfel|programfel|mjukvarufel|bugg|software bug|(?-u:\b)bug(?-u:\b)|felkonfiguration|felkonfigurerad|konfigurationsfel|fel i konfiguration|misconfigur|configuration error|hårdvarufel|hardware failure|technical (?:fault|error|failure|issue)|system error|driftfel|strömavbrott|power outage",
     )
 });
 static RE_CAUSE_SENT: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)orsaken|orsakades|orsakats|berodde på|beror på|caused by|the cause|was due to|root cause",
+        r"(?i)orsaken|orsakades|orsakats|berodde på|beror på|på grund av|till följd av|caused by|the cause|due to|root cause",
     )
 });
 static RE_CAUSE_NEG: Lazy<Regex> = Lazy::new(|| {
@@ -371,29 +410,34 @@ fn cause(sents: &[&str], subject: &str, ev: &mut Vec<Evidence>) -> Option<Cause>
     for s in all.filter(|s| !RE_CAUSE_NEG.is_match(s)) {
         for (k, r) in [&*RE_ATTACK, &*RE_HUMAN, &*RE_TECH].iter().enumerate() {
             if r.is_match(s) {
-                counts[k] += 1;
-                first[k].get_or_insert(s);
+                if let (Some(c), Some(f)) = (counts.get_mut(k), first.get_mut(k)) {
+                    *c += 1;
+                    f.get_or_insert(s);
+                }
             }
         }
     }
     // An attacker named anywhere makes it an attack; otherwise the more
     // often stated of human error and technical fault.
-    let k = if counts[0] > 0 {
+    let [attack, human, tech] = counts;
+    let k = if attack > 0 {
         0
-    } else if counts[1] == 0 && counts[2] == 0 {
+    } else if human == 0 && tech == 0 {
         return None;
-    } else if counts[1] >= counts[2] {
+    } else if human >= tech {
         1
     } else {
         2
     };
-    if let Some(s) = first[k] {
+    if let Some(s) = first.get(k).copied().flatten() {
         ev.push(Evidence {
             field: "cause".into(),
             text: s.to_string(),
         });
     }
-    Some([Cause::Attack, Cause::HumanError, Cause::TechnicalFault][k])
+    [Cause::Attack, Cause::HumanError, Cause::TechnicalFault]
+        .get(k)
+        .copied()
 }
 
 // ---------------------------------------------------------------- categories
@@ -403,31 +447,31 @@ static CATEGORIES: Lazy<Vec<(&'static str, Regex)>> = Lazy::new(|| {
         (
             "identification",
             re(
-                r"(?i)\bnamn\b|\bnamnen\b|namnuppgift|för- och efternamn|\bnames?\b|full name|first name|last name|surname",
+                r"(?i)(?-u:\b)namn(?-u:\b)|(?-u:\b)namnen(?-u:\b)|namnuppgift|för- och efternamn|(?-u:\b)names?(?-u:\b)|full name|first name|last name|surname",
             ),
         ),
         (
             "personal_identity_number",
             re(
-                r"(?i)personnummer|personnumret|samordningsnummer|personal identity number|social security|national identity number|national id\b|personal id number|\bssn\b|födelsenummer",
+                r"(?i)personnummer|personnumret|samordningsnummer|personal identity number|social security|national identity number|national id(?-u:\b)|personal id number|(?-u:\b)ssn(?-u:\b)|födelsenummer",
             ),
         ),
         (
             "contact_details",
             re(
-                r"(?i)(?:^|[^-\w]|e-|post|hem|mejl|mail)adress(?:er|en|erna)?\b|telefonnummer|mobilnummer|kontaktuppgift|e-?mail address|phone number|telephone number|mobile number|postal address|home address|contact details|contact information|(?:^|[^\w-])address(?:es)?\b",
+                r"(?i)(?:^|[^-\w]|e-|post|hem|mejl|mail)adress(?:er|en|erna)?(?-u:\b)|telefonnummer|mobilnummer|kontaktuppgift|e-?mail address|phone number|telephone number|mobile number|postal address|home address|contact details|contact information|(?:^|[^\w-])address(?:es)?(?-u:\b)",
             ),
         ),
         (
             "health",
             re(
-                r"(?i)hälsa|hälso|sjukvård|provsvar|journal|diagnos|insatser enligt|beviljade insatser|\bsol\b|\blss\b|funktionsnedsättning|läkemedel|health|medical|test results|prescription|disabilit",
+                r"(?i)hälsa|hälso|sjukvård|provsvar|journal|diagnos|insatser enligt|beviljade insatser|(?-u:\b)sol(?-u:\b)|(?-u:\b)lss(?-u:\b)|funktionsnedsättning|läkemedel|health|medical|test results|prescription|disabilit",
             ),
         ),
         (
             "financial",
             re(
-                r"(?i)ekonomisk|bankkonto|kontonummer|bankuppgift|\blön\b|\blöner\b|löne(?:belopp|spec|uppgift|utbetalning|besked)|kortnummer|kreditkort|inkomst|financial|bank account|account number|card number|credit card|salary|payroll|\biban\b|income",
+                r"(?i)ekonomisk|bankkonto|kontonummer|bankuppgift|(?-u:\b)lön(?-u:\b)|(?-u:\b)löner(?-u:\b)|löne(?:belopp|spec|uppgift|utbetalning|besked)|kortnummer|kreditkort|inkomst|financial|bank account|account number|card number|credit card|salary|payroll|(?-u:\b)iban(?-u:\b)|income",
             ),
         ),
         (
@@ -472,7 +516,7 @@ static CATEGORIES: Lazy<Vec<(&'static str, Regex)>> = Lazy::new(|| {
             "trade_union_membership",
             re(r"(?i)fackligt medlemskap|fackföreningsmedlemskap|facklig tillhörighet|trade union"),
         ),
-        ("genetic", re(r"(?i)genetisk|genetic|\bdna\b")),
+        ("genetic", re(r"(?i)genetisk|genetic|(?-u:\b)dna(?-u:\b)")),
         (
             "biometric",
             re(r"(?i)biometri|fingeravtryck|ansiktsbild|biometric|fingerprint|facial"),
@@ -501,11 +545,12 @@ static CATEGORIES: Lazy<Vec<(&'static str, Regex)>> = Lazy::new(|| {
         ),
     ]
 });
-static RE_NEG: Lazy<Regex> =
-    Lazy::new(|| re(r"(?i)\b(?:inte|ej|inga|ingen|inget|varken|not|none|no|never|neither|nor)\b"));
+static RE_NEG: Lazy<Regex> = Lazy::new(|| {
+    re(r"(?i)(?-u:\b)(?:inte|ej|inga|ingen|inget|varken|not|none|no|never|neither|nor)(?-u:\b)")
+});
 static RE_DATA_CUE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)uppgift|innehöll|innehåller|innehålla|fanns|finns|lagras|lagrade|exponera|röjd|åtkomst till|\bdata\b|involved|contained|contains|exposed|accessed|records|:",
+        r"(?i)uppgift|innehöll|innehåller|innehålla|fanns|finns|lagras|lagrade|exponera|röjd|åtkomst till|involved|contained|contains|exposed|records|\p{L}:\s",
     )
 });
 static RE_DATA_HEADING: Lazy<Regex> = Lazy::new(|| {
@@ -515,7 +560,7 @@ static RE_DATA_HEADING: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_UNKNOWN: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)(?:uppgifter|data|information)\b.{0,60}(?:okänt|okända|oklart|ej fastställt|inte fastställt|not yet known|unknown|inte känt)|(?:okänt|oklart|unknown|not yet known)\b.{0,40}(?:vilka|which|what) (?:uppgifter|data|information)",
+        r"(?i)(?:uppgifter|data|information)(?-u:\b).{0,60}(?:okänt|okända|oklart|ej fastställt|inte fastställt|not yet known|unknown|inte känt)|(?:okänt|oklart|unknown|not yet known)(?-u:\b).{0,40}(?:vilka|which|what) (?:uppgifter|data|information)",
     )
 });
 
@@ -575,17 +620,17 @@ const NOUNS: &str = r"personer|person|registrerade|brukare|elever|eleverna|anst�
 
 static RE_RANGE: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"(?i)(?:\b(?:mellan|between)\s+)?(?P<a>{NUM})\s*(?:–|-|—|och|and|till|to)\s*(?P<b>{NUM})\s+(?:[\p{{L}}']+\s+){{0,3}}?(?:{NOUNS})\b"
+        r"(?i)(?:(?-u:\b)(?:mellan|between)\s+)?(?P<a>{NUM})\s*(?:–|-|—|och|and|till|to)\s*(?P<b>{NUM})\s+(?:[\p{{L}}']+\s+){{0,3}}?(?:{NOUNS})(?-u:\b)"
     ))
 });
 static RE_COUNT: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"(?i)(?:\b(?P<q>färre än|mindre än|under|upp till|högst|maximalt|max|som mest|fewer than|less than|up to|at most|no more than|minst|över|mer än|fler än|drygt|at least|more than|over|cirka|ca\.?|ungefär|omkring|runt|approximately|about|around|roughly|some|nearly|närmare|nästan)\s+)?\b(?P<n>{NUM})\s+(?:[\p{{L}}']+\s+){{0,3}}?(?:{NOUNS})\b"
+        r"(?i)(?:(?-u:\b)(?P<q>färre än|mindre än|under|upp till|högst|maximalt|max|som mest|fewer than|less than|up to|at most|no more than|minst|över|mer än|fler än|drygt|at least|more than|over|cirka|ca\.?|ungefär|omkring|runt|approximately|about|around|roughly|some|nearly|närmare|nästan)\s+)?(?-u:\b)(?P<n>{NUM})\s+(?:[\p{{L}}']+\s+){{0,3}}?(?:{NOUNS})(?-u:\b)"
     ))
 });
 static RE_ZERO: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"(?i)\b(?:inga|ingen|inte någon|inte några|none|no)\s+(?:av\s+|of\s+)?(?:[\p{{L}}']+\s+){{0,3}}?(?:{NOUNS})\b"
+        r"(?i)(?-u:\b)(?:inga|ingen|inte någon|inte några|none|no)\s+(?:av\s+|of\s+)?(?:[\p{{L}}']+\s+){{0,3}}?(?:{NOUNS})(?-u:\b)"
     ))
 });
 static RE_AFFECT: Lazy<Regex> =
@@ -725,27 +770,27 @@ fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
 
 static RE_WORD: Lazy<Regex> = Lazy::new(|| re(r"[\p{L}]+"));
 static RE_MASK: Lazy<Regex> = Lazy::new(|| {
-    re(r"(?i)\S+@\S+|https?://\S+|www\.\S+|\b\S+\.(?:se|com|example|test|org|net|nu)\b")
+    re(r"(?i)\S+@\S+|https?://\S+|www\.\S+|(?-u:\b)\S+\.(?:se|com|example|test|org|net|nu)(?-u:\b)")
 });
 const NAME: &str = r"(?:\p{Lu}|\p{Ll}\p{Lu})[\p{L}\d\-]*";
 static RE_SV_SYSTEM: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"\b\p{{L}}*(?:tjänsten|tjänsterna|systemet|systemen|plattformen|appen|applikationen|portalen|programmet|verktyget|modulen|databasen)\s+(?P<n>{NAME}(?:\s+{NAME})?(?:(?:\s*,\s*|\s+och\s+|\s+and\s+){NAME}(?:\s+{NAME})?)*)"
+        r"(?-u:\b)(?P<cue>\p{{L}}*(?:tjänsten|tjänsterna|systemet|systemen|plattformen|appen|applikationen|portalen|programmet|verktyget|modulen|databasen))\s+(?P<n>{NAME}(?:\s+{NAME})?(?:(?:\s*,\s*|\s+och\s+|\s+and\s+){NAME}(?:\s+{NAME})?)*)"
     ))
 });
 static RE_INCIDENT_IN: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"(?i:incident|intrång|dataintrång|driftstörning|störning|avbrott|fel|programfel|sårbarhet|attack|angrepp|cyberattack|inloggad|logga in|breach|outage|vulnerability)\s+(?:i|mot|på|in|affecting|on)\s+(?P<n>{NAME}(?:\s+{NAME})?)"
+        r"(?i:incident|intrång|dataintrång|driftstörning|störning|avbrott|fel|programfel|felkonfiguration|konfigurationsfel|bugg|sårbarhet|attack|angrepp|cyberattack|inloggad|logga in|breach|outage|vulnerability|bug|error|fault|misconfiguration)\s+(?:i|mot|på|in|affecting|on)\s+(?P<n>{NAME}(?:\s+{NAME})?)"
     ))
 });
 static RE_IN_SYSTEM_HOLDS: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"\b[Ii]\s+(?P<n>{NAME})\s+(?:finns|fanns|lagras|lagrades|registreras|hanteras)\b"
+        r"(?-u:\b)[Ii]\s+(?P<n>{NAME})\s+(?:finns|fanns|lagras|lagrades|registreras|hanteras)(?-u:\b)"
     ))
 });
 static RE_EN_SYSTEM: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"\b(?P<n>{NAME}(?:\s+{NAME}){{0,2}})\s+(?:\p{{Ll}}+\s+)?(?:portal|platform|application|app|system|database|service|module|tool|software|solution)\b"
+        r"(?-u:\b)(?P<n>{NAME}(?:\s+{NAME}){{0,2}})\s+(?:\p{{Ll}}+\s+)?(?:portal|platform|application|app|system|database|service|module|tool|software|solution)(?-u:\b)"
     ))
 });
 
@@ -903,6 +948,16 @@ fn systems(
             }
         }
         for c in RE_SV_SYSTEM.captures_iter(m) {
+            // "i Kundportalen Plus": a capitalised compound inside a sentence
+            // is itself part of the name.
+            if let (Some(cue), Some(n)) = (c.name("cue"), c.name("n")) {
+                if cue.start() > 0 && cue.as_str().starts_with(char::is_uppercase) {
+                    let first = n.as_str().split([',']).next().unwrap_or("");
+                    let first = first.split(" och ").next().unwrap_or("");
+                    add(&format!("{} {}", cue.as_str(), first.trim()), s);
+                    continue;
+                }
+            }
             if let Some(n) = c.name("n") {
                 for part in n
                     .as_str()

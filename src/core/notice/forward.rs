@@ -37,6 +37,8 @@ pub struct Chain {
     pub text: String,
     /// Subject of the innermost message (the notice's own subject).
     pub subject: Option<String>,
+    /// The outer message's whole body as text (forwarder's note and quotes included).
+    pub full: String,
 }
 
 impl Chain {
@@ -58,10 +60,6 @@ static RE_REPLY_MARKER: Lazy<Regex> = Lazy::new(|| {
         r"(?i)^\s*(?:on\s.{4,200}\swrote:|den\s.{4,200}\sskrev\s.{0,200}:|.{4,200}\sskrev\s*:)\s*$",
     )
     .expect("static regex")
-});
-static RE_LABEL: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i)^\s*\**\s*(från|from|skickat|sent|datum|date|till|to|kopia|cc|ämne|subject|bifogade filer|attachments|svara till|reply-to|prioritet|importance|fra|sendt|emne|til)\s*\**\s*:\s*\**\s*(.*)$")
-        .expect("static regex")
 });
 static RE_FWD_PREFIX: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"(?i)^\s*(?:\[[^\]]*\]\s*)?(?:(?:re|sv|svar|aw|antw)\s*:\s*)*(?:vb|fw|fwd|vs|wg|tr|rv|doorst|vidarebefordrat)\s*:").expect("static regex")
@@ -90,14 +88,30 @@ enum Lbl {
     Other,
 }
 
-fn label_kind(l: &str) -> Lbl {
-    match l.to_lowercase().as_str() {
+/// A header label line of a forward or quote block ("Från: …", "**Sent:** …"):
+/// the label's kind and the value. A plain byte scan; called on many lines.
+fn label(line: &str) -> Option<(Lbl, &str)> {
+    let t = line.trim_start().trim_start_matches('*').trim_start();
+    let colon = t.find(':')?;
+    let name = t.get(..colon)?.trim_end().trim_end_matches('*').trim_end();
+    if name.is_empty() || name.len() > 16 {
+        return None;
+    }
+    let kind = match name.to_lowercase().as_str() {
         "från" | "from" | "fra" => Lbl::From,
         "skickat" | "sent" | "datum" | "date" | "sendt" => Lbl::Date,
         "till" | "to" | "kopia" | "cc" | "til" => Lbl::To,
         "ämne" | "subject" | "emne" => Lbl::Subject,
-        _ => Lbl::Other,
-    }
+        "bifogade filer" | "attachments" | "svara till" | "reply-to" | "prioritet"
+        | "importance" => Lbl::Other,
+        _ => return None,
+    };
+    let val = t
+        .get(colon + 1..)?
+        .trim_start()
+        .trim_start_matches('*')
+        .trim_start();
+    Some((kind, val))
 }
 
 #[derive(Debug, Clone)]
@@ -162,28 +176,46 @@ fn scan(text: &str) -> Vec<Event> {
     let mut marker: Option<(usize, bool)> = None;
     let mut i = 0;
     while i < lines.len() {
-        let (off, raw) = lines[i];
+        let Some(&(off, raw)) = lines.get(i) else {
+            break;
+        };
         let line = unquote(raw);
-        if RE_FWD_MARKER.is_match(line) {
+        let t = line.trim();
+        // Cheap byte tests first: markers have dashes or end in a colon, and
+        // header labels have a colon near the start. Most lines have neither.
+        let dashes = t.contains("--");
+        let colon = t.find(':');
+        if colon.is_none() && !dashes {
+            if !t.is_empty() {
+                if let Some((moff, _)) = marker {
+                    if off.saturating_sub(moff) > 200 {
+                        marker = None;
+                    }
+                }
+            }
+            i += 1;
+            continue;
+        }
+        if (dashes || t.ends_with(':')) && RE_FWD_MARKER.is_match(line) {
             marker = Some((off, true));
             i += 1;
             continue;
         }
-        if RE_NEUTRAL_MARKER.is_match(line) {
+        if dashes && RE_NEUTRAL_MARKER.is_match(line) {
             marker = Some((off, false));
             i += 1;
             continue;
         }
-        if marker.is_none() && RE_REPLY_MARKER.is_match(line) && line.len() < 400 {
+        if marker.is_none() && t.ends_with(':') && t.len() < 400 && RE_REPLY_MARKER.is_match(line) {
             events.push(Event::Quote(off));
             i += 1;
             continue;
         }
-        if let Some(c) = RE_LABEL.captures(line) {
-            let kind = c
-                .get(1)
-                .map(|m| label_kind(m.as_str()))
-                .unwrap_or(Lbl::Other);
+        if colon.is_some_and(|c| c > 40) {
+            i += 1;
+            continue;
+        }
+        if let Some((kind, _)) = label(line) {
             if matches!(kind, Lbl::From | Lbl::Date | Lbl::Subject) {
                 if let Some((block, next)) = parse_block(&lines, i, marker) {
                     events.push(Event::Block(block));
@@ -219,16 +251,15 @@ fn parse_block(
     let mut j = first;
     let mut loose = 0;
     while j < lines.len() && j < first + 14 {
-        let line = unquote(lines[j].1);
+        let Some(&(_, raw)) = lines.get(j) else {
+            break;
+        };
+        let line = unquote(raw);
         if line.trim().is_empty() {
             break;
         }
-        if let Some(c) = RE_LABEL.captures(line) {
-            let kind = c
-                .get(1)
-                .map(|m| label_kind(m.as_str()))
-                .unwrap_or(Lbl::Other);
-            let val = c.get(2).map(|m| m.as_str().trim().to_string());
+        if let Some((kind, v)) = label(line) {
+            let val = Some(v.trim().to_string());
             match kind {
                 Lbl::From if from.is_none() => from = val,
                 Lbl::Date if date.is_none() => date = val,
@@ -254,7 +285,9 @@ fn parse_block(
     if from.is_none() || date.is_none() || labels < 3 {
         return None;
     }
-    let start = marker.map(|(o, _)| o).unwrap_or(lines[first].0);
+    let start = marker
+        .map(|(o, _)| o)
+        .unwrap_or(lines.get(first).map_or(0, |l| l.0));
     let end = lines
         .get(j)
         .map(|(o, _)| *o)
@@ -274,6 +307,9 @@ fn parse_block(
 
 /// Removes quoted lines ("> …") and leading quote marks from forwarded text.
 fn strip_quotes(text: &str, keep_quoted: bool) -> String {
+    if !text.contains('>') {
+        return text.to_string();
+    }
     let mut out = String::with_capacity(text.len());
     for line in text.split('\n') {
         let is_quoted = line.trim_start().starts_with('>');
@@ -343,10 +379,61 @@ fn inline(
     (layers, notice, own_subject)
 }
 
-static RE_BLOCK_TAG: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i)</?(?:h[1-6]|li|div|tr|table|ul|ol|blockquote|section|article|header|footer|title|dt|dd)\b")
-        .expect("static regex")
-});
+/// Puts a `<br>` before block-level tags (headings, list items, table rows,
+/// divs), so that mail-parser's HTML-to-text keeps them on their own lines.
+/// A byte scan: HTML bodies can be large and are full of `<`.
+fn mark_blocks(html: &str) -> String {
+    const BLOCK: &[&[u8]] = &[
+        b"h1",
+        b"h2",
+        b"h3",
+        b"h4",
+        b"h5",
+        b"h6",
+        b"li",
+        b"div",
+        b"tr",
+        b"table",
+        b"ul",
+        b"ol",
+        b"blockquote",
+        b"section",
+        b"article",
+        b"header",
+        b"footer",
+        b"title",
+        b"dt",
+        b"dd",
+    ];
+    let bytes = html.as_bytes();
+    let mut out = String::with_capacity(html.len() + html.len() / 16);
+    let mut last = 0;
+    let mut name = [0u8; 12];
+    for (i, _) in html.match_indices('<') {
+        let mut j = i + 1;
+        if bytes.get(j) == Some(&b'/') {
+            j += 1;
+        }
+        let mut n = 0;
+        while let Some(c) = bytes.get(j + n) {
+            if !c.is_ascii_alphanumeric() || n >= name.len() {
+                break;
+            }
+            if let Some(slot) = name.get_mut(n) {
+                *slot = c.to_ascii_lowercase();
+            }
+            n += 1;
+        }
+        let tag = name.get(..n).unwrap_or(&[]);
+        if n > 0 && BLOCK.contains(&tag) {
+            out.push_str(html.get(last..i).unwrap_or(""));
+            out.push_str("<br>");
+            last = i;
+        }
+    }
+    out.push_str(html.get(last..).unwrap_or(""));
+    out
+}
 
 /// The plain text of a message: its first text body, else its HTML as text.
 /// mail-parser breaks lines only at `<br>` and `</p>`; headings, list items
@@ -355,7 +442,7 @@ pub fn body_text(msg: &Message) -> String {
     let html_only = msg.text_part(0).is_some_and(|p| p.is_text_html());
     if html_only {
         if let Some(html) = msg.body_html(0) {
-            let marked = RE_BLOCK_TAG.replace_all(&html, "<br>$0");
+            let marked = mark_blocks(&html);
             return normalize(&mail_parser::decoders::html::html_to_text(&marked));
         }
     }
@@ -379,6 +466,7 @@ pub fn unwrap(msg: &Message, tz: Tz, reference: DateTime<Utc>, depth: usize) -> 
             layers,
             text: notice,
             subject: own_subject,
+            full: text,
         };
     }
     if depth < 4 {
@@ -406,6 +494,7 @@ pub fn unwrap(msg: &Message, tz: Tz, reference: DateTime<Utc>, depth: usize) -> 
                 layers,
                 text: sub.text,
                 subject,
+                full: text,
             };
         }
     }
@@ -413,6 +502,7 @@ pub fn unwrap(msg: &Message, tz: Tz, reference: DateTime<Utc>, depth: usize) -> 
         layers,
         text: notice,
         subject: own_subject,
+        full: text,
     }
 }
 
@@ -498,6 +588,14 @@ mod tests {
         let (l, notice) = run(t, "Re: x", true);
         assert!(l.is_empty());
         assert_eq!(notice.trim(), "Ny info.");
+    }
+
+    #[test]
+    fn block_tags_get_line_breaks() {
+        assert_eq!(
+            mark_blocks("<h3>What</h3><p>x</p><LI>a</li><b>y</b><divx>"),
+            "<br><h3>What<br></h3><p>x</p><br><LI>a<br></li><b>y</b><divx>"
+        );
     }
 
     #[test]

@@ -16,6 +16,9 @@ mod org;
 pub mod present;
 mod text;
 
+#[cfg(test)]
+mod golden;
+
 use mail_parser::MimeHeaders;
 
 /// What the reader needs besides the bytes.
@@ -152,17 +155,17 @@ pub struct Notice {
     pub body_text: String,
 }
 
+/// How much of the notice's text facts are read from.
+const MAX_FACT_CHARS: usize = 30_000;
+
 /// Reads one raw message.
 pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     if !looks_like_message(raw) {
         return Err(ReadError::NotAMessage("no header lines".into()));
     }
     let msg = mail_parser::MessageParser::default()
-        .parse(raw)
+        .parse(skip_leading_space(raw))
         .ok_or_else(|| ReadError::NotAMessage("no headers could be parsed".into()))?;
-    if msg.headers().is_empty() {
-        return Err(ReadError::NotAMessage("no headers".into()));
-    }
     let mut evidence = Vec::new();
     let date = msg
         .date()
@@ -221,17 +224,18 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         || subject.as_deref().is_some_and(classify::is_auto_subject);
     let never_answer = auto_submitted.as_deref().is_some_and(|v| v != "no")
         || matches!(precedence.as_str(), "bulk" | "junk" | "list")
-        || report
-        || auto;
+        || report;
 
     let reference = date
         .or(opts.delivered_at)
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-    let chain = if auto {
+    let mut chain = if auto {
+        let text = forward::body_text(&msg);
         forward::Chain {
             layers: Vec::new(),
-            text: forward::body_text(&msg),
+            text: text.clone(),
             subject: subject.clone(),
+            full: text,
         }
     } else {
         forward::unwrap(&msg, opts.tz, reference, 0)
@@ -283,20 +287,11 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         .and_then(|s| find_case_ref(&opts.case_ref_prefix, s))
         .or_else(|| find_case_ref(&opts.case_ref_prefix, &notice_subject));
     let case_ref_in_subject = case_ref.is_some();
-    let full_text = forward::body_text(&msg);
+    let full_text = std::mem::take(&mut chain.full);
     let case_ref = case_ref.or_else(|| find_case_ref(&opts.case_ref_prefix, &full_text));
     let words = org::org_words(
         organisation.as_deref(),
         &[rep_addr.as_deref(), sender.address.as_deref()],
-    );
-    let mut fact_ev = Vec::new();
-    let facts = facts::extract(
-        &chain.text,
-        &notice_subject,
-        opts.tz,
-        notice_ref,
-        &words,
-        &mut fact_ev,
     );
     let list_unsubscribe = msg.header_raw("List-Unsubscribe").is_some();
     let signals = classify::Signals {
@@ -310,7 +305,17 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         case_ref_in_subject,
         list_unsubscribe,
     };
-    let kind = classify::kind(&signals, &facts);
+    let mut fact_ev = Vec::new();
+    let incident_cue = classify::may_be_incident(&signals);
+    let facts = if incident_cue {
+        // Notices are short; a bounded prefix keeps odd mail cheap.
+        let text = text::prefix(&chain.text, MAX_FACT_CHARS);
+        let subj = text::prefix(&notice_subject, 1000);
+        facts::extract(text, subj, opts.tz, notice_ref, &words, &mut fact_ev)
+    } else {
+        Incident::default()
+    };
+    let kind = classify::kind(&signals, &facts, incident_cue);
     // The contract's convention: only incident messages carry incident facts.
     let incident = if matches!(kind, Kind::BreachNotice | Kind::FollowUp) {
         evidence.extend(fact_ev);
@@ -349,33 +354,138 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     })
 }
 
-/// A message starts with a header line ("Name: value"), possibly after a
-/// mbox "From " line or blank lines. Anything else is not a message.
+/// A message starts with a header line ("Name: value", obsolete "Name :"
+/// too), possibly after an mbox "From " line or blank lines. Anything else is
+/// not a message.
 fn looks_like_message(raw: &[u8]) -> bool {
     let head = raw.get(..raw.len().min(4096)).unwrap_or(raw);
-    let text = String::from_utf8_lossy(head);
-    let mut lines = text.lines().map(|l| l.trim_start_matches('\u{feff}'));
-    let first = loop {
-        match lines.next() {
-            Some(l) if l.trim().is_empty() => continue,
-            Some(l) if l.starts_with("From ") => continue,
-            Some(l) => break l,
-            None => return false,
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    for line in head.split(|b| *b == b'\n') {
+        let line = line.trim_ascii();
+        if line.is_empty() || line.starts_with(b"From ") {
+            continue;
         }
-    };
-    match first.split_once(':') {
-        Some((name, _)) => {
-            !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':')
-        }
-        None => false,
+        let Some(colon) = line.iter().position(|b| *b == b':') else {
+            return false;
+        };
+        let name = line.get(..colon).unwrap_or(b"").trim_ascii_end();
+        return !name.is_empty() && name.iter().all(|b| b.is_ascii_graphic());
     }
+    false
+}
+
+/// Leading blank lines and indentation before the first header make
+/// mail-parser see no headers at all; such mail is still mail.
+fn skip_leading_space(raw: &[u8]) -> &[u8] {
+    let n = raw.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    raw.get(n..).unwrap_or(raw)
 }
 
 fn find_case_ref(prefix: &str, text: &str) -> Option<String> {
-    if prefix.is_empty() {
+    if prefix.is_empty() || !text.contains(prefix) {
         return None;
     }
     text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
         .find_map(|w| crate::core::types::CaseRef::parse(prefix, w))
         .map(|r| r.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_str(s: &str) -> Notice {
+        read(s.as_bytes(), &ReadOptions::default()).unwrap()
+    }
+
+    fn json(n: &Notice) -> serde_json::Value {
+        present::to_contract_json(n, chrono_tz::Europe::Stockholm)
+    }
+
+    #[test]
+    fn deadline_across_spring_dst_2026_is_73_wall_hours() {
+        let n = read_str("From: a@x.example\nDate: Fri, 27 Mar 2026 10:00:00 +0100\nSubject: Intrång\n\nVi har drabbats av ett intrång.\n");
+        let v = json(&n);
+        assert_eq!(v["aware_at"], "2026-03-27T10:00:00+01:00");
+        assert_eq!(v["deadline_at"], "2026-03-30T11:00:00+02:00");
+    }
+
+    #[test]
+    fn deadline_across_autumn_dst_2026_is_71_wall_hours() {
+        let n = read_str("From: a@x.example\nDate: Fri, 23 Oct 2026 18:00:00 +0200\nSubject: Intrång\n\nVi har drabbats av ett intrång.\n");
+        let v = json(&n);
+        assert_eq!(v["deadline_at"], "2026-10-26T17:00:00+01:00");
+    }
+
+    #[test]
+    fn delivered_at_overrides_date_header() {
+        let opts = ReadOptions {
+            delivered_at: DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+                .ok()
+                .map(|d| d.with_timezone(&Utc)),
+            ..ReadOptions::default()
+        };
+        let n = read(
+            b"From: a@x.example\nDate: Thu, 1 Jan 2026 10:00:00 +0100\nSubject: x\n\nhej\n",
+            &opts,
+        )
+        .unwrap();
+        assert_eq!(n.received_at, opts.delivered_at);
+        assert_eq!(n.aware_at, opts.delivered_at);
+    }
+
+    #[test]
+    fn threading_and_never_answer() {
+        let n = read_str("From: a@x.example\nDate: Thu, 1 Jan 2026 10:00:00 +0100\nSubject: SV: Fråga\nIn-Reply-To: <p1@x>\nReferences: <p0@x> <p1@x>\nAuto-Submitted: auto-generated\n\nText\n");
+        assert_eq!(n.threading.parent_ids, ["p1@x", "p0@x", "p1@x"]);
+        assert!(n.threading.never_answer);
+        assert_ne!(
+            n.kind,
+            Kind::AutoReply,
+            "auto-generated alone is not an auto reply"
+        );
+        let n = read_str("From: a@x.example\nSubject: News\nPrecedence: bulk\n\nText\n");
+        assert!(n.threading.never_answer);
+        assert_ne!(n.kind, Kind::AutoReply);
+        let n = read_str("From: a@x.example\nSubject: Re: x\nAuto-Submitted: no\n\nText\n");
+        assert!(!n.threading.never_answer);
+    }
+
+    #[test]
+    fn auto_replies_and_reports() {
+        let n =
+            read_str("From: a@x.example\nSubject: Automatiskt svar: Intrång\n\nJag är ledig.\n");
+        assert_eq!(n.kind, Kind::AutoReply);
+        let mdn = "From: a@x.example\nSubject: Läst: x\nContent-Type: multipart/report; report-type=disposition-notification; boundary=b\n\n--b\nContent-Type: text/plain\n\nLäst.\n--b--\n";
+        let n = read_str(mdn);
+        assert_eq!(n.kind, Kind::AutoReply);
+        assert!(n.threading.never_answer);
+    }
+
+    #[test]
+    fn not_a_message_is_an_error_and_odd_mail_is_data() {
+        assert!(read(b"", &ReadOptions::default()).is_err());
+        assert!(read(
+            b"just some text\nwithout headers\n",
+            &ReadOptions::default()
+        )
+        .is_err());
+        assert!(read(&[0xff, 0xfe, 0x00, 0x01], &ReadOptions::default()).is_err());
+        // no Date, broken MIME, 8-bit junk: still read
+        let n = read(
+            b"Subject: \xff\xfe broken\nContent-Type: multipart/mixed; boundary=\"x\"\n\n--x\nContent-Type: text/plain\n\n\xc3\x28 kl. 99:99 den 31 februari\n",
+            &ReadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(n.received_at, None);
+        let _ = json(&n);
+    }
+
+    #[test]
+    fn case_ref_from_subject_or_body() {
+        let n = read_str(
+            "From: a@x.example\nSubject: Svar\n\nAngående PUI-2026-0042: vi har rättat felet.\n",
+        );
+        assert_eq!(n.case_ref.as_deref(), Some("PUI-2026-0042"));
+    }
 }

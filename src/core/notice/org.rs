@@ -9,11 +9,11 @@ use regex::Regex;
 use super::SupplierHint;
 
 static RE_COMPANY: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?P<org>\p{Lu}[\p{L}\d&'\-]*(?:\s+(?:\p{Lu}[\p{L}\d&'\-]*|\d+|&|och|and|of|för))*),?\s+(?P<suf>AB|HB|KB|Inc\.?|Ltd\.?|Limited|LLC|GmbH|Oyj|Oy|ASA|AS|ApS|plc|PLC|Corp\.?|B\.V\.|BV|N\.V\.|S\.A\.|AG|SA)(?:\s*\(publ\))?(?:[^\p{L}\d]|$)")
+    Regex::new(r"(?P<org>\p{Lu}[\p{L}\d&'\-]*(?:\s+(?:\p{Lu}[\p{L}\d&'\-]*|\d+|&|och|and|of|för|i))*),?\s+(?P<suf>AB|HB|KB|Inc\.?|Ltd\.?|Limited|LLC|GmbH|Oyj|Oy|ASA|AS|ApS|plc|PLC|Corp\.?|B\.V\.|BV|N\.V\.|S\.A\.|AG|SA)(?:\s*\(publ\))?(?:[^\p{L}\d]|$)")
         .expect("static regex")
 });
 static RE_PUBLIC: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?P<org>\p{Lu}[\p{L}\-]*(?:\s+\p{Lu}[\p{L}\-]*)?\s+(?:kommun|stad|län|landsting|universitet|högskola)|Region\s+\p{Lu}[\p{L}\-]*(?:\s+\p{Lu}[\p{L}\-]*)?)\b")
+    Regex::new(r"(?P<org>\p{Lu}[\p{L}\-]*(?:\s+\p{Lu}[\p{L}\-]*)?\s+(?:kommun|stad|län|landsting|universitet|högskola)|Region\s+\p{Lu}[\p{L}\-]*(?:\s+\p{Lu}[\p{L}\-]*)?)(?-u:\b)")
         .expect("static regex")
 });
 
@@ -43,7 +43,16 @@ const LEAD: &[&str] = &[
     "på uppdrag av",
 ];
 
+/// Cheap test for a legal form somewhere in a line.
+static RE_ORG_HINT: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"AB|HB|KB|Inc|Ltd|Limited|LLC|GmbH|Oy|AS|ApS|plc|PLC|Corp|B\.V|BV|N\.V|S\.A|AG|SA")
+        .expect("static regex")
+});
+
 fn company_in(line: &str) -> Option<String> {
+    if !RE_ORG_HINT.is_match(line) {
+        return None;
+    }
     for c in RE_COMPANY.captures_iter(line) {
         let (Some(org), Some(suf)) = (c.name("org"), c.name("suf")) else {
             continue;
@@ -70,6 +79,20 @@ fn company_in(line: &str) -> Option<String> {
 }
 
 fn public_in(line: &str) -> Option<String> {
+    if ![
+        "kommun",
+        "stad",
+        "län",
+        "landsting",
+        "universitet",
+        "högskola",
+        "Region",
+    ]
+    .iter()
+    .any(|w| line.contains(w))
+    {
+        return None;
+    }
     RE_PUBLIC
         .captures(line)
         .and_then(|c| c.name("org"))
@@ -108,14 +131,32 @@ pub fn organisation(
     display_name: Option<&str>,
     hints: &[SupplierHint],
 ) -> Option<String> {
+    // The signature is in the last lines; companies named in the text are
+    // looked for in the first few hundred. Neither needs every line of a long body.
+    let mut sig: Vec<&str> = text
+        .lines()
+        .rev()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(15)
+        .collect();
+    sig.reverse();
+    // One pass over the whole text decides whether any line can name a
+    // company at all; most mail names none, and per-line searches cost more.
+    let any_company = RE_ORG_HINT.is_match(super::text::prefix(text, 8_000))
+        || sig.iter().any(|l| RE_ORG_HINT.is_match(l));
     let lines: Vec<&str> = text
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty())
+        .filter(|l| any_company && !l.is_empty())
+        .take(300)
         .collect();
-    let sig_start = lines.len().saturating_sub(15);
-    let sig = lines.get(sig_start..).unwrap_or(&[]);
-    if let Some(o) = sig.iter().rev().find_map(|l| company_in(l)) {
+    if let Some(o) = sig
+        .iter()
+        .rev()
+        .filter(|_| any_company)
+        .find_map(|l| company_in(l))
+    {
         return Some(o);
     }
     let domain = address.and_then(domain_label);
@@ -130,6 +171,7 @@ pub fn organisation(
             }
         }
     }
+    // The first few hundred lines are enough to find the company named in the text.
     let companies: Vec<String> = lines.iter().filter_map(|l| company_in(l)).collect();
     if let Some(dl) = &domain {
         let dl = fold(dl);

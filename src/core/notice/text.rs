@@ -5,21 +5,67 @@
 /// characters removed: HTML-derived and Outlook text is full of them, and the
 /// patterns downstream should not have to care.
 pub fn normalize(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\r' => {
-                if chars.peek() != Some(&'\n') {
-                    out.push('\n');
-                }
+    // Everything replaced is '\r', '\t' or a sequence starting with one of
+    // the lead bytes C2 (U+00A0, U+00AD), E2 (U+2007..U+202F) or EF (U+FEFF).
+    // Most bodies have none of them: one byte scan, one copy.
+    let b = s.as_bytes();
+    if !b
+        .iter()
+        .any(|x| matches!(x, 0x09 | 0x0D | 0xC2 | 0xE2 | 0xEF))
+    {
+        return s.to_string();
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&x) = b.get(i) {
+        let next = b.get(i + 1).copied();
+        let next2 = b.get(i + 2).copied();
+        match (x, next, next2) {
+            (0x0D, Some(0x0A), _) => i += 1,
+            (0x0D, _, _) => {
+                out.push(b'\n');
+                i += 1;
             }
-            '\u{a0}' | '\u{202f}' | '\u{2007}' | '\u{2009}' | '\u{200a}' | '\t' => out.push(' '),
-            '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{feff}' | '\u{ad}' => {}
-            _ => out.push(c),
+            (0x09, _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            // U+00A0 no-break space
+            (0xC2, Some(0xA0), _) => {
+                out.push(b' ');
+                i += 2;
+            }
+            // U+00AD soft hyphen
+            (0xC2, Some(0xAD), _) => i += 2,
+            // U+2007, U+2009, U+200A, U+202F: spaces
+            (0xE2, Some(0x80), Some(0x87 | 0x89 | 0x8A | 0xAF)) => {
+                out.push(b' ');
+                i += 3;
+            }
+            // U+200B..U+200D: zero-width
+            (0xE2, Some(0x80), Some(0x8B..=0x8D)) => i += 3,
+            // U+FEFF byte order mark
+            (0xEF, Some(0xBB), Some(0xBF)) => i += 3,
+            _ => {
+                out.push(x);
+                i += 1;
+            }
         }
     }
-    out
+    // Only whole sequences were removed or replaced by ASCII, so this holds.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// The longest prefix of `s` of at most `n` bytes that ends at a char boundary.
+pub fn prefix(s: &str, n: usize) -> &str {
+    if s.len() <= n {
+        return s;
+    }
+    let mut i = n;
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    s.get(..i).unwrap_or("")
 }
 
 /// Words after which a full stop does not end a sentence.
@@ -38,7 +84,9 @@ pub fn sentences(text: &str) -> Vec<&str> {
         let bytes = line.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
-            let b = bytes[i];
+            let Some(&b) = bytes.get(i) else {
+                break;
+            };
             if (b == b'.' || b == b'!' || b == b'?') && bytes.get(i + 1) == Some(&b' ') {
                 let next = line.get(i + 2..).and_then(|r| r.chars().next());
                 let ends = next.is_some_and(|c| c.is_uppercase() || c.is_ascii_digit());
@@ -94,7 +142,18 @@ mod tests {
     }
 
     #[test]
+    fn prefix_stops_at_char_boundaries() {
+        assert_eq!(prefix("åäö", 3), "å");
+        assert_eq!(prefix("åäö", 4), "åä");
+        assert_eq!(prefix("abc", 10), "abc");
+    }
+
+    #[test]
     fn normalizes_spaces_and_line_ends() {
         assert_eq!(normalize("a\u{a0}b\r\nc\rd\u{200b}"), "a b\nc\nd");
+        assert_eq!(
+            normalize("å\u{202f}ä\u{2009}ö\u{feff}\u{ad}x\t\u{2014}"),
+            "å ä öx \u{2014}"
+        );
     }
 }

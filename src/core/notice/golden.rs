@@ -1,0 +1,260 @@
+//! Golden and robustness tests of the notice reader (test-only module).
+//!
+//! * `golden_notices`: every `tests/fixtures/notices*/NAME.eml` is read and its
+//!   contract JSON compared field by field with `NAME.expected.json`, the way
+//!   the shared scorer compares (times within 60 s, sets case-insensitive,
+//!   organisation without legal suffixes, data subjects by overlap). Any
+//!   regression of a scored field fails the test.
+//! * `public_corpus_never_panics`: every file under `$BREACHWATCH_PUBLIC_CORPUS`
+//!   goes through `read` and `to_contract_json` without a panic. Timing is
+//!   measured in `benches/inspect.rs`, not asserted here.
+
+use std::path::{Path, PathBuf};
+
+use chrono::DateTime;
+use serde_json::Value;
+
+use super::{present, read, ReadOptions};
+
+fn fixture_dirs() -> Vec<PathBuf> {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    ["notices", "notices-extra"]
+        .iter()
+        .map(|d| base.join(d))
+        .filter(|d| d.is_dir())
+        .collect()
+}
+
+fn get<'a>(v: &'a Value, dotted: &str) -> &'a Value {
+    let mut cur = v;
+    for k in dotted.split('.') {
+        cur = match cur.get(k) {
+            Some(x) => x,
+            None => return &Value::Null,
+        };
+    }
+    cur
+}
+
+fn time_ok(e: &Value, g: &Value) -> bool {
+    match (e.as_str(), g.as_str()) {
+        (None, None) => e.is_null() && g.is_null(),
+        (Some(e), Some(g)) => match (
+            DateTime::parse_from_rfc3339(e),
+            DateTime::parse_from_rfc3339(g),
+        ) {
+            (Ok(a), Ok(b)) => (a - b).num_seconds().abs() <= 60,
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+fn set_of(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> = v
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str())
+                .map(|s| s.trim().to_lowercase())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn norm_org(v: &Value) -> Option<String> {
+    const SUFFIXES: &[&str] = &[
+        "ab", "inc", "ltd", "gmbh", "oy", "oyj", "as", "asa", "aps", "publ", "ag", "sa", "bv",
+        "nv", "llc", "plc", "corp", "limited", "hb", "kb",
+    ];
+    let s = v.as_str()?.to_lowercase();
+    let cleaned: String = s
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c.is_whitespace() {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    let mut words: Vec<&str> = cleaned.split_whitespace().collect();
+    while words.last().is_some_and(|w| SUFFIXES.contains(w)) {
+        words.pop();
+    }
+    while words.first().is_some_and(|w| SUFFIXES.contains(w)) {
+        words.remove(0);
+    }
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+fn range(v: &Value) -> Option<(f64, f64)> {
+    if let Some(n) = v.as_f64() {
+        return Some((n, n));
+    }
+    let lo = v.get("min").and_then(|x| x.as_f64());
+    let hi = v.get("max").and_then(|x| x.as_f64());
+    if lo.is_none() && hi.is_none() {
+        return None;
+    }
+    Some((lo.unwrap_or(0.0), hi.unwrap_or(f64::INFINITY)))
+}
+
+fn subjects_ok(e: &Value, g: &Value) -> bool {
+    match (e.is_null(), g.is_null()) {
+        (true, true) => true,
+        (false, false) => match (range(e), range(g)) {
+            (Some(a), Some(b)) => a.0 <= b.1 && b.0 <= a.1,
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Field-by-field differences between expected and got, empty when equal.
+fn diff(exp: &Value, got: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in [
+        "kind",
+        "forwarded",
+        "case_ref",
+        "incident.ongoing",
+        "incident.cause",
+    ] {
+        if get(exp, f) != get(got, f) {
+            out.push(format!("{f}: expected {} got {}", get(exp, f), get(got, f)));
+        }
+    }
+    for f in [
+        "aware_at",
+        "deadline_at",
+        "incident.discovered_at",
+        "incident.occurred_from",
+        "incident.occurred_to",
+    ] {
+        if !time_ok(get(exp, f), get(got, f)) {
+            out.push(format!("{f}: expected {} got {}", get(exp, f), get(got, f)));
+        }
+    }
+    for f in ["incident.systems", "incident.data_categories"] {
+        if set_of(get(exp, f)) != set_of(get(got, f)) {
+            out.push(format!("{f}: expected {} got {}", get(exp, f), get(got, f)));
+        }
+    }
+    let f = "reporter.organisation";
+    if norm_org(get(exp, f)) != norm_org(get(got, f)) {
+        out.push(format!("{f}: expected {} got {}", get(exp, f), get(got, f)));
+    }
+    let f = "incident.data_subjects";
+    if !subjects_ok(get(exp, f), get(got, f)) {
+        out.push(format!("{f}: expected {} got {}", get(exp, f), get(got, f)));
+    }
+    out
+}
+
+#[test]
+fn golden_notices() {
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for dir in fixture_dirs() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        files.sort();
+        for eml in files {
+            let exp_path = eml.with_extension("expected.json");
+            let Ok(exp_text) = std::fs::read_to_string(&exp_path) else {
+                continue;
+            };
+            let exp: Value = serde_json::from_str(&exp_text).unwrap();
+            let raw = std::fs::read(&eml).unwrap();
+            let opts = ReadOptions::default();
+            let n = read(&raw, &opts).unwrap_or_else(|e| panic!("{}: {e}", eml.display()));
+            let got = present::to_contract_json(&n, opts.tz);
+            for d in diff(&exp, &got) {
+                failures.push(format!("{}: {d}", eml.display()));
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 18, "only {checked} golden notices found");
+    assert!(
+        failures.is_empty(),
+        "{} field(s) differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn golden_diff_catches_regressions() {
+    // The comparison itself must notice a changed field.
+    let exp: Value = serde_json::json!({"kind": "breach_notice", "aware_at": "2021-06-18T20:05:00+02:00",
+        "reporter": {"organisation": "Provdata Sverige AB"},
+        "incident": {"systems": ["ProvWeb"], "data_subjects": {"min": 1, "max": 49}}});
+    let mut got = exp.clone();
+    assert!(diff(&exp, &got).is_empty());
+    got["reporter"]["organisation"] = "provdata sverige".into();
+    assert!(diff(&exp, &got).is_empty(), "legal suffix ignored");
+    got["aware_at"] = "2021-06-18T20:07:00+02:00".into();
+    got["incident"]["systems"] = serde_json::json!(["provweb", "X"]);
+    got["incident"]["data_subjects"] = serde_json::json!({"min": 50, "max": 60});
+    assert_eq!(diff(&exp, &got).len(), 3);
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn public_corpus_never_panics() {
+    let Some(dir) = std::env::var_os("BREACHWATCH_PUBLIC_CORPUS") else {
+        println!("BREACHWATCH_PUBLIC_CORPUS is not set: public corpus test skipped");
+        return;
+    };
+    let mut files = Vec::new();
+    walk(Path::new(&dir), &mut files);
+    files.sort();
+    assert!(
+        !files.is_empty(),
+        "no files under {}",
+        Path::new(&dir).display()
+    );
+    let opts = ReadOptions::default();
+    let (mut ok, mut not_message) = (0, 0);
+    for f in &files {
+        let Ok(raw) = std::fs::read(f) else { continue };
+        let result = std::panic::catch_unwind(|| match read(&raw, &opts) {
+            Ok(n) => {
+                let _ = present::to_contract_json(&n, opts.tz);
+                let _ = present::explain(&n, opts.tz);
+                true
+            }
+            Err(_) => false,
+        });
+        match result {
+            Ok(true) => ok += 1,
+            Ok(false) => not_message += 1,
+            Err(_) => panic!("panic on {}", f.display()),
+        }
+    }
+    println!(
+        "public corpus: {} files, {ok} read, {not_message} not a message, 0 panics",
+        files.len()
+    );
+}
