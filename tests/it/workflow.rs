@@ -229,6 +229,17 @@ fn a_late_report_needs_a_delay_reason_first() {
         .as_str()
         .unwrap()
         .contains("måndagen"));
+    // The IMY draft carries the reason as answer 14.
+    let form: serde_json::Value =
+        serde_json::from_str(&s.cli(&["cases", "imy-form", &r, "--format", "json"])).unwrap();
+    let q14 = form["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["no"] == 14)
+        .cloned()
+        .expect("question 14");
+    assert!(q14.to_string().contains("måndagen"), "{q14}");
 }
 
 #[test]
