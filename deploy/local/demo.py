@@ -59,19 +59,19 @@ Till: IT-support <it-support@example.test>
 
 def direct(msgid):
     now = datetime.now(timezone.utc)
-    return f"""From: Provdata Kundservice <noreply@provdata.example>
+    return f"""From: Skolportalen Support <security@skolportalen.example>
 To: breach@example.test
-Subject: Information about a data breach in ProvWeb
+Subject: Information about a data breach in Skolwebben
 Date: {format_datetime(now)}
 Message-ID: <{msgid}>
 Content-Type: text/plain; charset=utf-8
 
 Dear customer,
 
-On {now:%B %d, %Y} we detected unauthorised access to ProvWeb. Names and
-personal identity numbers of up to 1,000 patients may be affected.
+On {now:%B %d, %Y} we detected unauthorised access to Skolwebben. Names and
+personal identity numbers of up to 1,000 pupils may be affected.
 
-Provdata Sverige AB
+Skolportalen Nordic AB
 """
 
 
@@ -124,17 +124,19 @@ def main():
         smtp.sendmail("staff@example.test", ["breach@example.test"],
                       outlook_forward(mid, hours, subject, body, supplier).encode())
         print(f"  forwarded by staff, supplier mail {hours} h old: {subject}")
-    smtp.sendmail("noreply@provdata.example", ["breach@example.test"],
-                  direct(f"{uuid.uuid4()}@provdata.example").encode())
+    smtp.sendmail("security@skolportalen.example", ["breach@example.test"],
+                  direct(f"{uuid.uuid4()}@skolportalen.example").encode())
     print("  sent directly by a supplier (acknowledged to the DPO)")
 
     staff = imap_login(args, "staff@example.test")
     times = []
     for i in range(args.latency_runs):
         mid = f"{uuid.uuid4()}@staff.example.test"
+        # A different supplier each time: the same supplier about the same system
+        # would rightly join the first case as a status update.
         raw = outlook_forward(mid, 1, f"Mätning {i + 1}: intrång i testsystem",
-                              "Obehörig åtkomst till systemet Testsys upptäcktes.", 
-                              "Test Leverantör <drift@test.example>").encode()
+                              f"Obehörig åtkomst till systemet Testsys{i + 1} upptäcktes.",
+                              f"Leverantör {i + 1} <drift@leverantor{i + 1}.example>").encode()
         smtp.sendmail("staff@example.test", ["breach@example.test"], raw)
         t0 = time.monotonic()  # sendmail returned: Postfix accepted the message
         if wait_reply(staff, mid):

@@ -363,6 +363,29 @@ pub fn reminder(
     }
 }
 
+/// Tells a colleague who sent news of a known case which case it joined.
+pub fn attached_acknowledgement(
+    case_ref: &CaseRef,
+    subject: &str,
+    to: &str,
+    message_id: Option<&str>,
+    message_key: &str,
+) -> Draft {
+    Draft {
+        dedupe_key: format!("{case_ref}/attached-ack/{message_key}"),
+        purpose: "acknowledgement".into(),
+        to: vec![to.to_string()],
+        cc: vec![],
+        subject: format!("Mottaget: {subject}"),
+        text: format!(
+            "Tack. Meddelandet \"{subject}\" har kopplats till det pågående ärendet {case_ref}, \
+             och handläggaren har fått veta det.\n\n-- \nbreachwatch\n"
+        ),
+        in_reply_to: message_id.map(str::to_string),
+        attachments: Vec::new(),
+    }
+}
+
 /// Tells the official that new information arrived on a case.
 pub fn follow_up_notice(
     case_ref: &CaseRef,

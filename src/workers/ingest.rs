@@ -353,6 +353,28 @@ impl Pipeline {
                                     .map_err(|e| anyhow::anyhow!(e))?,
                             );
                         }
+                        // A colleague who forwarded news (not on the roster) learns
+                        // which case it went to, as for a new case.
+                        let on_roster = [&route.official, &route.deputy, &route.dpo]
+                            .iter()
+                            .any(|c| c.address.eq_ignore_ascii_case(&from))
+                            || route
+                                .coordinator
+                                .as_ref()
+                                .is_some_and(|c| c.address.eq_ignore_ascii_case(&from));
+                        if !was_command && !on_roster && self.cfg.is_internal(&from) {
+                            let d = compose::attached_acknowledgement(
+                                &wf.case_ref,
+                                &subject,
+                                &from,
+                                message_id.as_deref(),
+                                &hash[..16],
+                            );
+                            mails.push(
+                                compose::format(&self.sender, &wf.case_ref, d)
+                                    .map_err(|e| anyhow::anyhow!(e))?,
+                            );
+                        }
                     }
                 }
                 let w = IngestWrite {

@@ -155,6 +155,12 @@ Message-ID: <ref-{r}@example.test>\r\n\r\nLeverantören säger att 40 personer b
         .filter(|m| m.subject.contains("Ny information"))
         .collect();
     assert_eq!(notices.len(), 1);
+    // Staff learn which case their news joined.
+    wait_for(20, "acknowledgement of the attached message", || {
+        s.mails("staff", "")
+            .into_iter()
+            .find(|m| m.subject.contains("Mottaget: Mer info") && m.text.contains("kopplats till"))
+    });
     assert!(
         notices[0].text.contains(&s.users.addr("staff")),
         "{}",

@@ -72,10 +72,14 @@ async fn story(db_url: &str) {
     let list = store.list_cases().await.unwrap();
     assert_eq!(list.len(), 2);
     assert_eq!(list[0].messages, 2);
-    // Opening notice + acknowledgement for each case, a follow-up notice for the reply.
+    // Opening notice + acknowledgement for each case; for staff's reply a
+    // follow-up notice to the official and an acknowledgement naming the case.
     let mails = store.case_outbox(list[0].id).await.unwrap();
     let purposes: Vec<&str> = mails.iter().map(|m| m.purpose.as_str()).collect();
-    assert_eq!(purposes, vec!["opening", "acknowledgement", "follow_up"]);
+    assert_eq!(
+        purposes,
+        vec!["opening", "acknowledgement", "follow_up", "acknowledgement"]
+    );
     // Timeline: opened (with the documents' checksums), the reply attached, its
     // text as a follow-up; hash-chained.
     let ev = store.case_events(list[0].id).await.unwrap();
