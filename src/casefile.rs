@@ -579,6 +579,8 @@ mod tests {
             reporter_name: None,
             reporter_address: Some("noreply@provdata.example".into()),
             reporter_organisation: Some("Provdata Sverige AB".into()),
+            reporter_domain: Some("provdata.example".into()),
+            systems: vec!["ProvWeb".into()],
             route: serde_json::to_value(route()).unwrap(),
             facts: json!({
                 "schema": "breachwatch.inspect/1",
@@ -594,6 +596,8 @@ mod tests {
                 }
             }),
             workflow,
+            version: 0,
+            timeline_head: crate::core::timeline::GENESIS.into(),
         }
     }
 

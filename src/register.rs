@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use serde_json::{json, Value};
 
 use crate::core::timeline::{self, Event, StoredEvent};
-use crate::store::{CaseWorkflow, EventRow, Store};
+use crate::store::{CaseRecord, EventRow, Store};
 use crate::workers::reply::load_case;
 
 fn local(t: Option<DateTime<Utc>>, tz: Tz) -> Value {
@@ -22,7 +22,7 @@ fn local(t: Option<DateTime<Utc>>, tz: Tz) -> Value {
 }
 
 /// One register entry.
-fn entry(wf: &CaseWorkflow, events: &[EventRow], messages: i64, tz: Tz) -> Value {
+fn entry(wf: &CaseRecord, events: &[EventRow], messages: i64, tz: Tz) -> Value {
     let case = load_case(wf);
     let f = &wf.facts;
     let inc = &f["incident"];

@@ -198,25 +198,6 @@ pub struct DueReminder {
     pub next_seq: u32,
 }
 
-/// A case's workflow as stored, for applying a command or rendering a digest.
-#[derive(Debug, Clone)]
-pub struct CaseWorkflow {
-    pub id: i64,
-    pub case_ref: CaseRef,
-    pub state: String,
-    pub aware_at: DateTime<Utc>,
-    pub opened_at: DateTime<Utc>,
-    /// The serialized `core::case::Case`, `{}` before the first command.
-    pub workflow: serde_json::Value,
-    pub version: i64,
-    pub route: serde_json::Value,
-    pub timeline_head: String,
-    pub reporter_domain: Option<String>,
-    pub systems: Vec<String>,
-    /// The inspect-v1 object of the notice that opened the case.
-    pub facts: serde_json::Value,
-}
-
 /// What `cases list/show` prints.
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseSummary {
@@ -273,7 +254,8 @@ pub struct OutboxSummary {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
-/// A case row as the document assembly (`crate::casefile`) needs it.
+/// A case as stored: what the workflow, the documents, the digest and the
+/// register need.
 #[derive(Debug, Clone)]
 pub struct CaseRecord {
     pub id: i64,
@@ -285,12 +267,18 @@ pub struct CaseRecord {
     pub reporter_name: Option<String>,
     pub reporter_address: Option<String>,
     pub reporter_organisation: Option<String>,
+    pub reporter_domain: Option<String>,
+    pub systems: Vec<String>,
     /// `core::routing::Route` as JSON.
     pub route: serde_json::Value,
     /// The inspect-v1 JSON of the opening notice.
     pub facts: serde_json::Value,
-    /// The serialized `core::case::Case` (`{}` or null until one is recorded).
+    /// The serialized `core::case::Case` (`{}` until the first command).
     pub workflow: serde_json::Value,
+    /// Optimistic concurrency: bumped by every workflow update.
+    pub version: i64,
+    /// Hash of the last timeline event (`register verify` compares it).
+    pub timeline_head: String,
 }
 
 /// The database. Cheap to clone (pools are shared).
@@ -535,17 +523,17 @@ impl Store {
         )
     }
 
-    pub async fn case_workflow(&self, case_id: i64) -> Result<CaseWorkflow> {
+    pub async fn case_workflow(&self, case_id: i64) -> Result<CaseRecord> {
         dispatch!(self, case_workflow(case_id))
     }
 
     /// Cases not closed, oldest first.
-    pub async fn open_workflows(&self) -> Result<Vec<CaseWorkflow>> {
+    pub async fn open_workflows(&self) -> Result<Vec<CaseRecord>> {
         dispatch!(self, open_workflows())
     }
 
     /// Every case, oldest first.
-    pub async fn all_workflows(&self) -> Result<Vec<CaseWorkflow>> {
+    pub async fn all_workflows(&self) -> Result<Vec<CaseRecord>> {
         dispatch!(self, all_workflows())
     }
 

@@ -494,47 +494,57 @@ macro_rules! backend {
                 Ok(true)
             }
 
-            const WORKFLOW: &str = "SELECT id, ref, state, aware_at, opened_at, workflow, version, route, \
-                 timeline_head, reporter_domain, systems, facts FROM cases";
+            const RECORD: &str = "SELECT id, ref, state, aware_at, deadline_at, opened_at, reporter_name, \
+                 reporter_address, reporter_organisation, reporter_domain, systems, route, facts, \
+                 workflow, version, timeline_head FROM cases";
 
-            fn workflow_row(r: &<Db as sqlx::Database>::Row) -> CaseWorkflow {
-                CaseWorkflow {
+            // Stored JSON that does not parse reads as null: callers treat it as
+            // "nothing recorded" rather than failing.
+            fn record_row(r: &<Db as sqlx::Database>::Row) -> CaseRecord {
+                let js = |i: usize| -> serde_json::Value {
+                    serde_json::from_str(&r.get::<String, _>(i)).unwrap_or_default()
+                };
+                CaseRecord {
                     id: r.get(0),
                     case_ref: CaseRef::from_stored(r.get(1)),
                     state: r.get(2),
                     aware_at: r.get(3),
-                    opened_at: r.get(4),
-                    workflow: serde_json::from_str(&r.get::<String, _>(5)).unwrap_or_default(),
-                    version: r.get(6),
-                    route: serde_json::from_str(&r.get::<String, _>(7)).unwrap_or_default(),
-                    timeline_head: r.get(8),
+                    deadline_at: r.get(4),
+                    opened_at: r.get(5),
+                    reporter_name: r.get(6),
+                    reporter_address: r.get(7),
+                    reporter_organisation: r.get(8),
                     reporter_domain: r.get(9),
                     systems: json_list(&r.get::<String, _>(10)),
-                    facts: serde_json::from_str(&r.get::<String, _>(11)).unwrap_or_default(),
+                    route: js(11),
+                    facts: js(12),
+                    workflow: js(13),
+                    version: r.get(14),
+                    timeline_head: r.get(15),
                 }
             }
 
-            pub async fn case_workflow(pool: &Pool, case_id: i64) -> Result<CaseWorkflow> {
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!("{WORKFLOW} WHERE id = $1")))
+            pub async fn case_workflow(pool: &Pool, case_id: i64) -> Result<CaseRecord> {
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!("{RECORD} WHERE id = $1")))
                     .bind(case_id)
                     .fetch_optional(pool)
                     .await?
                     .ok_or_else(|| StoreError::NotFound(format!("case id {case_id}")))?;
-                Ok(workflow_row(&row))
+                Ok(record_row(&row))
             }
 
-            pub async fn open_workflows(pool: &Pool) -> Result<Vec<CaseWorkflow>> {
-                let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{WORKFLOW} WHERE state <> 'closed' ORDER BY id")))
+            pub async fn open_workflows(pool: &Pool) -> Result<Vec<CaseRecord>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{RECORD} WHERE state <> 'closed' ORDER BY id")))
                     .fetch_all(pool)
                     .await?;
-                Ok(rows.iter().map(workflow_row).collect())
+                Ok(rows.iter().map(record_row).collect())
             }
 
-            pub async fn all_workflows(pool: &Pool) -> Result<Vec<CaseWorkflow>> {
-                let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{WORKFLOW} ORDER BY id")))
+            pub async fn all_workflows(pool: &Pool) -> Result<Vec<CaseRecord>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{RECORD} ORDER BY id")))
                     .fetch_all(pool)
                     .await?;
-                Ok(rows.iter().map(workflow_row).collect())
+                Ok(rows.iter().map(record_row).collect())
             }
 
             pub async fn commit_digest(
@@ -628,33 +638,11 @@ macro_rules! backend {
             }
 
             pub async fn case_record(pool: &Pool, case_ref: &str) -> Result<Option<CaseRecord>> {
-                let row = sqlx::query(
-                    "SELECT id, ref, state, aware_at, deadline_at, opened_at, reporter_name, \
-                     reporter_address, reporter_organisation, route, facts, workflow \
-                     FROM cases WHERE ref = $1",
-                )
-                .bind(case_ref)
-                .fetch_optional(pool)
-                .await?;
-                // Stored JSON that does not parse reads as null: the document
-                // assembly treats it as "nothing recorded" rather than failing.
-                let js = |r: &<Db as sqlx::Database>::Row, i: usize| -> serde_json::Value {
-                    serde_json::from_str(&r.get::<String, _>(i)).unwrap_or_default()
-                };
-                Ok(row.map(|r| CaseRecord {
-                    id: r.get(0),
-                    case_ref: CaseRef::from_stored(r.get(1)),
-                    state: r.get(2),
-                    aware_at: r.get(3),
-                    deadline_at: r.get(4),
-                    opened_at: r.get(5),
-                    reporter_name: r.get(6),
-                    reporter_address: r.get(7),
-                    reporter_organisation: r.get(8),
-                    route: js(&r, 9),
-                    facts: js(&r, 10),
-                    workflow: js(&r, 11),
-                }))
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!("{RECORD} WHERE ref = $1")))
+                    .bind(case_ref)
+                    .fetch_optional(pool)
+                    .await?;
+                Ok(row.as_ref().map(record_row))
             }
 
             pub async fn append_events(

@@ -16,7 +16,7 @@ use crate::core::documents::CaseFile;
 use crate::core::routing::Route;
 use crate::mail::compose::{self, Draft, Sender};
 use crate::render::Templates;
-use crate::store::{CaseUpdate, CaseWorkflow, NewEvent, OutboxMail, Reminders};
+use crate::store::{CaseRecord, CaseUpdate, NewEvent, OutboxMail, Reminders};
 
 /// The headers of a reply that authentication looks at, and its own text.
 #[derive(Debug, Clone)]
@@ -78,7 +78,7 @@ pub struct ReplyWork {
 
 /// The case as the state machine knows it; a case without recorded workflow
 /// (opened before any command) starts as received.
-pub fn load_case(wf: &CaseWorkflow) -> Case {
+pub fn load_case(wf: &CaseRecord) -> Case {
     serde_json::from_value(wf.workflow.clone())
         .unwrap_or_else(|_| Case::open(wf.case_ref.clone(), wf.aware_at, wf.opened_at, None).0)
 }
@@ -96,7 +96,7 @@ fn pick(lang: Option<Lang>, sv: &str, en: &str) -> String {
 pub fn work(
     cfg: &Config,
     sender: &Sender,
-    wf: &CaseWorkflow,
+    wf: &CaseRecord,
     reply: &ReplyMail,
     now: DateTime<Utc>,
     documents: Option<(&CaseFile, &Templates)>,

@@ -548,6 +548,25 @@ MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer
         id
     }
 
+    /// The official answers `parent` (a breachwatch mail) with `text`; waits for
+    /// the timeline event `kind` it causes and returns it.
+    pub fn command(
+        &self,
+        case_ref: &str,
+        parent: &Mail,
+        text: &str,
+        kind: &str,
+    ) -> serde_json::Value {
+        let n = self.events(case_ref).len();
+        self.reply(
+            "official",
+            Some(&parent.message_id),
+            &format!("SV: {}", parent.subject),
+            text,
+        );
+        self.wait_event(case_ref, n, kind)
+    }
+
     /// Timeline events of a case, as `cases show --json` gives them.
     pub fn events(&self, case_ref: &str) -> Vec<serde_json::Value> {
         self.case(case_ref)["timeline"]

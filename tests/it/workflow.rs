@@ -43,39 +43,17 @@ fn a_case_goes_from_notice_to_reported_by_replies_and_the_register_holds() {
     let s = setup(Knobs::default());
     let _d = s.start();
     let (r, opening) = open_case(&s, 2);
-    let subj = format!("SV: {}", opening.subject);
 
-    let n = s.events(&r).len();
-    s.reply(
-        "official",
-        Some(&opening.message_id),
-        &subj,
-        "Kvittera\n\nJag tar ärendet.",
-    );
-    s.wait_event(&r, n, "acknowledged");
+    s.command(&r, &opening, "Kvittera\n\nJag tar ärendet.", "acknowledged");
     assert_eq!(state(&s, &r), "acknowledged");
     wait_for(20, "confirmation", || {
         (answers(&s, "official", "Utfört").len() == 1).then_some(())
     });
 
-    let n = s.events(&r).len();
-    s.reply(
-        "official",
-        Some(&opening.message_id),
-        &subj,
-        "bedömning: risk",
-    );
-    s.wait_event(&r, n, "assessed");
+    s.command(&r, &opening, "bedömning: risk", "assessed");
 
     // Reported before any decision: refused, answered with the reason, unchanged.
-    let n = s.events(&r).len();
-    s.reply(
-        "official",
-        Some(&opening.message_id),
-        &subj,
-        "anmält DI-2026-1234",
-    );
-    s.wait_event(&r, n, "command_refused");
+    s.command(&r, &opening, "anmält DI-2026-1234", "command_refused");
     let refusal = wait_for(20, "refusal answer", || {
         answers(&s, "official", "Kunde inte utföras")
             .into_iter()
@@ -88,14 +66,7 @@ fn a_case_goes_from_notice_to_reported_by_replies_and_the_register_holds() {
     );
     assert_eq!(state(&s, &r), "assessed");
 
-    let n = s.events(&r).len();
-    s.reply(
-        "official",
-        Some(&opening.message_id),
-        &subj,
-        "beslut: anmäl",
-    );
-    s.wait_event(&r, n, "decided");
+    s.command(&r, &opening, "beslut: anmäl", "decided");
     wait_for(20, "draft decision to the official", || {
         answers(&s, "official", "Utkast till beslut")
             .into_iter()
@@ -120,14 +91,7 @@ fn a_case_goes_from_notice_to_reported_by_replies_and_the_register_holds() {
     );
     assert_eq!(state(&s, &r), "decided");
 
-    let n = s.events(&r).len();
-    s.reply(
-        "official",
-        Some(&opening.message_id),
-        &subj,
-        "anmält DI-2026-1234",
-    );
-    s.wait_event(&r, n, "reported");
+    s.command(&r, &opening, "anmält DI-2026-1234", "reported");
     let c = s.case(&r);
     assert_eq!(c["state"], "reported");
     assert!(
@@ -177,24 +141,14 @@ fn a_late_report_needs_a_delay_reason_first() {
     let s = setup(Knobs::default());
     let _d = s.start();
     let (r, opening) = open_case(&s, 80);
-    let subj = format!("SV: {}", opening.subject);
     for (cmd, kind) in [
         ("kvittera", "acknowledged"),
         ("bedömning: hög risk", "assessed"),
         ("beslut: anmäl och informera", "decided"),
     ] {
-        let n = s.events(&r).len();
-        s.reply("official", Some(&opening.message_id), &subj, cmd);
-        s.wait_event(&r, n, kind);
+        s.command(&r, &opening, cmd, kind);
     }
-    let n = s.events(&r).len();
-    s.reply(
-        "official",
-        Some(&opening.message_id),
-        &subj,
-        "anmält DI-2026-777",
-    );
-    s.wait_event(&r, n, "command_refused");
+    s.command(&r, &opening, "anmält DI-2026-777", "command_refused");
     let refusal = wait_for(20, "refusal", || {
         answers(&s, "official", "Kunde inte utföras")
             .into_iter()
@@ -207,22 +161,13 @@ fn a_late_report_needs_a_delay_reason_first() {
     );
     assert_eq!(state(&s, &r), "decided");
 
-    let n = s.events(&r).len();
-    s.reply(
-        "official",
-        Some(&opening.message_id),
-        &subj,
+    s.command(
+        &r,
+        &opening,
         "försening: leverantörens meddelande lästes först på måndagen",
+        "delay_reason",
     );
-    s.wait_event(&r, n, "delay_reason");
-    let n = s.events(&r).len();
-    s.reply(
-        "official",
-        Some(&opening.message_id),
-        &subj,
-        "anmält DI-2026-777",
-    );
-    s.wait_event(&r, n, "reported");
+    s.command(&r, &opening, "anmält DI-2026-777", "reported");
     let reg: Vec<serde_json::Value> =
         serde_json::from_str(&s.cli(&["register", "export"])).unwrap();
     assert!(reg[0]["delay_reason"]
