@@ -400,3 +400,98 @@ Jag är på semester till och med måndag.\r\n",
     );
     assert_eq!(s.cases().len(), 1, "garbage opened no case");
 }
+
+/// A TCP forwarder whose open connections a test can cut, as a network failure
+/// or a server restart would.
+struct CuttableProxy {
+    port: u16,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl CuttableProxy {
+    fn start(to: u16) -> CuttableProxy {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let port = l.local_addr().unwrap().port();
+        let conns: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>> = Default::default();
+        let keep = conns.clone();
+        std::thread::spawn(move || {
+            for c in l.incoming().flatten() {
+                let Ok(up) = std::net::TcpStream::connect(("127.0.0.1", to)) else {
+                    continue;
+                };
+                if let Ok(mut v) = keep.lock() {
+                    v.push(c.try_clone().unwrap());
+                    v.push(up.try_clone().unwrap());
+                }
+                let (mut a, mut b) = (c.try_clone().unwrap(), up.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut a, &mut b);
+                    let _ = b.shutdown(std::net::Shutdown::Both);
+                });
+                let (mut a, mut b) = (up, c);
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut a, &mut b);
+                    let _ = b.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        });
+        CuttableProxy { port, conns }
+    }
+
+    /// Drops every connection open now.
+    fn cut(&self) -> usize {
+        let mut v = self.conns.lock().unwrap();
+        for s in v.iter() {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+        let n = v.len() / 2;
+        v.clear();
+        n
+    }
+}
+
+#[test]
+fn a_dropped_imap_connection_is_reestablished_and_nothing_is_missed() {
+    let s = setup(Knobs::default());
+    let proxy = CuttableProxy::start(s.stack.get("MAILSTACK_IMAPS_PORT").parse().unwrap());
+    // Point the daemon's IMAP at the proxy (the certificate still names localhost).
+    let cfg = std::fs::read_to_string(&s.config).unwrap().replace(
+        &format!("port = {}", s.stack.get("MAILSTACK_IMAPS_PORT")),
+        &format!("port = {}", proxy.port),
+    );
+    std::fs::write(&s.config, cfg).unwrap();
+    let d = s.start();
+    let now = Utc::now();
+    s.send(
+        "staff",
+        &outlook_forward(
+            &s,
+            now - chrono::Duration::hours(1),
+            "Första incidenten",
+            now,
+        ),
+    );
+    wait_for(20, "first case", || (s.cases().len() == 1).then_some(()));
+    // The connection dies while the daemon IDLEs; a notice arrives meanwhile.
+    assert!(proxy.cut() >= 1, "the daemon had an IMAP connection to cut");
+    s.send(
+        "staff",
+        &outlook_forward_from(
+            &s,
+            now - chrono::Duration::hours(2),
+            "Andra incidenten",
+            now,
+            "annan.example",
+            "AnnatSystem",
+        ),
+    );
+    wait_for(30, "second case after the reconnect", || {
+        (s.cases().len() == 2).then_some(())
+    });
+    assert!(
+        d.log_text().contains("reconnecting"),
+        "the log shows the reconnect:\n{}",
+        d.log_text()
+    );
+    assert_eq!(s.mails("breach", "").len(), 0);
+}
