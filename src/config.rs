@@ -171,6 +171,16 @@ pub struct Imap {
     /// Every IMAP command runs under this timeout.
     #[serde(default = "default_cmd_timeout")]
     pub command_timeout_secs: u64,
+    /// Use IDLE when the server offers it (else poll every poll_interval_secs).
+    #[serde(default = "default_true")]
+    pub use_idle: bool,
+    /// Use MOVE when the server offers it (else COPY, \\Deleted and UID EXPUNGE).
+    #[serde(default = "default_true")]
+    pub use_move: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]

@@ -127,8 +127,10 @@ impl ImapConn {
                 Err(_) => bail!("IMAP login timed out"),
             };
         let caps = within(t, "CAPABILITY", session.capabilities()).await?;
-        let has_idle = caps.has_str("IDLE");
-        let has_move = caps.has_str("MOVE");
+        // Either can be switched off in config for servers whose IDLE or MOVE
+        // misbehaves; polling and COPY + EXPUNGE then do the same job.
+        let has_idle = cfg.use_idle && caps.has_str("IDLE");
+        let has_move = cfg.use_move && caps.has_str("MOVE");
         let mut conn = ImapConn {
             session: Some(session),
             timeout: t,

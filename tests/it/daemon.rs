@@ -495,3 +495,30 @@ fn a_dropped_imap_connection_is_reestablished_and_nothing_is_missed() {
     );
     assert_eq!(s.mails("breach", "").len(), 0);
 }
+
+#[test]
+fn without_idle_and_move_the_daemon_polls_and_copies() {
+    let s = setup(Knobs {
+        use_idle: false,
+        use_move: false,
+        ..Knobs::default()
+    });
+    let d = s.start();
+    let now = Utc::now();
+    s.send(
+        "staff",
+        &outlook_forward(&s, now - chrono::Duration::hours(1), "Via polling", now),
+    );
+    wait_for(20, "case by polling", || {
+        (s.cases().len() == 1).then_some(())
+    });
+    wait_for(
+        20,
+        "the notice copied to Processed and expunged from the INBOX",
+        || {
+            (s.mails("breach", "Processed").len() == 1 && s.mails("breach", "").is_empty())
+                .then_some(())
+        },
+    );
+    assert!(d.log_text().contains("idle=false"), "{}", d.log_text());
+}

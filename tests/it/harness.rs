@@ -101,6 +101,9 @@ pub struct Knobs {
     pub database_url: Option<String>,
     /// `auth.trust_local_submission`: replies submitted on 127.0.0.1 may command.
     pub trust_local: bool,
+    /// `imap.use_idle` and `imap.use_move`.
+    pub use_idle: bool,
+    pub use_move: bool,
 }
 
 impl Default for Knobs {
@@ -111,6 +114,8 @@ impl Default for Knobs {
             retry_max_secs: 2,
             database_url: None,
             trust_local: true,
+            use_idle: true,
+            use_move: true,
         }
     }
 }
@@ -151,8 +156,10 @@ ca_file = "{ca}"
 username = "{breach}"
 password = "{pw}"
 idle_reissue_secs = 60
-poll_interval_secs = 5
+poll_interval_secs = 1
 command_timeout_secs = 10
+use_idle = {use_idle}
+use_move = {use_move}
 
 [smtp]
 host = "127.0.0.1"
@@ -181,6 +188,8 @@ dpo = {{ name = "Dora DPO", address = "{dpo}" }}
         rb = knobs.retry_base_secs,
         rm = knobs.retry_max_secs,
         trust = knobs.trust_local,
+        use_idle = knobs.use_idle,
+        use_move = knobs.use_move,
         breach = u("breach"),
         official = u("official"),
         deputy = u("deputy"),
