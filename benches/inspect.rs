@@ -83,6 +83,50 @@ fn main() {
         return;
     }
 
+    // For tuning: `INSPECT_BENCH_TOP=N` lists the N messages where reading costs
+    // most beyond the bare parse (best of five runs each).
+    if let Some(n) = std::env::var("INSPECT_BENCH_TOP")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let best = |f: &dyn Fn() -> usize| {
+            (0..5)
+                .map(|_| {
+                    let t = Instant::now();
+                    black_box(f());
+                    t.elapsed()
+                })
+                .min()
+                .unwrap_or_default()
+        };
+        let mut extra: Vec<(Duration, Duration, &PathBuf)> = paths
+            .iter()
+            .zip(&files)
+            .map(|(p, raw)| {
+                let read = best(&|| inspect_one(raw, &opts));
+                let bare = best(&|| bare_one(raw));
+                (read.saturating_sub(bare), bare, p)
+            })
+            .collect();
+        let total: Duration = extra.iter().map(|e| e.0).sum();
+        let bare_total: Duration = extra.iter().map(|e| e.1).sum();
+        extra.sort_by(|a, b| b.0.cmp(&a.0));
+        println!(
+            "extra over bare parse: {:.1} ms in all (bare parse {:.1} ms)",
+            total.as_secs_f64() * 1e3,
+            bare_total.as_secs_f64() * 1e3
+        );
+        for (e, b, p) in extra.iter().take(n) {
+            println!(
+                "{:8.3} ms extra ({:.3} ms bare)  {}",
+                e.as_secs_f64() * 1e3,
+                b.as_secs_f64() * 1e3,
+                p.display()
+            );
+        }
+        return;
+    }
+
     // The slowest single message (best of three runs each, to ignore noise
     // from the other engineers' compilers on this machine).
     let mut worst = (Duration::ZERO, PathBuf::new());

@@ -438,16 +438,26 @@ fn mark_blocks(html: &str) -> String {
 /// The plain text of a message: its first text body, else its HTML as text.
 /// mail-parser breaks lines only at `<br>` and `</p>`; headings, list items
 /// and table rows get a break too, so that sentences do not run together.
+///
+/// Only the first [`MAX_BODY_BYTES`] of a body are read: a notice, its forward
+/// headers and its facts come first, and a megabyte-long newsletter or log dump
+/// must not cost more than a short mail.
 pub fn body_text(msg: &Message) -> String {
     let html_only = msg.text_part(0).is_some_and(|p| p.is_text_html());
     if html_only {
         if let Some(html) = msg.body_html(0) {
-            let marked = mark_blocks(&html);
-            return normalize(&mail_parser::decoders::html::html_to_text(&marked));
+            let marked = mark_blocks(super::text::prefix(&html, 4 * MAX_BODY_BYTES));
+            let text = mail_parser::decoders::html::html_to_text(&marked);
+            return normalize(super::text::prefix(&text, MAX_BODY_BYTES));
         }
     }
-    msg.body_text(0).map(|t| normalize(&t)).unwrap_or_default()
+    msg.body_text(0)
+        .map(|t| normalize(super::text::prefix(&t, MAX_BODY_BYTES)))
+        .unwrap_or_default()
 }
+
+/// How much of a body's text is read (bytes, cut at a character boundary).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 fn has_thread_headers(msg: &Message) -> bool {
     !msg.in_reply_to().is_empty() || !msg.references().is_empty()
