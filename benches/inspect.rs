@@ -110,7 +110,7 @@ fn main() {
             .collect();
         let total: Duration = extra.iter().map(|e| e.0).sum();
         let bare_total: Duration = extra.iter().map(|e| e.1).sum();
-        extra.sort_by(|a, b| b.0.cmp(&a.0));
+        extra.sort_by_key(|e| std::cmp::Reverse(e.0));
         println!(
             "extra over bare parse: {:.1} ms in all (bare parse {:.1} ms)",
             total.as_secs_f64() * 1e3,
