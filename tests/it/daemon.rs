@@ -91,15 +91,7 @@ fn replies_and_case_refs_attach_to_the_same_case() {
     let s = setup(Knobs::default());
     let _d = s.start();
     let now = Utc::now();
-    s.send(
-        "staff",
-        &outlook_forward(
-            &s,
-            now - chrono::Duration::hours(2),
-            "Intrång i ProvWeb",
-            now,
-        ),
-    );
+    s.forward(2, "Intrång i ProvWeb");
     let opening = wait_for(20, "opening notice", || {
         opening_mails(&s, "official").into_iter().next()
     });
@@ -279,16 +271,7 @@ fn mail_waits_while_smtp_is_down_and_goes_out_when_it_is_back() {
         ..Knobs::default()
     });
     let _d = s.start();
-    let now = Utc::now();
-    s.send(
-        "staff",
-        &outlook_forward(
-            &s,
-            now - chrono::Duration::hours(3),
-            "Intrång under avbrott",
-            now,
-        ),
-    );
+    s.forward(3, "Intrång under avbrott");
     let case_ref = wait_for(20, "case", || {
         s.cases()
             .first()
@@ -330,10 +313,7 @@ fn auto_replies_are_not_answered_and_garbage_is_quarantined() {
     let s = setup(Knobs::default());
     let _d = s.start();
     let now = Utc::now();
-    s.send(
-        "staff",
-        &outlook_forward(&s, now - chrono::Duration::hours(5), "Intrång", now),
-    );
+    s.forward(5, "Intrång");
     let ack = wait_for(20, "ack", || {
         s.mails("staff", "")
             .into_iter()
@@ -464,15 +444,7 @@ fn a_dropped_imap_connection_is_reestablished_and_nothing_is_missed() {
     std::fs::write(&s.config, cfg).unwrap();
     let d = s.start();
     let now = Utc::now();
-    s.send(
-        "staff",
-        &outlook_forward(
-            &s,
-            now - chrono::Duration::hours(1),
-            "Första incidenten",
-            now,
-        ),
-    );
+    s.forward(1, "Första incidenten");
     wait_for(20, "first case", || (s.cases().len() == 1).then_some(()));
     // The connection dies while the daemon IDLEs; a notice arrives meanwhile.
     assert!(proxy.cut() >= 1, "the daemon had an IMAP connection to cut");
@@ -510,11 +482,7 @@ fn without_idle_and_move_the_daemon_polls_and_copies() {
         ..Knobs::default()
     });
     let d = s.start();
-    let now = Utc::now();
-    s.send(
-        "staff",
-        &outlook_forward(&s, now - chrono::Duration::hours(1), "Via polling", now),
-    );
+    s.forward(1, "Via polling");
     wait_for(20, "case by polling", || {
         (s.cases().len() == 1).then_some(())
     });

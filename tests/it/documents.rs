@@ -105,16 +105,7 @@ fn run_cli(s: &Setup, args: &[&str]) -> std::process::Output {
 fn opening_notice_carries_the_drafts_and_cases_draft_and_imy_form_match_the_timeline() {
     let s = setup(Knobs::default());
     let d = s.start();
-    let now = Utc::now();
-    s.send(
-        "staff",
-        &outlook_forward(
-            &s,
-            now - chrono::Duration::hours(3),
-            "Dataintrång hos Provdata",
-            now,
-        ),
-    );
+    s.forward(3, "Dataintrång hos Provdata");
     let opening = wait_for(30, "the opening notice to the official", || {
         s.mails("official", "")
             .into_iter()
@@ -251,16 +242,7 @@ fn opening_notice_carries_the_drafts_and_cases_draft_and_imy_form_match_the_time
 fn a_decision_by_reply_mails_its_draft_documents_with_checksums_on_the_timeline() {
     let s = setup(Knobs::default());
     let d = s.start();
-    let now = Utc::now();
-    s.send(
-        "staff",
-        &outlook_forward(
-            &s,
-            now - chrono::Duration::hours(2),
-            "Dataintrång hos Provdata",
-            now,
-        ),
-    );
+    s.forward(2, "Dataintrång hos Provdata");
     let opening = wait_for(30, "the opening notice", || {
         s.mails("official", "")
             .into_iter()

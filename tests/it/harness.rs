@@ -576,6 +576,16 @@ MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer
         self.wait_event(case_ref, n, kind)
     }
 
+    /// Staff forward (Outlook, Swedish) a supplier's notice that reached the
+    /// municipality `hours_ago` hours ago.
+    pub fn forward(&self, hours_ago: i64, subject: &str) {
+        let now = Utc::now();
+        self.send(
+            "staff",
+            &outlook_forward(self, now - chrono::Duration::hours(hours_ago), subject, now),
+        );
+    }
+
     /// Timeline events of a case, as `cases show --json` gives them.
     pub fn events(&self, case_ref: &str) -> Vec<serde_json::Value> {
         self.case(case_ref)["timeline"]

@@ -3,21 +3,12 @@
 //! refused silently, a late report refused until a delay reason is given, the
 //! local-submission switch off, and the register that exports and verifies.
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 
 use crate::harness::*;
 
 fn open_case(s: &Setup, hours_ago: i64) -> (String, Mail) {
-    let now = Utc::now();
-    s.send(
-        "staff",
-        &outlook_forward(
-            s,
-            now - Duration::hours(hours_ago),
-            "Dataintrång hos Provdata",
-            now,
-        ),
-    );
+    s.forward(hours_ago, "Dataintrång hos Provdata");
     let opening = wait_for(20, "opening notice", || {
         s.mails("official", "")
             .into_iter()
