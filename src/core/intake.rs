@@ -5,9 +5,10 @@
 
 use chrono::{DateTime, Utc};
 
+use super::auth::{roster_role, Role};
 use super::clock::{self, ReminderPlan};
 use super::notice::{Kind, Notice};
-use super::routing::RouteDecision;
+use super::routing::{Route, RouteDecision};
 
 /// Why a message attaches to a case, strongest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +118,36 @@ fn is_own(n: &Notice, ctx: &Context<'_>) -> bool {
     own_from && own_id
 }
 
+/// Who hears of a message attached to a case, besides the answers to a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttachNotices {
+    /// The official is told of the news (not of their own words).
+    pub official: bool,
+    /// A colleague off the roster learns which case their message joined.
+    pub sender: bool,
+}
+
+/// Decides [`AttachNotices`] for a non-automatic message from `sender`; a
+/// command (accepted, refused or unauthorised) is answered elsewhere or not at all.
+pub fn attach_notices(
+    route: &Route,
+    sender: &str,
+    was_command: bool,
+    internal_domains: &[String],
+) -> AttachNotices {
+    if was_command {
+        return AttachNotices {
+            official: false,
+            sender: false,
+        };
+    }
+    let role = roster_role(route, sender);
+    AttachNotices {
+        official: role != Some(Role::Official),
+        sender: role.is_none() && super::types::is_internal(internal_domains, sender),
+    }
+}
+
 /// Decides what happens to one message.
 pub fn plan(
     n: &Notice,
@@ -171,10 +202,7 @@ pub fn plan(
     // than lose it.
     let aware_at = n.aware_at.or(n.received_at).unwrap_or(now).min(now);
     let sender = n.sender.address.clone().unwrap_or_default();
-    let r = &route.route;
-    let on_roster = [&r.official, &r.dpo, &r.deputy]
-        .iter()
-        .any(|c| c.address.eq_ignore_ascii_case(&sender));
+    let on_roster = roster_role(&route.route, &sender).is_some();
     let ack = if sender.is_empty() || automatic {
         AckTo::Dpo
     } else if super::types::is_internal(ctx.internal_domains, &sender) {
@@ -360,6 +388,52 @@ mod tests {
             p,
             Plan::Record {
                 reason: RecordReason::Automatic
+            }
+        );
+    }
+
+    #[test]
+    fn attached_news_reaches_the_official_and_an_off_roster_colleague() {
+        let d = vec!["example.test".to_string()];
+        let r = route().route;
+        let from_staff = attach_notices(&r, "staff@example.test", false, &d);
+        assert_eq!(
+            from_staff,
+            AttachNotices {
+                official: true,
+                sender: true
+            }
+        );
+        let from_official = attach_notices(&r, "Official@Example.test", false, &d);
+        assert_eq!(
+            from_official,
+            AttachNotices {
+                official: false,
+                sender: false
+            }
+        );
+        let from_dpo = attach_notices(&r, "dpo@example.test", false, &d);
+        assert_eq!(
+            from_dpo,
+            AttachNotices {
+                official: true,
+                sender: false
+            }
+        );
+        let from_supplier = attach_notices(&r, "noreply@provdata.example", false, &d);
+        assert_eq!(
+            from_supplier,
+            AttachNotices {
+                official: true,
+                sender: false
+            }
+        );
+        let command = attach_notices(&r, "staff@example.test", true, &d);
+        assert_eq!(
+            command,
+            AttachNotices {
+                official: false,
+                sender: false
             }
         );
     }

@@ -337,39 +337,34 @@ impl Pipeline {
                         mails.extend(w.mails);
                         update = w.update;
                     }
-                    // New information is news for the official, unless it is their
-                    // own words or a command (answered above).
                     if let Some(route) = route {
-                        if !was_command && !route.official.address.eq_ignore_ascii_case(&from) {
-                            let d = compose::follow_up_notice(
+                        let tell = intake::attach_notices(
+                            &route,
+                            &from,
+                            was_command,
+                            &self.cfg.general.internal_domains,
+                        );
+                        let key = &hash[..16];
+                        let mut drafts = Vec::new();
+                        if tell.official {
+                            drafts.push(compose::follow_up_notice(
                                 &wf.case_ref,
                                 &route,
                                 &subject,
                                 &from,
-                                &hash[..16],
-                            );
-                            mails.push(
-                                compose::format(&self.sender, &wf.case_ref, d)
-                                    .map_err(|e| anyhow::anyhow!(e))?,
-                            );
+                                key,
+                            ));
                         }
-                        // A colleague who forwarded news (not on the roster) learns
-                        // which case it went to, as for a new case.
-                        let on_roster = [&route.official, &route.deputy, &route.dpo]
-                            .iter()
-                            .any(|c| c.address.eq_ignore_ascii_case(&from))
-                            || route
-                                .coordinator
-                                .as_ref()
-                                .is_some_and(|c| c.address.eq_ignore_ascii_case(&from));
-                        if !was_command && !on_roster && self.cfg.is_internal(&from) {
-                            let d = compose::attached_acknowledgement(
+                        if tell.sender {
+                            drafts.push(compose::attached_acknowledgement(
                                 &wf.case_ref,
                                 &subject,
                                 &from,
                                 message_id.as_deref(),
-                                &hash[..16],
-                            );
+                                key,
+                            ));
+                        }
+                        for d in drafts {
                             mails.push(
                                 compose::format(&self.sender, &wf.case_ref, d)
                                     .map_err(|e| anyhow::anyhow!(e))?,

@@ -444,32 +444,13 @@ pub fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T
     }
 }
 
-const SV_MONTHS: [&str; 12] = [
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-];
-
 /// "den 20 november 2026 09:24" in Europe/Stockholm, as Outlook (sv) writes it.
 pub fn sv_outlook_date(t: DateTime<Utc>) -> String {
-    use chrono::{Datelike, Timelike};
     let l = t.with_timezone(&chrono_tz::Europe::Stockholm);
     format!(
-        "den {} {} {} {:02}:{:02}",
-        l.day(),
-        SV_MONTHS[l.month0() as usize],
-        l.year(),
-        l.hour(),
-        l.minute()
+        "den {} {}",
+        breachwatch::core::documents::words::date_long(l.date_naive()),
+        l.format("%H:%M")
     )
 }
 
