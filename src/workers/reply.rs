@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::core::auth::{submission_from_received, Submission};
+use crate::core::bounded::{cut_text, MAX_STORED_TEXT};
 use crate::core::case::{handle_reply, Case, Effect, Reply};
 use crate::core::clock;
 use crate::core::commands::Lang;
@@ -52,7 +53,12 @@ impl ReplyMail {
             sender: sender.to_string(),
             subject: m.subject().unwrap_or_default().to_string(),
             message_id: m.message_id().map(str::to_string),
-            text: m.body_text(0).map(|c| c.into_owned()).unwrap_or_default(),
+            // The text goes on the hash-chained timeline, which can never
+            // shrink: bounded, with a marker; the raw message keeps it all.
+            text: m
+                .body_text(0)
+                .map(|c| cut_text(&c, MAX_STORED_TEXT).into_owned())
+                .unwrap_or_default(),
             auth_results: auth,
             submission: submission_from_received(&received_refs),
         })

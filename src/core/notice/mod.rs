@@ -158,6 +158,15 @@ pub struct Notice {
 /// How much of the notice's text facts are read from.
 const MAX_FACT_CHARS: usize = 30_000;
 
+/// In-Reply-To ids kept (normally one; RFC 5322 allows several).
+pub const MAX_IN_REPLY_TO_IDS: usize = 10;
+/// References ids kept: the last ones, the nearest ancestors.
+pub const MAX_REFERENCES_IDS: usize = 100;
+/// Most parent ids a message yields, and so most ids a thread look-up takes.
+pub const MAX_PARENT_IDS: usize = MAX_IN_REPLY_TO_IDS + MAX_REFERENCES_IDS;
+/// A longer id cannot be a Message-ID (a header line holds at most 998 octets).
+const MAX_MESSAGE_ID_LEN: usize = 998;
+
 /// Reads one raw message.
 pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     if !looks_like_message(raw) {
@@ -178,19 +187,30 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         address: from.and_then(|a| a.address()).map(str::to_lowercase),
     };
     let subject = msg.subject().map(str::to_string);
-    let mut parent_ids: Vec<String> = Vec::new();
-    for h in [msg.in_reply_to(), msg.references()] {
-        if let Some(list) = h.as_text_list() {
-            parent_ids.extend(list.iter().map(|s| s.to_string()));
-        } else if let Some(t) = h.as_text() {
-            parent_ids.push(t.to_string());
-        }
-    }
-    let parent_ids: Vec<String> = parent_ids
-        .into_iter()
-        .map(|p| p.trim().trim_matches(['<', '>']).to_string())
-        .filter(|p| !p.is_empty())
-        .collect();
+    // The first In-Reply-To ids and the last References ids (the nearest
+    // ancestors end the list): a crafted header with half a million ids must
+    // not become half a million look-ups.
+    let ids = |h: &mail_parser::HeaderValue<'_>, first: bool, max: usize| -> Vec<String> {
+        let all: Vec<&str> = if let Some(list) = h.as_text_list() {
+            list.iter().map(|s| s.as_ref()).collect()
+        } else {
+            h.as_text().into_iter().collect()
+        };
+        let skip = if first {
+            0
+        } else {
+            all.len().saturating_sub(max)
+        };
+        all.into_iter()
+            .skip(skip)
+            .take(max)
+            .map(|p| p.trim().trim_matches(['<', '>']))
+            .filter(|p| !p.is_empty() && p.len() <= MAX_MESSAGE_ID_LEN)
+            .map(str::to_string)
+            .collect()
+    };
+    let mut parent_ids = ids(msg.in_reply_to(), true, MAX_IN_REPLY_TO_IDS);
+    parent_ids.extend(ids(msg.references(), false, MAX_REFERENCES_IDS));
 
     // Automatic mail: RFC 3834 Auto-Submitted, RFC 3462 reports, and the
     // subjects auto-responders use. `auto-generated` alone is not an answer.
@@ -449,6 +469,27 @@ mod tests {
         assert_ne!(n.kind, Kind::AutoReply);
         let n = read_str("From: a@x.example\nSubject: Re: x\nAuto-Submitted: no\n\nText\n");
         assert!(!n.threading.never_answer);
+    }
+
+    #[test]
+    fn parent_ids_are_bounded_and_keep_the_nearest_ancestors() {
+        let refs: Vec<String> = (0..500_000).map(|i| format!("<r{i}@x>")).collect();
+        let n = read_str(&format!(
+            "From: a@x.example\nSubject: SV: x\nIn-Reply-To: <p@x>\nReferences: {}\n\nText\n",
+            refs.join(" ")
+        ));
+        let ids = &n.threading.parent_ids;
+        assert_eq!(ids.len(), 1 + MAX_REFERENCES_IDS);
+        assert!(ids.len() <= MAX_PARENT_IDS);
+        assert_eq!(ids[0], "p@x", "In-Reply-To first");
+        assert_eq!(ids[1], format!("r{}@x", 500_000 - MAX_REFERENCES_IDS));
+        assert_eq!(ids.last().map(String::as_str), Some("r499999@x"));
+        // An id no header line can hold is not an id.
+        let long = "x".repeat(2000);
+        let n = read_str(&format!(
+            "From: a@x.example\nSubject: x\nIn-Reply-To: <{long}@x>\n\nText\n"
+        ));
+        assert!(n.threading.parent_ids.is_empty());
     }
 
     #[test]
