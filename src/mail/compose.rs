@@ -12,7 +12,7 @@ use lettre::Message;
 use crate::core::bounded::short_subject;
 use crate::core::clock;
 use crate::core::routing::Route;
-use crate::core::types::{is_internal, CaseRef};
+use crate::core::types::{addr_hash, is_internal, CaseRef};
 use crate::store::OutboxMail;
 
 /// What every composed mail needs from the deployment.
@@ -113,10 +113,14 @@ pub fn format(sender: &Sender, case_ref: &CaseRef, d: Draft) -> Result<OutboxMai
             case_ref.to_string(),
         ));
     for a in &to {
-        b = b.to(a.parse().map_err(|e| format!("bad address {a}: {e}"))?);
+        b = b.to(a
+            .parse()
+            .map_err(|e| format!("bad address addr:{}: {e}", addr_hash(a)))?);
     }
     for a in &cc {
-        b = b.cc(a.parse().map_err(|e| format!("bad address {a}: {e}"))?);
+        b = b.cc(a
+            .parse()
+            .map_err(|e| format!("bad address addr:{}: {e}", addr_hash(a)))?);
     }
     if let Some(parent) = &d.in_reply_to {
         b = b

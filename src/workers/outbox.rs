@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Smtp;
+use crate::core::types::redact_addresses;
 use crate::mail::smtp::{SendOutcome, SmtpSender};
 use crate::store::Store;
 
@@ -68,14 +69,14 @@ pub async fn send_one(
         SendOutcome::Retry(err) if attempts < cfg.max_attempts => {
             let next = Utc::now() + retry_delay(cfg, attempts);
             store.outbox_retry(row.id, attempts, next, &err).await?;
-            tracing::warn!(message_id = %row.message_id, attempts, %next, "send failed, will retry: {err}");
+            tracing::warn!(message_id = %row.message_id, attempts, %next, "send failed, will retry: {}", redact_addresses(&err));
             Ok(Step::Retry(err))
         }
         SendOutcome::Retry(err) | SendOutcome::Permanent(err) => {
             store
                 .outbox_failed(row.id, attempts, &err, Utc::now())
                 .await?;
-            tracing::error!(message_id = %row.message_id, attempts, "mail failed for good: {err}");
+            tracing::error!(message_id = %row.message_id, attempts, "mail failed for good: {}", redact_addresses(&err));
             Ok(Step::Failed(err))
         }
     }

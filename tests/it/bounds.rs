@@ -1,7 +1,9 @@
-//! What comes from outside is bounded: crafted mail (half a million
-//! References, a 2 MB follow-up, a 200 KB subject) through the real ingest
-//! pipeline on SQLite and PostgreSQL.
+//! What comes from outside is bounded, and logs keep no secrets: crafted mail
+//! (half a million References, a 2 MB follow-up, a 200 KB subject) through the
+//! real ingest pipeline on SQLite and PostgreSQL, and the daemon at
+//! `BREACHWATCH_LOG=trace` against the real Dovecot and Postfix.
 
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -10,6 +12,8 @@ use breachwatch::config::Config;
 use breachwatch::core::bounded::{MAX_STORED_TEXT, MAX_SUBJECT_CHARS};
 use breachwatch::store::{Store, MAX_PARENT_IDS};
 use breachwatch::workers::ingest::{Handled, Pipeline};
+
+use crate::harness::{bin, setup, wait_for, Knobs};
 
 fn config(db_url: &str) -> Config {
     let text =
@@ -298,4 +302,78 @@ async fn huge_bodies_and_subjects_are_bounded_on_sqlite() {
 #[tokio::test]
 async fn huge_bodies_and_subjects_are_bounded_on_postgres() {
     on_postgres(|url| async move { huge_texts(&url).await }).await;
+}
+
+/// Finding 10: at `BREACHWATCH_LOG=trace` the daemon logs in to Dovecot,
+/// fetches a forwarded notice and sends its mails through Postfix; the log has
+/// none of the bodies, the addresses or the password.
+#[test]
+fn a_trace_log_holds_no_bodies_addresses_or_password() {
+    let s = setup(Knobs::default());
+    let log = s.dir.path().join("trace.log");
+    let mut child = Command::new(bin())
+        .args(["run", "--config"])
+        .arg(&s.config)
+        .env_remove("BREACHWATCH_DATABASE_URL")
+        .env_remove("BREACHWATCH_IMAP_CA_FILE")
+        .env("BREACHWATCH_LOG", "trace")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("start breachwatch run");
+    s.forward(2, "Dataintrång hos Provdata");
+    wait_for(30, "the opening notice at the official", || {
+        s.mails("official", "")
+            .into_iter()
+            .find(|m| m.subject.contains("Ny personuppgiftsincident"))
+    });
+    wait_for(30, "the acknowledgement at staff", || {
+        s.mails("staff", "")
+            .into_iter()
+            .find(|m| m.subject.contains("Mottaget"))
+    });
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    wait_for(10, "the log line of the sent mails", || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        (text.matches("mail sent").count() >= 2).then_some(())
+    });
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log).unwrap_or(text);
+    assert!(text.contains("case opened"), "the daemon logged:\n{text}");
+    let pw = s.stack.get("MAILSTACK_PASSWORD");
+    let mut forbidden: Vec<(String, &str)> = vec![
+        (pw, "the IMAP password"),
+        ("Provdata Sverige AB har drabbats".into(), "the notice body"),
+        (
+            "Ett nytt ärende om personuppgiftsincident".into(),
+            "the opening notice body",
+        ),
+        ("Tack. Meddelandet".into(), "the acknowledgement body"),
+    ];
+    for role in ["breach", "staff", "official", "deputy", "dpo"] {
+        forbidden.push((s.users.addr(role), "an address"));
+        forbidden.push((s.users.local(role), "an address's local part"));
+    }
+    let mut found = Vec::new();
+    for (needle, what) in forbidden {
+        if let Some(at) = find_word(&text, &needle) {
+            let from = text[..at].rfind('\n').map_or(0, |i| i + 1);
+            let to = text[at..].find('\n').map_or(text.len(), |i| at + i);
+            let line: String = text[from..to].chars().take(300).collect();
+            found.push(format!("{what}: {line}"));
+        }
+    }
+    assert!(found.is_empty(), "the log holds\n{}", found.join("\n"));
+}
+
+/// Where `needle` occurs as a whole word (a short password such as "secret"
+/// is also part of TLS words like "extended_master_secret").
+fn find_word(text: &str, needle: &str) -> Option<usize> {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    text.match_indices(needle).map(|(i, _)| i).find(|&i| {
+        !word(text[..i].chars().next_back()) && !word(text[i + needle.len()..].chars().next())
+    })
 }
