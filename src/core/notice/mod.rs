@@ -164,6 +164,8 @@ pub const MAX_IN_REPLY_TO_IDS: usize = 10;
 pub const MAX_REFERENCES_IDS: usize = 100;
 /// Most parent ids a message yields, and so most ids a thread look-up takes.
 pub const MAX_PARENT_IDS: usize = MAX_IN_REPLY_TO_IDS + MAX_REFERENCES_IDS;
+/// Most octets of an address (a path is at most 256 with its brackets).
+const MAX_ADDRESS_LEN: usize = 254;
 /// A longer id cannot be a Message-ID (a header line holds at most 998 octets).
 const MAX_MESSAGE_ID_LEN: usize = 998;
 
@@ -184,7 +186,12 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     let from = msg.from().and_then(|a| a.first());
     let sender = Person {
         name: from.and_then(|a| a.name()).map(|s| s.trim().to_string()),
-        address: from.and_then(|a| a.address()).map(str::to_lowercase),
+        // A longer "address" cannot be one (RFC 5321 §4.5.3.1.3) and would be
+        // copied into every event of the case as its actor.
+        address: from
+            .and_then(|a| a.address())
+            .filter(|a| a.len() <= MAX_ADDRESS_LEN)
+            .map(str::to_lowercase),
     };
     let subject = msg.subject().map(str::to_string);
     // The first In-Reply-To ids and the last References ids (the nearest
@@ -490,6 +497,17 @@ mod tests {
             "From: a@x.example\nSubject: x\nIn-Reply-To: <{long}@x>\n\nText\n"
         ));
         assert!(n.threading.parent_ids.is_empty());
+    }
+
+    #[test]
+    fn a_sender_address_longer_than_any_address_is_none() {
+        let n = read_str(&format!(
+            "From: {}@x.example\nSubject: x\n\nText\n",
+            "a".repeat(100_000)
+        ));
+        assert_eq!(n.sender.address, None);
+        let n = read_str("From: A@X.example\nSubject: x\n\nText\n");
+        assert_eq!(n.sender.address.as_deref(), Some("a@x.example"));
     }
 
     #[test]
