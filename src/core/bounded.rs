@@ -33,11 +33,20 @@ pub fn cut_text(s: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(format!("{}{marker}", s.get(..keep).unwrap_or("")))
 }
 
-/// A subject fit to copy into our mail: control characters and runs of
-/// whitespace (a folded or encoded header can decode to line breaks) become
-/// one space, and more than [`MAX_SUBJECT_CHARS`] characters end in "…".
+/// Most characters of a display name read from a header.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// A subject fit to copy into our mail: [`one_line`] of at most
+/// [`MAX_SUBJECT_CHARS`] characters.
 pub fn short_subject(s: &str) -> String {
-    let mut out = String::with_capacity(s.len().min(MAX_SUBJECT_CHARS * 4));
+    one_line(s, MAX_SUBJECT_CHARS)
+}
+
+/// `s` as one line: control characters and runs of whitespace (a folded or
+/// encoded header can decode to line breaks) become one space, and more than
+/// `max` characters end in "…".
+pub fn one_line(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max * 4));
     let mut chars = 0;
     let mut space = false;
     for c in s.trim().chars() {
@@ -46,7 +55,7 @@ pub fn short_subject(s: &str) -> String {
             continue;
         }
         if space {
-            if chars + 1 >= MAX_SUBJECT_CHARS {
+            if chars + 1 >= max {
                 out.push('…');
                 return out;
             }
@@ -54,7 +63,7 @@ pub fn short_subject(s: &str) -> String {
             chars += 1;
             space = false;
         }
-        if chars >= MAX_SUBJECT_CHARS {
+        if chars >= max {
             out.push('…');
             return out;
         }

@@ -21,6 +21,8 @@ mod golden;
 
 use mail_parser::MimeHeaders;
 
+use crate::core::bounded;
+
 /// What the reader needs besides the bytes.
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
@@ -185,7 +187,9 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     let received_at = opts.delivered_at.or(date);
     let from = msg.from().and_then(|a| a.first());
     let sender = Person {
-        name: from.and_then(|a| a.name()).map(|s| s.trim().to_string()),
+        name: from
+            .and_then(|a| a.name())
+            .map(|s| bounded::one_line(s, bounded::MAX_NAME_CHARS)),
         // A longer "address" cannot be one (RFC 5321 §4.5.3.1.3) and would be
         // copied into every event of the case as its actor.
         address: from
@@ -357,7 +361,12 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         full_text
     };
     Ok(Notice {
-        message_id: msg.message_id().map(|m| format!("<{m}>")),
+        // An id no header line can hold is no id: it would be stored and
+        // logged with every line about the message.
+        message_id: msg
+            .message_id()
+            .filter(|m| m.len() <= MAX_MESSAGE_ID_LEN)
+            .map(|m| format!("<{m}>")),
         kind,
         language,
         forwarded,
@@ -497,6 +506,25 @@ mod tests {
             "From: a@x.example\nSubject: x\nIn-Reply-To: <{long}@x>\n\nText\n"
         ));
         assert!(n.threading.parent_ids.is_empty());
+    }
+
+    #[test]
+    fn an_overlong_message_id_is_none_and_a_long_name_is_shortened() {
+        let n = read_str(&format!(
+            "From: \"{}\" <a@x.example>\nMessage-ID: <{}@x>\nSubject: x\n\nText\n",
+            "Namn ".repeat(10_000),
+            "i".repeat(5_000)
+        ));
+        assert_eq!(n.message_id, None);
+        let name = n.sender.name.unwrap();
+        assert!(
+            name.chars().count() <= bounded::MAX_NAME_CHARS + 1,
+            "{name}"
+        );
+        assert!(name.starts_with("Namn Namn"));
+        let n = read_str("From: \"Sam  Staff\" <a@x.example>\nMessage-ID: <m@x>\n\nText\n");
+        assert_eq!(n.message_id.as_deref(), Some("<m@x>"));
+        assert_eq!(n.sender.name.as_deref(), Some("Sam Staff"));
     }
 
     #[test]
