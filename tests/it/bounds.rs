@@ -293,6 +293,63 @@ async fn thread_lookup_is_one_bounded_query_on_postgres() {
     on_postgres(|url| async move { thread_lookup(&url).await }).await;
 }
 
+/// Counts the statements sqlx runs that read the thread look-up's tables by
+/// Message-ID (sqlx reports every statement as a `sqlx::query` event).
+#[derive(Clone, Default)]
+struct LookupStatements(Arc<std::sync::atomic::AtomicUsize>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for LookupStatements {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        struct Text(String);
+        impl tracing::field::Visit for Text {
+            fn record_str(&mut self, _f: &tracing::field::Field, v: &str) {
+                self.0.push_str(v);
+            }
+            fn record_debug(&mut self, _f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                self.0.push_str(&format!("{v:?}"));
+            }
+        }
+        if event.metadata().target() != "sqlx::query" {
+            return;
+        }
+        let mut t = Text(String::new());
+        event.record(&mut t);
+        if t.0.contains("FROM messages") && t.0.contains("message_id") {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+/// Finding 4, structurally: 500,000 ids are ONE statement. PostgreSQL only: its
+/// statements run (and are reported) on the test's own thread, where the
+/// counting subscriber is installed; SQLite runs them on a worker thread.
+#[tokio::test]
+async fn a_thread_lookup_of_half_a_million_ids_is_one_statement_on_postgres() {
+    use tracing_subscriber::layer::SubscriberExt;
+    on_postgres(|url| async move {
+        let store = Store::connect(&url).await.unwrap();
+        let p = Pipeline::new(Arc::new(config(&url)), store.clone());
+        let r = open(&p, "s1@x").await;
+        let c = case_id(&store, &r).await;
+        let mut many: Vec<String> = (0..500_000).map(|i| format!("u{i}@x")).collect();
+        many[MAX_PARENT_IDS - 1] = "s1@x".into();
+        let count = LookupStatements::default();
+        let subscriber = tracing_subscriber::registry().with(count.clone());
+        let found = {
+            let _guard = tracing::subscriber::set_default(subscriber);
+            store.case_by_message_ids(&many).await.unwrap()
+        };
+        assert_eq!(found, Some(c));
+        assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        store.close().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn huge_bodies_and_subjects_are_bounded_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
