@@ -295,8 +295,14 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
             });
         }
     }
+    // A forwarded "From:" line is body text: bounded like the sender's header.
     let (rep_name, rep_addr) = match inner {
-        Some(l) => (l.name.clone(), l.address.clone()),
+        Some(l) => (
+            l.name
+                .as_deref()
+                .map(|n| bounded::one_line(n, bounded::MAX_NAME_CHARS)),
+            l.address.clone().filter(|a| a.len() <= MAX_ADDRESS_LEN),
+        ),
         None => (sender.name.clone(), sender.address.clone()),
     };
     let organisation = org::organisation(
@@ -304,7 +310,8 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         rep_addr.as_deref(),
         rep_name.as_deref(),
         &opts.suppliers,
-    );
+    )
+    .map(|o| bounded::one_line(&o, bounded::MAX_NAME_CHARS));
     if let Some(o) = &organisation {
         evidence.push(Evidence {
             field: "reporter.organisation".into(),
@@ -525,6 +532,34 @@ mod tests {
         let n = read_str("From: \"Sam  Staff\" <a@x.example>\nMessage-ID: <m@x>\n\nText\n");
         assert_eq!(n.message_id.as_deref(), Some("<m@x>"));
         assert_eq!(n.sender.name.as_deref(), Some("Sam Staff"));
+    }
+
+    #[test]
+    fn a_forwarded_reporter_with_a_huge_name_is_bounded() {
+        let n = read_str(&format!(
+            "From: Sam Staff <staff@example.test>\nSubject: VB: Intrång\nDate: Mon, 21 Jun 2021 07:09:14 +0200\n\n\
+Se nedan.\n\n________________________________\nFrån: {} <noreply@provdata.example>\n\
+Skickat: den 20 juni 2021 09:24\nTill: IT <it@example.test>\nÄmne: Intrång\n\nDataintrång i ProvWeb.\n",
+            "Kundservice ".repeat(5_000)
+        ));
+        assert_eq!(
+            n.reporter.address.as_deref(),
+            Some("noreply@provdata.example"),
+            "the forward was read"
+        );
+        let name = n.reporter.name.unwrap_or_default();
+        assert!(
+            name.chars().count() <= bounded::MAX_NAME_CHARS + 1,
+            "{}",
+            name.len()
+        );
+        if let Some(o) = n.reporter.organisation {
+            assert!(
+                o.chars().count() <= bounded::MAX_NAME_CHARS + 1,
+                "{}",
+                o.len()
+            );
+        }
     }
 
     #[test]
