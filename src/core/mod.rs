@@ -6,6 +6,7 @@
 //! here is tested with plain unit tests.
 
 pub mod auth;
+pub mod bounded;
 pub mod case;
 pub mod clock;
 pub mod commands;

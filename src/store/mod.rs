@@ -380,6 +380,15 @@ async fn begin_pg(pool: &PgPool) -> sqlx::Result<sqlx::Transaction<'static, sqlx
 backend!(sqlite_q, sqlx::Sqlite, begin_sqlite);
 backend!(pg_q, sqlx::Postgres, begin_pg);
 
+pub use crate::core::notice::MAX_PARENT_IDS;
+
+/// The ids a thread look-up considers: the first [`MAX_PARENT_IDS`]. The reader
+/// already keeps no more (In-Reply-To, then the last References); this guards
+/// any other caller, so one message is always one bounded query.
+pub fn lookup_ids(ids: &[String]) -> &[String] {
+    &ids[..ids.len().min(MAX_PARENT_IDS)]
+}
+
 /// Dispatches a method to the backend module of the same query.
 macro_rules! dispatch {
     ($self:ident, $f:ident ( $($arg:expr),* )) => {
@@ -427,7 +436,9 @@ impl Store {
         dispatch!(self, message_known(message_id, content_hash))
     }
 
-    /// The case a message with one of these Message-IDs belongs to (received or sent).
+    /// The case a message with one of these Message-IDs belongs to (received or
+    /// sent), in ONE query; the first id in `ids` that has a case wins. Only the
+    /// first [`MAX_PARENT_IDS`] ids are looked up (see [`lookup_ids`]).
     pub async fn case_by_message_ids(&self, ids: &[String]) -> Result<Option<i64>> {
         dispatch!(self, case_by_message_ids(ids))
     }

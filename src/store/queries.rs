@@ -70,21 +70,35 @@ macro_rules! backend {
                 Ok(n > 0)
             }
 
+            /// One query for every id (at most `MAX_PARENT_IDS` of them, the
+            /// first ones); the case of the first id in the caller's order that
+            /// has one wins, as a look-up id by id would find it.
             pub async fn case_by_message_ids(pool: &Pool, ids: &[String]) -> Result<Option<i64>> {
-                for id in ids {
-                    let hit: Option<i64> = sqlx::query_scalar(
-                        "SELECT case_id FROM messages WHERE message_id = $1 AND case_id IS NOT NULL \
-                         UNION ALL SELECT case_id FROM outbox WHERE message_id = $1 AND case_id IS NOT NULL \
-                         LIMIT 1",
-                    )
-                    .bind(id)
-                    .fetch_optional(pool)
-                    .await?;
-                    if hit.is_some() {
-                        return Ok(hit);
-                    }
+                let ids = lookup_ids(ids);
+                if ids.is_empty() {
+                    return Ok(None);
                 }
-                Ok(None)
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "SELECT message_id, case_id FROM messages WHERE case_id IS NOT NULL AND message_id IN (",
+                );
+                let mut list = q.separated(", ");
+                for id in ids {
+                    list.push_bind(id.as_str());
+                }
+                q.push(") UNION ALL SELECT message_id, case_id FROM outbox WHERE case_id IS NOT NULL AND message_id IN (");
+                let mut list = q.separated(", ");
+                for id in ids {
+                    list.push_bind(id.as_str());
+                }
+                q.push(")");
+                let rows = q.build().fetch_all(pool).await?;
+                let hits: Vec<(String, i64)> = rows
+                    .iter()
+                    .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
+                    .collect();
+                Ok(ids
+                    .iter()
+                    .find_map(|id| hits.iter().find(|(m, _)| m == id).map(|(_, c)| *c)))
             }
 
             pub async fn case_route(pool: &Pool, case_id: i64) -> Result<serde_json::Value> {
