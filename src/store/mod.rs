@@ -573,3 +573,48 @@ impl Store {
         dispatch!(self, quarantined())
     }
 }
+
+/// Queries of the register check (`crate::register`).
+impl Store {
+    /// A case's timeline with the seals, in `seq` order.
+    pub async fn case_chain(
+        &self,
+        case_id: i64,
+        case_ref: &CaseRef,
+    ) -> Result<Vec<crate::core::timeline::StoredEvent>> {
+        dispatch!(self, case_chain(case_id, case_ref))
+    }
+
+    /// The last register-wide event number handed out.
+    pub async fn register_counter(&self) -> Result<i64> {
+        dispatch!(self, register_counter())
+    }
+
+    /// The case-number counters: `(prefix, year, last)`.
+    pub async fn case_counters(&self) -> Result<Vec<(String, i64, i64)>> {
+        dispatch!(self, case_counters())
+    }
+}
+
+impl CaseRecord {
+    /// The register fields of this row, as events seal them and `register
+    /// verify` compares them (one owner for both sides).
+    pub fn row_state(&self) -> crate::core::register::RowState {
+        crate::core::register::RowState::of(&crate::core::register::CaseRow {
+            state: &self.state,
+            aware_at: self.aware_at,
+            deadline_at: self.deadline_at,
+            opened_at: self.opened_at,
+            reporter: [
+                self.reporter_name.as_deref(),
+                self.reporter_address.as_deref(),
+                self.reporter_organisation.as_deref(),
+                self.reporter_domain.as_deref(),
+            ],
+            systems: &self.systems,
+            route: &self.route,
+            facts: &self.facts,
+            workflow: &self.workflow,
+        })
+    }
+}

@@ -117,10 +117,33 @@ macro_rules! backend {
                 at: DateTime<Utc>,
                 ev: &NewEvent,
             ) -> Result<()> {
-                let case_ref: String = sqlx::query_scalar("SELECT ref FROM cases WHERE id = $1")
+                // Locks in one order everywhere (the case row, then the register
+                // counter), so two transactions cannot wait on each other.
+                sqlx::query("UPDATE cases SET timeline_head = timeline_head WHERE id = $1")
+                    .bind(case_id)
+                    .execute(&mut **tx)
+                    .await?;
+                // The register-wide number next: it locks the counter row until
+                // commit, so appends are serialised across replicas and the
+                // numbers (and the case's seq read below) follow commit order.
+                let reg_seq: i64 = sqlx::query_scalar(
+                    "UPDATE register_counter SET last = last + 1 WHERE id = 1 RETURNING last",
+                )
+                .fetch_one(&mut **tx)
+                .await?;
+                // The case row as this transaction leaves it (every change of the
+                // row is written before its events): sealed into the event.
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!("{RECORD} WHERE id = $1")))
                     .bind(case_id)
                     .fetch_one(&mut **tx)
                     .await?;
+                let record = record_row(&row);
+                let seal = crate::core::register::Seal {
+                    reg_seq: u64::try_from(reg_seq).unwrap_or(0),
+                    row: record.row_state(),
+                }
+                .to_value();
+                let case_ref = record.case_ref.as_str().to_string();
                 let last = sqlx::query(
                     "SELECT seq, hash FROM events WHERE case_id = $1 ORDER BY seq DESC LIMIT 1",
                 )
@@ -142,10 +165,10 @@ macro_rules! backend {
                     actor: ev.actor.clone(),
                     data: ev.data.clone(),
                 };
-                let hash = timeline::chain_hash(&prev, &event);
+                let hash = timeline::sealed_hash(&prev, &event, Some(&seal));
                 sqlx::query(
-                    "INSERT INTO events (case_id, seq, at, kind, actor, data, prev_hash, hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO events (case_id, seq, at, kind, actor, data, prev_hash, hash, seal) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(case_id)
                 .bind(seq)
@@ -155,6 +178,7 @@ macro_rules! backend {
                 .bind(ev.data.to_string())
                 .bind(prev)
                 .bind(&hash)
+                .bind(seal.to_string())
                 .execute(&mut **tx)
                 .await?;
                 sqlx::query("UPDATE cases SET timeline_head = $1 WHERE id = $2")
@@ -689,6 +713,62 @@ macro_rules! backend {
                         hash: r.get(6),
                     })
                     .collect())
+            }
+
+            /// A case's timeline as the chain check reads it, seals included.
+            /// A stored seal that is not JSON is kept as a string, so that it
+            /// still takes part in (and breaks) the hash.
+            pub async fn case_chain(
+                pool: &Pool,
+                case_id: i64,
+                case_ref: &CaseRef,
+            ) -> Result<Vec<timeline::StoredEvent>> {
+                let rows = sqlx::query(
+                    "SELECT seq, at, kind, actor, data, prev_hash, hash, seal FROM events \
+                     WHERE case_id = $1 ORDER BY seq",
+                )
+                .bind(case_id)
+                .fetch_all(pool)
+                .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| {
+                        let data: String = r.get(4);
+                        let seal: Option<String> = r.get(7);
+                        timeline::StoredEvent {
+                            event: timeline::Event {
+                                seq: u64::try_from(r.get::<i64, _>(0)).unwrap_or(0),
+                                case_ref: case_ref.clone(),
+                                at: r.get(1),
+                                kind: r.get(2),
+                                actor: r.get(3),
+                                data: serde_json::from_str(&data)
+                                    .unwrap_or(serde_json::Value::String(data)),
+                            },
+                            seal: seal.map(|s| {
+                                serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s))
+                            }),
+                            prev_hash: r.get(5),
+                            hash: r.get(6),
+                        }
+                    })
+                    .collect())
+            }
+
+            /// The last register-wide event number handed out.
+            pub async fn register_counter(pool: &Pool) -> Result<i64> {
+                Ok(sqlx::query_scalar("SELECT last FROM register_counter WHERE id = 1")
+                    .fetch_optional(pool)
+                    .await?
+                    .unwrap_or(0))
+            }
+
+            /// The case-number counters: `(prefix, year, last)`.
+            pub async fn case_counters(pool: &Pool) -> Result<Vec<(String, i64, i64)>> {
+                let rows = sqlx::query("SELECT prefix, year, last FROM case_counters ORDER BY prefix, year")
+                    .fetch_all(pool)
+                    .await?;
+                Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
             }
 
             pub async fn case_outbox(pool: &Pool, case_id: i64) -> Result<Vec<OutboxSummary>> {
