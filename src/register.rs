@@ -253,18 +253,44 @@ fn check_case(wf: &CaseRecord, chain: &[StoredEvent]) -> (Option<String>, bool) 
     (problem, true)
 }
 
+/// A case's row and timeline as of one moment: the row is read again after the
+/// timeline, and when a commit came in between (every append moves the head)
+/// both are read again, a few times at most. A row that keeps changing is
+/// checked as last read; a false alarm then names a case being written now.
+async fn consistent_read(
+    store: &Store,
+    mut wf: CaseRecord,
+) -> anyhow::Result<(CaseRecord, Vec<StoredEvent>)> {
+    let mut tries = 0;
+    loop {
+        let chain = store.case_chain(wf.id, &wf.case_ref).await?;
+        let again = store.case_workflow(wf.id).await?;
+        let stable = again.timeline_head == wf.timeline_head && again.version == wf.version;
+        wf = again;
+        tries += 1;
+        if stable || tries >= 5 {
+            return Ok((wf, chain));
+        }
+    }
+}
+
 /// Checks every case's timeline chain, head hash and row, the case numbers and
 /// the register-wide event sequence, and, given an anchor saved earlier, that
 /// the register still holds what the anchor saw.
 pub async fn verify(store: &Store, anchor: Option<&Anchor>) -> anyhow::Result<Report> {
-    let reg_counter = u64::try_from(store.register_counter().await?).unwrap_or(0);
+    // The daemon may write while we read. The counters are read first: every
+    // register number up to `reg_before` is committed by then (the counter row
+    // serialises appends), and a case opened later only raises the case numbers
+    // above the counter, which is no gap.
+    let reg_before = u64::try_from(store.register_counter().await?).unwrap_or(0);
+    let counters = store.case_counters().await?;
     let mut cases = Vec::new();
     let mut reg_seqs: Vec<u64> = Vec::new();
     let mut heads: Vec<CaseHead> = Vec::new();
     let mut refs: Vec<String> = Vec::new();
     let mut unsealed_rows = 0;
-    for wf in store.all_workflows().await? {
-        let chain = store.case_chain(wf.id, &wf.case_ref).await?;
+    for listed in store.all_workflows().await? {
+        let (wf, chain) = consistent_read(store, listed).await?;
         let (problem, sealed) = check_case(&wf, &chain);
         if !sealed {
             unsealed_rows += 1;
@@ -284,10 +310,11 @@ pub async fn verify(store: &Store, anchor: Option<&Anchor>) -> anyhow::Result<Re
             problem,
         });
     }
-    let counters = store.case_counters().await?;
+    let reg_after = u64::try_from(store.register_counter().await?).unwrap_or(0);
     let ref_strs: Vec<&str> = refs.iter().map(String::as_str).collect();
     let mut problems = register::case_number_gaps(&ref_strs, &counters);
-    problems.extend(register::register_gaps(reg_seqs, reg_counter));
+    problems.extend(register::register_gaps(reg_seqs, reg_before, reg_after));
+    let reg_counter = reg_before;
     let mut anchor_held = None;
     if let Some(a) = anchor {
         if a.upto > reg_counter {

@@ -262,19 +262,29 @@ pub fn case_number_gaps(refs: &[&str], counters: &[(String, i64, i64)]) -> Vec<S
     problems
 }
 
-/// Holes in the register-wide sequence of sealed events: every number from 1 to
-/// `counter` (the last one handed out) must be used exactly once.
-pub fn register_gaps(mut reg_seqs: Vec<u64>, counter: u64) -> Vec<String> {
+/// Holes in the register-wide sequence of sealed events. `before` and `after`
+/// are the register counter read before and after the events were read (the
+/// daemon may append meanwhile): every number from 1 to `before` must be used
+/// exactly once; numbers above `before` belong to appends during the read and
+/// are only checked against `after`.
+pub fn register_gaps(mut reg_seqs: Vec<u64>, before: u64, after: u64) -> Vec<String> {
     reg_seqs.sort_unstable();
     let mut problems = Vec::new();
-    let mut expect = 1u64;
-    let top = reg_seqs.last().copied().unwrap_or(0).max(counter);
-    for n in reg_seqs.iter().copied().chain(std::iter::once(top + 1)) {
-        if n + 1 == expect && n != top + 1 {
-            problems.push(format!("register event {n} appears twice"));
-            continue;
+    for w in reg_seqs.windows(2) {
+        if w[0] == w[1] && problems.len() < LIST_LIMIT {
+            problems.push(format!("register event {} appears twice", w[0]));
         }
+    }
+    let mut expect = 1u64;
+    let settled = reg_seqs.iter().copied().filter(|r| *r <= before);
+    // A sentinel past `before` closes a hole at the end (the register's newest
+    // events deleted while the counter stayed).
+    for n in settled.chain(std::iter::once(before.saturating_add(1))) {
         if n > expect {
+            if problems.len() >= LIST_LIMIT {
+                problems.push("and possibly more".into());
+                break;
+            }
             let range = if n - expect == 1 {
                 format!("register event {expect} is missing")
             } else {
@@ -284,16 +294,13 @@ pub fn register_gaps(mut reg_seqs: Vec<u64>, counter: u64) -> Vec<String> {
                 "{range}: events were deleted (the newest events of a case, or a whole case)"
             ));
         }
-        expect = n.saturating_add(1);
-        if problems.len() >= LIST_LIMIT {
-            problems.push("and possibly more".into());
-            break;
-        }
+        expect = expect.max(n.saturating_add(1));
     }
     if let Some(max) = reg_seqs.last() {
-        if *max > counter {
+        if *max > after.max(before) {
             problems.push(format!(
-                "register event {max} is beyond the register counter ({counter}): the counter was reset"
+                "register event {max} is beyond the register counter ({}): the counter was reset",
+                after.max(before)
             ));
         }
     }
@@ -553,24 +560,34 @@ mod tests {
 
     #[test]
     fn register_sequence_holes_duplicates_and_a_reset_counter() {
-        assert!(register_gaps(vec![3, 1, 2], 3).is_empty());
-        assert!(register_gaps(vec![], 0).is_empty());
+        assert!(register_gaps(vec![3, 1, 2], 3, 3).is_empty());
+        assert!(register_gaps(vec![], 0, 0).is_empty());
         assert_eq!(
-            register_gaps(vec![1, 2, 5], 5),
+            register_gaps(vec![1, 2, 5], 5, 5),
             vec!["register events 3–4 are missing: events were deleted (the newest events of a case, or a whole case)"]
         );
         assert_eq!(
-            register_gaps(vec![1, 2], 3),
+            register_gaps(vec![1, 2], 3, 3),
             vec!["register event 3 is missing: events were deleted (the newest events of a case, or a whole case)"]
         );
         assert_eq!(
-            register_gaps(vec![1, 2, 2], 2),
+            register_gaps(vec![1, 2, 2], 2, 2),
             vec!["register event 2 appears twice"]
         );
         assert_eq!(
-            register_gaps(vec![1, 2, 3], 2),
+            register_gaps(vec![1, 2, 3], 2, 2),
             vec!["register event 3 is beyond the register counter (2): the counter was reset"]
         );
+    }
+
+    #[test]
+    fn appends_during_the_read_are_not_holes() {
+        // Counter 3 before the read, 6 after: event 5 was committed meanwhile and
+        // read, 4 and 6 were not; nothing is missing up to 3.
+        assert!(register_gaps(vec![1, 2, 3, 5], 3, 6).is_empty());
+        // But a hole at or below the first reading is.
+        assert_eq!(register_gaps(vec![1, 3, 5], 3, 6).len(), 1);
+        assert_eq!(register_gaps(vec![1, 2, 3, 7], 3, 6).len(), 1);
     }
 
     fn sealed_chain(case: u32, regs: &[u64]) -> Vec<StoredEvent> {
