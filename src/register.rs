@@ -255,8 +255,9 @@ fn check_case(wf: &CaseRecord, chain: &[StoredEvent]) -> (Option<String>, bool) 
 
 /// A case's row and timeline as of one moment: the row is read again after the
 /// timeline, and when a commit came in between (every append moves the head)
-/// both are read again, a few times at most. A row that keeps changing is
-/// checked as last read; a false alarm then names a case being written now.
+/// both are read again after a growing pause, ten times at most. A row that
+/// keeps changing for that long is checked as last read; a false alarm then
+/// names a case being written right now, and running verify again settles it.
 async fn consistent_read(
     store: &Store,
     mut wf: CaseRecord,
@@ -268,9 +269,10 @@ async fn consistent_read(
         let stable = again.timeline_head == wf.timeline_head && again.version == wf.version;
         wf = again;
         tries += 1;
-        if stable || tries >= 5 {
+        if stable || tries >= 10 {
             return Ok((wf, chain));
         }
+        tokio::time::sleep(std::time::Duration::from_millis(10 * tries)).await;
     }
 }
 

@@ -414,14 +414,69 @@ async fn story(db_url: &str) {
     store.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn register_attacks_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    story(&format!("sqlite://{}/r.db", dir.path().display())).await;
+/// While cases are opened and events appended from several tasks (replicas),
+/// the register numbers stay gapless and `verify` run meanwhile raises no
+/// false alarm.
+async fn concurrent(db_url: &str) {
+    let cfg = Arc::new(config(db_url));
+    let store = Store::connect(db_url).await.expect("connect + migrate");
+    let p = Pipeline::new(cfg, store.clone());
+    let now: DateTime<Utc> = "2021-06-21T05:30:00Z".parse().unwrap();
+    let first = open(&p, "first@x", now).await;
+    let id = store.case_record(&first).await.unwrap().unwrap().id;
+    let mut writers = Vec::new();
+    for w in 0..2 {
+        let store = store.clone();
+        writers.push(tokio::spawn(async move {
+            for i in 0..15 {
+                let ev = breachwatch::store::NewEvent {
+                    kind: "note".into(),
+                    actor: "official@example.test".into(),
+                    data: serde_json::json!({"writer": w, "i": i}),
+                };
+                store.append_events(id, &[ev], now).await.unwrap();
+            }
+        }));
+    }
+    let p2 = Pipeline::new(p.cfg.clone(), store.clone());
+    writers.push(tokio::spawn(async move {
+        for i in 0..4 {
+            open(&p2, &format!("more{i}@x"), now).await;
+        }
+    }));
+    let mut rounds = 0;
+    while writers.iter().any(|w| !w.is_finished()) || rounds == 0 {
+        let r = verify(&store, None).await.unwrap();
+        assert!(r.problems().is_empty(), "during writes: {}", problems(&r));
+        rounds += 1;
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    let r = verify(&store, None).await.unwrap();
+    assert!(r.problems().is_empty(), "{}", problems(&r));
+    assert_eq!(r.cases.len(), 5);
+    assert!(r.reg_counter >= 30, "{}", r.summary());
+    store.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn register_attacks_on_postgres() {
+async fn concurrent_writers_leave_a_gapless_register_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    concurrent(&format!("sqlite://{}/c.db", dir.path().display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_writers_leave_a_gapless_register_on_postgres() {
+    with_pg(|url| async move { concurrent(&url).await }).await;
+}
+
+/// Runs `f` on a fresh PostgreSQL database (dropped afterwards).
+async fn with_pg<F, Fut>(f: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let admin = std::env::var("BREACHWATCH_TEST_PG")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let mut c = sqlx::PgConnection::connect(&admin)
@@ -437,11 +492,22 @@ async fn register_attacks_on_postgres() {
         .map(|(b, _)| b)
         .unwrap_or(&admin)
         .to_string();
-    story(&format!("{base}/{db}")).await;
+    f(format!("{base}/{db}")).await;
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE {db} WITH (FORCE)"
     )))
     .execute(&mut c)
     .await
     .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn register_attacks_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    story(&format!("sqlite://{}/r.db", dir.path().display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn register_attacks_on_postgres() {
+    with_pg(|url| async move { story(&url).await }).await;
 }
