@@ -501,6 +501,136 @@ where
     .unwrap();
 }
 
+/// Writes, with `pool`, a case as the version before migration 0003 left it:
+/// events chained without seals, the head on the row.
+macro_rules! write_legacy_case {
+    ($pool:expr) => {{
+        let pool = $pool;
+        let t: DateTime<Utc> = "2021-06-21T05:30:00Z".parse().unwrap();
+        let case_ref = breachwatch::core::types::CaseRef::new("PUI", 2021, 1);
+        let mut chain: Vec<timeline::StoredEvent> = Vec::new();
+        for (i, kind) in ["case_opened", "message_attached"].iter().enumerate() {
+            let ev = timeline::Event {
+                seq: 0,
+                case_ref: case_ref.clone(),
+                at: t + Duration::minutes(i as i64),
+                kind: kind.to_string(),
+                actor: "breachwatch".into(),
+                data: serde_json::json!({"i": i}),
+            };
+            let s = timeline::append(chain.last(), ev);
+            chain.push(s);
+        }
+        let route = serde_json::json!({"committee": {"name": "Kommunstyrelsen"}});
+        sqlx::query("INSERT INTO case_counters (prefix, year, last) VALUES ('PUI', 2021, 1)")
+            .execute(pool)
+            .await
+            .unwrap();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO cases (ref, state, aware_at, deadline_at, opened_at, route, timeline_head) \
+             VALUES ($1, 'received', $2, $3, $2, $4, $5) RETURNING id",
+        )
+        .bind(case_ref.as_str())
+        .bind(t)
+        .bind(t + Duration::hours(72))
+        .bind(route.to_string())
+        .bind(&chain[1].hash)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        for s in &chain {
+            sqlx::query(
+                "INSERT INTO events (case_id, seq, at, kind, actor, data, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(id)
+            .bind(s.event.seq as i64)
+            .bind(s.event.at)
+            .bind(&s.event.kind)
+            .bind(&s.event.actor)
+            .bind(s.event.data.to_string())
+            .bind(&s.prev_hash)
+            .bind(&s.hash)
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+        id
+    }};
+}
+
+/// A database written by the version before the register seal: migrations 0001
+/// and 0002 only, one case. Opening it migrates (0003); it verifies, its row is
+/// sealed from its next event on, and from then on an edit of it is caught.
+async fn upgrade(db_url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = if db_url.starts_with("sqlite:") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    for f in ["0001_init.sql", "0002_workflow.sql"] {
+        let src = format!("{}/migrations/{backend}/{f}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::copy(src, dir.path().join(f)).unwrap();
+    }
+    let old = sqlx::migrate::Migrator::new(dir.path()).await.unwrap();
+    let id = if backend == "sqlite" {
+        let opts: sqlx::sqlite::SqliteConnectOptions = db_url.parse().unwrap();
+        let pool = sqlx::SqlitePool::connect_with(opts.create_if_missing(true))
+            .await
+            .unwrap();
+        old.run(&pool).await.unwrap();
+        let id = write_legacy_case!(&pool);
+        pool.close().await;
+        id
+    } else {
+        let pool = sqlx::PgPool::connect(db_url).await.unwrap();
+        old.run(&pool).await.unwrap();
+        let id = write_legacy_case!(&pool);
+        pool.close().await;
+        id
+    };
+    let store = Store::connect(db_url).await.expect("migrates to 0003");
+    let r = verify(&store, None).await.unwrap();
+    assert!(r.problems().is_empty(), "{}", problems(&r));
+    assert_eq!((r.unsealed_rows, r.reg_counter), (1, 0));
+    assert!(
+        r.summary().contains("1 case row(s) not yet sealed"),
+        "{}",
+        r.summary()
+    );
+    let note = breachwatch::store::NewEvent {
+        kind: "note".into(),
+        actor: "official@example.test".into(),
+        data: serde_json::json!({"text": "efter uppgraderingen"}),
+    };
+    let now: DateTime<Utc> = "2021-06-22T05:30:00Z".parse().unwrap();
+    store.append_events(id, &[note], now).await.unwrap();
+    let r = verify(&store, None).await.unwrap();
+    assert!(r.problems().is_empty(), "{}", problems(&r));
+    assert_eq!((r.unsealed_rows, r.reg_counter), (0, 1));
+    exec(
+        &store,
+        "UPDATE cases SET state = 'closed' WHERE ref = 'PUI-2021-0001'",
+        &[],
+    )
+    .await;
+    let first = first_problem(&verify(&store, None).await.unwrap());
+    assert!(first.contains("case row field `state`"), "{first}");
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_from_before_the_seal_migrates_and_verifies_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    upgrade(&format!("sqlite://{}/u.db", dir.path().display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_from_before_the_seal_migrates_and_verifies_on_postgres() {
+    with_pg(|url| async move { upgrade(&url).await }).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn register_attacks_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
