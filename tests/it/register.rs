@@ -279,6 +279,16 @@ async fn story(db_url: &str) {
         assert!(out.contains("anchor of") && out.contains("holds"), "{out}");
     }
 
+    // A file without an anchor is bad input (exit 2), not a broken register.
+    let junk = dir.path().join("junk.txt");
+    std::fs::write(&junk, "Hej, inget ankare här.\n").unwrap();
+    let (code, out) = cli_verify(db_url, Some(&junk));
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("no line starting with breachwatch-register-anchor/1"),
+        "{out}"
+    );
+
     // (a) Edited case row fields are named, and undoing the edit heals it.
     exec(
         &store,
