@@ -253,47 +253,18 @@ fn check_case(wf: &CaseRecord, chain: &[StoredEvent]) -> (Option<String>, bool) 
     (problem, true)
 }
 
-/// A case's row and timeline as of one moment: the row is read again after the
-/// timeline, and when a commit came in between (every append moves the head)
-/// both are read again after a growing pause, ten times at most. A row that
-/// keeps changing for that long is checked as last read; a false alarm then
-/// names a case being written right now, and running verify again settles it.
-async fn consistent_read(
-    store: &Store,
-    mut wf: CaseRecord,
-) -> anyhow::Result<(CaseRecord, Vec<StoredEvent>)> {
-    let mut tries = 0;
-    loop {
-        let chain = store.case_chain(wf.id, &wf.case_ref).await?;
-        let again = store.case_workflow(wf.id).await?;
-        let stable = again.timeline_head == wf.timeline_head && again.version == wf.version;
-        wf = again;
-        tries += 1;
-        if stable || tries >= 10 {
-            return Ok((wf, chain));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10 * tries)).await;
-    }
-}
-
 /// Checks every case's timeline chain, head hash and row, the case numbers and
 /// the register-wide event sequence, and, given an anchor saved earlier, that
 /// the register still holds what the anchor saw.
 pub async fn verify(store: &Store, anchor: Option<&Anchor>) -> anyhow::Result<Report> {
-    // The daemon may write while we read. The counters are read first: every
-    // register number up to `reg_before` is committed by then (the counter row
-    // serialises appends), and a case opened later only raises the case numbers
-    // above the counter, which is no gap.
-    let reg_before = u64::try_from(store.register_counter().await?).unwrap_or(0);
-    let counters = store.case_counters().await?;
+    let snap = store.register_snapshot().await?;
+    let reg_counter = snap.reg_counter;
     let mut cases = Vec::new();
     let mut reg_seqs: Vec<u64> = Vec::new();
     let mut heads: Vec<CaseHead> = Vec::new();
-    let mut refs: Vec<String> = Vec::new();
     let mut unsealed_rows = 0;
-    for listed in store.all_workflows().await? {
-        let (wf, chain) = consistent_read(store, listed).await?;
-        let (problem, sealed) = check_case(&wf, &chain);
+    for (wf, chain) in &snap.cases {
+        let (problem, sealed) = check_case(wf, chain);
         if !sealed {
             unsealed_rows += 1;
         }
@@ -303,20 +274,22 @@ pub async fn verify(store: &Store, anchor: Option<&Anchor>) -> anyhow::Result<Re
                 .filter_map(|e| e.seal.as_ref().and_then(timeline::reg_seq_of)),
         );
         if let Some(a) = anchor {
-            heads.push(register::prefix_upto(wf.case_ref.as_str(), &chain, a.upto));
+            heads.push(register::prefix_upto(wf.case_ref.as_str(), chain, a.upto));
         }
-        refs.push(wf.case_ref.to_string());
         cases.push(Verified {
             case_ref: wf.case_ref.to_string(),
             events: chain.len(),
             problem,
         });
     }
-    let reg_after = u64::try_from(store.register_counter().await?).unwrap_or(0);
-    let ref_strs: Vec<&str> = refs.iter().map(String::as_str).collect();
-    let mut problems = register::case_number_gaps(&ref_strs, &counters);
-    problems.extend(register::register_gaps(reg_seqs, reg_before, reg_after));
-    let reg_counter = reg_before;
+    let refs: Vec<&str> = snap
+        .cases
+        .iter()
+        .map(|(wf, _)| wf.case_ref.as_str())
+        .collect();
+    let mut problems = register::case_number_gaps(&refs, &snap.case_counters);
+    // One snapshot: the counter before and after the read is the same.
+    problems.extend(register::register_gaps(reg_seqs, reg_counter, reg_counter));
     let mut anchor_held = None;
     if let Some(a) = anchor {
         if a.upto > reg_counter {
@@ -341,17 +314,15 @@ pub async fn verify(store: &Store, anchor: Option<&Anchor>) -> anyhow::Result<Re
 }
 
 /// The register's anchor now: the root over every case's events up to the
-/// current register counter. The counter is read first, so events committed
-/// meanwhile have greater numbers and stay outside, whatever order the reads
-/// see them in.
+/// register counter, all read in one snapshot.
 pub async fn current_anchor(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Anchor> {
-    let upto = u64::try_from(store.register_counter().await?).unwrap_or(0);
-    let mut heads = Vec::new();
-    for wf in store.all_workflows().await? {
-        let chain = store.case_chain(wf.id, &wf.case_ref).await?;
-        heads.push(register::prefix_upto(wf.case_ref.as_str(), &chain, upto));
-    }
-    Ok(Anchor::over(now, upto, &heads))
+    let snap = store.register_snapshot().await?;
+    let heads: Vec<CaseHead> = snap
+        .cases
+        .iter()
+        .map(|(wf, chain)| register::prefix_upto(wf.case_ref.as_str(), chain, snap.reg_counter))
+        .collect();
+    Ok(Anchor::over(now, snap.reg_counter, &heads))
 }
 
 /// The largest anchor file read: a digest mail is a few kilobytes.

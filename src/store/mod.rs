@@ -574,8 +574,42 @@ impl Store {
     }
 }
 
+/// The whole register as of one moment (`Store::register_snapshot`).
+#[derive(Debug, Clone)]
+pub struct RegisterSnapshot {
+    /// The last register-wide event number handed out.
+    pub reg_counter: u64,
+    /// The case-number counters: `(prefix, year, last)`.
+    pub case_counters: Vec<(String, i64, i64)>,
+    /// Every case with its timeline (seals included), oldest case first.
+    pub cases: Vec<(CaseRecord, Vec<crate::core::timeline::StoredEvent>)>,
+}
+
 /// Queries of the register check (`crate::register`).
 impl Store {
+    /// Every case, its timeline and the counters, read in one read-only
+    /// transaction: a snapshot (SQLite WAL gives one to any read transaction;
+    /// PostgreSQL needs REPEATABLE READ), so a daemon writing meanwhile cannot
+    /// make the parts disagree.
+    pub async fn register_snapshot(&self) -> Result<RegisterSnapshot> {
+        match self {
+            Store::Sqlite(p) => {
+                let mut tx = p.begin().await?;
+                let snap = sqlite_q::register_snapshot_in(&mut tx).await;
+                tx.rollback().await?;
+                snap
+            }
+            Store::Postgres(p) => {
+                let mut tx = p
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?;
+                let snap = pg_q::register_snapshot_in(&mut tx).await;
+                tx.rollback().await?;
+                snap
+            }
+        }
+    }
+
     /// A case's timeline with the seals, in `seq` order.
     pub async fn case_chain(
         &self,
@@ -583,16 +617,6 @@ impl Store {
         case_ref: &CaseRef,
     ) -> Result<Vec<crate::core::timeline::StoredEvent>> {
         dispatch!(self, case_chain(case_id, case_ref))
-    }
-
-    /// The last register-wide event number handed out.
-    pub async fn register_counter(&self) -> Result<i64> {
-        dispatch!(self, register_counter())
-    }
-
-    /// The case-number counters: `(prefix, year, last)`.
-    pub async fn case_counters(&self) -> Result<Vec<(String, i64, i64)>> {
-        dispatch!(self, case_counters())
     }
 }
 

@@ -715,60 +715,78 @@ macro_rules! backend {
                     .collect())
             }
 
-            /// A case's timeline as the chain check reads it, seals included.
-            /// A stored seal that is not JSON is kept as a string, so that it
-            /// still takes part in (and breaks) the hash.
+            const CHAIN: &str = "SELECT seq, at, kind, actor, data, prev_hash, hash, seal FROM events \
+                 WHERE case_id = $1 ORDER BY seq";
+
+            /// A stored event as the chain check reads it, seal included. Stored
+            /// JSON that does not parse is kept as a string, so that it still
+            /// takes part in (and breaks) the hash.
+            fn chain_row(r: &<Db as sqlx::Database>::Row, case_ref: &CaseRef) -> timeline::StoredEvent {
+                let data: String = r.get(4);
+                let seal: Option<String> = r.get(7);
+                timeline::StoredEvent {
+                    event: timeline::Event {
+                        seq: u64::try_from(r.get::<i64, _>(0)).unwrap_or(0),
+                        case_ref: case_ref.clone(),
+                        at: r.get(1),
+                        kind: r.get(2),
+                        actor: r.get(3),
+                        data: serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data)),
+                    },
+                    seal: seal.map(|s| serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s))),
+                    prev_hash: r.get(5),
+                    hash: r.get(6),
+                }
+            }
+
+            /// A case's timeline with the seals, in `seq` order.
             pub async fn case_chain(
                 pool: &Pool,
                 case_id: i64,
                 case_ref: &CaseRef,
             ) -> Result<Vec<timeline::StoredEvent>> {
-                let rows = sqlx::query(
-                    "SELECT seq, at, kind, actor, data, prev_hash, hash, seal FROM events \
-                     WHERE case_id = $1 ORDER BY seq",
-                )
-                .bind(case_id)
-                .fetch_all(pool)
-                .await?;
-                Ok(rows
-                    .iter()
-                    .map(|r| {
-                        let data: String = r.get(4);
-                        let seal: Option<String> = r.get(7);
-                        timeline::StoredEvent {
-                            event: timeline::Event {
-                                seq: u64::try_from(r.get::<i64, _>(0)).unwrap_or(0),
-                                case_ref: case_ref.clone(),
-                                at: r.get(1),
-                                kind: r.get(2),
-                                actor: r.get(3),
-                                data: serde_json::from_str(&data)
-                                    .unwrap_or(serde_json::Value::String(data)),
-                            },
-                            seal: seal.map(|s| {
-                                serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s))
-                            }),
-                            prev_hash: r.get(5),
-                            hash: r.get(6),
-                        }
-                    })
-                    .collect())
+                let rows = sqlx::query(CHAIN).bind(case_id).fetch_all(pool).await?;
+                Ok(rows.iter().map(|r| chain_row(r, case_ref)).collect())
             }
 
-            /// The last register-wide event number handed out.
-            pub async fn register_counter(pool: &Pool) -> Result<i64> {
-                Ok(sqlx::query_scalar("SELECT last FROM register_counter WHERE id = 1")
-                    .fetch_optional(pool)
+            /// Everything `register verify` reads, inside the caller's
+            /// transaction (one snapshot, so a running daemon cannot make a case
+            /// row and its timeline, or the counters and the events, disagree).
+            pub async fn register_snapshot_in(tx: &mut Tx) -> Result<RegisterSnapshot> {
+                let reg_counter: i64 =
+                    sqlx::query_scalar("SELECT last FROM register_counter WHERE id = 1")
+                        .fetch_optional(&mut **tx)
+                        .await?
+                        .unwrap_or(0);
+                let counters = sqlx::query("SELECT prefix, year, last FROM case_counters ORDER BY prefix, year")
+                    .fetch_all(&mut **tx)
                     .await?
-                    .unwrap_or(0))
-            }
-
-            /// The case-number counters: `(prefix, year, last)`.
-            pub async fn case_counters(pool: &Pool) -> Result<Vec<(String, i64, i64)>> {
-                let rows = sqlx::query("SELECT prefix, year, last FROM case_counters ORDER BY prefix, year")
-                    .fetch_all(pool)
-                    .await?;
-                Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2)))
+                    .collect();
+                let records: Vec<CaseRecord> =
+                    sqlx::query(sqlx::AssertSqlSafe(format!("{RECORD} ORDER BY id")))
+                        .fetch_all(&mut **tx)
+                        .await?
+                        .iter()
+                        .map(record_row)
+                        .collect();
+                let mut cases = Vec::with_capacity(records.len());
+                for rec in records {
+                    let chain = sqlx::query(CHAIN)
+                        .bind(rec.id)
+                        .fetch_all(&mut **tx)
+                        .await?
+                        .iter()
+                        .map(|r| chain_row(r, &rec.case_ref))
+                        .collect();
+                    cases.push((rec, chain));
+                }
+                Ok(RegisterSnapshot {
+                    reg_counter: u64::try_from(reg_counter).unwrap_or(0),
+                    case_counters: counters,
+                    cases,
+                })
             }
 
             pub async fn case_outbox(pool: &Pool, case_id: i64) -> Result<Vec<OutboxSummary>> {
