@@ -288,8 +288,7 @@ pub async fn verify(store: &Store, anchor: Option<&Anchor>) -> anyhow::Result<Re
         .map(|(wf, _)| wf.case_ref.as_str())
         .collect();
     let mut problems = register::case_number_gaps(&refs, &snap.case_counters);
-    // One snapshot: the counter before and after the read is the same.
-    problems.extend(register::register_gaps(reg_seqs, reg_counter, reg_counter));
+    problems.extend(register::register_gaps(reg_seqs, reg_counter));
     let mut anchor_held = None;
     if let Some(a) = anchor {
         if a.upto > reg_counter {
