@@ -233,7 +233,11 @@ pub fn case_number_gaps(refs: &[&str], counters: &[(String, i64, i64)]) -> Vec<S
         let mut expect = 1u64;
         // Walk the present numbers plus a sentinel past the top, so a hole at the
         // end (the newest case deleted, the counter still past it) is seen too.
-        for n in numbers.iter().copied().chain(std::iter::once(top + 1)) {
+        for n in numbers
+            .iter()
+            .copied()
+            .chain(std::iter::once(top.saturating_add(1)))
+        {
             if n < expect {
                 continue;
             }
@@ -543,6 +547,12 @@ mod tests {
             case_number_gaps(&["junk"], &[]),
             vec!["case reference \"junk\" is not PREFIX-YYYY-NNNN"]
         );
+    }
+
+    #[test]
+    fn a_forged_huge_case_number_does_not_panic() {
+        let gaps = case_number_gaps(&["PUI-2026-18446744073709551615"], &[]);
+        assert_eq!(gaps.len(), LIST_LIMIT + 1);
     }
 
     #[test]
