@@ -15,6 +15,7 @@ pub mod digest;
 pub mod documents;
 pub mod intake;
 pub mod notice;
+pub mod register;
 pub mod routing;
 pub mod timeline;
 pub mod types;

@@ -9,5 +9,6 @@ mod daemon;
 mod documents;
 mod harness;
 mod hostile;
+mod register;
 mod store_story;
 mod workflow;
