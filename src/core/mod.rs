@@ -15,5 +15,6 @@ pub mod documents;
 pub mod intake;
 pub mod notice;
 pub mod routing;
+pub mod series;
 pub mod timeline;
 pub mod types;

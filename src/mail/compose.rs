@@ -195,6 +195,8 @@ pub struct CaseFacts<'a> {
     pub rule: Option<&'a str>,
     pub systems: &'a [String],
     pub notice_message_id: Option<&'a str>,
+    /// An open case this one may be the same incident as, and why (`core::series`).
+    pub may_belong_to: Option<(&'a str, &'a str)>,
 }
 
 /// The opening notice to the official, DPO (and coordinator) on the route.
@@ -230,6 +232,13 @@ pub fn opening_notice(s: &Sender, f: &CaseFacts<'_>, now: DateTime<Utc>) -> Draf
     ));
     if !f.systems.is_empty() {
         text.push_str(&format!("System: {}\n", f.systems.join(", ")));
+    }
+    if let Some((other, why)) = f.may_belong_to {
+        text.push_str(&format!(
+            "\nKan höra till ärende {other} ({why}). Anmälan registrerades som ett eget ärende \
+             eftersom en ny anmälan bara läggs till ett annat ärende när det är uppenbart \
+             samma incident. Bedöm om det är samma incident.\n"
+        ));
     }
     text.push_str(&format!(
         "Routning: {}\n\n\
@@ -480,6 +489,7 @@ mod tests {
             rule: None,
             systems: &[],
             notice_message_id: None,
+            may_belong_to: None,
         };
         let d = opening_notice(&sender(), &f, now);
         assert!(d.subject.starts_with("BRÅDSKANDE"));

@@ -13,9 +13,11 @@ use crate::core::clock;
 use crate::core::intake::{self, AckTo, Plan};
 use crate::core::notice::{self, Notice};
 use crate::core::routing::{self, Route};
+use crate::core::series;
 use crate::mail::compose::{self, CaseFacts, Sender};
 use crate::store::{
-    CaseChange, Checkpoint, Composed, IngestWrite, NewCase, NewEvent, NewMessage, Store,
+    CaseChange, Checkpoint, Composed, EarlierAwareness, IngestWrite, NewCase, NewEvent, NewMessage,
+    Store,
 };
 use crate::workers::reply::{self, ReplyMail};
 
@@ -94,6 +96,8 @@ fn unreadable(
         uid: origin.map(|o| o.uid),
         error: None,
         raw: raw.to_vec(),
+        notice_message_id: None,
+        text_hash: None,
     }
 }
 
@@ -231,15 +235,17 @@ impl Pipeline {
             Some(r) => self.store.case_id_by_ref(r).await?,
             None => None,
         };
-        let by_series = if by_thread.is_none() && by_ref.is_none() && !n.threading.never_answer {
-            self.series_case(&n, now).await?
+        let identity = series::identity(&n);
+        let (same_notice, series) = if by_thread.is_none() && by_ref.is_none() {
+            self.join_lookup(&n, &identity, now).await?
         } else {
-            None
+            (None, Vec::new())
         };
         let found = intake::Lookup {
             by_thread,
             by_ref,
-            by_series,
+            same_notice,
+            series,
         };
         let decision = routing::route(&self.cfg.routing.rules, &self.cfg.routing.default, &n);
         let id_domain = self.sender.id_domain();
@@ -247,6 +253,7 @@ impl Pipeline {
             internal_domains: &self.cfg.general.internal_domains,
             own_address: &self.cfg.smtp.from,
             own_id_domain: &id_domain,
+            series_window: self.series_window(),
         };
         let plan = intake::plan(&n, &found, &decision, &ctx, &self.cfg.clock, now);
         let kind = serde_json::to_value(n.kind)
@@ -261,6 +268,8 @@ impl Pipeline {
             subject: n.threading.subject.clone(),
             from_address: n.sender.address.clone(),
             received_at: n.received_at,
+            notice_message_id: identity.notice_message_id.clone(),
+            text_hash: identity.text_hash.clone(),
             ..base
         };
         let reporter = reporter_label(&n);
@@ -295,6 +304,8 @@ impl Pipeline {
                 case_id,
                 link,
                 notify_official,
+                series,
+                earlier_aware_at,
             } => {
                 let from = n.sender.address.clone().unwrap_or_default();
                 let mut events = vec![NewEvent {
@@ -306,8 +317,20 @@ impl Pipeline {
                         "kind": n.kind,
                         "subject": subject,
                         "received_at": n.received_at,
+                        "why": join_reason(link, series.as_ref()),
+                        "series": series,
                     }),
                 }];
+                let earlier = match earlier_aware_at {
+                    Some(at) => Some(
+                        self.earlier_awareness(case_id, at, message_id.as_deref(), now)
+                            .await?,
+                    ),
+                    None => None,
+                };
+                if let Some((_, ev)) = &earlier {
+                    events.push(ev.clone());
+                }
                 let mut mails = Vec::new();
                 let mut update = None;
                 // Automatic mail never commands and is never answered.
@@ -377,7 +400,11 @@ impl Pipeline {
                         disposition: "attached".into(),
                         ..message
                     },
-                    change: CaseChange::Attach { case_id, update },
+                    change: match earlier {
+                        // A copy of the notice is never a command: no workflow update.
+                        Some((e, _)) => CaseChange::AttachEarlier(Box::new(e)),
+                        None => CaseChange::Attach { case_id, update },
+                    },
                     events,
                     checkpoint,
                 };
@@ -400,8 +427,10 @@ impl Pipeline {
                 urgent,
                 next_reminder,
                 ack,
+                may_belong_to,
             } => {
                 let tz = self.cfg.tz();
+                let supplier = series::supplier_key(&n, &self.cfg.general.internal_domains);
                 let reporter_address = n.reporter.address.clone().or(n.sender.address.clone());
                 let case = NewCase {
                     year: now.with_timezone(&tz).year(),
@@ -415,6 +444,8 @@ impl Pipeline {
                         .map(|(_, d)| d.to_lowercase()),
                     reporter_address,
                     reporter_organisation: n.reporter.organisation.clone(),
+                    supplier_domain: supplier.domain.clone(),
+                    supplier_org: supplier.org.clone(),
                     systems: n.incident.systems.clone(),
                     rule_name: decision.rule.clone(),
                     route: serde_json::to_value(&decision.route)?,
@@ -438,6 +469,11 @@ impl Pipeline {
                             "rule": decision.rule,
                             "reasons": decision.reasons,
                             "forwarded": n.forwarded,
+                            "may_belong_to": may_belong_to.as_ref().map(|c| serde_json::json!({
+                                "case": c.case_ref,
+                                "why": c.why,
+                                "overlap": c.overlap,
+                            })),
                         }),
                     }],
                     checkpoint,
@@ -450,6 +486,7 @@ impl Pipeline {
                 let templates = self.templates.clone();
                 let docs_cfg = self.cfg.documents.clone();
                 let notice = n.clone();
+                let may_belong = may_belong_to.map(|c| (c.case_ref, c.why));
                 let res = self
                     .store
                     .commit_ingest(w, &self.cfg.general.case_prefix, now, move |k| {
@@ -462,6 +499,7 @@ impl Pipeline {
                             rule: rule.as_deref(),
                             systems: &systems,
                             notice_message_id: notice_id.as_deref(),
+                            may_belong_to: may_belong.as_ref().map(|(r, w)| (r.as_str(), w.as_str())),
                         };
                         // The notify draft, the IMY form draft and the deadline
                         // .ics go with the notice; their checksums join the
@@ -530,41 +568,124 @@ impl Pipeline {
         }
     }
 
-    /// An open case of the same supplier about the same system within the series
-    /// window (`core::case::joins_series`), if any.
-    async fn series_case(&self, n: &Notice, now: DateTime<Utc>) -> anyhow::Result<Option<i64>> {
-        let Some(domain) = n
-            .reporter
-            .address
-            .as_deref()
-            .and_then(|a| a.rsplit_once('@'))
-            .map(|(_, d)| d.to_lowercase())
-        else {
-            return Ok(None);
-        };
-        if n.incident.systems.is_empty() || self.cfg.is_internal(&format!("x@{domain}")) {
-            return Ok(None);
+    fn series_window(&self) -> chrono::Duration {
+        chrono::Duration::days(self.cfg.workflow.series_window_days)
+    }
+
+    /// What intake needs to place a message that names no case: a case
+    /// already holding the same notice (one indexed query on the notice's
+    /// identity), else the supplier's open cases around the message's time
+    /// (one indexed query, `store::SERIES_QUERY`). Only incident messages are
+    /// looked up; colleagues are not suppliers.
+    async fn join_lookup(
+        &self,
+        n: &Notice,
+        identity: &series::Identity,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(Option<intake::SameNotice>, Vec<series::Candidate>)> {
+        if !matches!(n.kind, notice::Kind::BreachNotice | notice::Kind::FollowUp) {
+            return Ok((None, Vec::new()));
         }
-        let window = chrono::Duration::days(self.cfg.workflow.series_window_days);
-        let received = n.received_at.unwrap_or(now);
-        for wf in self.store.open_workflows().await? {
-            let Some(d) = &wf.reporter_domain else {
-                continue;
+        let same = self
+            .store
+            .case_by_notice(
+                identity.notice_message_id.as_deref(),
+                identity.text_hash.as_deref(),
+            )
+            .await?;
+        if let Some(m) = same {
+            let link = if m.by_message_id {
+                intake::Link::SameMessage
+            } else {
+                intake::Link::SameText
             };
-            let key = crate::core::case::SeriesKey {
-                reporter_domain: d.clone(),
-                systems: wf.systems.clone(),
-                opened_at: wf.opened_at,
+            let same = intake::SameNotice {
+                case_id: m.case_id,
+                link,
+                case_aware_at: m.aware_at,
             };
-            if crate::core::case::joins_series(
-                &key,
-                (&domain, &n.incident.systems, received),
-                window,
-            ) {
-                return Ok(Some(wf.id));
+            return Ok((Some(same), Vec::new()));
+        }
+        let key = series::supplier_key(n, &self.cfg.general.internal_domains);
+        if key.is_empty() {
+            return Ok((None, Vec::new()));
+        }
+        let window = self.series_window();
+        let times = series::Incoming::of(n, now).times;
+        let (Some(lo), Some(hi)) = (times.iter().min(), times.iter().max()) else {
+            return Ok((None, Vec::new()));
+        };
+        let rows = self
+            .store
+            .series_candidates(
+                key.domain.as_deref(),
+                key.org.as_deref(),
+                *lo - window,
+                *hi + window,
+                series::MAX_CANDIDATES as i64,
+            )
+            .await?;
+        let candidates = rows
+            .into_iter()
+            .map(|r| {
+                series::Candidate {
+                    case_id: r.id,
+                    case_ref: r.case_ref,
+                    aware_at: r.aware_at,
+                    opened_at: r.opened_at,
+                    systems: r.systems,
+                    discovered_at: None,
+                    occurred_from: None,
+                    occurred_to: None,
+                    data_categories: Vec::new(),
+                    cause: None,
+                }
+                .with_facts(&r.facts)
+            })
+            .collect();
+        Ok((None, candidates))
+    }
+
+    /// The case's clock restarted from `aware_at`, the earlier receipt shown
+    /// by another copy of its notice, and the timeline event that says why.
+    async fn earlier_awareness(
+        &self,
+        case_id: i64,
+        aware_at: DateTime<Utc>,
+        message_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(EarlierAwareness, NewEvent)> {
+        let wf = self.store.case_workflow(case_id).await?;
+        let mut workflow = wf.workflow.clone();
+        // A case commanded before keeps its state machine's copy of aware_at in
+        // step; an empty workflow is built from the case row when needed.
+        if let Some(o) = workflow.as_object_mut() {
+            if o.contains_key("aware_at") {
+                o.insert("aware_at".into(), serde_json::json!(aware_at));
             }
         }
-        Ok(None)
+        let deadline_at = clock::deadline(aware_at);
+        let change = EarlierAwareness {
+            case_id,
+            aware_at,
+            deadline_at,
+            next_reminder: clock::next_after(aware_at, &self.cfg.clock, now)
+                .map(|r| (r.due_at, r.seq)),
+            workflow,
+            expected_version: wf.version,
+        };
+        let event = NewEvent {
+            kind: "aware_at_moved".into(),
+            actor: "breachwatch".into(),
+            data: serde_json::json!({
+                "from": wf.aware_at,
+                "to": aware_at,
+                "deadline_at": deadline_at,
+                "message_id": message_id,
+                "why": "en annan kopia av ärendets anmälan togs emot tidigare; kännedom räknas från den tidigaste mottagningen",
+            }),
+        };
+        Ok((change, event))
     }
 
     async fn quarantine_after_panic(
@@ -609,6 +730,18 @@ impl Pipeline {
             .await?;
         tracing::warn!(content_hash = %hash, "message quarantined: {error}");
         Ok(Handled::Quarantined(error))
+    }
+}
+
+/// Why a message joined its case, in the officials' language, for the timeline.
+fn join_reason(link: intake::Link, series: Option<&series::Choice>) -> String {
+    match (link, series) {
+        (intake::Link::Thread, _) => "svar i tråden".into(),
+        (intake::Link::CaseRef, _) => "ärendenumret nämns".into(),
+        (intake::Link::SameMessage, _) => "samma anmälan (samma Message-ID)".into(),
+        (intake::Link::SameText, _) => "samma anmälan (samma text)".into(),
+        (intake::Link::Series, Some(c)) => c.why.clone(),
+        (intake::Link::Series, None) => "samma leverantör och incident".into(),
     }
 }
 

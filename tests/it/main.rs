@@ -7,5 +7,6 @@ mod cli;
 mod daemon;
 mod documents;
 mod harness;
+mod series;
 mod store_story;
 mod workflow;
