@@ -472,3 +472,335 @@ async fn the_series_lookup_is_one_indexed_query() {
     );
     store.close().await;
 }
+
+#[tokio::test]
+async fn a_new_notice_about_the_same_system_and_discovery_names_the_case_it_may_belong_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(&format!("sqlite://{}/h.db", dir.path().display())).await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2);
+    let sups = suppliers(&mut rng);
+    let s = &sups[3];
+    let found: DateTime<Utc> = "2026-11-02T08:00:00Z".parse().unwrap();
+    let first = notice_mail(
+        s,
+        &s.systems[0],
+        found,
+        found + Duration::hours(1),
+        "h1@x.example",
+        false,
+    );
+    let now = found + Duration::hours(3);
+    let Handled::Opened(r1) = p.handle(first.as_bytes(), None, None, now).await.unwrap() else {
+        panic!("opens")
+    };
+    // Same system, discovered twenty minutes later by the supplier's account:
+    // possibly the same incident, but a notice of its own.
+    let second = notice_mail(
+        s,
+        &s.systems[0],
+        found + Duration::minutes(20),
+        found + Duration::hours(2),
+        "h2@x.example",
+        false,
+    );
+    let Handled::Opened(r2) = p.handle(second.as_bytes(), None, None, now).await.unwrap() else {
+        panic!("a breach notice is never attached by resemblance")
+    };
+    assert_ne!(r1, r2);
+    let c2 = p.store.case_record(&r2).await.unwrap().unwrap();
+    let ev = p.store.case_events(c2.id).await.unwrap();
+    assert_eq!(
+        ev[0].data["may_belong_to"]["case"],
+        r1.as_str(),
+        "{:?}",
+        ev[0].data
+    );
+    let opening = p
+        .store
+        .case_outbox(c2.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.purpose == "opening")
+        .unwrap();
+    let Store::Sqlite(pool) = &p.store else {
+        unreachable!()
+    };
+    let raw: Vec<u8> = sqlx::query_scalar("SELECT raw FROM outbox WHERE message_id = $1")
+        .bind(&opening.message_id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let text = Mail::new(raw).text;
+    assert!(
+        text.contains(&format!("Kan höra till ärende {r1}")),
+        "{text}"
+    );
+    // Another system of the same supplier: a new case, nothing to tell.
+    let third = notice_mail(
+        s,
+        &s.systems[1],
+        found,
+        found + Duration::hours(1),
+        "h3@x.example",
+        true,
+    );
+    let Handled::Opened(r3) = p.handle(third.as_bytes(), None, None, now).await.unwrap() else {
+        panic!("another system opens its own case")
+    };
+    let c3 = p.store.case_record(&r3).await.unwrap().unwrap();
+    let ev = p.store.case_events(c3.id).await.unwrap();
+    assert!(ev[0].data["may_belong_to"].is_null(), "{:?}", ev[0].data);
+}
+
+// ------------------------------------------------- the daemon, through real mail
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(repo().join("tests/fixtures/notices").join(name)).expect("fixture")
+}
+
+/// The message without its In-Reply-To and References headers (and their
+/// folded continuation lines).
+fn without_thread_headers(raw: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
+    let (head, body) = text.split_once("\n\n").unwrap();
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in head.lines() {
+        if line.starts_with([' ', '\t']) {
+            if !skipping {
+                out.push_str(line);
+                out.push('\n');
+            }
+            continue;
+        }
+        let l = line.to_ascii_lowercase();
+        skipping = l.starts_with("in-reply-to:") || l.starts_with("references:");
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    format!("{out}\n{body}").into_bytes()
+}
+
+fn processed(s: &Setup, n: usize) {
+    wait_for(30, &format!("{n} messages handled"), || {
+        (s.mails("breach", "Processed").len() + s.mails("breach", "Quarantine").len() >= n)
+            .then_some(())
+    });
+}
+
+fn links(s: &Setup, r: &str) -> Vec<String> {
+    s.events(r)
+        .into_iter()
+        .filter(|e| e["kind"] == "message_attached")
+        .map(|e| e["data"]["link"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn a_supplement_and_a_final_report_without_thread_headers_join_the_notice() {
+    let s = setup(Knobs::default());
+    let _d = s.start();
+    s.send("staff", &fixture("01-labportal-intrang-vb-helg.eml"));
+    processed(&s, 1);
+    let supplement = without_thread_headers(&fixture("02-labportal-komplettering-sv.eml"));
+    assert!(!String::from_utf8_lossy(&supplement).contains("In-Reply-To"));
+    s.send("staff", &supplement);
+    s.send("staff", &fixture("03-labportal-slutrapport.eml"));
+    processed(&s, 3);
+    let cases = s.cases();
+    assert_eq!(cases.len(), 1, "{cases:#?}");
+    let r = cases[0]["ref"].as_str().unwrap();
+    assert_eq!(cases[0]["messages"], 3);
+    assert_eq!(links(&s, r), ["series", "series"]);
+    let why = s
+        .events(r)
+        .into_iter()
+        .find(|e| e["kind"] == "message_attached")
+        .unwrap()["data"]["why"]
+        .to_string();
+    assert!(why.contains("ProvWeb"), "{why}");
+}
+
+fn supplier_mail(
+    s: &Setup,
+    from: &str,
+    subject: &str,
+    extra: &str,
+    content_type: &str,
+    body: &str,
+) {
+    let raw = format!(
+        "From: {from}\r\nTo: {b}\r\nSubject: {subject}\r\nDate: {d}\r\nMessage-ID: <st-{x}@provdata.example>\r\n{extra}\
+MIME-Version: 1.0\r\nContent-Type: {content_type}; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n",
+        b = s.users.addr("breach"),
+        d = Utc::now().to_rfc2822(),
+        x = rand::random::<u64>(),
+    );
+    let addr = from
+        .rsplit_once('<')
+        .map(|(_, a)| a.trim_end_matches('>'))
+        .unwrap_or(from);
+    s.send(addr, raw.as_bytes());
+}
+
+#[test]
+fn a_suppliers_status_series_stays_one_case_and_is_never_answered() {
+    let s = setup(Knobs::default());
+    let _d = s.start();
+    s.forward(3, "Dataintrång hos Provdata");
+    processed(&s, 1);
+    let r = s.cases()[0]["ref"].as_str().unwrap().to_string();
+    supplier_mail(
+        &s,
+        "Provdata Kundservice <noreply@provdata.example>",
+        "Uppdatering om incidenten i ProvWeb",
+        "",
+        "text/plain",
+        "Uppdatering: vi har nu stängt angriparens åtkomst till ProvWeb. Utredningen fortsätter.\r\n\r\nProvdata Sverige AB",
+    );
+    processed(&s, 2);
+    supplier_mail(
+        &s,
+        "Provdata Status <no-reply@status.provdata.example>",
+        "[Provdata Status] Uppdatering: incident i ProvWeb",
+        "Auto-Submitted: auto-generated\r\n",
+        "text/plain",
+        "Status: Åtgärdas\r\nIncidenten i ProvWeb åtgärdas. Vi har identifierat orsaken och arbetar med en lösning.\r\n\r\nDu får detta meddelande eftersom du prenumererar på statusuppdateringar.",
+    );
+    processed(&s, 3);
+    supplier_mail(
+        &s,
+        "Provdata Drift <drift@provdata.example>",
+        "Lägesrapport ProvWeb",
+        "",
+        "text/html",
+        "<html><body><p>Lägesrapport om intrånget i ProvWeb:</p><p>Vi har återställt databasen från säkerhetskopia. Ingen ny obehörig åtkomst har upptäckts.</p><p>Provdata Sverige AB</p></body></html>",
+    );
+    processed(&s, 4);
+    supplier_mail(
+        &s,
+        "Provdata Status <no-reply@status.provdata.example>",
+        "[Provdata Status] Löst: incident i ProvWeb",
+        "Auto-Submitted: auto-generated\r\n",
+        "text/plain",
+        "Uppdatering: incidenten i ProvWeb är löst. Tjänsten fungerar igen som vanligt.",
+    );
+    processed(&s, 5);
+    let cases = s.cases();
+    assert_eq!(cases.len(), 1, "no update opens a case: {cases:#?}");
+    assert_eq!(cases[0]["messages"], 5);
+    assert_eq!(links(&s, &r), ["series", "series", "series", "series"]);
+    // Nobody is answered: the supplier is never mailed, no acknowledgement
+    // beyond the forwarder's, and the automatic updates cause no mail at all.
+    let mails = s.case(&r)["mails"].as_array().cloned().unwrap_or_default();
+    let purposes: Vec<&str> = mails
+        .iter()
+        .map(|m| m["purpose"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        purposes,
+        ["opening", "acknowledgement", "follow_up", "follow_up"],
+        "{mails:#?}"
+    );
+    assert!(
+        !serde_json::to_string(&mails)
+            .unwrap()
+            .contains("provdata.example"),
+        "{mails:#?}"
+    );
+}
+
+#[test]
+fn two_colleagues_forwarding_one_notice_make_one_case_with_the_earliest_awareness() {
+    let s = setup(Knobs::default());
+    let second = format!("staff2-{}", s.users.tag);
+    let out = std::process::Command::new(repo().join("deploy/local/add-user.sh"))
+        .arg(&second)
+        .env("STATE_DIR", s.stack.get("MAILSTACK_STATE_DIR"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let second = format!("{second}@example.test");
+    let _d = s.start();
+    let now = Utc::now();
+    let seen_late = now - Duration::hours(5);
+    let seen_early = now - Duration::hours(20);
+    let first = outlook_forward(&s, seen_late, "Dataintrång hos Provdata", now);
+    s.send("staff", &first);
+    processed(&s, 1);
+    let r = s.cases()[0]["ref"].as_str().unwrap().to_string();
+    // The second colleague's copy reached them earlier; their forward differs
+    // (sender, note, date), the notice inside is the same.
+    let other = String::from_utf8(outlook_forward(
+        &s,
+        seen_early,
+        "Dataintrång hos Provdata",
+        now,
+    ))
+    .unwrap()
+    .replace(&s.users.addr("staff"), &second)
+    .replace("Sam Staff", "Stina Andersson")
+    .replace("ingen läste det förrän nu", "jag såg det först nu");
+    s.send(&second, other.as_bytes());
+    processed(&s, 2);
+    let cases = s.cases();
+    assert_eq!(cases.len(), 1, "{cases:#?}");
+    let aware: DateTime<Utc> = cases[0]["aware_at"].as_str().unwrap().parse().unwrap();
+    assert!(
+        (aware - seen_early).num_seconds().abs() < 60,
+        "aware_at {aware} is the earlier receipt {seen_early}"
+    );
+    assert_eq!(links(&s, &r), ["same_text"]);
+    let moved = s.wait_event(&r, 0, "aware_at_moved");
+    assert!(moved["data"]["why"].is_string());
+    // The second colleague learns which case their forward joined.
+    wait_for(20, "acknowledgement to the second colleague", || {
+        s.mails("staff2", "")
+            .into_iter()
+            .find(|m| m.text.contains(&r) || m.subject.contains(&r))
+    });
+}
+
+#[test]
+fn two_incidents_of_one_supplier_in_different_systems_are_two_cases() {
+    let s = setup(Knobs::default());
+    let _d = s.start();
+    let now = Utc::now();
+    s.send(
+        "staff",
+        &outlook_forward_from(
+            &s,
+            now - Duration::hours(2),
+            "Intrång i ProvWeb",
+            now,
+            "provdata.example",
+            "ProvWeb",
+        ),
+    );
+    processed(&s, 1);
+    s.send(
+        "staff",
+        &outlook_forward_from(
+            &s,
+            now - Duration::hours(1),
+            "Intrång i eRemiss",
+            now,
+            "provdata.example",
+            "eRemiss",
+        ),
+    );
+    processed(&s, 2);
+    let cases = s.cases();
+    assert_eq!(cases.len(), 2, "{cases:#?}");
+    wait_for(20, "two opening notices", || {
+        (s.mails("official", "")
+            .iter()
+            .filter(|m| m.subject.contains("Ny personuppgiftsincident"))
+            .count()
+            == 2)
+            .then_some(())
+    });
+}
