@@ -353,6 +353,38 @@ async fn every_distinct_notice_of_a_generated_mix_opens_its_own_case() {
     }
 }
 
+/// `breachwatch ingest FILE` reads old mail today: notice 01 (forwarded in
+/// 2021), then its supplement 02 (thread headers removed) and final report 03.
+#[tokio::test]
+async fn old_notices_ingested_today_keep_their_supplement_and_final_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(&format!("sqlite://{}/o.db", dir.path().display())).await;
+    let now = Utc::now();
+    let read = |n: &str| {
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/notices")
+                .join(n),
+        )
+        .unwrap()
+    };
+    let Handled::Opened(r) = p
+        .handle(&read("01-labportal-intrang-vb-helg.eml"), None, None, now)
+        .await
+        .unwrap()
+    else {
+        panic!("01 opens")
+    };
+    let supplement = without_thread_headers(&read("02-labportal-komplettering-sv.eml"));
+    for raw in [supplement, read("03-labportal-slutrapport.eml")] {
+        assert_eq!(
+            p.handle(&raw, None, None, now).await.unwrap(),
+            Handled::Attached(r.clone())
+        );
+    }
+    assert_eq!(p.store.list_cases().await.unwrap().len(), 1);
+}
+
 // ---------------------------------------------------- copies of one notice
 
 /// Two colleagues forward the same supplier mail; the second saw it earlier.
