@@ -318,7 +318,36 @@ fn rules_test(flag: Option<&Path>, file: &Path) -> Result<ExitCode, ExitCode> {
     if let Some(c) = &r.coordinator {
         println!("coordinator: {} <{}>", c.name, c.address);
     }
+    println!("case:      {}", placement(cfg, &raw));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Which case the message would join and why, from the configured database;
+/// the reason when it cannot be asked (a missing SQLite file is not created).
+fn placement(cfg: Config, raw: &[u8]) -> String {
+    let url = cfg.general.database_url.clone();
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let file = path.split('?').next().unwrap_or(path);
+        if !Path::new(file).exists() {
+            return "opens a new case (no database yet)".into();
+        }
+    }
+    let Ok(rt) = runtime() else {
+        return "(cannot tell: no async runtime)".into();
+    };
+    rt.block_on(async {
+        let store = match Store::connect(&url).await {
+            Ok(s) => s,
+            Err(e) => return format!("(cannot tell: database: {e})"),
+        };
+        let p = Pipeline::new(Arc::new(cfg), store.clone());
+        let r = match p.placement(raw, Utc::now()).await {
+            Ok(pl) => pl.to_string(),
+            Err(e) => format!("(cannot tell: {e:#})"),
+        };
+        store.close().await;
+        r
+    })
 }
 
 fn local(t: chrono::DateTime<Utc>, tz: Tz) -> String {

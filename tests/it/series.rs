@@ -836,3 +836,51 @@ fn two_incidents_of_one_supplier_in_different_systems_are_two_cases() {
             .then_some(())
     });
 }
+
+#[test]
+fn rules_test_says_which_case_a_message_would_join_and_why() {
+    let s = setup(Knobs::default());
+    let file = |name: &str, raw: &[u8]| {
+        let p = s.dir.path().join(name);
+        std::fs::write(&p, raw).unwrap();
+        p.display().to_string()
+    };
+    let first = file("01.eml", &fixture("01-labportal-intrang-vb-helg.eml"));
+    let before = s.cli(&["rules", "test", &first]);
+    assert!(before.contains("case:      opens a new case"), "{before}");
+    s.cli(&["ingest", &first]);
+    let r = s.cases()[0]["ref"].as_str().unwrap().to_string();
+    let supplement = file(
+        "02.eml",
+        &without_thread_headers(&fixture("02-labportal-komplettering-sv.eml")),
+    );
+    let out = s.cli(&["rules", "test", &supplement]);
+    assert!(
+        out.contains(&format!(
+            "case:      joins {r} (series: samma leverantör, samma system (ProvWeb, eRemiss)"
+        )),
+        "{out}"
+    );
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    let sups = suppliers(&mut rng);
+    let other = file(
+        "other.eml",
+        notice_mail(
+            &sups[0],
+            &sups[0].systems[0],
+            Utc::now(),
+            Utc::now(),
+            "o@x.example",
+            false,
+        )
+        .as_bytes(),
+    );
+    let out = s.cli(&["rules", "test", &other]);
+    assert!(out.contains("case:      opens a new case\n"), "{out}");
+    let out = s.cli(&["rules", "test", &first]);
+    assert!(out.contains("already recorded"), "{out}");
+    // Nothing was recorded by asking.
+    let cases = s.cases();
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0]["messages"], 1);
+}
