@@ -629,6 +629,28 @@ fn quarantine(flag: Option<&Path>, json: bool) -> Result<ExitCode, ExitCode> {
     })
 }
 
+/// What case joining (`core::series`) would look the message up by; which
+/// case that finds needs the database (`rules test`).
+fn joining_explained(n: &notice::Notice) -> String {
+    let id = crate::core::series::identity(n);
+    let key = crate::core::series::supplier_key(n, &[]);
+    let or_none = |v: Option<&str>| v.unwrap_or("(none)").to_string();
+    format!(
+        "\nJoining (without thread headers or case reference; `rules test` says which case):\n  \
+         notice Message-ID: {}\n  text hash: {}\n  supplier domain: {}\n  supplier organisation key: {}\n  \
+         {}\n",
+        or_none(id.notice_message_id.as_deref()),
+        or_none(id.text_hash.as_deref()),
+        or_none(key.domain.as_deref()),
+        or_none(key.org.as_deref()),
+        match n.kind {
+            notice::Kind::BreachNotice => "a breach notice joins only a case holding the same notice",
+            notice::Kind::FollowUp => "a follow-up may join the supplier's open case of the same incident",
+            _ => "not an incident message: never joined by resemblance",
+        }
+    )
+}
+
 fn inspect(flag: Option<&Path>, file: &Path, explain: bool, tz: Option<&str>) -> ExitCode {
     // Without a config, built-in defaults (the contract); with one, its zone,
     // case prefix and supplier list.
@@ -655,6 +677,7 @@ fn inspect(flag: Option<&Path>, file: &Path, explain: bool, tz: Option<&str>) ->
     };
     if explain {
         print!("{}", present::explain(&n, opts.tz));
+        print!("{}", joining_explained(&n));
     } else {
         let v = present::to_contract_json(&n, opts.tz);
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());

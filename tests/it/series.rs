@@ -854,6 +854,14 @@ fn rules_test_says_which_case_a_message_would_join_and_why() {
         "02.eml",
         &without_thread_headers(&fixture("02-labportal-komplettering-sv.eml")),
     );
+    let explained = s.cli(&["inspect", &supplement, "--explain"]);
+    for want in [
+        "supplier domain: provdata.example",
+        "supplier organisation key: provdata",
+        "a follow-up may join",
+    ] {
+        assert!(explained.contains(want), "{want}: {explained}");
+    }
     let out = s.cli(&["rules", "test", &supplement]);
     assert!(
         out.contains(&format!(
