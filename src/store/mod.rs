@@ -197,6 +197,14 @@ pub struct SeriesRow {
     pub facts: serde_json::Value,
 }
 
+/// The case holding a notice, by the notice's identity (`core::series::Identity`):
+/// both arms use an index (`messages_notice_message_id`, `messages_text_hash`).
+pub const NOTICE_QUERY: &str =
+    "SELECT m.case_id, m.notice_message_id = $1, c.aware_at FROM messages m \
+     JOIN cases c ON c.id = m.case_id \
+     WHERE m.case_id IS NOT NULL AND (m.notice_message_id = $1 OR m.text_hash = $2) \
+     ORDER BY m.id LIMIT 1";
+
 /// The series lookup, shared by both backends and by the test that checks its
 /// query plan: the open cases of a supplier (by registered mail domain or by
 /// organisation name) whose awareness/opening span reaches the message's time,

@@ -92,12 +92,7 @@ macro_rules! backend {
                 notice_message_id: Option<&str>,
                 text_hash: Option<&str>,
             ) -> Result<Option<NoticeMatch>> {
-                let row = sqlx::query(
-                    "SELECT m.case_id, m.notice_message_id = $1, c.aware_at FROM messages m \
-                     JOIN cases c ON c.id = m.case_id \
-                     WHERE m.case_id IS NOT NULL AND (m.notice_message_id = $1 OR m.text_hash = $2) \
-                     ORDER BY m.id LIMIT 1",
-                )
+                let row = sqlx::query(NOTICE_QUERY)
                 .bind(notice_message_id)
                 .bind(text_hash)
                 .fetch_optional(pool)

@@ -502,6 +502,25 @@ async fn the_series_lookup_is_one_indexed_query() {
         !text.contains("SCAN cases"),
         "no scan of every case: {text}"
     );
+    // The same-notice lookup too: by the notice's Message-ID or text hash.
+    let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN QUERY PLAN {}",
+        breachwatch::store::NOTICE_QUERY
+    )))
+    .bind("id@x.example")
+    .bind("abc")
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get::<String, _>(3))
+    .collect();
+    let text = plan.join("\n");
+    assert!(
+        text.contains("messages_notice_message_id") && text.contains("messages_text_hash"),
+        "{text}"
+    );
+    assert!(!text.contains("SCAN m"), "no scan of every message: {text}");
     store.close().await;
 }
 
