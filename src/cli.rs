@@ -325,7 +325,36 @@ fn rules_test(flag: Option<&Path>, file: &Path) -> Result<ExitCode, ExitCode> {
     if let Some(c) = &r.coordinator {
         println!("coordinator: {} <{}>", c.name, c.address);
     }
+    println!("case:      {}", placement(cfg, &raw));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Which case the message would join and why, from the configured database;
+/// the reason when it cannot be asked (a missing SQLite file is not created).
+fn placement(cfg: Config, raw: &[u8]) -> String {
+    let url = cfg.general.database_url.clone();
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let file = path.split('?').next().unwrap_or(path);
+        if !Path::new(file).exists() {
+            return "opens a new case (no database yet)".into();
+        }
+    }
+    let Ok(rt) = runtime() else {
+        return "(cannot tell: no async runtime)".into();
+    };
+    rt.block_on(async {
+        let store = match Store::connect(&url).await {
+            Ok(s) => s,
+            Err(e) => return format!("(cannot tell: database: {e})"),
+        };
+        let p = Pipeline::new(Arc::new(cfg), store.clone());
+        let r = match p.placement(raw, Utc::now()).await {
+            Ok(pl) => pl.to_string(),
+            Err(e) => format!("(cannot tell: {e:#})"),
+        };
+        store.close().await;
+        r
+    })
 }
 
 fn local(t: chrono::DateTime<Utc>, tz: Tz) -> String {
@@ -618,6 +647,28 @@ fn quarantine(flag: Option<&Path>, json: bool) -> Result<ExitCode, ExitCode> {
     })
 }
 
+/// What case joining (`core::series`) would look the message up by; which
+/// case that finds needs the database (`rules test`).
+fn joining_explained(n: &notice::Notice) -> String {
+    let id = crate::core::series::identity(n);
+    let key = crate::core::series::supplier_key(n, &[]);
+    let or_none = |v: Option<&str>| v.unwrap_or("(none)").to_string();
+    format!(
+        "\nJoining (without thread headers or case reference; `rules test` says which case):\n  \
+         notice Message-ID: {}\n  text hash: {}\n  supplier domain: {}\n  supplier organisation key: {}\n  \
+         {}\n",
+        or_none(id.notice_message_id.as_deref()),
+        or_none(id.text_hash.as_deref()),
+        or_none(key.domain.as_deref()),
+        or_none(key.org.as_deref()),
+        match n.kind {
+            notice::Kind::BreachNotice => "a breach notice joins only a case holding the same notice",
+            notice::Kind::FollowUp => "a follow-up may join the supplier's open case of the same incident",
+            _ => "not an incident message: never joined by resemblance",
+        }
+    )
+}
+
 fn inspect(flag: Option<&Path>, file: &Path, explain: bool, tz: Option<&str>) -> ExitCode {
     // Without a config, built-in defaults (the contract); with one, its zone,
     // case prefix and supplier list.
@@ -644,6 +695,7 @@ fn inspect(flag: Option<&Path>, file: &Path, explain: bool, tz: Option<&str>) ->
     };
     if explain {
         print!("{}", present::explain(&n, opts.tz));
+        print!("{}", joining_explained(&n));
     } else {
         let v = present::to_contract_json(&n, opts.tz);
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());

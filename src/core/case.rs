@@ -1,6 +1,6 @@
 //! The case state machine: what an official's command does to a case, and what the
-//! shell must do about it, returned as data ([`Effect`]s). Also the supplier status
-//! series rule ([`joins_series`]).
+//! shell must do about it, returned as data ([`Effect`]s). Which case a message
+//! joins is `core::series`.
 //!
 //! Pure: no IO, no clock reads (`now` is a parameter), no panics. [`Case::apply`]
 //! never changes the case it is given; it returns the next case and the effects,
@@ -56,7 +56,7 @@
 //! - **note** is accepted in every state, closed included (art. 33(5)
 //!   documentation); **delay** in every state but closed.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -176,10 +176,11 @@ impl Decision {
     }
 }
 
-/// Default window for [`joins_series`].
-pub const DEFAULT_SERIES_WINDOW_DAYS: i64 = 14;
+/// Default window of the supplier series rule (`core::series`).
+pub const DEFAULT_SERIES_WINDOW_DAYS: i64 = super::series::DEFAULT_WINDOW_DAYS;
 
-/// What identifies a supplier's status series: who reports, about what, since when.
+/// What identified a supplier's status series when a case was opened; kept in
+/// stored workflows. Joining itself is decided by `core::series`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeriesKey {
     /// Mail domain of the reporter (the supplier), e.g. "provdata.example".
@@ -187,36 +188,6 @@ pub struct SeriesKey {
     /// Systems named in the opening notice.
     pub systems: Vec<String>,
     pub opened_at: DateTime<Utc>,
-}
-
-/// Whether a new message (reporter domain, systems named, received at) joins an
-/// open case's series even without thread headers: same supplier (domains equal
-/// ignoring case, or one a subdomain of the other, as suppliers send from
-/// `mail.x.example` and `x.example` alike), at least one system in common
-/// (ignoring case and surrounding space), received within `window` of the case's
-/// opening (before or after, since mail can be processed out of order). No system
-/// named on either side means "cannot tell": it does not join.
-pub fn joins_series(
-    existing: &SeriesKey,
-    new: (&str, &[String], DateTime<Utc>),
-    window: Duration,
-) -> bool {
-    let (domain, systems, received_at) = new;
-    if !super::auth::domains_aligned(&existing.reporter_domain, domain) {
-        return false;
-    }
-    let norm = |s: &String| s.trim().to_lowercase();
-    let overlap = existing
-        .systems
-        .iter()
-        .map(norm)
-        .filter(|s| !s.is_empty())
-        .any(|s| systems.iter().map(norm).any(|n| n == s));
-    if !overlap {
-        return false;
-    }
-    let gap = received_at - existing.opened_at;
-    gap <= window && gap >= -window
 }
 
 /// A case as the state machine sees it. The shell stores it (as columns or JSON).
@@ -949,7 +920,7 @@ pub fn handle_reply(
 mod tests {
     use super::*;
     use crate::core::commands::ImyRef;
-    use chrono::TimeZone;
+    use chrono::{Duration, TimeZone};
     use chrono_tz::Europe::Stockholm;
 
     fn aware() -> DateTime<Utc> {
@@ -1670,89 +1641,5 @@ mod tests {
                 matches!(&o.effects[1], Effect::AnswerRefusal { sv, .. } if sv.contains("bedömning"))
             );
         }
-    }
-
-    fn key(domain: &str, systems: &[&str]) -> SeriesKey {
-        SeriesKey {
-            reporter_domain: domain.into(),
-            systems: systems.iter().map(|s| s.to_string()).collect(),
-            opened_at: aware(),
-        }
-    }
-
-    #[test]
-    fn supplier_status_series() {
-        let window = Duration::days(DEFAULT_SERIES_WINDOW_DAYS);
-        let sys = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let existing = key("provdata.example", &["ProvWeb", "LabPortal"]);
-        let table: Vec<(&str, Vec<String>, Duration, bool)> = vec![
-            (
-                "provdata.example",
-                sys(&["provweb"]),
-                Duration::days(3),
-                true,
-            ),
-            (
-                "PROVDATA.example",
-                sys(&[" LABPORTAL "]),
-                Duration::days(14),
-                true,
-            ),
-            (
-                "mail.provdata.example",
-                sys(&["ProvWeb"]),
-                Duration::days(1),
-                true,
-            ),
-            (
-                "provdata.example",
-                sys(&["ProvWeb"]),
-                Duration::days(14) + Duration::seconds(1),
-                false,
-            ),
-            (
-                "provdata.example",
-                sys(&["ProvWeb"]),
-                -Duration::hours(2),
-                true,
-            ),
-            (
-                "provdata.example",
-                sys(&["Other"]),
-                Duration::days(1),
-                false,
-            ),
-            ("provdata.example", sys(&[]), Duration::days(1), false),
-            ("other.example", sys(&["ProvWeb"]), Duration::days(1), false),
-            (
-                "evilprovdata.example",
-                sys(&["ProvWeb"]),
-                Duration::days(1),
-                false,
-            ),
-        ];
-        for (domain, systems, after, want) in table {
-            assert_eq!(
-                joins_series(&existing, (domain, &systems, aware() + after), window),
-                want,
-                "{domain} {systems:?} {after:?}"
-            );
-        }
-        // A shorter configured window.
-        assert!(!joins_series(
-            &existing,
-            (
-                "provdata.example",
-                &sys(&["ProvWeb"]),
-                aware() + Duration::days(3)
-            ),
-            Duration::days(2)
-        ));
-        // No systems known on the case: cannot tell, does not join.
-        assert!(!joins_series(
-            &key("provdata.example", &[]),
-            ("provdata.example", &sys(&["ProvWeb"]), aware()),
-            window
-        ));
     }
 }

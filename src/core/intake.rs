@@ -3,12 +3,13 @@
 //! up candidate cases and passes them in; the answer is data it stores in one
 //! transaction.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use super::auth::{roster_role, Role};
 use super::clock::{self, ReminderPlan};
 use super::notice::{Kind, Notice};
 use super::routing::{Route, RouteDecision};
+use super::series;
 
 /// Why a message attaches to a case, strongest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,7 +18,12 @@ pub enum Link {
     Thread,
     /// The subject or body carries the case reference.
     CaseRef,
-    /// Same supplier, same system, within the series window.
+    /// The case holds the same notice: its Message-ID (own, or of the
+    /// message forwarded as an attachment).
+    SameMessage,
+    /// The case holds the same notice: the same normalised text.
+    SameText,
+    /// A follow-up of the same supplier about the same incident (`core::series`).
     Series,
 }
 
@@ -26,6 +32,8 @@ impl Link {
         match self {
             Link::Thread => "thread",
             Link::CaseRef => "case_ref",
+            Link::SameMessage => "same_message",
+            Link::SameText => "same_text",
             Link::Series => "series",
         }
     }
@@ -38,8 +46,20 @@ pub struct Lookup {
     pub by_thread: Option<i64>,
     /// The case named by the reference in subject/body, when it exists.
     pub by_ref: Option<i64>,
-    /// An open case of the same supplier about the same system, within the window.
-    pub by_series: Option<i64>,
+    /// A case that already holds this notice (another forward or copy of it).
+    pub same_notice: Option<SameNotice>,
+    /// The supplier's open cases around the message's time, for `core::series`.
+    pub series: Vec<series::Candidate>,
+}
+
+/// A case holding the same notice, as the store found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SameNotice {
+    pub case_id: i64,
+    /// `SameMessage` or `SameText`.
+    pub link: Link,
+    /// The case's awareness instant: an earlier receipt of this copy moves it.
+    pub case_aware_at: DateTime<Utc>,
 }
 
 /// Facts about our own deployment the decision needs.
@@ -51,6 +71,8 @@ pub struct Context<'a> {
     pub own_address: &'a str,
     /// Domain of the Message-IDs we generate.
     pub own_id_domain: &'a str,
+    /// How far around a case's awareness and opening its supplier series reaches.
+    pub series_window: Duration,
 }
 
 /// Who gets the acknowledgement of a new case.
@@ -73,6 +95,8 @@ pub enum Plan {
         urgent: bool,
         next_reminder: Option<clock::Reminder>,
         ack: AckTo,
+        /// An open case this may be the same incident as: the official is told.
+        may_belong_to: Option<series::Choice>,
     },
     /// New information for an existing case; the official is told unless the
     /// message must never cause mail.
@@ -80,6 +104,11 @@ pub enum Plan {
         case_id: i64,
         link: Link,
         notify_official: bool,
+        /// For a series link: which case was chosen and why.
+        series: Option<series::Choice>,
+        /// This copy of the case's notice shows an earlier receipt: the case's
+        /// awareness moves to it.
+        earlier_aware_at: Option<DateTime<Utc>>,
     },
     /// Kept in the register of messages, nothing else happens.
     Record { reason: RecordReason },
@@ -163,24 +192,57 @@ pub fn plan(
         };
     }
     let automatic = n.kind == Kind::AutoReply || n.threading.never_answer;
-    let linked = found
+    let direct = found
         .by_thread
         .map(|id| (id, Link::Thread))
-        .or(found.by_ref.map(|id| (id, Link::CaseRef)))
-        .or(if automatic {
-            None
-        } else {
-            found.by_series.map(|id| (id, Link::Series))
-        });
-    if let Some((case_id, link)) = linked {
+        .or(found.by_ref.map(|id| (id, Link::CaseRef)));
+    if let Some((case_id, link)) = direct {
         // An auto-reply to one of our mails is kept with the case but answered by
         // nobody; a real message is news for the official.
         return Plan::Attach {
             case_id,
             link,
             notify_official: !automatic,
+            series: None,
+            earlier_aware_at: None,
         };
     }
+    if let Some(same) = &found.same_notice {
+        // Another copy of a notice the case holds: the earliest receipt of any
+        // copy is when the municipality became aware.
+        let earlier = n
+            .aware_at
+            .or(n.received_at)
+            .map(|a| a.min(now))
+            .filter(|a| *a < same.case_aware_at);
+        return Plan::Attach {
+            case_id: same.case_id,
+            link: same.link,
+            notify_official: !automatic,
+            series: None,
+            earlier_aware_at: earlier,
+        };
+    }
+    // Automatic mail is placed too (a status tool's updates belong with their
+    // incident); it is only never answered.
+    let verdict = series::decide(
+        &series::Incoming::of(n, now),
+        &found.series,
+        ctx.series_window,
+    );
+    let may_belong_to = match verdict {
+        series::Verdict::Join(choice) => {
+            return Plan::Attach {
+                case_id: choice.case_id,
+                link: Link::Series,
+                notify_official: !automatic,
+                series: Some(choice),
+                earlier_aware_at: None,
+            };
+        }
+        series::Verdict::Hint(choice) => Some(choice),
+        series::Verdict::None => None,
+    };
     if automatic && n.kind != Kind::BreachNotice {
         return Plan::Record {
             reason: RecordReason::Automatic,
@@ -219,6 +281,7 @@ pub fn plan(
         urgent: clock::is_urgent(aware_at, now),
         next_reminder: clock::next_after(aware_at, reminders, now),
         ack,
+        may_belong_to,
     }
 }
 
@@ -264,6 +327,7 @@ mod tests {
             internal_domains: d,
             own_address: "breach@example.test",
             own_id_domain: "breachwatch.example.test",
+            series_window: Duration::days(14),
         }
     }
 
@@ -294,6 +358,7 @@ mod tests {
                 ack,
                 next_reminder,
                 aware_at,
+                ..
             } => {
                 assert!(urgent);
                 assert_eq!(ack, AckTo::Forwarder("staff@example.test".into()));
@@ -335,7 +400,7 @@ mod tests {
         let found = Lookup {
             by_thread: Some(7),
             by_ref: Some(9),
-            by_series: None,
+            ..Lookup::default()
         };
         let n = msg(
             "From: official@example.test\r\nSubject: Re: [PUI-2021-0009]\r\nIn-Reply-To: <a@b>",
@@ -354,7 +419,9 @@ mod tests {
             Plan::Attach {
                 case_id: 7,
                 link: Link::Thread,
-                notify_official: true
+                notify_official: true,
+                series: None,
+                earlier_aware_at: None,
             }
         );
         let auto = msg(
@@ -436,6 +503,167 @@ mod tests {
                 sender: false
             }
         );
+    }
+
+    fn candidate(id: i64, systems: &[&str]) -> series::Candidate {
+        series::Candidate {
+            case_id: id,
+            case_ref: format!("PUI-2021-{id:04}"),
+            aware_at: now() - Duration::days(2),
+            opened_at: now() - Duration::days(2),
+            systems: systems.iter().map(|s| s.to_string()).collect(),
+            discovered_at: None,
+            occurred_from: None,
+            occurred_to: None,
+            data_categories: vec![],
+            cause: None,
+        }
+    }
+
+    fn supplier_mail(headers: &str, body: &str) -> Notice {
+        let mut n = msg(
+            &format!("From: Drift <drift@provdata.example>\r\nMessage-ID: <s@provdata.example>\r\n{headers}"),
+            body,
+        );
+        n.received_at = Some(now());
+        n.aware_at = Some(now());
+        n
+    }
+
+    #[test]
+    fn another_copy_of_a_notice_joins_and_an_earlier_receipt_moves_awareness() {
+        let d = vec!["example.test".to_string()];
+        let mut n = msg(
+            "From: staff2@example.test\r\nSubject: VB: Dataintrång",
+            "Dataintrång",
+        );
+        n.kind = Kind::BreachNotice;
+        n.aware_at = Some(now() - Duration::hours(30));
+        let found = Lookup {
+            same_notice: Some(SameNotice {
+                case_id: 4,
+                link: Link::SameText,
+                case_aware_at: now() - Duration::hours(20),
+            }),
+            ..Lookup::default()
+        };
+        let p = plan(
+            &n,
+            &found,
+            &route(),
+            &ctx(&d),
+            &ReminderPlan::default(),
+            now(),
+        );
+        assert_eq!(
+            p,
+            Plan::Attach {
+                case_id: 4,
+                link: Link::SameText,
+                notify_official: true,
+                series: None,
+                earlier_aware_at: Some(now() - Duration::hours(30)),
+            }
+        );
+        // A later copy leaves the clock alone.
+        n.aware_at = Some(now() - Duration::hours(10));
+        let p = plan(
+            &n,
+            &found,
+            &route(),
+            &ctx(&d),
+            &ReminderPlan::default(),
+            now(),
+        );
+        assert!(
+            matches!(
+                p,
+                Plan::Attach {
+                    earlier_aware_at: None,
+                    ..
+                }
+            ),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn an_automatic_status_update_joins_its_incident_unanswered() {
+        let d = vec!["example.test".to_string()];
+        let n = supplier_mail(
+            "Auto-Submitted: auto-generated\r\nSubject: Uppdatering: driftstörning i ProvWeb",
+            "Uppdatering om incidenten: ProvWeb fungerar igen. Incidenten är åtgärdad.",
+        );
+        assert!(n.threading.never_answer);
+        assert_eq!(n.kind, Kind::FollowUp, "{n:?}");
+        let found = Lookup {
+            series: vec![candidate(3, &["ProvWeb"])],
+            ..Lookup::default()
+        };
+        match plan(
+            &n,
+            &found,
+            &route(),
+            &ctx(&d),
+            &ReminderPlan::default(),
+            now(),
+        ) {
+            Plan::Attach {
+                case_id: 3,
+                link: Link::Series,
+                notify_official: false,
+                series: Some(c),
+                ..
+            } => assert!(c.why.contains("ProvWeb"), "{}", c.why),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_new_notice_about_the_same_system_opens_a_case_and_names_the_other() {
+        let d = vec!["example.test".to_string()];
+        let mut n = supplier_mail(
+            "Subject: Dataintrång i ProvWeb",
+            "Vi har drabbats av ett dataintrång i tjänsten ProvWeb. Personnummer kan ha röjts.",
+        );
+        n.kind = Kind::BreachNotice;
+        let found = Lookup {
+            series: vec![candidate(3, &["ProvWeb"]), candidate(5, &["Kassa"])],
+            ..Lookup::default()
+        };
+        match plan(
+            &n,
+            &found,
+            &route(),
+            &ctx(&d),
+            &ReminderPlan::default(),
+            now(),
+        ) {
+            Plan::Open {
+                may_belong_to: Some(c),
+                ..
+            } => assert_eq!(c.case_ref, "PUI-2021-0003"),
+            other => panic!("{other:?}"),
+        }
+        // Only another system's case open: a new case, nothing to tell.
+        let found = Lookup {
+            series: vec![candidate(5, &["Kassa"])],
+            ..Lookup::default()
+        };
+        assert!(matches!(
+            plan(
+                &n,
+                &found,
+                &route(),
+                &ctx(&d),
+                &ReminderPlan::default(),
+                now()
+            ),
+            Plan::Open {
+                may_belong_to: None,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -17,5 +17,6 @@ pub mod intake;
 pub mod notice;
 pub mod register;
 pub mod routing;
+pub mod series;
 pub mod timeline;
 pub mod types;

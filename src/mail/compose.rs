@@ -264,6 +264,8 @@ pub struct CaseFacts<'a> {
     pub notice_message_id: Option<&'a str>,
     /// Forward-chain times that did not set the clock (the official is told why).
     pub ignored_chain_times: &'a [crate::core::notice::IgnoredTime],
+    /// An open case this one may be the same incident as, and why (`core::series`).
+    pub may_belong_to: Option<(&'a str, &'a str)>,
 }
 
 /// The opening notice to the official, DPO (and coordinator) on the route.
@@ -313,6 +315,13 @@ pub fn opening_notice(s: &Sender, f: &CaseFacts<'_>, now: DateTime<Utc>) -> Draf
             "Obs: tidpunkten {} i det vidarebefordrade meddelandet {why} och används inte \
              för fristen; kännedom räknas från leveransen. Kontrollera tidpunkten.\n",
             local(s.tz, t.time)
+        ));
+    }
+    if let Some((other, why)) = f.may_belong_to {
+        text.push_str(&format!(
+            "\nKan höra till ärende {other} ({why}). Anmälan registrerades som ett eget ärende \
+             eftersom en ny anmälan bara läggs till ett annat ärende när det är uppenbart \
+             samma incident. Bedöm om det är samma incident.\n"
         ));
     }
     text.push_str(&format!(
@@ -606,6 +615,7 @@ mod tests {
             systems: &[],
             ignored_chain_times: &[],
             notice_message_id: None,
+            may_belong_to: None,
         };
         let d = opening_notice(&sender(), &f, now);
         assert!(d.subject.starts_with("BRÅDSKANDE"));
@@ -653,6 +663,7 @@ mod tests {
                 systems: &[],
                 notice_message_id: Some("n@x"),
                 ignored_chain_times: &[],
+                may_belong_to: None,
             };
             let drafts = [
                 opening_notice(&sender(), &f, aware),

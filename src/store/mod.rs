@@ -55,6 +55,9 @@ pub struct NewMessage {
     pub uid: Option<u32>,
     pub error: Option<String>,
     pub raw: Vec<u8>,
+    /// What identifies the notice across forwards and copies (`core::series::Identity`).
+    pub notice_message_id: Option<String>,
+    pub text_hash: Option<String>,
 }
 
 /// The IMAP position up to which every message is handled.
@@ -75,6 +78,9 @@ pub struct NewCase {
     pub reporter_address: Option<String>,
     pub reporter_organisation: Option<String>,
     pub reporter_domain: Option<String>,
+    /// The supplier for the series lookup (`core::series::SupplierKey`).
+    pub supplier_domain: Option<String>,
+    pub supplier_org: Option<String>,
     pub systems: Vec<String>,
     pub rule_name: Option<String>,
     pub route: serde_json::Value,
@@ -150,7 +156,63 @@ pub enum CaseChange {
         case_id: i64,
         update: Option<CaseUpdate>,
     },
+    /// Attach, and move the case's awareness earlier: another copy of its
+    /// notice was received before the one that opened it.
+    AttachEarlier(Box<EarlierAwareness>),
 }
+
+/// The case's clock restarted from an earlier awareness instant, written only
+/// if the case did not change since it was read.
+#[derive(Debug, Clone)]
+pub struct EarlierAwareness {
+    pub case_id: i64,
+    pub aware_at: DateTime<Utc>,
+    pub deadline_at: DateTime<Utc>,
+    /// The next deadline reminder from the new awareness; applied only while
+    /// the case's reminders still run.
+    pub next_reminder: Option<(DateTime<Utc>, u32)>,
+    /// The stored workflow with the new `aware_at`.
+    pub workflow: serde_json::Value,
+    pub expected_version: i64,
+}
+
+/// A case holding a notice, found by the notice's identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeMatch {
+    pub case_id: i64,
+    /// True when found by Message-ID, false when by text.
+    pub by_message_id: bool,
+    pub aware_at: DateTime<Utc>,
+}
+
+/// An open case of a supplier, as the series rule needs it.
+#[derive(Debug, Clone)]
+pub struct SeriesRow {
+    pub id: i64,
+    pub case_ref: String,
+    pub aware_at: DateTime<Utc>,
+    pub opened_at: DateTime<Utc>,
+    pub systems: Vec<String>,
+    /// The inspect-v1 JSON of the opening notice.
+    pub facts: serde_json::Value,
+}
+
+/// The case holding a notice, by the notice's identity (`core::series::Identity`):
+/// both arms use an index (`messages_notice_message_id`, `messages_text_hash`).
+pub const NOTICE_QUERY: &str =
+    "SELECT m.case_id, m.notice_message_id = $1, c.aware_at FROM messages m \
+     JOIN cases c ON c.id = m.case_id \
+     WHERE m.case_id IS NOT NULL AND (m.notice_message_id = $1 OR m.text_hash = $2) \
+     ORDER BY m.id LIMIT 1";
+
+/// The series lookup, shared by both backends and by the test that checks its
+/// query plan: the open cases of a supplier (by registered mail domain or by
+/// organisation name) whose awareness/opening span reaches the message's time,
+/// newest first. Both arms use an index (`cases_supplier_domain`,
+/// `cases_supplier_org`); no scan of every open case.
+pub const SERIES_QUERY: &str = "SELECT id, ref, aware_at, opened_at, systems, facts FROM cases \
+     WHERE (supplier_domain = $1 OR supplier_org = $2) AND state <> 'closed' \
+     AND aware_at <= $3 AND opened_at >= $4 ORDER BY id DESC LIMIT $5";
 
 /// Everything one handled message changes, written in one transaction.
 #[derive(Debug, Clone)]
@@ -441,6 +503,34 @@ impl Store {
     /// first [`MAX_PARENT_IDS`] ids are looked up (see [`lookup_ids`]).
     pub async fn case_by_message_ids(&self, ids: &[String]) -> Result<Option<i64>> {
         dispatch!(self, case_by_message_ids(ids))
+    }
+
+    /// The case holding a notice with this identity (its Message-ID, else its
+    /// normalised text's hash), oldest first. One indexed query.
+    pub async fn case_by_notice(
+        &self,
+        notice_message_id: Option<&str>,
+        text_hash: Option<&str>,
+    ) -> Result<Option<NoticeMatch>> {
+        if notice_message_id.is_none() && text_hash.is_none() {
+            return Ok(None);
+        }
+        dispatch!(self, case_by_notice(notice_message_id, text_hash))
+    }
+
+    /// [`SERIES_QUERY`]: the open cases of a supplier around `at`.
+    pub async fn series_candidates(
+        &self,
+        domain: Option<&str>,
+        org: Option<&str>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<SeriesRow>> {
+        if domain.is_none() && org.is_none() {
+            return Ok(Vec::new());
+        }
+        dispatch!(self, series_candidates(domain, org, from, to, limit))
     }
 
     /// The route stored with a case (as JSON, see `core::routing::Route`).

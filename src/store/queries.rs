@@ -101,6 +101,81 @@ macro_rules! backend {
                     .find_map(|id| hits.iter().find(|(m, _)| m == id).map(|(_, c)| *c)))
             }
 
+            pub async fn case_by_notice(
+                pool: &Pool,
+                notice_message_id: Option<&str>,
+                text_hash: Option<&str>,
+            ) -> Result<Option<NoticeMatch>> {
+                let row = sqlx::query(NOTICE_QUERY)
+                .bind(notice_message_id)
+                .bind(text_hash)
+                .fetch_optional(pool)
+                .await?;
+                Ok(row.map(|r| NoticeMatch {
+                    case_id: r.get(0),
+                    by_message_id: r.get::<Option<bool>, _>(1).unwrap_or(false),
+                    aware_at: r.get(2),
+                }))
+            }
+
+            pub async fn series_candidates(
+                pool: &Pool,
+                domain: Option<&str>,
+                org: Option<&str>,
+                from: DateTime<Utc>,
+                to: DateTime<Utc>,
+                limit: i64,
+            ) -> Result<Vec<SeriesRow>> {
+                let rows = sqlx::query(SERIES_QUERY)
+                    .bind(domain)
+                    .bind(org)
+                    .bind(to)
+                    .bind(from)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| SeriesRow {
+                        id: r.get(0),
+                        case_ref: r.get(1),
+                        aware_at: r.get(2),
+                        opened_at: r.get(3),
+                        systems: json_list(&r.get::<String, _>(4)),
+                        facts: serde_json::from_str(&r.get::<String, _>(5)).unwrap_or_default(),
+                    })
+                    .collect())
+            }
+
+            /// Moves a case's awareness earlier ([`EarlierAwareness`]): the
+            /// deadline follows; the next reminder too, unless reminders stopped.
+            async fn move_awareness(tx: &mut Tx, e: &EarlierAwareness) -> Result<()> {
+                let (next_at, next_seq) = match e.next_reminder {
+                    Some((at, seq)) => (Some(at), Some(i64::from(seq))),
+                    None => (None, None),
+                };
+                let changed = sqlx::query(
+                    "UPDATE cases SET aware_at = $1, deadline_at = $2, workflow = $3, version = version + 1, \
+                     next_reminder_at = CASE WHEN next_reminder_at IS NULL THEN NULL ELSE $4 END, \
+                     next_reminder_seq = CASE WHEN next_reminder_seq IS NULL THEN NULL ELSE $5 END \
+                     WHERE id = $6 AND version = $7",
+                )
+                .bind(e.aware_at)
+                .bind(e.deadline_at)
+                .bind(e.workflow.to_string())
+                .bind(next_at)
+                .bind(next_seq)
+                .bind(e.case_id)
+                .bind(e.expected_version)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+                if changed == 0 {
+                    return Err(StoreError::Conflict(format!("case id {} changed meanwhile", e.case_id)));
+                }
+                Ok(())
+            }
+
             pub async fn case_route(pool: &Pool, case_id: i64) -> Result<serde_json::Value> {
                 let r: String = sqlx::query_scalar("SELECT route FROM cases WHERE id = $1")
                     .bind(case_id)
@@ -245,8 +320,9 @@ macro_rules! backend {
                 let m = &w.message;
                 let inserted: Option<i64> = sqlx::query_scalar(
                     "INSERT INTO messages (message_id, content_hash, kind, disposition, subject, \
-                     from_address, received_at, mailbox, uidvalidity, uid, error, recorded_at, raw) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                     from_address, received_at, mailbox, uidvalidity, uid, error, recorded_at, raw, \
+                     notice_message_id, text_hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
                      ON CONFLICT DO NOTHING RETURNING id",
                 )
                 .bind(&m.message_id)
@@ -262,6 +338,8 @@ macro_rules! backend {
                 .bind(&m.error)
                 .bind(now)
                 .bind(&m.raw)
+                .bind(&m.notice_message_id)
+                .bind(&m.text_hash)
                 .fetch_optional(&mut *tx)
                 .await?;
                 let Some(message_row) = inserted else {
@@ -304,6 +382,10 @@ macro_rules! backend {
                         }
                         Some(CaseKey { id, case_ref: case_ref_of(&mut tx, id).await? })
                     }
+                    CaseChange::AttachEarlier(e) => {
+                        move_awareness(&mut tx, &e).await?;
+                        Some(CaseKey { id: e.case_id, case_ref: case_ref_of(&mut tx, e.case_id).await? })
+                    }
                     CaseChange::Open(c) => {
                         let year = i64::from(c.year);
                         let seq: i64 = sqlx::query_scalar(
@@ -323,8 +405,8 @@ macro_rules! backend {
                         let id: i64 = sqlx::query_scalar(
                             "INSERT INTO cases (ref, state, aware_at, deadline_at, opened_at, reporter_name, \
                              reporter_address, reporter_organisation, reporter_domain, systems, rule_name, \
-                             route, facts, next_reminder_at, next_reminder_seq) \
-                             VALUES ($1, 'received', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                             route, facts, next_reminder_at, next_reminder_seq, supplier_domain, supplier_org) \
+                             VALUES ($1, 'received', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
                              RETURNING id",
                         )
                         .bind(case_ref.as_str())
@@ -341,6 +423,8 @@ macro_rules! backend {
                         .bind(c.facts.to_string())
                         .bind(next_at)
                         .bind(next_seq)
+                        .bind(&c.supplier_domain)
+                        .bind(&c.supplier_org)
                         .fetch_one(&mut *tx)
                         .await?;
                         Some(CaseKey { id, case_ref })

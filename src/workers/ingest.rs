@@ -14,9 +14,11 @@ use crate::core::clock;
 use crate::core::intake::{self, AckTo, Plan};
 use crate::core::notice::{self, Notice};
 use crate::core::routing::{self, Route};
+use crate::core::series;
 use crate::mail::compose::{self, CaseFacts, Sender};
 use crate::store::{
-    CaseChange, Checkpoint, Composed, IngestWrite, NewCase, NewEvent, NewMessage, Store,
+    CaseChange, Checkpoint, Composed, EarlierAwareness, IngestWrite, NewCase, NewEvent, NewMessage,
+    Store,
 };
 use crate::workers::reply::{self, ReplyMail};
 
@@ -95,6 +97,8 @@ fn unreadable(
         uid: origin.map(|o| o.uid),
         error: None,
         raw: raw.to_vec(),
+        notice_message_id: None,
+        text_hash: None,
     }
 }
 
@@ -232,15 +236,17 @@ impl Pipeline {
             Some(r) => self.store.case_id_by_ref(r).await?,
             None => None,
         };
-        let by_series = if by_thread.is_none() && by_ref.is_none() && !n.threading.never_answer {
-            self.series_case(&n, now).await?
+        let identity = series::identity(&n);
+        let (same_notice, series) = if by_thread.is_none() && by_ref.is_none() {
+            self.join_lookup(&n, &identity, now).await?
         } else {
-            None
+            (None, Vec::new())
         };
         let found = intake::Lookup {
             by_thread,
             by_ref,
-            by_series,
+            same_notice,
+            series,
         };
         let decision = routing::route(&self.cfg.routing.rules, &self.cfg.routing.default, &n);
         let id_domain = self.sender.id_domain();
@@ -248,6 +254,7 @@ impl Pipeline {
             internal_domains: &self.cfg.general.internal_domains,
             own_address: &self.cfg.smtp.from,
             own_id_domain: &id_domain,
+            series_window: self.series_window(),
         };
         let plan = intake::plan(&n, &found, &decision, &ctx, &self.cfg.clock, now);
         let kind = serde_json::to_value(n.kind)
@@ -268,6 +275,8 @@ impl Pipeline {
             subject: subject.clone(),
             from_address: n.sender.address.clone(),
             received_at: n.received_at,
+            notice_message_id: identity.notice_message_id.clone(),
+            text_hash: identity.text_hash.clone(),
             ..base
         };
         let subject = subject.unwrap_or_default();
@@ -303,6 +312,8 @@ impl Pipeline {
                 case_id,
                 link,
                 notify_official,
+                series,
+                earlier_aware_at,
             } => {
                 let from = n.sender.address.clone().unwrap_or_default();
                 let mut events = vec![NewEvent {
@@ -314,8 +325,20 @@ impl Pipeline {
                         "kind": n.kind,
                         "subject": subject,
                         "received_at": n.received_at,
+                        "why": join_reason(link, series.as_ref()),
+                        "series": series,
                     }),
                 }];
+                let earlier = match earlier_aware_at {
+                    Some(at) => Some(
+                        self.earlier_awareness(case_id, at, message_id.as_deref(), now)
+                            .await?,
+                    ),
+                    None => None,
+                };
+                if let Some((_, ev)) = &earlier {
+                    events.push(ev.clone());
+                }
                 let mut mails = Vec::new();
                 let mut update = None;
                 // Automatic mail never commands and is never answered.
@@ -399,7 +422,11 @@ impl Pipeline {
                         disposition: "attached".into(),
                         ..message
                     },
-                    change: CaseChange::Attach { case_id, update },
+                    change: match earlier {
+                        // A copy of the notice is never a command: no workflow update.
+                        Some((e, _)) => CaseChange::AttachEarlier(Box::new(e)),
+                        None => CaseChange::Attach { case_id, update },
+                    },
                     events,
                     checkpoint,
                 };
@@ -422,8 +449,10 @@ impl Pipeline {
                 urgent,
                 next_reminder,
                 ack,
+                may_belong_to,
             } => {
                 let tz = self.cfg.tz();
+                let supplier = series::supplier_key(&n, &self.cfg.general.internal_domains);
                 let reporter_address = n.reporter.address.clone().or(n.sender.address.clone());
                 let case = NewCase {
                     year: now.with_timezone(&tz).year(),
@@ -437,6 +466,8 @@ impl Pipeline {
                         .map(|(_, d)| d.to_lowercase()),
                     reporter_address,
                     reporter_organisation: n.reporter.organisation.clone(),
+                    supplier_domain: supplier.domain.clone(),
+                    supplier_org: supplier.org.clone(),
                     systems: n.incident.systems.clone(),
                     rule_name: decision.rule.clone(),
                     route: serde_json::to_value(&decision.route)?,
@@ -461,6 +492,11 @@ impl Pipeline {
                             "reasons": decision.reasons,
                             "forwarded": n.forwarded,
                             "ignored_chain_times": n.ignored_chain_times,
+                            "may_belong_to": may_belong_to.as_ref().map(|c| serde_json::json!({
+                                "case": c.case_ref,
+                                "why": c.why,
+                                "overlap": c.overlap,
+                            })),
                         }),
                     })
                     .chain(refused_sender(&n))
@@ -476,6 +512,7 @@ impl Pipeline {
                 let docs_cfg = self.cfg.documents.clone();
                 let notice = n.clone();
                 let ignored = n.ignored_chain_times.clone();
+                let may_belong = may_belong_to.map(|c| (c.case_ref, c.why));
                 let res = self
                     .store
                     .commit_ingest(w, &self.cfg.general.case_prefix, now, move |k| {
@@ -489,6 +526,7 @@ impl Pipeline {
                             systems: &systems,
                             notice_message_id: notice_id.as_deref(),
                             ignored_chain_times: &ignored,
+                            may_belong_to: may_belong.as_ref().map(|(r, w)| (r.as_str(), w.as_str())),
                         };
                         // The notify draft, the IMY form draft and the deadline
                         // .ics go with the notice; their checksums join the
@@ -566,41 +604,195 @@ impl Pipeline {
         }
     }
 
-    /// An open case of the same supplier about the same system within the series
-    /// window (`core::case::joins_series`), if any.
-    async fn series_case(&self, n: &Notice, now: DateTime<Utc>) -> anyhow::Result<Option<i64>> {
-        let Some(domain) = n
-            .reporter
-            .address
-            .as_deref()
-            .and_then(|a| a.rsplit_once('@'))
-            .map(|(_, d)| d.to_lowercase())
-        else {
-            return Ok(None);
-        };
-        if n.incident.systems.is_empty() || self.cfg.is_internal(&format!("x@{domain}")) {
-            return Ok(None);
+    fn series_window(&self) -> chrono::Duration {
+        chrono::Duration::days(self.cfg.workflow.series_window_days)
+    }
+
+    /// What intake needs to place a message that names no case: a case
+    /// already holding the same notice (one indexed query on the notice's
+    /// identity), else the supplier's open cases around the message's time
+    /// (one indexed query, `store::SERIES_QUERY`). Only incident messages are
+    /// looked up; colleagues are not suppliers.
+    async fn join_lookup(
+        &self,
+        n: &Notice,
+        identity: &series::Identity,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(Option<intake::SameNotice>, Vec<series::Candidate>)> {
+        if !matches!(n.kind, notice::Kind::BreachNotice | notice::Kind::FollowUp) {
+            return Ok((None, Vec::new()));
         }
-        let window = chrono::Duration::days(self.cfg.workflow.series_window_days);
-        let received = n.received_at.unwrap_or(now);
-        for wf in self.store.open_workflows().await? {
-            let Some(d) = &wf.reporter_domain else {
-                continue;
+        let same = self
+            .store
+            .case_by_notice(
+                identity.notice_message_id.as_deref(),
+                identity.text_hash.as_deref(),
+            )
+            .await?;
+        if let Some(m) = same {
+            let link = if m.by_message_id {
+                intake::Link::SameMessage
+            } else {
+                intake::Link::SameText
             };
-            let key = crate::core::case::SeriesKey {
-                reporter_domain: d.clone(),
-                systems: wf.systems.clone(),
-                opened_at: wf.opened_at,
+            let same = intake::SameNotice {
+                case_id: m.case_id,
+                link,
+                case_aware_at: m.aware_at,
             };
-            if crate::core::case::joins_series(
-                &key,
-                (&domain, &n.incident.systems, received),
-                window,
-            ) {
-                return Ok(Some(wf.id));
+            return Ok((Some(same), Vec::new()));
+        }
+        let key = series::supplier_key(n, &self.cfg.general.internal_domains);
+        if key.is_empty() {
+            return Ok((None, Vec::new()));
+        }
+        let window = self.series_window();
+        let times = series::Incoming::of(n, now).times;
+        let (Some(lo), Some(hi)) = (times.iter().min(), times.iter().max()) else {
+            return Ok((None, Vec::new()));
+        };
+        let rows = self
+            .store
+            .series_candidates(
+                key.domain.as_deref(),
+                key.org.as_deref(),
+                *lo - window,
+                *hi + window,
+                series::MAX_CANDIDATES as i64,
+            )
+            .await?;
+        let candidates = rows
+            .into_iter()
+            .map(|r| {
+                series::Candidate {
+                    case_id: r.id,
+                    case_ref: r.case_ref,
+                    aware_at: r.aware_at,
+                    opened_at: r.opened_at,
+                    systems: r.systems,
+                    discovered_at: None,
+                    occurred_from: None,
+                    occurred_to: None,
+                    data_categories: Vec::new(),
+                    cause: None,
+                }
+                .with_facts(&r.facts)
+            })
+            .collect();
+        Ok((None, candidates))
+    }
+
+    /// The case's clock restarted from `aware_at`, the earlier receipt shown
+    /// by another copy of its notice, and the timeline event that says why.
+    async fn earlier_awareness(
+        &self,
+        case_id: i64,
+        aware_at: DateTime<Utc>,
+        message_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(EarlierAwareness, NewEvent)> {
+        let wf = self.store.case_workflow(case_id).await?;
+        let mut workflow = wf.workflow.clone();
+        // A case commanded before keeps its state machine's copy of aware_at in
+        // step; an empty workflow is built from the case row when needed.
+        if let Some(o) = workflow.as_object_mut() {
+            if o.contains_key("aware_at") {
+                o.insert("aware_at".into(), serde_json::json!(aware_at));
             }
         }
-        Ok(None)
+        let deadline_at = clock::deadline(aware_at);
+        let change = EarlierAwareness {
+            case_id,
+            aware_at,
+            deadline_at,
+            next_reminder: clock::next_after(aware_at, &self.cfg.clock, now)
+                .map(|r| (r.due_at, r.seq)),
+            workflow,
+            expected_version: wf.version,
+        };
+        let event = NewEvent {
+            kind: "aware_at_moved".into(),
+            actor: "breachwatch".into(),
+            data: serde_json::json!({
+                "from": wf.aware_at,
+                "to": aware_at,
+                "deadline_at": deadline_at,
+                "message_id": message_id,
+                "why": "en annan kopia av ärendets anmälan togs emot tidigare; kännedom räknas från den tidigaste mottagningen",
+            }),
+        };
+        Ok((change, event))
+    }
+
+    /// Where a message would go, and why, without recording anything (for
+    /// `breachwatch rules test`): the same reader, lookups and intake decision
+    /// as [`Pipeline::handle`].
+    pub async fn placement(&self, raw: &[u8], now: DateTime<Utc>) -> anyhow::Result<Placement> {
+        let n = notice::read(raw, &self.cfg.read_options())?;
+        let message_id = n.message_id.as_deref().map(strip_brackets);
+        if self
+            .store
+            .message_known(message_id.as_deref(), &content_hash(raw))
+            .await?
+        {
+            return Ok(Placement::Duplicate);
+        }
+        let parents: Vec<String> = n
+            .threading
+            .parent_ids
+            .iter()
+            .map(|p| strip_brackets(p))
+            .collect();
+        let by_thread = self.store.case_by_message_ids(&parents).await?;
+        let by_ref = match &n.case_ref {
+            Some(r) => self.store.case_id_by_ref(r).await?,
+            None => None,
+        };
+        let identity = series::identity(&n);
+        let (same_notice, series) = if by_thread.is_none() && by_ref.is_none() {
+            self.join_lookup(&n, &identity, now).await?
+        } else {
+            (None, Vec::new())
+        };
+        let found = intake::Lookup {
+            by_thread,
+            by_ref,
+            same_notice,
+            series,
+        };
+        let decision = routing::route(&self.cfg.routing.rules, &self.cfg.routing.default, &n);
+        let id_domain = self.sender.id_domain();
+        let ctx = intake::Context {
+            internal_domains: &self.cfg.general.internal_domains,
+            own_address: &self.cfg.smtp.from,
+            own_id_domain: &id_domain,
+            series_window: self.series_window(),
+        };
+        Ok(
+            match intake::plan(&n, &found, &decision, &ctx, &self.cfg.clock, now) {
+                Plan::Record { reason } => Placement::Record(reason.as_str()),
+                Plan::Attach {
+                    case_id,
+                    link,
+                    series,
+                    earlier_aware_at,
+                    ..
+                } => Placement::Attach {
+                    case_ref: self
+                        .store
+                        .case_workflow(case_id)
+                        .await?
+                        .case_ref
+                        .to_string(),
+                    link: link.as_str(),
+                    why: join_reason(link, series.as_ref()),
+                    earlier_aware_at,
+                },
+                Plan::Open { may_belong_to, .. } => Placement::Open {
+                    may_belong_to: may_belong_to.map(|c| (c.case_ref, c.why)),
+                },
+            },
+        )
     }
 
     async fn quarantine_after_panic(
@@ -660,6 +852,65 @@ fn refused_sender(n: &Notice) -> Option<NewEvent> {
         actor: "breachwatch".into(),
         data: serde_json::json!({ "address": shown, "reason": why.to_string() }),
     })
+}
+
+/// Where a message would go ([`Pipeline::placement`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// Already recorded.
+    Duplicate,
+    /// Only recorded, for this reason.
+    Record(&'static str),
+    /// Joins a case.
+    Attach {
+        case_ref: String,
+        link: &'static str,
+        why: String,
+        earlier_aware_at: Option<DateTime<Utc>>,
+    },
+    /// Opens a case; it may belong to another (its reference and why).
+    Open {
+        may_belong_to: Option<(String, String)>,
+    },
+}
+
+impl std::fmt::Display for Placement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Placement::Duplicate => write!(f, "already recorded (duplicate)"),
+            Placement::Record(r) => write!(f, "only recorded ({r})"),
+            Placement::Attach {
+                case_ref,
+                link,
+                why,
+                earlier_aware_at,
+            } => {
+                write!(f, "joins {case_ref} ({link}: {why})")?;
+                if let Some(a) = earlier_aware_at {
+                    write!(f, "; moves its aware_at to {}", a.to_rfc3339())?;
+                }
+                Ok(())
+            }
+            Placement::Open {
+                may_belong_to: Some((r, why)),
+            } => write!(f, "opens a new case; it may belong to {r} ({why})"),
+            Placement::Open {
+                may_belong_to: None,
+            } => write!(f, "opens a new case"),
+        }
+    }
+}
+
+/// Why a message joined its case, in the officials' language, for the timeline.
+fn join_reason(link: intake::Link, series: Option<&series::Choice>) -> String {
+    match (link, series) {
+        (intake::Link::Thread, _) => "svar i tråden".into(),
+        (intake::Link::CaseRef, _) => "ärendenumret nämns".into(),
+        (intake::Link::SameMessage, _) => "samma anmälan (samma Message-ID)".into(),
+        (intake::Link::SameText, _) => "samma anmälan (samma text)".into(),
+        (intake::Link::Series, Some(c)) => c.why.clone(),
+        (intake::Link::Series, None) => "samma leverantör och incident".into(),
+    }
 }
 
 fn reporter_label(n: &Notice) -> String {

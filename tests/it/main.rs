@@ -10,5 +10,6 @@ mod documents;
 mod harness;
 mod hostile;
 mod register;
+mod series;
 mod store_story;
 mod workflow;

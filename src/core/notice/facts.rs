@@ -11,6 +11,7 @@ use chrono_tz::Tz;
 use once_cell::sync::Lazy;
 use regex::Regex;
 
+use super::org;
 use super::text::sentences;
 use super::{Cause, Evidence, Incident, Range};
 use crate::core::dates::{self, DateCtx, Mention};
@@ -906,11 +907,7 @@ fn systems(
     ev: &mut Vec<Evidence>,
 ) -> Vec<String> {
     let mut found: Vec<(String, String)> = Vec::new();
-    let is_org = |n: &str| {
-        let l = n.to_lowercase();
-        let l2 = l.trim_end_matches('s');
-        org_words.iter().any(|o| *o == l || *o == l2)
-    };
+    let is_org = |n: &str| is_company(n, org_words, sents, subject);
     let mut add = |n: &str, s: &str| {
         let n = n.trim().trim_matches(|c: char| c == '-' || c == ',');
         let words: Vec<&str> = n.split_whitespace().collect();
@@ -1001,6 +998,63 @@ fn systems(
     out
 }
 
+/// Whether a system candidate is really a company's name, which is never a
+/// system: it ends in a legal form ("Parkeringsappen AB"), its words are the
+/// reporter organisation's (legal form and words like "Sverige" aside, a
+/// genitive "s" too), or the text names it as a company somewhere
+/// ("Parkeringsappen AB har drabbats…" makes "Parkeringsappen" a company).
+fn is_company(n: &str, org_words: &[String], sents: &[&str], subject: &str) -> bool {
+    let words: Vec<&str> = n.split_whitespace().collect();
+    if words.last().is_some_and(|w| org::is_legal_form(w)) {
+        return true;
+    }
+    let core: Vec<String> = words
+        .iter()
+        .filter(|w| !org::is_legal_form(w) && !org::is_region_word(w))
+        .map(|w| w.to_lowercase())
+        .collect();
+    let own = |w: &String| {
+        let g = w.trim_end_matches('s');
+        org_words.iter().any(|o| o == w || o == g)
+    };
+    if !core.is_empty() && core.iter().all(own) {
+        return true;
+    }
+    std::iter::once(&subject)
+        .chain(sents.iter())
+        .any(|s| named_as_company(s, n))
+}
+
+/// Whether `text` writes `name` followed by a legal form, as a whole word.
+fn named_as_company(text: &str, name: &str) -> bool {
+    if name.is_empty() {
+        return false;
+    }
+    let mut from = 0;
+    while let Some(pos) = text.get(from..).and_then(|t| t.find(name)) {
+        let start = from + pos;
+        let end = start + name.len();
+        let before_ok = text
+            .get(..start)
+            .and_then(|b| b.chars().next_back())
+            .is_none_or(|c| !c.is_alphanumeric());
+        if before_ok {
+            let after = text.get(end..).unwrap_or("");
+            let next = after
+                .trim_start_matches([',', ' ', '\t'])
+                .split_whitespace()
+                .next()
+                .unwrap_or("");
+            let glued = after.starts_with(|c: char| c.is_alphanumeric());
+            if !glued && org::is_legal_form(next) {
+                return true;
+            }
+        }
+        from = end;
+    }
+    false
+}
+
 /// Reads every incident fact from the notice's own text and subject.
 /// `reference` is the notice's own date (years and relative days come from
 /// it); `org_words` are lower-case words of the reporter's organisation, which
@@ -1089,6 +1143,74 @@ mod tests {
         assert_eq!(cause(&s, "", &mut Vec::new()), Some(Cause::TechnicalFault));
         let s = sentences("En medarbetare glömde datorn på tåget.");
         assert_eq!(cause(&s, "", &mut Vec::new()), Some(Cause::HumanError));
+    }
+
+    fn systems_of(from: &str, body: &str) -> Vec<String> {
+        let raw = format!(
+            "From: Support <{from}>\nTo: d@example.test\nSubject: Incident\nDate: Mon, 2 Nov 2026 10:00:00 +0100\n\n{body}\n"
+        );
+        crate::core::notice::read(raw.as_bytes(), &crate::core::notice::ReadOptions::default())
+            .unwrap()
+            .incident
+            .systems
+    }
+
+    #[test]
+    fn a_company_name_is_never_a_system() {
+        // The signature's company after a system cue ("…appen AB").
+        assert_eq!(
+            systems_of(
+                "support@parkering.example",
+                "Parkeringsappen AB har drabbats av ett dataintrång i systemet ParkAdmin. Vi upptäckte intrånget den 1 november kl. 14:00.\n\nVänliga hälsningar, Anna Berg, Parkeringsappen AB"
+            ),
+            ["ParkAdmin"]
+        );
+        // A company whose name is a camel-case word, with a long legal form.
+        assert_eq!(
+            systems_of(
+                "security@skolsoft.example",
+                "We discovered unauthorised access to the Elevportalen platform on 1 November. Names were exposed.\n\nBest regards\nSkolSoft Nordic Aktiebolag"
+            ),
+            ["Elevportalen"]
+        );
+        // Named as a company elsewhere in the text, and as the system's owner.
+        assert_eq!(
+            systems_of(
+                "info@x.example",
+                "Incidenten i CareLink upptäcktes i går. Vi på MedTech Nord GmbH beklagar. Det gäller inte MedTech Nord, bara tjänsten CareLink."
+            ),
+            ["CareLink"]
+        );
+        // Lower-case "as" is English, not a legal form.
+        assert_eq!(
+            systems_of(
+                "info@x.example",
+                "We detected an outage in the BookIt system as well as in PayDesk. Names and email addresses were exposed. Regards, Acme Ltd"
+            ),
+            ["BookIt", "PayDesk"]
+        );
+    }
+
+    #[test]
+    fn legal_forms() {
+        for w in [
+            "AB",
+            "Inc.",
+            "B.V.",
+            "S.A.",
+            "Aktiebolag",
+            "GmbH",
+            "Oy",
+            "AS",
+            "ApS",
+            "LLC",
+            "Ltd,",
+        ] {
+            assert!(org::is_legal_form(w), "{w}");
+        }
+        for w in ["as", "ab", "Abc", "Inca", ""] {
+            assert!(!org::is_legal_form(w), "{w}");
+        }
     }
 
     #[test]

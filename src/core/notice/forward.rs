@@ -27,6 +27,9 @@ pub struct Layer {
     pub address: Option<String>,
     pub sent: Option<DateTime<Utc>>,
     pub subject: Option<String>,
+    /// The forwarded message's own Message-ID, without angle brackets: known
+    /// only when it is attached whole (message/rfc822), not for inline forwards.
+    pub message_id: Option<String>,
 }
 
 /// The result of unwrapping: the forwarded links (outermost first) and the
@@ -363,6 +366,7 @@ fn inline(
                     address,
                     sent,
                     subject: b.subject.clone(),
+                    message_id: None,
                 });
                 prev_subject = b.subject;
                 start = b.end;
@@ -491,6 +495,7 @@ pub fn unwrap(msg: &Message, tz: Tz, reference: DateTime<Utc>, depth: usize) -> 
                 address: from.and_then(|a| a.address()).map(str::to_lowercase),
                 sent,
                 subject: inner.subject().map(str::to_string),
+                message_id: inner.message_id().map(str::to_string),
             };
             let sub = unwrap(inner, tz, sent.unwrap_or(reference), depth + 1);
             let mut layers = vec![layer];

@@ -19,6 +19,9 @@ mod text;
 #[cfg(test)]
 mod golden;
 
+pub use org::{is_legal_form, is_region_word};
+pub use text::prefix as text_prefix;
+
 use mail_parser::MimeHeaders;
 
 use crate::core::bounded;
@@ -172,6 +175,11 @@ pub struct Threading {
 pub struct Notice {
     /// Message-ID as written, with angle brackets, or None.
     pub message_id: Option<String>,
+    /// Message-ID of the notice itself, without angle brackets: the message's
+    /// own when it is not a forward, the innermost attached message's when it
+    /// is forwarded as an attachment, None for an inline forward (its header
+    /// block carries none). Two forwards of one notice share it.
+    pub notice_message_id: Option<String>,
     pub kind: Kind,
     pub language: Option<Language>,
     pub forwarded: bool,
@@ -435,6 +443,11 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     } else {
         full_text
     };
+    let notice_message_id = if forwarded {
+        chain.layers.last().and_then(|l| l.message_id.clone())
+    } else {
+        msg.message_id().map(str::to_string)
+    };
     Ok(Notice {
         // An id no header line can hold is no id: it would be stored and
         // logged with every line about the message.
@@ -442,6 +455,7 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
             .message_id()
             .filter(|m| m.len() <= MAX_MESSAGE_ID_LEN)
             .map(|m| format!("<{m}>")),
+        notice_message_id,
         kind,
         language,
         forwarded,

@@ -9,7 +9,7 @@ use regex::Regex;
 use super::SupplierHint;
 
 static RE_COMPANY: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?P<org>\p{Lu}[\p{L}\d&'\-]*(?:\s+(?:\p{Lu}[\p{L}\d&'\-]*|\d+|&|och|and|of|för|i))*),?\s+(?P<suf>AB|HB|KB|Inc\.?|Ltd\.?|Limited|LLC|GmbH|Oyj|Oy|ASA|AS|ApS|plc|PLC|Corp\.?|B\.V\.|BV|N\.V\.|S\.A\.|AG|SA)(?:\s*\(publ\))?(?:[^\p{L}\d]|$)")
+    Regex::new(r"(?P<org>\p{Lu}[\p{L}\d&'\-]*(?:\s+(?:\p{Lu}[\p{L}\d&'\-]*|\d+|&|och|and|of|för|i))*),?\s+(?P<suf>AB|Aktiebolag(?:et)?|HB|KB|Inc\.?|Ltd\.?|Limited|LLC|GmbH|Oyj|Oy|ASA|AS|A/S|ApS|plc|PLC|Corp\.?|B\.V\.|BV|N\.V\.|S\.A\.|AG|SA)(?:\s*\(publ\))?(?:[^\p{L}\d]|$)")
         .expect("static regex")
 });
 static RE_PUBLIC: Lazy<Regex> = Lazy::new(|| {
@@ -45,9 +45,53 @@ const LEAD: &[&str] = &[
 
 /// Cheap test for a legal form somewhere in a line.
 static RE_ORG_HINT: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"AB|HB|KB|Inc|Ltd|Limited|LLC|GmbH|Oy|AS|ApS|plc|PLC|Corp|B\.V|BV|N\.V|S\.A|AG|SA")
+    Regex::new(r"AB|Aktiebolag|HB|KB|Inc|Ltd|Limited|LLC|GmbH|Oy|AS|A/S|ApS|plc|PLC|Corp|B\.V|BV|N\.V|S\.A|AG|SA")
         .expect("static regex")
 });
+
+/// Legal forms that end a company's name, as written (dots removed). Case
+/// matters for the short ones: "AS" is a company form, "as" an English word.
+const LEGAL_FORMS: &[&str] = &[
+    "AB", "HB", "KB", "Oy", "OY", "Oyj", "AS", "ASA", "A/S", "ApS", "GmbH", "AG", "Ltd", "LTD",
+    "Limited", "LLC", "Inc", "INC", "Corp", "plc", "PLC", "BV", "NV", "SA", "(publ)",
+];
+
+/// Whether `word` is a legal form ("AB", "Inc.", "B.V.", "Aktiebolag").
+pub fn is_legal_form(word: &str) -> bool {
+    let w: String = word
+        .trim_matches(|c: char| c == ',' || c == ';' || c == ':')
+        .chars()
+        .filter(|c| *c != '.')
+        .collect();
+    LEGAL_FORMS.contains(&w.as_str())
+        || matches!(
+            w.to_lowercase().as_str(),
+            "aktiebolag" | "aktiebolaget" | "limited"
+        )
+}
+
+/// Words that say where a company works, not which company it is
+/// ("Provdata Sverige AB" is Provdata).
+pub fn is_region_word(word: &str) -> bool {
+    matches!(
+        word.to_lowercase().as_str(),
+        "sverige"
+            | "sweden"
+            | "norden"
+            | "nordic"
+            | "nordics"
+            | "scandinavia"
+            | "skandinavien"
+            | "international"
+            | "group"
+            | "koncernen"
+            | "i"
+            | "of"
+            | "&"
+            | "och"
+            | "and"
+    )
+}
 
 fn company_in(line: &str) -> Option<String> {
     if !RE_ORG_HINT.is_match(line) {

@@ -1,0 +1,227 @@
+use super::*;
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn window() -> Duration {
+    Duration::days(DEFAULT_WINDOW_DAYS)
+}
+
+fn cand(id: i64, systems: &[&str], discovered: Option<&str>) -> Candidate {
+    Candidate {
+        case_id: id,
+        case_ref: format!("PUI-2026-{id:04}"),
+        aware_at: t("2026-11-02T10:00:00Z"),
+        opened_at: t("2026-11-02T10:05:00Z"),
+        systems: systems.iter().map(|s| s.to_string()).collect(),
+        discovered_at: discovered.map(t),
+        occurred_from: None,
+        occurred_to: None,
+        data_categories: vec![],
+        cause: None,
+    }
+}
+
+fn msg(kind: Kind, systems: &[&str], discovered: Option<&str>) -> Incoming {
+    Incoming {
+        kind,
+        times: vec![t("2026-11-03T08:00:00Z")],
+        systems: systems.iter().map(|s| s.to_string()).collect(),
+        discovered_at: discovered.map(t),
+        occurred_from: None,
+        occurred_to: None,
+        data_categories: vec![],
+        cause: None,
+    }
+}
+
+fn joined(v: &Verdict) -> Option<&str> {
+    match v {
+        Verdict::Join(c) => Some(c.case_ref.as_str()),
+        _ => None,
+    }
+}
+
+fn hinted(v: &Verdict) -> Option<&str> {
+    match v {
+        Verdict::Hint(c) => Some(c.case_ref.as_str()),
+        _ => None,
+    }
+}
+
+#[test]
+fn supplier_domains_fold_subdomains_and_skip_free_mail() {
+    assert_eq!(
+        supplier_domain("noreply@status.provdata.example").as_deref(),
+        Some("provdata.example")
+    );
+    assert_eq!(
+        supplier_domain("Maria@PROVDATA.example").as_deref(),
+        Some("provdata.example")
+    );
+    assert_eq!(
+        supplier_domain("x@mail.acme.co.uk").as_deref(),
+        Some("acme.co.uk")
+    );
+    assert_eq!(supplier_domain("someone@gmail.com"), None);
+    assert_eq!(supplier_domain("no-domain"), None);
+    assert_eq!(supplier_domain("x@a..b"), None);
+}
+
+#[test]
+fn organisation_keys_ignore_legal_form_and_region() {
+    assert_eq!(org_key("Provdata Sverige AB").as_deref(), Some("provdata"));
+    assert_eq!(org_key("PROVDATA AB").as_deref(), Some("provdata"));
+    assert_eq!(
+        org_key("Brightline Survey, Inc.").as_deref(),
+        Some("brightlinesurvey")
+    );
+    assert_eq!(org_key("AB"), None);
+}
+
+#[test]
+fn text_hash_survives_rewrapping_and_ignores_short_text() {
+    let a = "Provdata Sverige AB har drabbats av ett dataintrång i driftmiljön där tjänsten ProvWeb körs. Intrånget upptäcktes den 17 juni.";
+    let b = "provdata sverige AB har drabbats av ett\n dataintrång i driftmiljön där\n\ntjänsten ProvWeb körs -- intrånget upptäcktes den 17 juni";
+    assert!(text_hash(a).is_some());
+    assert_eq!(text_hash(a), text_hash(b));
+    assert_ne!(text_hash(a), text_hash(&a.replace("ProvWeb", "eRemiss")));
+    assert_eq!(text_hash("Se bifogad fil."), None);
+}
+
+#[test]
+fn a_follow_up_joins_the_case_of_the_same_system() {
+    let cands = [
+        cand(1, &["ProvWeb", "eRemiss"], None),
+        cand(2, &["Kassa"], None),
+    ];
+    let v = decide(&msg(Kind::FollowUp, &["provweb"], None), &cands, window());
+    assert_eq!(joined(&v), Some("PUI-2026-0001"));
+    // Another system of the same supplier: not this incident.
+    let v = decide(
+        &msg(Kind::FollowUp, &["Lönewebben"], None),
+        &cands,
+        window(),
+    );
+    assert_eq!(v, Verdict::None);
+}
+
+#[test]
+fn with_several_candidates_the_best_overlap_wins_and_says_why() {
+    let mut a = cand(1, &["ProvWeb"], None);
+    a.data_categories = vec!["health".into()];
+    let b = cand(2, &["ProvWeb", "eRemiss"], Some("2026-11-01T13:00:00Z"));
+    let m = msg(
+        Kind::FollowUp,
+        &["ProvWeb", "eRemiss"],
+        Some("2026-11-01T13:00:00Z"),
+    );
+    let Verdict::Join(c) = decide(&m, &[a, b], window()) else {
+        panic!("expected a join")
+    };
+    assert_eq!(c.case_ref, "PUI-2026-0002");
+    assert!(
+        c.why.contains("samma system (ProvWeb, eRemiss)"),
+        "{}",
+        c.why
+    );
+    assert!(c.why.contains("samma upptäcktstid"), "{}", c.why);
+    assert!(c.why.contains("vald framför PUI-2026-0001"), "{}", c.why);
+    assert_eq!(c.others.len(), 1);
+}
+
+#[test]
+fn a_follow_up_naming_no_system_joins_the_suppliers_only_open_case() {
+    let m = msg(Kind::FollowUp, &[], None);
+    assert_eq!(
+        joined(&decide(&m, &[cand(1, &["ProvWeb"], None)], window())),
+        Some("PUI-2026-0001")
+    );
+    // Two open cases and nothing to tell them apart: not placed.
+    let two = [cand(1, &["ProvWeb"], None), cand(2, &["Kassa"], None)];
+    assert_eq!(decide(&m, &two, window()), Verdict::None);
+    // Shared facts tell them apart.
+    let mut m2 = m.clone();
+    m2.discovered_at = Some(t("2026-11-01T13:00:00Z"));
+    let two = [
+        cand(1, &["ProvWeb"], None),
+        cand(2, &["Kassa"], Some("2026-11-01T13:20:00Z")),
+    ];
+    assert_eq!(joined(&decide(&m2, &two, window())), Some("PUI-2026-0002"));
+}
+
+#[test]
+fn outside_the_window_nothing_joins() {
+    let mut m = msg(Kind::FollowUp, &["ProvWeb"], None);
+    m.times = vec![t("2026-11-17T10:06:00Z")];
+    assert_eq!(
+        decide(&m, &[cand(1, &["ProvWeb"], None)], window()),
+        Verdict::None
+    );
+    // Old mail ingested late: its own time lies in the case's window.
+    m.times = vec![t("2021-06-21T10:00:00Z")];
+    let mut c = cand(1, &["ProvWeb"], None);
+    c.aware_at = t("2021-06-18T18:05:00Z");
+    assert_eq!(joined(&decide(&m, &[c], window())), Some("PUI-2026-0001"));
+}
+
+#[test]
+fn a_breach_notice_never_joins_by_resemblance() {
+    let cands = [cand(1, &["ProvWeb"], Some("2026-11-01T13:00:00Z"))];
+    // Same system, same discovery: a new case that may belong to the old one.
+    let v = decide(
+        &msg(
+            Kind::BreachNotice,
+            &["ProvWeb"],
+            Some("2026-11-01T13:10:00Z"),
+        ),
+        &cands,
+        window(),
+    );
+    assert_eq!(hinted(&v), Some("PUI-2026-0001"));
+    // A new discovery time: a new incident, no doubt.
+    let v = decide(
+        &msg(
+            Kind::BreachNotice,
+            &["ProvWeb"],
+            Some("2026-11-02T09:00:00Z"),
+        ),
+        &cands,
+        window(),
+    );
+    assert_eq!(v, Verdict::None);
+    // Another system: a new incident.
+    let v = decide(&msg(Kind::BreachNotice, &["Kassa"], None), &cands, window());
+    assert_eq!(v, Verdict::None);
+}
+
+#[test]
+fn other_mail_never_joins_by_resemblance() {
+    for k in [Kind::AutoReply, Kind::Other] {
+        assert_eq!(
+            decide(
+                &msg(k, &["ProvWeb"], None),
+                &[cand(1, &["ProvWeb"], None)],
+                window()
+            ),
+            Verdict::None
+        );
+    }
+}
+
+#[test]
+fn candidates_read_their_facts_from_the_stored_json() {
+    let facts = serde_json::json!({"incident": {
+        "discovered_at": "2021-06-17T14:07:00+02:00",
+        "occurred_to": "2021-06-18T16:07:00+02:00",
+        "data_categories": ["health"], "cause": "attack"}});
+    let c = cand(1, &[], None).with_facts(&facts);
+    assert_eq!(c.discovered_at, Some(t("2021-06-17T12:07:00Z")));
+    assert_eq!(c.occurred_from, None);
+    assert_eq!(c.data_categories, ["health"]);
+    assert_eq!(c.cause.as_deref(), Some("attack"));
+    // Broken JSON is unknown facts, not an error.
+    let c = cand(1, &[], None).with_facts(&serde_json::json!("garbage"));
+    assert_eq!(c.discovered_at, None);
+}

@@ -1,0 +1,916 @@
+//! A new incident never disappears into another case: the ingest pipeline on
+//! real SQLite and PostgreSQL (a generated mix of 200 supplier mails, copies of
+//! one notice, the lookup's query plan), and the daemon through real mail
+//! (a supplement and a final report without thread headers, a status series,
+//! two forwards of one notice, two incidents of one supplier).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use rand::{Rng, SeedableRng};
+
+use breachwatch::config::Config;
+use breachwatch::store::Store;
+use breachwatch::workers::ingest::{Handled, Pipeline};
+
+use crate::harness::*;
+
+fn config(db_url: &str) -> Config {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/local.toml")).unwrap();
+    Config::from_toml(&text, |k| match k {
+        "BREACHWATCH_DATABASE_URL" => Some(db_url.to_string()),
+        "BREACHWATCH_IMAP_CA_FILE" => {
+            Some(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml").to_string())
+        }
+        _ => None,
+    })
+    .unwrap()
+}
+
+async fn pipeline(db_url: &str) -> Pipeline {
+    let store = Store::connect(db_url).await.expect("connect + migrate");
+    Pipeline::new(Arc::new(config(db_url)), store)
+}
+
+/// Runs `f` on a fresh PostgreSQL database, then drops it.
+async fn with_pg<F, Fut>(f: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    use sqlx::Connection;
+    let admin = std::env::var("BREACHWATCH_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let mut c = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for this test: {e}"));
+    let db = format!("bw_series_{:08x}", rand::random::<u32>());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .unwrap_or(&admin)
+        .to_string();
+    f(format!("{base}/{db}")).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {db} WITH (FORCE)"
+    )))
+    .execute(&mut c)
+    .await
+    .unwrap();
+}
+
+// ------------------------------------------------------------ the generated mix
+
+/// One supplier of the generated mix.
+struct Supplier {
+    company: String,
+    domain: String,
+    person: String,
+    systems: Vec<String>,
+}
+
+/// Company names that end like system names do ("…appen", "…portalen",
+/// "…systemet", "…tjänsten"), each with a legal form: the trap of issue 13.
+fn suppliers(rng: &mut rand::rngs::StdRng) -> Vec<Supplier> {
+    let roots = [
+        "Parkeringsappen",
+        "Skolportalen",
+        "Vårdsystemet",
+        "Lönetjänsten",
+        "Bokningsappen",
+        "Elevkollen",
+        "Omsorgsdata",
+        "Ekonomiplattformen",
+        "Kundportalen",
+        "Larmtjänsten",
+        "Hemtjänstappen",
+        "Bibliotekssystemet",
+        "Fakturaportalen",
+        "Schemaverktyget",
+        "Journaldata",
+        "Tidrapporten",
+        "Färdtjänstappen",
+        "Avgiftssystemet",
+        "Närvaroappen",
+        "Rekryteringsportalen",
+        "Signeringstjänsten",
+        "Arkivsystemet",
+        "Ärendeportalen",
+        "Mätdata",
+        "Trygghetsappen",
+        "Kulturportalen",
+        "Fritidsappen",
+        "Nordlarm",
+        "Kommunsoft",
+        "Datavärden",
+    ];
+    let forms = [
+        "AB",
+        "Aktiebolag",
+        "Oy",
+        "AS",
+        "ApS",
+        "GmbH",
+        "Ltd",
+        "Inc.",
+        "LLC",
+        "B.V.",
+        "S.A.",
+        "Sverige AB",
+    ];
+    let parts = [
+        "Admin", "Betal", "Karta", "Web", "Mobil", "Rapport", "Kassa", "Schema",
+    ];
+    let people = [
+        "Anna Berg",
+        "Erik Lund",
+        "Sara Holm",
+        "Jonas Ek",
+        "Maria Sjö",
+        "Ali Khan",
+    ];
+    roots
+        .iter()
+        .enumerate()
+        .map(|(i, root)| {
+            let ascii: String = root
+                .chars()
+                .map(|c| match c {
+                    'å' | 'ä' | 'Å' | 'Ä' => 'a',
+                    'ö' | 'Ö' => 'o',
+                    c => c.to_ascii_lowercase(),
+                })
+                .collect();
+            let stem: String = ascii.chars().take(4).collect();
+            let stem = format!("{}{}", stem[..1].to_uppercase(), &stem[1..]);
+            let mut systems: Vec<String> = Vec::new();
+            while systems.len() < 3 {
+                let s = format!("{stem}{}", parts[rng.random_range(0..parts.len())]);
+                if !systems.contains(&s) {
+                    systems.push(s);
+                }
+            }
+            Supplier {
+                company: format!("{root} {}", forms[i % forms.len()]),
+                domain: format!("{ascii}.example"),
+                person: people[i % people.len()].to_string(),
+                systems,
+            }
+        })
+        .collect()
+}
+
+fn sv_month_day(t: DateTime<Utc>) -> String {
+    let l = t.with_timezone(&chrono_tz::Europe::Stockholm);
+    format!(
+        "den {} kl. {}",
+        breachwatch::core::documents::words::date_long(l.date_naive()),
+        l.format("%H:%M")
+    )
+}
+
+/// A supplier's notice about `system`, discovered at `found`, sent at `sent`.
+fn notice_mail(
+    s: &Supplier,
+    system: &str,
+    found: DateTime<Utc>,
+    sent: DateTime<Utc>,
+    id: &str,
+    english: bool,
+) -> String {
+    let (subject, body) = if english {
+        (
+            format!("Security incident affecting {system}"),
+            format!(
+                "Dear customer,\r\n\r\nWe discovered unauthorised access to the {system} platform on {}. \
+Names and email addresses of your users may have been exposed.\r\n\r\n\
+We will report back when we know more.\r\n\r\nBest regards\r\n{}\r\n{}\r\n",
+                found
+                    .with_timezone(&chrono_tz::Europe::Stockholm)
+                    .format("%-d %B %Y at %H:%M"),
+                s.person,
+                s.company
+            ),
+        )
+    } else {
+        (
+            format!("Personuppgiftsincident i {system}"),
+            format!(
+                "Hej,\r\n\r\n{} har drabbats av ett dataintrång i systemet {system}. \
+Vi upptäckte intrånget {}. Angriparen kan ha kommit åt namn och personnummer för kommunens brukare.\r\n\r\n\
+Vi återkommer när vi vet mer.\r\n\r\nMed vänliga hälsningar\r\n{}\r\n{}\r\n",
+                s.company,
+                sv_month_day(found),
+                s.person,
+                s.company
+            ),
+        )
+    };
+    format!(
+        "From: {person} <incident@{domain}>\r\nTo: breach@example.test\r\nSubject: {subject}\r\n\
+Date: {date}\r\nMessage-ID: <{id}>\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}",
+        person = s.person,
+        domain = s.domain,
+        date = sent.to_rfc2822(),
+    )
+}
+
+/// The same notice forwarded by a colleague with Outlook (Swedish).
+fn forwarded(
+    s: &Supplier,
+    inner: &str,
+    sent: DateTime<Utc>,
+    at: DateTime<Utc>,
+    id: &str,
+) -> String {
+    let (head, body) = inner.split_once("\r\n\r\n").unwrap_or(("", inner));
+    let subject = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Subject: "))
+        .unwrap_or("");
+    format!(
+        "From: Sam Staff <staff@example.test>\r\nTo: breach@example.test\r\nSubject: VB: {subject}\r\n\
+Date: {date}\r\nMessage-ID: <{id}>\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+Hej, det här kom till funktionsbrevlådan.\r\n\r\nSam\r\n\r\n________________________________\r\n\
+Från: {person} <incident@{domain}>\r\nSkickat: {orig}\r\nTill: IT-support <it@example.test>\r\nÄmne: {subject}\r\n\r\n{body}",
+        date = at.to_rfc2822(),
+        person = s.person,
+        domain = s.domain,
+        orig = sv_outlook_date(sent),
+    )
+}
+
+struct Generated {
+    /// (delivered at, raw, what it is)
+    mails: Vec<(DateTime<Utc>, String, Role)>,
+    notices: usize,
+}
+
+#[derive(Debug, Clone)]
+enum Role {
+    /// A distinct notice; its index.
+    Notice(usize),
+    /// A threaded follow-up of notice i.
+    FollowUp(usize),
+}
+
+fn generate(seed: u64) -> (Vec<Supplier>, Generated) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let sups = suppliers(&mut rng);
+    let start: DateTime<Utc> = "2026-11-01T07:00:00Z".parse().unwrap();
+    let mut mails = Vec::new();
+    let mut direct = Vec::new();
+    let mut n = 0;
+    // 170 distinct notices: each supplier gets 5 or 6 over its three systems,
+    // so one system often has two incidents, found on different days.
+    let mut per_supplier = vec![5usize; sups.len()];
+    for c in per_supplier.iter_mut().take(170 - 5 * sups.len()) {
+        *c += 1;
+    }
+    for (si, s) in sups.iter().enumerate() {
+        for k in 0..per_supplier[si] {
+            let system = &s.systems[k % 3];
+            let day = (k as i64) * 3 + rng.random_range(0..2);
+            let found = start + Duration::days(day) + Duration::minutes(rng.random_range(0..600));
+            let sent = found + Duration::minutes(rng.random_range(30..300));
+            let id = format!("n{n}@{}", s.domain);
+            let raw = notice_mail(s, system, found, sent, &id, rng.random_bool(0.3));
+            if rng.random_bool(0.25) {
+                // A colleague forwards it a day late.
+                let at = sent + Duration::hours(20);
+                let fwd = forwarded(s, &raw, sent, at, &format!("f{n}@example.test"));
+                mails.push((at, fwd, Role::Notice(n)));
+            } else {
+                direct.push((n, id, system.clone(), si, sent));
+                mails.push((sent, raw, Role::Notice(n)));
+            }
+            n += 1;
+        }
+    }
+    // 30 threaded follow-ups to notices the supplier sent straight to us.
+    for (k, (i, id, system, si, sent)) in direct.iter().take(30).enumerate() {
+        let s = &sups[*si];
+        let at = *sent + Duration::hours(5 + k as i64);
+        let raw = format!(
+            "From: {person} <incident@{domain}>\r\nTo: breach@example.test\r\nSubject: SV: Personuppgiftsincident i {system}\r\n\
+Date: {date}\r\nMessage-ID: <u{k}@{domain}>\r\nIn-Reply-To: <{id}>\r\nReferences: <{id}>\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+Uppdatering om incidenten: vi har nu stängt angriparens åtkomst till {system}.\r\n\r\n{person}\r\n{company}\r\n",
+            person = s.person,
+            domain = s.domain,
+            date = at.to_rfc2822(),
+            company = s.company,
+        );
+        mails.push((at, raw, Role::FollowUp(*i)));
+    }
+    mails.sort_by_key(|(at, _, _)| *at);
+    (sups, Generated { mails, notices: n })
+}
+
+#[tokio::test]
+async fn every_distinct_notice_of_a_generated_mix_opens_its_own_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(&format!("sqlite://{}/mix.db", dir.path().display())).await;
+    let (sups, g) = generate(13);
+    assert!(g.mails.len() >= 200, "{} mails", g.mails.len());
+    assert_eq!(g.notices, 170);
+    let mut case_of: Vec<Option<String>> = vec![None; g.notices];
+    let mut wrong = Vec::new();
+    for (at, raw, role) in &g.mails {
+        // As the daemon sees them: each mail handled as it arrives.
+        let now = *at + Duration::minutes(2);
+        let h = p
+            .handle(raw.as_bytes(), Some(*at), None, now)
+            .await
+            .unwrap();
+        match (role, h) {
+            (Role::Notice(i), Handled::Opened(r)) => case_of[*i] = Some(r),
+            (Role::FollowUp(i), Handled::Attached(r)) if case_of[*i].as_deref() == Some(&r) => {}
+            (role, h) => wrong.push(format!("{role:?} -> {h:?}")),
+        }
+    }
+    assert!(wrong.is_empty(), "{} misplaced: {wrong:#?}", wrong.len());
+    let cases = p.store.list_cases().await.unwrap();
+    assert_eq!(cases.len(), 170, "one case per distinct notice");
+    // No company's name was read as a system.
+    for c in &cases {
+        for sys in &c.systems {
+            assert!(
+                !sups.iter().any(|s| s.company.starts_with(sys.as_str())),
+                "{}: company read as system {sys:?} ({:?})",
+                c.case_ref,
+                c.systems
+            );
+        }
+        assert!(!c.systems.is_empty(), "{} has no system", c.case_ref);
+    }
+}
+
+/// `breachwatch ingest FILE` reads old mail today: notice 01 (forwarded in
+/// 2021), then its supplement 02 (thread headers removed) and final report 03.
+#[tokio::test]
+async fn old_notices_ingested_today_keep_their_supplement_and_final_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(&format!("sqlite://{}/o.db", dir.path().display())).await;
+    let now = Utc::now();
+    let read = |n: &str| {
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/notices")
+                .join(n),
+        )
+        .unwrap()
+    };
+    let Handled::Opened(r) = p
+        .handle(&read("01-labportal-intrang-vb-helg.eml"), None, None, now)
+        .await
+        .unwrap()
+    else {
+        panic!("01 opens")
+    };
+    let supplement = without_thread_headers(&read("02-labportal-komplettering-sv.eml"));
+    for raw in [supplement, read("03-labportal-slutrapport.eml")] {
+        assert_eq!(
+            p.handle(&raw, None, None, now).await.unwrap(),
+            Handled::Attached(r.clone())
+        );
+    }
+    assert_eq!(p.store.list_cases().await.unwrap().len(), 1);
+}
+
+// ---------------------------------------------------- copies of one notice
+
+/// Two colleagues forward the same supplier mail; the second saw it earlier.
+async fn two_forwards_are_one_case_with_the_earliest_awareness(db_url: &str) {
+    let p = pipeline(db_url).await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let sups = suppliers(&mut rng);
+    let s = &sups[0];
+    let found: DateTime<Utc> = "2026-11-02T08:00:00Z".parse().unwrap();
+    let sent = found + Duration::hours(2);
+    let inner = notice_mail(s, &s.systems[0], found, sent, "orig@x.example", false);
+    let now = sent + Duration::hours(30);
+    // The first forward says the supplier's mail came at `sent + 6 h`
+    // (a colleague's copy of the notice reached them later) …
+    let late = forwarded(
+        s,
+        &inner,
+        sent + Duration::hours(6),
+        now - Duration::hours(2),
+        "f1@example.test",
+    );
+    let Handled::Opened(r) = p
+        .handle(late.as_bytes(), Some(now - Duration::hours(2)), None, now)
+        .await
+        .unwrap()
+    else {
+        panic!("first forward opens")
+    };
+    let before = p.store.case_record(&r).await.unwrap().unwrap();
+    assert_eq!(before.aware_at, sent + Duration::hours(6));
+    // … another colleague forwards their copy, received at `sent`.
+    let early = forwarded(s, &inner, sent, now - Duration::hours(1), "f2@example.test");
+    let h = p
+        .handle(early.as_bytes(), Some(now - Duration::hours(1)), None, now)
+        .await
+        .unwrap();
+    assert_eq!(h, Handled::Attached(r.clone()));
+    let after = p.store.case_record(&r).await.unwrap().unwrap();
+    assert_eq!(
+        after.aware_at, sent,
+        "the earliest receipt starts the clock"
+    );
+    assert_eq!(after.deadline_at, sent + Duration::hours(72));
+    let ev = p.store.case_events(after.id).await.unwrap();
+    let moved = ev
+        .iter()
+        .find(|e| e.kind == "aware_at_moved")
+        .expect("timeline says why");
+    assert!(moved.data["why"].as_str().unwrap().contains("tidigare"));
+    let att = ev.iter().find(|e| e.kind == "message_attached").unwrap();
+    assert_eq!(att.data["link"], "same_text");
+    // The supplier's own mail reaching the mailbox too: the same notice.
+    let h = p
+        .handle(
+            inner.as_bytes(),
+            Some(sent + Duration::minutes(1)),
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(h, Handled::Attached(r.clone()));
+    assert_eq!(p.store.list_cases().await.unwrap().len(), 1);
+    // Moving aware_at is a change of the case row: the register still holds.
+    let report = breachwatch::register::verify(&p.store, None).await.unwrap();
+    assert!(report.problems().is_empty(), "{:?}", report.problems());
+    p.store.close().await;
+}
+
+#[tokio::test]
+async fn two_forwards_of_one_notice_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    two_forwards_are_one_case_with_the_earliest_awareness(&format!(
+        "sqlite://{}/f.db",
+        dir.path().display()
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn two_forwards_of_one_notice_on_postgres() {
+    with_pg(|url| async move { two_forwards_are_one_case_with_the_earliest_awareness(&url).await })
+        .await;
+}
+
+// ------------------------------------------------------------ the lookup
+
+#[tokio::test]
+async fn the_series_lookup_is_one_indexed_query() {
+    use sqlx::Row;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/q.db", dir.path().display());
+    let store = Store::connect(&url).await.unwrap();
+    let Store::Sqlite(pool) = &store else {
+        unreachable!()
+    };
+    let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN QUERY PLAN {}",
+        breachwatch::store::SERIES_QUERY
+    )))
+    .bind("provdata.example")
+    .bind("provdata")
+    .bind(Utc::now())
+    .bind(Utc::now())
+    .bind(50i64)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get::<String, _>(3))
+    .collect();
+    let text = plan.join("\n");
+    assert!(
+        text.contains("cases_supplier_domain") && text.contains("cases_supplier_org"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("SCAN cases"),
+        "no scan of every case: {text}"
+    );
+    // The same-notice lookup too: by the notice's Message-ID or text hash.
+    let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN QUERY PLAN {}",
+        breachwatch::store::NOTICE_QUERY
+    )))
+    .bind("id@x.example")
+    .bind("abc")
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get::<String, _>(3))
+    .collect();
+    let text = plan.join("\n");
+    assert!(
+        text.contains("messages_notice_message_id") && text.contains("messages_text_hash"),
+        "{text}"
+    );
+    assert!(!text.contains("SCAN m"), "no scan of every message: {text}");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_new_notice_about_the_same_system_and_discovery_names_the_case_it_may_belong_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(&format!("sqlite://{}/h.db", dir.path().display())).await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2);
+    let sups = suppliers(&mut rng);
+    let s = &sups[3];
+    let found: DateTime<Utc> = "2026-11-02T08:00:00Z".parse().unwrap();
+    let first = notice_mail(
+        s,
+        &s.systems[0],
+        found,
+        found + Duration::hours(1),
+        "h1@x.example",
+        false,
+    );
+    let now = found + Duration::hours(3);
+    let Handled::Opened(r1) = p.handle(first.as_bytes(), None, None, now).await.unwrap() else {
+        panic!("opens")
+    };
+    // Same system, discovered twenty minutes later by the supplier's account:
+    // possibly the same incident, but a notice of its own.
+    let second = notice_mail(
+        s,
+        &s.systems[0],
+        found + Duration::minutes(20),
+        found + Duration::hours(2),
+        "h2@x.example",
+        false,
+    );
+    let Handled::Opened(r2) = p.handle(second.as_bytes(), None, None, now).await.unwrap() else {
+        panic!("a breach notice is never attached by resemblance")
+    };
+    assert_ne!(r1, r2);
+    let c2 = p.store.case_record(&r2).await.unwrap().unwrap();
+    let ev = p.store.case_events(c2.id).await.unwrap();
+    assert_eq!(
+        ev[0].data["may_belong_to"]["case"],
+        r1.as_str(),
+        "{:?}",
+        ev[0].data
+    );
+    let opening = p
+        .store
+        .case_outbox(c2.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.purpose == "opening")
+        .unwrap();
+    let Store::Sqlite(pool) = &p.store else {
+        unreachable!()
+    };
+    let raw: Vec<u8> = sqlx::query_scalar("SELECT raw FROM outbox WHERE message_id = $1")
+        .bind(&opening.message_id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let text = Mail::new(raw).text;
+    assert!(
+        text.contains(&format!("Kan höra till ärende {r1}")),
+        "{text}"
+    );
+    // Another system of the same supplier: a new case, nothing to tell.
+    let third = notice_mail(
+        s,
+        &s.systems[1],
+        found,
+        found + Duration::hours(1),
+        "h3@x.example",
+        true,
+    );
+    let Handled::Opened(r3) = p.handle(third.as_bytes(), None, None, now).await.unwrap() else {
+        panic!("another system opens its own case")
+    };
+    let c3 = p.store.case_record(&r3).await.unwrap().unwrap();
+    let ev = p.store.case_events(c3.id).await.unwrap();
+    assert!(ev[0].data["may_belong_to"].is_null(), "{:?}", ev[0].data);
+}
+
+// ------------------------------------------------- the daemon, through real mail
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(repo().join("tests/fixtures/notices").join(name)).expect("fixture")
+}
+
+/// The message without its In-Reply-To and References headers (and their
+/// folded continuation lines).
+fn without_thread_headers(raw: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
+    let (head, body) = text.split_once("\n\n").unwrap();
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in head.lines() {
+        if line.starts_with([' ', '\t']) {
+            if !skipping {
+                out.push_str(line);
+                out.push('\n');
+            }
+            continue;
+        }
+        let l = line.to_ascii_lowercase();
+        skipping = l.starts_with("in-reply-to:") || l.starts_with("references:");
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    format!("{out}\n{body}").into_bytes()
+}
+
+fn processed(s: &Setup, n: usize) {
+    wait_for(30, &format!("{n} messages handled"), || {
+        (s.mails("breach", "Processed").len() + s.mails("breach", "Quarantine").len() >= n)
+            .then_some(())
+    });
+}
+
+fn links(s: &Setup, r: &str) -> Vec<String> {
+    s.events(r)
+        .into_iter()
+        .filter(|e| e["kind"] == "message_attached")
+        .map(|e| e["data"]["link"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn a_supplement_and_a_final_report_without_thread_headers_join_the_notice() {
+    let s = setup(Knobs::default());
+    let _d = s.start();
+    s.send("staff", &fixture("01-labportal-intrang-vb-helg.eml"));
+    processed(&s, 1);
+    let supplement = without_thread_headers(&fixture("02-labportal-komplettering-sv.eml"));
+    assert!(!String::from_utf8_lossy(&supplement).contains("In-Reply-To"));
+    s.send("staff", &supplement);
+    s.send("staff", &fixture("03-labportal-slutrapport.eml"));
+    processed(&s, 3);
+    let cases = s.cases();
+    assert_eq!(cases.len(), 1, "{cases:#?}");
+    let r = cases[0]["ref"].as_str().unwrap();
+    assert_eq!(cases[0]["messages"], 3);
+    assert_eq!(links(&s, r), ["series", "series"]);
+    let why = s
+        .events(r)
+        .into_iter()
+        .find(|e| e["kind"] == "message_attached")
+        .unwrap()["data"]["why"]
+        .to_string();
+    assert!(why.contains("ProvWeb"), "{why}");
+}
+
+fn supplier_mail(
+    s: &Setup,
+    from: &str,
+    subject: &str,
+    extra: &str,
+    content_type: &str,
+    body: &str,
+) {
+    let raw = format!(
+        "From: {from}\r\nTo: {b}\r\nSubject: {subject}\r\nDate: {d}\r\nMessage-ID: <st-{x}@provdata.example>\r\n{extra}\
+MIME-Version: 1.0\r\nContent-Type: {content_type}; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n",
+        b = s.users.addr("breach"),
+        d = Utc::now().to_rfc2822(),
+        x = rand::random::<u64>(),
+    );
+    let addr = from
+        .rsplit_once('<')
+        .map(|(_, a)| a.trim_end_matches('>'))
+        .unwrap_or(from);
+    s.send(addr, raw.as_bytes());
+}
+
+#[test]
+fn a_suppliers_status_series_stays_one_case_and_is_never_answered() {
+    let s = setup(Knobs::default());
+    let _d = s.start();
+    s.forward(3, "Dataintrång hos Provdata");
+    processed(&s, 1);
+    let r = s.cases()[0]["ref"].as_str().unwrap().to_string();
+    supplier_mail(
+        &s,
+        "Provdata Kundservice <noreply@provdata.example>",
+        "Uppdatering om incidenten i ProvWeb",
+        "",
+        "text/plain",
+        "Uppdatering: vi har nu stängt angriparens åtkomst till ProvWeb. Utredningen fortsätter.\r\n\r\nProvdata Sverige AB",
+    );
+    processed(&s, 2);
+    supplier_mail(
+        &s,
+        "Provdata Status <no-reply@status.provdata.example>",
+        "[Provdata Status] Uppdatering: incident i ProvWeb",
+        "Auto-Submitted: auto-generated\r\n",
+        "text/plain",
+        "Status: Åtgärdas\r\nIncidenten i ProvWeb åtgärdas. Vi har identifierat orsaken och arbetar med en lösning.\r\n\r\nDu får detta meddelande eftersom du prenumererar på statusuppdateringar.",
+    );
+    processed(&s, 3);
+    supplier_mail(
+        &s,
+        "Provdata Drift <drift@provdata.example>",
+        "Lägesrapport ProvWeb",
+        "",
+        "text/html",
+        "<html><body><p>Lägesrapport om intrånget i ProvWeb:</p><p>Vi har återställt databasen från säkerhetskopia. Ingen ny obehörig åtkomst har upptäckts.</p><p>Provdata Sverige AB</p></body></html>",
+    );
+    processed(&s, 4);
+    supplier_mail(
+        &s,
+        "Provdata Status <no-reply@status.provdata.example>",
+        "[Provdata Status] Löst: incident i ProvWeb",
+        "Auto-Submitted: auto-generated\r\n",
+        "text/plain",
+        "Uppdatering: incidenten i ProvWeb är löst. Tjänsten fungerar igen som vanligt.",
+    );
+    processed(&s, 5);
+    let cases = s.cases();
+    assert_eq!(cases.len(), 1, "no update opens a case: {cases:#?}");
+    assert_eq!(cases[0]["messages"], 5);
+    assert_eq!(links(&s, &r), ["series", "series", "series", "series"]);
+    // Nobody is answered: the supplier is never mailed, no acknowledgement
+    // beyond the forwarder's, and the automatic updates cause no mail at all.
+    let mails = s.case(&r)["mails"].as_array().cloned().unwrap_or_default();
+    let purposes: Vec<&str> = mails
+        .iter()
+        .map(|m| m["purpose"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        purposes,
+        ["opening", "acknowledgement", "follow_up", "follow_up"],
+        "{mails:#?}"
+    );
+    assert!(
+        !serde_json::to_string(&mails)
+            .unwrap()
+            .contains("provdata.example"),
+        "{mails:#?}"
+    );
+}
+
+#[test]
+fn two_colleagues_forwarding_one_notice_make_one_case_with_the_earliest_awareness() {
+    let s = setup(Knobs::default());
+    let second = format!("staff2-{}", s.users.tag);
+    let out = std::process::Command::new(repo().join("deploy/local/add-user.sh"))
+        .arg(&second)
+        .env("STATE_DIR", s.stack.get("MAILSTACK_STATE_DIR"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let second = format!("{second}@example.test");
+    let _d = s.start();
+    let now = Utc::now();
+    let seen_late = now - Duration::hours(5);
+    let seen_early = now - Duration::hours(20);
+    let first = outlook_forward(&s, seen_late, "Dataintrång hos Provdata", now);
+    s.send("staff", &first);
+    processed(&s, 1);
+    let r = s.cases()[0]["ref"].as_str().unwrap().to_string();
+    // The second colleague's copy reached them earlier; their forward differs
+    // (sender, note, date), the notice inside is the same.
+    let other = String::from_utf8(outlook_forward(
+        &s,
+        seen_early,
+        "Dataintrång hos Provdata",
+        now,
+    ))
+    .unwrap()
+    .replace(&s.users.addr("staff"), &second)
+    .replace("Sam Staff", "Stina Andersson")
+    .replace("ingen läste det förrän nu", "jag såg det först nu");
+    s.send(&second, other.as_bytes());
+    processed(&s, 2);
+    let cases = s.cases();
+    assert_eq!(cases.len(), 1, "{cases:#?}");
+    let aware: DateTime<Utc> = cases[0]["aware_at"].as_str().unwrap().parse().unwrap();
+    assert!(
+        (aware - seen_early).num_seconds().abs() < 60,
+        "aware_at {aware} is the earlier receipt {seen_early}"
+    );
+    assert_eq!(links(&s, &r), ["same_text"]);
+    let moved = s.wait_event(&r, 0, "aware_at_moved");
+    assert!(moved["data"]["why"].is_string());
+    // The second colleague learns which case their forward joined.
+    wait_for(20, "acknowledgement to the second colleague", || {
+        s.mails("staff2", "")
+            .into_iter()
+            .find(|m| m.text.contains(&r) || m.subject.contains(&r))
+    });
+}
+
+#[test]
+fn two_incidents_of_one_supplier_in_different_systems_are_two_cases() {
+    let s = setup(Knobs::default());
+    let _d = s.start();
+    let now = Utc::now();
+    s.send(
+        "staff",
+        &outlook_forward_from(
+            &s,
+            now - Duration::hours(2),
+            "Intrång i ProvWeb",
+            now,
+            "provdata.example",
+            "ProvWeb",
+        ),
+    );
+    processed(&s, 1);
+    s.send(
+        "staff",
+        &outlook_forward_from(
+            &s,
+            now - Duration::hours(1),
+            "Intrång i eRemiss",
+            now,
+            "provdata.example",
+            "eRemiss",
+        ),
+    );
+    processed(&s, 2);
+    let cases = s.cases();
+    assert_eq!(cases.len(), 2, "{cases:#?}");
+    wait_for(20, "two opening notices", || {
+        (s.mails("official", "")
+            .iter()
+            .filter(|m| m.subject.contains("Ny personuppgiftsincident"))
+            .count()
+            == 2)
+            .then_some(())
+    });
+}
+
+#[test]
+fn rules_test_says_which_case_a_message_would_join_and_why() {
+    let s = setup(Knobs::default());
+    let file = |name: &str, raw: &[u8]| {
+        let p = s.dir.path().join(name);
+        std::fs::write(&p, raw).unwrap();
+        p.display().to_string()
+    };
+    let first = file("01.eml", &fixture("01-labportal-intrang-vb-helg.eml"));
+    let before = s.cli(&["rules", "test", &first]);
+    assert!(before.contains("case:      opens a new case"), "{before}");
+    s.cli(&["ingest", &first]);
+    let r = s.cases()[0]["ref"].as_str().unwrap().to_string();
+    let supplement = file(
+        "02.eml",
+        &without_thread_headers(&fixture("02-labportal-komplettering-sv.eml")),
+    );
+    let explained = s.cli(&["inspect", &supplement, "--explain"]);
+    for want in [
+        "supplier domain: provdata.example",
+        "supplier organisation key: provdata",
+        "a follow-up may join",
+    ] {
+        assert!(explained.contains(want), "{want}: {explained}");
+    }
+    let out = s.cli(&["rules", "test", &supplement]);
+    assert!(
+        out.contains(&format!(
+            "case:      joins {r} (series: samma leverantör, samma system (ProvWeb, eRemiss)"
+        )),
+        "{out}"
+    );
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    let sups = suppliers(&mut rng);
+    let other = file(
+        "other.eml",
+        notice_mail(
+            &sups[0],
+            &sups[0].systems[0],
+            Utc::now(),
+            Utc::now(),
+            "o@x.example",
+            false,
+        )
+        .as_bytes(),
+    );
+    let out = s.cli(&["rules", "test", &other]);
+    assert!(out.contains("case:      opens a new case\n"), "{out}");
+    let out = s.cli(&["rules", "test", &first]);
+    assert!(out.contains("already recorded"), "{out}");
+    // Nothing was recorded by asking.
+    let cases = s.cases();
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0]["messages"], 1);
+}
