@@ -20,6 +20,11 @@ export BREACHWATCH_PUBLIC_CORPUS="${BREACHWATCH_PUBLIC_CORPUS:-}"
 
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
+# The deployment files: the systemd unit (verify + exposure at most 2.0).
+command -v systemd-analyze >/dev/null ||
+  { apt-get update -q && apt-get install -y -q --no-install-recommends systemd; } >&2
+cargo build --quiet
+deploy/systemd/check.sh "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/breachwatch"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 cargo test --all-targets 2>&1 | tee "$log"
