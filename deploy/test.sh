@@ -24,7 +24,11 @@ cargo clippy --all-targets -- -D warnings
 command -v systemd-analyze >/dev/null ||
   { apt-get update -q && apt-get install -y -q --no-install-recommends systemd; } >&2
 cargo build --quiet
-deploy/systemd/check.sh "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/breachwatch"
+bw_bin="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/breachwatch"
+deploy/systemd/check.sh "$bw_bin"
+# Containerfile, compose and Kubernetes files: linted and schema-checked (no
+# container engine or registry is reachable here to build and run the image).
+deploy/container/lint.sh "$bw_bin"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 cargo test --all-targets 2>&1 | tee "$log"
