@@ -1,6 +1,10 @@
-//! Configuration: defaults, then the TOML file, then environment variables (env
-//! wins), validated once into a typed [`Config`]. `check-config` prints every
-//! problem with the key it belongs to; `run` refuses a bad config the same way.
+//! Configuration: defaults, then the TOML file, then secret files, then
+//! environment variables (env wins), validated once into a typed [`Config`].
+//! `check-config` prints every problem with the full key it belongs to, in an
+//! admin's words; `run` refuses a bad config the same way. Each section is
+//! decoded on its own and a bad key is removed and decoding retried, so one
+//! mistake does not hide the next. What a command checks depends on what it
+//! uses ([`Use`]). This module reads files but connects to nothing.
 //!
 //! Secrets (passwords) are wrapped in [`Secret`] so `Debug` never prints them.
 
@@ -446,6 +450,9 @@ const SECTIONS: &[&str] = &[
 /// one bad key and decodes again), so a hostile file cannot make us loop long.
 const MAX_PROBLEMS_PER_SECTION: usize = 50;
 
+/// A configuration file is a few kilobytes.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
 /// Secret files are one line; anything longer is not a password.
 const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
 
@@ -458,6 +465,21 @@ impl Config {
 
     /// Reads the file for a command that uses only part of it.
     pub fn load_for(path: &Path, use_: Use) -> Result<Config, ConfigError> {
+        // A configuration is a few kilobytes; a huge file is a wrong path.
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.len() > MAX_CONFIG_BYTES {
+                return Err(ConfigError(
+                    vec![problem(
+                        &path.display().to_string(),
+                        format!(
+                            "is {} bytes; a configuration file is at most {MAX_CONFIG_BYTES}",
+                            meta.len()
+                        ),
+                    )],
+                    Vec::new(),
+                ));
+            }
+        }
         let text = std::fs::read_to_string(path).map_err(|e| {
             ConfigError(
                 vec![problem(
