@@ -127,8 +127,8 @@ fn text(o: &std::process::Output) -> String {
 }
 
 /// Starts `run --no-migrate` with a systemd notify socket of our own and
-/// waits for READY=1; then SIGTERM and STOPPING=1, exit 0. This is what
-/// `Type=notify` relies on.
+/// waits for READY=1 and a watchdog ping; then SIGTERM and STOPPING=1, exit 0.
+/// This is what `Type=notify` and `WatchdogSec=` rely on.
 fn run_until_ready_then_stop(dir: &std::path::Path, config: &std::path::Path) {
     use std::os::unix::net::UnixDatagram;
     use std::time::Duration;
@@ -143,6 +143,9 @@ fn run_until_ready_then_stop(dir: &std::path::Path, config: &std::path::Path) {
         .env("BREACHWATCH_IMAP_CA_FILE", repo().join("Cargo.toml"))
         .env_remove("BREACHWATCH_DATABASE_URL")
         .env("NOTIFY_SOCKET", &sock_path)
+        // WatchdogSec=0.4s: pings every 0.2 s.
+        .env("WATCHDOG_USEC", "400000")
+        .env_remove("WATCHDOG_PID")
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
@@ -158,12 +161,18 @@ fn run_until_ready_then_stop(dir: &std::path::Path, config: &std::path::Path) {
     assert_eq!(String::from_utf8_lossy(&buf[..n]).trim(), "READY=1");
     let log_text = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(log_text.contains("store ready"), "{log_text}");
+    let n = sock.recv(&mut buf).unwrap();
+    assert_eq!(String::from_utf8_lossy(&buf[..n]).trim(), "WATCHDOG=1");
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    let n = sock.recv(&mut buf).unwrap();
-    assert_eq!(String::from_utf8_lossy(&buf[..n]).trim(), "STOPPING=1");
+    // Watchdog pings sent before the signal arrived may come first.
+    let stopping = (0..50).any(|_| {
+        let n = sock.recv(&mut buf).unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).trim() == "STOPPING=1"
+    });
+    assert!(stopping, "no STOPPING=1 after SIGTERM");
     let status = child.wait().unwrap();
     assert_eq!(
         status.code(),
