@@ -6,6 +6,8 @@
 # are reachable, build the normal way instead:
 #   podman build -f deploy/container/Containerfile -t breachwatch .
 # Usage: deploy/container/build.sh [TAG]   (default localhost/breachwatch:dev)
+#   BREACHWATCH_BIN=PATH uses a binary already built (on Debian bookworm)
+#   instead of `cargo build --release`.
 # Needs root, podman, runc (or a crun that works here) and mmdebstrap.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -35,14 +37,18 @@ if ! podman "${runtime[@]}" image exists "$base"; then
   podman "${runtime[@]}" import "$tar" "$base" >/dev/null
 fi
 
-target_dir="$(cd "$repo" && cargo metadata --format-version 1 --no-deps |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-(cd "$repo" && cargo build --release --locked --bin breachwatch)
+bin="${BREACHWATCH_BIN:-}"
+if [ -z "$bin" ]; then
+  target_dir="$(cd "$repo" && cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+  (cd "$repo" && cargo build --release --locked --bin breachwatch)
+  bin="$target_dir/release/breachwatch"
+fi
 
 ctx="$(mktemp -d)"
 trap 'rm -rf "$ctx"; rm -f "${tar:-}"' EXIT
 mkdir -p "$ctx/target/release" "$ctx/config"
-cp "$target_dir/release/breachwatch" "$ctx/target/release/"
+cp "$bin" "$ctx/target/release/breachwatch"
 cp "$repo/config/example.toml" "$ctx/config/"
 podman "${runtime[@]}" build --network host --pull=never --target prebuilt \
   -f "$here/Containerfile" -t "$tag" "$ctx"
