@@ -20,6 +20,28 @@ export BREACHWATCH_PUBLIC_CORPUS="${BREACHWATCH_PUBLIC_CORPUS:-}"
 
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
+# The deployment files: the systemd unit (verify + exposure at most 2.0).
+command -v systemd-analyze >/dev/null ||
+  { apt-get update -q && apt-get install -y -q --no-install-recommends systemd; } >&2
+cargo build --quiet
+bw_bin="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/breachwatch"
+deploy/systemd/check.sh "$bw_bin"
+# Containerfile, compose and Kubernetes files: linted and schema-checked (no
+# container engine or registry is reachable here to build and run the image).
+deploy/container/lint.sh "$bw_bin"
+# The image itself, built with podman from an mmdebstrap root file system and
+# run as the deployment files run it. Needs podman, runc and mmdebstrap
+# (BREACHWATCH_CONTAINER_TEST=1 installs them); without them it says so.
+if [ "${BREACHWATCH_CONTAINER_TEST:-}" = 1 ]; then
+  command -v podman >/dev/null && command -v runc >/dev/null && command -v mmdebstrap >/dev/null ||
+    { apt-get update -q && apt-get install -y -q --no-install-recommends podman runc mmdebstrap uidmap; } >&2
+fi
+if command -v podman >/dev/null && command -v runc >/dev/null && command -v mmdebstrap >/dev/null; then
+  BREACHWATCH_BIN="$bw_bin" deploy/container/build.sh localhost/breachwatch:test
+  deploy/container/smoke-test.sh localhost/breachwatch:test
+else
+  echo "container smoke test: NOT RUN (podman, runc or mmdebstrap missing; BREACHWATCH_CONTAINER_TEST=1 installs them)" >&2
+fi
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 cargo test --all-targets 2>&1 | tee "$log"

@@ -34,7 +34,22 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Watch the mailbox and run the clock and the outbox until SIGTERM/SIGINT.
-    Run,
+    Run {
+        /// Do not migrate the database; refuse to start (exit 2) when the
+        /// schema is behind. For deployments where an init step runs `migrate`.
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Apply pending database migrations and exit (an init step, systemd
+    /// ExecStartPre, a Kubernetes init container).
+    Migrate,
+    /// Copy the SQLite database to FILE while the daemon may be running
+    /// (PostgreSQL: use pg_dump).
+    Backup {
+        /// Where to write the copy; must not exist.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Run the ingest pipeline on one saved message (.eml).
     Ingest { file: PathBuf },
     /// Read one message like the daemon does and print what it found.
@@ -181,12 +196,25 @@ fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// The configuration for a command that uses only the database or mail files
+/// (no mailbox credentials or CA files demanded).
 fn load(flag: Option<&Path>) -> Result<Config, ExitCode> {
+    load_for(flag, config::Use::Offline)
+}
+
+fn load_for(flag: Option<&Path>, use_: config::Use) -> Result<Config, ExitCode> {
     let path = config::resolve_path(flag);
-    Config::load(&path).map_err(|e| {
-        eprintln!("breachwatch: invalid configuration {}:", path.display());
+    Config::load_for(&path, use_).map_err(|e| {
+        eprintln!(
+            "breachwatch: invalid configuration {}: {} problem(s)",
+            path.display(),
+            e.0.len()
+        );
         for p in &e.0 {
             eprintln!("  {p}");
+        }
+        for w in &e.1 {
+            eprintln!("  warning: {w}");
         }
         ExitCode::from(2)
     })
@@ -216,7 +244,9 @@ pub fn main() -> ExitCode {
             tz,
         } => return inspect(flag, &file, explain, tz.as_deref()),
         Command::CheckConfig { file } => return check_config(file.as_deref().or(flag)),
-        Command::Run => run(flag),
+        Command::Run { no_migrate } => run(flag, no_migrate),
+        Command::Migrate => migrate(flag),
+        Command::Backup { out } => backup(flag, &out),
         Command::Ingest { file } => ingest(flag, &file),
         Command::Rules {
             command: RulesCommand::Test { file },
@@ -230,27 +260,51 @@ pub fn main() -> ExitCode {
     r.unwrap_or_else(|c| c)
 }
 
+/// Everything goes to stdout, count first, so an admin piping it to a pager
+/// or a file sees the count and the problems together.
 fn check_config(flag: Option<&Path>) -> ExitCode {
     let path = config::resolve_path(flag);
     match Config::load(&path) {
-        Ok(_) => {
-            println!("{}: ok", path.display());
+        Ok(cfg) => {
+            for w in &cfg.warnings {
+                println!("warning: {w}");
+            }
+            if cfg.warnings.is_empty() {
+                println!("{}: ok", path.display());
+            } else {
+                println!(
+                    "{}: ok, with {} warning(s)",
+                    path.display(),
+                    cfg.warnings.len()
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("{}: {} problem(s)", path.display(), e.0.len());
+            println!("{}: {} problem(s)", path.display(), e.0.len());
             for p in &e.0 {
                 println!("{p}");
+            }
+            for w in &e.1 {
+                println!("warning: {w}");
             }
             ExitCode::from(2)
         }
     }
 }
 
-fn run(flag: Option<&Path>) -> Result<ExitCode, ExitCode> {
-    let cfg = load(flag)?;
+fn run(flag: Option<&Path>, no_migrate: bool) -> Result<ExitCode, ExitCode> {
+    let cfg = load_for(flag, config::Use::Daemon)?;
     crate::telemetry::init(&cfg.general.log_format);
+    for w in &cfg.warnings {
+        tracing::warn!(key = %w.key, "configuration: {}", w.message);
+    }
     let rt = runtime()?;
+    let schema = if no_migrate {
+        crate::app::Schema::Require
+    } else {
+        crate::app::Schema::Migrate
+    };
     rt.block_on(async {
         let shutdown = CancellationToken::new();
         let s = shutdown.clone();
@@ -258,9 +312,72 @@ fn run(flag: Option<&Path>) -> Result<ExitCode, ExitCode> {
             wait_for_signal().await;
             s.cancel();
         });
-        match crate::app::run(cfg, shutdown).await {
+        match crate::app::run_with(cfg, schema, shutdown).await {
             Ok(()) => Ok(ExitCode::SUCCESS),
+            // A schema that does not match is the operator's to fix (run
+            // `migrate`, or roll the binary forward), not a crash to retry:
+            // exit 2, which the systemd unit does not restart on.
+            Err(e)
+                if matches!(
+                    e.downcast_ref::<crate::store::StoreError>(),
+                    Some(crate::store::StoreError::Schema(_))
+                ) =>
+            {
+                Err(fail(2, format!("{e:#}")))
+            }
             Err(e) => Err(fail(1, format!("{e:#}"))),
+        }
+    })
+}
+
+fn migrate(flag: Option<&Path>) -> Result<ExitCode, ExitCode> {
+    let cfg = load(flag)?;
+    crate::telemetry::init(&cfg.general.log_format);
+    let rt = runtime()?;
+    rt.block_on(async {
+        let store = crate::store::Store::connect_unmigrated(&cfg.general.database_url)
+            .await
+            .map_err(|e| fail(1, format!("database: {e}")))?;
+        let r = store.migrate().await;
+        store.close().await;
+        match r {
+            Ok(applied) if applied.is_empty() => {
+                println!("{} schema up to date", store.backend());
+                Ok(ExitCode::SUCCESS)
+            }
+            Ok(applied) => {
+                let list: Vec<String> = applied.iter().map(|v| v.to_string()).collect();
+                println!(
+                    "{} schema migrated: applied {}",
+                    store.backend(),
+                    list.join(", ")
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e @ crate::store::StoreError::Schema(_)) => Err(fail(2, e)),
+            Err(e) => Err(fail(1, format!("migration: {e}"))),
+        }
+    })
+}
+
+fn backup(flag: Option<&Path>, out: &Path) -> Result<ExitCode, ExitCode> {
+    let cfg = load(flag)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        // Without migrating: a backup must copy the database as it is.
+        let store = crate::store::Store::connect_unmigrated(&cfg.general.database_url)
+            .await
+            .map_err(|e| fail(1, format!("database: {e}")))?;
+        let r = store.backup_to(out).await;
+        store.close().await;
+        match r {
+            Ok(()) => {
+                println!("backup written to {}", out.display());
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e @ crate::store::StoreError::Unsupported(_)) => Err(fail(2, e)),
+            Err(e @ crate::store::StoreError::Other(_)) => Err(fail(2, e)),
+            Err(e) => Err(fail(1, format!("backup: {e}"))),
         }
     })
 }

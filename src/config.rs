@@ -1,6 +1,10 @@
-//! Configuration: defaults, then the TOML file, then environment variables (env
-//! wins), validated once into a typed [`Config`]. `check-config` prints every
-//! problem with the key it belongs to; `run` refuses a bad config the same way.
+//! Configuration: defaults, then the TOML file, then secret files, then
+//! environment variables (env wins), validated once into a typed [`Config`].
+//! `check-config` prints every problem with the full key it belongs to, in an
+//! admin's words; `run` refuses a bad config the same way. Each section is
+//! decoded on its own and a bad key is removed and decoding retried, so one
+//! mistake does not hide the next. What a command checks depends on what it
+//! uses ([`Use`]). This module reads files but connects to nothing.
 //!
 //! Secrets (passwords) are wrapped in [`Secret`] so `Debug` never prints them.
 
@@ -8,6 +12,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use chrono_tz::Tz;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::core::auth::AuthConfig;
@@ -60,6 +65,11 @@ pub struct Config {
     pub workflow: Workflow,
     #[serde(default)]
     pub digest: Digest,
+    /// What an admin should fix but that does not stop breachwatch (a
+    /// deprecated key, mail or database traffic in clear text). `check-config`
+    /// prints them; `run` logs them at start.
+    #[serde(skip)]
+    pub warnings: Vec<ConfigProblem>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -113,6 +123,11 @@ pub struct General {
     /// `sqlite://path` (created if missing) or `postgres://…`; env
     /// `BREACHWATCH_DATABASE_URL` overrides.
     pub database_url: String,
+    /// A file holding the database URL (it may carry a password): under
+    /// systemd a `LoadCredential=` name, read from `$CREDENTIALS_DIRECTORY`
+    /// when relative. Wins over `database_url`; env
+    /// `BREACHWATCH_DATABASE_URL` wins over both.
+    pub database_url_file: Option<PathBuf>,
     /// `text` or `json` log lines.
     pub log_format: String,
     /// How long `run` may take to stop after SIGTERM/SIGINT.
@@ -126,6 +141,7 @@ impl Default for General {
             case_prefix: "PUI".into(),
             internal_domains: Vec::new(),
             database_url: "sqlite://breachwatch.db".into(),
+            database_url_file: None,
             log_format: "text".into(),
             shutdown_grace_secs: 8,
         }
@@ -159,6 +175,11 @@ pub struct Imap {
     /// Env `BREACHWATCH_IMAP_PASSWORD` overrides.
     #[serde(default)]
     pub password: Secret,
+    /// A file holding the password instead (one line; a trailing newline is
+    /// dropped). A relative name is read from `$CREDENTIALS_DIRECTORY` when
+    /// systemd set it (`LoadCredential=`), else from the working directory.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
     #[serde(default = "default_inbox")]
     pub mailbox: String,
     #[serde(default = "default_processed")]
@@ -209,6 +230,9 @@ pub struct Smtp {
     /// Env `BREACHWATCH_SMTP_PASSWORD` overrides.
     #[serde(default)]
     pub password: Secret,
+    /// A file holding the password instead; read like `imap.password_file`.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
     /// The From address of every mail; officials reply to it, so it should be
     /// the watched shared mailbox.
     pub from: String,
@@ -364,7 +388,11 @@ impl fmt::Display for ConfigProblem {
 
 /// Every problem found; `Display` prints one per line.
 #[derive(Debug, thiserror::Error)]
-pub struct ConfigError(pub Vec<ConfigProblem>);
+pub struct ConfigError(pub Vec<ConfigProblem>, pub Warnings);
+
+/// Warnings found on the way to the problems, so an admin sees them in the
+/// same pass.
+pub type Warnings = Vec<ConfigProblem>;
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -396,47 +424,170 @@ pub fn resolve_path(flag: Option<&Path>) -> PathBuf {
     }
 }
 
+/// What a command uses of the configuration. The daemon needs every setting;
+/// a command that only reads a mail file or the database must not fail over
+/// mailbox credentials or CA files it never uses (an admin runs `cases list`
+/// without read access to the daemon's secrets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    /// `run` and `check-config`: everything is checked, secret files are read.
+    Daemon,
+    /// `ingest`, `inspect --config`, `rules`, `cases`, `register`,
+    /// `quarantine`, `migrate`, `backup`: IMAP/SMTP credentials and CA files
+    /// are neither read nor checked.
+    Offline,
+}
+
+/// The top-level sections, for "did you mean" on an unknown one.
+const SECTIONS: &[&str] = &[
+    "general",
+    "documents",
+    "imap",
+    "smtp",
+    "clock",
+    "suppliers",
+    "routing",
+    "auth",
+    "workflow",
+    "digest",
+];
+
+/// A section stops being decoded after this many problems (each round removes
+/// one bad key and decodes again), so a hostile file cannot make us loop long.
+const MAX_PROBLEMS_PER_SECTION: usize = 50;
+
+/// A configuration file is a few kilobytes.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// Secret files are one line; anything longer is not a password.
+const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
 impl Config {
-    /// Reads, applies the environment, and validates.
+    /// Reads the file for the daemon (every setting), applies the environment,
+    /// and validates.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError(vec![problem(
-                &path.display().to_string(),
-                format!("cannot read: {e}"),
-            )])
-        })?;
-        Self::from_toml(&text, |k| std::env::var(k).ok())
+        Self::load_for(path, Use::Daemon)
     }
 
-    /// Parses TOML text, applies environment overrides from `env`, validates.
+    /// Reads the file for a command that uses only part of it.
+    pub fn load_for(path: &Path, use_: Use) -> Result<Config, ConfigError> {
+        // A configuration is a few kilobytes; a huge file is a wrong path.
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.len() > MAX_CONFIG_BYTES {
+                return Err(ConfigError(
+                    vec![problem(
+                        &path.display().to_string(),
+                        format!(
+                            "is {} bytes; a configuration file is at most {MAX_CONFIG_BYTES}",
+                            meta.len()
+                        ),
+                    )],
+                    Vec::new(),
+                ));
+            }
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError(
+                vec![problem(
+                    &path.display().to_string(),
+                    format!("cannot read: {e}"),
+                )],
+                Vec::new(),
+            )
+        })?;
+        Self::from_toml_for(&text, |k| std::env::var(k).ok(), use_)
+    }
+
+    /// Parses TOML text for the daemon, applies environment overrides from
+    /// `env`, validates.
     pub fn from_toml(
         text: &str,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
-        let mut cfg: Config = toml::from_str(text).map_err(|e| {
-            let msg = e.message().to_string();
-            let key = match e.span() {
-                Some(span) => {
-                    let line = text[..span.start.min(text.len())].lines().count().max(1);
-                    format!("line {line}")
-                }
-                None => "file".to_string(),
-            };
-            ConfigError(vec![problem(&key, msg)])
+        Self::from_toml_for(text, env, Use::Daemon)
+    }
+
+    /// Parses, decodes every section (collecting every problem with its full
+    /// key rather than stopping at the first), applies the environment and
+    /// secret files, validates.
+    pub fn from_toml_for(
+        text: &str,
+        env: impl Fn(&str) -> Option<String>,
+        use_: Use,
+    ) -> Result<Config, ConfigError> {
+        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            ConfigError(vec![syntax_problem(text, &e)], Vec::new())
         })?;
-        cfg.apply_env(env);
-        let problems = cfg.problems();
-        if problems.is_empty() {
+        let mut out = Vec::new();
+        let mut warnings = Vec::new();
+        deprecated_keys(&mut table, &mut out, &mut warnings);
+        let cfg = decode(table, &mut out);
+        let Some(mut cfg) = cfg else {
+            return Err(ConfigError(out, warnings));
+        };
+        cfg.warnings = warnings;
+        cfg.apply_env(&env, use_, &mut out);
+        // A key already reported (bad type, missing) holds a default or a
+        // placeholder now: what the semantic checks say of it is noise.
+        let semantic: Vec<ConfigProblem> = cfg
+            .problems_for(use_)
+            .into_iter()
+            .filter(|p| !out.iter().any(|o| covers(&o.key, &p.key)))
+            .collect();
+        out.extend(semantic);
+        cfg.warnings.extend(cfg.transport_warnings());
+        if out.is_empty() {
             Ok(cfg)
         } else {
-            Err(ConfigError(problems))
+            let warnings = std::mem::take(&mut cfg.warnings);
+            Err(ConfigError(out, warnings))
         }
     }
 
-    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) {
+    fn apply_env(
+        &mut self,
+        env: &impl Fn(&str) -> Option<String>,
+        use_: Use,
+        out: &mut Vec<ConfigProblem>,
+    ) {
         let set = |k: &str| env(k).filter(|v| !v.is_empty());
+        let creds = env("CREDENTIALS_DIRECTORY").filter(|v| !v.is_empty());
+        let creds = creds.as_deref().map(Path::new);
+        // The database is used by every command, so its file is always read.
+        if let Some(f) = &self.general.database_url_file {
+            match read_secret_file(f, creds) {
+                Ok(v) => self.general.database_url = v,
+                Err(e) => out.push(problem("general.database_url_file", e)),
+            }
+        }
         if let Some(v) = set("BREACHWATCH_DATABASE_URL") {
             self.general.database_url = v;
+        }
+        if use_ == Use::Daemon {
+            if let Some(f) = &self.imap.password_file {
+                if !self.imap.password.expose().is_empty() {
+                    out.push(problem(
+                        "imap.password_file",
+                        "set either imap.password or imap.password_file, not both",
+                    ));
+                }
+                match read_secret_file(f, creds) {
+                    Ok(v) => self.imap.password = Secret(v),
+                    Err(e) => out.push(problem("imap.password_file", e)),
+                }
+            }
+            if let Some(f) = &self.smtp.password_file {
+                if !self.smtp.password.expose().is_empty() {
+                    out.push(problem(
+                        "smtp.password_file",
+                        "set either smtp.password or smtp.password_file, not both",
+                    ));
+                }
+                match read_secret_file(f, creds) {
+                    Ok(v) => self.smtp.password = Secret(v),
+                    Err(e) => out.push(problem("smtp.password_file", e)),
+                }
+            }
         }
         if let Some(v) = set("BREACHWATCH_IMAP_PASSWORD") {
             self.imap.password = Secret(v);
@@ -449,10 +600,56 @@ impl Config {
         }
     }
 
-    /// Every semantic problem, each with its key.
+    /// Every semantic problem for the daemon, each with its key.
     pub fn problems(&self) -> Vec<ConfigProblem> {
+        self.problems_for(Use::Daemon)
+    }
+
+    /// Warnings about traffic in clear text that is allowed but risky: SMTP
+    /// without TLS to another machine, PostgreSQL to another machine without
+    /// certificate and name verification.
+    fn transport_warnings(&self) -> Vec<ConfigProblem> {
         let mut out = Vec::new();
-        if self.general.timezone.parse::<Tz>().is_err() {
+        if self.smtp.tls == SmtpTls::None
+            && !is_loopback(&self.smtp.host)
+            && !self.smtp_has_credentials()
+        {
+            out.push(problem(
+                "smtp.tls",
+                format!(
+                    "\"none\" sends every mail (case details included) unencrypted to {}; use \"starttls\" or \"implicit\" unless that host is this machine",
+                    self.smtp.host
+                ),
+            ));
+        }
+        let url = &self.general.database_url;
+        if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            if let Some(host) = postgres_host(url) {
+                if !is_loopback(&host) && !url.contains("sslmode=verify-full") {
+                    out.push(problem(
+                        "general.database_url",
+                        format!(
+                            "PostgreSQL on {host} without sslmode=verify-full: the case register may travel unencrypted or to an impostor; add ?sslmode=verify-full"
+                        ),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    fn smtp_has_credentials(&self) -> bool {
+        self.smtp.username.as_deref().is_some_and(|u| !u.is_empty())
+            || !self.smtp.password.expose().is_empty()
+            || self.smtp.password_file.is_some()
+    }
+
+    /// Every semantic problem for a command's use, each with its key.
+    pub fn problems_for(&self, use_: Use) -> Vec<ConfigProblem> {
+        let mut out = Vec::new();
+        let daemon = use_ == Use::Daemon;
+        let tz_ok = self.general.timezone.parse::<Tz>().is_ok();
+        if !tz_ok {
             out.push(problem(
                 "general.timezone",
                 format!("unknown time zone {:?}", self.general.timezone),
@@ -490,13 +687,13 @@ impl Config {
         if self.imap.username.is_empty() {
             out.push(problem("imap.username", "must not be empty"));
         }
-        if self.imap.password.expose().is_empty() {
+        if daemon && self.imap.password.expose().is_empty() && self.imap.password_file.is_none() {
             out.push(problem(
                 "imap.password",
-                "missing (set it here or in BREACHWATCH_IMAP_PASSWORD)",
+                "missing (set imap.password_file, imap.password or BREACHWATCH_IMAP_PASSWORD)",
             ));
         }
-        if let Some(ca) = &self.imap.ca_file {
+        if let Some(ca) = self.imap.ca_file.as_ref().filter(|_| daemon) {
             if !ca.is_file() {
                 out.push(problem(
                     "imap.ca_file",
@@ -547,7 +744,7 @@ impl Config {
                 "must be positive and not above smtp.retry_max_secs",
             ));
         }
-        if let Some(ca) = &self.smtp.ca_file {
+        if let Some(ca) = self.smtp.ca_file.as_ref().filter(|_| daemon) {
             if !ca.is_file() {
                 out.push(problem(
                     "smtp.ca_file",
@@ -555,8 +752,29 @@ impl Config {
                 ));
             }
         }
+        if daemon
+            && self.smtp.tls == SmtpTls::None
+            && !is_loopback(&self.smtp.host)
+            && self.smtp_has_credentials()
+        {
+            out.push(problem(
+                "smtp.tls",
+                format!(
+                    "\"none\" would send the SMTP password unencrypted to {}; use \"starttls\" or \"implicit\"",
+                    self.smtp.host
+                ),
+            ));
+        }
         for p in self.clock.problems() {
-            out.push(problem("clock", p));
+            // The plan names its field first ("hours_after_awareness must …").
+            match p.split_once(' ') {
+                Some((field, rest))
+                    if matches!(field, "hours_after_awareness" | "overdue_every_hours") =>
+                {
+                    out.push(problem(&format!("clock.{field}"), rest))
+                }
+                _ => out.push(problem("clock", p)),
+            }
         }
         for p in self.auth.problems() {
             out.push(problem("auth", p));
@@ -574,10 +792,14 @@ impl Config {
             ));
         }
         if self.digest.enabled {
-            if let Err(e) = crate::core::digest::DigestSchedule::parse(
-                &self.digest.cron,
-                &self.general.timezone,
-            ) {
+            // A bad zone is reported once, under general.timezone; the cron
+            // expression is still checked, in UTC.
+            let zone = if tz_ok {
+                self.general.timezone.as_str()
+            } else {
+                "UTC"
+            };
+            if let Err(e) = crate::core::digest::DigestSchedule::parse(&self.digest.cron, zone) {
                 out.push(problem("digest.cron", e.to_string()));
             }
         }
@@ -674,6 +896,530 @@ impl Config {
     }
 }
 
+/// A TOML syntax error: the line, and the key on that line when there is one
+/// (the parser cannot go on, so this is the only problem reported).
+fn syntax_problem(text: &str, e: &toml::de::Error) -> ConfigProblem {
+    let msg = e.message().trim().replace('\n', "; ");
+    let Some(span) = e.span() else {
+        return problem("file", format!("not valid TOML: {msg}"));
+    };
+    let start = span.start.min(text.len());
+    let line_no = text
+        .get(..start)
+        .map(|t| t.matches('\n').count() + 1)
+        .unwrap_or(1);
+    let lines: Vec<&str> = text.lines().collect();
+    let key = lines
+        .get(line_no.saturating_sub(1))
+        .and_then(|l| l.split_once('='))
+        .map(|(k, _)| k.trim().trim_matches('"').to_string())
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    // The section the line is in: the nearest header above it.
+    let section = lines
+        .iter()
+        .take(line_no.saturating_sub(1))
+        .rev()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    match key {
+        Some(k) => {
+            let full = match section {
+                Some(s) => format!("{s}.{k}"),
+                None => k,
+            };
+            problem(
+                &full,
+                format!("line {line_no}: not valid TOML: {msg} (the file is read no further)"),
+            )
+        }
+        None => problem(
+            &format!("line {line_no}"),
+            format!("not valid TOML: {msg} (the file is read no further)"),
+        ),
+    }
+}
+
+/// Renamed keys: the old name still works, with a warning; both at once is a
+/// problem (which one was meant?).
+fn deprecated_keys(
+    table: &mut toml::Table,
+    out: &mut Vec<ConfigProblem>,
+    warnings: &mut Vec<ConfigProblem>,
+) {
+    // The reminders are hours after awareness, not hours before the deadline.
+    const RENAMES: &[(&str, &str, &str)] =
+        &[("clock", "before_deadline_hours", "hours_after_awareness")];
+    for (section, old, new) in RENAMES {
+        let Some(toml::Value::Table(t)) = table.get_mut(*section) else {
+            continue;
+        };
+        let Some(v) = t.remove(*old) else {
+            continue;
+        };
+        if t.contains_key(*new) {
+            out.push(problem(
+                &format!("{section}.{old}"),
+                format!("is the old name of {section}.{new}; remove it (both are set)"),
+            ));
+        } else {
+            t.insert((*new).to_string(), v);
+            warnings.push(problem(
+                &format!("{section}.{old}"),
+                format!(
+                    "is deprecated: the hours count from awareness, not back from the deadline; rename it to {new}"
+                ),
+            ));
+        }
+    }
+}
+
+/// Decodes every section on its own, so a problem in one does not hide the
+/// problems in the others; None when any could not be decoded.
+fn decode(mut table: toml::Table, out: &mut Vec<ConfigProblem>) -> Option<Config> {
+    let unknown: Vec<String> = table
+        .keys()
+        .filter(|k| !SECTIONS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    for k in unknown {
+        table.remove(&k);
+        out.push(problem(&k, unknown_key_message(&k, SECTIONS)));
+    }
+    let general = optional::<General>(&mut table, "general", out);
+    let documents = optional::<Documents>(&mut table, "documents", out);
+    let imap = required::<Imap>(&mut table, "imap", out);
+    let smtp = required::<Smtp>(&mut table, "smtp", out);
+    let clock = optional::<ReminderPlan>(&mut table, "clock", out);
+    let suppliers = optional::<Vec<Supplier>>(&mut table, "suppliers", out);
+    let routing = required::<Routing>(&mut table, "routing", out);
+    let auth = optional::<AuthConfig>(&mut table, "auth", out);
+    let workflow = optional::<Workflow>(&mut table, "workflow", out);
+    let digest = optional::<Digest>(&mut table, "digest", out);
+    let cfg = Config {
+        general: general?,
+        documents: documents?,
+        imap: imap?,
+        smtp: smtp?,
+        clock: clock?,
+        suppliers: suppliers?,
+        routing: routing?,
+        auth: auth?,
+        workflow: workflow?,
+        digest: digest?,
+        warnings: Vec::new(),
+    };
+    // A bad value of a key with a default was removed and the default used:
+    // the config decodes (so its semantic checks run too), but the problem stands.
+    Some(cfg)
+}
+
+fn optional<T: DeserializeOwned + Default>(
+    table: &mut toml::Table,
+    name: &str,
+    out: &mut Vec<ConfigProblem>,
+) -> Option<T> {
+    match table.remove(name) {
+        None => Some(T::default()),
+        Some(v) => decode_value(name, v, out),
+    }
+}
+
+fn required<T: DeserializeOwned>(
+    table: &mut toml::Table,
+    name: &str,
+    out: &mut Vec<ConfigProblem>,
+) -> Option<T> {
+    match table.remove(name) {
+        None => {
+            out.push(problem(
+                name,
+                format!("the [{name}] section is missing; it is required"),
+            ));
+            None
+        }
+        Some(v) => decode_value(name, v, out),
+    }
+}
+
+/// One step of a key path inside a section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+fn key_of(section: &str, steps: &[Step]) -> String {
+    let mut k = section.to_string();
+    for s in steps {
+        match s {
+            Step::Key(name) => {
+                k.push('.');
+                k.push_str(name);
+            }
+            Step::Index(i) => k.push_str(&format!("[{i}]")),
+        }
+    }
+    k
+}
+
+/// Decodes one section; on an error, records it with its full key, removes
+/// the offending key and tries again, so every bad key is reported once. A
+/// required key that is missing (or was removed for a bad value) is filled
+/// with a placeholder, so the rest of the section is still checked; the
+/// caller drops semantic complaints about keys already reported.
+fn decode_value<T: DeserializeOwned>(
+    section: &str,
+    mut value: toml::Value,
+    out: &mut Vec<ConfigProblem>,
+) -> Option<T> {
+    let mut reported: Vec<String> = Vec::new();
+    // Key → which placeholder it holds now.
+    let mut filled: Vec<(String, usize)> = Vec::new();
+    for _ in 0..MAX_PROBLEMS_PER_SECTION {
+        let err = match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+            Ok(v) => return Some(v),
+            Err(e) => e,
+        };
+        let mut steps: Vec<Step> = err
+            .path()
+            .iter()
+            .filter_map(|s| match s {
+                serde_path_to_error::Segment::Map { key } => Some(Step::Key(key.clone())),
+                serde_path_to_error::Segment::Seq { index } => Some(Step::Index(*index)),
+                _ => None,
+            })
+            .collect();
+        let msg = err.inner().message().to_string();
+        if let Some(rest) = msg.strip_prefix("missing field ") {
+            let field = backticked(rest).into_iter().next().unwrap_or_default();
+            steps.push(Step::Key(field));
+            let key = key_of(section, &steps);
+            // The key was there with a bad value that we removed: said already.
+            if !reported.iter().any(|r| covers(r, &key)) {
+                out.push(problem(&key, "is required but missing"));
+                reported.push(key.clone());
+            }
+            if !set_at(&mut value, &steps, placeholder(0)) {
+                return None;
+            }
+            filled.push((key, 0));
+            continue;
+        }
+        let key = key_of(section, &steps);
+        if let Some(slot) = filled.iter_mut().find(|(k, _)| *k == key) {
+            // The placeholder has the wrong type for this key: try the next.
+            slot.1 += 1;
+            if slot.1 >= PLACEHOLDERS || !set_at(&mut value, &steps, placeholder(slot.1)) {
+                return None;
+            }
+            continue;
+        }
+        let text = if let Some(rest) = msg.strip_prefix("unknown field ") {
+            let names = backticked(rest);
+            let field = names.first().cloned().unwrap_or_default();
+            if steps.last() != Some(&Step::Key(field.clone())) {
+                steps.push(Step::Key(field.clone()));
+            }
+            let expected: Vec<&str> = names.iter().skip(1).map(String::as_str).collect();
+            unknown_key_message(&field, &expected)
+        } else {
+            humanize(&msg)
+        };
+        let key = key_of(section, &steps);
+        // A bad list element: drop the whole list, so later elements keep
+        // their numbers in what is reported.
+        while matches!(steps.last(), Some(Step::Index(_))) {
+            steps.pop();
+        }
+        out.push(problem(&key, text));
+        reported.push(key);
+        if steps.is_empty() || !remove_at(&mut value, &steps) {
+            return None;
+        }
+    }
+    None
+}
+
+/// True when a problem reported for `reported` already covers `key` (the key
+/// itself, or something inside it).
+fn covers(reported: &str, key: &str) -> bool {
+    reported == key
+        || reported
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+        || key
+            .strip_prefix(reported)
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+}
+
+const PLACEHOLDERS: usize = 5;
+
+/// Stand-ins for a missing required value, tried in turn until one has the
+/// type the key wants. Empty values, so the semantic checks complain about
+/// them (and those complaints are dropped as already reported).
+fn placeholder(i: usize) -> toml::Value {
+    match i {
+        0 => toml::Value::String(String::new()),
+        1 => toml::Value::Integer(0),
+        2 => toml::Value::Table(toml::Table::new()),
+        3 => toml::Value::Array(Vec::new()),
+        _ => toml::Value::Boolean(false),
+    }
+}
+
+/// Sets the key at `steps` (inserting it); false when its parent is missing.
+fn set_at(value: &mut toml::Value, steps: &[Step], v: toml::Value) -> bool {
+    let Some((Step::Key(last), parents)) = steps.split_last() else {
+        return false;
+    };
+    let mut cur = value;
+    for s in parents {
+        let next = match (s, cur) {
+            (Step::Key(k), toml::Value::Table(t)) => t.get_mut(k),
+            (Step::Index(i), toml::Value::Array(a)) => a.get_mut(*i),
+            _ => None,
+        };
+        match next {
+            Some(n) => cur = n,
+            None => return false,
+        }
+    }
+    match cur {
+        toml::Value::Table(t) => {
+            t.insert(last.clone(), v);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Removes the key at `steps`; false when there is no such key.
+fn remove_at(value: &mut toml::Value, steps: &[Step]) -> bool {
+    let Some((last, parents)) = steps.split_last() else {
+        return false;
+    };
+    let mut cur = value;
+    for s in parents {
+        let next = match (s, cur) {
+            (Step::Key(k), toml::Value::Table(t)) => t.get_mut(k),
+            (Step::Index(i), toml::Value::Array(a)) => a.get_mut(*i),
+            _ => None,
+        };
+        match next {
+            Some(n) => cur = n,
+            None => return false,
+        }
+    }
+    match (last, cur) {
+        (Step::Key(k), toml::Value::Table(t)) => t.remove(k).is_some(),
+        _ => false,
+    }
+}
+
+/// The names in backticks in a serde message, in order.
+fn backticked(s: &str) -> Vec<String> {
+    s.split('`')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1)
+        .map(|(_, p)| p.to_string())
+        .collect()
+}
+
+fn unknown_key_message(name: &str, known: &[&str]) -> String {
+    match did_you_mean(name, known) {
+        Some(s) => format!("unknown setting; did you mean {s}?"),
+        None if known.is_empty() => "unknown setting; this table takes none".to_string(),
+        None => format!(
+            "unknown setting; the known ones here are {}",
+            known.join(", ")
+        ),
+    }
+}
+
+/// The closest known name within a small edit distance (a typo, not a guess).
+fn did_you_mean<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    let name = name.to_lowercase();
+    let limit = (name.chars().count() / 3).clamp(1, 3);
+    known
+        .iter()
+        .map(|k| (edit_distance(&name, &k.to_lowercase()), *k))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Edit distance over chars counting a swap of two neighbours as one edit
+/// (optimal string alignment): `prot` is one typo away from `port`. Names are
+/// short; the file is bounded by what TOML parsed.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    // d[i][j]: distance between a[..i] and b[..j].
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    if let Some(first) = d.first_mut() {
+        for (j, cell) in first.iter_mut().enumerate() {
+            *cell = j;
+        }
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// A serde message in an admin's words: what was expected, what was found.
+fn humanize(msg: &str) -> String {
+    if let Some(rest) = msg.strip_prefix("unknown variant ") {
+        let names = backticked(rest);
+        let found = names.first().cloned().unwrap_or_default();
+        let allowed: Vec<&str> = names.iter().skip(1).map(String::as_str).collect();
+        let list = allowed
+            .iter()
+            .map(|a| format!("\"{a}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return match did_you_mean(&found, &allowed) {
+            Some(s) => format!("\"{found}\" is not one of {list}; did you mean \"{s}\"?"),
+            None => format!("\"{found}\" is not one of {list}"),
+        };
+    }
+    for (prefix, range) in [("invalid type: ", false), ("invalid value: ", true)] {
+        if let Some(rest) = msg.strip_prefix(prefix) {
+            if let Some((found, expected)) = rest.rsplit_once(", expected ") {
+                let want = expected_words(expected);
+                let got = found_words(found);
+                let mut s = format!("expected {want}, found {got}");
+                if range {
+                    s.push_str(" (out of range)");
+                } else if let Some(t) = quoted(found) {
+                    if t.trim().parse::<f64>().is_ok() && want.contains("number") {
+                        s.push_str(" (write numbers without quotes)");
+                    } else if matches!(t.trim(), "true" | "false") && want.contains("true") {
+                        s.push_str(" (write true or false without quotes)");
+                    }
+                }
+                return s;
+            }
+        }
+    }
+    msg.to_string()
+}
+
+fn quoted(found: &str) -> Option<&str> {
+    found
+        .strip_prefix("string \"")
+        .and_then(|s| s.strip_suffix('"'))
+}
+
+fn expected_words(expected: &str) -> String {
+    match expected.trim() {
+        "u8" => "a whole number from 0 to 255".into(),
+        "u16" => "a whole number from 0 to 65535".into(),
+        "u32" => "a whole number from 0 to 4294967295".into(),
+        "u64" | "usize" => "a whole number, 0 or more".into(),
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number".into(),
+        "f32" | "f64" => "a number".into(),
+        "a boolean" => "true or false".into(),
+        "a string" => "text in double quotes".into(),
+        "a sequence" => "a list in square brackets, like [\"a\", \"b\"]".into(),
+        "a map" => "a table ([section] or { key = value })".into(),
+        e if e.starts_with("struct ") => "a table ([section] or { key = value })".into(),
+        e => e.to_string(),
+    }
+}
+
+fn found_words(found: &str) -> String {
+    if let Some(t) = quoted(found) {
+        return format!("the text \"{t}\"");
+    }
+    for (prefix, what) in [
+        ("integer ", "the number"),
+        ("floating point ", "the number"),
+        ("boolean ", "the value"),
+    ] {
+        if let Some(v) = found.strip_prefix(prefix) {
+            return format!("{what} {}", v.trim_matches('`'));
+        }
+    }
+    match found {
+        "sequence" => "a list".into(),
+        "map" => "a table".into(),
+        f => f.to_string(),
+    }
+}
+
+/// Reads a one-line secret; a relative name is a systemd credential when
+/// `$CREDENTIALS_DIRECTORY` is set.
+fn read_secret_file(file: &Path, creds: Option<&Path>) -> Result<String, String> {
+    let path = match creds {
+        Some(dir) if file.is_relative() => dir.join(file),
+        _ => file.to_path_buf(),
+    };
+    let meta =
+        std::fs::metadata(&path).map_err(|e| format!("{} cannot be read: {e}", path.display()))?;
+    if meta.len() > MAX_SECRET_FILE_BYTES {
+        return Err(format!(
+            "{} is {} bytes; a secret file holds one line",
+            path.display(),
+            meta.len()
+        ));
+    }
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("{} cannot be read: {e}", path.display()))?;
+    let v = text.trim_end_matches(['\n', '\r']).to_string();
+    if v.is_empty() {
+        return Err(format!("{} is empty", path.display()));
+    }
+    Ok(v)
+}
+
+/// The name of this machine: `localhost`, 127.0.0.0/8, ::1.
+fn is_loopback(host: &str) -> bool {
+    let h = host.trim().trim_start_matches('[').trim_end_matches(']');
+    if h.eq_ignore_ascii_case("localhost") || h.to_ascii_lowercase().ends_with(".localhost") {
+        return true;
+    }
+    h.parse::<std::net::IpAddr>()
+        .map(|ip| ip.is_loopback())
+        .unwrap_or(false)
+}
+
+/// The host of a `postgres://user:pw@host:port/db?…` URL; None for a Unix
+/// socket (no host, or a `host=/path` parameter), which never leaves the
+/// machine.
+fn postgres_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = hostport.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("").to_string()
+    } else {
+        hostport.split(':').next().unwrap_or("").to_string()
+    };
+    if host.is_empty() || host.starts_with('%') {
+        let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
+        let param = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("host="))
+            .map(str::to_string);
+        return param.filter(|h| !h.starts_with('/') && !h.starts_with("%2F"));
+    }
+    Some(host)
+}
+
 pub use crate::core::types::is_internal;
 
 #[cfg(test)]
@@ -737,9 +1483,301 @@ mod tests {
     }
 
     #[test]
-    fn syntax_errors_name_the_line() {
+    fn syntax_errors_name_the_line_and_the_key() {
         let err = Config::from_toml("[general]\ntimezone = \n", no_env).unwrap_err();
-        assert!(err.0[0].key.starts_with("line"), "{err}");
+        assert_eq!(err.0.len(), 1, "{err}");
+        assert_eq!(err.0[0].key, "general.timezone", "{err}");
+        assert!(err.0[0].message.starts_with("line 2: "), "{err}");
+        // A line without a key is named by its number.
+        let err = Config::from_toml("[general\n", no_env).unwrap_err();
+        assert!(err.0[0].key.starts_with("line 1"), "{err}");
+    }
+
+    fn ca_env(k: &str) -> Option<String> {
+        (k == "BREACHWATCH_IMAP_CA_FILE").then(|| "Cargo.toml".to_string())
+    }
+
+    fn problem_of<'a>(e: &'a ConfigError, key: &str) -> Option<&'a str> {
+        e.0.iter()
+            .find(|p| p.key == key)
+            .map(|p| p.message.as_str())
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_full_key_in_words() {
+        let bad = local().replace("port = 3993", "port = \"3993\"");
+        let err = Config::from_toml(&bad, ca_env).unwrap_err();
+        assert_eq!(err.0.len(), 1, "{err}");
+        assert_eq!(
+            problem_of(&err, "imap.port"),
+            Some("expected a whole number from 0 to 65535, found the text \"3993\" (write numbers without quotes)"),
+            "{err}"
+        );
+        let bad = local().replace("use_idle = true", "use_idle = \"yes\"");
+        let bad = if bad.contains("use_idle") {
+            bad
+        } else {
+            local().replace("[smtp]", "use_idle = \"yes\"\n\n[smtp]")
+        };
+        let err = Config::from_toml(&bad, ca_env).unwrap_err();
+        let m = problem_of(&err, "imap.use_idle").expect("imap.use_idle reported");
+        assert!(m.starts_with("expected true or false"), "{m}");
+    }
+
+    #[test]
+    fn every_problem_is_reported_in_one_pass_across_sections() {
+        let bad = local()
+            .replace("port = 3993", "port = \"3993\"")
+            .replace("username = ", "usernme = ")
+            .replace("tls = \"none\"", "tls = \"nane\"")
+            .replace(
+                "timezone = \"Europe/Stockholm\"",
+                "timezone = \"Mars/Olympus\"",
+            )
+            + "\n[digets]\nenabled = false\n";
+        let err = Config::from_toml(&bad, ca_env).unwrap_err();
+        let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
+        for k in [
+            "imap.port",
+            "imap.usernme",
+            "imap.username",
+            "smtp.tls",
+            "general.timezone",
+            "digets",
+        ] {
+            assert!(keys.contains(&k), "{k} missing from {keys:?}");
+        }
+        assert_eq!(
+            problem_of(&err, "imap.usernme"),
+            Some("unknown setting; did you mean username?")
+        );
+        assert_eq!(
+            problem_of(&err, "digets"),
+            Some("unknown setting; did you mean digest?")
+        );
+        assert_eq!(
+            problem_of(&err, "smtp.tls"),
+            Some("\"nane\" is not one of \"none\", \"starttls\", \"implicit\"; did you mean \"none\"?")
+        );
+        // Each key once: the removed username is not also "must not be empty".
+        let mut sorted = keys.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), keys.len(), "{keys:?}");
+    }
+
+    #[test]
+    fn a_missing_required_key_is_named_and_the_rest_still_checked() {
+        let bad = local()
+            .replace("from = \"breach@example.test\"", "")
+            .replace("idle_reissue_secs = 290", "idle_reissue_secs = 900");
+        let err = Config::from_toml(&bad, ca_env).unwrap_err();
+        assert_eq!(
+            problem_of(&err, "smtp.from"),
+            Some("is required but missing"),
+            "{err}"
+        );
+        assert!(
+            problem_of(&err, "imap.idle_reissue_secs").is_some(),
+            "{err}"
+        );
+        assert_eq!(err.0.len(), 2, "{err}");
+    }
+
+    #[test]
+    fn a_far_off_unknown_key_lists_the_known_ones() {
+        let bad = local().replace("[workflow]", "[workflow]\nzzzzzz = 1");
+        let bad = if bad.contains("zzzzzz") {
+            bad
+        } else {
+            format!("{}\n[workflow]\nzzzzzz = 1\n", local())
+        };
+        let err = Config::from_toml(&bad, ca_env).unwrap_err();
+        let m = problem_of(&err, "workflow.zzzzzz").expect("reported");
+        assert!(m.contains("series_window_days"), "{m}");
+    }
+
+    #[test]
+    fn a_bad_zone_is_reported_once_not_again_under_the_digest() {
+        let bad = local().replace(
+            "timezone = \"Europe/Stockholm\"",
+            "timezone = \"Mars/Olympus\"",
+        );
+        let err = Config::from_toml(&bad, ca_env).unwrap_err();
+        let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, vec!["general.timezone"], "{err}");
+        // A broken cron is still found with a broken zone.
+        let bad = bad.replace("cron = \"0 30 7 * * Mon-Fri\"", "cron = \"0 30 7 * *\"");
+        let err = Config::from_toml(&bad, ca_env).unwrap_err();
+        let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, vec!["general.timezone", "digest.cron"], "{err}");
+    }
+
+    #[test]
+    fn the_old_name_of_the_reminder_hours_works_with_a_warning() {
+        let old = local().replace("hours_after_awareness", "before_deadline_hours");
+        let c = Config::from_toml(&old, ca_env).expect("the old name still works");
+        assert_eq!(c.clock.hours_after_awareness, vec![24, 48, 60, 66, 70]);
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        assert_eq!(c.warnings[0].key, "clock.before_deadline_hours");
+        assert!(c.warnings[0].message.contains("hours_after_awareness"));
+        let both = local().replace(
+            "hours_after_awareness = [24, 48, 60, 66, 70]",
+            "hours_after_awareness = [24, 48]\nbefore_deadline_hours = [24]",
+        );
+        let err = Config::from_toml(&both, ca_env).unwrap_err();
+        assert!(
+            problem_of(&err, "clock.before_deadline_hours").is_some(),
+            "{err}"
+        );
+        let c = Config::from_toml(&local(), ca_env).expect("valid");
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        // The plan's own problems carry its key.
+        let bad = local().replace("[24, 48, 60, 66, 70]", "[24, 12]");
+        let err = Config::from_toml(&bad, ca_env).unwrap_err();
+        assert!(
+            problem_of(&err, "clock.hours_after_awareness").is_some(),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn offline_commands_do_not_demand_mailbox_credentials_or_ca_files() {
+        let text = local()
+            .replace("password = \"secret\"", "")
+            .replace("[smtp]", "[smtp]\nca_file = \"/nonexistent/smtp-ca.pem\"");
+        let missing_ca = |k: &str| {
+            (k == "BREACHWATCH_IMAP_CA_FILE").then(|| "/nonexistent/imap-ca.pem".to_string())
+        };
+        Config::from_toml_for(&text, missing_ca, Use::Offline).expect("offline use is fine");
+        let err = Config::from_toml_for(&text, missing_ca, Use::Daemon).unwrap_err();
+        let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
+        for k in ["imap.password", "imap.ca_file", "smtp.ca_file"] {
+            assert!(keys.contains(&k), "{k} missing from {keys:?}");
+        }
+    }
+
+    #[test]
+    fn passwords_come_from_credential_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("imap-password"), "from-file\n").expect("write");
+        std::fs::write(dir.path().join("smtp-password"), "smtp-secret\r\n").expect("write");
+        let creds = dir.path().display().to_string();
+        let env = |k: &str| match k {
+            "CREDENTIALS_DIRECTORY" => Some(creds.clone()),
+            "BREACHWATCH_IMAP_CA_FILE" => Some("Cargo.toml".to_string()),
+            _ => None,
+        };
+        let text = local()
+            .replace("password = \"secret\"", "password_file = \"imap-password\"")
+            .replace("[smtp]", "[smtp]\npassword_file = \"smtp-password\"");
+        let c = Config::from_toml(&text, env).expect("valid");
+        assert_eq!(c.imap.password.expose(), "from-file");
+        assert_eq!(c.smtp.password.expose(), "smtp-secret");
+        // Offline commands do not read them (an admin may not be allowed to).
+        let c = Config::from_toml_for(&text, no_env, Use::Offline).expect("offline");
+        assert_eq!(c.imap.password.expose(), "");
+        // Both a password and a file: which one was meant?
+        let both = local().replace(
+            "password = \"secret\"",
+            "password = \"secret\"\npassword_file = \"imap-password\"",
+        );
+        let err = Config::from_toml(&both, env).unwrap_err();
+        assert!(problem_of(&err, "imap.password_file").is_some(), "{err}");
+        // A missing file is named.
+        let gone = text.replace("\"imap-password\"", "\"nope\"");
+        let err = Config::from_toml(&gone, env).unwrap_err();
+        let m = problem_of(&err, "imap.password_file").expect("reported");
+        assert!(m.contains("nope"), "{m}");
+        // An empty one too.
+        std::fs::write(dir.path().join("imap-password"), "\n").expect("write");
+        let err = Config::from_toml(&text, env).unwrap_err();
+        assert!(
+            problem_of(&err, "imap.password_file").is_some_and(|m| m.contains("empty")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_database_url_can_come_from_a_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = dir.path().join("db-url");
+        std::fs::write(&f, "postgres://bw:pw@127.0.0.1/bw\n").expect("write");
+        let text = local().replace(
+            "[general]",
+            &format!(
+                "[general]\ndatabase_url_file = {:?}",
+                f.display().to_string()
+            ),
+        );
+        let c = Config::from_toml_for(&text, no_env, Use::Offline).expect("valid");
+        assert_eq!(c.general.database_url, "postgres://bw:pw@127.0.0.1/bw");
+    }
+
+    #[test]
+    fn clear_text_smtp_to_another_machine_warns_and_with_credentials_fails() {
+        let remote = local().replace(
+            "host = \"127.0.0.1\"\nport = 2525",
+            "host = \"smtp.example.test\"\nport = 2525",
+        );
+        assert!(
+            remote.contains("smtp.example.test"),
+            "the fixture has the SMTP host"
+        );
+        let c = Config::from_toml(&remote, ca_env).expect("a warning, not a problem");
+        assert!(
+            c.warnings.iter().any(|w| w.key == "smtp.tls"),
+            "{:?}",
+            c.warnings
+        );
+        let with_creds = remote.replace(
+            "[smtp]",
+            "[smtp]\nusername = \"breach@example.test\"\npassword = \"pw\"",
+        );
+        let err = Config::from_toml(&with_creds, ca_env).unwrap_err();
+        assert!(
+            problem_of(&err, "smtp.tls").is_some_and(|m| m.contains("password")),
+            "{err}"
+        );
+        // Loopback is this machine: no warning.
+        let c = Config::from_toml(&local(), ca_env).expect("valid");
+        assert!(c.warnings.iter().all(|w| w.key != "smtp.tls"));
+    }
+
+    #[test]
+    fn postgres_to_another_machine_without_verify_full_warns() {
+        let with = |url: &str| {
+            let env = |k: &str| match k {
+                "BREACHWATCH_DATABASE_URL" => Some(url.to_string()),
+                "BREACHWATCH_IMAP_CA_FILE" => Some("Cargo.toml".to_string()),
+                _ => None,
+            };
+            Config::from_toml(&local(), env)
+                .expect("valid")
+                .warnings
+                .iter()
+                .any(|w| w.key == "general.database_url")
+        };
+        assert!(with("postgres://bw:pw@db.example.test:5432/bw"));
+        assert!(with("postgres://bw@db.example.test/bw?sslmode=require"));
+        assert!(!with(
+            "postgres://bw@db.example.test/bw?sslmode=verify-full"
+        ));
+        assert!(!with("postgres://bw@127.0.0.1:5432/bw"));
+        assert!(!with("postgres://bw@localhost/bw"));
+        assert!(!with("postgres://bw@[::1]:5432/bw"));
+        assert!(!with("postgres:///bw?host=/run/postgresql"));
+        assert!(!with("sqlite:///var/lib/breachwatch/bw.db"));
+    }
+
+    #[test]
+    fn did_you_mean_takes_only_near_names() {
+        assert_eq!(did_you_mean("prot", &["port", "host"]), Some("port"));
+        assert_eq!(did_you_mean("Timezone", &["timezone"]), Some("timezone"));
+        assert_eq!(did_you_mean("colour", &["port", "host"]), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("prot", "port"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
     }
 
     fn local_with(extra: &str) -> Result<Config, ConfigError> {

@@ -34,7 +34,7 @@ pub fn is_urgent(aware_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
 #[serde(deny_unknown_fields)]
 pub struct ReminderPlan {
     /// Hours after awareness, strictly increasing, each below 72.
-    pub before_deadline_hours: Vec<i64>,
+    pub hours_after_awareness: Vec<i64>,
     /// Hours between overdue reminders after the deadline (the first is at 72 h).
     pub overdue_every_hours: i64,
 }
@@ -42,7 +42,7 @@ pub struct ReminderPlan {
 impl Default for ReminderPlan {
     fn default() -> Self {
         ReminderPlan {
-            before_deadline_hours: vec![24, 48, 60, 66, 70],
+            hours_after_awareness: vec![24, 48, 60, 66, 70],
             overdue_every_hours: 24,
         }
     }
@@ -56,10 +56,10 @@ impl ReminderPlan {
             out.push("overdue_every_hours must be positive".to_string());
         }
         let mut prev = 0;
-        for &h in &self.before_deadline_hours {
+        for &h in &self.hours_after_awareness {
             if h <= prev || h >= DEADLINE_HOURS {
                 out.push(format!(
-                    "before_deadline_hours must be strictly increasing between 1 and {} (got {h})",
+                    "hours_after_awareness must be strictly increasing between 1 and {} (got {h})",
                     DEADLINE_HOURS - 1
                 ));
                 break;
@@ -72,9 +72,9 @@ impl ReminderPlan {
     /// The offset in hours of reminder number `seq` (0-based over the whole
     /// infinite series), or None for a bad plan.
     fn offset_hours(&self, seq: u32) -> Option<i64> {
-        let n = self.before_deadline_hours.len() as u32;
+        let n = self.hours_after_awareness.len() as u32;
         if seq < n {
-            return self.before_deadline_hours.get(seq as usize).copied();
+            return self.hours_after_awareness.get(seq as usize).copied();
         }
         if self.overdue_every_hours <= 0 {
             return None;
@@ -112,7 +112,7 @@ pub fn next_after(
     plan: &ReminderPlan,
     after: DateTime<Utc>,
 ) -> Option<Reminder> {
-    let n = plan.before_deadline_hours.len() as u32;
+    let n = plan.hours_after_awareness.len() as u32;
     for seq in 0..n {
         let r = reminder(aware_at, plan, seq)?;
         if r.due_at > after {
@@ -256,7 +256,7 @@ mod tests {
     #[test]
     fn bad_plans_are_reported() {
         let p = ReminderPlan {
-            before_deadline_hours: vec![24, 12, 80],
+            hours_after_awareness: vec![24, 12, 80],
             overdue_every_hours: 0,
         };
         assert_eq!(p.problems().len(), 2);

@@ -33,6 +33,13 @@ pub enum StoreError {
     /// Optimistic concurrency: the row changed since it was read; retry.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The schema does not match this binary (behind without `migrate`, or
+    /// migrated by a newer release).
+    #[error("{0}")]
+    Schema(String),
+    /// The backend cannot do this (e.g. `backup` on PostgreSQL).
+    #[error("{0}")]
+    Unsupported(String),
     #[error("{0}")]
     Other(String),
 }
@@ -353,13 +360,129 @@ pub enum Store {
 impl Store {
     /// Connects and runs the migrations of the backend the URL names.
     pub async fn connect(url: &str) -> Result<Store> {
+        let store = Store::open(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects and checks that every migration this binary knows is applied,
+    /// without changing the schema (`run --no-migrate`, after an init step ran
+    /// `breachwatch migrate`). A schema behind or ahead is
+    /// [`StoreError::Schema`].
+    pub async fn connect_checked(url: &str) -> Result<Store> {
+        let store = Store::open(url).await?;
+        let pending = store.pending_migrations().await?;
+        if !pending.is_empty() {
+            store.close().await;
+            return Err(StoreError::Schema(format!(
+                "the database schema is behind this binary: {} migration(s) not applied ({}); run `breachwatch migrate` first",
+                pending.len(),
+                pending
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        Ok(store)
+    }
+
+    fn migrator(&self) -> sqlx::migrate::Migrator {
+        match self {
+            Store::Sqlite(_) => sqlx::migrate!("./migrations/sqlite"),
+            Store::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
+        }
+    }
+
+    /// Versions of this binary's migrations not yet applied to the database.
+    /// A database with migrations this binary does not know (a newer release
+    /// ran against it) is a [`StoreError::Schema`]: running it could write rows
+    /// the newer schema does not expect.
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>> {
+        // Read the bookkeeping table directly: sqlx's own listing would first
+        // create the table, and this check must not change the schema.
+        let sql = "SELECT version FROM _sqlx_migrations WHERE success";
+        let applied: Vec<i64> = match self {
+            Store::Sqlite(p) => {
+                let exists: Option<String> = sqlx::query_scalar(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+                )
+                .fetch_optional(p)
+                .await?;
+                if exists.is_some() {
+                    sqlx::query_scalar(sql).fetch_all(p).await?
+                } else {
+                    Vec::new()
+                }
+            }
+            Store::Postgres(p) => {
+                let exists: Option<String> =
+                    sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
+                        .fetch_one(p)
+                        .await?;
+                if exists.is_some() {
+                    sqlx::query_scalar(sql).fetch_all(p).await?
+                } else {
+                    Vec::new()
+                }
+            }
+        };
+        let migrator = self.migrator();
+        let known: Vec<i64> = migrator
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .map(|m| m.version)
+            .collect();
+        if let Some(v) = applied.iter().find(|v| !known.contains(v)) {
+            return Err(StoreError::Schema(format!(
+                "the database has migration {v}, which this binary does not know: it was migrated by a newer release"
+            )));
+        }
+        Ok(known.into_iter().filter(|v| !applied.contains(v)).collect())
+    }
+
+    /// Applies the pending migrations; returns the versions applied now.
+    pub async fn migrate(&self) -> Result<Vec<i64>> {
+        let pending = self.pending_migrations().await?;
+        match self {
+            Store::Postgres(pool) => {
+                // sqlx takes an advisory lock: replicas starting together are safe.
+                self.migrator().run(pool).await?;
+            }
+            Store::Sqlite(pool) => {
+                // SQLite has no migration lock: a CLI command started while the
+                // daemon migrates may collide with it; the loser waits and finds
+                // them applied.
+                let mut tries = 0;
+                loop {
+                    match self.migrator().run(pool).await {
+                        Ok(()) => break,
+                        Err(e) if tries < 10 => {
+                            tries += 1;
+                            tracing::debug!("migration attempt {tries} failed, retrying: {e}");
+                            tokio::time::sleep(Duration::from_millis(100 * tries)).await;
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+        }
+        Ok(pending)
+    }
+
+    /// Connects without checking or changing the schema (`migrate`, `backup`).
+    pub async fn connect_unmigrated(url: &str) -> Result<Store> {
+        Store::open(url).await
+    }
+
+    /// Connects to the backend the URL names, without touching the schema.
+    async fn open(url: &str) -> Result<Store> {
         if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect(url)
                 .await?;
-            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
             Ok(Store::Postgres(pool))
         } else {
             let opts = SqliteConnectOptions::from_str(url)?
@@ -396,21 +519,35 @@ impl Store {
                     Err(e) => return Err(e.into()),
                 }
             };
-            // SQLite has no migration lock: a CLI command started while the daemon
-            // migrates may collide with it; the loser waits and finds them applied.
-            let mut tries = 0;
-            loop {
-                match sqlx::migrate!("./migrations/sqlite").run(&pool).await {
-                    Ok(()) => break,
-                    Err(e) if tries < 10 => {
-                        tries += 1;
-                        tracing::debug!("migration attempt {tries} failed, retrying: {e}");
-                        tokio::time::sleep(Duration::from_millis(100 * tries)).await;
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
             Ok(Store::Sqlite(pool))
+        }
+    }
+
+    /// Writes a consistent copy of a SQLite database to `out` (which must not
+    /// exist) with `VACUUM INTO`: it reads in one transaction, so it is safe
+    /// while the daemon writes (WAL), and the copy is compact and standalone
+    /// (no -wal file). PostgreSQL is backed up with its own tools.
+    pub async fn backup_to(&self, out: &std::path::Path) -> Result<()> {
+        match self {
+            Store::Sqlite(pool) => {
+                if out.exists() {
+                    return Err(StoreError::Other(format!(
+                        "{} exists; a backup never overwrites a file",
+                        out.display()
+                    )));
+                }
+                let path = out.to_str().ok_or_else(|| {
+                    StoreError::Other(format!("{} is not a UTF-8 path", out.display()))
+                })?;
+                sqlx::query("VACUUM INTO ?")
+                    .bind(path)
+                    .execute(pool)
+                    .await?;
+                Ok(())
+            }
+            Store::Postgres(_) => Err(StoreError::Unsupported(
+                "breachwatch backup copies SQLite databases only; back up PostgreSQL with pg_dump (docs/install.md, \"Backup\")".into(),
+            )),
         }
     }
 

@@ -88,3 +88,334 @@ Date: Fri, 18 Jun 2021 20:05:00 +0200\r\n\r\nTrygghetslarm i hemtjänsten påver
     assert!(text.contains("Vård- och omsorgsnämnden"), "{text}");
     assert!(text.contains("trygghetslarm"), "{text}");
 }
+
+/// A config from the shipped local.toml with its own database and an IMAP
+/// port nobody listens on: the daemon starts, opens the store, starts its
+/// workers and keeps retrying the mailbox, without touching the shared one.
+fn offline_config(dir: &std::path::Path, db_url: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(repo().join("config/local.toml"))
+        .unwrap()
+        .replace("port = 3993", "port = 9")
+        .replace(
+            "[general]",
+            &format!("[general]\ndatabase_url = \"{db_url}\""),
+        )
+        .replace("database_url = \"sqlite://var/breachwatch.db\"", "");
+    let path = dir.join("bw.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn bw(config: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(bin())
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env("BREACHWATCH_IMAP_CA_FILE", repo().join("Cargo.toml"))
+        .env_remove("BREACHWATCH_DATABASE_URL")
+        .env_remove("NOTIFY_SOCKET")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Starts `run --no-migrate` with a systemd notify socket of our own and
+/// waits for READY=1 and a watchdog ping; then SIGTERM and STOPPING=1, exit 0.
+/// This is what `Type=notify` and `WatchdogSec=` rely on.
+fn run_until_ready_then_stop(dir: &std::path::Path, config: &std::path::Path) {
+    use std::os::unix::net::UnixDatagram;
+    use std::time::Duration;
+    let sock_path = dir.join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let log = dir.join("run.log");
+    let mut child = Command::new(bin())
+        .args(["run", "--no-migrate", "--config"])
+        .arg(config)
+        .env("BREACHWATCH_IMAP_CA_FILE", repo().join("Cargo.toml"))
+        .env_remove("BREACHWATCH_DATABASE_URL")
+        .env("NOTIFY_SOCKET", &sock_path)
+        // WatchdogSec=0.4s: pings every 0.2 s.
+        .env("WATCHDOG_USEC", "400000")
+        .env_remove("WATCHDOG_PID")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let n = sock.recv(&mut buf).unwrap_or_else(|e| {
+        let _ = child.kill();
+        panic!(
+            "no READY from the daemon ({e}); log:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        )
+    });
+    assert_eq!(String::from_utf8_lossy(&buf[..n]).trim(), "READY=1");
+    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(log_text.contains("store ready"), "{log_text}");
+    let n = sock.recv(&mut buf).unwrap();
+    assert_eq!(String::from_utf8_lossy(&buf[..n]).trim(), "WATCHDOG=1");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    // Watchdog pings sent before the signal arrived may come first.
+    let stopping = (0..50).any(|_| {
+        let n = sock.recv(&mut buf).unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).trim() == "STOPPING=1"
+    });
+    assert!(stopping, "no STOPPING=1 after SIGTERM");
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+}
+
+/// `run --no-migrate` refuses a schema that is behind (exit 2, naming the
+/// command to run); `migrate` applies the migrations and says which; then the
+/// daemon starts without migrating and reports readiness.
+fn migrate_story(db_url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = offline_config(dir.path(), db_url);
+    let o = bw(&cfg, &["run", "--no-migrate"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("breachwatch migrate"), "{}", text(&o));
+    assert!(text(&o).contains("behind"), "{}", text(&o));
+
+    let o = bw(&cfg, &["migrate"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("migrated: applied 1, 2"),
+        "{}",
+        text(&o)
+    );
+    let o = bw(&cfg, &["migrate"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("schema up to date"),
+        "{}",
+        text(&o)
+    );
+    run_until_ready_then_stop(dir.path(), &cfg);
+}
+
+#[test]
+fn migrate_then_run_without_migrating_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/m.db", dir.path().display());
+    migrate_story(&db);
+
+    // A database migrated by a newer release is refused too.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&db).await.unwrap();
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (9999, 'from the future', 1, x'00', 0)",
+        )
+        .execute(&mut c)
+        .await
+        .unwrap();
+    });
+    let cfg = offline_config(dir.path(), &db);
+    let o = bw(&cfg, &["run", "--no-migrate"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("newer release"), "{}", text(&o));
+}
+
+#[test]
+fn migrate_then_run_without_migrating_on_postgres() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let admin = std::env::var("BREACHWATCH_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let db = format!("bw_migrate_{:08x}", rand::random::<u32>());
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for this test: {e}"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    });
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+    migrate_story(&format!("{base}/{db}"));
+    let o = {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = offline_config(dir.path(), &format!("{base}/{db}"));
+        bw(&cfg, &["backup", "--out", "/tmp/never-written.db"])
+    };
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("pg_dump"), "{}", text(&o));
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {db} WITH (FORCE)"
+        )))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    });
+}
+
+/// A store with cases and their timelines, copied by `backup`; the copy is a
+/// working database: `register verify` passes and `cases list` is the same.
+#[test]
+fn backup_copies_a_store_that_verifies_and_lists_the_same_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/live.db", dir.path().display());
+    let cfg = offline_config(dir.path(), &db);
+    for (i, body) in [
+        "Provdata har haft ett dataintrång i ProvWeb.",
+        "Larmnord: obehörig åtkomst till trygghetslarm, personnummer kan ha lästs.",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let eml = dir.path().join(format!("n{i}.eml"));
+        std::fs::write(
+            &eml,
+            format!(
+                "From: Staff <staff@example.test>\r\nTo: breach@example.test\r\n\
+Subject: VB: Incident {i}\r\nDate: Mon, 21 Jun 2021 07:09:14 +0200\r\n\
+Message-ID: <backup-{i}@x>\r\n\r\n{body}\r\n"
+            ),
+        )
+        .unwrap();
+        let o = bw(&cfg, &["ingest", eml.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let before = bw(&cfg, &["cases", "list", "--json"]);
+    let cases: serde_json::Value = serde_json::from_slice(&before.stdout).unwrap();
+    assert_eq!(cases.as_array().map(Vec::len), Some(2), "{cases}");
+
+    let copy = dir.path().join("copy.db");
+    let o = bw(&cfg, &["backup", "--out", copy.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    // Never over an existing file.
+    let o = bw(&cfg, &["backup", "--out", copy.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+
+    // The live database goes away; the copy stands alone.
+    for f in ["live.db", "live.db-wal", "live.db-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(f));
+    }
+    let restored_dir = tempfile::tempdir().unwrap();
+    let restored = offline_config(restored_dir.path(), &format!("sqlite://{}", copy.display()));
+    let o = bw(&restored, &["register", "verify"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("2 case(s)"),
+        "{}",
+        text(&o)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("0 broken"));
+    let after = bw(&restored, &["cases", "list", "--json"]);
+    assert!(after.status.success(), "{}", text(&after));
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&after.stdout).unwrap(),
+        cases
+    );
+}
+
+/// check-config as an admin reads it: every problem with its full key, in
+/// words, the count first, all on stdout; a deprecated key as a warning.
+#[test]
+fn check_config_speaks_an_admins_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = std::fs::read_to_string(repo().join("config/local.toml"))
+        .unwrap()
+        .replace("port = 3993", "port = \"3993\"")
+        .replace("username = ", "usernme = ")
+        .replace("hours_after_awareness", "before_deadline_hours")
+        .replace(
+            "timezone = \"Europe/Stockholm\"",
+            "timezone = \"Europe/Atlantis\"",
+        );
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, bad).unwrap();
+    let out = Command::new(bin())
+        .args(["check-config"])
+        .arg(&path)
+        .env("BREACHWATCH_IMAP_CA_FILE", repo().join("Cargo.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].ends_with("bad.toml: 4 problem(s)"), "{stdout}");
+    for want in [
+        "imap.port: expected a whole number from 0 to 65535, found the text \"3993\"",
+        "imap.usernme: unknown setting; did you mean username?",
+        "imap.username: is required but missing",
+        "general.timezone: unknown time zone \"Europe/Atlantis\"",
+        "warning: clock.before_deadline_hours: is deprecated",
+    ] {
+        assert!(stdout.contains(want), "missing {want:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains("digest.cron"), "{stdout}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Commands that never talk to the mail servers do not demand their
+/// settings: `ingest` and `cases list` work with the IMAP CA file missing and
+/// no password; `run` refuses the same file.
+#[test]
+fn offline_commands_do_not_need_the_mailbox_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/o.db", dir.path().display());
+    let cfg = offline_config(dir.path(), &db);
+    let text_cfg = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("password = \"secret\"", "");
+    std::fs::write(&cfg, text_cfg).unwrap();
+    let eml = dir.path().join("n.eml");
+    std::fs::write(
+        &eml,
+        "From: Staff <staff@example.test>\r\nTo: breach@example.test\r\nSubject: VB: Incident\r\n\
+Date: Mon, 21 Jun 2021 07:09:14 +0200\r\nMessage-ID: <offline@x>\r\n\r\nDataintrång i ProvWeb.\r\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(bin())
+            .args(args)
+            .arg("--config")
+            .arg(&cfg)
+            .env("BREACHWATCH_IMAP_CA_FILE", "/nonexistent/ca.pem")
+            .env_remove("BREACHWATCH_IMAP_PASSWORD")
+            .env_remove("BREACHWATCH_DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    for args in [
+        vec!["ingest", eml.to_str().unwrap()],
+        vec!["cases", "list"],
+        vec!["register", "verify"],
+        vec!["inspect", eml.to_str().unwrap()],
+    ] {
+        let o = run(&args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+    }
+    let o = run(&["run"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("imap.ca_file"), "{}", text(&o));
+    assert!(text(&o).contains("imap.password"), "{}", text(&o));
+}
