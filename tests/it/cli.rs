@@ -323,7 +323,7 @@ Message-ID: <backup-{i}@x>\r\n\r\n{body}\r\n"
         "{}",
         text(&o)
     );
-    assert!(String::from_utf8_lossy(&o.stdout).contains("0 broken"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("register intact"));
     let after = bw(&restored, &["cases", "list", "--json"]);
     assert!(after.status.success(), "{}", text(&after));
     assert_eq!(
