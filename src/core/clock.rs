@@ -11,11 +11,19 @@ use serde::{Deserialize, Serialize};
 /// GDPR art. 33(1): 72 hours after becoming aware.
 pub const DEADLINE_HOURS: i64 = 72;
 
+/// The longest interval between overdue reminders a plan may set (a year):
+/// anything longer is a typo, and the arithmetic stays far from overflow.
+pub const MAX_OVERDUE_EVERY_HOURS: i64 = 24 * 366;
+
 /// Below this much time left, the opening notice is marked urgent.
 pub const URGENT_HOURS: i64 = 12;
 
+/// Saturates at the end of representable time instead of overflowing (the
+/// reader bounds dates to 1970–2200, but the core never panics on input).
 pub fn deadline(aware_at: DateTime<Utc>) -> DateTime<Utc> {
-    aware_at + Duration::hours(DEADLINE_HOURS)
+    aware_at
+        .checked_add_signed(Duration::hours(DEADLINE_HOURS))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// Time left until the deadline; negative once it has passed.
@@ -52,8 +60,10 @@ impl ReminderPlan {
     /// Every problem with the plan, for `check-config`.
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if self.overdue_every_hours <= 0 {
-            out.push("overdue_every_hours must be positive".to_string());
+        if !(1..=MAX_OVERDUE_EVERY_HOURS).contains(&self.overdue_every_hours) {
+            out.push(format!(
+                "overdue_every_hours must be between 1 and {MAX_OVERDUE_EVERY_HOURS}"
+            ));
         }
         let mut prev = 0;
         for &h in &self.hours_after_awareness {
@@ -79,7 +89,9 @@ impl ReminderPlan {
         if self.overdue_every_hours <= 0 {
             return None;
         }
-        Some(DEADLINE_HOURS + i64::from(seq - n) * self.overdue_every_hours)
+        i64::from(seq - n)
+            .checked_mul(self.overdue_every_hours)?
+            .checked_add(DEADLINE_HOURS)
     }
 }
 
@@ -99,7 +111,7 @@ fn reminder(aware_at: DateTime<Utc>, plan: &ReminderPlan, seq: u32) -> Option<Re
     let h = plan.offset_hours(seq)?;
     Some(Reminder {
         seq,
-        due_at: aware_at + Duration::hours(h),
+        due_at: aware_at.checked_add_signed(Duration::try_hours(h)?)?,
         offset_hours: h,
         overdue: h >= DEADLINE_HOURS,
     })
@@ -128,7 +140,7 @@ pub fn next_after(
     let k = if past < 0 {
         0
     } else {
-        past / (every * 3600) + 1
+        past / every.checked_mul(3600)? + 1
     };
     reminder(aware_at, plan, n + u32::try_from(k).ok()?)
 }
@@ -160,6 +172,31 @@ mod tests {
             .single()
             .expect("unambiguous local time")
             .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn absurd_plans_and_instants_give_no_reminder_instead_of_a_panic() {
+        let aware = sthlm(2026, 3, 27, 10, 0);
+        for every in [i64::MAX, i64::MAX / 3600 + 1, i64::MIN, -1, 0] {
+            let plan = ReminderPlan {
+                hours_after_awareness: vec![24],
+                overdue_every_hours: every,
+            };
+            let late = aware + Duration::days(400);
+            let _ = next_after(aware, &plan, late);
+            let _ = latest_due(aware, &plan, late);
+            assert!(!plan.problems().is_empty(), "{every} accepted");
+        }
+        let huge = ReminderPlan {
+            hours_after_awareness: vec![i64::MAX],
+            overdue_every_hours: 24,
+        };
+        assert_eq!(next_after(aware, &huge, aware), None);
+        assert!(!huge.problems().is_empty());
+        let end = DateTime::<Utc>::MAX_UTC;
+        assert_eq!(deadline(end), end);
+        let _ = next_after(end, &ReminderPlan::default(), end);
+        let _ = is_urgent(end, aware);
     }
 
     #[test]
