@@ -9,6 +9,8 @@ pub mod auth;
 pub mod case;
 pub mod clock;
 pub mod commands;
+#[cfg(test)]
+mod commands_proptests;
 pub mod dates;
 pub mod digest;
 pub mod documents;

@@ -18,6 +18,8 @@ mod text;
 
 #[cfg(test)]
 mod golden;
+#[cfg(test)]
+mod proptests;
 
 use mail_parser::MimeHeaders;
 
