@@ -6,6 +6,8 @@
 //! here is tested with plain unit tests.
 
 pub mod auth;
+#[cfg(test)]
+mod auth_proptests;
 pub mod case;
 pub mod clock;
 pub mod commands;

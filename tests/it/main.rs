@@ -7,5 +7,7 @@ mod cli;
 mod daemon;
 mod documents;
 mod harness;
+mod hostile;
+mod mutation;
 mod store_story;
 mod workflow;
