@@ -68,12 +68,16 @@ pub struct Workflow {
     /// A message from the same supplier about the same system within this many
     /// days of an open case's opening joins that case without thread headers.
     pub series_window_days: i64,
+    /// A time in the forward chain more than this many days before the
+    /// delivery (a forged or broken date) is not used for the clock.
+    pub max_forward_age_days: i64,
 }
 
 impl Default for Workflow {
     fn default() -> Self {
         Workflow {
             series_window_days: crate::core::case::DEFAULT_SERIES_WINDOW_DAYS,
+            max_forward_age_days: crate::core::notice::DEFAULT_MAX_FORWARD_AGE_DAYS,
         }
     }
 }
@@ -555,6 +559,12 @@ impl Config {
         for p in self.auth.problems() {
             out.push(problem("auth", p));
         }
+        if !(1..=3650).contains(&self.workflow.max_forward_age_days) {
+            out.push(problem(
+                "workflow.max_forward_age_days",
+                "must be between 1 and 3650 days",
+            ));
+        }
         if self.workflow.series_window_days < 0 {
             out.push(problem(
                 "workflow.series_window_days",
@@ -647,6 +657,9 @@ impl Config {
             tz: self.tz(),
             delivered_at: None,
             case_ref_prefix: self.general.case_prefix.clone(),
+            max_forward_age: chrono::Duration::days(
+                self.workflow.max_forward_age_days.clamp(1, 3650),
+            ),
             suppliers: self
                 .suppliers
                 .iter()

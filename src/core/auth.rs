@@ -10,12 +10,18 @@
 //! submission path ([`Submission`]). A refused command changes nothing and is not
 //! answered (a forger must learn nothing), so [`Reason`] is for the record only.
 //!
-//! Trust model (RFC 8601 §5): anyone can add an `Authentication-Results` header, so
-//! only headers whose authserv-id is in the configured trusted list count, and of
-//! those only the topmost one per authserv-id: our MTA prepends its own header
-//! above whatever the message carried. The trusted MTA must also remove incoming
-//! headers that claim its authserv-id (OpenDKIM/OpenDMARC/rspamd do); that is a
-//! deployment requirement written in the operations guide.
+//! Trust model (RFC 8601 §5). Anyone can write an `Authentication-Results`
+//! header, and headers are prepended hop by hop, so only one header can be the
+//! receiving server's: the topmost one, above the receiving server's own
+//! `Received` line (our own local delivery hops, LMTP, sit above it and are
+//! skipped). Only that header is read; it counts when its authserv-id,
+//! normalised once ([`AuthservId`]), is one of the configured trusted ids. A
+//! header below the receiving server's `Received` line was written before the
+//! message reached it: it never counts, whatever id it claims. The trusted MTA
+//! must put its results at the top (rspamd, OpenDMARC with Postfix do); one that
+//! writes no header leaves nothing to trust, so the command is refused.
+//! The sender is the one address of the one `From` field; DMARC must name that
+//! domain in `header.from`, DKIM must be aligned with it.
 
 use serde::{Deserialize, Serialize};
 
@@ -45,8 +51,7 @@ impl AuthConfig {
             );
         }
         for id in &self.trusted_authserv_ids {
-            let id = id.trim();
-            if id.is_empty() || id.contains(|c: char| c.is_whitespace() || c == ';') {
+            if AuthservId::parse(id).is_none() {
                 out.push(format!(
                     "auth.trusted_authserv_ids: {id:?} is not an authserv-id (a host name such as \"mx.kommun.se\")"
                 ));
@@ -54,37 +59,178 @@ impl AuthConfig {
         }
         out
     }
+
+    /// The trusted ids, normalised once; ids that are not plain tokens are
+    /// dropped (check-config names them).
+    pub fn trusted_ids(&self) -> Vec<AuthservId> {
+        self.trusted_authserv_ids
+            .iter()
+            .filter_map(|id| AuthservId::parse(id))
+            .collect()
+    }
+}
+
+/// An authserv-id as compared: the RFC 8601 value unquoted, lower-cased,
+/// without a trailing dot, and only if it is a plain token (letters, digits,
+/// `.`, `-`, `_`). Anything else (whitespace or escapes inside quotes, comment
+/// characters, control bytes) is not an id anybody is trusted under. This is
+/// the one normalisation; nothing compares raw ids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct AuthservId(String);
+
+impl AuthservId {
+    /// Normalises an id as written in configuration or as read from a header
+    /// by [`parse_auth_results`] (already unquoted).
+    pub fn parse(raw: &str) -> Option<AuthservId> {
+        let id = raw.strip_suffix('.').unwrap_or(raw);
+        let plain = !id.is_empty()
+            && id.len() <= 255
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+        plain.then(|| AuthservId(id.to_ascii_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// What the shell observed about how the message entered the mail system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Submission {
-    /// The top `Received` header is from the trusted local MTA on 127.0.0.1/::1
-    /// with no hop from outside before it.
+    /// The receiving server's `Received` line records a TCP client on
+    /// 127.0.0.1/::1 (local submission to the trusted MTA).
     Local,
     /// Anything else, including "could not tell".
     Remote,
 }
 
-/// Reads how a message reached us from its `Received` headers, topmost first (our
-/// own MTA's are on top). Local delivery hops (LMTP) are skipped; the first SMTP
-/// hop decides: a client connected from 127.0.0.1 or ::1 means local submission.
-/// Lower headers are not looked at: anyone can write those.
-pub fn submission_from_received(received: &[&str]) -> Submission {
-    for h in received {
-        let lower = h.to_ascii_lowercase();
-        if lower.contains("with lmtp") {
-            continue;
+/// One trace header of a message, as written (unfolded), in message order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "name", content = "value", rename_all = "kebab-case")]
+pub enum TraceHeader {
+    AuthenticationResults(String),
+    Received(String),
+}
+
+/// How many trace headers the reader keeps, from the top: the ones that can be
+/// our servers' are the first few; the rest is what the sender wrote.
+pub const MAX_TRACE_HEADERS: usize = 64;
+/// How many From addresses the reader keeps (more than one is refused anyway).
+pub const MAX_FROM_ADDRESSES: usize = 8;
+
+/// What authentication reads from a message, collected once by the reader.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Origin {
+    /// How many `From` fields the message has.
+    pub from_fields: usize,
+    /// The addresses of all `From` fields, lower-cased, in order (bounded).
+    pub from_addresses: Vec<String>,
+    /// `Authentication-Results` and `Received`, top first (bounded).
+    pub trace: Vec<TraceHeader>,
+}
+
+impl Origin {
+    /// The one sender: exactly one From field with exactly one address.
+    pub fn sole_sender(&self) -> Option<&str> {
+        match (self.from_fields, self.from_addresses.as_slice()) {
+            (1, [one]) => Some(one.as_str()),
+            _ => None,
         }
-        let from_clause = lower.split(" by ").next().unwrap_or("");
-        return if from_clause.contains("[127.0.0.1]") || from_clause.contains("[::1]") {
-            Submission::Local
-        } else {
-            Submission::Remote
-        };
     }
-    Submission::Remote
+
+    /// Index in `trace` of the receiving server's `Received` line: the
+    /// topmost one that is not one of our own local delivery hops (LMTP).
+    fn receiving_hop(&self) -> Option<usize> {
+        self.trace.iter().position(|h| match h {
+            TraceHeader::Received(v) => !is_local_delivery(v),
+            TraceHeader::AuthenticationResults(_) => false,
+        })
+    }
+
+    /// The receiving server's own results: the topmost Authentication-Results,
+    /// only when it sits above the receiving server's `Received` line.
+    pub fn receiving_results(&self) -> Option<&str> {
+        let boundary = self.receiving_hop().unwrap_or(self.trace.len());
+        self.trace.iter().take(boundary).find_map(|h| match h {
+            TraceHeader::AuthenticationResults(v) => Some(v.as_str()),
+            TraceHeader::Received(_) => None,
+        })
+    }
+
+    /// How the message was submitted, read from the receiving server's
+    /// `Received` line.
+    pub fn submission(&self) -> Submission {
+        match self.receiving_hop().and_then(|i| self.trace.get(i)) {
+            Some(TraceHeader::Received(v)) => submission_of(v),
+            _ => Submission::Remote,
+        }
+    }
+}
+
+fn is_local_delivery(received: &str) -> bool {
+    let lower = received.to_ascii_lowercase();
+    lower
+        .split_ascii_whitespace()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .any(|w| {
+            w[0] == "with"
+                && matches!(
+                    w[1].trim_end_matches(';'),
+                    "lmtp" | "lmtps" | "lmtpa" | "lmtpsa"
+                )
+        })
+}
+
+/// Local submission from one `Received` value: the client address in the
+/// TCP-info comment right after the HELO name (`from helo (rdns [ip])`, as
+/// Postfix writes it) is 127.0.0.1 or ::1. The HELO name is the client's own
+/// claim and is never read.
+fn submission_of(received: &str) -> Submission {
+    let lower = received.trim_start().to_ascii_lowercase();
+    let Some(rest) = lower.strip_prefix("from") else {
+        return Submission::Remote;
+    };
+    if !rest.starts_with(|c: char| c.is_ascii_whitespace()) {
+        return Submission::Remote;
+    }
+    let rest = rest.trim_start();
+    // Skip the HELO token.
+    let after_helo = rest
+        .find(|c: char| c.is_ascii_whitespace())
+        .map(|i| rest[i..].trim_start())
+        .unwrap_or("");
+    let Some(info) = after_helo.strip_prefix('(') else {
+        return Submission::Remote;
+    };
+    let Some(info) = info.split(')').next() else {
+        return Submission::Remote;
+    };
+    let ip = info
+        .split_once('[')
+        .and_then(|(_, r)| r.split_once(']'))
+        .map(|(ip, _)| ip.trim());
+    match ip {
+        Some("127.0.0.1" | "::1" | "ipv6:::1") => Submission::Local,
+        _ => Submission::Remote,
+    }
+}
+
+/// How a message reached us from its `Received` headers, topmost first: the
+/// receiving server's line (local delivery hops skipped) decides.
+pub fn submission_from_received(received: &[&str]) -> Submission {
+    let o = Origin {
+        trace: received
+            .iter()
+            .map(|r| TraceHeader::Received(r.to_string()))
+            .collect(),
+        ..Origin::default()
+    };
+    o.submission()
 }
 
 /// The sender's place on the case's roster.
@@ -460,16 +606,17 @@ pub fn roster_role(route: &Route, sender: &str) -> Option<Role> {
     }
 }
 
-/// Decides whether `sender` may command the case routed by `route`.
-/// `auth_results` are the raw values of every `Authentication-Results` header,
-/// topmost first.
-pub fn authorize(
-    cfg: &AuthConfig,
-    route: &Route,
-    sender: &str,
-    auth_results: &[&str],
-    submission: Submission,
-) -> Verdict {
+/// Decides whether the message described by `origin` may command the case
+/// routed by `route`: its one From address is on the roster, and the receiving
+/// server's own results ([`Origin::receiving_results`]) from a trusted id show
+/// DMARC pass for that From domain or an aligned DKIM pass, or (only when
+/// configured) the receiving server saw a local submission.
+pub fn authorize(cfg: &AuthConfig, route: &Route, origin: &Origin) -> Verdict {
+    let Some(sender) = origin.sole_sender() else {
+        return Verdict::Refused(Reason::BadSender {
+            sender: origin.from_addresses.join(", "),
+        });
+    };
     let Some(sender_domain) = address_domain(sender) else {
         return Verdict::Refused(Reason::BadSender {
             sender: sender.to_string(),
@@ -480,144 +627,141 @@ pub fn authorize(
             sender: sender.to_string(),
         });
     };
-    let trusted = |id: &str| {
-        cfg.trusted_authserv_ids
-            .iter()
-            .any(|t| t.trim().eq_ignore_ascii_case(id.trim()))
+    let trusted = cfg.trusted_ids();
+    // Only the receiving server's header is read; a malformed one proves
+    // nothing and is not skipped for one below it.
+    let results = origin
+        .receiving_results()
+        .map(|raw| parse_auth_results(raw).map(|ar| (AuthservId::parse(&ar.authserv_id), ar)));
+    let ours = match results {
+        Some(Ok((Some(id), ar))) if trusted.contains(&id) => Some((id, Ok(ar))),
+        Some(Err(e)) => leading_authserv_id(origin.receiving_results().unwrap_or(""))
+            .and_then(|id| AuthservId::parse(&id))
+            .filter(|id| trusted.contains(id))
+            .map(|id| (id, Err(e))),
+        _ => None,
     };
-    // Topmost header per trusted authserv-id; malformed headers are skipped (they
-    // cannot prove anything) but do not hide a later well-formed one from another
-    // trusted id.
-    let mut used: Vec<AuthResults> = Vec::new();
-    for raw in auth_results {
-        let ar = match parse_auth_results(raw) {
-            Ok(ar) => ar,
-            // A malformed header still takes its authserv-id's slot, with no
-            // results: otherwise a forged well-formed header below our own could
-            // stand in for it.
-            Err(_) => match leading_authserv_id(raw) {
-                Some(id) => AuthResults {
-                    authserv_id: id,
-                    version: None,
-                    results: Vec::new(),
-                },
-                None => continue,
-            },
-        };
-        if !trusted(&ar.authserv_id)
-            || used
-                .iter()
-                .any(|u| u.authserv_id.eq_ignore_ascii_case(&ar.authserv_id))
-        {
-            continue;
-        }
-        used.push(ar);
-    }
-    // DMARC first: it is the stronger statement (alignment checked by the
-    // verifier against its policy), so the record names it when both pass.
-    let passes = || {
-        used.iter()
-            .flat_map(|ar| ar.results.iter().map(move |ri| (ar, ri)))
-            .filter(|(_, ri)| ri.result == "pass")
-    };
-    for (ar, ri) in passes() {
-        if ri.method == "dmarc" {
-            // When the verifier names the From domain it checked, it must be
-            // the sender's; otherwise the result is about the same From.
-            let from_ok = ri
-                .prop("header.from")
-                .map(|d| {
-                    let d = address_domain(d).unwrap_or_else(|| d.to_ascii_lowercase());
-                    d == sender_domain
-                })
-                .unwrap_or(true);
-            if from_ok {
-                return Verdict::Allowed {
-                    role,
-                    via: Via::Dmarc {
-                        authserv_id: ar.authserv_id.clone(),
-                    },
-                };
-            }
+    if let Some((id, Ok(ar))) = &ours {
+        if let Some(via) = authenticated_by(id, ar, &sender_domain) {
+            return Verdict::Allowed { role, via };
         }
     }
-    for (ar, ri) in passes() {
-        if ri.method == "dkim" {
-            let d = ri
-                .prop("header.d")
-                .map(|d| d.to_ascii_lowercase())
-                .or_else(|| {
-                    ri.prop("header.i").and_then(|i| {
-                        i.rsplit_once('@')
-                            .map(|(_, d)| d.to_ascii_lowercase())
-                            .or_else(|| Some(i.to_ascii_lowercase()))
-                    })
-                });
-            if let Some(d) = d {
-                if domains_aligned(&d, &sender_domain) {
-                    return Verdict::Allowed {
-                        role,
-                        via: Via::Dkim {
-                            authserv_id: ar.authserv_id.clone(),
-                            domain: d,
-                        },
-                    };
-                }
-            }
-        }
-    }
-    if cfg.trust_local_submission && submission == Submission::Local {
+    if cfg.trust_local_submission && origin.submission() == Submission::Local {
         return Verdict::Allowed {
             role,
             via: Via::LocalSubmission,
         };
     }
-    if used.is_empty() {
-        return Verdict::Refused(Reason::NoTrustedResults);
+    match ours {
+        None => Verdict::Refused(Reason::NoTrustedResults),
+        Some((id, Err(_))) => Verdict::Refused(Reason::NotAuthenticated {
+            seen: format!("{}: malformed", id.as_str()),
+        }),
+        Some((id, Ok(ar))) => Verdict::Refused(Reason::NotAuthenticated {
+            seen: seen(&id, &ar),
+        }),
     }
-    let seen = used
-        .iter()
-        .map(|ar| {
-            let rs: Vec<String> = ar
-                .results
-                .iter()
-                .map(|ri| {
-                    let d = ri
-                        .prop("header.d")
-                        .map(|d| format!(" d={d}"))
-                        .unwrap_or_default();
-                    format!("{}={}{d}", ri.method, ri.result)
-                })
-                .collect();
-            let rs = if rs.is_empty() {
-                "none".to_string()
-            } else {
-                rs.join("; ")
-            };
-            format!("{}: {rs}", ar.authserv_id)
+}
+
+/// DMARC pass naming the sender's domain in `header.from` (DMARC first: it is
+/// the stronger statement, so the record names it when both pass), else a DKIM
+/// pass for a domain aligned with it.
+fn authenticated_by(id: &AuthservId, ar: &AuthResults, sender_domain: &str) -> Option<Via> {
+    let passes = || ar.results.iter().filter(|ri| ri.result == "pass");
+    let dmarc = passes().any(|ri| {
+        ri.method == "dmarc"
+            && ri
+                .prop("header.from")
+                .and_then(header_domain)
+                .is_some_and(|d| d == sender_domain)
+    });
+    if dmarc {
+        return Some(Via::Dmarc {
+            authserv_id: id.as_str().to_string(),
+        });
+    }
+    passes()
+        .filter(|ri| ri.method == "dkim")
+        .filter_map(|ri| {
+            ri.prop("header.d")
+                .and_then(header_domain)
+                .or_else(|| ri.prop("header.i").and_then(header_domain))
         })
-        .collect::<Vec<_>>()
-        .join(" | ");
-    Verdict::Refused(Reason::NotAuthenticated { seen })
+        .find(|d| domains_aligned(d, sender_domain))
+        .map(|domain| Via::Dkim {
+            authserv_id: id.as_str().to_string(),
+            domain,
+        })
+}
+
+/// A domain named in a result property: `kommun.example`, `@kommun.example`
+/// or `a@kommun.example`, lower-cased without a trailing dot.
+fn header_domain(v: &str) -> Option<String> {
+    let d = v.trim().rsplit_once('@').map_or(v.trim(), |(_, d)| d);
+    let d = d.strip_suffix('.').unwrap_or(d).to_ascii_lowercase();
+    (!d.is_empty() && d.contains('.')).then_some(d)
+}
+
+fn seen(id: &AuthservId, ar: &AuthResults) -> String {
+    let rs: Vec<String> = ar
+        .results
+        .iter()
+        .map(|ri| {
+            let d = ri
+                .prop("header.d")
+                .map(|d| format!(" d={d}"))
+                .unwrap_or_default();
+            format!("{}={}{d}", ri.method, ri.result)
+        })
+        .collect();
+    let rs = if rs.is_empty() {
+        "none".to_string()
+    } else {
+        rs.join("; ")
+    };
+    format!("{}: {rs}", id.as_str())
 }
 
 #[cfg(test)]
 mod received_tests {
     use super::*;
 
+    const LMTP: &str = "from mail.example.test by mail.example.test with LMTP id x (envelope-from <a@example.test>); Sun, 22 Nov 2026 05:24:33 +0000";
+    const LOCAL: &str = "from vm (localhost [127.0.0.1]) by mail.example.test (Postfix) with ESMTP id 7E; Sun, 22 Nov 2026 05:24:33 +0000";
+    const REMOTE: &str = "from mx.evil.example (mx.evil.example [203.0.113.9]) by mail.example.test (Postfix) with ESMTPS id 9; Sun, 22 Nov 2026 05:24:33 +0000";
+
     #[test]
-    fn only_the_top_smtp_hop_counts_for_local_submission() {
-        let lmtp = "from mail.example.test by mail.example.test with LMTP id x (envelope-from <a@example.test>); Sun, 22 Nov 2026 05:24:33 +0000";
-        let local = "from vm (localhost [127.0.0.1]) by mail.example.test (Postfix) with ESMTP id 7E; Sun, 22 Nov 2026 05:24:33 +0000";
-        let remote = "from mx.evil.example (mx.evil.example [203.0.113.9]) by mail.example.test (Postfix) with ESMTPS id 9; Sun, 22 Nov 2026 05:24:33 +0000";
-        assert_eq!(submission_from_received(&[lmtp, local]), Submission::Local);
+    fn only_the_receiving_hop_counts_for_local_submission() {
+        assert_eq!(submission_from_received(&[LMTP, LOCAL]), Submission::Local);
         // A forged "local" header below a real remote hop does not count.
         assert_eq!(
-            submission_from_received(&[lmtp, remote, local]),
+            submission_from_received(&[LMTP, REMOTE, LOCAL]),
             Submission::Remote
         );
         assert_eq!(submission_from_received(&[]), Submission::Remote);
-        assert_eq!(submission_from_received(&[lmtp]), Submission::Remote);
+        assert_eq!(submission_from_received(&[LMTP]), Submission::Remote);
+    }
+
+    #[test]
+    fn the_address_comes_from_the_tcp_info_never_from_helo() {
+        for (received, want) in [
+            (LOCAL, Submission::Local),
+            ("from localhost (localhost [IPv6:::1]) by mail.example.test (Postfix) with ESMTP id 1", Submission::Local),
+            ("from x (unknown [::1]) by mail.example.test with ESMTP", Submission::Local),
+            // The review's finding: a remote client whose HELO is [127.0.0.1].
+            ("from [127.0.0.1] (mx.evil.example [203.0.113.9]) by mail.example.test (Postfix) with ESMTP id 2", Submission::Remote),
+            ("from [127.0.0.1] (unknown [203.0.113.9]) by mail.example.test", Submission::Remote),
+            // No TCP-info at all: could not tell.
+            ("from [127.0.0.1] by mail.example.test with ESMTP", Submission::Remote),
+            // Exim's TCP-info: the address with its port.
+            ("from localhost ([127.0.0.1]:2525 helo=x) by mx with esmtp", Submission::Local),
+            ("from localhost ([203.0.113.9]:2525 helo=[127.0.0.1]) by mx with esmtp", Submission::Remote),
+            ("by mail.example.test (Postfix, from userid 0) id 3", Submission::Remote),
+            ("from vm (localhost [127.0.0.2]) by mail.example.test", Submission::Remote),
+            ("fromx (localhost [127.0.0.1]) by mail.example.test", Submission::Remote),
+        ] {
+            assert_eq!(submission_from_received(&[received]), want, "{received}");
+        }
     }
 }
 
@@ -652,6 +796,31 @@ mod tests {
         AuthConfig {
             trusted_authserv_ids: vec!["mx.kommun.example".into()],
             trust_local_submission: local,
+        }
+    }
+
+    const RECEIVED_REMOTE: &str = "from mail-out.kommun.example (mail-out.kommun.example [192.0.2.10]) by mx.kommun.example (Postfix) with ESMTPS id 4A";
+    const RECEIVED_LOCAL: &str =
+        "from vm (localhost [127.0.0.1]) by mx.kommun.example (Postfix) with ESMTP id 4B";
+
+    /// A message from `sender` whose receiving server wrote `results` (top
+    /// first) above its own Received line.
+    fn origin(sender: &str, results: &[&str], sub: Submission) -> Origin {
+        let mut trace: Vec<TraceHeader> = results
+            .iter()
+            .map(|r| TraceHeader::AuthenticationResults(r.to_string()))
+            .collect();
+        trace.push(TraceHeader::Received(
+            match sub {
+                Submission::Local => RECEIVED_LOCAL,
+                Submission::Remote => RECEIVED_REMOTE,
+            }
+            .to_string(),
+        ));
+        Origin {
+            from_fields: 1,
+            from_addresses: vec![sender.to_string()],
+            trace,
         }
     }
 
@@ -757,9 +926,7 @@ mod tests {
             let _ = authorize(
                 &cfg(true),
                 &route(),
-                "bo@kommun.example",
-                &[&s],
-                Submission::Remote,
+                &origin("bo@kommun.example", &[&s], Submission::Remote),
             );
         }
     }
@@ -800,12 +967,57 @@ mod tests {
                 "dmarc",
             ),
             (
-                "dmarc pass without header.from",
+                "dmarc pass without header.from proves nothing about this From",
                 official,
                 vec!["mx.kommun.example; dmarc=pass"],
                 Remote,
                 false,
+                "refused:auth",
+            ),
+            (
+                "dmarc pass, header.from with a trailing dot and capitals",
+                official,
+                vec!["mx.kommun.example; dmarc=pass header.from=Kommun.Example."],
+                Remote,
+                false,
                 "dmarc",
+            ),
+            (
+                "quoted authserv-id that is a plain token",
+                official,
+                vec!["\"mx.kommun.example\"; dmarc=pass header.from=kommun.example"],
+                Remote,
+                false,
+                "dmarc",
+            ),
+            (
+                "the review: quoted ids with whitespace below a dmarc=fail are never read",
+                official,
+                vec![
+                    "mx.kommun.example; dmarc=fail header.from=kommun.example",
+                    "\" mx.kommun.example\"; dmarc=pass header.from=kommun.example",
+                    "\"mx.kommun.example\t\"; dmarc=pass header.from=kommun.example",
+                    "\"mx.kommun.example\\ \"; dmarc=pass header.from=kommun.example",
+                ],
+                Remote,
+                false,
+                "refused:auth",
+            ),
+            (
+                "a quoted id with whitespace is not the trusted id even on top",
+                official,
+                vec!["\" mx.kommun.example\"; dmarc=pass header.from=kommun.example"],
+                Remote,
+                false,
+                "refused:none",
+            ),
+            (
+                "an untrusted topmost header hides nothing: one below is not read",
+                official,
+                vec!["mx.other.example; none", DMARC_PASS],
+                Remote,
+                false,
+                "refused:none",
             ),
             (
                 "dkim pass same domain",
@@ -909,7 +1121,7 @@ mod tests {
             (
                 "authserv-id compared ignoring case",
                 official,
-                vec!["MX.Kommun.Example; dmarc=pass"],
+                vec!["MX.Kommun.Example; dmarc=pass header.from=kommun.example"],
                 Remote,
                 false,
                 "dmarc",
@@ -988,7 +1200,7 @@ mod tests {
             ),
         ];
         for (name, sender, headers, sub, local, want) in table {
-            let v = authorize(&cfg(local), &route(), sender, &headers, sub);
+            let v = authorize(&cfg(local), &route(), &origin(sender, &headers, sub));
             let got = match &v {
                 Verdict::Allowed {
                     via: Via::Dmarc { .. },
@@ -1016,9 +1228,7 @@ mod tests {
         let v = authorize(
             &cfg(false),
             &route(),
-            "bo@kommun.example",
-            &[DMARC_PASS],
-            Submission::Remote,
+            &origin("bo@kommun.example", &[DMARC_PASS], Submission::Remote),
         );
         assert!(matches!(
             v,
@@ -1030,9 +1240,11 @@ mod tests {
         let v = authorize(
             &cfg(false),
             &route(),
-            "bo@kommun.example",
-            &["mx.kommun.example; dkim=pass header.d=evil.example; dmarc=fail"],
-            Submission::Remote,
+            &origin(
+                "bo@kommun.example",
+                &["mx.kommun.example; dkim=pass header.d=evil.example; dmarc=fail"],
+                Submission::Remote,
+            ),
         );
         match v {
             Verdict::Refused(Reason::NotAuthenticated { seen }) => {
@@ -1043,6 +1255,95 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_header_below_the_receiving_servers_received_line_never_counts() {
+        let official = "anna.andersson@kommun.example";
+        let lmtp = "from mx.kommun.example by mx.kommun.example with LMTP id q";
+        let trace = |hs: Vec<TraceHeader>| Origin {
+            from_fields: 1,
+            from_addresses: vec![official.to_string()],
+            trace: hs,
+        };
+        use TraceHeader::{AuthenticationResults as Ar, Received as Rc};
+        // The review's second HIGH case: the only trusted-looking header sits
+        // below `Received: … by mx.kommun.example`: the sender wrote it.
+        let forged = trace(vec![
+            Rc(lmtp.into()),
+            Rc(RECEIVED_REMOTE.into()),
+            Ar(DMARC_PASS.into()),
+        ]);
+        assert_eq!(
+            authorize(&cfg(false), &route(), &forged),
+            Verdict::Refused(Reason::NoTrustedResults)
+        );
+        // Our own delivery hop on top does not hide the receiving server's header.
+        let real = trace(vec![
+            Rc(lmtp.into()),
+            Ar(DMARC_PASS.into()),
+            Rc(RECEIVED_REMOTE.into()),
+            Ar("mx.kommun.example; dmarc=fail".into()),
+        ]);
+        assert!(matches!(
+            authorize(&cfg(false), &route(), &real),
+            Verdict::Allowed { .. }
+        ));
+        // No Received line at all (a file fed to `ingest`): the topmost header.
+        assert!(matches!(
+            authorize(&cfg(false), &route(), &trace(vec![Ar(DMARC_PASS.into())])),
+            Verdict::Allowed { .. }
+        ));
+    }
+
+    #[test]
+    fn exactly_one_from_with_one_address() {
+        let mut o = origin("bo@kommun.example", &[DMARC_PASS], Submission::Remote);
+        assert!(matches!(
+            authorize(&cfg(false), &route(), &o),
+            Verdict::Allowed { .. }
+        ));
+        // Two From fields: which one "is" the sender depends on the parser.
+        o.from_fields = 2;
+        o.from_addresses = vec!["mallory@evil.example".into(), "bo@kommun.example".into()];
+        assert!(matches!(
+            authorize(&cfg(false), &route(), &o),
+            Verdict::Refused(Reason::BadSender { .. })
+        ));
+        // One From field with two addresses.
+        o.from_fields = 1;
+        o.from_addresses = vec!["bo@kommun.example".into(), "mallory@evil.example".into()];
+        assert!(matches!(
+            authorize(&cfg(false), &route(), &o),
+            Verdict::Refused(Reason::BadSender { .. })
+        ));
+        o.from_addresses.clear();
+        assert!(matches!(
+            authorize(&cfg(false), &route(), &o),
+            Verdict::Refused(Reason::BadSender { .. })
+        ));
+    }
+
+    #[test]
+    fn authserv_ids_are_normalised_once() {
+        let id = |s: &str| AuthservId::parse(s).map(|i| i.as_str().to_string());
+        assert_eq!(id("MX.Kommun.Example."), Some("mx.kommun.example".into()));
+        for bad in [
+            " mx.kommun.example",
+            "mx.kommun.example\t",
+            "mx.kommun.example\\",
+            "mx kommun",
+            "",
+            "mx;x",
+            "(c)mx",
+        ] {
+            assert_eq!(id(bad), None, "{bad:?}");
+        }
+        // What the parser hands over for quoted ids keeps its whitespace.
+        let ar = parse_auth_results("\" mx.kommun.example\"; none").unwrap();
+        assert_eq!(AuthservId::parse(&ar.authserv_id), None);
+        let ar = parse_auth_results("\"mx.kommun.example\\ \"; none").unwrap();
+        assert_eq!(AuthservId::parse(&ar.authserv_id), None);
     }
 
     #[test]

@@ -61,7 +61,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::auth::{authorize, AuthConfig, Submission, Verdict};
+use super::auth::{authorize, AuthConfig, Origin, Verdict};
 use super::clock;
 use super::commands::{parse_reply, Command, ImyRef, Lang, Parsed};
 use super::routing::Route;
@@ -825,9 +825,8 @@ pub struct Reply<'a> {
     pub sender: &'a str,
     /// Plain text of the reply (mail-parser's `body_text(0)`).
     pub text: &'a str,
-    /// Raw values of every `Authentication-Results` header, topmost first.
-    pub auth_results: &'a [&'a str],
-    pub submission: Submission,
+    /// The From fields and trace headers authentication reads.
+    pub origin: &'a Origin,
 }
 
 /// What a reply does: the next case if it changed, and the effects. A refused
@@ -888,13 +887,7 @@ pub fn handle_reply(
         effects,
         lang: Some(lang),
     };
-    let verdict = authorize(
-        cfg,
-        route,
-        reply.sender,
-        reply.auth_results,
-        reply.submission,
-    );
+    let verdict = authorize(cfg, route, reply.origin);
     let (role, via) = match verdict {
         Verdict::Allowed { role, via } => (role, via),
         Verdict::Refused(reason) => {
@@ -1579,11 +1572,18 @@ mod tests {
         const FORGED: &[&str] = &["mx.evil.example; dmarc=pass header.from=kommun.example"];
 
         fn run(sender: &str, text: &str, auth: &[&str]) -> ReplyOutcome {
+            let origin = crate::core::auth::Origin {
+                from_fields: 1,
+                from_addresses: vec![sender.to_lowercase()],
+                trace: auth
+                    .iter()
+                    .map(|a| crate::core::auth::TraceHeader::AuthenticationResults(a.to_string()))
+                    .collect(),
+            };
             let reply = Reply {
                 sender,
                 text,
-                auth_results: auth,
-                submission: Submission::Remote,
+                origin: &origin,
             };
             handle_reply(
                 &opened(),

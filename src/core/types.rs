@@ -45,21 +45,242 @@ impl fmt::Display for CaseRef {
     }
 }
 
-/// True when `address` is in one of `domains` (or a subdomain of one).
+/// A plain mail address: `local@domain`, lower-cased, with a dot-atom local
+/// part of at most 64 octets and a host-name domain. This is the only shape
+/// breachwatch ever mails: quoted local parts, route syntax and the relay
+/// tricks `%` and `!` (which forward to another host) are not plain, nor is
+/// anything with a second `@`, whitespace or a display name. Every address
+/// accepted here is also accepted by the SMTP library (a property test holds
+/// the two together), so a recipient chosen from it can always be composed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PlainAddress(String);
+
+/// Why an address is not mailed (for the timeline; never logged in clear).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AddressError {
+    #[error("not a single local@domain address")]
+    Shape,
+    #[error(
+        "the local part is not a plain dot-atom (quotes, %, !, route syntax or other specials)"
+    )]
+    LocalPart,
+    #[error("the local part is longer than 64 octets")]
+    LocalTooLong,
+    #[error("the domain is not a host name")]
+    Domain,
+    #[error("the address is longer than 254 octets")]
+    TooLong,
+    #[error("the address is outside the internal domains")]
+    Outside,
+}
+
+/// atext of RFC 5322 without `%` and `!` (relay syntax) and without `/`, `|`
+/// and `` ` `` that some MTAs hand to programs or files.
+fn plain_atext(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'#' | b'$'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'='
+                | b'?'
+                | b'^'
+                | b'_'
+                | b'{'
+                | b'}'
+                | b'~'
+        )
+}
+
+impl PlainAddress {
+    /// Parses a bare address (no display name, no angle brackets); surrounding
+    /// whitespace is trimmed and the result lower-cased.
+    pub fn parse(s: &str) -> Result<Self, AddressError> {
+        let s = s.trim();
+        if s.len() > 254 {
+            return Err(AddressError::TooLong);
+        }
+        let (local, domain) = s.split_once('@').ok_or(AddressError::Shape)?;
+        if domain.contains('@') {
+            return Err(AddressError::Shape);
+        }
+        if local.len() > 64 {
+            return Err(AddressError::LocalTooLong);
+        }
+        let atoms_ok = !local.is_empty()
+            && local
+                .split('.')
+                .all(|atom| !atom.is_empty() && atom.bytes().all(plain_atext));
+        if !atoms_ok {
+            return Err(AddressError::LocalPart);
+        }
+        let domain = domain.strip_suffix('.').unwrap_or(domain);
+        let labels_ok = domain.len() <= 253
+            && domain.contains('.')
+            && domain.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if !labels_ok {
+            return Err(AddressError::Domain);
+        }
+        Ok(PlainAddress(format!(
+            "{}@{}",
+            local.to_ascii_lowercase(),
+            domain.to_ascii_lowercase()
+        )))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The domain, lower-cased.
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
+    }
+
+    /// In one of `domains` (or a subdomain of one).
+    pub fn is_in(&self, domains: &[String]) -> bool {
+        let domain = self.domain();
+        domains.iter().any(|d| {
+            let d = d.trim().trim_end_matches('.').to_ascii_lowercase();
+            !d.is_empty() && (domain == d || domain.ends_with(&format!(".{d}")))
+        })
+    }
+
+    /// A short stable hash of the address for logs (addresses never appear in
+    /// logs in clear).
+    pub fn log_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        hex::encode(&Sha256::digest(self.0.as_bytes())[..6])
+    }
+}
+
+impl fmt::Display for PlainAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The plain internal address `address` is, if it is one: what breachwatch may
+/// mail. Anything else (an outside domain, or an address that is not plain)
+/// is never a recipient.
+pub fn mailable(domains: &[String], address: &str) -> Result<PlainAddress, AddressError> {
+    let a = PlainAddress::parse(address)?;
+    if a.is_in(domains) {
+        Ok(a)
+    } else {
+        Err(AddressError::Outside)
+    }
+}
+
+/// True when `address` is a plain address in one of `domains` (or a subdomain
+/// of one): the one test of "internal" everywhere.
 pub fn is_internal(domains: &[String], address: &str) -> bool {
-    let Some((_, domain)) = address.trim().rsplit_once('@') else {
-        return false;
-    };
-    let domain = domain.trim_end_matches('>').to_lowercase();
-    domains.iter().any(|d| {
-        let d = d.to_lowercase();
-        domain == d || domain.ends_with(&format!(".{d}"))
-    })
+    PlainAddress::parse(address).is_ok_and(|a| a.is_in(domains))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn internal() -> Vec<String> {
+        vec!["example.test".to_string()]
+    }
+
+    #[test]
+    fn plain_addresses_only() {
+        let ok = |s: &str| PlainAddress::parse(s).map(|a| a.to_string());
+        assert_eq!(
+            ok(" Official@Example.Test ").unwrap(),
+            "official@example.test"
+        );
+        assert_eq!(
+            ok("a.b+tag@sub.example.test.").unwrap(),
+            "a.b+tag@sub.example.test"
+        );
+        assert_eq!(
+            ok(&format!("{}@example.test", "x".repeat(64))).map(|_| ()),
+            Ok(())
+        );
+        // The review's addresses: each refused, none mailed.
+        for (bad, why) in [
+            (
+                format!("{}@example.test", "x".repeat(65)),
+                AddressError::LocalTooLong,
+            ),
+            ("\"x@evil\"@example.test".to_string(), AddressError::Shape),
+            ("\"x\"@example.test".to_string(), AddressError::LocalPart),
+            ("a@b@example.test".to_string(), AddressError::Shape),
+            (
+                "victim%external.example@example.test".to_string(),
+                AddressError::LocalPart,
+            ),
+            (
+                "external.example!victim@example.test".to_string(),
+                AddressError::LocalPart,
+            ),
+            (
+                "@relay.example:victim@example.test".to_string(),
+                AddressError::Shape,
+            ),
+            ("a..b@example.test".to_string(), AddressError::LocalPart),
+            (".a@example.test".to_string(), AddressError::LocalPart),
+            ("a b@example.test".to_string(), AddressError::LocalPart),
+            ("Name <a@example.test>".to_string(), AddressError::LocalPart),
+            ("a@localhost".to_string(), AddressError::Domain),
+            ("a@[127.0.0.1]".to_string(), AddressError::Domain),
+            ("a@exa_mple.test".to_string(), AddressError::Domain),
+            ("a@-x.example.test".to_string(), AddressError::Domain),
+            ("no-at-sign".to_string(), AddressError::Shape),
+            (format!("a@{}.test", "b".repeat(250)), AddressError::TooLong),
+        ] {
+            assert_eq!(PlainAddress::parse(&bad), Err(why), "{bad}");
+            assert!(!is_internal(&internal(), &bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn internal_means_a_plain_address_in_an_internal_domain() {
+        let d = internal();
+        assert!(is_internal(&d, "a@example.test"));
+        assert!(is_internal(&d, "a@sub.example.test"));
+        assert!(!is_internal(&d, "a@badexample.test"));
+        assert!(!is_internal(&d, "a@example.test.evil.example"));
+        assert_eq!(mailable(&d, "a@evil.example"), Err(AddressError::Outside));
+        assert_eq!(
+            mailable(&d, "A@Example.Test").map(|a| a.to_string()),
+            Ok("a@example.test".to_string())
+        );
+    }
+
+    #[test]
+    fn every_plain_address_is_one_lettre_accepts() {
+        // The address the core accepts must be one the SMTP library can send to:
+        // a sample of edge shapes (the property test walks generated ones).
+        for a in [
+            "a@example.test",
+            "a.b.c@example.test",
+            "#$&'*+-=?^_{}~@example.test",
+            &format!("{}@example.test", "x".repeat(64)),
+            &format!("a@{}.example.test", "d".repeat(63)),
+        ] {
+            let p = PlainAddress::parse(a).expect(a);
+            assert!(
+                p.as_str().parse::<lettre::Address>().is_ok(),
+                "lettre refuses {a}"
+            );
+        }
+    }
 
     #[test]
     fn case_ref_round_trips_and_rejects_junk() {

@@ -11,8 +11,8 @@ use lettre::Message;
 
 use crate::core::clock;
 use crate::core::routing::Route;
-use crate::core::types::{is_internal, CaseRef};
-use crate::store::OutboxMail;
+use crate::core::types::{mailable, CaseRef, PlainAddress};
+use crate::store::{NewEvent, OutboxMail};
 
 /// What every composed mail needs from the deployment.
 #[derive(Debug, Clone)]
@@ -62,34 +62,83 @@ pub struct Draft {
     pub attachments: Vec<Attachment>,
 }
 
-/// Formats a draft into an outbox row. Recipients outside the internal domains
-/// are dropped here, the last gate before the outbox; an error when none is left.
-pub fn format(sender: &Sender, case_ref: &CaseRef, d: Draft) -> Result<OutboxMail, String> {
-    let keep = |list: Vec<String>| -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for a in list {
-            let a = a.trim().to_lowercase();
-            if is_internal(&sender.internal_domains, &a) && !out.contains(&a) {
-                out.push(a);
-            }
+/// Why a mail could not be composed. The mail is then dropped and the reason
+/// recorded on the case ([`dropped_event`]); it never fails the transaction of
+/// the message or reminder that caused it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ComposeError {
+    #[error("{purpose} mail: no plain internal recipient left ({refused} refused)")]
+    NoRecipient { purpose: String, refused: usize },
+    #[error("{purpose} mail: our own From address is not usable: {why}")]
+    From { purpose: String, why: String },
+    #[error("{purpose} mail could not be built: {why}")]
+    Build { purpose: String, why: String },
+}
+
+impl ComposeError {
+    fn purpose(&self) -> &str {
+        match self {
+            ComposeError::NoRecipient { purpose, .. }
+            | ComposeError::From { purpose, .. }
+            | ComposeError::Build { purpose, .. } => purpose,
         }
-        out
-    };
-    let to = keep(d.to);
-    let cc: Vec<String> = keep(d.cc).into_iter().filter(|a| !to.contains(a)).collect();
-    if to.is_empty() && cc.is_empty() {
-        return Err(format!(
-            "{case_ref}: no internal recipient left for {} mail",
-            d.purpose
-        ));
     }
+}
+
+/// The timeline record of a mail that was not sent because it could not be
+/// composed.
+pub fn dropped_event(e: &ComposeError) -> NewEvent {
+    NewEvent {
+        kind: "mail_dropped".into(),
+        actor: "breachwatch".into(),
+        data: serde_json::json!({ "purpose": e.purpose(), "reason": e.to_string() }),
+    }
+}
+
+/// The recipients a draft may go to: plain addresses in the internal domains,
+/// each once, normalised by the one parser ([`mailable`]); and how many were
+/// refused.
+fn recipients(domains: &[String], list: Vec<String>) -> (Vec<PlainAddress>, usize) {
+    let mut out: Vec<PlainAddress> = Vec::new();
+    let mut refused = 0;
+    for a in list {
+        match mailable(domains, &a) {
+            Ok(a) if !out.contains(&a) => out.push(a),
+            Ok(_) => {}
+            Err(_) => refused += 1,
+        }
+    }
+    (out, refused)
+}
+
+/// Formats a draft into an outbox row. Recipients that are not plain internal
+/// addresses are dropped here, the last gate before the outbox; an error when
+/// none is left.
+pub fn format(sender: &Sender, case_ref: &CaseRef, d: Draft) -> Result<OutboxMail, ComposeError> {
+    let purpose = d.purpose.clone();
+    let (to, refused_to) = recipients(&sender.internal_domains, d.to);
+    let (cc, refused_cc) = recipients(&sender.internal_domains, d.cc);
+    let cc: Vec<PlainAddress> = cc.into_iter().filter(|a| !to.contains(a)).collect();
+    if to.is_empty() && cc.is_empty() {
+        return Err(ComposeError::NoRecipient {
+            purpose,
+            refused: refused_to + refused_cc,
+        });
+    }
+    let build = |why: String| ComposeError::Build {
+        purpose: purpose.clone(),
+        why,
+    };
     let message_id = sender.new_message_id();
     let from = Mailbox::new(
         Some(sender.from_name.clone()),
         sender
             .from_address
             .parse()
-            .map_err(|e| format!("bad From address: {e}"))?,
+            .map_err(|e: lettre::address::AddressError| ComposeError::From {
+                purpose: purpose.clone(),
+                why: e.to_string(),
+            })?,
     );
     let tag = format!("[{case_ref}]");
     let subject = if d.subject.contains(&tag) {
@@ -109,11 +158,28 @@ pub fn format(sender: &Sender, case_ref: &CaseRef, d: Draft) -> Result<OutboxMai
             HeaderName::new_from_ascii_str("X-Breachwatch-Case"),
             case_ref.to_string(),
         ));
+    // A plain address always parses here too (a test holds the two parsers
+    // together); should one not, it is dropped rather than failing the mail.
+    let to: Vec<String> = to.into_iter().map(|a| a.to_string()).collect();
+    let cc: Vec<String> = cc.into_iter().map(|a| a.to_string()).collect();
+    let mut sent_to = Vec::new();
     for a in &to {
-        b = b.to(a.parse().map_err(|e| format!("bad address {a}: {e}"))?);
+        if let Ok(m) = a.parse::<Mailbox>() {
+            b = b.to(m);
+            sent_to.push(a.clone());
+        }
     }
     for a in &cc {
-        b = b.cc(a.parse().map_err(|e| format!("bad address {a}: {e}"))?);
+        if let Ok(m) = a.parse::<Mailbox>() {
+            b = b.cc(m);
+            sent_to.push(a.clone());
+        }
+    }
+    if sent_to.is_empty() {
+        return Err(ComposeError::NoRecipient {
+            purpose: purpose.clone(),
+            refused: to.len() + cc.len(),
+        });
     }
     if let Some(parent) = &d.in_reply_to {
         b = b
@@ -129,27 +195,25 @@ pub fn format(sender: &Sender, case_ref: &CaseRef, d: Draft) -> Result<OutboxMai
         let mut mp = MultiPart::mixed().singlepart(text_part);
         for a in d.attachments {
             let ct = ContentType::parse(&a.media_type)
-                .map_err(|e| format!("bad media type {}: {e}", a.media_type))?;
+                .map_err(|e| build(format!("bad media type {}: {e}", a.media_type)))?;
             // Base64 always: the other encodings normalise line endings, and a
             // document whose SHA-256 is on the timeline must arrive byte for byte.
             let body = lettre::message::Body::new_with_encoding(
                 a.bytes,
                 lettre::message::header::ContentTransferEncoding::Base64,
             )
-            .map_err(|_| format!("cannot encode attachment {}", a.file_name))?;
+            .map_err(|_| build(format!("cannot encode attachment {}", a.file_name)))?;
             mp = mp.singlepart(lettre::message::Attachment::new(a.file_name).body(body, ct));
         }
         b.multipart(mp)
     }
-    .map_err(|e| format!("cannot build mail: {e}"))?;
-    let mut recipients = to;
-    recipients.extend(cc);
+    .map_err(|e| build(e.to_string()))?;
     Ok(OutboxMail {
         dedupe_key: d.dedupe_key,
         message_id,
         purpose: d.purpose,
         envelope_from: sender.from_address.clone(),
-        recipients,
+        recipients: sent_to,
         subject,
         raw: msg.formatted(),
     })
@@ -195,6 +259,8 @@ pub struct CaseFacts<'a> {
     pub rule: Option<&'a str>,
     pub systems: &'a [String],
     pub notice_message_id: Option<&'a str>,
+    /// Forward-chain times that did not set the clock (the official is told why).
+    pub ignored_chain_times: &'a [crate::core::notice::IgnoredTime],
 }
 
 /// The opening notice to the official, DPO (and coordinator) on the route.
@@ -230,6 +296,19 @@ pub fn opening_notice(s: &Sender, f: &CaseFacts<'_>, now: DateTime<Utc>) -> Draf
     ));
     if !f.systems.is_empty() {
         text.push_str(&format!("System: {}\n", f.systems.join(", ")));
+    }
+    for t in f.ignored_chain_times {
+        use crate::core::notice::IgnoredWhy;
+        let why = match t.why {
+            IgnoredWhy::TooOld => "ligger långt före leveransen till kommunen",
+            IgnoredWhy::AfterDelivery => "ligger efter leveransen till kommunen",
+            IgnoredWhy::Implausible => "är inte ett rimligt datum",
+        };
+        text.push_str(&format!(
+            "Obs: tidpunkten {} i det vidarebefordrade meddelandet {why} och används inte \
+             för fristen; kännedom räknas från leveransen. Kontrollera tidpunkten.\n",
+            local(s.tz, t.time)
+        ));
     }
     text.push_str(&format!(
         "Routning: {}\n\n\
@@ -467,6 +546,43 @@ mod tests {
     }
 
     #[test]
+    fn only_plain_internal_addresses_are_mailed() {
+        let r = CaseRef::new("PUI", 2026, 1);
+        let draft = |to: &str| Draft {
+            dedupe_key: "k".into(),
+            purpose: "acknowledgement".into(),
+            to: vec![to.into()],
+            cc: vec![],
+            subject: "x".into(),
+            text: "y".into(),
+            in_reply_to: None,
+            attachments: vec![],
+        };
+        // The review's addresses: lettre refuses the first three, a relay
+        // forwards the next two outside. None is mailed; none is an error
+        // that could fail a transaction (the caller records the drop).
+        for bad in [
+            format!("{}@example.test", "x".repeat(65)),
+            "\"x@evil\"@example.test".to_string(),
+            "a@b@example.test".to_string(),
+            "victim%external.example@example.test".to_string(),
+            "external.example!victim@example.test".to_string(),
+            "@relay.example.test:victim@example.test".to_string(),
+        ] {
+            match format(&sender(), &r, draft(&bad)) {
+                Err(e @ ComposeError::NoRecipient { refused: 1, .. }) => {
+                    let ev = dropped_event(&e);
+                    assert_eq!(ev.kind, "mail_dropped");
+                    assert_eq!(ev.data["purpose"], "acknowledgement");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        let ok = format(&sender(), &r, draft("Staff@Example.Test")).unwrap();
+        assert_eq!(ok.recipients, vec!["staff@example.test".to_string()]);
+    }
+
+    #[test]
     fn urgent_opening_notice_says_so_and_overdue_reminder_adds_deputy() {
         let r = CaseRef::new("PUI", 2026, 2);
         let aware: DateTime<Utc> = "2026-03-27T09:00:00Z".parse().unwrap();
@@ -479,6 +595,7 @@ mod tests {
             route: &route(),
             rule: None,
             systems: &[],
+            ignored_chain_times: &[],
             notice_message_id: None,
         };
         let d = opening_notice(&sender(), &f, now);

@@ -451,7 +451,7 @@ impl Store {
         compose: F,
     ) -> Result<IngestResult>
     where
-        F: FnOnce(&CaseKey) -> std::result::Result<Composed, String> + Send,
+        F: FnOnce(&CaseKey) -> Composed + Send,
     {
         dispatch!(self, commit_ingest(w, prefix, now, compose))
     }
@@ -515,7 +515,7 @@ impl Store {
         compose: F,
     ) -> Result<bool>
     where
-        F: FnOnce(&CaseKey) -> std::result::Result<Composed, String> + Send,
+        F: FnOnce(&CaseKey) -> Composed + Send,
     {
         dispatch!(
             self,

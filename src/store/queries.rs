@@ -201,7 +201,7 @@ macro_rules! backend {
                 compose: F,
             ) -> Result<IngestResult>
             where
-                F: FnOnce(&CaseKey) -> std::result::Result<Composed, String> + Send,
+                F: FnOnce(&CaseKey) -> Composed + Send,
             {
                 let mut tx = $begin(pool).await?;
                 let m = &w.message;
@@ -317,7 +317,7 @@ macro_rules! backend {
                     for ev in &w.events {
                         append_event(&mut tx, k.id, now, ev).await?;
                     }
-                    let c = compose(k).map_err(StoreError::Other)?;
+                    let c = compose(k);
                     for ev in &c.events {
                         append_event(&mut tx, k.id, now, ev).await?;
                     }
@@ -459,7 +459,7 @@ macro_rules! backend {
                 compose: F,
             ) -> Result<bool>
             where
-                F: FnOnce(&CaseKey) -> std::result::Result<Composed, String> + Send,
+                F: FnOnce(&CaseKey) -> Composed + Send,
             {
                 let mut tx = $begin(pool).await?;
                 let (next_at, next_seq) = match next {
@@ -485,7 +485,7 @@ macro_rules! backend {
                 let _ = fired_seq;
                 append_event(&mut tx, due.case_id, now, &event).await?;
                 let key = CaseKey { id: due.case_id, case_ref: due.case_ref.clone() };
-                let c = compose(&key).map_err(StoreError::Other)?;
+                let c = compose(&key);
                 for ev in &c.events {
                     append_event(&mut tx, due.case_id, now, ev).await?;
                 }

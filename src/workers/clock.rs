@@ -53,7 +53,15 @@ pub async fn fire_due(
         let done = store
             .commit_reminder(&due, r.seq, next, event, now, move |k| {
                 let d = compose::reminder(&s, &k.case_ref, &route, aware, &r, unacknowledged, now);
-                Ok(Composed::mails(vec![compose::format(&s, &k.case_ref, d)?]))
+                // A reminder that cannot be composed is dropped with an event;
+                // the plan moves on all the same.
+                match compose::format(&s, &k.case_ref, d) {
+                    Ok(m) => Composed::mails(vec![m]),
+                    Err(e) => Composed {
+                        mails: Vec::new(),
+                        events: vec![compose::dropped_event(&e)],
+                    },
+                }
             })
             .await?;
         if done {

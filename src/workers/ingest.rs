@@ -278,7 +278,7 @@ impl Pipeline {
                 let res = self
                     .store
                     .commit_ingest(w, &self.cfg.general.case_prefix, now, |_| {
-                        Ok(Composed::default())
+                        Composed::default()
                     })
                     .await?;
                 if res.duplicate {
@@ -315,7 +315,8 @@ impl Pipeline {
                     let wf = self.store.case_workflow(case_id).await?;
                     let route: Option<Route> = serde_json::from_value(wf.route.clone()).ok();
                     let mut was_command = false;
-                    if let Some(reply) = ReplyMail::read(raw, &from) {
+                    let reply = ReplyMail::from_notice(&n);
+                    {
                         // A decision's draft documents need the case as stored;
                         // unreadable, the draft goes without them (recorded).
                         let file = crate::casefile::load(
@@ -330,12 +331,25 @@ impl Pipeline {
                             None
                         });
                         let docs = file.as_ref().map(|f| (f, self.templates.as_ref()));
-                        let w = reply::work(&self.cfg, &self.sender, &wf, &reply, now, docs)
-                            .map_err(|e| anyhow::anyhow!("{}: {e}", wf.case_ref))?;
-                        was_command = w.was_command;
-                        events.extend(w.events);
-                        mails.extend(w.mails);
-                        update = w.update;
+                        // A case whose stored workflow cannot be used is a fault
+                        // of the case, not of this message: the message is still
+                        // recorded on it, with the reason.
+                        match reply::work(&self.cfg, &self.sender, &wf, &reply, now, docs) {
+                            Ok(w) => {
+                                was_command = w.was_command;
+                                events.extend(w.events);
+                                mails.extend(w.mails);
+                                update = w.update;
+                            }
+                            Err(e) => {
+                                tracing::error!(case = %wf.case_ref, "reply could not be handled: {e}");
+                                events.push(NewEvent {
+                                    kind: "reply_not_handled".into(),
+                                    actor: "breachwatch".into(),
+                                    data: serde_json::json!({ "error": e }),
+                                });
+                            }
+                        }
                     }
                     if let Some(route) = route {
                         let tell = intake::attach_notices(
@@ -365,10 +379,10 @@ impl Pipeline {
                             ));
                         }
                         for d in drafts {
-                            mails.push(
-                                compose::format(&self.sender, &wf.case_ref, d)
-                                    .map_err(|e| anyhow::anyhow!(e))?,
-                            );
+                            match compose::format(&self.sender, &wf.case_ref, d) {
+                                Ok(m) => mails.push(m),
+                                Err(e) => events.push(compose::dropped_event(&e)),
+                            }
                         }
                     }
                 }
@@ -384,7 +398,7 @@ impl Pipeline {
                 let res = self
                     .store
                     .commit_ingest(w, &self.cfg.general.case_prefix, now, move |_| {
-                        Ok(Composed::mails(mails))
+                        Composed::mails(mails)
                     })
                     .await?;
                 if res.duplicate {
@@ -427,7 +441,7 @@ impl Pipeline {
                         ..message
                     },
                     change: CaseChange::Open(Box::new(case)),
-                    events: vec![NewEvent {
+                    events: std::iter::once(NewEvent {
                         kind: "case_opened".into(),
                         actor: "breachwatch".into(),
                         data: serde_json::json!({
@@ -438,8 +452,11 @@ impl Pipeline {
                             "rule": decision.rule,
                             "reasons": decision.reasons,
                             "forwarded": n.forwarded,
+                            "ignored_chain_times": n.ignored_chain_times,
                         }),
-                    }],
+                    })
+                    .chain(refused_sender(&n))
+                    .collect(),
                     checkpoint,
                 };
                 let sender = self.sender.clone();
@@ -450,6 +467,7 @@ impl Pipeline {
                 let templates = self.templates.clone();
                 let docs_cfg = self.cfg.documents.clone();
                 let notice = n.clone();
+                let ignored = n.ignored_chain_times.clone();
                 let res = self
                     .store
                     .commit_ingest(w, &self.cfg.general.case_prefix, now, move |k| {
@@ -462,6 +480,7 @@ impl Pipeline {
                             rule: rule.as_deref(),
                             systems: &systems,
                             notice_message_id: notice_id.as_deref(),
+                            ignored_chain_times: &ignored,
                         };
                         // The notify draft, the IMY form draft and the deadline
                         // .ics go with the notice; their checksums join the
@@ -484,19 +503,28 @@ impl Pipeline {
                             attachments,
                             ..bare.clone()
                         };
-                        let (opening, doc_event) =
-                            match compose::format(&sender, &k.case_ref, with_docs) {
-                                Ok(m) => (m, doc_event),
-                                Err(e) if doc_event.kind != crate::casefile::EVENT_DOCUMENTS_FAILED => {
-                                    tracing::error!(case = %k.case_ref, "opening notice with documents could not be formatted: {e}");
-                                    (
-                                        compose::format(&sender, &k.case_ref, bare)?,
-                                        crate::casefile::documents_failed_event(&e),
-                                    )
+                        // A mail that cannot be composed is dropped with an
+                        // event; the case opens all the same.
+                        let mut events = Vec::new();
+                        let mut mails = Vec::new();
+                        match compose::format(&sender, &k.case_ref, with_docs) {
+                            Ok(m) => {
+                                mails.push(m);
+                                events.push(doc_event);
+                            }
+                            Err(e) => {
+                                tracing::error!(case = %k.case_ref, "opening notice with documents could not be formatted: {e}");
+                                if doc_event.kind != crate::casefile::EVENT_DOCUMENTS_FAILED {
+                                    events.push(crate::casefile::documents_failed_event(&e.to_string()));
+                                } else {
+                                    events.push(doc_event);
                                 }
-                                Err(e) => return Err(e),
-                            };
-                        let mut mails = vec![opening];
+                                match compose::format(&sender, &k.case_ref, bare) {
+                                    Ok(m) => mails.push(m),
+                                    Err(e) => events.push(compose::dropped_event(&e)),
+                                }
+                            }
+                        }
                         let ack_draft = match &ack {
                             AckTo::Forwarder(a) => {
                                 Some(compose::acknowledgement(&sender, &f, a, false))
@@ -510,12 +538,12 @@ impl Pipeline {
                             AckTo::Nobody => None,
                         };
                         if let Some(d) = ack_draft {
-                            mails.push(compose::format(&sender, &k.case_ref, d)?);
+                            match compose::format(&sender, &k.case_ref, d) {
+                                Ok(m) => mails.push(m),
+                                Err(e) => events.push(compose::dropped_event(&e)),
+                            }
                         }
-                        Ok(Composed {
-                            mails,
-                            events: vec![doc_event],
-                        })
+                        Composed { mails, events }
                     })
                     .await?;
                 if res.duplicate {
@@ -604,12 +632,26 @@ impl Pipeline {
         };
         self.store
             .commit_ingest(w, &self.cfg.general.case_prefix, now, |_| {
-                Ok(Composed::default())
+                Composed::default()
             })
             .await?;
         tracing::warn!(content_hash = %hash, "message quarantined: {error}");
         Ok(Handled::Quarantined(error))
     }
+}
+
+/// The record of a sender that is never mailed because its address is not a
+/// plain address (quotes, `%`, `!`, route syntax, too long…): the
+/// acknowledgement goes to the DPO instead.
+fn refused_sender(n: &Notice) -> Option<NewEvent> {
+    let a = n.sender.address.as_deref()?;
+    let why = crate::core::types::PlainAddress::parse(a).err()?;
+    let shown: String = a.chars().take(320).collect();
+    Some(NewEvent {
+        kind: "recipient_refused".into(),
+        actor: "breachwatch".into(),
+        data: serde_json::json!({ "address": shown, "reason": why.to_string() }),
+    })
 }
 
 fn reporter_label(n: &Notice) -> String {

@@ -8,62 +8,44 @@
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::core::auth::{submission_from_received, Submission};
+use crate::core::auth::Origin;
 use crate::core::case::{handle_reply, Case, Effect, Reply};
 use crate::core::clock;
 use crate::core::commands::Lang;
 use crate::core::documents::CaseFile;
+use crate::core::notice::Notice;
 use crate::core::routing::Route;
 use crate::mail::compose::{self, Draft, Sender};
 use crate::render::Templates;
 use crate::store::{CaseRecord, CaseUpdate, NewEvent, OutboxMail, Reminders};
 
-/// The headers of a reply that authentication looks at, and its own text.
+/// What the workflow reads of a reply: its sender, its own text and what
+/// authentication needs, all from the one read of the message.
 #[derive(Debug, Clone)]
 pub struct ReplyMail {
     pub sender: String,
     pub subject: String,
     pub message_id: Option<String>,
     pub text: String,
-    pub auth_results: Vec<String>,
-    pub submission: Submission,
+    pub origin: Origin,
 }
 
 impl ReplyMail {
-    /// Reads the reply's top-level text (not a quoted or forwarded part) and its
-    /// trace headers. None when the bytes do not parse (the reader already took
-    /// them, so this does not happen in practice).
-    pub fn read(raw: &[u8], sender: &str) -> Option<ReplyMail> {
-        let m = mail_parser::MessageParser::default().parse(raw)?;
-        let mut auth = Vec::new();
-        let mut received = Vec::new();
-        for h in m.headers() {
-            let name = h.name();
-            let value = raw_value(raw, h.offset_start() as usize, h.offset_end() as usize);
-            let Some(value) = value else { continue };
-            if name.eq_ignore_ascii_case("Authentication-Results") {
-                auth.push(value);
-            } else if name.eq_ignore_ascii_case("Received") {
-                received.push(value);
-            }
+    /// The reply as the reader read it (no second parse).
+    pub fn from_notice(n: &Notice) -> ReplyMail {
+        ReplyMail {
+            sender: n.sender.address.clone().unwrap_or_default(),
+            subject: n.threading.subject.clone().unwrap_or_default(),
+            message_id: n.message_id.as_deref().map(|m| {
+                m.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_string()
+            }),
+            text: n.reply_text.clone(),
+            origin: n.origin.clone(),
         }
-        let received_refs: Vec<&str> = received.iter().map(String::as_str).collect();
-        Some(ReplyMail {
-            sender: sender.to_string(),
-            subject: m.subject().unwrap_or_default().to_string(),
-            message_id: m.message_id().map(str::to_string),
-            text: m.body_text(0).map(|c| c.into_owned()).unwrap_or_default(),
-            auth_results: auth,
-            submission: submission_from_received(&received_refs),
-        })
     }
-}
-
-fn raw_value(raw: &[u8], start: usize, end: usize) -> Option<String> {
-    let bytes = raw.get(start..end)?;
-    let s = String::from_utf8_lossy(bytes);
-    // Unfold continuation lines; the header name is not part of the span.
-    Some(s.replace("\r\n", "").replace('\n', "").trim().to_string())
 }
 
 /// Everything a reply changes, ready for one transaction.
@@ -90,6 +72,15 @@ fn pick(lang: Option<Lang>, sv: &str, en: &str) -> String {
     }
 }
 
+/// Queues a mail, or records why it could not be composed: a mail that cannot
+/// be composed never fails the reply's transaction.
+fn queue(work: &mut ReplyWork, sender: &Sender, case_ref: &crate::core::types::CaseRef, d: Draft) {
+    match compose::format(sender, case_ref, d) {
+        Ok(m) => work.mails.push(m),
+        Err(e) => work.events.push(compose::dropped_event(&e)),
+    }
+}
+
 /// Runs the workflow for one reply. `documents` (the case file as stored, and
 /// the templates) makes the attachments of a draft decision; None sends the
 /// draft without them and records why.
@@ -104,12 +95,10 @@ pub fn work(
     let case = load_case(wf);
     let route: Route =
         serde_json::from_value(wf.route.clone()).map_err(|e| format!("stored route: {e}"))?;
-    let auth_refs: Vec<&str> = reply.auth_results.iter().map(String::as_str).collect();
     let r = Reply {
         sender: &reply.sender,
         text: &reply.text,
-        auth_results: &auth_refs,
-        submission: reply.submission,
+        origin: &reply.origin,
     };
     let out = handle_reply(&case, &route, &cfg.auth, &r, now, cfg.tz());
     let mut work = ReplyWork {
@@ -149,7 +138,7 @@ pub fn work(
                     pick(out.lang, "Utfört", "Done") + &format!(": {}", reply.subject),
                     pick(out.lang, sv, en) + "\n\n-- \nbreachwatch\n",
                 );
-                work.mails.push(compose::format(sender, case_ref, d)?);
+                queue(&mut work, sender, case_ref, d);
             }
             Effect::AnswerRefusal { sv, en } => {
                 let d = answer(
@@ -158,7 +147,7 @@ pub fn work(
                         + &format!(": {}", reply.subject),
                     pick(out.lang, sv, en) + "\n\n-- \nbreachwatch\n",
                 );
-                work.mails.push(compose::format(sender, case_ref, d)?);
+                queue(&mut work, sender, case_ref, d);
             }
             Effect::NotifyRoster { sv, en: _ } => {
                 let mut to: Vec<String> = vec![
@@ -183,7 +172,7 @@ pub fn work(
                     in_reply_to: None,
                     attachments: vec![],
                 };
-                work.mails.push(compose::format(sender, case_ref, d)?);
+                queue(&mut work, sender, case_ref, d);
             }
             Effect::SendDraft {
                 decision,
@@ -232,9 +221,9 @@ pub fn work(
                     }
                     Err(e) => {
                         tracing::error!(case = %case_ref, "draft with documents could not be formatted: {e}");
-                        work.mails.push(compose::format(sender, case_ref, d)?);
                         work.events
-                            .push(crate::casefile::documents_failed_event(&e));
+                            .push(crate::casefile::documents_failed_event(&e.to_string()));
+                        queue(&mut work, sender, case_ref, d);
                     }
                 }
             }

@@ -8,6 +8,7 @@ mod daemon;
 mod documents;
 mod harness;
 mod hostile;
+mod hostile_fixtures;
 mod mutation;
 mod store_story;
 mod workflow;

@@ -35,7 +35,13 @@ pub struct ReadOptions {
     pub case_ref_prefix: String,
     /// Known suppliers (organisation name and mail domains) that help name the reporter.
     pub suppliers: Vec<SupplierHint>,
+    /// A forward-chain time more than this long before the delivery is not
+    /// used for the clock (a forged or broken date must not start it).
+    pub max_forward_age: chrono::Duration,
 }
+
+/// The default of [`ReadOptions::max_forward_age`], in days.
+pub const DEFAULT_MAX_FORWARD_AGE_DAYS: i64 = 30;
 
 impl Default for ReadOptions {
     fn default() -> Self {
@@ -44,6 +50,7 @@ impl Default for ReadOptions {
             delivered_at: None,
             case_ref_prefix: "PUI".into(),
             suppliers: Vec::new(),
+            max_forward_age: chrono::Duration::days(DEFAULT_MAX_FORWARD_AGE_DAYS),
         }
     }
 }
@@ -103,6 +110,31 @@ pub struct Range {
     pub max: Option<u64>,
 }
 
+/// A time in the forward chain that does not set the clock, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct IgnoredTime {
+    pub time: DateTime<Utc>,
+    pub why: IgnoredWhy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IgnoredWhy {
+    /// More than `max_forward_age` before the delivery.
+    TooOld,
+    /// After the delivery (more than an hour of clock skew).
+    AfterDelivery,
+    /// Outside the years any mail can have (before 1970 or after 2200).
+    Implausible,
+}
+
+/// Years a date in mail can plausibly have; anything else is a forgery or a
+/// typo and sets nothing.
+fn plausible(t: DateTime<Utc>) -> bool {
+    use chrono::Datelike;
+    (1970..=2200).contains(&t.year())
+}
+
 /// A fact and the sentence it was read from, shown to officials by `--explain`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Evidence {
@@ -146,6 +178,9 @@ pub struct Notice {
     pub received_at: Option<DateTime<Utc>>,
     /// Earliest receipt in the forward chain, else `received_at`.
     pub aware_at: Option<DateTime<Utc>>,
+    /// Forward-chain times not used for the clock: too long before the
+    /// delivery or after it. The official is told.
+    pub ignored_chain_times: Vec<IgnoredTime>,
     pub sender: Person,
     pub reporter: Reporter,
     pub case_ref: Option<String>,
@@ -155,7 +190,18 @@ pub struct Notice {
     /// Plain text of the notice (the innermost forwarded body when forwarded),
     /// for the case timeline. Never logged.
     pub body_text: String,
+    /// The message's own first text part (a reply's words above any quote),
+    /// at most [`MAX_REPLY_TEXT`] bytes: what a reply command is read from.
+    #[serde(skip)]
+    pub reply_text: String,
+    /// The From fields and trace headers that authentication reads (bounded).
+    #[serde(skip)]
+    pub origin: crate::core::auth::Origin,
 }
+
+/// How much of a message's own text is kept for reading a reply command and
+/// for the timeline.
+pub const MAX_REPLY_TEXT: usize = 64 * 1024;
 
 /// How much of the notice's text facts are read from.
 const MAX_FACT_CHARS: usize = 30_000;
@@ -165,14 +211,17 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     if !looks_like_message(raw) {
         return Err(ReadError::NotAMessage("no header lines".into()));
     }
+    let bytes = skip_leading_space(raw);
     let msg = mail_parser::MessageParser::default()
-        .parse(skip_leading_space(raw))
+        .parse(bytes)
         .ok_or_else(|| ReadError::NotAMessage("no headers could be parsed".into()))?;
+    let origin = origin(&msg, bytes);
     let mut evidence = Vec::new();
     let date = msg
         .date()
         .filter(|d| d.is_valid())
-        .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0));
+        .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0))
+        .filter(|d| plausible(*d));
     let received_at = opts.delivered_at.or(date);
     let from = msg.from().and_then(|a| a.first());
     let sender = Person {
@@ -242,6 +291,25 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     } else {
         forward::unwrap(&msg, opts.tz, reference, 0)
     };
+    // A chain time sets the clock only when it is plausible: not more than
+    // `max_forward_age` before the delivery, and not after it.
+    let mut ignored_chain_times = Vec::new();
+    for l in chain.layers.iter_mut() {
+        let Some(t) = l.sent else { continue };
+        let why = if !plausible(t) {
+            Some(IgnoredWhy::Implausible)
+        } else {
+            match received_at {
+                Some(r) if t < r - opts.max_forward_age => Some(IgnoredWhy::TooOld),
+                Some(r) if t > r + chrono::Duration::hours(1) => Some(IgnoredWhy::AfterDelivery),
+                _ => None,
+            }
+        };
+        if let Some(why) = why {
+            ignored_chain_times.push(IgnoredTime { time: t, why });
+            l.sent = None;
+        }
+    }
     let forwarded = chain.forwarded();
     let inner = chain.layers.last();
     let chain_first = chain.layers.iter().filter_map(|l| l.sent).min();
@@ -338,6 +406,7 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         forwarded,
         received_at,
         aware_at,
+        ignored_chain_times,
         sender,
         reporter: Reporter {
             name: rep_name,
@@ -353,7 +422,57 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         },
         evidence,
         body_text,
+        reply_text: msg
+            .body_text(0)
+            .map(|t| text::prefix(&t, MAX_REPLY_TEXT).to_string())
+            .unwrap_or_default(),
+        origin,
     })
+}
+
+/// The From fields and the trace headers, top first, each list bounded: what
+/// authentication reads, collected in the one parse.
+fn origin(msg: &mail_parser::Message<'_>, bytes: &[u8]) -> crate::core::auth::Origin {
+    use crate::core::auth::{Origin, TraceHeader, MAX_FROM_ADDRESSES, MAX_TRACE_HEADERS};
+    let mut o = Origin::default();
+    for h in msg.headers() {
+        let name = h.name();
+        if name.eq_ignore_ascii_case("From") {
+            o.from_fields += 1;
+            if let Some(list) = h.value().as_address() {
+                for a in list.iter() {
+                    if o.from_addresses.len() < MAX_FROM_ADDRESSES {
+                        o.from_addresses
+                            .push(a.address().unwrap_or_default().trim().to_lowercase());
+                    }
+                }
+            }
+        } else if o.trace.len() < MAX_TRACE_HEADERS {
+            let is_ar = name.eq_ignore_ascii_case("Authentication-Results");
+            if is_ar || name.eq_ignore_ascii_case("Received") {
+                let value =
+                    raw_header_value(bytes, h.offset_start() as usize, h.offset_end() as usize);
+                o.trace.push(if is_ar {
+                    TraceHeader::AuthenticationResults(value)
+                } else {
+                    TraceHeader::Received(value)
+                });
+            }
+        }
+    }
+    o
+}
+
+/// A header's value as written, unfolded, at most 8 KiB (a trace header is
+/// a line or two; anything longer is not one our servers wrote).
+fn raw_header_value(bytes: &[u8], start: usize, end: usize) -> String {
+    let end = end.min(start.saturating_add(8 * 1024));
+    let v = bytes.get(start..end).unwrap_or_default();
+    String::from_utf8_lossy(v)
+        .replace("\r\n", "")
+        .replace('\n', "")
+        .trim()
+        .to_string()
 }
 
 /// A message starts with a header line ("Name: value", obsolete "Name :"
