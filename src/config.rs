@@ -214,7 +214,9 @@ pub struct Smtp {
     pub from: String,
     #[serde(default = "default_from_name")]
     pub from_name: String,
-    /// Attempts before a mail is marked failed for good.
+    /// Attempts after which a mail that still waits on a failing server is
+    /// reported as an error. Transient failures are never final: the mail is
+    /// retried until the server takes it; only a permanent refusal (5xx) ends it.
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
     #[serde(default = "default_retry_base")]

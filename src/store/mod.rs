@@ -490,6 +490,22 @@ impl Store {
         dispatch!(self, outbox_failed(id, attempts, err, now))
     }
 
+    /// Rows left 'sending' by a process that died become due at once. Only
+    /// SQLite: its file belongs to one daemon, so no live process holds them.
+    /// On PostgreSQL another replica may be sending such a row right now; its
+    /// lease decides there.
+    pub async fn release_sending(&self, now: DateTime<Utc>) -> Result<u64> {
+        match self {
+            Store::Sqlite(p) => sqlite_q::release_sending(p, now).await,
+            Store::Postgres(_) => Ok(0),
+        }
+    }
+
+    /// How many mails wait to be sent, and since when the oldest.
+    pub async fn outbox_waiting(&self) -> Result<(i64, Option<DateTime<Utc>>)> {
+        dispatch!(self, outbox_waiting())
+    }
+
     /// The earliest instant an outbox row becomes due, if any is pending.
     pub async fn next_outbox_at(&self) -> Result<Option<DateTime<Utc>>> {
         dispatch!(self, next_outbox_at())

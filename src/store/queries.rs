@@ -342,10 +342,16 @@ macro_rules! backend {
                 let mut tx = $begin(pool).await?;
                 // The outer status test is re-checked after a row lock wait in
                 // PostgreSQL, so two replicas never claim the same row.
+                // The attempt is counted as the row is claimed, so a crash
+                // mid-send still counts. Among due rows the mail of the case
+                // whose deadline is nearest goes first (mail of no case, e.g.
+                // the digest, after), so after an outage the urgent case's
+                // reminder is not queued behind a backlog.
                 let row = sqlx::query(
-                    "UPDATE outbox SET status = 'sending', next_attempt_at = $2 \
-                     WHERE id = (SELECT id FROM outbox WHERE status IN ('pending', 'sending') \
-                                 AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT 1) \
+                    "UPDATE outbox SET status = 'sending', next_attempt_at = $2, attempts = attempts + 1 \
+                     WHERE id = (SELECT o.id FROM outbox o LEFT JOIN cases c ON c.id = o.case_id \
+                                 WHERE o.status IN ('pending', 'sending') AND o.next_attempt_at <= $1 \
+                                 ORDER BY (c.deadline_at IS NULL), c.deadline_at, o.next_attempt_at, o.id LIMIT 1) \
                        AND status IN ('pending', 'sending') AND next_attempt_at <= $1 \
                      RETURNING id, case_id, message_id, envelope_from, recipients, raw, attempts",
                 )
@@ -367,8 +373,7 @@ macro_rules! backend {
 
             pub async fn outbox_sent(pool: &Pool, id: i64, now: DateTime<Utc>) -> Result<()> {
                 sqlx::query(
-                    "UPDATE outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1, \
-                     last_error = NULL WHERE id = $1",
+                    "UPDATE outbox SET status = 'sent', sent_at = $2, last_error = NULL WHERE id = $1",
                 )
                 .bind(id)
                 .bind(now)
@@ -413,6 +418,30 @@ macro_rules! backend {
                 .execute(pool)
                 .await?;
                 Ok(())
+            }
+
+            /// Rows left 'sending' by a process that died are due at once
+            /// (called at start when no other process can hold them; on
+            /// PostgreSQL replicas hold rows by lease, so it is not used there).
+            #[allow(dead_code)]
+            pub async fn release_sending(pool: &Pool, now: DateTime<Utc>) -> Result<u64> {
+                Ok(sqlx::query(
+                    "UPDATE outbox SET status = 'pending', next_attempt_at = $1 WHERE status = 'sending'",
+                )
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected())
+            }
+
+            /// Mail waiting to be sent: how many rows, and the oldest creation time.
+            pub async fn outbox_waiting(pool: &Pool) -> Result<(i64, Option<DateTime<Utc>>)> {
+                let r = sqlx::query(
+                    "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE status IN ('pending', 'sending')",
+                )
+                .fetch_one(pool)
+                .await?;
+                Ok((r.get::<i64, _>(0), r.get(1)))
             }
 
             pub async fn next_outbox_at(pool: &Pool) -> Result<Option<DateTime<Utc>>> {

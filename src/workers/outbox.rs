@@ -44,7 +44,16 @@ pub fn retry_delay(cfg: &Smtp, attempts: u32) -> chrono::Duration {
     chrono::Duration::seconds(secs as i64)
 }
 
-/// Sends at most one due mail.
+/// Whether a failed attempt is worth a log line: the first few of a mail and
+/// then at attempts 8, 16, 32…, so an outage of any length logs a bounded
+/// number of lines per mail (the waiting count is reported by [`run`]).
+fn worth_logging(attempts: u32) -> bool {
+    attempts <= 2 || attempts.is_power_of_two()
+}
+
+/// Sends at most one due mail. A transient failure (connection refused,
+/// timeout, 4xx) is never final: the mail is retried with capped backoff until
+/// it goes out. Only a permanent refusal (5xx) ends it.
 pub async fn send_one(
     store: &Store,
     smtp: &SmtpSender,
@@ -54,8 +63,8 @@ pub async fn send_one(
     let Some(row) = store.claim_outbox(now, lease(cfg)).await? else {
         return Ok(Step::Idle);
     };
-    // Count the attempt before sending: a crash mid-send still counts.
-    let attempts = row.attempts + 1;
+    // The claim counted this attempt already.
+    let attempts = row.attempts;
     match smtp
         .send(&row.envelope_from, &row.recipients, &row.raw)
         .await
@@ -65,17 +74,21 @@ pub async fn send_one(
             tracing::info!(message_id = %row.message_id, attempts, "mail sent");
             Ok(Step::Sent(row.message_id))
         }
-        SendOutcome::Retry(err) if attempts < cfg.max_attempts => {
+        SendOutcome::Retry(err) => {
             let next = Utc::now() + retry_delay(cfg, attempts);
             store.outbox_retry(row.id, attempts, next, &err).await?;
-            tracing::warn!(message_id = %row.message_id, attempts, %next, "send failed, will retry: {err}");
+            if attempts >= cfg.max_attempts && worth_logging(attempts) {
+                tracing::error!(message_id = %row.message_id, attempts, %next, "mail still not sent, retrying until the server takes it: {err}");
+            } else if worth_logging(attempts) {
+                tracing::warn!(message_id = %row.message_id, attempts, %next, "send failed, will retry: {err}");
+            }
             Ok(Step::Retry(err))
         }
-        SendOutcome::Retry(err) | SendOutcome::Permanent(err) => {
+        SendOutcome::Permanent(err) => {
             store
                 .outbox_failed(row.id, attempts, &err, Utc::now())
                 .await?;
-            tracing::error!(message_id = %row.message_id, attempts, "mail failed for good: {err}");
+            tracing::error!(message_id = %row.message_id, attempts, "mail refused for good: {err}");
             Ok(Step::Failed(err))
         }
     }
@@ -90,11 +103,27 @@ pub async fn run(
     wake: Arc<Notify>,
     cancel: CancellationToken,
 ) {
+    match store.release_sending(Utc::now()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            mails = n,
+            "mails interrupted mid-send by a stop are due again"
+        ),
+        Err(e) => tracing::error!("outbox: {e:#}"),
+    }
+    let mut last_report = std::time::Instant::now();
     loop {
         if cancel.is_cancelled() {
             return;
         }
         let step = send_one(&store, &smtp, &cfg, Utc::now()).await;
+        // While mail waits on a failing server, say so once a minute.
+        if matches!(step, Ok(Step::Retry(_))) && last_report.elapsed() >= Duration::from_secs(60) {
+            last_report = std::time::Instant::now();
+            if let Ok((n, oldest)) = store.outbox_waiting().await {
+                tracing::warn!(waiting = n, oldest = ?oldest, "outbox: mail is waiting for the SMTP server");
+            }
+        }
         let sleep_for = match step {
             Ok(Step::Idle) => {
                 let next = store.next_outbox_at().await.ok().flatten();

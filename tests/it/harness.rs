@@ -98,6 +98,8 @@ pub struct Knobs {
     pub smtp_port: Option<u16>,
     pub retry_base_secs: u64,
     pub retry_max_secs: u64,
+    /// `smtp.max_attempts`.
+    pub max_attempts: u32,
     pub database_url: Option<String>,
     /// `auth.trust_local_submission`: replies submitted on 127.0.0.1 may command.
     pub trust_local: bool,
@@ -112,6 +114,7 @@ impl Default for Knobs {
             smtp_port: None,
             retry_base_secs: 1,
             retry_max_secs: 2,
+            max_attempts: 12,
             database_url: None,
             trust_local: true,
             use_idle: true,
@@ -169,6 +172,7 @@ from = "{breach}"
 from_name = "breachwatch"
 retry_base_secs = {rb}
 retry_max_secs = {rm}
+max_attempts = {ma}
 timeout_secs = 5
 
 [auth]
@@ -187,6 +191,7 @@ dpo = {{ name = "Dora DPO", address = "{dpo}" }}
         smtp = knobs.smtp_port.unwrap_or(stack.smtp_port()),
         rb = knobs.retry_base_secs,
         rm = knobs.retry_max_secs,
+        ma = knobs.max_attempts,
         trust = knobs.trust_local,
         use_idle = knobs.use_idle,
         use_move = knobs.use_move,
