@@ -613,12 +613,22 @@ struct Failure {
     what: String,
 }
 
+/// Writes straight to the process's stderr: the test harness captures
+/// `println!` of a passing test, and this summary (and the notice that the run
+/// was skipped) belongs in every CI log.
+macro_rules! report {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 #[tokio::test]
 async fn mutated_public_corpus_goes_through_intake() {
     let dir = match std::env::var("BREACHWATCH_PUBLIC_CORPUS") {
         Ok(d) if !d.trim().is_empty() => PathBuf::from(d),
         _ => {
-            println!(
+            report!(
                 "BREACHWATCH_PUBLIC_CORPUS is not set: mutation run over the public corpus SKIPPED"
             );
             return;
@@ -726,19 +736,19 @@ async fn mutated_public_corpus_goes_through_intake() {
     pool.close().await;
     store.close().await;
 
-    println!(
+    report!(
         "mutation run: {} files, {iters} iteration(s) each, seed {base_seed:#x}: {fed} messages fed \
 ({same_bytes} mutations gave bytes already fed, not fed again) in {:.1}s",
         files.len(),
         elapsed.as_secs_f64()
     );
-    println!("  outcomes: {outcomes:?}, duplicates {duplicates}");
-    println!("  register rows by disposition: {by_disposition:?} (total {rows})");
+    report!("  outcomes: {outcomes:?}, duplicates {duplicates}");
+    report!("  register rows by disposition: {by_disposition:?} (total {rows})");
     for (d, l) in &slowest {
-        println!("  slow: {:>6} ms  {l}", d.as_millis());
+        report!("  slow: {:>6} ms  {l}", d.as_millis());
     }
     for f in failures.iter().take(30) {
-        println!(
+        report!(
             "  FAILED: {} iteration {} seed {:#x} {:?}: {}\n    reproduce: BREACHWATCH_MUTATION_ONLY='{}' BREACHWATCH_MUTATION_SEED={:#x} BREACHWATCH_MUTATION_ITERS={}",
             f.file,
             f.iter,

@@ -34,10 +34,19 @@ fn read_and_present(raw: &[u8]) -> Option<super::Notice> {
     Some(n)
 }
 
-/// The notice's own promises about time: awareness is never later than receipt.
+/// The notice's own promises about time: awareness is never later than
+/// receipt, and no date a message carries starts the clock outside the years
+/// mail can have (a forged "year 1" or "year 9999" sets nothing).
 fn check_times(n: &super::Notice) -> Result<(), TestCaseError> {
+    use chrono::Datelike;
     if let (Some(a), Some(r)) = (n.aware_at, n.received_at) {
         prop_assert!(a <= r, "aware_at {a} after received_at {r}");
+    }
+    for t in [n.aware_at, n.received_at].into_iter().flatten() {
+        prop_assert!(
+            (1970..=2200).contains(&t.year()),
+            "implausible time {t} used for the clock"
+        );
     }
     Ok(())
 }
