@@ -122,7 +122,10 @@ fn base(
 }
 
 /// "VB: SV: Intrång" → "Intrång": the subject of the original notice, without
-/// the reply/forward prefixes of Swedish, English and German mail clients.
+/// the reply/forward prefixes of Swedish, English and German mail clients,
+/// shortened like every subject copied into our own texts
+/// (`core::bounded::short_subject`): a supplier's 200 KB subject would
+/// otherwise be copied into every generated document.
 pub fn original_subject(subject: &str) -> String {
     const PREFIXES: [&str; 8] = ["vb:", "fw:", "fwd:", "sv:", "re:", "aw:", "wg:", "vs:"];
     let mut s = subject.trim();
@@ -131,7 +134,7 @@ pub fn original_subject(subject: &str) -> String {
         match PREFIXES.iter().find(|p| lower.starts_with(*p)) {
             // The prefixes are ASCII, so their length is a char boundary.
             Some(p) => s = s[p.len()..].trim_start(),
-            None => return s.to_string(),
+            None => return crate::core::bounded::short_subject(s),
         }
     }
 }

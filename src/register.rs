@@ -1,13 +1,17 @@
 //! The art. 33(5) register: every case, notified or not, with its facts, effects,
 //! remedial actions, decision and reasoning (`register export`), and the check
 //! that no stored timeline row was edited, removed or reordered (`register
-//! verify`, using `core::timeline::verify` and the head hash kept on the case).
+//! verify`: each case's chain with `core::timeline::verify`, its head hash and
+//! its row against the last seal, the case numbers and register-wide event
+//! sequence with `core::register`, and optionally an anchor saved outside).
+//! The anchor printed in the DPO digest comes from [`current_anchor`].
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
 
-use crate::core::timeline::{self, Event, StoredEvent};
+use crate::core::register::{self, Anchor, CaseHead, Seal};
+use crate::core::timeline::{self, StoredEvent};
 use crate::store::{CaseRecord, EventRow, Store};
 use crate::workers::reply::load_case;
 
@@ -153,39 +157,195 @@ pub struct Verified {
     pub problem: Option<String>,
 }
 
-/// Checks every case's timeline chain and its head hash.
-pub async fn verify(store: &Store) -> anyhow::Result<Vec<Verified>> {
-    let mut out = Vec::new();
-    for wf in store.all_workflows().await? {
-        let rows = store.case_events(wf.id).await?;
-        let stored: Vec<StoredEvent> = rows
-            .iter()
-            .map(|r| StoredEvent {
-                event: Event {
-                    seq: r.seq.max(0) as u64,
-                    case_ref: wf.case_ref.clone(),
-                    at: r.at,
-                    kind: r.kind.clone(),
-                    actor: r.actor.clone(),
-                    data: r.data.clone(),
-                },
-                prev_hash: r.prev_hash.clone(),
-                hash: r.hash.clone(),
-            })
-            .collect();
-        let problem = match timeline::verify(&stored) {
-            Err(b) => Some(b.to_string()),
-            Ok(head) if head != wf.timeline_head => Some(format!(
+/// The outcome of `register verify`.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub cases: Vec<Verified>,
+    /// Problems of the register as a whole: missing case numbers, holes in the
+    /// register-wide event sequence, an anchor that no longer holds.
+    pub register: Vec<String>,
+    /// The register-wide event counter.
+    pub reg_counter: u64,
+    /// Cases whose events all predate the seal (migration 0003): their row is
+    /// checked from their next event on.
+    pub unsealed_rows: usize,
+    /// The anchor that was checked and held.
+    pub anchor_held: Option<Anchor>,
+}
+
+impl Report {
+    /// Every problem, the register's first (a deleted case explains the broken
+    /// links it leaves), then per case in case order.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.register.clone();
+        out.extend(
+            self.cases
+                .iter()
+                .filter_map(|v| v.problem.as_ref().map(|p| format!("{}: {p}", v.case_ref))),
+        );
+        out
+    }
+
+    /// One line: what was checked.
+    pub fn summary(&self) -> String {
+        let events: usize = self.cases.iter().map(|v| v.events).sum();
+        let mut s = format!(
+            "register intact: {} case(s), {events} event(s), register events 1–{}",
+            self.cases.len(),
+            self.reg_counter
+        );
+        if self.unsealed_rows > 0 {
+            s.push_str(&format!(
+                ", {} case row(s) not yet sealed (no event since the upgrade)",
+                self.unsealed_rows
+            ));
+        }
+        if let Some(a) = &self.anchor_held {
+            s.push_str(&format!(
+                "; anchor of {} holds ({} case(s), {} event(s), root {}…)",
+                a.at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                a.cases,
+                a.events,
+                a.root.get(..12).unwrap_or(&a.root)
+            ));
+        }
+        s
+    }
+}
+
+/// Checks one case: its chain, its head hash, and its row against the last seal.
+/// Returns the problem (if any) and whether the row is sealed at all.
+fn check_case(wf: &CaseRecord, chain: &[StoredEvent]) -> (Option<String>, bool) {
+    let head = match timeline::verify(chain) {
+        Err(b) => return (Some(b.to_string()), true),
+        Ok(h) => h,
+    };
+    if head != wf.timeline_head {
+        return (
+            Some(format!(
                 "the timeline ends at {head}, but the case row records head {}: events were removed at the end",
                 wf.timeline_head
             )),
-            Ok(_) => None,
-        };
-        out.push(Verified {
+            true,
+        );
+    }
+    if chain.is_empty() {
+        // Every case is opened with events: an empty timeline was deleted.
+        return (
+            Some("the case has no timeline events: its timeline was deleted".into()),
+            true,
+        );
+    }
+    let Some(last) = chain.iter().rev().find(|e| e.seal.is_some()) else {
+        return (None, false);
+    };
+    let seq = last.event.seq;
+    let Some(seal) = last.seal.as_ref().and_then(Seal::from_value) else {
+        return (
+            Some(format!("the seal of event {seq} does not read as a seal")),
+            true,
+        );
+    };
+    let problem = wf
+        .row_state()
+        .first_difference(&seal.row)
+        .map(|m| format!("{m} (event {seq}): the case row was edited"));
+    (problem, true)
+}
+
+/// Checks every case's timeline chain, head hash and row, the case numbers and
+/// the register-wide event sequence, and, given an anchor saved earlier, that
+/// the register still holds what the anchor saw.
+pub async fn verify(store: &Store, anchor: Option<&Anchor>) -> anyhow::Result<Report> {
+    let snap = store.register_snapshot().await?;
+    let reg_counter = snap.reg_counter;
+    let mut cases = Vec::new();
+    let mut reg_seqs: Vec<u64> = Vec::new();
+    let mut heads: Vec<CaseHead> = Vec::new();
+    let mut unsealed_rows = 0;
+    for (wf, chain) in &snap.cases {
+        let (problem, sealed) = check_case(wf, chain);
+        if !sealed {
+            unsealed_rows += 1;
+        }
+        reg_seqs.extend(
+            chain
+                .iter()
+                .filter_map(|e| e.seal.as_ref().and_then(timeline::reg_seq_of)),
+        );
+        if let Some(a) = anchor {
+            heads.push(register::prefix_upto(wf.case_ref.as_str(), chain, a.upto));
+        }
+        cases.push(Verified {
             case_ref: wf.case_ref.to_string(),
-            events: rows.len(),
+            events: chain.len(),
             problem,
         });
     }
-    Ok(out)
+    let refs: Vec<&str> = snap
+        .cases
+        .iter()
+        .map(|(wf, _)| wf.case_ref.as_str())
+        .collect();
+    let mut problems = register::case_number_gaps(&refs, &snap.case_counters);
+    problems.extend(register::register_gaps(reg_seqs, reg_counter));
+    let mut anchor_held = None;
+    if let Some(a) = anchor {
+        if a.upto > reg_counter {
+            problems.push(format!(
+                "the anchor covers register events up to {}, but the register counter is at {reg_counter}: the newest events were deleted and the counter reset",
+                a.upto
+            ));
+        } else {
+            match a.check(&Anchor::over(a.at, a.upto, &heads)) {
+                Ok(()) => anchor_held = Some(a.clone()),
+                Err(e) => problems.push(e),
+            }
+        }
+    }
+    Ok(Report {
+        cases,
+        register: problems,
+        reg_counter,
+        unsealed_rows,
+        anchor_held,
+    })
+}
+
+/// The register's anchor now: the root over every case's events up to the
+/// register counter, all read in one snapshot.
+pub async fn current_anchor(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Anchor> {
+    let snap = store.register_snapshot().await?;
+    let heads: Vec<CaseHead> = snap
+        .cases
+        .iter()
+        .map(|(wf, chain)| register::prefix_upto(wf.case_ref.as_str(), chain, snap.reg_counter))
+        .collect();
+    Ok(Anchor::over(now, snap.reg_counter, &heads))
+}
+
+/// The largest anchor file read: a digest mail is a few kilobytes.
+const MAX_ANCHOR_FILE: usize = 4 * 1024 * 1024;
+
+/// Reads an anchor from a saved digest mail (.eml: the text body is decoded, so
+/// quoted-printable line wrapping does not matter) or from a file holding the
+/// anchor line.
+pub fn read_anchor(bytes: &[u8]) -> anyhow::Result<Anchor> {
+    if bytes.len() > MAX_ANCHOR_FILE {
+        anyhow::bail!(
+            "the anchor file has {} bytes; a saved digest mail or anchor line is far below {MAX_ANCHOR_FILE}",
+            bytes.len()
+        );
+    }
+    let plain = String::from_utf8_lossy(bytes);
+    if let Ok(a) = Anchor::find(&plain) {
+        return Ok(a);
+    }
+    let body = mail_parser::MessageParser::default()
+        .parse(bytes)
+        .and_then(|m| m.body_text(0).map(|t| t.into_owned()));
+    match body {
+        Some(text) => Ok(Anchor::find(&text)?),
+        None => Ok(Anchor::find(&plain)?),
+    }
 }

@@ -23,6 +23,7 @@ use serde::Serialize;
 use std::str::FromStr;
 
 use super::case::{Case, State};
+use super::register::Anchor;
 use super::types::CaseRef;
 
 /// Weekdays 07:30.
@@ -154,6 +155,21 @@ impl OpenCase {
             clock_running: case.deadline_clock_running(),
         }
     }
+}
+
+/// The digest's register anchor paragraph (Swedish): when it was taken and what
+/// it covers in words, then the anchor line itself, alone on its line so that it
+/// can be copied into a file. Saving the whole mail works too.
+pub fn anchor_text_sv(anchor: &Anchor, tz: Tz) -> String {
+    format!(
+        "Registerankare {} ({} ärenden, {} händelser). Spara detta brev utanför \
+         systemet: `breachwatch register verify --anchor BREVET.eml` visar senare att \
+         inget ärende eller händelse som fanns nu har ändrats eller tagits bort.\n{}\n",
+        anchor.at.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z"),
+        anchor.cases,
+        anchor.events,
+        anchor.line()
+    )
 }
 
 /// One line of the digest.
@@ -401,6 +417,24 @@ mod tests {
         .collect();
         assert_eq!(got, want);
         assert_eq!(lines[0].time_left_en, "overdue 1 d 6 h");
+    }
+
+    #[test]
+    fn the_anchor_paragraph_carries_the_line_whole_and_local_time() {
+        let a = Anchor {
+            at: utc(2026, 3, 30, 5, 30),
+            upto: 9,
+            cases: 2,
+            events: 11,
+            root: "0a".repeat(32),
+        };
+        let text = anchor_text_sv(&a, Stockholm);
+        assert!(
+            text.starts_with("Registerankare 2026-03-30 07:30 CEST (2 ärenden, 11 händelser)"),
+            "{text}"
+        );
+        assert!(text.lines().any(|l| l == a.line()), "{text}");
+        assert_eq!(Anchor::find(&text), Ok(a));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod auth;
 #[cfg(test)]
 mod auth_proptests;
+pub mod bounded;
 pub mod case;
 pub mod clock;
 pub mod commands;
@@ -18,6 +19,7 @@ pub mod digest;
 pub mod documents;
 pub mod intake;
 pub mod notice;
+pub mod register;
 pub mod routing;
 pub mod timeline;
 pub mod types;

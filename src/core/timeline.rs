@@ -24,9 +24,20 @@
 //! `prev_hash_hex` is the 64 hex characters of the previous event's hash, and for
 //! the first event of a case [`GENESIS`] (64 zeros).
 //!
+//! # Sealed events (since migration 0003)
+//!
+//! An event written since the register upgrade also carries a *seal*
+//! (`events.seal`, see `core::register::Seal`): its place in the register-wide
+//! sequence (`reg_seq`) and the case row's fields as they were after the
+//! event's transaction. A sealed event hashes as the same array with the seal
+//! appended as a seventh element, `[seq, case_ref, at, kind, actor, data, seal]`
+//! (the seal in canonical JSON), so an event without a seal hashes exactly as
+//! it did before and old chains keep verifying. Once a case has a sealed event,
+//! every later event must be sealed, with a growing `reg_seq`.
+//!
 //! What the chain alone cannot see: dropping the *last* rows of a case (the rest
-//! still verifies). The shell should keep the head hash on the case row and
-//! compare it with [`verify`]'s result.
+//! still verifies). The shell keeps the head hash on the case row, and
+//! `core::register` checks the register-wide sequence and an outside anchor.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -55,6 +66,11 @@ pub struct Event {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredEvent {
     pub event: Event,
+    /// The seal as stored (None for events written before migration 0003). Kept
+    /// as raw JSON so that the hash is over what is stored, whether or not it
+    /// still reads as a `core::register::Seal`.
+    #[serde(default)]
+    pub seal: Option<serde_json::Value>,
     pub prev_hash: String,
     pub hash: String,
 }
@@ -72,6 +88,12 @@ pub enum LinkProblem {
     /// The row's content does not hash to its stored `hash` (an edited field or an
     /// edited `hash`).
     Hash,
+    /// An event without a seal after a sealed one: every event written since the
+    /// upgrade is sealed, so this row was inserted by hand.
+    Unsealed,
+    /// The row's register-wide sequence number (`reg_seq`) is missing or not
+    /// above the previous sealed event's: rows of the register were reordered.
+    RegisterOrder,
 }
 
 /// The first place where the chain is broken.
@@ -104,6 +126,28 @@ pub fn canonical(ev: &Event) -> String {
     out.push(',');
     push_canonical_value(&mut out, &ev.data);
     out.push(']');
+    out
+}
+
+/// The canonical bytes of a sealed event: [`canonical`] with the seal appended
+/// as a seventh element. Without a seal it is [`canonical`] itself.
+pub fn canonical_sealed(ev: &Event, seal: Option<&serde_json::Value>) -> String {
+    let mut out = canonical(ev);
+    if let Some(seal) = seal {
+        // `canonical` always ends with the closing bracket of the array.
+        out.pop();
+        out.push(',');
+        push_canonical_value(&mut out, seal);
+        out.push(']');
+    }
+    out
+}
+
+/// Canonical JSON of any value (object keys sorted at every level), the form
+/// in which `data` and seals are hashed.
+pub fn canonical_json(v: &serde_json::Value) -> String {
+    let mut out = String::new();
+    push_canonical_value(&mut out, v);
     out
 }
 
@@ -160,30 +204,58 @@ pub fn chain_hash(prev: &str, ev: &Event) -> String {
     hex::encode(h.finalize())
 }
 
-/// Seals the next event of a case: `prev` is the last stored event of the case,
+/// `hex(sha256(prev || canonical_sealed(ev, seal)))`; equals [`chain_hash`]
+/// when there is no seal.
+pub fn sealed_hash(prev: &str, ev: &Event, seal: Option<&serde_json::Value>) -> String {
+    let mut h = Sha256::new();
+    h.update(prev.as_bytes());
+    h.update(canonical_sealed(ev, seal).as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Chains the next event of a case: `prev` is the last stored event of the case,
 /// or None for the first one. The `seq` of `ev` is set to follow `prev` so the
 /// caller cannot get it wrong.
-pub fn append(prev: Option<&StoredEvent>, mut ev: Event) -> StoredEvent {
+pub fn append(prev: Option<&StoredEvent>, ev: Event) -> StoredEvent {
+    append_sealed(prev, ev, None)
+}
+
+/// As [`append`], with a seal (see the module doc).
+pub fn append_sealed(
+    prev: Option<&StoredEvent>,
+    mut ev: Event,
+    seal: Option<serde_json::Value>,
+) -> StoredEvent {
     let (prev_hash, seq) = match prev {
         Some(p) => (p.hash.clone(), p.event.seq.saturating_add(1)),
         None => (GENESIS.to_string(), 1),
     };
     ev.seq = seq;
-    let hash = chain_hash(&prev_hash, &ev);
+    let hash = sealed_hash(&prev_hash, &ev, seal.as_ref());
     StoredEvent {
         event: ev,
+        seal,
         prev_hash,
         hash,
     }
 }
 
+/// The register-wide sequence number in a stored seal, if it has one.
+pub fn reg_seq_of(seal: &serde_json::Value) -> Option<u64> {
+    seal.get("reg_seq").and_then(serde_json::Value::as_u64)
+}
+
 /// Checks a case's whole timeline, given in stored order (by `seq`). Returns the
 /// head hash (the last event's hash, or [`GENESIS`] for an empty timeline) or the
 /// FIRST broken link. For each row, in this order: its `seq` follows the previous
-/// one, its `prev_hash` is the previous row's hash, its content hashes to `hash`.
+/// one, its `prev_hash` is the previous row's hash, its content (with its seal)
+/// hashes to `hash`, and once a row was sealed every later row is sealed with a
+/// greater `reg_seq`.
 pub fn verify(events: &[StoredEvent]) -> Result<String, BrokenLink> {
     let mut expected_prev = GENESIS.to_string();
     let mut expected_seq: u64 = 1;
+    // The reg_seq of the last sealed row, once there was one.
+    let mut last_reg: Option<u64> = None;
     for row in events {
         if row.event.seq != expected_seq {
             return Err(BrokenLink {
@@ -201,7 +273,7 @@ pub fn verify(events: &[StoredEvent]) -> Result<String, BrokenLink> {
                 found: row.prev_hash.clone(),
             });
         }
-        let computed = chain_hash(&row.prev_hash, &row.event);
+        let computed = sealed_hash(&row.prev_hash, &row.event, row.seal.as_ref());
         if row.hash != computed {
             return Err(BrokenLink {
                 seq: row.event.seq,
@@ -209,6 +281,35 @@ pub fn verify(events: &[StoredEvent]) -> Result<String, BrokenLink> {
                 expected: computed,
                 found: row.hash.clone(),
             });
+        }
+        match (&row.seal, last_reg) {
+            (None, Some(prev)) => {
+                return Err(BrokenLink {
+                    seq: row.event.seq,
+                    problem: LinkProblem::Unsealed,
+                    expected: format!("a seal after register event {prev}"),
+                    found: "no seal".into(),
+                })
+            }
+            (None, None) => {}
+            (Some(seal), prev) => {
+                let reg = reg_seq_of(seal);
+                match (reg, prev) {
+                    (Some(r), Some(p)) if r > p => last_reg = Some(r),
+                    (Some(r), None) if r > 0 => last_reg = Some(r),
+                    _ => {
+                        return Err(BrokenLink {
+                            seq: row.event.seq,
+                            problem: LinkProblem::RegisterOrder,
+                            expected: format!(
+                                "a register sequence number above {}",
+                                prev.unwrap_or(0)
+                            ),
+                            found: reg.map_or("none".into(), |r| r.to_string()),
+                        })
+                    }
+                }
+            }
         }
         expected_prev = computed;
         expected_seq = expected_seq.saturating_add(1);
@@ -406,5 +507,75 @@ mod tests {
         let full = verify(&c).unwrap();
         let cut = verify(&c[..4]).unwrap();
         assert_ne!(full, cut);
+    }
+
+    fn sealed(reg: &[Option<u64>]) -> Vec<StoredEvent> {
+        let mut out: Vec<StoredEvent> = Vec::new();
+        for (i, r) in reg.iter().enumerate() {
+            let seal = r.map(|r| json!({"reg_seq": r, "row": {"state": "received"}}));
+            let s = append_sealed(out.last(), ev("note", i as i64, json!({"i": i})), seal);
+            out.push(s);
+        }
+        out
+    }
+
+    #[test]
+    fn a_seal_is_the_seventh_element_and_no_seal_hashes_as_before() {
+        let e = ev("note", 0, json!({"a": 1}));
+        assert_eq!(sealed_hash(GENESIS, &e, None), chain_hash(GENESIS, &e));
+        let seal = json!({"row": {"state": "received"}, "reg_seq": 4});
+        assert_eq!(
+            canonical_sealed(&e, Some(&seal)),
+            r#"[0,"PUI-2026-0007","2026-03-27T09:00:00.000000Z","note","anna@kommun.example",{"a":1},{"reg_seq":4,"row":{"state":"received"}}]"#
+        );
+        assert_ne!(
+            sealed_hash(GENESIS, &e, Some(&seal)),
+            chain_hash(GENESIS, &e)
+        );
+    }
+
+    #[test]
+    fn old_unsealed_events_followed_by_sealed_ones_verify() {
+        let c = sealed(&[None, None, Some(3), Some(7)]);
+        assert_eq!(verify(&c), Ok(c[3].hash.clone()));
+    }
+
+    #[test]
+    fn an_edited_seal_is_caught_at_that_event() {
+        let mut c = sealed(&[Some(1), Some(2), Some(5)]);
+        c[1].seal = Some(json!({"reg_seq": 2, "row": {"state": "closed"}}));
+        let err = verify(&c).unwrap_err();
+        assert_eq!((err.seq, err.problem), (2, LinkProblem::Hash));
+        // Dropping the seal of a row is an edit too.
+        let mut c = sealed(&[Some(1), Some(2), Some(5)]);
+        c[2].seal = None;
+        assert_eq!(verify(&c).unwrap_err().problem, LinkProblem::Hash);
+    }
+
+    #[test]
+    fn an_unsealed_event_after_a_sealed_one_is_caught_even_rehashed() {
+        // Someone inserts an event by hand, hashing it the old way.
+        let mut c = sealed(&[Some(1), Some(2)]);
+        let forged = append(c.last(), ev("decided", 9, json!({"decision": "no_notify"})));
+        c.push(forged);
+        let err = verify(&c).unwrap_err();
+        assert_eq!((err.seq, err.problem), (3, LinkProblem::Unsealed));
+    }
+
+    #[test]
+    fn register_numbers_must_grow_along_a_case() {
+        for regs in [
+            vec![Some(4), Some(4)],
+            vec![Some(4), Some(2)],
+            vec![Some(0)],
+        ] {
+            let c = sealed(&regs);
+            let err = verify(&c).unwrap_err();
+            assert_eq!(err.problem, LinkProblem::RegisterOrder, "{regs:?}");
+        }
+        let mut c = sealed(&[Some(1)]);
+        let no_number = append_sealed(None, c[0].event.clone(), Some(json!({"row": {}})));
+        c[0] = no_number;
+        assert_eq!(verify(&c).unwrap_err().problem, LinkProblem::RegisterOrder);
     }
 }

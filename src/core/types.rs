@@ -189,6 +189,57 @@ pub fn is_internal(domains: &[String], address: &str) -> bool {
     PlainAddress::parse(address).is_ok_and(|a| a.is_in(domains))
 }
 
+/// A short, stable name for an address in logs: the first 12 hex digits of
+/// the SHA-256 of the trimmed, lower-cased address. Logs may not carry
+/// addresses in clear; the same address always gives the same name, so a log
+/// line can still be matched with the register by whoever may read both.
+pub fn addr_hash(address: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(address.trim().to_lowercase().as_bytes());
+    let mut h = hex::encode(digest);
+    h.truncate(12);
+    h
+}
+
+/// `text` with every address-like word (`local@domain.tld`) replaced by
+/// `addr:<addr_hash>`: for error texts from servers and libraries (an SMTP
+/// refusal quotes the recipient) before they reach a log line.
+pub fn redact_addresses(text: &str) -> String {
+    // Characters that cannot be part of an unquoted address, so they end one.
+    let delimiter = |c: char| c.is_whitespace() || "<>\"'(),;:[]{}|".contains(c);
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        // A sentence may end right after an address: the full stop stays.
+        let address = word.trim_end_matches('.');
+        if looks_like_address(address) {
+            out.push_str("addr:");
+            out.push_str(&addr_hash(address));
+            out.push_str(&word[address.len()..]);
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if delimiter(c) {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+fn looks_like_address(word: &str) -> bool {
+    match word.rsplit_once('@') {
+        Some((local, domain)) => !local.is_empty() && domain.contains('.'),
+        None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,5 +341,32 @@ mod tests {
         assert_eq!(CaseRef::parse("PUI", "PUI-26-0007"), None);
         assert_eq!(CaseRef::parse("PUI", "XYZ-2026-0007"), None);
         assert_eq!(CaseRef::parse("PUI", "PUI-2026-07"), None);
+    }
+
+    #[test]
+    fn addr_hash_is_short_stable_and_case_blind() {
+        let h = addr_hash("Olivia.Official@Example.test");
+        assert_eq!(h.len(), 12);
+        assert!(h.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(h, addr_hash(" olivia.official@example.test "));
+        assert_ne!(h, addr_hash("dora.dpo@example.test"));
+    }
+
+    #[test]
+    fn addresses_in_error_texts_are_replaced_by_their_hash() {
+        let e = "permanent error (550): 5.1.1 <Olivia@Example.test>: Recipient address rejected, from x@y.example.";
+        let r = redact_addresses(e);
+        assert!(!r.to_lowercase().contains("olivia"), "{r}");
+        assert!(!r.contains("x@y"), "{r}");
+        assert!(
+            r.ends_with(&format!("from addr:{}.", addr_hash("x@y.example"))),
+            "{r}"
+        );
+        assert!(r.contains(&format!("<addr:{}>", addr_hash("olivia@example.test"))));
+        assert!(r.starts_with("permanent error (550): 5.1.1 <addr:"));
+        assert_eq!(
+            redact_addresses("no address @ here, a@b"),
+            "no address @ here, a@b"
+        );
     }
 }

@@ -9,6 +9,7 @@ use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 
+use crate::core::bounded::short_subject;
 use crate::core::clock;
 use crate::core::routing::Route;
 use crate::core::types::{mailable, CaseRef, PlainAddress};
@@ -141,10 +142,12 @@ pub fn format(sender: &Sender, case_ref: &CaseRef, d: Draft) -> Result<OutboxMai
             })?,
     );
     let tag = format!("[{case_ref}]");
-    let subject = if d.subject.contains(&tag) {
-        d.subject
+    // Shortened before the tag is looked for, so a tag beyond the cut is added again.
+    let short = short_subject(&d.subject);
+    let subject = if short.contains(&tag) {
+        short
     } else {
-        format!("{tag} {}", d.subject)
+        format!("{tag} {short}")
     };
     let mut b = Message::builder()
         .from(from)
@@ -265,6 +268,8 @@ pub struct CaseFacts<'a> {
 
 /// The opening notice to the official, DPO (and coordinator) on the route.
 pub fn opening_notice(s: &Sender, f: &CaseFacts<'_>, now: DateTime<Utc>) -> Draft {
+    let subject = short_subject(f.subject);
+    let reporter = short_subject(f.reporter);
     let deadline = clock::deadline(f.aware_at);
     let left = deadline - now;
     let urgent = clock::is_urgent(f.aware_at, now);
@@ -285,8 +290,8 @@ pub fn opening_notice(s: &Sender, f: &CaseFacts<'_>, now: DateTime<Utc>) -> Draf
          Ansvarig nämnd: {} (delegationsordning punkt {})\n\
          Handläggare: {}\n",
         f.case_ref,
-        f.subject,
-        f.reporter,
+        subject,
+        reporter,
         local(s.tz, f.aware_at),
         local(s.tz, deadline),
         human_left(left),
@@ -323,9 +328,9 @@ pub fn opening_notice(s: &Sender, f: &CaseFacts<'_>, now: DateTime<Utc>) -> Draf
         cc.push(c.address.clone());
     }
     let subject = if urgent {
-        format!("BRÅDSKANDE: Ny personuppgiftsincident: {}", f.subject)
+        format!("BRÅDSKANDE: Ny personuppgiftsincident: {subject}")
     } else {
-        format!("Ny personuppgiftsincident: {}", f.subject)
+        format!("Ny personuppgiftsincident: {subject}")
     };
     Draft {
         dedupe_key: format!("{}/opening", f.case_ref),
@@ -342,11 +347,12 @@ pub fn opening_notice(s: &Sender, f: &CaseFacts<'_>, now: DateTime<Utc>) -> Draf
 /// The acknowledgement to the person who forwarded the notice (or the DPO when a
 /// supplier wrote directly).
 pub fn acknowledgement(s: &Sender, f: &CaseFacts<'_>, to: &str, direct: bool) -> Draft {
+    let subject = short_subject(f.subject);
     let mut text = format!(
         "Tack. Meddelandet \"{}\" har registrerats som ärende {}.\n\n\
          Kommunen räknas ha fått kännedom {}; anmälan till IMY ska då göras senast {}.\n\
          Ärendet har gått till {} ({}).\n",
-        f.subject,
+        subject,
         f.case_ref,
         local(s.tz, f.aware_at),
         local(s.tz, clock::deadline(f.aware_at)),
@@ -357,7 +363,7 @@ pub fn acknowledgement(s: &Sender, f: &CaseFacts<'_>, to: &str, direct: bool) ->
         text.push_str(&format!(
             "\nMeddelandet kom direkt från {} utanför kommunen; breachwatch svarar aldrig \
              leverantörer automatiskt.\n",
-            f.reporter
+            short_subject(f.reporter)
         ));
     }
     text.push_str("\n-- \nbreachwatch\n");
@@ -366,7 +372,7 @@ pub fn acknowledgement(s: &Sender, f: &CaseFacts<'_>, to: &str, direct: bool) ->
         purpose: "acknowledgement".into(),
         to: vec![to.to_string()],
         cc: vec![],
-        subject: format!("Mottaget: {}", f.subject),
+        subject: format!("Mottaget: {subject}"),
         text,
         in_reply_to: if direct {
             None
@@ -450,6 +456,7 @@ pub fn attached_acknowledgement(
     message_id: Option<&str>,
     message_key: &str,
 ) -> Draft {
+    let subject = short_subject(subject);
     Draft {
         dedupe_key: format!("{case_ref}/attached-ack/{message_key}"),
         purpose: "acknowledgement".into(),
@@ -473,6 +480,8 @@ pub fn follow_up_notice(
     from: &str,
     message_key: &str,
 ) -> Draft {
+    let subject = short_subject(subject);
+    let from = short_subject(from);
     Draft {
         dedupe_key: format!("{case_ref}/follow-up/{message_key}"),
         purpose: "follow_up".into(),
@@ -611,6 +620,86 @@ mod tests {
         let d = reminder(&sender(), &r, &route(), aware, &early, true, early.due_at);
         assert!(d.cc.contains(&"deputy@example.test".to_string()));
         assert!(d.subject.starts_with("EJ KVITTERAT"));
+    }
+
+    /// Every header and body line of a formatted mail, at most 998 octets.
+    fn assert_lines_fit(raw: &[u8]) {
+        for line in raw.split(|b| *b == b'\n') {
+            assert!(
+                line.len() <= 998,
+                "a line of {} octets: {}…",
+                line.len(),
+                String::from_utf8_lossy(&line[..80.min(line.len())])
+            );
+        }
+    }
+
+    #[test]
+    fn a_huge_supplier_subject_is_shortened_in_headers_and_bodies() {
+        let r = CaseRef::new("PUI", 2026, 3);
+        let aware: DateTime<Utc> = "2026-03-27T09:00:00Z".parse().unwrap();
+        // One 200 KB word (nothing to fold at) and a long Swedish one.
+        for huge in [
+            "A".repeat(200_000),
+            "Dataintrång hos leverantören ".repeat(7_000),
+        ] {
+            let f = CaseFacts {
+                case_ref: &r,
+                subject: &huge,
+                reporter: &huge,
+                aware_at: aware,
+                route: &route(),
+                rule: None,
+                systems: &[],
+                notice_message_id: Some("n@x"),
+                ignored_chain_times: &[],
+            };
+            let drafts = [
+                opening_notice(&sender(), &f, aware),
+                acknowledgement(&sender(), &f, "staff@example.test", true),
+                attached_acknowledgement(&r, &huge, "staff@example.test", None, "k"),
+                follow_up_notice(&r, &route(), &huge, &huge, "k"),
+            ];
+            for d in drafts {
+                assert!(
+                    d.text.len() < 2_000,
+                    "{} body of {}",
+                    d.purpose,
+                    d.text.len()
+                );
+                let m = format(&sender(), &r, d).unwrap();
+                assert!(m.subject.chars().count() < 300, "{}", m.subject);
+                assert!(m.subject.starts_with("[PUI-2026-0003] "));
+                assert!(m.subject.ends_with('…'));
+                assert!(m.raw.len() < 4_000, "{} octets", m.raw.len());
+                assert_lines_fit(&m.raw);
+                // The subject still reads back (folded and encoded properly).
+                let back = mail_parser::MessageParser::default().parse(&m.raw).unwrap();
+                assert_eq!(back.subject(), Some(m.subject.as_str()));
+            }
+        }
+    }
+
+    #[test]
+    fn a_case_tag_beyond_the_cut_is_added_again() {
+        let r = CaseRef::new("PUI", 2026, 4);
+        let d = Draft {
+            dedupe_key: "k".into(),
+            purpose: "answer".into(),
+            to: vec!["official@example.test".into()],
+            cc: vec![],
+            subject: format!("Utfört: SV: {} [PUI-2026-0004]", "x ".repeat(500)),
+            text: "y".into(),
+            in_reply_to: None,
+            attachments: vec![],
+        };
+        let m = format(&sender(), &r, d).unwrap();
+        assert!(
+            m.subject.starts_with("[PUI-2026-0004] Utfört: SV: x x"),
+            "{}",
+            m.subject
+        );
+        assert_lines_fit(&m.raw);
     }
 
     #[test]

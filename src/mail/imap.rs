@@ -123,7 +123,10 @@ impl ImapConn {
             match tokio::time::timeout(t, client.login(&cfg.username, cfg.password.expose())).await
             {
                 Ok(Ok(s)) => s,
-                Ok(Err((e, _))) => bail!("IMAP login as {} failed: {e}", cfg.username),
+                Ok(Err((e, _))) => bail!(
+                    "IMAP login as addr:{} failed: {e}",
+                    crate::core::types::addr_hash(&cfg.username)
+                ),
                 Err(_) => bail!("IMAP login timed out"),
             };
         let caps = within(t, "CAPABILITY", session.capabilities()).await?;

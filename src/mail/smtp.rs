@@ -63,7 +63,12 @@ impl SmtpSender {
         for a in to {
             match a.parse() {
                 Ok(a) => rcpt.push(a),
-                Err(e) => return SendOutcome::Permanent(format!("bad recipient {a}: {e}")),
+                Err(e) => {
+                    return SendOutcome::Permanent(format!(
+                        "bad recipient addr:{}: {e}",
+                        crate::core::types::addr_hash(a)
+                    ))
+                }
             }
         }
         let env = match Envelope::new(from, rcpt) {

@@ -380,6 +380,15 @@ async fn begin_pg(pool: &PgPool) -> sqlx::Result<sqlx::Transaction<'static, sqlx
 backend!(sqlite_q, sqlx::Sqlite, begin_sqlite);
 backend!(pg_q, sqlx::Postgres, begin_pg);
 
+pub use crate::core::notice::MAX_PARENT_IDS;
+
+/// The ids a thread look-up considers: the first [`MAX_PARENT_IDS`]. The reader
+/// already keeps no more (In-Reply-To, then the last References); this guards
+/// any other caller, so one message is always one bounded query.
+pub fn lookup_ids(ids: &[String]) -> &[String] {
+    &ids[..ids.len().min(MAX_PARENT_IDS)]
+}
+
 /// Dispatches a method to the backend module of the same query.
 macro_rules! dispatch {
     ($self:ident, $f:ident ( $($arg:expr),* )) => {
@@ -427,7 +436,9 @@ impl Store {
         dispatch!(self, message_known(message_id, content_hash))
     }
 
-    /// The case a message with one of these Message-IDs belongs to (received or sent).
+    /// The case a message with one of these Message-IDs belongs to (received or
+    /// sent), in ONE query; the first id in `ids` that has a case wins. Only the
+    /// first [`MAX_PARENT_IDS`] ids are looked up (see [`lookup_ids`]).
     pub async fn case_by_message_ids(&self, ids: &[String]) -> Result<Option<i64>> {
         dispatch!(self, case_by_message_ids(ids))
     }
@@ -587,5 +598,74 @@ impl Store {
     /// Messages that were quarantined, newest first.
     pub async fn quarantined(&self) -> Result<Vec<MessageRow>> {
         dispatch!(self, quarantined())
+    }
+}
+
+/// The whole register as of one moment (`Store::register_snapshot`).
+#[derive(Debug, Clone)]
+pub struct RegisterSnapshot {
+    /// The last register-wide event number handed out.
+    pub reg_counter: u64,
+    /// The case-number counters: `(prefix, year, last)`.
+    pub case_counters: Vec<(String, i64, i64)>,
+    /// Every case with its timeline (seals included), oldest case first.
+    pub cases: Vec<(CaseRecord, Vec<crate::core::timeline::StoredEvent>)>,
+}
+
+/// Queries of the register check (`crate::register`).
+impl Store {
+    /// Every case, its timeline and the counters, read in one read-only
+    /// transaction: a snapshot (SQLite WAL gives one to any read transaction;
+    /// PostgreSQL needs REPEATABLE READ), so a daemon writing meanwhile cannot
+    /// make the parts disagree.
+    pub async fn register_snapshot(&self) -> Result<RegisterSnapshot> {
+        match self {
+            Store::Sqlite(p) => {
+                let mut tx = p.begin().await?;
+                let snap = sqlite_q::register_snapshot_in(&mut tx).await;
+                tx.rollback().await?;
+                snap
+            }
+            Store::Postgres(p) => {
+                let mut tx = p
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?;
+                let snap = pg_q::register_snapshot_in(&mut tx).await;
+                tx.rollback().await?;
+                snap
+            }
+        }
+    }
+
+    /// A case's timeline with the seals, in `seq` order.
+    pub async fn case_chain(
+        &self,
+        case_id: i64,
+        case_ref: &CaseRef,
+    ) -> Result<Vec<crate::core::timeline::StoredEvent>> {
+        dispatch!(self, case_chain(case_id, case_ref))
+    }
+}
+
+impl CaseRecord {
+    /// The register fields of this row, as events seal them and `register
+    /// verify` compares them (one owner for both sides).
+    pub fn row_state(&self) -> crate::core::register::RowState {
+        crate::core::register::RowState::of(&crate::core::register::CaseRow {
+            state: &self.state,
+            aware_at: self.aware_at,
+            deadline_at: self.deadline_at,
+            opened_at: self.opened_at,
+            reporter: [
+                self.reporter_name.as_deref(),
+                self.reporter_address.as_deref(),
+                self.reporter_organisation.as_deref(),
+                self.reporter_domain.as_deref(),
+            ],
+            systems: &self.systems,
+            route: &self.route,
+            facts: &self.facts,
+            workflow: &self.workflow,
+        })
     }
 }

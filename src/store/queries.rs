@@ -70,21 +70,35 @@ macro_rules! backend {
                 Ok(n > 0)
             }
 
+            /// One query for every id (at most `MAX_PARENT_IDS` of them, the
+            /// first ones); the case of the first id in the caller's order that
+            /// has one wins, as a look-up id by id would find it.
             pub async fn case_by_message_ids(pool: &Pool, ids: &[String]) -> Result<Option<i64>> {
-                for id in ids {
-                    let hit: Option<i64> = sqlx::query_scalar(
-                        "SELECT case_id FROM messages WHERE message_id = $1 AND case_id IS NOT NULL \
-                         UNION ALL SELECT case_id FROM outbox WHERE message_id = $1 AND case_id IS NOT NULL \
-                         LIMIT 1",
-                    )
-                    .bind(id)
-                    .fetch_optional(pool)
-                    .await?;
-                    if hit.is_some() {
-                        return Ok(hit);
-                    }
+                let ids = lookup_ids(ids);
+                if ids.is_empty() {
+                    return Ok(None);
                 }
-                Ok(None)
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "SELECT message_id, case_id FROM messages WHERE case_id IS NOT NULL AND message_id IN (",
+                );
+                let mut list = q.separated(", ");
+                for id in ids {
+                    list.push_bind(id.as_str());
+                }
+                q.push(") UNION ALL SELECT message_id, case_id FROM outbox WHERE case_id IS NOT NULL AND message_id IN (");
+                let mut list = q.separated(", ");
+                for id in ids {
+                    list.push_bind(id.as_str());
+                }
+                q.push(")");
+                let rows = q.build().fetch_all(pool).await?;
+                let hits: Vec<(String, i64)> = rows
+                    .iter()
+                    .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
+                    .collect();
+                Ok(ids
+                    .iter()
+                    .find_map(|id| hits.iter().find(|(m, _)| m == id).map(|(_, c)| *c)))
             }
 
             pub async fn case_route(pool: &Pool, case_id: i64) -> Result<serde_json::Value> {
@@ -117,10 +131,33 @@ macro_rules! backend {
                 at: DateTime<Utc>,
                 ev: &NewEvent,
             ) -> Result<()> {
-                let case_ref: String = sqlx::query_scalar("SELECT ref FROM cases WHERE id = $1")
+                // Locks in one order everywhere (the case row, then the register
+                // counter), so two transactions cannot wait on each other.
+                sqlx::query("UPDATE cases SET timeline_head = timeline_head WHERE id = $1")
+                    .bind(case_id)
+                    .execute(&mut **tx)
+                    .await?;
+                // The register-wide number next: it locks the counter row until
+                // commit, so appends are serialised across replicas and the
+                // numbers (and the case's seq read below) follow commit order.
+                let reg_seq: i64 = sqlx::query_scalar(
+                    "UPDATE register_counter SET last = last + 1 WHERE id = 1 RETURNING last",
+                )
+                .fetch_one(&mut **tx)
+                .await?;
+                // The case row as this transaction leaves it (every change of the
+                // row is written before its events): sealed into the event.
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!("{RECORD} WHERE id = $1")))
                     .bind(case_id)
                     .fetch_one(&mut **tx)
                     .await?;
+                let record = record_row(&row);
+                let seal = crate::core::register::Seal {
+                    reg_seq: u64::try_from(reg_seq).unwrap_or(0),
+                    row: record.row_state(),
+                }
+                .to_value();
+                let case_ref = record.case_ref.as_str().to_string();
                 let last = sqlx::query(
                     "SELECT seq, hash FROM events WHERE case_id = $1 ORDER BY seq DESC LIMIT 1",
                 )
@@ -142,10 +179,10 @@ macro_rules! backend {
                     actor: ev.actor.clone(),
                     data: ev.data.clone(),
                 };
-                let hash = timeline::chain_hash(&prev, &event);
+                let hash = timeline::sealed_hash(&prev, &event, Some(&seal));
                 sqlx::query(
-                    "INSERT INTO events (case_id, seq, at, kind, actor, data, prev_hash, hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO events (case_id, seq, at, kind, actor, data, prev_hash, hash, seal) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(case_id)
                 .bind(seq)
@@ -155,6 +192,7 @@ macro_rules! backend {
                 .bind(ev.data.to_string())
                 .bind(prev)
                 .bind(&hash)
+                .bind(seal.to_string())
                 .execute(&mut **tx)
                 .await?;
                 sqlx::query("UPDATE cases SET timeline_head = $1 WHERE id = $2")
@@ -718,6 +756,80 @@ macro_rules! backend {
                         hash: r.get(6),
                     })
                     .collect())
+            }
+
+            const CHAIN: &str = "SELECT seq, at, kind, actor, data, prev_hash, hash, seal FROM events \
+                 WHERE case_id = $1 ORDER BY seq";
+
+            /// A stored event as the chain check reads it, seal included. Stored
+            /// JSON that does not parse is kept as a string, so that it still
+            /// takes part in (and breaks) the hash.
+            fn chain_row(r: &<Db as sqlx::Database>::Row, case_ref: &CaseRef) -> timeline::StoredEvent {
+                let data: String = r.get(4);
+                let seal: Option<String> = r.get(7);
+                timeline::StoredEvent {
+                    event: timeline::Event {
+                        seq: u64::try_from(r.get::<i64, _>(0)).unwrap_or(0),
+                        case_ref: case_ref.clone(),
+                        at: r.get(1),
+                        kind: r.get(2),
+                        actor: r.get(3),
+                        data: serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data)),
+                    },
+                    seal: seal.map(|s| serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s))),
+                    prev_hash: r.get(5),
+                    hash: r.get(6),
+                }
+            }
+
+            /// A case's timeline with the seals, in `seq` order.
+            pub async fn case_chain(
+                pool: &Pool,
+                case_id: i64,
+                case_ref: &CaseRef,
+            ) -> Result<Vec<timeline::StoredEvent>> {
+                let rows = sqlx::query(CHAIN).bind(case_id).fetch_all(pool).await?;
+                Ok(rows.iter().map(|r| chain_row(r, case_ref)).collect())
+            }
+
+            /// Everything `register verify` reads, inside the caller's
+            /// transaction (one snapshot, so a running daemon cannot make a case
+            /// row and its timeline, or the counters and the events, disagree).
+            pub async fn register_snapshot_in(tx: &mut Tx) -> Result<RegisterSnapshot> {
+                let reg_counter: i64 =
+                    sqlx::query_scalar("SELECT last FROM register_counter WHERE id = 1")
+                        .fetch_optional(&mut **tx)
+                        .await?
+                        .unwrap_or(0);
+                let counters = sqlx::query("SELECT prefix, year, last FROM case_counters ORDER BY prefix, year")
+                    .fetch_all(&mut **tx)
+                    .await?
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2)))
+                    .collect();
+                let records: Vec<CaseRecord> =
+                    sqlx::query(sqlx::AssertSqlSafe(format!("{RECORD} ORDER BY id")))
+                        .fetch_all(&mut **tx)
+                        .await?
+                        .iter()
+                        .map(record_row)
+                        .collect();
+                let mut cases = Vec::with_capacity(records.len());
+                for rec in records {
+                    let chain = sqlx::query(CHAIN)
+                        .bind(rec.id)
+                        .fetch_all(&mut **tx)
+                        .await?
+                        .iter()
+                        .map(|r| chain_row(r, &rec.case_ref))
+                        .collect();
+                    cases.push((rec, chain));
+                }
+                Ok(RegisterSnapshot {
+                    reg_counter: u64::try_from(reg_counter).unwrap_or(0),
+                    case_counters: counters,
+                    cases,
+                })
             }
 
             pub async fn case_outbox(pool: &Pool, case_id: i64) -> Result<Vec<OutboxSummary>> {

@@ -1,7 +1,9 @@
 //! The DPO digest: on the configured cron schedule (in the configured zone), every
 //! DPO gets the open cases of their routes with the time left. Each scheduled
 //! instant is sent once (recorded in `digest_runs`), whichever replica gets there
-//! first; missed runs while the daemon was down are not replayed.
+//! first; missed runs while the daemon was down are not replayed. Each digest
+//! ends with the register anchor (`register::current_anchor`), so a DPO who keeps
+//! the mail holds a copy of the register's root outside the database.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -10,7 +12,7 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::core::digest::{digest_lines, DigestSchedule, OpenCase};
+use crate::core::digest::{anchor_text_sv, digest_lines, DigestSchedule, OpenCase};
 use crate::core::routing::Route;
 use crate::core::types::CaseRef;
 use crate::mail::compose::{self, Draft, Sender};
@@ -41,6 +43,10 @@ pub async fn send_digest(
             .or_default()
             .push(OpenCase::from_case(&case, &route.committee.name));
     }
+    // Taken once for all DPOs of this run: any of their saved mails anchors
+    // the same register state.
+    let anchor = crate::register::current_anchor(store, now).await?;
+    let anchor_text = anchor_text_sv(&anchor, tz);
     let mut mails = Vec::new();
     let day = run_at.with_timezone(&tz).format("%Y-%m-%d").to_string();
     for (dpo, cases) in per_dpo {
@@ -59,6 +65,8 @@ pub async fn send_digest(
                 l.time_left_sv
             ));
         }
+        text.push('\n');
+        text.push_str(&anchor_text);
         text.push_str("\n-- \nbreachwatch\n");
         let d = Draft {
             dedupe_key: format!("digest/{}/{dpo}", run_at.to_rfc3339()),

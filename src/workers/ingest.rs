@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
 use crate::config::Config;
+use crate::core::bounded::{cut_text, MAX_STORED_TEXT};
 use crate::core::clock;
 use crate::core::intake::{self, AckTo, Plan};
 use crate::core::notice::{self, Notice};
@@ -253,16 +254,23 @@ impl Pipeline {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_else(|| "other".into());
-        let subject = n.threading.subject.clone().unwrap_or_default();
+        // The subject as stored (register row, timeline) is bounded like any
+        // outside text; the raw message keeps the whole of it.
+        let subject = n
+            .threading
+            .subject
+            .as_deref()
+            .map(|s| cut_text(s, MAX_STORED_TEXT).into_owned());
         let message = NewMessage {
             message_id: message_id.clone(),
             kind,
             disposition: String::new(),
-            subject: n.threading.subject.clone(),
+            subject: subject.clone(),
             from_address: n.sender.address.clone(),
             received_at: n.received_at,
             ..base
         };
+        let subject = subject.unwrap_or_default();
         let reporter = reporter_label(&n);
         match plan {
             Plan::Record { reason } => {

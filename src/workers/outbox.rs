@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Smtp;
+use crate::core::types::redact_addresses;
 use crate::mail::smtp::{SendOutcome, SmtpSender};
 use crate::store::Store;
 
@@ -78,9 +79,9 @@ pub async fn send_one(
             let next = Utc::now() + retry_delay(cfg, attempts);
             store.outbox_retry(row.id, attempts, next, &err).await?;
             if attempts >= cfg.max_attempts && worth_logging(attempts) {
-                tracing::error!(message_id = %row.message_id, attempts, %next, "mail still not sent, retrying until the server takes it: {err}");
+                tracing::error!(message_id = %row.message_id, attempts, %next, "mail still not sent, retrying until the server takes it: {}", redact_addresses(&err));
             } else if worth_logging(attempts) {
-                tracing::warn!(message_id = %row.message_id, attempts, %next, "send failed, will retry: {err}");
+                tracing::warn!(message_id = %row.message_id, attempts, %next, "send failed, will retry: {}", redact_addresses(&err));
             }
             Ok(Step::Retry(err))
         }
@@ -88,7 +89,7 @@ pub async fn send_one(
             store
                 .outbox_failed(row.id, attempts, &err, Utc::now())
                 .await?;
-            tracing::error!(message_id = %row.message_id, attempts, "mail refused for good: {err}");
+            tracing::error!(message_id = %row.message_id, attempts, "mail refused for good: {}", redact_addresses(&err));
             Ok(Step::Failed(err))
         }
     }

@@ -3,6 +3,7 @@
 //! the store against real SQLite and PostgreSQL. Server tests fail loudly when
 //! their servers are missing; they never skip silently.
 
+mod bounds;
 mod cli;
 mod daemon;
 mod documents;
@@ -10,5 +11,6 @@ mod harness;
 mod hostile;
 mod hostile_fixtures;
 mod mutation;
+mod register;
 mod store_story;
 mod workflow;

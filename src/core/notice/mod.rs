@@ -23,6 +23,8 @@ mod proptests;
 
 use mail_parser::MimeHeaders;
 
+use crate::core::bounded;
+
 /// What the reader needs besides the bytes.
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
@@ -201,10 +203,21 @@ pub struct Notice {
 
 /// How much of a message's own text is kept for reading a reply command and
 /// for the timeline.
-pub const MAX_REPLY_TEXT: usize = 64 * 1024;
+pub const MAX_REPLY_TEXT: usize = crate::core::bounded::MAX_STORED_TEXT;
 
 /// How much of the notice's text facts are read from.
 const MAX_FACT_CHARS: usize = 30_000;
+
+/// In-Reply-To ids kept (normally one; RFC 5322 allows several).
+pub const MAX_IN_REPLY_TO_IDS: usize = 10;
+/// References ids kept: the last ones, the nearest ancestors.
+pub const MAX_REFERENCES_IDS: usize = 100;
+/// Most parent ids a message yields, and so most ids a thread look-up takes.
+pub const MAX_PARENT_IDS: usize = MAX_IN_REPLY_TO_IDS + MAX_REFERENCES_IDS;
+/// Most octets of an address (a path is at most 256 with its brackets).
+const MAX_ADDRESS_LEN: usize = 254;
+/// A longer id cannot be a Message-ID (a header line holds at most 998 octets).
+const MAX_MESSAGE_ID_LEN: usize = 998;
 
 /// Reads one raw message.
 pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
@@ -225,23 +238,41 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     let received_at = opts.delivered_at.or(date);
     let from = msg.from().and_then(|a| a.first());
     let sender = Person {
-        name: from.and_then(|a| a.name()).map(|s| s.trim().to_string()),
-        address: from.and_then(|a| a.address()).map(str::to_lowercase),
+        name: from
+            .and_then(|a| a.name())
+            .map(|s| bounded::one_line(s, bounded::MAX_NAME_CHARS)),
+        // A longer "address" cannot be one (RFC 5321 §4.5.3.1.3) and would be
+        // copied into every event of the case as its actor.
+        address: from
+            .and_then(|a| a.address())
+            .filter(|a| a.len() <= MAX_ADDRESS_LEN)
+            .map(str::to_lowercase),
     };
     let subject = msg.subject().map(str::to_string);
-    let mut parent_ids: Vec<String> = Vec::new();
-    for h in [msg.in_reply_to(), msg.references()] {
-        if let Some(list) = h.as_text_list() {
-            parent_ids.extend(list.iter().map(|s| s.to_string()));
-        } else if let Some(t) = h.as_text() {
-            parent_ids.push(t.to_string());
-        }
-    }
-    let parent_ids: Vec<String> = parent_ids
-        .into_iter()
-        .map(|p| p.trim().trim_matches(['<', '>']).to_string())
-        .filter(|p| !p.is_empty())
-        .collect();
+    // The first In-Reply-To ids and the last References ids (the nearest
+    // ancestors end the list): a crafted header with half a million ids must
+    // not become half a million look-ups.
+    let ids = |h: &mail_parser::HeaderValue<'_>, first: bool, max: usize| -> Vec<String> {
+        let all: Vec<&str> = if let Some(list) = h.as_text_list() {
+            list.iter().map(|s| s.as_ref()).collect()
+        } else {
+            h.as_text().into_iter().collect()
+        };
+        let skip = if first {
+            0
+        } else {
+            all.len().saturating_sub(max)
+        };
+        all.into_iter()
+            .skip(skip)
+            .take(max)
+            .map(|p| p.trim().trim_matches(['<', '>']))
+            .filter(|p| !p.is_empty() && p.len() <= MAX_MESSAGE_ID_LEN)
+            .map(str::to_string)
+            .collect()
+    };
+    let mut parent_ids = ids(msg.in_reply_to(), true, MAX_IN_REPLY_TO_IDS);
+    parent_ids.extend(ids(msg.references(), false, MAX_REFERENCES_IDS));
 
     // Automatic mail: RFC 3834 Auto-Submitted, RFC 3462 reports, and the
     // subjects auto-responders use. `auto-generated` alone is not an answer.
@@ -334,8 +365,14 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
             });
         }
     }
+    // A forwarded "From:" line is body text: bounded like the sender's header.
     let (rep_name, rep_addr) = match inner {
-        Some(l) => (l.name.clone(), l.address.clone()),
+        Some(l) => (
+            l.name
+                .as_deref()
+                .map(|n| bounded::one_line(n, bounded::MAX_NAME_CHARS)),
+            l.address.clone().filter(|a| a.len() <= MAX_ADDRESS_LEN),
+        ),
         None => (sender.name.clone(), sender.address.clone()),
     };
     let organisation = org::organisation(
@@ -343,7 +380,8 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         rep_addr.as_deref(),
         rep_name.as_deref(),
         &opts.suppliers,
-    );
+    )
+    .map(|o| bounded::one_line(&o, bounded::MAX_NAME_CHARS));
     if let Some(o) = &organisation {
         evidence.push(Evidence {
             field: "reporter.organisation".into(),
@@ -400,7 +438,12 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         full_text
     };
     Ok(Notice {
-        message_id: msg.message_id().map(|m| format!("<{m}>")),
+        // An id no header line can hold is no id: it would be stored and
+        // logged with every line about the message.
+        message_id: msg
+            .message_id()
+            .filter(|m| m.len() <= MAX_MESSAGE_ID_LEN)
+            .map(|m| format!("<{m}>")),
         kind,
         language,
         forwarded,
@@ -422,9 +465,11 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         },
         evidence,
         body_text,
+        // It goes on the hash-chained timeline, which can never shrink:
+        // bounded, with a marker; the raw message keeps it all.
         reply_text: msg
             .body_text(0)
-            .map(|t| text::prefix(&t, MAX_REPLY_TEXT).to_string())
+            .map(|t| crate::core::bounded::cut_text(&t, MAX_REPLY_TEXT).into_owned())
             .unwrap_or_default(),
         origin,
     })
@@ -570,6 +615,85 @@ mod tests {
         assert_ne!(n.kind, Kind::AutoReply);
         let n = read_str("From: a@x.example\nSubject: Re: x\nAuto-Submitted: no\n\nText\n");
         assert!(!n.threading.never_answer);
+    }
+
+    #[test]
+    fn parent_ids_are_bounded_and_keep_the_nearest_ancestors() {
+        let refs: Vec<String> = (0..500_000).map(|i| format!("<r{i}@x>")).collect();
+        let n = read_str(&format!(
+            "From: a@x.example\nSubject: SV: x\nIn-Reply-To: <p@x>\nReferences: {}\n\nText\n",
+            refs.join(" ")
+        ));
+        let ids = &n.threading.parent_ids;
+        assert_eq!(ids.len(), 1 + MAX_REFERENCES_IDS);
+        assert!(ids.len() <= MAX_PARENT_IDS);
+        assert_eq!(ids[0], "p@x", "In-Reply-To first");
+        assert_eq!(ids[1], format!("r{}@x", 500_000 - MAX_REFERENCES_IDS));
+        assert_eq!(ids.last().map(String::as_str), Some("r499999@x"));
+        // An id no header line can hold is not an id.
+        let long = "x".repeat(2000);
+        let n = read_str(&format!(
+            "From: a@x.example\nSubject: x\nIn-Reply-To: <{long}@x>\n\nText\n"
+        ));
+        assert!(n.threading.parent_ids.is_empty());
+    }
+
+    #[test]
+    fn an_overlong_message_id_is_none_and_a_long_name_is_shortened() {
+        let n = read_str(&format!(
+            "From: \"{}\" <a@x.example>\nMessage-ID: <{}@x>\nSubject: x\n\nText\n",
+            "Namn ".repeat(10_000),
+            "i".repeat(5_000)
+        ));
+        assert_eq!(n.message_id, None);
+        let name = n.sender.name.unwrap();
+        assert!(
+            name.chars().count() <= bounded::MAX_NAME_CHARS + 1,
+            "{name}"
+        );
+        assert!(name.starts_with("Namn Namn"));
+        let n = read_str("From: \"Sam  Staff\" <a@x.example>\nMessage-ID: <m@x>\n\nText\n");
+        assert_eq!(n.message_id.as_deref(), Some("<m@x>"));
+        assert_eq!(n.sender.name.as_deref(), Some("Sam Staff"));
+    }
+
+    #[test]
+    fn a_forwarded_reporter_with_a_huge_name_is_bounded() {
+        let n = read_str(&format!(
+            "From: Sam Staff <staff@example.test>\nSubject: VB: Intrång\nDate: Mon, 21 Jun 2021 07:09:14 +0200\n\n\
+Se nedan.\n\n________________________________\nFrån: {} <noreply@provdata.example>\n\
+Skickat: den 20 juni 2021 09:24\nTill: IT <it@example.test>\nÄmne: Intrång\n\nDataintrång i ProvWeb.\n",
+            "Kundservice ".repeat(5_000)
+        ));
+        assert_eq!(
+            n.reporter.address.as_deref(),
+            Some("noreply@provdata.example"),
+            "the forward was read"
+        );
+        let name = n.reporter.name.unwrap_or_default();
+        assert!(
+            name.chars().count() <= bounded::MAX_NAME_CHARS + 1,
+            "{}",
+            name.len()
+        );
+        if let Some(o) = n.reporter.organisation {
+            assert!(
+                o.chars().count() <= bounded::MAX_NAME_CHARS + 1,
+                "{}",
+                o.len()
+            );
+        }
+    }
+
+    #[test]
+    fn a_sender_address_longer_than_any_address_is_none() {
+        let n = read_str(&format!(
+            "From: {}@x.example\nSubject: x\n\nText\n",
+            "a".repeat(100_000)
+        ));
+        assert_eq!(n.sender.address, None);
+        let n = read_str("From: A@X.example\nSubject: x\n\nText\n");
+        assert_eq!(n.sender.address.as_deref(), Some("a@x.example"));
     }
 
     #[test]
