@@ -1,7 +1,7 @@
 # The two commands of the README: `make demo` runs breachwatch end to end on
 # SQLite and the loopback mail stack; `make test` starts what the tests need and
 # runs them all (.ci/run calls it).
-.PHONY: demo test stop stack bench
+.PHONY: demo test stop stack bench fuzz-ingest
 
 demo:
 	deploy/local/demo.sh
@@ -18,3 +18,10 @@ stop:
 
 bench:
 	BREACHWATCH_PUBLIC_CORPUS=$${BREACHWATCH_PUBLIC_CORPUS:-../shared/corpus/public} cargo bench --bench inspect
+
+# The corpus mutation run of `make test`, longer: 50 mutated copies of every
+# public-corpus file (override with BREACHWATCH_MUTATION_ITERS), release build.
+fuzz-ingest:
+	BREACHWATCH_PUBLIC_CORPUS=$${BREACHWATCH_PUBLIC_CORPUS:-../shared/corpus/public} \
+	BREACHWATCH_MUTATION_ITERS=$${BREACHWATCH_MUTATION_ITERS:-50} \
+	cargo test --release --test it mutation:: -- --nocapture

@@ -6,10 +6,14 @@
 //! here is tested with plain unit tests.
 
 pub mod auth;
+#[cfg(test)]
+mod auth_proptests;
 pub mod bounded;
 pub mod case;
 pub mod clock;
 pub mod commands;
+#[cfg(test)]
+mod commands_proptests;
 pub mod dates;
 pub mod digest;
 pub mod documents;

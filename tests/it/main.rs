@@ -9,6 +9,8 @@ mod daemon;
 mod documents;
 mod harness;
 mod hostile;
+mod hostile_fixtures;
+mod mutation;
 mod register;
 mod series;
 mod store_story;

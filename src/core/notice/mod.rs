@@ -18,6 +18,8 @@ mod text;
 
 #[cfg(test)]
 mod golden;
+#[cfg(test)]
+mod proptests;
 
 pub use org::{is_legal_form, is_region_word};
 pub use text::prefix as text_prefix;
