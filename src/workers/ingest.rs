@@ -145,14 +145,29 @@ impl Pipeline {
         now: DateTime<Utc>,
     ) -> anyhow::Result<Handled> {
         use futures::FutureExt;
+        let checkpoint = checkpoint_of(origin.as_ref());
+        let base = unreadable(raw, delivered_at, origin.as_ref());
+        // The one read of the message; a retry after a conflict reuses it. The
+        // reader is total by design; catching a panic anyway keeps one odd
+        // message from ever taking the daemon down.
+        let mut opts = self.cfg.read_options();
+        opts.delivered_at = delivered_at;
+        let n = match std::panic::catch_unwind(|| notice::read(raw, &opts)) {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => return self.quarantine(base, e.to_string(), checkpoint, now).await,
+            Err(_) => {
+                let why = "the reader failed on this message".to_string();
+                return self.quarantine(base, why, checkpoint, now).await;
+            }
+        };
         let mut attempt = 0;
         loop {
             // A bug must not turn one message into a dead watcher or an endless
             // retry: the message is quarantined with the reason and work goes on.
             let once = std::panic::AssertUnwindSafe(self.handle_once(
-                raw,
-                delivered_at,
-                origin.clone(),
+                &n,
+                base.clone(),
+                checkpoint.clone(),
                 now,
             ))
             .catch_unwind()
@@ -181,35 +196,15 @@ impl Pipeline {
         }
     }
 
+    /// One attempt at a read message: look up, plan, one transaction.
     async fn handle_once(
         &self,
-        raw: &[u8],
-        delivered_at: Option<DateTime<Utc>>,
-        origin: Option<Origin>,
+        n: &Notice,
+        base: NewMessage,
+        checkpoint: Option<(String, Checkpoint)>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Handled> {
-        let hash = content_hash(raw);
-        let mut opts = self.cfg.read_options();
-        opts.delivered_at = delivered_at;
-        // The reader is total by design; catching a panic anyway keeps one odd
-        // message from ever taking the daemon down.
-        let read = std::panic::catch_unwind(|| notice::read(raw, &opts));
-        let checkpoint = checkpoint_of(origin.as_ref());
-        let base = unreadable(raw, delivered_at, origin.as_ref());
-        let n = match read {
-            Ok(Ok(n)) => n,
-            Ok(Err(e)) => return self.quarantine(base, e.to_string(), checkpoint, now).await,
-            Err(_) => {
-                return self
-                    .quarantine(
-                        base,
-                        "the reader failed on this message".into(),
-                        checkpoint,
-                        now,
-                    )
-                    .await
-            }
-        };
+        let hash = base.content_hash.clone();
         let message_id = n.message_id.as_deref().map(strip_brackets);
         if self
             .store
@@ -236,9 +231,9 @@ impl Pipeline {
             Some(r) => self.store.case_id_by_ref(r).await?,
             None => None,
         };
-        let identity = series::identity(&n);
+        let identity = series::identity(n);
         let (same_notice, series) = if by_thread.is_none() && by_ref.is_none() {
-            self.join_lookup(&n, &identity, now).await?
+            self.join_lookup(n, &identity, now).await?
         } else {
             (None, Vec::new())
         };
@@ -248,7 +243,7 @@ impl Pipeline {
             same_notice,
             series,
         };
-        let decision = routing::route(&self.cfg.routing.rules, &self.cfg.routing.default, &n);
+        let decision = routing::route(&self.cfg.routing.rules, &self.cfg.routing.default, n);
         let id_domain = self.sender.id_domain();
         let ctx = intake::Context {
             internal_domains: &self.cfg.general.internal_domains,
@@ -256,7 +251,7 @@ impl Pipeline {
             own_id_domain: &id_domain,
             series_window: self.series_window(),
         };
-        let plan = intake::plan(&n, &found, &decision, &ctx, &self.cfg.clock, now);
+        let plan = intake::plan(n, &found, &decision, &ctx, &self.cfg.clock, now);
         let kind = serde_json::to_value(n.kind)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
@@ -280,7 +275,7 @@ impl Pipeline {
             ..base
         };
         let subject = subject.unwrap_or_default();
-        let reporter = reporter_label(&n);
+        let reporter = reporter_label(n);
         match plan {
             Plan::Record { reason } => {
                 let w = IngestWrite {
@@ -346,7 +341,7 @@ impl Pipeline {
                     let wf = self.store.case_workflow(case_id).await?;
                     let route: Option<Route> = serde_json::from_value(wf.route.clone()).ok();
                     let mut was_command = false;
-                    let reply = ReplyMail::from_notice(&n);
+                    let reply = ReplyMail::from_notice(n);
                     {
                         // A decision's draft documents need the case as stored;
                         // unreadable, the draft goes without them (recorded).
@@ -452,7 +447,7 @@ impl Pipeline {
                 may_belong_to,
             } => {
                 let tz = self.cfg.tz();
-                let supplier = series::supplier_key(&n, &self.cfg.general.internal_domains);
+                let supplier = series::supplier_key(n, &self.cfg.general.internal_domains);
                 let reporter_address = n.reporter.address.clone().or(n.sender.address.clone());
                 let case = NewCase {
                     year: now.with_timezone(&tz).year(),
@@ -471,7 +466,7 @@ impl Pipeline {
                     systems: n.incident.systems.clone(),
                     rule_name: decision.rule.clone(),
                     route: serde_json::to_value(&decision.route)?,
-                    facts: crate::core::notice::present::to_contract_json(&n, tz),
+                    facts: crate::core::notice::present::to_contract_json(n, tz),
                     next_reminder: next_reminder.map(|r| (r.due_at, r.seq)),
                 };
                 let w = IngestWrite {
@@ -499,7 +494,7 @@ impl Pipeline {
                             })),
                         }),
                     })
-                    .chain(refused_sender(&n))
+                    .chain(refused_sender(n))
                     .collect(),
                     checkpoint,
                 };
