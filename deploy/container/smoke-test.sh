@@ -15,6 +15,9 @@ runtime=()
 if command -v runc >/dev/null; then runtime=(--runtime runc); fi
 pm() { podman "${runtime[@]}" "$@"; }
 fail() { echo "smoke-test: FAILED: $*" >&2; exit 1; }
+# `cmd | grep -q` fails under pipefail when grep stops reading early (SIGPIPE):
+# capture the output first, then look in it.
+has() { case "$2" in *"$1"*) return 0 ;; *) return 1 ;; esac; }
 
 work="$(mktemp -d)"
 name="bw-smoke-$$"
@@ -43,24 +46,24 @@ common=(--network host --read-only --cap-drop ALL --security-opt no-new-privileg
 uid="$(pm run --rm --entrypoint id "$tag" -u)"
 [ "$uid" = 10001 ] || fail "runs as uid $uid, not 10001"
 echo "smoke-test: runs as uid $uid"
-pm run --rm "${common[@]}" "$tag" check-config | grep -q ': ok' || fail "check-config"
+has ': ok' "$(pm run --rm "${common[@]}" "$tag" check-config)" || fail "check-config"
 echo "smoke-test: check-config ok"
 out="$(pm run --rm "${common[@]}" "$tag" migrate)"
-echo "$out" | grep -q 'migrated: applied' || fail "migrate said: $out"
+has 'migrated: applied' "$out" || fail "migrate said: $out"
 echo "smoke-test: $out"
 pm run -d --name "$name" "${common[@]}" -e BREACHWATCH_LOG=info "$tag" >/dev/null
 for _ in $(seq 1 100); do
-  pm logs "$name" 2>&1 | grep -q 'store ready' && break
+  has 'store ready' "$(pm logs "$name" 2>&1)" && break
   sleep 0.2
 done
-pm logs "$name" 2>&1 | grep -q 'store ready' || fail "no 'store ready': $(pm logs "$name" 2>&1 | tail -5)"
+has 'store ready' "$(pm logs "$name" 2>&1)" || fail "no 'store ready': $(pm logs "$name" 2>&1 | tail -5)"
 echo "smoke-test: run --no-migrate started"
 pm stop -t 20 "$name" >/dev/null
 code="$(pm inspect --format '{{.State.ExitCode}}' "$name")"
 [ "$code" = 0 ] || fail "run exited $code after SIGTERM: $(pm logs "$name" 2>&1 | tail -5)"
 echo "smoke-test: stopped on SIGTERM, exit 0"
-pm run --rm "${common[@]}" "$tag" backup --out /var/lib/breachwatch/copy.db | grep -q 'backup written' || fail "backup"
-pm run --rm "${common[@]}" -e BREACHWATCH_DATABASE_URL=sqlite:///var/lib/breachwatch/copy.db "$tag" register verify \
-  | grep -q '0 broken' || fail "register verify on the backup"
+has 'backup written' "$(pm run --rm "${common[@]}" "$tag" backup --out /var/lib/breachwatch/copy.db)" || fail "backup"
+verify="$(pm run --rm "${common[@]}" -e BREACHWATCH_DATABASE_URL=sqlite:///var/lib/breachwatch/copy.db "$tag" register verify)"
+has 'register intact' "$verify" || fail "register verify on the backup: $verify"
 echo "smoke-test: backup written and verified"
 echo "smoke-test: OK ($tag)"
