@@ -75,8 +75,10 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Workflow {
-    /// A message from the same supplier about the same system within this many
-    /// days of an open case's opening joins that case without thread headers.
+    /// A supplier's follow-up or status update without thread headers joins
+    /// the supplier's open case of the same incident only within this many
+    /// days of the case's awareness or opening (`core::series`). A new breach
+    /// notice never joins by resemblance, whatever the window.
     pub series_window_days: i64,
     /// A time in the forward chain more than this many days before the
     /// delivery (a forged or broken date) is not used for the clock.
