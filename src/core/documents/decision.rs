@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use super::model::{CaseFile, Outcome, RiskLevel};
 use super::words::{
-    category_words, cause_phrase, date_iso, datetime_long, datetime_short, given,
-    is_extra_protected, is_sensitive, join_sv, number_sv,
+    category_words, cause_phrase, date_iso, date_long_at, datetime_long, datetime_short,
+    establishment, given, is_extra_protected, is_final_report, is_sensitive, join_sv, number_sv,
+    Establishment,
 };
 
 pub const H_BESLUT: &str = "Beslut";
@@ -323,9 +324,14 @@ fn subjects_sentence(case: &CaseFile) -> String {
     };
     match (min, max) {
         (Some(1), Some(1)) => "Personuppgiftsincidenten berör en registrerad.".into(),
+        (Some(0), Some(0)) => {
+            "Enligt personuppgiftsbiträdet berör personuppgiftsincidenten inga registrerade.".into()
+        }
+        // A single count from a supplier is its estimate ("Approximately 640"
+        // and "640" read the same): it stays an approximation until verified.
         (Some(a), Some(b)) if a == b => {
             format!(
-                "Personuppgiftsincidenten berör {} registrerade.",
+                "Personuppgiftsincidenten berör enligt personuppgiftsbiträdet cirka {} registrerade.",
                 number_sv(a)
             )
         }
@@ -390,14 +396,75 @@ fn risk_blocks(case: &CaseFile) -> Vec<Block> {
     out
 }
 
+/// The supplier's final report, when one is on the case (the latest).
+fn final_report(case: &CaseFile) -> Option<&super::model::ReceivedMessage> {
+    sorted_messages(case)
+        .into_iter()
+        .rev()
+        .find(|m| is_final_report(&m.subject))
+}
+
+/// True when the case holds what a withdrawal rests on: the supplier's final
+/// report and the count it gave, none of ours.
+fn none_affected_on_record(case: &CaseFile) -> bool {
+    final_report(case).is_some()
+        && case
+            .facts
+            .data_subjects
+            .is_some_and(|r| r.min == Some(0) && r.max == Some(0))
+}
+
+/// "Skäl för beslut" of a withdrawal: only what the case holds. The final
+/// report is cited by date; without one (or without its finding) the reason
+/// is a marked blank, never the seed's sentence as a fixed text.
+fn withdrawal_reasons(case: &CaseFile) -> Vec<Block> {
+    let tz = case.tz;
+    let mut out = Vec::new();
+    let sent = match case.imy_notified_at {
+        Some(at) => date_long_at(at, tz),
+        None => "den [datum då anmälan skickades: att fylla i]".into(),
+    };
+    let reference = given(&case.imy_reference).unwrap_or("[IMY:s diarienummer: att fylla i]");
+    out.push(para(format!(
+        "Anmälan om personuppgiftsincidenten skickades till {IMY} {sent} och har där diarienummer {reference}."
+    )));
+    out.push(para(match final_report(case) {
+        Some(m) if none_affected_on_record(case) => format!(
+            "Av personuppgiftsbiträdets slutrapport, ”{}”, som inkom {}, framgår att inga av personuppgiftsansvarigs registrerade är drabbade av incidenten.",
+            m.subject.trim(),
+            date_long_at(m.received_at, tz)
+        ),
+        Some(m) => format!(
+            "Personuppgiftsbiträdets slutrapport, ”{}”, inkom {}. [Vad slutrapporten visar om personuppgiftsansvarigs registrerade: att fylla i]",
+            m.subject.trim(),
+            date_long_at(m.received_at, tz)
+        ),
+        None => "[Skäl för återtagandet: vad som visar att inga av personuppgiftsansvarigs registrerade är drabbade, t.ex. personuppgiftsbiträdets slutrapport och dess datum: att fylla i]".into(),
+    }));
+    out
+}
+
+/// A supplier outside the EU/EEA: the transfer is named and left for the
+/// official to state, since the case cannot know its legal basis.
+fn third_country_paragraph(case: &CaseFile) -> Option<Block> {
+    let org = given(&case.processor.organisation);
+    (establishment(org, given(&case.processor.email)) == Establishment::OutsideEea).then(|| {
+        para(format!(
+            "Personuppgiftsbiträdet{} är etablerat utanför EU/EES, så personuppgifterna kan ha överförts till tredjeland. [Överföring till tredjeland: ange land och stöd enligt kapitel V i dataskyddsförordningen]",
+            org.map(|o| format!(" {o}")).unwrap_or_default()
+        ))
+    })
+}
+
 fn skal(case: &CaseFile, outcome: Outcome) -> Vec<Block> {
     if outcome == Outcome::Withdraw {
-        return vec![para("Det är fastställt av personuppgiftsbiträdet att inga av personuppgiftsansvarigs registrerade är drabbade av incidenten.")];
+        return withdrawal_reasons(case);
     }
     let mut out = vec![
         para(subjects_sentence(case)),
         para(categories_paragraph(case)),
     ];
+    out.extend(third_country_paragraph(case));
     out.extend(risk_blocks(case));
     out
 }
@@ -424,7 +491,11 @@ fn motivering(case: &CaseFile, outcome: Outcome) -> Vec<Block> {
         }
         Outcome::NotifyInform => out.push(para(format!("Vi bedömer det som sannolikt att det inträffade har lett till en hög risk för de registrerades fri- och rättigheter. Det inträffade ska därför anmälas till {IMY} och de registrerade ska informeras."))),
         Outcome::NoNotify => out.push(para(format!("Vi bedömer det som osannolikt att det inträffade har medfört en risk för de registrerades fri- och rättigheter. Incidenten anmäls därför inte till {IMY}. Incidenten och skälen för detta beslut dokumenteras enligt artikel 33.5 i EU:s dataskyddsförordning."))),
-        Outcome::Withdraw => out.push(para(format!("Anmälan till {IMY} återtas eftersom inga registrerade drabbats av incidenten."))),
+        Outcome::Withdraw => out.push(para(if none_affected_on_record(case) {
+            format!("Anmälan till {IMY} återtas eftersom personuppgiftsbiträdets slutrapport visar att inga av personuppgiftsansvarigs registrerade drabbats av incidenten.")
+        } else {
+            format!("Anmälan till {IMY} återtas eftersom [skäl för återtagandet: att fylla i].")
+        })),
     }
     if outcome.notifies() && is_late(case) {
         let reason = given(&case.delay_reason).unwrap_or("[skäl till dröjsmålet: att fylla i]");

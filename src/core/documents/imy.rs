@@ -8,7 +8,8 @@ use serde::Serialize;
 use super::decision::{facts_paragraph, is_late, subjects_unknown};
 use super::model::{CaseFile, Outcome, PostalAddress, RiskLevel};
 use super::words::{
-    category_form_label, cause_form_label, datetime_short, given, imy_range, number_sv, TO_FILL_IN,
+    category_form_label, cause_form_label, datetime_short, establishment, given, imy_range,
+    number_sv, Establishment, TO_FILL_IN,
 };
 use crate::core::notice::Cause;
 
@@ -273,11 +274,22 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
             Some(_) => known("Ja"),
             None => unknown(),
         },
-        22 => match (given(&case.processor.organisation), given(&case.processor.number)) {
-            (Some(o), Some(n)) => known(format!("{o}, organisationsnummer {n}")),
-            (Some(o), None) => (Some(format!("{o}, organisationsnummer {TO_FILL_IN}")), true, None),
-            (None, _) => unknown(),
-        },
+        22 => {
+            let org = given(&case.processor.organisation);
+            let place = establishment(org, given(&case.processor.email));
+            match (org, given(&case.processor.number), place) {
+                (Some(o), Some(n), _) => known(format!("{o}, organisationsnummer {n}")),
+                // A company outside the EU/EEA has no Swedish number to fill in;
+                // what the official must look at is the transfer.
+                (Some(o), None, Establishment::OutsideEea) => (
+                    Some(format!("{o} (etablerat utanför EU/EES, inget svenskt organisationsnummer)")),
+                    false,
+                    Some("Personuppgiftsbiträdet är etablerat utanför EU/EES: personuppgifterna kan ha överförts till tredjeland. Ange land och stöd enligt kapitel V i dataskyddsförordningen.".into()),
+                ),
+                (Some(o), None, _) => (Some(format!("{o}, organisationsnummer {TO_FILL_IN}")), true, None),
+                (None, _, _) => unknown(),
+            }
+        }
         23 => subjects(case),
         24 => unknown(),
         25 => unknown(),
@@ -311,28 +323,28 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
         30 => actions(case),
         31 => known("Nej"),
         32 => known("Ej tillämpligt"),
-        33 => match (outcome, case.risk.as_ref().map(|r| r.level)) {
-            (Outcome::NotifyInform, _) => known("Ja"),
+        // 33-35 follow the one answer to "will you inform" (33), so they can
+        // never contradict each other: undecided leaves all of them open.
+        33 => match will_inform(case, outcome) {
+            Some(true) => known("Ja"),
+            Some(false) => known("Nej"),
             // The decision says informing is decided later (seed 001).
-            (Outcome::Notify, _) if subjects_unknown(case) => (
+            None if subjects_unknown(case) => (
                 Some("Beslutas senare i utredningen, när antalet registrerade är känt.".into()),
                 true,
                 None,
             ),
-            (_, Some(RiskLevel::High)) => known("Ja"),
-            (_, Some(_)) => known("Nej"),
-            _ => unknown(),
+            None => unknown(),
         },
-        34 => match (outcome, case.risk.as_ref().map(|r| r.level)) {
-            (Outcome::NotifyInform, _) | (_, Some(RiskLevel::High)) => unknown(),
-            (Outcome::Notify, _) if subjects_unknown(case) => unknown(),
-            _ => known("Ej tillämpligt"),
+        34 => match will_inform(case, outcome) {
+            Some(false) => known("Ej tillämpligt"),
+            Some(true) => unknown(),
+            None => (None, true, Some("Besvaras när fråga 33 är besvarad.".into())),
         },
-        35 => match (outcome, case.risk.as_ref().map(|r| r.level)) {
-            (Outcome::NotifyInform, _) | (_, Some(RiskLevel::High)) => known("Ej tillämpligt"),
-            (Outcome::Notify, _) if subjects_unknown(case) => unknown(),
-            (_, Some(_)) => known("- Incidenten medför inte hög risk för personers fri- och rättigheter"),
-            _ => unknown(),
+        35 => match will_inform(case, outcome) {
+            Some(true) => known("Ej tillämpligt"),
+            Some(false) => known("- Incidenten medför inte hög risk för personers fri- och rättigheter"),
+            None => (None, true, Some("Besvaras när fråga 33 är besvarad.".into())),
         },
         36 => {
             let inexact = f
@@ -353,6 +365,18 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
     }
 }
 
+/// Whether the data subjects will be informed (question 33): yes with the
+/// decision to inform or a high risk, no with a lower assessed risk, None while
+/// undecided (no assessment, or notify while the count is unknown).
+fn will_inform(case: &CaseFile, outcome: Outcome) -> Option<bool> {
+    match (outcome, case.risk.as_ref().map(|r| r.level)) {
+        (Outcome::NotifyInform, _) | (_, Some(RiskLevel::High)) => Some(true),
+        (Outcome::Notify, _) if subjects_unknown(case) => None,
+        (_, Some(_)) => Some(false),
+        _ => None,
+    }
+}
+
 /// True when the case came from a processor's notice (the usual way).
 fn reported_by_processor(case: &CaseFile) -> bool {
     given(&case.processor.organisation).is_some() || !case.messages.is_empty()
@@ -363,11 +387,17 @@ fn subjects(case: &CaseFile) -> Filled {
         return unknown();
     };
     match (r.min, r.max) {
-        (Some(a), Some(b)) if a == b => known(format!(
-            "Exakt antal registrerade: {} (intervall {})",
-            number_sv(a),
-            imy_range(a)
-        )),
+        // The supplier's single figure is an estimate (the extraction keeps
+        // "approximately 640" and "640" alike): the form's interval, never its
+        // "exact number" field, and the figure in the flag.
+        (Some(a), Some(b)) if a == b => (
+            Some(imy_range(a).to_string()),
+            false,
+            Some(format!(
+                "Personuppgiftsbiträdet uppger cirka {} registrerade; intervallet är valt efter det. Fyll i \"Exakt antal registrerade\" bara om antalet är bekräftat.",
+                number_sv(a)
+            )),
+        ),
         (_, Some(b)) => {
             let stated = match r.min {
                 Some(a) => format!("mellan {} och {}", number_sv(a.min(b)), number_sv(a.max(b))),

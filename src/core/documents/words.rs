@@ -206,6 +206,70 @@ pub fn cause_phrase(cause: Cause) -> &'static str {
     }
 }
 
+/// True when a message's subject names the supplier's final report
+/// ("Slutrapport", "Final report"): the only message a withdrawal may rest on.
+/// The subject is all the case holds about a message's role, so this is the
+/// one place that reads it.
+pub fn is_final_report(subject: &str) -> bool {
+    let s = subject.to_lowercase();
+    [
+        "slutrapport",
+        "slutlig rapport",
+        "final report",
+        "final incident report",
+    ]
+    .iter()
+    .any(|w| s.contains(w))
+}
+
+/// Where the supplier is established, as far as its name and mail domain tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Establishment {
+    /// A Swedish company form ("AB", "HB", "ek. för."): it has an organisationsnummer.
+    Sweden,
+    /// A company form or a mail domain of a country outside the EU/EEA
+    /// ("Inc.", "LLC", ".us"): no Swedish number, and the data may have left
+    /// the EU/EEA (chapter V GDPR).
+    OutsideEea,
+    /// Nothing tells: the official checks.
+    Unknown,
+}
+
+/// The supplier's establishment from its organisation name and mail address.
+/// Only unambiguous markers count; anything else is `Unknown`.
+pub fn establishment(organisation: Option<&str>, email: Option<&str>) -> Establishment {
+    let words: Vec<String> = organisation
+        .unwrap_or("")
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .map(|w| w.trim_end_matches('.').to_lowercase())
+        .collect();
+    let last = words.last().map(String::as_str).unwrap_or("");
+    if matches!(last, "ab" | "hb" | "kb") || words.iter().any(|w| w == "(publ)") {
+        return Establishment::Sweden;
+    }
+    if matches!(
+        last,
+        "inc" | "llc" | "l.l.c" | "corp" | "corporation" | "pty" | "pte"
+    ) {
+        return Establishment::OutsideEea;
+    }
+    let tld = email
+        .and_then(|e| e.rsplit_once('@'))
+        .and_then(|(_, d)| d.trim_end_matches('.').rsplit_once('.'))
+        .map(|(_, t)| t.to_lowercase());
+    match tld.as_deref() {
+        Some("se") => Establishment::Sweden,
+        Some("us" | "in" | "cn" | "ru" | "au" | "ca" | "jp" | "br") => Establishment::OutsideEea,
+        _ => Establishment::Unknown,
+    }
+}
+
+/// "den 24 juni 2021" in `tz`: a day without a time, in the documents' one style.
+pub fn date_long_at(at: DateTime<Utc>, tz: Tz) -> String {
+    format!("den {}", date_long(at.with_timezone(&tz).date_naive()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,5 +314,36 @@ mod tests {
         );
         assert!(is_sensitive("health") && !is_sensitive("personal_identity_number"));
         assert!(is_extra_protected("personal_identity_number"));
+    }
+
+    #[test]
+    fn final_reports_are_known_by_their_subject() {
+        assert!(is_final_report("Slutrapport"));
+        assert!(is_final_report("SV: Slutrapport om dataintrång"));
+        assert!(is_final_report("Final report: incident 42"));
+        assert!(!is_final_report(
+            "Kompletterande information om dataintrång"
+        ));
+    }
+
+    #[test]
+    fn establishment_from_company_form_and_domain() {
+        use Establishment::*;
+        assert_eq!(
+            establishment(Some("Infosolutions Sverige AB"), None),
+            Sweden
+        );
+        assert_eq!(
+            establishment(
+                Some("Brightline Survey, Inc."),
+                Some("security@brightline.test")
+            ),
+            OutsideEea
+        );
+        assert_eq!(establishment(Some("Acme LLC"), None), OutsideEea);
+        assert_eq!(establishment(Some("Acme"), Some("a@acme.us")), OutsideEea);
+        assert_eq!(establishment(Some("Acme"), Some("a@acme.se")), Sweden);
+        assert_eq!(establishment(Some("Acme GmbH"), Some("a@acme.de")), Unknown);
+        assert_eq!(establishment(None, None), Unknown);
     }
 }
