@@ -89,6 +89,7 @@ fn base(
         case_ref,
         // Given by the registry (diariet), not by breachwatch: a placeholder.
         diarienummer: None,
+        diarie_prefix: nonempty(&route.committee.diarie_prefix),
         committee: route.committee.name.clone(),
         delegation_point: nonempty(&route.committee.delegation_point),
         official: Person {
@@ -270,6 +271,9 @@ pub fn apply_workflow(c: &mut CaseFile, w: &Case) {
     c.delay_reason = non_empty(&w.delay_reason);
     c.imy_reference = w.imy_ref.as_ref().map(|r| r.as_str().to_string());
     c.imy_notified_at = w.reported_at;
+    if let Some(d) = &w.diarienummer {
+        c.diarienummer = Some(d.as_str().to_string());
+    }
 }
 
 /// Who an address is on the route ("Olivia Official"), else the address.
@@ -756,6 +760,7 @@ mod tests {
             closed_at: None,
             state_before_close: None,
             series: None,
+            diarienummer: crate::core::commands::Diarienummer::parse("ks 2026/0123"),
         };
         w.imy_ref = serde_json::from_value(json!("DI-2026-1234")).ok();
         let events = vec![
@@ -806,6 +811,9 @@ mod tests {
         );
         assert_eq!(c.imy_notified_at, Some(t("2026-03-30T12:00:00Z")));
         assert_eq!(c.imy_reference.as_deref(), Some("DI-2026-1234"));
+        // The registered diarienummer replaces the series' blank everywhere.
+        assert_eq!(c.diarienummer.as_deref(), Some("KS 2026/0123"));
+        assert_eq!(c.diarienummer_or_blank(), "KS 2026/0123");
         let texts: Vec<&str> = c.timeline.iter().map(|e| e.text.as_str()).collect();
         assert_eq!(
             texts,

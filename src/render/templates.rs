@@ -295,10 +295,11 @@ impl Templates {
         case: &CaseFile,
         outcome: Outcome,
     ) -> Result<(String, String), TemplateError> {
+        let diarienummer = case.diarienummer_or_blank();
         let c = CalendarCase {
             case_ref: case.case_ref.to_string(),
             committee: &case.committee,
-            diarienummer: case.diarienummer.as_deref().unwrap_or("[diarienummer]"),
+            diarienummer: &diarienummer,
             deadline: datetime_short(case.deadline_at, case.tz),
             aware: datetime_short(case.aware_at, case.tz),
             processor: case.processor.organisation.as_deref(),

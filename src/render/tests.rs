@@ -456,6 +456,7 @@ fn a_case_with_nothing_known_still_renders_with_placeholders() {
     let case = CaseFile {
         case_ref: CaseRef::new("PUI", 2026, 7),
         diarienummer: None,
+        diarie_prefix: None,
         committee: "Vård- och omsorgsnämnden".into(),
         delegation_point: None,
         official: Person::default(),

@@ -148,7 +148,7 @@ pub fn decision(case: &CaseFile, outcome: Outcome) -> Decision {
         title: title.into(),
         committee: case.committee.clone(),
         date: case.date.format("%Y-%m-%d").to_string(),
-        diarienummer: or_placeholder(&case.diarienummer, "[diarienummer]"),
+        diarienummer: case.diarienummer_or_blank(),
         case_ref: case.case_ref.to_string(),
         sections,
         signature,

@@ -135,8 +135,12 @@ pub struct TimelineEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseFile {
     pub case_ref: CaseRef,
-    /// "KS 2021/0590"; None gives the visible placeholder `[diarienummer]`.
+    /// "KS 2021/0590", set by reply (`diarienummer: …`); None gives the
+    /// committee's series with a blank number ("KS 2021/____").
     pub diarienummer: Option<String>,
+    /// The committee's diarienummer series ("KS"), from the route; None (and no
+    /// diarienummer) gives the placeholder `[diarienummer]`.
+    pub diarie_prefix: Option<String>,
     /// "Kommunstyrelsen"
     pub committee: String,
     /// "Ö:29-Ö:30", from the route.
@@ -171,4 +175,24 @@ pub struct CaseFile {
     /// Dated actions taken, besides receiving messages.
     pub timeline: Vec<TimelineEvent>,
     pub controller: Organisation,
+}
+
+impl CaseFile {
+    /// The diarienummer as every document shows it: the registered one, else
+    /// the committee's series of the decision's year with a blank number for
+    /// the registry to fill ("KS 2026/____"), else `[diarienummer]`.
+    pub fn diarienummer_or_blank(&self) -> String {
+        use chrono::Datelike;
+        let given = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        given(&self.diarienummer)
+            .or_else(|| {
+                given(&self.diarie_prefix).map(|p| format!("{p} {}/____", self.date.year()))
+            })
+            .unwrap_or_else(|| "[diarienummer]".into())
+    }
 }

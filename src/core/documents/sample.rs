@@ -25,6 +25,7 @@ pub fn seed_001() -> CaseFile {
     CaseFile {
         case_ref: CaseRef::new("PUI", 2021, 1),
         diarienummer: Some("KS 2021/0590".into()),
+        diarie_prefix: Some("KS".into()),
         committee: "Kommunstyrelsen".into(),
         delegation_point: Some("Ö:29-Ö:30".into()),
         official: Person {
