@@ -11,7 +11,7 @@ use super::model::{CaseFile, Outcome, RiskLevel};
 use super::words::{
     category_words, cause_phrase, date_iso, date_long_at, datetime_long, datetime_short,
     establishment, given, is_extra_protected, is_final_report, is_sensitive, join_sv, number_sv,
-    Establishment,
+    placeholders, Establishment,
 };
 
 pub const H_BESLUT: &str = "Beslut";
@@ -75,6 +75,9 @@ pub struct Decision {
     pub case_ref: String,
     pub sections: Vec<Section>,
     pub signature: Signature,
+    /// Every blank left in the draft, once each, in document order: listed at
+    /// the end of the text version so none is missed before the decision.
+    pub open_items: Vec<String>,
 }
 
 fn para(text: impl Into<String>) -> Block {
@@ -143,16 +146,49 @@ pub fn decision(case: &CaseFile, outcome: Outcome) -> Decision {
             or_placeholder(&case.dpo.name, "[dataskyddsombud]")
         )],
     };
+    let diarienummer = case.diarienummer_or_blank();
+    let open_items = open_items(&diarienummer, &sections, &signature);
     Decision {
         outcome,
         title: title.into(),
         committee: case.committee.clone(),
         date: case.date.format("%Y-%m-%d").to_string(),
-        diarienummer: case.diarienummer_or_blank(),
+        diarienummer,
         case_ref: case.case_ref.to_string(),
         sections,
         signature,
+        open_items,
     }
+}
+
+/// The blanks of a draft: the diarienummer when it has one (named, since
+/// "____" alone says nothing), then every bracketed placeholder of the text.
+fn open_items(diarienummer: &str, sections: &[Section], signature: &Signature) -> Vec<String> {
+    let mut texts: Vec<&str> = Vec::new();
+    for s in sections {
+        for b in &s.blocks {
+            match b {
+                Block::Paragraph { text } => texts.push(text),
+                Block::List { items } => texts.extend(items.iter().map(String::as_str)),
+            }
+        }
+    }
+    texts.extend([
+        signature.name.as_str(),
+        signature.title.as_str(),
+        signature.delegation.as_str(),
+    ]);
+    texts.extend(signature.recipients.iter().map(String::as_str));
+    let mut out = Vec::new();
+    if !placeholders([diarienummer]).is_empty() {
+        out.push(format!("Diarienummer: {diarienummer}"));
+    }
+    out.extend(
+        placeholders(texts)
+            .into_iter()
+            .filter(|p| p.starts_with('[')),
+    );
+    out
 }
 
 fn beslut(case: &CaseFile, outcome: Outcome) -> Vec<Block> {
@@ -498,9 +534,14 @@ fn motivering(case: &CaseFile, outcome: Outcome) -> Vec<Block> {
         })),
     }
     if outcome.notifies() && is_late(case) {
-        let reason = given(&case.delay_reason).unwrap_or("[skäl till dröjsmålet: att fylla i]");
+        // Without a recorded reason the whole sentence is the blank, not a
+        // label followed by a bracket that repeats it.
+        let reason = match given(&case.delay_reason) {
+            Some(r) => format!("Skälen till dröjsmålet: {r}"),
+            None => "[Skälen till dröjsmålet: att fylla i]".into(),
+        };
         out.push(para(format!(
-            "Anmälan görs senare än 72 timmar efter att nämnden fick kännedom om incidenten ({}). Skälen till dröjsmålet: {reason}",
+            "Anmälan görs senare än 72 timmar efter att nämnden fick kännedom om incidenten ({}). {reason}",
             datetime_short(case.aware_at, case.tz)
         )));
     }
@@ -588,6 +629,14 @@ impl Decision {
         for r in &sig.recipients {
             out.push_str(r);
             out.push('\n');
+        }
+        if !self.open_items.is_empty() {
+            out.push_str("\nAtt fylla i före beslut:\n");
+            for i in &self.open_items {
+                out.push_str("- ");
+                out.push_str(i);
+                out.push('\n');
+            }
         }
         out
     }

@@ -8,8 +8,8 @@ use serde::Serialize;
 use super::decision::{facts_paragraph, is_late, subjects_unknown};
 use super::model::{CaseFile, Outcome, PostalAddress, RiskLevel};
 use super::words::{
-    category_form_label, cause_form_label, datetime_short, establishment, given, imy_range,
-    number_sv, Establishment, TO_FILL_IN,
+    category_form_label, cause_form_label, datetime_long, datetime_short, establishment, given,
+    imy_range, number_sv, Establishment, TO_FILL_IN,
 };
 use crate::core::notice::Cause;
 
@@ -84,11 +84,17 @@ pub struct ImyForm {
     pub committee: String,
     /// The instant of generation, RFC 3339 in the case's zone.
     pub generated_at: String,
+    /// The same instant as people read it ("den 23 juni 2021 kl. 12:00"): a
+    /// machine timestamp has no place in a document.
+    pub generated: String,
     /// The art. 33 deadline, RFC 3339 in the case's zone.
     pub deadline_at: String,
     /// True when generated after the deadline (question 14 is then flagged).
     pub late: bool,
     pub answers: Vec<Answer>,
+    /// The questions still to be answered ("2. Organisationsnummer"), listed
+    /// at the end so none is missed before the form is sent.
+    pub open_items: Vec<String>,
 }
 
 /// What one question gets: (answer, missing, flag).
@@ -151,15 +157,22 @@ pub fn imy_form(case: &CaseFile, outcome: Outcome) -> ImyForm {
                 flag,
             }
         })
+        .collect::<Vec<Answer>>();
+    let open_items = answers
+        .iter()
+        .filter(|a| a.missing || a.answer.is_none())
+        .map(|a| format!("{}. {}", a.no, a.question))
         .collect();
     ImyForm {
         schema: SCHEMA.into(),
         case_ref: case.case_ref.to_string(),
         committee: case.committee.clone(),
         generated_at: rfc3339(case.generated_at, tz),
+        generated: datetime_long(case.generated_at, tz),
         deadline_at: rfc3339(case.deadline_at, tz),
         late: is_late(case),
         answers,
+        open_items,
     }
 }
 
@@ -220,7 +233,7 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
             let deadline = datetime_short(case.deadline_at, tz);
             if is_late(case) {
                 let flag = Some(format!(
-                    "Tidsfristen på 72 timmar gick ut {deadline}: anmälan är sen och skälen till dröjsmålet måste anges."
+                    "Tidsfristen på 72 timmar gick ut {deadline}. Anmälan är alltså sen, och skälen till dröjsmålet måste anges."
                 ));
                 match given(&case.delay_reason) {
                     Some(r) => (Some(r.to_string()), false, flag),
@@ -459,7 +472,7 @@ impl ImyForm {
     pub fn to_text(&self) -> String {
         let mut out = format!(
             "Utkast: Anmälan av personuppgiftsincident till Integritetsskyddsmyndigheten\nÄrende: {} ({})\nSkapat: {}\n",
-            self.case_ref, self.committee, self.generated_at
+            self.case_ref, self.committee, self.generated
         );
         let mut section = "";
         for a in &self.answers {
@@ -489,6 +502,12 @@ impl ImyForm {
             }
             if let Some(flag) = &a.flag {
                 out.push_str(&format!("OBS: {flag}\n"));
+            }
+        }
+        if !self.open_items.is_empty() {
+            out.push_str("\nAtt fylla i innan anmälan skickas:\n");
+            for i in &self.open_items {
+                out.push_str(&format!("- {i}\n"));
             }
         }
         out

@@ -270,6 +270,59 @@ pub fn date_long_at(at: DateTime<Utc>, tz: Tz) -> String {
     format!("den {}", date_long(at.with_timezone(&tz).date_naive()))
 }
 
+/// A text cut into plain and placeholder pieces, in order: `(true, "[…]")` for
+/// a bracketed blank ("[att fylla i]", "[Riskbedömning: att fylla i]") and for
+/// a run of underscores ("____" in "KS 2026/____"). Renderers highlight the
+/// placeholder pieces; joined, the pieces are the text again.
+pub fn placeholder_pieces(text: &str) -> Vec<(bool, &str)> {
+    let mut out = Vec::new();
+    let mut plain_from = 0;
+    let mut i = 0;
+    let bytes = text.as_bytes();
+    while i < bytes.len() {
+        let end = match bytes[i] {
+            // A bracket closed on the same line; an unclosed one is plain text.
+            b'[' => text[i..]
+                .find([']', '\n'])
+                .filter(|&n| bytes[i + n] == b']')
+                .map(|n| i + n + 1),
+            b'_' => {
+                let n = text[i..].bytes().take_while(|&b| b == b'_').count();
+                (n >= 3).then_some(i + n)
+            }
+            _ => None,
+        };
+        match end {
+            Some(end) => {
+                if plain_from < i {
+                    out.push((false, &text[plain_from..i]));
+                }
+                out.push((true, &text[i..end]));
+                plain_from = end;
+                i = end;
+            }
+            None => i += 1,
+        }
+    }
+    if plain_from < text.len() {
+        out.push((false, &text[plain_from..]));
+    }
+    out
+}
+
+/// Every placeholder of `texts`, once each, in order of first appearance.
+pub fn placeholders<'a>(texts: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in texts {
+        for (is_blank, piece) in placeholder_pieces(t) {
+            if is_blank && !out.iter().any(|p| p == piece) {
+                out.push(piece.to_string());
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,5 +398,20 @@ mod tests {
         assert_eq!(establishment(Some("Acme"), Some("a@acme.se")), Sweden);
         assert_eq!(establishment(Some("Acme GmbH"), Some("a@acme.de")), Unknown);
         assert_eq!(establishment(None, None), Unknown);
+    }
+
+    #[test]
+    fn placeholders_are_found_inside_text() {
+        let t = "Skälen: [skäl: att fylla i] och KS 2026/____ samt [a] [b";
+        let p = placeholder_pieces(t);
+        assert_eq!(p.iter().map(|(_, s)| *s).collect::<String>(), t);
+        let blanks: Vec<&str> = p.iter().filter(|(b, _)| *b).map(|(_, s)| *s).collect();
+        assert_eq!(blanks, ["[skäl: att fylla i]", "____", "[a]"]);
+        assert_eq!(placeholder_pieces(""), []);
+        assert_eq!(placeholder_pieces("x_y__z"), [(false, "x_y__z")]);
+        assert_eq!(
+            placeholders(["[a] [b]", "[a] ____"]),
+            ["[a]", "[b]", "____"]
+        );
     }
 }
