@@ -103,7 +103,7 @@ fn text(s: &str) -> Paragraph {
     runs(Paragraph::new(), s, false)
 }
 
-/// The page header: committee on the left; date and diarienummer on the right,
+/// The page header: the municipality and the committee on the left; date and diarienummer on the right,
 /// as on every page of the seeds.
 fn header(d: &Decision) -> Header {
     let cell = |w: usize, p: Vec<Paragraph>| {
@@ -118,9 +118,13 @@ fn header(d: &Decision) -> Header {
     let table = Table::without_borders(vec![TableRow::new(vec![
         cell(
             left,
-            vec![Paragraph::new()
-                .style("Small")
-                .add_run(Run::new().add_text(&d.committee).bold())],
+            d.controller
+                .iter()
+                .map(|c| text(c).style("Small"))
+                .chain([Paragraph::new()
+                    .style("Small")
+                    .add_run(Run::new().add_text(&d.committee).bold())])
+                .collect(),
         ),
         cell(
             right,

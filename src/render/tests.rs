@@ -259,7 +259,12 @@ fn docx_is_a_valid_package_with_every_section() {
             assert!(body.contains(v), "{outcome:?}: {v} not in document.xml");
         }
         // Date and diarienummer sit in the page header, as in the seeds.
-        for v in ["KS 2021/0590", d.date.as_str(), "Diarienummer"] {
+        for v in [
+            "KS 2021/0590",
+            d.date.as_str(),
+            "Diarienummer",
+            "Vallsjö kommun",
+        ] {
             assert!(all_text.contains(v), "{outcome:?}: {v} not in the package");
         }
         let core = parts
@@ -605,6 +610,12 @@ fn write_samples_for_manual_check() {
         for d in bundle(&case_for(outcome), &sv(), outcome).expect("bundle") {
             std::fs::write(dir.join(&d.file_name), &d.bytes).expect("write");
         }
+    }
+    // Shared notice 07 as opened: blanks, an estimate, a supplier outside the EU/EEA.
+    let dir = out.join("notice-07");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for d in bundle(&sample::notice_07(), &sv(), Outcome::Notify).expect("bundle") {
+        std::fs::write(dir.join(&d.file_name), &d.bytes).expect("write");
     }
 }
 

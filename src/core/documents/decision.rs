@@ -67,6 +67,9 @@ pub struct Signature {
 pub struct Decision {
     pub outcome: Outcome,
     pub title: String,
+    /// The municipality (the configured controller, "Vallsjö kommun"); None
+    /// when not configured. Shown above the committee, as in the seeds' header.
+    pub controller: Option<String>,
     pub committee: String,
     /// "2021-06-23"
     pub date: String,
@@ -151,6 +154,7 @@ pub fn decision(case: &CaseFile, outcome: Outcome) -> Decision {
     Decision {
         outcome,
         title: title.into(),
+        controller: given(&case.controller.name).map(str::to_string),
         committee: case.committee.clone(),
         date: case.date.format("%Y-%m-%d").to_string(),
         diarienummer,
@@ -466,18 +470,31 @@ fn withdrawal_reasons(case: &CaseFile) -> Vec<Block> {
     )));
     out.push(para(match final_report(case) {
         Some(m) if none_affected_on_record(case) => format!(
-            "Av personuppgiftsbiträdets slutrapport, ”{}”, som inkom {}, framgår att inga av personuppgiftsansvarigs registrerade är drabbade av incidenten.",
-            m.subject.trim(),
+            "Av personuppgiftsbiträdets slutrapport{}, som inkom {}, framgår att inga av personuppgiftsansvarigs registrerade är drabbade av incidenten.",
+            report_title(&m.subject),
             date_long_at(m.received_at, tz)
         ),
         Some(m) => format!(
-            "Personuppgiftsbiträdets slutrapport, ”{}”, inkom {}. [Vad slutrapporten visar om personuppgiftsansvarigs registrerade: att fylla i]",
-            m.subject.trim(),
+            "Personuppgiftsbiträdets slutrapport{} inkom {}. [Vad slutrapporten visar om personuppgiftsansvarigs registrerade: att fylla i]",
+            report_title(&m.subject),
             date_long_at(m.received_at, tz)
         ),
         None => "[Skäl för återtagandet: vad som visar att inga av personuppgiftsansvarigs registrerade är drabbade, t.ex. personuppgiftsbiträdets slutrapport och dess datum: att fylla i]".into(),
     }));
     out
+}
+
+/// ", ”Slutrapport om intrång”," when the report's subject says more than
+/// "Slutrapport"; nothing when it does not (a rendered draft read "slutrapport,
+/// ”Slutrapport”, som inkom …").
+fn report_title(subject: &str) -> String {
+    let s = subject.trim();
+    let bare = s.trim_end_matches(['.', ':']).to_lowercase();
+    if matches!(bare.as_str(), "slutrapport" | "final report") {
+        String::new()
+    } else {
+        format!(", ”{s}”,")
+    }
 }
 
 /// A supplier outside the EU/EEA: the transfer is named and left for the
@@ -596,6 +613,10 @@ impl Decision {
         let mut out = String::new();
         out.push_str(&self.title);
         out.push_str("\n\n");
+        if let Some(c) = &self.controller {
+            out.push_str(c);
+            out.push('\n');
+        }
         out.push_str(&format!(
             "{}\nDatum: {}\nDiarienummer: {}\nÄrende: {}\n",
             self.committee, self.date, self.diarienummer, self.case_ref

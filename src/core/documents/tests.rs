@@ -14,6 +14,8 @@ fn notify_variant_follows_the_seed() {
     }
     assert!(text.contains("Kommunstyrelsen beslutar att anmäla personuppgiftsincidenten till Integritetsskyddsmyndigheten (IMY)"));
     assert!(text.contains("Diarienummer: KS 2021/0590"));
+    // The municipality above the committee, as in the seeds' header.
+    assert!(text.contains("\n\nVallsjö kommun\nKommunstyrelsen\nDatum: 2021-06-23\n"));
     assert!(text.contains("- Från personuppgiftsbiträde: Anmälan om dataintrång, inkom 2021-06-18"));
     assert!(text.contains("namn, personnummer och hälso- och sjukvårdsuppgifter"));
     assert!(text.contains("punkt Ö:29-Ö:30."));
@@ -144,7 +146,7 @@ fn a_withdrawal_states_only_what_the_case_holds() {
     // the date of the notification and IMY's reference.
     let w = decision(&sample::seed_001_withdrawn(), Outcome::Withdraw).to_text();
     assert!(w.contains("skickades till Integritetsskyddsmyndigheten (IMY) den 22 juni 2021 och har där diarienummer IMY-2021-4711."));
-    assert!(w.contains("Av personuppgiftsbiträdets slutrapport, ”Slutrapport”, som inkom den 24 juni 2021, framgår att inga av personuppgiftsansvarigs registrerade är drabbade"));
+    assert!(w.contains("Av personuppgiftsbiträdets slutrapport, som inkom den 24 juni 2021, framgår att inga av personuppgiftsansvarigs registrerade är drabbade"));
     assert!(!w.contains("Det är fastställt av personuppgiftsbiträdet"));
     // Without a final report: a marked blank, and no claim in the motivation.
     let mut no_report = sample::seed_001_withdrawn();
