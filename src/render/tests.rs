@@ -565,6 +565,7 @@ fn a_case_with_nothing_known_still_renders_with_placeholders() {
         imy_reference: None,
         imy_notified_at: None,
         timeline: vec![],
+        forward: None,
         controller: Organisation::default(),
     };
     for outcome in Outcome::ALL {

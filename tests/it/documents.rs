@@ -451,6 +451,12 @@ fn a_diarienummer_set_by_reply_is_on_the_timeline_in_later_documents_and_subject
         before.contains(&format!("Diarienummer: KS {year}/____")),
         "{before}"
     );
+    // The notice came in two hours before staff forwarded it: Bakgrund says so.
+    assert!(
+        before.contains("vidarebefordrade")
+            && before.contains("Tidsfristen på 72 timmar räknas från"),
+        "{before}"
+    );
 
     // The registry's number, by reply in Swedish (lower case, no space: normalised).
     let ev = s.command(&r, &opening, "diarienummer: ks2026/0123", "diarienummer");

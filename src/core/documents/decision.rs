@@ -278,6 +278,31 @@ pub(crate) fn facts_paragraph(case: &CaseFile) -> String {
     s.join(" ")
 }
 
+/// The forward in Bakgrund: who passed the notice on and when, and why the
+/// clock runs from the earlier receipt.
+fn forward_sentence(case: &CaseFile, f: &super::model::Forward) -> String {
+    let tz = case.tz;
+    capitalise(&format!(
+        "{} vidarebefordrade {} meddelandet från personuppgiftsbiträdet, som kommit in till kommunen {}, till dem som hanterar personuppgiftsincidenter. Tidsfristen på 72 timmar räknas från när meddelandet kom in till kommunen.",
+        datetime_long(f.at, tz),
+        f.by.trim(),
+        datetime_long(case.aware_at, tz)
+    ))
+}
+
+/// A draft of the reason for a late notification (IMY question 14) from the
+/// forward, when the forward itself came after the deadline or used a large
+/// part of it; the official completes it.
+pub(crate) fn delay_draft(case: &CaseFile) -> Option<String> {
+    let f = case.forward.as_ref()?;
+    let tz = case.tz;
+    Some(format!(
+        "Personuppgiftsbiträdets meddelande kom in till kommunen {} men vidarebefordrades till dem som hanterar personuppgiftsincidenter först {}. [Övriga skäl till dröjsmålet: att fylla i]",
+        datetime_long(case.aware_at, tz),
+        datetime_long(f.at, tz)
+    ))
+}
+
 fn sorted_messages(case: &CaseFile) -> Vec<&super::model::ReceivedMessage> {
     let mut m: Vec<_> = case.messages.iter().collect();
     // Stable sort: two messages in the same minute keep the order given.
@@ -326,6 +351,9 @@ fn bakgrund(case: &CaseFile) -> Vec<Block> {
                 e.text.trim()
             ),
         ));
+    }
+    if let Some(f) = &case.forward {
+        entries.push((f.at, forward_sentence(case, f)));
     }
     if let Some(at) = case.imy_notified_at {
         entries.push((
@@ -553,9 +581,10 @@ fn motivering(case: &CaseFile, outcome: Outcome) -> Vec<Block> {
     if outcome.notifies() && is_late(case) {
         // Without a recorded reason the whole sentence is the blank, not a
         // label followed by a bracket that repeats it.
-        let reason = match given(&case.delay_reason) {
-            Some(r) => format!("Skälen till dröjsmålet: {r}"),
-            None => "[Skälen till dröjsmålet: att fylla i]".into(),
+        let reason = match (given(&case.delay_reason), delay_draft(case)) {
+            (Some(r), _) => format!("Skälen till dröjsmålet: {r}"),
+            (None, Some(draft)) => format!("Skälen till dröjsmålet: {draft}"),
+            (None, None) => "[Skälen till dröjsmålet: att fylla i]".into(),
         };
         out.push(para(format!(
             "Anmälan görs senare än 72 timmar efter att nämnden fick kännedom om incidenten ({}). {reason}",

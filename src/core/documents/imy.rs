@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::decision::{facts_paragraph, is_late, subjects_unknown};
+use super::decision::{delay_draft, facts_paragraph, is_late, subjects_unknown};
 use super::model::{CaseFile, Outcome, PostalAddress, RiskLevel};
 use super::words::{
     category_form_label, cause_form_label, datetime_long, datetime_short, establishment, given,
@@ -235,9 +235,11 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
                 let flag = Some(format!(
                     "Tidsfristen på 72 timmar gick ut {deadline}. Anmälan är alltså sen, och skälen till dröjsmålet måste anges."
                 ));
-                match given(&case.delay_reason) {
-                    Some(r) => (Some(r.to_string()), false, flag),
-                    None => (None, true, flag),
+                match (given(&case.delay_reason), delay_draft(case)) {
+                    (Some(r), _) => (Some(r.to_string()), false, flag),
+                    // The forward is the usual reason: offered as a draft.
+                    (None, Some(draft)) => (Some(draft), true, flag),
+                    (None, None) => (None, true, flag),
                 }
             } else {
                 known(format!(

@@ -131,6 +131,17 @@ pub struct TimelineEvent {
     pub text: String,
 }
 
+/// How the notice reached those who handle breaches when someone forwarded it:
+/// the reason aware_at lies before the case was opened, and often the reason
+/// for a late notification (seed 001's Bakgrund tells exactly this).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forward {
+    /// Who forwarded it: a name, else the address.
+    pub by: String,
+    /// When the forward was delivered.
+    pub at: DateTime<Utc>,
+}
+
 /// Everything a generated document needs, as plain data.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseFile {
@@ -174,6 +185,8 @@ pub struct CaseFile {
     pub imy_notified_at: Option<DateTime<Utc>>,
     /// Dated actions taken, besides receiving messages.
     pub timeline: Vec<TimelineEvent>,
+    /// The forward that brought the notice in, when there was one.
+    pub forward: Option<Forward>,
     pub controller: Organisation,
 }
 

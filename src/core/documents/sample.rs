@@ -6,8 +6,8 @@
 use chrono::{NaiveDate, TimeZone, Utc};
 
 use super::model::{
-    CaseFile, Organisation, Person, PostalAddress, Processor, ReceivedMessage, RiskAssessment,
-    RiskLevel, TimelineEvent,
+    CaseFile, Forward, Organisation, Person, PostalAddress, Processor, ReceivedMessage,
+    RiskAssessment, RiskLevel, TimelineEvent,
 };
 use crate::core::notice::{Cause, Incident, Range};
 use crate::core::types::CaseRef;
@@ -112,6 +112,8 @@ pub fn seed_001() -> CaseFile {
                 text: "Tf. verksamhetschef ställde kompletterande frågor till personuppgiftsbiträdet om hur många av kommunens registrerade som påverkats av incidenten.".into(),
             },
         ],
+        // The forward is on the timeline above, as seed 001 tells it.
+        forward: None,
         controller: Organisation {
             name: Some("Vallsjö kommun".into()),
             number: None,
@@ -188,5 +190,12 @@ pub fn notice_07() -> CaseFile {
     c.risk = None;
     c.delay_reason = None;
     c.timeline = Vec::new();
+    c.forward = Some(Forward {
+        by: "Sara Nyström".into(),
+        at: Utc
+            .with_ymd_and_hms(2025, 9, 10, 6, 12, 55)
+            .single()
+            .unwrap_or_default(),
+    });
     c
 }

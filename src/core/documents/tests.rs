@@ -231,3 +231,42 @@ fn a_supplier_outside_the_eea_has_no_org_number_and_the_transfer_is_flagged() {
         .to_text()
         .contains("tredjeland"));
 }
+
+#[test]
+fn the_forward_is_told_in_bakgrund_and_offered_as_the_reason_for_delay() {
+    let case = sample::notice_07();
+    let text = decision(&case, Outcome::Notify).to_text();
+    assert!(
+        text.contains("Den 10 september 2025 kl. 08:12 vidarebefordrade Sara Nyström meddelandet från personuppgiftsbiträdet, som kommit in till kommunen den 9 september 2025 kl. 23:47, till dem som hanterar personuppgiftsincidenter."),
+        "{text}"
+    );
+    // On time: nothing about a delay.
+    assert!(!text.contains("Skälen till dröjsmålet"), "{text}");
+    // Late, without a recorded reason: the forward is the draft of question 14
+    // and of the decision's reason, with the rest left blank.
+    let mut late = case.clone();
+    late.generated_at = late.deadline_at + chrono::Duration::hours(2);
+    let q14 = &imy_form(&late, Outcome::Notify).answers[13];
+    let a = q14.answer.as_deref().unwrap_or("");
+    assert!(a.contains("kom in till kommunen den 9 september 2025 kl. 23:47 men vidarebefordrades till dem som hanterar personuppgiftsincidenter först den 10 september 2025 kl. 08:12"), "{a}");
+    assert!(q14.missing && a.contains("[Övriga skäl till dröjsmålet: att fylla i]"));
+    let text = decision(&late, Outcome::Notify).to_text();
+    assert!(
+        text.contains("Skälen till dröjsmålet: Personuppgiftsbiträdets meddelande kom in"),
+        "{text}"
+    );
+    // A recorded reason wins.
+    late.delay_reason = Some("Leverantören rapporterade sent.".into());
+    assert_eq!(
+        imy_form(&late, Outcome::Notify).answers[13]
+            .answer
+            .as_deref(),
+        Some("Leverantören rapporterade sent.")
+    );
+    // No forward: no such sentence.
+    let mut direct = case;
+    direct.forward = None;
+    assert!(!decision(&direct, Outcome::Notify)
+        .to_text()
+        .contains("vidarebefordrade"));
+}
