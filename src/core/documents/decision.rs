@@ -9,9 +9,9 @@ use serde::Serialize;
 
 use super::model::{CaseFile, Outcome, RiskLevel};
 use super::words::{
-    category_words, cause_phrase, date_iso, date_long_at, datetime_long, datetime_short,
-    establishment, given, is_extra_protected, is_final_report, is_sensitive, join_sv, number_sv,
-    placeholders, Establishment,
+    category_words, cause_phrase, date_long_at, datetime_long, establishment, given,
+    is_extra_protected, is_final_report, is_sensitive, join_sv, number_sv, placeholders,
+    Establishment,
 };
 
 pub const H_BESLUT: &str = "Beslut";
@@ -232,7 +232,11 @@ fn processor_name(case: &CaseFile) -> Option<&str> {
 }
 
 /// What the facts say, in one paragraph: systems and cause, discovery, period.
-pub(crate) fn facts_paragraph(case: &CaseFile) -> String {
+/// `when` writes an instant in the calling document's one style.
+pub(crate) fn facts_paragraph(
+    case: &CaseFile,
+    when: fn(DateTime<Utc>, chrono_tz::Tz) -> String,
+) -> String {
     let f = &case.facts;
     let tz = case.tz;
     let mut s: Vec<String> = Vec::new();
@@ -254,18 +258,18 @@ pub(crate) fn facts_paragraph(case: &CaseFile) -> String {
         } else {
             "Incidenten upptäcktes"
         };
-        s.push(format!("{who} {}.", datetime_long(d, tz)));
+        s.push(format!("{who} {}.", when(d, tz)));
     }
     match (f.occurred_from, f.occurred_to) {
         (Some(a), Some(b)) => s.push(format!(
             "Incidenten pågick under perioden {} – {}.",
-            datetime_short(a, tz),
-            datetime_short(b, tz)
+            when(a, tz),
+            when(b, tz)
         )),
-        (Some(a), None) => s.push(format!("Incidenten började {}.", datetime_short(a, tz))),
+        (Some(a), None) => s.push(format!("Incidenten började {}.", when(a, tz))),
         (None, Some(b)) => s.push(format!(
             "När incidenten började är ännu inte känt; den upphörde {}.",
-            datetime_short(b, tz)
+            when(b, tz)
         )),
         (None, None) => {}
     }
@@ -274,6 +278,12 @@ pub(crate) fn facts_paragraph(case: &CaseFile) -> String {
         (Some(false), None) => s.push("Incidenten har upphört.".into()),
         (None, None) => s.push("Det är ännu inte känt om incidenten har upphört.".into()),
         _ => {}
+    }
+    // The supplier may write in another zone (a US notice says "EDT"): every
+    // time here is converted, and says so.
+    let times = f.discovered_at.is_some() || f.occurred_from.is_some() || f.occurred_to.is_some();
+    if times && tz == chrono_tz::Europe::Stockholm {
+        s.push("Tiderna är angivna i svensk tid.".into());
     }
     s.join(" ")
 }
@@ -293,13 +303,17 @@ fn forward_sentence(case: &CaseFile, f: &super::model::Forward) -> String {
 /// A draft of the reason for a late notification (IMY question 14) from the
 /// forward, when the forward itself came after the deadline or used a large
 /// part of it; the official completes it.
-pub(crate) fn delay_draft(case: &CaseFile) -> Option<String> {
+/// `when` writes an instant in the calling document's one style.
+pub(crate) fn delay_draft(
+    case: &CaseFile,
+    when: fn(DateTime<Utc>, chrono_tz::Tz) -> String,
+) -> Option<String> {
     let f = case.forward.as_ref()?;
     let tz = case.tz;
     Some(format!(
         "Personuppgiftsbiträdets meddelande kom in till kommunen {} men vidarebefordrades till dem som hanterar personuppgiftsincidenter först {}. [Övriga skäl till dröjsmålet: att fylla i]",
-        datetime_long(case.aware_at, tz),
-        datetime_long(f.at, tz)
+        when(case.aware_at, tz),
+        when(f.at, tz)
     ))
 }
 
@@ -367,7 +381,7 @@ fn bakgrund(case: &CaseFile) -> Vec<Block> {
     }
     entries.sort_by_key(|(at, _)| *at);
     let mut blocks: Vec<Block> = Vec::new();
-    let facts = facts_paragraph(case);
+    let facts = facts_paragraph(case, datetime_long);
     let mut facts_placed = false;
     for (at, text) in entries {
         blocks.push(para(text));
@@ -581,14 +595,14 @@ fn motivering(case: &CaseFile, outcome: Outcome) -> Vec<Block> {
     if outcome.notifies() && is_late(case) {
         // Without a recorded reason the whole sentence is the blank, not a
         // label followed by a bracket that repeats it.
-        let reason = match (given(&case.delay_reason), delay_draft(case)) {
+        let reason = match (given(&case.delay_reason), delay_draft(case, datetime_long)) {
             (Some(r), _) => format!("Skälen till dröjsmålet: {r}"),
             (None, Some(draft)) => format!("Skälen till dröjsmålet: {draft}"),
             (None, None) => "[Skälen till dröjsmålet: att fylla i]".into(),
         };
         out.push(para(format!(
             "Anmälan görs senare än 72 timmar efter att nämnden fick kännedom om incidenten ({}). {reason}",
-            datetime_short(case.aware_at, case.tz)
+            datetime_long(case.aware_at, case.tz)
         )));
     }
     out.push(para(LEGAL_BASIS));
@@ -617,7 +631,7 @@ fn underlag(case: &CaseFile) -> Vec<Block> {
                 format!(
                     "Från personuppgiftsbiträde: {}, inkom {}",
                     m.subject.trim(),
-                    date_iso(m.received_at, tz)
+                    date_long_at(m.received_at, tz)
                 ),
             )
         })
@@ -625,7 +639,7 @@ fn underlag(case: &CaseFile) -> Vec<Block> {
     if let Some(at) = case.imy_notified_at {
         items.push((
             at,
-            format!("Anmälan till {IMY}, skickad {}", date_iso(at, tz)),
+            format!("Anmälan till {IMY}, skickad {}", date_long_at(at, tz)),
         ));
     }
     items.sort_by_key(|(at, _)| *at);

@@ -8,8 +8,8 @@ use serde::Serialize;
 use super::decision::{delay_draft, facts_paragraph, is_late, subjects_unknown};
 use super::model::{CaseFile, Outcome, PostalAddress, RiskLevel};
 use super::words::{
-    category_form_label, cause_form_label, datetime_long, datetime_short, establishment, given,
-    imy_range, number_sv, Establishment, TO_FILL_IN,
+    category_form_label, cause_form_label, datetime_short, establishment, given, imy_range,
+    number_sv, Establishment, TO_FILL_IN,
 };
 use crate::core::notice::Cause;
 
@@ -84,8 +84,8 @@ pub struct ImyForm {
     pub committee: String,
     /// The instant of generation, RFC 3339 in the case's zone.
     pub generated_at: String,
-    /// The same instant as people read it ("den 23 juni 2021 kl. 12:00"): a
-    /// machine timestamp has no place in a document.
+    /// The same instant as people read it, in the form's one style
+    /// ("2021-06-23 kl. 12:00"): a machine timestamp has no place in a document.
     pub generated: String,
     /// The art. 33 deadline, RFC 3339 in the case's zone.
     pub deadline_at: String,
@@ -168,7 +168,7 @@ pub fn imy_form(case: &CaseFile, outcome: Outcome) -> ImyForm {
         case_ref: case.case_ref.to_string(),
         committee: case.committee.clone(),
         generated_at: rfc3339(case.generated_at, tz),
-        generated: datetime_long(case.generated_at, tz),
+        generated: datetime_short(case.generated_at, tz),
         deadline_at: rfc3339(case.deadline_at, tz),
         late: is_late(case),
         answers,
@@ -235,7 +235,7 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
                 let flag = Some(format!(
                     "Tidsfristen på 72 timmar gick ut {deadline}. Anmälan är alltså sen, och skälen till dröjsmålet måste anges."
                 ));
-                match (given(&case.delay_reason), delay_draft(case)) {
+                match (given(&case.delay_reason), delay_draft(case, datetime_short)) {
                     (Some(r), _) => (Some(r.to_string()), false, flag),
                     // The forward is the usual reason: offered as a draft.
                     (None, Some(draft)) => (Some(draft), true, flag),
@@ -261,7 +261,7 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
             _ => unknown(),
         },
         16 => {
-            let mut s = facts_paragraph(case);
+            let mut s = facts_paragraph(case, datetime_short);
             if let Some(org) = given(&case.processor.organisation) {
                 s = format!(
                     "Personuppgiftsbiträdet {} meddelade oss {} om en personuppgiftsincident. {s}",

@@ -16,11 +16,14 @@ fn notify_variant_follows_the_seed() {
     assert!(text.contains("Diarienummer: KS 2021/0590"));
     // The municipality above the committee, as in the seeds' header.
     assert!(text.contains("\n\nVallsjö kommun\nKommunstyrelsen\nDatum: 2021-06-23\n"));
-    assert!(text.contains("- Från personuppgiftsbiträde: Anmälan om dataintrång, inkom 2021-06-18"));
+    assert!(text
+        .contains("- Från personuppgiftsbiträde: Anmälan om dataintrång, inkom den 18 juni 2021"));
     assert!(text.contains("namn, personnummer och hälso- och sjukvårdsuppgifter"));
     assert!(text.contains("punkt Ö:29-Ö:30."));
     assert!(text.contains("Dataskyddsombud (Security Solution Scandinavia AB)"));
-    assert!(text.contains("2021-06-16 kl. 20:20 – 2021-06-18 kl. 16:07"));
+    assert!(text.contains(
+        "den 16 juni 2021 kl. 20.20 – den 18 juni 2021 kl. 16.07. Tiderna är angivna i svensk tid."
+    ));
     // Generated after the deadline: the lateness and its reason are stated.
     assert!(text.contains("Anmälan görs senare än 72 timmar"));
 }
@@ -61,8 +64,10 @@ fn each_outcome_has_its_decision_sentence() {
     assert!(!no.contains("senare än 72 timmar"));
     let w = decision(&sample::seed_001_withdrawn(), Outcome::Withdraw).to_text();
     assert!(w.contains("beslutar att återta anmälan om personuppgiftsincident till Integritetsskyddsmyndigheten (IMY) (IMY:s diarienummer IMY-2021-4711)."));
-    assert!(w.contains("- Anmälan till Integritetsskyddsmyndigheten (IMY), skickad 2021-06-22\n"));
-    assert!(w.contains("- Från personuppgiftsbiträde: Slutrapport, inkom 2021-06-24\n"));
+    assert!(
+        w.contains("- Anmälan till Integritetsskyddsmyndigheten (IMY), skickad den 22 juni 2021\n")
+    );
+    assert!(w.contains("- Från personuppgiftsbiträde: Slutrapport, inkom den 24 juni 2021\n"));
 }
 
 #[test]
@@ -237,7 +242,7 @@ fn the_forward_is_told_in_bakgrund_and_offered_as_the_reason_for_delay() {
     let case = sample::notice_07();
     let text = decision(&case, Outcome::Notify).to_text();
     assert!(
-        text.contains("Den 10 september 2025 kl. 08:12 vidarebefordrade Sara Nyström meddelandet från personuppgiftsbiträdet, som kommit in till kommunen den 9 september 2025 kl. 23:47, till dem som hanterar personuppgiftsincidenter."),
+        text.contains("Den 10 september 2025 kl. 08.12 vidarebefordrade Sara Nyström meddelandet från personuppgiftsbiträdet, som kommit in till kommunen den 9 september 2025 kl. 23.47, till dem som hanterar personuppgiftsincidenter."),
         "{text}"
     );
     // On time: nothing about a delay.
@@ -248,7 +253,7 @@ fn the_forward_is_told_in_bakgrund_and_offered_as_the_reason_for_delay() {
     late.generated_at = late.deadline_at + chrono::Duration::hours(2);
     let q14 = &imy_form(&late, Outcome::Notify).answers[13];
     let a = q14.answer.as_deref().unwrap_or("");
-    assert!(a.contains("kom in till kommunen den 9 september 2025 kl. 23:47 men vidarebefordrades till dem som hanterar personuppgiftsincidenter först den 10 september 2025 kl. 08:12"), "{a}");
+    assert!(a.contains("kom in till kommunen 2025-09-09 kl. 23:47 men vidarebefordrades till dem som hanterar personuppgiftsincidenter först 2025-09-10 kl. 08:12"), "{a}");
     assert!(q14.missing && a.contains("[Övriga skäl till dröjsmålet: att fylla i]"));
     let text = decision(&late, Outcome::Notify).to_text();
     assert!(

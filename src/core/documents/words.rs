@@ -54,13 +54,15 @@ pub fn date_long(d: NaiveDate) -> String {
     format!("{} {} {}", d.day(), month, d.year())
 }
 
-/// "den 18 juni 2021 kl. 20:05" in `tz`: how the seeds date a step in "Bakgrund".
+/// "den 18 juni 2021 kl. 20.05" in `tz`: the decision's one style for an
+/// instant (the seeds' Bakgrund, with the point Swedish running text puts
+/// between hours and minutes).
 pub fn datetime_long(at: DateTime<Utc>, tz: Tz) -> String {
     let local = at.with_timezone(&tz);
     format!(
         "den {} kl. {}",
         date_long(local.date_naive()),
-        local.format("%H:%M")
+        local.format("%H.%M")
     )
 }
 
@@ -333,7 +335,7 @@ mod tests {
         let tz = chrono_tz::Europe::Stockholm;
         let at = Utc.with_ymd_and_hms(2021, 6, 18, 18, 5, 0).unwrap();
         assert_eq!(datetime_short(at, tz), "2021-06-18 kl. 20:05");
-        assert_eq!(datetime_long(at, tz), "den 18 juni 2021 kl. 20:05");
+        assert_eq!(datetime_long(at, tz), "den 18 juni 2021 kl. 20.05");
         let winter = Utc.with_ymd_and_hms(2023, 1, 9, 23, 30, 0).unwrap();
         assert_eq!(datetime_short(winter, tz), "2023-01-10 kl. 00:30");
     }
