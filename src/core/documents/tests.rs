@@ -22,7 +22,7 @@ fn notify_variant_follows_the_seed() {
     assert!(text.contains("punkt Ö:29-Ö:30."));
     assert!(text.contains("Dataskyddsombud (Security Solution Scandinavia AB)"));
     assert!(text.contains(
-        "den 16 juni 2021 kl. 20.20 – den 18 juni 2021 kl. 16.07. Tiderna är angivna i svensk tid."
+        "den 16 juni 2021 kl.\u{a0}20.20 – den 18 juni 2021 kl.\u{a0}16.07. Tiderna är angivna i svensk tid."
     ));
     // Generated after the deadline: the lateness and its reason are stated.
     assert!(text.contains("Anmälan görs senare än 72 timmar"));
@@ -242,7 +242,7 @@ fn the_forward_is_told_in_bakgrund_and_offered_as_the_reason_for_delay() {
     let case = sample::notice_07();
     let text = decision(&case, Outcome::Notify).to_text();
     assert!(
-        text.contains("Den 10 september 2025 kl. 08.12 vidarebefordrade Sara Nyström meddelandet från personuppgiftsbiträdet, som kommit in till kommunen den 9 september 2025 kl. 23.47, till dem som hanterar personuppgiftsincidenter."),
+        text.contains("Den 10 september 2025 kl.\u{a0}08.12 vidarebefordrade Sara Nyström meddelandet från personuppgiftsbiträdet, som kommit in till kommunen den 9 september 2025 kl.\u{a0}23.47, till dem som hanterar personuppgiftsincidenter."),
         "{text}"
     );
     // On time: nothing about a delay.

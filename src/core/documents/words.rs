@@ -59,8 +59,10 @@ pub fn date_long(d: NaiveDate) -> String {
 /// between hours and minutes).
 pub fn datetime_long(at: DateTime<Utc>, tz: Tz) -> String {
     let local = at.with_timezone(&tz);
+    // A no-break space after "kl.": a line must not end in "kl." (seen in
+    // the rendered draft).
     format!(
-        "den {} kl. {}",
+        "den {} kl.\u{a0}{}",
         date_long(local.date_naive()),
         local.format("%H.%M")
     )
@@ -335,7 +337,7 @@ mod tests {
         let tz = chrono_tz::Europe::Stockholm;
         let at = Utc.with_ymd_and_hms(2021, 6, 18, 18, 5, 0).unwrap();
         assert_eq!(datetime_short(at, tz), "2021-06-18 kl. 20:05");
-        assert_eq!(datetime_long(at, tz), "den 18 juni 2021 kl. 20.05");
+        assert_eq!(datetime_long(at, tz), "den 18 juni 2021 kl.\u{a0}20.05");
         let winter = Utc.with_ymd_and_hms(2023, 1, 9, 23, 30, 0).unwrap();
         assert_eq!(datetime_short(winter, tz), "2023-01-10 kl. 00:30");
     }
