@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use crate::config::{Config, Documents as DocumentsConfig};
 use crate::core::case::{Assessment, Case, Decision};
 use crate::core::documents::{
-    CaseFile, Organisation, Outcome, Person, PostalAddress, Processor, ReceivedMessage,
+    CaseFile, Forward, Organisation, Outcome, Person, PostalAddress, Processor, ReceivedMessage,
     RiskAssessment, RiskLevel, TimelineEvent,
 };
 use crate::core::notice::{Cause, Incident, Notice, Range};
@@ -89,6 +89,7 @@ fn base(
         case_ref,
         // Given by the registry (diariet), not by breachwatch: a placeholder.
         diarienummer: None,
+        diarie_prefix: nonempty(&route.committee.diarie_prefix),
         committee: route.committee.name.clone(),
         delegation_point: nonempty(&route.committee.delegation_point),
         official: Person {
@@ -117,6 +118,7 @@ fn base(
         imy_reference: None,
         imy_notified_at: None,
         timeline: Vec::new(),
+        forward: None,
         controller: controller(docs),
     }
 }
@@ -196,8 +198,24 @@ pub fn for_new_case(
         follow_up: false,
     }];
     c.facts = n.incident.clone();
+    // A forward delivered well after the original receipt: the story of how
+    // the notice reached us (who forwarded it, when) goes into the drafts.
+    if let Some(at) = n.received_at.filter(|&at| at - aware_at > FORWARD_GAP) {
+        if n.forwarded {
+            c.forward = Some(Forward {
+                by: non_empty(&n.sender.name)
+                    .or(non_empty(&n.sender.address))
+                    .unwrap_or_else(|| "en medarbetare".into()),
+                at,
+            });
+        }
+    }
     c
 }
+
+/// A forward delivered less than this after the original receipt is not
+/// worth a sentence: the notice reached us at once.
+const FORWARD_GAP: chrono::Duration = chrono::Duration::minutes(15);
 
 fn time(v: &Value) -> Option<DateTime<Utc>> {
     v.as_str()
@@ -270,6 +288,9 @@ pub fn apply_workflow(c: &mut CaseFile, w: &Case) {
     c.delay_reason = non_empty(&w.delay_reason);
     c.imy_reference = w.imy_ref.as_ref().map(|r| r.as_str().to_string());
     c.imy_notified_at = w.reported_at;
+    if let Some(d) = &w.diarienummer {
+        c.diarienummer = Some(d.as_str().to_string());
+    }
 }
 
 /// Who an address is on the route ("Olivia Official"), else the address.
@@ -377,6 +398,20 @@ pub fn from_record(
                 None => continue,
             }
         };
+        // The opening message delivered well after the clock started was a
+        // forward from the sender of that message.
+        if let (true, Some(t)) = (opening, m.received_at) {
+            let from_reporter = rec
+                .reporter_address
+                .as_deref()
+                .is_some_and(|r| r.trim().eq_ignore_ascii_case(from.trim()));
+            if t - rec.aware_at > FORWARD_GAP && !from.is_empty() && !from_reporter {
+                c.forward = Some(Forward {
+                    by: from.to_string(),
+                    at: t,
+                });
+            }
+        }
         c.messages.push(ReceivedMessage {
             subject: original_subject(m.subject.as_deref().unwrap_or("")),
             received_at,
@@ -679,6 +714,27 @@ mod tests {
             now,
         )
         .unwrap();
+        // The notice reached us at 09:00 and was forwarded by staff at 11:00.
+        assert_eq!(
+            c.forward,
+            Some(Forward {
+                by: "staff@example.test".into(),
+                at: t("2026-03-27T11:00:00Z"),
+            })
+        );
+        // A notice straight from the supplier, delivered late, is no forward.
+        let mut direct = messages();
+        direct[0].from_address = Some("NoReply@provdata.example".into());
+        let d = from_record(
+            &record(json!({})),
+            &direct,
+            &[],
+            &docs(),
+            chrono_tz::Europe::Stockholm,
+            t("2026-03-28T10:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(d.forward, None);
         assert_eq!(c.case_ref.as_str(), "PUI-2026-0012");
         assert_eq!(c.committee, "Vård- och omsorgsnämnden");
         assert_eq!(c.delegation_point.as_deref(), Some("2.3"));
@@ -756,6 +812,7 @@ mod tests {
             closed_at: None,
             state_before_close: None,
             series: None,
+            diarienummer: crate::core::commands::Diarienummer::parse("ks 2026/0123"),
         };
         w.imy_ref = serde_json::from_value(json!("DI-2026-1234")).ok();
         let events = vec![
@@ -806,6 +863,9 @@ mod tests {
         );
         assert_eq!(c.imy_notified_at, Some(t("2026-03-30T12:00:00Z")));
         assert_eq!(c.imy_reference.as_deref(), Some("DI-2026-1234"));
+        // The registered diarienummer replaces the series' blank everywhere.
+        assert_eq!(c.diarienummer.as_deref(), Some("KS 2026/0123"));
+        assert_eq!(c.diarienummer_or_blank(), "KS 2026/0123");
         let texts: Vec<&str> = c.timeline.iter().map(|e| e.text.as_str()).collect();
         assert_eq!(
             texts,

@@ -498,6 +498,71 @@ fn summary_json(c: &CaseSummary, tz: Tz) -> serde_json::Value {
     })
 }
 
+/// `cases list` as a table: a header row, then one row per case with the
+/// columns the README promises, padded to the widest value.
+fn list_text(list: &[CaseSummary], tz: Tz) -> String {
+    let minute =
+        |t: chrono::DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+    let mut rows: Vec<[String; 9]> = vec![[
+        "REF",
+        "STATE",
+        "AWARE",
+        "DEADLINE",
+        "ORGANISATION",
+        "COMMITTEE",
+        "OFFICIAL",
+        "MESSAGES",
+        "REMINDERS",
+    ]
+    .map(String::from)];
+    for c in list {
+        rows.push([
+            c.case_ref.clone(),
+            c.state.clone(),
+            minute(c.aware_at),
+            minute(c.deadline_at),
+            c.reporter_organisation
+                .as_deref()
+                .or(c.reporter_address.as_deref())
+                .unwrap_or("-")
+                .to_string(),
+            c.committee.clone(),
+            c.official.clone(),
+            c.messages.to_string(),
+            c.reminders_sent.to_string(),
+        ]);
+    }
+    let mut widths = [0usize; 9];
+    for r in &rows {
+        for (w, v) in widths.iter_mut().zip(r) {
+            *w = (*w).max(v.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in &rows {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(widths)
+            .map(|(v, w)| format!("{v:<w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// A case reference as typed ("pui-2026-0001"), in the configured prefix's
+/// spelling, so a reference is found whatever its letter case.
+fn case_ref_arg(prefix: &str, s: &str) -> String {
+    let s = s.trim();
+    match s.get(..prefix.len()) {
+        Some(head) if head.eq_ignore_ascii_case(prefix) => {
+            format!("{prefix}{}", &s[prefix.len()..])
+        }
+        _ => s.to_string(),
+    }
+}
+
 fn cases(flag: Option<&Path>, cmd: CasesCommand) -> Result<ExitCode, ExitCode> {
     let cfg = load(flag)?;
     let tz = cfg.tz();
@@ -514,32 +579,23 @@ fn cases(flag: Option<&Path>, cmd: CasesCommand) -> Result<ExitCode, ExitCode> {
                     let v: Vec<_> = list.iter().map(|c| summary_json(c, tz)).collect();
                     serde_json::to_string_pretty(&v).unwrap_or_default()
                 } else {
-                    let mut s = String::new();
-                    for c in &list {
-                        s.push_str(&format!(
-                            "{}  {:<12} deadline {}  {}  {}\n",
-                            c.case_ref,
-                            c.state,
-                            local(c.deadline_at, tz),
-                            c.committee,
-                            c.reporter_organisation
-                                .as_deref()
-                                .or(c.reporter_address.as_deref())
-                                .unwrap_or("-")
-                        ));
-                    }
-                    s
+                    list_text(&list, tz)
                 }
             }
             CasesCommand::Draft {
                 case_ref,
                 outcome,
                 out,
-            } => cases_draft(&cfg, &store, &case_ref, outcome.into(), &out).await?,
+            } => {
+                let case_ref = case_ref_arg(&cfg.general.case_prefix, &case_ref);
+                cases_draft(&cfg, &store, &case_ref, outcome.into(), &out).await?
+            }
             CasesCommand::ImyForm { case_ref, format } => {
+                let case_ref = case_ref_arg(&cfg.general.case_prefix, &case_ref);
                 cases_imy_form(&cfg, &store, &case_ref, format).await?
             }
             CasesCommand::Show { case_ref, json } => {
+                let case_ref = case_ref_arg(&cfg.general.case_prefix, &case_ref);
                 let c = match store.case_summary(&case_ref).await {
                     Ok(c) => c,
                     Err(crate::store::StoreError::NotFound(_)) => {
@@ -818,4 +874,81 @@ fn inspect(flag: Option<&Path>, file: &Path, explain: bool, tz: Option<&str>) ->
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     }
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod list_tests {
+    use super::*;
+
+    fn summary(r: &str, org: Option<&str>) -> CaseSummary {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-03-27T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        CaseSummary {
+            id: 1,
+            case_ref: r.into(),
+            state: "received".into(),
+            aware_at: t,
+            deadline_at: t + chrono::Duration::hours(72),
+            opened_at: t,
+            reporter_organisation: org.map(str::to_string),
+            reporter_address: None,
+            committee: "Kommunstyrelsen".into(),
+            official: "olivia@example.test".into(),
+            rule: None,
+            systems: vec![],
+            messages: 2,
+            reminders_sent: 1,
+            next_reminder_at: None,
+        }
+    }
+
+    #[test]
+    fn cases_list_has_a_header_row_and_the_promised_columns() {
+        let tz = chrono_tz::Europe::Stockholm;
+        let text = list_text(
+            &[
+                summary("PUI-2026-0001", Some("Provdata Sverige AB")),
+                summary("PUI-2026-0002", None),
+            ],
+            tz,
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(
+            lines[0].starts_with("REF            STATE     AWARE"),
+            "{text}"
+        );
+        for h in [
+            "DEADLINE",
+            "ORGANISATION",
+            "COMMITTEE",
+            "OFFICIAL",
+            "MESSAGES",
+            "REMINDERS",
+        ] {
+            assert!(lines[0].contains(h), "{h}: {text}");
+        }
+        assert!(
+            lines[1].contains("2026-03-27 10:00  2026-03-30 11:00  Provdata Sverige AB"),
+            "{text}"
+        );
+        assert!(lines[2].contains("  -  "), "{text}");
+        // Columns line up: every row has the state at the header's column.
+        let col = lines[0].find("STATE").unwrap();
+        assert!(lines
+            .iter()
+            .skip(1)
+            .all(|l| l[col..].starts_with("received")));
+        assert!(list_text(&[], tz).starts_with("REF"));
+    }
+
+    #[test]
+    fn case_refs_are_accepted_in_any_letter_case() {
+        assert_eq!(case_ref_arg("PUI", "pui-2026-0001"), "PUI-2026-0001");
+        assert_eq!(case_ref_arg("PUI", " Pui-2026-0001 "), "PUI-2026-0001");
+        assert_eq!(case_ref_arg("PUI", "PUI-2026-0001"), "PUI-2026-0001");
+        assert_eq!(case_ref_arg("PUI", "x"), "x");
+        assert_eq!(case_ref_arg("PUI", "å"), "å");
+    }
 }

@@ -55,6 +55,8 @@
 //!   decide to notify; a late notification then needs a delay reason).
 //! - **note** is accepted in every state, closed included (art. 33(5)
 //!   documentation); **delay** in every state but closed.
+//! - **diarienummer** (`diarienummer: KS 2026/0123`) in every state but closed;
+//!   it changes no state, and a corrected number replaces the earlier one.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -63,7 +65,7 @@ use serde_json::json;
 
 use super::auth::{authorize, AuthConfig, Origin, Verdict};
 use super::clock;
-use super::commands::{parse_reply, Command, ImyRef, Lang, Parsed};
+use super::commands::{parse_reply, Command, Diarienummer, ImyRef, Lang, Parsed};
 use super::routing::Route;
 use super::types::CaseRef;
 
@@ -216,6 +218,10 @@ pub struct Case {
     /// The state `close` came from; `reopen` returns to it.
     pub state_before_close: Option<State>,
     pub series: Option<SeriesKey>,
+    /// The registry's number (`diarienummer: KS 2026/0123`); rows stored
+    /// before it existed read as None.
+    #[serde(default)]
+    pub diarienummer: Option<Diarienummer>,
 }
 
 /// What the shell must do after a transition. Stored with the case in one
@@ -258,6 +264,27 @@ pub enum Effect {
     /// Inform the rest of the roster (official, deputy, DPO, coordinator; not the
     /// actor) of a step that matters to them.
     NotifyRoster { sv: String, en: String },
+}
+
+/// `diarienummer: KS 2026/0123`: records the registry's number of the case, in
+/// any state but closed (the registry may number a case at any point). The state
+/// does not change; a new number replaces the old one, which stays on the
+/// timeline.
+fn register_diarienummer(
+    case: &Case,
+    next: &mut Case,
+    d: &Diarienummer,
+) -> (&'static str, serde_json::Value, (String, String)) {
+    let r = case.case_ref.as_str();
+    next.diarienummer = Some(d.clone());
+    (
+        "diarienummer",
+        json!({ "diarienummer": d, "previous": case.diarienummer }),
+        (
+            format!("Ärende {r} har diarienummer {d}. Det används i alla dokument och ämnesrader framöver."),
+            format!("Case {r} has the registry number {d}. It is used in every document and subject from now on."),
+        ),
+    )
 }
 
 /// The next case and what to do about it.
@@ -425,6 +452,7 @@ impl Case {
             closed_at: None,
             state_before_close: None,
             series,
+            diarienummer: None,
         };
         let deadline = clock::deadline(aware_at);
         let effects = vec![
@@ -715,6 +743,7 @@ impl Case {
                     ),
                 )
             }
+            Command::Registry(d) => register_diarienummer(self, &mut next, d),
             Command::Reopen => {
                 if self.state != State::Closed {
                     return Err(TransitionError::NotClosed);
@@ -1078,6 +1107,8 @@ mod tests {
                 _ => S::Closed,
             }),
             _ if closed && *cmd != C::Reopen => Err(E::Closed),
+            // Bookkeeping like a note, but refused on a closed case.
+            C::Registry(_) => expected(setup, &C::Note("x".into())),
             C::Reopen => match setup {
                 "closed_reported" => Ok(S::Reported),
                 "closed_no_notify" => Ok(S::Decided),
@@ -1171,6 +1202,55 @@ mod tests {
             }
         }
         assert_eq!(checked, 11 * 14);
+    }
+
+    #[test]
+    fn the_diarienummer_is_recorded_in_every_open_state_and_keeps_the_state() {
+        let d = |s: &str| Diarienummer::parse(s).expect("valid");
+        for (setup, path) in setups() {
+            let case = at(&path);
+            let got = case.apply(
+                &C::Registry(d("KS 2026/0123")),
+                "bo@kommun.example",
+                aware() + Duration::hours(3),
+            );
+            assert_eq!(
+                got.clone().map(|t| t.case.state),
+                expected(setup, &C::Registry(d("KS 2026/0123"))),
+                "{setup}"
+            );
+            let Ok(t) = got else { continue };
+            assert_eq!(t.case.diarienummer, Some(d("KS 2026/0123")), "{setup}");
+            assert_eq!(
+                kinds(&t.effects),
+                ["timeline", "confirm"],
+                "{setup}: recorded and confirmed, nothing else"
+            );
+            let Effect::RecordTimeline { kind, data } = &t.effects[0] else {
+                unreachable!()
+            };
+            assert_eq!(kind, "diarienummer");
+            assert_eq!(data["diarienummer"], "KS 2026/0123");
+            // A corrected number replaces the first; the first stays on the timeline.
+            let t2 = t
+                .case
+                .apply(
+                    &C::Registry(d("KS 2026/0124")),
+                    "bo@kommun.example",
+                    aware() + Duration::hours(4),
+                )
+                .expect("again");
+            assert_eq!(t2.case.diarienummer, Some(d("KS 2026/0124")));
+            let Effect::RecordTimeline { data, .. } = &t2.effects[0] else {
+                unreachable!()
+            };
+            assert_eq!(data["previous"], "KS 2026/0123");
+        }
+        // Older rows without the field read back as None.
+        let mut v = serde_json::to_value(opened()).unwrap();
+        v.as_object_mut().unwrap().remove("diarienummer");
+        let back: Case = serde_json::from_value(v).unwrap();
+        assert_eq!(back.diarienummer, None);
     }
 
     #[test]

@@ -76,6 +76,61 @@ impl std::fmt::Display for ImyRef {
     }
 }
 
+/// The municipality's own registry number (diarienummer) of the case, e.g.
+/// `KS 2026/0123`: the committee's series, the year and the number, normalised
+/// to upper case with one space. Given by the registry (diariet), not by
+/// breachwatch; set by reply and used in every later document and subject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Diarienummer(String);
+
+impl TryFrom<String> for Diarienummer {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Diarienummer::parse(&s).ok_or_else(|| format!("not a diarienummer: {s:?}"))
+    }
+}
+
+impl From<Diarienummer> for String {
+    fn from(d: Diarienummer) -> String {
+        d.0
+    }
+}
+
+impl Diarienummer {
+    /// Accepts `SERIES YYYY/N…` with 1-8 letters of series (Swedish letters
+    /// too), a four-digit year and 1-8 digits, in any case and with or without
+    /// the space ("ks2026/123" → "KS 2026/123"). The number keeps its digits
+    /// as written: the registry's zero padding is part of the number.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim().trim_end_matches(['.', ',', ';']).trim();
+        let (head, seq) = s.split_once('/')?;
+        let head = head.trim();
+        let seq = seq.trim();
+        let split = head.find(|c: char| c.is_ascii_digit())?;
+        let (series, year) = head.split_at(split);
+        let series = series.trim();
+        let year = year.trim();
+        let ok = (1..=8).contains(&series.chars().count())
+            && series.chars().all(char::is_alphabetic)
+            && year.len() == 4
+            && year.bytes().all(|b| b.is_ascii_digit())
+            && (1..=8).contains(&seq.len())
+            && seq.bytes().all(|b| b.is_ascii_digit());
+        ok.then(|| Diarienummer(format!("{} {year}/{seq}", series.to_uppercase())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Diarienummer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// What an official asked for. Adjacently tagged (`{"command": "reported", "arg":
 /// "DI-2026-1234"}`): an internally tagged enum cannot hold the string arguments.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -101,6 +156,8 @@ pub enum Command {
     Reopen,
     /// `notering: …` / `note: …`
     Note(String),
+    /// `diarienummer: KS 2026/0123` / `registry: KS 2026/0123`
+    Registry(Diarienummer),
 }
 
 impl Command {
@@ -117,6 +174,7 @@ impl Command {
             Command::Close => "close",
             Command::Reopen => "reopen",
             Command::Note(_) => "note",
+            Command::Registry(_) => "registry",
         }
     }
 }
@@ -342,6 +400,7 @@ enum Kw {
     Close,
     Reopen,
     Note,
+    Registry,
 }
 
 const KEYWORDS: &[(&str, Kw, Lang)] = &[
@@ -381,6 +440,9 @@ const KEYWORDS: &[(&str, Kw, Lang)] = &[
     ("notering", Kw::Note, Lang::Sv),
     ("anteckning", Kw::Note, Lang::Sv),
     ("note", Kw::Note, Lang::En),
+    ("diarienummer", Kw::Registry, Lang::Sv),
+    ("dnr", Kw::Registry, Lang::Sv),
+    ("registry", Kw::Registry, Lang::En),
 ];
 
 fn parse_line(line: &str) -> LineResult {
@@ -488,6 +550,20 @@ fn parse_line(line: &str) -> LineResult {
             ),
             None => LineResult::NotACommand,
         },
+        Kw::Registry => {
+            // Needs its colon, like the free-text commands: "Diarienummer
+            // saknas fortfarande" is a sentence.
+            if !colon {
+                return LineResult::NotACommand;
+            }
+            match Diarienummer::parse(&value) {
+                Some(d) => LineResult::Command(Command::Registry(d), lang),
+                None => err(
+                    format!("\"{value}\" är inte ett diarienummer. Skriv t.ex. \"diarienummer: KS 2026/0123\"."),
+                    format!("\"{value}\" is not a registry number. Write e.g. \"registry: KS 2026/0123\"."),
+                ),
+            }
+        }
         Kw::Reported => {
             // The reference may sit anywhere on the line ("anmält till IMY,
             // diarienummer DI-2026-1234").
@@ -554,6 +630,7 @@ mod serde_tests {
             "stäng",
             "återöppna",
             "notering: ringde leverantören",
+            "diarienummer: KS 2026/0123",
         ];
         for line in all {
             let Parsed::Command { command, .. } = parse_reply(line) else {
@@ -963,5 +1040,47 @@ mod tests {
         ] {
             assert_eq!(ImyRef::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn the_diarienummer_is_set_by_reply_in_both_languages() {
+        let d = |s: &str| Diarienummer::parse(s).unwrap();
+        assert_eq!(
+            cmd("diarienummer: KS 2026/0123"),
+            Some((Command::Registry(d("KS 2026/0123")), Lang::Sv))
+        );
+        assert_eq!(
+            cmd("Dnr: ks2026/0123"),
+            Some((Command::Registry(d("KS 2026/0123")), Lang::Sv))
+        );
+        assert_eq!(
+            cmd("Registry: SN 2026/7."),
+            Some((Command::Registry(d("SN 2026/7")), Lang::En))
+        );
+        // Swedish letters in the series, spaces around the slash.
+        assert_eq!(d("bun 2026 / 0042").as_str(), "BUN 2026/0042");
+        assert_eq!(d("ÄN 2026/1").as_str(), "ÄN 2026/1");
+        // A sentence is not a command; a bad number is a helpful error.
+        assert_eq!(cmd("Diarienummer saknas fortfarande"), None);
+        match parse_reply("diarienummer: 2026-0123") {
+            Parsed::Invalid { error, .. } => {
+                assert!(error.sv.contains("KS 2026/0123"), "{}", error.sv);
+                assert!(error.en.contains("registry: KS 2026/0123"), "{}", error.en);
+            }
+            other => panic!("expected an error, got {other:?}"),
+        }
+        for bad in [
+            "KS 26/1",
+            "KS 2026/",
+            "/2026/1",
+            "KS 2026/12a",
+            "TOOLONGSERIES 2026/1",
+            "KS 2026/123456789",
+        ] {
+            assert_eq!(Diarienummer::parse(bad), None, "{bad}");
+        }
+        let back: Diarienummer = serde_json::from_str("\"KS 2026/0123\"").unwrap();
+        assert_eq!(back, d("ks 2026/0123"));
+        assert!(serde_json::from_str::<Diarienummer>("\"junk\"").is_err());
     }
 }

@@ -40,6 +40,7 @@ fn canonical(c: &Command, lang: Lang) -> String {
         Command::Close => pick("stäng", "close"),
         Command::Reopen => pick("återöppna", "reopen"),
         Command::Note(t) => with("notering", "note", t),
+        Command::Registry(d) => with("diarienummer", "registry", d.as_str()),
     }
 }
 
@@ -95,7 +96,20 @@ fn command() -> impl Strategy<Value = Command> {
         Just(Command::Close),
         Just(Command::Reopen),
         free_text().prop_map(Command::Note),
+        diarienummer().prop_map(Command::Registry),
     ]
+}
+
+/// A registry number as the committees write it: series, year, number.
+fn diarienummer() -> impl Strategy<Value = super::commands::Diarienummer> {
+    (
+        prop::sample::select(vec!["KS", "VON", "BUN", "SBN"]),
+        2000u32..2100,
+        1u32..100_000,
+    )
+        .prop_filter_map("a valid diarienummer", |(p, y, n)| {
+            super::commands::Diarienummer::parse(&format!("{p} {y}/{n:04}"))
+        })
 }
 
 fn lang() -> impl Strategy<Value = Lang> {

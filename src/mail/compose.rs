@@ -116,6 +116,17 @@ fn recipients(domains: &[String], list: Vec<String>) -> (Vec<PlainAddress>, usiz
 /// addresses are dropped here, the last gate before the outbox; an error when
 /// none is left.
 pub fn format(sender: &Sender, case_ref: &CaseRef, d: Draft) -> Result<OutboxMail, ComposeError> {
+    format_registered(sender, case_ref, None, d)
+}
+
+/// [`format`] for a case the registry has numbered: "Dnr KS 2026/0123" follows
+/// the case tag in the subject, so officials find the mail by either number.
+pub fn format_registered(
+    sender: &Sender,
+    case_ref: &CaseRef,
+    diarienummer: Option<&str>,
+    d: Draft,
+) -> Result<OutboxMail, ComposeError> {
     let purpose = d.purpose.clone();
     let (to, refused_to) = recipients(&sender.internal_domains, d.to);
     let (cc, refused_cc) = recipients(&sender.internal_domains, d.cc);
@@ -148,6 +159,12 @@ pub fn format(sender: &Sender, case_ref: &CaseRef, d: Draft) -> Result<OutboxMai
         short
     } else {
         format!("{tag} {short}")
+    };
+    let subject = match diarienummer.map(str::trim).filter(|d| !d.is_empty()) {
+        Some(dnr) if !subject.contains(dnr) => {
+            subject.replacen(&tag, &format!("{tag} Dnr {dnr}"), 1)
+        }
+        _ => subject,
     };
     let mut b = Message::builder()
         .from(from)
@@ -711,6 +728,46 @@ mod tests {
             m.subject
         );
         assert_lines_fit(&m.raw);
+    }
+
+    #[test]
+    fn a_registered_case_has_its_diarienummer_after_the_tag() {
+        let r = CaseRef::new("PUI", 2026, 4);
+        let d = |subject: &str| Draft {
+            dedupe_key: "k".into(),
+            purpose: "answer".into(),
+            to: vec!["official@example.test".into()],
+            cc: vec![],
+            subject: subject.into(),
+            text: "y".into(),
+            in_reply_to: None,
+            attachments: vec![],
+        };
+        let m = format_registered(&sender(), &r, Some("KS 2026/0123"), d("Påminnelse")).unwrap();
+        assert_eq!(m.subject, "[PUI-2026-0004] Dnr KS 2026/0123 Påminnelse");
+        // A reply's subject already holds the tag: the number goes beside it, once.
+        let m = format_registered(
+            &sender(),
+            &r,
+            Some("KS 2026/0123"),
+            d("Utfört: Re: [PUI-2026-0004] Intrång"),
+        )
+        .unwrap();
+        assert_eq!(
+            m.subject,
+            "Utfört: Re: [PUI-2026-0004] Dnr KS 2026/0123 Intrång"
+        );
+        let m = format_registered(
+            &sender(),
+            &r,
+            Some("KS 2026/0123"),
+            d("Re: [PUI-2026-0004] Dnr KS 2026/0123 Intrång"),
+        )
+        .unwrap();
+        assert_eq!(m.subject, "Re: [PUI-2026-0004] Dnr KS 2026/0123 Intrång");
+        // Not registered: as before.
+        let m = format_registered(&sender(), &r, None, d("Påminnelse")).unwrap();
+        assert_eq!(m.subject, "[PUI-2026-0004] Påminnelse");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use docx_rs::{
 };
 
 use super::RenderError;
+use crate::core::documents::words::placeholder_pieces;
 use crate::core::documents::{Block, Decision};
 
 /// Bullet numbering id: id 1 is reserved for docx-rs's built-in decimal list.
@@ -81,11 +82,28 @@ fn styles(docx: Docx) -> Docx {
     )
 }
 
-fn text(s: &str) -> Paragraph {
-    Paragraph::new().add_run(Run::new().add_text(s))
+/// `s` as runs of `p`: every placeholder ("[att fylla i]", "KS 2026/____")
+/// in a yellow-highlighted run of its own, so no blank can be missed on paper
+/// or on screen.
+fn runs(mut p: Paragraph, s: &str, bold: bool) -> Paragraph {
+    for (blank, piece) in placeholder_pieces(s) {
+        let mut r = Run::new().add_text(piece);
+        if blank {
+            r = r.highlight("yellow");
+        }
+        if bold {
+            r = r.bold();
+        }
+        p = p.add_run(r);
+    }
+    p
 }
 
-/// The page header: committee on the left; date and diarienummer on the right,
+fn text(s: &str) -> Paragraph {
+    runs(Paragraph::new(), s, false)
+}
+
+/// The page header: the municipality and the committee on the left; date and diarienummer on the right,
 /// as on every page of the seeds.
 fn header(d: &Decision) -> Header {
     let cell = |w: usize, p: Vec<Paragraph>| {
@@ -100,19 +118,24 @@ fn header(d: &Decision) -> Header {
     let table = Table::without_borders(vec![TableRow::new(vec![
         cell(
             left,
-            vec![Paragraph::new()
-                .style("Small")
-                .add_run(Run::new().add_text(&d.committee).bold())],
+            d.controller
+                .iter()
+                .map(|c| text(c).style("Small"))
+                .chain([Paragraph::new()
+                    .style("Small")
+                    .add_run(Run::new().add_text(&d.committee).bold())])
+                .collect(),
         ),
         cell(
             right,
             vec![
                 small(&d.date).align(AlignmentType::Right),
                 small("Diarienummer").align(AlignmentType::Right),
-                Paragraph::new()
-                    .style("Small")
-                    .align(AlignmentType::Right)
-                    .add_run(Run::new().add_text(&d.diarienummer).bold()),
+                runs(
+                    Paragraph::new().style("Small").align(AlignmentType::Right),
+                    &d.diarienummer,
+                    true,
+                ),
             ],
         ),
     ])])
@@ -137,8 +160,53 @@ fn footer(d: &Decision) -> Footer {
     )
 }
 
-/// The .docx bytes of a decision dated `date`.
-pub fn decision_docx(d: &Decision, date: NaiveDate) -> Result<Vec<u8>, RenderError> {
+/// The empty "Normal" style docx-rs 0.4 always writes before the styles we
+/// add: with ours that made two "Normal" definitions, which Word may offer to
+/// repair. Removed from the built part (a test holds the count at one).
+const EMPTY_NORMAL: &str = r#"<w:style w:type="paragraph" w:styleId="Normal"><w:name w:val="Normal" /><w:rPr /><w:pPr><w:rPr /></w:pPr><w:qFormat /></w:style>"#;
+
+/// The document language for spell-checking, set on the run defaults.
+const LANG_DEFAULT: &str = r#"<w:rPrDefault><w:rPr><w:lang w:val="sv-SE" w:eastAsia="sv-SE" w:bidi="ar-SA" /></w:rPr></w:rPrDefault>"#;
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// What docx-rs 0.4 cannot set: one "Normal" style, the sv-SE language and
+/// the author (`dc:creator`, `cp:lastModifiedBy`, `dc:language`). Edits of
+/// the built parts; a part not in the expected shape is left as it is (the
+/// tests fail on that rather than the document).
+fn finish_parts(xml: &mut docx_rs::XMLDocx, author: &str) {
+    let styles = String::from_utf8_lossy(&xml.styles)
+        .replacen(EMPTY_NORMAL, "", 1)
+        .replacen("<w:rPrDefault><w:rPr /></w:rPrDefault>", LANG_DEFAULT, 1);
+    xml.styles = styles.into_bytes();
+    let author = xml_escape(author);
+    let core = String::from_utf8_lossy(&xml.doc_props.core)
+        .replacen(
+            "<dc:creator>unknown</dc:creator>",
+            &format!("<dc:creator>{author}</dc:creator>"),
+            1,
+        )
+        .replacen(
+            "<cp:lastModifiedBy>unknown</cp:lastModifiedBy>",
+            &format!("<cp:lastModifiedBy>{author}</cp:lastModifiedBy>"),
+            1,
+        )
+        .replacen(
+            "</cp:coreProperties>",
+            "<dc:language>sv-SE</dc:language></cp:coreProperties>",
+            1,
+        );
+    xml.doc_props.core = core.into_bytes();
+}
+
+/// The .docx bytes of a decision dated `date`, written by `author` (the
+/// deciding official, or "breachwatch" when none is configured).
+pub fn decision_docx(d: &Decision, date: NaiveDate, author: &str) -> Result<Vec<u8>, RenderError> {
     let stamp = format!("{}T00:00:00Z", date.format("%Y-%m-%d"));
     let mut docx = styles(Docx::new())
         .page_size(PAGE_W, PAGE_H)
@@ -212,8 +280,9 @@ pub fn decision_docx(d: &Decision, date: NaiveDate) -> Result<Vec<u8>, RenderErr
     }
 
     let mut buf = Cursor::new(Vec::new());
-    docx.build()
-        .pack(&mut buf)
+    let mut xml = docx.build();
+    finish_parts(&mut xml, author);
+    xml.pack(&mut buf)
         .map_err(|e| RenderError::Docx(e.to_string()))?;
     Ok(buf.into_inner())
 }

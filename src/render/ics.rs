@@ -1,5 +1,6 @@
-//! The calendar entry for the art. 33 deadline: one VEVENT at the deadline (UTC)
-//! with a display VALARM two hours before. The UID is derived from the case ref
+//! The calendar entry for the art. 33 deadline: one VEVENT, the hour before the
+//! deadline (UTC), so it ends when the 72 hours do, with display alarms 24 h
+//! and 2 h before the deadline, never one in the past ([`alarms`]). The UID is derived from the case ref
 //! so a later render replaces the event; DTSTAMP and SEQUENCE come from the
 //! case's `generated_at`, never from the clock. When the outcome stops the clock
 //! (no notification, withdrawal) the event is sent as CANCELLED.
@@ -63,10 +64,32 @@ fn sequence(case: &CaseFile) -> i64 {
         .clamp(0, i64::from(i32::MAX))
 }
 
+/// The alarms' TRIGGER values, as of `generated_at`: 24 h and 2 h before the
+/// deadline (relative to the event's end, which is the deadline) while they
+/// are still ahead. With less than 2 h left, one at once (absolute, the
+/// generation instant) and one 1 h before the deadline if that is still
+/// ahead: an alarm in the past either fires late or not at all, and both mislead.
+pub fn alarms(deadline: DateTime<Utc>, generated_at: DateTime<Utc>) -> Vec<String> {
+    let ahead = |h: i64| deadline - Duration::hours(h) > generated_at;
+    if ahead(2) {
+        [24, 2]
+            .into_iter()
+            .filter(|&h| ahead(h))
+            .map(|h| format!("TRIGGER;RELATED=END:-PT{h}H"))
+            .collect()
+    } else {
+        let mut out = vec![format!("TRIGGER;VALUE=DATE-TIME:{}", stamp(generated_at))];
+        if ahead(1) {
+            out.push("TRIGGER;RELATED=END:-PT1H".into());
+        }
+        out
+    }
+}
+
 /// The .ics text. `summary` and `description` come from the calendar template.
 pub fn calendar(case: &CaseFile, summary: &str, description: &str, cancelled: bool) -> String {
-    let start = case.deadline_at;
-    let end = start + Duration::minutes(30);
+    let end = case.deadline_at;
+    let start = end - Duration::hours(1);
     let mut lines: Vec<String> = vec![
         "BEGIN:VCALENDAR".into(),
         "VERSION:2.0".into(),
@@ -88,13 +111,15 @@ pub fn calendar(case: &CaseFile, summary: &str, description: &str, cancelled: bo
         "TRANSP:TRANSPARENT".into(),
     ];
     if !cancelled {
-        lines.extend([
-            "BEGIN:VALARM".into(),
-            "ACTION:DISPLAY".into(),
-            format!("DESCRIPTION:{}", escape(summary)),
-            "TRIGGER:-PT2H".into(),
-            "END:VALARM".into(),
-        ]);
+        for trigger in alarms(case.deadline_at, case.generated_at) {
+            lines.extend([
+                "BEGIN:VALARM".into(),
+                "ACTION:DISPLAY".into(),
+                format!("DESCRIPTION:{}", escape(summary)),
+                trigger,
+                "END:VALARM".into(),
+            ]);
+        }
     }
     lines.extend(["END:VEVENT".into(), "END:VCALENDAR".into()]);
     let mut out = String::new();
@@ -117,6 +142,35 @@ mod tests {
         }
         let unfolded = out.replace("\r\n ", "");
         assert_eq!(unfolded, format!("DESCRIPTION:{}\r\n", "åäö".repeat(40)));
+    }
+
+    #[test]
+    fn alarms_are_never_in_the_past() {
+        use chrono::TimeZone;
+        let deadline = Utc.with_ymd_and_hms(2026, 3, 20, 12, 0, 0).unwrap();
+        let at = |h: i64, m: i64| deadline - Duration::hours(h) - Duration::minutes(m);
+        assert_eq!(
+            alarms(deadline, at(71, 0)),
+            ["TRIGGER;RELATED=END:-PT24H", "TRIGGER;RELATED=END:-PT2H"]
+        );
+        assert_eq!(alarms(deadline, at(24, 0)), ["TRIGGER;RELATED=END:-PT2H"]);
+        // 59 minutes left... and 1 h 30 min left.
+        assert_eq!(
+            alarms(deadline, at(0, 59)),
+            ["TRIGGER;VALUE=DATE-TIME:20260320T110100Z"]
+        );
+        assert_eq!(
+            alarms(deadline, at(1, 30)),
+            [
+                "TRIGGER;VALUE=DATE-TIME:20260320T103000Z",
+                "TRIGGER;RELATED=END:-PT1H"
+            ]
+        );
+        // Overdue: at once only.
+        assert_eq!(
+            alarms(deadline, deadline + Duration::hours(3)),
+            ["TRIGGER;VALUE=DATE-TIME:20260320T150000Z"]
+        );
     }
 
     #[test]

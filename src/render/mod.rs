@@ -88,7 +88,11 @@ pub fn bundle(
         Document::new(
             format!("{stem}.docx"),
             MEDIA_DOCX,
-            docx::decision_docx(&d, case.date)?,
+            docx::decision_docx(
+                &d,
+                case.date,
+                crate::core::documents::words::given(&case.official.name).unwrap_or("breachwatch"),
+            )?,
         ),
         Document::new(
             format!("{stem}.txt"),

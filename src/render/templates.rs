@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use minijinja::{Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
-use crate::core::documents::words::{datetime_short, TO_FILL_IN};
+use crate::core::documents::words::{datetime_short, placeholder_pieces, TO_FILL_IN};
 use crate::core::documents::{decision, imy_form, sample, CaseFile, Decision, ImyForm, Outcome};
 
 pub const DECISION_TXT: &str = "decision.txt.j2";
@@ -142,6 +142,30 @@ struct CalendarCase<'a> {
     systems: &'a [String],
 }
 
+/// The `mark` filter of the HTML templates: the text escaped, with every
+/// placeholder inside it ("… [att fylla i] …", "KS 2026/____") in a
+/// `<mark>`, so a blank inside an answer is as visible as a missing answer.
+fn mark(text: String) -> Value {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#x27;")
+    };
+    let html: String = placeholder_pieces(&text)
+        .into_iter()
+        .map(|(blank, piece)| {
+            if blank {
+                format!("<mark>{}</mark>", esc(piece))
+            } else {
+                esc(piece)
+            }
+        })
+        .collect();
+    Value::from_safe_string(html)
+}
+
 impl Templates {
     /// A shipped set, compiled and validated (a test makes sure both are valid).
     pub fn builtin(lang: Language) -> Result<Templates, TemplateError> {
@@ -224,6 +248,7 @@ impl Templates {
                 detail: e.to_string(),
             })?;
         env.set_syntax(syntax);
+        env.add_filter("mark", mark);
         for (name, source) in sources {
             let file = origin.join(&name);
             env.add_template_owned(name, source)
@@ -295,13 +320,20 @@ impl Templates {
         case: &CaseFile,
         outcome: Outcome,
     ) -> Result<(String, String), TemplateError> {
+        let diarienummer = case.diarienummer_or_blank();
         let c = CalendarCase {
             case_ref: case.case_ref.to_string(),
             committee: &case.committee,
-            diarienummer: case.diarienummer.as_deref().unwrap_or("[diarienummer]"),
+            diarienummer: &diarienummer,
             deadline: datetime_short(case.deadline_at, case.tz),
             aware: datetime_short(case.aware_at, case.tz),
-            processor: case.processor.organisation.as_deref(),
+            // The template ends the sentence with a full stop: "Inc." must not
+            // give "Inc..".
+            processor: case
+                .processor
+                .organisation
+                .as_deref()
+                .map(|p| p.trim().trim_end_matches('.')),
             systems: &case.facts.systems,
         };
         let text = self.render(

@@ -218,7 +218,7 @@ fn docx_is_a_valid_package_with_every_section() {
     for outcome in Outcome::ALL {
         let case = case_for(outcome);
         let d = decision(&case, outcome);
-        let bytes = docx::decision_docx(&d, case.date).expect("docx");
+        let bytes = docx::decision_docx(&d, case.date, "Thobias Wall").expect("docx");
         let parts = zip_parts(&bytes);
         let names: Vec<&str> = parts.iter().map(|(n, _)| n.as_str()).collect();
         for required in [
@@ -254,12 +254,17 @@ fn docx_is_a_valid_package_with_every_section() {
             "tf. avdelningschef",
             "punkt Ö:29-Ö:30.",
             "Dataskyddsombud (Security Solution Scandinavia AB)",
-            "Från personuppgiftsbiträde: Anmälan om dataintrång, inkom 2021-06-18",
+            "Från personuppgiftsbiträde: Anmälan om dataintrång, inkom den 18 juni 2021",
         ] {
             assert!(body.contains(v), "{outcome:?}: {v} not in document.xml");
         }
         // Date and diarienummer sit in the page header, as in the seeds.
-        for v in ["KS 2021/0590", d.date.as_str(), "Diarienummer"] {
+        for v in [
+            "KS 2021/0590",
+            d.date.as_str(),
+            "Diarienummer",
+            "Vallsjö kommun",
+        ] {
             assert!(all_text.contains(v), "{outcome:?}: {v} not in the package");
         }
         let core = parts
@@ -275,11 +280,67 @@ fn docx_is_a_valid_package_with_every_section() {
 }
 
 #[test]
+fn docx_has_one_normal_style_swedish_language_an_author_and_highlighted_blanks() {
+    let mut case = sample::seed_001();
+    case.diarienummer = None;
+    case.official.title = None;
+    let d = decision(&case, Outcome::Notify);
+    let bytes = docx::decision_docx(&d, case.date, "Anna <Ö> & Co").expect("docx");
+    let parts = zip_parts(&bytes);
+    let part = |name: &str| {
+        parts
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, x)| x.clone())
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    let styles = part("word/styles.xml");
+    xml_text("styles.xml", &styles);
+    assert_eq!(
+        styles.matches(r#"w:styleId="Normal""#).count(),
+        1,
+        "one Normal style: {styles}"
+    );
+    assert!(styles.contains(r#"<w:lang w:val="sv-SE""#), "{styles}");
+    let core = part("docProps/core.xml");
+    xml_text("core.xml", &core);
+    assert!(
+        core.contains("<dc:creator>Anna &lt;Ö&gt; &amp; Co</dc:creator>"),
+        "{core}"
+    );
+    assert!(
+        core.contains("<cp:lastModifiedBy>Anna &lt;Ö&gt; &amp; Co</cp:lastModifiedBy>"),
+        "{core}"
+    );
+    assert!(core.contains("<dc:language>sv-SE</dc:language>"), "{core}");
+    // Every blank is a highlighted run of its own: the title placeholder in
+    // the body and the series' blank number in the header.
+    let doc = part("word/document.xml");
+    let highlighted = |xml: &str, t: &str| {
+        xml.contains(r#"<w:highlight w:val="yellow" />"#)
+            && xml
+                .split("<w:r>")
+                .any(|run| run.contains("w:highlight") && run.contains(&format!(">{t}</w:t>")))
+    };
+    assert!(highlighted(&doc, "[titel]"), "{doc}");
+    let header = parts
+        .iter()
+        .filter(|(n, _)| n.starts_with("word/header"))
+        .map(|(_, x)| x.as_str())
+        .collect::<String>();
+    assert!(highlighted(&header, "____"), "{header}");
+    // Plain text is not highlighted.
+    assert!(!doc
+        .split("<w:r>")
+        .any(|run| run.contains("w:highlight") && run.contains("Enligt nämndens uppdrag")));
+}
+
+#[test]
 fn docx_escapes_markup_in_values() {
     let mut case = sample::seed_001();
     case.committee = "Vård- & omsorgsnämnden <VOO>".into();
     let d = decision(&case, Outcome::Notify);
-    let bytes = docx::decision_docx(&d, case.date).expect("docx");
+    let bytes = docx::decision_docx(&d, case.date, "Thobias Wall").expect("docx");
     let parts = zip_parts(&bytes);
     let (_, xml) = parts
         .iter()
@@ -306,7 +367,9 @@ fn first_event(cal: &icalendar::Calendar) -> icalendar::Event {
 #[test]
 fn ics_parses_with_deadline_alarm_and_stable_uid() {
     use icalendar::{CalendarDateTime, Component, DatePerhapsTime};
-    let case = sample::seed_001();
+    // Generated 10 hours after awareness: both alarms are still ahead.
+    let mut case = sample::seed_001();
+    case.generated_at = case.aware_at + chrono::Duration::hours(10);
     let docs = bundle(&case, &sv(), Outcome::Notify).expect("bundle");
     let text = utf8(doc(&docs, ".ics"));
     assert!(
@@ -315,21 +378,33 @@ fn ics_parses_with_deadline_alarm_and_stable_uid() {
     );
     let cal = parse_ics(text);
     let ev = first_event(&cal);
+    // A one-hour block that ends at the deadline.
     assert_eq!(
-        ev.get_start(),
+        ev.get_end(),
         Some(DatePerhapsTime::DateTime(CalendarDateTime::Utc(
             case.deadline_at
         )))
     );
+    assert_eq!(
+        ev.get_start(),
+        Some(DatePerhapsTime::DateTime(CalendarDateTime::Utc(
+            case.deadline_at - chrono::Duration::hours(1)
+        )))
+    );
     assert_eq!(ev.get_uid(), Some("PUI-2021-0001@breachwatch"));
     assert_eq!(ev.get_timestamp(), Some(case.generated_at));
-    let alarm = ev
+    let alarms: Vec<_> = ev
         .components()
         .iter()
-        .find(|c| c.component_kind() == "VALARM")
-        .expect("a VALARM");
-    assert_eq!(alarm.property_value("TRIGGER"), Some("-PT2H"));
-    assert_eq!(alarm.property_value("ACTION"), Some("DISPLAY"));
+        .filter(|c| c.component_kind() == "VALARM")
+        .collect();
+    assert_eq!(alarms.len(), 2, "{text}");
+    assert_eq!(alarms[0].property_value("TRIGGER"), Some("-PT24H"));
+    assert_eq!(alarms[1].property_value("TRIGGER"), Some("-PT2H"));
+    for a in &alarms {
+        assert_eq!(a.property_value("ACTION"), Some("DISPLAY"));
+    }
+    assert!(text.contains("TRIGGER;RELATED=END:-PT24H\r\n"), "{text}");
     let seq1 = ev.get_sequence().expect("SEQUENCE");
 
     // A later render with other content keeps the UID and raises SEQUENCE.
@@ -372,6 +447,18 @@ fn html_escapes_and_marks_missing() {
     assert!(html.contains("&lt;script&gt;"));
     assert!(html.contains("class=\"answer missing\""));
     assert!(html.contains("id=\"q37\""));
+    // A blank inside an answer is marked, escaped like the rest.
+    assert!(
+        html.contains("Evil &lt;script&gt;alert(1)&lt;/script&gt; AB, organisationsnummer <mark>[att fylla i]</mark>"),
+        "{html}"
+    );
+    // The questions still open are listed at the end, marked.
+    assert!(
+        html.contains("<li><mark>2. Organisationsnummer</mark></li>"),
+        "{html}"
+    );
+    // No machine timestamp in the document.
+    assert!(html.contains("Skapat: 2021-06-23 kl. 12:00"), "{html}");
 }
 
 fn copy_sv(dir: &Path) {
@@ -456,6 +543,7 @@ fn a_case_with_nothing_known_still_renders_with_placeholders() {
     let case = CaseFile {
         case_ref: CaseRef::new("PUI", 2026, 7),
         diarienummer: None,
+        diarie_prefix: None,
         committee: "Vård- och omsorgsnämnden".into(),
         delegation_point: None,
         official: Person::default(),
@@ -474,6 +562,7 @@ fn a_case_with_nothing_known_still_renders_with_placeholders() {
         imy_reference: None,
         imy_notified_at: None,
         timeline: vec![],
+        forward: None,
         controller: Organisation::default(),
     };
     for outcome in Outcome::ALL {
@@ -520,4 +609,67 @@ fn write_samples_for_manual_check() {
             std::fs::write(dir.join(&d.file_name), &d.bytes).expect("write");
         }
     }
+    // Shared notice 07 as opened: blanks, an estimate, a supplier outside the EU/EEA.
+    let dir = out.join("notice-07");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for d in bundle(&sample::notice_07(), &sv(), Outcome::Notify).expect("bundle") {
+        std::fs::write(dir.join(&d.file_name), &d.bytes).expect("write");
+    }
+}
+
+#[test]
+fn small_texts_read_as_an_official_writes_them() {
+    // "Inc." ends the sentence once.
+    let (_, description) = sv()
+        .calendar_text(&sample::notice_07(), Outcome::Notify)
+        .expect("calendar");
+    assert!(
+        description.contains("Personuppgiftsbiträde: Brightline Survey, Inc.\n"),
+        "{description}"
+    );
+    assert!(!description.contains(".."), "{description}");
+    // No reason recorded: the sentence is the blank, not "label: [label: …]".
+    let mut late = sample::seed_001();
+    late.delay_reason = None;
+    let text = sv()
+        .decision_text(&decision(&late, Outcome::Notify))
+        .expect("text");
+    assert!(
+        text.contains("[Skälen till dröjsmålet: att fylla i]"),
+        "{text}"
+    );
+    assert!(!text.contains("Skälen till dröjsmålet: ["), "{text}");
+    // Every blank is listed at the end of the text version.
+    assert!(
+        text.ends_with("Att fylla i före beslut:\n- [Skälen till dröjsmålet: att fylla i]\n"),
+        "{text}"
+    );
+    let mut blank = sample::seed_001();
+    blank.diarienummer = None;
+    blank.official.title = None;
+    let text = sv()
+        .decision_text(&decision(&blank, Outcome::Notify))
+        .expect("text");
+    assert!(
+        text.ends_with("Att fylla i före beslut:\n- Diarienummer: KS 2021/____\n- [titel]\n"),
+        "{text}"
+    );
+    // A finished draft has no list.
+    let done = sv()
+        .decision_text(&decision(&sample::seed_001(), Outcome::Notify))
+        .expect("text");
+    assert!(!done.contains("Att fylla i före beslut"), "{done}");
+    // The IMY form: no colon after a time, no machine timestamp.
+    let form = sv()
+        .imy_text(&imy_form(&late, Outcome::Notify))
+        .expect("form");
+    assert!(
+        form.contains("gick ut 2021-06-21 kl. 20:05. Anmälan är alltså sen"),
+        "{form}"
+    );
+    assert!(form.contains("Skapat: 2021-06-23 kl. 12:00\n"), "{form}");
+    assert!(
+        form.contains("\nAtt fylla i innan anmälan skickas:\n- 2. Organisationsnummer\n"),
+        "{form}"
+    );
 }

@@ -49,13 +49,14 @@ pub async fn fire_due(
             }),
         };
         let aware = due.aware_at;
+        let dnr = case.diarienummer.as_ref().map(|d| d.to_string());
         let s = sender.clone();
         let done = store
             .commit_reminder(&due, r.seq, next, event, now, move |k| {
                 let d = compose::reminder(&s, &k.case_ref, &route, aware, &r, unacknowledged, now);
                 // A reminder that cannot be composed is dropped with an event;
                 // the plan moves on all the same.
-                match compose::format(&s, &k.case_ref, d) {
+                match compose::format_registered(&s, &k.case_ref, dnr.as_deref(), d) {
                     Ok(m) => Composed::mails(vec![m]),
                     Err(e) => Composed {
                         mails: Vec::new(),

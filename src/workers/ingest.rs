@@ -405,7 +405,15 @@ impl Pipeline {
                             ));
                         }
                         for d in drafts {
-                            match compose::format(&self.sender, &wf.case_ref, d) {
+                            match compose::format_registered(
+                                &self.sender,
+                                &wf.case_ref,
+                                crate::workers::reply::load_case(&wf)
+                                    .diarienummer
+                                    .as_ref()
+                                    .map(|n| n.as_str()),
+                                d,
+                            ) {
                                 Ok(m) => mails.push(m),
                                 Err(e) => events.push(compose::dropped_event(&e)),
                             }

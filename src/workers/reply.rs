@@ -74,8 +74,14 @@ fn pick(lang: Option<Lang>, sv: &str, en: &str) -> String {
 
 /// Queues a mail, or records why it could not be composed: a mail that cannot
 /// be composed never fails the reply's transaction.
-fn queue(work: &mut ReplyWork, sender: &Sender, case_ref: &crate::core::types::CaseRef, d: Draft) {
-    match compose::format(sender, case_ref, d) {
+fn queue(
+    work: &mut ReplyWork,
+    sender: &Sender,
+    case_ref: &crate::core::types::CaseRef,
+    diarienummer: Option<&str>,
+    d: Draft,
+) {
+    match compose::format_registered(sender, case_ref, diarienummer, d) {
         Ok(m) => work.mails.push(m),
         Err(e) => work.events.push(compose::dropped_event(&e)),
     }
@@ -106,6 +112,14 @@ pub fn work(
         ..ReplyWork::default()
     };
     let case_ref = &wf.case_ref;
+    // The registry's number as of this command (it may be the one just set).
+    let dnr: Option<String> = out
+        .case
+        .as_ref()
+        .unwrap_or(&case)
+        .diarienummer
+        .as_ref()
+        .map(|d| d.to_string());
     let mut reminders = Reminders::Keep;
     let mut n = 0;
     let mut key = |what: &str| {
@@ -138,7 +152,7 @@ pub fn work(
                     pick(out.lang, "Utfört", "Done") + &format!(": {}", reply.subject),
                     pick(out.lang, sv, en) + "\n\n-- \nbreachwatch\n",
                 );
-                queue(&mut work, sender, case_ref, d);
+                queue(&mut work, sender, case_ref, dnr.as_deref(), d);
             }
             Effect::AnswerRefusal { sv, en } => {
                 let d = answer(
@@ -147,7 +161,7 @@ pub fn work(
                         + &format!(": {}", reply.subject),
                     pick(out.lang, sv, en) + "\n\n-- \nbreachwatch\n",
                 );
-                queue(&mut work, sender, case_ref, d);
+                queue(&mut work, sender, case_ref, dnr.as_deref(), d);
             }
             Effect::NotifyRoster { sv, en: _ } => {
                 let mut to: Vec<String> = vec![
@@ -172,7 +186,7 @@ pub fn work(
                     in_reply_to: None,
                     attachments: vec![],
                 };
-                queue(&mut work, sender, case_ref, d);
+                queue(&mut work, sender, case_ref, dnr.as_deref(), d);
             }
             Effect::SendDraft {
                 decision,
@@ -214,7 +228,7 @@ pub fn work(
                     attachments,
                     ..d.clone()
                 };
-                match compose::format(sender, case_ref, with_docs) {
+                match compose::format_registered(sender, case_ref, dnr.as_deref(), with_docs) {
                     Ok(m) => {
                         work.mails.push(m);
                         work.events.extend(doc_events);
@@ -223,7 +237,7 @@ pub fn work(
                         tracing::error!(case = %case_ref, "draft with documents could not be formatted: {e}");
                         work.events
                             .push(crate::casefile::documents_failed_event(&e.to_string()));
-                        queue(&mut work, sender, case_ref, d);
+                        queue(&mut work, sender, case_ref, dnr.as_deref(), d);
                     }
                 }
             }

@@ -427,3 +427,101 @@ Message-ID: <f1@x>\r\n\r\nProvdata har haft ett dataintrång i ProvWeb.\r\n"
     );
     store.close().await;
 }
+
+#[test]
+fn a_diarienummer_set_by_reply_is_on_the_timeline_in_later_documents_and_subjects() {
+    let s = setup(Knobs::default());
+    let _d = s.start();
+    s.forward(2, "Dataintrång hos Provdata");
+    let opening = wait_for(30, "the opening notice", || {
+        s.mails("official", "")
+            .into_iter()
+            .find(|m| m.subject.contains("Ny personuppgiftsincident"))
+    });
+    let r = s.cases()[0]["ref"].as_str().expect("ref").to_string();
+    // Before registration the opening draft has the committee's series, the number blank.
+    let year = Utc::now().format("%Y").to_string();
+    let att = attachments(&opening);
+    let before = att
+        .iter()
+        .find(|(n, _)| n.starts_with("Beslut-anmalan-") && n.ends_with(".txt"))
+        .map(|(_, b)| String::from_utf8(b.clone()).expect("utf-8"))
+        .expect("opening decision draft");
+    assert!(
+        before.contains(&format!("Diarienummer: KS {year}/____")),
+        "{before}"
+    );
+    // The notice came in two hours before staff forwarded it: Bakgrund says so.
+    assert!(
+        before.contains("vidarebefordrade")
+            && before.contains("Tidsfristen på 72 timmar räknas från"),
+        "{before}"
+    );
+
+    // The registry's number, by reply in Swedish (lower case, no space: normalised).
+    let ev = s.command(&r, &opening, "diarienummer: ks2026/0123", "diarienummer");
+    assert_eq!(ev["data"]["diarienummer"], "KS 2026/0123", "{ev}");
+    let done = wait_for(30, "the confirmation", || {
+        s.mails("official", "")
+            .into_iter()
+            .find(|m| m.subject.contains("Utfört"))
+    });
+    assert!(
+        done.subject.contains("Dnr KS 2026/0123"),
+        "{}",
+        done.subject
+    );
+    assert!(done.text.contains("KS 2026/0123"), "{}", done.text);
+
+    // Corrected in English: the later number wins, the first stays on the timeline.
+    let ev = s.command(&r, &opening, "registry: KS 2026/0124", "diarienummer");
+    assert_eq!(ev["data"]["previous"], "KS 2026/0123", "{ev}");
+
+    s.command(&r, &opening, "bedömning: risk", "assessed");
+    s.command(&r, &opening, "beslut: anmäl", "decided");
+    let draft = wait_for(30, "the draft decision", || {
+        s.mails("official", "")
+            .into_iter()
+            .find(|m| m.subject.contains("Utkast till beslut"))
+    });
+    assert!(
+        draft.subject.contains("Dnr KS 2026/0124"),
+        "{}",
+        draft.subject
+    );
+    let att = attachments(&draft);
+    let txt = att
+        .get(&format!("Beslut-anmalan-{r}.txt"))
+        .map(|b| String::from_utf8(b.clone()).expect("utf-8"))
+        .unwrap_or_else(|| panic!("draft text among {:?}", att.keys()));
+    assert!(txt.contains("Diarienummer: KS 2026/0124\n"), "{txt}");
+    let imy = att
+        .get(&format!("IMY-anmalan-{r}.txt"))
+        .map(|b| String::from_utf8(b.clone()).expect("utf-8"))
+        .unwrap_or_else(|| panic!("IMY draft among {:?}", att.keys()));
+    assert!(imy.contains(&format!("KS 2026/0124 ({r})")), "{imy}");
+    let docx = att
+        .get(&format!("Beslut-anmalan-{r}.docx"))
+        .unwrap_or_else(|| panic!("docx among {:?}", att.keys()));
+    // The .docx carries it in the page header, as the seeds do.
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(docx.clone())).expect("zip");
+    let mut headers = String::new();
+    for i in 0..z.len() {
+        let mut f = z.by_index(i).expect("entry");
+        if f.name().starts_with("word/header") {
+            std::io::Read::read_to_string(&mut f, &mut headers).expect("utf-8 xml");
+        }
+    }
+    assert!(headers.contains("KS 2026/0124"), "{headers}");
+    // A number that is not one is answered with the form it takes; nothing changes.
+    let n = s.events(&r).len();
+    s.reply(
+        "official",
+        Some(&opening.message_id),
+        &format!("SV: {}", opening.subject),
+        "diarienummer: snart",
+    );
+    s.wait_event(&r, n, "command_invalid");
+    let c = s.case(&r);
+    assert!(c.to_string().contains("KS 2026/0124"), "{c}");
+}

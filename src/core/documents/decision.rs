@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use super::model::{CaseFile, Outcome, RiskLevel};
 use super::words::{
-    category_words, cause_phrase, date_iso, datetime_long, datetime_short, given,
-    is_extra_protected, is_sensitive, join_sv, number_sv,
+    category_words, cause_phrase, date_long_at, datetime_long, establishment, given,
+    is_extra_protected, is_final_report, is_sensitive, join_sv, number_sv, placeholders,
+    Establishment,
 };
 
 pub const H_BESLUT: &str = "Beslut";
@@ -66,6 +67,9 @@ pub struct Signature {
 pub struct Decision {
     pub outcome: Outcome,
     pub title: String,
+    /// The municipality (the configured controller, "Vallsjö kommun"); None
+    /// when not configured. Shown above the committee, as in the seeds' header.
+    pub controller: Option<String>,
     pub committee: String,
     /// "2021-06-23"
     pub date: String,
@@ -74,6 +78,9 @@ pub struct Decision {
     pub case_ref: String,
     pub sections: Vec<Section>,
     pub signature: Signature,
+    /// Every blank left in the draft, once each, in document order: listed at
+    /// the end of the text version so none is missed before the decision.
+    pub open_items: Vec<String>,
 }
 
 fn para(text: impl Into<String>) -> Block {
@@ -142,16 +149,50 @@ pub fn decision(case: &CaseFile, outcome: Outcome) -> Decision {
             or_placeholder(&case.dpo.name, "[dataskyddsombud]")
         )],
     };
+    let diarienummer = case.diarienummer_or_blank();
+    let open_items = open_items(&diarienummer, &sections, &signature);
     Decision {
         outcome,
         title: title.into(),
+        controller: given(&case.controller.name).map(str::to_string),
         committee: case.committee.clone(),
         date: case.date.format("%Y-%m-%d").to_string(),
-        diarienummer: or_placeholder(&case.diarienummer, "[diarienummer]"),
+        diarienummer,
         case_ref: case.case_ref.to_string(),
         sections,
         signature,
+        open_items,
     }
+}
+
+/// The blanks of a draft: the diarienummer when it has one (named, since
+/// "____" alone says nothing), then every bracketed placeholder of the text.
+fn open_items(diarienummer: &str, sections: &[Section], signature: &Signature) -> Vec<String> {
+    let mut texts: Vec<&str> = Vec::new();
+    for s in sections {
+        for b in &s.blocks {
+            match b {
+                Block::Paragraph { text } => texts.push(text),
+                Block::List { items } => texts.extend(items.iter().map(String::as_str)),
+            }
+        }
+    }
+    texts.extend([
+        signature.name.as_str(),
+        signature.title.as_str(),
+        signature.delegation.as_str(),
+    ]);
+    texts.extend(signature.recipients.iter().map(String::as_str));
+    let mut out = Vec::new();
+    if !placeholders([diarienummer]).is_empty() {
+        out.push(format!("Diarienummer: {diarienummer}"));
+    }
+    out.extend(
+        placeholders(texts)
+            .into_iter()
+            .filter(|p| p.starts_with('[')),
+    );
+    out
 }
 
 fn beslut(case: &CaseFile, outcome: Outcome) -> Vec<Block> {
@@ -191,7 +232,11 @@ fn processor_name(case: &CaseFile) -> Option<&str> {
 }
 
 /// What the facts say, in one paragraph: systems and cause, discovery, period.
-pub(crate) fn facts_paragraph(case: &CaseFile) -> String {
+/// `when` writes an instant in the calling document's one style.
+pub(crate) fn facts_paragraph(
+    case: &CaseFile,
+    when: fn(DateTime<Utc>, chrono_tz::Tz) -> String,
+) -> String {
     let f = &case.facts;
     let tz = case.tz;
     let mut s: Vec<String> = Vec::new();
@@ -213,18 +258,18 @@ pub(crate) fn facts_paragraph(case: &CaseFile) -> String {
         } else {
             "Incidenten upptäcktes"
         };
-        s.push(format!("{who} {}.", datetime_long(d, tz)));
+        s.push(format!("{who} {}.", when(d, tz)));
     }
     match (f.occurred_from, f.occurred_to) {
         (Some(a), Some(b)) => s.push(format!(
             "Incidenten pågick under perioden {} – {}.",
-            datetime_short(a, tz),
-            datetime_short(b, tz)
+            when(a, tz),
+            when(b, tz)
         )),
-        (Some(a), None) => s.push(format!("Incidenten började {}.", datetime_short(a, tz))),
+        (Some(a), None) => s.push(format!("Incidenten började {}.", when(a, tz))),
         (None, Some(b)) => s.push(format!(
             "När incidenten började är ännu inte känt; den upphörde {}.",
-            datetime_short(b, tz)
+            when(b, tz)
         )),
         (None, None) => {}
     }
@@ -234,7 +279,42 @@ pub(crate) fn facts_paragraph(case: &CaseFile) -> String {
         (None, None) => s.push("Det är ännu inte känt om incidenten har upphört.".into()),
         _ => {}
     }
+    // The supplier may write in another zone (a US notice says "EDT"): every
+    // time here is converted, and says so.
+    let times = f.discovered_at.is_some() || f.occurred_from.is_some() || f.occurred_to.is_some();
+    if times && tz == chrono_tz::Europe::Stockholm {
+        s.push("Tiderna är angivna i svensk tid.".into());
+    }
     s.join(" ")
+}
+
+/// The forward in Bakgrund: who passed the notice on and when, and why the
+/// clock runs from the earlier receipt.
+fn forward_sentence(case: &CaseFile, f: &super::model::Forward) -> String {
+    let tz = case.tz;
+    capitalise(&format!(
+        "{} vidarebefordrade {} meddelandet från personuppgiftsbiträdet, som kommit in till kommunen {}, till dem som hanterar personuppgiftsincidenter. Tidsfristen på 72 timmar räknas från när meddelandet kom in till kommunen.",
+        datetime_long(f.at, tz),
+        f.by.trim(),
+        datetime_long(case.aware_at, tz)
+    ))
+}
+
+/// A draft of the reason for a late notification (IMY question 14) from the
+/// forward, when the forward itself came after the deadline or used a large
+/// part of it; the official completes it.
+/// `when` writes an instant in the calling document's one style.
+pub(crate) fn delay_draft(
+    case: &CaseFile,
+    when: fn(DateTime<Utc>, chrono_tz::Tz) -> String,
+) -> Option<String> {
+    let f = case.forward.as_ref()?;
+    let tz = case.tz;
+    Some(format!(
+        "Personuppgiftsbiträdets meddelande kom in till kommunen {} men vidarebefordrades till dem som hanterar personuppgiftsincidenter först {}. [Övriga skäl till dröjsmålet: att fylla i]",
+        when(case.aware_at, tz),
+        when(f.at, tz)
+    ))
 }
 
 fn sorted_messages(case: &CaseFile) -> Vec<&super::model::ReceivedMessage> {
@@ -286,6 +366,9 @@ fn bakgrund(case: &CaseFile) -> Vec<Block> {
             ),
         ));
     }
+    if let Some(f) = &case.forward {
+        entries.push((f.at, forward_sentence(case, f)));
+    }
     if let Some(at) = case.imy_notified_at {
         entries.push((
             at,
@@ -298,7 +381,7 @@ fn bakgrund(case: &CaseFile) -> Vec<Block> {
     }
     entries.sort_by_key(|(at, _)| *at);
     let mut blocks: Vec<Block> = Vec::new();
-    let facts = facts_paragraph(case);
+    let facts = facts_paragraph(case, datetime_long);
     let mut facts_placed = false;
     for (at, text) in entries {
         blocks.push(para(text));
@@ -323,9 +406,14 @@ fn subjects_sentence(case: &CaseFile) -> String {
     };
     match (min, max) {
         (Some(1), Some(1)) => "Personuppgiftsincidenten berör en registrerad.".into(),
+        (Some(0), Some(0)) => {
+            "Enligt personuppgiftsbiträdet berör personuppgiftsincidenten inga registrerade.".into()
+        }
+        // A single count from a supplier is its estimate ("Approximately 640"
+        // and "640" read the same): it stays an approximation until verified.
         (Some(a), Some(b)) if a == b => {
             format!(
-                "Personuppgiftsincidenten berör {} registrerade.",
+                "Personuppgiftsincidenten berör enligt personuppgiftsbiträdet cirka {} registrerade.",
                 number_sv(a)
             )
         }
@@ -390,14 +478,88 @@ fn risk_blocks(case: &CaseFile) -> Vec<Block> {
     out
 }
 
+/// The supplier's final report, when one is on the case (the latest).
+fn final_report(case: &CaseFile) -> Option<&super::model::ReceivedMessage> {
+    sorted_messages(case)
+        .into_iter()
+        .rev()
+        .find(|m| is_final_report(&m.subject))
+}
+
+/// True when the case holds what a withdrawal rests on: the supplier's final
+/// report and the count it gave, none of ours.
+fn none_affected_on_record(case: &CaseFile) -> bool {
+    final_report(case).is_some()
+        && case
+            .facts
+            .data_subjects
+            .is_some_and(|r| r.min == Some(0) && r.max == Some(0))
+}
+
+/// "Skäl för beslut" of a withdrawal: only what the case holds. The final
+/// report is cited by date; without one (or without its finding) the reason
+/// is a marked blank, never the seed's sentence as a fixed text.
+fn withdrawal_reasons(case: &CaseFile) -> Vec<Block> {
+    let tz = case.tz;
+    let mut out = Vec::new();
+    let sent = match case.imy_notified_at {
+        Some(at) => date_long_at(at, tz),
+        None => "den [datum då anmälan skickades: att fylla i]".into(),
+    };
+    let reference = given(&case.imy_reference).unwrap_or("[IMY:s diarienummer: att fylla i]");
+    out.push(para(format!(
+        "Anmälan om personuppgiftsincidenten skickades till {IMY} {sent} och har där diarienummer {reference}."
+    )));
+    out.push(para(match final_report(case) {
+        Some(m) if none_affected_on_record(case) => format!(
+            "Av personuppgiftsbiträdets slutrapport{}, som inkom {}, framgår att inga av personuppgiftsansvarigs registrerade är drabbade av incidenten.",
+            report_title(&m.subject),
+            date_long_at(m.received_at, tz)
+        ),
+        Some(m) => format!(
+            "Personuppgiftsbiträdets slutrapport{} inkom {}. [Vad slutrapporten visar om personuppgiftsansvarigs registrerade: att fylla i]",
+            report_title(&m.subject),
+            date_long_at(m.received_at, tz)
+        ),
+        None => "[Skäl för återtagandet: vad som visar att inga av personuppgiftsansvarigs registrerade är drabbade, t.ex. personuppgiftsbiträdets slutrapport och dess datum: att fylla i]".into(),
+    }));
+    out
+}
+
+/// ", ”Slutrapport om intrång”," when the report's subject says more than
+/// "Slutrapport"; nothing when it does not (a rendered draft read "slutrapport,
+/// ”Slutrapport”, som inkom …").
+fn report_title(subject: &str) -> String {
+    let s = subject.trim();
+    let bare = s.trim_end_matches(['.', ':']).to_lowercase();
+    if matches!(bare.as_str(), "slutrapport" | "final report") {
+        String::new()
+    } else {
+        format!(", ”{s}”,")
+    }
+}
+
+/// A supplier outside the EU/EEA: the transfer is named and left for the
+/// official to state, since the case cannot know its legal basis.
+fn third_country_paragraph(case: &CaseFile) -> Option<Block> {
+    let org = given(&case.processor.organisation);
+    (establishment(org, given(&case.processor.email)) == Establishment::OutsideEea).then(|| {
+        para(format!(
+            "Personuppgiftsbiträdet{} är etablerat utanför EU/EES, så personuppgifterna kan ha överförts till tredjeland. [Överföring till tredjeland: ange land och stöd enligt kapitel V i dataskyddsförordningen]",
+            org.map(|o| format!(" {o}")).unwrap_or_default()
+        ))
+    })
+}
+
 fn skal(case: &CaseFile, outcome: Outcome) -> Vec<Block> {
     if outcome == Outcome::Withdraw {
-        return vec![para("Det är fastställt av personuppgiftsbiträdet att inga av personuppgiftsansvarigs registrerade är drabbade av incidenten.")];
+        return withdrawal_reasons(case);
     }
     let mut out = vec![
         para(subjects_sentence(case)),
         para(categories_paragraph(case)),
     ];
+    out.extend(third_country_paragraph(case));
     out.extend(risk_blocks(case));
     out
 }
@@ -424,13 +586,23 @@ fn motivering(case: &CaseFile, outcome: Outcome) -> Vec<Block> {
         }
         Outcome::NotifyInform => out.push(para(format!("Vi bedömer det som sannolikt att det inträffade har lett till en hög risk för de registrerades fri- och rättigheter. Det inträffade ska därför anmälas till {IMY} och de registrerade ska informeras."))),
         Outcome::NoNotify => out.push(para(format!("Vi bedömer det som osannolikt att det inträffade har medfört en risk för de registrerades fri- och rättigheter. Incidenten anmäls därför inte till {IMY}. Incidenten och skälen för detta beslut dokumenteras enligt artikel 33.5 i EU:s dataskyddsförordning."))),
-        Outcome::Withdraw => out.push(para(format!("Anmälan till {IMY} återtas eftersom inga registrerade drabbats av incidenten."))),
+        Outcome::Withdraw => out.push(para(if none_affected_on_record(case) {
+            format!("Anmälan till {IMY} återtas eftersom personuppgiftsbiträdets slutrapport visar att inga av personuppgiftsansvarigs registrerade drabbats av incidenten.")
+        } else {
+            format!("Anmälan till {IMY} återtas eftersom [skäl för återtagandet: att fylla i].")
+        })),
     }
     if outcome.notifies() && is_late(case) {
-        let reason = given(&case.delay_reason).unwrap_or("[skäl till dröjsmålet: att fylla i]");
+        // Without a recorded reason the whole sentence is the blank, not a
+        // label followed by a bracket that repeats it.
+        let reason = match (given(&case.delay_reason), delay_draft(case, datetime_long)) {
+            (Some(r), _) => format!("Skälen till dröjsmålet: {r}"),
+            (None, Some(draft)) => format!("Skälen till dröjsmålet: {draft}"),
+            (None, None) => "[Skälen till dröjsmålet: att fylla i]".into(),
+        };
         out.push(para(format!(
-            "Anmälan görs senare än 72 timmar efter att nämnden fick kännedom om incidenten ({}). Skälen till dröjsmålet: {reason}",
-            datetime_short(case.aware_at, case.tz)
+            "Anmälan görs senare än 72 timmar efter att nämnden fick kännedom om incidenten ({}). {reason}",
+            datetime_long(case.aware_at, case.tz)
         )));
     }
     out.push(para(LEGAL_BASIS));
@@ -459,7 +631,7 @@ fn underlag(case: &CaseFile) -> Vec<Block> {
                 format!(
                     "Från personuppgiftsbiträde: {}, inkom {}",
                     m.subject.trim(),
-                    date_iso(m.received_at, tz)
+                    date_long_at(m.received_at, tz)
                 ),
             )
         })
@@ -467,7 +639,7 @@ fn underlag(case: &CaseFile) -> Vec<Block> {
     if let Some(at) = case.imy_notified_at {
         items.push((
             at,
-            format!("Anmälan till {IMY}, skickad {}", date_iso(at, tz)),
+            format!("Anmälan till {IMY}, skickad {}", date_long_at(at, tz)),
         ));
     }
     items.sort_by_key(|(at, _)| *at);
@@ -484,6 +656,10 @@ impl Decision {
         let mut out = String::new();
         out.push_str(&self.title);
         out.push_str("\n\n");
+        if let Some(c) = &self.controller {
+            out.push_str(c);
+            out.push('\n');
+        }
         out.push_str(&format!(
             "{}\nDatum: {}\nDiarienummer: {}\nÄrende: {}\n",
             self.committee, self.date, self.diarienummer, self.case_ref
@@ -517,6 +693,14 @@ impl Decision {
         for r in &sig.recipients {
             out.push_str(r);
             out.push('\n');
+        }
+        if !self.open_items.is_empty() {
+            out.push_str("\nAtt fylla i före beslut:\n");
+            for i in &self.open_items {
+                out.push_str("- ");
+                out.push_str(i);
+                out.push('\n');
+            }
         }
         out
     }

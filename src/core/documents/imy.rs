@@ -5,10 +5,11 @@
 
 use serde::Serialize;
 
-use super::decision::{facts_paragraph, is_late, subjects_unknown};
+use super::decision::{delay_draft, facts_paragraph, is_late, subjects_unknown};
 use super::model::{CaseFile, Outcome, PostalAddress, RiskLevel};
 use super::words::{
-    category_form_label, cause_form_label, datetime_short, given, imy_range, number_sv, TO_FILL_IN,
+    category_form_label, cause_form_label, datetime_short, establishment, given, imy_range,
+    number_sv, Establishment, TO_FILL_IN,
 };
 use crate::core::notice::Cause;
 
@@ -83,11 +84,17 @@ pub struct ImyForm {
     pub committee: String,
     /// The instant of generation, RFC 3339 in the case's zone.
     pub generated_at: String,
+    /// The same instant as people read it, in the form's one style
+    /// ("2021-06-23 kl. 12:00"): a machine timestamp has no place in a document.
+    pub generated: String,
     /// The art. 33 deadline, RFC 3339 in the case's zone.
     pub deadline_at: String,
     /// True when generated after the deadline (question 14 is then flagged).
     pub late: bool,
     pub answers: Vec<Answer>,
+    /// The questions still to be answered ("2. Organisationsnummer"), listed
+    /// at the end so none is missed before the form is sent.
+    pub open_items: Vec<String>,
 }
 
 /// What one question gets: (answer, missing, flag).
@@ -150,15 +157,22 @@ pub fn imy_form(case: &CaseFile, outcome: Outcome) -> ImyForm {
                 flag,
             }
         })
+        .collect::<Vec<Answer>>();
+    let open_items = answers
+        .iter()
+        .filter(|a| a.missing || a.answer.is_none())
+        .map(|a| format!("{}. {}", a.no, a.question))
         .collect();
     ImyForm {
         schema: SCHEMA.into(),
         case_ref: case.case_ref.to_string(),
         committee: case.committee.clone(),
         generated_at: rfc3339(case.generated_at, tz),
+        generated: datetime_short(case.generated_at, tz),
         deadline_at: rfc3339(case.deadline_at, tz),
         late: is_late(case),
         answers,
+        open_items,
     }
 }
 
@@ -219,11 +233,13 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
             let deadline = datetime_short(case.deadline_at, tz);
             if is_late(case) {
                 let flag = Some(format!(
-                    "Tidsfristen på 72 timmar gick ut {deadline}: anmälan är sen och skälen till dröjsmålet måste anges."
+                    "Tidsfristen på 72 timmar gick ut {deadline}. Anmälan är alltså sen, och skälen till dröjsmålet måste anges."
                 ));
-                match given(&case.delay_reason) {
-                    Some(r) => (Some(r.to_string()), false, flag),
-                    None => (None, true, flag),
+                match (given(&case.delay_reason), delay_draft(case, datetime_short)) {
+                    (Some(r), _) => (Some(r.to_string()), false, flag),
+                    // The forward is the usual reason: offered as a draft.
+                    (None, Some(draft)) => (Some(draft), true, flag),
+                    (None, None) => (None, true, flag),
                 }
             } else {
                 known(format!(
@@ -245,7 +261,7 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
             _ => unknown(),
         },
         16 => {
-            let mut s = facts_paragraph(case);
+            let mut s = facts_paragraph(case, datetime_short);
             if let Some(org) = given(&case.processor.organisation) {
                 s = format!(
                     "Personuppgiftsbiträdet {} meddelade oss {} om en personuppgiftsincident. {s}",
@@ -273,11 +289,22 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
             Some(_) => known("Ja"),
             None => unknown(),
         },
-        22 => match (given(&case.processor.organisation), given(&case.processor.number)) {
-            (Some(o), Some(n)) => known(format!("{o}, organisationsnummer {n}")),
-            (Some(o), None) => (Some(format!("{o}, organisationsnummer {TO_FILL_IN}")), true, None),
-            (None, _) => unknown(),
-        },
+        22 => {
+            let org = given(&case.processor.organisation);
+            let place = establishment(org, given(&case.processor.email));
+            match (org, given(&case.processor.number), place) {
+                (Some(o), Some(n), _) => known(format!("{o}, organisationsnummer {n}")),
+                // A company outside the EU/EEA has no Swedish number to fill in;
+                // what the official must look at is the transfer.
+                (Some(o), None, Establishment::OutsideEea) => (
+                    Some(format!("{o} (etablerat utanför EU/EES, inget svenskt organisationsnummer)")),
+                    false,
+                    Some("Personuppgiftsbiträdet är etablerat utanför EU/EES: personuppgifterna kan ha överförts till tredjeland. Ange land och stöd enligt kapitel V i dataskyddsförordningen.".into()),
+                ),
+                (Some(o), None, _) => (Some(format!("{o}, organisationsnummer {TO_FILL_IN}")), true, None),
+                (None, _, _) => unknown(),
+            }
+        }
         23 => subjects(case),
         24 => unknown(),
         25 => unknown(),
@@ -311,28 +338,28 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
         30 => actions(case),
         31 => known("Nej"),
         32 => known("Ej tillämpligt"),
-        33 => match (outcome, case.risk.as_ref().map(|r| r.level)) {
-            (Outcome::NotifyInform, _) => known("Ja"),
+        // 33-35 follow the one answer to "will you inform" (33), so they can
+        // never contradict each other: undecided leaves all of them open.
+        33 => match will_inform(case, outcome) {
+            Some(true) => known("Ja"),
+            Some(false) => known("Nej"),
             // The decision says informing is decided later (seed 001).
-            (Outcome::Notify, _) if subjects_unknown(case) => (
+            None if subjects_unknown(case) => (
                 Some("Beslutas senare i utredningen, när antalet registrerade är känt.".into()),
                 true,
                 None,
             ),
-            (_, Some(RiskLevel::High)) => known("Ja"),
-            (_, Some(_)) => known("Nej"),
-            _ => unknown(),
+            None => unknown(),
         },
-        34 => match (outcome, case.risk.as_ref().map(|r| r.level)) {
-            (Outcome::NotifyInform, _) | (_, Some(RiskLevel::High)) => unknown(),
-            (Outcome::Notify, _) if subjects_unknown(case) => unknown(),
-            _ => known("Ej tillämpligt"),
+        34 => match will_inform(case, outcome) {
+            Some(false) => known("Ej tillämpligt"),
+            Some(true) => unknown(),
+            None => (None, true, Some("Besvaras när fråga 33 är besvarad.".into())),
         },
-        35 => match (outcome, case.risk.as_ref().map(|r| r.level)) {
-            (Outcome::NotifyInform, _) | (_, Some(RiskLevel::High)) => known("Ej tillämpligt"),
-            (Outcome::Notify, _) if subjects_unknown(case) => unknown(),
-            (_, Some(_)) => known("- Incidenten medför inte hög risk för personers fri- och rättigheter"),
-            _ => unknown(),
+        35 => match will_inform(case, outcome) {
+            Some(true) => known("Ej tillämpligt"),
+            Some(false) => known("- Incidenten medför inte hög risk för personers fri- och rättigheter"),
+            None => (None, true, Some("Besvaras när fråga 33 är besvarad.".into())),
         },
         36 => {
             let inexact = f
@@ -353,6 +380,18 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
     }
 }
 
+/// Whether the data subjects will be informed (question 33): yes with the
+/// decision to inform or a high risk, no with a lower assessed risk, None while
+/// undecided (no assessment, or notify while the count is unknown).
+fn will_inform(case: &CaseFile, outcome: Outcome) -> Option<bool> {
+    match (outcome, case.risk.as_ref().map(|r| r.level)) {
+        (Outcome::NotifyInform, _) | (_, Some(RiskLevel::High)) => Some(true),
+        (Outcome::Notify, _) if subjects_unknown(case) => None,
+        (_, Some(_)) => Some(false),
+        _ => None,
+    }
+}
+
 /// True when the case came from a processor's notice (the usual way).
 fn reported_by_processor(case: &CaseFile) -> bool {
     given(&case.processor.organisation).is_some() || !case.messages.is_empty()
@@ -363,11 +402,17 @@ fn subjects(case: &CaseFile) -> Filled {
         return unknown();
     };
     match (r.min, r.max) {
-        (Some(a), Some(b)) if a == b => known(format!(
-            "Exakt antal registrerade: {} (intervall {})",
-            number_sv(a),
-            imy_range(a)
-        )),
+        // The supplier's single figure is an estimate (the extraction keeps
+        // "approximately 640" and "640" alike): the form's interval, never its
+        // "exact number" field, and the figure in the flag.
+        (Some(a), Some(b)) if a == b => (
+            Some(imy_range(a).to_string()),
+            false,
+            Some(format!(
+                "Personuppgiftsbiträdet uppger cirka {} registrerade; intervallet är valt efter det. Fyll i \"Exakt antal registrerade\" bara om antalet är bekräftat.",
+                number_sv(a)
+            )),
+        ),
         (_, Some(b)) => {
             let stated = match r.min {
                 Some(a) => format!("mellan {} och {}", number_sv(a.min(b)), number_sv(a.max(b))),
@@ -429,7 +474,7 @@ impl ImyForm {
     pub fn to_text(&self) -> String {
         let mut out = format!(
             "Utkast: Anmälan av personuppgiftsincident till Integritetsskyddsmyndigheten\nÄrende: {} ({})\nSkapat: {}\n",
-            self.case_ref, self.committee, self.generated_at
+            self.case_ref, self.committee, self.generated
         );
         let mut section = "";
         for a in &self.answers {
@@ -459,6 +504,12 @@ impl ImyForm {
             }
             if let Some(flag) = &a.flag {
                 out.push_str(&format!("OBS: {flag}\n"));
+            }
+        }
+        if !self.open_items.is_empty() {
+            out.push_str("\nAtt fylla i innan anmälan skickas:\n");
+            for i in &self.open_items {
+                out.push_str(&format!("- {i}\n"));
             }
         }
         out

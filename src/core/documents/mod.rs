@@ -14,7 +14,7 @@ pub mod words;
 pub use decision::{decision, Block, Decision, Section, Signature};
 pub use imy::{imy_form, Answer, ImyForm};
 pub use model::{
-    CaseFile, Organisation, Outcome, Person, PostalAddress, Processor, ReceivedMessage,
+    CaseFile, Forward, Organisation, Outcome, Person, PostalAddress, Processor, ReceivedMessage,
     RiskAssessment, RiskLevel, TimelineEvent,
 };
 

@@ -131,12 +131,27 @@ pub struct TimelineEvent {
     pub text: String,
 }
 
+/// How the notice reached those who handle breaches when someone forwarded it:
+/// the reason aware_at lies before the case was opened, and often the reason
+/// for a late notification (seed 001's Bakgrund tells exactly this).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forward {
+    /// Who forwarded it: a name, else the address.
+    pub by: String,
+    /// When the forward was delivered.
+    pub at: DateTime<Utc>,
+}
+
 /// Everything a generated document needs, as plain data.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseFile {
     pub case_ref: CaseRef,
-    /// "KS 2021/0590"; None gives the visible placeholder `[diarienummer]`.
+    /// "KS 2021/0590", set by reply (`diarienummer: …`); None gives the
+    /// committee's series with a blank number ("KS 2021/____").
     pub diarienummer: Option<String>,
+    /// The committee's diarienummer series ("KS"), from the route; None (and no
+    /// diarienummer) gives the placeholder `[diarienummer]`.
+    pub diarie_prefix: Option<String>,
     /// "Kommunstyrelsen"
     pub committee: String,
     /// "Ö:29-Ö:30", from the route.
@@ -170,5 +185,27 @@ pub struct CaseFile {
     pub imy_notified_at: Option<DateTime<Utc>>,
     /// Dated actions taken, besides receiving messages.
     pub timeline: Vec<TimelineEvent>,
+    /// The forward that brought the notice in, when there was one.
+    pub forward: Option<Forward>,
     pub controller: Organisation,
+}
+
+impl CaseFile {
+    /// The diarienummer as every document shows it: the registered one, else
+    /// the committee's series of the decision's year with a blank number for
+    /// the registry to fill ("KS 2026/____"), else `[diarienummer]`.
+    pub fn diarienummer_or_blank(&self) -> String {
+        use chrono::Datelike;
+        let given = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        given(&self.diarienummer)
+            .or_else(|| {
+                given(&self.diarie_prefix).map(|p| format!("{p} {}/____", self.date.year()))
+            })
+            .unwrap_or_else(|| "[diarienummer]".into())
+    }
 }

@@ -6,8 +6,8 @@
 use chrono::{NaiveDate, TimeZone, Utc};
 
 use super::model::{
-    CaseFile, Organisation, Person, PostalAddress, Processor, ReceivedMessage, RiskAssessment,
-    RiskLevel, TimelineEvent,
+    CaseFile, Forward, Organisation, Person, PostalAddress, Processor, ReceivedMessage,
+    RiskAssessment, RiskLevel, TimelineEvent,
 };
 use crate::core::notice::{Cause, Incident, Range};
 use crate::core::types::CaseRef;
@@ -25,6 +25,7 @@ pub fn seed_001() -> CaseFile {
     CaseFile {
         case_ref: CaseRef::new("PUI", 2021, 1),
         diarienummer: Some("KS 2021/0590".into()),
+        diarie_prefix: Some("KS".into()),
         committee: "Kommunstyrelsen".into(),
         delegation_point: Some("Ö:29-Ö:30".into()),
         official: Person {
@@ -111,6 +112,8 @@ pub fn seed_001() -> CaseFile {
                 text: "Tf. verksamhetschef ställde kompletterande frågor till personuppgiftsbiträdet om hur många av kommunens registrerade som påverkats av incidenten.".into(),
             },
         ],
+        // The forward is on the timeline above, as seed 001 tells it.
+        forward: None,
         controller: Organisation {
             name: Some("Vallsjö kommun".into()),
             number: None,
@@ -143,6 +146,56 @@ pub fn seed_001_withdrawn() -> CaseFile {
     c.facts.data_subjects = Some(Range {
         min: Some(0),
         max: Some(0),
+    });
+    c
+}
+
+/// Shared notice 07 (an English notice from a US supplier, forwarded from
+/// Gmail) as opened: "Approximately 640 respondents", no assessment yet. The
+/// approximation, the non-EU supplier and the undecided questions 33-35 are
+/// tested on it.
+pub fn notice_07() -> CaseFile {
+    let mut c = seed_001();
+    c.case_ref = CaseRef::new("PUI", 2025, 7);
+    c.diarienummer = None;
+    c.date = NaiveDate::from_ymd_opt(2025, 9, 10).unwrap_or_default();
+    c.generated_at = utc(2025, 9, 10, 6, 13);
+    c.aware_at = utc(2025, 9, 9, 21, 47);
+    c.deadline_at = utc(2025, 9, 12, 21, 47);
+    c.processor = Processor {
+        organisation: Some("Brightline Survey, Inc.".into()),
+        number: None,
+        email: Some("security@brightline.test".into()),
+    };
+    c.messages = vec![ReceivedMessage {
+        subject: "Notice of Data Security Incident".into(),
+        received_at: utc(2025, 9, 9, 21, 47),
+        from: "Brightline Survey, Inc. <security@brightline.test>".into(),
+        summary: None,
+        follow_up: false,
+    }];
+    c.facts = Incident {
+        discovered_at: Some(utc(2025, 9, 8, 19, 15)),
+        occurred_from: Some(utc(2025, 9, 6, 5, 2)),
+        occurred_to: Some(utc(2025, 9, 8, 19, 40)),
+        ongoing: Some(false),
+        systems: vec!["Brightline Insights".into()],
+        data_categories: vec!["identification".into(), "contact_details".into()],
+        data_subjects: Some(Range {
+            min: Some(640),
+            max: Some(640),
+        }),
+        cause: Some(Cause::Attack),
+    };
+    c.risk = None;
+    c.delay_reason = None;
+    c.timeline = Vec::new();
+    c.forward = Some(Forward {
+        by: "Sara Nyström".into(),
+        at: Utc
+            .with_ymd_and_hms(2025, 9, 10, 6, 12, 55)
+            .single()
+            .unwrap_or_default(),
     });
     c
 }

@@ -1,6 +1,7 @@
 //! Unit tests of the document content: every variant's wording and placeholders.
 
 use super::*;
+use crate::core::documents::{RiskAssessment, RiskLevel};
 
 #[test]
 fn notify_variant_follows_the_seed() {
@@ -13,11 +14,16 @@ fn notify_variant_follows_the_seed() {
     }
     assert!(text.contains("Kommunstyrelsen beslutar att anmäla personuppgiftsincidenten till Integritetsskyddsmyndigheten (IMY)"));
     assert!(text.contains("Diarienummer: KS 2021/0590"));
-    assert!(text.contains("- Från personuppgiftsbiträde: Anmälan om dataintrång, inkom 2021-06-18"));
+    // The municipality above the committee, as in the seeds' header.
+    assert!(text.contains("\n\nVallsjö kommun\nKommunstyrelsen\nDatum: 2021-06-23\n"));
+    assert!(text
+        .contains("- Från personuppgiftsbiträde: Anmälan om dataintrång, inkom den 18 juni 2021"));
     assert!(text.contains("namn, personnummer och hälso- och sjukvårdsuppgifter"));
     assert!(text.contains("punkt Ö:29-Ö:30."));
     assert!(text.contains("Dataskyddsombud (Security Solution Scandinavia AB)"));
-    assert!(text.contains("2021-06-16 kl. 20:20 – 2021-06-18 kl. 16:07"));
+    assert!(text.contains(
+        "den 16 juni 2021 kl.\u{a0}20.20 – den 18 juni 2021 kl.\u{a0}16.07. Tiderna är angivna i svensk tid."
+    ));
     // Generated after the deadline: the lateness and its reason are stated.
     assert!(text.contains("Anmälan görs senare än 72 timmar"));
 }
@@ -33,8 +39,9 @@ fn missing_values_show_visible_placeholders() {
     case.facts.data_categories.clear();
     case.messages.clear();
     let text = decision(&case, Outcome::Notify).to_text();
+    // No number yet: the committee's series of the year, the number blank.
+    assert!(text.contains("Diarienummer: KS 2021/____\n"));
     for p in [
-        "[diarienummer]",
         "[titel]",
         "[punkt]",
         "[Beredning: att fylla i]",
@@ -57,8 +64,10 @@ fn each_outcome_has_its_decision_sentence() {
     assert!(!no.contains("senare än 72 timmar"));
     let w = decision(&sample::seed_001_withdrawn(), Outcome::Withdraw).to_text();
     assert!(w.contains("beslutar att återta anmälan om personuppgiftsincident till Integritetsskyddsmyndigheten (IMY) (IMY:s diarienummer IMY-2021-4711)."));
-    assert!(w.contains("- Anmälan till Integritetsskyddsmyndigheten (IMY), skickad 2021-06-22\n"));
-    assert!(w.contains("- Från personuppgiftsbiträde: Slutrapport, inkom 2021-06-24\n"));
+    assert!(
+        w.contains("- Anmälan till Integritetsskyddsmyndigheten (IMY), skickad den 22 juni 2021\n")
+    );
+    assert!(w.contains("- Från personuppgiftsbiträde: Slutrapport, inkom den 24 juni 2021\n"));
 }
 
 #[test]
@@ -102,10 +111,10 @@ fn question_23_maps_counts_to_the_forms_ranges() {
         min: Some(7),
         max: Some(7),
     });
-    assert_eq!(
-        q23(&case).answer.as_deref(),
-        Some("Exakt antal registrerade: 7 (intervall 1 - 10)")
-    );
+    // One figure from the supplier is an estimate: the interval, flagged.
+    let a = q23(&case);
+    assert_eq!(a.answer.as_deref(), Some("1 - 10"));
+    assert!(a.flag.as_deref().unwrap_or("").contains("cirka 7"));
     case.facts.data_subjects = Some(Range {
         min: Some(1000),
         max: Some(10000),
@@ -134,4 +143,135 @@ fn json_has_stable_keys() {
         assert!(a.get(k).is_some(), "key {k}");
     }
     assert_eq!(v["answers"][23]["answer"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_withdrawal_states_only_what_the_case_holds() {
+    // With the final report (none of ours affected): cited by its date, with
+    // the date of the notification and IMY's reference.
+    let w = decision(&sample::seed_001_withdrawn(), Outcome::Withdraw).to_text();
+    assert!(w.contains("skickades till Integritetsskyddsmyndigheten (IMY) den 22 juni 2021 och har där diarienummer IMY-2021-4711."));
+    assert!(w.contains("Av personuppgiftsbiträdets slutrapport, som inkom den 24 juni 2021, framgår att inga av personuppgiftsansvarigs registrerade är drabbade"));
+    assert!(!w.contains("Det är fastställt av personuppgiftsbiträdet"));
+    // Without a final report: a marked blank, and no claim in the motivation.
+    let mut no_report = sample::seed_001_withdrawn();
+    no_report.messages.retain(|m| m.subject != "Slutrapport");
+    no_report.imy_reference = None;
+    no_report.imy_notified_at = None;
+    let w = decision(&no_report, Outcome::Withdraw).to_text();
+    assert!(!w.contains("framgår att inga"));
+    assert!(!w.contains("Det är fastställt"));
+    assert!(!w.contains("eftersom inga registrerade"));
+    assert!(w.contains("[Skäl för återtagandet: vad som visar"));
+    assert!(w.contains("den [datum då anmälan skickades: att fylla i]"));
+    assert!(w.contains("[IMY:s diarienummer: att fylla i]"));
+    assert!(w.contains("återtas eftersom [skäl för återtagandet: att fylla i]."));
+    // A final report whose finding is not on the case: cited, finding blank.
+    let mut unread = sample::seed_001_withdrawn();
+    unread.facts.data_subjects = None;
+    let w = decision(&unread, Outcome::Withdraw).to_text();
+    assert!(w.contains("inkom den 24 juni 2021. [Vad slutrapporten visar"));
+}
+
+#[test]
+fn an_approximate_count_stays_approximate() {
+    let case = sample::notice_07();
+    let text = decision(&case, Outcome::Notify).to_text();
+    assert!(text.contains("berör enligt personuppgiftsbiträdet cirka 640 registrerade."));
+    assert!(!text.contains("berör 640"));
+    let q23 = &imy_form(&case, Outcome::Notify).answers[22];
+    assert_eq!(q23.answer.as_deref(), Some("101 - 1 000"));
+    assert!(q23.flag.as_deref().unwrap_or("").contains("cirka 640"));
+    assert!(!imy_form(&case, Outcome::Notify)
+        .to_text()
+        .contains("Exakt antal registrerade: 640"));
+}
+
+#[test]
+fn questions_33_to_35_never_contradict_each_other() {
+    // No assessment yet: 33, 34 and 35 all open.
+    let case = sample::notice_07();
+    let f = imy_form(&case, Outcome::Notify);
+    for no in [33usize, 34, 35] {
+        let a = &f.answers[no - 1];
+        assert!(a.missing, "question {no} should be open");
+        assert_ne!(a.answer.as_deref(), Some("Ej tillämpligt"), "question {no}");
+    }
+    // Informing: 33 yes, 34 open, 35 not applicable.
+    let f = imy_form(&case, Outcome::NotifyInform);
+    assert_eq!(f.answers[32].answer.as_deref(), Some("Ja"));
+    assert!(f.answers[33].missing);
+    assert_eq!(f.answers[34].answer.as_deref(), Some("Ej tillämpligt"));
+    // A risk that is not high: 33 no, 34 not applicable, 35 the reason.
+    let mut risk = case.clone();
+    risk.risk = Some(RiskAssessment {
+        level: RiskLevel::Risk,
+        reasoning: None,
+    });
+    let f = imy_form(&risk, Outcome::Notify);
+    assert_eq!(f.answers[32].answer.as_deref(), Some("Nej"));
+    assert_eq!(f.answers[33].answer.as_deref(), Some("Ej tillämpligt"));
+    assert!(!f.answers[34].missing);
+}
+
+#[test]
+fn a_supplier_outside_the_eea_has_no_org_number_and_the_transfer_is_flagged() {
+    let case = sample::notice_07();
+    let q22 = &imy_form(&case, Outcome::Notify).answers[21];
+    let answer = q22.answer.as_deref().unwrap_or("");
+    assert!(answer.starts_with("Brightline Survey, Inc."));
+    assert!(!answer.contains("organisationsnummer [att fylla i]"));
+    assert!(q22.flag.as_deref().unwrap_or("").contains("tredjeland"));
+    let text = decision(&case, Outcome::Notify).to_text();
+    assert!(text.contains("[Överföring till tredjeland:"));
+    // A Swedish supplier keeps the number to fill in and no transfer note.
+    let seed = sample::seed_001();
+    let q22 = &imy_form(&seed, Outcome::Notify).answers[21];
+    assert!(q22
+        .answer
+        .as_deref()
+        .unwrap_or("")
+        .contains("organisationsnummer [att fylla i]"));
+    assert!(!decision(&seed, Outcome::Notify)
+        .to_text()
+        .contains("tredjeland"));
+}
+
+#[test]
+fn the_forward_is_told_in_bakgrund_and_offered_as_the_reason_for_delay() {
+    let case = sample::notice_07();
+    let text = decision(&case, Outcome::Notify).to_text();
+    assert!(
+        text.contains("Den 10 september 2025 kl.\u{a0}08.12 vidarebefordrade Sara Nyström meddelandet från personuppgiftsbiträdet, som kommit in till kommunen den 9 september 2025 kl.\u{a0}23.47, till dem som hanterar personuppgiftsincidenter."),
+        "{text}"
+    );
+    // On time: nothing about a delay.
+    assert!(!text.contains("Skälen till dröjsmålet"), "{text}");
+    // Late, without a recorded reason: the forward is the draft of question 14
+    // and of the decision's reason, with the rest left blank.
+    let mut late = case.clone();
+    late.generated_at = late.deadline_at + chrono::Duration::hours(2);
+    let q14 = &imy_form(&late, Outcome::Notify).answers[13];
+    let a = q14.answer.as_deref().unwrap_or("");
+    assert!(a.contains("kom in till kommunen 2025-09-09 kl. 23:47 men vidarebefordrades till dem som hanterar personuppgiftsincidenter först 2025-09-10 kl. 08:12"), "{a}");
+    assert!(q14.missing && a.contains("[Övriga skäl till dröjsmålet: att fylla i]"));
+    let text = decision(&late, Outcome::Notify).to_text();
+    assert!(
+        text.contains("Skälen till dröjsmålet: Personuppgiftsbiträdets meddelande kom in"),
+        "{text}"
+    );
+    // A recorded reason wins.
+    late.delay_reason = Some("Leverantören rapporterade sent.".into());
+    assert_eq!(
+        imy_form(&late, Outcome::Notify).answers[13]
+            .answer
+            .as_deref(),
+        Some("Leverantören rapporterade sent.")
+    );
+    // No forward: no such sentence.
+    let mut direct = case;
+    direct.forward = None;
+    assert!(!decision(&direct, Outcome::Notify)
+        .to_text()
+        .contains("vidarebefordrade"));
 }

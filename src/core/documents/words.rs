@@ -54,13 +54,17 @@ pub fn date_long(d: NaiveDate) -> String {
     format!("{} {} {}", d.day(), month, d.year())
 }
 
-/// "den 18 juni 2021 kl. 20:05" in `tz`: how the seeds date a step in "Bakgrund".
+/// "den 18 juni 2021 kl. 20.05" in `tz`: the decision's one style for an
+/// instant (the seeds' Bakgrund, with the point Swedish running text puts
+/// between hours and minutes).
 pub fn datetime_long(at: DateTime<Utc>, tz: Tz) -> String {
     let local = at.with_timezone(&tz);
+    // A no-break space after "kl.": a line must not end in "kl." (seen in
+    // the rendered draft).
     format!(
-        "den {} kl. {}",
+        "den {} kl.\u{a0}{}",
         date_long(local.date_naive()),
-        local.format("%H:%M")
+        local.format("%H.%M")
     )
 }
 
@@ -206,6 +210,123 @@ pub fn cause_phrase(cause: Cause) -> &'static str {
     }
 }
 
+/// True when a message's subject names the supplier's final report
+/// ("Slutrapport", "Final report"): the only message a withdrawal may rest on.
+/// The subject is all the case holds about a message's role, so this is the
+/// one place that reads it.
+pub fn is_final_report(subject: &str) -> bool {
+    let s = subject.to_lowercase();
+    [
+        "slutrapport",
+        "slutlig rapport",
+        "final report",
+        "final incident report",
+    ]
+    .iter()
+    .any(|w| s.contains(w))
+}
+
+/// Where the supplier is established, as far as its name and mail domain tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Establishment {
+    /// A Swedish company form ("AB", "HB", "ek. för."): it has an organisationsnummer.
+    Sweden,
+    /// A company form or a mail domain of a country outside the EU/EEA
+    /// ("Inc.", "LLC", ".us"): no Swedish number, and the data may have left
+    /// the EU/EEA (chapter V GDPR).
+    OutsideEea,
+    /// Nothing tells: the official checks.
+    Unknown,
+}
+
+/// The supplier's establishment from its organisation name and mail address.
+/// Only unambiguous markers count; anything else is `Unknown`.
+pub fn establishment(organisation: Option<&str>, email: Option<&str>) -> Establishment {
+    let words: Vec<String> = organisation
+        .unwrap_or("")
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .map(|w| w.trim_end_matches('.').to_lowercase())
+        .collect();
+    let last = words.last().map(String::as_str).unwrap_or("");
+    if matches!(last, "ab" | "hb" | "kb") || words.iter().any(|w| w == "(publ)") {
+        return Establishment::Sweden;
+    }
+    if matches!(
+        last,
+        "inc" | "llc" | "l.l.c" | "corp" | "corporation" | "pty" | "pte"
+    ) {
+        return Establishment::OutsideEea;
+    }
+    let tld = email
+        .and_then(|e| e.rsplit_once('@'))
+        .and_then(|(_, d)| d.trim_end_matches('.').rsplit_once('.'))
+        .map(|(_, t)| t.to_lowercase());
+    match tld.as_deref() {
+        Some("se") => Establishment::Sweden,
+        Some("us" | "in" | "cn" | "ru" | "au" | "ca" | "jp" | "br") => Establishment::OutsideEea,
+        _ => Establishment::Unknown,
+    }
+}
+
+/// "den 24 juni 2021" in `tz`: a day without a time, in the documents' one style.
+pub fn date_long_at(at: DateTime<Utc>, tz: Tz) -> String {
+    format!("den {}", date_long(at.with_timezone(&tz).date_naive()))
+}
+
+/// A text cut into plain and placeholder pieces, in order: `(true, "[…]")` for
+/// a bracketed blank ("[att fylla i]", "[Riskbedömning: att fylla i]") and for
+/// a run of underscores ("____" in "KS 2026/____"). Renderers highlight the
+/// placeholder pieces; joined, the pieces are the text again.
+pub fn placeholder_pieces(text: &str) -> Vec<(bool, &str)> {
+    let mut out = Vec::new();
+    let mut plain_from = 0;
+    let mut i = 0;
+    let bytes = text.as_bytes();
+    while i < bytes.len() {
+        let end = match bytes[i] {
+            // A bracket closed on the same line; an unclosed one is plain text.
+            b'[' => text[i..]
+                .find([']', '\n'])
+                .filter(|&n| bytes[i + n] == b']')
+                .map(|n| i + n + 1),
+            b'_' => {
+                let n = text[i..].bytes().take_while(|&b| b == b'_').count();
+                (n >= 3).then_some(i + n)
+            }
+            _ => None,
+        };
+        match end {
+            Some(end) => {
+                if plain_from < i {
+                    out.push((false, &text[plain_from..i]));
+                }
+                out.push((true, &text[i..end]));
+                plain_from = end;
+                i = end;
+            }
+            None => i += 1,
+        }
+    }
+    if plain_from < text.len() {
+        out.push((false, &text[plain_from..]));
+    }
+    out
+}
+
+/// Every placeholder of `texts`, once each, in order of first appearance.
+pub fn placeholders<'a>(texts: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in texts {
+        for (is_blank, piece) in placeholder_pieces(t) {
+            if is_blank && !out.iter().any(|p| p == piece) {
+                out.push(piece.to_string());
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,7 +337,7 @@ mod tests {
         let tz = chrono_tz::Europe::Stockholm;
         let at = Utc.with_ymd_and_hms(2021, 6, 18, 18, 5, 0).unwrap();
         assert_eq!(datetime_short(at, tz), "2021-06-18 kl. 20:05");
-        assert_eq!(datetime_long(at, tz), "den 18 juni 2021 kl. 20:05");
+        assert_eq!(datetime_long(at, tz), "den 18 juni 2021 kl.\u{a0}20.05");
         let winter = Utc.with_ymd_and_hms(2023, 1, 9, 23, 30, 0).unwrap();
         assert_eq!(datetime_short(winter, tz), "2023-01-10 kl. 00:30");
     }
@@ -250,5 +371,51 @@ mod tests {
         );
         assert!(is_sensitive("health") && !is_sensitive("personal_identity_number"));
         assert!(is_extra_protected("personal_identity_number"));
+    }
+
+    #[test]
+    fn final_reports_are_known_by_their_subject() {
+        assert!(is_final_report("Slutrapport"));
+        assert!(is_final_report("SV: Slutrapport om dataintrång"));
+        assert!(is_final_report("Final report: incident 42"));
+        assert!(!is_final_report(
+            "Kompletterande information om dataintrång"
+        ));
+    }
+
+    #[test]
+    fn establishment_from_company_form_and_domain() {
+        use Establishment::*;
+        assert_eq!(
+            establishment(Some("Infosolutions Sverige AB"), None),
+            Sweden
+        );
+        assert_eq!(
+            establishment(
+                Some("Brightline Survey, Inc."),
+                Some("security@brightline.test")
+            ),
+            OutsideEea
+        );
+        assert_eq!(establishment(Some("Acme LLC"), None), OutsideEea);
+        assert_eq!(establishment(Some("Acme"), Some("a@acme.us")), OutsideEea);
+        assert_eq!(establishment(Some("Acme"), Some("a@acme.se")), Sweden);
+        assert_eq!(establishment(Some("Acme GmbH"), Some("a@acme.de")), Unknown);
+        assert_eq!(establishment(None, None), Unknown);
+    }
+
+    #[test]
+    fn placeholders_are_found_inside_text() {
+        let t = "Skälen: [skäl: att fylla i] och KS 2026/____ samt [a] [b";
+        let p = placeholder_pieces(t);
+        assert_eq!(p.iter().map(|(_, s)| *s).collect::<String>(), t);
+        let blanks: Vec<&str> = p.iter().filter(|(b, _)| *b).map(|(_, s)| *s).collect();
+        assert_eq!(blanks, ["[skäl: att fylla i]", "____", "[a]"]);
+        assert_eq!(placeholder_pieces(""), []);
+        assert_eq!(placeholder_pieces("x_y__z"), [(false, "x_y__z")]);
+        assert_eq!(
+            placeholders(["[a] [b]", "[a] ____"]),
+            ["[a]", "[b]", "____"]
+        );
     }
 }
