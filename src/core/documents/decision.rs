@@ -359,8 +359,9 @@ fn bakgrund(case: &CaseFile) -> Vec<Block> {
     for e in &case.timeline {
         entries.push((
             e.at,
+            // A dash, not a colon, after the time (as the IMY form writes it).
             format!(
-                "{}: {}",
+                "{} – {}",
                 capitalise(&datetime_long(e.at, tz)),
                 e.text.trim()
             ),
