@@ -220,38 +220,11 @@ impl Pipeline {
             );
             return Ok(Handled::Duplicate);
         }
-        let parents: Vec<String> = n
-            .threading
-            .parent_ids
-            .iter()
-            .map(|p| strip_brackets(p))
-            .collect();
-        let by_thread = self.store.case_by_message_ids(&parents).await?;
-        let by_ref = match &n.case_ref {
-            Some(r) => self.store.case_id_by_ref(r).await?,
-            None => None,
-        };
-        let identity = series::identity(n);
-        let (same_notice, series) = if by_thread.is_none() && by_ref.is_none() {
-            self.join_lookup(n, &identity, now).await?
-        } else {
-            (None, Vec::new())
-        };
-        let found = intake::Lookup {
-            by_thread,
-            by_ref,
-            same_notice,
-            series,
-        };
-        let decision = routing::route(&self.cfg.routing.rules, &self.cfg.routing.default, n);
-        let id_domain = self.sender.id_domain();
-        let ctx = intake::Context {
-            internal_domains: &self.cfg.general.internal_domains,
-            own_address: &self.cfg.smtp.from,
-            own_id_domain: &id_domain,
-            series_window: self.series_window(),
-        };
-        let plan = intake::plan(n, &found, &decision, &ctx, &self.cfg.clock, now);
+        let Planned {
+            identity,
+            decision,
+            plan,
+        } = self.plan(n, now).await?;
         let kind = serde_json::to_value(n.kind)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
@@ -727,6 +700,49 @@ impl Pipeline {
         Ok((change, event))
     }
 
+    /// The lookups (thread, case reference, then the same notice or the
+    /// supplier's open cases), the route and the intake decision for a read
+    /// message: shared by [`Pipeline::handle`] and [`Pipeline::placement`].
+    async fn plan(&self, n: &Notice, now: DateTime<Utc>) -> anyhow::Result<Planned> {
+        let parents: Vec<String> = n
+            .threading
+            .parent_ids
+            .iter()
+            .map(|p| strip_brackets(p))
+            .collect();
+        let by_thread = self.store.case_by_message_ids(&parents).await?;
+        let by_ref = match &n.case_ref {
+            Some(r) => self.store.case_id_by_ref(r).await?,
+            None => None,
+        };
+        let identity = series::identity(n);
+        let (same_notice, series) = if by_thread.is_none() && by_ref.is_none() {
+            self.join_lookup(n, &identity, now).await?
+        } else {
+            (None, Vec::new())
+        };
+        let found = intake::Lookup {
+            by_thread,
+            by_ref,
+            same_notice,
+            series,
+        };
+        let decision = routing::route(&self.cfg.routing.rules, &self.cfg.routing.default, n);
+        let id_domain = self.sender.id_domain();
+        let ctx = intake::Context {
+            internal_domains: &self.cfg.general.internal_domains,
+            own_address: &self.cfg.smtp.from,
+            own_id_domain: &id_domain,
+            series_window: self.series_window(),
+        };
+        let plan = intake::plan(n, &found, &decision, &ctx, &self.cfg.clock, now);
+        Ok(Planned {
+            identity,
+            decision,
+            plan,
+        })
+    }
+
     /// Where a message would go, and why, without recording anything (for
     /// `breachwatch rules test`): the same reader, lookups and intake decision
     /// as [`Pipeline::handle`].
@@ -740,62 +756,30 @@ impl Pipeline {
         {
             return Ok(Placement::Duplicate);
         }
-        let parents: Vec<String> = n
-            .threading
-            .parent_ids
-            .iter()
-            .map(|p| strip_brackets(p))
-            .collect();
-        let by_thread = self.store.case_by_message_ids(&parents).await?;
-        let by_ref = match &n.case_ref {
-            Some(r) => self.store.case_id_by_ref(r).await?,
-            None => None,
-        };
-        let identity = series::identity(&n);
-        let (same_notice, series) = if by_thread.is_none() && by_ref.is_none() {
-            self.join_lookup(&n, &identity, now).await?
-        } else {
-            (None, Vec::new())
-        };
-        let found = intake::Lookup {
-            by_thread,
-            by_ref,
-            same_notice,
-            series,
-        };
-        let decision = routing::route(&self.cfg.routing.rules, &self.cfg.routing.default, &n);
-        let id_domain = self.sender.id_domain();
-        let ctx = intake::Context {
-            internal_domains: &self.cfg.general.internal_domains,
-            own_address: &self.cfg.smtp.from,
-            own_id_domain: &id_domain,
-            series_window: self.series_window(),
-        };
-        Ok(
-            match intake::plan(&n, &found, &decision, &ctx, &self.cfg.clock, now) {
-                Plan::Record { reason } => Placement::Record(reason.as_str()),
-                Plan::Attach {
-                    case_id,
-                    link,
-                    series,
-                    earlier_aware_at,
-                    ..
-                } => Placement::Attach {
-                    case_ref: self
-                        .store
-                        .case_workflow(case_id)
-                        .await?
-                        .case_ref
-                        .to_string(),
-                    link: link.as_str(),
-                    why: join_reason(link, series.as_ref()),
-                    earlier_aware_at,
-                },
-                Plan::Open { may_belong_to, .. } => Placement::Open {
-                    may_belong_to: may_belong_to.map(|c| (c.case_ref, c.why)),
-                },
+        let planned = self.plan(&n, now).await?;
+        Ok(match planned.plan {
+            Plan::Record { reason } => Placement::Record(reason.as_str()),
+            Plan::Attach {
+                case_id,
+                link,
+                series,
+                earlier_aware_at,
+                ..
+            } => Placement::Attach {
+                case_ref: self
+                    .store
+                    .case_workflow(case_id)
+                    .await?
+                    .case_ref
+                    .to_string(),
+                link: link.as_str(),
+                why: join_reason(link, series.as_ref()),
+                earlier_aware_at,
             },
-        )
+            Plan::Open { may_belong_to, .. } => Placement::Open {
+                may_belong_to: may_belong_to.map(|c| (c.case_ref, c.why)),
+            },
+        })
     }
 
     async fn quarantine_after_panic(
@@ -855,6 +839,13 @@ fn refused_sender(n: &Notice) -> Option<NewEvent> {
         actor: "breachwatch".into(),
         data: serde_json::json!({ "address": shown, "reason": why.to_string() }),
     })
+}
+
+/// What [`Pipeline::plan`] decided for a read message.
+struct Planned {
+    identity: series::Identity,
+    decision: routing::RouteDecision,
+    plan: Plan,
 }
 
 /// Where a message would go ([`Pipeline::placement`]).
