@@ -241,37 +241,6 @@ async fn raw_len(store: &Store, message_id: &str) -> i64 {
     }
 }
 
-/// Runs `f` on a fresh PostgreSQL database (BREACHWATCH_TEST_PG names the server).
-async fn on_postgres<F, Fut>(f: F)
-where
-    F: FnOnce(String) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    use sqlx::Connection;
-    let admin = std::env::var("BREACHWATCH_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let mut c = sqlx::PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for this test: {e}"));
-    let db = format!("bw_bounds_{:08x}", rand::random::<u32>());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-        .execute(&mut c)
-        .await
-        .unwrap();
-    let base = admin
-        .rsplit_once('/')
-        .map(|(b, _)| b)
-        .unwrap_or(&admin)
-        .to_string();
-    f(format!("{base}/{db}")).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {db} WITH (FORCE)"
-    )))
-    .execute(&mut c)
-    .await
-    .unwrap();
-}
-
 fn sqlite_url(dir: &tempfile::TempDir) -> String {
     format!("sqlite://{}/b.db", dir.path().display())
 }
@@ -284,7 +253,7 @@ async fn thread_lookup_is_one_bounded_query_on_sqlite() {
 
 #[tokio::test]
 async fn thread_lookup_is_one_bounded_query_on_postgres() {
-    on_postgres(|url| async move { thread_lookup(&url).await }).await;
+    crate::harness::with_pg(|url| async move { thread_lookup(&url).await }).await;
 }
 
 /// Counts the statements sqlx runs that read the thread look-up's tables by
@@ -324,7 +293,7 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for LookupStatements {
 #[tokio::test]
 async fn a_thread_lookup_of_half_a_million_ids_is_one_statement_on_postgres() {
     use tracing_subscriber::layer::SubscriberExt;
-    on_postgres(|url| async move {
+    crate::harness::with_pg(|url| async move {
         let store = Store::connect(&url).await.unwrap();
         let p = Pipeline::new(Arc::new(config(&url)), store.clone());
         let r = open(&p, "s1@x").await;
@@ -352,7 +321,7 @@ async fn huge_bodies_and_subjects_are_bounded_on_sqlite() {
 
 #[tokio::test]
 async fn huge_bodies_and_subjects_are_bounded_on_postgres() {
-    on_postgres(|url| async move { huge_texts(&url).await }).await;
+    crate::harness::with_pg(|url| async move { huge_texts(&url).await }).await;
 }
 
 /// Finding 10: at `BREACHWATCH_LOG=trace` the daemon logs in to Dovecot,

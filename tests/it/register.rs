@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use sqlx::Connection;
 
 use breachwatch::config::Config;
 use breachwatch::core::timeline;
@@ -493,37 +492,7 @@ async fn concurrent_writers_leave_a_gapless_register_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_writers_leave_a_gapless_register_on_postgres() {
-    with_pg(|url| async move { concurrent(&url).await }).await;
-}
-
-/// Runs `f` on a fresh PostgreSQL database (dropped afterwards).
-async fn with_pg<F, Fut>(f: F)
-where
-    F: FnOnce(String) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let admin = std::env::var("BREACHWATCH_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let mut c = sqlx::PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for this test: {e}"));
-    let db = format!("bw_register_{:08x}", rand::random::<u32>());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-        .execute(&mut c)
-        .await
-        .unwrap();
-    let base = admin
-        .rsplit_once('/')
-        .map(|(b, _)| b)
-        .unwrap_or(&admin)
-        .to_string();
-    f(format!("{base}/{db}")).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {db} WITH (FORCE)"
-    )))
-    .execute(&mut c)
-    .await
-    .unwrap();
+    crate::harness::with_pg(|url| async move { concurrent(&url).await }).await;
 }
 
 /// Writes, with `pool`, a case as the version before migration 0003 left it:
@@ -653,7 +622,7 @@ async fn a_database_from_before_the_seal_migrates_and_verifies_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_database_from_before_the_seal_migrates_and_verifies_on_postgres() {
-    with_pg(|url| async move { upgrade(&url).await }).await;
+    crate::harness::with_pg(|url| async move { upgrade(&url).await }).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -664,5 +633,5 @@ async fn register_attacks_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn register_attacks_on_postgres() {
-    with_pg(|url| async move { story(&url).await }).await;
+    crate::harness::with_pg(|url| async move { story(&url).await }).await;
 }

@@ -33,37 +33,6 @@ async fn pipeline(db_url: &str) -> Pipeline {
     Pipeline::new(Arc::new(config(db_url)), store)
 }
 
-/// Runs `f` on a fresh PostgreSQL database, then drops it.
-async fn with_pg<F, Fut>(f: F)
-where
-    F: FnOnce(String) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    use sqlx::Connection;
-    let admin = std::env::var("BREACHWATCH_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let mut c = sqlx::PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for this test: {e}"));
-    let db = format!("bw_series_{:08x}", rand::random::<u32>());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-        .execute(&mut c)
-        .await
-        .unwrap();
-    let base = admin
-        .rsplit_once('/')
-        .map(|(b, _)| b)
-        .unwrap_or(&admin)
-        .to_string();
-    f(format!("{base}/{db}")).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {db} WITH (FORCE)"
-    )))
-    .execute(&mut c)
-    .await
-    .unwrap();
-}
-
 // ------------------------------------------------------------ the generated mix
 
 /// One supplier of the generated mix.
@@ -466,8 +435,10 @@ async fn two_forwards_of_one_notice_on_sqlite() {
 
 #[tokio::test]
 async fn two_forwards_of_one_notice_on_postgres() {
-    with_pg(|url| async move { two_forwards_are_one_case_with_the_earliest_awareness(&url).await })
-        .await;
+    crate::harness::with_pg(|url| async move {
+        two_forwards_are_one_case_with_the_earliest_awareness(&url).await
+    })
+    .await;
 }
 
 // ------------------------------------------------------------ the lookup
