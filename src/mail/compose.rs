@@ -9,8 +9,9 @@ use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 
-use crate::core::bounded::short_subject;
+use crate::core::bounded::{one_line, short_subject};
 use crate::core::clock;
+use crate::core::documents::words;
 use crate::core::routing::Route;
 use crate::core::types::{mailable, CaseRef, PlainAddress};
 use crate::store::{NewEvent, OutboxMail};
@@ -268,6 +269,232 @@ fn local(tz: Tz, t: DateTime<Utc>) -> String {
         .to_string()
 }
 
+const WEEKDAYS_SV: [&str; 7] = [
+    "måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag",
+];
+
+/// "fredag 18 juni 2021 20:05" in `tz`: the weekday tells an official at a
+/// glance whether a weekend lies between two instants.
+fn local_long(tz: Tz, t: DateTime<Utc>) -> String {
+    use chrono::Datelike;
+    let l = t.with_timezone(&tz);
+    let wd = WEEKDAYS_SV
+        .get(l.weekday().num_days_from_monday() as usize)
+        .copied()
+        .unwrap_or("");
+    format!(
+        "{wd} {} {}",
+        words::date_long(l.date_naive()),
+        l.format("%H:%M")
+    )
+}
+
+/// "fredag 18 juni 20:05": [`local_long`] without the year, for a sentence
+/// whose neighbouring lines carry it.
+fn local_short(tz: Tz, t: DateTime<Utc>) -> String {
+    use chrono::Datelike;
+    let l = t.with_timezone(&tz);
+    let wd = WEEKDAYS_SV
+        .get(l.weekday().num_days_from_monday() as usize)
+        .copied()
+        .unwrap_or("");
+    // `date_long` is "18 juni 2021"; the year is its last word.
+    let date = words::date_long(l.date_naive());
+    let day_month = date.rsplit_once(' ').map_or(date.as_str(), |(dm, _)| dm);
+    format!("{wd} {day_month} {}", l.format("%H:%M"))
+}
+
+/// "59 timmar", "1 timme", "40 minuter": elapsed time in whole units.
+fn elapsed_sv(d: chrono::Duration) -> String {
+    let h = d.num_hours();
+    match h {
+        1 => "1 timme".into(),
+        h if h > 1 => format!("{h} timmar"),
+        _ => format!("{} minuter", d.num_minutes().max(0)),
+    }
+}
+
+/// Most characters of the notice's text quoted in the opening notice: enough
+/// for any real notice's facts, and the whole text stays on the timeline.
+pub const MAX_QUOTED_CHARS: usize = 3_000;
+/// Most items of one list (systems, data categories) named in the summary.
+const MAX_LIST_ITEMS: usize = 10;
+/// Most characters of one such item.
+const MAX_ITEM_CHARS: usize = 80;
+/// A forward that reached us this long after the municipality first had the
+/// notice is late: within a working day is ordinary handling, beyond it the
+/// forwarder should know how much of the 72 hours had gone.
+const LATE_FORWARD_HOURS: i64 = 8;
+/// A forward at least this long after the first receipt is worth explaining
+/// (minutes of transport delay are not).
+const EXPLAINED_FORWARD_MINUTES: i64 = 30;
+
+/// The forward's delay to explain, if the notice was forwarded noticeably
+/// after the municipality first received it.
+fn forward_delay(f: &CaseFacts<'_>) -> Option<(DateTime<Utc>, chrono::Duration)> {
+    let at = f.forwarded_at?;
+    let d = at - f.aware_at;
+    (d >= chrono::Duration::minutes(EXPLAINED_FORWARD_MINUTES)).then_some((at, d))
+}
+
+/// A list of outside words, each one line and bounded, at most
+/// [`MAX_LIST_ITEMS`] of them ("a, b och c", "… och 3 till").
+fn bounded_list(items: &[String]) -> String {
+    let mut shown: Vec<String> = items
+        .iter()
+        .map(|i| one_line(i, MAX_ITEM_CHARS))
+        .filter(|i| !i.is_empty())
+        .take(MAX_LIST_ITEMS)
+        .collect();
+    let rest = items.len().saturating_sub(MAX_LIST_ITEMS);
+    if rest > 0 {
+        shown.push(format!("{rest} till"));
+    }
+    words::join_sv(&shown)
+}
+
+/// The number of people, as the supplier gave it: a single figure is its
+/// estimate ("cirka 640"), two are an interval.
+fn subjects_sv(r: &crate::core::notice::Range) -> Option<String> {
+    use words::number_sv;
+    match (r.min, r.max) {
+        (Some(0), Some(0)) => Some("inga enligt leverantören".into()),
+        (Some(a), Some(b)) if a == b => Some(format!("cirka {}", number_sv(a))),
+        (Some(a), Some(b)) => Some(format!(
+            "mellan {} och {}",
+            number_sv(a.min(b)),
+            number_sv(a.max(b))
+        )),
+        (None, Some(b)) => Some(format!("upp till {}", number_sv(b))),
+        (Some(a), None) => Some(format!("minst {}", number_sv(a))),
+        (None, None) => None,
+    }
+}
+
+/// What happened, as the notice states it: one line per known fact, and
+/// the facts it does not state named as such (never a label without a value).
+fn summary(s: &Sender, f: &CaseFacts<'_>) -> String {
+    let i = f.incident;
+    let mut lines = Vec::new();
+    let mut unknown: Vec<&str> = Vec::new();
+    if f.systems.is_empty() {
+        unknown.push("vilka system");
+    } else {
+        lines.push(format!("System: {}", bounded_list(f.systems)));
+    }
+    let categories: Vec<String> = i
+        .data_categories
+        .iter()
+        .map(|c| words::category_words(c))
+        .collect();
+    if categories.is_empty() {
+        unknown.push("vilka personuppgifter");
+    } else {
+        lines.push(format!("Personuppgifter: {}", bounded_list(&categories)));
+    }
+    match i.data_subjects.as_ref().and_then(subjects_sv) {
+        Some(n) => lines.push(format!("Antal berörda registrerade: {n}")),
+        None => unknown.push("hur många registrerade som berörs"),
+    }
+    match i.ongoing {
+        Some(true) => lines.push("Pågår: ja, enligt meddelandet pågår incidenten".into()),
+        Some(false) => lines.push("Pågår: nej, enligt meddelandet är incidenten avslutad".into()),
+        None => unknown.push("om incidenten pågår"),
+    }
+    match i.discovered_at {
+        Some(t) => lines.push(format!("Upptäcktes: {}", local_long(s.tz, t))),
+        None => unknown.push("när incidenten upptäcktes"),
+    }
+    if let Some(c) = i.cause {
+        lines.push(format!(
+            "Orsak: {}",
+            words::cause_form_label(c).to_lowercase()
+        ));
+    }
+    let mut out = String::new();
+    for l in &lines {
+        out.push_str(l);
+        out.push('\n');
+    }
+    if !unknown.is_empty() {
+        let unknown: Vec<String> = unknown.into_iter().map(str::to_string).collect();
+        out.push_str(&format!(
+            "Meddelandet anger inte {}.\n",
+            words::join_sv(&unknown)
+        ));
+    }
+    out
+}
+
+/// The notice's own text, quoted, at most [`MAX_QUOTED_CHARS`] characters:
+/// control characters other than line breaks and tabs are dropped, and a cut
+/// says where the whole text is.
+fn quoted(case_ref: &CaseRef, text: &str) -> String {
+    let text = text.trim();
+    let mut kept = String::new();
+    let mut cut = false;
+    for (n, c) in text.chars().enumerate() {
+        if n >= MAX_QUOTED_CHARS {
+            cut = true;
+            break;
+        }
+        if c == '\n' || c == '\t' || !c.is_control() {
+            kept.push(c);
+        }
+    }
+    let mut out = String::new();
+    for line in kept.lines() {
+        let line = line.trim_end();
+        // An empty quoted line is ">" alone: no trailing space to be mangled.
+        out.push('>');
+        if !line.is_empty() {
+            out.push(' ');
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    if cut {
+        out.push_str(&format!(
+            "[… texten är längre; hela meddelandet finns i ärendet: breachwatch cases show {case_ref}]\n"
+        ));
+    }
+    out
+}
+
+/// The attached drafts, named by what they are for.
+fn attachment_lines(attachments: &[Attachment]) -> Vec<String> {
+    let names = |pred: &dyn Fn(&str) -> bool| -> Vec<String> {
+        attachments
+            .iter()
+            .map(|a| a.file_name.clone())
+            .filter(|n| pred(n))
+            .collect()
+    };
+    let mut out = Vec::new();
+    let decision = names(&|n| n.starts_with("Beslut-"));
+    if !decision.is_empty() {
+        out.push(format!(
+            "- {}: utkast till beslut om anmälan till IMY (redigera .docx-filen)",
+            words::join_sv(&decision)
+        ));
+    }
+    let form = names(&|n| n.starts_with("IMY-"));
+    if !form.is_empty() {
+        out.push(format!(
+            "- {}: utkast till svaren i IMY:s anmälningsformulär, att föra in i e-tjänsten",
+            words::join_sv(&form)
+        ));
+    }
+    let ics = names(&|n| n.ends_with(".ics"));
+    if !ics.is_empty() {
+        out.push(format!(
+            "- {}: fristen som kalenderhändelse",
+            words::join_sv(&ics)
+        ));
+    }
+    out
+}
+
 /// Facts of a new case the notice texts show.
 #[derive(Debug, Clone)]
 pub struct CaseFacts<'a> {
@@ -283,10 +510,25 @@ pub struct CaseFacts<'a> {
     pub ignored_chain_times: &'a [crate::core::notice::IgnoredTime],
     /// An open case this one may be the same incident as, and why (`core::series`).
     pub may_belong_to: Option<(&'a str, &'a str)>,
+    /// What the notice states about the incident (the summary shows only
+    /// what is known).
+    pub incident: &'a crate::core::notice::Incident,
+    /// The notice's own text (the innermost forwarded body), quoted bounded.
+    pub notice_text: &'a str,
+    /// When the forward reached the shared mailbox, for a forwarded notice:
+    /// with `aware_at` it explains why the clock started earlier.
+    pub forwarded_at: Option<DateTime<Utc>>,
 }
 
-/// The opening notice to the official, DPO (and coordinator) on the route.
-pub fn opening_notice(s: &Sender, f: &CaseFacts<'_>, now: DateTime<Utc>) -> Draft {
+/// The opening notice to the official, DPO (and coordinator) on the route,
+/// with the documents that go with it (none when they could not be made; the
+/// text then says how to get them).
+pub fn opening_notice(
+    s: &Sender,
+    f: &CaseFacts<'_>,
+    now: DateTime<Utc>,
+    attachments: Vec<Attachment>,
+) -> Draft {
     let subject = short_subject(f.subject);
     let reporter = short_subject(f.reporter);
     let deadline = clock::deadline(f.aware_at);
@@ -300,26 +542,62 @@ pub fn opening_notice(s: &Sender, f: &CaseFacts<'_>, now: DateTime<Utc>) -> Draf
         ));
     }
     text.push_str(&format!(
-        "Ett nytt ärende om personuppgiftsincident har registrerats: {}.\n\n\
-         Ämne: {}\n\
-         Rapporterat av: {}\n\
+        "Ett nytt ärende om personuppgiftsincident har registrerats: {}.\n\n",
+        f.case_ref
+    ));
+
+    // What to do now, by the time left.
+    let drafts = if attachments.is_empty() {
+        String::new()
+    } else {
+        " med det bifogade utkastet".to_string()
+    };
+    text.push_str("GÖR NU\n");
+    if left < chrono::Duration::zero() {
+        text.push_str(&format!(
+            "Fristen har redan passerats. Anmäl till IMY nu{drafts} via IMY:s e-tjänst och ange \
+             skälen till förseningen (fråga 14). Det som ännu inte är känt kan kompletteras senare.\n"
+        ));
+    } else if urgent {
+        // Read as an official with an hour left: the deadline belongs next to
+        // the action, not only in the FRIST block further down.
+        text.push_str(&format!(
+            "Anmäl till IMY nu{drafts} via IMY:s e-tjänst, senast {}; det som ännu inte är \
+             känt kan kompletteras senare. Svara sedan \"anmält DI-…\" med IMY:s diarienummer.\n",
+            local_long(s.tz, deadline)
+        ));
+    } else {
+        text.push_str(&format!(
+            "Kvittera ärendet, bedöm risken för de registrerade och besluta om anmälan till IMY \
+             senast {}.\n",
+            local_long(s.tz, deadline)
+        ));
+    }
+
+    // What happened.
+    text.push_str("\nVAD HAR HÄNT\n");
+    text.push_str(&summary(s, f));
+    if !f.notice_text.trim().is_empty() {
+        text.push_str("Det ursprungliga meddelandet står längst ned i detta mejl.\n");
+    }
+
+    // The clock, and why it started before the forward.
+    text.push_str(&format!(
+        "\nFRIST\n\
          Kommunen fick kännedom: {}\n\
          Anmälan till IMY senast: {} (72 timmar efter kännedom)\n\
-         Tid kvar: {}\n\
-         Ansvarig nämnd: {} (delegationsordning punkt {})\n\
-         Handläggare: {}\n",
-        f.case_ref,
-        subject,
-        reporter,
-        local(s.tz, f.aware_at),
-        local(s.tz, deadline),
+         Tid kvar: {}\n",
+        local_long(s.tz, f.aware_at),
+        local_long(s.tz, deadline),
         human_left(left),
-        f.route.committee.name,
-        f.route.committee.delegation_point,
-        f.route.official.name,
     ));
-    if !f.systems.is_empty() {
-        text.push_str(&format!("System: {}\n", f.systems.join(", ")));
+    if let Some((at, _)) = forward_delay(f) {
+        text.push_str(&format!(
+            "Leverantörens meddelande kom till kommunen {}; det vidarebefordrades {}. \
+             Fristen räknas från när kommunen först fick meddelandet.\n",
+            local_short(s.tz, f.aware_at),
+            local_short(s.tz, at),
+        ));
     }
     for t in f.ignored_chain_times {
         use crate::core::notice::IgnoredWhy;
@@ -334,6 +612,22 @@ pub fn opening_notice(s: &Sender, f: &CaseFacts<'_>, now: DateTime<Utc>) -> Draf
             local(s.tz, t.time)
         ));
     }
+
+    text.push_str(&format!(
+        "\nÄRENDET\n\
+         Ämne: {}\n\
+         Rapporterat av: {}\n\
+         Ansvarig nämnd: {} (delegationsordning punkt {})\n\
+         Handläggare: {}\n\
+         Routning: {}\n",
+        subject,
+        reporter,
+        f.route.committee.name,
+        f.route.committee.delegation_point,
+        f.route.official.name,
+        f.rule
+            .map_or("standardregeln".to_string(), |r| format!("regel {r}"))
+    ));
     if let Some((other, why)) = f.may_belong_to {
         text.push_str(&format!(
             "\nKan höra till ärende {other} ({why}). Anmälan registrerades som ett eget ärende \
@@ -341,14 +635,42 @@ pub fn opening_notice(s: &Sender, f: &CaseFacts<'_>, now: DateTime<Utc>) -> Draf
              samma incident. Bedöm om det är samma incident.\n"
         ));
     }
-    text.push_str(&format!(
-        "Routning: {}\n\n\
-         Svara på detta meddelande för att hantera ärendet (första raden är kommandot), \
-         t.ex. \"kvittera\".\n\n\
-         -- \nbreachwatch, registret över personuppgiftsincidenter (art. 33.5 GDPR)\n",
-        f.rule
-            .map_or("standardregeln".to_string(), |r| format!("regel {r}"))
-    ));
+
+    text.push_str("\nBIFOGAT\n");
+    let lines = attachment_lines(&attachments);
+    if lines.is_empty() {
+        text.push_str(&format!(
+            "Utkasten kunde inte bifogas. Ta fram dem med \"breachwatch cases draft {r}\" och \
+             \"breachwatch cases imy-form {r}\".\n",
+            r = f.case_ref
+        ));
+    } else {
+        for l in lines {
+            text.push_str(&l);
+            text.push('\n');
+        }
+        text.push_str("Utkasten innehåller bara det som ärendet vet; luckor är markerade.\n");
+    }
+
+    text.push_str(
+        "\nSVARA MED ETT KOMMANDO\n\
+         Svara på detta meddelande; första raden är kommandot:\n\
+         kvittera                    – du har tagit emot ärendet\n\
+         bedömning: risk             – eller \"ingen risk\", \"hög risk\"\n\
+         beslut: anmäl               – eller \"anmäl och informera\", \"ej anmäl\"\n\
+         anmält DI-2026-1234         – IMY:s diarienummer när anmälan är gjord\n\
+         diarienummer: KS 2026/0123  – kommunens diarienummer\n",
+    );
+    if !f.notice_text.trim().is_empty() {
+        let cut = f.notice_text.trim().chars().nth(MAX_QUOTED_CHARS).is_some();
+        text.push_str(&format!(
+            "\nDET URSPRUNGLIGA MEDDELANDET{}\nFrån: {}\n{}",
+            if cut { " (början)" } else { "" },
+            reporter,
+            quoted(f.case_ref, f.notice_text)
+        ));
+    }
+    text.push_str("\n-- \nbreachwatch, registret över personuppgiftsincidenter (art. 33.5 GDPR)\n");
     let mut cc = vec![f.route.dpo.address.clone()];
     if let Some(c) = &f.route.coordinator {
         cc.push(c.address.clone());
@@ -366,7 +688,7 @@ pub fn opening_notice(s: &Sender, f: &CaseFacts<'_>, now: DateTime<Utc>) -> Draf
         subject,
         text,
         in_reply_to: None,
-        attachments: Vec::new(),
+        attachments,
     }
 }
 
@@ -380,8 +702,8 @@ pub fn acknowledgement(s: &Sender, f: &CaseFacts<'_>, to: &str, direct: bool) ->
          Ärendet har gått till {} ({}).\n",
         subject,
         f.case_ref,
-        local(s.tz, f.aware_at),
-        local(s.tz, clock::deadline(f.aware_at)),
+        local_long(s.tz, f.aware_at),
+        local_long(s.tz, clock::deadline(f.aware_at)),
         f.route.committee.name,
         f.route.official.name,
     );
@@ -391,6 +713,27 @@ pub fn acknowledgement(s: &Sender, f: &CaseFacts<'_>, to: &str, direct: bool) ->
              leverantörer automatiskt.\n",
             short_subject(f.reporter)
         ));
+    } else {
+        if let Some((at, d)) = forward_delay(f) {
+            if d >= chrono::Duration::hours(LATE_FORWARD_HOURS) {
+                let passed = if d >= chrono::Duration::hours(72) {
+                    "hade hela fristen på 72 timmar redan gått ut".to_string()
+                } else {
+                    format!("hade {} av de 72 timmarna redan gått", elapsed_sv(d))
+                };
+                text.push_str(&format!(
+                    "\nLeverantörens meddelande kom till kommunen {} och vidarebefordrades hit {}; \
+                     då {passed}. Fristen räknas från när kommunen först fick meddelandet, så \
+                     skicka gärna liknande meddelanden vidare hit direkt, även innan du hunnit \
+                     läsa allt.\n",
+                    local_short(s.tz, f.aware_at),
+                    local_short(s.tz, at),
+                ));
+            }
+        }
+        text.push_str(
+            "\nDu behöver inte göra något mer. Handläggaren hör av sig om något behövs från dig.\n",
+        );
     }
     text.push_str("\n-- \nbreachwatch\n");
     Draft {
@@ -633,10 +976,13 @@ mod tests {
             ignored_chain_times: &[],
             notice_message_id: None,
             may_belong_to: None,
+            incident: &Default::default(),
+            notice_text: "",
+            forwarded_at: None,
         };
-        let d = opening_notice(&sender(), &f, now);
+        let d = opening_notice(&sender(), &f, now, vec![]);
         assert!(d.subject.starts_with("BRÅDSKANDE"));
-        assert!(d.text.contains("2026-03-30 11:00 (CEST)"), "{}", d.text);
+        assert!(d.text.contains("måndag 30 mars 2026 11:00"), "{}", d.text);
         let rem = clock::next_after(aware, &clock::ReminderPlan::default(), now).unwrap();
         let d = reminder(&sender(), &r, &route(), aware, &rem, false, rem.due_at);
         assert!(d.cc.contains(&"deputy@example.test".to_string()));
@@ -681,16 +1027,26 @@ mod tests {
                 notice_message_id: Some("n@x"),
                 ignored_chain_times: &[],
                 may_belong_to: None,
+                incident: &Default::default(),
+                notice_text: &huge,
+                forwarded_at: Some(aware + chrono::Duration::hours(30)),
             };
             let drafts = [
-                opening_notice(&sender(), &f, aware),
+                opening_notice(&sender(), &f, aware, vec![]),
                 acknowledgement(&sender(), &f, "staff@example.test", true),
                 attached_acknowledgement(&r, &huge, "staff@example.test", None, "k"),
                 follow_up_notice(&r, &route(), &huge, &huge, "k"),
             ];
             for d in drafts {
+                // The opening notice quotes at most MAX_QUOTED_CHARS of the
+                // notice (up to 4 bytes each); the others quote nothing.
+                let bound = if d.purpose == "opening" {
+                    4 * MAX_QUOTED_CHARS + 4_000
+                } else {
+                    2_000
+                };
                 assert!(
-                    d.text.len() < 2_000,
+                    d.text.len() < bound,
                     "{} body of {}",
                     d.purpose,
                     d.text.len()
@@ -699,7 +1055,7 @@ mod tests {
                 assert!(m.subject.chars().count() < 300, "{}", m.subject);
                 assert!(m.subject.starts_with("[PUI-2026-0003] "));
                 assert!(m.subject.ends_with('…'));
-                assert!(m.raw.len() < 4_000, "{} octets", m.raw.len());
+                assert!(m.raw.len() < 2 * bound, "{} octets", m.raw.len());
                 assert_lines_fit(&m.raw);
                 // The subject still reads back (folded and encoded properly).
                 let back = mail_parser::MessageParser::default().parse(&m.raw).unwrap();
@@ -768,6 +1124,313 @@ mod tests {
         // Not registered: as before.
         let m = format_registered(&sender(), &r, None, d("Påminnelse")).unwrap();
         assert_eq!(m.subject, "[PUI-2026-0004] Påminnelse");
+    }
+
+    /// Notice 01 of the corpus (a supplier's Friday-evening notice forwarded
+    /// on Monday morning), read by the one reader.
+    fn notice_01() -> crate::core::notice::Notice {
+        let raw = include_bytes!("../../tests/fixtures/notices/01-labportal-intrang-vb-helg.eml");
+        crate::core::notice::read(raw, &crate::core::notice::ReadOptions::default()).unwrap()
+    }
+
+    fn facts_of<'a>(
+        r: &'a CaseRef,
+        route: &'a Route,
+        n: &'a crate::core::notice::Notice,
+    ) -> CaseFacts<'a> {
+        CaseFacts {
+            case_ref: r,
+            subject: n.threading.subject.as_deref().unwrap_or(""),
+            reporter: "Provdata Sverige AB <noreply@provdata.example>",
+            aware_at: n.aware_at.unwrap(),
+            route,
+            rule: None,
+            systems: &n.incident.systems,
+            notice_message_id: None,
+            ignored_chain_times: &n.ignored_chain_times,
+            may_belong_to: None,
+            incident: &n.incident,
+            notice_text: &n.body_text,
+            forwarded_at: if n.forwarded { n.received_at } else { None },
+        }
+    }
+
+    fn drafts() -> Vec<Attachment> {
+        [
+            "Beslut-anmalan-PUI-2021-0001.docx",
+            "Beslut-anmalan-PUI-2021-0001.txt",
+            "IMY-anmalan-PUI-2021-0001.txt",
+            "IMY-anmalan-PUI-2021-0001.html",
+            "Tidsfrist-PUI-2021-0001.ics",
+        ]
+        .into_iter()
+        .map(|n| Attachment {
+            file_name: n.into(),
+            media_type: "text/plain".into(),
+            bytes: vec![],
+        })
+        .collect()
+    }
+
+    #[test]
+    fn a_late_forward_says_what_happened_why_the_clock_is_earlier_and_what_to_do() {
+        let n = notice_01();
+        let r = CaseRef::new("PUI", 2021, 1);
+        let route = route();
+        let f = facts_of(&r, &route, &n);
+        let now = n.received_at.unwrap() + chrono::Duration::minutes(1);
+        let d = opening_notice(&sender(), &f, now, drafts());
+        let t = &d.text;
+        println!("{t}");
+        // 1. What happened: the facts the reader found, each once, no guess.
+        for line in [
+            "System: ProvWeb och eRemiss\n",
+            "Personuppgifter: namn, personnummer och hälso- och sjukvårdsuppgifter\n",
+            "Pågår: nej, enligt meddelandet är incidenten avslutad\n",
+            "Upptäcktes: torsdag 17 juni 2021 14:07\n",
+            "Orsak: antagonistiskt angrepp\n",
+            "Meddelandet anger inte hur många registrerade som berörs.\n",
+            "Det ursprungliga meddelandet står längst ned i detta mejl.\n",
+            "> Provdata Sverige AB har drabbats av ett dataintrång",
+            "> Med vänliga hälsningar\n",
+        ] {
+            assert!(t.contains(line), "missing {line:?} in\n{t}");
+        }
+        assert!(!t.contains("Antal berörda"), "no count was given: {t}");
+        // 2. Why the awareness time is earlier than the forward.
+        assert!(
+            t.contains(
+                "Leverantörens meddelande kom till kommunen fredag 18 juni 20:05; \
+                 det vidarebefordrades måndag 21 juni 07:09."
+            ),
+            "{t}"
+        );
+        assert!(t.contains("Kommunen fick kännedom: fredag 18 juni 2021 20:05\n"));
+        assert!(t.contains("Anmälan till IMY senast: måndag 21 juni 2021 20:05"));
+        // 3. 12 h 55 min left: not urgent, the next step and the deadline.
+        assert!(!d.subject.starts_with("BRÅDSKANDE"));
+        assert!(t.contains(
+            "Kvittera ärendet, bedöm risken för de registrerade och besluta om anmälan \
+             till IMY senast måndag 21 juni 2021 20:05."
+        ));
+        for cmd in [
+            "\nkvittera ",
+            "\nbedömning: risk ",
+            "\nbeslut: anmäl ",
+            "\nanmält DI-2026-1234 ",
+            "\ndiarienummer: KS 2026/0123 ",
+        ] {
+            assert!(t.contains(cmd), "command {cmd:?} in\n{t}");
+        }
+        assert!(t.contains(
+            "- Beslut-anmalan-PUI-2021-0001.docx och Beslut-anmalan-PUI-2021-0001.txt: \
+             utkast till beslut om anmälan"
+        ));
+        assert!(t.contains("- IMY-anmalan-PUI-2021-0001.txt och IMY-anmalan-PUI-2021-0001.html: utkast till svaren i IMY:s anmälningsformulär"));
+        assert!(t.contains("- Tidsfrist-PUI-2021-0001.ics: fristen som kalenderhändelse"));
+        assert_eq!(d.attachments.len(), 5);
+        // The staff member's own note is not the supplier's text.
+        assert!(!t.contains("Säg till om ni behöver"), "{t}");
+
+        // 4. The forwarder hears, kindly, how much of the 72 hours had gone.
+        let ack = acknowledgement(&sender(), &f, "jonas@example.test", false);
+        println!("{}", ack.text);
+        assert!(
+            ack.text.contains(
+                "Leverantörens meddelande kom till kommunen fredag 18 juni 20:05 och \
+             vidarebefordrades hit måndag 21 juni 07:09; då hade 59 timmar av de 72 \
+             timmarna redan gått."
+            ),
+            "{}",
+            ack.text
+        );
+        assert!(ack.text.contains(
+            "Du behöver inte göra något mer. Handläggaren hör av sig om något behövs från dig."
+        ));
+    }
+
+    #[test]
+    fn an_urgent_case_says_report_now_with_the_draft() {
+        let n = notice_01();
+        let r = CaseRef::new("PUI", 2021, 1);
+        let route = route();
+        let f = facts_of(&r, &route, &n);
+        let now = f.aware_at + chrono::Duration::hours(66);
+        let d = opening_notice(&sender(), &f, now, drafts());
+        assert!(d.subject.starts_with("BRÅDSKANDE"));
+        assert!(
+            d.text.starts_with("BRÅDSKANDE: 6 h 0 min kvar"),
+            "{}",
+            d.text
+        );
+        assert!(
+            d.text.contains(
+                "Anmäl till IMY nu med det bifogade utkastet via IMY:s e-tjänst, senast måndag \
+             21 juni 2021 20:05; det som ännu inte är känt kan kompletteras senare."
+            ),
+            "{}",
+            d.text
+        );
+        assert!(!d.text.contains("Kvittera ärendet, bedöm"));
+        // Past the deadline: report now, with the reasons for the delay.
+        let late = opening_notice(
+            &sender(),
+            &f,
+            f.aware_at + chrono::Duration::hours(80),
+            drafts(),
+        );
+        assert!(
+            late.text.contains(
+                "Fristen har redan passerats. Anmäl till IMY nu med det bifogade utkastet"
+            ),
+            "{}",
+            late.text
+        );
+        // Without the drafts (rendering failed) nothing claims an attachment.
+        let bare = opening_notice(&sender(), &f, now, vec![]);
+        assert!(bare.text.contains("Anmäl till IMY nu via IMY:s e-tjänst"));
+        assert!(!bare.text.contains("bifogade"), "{}", bare.text);
+        assert!(bare.text.contains("breachwatch cases draft PUI-2021-0001"));
+    }
+
+    #[test]
+    fn a_fresh_direct_notice_has_no_forward_story_and_the_count_as_given() {
+        let r = CaseRef::new("PUI", 2026, 5);
+        let route = route();
+        let aware: DateTime<Utc> = "2026-03-27T09:00:00Z".parse().unwrap();
+        let systems = vec!["Procapita".to_string()];
+        let incident = crate::core::notice::Incident {
+            systems: systems.clone(),
+            data_categories: vec!["contact_details".into()],
+            data_subjects: Some(crate::core::notice::Range {
+                min: Some(640),
+                max: Some(640),
+            }),
+            ongoing: Some(true),
+            ..Default::default()
+        };
+        let f = CaseFacts {
+            case_ref: &r,
+            subject: "Incident",
+            reporter: "Leverantör AB",
+            aware_at: aware,
+            route: &route,
+            rule: Some("vård"),
+            systems: &systems,
+            notice_message_id: None,
+            ignored_chain_times: &[],
+            may_belong_to: None,
+            incident: &incident,
+            notice_text: "Vi har haft en incident.",
+            // A forward within minutes is transport, not a story to tell.
+            forwarded_at: Some(aware + chrono::Duration::minutes(5)),
+        };
+        let d = opening_notice(
+            &sender(),
+            &f,
+            aware + chrono::Duration::minutes(6),
+            drafts(),
+        );
+        let t = &d.text;
+        assert!(t.contains("Antal berörda registrerade: cirka 640\n"), "{t}");
+        assert!(t.contains("Pågår: ja, enligt meddelandet pågår incidenten\n"));
+        assert!(
+            t.contains("Meddelandet anger inte när incidenten upptäcktes.\n"),
+            "{t}"
+        );
+        assert!(!t.contains("vidarebefordrades"), "{t}");
+        assert!(t.contains("Kvittera ärendet"));
+        assert!(t.contains("> Vi har haft en incident.\n"));
+        let ack = acknowledgement(&sender(), &f, "staff@example.test", false);
+        assert!(!ack.text.contains("timmarna redan gått"), "{}", ack.text);
+        assert!(ack.text.contains("Du behöver inte göra något mer."));
+        // An interval stays an interval.
+        let interval = crate::core::notice::Incident {
+            data_subjects: Some(crate::core::notice::Range {
+                min: Some(1000),
+                max: Some(5000),
+            }),
+            ..incident.clone()
+        };
+        let f = CaseFacts {
+            incident: &interval,
+            ..f
+        };
+        let d = opening_notice(&sender(), &f, aware, drafts());
+        assert!(
+            d.text
+                .contains("Antal berörda registrerade: mellan 1 000 och 5 000\n"),
+            "{}",
+            d.text
+        );
+    }
+
+    #[test]
+    fn unknown_facts_are_not_invented_and_no_label_is_empty() {
+        let r = CaseRef::new("PUI", 2026, 6);
+        let route = route();
+        let aware: DateTime<Utc> = "2026-03-27T09:00:00Z".parse().unwrap();
+        let f = CaseFacts {
+            case_ref: &r,
+            subject: "Något har hänt",
+            reporter: "Okänd",
+            aware_at: aware,
+            route: &route,
+            rule: None,
+            systems: &[],
+            notice_message_id: None,
+            ignored_chain_times: &[],
+            may_belong_to: None,
+            incident: &Default::default(),
+            notice_text: "   \n",
+            forwarded_at: None,
+        };
+        let d = opening_notice(&sender(), &f, aware, drafts());
+        let t = &d.text;
+        for absent in [
+            "System:",
+            "Personuppgifter:",
+            "Antal berörda",
+            "Pågår:",
+            "Upptäcktes:",
+            "Orsak:",
+            "längst ned",
+            "URSPRUNGLIGA",
+            "> ",
+        ] {
+            assert!(!t.contains(absent), "{absent:?} in\n{t}");
+        }
+        assert!(t.contains(
+            "Meddelandet anger inte vilka system, vilka personuppgifter, hur många registrerade \
+             som berörs, om incidenten pågår och när incidenten upptäcktes.\n"
+        ), "{t}");
+        // No label line ends without a value.
+        for line in t.lines() {
+            assert!(
+                !line.trim_end().ends_with(':')
+                    || line == "Svara på detta meddelande; första raden är kommandot:",
+                "empty label {line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_quoted_notice_is_bounded() {
+        let r = CaseRef::new("PUI", 2026, 7);
+        let long = "åäö rad\n".repeat(2_000);
+        let q = quoted(&r, &long);
+        let kept: usize = q
+            .lines()
+            .filter(|l| l.starts_with("> "))
+            .map(|l| l.chars().count() - 2 + 1)
+            .sum();
+        assert!(kept <= MAX_QUOTED_CHARS, "{kept}");
+        assert!(
+            q.ends_with("breachwatch cases show PUI-2026-0007]\n"),
+            "{q}"
+        );
+        let short = quoted(&r, "a\u{1b}[31mb\n\nc");
+        assert_eq!(short, "> a[31mb\n>\n> c\n");
     }
 
     #[test]

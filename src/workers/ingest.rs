@@ -489,6 +489,7 @@ impl Pipeline {
                 let notice = n.clone();
                 let ignored = n.ignored_chain_times.clone();
                 let may_belong = may_belong_to.map(|c| (c.case_ref, c.why));
+                let forwarded_at = if n.forwarded { n.received_at } else { None };
                 let res = self
                     .store
                     .commit_ingest(w, &self.cfg.general.case_prefix, now, move |k| {
@@ -503,6 +504,9 @@ impl Pipeline {
                             notice_message_id: notice_id.as_deref(),
                             ignored_chain_times: &ignored,
                             may_belong_to: may_belong.as_ref().map(|(r, w)| (r.as_str(), w.as_str())),
+                            incident: &notice.incident,
+                            notice_text: &notice.body_text,
+                            forwarded_at,
                         };
                         // The notify draft, the IMY form draft and the deadline
                         // .ics go with the notice; their checksums join the
@@ -520,11 +524,10 @@ impl Pipeline {
                         );
                         let (attachments, doc_event) =
                             crate::casefile::opening_attachments(&file, &templates);
-                        let bare = compose::opening_notice(&sender, &f, now);
-                        let with_docs = compose::Draft {
-                            attachments,
-                            ..bare.clone()
-                        };
+                        // The text names the drafts it carries; the bare one
+                        // says how to get them instead.
+                        let with_docs = compose::opening_notice(&sender, &f, now, attachments);
+                        let bare = compose::opening_notice(&sender, &f, now, Vec::new());
                         // A mail that cannot be composed is dropped with an
                         // event; the case opens all the same.
                         let mut events = Vec::new();

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 
 use crate::harness::*;
 
@@ -51,6 +51,50 @@ fn late_forward_opens_one_urgent_case_with_the_original_awareness() {
         opening.header("Auto-Submitted").as_deref(),
         Some("auto-generated")
     );
+    // What happened, from the reader's facts, and the supplier's own text.
+    for line in [
+        "VAD HAR HÄNT\n",
+        "System: ProvWeb\n",
+        "Personuppgifter: namn, personnummer och hälso- och sjukvårdsuppgifter\n",
+        "> Provdata Sverige AB har drabbats av ett dataintrång",
+        "Anmäl till IMY nu med det bifogade utkastet",
+    ] {
+        assert!(opening.text.contains(line), "{line:?} in\n{}", opening.text);
+    }
+    // Why the clock started before the forward, in Stockholm time, weekday
+    // included: the original's minute exactly, the forward's day (its
+    // minute is the delivery's, a few seconds after `now`).
+    let sv = |t: DateTime<Utc>| {
+        let l = t.with_timezone(&chrono_tz::Europe::Stockholm);
+        let wd = [
+            "måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag",
+        ][l.weekday().num_days_from_monday() as usize];
+        let month = [
+            "januari",
+            "februari",
+            "mars",
+            "april",
+            "maj",
+            "juni",
+            "juli",
+            "augusti",
+            "september",
+            "oktober",
+            "november",
+            "december",
+        ][l.month0() as usize];
+        (
+            format!("{wd} {} {month}", l.day()),
+            l.format("%H:%M").to_string(),
+        )
+    };
+    let (orig_day, orig_time) = sv(original);
+    let (fwd_day, _) = sv(now);
+    let why = format!(
+        "Leverantörens meddelande kom till kommunen {orig_day} {orig_time}; \
+         det vidarebefordrades {fwd_day} "
+    );
+    assert!(opening.text.contains(&why), "{why:?} in\n{}", opening.text);
     let ack = wait_for(20, "the acknowledgement to the forwarder", || {
         s.mails("staff", "")
             .into_iter()
