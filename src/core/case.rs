@@ -57,6 +57,10 @@
 //!   documentation); **delay** in every state but closed.
 //! - **diarienummer** (`diarienummer: KS 2026/0123`) in every state but closed;
 //!   it changes no state, and a corrected number replaces the earlier one.
+//! - **merge** (`sammanfoga PUI-2026-0007`) in every state but closed, into a
+//!   named case that exists, is another case and is not closed: this case
+//!   closes (reopen returns its state, not its messages) and the target takes
+//!   the earlier awareness of the two ([`Effect::MergeInto`]).
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
