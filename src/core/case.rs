@@ -59,7 +59,8 @@
 //!   it changes no state, and a corrected number replaces the earlier one.
 //! - **merge** (`sammanfoga PUI-2026-0007`) in every state but closed, into a
 //!   named case that exists, is another case and is not closed: this case
-//!   closes (reopen returns its state, not its messages) and the target takes
+//!   closes for good (`merged_into`; reopen is refused, its messages are in
+//!   the target) and the target takes
 //!   the earlier awareness of the two ([`Effect::MergeInto`]).
 
 use chrono::{DateTime, Utc};
@@ -226,6 +227,10 @@ pub struct Case {
     /// before it existed read as None.
     #[serde(default)]
     pub diarienummer: Option<Diarienummer>,
+    /// The case this one was merged into (`sammanfoga`); such a case stays
+    /// closed, its messages are in the target. Absent in older rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<CaseRef>,
 }
 
 /// What the shell must do after a transition. Stored with the case in one
@@ -388,6 +393,8 @@ pub enum TransitionError {
     MergeTargetMissing { target: String },
     #[error("merge into {target}, which is closed")]
     MergeTargetClosed { target: String },
+    #[error("merged into {target}")]
+    MergedInto { target: String },
 }
 
 fn local(t: DateTime<Utc>, tz: Tz) -> String {
@@ -431,6 +438,9 @@ impl TransitionError {
             TransitionError::MergeTargetMissing { target } => format!(
                 "Det finns inget ärende {target}. Kontrollera numret, t.ex. \"sammanfoga PUI-2026-0007\"."
             ),
+            TransitionError::MergedInto { target } => format!(
+                "Ärendet är sammanfogat med {target} och kan inte återöppnas; dess meddelanden finns i {target}. Fortsätt i det ärendet."
+            ),
             TransitionError::MergeTargetClosed { target } => format!(
                 "Ärende {target} är stängt. Återöppna det först (\"återöppna\" som svar i det ärendet) om ärendena ska sammanfogas."
             ),
@@ -472,6 +482,9 @@ impl TransitionError {
             TransitionError::MergeIntoItself => "A case cannot be merged into itself. Reply to a mail of the case that is to be merged away and name the other case.".into(),
             TransitionError::MergeTargetMissing { target } => format!(
                 "There is no case {target}. Check the reference, e.g. \"merge PUI-2026-0007\"."
+            ),
+            TransitionError::MergedInto { target } => format!(
+                "The case is merged into {target} and cannot be reopened; its messages are in {target}. Continue in that case."
             ),
             TransitionError::MergeTargetClosed { target } => format!(
                 "Case {target} is closed. Reopen it first (\"reopen\" in reply to that case) if the cases are to be merged."
@@ -529,6 +542,7 @@ impl Case {
             state_before_close: None,
             series,
             diarienummer: None,
+            merged_into: None,
         };
         let deadline = clock::deadline(aware_at);
         let effects = vec![
@@ -838,6 +852,7 @@ impl Case {
                 next.state = State::Closed;
                 next.closed_at = Some(now);
                 next.state_before_close = Some(self.state);
+                next.merged_into = Some(named.clone());
                 let (moved_sv, moved_en) = if moved {
                     (
                         format!(" Kännedomen i {named} flyttades till den tidigare tidpunkten från {r}; fristen och påminnelserna räknas om från den."),
@@ -867,6 +882,12 @@ impl Case {
             Command::Reopen => {
                 if self.state != State::Closed {
                     return Err(TransitionError::NotClosed);
+                }
+                // Its messages and awareness live on in the target now.
+                if let Some(target) = &self.merged_into {
+                    return Err(TransitionError::MergedInto {
+                        target: target.to_string(),
+                    });
                 }
                 // Close is only allowed from these states, so the fallback is for a
                 // row stored without `state_before_close`: derive it from the data.
@@ -1702,6 +1723,9 @@ mod tests {
             E::MergeTargetClosed {
                 target: "PUI-2026-0009".into(),
             },
+            E::MergedInto {
+                target: "PUI-2026-0009".into(),
+            },
         ];
         for e in all {
             let (sv, en) = (e.sv(Stockholm), e.en(Stockholm));
@@ -1862,6 +1886,17 @@ mod tests {
             ] {
                 assert_eq!(merge(&source, target, seq).unwrap_err(), want);
             }
+            // The merged-away case stays closed: reopening is refused, a note
+            // still goes on its timeline.
+            let merged = merge(&source, Some(&case(7, 0)), 7).unwrap().case;
+            assert_eq!(merged.merged_into, Some(named(7)));
+            assert_eq!(
+                merged.apply(&C::Reopen, "a", aware()).unwrap_err(),
+                TransitionError::MergedInto {
+                    target: "PUI-2026-0007".into()
+                }
+            );
+            assert!(merged.apply(&C::Note("x".into()), "a", aware()).is_ok());
             // A closed source is refused like every command on a closed case.
             let mut gone = case(8, 0);
             gone.state = State::Closed;
