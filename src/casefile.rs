@@ -813,6 +813,7 @@ mod tests {
             state_before_close: None,
             series: None,
             diarienummer: crate::core::commands::Diarienummer::parse("ks 2026/0123"),
+            merged_into: None,
         };
         w.imy_ref = serde_json::from_value(json!("DI-2026-1234")).ok();
         let events = vec![

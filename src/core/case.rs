@@ -57,6 +57,11 @@
 //!   documentation); **delay** in every state but closed.
 //! - **diarienummer** (`diarienummer: KS 2026/0123`) in every state but closed;
 //!   it changes no state, and a corrected number replaces the earlier one.
+//! - **merge** (`sammanfoga PUI-2026-0007`) in every state but closed, into a
+//!   named case that exists, is another case and is not closed: this case
+//!   closes for good (`merged_into`; reopen is refused, its messages are in
+//!   the target) and the target takes
+//!   the earlier awareness of the two ([`Effect::MergeInto`]).
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -222,6 +227,10 @@ pub struct Case {
     /// before it existed read as None.
     #[serde(default)]
     pub diarienummer: Option<Diarienummer>,
+    /// The case this one was merged into (`sammanfoga`); such a case stays
+    /// closed, its messages are in the target. Absent in older rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<CaseRef>,
 }
 
 /// What the shell must do after a transition. Stored with the case in one
@@ -264,6 +273,58 @@ pub enum Effect {
     /// Inform the rest of the roster (official, deputy, DPO, coordinator; not the
     /// actor) of a step that matters to them.
     NotifyRoster { sv: String, en: String },
+    /// `sammanfoga`/`merge`: in the same transaction as this (source) case's
+    /// closing, move the source's messages into `target`, store `target` (the
+    /// named case with the earlier awareness of the two) and append a
+    /// `merged_from` event with `data` to the target's timeline. When
+    /// `aware_at_moved`, the shell recomputes the target's deadline and next
+    /// reminder from `target.aware_at` with `clock`.
+    MergeInto {
+        target: Box<Case>,
+        aware_at_moved: bool,
+        data: serde_json::Value,
+    },
+}
+
+/// `sammanfoga PUI-2026-0007`: the case replied to (`source`) is the same
+/// incident as the named one and moves into it. Refused when the named case
+/// is the source itself, does not exist (`target` None) or is closed (a
+/// closed source is refused before this, like every command). The target
+/// keeps the earlier awareness of the two: the 72 hours run from the first
+/// time the municipality knew of the incident, whichever notice it was in.
+/// Returns the target as it becomes and the data of its `merged_from` event.
+fn merge_target(
+    source: &Case,
+    named: &CaseRef,
+    target: Option<&Case>,
+) -> Result<(Case, bool, serde_json::Value), TransitionError> {
+    if *named == source.case_ref {
+        return Err(TransitionError::MergeIntoItself);
+    }
+    let Some(target) = target.filter(|t| t.case_ref == *named) else {
+        return Err(TransitionError::MergeTargetMissing {
+            target: named.to_string(),
+        });
+    };
+    if target.state == State::Closed {
+        return Err(TransitionError::MergeTargetClosed {
+            target: named.to_string(),
+        });
+    }
+    let mut next = target.clone();
+    let moved = source.aware_at < target.aware_at;
+    if moved {
+        next.aware_at = source.aware_at;
+    }
+    let data = json!({
+        "from": source.case_ref,
+        "aware_at": next.aware_at,
+        "previous_aware_at": target.aware_at,
+        "aware_at_moved": moved,
+        "deadline": clock::deadline(next.aware_at),
+        "state": next.state,
+    });
+    Ok((next, moved, data))
 }
 
 /// `diarienummer: KS 2026/0123`: records the registry's number of the case, in
@@ -326,6 +387,14 @@ pub enum TransitionError {
     Withdrawn,
     #[error("cannot close in state {state:?}")]
     CannotClose { state: State },
+    #[error("merge into the case itself")]
+    MergeIntoItself,
+    #[error("merge into {target}, which does not exist")]
+    MergeTargetMissing { target: String },
+    #[error("merge into {target}, which is closed")]
+    MergeTargetClosed { target: String },
+    #[error("merged into {target}")]
+    MergedInto { target: String },
 }
 
 fn local(t: DateTime<Utc>, tz: Tz) -> String {
@@ -365,6 +434,16 @@ impl TransitionError {
                 "Ärendet kan inte stängas i läget \"{}\". Det stängs efter anmälan till IMY eller efter beslutet \"ej anmäl\".",
                 state.sv()
             ),
+            TransitionError::MergeIntoItself => "Ett ärende kan inte sammanfogas med sig självt. Svara på ett brev i det ärende som ska gå upp i det andra och ange det andra ärendets nummer.".into(),
+            TransitionError::MergeTargetMissing { target } => format!(
+                "Det finns inget ärende {target}. Kontrollera numret, t.ex. \"sammanfoga PUI-2026-0007\"."
+            ),
+            TransitionError::MergedInto { target } => format!(
+                "Ärendet är sammanfogat med {target} och kan inte återöppnas; dess meddelanden finns i {target}. Fortsätt i det ärendet."
+            ),
+            TransitionError::MergeTargetClosed { target } => format!(
+                "Ärende {target} är stängt. Återöppna det först (\"återöppna\" som svar i det ärendet) om ärendena ska sammanfogas."
+            ),
         }
     }
 
@@ -399,6 +478,16 @@ impl TransitionError {
             TransitionError::CannotClose { state } => format!(
                 "The case cannot be closed while {}. It is closed after the notification to IMY or after the decision \"do not notify\".",
                 state.en()
+            ),
+            TransitionError::MergeIntoItself => "A case cannot be merged into itself. Reply to a mail of the case that is to be merged away and name the other case.".into(),
+            TransitionError::MergeTargetMissing { target } => format!(
+                "There is no case {target}. Check the reference, e.g. \"merge PUI-2026-0007\"."
+            ),
+            TransitionError::MergedInto { target } => format!(
+                "The case is merged into {target} and cannot be reopened; its messages are in {target}. Continue in that case."
+            ),
+            TransitionError::MergeTargetClosed { target } => format!(
+                "Case {target} is closed. Reopen it first (\"reopen\" in reply to that case) if the cases are to be merged."
             ),
         }
     }
@@ -453,6 +542,7 @@ impl Case {
             state_before_close: None,
             series,
             diarienummer: None,
+            merged_into: None,
         };
         let deadline = clock::deadline(aware_at);
         let effects = vec![
@@ -504,11 +594,24 @@ impl Case {
     }
 
     /// Applies an authorised official's command. `actor` is the sender's address.
+    /// A merge needs the named case: use [`Case::apply_with_target`].
     pub fn apply(
         &self,
         cmd: &Command,
         actor: &str,
         now: DateTime<Utc>,
+    ) -> Result<Transition, TransitionError> {
+        self.apply_with_target(cmd, actor, now, None)
+    }
+
+    /// [`Case::apply`] with the case a `merge` names, as stored (None: there
+    /// is no such case). Other commands ignore `target`.
+    pub fn apply_with_target(
+        &self,
+        cmd: &Command,
+        actor: &str,
+        now: DateTime<Utc>,
+        target: Option<&Case>,
     ) -> Result<Transition, TransitionError> {
         if self.state == State::Closed && !matches!(cmd, Command::Reopen | Command::Note(_)) {
             return Err(TransitionError::Closed);
@@ -744,9 +847,47 @@ impl Case {
                 )
             }
             Command::Registry(d) => register_diarienummer(self, &mut next, d),
+            Command::Merge(named) => {
+                let (target, moved, data) = merge_target(self, named, target)?;
+                next.state = State::Closed;
+                next.closed_at = Some(now);
+                next.state_before_close = Some(self.state);
+                next.merged_into = Some(named.clone());
+                let (moved_sv, moved_en) = if moved {
+                    (
+                        format!(" Kännedomen i {named} flyttades till den tidigare tidpunkten från {r}; fristen och påminnelserna räknas om från den."),
+                        format!(" The awareness of {named} moved to the earlier instant from {r}; the deadline and reminders are recomputed from it."),
+                    )
+                } else {
+                    (String::new(), String::new())
+                };
+                effects.push(Effect::MergeInto {
+                    target: Box::new(target),
+                    aware_at_moved: moved,
+                    data,
+                });
+                notify_roster = Some((
+                    format!("Ärende {r} är sammanfogat med {named} och stängt.{moved_sv}"),
+                    format!("Case {r} is merged into {named} and closed.{moved_en}"),
+                ));
+                (
+                    "merged_into",
+                    json!({ "target": named, "from": self.state, "aware_at_moved": moved }),
+                    (
+                        format!("Ärende {r} är sammanfogat med {named}: meddelandena finns nu i {named}, och {r} är stängt.{moved_sv}"),
+                        format!("Case {r} is merged into {named}: its messages are now in {named}, and {r} is closed.{moved_en}"),
+                    ),
+                )
+            }
             Command::Reopen => {
                 if self.state != State::Closed {
                     return Err(TransitionError::NotClosed);
+                }
+                // Its messages and awareness live on in the target now.
+                if let Some(target) = &self.merged_into {
+                    return Err(TransitionError::MergedInto {
+                        target: target.to_string(),
+                    });
                 }
                 // Close is only allowed from these states, so the fallback is for a
                 // row stored without `state_before_close`: derive it from the data.
@@ -851,7 +992,8 @@ pub struct ReplyOutcome {
 /// 5. a valid command: [`Case::apply`]; its timeline record carries the rest of
 ///    the reply as `body`; a refused transition is recorded and answered.
 ///
-/// `tz` is the zone for times in answers.
+/// `tz` is the zone for times in answers. `merge_target` is the case a
+/// `merge` command names, as the shell found it (None: no such case).
 pub fn handle_reply(
     case: &Case,
     route: &Route,
@@ -859,6 +1001,7 @@ pub fn handle_reply(
     reply: &Reply<'_>,
     now: DateTime<Utc>,
     tz: Tz,
+    merge_target: Option<&Case>,
 ) -> ReplyOutcome {
     let parsed = parse_reply(reply.text);
     let (command, body, lang) = match parsed {
@@ -922,7 +1065,7 @@ pub fn handle_reply(
             ]);
         }
     };
-    match case.apply(&command, reply.sender, now) {
+    match case.apply_with_target(&command, reply.sender, now, merge_target) {
         Ok(mut t) => {
             if let Some(Effect::RecordTimeline {
                 data: serde_json::Value::Object(m),
@@ -997,6 +1140,7 @@ mod tests {
                 Effect::Confirm { .. } => "confirm",
                 Effect::AnswerRefusal { .. } => "refusal",
                 Effect::NotifyRoster { .. } => "roster",
+                Effect::MergeInto { .. } => "merge",
             })
             .collect()
     }
@@ -1109,6 +1253,10 @@ mod tests {
             _ if closed && *cmd != C::Reopen => Err(E::Closed),
             // Bookkeeping like a note, but refused on a closed case.
             C::Registry(_) => expected(setup, &C::Note("x".into())),
+            // Plain `apply` has no target at hand (see `mod merge`).
+            C::Merge(t) => Err(E::MergeTargetMissing {
+                target: t.to_string(),
+            }),
             C::Reopen => match setup {
                 "closed_reported" => Ok(S::Reported),
                 "closed_no_notify" => Ok(S::Decided),
@@ -1568,6 +1716,16 @@ mod tests {
             E::CannotClose {
                 state: State::Received,
             },
+            E::MergeIntoItself,
+            E::MergeTargetMissing {
+                target: "PUI-2026-0009".into(),
+            },
+            E::MergeTargetClosed {
+                target: "PUI-2026-0009".into(),
+            },
+            E::MergedInto {
+                target: "PUI-2026-0009".into(),
+            },
         ];
         for e in all {
             let (sv, en) = (e.sv(Stockholm), e.en(Stockholm));
@@ -1584,6 +1742,174 @@ mod tests {
         assert!(already()
             .en(Stockholm)
             .starts_with("The case is already reported"));
+    }
+
+    mod merge {
+        use super::*;
+
+        fn named(seq: u32) -> CaseRef {
+            CaseRef::new("PUI", 2026, seq)
+        }
+
+        /// Case `seq`, opened `hours` after [`aware`] with that awareness.
+        fn case(seq: u32, hours: i64) -> Case {
+            let at = aware() + Duration::hours(hours);
+            Case::open(named(seq), at, at, None).0
+        }
+
+        fn merge(
+            source: &Case,
+            target: Option<&Case>,
+            seq: u32,
+        ) -> Result<Transition, TransitionError> {
+            source.apply_with_target(
+                &C::Merge(named(seq)),
+                "anna@kommun.example",
+                aware() + Duration::hours(30),
+                target,
+            )
+        }
+
+        #[test]
+        fn the_source_closes_and_the_target_takes_the_earlier_awareness() {
+            // Source 8 became known 5 h before target 7 (opened from a later
+            // forward): the earlier awareness wins and the target says so.
+            let source = case(8, 0);
+            let target = case(7, 5);
+            let t = merge(&source, Some(&target), 7).unwrap();
+            assert_eq!(t.case.state, State::Closed);
+            assert_eq!(t.case.state_before_close, Some(State::Received));
+            assert!(t.case.closed_at.is_some());
+            assert_eq!(
+                kinds(&t.effects),
+                vec![
+                    "timeline",
+                    "merge",
+                    "stop_ack",
+                    "stop_reminders",
+                    "confirm",
+                    "roster"
+                ]
+            );
+            match &t.effects[0] {
+                Effect::RecordTimeline { kind, data } => {
+                    assert_eq!(kind, "merged_into");
+                    assert_eq!(data["target"], json!("PUI-2026-0007"));
+                    assert_eq!(data["aware_at_moved"], json!(true));
+                    assert_eq!(data["state"], json!("closed"));
+                }
+                other => panic!("{other:?}"),
+            }
+            match &t.effects[1] {
+                Effect::MergeInto {
+                    target: next,
+                    aware_at_moved,
+                    data,
+                } => {
+                    assert!(*aware_at_moved);
+                    assert_eq!(next.case_ref, named(7));
+                    assert_eq!(next.aware_at, source.aware_at);
+                    assert_eq!(next.state, target.state);
+                    assert_eq!(data["from"], json!("PUI-2026-0008"));
+                    assert_eq!(data["previous_aware_at"], json!(target.aware_at));
+                    assert_eq!(data["deadline"], json!(clock::deadline(source.aware_at)));
+                }
+                other => panic!("{other:?}"),
+            }
+            let confirm = t.effects.iter().find_map(|e| match e {
+                Effect::Confirm { sv, en } => Some((sv.clone(), en.clone())),
+                _ => None,
+            });
+            let (sv, en) = confirm.unwrap();
+            assert!(
+                sv.contains("sammanfogat med PUI-2026-0007") && sv.contains("tidigare"),
+                "{sv}"
+            );
+            assert!(
+                en.contains("merged into PUI-2026-0007") && en.contains("earlier"),
+                "{en}"
+            );
+        }
+
+        #[test]
+        fn a_later_source_leaves_the_target_awareness_and_says_nothing_of_it() {
+            let source = case(8, 5);
+            let target = case(7, 0);
+            let t = merge(&source, Some(&target), 7).unwrap();
+            match &t.effects[1] {
+                Effect::MergeInto {
+                    target: next,
+                    aware_at_moved,
+                    ..
+                } => {
+                    assert!(!*aware_at_moved);
+                    assert_eq!(next.as_ref(), &target);
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(t
+                .effects
+                .iter()
+                .any(|e| matches!(e, Effect::Confirm { sv, .. } if !sv.contains("tidigare"))));
+        }
+
+        #[test]
+        fn refusals_leave_the_case_and_say_why() {
+            let source = case(8, 0);
+            let mut closed = case(7, 0);
+            closed.state = State::Closed;
+            let other = case(9, 0);
+            for (target, seq, want) in [
+                (Some(&source), 8, TransitionError::MergeIntoItself),
+                (
+                    None,
+                    7,
+                    TransitionError::MergeTargetMissing {
+                        target: "PUI-2026-0007".into(),
+                    },
+                ),
+                // A case found under another reference is not the named one.
+                (
+                    Some(&other),
+                    7,
+                    TransitionError::MergeTargetMissing {
+                        target: "PUI-2026-0007".into(),
+                    },
+                ),
+                (
+                    Some(&closed),
+                    7,
+                    TransitionError::MergeTargetClosed {
+                        target: "PUI-2026-0007".into(),
+                    },
+                ),
+            ] {
+                assert_eq!(merge(&source, target, seq).unwrap_err(), want);
+            }
+            // The merged-away case stays closed: reopening is refused, a note
+            // still goes on its timeline.
+            let merged = merge(&source, Some(&case(7, 0)), 7).unwrap().case;
+            assert_eq!(merged.merged_into, Some(named(7)));
+            assert_eq!(
+                merged.apply(&C::Reopen, "a", aware()).unwrap_err(),
+                TransitionError::MergedInto {
+                    target: "PUI-2026-0007".into()
+                }
+            );
+            assert!(merged.apply(&C::Note("x".into()), "a", aware()).is_ok());
+            // A closed source is refused like every command on a closed case.
+            let mut gone = case(8, 0);
+            gone.state = State::Closed;
+            assert_eq!(
+                merge(&gone, Some(&case(7, 0)), 7).unwrap_err(),
+                TransitionError::Closed
+            );
+            // Without the target at hand (plain apply) a merge is refused.
+            assert!(matches!(
+                source.apply(&C::Merge(named(7)), "a", aware()),
+                Err(TransitionError::MergeTargetMissing { .. })
+            ));
+        }
     }
 
     mod reply {
@@ -1643,6 +1969,7 @@ mod tests {
                 &reply,
                 aware() + Duration::hours(2),
                 Stockholm,
+                None,
             )
         }
 

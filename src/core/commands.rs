@@ -16,6 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::case::{Assessment, Decision};
+use super::types::CaseRef;
 
 /// The language the official wrote the command in; answers use the same one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -158,6 +159,9 @@ pub enum Command {
     Note(String),
     /// `diarienummer: KS 2026/0123` / `registry: KS 2026/0123`
     Registry(Diarienummer),
+    /// `sammanfoga PUI-2026-0007` / `merge PUI-2026-0007`: this case (the one
+    /// replied to) is the same incident as the named one and moves into it.
+    Merge(CaseRef),
 }
 
 impl Command {
@@ -175,6 +179,7 @@ impl Command {
             Command::Reopen => "reopen",
             Command::Note(_) => "note",
             Command::Registry(_) => "registry",
+            Command::Merge(_) => "merge",
         }
     }
 }
@@ -401,6 +406,7 @@ enum Kw {
     Reopen,
     Note,
     Registry,
+    Merge,
 }
 
 const KEYWORDS: &[(&str, Kw, Lang)] = &[
@@ -443,6 +449,8 @@ const KEYWORDS: &[(&str, Kw, Lang)] = &[
     ("diarienummer", Kw::Registry, Lang::Sv),
     ("dnr", Kw::Registry, Lang::Sv),
     ("registry", Kw::Registry, Lang::En),
+    ("sammanfoga", Kw::Merge, Lang::Sv),
+    ("merge", Kw::Merge, Lang::En),
 ];
 
 fn parse_line(line: &str) -> LineResult {
@@ -564,6 +572,23 @@ fn parse_line(line: &str) -> LineResult {
                 ),
             }
         }
+        Kw::Merge => {
+            // The case reference may sit anywhere on the line ("sammanfoga med
+            // PUI-2026-0007"). A line starting with the word but naming no case
+            // is text unless it is the bare keyword or has a colon ("Merge
+            // request from the supplier" is a sentence).
+            let found = value
+                .split([' ', ',', ';', ':', '(', ')'])
+                .find_map(parse_case_ref);
+            match found {
+                Some(r) => LineResult::Command(Command::Merge(r), lang),
+                None if colon || value.is_empty() => err(
+                    "Ange ärendet som det här ärendet ska sammanfogas med, t.ex. \"sammanfoga PUI-2026-0007\".".into(),
+                    "Name the case this case is to be merged into, e.g. \"merge PUI-2026-0007\".".into(),
+                ),
+                None => LineResult::NotACommand,
+            }
+        }
         Kw::Reported => {
             // The reference may sit anywhere on the line ("anmält till IMY,
             // diarienummer DI-2026-1234").
@@ -583,6 +608,36 @@ fn parse_line(line: &str) -> LineResult {
             }
         }
     }
+}
+
+/// A case reference as an official writes it: `PREFIX-YYYY-N…` in any letter
+/// case, hyphens or en dashes, the sequence with or without its zero padding
+/// (at most 8 digits), the prefix 1-10 ASCII letters or digits. Normalised to
+/// the stored form (`PUI-2026-0007`), so only normalised references are
+/// compared. The prefix is not checked here: the parser does not know the
+/// configured one; a reference naming no stored case is refused later.
+pub fn parse_case_ref(s: &str) -> Option<CaseRef> {
+    let s = s
+        .trim()
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_uppercase();
+    let parts: Vec<&str> = s.split(['-', '–']).collect();
+    let [prefix, year, seq] = parts.as_slice() else {
+        return None;
+    };
+    let ok = (1..=10).contains(&prefix.len())
+        && prefix.bytes().all(|b| b.is_ascii_alphanumeric())
+        && prefix.bytes().any(|b| b.is_ascii_alphabetic())
+        && year.len() == 4
+        && year.bytes().all(|b| b.is_ascii_digit())
+        && (1..=8).contains(&seq.len())
+        && seq.bytes().all(|b| b.is_ascii_digit());
+    if !ok {
+        return None;
+    }
+    let year: i32 = year.parse().ok()?;
+    let seq: u32 = seq.parse().ok()?;
+    Some(CaseRef::new(prefix, year, seq))
 }
 
 fn value_key(v: &str) -> String {
@@ -631,6 +686,7 @@ mod serde_tests {
             "återöppna",
             "notering: ringde leverantören",
             "diarienummer: KS 2026/0123",
+            "sammanfoga PUI-2026-0007",
         ];
         for line in all {
             let Parsed::Command { command, .. } = parse_reply(line) else {
@@ -1039,6 +1095,65 @@ mod tests {
             "DI-2026-123456789",
         ] {
             assert_eq!(ImyRef::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn merge_names_the_target_case_in_both_languages() {
+        let r = |s: &str| CaseRef::from_stored(s.into());
+        assert_eq!(
+            cmd("sammanfoga PUI-2026-0007"),
+            Some((Command::Merge(r("PUI-2026-0007")), Lang::Sv))
+        );
+        assert_eq!(
+            cmd("merge PUI-2026-0007"),
+            Some((Command::Merge(r("PUI-2026-0007")), Lang::En))
+        );
+        // Any letter case, en dash, missing zero padding, a word in between,
+        // trailing punctuation: all normalise to the stored form.
+        for text in [
+            "Sammanfoga pui-2026-7.",
+            "sammanfoga med PUI–2026–0007",
+            "sammanfoga: (PUI-2026-0007)",
+            "Merge into pui-2026-0007!",
+        ] {
+            assert_eq!(
+                cmd(text).map(|c| c.0),
+                Some(Command::Merge(r("PUI-2026-0007"))),
+                "{text:?}"
+            );
+        }
+        // A sentence starting with the word is text; the bare keyword or a bad
+        // reference after a colon is a helpful error in both languages.
+        assert_eq!(cmd("Merge request from the supplier"), None);
+        assert_eq!(cmd("Sammanfoga inte dessa"), None);
+        for text in [
+            "sammanfoga",
+            "merge:",
+            "sammanfoga: PUI-26-7",
+            "merge: PUI-2026-",
+        ] {
+            match parse_reply(text) {
+                Parsed::Invalid { error, .. } => {
+                    assert!(
+                        error.sv.contains("sammanfoga PUI-2026-0007"),
+                        "{}",
+                        error.sv
+                    );
+                    assert!(error.en.contains("merge PUI-2026-0007"), "{}", error.en);
+                }
+                other => panic!("{text:?} gave {other:?}"),
+            }
+        }
+        for bad in [
+            "PUI-2026",
+            "PUI-26-7",
+            "PUI-2026-123456789",
+            "PUI-2026-7a",
+            "2026-2026-7",
+            "TOOLONGPREFIX-2026-7",
+        ] {
+            assert_eq!(parse_case_ref(bad), None, "{bad}");
         }
     }
 

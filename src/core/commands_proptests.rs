@@ -41,6 +41,7 @@ fn canonical(c: &Command, lang: Lang) -> String {
         Command::Reopen => pick("återöppna", "reopen"),
         Command::Note(t) => with("notering", "note", t),
         Command::Registry(d) => with("diarienummer", "registry", d.as_str()),
+        Command::Merge(r) => format!("{} {r}", pick("sammanfoga", "merge")),
     }
 }
 
@@ -97,7 +98,18 @@ fn command() -> impl Strategy<Value = Command> {
         Just(Command::Reopen),
         free_text().prop_map(Command::Note),
         diarienummer().prop_map(Command::Registry),
+        case_ref().prop_map(Command::Merge),
     ]
+}
+
+/// A case reference as breachwatch writes it (`CaseRef::new`).
+fn case_ref() -> impl Strategy<Value = super::types::CaseRef> {
+    (
+        prop::sample::select(vec!["PUI", "KS", "DSO1"]),
+        2000i32..2100,
+        1u32..100_000_000,
+    )
+        .prop_map(|(p, y, n)| super::types::CaseRef::new(p, y, n))
 }
 
 /// A registry number as the committees write it: series, year, number.

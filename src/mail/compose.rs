@@ -632,7 +632,10 @@ pub fn opening_notice(
         text.push_str(&format!(
             "\nKan höra till ärende {other} ({why}). Anmälan registrerades som ett eget ärende \
              eftersom en ny anmälan bara läggs till ett annat ärende när det är uppenbart \
-             samma incident. Bedöm om det är samma incident.\n"
+             samma incident. Bedöm om det är samma incident. Är det samma: svara på det här \
+             meddelandet med \"sammanfoga {other}\" som första rad, så flyttas det här \
+             ärendets meddelanden till {other}, den tidigaste kännedomen gäller och det här \
+             ärendet stängs.\n"
         ));
     }
 

@@ -166,6 +166,24 @@ pub enum CaseChange {
     /// Attach, and move the case's awareness earlier: another copy of its
     /// notice was received before the one that opened it.
     AttachEarlier(Box<EarlierAwareness>),
+    /// Attach a `merge` command to its (source) case, store the source's
+    /// update (closed) and merge it into the target ([`MergeWrite`]).
+    AttachMerge {
+        case_id: i64,
+        update: CaseUpdate,
+        merge: Box<MergeWrite>,
+    },
+}
+
+/// A case merged into another (`sammanfoga`/`merge` by reply): the source's
+/// messages move to the target, the target's row takes `target` (its
+/// awareness, deadline and next reminder when they moved; version-checked)
+/// and `events` go on the target's timeline, all in the source's transaction.
+#[derive(Debug, Clone)]
+pub struct MergeWrite {
+    pub source_id: i64,
+    pub target: EarlierAwareness,
+    pub events: Vec<NewEvent>,
 }
 
 /// The case's clock restarted from an earlier awareness instant, written only

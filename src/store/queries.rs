@@ -176,6 +176,53 @@ macro_rules! backend {
                 Ok(())
             }
 
+            /// A command's new workflow state for a case, written only if the
+            /// case did not change since it was read.
+            async fn update_workflow(tx: &mut Tx, id: i64, u: &CaseUpdate) -> Result<()> {
+                let (set_at, set_seq, stop) = match u.reminders {
+                    Reminders::Keep => (None, None, false),
+                    Reminders::Stop => (None, None, true),
+                    Reminders::Set(at, seq) => (Some(at), Some(i64::from(seq)), false),
+                };
+                let changed = sqlx::query(
+                    "UPDATE cases SET workflow = $1, state = $2, version = version + 1, \
+                     next_reminder_at = CASE WHEN $3 THEN NULL WHEN $4 IS NOT NULL THEN $4 ELSE next_reminder_at END, \
+                     next_reminder_seq = CASE WHEN $3 THEN NULL WHEN $5 IS NOT NULL THEN $5 ELSE next_reminder_seq END \
+                     WHERE id = $6 AND version = $7",
+                )
+                .bind(u.workflow.to_string())
+                .bind(&u.state)
+                .bind(stop)
+                .bind(set_at)
+                .bind(set_seq)
+                .bind(id)
+                .bind(u.expected_version)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+                if changed == 0 {
+                    return Err(StoreError::Conflict(format!("case id {id} changed meanwhile")));
+                }
+                Ok(())
+            }
+
+            /// [`MergeWrite`]: the target's row first (its awareness and
+            /// reminder, version-checked), its events right after (each row
+            /// change is sealed by the next event, or `register verify` sees
+            /// an edit), then the source's messages move to the target.
+            async fn merge_cases(tx: &mut Tx, m: &MergeWrite, now: DateTime<Utc>) -> Result<()> {
+                move_awareness(tx, &m.target).await?;
+                for ev in &m.events {
+                    append_event(tx, m.target.case_id, now, ev).await?;
+                }
+                sqlx::query("UPDATE messages SET case_id = $1 WHERE case_id = $2")
+                    .bind(m.target.case_id)
+                    .bind(m.source_id)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            }
+
             pub async fn case_route(pool: &Pool, case_id: i64) -> Result<serde_json::Value> {
                 let r: String = sqlx::query_scalar("SELECT route FROM cases WHERE id = $1")
                     .bind(case_id)
@@ -355,31 +402,13 @@ macro_rules! backend {
                     CaseChange::None => None,
                     CaseChange::Attach { case_id: id, update } => {
                         if let Some(u) = update {
-                            let (set_at, set_seq, stop) = match u.reminders {
-                                Reminders::Keep => (None, None, false),
-                                Reminders::Stop => (None, None, true),
-                                Reminders::Set(at, seq) => (Some(at), Some(i64::from(seq)), false),
-                            };
-                            let changed = sqlx::query(
-                                "UPDATE cases SET workflow = $1, state = $2, version = version + 1, \
-                                 next_reminder_at = CASE WHEN $3 THEN NULL WHEN $4 IS NOT NULL THEN $4 ELSE next_reminder_at END, \
-                                 next_reminder_seq = CASE WHEN $3 THEN NULL WHEN $5 IS NOT NULL THEN $5 ELSE next_reminder_seq END \
-                                 WHERE id = $6 AND version = $7",
-                            )
-                            .bind(u.workflow.to_string())
-                            .bind(&u.state)
-                            .bind(stop)
-                            .bind(set_at)
-                            .bind(set_seq)
-                            .bind(id)
-                            .bind(u.expected_version)
-                            .execute(&mut *tx)
-                            .await?
-                            .rows_affected();
-                            if changed == 0 {
-                                return Err(StoreError::Conflict(format!("case id {id} changed meanwhile")));
-                            }
+                            update_workflow(&mut tx, id, &u).await?;
                         }
+                        Some(CaseKey { id, case_ref: case_ref_of(&mut tx, id).await? })
+                    }
+                    CaseChange::AttachMerge { case_id: id, update, merge } => {
+                        update_workflow(&mut tx, id, &update).await?;
+                        merge_cases(&mut tx, &merge, now).await?;
                         Some(CaseKey { id, case_ref: case_ref_of(&mut tx, id).await? })
                     }
                     CaseChange::AttachEarlier(e) => {

@@ -309,6 +309,7 @@ impl Pipeline {
                 }
                 let mut mails = Vec::new();
                 let mut update = None;
+                let mut merge = None;
                 // Automatic mail never commands and is never answered.
                 if notify_official {
                     let wf = self.store.case_workflow(case_id).await?;
@@ -333,12 +334,27 @@ impl Pipeline {
                         // A case whose stored workflow cannot be used is a fault
                         // of the case, not of this message: the message is still
                         // recorded on it, with the reason.
-                        match reply::work(&self.cfg, &self.sender, &wf, &reply, now, docs) {
+                        // A merge names another case: read it as stored first
+                        // (not found: the core refuses and says so).
+                        let merge_target = match reply::merge_target_ref(&reply) {
+                            Some(r) => self.store.case_record(r.as_str()).await?,
+                            None => None,
+                        };
+                        match reply::work(
+                            &self.cfg,
+                            &self.sender,
+                            &wf,
+                            &reply,
+                            now,
+                            docs,
+                            merge_target.as_ref(),
+                        ) {
                             Ok(w) => {
                                 was_command = w.was_command;
                                 events.extend(w.events);
                                 mails.extend(w.mails);
                                 update = w.update;
+                                merge = w.merge;
                             }
                             Err(e) => {
                                 tracing::error!(case = %wf.case_ref, "reply could not be handled: {e}");
@@ -401,7 +417,14 @@ impl Pipeline {
                     change: match earlier {
                         // A copy of the notice is never a command: no workflow update.
                         Some((e, _)) => CaseChange::AttachEarlier(Box::new(e)),
-                        None => CaseChange::Attach { case_id, update },
+                        None => match (update, merge) {
+                            (Some(update), Some(m)) => CaseChange::AttachMerge {
+                                case_id,
+                                update,
+                                merge: Box::new(m),
+                            },
+                            (update, _) => CaseChange::Attach { case_id, update },
+                        },
                     },
                     events,
                     checkpoint,

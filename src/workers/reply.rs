@@ -17,7 +17,9 @@ use crate::core::notice::Notice;
 use crate::core::routing::Route;
 use crate::mail::compose::{self, Draft, Sender};
 use crate::render::Templates;
-use crate::store::{CaseRecord, CaseUpdate, NewEvent, OutboxMail, Reminders};
+use crate::store::{
+    CaseRecord, CaseUpdate, EarlierAwareness, MergeWrite, NewEvent, OutboxMail, Reminders,
+};
 
 /// What the workflow reads of a reply: its sender, its own text and what
 /// authentication needs, all from the one read of the message.
@@ -56,6 +58,21 @@ pub struct ReplyWork {
     pub mails: Vec<OutboxMail>,
     /// The first line was a command (accepted, refused or not authorised).
     pub was_command: bool,
+    /// An accepted `merge`: what changes in the target case, in the same
+    /// transaction as `update` (which closes this case).
+    pub merge: Option<MergeWrite>,
+}
+
+/// The case a reply's `merge` command names, normalised, so the shell can
+/// look it up before running [`work`]; None for any other reply.
+pub fn merge_target_ref(reply: &ReplyMail) -> Option<crate::core::types::CaseRef> {
+    match crate::core::commands::parse_reply(&reply.text) {
+        crate::core::commands::Parsed::Command {
+            command: crate::core::commands::Command::Merge(r),
+            ..
+        } => Some(r),
+        _ => None,
+    }
 }
 
 /// The case as the state machine knows it; a case without recorded workflow
@@ -89,7 +106,8 @@ fn queue(
 
 /// Runs the workflow for one reply. `documents` (the case file as stored, and
 /// the templates) makes the attachments of a draft decision; None sends the
-/// draft without them and records why.
+/// draft without them and records why. `merge_target` is the stored case a
+/// `merge` command names (see [`merge_target_ref`]), None if there is none.
 pub fn work(
     cfg: &Config,
     sender: &Sender,
@@ -97,8 +115,10 @@ pub fn work(
     reply: &ReplyMail,
     now: DateTime<Utc>,
     documents: Option<(&CaseFile, &Templates)>,
+    merge_target: Option<&CaseRecord>,
 ) -> Result<ReplyWork, String> {
     let case = load_case(wf);
+    let target_case = merge_target.map(load_case);
     let route: Route =
         serde_json::from_value(wf.route.clone()).map_err(|e| format!("stored route: {e}"))?;
     let r = Reply {
@@ -106,7 +126,15 @@ pub fn work(
         text: &reply.text,
         origin: &reply.origin,
     };
-    let out = handle_reply(&case, &route, &cfg.auth, &r, now, cfg.tz());
+    let out = handle_reply(
+        &case,
+        &route,
+        &cfg.auth,
+        &r,
+        now,
+        cfg.tz(),
+        target_case.as_ref(),
+    );
     let mut work = ReplyWork {
         was_command: !matches!(out.effects.first(), Some(Effect::RecordTimeline { kind, .. }) if kind == "follow_up"),
         ..ReplyWork::default()
@@ -247,6 +275,58 @@ pub fn work(
                     Some(r) => Reminders::Set(r.due_at, r.seq),
                     None => Reminders::Stop,
                 }
+            }
+            Effect::MergeInto {
+                target,
+                aware_at_moved,
+                data,
+            } => {
+                // The core accepts a merge only with the target in hand.
+                let Some(rec) = merge_target else {
+                    return Err("merge accepted without its target case".into());
+                };
+                // An uncommanded target keeps its empty workflow (the row's
+                // aware_at is its awareness); a commanded one keeps its state
+                // machine's copy of aware_at in step, as ingest does.
+                let mut workflow = rec.workflow.clone();
+                if let Some(o) = workflow.as_object_mut() {
+                    if o.contains_key("aware_at") {
+                        o.insert("aware_at".into(), serde_json::json!(target.aware_at));
+                    }
+                }
+                let mut events = vec![NewEvent {
+                    kind: "merged_from".into(),
+                    actor: reply.sender.clone(),
+                    data: data.clone(),
+                }];
+                if *aware_at_moved {
+                    events.push(NewEvent {
+                        kind: "aware_at_moved".into(),
+                        actor: "breachwatch".into(),
+                        data: serde_json::json!({
+                            "from": rec.aware_at,
+                            "to": target.aware_at,
+                            "deadline_at": clock::deadline(target.aware_at),
+                            "merged_from": case_ref,
+                            "why": "ett ärende om samma incident sammanfogades hit; kännedom räknas från den tidigaste mottagningen",
+                        }),
+                    });
+                }
+                work.merge = Some(MergeWrite {
+                    source_id: wf.id,
+                    target: EarlierAwareness {
+                        case_id: rec.id,
+                        aware_at: target.aware_at,
+                        deadline_at: clock::deadline(target.aware_at),
+                        // Applied only while the target's reminders run; from
+                        // its (possibly earlier) awareness, as for a copy.
+                        next_reminder: clock::next_after(target.aware_at, &cfg.clock, now)
+                            .map(|r| (r.due_at, r.seq)),
+                        workflow,
+                        expected_version: rec.version,
+                    },
+                    events,
+                });
             }
             // The "not acknowledged" escalation is derived from the case state by
             // the clock worker; opening effects are the ingest path's.

@@ -561,6 +561,8 @@ async fn a_new_notice_about_the_same_system_and_discovery_names_the_case_it_may_
         text.contains(&format!("Kan höra till ärende {r1}")),
         "{text}"
     );
+    // The notice says how to merge it if it is the same incident.
+    assert!(text.contains(&format!("\"sammanfoga {r1}\"")), "{text}");
     // Another system of the same supplier: a new case, nothing to tell.
     let third = notice_mail(
         s,

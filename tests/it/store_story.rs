@@ -226,3 +226,130 @@ async fn story_on_sqlite() {
 async fn story_on_postgres() {
     crate::harness::with_pg(|url| async move { story(&url).await }).await;
 }
+
+/// `sammanfoga` by reply on one backend: the source's messages move, the
+/// target takes the earlier awareness (deadline too), both rows change with
+/// their events in one transaction, and the register verifies.
+async fn merge_story(db_url: &str) {
+    let cfg = Arc::new(config(db_url));
+    let store = Store::connect(db_url).await.expect("connect + migrate");
+    let p = Pipeline::new(cfg, store.clone());
+    let now: chrono::DateTime<Utc> = "2021-06-21T05:30:00Z".parse().unwrap();
+    let open = |id: &'static str, date: &'static str, system: &'static str| {
+        format!(
+            "From: Staff <staff@example.test>\r\nTo: breach@example.test\r\nSubject: VB: Intrång i {system}\r\n\
+Date: {date}\r\nMessage-ID: <{id}>\r\n\r\nProvdata har haft ett dataintrång i {system}.\r\n"
+        )
+        .into_bytes()
+    };
+    let Handled::Opened(target) = p
+        .handle(
+            &open("m1@x", "Mon, 21 Jun 2021 07:09:14 +0200", "ProvWeb"),
+            None,
+            None,
+            now,
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("first case")
+    };
+    let Handled::Opened(source) = p
+        .handle(
+            &open("m2@x", "Sun, 20 Jun 2021 09:00:00 +0200", "eRemiss"),
+            None,
+            None,
+            now,
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("second case")
+    };
+    let t0 = store.case_record(&target).await.unwrap().unwrap();
+    let s0 = store.case_record(&source).await.unwrap().unwrap();
+    assert!(s0.aware_at < t0.aware_at, "the source became known first");
+    let merge = format!(
+        "Received: from vm (localhost [127.0.0.1]) by mail.example.test (Postfix) with ESMTP id 1; Mon, 21 Jun 2021 08:00:00 +0200\r\n\
+From: official@example.test\r\nTo: breach@example.test\r\nSubject: SV: [{source}]\r\n\
+Date: Mon, 21 Jun 2021 08:00:00 +0200\r\nMessage-ID: <merge@x>\r\nIn-Reply-To: <m2@x>\r\n\r\nsammanfoga {target}\r\n"
+    );
+    assert_eq!(
+        p.handle(merge.as_bytes(), None, None, now).await.unwrap(),
+        Handled::Attached(source.clone())
+    );
+    let s1 = store.case_record(&source).await.unwrap().unwrap();
+    let t1 = store.case_record(&target).await.unwrap().unwrap();
+    assert_eq!(s1.state, "closed");
+    assert_eq!(t1.state, "received");
+    assert_eq!(t1.aware_at, s0.aware_at);
+    assert_eq!(t1.deadline_at, s0.deadline_at);
+    assert_eq!(t1.version, t0.version + 1);
+    let ids = |m: Vec<breachwatch::store::MessageRow>| -> Vec<String> {
+        m.into_iter().filter_map(|m| m.message_id).collect()
+    };
+    assert_eq!(
+        ids(store.case_messages(t1.id).await.unwrap()),
+        ["m1@x", "m2@x"]
+    );
+    // The command itself stays on the case it was given in.
+    assert_eq!(ids(store.case_messages(s1.id).await.unwrap()), ["merge@x"]);
+    let kinds = |e: Vec<breachwatch::store::EventRow>| -> Vec<String> {
+        e.into_iter().map(|e| e.kind).collect()
+    };
+    let tk = kinds(store.case_events(t1.id).await.unwrap());
+    assert!(
+        tk.ends_with(&["merged_from".to_string(), "aware_at_moved".to_string()]),
+        "{tk:?}"
+    );
+    let sk = kinds(store.case_events(s1.id).await.unwrap());
+    assert!(sk.contains(&"merged_into".to_string()), "{sk:?}");
+    let report = breachwatch::register::verify(&store, None).await.unwrap();
+    assert!(report.problems().is_empty(), "{:?}", report.problems());
+    // The confirmation is queued on the source case, to the official.
+    let confirm = store
+        .case_outbox(s1.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.purpose == "answer")
+        .expect("a confirmation");
+    assert_eq!(
+        confirm.recipients,
+        vec!["official@example.test".to_string()]
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn merge_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    merge_story(&format!("sqlite://{}/m.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn merge_on_postgres() {
+    use sqlx::Connection;
+    let admin = std::env::var("BREACHWATCH_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let mut c = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for this test: {e}"));
+    let db = format!("bw_merge_{:08x}", rand::random::<u32>());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .unwrap_or(&admin)
+        .to_string();
+    merge_story(&format!("{base}/{db}")).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {db} WITH (FORCE)"
+    )))
+    .execute(&mut c)
+    .await
+    .unwrap();
+}

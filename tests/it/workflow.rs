@@ -230,3 +230,131 @@ Provdata Sverige AB\r\n",
             .find(|m| m.subject.contains("Ny information"))
     });
 }
+
+/// Issue 13: the machine opened two cases for one incident (the forwards name
+/// different systems); the official merges the second into the first by
+/// replying `sammanfoga <first>` to the second's opening notice.
+#[test]
+fn two_cases_of_one_incident_are_merged_by_reply() {
+    let s = setup(Knobs::default());
+    let _d = s.start();
+    let now = Utc::now();
+    let wait_handled = |n: usize| {
+        wait_for(30, &format!("{n} messages handled"), || {
+            (s.mails("breach", "Processed").len() >= n).then_some(())
+        })
+    };
+    // The first case's notice was seen 2 hours ago, the second's 20 hours
+    // ago: the merged case must count from the earlier one.
+    s.send(
+        "staff",
+        &outlook_forward_from(
+            &s,
+            now - chrono::Duration::hours(2),
+            "Intrång i ProvWeb",
+            now,
+            "provdata.example",
+            "ProvWeb",
+        ),
+    );
+    wait_handled(1);
+    s.send(
+        "staff",
+        &outlook_forward_from(
+            &s,
+            now - chrono::Duration::hours(20),
+            "Intrång i eRemiss",
+            now,
+            "provdata.example",
+            "eRemiss",
+        ),
+    );
+    wait_handled(2);
+    let mut refs: Vec<String> = s
+        .cases()
+        .iter()
+        .map(|c| c["ref"].as_str().unwrap().to_string())
+        .collect();
+    refs.sort();
+    assert_eq!(refs.len(), 2, "two cases opened: {refs:?}");
+    let (target, source) = (refs[0].clone(), refs[1].clone());
+    let opening = wait_for(20, "the second case's opening notice", || {
+        s.mails("official", "").into_iter().find(|m| {
+            m.subject.contains("Ny personuppgiftsincident") && m.subject.contains(&source)
+        })
+    });
+    let source_aware = s.case(&source)["aware_at"].clone();
+    assert_ne!(s.case(&target)["aware_at"], source_aware);
+
+    // Refusals first: the case itself, and a case that does not exist. Both
+    // are answered with the reason and change nothing.
+    let ev = s.command(
+        &source,
+        &opening,
+        &format!("sammanfoga {source}"),
+        "command_refused",
+    );
+    assert!(ev["data"]["reason"].as_str().unwrap().contains("itself"));
+    let ev = s.command(&source, &opening, "merge PUI-1999-0999", "command_refused");
+    assert!(ev["data"]["reason"].as_str().unwrap().contains("no case"));
+    assert_eq!(state(&s, &source), "received");
+    wait_for(20, "two refusal answers", || {
+        let n = answers(&s, "official", "Kunde inte utföras").len()
+            + answers(&s, "official", "Not done").len();
+        (n == 2).then_some(())
+    });
+
+    // The merge: lower case and without zero padding, as people write.
+    let seq: u32 = target.rsplit('-').next().unwrap().parse().unwrap();
+    let year = &target[target.len() - 9..target.len() - 5];
+    let written = format!("pui-{year}-{seq}");
+    let ev = s.command(
+        &source,
+        &opening,
+        &format!("Sammanfoga {written}\nSamma intrång, leverantören bekräftar."),
+        "merged_into",
+    );
+    assert_eq!(ev["data"]["target"], serde_json::json!(target));
+    assert_eq!(ev["data"]["aware_at_moved"], serde_json::json!(true));
+    assert_eq!(state(&s, &source), "closed");
+    assert!(s.case(&source)["next_reminder_at"].is_null());
+
+    let t = s.case(&target);
+    assert_eq!(t["state"], "received");
+    assert_eq!(t["aware_at"], source_aware, "the earlier awareness wins");
+    let subjects: Vec<String> = t["message_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap_or_default().to_string())
+        .collect();
+    for want in ["Intrång i ProvWeb", "Intrång i eRemiss"] {
+        assert!(
+            subjects.iter().any(|s| s.contains(want)),
+            "{want}: {subjects:?}"
+        );
+    }
+    let merged = s.wait_event(&target, 0, "merged_from");
+    assert_eq!(merged["data"]["from"], serde_json::json!(source));
+    s.wait_event(&target, 0, "aware_at_moved");
+
+    let confirm = wait_for(20, "confirmation", || {
+        answers(&s, "official", "Utfört").into_iter().next()
+    });
+    assert!(confirm.text.contains(&target), "{}", confirm.text);
+    assert!(confirm.text.contains("tidigare"), "{}", confirm.text);
+    wait_for(20, "the roster is told", || {
+        s.mails("deputy", "")
+            .into_iter()
+            .find(|m| m.text.contains("sammanfogat"))
+    });
+    assert!(s.cli(&["register", "verify"]).contains("register intact"));
+
+    // Now closed, the source refuses a second merge.
+    s.command(
+        &source,
+        &opening,
+        &format!("sammanfoga {target}"),
+        "command_refused",
+    );
+}
