@@ -398,7 +398,8 @@ fn addrs(a: Option<&mail_parser::Address<'_>>) -> String {
 pub fn smtp_send(port: u16, from: &str, to: &str, raw: &[u8]) {
     use std::io::{BufRead, BufReader, Write};
     let s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect SMTP");
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    // Generous: a loaded CI machine runs many tests against one Postfix.
+    s.set_read_timeout(Some(Duration::from_secs(60))).ok();
     let mut r = BufReader::new(s.try_clone().expect("clone"));
     let mut w = s;
     let mut line = String::new();
