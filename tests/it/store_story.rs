@@ -329,27 +329,5 @@ async fn merge_on_sqlite() {
 
 #[tokio::test]
 async fn merge_on_postgres() {
-    use sqlx::Connection;
-    let admin = std::env::var("BREACHWATCH_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let mut c = sqlx::PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for this test: {e}"));
-    let db = format!("bw_merge_{:08x}", rand::random::<u32>());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-        .execute(&mut c)
-        .await
-        .unwrap();
-    let base = admin
-        .rsplit_once('/')
-        .map(|(b, _)| b)
-        .unwrap_or(&admin)
-        .to_string();
-    merge_story(&format!("{base}/{db}")).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {db} WITH (FORCE)"
-    )))
-    .execute(&mut c)
-    .await
-    .unwrap();
+    crate::harness::with_pg(|url| async move { merge_story(&url).await }).await;
 }
