@@ -22,5 +22,6 @@ pub mod notice;
 pub mod register;
 pub mod routing;
 pub mod series;
+pub mod stats;
 pub mod timeline;
 pub mod types;
