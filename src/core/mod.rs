@@ -19,6 +19,7 @@ pub mod digest;
 pub mod documents;
 pub mod intake;
 pub mod notice;
+pub mod regime;
 pub mod register;
 pub mod routing;
 pub mod series;
