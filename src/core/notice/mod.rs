@@ -209,6 +209,23 @@ pub struct Notice {
     pub origin: crate::core::auth::Origin,
 }
 
+/// The address as the From header wrote it (inside the last `<…>`, else the
+/// whole value), on one line; `None` when the header is missing or too long to
+/// be an address.
+fn raw_from_address(msg: &mail_parser::Message<'_>) -> Option<String> {
+    let raw = msg.header_raw("From")?;
+    if raw.len() > 4 * MAX_ADDRESS_LEN {
+        return None;
+    }
+    let inner = match (raw.rfind('<'), raw.rfind('>')) {
+        (Some(open), Some(close)) if open < close => &raw[open + 1..close],
+        _ => raw,
+    };
+    let one_line: String = inner.chars().filter(|c| *c != '\r' && *c != '\n').collect();
+    let t = one_line.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
 /// How much of a message's own text is kept for reading a reply command and
 /// for the timeline.
 pub const MAX_REPLY_TEXT: usize = crate::core::bounded::MAX_STORED_TEXT;
@@ -253,8 +270,16 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         // copied into every event of the case as its actor.
         address: from
             .and_then(|a| a.address())
+            .map(|a| match a.find('@') {
+                // The parser drops a quoted local part ("staff member"@x reads
+                // as "@x"): keep what the header wrote instead, so the record
+                // names the sender truly (it is never a plain address, so it is
+                // never mailed nor matched against the roster).
+                Some(0) | None => raw_from_address(&msg).unwrap_or_else(|| a.to_string()),
+                Some(_) => a.to_string(),
+            })
             .filter(|a| a.len() <= MAX_ADDRESS_LEN)
-            .map(str::to_lowercase),
+            .map(|a| a.to_lowercase()),
     };
     let subject = msg.subject().map(str::to_string);
     // The first In-Reply-To ids and the last References ids (the nearest
@@ -696,6 +721,26 @@ Skickat: den 20 juni 2021 09:24\nTill: IT <it@example.test>\nÄmne: Intrång\n\n
                 "{}",
                 o.len()
             );
+        }
+    }
+
+    #[test]
+    fn a_quoted_local_part_is_kept_as_written_not_cut_to_the_domain() {
+        for from in [
+            "From: \"staff member\"@Example.test\n",
+            "From: Staff <\"staff member\"@example.test>\n",
+            "From: Staff\n <\"staff member\"@example.test>\n",
+        ] {
+            let n = read_str(&format!("{from}Subject: x\n\nText\n"));
+            assert_eq!(
+                n.sender.address.as_deref(),
+                Some("\"staff member\"@example.test"),
+                "{from}"
+            );
+            assert!(crate::core::types::PlainAddress::parse(
+                n.sender.address.as_deref().unwrap_or("")
+            )
+            .is_err());
         }
     }
 
