@@ -24,6 +24,7 @@ use crate::core::documents::{
     CaseFile, Forward, Organisation, Outcome, Person, PostalAddress, Processor, ReceivedMessage,
     RiskAssessment, RiskLevel, TimelineEvent,
 };
+use crate::core::notice::details::Details;
 use crate::core::notice::{Cause, Incident, Notice, Range};
 use crate::core::routing::Route;
 use crate::core::types::CaseRef;
@@ -113,6 +114,7 @@ fn base(
         processor: Processor::default(),
         messages: Vec::new(),
         facts: Incident::default(),
+        details: Details::default(),
         risk: None,
         delay_reason: None,
         imy_reference: None,
@@ -198,6 +200,7 @@ pub fn for_new_case(
         follow_up: false,
     }];
     c.facts = n.incident.clone();
+    c.details = n.details.clone();
     // A forward delivered well after the original receipt: the story of how
     // the notice reached us (who forwarded it, when) goes into the drafts.
     if let Some(at) = n.received_at.filter(|&at| at - aware_at > FORWARD_GAP) {
@@ -257,6 +260,25 @@ pub fn incident_from_facts(facts: &Value) -> Incident {
         data_categories: strings(&i["data_categories"]),
         data_subjects,
         cause,
+    }
+}
+
+/// The draft facts back from the stored inspect-v1 JSON (`cases.facts`,
+/// informative fields of `incident`); anything missing reads as not stated.
+pub fn details_from_facts(facts: &Value) -> Details {
+    let i = &facts["incident"];
+    let text = |v: &Value| {
+        v.as_str()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    Details {
+        subject_groups: strings(&i["subject_groups"]),
+        activity_area: text(&i["activity_area"]),
+        measures: strings(&i["measures"]),
+        cause_text: text(&i["cause_text"]),
+        supplier_reference: text(&i["supplier_reference"]),
     }
 }
 
@@ -376,6 +398,7 @@ pub fn from_record(
         email: non_empty(&rec.reporter_address),
     };
     c.facts = incident_from_facts(&rec.facts);
+    c.details = details_from_facts(&rec.facts);
     let reporter = label(
         rec.reporter_organisation.as_deref(),
         rec.reporter_name.as_deref(),
@@ -917,6 +940,21 @@ mod tests {
         // The same JSON the ingest pipeline stores in `cases.facts`.
         let v = crate::core::notice::present::to_contract_json(&n, chrono_tz::Europe::Stockholm);
         assert_eq!(incident_from_facts(&v), n.incident);
+        // The draft facts ride along and come back too; a row stored before
+        // them reads as "not stated".
+        n.details = Details {
+            subject_groups: vec!["patients".into(), "employees".into()],
+            activity_area: Some("occupational_health".into()),
+            measures: vec!["Vi har bytt lösenord.".into()],
+            cause_text: Some("Orsaken är ett mänskligt misstag.".into()),
+            supplier_reference: Some("INC-7".into()),
+        };
+        let v = crate::core::notice::present::to_contract_json(&n, chrono_tz::Europe::Stockholm);
+        assert_eq!(details_from_facts(&v), n.details);
+        assert_eq!(
+            details_from_facts(&json!({"incident": {}})),
+            Details::default()
+        );
     }
 
     #[test]

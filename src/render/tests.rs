@@ -557,6 +557,7 @@ fn a_case_with_nothing_known_still_renders_with_placeholders() {
         processor: Processor::default(),
         messages: vec![],
         facts: Incident::default(),
+        details: Default::default(),
         risk: None,
         delay_reason: None,
         imy_reference: None,

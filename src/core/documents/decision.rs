@@ -13,6 +13,7 @@ use super::words::{
     is_extra_protected, is_final_report, is_sensitive, join_sv, number_sv, placeholders,
     Establishment,
 };
+use crate::core::notice::details::group_noun;
 
 pub const H_BESLUT: &str = "Beslut";
 pub const H_BAKGRUND: &str = "Bakgrund";
@@ -252,6 +253,11 @@ pub(crate) fn facts_paragraph(
             "Vilka system som berörs och vad som orsakat incidenten är ännu inte känt.".into(),
         ),
     }
+    if let Some(t) = given(&case.details.cause_text) {
+        s.push(format!(
+            "Personuppgiftsbiträdet beskriver det så här: ”{t}”"
+        ));
+    }
     if let Some(d) = f.discovered_at {
         let who = if processor_name(case).is_some() {
             "Personuppgiftsbiträdet upptäckte incidenten"
@@ -384,19 +390,46 @@ fn bakgrund(case: &CaseFile) -> Vec<Block> {
     let mut blocks: Vec<Block> = Vec::new();
     let facts = facts_paragraph(case, datetime_long);
     let mut facts_placed = false;
+    let measures = measures_paragraph(case);
     for (at, text) in entries {
         blocks.push(para(text));
         // The facts read from the supplier's notice follow the notice itself, as
         // in seed 001 where they follow the message that brought them.
         if !facts_placed && Some(at) == first_message {
             blocks.push(para(facts.clone()));
+            blocks.extend(measures.clone().map(para));
             facts_placed = true;
         }
     }
     if !facts_placed {
-        blocks.insert(0, para(facts));
+        let mut head = vec![para(facts)];
+        head.extend(measures.map(para));
+        blocks.splice(0..0, head);
     }
     blocks
+}
+
+/// The supplier's measures as it wrote them, quoted (never translated).
+fn measures_paragraph(case: &CaseFile) -> Option<String> {
+    let m = &case.details.measures;
+    if m.is_empty() {
+        return None;
+    }
+    let quoted: Vec<String> = m.iter().map(|s| format!("”{}”", s.trim())).collect();
+    Some(format!(
+        "Personuppgiftsbiträdet uppger att det har vidtagit följande åtgärder: {}",
+        quoted.join(" ")
+    ))
+}
+
+/// Who the data subjects are, as the notice names them, or the marked blank.
+fn groups_sentence(case: &CaseFile) -> String {
+    let g = &case.details.subject_groups;
+    if g.is_empty() {
+        return "De registrerade är [vilka grupper de registrerade tillhör, t.ex. patienter, anställda, elever eller brukare: att fylla i].".into();
+    }
+    let nouns: Vec<String> = g.iter().map(|g| group_noun(g).to_string()).collect();
+    format!("De registrerade är enligt meddelandet {}.", join_sv(&nouns))
 }
 
 fn subjects_sentence(case: &CaseFile) -> String {
@@ -557,7 +590,11 @@ fn skal(case: &CaseFile, outcome: Outcome) -> Vec<Block> {
         return withdrawal_reasons(case);
     }
     let mut out = vec![
-        para(subjects_sentence(case)),
+        para(format!(
+            "{} {}",
+            subjects_sentence(case),
+            groups_sentence(case)
+        )),
         para(categories_paragraph(case)),
     ];
     out.extend(third_country_paragraph(case));
@@ -624,13 +661,24 @@ fn beredning(case: &CaseFile) -> Vec<Block> {
 
 fn underlag(case: &CaseFile) -> Vec<Block> {
     let tz = case.tz;
+    // The supplier's own reference (read from its first notice) goes with
+    // that notice, as seed 002 cites "Anmälan …, dnr 230327-IKK_28-MV47".
+    let reference = given(&case.details.supplier_reference);
+    let mut cited = false;
     let mut items: Vec<(DateTime<Utc>, String)> = sorted_messages(case)
         .into_iter()
         .map(|m| {
+            let r = match reference {
+                Some(r) if !m.follow_up && !cited => {
+                    cited = true;
+                    format!(", personuppgiftsbiträdets referens {r}")
+                }
+                _ => String::new(),
+            };
             (
                 m.received_at,
                 format!(
-                    "Från personuppgiftsbiträde: {}, inkom {}",
+                    "Från personuppgiftsbiträde: {}, inkom {}{r}",
                     m.subject.trim(),
                     date_long_at(m.received_at, tz)
                 ),

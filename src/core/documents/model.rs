@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
+use crate::core::notice::details::Details;
 use crate::core::notice::Incident;
 use crate::core::types::CaseRef;
 
@@ -176,6 +177,9 @@ pub struct CaseFile {
     pub messages: Vec<ReceivedMessage>,
     /// The facts as the notice reader extracted them (and the official corrected).
     pub facts: Incident,
+    /// The draft facts read from the notice (groups of data subjects, area,
+    /// the supplier's measures, cause in its words, its reference).
+    pub details: Details,
     pub risk: Option<RiskAssessment>,
     /// IMY question 14, when the notification is late.
     pub delay_reason: Option<String>,

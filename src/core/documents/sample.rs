@@ -9,6 +9,7 @@ use super::model::{
     CaseFile, Forward, Organisation, Person, PostalAddress, Processor, ReceivedMessage,
     RiskAssessment, RiskLevel, TimelineEvent,
 };
+use crate::core::notice::details::Details;
 use crate::core::notice::{Cause, Incident, Range};
 use crate::core::types::CaseRef;
 
@@ -94,6 +95,13 @@ pub fn seed_001() -> CaseFile {
             ],
             data_subjects: None,
             cause: Some(Cause::Attack),
+        },
+        // Seed 001 names the patients and the occupational health service; it
+        // gives no measures of the supplier and no reference of its own.
+        details: Details {
+            subject_groups: vec!["patients".into()],
+            activity_area: Some("occupational_health".into()),
+            ..Details::default()
         },
         risk: Some(RiskAssessment {
             level: RiskLevel::Risk,
@@ -186,6 +194,16 @@ pub fn notice_07() -> CaseFile {
             max: Some(640),
         }),
         cause: Some(Cause::Attack),
+    };
+    c.details = Details {
+        subject_groups: vec!["employees".into()],
+        activity_area: None,
+        measures: vec![
+            "We revoked the compromised key, rotated all partner credentials and engaged an outside cybersecurity firm.".into(),
+            "We have also notified law enforcement.".into(),
+        ],
+        cause_text: Some("On September 8, 2025, at 3:15 p.m. Eastern Time, our engineering team discovered that an API key belonging to one of our integration partners had been used by an unauthorized third party to query the Brightline Insights reporting database.".into()),
+        supplier_reference: None,
     };
     c.risk = None;
     c.delay_reason = None;

@@ -275,3 +275,102 @@ fn the_forward_is_told_in_bakgrund_and_offered_as_the_reason_for_delay() {
         .to_text()
         .contains("vidarebefordrade"));
 }
+
+fn answer(f: &ImyForm, no: u8) -> &imy::Answer {
+    f.answers.iter().find(|a| a.no == no).expect("question")
+}
+
+#[test]
+fn the_notices_groups_area_measures_and_cause_reach_the_form_and_the_decision() {
+    let case = sample::notice_07();
+    let f = imy_form(&case, Outcome::Notify);
+    // 25: the group the notice names, with a flag to check for more.
+    let q25 = answer(&f, 25);
+    assert_eq!(
+        q25.answer.as_deref(),
+        Some("- Anställda hos den personuppgiftsansvarige")
+    );
+    assert!(!q25.missing && q25.flag.is_some());
+    // 30: the supplier's measures, quoted as written, at the notice's time.
+    let q30 = answer(&f, 30).answer.clone().unwrap_or_default();
+    assert!(
+        q30.contains(
+            "2025-09-09 kl. 23:47 – Personuppgiftsbiträdet uppger: ”We revoked the compromised key"
+        ),
+        "{q30}"
+    );
+    assert!(q30.contains("”We have also notified law enforcement.”"));
+    // 18: the kind and the supplier's own words (the misused API key).
+    let q18 = answer(&f, 18).answer.clone().unwrap_or_default();
+    assert!(
+        q18.starts_with(
+            "Antagonistiskt angrepp\nPersonuppgiftsbiträdets beskrivning: ”On September 8"
+        ),
+        "{q18}"
+    );
+    assert!(q18.contains("an API key belonging to one of our integration partners"));
+    // 20: no area named and none configured is the blank, never a guess.
+    let mut bare = case.clone();
+    bare.controller.activity_area = None;
+    let q20 = answer(&imy_form(&bare, Outcome::Notify), 20).clone();
+    assert!(q20.answer.is_none() && q20.missing);
+    // The decision: the group in Skäl, cause and measures in Bakgrund.
+    let text = decision(&case, Outcome::Notify).to_text();
+    assert!(
+        text.contains("De registrerade är enligt meddelandet anställda."),
+        "{text}"
+    );
+    assert!(text.contains("Personuppgiftsbiträdet beskriver det så här: ”On September 8"));
+    assert!(text.contains(
+        "Personuppgiftsbiträdet uppger att det har vidtagit följande åtgärder: ”We revoked the compromised key"
+    ));
+}
+
+#[test]
+fn seed_001s_area_is_the_notices_and_its_groups_the_patients() {
+    let case = sample::seed_001();
+    let f = imy_form(&case, Outcome::Notify);
+    assert_eq!(
+        answer(&f, 20).answer.as_deref(),
+        Some("Hälso- och sjukvård (företagshälsovård)")
+    );
+    assert_eq!(answer(&f, 25).answer.as_deref(), Some("- Patienter"));
+    // Without the notice's area the committee's configured one is used.
+    let mut c = case.clone();
+    c.details.activity_area = None;
+    assert_eq!(
+        answer(&imy_form(&c, Outcome::Notify), 20).answer.as_deref(),
+        Some("Företagshälsovård")
+    );
+}
+
+#[test]
+fn facts_the_notice_does_not_give_are_marked_blanks() {
+    let mut case = sample::notice_07();
+    case.details = Default::default();
+    let f = imy_form(&case, Outcome::Notify);
+    assert!(answer(&f, 25).answer.is_none() && answer(&f, 25).missing);
+    assert!(f.open_items.iter().any(|i| i.starts_with("25. ")));
+    assert_eq!(
+        answer(&f, 18).answer.as_deref(),
+        Some("Antagonistiskt angrepp")
+    );
+    let d = decision(&case, Outcome::Notify);
+    let text = d.to_text();
+    assert!(text.contains("De registrerade är [vilka grupper de registrerade tillhör"));
+    assert!(d.open_items.iter().any(|i| i.contains("vilka grupper")));
+    assert!(!text.contains("vidtagit följande åtgärder"));
+    assert!(!text.contains("beskriver det så här"));
+}
+
+#[test]
+fn the_suppliers_reference_is_cited_with_its_notice_in_underlag() {
+    let mut case = sample::seed_001();
+    case.details.supplier_reference = Some("INC-2021-0042".into());
+    let text = decision(&case, Outcome::Notify).to_text();
+    assert!(text.contains(
+        "- Från personuppgiftsbiträde: Anmälan om dataintrång, inkom den 18 juni 2021, personuppgiftsbiträdets referens INC-2021-0042\n"
+    ), "{text}");
+    // Once, with the first notice only.
+    assert_eq!(text.matches("INC-2021-0042").count(), 1);
+}
