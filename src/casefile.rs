@@ -93,6 +93,11 @@ fn base(
         diarie_prefix: nonempty(&route.committee.diarie_prefix),
         committee: route.committee.name.clone(),
         delegation_point: nonempty(&route.committee.delegation_point),
+        delegation_point_art34: route
+            .committee
+            .delegation_point_art34
+            .as_deref()
+            .and_then(nonempty),
         official: Person {
             name: nonempty(&route.official.name),
             title: non_empty(&route.official.title),
@@ -609,6 +614,7 @@ mod tests {
                 name: "Vård- och omsorgsnämnden".into(),
                 diarie_prefix: "VOO".into(),
                 delegation_point: "2.3".into(),
+                delegation_point_art34: Some("2.4".into()),
             },
             official: c("Olivia Official", "official@example.test"),
             deputy: c("Dennis Deputy", "deputy@example.test"),
@@ -761,6 +767,7 @@ mod tests {
         assert_eq!(c.case_ref.as_str(), "PUI-2026-0012");
         assert_eq!(c.committee, "Vård- och omsorgsnämnden");
         assert_eq!(c.delegation_point.as_deref(), Some("2.3"));
+        assert_eq!(c.delegation_point_art34.as_deref(), Some("2.4"));
         assert_eq!(c.official.name.as_deref(), Some("Olivia Official"));
         assert_eq!(c.official.title.as_deref(), Some("Verksamhetschef"));
         assert_eq!(c.dpo.name.as_deref(), Some("Dora DPO"));

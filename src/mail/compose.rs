@@ -894,6 +894,7 @@ mod tests {
                 name: "Kommunstyrelsen".into(),
                 diarie_prefix: "KS".into(),
                 delegation_point: "1.5".into(),
+                delegation_point_art34: None,
             },
             official: c("official"),
             deputy: c("deputy"),

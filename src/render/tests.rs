@@ -252,7 +252,7 @@ fn docx_is_a_valid_package_with_every_section() {
             "Enligt nämndens uppdrag,",
             "Thobias Wall",
             "tf. avdelningschef",
-            "punkt Ö:29-Ö:30.",
+            "punkt Ö:29-Ö:30",
             "Dataskyddsombud (Security Solution Scandinavia AB)",
             "Från personuppgiftsbiträde: Anmälan om dataintrång, inkom den 18 juni 2021",
         ] {
@@ -546,6 +546,7 @@ fn a_case_with_nothing_known_still_renders_with_placeholders() {
         diarie_prefix: None,
         committee: "Vård- och omsorgsnämnden".into(),
         delegation_point: None,
+        delegation_point_art34: None,
         official: Person::default(),
         dpo: Person::default(),
         preparation: None,

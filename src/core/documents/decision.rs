@@ -140,10 +140,7 @@ pub fn decision(case: &CaseFile, outcome: Outcome) -> Decision {
         closing: "Enligt nämndens uppdrag,".into(),
         name: or_placeholder(&case.official.name, "[namn]"),
         title: or_placeholder(&case.official.title, "[titel]"),
-        delegation: format!(
-            "Beslutet fattat med stöd av nämndens delegationsordning, punkt {}.",
-            or_placeholder(&case.delegation_point, "[punkt]")
-        ),
+        delegation: delegation_sentence(case, outcome),
         recipients_heading: "Beslutet skickas till:".into(),
         recipients: vec![format!(
             "Dataskyddsombud ({})",
@@ -165,6 +162,29 @@ pub fn decision(case: &CaseFile, outcome: Outcome) -> Decision {
         open_items,
     }
 }
+
+/// The delegation the decision rests on. A decision to notify and inform
+/// cites the point for art. 33 and the one for art. 34 (seed 002: "punkt 2.2
+/// PU:3 (art 33 GDPR) och punkt 2.2 PU:4 (art 34)"); a route with one point
+/// (older configurations) cites it for both.
+fn delegation_sentence(case: &CaseFile, outcome: Outcome) -> String {
+    let p33 = or_placeholder(&case.delegation_point, "[punkt]");
+    let lead = "Beslutet fattat med stöd av nämndens delegationsordning";
+    if outcome != Outcome::NotifyInform {
+        return format!("{lead}, punkt {p33}.");
+    }
+    match given(&case.delegation_point_art34) {
+        Some(p34) if p34 != p33 => format!(
+            "{lead}, punkt {p33} (artikel 33 i dataskyddsförordningen) och punkt {p34} (artikel 34 i dataskyddsförordningen)."
+        ),
+        _ => format!("{lead}, punkt {p33} (artiklarna 33 och 34 i dataskyddsförordningen)."),
+    }
+}
+
+/// Who is informed first and how (seed 002: "i första skedet de registrerade
+/// vars …"). The case records neither, so both are marked blanks for the
+/// official to fill; never a guess.
+pub(crate) const INFORM_PLAN_BLANK: &str = "I första skedet informeras [vilka registrerade som informeras först, t.ex. de registrerade vars uppgifter bekräftat har röjts: att fylla i], genom [hur de informeras, t.ex. brev eller e-post, och när: att fylla i].";
 
 /// The blanks of a draft: the diarienummer when it has one (named, since
 /// "____" alone says nothing), then every bracketed placeholder of the text.
@@ -208,6 +228,7 @@ fn beslut(case: &CaseFile, outcome: Outcome) -> Vec<Block> {
             para(format!(
                 "{c} beslutar att informera de registrerade om det inträffade på grund av att det anses sannolikt att det inträffade har medfört en hög risk för de registrerade."
             )),
+            para(INFORM_PLAN_BLANK),
         ],
         Outcome::NoNotify => vec![para(format!(
             "{c} beslutar att inte anmäla personuppgiftsincidenten till {IMY} på grund av att det anses osannolikt att det inträffade har medfört en risk för de registrerades rättigheter och friheter. Incidenten dokumenteras enligt artikel 33.5 i EU:s dataskyddsförordning."

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::decision::{delay_draft, facts_paragraph, is_late, subjects_unknown};
+use super::decision::{delay_draft, facts_paragraph, is_late, subjects_unknown, INFORM_PLAN_BLANK};
 use super::model::{CaseFile, Outcome, PostalAddress, RiskLevel};
 use super::words::{
     category_form_label, cause_form_label, datetime_short, establishment, given, imy_range,
@@ -387,7 +387,8 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
         },
         34 => match will_inform(case, outcome) {
             Some(false) => known("Ej tillämpligt"),
-            Some(true) => unknown(),
+            // The decision's sentence with its blanks: who first, and how.
+            Some(true) => (Some(INFORM_PLAN_BLANK.into()), true, None),
             None => (None, true, Some("Besvaras när fråga 33 är besvarad.".into())),
         },
         35 => match will_inform(case, outcome) {

@@ -155,8 +155,11 @@ pub struct CaseFile {
     pub diarie_prefix: Option<String>,
     /// "Kommunstyrelsen"
     pub committee: String,
-    /// "Ö:29-Ö:30", from the route.
+    /// "Ö:29-Ö:30", from the route: the point for notifying IMY (art. 33),
+    /// and for informing the data subjects too when no art. 34 point is given.
     pub delegation_point: Option<String>,
+    /// The point for informing the data subjects (art. 34), from the route.
+    pub delegation_point_art34: Option<String>,
     /// The deciding official (name, title, e-mail, phone).
     pub official: Person,
     /// The data protection officer; `name` is what follows "Dataskyddsombud (…)".

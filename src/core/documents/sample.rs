@@ -29,6 +29,7 @@ pub fn seed_001() -> CaseFile {
         diarie_prefix: Some("KS".into()),
         committee: "Kommunstyrelsen".into(),
         delegation_point: Some("Ö:29-Ö:30".into()),
+        delegation_point_art34: None,
         official: Person {
             name: Some("Thobias Wall".into()),
             title: Some("tf. avdelningschef".into()),

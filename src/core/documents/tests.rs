@@ -374,3 +374,55 @@ fn the_suppliers_reference_is_cited_with_its_notice_in_underlag() {
     // Once, with the first notice only.
     assert_eq!(text.matches("INC-2021-0042").count(), 1);
 }
+
+#[test]
+fn notify_inform_cites_the_points_for_art_33_and_34_and_one_point_serves_both() {
+    let mut case = sample::seed_001();
+    case.delegation_point = Some("2.2 PU:3".into());
+    case.delegation_point_art34 = Some("2.2 PU:4".into());
+    let d = decision(&case, Outcome::NotifyInform);
+    assert_eq!(
+        d.signature.delegation,
+        "Beslutet fattat med stöd av nämndens delegationsordning, punkt 2.2 PU:3 (artikel 33 i dataskyddsförordningen) och punkt 2.2 PU:4 (artikel 34 i dataskyddsförordningen)."
+    );
+    // Notify alone rests on art. 33 only.
+    assert_eq!(
+        decision(&case, Outcome::Notify).signature.delegation,
+        "Beslutet fattat med stöd av nämndens delegationsordning, punkt 2.2 PU:3."
+    );
+    // An older configuration with one point: it is cited for both articles.
+    case.delegation_point_art34 = None;
+    assert_eq!(
+        decision(&case, Outcome::NotifyInform).signature.delegation,
+        "Beslutet fattat med stöd av nämndens delegationsordning, punkt 2.2 PU:3 (artiklarna 33 och 34 i dataskyddsförordningen)."
+    );
+}
+
+#[test]
+fn notify_inform_says_who_is_informed_first_and_how_as_marked_blanks() {
+    let case = sample::seed_001();
+    let d = decision(&case, Outcome::NotifyInform);
+    let text = d.to_text();
+    assert!(text.contains("I första skedet informeras [vilka registrerade som informeras först"));
+    assert!(d
+        .open_items
+        .iter()
+        .any(|i| i.starts_with("[vilka registrerade som informeras först")));
+    assert!(d
+        .open_items
+        .iter()
+        .any(|i| i.starts_with("[hur de informeras")));
+    // The same blanks answer IMY question 34, which stays open.
+    let f = imy_form(&case, Outcome::NotifyInform);
+    let q34 = answer(&f, 34);
+    assert!(q34.missing);
+    assert!(q34
+        .answer
+        .as_deref()
+        .unwrap_or("")
+        .contains("I första skedet informeras ["));
+    // The other outcomes do not inform.
+    assert!(!decision(&case, Outcome::Notify)
+        .to_text()
+        .contains("I första skedet"));
+}
