@@ -493,6 +493,164 @@ pub async fn load(
         .map_err(StoreError::Other)
 }
 
+/// Why the clock starts at `aware_at`, in one sentence for `cases show`:
+/// the latest `aware_at_moved` (an earlier copy or a merge), else the forward
+/// (the supplier's mail reached the municipality before someone forwarded
+/// it), else the notice's own delivery.
+pub fn aware_reason(file: &CaseFile, events: &[EventRow]) -> String {
+    let tz = file.tz;
+    let when = |t: DateTime<Utc>| crate::core::documents::words::datetime_short(t, tz);
+    if let Some(e) = events.iter().rev().find(|e| e.kind == "aware_at_moved") {
+        let why = e.data["why"]
+            .as_str()
+            .unwrap_or("an earlier receipt of the notice was found");
+        return format!("moved to {} at {}: {why}", when(file.aware_at), when(e.at));
+    }
+    match &file.forward {
+        Some(f) => format!(
+            "the supplier's mail reached the municipality {}; {} forwarded it {} ({} later). The 72 hours run from the first receipt.",
+            when(file.aware_at),
+            f.by,
+            when(f.at),
+            crate::mail::compose::human_left(f.at - file.aware_at)
+        ),
+        None => format!(
+            "the notice reached the breach mailbox {} (the earliest receipt of it).",
+            when(file.aware_at)
+        ),
+    }
+}
+
+/// `cases show REF` as text: what the case is about (subject, organisation,
+/// the reader's facts and the draft facts), why the clock starts when it
+/// does, its messages, its timeline and its mails. Pure.
+pub fn show_text(
+    c: &crate::store::CaseSummary,
+    file: &CaseFile,
+    messages: &[MessageRow],
+    events: &[EventRow],
+    mails: &[crate::store::OutboxSummary],
+) -> String {
+    use crate::core::documents::words::datetime_short;
+    let tz = file.tz;
+    let when = |t: DateTime<Utc>| datetime_short(t, tz);
+    let or_dash = |v: Option<&str>| {
+        v.filter(|s| !s.trim().is_empty())
+            .unwrap_or("-")
+            .to_string()
+    };
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let f = &file.facts;
+    let d = &file.details;
+    let subject = messages
+        .iter()
+        .find(|m| m.disposition == "opened_case")
+        .and_then(|m| m.subject.as_deref());
+    let mut s = format!("{}  {}\n", c.case_ref, c.state);
+    s.push_str(&format!("  subject:      {}\n", or_dash(subject)));
+    s.push_str(&format!(
+        "  organisation: {}\n",
+        or_dash(c.reporter_organisation.as_deref())
+    ));
+    s.push_str(&format!(
+        "  committee:    {}  official: {}\n",
+        c.committee, c.official
+    ));
+    s.push_str(&format!("  aware:        {}\n", when(c.aware_at)));
+    s.push_str(&format!("  why aware:    {}\n", aware_reason(file, events)));
+    s.push_str(&format!("  deadline:     {}\n", when(c.deadline_at)));
+    s.push_str(&format!(
+        "  reminders sent: {}  next: {}\n",
+        c.reminders_sent,
+        c.next_reminder_at.map(when).unwrap_or_else(|| "-".into())
+    ));
+    s.push_str("facts (as read from the notice):\n");
+    let subjects = match f.data_subjects {
+        Some(r) => match (r.min, r.max) {
+            (Some(a), Some(b)) if a == b => format!("about {a}"),
+            (a, b) => format!(
+                "{}–{}",
+                a.map(|v| v.to_string()).unwrap_or_default(),
+                b.map(|v| v.to_string()).unwrap_or_default()
+            ),
+        },
+        None => "-".into(),
+    };
+    let cause = match f.cause {
+        Some(Cause::Attack) => "attack",
+        Some(Cause::HumanError) => "human error",
+        Some(Cause::TechnicalFault) => "technical fault",
+        None => "-",
+    };
+    let ongoing = match f.ongoing {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "-",
+    };
+    for (k, v) in [
+        ("systems", list(&f.systems)),
+        ("data", list(&f.data_categories)),
+        ("data subjects", subjects),
+        ("groups", list(&d.subject_groups)),
+        ("area", or_dash(d.activity_area.as_deref())),
+        ("cause", cause.to_string()),
+        ("in their words", or_dash(d.cause_text.as_deref())),
+        (
+            "discovered",
+            f.discovered_at.map(when).unwrap_or_else(|| "-".into()),
+        ),
+        (
+            "period",
+            match (f.occurred_from, f.occurred_to) {
+                (None, None) => "-".into(),
+                (a, b) => format!(
+                    "{} – {}",
+                    a.map(when).unwrap_or_else(|| "?".into()),
+                    b.map(when).unwrap_or_else(|| "?".into())
+                ),
+            },
+        ),
+        ("ongoing", ongoing.to_string()),
+        ("their reference", or_dash(d.supplier_reference.as_deref())),
+    ] {
+        s.push_str(&format!("  {k:<16}{v}\n"));
+    }
+    for m in &d.measures {
+        s.push_str(&format!("  {:<16}{m}\n", "measure"));
+    }
+    s.push_str(&format!("messages ({}):\n", messages.len()));
+    for m in messages {
+        s.push_str(&format!(
+            "  {}  {:<13} {:<15} {}  \"{}\"\n",
+            m.received_at.map(when).unwrap_or_else(|| "-".into()),
+            m.kind,
+            m.disposition,
+            or_dash(m.from_address.as_deref()),
+            crate::core::bounded::short_subject(m.subject.as_deref().unwrap_or(""))
+        ));
+    }
+    s.push_str(&format!("timeline ({}):\n", events.len()));
+    for e in events {
+        s.push_str(&format!("  {}  {}  {}\n", when(e.at), e.kind, e.actor));
+    }
+    s.push_str(&format!("mails ({}):\n", mails.len()));
+    for m in mails {
+        s.push_str(&format!(
+            "  {} to {} [{}]\n",
+            m.purpose,
+            m.recipients.join(", "),
+            m.status
+        ));
+    }
+    s
+}
+
 /// The `documents_generated` timeline event: outcome and every file's SHA-256,
 /// so a document that turns up later can be matched to what breachwatch made.
 pub fn documents_event(outcome: Outcome, docs: &[Document], via: &str) -> NewEvent {
@@ -925,6 +1083,30 @@ mod tests {
         let e =
             from_record(&rec, &[], &[], &docs(), chrono_tz::Europe::Stockholm, now).unwrap_err();
         assert!(e.contains("PUI-2026-0012"), "{e}");
+    }
+
+    #[test]
+    fn the_reason_for_aware_at_names_a_moved_clock_a_forward_or_the_delivery() {
+        let mut file = crate::core::documents::sample::notice_07();
+        let fwd = aware_reason(&file, &[]);
+        assert!(
+            fwd.contains("Sara Nyström forwarded it 2025-09-10 kl. 08:12"),
+            "{fwd}"
+        );
+        assert!(fwd.contains("(8 h 25 min later)"), "{fwd}");
+        file.forward = None;
+        assert!(aware_reason(&file, &[])
+            .starts_with("the notice reached the breach mailbox 2025-09-09 kl. 23:47"));
+        let moved = EventRow {
+            seq: 3,
+            at: t("2025-09-10T08:00:00Z"),
+            kind: "aware_at_moved".into(),
+            actor: "breachwatch".into(),
+            data: json!({"why": "en annan kopia togs emot tidigare"}),
+            prev_hash: String::new(),
+            hash: String::new(),
+        };
+        assert!(aware_reason(&file, &[moved]).ends_with(": en annan kopia togs emot tidigare"));
     }
 
     #[test]
