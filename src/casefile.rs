@@ -203,6 +203,7 @@ pub fn for_new_case(
         ),
         summary: None,
         follow_up: false,
+        none_of_ours: false,
     }];
     c.facts = n.incident.clone();
     c.details = n.details.clone();
@@ -375,6 +376,42 @@ fn timeline_sentence(e: &EventRow, route: Option<&Route>) -> Option<String> {
     }
 }
 
+/// A count of {0, 0}: the message says none of ours were affected.
+fn is_none(v: &Value) -> bool {
+    v["min"].as_u64() == Some(0) && v["max"].as_u64() == Some(0)
+}
+
+/// The data-subject count the reader found in an attached message, from its
+/// `message_attached` event (recorded since the withdrawal draft needs it).
+fn attached_counts<'a>(events: &'a [EventRow], message_id: Option<&str>) -> Option<&'a Value> {
+    let id = message_id?
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>');
+    events
+        .iter()
+        .filter(|e| e.kind == "message_attached")
+        .find(|e| {
+            e.data["message_id"]
+                .as_str()
+                .is_some_and(|m| m.trim().trim_start_matches('<').trim_end_matches('>') == id)
+        })
+        .map(|e| &e.data["data_subjects"])
+}
+
+/// The forwarder as the opening notice named them ("Jonas Lindqvist"), else
+/// the address: the draft says who, as seed 001 does.
+fn forwarder_name(rec: &CaseRecord, from: &str) -> String {
+    let s = &rec.facts["sender"];
+    let same = s["address"]
+        .as_str()
+        .is_some_and(|a| a.trim().eq_ignore_ascii_case(from.trim()));
+    match s["name"].as_str().map(str::trim).filter(|n| !n.is_empty()) {
+        Some(n) if same => n.to_string(),
+        _ => from.to_string(),
+    }
+}
+
 /// An existing case from its stored row, its messages and its timeline. Pure.
 /// Errors only when the stored route cannot be read (the documents name the
 /// committee and the official; guessing them would be wrong).
@@ -435,11 +472,16 @@ pub fn from_record(
                 .is_some_and(|r| r.trim().eq_ignore_ascii_case(from.trim()));
             if t - rec.aware_at > FORWARD_GAP && !from.is_empty() && !from_reporter {
                 c.forward = Some(Forward {
-                    by: from.to_string(),
+                    by: forwarder_name(rec, from),
                     at: t,
                 });
             }
         }
+        let none_of_ours = if opening {
+            is_none(&rec.facts["incident"]["data_subjects"])
+        } else {
+            attached_counts(events, m.message_id.as_deref()).is_some_and(is_none)
+        };
         c.messages.push(ReceivedMessage {
             subject: original_subject(m.subject.as_deref().unwrap_or("")),
             received_at,
@@ -450,6 +492,7 @@ pub fn from_record(
             },
             summary: None,
             follow_up: !opening,
+            none_of_ours,
         });
     }
     c.timeline = events
@@ -1083,6 +1126,58 @@ mod tests {
         let e =
             from_record(&rec, &[], &[], &docs(), chrono_tz::Europe::Stockholm, now).unwrap_err();
         assert!(e.contains("PUI-2026-0012"), "{e}");
+    }
+
+    #[test]
+    fn the_forwarder_is_named_and_a_final_reports_finding_is_read_from_its_event() {
+        let mut rec = record(json!({}));
+        rec.facts["sender"] = json!({"name": "Sam Staff", "address": "Staff@example.test"});
+        let mut msgs = messages();
+        let mut report = msg(
+            "follow_up",
+            "attached",
+            "Slutrapport",
+            "noreply@provdata.example",
+            Some("2026-03-29T08:00:00Z"),
+        );
+        report.message_id = Some("report-1@provdata.example".into());
+        msgs.push(report);
+        let attached = event(
+            "message_attached",
+            "noreply@provdata.example",
+            "2026-03-29T08:00:00Z",
+            json!({"message_id": "report-1@provdata.example", "data_subjects": {"min": 0, "max": 0}}),
+        );
+        let now = t("2026-03-30T10:00:00Z");
+        let c = from_record(
+            &rec,
+            &msgs,
+            std::slice::from_ref(&attached),
+            &docs(),
+            chrono_tz::Europe::Stockholm,
+            now,
+        )
+        .unwrap();
+        assert_eq!(c.forward.as_ref().map(|f| f.by.as_str()), Some("Sam Staff"));
+        let r = c
+            .messages
+            .iter()
+            .find(|m| m.subject == "Slutrapport")
+            .expect("report");
+        assert!(r.none_of_ours);
+        assert!(c
+            .messages
+            .iter()
+            .filter(|m| m.subject != "Slutrapport")
+            .all(|m| !m.none_of_ours));
+        let w = crate::core::documents::decision(&c, Outcome::Withdraw).to_text();
+        assert!(
+            w.contains("framgår att inga av personuppgiftsansvarigs registrerade"),
+            "{w}"
+        );
+        // Without the event's count (a case from before it was recorded): blank.
+        let c = from_record(&rec, &msgs, &[], &docs(), chrono_tz::Europe::Stockholm, now).unwrap();
+        assert!(c.messages.iter().all(|m| !m.none_of_ours));
     }
 
     #[test]

@@ -360,7 +360,11 @@ fn bakgrund(case: &CaseFile) -> Vec<Block> {
     let mut entries: Vec<(DateTime<Utc>, String)> = Vec::new();
     let mut first_message: Option<DateTime<Utc>> = None;
     for m in sorted_messages(case) {
-        let what = if m.follow_up {
+        // A final report is called so, as seed 001 does ("inkom slutrapport
+        // från personuppgiftsbiträdet").
+        let what = if m.follow_up && is_final_report(&m.subject) {
+            "inkom slutrapport från personuppgiftsbiträdet"
+        } else if m.follow_up {
             "inkom kompletterande information från personuppgiftsbiträdet"
         } else {
             "inkom e-postmeddelande från"
@@ -544,11 +548,12 @@ fn final_report(case: &CaseFile) -> Option<&super::model::ReceivedMessage> {
 /// True when the case holds what a withdrawal rests on: the supplier's final
 /// report and the count it gave, none of ours.
 fn none_affected_on_record(case: &CaseFile) -> bool {
-    final_report(case).is_some()
-        && case
-            .facts
-            .data_subjects
-            .is_some_and(|r| r.min == Some(0) && r.max == Some(0))
+    final_report(case).is_some_and(|m| m.none_of_ours)
+        || (final_report(case).is_some()
+            && case
+                .facts
+                .data_subjects
+                .is_some_and(|r| r.min == Some(0) && r.max == Some(0)))
 }
 
 /// "Skäl för beslut" of a withdrawal: only what the case holds. The final
@@ -568,12 +573,12 @@ fn withdrawal_reasons(case: &CaseFile) -> Vec<Block> {
     out.push(para(match final_report(case) {
         Some(m) if none_affected_on_record(case) => format!(
             "Av personuppgiftsbiträdets slutrapport{}, som inkom {}, framgår att inga av personuppgiftsansvarigs registrerade är drabbade av incidenten.",
-            report_title(&m.subject),
+            report_title(&m.subject).map(|t| format!(" {t}")).unwrap_or_default(),
             date_long_at(m.received_at, tz)
         ),
         Some(m) => format!(
             "Personuppgiftsbiträdets slutrapport{} inkom {}. [Vad slutrapporten visar om personuppgiftsansvarigs registrerade: att fylla i]",
-            report_title(&m.subject),
+            report_title(&m.subject).map(|t| format!(", {t},")).unwrap_or_default(),
             date_long_at(m.received_at, tz)
         ),
         None => "[Skäl för återtagandet: vad som visar att inga av personuppgiftsansvarigs registrerade är drabbade, t.ex. personuppgiftsbiträdets slutrapport och dess datum: att fylla i]".into(),
@@ -581,17 +586,14 @@ fn withdrawal_reasons(case: &CaseFile) -> Vec<Block> {
     out
 }
 
-/// ", ”Slutrapport om intrång”," when the report's subject says more than
-/// "Slutrapport"; nothing when it does not (a rendered draft read "slutrapport,
-/// ”Slutrapport”, som inkom …").
-fn report_title(subject: &str) -> String {
+/// "”Slutrapport om intrång”" when the report's subject says more than
+/// "Slutrapport"; None when it does not (a rendered draft read "slutrapport,
+/// ”Slutrapport”, som inkom …"). The caller punctuates: a rendered withdrawal
+/// read "slutrapport, ”…”,, som inkom".
+fn report_title(subject: &str) -> Option<String> {
     let s = subject.trim();
     let bare = s.trim_end_matches(['.', ':']).to_lowercase();
-    if matches!(bare.as_str(), "slutrapport" | "final report") {
-        String::new()
-    } else {
-        format!(", ”{s}”,")
-    }
+    (!matches!(bare.as_str(), "slutrapport" | "final report")).then(|| format!("”{s}”"))
 }
 
 /// A supplier outside the EU/EEA: the transfer is named and left for the

@@ -121,6 +121,10 @@ pub struct ReceivedMessage {
     /// False for the first notice, true for supplements and final reports; it
     /// only changes the wording ("inkom kompletterande information").
     pub follow_up: bool,
+    /// The reader found that this message states none of the controller's
+    /// data subjects were affected (its count was {0, 0}): what a withdrawal
+    /// may cite a final report for.
+    pub none_of_ours: bool,
 }
 
 /// A dated action on the case's timeline ("ställde kompletterande frågor …").

@@ -60,6 +60,7 @@ pub fn seed_001() -> CaseFile {
                 from: "Infosolutions Sverige AB <noreply@infosolutions.example>".into(),
                 summary: Some("E-posten skickades till en medarbetare på IT och digitalisering men berörde Företagshälsovården.".into()),
                 follow_up: false,
+                none_of_ours: false,
             },
             ReceivedMessage {
                 subject: "Kompletterande information om dataintrång".into(),
@@ -67,6 +68,7 @@ pub fn seed_001() -> CaseFile {
                 from: "Infosolutions Sverige AB <noreply@infosolutions.example>".into(),
                 summary: Some("Biträdet uppger att ingen data har raderats eller ändrats men att omfattningen av åtkomsten inte med säkerhet kan påvisas.".into()),
                 follow_up: true,
+                none_of_ours: false,
             },
             ReceivedMessage {
                 subject: "Kompletterande information om dataintrång ang antal registrerade".into(),
@@ -74,6 +76,7 @@ pub fn seed_001() -> CaseFile {
                 from: "Infosolutions Sverige AB <noreply@infosolutions.example>".into(),
                 summary: None,
                 follow_up: true,
+                none_of_ours: false,
             },
             ReceivedMessage {
                 subject: "Ytterligare kompletterande information om dataintrång ang antal registrerade".into(),
@@ -81,6 +84,7 @@ pub fn seed_001() -> CaseFile {
                 from: "Infosolutions Sverige AB <noreply@infosolutions.example>".into(),
                 summary: Some("Antalet berörda registrerade är ännu inte känt men färre än först befarat.".into()),
                 follow_up: true,
+                none_of_ours: false,
             },
         ],
         facts: Incident {
@@ -151,6 +155,7 @@ pub fn seed_001_withdrawn() -> CaseFile {
         from: "Infosolutions Sverige AB <noreply@infosolutions.example>".into(),
         summary: Some("Slutrapporten visar att inga av personuppgiftsansvarigs registrerade har berörts av incidenten.".into()),
         follow_up: true,
+        none_of_ours: true,
     });
     c.facts.data_subjects = Some(Range {
         min: Some(0),
@@ -182,6 +187,7 @@ pub fn notice_07() -> CaseFile {
         from: "Brightline Survey, Inc. <security@brightline.test>".into(),
         summary: None,
         follow_up: false,
+        none_of_ours: false,
     }];
     c.facts = Incident {
         discovered_at: Some(utc(2025, 9, 8, 19, 15)),

@@ -169,8 +169,27 @@ fn a_withdrawal_states_only_what_the_case_holds() {
     // A final report whose finding is not on the case: cited, finding blank.
     let mut unread = sample::seed_001_withdrawn();
     unread.facts.data_subjects = None;
+    for m in &mut unread.messages {
+        m.none_of_ours = false;
+    }
     let w = decision(&unread, Outcome::Withdraw).to_text();
     assert!(w.contains("inkom den 24 juni 2021. [Vad slutrapporten visar"));
+    // The report's own finding (read when it arrived) is enough, even when
+    // the case's facts are still the first notice's; a titled report is
+    // cited by its title, once, with no doubled comma.
+    let mut titled = sample::seed_001_withdrawn();
+    titled.facts.data_subjects = None;
+    for m in &mut titled.messages {
+        if m.subject == "Slutrapport" {
+            m.subject = "Slutrapport – dataintrång i LabPortalen".into();
+        }
+    }
+    let w = decision(&titled, Outcome::Withdraw).to_text();
+    assert!(w.contains("Av personuppgiftsbiträdets slutrapport ”Slutrapport – dataintrång i LabPortalen”, som inkom den 24 juni 2021, framgår att inga"), "{w}");
+    assert!(!w.contains(",,"));
+    assert!(w.contains(
+        "inkom slutrapport från personuppgiftsbiträdet: ”Slutrapport – dataintrång i LabPortalen”"
+    ));
 }
 
 #[test]
