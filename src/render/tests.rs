@@ -449,12 +449,12 @@ fn html_escapes_and_marks_missing() {
     assert!(html.contains("id=\"q37\""));
     // A blank inside an answer is marked, escaped like the rest.
     assert!(
-        html.contains("Evil &lt;script&gt;alert(1)&lt;/script&gt; AB, organisationsnummer <mark>[att fylla i]</mark>"),
+        html.contains("Evil &lt;script&gt;alert(1)&lt;/script&gt; AB, organisationsnummer <mark><span style=\"background: #ffeb3b; font-weight: bold\">[att fylla i]</span></mark>"),
         "{html}"
     );
     // The questions still open are listed at the end, marked.
     assert!(
-        html.contains("<li><mark>2. Organisationsnummer</mark></li>"),
+        html.contains("<li><mark><span style=\"background: #ffeb3b; font-weight: bold\">2. Organisationsnummer</span></mark></li>"),
         "{html}"
     );
     // No machine timestamp in the document.

@@ -539,7 +539,9 @@ impl ImyForm {
                 Some(text) => {
                     out.push_str(text);
                     out.push('\n');
-                    if a.missing && !text.contains(TO_FILL_IN) {
+                    // One blank is enough: "[Övriga skäl …: att fylla i]"
+                    // needs no "[att fylla i]" below it.
+                    if a.missing && !text.contains("att fylla i]") {
                         out.push_str(TO_FILL_IN);
                         out.push('\n');
                     }
