@@ -613,9 +613,18 @@ fn cases(flag: Option<&Path>, cmd: CasesCommand) -> Result<ExitCode, ExitCode> {
                     }
                     Err(e) => return Err(fail(1, e.to_string())),
                 };
-                let msgs = store.case_messages(c.id).await.map_err(|e| fail(1, e.to_string()))?;
-                let events = store.case_events(c.id).await.map_err(|e| fail(1, e.to_string()))?;
-                let mails = store.case_outbox(c.id).await.map_err(|e| fail(1, e.to_string()))?;
+                let msgs = store
+                    .case_messages(c.id)
+                    .await
+                    .map_err(|e| fail(1, e.to_string()))?;
+                let events = store
+                    .case_events(c.id)
+                    .await
+                    .map_err(|e| fail(1, e.to_string()))?;
+                let mails = store
+                    .case_outbox(c.id)
+                    .await
+                    .map_err(|e| fail(1, e.to_string()))?;
                 let mut v = summary_json(&c, tz);
                 v["message_list"] = serde_json::to_value(&msgs).unwrap_or_default();
                 v["timeline"] = serde_json::to_value(&events).unwrap_or_default();
@@ -623,18 +632,10 @@ fn cases(flag: Option<&Path>, cmd: CasesCommand) -> Result<ExitCode, ExitCode> {
                 if json {
                     serde_json::to_string_pretty(&v).unwrap_or_default()
                 } else {
-                    let mut s = format!(
-                        "{}  {}\n  aware:    {}\n  deadline: {}\n  committee: {}  official: {}\n  messages: {}  reminders sent: {}\n",
-                        c.case_ref, c.state, local(c.aware_at, tz), local(c.deadline_at, tz),
-                        c.committee, c.official, c.messages, c.reminders_sent
-                    );
-                    for e in &events {
-                        s.push_str(&format!("  {}  {}  {}\n", local(e.at, tz), e.kind, e.actor));
-                    }
-                    for m in &mails {
-                        s.push_str(&format!("  mail {} to {} [{}]\n", m.purpose, m.recipients.join(", "), m.status));
-                    }
-                    s
+                    // The text view: what the case is about and why the clock
+                    // starts when it does (`casefile::show_text`).
+                    let file = case_file(&cfg, &store, &case_ref).await?;
+                    crate::casefile::show_text(&c, &file, &msgs, &events, &mails)
                 }
             }
         };
