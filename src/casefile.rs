@@ -24,17 +24,13 @@ use crate::core::documents::{
     CaseFile, Forward, Organisation, Outcome, Person, PostalAddress, Processor, ReceivedMessage,
     RiskAssessment, RiskLevel, TimelineEvent,
 };
+use crate::core::event::EventKind;
 use crate::core::notice::{Cause, Incident, Notice, Range};
 use crate::core::routing::Route;
 use crate::core::types::CaseRef;
 use crate::mail::compose::Attachment;
 use crate::render::{self, Document, Templates};
 use crate::store::{CaseRecord, EventRow, MessageRow, NewEvent, Store, StoreError};
-
-/// Kind of the timeline event listing generated documents and their SHA-256.
-pub const EVENT_DOCUMENTS_GENERATED: &str = "documents_generated";
-/// Kind of the timeline event recording that documents could not be made.
-pub const EVENT_DOCUMENTS_FAILED: &str = "documents_failed";
 
 /// The document outcome of an official's decision.
 pub fn outcome_for(d: Decision) -> Outcome {
@@ -298,14 +294,9 @@ fn roster_name(route: Option<&Route>, address: &str) -> String {
     let Some(r) = route else {
         return address.to_string();
     };
-    let mut people = vec![&r.official, &r.deputy, &r.dpo];
-    if let Some(c) = &r.coordinator {
-        people.push(c);
-    }
-    people
-        .into_iter()
-        .find(|p| p.address.eq_ignore_ascii_case(address.trim()))
-        .map(|p| p.name.clone())
+    r.roster()
+        .find(|(_, p)| p.address.eq_ignore_ascii_case(address.trim()))
+        .map(|(_, p)| p.name.clone())
         .unwrap_or_else(|| address.to_string())
 }
 
@@ -326,9 +317,9 @@ fn timeline_sentence(e: &EventRow, route: Option<&Route>) -> Option<String> {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
     };
-    match e.kind.as_str() {
-        "acknowledged" => Some(format!("{who} kvitterade ärendet.")),
-        "assessed" => {
+    match e.kind {
+        EventKind::Acknowledged => Some(format!("{who} kvitterade ärendet.")),
+        EventKind::Assessed => {
             let level = match d["assessment"].as_str()? {
                 "no_risk" => "att incidenten sannolikt inte medför någon risk",
                 "risk" => "att incidenten sannolikt medför en risk",
@@ -339,8 +330,8 @@ fn timeline_sentence(e: &EventRow, route: Option<&Route>) -> Option<String> {
                 "{who} bedömde {level} för de registrerades rättigheter och friheter."
             ))
         }
-        "note" => text("text").map(|t| format!("{who} antecknade: {t}")),
-        "supplemented" => Some(format!(
+        EventKind::Note => text("text").map(|t| format!("{who} antecknade: {t}")),
+        EventKind::Supplemented => Some(format!(
             "Komplettering nr {} skickades till Integritetsskyddsmyndigheten.",
             d["number"].as_u64().unwrap_or(1)
         )),
@@ -439,7 +430,7 @@ pub fn from_record(
         risk.reasoning = events
             .iter()
             .rev()
-            .find(|e| e.kind == "assessed")
+            .find(|e| e.kind == EventKind::Assessed)
             .and_then(|e| e.data["body"].as_str())
             .map(str::trim)
             .filter(|b| !b.is_empty())
@@ -473,7 +464,7 @@ pub fn documents_event(outcome: Outcome, docs: &[Document], via: &str) -> NewEve
         .map(|d| json!({ "file_name": d.file_name, "sha256": d.sha256 }))
         .collect();
     NewEvent {
-        kind: EVENT_DOCUMENTS_GENERATED.into(),
+        kind: EventKind::DocumentsGenerated,
         actor: "breachwatch".into(),
         data: json!({ "outcome": outcome, "via": via, "documents": list }),
     }
@@ -559,7 +550,7 @@ pub fn opening_attachments(case: &CaseFile, templates: &Templates) -> (Vec<Attac
 /// the .docx writer, never case content).
 pub fn documents_failed_event(error: &str) -> NewEvent {
     NewEvent {
-        kind: EVENT_DOCUMENTS_FAILED.into(),
+        kind: EventKind::DocumentsFailed,
         actor: "breachwatch".into(),
         data: json!({ "outcome": Outcome::Notify, "error": error }),
     }
@@ -953,7 +944,7 @@ mod tests {
         assert_ne!(text, without, "the recorded assessment changes the draft");
         assert!(text.contains("Vård- och omsorgsnämnden"));
         assert_eq!(evs.len(), 1);
-        assert_eq!(evs[0].kind, EVENT_DOCUMENTS_GENERATED);
+        assert_eq!(evs[0].kind, EventKind::DocumentsGenerated);
         assert_eq!(
             evs[0].data["documents"].as_array().unwrap().len(),
             att.len()
@@ -997,7 +988,7 @@ Provdata Sverige AB har drabbats av ett dataintrang i ProvWeb.\r\n";
         assert!(names.iter().any(|n| n.ends_with(".ics")), "{names:?}");
         assert!(names.iter().any(|n| n.starts_with("IMY-")), "{names:?}");
         assert!(!names.iter().any(|n| n.ends_with(".json")), "{names:?}");
-        assert_eq!(ev.kind, EVENT_DOCUMENTS_GENERATED);
+        assert_eq!(ev.kind, EventKind::DocumentsGenerated);
         let listed = ev.data["documents"].as_array().unwrap();
         assert_eq!(listed.len(), att.len());
         for (a, l) in att.iter().zip(listed) {
@@ -1007,12 +998,12 @@ Provdata Sverige AB har drabbats av ett dataintrang i ProvWeb.\r\n";
         // A set that cannot render: no attachments, a failure event, no panic.
         let (att, ev) = opening_attachments(&c, &Templates::unavailable());
         assert!(att.is_empty());
-        assert_eq!(ev.kind, EVENT_DOCUMENTS_FAILED);
+        assert_eq!(ev.kind, EventKind::DocumentsFailed);
         assert!(draft_attachments(&c, &Templates::unavailable(), Outcome::NoNotify).is_err());
         let (att, evs) =
             decision_attachments(&c, None, Decision::DoNotNotify, &Templates::unavailable());
         assert!(att.is_empty());
-        assert_eq!(evs[0].kind, EVENT_DOCUMENTS_FAILED);
+        assert_eq!(evs[0].kind, EventKind::DocumentsFailed);
         assert_eq!(evs[0].data["outcome"], "no_notify");
         let (att, evs) = draft_attachments(&c, &tpl, Outcome::NoNotify).unwrap();
         assert!(!att.iter().any(|a| a.file_name.starts_with("IMY-")));

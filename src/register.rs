@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
 
+use crate::core::event::EventKind;
 use crate::core::register::{self, Anchor, CaseHead, Seal};
 use crate::core::timeline::{self, StoredEvent};
 use crate::store::{CaseRecord, EventRow, Store};
@@ -30,10 +31,10 @@ fn entry(wf: &CaseRecord, events: &[EventRow], messages: i64, tz: Tz) -> Value {
     let case = load_case(wf);
     let f = &wf.facts;
     let inc = &f["incident"];
-    let texts = |kinds: &[&str]| -> Vec<Value> {
+    let texts = |kinds: &[EventKind]| -> Vec<Value> {
         events
             .iter()
-            .filter(|e| kinds.contains(&e.kind.as_str()))
+            .filter(|e| kinds.contains(&e.kind))
             .map(|e| {
                 json!({
                     "at": local(Some(e.at), tz),
@@ -76,7 +77,17 @@ fn entry(wf: &CaseRecord, events: &[EventRow], messages: i64, tz: Tz) -> Value {
         "supplements": case.supplements,
         "withdrawn_at": local(case.withdrawn_at, tz),
         "closed_at": local(case.closed_at, tz),
-        "reasoning_and_remedial_actions": texts(&["assessed", "decided", "note", "delay_reason", "follow_up", "reported", "supplemented", "withdrawn", "closed"]),
+        "reasoning_and_remedial_actions": texts(&[
+            EventKind::Assessed,
+            EventKind::Decided,
+            EventKind::Note,
+            EventKind::DelayReason,
+            EventKind::FollowUp,
+            EventKind::Reported,
+            EventKind::Supplemented,
+            EventKind::Withdrawn,
+            EventKind::Closed,
+        ]),
         "messages": messages,
         "events": events.len(),
         "timeline_head": wf.timeline_head,

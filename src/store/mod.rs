@@ -17,6 +17,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use crate::core::event::EventKind;
 use crate::core::types::CaseRef;
 
 #[macro_use]
@@ -129,7 +130,7 @@ impl Composed {
 
 #[derive(Debug, Clone)]
 pub struct NewEvent {
-    pub kind: String,
+    pub kind: EventKind,
     pub actor: String,
     pub data: serde_json::Value,
 }
@@ -322,7 +323,7 @@ pub struct MessageRow {
 pub struct EventRow {
     pub seq: i64,
     pub at: DateTime<Utc>,
-    pub kind: String,
+    pub kind: EventKind,
     pub actor: String,
     pub data: serde_json::Value,
     pub prev_hash: String,

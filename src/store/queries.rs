@@ -309,7 +309,7 @@ macro_rules! backend {
                 .bind(case_id)
                 .bind(seq)
                 .bind(at)
-                .bind(&ev.kind)
+                .bind(ev.kind.as_str())
                 .bind(&ev.actor)
                 .bind(ev.data.to_string())
                 .bind(prev)
@@ -862,7 +862,7 @@ macro_rules! backend {
                     .map(|r| EventRow {
                         seq: r.get(0),
                         at: r.get(1),
-                        kind: r.get(2),
+                        kind: EventKind::parse(r.get::<&str, _>(2)),
                         actor: r.get(3),
                         data: serde_json::from_str(&r.get::<String, _>(4)).unwrap_or_default(),
                         prev_hash: r.get(5),
@@ -885,7 +885,7 @@ macro_rules! backend {
                         seq: u64::try_from(r.get::<i64, _>(0)).unwrap_or(0),
                         case_ref: case_ref.clone(),
                         at: r.get(1),
-                        kind: r.get(2),
+                        kind: EventKind::parse(r.get::<&str, _>(2)),
                         actor: r.get(3),
                         data: serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data)),
                     },

@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::core::clock::{self, ReminderPlan};
+use crate::core::event::EventKind;
 use crate::core::routing::Route;
 use crate::mail::compose::{self, Sender};
 use crate::store::{Composed, NewEvent, Store};
@@ -34,11 +35,10 @@ pub async fn fire_due(
         let unacknowledged = case.acknowledged_at.is_none();
         let event = NewEvent {
             kind: if r.overdue {
-                "overdue_reminder"
+                EventKind::OverdueReminder
             } else {
-                "reminder"
-            }
-            .into(),
+                EventKind::Reminder
+            },
             actor: "breachwatch".into(),
             data: serde_json::json!({
                 "seq": r.seq,

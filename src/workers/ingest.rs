@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use crate::config::Config;
 use crate::core::bounded::{cut_text, MAX_STORED_TEXT};
 use crate::core::clock;
+use crate::core::event::EventKind;
 use crate::core::intake::{self, AckTo, Plan};
 use crate::core::notice::{self, Notice};
 use crate::core::routing::{self, Route};
@@ -285,7 +286,7 @@ impl Pipeline {
             } => {
                 let from = n.sender.address.clone().unwrap_or_default();
                 let mut events = vec![NewEvent {
-                    kind: "message_attached".into(),
+                    kind: EventKind::MessageAttached,
                     actor: from.clone(),
                     data: serde_json::json!({
                         "message_id": message_id,
@@ -359,7 +360,7 @@ impl Pipeline {
                             Err(e) => {
                                 tracing::error!(case = %wf.case_ref, "reply could not be handled: {e}");
                                 events.push(NewEvent {
-                                    kind: "reply_not_handled".into(),
+                                    kind: EventKind::ReplyNotHandled,
                                     actor: "breachwatch".into(),
                                     data: serde_json::json!({ "error": e }),
                                 });
@@ -480,7 +481,7 @@ impl Pipeline {
                     },
                     change: CaseChange::Open(Box::new(case)),
                     events: std::iter::once(NewEvent {
-                        kind: "case_opened".into(),
+                        kind: EventKind::CaseOpened,
                         actor: "breachwatch".into(),
                         data: serde_json::json!({
                             "message_id": message_id,
@@ -562,7 +563,7 @@ impl Pipeline {
                             }
                             Err(e) => {
                                 tracing::error!(case = %k.case_ref, "opening notice with documents could not be formatted: {e}");
-                                if doc_event.kind != crate::casefile::EVENT_DOCUMENTS_FAILED {
+                                if doc_event.kind != EventKind::DocumentsFailed {
                                     events.push(crate::casefile::documents_failed_event(&e.to_string()));
                                 } else {
                                     events.push(doc_event);
@@ -713,7 +714,7 @@ impl Pipeline {
             expected_version: wf.version,
         };
         let event = NewEvent {
-            kind: "aware_at_moved".into(),
+            kind: EventKind::AwareAtMoved,
             actor: "breachwatch".into(),
             data: serde_json::json!({
                 "from": wf.aware_at,
@@ -861,7 +862,7 @@ fn refused_sender(n: &Notice) -> Option<NewEvent> {
     let why = crate::core::types::PlainAddress::parse(a).err()?;
     let shown: String = a.chars().take(320).collect();
     Some(NewEvent {
-        kind: "recipient_refused".into(),
+        kind: EventKind::RecipientRefused,
         actor: "breachwatch".into(),
         data: serde_json::json!({ "address": shown, "reason": why.to_string() }),
     })

@@ -13,6 +13,7 @@ use crate::core::case::{handle_reply, Case, Effect, Reply};
 use crate::core::clock;
 use crate::core::commands::Lang;
 use crate::core::documents::CaseFile;
+use crate::core::event::EventKind;
 use crate::core::notice::Notice;
 use crate::core::routing::Route;
 use crate::mail::compose::{self, Draft, Sender};
@@ -136,7 +137,7 @@ pub fn work(
         target_case.as_ref(),
     );
     let mut work = ReplyWork {
-        was_command: !matches!(out.effects.first(), Some(Effect::RecordTimeline { kind, .. }) if kind == "follow_up"),
+        was_command: !matches!(out.effects.first(), Some(Effect::RecordTimeline { kind, .. }) if *kind == EventKind::FollowUp),
         ..ReplyWork::default()
     };
     let case_ref = &wf.case_ref;
@@ -192,14 +193,7 @@ pub fn work(
                 queue(&mut work, sender, case_ref, dnr.as_deref(), d);
             }
             Effect::NotifyRoster { sv, en: _ } => {
-                let mut to: Vec<String> = vec![
-                    route.official.address.clone(),
-                    route.deputy.address.clone(),
-                    route.dpo.address.clone(),
-                ];
-                if let Some(c) = &route.coordinator {
-                    to.push(c.address.clone());
-                }
+                let mut to: Vec<String> = route.roster().map(|(_, c)| c.address.clone()).collect();
                 to.retain(|a| !a.eq_ignore_ascii_case(&reply.sender));
                 if to.is_empty() {
                     continue;
@@ -295,13 +289,13 @@ pub fn work(
                     }
                 }
                 let mut events = vec![NewEvent {
-                    kind: "merged_from".into(),
+                    kind: EventKind::MergedFrom,
                     actor: reply.sender.clone(),
                     data: data.clone(),
                 }];
                 if *aware_at_moved {
                     events.push(NewEvent {
-                        kind: "aware_at_moved".into(),
+                        kind: EventKind::AwareAtMoved,
                         actor: "breachwatch".into(),
                         data: serde_json::json!({
                             "from": rec.aware_at,

@@ -508,7 +508,7 @@ macro_rules! write_legacy_case {
                 seq: 0,
                 case_ref: case_ref.clone(),
                 at: t + Duration::minutes(i as i64),
-                kind: kind.to_string(),
+                kind: breachwatch::core::event::EventKind::parse(kind),
                 actor: "breachwatch".into(),
                 data: serde_json::json!({"i": i}),
             };
@@ -540,7 +540,7 @@ macro_rules! write_legacy_case {
             .bind(id)
             .bind(s.event.seq as i64)
             .bind(s.event.at)
-            .bind(&s.event.kind)
+            .bind(s.event.kind.as_str())
             .bind(&s.event.actor)
             .bind(s.event.data.to_string())
             .bind(&s.prev_hash)
