@@ -25,7 +25,7 @@ use crate::core::documents::{
     RiskAssessment, RiskLevel, TimelineEvent,
 };
 use crate::core::event::EventKind;
-use crate::core::notice::{Cause, Incident, Notice, Range};
+use crate::core::notice::{Incident, Notice};
 use crate::core::routing::Route;
 use crate::core::types::CaseRef;
 use crate::mail::compose::Attachment;
@@ -213,55 +213,6 @@ pub fn for_new_case(
 /// worth a sentence: the notice reached us at once.
 const FORWARD_GAP: chrono::Duration = chrono::Duration::minutes(15);
 
-fn time(v: &Value) -> Option<DateTime<Utc>> {
-    v.as_str()
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc))
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The incident facts back from the stored inspect-v1 JSON (`cases.facts`).
-/// Anything missing or malformed reads as unknown.
-pub fn incident_from_facts(facts: &Value) -> Incident {
-    let i = &facts["incident"];
-    let range = &i["data_subjects"];
-    let data_subjects = range.is_object().then(|| Range {
-        min: range["min"].as_u64(),
-        max: range["max"].as_u64(),
-    });
-    let cause = match i["cause"].as_str() {
-        Some("attack") => Some(Cause::Attack),
-        Some("human_error") => Some(Cause::HumanError),
-        Some("technical_fault") => Some(Cause::TechnicalFault),
-        _ => None,
-    };
-    Incident {
-        discovered_at: time(&i["discovered_at"]),
-        occurred_from: time(&i["occurred_from"]),
-        occurred_to: time(&i["occurred_to"]),
-        ongoing: i["ongoing"].as_bool(),
-        systems: strings(&i["systems"]),
-        data_categories: strings(&i["data_categories"]),
-        data_subjects,
-        cause,
-    }
-}
-
-/// The recorded workflow, or None when nothing parseable is stored (`{}` until
-/// the reply workflow records one).
-pub fn workflow(v: &Value) -> Option<Case> {
-    serde_json::from_value(v.clone()).ok()
-}
-
 /// Copies what the official recorded (assessment, delay reason, IMY report)
 /// into the case file. The lead's decision path calls this with the case
 /// *after* the transition, so the draft reflects the command just applied.
@@ -350,8 +301,10 @@ pub fn from_record(
     tz: Tz,
     now: DateTime<Utc>,
 ) -> Result<CaseFile, String> {
-    let route: Route = serde_json::from_value(rec.route.clone())
-        .map_err(|e| format!("{}: the stored route cannot be read: {e}", rec.case_ref))?;
+    let route: Route = rec
+        .route
+        .clone()
+        .ok_or_else(|| format!("{}: the stored route cannot be read", rec.case_ref))?;
     let mut c = base(
         rec.case_ref.clone(),
         &route,
@@ -366,7 +319,7 @@ pub fn from_record(
         number: None,
         email: non_empty(&rec.reporter_address),
     };
-    c.facts = incident_from_facts(&rec.facts);
+    c.facts = rec.incident.clone();
     let reporter = label(
         rec.reporter_organisation.as_deref(),
         rec.reporter_name.as_deref(),
@@ -421,8 +374,8 @@ pub fn from_record(
             timeline_sentence(e, Some(&route)).map(|text| TimelineEvent { at: e.at, text })
         })
         .collect();
-    if let Some(w) = workflow(&rec.workflow) {
-        apply_workflow(&mut c, &w);
+    if let Some(w) = &rec.workflow {
+        apply_workflow(&mut c, w);
     }
     // The official's reasoning is what they wrote under the assessment command
     // ("bedömning: risk" and then why): the latest one counts.
@@ -560,7 +513,9 @@ pub fn documents_failed_event(error: &str) -> NewEvent {
 mod tests {
     use super::*;
     use crate::config::DocumentsController;
+    use crate::core::notice::{Cause, Range};
     use crate::core::routing::{Committee, Contact};
+    use crate::store::StoredJson;
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -610,24 +565,30 @@ mod tests {
             reporter_organisation: Some("Provdata Sverige AB".into()),
             reporter_domain: Some("provdata.example".into()),
             systems: vec!["ProvWeb".into()],
-            route: serde_json::to_value(route()).unwrap(),
-            facts: json!({
-                "schema": "breachwatch.inspect/1",
-                "incident": {
-                    "discovered_at": "2026-03-27T08:00:00+01:00",
-                    "occurred_from": null,
-                    "occurred_to": null,
-                    "ongoing": false,
-                    "systems": ["ProvWeb"],
-                    "data_categories": ["health", "personal_identity_number"],
-                    "data_subjects": { "min": 10, "max": 100 },
-                    "cause": "attack"
-                }
-            }),
-            workflow,
+            route: None,
+            incident: Incident::default(),
+            workflow: None,
             version: 0,
             timeline_head: crate::core::timeline::GENESIS.into(),
+            stored: StoredJson {
+                route: serde_json::to_value(route()).unwrap(),
+                facts: json!({
+                    "schema": "breachwatch.inspect/1",
+                    "incident": {
+                        "discovered_at": "2026-03-27T08:00:00+01:00",
+                        "occurred_from": null,
+                        "occurred_to": null,
+                        "ongoing": false,
+                        "systems": ["ProvWeb"],
+                        "data_categories": ["health", "personal_identity_number"],
+                        "data_subjects": { "min": 10, "max": 100 },
+                        "cause": "attack"
+                    }
+                }),
+                workflow,
+            },
         }
+        .decoded()
     }
 
     fn msg(
@@ -877,12 +838,14 @@ mod tests {
     fn unreadable_stored_json_reads_as_nothing_recorded_but_a_bad_route_is_an_error() {
         let now = t("2026-03-28T10:00:00Z");
         let mut rec = record(Value::Null);
-        rec.facts = json!("garbage");
+        rec.stored.facts = json!("garbage");
+        rec = rec.decoded();
         let c = from_record(&rec, &[], &[], &docs(), chrono_tz::Europe::Stockholm, now).unwrap();
         assert_eq!(c.facts, Incident::default());
         assert_eq!(c.risk, None);
         assert!(c.messages.is_empty());
-        rec.route = json!({});
+        rec.stored.route = json!({});
+        rec = rec.decoded();
         let e =
             from_record(&rec, &[], &[], &docs(), chrono_tz::Europe::Stockholm, now).unwrap_err();
         assert!(e.contains("PUI-2026-0012"), "{e}");
@@ -907,7 +870,10 @@ mod tests {
         };
         // The same JSON the ingest pipeline stores in `cases.facts`.
         let v = crate::core::notice::present::to_contract_json(&n, chrono_tz::Europe::Stockholm);
-        assert_eq!(incident_from_facts(&v), n.incident);
+        assert_eq!(
+            crate::core::notice::present::incident_from_stored(&v),
+            n.incident
+        );
     }
 
     #[test]

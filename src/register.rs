@@ -29,7 +29,7 @@ fn local(t: Option<DateTime<Utc>>, tz: Tz) -> Value {
 /// One register entry.
 fn entry(wf: &CaseRecord, events: &[EventRow], messages: i64, tz: Tz) -> Value {
     let case = load_case(wf);
-    let f = &wf.facts;
+    let f = &wf.stored.facts;
     let inc = &f["incident"];
     let texts = |kinds: &[EventKind]| -> Vec<Value> {
         events
@@ -48,8 +48,8 @@ fn entry(wf: &CaseRecord, events: &[EventRow], messages: i64, tz: Tz) -> Value {
     json!({
         "ref": wf.case_ref,
         "state": wf.state,
-        "committee": wf.route["committee"]["name"],
-        "official": wf.route["official"]["address"],
+        "committee": wf.route.as_ref().map(|r| &r.committee.name),
+        "official": wf.route.as_ref().map(|r| &r.official.address),
         "aware_at": local(Some(wf.aware_at), tz),
         "deadline_at": local(Some(case.deadline()), tz),
         "opened_at": local(Some(wf.opened_at), tz),

@@ -30,7 +30,10 @@ pub async fn fire_due(
         let next = clock::next_after(due.aware_at, plan, now).map(|n| (n.due_at, n.seq));
         let wf = store.case_workflow(due.case_id).await?;
         let case = crate::workers::reply::load_case(&wf);
-        let route: Route = serde_json::from_value(wf.route.clone())?;
+        let route: Route = wf
+            .route
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("{}: the stored route cannot be read", wf.case_ref))?;
         // Nobody has acknowledged the case yet: the reminder escalates to the deputy.
         let unacknowledged = case.acknowledged_at.is_none();
         let event = NewEvent {

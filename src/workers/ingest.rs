@@ -314,7 +314,7 @@ impl Pipeline {
                 // Automatic mail never commands and is never answered.
                 if notify_official {
                     let wf = self.store.case_workflow(case_id).await?;
-                    let route: Option<Route> = serde_json::from_value(wf.route.clone()).ok();
+                    let route: Option<Route> = wf.route.clone();
                     let mut was_command = false;
                     let reply = ReplyMail::from_notice(n);
                     {
@@ -695,14 +695,7 @@ impl Pipeline {
         now: DateTime<Utc>,
     ) -> anyhow::Result<(EarlierAwareness, NewEvent)> {
         let wf = self.store.case_workflow(case_id).await?;
-        let mut workflow = wf.workflow.clone();
-        // A case commanded before keeps its state machine's copy of aware_at in
-        // step; an empty workflow is built from the case row when needed.
-        if let Some(o) = workflow.as_object_mut() {
-            if o.contains_key("aware_at") {
-                o.insert("aware_at".into(), serde_json::json!(aware_at));
-            }
-        }
+        let workflow = wf.workflow_with_aware_at(aware_at);
         let deadline_at = clock::deadline(aware_at);
         let change = EarlierAwareness {
             case_id,

@@ -321,7 +321,13 @@ async fn story(db_url: &str) {
     set_aware_at(&store, &a, wf_a.aware_at).await;
     assert!(verify(&store, None).await.unwrap().problems().is_empty());
 
-    let mut workflow = store.case_record(&a).await.unwrap().unwrap().workflow;
+    let mut workflow = store
+        .case_record(&a)
+        .await
+        .unwrap()
+        .unwrap()
+        .stored
+        .workflow;
     let original = workflow.to_string();
     assert_eq!(workflow["decision"], "notify");
     workflow["decision"] = serde_json::json!("do_not_notify");
