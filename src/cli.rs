@@ -718,7 +718,7 @@ async fn cases_imy_form(
         .await
         .ok()
         .flatten()
-        .and_then(|r| crate::casefile::workflow(&r.workflow))
+        .and_then(|r| r.workflow)
         .and_then(|w| w.decision)
         .map(crate::casefile::outcome_for)
         .filter(|o| o.notifies())

@@ -836,15 +836,8 @@ impl Config {
     }
 
     fn route_problems(&self, key: &str, r: &Route, out: &mut Vec<ConfigProblem>) {
-        let mut people = vec![
-            ("official", &r.official),
-            ("deputy", &r.deputy),
-            ("dpo", &r.dpo),
-        ];
-        if let Some(c) = &r.coordinator {
-            people.push(("coordinator", c));
-        }
-        for (role, c) in people {
+        for (role, c) in r.roster() {
+            let role = role.as_str();
             if !c.address.contains('@') {
                 out.push(problem(
                     &format!("{key}.{role}.address"),

@@ -243,6 +243,18 @@ pub enum Role {
     Coordinator,
 }
 
+impl Role {
+    /// The role's name as configuration keys and stored data spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Official => "official",
+            Role::Deputy => "deputy",
+            Role::Dpo => "dpo",
+            Role::Coordinator => "coordinator",
+        }
+    }
+}
+
 /// How the message was found to be authentic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "via", rename_all = "snake_case")]
@@ -592,18 +604,10 @@ pub fn domains_aligned(a: &str, b: &str) -> bool {
 /// official wins when one address holds several roles.
 pub fn roster_role(route: &Route, sender: &str) -> Option<Role> {
     let s = bare_address(sender)?;
-    let same = |c: &super::routing::Contact| bare_address(&c.address).as_deref() == Some(&s);
-    if same(&route.official) {
-        Some(Role::Official)
-    } else if same(&route.deputy) {
-        Some(Role::Deputy)
-    } else if same(&route.dpo) {
-        Some(Role::Dpo)
-    } else if route.coordinator.as_ref().is_some_and(same) {
-        Some(Role::Coordinator)
-    } else {
-        None
-    }
+    route
+        .roster()
+        .find(|(_, c)| bare_address(&c.address).as_deref() == Some(&s))
+        .map(|(role, _)| role)
 }
 
 /// Decides whether the message described by `origin` may command the case

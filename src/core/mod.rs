@@ -17,6 +17,7 @@ mod commands_proptests;
 pub mod dates;
 pub mod digest;
 pub mod documents;
+pub mod event;
 pub mod intake;
 pub mod notice;
 pub mod regime;

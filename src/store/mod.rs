@@ -17,6 +17,10 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use crate::core::case::Case;
+use crate::core::event::EventKind;
+use crate::core::notice::Incident;
+use crate::core::routing::Route;
 use crate::core::types::CaseRef;
 
 #[macro_use]
@@ -129,7 +133,7 @@ impl Composed {
 
 #[derive(Debug, Clone)]
 pub struct NewEvent {
-    pub kind: String,
+    pub kind: EventKind,
     pub actor: String,
     pub data: serde_json::Value,
 }
@@ -322,7 +326,7 @@ pub struct MessageRow {
 pub struct EventRow {
     pub seq: i64,
     pub at: DateTime<Utc>,
-    pub kind: String,
+    pub kind: EventKind,
     pub actor: String,
     pub data: serde_json::Value,
     pub prev_hash: String,
@@ -342,7 +346,14 @@ pub struct OutboxSummary {
 }
 
 /// A case as stored: what the workflow, the documents, the digest and the
-/// register need.
+/// register need. The JSON columns are decoded once, here ([`StoredJson::decode`]),
+/// into the core's types.
+///
+/// One failure behaviour: a stored route or workflow that does not read as
+/// the core's type (a row written by hand, or by an older release) is `None`,
+/// never an error of the read; each caller says what a missing one means to
+/// it (a reply or a case file cannot go on without the route, the digest
+/// files the case under the default DPO). Facts that do not read are unknown.
 #[derive(Debug, Clone)]
 pub struct CaseRecord {
     pub id: i64,
@@ -356,16 +367,56 @@ pub struct CaseRecord {
     pub reporter_organisation: Option<String>,
     pub reporter_domain: Option<String>,
     pub systems: Vec<String>,
+    /// Who is responsible (`cases.route`); `None` when it does not read.
+    pub route: Option<Route>,
+    /// The opening notice's incident facts (`cases.facts`).
+    pub incident: Incident,
+    /// The draft facts beyond the contract (`cases.facts`, informative fields
+    /// of `incident`); rows stored before them read as not stated.
+    pub details: crate::core::notice::details::Details,
+    /// The state machine's case (`cases.workflow`); `None` until the first
+    /// command, or when it does not read. [`CaseRecord::case`] gives the case
+    /// either way.
+    pub workflow: Option<Case>,
+    /// Optimistic concurrency: bumped by every workflow update.
+    pub version: i64,
+    /// Hash of the last timeline event (`register verify` compares it).
+    pub timeline_head: String,
+    /// The JSON columns exactly as stored: the register seal hashes what is
+    /// stored, and `register export`/`stats` copy the notice's facts out as
+    /// the reader wrote them. Nothing else reads them.
+    pub stored: StoredJson,
+}
+
+/// The JSON columns of a case row as stored.
+#[derive(Debug, Clone, Default)]
+pub struct StoredJson {
     /// `core::routing::Route` as JSON.
     pub route: serde_json::Value,
     /// The inspect-v1 JSON of the opening notice.
     pub facts: serde_json::Value,
     /// The serialized `core::case::Case` (`{}` until the first command).
     pub workflow: serde_json::Value,
-    /// Optimistic concurrency: bumped by every workflow update.
-    pub version: i64,
-    /// Hash of the last timeline event (`register verify` compares it).
-    pub timeline_head: String,
+}
+
+impl StoredJson {
+    /// The typed fields of a record from its stored JSON (total).
+    pub fn decode(&self) -> Decoded {
+        Decoded {
+            route: serde_json::from_value(self.route.clone()).ok(),
+            incident: crate::core::notice::present::incident_from_stored(&self.facts),
+            details: crate::core::notice::present::details_from_stored(&self.facts),
+            workflow: serde_json::from_value(self.workflow.clone()).ok(),
+        }
+    }
+}
+
+/// The typed fields of a case row ([`StoredJson::decode`]).
+pub struct Decoded {
+    pub route: Option<Route>,
+    pub incident: Incident,
+    pub details: crate::core::notice::details::Details,
+    pub workflow: Option<Case>,
 }
 
 /// The database. Cheap to clone (pools are shared).
@@ -688,11 +739,6 @@ impl Store {
         dispatch!(self, series_candidates(domain, org, from, to, limit))
     }
 
-    /// The route stored with a case (as JSON, see `core::routing::Route`).
-    pub async fn case_route(&self, case_id: i64) -> Result<serde_json::Value> {
-        dispatch!(self, case_route(case_id))
-    }
-
     pub async fn case_id_by_ref(&self, case_ref: &str) -> Result<Option<i64>> {
         dispatch!(self, case_id_by_ref(case_ref))
     }
@@ -893,6 +939,39 @@ impl Store {
 }
 
 impl CaseRecord {
+    /// The record with its typed fields decoded from [`CaseRecord::stored`]
+    /// (the one place the JSON columns are read).
+    pub fn decoded(mut self) -> CaseRecord {
+        let d = self.stored.decode();
+        self.route = d.route;
+        self.incident = d.incident;
+        self.details = d.details;
+        self.workflow = d.workflow;
+        self
+    }
+
+    /// The case as the state machine knows it; a case without a recorded
+    /// workflow (opened before any command) starts as received.
+    pub fn case(&self) -> Case {
+        self.workflow.clone().unwrap_or_else(|| {
+            Case::open(self.case_ref.clone(), self.aware_at, self.opened_at, None).0
+        })
+    }
+
+    /// The stored workflow with the case's awareness moved to `aware_at`: a
+    /// commanded case keeps its state machine's copy of `aware_at` in step; an
+    /// uncommanded one keeps its empty workflow (the row's `aware_at` is its
+    /// awareness). Patched as stored, so nothing else in it changes.
+    pub fn workflow_with_aware_at(&self, aware_at: DateTime<Utc>) -> serde_json::Value {
+        let mut workflow = self.stored.workflow.clone();
+        if let Some(o) = workflow.as_object_mut() {
+            if o.contains_key("aware_at") {
+                o.insert("aware_at".into(), serde_json::json!(aware_at));
+            }
+        }
+        workflow
+    }
+
     /// The register fields of this row, as events seal them and `register
     /// verify` compares them (one owner for both sides).
     pub fn row_state(&self) -> crate::core::register::RowState {
@@ -908,9 +987,9 @@ impl CaseRecord {
                 self.reporter_domain.as_deref(),
             ],
             systems: &self.systems,
-            route: &self.route,
-            facts: &self.facts,
-            workflow: &self.workflow,
+            route: &self.stored.route,
+            facts: &self.stored.facts,
+            workflow: &self.stored.workflow,
         })
     }
 }

@@ -223,15 +223,6 @@ macro_rules! backend {
                 Ok(())
             }
 
-            pub async fn case_route(pool: &Pool, case_id: i64) -> Result<serde_json::Value> {
-                let r: String = sqlx::query_scalar("SELECT route FROM cases WHERE id = $1")
-                    .bind(case_id)
-                    .fetch_optional(pool)
-                    .await?
-                    .ok_or_else(|| StoreError::NotFound(format!("case id {case_id}")))?;
-                serde_json::from_str(&r).map_err(|e| StoreError::Other(format!("stored route: {e}")))
-            }
-
             pub async fn case_id_by_ref(pool: &Pool, case_ref: &str) -> Result<Option<i64>> {
                 Ok(sqlx::query_scalar("SELECT id FROM cases WHERE ref = $1")
                     .bind(case_ref)
@@ -309,7 +300,7 @@ macro_rules! backend {
                 .bind(case_id)
                 .bind(seq)
                 .bind(at)
-                .bind(&ev.kind)
+                .bind(ev.kind.as_str())
                 .bind(&ev.actor)
                 .bind(ev.data.to_string())
                 .bind(prev)
@@ -696,12 +687,19 @@ macro_rules! backend {
                     reporter_organisation: r.get(8),
                     reporter_domain: r.get(9),
                     systems: json_list(&r.get::<String, _>(10)),
-                    route: js(11),
-                    facts: js(12),
-                    workflow: js(13),
+                    route: None,
+                    incident: Default::default(),
+                    details: Default::default(),
+                    workflow: None,
                     version: r.get(14),
                     timeline_head: r.get(15),
+                    stored: StoredJson {
+                        route: js(11),
+                        facts: js(12),
+                        workflow: js(13),
+                    },
                 }
+                .decoded()
             }
 
             pub async fn case_workflow(pool: &Pool, case_id: i64) -> Result<CaseRecord> {
@@ -757,8 +755,8 @@ macro_rules! backend {
                  c.next_reminder_at FROM cases c";
 
             fn summary(r: &<Db as sqlx::Database>::Row) -> CaseSummary {
-                let route: serde_json::Value =
-                    serde_json::from_str(&r.get::<String, _>(8)).unwrap_or_default();
+                // Decoded as `StoredJson::decode` does: one that does not read is no route.
+                let route: Option<Route> = serde_json::from_str(&r.get::<String, _>(8)).ok();
                 CaseSummary {
                     id: r.get(0),
                     case_ref: r.get(1),
@@ -768,8 +766,8 @@ macro_rules! backend {
                     opened_at: r.get(5),
                     reporter_organisation: r.get(6),
                     reporter_address: r.get(7),
-                    committee: route["committee"]["name"].as_str().unwrap_or_default().to_string(),
-                    official: route["official"]["address"].as_str().unwrap_or_default().to_string(),
+                    committee: route.as_ref().map(|r| r.committee.name.clone()).unwrap_or_default(),
+                    official: route.as_ref().map(|r| r.official.address.clone()).unwrap_or_default(),
                     rule: r.get(9),
                     systems: json_list(&r.get::<String, _>(10)),
                     messages: r.get(11),
@@ -862,7 +860,7 @@ macro_rules! backend {
                     .map(|r| EventRow {
                         seq: r.get(0),
                         at: r.get(1),
-                        kind: r.get(2),
+                        kind: EventKind::parse(r.get::<&str, _>(2)),
                         actor: r.get(3),
                         data: serde_json::from_str(&r.get::<String, _>(4)).unwrap_or_default(),
                         prev_hash: r.get(5),
@@ -885,7 +883,7 @@ macro_rules! backend {
                         seq: u64::try_from(r.get::<i64, _>(0)).unwrap_or(0),
                         case_ref: case_ref.clone(),
                         at: r.get(1),
-                        kind: r.get(2),
+                        kind: EventKind::parse(r.get::<&str, _>(2)),
                         actor: r.get(3),
                         data: serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data)),
                     },

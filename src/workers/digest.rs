@@ -33,10 +33,10 @@ pub async fn send_digest(
         .entry(cfg.routing.default.dpo.address.to_lowercase())
         .or_default();
     for wf in store.open_workflows().await? {
-        let route: Route = match serde_json::from_value(wf.route.clone()) {
-            Ok(r) => r,
-            Err(_) => cfg.routing.default.clone(),
-        };
+        let route: Route = wf
+            .route
+            .clone()
+            .unwrap_or_else(|| cfg.routing.default.clone());
         let case = load_case(&wf);
         per_dpo
             .entry(route.dpo.address.to_lowercase())
