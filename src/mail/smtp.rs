@@ -13,10 +13,12 @@ use crate::config::{Smtp, SmtpTls};
 /// What happened to one send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendOutcome {
-    Sent,
+    /// The server took the mail; its reply (`250 2.0.0 Ok: queued as …`).
+    Sent(String),
     /// Try again later (connection refused, 4xx, timeout).
     Retry(String),
-    /// The server refused for good (5xx): retrying would not help.
+    /// The server refused for good (a 5xx other than an authentication
+    /// problem, or an address no server can take): retrying would not help.
     Permanent(String),
 }
 
@@ -76,9 +78,23 @@ impl SmtpSender {
             Err(e) => return SendOutcome::Permanent(format!("bad envelope: {e}")),
         };
         match self.transport.send_raw(&env, raw).await {
-            Ok(_) => SendOutcome::Sent,
-            Err(e) if e.is_permanent() => SendOutcome::Permanent(format!("{e:#}")),
+            Ok(r) => SendOutcome::Sent(format!(
+                "{} {}",
+                r.code(),
+                crate::core::bounded::one_line(&r.message().collect::<Vec<_>>().join(" "), 200)
+            )),
+            Err(e) if final_refusal(&e) => SendOutcome::Permanent(format!("{e:#}")),
             Err(e) => SendOutcome::Retry(format!("{e:#}")),
         }
     }
+}
+
+/// Only a 5xx ends a mail, and not one about our own login (530-539: a
+/// configuration or token problem the admin can fix; the mail waits for it).
+fn final_refusal(e: &lettre::transport::smtp::Error) -> bool {
+    e.is_permanent()
+        && !e
+            .status()
+            .map(|c| c.to_string().starts_with("53"))
+            .unwrap_or(false)
 }
