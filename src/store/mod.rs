@@ -57,6 +57,7 @@ impl From<sqlx::Error> for StoreError {
 
 mod lease;
 pub mod pool_health;
+mod sent_journal;
 pub use lease::{Replica, LEASE_CHECK};
 
 /// A message as recorded in the register of received mail.
@@ -783,6 +784,9 @@ impl Store {
         now: DateTime<Utc>,
         response: &str,
     ) -> Result<()> {
+        if let Store::Sqlite(p) = self {
+            sent_journal::append(p, id);
+        }
         dispatch!(self, outbox_sent(id, now, Some(response)))
     }
 
@@ -834,7 +838,21 @@ impl Store {
     /// lease decides there.
     pub async fn release_sending(&self, now: DateTime<Utc>) -> Result<u64> {
         match self {
-            Store::Sqlite(p) => sqlite_q::release_sending(p, now).await,
+            Store::Sqlite(p) => {
+                // Rows the server took just before a crash are sent, not due.
+                let sent = sent_journal::read(p);
+                if !sent.is_empty() {
+                    let n = sqlite_q::mark_journaled(p, &sent, now).await?;
+                    if n > 0 {
+                        tracing::info!(
+                            mails = n,
+                            "mails the server took before a crash are marked sent"
+                        );
+                    }
+                }
+                sent_journal::clear(p);
+                sqlite_q::release_sending(p, now).await
+            }
             Store::Postgres(_) => Ok(0),
         }
     }

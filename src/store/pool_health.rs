@@ -33,9 +33,10 @@ pub fn breaks_connection(e: &sqlx::Error) -> bool {
         sqlx::Error::Io(_) | sqlx::Error::Protocol(_) => true,
         sqlx::Error::Database(db) => {
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
-            if let Ok(n) = code.parse::<u32>() {
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
                 // SQLite: extended codes keep the primary code in the low byte.
-                matches!(n & 0xff, 8 | 10 | 13 | 14)
+                code.parse::<u32>()
+                    .is_ok_and(|n| matches!(n & 0xff, 8 | 10 | 13 | 14))
             } else {
                 matches!(
                     code.as_str(),

@@ -647,6 +647,28 @@ macro_rules! backend {
                 .rows_affected())
             }
 
+            /// Rows the sent journal names (the server took them before a
+            /// crash) are sent, if still `sending`.
+            #[allow(dead_code)]
+            pub async fn mark_journaled(pool: &Pool, ids: &[i64], now: DateTime<Utc>) -> Result<u64> {
+                let mut tx = $begin(pool).await?;
+                let mut n = 0;
+                for id in ids {
+                    n += sqlx::query(
+                        "UPDATE outbox SET status = 'sent', sent_at = $2, claimed_by = NULL, \
+                         smtp_response = '(taken by the server before a crash)' \
+                         WHERE id = $1 AND status = 'sending'",
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                }
+                tx.commit().await?;
+                Ok(n)
+            }
+
             /// Mail waiting to be sent: how many rows, and the oldest creation time.
             pub async fn outbox_waiting(pool: &Pool) -> Result<(i64, Option<DateTime<Utc>>)> {
                 let r = sqlx::query(

@@ -27,7 +27,7 @@ use crate::config::Smtp;
 use crate::core::routing::Route;
 use crate::core::types::{redact_addresses, CaseRef};
 use crate::mail::compose::{self, Draft, Sender};
-use crate::mail::smtp::{SendOutcome, SmtpSender};
+use crate::mail::smtp::{SendOutcome, SmtpSender, SmtpSession};
 use crate::store::{Composed, NewEvent, OutboxRow, Replica, Store};
 use crate::workers::backoff::Pacer;
 
@@ -109,7 +109,11 @@ impl Outbox {
 /// Sends at most one due mail. A transient failure (connection refused,
 /// timeout, 4xx) is never final: the mail is retried with capped backoff until
 /// it goes out. Only a permanent refusal (5xx) ends it.
-pub async fn send_one(ob: &Outbox, now: DateTime<Utc>) -> anyhow::Result<Step> {
+pub async fn send_one(
+    ob: &Outbox,
+    session: &mut SmtpSession,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Step> {
     let cfg = &ob.cfg;
     let Some(row) = ob
         .store
@@ -120,17 +124,20 @@ pub async fn send_one(ob: &Outbox, now: DateTime<Utc>) -> anyhow::Result<Step> {
     };
     // The claim counted this attempt already.
     let attempts = row.attempts;
+    let t0 = std::time::Instant::now();
     match ob
         .smtp
-        .send(&row.envelope_from, &row.recipients, &row.raw)
+        .send_on(session, &row.envelope_from, &row.recipients, &row.raw)
         .await
     {
         SendOutcome::Sent(reply) => {
+            let smtp_ms = t0.elapsed().as_millis() as u64;
             // At once, on its own: this is the duplicate window.
             ob.store
                 .outbox_delivered(row.id, Utc::now(), &reply)
                 .await?;
-            tracing::info!(message_id = %row.message_id, attempts, reply = %reply, "mail sent");
+            let mark_ms = (t0.elapsed().as_millis() as u64).saturating_sub(smtp_ms);
+            tracing::info!(message_id = %row.message_id, attempts, smtp_ms, mark_ms, reply = %reply, "mail sent");
             Ok(Step::Sent(row.message_id))
         }
         SendOutcome::Retry(err) => {
@@ -229,16 +236,21 @@ async fn refusal_notice(ob: &Outbox, row: &OutboxRow, err: &str) -> Composed {
 /// One sender task: sends until nothing is due, then sleeps until the next
 /// due row, a wake-up or at most 30 s. A claimed row wakes a sibling, so a
 /// backlog is sent by every task in parallel.
-async fn sender(ob: Arc<Outbox>, wake: Arc<Notify>, cancel: CancellationToken) {
-    let mut pacer = Pacer::new("outbox");
+async fn sender(
+    ob: Arc<Outbox>,
+    pacer: Arc<tokio::sync::Mutex<Pacer>>,
+    wake: Arc<Notify>,
+    cancel: CancellationToken,
+) {
+    let mut session = SmtpSession::default();
     loop {
         if cancel.is_cancelled() {
             return;
         }
-        let step = send_one(&ob, Utc::now()).await;
+        let step = send_one(&ob, &mut session, Utc::now()).await;
         let sleep_for = match step {
             Ok(Step::Idle) => {
-                pacer.succeeded();
+                pacer.lock().await.succeeded();
                 crate::app::HEALTH.store_ok.store(true, Ordering::Relaxed);
                 let next = ob.store.next_outbox_at().await.ok().flatten();
                 next.map(|t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO))
@@ -246,13 +258,20 @@ async fn sender(ob: Arc<Outbox>, wake: Arc<Notify>, cancel: CancellationToken) {
                     .min(Duration::from_secs(30))
             }
             Ok(_) => {
-                pacer.succeeded();
+                pacer.lock().await.succeeded();
                 wake.notify_one();
                 continue;
             }
             Err(e) => {
+                // The store failed: the growing backoff, said once per
+                // interval for all sender tasks, and no wake-up cuts it short.
                 crate::app::HEALTH.store_ok.store(false, Ordering::Relaxed);
-                pacer.failed(&e)
+                let wait = pacer.lock().await.failed(&e);
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = cancel.cancelled() => return,
+                }
+                continue;
             }
         };
         tokio::select! {
@@ -283,8 +302,14 @@ pub async fn run(ob: Outbox, replica: Arc<Replica>, wake: Arc<Notify>, cancel: C
     };
     release(false).await;
     let tasks = TaskTracker::new();
+    let pacer = Arc::new(tokio::sync::Mutex::new(Pacer::new("outbox")));
     for _ in 0..ob.cfg.senders.max(1) {
-        tasks.spawn(sender(ob.clone(), wake.clone(), cancel.clone()));
+        tasks.spawn(sender(
+            ob.clone(),
+            pacer.clone(),
+            wake.clone(),
+            cancel.clone(),
+        ));
     }
     tasks.close();
     let pg = matches!(ob.store, Store::Postgres(_));
