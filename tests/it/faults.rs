@@ -691,3 +691,81 @@ fn a_read_only_postgres_keeps_mail_in_the_inbox_and_recovers_by_itself() {
     // Recovery is bounded by the backoff (at most 80 s), not a pool lifetime.
     assert!(recovery < Duration::from_secs(90), "{recovery:?}");
 }
+
+#[test]
+fn a_recipient_refused_for_good_is_told_to_the_dpo() {
+    let s = setup(fast_knobs(None));
+    // The route names an official the server does not know: a 550 for that
+    // recipient, final. Everything else works.
+    let official = s.users.addr("official");
+    let gone = format!("nosuch-{}@example.test", s.users.tag);
+    let cfg = std::fs::read_to_string(&s.config)
+        .unwrap()
+        .replace(&official, &gone);
+    std::fs::write(&s.config, cfg).unwrap();
+    let d = s.start();
+    s.forward(2, "Mottagaren finns inte");
+    let notice = wait_for(30, "the DPO's notice of the refused mail", || {
+        s.mails("dpo", "")
+            .into_iter()
+            .find(|m| m.subject.contains("kunde inte levereras"))
+    });
+    assert!(notice.text.contains(&gone), "{}", notice.text);
+    assert!(notice.text.contains("550"), "{}", notice.text);
+    let case_ref = s.cases()[0]["ref"].as_str().unwrap().to_string();
+    assert!(notice.subject.contains(&case_ref), "{}", notice.subject);
+    let c = s.case(&case_ref);
+    let mails = c["mails"].as_array().unwrap();
+    let opening = mails.iter().find(|m| m["purpose"] == "opening").unwrap();
+    assert_eq!(opening["status"], "failed", "{c}");
+    assert_eq!(opening["attempts"], 1, "a 5xx is not retried");
+    assert!(
+        c["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "mail_refused"),
+        "{c}"
+    );
+    // The acknowledgement to staff went out as usual; the DPO's notice once.
+    wait_for(30, "the acknowledgement", || {
+        s.mails("staff", "")
+            .into_iter()
+            .find(|m| m.subject.contains("Mottaget"))
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let n = s
+        .mails("dpo", "")
+        .iter()
+        .filter(|m| m.subject.contains("kunde inte levereras"))
+        .count();
+    assert_eq!(n, 1, "{}", d.log_text());
+    digest_lists_the_refusal(&s);
+}
+
+/// The digest repeats what the server refused (run in-process on the
+/// daemon's database; the daemon sends it).
+fn digest_lists_the_refusal(s: &Setup) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let cfg = Config::load(&s.config).expect("config");
+        let store = Store::connect(&s.db_url).await.unwrap();
+        let p = Pipeline::new(Arc::new(cfg), store.clone());
+        let now = Utc::now();
+        assert!(send_digest(&store, &p.sender, &p.cfg, now, now)
+            .await
+            .unwrap());
+        store.close().await;
+    });
+    let digest = wait_for(30, "the digest", || {
+        s.mails("dpo", "")
+            .into_iter()
+            .find(|m| m.subject.contains("Sammanställning"))
+    });
+    assert!(
+        digest.text.contains("Meddelanden som inte kunde levereras")
+            && digest.text.contains("opening"),
+        "{}",
+        digest.text
+    );
+}
