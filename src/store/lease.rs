@@ -216,7 +216,11 @@ impl Replica {
     pub async fn release_dead_claims(&self, now: DateTime<Utc>) -> Result<u64> {
         match &self.store {
             Store::Sqlite(_) => self.store.release_sending(now).await,
-            Store::Postgres(pool) => Ok(sqlx::query(
+            Store::Postgres(pool) => {
+                // Our own presence first: after a database restart this
+                // replica's session is new, and its rows must not look dead.
+                self.ensure_presence().await?;
+                Ok(sqlx::query(
                 "UPDATE outbox SET status = 'pending', next_attempt_at = $1, claimed_by = NULL \
                  WHERE status = 'sending' AND claimed_by IS NOT NULL AND NOT EXISTS ( \
                    SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted \
@@ -227,7 +231,27 @@ impl Replica {
             .bind(i64::from(REPLICA_CLASS))
             .execute(pool)
             .await?
-            .rows_affected()),
+            .rows_affected())
+            }
         }
+    }
+
+    /// Checks the presence session (PostgreSQL) and opens a new one when it
+    /// is gone.
+    async fn ensure_presence(&self) -> Result<()> {
+        let mut inner = self.inner.lock().await;
+        if let Some(conn) = inner.pg.as_mut() {
+            let ok = tokio::time::timeout(
+                Duration::from_secs(5),
+                sqlx::query("SELECT 1").execute(conn),
+            )
+            .await;
+            if !matches!(ok, Ok(Ok(_))) {
+                inner.pg = None;
+                inner.leading = None;
+            }
+        }
+        self.session(&mut inner).await?;
+        Ok(())
     }
 }

@@ -132,10 +132,18 @@ pub async fn send_one(
     {
         SendOutcome::Sent(reply) => {
             let smtp_ms = t0.elapsed().as_millis() as u64;
-            // At once, on its own: this is the duplicate window.
-            ob.store
-                .outbox_delivered(row.id, Utc::now(), &reply)
-                .await?;
+            // At once, on its own: this is the duplicate window. A store
+            // that fails now (a database restart) is asked again for a
+            // minute: the row stays ours meanwhile, and a resend would be a
+            // duplicate.
+            let mut tries = 0;
+            while let Err(e) = ob.store.outbox_delivered(row.id, Utc::now(), &reply).await {
+                tries += 1;
+                if tries >= 60 {
+                    return Err(e.into());
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
             let mark_ms = (t0.elapsed().as_millis() as u64).saturating_sub(smtp_ms);
             tracing::info!(message_id = %row.message_id, attempts, smtp_ms, mark_ms, reply = %reply, "mail sent");
             Ok(Step::Sent(row.message_id))

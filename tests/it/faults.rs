@@ -769,3 +769,160 @@ fn digest_lists_the_refusal(s: &Setup) {
         digest.text
     );
 }
+
+/// A PostgreSQL cluster of the test's own on a free port (initdb + pg_ctl as
+/// the postgres user), so restarting it disturbs nobody else's server.
+struct OwnCluster {
+    dir: std::path::PathBuf,
+    bin: std::path::PathBuf,
+    port: u16,
+}
+
+impl OwnCluster {
+    fn start() -> OwnCluster {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL server binaries in /usr/lib/postgresql")
+            .flatten()
+            .map(|e| e.path().join("bin"))
+            .filter(|p| p.join("initdb").exists())
+            .max()
+            .expect("initdb");
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let dir = std::path::PathBuf::from(format!("/tmp/bw-pg-{port}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let c = OwnCluster { dir, bin, port };
+        c.as_postgres(
+            &["chown", "-R", "postgres:postgres"],
+            &[c.dir.to_str().unwrap()],
+            true,
+        );
+        let data = c.dir.join("data");
+        c.run(&format!(
+            "{}/initdb -D {} -U postgres --auth=trust -E UTF8 >/dev/null",
+            c.bin.display(),
+            data.display()
+        ));
+        c.ctl("start");
+        c
+    }
+
+    fn as_postgres(&self, cmd: &[&str], args: &[&str], root: bool) {
+        let mut command = if root {
+            std::process::Command::new(cmd[0])
+        } else {
+            std::process::Command::new("runuser")
+        };
+        if root {
+            command.args(&cmd[1..]);
+        } else {
+            command.args(["-u", "postgres", "--"]).args(cmd);
+        }
+        let st = command.args(args).status().expect("run");
+        assert!(st.success(), "{cmd:?} {args:?}");
+    }
+
+    fn run(&self, sh: &str) {
+        self.as_postgres(&["sh", "-c", sh], &[], false);
+    }
+
+    fn ctl(&self, what: &str) {
+        let data = self.dir.join("data");
+        self.run(&format!(
+            "{}/pg_ctl -D {} -l {}/log -w -t 30 -o '-p {} -k {} -c listen_addresses=127.0.0.1' {what} >/dev/null",
+            self.bin.display(),
+            data.display(),
+            self.dir.display(),
+            self.port,
+            self.dir.display()
+        ));
+    }
+
+    fn admin(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let data = self.dir.join("data");
+        let _ = std::process::Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(self.bin.join("pg_ctl"))
+            .args([
+                "-D",
+                data.to_str().unwrap_or_default(),
+                "-m",
+                "immediate",
+                "stop",
+            ])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn postgres_restarted_mid_drain_loses_nothing_and_no_worker_sticks() {
+    let m = 40;
+    let pg = OwnCluster::start();
+    let db = PgDb::create_on(&pg.admin());
+    let s = setup(fast_knobs(Some(db.url.clone())));
+    fill_inbox(&s, m);
+    let d = s.start();
+    let cases = || {
+        std::process::Command::new("psql")
+            .arg(&db.url)
+            .args(["-Atqc", "SELECT COUNT(*) FROM cases"])
+            .output()
+            .ok()
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+            })
+            .unwrap_or(0)
+    };
+    wait_for(60, "the drain under way", || (cases() >= 5).then_some(()));
+    // A crash restart of the server (immediate stop: no clean shutdown).
+    let t0 = Instant::now();
+    pg.run(&format!(
+        "{}/pg_ctl -D {}/data -m immediate -w stop >/dev/null",
+        pg.bin.display(),
+        pg.dir.display()
+    ));
+    std::thread::sleep(Duration::from_secs(3));
+    pg.ctl("start");
+    let down = t0.elapsed();
+    let back = Instant::now();
+    let before = cases();
+    while cases() == before && before < m {
+        assert!(
+            back.elapsed() < Duration::from_secs(90),
+            "no progress after the restart:\n{}",
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let recovery = back.elapsed();
+    let t = wait_drained(&s, m, 180, || d.log_text());
+    assert_recorded_once(&s, m);
+    std::thread::sleep(Duration::from_secs(2));
+    let t = Tally {
+        cases: t.cases,
+        ..tally(&s)
+    };
+    println!(
+        "FAULT|PostgreSQL crash-restarted mid-drain of {m} (down {:.1}s)|postgres|cases {}|lost 0|duplicates {}|next case {:.1}s after it was back",
+        down.as_secs_f32(),
+        t.cases,
+        t.duplicates(),
+        recovery.as_secs_f32()
+    );
+    assert!(t.duplicates() * 100 <= 2 * m, "{t:?}");
+    drop(d);
+    drop(db);
+}
