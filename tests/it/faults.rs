@@ -926,3 +926,113 @@ fn postgres_restarted_mid_drain_loses_nothing_and_no_worker_sticks() {
     drop(d);
     drop(db);
 }
+
+/// The daemon as the unprivileged user `nobody` (root ignores file modes),
+/// with `run ARGS`.
+fn start_as_nobody(s: &Setup, args: &[&str]) -> Daemon {
+    let n = std::fs::read_dir(s.dir.path())
+        .map(|d| d.count())
+        .unwrap_or(0);
+    let log = s.dir.path().join(format!("daemon-{n}.log"));
+    let f = std::fs::File::create(&log).expect("log file");
+    let child = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(bin())
+        .args(["run", "--config"])
+        .arg(&s.config)
+        .args(args)
+        .env_remove("BREACHWATCH_DATABASE_URL")
+        .env_remove("BREACHWATCH_IMAP_CA_FILE")
+        .env("BREACHWATCH_LOG", "info,breachwatch=debug,sqlx=warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(f)
+        .spawn()
+        .expect("start breachwatch run as nobody");
+    Daemon { child, log }
+}
+
+#[test]
+fn a_read_only_sqlite_file_keeps_mail_in_the_inbox_and_recovers_by_itself() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = setup(fast_knobs(None));
+    let dir = s.dir.path();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let chown = |p: &std::path::Path| {
+        std::process::Command::new("chown")
+            .args(["-R", "65534:65534"])
+            .arg(p)
+            .status()
+            .unwrap()
+    };
+    chown(dir);
+    let d = start_as_nobody(&s, &[]);
+    s.forward(2, "Före skrivskyddet");
+    wait_for(30, "the first notice processed", || {
+        (s.mails("breach", "Processed").len() == 1).then_some(())
+    });
+    let stop = d.terminate();
+    assert!(stop < Duration::from_secs(10));
+    // The file turns read-only; the daemon starts on it (as after a restart).
+    let db = dir.join("bw.db");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let d = start_as_nobody(&s, &["--no-migrate"]);
+    let now = Utc::now();
+    s.send(
+        "staff",
+        &outlook_forward_from(
+            &s,
+            now - chrono::Duration::hours(3),
+            "Under skrivskyddet",
+            now,
+            "annan.example",
+            "AnnatSystem",
+        ),
+    );
+    wait_for(30, "the watcher backing off on the store", || {
+        d.log_text().contains("cause=\"store\"").then_some(())
+    });
+    let t_ro = Instant::now();
+    std::thread::sleep(Duration::from_secs(8));
+    assert_eq!(
+        s.mails("breach", "").len(),
+        1,
+        "the notice stays in the INBOX"
+    );
+    assert_eq!(s.mails("breach", "Processed").len(), 1);
+    let lines_ro = warn_lines(&d.log_text());
+    let logins_ro = d.log_text().matches("IMAP connected").count();
+    // Writable again: the daemon recovers by itself.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let t0 = Instant::now();
+    while !(s.mails("breach", "").is_empty() && s.mails("breach", "Processed").len() == 2) {
+        if t0.elapsed() > Duration::from_secs(100) {
+            panic!("no recovery in 100 s; log:\n{}", d.log_text());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let recovery = t0.elapsed();
+    wait_for(30, "the acknowledgement of the second notice", || {
+        (s.mails("staff", "")
+            .iter()
+            .filter(|m| m.subject.contains("Mottaget"))
+            .count()
+            == 2)
+            .then_some(())
+    });
+    d.terminate();
+    chown(dir);
+    assert_eq!(s.cases().len(), 2);
+    println!(
+        "FAULT|SQLite file read-only {:.0}s (daemon restarted on it)|sqlite|cases 2|lost 0|duplicates 0|{} WARN/ERROR lines, {} IMAP logins meanwhile|recovered {:.1}s after",
+        t_ro.elapsed().as_secs_f32() - recovery.as_secs_f32(),
+        lines_ro,
+        logins_ro,
+        recovery.as_secs_f32()
+    );
+    assert_eq!(logins_ro, 1, "no IMAP login again and again");
+    assert!(
+        lines_ro <= 12,
+        "said once per interval, not a flood: {lines_ro}"
+    );
+    assert!(recovery < Duration::from_secs(90), "{recovery:?}");
+}
