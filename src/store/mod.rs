@@ -555,6 +555,12 @@ impl Store {
                 let attempt = SqlitePoolOptions::new()
                     .max_connections(max)
                     .acquire_timeout(Duration::from_secs(10))
+                    // Idle connections close soon: SQLite reuses a file
+                    // descriptor opened read-only (while the file was) for
+                    // new connections as long as any connection of the
+                    // process keeps the file open, so a read-only spell
+                    // ends only when they have all closed once.
+                    .idle_timeout((max > 1).then_some(Duration::from_secs(5)))
                     // An in-memory database lives only in its connection: keep it.
                     .before_acquire(move |_, meta| {
                         Box::pin(async move { Ok(max == 1 || pool_health::keep(meta.age)) })

@@ -258,6 +258,10 @@ async fn sender(
         let step = send_one(&ob, &mut session, Utc::now()).await;
         let sleep_for = match step {
             Ok(Step::Idle) => {
+                // Nothing due: give the connection back to the server (kept
+                // only while mail goes out back to back; an idle one would
+                // hold one of the relay's server processes).
+                session = SmtpSession::default();
                 pacer.lock().await.succeeded();
                 crate::app::HEALTH.store_ok.store(true, Ordering::Relaxed);
                 let next = ob.store.next_outbox_at().await.ok().flatten();

@@ -4,7 +4,8 @@
 //! per notice, every message recorded once, every mail delivered (duplicates
 //! counted, at most 1 %), and the daemon recovering by itself.
 //!
-//! Bounded for CI (the whole file in a few minutes). The soak of the issue
+//! Bounded for CI (the whole file in a few minutes; the kill drains use 100
+//! notices and 8 kills, the issue's density of kills). The soak of the issue
 //! (300 notices, 25 kills) runs with `BREACHWATCH_SOAK=1`; `BREACHWATCH_SOAK_NOTICES`
 //! and `BREACHWATCH_SOAK_KILLS` set other sizes. Each drain test prints one
 //! line `FAULT|…` with its figures (`cargo test --test it faults -- --nocapture`).
@@ -556,14 +557,14 @@ fn kill_during_drain(s: &Setup, m: usize, kills: usize, replicas: usize) -> (Tal
 
 #[test]
 fn kill_9_during_a_drain_on_sqlite() {
-    let (m, kills) = soak((40, 4));
+    let (m, kills) = soak((100, 8));
     let s = setup(fast_knobs(None));
     kill_during_drain(&s, m, kills, 1);
 }
 
 #[test]
 fn kill_9_during_a_drain_on_postgres() {
-    let (m, kills) = soak((40, 4));
+    let (m, kills) = soak((100, 8));
     let db = PgDb::create();
     let s = setup(fast_knobs(Some(db.url.clone())));
     kill_during_drain(&s, m, kills, 1);
@@ -571,7 +572,7 @@ fn kill_9_during_a_drain_on_postgres() {
 
 #[test]
 fn kill_9_of_the_leader_of_two_replicas_on_postgres() {
-    let (m, kills) = soak((40, 4));
+    let (m, kills) = soak((100, 8));
     let db = PgDb::create();
     let s = setup(fast_knobs(Some(db.url.clone())));
     kill_during_drain(&s, m, kills, 2);
