@@ -7,6 +7,7 @@ mod bounds;
 mod cli;
 mod daemon;
 mod documents;
+mod faults;
 mod harness;
 mod hostile;
 mod hostile_fixtures;
