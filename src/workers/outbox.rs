@@ -24,7 +24,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Smtp;
-use crate::core::routing::Route;
 use crate::core::types::{redact_addresses, CaseRef};
 use crate::mail::compose::{self, Draft, Sender};
 use crate::mail::smtp::{SendOutcome, SmtpSender, SmtpSession};
@@ -174,7 +173,7 @@ pub async fn send_one(
 /// digest still lists it).
 async fn refusal_notice(ob: &Outbox, row: &OutboxRow, err: &str) -> Composed {
     let event = NewEvent {
-        kind: "mail_refused".into(),
+        kind: crate::core::event::EventKind::MailRefused,
         actor: "breachwatch".into(),
         data: serde_json::json!({
             "message_id": row.message_id,
@@ -191,9 +190,11 @@ async fn refusal_notice(ob: &Outbox, row: &OutboxRow, err: &str) -> Composed {
     let (tag, dpo) = match row.case_id {
         Some(id) => match ob.store.case_workflow(id).await {
             Ok(rec) => {
-                let dpo = serde_json::from_value::<Route>(rec.route.clone())
-                    .map(|r| r.dpo.address)
-                    .unwrap_or_else(|_| ob.default_dpo.clone());
+                let dpo = rec
+                    .route
+                    .as_ref()
+                    .map(|r| r.dpo.address.clone())
+                    .unwrap_or_else(|| ob.default_dpo.clone());
                 (rec.case_ref, dpo)
             }
             Err(_) => (
