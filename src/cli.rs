@@ -85,6 +85,18 @@ pub enum Command {
         #[command(subcommand)]
         command: QuarantineCommand,
     },
+    /// The one interactive step of an OAuth2 refresh-token flow: prints the
+    /// address to open in a browser, reads the address the browser landed on
+    /// (or the bare code) from stdin, and saves the refresh token (0600) in
+    /// `imap.oauth2.refresh_token_file` (with --smtp: `smtp.oauth2`'s).
+    Login {
+        /// The mailbox: `default` (the `[imap]` section) or its username.
+        #[arg(long, default_value = "default")]
+        mailbox: String,
+        /// Log in the `[smtp.oauth2]` client instead of `[imap.oauth2]`.
+        #[arg(long)]
+        smtp: bool,
+    },
     /// Validate a configuration file and list every problem.
     CheckConfig {
         /// The file to check (same as --config).
@@ -246,6 +258,7 @@ pub fn main() -> ExitCode {
         Command::CheckConfig { file } => return check_config(file.as_deref().or(flag)),
         Command::Run { no_migrate } => run(flag, no_migrate),
         Command::Migrate => migrate(flag),
+        Command::Login { mailbox, smtp } => login(flag, &mailbox, smtp),
         Command::Backup { out } => backup(flag, &out),
         Command::Ingest { file } => ingest(flag, &file),
         Command::Rules {
@@ -290,6 +303,50 @@ fn check_config(flag: Option<&Path>) -> ExitCode {
             }
             ExitCode::from(2)
         }
+    }
+}
+
+fn login(flag: Option<&Path>, mailbox: &str, smtp: bool) -> Result<ExitCode, ExitCode> {
+    let cfg = load_for(flag, config::Use::Daemon)?;
+    if mailbox != "default" && !mailbox.eq_ignore_ascii_case(&cfg.imap.username) {
+        return Err(fail(
+            2,
+            format!("no mailbox {mailbox:?}: this configuration has one, `default` ([imap])"),
+        ));
+    }
+    let (key, o) = if smtp {
+        ("smtp.oauth2", cfg.smtp.oauth2.as_ref())
+    } else {
+        ("imap.oauth2", cfg.imap.oauth2.as_ref())
+    };
+    let Some(o) = o else {
+        return Err(fail(2, format!("{key}: missing; nothing to log in")));
+    };
+    if o.flow() != config::Flow::RefreshToken {
+        return Err(fail(
+            2,
+            format!(
+                "{key}: no refresh_token_file, so it uses client credentials and needs no login"
+            ),
+        ));
+    }
+    let start = crate::mail::oauth::login_start(key, o).map_err(|e| fail(2, format!("{e}")))?;
+    println!(
+        "Open this address in a browser, sign in as the mailbox and consent:\n\n{}\n",
+        start.url
+    );
+    eprintln!("Then paste the address the browser landed on (or just the code) and press Enter:");
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| fail(1, format!("reading stdin: {e}")))?;
+    let rt = runtime()?;
+    match rt.block_on(crate::mail::oauth::login_finish(key, o, start, &line)) {
+        Ok(file) => {
+            println!("refresh token saved in {} (mode 0600)", file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Err(fail(1, format!("{e}"))),
     }
 }
 

@@ -20,6 +20,9 @@ use crate::core::clock::ReminderPlan;
 use crate::core::notice::{ReadOptions, SupplierHint};
 use crate::core::routing::{Route, Rule};
 
+mod mailauth;
+pub use mailauth::{Flow, MailAuth, OAuth2, Provider};
+
 /// Where the config is looked for when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/breachwatch/breachwatch.toml";
 
@@ -174,6 +177,11 @@ pub struct Imap {
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
     pub username: String,
+    /// `password` (default) or `oauth2` (SASL XOAUTH2 with a token from `[imap.oauth2]`).
+    #[serde(default)]
+    pub auth: MailAuth,
+    #[serde(default)]
+    pub oauth2: Option<OAuth2>,
     /// Env `BREACHWATCH_IMAP_PASSWORD` overrides.
     #[serde(default)]
     pub password: Secret,
@@ -229,6 +237,11 @@ pub struct Smtp {
     pub ca_file: Option<PathBuf>,
     #[serde(default)]
     pub username: Option<String>,
+    /// `password` (default) or `oauth2` (XOAUTH2 with a token from `[smtp.oauth2]`).
+    #[serde(default)]
+    pub auth: MailAuth,
+    #[serde(default)]
+    pub oauth2: Option<OAuth2>,
     /// Env `BREACHWATCH_SMTP_PASSWORD` overrides.
     #[serde(default)]
     pub password: Secret,
@@ -591,6 +604,9 @@ impl Config {
                 }
             }
         }
+        if use_ == Use::Daemon {
+            mailauth::apply_env(self, env, creds, out);
+        }
         if let Some(v) = set("BREACHWATCH_IMAP_PASSWORD") {
             self.imap.password = Secret(v);
         }
@@ -612,6 +628,7 @@ impl Config {
     /// certificate and name verification.
     fn transport_warnings(&self) -> Vec<ConfigProblem> {
         let mut out = Vec::new();
+        mailauth::warnings(self, &mut out);
         if self.smtp.tls == SmtpTls::None
             && !is_loopback(&self.smtp.host)
             && !self.smtp_has_credentials()
@@ -689,7 +706,11 @@ impl Config {
         if self.imap.username.is_empty() {
             out.push(problem("imap.username", "must not be empty"));
         }
-        if daemon && self.imap.password.expose().is_empty() && self.imap.password_file.is_none() {
+        if daemon
+            && self.imap.auth == MailAuth::Password
+            && self.imap.password.expose().is_empty()
+            && self.imap.password_file.is_none()
+        {
             out.push(problem(
                 "imap.password",
                 "missing (set imap.password_file, imap.password or BREACHWATCH_IMAP_PASSWORD)",
@@ -832,6 +853,7 @@ impl Config {
             self.route_problems(&format!("{key}.route"), &r.route, &mut out);
         }
         self.documents.problems(&mut out);
+        mailauth::problems(self, &mut out);
         out
     }
 
