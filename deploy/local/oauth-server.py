@@ -24,6 +24,7 @@ Endpoints (the RFC each follows):
   POST   /introspect            token introspection (RFC 7662): {"active", "email", "client_id",
                                 "exp", "scope"}; what Dovecot asks
   POST   /revoke                token revocation (RFC 7009)
+  POST   /expire/CLIENT_ID      test aid: the client's access tokens stop working now
   GET    /stats/CLIENT_ID       test aid: how many token requests (and refusals) and
                                 introspections a client has caused (a busy loop shows here)
   GET    /health                "ok"
@@ -87,18 +88,19 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.body() or b""
         return {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode("utf-8", "replace")).items()}
 
-    def client_auth(self, form):
+    def claimed(self, form):
         """RFC 6749 2.3.1: HTTP Basic (form-urlencoded parts) or the request body."""
-        cid = secret = None
         h = self.headers.get("Authorization", "")
         if h.startswith("Basic "):
             try:
                 user, _, pw = base64.b64decode(h[6:]).decode().partition(":")
-                cid, secret = urllib.parse.unquote_plus(user), urllib.parse.unquote_plus(pw)
+                return urllib.parse.unquote_plus(user), urllib.parse.unquote_plus(pw)
             except Exception:
-                return None
-        else:
-            cid, secret = form.get("client_id"), form.get("client_secret")
+                return None, None
+        return form.get("client_id"), form.get("client_secret")
+
+    def client_auth(self, form):
+        cid, secret = self.claimed(form)
         c = CLIENTS.get(cid or "")
         if c is None or not secrets.compare_digest(c["secret"], secret or ""):
             return None
@@ -188,6 +190,17 @@ class Handler(BaseHTTPRequestHandler):
                     return self.reply(200, {"active": False})
                 return self.reply(200, {"active": True, "email": t["email"], "client_id": t["client_id"],
                                         "exp": int(t["exp"]), "scope": t["scope"] or "", "token_type": "Bearer"})
+            if path.startswith("/expire/"):
+                # Test aid: the client's access tokens stop working now, as when a
+                # provider revokes them before their stated lifetime (password reset,
+                # admin action). The client itself stays registered.
+                cid = path[len("/expire/"):]
+                n = 0
+                for t in ACCESS.values():
+                    if t["client_id"] == cid:
+                        t["exp"] = 0
+                        n += 1
+                return self.reply(200, {"expired": n})
             if path == "/revoke":
                 cid = self.client_auth(form)
                 if cid is None:
@@ -202,7 +215,7 @@ class Handler(BaseHTTPRequestHandler):
     def token(self, form):
         cid = self.client_auth(form)
         if cid is None:
-            stat(form.get("client_id") or "?", "token_errors")
+            stat(self.claimed(form)[0] or "?", "token_errors")
             return self.error(401, "invalid_client", "client authentication failed")
         stat(cid, "token_requests")
         grant = form.get("grant_type")

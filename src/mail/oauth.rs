@@ -8,7 +8,7 @@
 //! used. Errors name the config key and the provider's error code, never a
 //! secret or a token; tokens live in [`Secret`]s.
 //!
-//! One source per distinct `[….oauth2]` section in the process
+//! One token state per distinct `[….oauth2]` section in the process
 //! ([`TokenSource::shared`]): when `[imap.oauth2]` and `[smtp.oauth2]` are the
 //! same client they share one token and, above all, one refresh token (two
 //! holders of a rotating refresh token would spend each other's).
@@ -81,7 +81,8 @@ pub struct TokenSource {
     key: String,
     cfg: OAuth2,
     http: oauth2::reqwest::Client,
-    state: tokio::sync::Mutex<State>,
+    /// Shared by every source of the same client (see [`TokenSource::shared`]).
+    state: Arc<tokio::sync::Mutex<State>>,
 }
 
 impl std::fmt::Debug for TokenSource {
@@ -92,7 +93,7 @@ impl std::fmt::Debug for TokenSource {
     }
 }
 
-type Registry = Mutex<HashMap<String, Arc<TokenSource>>>;
+type Registry = Mutex<HashMap<String, Arc<tokio::sync::Mutex<State>>>>;
 static SOURCES: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
 
 fn http_client() -> Result<oauth2::reqwest::Client, String> {
@@ -118,12 +119,10 @@ impl TokenSource {
         );
         let reg = SOURCES.get_or_init(Default::default);
         let mut map = reg.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(s) = map.get(&id) {
-            return Ok(s.clone());
-        }
-        let s = Arc::new(TokenSource::new(key, cfg)?);
-        map.insert(id, s.clone());
-        Ok(s)
+        let mut s = TokenSource::new(key, cfg)?;
+        // Same client, same tokens; but each user names its own config key.
+        s.state = map.entry(id).or_insert_with(|| s.state.clone()).clone();
+        Ok(Arc::new(s))
     }
 
     pub fn new(key: &str, cfg: &OAuth2) -> Result<TokenSource, TokenError> {
@@ -134,11 +133,11 @@ impl TokenSource {
                 key: key.into(),
                 detail,
             })?,
-            state: tokio::sync::Mutex::new(State {
+            state: Arc::new(tokio::sync::Mutex::new(State {
                 access: None,
                 refresh: None,
                 fetches: 0,
-            }),
+            })),
         })
     }
 
