@@ -47,6 +47,15 @@ pub async fn run_with(
     let p = Pipeline::new(cfg.clone(), store.clone());
     let tracker = TaskTracker::new();
     tracker.spawn(workers::watch::run(p.clone(), shutdown.clone()));
+    // Each `[[mailboxes]]` entry: its own watcher, the same store, the same
+    // outbox and clock (so their wake-ups are shared).
+    for (name, c) in cfg.extra_mailboxes() {
+        tracing::info!(mailbox = %name, "watching another mailbox");
+        let mut extra = Pipeline::new(Arc::new(c), store.clone());
+        extra.outbox_wake = p.outbox_wake.clone();
+        extra.clock_wake = p.clock_wake.clone();
+        tracker.spawn(workers::watch::run(extra, shutdown.clone()));
+    }
     tracker.spawn(workers::clock::run(
         store.clone(),
         p.sender.clone(),

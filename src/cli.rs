@@ -308,16 +308,24 @@ fn check_config(flag: Option<&Path>) -> ExitCode {
 
 fn login(flag: Option<&Path>, mailbox: &str, smtp: bool) -> Result<ExitCode, ExitCode> {
     let cfg = load_for(flag, config::Use::Daemon)?;
-    if mailbox != "default" && !mailbox.eq_ignore_ascii_case(&cfg.imap.username) {
+    // `default` is `[imap]`; the others are `[[mailboxes]]` by name.
+    let extra = cfg.extra_mailboxes();
+    let imap = if mailbox == "default" || mailbox.eq_ignore_ascii_case(&cfg.imap.username) {
+        &cfg.imap
+    } else if let Some((_, c)) = extra.iter().find(|(n, _)| n == mailbox) {
+        &c.imap
+    } else {
+        let names: Vec<&str> = extra.iter().map(|(n, _)| n.as_str()).collect();
         return Err(fail(
             2,
-            format!("no mailbox {mailbox:?}: this configuration has one, `default` ([imap])"),
+            format!("no mailbox {mailbox:?}: this configuration has `default` ([imap]) {names:?}"),
         ));
-    }
+    };
+    let imap_key = format!("{}.oauth2", imap.section());
     let (key, o) = if smtp {
         ("smtp.oauth2", cfg.smtp.oauth2.as_ref())
     } else {
-        ("imap.oauth2", cfg.imap.oauth2.as_ref())
+        (imap_key.as_str(), imap.oauth2.as_ref())
     };
     let Some(o) = o else {
         return Err(fail(2, format!("{key}: missing; nothing to log in")));
@@ -552,6 +560,7 @@ fn summary_json(c: &CaseSummary, tz: Tz) -> serde_json::Value {
         "messages": c.messages,
         "reminders_sent": c.reminders_sent,
         "next_reminder_at": c.next_reminder_at.map(|t| local(t, tz)),
+        "mailbox": c.mailbox,
     })
 }
 
@@ -560,7 +569,7 @@ fn summary_json(c: &CaseSummary, tz: Tz) -> serde_json::Value {
 fn list_text(list: &[CaseSummary], tz: Tz) -> String {
     let minute =
         |t: chrono::DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
-    let mut rows: Vec<[String; 9]> = vec![[
+    let mut rows: Vec<[String; 10]> = vec![[
         "REF",
         "STATE",
         "AWARE",
@@ -570,6 +579,7 @@ fn list_text(list: &[CaseSummary], tz: Tz) -> String {
         "OFFICIAL",
         "MESSAGES",
         "REMINDERS",
+        "MAILBOX",
     ]
     .map(String::from)];
     for c in list {
@@ -587,9 +597,10 @@ fn list_text(list: &[CaseSummary], tz: Tz) -> String {
             c.official.clone(),
             c.messages.to_string(),
             c.reminders_sent.to_string(),
+            c.mailbox.clone().unwrap_or_else(|| "-".into()),
         ]);
     }
-    let mut widths = [0usize; 9];
+    let mut widths = [0usize; 10];
     for r in &rows {
         for (w, v) in widths.iter_mut().zip(r) {
             *w = (*w).max(v.chars().count());
@@ -957,6 +968,7 @@ mod list_tests {
             messages: 2,
             reminders_sent: 1,
             next_reminder_at: None,
+            mailbox: None,
         }
     }
 

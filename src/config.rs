@@ -21,7 +21,9 @@ use crate::core::notice::{ReadOptions, SupplierHint};
 use crate::core::routing::{Route, Rule};
 
 mod mailauth;
+mod mailboxes;
 pub use mailauth::{Flow, MailAuth, OAuth2, Provider};
+pub use mailboxes::Mailbox;
 
 /// Where the config is looked for when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/breachwatch/breachwatch.toml";
@@ -68,6 +70,9 @@ pub struct Config {
     pub workflow: Workflow,
     #[serde(default)]
     pub digest: Digest,
+    /// More watched mailboxes beside `[imap]` (`config::mailboxes`).
+    #[serde(default)]
+    pub mailboxes: Vec<Mailbox>,
     /// What an admin should fix but that does not stop breachwatch (a
     /// deprecated key, mail or database traffic in clear text). `check-config`
     /// prints them; `run` logs them at start.
@@ -212,6 +217,27 @@ pub struct Imap {
     /// Use MOVE when the server offers it (else COPY, \\Deleted and UID EXPUNGE).
     #[serde(default = "default_true")]
     pub use_move: bool,
+    /// Set for a `[[mailboxes]]` entry: its checkpoint key (account and folder).
+    #[serde(skip)]
+    pub checkpoint_key: Option<String>,
+    /// Set for a `[[mailboxes]]` entry: its config key (`mailboxes[1].imap`).
+    #[serde(skip)]
+    pub section: Option<String>,
+}
+
+impl Imap {
+    /// The key of this mailbox's IMAP checkpoint: the folder name for `[imap]`
+    /// (as it always was), account and folder for a `[[mailboxes]]` entry.
+    pub fn checkpoint_key(&self) -> String {
+        self.checkpoint_key
+            .clone()
+            .unwrap_or_else(|| self.mailbox.clone())
+    }
+
+    /// `imap`, or `mailboxes[i].imap`: errors name it.
+    pub fn section(&self) -> &str {
+        self.section.as_deref().unwrap_or("imap")
+    }
 }
 
 fn default_true() -> bool {
@@ -465,6 +491,7 @@ const SECTIONS: &[&str] = &[
     "auth",
     "workflow",
     "digest",
+    "mailboxes",
 ];
 
 /// A section stops being decoded after this many problems (each round removes
@@ -606,6 +633,7 @@ impl Config {
         }
         if use_ == Use::Daemon {
             mailauth::apply_env(self, env, creds, out);
+            mailboxes::apply_env(self, env, creds, out);
         }
         if let Some(v) = set("BREACHWATCH_IMAP_PASSWORD") {
             self.imap.password = Secret(v);
@@ -854,6 +882,7 @@ impl Config {
         }
         self.documents.problems(&mut out);
         mailauth::problems(self, &mut out);
+        mailboxes::problems(self, use_, &mut out);
         out
     }
 
@@ -1020,6 +1049,7 @@ fn decode(mut table: toml::Table, out: &mut Vec<ConfigProblem>) -> Option<Config
     let auth = optional::<AuthConfig>(&mut table, "auth", out);
     let workflow = optional::<Workflow>(&mut table, "workflow", out);
     let digest = optional::<Digest>(&mut table, "digest", out);
+    let mailboxes = optional::<Vec<Mailbox>>(&mut table, "mailboxes", out);
     let cfg = Config {
         general: general?,
         documents: documents?,
@@ -1031,6 +1061,7 @@ fn decode(mut table: toml::Table, out: &mut Vec<ConfigProblem>) -> Option<Config
         auth: auth?,
         workflow: workflow?,
         digest: digest?,
+        mailboxes: mailboxes?,
         warnings: Vec::new(),
     };
     // A bad value of a key with a default was removed and the default used:

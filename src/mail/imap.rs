@@ -95,7 +95,7 @@ async fn login(
     let who = crate::core::types::addr_hash(&cfg.username);
     let oauth = match (cfg.auth, &cfg.oauth2) {
         (crate::config::MailAuth::Oauth2, Some(o)) => o,
-        (crate::config::MailAuth::Oauth2, None) => bail!("imap.oauth2: missing"),
+        (crate::config::MailAuth::Oauth2, None) => bail!("{}.oauth2: missing", cfg.section()),
         (crate::config::MailAuth::Password, _) => {
             return match tokio::time::timeout(t, client.login(&cfg.username, cfg.password.expose()))
                 .await
@@ -106,7 +106,8 @@ async fn login(
             };
         }
     };
-    let source = crate::mail::oauth::TokenSource::shared("imap.oauth2", oauth)?;
+    let key = format!("{}.oauth2", cfg.section());
+    let source = crate::mail::oauth::TokenSource::shared(&key, oauth)?;
     let mut client = client;
     for attempt in 0..2 {
         let token = source.token().await?;
@@ -126,7 +127,7 @@ async fn login(
             }
             Ok(Err((e, _))) => {
                 source.invalidate(&token).await;
-                bail!("IMAP XOAUTH2 login as addr:{who} failed with a fresh token from imap.oauth2 (check that the app may open this mailbox): {e}")
+                bail!("IMAP XOAUTH2 login as addr:{who} failed with a fresh token from {key} (check that the app may open this mailbox): {e}")
             }
             Err(_) => bail!("IMAP XOAUTH2 login timed out"),
         }

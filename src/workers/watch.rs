@@ -29,7 +29,7 @@ pub async fn ingest_pass(
     let from = if rescan { 0 } else { last_uid };
     for m in conn.fetch_after(from).await? {
         let origin = Origin {
-            mailbox: imap.mailbox.clone(),
+            mailbox: imap.checkpoint_key(),
             uidvalidity,
             uid: m.uid.max(last),
         };
@@ -60,7 +60,7 @@ pub async fn run(p: Pipeline, cancel: CancellationToken) {
             let (mut conn, validity, _next) = ImapConn::connect(&imap).await?;
             connected.store(true, std::sync::atomic::Ordering::Relaxed);
             tracing::info!(mailbox = %imap.mailbox, idle = conn.has_idle(), "IMAP connected");
-            let mut last = match p.store.checkpoint(&imap.mailbox).await? {
+            let mut last = match p.store.checkpoint(&imap.checkpoint_key()).await? {
                 Some(cp) if cp.uidvalidity == validity => cp.last_uid,
                 Some(_) => {
                     tracing::warn!(mailbox = %imap.mailbox, "UIDVALIDITY changed: rescanning the mailbox");
