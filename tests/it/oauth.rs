@@ -350,3 +350,72 @@ fn login_saves_a_refresh_token_and_the_daemon_rotates_it() {
     assert_eq!(count(&st, "token_requests"), 2, "{st}");
     d.terminate();
 }
+
+#[test]
+fn a_token_that_expires_mid_session_is_renewed_before_use_and_idle_goes_on() {
+    let s = setup(Knobs::default());
+    // Tokens live 4 s: the IDLE session outlives its token.
+    let c = register(&s.stack, &s.users.addr("breach"), 4, None);
+    use_oauth(&s, &c, "");
+    let d = s.start();
+    wait_for(20, "IMAP login", || (logins(&d) == 1).then_some(()));
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(count(&stats(&s.stack, &c), "token_requests"), 1);
+
+    // IMAP authenticated once: the session (IDLE) goes on with its token
+    // expired; the opening notice needs SMTP, which fetches a new token first.
+    s.forward(2, "Dataintrång hos Provdata");
+    opening(&s, 1);
+    assert_eq!(logins(&d), 1, "the IDLE session went on");
+    let after = count(&stats(&s.stack, &c), "token_requests");
+    assert_eq!(after, 2, "a new token for SMTP, fetched before use");
+
+    // A new IMAP login after expiry fetches anew without being refused first.
+    std::thread::sleep(Duration::from_secs(5));
+    kick(&s);
+    wait_for(30, "a second IMAP login", || {
+        (logins(&d) >= 2).then_some(())
+    });
+    assert!(!d.log_text().contains("refused"), "{}", d.log_text());
+    assert_eq!(count(&stats(&s.stack, &c), "token_requests"), 3);
+    // IDLE resumed on the new session: another supplier's notice opens a case.
+    let now = chrono::Utc::now();
+    s.send(
+        "staff",
+        &outlook_forward_from(
+            &s,
+            now - chrono::Duration::hours(1),
+            "Incident hos Skolplattformen",
+            now,
+            "skolplattform.example",
+            "Elevregistret",
+        ),
+    );
+    opening(&s, 2);
+    d.terminate();
+}
+
+#[test]
+fn smtp_replaces_a_token_the_server_refused_and_sends() {
+    let s = setup(Knobs::default());
+    let c = register(&s.stack, &s.users.addr("breach"), 3600, None);
+    use_oauth(&s, &c, "");
+    let d = s.start();
+    wait_for(20, "IMAP login", || (logins(&d) == 1).then_some(()));
+
+    // The provider ends the token the daemon holds; the IMAP session goes on,
+    // and the first mail (the opening notice) meets a refusal at SMTP AUTH.
+    let (st, _, _) = http(&s.stack, "POST", &format!("/expire/{}", c.id), None, "");
+    assert_eq!(st, 200);
+    s.forward(2, "Dataintrång hos Provdata");
+    opening(&s, 1);
+    let log = d.log_text();
+    assert!(log.contains("SMTP XOAUTH2 refused"), "{log}");
+    // Replaced within the same send: no mail needed a second outbox attempt.
+    assert!(
+        log.contains("attempts=1") && !log.contains("attempts=2"),
+        "{log}"
+    );
+    assert_eq!(count(&stats(&s.stack, &c), "token_requests"), 2);
+    d.terminate();
+}
