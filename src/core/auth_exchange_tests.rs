@@ -17,6 +17,7 @@ fn route() -> Route {
             name: "Kommunstyrelsen".into(),
             diarie_prefix: "KS".into(),
             delegation_point: "1.4.2".into(),
+            delegation_point_art34: None,
         },
         official: c("anna.andersson@kommun.example"),
         deputy: c("bo@kommun.example"),

@@ -13,6 +13,7 @@ mod hostile_fixtures;
 mod mailboxes;
 mod mutation;
 mod oauth;
+mod office;
 mod register;
 mod series;
 mod store_story;
