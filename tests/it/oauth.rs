@@ -19,7 +19,13 @@ fn http(
     auth: Option<&str>,
     body: &str,
 ) -> (u16, String, String) {
-    let port = s.get("MAILSTACK_OAUTH_PORT");
+    // A stack started by an older up.sh has no OAuth2 server: say so.
+    let port = s.env.get("MAILSTACK_OAUTH_PORT").cloned().unwrap_or_else(|| {
+        panic!(
+            "the mail stack in {} has no OAuth2 server (MAILSTACK_OAUTH_PORT missing): it was started by an up.sh without it; run deploy/local/up.sh from this tree",
+            s.get("MAILSTACK_STATE_DIR")
+        )
+    });
     let mut c = std::net::TcpStream::connect(format!("127.0.0.1:{port}"))
         .unwrap_or_else(|e| panic!("OAuth2 test server on {port} is not answering: {e}"));
     c.set_read_timeout(Some(Duration::from_secs(10))).ok();
