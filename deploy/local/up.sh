@@ -19,6 +19,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 # ---------------------------------------------------------------- install
 PKGS="dovecot-core dovecot-imapd dovecot-lmtpd postfix openssl"
+# The test OAuth2 server is a Python script: any python3 on PATH will do.
+command -v python3 >/dev/null || PKGS="$PKGS python3-minimal"
 missing_pkgs() {
   local p
   for p in $PKGS; do
