@@ -209,18 +209,31 @@ fn push_ev(ev: &mut Vec<Evidence>, field: &str, s: &str) {
     });
 }
 
+/// "våra", "our" right before a word: in the supplier's own text that is
+/// the supplier's people ("en av våra medarbetare upptäckte …"), not ours.
+static RE_OUR: Lazy<Regex> =
+    Lazy::new(|| re(r"(?i)(?-u:\b)(?:vår|våra|vårt|our)\s+(?:[\p{L}-]+\s+)?$"));
+
 /// Groups named in a sentence about whose data it is, first-named first.
-fn groups(sents: &[&str], ev: &mut Vec<Evidence>) -> Vec<String> {
+/// `supplier` holds the supplier's own sentences: there "our staff" are the
+/// supplier's; in a colleague's forwarding note "våra anställda" are ours.
+fn groups(sents: &[&str], supplier: &[&str], ev: &mut Vec<Evidence>) -> Vec<String> {
     let mut found: Vec<(usize, usize, &'static str)> = Vec::new();
     for (i, s) in sents.iter().enumerate() {
         if !RE_WHOSE.is_match(s) {
             continue;
         }
+        let theirs = supplier.contains(s);
         for (slug, r) in GROUP_CUES.iter() {
             if found.iter().any(|(_, _, g)| g == slug) {
                 continue;
             }
-            if let Some(m) = r.find(s) {
+            let first = r.find_iter(s).find(|m| {
+                !(theirs
+                    && s.get(..m.start())
+                        .is_some_and(|before| RE_OUR.is_match(before)))
+            });
+            if let Some(m) = first {
                 push_ev(ev, &format!("details.subject_groups.{slug}"), s);
                 found.push((i, m.start(), slug));
             }
@@ -308,7 +321,7 @@ pub fn extract(inner: &str, full: &str, subject: &str, ev: &mut Vec<Evidence>) -
     let inner_s = sentences(inner);
     let full_s = sentences(full);
     Details {
-        subject_groups: groups(&full_s, ev),
+        subject_groups: groups(&full_s, &inner_s, ev),
         activity_area: area(&full_s, ev),
         measures: measures(&inner_s, ev),
         cause_text: cause_text(&inner_s, ev),
@@ -368,6 +381,22 @@ mod tests {
             "We are writing about a breach that affects a number of your users.",
         );
         assert_eq!(x.subject_groups, vec!["users"]);
+        // The supplier's own people are not data subjects; a colleague's
+        // "våra anställda" in a forwarding note are.
+        let x = extract(
+            "En av våra medarbetare upptäckte felet kl. 14.07 i databasen.",
+            "Hej! 640 av våra anställda berörs.\nEn av våra medarbetare upptäckte felet kl. 14.07 i databasen.",
+            "",
+            &mut Vec::new(),
+        );
+        assert_eq!(x.subject_groups, vec!["employees"]);
+        let x = extract(
+            "En av våra medarbetare upptäckte felet kl. 14.07 i databasen.",
+            "En av våra medarbetare upptäckte felet kl. 14.07 i databasen.",
+            "",
+            &mut Vec::new(),
+        );
+        assert!(x.subject_groups.is_empty(), "{:?}", x.subject_groups);
         // Named but not as data subjects.
         assert!(d("", "Hej vårdnadshavare!").subject_groups.is_empty());
         assert!(d("", "Inga uppgifter nämns.").subject_groups.is_empty());
