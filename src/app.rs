@@ -108,6 +108,30 @@ pub async fn run_with(
         lease_name,
         shutdown.clone(),
     ));
+    // Each `[[mailboxes]]` entry: its own watcher, the same store, the same
+    // outbox and clock (so their wake-ups are shared). On PostgreSQL each has
+    // its own lease (a replica session of its own), so one replica watches it;
+    // SQLite's daemon already holds the whole file.
+    for (name, c) in cfg.extra_mailboxes() {
+        tracing::info!(mailbox = %name, "watching another mailbox");
+        let lease = format!(
+            "{}:{}/{}/{}",
+            c.imap.host, c.imap.port, c.imap.username, c.imap.mailbox
+        );
+        let mut extra = Pipeline::new(Arc::new(c), store.clone());
+        extra.outbox_wake = p.outbox_wake.clone();
+        extra.clock_wake = p.clock_wake.clone();
+        match store {
+            Store::Sqlite(_) => {
+                tracker.spawn(workers::watch::run(extra, shutdown.clone()));
+            }
+            Store::Postgres(_) => {
+                let own = Arc::new(Replica::new(&store));
+                own.join().await?;
+                tracker.spawn(mailbox(extra, own, lease, shutdown.clone()));
+            }
+        }
+    }
     tracker.spawn(workers::clock::run(
         store.clone(),
         p.sender.clone(),

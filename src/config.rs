@@ -20,6 +20,11 @@ use crate::core::clock::ReminderPlan;
 use crate::core::notice::{ReadOptions, SupplierHint};
 use crate::core::routing::{Route, Rule};
 
+mod mailauth;
+mod mailboxes;
+pub use mailauth::{Flow, MailAuth, OAuth2, Provider};
+pub use mailboxes::Mailbox;
+
 /// Where the config is looked for when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/breachwatch/breachwatch.toml";
 
@@ -65,6 +70,9 @@ pub struct Config {
     pub workflow: Workflow,
     #[serde(default)]
     pub digest: Digest,
+    /// More watched mailboxes beside `[imap]` (`config::mailboxes`).
+    #[serde(default)]
+    pub mailboxes: Vec<Mailbox>,
     /// What an admin should fix but that does not stop breachwatch (a
     /// deprecated key, mail or database traffic in clear text). `check-config`
     /// prints them; `run` logs them at start.
@@ -174,6 +182,11 @@ pub struct Imap {
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
     pub username: String,
+    /// `password` (default) or `oauth2` (SASL XOAUTH2 with a token from `[imap.oauth2]`).
+    #[serde(default)]
+    pub auth: MailAuth,
+    #[serde(default)]
+    pub oauth2: Option<OAuth2>,
     /// Env `BREACHWATCH_IMAP_PASSWORD` overrides.
     #[serde(default)]
     pub password: Secret,
@@ -204,6 +217,27 @@ pub struct Imap {
     /// Use MOVE when the server offers it (else COPY, \\Deleted and UID EXPUNGE).
     #[serde(default = "default_true")]
     pub use_move: bool,
+    /// Set for a `[[mailboxes]]` entry: its checkpoint key (account and folder).
+    #[serde(skip)]
+    pub checkpoint_key: Option<String>,
+    /// Set for a `[[mailboxes]]` entry: its config key (`mailboxes[1].imap`).
+    #[serde(skip)]
+    pub section: Option<String>,
+}
+
+impl Imap {
+    /// The key of this mailbox's IMAP checkpoint: the folder name for `[imap]`
+    /// (as it always was), account and folder for a `[[mailboxes]]` entry.
+    pub fn checkpoint_key(&self) -> String {
+        self.checkpoint_key
+            .clone()
+            .unwrap_or_else(|| self.mailbox.clone())
+    }
+
+    /// `imap`, or `mailboxes[i].imap`: errors name it.
+    pub fn section(&self) -> &str {
+        self.section.as_deref().unwrap_or("imap")
+    }
 }
 
 fn default_true() -> bool {
@@ -229,6 +263,11 @@ pub struct Smtp {
     pub ca_file: Option<PathBuf>,
     #[serde(default)]
     pub username: Option<String>,
+    /// `password` (default) or `oauth2` (XOAUTH2 with a token from `[smtp.oauth2]`).
+    #[serde(default)]
+    pub auth: MailAuth,
+    #[serde(default)]
+    pub oauth2: Option<OAuth2>,
     /// Env `BREACHWATCH_SMTP_PASSWORD` overrides.
     #[serde(default)]
     pub password: Secret,
@@ -459,6 +498,7 @@ const SECTIONS: &[&str] = &[
     "auth",
     "workflow",
     "digest",
+    "mailboxes",
 ];
 
 /// A section stops being decoded after this many problems (each round removes
@@ -598,6 +638,10 @@ impl Config {
                 }
             }
         }
+        if use_ == Use::Daemon {
+            mailauth::apply_env(self, env, creds, out);
+            mailboxes::apply_env(self, env, creds, out);
+        }
         if let Some(v) = set("BREACHWATCH_IMAP_PASSWORD") {
             self.imap.password = Secret(v);
         }
@@ -619,6 +663,7 @@ impl Config {
     /// certificate and name verification.
     fn transport_warnings(&self) -> Vec<ConfigProblem> {
         let mut out = Vec::new();
+        mailauth::warnings(self, &mut out);
         if self.smtp.tls == SmtpTls::None
             && !is_loopback(&self.smtp.host)
             && !self.smtp_has_credentials()
@@ -696,7 +741,11 @@ impl Config {
         if self.imap.username.is_empty() {
             out.push(problem("imap.username", "must not be empty"));
         }
-        if daemon && self.imap.password.expose().is_empty() && self.imap.password_file.is_none() {
+        if daemon
+            && self.imap.auth == MailAuth::Password
+            && self.imap.password.expose().is_empty()
+            && self.imap.password_file.is_none()
+        {
             out.push(problem(
                 "imap.password",
                 "missing (set imap.password_file, imap.password or BREACHWATCH_IMAP_PASSWORD)",
@@ -842,6 +891,8 @@ impl Config {
             self.route_problems(&format!("{key}.route"), &r.route, &mut out);
         }
         self.documents.problems(&mut out);
+        mailauth::problems(self, &mut out);
+        mailboxes::problems(self, use_, &mut out);
         out
     }
 
@@ -1001,6 +1052,7 @@ fn decode(mut table: toml::Table, out: &mut Vec<ConfigProblem>) -> Option<Config
     let auth = optional::<AuthConfig>(&mut table, "auth", out);
     let workflow = optional::<Workflow>(&mut table, "workflow", out);
     let digest = optional::<Digest>(&mut table, "digest", out);
+    let mailboxes = optional::<Vec<Mailbox>>(&mut table, "mailboxes", out);
     let cfg = Config {
         general: general?,
         documents: documents?,
@@ -1012,6 +1064,7 @@ fn decode(mut table: toml::Table, out: &mut Vec<ConfigProblem>) -> Option<Config
         auth: auth?,
         workflow: workflow?,
         digest: digest?,
+        mailboxes: mailboxes?,
         warnings: Vec::new(),
     };
     // A bad value of a key with a default was removed and the default used:

@@ -1938,6 +1938,7 @@ mod tests {
             AuthConfig {
                 trusted_authserv_ids: vec!["mx.kommun.example".into()],
                 trust_local_submission: false,
+                ..Default::default()
             }
         }
 

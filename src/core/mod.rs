@@ -7,6 +7,8 @@
 
 pub mod auth;
 #[cfg(test)]
+mod auth_exchange_tests;
+#[cfg(test)]
 mod auth_proptests;
 pub mod bounded;
 pub mod case;

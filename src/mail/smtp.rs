@@ -13,11 +13,10 @@ use std::time::Duration;
 
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::Response;
 use lettre::transport::smtp::Error as SmtpError;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::config::{Smtp, SmtpTls};
 
@@ -35,13 +34,16 @@ pub enum SendOutcome {
 
 #[derive(Clone)]
 pub struct SmtpSender {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
     host: String,
     port: u16,
     timeout: Duration,
     tls: SmtpTls,
     tls_params: Option<TlsParameters>,
     credentials: Option<Credentials>,
+    username: Option<String>,
+    /// With `smtp.auth = "oauth2"`: the token source; the login is XOAUTH2
+    /// with its current token as the password.
+    oauth: Option<std::sync::Arc<crate::mail::oauth::TokenSource>>,
 }
 
 /// One sender task's own SMTP connection, reused for mail after mail.
@@ -68,46 +70,93 @@ impl SmtpSender {
             }
             Ok(b.build_rustls()?)
         };
-        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.clone())
-            .port(cfg.port)
-            .timeout(Some(Duration::from_secs(cfg.timeout_secs)));
-        b = match cfg.tls {
-            SmtpTls::None => b.tls(Tls::None),
-            SmtpTls::Starttls => b.tls(Tls::Required(tls_params()?)),
-            SmtpTls::Implicit => b.tls(Tls::Wrapper(tls_params()?)),
-        };
         let credentials = cfg
             .username
             .as_ref()
             .map(|user| Credentials::new(user.clone(), cfg.password.expose().to_string()));
-        if let Some(c) = &credentials {
-            b = b.credentials(c.clone());
-        }
         let tls_params = match cfg.tls {
             SmtpTls::None => None,
             _ => Some(tls_params()?),
         };
+        let oauth = match (cfg.auth, &cfg.oauth2) {
+            (crate::config::MailAuth::Oauth2, Some(o)) => {
+                Some(crate::mail::oauth::TokenSource::shared("smtp.oauth2", o)?)
+            }
+            _ => None,
+        };
         Ok(SmtpSender {
-            transport: b.build(),
             host: cfg.host.clone(),
             port: cfg.port,
             timeout: Duration::from_secs(cfg.timeout_secs),
             tls: cfg.tls,
             tls_params,
             credentials,
+            username: cfg.username.clone(),
+            oauth,
         })
     }
 
     /// The mechanisms offered for our login.
     fn mechanisms(&self) -> Vec<Mechanism> {
-        vec![Mechanism::Plain, Mechanism::Login]
+        match self.oauth {
+            Some(_) => vec![Mechanism::Xoauth2],
+            None => vec![Mechanism::Plain, Mechanism::Login],
+        }
+    }
+
+    /// A connection, logged in. With XOAUTH2 a refused login (lettre reports
+    /// a rejected token as a client error, the server's JSON challenge, or a
+    /// 535) drops the token and tries once more with a fresh one; the error
+    /// names `smtp.oauth2`, never the token.
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SendOutcome> {
+        let Some(source) = &self.oauth else {
+            return self.connect_with(self.credentials.as_ref()).await;
+        };
+        let Some(user) = self.username.clone() else {
+            return self.connect_with(None).await;
+        };
+        let mut last = SendOutcome::Retry("SMTP XOAUTH2 failed".into());
+        for attempt in 0..2 {
+            // No token (endpoint down, client revoked): the mail waits for the
+            // ordinary retry; the error names smtp.oauth2.
+            let token = source
+                .token()
+                .await
+                .map_err(|e| SendOutcome::Retry(format!("{e:#}")))?;
+            let creds = Credentials::new(user.clone(), token.expose().to_string());
+            match self.connect_with(Some(&creds)).await {
+                Err(SendOutcome::Retry(e) | SendOutcome::Permanent(e))
+                    if self.login_refused(&e) =>
+                {
+                    source.invalidate(&token).await;
+                    if attempt == 0 {
+                        tracing::info!(
+                            "SMTP XOAUTH2 refused; fetching a new token from smtp.oauth2"
+                        );
+                    }
+                    last = SendOutcome::Retry(format!(
+                        "SMTP XOAUTH2 login refused with a fresh token from smtp.oauth2 (check that the app may send as this mailbox): {e}"
+                    ));
+                }
+                r => return r,
+            }
+        }
+        Err(last)
+    }
+
+    /// Whether a connect error is our login being refused.
+    fn login_refused(&self, e: &str) -> bool {
+        e.starts_with(LOGIN_REFUSED)
     }
 
     /// A new connection: TCP with `TCP_NODELAY` (see the module doc), the
     /// greeting and EHLO, STARTTLS when configured, then the login.
     /// Implicit TLS connects through lettre's own connector (without the
     /// option).
-    async fn connect(&self) -> Result<AsyncSmtpConnection, SendOutcome> {
+    async fn connect_with(
+        &self,
+        credentials: Option<&Credentials>,
+    ) -> Result<AsyncSmtpConnection, SendOutcome> {
         let hello = ClientId::default();
         let mut conn = match self.tls {
             SmtpTls::Implicit => AsyncSmtpConnection::connect_tokio1(
@@ -141,8 +190,16 @@ impl SmtpSender {
                 conn
             }
         };
-        if let Some(c) = &self.credentials {
-            conn.auth(&self.mechanisms(), c).await.map_err(classify)?;
+        if let Some(c) = credentials {
+            if let Err(e) = conn.auth(&self.mechanisms(), c).await {
+                let refused =
+                    e.is_client() || e.status().is_some_and(|c| c.to_string().starts_with("53"));
+                return Err(if refused {
+                    SendOutcome::Retry(format!("{LOGIN_REFUSED}: {e:#}"))
+                } else {
+                    classify(e)
+                });
+            }
         }
         Ok(conn)
     }
@@ -196,19 +253,17 @@ impl SmtpSender {
         }
     }
 
-    /// Sends one mail through lettre's own pool (a connection per call when
-    /// idle); the outbox uses [`SmtpSender::send_on`].
+    /// Sends one mail on a connection of its own; the outbox's senders use
+    /// [`SmtpSender::send_on`] with theirs.
     pub async fn send(&self, from: &str, to: &[String], raw: &[u8]) -> SendOutcome {
-        let env = match envelope(from, to) {
-            Ok(e) => e,
-            Err(o) => return o,
-        };
-        match self.transport.send_raw(&env, raw).await {
-            Ok(r) => SendOutcome::Sent(reply_line(&r)),
-            Err(e) => classify(e),
-        }
+        let mut session = SmtpSession::default();
+        self.send_on(&mut session, from, to, raw).await
     }
 }
+
+/// How a refused login starts its error text (a configuration or token
+/// problem the admin can fix: never final for the mail).
+const LOGIN_REFUSED: &str = "SMTP login refused";
 
 fn envelope(from: &str, to: &[String]) -> Result<Envelope, SendOutcome> {
     let from = match from.parse() {

@@ -335,6 +335,8 @@ pub struct CaseSummary {
     pub messages: i64,
     pub reminders_sent: i64,
     pub next_reminder_at: Option<DateTime<Utc>>,
+    /// The watched mailbox (checkpoint key) of the case's first message.
+    pub mailbox: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -836,7 +836,9 @@ macro_rules! backend {
             const SUMMARY: &str = "SELECT c.id, c.ref, c.state, c.aware_at, c.deadline_at, c.opened_at, \
                  c.reporter_organisation, c.reporter_address, c.route, c.rule_name, c.systems, \
                  (SELECT COUNT(*) FROM messages m WHERE m.case_id = c.id), c.reminders_sent, \
-                 c.next_reminder_at FROM cases c";
+                 c.next_reminder_at, \
+                 (SELECT m.mailbox FROM messages m WHERE m.case_id = c.id ORDER BY m.id LIMIT 1) \
+                 FROM cases c";
 
             fn summary(r: &<Db as sqlx::Database>::Row) -> CaseSummary {
                 // Decoded as `StoredJson::decode` does: one that does not read is no route.
@@ -857,6 +859,7 @@ macro_rules! backend {
                     messages: r.get(11),
                     reminders_sent: r.get(12),
                     next_reminder_at: r.get(13),
+                    mailbox: r.get(14),
                 }
             }
 

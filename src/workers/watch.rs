@@ -34,7 +34,7 @@ pub async fn ingest_pass(
             break;
         }
         let origin = Origin {
-            mailbox: imap.mailbox.clone(),
+            mailbox: imap.checkpoint_key(),
             uidvalidity,
             uid: m.uid.max(last),
         };
@@ -78,7 +78,7 @@ pub async fn run(p: Pipeline, cancel: CancellationToken) {
                 let pass = async {
                     let from = match last {
                         Some(l) => l,
-                        None => match p.store.checkpoint(&imap.mailbox).await? {
+                        None => match p.store.checkpoint(&imap.checkpoint_key()).await? {
                             Some(cp) if cp.uidvalidity == validity => cp.last_uid,
                             Some(_) => {
                                 tracing::warn!(mailbox = %imap.mailbox, "UIDVALIDITY changed: rescanning the mailbox");
