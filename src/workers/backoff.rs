@@ -30,6 +30,9 @@ pub struct Pacer {
     failures: u32,
     since_said: u32,
     said_at: Option<Instant>,
+    /// What the last line said (the error chain, bounded): a
+    /// different error is said at once, whatever the interval.
+    said_what: Option<String>,
 }
 
 impl Pacer {
@@ -39,6 +42,7 @@ impl Pacer {
             failures: 0,
             since_said: 0,
             said_at: None,
+            said_what: None,
         }
     }
 
@@ -53,7 +57,9 @@ impl Pacer {
         let wait = backoff(self.failures);
         self.failures = self.failures.saturating_add(1);
         self.since_said += 1;
-        let due = self.said_at.is_none_or(|t| t.elapsed() >= SAY_EVERY);
+        let what: String = format!("{err:#}").chars().take(120).collect();
+        let due = self.said_at.is_none_or(|t| t.elapsed() >= SAY_EVERY)
+            || self.said_what.as_deref() != Some(what.as_str());
         if due {
             let cause = if is_store_error(err) {
                 "store"
@@ -70,6 +76,7 @@ impl Pacer {
                 wait.as_secs_f32()
             );
             self.said_at = Some(Instant::now());
+            self.said_what = Some(what);
             self.since_said = 0;
         }
         wait
@@ -88,6 +95,7 @@ impl Pacer {
         self.failures = 0;
         self.since_said = 0;
         self.said_at = None;
+        self.said_what = None;
     }
 
     /// Starts a new streak count (e.g. a session that connected) without
