@@ -137,21 +137,6 @@ pub fn original_subject(subject: &str) -> String {
     }
 }
 
-/// "Org <addr>", "Name <addr>", "addr" or "Org", as the decision's Underlag
-/// names a sender.
-fn label(organisation: Option<&str>, name: Option<&str>, address: Option<&str>) -> String {
-    let who = organisation
-        .or(name)
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    match (who, address) {
-        (Some(w), Some(a)) => format!("{w} <{a}>"),
-        (Some(w), None) => w.to_string(),
-        (None, Some(a)) => a.to_string(),
-        (None, None) => "okänd avsändare".to_string(),
-    }
-}
-
 /// The case being opened from `n` (inside the ingest transaction, where the
 /// reference has just been drawn). Pure.
 #[allow(clippy::too_many_arguments)]
@@ -185,7 +170,7 @@ pub fn for_new_case(
         // The notice reached the municipality when the clock started (for a
         // forward: the original receipt, not the forward).
         received_at: aware_at,
-        from: label(
+        from: crate::core::documents::words::sender_label(
             n.reporter.organisation.as_deref(),
             n.reporter.name.as_deref(),
             reporter_address.as_deref(),
@@ -320,7 +305,7 @@ pub fn from_record(
         email: non_empty(&rec.reporter_address),
     };
     c.facts = rec.incident.clone();
-    let reporter = label(
+    let reporter = crate::core::documents::words::sender_label(
         rec.reporter_organisation.as_deref(),
         rec.reporter_name.as_deref(),
         rec.reporter_address.as_deref(),

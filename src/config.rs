@@ -118,6 +118,10 @@ impl Default for Digest {
 pub struct General {
     /// Zone for rendering times and for times written without a zone.
     pub timezone: String,
+    /// `timezone` parsed, once, when the configuration is decoded
+    /// ([`Config::tz`]); None when it names no zone (reported as a problem).
+    #[serde(skip)]
+    pub zone: Option<Tz>,
     /// Case references are `PREFIX-YYYY-NNNN`.
     pub case_prefix: String,
     /// Only these domains ever receive mail from breachwatch.
@@ -140,6 +144,7 @@ impl Default for General {
     fn default() -> Self {
         General {
             timezone: "Europe/Stockholm".into(),
+            zone: Some(chrono_tz::Europe::Stockholm),
             case_prefix: "PUI".into(),
             internal_domains: Vec::new(),
             database_url: "sqlite://breachwatch.db".into(),
@@ -858,11 +863,10 @@ impl Config {
         }
     }
 
+    /// The zone times are rendered in (parsed once at load; Stockholm when
+    /// `general.timezone` names no zone, which `check-config` reports).
     pub fn tz(&self) -> Tz {
-        self.general
-            .timezone
-            .parse()
-            .unwrap_or(chrono_tz::Europe::Stockholm)
+        self.general.zone.unwrap_or(chrono_tz::Europe::Stockholm)
     }
 
     /// True when `address` is in one of the internal domains (or a subdomain).
@@ -981,7 +985,10 @@ fn decode(mut table: toml::Table, out: &mut Vec<ConfigProblem>) -> Option<Config
         table.remove(&k);
         out.push(problem(&k, unknown_key_message(&k, SECTIONS)));
     }
-    let general = optional::<General>(&mut table, "general", out);
+    let general = optional::<General>(&mut table, "general", out).map(|mut g| {
+        g.zone = g.timezone.parse().ok();
+        g
+    });
     let documents = optional::<Documents>(&mut table, "documents", out);
     let imap = required::<Imap>(&mut table, "imap", out);
     let smtp = required::<Smtp>(&mut table, "smtp", out);

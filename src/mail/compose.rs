@@ -14,6 +14,7 @@ use crate::core::bounded::{one_line, short_subject};
 use crate::core::clock;
 use crate::core::documents::words;
 use crate::core::event::EventKind;
+use crate::core::local_time;
 use crate::core::routing::Route;
 use crate::core::types::{mailable, CaseRef, PlainAddress};
 use crate::store::{NewEvent, OutboxMail};
@@ -265,10 +266,13 @@ pub fn human_left(left: chrono::Duration) -> String {
     }
 }
 
+/// "2026-03-27 10:00 (CET)": a time in a mail, with its zone.
 fn local(tz: Tz, t: DateTime<Utc>) -> String {
-    t.with_timezone(&tz)
-        .format("%Y-%m-%d %H:%M (%Z)")
-        .to_string()
+    format!(
+        "{} ({})",
+        local_time::minute(t, tz),
+        local_time::zone_abbreviation(t, tz)
+    )
 }
 
 const WEEKDAYS_SV: [&str; 7] = [

@@ -44,9 +44,7 @@ pub enum TransitionError {
     MergedInto { target: String },
 }
 
-fn local(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
-}
+use crate::core::local_time::minute as local;
 
 impl TransitionError {
     /// Swedish text for the sender; times in `tz`.
