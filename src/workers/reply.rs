@@ -179,17 +179,16 @@ pub fn work(
             Effect::Confirm { sv, en } => {
                 let d = answer(
                     key("confirm"),
-                    pick(out.lang, "Utfört", "Done") + &format!(": {}", reply.subject),
-                    pick(out.lang, sv, en) + "\n\n-- \nbreachwatch\n",
+                    compose::answer_subject(out.lang, true, &reply.subject),
+                    compose::answer_text(&pick(out.lang, sv, en)),
                 );
                 queue(&mut work, sender, case_ref, dnr.as_deref(), d);
             }
             Effect::AnswerRefusal { sv, en } => {
                 let d = answer(
                     key("refusal"),
-                    pick(out.lang, "Kunde inte utföras", "Not done")
-                        + &format!(": {}", reply.subject),
-                    pick(out.lang, sv, en) + "\n\n-- \nbreachwatch\n",
+                    compose::answer_subject(out.lang, false, &reply.subject),
+                    compose::answer_text(&pick(out.lang, sv, en)),
                 );
                 queue(&mut work, sender, case_ref, dnr.as_deref(), d);
             }
@@ -204,8 +203,8 @@ pub fn work(
                     purpose: "roster".into(),
                     to,
                     cc: vec![],
-                    subject: format!("Ärendet har uppdaterats av {}", reply.sender),
-                    text: format!("{sv}\n\n-- \nbreachwatch\n"),
+                    subject: compose::roster_subject(&reply.sender),
+                    text: compose::answer_text(sv),
                     in_reply_to: None,
                     attachments: vec![],
                 };
@@ -220,13 +219,8 @@ pub fn work(
                     purpose: "draft".into(),
                     to: vec![route.official.address.clone()],
                     cc: vec![],
-                    subject: format!("Utkast till beslut: {}", decision.sv()),
-                    text: format!(
-                        "Beslut: {}\nBedömning: {}\n\nUtkastet till beslut bifogas. Granska, \
-                         komplettera och låt beslutet fattas enligt delegationsordningen.\n\n-- \nbreachwatch\n",
-                        decision.sv(),
-                        assessment.sv()
-                    ),
+                    subject: compose::draft_subject(*decision),
+                    text: compose::draft_text(*decision, *assessment),
                     in_reply_to: None,
                     attachments: vec![],
                 };

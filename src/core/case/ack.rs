@@ -17,14 +17,5 @@ pub(super) fn ack(case: &Case, step: &mut Step<'_>) -> Result<Done, TransitionEr
     if case.state == State::Received {
         step.next.state = State::Acknowledged;
     }
-    Ok((
-        EventKind::Acknowledged,
-        json!({}),
-        (
-            format!(
-                "Ärende {r} är kvitterat. Nästa steg: \"bedömning: ingen risk|risk|hög risk\"."
-            ),
-            format!("Case {r} is acknowledged. Next: \"assess: none|risk|high\"."),
-        ),
-    ))
+    Ok((EventKind::Acknowledged, json!({}), text::confirm_ack(r)))
 }

@@ -24,9 +24,6 @@ pub(super) fn assess(
             "previous": case.assessment,
             "replaces_decision": case.decision,
         }),
-        (
-            format!("Bedömningen \"{}\" är registrerad i ärende {r}. Nästa steg: \"beslut: anmäl|anmäl och informera|ej anmäl\".", a.sv()),
-            format!("The assessment \"{}\" is recorded in case {r}. Next: \"decide: notify|notify-inform|no-notify\".", a.en()),
-        ),
+        text::confirm_assess(r, *a),
     ))
 }

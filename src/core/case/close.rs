@@ -15,17 +15,11 @@ pub(super) fn close(case: &Case, step: &mut Step<'_>) -> Result<Done, Transition
     step.next.state = State::Closed;
     step.next.closed_at = Some(step.now);
     step.next.state_before_close = Some(case.state);
-    step.notify_roster = Some((
-        format!("Ärende {r} är stängt."),
-        format!("Case {r} is closed."),
-    ));
+    step.notify_roster = Some(text::closed(r));
     Ok((
         EventKind::Closed,
         json!({ "from": case.state }),
-        (
-            format!("Ärende {r} är stängt."),
-            format!("Case {r} is closed."),
-        ),
+        text::closed(r),
     ))
 }
 
@@ -54,16 +48,10 @@ pub(super) fn reopen(case: &Case, step: &mut Step<'_>) -> Result<Done, Transitio
     step.next.state = back;
     step.next.closed_at = None;
     step.next.state_before_close = None;
-    step.notify_roster = Some((
-        format!("Ärende {r} är återöppnat."),
-        format!("Case {r} is reopened."),
-    ));
+    step.notify_roster = Some(text::roster_reopen(r));
     Ok((
         EventKind::Reopened,
         json!({ "to": back }),
-        (
-            format!("Ärende {r} är återöppnat ({}).", back.sv()),
-            format!("Case {r} is reopened ({}).", back.en()),
-        ),
+        text::confirm_reopen(r, back),
     ))
 }

@@ -24,32 +24,10 @@ pub(super) fn decide(
         decision: *d,
         assessment: a,
     });
-    step.notify_roster = Some((
-        format!("Beslut i ärende {r}: {} (bedömning: {}).", d.sv(), a.sv()),
-        format!("Decision in case {r}: {} (assessment: {}).", d.en(), a.en()),
-    ));
-    let next_sv = if d.notifies() {
-        "Utkast till beslut skickas till dig. När anmälan är gjord: \"anmält DI-…\"."
-    } else {
-        "Utkast till beslut skickas till dig. Påminnelserna om fristen är stoppade; stäng ärendet med \"stäng\" när beslutet är fattat."
-    };
-    let next_en = if d.notifies() {
-        "A draft decision is on its way to you. Once notified: \"reported DI-…\"."
-    } else {
-        "A draft decision is on its way to you. The deadline reminders are stopped; close the case with \"close\" once the decision is signed."
-    };
+    step.notify_roster = Some(text::roster_decide(r, *d, a));
     Ok((
         EventKind::Decided,
         json!({ "decision": d, "assessment": a, "previous": case.decision }),
-        (
-            format!(
-                "Beslutet \"{}\" är registrerat i ärende {r}. {next_sv}",
-                d.sv()
-            ),
-            format!(
-                "The decision \"{}\" is recorded in case {r}. {next_en}",
-                d.en()
-            ),
-        ),
+        text::confirm_decide(r, *d),
     ))
 }

@@ -56,29 +56,15 @@ pub(super) fn merge(
     step.next.closed_at = Some(step.now);
     step.next.state_before_close = Some(case.state);
     step.next.merged_into = Some(named.clone());
-    let (moved_sv, moved_en) = if moved {
-        (
-            format!(" Kännedomen i {named} flyttades till den tidigare tidpunkten från {r}; fristen och påminnelserna räknas om från den."),
-            format!(" The awareness of {named} moved to the earlier instant from {r}; the deadline and reminders are recomputed from it."),
-        )
-    } else {
-        (String::new(), String::new())
-    };
     step.effects.push(Effect::MergeInto {
         target: Box::new(target),
         aware_at_moved: moved,
         data,
     });
-    step.notify_roster = Some((
-        format!("Ärende {r} är sammanfogat med {named} och stängt.{moved_sv}"),
-        format!("Case {r} is merged into {named} and closed.{moved_en}"),
-    ));
+    step.notify_roster = Some(text::roster_merge(r, named.as_str(), moved));
     Ok((
         EventKind::MergedInto,
         json!({ "target": named, "from": case.state, "aware_at_moved": moved }),
-        (
-            format!("Ärende {r} är sammanfogat med {named}: meddelandena finns nu i {named}, och {r} är stängt.{moved_sv}"),
-            format!("Case {r} is merged into {named}: its messages are now in {named}, and {r} is closed.{moved_en}"),
-        ),
+        text::confirm_merge(r, named.as_str(), moved),
     ))
 }

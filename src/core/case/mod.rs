@@ -15,7 +15,8 @@
 //! (one file per command or group: `ack`, `assess`, `decide`, `report`,
 //! `close`, `note`, `merge`) and then adds what every transition does (the
 //! acknowledgement implied by a first step, the reminder effects, the timeline
-//! record, the confirmation). Refusals and their texts are in `error.rs`.
+//! record, the confirmation). Every sentence a command sends is in `text.rs`;
+//! refusals and their texts are in `error.rs`.
 //!
 //! # States and rules
 //!
@@ -93,6 +94,7 @@ mod reply;
 mod report;
 #[cfg(test)]
 mod tests;
+mod text;
 
 pub use error::TransitionError;
 pub use reply::{handle_reply, Reply, ReplyOutcome};
@@ -316,8 +318,7 @@ pub struct Transition {
     pub effects: Vec<Effect>,
 }
 
-/// The texts of one answer or notice: (Swedish, English).
-type Texts = (String, String);
+use text::Texts;
 
 /// What one command records: the timeline event's kind and data, and the
 /// confirmation to the sender.

@@ -8,10 +8,7 @@ pub(super) fn note(case: &Case, text: &str) -> Done {
     (
         EventKind::Note,
         json!({ "text": text }),
-        (
-            format!("Noteringen är sparad i ärende {r}."),
-            format!("The note is saved in case {r}."),
-        ),
+        text::confirm_note(r),
     )
 }
 
@@ -25,9 +22,6 @@ pub(super) fn diarienummer(case: &Case, step: &mut Step<'_>, d: &Diarienummer) -
     (
         EventKind::Diarienummer,
         json!({ "diarienummer": d, "previous": case.diarienummer }),
-        (
-            format!("Ärende {r} har diarienummer {d}. Det används i alla dokument och ämnesrader framöver."),
-            format!("Case {r} has the registry number {d}. It is used in every document and subject from now on."),
-        ),
+        text::confirm_diarienummer(r, d),
     )
 }

@@ -23,10 +23,7 @@ pub(super) fn reported(
     step.next.state = State::Reported;
     step.next.imy_ref = Some(imy_ref.clone());
     step.next.reported_at = Some(step.now);
-    step.notify_roster = Some((
-        format!("Ärende {r} är anmält till IMY ({imy_ref})."),
-        format!("Case {r} is reported to IMY ({imy_ref})."),
-    ));
+    step.notify_roster = Some(text::roster_reported(r, imy_ref));
     Ok((
         EventKind::Reported,
         json!({
@@ -34,10 +31,7 @@ pub(super) fn reported(
             "late": late,
             "delay_reason": case.delay_reason,
         }),
-        (
-            format!("Anmälan till IMY ({imy_ref}) är registrerad i ärende {r}. Påminnelserna om fristen är stoppade."),
-            format!("The notification to IMY ({imy_ref}) is recorded in case {r}. The deadline reminders are stopped."),
-        ),
+        text::confirm_reported(r, imy_ref),
     ))
 }
 
@@ -51,10 +45,7 @@ pub(super) fn delay(
     Ok((
         EventKind::DelayReason,
         json!({ "reason": reason, "previous": case.delay_reason }),
-        (
-            format!("Skälet till förseningen är sparat i ärende {r}."),
-            format!("The reason for the delay is saved in case {r}."),
-        ),
+        text::confirm_delay(r),
     ))
 }
 
@@ -75,26 +66,11 @@ pub(super) fn supplement(
     }
     step.next.state = State::Supplemented;
     step.next.supplements = case.supplements.saturating_add(1);
-    step.notify_roster = Some((
-        format!(
-            "Ärende {r}: komplettering nr {} till IMY.",
-            step.next.supplements
-        ),
-        format!("Case {r}: supplement no. {} to IMY.", step.next.supplements),
-    ));
+    step.notify_roster = Some(text::roster_supplement(r, step.next.supplements));
     Ok((
         EventKind::Supplemented,
         json!({ "number": step.next.supplements, "text": text }),
-        (
-            format!(
-                "Komplettering nr {} är registrerad i ärende {r}.",
-                step.next.supplements
-            ),
-            format!(
-                "Supplement no. {} is recorded in case {r}.",
-                step.next.supplements
-            ),
-        ),
+        text::confirm_supplement(r, step.next.supplements),
     ))
 }
 
@@ -115,18 +91,10 @@ pub(super) fn withdraw(
     }
     step.next.state = State::Withdrawn;
     step.next.withdrawn_at = Some(step.now);
-    step.notify_roster = Some((
-        format!("Anmälan i ärende {r} är återtagen."),
-        format!("The notification in case {r} is withdrawn."),
-    ));
+    step.notify_roster = Some(text::roster_withdraw(r));
     Ok((
         EventKind::Withdrawn,
         json!({ "text": text }),
-        (
-            format!(
-                "Återtagandet av anmälan är registrerat i ärende {r}. Stäng ärendet med \"stäng\"."
-            ),
-            format!("The withdrawal is recorded in case {r}. Close the case with \"close\"."),
-        ),
+        text::confirm_withdraw(r),
     ))
 }
