@@ -275,6 +275,15 @@ fn timeline_sentence(e: &EventRow, route: Option<&Route>) -> Option<String> {
     }
 }
 
+/// Why a stored case gives no case file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaseFileError {
+    /// The documents name the committee and the official; guessing them
+    /// would be wrong.
+    #[error("{0}: the stored route cannot be read")]
+    UnreadableRoute(CaseRef),
+}
+
 /// An existing case from its stored row, its messages and its timeline. Pure.
 /// Errors only when the stored route cannot be read (the documents name the
 /// committee and the official; guessing them would be wrong).
@@ -285,11 +294,11 @@ pub fn from_record(
     docs: &DocumentsConfig,
     tz: Tz,
     now: DateTime<Utc>,
-) -> Result<CaseFile, String> {
+) -> Result<CaseFile, CaseFileError> {
     let route: Route = rec
         .route
         .clone()
-        .ok_or_else(|| format!("{}: the stored route cannot be read", rec.case_ref))?;
+        .ok_or_else(|| CaseFileError::UnreadableRoute(rec.case_ref.clone()))?;
     let mut c = base(
         rec.case_ref.clone(),
         &route,
@@ -391,7 +400,7 @@ pub async fn load(
     let events = store.case_events(rec.id).await?;
     from_record(&rec, &messages, &events, &cfg.documents, cfg.tz(), now)
         .map(Some)
-        .map_err(StoreError::Other)
+        .map_err(|e| StoreError::Other(e.to_string()))
 }
 
 /// The `documents_generated` timeline event: outcome and every file's SHA-256,
@@ -833,7 +842,7 @@ mod tests {
         rec = rec.decoded();
         let e =
             from_record(&rec, &[], &[], &docs(), chrono_tz::Europe::Stockholm, now).unwrap_err();
-        assert!(e.contains("PUI-2026-0012"), "{e}");
+        assert!(e.to_string().contains("PUI-2026-0012"), "{e}");
     }
 
     #[test]

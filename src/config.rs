@@ -564,7 +564,7 @@ impl Config {
         if let Some(f) = &self.general.database_url_file {
             match read_secret_file(f, creds) {
                 Ok(v) => self.general.database_url = v,
-                Err(e) => out.push(problem("general.database_url_file", e)),
+                Err(e) => out.push(problem("general.database_url_file", e.to_string())),
             }
         }
         if let Some(v) = set("BREACHWATCH_DATABASE_URL") {
@@ -580,7 +580,7 @@ impl Config {
                 }
                 match read_secret_file(f, creds) {
                     Ok(v) => self.imap.password = Secret(v),
-                    Err(e) => out.push(problem("imap.password_file", e)),
+                    Err(e) => out.push(problem("imap.password_file", e.to_string())),
                 }
             }
             if let Some(f) = &self.smtp.password_file {
@@ -592,7 +592,7 @@ impl Config {
                 }
                 match read_secret_file(f, creds) {
                     Ok(v) => self.smtp.password = Secret(v),
-                    Err(e) => out.push(problem("smtp.password_file", e)),
+                    Err(e) => out.push(problem("smtp.password_file", e.to_string())),
                 }
             }
         }
@@ -1363,27 +1363,45 @@ fn found_words(found: &str) -> String {
     }
 }
 
+/// Why a secret file gives no secret (a configuration problem of its key).
+#[derive(Debug, thiserror::Error)]
+enum SecretFileError {
+    #[error("{} cannot be read: {error}", path.display())]
+    Unreadable {
+        path: std::path::PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{} is {bytes} bytes; a secret file holds one line", path.display())]
+    TooLong {
+        path: std::path::PathBuf,
+        bytes: u64,
+    },
+    #[error("{} is empty", path.display())]
+    Empty { path: std::path::PathBuf },
+}
+
 /// Reads a one-line secret; a relative name is a systemd credential when
 /// `$CREDENTIALS_DIRECTORY` is set.
-fn read_secret_file(file: &Path, creds: Option<&Path>) -> Result<String, String> {
+fn read_secret_file(file: &Path, creds: Option<&Path>) -> Result<String, SecretFileError> {
     let path = match creds {
         Some(dir) if file.is_relative() => dir.join(file),
         _ => file.to_path_buf(),
     };
-    let meta =
-        std::fs::metadata(&path).map_err(|e| format!("{} cannot be read: {e}", path.display()))?;
+    let unreadable = |error| SecretFileError::Unreadable {
+        path: path.clone(),
+        error,
+    };
+    let meta = std::fs::metadata(&path).map_err(unreadable)?;
     if meta.len() > MAX_SECRET_FILE_BYTES {
-        return Err(format!(
-            "{} is {} bytes; a secret file holds one line",
-            path.display(),
-            meta.len()
-        ));
+        return Err(SecretFileError::TooLong {
+            path: path.clone(),
+            bytes: meta.len(),
+        });
     }
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("{} cannot be read: {e}", path.display()))?;
+    let text = std::fs::read_to_string(&path).map_err(unreadable)?;
     let v = text.trim_end_matches(['\n', '\r']).to_string();
     if v.is_empty() {
-        return Err(format!("{} is empty", path.display()));
+        return Err(SecretFileError::Empty { path: path.clone() });
     }
     Ok(v)
 }

@@ -305,7 +305,7 @@ pub async fn verify(store: &Store, anchor: Option<&Anchor>) -> anyhow::Result<Re
         } else {
             match a.check(&Anchor::over(a.at, a.upto, &heads)) {
                 Ok(()) => anchor_held = Some(a.clone()),
-                Err(e) => problems.push(e),
+                Err(e) => problems.push(e.to_string()),
             }
         }
     }

@@ -366,7 +366,7 @@ impl Pipeline {
                                 events.push(NewEvent {
                                     kind: EventKind::ReplyNotHandled,
                                     actor: "breachwatch".into(),
-                                    data: serde_json::json!({ "error": e }),
+                                    data: serde_json::json!({ "error": e.to_string() }),
                                 });
                             }
                         }
