@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::core::digest::{anchor_text_sv, digest_lines, DigestSchedule, OpenCase};
+use crate::core::digest::{anchor_text_sv, digest_lines, digest_mail_sv, DigestSchedule, OpenCase};
 use crate::core::routing::Route;
 use crate::core::types::CaseRef;
 use crate::mail::compose::{self, Draft, Sender};
@@ -51,29 +51,13 @@ pub async fn send_digest(
     let day = run_at.with_timezone(&tz).format("%Y-%m-%d").to_string();
     for (dpo, cases) in per_dpo {
         let lines = digest_lines(&cases, now);
-        let mut text = format!("Öppna ärenden om personuppgiftsincidenter, {day}:\n\n");
-        if lines.is_empty() {
-            text.push_str("Inga öppna ärenden.\n");
-        }
-        for l in &lines {
-            text.push_str(&format!(
-                "{}  {:<14} {:<28} senast {}  {}\n",
-                l.case_ref,
-                l.state.sv(),
-                l.committee,
-                crate::core::local_time::minute(l.deadline, tz),
-                l.time_left_sv
-            ));
-        }
-        text.push('\n');
-        text.push_str(&anchor_text);
-        text.push_str("\n-- \nbreachwatch\n");
+        let (subject, text) = digest_mail_sv(&day, &lines, &anchor_text, tz);
         let d = Draft {
             dedupe_key: format!("digest/{}/{dpo}", run_at.to_rfc3339()),
             purpose: "digest".into(),
             to: vec![dpo.clone()],
             cc: vec![],
-            subject: format!("Sammanställning {day}: {} öppna ärenden", lines.len()),
+            subject,
             text,
             in_reply_to: None,
             attachments: vec![],
