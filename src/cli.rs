@@ -591,10 +591,7 @@ fn cases(flag: Option<&Path>, cmd: CasesCommand) -> Result<ExitCode, ExitCode> {
         let store = open_store(&cfg).await?;
         let out = match cmd {
             CasesCommand::List { json } => {
-                let list = store
-                    .list_cases()
-                    .await
-                    .or_exit(1)?;
+                let list = store.list_cases().await.or_exit(1)?;
                 if json {
                     let v: Vec<_> = list.iter().map(|c| summary_json(c, tz)).collect();
                     serde_json::to_string_pretty(&v).unwrap_or_default()
@@ -633,18 +630,10 @@ fn cases(flag: Option<&Path>, cmd: CasesCommand) -> Result<ExitCode, ExitCode> {
                 if json {
                     serde_json::to_string_pretty(&v).unwrap_or_default()
                 } else {
-                    let mut s = format!(
-                        "{}  {}\n  aware:    {}\n  deadline: {}\n  committee: {}  official: {}\n  messages: {}  reminders sent: {}\n",
-                        c.case_ref, c.state, local(c.aware_at, tz), local(c.deadline_at, tz),
-                        c.committee, c.official, c.messages, c.reminders_sent
-                    );
-                    for e in &events {
-                        s.push_str(&format!("  {}  {}  {}\n", local(e.at, tz), e.kind, e.actor));
-                    }
-                    for m in &mails {
-                        s.push_str(&format!("  mail {} to {} [{}]\n", m.purpose, m.recipients.join(", "), m.status));
-                    }
-                    s
+                    // The text view: what the case is about and why the clock
+                    // starts when it does (`casefile::show_text`).
+                    let file = case_file(&cfg, &store, &case_ref).await?;
+                    crate::casefile::show_text(&c, &file, &msgs, &events, &mails)
                 }
             }
         };

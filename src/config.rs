@@ -256,6 +256,10 @@ pub struct Smtp {
     pub retry_max_secs: u64,
     #[serde(default = "default_smtp_timeout")]
     pub timeout_secs: u64,
+    /// Sender tasks of this replica: each claims a due mail and sends it on a
+    /// pooled SMTP connection, so mail goes out back to back in parallel.
+    #[serde(default = "default_smtp_senders")]
+    pub senders: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -378,6 +382,9 @@ fn default_retry_max() -> u64 {
 }
 fn default_smtp_timeout() -> u64 {
     30
+}
+fn default_smtp_senders() -> u32 {
+    4
 }
 
 /// One problem with the configuration, tied to its key.
@@ -733,6 +740,9 @@ impl Config {
         }
         if self.smtp.host.is_empty() {
             out.push(problem("smtp.host", "must not be empty"));
+        }
+        if !(1..=32).contains(&self.smtp.senders) {
+            out.push(problem("smtp.senders", "must be between 1 and 32"));
         }
         if !self.smtp.from.contains('@') {
             out.push(problem("smtp.from", "must be a mail address"));

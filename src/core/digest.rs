@@ -158,36 +158,6 @@ impl OpenCase {
     }
 }
 
-/// The digest mail to one DPO (Swedish): subject and text, one line per open
-/// case, then the register anchor paragraph ([`anchor_text_sv`]). `day` is the
-/// run's date in the zone.
-pub fn digest_mail_sv(
-    day: &str,
-    lines: &[DigestLine],
-    anchor_text: &str,
-    tz: Tz,
-) -> (String, String) {
-    let mut text = format!("Öppna ärenden om personuppgiftsincidenter, {day}:\n\n");
-    if lines.is_empty() {
-        text.push_str("Inga öppna ärenden.\n");
-    }
-    for l in lines {
-        text.push_str(&format!(
-            "{}  {:<14} {:<28} senast {}  {}\n",
-            l.case_ref,
-            l.state.sv(),
-            l.committee,
-            local_time::minute(l.deadline, tz),
-            l.time_left_sv
-        ));
-    }
-    text.push('\n');
-    text.push_str(anchor_text);
-    text.push_str("\n-- \nbreachwatch\n");
-    let subject = format!("Sammanställning {day}: {} öppna ärenden", lines.len());
-    (subject, text)
-}
-
 /// The digest's register anchor paragraph (Swedish): when it was taken and what
 /// it covers in words, then the anchor line itself, alone on its line so that it
 /// can be copied into a file. Saving the whole mail works too.

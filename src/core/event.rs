@@ -59,6 +59,8 @@ event_kinds! {
     RecipientRefused => "recipient_refused",
     /// A mail could not be composed and was not queued.
     MailDropped => "mail_dropped",
+    /// The SMTP server refused a mail for good (a 5xx); the DPO is told.
+    MailRefused => "mail_refused",
     /// Documents were generated, with their checksums.
     DocumentsGenerated => "documents_generated",
     /// Documents could not be generated.

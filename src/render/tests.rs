@@ -252,7 +252,7 @@ fn docx_is_a_valid_package_with_every_section() {
             "Enligt nämndens uppdrag,",
             "Thobias Wall",
             "tf. avdelningschef",
-            "punkt Ö:29-Ö:30.",
+            "punkt Ö:29-Ö:30",
             "Dataskyddsombud (Security Solution Scandinavia AB)",
             "Från personuppgiftsbiträde: Anmälan om dataintrång, inkom den 18 juni 2021",
         ] {
@@ -449,12 +449,12 @@ fn html_escapes_and_marks_missing() {
     assert!(html.contains("id=\"q37\""));
     // A blank inside an answer is marked, escaped like the rest.
     assert!(
-        html.contains("Evil &lt;script&gt;alert(1)&lt;/script&gt; AB, organisationsnummer <mark>[att fylla i]</mark>"),
+        html.contains("Evil &lt;script&gt;alert(1)&lt;/script&gt; AB, organisationsnummer <mark><span style=\"background: #ffeb3b; font-weight: bold\">[att fylla i]</span></mark>"),
         "{html}"
     );
     // The questions still open are listed at the end, marked.
     assert!(
-        html.contains("<li><mark>2. Organisationsnummer</mark></li>"),
+        html.contains("<li><mark><span style=\"background: #ffeb3b; font-weight: bold\">2. Organisationsnummer</span></mark></li>"),
         "{html}"
     );
     // No machine timestamp in the document.
@@ -546,6 +546,7 @@ fn a_case_with_nothing_known_still_renders_with_placeholders() {
         diarie_prefix: None,
         committee: "Vård- och omsorgsnämnden".into(),
         delegation_point: None,
+        delegation_point_art34: None,
         official: Person::default(),
         dpo: Person::default(),
         preparation: None,
@@ -557,6 +558,7 @@ fn a_case_with_nothing_known_still_renders_with_placeholders() {
         processor: Processor::default(),
         messages: vec![],
         facts: Incident::default(),
+        details: Default::default(),
         risk: None,
         delay_reason: None,
         imy_reference: None,

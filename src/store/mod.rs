@@ -30,8 +30,10 @@ mod queries;
 pub enum StoreError {
     #[error("not found: {0}")]
     NotFound(String),
+    /// Converted through [`From`], which also notes a broken connection
+    /// (see `pool_health`) so the pool replaces it.
     #[error("database: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(sqlx::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// Optimistic concurrency: the row changed since it was read; retry.
@@ -49,6 +51,18 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        pool_health::note(&e);
+        StoreError::Db(e)
+    }
+}
+
+mod lease;
+pub mod pool_health;
+mod sent_journal;
+pub use lease::{Replica, LEASE_CHECK};
 
 /// A message as recorded in the register of received mail.
 #[derive(Debug, Clone)]
@@ -278,6 +292,18 @@ pub struct OutboxRow {
     pub recipients: Vec<String>,
     pub raw: Vec<u8>,
     pub attempts: u32,
+    /// `ack`, `opening`, `reminder`, `delivery_failed`, … (what the mail is).
+    pub purpose: String,
+}
+
+/// A mail the server refused for good, as the digest lists it.
+#[derive(Debug, Clone)]
+pub struct FailedMail {
+    pub case_ref: Option<String>,
+    pub purpose: String,
+    pub subject: String,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A case whose next reminder is due.
@@ -371,6 +397,9 @@ pub struct CaseRecord {
     pub route: Option<Route>,
     /// The opening notice's incident facts (`cases.facts`).
     pub incident: Incident,
+    /// The draft facts beyond the contract (`cases.facts`, informative fields
+    /// of `incident`); rows stored before them read as not stated.
+    pub details: crate::core::notice::details::Details,
     /// The state machine's case (`cases.workflow`); `None` until the first
     /// command, or when it does not read. [`CaseRecord::case`] gives the case
     /// either way.
@@ -398,13 +427,22 @@ pub struct StoredJson {
 
 impl StoredJson {
     /// The typed fields of a record from its stored JSON (total).
-    pub fn decode(&self) -> (Option<Route>, Incident, Option<Case>) {
-        (
-            serde_json::from_value(self.route.clone()).ok(),
-            crate::core::notice::present::incident_from_stored(&self.facts),
-            serde_json::from_value(self.workflow.clone()).ok(),
-        )
+    pub fn decode(&self) -> Decoded {
+        Decoded {
+            route: serde_json::from_value(self.route.clone()).ok(),
+            incident: crate::core::notice::present::incident_from_stored(&self.facts),
+            details: crate::core::notice::present::details_from_stored(&self.facts),
+            workflow: serde_json::from_value(self.workflow.clone()).ok(),
+        }
     }
+}
+
+/// The typed fields of a case row ([`StoredJson::decode`]).
+pub struct Decoded {
+    pub route: Option<Route>,
+    pub incident: Incident,
+    pub details: crate::core::notice::details::Details,
+    pub workflow: Option<Case>,
 }
 
 /// The database. Cheap to clone (pools are shared).
@@ -538,6 +576,10 @@ impl Store {
             let pool = PgPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(10))
+                // Ping a connection before use (a restarted server), and drop
+                // one opened before a store error broke connections.
+                .test_before_acquire(true)
+                .before_acquire(|_, meta| Box::pin(async move { Ok(pool_health::keep(meta.age)) }))
                 .connect(url)
                 .await?;
             Ok(Store::Postgres(pool))
@@ -564,6 +606,16 @@ impl Store {
                 let attempt = SqlitePoolOptions::new()
                     .max_connections(max)
                     .acquire_timeout(Duration::from_secs(10))
+                    // Idle connections close soon: SQLite reuses a file
+                    // descriptor opened read-only (while the file was) for
+                    // new connections as long as any connection of the
+                    // process keeps the file open, so a read-only spell
+                    // ends only when they have all closed once.
+                    .idle_timeout((max > 1).then_some(Duration::from_secs(5)))
+                    // An in-memory database lives only in its connection: keep it.
+                    .before_acquire(move |_, meta| {
+                        Box::pin(async move { Ok(max == 1 || pool_health::keep(meta.age)) })
+                    })
                     .connect_with(opts.clone())
                     .await;
                 match attempt {
@@ -633,8 +685,13 @@ async fn begin_pg(pool: &PgPool) -> sqlx::Result<sqlx::Transaction<'static, sqlx
     pool.begin().await
 }
 
-backend!(sqlite_q, sqlx::Sqlite, begin_sqlite);
-backend!(pg_q, sqlx::Postgres, begin_pg);
+backend!(sqlite_q, sqlx::Sqlite, begin_sqlite, "");
+backend!(
+    pg_q,
+    sqlx::Postgres,
+    begin_pg,
+    "FOR UPDATE OF o SKIP LOCKED"
+);
 
 pub use crate::core::notice::MAX_PARENT_IDS;
 
@@ -747,17 +804,42 @@ impl Store {
     }
 
     /// Claims the next due outbox row for sending (a lease: a crash mid-send makes
-    /// it due again after `lease`).
+    /// it due again after `lease`, or at once, see [`Store::release_dead_claims`]).
     pub async fn claim_outbox(
         &self,
         now: DateTime<Utc>,
         lease: chrono::Duration,
     ) -> Result<Option<OutboxRow>> {
-        dispatch!(self, claim_outbox(now, lease))
+        dispatch!(self, claim_outbox(now, lease, None))
+    }
+
+    /// [`Store::claim_outbox`] for a replica (`Replica::id`): the row records
+    /// who sends it, so it is due again at once when that replica is gone.
+    pub async fn claim_outbox_by(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        claimer: i64,
+    ) -> Result<Option<OutboxRow>> {
+        dispatch!(self, claim_outbox(now, lease, Some(claimer)))
     }
 
     pub async fn outbox_sent(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
-        dispatch!(self, outbox_sent(id, now))
+        dispatch!(self, outbox_sent(id, now, None))
+    }
+
+    /// Marks a row sent with the server's reply (its queue id), in one
+    /// statement of its own.
+    pub async fn outbox_delivered(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        response: &str,
+    ) -> Result<()> {
+        if let Store::Sqlite(p) = self {
+            sent_journal::append(p, id);
+        }
+        dispatch!(self, outbox_sent(id, now, Some(response)))
     }
 
     pub async fn outbox_retry(
@@ -777,7 +859,29 @@ impl Store {
         err: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        dispatch!(self, outbox_failed(id, attempts, err, now))
+        dispatch!(
+            self,
+            outbox_failed(id, attempts, err, now, None, Composed::default())
+        )
+    }
+
+    /// The row is refused for good; `notice` (the DPO's mail about it and the
+    /// case's event) is written in the same transaction.
+    pub async fn outbox_refused(
+        &self,
+        id: i64,
+        attempts: u32,
+        err: &str,
+        now: DateTime<Utc>,
+        case_id: Option<i64>,
+        notice: Composed,
+    ) -> Result<()> {
+        dispatch!(self, outbox_failed(id, attempts, err, now, case_id, notice))
+    }
+
+    /// Mails refused for good since `since`, newest first (at most 50).
+    pub async fn failed_mails(&self, since: DateTime<Utc>) -> Result<Vec<FailedMail>> {
+        dispatch!(self, failed_mails(since))
     }
 
     /// Rows left 'sending' by a process that died become due at once. Only
@@ -786,7 +890,21 @@ impl Store {
     /// lease decides there.
     pub async fn release_sending(&self, now: DateTime<Utc>) -> Result<u64> {
         match self {
-            Store::Sqlite(p) => sqlite_q::release_sending(p, now).await,
+            Store::Sqlite(p) => {
+                // Rows the server took just before a crash are sent, not due.
+                let sent = sent_journal::read(p);
+                if !sent.is_empty() {
+                    let n = sqlite_q::mark_journaled(p, &sent, now).await?;
+                    if n > 0 {
+                        tracing::info!(
+                            mails = n,
+                            "mails the server took before a crash are marked sent"
+                        );
+                    }
+                }
+                sent_journal::clear(p);
+                sqlite_q::release_sending(p, now).await
+            }
             Store::Postgres(_) => Ok(0),
         }
     }
@@ -930,10 +1048,11 @@ impl CaseRecord {
     /// The record with its typed fields decoded from [`CaseRecord::stored`]
     /// (the one place the JSON columns are read).
     pub fn decoded(mut self) -> CaseRecord {
-        let (route, incident, workflow) = self.stored.decode();
-        self.route = route;
-        self.incident = incident;
-        self.workflow = workflow;
+        let d = self.stored.decode();
+        self.route = d.route;
+        self.incident = d.incident;
+        self.details = d.details;
+        self.workflow = d.workflow;
         self
     }
 

@@ -3,7 +3,9 @@
 //! Unsigned IMAP numbers are stored as i64 (PostgreSQL has no unsigned types).
 
 macro_rules! backend {
-    ($name:ident, $db:ty, $begin:ident) => {
+    // `$claim_lock`: the row lock clause of the outbox claim (PostgreSQL:
+    // `FOR UPDATE OF o SKIP LOCKED`; SQLite has one writer and no such clause).
+    ($name:ident, $db:ty, $begin:ident, $claim_lock:expr) => {
         #[allow(clippy::too_many_arguments)]
         mod $name {
             use chrono::{DateTime, Utc};
@@ -476,10 +478,15 @@ macro_rules! backend {
                 })
             }
 
+            /// Claims the next due row for `claimer` (a replica id, see
+            /// `store::lease`). On PostgreSQL the candidate row is locked
+            /// with SKIP LOCKED, so parallel senders and replicas each take a
+            /// different row without waiting on one another.
             pub async fn claim_outbox(
                 pool: &Pool,
                 now: DateTime<Utc>,
                 lease: chrono::Duration,
+                claimer: Option<i64>,
             ) -> Result<Option<OutboxRow>> {
                 let mut tx = $begin(pool).await?;
                 // The outer status test is re-checked after a row lock wait in
@@ -489,16 +496,20 @@ macro_rules! backend {
                 // whose deadline is nearest goes first (mail of no case, e.g.
                 // the digest, after), so after an outage the urgent case's
                 // reminder is not queued behind a backlog.
-                let row = sqlx::query(
-                    "UPDATE outbox SET status = 'sending', next_attempt_at = $2, attempts = attempts + 1 \
+                let sql = format!(
+                    "UPDATE outbox SET status = 'sending', next_attempt_at = $2, attempts = attempts + 1, \
+                     claimed_by = $3 \
                      WHERE id = (SELECT o.id FROM outbox o LEFT JOIN cases c ON c.id = o.case_id \
                                  WHERE o.status IN ('pending', 'sending') AND o.next_attempt_at <= $1 \
-                                 ORDER BY (c.deadline_at IS NULL), c.deadline_at, o.next_attempt_at, o.id LIMIT 1) \
+                                 ORDER BY (c.deadline_at IS NULL), c.deadline_at, o.next_attempt_at, o.id LIMIT 1 {}) \
                        AND status IN ('pending', 'sending') AND next_attempt_at <= $1 \
-                     RETURNING id, case_id, message_id, envelope_from, recipients, raw, attempts",
-                )
+                     RETURNING id, case_id, message_id, envelope_from, recipients, raw, attempts, purpose",
+                    $claim_lock
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(now)
                 .bind(now + lease)
+                .bind(claimer)
                 .fetch_optional(&mut *tx)
                 .await?;
                 tx.commit().await?;
@@ -510,15 +521,25 @@ macro_rules! backend {
                     recipients: json_list(&r.get::<String, _>(4)),
                     raw: r.get(5),
                     attempts: r.get::<i64, _>(6) as u32,
+                    purpose: r.get(7),
                 }))
             }
 
-            pub async fn outbox_sent(pool: &Pool, id: i64, now: DateTime<Utc>) -> Result<()> {
+            /// The server took the mail: one statement on its own (no
+            /// transaction to wait behind), with the server's reply.
+            pub async fn outbox_sent(
+                pool: &Pool,
+                id: i64,
+                now: DateTime<Utc>,
+                response: Option<&str>,
+            ) -> Result<()> {
                 sqlx::query(
-                    "UPDATE outbox SET status = 'sent', sent_at = $2, last_error = NULL WHERE id = $1",
+                    "UPDATE outbox SET status = 'sent', sent_at = $2, last_error = NULL, \
+                     smtp_response = $3, claimed_by = NULL WHERE id = $1",
                 )
                 .bind(id)
                 .bind(now)
+                .bind(response)
                 .execute(pool)
                 .await?;
                 Ok(())
@@ -533,7 +554,7 @@ macro_rules! backend {
             ) -> Result<()> {
                 sqlx::query(
                     "UPDATE outbox SET status = 'pending', attempts = $2, next_attempt_at = $3, \
-                     last_error = $4 WHERE id = $1",
+                     last_error = $4, claimed_by = NULL WHERE id = $1",
                 )
                 .bind(id)
                 .bind(i64::from(attempts))
@@ -544,22 +565,62 @@ macro_rules! backend {
                 Ok(())
             }
 
+            /// A refusal for good: the row fails, and in the same transaction
+            /// the DPO's notice of it is queued and the case's timeline says so
+            /// (`notice` may be empty, e.g. when the refused mail was itself
+            /// such a notice).
             pub async fn outbox_failed(
                 pool: &Pool,
                 id: i64,
                 attempts: u32,
                 err: &str,
-                _now: DateTime<Utc>,
+                now: DateTime<Utc>,
+                case_id: Option<i64>,
+                notice: Composed,
             ) -> Result<()> {
+                let mut tx = $begin(pool).await?;
                 sqlx::query(
-                    "UPDATE outbox SET status = 'failed', attempts = $2, last_error = $3 WHERE id = $1",
+                    "UPDATE outbox SET status = 'failed', attempts = $2, last_error = $3, claimed_by = NULL WHERE id = $1",
                 )
                 .bind(id)
                 .bind(i64::from(attempts))
                 .bind(err)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
+                if let Some(c) = case_id {
+                    for ev in &notice.events {
+                        append_event(&mut tx, c, now, ev).await?;
+                    }
+                }
+                queue_mails(&mut tx, case_id, notice.mails, now).await?;
+                tx.commit().await?;
                 Ok(())
+            }
+
+            /// Mails refused for good since `since`, newest first (the digest
+            /// lists them): (case ref, purpose, subject, error, when queued).
+            pub async fn failed_mails(
+                pool: &Pool,
+                since: DateTime<Utc>,
+            ) -> Result<Vec<FailedMail>> {
+                let rows = sqlx::query(
+                    "SELECT c.ref, o.purpose, o.subject, o.last_error, o.created_at FROM outbox o \
+                     LEFT JOIN cases c ON c.id = o.case_id \
+                     WHERE o.status = 'failed' AND o.created_at >= $1 ORDER BY o.id DESC LIMIT 50",
+                )
+                .bind(since)
+                .fetch_all(pool)
+                .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| FailedMail {
+                        case_ref: r.get(0),
+                        purpose: r.get(1),
+                        subject: r.get(2),
+                        error: r.get(3),
+                        created_at: r.get(4),
+                    })
+                    .collect())
             }
 
             /// Rows left 'sending' by a process that died are due at once
@@ -568,12 +629,35 @@ macro_rules! backend {
             #[allow(dead_code)]
             pub async fn release_sending(pool: &Pool, now: DateTime<Utc>) -> Result<u64> {
                 Ok(sqlx::query(
-                    "UPDATE outbox SET status = 'pending', next_attempt_at = $1 WHERE status = 'sending'",
+                    "UPDATE outbox SET status = 'pending', next_attempt_at = $1, claimed_by = NULL \
+                     WHERE status = 'sending'",
                 )
                 .bind(now)
                 .execute(pool)
                 .await?
                 .rows_affected())
+            }
+
+            /// Rows the sent journal names (the server took them before a
+            /// crash) are sent, if still `sending`.
+            #[allow(dead_code)]
+            pub async fn mark_journaled(pool: &Pool, ids: &[i64], now: DateTime<Utc>) -> Result<u64> {
+                let mut tx = $begin(pool).await?;
+                let mut n = 0;
+                for id in ids {
+                    n += sqlx::query(
+                        "UPDATE outbox SET status = 'sent', sent_at = $2, claimed_by = NULL, \
+                         smtp_response = '(taken by the server before a crash)' \
+                         WHERE id = $1 AND status = 'sending'",
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                }
+                tx.commit().await?;
+                Ok(n)
             }
 
             /// Mail waiting to be sent: how many rows, and the oldest creation time.
@@ -689,6 +773,7 @@ macro_rules! backend {
                     systems: json_list(&r.get::<String, _>(10)),
                     route: None,
                     incident: Default::default(),
+                    details: Default::default(),
                     workflow: None,
                     version: r.get(14),
                     timeline_head: r.get(15),

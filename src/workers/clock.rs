@@ -84,14 +84,28 @@ pub async fn run(
     outbox_wake: Arc<Notify>,
     cancel: CancellationToken,
 ) {
+    let mut pacer = crate::workers::backoff::Pacer::new("clock");
     loop {
         if cancel.is_cancelled() {
             return;
         }
         match fire_due(&store, &sender, &plan, Utc::now()).await {
-            Ok(n) if n > 0 => outbox_wake.notify_one(),
-            Ok(_) => {}
-            Err(e) => tracing::error!("clock: {e:#}"),
+            Ok(n) => {
+                pacer.succeeded();
+                if n > 0 {
+                    outbox_wake.notify_one();
+                }
+            }
+            Err(e) => {
+                // Reminders wait for the store, said once per interval; a
+                // reminder is never lost, only late (`latest_due`).
+                let wait = pacer.failed(&e);
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = cancel.cancelled() => return,
+                }
+                continue;
+            }
         }
         let next = store.next_reminder_at().await.ok().flatten();
         let sleep_for = next

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::core::digest::{anchor_text_sv, digest_lines, digest_mail_sv, DigestSchedule, OpenCase};
+use crate::core::digest::{anchor_text_sv, digest_lines, DigestSchedule, OpenCase};
 use crate::core::routing::Route;
 use crate::core::types::CaseRef;
 use crate::mail::compose::{self, Draft, Sender};
@@ -47,17 +47,50 @@ pub async fn send_digest(
     // the same register state.
     let anchor = crate::register::current_anchor(store, now).await?;
     let anchor_text = anchor_text_sv(&anchor, tz);
+    // Mail the server refused for good in the last week: each was told to
+    // its case's DPO at once; the digest says it again.
+    let failed = store
+        .failed_mails(run_at - chrono::Duration::days(7))
+        .await?;
     let mut mails = Vec::new();
     let day = run_at.with_timezone(&tz).format("%Y-%m-%d").to_string();
     for (dpo, cases) in per_dpo {
         let lines = digest_lines(&cases, now);
-        let (subject, text) = digest_mail_sv(&day, &lines, &anchor_text, tz);
+        let mut text = format!("Öppna ärenden om personuppgiftsincidenter, {day}:\n\n");
+        if lines.is_empty() {
+            text.push_str("Inga öppna ärenden.\n");
+        }
+        for l in &lines {
+            text.push_str(&format!(
+                "{}  {:<14} {:<28} senast {}  {}\n",
+                l.case_ref,
+                l.state.sv(),
+                l.committee,
+                crate::core::local_time::minute(l.deadline, tz),
+                l.time_left_sv
+            ));
+        }
+        if !failed.is_empty() {
+            text.push_str("\nMeddelanden som inte kunde levereras (senaste veckan):\n");
+            for f in &failed {
+                text.push_str(&format!(
+                    "{}  {}  {}  {}\n",
+                    f.case_ref.as_deref().unwrap_or("-"),
+                    f.created_at.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+                    f.purpose,
+                    crate::core::bounded::one_line(f.error.as_deref().unwrap_or(""), 160)
+                ));
+            }
+        }
+        text.push('\n');
+        text.push_str(&anchor_text);
+        text.push_str("\n-- \nbreachwatch\n");
         let d = Draft {
             dedupe_key: format!("digest/{}/{dpo}", run_at.to_rfc3339()),
             purpose: "digest".into(),
             to: vec![dpo.clone()],
             cc: vec![],
-            subject,
+            subject: format!("Sammanställning {day}: {} öppna ärenden", lines.len()),
             text,
             in_reply_to: None,
             attachments: vec![],

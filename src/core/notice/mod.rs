@@ -10,6 +10,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 mod classify;
+pub mod details;
 mod facts;
 mod forward;
 mod org;
@@ -195,6 +196,9 @@ pub struct Notice {
     pub reporter: Reporter,
     pub case_ref: Option<String>,
     pub incident: Incident,
+    /// Draft facts beyond the contract (groups, area, measures, the cause in
+    /// the supplier's words, its reference), for the documents.
+    pub details: details::Details,
     pub threading: Threading,
     pub evidence: Vec<Evidence>,
     /// Plain text of the notice (the innermost forwarded body when forwarded),
@@ -448,21 +452,33 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     };
     let mut fact_ev = Vec::new();
     let incident_cue = classify::may_be_incident(&signals);
-    let facts = if incident_cue {
+    let (facts, mut draft_facts) = if incident_cue {
         // Notices are short; a bounded prefix keeps odd mail cheap.
         let text = text::prefix(&chain.text, MAX_FACT_CHARS);
         let subj = text::prefix(&notice_subject, 1000);
-        facts::extract(text, subj, opts.tz, notice_ref, &words, &mut fact_ev)
+        let f = facts::extract(text, subj, opts.tz, notice_ref, &words, &mut fact_ev);
+        let all = text::prefix(&full_text, MAX_FACT_CHARS);
+        (f, details::extract(text, all, subj, &mut fact_ev))
     } else {
-        Incident::default()
+        (Incident::default(), details::Details::default())
     };
+    // Our own case reference is not the supplier's.
+    if draft_facts.supplier_reference.is_some()
+        && draft_facts
+            .supplier_reference
+            .as_deref()
+            .map(str::to_uppercase)
+            == case_ref.as_deref().map(str::to_uppercase)
+    {
+        draft_facts.supplier_reference = None;
+    }
     let kind = classify::kind(&signals, &facts, incident_cue);
     // The contract's convention: only incident messages carry incident facts.
-    let incident = if matches!(kind, Kind::BreachNotice | Kind::FollowUp) {
+    let (incident, draft_facts) = if matches!(kind, Kind::BreachNotice | Kind::FollowUp) {
         evidence.extend(fact_ev);
-        facts
+        (facts, draft_facts)
     } else {
-        Incident::default()
+        (Incident::default(), details::Details::default())
     };
     let language = classify::language(&chain.text);
     let body_text = if forwarded {
@@ -497,6 +513,7 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         },
         case_ref,
         incident,
+        details: draft_facts,
         threading: Threading {
             subject,
             parent_ids,

@@ -43,6 +43,13 @@ pub fn to_contract_json(n: &Notice, tz: Tz) -> Value {
             "data_categories": i.data_categories,
             "data_subjects": i.data_subjects,
             "cause": i.cause,
+            // Informative (not in the contract's scored fields): the drafts'
+            // facts, stored with the case and read back by `casefile`.
+            "subject_groups": n.details.subject_groups,
+            "activity_area": n.details.activity_area,
+            "measures": n.details.measures,
+            "cause_text": n.details.cause_text,
+            "supplier_reference": n.details.supplier_reference,
         }
     })
 }
@@ -100,5 +107,24 @@ pub fn incident_from_stored(facts: &Value) -> Incident {
         data_categories: strings(&i["data_categories"]),
         data_subjects,
         cause,
+    }
+}
+
+/// The draft facts back from the stored inspect-v1 JSON (`cases.facts`,
+/// informative fields of `incident`); anything missing reads as not stated.
+pub fn details_from_stored(facts: &Value) -> crate::core::notice::details::Details {
+    let i = &facts["incident"];
+    let text = |v: &Value| {
+        v.as_str()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    crate::core::notice::details::Details {
+        subject_groups: strings(&i["subject_groups"]),
+        activity_area: text(&i["activity_area"]),
+        measures: strings(&i["measures"]),
+        cause_text: text(&i["cause_text"]),
+        supplier_reference: text(&i["supplier_reference"]),
     }
 }
