@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use chrono_tz::Tz;
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
@@ -217,6 +217,24 @@ fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// `?` for a command's errors: print the error (with its causes) and end with
+/// `code` (1: the run failed, 2: the input or configuration is wrong).
+trait OrExit<T> {
+    fn or_exit(self, code: u8) -> Result<T, ExitCode>;
+    /// As [`OrExit::or_exit`], the message led by `context` ("database: …").
+    fn or_exit_in(self, code: u8, context: impl std::fmt::Display) -> Result<T, ExitCode>;
+}
+
+impl<T, E: std::fmt::Display> OrExit<T> for Result<T, E> {
+    fn or_exit(self, code: u8) -> Result<T, ExitCode> {
+        self.map_err(|e| fail(code, format!("{e:#}")))
+    }
+
+    fn or_exit_in(self, code: u8, context: impl std::fmt::Display) -> Result<T, ExitCode> {
+        self.map_err(|e| fail(code, format!("{context}: {e:#}")))
+    }
+}
+
 /// The configuration for a command that uses only the database or mail files
 /// (no mailbox credentials or CA files demanded).
 fn load(flag: Option<&Path>) -> Result<Config, ExitCode> {
@@ -244,14 +262,14 @@ fn load_for(flag: Option<&Path>, use_: config::Use) -> Result<Config, ExitCode> 
 async fn open_store(cfg: &Config) -> Result<Store, ExitCode> {
     Store::connect(&cfg.general.database_url)
         .await
-        .map_err(|e| fail(1, format!("database: {e}")))
+        .or_exit_in(1, "database")
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| fail(1, format!("cannot start runtime: {e}")))
+        .or_exit_in(1, "cannot start runtime")
 }
 
 pub fn main() -> ExitCode {
@@ -412,7 +430,7 @@ fn migrate(flag: Option<&Path>) -> Result<ExitCode, ExitCode> {
     rt.block_on(async {
         let store = crate::store::Store::connect_unmigrated(&cfg.general.database_url)
             .await
-            .map_err(|e| fail(1, format!("database: {e}")))?;
+            .or_exit_in(1, "database")?;
         let r = store.migrate().await;
         store.close().await;
         match r {
@@ -442,7 +460,7 @@ fn backup(flag: Option<&Path>, out: &Path) -> Result<ExitCode, ExitCode> {
         // Without migrating: a backup must copy the database as it is.
         let store = crate::store::Store::connect_unmigrated(&cfg.general.database_url)
             .await
-            .map_err(|e| fail(1, format!("database: {e}")))?;
+            .or_exit_in(1, "database")?;
         let r = store.backup_to(out).await;
         store.close().await;
         match r {
@@ -475,15 +493,12 @@ async fn wait_for_signal() {
 fn ingest(flag: Option<&Path>, file: &Path) -> Result<ExitCode, ExitCode> {
     let cfg = load(flag)?;
     crate::telemetry::init(&cfg.general.log_format);
-    let raw = std::fs::read(file).map_err(|e| fail(2, format!("{}: {e}", file.display())))?;
+    let raw = std::fs::read(file).or_exit_in(2, file.display())?;
     let rt = runtime()?;
     rt.block_on(async {
         let store = open_store(&cfg).await?;
         let p = Pipeline::new(Arc::new(cfg), store.clone());
-        let handled = p
-            .handle(&raw, None, None, Utc::now())
-            .await
-            .map_err(|e| fail(1, format!("{e:#}")))?;
+        let handled = p.handle(&raw, None, None, Utc::now()).await.or_exit(1)?;
         store.close().await;
         println!(
             "{}",
@@ -495,9 +510,8 @@ fn ingest(flag: Option<&Path>, file: &Path) -> Result<ExitCode, ExitCode> {
 
 fn rules_test(flag: Option<&Path>, file: &Path) -> Result<ExitCode, ExitCode> {
     let cfg = load(flag)?;
-    let raw = std::fs::read(file).map_err(|e| fail(2, format!("{}: {e}", file.display())))?;
-    let n = notice::read(&raw, &cfg.read_options())
-        .map_err(|e| fail(2, format!("{}: {e}", file.display())))?;
+    let raw = std::fs::read(file).or_exit_in(2, file.display())?;
+    let n = notice::read(&raw, &cfg.read_options()).or_exit_in(2, file.display())?;
     let d = routing::route(&cfg.routing.rules, &cfg.routing.default, &n);
     let r = &d.route;
     println!(
@@ -549,10 +563,7 @@ fn placement(cfg: Config, raw: &[u8]) -> String {
     })
 }
 
-fn local(t: chrono::DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz)
-        .to_rfc3339_opts(SecondsFormat::Secs, false)
-}
+use crate::core::local_time::rfc3339 as local;
 
 fn summary_json(c: &CaseSummary, tz: Tz) -> serde_json::Value {
     serde_json::json!({
@@ -577,8 +588,7 @@ fn summary_json(c: &CaseSummary, tz: Tz) -> serde_json::Value {
 /// `cases list` as a table: a header row, then one row per case with the
 /// columns the README promises, padded to the widest value.
 fn list_text(list: &[CaseSummary], tz: Tz) -> String {
-    let minute =
-        |t: chrono::DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+    let minute = |t: chrono::DateTime<Utc>| crate::core::local_time::minute(t, tz);
     let mut rows: Vec<[String; 10]> = vec![[
         "REF",
         "STATE",
@@ -649,10 +659,7 @@ fn cases(flag: Option<&Path>, cmd: CasesCommand) -> Result<ExitCode, ExitCode> {
         let store = open_store(&cfg).await?;
         let out = match cmd {
             CasesCommand::List { json } => {
-                let list = store
-                    .list_cases()
-                    .await
-                    .map_err(|e| fail(1, e.to_string()))?;
+                let list = store.list_cases().await.or_exit(1)?;
                 if json {
                     let v: Vec<_> = list.iter().map(|c| summary_json(c, tz)).collect();
                     serde_json::to_string_pretty(&v).unwrap_or_default()
@@ -681,18 +688,9 @@ fn cases(flag: Option<&Path>, cmd: CasesCommand) -> Result<ExitCode, ExitCode> {
                     }
                     Err(e) => return Err(fail(1, e.to_string())),
                 };
-                let msgs = store
-                    .case_messages(c.id)
-                    .await
-                    .map_err(|e| fail(1, e.to_string()))?;
-                let events = store
-                    .case_events(c.id)
-                    .await
-                    .map_err(|e| fail(1, e.to_string()))?;
-                let mails = store
-                    .case_outbox(c.id)
-                    .await
-                    .map_err(|e| fail(1, e.to_string()))?;
+                let msgs = store.case_messages(c.id).await.or_exit(1)?;
+                let events = store.case_events(c.id).await.or_exit(1)?;
+                let mails = store.case_outbox(c.id).await.or_exit(1)?;
                 let mut v = summary_json(&c, tz);
                 v["message_list"] = serde_json::to_value(&msgs).unwrap_or_default();
                 v["timeline"] = serde_json::to_value(&events).unwrap_or_default();
@@ -730,7 +728,7 @@ fn templates(cfg: &Config) -> Result<crate::render::Templates, ExitCode> {
     // Config::load validated them; a change since is a configuration problem.
     cfg.documents
         .templates()
-        .map_err(|e| fail(2, format!("documents.templates_dir: {e}")))
+        .or_exit_in(2, "documents.templates_dir")
 }
 
 async fn cases_draft(
@@ -743,12 +741,12 @@ async fn cases_draft(
     let tpl = templates(cfg)?;
     let file = case_file(cfg, store, case_ref).await?;
     let docs = crate::render::bundle(&file, &tpl, outcome)
-        .map_err(|e| fail(1, format!("{case_ref}: documents could not be made: {e}")))?;
-    std::fs::create_dir_all(out).map_err(|e| fail(1, format!("{}: {e}", out.display())))?;
+        .or_exit_in(1, format!("{case_ref}: documents could not be made"))?;
+    std::fs::create_dir_all(out).or_exit_in(1, out.display())?;
     let mut listing = String::new();
     for d in &docs {
         let path = out.join(&d.file_name);
-        std::fs::write(&path, &d.bytes).map_err(|e| fail(1, format!("{}: {e}", path.display())))?;
+        std::fs::write(&path, &d.bytes).or_exit_in(1, path.display())?;
         // `sha256sum -c` reads this format.
         listing.push_str(&format!("{}  {}\n", d.sha256, path.display()));
     }
@@ -761,12 +759,12 @@ async fn cases_draft(
     let id = store
         .case_id_by_ref(case_ref)
         .await
-        .map_err(|e| fail(1, e.to_string()))?
+        .or_exit(1)?
         .ok_or_else(|| fail(2, format!("no case {case_ref}")))?;
     store
         .append_events(id, &[event], Utc::now())
         .await
-        .map_err(|e| fail(1, e.to_string()))?;
+        .or_exit(1)?;
     Ok(listing.trim_end().to_string())
 }
 
@@ -824,9 +822,7 @@ fn stats(flag: Option<&Path>, year: i32, format: &str) -> Result<ExitCode, ExitC
     let rt = runtime()?;
     rt.block_on(async {
         let store = open_store(&cfg).await?;
-        let cases = crate::stats::collect(&store)
-            .await
-            .map_err(|e| fail(1, format!("{e:#}")))?;
+        let cases = crate::stats::collect(&store).await.or_exit(1)?;
         store.close().await;
         let report = crate::core::stats::year_report(&cases, year, tz);
         match format {
@@ -852,7 +848,7 @@ fn register(flag: Option<&Path>, cmd: RegisterCommand) -> Result<ExitCode, ExitC
             RegisterCommand::Export { format, from, to } => {
                 let entries = crate::register::export(&store, tz, from, to)
                     .await
-                    .map_err(|e| fail(1, format!("{e:#}")))?;
+                    .or_exit(1)?;
                 if format == "csv" {
                     print!("{}", crate::register::to_csv(&entries));
                 } else {
@@ -867,16 +863,15 @@ fn register(flag: Option<&Path>, cmd: RegisterCommand) -> Result<ExitCode, ExitC
                 let anchor = match anchor {
                     None => None,
                     Some(path) => {
-                        let bytes = std::fs::read(&path)
-                            .map_err(|e| fail(2, format!("{}: {e}", path.display())))?;
-                        let a = crate::register::read_anchor(&bytes)
-                            .map_err(|e| fail(2, format!("{}: {e:#}", path.display())))?;
+                        let bytes = std::fs::read(&path).or_exit_in(2, path.display())?;
+                        let a =
+                            crate::register::read_anchor(&bytes).or_exit_in(2, path.display())?;
                         Some(a)
                     }
                 };
                 let report = crate::register::verify(&store, anchor.as_ref())
                     .await
-                    .map_err(|e| fail(1, format!("{e:#}")))?;
+                    .or_exit(1)?;
                 let problems = report.problems();
                 match problems.split_first() {
                     Some((first, rest)) => {
@@ -909,10 +904,7 @@ fn quarantine(flag: Option<&Path>, json: bool) -> Result<ExitCode, ExitCode> {
     let rt = runtime()?;
     rt.block_on(async {
         let store = open_store(&cfg).await?;
-        let rows = store
-            .quarantined()
-            .await
-            .map_err(|e| fail(1, e.to_string()))?;
+        let rows = store.quarantined().await.or_exit(1)?;
         store.close().await;
         if json {
             println!(

@@ -126,6 +126,10 @@ impl Default for Digest {
 pub struct General {
     /// Zone for rendering times and for times written without a zone.
     pub timezone: String,
+    /// `timezone` parsed, once, when the configuration is decoded
+    /// ([`Config::tz`]); None when it names no zone (reported as a problem).
+    #[serde(skip)]
+    pub zone: Option<Tz>,
     /// Case references are `PREFIX-YYYY-NNNN`.
     pub case_prefix: String,
     /// Only these domains ever receive mail from breachwatch.
@@ -148,6 +152,7 @@ impl Default for General {
     fn default() -> Self {
         General {
             timezone: "Europe/Stockholm".into(),
+            zone: Some(chrono_tz::Europe::Stockholm),
             case_prefix: "PUI".into(),
             internal_domains: Vec::new(),
             database_url: "sqlite://breachwatch.db".into(),
@@ -606,7 +611,7 @@ impl Config {
         if let Some(f) = &self.general.database_url_file {
             match read_secret_file(f, creds) {
                 Ok(v) => self.general.database_url = v,
-                Err(e) => out.push(problem("general.database_url_file", e)),
+                Err(e) => out.push(problem("general.database_url_file", e.to_string())),
             }
         }
         if let Some(v) = set("BREACHWATCH_DATABASE_URL") {
@@ -622,7 +627,7 @@ impl Config {
                 }
                 match read_secret_file(f, creds) {
                     Ok(v) => self.imap.password = Secret(v),
-                    Err(e) => out.push(problem("imap.password_file", e)),
+                    Err(e) => out.push(problem("imap.password_file", e.to_string())),
                 }
             }
             if let Some(f) = &self.smtp.password_file {
@@ -634,7 +639,7 @@ impl Config {
                 }
                 match read_secret_file(f, creds) {
                     Ok(v) => self.smtp.password = Secret(v),
-                    Err(e) => out.push(problem("smtp.password_file", e)),
+                    Err(e) => out.push(problem("smtp.password_file", e.to_string())),
                 }
             }
         }
@@ -919,11 +924,10 @@ impl Config {
         }
     }
 
+    /// The zone times are rendered in (parsed once at load; Stockholm when
+    /// `general.timezone` names no zone, which `check-config` reports).
     pub fn tz(&self) -> Tz {
-        self.general
-            .timezone
-            .parse()
-            .unwrap_or(chrono_tz::Europe::Stockholm)
+        self.general.zone.unwrap_or(chrono_tz::Europe::Stockholm)
     }
 
     /// True when `address` is in one of the internal domains (or a subdomain).
@@ -1042,7 +1046,10 @@ fn decode(mut table: toml::Table, out: &mut Vec<ConfigProblem>) -> Option<Config
         table.remove(&k);
         out.push(problem(&k, unknown_key_message(&k, SECTIONS)));
     }
-    let general = optional::<General>(&mut table, "general", out);
+    let general = optional::<General>(&mut table, "general", out).map(|mut g| {
+        g.zone = g.timezone.parse().ok();
+        g
+    });
     let documents = optional::<Documents>(&mut table, "documents", out);
     let imap = required::<Imap>(&mut table, "imap", out);
     let smtp = required::<Smtp>(&mut table, "smtp", out);
@@ -1419,27 +1426,45 @@ fn found_words(found: &str) -> String {
     }
 }
 
+/// Why a secret file gives no secret (a configuration problem of its key).
+#[derive(Debug, thiserror::Error)]
+enum SecretFileError {
+    #[error("{} cannot be read: {error}", path.display())]
+    Unreadable {
+        path: std::path::PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{} is {bytes} bytes; a secret file holds one line", path.display())]
+    TooLong {
+        path: std::path::PathBuf,
+        bytes: u64,
+    },
+    #[error("{} is empty", path.display())]
+    Empty { path: std::path::PathBuf },
+}
+
 /// Reads a one-line secret; a relative name is a systemd credential when
 /// `$CREDENTIALS_DIRECTORY` is set.
-fn read_secret_file(file: &Path, creds: Option<&Path>) -> Result<String, String> {
+fn read_secret_file(file: &Path, creds: Option<&Path>) -> Result<String, SecretFileError> {
     let path = match creds {
         Some(dir) if file.is_relative() => dir.join(file),
         _ => file.to_path_buf(),
     };
-    let meta =
-        std::fs::metadata(&path).map_err(|e| format!("{} cannot be read: {e}", path.display()))?;
+    let unreadable = |error| SecretFileError::Unreadable {
+        path: path.clone(),
+        error,
+    };
+    let meta = std::fs::metadata(&path).map_err(unreadable)?;
     if meta.len() > MAX_SECRET_FILE_BYTES {
-        return Err(format!(
-            "{} is {} bytes; a secret file holds one line",
-            path.display(),
-            meta.len()
-        ));
+        return Err(SecretFileError::TooLong {
+            path: path.clone(),
+            bytes: meta.len(),
+        });
     }
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("{} cannot be read: {e}", path.display()))?;
+    let text = std::fs::read_to_string(&path).map_err(unreadable)?;
     let v = text.trim_end_matches(['\n', '\r']).to_string();
     if v.is_empty() {
-        return Err(format!("{} is empty", path.display()));
+        return Err(SecretFileError::Empty { path: path.clone() });
     }
     Ok(v)
 }

@@ -17,13 +17,8 @@ use crate::store::{CaseRecord, EventRow, Store};
 use crate::workers::reply::load_case;
 
 fn local(t: Option<DateTime<Utc>>, tz: Tz) -> Value {
-    t.map(|t| {
-        Value::String(
-            t.with_timezone(&tz)
-                .to_rfc3339_opts(SecondsFormat::Secs, false),
-        )
-    })
-    .unwrap_or(Value::Null)
+    t.map(|t| Value::String(crate::core::local_time::rfc3339(t, tz)))
+        .unwrap_or(Value::Null)
 }
 
 /// One register entry.
@@ -310,7 +305,7 @@ pub async fn verify(store: &Store, anchor: Option<&Anchor>) -> anyhow::Result<Re
         } else {
             match a.check(&Anchor::over(a.at, a.upto, &heads)) {
                 Ok(()) => anchor_held = Some(a.clone()),
-                Err(e) => problems.push(e),
+                Err(e) => problems.push(e.to_string()),
             }
         }
     }

@@ -162,7 +162,7 @@ impl OAuth2 {
             },
             (None, Some(f)) => match read_secret_file(f, creds) {
                 Ok(v) => self.client_secret = Secret(v),
-                Err(e) => out.push(problem(&format!("{key}.client_secret_file"), e)),
+                Err(e) => out.push(problem(&format!("{key}.client_secret_file"), e.to_string())),
             },
             // A public client (Google's desktop apps still get a secret, but
             // a provider may issue none): the token endpoint will say.

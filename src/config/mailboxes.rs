@@ -79,7 +79,7 @@ pub(super) fn apply_env(
             }
             match read_secret_file(f, creds) {
                 Ok(v) => mb.imap.password = Secret(v),
-                Err(e) => out.push(problem(&format!("{key}.password_file"), e)),
+                Err(e) => out.push(problem(&format!("{key}.password_file"), e.to_string())),
             }
         }
         if mb.imap.auth == MailAuth::Oauth2 {

@@ -23,6 +23,7 @@ use serde::Serialize;
 use std::str::FromStr;
 
 use super::case::{Case, State};
+use super::local_time;
 use super::register::Anchor;
 use super::types::CaseRef;
 
@@ -165,7 +166,11 @@ pub fn anchor_text_sv(anchor: &Anchor, tz: Tz) -> String {
         "Registerankare {} ({} ärenden, {} händelser). Spara detta brev utanför \
          systemet: `breachwatch register verify --anchor BREVET.eml` visar senare att \
          inget ärende eller händelse som fanns nu har ändrats eller tagits bort.\n{}\n",
-        anchor.at.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z"),
+        format_args!(
+            "{} {}",
+            local_time::minute(anchor.at, tz),
+            local_time::zone_abbreviation(anchor.at, tz)
+        ),
         anchor.cases,
         anchor.events,
         anchor.line()

@@ -21,6 +21,7 @@ pub mod digest;
 pub mod documents;
 pub mod event;
 pub mod intake;
+pub mod local_time;
 pub mod notice;
 pub mod regime;
 pub mod register;

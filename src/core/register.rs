@@ -438,28 +438,61 @@ impl Anchor {
 
     /// Does the register recomputed now (`now`, over the same `upto`) still hold
     /// what this anchor saw? Err names the first difference.
-    pub fn check(&self, now: &Anchor) -> Result<(), String> {
+    pub fn check(&self, now: &Anchor) -> Result<(), AnchorMismatch> {
         let when = self.at.to_rfc3339_opts(SecondsFormat::Secs, true);
         if now.cases != self.cases {
-            return Err(format!(
-                "the anchor of {when} covers {} case(s); the database now has {} case(s) with events up to register event {}: a case was deleted or emptied",
-                self.cases, now.cases, self.upto
-            ));
+            return Err(AnchorMismatch::Cases {
+                when,
+                then: self.cases,
+                now: now.cases,
+                upto: self.upto,
+            });
         }
         if now.events != self.events {
-            return Err(format!(
-                "the anchor of {when} covers {} event(s); the database now has {} up to register event {}: events were deleted or inserted",
-                self.events, now.events, self.upto
-            ));
+            return Err(AnchorMismatch::Events {
+                when,
+                then: self.events,
+                now: now.events,
+                upto: self.upto,
+            });
         }
         if now.root != self.root {
-            return Err(format!(
-                "the register up to register event {} hashes to {}, but the anchor of {when} says {}: events that existed then were rewritten",
-                self.upto, now.root, self.root
-            ));
+            return Err(AnchorMismatch::Root {
+                when,
+                then: self.root.clone(),
+                now: now.root.clone(),
+                upto: self.upto,
+            });
         }
         Ok(())
     }
+}
+
+/// How the register differs from what an anchor saw (`when`: the anchor's
+/// instant; `upto`: the register event it covers up to).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnchorMismatch {
+    #[error("the anchor of {when} covers {then} case(s); the database now has {now} case(s) with events up to register event {upto}: a case was deleted or emptied")]
+    Cases {
+        when: String,
+        then: u64,
+        now: u64,
+        upto: u64,
+    },
+    #[error("the anchor of {when} covers {then} event(s); the database now has {now} up to register event {upto}: events were deleted or inserted")]
+    Events {
+        when: String,
+        then: u64,
+        now: u64,
+        upto: u64,
+    },
+    #[error("the register up to register event {upto} hashes to {now}, but the anchor of {when} says {then}: events that existed then were rewritten")]
+    Root {
+        when: String,
+        then: String,
+        now: String,
+        upto: u64,
+    },
 }
 
 #[cfg(test)]
@@ -630,10 +663,18 @@ mod tests {
         assert_eq!(at3.check(&now), Ok(()));
         // Case 2's event 3 removed (its head reset): the anchor sees it.
         let cut = Anchor::over(t0(), 3, &heads(&a, &b[..1]));
-        assert!(at3.check(&cut).unwrap_err().contains("events were deleted"));
+        assert!(at3
+            .check(&cut)
+            .unwrap_err()
+            .to_string()
+            .contains("events were deleted"));
         // Case 1 deleted.
         let gone = Anchor::over(t0(), 3, &heads(&[], &b));
-        assert!(at3.check(&gone).unwrap_err().contains("case was deleted"));
+        assert!(at3
+            .check(&gone)
+            .unwrap_err()
+            .to_string()
+            .contains("case was deleted"));
         // Case 2 rewritten with rehashed events: counts hold, the root does not.
         let mut rewritten = sealed_chain(2, &[2, 3, 5]);
         rewritten[0].event.data = json!({"i": "forged"});
@@ -644,7 +685,11 @@ mod tests {
         });
         assert!(verify(&rehashed).is_ok());
         let forged = Anchor::over(t0(), 3, &heads(&a, &rehashed));
-        assert!(at3.check(&forged).unwrap_err().contains("rewritten"));
+        assert!(at3
+            .check(&forged)
+            .unwrap_err()
+            .to_string()
+            .contains("rewritten"));
         // The root does not depend on the order the cases are given in.
         let mut swapped = heads(&a, &b);
         swapped.reverse();

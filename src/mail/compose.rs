@@ -11,7 +11,9 @@ use lettre::Message;
 
 use crate::core::auth::Role;
 use crate::core::bounded::{one_line, short_subject};
+use crate::core::case::{Assessment, Decision};
 use crate::core::clock;
+use crate::core::commands::Lang;
 use crate::core::documents::words;
 use crate::core::event::EventKind;
 use crate::core::routing::Route;
@@ -867,6 +869,47 @@ pub fn follow_up_notice(
         in_reply_to: None,
         attachments: Vec::new(),
     }
+}
+
+// --- Answers to a reply (the case machine's own sentences are in
+// `core::case::text`; these are the subjects and frames around them).
+
+/// The subject of an answer to a command: "Utfört: …"/"Done: …" when it was
+/// carried out, "Kunde inte utföras: …"/"Not done: …" when it was refused, in
+/// the command's language (Swedish when unknown).
+pub fn answer_subject(lang: Option<Lang>, done: bool, subject: &str) -> String {
+    let word = match (lang, done) {
+        (Some(Lang::En), true) => "Done",
+        (Some(Lang::En), false) => "Not done",
+        (_, true) => "Utfört",
+        (_, false) => "Kunde inte utföras",
+    };
+    format!("{word}: {subject}")
+}
+
+/// An answer's text: the sentence and the signature.
+pub fn answer_text(sentence: &str) -> String {
+    format!("{sentence}\n\n-- \nbreachwatch\n")
+}
+
+/// The subject of the notice to the rest of the roster.
+pub fn roster_subject(sender: &str) -> String {
+    format!("Ärendet har uppdaterats av {sender}")
+}
+
+/// The subject of the mail that brings the official a draft decision.
+pub fn draft_subject(decision: Decision) -> String {
+    format!("Utkast till beslut: {}", decision.sv())
+}
+
+/// The text of the mail that brings the official a draft decision.
+pub fn draft_text(decision: Decision, assessment: Assessment) -> String {
+    format!(
+        "Beslut: {}\nBedömning: {}\n\nUtkastet till beslut bifogas. Granska, \
+         komplettera och låt beslutet fattas enligt delegationsordningen.\n\n-- \nbreachwatch\n",
+        decision.sv(),
+        assessment.sv()
+    )
 }
 
 #[cfg(test)]

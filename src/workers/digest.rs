@@ -66,7 +66,7 @@ pub async fn send_digest(
                 l.case_ref,
                 l.state.sv(),
                 l.committee,
-                l.deadline.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+                crate::core::local_time::minute(l.deadline, tz),
                 l.time_left_sv
             ));
         }

@@ -249,7 +249,11 @@ impl Pipeline {
             ..base
         };
         let subject = subject.unwrap_or_default();
-        let reporter = reporter_label(n);
+        let reporter = crate::core::documents::words::sender_label(
+            n.reporter.organisation.as_deref(),
+            n.reporter.name.as_deref(),
+            n.reporter.address.as_deref(),
+        );
         match plan {
             Plan::Record { reason } => {
                 let w = IngestWrite {
@@ -365,7 +369,7 @@ impl Pipeline {
                                 events.push(NewEvent {
                                     kind: EventKind::ReplyNotHandled,
                                     actor: "breachwatch".into(),
-                                    data: serde_json::json!({ "error": e }),
+                                    data: serde_json::json!({ "error": e.to_string() }),
                                 });
                             }
                         }
@@ -927,18 +931,5 @@ fn join_reason(link: intake::Link, series: Option<&series::Choice>) -> String {
         (intake::Link::SameText, _) => "samma anmälan (samma text)".into(),
         (intake::Link::Series, Some(c)) => c.why.clone(),
         (intake::Link::Series, None) => "samma leverantör och incident".into(),
-    }
-}
-
-fn reporter_label(n: &Notice) -> String {
-    let r = &n.reporter;
-    match (&r.organisation, &r.address) {
-        (Some(o), Some(a)) => format!("{o} <{a}>"),
-        (Some(o), None) => o.clone(),
-        (None, Some(a)) => match &r.name {
-            Some(name) => format!("{name} <{a}>"),
-            None => a.clone(),
-        },
-        (None, None) => "okänd avsändare".into(),
     }
 }

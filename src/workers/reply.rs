@@ -104,6 +104,19 @@ fn queue(
     }
 }
 
+/// Why a reply could not be worked at all (recorded as `reply_not_handled`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplyError {
+    #[error("stored route: it does not read as a route")]
+    UnreadableRoute,
+    #[error("merge accepted without its target case")]
+    MergeWithoutTarget,
+    /// The next case does not encode as JSON (cannot happen with the
+    /// core's types; kept as an error rather than a panic).
+    #[error("{0}")]
+    Encode(String),
+}
+
 /// Runs the workflow for one reply. `documents` (the case file as stored, and
 /// the templates) makes the attachments of a draft decision; None sends the
 /// draft without them and records why. `merge_target` is the stored case a
@@ -116,13 +129,10 @@ pub fn work(
     now: DateTime<Utc>,
     documents: Option<(&CaseFile, &Templates)>,
     merge_target: Option<&CaseRecord>,
-) -> Result<ReplyWork, String> {
+) -> Result<ReplyWork, ReplyError> {
     let case = load_case(wf);
     let target_case = merge_target.map(load_case);
-    let route: Route = wf
-        .route
-        .clone()
-        .ok_or_else(|| "stored route: it does not read as a route".to_string())?;
+    let route: Route = wf.route.clone().ok_or(ReplyError::UnreadableRoute)?;
     let r = Reply {
         sender: &reply.sender,
         text: &reply.text,
@@ -179,17 +189,16 @@ pub fn work(
             Effect::Confirm { sv, en } => {
                 let d = answer(
                     key("confirm"),
-                    pick(out.lang, "Utfört", "Done") + &format!(": {}", reply.subject),
-                    pick(out.lang, sv, en) + "\n\n-- \nbreachwatch\n",
+                    compose::answer_subject(out.lang, true, &reply.subject),
+                    compose::answer_text(&pick(out.lang, sv, en)),
                 );
                 queue(&mut work, sender, case_ref, dnr.as_deref(), d);
             }
             Effect::AnswerRefusal { sv, en } => {
                 let d = answer(
                     key("refusal"),
-                    pick(out.lang, "Kunde inte utföras", "Not done")
-                        + &format!(": {}", reply.subject),
-                    pick(out.lang, sv, en) + "\n\n-- \nbreachwatch\n",
+                    compose::answer_subject(out.lang, false, &reply.subject),
+                    compose::answer_text(&pick(out.lang, sv, en)),
                 );
                 queue(&mut work, sender, case_ref, dnr.as_deref(), d);
             }
@@ -204,8 +213,8 @@ pub fn work(
                     purpose: "roster".into(),
                     to,
                     cc: vec![],
-                    subject: format!("Ärendet har uppdaterats av {}", reply.sender),
-                    text: format!("{sv}\n\n-- \nbreachwatch\n"),
+                    subject: compose::roster_subject(&reply.sender),
+                    text: compose::answer_text(sv),
                     in_reply_to: None,
                     attachments: vec![],
                 };
@@ -220,13 +229,8 @@ pub fn work(
                     purpose: "draft".into(),
                     to: vec![route.official.address.clone()],
                     cc: vec![],
-                    subject: format!("Utkast till beslut: {}", decision.sv()),
-                    text: format!(
-                        "Beslut: {}\nBedömning: {}\n\nUtkastet till beslut bifogas. Granska, \
-                         komplettera och låt beslutet fattas enligt delegationsordningen.\n\n-- \nbreachwatch\n",
-                        decision.sv(),
-                        assessment.sv()
-                    ),
+                    subject: compose::draft_subject(*decision),
+                    text: compose::draft_text(*decision, *assessment),
                     in_reply_to: None,
                     attachments: vec![],
                 };
@@ -278,7 +282,7 @@ pub fn work(
             } => {
                 // The core accepts a merge only with the target in hand.
                 let Some(rec) = merge_target else {
-                    return Err("merge accepted without its target case".into());
+                    return Err(ReplyError::MergeWithoutTarget);
                 };
                 let workflow = rec.workflow_with_aware_at(target.aware_at);
                 let mut events = vec![NewEvent {
@@ -326,7 +330,7 @@ pub fn work(
     if let Some(next) = out.case {
         work.update = Some(CaseUpdate {
             state: next.state.as_str().to_string(),
-            workflow: serde_json::to_value(&next).map_err(|e| e.to_string())?,
+            workflow: serde_json::to_value(&next).map_err(|e| ReplyError::Encode(e.to_string()))?,
             expected_version: wf.version,
             reminders,
         });

@@ -136,10 +136,7 @@ fn address(a: &Option<PostalAddress>) -> Filled {
     (Some(line), missing, None)
 }
 
-fn rfc3339(at: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> String {
-    at.with_timezone(&tz)
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-}
+use crate::core::local_time::rfc3339;
 
 /// The prefilled form for a case decided with `outcome`.
 pub fn imy_form(case: &CaseFile, outcome: Outcome) -> ImyForm {

@@ -327,6 +327,26 @@ pub fn placeholders<'a>(texts: impl IntoIterator<Item = &'a str>) -> Vec<String>
     out
 }
 
+/// "Org <addr>", "Name <addr>", "addr" or "Org": how the decision's Underlag
+/// and our mails name who sent a notice. The organisation wins over the
+/// person's name; blank values count as missing.
+pub fn sender_label(
+    organisation: Option<&str>,
+    name: Option<&str>,
+    address: Option<&str>,
+) -> String {
+    let who = organisation
+        .or(name)
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    match (who, address) {
+        (Some(w), Some(a)) => format!("{w} <{a}>"),
+        (Some(w), None) => w.to_string(),
+        (None, Some(a)) => a.to_string(),
+        (None, None) => "okänd avsändare".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

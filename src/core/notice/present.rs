@@ -1,7 +1,7 @@
 //! Presenting a [`Notice`]: the inspect-v1 JSON object and the `--explain` text.
 //! Times are rendered in the zone given, with that instant's offset.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
 
@@ -10,10 +10,7 @@ use crate::core::clock;
 
 fn t(v: Option<DateTime<Utc>>, tz: Tz) -> Value {
     match v {
-        Some(v) => Value::String(
-            v.with_timezone(&tz)
-                .to_rfc3339_opts(SecondsFormat::Secs, false),
-        ),
+        Some(v) => Value::String(crate::core::local_time::rfc3339(v, tz)),
         None => Value::Null,
     }
 }

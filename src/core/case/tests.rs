@@ -1,0 +1,962 @@
+//! The case machine's tests: every command in every state against the table
+//! in the module doc, the effects of each step, merges and the reply workflow.
+
+use super::*;
+use crate::core::commands::ImyRef;
+use chrono::{Duration, TimeZone};
+use chrono_tz::Europe::Stockholm;
+
+fn aware() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 27, 9, 0, 0).unwrap()
+}
+
+fn imy() -> ImyRef {
+    ImyRef::parse("DI-2026-1234").unwrap()
+}
+
+fn opened() -> Case {
+    Case::open(
+        CaseRef::new("PUI", 2026, 7),
+        aware(),
+        aware() + Duration::hours(1),
+        None,
+    )
+    .0
+}
+
+/// Drives a fresh case through commands, two hours after awareness.
+fn at(path: &[Command]) -> Case {
+    let mut c = opened();
+    for cmd in path {
+        c = c
+            .apply(cmd, "anna@kommun.example", aware() + Duration::hours(2))
+            .unwrap_or_else(|e| panic!("setup step {cmd:?} failed: {e}"))
+            .case;
+    }
+    c
+}
+
+fn kinds(effects: &[Effect]) -> Vec<&'static str> {
+    effects
+        .iter()
+        .map(|e| match e {
+            Effect::RecordTimeline { .. } => "timeline",
+            Effect::SendOpeningNotice { .. } => "opening",
+            Effect::StartDeadlineReminders { .. } => "start_reminders",
+            Effect::StartAckEscalation => "start_ack",
+            Effect::StopAckEscalation => "stop_ack",
+            Effect::StopDeadlineReminders => "stop_reminders",
+            Effect::ResumeDeadlineReminders { .. } => "resume_reminders",
+            Effect::SendDraft { .. } => "draft",
+            Effect::Confirm { .. } => "confirm",
+            Effect::AnswerRefusal { .. } => "refusal",
+            Effect::NotifyRoster { .. } => "roster",
+            Effect::MergeInto { .. } => "merge",
+        })
+        .collect()
+}
+
+use Assessment as A;
+use Command as C;
+use Decision as D;
+
+fn ack() -> C {
+    C::Ack
+}
+fn assess(a: A) -> C {
+    C::Assess(a)
+}
+fn decide(d: D) -> C {
+    C::Decide(d)
+}
+fn reported() -> C {
+    C::Reported(imy())
+}
+
+/// The setups every command is tried from.
+fn setups() -> Vec<(&'static str, Vec<C>)> {
+    vec![
+        ("received", vec![]),
+        ("acknowledged", vec![ack()]),
+        ("assessed_risk", vec![ack(), assess(A::Risk)]),
+        ("assessed_none", vec![ack(), assess(A::NoRisk)]),
+        (
+            "decided_notify",
+            vec![ack(), assess(A::Risk), decide(D::Notify)],
+        ),
+        (
+            "decided_no_notify",
+            vec![ack(), assess(A::NoRisk), decide(D::DoNotNotify)],
+        ),
+        (
+            "reported",
+            vec![ack(), assess(A::Risk), decide(D::Notify), reported()],
+        ),
+        (
+            "supplemented",
+            vec![
+                ack(),
+                assess(A::Risk),
+                decide(D::Notify),
+                reported(),
+                C::Supplement(None),
+            ],
+        ),
+        (
+            "withdrawn",
+            vec![
+                ack(),
+                assess(A::Risk),
+                decide(D::Notify),
+                reported(),
+                C::Withdraw(None),
+            ],
+        ),
+        (
+            "closed_reported",
+            vec![
+                ack(),
+                assess(A::Risk),
+                decide(D::Notify),
+                reported(),
+                C::Close,
+            ],
+        ),
+        (
+            "closed_no_notify",
+            vec![ack(), assess(A::NoRisk), decide(D::DoNotNotify), C::Close],
+        ),
+    ]
+}
+
+/// The expected outcome of one command in one setup: Ok(new state) or the error.
+type Expect = Result<State, TransitionError>;
+
+fn already() -> TransitionError {
+    TransitionError::AlreadyReported {
+        imy_ref: "DI-2026-1234".into(),
+    }
+}
+
+fn not_reported(c: &str) -> TransitionError {
+    TransitionError::NotReported { command: c.into() }
+}
+
+fn expected(setup: &str, cmd: &C) -> Expect {
+    use State as S;
+    use TransitionError as E;
+    let acked = |by: &str| E::AlreadyAcknowledged {
+        by: Some(by.into()),
+        at: aware() + Duration::hours(2),
+    };
+    let closed = matches!(setup, "closed_reported" | "closed_no_notify");
+    match cmd {
+        C::Note(_) => Ok(match setup {
+            "received" => S::Received,
+            "acknowledged" => S::Acknowledged,
+            "assessed_risk" | "assessed_none" => S::Assessed,
+            "decided_notify" | "decided_no_notify" => S::Decided,
+            "reported" => S::Reported,
+            "supplemented" => S::Supplemented,
+            "withdrawn" => S::Withdrawn,
+            _ => S::Closed,
+        }),
+        _ if closed && *cmd != C::Reopen => Err(E::Closed),
+        // Bookkeeping like a note, but refused on a closed case.
+        C::Registry(_) => expected(setup, &C::Note("x".into())),
+        // Plain `apply` has no target at hand (see `mod merge`).
+        C::Merge(t) => Err(E::MergeTargetMissing {
+            target: t.to_string(),
+        }),
+        C::Reopen => match setup {
+            "closed_reported" => Ok(S::Reported),
+            "closed_no_notify" => Ok(S::Decided),
+            _ => Err(E::NotClosed),
+        },
+        C::Ack => match setup {
+            "received" => Ok(S::Acknowledged),
+            _ => Err(acked("anna@kommun.example")),
+        },
+        C::Assess(_) => match setup {
+            "reported" | "supplemented" | "withdrawn" => Err(already()),
+            _ => Ok(S::Assessed),
+        },
+        C::Decide(d) => match setup {
+            "received" | "acknowledged" => Err(E::NotAssessed),
+            "reported" | "supplemented" | "withdrawn" => Err(already()),
+            "assessed_risk" | "decided_notify" if *d == D::DoNotNotify => {
+                Err(E::NoNotifyWithRisk {
+                    assessment: A::Risk,
+                })
+            }
+            _ => Ok(S::Decided),
+        },
+        C::Reported(_) => match setup {
+            "decided_notify" => Ok(S::Reported),
+            "decided_no_notify" => Err(E::DecidedNotToNotify),
+            "reported" | "supplemented" | "withdrawn" => Err(already()),
+            _ => Err(E::NotDecided),
+        },
+        C::Delay(_) => Ok(match setup {
+            "received" => S::Received,
+            "acknowledged" => S::Acknowledged,
+            "assessed_risk" | "assessed_none" => S::Assessed,
+            "decided_notify" | "decided_no_notify" => S::Decided,
+            "reported" => S::Reported,
+            "supplemented" => S::Supplemented,
+            _ => S::Withdrawn,
+        }),
+        C::Supplement(_) => match setup {
+            "reported" | "supplemented" => Ok(S::Supplemented),
+            "withdrawn" => Err(E::Withdrawn),
+            _ => Err(not_reported("supplement")),
+        },
+        C::Withdraw(_) => match setup {
+            "reported" | "supplemented" => Ok(S::Withdrawn),
+            "withdrawn" => Err(E::Withdrawn),
+            _ => Err(not_reported("withdraw")),
+        },
+        C::Close => match setup {
+            "reported" | "supplemented" | "withdrawn" | "decided_no_notify" => Ok(S::Closed),
+            "received" => Err(E::CannotClose { state: S::Received }),
+            "acknowledged" => Err(E::CannotClose {
+                state: S::Acknowledged,
+            }),
+            "assessed_risk" | "assessed_none" => Err(E::CannotClose { state: S::Assessed }),
+            _ => Err(E::CannotClose { state: S::Decided }),
+        },
+    }
+}
+
+fn all_commands() -> Vec<C> {
+    vec![
+        C::Ack,
+        C::Assess(A::NoRisk),
+        C::Assess(A::Risk),
+        C::Assess(A::HighRisk),
+        C::Decide(D::Notify),
+        C::Decide(D::NotifyAndInform),
+        C::Decide(D::DoNotNotify),
+        C::Reported(imy()),
+        C::Delay("sent".into()),
+        C::Supplement(None),
+        C::Withdraw(None),
+        C::Close,
+        C::Reopen,
+        C::Note("x".into()),
+    ]
+}
+
+#[test]
+fn every_command_in_every_state_matches_the_table() {
+    let mut checked = 0;
+    for (setup, path) in setups() {
+        let case = at(&path);
+        for cmd in all_commands() {
+            let got = case
+                .apply(&cmd, "bo@kommun.example", aware() + Duration::hours(3))
+                .map(|t| t.case.state);
+            assert_eq!(got, expected(setup, &cmd), "{cmd:?} in {setup}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 11 * 14);
+}
+
+#[test]
+fn the_diarienummer_is_recorded_in_every_open_state_and_keeps_the_state() {
+    let d = |s: &str| Diarienummer::parse(s).expect("valid");
+    for (setup, path) in setups() {
+        let case = at(&path);
+        let got = case.apply(
+            &C::Registry(d("KS 2026/0123")),
+            "bo@kommun.example",
+            aware() + Duration::hours(3),
+        );
+        assert_eq!(
+            got.clone().map(|t| t.case.state),
+            expected(setup, &C::Registry(d("KS 2026/0123"))),
+            "{setup}"
+        );
+        let Ok(t) = got else { continue };
+        assert_eq!(t.case.diarienummer, Some(d("KS 2026/0123")), "{setup}");
+        assert_eq!(
+            kinds(&t.effects),
+            ["timeline", "confirm"],
+            "{setup}: recorded and confirmed, nothing else"
+        );
+        let Effect::RecordTimeline { kind, data } = &t.effects[0] else {
+            unreachable!()
+        };
+        assert_eq!(kind, "diarienummer");
+        assert_eq!(data["diarienummer"], "KS 2026/0123");
+        // A corrected number replaces the first; the first stays on the timeline.
+        let t2 = t
+            .case
+            .apply(
+                &C::Registry(d("KS 2026/0124")),
+                "bo@kommun.example",
+                aware() + Duration::hours(4),
+            )
+            .expect("again");
+        assert_eq!(t2.case.diarienummer, Some(d("KS 2026/0124")));
+        let Effect::RecordTimeline { data, .. } = &t2.effects[0] else {
+            unreachable!()
+        };
+        assert_eq!(data["previous"], "KS 2026/0123");
+    }
+    // Older rows without the field read back as None.
+    let mut v = serde_json::to_value(opened()).unwrap();
+    v.as_object_mut().unwrap().remove("diarienummer");
+    let back: Case = serde_json::from_value(v).unwrap();
+    assert_eq!(back.diarienummer, None);
+}
+
+#[test]
+fn case_and_effects_round_trip_through_json() {
+    let path = [
+        ack(),
+        assess(A::Risk),
+        decide(D::Notify),
+        reported(),
+        C::Supplement(None),
+    ];
+    let c = at(&path);
+    let back: Case = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+    assert_eq!(back, c);
+    let t = at(&[ack(), assess(A::HighRisk)])
+        .apply(&decide(D::NotifyAndInform), "a", aware())
+        .unwrap();
+    for e in t.effects {
+        let back: Effect = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+        assert_eq!(back, e);
+    }
+}
+
+#[test]
+fn a_refused_command_changes_nothing() {
+    let case = at(&[ack()]);
+    let before = case.clone();
+    assert!(case.apply(&C::Close, "a@b", aware()).is_err());
+    assert_eq!(case, before);
+}
+
+#[test]
+fn opening_schedules_reminders_escalation_and_notice() {
+    let now = aware() + Duration::hours(61);
+    let (case, effects) = Case::open(CaseRef::new("PUI", 2026, 1), aware(), now, None);
+    assert_eq!(case.state, State::Received);
+    assert_eq!(
+        kinds(&effects),
+        vec!["timeline", "opening", "start_reminders", "start_ack"]
+    );
+    assert!(matches!(
+        effects[1],
+        Effect::SendOpeningNotice {
+            urgent: true,
+            overdue: false
+        }
+    ));
+    let (_, late) = Case::open(
+        CaseRef::new("PUI", 2026, 2),
+        aware(),
+        aware() + Duration::hours(80),
+        None,
+    );
+    assert!(matches!(
+        late[1],
+        Effect::SendOpeningNotice { overdue: true, .. }
+    ));
+}
+
+#[test]
+fn effects_of_each_step() {
+    let now = aware() + Duration::hours(3);
+    let table: Vec<(Vec<C>, C, Vec<&str>)> = vec![
+        (vec![], ack(), vec!["timeline", "stop_ack", "confirm"]),
+        // Assess straight from received is also the acknowledgement.
+        (
+            vec![],
+            assess(A::Risk),
+            vec!["timeline", "stop_ack", "confirm"],
+        ),
+        (vec![ack()], assess(A::Risk), vec!["timeline", "confirm"]),
+        (
+            vec![ack(), assess(A::Risk)],
+            decide(D::Notify),
+            vec!["timeline", "draft", "confirm", "roster"],
+        ),
+        (
+            vec![ack(), assess(A::NoRisk)],
+            decide(D::DoNotNotify),
+            vec!["timeline", "draft", "stop_reminders", "confirm", "roster"],
+        ),
+        (
+            vec![ack(), assess(A::Risk), decide(D::Notify)],
+            reported(),
+            vec!["timeline", "stop_reminders", "confirm", "roster"],
+        ),
+        // Reassessing a no-notify case restarts the clock.
+        (
+            vec![ack(), assess(A::NoRisk), decide(D::DoNotNotify)],
+            assess(A::Risk),
+            vec!["timeline", "resume_reminders", "confirm"],
+        ),
+        (
+            vec![ack(), assess(A::NoRisk), decide(D::DoNotNotify)],
+            C::Close,
+            vec!["timeline", "confirm", "roster"],
+        ),
+        (
+            vec![ack(), assess(A::Risk), decide(D::Notify), reported()],
+            C::Supplement(None),
+            vec!["timeline", "confirm", "roster"],
+        ),
+        (
+            vec![ack()],
+            C::Note("x".into()),
+            vec!["timeline", "confirm"],
+        ),
+        (vec![], C::Delay("x".into()), vec!["timeline", "confirm"]),
+    ];
+    for (path, cmd, want) in table {
+        let t = at(&path).apply(&cmd, "bo@kommun.example", now).unwrap();
+        assert_eq!(kinds(&t.effects), want, "{cmd:?} after {path:?}");
+    }
+}
+
+#[test]
+fn decide_sends_the_matching_draft() {
+    for (a, d) in [
+        (A::Risk, D::Notify),
+        (A::HighRisk, D::NotifyAndInform),
+        (A::NoRisk, D::DoNotNotify),
+        (A::NoRisk, D::Notify),
+        (A::HighRisk, D::Notify),
+    ] {
+        let t = at(&[ack(), assess(a)])
+            .apply(&decide(d), "bo@kommun.example", aware())
+            .unwrap();
+        assert!(
+            t.effects.contains(&Effect::SendDraft {
+                decision: d,
+                assessment: a
+            }),
+            "{a:?} {d:?}"
+        );
+        assert_eq!(t.case.decided_by.as_deref(), Some("bo@kommun.example"));
+    }
+}
+
+#[test]
+fn no_notify_needs_no_risk_also_after_high_risk() {
+    let err = at(&[ack(), assess(A::HighRisk)])
+        .apply(&decide(D::DoNotNotify), "a", aware())
+        .unwrap_err();
+    assert_eq!(
+        err,
+        TransitionError::NoNotifyWithRisk {
+            assessment: A::HighRisk
+        }
+    );
+    assert!(err.sv(Stockholm).contains("ingen risk"));
+}
+
+#[test]
+fn reassessing_clears_the_decision() {
+    let c = at(&[
+        ack(),
+        assess(A::Risk),
+        decide(D::Notify),
+        assess(A::HighRisk),
+    ]);
+    assert_eq!(c.state, State::Assessed);
+    assert_eq!(c.decision, None);
+    assert_eq!(c.assessment, Some(A::HighRisk));
+    // And a report now needs a new decision.
+    assert_eq!(
+        c.apply(&reported(), "a", aware()).unwrap_err(),
+        TransitionError::NotDecided
+    );
+}
+
+#[test]
+fn after_the_deadline_reported_needs_a_delay_reason() {
+    let decided = at(&[ack(), assess(A::Risk), decide(D::Notify)]);
+    let deadline = aware() + Duration::hours(72);
+    // Exactly at the deadline is still on time.
+    assert!(decided.apply(&reported(), "a", deadline).is_ok());
+    let late = deadline + Duration::seconds(1);
+    let err = decided.apply(&reported(), "a", late).unwrap_err();
+    assert_eq!(err, TransitionError::LateWithoutDelayReason { deadline });
+    // Deadline 2026-03-30 09:00Z is 11:00 summer time in Stockholm.
+    assert!(
+        err.sv(Stockholm).contains("2026-03-30 11:00"),
+        "{}",
+        err.sv(Stockholm)
+    );
+    assert!(err.sv(Stockholm).contains("försening:"));
+    assert!(err.en(Stockholm).contains("delay:"));
+    // The reason may be recorded before or after the deadline passes.
+    let with_reason = decided
+        .apply(
+            &C::Delay("Leverantören rapporterade sent".into()),
+            "a",
+            late,
+        )
+        .unwrap()
+        .case;
+    assert_eq!(decided.state, with_reason.state);
+    let t = with_reason.apply(&reported(), "a", late).unwrap();
+    assert_eq!(t.case.state, State::Reported);
+    assert_eq!(t.case.imy_ref, Some(imy()));
+    match &t.effects[0] {
+        Effect::RecordTimeline { kind, data } => {
+            assert_eq!(kind, "reported");
+            assert_eq!(data["late"], json!(true));
+            assert_eq!(
+                data["delay_reason"],
+                json!("Leverantören rapporterade sent")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn supplements_are_counted() {
+    let c = at(&[
+        ack(),
+        assess(A::Risk),
+        decide(D::Notify),
+        reported(),
+        C::Supplement(None),
+        C::Supplement(Some("antal".into())),
+        C::Supplement(None),
+    ]);
+    assert_eq!(c.state, State::Supplemented);
+    assert_eq!(c.supplements, 3);
+}
+
+#[test]
+fn reopen_returns_to_the_state_before_closing_with_its_data() {
+    let base = vec![ack(), assess(A::Risk), decide(D::Notify), reported()];
+    for (extra, want) in [
+        (vec![], State::Reported),
+        (vec![C::Supplement(None)], State::Supplemented),
+        (vec![C::Withdraw(None)], State::Withdrawn),
+    ] {
+        let mut path = base.clone();
+        path.extend(extra);
+        path.push(C::Close);
+        path.push(C::Reopen);
+        let c = at(&path);
+        assert_eq!(c.state, want);
+        assert_eq!(c.imy_ref, Some(imy()));
+        assert_eq!(c.closed_at, None);
+    }
+    // A reopened no-notify case can be reassessed and notified; the clock
+    // resumes on the reassessment.
+    let c = at(&[
+        ack(),
+        assess(A::NoRisk),
+        decide(D::DoNotNotify),
+        C::Close,
+        C::Reopen,
+    ]);
+    assert_eq!(
+        (c.state, c.decision),
+        (State::Decided, Some(D::DoNotNotify))
+    );
+    assert!(!c.deadline_clock_running());
+    let t = c.apply(&assess(A::Risk), "a", aware()).unwrap();
+    assert!(t.case.deadline_clock_running());
+}
+
+#[test]
+fn ack_records_who_and_when_and_a_second_ack_says_so() {
+    let t = opened()
+        .apply(&ack(), "anna@kommun.example", aware() + Duration::hours(2))
+        .unwrap();
+    assert_eq!(
+        t.case.acknowledged_by.as_deref(),
+        Some("anna@kommun.example")
+    );
+    let err = t
+        .case
+        .apply(&ack(), "bo@kommun.example", aware() + Duration::hours(3))
+        .unwrap_err();
+    // 11:00Z is 12:00 in Stockholm on 27 March (winter time).
+    assert_eq!(
+        err.sv(Stockholm),
+        "Ärendet är redan kvitterat av anna@kommun.example 2026-03-27 12:00."
+    );
+}
+
+#[test]
+fn ack_on_an_older_row_without_acknowledgement_keeps_its_state() {
+    let mut c = at(&[ack(), assess(A::Risk)]);
+    c.acknowledged_at = None;
+    c.acknowledged_by = None;
+    let t = c.apply(&ack(), "bo@kommun.example", aware()).unwrap();
+    assert_eq!(t.case.state, State::Assessed);
+    assert_eq!(t.case.acknowledged_by.as_deref(), Some("bo@kommun.example"));
+    assert!(t.effects.contains(&Effect::StopAckEscalation));
+}
+
+#[test]
+fn error_texts_exist_in_both_languages_for_every_error() {
+    use TransitionError as E;
+    let all = vec![
+        E::Closed,
+        E::NotClosed,
+        E::AlreadyAcknowledged {
+            by: None,
+            at: aware(),
+        },
+        E::NotAssessed,
+        E::NoNotifyWithRisk {
+            assessment: A::Risk,
+        },
+        E::NotDecided,
+        E::DecidedNotToNotify,
+        already(),
+        E::LateWithoutDelayReason { deadline: aware() },
+        not_reported("supplement"),
+        E::Withdrawn,
+        E::CannotClose {
+            state: State::Received,
+        },
+        E::MergeIntoItself,
+        E::MergeTargetMissing {
+            target: "PUI-2026-0009".into(),
+        },
+        E::MergeTargetClosed {
+            target: "PUI-2026-0009".into(),
+        },
+        E::MergedInto {
+            target: "PUI-2026-0009".into(),
+        },
+    ];
+    for e in all {
+        let (sv, en) = (e.sv(Stockholm), e.en(Stockholm));
+        assert!(!sv.is_empty() && !en.is_empty() && sv != en, "{e:?}");
+        let fx = e.effects(&C::Close, Stockholm);
+        assert!(matches!(&fx[0], Effect::RecordTimeline { kind, .. } if kind == "command_refused"));
+        assert!(matches!(&fx[1], Effect::AnswerRefusal { .. }));
+    }
+    assert!(already()
+        .sv(Stockholm)
+        .starts_with("Ärendet är redan anmält till IMY"));
+    assert!(already()
+        .en(Stockholm)
+        .starts_with("The case is already reported"));
+}
+
+mod merge {
+    use super::*;
+
+    fn named(seq: u32) -> CaseRef {
+        CaseRef::new("PUI", 2026, seq)
+    }
+
+    /// Case `seq`, opened `hours` after [`aware`] with that awareness.
+    fn case(seq: u32, hours: i64) -> Case {
+        let at = aware() + Duration::hours(hours);
+        Case::open(named(seq), at, at, None).0
+    }
+
+    fn merge(
+        source: &Case,
+        target: Option<&Case>,
+        seq: u32,
+    ) -> Result<Transition, TransitionError> {
+        source.apply_with_target(
+            &C::Merge(named(seq)),
+            "anna@kommun.example",
+            aware() + Duration::hours(30),
+            target,
+        )
+    }
+
+    #[test]
+    fn the_source_closes_and_the_target_takes_the_earlier_awareness() {
+        // Source 8 became known 5 h before target 7 (opened from a later
+        // forward): the earlier awareness wins and the target says so.
+        let source = case(8, 0);
+        let target = case(7, 5);
+        let t = merge(&source, Some(&target), 7).unwrap();
+        assert_eq!(t.case.state, State::Closed);
+        assert_eq!(t.case.state_before_close, Some(State::Received));
+        assert!(t.case.closed_at.is_some());
+        assert_eq!(
+            kinds(&t.effects),
+            vec![
+                "timeline",
+                "merge",
+                "stop_ack",
+                "stop_reminders",
+                "confirm",
+                "roster"
+            ]
+        );
+        match &t.effects[0] {
+            Effect::RecordTimeline { kind, data } => {
+                assert_eq!(kind, "merged_into");
+                assert_eq!(data["target"], json!("PUI-2026-0007"));
+                assert_eq!(data["aware_at_moved"], json!(true));
+                assert_eq!(data["state"], json!("closed"));
+            }
+            other => panic!("{other:?}"),
+        }
+        match &t.effects[1] {
+            Effect::MergeInto {
+                target: next,
+                aware_at_moved,
+                data,
+            } => {
+                assert!(*aware_at_moved);
+                assert_eq!(next.case_ref, named(7));
+                assert_eq!(next.aware_at, source.aware_at);
+                assert_eq!(next.state, target.state);
+                assert_eq!(data["from"], json!("PUI-2026-0008"));
+                assert_eq!(data["previous_aware_at"], json!(target.aware_at));
+                assert_eq!(data["deadline"], json!(clock::deadline(source.aware_at)));
+            }
+            other => panic!("{other:?}"),
+        }
+        let confirm = t.effects.iter().find_map(|e| match e {
+            Effect::Confirm { sv, en } => Some((sv.clone(), en.clone())),
+            _ => None,
+        });
+        let (sv, en) = confirm.unwrap();
+        assert!(
+            sv.contains("sammanfogat med PUI-2026-0007") && sv.contains("tidigare"),
+            "{sv}"
+        );
+        assert!(
+            en.contains("merged into PUI-2026-0007") && en.contains("earlier"),
+            "{en}"
+        );
+    }
+
+    #[test]
+    fn a_later_source_leaves_the_target_awareness_and_says_nothing_of_it() {
+        let source = case(8, 5);
+        let target = case(7, 0);
+        let t = merge(&source, Some(&target), 7).unwrap();
+        match &t.effects[1] {
+            Effect::MergeInto {
+                target: next,
+                aware_at_moved,
+                ..
+            } => {
+                assert!(!*aware_at_moved);
+                assert_eq!(next.as_ref(), &target);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(t
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::Confirm { sv, .. } if !sv.contains("tidigare"))));
+    }
+
+    #[test]
+    fn refusals_leave_the_case_and_say_why() {
+        let source = case(8, 0);
+        let mut closed = case(7, 0);
+        closed.state = State::Closed;
+        let other = case(9, 0);
+        for (target, seq, want) in [
+            (Some(&source), 8, TransitionError::MergeIntoItself),
+            (
+                None,
+                7,
+                TransitionError::MergeTargetMissing {
+                    target: "PUI-2026-0007".into(),
+                },
+            ),
+            // A case found under another reference is not the named one.
+            (
+                Some(&other),
+                7,
+                TransitionError::MergeTargetMissing {
+                    target: "PUI-2026-0007".into(),
+                },
+            ),
+            (
+                Some(&closed),
+                7,
+                TransitionError::MergeTargetClosed {
+                    target: "PUI-2026-0007".into(),
+                },
+            ),
+        ] {
+            assert_eq!(merge(&source, target, seq).unwrap_err(), want);
+        }
+        // The merged-away case stays closed: reopening is refused, a note
+        // still goes on its timeline.
+        let merged = merge(&source, Some(&case(7, 0)), 7).unwrap().case;
+        assert_eq!(merged.merged_into, Some(named(7)));
+        assert_eq!(
+            merged.apply(&C::Reopen, "a", aware()).unwrap_err(),
+            TransitionError::MergedInto {
+                target: "PUI-2026-0007".into()
+            }
+        );
+        assert!(merged.apply(&C::Note("x".into()), "a", aware()).is_ok());
+        // A closed source is refused like every command on a closed case.
+        let mut gone = case(8, 0);
+        gone.state = State::Closed;
+        assert_eq!(
+            merge(&gone, Some(&case(7, 0)), 7).unwrap_err(),
+            TransitionError::Closed
+        );
+        // Without the target at hand (plain apply) a merge is refused.
+        assert!(matches!(
+            source.apply(&C::Merge(named(7)), "a", aware()),
+            Err(TransitionError::MergeTargetMissing { .. })
+        ));
+    }
+}
+
+mod reply {
+    use super::*;
+    use crate::core::routing::{Committee, Contact};
+
+    fn contact(a: &str) -> Contact {
+        Contact {
+            name: a.into(),
+            address: a.into(),
+            title: None,
+        }
+    }
+
+    fn route() -> Route {
+        Route {
+            committee: Committee {
+                name: "Kommunstyrelsen".into(),
+                diarie_prefix: "KS".into(),
+                delegation_point: "1.4.2".into(),
+                delegation_point_art34: None,
+            },
+            official: contact("anna@kommun.example"),
+            deputy: contact("bo@kommun.example"),
+            dpo: contact("dso@dpo.example"),
+            coordinator: None,
+        }
+    }
+
+    fn cfg() -> AuthConfig {
+        AuthConfig {
+            trusted_authserv_ids: vec!["mx.kommun.example".into()],
+            trust_local_submission: false,
+            ..Default::default()
+        }
+    }
+
+    const PASS: &[&str] = &["mx.kommun.example; dmarc=pass header.from=kommun.example"];
+    const FORGED: &[&str] = &["mx.evil.example; dmarc=pass header.from=kommun.example"];
+
+    fn run(sender: &str, text: &str, auth: &[&str]) -> ReplyOutcome {
+        let origin = crate::core::auth::Origin {
+            from_fields: 1,
+            from_addresses: vec![sender.to_lowercase()],
+            trace: auth
+                .iter()
+                .map(|a| crate::core::auth::TraceHeader::AuthenticationResults(a.to_string()))
+                .collect(),
+        };
+        let reply = Reply {
+            sender,
+            text,
+            origin: &origin,
+        };
+        handle_reply(
+            &opened(),
+            &route(),
+            &cfg(),
+            &reply,
+            aware() + Duration::hours(2),
+            Stockholm,
+            None,
+        )
+    }
+
+    fn timeline_kind(o: &ReplyOutcome) -> &str {
+        match &o.effects[0] {
+            Effect::RecordTimeline { kind, .. } => kind.as_str(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_authenticated_command_moves_the_case_and_keeps_the_body() {
+        let o = run(
+            "Anna@Kommun.example",
+            "Kvittera\nJag tittar på det i dag.\n\n> Ny incident",
+            PASS,
+        );
+        assert_eq!(o.case.as_ref().map(|c| c.state), Some(State::Acknowledged));
+        assert_eq!(timeline_kind(&o), "acknowledged");
+        match &o.effects[0] {
+            Effect::RecordTimeline { data, .. } => {
+                assert_eq!(data["body"], json!("Jag tittar på det i dag."));
+                assert_eq!(data["role"], json!("official"));
+                assert_eq!(data["via"]["via"], json!("dmarc"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(o.effects.contains(&Effect::StopAckEscalation));
+        assert_eq!(o.lang, Some(Lang::Sv));
+        let o = run("anna@kommun.example", "decide: maybe", PASS);
+        assert_eq!(o.lang, Some(Lang::En));
+    }
+
+    #[test]
+    fn a_forged_command_changes_nothing_and_is_not_answered() {
+        for (sender, auth) in [
+            ("anna@kommun.example", FORGED),
+            ("mallory@evil.example", PASS),
+            ("anna@kommun.example", &[][..]),
+        ] {
+            for text in ["beslut: ej anmäl", "beslut: kanske"] {
+                let o = run(sender, text, auth);
+                assert_eq!(o.case, None, "{sender} {text}");
+                assert_eq!(o.effects.len(), 1, "{sender} {text}: {:?}", o.effects);
+                assert_eq!(timeline_kind(&o), "command_unauthorised");
+                assert_eq!(o.lang, None);
+            }
+        }
+    }
+
+    #[test]
+    fn a_follow_up_from_anyone_goes_on_the_timeline_only() {
+        let o = run(
+            "support@supplier.example",
+            "Hej, här är vår slutrapport.",
+            &[],
+        );
+        assert_eq!(o.case, None);
+        assert_eq!(o.effects.len(), 1);
+        assert_eq!(timeline_kind(&o), "follow_up");
+    }
+
+    #[test]
+    fn invalid_or_refused_commands_from_the_roster_are_answered() {
+        let o = run("bo@kommun.example", "beslut: kanske", PASS);
+        assert_eq!(o.case, None);
+        assert_eq!(timeline_kind(&o), "command_invalid");
+        assert!(
+            matches!(&o.effects[1], Effect::AnswerRefusal { sv, .. } if sv.contains("ej anmäl"))
+        );
+
+        let o = run("bo@kommun.example", "beslut: anmäl", PASS);
+        assert_eq!(o.case, None);
+        assert_eq!(timeline_kind(&o), "command_refused");
+        assert!(
+            matches!(&o.effects[1], Effect::AnswerRefusal { sv, .. } if sv.contains("bedömning"))
+        );
+    }
+}
