@@ -10,6 +10,7 @@ mod documents;
 mod harness;
 mod hostile;
 mod hostile_fixtures;
+mod intake;
 mod mutation;
 mod register;
 mod series;
