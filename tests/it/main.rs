@@ -12,6 +12,7 @@ mod hostile;
 mod hostile_fixtures;
 mod intake;
 mod mutation;
+mod office;
 mod register;
 mod series;
 mod store_story;

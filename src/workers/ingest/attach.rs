@@ -47,6 +47,9 @@ impl Pipeline {
                 "received_at": n.received_at,
                 "why": join_reason(how.link, how.series.as_ref()),
                 "series": how.series,
+                // What a final report found ({0, 0}: none of ours),
+                // for the withdrawal draft (`casefile`).
+                "data_subjects": n.incident.data_subjects,
             }),
         }];
         let earlier = match how.earlier_aware_at {
