@@ -20,6 +20,11 @@ use crate::core::clock::ReminderPlan;
 use crate::core::notice::{ReadOptions, SupplierHint};
 use crate::core::routing::{Route, Rule};
 
+mod mailauth;
+mod mailboxes;
+pub use mailauth::{Flow, MailAuth, OAuth2, Provider};
+pub use mailboxes::Mailbox;
+
 /// Where the config is looked for when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/breachwatch/breachwatch.toml";
 
@@ -65,6 +70,9 @@ pub struct Config {
     pub workflow: Workflow,
     #[serde(default)]
     pub digest: Digest,
+    /// More watched mailboxes beside `[imap]` (`config::mailboxes`).
+    #[serde(default)]
+    pub mailboxes: Vec<Mailbox>,
     /// What an admin should fix but that does not stop breachwatch (a
     /// deprecated key, mail or database traffic in clear text). `check-config`
     /// prints them; `run` logs them at start.
@@ -174,6 +182,11 @@ pub struct Imap {
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
     pub username: String,
+    /// `password` (default) or `oauth2` (SASL XOAUTH2 with a token from `[imap.oauth2]`).
+    #[serde(default)]
+    pub auth: MailAuth,
+    #[serde(default)]
+    pub oauth2: Option<OAuth2>,
     /// Env `BREACHWATCH_IMAP_PASSWORD` overrides.
     #[serde(default)]
     pub password: Secret,
@@ -210,6 +223,12 @@ pub struct Imap {
     /// ... and at most this many bytes (a larger message goes alone).
     #[serde(default = "default_batch_bytes")]
     pub batch_max_bytes: u64,
+    /// Set for a `[[mailboxes]]` entry: its checkpoint key (account and folder).
+    #[serde(skip)]
+    pub checkpoint_key: Option<String>,
+    /// Set for a `[[mailboxes]]` entry: its config key (`mailboxes[1].imap`).
+    #[serde(skip)]
+    pub section: Option<String>,
 }
 
 fn default_batch_messages() -> usize {
@@ -218,6 +237,21 @@ fn default_batch_messages() -> usize {
 
 fn default_batch_bytes() -> u64 {
     8 * 1024 * 1024
+}
+
+impl Imap {
+    /// The key of this mailbox's IMAP checkpoint: the folder name for `[imap]`
+    /// (as it always was), account and folder for a `[[mailboxes]]` entry.
+    pub fn checkpoint_key(&self) -> String {
+        self.checkpoint_key
+            .clone()
+            .unwrap_or_else(|| self.mailbox.clone())
+    }
+
+    /// `imap`, or `mailboxes[i].imap`: errors name it.
+    pub fn section(&self) -> &str {
+        self.section.as_deref().unwrap_or("imap")
+    }
 }
 
 fn default_true() -> bool {
@@ -243,6 +277,11 @@ pub struct Smtp {
     pub ca_file: Option<PathBuf>,
     #[serde(default)]
     pub username: Option<String>,
+    /// `password` (default) or `oauth2` (XOAUTH2 with a token from `[smtp.oauth2]`).
+    #[serde(default)]
+    pub auth: MailAuth,
+    #[serde(default)]
+    pub oauth2: Option<OAuth2>,
     /// Env `BREACHWATCH_SMTP_PASSWORD` overrides.
     #[serde(default)]
     pub password: Secret,
@@ -265,6 +304,10 @@ pub struct Smtp {
     pub retry_max_secs: u64,
     #[serde(default = "default_smtp_timeout")]
     pub timeout_secs: u64,
+    /// Sender tasks of this replica: each claims a due mail and sends it on a
+    /// pooled SMTP connection, so mail goes out back to back in parallel.
+    #[serde(default = "default_smtp_senders")]
+    pub senders: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -388,6 +431,9 @@ fn default_retry_max() -> u64 {
 fn default_smtp_timeout() -> u64 {
     30
 }
+fn default_smtp_senders() -> u32 {
+    4
+}
 
 /// One problem with the configuration, tied to its key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -466,6 +512,7 @@ const SECTIONS: &[&str] = &[
     "auth",
     "workflow",
     "digest",
+    "mailboxes",
 ];
 
 /// A section stops being decoded after this many problems (each round removes
@@ -605,6 +652,10 @@ impl Config {
                 }
             }
         }
+        if use_ == Use::Daemon {
+            mailauth::apply_env(self, env, creds, out);
+            mailboxes::apply_env(self, env, creds, out);
+        }
         if let Some(v) = set("BREACHWATCH_IMAP_PASSWORD") {
             self.imap.password = Secret(v);
         }
@@ -626,6 +677,7 @@ impl Config {
     /// certificate and name verification.
     fn transport_warnings(&self) -> Vec<ConfigProblem> {
         let mut out = Vec::new();
+        mailauth::warnings(self, &mut out);
         if self.smtp.tls == SmtpTls::None
             && !is_loopback(&self.smtp.host)
             && !self.smtp_has_credentials()
@@ -703,7 +755,11 @@ impl Config {
         if self.imap.username.is_empty() {
             out.push(problem("imap.username", "must not be empty"));
         }
-        if daemon && self.imap.password.expose().is_empty() && self.imap.password_file.is_none() {
+        if daemon
+            && self.imap.auth == MailAuth::Password
+            && self.imap.password.expose().is_empty()
+            && self.imap.password_file.is_none()
+        {
             out.push(problem(
                 "imap.password",
                 "missing (set imap.password_file, imap.password or BREACHWATCH_IMAP_PASSWORD)",
@@ -748,6 +804,9 @@ impl Config {
         }
         if self.smtp.host.is_empty() {
             out.push(problem("smtp.host", "must not be empty"));
+        }
+        if !(1..=32).contains(&self.smtp.senders) {
+            out.push(problem("smtp.senders", "must be between 1 and 32"));
         }
         if !self.smtp.from.contains('@') {
             out.push(problem("smtp.from", "must be a mail address"));
@@ -852,19 +911,14 @@ impl Config {
             self.route_problems(&format!("{key}.route"), &r.route, &mut out);
         }
         self.documents.problems(&mut out);
+        mailauth::problems(self, &mut out);
+        mailboxes::problems(self, use_, &mut out);
         out
     }
 
     fn route_problems(&self, key: &str, r: &Route, out: &mut Vec<ConfigProblem>) {
-        let mut people = vec![
-            ("official", &r.official),
-            ("deputy", &r.deputy),
-            ("dpo", &r.dpo),
-        ];
-        if let Some(c) = &r.coordinator {
-            people.push(("coordinator", c));
-        }
-        for (role, c) in people {
+        for (role, c) in r.roster() {
+            let role = role.as_str();
             if !c.address.contains('@') {
                 out.push(problem(
                     &format!("{key}.{role}.address"),
@@ -1018,6 +1072,7 @@ fn decode(mut table: toml::Table, out: &mut Vec<ConfigProblem>) -> Option<Config
     let auth = optional::<AuthConfig>(&mut table, "auth", out);
     let workflow = optional::<Workflow>(&mut table, "workflow", out);
     let digest = optional::<Digest>(&mut table, "digest", out);
+    let mailboxes = optional::<Vec<Mailbox>>(&mut table, "mailboxes", out);
     let cfg = Config {
         general: general?,
         documents: documents?,
@@ -1029,6 +1084,7 @@ fn decode(mut table: toml::Table, out: &mut Vec<ConfigProblem>) -> Option<Config
         auth: auth?,
         workflow: workflow?,
         digest: digest?,
+        mailboxes: mailboxes?,
         warnings: Vec::new(),
     };
     // A bad value of a key with a default was removed and the default used:

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{join_reason, Handled, Incoming, Pipeline};
+use crate::core::event::EventKind;
 use crate::core::intake::{self, Link};
 use crate::core::routing::Route;
 use crate::core::series;
@@ -37,7 +38,7 @@ impl Pipeline {
         let n = inc.n;
         let from = n.sender.address.clone().unwrap_or_default();
         let mut events = vec![NewEvent {
-            kind: "message_attached".into(),
+            kind: EventKind::MessageAttached,
             actor: from.clone(),
             data: serde_json::json!({
                 "message_id": inc.message_id,
@@ -112,7 +113,7 @@ impl Pipeline {
         from: &str,
     ) -> anyhow::Result<Official> {
         let wf = self.store.case_workflow(case_id).await?;
-        let route: Option<Route> = serde_json::from_value(wf.route.clone()).ok();
+        let route: Option<Route> = wf.route.clone();
         let mut out = Official::default();
         let was_command = self.reply_work(inc, &wf, &mut out).await?;
         if let Some(route) = route {
@@ -165,7 +166,7 @@ impl Pipeline {
             Err(e) => {
                 tracing::error!(case = %wf.case_ref, "reply could not be handled: {e}");
                 out.events.push(NewEvent {
-                    kind: "reply_not_handled".into(),
+                    kind: EventKind::ReplyNotHandled,
                     actor: "breachwatch".into(),
                     data: serde_json::json!({ "error": e }),
                 });

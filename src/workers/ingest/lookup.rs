@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{strip_brackets, Pipeline, Planned};
 use crate::core::clock;
+use crate::core::event::EventKind;
 use crate::core::intake;
 use crate::core::notice::{self, Notice};
 use crate::core::routing;
@@ -100,14 +101,7 @@ impl Pipeline {
         now: DateTime<Utc>,
     ) -> anyhow::Result<(EarlierAwareness, NewEvent)> {
         let wf = self.store.case_workflow(case_id).await?;
-        let mut workflow = wf.workflow.clone();
-        // A case commanded before keeps its state machine's copy of aware_at in
-        // step; an empty workflow is built from the case row when needed.
-        if let Some(o) = workflow.as_object_mut() {
-            if o.contains_key("aware_at") {
-                o.insert("aware_at".into(), serde_json::json!(aware_at));
-            }
-        }
+        let workflow = wf.workflow_with_aware_at(aware_at);
         let deadline_at = clock::deadline(aware_at);
         let change = EarlierAwareness {
             case_id,
@@ -119,7 +113,7 @@ impl Pipeline {
             expected_version: wf.version,
         };
         let event = NewEvent {
-            kind: "aware_at_moved".into(),
+            kind: EventKind::AwareAtMoved,
             actor: "breachwatch".into(),
             data: serde_json::json!({
                 "from": wf.aware_at,

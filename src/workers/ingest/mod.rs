@@ -16,6 +16,7 @@ use tokio::sync::Notify;
 
 use crate::config::Config;
 use crate::core::bounded::{cut_text, MAX_STORED_TEXT};
+use crate::core::event::EventKind;
 use crate::core::intake::{self, Plan};
 use crate::core::notice::{self, Notice};
 use crate::core::routing;
@@ -368,7 +369,7 @@ fn refused_sender(n: &Notice) -> Option<NewEvent> {
     let why = crate::core::types::PlainAddress::parse(a).err()?;
     let shown: String = a.chars().take(320).collect();
     Some(NewEvent {
-        kind: "recipient_refused".into(),
+        kind: EventKind::RecipientRefused,
         actor: "breachwatch".into(),
         data: serde_json::json!({ "address": shown, "reason": why.to_string() }),
     })

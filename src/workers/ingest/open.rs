@@ -6,6 +6,7 @@ use chrono::{DateTime, Datelike, Utc};
 
 use super::{refused_sender, reporter_label, Handled, Incoming, Pipeline};
 use crate::core::clock;
+use crate::core::event::EventKind;
 use crate::core::intake::AckTo;
 use crate::core::notice::Notice;
 use crate::core::routing::Route;
@@ -28,7 +29,7 @@ impl Pipeline {
         let now = inc.now;
         let case = self.new_case(&inc, &how)?;
         let opened = NewEvent {
-            kind: "case_opened".into(),
+            kind: EventKind::CaseOpened,
             actor: "breachwatch".into(),
             data: serde_json::json!({
                 "message_id": inc.message_id,
@@ -188,7 +189,7 @@ impl Opening {
             }
             Err(e) => {
                 tracing::error!(case = %k.case_ref, "opening notice with documents could not be formatted: {e}");
-                if doc_event.kind != crate::casefile::EVENT_DOCUMENTS_FAILED {
+                if doc_event.kind != EventKind::DocumentsFailed {
                     events.push(crate::casefile::documents_failed_event(&e.to_string()));
                 } else {
                     events.push(doc_event);
