@@ -1,7 +1,7 @@
 # The two commands of the README: `make demo` runs breachwatch end to end on
 # SQLite and the loopback mail stack; `make test` starts what the tests need and
 # runs them all (.ci/run calls it).
-.PHONY: demo test stop stack bench fuzz-ingest
+.PHONY: demo test stop stack bench bench-daemon fuzz-ingest
 
 demo:
 	deploy/local/demo.sh
@@ -18,6 +18,11 @@ stop:
 
 bench:
 	BREACHWATCH_PUBLIC_CORPUS=$${BREACHWATCH_PUBLIC_CORPUS:-../shared/corpus/public} cargo bench --bench inspect
+
+# The daemon against the bare IMAP fetch: a 10,000-message backlog (BENCH_N),
+# notice -> ack latency, RSS; SQLite and PostgreSQL (BENCH_PG=0: SQLite only).
+bench-daemon:
+	BREACHWATCH_PUBLIC_CORPUS=$${BREACHWATCH_PUBLIC_CORPUS:-../shared/corpus/public} deploy/local/bench-daemon.sh
 
 # The corpus mutation run of `make test`, longer: 50 mutated copies of every
 # public-corpus file (override with BREACHWATCH_MUTATION_ITERS), release build.

@@ -222,12 +222,26 @@ pub struct Imap {
     /// Use MOVE when the server offers it (else COPY, \\Deleted and UID EXPUNGE).
     #[serde(default = "default_true")]
     pub use_move: bool,
+    /// Intake fetches a backlog in batches of at most this many messages ...
+    #[serde(default = "default_batch_messages")]
+    pub batch_max_messages: usize,
+    /// ... and at most this many bytes (a larger message goes alone).
+    #[serde(default = "default_batch_bytes")]
+    pub batch_max_bytes: u64,
     /// Set for a `[[mailboxes]]` entry: its checkpoint key (account and folder).
     #[serde(skip)]
     pub checkpoint_key: Option<String>,
     /// Set for a `[[mailboxes]]` entry: its config key (`mailboxes[1].imap`).
     #[serde(skip)]
     pub section: Option<String>,
+}
+
+fn default_batch_messages() -> usize {
+    200
+}
+
+fn default_batch_bytes() -> u64 {
+    8 * 1024 * 1024
 }
 
 impl Imap {
@@ -775,6 +789,12 @@ impl Config {
         }
         if self.imap.command_timeout_secs == 0 {
             out.push(problem("imap.command_timeout_secs", "must be positive"));
+        }
+        if !(1..=10_000).contains(&self.imap.batch_max_messages) {
+            out.push(problem("imap.batch_max_messages", "must be 1 to 10000"));
+        }
+        if !(1024 * 1024..=1024 * 1024 * 1024).contains(&self.imap.batch_max_bytes) {
+            out.push(problem("imap.batch_max_bytes", "must be 1 MiB to 1 GiB"));
         }
         let boxes = [
             &self.imap.mailbox,

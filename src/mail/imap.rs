@@ -228,12 +228,41 @@ impl ImapConn {
         Ok((validity, mb.uid_next.unwrap_or(1)))
     }
 
-    /// Every message with a UID above `last_uid`, oldest first.
-    pub async fn fetch_after(&mut self, last_uid: u32) -> anyhow::Result<Vec<Fetched>> {
+    /// The UID and size of every message with a UID above `last_uid`, oldest
+    /// first: a few bytes per message, so a large backlog can be fetched in
+    /// bounded batches.
+    pub async fn pending(&mut self, last_uid: u32) -> anyhow::Result<Vec<(u32, u32)>> {
         let t = self.timeout;
         // Never build a set with 0 (Dovecot answers BAD, which the library turns
         // into an empty Ok); `n:*` always returns the last message, so filter.
         let set = format!("{}:*", last_uid.saturating_add(1).max(1));
+        let s = self.s()?;
+        let stream = within(t, "UID FETCH", s.uid_fetch(set, "(UID RFC822.SIZE)")).await?;
+        let items: Vec<_> = within(t, "UID FETCH", async {
+            Ok::<_, anyhow::Error>(stream.collect::<Vec<_>>().await)
+        })
+        .await?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let f = item.context("UID FETCH")?;
+            let Some(uid) = f.uid else { continue };
+            if uid > last_uid {
+                out.push((uid, f.size.unwrap_or(0)));
+            }
+        }
+        out.sort_unstable();
+        out.dedup_by_key(|x| x.0);
+        Ok(out)
+    }
+
+    /// The messages with these UIDs (one command), oldest first. A UID the
+    /// server no longer has (moved or expunged meanwhile) is simply absent.
+    pub async fn fetch_uids(&mut self, uids: &[u32]) -> anyhow::Result<Vec<Fetched>> {
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let t = self.timeout;
+        let set = uid_set(uids);
         let s = self.s()?;
         let stream = within(
             t,
@@ -241,34 +270,46 @@ impl ImapConn {
             s.uid_fetch(set, "(UID BODY.PEEK[] INTERNALDATE)"),
         )
         .await?;
-        let items: Vec<_> = within(t * 4, "UID FETCH", async {
-            Ok::<_, anyhow::Error>(stream.collect::<Vec<_>>().await)
+        // Each message is copied out as it arrives and the library's buffer
+        // dropped: the batch is held once, not twice.
+        let mut out = Vec::with_capacity(uids.len());
+        within(t * 4, "UID FETCH", async {
+            let mut stream = std::pin::pin!(stream);
+            while let Some(item) = stream.next().await {
+                let f = item.context("UID FETCH")?;
+                let Some(uid) = f.uid else { continue };
+                if uids.binary_search(&uid).is_err() {
+                    continue;
+                }
+                let Some(body) = f.body() else { continue };
+                out.push(Fetched {
+                    uid,
+                    raw: body.to_vec(),
+                    internal_date: f.internal_date().map(|d| d.with_timezone(&Utc)),
+                });
+            }
+            Ok::<_, anyhow::Error>(())
         })
         .await?;
-        let mut out = Vec::new();
-        for item in items {
-            let f = item.context("UID FETCH")?;
-            let Some(uid) = f.uid else { continue };
-            if uid <= last_uid {
-                continue;
-            }
-            let Some(body) = f.body() else { continue };
-            out.push(Fetched {
-                uid,
-                raw: body.to_vec(),
-                internal_date: f.internal_date().map(|d| d.with_timezone(&Utc)),
-            });
-        }
         out.sort_by_key(|f| f.uid);
         Ok(out)
     }
 
     /// Moves one message (MOVE when the server has it, else COPY + EXPUNGE).
     pub async fn move_to(&mut self, uid: u32, target: &str) -> anyhow::Result<()> {
+        self.move_set(&[uid], target).await
+    }
+
+    /// Moves a set of messages with one command (MOVE when the server has it,
+    /// else COPY + \Deleted + UID EXPUNGE of the set).
+    pub async fn move_set(&mut self, uids: &[u32], target: &str) -> anyhow::Result<()> {
+        if uids.is_empty() {
+            return Ok(());
+        }
         let t = self.timeout;
         let has_move = self.has_move;
         let s = self.s()?;
-        let set = uid.to_string();
+        let set = uid_set(uids);
         if has_move {
             within(t, "UID MOVE", s.uid_mv(&set, target)).await?;
         } else {
@@ -366,5 +407,83 @@ impl ImapConn {
         if let Some(s) = self.session.as_mut() {
             let _ = tokio::time::timeout(t.min(Duration::from_secs(2)), s.logout()).await;
         }
+    }
+}
+
+/// An IMAP sequence set of UIDs ("3:5,9"), runs of consecutive UIDs folded.
+/// The UIDs must be sorted ascending; an empty slice gives "".
+pub fn uid_set(uids: &[u32]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < uids.len() {
+        let start = uids[i];
+        let mut end = start;
+        while i + 1 < uids.len() && uids[i + 1] == end.wrapping_add(1) {
+            i += 1;
+            end = uids[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Splits pending messages (UID, size) into batches of at most `max_messages`
+/// messages and `max_bytes` bytes, in UID order; a message larger than
+/// `max_bytes` goes alone in its own batch.
+pub fn batches(pending: &[(u32, u32)], max_messages: usize, max_bytes: u64) -> Vec<Vec<u32>> {
+    let max_messages = max_messages.max(1);
+    let mut out: Vec<Vec<u32>> = Vec::new();
+    let mut cur: Vec<u32> = Vec::new();
+    let mut bytes: u64 = 0;
+    for &(uid, size) in pending {
+        let size = u64::from(size);
+        if !cur.is_empty() && (cur.len() >= max_messages || bytes.saturating_add(size) > max_bytes)
+        {
+            out.push(std::mem::take(&mut cur));
+            bytes = 0;
+        }
+        cur.push(uid);
+        bytes = bytes.saturating_add(size);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_sets_fold_runs() {
+        assert_eq!(uid_set(&[]), "");
+        assert_eq!(uid_set(&[7]), "7");
+        assert_eq!(uid_set(&[1, 2, 3, 5, 7, 8]), "1:3,5,7:8");
+        assert_eq!(
+            uid_set(&[u32::MAX - 1, u32::MAX]),
+            format!("{}:{}", u32::MAX - 1, u32::MAX)
+        );
+    }
+
+    #[test]
+    fn batches_are_bounded_by_count_and_bytes() {
+        let p: Vec<(u32, u32)> = (1..=5).map(|u| (u, 10)).collect();
+        assert_eq!(batches(&p, 2, 1000), vec![vec![1, 2], vec![3, 4], vec![5]]);
+        assert_eq!(batches(&p, 100, 25), vec![vec![1, 2], vec![3, 4], vec![5]]);
+        // A message over the byte bound goes alone, never dropped.
+        let big = [(1, 10), (2, 500), (3, 10)];
+        assert_eq!(batches(&big, 100, 100), vec![vec![1], vec![2], vec![3]]);
+        assert!(batches(&[], 10, 10).is_empty());
+        // Zero bounds still make progress.
+        assert_eq!(batches(&p[..2], 0, 0), vec![vec![1], vec![2]]);
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
-use crate::mail::imap::{ImapConn, Wake};
+use crate::mail::imap::{batches, ImapConn, Wake};
 use crate::workers::ingest::{Origin, Pipeline};
 
 /// One pass over the mailbox: ingest everything above `last_uid` (with `rescan`,
@@ -17,6 +17,13 @@ use crate::workers::ingest::{Origin, Pipeline};
 /// before a crash is found again, recognised as recorded, and moved). Returns the
 /// new last UID. Stops at the first message whose transaction fails (it is
 /// retried on the next pass), so nothing is skipped.
+///
+/// The backlog is fetched in batches bounded by `imap.batch_max_messages` and
+/// `imap.batch_max_bytes` (first the UIDs and sizes, then one `UID FETCH` per
+/// batch), so memory stays bounded whatever the backlog; each batch's handled
+/// messages leave the INBOX with one `UID MOVE` per target folder, after their
+/// transactions. News reported by IDLE during a drain is fetched by the next
+/// pass, right after the backlog known at the start of this one.
 pub async fn ingest_pass(
     conn: &mut ImapConn,
     p: &Pipeline,
@@ -28,29 +35,56 @@ pub async fn ingest_pass(
     let imap = &p.cfg.imap;
     let mut last = last_uid;
     let from = if rescan { 0 } else { last_uid };
-    for m in conn.fetch_after(from).await? {
-        // A stop takes no new message: the one in hand was finished above.
+    let pending = conn.pending(from).await?;
+    for batch in batches(&pending, imap.batch_max_messages, imap.batch_max_bytes) {
+        let fetched = conn.fetch_uids(&batch).await?;
+        let mut processed = Vec::with_capacity(fetched.len());
+        let mut quarantined = Vec::new();
+        let mut failed = None;
+        for m in fetched {
+            // A stop takes no new message: the one in hand was finished above.
+            if stop.is_cancelled() {
+                break;
+            }
+            let origin = Origin {
+                mailbox: imap.checkpoint_key(),
+                uidvalidity,
+                uid: m.uid.max(last),
+            };
+            match p
+                .handle(&m.raw, m.internal_date, Some(origin), Utc::now())
+                .await
+            {
+                Ok(handled) => {
+                    last = last.max(m.uid);
+                    if handled.is_quarantined() {
+                        quarantined.push(m.uid);
+                    } else {
+                        processed.push(m.uid);
+                    }
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        // The handled messages are safely recorded; a failed move only leaves
+        // them in the INBOX, where the next pass finds them recorded and moves
+        // them again.
+        for (uids, target) in [
+            (&processed, &imap.processed_mailbox),
+            (&quarantined, &imap.quarantine_mailbox),
+        ] {
+            if let Err(e) = conn.move_set(uids, target).await {
+                tracing::warn!(n = uids.len(), "could not move messages to {target}: {e:#}");
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
         if stop.is_cancelled() {
             break;
-        }
-        let origin = Origin {
-            mailbox: imap.checkpoint_key(),
-            uidvalidity,
-            uid: m.uid.max(last),
-        };
-        let handled = p
-            .handle(&m.raw, m.internal_date, Some(origin), Utc::now())
-            .await?;
-        last = last.max(m.uid);
-        let target = if handled.is_quarantined() {
-            &imap.quarantine_mailbox
-        } else {
-            &imap.processed_mailbox
-        };
-        // The message is safely recorded; a failed move only leaves it in the
-        // INBOX, where the next pass finds it recorded and moves it again.
-        if let Err(e) = conn.move_to(m.uid, target).await {
-            tracing::warn!(uid = m.uid, "could not move message to {target}: {e:#}");
         }
     }
     Ok(last)

@@ -11,6 +11,7 @@ mod faults;
 mod harness;
 mod hostile;
 mod hostile_fixtures;
+mod intake;
 mod mailboxes;
 mod mutation;
 mod oauth;

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# bench-daemon.sh - `make bench-daemon`: the daemon against the bare IMAP fetch,
+# on the shared loopback stack with its own users (<role>-bench@example.test),
+# on SQLite and PostgreSQL. BENCH_N (default 10000) messages, BENCH_LATENCY_RUNS
+# (default 50) notices for the latency; BENCH_PG=0 skips PostgreSQL; BENCH_BIN
+# a binary to measure instead of a fresh release build.
+# Not a test: it prints a table (deploy/local/bench_daemon.py).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+eval "$(deploy/local/up.sh)"
+for role in breach staff official deputy dpo; do
+  STATE_DIR="$MAILSTACK_STATE_DIR" deploy/local/add-user.sh "$role-bench" >/dev/null
+done
+# BENCH_BIN: a binary built before (e.g. a copy of an older release build).
+BIN="${BENCH_BIN:-}"
+if [ -z "$BIN" ]; then
+  cargo build --release --bin breachwatch >&2
+  BIN="${CARGO_TARGET_DIR:-target}/release/breachwatch"
+fi
+PG=""
+if [ "${BENCH_PG:-1}" = 1 ]; then PG="$(deploy/local/postgres.sh)"; fi
+WORK="$(mktemp -d /tmp/bw-bench-daemon.XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
+python3 deploy/local/bench_daemon.py --bin "$BIN" --ca "$MAILSTACK_TLS_CA" \
+  --imaps-port "$MAILSTACK_IMAPS_PORT" --smtp-port "$MAILSTACK_SMTP_PORT" \
+  --password "$MAILSTACK_PASSWORD" --domain "$MAILSTACK_DOMAIN" --mail-dir "$MAILSTACK_MAIL_DIR" \
+  --corpus "${BREACHWATCH_PUBLIC_CORPUS:-../shared/corpus/public}" --fixtures tests/fixtures/notices \
+  --workdir "$WORK" --n "${BENCH_N:-10000}" --latency-runs "${BENCH_LATENCY_RUNS:-50}" --pg "$PG"

@@ -1,0 +1,477 @@
+#!/usr/bin/env python3
+"""The daemon benchmark of `make bench-daemon` (bench-daemon.sh runs it).
+
+In one run, per backend (SQLite, then PostgreSQL when --pg is given):
+  1. idle: a fresh database and an empty INBOX; start the daemon, read its RSS
+     after it connected (idle RSS), then send --latency-runs notices one by one
+     over SMTP and time SMTP accept -> acknowledgement in the forwarder's INBOX.
+  2. backlog: stop the daemon, fill the INBOX with N messages (N/10 forwarded
+     notices made from tests/fixtures/notices, the rest public-corpus mails, each
+     with its own Message-ID), time one bare `UID FETCH 1:* (BODY.PEEK[]
+     INTERNALDATE)` of them all (the floor), then start the daemon on a fresh
+     database and time: INBOX empty, outbox drained; peak RSS is the daemon's VmHWM.
+Prints one table with the ratios to the floor. Python standard library only.
+Uses its own mailbox users (<role>-bench@DOMAIN) so other users' tests are not
+disturbed; empties only those users' mailboxes.
+"""
+import argparse
+import glob
+import imaplib
+import os
+import re
+import signal
+import socket
+import smtplib
+import sqlite3
+import ssl
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
+ROLES = ["breach", "staff", "official", "deputy", "dpo"]
+
+
+def log(*a):
+    print("[bench]", *a, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------ the mix
+def split_head(raw):
+    m = re.search(rb"\r?\n\r?\n", raw)
+    if not m:
+        return raw, b""
+    return raw[: m.start()], raw[m.start():]
+
+
+def drop_fields(head, names):
+    """Removes header fields (with their continuation lines) named in `names`."""
+    out, skip = [], False
+    for line in re.split(rb"(?<=\n)", head):
+        if line[:1] in (b" ", b"\t"):
+            if not skip:
+                out.append(line)
+            continue
+        name = line.split(b":", 1)[0].strip().lower()
+        skip = name in names
+        if not skip:
+            out.append(line)
+    s = b"".join(out)
+    return s if s.endswith(b"\n") or not s else s + b"\r\n"
+
+
+def notice(fixture, i, staff, breach, now):
+    """A fixture notice as forwarded by the bench's staff user, with its own
+    Message-ID; a numbered supplier domain and subject keep the notices distinct."""
+    head, body = split_head(fixture)
+    head = drop_fields(head, {b"from", b"message-id", b"subject", b"to", b"cc", b"date"})
+    subj = f"VB: Incident {i}: obehörig åtkomst till system Benchsys{i}"
+    body = body.replace(b"provdata.example", f"lev{i}.example".encode())
+    new = (
+        f"From: Sam Staff <{staff}>\r\nTo: <{breach}>\r\nSubject: {subj}\r\n"
+        f"Date: {format_datetime(now)}\r\nMessage-ID: <bench-n{i}-{uuid.uuid4().hex}@example.test>\r\n"
+    ).encode("utf-8")
+    return new + head + body
+
+
+def corpus_mail(raw, i):
+    head, body = split_head(raw)
+    head = drop_fields(head, {b"message-id"})
+    return f"Message-ID: <bench-c{i}-{uuid.uuid4().hex}@bench.example>\r\n".encode() + head + body
+
+
+def load_corpus(root):
+    files = []
+    for p in sorted(glob.glob(os.path.join(root, "**", "*"), recursive=True)):
+        if os.path.isfile(p) and not p.endswith((".md", ".tsv")):
+            with open(p, "rb") as f:
+                b = f.read()
+            if b and len(b) <= 2_000_000:
+                files.append(b)
+    return files
+
+
+def make_mix(n, fixtures_dir, corpus_root, staff, breach):
+    fixtures = []
+    for p in sorted(glob.glob(os.path.join(fixtures_dir, "*.eml")))[:11]:  # 01-11: notices
+        with open(p, "rb") as f:
+            fixtures.append(f.read())
+    corpus = load_corpus(corpus_root)
+    if not fixtures or not corpus:
+        raise SystemExit("no fixtures or no corpus files")
+    now = datetime.now(timezone.utc)
+    n_notices = max(1, n // 10)
+    out = []
+    ci = 0
+    for k in range(n):
+        # spread the notices through the backlog, as they would arrive
+        if k % 10 == 0 and k // 10 < n_notices:
+            j = k // 10
+            out.append(notice(fixtures[j % len(fixtures)], j, staff, breach, now))
+        else:
+            out.append(corpus_mail(corpus[ci % len(corpus)], ci))
+            ci += 1
+    return out
+
+
+# ------------------------------------------------------------------ IMAP helpers
+def imap(args, user):
+    ctx = ssl.create_default_context(cafile=args.ca)
+    m = imaplib.IMAP4_SSL("127.0.0.1", args.imaps_port, ssl_context=ctx)
+    m.login(user, args.password)
+    return m
+
+
+def empty_mailbox(args, user, box):
+    m = imap(args, user)
+    typ, _ = m.select(box)
+    if typ == "OK":
+        typ, data = m.search(None, "ALL")
+        if data and data[0].split():
+            m.store("1:*", "+FLAGS.SILENT", "(\\Deleted)")
+            m.expunge()
+    m.logout()
+
+
+def count(m, box="INBOX"):
+    typ, data = m.status(box, "(MESSAGES)")
+    if typ != "OK":
+        return -1
+    return int(re.search(rb"MESSAGES (\d+)", data[0]).group(1))
+
+
+def fill_maildir(args, user, mails):
+    """Writes the backlog straight into the user's Maildir (APPENDing 10,000
+    messages one by one takes minutes), then lets Dovecot index it."""
+    local, domain = user.split("@")
+    new = os.path.join(args.mail_dir, domain, local, "Maildir", "new")
+    if not os.path.isdir(new):
+        m = imap(args, user)
+        m.select("INBOX")
+        m.logout()
+    st = os.stat(os.path.dirname(new))
+    base = int(time.time())
+    for i, raw in enumerate(mails):
+        name = f"{base}.M{i}P{os.getpid()}.bench,S={len(raw)}"
+        p = os.path.join(new, name)
+        with open(p, "wb") as f:
+            f.write(raw)
+        os.chown(p, st.st_uid, st.st_gid)
+    m = imap(args, user)
+    m.select("INBOX")
+    m.uid("FETCH", "1:*", "(UID)")  # index now, not during the measurement
+    m.logout()
+
+
+def bare_fetch(args, user):
+    """One `UID FETCH 1:* (BODY.PEEK[] INTERNALDATE)` over IMAPS, reading the
+    whole answer off the socket (no parsing): the floor of any IMAP client."""
+    ctx = ssl.create_default_context(cafile=args.ca)
+    raw = socket.create_connection(("127.0.0.1", args.imaps_port))
+    s = ctx.wrap_socket(raw, server_hostname="localhost")
+    f = s.makefile("rb")
+    f.readline()
+
+    def cmd(tag, text):
+        s.sendall(f"{tag} {text}\r\n".encode())
+        n = 0
+        end = f"{tag} ".encode()
+        while True:
+            line = f.readline()
+            if not line:
+                raise SystemExit("IMAP connection closed")
+            n += len(line)
+            m = re.search(rb"\{(\d+)\}\r\n$", line)
+            if m:
+                lit = int(m.group(1))
+                got = f.read(lit)
+                n += len(got)
+                continue
+            if line.startswith(end):
+                if not line[len(end):].startswith(b"OK"):
+                    raise SystemExit(f"IMAP {text}: {line!r}")
+                return n
+
+    cmd("a1", f"LOGIN {user} {args.password}")
+    cmd("a2", "SELECT INBOX")
+    t0 = time.monotonic()
+    n = cmd("a3", "UID FETCH 1:* (BODY.PEEK[] INTERNALDATE)")
+    dt = time.monotonic() - t0
+    cmd("a4", "LOGOUT")
+    s.close()
+    return dt, n
+
+
+# ------------------------------------------------------------------ daemon
+def write_config(args, path, db_url):
+    u = lambda r: f"{r}-bench@{args.domain}"
+    with open(path, "w") as f:
+        f.write(f"""
+[general]
+timezone = "Europe/Stockholm"
+case_prefix = "PUI"
+internal_domains = ["{args.domain}"]
+database_url = "{db_url}"
+log_format = "text"
+
+[imap]
+host = "127.0.0.1"
+port = {args.imaps_port}
+tls = "implicit"
+server_name = "localhost"
+ca_file = "{args.ca}"
+username = "{u('breach')}"
+password = "{args.password}"
+idle_reissue_secs = 290
+poll_interval_secs = 5
+command_timeout_secs = 60
+
+[smtp]
+host = "127.0.0.1"
+port = {args.smtp_port}
+tls = "none"
+from = "{u('breach')}"
+from_name = "breachwatch"
+
+[auth]
+trusted_authserv_ids = ["mail.{args.domain}"]
+
+[routing.default]
+committee = {{ name = "Kommunstyrelsen", diarie_prefix = "KS", delegation_point = "1.5" }}
+official = {{ name = "Olivia Official", address = "{u('official')}" }}
+deputy = {{ name = "Dennis Deputy", address = "{u('deputy')}" }}
+dpo = {{ name = "Dora DPO", address = "{u('dpo')}" }}
+""")
+
+
+def proc_kb(pid, field):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class Daemon:
+    def __init__(self, args, cfg, logpath):
+        self.log = open(logpath, "ab")
+        self.p = subprocess.Popen([args.bin, "run", "--config", cfg], stdout=self.log,
+                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.t0 = time.monotonic()
+        self.logpath = logpath
+
+    def wait_connected(self, timeout=60):
+        t = time.monotonic()
+        while time.monotonic() - t < timeout:
+            with open(self.logpath, "rb") as f:
+                if b"IMAP connected" in f.read():
+                    return
+            if self.p.poll() is not None:
+                raise SystemExit(f"daemon exited: see {self.logpath}")
+            time.sleep(0.05)
+        raise SystemExit(f"daemon did not connect: see {self.logpath}")
+
+    def stop(self):
+        self.p.send_signal(signal.SIGTERM)
+        try:
+            self.p.wait(30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        self.log.close()
+
+
+def outbox_open(db_url):
+    q = "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')"
+    q_all = "SELECT COUNT(*) FROM outbox"
+    if db_url.startswith("sqlite://"):
+        path = db_url[len("sqlite://"):].split("?")[0]
+        try:
+            c = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+            a = c.execute(q).fetchone()[0]
+            b = c.execute(q_all).fetchone()[0]
+            c.close()
+            return a, b
+        except sqlite3.Error:
+            return None, None
+    out = subprocess.run(["psql", db_url, "-Atqc", q + "; " + q_all], capture_output=True, text=True)
+    if out.returncode != 0:
+        return None, None
+    a, b = out.stdout.split()
+    return int(a), int(b)
+
+
+def fresh_db(args, backend, workdir):
+    if backend == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                os.remove(os.path.join(workdir, "bench.db" + suffix))
+            except FileNotFoundError:
+                pass
+        return f"sqlite://{workdir}/bench.db?mode=rwc"
+    name = "breachwatch_bench_daemon"
+    subprocess.run(["psql", args.pg, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
+                   check=True, capture_output=True)
+    subprocess.run(["psql", args.pg, "-qc", f"CREATE DATABASE {name}"], check=True, capture_output=True)
+    return re.sub(r"/[^/?]*(\?.*)?$", f"/{name}", args.pg)
+
+
+def wait_reply(m, msgid, timeout=30.0):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        m.select("INBOX")
+        typ, data = m.search(None, "HEADER", "In-Reply-To", f"<{msgid}>")
+        if typ == "OK" and data and data[0].split():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    if not xs:
+        return float("nan")
+    k = min(len(xs) - 1, max(0, int(round(p / 100 * len(xs) + 0.5)) - 1))
+    return xs[k]
+
+
+def latency(args, staff, breach, runs):
+    smtp = smtplib.SMTP("127.0.0.1", args.smtp_port)
+    m = imap(args, staff)
+    times = []
+    for i in range(runs):
+        mid = f"{uuid.uuid4()}@example.test"
+        now = datetime.now(timezone.utc)
+        raw = (f"From: Sam Staff <{staff}>\r\nTo: <{breach}>\r\nSubject: VB: Mätning {i}: intrång i Latsys{i}\r\n"
+               f"Date: {format_datetime(now)}\r\nMessage-ID: <{mid}>\r\nMIME-Version: 1.0\r\n"
+               "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+               "Hej! Det här kom till funktionsbrevlådan.\r\n\r\n________________________________\r\n"
+               f"Från: Leverantör {i} <drift@latlev{i}.example>\r\nSkickat: den 1 juni 2026 10:00\r\n"
+               f"Ämne: Intrång i Latsys{i}\r\n\r\nObehörig åtkomst till systemet Latsys{i} upptäcktes; "
+               "namn och personnummer kan ha kommit på avvägar.\r\n").encode("utf-8")
+        smtp.sendmail(staff, [breach], raw)
+        t0 = time.monotonic()
+        if wait_reply(m, mid):
+            times.append(time.monotonic() - t0)
+    smtp.quit()
+    m.logout()
+    return times
+
+
+def run_backend(args, backend, mails, workdir):
+    breach, staff = f"breach-bench@{args.domain}", f"staff-bench@{args.domain}"
+    r = {}
+    for role in ROLES:
+        empty_mailbox(args, f"{role}-bench@{args.domain}", "INBOX")
+    for box in ("Processed", "Quarantine"):
+        empty_mailbox(args, breach, box)
+    cfg = os.path.join(workdir, f"bench-{backend}.toml")
+    logpath = os.path.join(workdir, f"daemon-{backend}.log")
+
+    # 1. idle RSS and notice -> acknowledgement latency while idle
+    write_config(args, cfg, fresh_db(args, backend, workdir))
+    d = Daemon(args, cfg, logpath)
+    d.wait_connected()
+    time.sleep(2)
+    r["idle_rss"] = proc_kb(d.p.pid, "VmRSS") / 1024
+    r["threads"] = proc_kb(d.p.pid, "Threads")
+    log(f"{backend}: idle RSS {r['idle_rss']:.1f} MB; latency, {args.latency_runs} notices")
+    lat = latency(args, staff, breach, args.latency_runs)
+    r["lat_n"] = len(lat)
+    r["p50"], r["p99"] = pct(lat, 50), pct(lat, 99)
+    d.stop()
+    empty_mailbox(args, breach, "INBOX")
+
+    # 2. the backlog
+    log(f"{backend}: filling INBOX with {len(mails)} messages")
+    fill_maildir(args, breach, mails)
+    dts = [bare_fetch(args, breach) for _ in range(2)]
+    r["fetch"], r["fetch_bytes"] = min(dts)
+    db_url = fresh_db(args, backend, workdir)
+    write_config(args, cfg, db_url)
+    mon = imap(args, breach)
+    d = Daemon(args, cfg, logpath)
+    t_inbox = t_outbox = None
+    peak = 0
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        peak = max(peak, proc_kb(d.p.pid, "VmHWM"))
+        now = time.monotonic()
+        if t_inbox is None and count(mon) == 0:
+            t_inbox = now - d.t0
+            log(f"{backend}: INBOX empty after {t_inbox:.2f} s")
+        if t_inbox is not None:
+            pending, total = outbox_open(db_url)
+            if pending == 0:
+                t_outbox = now - d.t0
+                r["outbox_mails"] = total
+                break
+        if d.p.poll() is not None:
+            raise SystemExit(f"daemon exited during the drain: see {logpath}")
+        time.sleep(0.05)
+    peak = max(peak, proc_kb(d.p.pid, "VmHWM"))
+    mon.logout()
+    d.stop()
+    r["inbox"], r["outbox"], r["peak_rss"] = t_inbox, t_outbox, peak / 1024
+    return r
+
+
+def fmt_s(x):
+    return "—" if x is None else f"{x:.2f} s"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--ca", required=True)
+    ap.add_argument("--imaps-port", type=int, default=3993)
+    ap.add_argument("--smtp-port", type=int, default=2525)
+    ap.add_argument("--password", default="secret")
+    ap.add_argument("--domain", default="example.test")
+    ap.add_argument("--mail-dir", required=True)
+    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--fixtures", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--n", type=int, default=10000)
+    ap.add_argument("--latency-runs", type=int, default=50)
+    ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--pg", default="", help="PostgreSQL admin URL; empty: SQLite only")
+    args = ap.parse_args()
+
+    breach, staff = f"breach-bench@{args.domain}", f"staff-bench@{args.domain}"
+    mails = make_mix(args.n, args.fixtures, args.corpus, staff, breach)
+    mb = sum(len(m) for m in mails) / 1e6
+    log(f"mix: {len(mails)} messages, {mb:.1f} MB")
+    results = {"SQLite": run_backend(args, "sqlite", mails, args.workdir)}
+    if args.pg:
+        results["PostgreSQL"] = run_backend(args, "pg", mails, args.workdir)
+    for box in ("INBOX", "Processed", "Quarantine"):
+        empty_mailbox(args, breach, box)  # leave no 72 MB behind
+
+    cols = list(results)
+    print(f"\n{len(mails)} messages ({mb:.1f} MB: {max(1, args.n // 10)} forwarded notices + public corpus), "
+          f"{os.cpu_count()} cores, {args.bin}")
+    print("| figure | " + " | ".join(cols) + " |")
+    print("|---|" + "---|" * len(cols))
+
+    def row(name, f):
+        print(f"| {name} | " + " | ".join(f(results[c]) for c in cols) + " |")
+
+    row("bare `UID FETCH 1:* (BODY.PEEK[] INTERNALDATE)` (floor)", lambda r: fmt_s(r["fetch"]))
+    row("INBOX empty (from process start)", lambda r: "—" if r["inbox"] is None else
+        f"{r['inbox']:.2f} s ({len(mails) / r['inbox']:.0f} msg/s, {r['inbox'] / r['fetch']:.0f}× floor)")
+    row("outbox drained", lambda r: "—" if r["outbox"] is None else
+        f"{r['outbox']:.2f} s ({r.get('outbox_mails', 0)} mails, {r['outbox'] / r['fetch']:.0f}× floor)")
+    row("notice → ack p50 / p99 (idle)", lambda r: f"{r['p50']:.2f} s / {r['p99']:.2f} s ({r['lat_n']} notices)")
+    row("idle RSS after start", lambda r: f"{r['idle_rss']:.1f} MB ({r['threads']} threads)")
+    row("peak RSS during the drain (VmHWM)", lambda r: f"{r['peak_rss']:.1f} MB")
+
+
+if __name__ == "__main__":
+    main()

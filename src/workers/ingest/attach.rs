@@ -1,0 +1,226 @@
+//! Plan arm "attach": the message joins an existing case. A reply from the
+//! case's roster may command it (`workers::reply`); the official and the
+//! sender are told as `core::intake::attach_notices` decides.
+
+use chrono::{DateTime, Utc};
+
+use super::{join_reason, Handled, Incoming, Pipeline};
+use crate::core::event::EventKind;
+use crate::core::intake::{self, Link};
+use crate::core::routing::Route;
+use crate::core::series;
+use crate::mail::compose;
+use crate::store::{
+    CaseChange, CaseRecord, CaseUpdate, Composed, IngestWrite, MergeWrite, NewEvent, OutboxMail,
+};
+use crate::workers::reply::{self, ReplyMail};
+
+/// How the message joins its case (the fields of `Plan::Attach`).
+pub(super) struct How {
+    pub case_id: i64,
+    pub link: Link,
+    pub notify_official: bool,
+    pub series: Option<series::Choice>,
+    pub earlier_aware_at: Option<DateTime<Utc>>,
+}
+
+/// What a reply did to its case, and the mail that goes with the message.
+#[derive(Default)]
+struct Official {
+    events: Vec<NewEvent>,
+    mails: Vec<OutboxMail>,
+    update: Option<CaseUpdate>,
+    merge: Option<MergeWrite>,
+}
+
+impl Pipeline {
+    pub(super) async fn attach(&self, mut inc: Incoming<'_>, how: How) -> anyhow::Result<Handled> {
+        let n = inc.n;
+        let from = n.sender.address.clone().unwrap_or_default();
+        let mut events = vec![NewEvent {
+            kind: EventKind::MessageAttached,
+            actor: from.clone(),
+            data: serde_json::json!({
+                "message_id": inc.message_id,
+                "link": how.link.as_str(),
+                "kind": n.kind,
+                "subject": inc.subject,
+                "received_at": n.received_at,
+                "why": join_reason(how.link, how.series.as_ref()),
+                "series": how.series,
+                // What a final report found ({0, 0}: none of ours),
+                // for the withdrawal draft (`casefile`).
+                "data_subjects": n.incident.data_subjects,
+            }),
+        }];
+        let earlier = match how.earlier_aware_at {
+            Some(at) => Some(
+                self.earlier_awareness(how.case_id, at, inc.message_id.as_deref(), inc.now)
+                    .await?,
+            ),
+            None => None,
+        };
+        if let Some((_, ev)) = &earlier {
+            events.push(ev.clone());
+        }
+        // Automatic mail never commands and is never answered.
+        let official = if how.notify_official {
+            self.official_side(&inc, how.case_id, &from).await?
+        } else {
+            Official::default()
+        };
+        events.extend(official.events);
+        let mails = official.mails;
+        let case_id = how.case_id;
+        let w = IngestWrite {
+            message: inc.row("attached"),
+            change: match earlier {
+                // A copy of the notice is never a command: no workflow update.
+                Some((e, _)) => CaseChange::AttachEarlier(Box::new(e)),
+                None => match (official.update, official.merge) {
+                    (Some(update), Some(m)) => CaseChange::AttachMerge {
+                        case_id,
+                        update,
+                        merge: Box::new(m),
+                    },
+                    (update, _) => CaseChange::Attach { case_id, update },
+                },
+            },
+            events,
+            checkpoint: inc.checkpoint.take(),
+        };
+        let res = self
+            .store
+            .commit_ingest(w, &self.cfg.general.case_prefix, inc.now, move |_| {
+                Composed::mails(mails)
+            })
+            .await?;
+        if res.duplicate {
+            return Ok(Handled::Duplicate);
+        }
+        self.outbox_wake.notify_one();
+        let r = res.case_ref.map(|r| r.to_string()).unwrap_or_default();
+        tracing::info!(case = %r, message_id = inc.message_id.as_deref().unwrap_or("-"), link = how.link.as_str(), "message attached to case");
+        Ok(Handled::Attached(r))
+    }
+
+    /// A reply's command (if it is one) and the mail telling the official and
+    /// the sender about the message.
+    async fn official_side(
+        &self,
+        inc: &Incoming<'_>,
+        case_id: i64,
+        from: &str,
+    ) -> anyhow::Result<Official> {
+        let wf = self.store.case_workflow(case_id).await?;
+        let route: Option<Route> = wf.route.clone();
+        let mut out = Official::default();
+        let was_command = self.reply_work(inc, &wf, &mut out).await?;
+        if let Some(route) = route {
+            self.attach_mails(inc, &wf, &route, from, was_command, &mut out);
+        }
+        Ok(out)
+    }
+
+    /// Runs the reply through the case machine; returns whether it commanded.
+    /// A case whose stored workflow cannot be used is a fault of the case, not
+    /// of this message: the message is still recorded on it, with the reason.
+    async fn reply_work(
+        &self,
+        inc: &Incoming<'_>,
+        wf: &CaseRecord,
+        out: &mut Official,
+    ) -> anyhow::Result<bool> {
+        let reply = ReplyMail::from_notice(inc.n);
+        // A decision's draft documents need the case as stored; unreadable, the
+        // draft goes without them (recorded).
+        let file = crate::casefile::load(&self.store, &self.cfg, wf.case_ref.as_str(), inc.now)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(case = %wf.case_ref, "case file unavailable for documents: {e}");
+                None
+            });
+        let docs = file.as_ref().map(|f| (f, self.templates.as_ref()));
+        // A merge names another case: read it as stored first (not found: the
+        // core refuses and says so).
+        let merge_target = match reply::merge_target_ref(&reply) {
+            Some(r) => self.store.case_record(r.as_str()).await?,
+            None => None,
+        };
+        match reply::work(
+            &self.cfg,
+            &self.sender,
+            wf,
+            &reply,
+            inc.now,
+            docs,
+            merge_target.as_ref(),
+        ) {
+            Ok(w) => {
+                out.events.extend(w.events);
+                out.mails.extend(w.mails);
+                out.update = w.update;
+                out.merge = w.merge;
+                Ok(w.was_command)
+            }
+            Err(e) => {
+                tracing::error!(case = %wf.case_ref, "reply could not be handled: {e}");
+                out.events.push(NewEvent {
+                    kind: EventKind::ReplyNotHandled,
+                    actor: "breachwatch".into(),
+                    data: serde_json::json!({ "error": e.to_string() }),
+                });
+                Ok(false)
+            }
+        }
+    }
+
+    /// The follow-up notice to the official and the acknowledgement to the
+    /// sender, as `core::intake::attach_notices` decides.
+    fn attach_mails(
+        &self,
+        inc: &Incoming<'_>,
+        wf: &CaseRecord,
+        route: &Route,
+        from: &str,
+        was_command: bool,
+        out: &mut Official,
+    ) {
+        let tell =
+            intake::attach_notices(route, from, was_command, &self.cfg.general.internal_domains);
+        let key = &inc.hash[..16];
+        let mut drafts = Vec::new();
+        if tell.official {
+            drafts.push(compose::follow_up_notice(
+                &wf.case_ref,
+                route,
+                &inc.subject,
+                from,
+                key,
+            ));
+        }
+        if tell.sender {
+            drafts.push(compose::attached_acknowledgement(
+                &wf.case_ref,
+                &inc.subject,
+                from,
+                inc.message_id.as_deref(),
+                key,
+            ));
+        }
+        for d in drafts {
+            match compose::format_registered(
+                &self.sender,
+                &wf.case_ref,
+                reply::load_case(wf)
+                    .diarienummer
+                    .as_ref()
+                    .map(|n| n.as_str()),
+                d,
+            ) {
+                Ok(m) => out.mails.push(m),
+                Err(e) => out.events.push(compose::dropped_event(&e)),
+            }
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Plan arm "open": the message opens a case. The opening notice (with its
+//! draft documents) and the acknowledgement are composed inside the case's
+//! transaction, once the case has its number.
+
+use chrono::{DateTime, Datelike, Utc};
+
+use super::{refused_sender, reporter_label, Handled, Incoming, Pipeline};
+use crate::core::clock;
+use crate::core::event::EventKind;
+use crate::core::intake::AckTo;
+use crate::core::notice::Notice;
+use crate::core::routing::Route;
+use crate::core::series;
+use crate::mail::compose::{self, CaseFacts, Sender};
+use crate::store::{CaseChange, CaseKey, Composed, IngestWrite, NewCase, NewEvent};
+
+/// How the case opens (the fields of `Plan::Open`).
+pub(super) struct How {
+    pub aware_at: DateTime<Utc>,
+    pub urgent: bool,
+    pub next_reminder: Option<clock::Reminder>,
+    pub ack: AckTo,
+    pub may_belong_to: Option<series::Choice>,
+}
+
+impl Pipeline {
+    pub(super) async fn open(&self, mut inc: Incoming<'_>, how: How) -> anyhow::Result<Handled> {
+        let n = inc.n;
+        let now = inc.now;
+        let case = self.new_case(&inc, &how)?;
+        let opened = NewEvent {
+            kind: EventKind::CaseOpened,
+            actor: "breachwatch".into(),
+            data: serde_json::json!({
+                "message_id": inc.message_id,
+                "aware_at": how.aware_at,
+                "deadline_at": clock::deadline(how.aware_at),
+                "urgent": how.urgent,
+                "rule": inc.decision.rule,
+                "reasons": inc.decision.reasons,
+                "forwarded": n.forwarded,
+                "ignored_chain_times": n.ignored_chain_times,
+                "may_belong_to": how.may_belong_to.as_ref().map(|c| serde_json::json!({
+                    "case": c.case_ref,
+                    "why": c.why,
+                    "overlap": c.overlap,
+                })),
+            }),
+        };
+        let w = IngestWrite {
+            message: inc.row("opened_case"),
+            change: CaseChange::Open(Box::new(case)),
+            events: std::iter::once(opened).chain(refused_sender(n)).collect(),
+            checkpoint: inc.checkpoint.take(),
+        };
+        let opening = Opening {
+            sender: self.sender.clone(),
+            route: inc.decision.route.clone(),
+            rule: inc.decision.rule.clone(),
+            subject: inc.subject.clone(),
+            reporter: reporter_label(n),
+            notice_id: inc.message_id.clone(),
+            notice: n.clone(),
+            may_belong: how.may_belong_to.map(|c| (c.case_ref, c.why)),
+            aware_at: how.aware_at,
+            ack: how.ack,
+            templates: self.templates.clone(),
+            docs_cfg: self.cfg.documents.clone(),
+            tz: self.cfg.tz(),
+            now,
+        };
+        let res = self
+            .store
+            .commit_ingest(w, &self.cfg.general.case_prefix, now, move |k| {
+                opening.compose(k)
+            })
+            .await?;
+        if res.duplicate {
+            return Ok(Handled::Duplicate);
+        }
+        self.outbox_wake.notify_one();
+        self.clock_wake.notify_one();
+        let r = res.case_ref.map(|r| r.to_string()).unwrap_or_default();
+        tracing::info!(case = %r, message_id = inc.message_id.as_deref().unwrap_or("-"), urgent = how.urgent, "case opened");
+        Ok(Handled::Opened(r))
+    }
+
+    /// The case row as it opens.
+    fn new_case(&self, inc: &Incoming<'_>, how: &How) -> anyhow::Result<NewCase> {
+        let n = inc.n;
+        let tz = self.cfg.tz();
+        let supplier = series::supplier_key(n, &self.cfg.general.internal_domains);
+        let reporter_address = n.reporter.address.clone().or(n.sender.address.clone());
+        Ok(NewCase {
+            year: inc.now.with_timezone(&tz).year(),
+            aware_at: how.aware_at,
+            deadline_at: clock::deadline(how.aware_at),
+            opened_at: inc.now,
+            reporter_name: n.reporter.name.clone(),
+            reporter_domain: reporter_address
+                .as_deref()
+                .and_then(|a| a.rsplit_once('@'))
+                .map(|(_, d)| d.to_lowercase()),
+            reporter_address,
+            reporter_organisation: n.reporter.organisation.clone(),
+            supplier_domain: supplier.domain.clone(),
+            supplier_org: supplier.org.clone(),
+            systems: n.incident.systems.clone(),
+            rule_name: inc.decision.rule.clone(),
+            route: serde_json::to_value(&inc.decision.route)?,
+            facts: crate::core::notice::present::to_contract_json(n, tz),
+            next_reminder: how.next_reminder.map(|r| (r.due_at, r.seq)),
+        })
+    }
+}
+
+/// What the opening mail needs, moved into the transaction that gives the
+/// case its number.
+struct Opening {
+    sender: Sender,
+    route: Route,
+    rule: Option<String>,
+    subject: String,
+    reporter: String,
+    notice_id: Option<String>,
+    notice: Notice,
+    may_belong: Option<(String, String)>,
+    aware_at: DateTime<Utc>,
+    ack: AckTo,
+    templates: std::sync::Arc<crate::render::Templates>,
+    docs_cfg: crate::config::Documents,
+    tz: chrono_tz::Tz,
+    now: DateTime<Utc>,
+}
+
+impl Opening {
+    /// The opening notice to the official (with the draft documents) and the
+    /// acknowledgement. A mail that cannot be composed is dropped with an
+    /// event; the case opens all the same.
+    fn compose(&self, k: &CaseKey) -> Composed {
+        let (aware_at, now) = (self.aware_at, self.now);
+        let forwarded_at = if self.notice.forwarded {
+            self.notice.received_at
+        } else {
+            None
+        };
+        let f = CaseFacts {
+            case_ref: &k.case_ref,
+            subject: &self.subject,
+            reporter: &self.reporter,
+            aware_at,
+            route: &self.route,
+            rule: self.rule.as_deref(),
+            systems: &self.notice.incident.systems,
+            notice_message_id: self.notice_id.as_deref(),
+            ignored_chain_times: &self.notice.ignored_chain_times,
+            may_belong_to: self
+                .may_belong
+                .as_ref()
+                .map(|(r, w)| (r.as_str(), w.as_str())),
+            incident: &self.notice.incident,
+            notice_text: &self.notice.body_text,
+            forwarded_at,
+        };
+        // The notify draft, the IMY form draft and the deadline .ics go with
+        // the notice; their checksums join the timeline in this transaction.
+        // A rendering failure never holds the notice back.
+        let file = crate::casefile::for_new_case(
+            &self.notice,
+            &self.route,
+            &k.case_ref,
+            aware_at,
+            clock::deadline(aware_at),
+            &self.docs_cfg,
+            self.tz,
+            now,
+        );
+        let (attachments, doc_event) = crate::casefile::opening_attachments(&file, &self.templates);
+        // The text names the drafts it carries; the bare one says how to get
+        // them instead.
+        let with_docs = compose::opening_notice(&self.sender, &f, now, attachments);
+        let bare = compose::opening_notice(&self.sender, &f, now, Vec::new());
+        let mut events = Vec::new();
+        let mut mails = Vec::new();
+        match compose::format(&self.sender, &k.case_ref, with_docs) {
+            Ok(m) => {
+                mails.push(m);
+                events.push(doc_event);
+            }
+            Err(e) => {
+                tracing::error!(case = %k.case_ref, "opening notice with documents could not be formatted: {e}");
+                if doc_event.kind != EventKind::DocumentsFailed {
+                    events.push(crate::casefile::documents_failed_event(&e.to_string()));
+                } else {
+                    events.push(doc_event);
+                }
+                match compose::format(&self.sender, &k.case_ref, bare) {
+                    Ok(m) => mails.push(m),
+                    Err(e) => events.push(compose::dropped_event(&e)),
+                }
+            }
+        }
+        let ack_draft = match &self.ack {
+            AckTo::Forwarder(a) => Some(compose::acknowledgement(&self.sender, &f, a, false)),
+            AckTo::Dpo => Some(compose::acknowledgement(
+                &self.sender,
+                &f,
+                &self.route.dpo.address,
+                true,
+            )),
+            AckTo::Nobody => None,
+        };
+        if let Some(d) = ack_draft {
+            match compose::format(&self.sender, &k.case_ref, d) {
+                Ok(m) => mails.push(m),
+                Err(e) => events.push(compose::dropped_event(&e)),
+            }
+        }
+        Composed { mails, events }
+    }
+}

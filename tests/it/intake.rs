@@ -1,0 +1,220 @@
+//! Intake of a backlog: bounded batches against the real mail stack. A backlog
+//! several times larger than the memory bound drains under the bound; one
+//! poisonous message in a batch does not keep the others from being recorded.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use crate::harness::*;
+
+/// The daemon's peak RSS bound during a drain: 64 MB for the release build.
+/// The debug build the tests run holds more (unoptimised code and frames; 83 MB
+/// measured here with 8 MiB batches), so it gets 96 MB: still a third of the
+/// 300 MB backlog, which the unbounded fetch held whole.
+const PEAK_RSS_BOUND_KB: u64 = if cfg!(debug_assertions) {
+    96 * 1024
+} else {
+    64 * 1024
+};
+
+fn maildir(s: &Setup, role: &str) -> PathBuf {
+    PathBuf::from(s.stack.get("MAILSTACK_MAIL_DIR"))
+        .join("example.test")
+        .join(s.users.local(role))
+        .join("Maildir")
+}
+
+/// Puts messages straight into the shared mailbox's INBOX, all at once (as a
+/// backlog that arrived while the daemon was down). The Maildir must exist:
+/// deliver one message over SMTP first.
+fn backlog(s: &Setup, msgs: impl IntoIterator<Item = Vec<u8>>) -> usize {
+    use std::os::unix::fs::MetadataExt;
+    let dir = maildir(s, "breach");
+    let meta = std::fs::metadata(&dir).expect("the breach Maildir exists");
+    let (uid, gid) = (meta.uid(), meta.gid());
+    let mut n = 0;
+    for (i, raw) in msgs.into_iter().enumerate() {
+        let name = format!(
+            "{}.M{i}P{}.backlog,S={}",
+            Utc::now().timestamp(),
+            std::process::id(),
+            raw.len()
+        );
+        let tmp = dir.join("tmp").join(&name);
+        std::fs::write(&tmp, &raw).expect("write message");
+        std::os::unix::fs::chown(&tmp, Some(uid), Some(gid)).expect("chown message");
+        std::fs::rename(&tmp, dir.join("new").join(&name)).expect("deliver message");
+        n += 1;
+    }
+    n
+}
+
+fn first_delivery(s: &Setup) {
+    let now = Utc::now();
+    s.send(
+        "staff",
+        &outlook_forward_from(
+            s,
+            now - chrono::Duration::hours(2),
+            "Första incidenten",
+            now,
+            "forsta.example",
+            "Forstasys",
+        ),
+    );
+    wait_for(20, "the first notice delivered", || {
+        (s.mails("breach", "").len() == 1).then_some(())
+    });
+}
+
+fn proc_kb(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A 1 MB message with an attachment of random bytes (base64), each different.
+fn large_message(s: &Setup, i: usize) -> Vec<u8> {
+    use base64_like::encode;
+    let mut bytes = vec![0u8; 768 * 1024];
+    for b in bytes.iter_mut() {
+        *b = rand::random();
+    }
+    format!(
+        "From: Sam Staff <{staff}>\r\n\
+To: {breach}\r\n\
+Subject: Skannade protokoll {i}\r\n\
+Date: {date}\r\n\
+Message-ID: <large-{i}-{r}@staff.example.test>\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b-{r}\"\r\n\
+\r\n\
+--b-{r}\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+\r\n\
+Protokollen från förra veckan, inskannade.\r\n\
+--b-{r}\r\n\
+Content-Type: application/pdf; name=\"protokoll-{i}.pdf\"\r\n\
+Content-Transfer-Encoding: base64\r\n\
+Content-Disposition: attachment; filename=\"protokoll-{i}.pdf\"\r\n\
+\r\n\
+{body}\r\n\
+--b-{r}--\r\n",
+        staff = s.users.addr("staff"),
+        breach = s.users.addr("breach"),
+        date = Utc::now().to_rfc2822(),
+        r = rand::random::<u64>(),
+        body = encode(&bytes),
+    )
+    .into_bytes()
+}
+
+/// Base64 with 76-character lines, enough for a test attachment.
+mod base64_like {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    pub fn encode(b: &[u8]) -> String {
+        let mut out = String::with_capacity(b.len() * 4 / 3 + b.len() / 57 * 2 + 4);
+        for (n, c) in b.chunks(3).enumerate() {
+            if n > 0 && n % 19 == 0 {
+                out.push_str("\r\n");
+            }
+            let v = (u32::from(c[0]) << 16)
+                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*c.get(2).unwrap_or(&0));
+            for k in 0..4 {
+                if k <= c.len() {
+                    out.push(A[(v >> (18 - 6 * k) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+}
+
+#[test]
+fn a_backlog_larger_than_the_memory_bound_drains_under_it() {
+    let s = setup(Knobs::default());
+    first_delivery(&s);
+    let n = 300;
+    let total = 1 + backlog(&s, (0..n).map(|i| large_message(&s, i)));
+    let d = s.start();
+    let pid = d.child.id();
+    let t0 = Instant::now();
+    let mut peak = 0;
+    loop {
+        peak = peak.max(proc_kb(pid, "VmHWM"));
+        if s.mails("breach", "").is_empty() && s.mails("breach", "Processed").len() == total {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(600),
+            "backlog not drained after 600 s: inbox {}, processed {}\n{}",
+            s.mails("breach", "").len(),
+            s.mails("breach", "Processed").len(),
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    peak = peak.max(proc_kb(pid, "VmHWM"));
+    eprintln!(
+        "{total} messages (≈{n} MB) drained in {:.1} s, peak RSS {} kB",
+        t0.elapsed().as_secs_f64(),
+        peak
+    );
+    let recorded: Vec<serde_json::Value> =
+        serde_json::from_str(&s.cli(&["cases", "list", "--json"])).unwrap();
+    assert_eq!(recorded.len(), 1, "only the first notice opens a case");
+    drop(d);
+    // 300 MB of scratch mail: do not leave it in the shared stack.
+    let _ = std::fs::remove_dir_all(maildir(&s, "breach").join(".Processed"));
+    assert!(
+        peak > 0 && peak <= PEAK_RSS_BOUND_KB,
+        "peak RSS {peak} kB over the bound of {PEAK_RSS_BOUND_KB} kB"
+    );
+}
+
+#[test]
+fn a_poisonous_message_does_not_keep_its_batch_from_being_recorded() {
+    let s = setup(Knobs::default());
+    first_delivery(&s);
+    let now = Utc::now();
+    let notice = |i: usize| {
+        outlook_forward_from(
+            &s,
+            now - chrono::Duration::hours(3),
+            &format!("Incident {i} i batchen"),
+            now,
+            &format!("batch{i}.example"),
+            &format!("Batchsys{i}"),
+        )
+    };
+    let msgs = vec![
+        notice(1),
+        notice(2),
+        b"\x00\x01\x02\xff\xfe binary junk, no header line\x00\r\n".to_vec(),
+        notice(3),
+        notice(4),
+    ];
+    let total = 1 + backlog(&s, msgs);
+    let d = s.start();
+    wait_for(60, "the batch handled", || {
+        (s.mails("breach", "").is_empty()
+            && s.mails("breach", "Processed").len() + s.mails("breach", "Quarantine").len()
+                == total)
+            .then_some(())
+    });
+    assert_eq!(s.mails("breach", "Quarantine").len(), 1, "{}", d.log_text());
+    assert_eq!(s.mails("breach", "Processed").len(), total - 1);
+    assert_eq!(
+        s.cases().len(),
+        5,
+        "every notice but the junk opened a case"
+    );
+}
