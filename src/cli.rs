@@ -85,6 +85,8 @@ pub enum Command {
         #[command(subcommand)]
         command: QuarantineCommand,
     },
+    /// Print the argon2 hash of a password read from stdin, for a `[[web.accounts]]` entry.
+    WebPassword,
     /// Validate a configuration file and list every problem.
     CheckConfig {
         /// The file to check (same as --config).
@@ -233,6 +235,27 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
         .map_err(|e| fail(1, format!("cannot start runtime: {e}")))
 }
 
+/// `web-password`: one line of stdin → an argon2 PHC string on stdout.
+fn web_password() -> ExitCode {
+    let mut line = String::new();
+    if std::io::stdin().read_line(&mut line).is_err()
+        || line.trim_end_matches(['\r', '\n']).is_empty()
+    {
+        eprintln!("breachwatch: give the password on stdin");
+        return ExitCode::from(2);
+    }
+    match crate::web::session::hash_password(line.trim_end_matches(['\r', '\n'])) {
+        Ok(h) => {
+            println!("{h}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("breachwatch: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let flag = cli.config.as_deref();
@@ -244,6 +267,7 @@ pub fn main() -> ExitCode {
             tz,
         } => return inspect(flag, &file, explain, tz.as_deref()),
         Command::CheckConfig { file } => return check_config(file.as_deref().or(flag)),
+        Command::WebPassword => return web_password(),
         Command::Run { no_migrate } => run(flag, no_migrate),
         Command::Migrate => migrate(flag),
         Command::Backup { out } => backup(flag, &out),

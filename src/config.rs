@@ -65,6 +65,9 @@ pub struct Config {
     pub workflow: Workflow,
     #[serde(default)]
     pub digest: Digest,
+    /// The web view, JSON API, health and metrics (off when absent).
+    #[serde(default)]
+    pub web: Option<crate::web::WebConfig>,
     /// What an admin should fix but that does not stop breachwatch (a
     /// deprecated key, mail or database traffic in clear text). `check-config`
     /// prints them; `run` logs them at start.
@@ -452,6 +455,7 @@ const SECTIONS: &[&str] = &[
     "auth",
     "workflow",
     "digest",
+    "web",
 ];
 
 /// A section stops being decoded after this many problems (each round removes
@@ -781,6 +785,11 @@ impl Config {
         for p in self.auth.problems() {
             out.push(problem("auth", p));
         }
+        if let Some(w) = &self.web {
+            for (key, p) in w.problems() {
+                out.push(problem(&format!("web.{key}"), p));
+            }
+        }
         if !(1..=3650).contains(&self.workflow.max_forward_age_days) {
             out.push(problem(
                 "workflow.max_forward_age_days",
@@ -998,6 +1007,7 @@ fn decode(mut table: toml::Table, out: &mut Vec<ConfigProblem>) -> Option<Config
     let auth = optional::<AuthConfig>(&mut table, "auth", out);
     let workflow = optional::<Workflow>(&mut table, "workflow", out);
     let digest = optional::<Digest>(&mut table, "digest", out);
+    let web = optional::<Option<crate::web::WebConfig>>(&mut table, "web", out);
     let cfg = Config {
         general: general?,
         documents: documents?,
@@ -1009,6 +1019,7 @@ fn decode(mut table: toml::Table, out: &mut Vec<ConfigProblem>) -> Option<Config
         auth: auth?,
         workflow: workflow?,
         digest: digest?,
+        web: web?,
         warnings: Vec::new(),
     };
     // A bad value of a key with a default was removed and the default used:

@@ -11,4 +11,5 @@ pub mod register;
 pub mod render;
 pub mod store;
 pub mod telemetry;
+pub mod web;
 pub mod workers;
