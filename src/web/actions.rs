@@ -25,6 +25,8 @@ use crate::workers::reply::{load_case, outcome_work, ReplyMail};
 
 #[derive(Debug, Deserialize)]
 pub struct ActionForm {
+    /// Missing counts as wrong (403), not as a malformed form.
+    #[serde(default)]
     pub csrf: String,
     pub command: String,
     #[serde(default)]

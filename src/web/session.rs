@@ -102,6 +102,7 @@ pub async fn login_form(
 pub struct LoginForm {
     address: String,
     password: String,
+    #[serde(default)]
     csrf: String,
 }
 
@@ -171,6 +172,7 @@ pub async fn login(
 
 #[derive(Deserialize)]
 pub struct CsrfOnly {
+    #[serde(default)]
     csrf: String,
 }
 

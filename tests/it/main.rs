@@ -14,4 +14,5 @@ mod mutation;
 mod register;
 mod series;
 mod store_story;
+mod web;
 mod workflow;
