@@ -108,11 +108,11 @@ pub struct CaseRow {
     pub committee: String,
     pub official: String,
     pub acknowledged: bool,
-    #[serde(skip)]
+    /// "N h kvar" / "försenat N h", as on the page.
     pub time_left: String,
-    #[serde(skip)]
+    /// `ok`, `urgent` (under 24 h) or `overdue`.
     pub urgency: &'static str,
-    #[serde(skip)]
+    /// The deadline in the configured zone, as on the page.
     pub deadline: String,
     pub last_event: String,
 }
@@ -446,11 +446,6 @@ fn facts_rows(facts: &Value) -> Vec<Value> {
             }
         }
     }
-    for (k, label) in [("aware_at", "Kännedom"), ("received_at", "Mottaget")] {
-        if let Some(v) = facts.get(k).map(show).filter(|v| !v.is_empty()) {
-            out.push(json!({"name": label, "value": v, "evidence": evidence(k)}));
-        }
-    }
     out
 }
 
@@ -512,7 +507,9 @@ pub async fn register_page(
         .iter()
         .map(|e| {
             json!({
-                "ref": s(e, "ref"), "opened": s(e, "opened_at"), "state": s(e, "state"),
+                "ref": s(e, "ref"),
+                "opened": s(e, "opened_at").chars().take(16).collect::<String>().replace('T', " "),
+                "state": state_sv(&s(e, "state")),
                 "committee": s(e, "committee"), "supplier": s(e, "reporter_organisation"),
                 "decision": s(e, "decision"), "imy": s(e, "imy_ref"),
             })

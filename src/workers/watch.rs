@@ -94,6 +94,7 @@ pub async fn run(p: Pipeline, cancel: CancellationToken) {
                 }
                 let wait = crate::workers::backoff(failures);
                 failures = failures.saturating_add(1);
+                metrics::counter!("breachwatch_imap_reconnects_total").increment(1);
                 tracing::warn!("IMAP: {e:#}; reconnecting in {:.1}s", wait.as_secs_f32());
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}

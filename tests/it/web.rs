@@ -267,6 +267,7 @@ fn an_official_acknowledges_a_case_in_a_real_browser_and_others_are_kept_out() {
         el(&c, "#address").await.send_keys(&s.users.addr("dpo")).await.unwrap();
         c.find(Locator::Css("#password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
         c.find(Locator::Css("#signin")).await.unwrap().click().await.unwrap();
+        el(&c, "#cases").await;
         c.goto(&format!("{base}/register")).await.unwrap();
         let verify = el(&c, "#verify").await.text().await.unwrap();
         assert!(verify.starts_with("register intact"), "{verify}");
