@@ -23,6 +23,13 @@ cargo clippy --all-targets -- -D warnings
 # The deployment files: the systemd unit (verify + exposure at most 2.0).
 command -v systemd-analyze >/dev/null ||
   { apt-get update -q && apt-get install -y -q --no-install-recommends systemd; } >&2
+# The drafts are opened by LibreOffice (converted to PDF, text read back with
+# pdftotext) and by python-docx, a second .docx reader (tests/it/office.rs).
+command -v soffice >/dev/null && command -v pdftotext >/dev/null ||
+  { apt-get update -q && apt-get install -y -q --no-install-recommends libreoffice-writer-nogui poppler-utils; } >&2
+lint_venv="${LINT_VENV:-$HOME/.cache/breachwatch-lint}"
+[ -x "$lint_venv/bin/python" ] || python3 -m venv "$lint_venv"
+"$lint_venv/bin/python" -c 'import docx' 2>/dev/null || "$lint_venv/bin/pip" install -q python-docx==1.1.2
 cargo build --quiet
 bw_bin="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/breachwatch"
 deploy/systemd/check.sh "$bw_bin"

@@ -24,6 +24,7 @@ use crate::core::documents::{
     CaseFile, Forward, Organisation, Outcome, Person, PostalAddress, Processor, ReceivedMessage,
     RiskAssessment, RiskLevel, TimelineEvent,
 };
+use crate::core::notice::details::Details;
 use crate::core::notice::{Cause, Incident, Notice, Range};
 use crate::core::routing::Route;
 use crate::core::types::CaseRef;
@@ -92,6 +93,11 @@ fn base(
         diarie_prefix: nonempty(&route.committee.diarie_prefix),
         committee: route.committee.name.clone(),
         delegation_point: nonempty(&route.committee.delegation_point),
+        delegation_point_art34: route
+            .committee
+            .delegation_point_art34
+            .as_deref()
+            .and_then(nonempty),
         official: Person {
             name: nonempty(&route.official.name),
             title: non_empty(&route.official.title),
@@ -113,6 +119,7 @@ fn base(
         processor: Processor::default(),
         messages: Vec::new(),
         facts: Incident::default(),
+        details: Details::default(),
         risk: None,
         delay_reason: None,
         imy_reference: None,
@@ -196,8 +203,10 @@ pub fn for_new_case(
         ),
         summary: None,
         follow_up: false,
+        none_of_ours: false,
     }];
     c.facts = n.incident.clone();
+    c.details = n.details.clone();
     // A forward delivered well after the original receipt: the story of how
     // the notice reached us (who forwarded it, when) goes into the drafts.
     if let Some(at) = n.received_at.filter(|&at| at - aware_at > FORWARD_GAP) {
@@ -257,6 +266,25 @@ pub fn incident_from_facts(facts: &Value) -> Incident {
         data_categories: strings(&i["data_categories"]),
         data_subjects,
         cause,
+    }
+}
+
+/// The draft facts back from the stored inspect-v1 JSON (`cases.facts`,
+/// informative fields of `incident`); anything missing reads as not stated.
+pub fn details_from_facts(facts: &Value) -> Details {
+    let i = &facts["incident"];
+    let text = |v: &Value| {
+        v.as_str()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    Details {
+        subject_groups: strings(&i["subject_groups"]),
+        activity_area: text(&i["activity_area"]),
+        measures: strings(&i["measures"]),
+        cause_text: text(&i["cause_text"]),
+        supplier_reference: text(&i["supplier_reference"]),
     }
 }
 
@@ -348,6 +376,42 @@ fn timeline_sentence(e: &EventRow, route: Option<&Route>) -> Option<String> {
     }
 }
 
+/// A count of {0, 0}: the message says none of ours were affected.
+fn is_none(v: &Value) -> bool {
+    v["min"].as_u64() == Some(0) && v["max"].as_u64() == Some(0)
+}
+
+/// The data-subject count the reader found in an attached message, from its
+/// `message_attached` event (recorded since the withdrawal draft needs it).
+fn attached_counts<'a>(events: &'a [EventRow], message_id: Option<&str>) -> Option<&'a Value> {
+    let id = message_id?
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>');
+    events
+        .iter()
+        .filter(|e| e.kind == "message_attached")
+        .find(|e| {
+            e.data["message_id"]
+                .as_str()
+                .is_some_and(|m| m.trim().trim_start_matches('<').trim_end_matches('>') == id)
+        })
+        .map(|e| &e.data["data_subjects"])
+}
+
+/// The forwarder as the opening notice named them ("Jonas Lindqvist"), else
+/// the address: the draft says who, as seed 001 does.
+fn forwarder_name(rec: &CaseRecord, from: &str) -> String {
+    let s = &rec.facts["sender"];
+    let same = s["address"]
+        .as_str()
+        .is_some_and(|a| a.trim().eq_ignore_ascii_case(from.trim()));
+    match s["name"].as_str().map(str::trim).filter(|n| !n.is_empty()) {
+        Some(n) if same => n.to_string(),
+        _ => from.to_string(),
+    }
+}
+
 /// An existing case from its stored row, its messages and its timeline. Pure.
 /// Errors only when the stored route cannot be read (the documents name the
 /// committee and the official; guessing them would be wrong).
@@ -376,6 +440,7 @@ pub fn from_record(
         email: non_empty(&rec.reporter_address),
     };
     c.facts = incident_from_facts(&rec.facts);
+    c.details = details_from_facts(&rec.facts);
     let reporter = label(
         rec.reporter_organisation.as_deref(),
         rec.reporter_name.as_deref(),
@@ -407,11 +472,16 @@ pub fn from_record(
                 .is_some_and(|r| r.trim().eq_ignore_ascii_case(from.trim()));
             if t - rec.aware_at > FORWARD_GAP && !from.is_empty() && !from_reporter {
                 c.forward = Some(Forward {
-                    by: from.to_string(),
+                    by: forwarder_name(rec, from),
                     at: t,
                 });
             }
         }
+        let none_of_ours = if opening {
+            is_none(&rec.facts["incident"]["data_subjects"])
+        } else {
+            attached_counts(events, m.message_id.as_deref()).is_some_and(is_none)
+        };
         c.messages.push(ReceivedMessage {
             subject: original_subject(m.subject.as_deref().unwrap_or("")),
             received_at,
@@ -422,6 +492,7 @@ pub fn from_record(
             },
             summary: None,
             follow_up: !opening,
+            none_of_ours,
         });
     }
     c.timeline = events
@@ -463,6 +534,164 @@ pub async fn load(
     from_record(&rec, &messages, &events, &cfg.documents, cfg.tz(), now)
         .map(Some)
         .map_err(StoreError::Other)
+}
+
+/// Why the clock starts at `aware_at`, in one sentence for `cases show`:
+/// the latest `aware_at_moved` (an earlier copy or a merge), else the forward
+/// (the supplier's mail reached the municipality before someone forwarded
+/// it), else the notice's own delivery.
+pub fn aware_reason(file: &CaseFile, events: &[EventRow]) -> String {
+    let tz = file.tz;
+    let when = |t: DateTime<Utc>| crate::core::documents::words::datetime_short(t, tz);
+    if let Some(e) = events.iter().rev().find(|e| e.kind == "aware_at_moved") {
+        let why = e.data["why"]
+            .as_str()
+            .unwrap_or("an earlier receipt of the notice was found");
+        return format!("moved to {} at {}: {why}", when(file.aware_at), when(e.at));
+    }
+    match &file.forward {
+        Some(f) => format!(
+            "the supplier's mail reached the municipality {}; {} forwarded it {} ({} later). The 72 hours run from the first receipt.",
+            when(file.aware_at),
+            f.by,
+            when(f.at),
+            crate::mail::compose::human_left(f.at - file.aware_at)
+        ),
+        None => format!(
+            "the notice reached the breach mailbox {} (the earliest receipt of it).",
+            when(file.aware_at)
+        ),
+    }
+}
+
+/// `cases show REF` as text: what the case is about (subject, organisation,
+/// the reader's facts and the draft facts), why the clock starts when it
+/// does, its messages, its timeline and its mails. Pure.
+pub fn show_text(
+    c: &crate::store::CaseSummary,
+    file: &CaseFile,
+    messages: &[MessageRow],
+    events: &[EventRow],
+    mails: &[crate::store::OutboxSummary],
+) -> String {
+    use crate::core::documents::words::datetime_short;
+    let tz = file.tz;
+    let when = |t: DateTime<Utc>| datetime_short(t, tz);
+    let or_dash = |v: Option<&str>| {
+        v.filter(|s| !s.trim().is_empty())
+            .unwrap_or("-")
+            .to_string()
+    };
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let f = &file.facts;
+    let d = &file.details;
+    let subject = messages
+        .iter()
+        .find(|m| m.disposition == "opened_case")
+        .and_then(|m| m.subject.as_deref());
+    let mut s = format!("{}  {}\n", c.case_ref, c.state);
+    s.push_str(&format!("  subject:      {}\n", or_dash(subject)));
+    s.push_str(&format!(
+        "  organisation: {}\n",
+        or_dash(c.reporter_organisation.as_deref())
+    ));
+    s.push_str(&format!(
+        "  committee:    {}  official: {}\n",
+        c.committee, c.official
+    ));
+    s.push_str(&format!("  aware:        {}\n", when(c.aware_at)));
+    s.push_str(&format!("  why aware:    {}\n", aware_reason(file, events)));
+    s.push_str(&format!("  deadline:     {}\n", when(c.deadline_at)));
+    s.push_str(&format!(
+        "  reminders sent: {}  next: {}\n",
+        c.reminders_sent,
+        c.next_reminder_at.map(when).unwrap_or_else(|| "-".into())
+    ));
+    s.push_str("facts (as read from the notice):\n");
+    let subjects = match f.data_subjects {
+        Some(r) => match (r.min, r.max) {
+            (Some(a), Some(b)) if a == b => format!("about {a}"),
+            (a, b) => format!(
+                "{}–{}",
+                a.map(|v| v.to_string()).unwrap_or_default(),
+                b.map(|v| v.to_string()).unwrap_or_default()
+            ),
+        },
+        None => "-".into(),
+    };
+    let cause = match f.cause {
+        Some(Cause::Attack) => "attack",
+        Some(Cause::HumanError) => "human error",
+        Some(Cause::TechnicalFault) => "technical fault",
+        None => "-",
+    };
+    let ongoing = match f.ongoing {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "-",
+    };
+    for (k, v) in [
+        ("systems", list(&f.systems)),
+        ("data", list(&f.data_categories)),
+        ("data subjects", subjects),
+        ("groups", list(&d.subject_groups)),
+        ("area", or_dash(d.activity_area.as_deref())),
+        ("cause", cause.to_string()),
+        ("in their words", or_dash(d.cause_text.as_deref())),
+        (
+            "discovered",
+            f.discovered_at.map(when).unwrap_or_else(|| "-".into()),
+        ),
+        (
+            "period",
+            match (f.occurred_from, f.occurred_to) {
+                (None, None) => "-".into(),
+                (a, b) => format!(
+                    "{} – {}",
+                    a.map(when).unwrap_or_else(|| "?".into()),
+                    b.map(when).unwrap_or_else(|| "?".into())
+                ),
+            },
+        ),
+        ("ongoing", ongoing.to_string()),
+        ("their reference", or_dash(d.supplier_reference.as_deref())),
+    ] {
+        s.push_str(&format!("  {k:<16}{v}\n"));
+    }
+    for m in &d.measures {
+        s.push_str(&format!("  {:<16}{m}\n", "measure"));
+    }
+    s.push_str(&format!("messages ({}):\n", messages.len()));
+    for m in messages {
+        s.push_str(&format!(
+            "  {}  {:<13} {:<15} {}  \"{}\"\n",
+            m.received_at.map(when).unwrap_or_else(|| "-".into()),
+            m.kind,
+            m.disposition,
+            or_dash(m.from_address.as_deref()),
+            crate::core::bounded::short_subject(m.subject.as_deref().unwrap_or(""))
+        ));
+    }
+    s.push_str(&format!("timeline ({}):\n", events.len()));
+    for e in events {
+        s.push_str(&format!("  {}  {}  {}\n", when(e.at), e.kind, e.actor));
+    }
+    s.push_str(&format!("mails ({}):\n", mails.len()));
+    for m in mails {
+        s.push_str(&format!(
+            "  {} to {} [{}]\n",
+            m.purpose,
+            m.recipients.join(", "),
+            m.status
+        ));
+    }
+    s
 }
 
 /// The `documents_generated` timeline event: outcome and every file's SHA-256,
@@ -586,6 +815,7 @@ mod tests {
                 name: "Vård- och omsorgsnämnden".into(),
                 diarie_prefix: "VOO".into(),
                 delegation_point: "2.3".into(),
+                delegation_point_art34: Some("2.4".into()),
             },
             official: c("Olivia Official", "official@example.test"),
             deputy: c("Dennis Deputy", "deputy@example.test"),
@@ -738,6 +968,7 @@ mod tests {
         assert_eq!(c.case_ref.as_str(), "PUI-2026-0012");
         assert_eq!(c.committee, "Vård- och omsorgsnämnden");
         assert_eq!(c.delegation_point.as_deref(), Some("2.3"));
+        assert_eq!(c.delegation_point_art34.as_deref(), Some("2.4"));
         assert_eq!(c.official.name.as_deref(), Some("Olivia Official"));
         assert_eq!(c.official.title.as_deref(), Some("Verksamhetschef"));
         assert_eq!(c.dpo.name.as_deref(), Some("Dora DPO"));
@@ -898,6 +1129,82 @@ mod tests {
     }
 
     #[test]
+    fn the_forwarder_is_named_and_a_final_reports_finding_is_read_from_its_event() {
+        let mut rec = record(json!({}));
+        rec.facts["sender"] = json!({"name": "Sam Staff", "address": "Staff@example.test"});
+        let mut msgs = messages();
+        let mut report = msg(
+            "follow_up",
+            "attached",
+            "Slutrapport",
+            "noreply@provdata.example",
+            Some("2026-03-29T08:00:00Z"),
+        );
+        report.message_id = Some("report-1@provdata.example".into());
+        msgs.push(report);
+        let attached = event(
+            "message_attached",
+            "noreply@provdata.example",
+            "2026-03-29T08:00:00Z",
+            json!({"message_id": "report-1@provdata.example", "data_subjects": {"min": 0, "max": 0}}),
+        );
+        let now = t("2026-03-30T10:00:00Z");
+        let c = from_record(
+            &rec,
+            &msgs,
+            std::slice::from_ref(&attached),
+            &docs(),
+            chrono_tz::Europe::Stockholm,
+            now,
+        )
+        .unwrap();
+        assert_eq!(c.forward.as_ref().map(|f| f.by.as_str()), Some("Sam Staff"));
+        let r = c
+            .messages
+            .iter()
+            .find(|m| m.subject == "Slutrapport")
+            .expect("report");
+        assert!(r.none_of_ours);
+        assert!(c
+            .messages
+            .iter()
+            .filter(|m| m.subject != "Slutrapport")
+            .all(|m| !m.none_of_ours));
+        let w = crate::core::documents::decision(&c, Outcome::Withdraw).to_text();
+        assert!(
+            w.contains("framgår att inga av personuppgiftsansvarigs registrerade"),
+            "{w}"
+        );
+        // Without the event's count (a case from before it was recorded): blank.
+        let c = from_record(&rec, &msgs, &[], &docs(), chrono_tz::Europe::Stockholm, now).unwrap();
+        assert!(c.messages.iter().all(|m| !m.none_of_ours));
+    }
+
+    #[test]
+    fn the_reason_for_aware_at_names_a_moved_clock_a_forward_or_the_delivery() {
+        let mut file = crate::core::documents::sample::notice_07();
+        let fwd = aware_reason(&file, &[]);
+        assert!(
+            fwd.contains("Sara Nyström forwarded it 2025-09-10 kl. 08:12"),
+            "{fwd}"
+        );
+        assert!(fwd.contains("(8 h 25 min later)"), "{fwd}");
+        file.forward = None;
+        assert!(aware_reason(&file, &[])
+            .starts_with("the notice reached the breach mailbox 2025-09-09 kl. 23:47"));
+        let moved = EventRow {
+            seq: 3,
+            at: t("2025-09-10T08:00:00Z"),
+            kind: "aware_at_moved".into(),
+            actor: "breachwatch".into(),
+            data: json!({"why": "en annan kopia togs emot tidigare"}),
+            prev_hash: String::new(),
+            hash: String::new(),
+        };
+        assert!(aware_reason(&file, &[moved]).ends_with(": en annan kopia togs emot tidigare"));
+    }
+
+    #[test]
     fn the_stored_facts_json_reads_back_as_the_incident_written() {
         let raw = b"From: a@provdata.example\r\nSubject: x\r\n\r\nbody\r\n";
         let mut n = crate::core::notice::read(raw, &Default::default()).unwrap();
@@ -917,6 +1224,21 @@ mod tests {
         // The same JSON the ingest pipeline stores in `cases.facts`.
         let v = crate::core::notice::present::to_contract_json(&n, chrono_tz::Europe::Stockholm);
         assert_eq!(incident_from_facts(&v), n.incident);
+        // The draft facts ride along and come back too; a row stored before
+        // them reads as "not stated".
+        n.details = Details {
+            subject_groups: vec!["patients".into(), "employees".into()],
+            activity_area: Some("occupational_health".into()),
+            measures: vec!["Vi har bytt lösenord.".into()],
+            cause_text: Some("Orsaken är ett mänskligt misstag.".into()),
+            supplier_reference: Some("INC-7".into()),
+        };
+        let v = crate::core::notice::present::to_contract_json(&n, chrono_tz::Europe::Stockholm);
+        assert_eq!(details_from_facts(&v), n.details);
+        assert_eq!(
+            details_from_facts(&json!({"incident": {}})),
+            Details::default()
+        );
     }
 
     #[test]

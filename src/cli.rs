@@ -80,6 +80,15 @@ pub enum Command {
         #[command(subcommand)]
         command: RegisterCommand,
     },
+    /// The DPO's yearly statistics: cases per month, committee, supplier,
+    /// cause and data category; outcomes; notification within 72 hours.
+    Stats {
+        /// The year (by when the municipality became aware, in the configured zone).
+        #[arg(long)]
+        year: i32,
+        #[arg(long, value_parser = ["text", "csv", "json", "html"], default_value = "text")]
+        format: String,
+    },
     /// Messages that could not be read and were moved to the quarantine folder.
     Quarantine {
         #[command(subcommand)]
@@ -277,6 +286,7 @@ pub fn main() -> ExitCode {
         } => rules_test(flag, &file),
         Command::Cases { command } => cases(flag, command),
         Command::Register { command } => register(flag, command),
+        Command::Stats { year, format } => stats(flag, year, &format),
         Command::Quarantine {
             command: QuarantineCommand::List { json },
         } => quarantine(flag, json),
@@ -627,9 +637,18 @@ fn cases(flag: Option<&Path>, cmd: CasesCommand) -> Result<ExitCode, ExitCode> {
                     }
                     Err(e) => return Err(fail(1, e.to_string())),
                 };
-                let msgs = store.case_messages(c.id).await.map_err(|e| fail(1, e.to_string()))?;
-                let events = store.case_events(c.id).await.map_err(|e| fail(1, e.to_string()))?;
-                let mails = store.case_outbox(c.id).await.map_err(|e| fail(1, e.to_string()))?;
+                let msgs = store
+                    .case_messages(c.id)
+                    .await
+                    .map_err(|e| fail(1, e.to_string()))?;
+                let events = store
+                    .case_events(c.id)
+                    .await
+                    .map_err(|e| fail(1, e.to_string()))?;
+                let mails = store
+                    .case_outbox(c.id)
+                    .await
+                    .map_err(|e| fail(1, e.to_string()))?;
                 let mut v = summary_json(&c, tz);
                 v["message_list"] = serde_json::to_value(&msgs).unwrap_or_default();
                 v["timeline"] = serde_json::to_value(&events).unwrap_or_default();
@@ -637,18 +656,10 @@ fn cases(flag: Option<&Path>, cmd: CasesCommand) -> Result<ExitCode, ExitCode> {
                 if json {
                     serde_json::to_string_pretty(&v).unwrap_or_default()
                 } else {
-                    let mut s = format!(
-                        "{}  {}\n  aware:    {}\n  deadline: {}\n  committee: {}  official: {}\n  messages: {}  reminders sent: {}\n",
-                        c.case_ref, c.state, local(c.aware_at, tz), local(c.deadline_at, tz),
-                        c.committee, c.official, c.messages, c.reminders_sent
-                    );
-                    for e in &events {
-                        s.push_str(&format!("  {}  {}  {}\n", local(e.at, tz), e.kind, e.actor));
-                    }
-                    for m in &mails {
-                        s.push_str(&format!("  mail {} to {} [{}]\n", m.purpose, m.recipients.join(", "), m.status));
-                    }
-                    s
+                    // The text view: what the case is about and why the clock
+                    // starts when it does (`casefile::show_text`).
+                    let file = case_file(&cfg, &store, &case_ref).await?;
+                    crate::casefile::show_text(&c, &file, &msgs, &events, &mails)
                 }
             }
         };
@@ -749,6 +760,42 @@ async fn cases_imy_form(
         )
     })?;
     Ok(text.trim_end().to_string())
+}
+
+fn stats(flag: Option<&Path>, year: i32, format: &str) -> Result<ExitCode, ExitCode> {
+    use crate::render::stats as out;
+    if !(1970..=2200).contains(&year) {
+        return Err(fail(
+            2,
+            format!("--year {year}: a year between 1970 and 2200"),
+        ));
+    }
+    let cfg = load(flag)?;
+    let tz = cfg.tz();
+    let lang = cfg
+        .documents
+        .language
+        .parse()
+        .unwrap_or(crate::render::Language::Sv);
+    let rt = runtime()?;
+    rt.block_on(async {
+        let store = open_store(&cfg).await?;
+        let cases = crate::stats::collect(&store)
+            .await
+            .map_err(|e| fail(1, format!("{e:#}")))?;
+        store.close().await;
+        let report = crate::core::stats::year_report(&cases, year, tz);
+        match format {
+            "csv" => print!("{}", out::csv(&report)),
+            "json" => println!(
+                "{}",
+                serde_json::to_string_pretty(&out::json(&report)).unwrap_or_default()
+            ),
+            "html" => print!("{}", out::html(&report, lang)),
+            _ => print!("{}", out::text(&report, lang)),
+        }
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn register(flag: Option<&Path>, cmd: RegisterCommand) -> Result<ExitCode, ExitCode> {

@@ -9,6 +9,7 @@ pub mod core;
 pub mod mail;
 pub mod register;
 pub mod render;
+pub mod stats;
 pub mod store;
 pub mod telemetry;
 pub mod web;

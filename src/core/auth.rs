@@ -784,6 +784,7 @@ mod tests {
                 name: "Kommunstyrelsen".into(),
                 diarie_prefix: "KS".into(),
                 delegation_point: "1.4.2".into(),
+                delegation_point_art34: None,
             },
             official: contact("Anna.Andersson@Kommun.example"),
             deputy: contact("bo@kommun.example"),

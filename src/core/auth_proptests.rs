@@ -48,6 +48,7 @@ fn route() -> Route {
             name: "Kommunstyrelsen".into(),
             diarie_prefix: "KS".into(),
             delegation_point: "1.5".into(),
+            delegation_point_art34: None,
         },
         official: contact(SENDER),
         deputy: contact("deputy@example.test"),

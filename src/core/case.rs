@@ -1930,6 +1930,7 @@ mod tests {
                     name: "Kommunstyrelsen".into(),
                     diarie_prefix: "KS".into(),
                     delegation_point: "1.4.2".into(),
+                    delegation_point_art34: None,
                 },
                 official: contact("anna@kommun.example"),
                 deputy: contact("bo@kommun.example"),

@@ -306,6 +306,7 @@ mod tests {
                     name: "KS".into(),
                     diarie_prefix: "KS".into(),
                     delegation_point: "1".into(),
+                    delegation_point_art34: None,
                 },
                 official: c("official"),
                 deputy: c("deputy"),

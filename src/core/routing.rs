@@ -24,8 +24,15 @@ pub struct Committee {
     pub name: String,
     /// Diarienummer prefix, e.g. "KS" (gives "KS 2026/…").
     pub diarie_prefix: String,
-    /// Point of the delegation scheme the official decides under, e.g. "1.4.2".
+    /// Point of the delegation scheme the official decides under, e.g.
+    /// "2.2 PU:3": for notifying IMY (art. 33), and for informing the data
+    /// subjects (art. 34) too unless `delegation_point_art34` is given.
     pub delegation_point: String,
+    /// The point for informing the data subjects (art. 34), e.g. "2.2 PU:4",
+    /// when the scheme has its own point for it. Left out of the stored route
+    /// when not given, so routes of older configurations stay the same bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegation_point_art34: Option<String>,
 }
 
 /// Everything a case needs to know about who is responsible.
@@ -155,6 +162,20 @@ mod tests {
     use super::*;
     use crate::core::notice::{read, ReadOptions};
 
+    #[test]
+    fn a_committee_may_give_a_point_for_art_34_and_an_old_one_reads_and_stores_as_before() {
+        let old = r#"{"name":"Vård- och omsorgsnämnden","diarie_prefix":"VOO","delegation_point":"2.2 PU:3"}"#;
+        let c: Committee = serde_json::from_str(old).expect("old stored route");
+        assert_eq!(c.delegation_point_art34, None);
+        // Written back the same: the route stored on a case is sealed.
+        assert_eq!(serde_json::to_string(&c).expect("json"), old);
+        let new: Committee = toml::from_str(
+            "name = \"Vård- och omsorgsnämnden\"\ndiarie_prefix = \"VOO\"\ndelegation_point = \"2.2 PU:3\"\ndelegation_point_art34 = \"2.2 PU:4\"\n",
+        )
+        .expect("toml");
+        assert_eq!(new.delegation_point_art34.as_deref(), Some("2.2 PU:4"));
+    }
+
     fn contact(n: &str) -> Contact {
         Contact {
             name: n.into(),
@@ -169,6 +190,7 @@ mod tests {
                 name: committee.into(),
                 diarie_prefix: "KS".into(),
                 delegation_point: "1".into(),
+                delegation_point_art34: None,
             },
             official: contact("official"),
             deputy: contact("deputy"),

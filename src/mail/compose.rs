@@ -263,12 +263,6 @@ pub fn human_left(left: chrono::Duration) -> String {
     }
 }
 
-fn local(tz: Tz, t: DateTime<Utc>) -> String {
-    t.with_timezone(&tz)
-        .format("%Y-%m-%d %H:%M (%Z)")
-        .to_string()
-}
-
 const WEEKDAYS_SV: [&str; 7] = [
     "måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag",
 ];
@@ -609,7 +603,7 @@ pub fn opening_notice(
         text.push_str(&format!(
             "Obs: tidpunkten {} i det vidarebefordrade meddelandet {why} och används inte \
              för fristen; kännedom räknas från leveransen. Kontrollera tidpunkten.\n",
-            local(s.tz, t.time)
+            local_long(s.tz, t.time)
         ));
     }
 
@@ -789,8 +783,8 @@ pub fn reminder(
     let text = format!(
         "{lead}\n\nÄrende: {case_ref}\nKännedom: {}\nSenast: {}\nTid kvar: {}\n\n\
          Svara med t.ex. \"beslut: anmäl\" eller \"anmält DI-…\".\n\n-- \nbreachwatch\n",
-        local(s.tz, aware_at),
-        local(s.tz, deadline),
+        local_long(s.tz, aware_at),
+        local_long(s.tz, deadline),
         human_left(left),
     );
     let mut cc = vec![route.dpo.address.clone()];
@@ -894,6 +888,7 @@ mod tests {
                 name: "Kommunstyrelsen".into(),
                 diarie_prefix: "KS".into(),
                 delegation_point: "1.5".into(),
+                delegation_point_art34: None,
             },
             official: c("official"),
             deputy: c("deputy"),
@@ -996,6 +991,13 @@ mod tests {
         let d = reminder(&sender(), &r, &route(), aware, &early, true, early.due_at);
         assert!(d.cc.contains(&"deputy@example.test".to_string()));
         assert!(d.subject.starts_with("EJ KVITTERAT"));
+        // The reminder writes times as every other mail does, not "2026-… (CEST)".
+        assert!(
+            d.text.contains("Kännedom: fredag 27 mars 2026 10:00\n"),
+            "{}",
+            d.text
+        );
+        assert!(!d.text.contains("(CET)") && !d.text.contains("(CEST)"));
     }
 
     /// Every header and body line of a formatted mail, at most 998 octets.

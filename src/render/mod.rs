@@ -6,6 +6,7 @@
 
 pub mod docx;
 pub mod ics;
+pub mod stats;
 pub mod templates;
 
 #[cfg(test)]

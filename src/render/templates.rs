@@ -142,6 +142,10 @@ struct CalendarCase<'a> {
     systems: &'a [String],
 }
 
+/// The inline highlight of a blank in HTML, seen by LibreOffice too (the
+/// IMY draft rendered there showed no <mark> at all).
+pub const BLANK_SPAN: &str = r#"<span style="background: #ffeb3b; font-weight: bold">"#;
+
 /// The `mark` filter of the HTML templates: the text escaped, with every
 /// placeholder inside it ("… [att fylla i] …", "KS 2026/____") in a
 /// `<mark>`, so a blank inside an answer is as visible as a missing answer.
@@ -157,7 +161,9 @@ fn mark(text: String) -> Value {
         .into_iter()
         .map(|(blank, piece)| {
             if blank {
-                format!("<mark>{}</mark>", esc(piece))
+                // LibreOffice ignores <mark> (and its style); the span
+                // carries the highlight there, <mark> in browsers.
+                format!("<mark>{BLANK_SPAN}{}</span></mark>", esc(piece))
             } else {
                 esc(piece)
             }

@@ -252,7 +252,7 @@ fn docx_is_a_valid_package_with_every_section() {
             "Enligt nämndens uppdrag,",
             "Thobias Wall",
             "tf. avdelningschef",
-            "punkt Ö:29-Ö:30.",
+            "punkt Ö:29-Ö:30",
             "Dataskyddsombud (Security Solution Scandinavia AB)",
             "Från personuppgiftsbiträde: Anmälan om dataintrång, inkom den 18 juni 2021",
         ] {
@@ -449,12 +449,12 @@ fn html_escapes_and_marks_missing() {
     assert!(html.contains("id=\"q37\""));
     // A blank inside an answer is marked, escaped like the rest.
     assert!(
-        html.contains("Evil &lt;script&gt;alert(1)&lt;/script&gt; AB, organisationsnummer <mark>[att fylla i]</mark>"),
+        html.contains("Evil &lt;script&gt;alert(1)&lt;/script&gt; AB, organisationsnummer <mark><span style=\"background: #ffeb3b; font-weight: bold\">[att fylla i]</span></mark>"),
         "{html}"
     );
     // The questions still open are listed at the end, marked.
     assert!(
-        html.contains("<li><mark>2. Organisationsnummer</mark></li>"),
+        html.contains("<li><mark><span style=\"background: #ffeb3b; font-weight: bold\">2. Organisationsnummer</span></mark></li>"),
         "{html}"
     );
     // No machine timestamp in the document.
@@ -546,6 +546,7 @@ fn a_case_with_nothing_known_still_renders_with_placeholders() {
         diarie_prefix: None,
         committee: "Vård- och omsorgsnämnden".into(),
         delegation_point: None,
+        delegation_point_art34: None,
         official: Person::default(),
         dpo: Person::default(),
         preparation: None,
@@ -557,6 +558,7 @@ fn a_case_with_nothing_known_still_renders_with_placeholders() {
         processor: Processor::default(),
         messages: vec![],
         facts: Incident::default(),
+        details: Default::default(),
         risk: None,
         delay_reason: None,
         imy_reference: None,
@@ -672,4 +674,147 @@ fn small_texts_read_as_an_official_writes_them() {
         form.contains("\nAtt fylla i innan anmälan skickas:\n- 2. Organisationsnummer\n"),
         "{form}"
     );
+}
+
+mod stats {
+    //! `breachwatch stats` over a generated year of cases, compared with golden
+    //! files (text sv/en, CSV, JSON, HTML with its charts).
+    use super::golden;
+    use crate::core::stats::{year_report, CaseStat, Outcome};
+    use crate::render::{stats, Language};
+    use chrono::{Duration, TimeZone, Utc};
+    use chrono_tz::Tz;
+
+    /// A year of cases from a fixed seed (a small LCG: no `rand` version drift
+    /// can change the golden files), plus cases just outside the year.
+    pub fn generated_year() -> Vec<CaseStat> {
+        let mut seed: u64 = 0x0020_26b7_eac4;
+        let mut next = move |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let committees = [
+            "Kommunstyrelsen",
+            "Socialnämnden",
+            "Barn- och utbildningsnämnden",
+            "Miljö- och byggnadsnämnden",
+        ];
+        let suppliers = [
+            "LabPortalen AB",
+            "Trygghetslarm Norden AB",
+            "Skolplattformen Sverige AB",
+            "Brightline Survey, Inc.",
+            "",
+        ];
+        let causes = ["attack", "human_error", "technical_fault", ""];
+        let cats = [
+            "identification",
+            "personal_identity_number",
+            "health",
+            "contact_details",
+            "credentials",
+            "children_private_circumstances",
+        ];
+        let mut out = Vec::new();
+        for i in 0..96u64 {
+            let start = Utc
+                .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+                .single()
+                .expect("valid");
+            let aware = start + Duration::minutes((next(365 * 24 * 60)) as i64);
+            let mut c = CaseStat {
+                case_ref: format!("PUI-2026-{:04}", i + 1),
+                aware_at: aware,
+                committee: committees[next(4) as usize].into(),
+                supplier: Some(suppliers[next(5) as usize].to_string()).filter(|s| !s.is_empty()),
+                cause: Some(causes[next(4) as usize].to_string()).filter(|s| !s.is_empty()),
+                data_categories: (0..next(3) + 1)
+                    .map(|_| cats[next(6) as usize].to_string())
+                    .collect(),
+                outcome: Outcome::Undecided,
+                decided_at: None,
+                reported_at: None,
+                delay_reason: None,
+            };
+            match next(10) {
+                0 => {}
+                1..=4 => {
+                    c.decided_at = Some(aware + Duration::minutes(60 + next(70 * 60) as i64));
+                    c.outcome = Outcome::NotNotified;
+                }
+                k => {
+                    let decided = aware + Duration::minutes(60 + next(80 * 60) as i64);
+                    c.decided_at = Some(decided);
+                    c.reported_at = Some(decided + Duration::minutes(next(180) as i64));
+                    c.outcome = match k {
+                        5 | 6 => Outcome::Notified,
+                        7 | 8 => Outcome::NotifiedAndInformed,
+                        _ => Outcome::Withdrawn,
+                    };
+                    if c.reported_at
+                        .is_some_and(|r| r - aware > Duration::hours(72))
+                        && next(3) > 0
+                    {
+                        c.delay_reason =
+                            Some("Meddelandet låg i IT-supportens brevlåda över helgen.".into());
+                    }
+                }
+            }
+            out.push(c);
+        }
+        // Outside 2026 in Swedish time (the first is 23:59 local on New Year's Eve).
+        for (r, at) in [
+            (
+                "PUI-2025-0099",
+                Utc.with_ymd_and_hms(2025, 12, 31, 22, 59, 0),
+            ),
+            (
+                "PUI-2027-0001",
+                Utc.with_ymd_and_hms(2026, 12, 31, 23, 0, 0),
+            ),
+        ] {
+            let mut c = out[0].clone();
+            c.case_ref = r.into();
+            c.aware_at = at.single().expect("valid");
+            out.push(c);
+        }
+        out
+    }
+
+    fn report() -> crate::core::stats::YearReport {
+        let tz: Tz = "Europe/Stockholm".parse().expect("zone");
+        year_report(&generated_year(), 2026, tz)
+    }
+
+    #[test]
+    fn a_generated_year_matches_the_golden_text_csv_and_json() {
+        let r = report();
+        assert_eq!(r.cases, 96, "the two cases outside 2026 are left out");
+        assert_eq!(r.per_month.iter().sum::<usize>(), 96);
+        golden("stats-2026.sv.txt", &stats::text(&r, Language::Sv));
+        golden("stats-2026.en.txt", &stats::text(&r, Language::En));
+        golden("stats-2026.csv", &stats::csv(&r));
+        golden(
+            "stats-2026.json",
+            &format!(
+                "{}\n",
+                serde_json::to_string_pretty(&stats::json(&r)).expect("json")
+            ),
+        );
+    }
+
+    #[test]
+    fn the_html_has_six_charts_and_escapes_every_name() {
+        let mut cases = generated_year();
+        cases[0].committee = "<script>alert(1)</script>".into();
+        let tz: Tz = "Europe/Stockholm".parse().expect("zone");
+        let r = year_report(&cases, 2026, tz);
+        let html = stats::html(&r, Language::Sv);
+        assert_eq!(html.matches("<svg").count(), 6);
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        golden("stats-2026.sv.html", &stats::html(&report(), Language::Sv));
+    }
 }

@@ -295,6 +295,9 @@ impl Pipeline {
                         "received_at": n.received_at,
                         "why": join_reason(link, series.as_ref()),
                         "series": series,
+                        // What a final report found ({0, 0}: none of ours),
+                        // for the withdrawal draft (`casefile`).
+                        "data_subjects": n.incident.data_subjects,
                     }),
                 }];
                 let earlier = match earlier_aware_at {

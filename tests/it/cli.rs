@@ -419,3 +419,61 @@ Date: Mon, 21 Jun 2021 07:09:14 +0200\r\nMessage-ID: <offline@x>\r\n\r\nDataintr
     assert!(text(&o).contains("imap.ca_file"), "{}", text(&o));
     assert!(text(&o).contains("imap.password"), "{}", text(&o));
 }
+
+/// `stats` over cases opened from real notices: the numbers agree with what
+/// `cases list` holds, the year is the year of awareness, and a year out of
+/// range is refused.
+#[test]
+fn stats_counts_the_cases_of_the_year_of_awareness() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/stats.db", dir.path().display());
+    let cfg = offline_config(dir.path(), &db);
+    let fixtures = repo().join("tests/fixtures/notices");
+    // 01 (2021, LabPortalen), its final report 03 (joins 01), 04 (2023).
+    for f in [
+        "01-labportal-intrang-vb-helg.eml",
+        "03-labportal-slutrapport.eml",
+        "04-trygghetslarm-cyberattack-natt.eml",
+    ] {
+        let o = bw(&cfg, &["ingest", fixtures.join(f).to_str().unwrap()]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let list: serde_json::Value =
+        serde_json::from_slice(&bw(&cfg, &["cases", "list", "--json"]).stdout).unwrap();
+    let in_2021 = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["aware_at"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("2021"))
+        })
+        .count();
+    assert_eq!(in_2021, 1, "{list}");
+
+    let o = bw(&cfg, &["stats", "--year", "2021", "--format", "json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["cases"], 1, "{s}");
+    assert_eq!(s["per_month"][5], 1, "aware in June 2021: {s}");
+    assert_eq!(s["per_cause"][0]["label"], "attack", "{s}");
+    assert_eq!(s["per_supplier"][0]["label"], "Provdata Sverige AB", "{s}");
+    assert_eq!(s["outcomes"][4]["outcome"], "undecided", "{s}");
+    assert_eq!(s["outcomes"][4]["count"], 1, "{s}");
+    assert_eq!(s["reported"], 0, "{s}");
+
+    let o = bw(&cfg, &["stats", "--year", "2023"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = String::from_utf8_lossy(&o.stdout);
+    assert!(t.contains("Antal incidenter: 1"), "{t}");
+    assert!(t.contains("Tryggvakt Norden AB"), "{t}");
+    assert!(t.contains("Antagonistiskt angrepp"), "{t}");
+
+    let o = bw(&cfg, &["stats", "--year", "2023", "--format", "html"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("<svg"));
+
+    let o = bw(&cfg, &["stats", "--year", "1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}

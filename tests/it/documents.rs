@@ -235,6 +235,27 @@ fn opening_notice_carries_the_drafts_and_cases_draft_and_imy_form_match_the_time
         html.contains("<html") || html.contains("<!DOCTYPE"),
         "{html}"
     );
+
+    // `cases show` as text (the reference in any letter case): what the case
+    // is about, the facts, the messages, and why the clock started three
+    // hours before the forward.
+    let show = s.cli(&["cases", "show", &case_ref.to_lowercase()]);
+    for want in [
+        "subject:      VB: Dataintrång hos Provdata",
+        "organisation: Provdata Sverige AB",
+        "systems         ProvWeb",
+        "groups          patients",
+        "cause           attack",
+        "why aware:    the supplier's mail reached the municipality",
+        "forwarded it",
+        "(3 h 0 min later)",
+        "messages (1):",
+        "opened_case",
+        "case_opened",
+        "opening to ",
+    ] {
+        assert!(show.contains(want), "{want:?} not in:\n{show}");
+    }
     d.terminate();
 }
 

@@ -260,6 +260,24 @@ fn an_address_that_cannot_be_mailed_never_stops_intake() {
         })
         .count();
     assert_eq!(refused, hostile.len());
+    // The refusal names the address as written: the quoted local part is kept,
+    // never cut to "@example.test".
+    let recorded: Vec<String> = cases
+        .iter()
+        .flat_map(|c| s.events(c["ref"].as_str().unwrap_or_default()))
+        .filter(|e| e["kind"] == "recipient_refused")
+        .map(|e| {
+            e["data"]["address"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert!(recorded.iter().all(|a| !a.starts_with('@')), "{recorded:?}");
+    assert!(
+        recorded.iter().any(|a| a == "\"x@evil\"@example.test"),
+        "{recorded:?}"
+    );
     daemon.terminate();
 }
 

@@ -11,6 +11,7 @@ mod harness;
 mod hostile;
 mod hostile_fixtures;
 mod mutation;
+mod office;
 mod register;
 mod series;
 mod store_story;

@@ -13,6 +13,7 @@ use super::words::{
     is_extra_protected, is_final_report, is_sensitive, join_sv, number_sv, placeholders,
     Establishment,
 };
+use crate::core::notice::details::group_noun;
 
 pub const H_BESLUT: &str = "Beslut";
 pub const H_BAKGRUND: &str = "Bakgrund";
@@ -139,10 +140,7 @@ pub fn decision(case: &CaseFile, outcome: Outcome) -> Decision {
         closing: "Enligt nämndens uppdrag,".into(),
         name: or_placeholder(&case.official.name, "[namn]"),
         title: or_placeholder(&case.official.title, "[titel]"),
-        delegation: format!(
-            "Beslutet fattat med stöd av nämndens delegationsordning, punkt {}.",
-            or_placeholder(&case.delegation_point, "[punkt]")
-        ),
+        delegation: delegation_sentence(case, outcome),
         recipients_heading: "Beslutet skickas till:".into(),
         recipients: vec![format!(
             "Dataskyddsombud ({})",
@@ -164,6 +162,29 @@ pub fn decision(case: &CaseFile, outcome: Outcome) -> Decision {
         open_items,
     }
 }
+
+/// The delegation the decision rests on. A decision to notify and inform
+/// cites the point for art. 33 and the one for art. 34 (seed 002: "punkt 2.2
+/// PU:3 (art 33 GDPR) och punkt 2.2 PU:4 (art 34)"); a route with one point
+/// (older configurations) cites it for both.
+fn delegation_sentence(case: &CaseFile, outcome: Outcome) -> String {
+    let p33 = or_placeholder(&case.delegation_point, "[punkt]");
+    let lead = "Beslutet fattat med stöd av nämndens delegationsordning";
+    if outcome != Outcome::NotifyInform {
+        return format!("{lead}, punkt {p33}.");
+    }
+    match given(&case.delegation_point_art34) {
+        Some(p34) if p34 != p33 => format!(
+            "{lead}, punkt {p33} (artikel 33 i dataskyddsförordningen) och punkt {p34} (artikel 34 i dataskyddsförordningen)."
+        ),
+        _ => format!("{lead}, punkt {p33} (artiklarna 33 och 34 i dataskyddsförordningen)."),
+    }
+}
+
+/// Who is informed first and how (seed 002: "i första skedet de registrerade
+/// vars …"). The case records neither, so both are marked blanks for the
+/// official to fill; never a guess.
+pub(crate) const INFORM_PLAN_BLANK: &str = "I första skedet informeras [vilka registrerade som informeras först, t.ex. de registrerade vars uppgifter bekräftat har röjts: att fylla i], genom [hur de informeras, t.ex. brev eller e-post, och när: att fylla i].";
 
 /// The blanks of a draft: the diarienummer when it has one (named, since
 /// "____" alone says nothing), then every bracketed placeholder of the text.
@@ -207,6 +228,7 @@ fn beslut(case: &CaseFile, outcome: Outcome) -> Vec<Block> {
             para(format!(
                 "{c} beslutar att informera de registrerade om det inträffade på grund av att det anses sannolikt att det inträffade har medfört en hög risk för de registrerade."
             )),
+            para(INFORM_PLAN_BLANK),
         ],
         Outcome::NoNotify => vec![para(format!(
             "{c} beslutar att inte anmäla personuppgiftsincidenten till {IMY} på grund av att det anses osannolikt att det inträffade har medfört en risk för de registrerades rättigheter och friheter. Incidenten dokumenteras enligt artikel 33.5 i EU:s dataskyddsförordning."
@@ -251,6 +273,11 @@ pub(crate) fn facts_paragraph(
         (true, None) => s.push(
             "Vilka system som berörs och vad som orsakat incidenten är ännu inte känt.".into(),
         ),
+    }
+    if let Some(t) = given(&case.details.cause_text) {
+        s.push(format!(
+            "Personuppgiftsbiträdet beskriver det så här: ”{t}”"
+        ));
     }
     if let Some(d) = f.discovered_at {
         let who = if processor_name(case).is_some() {
@@ -333,7 +360,11 @@ fn bakgrund(case: &CaseFile) -> Vec<Block> {
     let mut entries: Vec<(DateTime<Utc>, String)> = Vec::new();
     let mut first_message: Option<DateTime<Utc>> = None;
     for m in sorted_messages(case) {
-        let what = if m.follow_up {
+        // A final report is called so, as seed 001 does ("inkom slutrapport
+        // från personuppgiftsbiträdet").
+        let what = if m.follow_up && is_final_report(&m.subject) {
+            "inkom slutrapport från personuppgiftsbiträdet"
+        } else if m.follow_up {
             "inkom kompletterande information från personuppgiftsbiträdet"
         } else {
             "inkom e-postmeddelande från"
@@ -384,19 +415,46 @@ fn bakgrund(case: &CaseFile) -> Vec<Block> {
     let mut blocks: Vec<Block> = Vec::new();
     let facts = facts_paragraph(case, datetime_long);
     let mut facts_placed = false;
+    let measures = measures_paragraph(case);
     for (at, text) in entries {
         blocks.push(para(text));
         // The facts read from the supplier's notice follow the notice itself, as
         // in seed 001 where they follow the message that brought them.
         if !facts_placed && Some(at) == first_message {
             blocks.push(para(facts.clone()));
+            blocks.extend(measures.clone().map(para));
             facts_placed = true;
         }
     }
     if !facts_placed {
-        blocks.insert(0, para(facts));
+        let mut head = vec![para(facts)];
+        head.extend(measures.map(para));
+        blocks.splice(0..0, head);
     }
     blocks
+}
+
+/// The supplier's measures as it wrote them, quoted (never translated).
+fn measures_paragraph(case: &CaseFile) -> Option<String> {
+    let m = &case.details.measures;
+    if m.is_empty() {
+        return None;
+    }
+    let quoted: Vec<String> = m.iter().map(|s| format!("”{}”", s.trim())).collect();
+    Some(format!(
+        "Personuppgiftsbiträdet uppger att det har vidtagit följande åtgärder: {}",
+        quoted.join(" ")
+    ))
+}
+
+/// Who the data subjects are, as the notice names them, or the marked blank.
+fn groups_sentence(case: &CaseFile) -> String {
+    let g = &case.details.subject_groups;
+    if g.is_empty() {
+        return "De registrerade är [vilka grupper de registrerade tillhör, t.ex. patienter, anställda, elever eller brukare: att fylla i].".into();
+    }
+    let nouns: Vec<String> = g.iter().map(|g| group_noun(g).to_string()).collect();
+    format!("De registrerade är enligt meddelandet {}.", join_sv(&nouns))
 }
 
 fn subjects_sentence(case: &CaseFile) -> String {
@@ -490,11 +548,12 @@ fn final_report(case: &CaseFile) -> Option<&super::model::ReceivedMessage> {
 /// True when the case holds what a withdrawal rests on: the supplier's final
 /// report and the count it gave, none of ours.
 fn none_affected_on_record(case: &CaseFile) -> bool {
-    final_report(case).is_some()
-        && case
-            .facts
-            .data_subjects
-            .is_some_and(|r| r.min == Some(0) && r.max == Some(0))
+    final_report(case).is_some_and(|m| m.none_of_ours)
+        || (final_report(case).is_some()
+            && case
+                .facts
+                .data_subjects
+                .is_some_and(|r| r.min == Some(0) && r.max == Some(0)))
 }
 
 /// "Skäl för beslut" of a withdrawal: only what the case holds. The final
@@ -514,12 +573,12 @@ fn withdrawal_reasons(case: &CaseFile) -> Vec<Block> {
     out.push(para(match final_report(case) {
         Some(m) if none_affected_on_record(case) => format!(
             "Av personuppgiftsbiträdets slutrapport{}, som inkom {}, framgår att inga av personuppgiftsansvarigs registrerade är drabbade av incidenten.",
-            report_title(&m.subject),
+            report_title(&m.subject).map(|t| format!(" {t}")).unwrap_or_default(),
             date_long_at(m.received_at, tz)
         ),
         Some(m) => format!(
             "Personuppgiftsbiträdets slutrapport{} inkom {}. [Vad slutrapporten visar om personuppgiftsansvarigs registrerade: att fylla i]",
-            report_title(&m.subject),
+            report_title(&m.subject).map(|t| format!(", {t},")).unwrap_or_default(),
             date_long_at(m.received_at, tz)
         ),
         None => "[Skäl för återtagandet: vad som visar att inga av personuppgiftsansvarigs registrerade är drabbade, t.ex. personuppgiftsbiträdets slutrapport och dess datum: att fylla i]".into(),
@@ -527,17 +586,14 @@ fn withdrawal_reasons(case: &CaseFile) -> Vec<Block> {
     out
 }
 
-/// ", ”Slutrapport om intrång”," when the report's subject says more than
-/// "Slutrapport"; nothing when it does not (a rendered draft read "slutrapport,
-/// ”Slutrapport”, som inkom …").
-fn report_title(subject: &str) -> String {
+/// "”Slutrapport om intrång”" when the report's subject says more than
+/// "Slutrapport"; None when it does not (a rendered draft read "slutrapport,
+/// ”Slutrapport”, som inkom …"). The caller punctuates: a rendered withdrawal
+/// read "slutrapport, ”…”,, som inkom".
+fn report_title(subject: &str) -> Option<String> {
     let s = subject.trim();
     let bare = s.trim_end_matches(['.', ':']).to_lowercase();
-    if matches!(bare.as_str(), "slutrapport" | "final report") {
-        String::new()
-    } else {
-        format!(", ”{s}”,")
-    }
+    (!matches!(bare.as_str(), "slutrapport" | "final report")).then(|| format!("”{s}”"))
 }
 
 /// A supplier outside the EU/EEA: the transfer is named and left for the
@@ -557,7 +613,11 @@ fn skal(case: &CaseFile, outcome: Outcome) -> Vec<Block> {
         return withdrawal_reasons(case);
     }
     let mut out = vec![
-        para(subjects_sentence(case)),
+        para(format!(
+            "{} {}",
+            subjects_sentence(case),
+            groups_sentence(case)
+        )),
         para(categories_paragraph(case)),
     ];
     out.extend(third_country_paragraph(case));
@@ -624,13 +684,24 @@ fn beredning(case: &CaseFile) -> Vec<Block> {
 
 fn underlag(case: &CaseFile) -> Vec<Block> {
     let tz = case.tz;
+    // The supplier's own reference (read from its first notice) goes with
+    // that notice, as seed 002 cites "Anmälan …, dnr 230327-IKK_28-MV47".
+    let reference = given(&case.details.supplier_reference);
+    let mut cited = false;
     let mut items: Vec<(DateTime<Utc>, String)> = sorted_messages(case)
         .into_iter()
         .map(|m| {
+            let r = match reference {
+                Some(r) if !m.follow_up && !cited => {
+                    cited = true;
+                    format!(", personuppgiftsbiträdets referens {r}")
+                }
+                _ => String::new(),
+            };
             (
                 m.received_at,
                 format!(
-                    "Från personuppgiftsbiträde: {}, inkom {}",
+                    "Från personuppgiftsbiträde: {}, inkom {}{r}",
                     m.subject.trim(),
                     date_long_at(m.received_at, tz)
                 ),

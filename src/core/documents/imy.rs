@@ -5,12 +5,13 @@
 
 use serde::Serialize;
 
-use super::decision::{delay_draft, facts_paragraph, is_late, subjects_unknown};
+use super::decision::{delay_draft, facts_paragraph, is_late, subjects_unknown, INFORM_PLAN_BLANK};
 use super::model::{CaseFile, Outcome, PostalAddress, RiskLevel};
 use super::words::{
     category_form_label, cause_form_label, datetime_short, establishment, given, imy_range,
     number_sv, Establishment, TO_FILL_IN,
 };
+use crate::core::notice::details::{area_label, group_form_label};
 use crate::core::notice::Cause;
 
 pub const SCHEMA: &str = "breachwatch.imy/1";
@@ -278,13 +279,33 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
                 unknown()
             }
         }
-        18 => match f.cause {
-            Some(c) => known(cause_form_label(c)),
-            None => unknown(),
-        },
+        18 => {
+            // The kind the form asks for, and how it happened in the
+            // supplier's own words when it said so (not only "dataintrång").
+            let words = case
+                .details
+                .cause_text
+                .as_deref()
+                .map(|t| format!("Personuppgiftsbiträdets beskrivning: ”{}”", t.trim()));
+            match (f.cause, words) {
+                (Some(c), Some(w)) => known(format!("{}\n{w}", cause_form_label(c))),
+                (Some(c), None) => known(cause_form_label(c)),
+                (None, Some(w)) => (Some(w), true, None),
+                (None, None) => unknown(),
+            }
+        }
         // A municipality's committee is always in the public sector.
         19 => known("Offentlig sektor"),
-        20 => opt(&case.controller.activity_area),
+        // The area the notice names is the incident's own; the committee's
+        // configured main area is the fallback.
+        20 => match case.details.activity_area.as_deref() {
+            Some(a) => (
+                Some(area_label(a).to_string()),
+                false,
+                Some("Förslag utifrån meddelandet: kontrollera mot formulärets alternativ.".into()),
+            ),
+            None => opt(&case.controller.activity_area),
+        },
         21 => match given(&case.processor.organisation) {
             Some(_) => known("Ja"),
             None => unknown(),
@@ -307,7 +328,20 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
         }
         23 => subjects(case),
         24 => unknown(),
-        25 => unknown(),
+        25 => {
+            let g = &case.details.subject_groups;
+            if g.is_empty() {
+                unknown()
+            } else {
+                let lines: Vec<String> =
+                    g.iter().map(|g| format!("- {}", group_form_label(g))).collect();
+                (
+                    Some(lines.join("\n")),
+                    false,
+                    Some("Grupperna är de som meddelandet nämner: kontrollera att inga fler grupper berörs.".into()),
+                )
+            }
+        }
         26 => {
             if f.data_categories.is_empty() {
                 unknown()
@@ -353,7 +387,8 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
         },
         34 => match will_inform(case, outcome) {
             Some(false) => known("Ej tillämpligt"),
-            Some(true) => unknown(),
+            // The decision's sentence with its blanks: who first, and how.
+            Some(true) => (Some(INFORM_PLAN_BLANK.into()), true, None),
             None => (None, true, Some("Besvaras när fråga 33 är besvarad.".into())),
         },
         35 => match will_inform(case, outcome) {
@@ -451,6 +486,18 @@ fn actions(case: &CaseFile) -> Filled {
             )
         })
         .collect();
+    // The supplier's own measures, as its notice (received when the clock
+    // started) states them, quoted.
+    rows.extend(case.details.measures.iter().map(|m| {
+        (
+            case.aware_at,
+            format!(
+                "{} – Personuppgiftsbiträdet uppger: ”{}”",
+                datetime_short(case.aware_at, tz),
+                m.trim()
+            ),
+        )
+    }));
     rows.extend(case.timeline.iter().map(|e| {
         (
             e.at,
@@ -492,7 +539,9 @@ impl ImyForm {
                 Some(text) => {
                     out.push_str(text);
                     out.push('\n');
-                    if a.missing && !text.contains(TO_FILL_IN) {
+                    // One blank is enough: "[Övriga skäl …: att fylla i]"
+                    // needs no "[att fylla i]" below it.
+                    if a.missing && !text.contains("att fylla i]") {
                         out.push_str(TO_FILL_IN);
                         out.push('\n');
                     }

@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
+use crate::core::notice::details::Details;
 use crate::core::notice::Incident;
 use crate::core::types::CaseRef;
 
@@ -120,6 +121,10 @@ pub struct ReceivedMessage {
     /// False for the first notice, true for supplements and final reports; it
     /// only changes the wording ("inkom kompletterande information").
     pub follow_up: bool,
+    /// The reader found that this message states none of the controller's
+    /// data subjects were affected (its count was {0, 0}): what a withdrawal
+    /// may cite a final report for.
+    pub none_of_ours: bool,
 }
 
 /// A dated action on the case's timeline ("ställde kompletterande frågor …").
@@ -154,8 +159,11 @@ pub struct CaseFile {
     pub diarie_prefix: Option<String>,
     /// "Kommunstyrelsen"
     pub committee: String,
-    /// "Ö:29-Ö:30", from the route.
+    /// "Ö:29-Ö:30", from the route: the point for notifying IMY (art. 33),
+    /// and for informing the data subjects too when no art. 34 point is given.
     pub delegation_point: Option<String>,
+    /// The point for informing the data subjects (art. 34), from the route.
+    pub delegation_point_art34: Option<String>,
     /// The deciding official (name, title, e-mail, phone).
     pub official: Person,
     /// The data protection officer; `name` is what follows "Dataskyddsombud (…)".
@@ -176,6 +184,9 @@ pub struct CaseFile {
     pub messages: Vec<ReceivedMessage>,
     /// The facts as the notice reader extracted them (and the official corrected).
     pub facts: Incident,
+    /// The draft facts read from the notice (groups of data subjects, area,
+    /// the supplier's measures, cause in its words, its reference).
+    pub details: Details,
     pub risk: Option<RiskAssessment>,
     /// IMY question 14, when the notification is late.
     pub delay_reason: Option<String>,

@@ -9,6 +9,7 @@ use super::model::{
     CaseFile, Forward, Organisation, Person, PostalAddress, Processor, ReceivedMessage,
     RiskAssessment, RiskLevel, TimelineEvent,
 };
+use crate::core::notice::details::Details;
 use crate::core::notice::{Cause, Incident, Range};
 use crate::core::types::CaseRef;
 
@@ -28,6 +29,7 @@ pub fn seed_001() -> CaseFile {
         diarie_prefix: Some("KS".into()),
         committee: "Kommunstyrelsen".into(),
         delegation_point: Some("Ö:29-Ö:30".into()),
+        delegation_point_art34: None,
         official: Person {
             name: Some("Thobias Wall".into()),
             title: Some("tf. avdelningschef".into()),
@@ -58,6 +60,7 @@ pub fn seed_001() -> CaseFile {
                 from: "Infosolutions Sverige AB <noreply@infosolutions.example>".into(),
                 summary: Some("E-posten skickades till en medarbetare på IT och digitalisering men berörde Företagshälsovården.".into()),
                 follow_up: false,
+                none_of_ours: false,
             },
             ReceivedMessage {
                 subject: "Kompletterande information om dataintrång".into(),
@@ -65,6 +68,7 @@ pub fn seed_001() -> CaseFile {
                 from: "Infosolutions Sverige AB <noreply@infosolutions.example>".into(),
                 summary: Some("Biträdet uppger att ingen data har raderats eller ändrats men att omfattningen av åtkomsten inte med säkerhet kan påvisas.".into()),
                 follow_up: true,
+                none_of_ours: false,
             },
             ReceivedMessage {
                 subject: "Kompletterande information om dataintrång ang antal registrerade".into(),
@@ -72,6 +76,7 @@ pub fn seed_001() -> CaseFile {
                 from: "Infosolutions Sverige AB <noreply@infosolutions.example>".into(),
                 summary: None,
                 follow_up: true,
+                none_of_ours: false,
             },
             ReceivedMessage {
                 subject: "Ytterligare kompletterande information om dataintrång ang antal registrerade".into(),
@@ -79,6 +84,7 @@ pub fn seed_001() -> CaseFile {
                 from: "Infosolutions Sverige AB <noreply@infosolutions.example>".into(),
                 summary: Some("Antalet berörda registrerade är ännu inte känt men färre än först befarat.".into()),
                 follow_up: true,
+                none_of_ours: false,
             },
         ],
         facts: Incident {
@@ -94,6 +100,13 @@ pub fn seed_001() -> CaseFile {
             ],
             data_subjects: None,
             cause: Some(Cause::Attack),
+        },
+        // Seed 001 names the patients and the occupational health service; it
+        // gives no measures of the supplier and no reference of its own.
+        details: Details {
+            subject_groups: vec!["patients".into()],
+            activity_area: Some("occupational_health".into()),
+            ..Details::default()
         },
         risk: Some(RiskAssessment {
             level: RiskLevel::Risk,
@@ -142,6 +155,7 @@ pub fn seed_001_withdrawn() -> CaseFile {
         from: "Infosolutions Sverige AB <noreply@infosolutions.example>".into(),
         summary: Some("Slutrapporten visar att inga av personuppgiftsansvarigs registrerade har berörts av incidenten.".into()),
         follow_up: true,
+        none_of_ours: true,
     });
     c.facts.data_subjects = Some(Range {
         min: Some(0),
@@ -173,6 +187,7 @@ pub fn notice_07() -> CaseFile {
         from: "Brightline Survey, Inc. <security@brightline.test>".into(),
         summary: None,
         follow_up: false,
+        none_of_ours: false,
     }];
     c.facts = Incident {
         discovered_at: Some(utc(2025, 9, 8, 19, 15)),
@@ -186,6 +201,16 @@ pub fn notice_07() -> CaseFile {
             max: Some(640),
         }),
         cause: Some(Cause::Attack),
+    };
+    c.details = Details {
+        subject_groups: vec!["employees".into()],
+        activity_area: None,
+        measures: vec![
+            "We revoked the compromised key, rotated all partner credentials and engaged an outside cybersecurity firm.".into(),
+            "We have also notified law enforcement.".into(),
+        ],
+        cause_text: Some("On September 8, 2025, at 3:15 p.m. Eastern Time, our engineering team discovered that an API key belonging to one of our integration partners had been used by an unauthorized third party to query the Brightline Insights reporting database.".into()),
+        supplier_reference: None,
     };
     c.risk = None;
     c.delay_reason = None;

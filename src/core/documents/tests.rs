@@ -169,8 +169,27 @@ fn a_withdrawal_states_only_what_the_case_holds() {
     // A final report whose finding is not on the case: cited, finding blank.
     let mut unread = sample::seed_001_withdrawn();
     unread.facts.data_subjects = None;
+    for m in &mut unread.messages {
+        m.none_of_ours = false;
+    }
     let w = decision(&unread, Outcome::Withdraw).to_text();
     assert!(w.contains("inkom den 24 juni 2021. [Vad slutrapporten visar"));
+    // The report's own finding (read when it arrived) is enough, even when
+    // the case's facts are still the first notice's; a titled report is
+    // cited by its title, once, with no doubled comma.
+    let mut titled = sample::seed_001_withdrawn();
+    titled.facts.data_subjects = None;
+    for m in &mut titled.messages {
+        if m.subject == "Slutrapport" {
+            m.subject = "Slutrapport – dataintrång i LabPortalen".into();
+        }
+    }
+    let w = decision(&titled, Outcome::Withdraw).to_text();
+    assert!(w.contains("Av personuppgiftsbiträdets slutrapport ”Slutrapport – dataintrång i LabPortalen”, som inkom den 24 juni 2021, framgår att inga"), "{w}");
+    assert!(!w.contains(",,"));
+    assert!(w.contains(
+        "inkom slutrapport från personuppgiftsbiträdet: ”Slutrapport – dataintrång i LabPortalen”"
+    ));
 }
 
 #[test]
@@ -274,4 +293,155 @@ fn the_forward_is_told_in_bakgrund_and_offered_as_the_reason_for_delay() {
     assert!(!decision(&direct, Outcome::Notify)
         .to_text()
         .contains("vidarebefordrade"));
+}
+
+fn answer(f: &ImyForm, no: u8) -> &imy::Answer {
+    f.answers.iter().find(|a| a.no == no).expect("question")
+}
+
+#[test]
+fn the_notices_groups_area_measures_and_cause_reach_the_form_and_the_decision() {
+    let case = sample::notice_07();
+    let f = imy_form(&case, Outcome::Notify);
+    // 25: the group the notice names, with a flag to check for more.
+    let q25 = answer(&f, 25);
+    assert_eq!(
+        q25.answer.as_deref(),
+        Some("- Anställda hos den personuppgiftsansvarige")
+    );
+    assert!(!q25.missing && q25.flag.is_some());
+    // 30: the supplier's measures, quoted as written, at the notice's time.
+    let q30 = answer(&f, 30).answer.clone().unwrap_or_default();
+    assert!(
+        q30.contains(
+            "2025-09-09 kl. 23:47 – Personuppgiftsbiträdet uppger: ”We revoked the compromised key"
+        ),
+        "{q30}"
+    );
+    assert!(q30.contains("”We have also notified law enforcement.”"));
+    // 18: the kind and the supplier's own words (the misused API key).
+    let q18 = answer(&f, 18).answer.clone().unwrap_or_default();
+    assert!(
+        q18.starts_with(
+            "Antagonistiskt angrepp\nPersonuppgiftsbiträdets beskrivning: ”On September 8"
+        ),
+        "{q18}"
+    );
+    assert!(q18.contains("an API key belonging to one of our integration partners"));
+    // 20: no area named and none configured is the blank, never a guess.
+    let mut bare = case.clone();
+    bare.controller.activity_area = None;
+    let q20 = answer(&imy_form(&bare, Outcome::Notify), 20).clone();
+    assert!(q20.answer.is_none() && q20.missing);
+    // The decision: the group in Skäl, cause and measures in Bakgrund.
+    let text = decision(&case, Outcome::Notify).to_text();
+    assert!(
+        text.contains("De registrerade är enligt meddelandet anställda."),
+        "{text}"
+    );
+    assert!(text.contains("Personuppgiftsbiträdet beskriver det så här: ”On September 8"));
+    assert!(text.contains(
+        "Personuppgiftsbiträdet uppger att det har vidtagit följande åtgärder: ”We revoked the compromised key"
+    ));
+}
+
+#[test]
+fn seed_001s_area_is_the_notices_and_its_groups_the_patients() {
+    let case = sample::seed_001();
+    let f = imy_form(&case, Outcome::Notify);
+    assert_eq!(
+        answer(&f, 20).answer.as_deref(),
+        Some("Hälso- och sjukvård (företagshälsovård)")
+    );
+    assert_eq!(answer(&f, 25).answer.as_deref(), Some("- Patienter"));
+    // Without the notice's area the committee's configured one is used.
+    let mut c = case.clone();
+    c.details.activity_area = None;
+    assert_eq!(
+        answer(&imy_form(&c, Outcome::Notify), 20).answer.as_deref(),
+        Some("Företagshälsovård")
+    );
+}
+
+#[test]
+fn facts_the_notice_does_not_give_are_marked_blanks() {
+    let mut case = sample::notice_07();
+    case.details = Default::default();
+    let f = imy_form(&case, Outcome::Notify);
+    assert!(answer(&f, 25).answer.is_none() && answer(&f, 25).missing);
+    assert!(f.open_items.iter().any(|i| i.starts_with("25. ")));
+    assert_eq!(
+        answer(&f, 18).answer.as_deref(),
+        Some("Antagonistiskt angrepp")
+    );
+    let d = decision(&case, Outcome::Notify);
+    let text = d.to_text();
+    assert!(text.contains("De registrerade är [vilka grupper de registrerade tillhör"));
+    assert!(d.open_items.iter().any(|i| i.contains("vilka grupper")));
+    assert!(!text.contains("vidtagit följande åtgärder"));
+    assert!(!text.contains("beskriver det så här"));
+}
+
+#[test]
+fn the_suppliers_reference_is_cited_with_its_notice_in_underlag() {
+    let mut case = sample::seed_001();
+    case.details.supplier_reference = Some("INC-2021-0042".into());
+    let text = decision(&case, Outcome::Notify).to_text();
+    assert!(text.contains(
+        "- Från personuppgiftsbiträde: Anmälan om dataintrång, inkom den 18 juni 2021, personuppgiftsbiträdets referens INC-2021-0042\n"
+    ), "{text}");
+    // Once, with the first notice only.
+    assert_eq!(text.matches("INC-2021-0042").count(), 1);
+}
+
+#[test]
+fn notify_inform_cites_the_points_for_art_33_and_34_and_one_point_serves_both() {
+    let mut case = sample::seed_001();
+    case.delegation_point = Some("2.2 PU:3".into());
+    case.delegation_point_art34 = Some("2.2 PU:4".into());
+    let d = decision(&case, Outcome::NotifyInform);
+    assert_eq!(
+        d.signature.delegation,
+        "Beslutet fattat med stöd av nämndens delegationsordning, punkt 2.2 PU:3 (artikel 33 i dataskyddsförordningen) och punkt 2.2 PU:4 (artikel 34 i dataskyddsförordningen)."
+    );
+    // Notify alone rests on art. 33 only.
+    assert_eq!(
+        decision(&case, Outcome::Notify).signature.delegation,
+        "Beslutet fattat med stöd av nämndens delegationsordning, punkt 2.2 PU:3."
+    );
+    // An older configuration with one point: it is cited for both articles.
+    case.delegation_point_art34 = None;
+    assert_eq!(
+        decision(&case, Outcome::NotifyInform).signature.delegation,
+        "Beslutet fattat med stöd av nämndens delegationsordning, punkt 2.2 PU:3 (artiklarna 33 och 34 i dataskyddsförordningen)."
+    );
+}
+
+#[test]
+fn notify_inform_says_who_is_informed_first_and_how_as_marked_blanks() {
+    let case = sample::seed_001();
+    let d = decision(&case, Outcome::NotifyInform);
+    let text = d.to_text();
+    assert!(text.contains("I första skedet informeras [vilka registrerade som informeras först"));
+    assert!(d
+        .open_items
+        .iter()
+        .any(|i| i.starts_with("[vilka registrerade som informeras först")));
+    assert!(d
+        .open_items
+        .iter()
+        .any(|i| i.starts_with("[hur de informeras")));
+    // The same blanks answer IMY question 34, which stays open.
+    let f = imy_form(&case, Outcome::NotifyInform);
+    let q34 = answer(&f, 34);
+    assert!(q34.missing);
+    assert!(q34
+        .answer
+        .as_deref()
+        .unwrap_or("")
+        .contains("I första skedet informeras ["));
+    // The other outcomes do not inform.
+    assert!(!decision(&case, Outcome::Notify)
+        .to_text()
+        .contains("I första skedet"));
 }

@@ -391,6 +391,12 @@ fn cause_in(s: &str) -> Option<Cause> {
     }
 }
 
+/// True when the sentence names a cause of the reader's list (attack,
+/// mistake, fault); `details` quotes such a sentence.
+pub(super) fn states_cause(s: &str) -> bool {
+    cause_in(s).is_some()
+}
+
 fn cause(sents: &[&str], subject: &str, ev: &mut Vec<Evidence>) -> Option<Cause> {
     let usable = |s: &&&str| !RE_CAUSE_NEG.is_match(s);
     // A sentence that states the cause outright wins.

@@ -10,6 +10,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 mod classify;
+pub mod details;
 mod facts;
 mod forward;
 mod org;
@@ -195,6 +196,9 @@ pub struct Notice {
     pub reporter: Reporter,
     pub case_ref: Option<String>,
     pub incident: Incident,
+    /// Draft facts beyond the contract (groups, area, measures, the cause in
+    /// the supplier's words, its reference), for the documents.
+    pub details: details::Details,
     pub threading: Threading,
     pub evidence: Vec<Evidence>,
     /// Plain text of the notice (the innermost forwarded body when forwarded),
@@ -207,6 +211,23 @@ pub struct Notice {
     /// The From fields and trace headers that authentication reads (bounded).
     #[serde(skip)]
     pub origin: crate::core::auth::Origin,
+}
+
+/// The address as the From header wrote it (inside the last `<…>`, else the
+/// whole value), on one line; `None` when the header is missing or too long to
+/// be an address.
+fn raw_from_address(msg: &mail_parser::Message<'_>) -> Option<String> {
+    let raw = msg.header_raw("From")?;
+    if raw.len() > 4 * MAX_ADDRESS_LEN {
+        return None;
+    }
+    let inner = match (raw.rfind('<'), raw.rfind('>')) {
+        (Some(open), Some(close)) if open < close => &raw[open + 1..close],
+        _ => raw,
+    };
+    let one_line: String = inner.chars().filter(|c| *c != '\r' && *c != '\n').collect();
+    let t = one_line.trim();
+    (!t.is_empty()).then(|| t.to_string())
 }
 
 /// How much of a message's own text is kept for reading a reply command and
@@ -253,8 +274,16 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         // copied into every event of the case as its actor.
         address: from
             .and_then(|a| a.address())
+            .map(|a| match a.find('@') {
+                // The parser drops a quoted local part ("staff member"@x reads
+                // as "@x"): keep what the header wrote instead, so the record
+                // names the sender truly (it is never a plain address, so it is
+                // never mailed nor matched against the roster).
+                Some(0) | None => raw_from_address(&msg).unwrap_or_else(|| a.to_string()),
+                Some(_) => a.to_string(),
+            })
             .filter(|a| a.len() <= MAX_ADDRESS_LEN)
-            .map(str::to_lowercase),
+            .map(|a| a.to_lowercase()),
     };
     let subject = msg.subject().map(str::to_string);
     // The first In-Reply-To ids and the last References ids (the nearest
@@ -423,21 +452,33 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     };
     let mut fact_ev = Vec::new();
     let incident_cue = classify::may_be_incident(&signals);
-    let facts = if incident_cue {
+    let (facts, mut draft_facts) = if incident_cue {
         // Notices are short; a bounded prefix keeps odd mail cheap.
         let text = text::prefix(&chain.text, MAX_FACT_CHARS);
         let subj = text::prefix(&notice_subject, 1000);
-        facts::extract(text, subj, opts.tz, notice_ref, &words, &mut fact_ev)
+        let f = facts::extract(text, subj, opts.tz, notice_ref, &words, &mut fact_ev);
+        let all = text::prefix(&full_text, MAX_FACT_CHARS);
+        (f, details::extract(text, all, subj, &mut fact_ev))
     } else {
-        Incident::default()
+        (Incident::default(), details::Details::default())
     };
+    // Our own case reference is not the supplier's.
+    if draft_facts.supplier_reference.is_some()
+        && draft_facts
+            .supplier_reference
+            .as_deref()
+            .map(str::to_uppercase)
+            == case_ref.as_deref().map(str::to_uppercase)
+    {
+        draft_facts.supplier_reference = None;
+    }
     let kind = classify::kind(&signals, &facts, incident_cue);
     // The contract's convention: only incident messages carry incident facts.
-    let incident = if matches!(kind, Kind::BreachNotice | Kind::FollowUp) {
+    let (incident, draft_facts) = if matches!(kind, Kind::BreachNotice | Kind::FollowUp) {
         evidence.extend(fact_ev);
-        facts
+        (facts, draft_facts)
     } else {
-        Incident::default()
+        (Incident::default(), details::Details::default())
     };
     let language = classify::language(&chain.text);
     let body_text = if forwarded {
@@ -472,6 +513,7 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         },
         case_ref,
         incident,
+        details: draft_facts,
         threading: Threading {
             subject,
             parent_ids,
@@ -696,6 +738,26 @@ Skickat: den 20 juni 2021 09:24\nTill: IT <it@example.test>\nÄmne: Intrång\n\n
                 "{}",
                 o.len()
             );
+        }
+    }
+
+    #[test]
+    fn a_quoted_local_part_is_kept_as_written_not_cut_to_the_domain() {
+        for from in [
+            "From: \"staff member\"@Example.test\n",
+            "From: Staff <\"staff member\"@example.test>\n",
+            "From: Staff\n <\"staff member\"@example.test>\n",
+        ] {
+            let n = read_str(&format!("{from}Subject: x\n\nText\n"));
+            assert_eq!(
+                n.sender.address.as_deref(),
+                Some("\"staff member\"@example.test"),
+                "{from}"
+            );
+            assert!(crate::core::types::PlainAddress::parse(
+                n.sender.address.as_deref().unwrap_or("")
+            )
+            .is_err());
         }
     }
 

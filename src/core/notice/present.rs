@@ -46,6 +46,13 @@ pub fn to_contract_json(n: &Notice, tz: Tz) -> Value {
             "data_categories": i.data_categories,
             "data_subjects": i.data_subjects,
             "cause": i.cause,
+            // Informative (not in the contract's scored fields): the drafts'
+            // facts, stored with the case and read back by `casefile`.
+            "subject_groups": n.details.subject_groups,
+            "activity_area": n.details.activity_area,
+            "measures": n.details.measures,
+            "cause_text": n.details.cause_text,
+            "supplier_reference": n.details.supplier_reference,
         }
     })
 }

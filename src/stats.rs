@@ -1,0 +1,60 @@
+//! Shell side of `breachwatch stats`: every case from the store as a
+//! `core::stats::CaseStat` (one decode per case, here), counted by the pure
+//! core and rendered by `render::stats`.
+
+use crate::core::case::Decision;
+use crate::core::stats::{CaseStat, Outcome};
+use crate::store::{CaseRecord, Store};
+use crate::workers::reply::load_case;
+
+fn text(v: &serde_json::Value) -> Option<String> {
+    v.as_str()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// One stored case as the statistics see it (pure); `None` for a case merged
+/// into another (its messages are counted in the case it was merged into).
+pub fn from_record(wf: &CaseRecord) -> Option<CaseStat> {
+    let case = load_case(wf);
+    if case.merged_into.is_some() {
+        return None;
+    }
+    let inc = &wf.facts["incident"];
+    let outcome = match (case.withdrawn_at, case.decision) {
+        (Some(_), _) => Outcome::Withdrawn,
+        (None, Some(Decision::Notify)) => Outcome::Notified,
+        (None, Some(Decision::NotifyAndInform)) => Outcome::NotifiedAndInformed,
+        (None, Some(Decision::DoNotNotify)) => Outcome::NotNotified,
+        (None, None) => Outcome::Undecided,
+    };
+    let supplier = text(&wf.facts["reporter"]["organisation"])
+        .or_else(|| wf.reporter_organisation.clone())
+        .or_else(|| wf.reporter_domain.clone());
+    Some(CaseStat {
+        case_ref: wf.case_ref.to_string(),
+        aware_at: wf.aware_at,
+        committee: text(&wf.route["committee"]["name"]).unwrap_or_default(),
+        supplier,
+        cause: text(&inc["cause"]),
+        data_categories: inc["data_categories"]
+            .as_array()
+            .map(|a| a.iter().filter_map(text).collect())
+            .unwrap_or_default(),
+        outcome,
+        decided_at: case.decided_at,
+        reported_at: case.reported_at,
+        delay_reason: case.delay_reason.clone(),
+    })
+}
+
+/// Every case in the store, merged-away cases left out.
+pub async fn collect(store: &Store) -> anyhow::Result<Vec<CaseStat>> {
+    Ok(store
+        .all_workflows()
+        .await?
+        .iter()
+        .filter_map(from_record)
+        .collect())
+}
