@@ -3,6 +3,7 @@
 //! Under systemd (`Type=notify`) it reports readiness, stopping and a watchdog
 //! heartbeat; elsewhere those notifications are no-ops.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,8 +12,45 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::mail::smtp::SmtpSender;
-use crate::store::Store;
+use crate::store::{Replica, Store, LEASE_CHECK};
 use crate::workers::{self, ingest::Pipeline};
+
+/// What the daemon knows of its own readiness (for `/readyz` and the logs).
+/// One per process: the daemon has one store, one mailbox and one outbox.
+#[derive(Debug)]
+pub struct Health {
+    /// This replica holds the mailbox lease (watches the mailbox).
+    pub leader: AtomicBool,
+    /// The watcher has a working IMAP session (meaningful on the leader).
+    pub mailbox_connected: AtomicBool,
+    /// The last store access of the outbox worked.
+    pub store_ok: AtomicBool,
+    /// Mail has waited more than a minute for the SMTP server.
+    pub outbox_stuck: AtomicBool,
+}
+
+impl Health {
+    const fn new() -> Health {
+        Health {
+            leader: AtomicBool::new(false),
+            mailbox_connected: AtomicBool::new(false),
+            store_ok: AtomicBool::new(true),
+            outbox_stuck: AtomicBool::new(false),
+        }
+    }
+
+    /// Ready: the store works, mail is not stuck, and the leader has its
+    /// mailbox (a standby is ready without one).
+    pub fn ready(&self) -> bool {
+        self.store_ok.load(Ordering::Relaxed)
+            && !self.outbox_stuck.load(Ordering::Relaxed)
+            && (!self.leader.load(Ordering::Relaxed)
+                || self.mailbox_connected.load(Ordering::Relaxed))
+    }
+}
+
+/// The readiness state of this process.
+pub static HEALTH: Health = Health::new();
 
 /// How the daemon treats the database schema at start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,9 +83,56 @@ pub async fn run_with(
     tracing::info!(backend = store.backend(), "store ready");
     let smtp = SmtpSender::new(&cfg.smtp)?;
     let p = Pipeline::new(cfg.clone(), store.clone());
+    let replica = Arc::new(Replica::new(&store));
+    let lease_name = format!(
+        "{}:{}/{}/{}",
+        cfg.imap.host, cfg.imap.port, cfg.imap.username, cfg.imap.mailbox
+    );
+    match store {
+        // SQLite: one daemon per file; a second one stands by until the
+        // first is gone, then runs every worker.
+        Store::Sqlite(_) => {
+            if !stand_by(&replica, &lease_name, &shutdown).await {
+                store.close().await;
+                return Ok(());
+            }
+        }
+        // PostgreSQL: every replica sends mail and fires the clock; only the
+        // mailbox is watched by one (the lease, below).
+        Store::Postgres(_) => replica.join().await?,
+    }
     let tracker = TaskTracker::new();
     let shutdown_web = shutdown.clone();
-    tracker.spawn(workers::watch::run(p.clone(), shutdown.clone()));
+    tracker.spawn(mailbox(
+        p.clone(),
+        replica.clone(),
+        lease_name,
+        shutdown.clone(),
+    ));
+    // Each `[[mailboxes]]` entry: its own watcher, the same store, the same
+    // outbox and clock (so their wake-ups are shared). On PostgreSQL each has
+    // its own lease (a replica session of its own), so one replica watches it;
+    // SQLite's daemon already holds the whole file.
+    for (name, c) in cfg.extra_mailboxes() {
+        tracing::info!(mailbox = %name, "watching another mailbox");
+        let lease = format!(
+            "{}:{}/{}/{}",
+            c.imap.host, c.imap.port, c.imap.username, c.imap.mailbox
+        );
+        let mut extra = Pipeline::new(Arc::new(c), store.clone());
+        extra.outbox_wake = p.outbox_wake.clone();
+        extra.clock_wake = p.clock_wake.clone();
+        match store {
+            Store::Sqlite(_) => {
+                tracker.spawn(workers::watch::run(extra, shutdown.clone()));
+            }
+            Store::Postgres(_) => {
+                let own = Arc::new(Replica::new(&store));
+                own.join().await?;
+                tracker.spawn(mailbox(extra, own, lease, shutdown.clone()));
+            }
+        }
+    }
     tracker.spawn(workers::clock::run(
         store.clone(),
         p.sender.clone(),
@@ -57,9 +142,8 @@ pub async fn run_with(
         shutdown.clone(),
     ));
     tracker.spawn(workers::outbox::run(
-        store.clone(),
-        smtp,
-        cfg.smtp.clone(),
+        workers::outbox::Outbox::new(&cfg, store.clone(), smtp, replica.id),
+        replica.clone(),
         p.outbox_wake.clone(),
         shutdown.clone(),
     ));
@@ -96,9 +180,82 @@ pub async fn run_with(
         );
     }
     watchdog.abort();
+    replica.resign().await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Waits until this replica holds the lease (SQLite: the database file);
+/// false when asked to stop first.
+async fn stand_by(replica: &Replica, name: &str, shutdown: &CancellationToken) -> bool {
+    let mut said = false;
+    loop {
+        match replica.try_lead(name).await {
+            Ok(true) => return true,
+            Ok(false) if !said => {
+                tracing::info!("another breachwatch uses this database; standing by");
+                said = true;
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!("lease: {e:#}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(LEASE_CHECK) => {}
+            _ = shutdown.cancelled() => return false,
+        }
+    }
+}
+
+/// Watches the mailbox while this replica holds its lease: stands by until
+/// it gets it, checks it every [`LEASE_CHECK`], and stops the watcher (which
+/// finishes the message in hand) when it is lost, e.g. the database session
+/// died. On a stop the lease is given up so a standby takes over at once.
+async fn mailbox(p: Pipeline, replica: Arc<Replica>, name: String, shutdown: CancellationToken) {
+    let mut pacer = workers::backoff::Pacer::new("mailbox lease");
+    let mut said = false;
+    while !shutdown.is_cancelled() {
+        let wait = match replica.try_lead(&name).await {
+            Ok(true) => None,
+            Ok(false) => {
+                pacer.succeeded();
+                if !said {
+                    tracing::info!("another replica watches the mailbox; standing by");
+                    said = true;
+                }
+                Some(LEASE_CHECK)
+            }
+            Err(e) => Some(pacer.failed(&anyhow::Error::from(e)).min(LEASE_CHECK * 5)),
+        };
+        if let Some(wait) = wait {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.cancelled() => return,
+            }
+            continue;
+        }
+        pacer.succeeded();
+        said = false;
+        HEALTH.leader.store(true, Ordering::Relaxed);
+        tracing::info!(replica = replica.id, "this replica watches the mailbox");
+        let session = shutdown.child_token();
+        let watcher = tokio::spawn(workers::watch::run(p.clone(), session.clone()));
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(LEASE_CHECK) => {
+                    if !replica.still_leading().await {
+                        tracing::warn!("lost the mailbox lease (database session gone); stopping the watcher");
+                        session.cancel();
+                        break;
+                    }
+                }
+                _ = shutdown.cancelled() => break,
+            }
+        }
+        let _ = watcher.await;
+        HEALTH.leader.store(false, Ordering::Relaxed);
+        HEALTH.mailbox_connected.store(false, Ordering::Relaxed);
+    }
 }
 
 /// Sends a state to systemd's notify socket when there is one

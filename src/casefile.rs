@@ -24,18 +24,14 @@ use crate::core::documents::{
     CaseFile, Forward, Organisation, Outcome, Person, PostalAddress, Processor, ReceivedMessage,
     RiskAssessment, RiskLevel, TimelineEvent,
 };
+use crate::core::event::EventKind;
 use crate::core::notice::details::Details;
-use crate::core::notice::{Cause, Incident, Notice, Range};
+use crate::core::notice::{Cause, Incident, Notice};
 use crate::core::routing::Route;
 use crate::core::types::CaseRef;
 use crate::mail::compose::Attachment;
 use crate::render::{self, Document, Templates};
 use crate::store::{CaseRecord, EventRow, MessageRow, NewEvent, Store, StoreError};
-
-/// Kind of the timeline event listing generated documents and their SHA-256.
-pub const EVENT_DOCUMENTS_GENERATED: &str = "documents_generated";
-/// Kind of the timeline event recording that documents could not be made.
-pub const EVENT_DOCUMENTS_FAILED: &str = "documents_failed";
 
 /// The document outcome of an official's decision.
 pub fn outcome_for(d: Decision) -> Outcome {
@@ -226,74 +222,6 @@ pub fn for_new_case(
 /// worth a sentence: the notice reached us at once.
 const FORWARD_GAP: chrono::Duration = chrono::Duration::minutes(15);
 
-fn time(v: &Value) -> Option<DateTime<Utc>> {
-    v.as_str()
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc))
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The incident facts back from the stored inspect-v1 JSON (`cases.facts`).
-/// Anything missing or malformed reads as unknown.
-pub fn incident_from_facts(facts: &Value) -> Incident {
-    let i = &facts["incident"];
-    let range = &i["data_subjects"];
-    let data_subjects = range.is_object().then(|| Range {
-        min: range["min"].as_u64(),
-        max: range["max"].as_u64(),
-    });
-    let cause = match i["cause"].as_str() {
-        Some("attack") => Some(Cause::Attack),
-        Some("human_error") => Some(Cause::HumanError),
-        Some("technical_fault") => Some(Cause::TechnicalFault),
-        _ => None,
-    };
-    Incident {
-        discovered_at: time(&i["discovered_at"]),
-        occurred_from: time(&i["occurred_from"]),
-        occurred_to: time(&i["occurred_to"]),
-        ongoing: i["ongoing"].as_bool(),
-        systems: strings(&i["systems"]),
-        data_categories: strings(&i["data_categories"]),
-        data_subjects,
-        cause,
-    }
-}
-
-/// The draft facts back from the stored inspect-v1 JSON (`cases.facts`,
-/// informative fields of `incident`); anything missing reads as not stated.
-pub fn details_from_facts(facts: &Value) -> Details {
-    let i = &facts["incident"];
-    let text = |v: &Value| {
-        v.as_str()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
-    Details {
-        subject_groups: strings(&i["subject_groups"]),
-        activity_area: text(&i["activity_area"]),
-        measures: strings(&i["measures"]),
-        cause_text: text(&i["cause_text"]),
-        supplier_reference: text(&i["supplier_reference"]),
-    }
-}
-
-/// The recorded workflow, or None when nothing parseable is stored (`{}` until
-/// the reply workflow records one).
-pub fn workflow(v: &Value) -> Option<Case> {
-    serde_json::from_value(v.clone()).ok()
-}
-
 /// Copies what the official recorded (assessment, delay reason, IMY report)
 /// into the case file. The lead's decision path calls this with the case
 /// *after* the transition, so the draft reflects the command just applied.
@@ -326,14 +254,9 @@ fn roster_name(route: Option<&Route>, address: &str) -> String {
     let Some(r) = route else {
         return address.to_string();
     };
-    let mut people = vec![&r.official, &r.deputy, &r.dpo];
-    if let Some(c) = &r.coordinator {
-        people.push(c);
-    }
-    people
-        .into_iter()
-        .find(|p| p.address.eq_ignore_ascii_case(address.trim()))
-        .map(|p| p.name.clone())
+    r.roster()
+        .find(|(_, p)| p.address.eq_ignore_ascii_case(address.trim()))
+        .map(|(_, p)| p.name.clone())
         .unwrap_or_else(|| address.to_string())
 }
 
@@ -354,9 +277,9 @@ fn timeline_sentence(e: &EventRow, route: Option<&Route>) -> Option<String> {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
     };
-    match e.kind.as_str() {
-        "acknowledged" => Some(format!("{who} kvitterade ärendet.")),
-        "assessed" => {
+    match e.kind {
+        EventKind::Acknowledged => Some(format!("{who} kvitterade ärendet.")),
+        EventKind::Assessed => {
             let level = match d["assessment"].as_str()? {
                 "no_risk" => "att incidenten sannolikt inte medför någon risk",
                 "risk" => "att incidenten sannolikt medför en risk",
@@ -367,8 +290,8 @@ fn timeline_sentence(e: &EventRow, route: Option<&Route>) -> Option<String> {
                 "{who} bedömde {level} för de registrerades rättigheter och friheter."
             ))
         }
-        "note" => text("text").map(|t| format!("{who} antecknade: {t}")),
-        "supplemented" => Some(format!(
+        EventKind::Note => text("text").map(|t| format!("{who} antecknade: {t}")),
+        EventKind::Supplemented => Some(format!(
             "Komplettering nr {} skickades till Integritetsskyddsmyndigheten.",
             d["number"].as_u64().unwrap_or(1)
         )),
@@ -402,7 +325,7 @@ fn attached_counts<'a>(events: &'a [EventRow], message_id: Option<&str>) -> Opti
 /// The forwarder as the opening notice named them ("Jonas Lindqvist"), else
 /// the address: the draft says who, as seed 001 does.
 fn forwarder_name(rec: &CaseRecord, from: &str) -> String {
-    let s = &rec.facts["sender"];
+    let s = &rec.stored.facts["sender"];
     let same = s["address"]
         .as_str()
         .is_some_and(|a| a.trim().eq_ignore_ascii_case(from.trim()));
@@ -423,8 +346,10 @@ pub fn from_record(
     tz: Tz,
     now: DateTime<Utc>,
 ) -> Result<CaseFile, String> {
-    let route: Route = serde_json::from_value(rec.route.clone())
-        .map_err(|e| format!("{}: the stored route cannot be read: {e}", rec.case_ref))?;
+    let route: Route = rec
+        .route
+        .clone()
+        .ok_or_else(|| format!("{}: the stored route cannot be read", rec.case_ref))?;
     let mut c = base(
         rec.case_ref.clone(),
         &route,
@@ -439,8 +364,8 @@ pub fn from_record(
         number: None,
         email: non_empty(&rec.reporter_address),
     };
-    c.facts = incident_from_facts(&rec.facts);
-    c.details = details_from_facts(&rec.facts);
+    c.facts = rec.incident.clone();
+    c.details = rec.details.clone();
     let reporter = label(
         rec.reporter_organisation.as_deref(),
         rec.reporter_name.as_deref(),
@@ -478,7 +403,7 @@ pub fn from_record(
             }
         }
         let none_of_ours = if opening {
-            is_none(&rec.facts["incident"]["data_subjects"])
+            is_none(&rec.stored.facts["incident"]["data_subjects"])
         } else {
             attached_counts(events, m.message_id.as_deref()).is_some_and(is_none)
         };
@@ -501,8 +426,8 @@ pub fn from_record(
             timeline_sentence(e, Some(&route)).map(|text| TimelineEvent { at: e.at, text })
         })
         .collect();
-    if let Some(w) = workflow(&rec.workflow) {
-        apply_workflow(&mut c, &w);
+    if let Some(w) = &rec.workflow {
+        apply_workflow(&mut c, w);
     }
     // The official's reasoning is what they wrote under the assessment command
     // ("bedömning: risk" and then why): the latest one counts.
@@ -510,7 +435,7 @@ pub fn from_record(
         risk.reasoning = events
             .iter()
             .rev()
-            .find(|e| e.kind == "assessed")
+            .find(|e| e.kind == EventKind::Assessed)
             .and_then(|e| e.data["body"].as_str())
             .map(str::trim)
             .filter(|b| !b.is_empty())
@@ -702,7 +627,7 @@ pub fn documents_event(outcome: Outcome, docs: &[Document], via: &str) -> NewEve
         .map(|d| json!({ "file_name": d.file_name, "sha256": d.sha256 }))
         .collect();
     NewEvent {
-        kind: EVENT_DOCUMENTS_GENERATED.into(),
+        kind: EventKind::DocumentsGenerated,
         actor: "breachwatch".into(),
         data: json!({ "outcome": outcome, "via": via, "documents": list }),
     }
@@ -788,7 +713,7 @@ pub fn opening_attachments(case: &CaseFile, templates: &Templates) -> (Vec<Attac
 /// the .docx writer, never case content).
 pub fn documents_failed_event(error: &str) -> NewEvent {
     NewEvent {
-        kind: EVENT_DOCUMENTS_FAILED.into(),
+        kind: EventKind::DocumentsFailed,
         actor: "breachwatch".into(),
         data: json!({ "outcome": Outcome::Notify, "error": error }),
     }
@@ -798,7 +723,9 @@ pub fn documents_failed_event(error: &str) -> NewEvent {
 mod tests {
     use super::*;
     use crate::config::DocumentsController;
+    use crate::core::notice::{Cause, Range};
     use crate::core::routing::{Committee, Contact};
+    use crate::store::StoredJson;
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -849,24 +776,31 @@ mod tests {
             reporter_organisation: Some("Provdata Sverige AB".into()),
             reporter_domain: Some("provdata.example".into()),
             systems: vec!["ProvWeb".into()],
-            route: serde_json::to_value(route()).unwrap(),
-            facts: json!({
-                "schema": "breachwatch.inspect/1",
-                "incident": {
-                    "discovered_at": "2026-03-27T08:00:00+01:00",
-                    "occurred_from": null,
-                    "occurred_to": null,
-                    "ongoing": false,
-                    "systems": ["ProvWeb"],
-                    "data_categories": ["health", "personal_identity_number"],
-                    "data_subjects": { "min": 10, "max": 100 },
-                    "cause": "attack"
-                }
-            }),
-            workflow,
+            route: None,
+            incident: Incident::default(),
+            details: Details::default(),
+            workflow: None,
             version: 0,
             timeline_head: crate::core::timeline::GENESIS.into(),
+            stored: StoredJson {
+                route: serde_json::to_value(route()).unwrap(),
+                facts: json!({
+                    "schema": "breachwatch.inspect/1",
+                    "incident": {
+                        "discovered_at": "2026-03-27T08:00:00+01:00",
+                        "occurred_from": null,
+                        "occurred_to": null,
+                        "ongoing": false,
+                        "systems": ["ProvWeb"],
+                        "data_categories": ["health", "personal_identity_number"],
+                        "data_subjects": { "min": 10, "max": 100 },
+                        "cause": "attack"
+                    }
+                }),
+                workflow,
+            },
         }
+        .decoded()
     }
 
     fn msg(
@@ -1117,12 +1051,14 @@ mod tests {
     fn unreadable_stored_json_reads_as_nothing_recorded_but_a_bad_route_is_an_error() {
         let now = t("2026-03-28T10:00:00Z");
         let mut rec = record(Value::Null);
-        rec.facts = json!("garbage");
+        rec.stored.facts = json!("garbage");
+        rec = rec.decoded();
         let c = from_record(&rec, &[], &[], &docs(), chrono_tz::Europe::Stockholm, now).unwrap();
         assert_eq!(c.facts, Incident::default());
         assert_eq!(c.risk, None);
         assert!(c.messages.is_empty());
-        rec.route = json!({});
+        rec.stored.route = json!({});
+        rec = rec.decoded();
         let e =
             from_record(&rec, &[], &[], &docs(), chrono_tz::Europe::Stockholm, now).unwrap_err();
         assert!(e.contains("PUI-2026-0012"), "{e}");
@@ -1131,7 +1067,7 @@ mod tests {
     #[test]
     fn the_forwarder_is_named_and_a_final_reports_finding_is_read_from_its_event() {
         let mut rec = record(json!({}));
-        rec.facts["sender"] = json!({"name": "Sam Staff", "address": "Staff@example.test"});
+        rec.stored.facts["sender"] = json!({"name": "Sam Staff", "address": "Staff@example.test"});
         let mut msgs = messages();
         let mut report = msg(
             "follow_up",
@@ -1223,7 +1159,10 @@ mod tests {
         };
         // The same JSON the ingest pipeline stores in `cases.facts`.
         let v = crate::core::notice::present::to_contract_json(&n, chrono_tz::Europe::Stockholm);
-        assert_eq!(incident_from_facts(&v), n.incident);
+        assert_eq!(
+            crate::core::notice::present::incident_from_stored(&v),
+            n.incident
+        );
         // The draft facts ride along and come back too; a row stored before
         // them reads as "not stated".
         n.details = Details {
@@ -1234,9 +1173,12 @@ mod tests {
             supplier_reference: Some("INC-7".into()),
         };
         let v = crate::core::notice::present::to_contract_json(&n, chrono_tz::Europe::Stockholm);
-        assert_eq!(details_from_facts(&v), n.details);
         assert_eq!(
-            details_from_facts(&json!({"incident": {}})),
+            crate::core::notice::present::details_from_stored(&v),
+            n.details
+        );
+        assert_eq!(
+            crate::core::notice::present::details_from_stored(&json!({"incident": {}})),
             Details::default()
         );
     }
@@ -1275,7 +1217,7 @@ mod tests {
         assert_ne!(text, without, "the recorded assessment changes the draft");
         assert!(text.contains("Vård- och omsorgsnämnden"));
         assert_eq!(evs.len(), 1);
-        assert_eq!(evs[0].kind, EVENT_DOCUMENTS_GENERATED);
+        assert_eq!(evs[0].kind, EventKind::DocumentsGenerated);
         assert_eq!(
             evs[0].data["documents"].as_array().unwrap().len(),
             att.len()
@@ -1319,7 +1261,7 @@ Provdata Sverige AB har drabbats av ett dataintrang i ProvWeb.\r\n";
         assert!(names.iter().any(|n| n.ends_with(".ics")), "{names:?}");
         assert!(names.iter().any(|n| n.starts_with("IMY-")), "{names:?}");
         assert!(!names.iter().any(|n| n.ends_with(".json")), "{names:?}");
-        assert_eq!(ev.kind, EVENT_DOCUMENTS_GENERATED);
+        assert_eq!(ev.kind, EventKind::DocumentsGenerated);
         let listed = ev.data["documents"].as_array().unwrap();
         assert_eq!(listed.len(), att.len());
         for (a, l) in att.iter().zip(listed) {
@@ -1329,12 +1271,12 @@ Provdata Sverige AB har drabbats av ett dataintrang i ProvWeb.\r\n";
         // A set that cannot render: no attachments, a failure event, no panic.
         let (att, ev) = opening_attachments(&c, &Templates::unavailable());
         assert!(att.is_empty());
-        assert_eq!(ev.kind, EVENT_DOCUMENTS_FAILED);
+        assert_eq!(ev.kind, EventKind::DocumentsFailed);
         assert!(draft_attachments(&c, &Templates::unavailable(), Outcome::NoNotify).is_err());
         let (att, evs) =
             decision_attachments(&c, None, Decision::DoNotNotify, &Templates::unavailable());
         assert!(att.is_empty());
-        assert_eq!(evs[0].kind, EVENT_DOCUMENTS_FAILED);
+        assert_eq!(evs[0].kind, EventKind::DocumentsFailed);
         assert_eq!(evs[0].data["outcome"], "no_notify");
         let (att, evs) = draft_attachments(&c, &tpl, Outcome::NoNotify).unwrap();
         assert!(!att.iter().any(|a| a.file_name.starts_with("IMY-")));

@@ -96,6 +96,18 @@ pub enum Command {
     },
     /// Print the argon2 hash of a password read from stdin, for a `[[web.accounts]]` entry.
     WebPassword,
+    /// The one interactive step of an OAuth2 refresh-token flow: prints the
+    /// address to open in a browser, reads the address the browser landed on
+    /// (or the bare code) from stdin, and saves the refresh token (0600) in
+    /// `imap.oauth2.refresh_token_file` (with --smtp: `smtp.oauth2`'s).
+    Login {
+        /// The mailbox: `default` (the `[imap]` section) or its username.
+        #[arg(long, default_value = "default")]
+        mailbox: String,
+        /// Log in the `[smtp.oauth2]` client instead of `[imap.oauth2]`.
+        #[arg(long)]
+        smtp: bool,
+    },
     /// Validate a configuration file and list every problem.
     CheckConfig {
         /// The file to check (same as --config).
@@ -279,6 +291,7 @@ pub fn main() -> ExitCode {
         Command::WebPassword => return web_password(),
         Command::Run { no_migrate } => run(flag, no_migrate),
         Command::Migrate => migrate(flag),
+        Command::Login { mailbox, smtp } => login(flag, &mailbox, smtp),
         Command::Backup { out } => backup(flag, &out),
         Command::Ingest { file } => ingest(flag, &file),
         Command::Rules {
@@ -324,6 +337,58 @@ fn check_config(flag: Option<&Path>) -> ExitCode {
             }
             ExitCode::from(2)
         }
+    }
+}
+
+fn login(flag: Option<&Path>, mailbox: &str, smtp: bool) -> Result<ExitCode, ExitCode> {
+    let cfg = load_for(flag, config::Use::Daemon)?;
+    // `default` is `[imap]`; the others are `[[mailboxes]]` by name.
+    let extra = cfg.extra_mailboxes();
+    let imap = if mailbox == "default" || mailbox.eq_ignore_ascii_case(&cfg.imap.username) {
+        &cfg.imap
+    } else if let Some((_, c)) = extra.iter().find(|(n, _)| n == mailbox) {
+        &c.imap
+    } else {
+        let names: Vec<&str> = extra.iter().map(|(n, _)| n.as_str()).collect();
+        return Err(fail(
+            2,
+            format!("no mailbox {mailbox:?}: this configuration has `default` ([imap]) {names:?}"),
+        ));
+    };
+    let imap_key = format!("{}.oauth2", imap.section());
+    let (key, o) = if smtp {
+        ("smtp.oauth2", cfg.smtp.oauth2.as_ref())
+    } else {
+        (imap_key.as_str(), imap.oauth2.as_ref())
+    };
+    let Some(o) = o else {
+        return Err(fail(2, format!("{key}: missing; nothing to log in")));
+    };
+    if o.flow() != config::Flow::RefreshToken {
+        return Err(fail(
+            2,
+            format!(
+                "{key}: no refresh_token_file, so it uses client credentials and needs no login"
+            ),
+        ));
+    }
+    let start = crate::mail::oauth::login_start(key, o).map_err(|e| fail(2, format!("{e}")))?;
+    println!(
+        "Open this address in a browser, sign in as the mailbox and consent:\n\n{}\n",
+        start.url
+    );
+    eprintln!("Then paste the address the browser landed on (or just the code) and press Enter:");
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| fail(1, format!("reading stdin: {e}")))?;
+    let rt = runtime()?;
+    match rt.block_on(crate::mail::oauth::login_finish(key, o, start, &line)) {
+        Ok(file) => {
+            println!("refresh token saved in {} (mode 0600)", file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Err(fail(1, format!("{e}"))),
     }
 }
 
@@ -529,6 +594,7 @@ fn summary_json(c: &CaseSummary, tz: Tz) -> serde_json::Value {
         "messages": c.messages,
         "reminders_sent": c.reminders_sent,
         "next_reminder_at": c.next_reminder_at.map(|t| local(t, tz)),
+        "mailbox": c.mailbox,
     })
 }
 
@@ -537,7 +603,7 @@ fn summary_json(c: &CaseSummary, tz: Tz) -> serde_json::Value {
 fn list_text(list: &[CaseSummary], tz: Tz) -> String {
     let minute =
         |t: chrono::DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
-    let mut rows: Vec<[String; 9]> = vec![[
+    let mut rows: Vec<[String; 10]> = vec![[
         "REF",
         "STATE",
         "AWARE",
@@ -547,6 +613,7 @@ fn list_text(list: &[CaseSummary], tz: Tz) -> String {
         "OFFICIAL",
         "MESSAGES",
         "REMINDERS",
+        "MAILBOX",
     ]
     .map(String::from)];
     for c in list {
@@ -564,9 +631,10 @@ fn list_text(list: &[CaseSummary], tz: Tz) -> String {
             c.official.clone(),
             c.messages.to_string(),
             c.reminders_sent.to_string(),
+            c.mailbox.clone().unwrap_or_else(|| "-".into()),
         ]);
     }
-    let mut widths = [0usize; 9];
+    let mut widths = [0usize; 10];
     for r in &rows {
         for (w, v) in widths.iter_mut().zip(r) {
             *w = (*w).max(v.chars().count());
@@ -742,7 +810,7 @@ async fn cases_imy_form(
         .await
         .ok()
         .flatten()
-        .and_then(|r| crate::casefile::workflow(&r.workflow))
+        .and_then(|r| r.workflow)
         .and_then(|w| w.decision)
         .map(crate::casefile::outcome_for)
         .filter(|o| o.notifies())
@@ -971,6 +1039,7 @@ mod list_tests {
             messages: 2,
             reminders_sent: 1,
             next_reminder_at: None,
+            mailbox: None,
         }
     }
 

@@ -20,6 +20,11 @@ use crate::core::clock::ReminderPlan;
 use crate::core::notice::{ReadOptions, SupplierHint};
 use crate::core::routing::{Route, Rule};
 
+mod mailauth;
+mod mailboxes;
+pub use mailauth::{Flow, MailAuth, OAuth2, Provider};
+pub use mailboxes::Mailbox;
+
 /// Where the config is looked for when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/breachwatch/breachwatch.toml";
 
@@ -68,6 +73,9 @@ pub struct Config {
     /// The web view, JSON API, health and metrics (off when absent).
     #[serde(default)]
     pub web: Option<crate::web::WebConfig>,
+    /// More watched mailboxes beside `[imap]` (`config::mailboxes`).
+    #[serde(default)]
+    pub mailboxes: Vec<Mailbox>,
     /// What an admin should fix but that does not stop breachwatch (a
     /// deprecated key, mail or database traffic in clear text). `check-config`
     /// prints them; `run` logs them at start.
@@ -177,6 +185,11 @@ pub struct Imap {
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
     pub username: String,
+    /// `password` (default) or `oauth2` (SASL XOAUTH2 with a token from `[imap.oauth2]`).
+    #[serde(default)]
+    pub auth: MailAuth,
+    #[serde(default)]
+    pub oauth2: Option<OAuth2>,
     /// Env `BREACHWATCH_IMAP_PASSWORD` overrides.
     #[serde(default)]
     pub password: Secret,
@@ -207,6 +220,27 @@ pub struct Imap {
     /// Use MOVE when the server offers it (else COPY, \\Deleted and UID EXPUNGE).
     #[serde(default = "default_true")]
     pub use_move: bool,
+    /// Set for a `[[mailboxes]]` entry: its checkpoint key (account and folder).
+    #[serde(skip)]
+    pub checkpoint_key: Option<String>,
+    /// Set for a `[[mailboxes]]` entry: its config key (`mailboxes[1].imap`).
+    #[serde(skip)]
+    pub section: Option<String>,
+}
+
+impl Imap {
+    /// The key of this mailbox's IMAP checkpoint: the folder name for `[imap]`
+    /// (as it always was), account and folder for a `[[mailboxes]]` entry.
+    pub fn checkpoint_key(&self) -> String {
+        self.checkpoint_key
+            .clone()
+            .unwrap_or_else(|| self.mailbox.clone())
+    }
+
+    /// `imap`, or `mailboxes[i].imap`: errors name it.
+    pub fn section(&self) -> &str {
+        self.section.as_deref().unwrap_or("imap")
+    }
 }
 
 fn default_true() -> bool {
@@ -232,6 +266,11 @@ pub struct Smtp {
     pub ca_file: Option<PathBuf>,
     #[serde(default)]
     pub username: Option<String>,
+    /// `password` (default) or `oauth2` (XOAUTH2 with a token from `[smtp.oauth2]`).
+    #[serde(default)]
+    pub auth: MailAuth,
+    #[serde(default)]
+    pub oauth2: Option<OAuth2>,
     /// Env `BREACHWATCH_SMTP_PASSWORD` overrides.
     #[serde(default)]
     pub password: Secret,
@@ -254,6 +293,10 @@ pub struct Smtp {
     pub retry_max_secs: u64,
     #[serde(default = "default_smtp_timeout")]
     pub timeout_secs: u64,
+    /// Sender tasks of this replica: each claims a due mail and sends it on a
+    /// pooled SMTP connection, so mail goes out back to back in parallel.
+    #[serde(default = "default_smtp_senders")]
+    pub senders: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -377,6 +420,9 @@ fn default_retry_max() -> u64 {
 fn default_smtp_timeout() -> u64 {
     30
 }
+fn default_smtp_senders() -> u32 {
+    4
+}
 
 /// One problem with the configuration, tied to its key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -456,6 +502,7 @@ const SECTIONS: &[&str] = &[
     "workflow",
     "digest",
     "web",
+    "mailboxes",
 ];
 
 /// A section stops being decoded after this many problems (each round removes
@@ -595,6 +642,10 @@ impl Config {
                 }
             }
         }
+        if use_ == Use::Daemon {
+            mailauth::apply_env(self, env, creds, out);
+            mailboxes::apply_env(self, env, creds, out);
+        }
         if let Some(v) = set("BREACHWATCH_IMAP_PASSWORD") {
             self.imap.password = Secret(v);
         }
@@ -616,6 +667,7 @@ impl Config {
     /// certificate and name verification.
     fn transport_warnings(&self) -> Vec<ConfigProblem> {
         let mut out = Vec::new();
+        mailauth::warnings(self, &mut out);
         if self.smtp.tls == SmtpTls::None
             && !is_loopback(&self.smtp.host)
             && !self.smtp_has_credentials()
@@ -693,7 +745,11 @@ impl Config {
         if self.imap.username.is_empty() {
             out.push(problem("imap.username", "must not be empty"));
         }
-        if daemon && self.imap.password.expose().is_empty() && self.imap.password_file.is_none() {
+        if daemon
+            && self.imap.auth == MailAuth::Password
+            && self.imap.password.expose().is_empty()
+            && self.imap.password_file.is_none()
+        {
             out.push(problem(
                 "imap.password",
                 "missing (set imap.password_file, imap.password or BREACHWATCH_IMAP_PASSWORD)",
@@ -732,6 +788,9 @@ impl Config {
         }
         if self.smtp.host.is_empty() {
             out.push(problem("smtp.host", "must not be empty"));
+        }
+        if !(1..=32).contains(&self.smtp.senders) {
+            out.push(problem("smtp.senders", "must be between 1 and 32"));
         }
         if !self.smtp.from.contains('@') {
             out.push(problem("smtp.from", "must be a mail address"));
@@ -841,19 +900,14 @@ impl Config {
             self.route_problems(&format!("{key}.route"), &r.route, &mut out);
         }
         self.documents.problems(&mut out);
+        mailauth::problems(self, &mut out);
+        mailboxes::problems(self, use_, &mut out);
         out
     }
 
     fn route_problems(&self, key: &str, r: &Route, out: &mut Vec<ConfigProblem>) {
-        let mut people = vec![
-            ("official", &r.official),
-            ("deputy", &r.deputy),
-            ("dpo", &r.dpo),
-        ];
-        if let Some(c) = &r.coordinator {
-            people.push(("coordinator", c));
-        }
-        for (role, c) in people {
+        for (role, c) in r.roster() {
+            let role = role.as_str();
             if !c.address.contains('@') {
                 out.push(problem(
                     &format!("{key}.{role}.address"),
@@ -1008,6 +1062,7 @@ fn decode(mut table: toml::Table, out: &mut Vec<ConfigProblem>) -> Option<Config
     let workflow = optional::<Workflow>(&mut table, "workflow", out);
     let digest = optional::<Digest>(&mut table, "digest", out);
     let web = optional::<Option<crate::web::WebConfig>>(&mut table, "web", out);
+    let mailboxes = optional::<Vec<Mailbox>>(&mut table, "mailboxes", out);
     let cfg = Config {
         general: general?,
         documents: documents?,
@@ -1020,6 +1075,7 @@ fn decode(mut table: toml::Table, out: &mut Vec<ConfigProblem>) -> Option<Config
         workflow: workflow?,
         digest: digest?,
         web: web?,
+        mailboxes: mailboxes?,
         warnings: Vec::new(),
     };
     // A bad value of a key with a default was removed and the default used:

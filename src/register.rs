@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
 
+use crate::core::event::EventKind;
 use crate::core::register::{self, Anchor, CaseHead, Seal};
 use crate::core::timeline::{self, StoredEvent};
 use crate::store::{CaseRecord, EventRow, Store};
@@ -28,12 +29,12 @@ fn local(t: Option<DateTime<Utc>>, tz: Tz) -> Value {
 /// One register entry.
 fn entry(wf: &CaseRecord, events: &[EventRow], messages: i64, tz: Tz) -> Value {
     let case = load_case(wf);
-    let f = &wf.facts;
+    let f = &wf.stored.facts;
     let inc = &f["incident"];
-    let texts = |kinds: &[&str]| -> Vec<Value> {
+    let texts = |kinds: &[EventKind]| -> Vec<Value> {
         events
             .iter()
-            .filter(|e| kinds.contains(&e.kind.as_str()))
+            .filter(|e| kinds.contains(&e.kind))
             .map(|e| {
                 json!({
                     "at": local(Some(e.at), tz),
@@ -47,8 +48,8 @@ fn entry(wf: &CaseRecord, events: &[EventRow], messages: i64, tz: Tz) -> Value {
     json!({
         "ref": wf.case_ref,
         "state": wf.state,
-        "committee": wf.route["committee"]["name"],
-        "official": wf.route["official"]["address"],
+        "committee": wf.route.as_ref().map(|r| &r.committee.name),
+        "official": wf.route.as_ref().map(|r| &r.official.address),
         "aware_at": local(Some(wf.aware_at), tz),
         "deadline_at": local(Some(case.deadline()), tz),
         "opened_at": local(Some(wf.opened_at), tz),
@@ -76,7 +77,17 @@ fn entry(wf: &CaseRecord, events: &[EventRow], messages: i64, tz: Tz) -> Value {
         "supplements": case.supplements,
         "withdrawn_at": local(case.withdrawn_at, tz),
         "closed_at": local(case.closed_at, tz),
-        "reasoning_and_remedial_actions": texts(&["assessed", "decided", "note", "delay_reason", "follow_up", "reported", "supplemented", "withdrawn", "closed"]),
+        "reasoning_and_remedial_actions": texts(&[
+            EventKind::Assessed,
+            EventKind::Decided,
+            EventKind::Note,
+            EventKind::DelayReason,
+            EventKind::FollowUp,
+            EventKind::Reported,
+            EventKind::Supplemented,
+            EventKind::Withdrawn,
+            EventKind::Closed,
+        ]),
         "messages": messages,
         "events": events.len(),
         "timeline_head": wf.timeline_head,

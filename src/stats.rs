@@ -21,7 +21,7 @@ pub fn from_record(wf: &CaseRecord) -> Option<CaseStat> {
     if case.merged_into.is_some() {
         return None;
     }
-    let inc = &wf.facts["incident"];
+    let inc = &wf.stored.facts["incident"];
     let outcome = match (case.withdrawn_at, case.decision) {
         (Some(_), _) => Outcome::Withdrawn,
         (None, Some(Decision::Notify)) => Outcome::Notified,
@@ -29,13 +29,19 @@ pub fn from_record(wf: &CaseRecord) -> Option<CaseStat> {
         (None, Some(Decision::DoNotNotify)) => Outcome::NotNotified,
         (None, None) => Outcome::Undecided,
     };
-    let supplier = text(&wf.facts["reporter"]["organisation"])
+    let supplier = text(&wf.stored.facts["reporter"]["organisation"])
         .or_else(|| wf.reporter_organisation.clone())
         .or_else(|| wf.reporter_domain.clone());
     Some(CaseStat {
         case_ref: wf.case_ref.to_string(),
         aware_at: wf.aware_at,
-        committee: text(&wf.route["committee"]["name"]).unwrap_or_default(),
+        committee: wf
+            .route
+            .as_ref()
+            .map(|r| r.committee.name.trim())
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+            .unwrap_or_default(),
         supplier,
         cause: text(&inc["cause"]),
         data_categories: inc["data_categories"]

@@ -19,6 +19,11 @@ pub const LIBRARY_CAP: &[(&str, LevelFilter)] = &[
     ("imap_proto", LevelFilter::INFO),
     ("tokio_rustls", LevelFilter::INFO),
     ("rustls", LevelFilter::INFO),
+    // The OAuth2 token requests: their bodies hold client secrets and tokens.
+    ("oauth2", LevelFilter::INFO),
+    ("reqwest", LevelFilter::INFO),
+    ("hyper", LevelFilter::INFO),
+    ("hyper_util", LevelFilter::INFO),
     // Statements are logged at debug/info; only slow ones and errors are news.
     ("sqlx", LevelFilter::WARN),
 ];

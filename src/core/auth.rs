@@ -22,6 +22,12 @@
 //! writes no header leaves nothing to trust, so the command is refused.
 //! The sender is the one address of the one `From` field; DMARC must name that
 //! domain in `header.from`, DKIM must be aligned with it.
+//!
+//! `auth.mode = "exchange-online"` replaces the RFC 8601 proof (Exchange
+//! Online's own Authentication-Results carry no authserv-id) for a mailbox
+//! hosted in Exchange Online: Exchange's `X-MS-Exchange-Organization-AuthAs:
+//! Internal`, which its header firewall never lets in from outside, with
+//! every `Received` hop Exchange Online's own ([`exchange_online`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +37,11 @@ use super::routing::Route;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
+    /// What proves a sender: `rfc8601` (default: our MTA's Authentication-Results)
+    /// or `exchange-online` (Exchange's organisation headers, only for a mailbox
+    /// hosted in Exchange Online; see [`exchange_online`]).
+    #[serde(default)]
+    pub mode: AuthMode,
     /// authserv-ids of our own MTAs whose results we believe, e.g. "mx.kommun.se".
     #[serde(default)]
     pub trusted_authserv_ids: Vec<String>,
@@ -44,7 +55,10 @@ impl AuthConfig {
     /// Every problem with the configuration, for `check-config`.
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if self.trusted_authserv_ids.is_empty() && !self.trust_local_submission {
+        if self.mode == AuthMode::Rfc8601
+            && self.trusted_authserv_ids.is_empty()
+            && !self.trust_local_submission
+        {
             out.push(
                 "auth.trusted_authserv_ids is empty and trust_local_submission is off: no reply can ever command a case"
                     .to_string(),
@@ -68,6 +82,17 @@ impl AuthConfig {
             .filter_map(|id| AuthservId::parse(id))
             .collect()
     }
+}
+
+/// `auth.mode`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMode {
+    /// RFC 8601 `Authentication-Results` of our own receiving MTA.
+    #[default]
+    Rfc8601,
+    /// Exchange Online's `X-MS-Exchange-Organization-AuthAs: Internal`.
+    ExchangeOnline,
 }
 
 /// An authserv-id as compared: the RFC 8601 value unquoted, lower-cased,
@@ -114,6 +139,40 @@ pub enum Submission {
 pub enum TraceHeader {
     AuthenticationResults(String),
     Received(String),
+    /// One of Exchange's `X-MS-Exchange-Organization-Auth*` headers.
+    ExchangeOrganization(ExchangeHeader, String),
+}
+
+/// The Exchange organisation headers that say how the sender authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExchangeHeader {
+    /// `X-MS-Exchange-Organization-AuthAs`: `Internal`, `Anonymous`, `Partner`, ...
+    AuthAs,
+    /// `X-MS-Exchange-Organization-AuthSource`: the Exchange server that
+    /// authenticated the submission.
+    AuthSource,
+    /// `X-MS-Exchange-Organization-AuthMechanism`: a two-digit code.
+    AuthMechanism,
+}
+
+impl ExchangeHeader {
+    /// The header of that name (any case), if it is one of the three.
+    pub fn from_name(name: &str) -> Option<ExchangeHeader> {
+        const PREFIX: &str = "X-MS-Exchange-Organization-";
+        let rest = name
+            .get(..PREFIX.len())
+            .filter(|p| p.eq_ignore_ascii_case(PREFIX))
+            .and_then(|_| name.get(PREFIX.len()..))?;
+        [
+            ("AuthAs", ExchangeHeader::AuthAs),
+            ("AuthSource", ExchangeHeader::AuthSource),
+            ("AuthMechanism", ExchangeHeader::AuthMechanism),
+        ]
+        .into_iter()
+        .find(|(n, _)| rest.eq_ignore_ascii_case(n))
+        .map(|(_, h)| h)
+    }
 }
 
 /// How many trace headers the reader keeps, from the top: the ones that can be
@@ -147,7 +206,7 @@ impl Origin {
     fn receiving_hop(&self) -> Option<usize> {
         self.trace.iter().position(|h| match h {
             TraceHeader::Received(v) => !is_local_delivery(v),
-            TraceHeader::AuthenticationResults(_) => false,
+            TraceHeader::AuthenticationResults(_) | TraceHeader::ExchangeOrganization(..) => false,
         })
     }
 
@@ -157,7 +216,7 @@ impl Origin {
         let boundary = self.receiving_hop().unwrap_or(self.trace.len());
         self.trace.iter().take(boundary).find_map(|h| match h {
             TraceHeader::AuthenticationResults(v) => Some(v.as_str()),
-            TraceHeader::Received(_) => None,
+            TraceHeader::Received(_) | TraceHeader::ExchangeOrganization(..) => None,
         })
     }
 
@@ -243,13 +302,35 @@ pub enum Role {
     Coordinator,
 }
 
+impl Role {
+    /// The role's name as configuration keys and stored data spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Official => "official",
+            Role::Deputy => "deputy",
+            Role::Dpo => "dpo",
+            Role::Coordinator => "coordinator",
+        }
+    }
+}
+
 /// How the message was found to be authentic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "via", rename_all = "snake_case")]
 pub enum Via {
-    Dmarc { authserv_id: String },
-    Dkim { authserv_id: String, domain: String },
+    Dmarc {
+        authserv_id: String,
+    },
+    Dkim {
+        authserv_id: String,
+        domain: String,
+    },
     LocalSubmission,
+    /// Exchange Online stamped the message `AuthAs: Internal`.
+    ExchangeInternal {
+        auth_source: String,
+        auth_mechanism: String,
+    },
 }
 
 /// Why a command was refused (for the timeline and logs only).
@@ -267,6 +348,13 @@ pub enum Reason {
         /// The trusted results seen, e.g. "mx.kommun.se: dkim=pass d=evil.example; dmarc=fail".
         seen: String,
     },
+    /// `exchange-online` mode: a `Received` hop outside Exchange Online, so
+    /// the organisation headers may have been written before Exchange.
+    #[error("the message passed a hop outside Exchange Online: {hop}")]
+    ForeignHop { hop: String },
+    /// `exchange-online` mode: Exchange did not stamp the sender internal.
+    #[error("Exchange did not mark the sender as internal: {seen}")]
+    NotExchangeInternal { seen: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -592,18 +680,10 @@ pub fn domains_aligned(a: &str, b: &str) -> bool {
 /// official wins when one address holds several roles.
 pub fn roster_role(route: &Route, sender: &str) -> Option<Role> {
     let s = bare_address(sender)?;
-    let same = |c: &super::routing::Contact| bare_address(&c.address).as_deref() == Some(&s);
-    if same(&route.official) {
-        Some(Role::Official)
-    } else if same(&route.deputy) {
-        Some(Role::Deputy)
-    } else if same(&route.dpo) {
-        Some(Role::Dpo)
-    } else if route.coordinator.as_ref().is_some_and(same) {
-        Some(Role::Coordinator)
-    } else {
-        None
-    }
+    route
+        .roster()
+        .find(|(_, c)| bare_address(&c.address).as_deref() == Some(&s))
+        .map(|(role, _)| role)
 }
 
 /// Decides whether the message described by `origin` may command the case
@@ -627,6 +707,9 @@ pub fn authorize(cfg: &AuthConfig, route: &Route, origin: &Origin) -> Verdict {
             sender: sender.to_string(),
         });
     };
+    if cfg.mode == AuthMode::ExchangeOnline {
+        return exchange_online(role, origin);
+    }
     let trusted = cfg.trusted_ids();
     // Only the receiving server's header is read; a malformed one proves
     // nothing and is not skipped for one below it.
@@ -660,6 +743,114 @@ pub fn authorize(cfg: &AuthConfig, route: &Route, origin: &Origin) -> Verdict {
         Some((id, Ok(ar))) => Verdict::Refused(Reason::NotAuthenticated {
             seen: seen(&id, &ar),
         }),
+    }
+}
+
+/// Host names of Exchange Online's own servers (mailbox servers, front ends,
+/// Exchange Online Protection). A `Received` hop counts as Exchange's only
+/// when both its `from` and `by` hosts are under one of these.
+const EXCHANGE_ONLINE_DOMAINS: &[&str] = &[
+    "prod.outlook.com",
+    "protection.outlook.com",
+    "outlook.office365.com",
+];
+
+fn is_exchange_host(host: &str) -> bool {
+    let h = host
+        .trim_end_matches('.')
+        .trim_end_matches(';')
+        .to_ascii_lowercase();
+    EXCHANGE_ONLINE_DOMAINS
+        .iter()
+        .any(|d| h.len() > d.len() && h.ends_with(d) && h.as_bytes()[h.len() - d.len() - 1] == b'.')
+}
+
+/// One `Received` value is a hop between Exchange Online servers: it starts
+/// `from HOST` and has `by HOST`, both Exchange's (`from AM0PR… (2603:…) by
+/// AM0PR… with mapi` or `… with Microsoft SMTP Server`).
+fn is_exchange_hop(received: &str) -> bool {
+    let words: Vec<&str> = received.split_ascii_whitespace().collect();
+    let from = match words.as_slice() {
+        [f, host, ..] if f.eq_ignore_ascii_case("from") => Some(*host),
+        _ => None,
+    };
+    let by = words
+        .windows(2)
+        .find(|w| w[0].eq_ignore_ascii_case("by"))
+        .map(|w| w[1]);
+    matches!((from, by), (Some(f), Some(b)) if is_exchange_host(f) && is_exchange_host(b))
+}
+
+/// `auth.mode = "exchange-online"`: Exchange Online's header firewall removes
+/// every `X-MS-Exchange-Organization-*` header from mail entering the
+/// organisation, and Exchange stamps `AuthAs` itself; so in a mailbox hosted
+/// there, `AuthAs: Internal` (with the `AuthSource` server and the
+/// `AuthMechanism` code) means a sender who authenticated to the tenant. That
+/// holds only when every hop was Exchange Online's: a relay in front of
+/// Exchange (an on-premises gateway, a partner connector) could hand in a
+/// message with forged organisation headers, so any other `Received` hop
+/// refuses. Exactly one of each header; anything unusual refuses.
+fn exchange_online(role: Role, origin: &Origin) -> Verdict {
+    // A full list may have lost hops below it: nothing to vouch for.
+    if origin.trace.len() >= MAX_TRACE_HEADERS {
+        return Verdict::Refused(Reason::ForeignHop {
+            hop: format!("more than {MAX_TRACE_HEADERS} trace headers"),
+        });
+    }
+    let mut hops = 0;
+    let (mut auth_as, mut source, mut mechanism) = (Vec::new(), Vec::new(), Vec::new());
+    for h in &origin.trace {
+        match h {
+            TraceHeader::Received(v) => {
+                if !is_exchange_hop(v) {
+                    return Verdict::Refused(Reason::ForeignHop {
+                        hop: super::bounded::one_line(v, 200),
+                    });
+                }
+                hops += 1;
+            }
+            TraceHeader::ExchangeOrganization(ExchangeHeader::AuthAs, v) => auth_as.push(v.trim()),
+            TraceHeader::ExchangeOrganization(ExchangeHeader::AuthSource, v) => {
+                source.push(v.trim())
+            }
+            TraceHeader::ExchangeOrganization(ExchangeHeader::AuthMechanism, v) => {
+                mechanism.push(v.trim())
+            }
+            TraceHeader::AuthenticationResults(_) => {}
+        }
+    }
+    if hops == 0 {
+        return Verdict::Refused(Reason::ForeignHop {
+            hop: "no Received header (not delivered by Exchange)".into(),
+        });
+    }
+    let seen = || {
+        super::bounded::one_line(
+            &format!(
+                "AuthAs={} AuthSource={} AuthMechanism={}",
+                auth_as.join("|"),
+                source.join("|"),
+                mechanism.join("|")
+            ),
+            200,
+        )
+    };
+    match (auth_as.as_slice(), source.as_slice(), mechanism.as_slice()) {
+        ([a], [src], [m])
+            if a.eq_ignore_ascii_case("Internal")
+                && is_exchange_host(src)
+                && (1..=3).contains(&m.len())
+                && m.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            Verdict::Allowed {
+                role,
+                via: Via::ExchangeInternal {
+                    auth_source: src.to_ascii_lowercase(),
+                    auth_mechanism: m.to_string(),
+                },
+            }
+        }
+        _ => Verdict::Refused(Reason::NotExchangeInternal { seen: seen() }),
     }
 }
 
@@ -797,6 +988,7 @@ mod tests {
         AuthConfig {
             trusted_authserv_ids: vec!["mx.kommun.example".into()],
             trust_local_submission: local,
+            ..Default::default()
         }
     }
 
@@ -1218,6 +1410,13 @@ mod tests {
                 Verdict::Refused(Reason::NotOnRoster { .. }) => "refused:roster",
                 Verdict::Refused(Reason::NoTrustedResults) => "refused:none",
                 Verdict::Refused(Reason::NotAuthenticated { .. }) => "refused:auth",
+                Verdict::Allowed {
+                    via: Via::ExchangeInternal { .. },
+                    ..
+                }
+                | Verdict::Refused(
+                    Reason::ForeignHop { .. } | Reason::NotExchangeInternal { .. },
+                ) => "exchange",
                 Verdict::Refused(Reason::BadSender { .. }) => "refused:bad",
             };
             assert_eq!(got, want, "{name}: {v:?}");
@@ -1354,11 +1553,13 @@ mod tests {
         let local_only = AuthConfig {
             trusted_authserv_ids: vec![],
             trust_local_submission: true,
+            ..Default::default()
         };
         assert!(local_only.problems().is_empty());
         let bad = AuthConfig {
             trusted_authserv_ids: vec!["mx.kommun.se; dkim".into(), " ".into()],
             trust_local_submission: false,
+            ..Default::default()
         };
         assert_eq!(bad.problems().len(), 2);
     }

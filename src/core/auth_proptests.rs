@@ -61,6 +61,7 @@ fn cfg() -> AuthConfig {
     AuthConfig {
         trusted_authserv_ids: vec![TRUSTED.into()],
         trust_local_submission: false,
+        ..Default::default()
     }
 }
 
@@ -203,6 +204,9 @@ fn raw_message(trace: &[TraceHeader]) -> Vec<u8> {
                 out.push_str(&format!("Authentication-Results: {v}\r\n"))
             }
             TraceHeader::Received(v) => out.push_str(&format!("Received: {v}\r\n")),
+            TraceHeader::ExchangeOrganization(h, v) => {
+                out.push_str(&format!("X-MS-Exchange-Organization-{h:?}: {v}\r\n"))
+            }
         }
     }
     out.push_str(&format!(

@@ -71,6 +71,7 @@ use serde_json::json;
 use super::auth::{authorize, AuthConfig, Origin, Verdict};
 use super::clock;
 use super::commands::{parse_reply, Command, Diarienummer, ImyRef, Lang, Parsed};
+use super::event::EventKind;
 use super::routing::Route;
 use super::types::CaseRef;
 
@@ -241,7 +242,7 @@ pub enum Effect {
     /// Append an event to the case timeline (`timeline::append` with the actor
     /// and `now` of the call).
     RecordTimeline {
-        kind: String,
+        kind: EventKind,
         data: serde_json::Value,
     },
     /// On opening: mail the new-case notice to the official and deputy, copy to
@@ -335,11 +336,11 @@ fn register_diarienummer(
     case: &Case,
     next: &mut Case,
     d: &Diarienummer,
-) -> (&'static str, serde_json::Value, (String, String)) {
+) -> (EventKind, serde_json::Value, (String, String)) {
     let r = case.case_ref.as_str();
     next.diarienummer = Some(d.clone());
     (
-        "diarienummer",
+        EventKind::Diarienummer,
         json!({ "diarienummer": d, "previous": case.diarienummer }),
         (
             format!("Ärende {r} har diarienummer {d}. Det används i alla dokument och ämnesrader framöver."),
@@ -497,7 +498,7 @@ impl TransitionError {
     pub fn effects(&self, command: &Command, tz: Tz) -> Vec<Effect> {
         vec![
             Effect::RecordTimeline {
-                kind: "command_refused".into(),
+                kind: EventKind::CommandRefused,
                 data: json!({
                     "command": command,
                     "error": self,
@@ -547,7 +548,7 @@ impl Case {
         let deadline = clock::deadline(aware_at);
         let effects = vec![
             Effect::RecordTimeline {
-                kind: "case_opened".into(),
+                kind: EventKind::CaseOpened,
                 data: json!({
                     "aware_at": aware_at,
                     "deadline": deadline,
@@ -620,9 +621,9 @@ impl Case {
         let mut next = self.clone();
         let mut effects = Vec::new();
         let mut notify_roster: Option<(String, String)> = None;
-        let (kind, data, confirm): (&str, serde_json::Value, (String, String)) = match cmd {
+        let (kind, data, confirm): (EventKind, serde_json::Value, (String, String)) = match cmd {
             Command::Note(text) => (
-                "note",
+                EventKind::Note,
                 json!({ "text": text }),
                 (
                     format!("Noteringen är sparad i ärende {r}."),
@@ -644,7 +645,7 @@ impl Case {
                     next.state = State::Acknowledged;
                 }
                 (
-                    "acknowledged",
+                    EventKind::Acknowledged,
                     json!({}),
                     (
                         format!("Ärende {r} är kvitterat. Nästa steg: \"bedömning: ingen risk|risk|hög risk\"."),
@@ -662,7 +663,7 @@ impl Case {
                 next.decided_at = None;
                 next.decided_by = None;
                 (
-                    "assessed",
+                    EventKind::Assessed,
                     json!({
                         "assessment": a,
                         "previous": self.assessment,
@@ -705,7 +706,7 @@ impl Case {
                     "A draft decision is on its way to you. The deadline reminders are stopped; close the case with \"close\" once the decision is signed."
                 };
                 (
-                    "decided",
+                    EventKind::Decided,
                     json!({ "decision": d, "assessment": a, "previous": self.decision }),
                     (
                         format!(
@@ -739,7 +740,7 @@ impl Case {
                     format!("Case {r} is reported to IMY ({imy_ref})."),
                 ));
                 (
-                    "reported",
+                    EventKind::Reported,
                     json!({
                         "imy_ref": imy_ref,
                         "late": late,
@@ -754,7 +755,7 @@ impl Case {
             Command::Delay(reason) => {
                 next.delay_reason = Some(reason.clone());
                 (
-                    "delay_reason",
+                    EventKind::DelayReason,
                     json!({ "reason": reason, "previous": self.delay_reason }),
                     (
                         format!("Skälet till förseningen är sparat i ärende {r}."),
@@ -782,7 +783,7 @@ impl Case {
                     format!("Case {r}: supplement no. {} to IMY.", next.supplements),
                 ));
                 (
-                    "supplemented",
+                    EventKind::Supplemented,
                     json!({ "number": next.supplements, "text": text }),
                     (
                         format!(
@@ -813,7 +814,7 @@ impl Case {
                     format!("The notification in case {r} is withdrawn."),
                 ));
                 (
-                    "withdrawn",
+                    EventKind::Withdrawn,
                     json!({ "text": text }),
                     (
                         format!("Återtagandet av anmälan är registrerat i ärende {r}. Stäng ärendet med \"stäng\"."),
@@ -838,7 +839,7 @@ impl Case {
                     format!("Case {r} is closed."),
                 ));
                 (
-                    "closed",
+                    EventKind::Closed,
                     json!({ "from": self.state }),
                     (
                         format!("Ärende {r} är stängt."),
@@ -871,7 +872,7 @@ impl Case {
                     format!("Case {r} is merged into {named} and closed.{moved_en}"),
                 ));
                 (
-                    "merged_into",
+                    EventKind::MergedInto,
                     json!({ "target": named, "from": self.state, "aware_at_moved": moved }),
                     (
                         format!("Ärende {r} är sammanfogat med {named}: meddelandena finns nu i {named}, och {r} är stängt.{moved_sv}"),
@@ -908,7 +909,7 @@ impl Case {
                     format!("Case {r} is reopened."),
                 ));
                 (
-                    "reopened",
+                    EventKind::Reopened,
                     json!({ "to": back }),
                     (
                         format!("Ärende {r} är återöppnat ({}).", back.sv()),
@@ -938,13 +939,7 @@ impl Case {
         if let serde_json::Value::Object(m) = &mut data {
             m.insert("state".into(), json!(next.state));
         }
-        effects.insert(
-            0,
-            Effect::RecordTimeline {
-                kind: kind.into(),
-                data,
-            },
-        );
+        effects.insert(0, Effect::RecordTimeline { kind, data });
         effects.push(Effect::Confirm {
             sv: confirm.0,
             en: confirm.1,
@@ -1009,7 +1004,7 @@ pub fn handle_reply(
             return ReplyOutcome {
                 case: None,
                 effects: vec![Effect::RecordTimeline {
-                    kind: "follow_up".into(),
+                    kind: EventKind::FollowUp,
                     data: json!({ "from": reply.sender, "body": body }),
                 }],
                 lang: None,
@@ -1038,7 +1033,7 @@ pub fn handle_reply(
                 case: None,
                 lang: None,
                 effects: vec![Effect::RecordTimeline {
-                    kind: "command_unauthorised".into(),
+                    kind: EventKind::CommandUnauthorised,
                     data: json!({
                         "from": reply.sender,
                         "reason": reason,
@@ -1055,7 +1050,7 @@ pub fn handle_reply(
         Err(error) => {
             return unchanged(vec![
                 Effect::RecordTimeline {
-                    kind: "command_invalid".into(),
+                    kind: EventKind::CommandInvalid,
                     data: json!({ "from": reply.sender, "error": error, "body": body }),
                 },
                 Effect::AnswerRefusal {
@@ -1943,6 +1938,7 @@ mod tests {
             AuthConfig {
                 trusted_authserv_ids: vec!["mx.kommun.example".into()],
                 trust_local_submission: false,
+                ..Default::default()
             }
         }
 
@@ -1976,7 +1972,7 @@ mod tests {
 
         fn timeline_kind(o: &ReplyOutcome) -> &str {
             match &o.effects[0] {
-                Effect::RecordTimeline { kind, .. } => kind,
+                Effect::RecordTimeline { kind, .. } => kind.as_str(),
                 other => panic!("{other:?}"),
             }
         }

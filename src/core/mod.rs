@@ -7,6 +7,8 @@
 
 pub mod auth;
 #[cfg(test)]
+mod auth_exchange_tests;
+#[cfg(test)]
 mod auth_proptests;
 pub mod bounded;
 pub mod case;
@@ -17,6 +19,7 @@ mod commands_proptests;
 pub mod dates;
 pub mod digest;
 pub mod documents;
+pub mod event;
 pub mod intake;
 pub mod notice;
 pub mod regime;

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::auth::Role;
 use super::notice::Notice;
 
 /// A person on a route.
@@ -45,6 +46,22 @@ pub struct Route {
     pub dpo: Contact,
     #[serde(default)]
     pub coordinator: Option<Contact>,
+}
+
+impl Route {
+    /// Everyone on the route with their role, in this order: official, deputy,
+    /// DPO, coordinator (when there is one). The one list that authorisation,
+    /// replies, the case file, the configuration check and the mails use.
+    pub fn roster(&self) -> impl Iterator<Item = (Role, &Contact)> {
+        [
+            (Role::Official, Some(&self.official)),
+            (Role::Deputy, Some(&self.deputy)),
+            (Role::Dpo, Some(&self.dpo)),
+            (Role::Coordinator, self.coordinator.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(role, c)| c.map(|c| (role, c)))
+    }
 }
 
 /// One admin rule. Every condition given must hold; within a list any entry may

@@ -43,6 +43,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::event::EventKind;
 use super::types::CaseRef;
 
 /// The "previous hash" of the first event of every case.
@@ -55,8 +56,8 @@ pub struct Event {
     pub seq: u64,
     pub case_ref: CaseRef,
     pub at: DateTime<Utc>,
-    /// What happened, e.g. "case_opened", "acknowledged", "reply_refused".
-    pub kind: String,
+    /// What happened (stored and hashed as its text, `EventKind::as_str`).
+    pub kind: EventKind,
     /// Who did it: an address, or "breachwatch" for the daemon itself.
     pub actor: String,
     pub data: serde_json::Value,
@@ -120,7 +121,7 @@ pub fn canonical(ev: &Event) -> String {
         &ev.at.to_rfc3339_opts(SecondsFormat::Micros, true),
     );
     out.push(',');
-    push_json_string(&mut out, &ev.kind);
+    push_json_string(&mut out, ev.kind.as_str());
     out.push(',');
     push_json_string(&mut out, &ev.actor);
     out.push(',');
@@ -420,7 +421,11 @@ mod tests {
                 |s| s.event.at += Duration::seconds(1),
                 LinkProblem::Hash,
             ),
-            ("kind", |s| s.event.kind.push('x'), LinkProblem::Hash),
+            (
+                "kind",
+                |s| s.event.kind = format!("{}x", s.event.kind).into(),
+                LinkProblem::Hash,
+            ),
             (
                 "actor",
                 |s| s.event.actor = "mallory@x".into(),

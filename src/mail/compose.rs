@@ -9,9 +9,11 @@ use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 
+use crate::core::auth::Role;
 use crate::core::bounded::{one_line, short_subject};
 use crate::core::clock;
 use crate::core::documents::words;
+use crate::core::event::EventKind;
 use crate::core::routing::Route;
 use crate::core::types::{mailable, CaseRef, PlainAddress};
 use crate::store::{NewEvent, OutboxMail};
@@ -91,7 +93,7 @@ impl ComposeError {
 /// composed.
 pub fn dropped_event(e: &ComposeError) -> NewEvent {
     NewEvent {
-        kind: "mail_dropped".into(),
+        kind: EventKind::MailDropped,
         actor: "breachwatch".into(),
         data: serde_json::json!({ "purpose": e.purpose(), "reason": e.to_string() }),
     }
@@ -668,10 +670,14 @@ pub fn opening_notice(
         ));
     }
     text.push_str("\n-- \nbreachwatch, registret över personuppgiftsincidenter (art. 33.5 GDPR)\n");
-    let mut cc = vec![f.route.dpo.address.clone()];
-    if let Some(c) = &f.route.coordinator {
-        cc.push(c.address.clone());
-    }
+    // Copies to the DPO and the coordinator: the official is addressed, and
+    // the deputy hears only of escalations.
+    let cc = f
+        .route
+        .roster()
+        .filter(|(role, _)| matches!(role, Role::Dpo | Role::Coordinator))
+        .map(|(_, c)| c.address.clone())
+        .collect();
     let subject = if urgent {
         format!("BRÅDSKANDE: Ny personuppgiftsincident: {subject}")
     } else {

@@ -84,6 +84,57 @@ fn tls_connector(cfg: &Imap) -> anyhow::Result<TlsConnector> {
     Ok(TlsConnector::from(Arc::new(config)))
 }
 
+/// Logs in with the password, or with XOAUTH2 and a token from
+/// `[imap.oauth2]`. A refused token is dropped and one fresh token is tried on
+/// the same connection; a second refusal is the caller's reconnect backoff.
+async fn login(
+    client: async_imap::Client<Stream>,
+    cfg: &Imap,
+    t: Duration,
+) -> anyhow::Result<Session<Stream>> {
+    let who = crate::core::types::addr_hash(&cfg.username);
+    let oauth = match (cfg.auth, &cfg.oauth2) {
+        (crate::config::MailAuth::Oauth2, Some(o)) => o,
+        (crate::config::MailAuth::Oauth2, None) => bail!("{}.oauth2: missing", cfg.section()),
+        (crate::config::MailAuth::Password, _) => {
+            return match tokio::time::timeout(t, client.login(&cfg.username, cfg.password.expose()))
+                .await
+            {
+                Ok(Ok(s)) => Ok(s),
+                Ok(Err((e, _))) => bail!("IMAP login as addr:{who} failed: {e}"),
+                Err(_) => bail!("IMAP login timed out"),
+            };
+        }
+    };
+    let key = format!("{}.oauth2", cfg.section());
+    let source = crate::mail::oauth::TokenSource::shared(&key, oauth)?;
+    let mut client = client;
+    for attempt in 0..2 {
+        let token = source.token().await?;
+        let auth = crate::mail::oauth::XOAuth2 {
+            user: cfg.username.clone(),
+            token: token.clone(),
+        };
+        match tokio::time::timeout(t, client.authenticate("XOAUTH2", auth)).await {
+            Ok(Ok(s)) => return Ok(s),
+            Ok(Err((async_imap::error::Error::No(msg), c))) if attempt == 0 => {
+                tracing::info!(
+                    "IMAP XOAUTH2 as addr:{who} refused ({}); fetching a new token and trying once more",
+                    crate::core::bounded::one_line(&msg, 200)
+                );
+                source.invalidate(&token).await;
+                client = c;
+            }
+            Ok(Err((e, _))) => {
+                source.invalidate(&token).await;
+                bail!("IMAP XOAUTH2 login as addr:{who} failed with a fresh token from {key} (check that the app may open this mailbox): {e}")
+            }
+            Err(_) => bail!("IMAP XOAUTH2 login timed out"),
+        }
+    }
+    bail!("IMAP XOAUTH2 login as addr:{who} failed")
+}
+
 impl ImapConn {
     /// Connects, logs in and selects `cfg.mailbox`; returns (uidvalidity, uid_next).
     pub async fn connect(cfg: &Imap) -> anyhow::Result<(ImapConn, u32, u32)> {
@@ -119,16 +170,7 @@ impl ImapConn {
                 async_imap::Client::new(tls)
             }
         };
-        let mut session =
-            match tokio::time::timeout(t, client.login(&cfg.username, cfg.password.expose())).await
-            {
-                Ok(Ok(s)) => s,
-                Ok(Err((e, _))) => bail!(
-                    "IMAP login as addr:{} failed: {e}",
-                    crate::core::types::addr_hash(&cfg.username)
-                ),
-                Err(_) => bail!("IMAP login timed out"),
-            };
+        let mut session = login(client, cfg, t).await?;
         let caps = within(t, "CAPABILITY", session.capabilities()).await?;
         // Either can be switched off in config for servers whose IDLE or MOVE
         // misbehaves; polling and COPY + EXPUNGE then do the same job.

@@ -3,4 +3,5 @@
 
 pub mod compose;
 pub mod imap;
+pub mod oauth;
 pub mod smtp;

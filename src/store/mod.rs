@@ -17,6 +17,10 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use crate::core::case::Case;
+use crate::core::event::EventKind;
+use crate::core::notice::Incident;
+use crate::core::routing::Route;
 use crate::core::types::CaseRef;
 
 #[macro_use]
@@ -26,8 +30,10 @@ mod queries;
 pub enum StoreError {
     #[error("not found: {0}")]
     NotFound(String),
+    /// Converted through [`From`], which also notes a broken connection
+    /// (see `pool_health`) so the pool replaces it.
     #[error("database: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(sqlx::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// Optimistic concurrency: the row changed since it was read; retry.
@@ -45,6 +51,18 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        pool_health::note(&e);
+        StoreError::Db(e)
+    }
+}
+
+mod lease;
+pub mod pool_health;
+mod sent_journal;
+pub use lease::{Replica, LEASE_CHECK};
 
 /// A message as recorded in the register of received mail.
 #[derive(Debug, Clone)]
@@ -129,7 +147,7 @@ impl Composed {
 
 #[derive(Debug, Clone)]
 pub struct NewEvent {
-    pub kind: String,
+    pub kind: EventKind,
     pub actor: String,
     pub data: serde_json::Value,
 }
@@ -274,6 +292,18 @@ pub struct OutboxRow {
     pub recipients: Vec<String>,
     pub raw: Vec<u8>,
     pub attempts: u32,
+    /// `ack`, `opening`, `reminder`, `delivery_failed`, … (what the mail is).
+    pub purpose: String,
+}
+
+/// A mail the server refused for good, as the digest lists it.
+#[derive(Debug, Clone)]
+pub struct FailedMail {
+    pub case_ref: Option<String>,
+    pub purpose: String,
+    pub subject: String,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A case whose next reminder is due.
@@ -305,6 +335,8 @@ pub struct CaseSummary {
     pub messages: i64,
     pub reminders_sent: i64,
     pub next_reminder_at: Option<DateTime<Utc>>,
+    /// The watched mailbox (checkpoint key) of the case's first message.
+    pub mailbox: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -322,7 +354,7 @@ pub struct MessageRow {
 pub struct EventRow {
     pub seq: i64,
     pub at: DateTime<Utc>,
-    pub kind: String,
+    pub kind: EventKind,
     pub actor: String,
     pub data: serde_json::Value,
     pub prev_hash: String,
@@ -342,7 +374,14 @@ pub struct OutboxSummary {
 }
 
 /// A case as stored: what the workflow, the documents, the digest and the
-/// register need.
+/// register need. The JSON columns are decoded once, here ([`StoredJson::decode`]),
+/// into the core's types.
+///
+/// One failure behaviour: a stored route or workflow that does not read as
+/// the core's type (a row written by hand, or by an older release) is `None`,
+/// never an error of the read; each caller says what a missing one means to
+/// it (a reply or a case file cannot go on without the route, the digest
+/// files the case under the default DPO). Facts that do not read are unknown.
 #[derive(Debug, Clone)]
 pub struct CaseRecord {
     pub id: i64,
@@ -356,16 +395,56 @@ pub struct CaseRecord {
     pub reporter_organisation: Option<String>,
     pub reporter_domain: Option<String>,
     pub systems: Vec<String>,
+    /// Who is responsible (`cases.route`); `None` when it does not read.
+    pub route: Option<Route>,
+    /// The opening notice's incident facts (`cases.facts`).
+    pub incident: Incident,
+    /// The draft facts beyond the contract (`cases.facts`, informative fields
+    /// of `incident`); rows stored before them read as not stated.
+    pub details: crate::core::notice::details::Details,
+    /// The state machine's case (`cases.workflow`); `None` until the first
+    /// command, or when it does not read. [`CaseRecord::case`] gives the case
+    /// either way.
+    pub workflow: Option<Case>,
+    /// Optimistic concurrency: bumped by every workflow update.
+    pub version: i64,
+    /// Hash of the last timeline event (`register verify` compares it).
+    pub timeline_head: String,
+    /// The JSON columns exactly as stored: the register seal hashes what is
+    /// stored, and `register export`/`stats` copy the notice's facts out as
+    /// the reader wrote them. Nothing else reads them.
+    pub stored: StoredJson,
+}
+
+/// The JSON columns of a case row as stored.
+#[derive(Debug, Clone, Default)]
+pub struct StoredJson {
     /// `core::routing::Route` as JSON.
     pub route: serde_json::Value,
     /// The inspect-v1 JSON of the opening notice.
     pub facts: serde_json::Value,
     /// The serialized `core::case::Case` (`{}` until the first command).
     pub workflow: serde_json::Value,
-    /// Optimistic concurrency: bumped by every workflow update.
-    pub version: i64,
-    /// Hash of the last timeline event (`register verify` compares it).
-    pub timeline_head: String,
+}
+
+impl StoredJson {
+    /// The typed fields of a record from its stored JSON (total).
+    pub fn decode(&self) -> Decoded {
+        Decoded {
+            route: serde_json::from_value(self.route.clone()).ok(),
+            incident: crate::core::notice::present::incident_from_stored(&self.facts),
+            details: crate::core::notice::present::details_from_stored(&self.facts),
+            workflow: serde_json::from_value(self.workflow.clone()).ok(),
+        }
+    }
+}
+
+/// The typed fields of a case row ([`StoredJson::decode`]).
+pub struct Decoded {
+    pub route: Option<Route>,
+    pub incident: Incident,
+    pub details: crate::core::notice::details::Details,
+    pub workflow: Option<Case>,
 }
 
 /// The database. Cheap to clone (pools are shared).
@@ -499,6 +578,10 @@ impl Store {
             let pool = PgPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(10))
+                // Ping a connection before use (a restarted server), and drop
+                // one opened before a store error broke connections.
+                .test_before_acquire(true)
+                .before_acquire(|_, meta| Box::pin(async move { Ok(pool_health::keep(meta.age)) }))
                 .connect(url)
                 .await?;
             Ok(Store::Postgres(pool))
@@ -525,6 +608,16 @@ impl Store {
                 let attempt = SqlitePoolOptions::new()
                     .max_connections(max)
                     .acquire_timeout(Duration::from_secs(10))
+                    // Idle connections close soon: SQLite reuses a file
+                    // descriptor opened read-only (while the file was) for
+                    // new connections as long as any connection of the
+                    // process keeps the file open, so a read-only spell
+                    // ends only when they have all closed once.
+                    .idle_timeout((max > 1).then_some(Duration::from_secs(5)))
+                    // An in-memory database lives only in its connection: keep it.
+                    .before_acquire(move |_, meta| {
+                        Box::pin(async move { Ok(max == 1 || pool_health::keep(meta.age)) })
+                    })
                     .connect_with(opts.clone())
                     .await;
                 match attempt {
@@ -594,8 +687,13 @@ async fn begin_pg(pool: &PgPool) -> sqlx::Result<sqlx::Transaction<'static, sqlx
     pool.begin().await
 }
 
-backend!(sqlite_q, sqlx::Sqlite, begin_sqlite);
-backend!(pg_q, sqlx::Postgres, begin_pg);
+backend!(sqlite_q, sqlx::Sqlite, begin_sqlite, "");
+backend!(
+    pg_q,
+    sqlx::Postgres,
+    begin_pg,
+    "FOR UPDATE OF o SKIP LOCKED"
+);
 
 pub use crate::core::notice::MAX_PARENT_IDS;
 
@@ -688,11 +786,6 @@ impl Store {
         dispatch!(self, series_candidates(domain, org, from, to, limit))
     }
 
-    /// The route stored with a case (as JSON, see `core::routing::Route`).
-    pub async fn case_route(&self, case_id: i64) -> Result<serde_json::Value> {
-        dispatch!(self, case_route(case_id))
-    }
-
     pub async fn case_id_by_ref(&self, case_ref: &str) -> Result<Option<i64>> {
         dispatch!(self, case_id_by_ref(case_ref))
     }
@@ -713,17 +806,42 @@ impl Store {
     }
 
     /// Claims the next due outbox row for sending (a lease: a crash mid-send makes
-    /// it due again after `lease`).
+    /// it due again after `lease`, or at once, see [`Store::release_dead_claims`]).
     pub async fn claim_outbox(
         &self,
         now: DateTime<Utc>,
         lease: chrono::Duration,
     ) -> Result<Option<OutboxRow>> {
-        dispatch!(self, claim_outbox(now, lease))
+        dispatch!(self, claim_outbox(now, lease, None))
+    }
+
+    /// [`Store::claim_outbox`] for a replica (`Replica::id`): the row records
+    /// who sends it, so it is due again at once when that replica is gone.
+    pub async fn claim_outbox_by(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        claimer: i64,
+    ) -> Result<Option<OutboxRow>> {
+        dispatch!(self, claim_outbox(now, lease, Some(claimer)))
     }
 
     pub async fn outbox_sent(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
-        dispatch!(self, outbox_sent(id, now))
+        dispatch!(self, outbox_sent(id, now, None))
+    }
+
+    /// Marks a row sent with the server's reply (its queue id), in one
+    /// statement of its own.
+    pub async fn outbox_delivered(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        response: &str,
+    ) -> Result<()> {
+        if let Store::Sqlite(p) = self {
+            sent_journal::append(p, id);
+        }
+        dispatch!(self, outbox_sent(id, now, Some(response)))
     }
 
     pub async fn outbox_retry(
@@ -743,7 +861,29 @@ impl Store {
         err: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        dispatch!(self, outbox_failed(id, attempts, err, now))
+        dispatch!(
+            self,
+            outbox_failed(id, attempts, err, now, None, Composed::default())
+        )
+    }
+
+    /// The row is refused for good; `notice` (the DPO's mail about it and the
+    /// case's event) is written in the same transaction.
+    pub async fn outbox_refused(
+        &self,
+        id: i64,
+        attempts: u32,
+        err: &str,
+        now: DateTime<Utc>,
+        case_id: Option<i64>,
+        notice: Composed,
+    ) -> Result<()> {
+        dispatch!(self, outbox_failed(id, attempts, err, now, case_id, notice))
+    }
+
+    /// Mails refused for good since `since`, newest first (at most 50).
+    pub async fn failed_mails(&self, since: DateTime<Utc>) -> Result<Vec<FailedMail>> {
+        dispatch!(self, failed_mails(since))
     }
 
     /// Rows left 'sending' by a process that died become due at once. Only
@@ -752,7 +892,21 @@ impl Store {
     /// lease decides there.
     pub async fn release_sending(&self, now: DateTime<Utc>) -> Result<u64> {
         match self {
-            Store::Sqlite(p) => sqlite_q::release_sending(p, now).await,
+            Store::Sqlite(p) => {
+                // Rows the server took just before a crash are sent, not due.
+                let sent = sent_journal::read(p);
+                if !sent.is_empty() {
+                    let n = sqlite_q::mark_journaled(p, &sent, now).await?;
+                    if n > 0 {
+                        tracing::info!(
+                            mails = n,
+                            "mails the server took before a crash are marked sent"
+                        );
+                    }
+                }
+                sent_journal::clear(p);
+                sqlite_q::release_sending(p, now).await
+            }
             Store::Postgres(_) => Ok(0),
         }
     }
@@ -924,6 +1078,39 @@ impl Store {
 }
 
 impl CaseRecord {
+    /// The record with its typed fields decoded from [`CaseRecord::stored`]
+    /// (the one place the JSON columns are read).
+    pub fn decoded(mut self) -> CaseRecord {
+        let d = self.stored.decode();
+        self.route = d.route;
+        self.incident = d.incident;
+        self.details = d.details;
+        self.workflow = d.workflow;
+        self
+    }
+
+    /// The case as the state machine knows it; a case without a recorded
+    /// workflow (opened before any command) starts as received.
+    pub fn case(&self) -> Case {
+        self.workflow.clone().unwrap_or_else(|| {
+            Case::open(self.case_ref.clone(), self.aware_at, self.opened_at, None).0
+        })
+    }
+
+    /// The stored workflow with the case's awareness moved to `aware_at`: a
+    /// commanded case keeps its state machine's copy of `aware_at` in step; an
+    /// uncommanded one keeps its empty workflow (the row's `aware_at` is its
+    /// awareness). Patched as stored, so nothing else in it changes.
+    pub fn workflow_with_aware_at(&self, aware_at: DateTime<Utc>) -> serde_json::Value {
+        let mut workflow = self.stored.workflow.clone();
+        if let Some(o) = workflow.as_object_mut() {
+            if o.contains_key("aware_at") {
+                o.insert("aware_at".into(), serde_json::json!(aware_at));
+            }
+        }
+        workflow
+    }
+
     /// The register fields of this row, as events seal them and `register
     /// verify` compares them (one owner for both sides).
     pub fn row_state(&self) -> crate::core::register::RowState {
@@ -939,9 +1126,9 @@ impl CaseRecord {
                 self.reporter_domain.as_deref(),
             ],
             systems: &self.systems,
-            route: &self.route,
-            facts: &self.facts,
-            workflow: &self.workflow,
+            route: &self.stored.route,
+            facts: &self.stored.facts,
+            workflow: &self.stored.workflow,
         })
     }
 }

@@ -3,7 +3,9 @@
 //! Unsigned IMAP numbers are stored as i64 (PostgreSQL has no unsigned types).
 
 macro_rules! backend {
-    ($name:ident, $db:ty, $begin:ident) => {
+    // `$claim_lock`: the row lock clause of the outbox claim (PostgreSQL:
+    // `FOR UPDATE OF o SKIP LOCKED`; SQLite has one writer and no such clause).
+    ($name:ident, $db:ty, $begin:ident, $claim_lock:expr) => {
         #[allow(clippy::too_many_arguments)]
         mod $name {
             use chrono::{DateTime, Utc};
@@ -223,15 +225,6 @@ macro_rules! backend {
                 Ok(())
             }
 
-            pub async fn case_route(pool: &Pool, case_id: i64) -> Result<serde_json::Value> {
-                let r: String = sqlx::query_scalar("SELECT route FROM cases WHERE id = $1")
-                    .bind(case_id)
-                    .fetch_optional(pool)
-                    .await?
-                    .ok_or_else(|| StoreError::NotFound(format!("case id {case_id}")))?;
-                serde_json::from_str(&r).map_err(|e| StoreError::Other(format!("stored route: {e}")))
-            }
-
             pub async fn case_id_by_ref(pool: &Pool, case_ref: &str) -> Result<Option<i64>> {
                 Ok(sqlx::query_scalar("SELECT id FROM cases WHERE ref = $1")
                     .bind(case_ref)
@@ -309,7 +302,7 @@ macro_rules! backend {
                 .bind(case_id)
                 .bind(seq)
                 .bind(at)
-                .bind(&ev.kind)
+                .bind(ev.kind.as_str())
                 .bind(&ev.actor)
                 .bind(ev.data.to_string())
                 .bind(prev)
@@ -485,10 +478,15 @@ macro_rules! backend {
                 })
             }
 
+            /// Claims the next due row for `claimer` (a replica id, see
+            /// `store::lease`). On PostgreSQL the candidate row is locked
+            /// with SKIP LOCKED, so parallel senders and replicas each take a
+            /// different row without waiting on one another.
             pub async fn claim_outbox(
                 pool: &Pool,
                 now: DateTime<Utc>,
                 lease: chrono::Duration,
+                claimer: Option<i64>,
             ) -> Result<Option<OutboxRow>> {
                 let mut tx = $begin(pool).await?;
                 // The outer status test is re-checked after a row lock wait in
@@ -498,16 +496,20 @@ macro_rules! backend {
                 // whose deadline is nearest goes first (mail of no case, e.g.
                 // the digest, after), so after an outage the urgent case's
                 // reminder is not queued behind a backlog.
-                let row = sqlx::query(
-                    "UPDATE outbox SET status = 'sending', next_attempt_at = $2, attempts = attempts + 1 \
+                let sql = format!(
+                    "UPDATE outbox SET status = 'sending', next_attempt_at = $2, attempts = attempts + 1, \
+                     claimed_by = $3 \
                      WHERE id = (SELECT o.id FROM outbox o LEFT JOIN cases c ON c.id = o.case_id \
                                  WHERE o.status IN ('pending', 'sending') AND o.next_attempt_at <= $1 \
-                                 ORDER BY (c.deadline_at IS NULL), c.deadline_at, o.next_attempt_at, o.id LIMIT 1) \
+                                 ORDER BY (c.deadline_at IS NULL), c.deadline_at, o.next_attempt_at, o.id LIMIT 1 {}) \
                        AND status IN ('pending', 'sending') AND next_attempt_at <= $1 \
-                     RETURNING id, case_id, message_id, envelope_from, recipients, raw, attempts",
-                )
+                     RETURNING id, case_id, message_id, envelope_from, recipients, raw, attempts, purpose",
+                    $claim_lock
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(now)
                 .bind(now + lease)
+                .bind(claimer)
                 .fetch_optional(&mut *tx)
                 .await?;
                 tx.commit().await?;
@@ -519,15 +521,25 @@ macro_rules! backend {
                     recipients: json_list(&r.get::<String, _>(4)),
                     raw: r.get(5),
                     attempts: r.get::<i64, _>(6) as u32,
+                    purpose: r.get(7),
                 }))
             }
 
-            pub async fn outbox_sent(pool: &Pool, id: i64, now: DateTime<Utc>) -> Result<()> {
+            /// The server took the mail: one statement on its own (no
+            /// transaction to wait behind), with the server's reply.
+            pub async fn outbox_sent(
+                pool: &Pool,
+                id: i64,
+                now: DateTime<Utc>,
+                response: Option<&str>,
+            ) -> Result<()> {
                 sqlx::query(
-                    "UPDATE outbox SET status = 'sent', sent_at = $2, last_error = NULL WHERE id = $1",
+                    "UPDATE outbox SET status = 'sent', sent_at = $2, last_error = NULL, \
+                     smtp_response = $3, claimed_by = NULL WHERE id = $1",
                 )
                 .bind(id)
                 .bind(now)
+                .bind(response)
                 .execute(pool)
                 .await?;
                 Ok(())
@@ -542,7 +554,7 @@ macro_rules! backend {
             ) -> Result<()> {
                 sqlx::query(
                     "UPDATE outbox SET status = 'pending', attempts = $2, next_attempt_at = $3, \
-                     last_error = $4 WHERE id = $1",
+                     last_error = $4, claimed_by = NULL WHERE id = $1",
                 )
                 .bind(id)
                 .bind(i64::from(attempts))
@@ -553,22 +565,62 @@ macro_rules! backend {
                 Ok(())
             }
 
+            /// A refusal for good: the row fails, and in the same transaction
+            /// the DPO's notice of it is queued and the case's timeline says so
+            /// (`notice` may be empty, e.g. when the refused mail was itself
+            /// such a notice).
             pub async fn outbox_failed(
                 pool: &Pool,
                 id: i64,
                 attempts: u32,
                 err: &str,
-                _now: DateTime<Utc>,
+                now: DateTime<Utc>,
+                case_id: Option<i64>,
+                notice: Composed,
             ) -> Result<()> {
+                let mut tx = $begin(pool).await?;
                 sqlx::query(
-                    "UPDATE outbox SET status = 'failed', attempts = $2, last_error = $3 WHERE id = $1",
+                    "UPDATE outbox SET status = 'failed', attempts = $2, last_error = $3, claimed_by = NULL WHERE id = $1",
                 )
                 .bind(id)
                 .bind(i64::from(attempts))
                 .bind(err)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
+                if let Some(c) = case_id {
+                    for ev in &notice.events {
+                        append_event(&mut tx, c, now, ev).await?;
+                    }
+                }
+                queue_mails(&mut tx, case_id, notice.mails, now).await?;
+                tx.commit().await?;
                 Ok(())
+            }
+
+            /// Mails refused for good since `since`, newest first (the digest
+            /// lists them): (case ref, purpose, subject, error, when queued).
+            pub async fn failed_mails(
+                pool: &Pool,
+                since: DateTime<Utc>,
+            ) -> Result<Vec<FailedMail>> {
+                let rows = sqlx::query(
+                    "SELECT c.ref, o.purpose, o.subject, o.last_error, o.created_at FROM outbox o \
+                     LEFT JOIN cases c ON c.id = o.case_id \
+                     WHERE o.status = 'failed' AND o.created_at >= $1 ORDER BY o.id DESC LIMIT 50",
+                )
+                .bind(since)
+                .fetch_all(pool)
+                .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| FailedMail {
+                        case_ref: r.get(0),
+                        purpose: r.get(1),
+                        subject: r.get(2),
+                        error: r.get(3),
+                        created_at: r.get(4),
+                    })
+                    .collect())
             }
 
             /// Rows left 'sending' by a process that died are due at once
@@ -577,12 +629,35 @@ macro_rules! backend {
             #[allow(dead_code)]
             pub async fn release_sending(pool: &Pool, now: DateTime<Utc>) -> Result<u64> {
                 Ok(sqlx::query(
-                    "UPDATE outbox SET status = 'pending', next_attempt_at = $1 WHERE status = 'sending'",
+                    "UPDATE outbox SET status = 'pending', next_attempt_at = $1, claimed_by = NULL \
+                     WHERE status = 'sending'",
                 )
                 .bind(now)
                 .execute(pool)
                 .await?
                 .rows_affected())
+            }
+
+            /// Rows the sent journal names (the server took them before a
+            /// crash) are sent, if still `sending`.
+            #[allow(dead_code)]
+            pub async fn mark_journaled(pool: &Pool, ids: &[i64], now: DateTime<Utc>) -> Result<u64> {
+                let mut tx = $begin(pool).await?;
+                let mut n = 0;
+                for id in ids {
+                    n += sqlx::query(
+                        "UPDATE outbox SET status = 'sent', sent_at = $2, claimed_by = NULL, \
+                         smtp_response = '(taken by the server before a crash)' \
+                         WHERE id = $1 AND status = 'sending'",
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                }
+                tx.commit().await?;
+                Ok(n)
             }
 
             /// Mail waiting to be sent: how many rows, and the oldest creation time.
@@ -696,12 +771,19 @@ macro_rules! backend {
                     reporter_organisation: r.get(8),
                     reporter_domain: r.get(9),
                     systems: json_list(&r.get::<String, _>(10)),
-                    route: js(11),
-                    facts: js(12),
-                    workflow: js(13),
+                    route: None,
+                    incident: Default::default(),
+                    details: Default::default(),
+                    workflow: None,
                     version: r.get(14),
                     timeline_head: r.get(15),
+                    stored: StoredJson {
+                        route: js(11),
+                        facts: js(12),
+                        workflow: js(13),
+                    },
                 }
+                .decoded()
             }
 
             pub async fn case_workflow(pool: &Pool, case_id: i64) -> Result<CaseRecord> {
@@ -754,11 +836,13 @@ macro_rules! backend {
             const SUMMARY: &str = "SELECT c.id, c.ref, c.state, c.aware_at, c.deadline_at, c.opened_at, \
                  c.reporter_organisation, c.reporter_address, c.route, c.rule_name, c.systems, \
                  (SELECT COUNT(*) FROM messages m WHERE m.case_id = c.id), c.reminders_sent, \
-                 c.next_reminder_at FROM cases c";
+                 c.next_reminder_at, \
+                 (SELECT m.mailbox FROM messages m WHERE m.case_id = c.id ORDER BY m.id LIMIT 1) \
+                 FROM cases c";
 
             fn summary(r: &<Db as sqlx::Database>::Row) -> CaseSummary {
-                let route: serde_json::Value =
-                    serde_json::from_str(&r.get::<String, _>(8)).unwrap_or_default();
+                // Decoded as `StoredJson::decode` does: one that does not read is no route.
+                let route: Option<Route> = serde_json::from_str(&r.get::<String, _>(8)).ok();
                 CaseSummary {
                     id: r.get(0),
                     case_ref: r.get(1),
@@ -768,13 +852,14 @@ macro_rules! backend {
                     opened_at: r.get(5),
                     reporter_organisation: r.get(6),
                     reporter_address: r.get(7),
-                    committee: route["committee"]["name"].as_str().unwrap_or_default().to_string(),
-                    official: route["official"]["address"].as_str().unwrap_or_default().to_string(),
+                    committee: route.as_ref().map(|r| r.committee.name.clone()).unwrap_or_default(),
+                    official: route.as_ref().map(|r| r.official.address.clone()).unwrap_or_default(),
                     rule: r.get(9),
                     systems: json_list(&r.get::<String, _>(10)),
                     messages: r.get(11),
                     reminders_sent: r.get(12),
                     next_reminder_at: r.get(13),
+                    mailbox: r.get(14),
                 }
             }
 
@@ -910,7 +995,7 @@ macro_rules! backend {
                     .map(|r| EventRow {
                         seq: r.get(0),
                         at: r.get(1),
-                        kind: r.get(2),
+                        kind: EventKind::parse(r.get::<&str, _>(2)),
                         actor: r.get(3),
                         data: serde_json::from_str(&r.get::<String, _>(4)).unwrap_or_default(),
                         prev_hash: r.get(5),
@@ -933,7 +1018,7 @@ macro_rules! backend {
                         seq: u64::try_from(r.get::<i64, _>(0)).unwrap_or(0),
                         case_ref: case_ref.clone(),
                         at: r.get(1),
-                        kind: r.get(2),
+                        kind: EventKind::parse(r.get::<&str, _>(2)),
                         actor: r.get(3),
                         data: serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data)),
                     },

@@ -20,7 +20,6 @@ use super::WebState;
 use crate::core::auth::{roster_role, Origin};
 use crate::core::case::{Effect, ReplyOutcome};
 use crate::core::commands::{parse_reply, Parsed};
-use crate::core::routing::Route;
 use crate::workers::reply::{load_case, outcome_work, ReplyMail};
 
 #[derive(Debug, Deserialize)]
@@ -106,7 +105,7 @@ pub async fn action(
     }) else {
         return error_page(&state, StatusCode::NOT_FOUND, "Ärendet finns inte.");
     };
-    let Ok(route) = serde_json::from_value::<Route>(wf.route.clone()) else {
+    let Some(route) = wf.route.clone() else {
         return error_page(
             &state,
             StatusCode::INTERNAL_SERVER_ERROR,

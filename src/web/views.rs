@@ -13,7 +13,6 @@ use serde_json::{json, Value};
 use super::access::{may_see, scope, Scope};
 use super::session::Session;
 use super::WebState;
-use crate::core::routing::Route;
 use crate::store::{CaseRecord, CaseSummary};
 
 /// At most this many cases per API page.
@@ -87,10 +86,6 @@ fn store_error(state: &WebState, e: impl std::fmt::Display) -> Response {
         StatusCode::SERVICE_UNAVAILABLE,
         "Databasen svarar inte just nu.",
     )
-}
-
-fn route_of(v: &Value) -> Option<Route> {
-    serde_json::from_value(v.clone()).ok()
 }
 
 /// One row of the open-cases page and of `/api/v1/cases`.
@@ -197,7 +192,7 @@ async fn visible_cases(
             .await
             .map_err(|e| store_error(state, e))?
         {
-            routes.insert(w.case_ref.as_str().to_string(), route_of(&w.route));
+            routes.insert(w.case_ref.as_str().to_string(), w.route.clone());
         }
     }
     let mut out: Vec<CaseSummary> = list
@@ -284,7 +279,7 @@ async fn case_for(
         return Err(not_found(state, api));
     };
     let sc = scope(&state.p.cfg, &state.web, who);
-    if !may_see(&sc, route_of(&rec.route).as_ref(), who) {
+    if !may_see(&sc, rec.route.as_ref(), who) {
         tracing::info!(who = %crate::core::types::addr_hash(who), case = %rec.case_ref, "web: case refused");
         return Err(forbidden(state, api));
     }
@@ -322,13 +317,13 @@ pub async fn case_page(
     c.last_event = String::new();
     let imy_ref = rec
         .workflow
-        .get("imy_ref")
-        .and_then(|v| v.as_str())
-        .map(str::to_string);
-    let facts = facts_rows(&rec.facts);
+        .as_ref()
+        .and_then(|w| w.imy_ref.as_ref())
+        .map(|r| r.to_string());
+    let facts = facts_rows(&rec.stored.facts);
     let reminders_sent: Vec<String> = events
         .iter()
-        .filter(|e| e.kind.starts_with("reminder"))
+        .filter(|e| e.kind.as_str().starts_with("reminder"))
         .map(|e| format!("{} ({})", local(&state, e.at), e.kind))
         .collect();
     let documents: Vec<Value> = events
@@ -699,9 +694,9 @@ pub async fn api_case(
     Json(json!({
         "schema": "breachwatch.api.case/1",
         "case": summary,
-        "facts": rec.facts,
-        "route": rec.route,
-        "workflow": rec.workflow,
+        "facts": rec.stored.facts,
+        "route": rec.stored.route,
+        "workflow": rec.stored.workflow,
         "timeline_head": rec.timeline_head,
         "messages": messages,
     }))

@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::core::clock::{self, ReminderPlan};
+use crate::core::event::EventKind;
 use crate::core::routing::Route;
 use crate::mail::compose::{self, Sender};
 use crate::store::{Composed, NewEvent, Store};
@@ -29,16 +30,18 @@ pub async fn fire_due(
         let next = clock::next_after(due.aware_at, plan, now).map(|n| (n.due_at, n.seq));
         let wf = store.case_workflow(due.case_id).await?;
         let case = crate::workers::reply::load_case(&wf);
-        let route: Route = serde_json::from_value(wf.route.clone())?;
+        let route: Route = wf
+            .route
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("{}: the stored route cannot be read", wf.case_ref))?;
         // Nobody has acknowledged the case yet: the reminder escalates to the deputy.
         let unacknowledged = case.acknowledged_at.is_none();
         let event = NewEvent {
             kind: if r.overdue {
-                "overdue_reminder"
+                EventKind::OverdueReminder
             } else {
-                "reminder"
-            }
-            .into(),
+                EventKind::Reminder
+            },
             actor: "breachwatch".into(),
             data: serde_json::json!({
                 "seq": r.seq,
@@ -83,14 +86,28 @@ pub async fn run(
     outbox_wake: Arc<Notify>,
     cancel: CancellationToken,
 ) {
+    let mut pacer = crate::workers::backoff::Pacer::new("clock");
     loop {
         if cancel.is_cancelled() {
             return;
         }
         match fire_due(&store, &sender, &plan, Utc::now()).await {
-            Ok(n) if n > 0 => outbox_wake.notify_one(),
-            Ok(_) => {}
-            Err(e) => tracing::error!("clock: {e:#}"),
+            Ok(n) => {
+                pacer.succeeded();
+                if n > 0 {
+                    outbox_wake.notify_one();
+                }
+            }
+            Err(e) => {
+                // Reminders wait for the store, said once per interval; a
+                // reminder is never lost, only late (`latest_due`).
+                let wait = pacer.failed(&e);
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = cancel.cancelled() => return,
+                }
+                continue;
+            }
         }
         let next = store.next_reminder_at().await.ok().flatten();
         let sleep_for = next

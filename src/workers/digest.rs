@@ -33,10 +33,10 @@ pub async fn send_digest(
         .entry(cfg.routing.default.dpo.address.to_lowercase())
         .or_default();
     for wf in store.open_workflows().await? {
-        let route: Route = match serde_json::from_value(wf.route.clone()) {
-            Ok(r) => r,
-            Err(_) => cfg.routing.default.clone(),
-        };
+        let route: Route = wf
+            .route
+            .clone()
+            .unwrap_or_else(|| cfg.routing.default.clone());
         let case = load_case(&wf);
         per_dpo
             .entry(route.dpo.address.to_lowercase())
@@ -47,6 +47,11 @@ pub async fn send_digest(
     // the same register state.
     let anchor = crate::register::current_anchor(store, now).await?;
     let anchor_text = anchor_text_sv(&anchor, tz);
+    // Mail the server refused for good in the last week: each was told to
+    // its case's DPO at once; the digest says it again.
+    let failed = store
+        .failed_mails(run_at - chrono::Duration::days(7))
+        .await?;
     let mut mails = Vec::new();
     let day = run_at.with_timezone(&tz).format("%Y-%m-%d").to_string();
     for (dpo, cases) in per_dpo {
@@ -64,6 +69,18 @@ pub async fn send_digest(
                 l.deadline.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
                 l.time_left_sv
             ));
+        }
+        if !failed.is_empty() {
+            text.push_str("\nMeddelanden som inte kunde levereras (senaste veckan):\n");
+            for f in &failed {
+                text.push_str(&format!(
+                    "{}  {}  {}  {}\n",
+                    f.case_ref.as_deref().unwrap_or("-"),
+                    f.created_at.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+                    f.purpose,
+                    crate::core::bounded::one_line(f.error.as_deref().unwrap_or(""), 160)
+                ));
+            }
         }
         text.push('\n');
         text.push_str(&anchor_text);

@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use crate::config::Config;
 use crate::core::bounded::{cut_text, MAX_STORED_TEXT};
 use crate::core::clock;
+use crate::core::event::EventKind;
 use crate::core::intake::{self, AckTo, Plan};
 use crate::core::notice::{self, Notice};
 use crate::core::routing::{self, Route};
@@ -285,7 +286,7 @@ impl Pipeline {
             } => {
                 let from = n.sender.address.clone().unwrap_or_default();
                 let mut events = vec![NewEvent {
-                    kind: "message_attached".into(),
+                    kind: EventKind::MessageAttached,
                     actor: from.clone(),
                     data: serde_json::json!({
                         "message_id": message_id,
@@ -316,7 +317,7 @@ impl Pipeline {
                 // Automatic mail never commands and is never answered.
                 if notify_official {
                     let wf = self.store.case_workflow(case_id).await?;
-                    let route: Option<Route> = serde_json::from_value(wf.route.clone()).ok();
+                    let route: Option<Route> = wf.route.clone();
                     let mut was_command = false;
                     let reply = ReplyMail::from_notice(n);
                     {
@@ -362,7 +363,7 @@ impl Pipeline {
                             Err(e) => {
                                 tracing::error!(case = %wf.case_ref, "reply could not be handled: {e}");
                                 events.push(NewEvent {
-                                    kind: "reply_not_handled".into(),
+                                    kind: EventKind::ReplyNotHandled,
                                     actor: "breachwatch".into(),
                                     data: serde_json::json!({ "error": e }),
                                 });
@@ -483,7 +484,7 @@ impl Pipeline {
                     },
                     change: CaseChange::Open(Box::new(case)),
                     events: std::iter::once(NewEvent {
-                        kind: "case_opened".into(),
+                        kind: EventKind::CaseOpened,
                         actor: "breachwatch".into(),
                         data: serde_json::json!({
                             "message_id": message_id,
@@ -565,7 +566,7 @@ impl Pipeline {
                             }
                             Err(e) => {
                                 tracing::error!(case = %k.case_ref, "opening notice with documents could not be formatted: {e}");
-                                if doc_event.kind != crate::casefile::EVENT_DOCUMENTS_FAILED {
+                                if doc_event.kind != EventKind::DocumentsFailed {
                                     events.push(crate::casefile::documents_failed_event(&e.to_string()));
                                 } else {
                                     events.push(doc_event);
@@ -697,14 +698,7 @@ impl Pipeline {
         now: DateTime<Utc>,
     ) -> anyhow::Result<(EarlierAwareness, NewEvent)> {
         let wf = self.store.case_workflow(case_id).await?;
-        let mut workflow = wf.workflow.clone();
-        // A case commanded before keeps its state machine's copy of aware_at in
-        // step; an empty workflow is built from the case row when needed.
-        if let Some(o) = workflow.as_object_mut() {
-            if o.contains_key("aware_at") {
-                o.insert("aware_at".into(), serde_json::json!(aware_at));
-            }
-        }
+        let workflow = wf.workflow_with_aware_at(aware_at);
         let deadline_at = clock::deadline(aware_at);
         let change = EarlierAwareness {
             case_id,
@@ -716,7 +710,7 @@ impl Pipeline {
             expected_version: wf.version,
         };
         let event = NewEvent {
-            kind: "aware_at_moved".into(),
+            kind: EventKind::AwareAtMoved,
             actor: "breachwatch".into(),
             data: serde_json::json!({
                 "from": wf.aware_at,
@@ -864,7 +858,7 @@ fn refused_sender(n: &Notice) -> Option<NewEvent> {
     let why = crate::core::types::PlainAddress::parse(a).err()?;
     let shown: String = a.chars().take(320).collect();
     Some(NewEvent {
-        kind: "recipient_refused".into(),
+        kind: EventKind::RecipientRefused,
         actor: "breachwatch".into(),
         data: serde_json::json!({ "address": shown, "reason": why.to_string() }),
     })

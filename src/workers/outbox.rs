@@ -1,23 +1,43 @@
-//! Outbox worker: claims one due row, hands it to SMTP, marks it sent or
-//! schedules a capped exponential retry. Delivery is at least once; the
-//! Message-ID was fixed when the row was written, so a resend is the same mail.
+//! Outbox worker: sender tasks claim due rows (one each, PostgreSQL `SKIP
+//! LOCKED`, the nearest deadline first), hand them to SMTP on pooled
+//! connections and mark them sent with the server's reply, or schedule a
+//! capped exponential retry. Delivery is at least once; the Message-ID was
+//! fixed when the row was written, so a resend is the same mail.
+//!
+//! The duplicate window is the time between the server's 250 and the "sent"
+//! mark: that mark is one statement of its own, right after the reply. A row
+//! left `sending` by a replica that died is due again at once
+//! ([`Replica::release_dead_claims`]), not when its lease runs out.
+//!
+//! Transient failures (connection refused, timeouts, 4xx) are never final.
+//! A final refusal (5xx) fails the row and, in the same transaction, queues a
+//! mail to the DPO saying so and puts it on the case's timeline; the digest
+//! lists such mails too.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::config::Smtp;
-use crate::core::types::redact_addresses;
-use crate::mail::smtp::{SendOutcome, SmtpSender};
-use crate::store::Store;
+use crate::core::types::{redact_addresses, CaseRef};
+use crate::mail::compose::{self, Draft, Sender};
+use crate::mail::smtp::{SendOutcome, SmtpSender, SmtpSession};
+use crate::store::{Composed, NewEvent, OutboxRow, Replica, Store};
+use crate::workers::backoff::Pacer;
+
+/// The purpose of the DPO's notice of a refused mail; a refusal of such a
+/// notice is only logged (no notice of a notice).
+pub const DELIVERY_FAILED: &str = "delivery_failed";
 
 /// How long a claimed row stays ours before another worker (or this one after a
 /// crash) may take it: longer than any send can take (the SMTP timeout covers
-/// connect and each command), short enough that a crash delays mail by a minute
-/// or so, not five.
+/// connect and each command). A replica that is gone loses its rows at once
+/// (see the module doc); the lease is the fallback for rows of no replica.
 pub fn lease(cfg: &Smtp) -> chrono::Duration {
     chrono::Duration::seconds(
         i64::try_from(cfg.timeout_secs)
@@ -52,32 +72,84 @@ fn worth_logging(attempts: u32) -> bool {
     attempts <= 2 || attempts.is_power_of_two()
 }
 
+/// What the sender tasks of one replica share.
+pub struct Outbox {
+    pub store: Store,
+    pub smtp: SmtpSender,
+    pub cfg: Smtp,
+    /// Composes the DPO's notice of a refused mail.
+    pub sender: Sender,
+    /// The DPO told of a refused mail that belongs to no case (the digest).
+    pub default_dpo: String,
+    pub case_prefix: String,
+    /// This replica's id, recorded on the rows it claims.
+    pub replica: i64,
+}
+
+impl Outbox {
+    pub fn new(cfg: &crate::config::Config, store: Store, smtp: SmtpSender, replica: i64) -> Self {
+        Outbox {
+            store,
+            smtp,
+            cfg: cfg.smtp.clone(),
+            sender: Sender {
+                from_address: cfg.smtp.from.clone(),
+                from_name: cfg.smtp.from_name.clone(),
+                internal_domains: cfg.general.internal_domains.clone(),
+                tz: cfg.tz(),
+            },
+            default_dpo: cfg.routing.default.dpo.address.clone(),
+            case_prefix: cfg.general.case_prefix.clone(),
+            replica,
+        }
+    }
+}
+
 /// Sends at most one due mail. A transient failure (connection refused,
 /// timeout, 4xx) is never final: the mail is retried with capped backoff until
 /// it goes out. Only a permanent refusal (5xx) ends it.
 pub async fn send_one(
-    store: &Store,
-    smtp: &SmtpSender,
-    cfg: &Smtp,
+    ob: &Outbox,
+    session: &mut SmtpSession,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Step> {
-    let Some(row) = store.claim_outbox(now, lease(cfg)).await? else {
+    let cfg = &ob.cfg;
+    let Some(row) = ob
+        .store
+        .claim_outbox_by(now, lease(cfg), ob.replica)
+        .await?
+    else {
         return Ok(Step::Idle);
     };
     // The claim counted this attempt already.
     let attempts = row.attempts;
-    match smtp
-        .send(&row.envelope_from, &row.recipients, &row.raw)
+    let t0 = std::time::Instant::now();
+    match ob
+        .smtp
+        .send_on(session, &row.envelope_from, &row.recipients, &row.raw)
         .await
     {
-        SendOutcome::Sent => {
-            store.outbox_sent(row.id, Utc::now()).await?;
-            tracing::info!(message_id = %row.message_id, attempts, "mail sent");
+        SendOutcome::Sent(reply) => {
+            let smtp_ms = t0.elapsed().as_millis() as u64;
+            // At once, on its own: this is the duplicate window. A store
+            // that fails now (a database restart) is asked again for a
+            // minute: the row stays ours meanwhile, and a resend would be a
+            // duplicate.
+            let mut tries = 0;
+            while let Err(e) = ob.store.outbox_delivered(row.id, Utc::now(), &reply).await {
+                tries += 1;
+                if tries >= 60 {
+                    return Err(e.into());
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            let mark_ms = (t0.elapsed().as_millis() as u64).saturating_sub(smtp_ms);
+            tracing::info!(message_id = %row.message_id, attempts, smtp_ms, mark_ms, reply = %reply, "mail sent");
             Ok(Step::Sent(row.message_id))
         }
         SendOutcome::Retry(err) => {
             let next = Utc::now() + retry_delay(cfg, attempts);
-            store.outbox_retry(row.id, attempts, next, &err).await?;
+            ob.store.outbox_retry(row.id, attempts, next, &err).await?;
             if attempts >= cfg.max_attempts && worth_logging(attempts) {
                 tracing::error!(message_id = %row.message_id, attempts, %next, "mail still not sent, retrying until the server takes it: {}", redact_addresses(&err));
             } else if worth_logging(attempts) {
@@ -86,62 +158,203 @@ pub async fn send_one(
             Ok(Step::Retry(err))
         }
         SendOutcome::Permanent(err) => {
-            store
-                .outbox_failed(row.id, attempts, &err, Utc::now())
+            let notice = refusal_notice(ob, &row, &err).await;
+            ob.store
+                .outbox_refused(row.id, attempts, &err, Utc::now(), row.case_id, notice)
                 .await?;
-            tracing::error!(message_id = %row.message_id, attempts, "mail refused for good: {}", redact_addresses(&err));
+            tracing::error!(message_id = %row.message_id, attempts, purpose = %row.purpose, "mail refused for good; the DPO is told: {}", redact_addresses(&err));
             Ok(Step::Failed(err))
         }
     }
 }
 
-/// Sends until nothing is due, then sleeps until the next due row, a wake-up or
-/// at most 30 s.
-pub async fn run(
-    store: Store,
-    smtp: SmtpSender,
-    cfg: Smtp,
+/// The DPO's mail about a refused mail and the case's event, composed before
+/// the row's transaction. Nothing for a refused notice of this kind (the
+/// digest still lists it).
+async fn refusal_notice(ob: &Outbox, row: &OutboxRow, err: &str) -> Composed {
+    let event = NewEvent {
+        kind: crate::core::event::EventKind::MailRefused,
+        actor: "breachwatch".into(),
+        data: serde_json::json!({
+            "message_id": row.message_id,
+            "purpose": row.purpose,
+            "error": redact_addresses(err),
+        }),
+    };
+    if row.purpose == DELIVERY_FAILED {
+        return Composed {
+            mails: Vec::new(),
+            events: vec![event],
+        };
+    }
+    let (tag, dpo) = match row.case_id {
+        Some(id) => match ob.store.case_workflow(id).await {
+            Ok(rec) => {
+                let dpo = rec
+                    .route
+                    .as_ref()
+                    .map(|r| r.dpo.address.clone())
+                    .unwrap_or_else(|| ob.default_dpo.clone());
+                (rec.case_ref, dpo)
+            }
+            Err(_) => (
+                CaseRef::from_stored(format!("{}-POST", ob.case_prefix)),
+                ob.default_dpo.clone(),
+            ),
+        },
+        None => (
+            CaseRef::from_stored(format!("{}-POST", ob.case_prefix)),
+            ob.default_dpo.clone(),
+        ),
+    };
+    let text = format!(
+        "E-postservern vägrade för gott att ta emot ett meddelande från breachwatch, \
+         så det har inte nått sina mottagare.\n\n\
+         Meddelande: {purpose} (Message-ID <{mid}>)\n\
+         Mottagare: {rcpt}\n\
+         Serverns svar: {err}\n\n\
+         Meddelandet skickas inte igen. Kontrollera mottagarens adress och \
+         kontakta mottagaren på annat sätt; ärendets tidslinje visar vad som hände.\n\n-- \nbreachwatch\n",
+        purpose = row.purpose,
+        mid = row.message_id,
+        rcpt = row.recipients.join(", "),
+        err = crate::core::bounded::one_line(err, 500),
+    );
+    let d = Draft {
+        dedupe_key: format!("{}/{DELIVERY_FAILED}", row.message_id),
+        purpose: DELIVERY_FAILED.into(),
+        to: vec![dpo],
+        cc: vec![],
+        subject: "Meddelande kunde inte levereras".into(),
+        text,
+        in_reply_to: None,
+        attachments: vec![],
+    };
+    match compose::format(&ob.sender, &tag, d) {
+        Ok(m) => Composed {
+            mails: vec![m],
+            events: vec![event],
+        },
+        Err(e) => Composed {
+            mails: Vec::new(),
+            events: vec![event, compose::dropped_event(&e)],
+        },
+    }
+}
+
+/// One sender task: sends until nothing is due, then sleeps until the next
+/// due row, a wake-up or at most 30 s. A claimed row wakes a sibling, so a
+/// backlog is sent by every task in parallel.
+async fn sender(
+    ob: Arc<Outbox>,
+    pacer: Arc<tokio::sync::Mutex<Pacer>>,
     wake: Arc<Notify>,
     cancel: CancellationToken,
 ) {
-    match store.release_sending(Utc::now()).await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(
-            mails = n,
-            "mails interrupted mid-send by a stop are due again"
-        ),
-        Err(e) => tracing::error!("outbox: {e:#}"),
-    }
-    let mut last_report = std::time::Instant::now();
+    let mut session = SmtpSession::default();
     loop {
         if cancel.is_cancelled() {
             return;
         }
-        let step = send_one(&store, &smtp, &cfg, Utc::now()).await;
-        // While mail waits on a failing server, say so once a minute.
-        if matches!(step, Ok(Step::Retry(_))) && last_report.elapsed() >= Duration::from_secs(60) {
-            last_report = std::time::Instant::now();
-            if let Ok((n, oldest)) = store.outbox_waiting().await {
-                tracing::warn!(waiting = n, oldest = ?oldest, "outbox: mail is waiting for the SMTP server");
-            }
-        }
+        let step = send_one(&ob, &mut session, Utc::now()).await;
         let sleep_for = match step {
             Ok(Step::Idle) => {
-                let next = store.next_outbox_at().await.ok().flatten();
+                // Nothing due: give the connection back to the server (kept
+                // only while mail goes out back to back; an idle one would
+                // hold one of the relay's server processes).
+                session = SmtpSession::default();
+                pacer.lock().await.succeeded();
+                crate::app::HEALTH.store_ok.store(true, Ordering::Relaxed);
+                let next = ob.store.next_outbox_at().await.ok().flatten();
                 next.map(|t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO))
                     .unwrap_or(Duration::from_secs(30))
                     .min(Duration::from_secs(30))
             }
-            Ok(_) => continue,
+            Ok(_) => {
+                pacer.lock().await.succeeded();
+                wake.notify_one();
+                continue;
+            }
             Err(e) => {
-                tracing::error!("outbox: {e:#}");
-                Duration::from_secs(5)
+                // The store failed: the growing backoff, said once per
+                // interval for all sender tasks, and no wake-up cuts it short.
+                crate::app::HEALTH.store_ok.store(false, Ordering::Relaxed);
+                let wait = pacer.lock().await.failed(&e);
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = cancel.cancelled() => return,
+                }
+                continue;
             }
         };
         tokio::select! {
             _ = tokio::time::sleep(sleep_for) => {}
             _ = wake.notified() => {}
             _ = cancel.cancelled() => return,
+        }
+    }
+}
+
+/// Runs `cfg.senders` sender tasks, and every few seconds makes the rows of
+/// replicas that are gone due again and says (once a minute) when mail waits.
+pub async fn run(ob: Outbox, replica: Arc<Replica>, wake: Arc<Notify>, cancel: CancellationToken) {
+    let ob = Arc::new(ob);
+    let release = |quiet: bool| {
+        let replica = replica.clone();
+        async move {
+            match replica.release_dead_claims(Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    mails = n,
+                    "mails interrupted mid-send by a stopped replica are due again"
+                ),
+                Err(e) if !quiet => tracing::error!("outbox: {e:#}"),
+                Err(_) => {}
+            }
+        }
+    };
+    release(false).await;
+    let tasks = TaskTracker::new();
+    let pacer = Arc::new(tokio::sync::Mutex::new(Pacer::new("outbox")));
+    for _ in 0..ob.cfg.senders.max(1) {
+        tasks.spawn(sender(
+            ob.clone(),
+            pacer.clone(),
+            wake.clone(),
+            cancel.clone(),
+        ));
+    }
+    tasks.close();
+    let pg = matches!(ob.store, Store::Postgres(_));
+    let mut last_report = std::time::Instant::now();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3)) => {}
+            _ = cancel.cancelled() => break,
+        }
+        // SQLite: the file is this daemon's; its own rows were released at start.
+        if pg {
+            release(true).await;
+            wake.notify_one();
+        }
+        if last_report.elapsed() >= Duration::from_secs(60) {
+            last_report = std::time::Instant::now();
+            report_waiting(&ob).await;
+        }
+    }
+    tasks.wait().await;
+}
+
+/// Mail that has waited more than a minute: said once a minute, and in the
+/// readiness state.
+async fn report_waiting(ob: &Outbox) {
+    if let Ok((n, oldest)) = ob.store.outbox_waiting().await {
+        let stuck = oldest.is_some_and(|t| Utc::now() - t > chrono::Duration::minutes(1));
+        crate::app::HEALTH
+            .outbox_stuck
+            .store(stuck, Ordering::Relaxed);
+        if stuck {
+            tracing::warn!(waiting = n, oldest = ?oldest, "outbox: mail is waiting for the SMTP server");
         }
     }
 }
@@ -162,5 +375,6 @@ mod tests {
             .map(|a| retry_delay(&cfg, a).num_seconds())
             .collect();
         assert_eq!(secs, vec![5, 10, 20, 40, 80, 160, 320, 600, 600]);
+        assert_eq!(cfg.senders, 4);
     }
 }

@@ -13,6 +13,7 @@ use crate::core::case::{handle_reply, Case, Effect, Reply};
 use crate::core::clock;
 use crate::core::commands::Lang;
 use crate::core::documents::CaseFile;
+use crate::core::event::EventKind;
 use crate::core::notice::Notice;
 use crate::core::routing::Route;
 use crate::mail::compose::{self, Draft, Sender};
@@ -78,8 +79,7 @@ pub fn merge_target_ref(reply: &ReplyMail) -> Option<crate::core::types::CaseRef
 /// The case as the state machine knows it; a case without recorded workflow
 /// (opened before any command) starts as received.
 pub fn load_case(wf: &CaseRecord) -> Case {
-    serde_json::from_value(wf.workflow.clone())
-        .unwrap_or_else(|_| Case::open(wf.case_ref.clone(), wf.aware_at, wf.opened_at, None).0)
+    wf.case()
 }
 
 fn pick(lang: Option<Lang>, sv: &str, en: &str) -> String {
@@ -119,8 +119,10 @@ pub fn work(
 ) -> Result<ReplyWork, String> {
     let case = load_case(wf);
     let target_case = merge_target.map(load_case);
-    let route: Route =
-        serde_json::from_value(wf.route.clone()).map_err(|e| format!("stored route: {e}"))?;
+    let route: Route = wf
+        .route
+        .clone()
+        .ok_or_else(|| "stored route: it does not read as a route".to_string())?;
     let r = Reply {
         sender: &reply.sender,
         text: &reply.text,
@@ -165,7 +167,7 @@ pub fn outcome_work(
     out: crate::core::case::ReplyOutcome,
 ) -> Result<ReplyWork, String> {
     let mut work = ReplyWork {
-        was_command: !matches!(out.effects.first(), Some(Effect::RecordTimeline { kind, .. }) if kind == "follow_up"),
+        was_command: !matches!(out.effects.first(), Some(Effect::RecordTimeline { kind, .. }) if *kind == EventKind::FollowUp),
         ..ReplyWork::default()
     };
     let case_ref = &wf.case_ref;
@@ -221,14 +223,7 @@ pub fn outcome_work(
                 queue(&mut work, sender, case_ref, dnr.as_deref(), d);
             }
             Effect::NotifyRoster { sv, en: _ } => {
-                let mut to: Vec<String> = vec![
-                    route.official.address.clone(),
-                    route.deputy.address.clone(),
-                    route.dpo.address.clone(),
-                ];
-                if let Some(c) = &route.coordinator {
-                    to.push(c.address.clone());
-                }
+                let mut to: Vec<String> = route.roster().map(|(_, c)| c.address.clone()).collect();
                 to.retain(|a| !a.eq_ignore_ascii_case(&reply.sender));
                 if to.is_empty() {
                     continue;
@@ -314,23 +309,15 @@ pub fn outcome_work(
                 let Some(rec) = merge_target else {
                     return Err("merge accepted without its target case".into());
                 };
-                // An uncommanded target keeps its empty workflow (the row's
-                // aware_at is its awareness); a commanded one keeps its state
-                // machine's copy of aware_at in step, as ingest does.
-                let mut workflow = rec.workflow.clone();
-                if let Some(o) = workflow.as_object_mut() {
-                    if o.contains_key("aware_at") {
-                        o.insert("aware_at".into(), serde_json::json!(target.aware_at));
-                    }
-                }
+                let workflow = rec.workflow_with_aware_at(target.aware_at);
                 let mut events = vec![NewEvent {
-                    kind: "merged_from".into(),
+                    kind: EventKind::MergedFrom,
                     actor: reply.sender.clone(),
                     data: data.clone(),
                 }];
                 if *aware_at_moved {
                     events.push(NewEvent {
-                        kind: "aware_at_moved".into(),
+                        kind: EventKind::AwareAtMoved,
                         actor: "breachwatch".into(),
                         data: serde_json::json!({
                             "from": rec.aware_at,

@@ -23,13 +23,18 @@ pub async fn ingest_pass(
     uidvalidity: u32,
     last_uid: u32,
     rescan: bool,
+    stop: &CancellationToken,
 ) -> anyhow::Result<u32> {
     let imap = &p.cfg.imap;
     let mut last = last_uid;
     let from = if rescan { 0 } else { last_uid };
     for m in conn.fetch_after(from).await? {
+        // A stop takes no new message: the one in hand was finished above.
+        if stop.is_cancelled() {
+            break;
+        }
         let origin = Origin {
-            mailbox: imap.mailbox.clone(),
+            mailbox: imap.checkpoint_key(),
             uidvalidity,
             uid: m.uid.max(last),
         };
@@ -53,25 +58,58 @@ pub async fn ingest_pass(
 
 pub async fn run(p: Pipeline, cancel: CancellationToken) {
     let imap = p.cfg.imap.clone();
-    let mut failures: u32 = 0;
+    // One pacer for the network and the store: the same growing backoff and
+    // one line per interval, whichever failed (`workers::backoff`).
+    let mut pacer = crate::workers::backoff::Pacer::new("mailbox");
     while !cancel.is_cancelled() {
         let connected = std::sync::atomic::AtomicBool::new(false);
         let session = async {
             let (mut conn, validity, _next) = ImapConn::connect(&imap).await?;
             connected.store(true, std::sync::atomic::Ordering::Relaxed);
+            crate::app::HEALTH
+                .mailbox_connected
+                .store(true, std::sync::atomic::Ordering::Relaxed);
             tracing::info!(mailbox = %imap.mailbox, idle = conn.has_idle(), "IMAP connected");
-            let mut last = match p.store.checkpoint(&imap.mailbox).await? {
-                Some(cp) if cp.uidvalidity == validity => cp.last_uid,
-                Some(_) => {
-                    tracing::warn!(mailbox = %imap.mailbox, "UIDVALIDITY changed: rescanning the mailbox");
-                    0
-                }
-                None => 0,
-            };
+            let mut last = None;
             let mut rescan = true;
             loop {
-                last = ingest_pass(&mut conn, &p, validity, last, rescan).await?;
-                rescan = false;
+                // A store error keeps the IMAP session and waits (growing
+                // backoff), instead of logging in again and again.
+                let pass = async {
+                    let from = match last {
+                        Some(l) => l,
+                        None => match p.store.checkpoint(&imap.checkpoint_key()).await? {
+                            Some(cp) if cp.uidvalidity == validity => cp.last_uid,
+                            Some(_) => {
+                                tracing::warn!(mailbox = %imap.mailbox, "UIDVALIDITY changed: rescanning the mailbox");
+                                0
+                            }
+                            None => 0,
+                        },
+                    };
+                    ingest_pass(&mut conn, &p, validity, from, rescan, &cancel).await
+                };
+                match pass.await {
+                    Ok(l) => {
+                        last = Some(l);
+                        rescan = false;
+                        pacer.succeeded();
+                    }
+                    Err(e) if crate::workers::backoff::is_store_error(&e) => {
+                        let wait = pacer.failed(&e);
+                        rescan = true;
+                        tokio::select! {
+                            _ = tokio::time::sleep(wait) => {}
+                            _ = cancel.cancelled() => {}
+                        }
+                        if cancel.is_cancelled() {
+                            conn.logout().await;
+                            return Ok::<(), anyhow::Error>(());
+                        }
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
                 let wake = conn
                     .wait(
                         Duration::from_secs(imap.idle_reissue_secs),
@@ -85,17 +123,20 @@ pub async fn run(p: Pipeline, cancel: CancellationToken) {
                 }
             }
         };
-        match session.await {
+        let outcome = session.await;
+        crate::app::HEALTH
+            .mailbox_connected
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        match outcome {
             Ok(()) => return,
             Err(e) => {
-                // A session that got as far as connecting resets the backoff.
+                // A session that got as far as connecting starts a new streak
+                // (a store failure inside it did not end it: see above).
                 if connected.load(std::sync::atomic::Ordering::Relaxed) {
-                    failures = 0;
+                    pacer.reset_count();
                 }
-                let wait = crate::workers::backoff(failures);
-                failures = failures.saturating_add(1);
+                let wait = pacer.failed(&e.context("IMAP (reconnecting)"));
                 metrics::counter!("breachwatch_imap_reconnects_total").increment(1);
-                tracing::warn!("IMAP: {e:#}; reconnecting in {:.1}s", wait.as_secs_f32());
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
                     _ = cancel.cancelled() => return,

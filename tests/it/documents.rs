@@ -439,7 +439,7 @@ Message-ID: <f1@x>\r\n\r\nProvdata har haft ett dataintrång i ProvWeb.\r\n"
         .await
         .expect("events")
         .into_iter()
-        .map(|e| e.kind)
+        .map(|e| e.kind.to_string())
         .collect();
     assert!(kinds.contains(&"documents_failed".to_string()), "{kinds:?}");
     assert!(

@@ -321,7 +321,13 @@ async fn story(db_url: &str) {
     set_aware_at(&store, &a, wf_a.aware_at).await;
     assert!(verify(&store, None).await.unwrap().problems().is_empty());
 
-    let mut workflow = store.case_record(&a).await.unwrap().unwrap().workflow;
+    let mut workflow = store
+        .case_record(&a)
+        .await
+        .unwrap()
+        .unwrap()
+        .stored
+        .workflow;
     let original = workflow.to_string();
     assert_eq!(workflow["decision"], "notify");
     workflow["decision"] = serde_json::json!("do_not_notify");
@@ -508,7 +514,7 @@ macro_rules! write_legacy_case {
                 seq: 0,
                 case_ref: case_ref.clone(),
                 at: t + Duration::minutes(i as i64),
-                kind: kind.to_string(),
+                kind: breachwatch::core::event::EventKind::parse(kind),
                 actor: "breachwatch".into(),
                 data: serde_json::json!({"i": i}),
             };
@@ -540,7 +546,7 @@ macro_rules! write_legacy_case {
             .bind(id)
             .bind(s.event.seq as i64)
             .bind(s.event.at)
-            .bind(&s.event.kind)
+            .bind(s.event.kind.as_str())
             .bind(&s.event.actor)
             .bind(s.event.data.to_string())
             .bind(&s.prev_hash)

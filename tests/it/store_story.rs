@@ -295,7 +295,7 @@ Date: Mon, 21 Jun 2021 08:00:00 +0200\r\nMessage-ID: <merge@x>\r\nIn-Reply-To: <
     // The command itself stays on the case it was given in.
     assert_eq!(ids(store.case_messages(s1.id).await.unwrap()), ["merge@x"]);
     let kinds = |e: Vec<breachwatch::store::EventRow>| -> Vec<String> {
-        e.into_iter().map(|e| e.kind).collect()
+        e.into_iter().map(|e| e.kind.to_string()).collect()
     };
     let tk = kinds(store.case_events(t1.id).await.unwrap());
     assert!(

@@ -550,7 +550,11 @@ fn origin(msg: &mail_parser::Message<'_>, bytes: &[u8]) -> crate::core::auth::Or
             }
         } else if o.trace.len() < MAX_TRACE_HEADERS {
             let is_ar = name.eq_ignore_ascii_case("Authentication-Results");
-            if is_ar || name.eq_ignore_ascii_case("Received") {
+            if let Some(x) = crate::core::auth::ExchangeHeader::from_name(name) {
+                let value =
+                    raw_header_value(bytes, h.offset_start() as usize, h.offset_end() as usize);
+                o.trace.push(TraceHeader::ExchangeOrganization(x, value));
+            } else if is_ar || name.eq_ignore_ascii_case("Received") {
                 let value =
                     raw_header_value(bytes, h.offset_start() as usize, h.offset_end() as usize);
                 o.trace.push(if is_ar {

@@ -5,7 +5,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
 
-use super::Notice;
+use super::{Cause, Incident, Notice, Range};
 use crate::core::clock;
 
 fn t(v: Option<DateTime<Utc>>, tz: Tz) -> Value {
@@ -67,4 +67,67 @@ pub fn explain(n: &Notice, tz: Tz) -> String {
         out.push_str(&format!("  {}: {}\n", e.field, e.text));
     }
     out
+}
+
+fn time(v: &Value) -> Option<DateTime<Utc>> {
+    v.as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The incident facts back from the stored inspect-v1 JSON (`cases.facts`),
+/// the inverse of [`to_contract_json`] for what a case file needs.
+/// Anything missing or malformed reads as unknown.
+pub fn incident_from_stored(facts: &Value) -> Incident {
+    let i = &facts["incident"];
+    let range = &i["data_subjects"];
+    let data_subjects = range.is_object().then(|| Range {
+        min: range["min"].as_u64(),
+        max: range["max"].as_u64(),
+    });
+    let cause = match i["cause"].as_str() {
+        Some("attack") => Some(Cause::Attack),
+        Some("human_error") => Some(Cause::HumanError),
+        Some("technical_fault") => Some(Cause::TechnicalFault),
+        _ => None,
+    };
+    Incident {
+        discovered_at: time(&i["discovered_at"]),
+        occurred_from: time(&i["occurred_from"]),
+        occurred_to: time(&i["occurred_to"]),
+        ongoing: i["ongoing"].as_bool(),
+        systems: strings(&i["systems"]),
+        data_categories: strings(&i["data_categories"]),
+        data_subjects,
+        cause,
+    }
+}
+
+/// The draft facts back from the stored inspect-v1 JSON (`cases.facts`,
+/// informative fields of `incident`); anything missing reads as not stated.
+pub fn details_from_stored(facts: &Value) -> crate::core::notice::details::Details {
+    let i = &facts["incident"];
+    let text = |v: &Value| {
+        v.as_str()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    crate::core::notice::details::Details {
+        subject_groups: strings(&i["subject_groups"]),
+        activity_area: text(&i["activity_area"]),
+        measures: strings(&i["measures"]),
+        cause_text: text(&i["cause_text"]),
+        supplier_reference: text(&i["supplier_reference"]),
+    }
 }

@@ -1,0 +1,528 @@
+//! OAuth2 access tokens for IMAP and SMTP (SASL XOAUTH2), from the `oauth2`
+//! crate: client credentials (Microsoft 365 app-only access) or a refresh
+//! token kept in a file (Google Workspace, delegated Microsoft accounts).
+//!
+//! A token is cached and fetched anew shortly before it expires; a token the
+//! mail server refused is dropped (`invalidate`) so the next login fetches a
+//! fresh one. A rotated refresh token is written back (0600) before it is
+//! used. Errors name the config key and the provider's error code, never a
+//! secret or a token; tokens live in [`Secret`]s.
+//!
+//! One token state per distinct `[….oauth2]` section in the process
+//! ([`TokenSource::shared`]): when `[imap.oauth2]` and `[smtp.oauth2]` are the
+//! same client they share one token and, above all, one refresh token (two
+//! holders of a rotating refresh token would spend each other's).
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use oauth2::basic::{BasicClient, BasicErrorResponse};
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RefreshToken, Scope, TokenResponse, TokenUrl,
+};
+
+use crate::config::{Flow, OAuth2, Secret};
+use crate::core::bounded::one_line;
+
+/// A token is fetched anew when less than this part of its life is left
+/// (at most [`MAX_MARGIN`]), so a login never starts with a token about to
+/// expire.
+const MAX_MARGIN: Duration = Duration::from_secs(120);
+/// Token endpoint calls give up after this long.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Assumed lifetime when the provider does not say (`expires_in` absent).
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
+
+/// Why no token could be had. `Display` names the config key; never a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// The provider answered with an OAuth2 error (RFC 6749 5.2).
+    #[error("{key}: the token endpoint refused: {code}{}; {hint}", .description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    Refused {
+        key: String,
+        /// `invalid_client`, `invalid_grant`, `unauthorized_client`, ...
+        code: String,
+        description: Option<String>,
+        hint: String,
+    },
+    /// Network, TLS, timeout or an answer that is not a token.
+    #[error("{key}: token endpoint {url}: {detail}")]
+    Unreachable {
+        key: String,
+        url: String,
+        detail: String,
+    },
+    /// Local configuration or file problem.
+    #[error("{key}: {detail}")]
+    Local { key: String, detail: String },
+}
+
+struct Cached {
+    token: Secret,
+    /// Fetch anew from this instant on.
+    renew_at: Instant,
+}
+
+struct State {
+    access: Option<Cached>,
+    /// The current refresh token (read from the file at first use).
+    refresh: Option<Secret>,
+    /// Token endpoint calls so far (tests and logs).
+    fetches: u64,
+}
+
+/// Tokens of one `[….oauth2]` client.
+pub struct TokenSource {
+    /// `imap.oauth2` or `smtp.oauth2`: every error names it.
+    key: String,
+    cfg: OAuth2,
+    http: oauth2::reqwest::Client,
+    /// Shared by every source of the same client (see [`TokenSource::shared`]).
+    state: Arc<tokio::sync::Mutex<State>>,
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSource")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+type Registry = Mutex<HashMap<String, Arc<tokio::sync::Mutex<State>>>>;
+static SOURCES: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
+
+fn http_client() -> Result<oauth2::reqwest::Client, String> {
+    oauth2::reqwest::ClientBuilder::new()
+        // RFC 6749 10.12-ish: a token endpoint that redirects is misconfigured,
+        // and following it could send the secret elsewhere.
+        .redirect(oauth2::reqwest::redirect::Policy::none())
+        .timeout(HTTP_TIMEOUT)
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))
+}
+
+impl TokenSource {
+    /// The process-wide source for this client (same section, same source).
+    pub fn shared(key: &str, cfg: &OAuth2) -> Result<Arc<TokenSource>, TokenError> {
+        let id = format!(
+            "{:?}|{}|{:?}|{:?}|{}",
+            cfg.token_url(),
+            cfg.client_id,
+            cfg.scopes(),
+            cfg.refresh_token_file,
+            crate::core::types::addr_hash(cfg.client_secret.expose())
+        );
+        let reg = SOURCES.get_or_init(Default::default);
+        let mut map = reg.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = TokenSource::new(key, cfg)?;
+        // Same client, same tokens; but each user names its own config key.
+        s.state = map.entry(id).or_insert_with(|| s.state.clone()).clone();
+        Ok(Arc::new(s))
+    }
+
+    pub fn new(key: &str, cfg: &OAuth2) -> Result<TokenSource, TokenError> {
+        Ok(TokenSource {
+            key: key.to_string(),
+            cfg: cfg.clone(),
+            http: http_client().map_err(|detail| TokenError::Local {
+                key: key.into(),
+                detail,
+            })?,
+            state: Arc::new(tokio::sync::Mutex::new(State {
+                access: None,
+                refresh: None,
+                fetches: 0,
+            })),
+        })
+    }
+
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// How many times the token endpoint was asked (a busy loop shows here).
+    pub async fn fetches(&self) -> u64 {
+        self.state.lock().await.fetches
+    }
+
+    /// A token with life left: the cached one, or a new one from the endpoint.
+    pub async fn token(&self) -> Result<Secret, TokenError> {
+        let mut st = self.state.lock().await;
+        if let Some(c) = st.access.as_ref().filter(|c| Instant::now() < c.renew_at) {
+            return Ok(c.token.clone());
+        }
+        st.access = None;
+        st.fetches += 1;
+        let fetched = match self.cfg.flow() {
+            Flow::ClientCredentials => self.client_credentials().await?,
+            Flow::RefreshToken => self.refresh(&mut st).await?,
+        };
+        tracing::debug!(key = %self.key, expires_in = fetched.1.as_secs(), "OAuth2 access token fetched");
+        let margin = (fetched.1 / 4).min(MAX_MARGIN);
+        st.access = Some(Cached {
+            token: fetched.0.clone(),
+            renew_at: Instant::now() + fetched.1.saturating_sub(margin),
+        });
+        Ok(fetched.0)
+    }
+
+    /// The mail server refused `token`: never offer it again.
+    pub async fn invalidate(&self, token: &Secret) {
+        let mut st = self.state.lock().await;
+        if st.access.as_ref().is_some_and(|c| &c.token == token) {
+            st.access = None;
+        }
+    }
+
+    fn client(
+        &self,
+    ) -> Result<
+        BasicClient<
+            oauth2::EndpointNotSet,
+            oauth2::EndpointNotSet,
+            oauth2::EndpointNotSet,
+            oauth2::EndpointNotSet,
+            oauth2::EndpointSet,
+        >,
+        TokenError,
+    > {
+        let url = self.cfg.token_url().unwrap_or_default();
+        let token_url = TokenUrl::new(url).map_err(|e| TokenError::Local {
+            key: format!("{}.token_url", self.key),
+            detail: e.to_string(),
+        })?;
+        let mut c = BasicClient::new(ClientId::new(self.cfg.client_id.clone()));
+        if !self.cfg.client_secret.expose().is_empty() {
+            c = c.set_client_secret(ClientSecret::new(
+                self.cfg.client_secret.expose().to_string(),
+            ));
+        }
+        Ok(c.set_token_uri(token_url))
+    }
+
+    fn scopes(&self) -> Vec<Scope> {
+        self.cfg.scopes().into_iter().map(Scope::new).collect()
+    }
+
+    async fn client_credentials(&self) -> Result<(Secret, Duration), TokenError> {
+        let r = self
+            .client()?
+            .exchange_client_credentials()
+            .add_scopes(self.scopes())
+            .request_async(&self.http)
+            .await
+            .map_err(|e| self.request_error(e, "client_id and the client secret"))?;
+        Ok(access_of(&r))
+    }
+
+    async fn refresh(&self, st: &mut State) -> Result<(Secret, Duration), TokenError> {
+        let file = self.refresh_file()?;
+        if st.refresh.is_none() {
+            st.refresh = Some(
+                read_refresh_token(&file).map_err(|detail| TokenError::Local {
+                    key: format!("{}.refresh_token_file", self.key),
+                    detail,
+                })?,
+            );
+        }
+        let current = st.refresh.clone().unwrap_or_default();
+        let r = self
+            .client()?
+            .exchange_refresh_token(&RefreshToken::new(current.expose().to_string()))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| {
+                self.request_error(
+                    e,
+                    "refresh_token_file (run `breachwatch login` again if it was revoked or expired)",
+                )
+            })?;
+        if let Some(new) = r.refresh_token() {
+            // Rotation: the old token is spent once the provider answered, so
+            // the new one must reach the disk before anything else happens.
+            let new = Secret::new(new.secret().clone());
+            if new != current {
+                write_refresh_token(&file, &new).map_err(|detail| TokenError::Local {
+                    key: format!("{}.refresh_token_file", self.key),
+                    detail,
+                })?;
+                st.refresh = Some(new);
+            }
+        }
+        Ok(access_of(&r))
+    }
+
+    fn refresh_file(&self) -> Result<PathBuf, TokenError> {
+        self.cfg
+            .refresh_token_file
+            .clone()
+            .ok_or_else(|| TokenError::Local {
+                key: format!("{}.refresh_token_file", self.key),
+                detail: "not set".into(),
+            })
+    }
+
+    fn request_error<RE: std::error::Error + 'static>(
+        &self,
+        e: oauth2::RequestTokenError<RE, BasicErrorResponse>,
+        check: &str,
+    ) -> TokenError {
+        let url = self.cfg.token_url().unwrap_or_default();
+        match e {
+            oauth2::RequestTokenError::ServerResponse(r) => TokenError::Refused {
+                key: self.key.clone(),
+                code: one_line(r.error().as_ref(), 80),
+                description: r.error_description().map(|d| one_line(d, 200)),
+                hint: format!("check {}.{check}", self.key),
+            },
+            oauth2::RequestTokenError::Request(re) => TokenError::Unreachable {
+                key: self.key.clone(),
+                url,
+                detail: error_chain(&re),
+            },
+            // Never print the body: it may hold a token.
+            oauth2::RequestTokenError::Parse(pe, _) => TokenError::Unreachable {
+                key: self.key.clone(),
+                url,
+                detail: format!("the answer is not a token response ({})", pe.path()),
+            },
+            oauth2::RequestTokenError::Other(o) => TokenError::Unreachable {
+                key: self.key.clone(),
+                url,
+                detail: one_line(&o, 200),
+            },
+        }
+    }
+}
+
+fn access_of(r: &oauth2::basic::BasicTokenResponse) -> (Secret, Duration) {
+    (
+        Secret::new(r.access_token().secret().clone()),
+        r.expires_in().unwrap_or(DEFAULT_LIFETIME),
+    )
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(x) = src {
+        s.push_str(": ");
+        s.push_str(&x.to_string());
+        src = x.source();
+    }
+    one_line(&s, 300)
+}
+
+fn read_refresh_token(file: &Path) -> Result<Secret, String> {
+    let meta = std::fs::metadata(file).map_err(|e| {
+        format!(
+            "{}: {e}; run `breachwatch login` to create it",
+            file.display()
+        )
+    })?;
+    if meta.len() > 16 * 1024 {
+        return Err(format!(
+            "{} is {} bytes: not a refresh token",
+            file.display(),
+            meta.len()
+        ));
+    }
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(format!(
+            "{} is empty; run `breachwatch login`",
+            file.display()
+        ));
+    }
+    Ok(Secret::new(t))
+}
+
+/// Writes the refresh token readable by the owner only, atomically (a crash
+/// leaves the old or the new token, never half of one).
+pub fn write_refresh_token(file: &Path, token: &Secret) -> Result<(), String> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let dir = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        file.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(token.expose().as_bytes())?;
+        f.write_all(b"\n")?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, file)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("writing {}: {e}", file.display())
+    })
+}
+
+/// The SASL XOAUTH2 initial response (Google's and Microsoft's format).
+pub fn xoauth2_string(user: &str, token: &Secret) -> String {
+    format!("user={user}\x01auth=Bearer {}\x01\x01", token.expose())
+}
+
+/// async-imap's side of `AUTHENTICATE XOAUTH2`.
+pub struct XOAuth2 {
+    pub user: String,
+    pub token: Secret,
+}
+
+impl async_imap::Authenticator for XOAuth2 {
+    type Response = String;
+    fn process(&mut self, challenge: &[u8]) -> String {
+        // The first continuation is empty; a non-empty one is the server's JSON
+        // error, answered with an empty line, after which it says NO.
+        if !challenge.is_empty() {
+            return String::new();
+        }
+        xoauth2_string(&self.user, &self.token)
+    }
+}
+
+/// The interactive step of the refresh-token flow (`breachwatch login`): the
+/// address to open, and what to keep until the pasted answer comes back.
+pub struct LoginStart {
+    pub url: String,
+    csrf: CsrfToken,
+    verifier: PkceCodeVerifier,
+}
+
+fn login_client(
+    key: &str,
+    cfg: &OAuth2,
+) -> Result<
+    BasicClient<
+        oauth2::EndpointSet,
+        oauth2::EndpointNotSet,
+        oauth2::EndpointNotSet,
+        oauth2::EndpointNotSet,
+        oauth2::EndpointSet,
+    >,
+    TokenError,
+> {
+    let local = |k: &str, detail: String| TokenError::Local {
+        key: format!("{key}.{k}"),
+        detail,
+    };
+    let auth = cfg
+        .auth_url()
+        .ok_or_else(|| local("auth_url", "missing (or set provider)".into()))?;
+    let redirect = cfg
+        .redirect_url()
+        .ok_or_else(|| local("redirect_url", "missing (or set provider)".into()))?;
+    let mut c = BasicClient::new(ClientId::new(cfg.client_id.clone()))
+        .set_auth_uri(AuthUrl::new(auth).map_err(|e| local("auth_url", e.to_string()))?)
+        .set_redirect_uri(
+            RedirectUrl::new(redirect).map_err(|e| local("redirect_url", e.to_string()))?,
+        )
+        .set_token_uri(
+            TokenUrl::new(cfg.token_url().unwrap_or_default())
+                .map_err(|e| local("token_url", e.to_string()))?,
+        );
+    if !cfg.client_secret.expose().is_empty() {
+        c = c.set_client_secret(ClientSecret::new(cfg.client_secret.expose().to_string()));
+    }
+    Ok(c)
+}
+
+/// Builds the consent address (authorization code with PKCE S256).
+pub fn login_start(key: &str, cfg: &OAuth2) -> Result<LoginStart, TokenError> {
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let client = login_client(key, cfg)?;
+    let mut req = client
+        .authorize_url(CsrfToken::new_random)
+        .set_pkce_challenge(challenge)
+        .add_scopes(cfg.scopes().into_iter().map(Scope::new));
+    // Google gives a refresh token only when asked for offline access.
+    if cfg.provider == Some(crate::config::Provider::Google) {
+        req = req
+            .add_extra_param("access_type", "offline")
+            .add_extra_param("prompt", "consent");
+    }
+    let (url, csrf) = req.url();
+    Ok(LoginStart {
+        url: url.to_string(),
+        csrf,
+        verifier,
+    })
+}
+
+/// Takes what the admin pasted (the whole address the browser landed on, or
+/// just the code), exchanges the code and writes the refresh token (0600).
+pub async fn login_finish(
+    key: &str,
+    cfg: &OAuth2,
+    start: LoginStart,
+    pasted: &str,
+) -> Result<PathBuf, TokenError> {
+    let local = |k: &str, detail: String| TokenError::Local {
+        key: format!("{key}.{k}"),
+        detail,
+    };
+    let pasted = pasted.trim();
+    let code = match oauth2::url::Url::parse(pasted) {
+        Ok(u) => {
+            let q: HashMap<String, String> = u.query_pairs().into_owned().collect();
+            if let Some(err) = q.get("error") {
+                return Err(TokenError::Refused {
+                    key: key.into(),
+                    code: one_line(err, 80),
+                    description: q.get("error_description").map(|d| one_line(d, 200)),
+                    hint: "consent was not given; run `breachwatch login` again".into(),
+                });
+            }
+            if q.get("state").map(String::as_str) != Some(start.csrf.secret().as_str()) {
+                return Err(local(
+                    "redirect_url",
+                    "the pasted address is not the answer to this login (state differs); start again".into(),
+                ));
+            }
+            q.get("code")
+                .cloned()
+                .ok_or_else(|| local("redirect_url", "the pasted address has no code".into()))?
+        }
+        Err(_) => pasted.to_string(),
+    };
+    let file = cfg
+        .refresh_token_file
+        .clone()
+        .ok_or_else(|| local("refresh_token_file", "not set".into()))?;
+    let http = http_client().map_err(|d| local("token_url", d))?;
+    let src = TokenSource::new(key, cfg)?;
+    let r = login_client(key, cfg)?
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(start.verifier)
+        .request_async(&http)
+        .await
+        .map_err(|e| src.request_error(e, "client_id, the client secret and redirect_url"))?;
+    let rt = r.refresh_token().ok_or_else(|| {
+        local(
+            "scope",
+            "the provider gave no refresh token (Microsoft: add offline_access to the scope)"
+                .into(),
+        )
+    })?;
+    write_refresh_token(&file, &Secret::new(rt.secret().clone()))
+        .map_err(|d| local("refresh_token_file", d))?;
+    Ok(file)
+}

@@ -1,0 +1,1039 @@
+//! The fault suite: replicas sharing one database, crashes, a restarted
+//! database, a read-only database and a stop during a drain, against the real
+//! Dovecot, Postfix, SQLite and PostgreSQL. What must hold: exactly one case
+//! per notice, every message recorded once, every mail delivered (duplicates
+//! counted, at most 1 %), and the daemon recovering by itself.
+//!
+//! Bounded for CI (the whole file in a few minutes; the kill drains use 100
+//! notices and 8 kills, the issue's density of kills). The soak of the issue
+//! (300 notices, 25 kills) runs with `BREACHWATCH_SOAK=1`; `BREACHWATCH_SOAK_NOTICES`
+//! and `BREACHWATCH_SOAK_KILLS` set other sizes. Each drain test prints one
+//! line `FAULT|…` with its figures (`cargo test --test it faults -- --nocapture`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use breachwatch::config::Config;
+use breachwatch::store::{Replica, Store};
+use breachwatch::workers::clock::fire_due;
+use breachwatch::workers::digest::send_digest;
+use breachwatch::workers::ingest::{Handled, Pipeline};
+
+use crate::harness::*;
+
+fn config(db_url: &str) -> Config {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/local.toml")).unwrap();
+    Config::from_toml(&text, |k| match k {
+        "BREACHWATCH_DATABASE_URL" => Some(db_url.to_string()),
+        "BREACHWATCH_IMAP_CA_FILE" => {
+            Some(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml").to_string())
+        }
+        _ => None,
+    })
+    .unwrap()
+}
+
+fn notice(i: usize) -> Vec<u8> {
+    format!(
+        "From: Staff <staff@example.test>\r\nTo: breach@example.test\r\nSubject: VB: Intrång {i}\r\n\
+Date: Mon, 21 Jun 2021 07:09:14 +0200\r\nMessage-ID: <replica-{i}@x>\r\n\r\n\
+Leverantör{i} AB har haft ett dataintrång i System{i}. Namn och personnummer berörs.\r\n"
+    )
+    .into_bytes()
+}
+
+/// Two replicas (two stores, two pipelines) on one database with `n` cases.
+async fn two_replicas(url: &str, n: usize) -> (Pipeline, Pipeline) {
+    let a = Store::connect(url).await.expect("replica A");
+    let b = Store::connect(url).await.expect("replica B");
+    let cfg = Arc::new(config(url));
+    let pa = Pipeline::new(cfg.clone(), a);
+    let pb = Pipeline::new(cfg, b);
+    let now: chrono::DateTime<Utc> = "2021-06-21T05:30:00Z".parse().unwrap();
+    for i in 0..n {
+        let h = pa.handle(&notice(i), None, None, now).await.unwrap();
+        assert!(matches!(h, Handled::Opened(_)), "{h:?}");
+    }
+    (pa, pb)
+}
+
+/// Outbox rows are handed out once across replicas and parallel senders;
+/// reminders and the digest fire once per instant whichever replica gets
+/// there first.
+async fn once_across_replicas(url: &str) {
+    let (pa, pb) = two_replicas(url, 6).await;
+    let stores = [pa.store.clone(), pb.store.clone()];
+    let now: chrono::DateTime<Utc> = "2021-06-21T05:31:00Z".parse().unwrap();
+    // Eight senders, four per replica, claim until nothing is due.
+    let mut tasks = Vec::new();
+    for k in 0..8 {
+        let s = stores[k % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some(r) = s
+                .claim_outbox_by(now, chrono::Duration::seconds(600), k as i64 + 1)
+                .await
+                .unwrap()
+            {
+                got.push(r.id);
+            }
+            got
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.extend(t.await.unwrap());
+    }
+    let total = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), total, "a row was claimed twice");
+    assert_eq!(total, 12, "an opening and an acknowledgement per case");
+
+    // Both replicas' clocks fire at the first reminder's instant at once.
+    let plan = pa.cfg.clock.clone();
+    let later: chrono::DateTime<Utc> = "2021-06-22T06:00:00Z".parse().unwrap();
+    let (fa, fb) = tokio::join!(
+        fire_due(&pa.store, &pa.sender, &plan, later),
+        fire_due(&pb.store, &pb.sender, &plan, later)
+    );
+    assert_eq!(fa.unwrap() + fb.unwrap(), 6, "one reminder per case");
+    for c in pa.store.list_cases().await.unwrap() {
+        let n = pa
+            .store
+            .case_events(c.id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind == "reminder")
+            .count();
+        assert_eq!(n, 1, "{}: one reminder event", c.case_ref);
+        assert_eq!(c.reminders_sent, 1);
+    }
+
+    // Both replicas' digests for the same scheduled instant: one is sent.
+    let run_at: chrono::DateTime<Utc> = "2021-06-22T05:30:00Z".parse().unwrap();
+    let (da, db) = tokio::join!(
+        send_digest(&pa.store, &pa.sender, &pa.cfg, run_at, later),
+        send_digest(&pb.store, &pb.sender, &pb.cfg, run_at, later)
+    );
+    let (da, db) = (da.unwrap(), db.unwrap());
+    assert!(da ^ db, "exactly one replica sends the digest: {da} {db}");
+    // The next instant is another digest.
+    let next = run_at + chrono::Duration::days(1);
+    assert!(send_digest(&pb.store, &pb.sender, &pb.cfg, next, later)
+        .await
+        .unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_on_postgres_claim_remind_and_digest_once() {
+    with_pg(|url| async move { once_across_replicas(&url).await }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_on_sqlite_claim_remind_and_digest_once() {
+    let dir = tempfile::tempdir().unwrap();
+    once_across_replicas(&format!("sqlite://{}/bw.db", dir.path().display())).await;
+}
+
+/// Ends the database sessions of this database that hold a breachwatch
+/// advisory lock (the replica's presence and the mailbox lease), as a kill -9
+/// of that replica or a cut network would.
+async fn cut_lease_sessions(url: &str) -> u64 {
+    use sqlx::Connection;
+    let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(pg_terminate_backend(pid)) FROM (SELECT DISTINCT pid FROM pg_locks \
+         WHERE locktype = 'advisory' AND classid::bigint IN (1651965953, 1651965954) \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) s",
+    )
+    .fetch_one(&mut c)
+    .await
+    .unwrap();
+    n as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_mailbox_lease_passes_to_a_standby_and_a_dead_replicas_mail_is_due_at_once() {
+    with_pg(|url| async move {
+        let (pa, pb) = two_replicas(&url, 2).await;
+        let a = Replica::new(&pa.store);
+        let b = Replica::new(&pb.store);
+        a.join().await.unwrap();
+        b.join().await.unwrap();
+        assert!(a.try_lead("imap/breach/INBOX").await.unwrap());
+        assert!(!b.try_lead("imap/breach/INBOX").await.unwrap());
+        // Another mailbox is another lease.
+        assert!(b.try_lead("imap/other/INBOX").await.unwrap());
+        assert!(a.still_leading().await);
+        b.resign().await;
+        b.join().await.unwrap();
+
+        // A is sending a row, B another one.
+        let now = Utc::now();
+        let lease = chrono::Duration::seconds(600);
+        let ra = pa
+            .store
+            .claim_outbox_by(now, lease, a.id)
+            .await
+            .unwrap()
+            .unwrap();
+        let rb = pb
+            .store
+            .claim_outbox_by(now, lease, b.id)
+            .await
+            .unwrap()
+            .unwrap();
+        // Nobody is gone: nothing to release.
+        assert_eq!(b.release_dead_claims(now).await.unwrap(), 0);
+
+        // A's session ends (kill -9): B takes the mailbox at its next try.
+        let t0 = Instant::now();
+        assert!(cut_lease_sessions(&url).await >= 1);
+        assert!(!a.still_leading().await, "A sees that it lost the lease");
+        // The cut took B's session too; B opens a new one and leads.
+        let took = loop {
+            if b.try_lead("imap/breach/INBOX").await.unwrap_or(false) {
+                break t0.elapsed();
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "no takeover in 10 s"
+            );
+            tokio::time::sleep(breachwatch::store::LEASE_CHECK).await;
+        };
+        // A's row is due again at once; B's (B is alive again) is not.
+        assert_eq!(b.release_dead_claims(Utc::now()).await.unwrap(), 1);
+        // A, alive after all (only its session was cut), rejoins as a standby.
+        assert!(
+            !a.try_lead("imap/breach/INBOX").await.unwrap(),
+            "A stands by now"
+        );
+        let mut due = Vec::new();
+        while let Some(r) = pb
+            .store
+            .claim_outbox_by(Utc::now(), lease, b.id)
+            .await
+            .unwrap()
+        {
+            due.push(r);
+        }
+        let again = due.iter().find(|r| r.id == ra.id).expect("A's row is due");
+        assert_eq!(again.attempts, 2, "the resend counts as an attempt");
+        assert!(due.iter().all(|r| r.id != rb.id), "B's row stays B's");
+        println!("FAULT|lease takeover (store level)|postgres|took {took:?}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_daemon_on_a_sqlite_file_stands_by() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/bw.db", dir.path().display());
+    let a = Replica::new(&Store::connect(&url).await.unwrap());
+    let b = Replica::new(&Store::connect(&url).await.unwrap());
+    assert!(a.try_lead("m").await.unwrap());
+    assert!(!b.try_lead("m").await.unwrap());
+    a.resign().await;
+    assert!(b.try_lead("m").await.unwrap());
+}
+
+// ---------------------------------------------------------------------------
+// The daemon under faults.
+
+/// A fresh PostgreSQL database on the test server, for a synchronous test;
+/// dropped when the guard goes.
+pub struct PgDb {
+    pub url: String,
+    admin: String,
+    name: String,
+}
+
+impl PgDb {
+    pub fn create() -> PgDb {
+        let admin = std::env::var("BREACHWATCH_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        PgDb::create_on(&admin)
+    }
+
+    pub fn create_on(admin: &str) -> PgDb {
+        let name = format!("bw_fault_{:08x}", rand::random::<u32>());
+        psql(admin, &format!("CREATE DATABASE {name}"));
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
+        PgDb {
+            url: format!("{base}/{name}"),
+            admin: admin.to_string(),
+            name,
+        }
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("psql")
+            .arg(&self.admin)
+            .args([
+                "-Atqc",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            ])
+            .output();
+    }
+}
+
+pub fn psql(url: &str, sql: &str) -> String {
+    let out = std::process::Command::new("psql")
+        .arg(url)
+        .args(["-Atqc", sql])
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The sizes of a drain: `(notices, kills)`.
+fn soak(ci: (usize, usize)) -> (usize, usize) {
+    let var = |k: &str| std::env::var(k).ok().and_then(|v| v.parse().ok());
+    if std::env::var("BREACHWATCH_SOAK").is_ok_and(|v| v == "1") {
+        (
+            var("BREACHWATCH_SOAK_NOTICES").unwrap_or(300),
+            var("BREACHWATCH_SOAK_KILLS").unwrap_or(25),
+        )
+    } else {
+        ci
+    }
+}
+
+/// `m` forwarded notices of different suppliers, straight into the shared
+/// mailbox's Maildir (as Dovecot's LMTP would put them; SMTP for hundreds
+/// would only measure Postfix).
+fn fill_inbox(s: &Setup, m: usize) {
+    let now = Utc::now();
+    let dir = std::path::PathBuf::from(s.stack.get("MAILSTACK_MAIL_DIR"))
+        .join("example.test")
+        .join(s.users.local("breach"))
+        .join("Maildir");
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::fs::create_dir_all(dir.join("new")).unwrap();
+    for i in 0..m {
+        let raw = outlook_forward_from(
+            s,
+            now - chrono::Duration::hours(1 + (i as i64 % 60)),
+            &format!("Incident {i}"),
+            now,
+            &format!("lev{i}.example"),
+            &format!("System{i}"),
+        );
+        let name = format!("{}.fault{i}.{}", now.timestamp(), s.users.tag);
+        std::fs::write(tmp.join(&name), &raw).unwrap();
+        std::fs::rename(tmp.join(&name), dir.join("new").join(&name)).unwrap();
+    }
+    // The Maildir belongs to the mail user.
+    let domain = dir.parent().and_then(|p| p.parent()).unwrap();
+    let owner = std::fs::metadata(domain)
+        .map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            (m.uid(), m.gid())
+        })
+        .unwrap();
+    let _ = std::process::Command::new("chown")
+        .arg("-R")
+        .arg(format!("{}:{}", owner.0, owner.1))
+        .arg(dir.parent().unwrap())
+        .status();
+}
+
+/// What the drain left: cases, messages recorded, and for acknowledgements
+/// and opening notices how many were delivered beyond one per case.
+#[derive(Debug)]
+struct Tally {
+    cases: usize,
+    acks: usize,
+    openings: usize,
+    ack_ids: usize,
+    opening_ids: usize,
+}
+
+impl Tally {
+    fn duplicates(&self) -> usize {
+        (self.acks - self.ack_ids) + (self.openings - self.opening_ids)
+    }
+}
+
+fn tally(s: &Setup) -> Tally {
+    let count = |role: &str, what: &str| {
+        let mails: Vec<Mail> = s
+            .mails(role, "")
+            .into_iter()
+            .filter(|m| m.subject.contains(what))
+            .collect();
+        let mut ids: Vec<String> = mails.iter().map(|m| m.message_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        (mails.len(), ids.len())
+    };
+    let (acks, ack_ids) = count("staff", "Mottaget");
+    let (openings, opening_ids) = count("official", "Ny personuppgiftsincident");
+    Tally {
+        cases: s.cases().len(),
+        acks,
+        openings,
+        ack_ids,
+        opening_ids,
+    }
+}
+
+/// Waits until every notice has a case and both its mails were delivered.
+fn wait_drained(s: &Setup, m: usize, secs: u64, log: impl Fn() -> String) -> Tally {
+    let t0 = Instant::now();
+    loop {
+        let t = tally(s);
+        if t.cases >= m && t.ack_ids >= m && t.opening_ids >= m {
+            return t;
+        }
+        if t0.elapsed() > Duration::from_secs(secs) {
+            panic!("not drained after {secs}s: {t:?}\nlog:\n{}", log());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Every notice recorded once: one message row per notice, all moved out of
+/// the INBOX.
+fn assert_recorded_once(s: &Setup, m: usize) {
+    let cases = s.cases();
+    assert_eq!(cases.len(), m, "exactly one case per notice");
+    let msgs: i64 = cases.iter().map(|c| c["messages"].as_i64().unwrap()).sum();
+    assert_eq!(msgs as usize, m, "every message recorded once");
+    wait_for(60, "every notice out of the INBOX", || {
+        (s.mails("breach", "").is_empty() && s.mails("breach", "Processed").len() == m)
+            .then_some(())
+    });
+}
+
+fn fast_knobs(db: Option<String>) -> Knobs {
+    Knobs {
+        database_url: db,
+        ..Knobs::default()
+    }
+}
+
+/// Kills a daemon (or the leader of two) with SIGKILL at `kills` random
+/// moments while `m` notices drain; returns the figures.
+fn kill_during_drain(s: &Setup, m: usize, kills: usize, replicas: usize) -> (Tally, Duration) {
+    if let Ok(n) = std::env::var("BREACHWATCH_FAULT_SENDERS") {
+        let cfg = std::fs::read_to_string(&s.config).unwrap().replace(
+            "timeout_secs = 5\n",
+            &format!("timeout_secs = 5\nsenders = {n}\n"),
+        );
+        std::fs::write(&s.config, cfg).unwrap();
+    }
+    fill_inbox(s, m);
+    let t0 = Instant::now();
+    let mut daemons: Vec<Daemon> = (0..replicas).map(|_| s.start()).collect();
+    let mut done_kills = 0;
+    let mut max_gap = Duration::ZERO;
+    while done_kills < kills {
+        // A random moment while work remains.
+        std::thread::sleep(Duration::from_millis(rand::random_range(300..1500)));
+        let t = tally(s);
+        if t.cases >= m && t.ack_ids >= m && t.opening_ids >= m {
+            break;
+        }
+        // Kill the replica that holds the mailbox (with one replica: it).
+        let leader = daemons
+            .iter()
+            .position(|d| d.log_text().contains("this replica watches the mailbox"))
+            .unwrap_or(0);
+        let d = daemons.remove(leader);
+        let cases_before = t.cases;
+        d.kill9();
+        done_kills += 1;
+        daemons.push(s.start());
+        // With replicas, how long until the next case appears (the takeover).
+        if replicas > 1 && cases_before < m {
+            let k0 = Instant::now();
+            while tally(s).cases == cases_before && k0.elapsed() < Duration::from_secs(20) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            max_gap = max_gap.max(k0.elapsed());
+        }
+    }
+    let log = || {
+        daemons
+            .iter()
+            .map(|d| d.log_text())
+            .collect::<Vec<_>>()
+            .join("\n----\n")
+    };
+    let t = wait_drained(s, m, 240, log);
+    let took = t0.elapsed();
+    assert_recorded_once(s, m);
+    // Late resends would land now: look again after the outbox is idle.
+    std::thread::sleep(Duration::from_secs(2));
+    let t = Tally {
+        cases: t.cases,
+        ..tally(s)
+    };
+    println!(
+        "FAULT|kill -9 x{done_kills} during a drain of {m}|{}|replicas {replicas}|cases {}|lost 0|duplicates {} (acks {}, openings {})|drained in {:.1}s|longest takeover {:.1}s",
+        if s.db_url.starts_with("postgres") { "postgres" } else { "sqlite" },
+        t.cases,
+        t.duplicates(),
+        t.acks - t.ack_ids,
+        t.openings - t.opening_ids,
+        took.as_secs_f32(),
+        max_gap.as_secs_f32(),
+    );
+    let mut smtp_ms = Vec::new();
+    let mut mark_ms = Vec::new();
+    for e in std::fs::read_dir(s.dir.path()).unwrap().flatten() {
+        let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+        for l in text.lines().filter(|l| l.contains("mail sent")) {
+            let num = |k: &str| {
+                l.split(k)
+                    .nth(1)
+                    .and_then(|r| r.split(' ').next())
+                    .and_then(|v| v.parse::<u64>().ok())
+            };
+            smtp_ms.extend(num("smtp_ms="));
+            mark_ms.extend(num("mark_ms="));
+        }
+    }
+    smtp_ms.sort();
+    mark_ms.sort();
+    let med = |v: &[u64]| v.get(v.len() / 2).copied().unwrap_or(0);
+    println!(
+        "FAULT|send times|smtp median {} ms, p90 {} ms|sent-mark median {} ms, max {} ms",
+        med(&smtp_ms),
+        smtp_ms.get(smtp_ms.len() * 9 / 10).copied().unwrap_or(0),
+        med(&mark_ms),
+        mark_ms.last().copied().unwrap_or(0)
+    );
+    if t.duplicates() > 0 {
+        let mut seen = std::collections::HashMap::new();
+        for mm in s
+            .mails("staff", "")
+            .into_iter()
+            .chain(s.mails("official", ""))
+        {
+            *seen.entry(mm.message_id.clone()).or_insert(0) += 1;
+        }
+        for (id, n) in seen.iter().filter(|(_, n)| **n > 1) {
+            println!("duplicate {id} x{n}:");
+            for e in std::fs::read_dir(s.dir.path()).unwrap().flatten() {
+                let name = e.file_name().to_string_lossy().to_string();
+                if name.starts_with("daemon-") {
+                    let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+                    for l in text.lines().filter(|l| l.contains(id.as_str())) {
+                        println!("  {name}: {l}");
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        t.duplicates() * 100 <= 2 * m,
+        "more than 1 % duplicates: {} of {} mails",
+        t.duplicates(),
+        2 * m
+    );
+    if replicas > 1 {
+        assert!(
+            max_gap < Duration::from_secs(10),
+            "takeover took {max_gap:?}"
+        );
+    }
+    (t, took)
+}
+
+#[test]
+fn kill_9_during_a_drain_on_sqlite() {
+    let (m, kills) = soak((100, 8));
+    let s = setup(fast_knobs(None));
+    kill_during_drain(&s, m, kills, 1);
+}
+
+#[test]
+fn kill_9_during_a_drain_on_postgres() {
+    let (m, kills) = soak((100, 8));
+    let db = PgDb::create();
+    let s = setup(fast_knobs(Some(db.url.clone())));
+    kill_during_drain(&s, m, kills, 1);
+}
+
+#[test]
+fn kill_9_of_the_leader_of_two_replicas_on_postgres() {
+    let (m, kills) = soak((100, 8));
+    let db = PgDb::create();
+    let s = setup(fast_knobs(Some(db.url.clone())));
+    kill_during_drain(&s, m, kills, 2);
+}
+
+#[test]
+fn sigterm_during_a_drain_stops_at_once_and_loses_nothing() {
+    let m = 40;
+    let s = setup(fast_knobs(None));
+    fill_inbox(&s, m);
+    let d = s.start();
+    wait_for(60, "the drain under way", || {
+        (s.cases().len() >= 3).then_some(())
+    });
+    let stop = d.terminate();
+    let at_stop = s.cases().len();
+    assert!(stop < Duration::from_secs(10), "stopped in {stop:?}");
+    assert!(
+        at_stop < m,
+        "the drain was still under way ({at_stop} of {m})"
+    );
+    let d = s.start();
+    let t = wait_drained(&s, m, 120, || d.log_text());
+    assert_recorded_once(&s, m);
+    println!(
+        "FAULT|SIGTERM during a drain of {m}|sqlite|cases {}|lost 0|duplicates {}|stopped in {:.2}s with {at_stop} cases",
+        t.cases,
+        t.duplicates(),
+        stop.as_secs_f32()
+    );
+    assert!(t.duplicates() * 100 <= 2 * m);
+}
+
+/// Counts the log lines that say a failure.
+fn warn_lines(log: &str) -> usize {
+    log.lines()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+        .count()
+}
+
+#[test]
+fn a_read_only_postgres_keeps_mail_in_the_inbox_and_recovers_by_itself() {
+    let db = PgDb::create();
+    let s = setup(fast_knobs(Some(db.url.clone())));
+    let d = s.start();
+    s.forward(2, "Före skrivskyddet");
+    wait_for(30, "the first case", || {
+        (s.cases().len() == 1).then_some(())
+    });
+    // The database turns read-only, and sessions open now keep it so.
+    let name = db.url.rsplit('/').next().unwrap().to_string();
+    psql(
+        &db.admin,
+        &format!("ALTER DATABASE {name} SET default_transaction_read_only = on"),
+    );
+    psql(
+        &db.admin,
+        &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid() \
+                 AND pid NOT IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory')"),
+    );
+    let t_ro = Instant::now();
+    let now = Utc::now();
+    s.send(
+        "staff",
+        &outlook_forward_from(
+            &s,
+            now - chrono::Duration::hours(3),
+            "Under skrivskyddet",
+            now,
+            "annan.example",
+            "AnnatSystem",
+        ),
+    );
+    // The notice is seen and stays in the INBOX, unrecorded.
+    wait_for(30, "the watcher backing off on the store", || {
+        d.log_text().contains("cause=\"store\"").then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(8));
+    // (The CLI would migrate, i.e. write: count with psql.)
+    let cases = || psql(&db.url, "SELECT COUNT(*) FROM cases");
+    assert_eq!(cases(), "1");
+    assert_eq!(
+        s.mails("breach", "").len(),
+        1,
+        "the notice stays in the INBOX"
+    );
+    let lines_ro = warn_lines(&d.log_text());
+    let logins_ro = d.log_text().matches("IMAP connected").count();
+    // Writable again: recovered within seconds, no restart.
+    psql(
+        &db.admin,
+        &format!("ALTER DATABASE {name} SET default_transaction_read_only = off"),
+    );
+    let t0 = Instant::now();
+    while cases() != "2" {
+        if t0.elapsed() > Duration::from_secs(45) {
+            panic!("no recovery in 45 s; log:\n{}", d.log_text());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let recovery = t0.elapsed();
+    wait_for(30, "the notice moved", || {
+        s.mails("breach", "").is_empty().then_some(())
+    });
+    println!(
+        "FAULT|PostgreSQL read-only {:.0}s|postgres|cases 2|lost 0|duplicates 0|{} WARN/ERROR lines, {} IMAP logins meanwhile|recovered {:.1}s after",
+        t_ro.elapsed().as_secs_f32() - recovery.as_secs_f32(),
+        lines_ro,
+        logins_ro,
+        recovery.as_secs_f32()
+    );
+    assert_eq!(logins_ro, 1, "no IMAP login again and again");
+    assert!(
+        lines_ro <= 12,
+        "said once per interval, not a flood: {lines_ro}"
+    );
+    // Recovery is bounded by the backoff (at most 80 s), not a pool lifetime.
+    assert!(recovery < Duration::from_secs(90), "{recovery:?}");
+}
+
+#[test]
+fn a_recipient_refused_for_good_is_told_to_the_dpo() {
+    let s = setup(fast_knobs(None));
+    // The route names an official the server does not know: a 550 for that
+    // recipient, final. Everything else works.
+    let official = s.users.addr("official");
+    let gone = format!("nosuch-{}@example.test", s.users.tag);
+    let cfg = std::fs::read_to_string(&s.config)
+        .unwrap()
+        .replace(&official, &gone);
+    std::fs::write(&s.config, cfg).unwrap();
+    let d = s.start();
+    s.forward(2, "Mottagaren finns inte");
+    let notice = wait_for(30, "the DPO's notice of the refused mail", || {
+        s.mails("dpo", "")
+            .into_iter()
+            .find(|m| m.subject.contains("kunde inte levereras"))
+    });
+    assert!(notice.text.contains(&gone), "{}", notice.text);
+    assert!(notice.text.contains("550"), "{}", notice.text);
+    let case_ref = s.cases()[0]["ref"].as_str().unwrap().to_string();
+    assert!(notice.subject.contains(&case_ref), "{}", notice.subject);
+    let c = s.case(&case_ref);
+    let mails = c["mails"].as_array().unwrap();
+    let opening = mails.iter().find(|m| m["purpose"] == "opening").unwrap();
+    assert_eq!(opening["status"], "failed", "{c}");
+    assert_eq!(opening["attempts"], 1, "a 5xx is not retried");
+    assert!(
+        c["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "mail_refused"),
+        "{c}"
+    );
+    // The acknowledgement to staff went out as usual; the DPO's notice once.
+    wait_for(30, "the acknowledgement", || {
+        s.mails("staff", "")
+            .into_iter()
+            .find(|m| m.subject.contains("Mottaget"))
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let n = s
+        .mails("dpo", "")
+        .iter()
+        .filter(|m| m.subject.contains("kunde inte levereras"))
+        .count();
+    assert_eq!(n, 1, "{}", d.log_text());
+    digest_lists_the_refusal(&s);
+}
+
+/// The digest repeats what the server refused (run in-process on the
+/// daemon's database; the daemon sends it).
+fn digest_lists_the_refusal(s: &Setup) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let cfg = Config::load(&s.config).expect("config");
+        let store = Store::connect(&s.db_url).await.unwrap();
+        let p = Pipeline::new(Arc::new(cfg), store.clone());
+        let now = Utc::now();
+        assert!(send_digest(&store, &p.sender, &p.cfg, now, now)
+            .await
+            .unwrap());
+        store.close().await;
+    });
+    let digest = wait_for(30, "the digest", || {
+        s.mails("dpo", "")
+            .into_iter()
+            .find(|m| m.subject.contains("Sammanställning"))
+    });
+    assert!(
+        digest.text.contains("Meddelanden som inte kunde levereras")
+            && digest.text.contains("opening"),
+        "{}",
+        digest.text
+    );
+}
+
+/// A PostgreSQL cluster of the test's own on a free port (initdb + pg_ctl as
+/// the postgres user), so restarting it disturbs nobody else's server.
+struct OwnCluster {
+    dir: std::path::PathBuf,
+    bin: std::path::PathBuf,
+    port: u16,
+}
+
+impl OwnCluster {
+    fn start() -> OwnCluster {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL server binaries in /usr/lib/postgresql")
+            .flatten()
+            .map(|e| e.path().join("bin"))
+            .filter(|p| p.join("initdb").exists())
+            .max()
+            .expect("initdb");
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let dir = std::path::PathBuf::from(format!("/tmp/bw-pg-{port}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let c = OwnCluster { dir, bin, port };
+        c.as_postgres(
+            &["chown", "-R", "postgres:postgres"],
+            &[c.dir.to_str().unwrap()],
+            true,
+        );
+        let data = c.dir.join("data");
+        c.run(&format!(
+            "{}/initdb -D {} -U postgres --auth=trust -E UTF8 >/dev/null",
+            c.bin.display(),
+            data.display()
+        ));
+        c.ctl("start");
+        c
+    }
+
+    fn as_postgres(&self, cmd: &[&str], args: &[&str], root: bool) {
+        let mut command = if root {
+            std::process::Command::new(cmd[0])
+        } else {
+            std::process::Command::new("runuser")
+        };
+        if root {
+            command.args(&cmd[1..]);
+        } else {
+            command.args(["-u", "postgres", "--"]).args(cmd);
+        }
+        let st = command.args(args).status().expect("run");
+        assert!(st.success(), "{cmd:?} {args:?}");
+    }
+
+    fn run(&self, sh: &str) {
+        self.as_postgres(&["sh", "-c", sh], &[], false);
+    }
+
+    fn ctl(&self, what: &str) {
+        let data = self.dir.join("data");
+        self.run(&format!(
+            "{}/pg_ctl -D {} -l {}/log -w -t 30 -o '-p {} -k {} -c listen_addresses=127.0.0.1' {what} >/dev/null",
+            self.bin.display(),
+            data.display(),
+            self.dir.display(),
+            self.port,
+            self.dir.display()
+        ));
+    }
+
+    fn admin(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let data = self.dir.join("data");
+        let _ = std::process::Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(self.bin.join("pg_ctl"))
+            .args([
+                "-D",
+                data.to_str().unwrap_or_default(),
+                "-m",
+                "immediate",
+                "stop",
+            ])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn postgres_restarted_mid_drain_loses_nothing_and_no_worker_sticks() {
+    let m = 40;
+    let pg = OwnCluster::start();
+    let db = PgDb::create_on(&pg.admin());
+    let s = setup(fast_knobs(Some(db.url.clone())));
+    fill_inbox(&s, m);
+    let d = s.start();
+    let cases = || {
+        std::process::Command::new("psql")
+            .arg(&db.url)
+            .args(["-Atqc", "SELECT COUNT(*) FROM cases"])
+            .output()
+            .ok()
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+            })
+            .unwrap_or(0)
+    };
+    wait_for(60, "the drain under way", || (cases() >= 5).then_some(()));
+    // A crash restart of the server (immediate stop: no clean shutdown).
+    let t0 = Instant::now();
+    pg.run(&format!(
+        "{}/pg_ctl -D {}/data -m immediate -w stop >/dev/null",
+        pg.bin.display(),
+        pg.dir.display()
+    ));
+    std::thread::sleep(Duration::from_secs(3));
+    pg.ctl("start");
+    let down = t0.elapsed();
+    let back = Instant::now();
+    let before = cases();
+    while cases() == before && before < m {
+        assert!(
+            back.elapsed() < Duration::from_secs(90),
+            "no progress after the restart:\n{}",
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let recovery = back.elapsed();
+    let t = wait_drained(&s, m, 180, || d.log_text());
+    assert_recorded_once(&s, m);
+    std::thread::sleep(Duration::from_secs(2));
+    let t = Tally {
+        cases: t.cases,
+        ..tally(&s)
+    };
+    println!(
+        "FAULT|PostgreSQL crash-restarted mid-drain of {m} (down {:.1}s)|postgres|cases {}|lost 0|duplicates {}|next case {:.1}s after it was back",
+        down.as_secs_f32(),
+        t.cases,
+        t.duplicates(),
+        recovery.as_secs_f32()
+    );
+    assert!(t.duplicates() * 100 <= 2 * m, "{t:?}");
+    drop(d);
+    drop(db);
+}
+
+/// The daemon as the unprivileged user `nobody` (root ignores file modes),
+/// with `run ARGS`.
+fn start_as_nobody(s: &Setup, args: &[&str]) -> Daemon {
+    let n = std::fs::read_dir(s.dir.path())
+        .map(|d| d.count())
+        .unwrap_or(0);
+    let log = s.dir.path().join(format!("daemon-{n}.log"));
+    let f = std::fs::File::create(&log).expect("log file");
+    let child = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(bin())
+        .args(["run", "--config"])
+        .arg(&s.config)
+        .args(args)
+        .env_remove("BREACHWATCH_DATABASE_URL")
+        .env_remove("BREACHWATCH_IMAP_CA_FILE")
+        .env("BREACHWATCH_LOG", "info,breachwatch=debug,sqlx=warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(f)
+        .spawn()
+        .expect("start breachwatch run as nobody");
+    Daemon { child, log }
+}
+
+#[test]
+fn a_read_only_sqlite_file_keeps_mail_in_the_inbox_and_recovers_by_itself() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = setup(fast_knobs(None));
+    let dir = s.dir.path();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let chown = |p: &std::path::Path| {
+        std::process::Command::new("chown")
+            .args(["-R", "65534:65534"])
+            .arg(p)
+            .status()
+            .unwrap()
+    };
+    chown(dir);
+    let d = start_as_nobody(&s, &[]);
+    s.forward(2, "Före skrivskyddet");
+    wait_for(30, "the first notice processed", || {
+        (s.mails("breach", "Processed").len() == 1).then_some(())
+    });
+    let stop = d.terminate();
+    assert!(stop < Duration::from_secs(10));
+    // The file turns read-only; the daemon starts on it (as after a restart).
+    let db = dir.join("bw.db");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let d = start_as_nobody(&s, &["--no-migrate"]);
+    let now = Utc::now();
+    s.send(
+        "staff",
+        &outlook_forward_from(
+            &s,
+            now - chrono::Duration::hours(3),
+            "Under skrivskyddet",
+            now,
+            "annan.example",
+            "AnnatSystem",
+        ),
+    );
+    wait_for(30, "the watcher backing off on the store", || {
+        d.log_text().contains("cause=\"store\"").then_some(())
+    });
+    let t_ro = Instant::now();
+    std::thread::sleep(Duration::from_secs(8));
+    assert_eq!(
+        s.mails("breach", "").len(),
+        1,
+        "the notice stays in the INBOX"
+    );
+    assert_eq!(s.mails("breach", "Processed").len(), 1);
+    let lines_ro = warn_lines(&d.log_text());
+    let logins_ro = d.log_text().matches("IMAP connected").count();
+    // Writable again: the daemon recovers by itself.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let t0 = Instant::now();
+    while !(s.mails("breach", "").is_empty() && s.mails("breach", "Processed").len() == 2) {
+        if t0.elapsed() > Duration::from_secs(100) {
+            panic!("no recovery in 100 s; log:\n{}", d.log_text());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let recovery = t0.elapsed();
+    wait_for(30, "the acknowledgement of the second notice", || {
+        (s.mails("staff", "")
+            .iter()
+            .filter(|m| m.subject.contains("Mottaget"))
+            .count()
+            == 2)
+            .then_some(())
+    });
+    d.terminate();
+    chown(dir);
+    assert_eq!(s.cases().len(), 2);
+    println!(
+        "FAULT|SQLite file read-only {:.0}s (daemon restarted on it)|sqlite|cases 2|lost 0|duplicates 0|{} WARN/ERROR lines, {} IMAP logins meanwhile|recovered {:.1}s after",
+        t_ro.elapsed().as_secs_f32() - recovery.as_secs_f32(),
+        lines_ro,
+        logins_ro,
+        recovery.as_secs_f32()
+    );
+    assert_eq!(logins_ro, 1, "no IMAP login again and again");
+    assert!(
+        lines_ro <= 12,
+        "said once per interval, not a flood: {lines_ro}"
+    );
+    assert!(recovery < Duration::from_secs(90), "{recovery:?}");
+}
