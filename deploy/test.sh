@@ -49,6 +49,9 @@ if command -v podman >/dev/null && command -v runc >/dev/null && command -v mmde
 else
   echo "container smoke test: NOT RUN (podman, runc or mmdebstrap missing; BREACHWATCH_CONTAINER_TEST=1 installs them)" >&2
 fi
+# The web view's tests drive a real headless Chromium over WebDriver.
+command -v chromium >/dev/null && command -v chromedriver >/dev/null ||
+  { apt-get update -q && apt-get install -y -q --no-install-recommends chromium chromium-driver; } >&2
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 cargo test --all-targets 2>&1 | tee "$log"

@@ -102,6 +102,7 @@ pub async fn run_with(
         Store::Postgres(_) => replica.join().await?,
     }
     let tracker = TaskTracker::new();
+    let shutdown_web = shutdown.clone();
     tracker.spawn(mailbox(
         p.clone(),
         replica.clone(),
@@ -153,6 +154,17 @@ pub async fn run_with(
         p.outbox_wake.clone(),
         shutdown.clone(),
     ));
+    // The web view, JSON API, health and metrics, when `[web]` is configured.
+    if let Some(web) = cfg.web.clone() {
+        let mut state = crate::web::WebState::new(p.clone(), web)?;
+        state.metrics = crate::web::metrics::install();
+        let listener = crate::web::bind(&state).await?;
+        tracker.spawn(async move {
+            if let Err(e) = crate::web::serve_on(listener, state, shutdown_web).await {
+                tracing::error!("web view stopped: {e:#}");
+            }
+        });
+    }
     tracker.close();
     // The store is open and every worker is started: tell systemd.
     notify(&[sd_notify::NotifyState::Ready]);

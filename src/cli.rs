@@ -94,6 +94,8 @@ pub enum Command {
         #[command(subcommand)]
         command: QuarantineCommand,
     },
+    /// Print the argon2 hash of a password read from stdin, for a `[[web.accounts]]` entry.
+    WebPassword,
     /// The one interactive step of an OAuth2 refresh-token flow: prints the
     /// address to open in a browser, reads the address the browser landed on
     /// (or the bare code) from stdin, and saves the refresh token (0600) in
@@ -272,6 +274,27 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
         .or_exit_in(1, "cannot start runtime")
 }
 
+/// `web-password`: one line of stdin → an argon2 PHC string on stdout.
+fn web_password() -> ExitCode {
+    let mut line = String::new();
+    if std::io::stdin().read_line(&mut line).is_err()
+        || line.trim_end_matches(['\r', '\n']).is_empty()
+    {
+        eprintln!("breachwatch: give the password on stdin");
+        return ExitCode::from(2);
+    }
+    match crate::web::session::hash_password(line.trim_end_matches(['\r', '\n'])) {
+        Ok(h) => {
+            println!("{h}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("breachwatch: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let flag = cli.config.as_deref();
@@ -283,6 +306,7 @@ pub fn main() -> ExitCode {
             tz,
         } => return inspect(flag, &file, explain, tz.as_deref()),
         Command::CheckConfig { file } => return check_config(file.as_deref().or(flag)),
+        Command::WebPassword => return web_password(),
         Command::Run { no_migrate } => run(flag, no_migrate),
         Command::Migrate => migrate(flag),
         Command::Login { mailbox, smtp } => login(flag, &mailbox, smtp),

@@ -70,6 +70,9 @@ pub struct Config {
     pub workflow: Workflow,
     #[serde(default)]
     pub digest: Digest,
+    /// The web view, JSON API, health and metrics (off when absent).
+    #[serde(default)]
+    pub web: Option<crate::web::WebConfig>,
     /// More watched mailboxes beside `[imap]` (`config::mailboxes`).
     #[serde(default)]
     pub mailboxes: Vec<Mailbox>,
@@ -517,6 +520,7 @@ const SECTIONS: &[&str] = &[
     "auth",
     "workflow",
     "digest",
+    "web",
     "mailboxes",
 ];
 
@@ -865,6 +869,11 @@ impl Config {
         for p in self.auth.problems() {
             out.push(problem("auth", p));
         }
+        if let Some(w) = &self.web {
+            for (key, p) in w.problems() {
+                out.push(problem(&format!("web.{key}"), p));
+            }
+        }
         if !(1..=3650).contains(&self.workflow.max_forward_age_days) {
             out.push(problem(
                 "workflow.max_forward_age_days",
@@ -1079,6 +1088,7 @@ fn decode(mut table: toml::Table, out: &mut Vec<ConfigProblem>) -> Option<Config
     let auth = optional::<AuthConfig>(&mut table, "auth", out);
     let workflow = optional::<Workflow>(&mut table, "workflow", out);
     let digest = optional::<Digest>(&mut table, "digest", out);
+    let web = optional::<Option<crate::web::WebConfig>>(&mut table, "web", out);
     let mailboxes = optional::<Vec<Mailbox>>(&mut table, "mailboxes", out);
     let cfg = Config {
         general: general?,
@@ -1091,6 +1101,7 @@ fn decode(mut table: toml::Table, out: &mut Vec<ConfigProblem>) -> Option<Config
         auth: auth?,
         workflow: workflow?,
         digest: digest?,
+        web: web?,
         mailboxes: mailboxes?,
         warnings: Vec::new(),
     };

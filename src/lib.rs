@@ -12,4 +12,5 @@ pub mod render;
 pub mod stats;
 pub mod store;
 pub mod telemetry;
+pub mod web;
 pub mod workers;

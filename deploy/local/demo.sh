@@ -31,5 +31,6 @@ Read the mail it sent over IMAPS 127.0.0.1:$MAILSTACK_IMAPS_PORT (CA $MAILSTACK_
   staff@example.test     acknowledgements of the notices staff forwarded
   dpo@example.test       copies, and acknowledgements of notices suppliers sent directly
 or as files under $MAILSTACK_MAIL_DIR/example.test/<user>/Maildir/new/.
+Web view: http://127.0.0.1:8080/  sign in as dpo@example.test (or official@example.test), password "demo".
 More: $BIN cases show PUI-YYYY-NNNN --config $CFG    Stop: make stop
 TXT

@@ -1000,6 +1000,37 @@ impl Store {
     }
 }
 
+/// Queries of the web view (`crate::web`).
+impl Store {
+    /// Quarantined messages with their row id (for the raw download), newest first.
+    pub async fn web_quarantine(&self) -> Result<Vec<(i64, MessageRow)>> {
+        dispatch!(self, web_quarantine())
+    }
+
+    /// The raw bytes of a quarantined message (None for any other message).
+    pub async fn web_quarantined_raw(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        dispatch!(self, web_quarantined_raw(id))
+    }
+
+    /// How many messages were recorded with each disposition.
+    pub async fn messages_by_disposition(&self) -> Result<Vec<(String, i64)>> {
+        dispatch!(self, messages_by_disposition())
+    }
+
+    /// A case action from the web: the workflow update (version-checked), its
+    /// events and mails, in one transaction, as a reply's would be.
+    pub async fn commit_web_action(
+        &self,
+        case_id: i64,
+        update: Option<&CaseUpdate>,
+        events: &[NewEvent],
+        mails: Vec<OutboxMail>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        dispatch!(self, commit_web_action(case_id, update, events, mails, now))
+    }
+}
+
 /// The whole register as of one moment (`Store::register_snapshot`).
 #[derive(Debug, Clone)]
 pub struct RegisterSnapshot {

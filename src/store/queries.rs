@@ -924,6 +924,54 @@ macro_rules! backend {
                 Ok(())
             }
 
+            // --- web view (src/web/) ---
+            pub async fn web_quarantine(pool: &Pool) -> Result<Vec<(i64, MessageRow)>> {
+                let rows = sqlx::query(
+                    "SELECT message_id, kind, disposition, subject, from_address, received_at, error, id \
+                     FROM messages WHERE disposition = 'quarantined' ORDER BY id DESC LIMIT 1000",
+                )
+                .fetch_all(pool)
+                .await?;
+                Ok(rows.iter().map(|r| (r.get::<i64, _>(7), message_row(r))).collect())
+            }
+
+            pub async fn web_quarantined_raw(pool: &Pool, id: i64) -> Result<Option<Vec<u8>>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT raw FROM messages WHERE id = $1 AND disposition = 'quarantined'",
+                )
+                .bind(id)
+                .fetch_optional(pool)
+                .await?)
+            }
+
+            pub async fn messages_by_disposition(pool: &Pool) -> Result<Vec<(String, i64)>> {
+                let rows = sqlx::query("SELECT disposition, COUNT(*) FROM messages GROUP BY disposition")
+                    .fetch_all(pool)
+                    .await?;
+                Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+            }
+
+            pub async fn commit_web_action(
+                pool: &Pool,
+                case_id: i64,
+                update: Option<&CaseUpdate>,
+                events: &[NewEvent],
+                mails: Vec<OutboxMail>,
+                now: DateTime<Utc>,
+            ) -> Result<()> {
+                let mut tx = $begin(pool).await?;
+                if let Some(u) = update {
+                    update_workflow(&mut tx, case_id, u).await?;
+                }
+                for ev in events {
+                    append_event(&mut tx, case_id, now, ev).await?;
+                }
+                queue_mails(&mut tx, Some(case_id), mails, now).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+            // --- end web view ---
+
             pub async fn quarantined(pool: &Pool) -> Result<Vec<MessageRow>> {
                 let rows = sqlx::query(
                     "SELECT message_id, kind, disposition, subject, from_address, received_at, error \

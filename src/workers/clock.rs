@@ -51,6 +51,8 @@ pub async fn fire_due(
                 "unacknowledged": unacknowledged,
             }),
         };
+        metrics::histogram!("breachwatch_reminder_lateness_seconds")
+            .record((now - r.due_at).num_milliseconds().max(0) as f64 / 1000.0);
         let aware = due.aware_at;
         let dnr = case.diarienummer.as_ref().map(|d| d.to_string());
         let s = sender.clone();

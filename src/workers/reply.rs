@@ -147,6 +147,35 @@ pub fn work(
         cfg.tz(),
         target_case.as_ref(),
     );
+    outcome_work(
+        cfg,
+        sender,
+        wf,
+        reply,
+        now,
+        documents,
+        merge_target,
+        &case,
+        &route,
+        out,
+    )
+}
+
+/// The store writes and mails of a state machine outcome (a reply's, or a
+/// web action's, whose `reply` is the signed-in person and the form's command).
+#[allow(clippy::too_many_arguments)]
+pub fn outcome_work(
+    cfg: &Config,
+    sender: &Sender,
+    wf: &CaseRecord,
+    reply: &ReplyMail,
+    now: DateTime<Utc>,
+    documents: Option<(&CaseFile, &Templates)>,
+    merge_target: Option<&CaseRecord>,
+    case: &Case,
+    route: &Route,
+    out: crate::core::case::ReplyOutcome,
+) -> Result<ReplyWork, String> {
     let mut work = ReplyWork {
         was_command: !matches!(out.effects.first(), Some(Effect::RecordTimeline { kind, .. }) if *kind == EventKind::FollowUp),
         ..ReplyWork::default()
@@ -156,7 +185,7 @@ pub fn work(
     let dnr: Option<String> = out
         .case
         .as_ref()
-        .unwrap_or(&case)
+        .unwrap_or(case)
         .diarienummer
         .as_ref()
         .map(|d| d.to_string());

@@ -170,6 +170,7 @@ pub async fn run(p: Pipeline, cancel: CancellationToken) {
                     pacer.reset_count();
                 }
                 let wait = pacer.failed(&e.context("IMAP (reconnecting)"));
+                metrics::counter!("breachwatch_imap_reconnects_total").increment(1);
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
                     _ = cancel.cancelled() => return,

@@ -19,4 +19,5 @@ mod office;
 mod register;
 mod series;
 mod store_story;
+mod web;
 mod workflow;

@@ -1,0 +1,142 @@
+//! The page templates (minijinja, built in). Names end in `.html`, so every
+//! value is HTML-escaped unless a template says otherwise (none does): a
+//! supplier's subject or body is always text on the page.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use minijinja::Environment;
+use serde::Serialize;
+
+/// A page could not be rendered (already logged).
+#[derive(Debug)]
+pub struct RenderFailed;
+
+impl IntoResponse for RenderFailed {
+    fn into_response(self) -> Response {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "page could not be rendered\n",
+        )
+            .into_response()
+    }
+}
+
+pub struct Pages {
+    env: Environment<'static>,
+}
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("templates/base.html")),
+    ("login.html", include_str!("templates/login.html")),
+    ("cases.html", include_str!("templates/cases.html")),
+    ("case.html", include_str!("templates/case.html")),
+    ("register.html", include_str!("templates/register.html")),
+    ("quarantine.html", include_str!("templates/quarantine.html")),
+    ("error.html", include_str!("templates/error.html")),
+];
+
+impl Pages {
+    pub fn new() -> anyhow::Result<Pages> {
+        let mut env = Environment::new();
+        for (name, src) in TEMPLATES {
+            env.add_template(name, src)?;
+        }
+        Ok(Pages { env })
+    }
+
+    /// Renders a page; a template error is logged and becomes a 500 with
+    /// nothing of the data ([`RenderFailed`]).
+    pub fn render<S: Serialize>(&self, name: &str, ctx: S) -> Result<String, RenderFailed> {
+        self.env
+            .get_template(name)
+            .and_then(|t| t.render(minijinja::value::Serde(&ctx)))
+            .map_err(|e| {
+                tracing::error!("template {name}: {e:#}");
+                RenderFailed
+            })
+    }
+
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        TEMPLATES.iter().map(|(n, _)| *n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const HOSTILE: &str = "<script>alert(1)</script>";
+
+    fn case_ctx() -> serde_json::Value {
+        json!({
+            "user": "dpo@example.test", "csrf": "tok", "quarantine": true,
+            "c": {"ref": "PUI-2026-0001", "state_sv": "inkommet", "urgency": "urgent", "time_left": "3 h 2 min kvar",
+                  "deadline": "2026-11-30 10:00", "aware": "2026-11-27 10:00", "opened": "2026-11-27 10:05",
+                  "supplier": HOSTILE, "systems": "Procapita", "committee": "KS", "official": "Olivia", "imy_ref": null},
+            "facts": [{"name": "System", "value": HOSTILE, "evidence": HOSTILE}],
+            "reminders_sent": ["2026-11-28 10:00 (reminder_sent)"], "next_reminder": "2026-11-29 10:00",
+            "documents": [{"name": "beslut.docx", "sha256": "ab12", "at": "2026-11-27 10:05"}],
+            "events": [{"at": "x", "kind": "case_opened", "actor": "breachwatch", "via": null, "hash": "h1", "prev_hash": "h0"}],
+            "messages": [{"received": "x", "from": "a@b", "subject": HOSTILE, "kind": "breach_notice", "disposition": "opened"}],
+            "outbox": [{"purpose": "opening", "subject": HOSTILE, "status": "sent", "sent": "x"}],
+            "actions": true, "flash": "Utfört."
+        })
+    }
+
+    /// Every template renders with a full context, and supplier text stays text.
+    #[test]
+    fn every_page_renders_and_escapes_supplier_text() {
+        let pages = Pages::new().expect("templates parse");
+        let row = json!({"ref": "PUI-2026-0001", "urgency": "overdue", "time_left": "försenat 5 h",
+            "deadline": "x", "supplier": HOSTILE, "systems": HOSTILE, "committee": "KS", "official": "O",
+            "state_sv": "inkommet", "acknowledged": false, "last_event": HOSTILE});
+        let base = json!({"user": "dpo@example.test", "csrf": "tok", "quarantine": true});
+        let mut ctxs = std::collections::BTreeMap::new();
+        ctxs.insert("base.html", base.clone());
+        ctxs.insert("login.html", json!({"csrf": "tok", "error": true}));
+        ctxs.insert(
+            "error.html",
+            json!({"status": 403, "message": HOSTILE, "user": null}),
+        );
+        ctxs.insert(
+            "cases.html",
+            json!({"user": "u", "csrf": "t", "quarantine": false, "cases": [row],
+            "committees": [HOSTILE], "officials": ["O"], "states": ["received"],
+            "filter": {"committee": "", "state": "", "official": ""}, "filtered": false}),
+        );
+        ctxs.insert("case.html", case_ctx());
+        ctxs.insert("register.html", json!({"user": "u", "csrf": "t", "quarantine": true, "verify": "ok", "verify_ok": true,
+            "from": "", "to": "", "rows": [{"ref": "PUI-2026-0001", "opened": "x", "state": "s", "committee": "c",
+            "supplier": HOSTILE, "decision": "", "imy": ""}]}));
+        ctxs.insert("quarantine.html", json!({"user": "u", "csrf": "t", "quarantine": true,
+            "rows": [{"id": 1, "received": "x", "from": "x", "subject": HOSTILE, "error": HOSTILE}]}));
+        for name in Pages::names() {
+            let ctx = ctxs
+                .get(name)
+                .unwrap_or_else(|| panic!("no test context for {name}"));
+            let html = pages
+                .render(name, ctx)
+                .unwrap_or_else(|_| panic!("{name} renders"));
+            assert!(
+                !html.contains("<script>"),
+                "{name} let a script through: {html}"
+            );
+            if name != "base.html" && name != "login.html" {
+                assert!(
+                    html.contains("&lt;script&gt;"),
+                    "{name} shows the hostile text escaped"
+                );
+            }
+        }
+        let case = pages.render("case.html", case_ctx()).unwrap_or_default();
+        assert!(
+            case.contains("name=\"csrf\" value=\"tok\""),
+            "the action form carries the token"
+        );
+        assert!(
+            case.contains("ab12") && case.contains("h1"),
+            "checksums and event hashes shown"
+        );
+    }
+}

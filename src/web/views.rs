@@ -1,0 +1,765 @@
+//! Pages and the JSON API: read from the store, check what the signed-in
+//! person may see (`access`), render. Times are stored in UTC and shown in the
+//! configured zone.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::access::{may_see, scope, Scope};
+use super::session::Session;
+use super::WebState;
+use crate::store::{CaseRecord, CaseSummary};
+
+/// At most this many cases per API page.
+pub const MAX_PAGE: usize = 200;
+
+pub fn local(state: &WebState, at: DateTime<Utc>) -> String {
+    at.with_timezone(&state.p.cfg.tz())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// Time left as a person reads it: "overdue by N h" past the deadline.
+pub fn time_left(deadline: DateTime<Utc>, now: DateTime<Utc>) -> (String, &'static str) {
+    let left = deadline - now;
+    let h = left.num_hours();
+    let m = (left.num_minutes() - h * 60).abs();
+    if left < chrono::Duration::zero() {
+        (
+            format!("försenat {} h", (now - deadline).num_hours()),
+            "overdue",
+        )
+    } else if h < 24 {
+        (format!("{h} h {m} min kvar"), "urgent")
+    } else {
+        (format!("{h} h kvar"), "ok")
+    }
+}
+
+pub fn error_page(state: &WebState, status: StatusCode, message: &str) -> Response {
+    match state.templates.render(
+        "error.html",
+        serde_json::json!({ "status": status.as_u16(), "message": message, "user": Value::Null }),
+    ) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(r) => r.into_response(),
+    }
+}
+
+fn forbidden(state: &WebState, api: bool) -> Response {
+    if api {
+        (
+            StatusCode::FORBIDDEN,
+            Json(json!({"error": "not your case"})),
+        )
+            .into_response()
+    } else {
+        error_page(
+            state,
+            StatusCode::FORBIDDEN,
+            "Du har inte behörighet till detta ärende.",
+        )
+    }
+}
+
+fn not_found(state: &WebState, api: bool) -> Response {
+    if api {
+        (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no such case"})),
+        )
+            .into_response()
+    } else {
+        error_page(state, StatusCode::NOT_FOUND, "Ärendet finns inte.")
+    }
+}
+
+fn store_error(state: &WebState, e: impl std::fmt::Display) -> Response {
+    tracing::error!("web: store: {e:#}");
+    error_page(
+        state,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Databasen svarar inte just nu.",
+    )
+}
+
+/// One row of the open-cases page and of `/api/v1/cases`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseRow {
+    #[serde(rename = "ref")]
+    pub case_ref: String,
+    pub state: String,
+    pub state_sv: String,
+    pub aware_at: DateTime<Utc>,
+    pub deadline_at: DateTime<Utc>,
+    pub seconds_left: i64,
+    pub supplier: String,
+    pub systems: String,
+    pub committee: String,
+    pub official: String,
+    pub acknowledged: bool,
+    /// "N h kvar" / "försenat N h", as on the page.
+    pub time_left: String,
+    /// `ok`, `urgent` (under 24 h) or `overdue`.
+    pub urgency: &'static str,
+    /// The deadline in the configured zone, as on the page.
+    pub deadline: String,
+    pub last_event: String,
+}
+
+fn state_sv(s: &str) -> String {
+    match s {
+        "received" => "inkommet",
+        "acknowledged" => "kvitterat",
+        "assessed" => "bedömt",
+        "decided" => "beslutat",
+        "reported" => "anmält till IMY",
+        "supplemented" => "kompletterat",
+        "withdrawn" => "återtaget",
+        "closed" => "stängt",
+        other => other,
+    }
+    .to_string()
+}
+
+fn row(state: &WebState, s: &CaseSummary, last_event: String, now: DateTime<Utc>) -> CaseRow {
+    let (time_left, urgency) = time_left(s.deadline_at, now);
+    CaseRow {
+        case_ref: s.case_ref.clone(),
+        state: s.state.clone(),
+        state_sv: state_sv(&s.state),
+        aware_at: s.aware_at,
+        deadline_at: s.deadline_at,
+        seconds_left: (s.deadline_at - now).num_seconds(),
+        supplier: s
+            .reporter_organisation
+            .clone()
+            .or_else(|| s.reporter_address.clone())
+            .unwrap_or_default(),
+        systems: s.systems.join(", "),
+        committee: s.committee.clone(),
+        official: s.official.clone(),
+        acknowledged: s.state != "received",
+        time_left,
+        urgency,
+        deadline: local(state, s.deadline_at),
+        last_event,
+    }
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct Filter {
+    #[serde(default)]
+    pub committee: String,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub official: String,
+    /// API paging.
+    #[serde(default)]
+    pub page: usize,
+    #[serde(default)]
+    pub per_page: usize,
+    /// API: include closed cases too.
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// The cases this person may see, open ones only unless `all`, sorted by deadline.
+async fn visible_cases(
+    state: &WebState,
+    who: &str,
+    all: bool,
+) -> Result<(Vec<CaseSummary>, Scope), Response> {
+    let sc = scope(&state.p.cfg, &state.web, who);
+    let list = state
+        .p
+        .store
+        .list_cases()
+        .await
+        .map_err(|e| store_error(state, e))?;
+    let mut routes = std::collections::HashMap::new();
+    if sc == Scope::Roster {
+        for w in state
+            .p
+            .store
+            .all_workflows()
+            .await
+            .map_err(|e| store_error(state, e))?
+        {
+            routes.insert(w.case_ref.as_str().to_string(), w.route.clone());
+        }
+    }
+    let mut out: Vec<CaseSummary> = list
+        .into_iter()
+        .filter(|c| all || c.state != "closed")
+        .filter(|c| match &sc {
+            Scope::All { .. } => true,
+            Scope::Roster => may_see(&sc, routes.get(&c.case_ref).and_then(|r| r.as_ref()), who),
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        a.deadline_at
+            .cmp(&b.deadline_at)
+            .then(a.case_ref.cmp(&b.case_ref))
+    });
+    Ok((out, sc))
+}
+
+async fn last_event(state: &WebState, id: i64) -> String {
+    match state.p.store.case_events(id).await {
+        Ok(ev) => ev
+            .last()
+            .map(|e| format!("{} {}", local(state, e.at), e.kind))
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+pub async fn open_cases(
+    State(state): State<WebState>,
+    session: Session,
+    Query(f): Query<Filter>,
+) -> Response {
+    let now = Utc::now();
+    let (cases, sc) = match visible_cases(&state, &session.address, false).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let mut committees: Vec<String> = cases.iter().map(|c| c.committee.clone()).collect();
+    let mut officials: Vec<String> = cases.iter().map(|c| c.official.clone()).collect();
+    let mut states: Vec<String> = cases.iter().map(|c| c.state.clone()).collect();
+    for v in [&mut committees, &mut officials, &mut states] {
+        v.sort();
+        v.dedup();
+    }
+    let mut rows = Vec::new();
+    for c in cases.iter().filter(|c| {
+        (f.committee.is_empty() || c.committee == f.committee)
+            && (f.state.is_empty() || c.state == f.state)
+            && (f.official.is_empty() || c.official == f.official)
+    }) {
+        let last = last_event(&state, c.id).await;
+        rows.push(row(&state, c, last, now));
+    }
+    let filtered = !(f.committee.is_empty() && f.state.is_empty() && f.official.is_empty());
+    page(
+        &state,
+        "cases.html",
+        serde_json::json!({ "user": &session.address, "csrf": &session.csrf, "quarantine": matches!(sc, Scope::All { quarantine: true }), "cases": rows, "committees": committees, "officials": officials, "states": states, "filter": f, "filtered": filtered }),
+    )
+}
+
+fn page(state: &WebState, name: &str, ctx: Value) -> Response {
+    match state.templates.render(name, ctx) {
+        Ok(html) => Html(html).into_response(),
+        Err(r) => r.into_response(),
+    }
+}
+
+/// The case if this person may see it.
+async fn case_for(
+    state: &WebState,
+    who: &str,
+    case_ref: &str,
+    api: bool,
+) -> Result<(CaseRecord, Scope), Response> {
+    let Some(rec) = state
+        .p
+        .store
+        .case_record(case_ref.trim())
+        .await
+        .map_err(|e| store_error(state, e))?
+    else {
+        return Err(not_found(state, api));
+    };
+    let sc = scope(&state.p.cfg, &state.web, who);
+    if !may_see(&sc, rec.route.as_ref(), who) {
+        tracing::info!(who = %crate::core::types::addr_hash(who), case = %rec.case_ref, "web: case refused");
+        return Err(forbidden(state, api));
+    }
+    Ok((rec, sc))
+}
+
+#[derive(Deserialize)]
+pub struct Flash {
+    #[serde(default)]
+    done: String,
+}
+
+pub async fn case_page(
+    State(state): State<WebState>,
+    session: Session,
+    Path(case_ref): Path<String>,
+    Query(flash): Query<Flash>,
+) -> Response {
+    let (rec, sc) = match case_for(&state, &session.address, &case_ref, false).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let now = Utc::now();
+    let st = &state.p.store;
+    let (summary, events, messages, outbox) = match tokio::try_join!(
+        st.case_summary(rec.case_ref.as_str()),
+        st.case_events(rec.id),
+        st.case_messages(rec.id),
+        st.case_outbox(rec.id)
+    ) {
+        Ok(x) => x,
+        Err(e) => return store_error(&state, e),
+    };
+    let mut c = row(&state, &summary, String::new(), now);
+    c.last_event = String::new();
+    let imy_ref = rec
+        .workflow
+        .as_ref()
+        .and_then(|w| w.imy_ref.as_ref())
+        .map(|r| r.to_string());
+    let facts = facts_rows(&rec.stored.facts);
+    let reminders_sent: Vec<String> = events
+        .iter()
+        .filter(|e| e.kind.as_str().starts_with("reminder"))
+        .map(|e| format!("{} ({})", local(&state, e.at), e.kind))
+        .collect();
+    let documents: Vec<Value> = events
+        .iter()
+        .filter(|e| e.kind == "documents_generated")
+        .flat_map(|e| {
+            let at = local(&state, e.at);
+            e.data
+                .get("documents")
+                .and_then(|d| d.as_array())
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |d| {
+                    json!({
+                        "name": d.get("name").or_else(|| d.get("file")).cloned().unwrap_or(Value::Null),
+                        "sha256": d.get("sha256").cloned().unwrap_or(Value::Null),
+                        "at": at.clone(),
+                    })
+                })
+        })
+        .collect();
+    let ev: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            json!({
+                "at": local(&state, e.at), "kind": e.kind,
+                "actor": e.actor,
+                "via": e.data.get("via").and_then(|v| v.get("via")).and_then(|v| v.as_str()),
+                "hash": e.hash, "prev_hash": e.prev_hash,
+            })
+        })
+        .collect();
+    let msgs: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            json!({
+                "received": m.received_at.map(|t| local(&state, t)).unwrap_or_default(),
+                "from": m.from_address, "subject": m.subject,
+                "kind": m.kind, "disposition": m.disposition,
+            })
+        })
+        .collect();
+    let out: Vec<Value> = outbox
+        .iter()
+        .map(|o| {
+            json!({
+                "purpose": o.purpose, "subject": o.subject, "status": o.status,
+                "sent": o.sent_at.map(|t| local(&state, t)).unwrap_or_default(),
+            })
+        })
+        .collect();
+    let next_reminder = summary.next_reminder_at.map(|t| local(&state, t));
+    let cv = json!({
+        "ref": c.case_ref, "state_sv": c.state_sv, "urgency": c.urgency, "time_left": c.time_left,
+        "deadline": c.deadline, "aware": local(&state, rec.aware_at), "opened": local(&state, rec.opened_at),
+        "supplier": c.supplier, "systems": c.systems, "committee": c.committee, "official": c.official,
+        "imy_ref": imy_ref,
+    });
+    page(
+        &state,
+        "case.html",
+        serde_json::json!({ "user": &session.address, "csrf": &session.csrf, "quarantine": matches!(sc, Scope::All { quarantine: true }), "c": cv, "facts": facts, "reminders_sent": reminders_sent, "next_reminder": next_reminder, "documents": documents, "events": ev, "messages": msgs, "outbox": out, "actions": rec.state != "closed", "flash": match flash.done.as_str() {
+                "ok" => Some("Utfört."),
+                "refused" => Some("Åtgärden avvisades: se tidslinjen och svaret per e-post."),
+                _ => None,
+            } }),
+    )
+}
+
+/// The incident facts as (name, value, evidence) rows.
+fn facts_rows(facts: &Value) -> Vec<Value> {
+    let mut out = Vec::new();
+    let evidence = |field: &str| -> String {
+        facts
+            .get("evidence")
+            .and_then(|e| e.as_array())
+            .and_then(|a| {
+                a.iter()
+                    .find(|x| x.get("field").and_then(|f| f.as_str()) == Some(field))
+            })
+            .and_then(|x| x.get("text").and_then(|t| t.as_str()))
+            .unwrap_or("")
+            .to_string()
+    };
+    let show = |v: &Value| match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| x.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    };
+    let names = [
+        ("discovered_at", "Upptäckt"),
+        ("occurred_from", "Inträffade från"),
+        ("occurred_to", "Inträffade till"),
+        ("ongoing", "Pågår"),
+        ("systems", "System"),
+        ("data_categories", "Uppgiftskategorier"),
+        ("data_subjects", "Registrerade"),
+        ("cause", "Orsak"),
+    ];
+    if let Some(i) = facts.get("incident") {
+        for (k, label) in names {
+            let v = i.get(k).map(show).unwrap_or_default();
+            if !v.is_empty() {
+                out.push(json!({"name": label, "value": v, "evidence": evidence(k)}));
+            }
+        }
+    }
+    out
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Period {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+fn day(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
+}
+
+/// The register is for those who see every case (DPO, coordinators, admins).
+fn register_allowed(state: &WebState, who: &str) -> Option<Scope> {
+    match scope(&state.p.cfg, &state.web, who) {
+        s @ Scope::All { .. } => Some(s),
+        Scope::Roster => None,
+    }
+}
+
+pub async fn register_page(
+    State(state): State<WebState>,
+    session: Session,
+    Query(p): Query<Period>,
+) -> Response {
+    let Some(sc) = register_allowed(&state, &session.address) else {
+        return error_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            "Registret visas för dataskyddsombudet och samordnare.",
+        );
+    };
+    let entries =
+        match crate::register::export(&state.p.store, state.p.cfg.tz(), day(&p.from), day(&p.to))
+            .await
+        {
+            Ok(e) => e,
+            Err(e) => return store_error(&state, e),
+        };
+    let (verify, verify_ok) = match crate::register::verify(&state.p.store, None).await {
+        Ok(r) if r.problems().is_empty() => (r.summary(), true),
+        Ok(r) => (
+            format!("REGISTRET ÄR INTE INTAKT: {}", r.problems().join("; ")),
+            false,
+        ),
+        Err(e) => (format!("kunde inte kontrolleras: {e}"), false),
+    };
+    let s = |v: &Value, k: &str| -> String {
+        match v.get(k) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(o) => o.to_string(),
+        }
+    };
+    let rows: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            json!({
+                "ref": s(e, "ref"),
+                "opened": s(e, "opened_at").chars().take(16).collect::<String>().replace('T', " "),
+                "state": state_sv(&s(e, "state")),
+                "committee": s(e, "committee"), "supplier": s(e, "reporter_organisation"),
+                "decision": s(e, "decision"), "imy": s(e, "imy_ref"),
+            })
+        })
+        .collect();
+    page(
+        &state,
+        "register.html",
+        serde_json::json!({ "user": &session.address, "csrf": &session.csrf, "quarantine": matches!(sc, Scope::All { quarantine: true }), "rows": rows, "verify": verify, "verify_ok": verify_ok, "from": p.from, "to": p.to }),
+    )
+}
+
+pub async fn register_export(
+    State(state): State<WebState>,
+    session: Session,
+    Path(fmt): Path<String>,
+    Query(p): Query<Period>,
+) -> Response {
+    if register_allowed(&state, &session.address).is_none() {
+        return error_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            "Registret visas för dataskyddsombudet och samordnare.",
+        );
+    }
+    let entries =
+        match crate::register::export(&state.p.store, state.p.cfg.tz(), day(&p.from), day(&p.to))
+            .await
+        {
+            Ok(e) => e,
+            Err(e) => return store_error(&state, e),
+        };
+    match fmt.as_str() {
+        "csv" => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"register.csv\"",
+                ),
+            ],
+            crate::register::to_csv(&entries),
+        )
+            .into_response(),
+        "json" => (
+            [(
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"register.json\"",
+            )],
+            Json(Value::Array(entries)),
+        )
+            .into_response(),
+        _ => error_page(&state, StatusCode::NOT_FOUND, "Okänt format."),
+    }
+}
+
+pub async fn quarantine_page(State(state): State<WebState>, session: Session) -> Response {
+    if scope(&state.p.cfg, &state.web, &session.address) != (Scope::All { quarantine: true }) {
+        return error_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            "Karantänen visas bara för dataskyddsombudet.",
+        );
+    }
+    let rows = match state.p.store.web_quarantine().await {
+        Ok(r) => r,
+        Err(e) => return store_error(&state, e),
+    };
+    let rows: Vec<Value> = rows
+        .iter()
+        .map(|(id, m)| {
+            json!({
+                "id": id, "received": m.received_at.map(|t| local(&state, t)).unwrap_or_default(),
+                "from": m.from_address, "subject": m.subject, "error": m.error,
+            })
+        })
+        .collect();
+    page(
+        &state,
+        "quarantine.html",
+        serde_json::json!({ "user": &session.address, "csrf": &session.csrf, "quarantine": true, "rows": rows }),
+    )
+}
+
+pub async fn quarantine_raw(
+    State(state): State<WebState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Response {
+    if scope(&state.p.cfg, &state.web, &session.address) != (Scope::All { quarantine: true }) {
+        return error_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            "Karantänen visas bara för dataskyddsombudet.",
+        );
+    }
+    match state.p.store.web_quarantined_raw(id).await {
+        Ok(Some(raw)) => (
+            [
+                // Never rendered by the browser: a download of the bytes as received.
+                (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"quarantine-{id}.eml\""),
+                ),
+            ],
+            raw,
+        )
+            .into_response(),
+        Ok(None) => error_page(
+            &state,
+            StatusCode::NOT_FOUND,
+            "Inget sådant meddelande i karantänen.",
+        ),
+        Err(e) => store_error(&state, e),
+    }
+}
+
+pub async fn css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("templates/app.css"),
+    )
+        .into_response()
+}
+
+pub async fn api_cases(
+    State(state): State<WebState>,
+    session: Session,
+    Query(f): Query<Filter>,
+) -> Response {
+    let now = Utc::now();
+    let (cases, _) = match visible_cases(&state, &session.address, f.all).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let cases: Vec<&CaseSummary> = cases
+        .iter()
+        .filter(|c| {
+            (f.committee.is_empty() || c.committee == f.committee)
+                && (f.state.is_empty() || c.state == f.state)
+                && (f.official.is_empty() || c.official == f.official)
+        })
+        .collect();
+    let per_page = if f.per_page == 0 {
+        50
+    } else {
+        f.per_page.min(MAX_PAGE)
+    };
+    let page = f.page.max(1);
+    let total = cases.len();
+    let mut items = Vec::new();
+    for c in cases
+        .into_iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+    {
+        let last = last_event(&state, c.id).await;
+        items.push(row(&state, c, last, now));
+    }
+    Json(json!({
+        "schema": "breachwatch.api.cases/1",
+        "page": page, "per_page": per_page, "total": total,
+        "next_page": (page * per_page < total).then_some(page + 1),
+        "cases": items,
+    }))
+    .into_response()
+}
+
+pub async fn api_case(
+    State(state): State<WebState>,
+    session: Session,
+    Path(case_ref): Path<String>,
+) -> Response {
+    let (rec, _) = match case_for(&state, &session.address, &case_ref, true).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let st = &state.p.store;
+    let (summary, messages) = match tokio::try_join!(
+        st.case_summary(rec.case_ref.as_str()),
+        st.case_messages(rec.id)
+    ) {
+        Ok(x) => x,
+        Err(e) => return store_error(&state, e),
+    };
+    Json(json!({
+        "schema": "breachwatch.api.case/1",
+        "case": summary,
+        "facts": rec.stored.facts,
+        "route": rec.stored.route,
+        "workflow": rec.stored.workflow,
+        "timeline_head": rec.timeline_head,
+        "messages": messages,
+    }))
+    .into_response()
+}
+
+pub async fn api_timeline(
+    State(state): State<WebState>,
+    session: Session,
+    Path(case_ref): Path<String>,
+) -> Response {
+    let (rec, _) = match case_for(&state, &session.address, &case_ref, true).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match state.p.store.case_events(rec.id).await {
+        Ok(ev) => Json(json!({
+            "schema": "breachwatch.api.timeline/1",
+            "ref": rec.case_ref.as_str(),
+            "events": ev,
+        }))
+        .into_response(),
+        Err(e) => store_error(&state, e),
+    }
+}
+
+pub async fn api_register(
+    State(state): State<WebState>,
+    session: Session,
+    Query(p): Query<Period>,
+) -> Response {
+    if register_allowed(&state, &session.address).is_none() {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(json!({"error": "the register is for the DPO and coordinators"})),
+        )
+            .into_response();
+    }
+    match crate::register::export(&state.p.store, state.p.cfg.tz(), day(&p.from), day(&p.to)).await
+    {
+        Ok(e) => {
+            Json(json!({"schema": "breachwatch.api.register/1", "entries": e})).into_response()
+        }
+        Err(e) => store_error(&state, e),
+    }
+}
+
+/// Ready: the store answers and the outbox is not stuck.
+pub async fn readyz(State(state): State<WebState>) -> Response {
+    let mut problems = Vec::new();
+    match state.p.store.outbox_waiting().await {
+        Ok((_, Some(oldest))) => {
+            let age = (Utc::now() - oldest).num_seconds();
+            if age > state.web.outbox_stuck_secs {
+                problems.push(format!("outbox: oldest waiting mail is {age} s old"));
+            }
+        }
+        Ok(_) => {}
+        Err(e) => problems.push(format!("store: {e}")),
+    }
+    if problems.is_empty() {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, problems.join("\n") + "\n").into_response()
+    }
+}
