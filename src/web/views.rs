@@ -744,9 +744,18 @@ pub async fn api_register(
     }
 }
 
-/// Ready: the store answers and the outbox is not stuck.
+/// Ready: the store answers, the outbox is not stuck, and (on the replica
+/// that holds the mailbox lease) the watcher has a working IMAP session.
 pub async fn readyz(State(state): State<WebState>) -> Response {
+    use std::sync::atomic::Ordering;
     let mut problems = Vec::new();
+    let h = &crate::app::HEALTH;
+    if h.leader.load(Ordering::Relaxed) && !h.mailbox_connected.load(Ordering::Relaxed) {
+        problems.push("mailbox: this replica holds the lease but has no IMAP session".to_string());
+    }
+    if !h.store_ok.load(Ordering::Relaxed) {
+        problems.push("store: the outbox's last store access failed".to_string());
+    }
     match state.p.store.outbox_waiting().await {
         Ok((_, Some(oldest))) => {
             let age = (Utc::now() - oldest).num_seconds();

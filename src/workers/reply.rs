@@ -175,7 +175,7 @@ pub fn outcome_work(
     case: &Case,
     route: &Route,
     out: crate::core::case::ReplyOutcome,
-) -> Result<ReplyWork, String> {
+) -> Result<ReplyWork, ReplyError> {
     let mut work = ReplyWork {
         was_command: !matches!(out.effects.first(), Some(Effect::RecordTimeline { kind, .. }) if *kind == EventKind::FollowUp),
         ..ReplyWork::default()
