@@ -55,15 +55,7 @@ pub(super) fn supplement(
     text: Option<&str>,
 ) -> Result<Done, TransitionError> {
     let r = case.case_ref.as_str();
-    match case.state {
-        State::Reported | State::Supplemented => {}
-        State::Withdrawn => return Err(TransitionError::Withdrawn),
-        _ => {
-            return Err(TransitionError::NotReported {
-                command: "supplement".into(),
-            })
-        }
-    }
+    require_reported(case, "supplement")?;
     step.next.state = State::Supplemented;
     step.next.supplements = case.supplements.saturating_add(1);
     step.notify_roster = Some(text::roster_supplement(r, step.next.supplements));
@@ -80,15 +72,7 @@ pub(super) fn withdraw(
     text: Option<&str>,
 ) -> Result<Done, TransitionError> {
     let r = case.case_ref.as_str();
-    match case.state {
-        State::Reported | State::Supplemented => {}
-        State::Withdrawn => return Err(TransitionError::Withdrawn),
-        _ => {
-            return Err(TransitionError::NotReported {
-                command: "withdraw".into(),
-            })
-        }
-    }
+    require_reported(case, "withdraw")?;
     step.next.state = State::Withdrawn;
     step.next.withdrawn_at = Some(step.now);
     step.notify_roster = Some(text::roster_withdraw(r));
@@ -97,4 +81,16 @@ pub(super) fn withdraw(
         json!({ "text": text }),
         text::confirm_withdraw(r),
     ))
+}
+
+/// Supplements and withdrawal come only after the report to IMY, and never
+/// after a withdrawal.
+fn require_reported(case: &Case, command: &str) -> Result<(), TransitionError> {
+    match case.state {
+        State::Reported | State::Supplemented => Ok(()),
+        State::Withdrawn => Err(TransitionError::Withdrawn),
+        _ => Err(TransitionError::NotReported {
+            command: command.into(),
+        }),
+    }
 }
