@@ -320,7 +320,7 @@ pub async fn case_page(
         .as_ref()
         .and_then(|w| w.imy_ref.as_ref())
         .map(|r| r.to_string());
-    let facts = facts_rows(&rec.stored.facts);
+    let facts = facts_rows(&rec.stored.facts, state.p.cfg.tz());
     let reminders_sent: Vec<String> = events
         .iter()
         .filter(|e| e.kind.as_str().starts_with("reminder"))
@@ -394,8 +394,12 @@ pub async fn case_page(
     )
 }
 
-/// The incident facts as (name, value, evidence) rows.
-fn facts_rows(facts: &Value) -> Vec<Value> {
+/// The incident facts as (name, value, evidence) rows, in words an official
+/// reads: categories and cause as the IMY form names them, times in the
+/// configured zone, counts as the drafts give them.
+fn facts_rows(facts: &Value, tz: chrono_tz::Tz) -> Vec<Value> {
+    use crate::core::documents::words::{category_form_label, cause_form_label};
+    use crate::core::notice::Cause;
     let mut out = Vec::new();
     let evidence = |field: &str| -> String {
         facts
@@ -409,19 +413,50 @@ fn facts_rows(facts: &Value) -> Vec<Value> {
             .unwrap_or("")
             .to_string()
     };
-    let show = |v: &Value| match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        Value::Array(a) => a
-            .iter()
-            .map(|x| {
-                x.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| x.to_string())
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        other => other.to_string(),
+    let text = |v: &Value| -> String {
+        v.as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string())
+    };
+    let show = |k: &str, v: &Value| -> String {
+        match (k, v) {
+            (_, Value::Null) => String::new(),
+            ("discovered_at" | "occurred_from" | "occurred_to", Value::String(t)) => {
+                chrono::DateTime::parse_from_rfc3339(t)
+                    .map(|t| crate::core::local_time::minute(t.with_timezone(&Utc), tz))
+                    .unwrap_or_else(|_| t.clone())
+            }
+            ("ongoing", Value::Bool(b)) => if *b { "ja" } else { "nej" }.to_string(),
+            ("cause", Value::String(c)) => match c.as_str() {
+                "attack" => cause_form_label(Cause::Attack).to_string(),
+                "human_error" => cause_form_label(Cause::HumanError).to_string(),
+                "technical_fault" => cause_form_label(Cause::TechnicalFault).to_string(),
+                other => other.to_string(),
+            },
+            ("data_categories", Value::Array(a)) => a
+                .iter()
+                .map(|x| {
+                    x.as_str()
+                        .map(category_form_label)
+                        .unwrap_or_else(|| x.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            ("data_subjects", Value::Object(o)) => {
+                match (
+                    o.get("min").and_then(Value::as_u64),
+                    o.get("max").and_then(Value::as_u64),
+                ) {
+                    (Some(a), Some(b)) if a == b => format!("cirka {a}"),
+                    (Some(a), Some(b)) => format!("{a}–{b}"),
+                    (Some(a), None) => format!("minst {a}"),
+                    (None, Some(b)) => format!("högst {b}"),
+                    (None, None) => String::new(),
+                }
+            }
+            (_, Value::Array(a)) => a.iter().map(text).collect::<Vec<_>>().join(", "),
+            (_, other) => text(other),
+        }
     };
     let names = [
         ("discovered_at", "Upptäckt"),
@@ -435,7 +470,7 @@ fn facts_rows(facts: &Value) -> Vec<Value> {
     ];
     if let Some(i) = facts.get("incident") {
         for (k, label) in names {
-            let v = i.get(k).map(show).unwrap_or_default();
+            let v = i.get(k).map(|v| show(k, v)).unwrap_or_default();
             if !v.is_empty() {
                 out.push(json!({"name": label, "value": v, "evidence": evidence(k)}));
             }
@@ -770,5 +805,35 @@ pub async fn readyz(State(state): State<WebState>) -> Response {
         (StatusCode::OK, "ready\n").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, problems.join("\n") + "\n").into_response()
+    }
+}
+
+#[cfg(test)]
+mod facts_tests {
+    use super::*;
+
+    #[test]
+    fn facts_read_as_words_and_local_times() {
+        let facts = json!({"incident": {
+            "discovered_at": "2021-06-17T12:07:00Z",
+            "ongoing": false,
+            "data_categories": ["health", "personal_identity_number"],
+            "data_subjects": {"min": 640, "max": 640},
+            "cause": "attack",
+            "systems": ["LabPortalen"],
+        }});
+        let rows = facts_rows(&facts, chrono_tz::Europe::Stockholm);
+        let value = |name: &str| {
+            rows.iter()
+                .find(|r| r["name"] == name)
+                .map(|r| r["value"].as_str().unwrap_or_default().to_string())
+                .unwrap_or_default()
+        };
+        assert_eq!(value("Upptäckt"), "2021-06-17 14:07");
+        assert_eq!(value("Pågår"), "nej");
+        assert_eq!(value("Uppgiftskategorier"), "Hälsa; Personnummer");
+        assert_eq!(value("Registrerade"), "cirka 640");
+        assert_eq!(value("Orsak"), "Antagonistiskt angrepp");
+        assert_eq!(value("System"), "LabPortalen");
     }
 }
