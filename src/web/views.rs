@@ -339,7 +339,7 @@ pub async fn case_page(
                 .into_iter()
                 .map(move |d| {
                     json!({
-                        "name": d.get("name").or_else(|| d.get("file")).cloned().unwrap_or(Value::Null),
+                        "name": d.get("file_name").or_else(|| d.get("name")).cloned().unwrap_or(Value::Null),
                         "sha256": d.get("sha256").cloned().unwrap_or(Value::Null),
                         "at": at.clone(),
                     })
