@@ -101,9 +101,28 @@ fn offline_config(dir: &std::path::Path, db_url: &str) -> std::path::PathBuf {
             &format!("[general]\ndatabase_url = \"{db_url}\""),
         )
         .replace("database_url = \"sqlite://var/breachwatch.db\"", "");
+    // Without the demo's web view: two of these daemons run at once (and a
+    // demo may hold 127.0.0.1:8080).
+    let text = without_web(&text);
     let path = dir.join("bw.toml");
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// The TOML text without the `[web]` section and its `[[web.…]]` tables.
+fn without_web(text: &str) -> String {
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in text.lines() {
+        if line.starts_with('[') {
+            skipping = line == "[web]" || line.starts_with("[web.") || line.starts_with("[[web.");
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 fn bw(config: &std::path::Path, args: &[&str]) -> std::process::Output {
