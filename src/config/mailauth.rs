@@ -32,6 +32,20 @@ pub enum Provider {
     Google,
 }
 
+/// Which SASL mechanism carries the access token to the mail server.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum SaslMechanism {
+    /// `OAUTHBEARER` (RFC 7628) when the server lists it (IMAP
+    /// `AUTH=OAUTHBEARER`, SMTP `AUTH … OAUTHBEARER`), else `XOAUTH2`.
+    #[default]
+    Auto,
+    /// Always `XOAUTH2` (Google's and Microsoft's format).
+    Xoauth2,
+    /// Always `OAUTHBEARER`, offered or not.
+    Oauthbearer,
+}
+
 /// Which grant gives the access tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
@@ -79,6 +93,10 @@ pub struct OAuth2 {
     /// it: client credentials.
     #[serde(default)]
     pub refresh_token_file: Option<PathBuf>,
+    /// `auto` (default): OAUTHBEARER where the server offers it, else
+    /// XOAUTH2; `xoauth2` or `oauthbearer` force one.
+    #[serde(default)]
+    pub sasl_mechanism: SaslMechanism,
 }
 
 const MS_LOGIN: &str = "https://login.microsoftonline.com";
