@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use oauth2::basic::{BasicClient, BasicErrorResponse};
+use oauth2::basic::BasicClient;
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
     PkceCodeVerifier, RedirectUrl, RefreshToken, Scope, TokenResponse, TokenUrl,
@@ -267,11 +267,15 @@ impl TokenSource {
             })
     }
 
-    fn request_error<RE: std::error::Error + 'static>(
+    fn request_error<RE, T>(
         &self,
-        e: oauth2::RequestTokenError<RE, BasicErrorResponse>,
+        e: oauth2::RequestTokenError<RE, oauth2::StandardErrorResponse<T>>,
         check: &str,
-    ) -> TokenError {
+    ) -> TokenError
+    where
+        RE: std::error::Error + 'static,
+        T: oauth2::ErrorResponseType + AsRef<str> + std::fmt::Display,
+    {
         let url = self.cfg.token_url().unwrap_or_default();
         match e {
             oauth2::RequestTokenError::ServerResponse(r) => TokenError::Refused {
@@ -578,6 +582,97 @@ pub async fn login_finish(
         .request_async(&http)
         .await
         .map_err(|e| src.request_error(e, "client_id, the client secret and redirect_url"))?;
+    let rt = r.refresh_token().ok_or_else(|| {
+        local(
+            "scope",
+            "the provider gave no refresh token (Microsoft: add offline_access to the scope)"
+                .into(),
+        )
+    })?;
+    write_refresh_token(&file, &Secret::new(rt.secret().clone()))
+        .map_err(|d| local("refresh_token_file", d))?;
+    Ok(file)
+}
+
+/// Longest a device login waits for the admin's approval, whatever the
+/// provider's `expires_in` says.
+const DEVICE_MAX_WAIT: Duration = Duration::from_secs(30 * 60);
+
+/// What the admin is shown in a device login (RFC 8628 3.3).
+pub struct DeviceShown {
+    pub verification_uri: String,
+    /// The address with the code filled in, when the provider gives one.
+    pub verification_uri_complete: Option<String>,
+    pub user_code: String,
+    pub expires_in: Duration,
+}
+
+/// `breachwatch login --device`: asks the device-authorization endpoint for
+/// a code, lets `show` print it, polls the token endpoint (at the provider's
+/// interval, slowing down when told) until the admin approved, and writes the
+/// refresh token (0600). For a machine without a browser.
+pub async fn device_login(
+    key: &str,
+    cfg: &OAuth2,
+    show: impl FnOnce(&DeviceShown),
+) -> Result<PathBuf, TokenError> {
+    let local = |k: &str, detail: String| TokenError::Local {
+        key: format!("{key}.{k}"),
+        detail,
+    };
+    let device_url = cfg.device_authorization_url().ok_or_else(|| {
+        local(
+            "device_authorization_url",
+            "missing: set it (Microsoft: filled by provider; Google's device flow does not grant the mail scope) or log in without --device".into(),
+        )
+    })?;
+    let file = cfg
+        .refresh_token_file
+        .clone()
+        .ok_or_else(|| local("refresh_token_file", "not set".into()))?;
+    let http = http_client().map_err(|d| local("token_url", d))?;
+    let src = TokenSource::new(key, cfg)?;
+    let mut client = BasicClient::new(ClientId::new(cfg.client_id.clone()))
+        .set_device_authorization_url(
+            oauth2::DeviceAuthorizationUrl::new(device_url)
+                .map_err(|e| local("device_authorization_url", e.to_string()))?,
+        )
+        .set_token_uri(
+            TokenUrl::new(cfg.token_url().unwrap_or_default())
+                .map_err(|e| local("token_url", e.to_string()))?,
+        );
+    if !cfg.client_secret.expose().is_empty() {
+        client =
+            client.set_client_secret(ClientSecret::new(cfg.client_secret.expose().to_string()));
+    }
+    let details: oauth2::StandardDeviceAuthorizationResponse = client
+        .exchange_device_code()
+        .add_scopes(cfg.scopes().into_iter().map(Scope::new))
+        .request_async(&http)
+        .await
+        .map_err(|e| src.request_error(e, "client_id, device_authorization_url and scope"))?;
+    show(&DeviceShown {
+        verification_uri: one_line(details.verification_uri().as_str(), 500),
+        verification_uri_complete: details
+            .verification_uri_complete()
+            .map(|u| one_line(u.secret(), 500)),
+        user_code: one_line(details.user_code().secret(), 64),
+        expires_in: details.expires_in(),
+    });
+    let r = client
+        .exchange_device_access_token(&details)
+        .request_async(
+            &http,
+            tokio::time::sleep,
+            Some(details.expires_in().min(DEVICE_MAX_WAIT)),
+        )
+        .await
+        .map_err(|e| {
+            src.request_error(
+                e,
+                "the approval (access_denied: it was refused; expired_token: run login again sooner)",
+            )
+        })?;
     let rt = r.refresh_token().ok_or_else(|| {
         local(
             "scope",

@@ -501,3 +501,110 @@ fn smtp_replaces_a_token_the_server_refused_and_sends() {
     assert_eq!(count(&stats(&s.stack, &c), "token_requests"), 2);
     d.terminate();
 }
+
+/// `breachwatch login --device` as the admin runs it; `approve` plays the
+/// person who enters the code at the provider (the test server's
+/// `/device/approve`). Returns the login's exit status, stdout and stderr.
+fn device_login(s: &Setup, approve: impl FnOnce(&str)) -> (bool, String, String) {
+    let mut login = Command::new(bin())
+        .args(["login", "--device", "--mailbox", "default", "--config"])
+        .arg(&s.config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("breachwatch login --device");
+    let mut out = BufReader::new(login.stdout.take().unwrap());
+    let mut shown = String::new();
+    let mut line = String::new();
+    let mut code = None;
+    while out.read_line(&mut line).unwrap() > 0 {
+        shown.push_str(&line);
+        if line.starts_with("Waiting") {
+            break;
+        }
+        let t = line.trim();
+        if t.len() == 9 && t.as_bytes()[4] == b'-' {
+            code = Some(t.to_string());
+        }
+        line.clear();
+    }
+    let Some(code) = code else {
+        let _ = login.wait();
+        let mut err = String::new();
+        login.stderr.take().unwrap().read_to_string(&mut err).ok();
+        panic!("no user code shown: {shown}\n{err}");
+    };
+    // The login polls meanwhile: it must wait, not fail, while pending.
+    std::thread::sleep(Duration::from_secs(2));
+    approve(&code);
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).ok();
+    let status = login.wait().unwrap();
+    let mut err = String::new();
+    login.stderr.take().unwrap().read_to_string(&mut err).ok();
+    (status.success(), format!("{shown}{rest}"), err)
+}
+
+#[test]
+fn device_login_saves_a_refresh_token_the_daemon_uses_and_a_denial_is_named() {
+    let s = setup(Knobs::default());
+    let c = register(&s.stack, &s.users.addr("breach"), 3600, None);
+    let rt_file = s.dir.path().join("refresh-token");
+    let url = s.stack.get("MAILSTACK_OAUTH_URL");
+    use_oauth(
+        &s,
+        &c,
+        &format!(
+            "device_authorization_url = \"{url}/device_authorization\"\nrefresh_token_file = \"{}\"\n",
+            rt_file.display()
+        ),
+    );
+
+    // Denied first: the login names the provider's error code and saves nothing.
+    let (ok, out, err) = device_login(&s, |code| {
+        let (st, _, body) = http(
+            &s.stack,
+            "POST",
+            "/device/approve",
+            None,
+            &format!("user_code={code}&deny=1"),
+        );
+        assert_eq!(st, 200, "{body}");
+    });
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("access_denied") && err.contains("imap.oauth2"),
+        "{err}"
+    );
+    assert!(!rt_file.exists());
+
+    let (ok, out, err) = device_login(&s, |code| {
+        let (st, _, body) = http(
+            &s.stack,
+            "POST",
+            "/device/approve",
+            None,
+            &format!("user_code={}", code.to_lowercase()),
+        );
+        assert_eq!(st, 200, "{body}");
+    });
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains(&format!("{url}/device")), "{out}");
+    assert!(out.contains("refresh token saved"), "{out}");
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(&rt_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let first = std::fs::read_to_string(&rt_file).unwrap();
+    assert!(!out.contains(first.trim()) && !err.contains(first.trim()));
+
+    // The daemon logs in with it (and rotates it).
+    let d = s.start();
+    s.forward(2, "Dataintrång hos Provdata");
+    opening(&s, 1);
+    let now = std::fs::read_to_string(&rt_file).unwrap();
+    assert_ne!(first.trim(), now.trim(), "rotated refresh token saved");
+    d.terminate();
+}
