@@ -75,42 +75,38 @@ pub enum Nis2Command {
 }
 
 /// The report lines without an argument, (normalised line, command, language).
-const REPORTS: &[(&str, fn() -> Nis2Command, Lang)] = &[
+const REPORTS: &[(&str, Nis2Command, Lang)] = &[
     (
         "tidig varning skickad",
-        || Nis2Command::EarlyWarningSent,
+        Nis2Command::EarlyWarningSent,
         Lang::Sv,
     ),
     (
         "early warning sent",
-        || Nis2Command::EarlyWarningSent,
+        Nis2Command::EarlyWarningSent,
         Lang::En,
     ),
     (
         "lägesrapport skickad",
-        || Nis2Command::ProgressReportSent,
+        Nis2Command::ProgressReportSent,
         Lang::Sv,
     ),
     (
         "lagesrapport skickad",
-        || Nis2Command::ProgressReportSent,
+        Nis2Command::ProgressReportSent,
         Lang::Sv,
     ),
     (
         "progress report sent",
-        || Nis2Command::ProgressReportSent,
+        Nis2Command::ProgressReportSent,
         Lang::En,
     ),
     (
         "slutrapport skickad",
-        || Nis2Command::FinalReportSent,
+        Nis2Command::FinalReportSent,
         Lang::Sv,
     ),
-    (
-        "final report sent",
-        || Nis2Command::FinalReportSent,
-        Lang::En,
-    ),
+    ("final report sent", Nis2Command::FinalReportSent, Lang::En),
 ];
 
 /// The notification line's start, before the reference.
@@ -125,8 +121,8 @@ const NOTIFICATION: &[(&str, Lang)] = &[
 /// reference); None when the line is no NIS2 command at all.
 pub(super) fn parse(norm: &str, original: &str) -> Option<LineResult> {
     let cmd = |c: Nis2Command, lang: Lang| Some(LineResult::Command(Command::Nis2(c), lang));
-    if let Some(&(_, make, lang)) = REPORTS.iter().find(|(k, _, _)| *k == norm) {
-        return cmd(make(), lang);
+    if let Some((_, c, lang)) = REPORTS.iter().find(|(k, _, _)| *k == norm) {
+        return cmd(c.clone(), *lang);
     }
     for &(start, lang) in NOTIFICATION {
         let Some(rest) = norm.strip_prefix(start) else {
