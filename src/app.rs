@@ -81,6 +81,7 @@ pub async fn run_with(
         Schema::Require => Store::connect_checked(&cfg.general.database_url).await?,
     };
     tracing::info!(backend = store.backend(), "store ready");
+    crate::mail::oauth::use_database(&store);
     let smtp = SmtpSender::new(&cfg.smtp)?;
     let p = Pipeline::new(cfg.clone(), store.clone());
     let replica = Arc::new(Replica::new(&store));

@@ -404,8 +404,14 @@ fn login(
             ),
         ));
     }
+    // One runtime for the database (its pool lives there) and the login.
+    let rt = runtime()?;
+    if o.refresh_token_store == config::RefreshTokenStore::Database {
+        let store = rt.block_on(open_store(&cfg))?;
+        crate::mail::oauth::use_database(&store);
+    }
     if device {
-        return device_login(key, o);
+        return device_login(&rt, key, o);
     }
     let start = crate::mail::oauth::login_start(key, o).map_err(|e| fail(2, format!("{e}")))?;
     println!(
@@ -417,10 +423,9 @@ fn login(
     std::io::stdin()
         .read_line(&mut line)
         .map_err(|e| fail(1, format!("reading stdin: {e}")))?;
-    let rt = runtime()?;
     match rt.block_on(crate::mail::oauth::login_finish(key, o, start, &line)) {
         Ok(file) => {
-            println!("refresh token saved in {} (mode 0600)", file.display());
+            println!("refresh token saved in {file}");
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => Err(fail(1, format!("{e}"))),
@@ -428,8 +433,11 @@ fn login(
 }
 
 /// `login --device`: the code to enter, then the wait for the approval.
-fn device_login(key: &str, o: &config::OAuth2) -> Result<ExitCode, ExitCode> {
-    let rt = runtime()?;
+fn device_login(
+    rt: &tokio::runtime::Runtime,
+    key: &str,
+    o: &config::OAuth2,
+) -> Result<ExitCode, ExitCode> {
     let show = |d: &crate::mail::oauth::DeviceShown| {
         println!(
             "On any device, open {} , sign in as the mailbox and enter the code\n\n    {}\n",
@@ -445,7 +453,7 @@ fn device_login(key: &str, o: &config::OAuth2) -> Result<ExitCode, ExitCode> {
     };
     match rt.block_on(crate::mail::oauth::device_login(key, o, show)) {
         Ok(file) => {
-            println!("refresh token saved in {} (mode 0600)", file.display());
+            println!("refresh token saved in {file}");
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => Err(fail(1, format!("{e}"))),

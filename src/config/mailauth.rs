@@ -46,6 +46,18 @@ pub enum SaslMechanism {
     Oauthbearer,
 }
 
+/// Where the refresh token of the refresh-token flow is kept.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum RefreshTokenStore {
+    /// `refresh_token_file`, written 0600.
+    #[default]
+    File,
+    /// The store's `oauth_refresh_tokens` table, row `refresh_token_name`
+    /// (for a service without writable local state, or several replicas).
+    Database,
+}
+
 /// Which grant gives the access tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
@@ -97,6 +109,14 @@ pub struct OAuth2 {
     /// it: client credentials.
     #[serde(default)]
     pub refresh_token_file: Option<PathBuf>,
+    /// `file` (default: `refresh_token_file`) or `database`
+    /// (`refresh_token_name`).
+    #[serde(default)]
+    pub refresh_token_store: RefreshTokenStore,
+    /// With `refresh_token_store = "database"`: the row's name. Sections with
+    /// the same name share the token, as sections with the same file do.
+    #[serde(default)]
+    pub refresh_token_name: Option<String>,
     /// `auto` (default): OAUTHBEARER where the server offers it, else
     /// XOAUTH2; `xoauth2` or `oauthbearer` force one.
     #[serde(default)]
@@ -114,10 +134,10 @@ pub const GOOGLE_SCOPE: &str = "https://mail.google.com/";
 
 impl OAuth2 {
     pub fn flow(&self) -> Flow {
-        if self.refresh_token_file.is_some() {
-            Flow::RefreshToken
-        } else {
-            Flow::ClientCredentials
+        match self.refresh_token_store {
+            RefreshTokenStore::Database => Flow::RefreshToken,
+            RefreshTokenStore::File if self.refresh_token_file.is_some() => Flow::RefreshToken,
+            RefreshTokenStore::File => Flow::ClientCredentials,
         }
     }
 
@@ -253,6 +273,24 @@ impl OAuth2 {
                 "missing: name the scopes the mail server wants (or set provider)",
             ));
         }
+        if self.refresh_token_store == RefreshTokenStore::Database {
+            if self
+                .refresh_token_name
+                .as_deref()
+                .is_none_or(|n| n.trim().is_empty() || n.len() > 200)
+            {
+                out.push(problem(
+                    &format!("{key}.refresh_token_name"),
+                    "missing: refresh_token_store = \"database\" keeps the token in a row of this name (1-200 characters)",
+                ));
+            }
+            if self.refresh_token_file.is_some() {
+                out.push(problem(
+                    &format!("{key}.refresh_token_file"),
+                    "is set but refresh_token_store is \"database\": remove one",
+                ));
+            }
+        }
         if let Some(f) = &self.refresh_token_file {
             match f.parent().filter(|p| !p.as_os_str().is_empty()) {
                 Some(dir) if !dir.is_dir() => out.push(problem(
@@ -374,7 +412,9 @@ pub(super) fn warnings(cfg: &super::Config, out: &mut Vec<ConfigProblem>) {
         let (MailAuth::Oauth2, Some(o)) = (auth, o) else {
             continue;
         };
-        let Some(f) = o.refresh_token_file.as_ref() else {
+        let (RefreshTokenStore::File, Some(f)) =
+            (o.refresh_token_store, o.refresh_token_file.as_ref())
+        else {
             continue;
         };
         let key = format!("{key}.oauth2.refresh_token_file");
@@ -470,6 +510,13 @@ mod tests {
             vec!["imap.oauth2.token_url"]
         );
         assert_eq!(keys(&with_imap("auth = \"oauth2\"\n")), vec!["imap.oauth2"]);
+        // The database store needs its row's name (and no file beside it).
+        assert_eq!(
+            keys(&with_imap(&format!(
+                "{base}token_url = \"http://127.0.0.1:3180/token\"\nscope = \"mail\"\nrefresh_token_store = \"database\"\nrefresh_token_file = \"/tmp/x\"\n"
+            ))),
+            vec!["imap.oauth2.refresh_token_name", "imap.oauth2.refresh_token_file"]
+        );
         // A loopback test server over http is fine.
         assert!(keys(&with_imap(&format!(
             "{base}token_url = \"http://127.0.0.1:3180/token\"\nscope = \"mail\"\n"

@@ -25,7 +25,7 @@ use oauth2::{
     PkceCodeVerifier, RedirectUrl, RefreshToken, Scope, TokenResponse, TokenUrl,
 };
 
-use crate::config::{Flow, OAuth2, SaslMechanism, Secret};
+use crate::config::{Flow, OAuth2, RefreshTokenStore, SaslMechanism, Secret};
 use crate::core::bounded::one_line;
 
 /// A token is fetched anew when less than this part of its life is left
@@ -110,11 +110,13 @@ impl TokenSource {
     /// The process-wide source for this client (same section, same source).
     pub fn shared(key: &str, cfg: &OAuth2) -> Result<Arc<TokenSource>, TokenError> {
         let id = format!(
-            "{:?}|{}|{:?}|{:?}|{}",
+            "{:?}|{}|{:?}|{:?}|{:?}|{:?}|{}",
             cfg.token_url(),
             cfg.client_id,
             cfg.scopes(),
+            cfg.refresh_token_store,
             cfg.refresh_token_file,
+            cfg.refresh_token_name,
             crate::core::types::addr_hash(cfg.client_secret.expose())
         );
         let reg = SOURCES.get_or_init(Default::default);
@@ -221,14 +223,8 @@ impl TokenSource {
     }
 
     async fn refresh(&self, st: &mut State) -> Result<(Secret, Duration), TokenError> {
-        let file = self.refresh_file()?;
         if st.refresh.is_none() {
-            st.refresh = Some(
-                read_refresh_token(&file).map_err(|detail| TokenError::Local {
-                    key: format!("{}.refresh_token_file", self.key),
-                    detail,
-                })?,
-            );
+            st.refresh = Some(load_refresh(&self.key, &self.cfg).await?);
         }
         let current = st.refresh.clone().unwrap_or_default();
         let r = self
@@ -239,32 +235,19 @@ impl TokenSource {
             .map_err(|e| {
                 self.request_error(
                     e,
-                    "refresh_token_file (run `breachwatch login` again if it was revoked or expired)",
+                    "the refresh token (run `breachwatch login` again if it was revoked or expired)",
                 )
             })?;
         if let Some(new) = r.refresh_token() {
             // Rotation: the old token is spent once the provider answered, so
-            // the new one must reach the disk before anything else happens.
+            // the new one must be saved before anything else happens.
             let new = Secret::new(new.secret().clone());
             if new != current {
-                write_refresh_token(&file, &new).map_err(|detail| TokenError::Local {
-                    key: format!("{}.refresh_token_file", self.key),
-                    detail,
-                })?;
+                save_refresh(&self.key, &self.cfg, &new).await?;
                 st.refresh = Some(new);
             }
         }
         Ok(access_of(&r))
-    }
-
-    fn refresh_file(&self) -> Result<PathBuf, TokenError> {
-        self.cfg
-            .refresh_token_file
-            .clone()
-            .ok_or_else(|| TokenError::Local {
-                key: format!("{}.refresh_token_file", self.key),
-                detail: "not set".into(),
-            })
     }
 
     fn request_error<RE, T>(
@@ -320,6 +303,97 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         src = x.source();
     }
     one_line(&s, 300)
+}
+
+/// The store of `refresh_token_store = "database"`, set by the daemon and
+/// `breachwatch login` once the database is open.
+static DATABASE: std::sync::OnceLock<crate::store::Store> = std::sync::OnceLock::new();
+
+/// Lets `refresh_token_store = "database"` sections use this store.
+pub fn use_database(store: &crate::store::Store) {
+    let _ = DATABASE.set(store.clone());
+}
+
+fn database(key: &str) -> Result<&'static crate::store::Store, TokenError> {
+    DATABASE.get().ok_or_else(|| TokenError::Local {
+        key: format!("{key}.refresh_token_store"),
+        detail: "the database is not open".into(),
+    })
+}
+
+/// Where the refresh token lives, as the config key naming it.
+fn refresh_place(key: &str, cfg: &OAuth2) -> Result<(String, RefreshPlace), TokenError> {
+    let local = |k: &str| TokenError::Local {
+        key: format!("{key}.{k}"),
+        detail: "not set".into(),
+    };
+    match cfg.refresh_token_store {
+        RefreshTokenStore::File => cfg
+            .refresh_token_file
+            .clone()
+            .map(|f| (format!("{key}.refresh_token_file"), RefreshPlace::File(f)))
+            .ok_or_else(|| local("refresh_token_file")),
+        RefreshTokenStore::Database => cfg
+            .refresh_token_name
+            .clone()
+            .map(|n| {
+                (
+                    format!("{key}.refresh_token_name"),
+                    RefreshPlace::Database(n),
+                )
+            })
+            .ok_or_else(|| local("refresh_token_name")),
+    }
+}
+
+enum RefreshPlace {
+    File(PathBuf),
+    Database(String),
+}
+
+impl std::fmt::Display for RefreshPlace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RefreshPlace::File(p) => write!(f, "{} (mode 0600)", p.display()),
+            RefreshPlace::Database(n) => write!(f, "the database (oauth_refresh_tokens {n:?})"),
+        }
+    }
+}
+
+async fn load_refresh(key: &str, cfg: &OAuth2) -> Result<Secret, TokenError> {
+    let (k, place) = refresh_place(key, cfg)?;
+    let err = |detail: String| TokenError::Local {
+        key: k.clone(),
+        detail,
+    };
+    match place {
+        RefreshPlace::File(f) => read_refresh_token(&f).map_err(err),
+        RefreshPlace::Database(n) => match database(key)?.refresh_token(&n).await {
+            Ok(Some(t)) if !t.trim().is_empty() => Ok(Secret::new(t.trim())),
+            Ok(_) => Err(err(format!(
+                "no refresh token named {n:?} in the database; run `breachwatch login`"
+            ))),
+            Err(e) => Err(err(format!("reading the database: {e}"))),
+        },
+    }
+}
+
+/// Saves a new refresh token where the config says: the file (atomically,
+/// 0600) or the database row (one upsert). Returns where it went.
+async fn save_refresh(key: &str, cfg: &OAuth2, token: &Secret) -> Result<String, TokenError> {
+    let (k, place) = refresh_place(key, cfg)?;
+    let err = |detail: String| TokenError::Local {
+        key: k.clone(),
+        detail,
+    };
+    match &place {
+        RefreshPlace::File(f) => write_refresh_token(f, token).map_err(err)?,
+        RefreshPlace::Database(n) => database(key)?
+            .set_refresh_token(n, token.expose(), chrono::Utc::now())
+            .await
+            .map_err(|e| err(format!("writing the database: {e}")))?,
+    }
+    Ok(place.to_string())
 }
 
 fn read_refresh_token(file: &Path) -> Result<Secret, String> {
@@ -541,7 +615,7 @@ pub async fn login_finish(
     cfg: &OAuth2,
     start: LoginStart,
     pasted: &str,
-) -> Result<PathBuf, TokenError> {
+) -> Result<String, TokenError> {
     let local = |k: &str, detail: String| TokenError::Local {
         key: format!("{key}.{k}"),
         detail,
@@ -570,10 +644,7 @@ pub async fn login_finish(
         }
         Err(_) => pasted.to_string(),
     };
-    let file = cfg
-        .refresh_token_file
-        .clone()
-        .ok_or_else(|| local("refresh_token_file", "not set".into()))?;
+    refresh_place(key, cfg)?;
     let http = http_client().map_err(|d| local("token_url", d))?;
     let src = TokenSource::new(key, cfg)?;
     let r = login_client(key, cfg)?
@@ -589,9 +660,7 @@ pub async fn login_finish(
                 .into(),
         )
     })?;
-    write_refresh_token(&file, &Secret::new(rt.secret().clone()))
-        .map_err(|d| local("refresh_token_file", d))?;
-    Ok(file)
+    save_refresh(key, cfg, &Secret::new(rt.secret().clone())).await
 }
 
 /// Longest a device login waits for the admin's approval, whatever the
@@ -615,7 +684,7 @@ pub async fn device_login(
     key: &str,
     cfg: &OAuth2,
     show: impl FnOnce(&DeviceShown),
-) -> Result<PathBuf, TokenError> {
+) -> Result<String, TokenError> {
     let local = |k: &str, detail: String| TokenError::Local {
         key: format!("{key}.{k}"),
         detail,
@@ -626,10 +695,7 @@ pub async fn device_login(
             "missing: set it (Microsoft: filled by provider; Google's device flow does not grant the mail scope) or log in without --device".into(),
         )
     })?;
-    let file = cfg
-        .refresh_token_file
-        .clone()
-        .ok_or_else(|| local("refresh_token_file", "not set".into()))?;
+    refresh_place(key, cfg)?;
     let http = http_client().map_err(|d| local("token_url", d))?;
     let src = TokenSource::new(key, cfg)?;
     let mut client = BasicClient::new(ClientId::new(cfg.client_id.clone()))
@@ -680,9 +746,7 @@ pub async fn device_login(
                 .into(),
         )
     })?;
-    write_refresh_token(&file, &Secret::new(rt.secret().clone()))
-        .map_err(|d| local("refresh_token_file", d))?;
-    Ok(file)
+    save_refresh(key, cfg, &Secret::new(rt.secret().clone())).await
 }
 
 #[cfg(test)]

@@ -766,6 +766,22 @@ impl Store {
         dispatch!(self, set_checkpoint(mailbox, cp))
     }
 
+    /// The OAuth2 refresh token stored under `name` (`refresh_token_store =
+    /// "database"`).
+    pub async fn refresh_token(&self, name: &str) -> Result<Option<String>> {
+        dispatch!(self, refresh_token(name))
+    }
+
+    /// Stores (or replaces, in one statement) the refresh token `name`.
+    pub async fn set_refresh_token(
+        &self,
+        name: &str,
+        token: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        dispatch!(self, set_refresh_token(name, token, now))
+    }
+
     /// Is this message already recorded (by Message-ID or by its bytes)?
     pub async fn message_known(
         &self,

@@ -56,6 +56,33 @@ macro_rules! backend {
                 Ok(())
             }
 
+            pub async fn refresh_token(pool: &Pool, name: &str) -> Result<Option<String>> {
+                let row = sqlx::query("SELECT token FROM oauth_refresh_tokens WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(pool)
+                    .await?;
+                Ok(row.map(|r| r.get::<String, _>(0)))
+            }
+
+            pub async fn set_refresh_token(
+                pool: &Pool,
+                name: &str,
+                token: &str,
+                now: DateTime<Utc>,
+            ) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO oauth_refresh_tokens (name, token, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (name) DO UPDATE SET token = excluded.token, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(name)
+                .bind(token)
+                .bind(now.to_rfc3339())
+                .execute(pool)
+                .await?;
+                Ok(())
+            }
+
             pub async fn message_known(
                 pool: &Pool,
                 message_id: Option<&str>,

@@ -608,3 +608,74 @@ fn device_login_saves_a_refresh_token_the_daemon_uses_and_a_denial_is_named() {
     assert_ne!(first.trim(), now.trim(), "rotated refresh token saved");
     d.terminate();
 }
+
+/// The refresh token in the store's row `name` (what the daemon and
+/// `login` wrote), read through the store.
+fn stored_refresh_token(db_url: &str, name: &str) -> Option<String> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = breachwatch::store::Store::connect(db_url).await.unwrap();
+        let t = store.refresh_token(name).await.unwrap();
+        store.close().await;
+        t
+    })
+}
+
+/// `refresh_token_store = "database"`: `login --device` saves the refresh
+/// token in the store (no file anywhere), the daemon reads it there and saves
+/// the rotated one in the same row.
+fn refresh_token_in_the_database(database_url: Option<String>) {
+    let s = setup(Knobs {
+        database_url,
+        ..Knobs::default()
+    });
+    let c = register(&s.stack, &s.users.addr("breach"), 3600, None);
+    let url = s.stack.get("MAILSTACK_OAUTH_URL");
+    use_oauth(
+        &s,
+        &c,
+        &format!(
+            "device_authorization_url = \"{url}/device_authorization\"\nrefresh_token_store = \"database\"\nrefresh_token_name = \"dpo\"\n"
+        ),
+    );
+    let (ok, out, err) = device_login(&s, |code| {
+        let (st, _, body) = http(
+            &s.stack,
+            "POST",
+            "/device/approve",
+            None,
+            &format!("user_code={code}"),
+        );
+        assert_eq!(st, 200, "{body}");
+    });
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("refresh token saved in the database"), "{out}");
+    let first = stored_refresh_token(&s.db_url, "dpo").expect("row dpo");
+    let before = count(&stats(&s.stack, &c), "token_requests");
+
+    let d = s.start();
+    s.forward(2, "Dataintrång hos Provdata");
+    opening(&s, 1);
+    let log = d.log_text();
+    d.terminate();
+    let now = stored_refresh_token(&s.db_url, "dpo").expect("row dpo");
+    assert_ne!(first, now, "the rotated refresh token replaced the row");
+    // IMAP and SMTP shared the one row: one refresh.
+    assert_eq!(count(&stats(&s.stack, &c), "token_requests"), before + 1);
+    assert!(!log.contains(&now) && !log.contains(&first));
+}
+
+#[test]
+fn refresh_token_in_the_database_on_sqlite() {
+    refresh_token_in_the_database(None);
+}
+
+#[test]
+fn refresh_token_in_the_database_on_postgresql() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(with_pg(|url| async move {
+        tokio::task::spawn_blocking(move || refresh_token_in_the_database(Some(url)))
+            .await
+            .unwrap();
+    }));
+}
