@@ -201,7 +201,7 @@ const FIELDS: [&str; 14] = [
 /// Per-field floor of the class set (`tests/fixtures/notices-classes`, issue
 /// #13): the test fails when a field's share of exactly right notices falls
 /// below it. Raised as the reader gets better; never lowered to pass.
-const CLASS_FLOOR: f64 = 0.0;
+const CLASS_FLOOR: f64 = 0.95;
 
 #[test]
 fn golden_classes_per_field() {
@@ -220,7 +220,10 @@ fn golden_classes_per_field() {
     }
     let n = rows.len() as f64;
     let mut low = Vec::new();
-    println!("per-field accuracy ({} notices, exact per field):", rows.len());
+    println!(
+        "per-field accuracy ({} notices, exact per field):",
+        rows.len()
+    );
     for (i, f) in FIELDS.iter().enumerate() {
         let acc = 1.0 - wrong[i] as f64 / n;
         println!("  {f:<26}{acc:.3}");
