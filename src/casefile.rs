@@ -474,7 +474,7 @@ pub fn aware_reason(file: &CaseFile, events: &[EventRow]) -> String {
             when(file.aware_at),
             f.by,
             when(f.at),
-            crate::mail::compose::human_left(f.at - file.aware_at)
+            crate::core::text::mail::human_left(f.at - file.aware_at)
         ),
         None => format!(
             "the notice reached the breach mailbox {} (the earliest receipt of it).",
