@@ -433,7 +433,7 @@ mod tests {
             in_reply_to: None,
             attachments: vec![],
         };
-        // The review's addresses: lettre refuses the first three, a relay
+        // Addresses that slip past naive checks: lettre refuses the first three, a relay
         // forwards the next two outside. None is mailed; none is an error
         // that could fail a transaction (the caller records the drop).
         for bad in [
