@@ -43,6 +43,15 @@ pub enum TransitionError {
     MergeTargetClosed { target: String },
     #[error("merged into {target}")]
     MergedInto { target: String },
+    #[error("NIS2 {report:?} while NIS2 is neither suggested nor applies")]
+    Nis2NotRunning { report: super::nis2::Nis2Report },
+    #[error("NIS2 {report:?} already recorded at {at}")]
+    Nis2AlreadySent {
+        report: super::nis2::Nis2Report,
+        at: DateTime<Utc>,
+    },
+    #[error("NIS2 {report:?} before the incident notification")]
+    Nis2NotificationFirst { report: super::nis2::Nis2Report },
 }
 
 impl TransitionError {

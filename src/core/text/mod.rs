@@ -8,7 +8,9 @@
 //! 2. `case.rs` — what a carried-out command says to its sender and to the
 //!    rest of the roster (Swedish, English).
 //! 3. `refusal.rs` — why a command was refused (Swedish, English).
-//! 4. `digest.rs` — the DPO's digest (Swedish; the time-left words also in
+//! 4. `nis2.rs` — NIS2: the opening notice's block when the reader suggests
+//!    NIS2, the NIS2 deadline reminders (Swedish).
+//! 5. `digest.rs` — the DPO's digest (Swedish; the time-left words also in
 //!    English).
 //!
 //! New outgoing prose goes here too, in the file of the mail it belongs to.
@@ -22,6 +24,7 @@
 pub mod case;
 pub mod digest;
 pub mod mail;
+pub mod nis2;
 pub mod refusal;
 
 /// (Swedish, English).
