@@ -22,7 +22,7 @@ use crate::core::routing::{Route, Rule};
 
 mod mailauth;
 mod mailboxes;
-pub use mailauth::{Flow, MailAuth, OAuth2, Provider};
+pub use mailauth::{Flow, MailAuth, OAuth2, Provider, SaslMechanism};
 pub use mailboxes::Mailbox;
 
 /// Where the config is looked for when `--config` is not given.
