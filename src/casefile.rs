@@ -973,6 +973,7 @@ mod tests {
             series: None,
             diarienummer: crate::core::commands::Diarienummer::parse("ks 2026/0123"),
             merged_into: None,
+            nis2: Default::default(),
         };
         w.imy_ref = serde_json::from_value(json!("DI-2026-1234")).ok();
         let events = vec![

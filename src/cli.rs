@@ -589,6 +589,24 @@ fn placement(cfg: Config, raw: &[u8]) -> String {
 
 use crate::core::local_time::rfc3339 as local;
 
+/// Every deadline of a case (GDPR art. 33, NIS2 art. 23) with its article,
+/// due and done times in the configured zone.
+fn clocks_json(case: &crate::core::case::Case, tz: Tz) -> serde_json::Value {
+    case.deadlines(tz)
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "regime": d.clock.regime(),
+                "clock": d.clock,
+                "article": d.clock.article(),
+                "due_at": d.due_at.map(|t| local(t, tz)),
+                "done_at": d.done_at.map(|t| local(t, tz)),
+                "late": d.late(),
+            })
+        })
+        .collect()
+}
+
 fn summary_json(c: &CaseSummary, tz: Tz) -> serde_json::Value {
     serde_json::json!({
         "ref": c.case_ref,
@@ -606,6 +624,8 @@ fn summary_json(c: &CaseSummary, tz: Tz) -> serde_json::Value {
         "reminders_sent": c.reminders_sent,
         "next_reminder_at": c.next_reminder_at.map(|t| local(t, tz)),
         "mailbox": c.mailbox,
+        "nis2_reminders_sent": c.nis2_reminders_sent,
+        "nis2_reminder_at": c.nis2_reminder_at.map(|t| local(t, tz)),
     })
 }
 
@@ -719,6 +739,10 @@ fn cases(flag: Option<&Path>, cmd: CasesCommand) -> Result<ExitCode, ExitCode> {
                 v["message_list"] = serde_json::to_value(&msgs).unwrap_or_default();
                 v["timeline"] = serde_json::to_value(&events).unwrap_or_default();
                 v["mails"] = serde_json::to_value(&mails).unwrap_or_default();
+                // Every clock of the case, GDPR's and NIS2's (`core::regime`).
+                let case = store.case_workflow(c.id).await.or_exit(1)?.case();
+                v["nis2"] = serde_json::to_value(&case.nis2).unwrap_or_default();
+                v["clocks"] = clocks_json(&case, tz);
                 if json {
                     serde_json::to_string_pretty(&v).unwrap_or_default()
                 } else {
@@ -1032,6 +1056,8 @@ mod list_tests {
             reminders_sent: 1,
             next_reminder_at: None,
             mailbox: None,
+            nis2_reminder_at: None,
+            nis2_reminders_sent: 0,
         }
     }
 

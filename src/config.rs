@@ -76,6 +76,9 @@ pub struct Config {
     /// More watched mailboxes beside `[imap]` (`config::mailboxes`).
     #[serde(default)]
     pub mailboxes: Vec<Mailbox>,
+    /// The NIS2 regime (`core::regime`): the municipality's services in scope.
+    #[serde(default)]
+    pub nis2: Nis2Config,
     /// What an admin should fix but that does not stop breachwatch (a
     /// deprecated key, mail or database traffic in clear text). `check-config`
     /// prints them; `run` logs them at start.
@@ -114,6 +117,21 @@ pub struct Digest {
     /// `general.timezone`.
     pub cron: String,
 }
+
+/// `[nis2]`: what the reader needs to suggest that NIS2 (cybersäkerhetslagen)
+/// may apply to a notice (`core::regime::suggest_nis2`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Nis2Config {
+    /// The municipality's services in scope of the cybersäkerhetslag, as they
+    /// are named in suppliers' notices (e.g. "larmcentral", "trygghetslarm");
+    /// a notice naming one is suggested for NIS2. Matched without regard to
+    /// case; at least 3 characters each.
+    pub services: Vec<String>,
+}
+
+/// At most this many in-scope services (each is searched in every notice).
+pub const MAX_NIS2_SERVICES: usize = 200;
 
 impl Default for Digest {
     fn default() -> Self {
@@ -522,6 +540,7 @@ const SECTIONS: &[&str] = &[
     "digest",
     "web",
     "mailboxes",
+    "nis2",
 ];
 
 /// A section stops being decoded after this many problems (each round removes
@@ -886,6 +905,21 @@ impl Config {
                 "must not be negative",
             ));
         }
+        if self.nis2.services.len() > MAX_NIS2_SERVICES {
+            out.push(problem(
+                "nis2.services",
+                format!("at most {MAX_NIS2_SERVICES} services"),
+            ));
+        }
+        for (i, s) in self.nis2.services.iter().enumerate() {
+            let n = s.trim().chars().count();
+            if !(3..=100).contains(&n) {
+                out.push(problem(
+                    &format!("nis2.services[{i}]"),
+                    "must be between 3 and 100 characters (a shorter name would match inside ordinary words)",
+                ));
+            }
+        }
         if self.digest.enabled {
             // A bad zone is reported once, under general.timezone; the cron
             // expression is still checked, in UTC.
@@ -1090,6 +1124,7 @@ fn decode(mut table: toml::Table, out: &mut Vec<ConfigProblem>) -> Option<Config
     let digest = optional::<Digest>(&mut table, "digest", out);
     let web = optional::<Option<crate::web::WebConfig>>(&mut table, "web", out);
     let mailboxes = optional::<Vec<Mailbox>>(&mut table, "mailboxes", out);
+    let nis2 = optional::<Nis2Config>(&mut table, "nis2", out);
     let cfg = Config {
         general: general?,
         documents: documents?,
@@ -1103,6 +1138,7 @@ fn decode(mut table: toml::Table, out: &mut Vec<ConfigProblem>) -> Option<Config
         digest: digest?,
         web: web?,
         mailboxes: mailboxes?,
+        nis2: nis2?,
         warnings: Vec::new(),
     };
     // A bad value of a key with a default was removed and the default used:

@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 use super::case::{Assessment, Decision};
 use super::types::CaseRef;
 
+mod nis2;
+pub use nis2::{AuthorityRef, Nis2Command};
+
 /// The language the official wrote the command in; answers use the same one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -162,6 +165,8 @@ pub enum Command {
     /// `sammanfoga PUI-2026-0007` / `merge PUI-2026-0007`: this case (the one
     /// replied to) is the same incident as the named one and moves into it.
     Merge(CaseRef),
+    /// The NIS2 commands (`nis2: ja|nej`, the reports sent): `commands/nis2.rs`.
+    Nis2(Nis2Command),
 }
 
 impl Command {
@@ -180,6 +185,7 @@ impl Command {
             Command::Note(_) => "note",
             Command::Registry(_) => "registry",
             Command::Merge(_) => "merge",
+            Command::Nis2(_) => "nis2",
         }
     }
 }
@@ -458,6 +464,9 @@ fn parse_line(line: &str) -> LineResult {
     // Keep the original spelling of free text (reasons, notes): take it from the
     // cleaned line, after the first colon.
     let original = strip_reply_prefix(line);
+    if let Some(r) = nis2::parse(&norm, original) {
+        return r;
+    }
     let (head, colon, value) = match norm.split_once(':') {
         Some((h, v)) => (h.trim().to_string(), true, v.trim().to_string()),
         None => match norm.split_once(' ') {

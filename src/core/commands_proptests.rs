@@ -10,7 +10,7 @@
 use proptest::prelude::*;
 
 use super::case::{Assessment, Decision};
-use super::commands::{parse_reply, Command, ImyRef, Lang, Parsed};
+use super::commands::{parse_reply, AuthorityRef, Command, ImyRef, Lang, Nis2Command, Parsed};
 
 fn cases(n: u32) -> ProptestConfig {
     let d = ProptestConfig::default();
@@ -42,6 +42,7 @@ fn canonical(c: &Command, lang: Lang) -> String {
         Command::Note(t) => with("notering", "note", t),
         Command::Registry(d) => with("diarienummer", "registry", d.as_str()),
         Command::Merge(r) => format!("{} {r}", pick("sammanfoga", "merge")),
+        Command::Nis2(n) => canonical_nis2(n, lang),
     }
 }
 
@@ -99,6 +100,51 @@ fn command() -> impl Strategy<Value = Command> {
         free_text().prop_map(Command::Note),
         diarienummer().prop_map(Command::Registry),
         case_ref().prop_map(Command::Merge),
+        nis2_command().prop_map(Command::Nis2),
+    ]
+}
+
+/// The NIS2 commands as README writes them (`core::commands::nis2`).
+fn canonical_nis2(c: &Nis2Command, lang: Lang) -> String {
+    let sv = lang == Lang::Sv;
+    let pick = |s: &str, e: &str| if sv { s.to_string() } else { e.to_string() };
+    match c {
+        Nis2Command::Decide { applies, reasoning } => {
+            let answer = match (applies, sv) {
+                (true, true) => "ja",
+                (false, true) => "nej",
+                (true, false) => "yes",
+                (false, false) => "no",
+            };
+            match reasoning {
+                Some(r) => format!("nis2: {answer}, {r}"),
+                None => format!("nis2: {answer}"),
+            }
+        }
+        Nis2Command::EarlyWarningSent => pick("tidig varning skickad", "early warning sent"),
+        Nis2Command::NotificationSent { authority_ref } => format!(
+            "{} {authority_ref}",
+            pick("incidentanmälan skickad", "incident notification sent")
+        ),
+        Nis2Command::ProgressReportSent => pick("lägesrapport skickad", "progress report sent"),
+        Nis2Command::FinalReportSent => pick("slutrapport skickad", "final report sent"),
+    }
+}
+
+fn nis2_command() -> impl Strategy<Value = Nis2Command> {
+    prop_oneof![
+        (
+            any::<bool>(),
+            prop::option::of("[a-zåäöA-Z][a-zåäöA-Z0-9 ,]{0,40}[a-zåäö0-9]")
+        )
+            .prop_map(|(applies, reasoning)| Nis2Command::Decide { applies, reasoning }),
+        Just(Nis2Command::EarlyWarningSent),
+        "[A-Z]{2,6}-20[0-9]{2}-[0-9]{1,6}".prop_filter_map("a valid reference", |r| {
+            AuthorityRef::parse(&r)
+                .map(|authority_ref| Nis2Command::NotificationSent { authority_ref })
+        }),
+        Just(Nis2Command::ProgressReportSent),
+        Just(Nis2Command::FinalReportSent),
     ]
 }
 

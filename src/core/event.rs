@@ -103,6 +103,22 @@ event_kinds! {
     CommandInvalid => "command_invalid",
     /// A reply that is no command: kept on the timeline.
     FollowUp => "follow_up",
+    /// NIS2 (`core::regime`): the reader suggested it at opening, with reasons.
+    Nis2Suggested => "nis2_suggested",
+    /// `nis2: ja|nej`.
+    Nis2Decided => "nis2_decided",
+    /// `tidig varning skickad`/`early warning sent`.
+    Nis2EarlyWarningSent => "nis2_early_warning_sent",
+    /// `incidentanmälan skickad`/`incident notification sent`.
+    Nis2NotificationSent => "nis2_incident_notification_sent",
+    /// `lägesrapport skickad`/`progress report sent`.
+    Nis2ProgressReportSent => "nis2_progress_report_sent",
+    /// `slutrapport skickad`/`final report sent`.
+    Nis2FinalReportSent => "nis2_final_report_sent",
+    /// A NIS2 deadline reminder before its deadline.
+    Nis2Reminder => "nis2_reminder",
+    /// A NIS2 deadline reminder after its deadline.
+    Nis2OverdueReminder => "nis2_overdue_reminder",
 }
 
 impl fmt::Display for EventKind {

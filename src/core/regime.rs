@@ -92,10 +92,19 @@ pub enum Nis2Status {
     DoesNotApply,
 }
 
-/// What has been sent under NIS2, as the case records it.
+/// What has been sent under NIS2, as the case records it. Stored inside the
+/// case's workflow JSON; every field has a default, so older rows decode.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Nis2 {
     pub status: Nis2Status,
+    /// The reader's reasons when it suggested NIS2 at opening.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<Nis2Reason>,
+    /// Who decided `nis2: ja|nej`, when, and the reasoning written after it.
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub reasoning: Option<String>,
     pub early_warning_sent_at: Option<DateTime<Utc>>,
     pub notification_sent_at: Option<DateTime<Utc>>,
     /// The authority's reference for the incident notification.
@@ -106,6 +115,19 @@ pub struct Nis2 {
     /// When the incident was handled (the final report is due a month after).
     pub handled_at: Option<DateTime<Utc>>,
     pub final_report_sent_at: Option<DateTime<Utc>>,
+}
+
+impl Nis2 {
+    /// Nothing recorded: the case has never been near NIS2 (kept out of the
+    /// stored workflow, so such cases store exactly what they stored before).
+    pub fn is_unset(&self) -> bool {
+        *self == Nis2::default()
+    }
+
+    /// The NIS2 clocks run: suggested or decided to apply.
+    pub fn running(&self) -> bool {
+        matches!(self.status, Nis2Status::Suggested | Nis2Status::Applies)
+    }
 }
 
 /// One deadline with its state.
@@ -217,8 +239,99 @@ pub fn next_due(dues: &[Due]) -> Option<Due> {
         .copied()
 }
 
+/// How far ahead of a NIS2 deadline its reminders go out (only those after
+/// the clock's start): a week, two days, a day, 12 h, 4 h and 1 h before.
+pub const NIS2_REMINDER_HOURS_BEFORE: &[i64] = &[168, 48, 24, 12, 4, 1];
+
+/// After a NIS2 deadline has passed, a reminder every this many hours (the
+/// first at the deadline itself) until the report is recorded.
+pub const NIS2_OVERDUE_EVERY_HOURS: i64 = 24;
+
+/// One planned NIS2 reminder: the instant it goes out and the deadline it is
+/// about (the mail names every open deadline; this one is the nearest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Nis2Reminder {
+    pub at: DateTime<Utc>,
+    pub clock: Clock,
+    pub due_at: DateTime<Utc>,
+    /// At or after the deadline: the deputy is added, as for GDPR.
+    pub overdue: bool,
+}
+
+/// The start of a NIS2 deadline's clock (awareness for the first two, the
+/// notification or the handling for the final report).
+fn clock_start(aware_at: DateTime<Utc>, nis2: &Nis2, c: Clock) -> Option<DateTime<Utc>> {
+    match c {
+        Clock::ImyNotification | Clock::EarlyWarning | Clock::IncidentNotification => {
+            Some(aware_at)
+        }
+        Clock::FinalReport => match nis2.progress_report_sent_at {
+            Some(_) => nis2.handled_at,
+            None => nis2.notification_sent_at,
+        },
+    }
+}
+
+/// The first reminder of one open deadline strictly after `after`.
+fn next_for(due: &Due, start: DateTime<Utc>, after: DateTime<Utc>) -> Option<Nis2Reminder> {
+    let due_at = due.pending()?;
+    let before = NIS2_REMINDER_HOURS_BEFORE
+        .iter()
+        .filter_map(|h| due_at.checked_sub_signed(Duration::hours(*h)))
+        .filter(|t| *t > start)
+        .find(|t| *t > after);
+    if let Some(at) = before {
+        return Some(Nis2Reminder {
+            at,
+            clock: due.clock,
+            due_at,
+            overdue: false,
+        });
+    }
+    let every = NIS2_OVERDUE_EVERY_HOURS * 3600;
+    let past = (after - due_at).num_seconds();
+    let k = if past < 0 { 0 } else { past / every + 1 };
+    let at = due_at.checked_add_signed(Duration::try_seconds(k.checked_mul(every)?)?)?;
+    Some(Nis2Reminder {
+        at,
+        clock: due.clock,
+        due_at,
+        overdue: true,
+    })
+}
+
+/// The next NIS2 reminder strictly after `after`, over every open NIS2
+/// deadline of the case (none when NIS2 is not suggested or applies). The
+/// early-warning reminders start with the suggestion: waiting for the
+/// decision would spend the 24 hours.
+pub fn next_nis2_reminder(
+    aware_at: DateTime<Utc>,
+    nis2: &Nis2,
+    tz: Tz,
+    after: DateTime<Utc>,
+) -> Option<Nis2Reminder> {
+    if !nis2.running() {
+        return None;
+    }
+    deadlines(aware_at, None, nis2, tz)
+        .iter()
+        .filter(|d| d.clock.regime() == Regime::Nis2)
+        .filter_map(|d| next_for(d, clock_start(aware_at, nis2, d.clock)?, after))
+        .min_by_key(|r| (r.at, r.due_at))
+}
+
+/// The open NIS2 deadlines (known and not done), earliest first.
+pub fn open_nis2(aware_at: DateTime<Utc>, nis2: &Nis2, tz: Tz) -> Vec<Due> {
+    let mut v: Vec<Due> = deadlines(aware_at, None, nis2, tz)
+        .into_iter()
+        .filter(|d| d.clock.regime() == Regime::Nis2 && d.pending().is_some())
+        .collect();
+    v.sort_by_key(|d| d.due_at);
+    v
+}
+
 /// Why the reader suggests that NIS2 may apply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "kebab-case")]
 pub enum Nis2Reason {
     /// A cyberattack named as such (ransomware, DDoS, cyberattack…).

@@ -273,7 +273,7 @@ const WEEKDAYS_SV: [&str; 7] = [
 
 /// "fredag 18 juni 2021 20:05" in `tz`: the weekday tells an official at a
 /// glance whether a weekend lies between two instants.
-fn local_long(tz: Tz, t: DateTime<Utc>) -> String {
+pub(crate) fn local_long(tz: Tz, t: DateTime<Utc>) -> String {
     use chrono::Datelike;
     let l = t.with_timezone(&tz);
     let wd = WEEKDAYS_SV

@@ -3,5 +3,6 @@
 
 pub mod compose;
 pub mod imap;
+pub mod nis2;
 pub mod oauth;
 pub mod smtp;

@@ -110,6 +110,12 @@ pub struct NewCase {
     pub route: serde_json::Value,
     pub facts: serde_json::Value,
     pub next_reminder: Option<(DateTime<Utc>, u32)>,
+    /// The workflow as opened, when it differs from "received, nothing
+    /// recorded" (a NIS2 suggestion); the store sets its `case_ref` to the
+    /// number it gives. None stores the empty workflow as before.
+    pub workflow: Option<serde_json::Value>,
+    /// The first NIS2 reminder (`Case::next_nis2_reminder`).
+    pub nis2_reminder: Option<DateTime<Utc>>,
 }
 
 /// One outgoing mail, fully formatted when written so a resend is the same mail.
@@ -169,6 +175,9 @@ pub struct CaseUpdate {
     pub state: String,
     pub expected_version: i64,
     pub reminders: Reminders,
+    /// The next NIS2 reminder of the case as the command leaves it
+    /// (`Case::next_nis2_reminder`), written with every update.
+    pub nis2_reminder: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -314,6 +323,18 @@ pub struct DueReminder {
     pub next_seq: u32,
 }
 
+/// A case whose next NIS2 reminder is due.
+#[derive(Debug, Clone)]
+pub struct DueNis2Reminder {
+    pub case_id: i64,
+    pub case_ref: CaseRef,
+    /// How many NIS2 reminders were sent: the plan position read, so that two
+    /// replicas cannot send the same one.
+    pub sent: i64,
+    /// The instant the reminder was planned for.
+    pub at: DateTime<Utc>,
+}
+
 /// What `cases list/show` prints.
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseSummary {
@@ -336,6 +357,9 @@ pub struct CaseSummary {
     pub next_reminder_at: Option<DateTime<Utc>>,
     /// The watched mailbox (checkpoint key) of the case's first message.
     pub mailbox: Option<String>,
+    /// The NIS2 reminder stream (migration 0007).
+    pub nis2_reminder_at: Option<DateTime<Utc>>,
+    pub nis2_reminders_sent: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -914,6 +938,30 @@ impl Store {
 
     pub async fn due_reminders(&self, now: DateTime<Utc>) -> Result<Vec<DueReminder>> {
         dispatch!(self, due_reminders(now))
+    }
+
+    pub async fn due_nis2_reminders(&self, now: DateTime<Utc>) -> Result<Vec<DueNis2Reminder>> {
+        dispatch!(self, due_nis2_reminders(now))
+    }
+
+    /// Queues one NIS2 reminder and plans the next, only if the case is still
+    /// at the version and reminder count it was read at (false otherwise).
+    pub async fn commit_nis2_reminder<F>(
+        &self,
+        due: &DueNis2Reminder,
+        expected_version: i64,
+        next: Option<DateTime<Utc>>,
+        event: Option<NewEvent>,
+        now: DateTime<Utc>,
+        compose: F,
+    ) -> Result<bool>
+    where
+        F: FnOnce(&CaseKey) -> Composed + Send,
+    {
+        dispatch!(
+            self,
+            commit_nis2_reminder(due, expected_version, next, event, now, compose)
+        )
     }
 
     pub async fn next_reminder_at(&self) -> Result<Option<DateTime<Utc>>> {

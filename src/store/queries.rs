@@ -189,7 +189,8 @@ macro_rules! backend {
                 let changed = sqlx::query(
                     "UPDATE cases SET workflow = $1, state = $2, version = version + 1, \
                      next_reminder_at = CASE WHEN $3 THEN NULL WHEN $4 IS NOT NULL THEN $4 ELSE next_reminder_at END, \
-                     next_reminder_seq = CASE WHEN $3 THEN NULL WHEN $5 IS NOT NULL THEN $5 ELSE next_reminder_seq END \
+                     next_reminder_seq = CASE WHEN $3 THEN NULL WHEN $5 IS NOT NULL THEN $5 ELSE next_reminder_seq END, \
+                     nis2_reminder_at = $8 \
                      WHERE id = $6 AND version = $7",
                 )
                 .bind(u.workflow.to_string())
@@ -199,6 +200,7 @@ macro_rules! backend {
                 .bind(set_seq)
                 .bind(id)
                 .bind(u.expected_version)
+                .bind(u.nis2_reminder)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected();
@@ -427,8 +429,9 @@ macro_rules! backend {
                         let id: i64 = sqlx::query_scalar(
                             "INSERT INTO cases (ref, state, aware_at, deadline_at, opened_at, reporter_name, \
                              reporter_address, reporter_organisation, reporter_domain, systems, rule_name, \
-                             route, facts, next_reminder_at, next_reminder_seq, supplier_domain, supplier_org) \
-                             VALUES ($1, 'received', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                             route, facts, next_reminder_at, next_reminder_seq, supplier_domain, supplier_org, \
+                             workflow, nis2_reminder_at) \
+                             VALUES ($1, 'received', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
                              RETURNING id",
                         )
                         .bind(case_ref.as_str())
@@ -447,6 +450,16 @@ macro_rules! backend {
                         .bind(next_seq)
                         .bind(&c.supplier_domain)
                         .bind(&c.supplier_org)
+                        .bind(match &c.workflow {
+                            // The case's number is given here: the workflow takes it.
+                            Some(serde_json::Value::Object(o)) => {
+                                let mut o = o.clone();
+                                o.insert("case_ref".into(), serde_json::json!(case_ref.as_str()));
+                                serde_json::Value::Object(o).to_string()
+                            }
+                            _ => "{}".to_string(),
+                        })
+                        .bind(c.nis2_reminder)
                         .fetch_one(&mut *tx)
                         .await?;
                         Some(CaseKey { id, case_ref })
@@ -698,10 +711,85 @@ macro_rules! backend {
                     .collect())
             }
 
+            /// The earliest reminder of either stream (GDPR, NIS2).
             pub async fn next_reminder_at(pool: &Pool) -> Result<Option<DateTime<Utc>>> {
-                Ok(sqlx::query_scalar("SELECT MIN(next_reminder_at) FROM cases")
-                    .fetch_one(pool)
-                    .await?)
+                let gdpr: Option<DateTime<Utc>> =
+                    sqlx::query_scalar("SELECT MIN(next_reminder_at) FROM cases")
+                        .fetch_one(pool)
+                        .await?;
+                let nis2: Option<DateTime<Utc>> =
+                    sqlx::query_scalar("SELECT MIN(nis2_reminder_at) FROM cases")
+                        .fetch_one(pool)
+                        .await?;
+                Ok(match (gdpr, nis2) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                })
+            }
+
+            pub async fn due_nis2_reminders(pool: &Pool, now: DateTime<Utc>) -> Result<Vec<DueNis2Reminder>> {
+                let rows = sqlx::query(
+                    "SELECT id, ref, nis2_reminders_sent, nis2_reminder_at FROM cases \
+                     WHERE nis2_reminder_at IS NOT NULL AND nis2_reminder_at <= $1 \
+                     ORDER BY nis2_reminder_at LIMIT 100",
+                )
+                .bind(now)
+                .fetch_all(pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|r| DueNis2Reminder {
+                        case_id: r.get(0),
+                        case_ref: CaseRef::from_stored(r.get(1)),
+                        sent: r.get(2),
+                        at: r.get(3),
+                    })
+                    .collect())
+            }
+
+            pub async fn commit_nis2_reminder<F>(
+                pool: &Pool,
+                due: &DueNis2Reminder,
+                expected_version: i64,
+                next: Option<DateTime<Utc>>,
+                event: Option<NewEvent>,
+                now: DateTime<Utc>,
+                compose: F,
+            ) -> Result<bool>
+            where
+                F: FnOnce(&CaseKey) -> Composed + Send,
+            {
+                let mut tx = $begin(pool).await?;
+                let changed = sqlx::query(
+                    "UPDATE cases SET nis2_reminder_at = $1, nis2_reminders_sent = nis2_reminders_sent + 1 \
+                     WHERE id = $2 AND version = $3 AND nis2_reminders_sent = $4",
+                )
+                .bind(next)
+                .bind(due.case_id)
+                .bind(expected_version)
+                .bind(due.sent)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if changed == 0 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                // Without an event (nothing was due after all) only the plan
+                // moves: the column is not sealed into the register.
+                let Some(event) = event else {
+                    tx.commit().await?;
+                    return Ok(true);
+                };
+                append_event(&mut tx, due.case_id, now, &event).await?;
+                let key = CaseKey { id: due.case_id, case_ref: due.case_ref.clone() };
+                let c = compose(&key);
+                for ev in &c.events {
+                    append_event(&mut tx, due.case_id, now, ev).await?;
+                }
+                queue_mails(&mut tx, Some(due.case_id), c.mails, now).await?;
+                tx.commit().await?;
+                Ok(true)
             }
 
             pub async fn commit_reminder<F>(
@@ -837,7 +925,8 @@ macro_rules! backend {
                  c.reporter_organisation, c.reporter_address, c.route, c.rule_name, c.systems, \
                  (SELECT COUNT(*) FROM messages m WHERE m.case_id = c.id), c.reminders_sent, \
                  c.next_reminder_at, \
-                 (SELECT m.mailbox FROM messages m WHERE m.case_id = c.id ORDER BY m.id LIMIT 1) \
+                 (SELECT m.mailbox FROM messages m WHERE m.case_id = c.id ORDER BY m.id LIMIT 1), \
+                 c.nis2_reminder_at, c.nis2_reminders_sent \
                  FROM cases c";
 
             fn summary(r: &<Db as sqlx::Database>::Row) -> CaseSummary {
@@ -860,6 +949,8 @@ macro_rules! backend {
                     reminders_sent: r.get(12),
                     next_reminder_at: r.get(13),
                     mailbox: r.get(14),
+                    nis2_reminder_at: r.get(15),
+                    nis2_reminders_sent: r.get(16),
                 }
             }
 

@@ -75,6 +75,85 @@ pub async fn fire_due(
             tracing::info!(case = %due.case_ref, seq = r.seq, overdue = r.overdue, "reminder queued");
         }
     }
+    fired += fire_due_nis2(store, sender, now).await?;
+    Ok(fired)
+}
+
+/// Fires every due NIS2 reminder (`core::regime`): one mail naming every
+/// open NIS2 deadline, then the next from the case as stored; returns how
+/// many were queued. A case whose NIS2 clocks stopped meanwhile gets none.
+pub async fn fire_due_nis2(
+    store: &Store,
+    sender: &Sender,
+    now: DateTime<Utc>,
+) -> anyhow::Result<usize> {
+    let tz = sender.tz;
+    let mut fired = 0;
+    for due in store.due_nis2_reminders(now).await? {
+        let wf = store.case_workflow(due.case_id).await?;
+        let case = crate::workers::reply::load_case(&wf);
+        let route: Route = wf
+            .route
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("{}: the stored route cannot be read", wf.case_ref))?;
+        // The reminder planned for `due.at` (recomputed from the case as it is
+        // now); the daemon may have been down over several: one mail, never a
+        // burst, and overdue if the deadline has passed meanwhile.
+        let current = case
+            .next_nis2_reminder(tz, due.at - chrono::Duration::seconds(1))
+            .filter(|r| r.at <= now)
+            .map(|mut r| {
+                r.overdue |= now >= r.due_at;
+                r
+            });
+        let next = case.next_nis2_reminder(tz, now).map(|r| r.at);
+        let Some(r) = current else {
+            // Nothing due any more (a report or `nis2: nej` came meanwhile, or
+            // the plan moved): plan the next, without a mail.
+            store
+                .commit_nis2_reminder(&due, wf.version, next, None, now, |_| {
+                    Composed::mails(Vec::new())
+                })
+                .await?;
+            continue;
+        };
+        let event = NewEvent {
+            kind: if r.overdue {
+                EventKind::Nis2OverdueReminder
+            } else {
+                EventKind::Nis2Reminder
+            },
+            actor: "breachwatch".into(),
+            data: serde_json::json!({
+                "clock": r.clock,
+                "article": r.clock.article(),
+                "due_at": r.due_at,
+                "planned_at": r.at,
+                "seq": due.sent,
+                "nis2_status": case.nis2.status,
+                "unacknowledged": case.acknowledged_at.is_none(),
+            }),
+        };
+        let dnr = case.diarienummer.as_ref().map(|d| d.to_string());
+        let s = sender.clone();
+        let seq = due.sent;
+        let done = store
+            .commit_nis2_reminder(&due, wf.version, next, Some(event), now, move |k| {
+                let d = crate::mail::nis2::reminder(s.tz, &k.case_ref, &route, &case, &r, seq, now);
+                match compose::format_registered(&s, &k.case_ref, dnr.as_deref(), d) {
+                    Ok(m) => Composed::mails(vec![m]),
+                    Err(e) => Composed {
+                        mails: Vec::new(),
+                        events: vec![compose::dropped_event(&e)],
+                    },
+                }
+            })
+            .await?;
+        if done {
+            fired += 1;
+            tracing::info!(case = %due.case_ref, clock = ?r.clock, overdue = r.overdue, "NIS2 reminder queued");
+        }
+    }
     Ok(fired)
 }
 

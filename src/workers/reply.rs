@@ -362,6 +362,9 @@ pub fn outcome_work(
             workflow: serde_json::to_value(&next).map_err(|e| ReplyError::Encode(e.to_string()))?,
             expected_version: wf.version,
             reminders,
+            // The NIS2 reminders follow the case as the command leaves it
+            // (`nis2: nej` or a report stops or moves them).
+            nis2_reminder: next.next_nis2_reminder(cfg.tz(), now).map(|r| r.at),
         });
     }
     Ok(work)

@@ -14,6 +14,7 @@ mod hostile_fixtures;
 mod intake;
 mod mailboxes;
 mod mutation;
+mod nis2;
 mod oauth;
 mod office;
 mod register;

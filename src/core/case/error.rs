@@ -42,9 +42,26 @@ pub enum TransitionError {
     MergeTargetClosed { target: String },
     #[error("merged into {target}")]
     MergedInto { target: String },
+    #[error("NIS2 {report:?} while NIS2 is neither suggested nor applies")]
+    Nis2NotRunning { report: super::nis2::Nis2Report },
+    #[error("NIS2 {report:?} already recorded at {at}")]
+    Nis2AlreadySent {
+        report: super::nis2::Nis2Report,
+        at: DateTime<Utc>,
+    },
+    #[error("NIS2 {report:?} before the incident notification")]
+    Nis2NotificationFirst { report: super::nis2::Nis2Report },
 }
 
 use crate::core::local_time::minute as local;
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
 
 impl TransitionError {
     /// Swedish text for the sender; times in `tz`.
@@ -88,6 +105,19 @@ impl TransitionError {
             ),
             TransitionError::MergeTargetClosed { target } => format!(
                 "Ärende {target} är stängt. Återöppna det först (\"återöppna\" som svar i det ärendet) om ärendena ska sammanfogas."
+            ),
+            TransitionError::Nis2NotRunning { report } => format!(
+                "NIS2 gäller inte för ärendet, så {} registreras inte. Svara \"nis2: ja\" först om NIS2 ska gälla.",
+                report.sv()
+            ),
+            TransitionError::Nis2AlreadySent { report, at } => format!(
+                "{} är redan registrerad som skickad {}.",
+                capitalise(report.sv()),
+                local(*at, tz)
+            ),
+            TransitionError::Nis2NotificationFirst { report } => format!(
+                "Incidentanmälan är inte registrerad än, och fristen för {} räknas från den. Svara \"incidentanmälan skickad REF\" först.",
+                report.sv()
             ),
         }
     }
@@ -133,6 +163,19 @@ impl TransitionError {
             ),
             TransitionError::MergeTargetClosed { target } => format!(
                 "Case {target} is closed. Reopen it first (\"reopen\" in reply to that case) if the cases are to be merged."
+            ),
+            TransitionError::Nis2NotRunning { report } => format!(
+                "NIS2 does not apply to this case, so {} is not recorded. Reply \"nis2: yes\" first if NIS2 is to apply.",
+                report.en()
+            ),
+            TransitionError::Nis2AlreadySent { report, at } => format!(
+                "{} is already recorded as sent at {}.",
+                capitalise(report.en()),
+                local(*at, tz)
+            ),
+            TransitionError::Nis2NotificationFirst { report } => format!(
+                "The incident notification is not recorded yet, and the deadline of {} counts from it. Reply \"incident notification sent REF\" first.",
+                report.en()
             ),
         }
     }

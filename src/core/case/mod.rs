@@ -65,6 +65,12 @@
 //!   documentation); **delay** in every state but closed.
 //! - **diarienummer** (`diarienummer: KS 2026/0123`) in every state but closed;
 //!   it changes no state, and a corrected number replaces the earlier one.
+//! - **NIS2** (`nis2.rs`; `nis2: ja|nej`, `tidig varning skickad`,
+//!   `incidentanmälan skickad REF`, `lägesrapport skickad`, `slutrapport
+//!   skickad`) in every state, closed included (the final report is due a
+//!   month after the incident notification, often after the GDPR case is
+//!   closed), but not on a case merged away. They change no state; the NIS2
+//!   clocks (`core::regime`) run while NIS2 is suggested or applies.
 //! - **merge** (`sammanfoga PUI-2026-0007`) in every state but closed, into a
 //!   named case that exists, is another case and is not closed: this case
 //!   closes for good (`merged_into`; reopen is refused, its messages are in
@@ -80,6 +86,7 @@ use super::auth::{authorize, AuthConfig, Origin, Verdict};
 use super::clock;
 use super::commands::{parse_reply, Command, Diarienummer, ImyRef, Lang, Parsed};
 use super::event::EventKind;
+use super::regime::Nis2;
 use super::routing::Route;
 use super::types::CaseRef;
 
@@ -89,6 +96,7 @@ mod close;
 mod decide;
 mod error;
 mod merge;
+mod nis2;
 mod note;
 mod reply;
 mod report;
@@ -97,6 +105,7 @@ mod tests;
 mod text;
 
 pub use error::TransitionError;
+pub use nis2::Nis2Report;
 pub use reply::{handle_reply, Reply, ReplyOutcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -256,6 +265,11 @@ pub struct Case {
     /// closed, its messages are in the target. Absent in older rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<CaseRef>,
+    /// The NIS2 regime of the case (`core::regime`): suggested by the reader
+    /// at opening, decided and reported by reply (`nis2.rs`). Absent in older
+    /// rows and in cases NIS2 was never raised for.
+    #[serde(default, skip_serializing_if = "Nis2::is_unset")]
+    pub nis2: Nis2,
 }
 
 /// What the shell must do after a transition. Stored with the case in one
@@ -367,6 +381,7 @@ impl Case {
             series,
             diarienummer: None,
             merged_into: None,
+            nis2: Nis2::default(),
         };
         let deadline = clock::deadline(aware_at);
         let effects = vec![
@@ -436,7 +451,11 @@ impl Case {
         now: DateTime<Utc>,
         target: Option<&Case>,
     ) -> Result<Transition, TransitionError> {
-        if self.state == State::Closed && !matches!(cmd, Command::Reopen | Command::Note(_)) {
+        // The NIS2 reports outlive the GDPR case: the final report is due a
+        // month after the incident notification, often after closing.
+        if self.state == State::Closed
+            && !matches!(cmd, Command::Reopen | Command::Note(_) | Command::Nis2(_))
+        {
             return Err(TransitionError::Closed);
         }
         let mut step = Step {
@@ -459,6 +478,7 @@ impl Case {
             Command::Registry(d) => note::diarienummer(self, &mut step, d),
             Command::Merge(named) => merge::merge(self, &mut step, named, target)?,
             Command::Reopen => close::reopen(self, &mut step)?,
+            Command::Nis2(c) => nis2::nis2(self, &mut step, c)?,
         };
         let Step {
             mut next,

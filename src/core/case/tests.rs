@@ -161,6 +161,14 @@ fn expected(setup: &str, cmd: &C) -> Expect {
             "withdrawn" => S::Withdrawn,
             _ => S::Closed,
         }),
+        // NIS2 commands change no state and are taken in every state; the
+        // reports need NIS2 running, which none of these setups has.
+        C::Nis2(crate::core::commands::Nis2Command::Decide { .. }) => {
+            expected(setup, &C::Note("x".into()))
+        }
+        C::Nis2(_) => Err(E::Nis2NotRunning {
+            report: Nis2Report::EarlyWarning,
+        }),
         _ if closed && *cmd != C::Reopen => Err(E::Closed),
         // Bookkeeping like a note, but refused on a closed case.
         C::Registry(_) => expected(setup, &C::Note("x".into())),
@@ -244,6 +252,15 @@ fn all_commands() -> Vec<C> {
         C::Close,
         C::Reopen,
         C::Note("x".into()),
+        C::Nis2(crate::core::commands::Nis2Command::Decide {
+            applies: true,
+            reasoning: None,
+        }),
+        C::Nis2(crate::core::commands::Nis2Command::Decide {
+            applies: false,
+            reasoning: Some("bara nyhetsbrevet".into()),
+        }),
+        C::Nis2(crate::core::commands::Nis2Command::EarlyWarningSent),
     ]
 }
 
@@ -260,7 +277,7 @@ fn every_command_in_every_state_matches_the_table() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 11 * 14);
+    assert_eq!(checked, 11 * 17);
 }
 
 #[test]
@@ -958,5 +975,173 @@ mod reply {
         assert!(
             matches!(&o.effects[1], Effect::AnswerRefusal { sv, .. } if sv.contains("bedömning"))
         );
+    }
+}
+
+// --- NIS2 (`nis2.rs`) --------------------------------------------------------
+
+mod nis2_commands {
+    use super::*;
+    use crate::core::commands::{AuthorityRef, Nis2Command as N};
+    use crate::core::regime::{Clock, Nis2Reason, Nis2Status};
+
+    fn suggested() -> Case {
+        let (c, ev) = opened().with_nis2_suggestion(vec![Nis2Reason::Cyberattack {
+            word: "ransomware".into(),
+        }]);
+        assert_eq!(ev.map(|e| e.0), Some(EventKind::Nis2Suggested));
+        c
+    }
+
+    fn run(c: &Case, cmd: N, hours: i64) -> Result<Transition, TransitionError> {
+        c.apply(
+            &C::Nis2(cmd),
+            "anna@kommun.example",
+            aware() + Duration::hours(hours),
+        )
+    }
+
+    fn sent(r: &str) -> N {
+        N::NotificationSent {
+            authority_ref: AuthorityRef::parse(r).unwrap(),
+        }
+    }
+
+    #[test]
+    fn no_reasons_no_suggestion_and_old_rows_decode_without_nis2() {
+        let (c, ev) = opened().with_nis2_suggestion(Vec::new());
+        assert_eq!((c.nis2.status, ev), (Nis2Status::NotConsidered, None));
+        // A case that never met NIS2 stores exactly what it stored before.
+        let v = serde_json::to_value(&c).unwrap();
+        assert!(v.get("nis2").is_none());
+        let back: Case = serde_json::from_value(v).unwrap();
+        assert_eq!(back, c);
+        let with = serde_json::to_value(suggested()).unwrap();
+        assert_eq!(with["nis2"]["status"], "suggested");
+        assert_eq!(with["nis2"]["reasons"][0]["word"], "ransomware");
+        let back: Case = serde_json::from_value(with).unwrap();
+        assert_eq!(back, suggested());
+    }
+
+    #[test]
+    fn nej_stops_the_nis2_reminders_and_records_who_and_why() {
+        let c = suggested();
+        let tz = Stockholm;
+        let first = c.next_nis2_reminder(tz, aware()).unwrap();
+        assert_eq!(first.clock, Clock::EarlyWarning);
+        assert_eq!(first.at, aware() + Duration::hours(12));
+        let t = run(
+            &c,
+            N::Decide {
+                applies: false,
+                reasoning: Some("bara nyhetsbrevet drabbat".into()),
+            },
+            2,
+        )
+        .unwrap();
+        assert_eq!(t.case.nis2.status, Nis2Status::DoesNotApply);
+        assert_eq!(
+            t.case.nis2.decided_by.as_deref(),
+            Some("anna@kommun.example")
+        );
+        assert_eq!(
+            t.case.nis2.reasoning.as_deref(),
+            Some("bara nyhetsbrevet drabbat")
+        );
+        assert_eq!(t.case.state, c.state, "NIS2 changes no GDPR state");
+        assert_eq!(t.case.next_nis2_reminder(tz, aware()), None);
+        assert!(matches!(
+            &t.effects[0],
+            Effect::RecordTimeline { kind: EventKind::Nis2Decided, data } if data["applies"] == false
+        ));
+        // A report after "nej" is refused in words.
+        let e = run(&t.case, N::EarlyWarningSent, 3).unwrap_err();
+        assert_eq!(
+            e,
+            TransitionError::Nis2NotRunning {
+                report: Nis2Report::EarlyWarning
+            }
+        );
+        assert!(e.sv(tz).contains("nis2: ja"), "{}", e.sv(tz));
+    }
+
+    #[test]
+    fn all_three_reports_close_their_deadlines_in_order() {
+        let tz = Stockholm;
+        let c = run(
+            &suggested(),
+            N::Decide {
+                applies: true,
+                reasoning: None,
+            },
+            1,
+        )
+        .unwrap()
+        .case;
+        // The progress and final reports count from the notification.
+        assert_eq!(
+            run(&c, N::FinalReportSent, 2).unwrap_err(),
+            TransitionError::Nis2NotificationFirst {
+                report: Nis2Report::FinalReport
+            }
+        );
+        let c = run(&c, N::EarlyWarningSent, 20).unwrap().case;
+        assert!(run(&c, N::EarlyWarningSent, 21).is_err(), "twice");
+        let next = c
+            .next_nis2_reminder(tz, aware() + Duration::hours(20))
+            .unwrap();
+        assert_eq!(next.clock, Clock::IncidentNotification);
+        let t = run(&c, sent("MCF-2026-0042"), 30).unwrap();
+        assert_eq!(
+            t.case.nis2.notification_ref.as_deref(),
+            Some("MCF-2026-0042")
+        );
+        assert!(matches!(
+            &t.effects[0],
+            Effect::RecordTimeline { kind: EventKind::Nis2NotificationSent, data }
+                if data["late"] == false && data["authority_ref"] == "MCF-2026-0042"
+        ));
+        let c = t.case;
+        let next = c
+            .next_nis2_reminder(tz, aware() + Duration::hours(30))
+            .unwrap();
+        assert_eq!(next.clock, Clock::FinalReport);
+        // The GDPR case may close meanwhile; the final report still comes by reply.
+        let t = run(&c, N::FinalReportSent, 24 * 20).unwrap();
+        assert!(matches!(
+            &t.effects[0],
+            Effect::RecordTimeline { kind: EventKind::Nis2FinalReportSent, data } if data["late"] == false
+        ));
+        assert_eq!(t.case.next_nis2_reminder(tz, aware()), None);
+        let d = t.case.deadlines(tz);
+        assert!(d
+            .iter()
+            .filter(|d| d.clock.regime() == crate::core::regime::Regime::Nis2)
+            .all(|d| d.done_at.is_some()));
+    }
+
+    #[test]
+    fn a_late_early_warning_is_recorded_as_late_and_a_closed_case_takes_nis2_commands() {
+        let mut c = suggested();
+        c.state = State::Closed;
+        let t = run(&c, N::EarlyWarningSent, 30).unwrap();
+        assert!(matches!(
+            &t.effects[0],
+            Effect::RecordTimeline { kind: EventKind::Nis2EarlyWarningSent, data } if data["late"] == true
+        ));
+        let Effect::Confirm { sv, .. } = t
+            .effects
+            .iter()
+            .find(|e| matches!(e, Effect::Confirm { .. }))
+            .unwrap()
+        else {
+            unreachable!()
+        };
+        assert!(sv.contains("efter fristen"), "{sv}");
+        c.merged_into = Some(CaseRef::new("PUI", 2026, 9));
+        assert!(matches!(
+            run(&c, N::EarlyWarningSent, 30),
+            Err(TransitionError::MergedInto { .. })
+        ));
     }
 }

@@ -3,6 +3,7 @@
 //! (`confirm_*`) and what the rest of the roster hears (`roster_*`). A
 //! translator reads this file top to bottom; the refusals are in `error.rs`.
 
+use super::nis2::Nis2Report;
 use super::{Assessment, Decision, State};
 
 /// (Swedish, English).
@@ -165,5 +166,84 @@ pub(super) fn confirm_merge(r: &str, named: &str, moved: bool) -> Texts {
     (
         format!("Ärende {r} är sammanfogat med {named}: meddelandena finns nu i {named}, och {r} är stängt.{moved_sv}"),
         format!("Case {r} is merged into {named}: its messages are now in {named}, and {r} is closed.{moved_en}"),
+    )
+}
+
+// --- NIS2 (`nis2.rs`) -------------------------------------------------------
+
+pub(super) fn confirm_nis2_decided(r: &str, applies: bool) -> Texts {
+    if applies {
+        (
+            format!("NIS2 gäller för ärende {r}. Fristerna: tidig varning inom 24 timmar och incidentanmälan inom 72 timmar från kännedom, slutrapport en månad efter incidentanmälan. Svara \"tidig varning skickad\", \"incidentanmälan skickad REF\" och \"slutrapport skickad\" när de är gjorda."),
+            format!("NIS2 applies to case {r}. The deadlines: early warning within 24 hours and incident notification within 72 hours of awareness, final report one month after the incident notification. Reply \"early warning sent\", \"incident notification sent REF\" and \"final report sent\" as they are done."),
+        )
+    } else {
+        (
+            format!("NIS2 gäller inte för ärende {r}. Påminnelserna om NIS2-fristerna är stoppade; fristen mot IMY löper som förut."),
+            format!("NIS2 does not apply to case {r}. The NIS2 reminders are stopped; the IMY deadline runs as before."),
+        )
+    }
+}
+
+pub(super) fn roster_nis2_decided(r: &str, applies: bool, reasoning: Option<&str>) -> Texts {
+    let (sv, en) = if applies {
+        ("NIS2 gäller", "NIS2 applies")
+    } else {
+        ("NIS2 gäller inte", "NIS2 does not apply")
+    };
+    let why = reasoning.map(|w| format!(" ({w})")).unwrap_or_default();
+    (
+        format!("Ärende {r}: {sv}{why}."),
+        format!("Case {r}: {en}{why}."),
+    )
+}
+
+pub(super) fn confirm_nis2_report(
+    r: &str,
+    which: Nis2Report,
+    authority_ref: Option<&str>,
+    late: bool,
+) -> Texts {
+    let with_ref = |s: &str| {
+        authority_ref
+            .map(|a| format!(" ({s} {a})"))
+            .unwrap_or_default()
+    };
+    let (late_sv, late_en) = if late {
+        (
+            " Den skickades efter fristen; skälet kan noteras med \"notering: …\".",
+            " It was sent after the deadline; the reason can be noted with \"note: …\".",
+        )
+    } else {
+        ("", "")
+    };
+    let (next_sv, next_en) = match which {
+        Nis2Report::EarlyWarning => (" Nästa: incidentanmälan inom 72 timmar från kännedom, \"incidentanmälan skickad REF\".", " Next: the incident notification within 72 hours of awareness, \"incident notification sent REF\"."),
+        Nis2Report::IncidentNotification => (" Nästa: slutrapport inom en månad, \"slutrapport skickad\" (eller \"lägesrapport skickad\" om incidenten pågår då).", " Next: the final report within one month, \"final report sent\" (or \"progress report sent\" if the incident is still ongoing then)."),
+        Nis2Report::ProgressReport => (" Slutrapporten lämnas inom en månad efter att incidenten hanterats.", " The final report is due within one month after the incident was handled."),
+        Nis2Report::FinalReport => (" Alla NIS2-rapporter för ärendet är registrerade.", " Every NIS2 report of the case is recorded."),
+    };
+    (
+        format!(
+            "Registrerat i ärende {r}: {} är skickad{}.{late_sv}{next_sv}",
+            which.sv(),
+            with_ref("referens")
+        ),
+        format!(
+            "Recorded in case {r}: {} is sent{}.{late_en}{next_en}",
+            which.en(),
+            with_ref("reference")
+        ),
+    )
+}
+
+pub(super) fn roster_nis2_report(r: &str, which: Nis2Report, authority_ref: Option<&str>) -> Texts {
+    let with_ref = authority_ref.map(|a| format!(" ({a})")).unwrap_or_default();
+    (
+        format!(
+            "Ärende {r}: {} enligt NIS2 är skickad{with_ref}.",
+            which.sv()
+        ),
+        format!("Case {r}: {} under NIS2 is sent{with_ref}.", which.en()),
     )
 }

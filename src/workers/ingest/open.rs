@@ -27,7 +27,29 @@ impl Pipeline {
     pub(super) async fn open(&self, mut inc: Incoming<'_>, how: How) -> anyhow::Result<Handled> {
         let n = inc.n;
         let now = inc.now;
-        let case = self.new_case(&inc, &how)?;
+        // The reader's NIS2 suggestion (`core::regime`), recorded with its
+        // reasons; the early-warning reminders start with it.
+        let nis2_reasons = crate::core::regime::suggest_nis2(n, &self.cfg.nis2.services);
+        let (opened_case, nis2_event) = crate::core::case::Case::open(
+            crate::core::types::CaseRef::new("", 0, 0),
+            how.aware_at,
+            now,
+            None,
+        )
+        .0
+        .with_nis2_suggestion(nis2_reasons.clone());
+        let mut case = self.new_case(&inc, &how)?;
+        if nis2_event.is_some() {
+            case.workflow = Some(serde_json::to_value(&opened_case)?);
+            case.nis2_reminder = opened_case
+                .next_nis2_reminder(self.cfg.tz(), now)
+                .map(|r| r.at);
+        }
+        let nis2_event = nis2_event.map(|(kind, data)| NewEvent {
+            kind,
+            actor: "breachwatch".into(),
+            data,
+        });
         let opened = NewEvent {
             kind: EventKind::CaseOpened,
             actor: "breachwatch".into(),
@@ -50,7 +72,10 @@ impl Pipeline {
         let w = IngestWrite {
             message: inc.row("opened_case"),
             change: CaseChange::Open(Box::new(case)),
-            events: std::iter::once(opened).chain(refused_sender(n)).collect(),
+            events: std::iter::once(opened)
+                .chain(nis2_event)
+                .chain(refused_sender(n))
+                .collect(),
             checkpoint: inc.checkpoint.take(),
         };
         let opening = Opening {
@@ -67,6 +92,7 @@ impl Pipeline {
             templates: self.templates.clone(),
             docs_cfg: self.cfg.documents.clone(),
             tz: self.cfg.tz(),
+            nis2_reasons,
             now,
         };
         let res = self
@@ -110,6 +136,8 @@ impl Pipeline {
             route: serde_json::to_value(&inc.decision.route)?,
             facts: crate::core::notice::present::to_contract_json(n, tz),
             next_reminder: how.next_reminder.map(|r| (r.due_at, r.seq)),
+            workflow: None,
+            nis2_reminder: None,
         })
     }
 }
@@ -130,6 +158,8 @@ struct Opening {
     templates: std::sync::Arc<crate::render::Templates>,
     docs_cfg: crate::config::Documents,
     tz: chrono_tz::Tz,
+    /// The reader's NIS2 reasons (empty: NIS2 not suggested).
+    nis2_reasons: Vec<crate::core::regime::Nis2Reason>,
     now: DateTime<Utc>,
 }
 
@@ -178,8 +208,15 @@ impl Opening {
         let (attachments, doc_event) = crate::casefile::opening_attachments(&file, &self.templates);
         // The text names the drafts it carries; the bare one says how to get
         // them instead.
-        let with_docs = compose::opening_notice(&self.sender, &f, now, attachments);
-        let bare = compose::opening_notice(&self.sender, &f, now, Vec::new());
+        let mut with_docs = compose::opening_notice(&self.sender, &f, now, attachments);
+        let mut bare = compose::opening_notice(&self.sender, &f, now, Vec::new());
+        if !self.nis2_reasons.is_empty() {
+            let block =
+                crate::mail::nis2::opening_block(&self.nis2_reasons, aware_at, self.tz, now);
+            for d in [&mut with_docs, &mut bare] {
+                d.text = crate::mail::nis2::with_opening_block(&d.text, &block);
+            }
+        }
         let mut events = Vec::new();
         let mut mails = Vec::new();
         match compose::format(&self.sender, &k.case_ref, with_docs) {
