@@ -99,7 +99,9 @@ pub enum Command {
     /// The one interactive step of an OAuth2 refresh-token flow: prints the
     /// address to open in a browser, reads the address the browser landed on
     /// (or the bare code) from stdin, and saves the refresh token (0600) in
-    /// `imap.oauth2.refresh_token_file` (with --smtp: `smtp.oauth2`'s).
+    /// `imap.oauth2.refresh_token_file` (with --smtp: `smtp.oauth2`'s). With
+    /// --device: prints a code to enter at the provider's address from any
+    /// device, and waits for the approval (RFC 8628).
     Login {
         /// The mailbox: `default` (the `[imap]` section) or its username.
         #[arg(long, default_value = "default")]
@@ -107,6 +109,9 @@ pub enum Command {
         /// Log in the `[smtp.oauth2]` client instead of `[imap.oauth2]`.
         #[arg(long)]
         smtp: bool,
+        /// The device-code flow: no pasted address, approve on another device.
+        #[arg(long)]
+        device: bool,
     },
     /// Validate a configuration file and list every problem.
     CheckConfig {
@@ -309,7 +314,11 @@ pub fn main() -> ExitCode {
         Command::WebPassword => return web_password(),
         Command::Run { no_migrate } => run(flag, no_migrate),
         Command::Migrate => migrate(flag),
-        Command::Login { mailbox, smtp } => login(flag, &mailbox, smtp),
+        Command::Login {
+            mailbox,
+            smtp,
+            device,
+        } => login(flag, &mailbox, smtp, device),
         Command::Backup { out } => backup(flag, &out),
         Command::Ingest { file } => ingest(flag, &file),
         Command::Rules {
@@ -358,7 +367,12 @@ fn check_config(flag: Option<&Path>) -> ExitCode {
     }
 }
 
-fn login(flag: Option<&Path>, mailbox: &str, smtp: bool) -> Result<ExitCode, ExitCode> {
+fn login(
+    flag: Option<&Path>,
+    mailbox: &str,
+    smtp: bool,
+    device: bool,
+) -> Result<ExitCode, ExitCode> {
     let cfg = load_for(flag, config::Use::Daemon)?;
     // `default` is `[imap]`; the others are `[[mailboxes]]` by name.
     let extra = cfg.extra_mailboxes();
@@ -390,6 +404,9 @@ fn login(flag: Option<&Path>, mailbox: &str, smtp: bool) -> Result<ExitCode, Exi
             ),
         ));
     }
+    if device {
+        return device_login(key, o);
+    }
     let start = crate::mail::oauth::login_start(key, o).map_err(|e| fail(2, format!("{e}")))?;
     println!(
         "Open this address in a browser, sign in as the mailbox and consent:\n\n{}\n",
@@ -402,6 +419,31 @@ fn login(flag: Option<&Path>, mailbox: &str, smtp: bool) -> Result<ExitCode, Exi
         .map_err(|e| fail(1, format!("reading stdin: {e}")))?;
     let rt = runtime()?;
     match rt.block_on(crate::mail::oauth::login_finish(key, o, start, &line)) {
+        Ok(file) => {
+            println!("refresh token saved in {} (mode 0600)", file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Err(fail(1, format!("{e}"))),
+    }
+}
+
+/// `login --device`: the code to enter, then the wait for the approval.
+fn device_login(key: &str, o: &config::OAuth2) -> Result<ExitCode, ExitCode> {
+    let rt = runtime()?;
+    let show = |d: &crate::mail::oauth::DeviceShown| {
+        println!(
+            "On any device, open {} , sign in as the mailbox and enter the code\n\n    {}\n",
+            d.verification_uri, d.user_code
+        );
+        if let Some(u) = &d.verification_uri_complete {
+            println!("(or open {u} )");
+        }
+        println!(
+            "Waiting for the approval (at most {} minutes)...",
+            d.expires_in.as_secs().div_ceil(60)
+        );
+    };
+    match rt.block_on(crate::mail::oauth::device_login(key, o, show)) {
         Ok(file) => {
             println!("refresh token saved in {} (mode 0600)", file.display());
             Ok(ExitCode::SUCCESS)

@@ -21,6 +21,13 @@ Endpoints (the RFC each follows):
                                 refresh_token (refresh tokens rotate: the old one is spent);
                                 client auth by HTTP Basic or client_id/client_secret in the body;
                                 errors as RFC 6749 5.2 JSON (invalid_client, invalid_grant, ...)
+  POST   /device_authorization  device authorization grant (RFC 8628 3.1-3.2): device_code,
+                                user_code, verification_uri(_complete), expires_in, interval;
+                                /token then takes grant_type
+                                urn:ietf:params:oauth:grant-type:device_code (3.4-3.5:
+                                authorization_pending, slow_down, access_denied, expired_token)
+  POST   /device/approve        test aid, the user's side of RFC 8628 3.3: form user_code=..
+                                [&deny=1] approves (or denies) the code as a signed-in user would
   POST   /introspect            token introspection (RFC 7662): {"active", "email", "client_id",
                                 "exp", "scope"}; what Dovecot asks
   POST   /revoke                token revocation (RFC 7009)
@@ -56,7 +63,69 @@ def stat(cid, key):
     s[key] += 1
 
 
-class Handler(BaseHTTPRequestHandler):
+
+# ====================================================================== device flow
+# RFC 8628 device authorization grant (the `breachwatch login --device` tests).
+# Kept in its own block: the handler only dispatches here (DEVICE_PATHS in do_POST,
+# DEVICE_GRANT in token()). State is per device code, under LOCK like the rest.
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+DEVICE_PATHS = ("/device_authorization", "/device/approve")
+DEVICES = {}  # device_code -> dict(client_id, user_code, scope, exp, interval, state, last_poll)
+DEVICE_LIFETIME = 600
+DEVICE_INTERVAL = 1  # seconds between polls the client is asked to keep (tests: short)
+
+
+class DeviceFlow:
+    def device_post(self, path, form):
+        if path == "/device_authorization":
+            cid = self.client_auth(form)
+            if cid is None:
+                stat(self.claimed(form)[0] or "?", "token_errors")
+                return self.error(401, "invalid_client", "client authentication failed")
+            device_code = "dc-" + secrets.token_urlsafe(24)
+            # RFC 8628 6.1: short, unambiguous, case-insensitive characters
+            alphabet = "BCDFGHJKLMNPQRSTVWXZ"
+            raw = "".join(secrets.choice(alphabet) for _ in range(8))
+            user_code = raw[:4] + "-" + raw[4:]
+            DEVICES[device_code] = {"client_id": cid, "user_code": user_code, "scope": form.get("scope"),
+                                    "exp": time.time() + DEVICE_LIFETIME, "interval": DEVICE_INTERVAL,
+                                    "state": "pending", "last_poll": 0.0}
+            base = "http://%s:%d" % self.server.server_address[:2]
+            return self.reply(200, {"device_code": device_code, "user_code": user_code,
+                                    "verification_uri": base + "/device",
+                                    "verification_uri_complete": base + "/device?user_code=" + user_code,
+                                    "expires_in": DEVICE_LIFETIME, "interval": DEVICE_INTERVAL})
+        # /device/approve: what the user does at verification_uri after signing in
+        code = (form.get("user_code") or "").strip().upper()
+        for d in DEVICES.values():
+            if d["user_code"] == code and d["state"] == "pending" and d["exp"] > time.time():
+                d["state"] = "denied" if form.get("deny") else "approved"
+                return self.reply(200, {"state": d["state"]})
+        return self.error(400, "invalid_request", "no pending device authorization with this user_code")
+
+    def device_token(self, cid, form):
+        d = DEVICES.get(form.get("device_code", ""))
+        if d is None or d["client_id"] != cid:
+            stat(cid, "token_errors")
+            return self.error(400, "invalid_grant", "device_code unknown or for another client")
+        now = time.time()
+        if d["exp"] <= now:
+            return self.error(400, "expired_token", "the device code expired")
+        if d["state"] == "denied":
+            return self.error(400, "access_denied", "the user denied the request")
+        if d["state"] == "pending":
+            # RFC 8628 3.5: polling faster than the interval earns slow_down (+5 s)
+            too_fast = now - d["last_poll"] < d["interval"] * 0.8
+            d["last_poll"] = now
+            if too_fast:
+                d["interval"] += 5
+                return self.error(400, "slow_down", "polling too fast")
+            return self.error(400, "authorization_pending", "the user has not approved yet")
+        del DEVICES[form["device_code"]]  # a device code yields tokens once
+        return self.reply(200, self.issue(cid, d["scope"], refresh=True))
+# ================================================================== end device flow
+
+class Handler(DeviceFlow, BaseHTTPRequestHandler):
     server_version = "breachwatch-test-oauth/1"
 
     def log_message(self, fmt, *args):  # tokens travel in bodies only; the path is safe to log
@@ -180,6 +249,8 @@ class Handler(BaseHTTPRequestHandler):
                                         "redirect_uris": c["redirect_uris"], "email": c["email"]})
         form = self.form()
         with LOCK:
+            if path in DEVICE_PATHS:  # device flow (RFC 8628): see the DeviceFlow block
+                return self.device_post(path, form)
             if path == "/token":
                 return self.token(form)
             if path == "/introspect":
@@ -221,6 +292,8 @@ class Handler(BaseHTTPRequestHandler):
         grant = form.get("grant_type")
         if grant == "client_credentials":
             return self.reply(200, self.issue(cid, form.get("scope"), refresh=False))
+        if grant == DEVICE_GRANT:  # device flow (RFC 8628): see the DeviceFlow block
+            return self.device_token(cid, form)
         if grant == "refresh_token":
             rt = REFRESH.get(form.get("refresh_token", ""))
             if rt is None or rt["client_id"] != cid:

@@ -32,6 +32,20 @@ pub enum Provider {
     Google,
 }
 
+/// Which SASL mechanism carries the access token to the mail server.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum SaslMechanism {
+    /// `OAUTHBEARER` (RFC 7628) when the server lists it (IMAP
+    /// `AUTH=OAUTHBEARER`, SMTP `AUTH … OAUTHBEARER`), else `XOAUTH2`.
+    #[default]
+    Auto,
+    /// Always `XOAUTH2` (Google's and Microsoft's format).
+    Xoauth2,
+    /// Always `OAUTHBEARER`, offered or not.
+    Oauthbearer,
+}
+
 /// Which grant gives the access tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
@@ -57,6 +71,10 @@ pub struct OAuth2 {
     /// The authorization endpoint, for `breachwatch login` (filled by `provider`).
     #[serde(default)]
     pub auth_url: Option<String>,
+    /// The device-authorization endpoint (RFC 8628), for `breachwatch login
+    /// --device` (filled by `provider = "microsoft"`).
+    #[serde(default)]
+    pub device_authorization_url: Option<String>,
     /// Where the provider sends the browser after consent, for `breachwatch
     /// login`; the admin pastes the address it lands on (filled by `provider`).
     #[serde(default)]
@@ -79,6 +97,10 @@ pub struct OAuth2 {
     /// it: client credentials.
     #[serde(default)]
     pub refresh_token_file: Option<PathBuf>,
+    /// `auto` (default): OAUTHBEARER where the server offers it, else
+    /// XOAUTH2; `xoauth2` or `oauthbearer` force one.
+    #[serde(default)]
+    pub sasl_mechanism: SaslMechanism,
 }
 
 const MS_LOGIN: &str = "https://login.microsoftonline.com";
@@ -118,6 +140,20 @@ impl OAuth2 {
             )),
             Provider::Google => Some(GOOGLE_AUTH_URL.into()),
         })
+    }
+
+    /// Google's device flow does not grant the mail scope, so its preset has
+    /// no device endpoint.
+    pub fn device_authorization_url(&self) -> Option<String> {
+        self.device_authorization_url
+            .clone()
+            .or_else(|| match self.provider? {
+                Provider::Microsoft => Some(format!(
+                    "{MS_LOGIN}/{}/oauth2/v2.0/devicecode",
+                    self.tenant()
+                )),
+                Provider::Google => None,
+            })
     }
 
     pub fn redirect_url(&self) -> Option<String> {
@@ -183,6 +219,9 @@ impl OAuth2 {
         }
         if let Some(u) = &self.auth_url {
             url_problem(&format!("{key}.auth_url"), u, out);
+        }
+        if let Some(u) = &self.device_authorization_url {
+            url_problem(&format!("{key}.device_authorization_url"), u, out);
         }
         if let Some(u) = &self.redirect_url {
             if oauth2::url::Url::parse(u).is_err() {
@@ -302,23 +341,63 @@ pub(super) fn problems(cfg: &super::Config, out: &mut Vec<ConfigProblem>) {
     }
 }
 
-/// A refresh-token flow whose file does not exist yet: the daemon cannot log
-/// in until an admin runs `breachwatch login`.
+/// A refresh-token flow whose file does not exist yet (the daemon cannot log
+/// in until an admin runs `breachwatch login`), or that others may read: for
+/// `[imap]`, `[smtp]` and every `[[mailboxes]]` entry.
 pub(super) fn warnings(cfg: &super::Config, out: &mut Vec<ConfigProblem>) {
-    for (key, auth, o) in [
-        ("imap", cfg.imap.auth, &cfg.imap.oauth2),
-        ("smtp", cfg.smtp.auth, &cfg.smtp.oauth2),
-    ] {
-        if let (MailAuth::Oauth2, Some(o)) = (auth, o) {
-            if let Some(f) = o.refresh_token_file.as_ref().filter(|f| !f.exists()) {
-                out.push(problem(
-                    &format!("{key}.oauth2.refresh_token_file"),
-                    format!(
-                        "{} does not exist yet: run `breachwatch login --mailbox default{}` once",
-                        f.display(),
-                        if key == "smtp" { " --smtp" } else { "" }
-                    ),
-                ));
+    let mut sections = vec![
+        (
+            "imap".to_string(),
+            "default".to_string(),
+            cfg.imap.auth,
+            &cfg.imap.oauth2,
+            "",
+        ),
+        (
+            "smtp".to_string(),
+            "default".to_string(),
+            cfg.smtp.auth,
+            &cfg.smtp.oauth2,
+            " --smtp",
+        ),
+    ];
+    for (i, mb) in cfg.mailboxes.iter().enumerate() {
+        sections.push((
+            format!("mailboxes[{i}].imap"),
+            mb.name.clone(),
+            mb.imap.auth,
+            &mb.imap.oauth2,
+            "",
+        ));
+    }
+    for (key, name, auth, o, flag) in sections {
+        let (MailAuth::Oauth2, Some(o)) = (auth, o) else {
+            continue;
+        };
+        let Some(f) = o.refresh_token_file.as_ref() else {
+            continue;
+        };
+        let key = format!("{key}.oauth2.refresh_token_file");
+        match std::fs::metadata(f) {
+            Err(_) => out.push(problem(
+                &key,
+                format!(
+                    "{} does not exist yet: run `breachwatch login --mailbox {name}{flag}` once",
+                    f.display()
+                ),
+            )),
+            Ok(m) => {
+                use std::os::unix::fs::PermissionsExt as _;
+                let mode = m.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    out.push(problem(
+                        &key,
+                        format!(
+                            "{} has mode {mode:04o}: others may read the refresh token; chmod 600 it (breachwatch writes it 0600)",
+                            f.display()
+                        ),
+                    ));
+                }
             }
         }
     }
@@ -396,5 +475,46 @@ mod tests {
             "{base}token_url = \"http://127.0.0.1:3180/token\"\nscope = \"mail\"\n"
         )))
         .is_empty());
+    }
+
+    #[test]
+    fn refresh_token_files_missing_or_open_are_warned_for_every_mailbox() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let open = dir.path().join("open");
+        std::fs::write(&open, "rt").unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let tight = dir.path().join("tight");
+        std::fs::write(&tight, "rt").unwrap();
+        std::fs::set_permissions(&tight, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let missing = dir.path().join("missing");
+        let section = |f: &std::path::Path| {
+            format!("client_id = \"abc\"\ntoken_url = \"http://127.0.0.1:1/token\"\nscope = \"mail\"\nrefresh_token_file = \"{}\"\n", f.display())
+        };
+        let mb = |name: &str, f: &std::path::Path| {
+            format!("\n[[mailboxes]]\nname = \"{name}\"\n[mailboxes.imap]\nhost = \"imap.kommun.example\"\nport = 993\nusername = \"{name}@kommun.example\"\nauth = \"oauth2\"\n[mailboxes.imap.oauth2]\n{}", section(f))
+        };
+        let text = format!(
+            "{}{}{}{}",
+            with_imap(&format!(
+                "auth = \"oauth2\"\n[imap.oauth2]\n{}",
+                section(&tight)
+            )),
+            mb("namnd", &missing),
+            mb("reg", &open),
+            mb("ok", &tight)
+        );
+        let cfg = Config::from_toml(&text, env).expect("valid");
+        let w: Vec<(String, String)> = cfg
+            .warnings
+            .iter()
+            .filter(|p| p.key.contains("refresh_token_file"))
+            .map(|p| (p.key.clone(), p.message.clone()))
+            .collect();
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert_eq!(w[0].0, "mailboxes[0].imap.oauth2.refresh_token_file");
+        assert!(w[0].1.contains("login --mailbox namnd"), "{w:?}");
+        assert_eq!(w[1].0, "mailboxes[1].imap.oauth2.refresh_token_file");
+        assert!(w[1].1.contains("0644"), "{w:?}");
     }
 }

@@ -109,17 +109,31 @@ async fn login(
     let key = format!("{}.oauth2", cfg.section());
     let source = crate::mail::oauth::TokenSource::shared(&key, oauth)?;
     let mut client = client;
+    let offers_bearer = match oauth.sasl_mechanism {
+        crate::config::SaslMechanism::Auto => {
+            within(t, "CAPABILITY", offers_auth(&mut client, "OAUTHBEARER")).await?
+        }
+        _ => false,
+    };
+    let mech = crate::mail::oauth::Mechanism::choose(oauth.sasl_mechanism, offers_bearer);
+    let m = mech.name();
     for attempt in 0..2 {
         let token = source.token().await?;
-        let auth = crate::mail::oauth::XOAuth2 {
+        let auth = crate::mail::oauth::BearerAuth {
+            mechanism: mech,
             user: cfg.username.clone(),
+            host: cfg.server_name.clone().unwrap_or_else(|| cfg.host.clone()),
+            port: cfg.port,
             token: token.clone(),
         };
-        match tokio::time::timeout(t, client.authenticate("XOAUTH2", auth)).await {
-            Ok(Ok(s)) => return Ok(s),
+        match tokio::time::timeout(t, client.authenticate(m, auth)).await {
+            Ok(Ok(s)) => {
+                tracing::info!(mechanism = m, "IMAP logged in with an OAuth2 token");
+                return Ok(s);
+            }
             Ok(Err((async_imap::error::Error::No(msg), c))) if attempt == 0 => {
                 tracing::info!(
-                    "IMAP XOAUTH2 as addr:{who} refused ({}); fetching a new token and trying once more",
+                    "IMAP {m} as addr:{who} refused ({}); fetching a new token and trying once more",
                     crate::core::bounded::one_line(&msg, 200)
                 );
                 source.invalidate(&token).await;
@@ -127,12 +141,31 @@ async fn login(
             }
             Ok(Err((e, _))) => {
                 source.invalidate(&token).await;
-                bail!("IMAP XOAUTH2 login as addr:{who} failed with a fresh token from {key} (check that the app may open this mailbox): {e}")
+                bail!("IMAP {m} login as addr:{who} failed with a fresh token from {key} (check that the app may open this mailbox): {e}")
             }
-            Err(_) => bail!("IMAP XOAUTH2 login timed out"),
+            Err(_) => bail!("IMAP {m} login timed out"),
         }
     }
-    bail!("IMAP XOAUTH2 login as addr:{who} failed")
+    bail!("IMAP {m} login as addr:{who} failed")
+}
+
+/// Whether the server lists `AUTH=<mech>` before login (one CAPABILITY).
+async fn offers_auth(client: &mut async_imap::Client<Stream>, mech: &str) -> anyhow::Result<bool> {
+    let (tx, rx) = async_channel::bounded(16);
+    client
+        .run_command_and_check_ok("CAPABILITY", Some(tx))
+        .await?;
+    let mut offered = false;
+    while let Ok(r) = rx.try_recv() {
+        if let async_imap::types::UnsolicitedResponse::Other(data) = r {
+            if let Response::Capabilities(caps) = data.parsed() {
+                offered |= caps.iter().any(|c| {
+                    matches!(c, async_imap::imap_proto::Capability::Auth(a) if a.eq_ignore_ascii_case(mech))
+                });
+            }
+        }
+    }
+    Ok(offered)
 }
 
 impl ImapConn {

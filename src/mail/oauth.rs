@@ -19,13 +19,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use oauth2::basic::{BasicClient, BasicErrorResponse};
+use oauth2::basic::BasicClient;
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
     PkceCodeVerifier, RedirectUrl, RefreshToken, Scope, TokenResponse, TokenUrl,
 };
 
-use crate::config::{Flow, OAuth2, Secret};
+use crate::config::{Flow, OAuth2, SaslMechanism, Secret};
 use crate::core::bounded::one_line;
 
 /// A token is fetched anew when less than this part of its life is left
@@ -267,11 +267,15 @@ impl TokenSource {
             })
     }
 
-    fn request_error<RE: std::error::Error + 'static>(
+    fn request_error<RE, T>(
         &self,
-        e: oauth2::RequestTokenError<RE, BasicErrorResponse>,
+        e: oauth2::RequestTokenError<RE, oauth2::StandardErrorResponse<T>>,
         check: &str,
-    ) -> TokenError {
+    ) -> TokenError
+    where
+        RE: std::error::Error + 'static,
+        T: oauth2::ErrorResponseType + AsRef<str> + std::fmt::Display,
+    {
         let url = self.cfg.token_url().unwrap_or_default();
         match e {
             oauth2::RequestTokenError::ServerResponse(r) => TokenError::Refused {
@@ -376,26 +380,89 @@ pub fn write_refresh_token(file: &Path, token: &Secret) -> Result<(), String> {
     })
 }
 
+/// The SASL mechanism a login uses to carry the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mechanism {
+    XOAuth2,
+    /// RFC 7628.
+    OAuthBearer,
+}
+
+impl Mechanism {
+    /// As written after `AUTHENTICATE` / `AUTH`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mechanism::XOAuth2 => "XOAUTH2",
+            Mechanism::OAuthBearer => "OAUTHBEARER",
+        }
+    }
+
+    /// What `sasl_mechanism` asks for, given whether the server listed
+    /// OAUTHBEARER among its mechanisms.
+    pub fn choose(wanted: SaslMechanism, server_offers_oauthbearer: bool) -> Mechanism {
+        match wanted {
+            SaslMechanism::Xoauth2 => Mechanism::XOAuth2,
+            SaslMechanism::Oauthbearer => Mechanism::OAuthBearer,
+            SaslMechanism::Auto if server_offers_oauthbearer => Mechanism::OAuthBearer,
+            SaslMechanism::Auto => Mechanism::XOAuth2,
+        }
+    }
+
+    /// The client's initial response: XOAUTH2 (Google's and Microsoft's
+    /// format) or the RFC 7628 OAUTHBEARER message with its GS2 header.
+    pub fn initial_response(self, user: &str, host: &str, port: u16, token: &Secret) -> String {
+        match self {
+            Mechanism::XOAuth2 => xoauth2_string(user, token),
+            Mechanism::OAuthBearer => oauthbearer_string(user, host, port, token),
+        }
+    }
+}
+
 /// The SASL XOAUTH2 initial response (Google's and Microsoft's format).
 pub fn xoauth2_string(user: &str, token: &Secret) -> String {
     format!("user={user}\x01auth=Bearer {}\x01\x01", token.expose())
 }
 
-/// async-imap's side of `AUTHENTICATE XOAUTH2`.
-pub struct XOAuth2 {
+/// The SASL OAUTHBEARER initial response (RFC 7628 3.1): a GS2 header
+/// naming the authorization identity (`,` and `=` escaped, RFC 5801), then
+/// host, port and the bearer token as key-value pairs.
+pub fn oauthbearer_string(user: &str, host: &str, port: u16, token: &Secret) -> String {
+    let saslname = user.replace('=', "=3D").replace(',', "=2C");
+    format!(
+        "n,a={saslname},\x01host={host}\x01port={port}\x01auth=Bearer {}\x01\x01",
+        token.expose()
+    )
+}
+
+/// The client's answer to a server's error challenge: XOAUTH2 wants an empty
+/// line, OAUTHBEARER a single `%x01` (RFC 7628 3.2.3); the server then
+/// ends the exchange with NO / 535.
+pub fn error_challenge_answer(m: Mechanism) -> &'static str {
+    match m {
+        Mechanism::XOAuth2 => "",
+        Mechanism::OAuthBearer => "\x01",
+    }
+}
+
+/// async-imap's side of `AUTHENTICATE XOAUTH2` / `AUTHENTICATE OAUTHBEARER`.
+pub struct BearerAuth {
+    pub mechanism: Mechanism,
     pub user: String,
+    pub host: String,
+    pub port: u16,
     pub token: Secret,
 }
 
-impl async_imap::Authenticator for XOAuth2 {
+impl async_imap::Authenticator for BearerAuth {
     type Response = String;
     fn process(&mut self, challenge: &[u8]) -> String {
         // The first continuation is empty; a non-empty one is the server's JSON
-        // error, answered with an empty line, after which it says NO.
+        // error, answered as the mechanism wants, after which it says NO.
         if !challenge.is_empty() {
-            return String::new();
+            return error_challenge_answer(self.mechanism).to_string();
         }
-        xoauth2_string(&self.user, &self.token)
+        self.mechanism
+            .initial_response(&self.user, &self.host, self.port, &self.token)
     }
 }
 
@@ -525,4 +592,139 @@ pub async fn login_finish(
     write_refresh_token(&file, &Secret::new(rt.secret().clone()))
         .map_err(|d| local("refresh_token_file", d))?;
     Ok(file)
+}
+
+/// Longest a device login waits for the admin's approval, whatever the
+/// provider's `expires_in` says.
+const DEVICE_MAX_WAIT: Duration = Duration::from_secs(30 * 60);
+
+/// What the admin is shown in a device login (RFC 8628 3.3).
+pub struct DeviceShown {
+    pub verification_uri: String,
+    /// The address with the code filled in, when the provider gives one.
+    pub verification_uri_complete: Option<String>,
+    pub user_code: String,
+    pub expires_in: Duration,
+}
+
+/// `breachwatch login --device`: asks the device-authorization endpoint for
+/// a code, lets `show` print it, polls the token endpoint (at the provider's
+/// interval, slowing down when told) until the admin approved, and writes the
+/// refresh token (0600). For a machine without a browser.
+pub async fn device_login(
+    key: &str,
+    cfg: &OAuth2,
+    show: impl FnOnce(&DeviceShown),
+) -> Result<PathBuf, TokenError> {
+    let local = |k: &str, detail: String| TokenError::Local {
+        key: format!("{key}.{k}"),
+        detail,
+    };
+    let device_url = cfg.device_authorization_url().ok_or_else(|| {
+        local(
+            "device_authorization_url",
+            "missing: set it (Microsoft: filled by provider; Google's device flow does not grant the mail scope) or log in without --device".into(),
+        )
+    })?;
+    let file = cfg
+        .refresh_token_file
+        .clone()
+        .ok_or_else(|| local("refresh_token_file", "not set".into()))?;
+    let http = http_client().map_err(|d| local("token_url", d))?;
+    let src = TokenSource::new(key, cfg)?;
+    let mut client = BasicClient::new(ClientId::new(cfg.client_id.clone()))
+        .set_device_authorization_url(
+            oauth2::DeviceAuthorizationUrl::new(device_url)
+                .map_err(|e| local("device_authorization_url", e.to_string()))?,
+        )
+        .set_token_uri(
+            TokenUrl::new(cfg.token_url().unwrap_or_default())
+                .map_err(|e| local("token_url", e.to_string()))?,
+        );
+    if !cfg.client_secret.expose().is_empty() {
+        client =
+            client.set_client_secret(ClientSecret::new(cfg.client_secret.expose().to_string()));
+    }
+    let details: oauth2::StandardDeviceAuthorizationResponse = client
+        .exchange_device_code()
+        .add_scopes(cfg.scopes().into_iter().map(Scope::new))
+        .request_async(&http)
+        .await
+        .map_err(|e| src.request_error(e, "client_id, device_authorization_url and scope"))?;
+    show(&DeviceShown {
+        verification_uri: one_line(details.verification_uri().as_str(), 500),
+        verification_uri_complete: details
+            .verification_uri_complete()
+            .map(|u| one_line(u.secret(), 500)),
+        user_code: one_line(details.user_code().secret(), 64),
+        expires_in: details.expires_in(),
+    });
+    let r = client
+        .exchange_device_access_token(&details)
+        .request_async(
+            &http,
+            tokio::time::sleep,
+            Some(details.expires_in().min(DEVICE_MAX_WAIT)),
+        )
+        .await
+        .map_err(|e| {
+            src.request_error(
+                e,
+                "the approval (access_denied: it was refused; expired_token: run login again sooner)",
+            )
+        })?;
+    let rt = r.refresh_token().ok_or_else(|| {
+        local(
+            "scope",
+            "the provider gave no refresh token (Microsoft: add offline_access to the scope)"
+                .into(),
+        )
+    })?;
+    write_refresh_token(&file, &Secret::new(rt.secret().clone()))
+        .map_err(|d| local("refresh_token_file", d))?;
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oauthbearer_has_the_rfc7628_shape_and_escapes_the_authzid() {
+        let t = Secret::new("vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==");
+        // RFC 7628 4.1's example, with its user and token.
+        assert_eq!(
+            oauthbearer_string("user@example.com", "server.example.com", 143, &t),
+            "n,a=user@example.com,\x01host=server.example.com\x01port=143\x01auth=Bearer vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\x01\x01"
+        );
+        assert!(oauthbearer_string("a,b=c@x", "h", 1, &t).starts_with("n,a=a=2Cb=3Dc@x,\x01"));
+    }
+
+    #[test]
+    fn auto_prefers_oauthbearer_only_when_offered_and_config_can_force_either() {
+        use SaslMechanism::*;
+        assert_eq!(Mechanism::choose(Auto, true), Mechanism::OAuthBearer);
+        assert_eq!(Mechanism::choose(Auto, false), Mechanism::XOAuth2);
+        assert_eq!(Mechanism::choose(Xoauth2, true), Mechanism::XOAuth2);
+        assert_eq!(
+            Mechanism::choose(Oauthbearer, false),
+            Mechanism::OAuthBearer
+        );
+    }
+
+    #[test]
+    fn an_error_challenge_is_answered_as_each_mechanism_wants() {
+        use async_imap::Authenticator as _;
+        let mut a = BearerAuth {
+            mechanism: Mechanism::OAuthBearer,
+            user: "u@x".into(),
+            host: "h".into(),
+            port: 1,
+            token: Secret::new("tok"),
+        };
+        assert!(a.process(b"").contains("auth=Bearer tok"));
+        assert_eq!(a.process(br#"{"status":"invalid_token"}"#), "\x01");
+        a.mechanism = Mechanism::XOAuth2;
+        assert_eq!(a.process(br#"{"status":"400"}"#), "");
+    }
 }

@@ -18,7 +18,8 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::Response;
 use lettre::transport::smtp::Error as SmtpError;
 
-use crate::config::{Smtp, SmtpTls};
+use crate::config::{SaslMechanism, Secret, Smtp, SmtpTls};
+use crate::mail::oauth::Mechanism as BearerMechanism;
 
 /// What happened to one send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,9 +42,11 @@ pub struct SmtpSender {
     tls_params: Option<TlsParameters>,
     credentials: Option<Credentials>,
     username: Option<String>,
-    /// With `smtp.auth = "oauth2"`: the token source; the login is XOAUTH2
-    /// with its current token as the password.
+    /// With `smtp.auth = "oauth2"`: the token source; the login is
+    /// OAUTHBEARER or XOAUTH2 with its current token.
     oauth: Option<std::sync::Arc<crate::mail::oauth::TokenSource>>,
+    /// `smtp.oauth2.sasl_mechanism`.
+    sasl_mechanism: SaslMechanism,
 }
 
 /// One sender task's own SMTP connection, reused for mail after mail.
@@ -100,18 +103,15 @@ impl SmtpSender {
             credentials,
             username: cfg.username.clone(),
             oauth,
+            sasl_mechanism: cfg
+                .oauth2
+                .as_ref()
+                .map(|o| o.sasl_mechanism)
+                .unwrap_or_default(),
         })
     }
 
-    /// The mechanisms offered for our login.
-    fn mechanisms(&self) -> Vec<Mechanism> {
-        match self.oauth {
-            Some(_) => vec![Mechanism::Xoauth2],
-            None => vec![Mechanism::Plain, Mechanism::Login],
-        }
-    }
-
-    /// A connection, logged in. With XOAUTH2 a refused login (lettre reports
+    /// A connection, logged in. With OAuth2 a refused login (lettre reports
     /// a rejected token as a client error, the server's JSON challenge, or a
     /// 535) drops the token and tries once more with a fresh one; the error
     /// names `smtp.oauth2`, never the token.
@@ -122,7 +122,7 @@ impl SmtpSender {
         let Some(user) = self.username.clone() else {
             return self.connect_with(None).await;
         };
-        let mut last = SendOutcome::Retry("SMTP XOAUTH2 failed".into());
+        let mut last = SendOutcome::Retry("SMTP OAuth2 login failed".into());
         for attempt in 0..2 {
             // No token (endpoint down, client revoked): the mail waits for the
             // ordinary retry; the error names smtp.oauth2.
@@ -130,25 +130,99 @@ impl SmtpSender {
                 .token()
                 .await
                 .map_err(|e| SendOutcome::Retry(format!("{e:#}")))?;
-            let creds = Credentials::new(user.clone(), token.expose().to_string());
-            match self.connect_with(Some(&creds)).await {
-                Err(SendOutcome::Retry(e) | SendOutcome::Permanent(e))
+            match self.connect_bearer(&user, &token).await {
+                Err((m, SendOutcome::Retry(e) | SendOutcome::Permanent(e)))
                     if self.login_refused(&e) =>
                 {
                     source.invalidate(&token).await;
                     if attempt == 0 {
                         tracing::info!(
-                            "SMTP XOAUTH2 refused; fetching a new token from smtp.oauth2"
+                            "SMTP {} refused; fetching a new token from smtp.oauth2",
+                            m.name()
                         );
                     }
                     last = SendOutcome::Retry(format!(
-                        "SMTP XOAUTH2 login refused with a fresh token from smtp.oauth2 (check that the app may send as this mailbox): {e}"
+                        "SMTP {} login refused with a fresh token from smtp.oauth2 (check that the app may send as this mailbox): {e}",
+                        m.name()
                     ));
                 }
-                r => return r,
+                r => return r.map_err(|(_, o)| o),
             }
         }
         Err(last)
+    }
+
+    /// A new connection logged in with `token` by the mechanism
+    /// `smtp.oauth2.sasl_mechanism` asks for (with `auto`, OAUTHBEARER when
+    /// the server's EHLO lists it). lettre knows XOAUTH2 only, so OAUTHBEARER
+    /// is spoken here: `AUTH OAUTHBEARER <initial response>`, and a 334 error
+    /// challenge answered with `%x01` (RFC 7628 3.2.3).
+    async fn connect_bearer(
+        &self,
+        user: &str,
+        token: &Secret,
+    ) -> Result<AsyncSmtpConnection, (BearerMechanism, SendOutcome)> {
+        let want = self.sasl_mechanism;
+        let mut conn = self
+            .open()
+            .await
+            .map_err(|o| (BearerMechanism::choose(want, false), o))?;
+        let offered = match want {
+            SaslMechanism::Auto => match conn
+                .command(format!("EHLO {}\r\n", ClientId::default()))
+                .await
+            {
+                Ok(r) => r.message().any(|l| {
+                    let mut w = l.split_whitespace();
+                    w.next().is_some_and(|k| k.eq_ignore_ascii_case("AUTH"))
+                        && w.any(|m| m.eq_ignore_ascii_case("OAUTHBEARER"))
+                }),
+                Err(e) => return Err((BearerMechanism::XOAuth2, classify(e))),
+            },
+            _ => false,
+        };
+        let m = BearerMechanism::choose(want, offered);
+        let refused = |e: SmtpError| {
+            let login =
+                e.is_client() || e.status().is_some_and(|c| c.to_string().starts_with("53"));
+            if login {
+                SendOutcome::Retry(format!("{LOGIN_REFUSED}: {e:#}"))
+            } else {
+                classify(e)
+            }
+        };
+        match m {
+            BearerMechanism::XOAuth2 => {
+                let creds = Credentials::new(user.to_string(), token.expose().to_string());
+                conn.auth(&[Mechanism::Xoauth2], &creds)
+                    .await
+                    .map_err(|e| (m, refused(e)))?;
+            }
+            BearerMechanism::OAuthBearer => {
+                use base64::Engine as _;
+                let ir = base64::engine::general_purpose::STANDARD
+                    .encode(m.initial_response(user, &self.host, self.port, token));
+                match conn.command(format!("AUTH OAUTHBEARER {ir}\r\n")).await {
+                    Ok(r) if r.has_code(235) => {}
+                    Ok(r) => {
+                        // 334 with the server's JSON error: answer %x01, and
+                        // the server ends the exchange with a 535.
+                        let end = if r.has_code(334) {
+                            conn.command("AQ==\r\n").await.err()
+                        } else {
+                            None
+                        };
+                        let detail = end
+                            .map(|e| format!("{e:#}"))
+                            .unwrap_or_else(|| reply_line(&r));
+                        return Err((m, SendOutcome::Retry(format!("{LOGIN_REFUSED}: {detail}"))));
+                    }
+                    Err(e) => return Err((m, refused(e))),
+                }
+            }
+        }
+        tracing::debug!(mechanism = m.name(), "SMTP logged in with an OAuth2 token");
+        Ok(conn)
     }
 
     /// Whether a connect error is our login being refused.
@@ -164,8 +238,26 @@ impl SmtpSender {
         &self,
         credentials: Option<&Credentials>,
     ) -> Result<AsyncSmtpConnection, SendOutcome> {
+        let mut conn = self.open().await?;
+        if let Some(c) = credentials {
+            if let Err(e) = conn.auth(&[Mechanism::Plain, Mechanism::Login], c).await {
+                let refused =
+                    e.is_client() || e.status().is_some_and(|c| c.to_string().starts_with("53"));
+                return Err(if refused {
+                    SendOutcome::Retry(format!("{LOGIN_REFUSED}: {e:#}"))
+                } else {
+                    classify(e)
+                });
+            }
+        }
+        Ok(conn)
+    }
+
+    /// TCP (or implicit TLS), the greeting and EHLO, STARTTLS when
+    /// configured: a connection not yet logged in.
+    async fn open(&self) -> Result<AsyncSmtpConnection, SendOutcome> {
         let hello = ClientId::default();
-        let mut conn = match self.tls {
+        let conn = match self.tls {
             SmtpTls::Implicit => AsyncSmtpConnection::connect_tokio1(
                 (self.host.as_str(), self.port),
                 Some(self.timeout),
@@ -197,17 +289,6 @@ impl SmtpSender {
                 conn
             }
         };
-        if let Some(c) = credentials {
-            if let Err(e) = conn.auth(&self.mechanisms(), c).await {
-                let refused =
-                    e.is_client() || e.status().is_some_and(|c| c.to_string().starts_with("53"));
-                return Err(if refused {
-                    SendOutcome::Retry(format!("{LOGIN_REFUSED}: {e:#}"))
-                } else {
-                    classify(e)
-                });
-            }
-        }
         Ok(conn)
     }
 

@@ -220,25 +220,18 @@ async fn refusal_notice(ob: &Outbox, row: &OutboxRow, err: &str) -> Composed {
             ob.default_dpo.clone(),
         ),
     };
-    let text = format!(
-        "E-postservern vägrade för gott att ta emot ett meddelande från breachwatch, \
-         så det har inte nått sina mottagare.\n\n\
-         Meddelande: {purpose} (Message-ID <{mid}>)\n\
-         Mottagare: {rcpt}\n\
-         Serverns svar: {err}\n\n\
-         Meddelandet skickas inte igen. Kontrollera mottagarens adress och \
-         kontakta mottagaren på annat sätt; ärendets tidslinje visar vad som hände.\n\n-- \nbreachwatch\n",
-        purpose = row.purpose,
-        mid = row.message_id,
-        rcpt = row.recipients.join(", "),
-        err = crate::core::bounded::one_line(err, 500),
+    let text = crate::core::text::mail::delivery_failed_text(
+        &row.purpose,
+        &row.message_id,
+        &row.recipients.join(", "),
+        err,
     );
     let d = Draft {
         dedupe_key: format!("{}/{DELIVERY_FAILED}", row.message_id),
         purpose: DELIVERY_FAILED.into(),
         to: vec![dpo],
         cc: vec![],
-        subject: "Meddelande kunde inte levereras".into(),
+        subject: crate::core::text::mail::DELIVERY_FAILED_SUBJECT.into(),
         text,
         in_reply_to: None,
         attachments: vec![],

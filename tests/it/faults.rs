@@ -5,7 +5,7 @@
 //! counted, at most 1 %), and the daemon recovering by itself.
 //!
 //! Bounded for CI (the whole file in a few minutes; the kill drains use 100
-//! notices and 8 kills, the issue's density of kills). The soak of the issue
+//! notices and 8 kills, the soak's density of kills). The soak
 //! (300 notices, 25 kills) runs with `BREACHWATCH_SOAK=1`; `BREACHWATCH_SOAK_NOTICES`
 //! and `BREACHWATCH_SOAK_KILLS` set other sizes. Each drain test prints one
 //! line `FAULT|…` with its figures (`cargo test --test it faults -- --nocapture`).
@@ -299,7 +299,7 @@ pub fn psql(url: &str, sql: &str) -> String {
 }
 
 /// The sizes of a drain: `(notices, kills)`.
-/// How many duplicate mails in a hundred a drain may cost: the issue's 1 %
+/// How many duplicate mails in a hundred a drain may cost: 1 %
 /// in the soak (300 notices, 25 kills); 2 % in the short CI run, where 100
 /// notices drain in about 5 s and one kill in a busy second can cost two
 /// mails (measured 0–3 of 200 after batched intake; before the

@@ -1,5 +1,6 @@
 //! Mailbox and relay over OAuth2, for real: the daemon logs in to Dovecot with
-//! IMAP `AUTHENTICATE XOAUTH2` and sends through Postfix's submission port
+//! IMAP `AUTHENTICATE OAUTHBEARER` (or XOAUTH2, when configured so) and sends
+//! through Postfix's submission port
 //! (SASL through Dovecot, which refuses unauthenticated clients), with tokens
 //! from the loopback OAuth2 server (`deploy/local/oauth-server.py`) that
 //! Dovecot introspects. Each test registers its own client there, so tests
@@ -168,12 +169,35 @@ fn kick(s: &Setup) {
     );
 }
 
+/// The SASL mechanisms the servers themselves logged for `user`: Dovecot's
+/// IMAP logins (`method=`) and Postfix submission's accepted mail
+/// (`sasl_method=`).
+fn server_methods(s: &Setup, user: &str) -> (Vec<String>, Vec<String>) {
+    let dir = std::path::PathBuf::from(s.stack.get("MAILSTACK_LOG_DIR"));
+    let read = |f: &str| {
+        String::from_utf8_lossy(&std::fs::read(dir.join(f)).unwrap_or_default()).into_owned()
+    };
+    let imap = read("dovecot.log")
+        .lines()
+        .filter(|l| l.contains(&format!("Login: user=<{user}>")))
+        .filter_map(|l| l.split("method=").nth(1))
+        .map(|m| m.split(',').next().unwrap_or("").to_string())
+        .collect();
+    let smtp = read("postfix.log")
+        .lines()
+        .filter(|l| l.contains(&format!("sasl_username={user}")))
+        .filter_map(|l| l.split("sasl_method=").nth(1))
+        .map(|m| m.split(',').next().unwrap_or("").to_string())
+        .collect();
+    (imap, smtp)
+}
+
 fn logins(d: &Daemon) -> usize {
     d.log_text().matches("IMAP connected").count()
 }
 
 #[test]
-fn notice_to_case_to_command_over_xoauth2_and_no_secret_in_trace_logs() {
+fn notice_to_case_to_command_over_oauthbearer_and_no_secret_in_trace_logs() {
     let s = setup(Knobs::default());
     let c = register(&s.stack, &s.users.addr("breach"), 3600, None);
     use_oauth(&s, &c, "");
@@ -208,6 +232,50 @@ fn notice_to_case_to_command_over_xoauth2_and_no_secret_in_trace_logs() {
     assert!(!token_like.is_match(&log), "a token in the log");
     assert!(!log.contains("Bearer"), "an XOAUTH2 string in the log");
     d.terminate();
+
+    // Both servers offer OAUTHBEARER, so `auto` chose it: as the servers saw it.
+    let (imap, smtp) = server_methods(&s, &s.users.addr("breach"));
+    assert!(
+        !imap.is_empty() && imap.iter().all(|m| m == "OAUTHBEARER"),
+        "Dovecot: {imap:?}"
+    );
+    assert!(
+        !smtp.is_empty() && smtp.iter().all(|m| m == "OAUTHBEARER"),
+        "Postfix: {smtp:?}"
+    );
+}
+
+#[test]
+fn notice_to_case_to_command_over_xoauth2_when_config_forces_it() {
+    let s = setup(Knobs::default());
+    let c = register(&s.stack, &s.users.addr("breach"), 3600, None);
+    use_oauth(&s, &c, "sasl_mechanism = \"xoauth2\"\n");
+    let d = s.start();
+    s.forward(2, "Dataintrång hos Provdata");
+    // Notice -> case -> opening notice -> reply command -> confirmation.
+    let open = opening(&s, 1);
+    let r = s.cases()[0]["ref"].as_str().unwrap().to_string();
+    s.command(&r, &open, "Kvittera\n\nJag tar ärendet.", "acknowledged");
+    wait_for(30, "confirmation", || {
+        s.mails("official", "")
+            .into_iter()
+            .find(|m| m.subject.contains("Utfört"))
+    });
+    let log = d.log_text();
+    assert!(
+        log.contains("mechanism=\"XOAUTH2\"") || log.contains("mechanism=XOAUTH2"),
+        "{log}"
+    );
+    d.terminate();
+    let (imap, smtp) = server_methods(&s, &s.users.addr("breach"));
+    assert!(
+        !imap.is_empty() && imap.iter().all(|m| m == "XOAUTH2"),
+        "Dovecot: {imap:?}"
+    );
+    assert!(
+        !smtp.is_empty() && smtp.iter().all(|m| m == "XOAUTH2"),
+        "Postfix: {smtp:?}"
+    );
 }
 
 #[test]
@@ -422,12 +490,121 @@ fn smtp_replaces_a_token_the_server_refused_and_sends() {
     s.forward(2, "Dataintrång hos Provdata");
     opening(&s, 1);
     let log = d.log_text();
-    assert!(log.contains("SMTP XOAUTH2 refused"), "{log}");
+    // Postfix offers OAUTHBEARER: its refusal (a 334 error challenge, our
+    // %x01, then 535) is recognised like XOAUTH2's.
+    assert!(log.contains("SMTP OAUTHBEARER refused"), "{log}");
     // Replaced within the same send: no mail needed a second outbox attempt.
     assert!(
         log.contains("attempts=1") && !log.contains("attempts=2"),
         "{log}"
     );
     assert_eq!(count(&stats(&s.stack, &c), "token_requests"), 2);
+    d.terminate();
+}
+
+/// `breachwatch login --device` as the admin runs it; `approve` plays the
+/// person who enters the code at the provider (the test server's
+/// `/device/approve`). Returns the login's exit status, stdout and stderr.
+fn device_login(s: &Setup, approve: impl FnOnce(&str)) -> (bool, String, String) {
+    let mut login = Command::new(bin())
+        .args(["login", "--device", "--mailbox", "default", "--config"])
+        .arg(&s.config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("breachwatch login --device");
+    let mut out = BufReader::new(login.stdout.take().unwrap());
+    let mut shown = String::new();
+    let mut line = String::new();
+    let mut code = None;
+    while out.read_line(&mut line).unwrap() > 0 {
+        shown.push_str(&line);
+        if line.starts_with("Waiting") {
+            break;
+        }
+        let t = line.trim();
+        if t.len() == 9 && t.as_bytes()[4] == b'-' {
+            code = Some(t.to_string());
+        }
+        line.clear();
+    }
+    let Some(code) = code else {
+        let _ = login.wait();
+        let mut err = String::new();
+        login.stderr.take().unwrap().read_to_string(&mut err).ok();
+        panic!("no user code shown: {shown}\n{err}");
+    };
+    // The login polls meanwhile: it must wait, not fail, while pending.
+    std::thread::sleep(Duration::from_secs(2));
+    approve(&code);
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).ok();
+    let status = login.wait().unwrap();
+    let mut err = String::new();
+    login.stderr.take().unwrap().read_to_string(&mut err).ok();
+    (status.success(), format!("{shown}{rest}"), err)
+}
+
+#[test]
+fn device_login_saves_a_refresh_token_the_daemon_uses_and_a_denial_is_named() {
+    let s = setup(Knobs::default());
+    let c = register(&s.stack, &s.users.addr("breach"), 3600, None);
+    let rt_file = s.dir.path().join("refresh-token");
+    let url = s.stack.get("MAILSTACK_OAUTH_URL");
+    use_oauth(
+        &s,
+        &c,
+        &format!(
+            "device_authorization_url = \"{url}/device_authorization\"\nrefresh_token_file = \"{}\"\n",
+            rt_file.display()
+        ),
+    );
+
+    // Denied first: the login names the provider's error code and saves nothing.
+    let (ok, out, err) = device_login(&s, |code| {
+        let (st, _, body) = http(
+            &s.stack,
+            "POST",
+            "/device/approve",
+            None,
+            &format!("user_code={code}&deny=1"),
+        );
+        assert_eq!(st, 200, "{body}");
+    });
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("access_denied") && err.contains("imap.oauth2"),
+        "{err}"
+    );
+    assert!(!rt_file.exists());
+
+    let (ok, out, err) = device_login(&s, |code| {
+        let (st, _, body) = http(
+            &s.stack,
+            "POST",
+            "/device/approve",
+            None,
+            &format!("user_code={}", code.to_lowercase()),
+        );
+        assert_eq!(st, 200, "{body}");
+    });
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains(&format!("{url}/device")), "{out}");
+    assert!(out.contains("refresh token saved"), "{out}");
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(&rt_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let first = std::fs::read_to_string(&rt_file).unwrap();
+    assert!(!out.contains(first.trim()) && !err.contains(first.trim()));
+
+    // The daemon logs in with it (and rotates it).
+    let d = s.start();
+    s.forward(2, "Dataintrång hos Provdata");
+    opening(&s, 1);
+    let now = std::fs::read_to_string(&rt_file).unwrap();
+    assert_ne!(first.trim(), now.trim(), "rotated refresh token saved");
     d.terminate();
 }
