@@ -295,7 +295,7 @@ impl SmtpSender {
     /// Makes sure the session has a live connection, logged in: opens one,
     /// or a new one for a broken or stale one. The outbox opens it before
     /// it claims a mail, so an unreachable server costs no mail an attempt.
-    pub async fn open(&self, session: &mut SmtpSession) -> Result<(), SendOutcome> {
+    pub async fn ready(&self, session: &mut SmtpSession) -> Result<(), SendOutcome> {
         // A connection idle for a while may have been closed by the server:
         // NOOP first, so a stale one costs a reconnect, not a failed mail.
         let stale = session
@@ -326,7 +326,7 @@ impl SmtpSender {
             Ok(e) => e,
             Err(o) => return o,
         };
-        if let Err(o) = self.open(session).await {
+        if let Err(o) = self.ready(session).await {
             return o;
         }
         let Some(conn) = session.conn.as_mut() else {

@@ -122,7 +122,7 @@ pub async fn send_one(
     // it is back every waiting mail is due and goes out nearest deadline
     // first.
     if !session.is_open() && ob.store.next_outbox_at().await?.is_some_and(|t| t <= now) {
-        if let Err(SendOutcome::Retry(e) | SendOutcome::Permanent(e)) = ob.smtp.open(session).await
+        if let Err(SendOutcome::Retry(e) | SendOutcome::Permanent(e)) = ob.smtp.ready(session).await
         {
             return Ok(Step::Down(redact_addresses(&e)));
         }
