@@ -208,8 +208,8 @@ pub fn for_new_case(
 const FORWARD_GAP: chrono::Duration = chrono::Duration::minutes(15);
 
 /// Copies what the official recorded (assessment, delay reason, IMY report)
-/// into the case file. The lead's decision path calls this with the case
-/// *after* the transition, so the draft reflects the command just applied.
+/// into the case file. A `decide` (by mail or on the web) calls this with the
+/// case *after* the transition, so the draft reflects the command just applied.
 pub fn apply_workflow(c: &mut CaseFile, w: &Case) {
     let level_of = |a: Assessment| match a {
         Assessment::NoRisk => RiskLevel::None,
@@ -474,7 +474,7 @@ pub fn aware_reason(file: &CaseFile, events: &[EventRow]) -> String {
             when(file.aware_at),
             f.by,
             when(f.at),
-            crate::mail::compose::human_left(f.at - file.aware_at)
+            crate::core::text::mail::human_left(f.at - file.aware_at)
         ),
         None => format!(
             "the notice reached the breach mailbox {} (the earliest receipt of it).",

@@ -86,6 +86,10 @@ pub struct Config {
     pub warnings: Vec<ConfigProblem>,
 }
 
+/// The longest series window `check-config` accepts (ten years): longer is a
+/// typo, and the window stays a representable duration.
+pub const MAX_SERIES_WINDOW_DAYS: i64 = 3650;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Workflow {
@@ -899,10 +903,10 @@ impl Config {
                 "must be between 1 and 3650 days",
             ));
         }
-        if self.workflow.series_window_days < 0 {
+        if !(0..=MAX_SERIES_WINDOW_DAYS).contains(&self.workflow.series_window_days) {
             out.push(problem(
                 "workflow.series_window_days",
-                "must not be negative",
+                format!("must be between 0 and {MAX_SERIES_WINDOW_DAYS} days"),
             ));
         }
         if self.nis2.services.len() > MAX_NIS2_SERVICES {

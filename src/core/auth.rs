@@ -939,7 +939,7 @@ mod received_tests {
             (LOCAL, Submission::Local),
             ("from localhost (localhost [IPv6:::1]) by mail.example.test (Postfix) with ESMTP id 1", Submission::Local),
             ("from x (unknown [::1]) by mail.example.test with ESMTP", Submission::Local),
-            // The review's finding: a remote client whose HELO is [127.0.0.1].
+            // A remote client whose HELO is [127.0.0.1].
             ("from [127.0.0.1] (mx.evil.example [203.0.113.9]) by mail.example.test (Postfix) with ESMTP id 2", Submission::Remote),
             ("from [127.0.0.1] (unknown [203.0.113.9]) by mail.example.test", Submission::Remote),
             // No TCP-info at all: could not tell.
@@ -1184,7 +1184,7 @@ mod tests {
                 "dmarc",
             ),
             (
-                "the review: quoted ids with whitespace below a dmarc=fail are never read",
+                "quoted ids with whitespace below a dmarc=fail are never read",
                 official,
                 vec![
                     "mx.kommun.example; dmarc=fail header.from=kommun.example",
@@ -1467,7 +1467,7 @@ mod tests {
             trace: hs,
         };
         use TraceHeader::{AuthenticationResults as Ar, Received as Rc};
-        // The review's second HIGH case: the only trusted-looking header sits
+        // The only trusted-looking header sits
         // below `Received: … by mx.kommun.example`: the sender wrote it.
         let forged = trace(vec![
             Rc(lmtp.into()),

@@ -2,7 +2,7 @@
 //! awareness instant and `now`.
 //!
 //! All arithmetic is on UTC instants, so 72 hours are 72 elapsed hours whatever
-//! daylight saving does to the wall clock (the contract's "71 or 73 hours later").
+//! daylight saving does to the wall clock (which then shows 71 or 73 hours).
 //! Rendering in a zone is the presenter's job.
 
 use chrono::{DateTime, Duration, Utc};
@@ -36,8 +36,9 @@ pub fn is_urgent(aware_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
 }
 
 /// When reminders fall due, in hours after awareness. Configurable; the default is
-/// the plan: +24, +48, +60, +66, +70, then +72 (overdue) and every 24 h
-/// after that until a decision stops the clock.
+/// +24, +48, +60, +66, +70, then +72 (overdue) and every 24 h after that until
+/// a decision stops the clock. A plan `problems` refuses gives fewer reminders
+/// (None where an offset is out of range), never a panic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReminderPlan {
@@ -82,7 +83,7 @@ impl ReminderPlan {
     /// The offset in hours of reminder number `seq` (0-based over the whole
     /// infinite series), or None for a bad plan.
     fn offset_hours(&self, seq: u32) -> Option<i64> {
-        let n = self.hours_after_awareness.len() as u32;
+        let n = u32::try_from(self.hours_after_awareness.len()).ok()?;
         if seq < n {
             return self.hours_after_awareness.get(seq as usize).copied();
         }
@@ -124,7 +125,7 @@ pub fn next_after(
     plan: &ReminderPlan,
     after: DateTime<Utc>,
 ) -> Option<Reminder> {
-    let n = plan.hours_after_awareness.len() as u32;
+    let n = u32::try_from(plan.hours_after_awareness.len()).ok()?;
     for seq in 0..n {
         let r = reminder(aware_at, plan, seq)?;
         if r.due_at > after {
@@ -142,7 +143,7 @@ pub fn next_after(
     } else {
         past / every.checked_mul(3600)? + 1
     };
-    reminder(aware_at, plan, n + u32::try_from(k).ok()?)
+    reminder(aware_at, plan, n.checked_add(u32::try_from(k).ok()?)?)
 }
 
 /// The latest reminder due at or before `now`, if any. When the daemon was down
@@ -288,6 +289,31 @@ mod tests {
         let plan = ReminderPlan::default();
         assert!(!is_urgent(aware, aware + Duration::hours(1)));
         assert_eq!(latest_due(aware, &plan, aware + Duration::hours(23)), None);
+    }
+
+    proptest::proptest! {
+        /// Whatever the config says and whatever the instants, the clock
+        /// answers (possibly None) and never panics.
+        #[test]
+        fn any_plan_and_instants_never_panic(
+            hours in proptest::collection::vec(proptest::prelude::any::<i64>(), 0..8),
+            every in proptest::prelude::any::<i64>(),
+            aware_secs in proptest::prelude::any::<i64>(),
+            after_secs in proptest::prelude::any::<i64>(),
+        ) {
+            let plan = ReminderPlan { hours_after_awareness: hours, overdue_every_hours: every };
+            let at = |s: i64| DateTime::<Utc>::from_timestamp(s, 0).unwrap_or(DateTime::<Utc>::MAX_UTC);
+            let (aware, after) = (at(aware_secs), at(after_secs));
+            let _ = plan.problems();
+            let _ = deadline(aware);
+            let _ = is_urgent(aware, after);
+            if let Some(r) = next_after(aware, &plan, after) {
+                proptest::prop_assert!(r.due_at > after);
+            }
+            if let Some(r) = latest_due(aware, &plan, after) {
+                proptest::prop_assert!(r.due_at <= after);
+            }
+        }
     }
 
     #[test]

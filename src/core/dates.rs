@@ -717,6 +717,23 @@ pub fn mentions(s: &str, ctx: &mut DateCtx) -> Vec<Mention> {
     out
 }
 
+static RE_BLOCK_ZONE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(&format!(
+        r"(?i)(?:all (?:times|timestamps)(?: are)?(?: given| stated| shown)?(?: in)?|times (?:are |given |stated )*in|tider(?:na)? (?:anges|är angivna|ges|redovisas) i|samtliga tider(?: anges| är)?(?: i)?|alla tider(?: anges| är)?(?: i)?|tidpunkter(?:na)? anges i)\s*:?\s*(?-i:(?P<z>{ZONES}))"
+    ))
+    .expect("static regex")
+});
+
+/// The zone a text states once for a whole block or table ("All times UTC",
+/// "Samtliga tider anges i svensk tid"): times after it without a zone of
+/// their own are read in it.
+pub fn block_zone(s: &str) -> Option<Zone> {
+    RE_BLOCK_ZONE
+        .captures(s)
+        .and_then(|c| c.name("z"))
+        .and_then(|z| parse_zone(z.as_str()))
+}
+
 /// Re-resolves a mention's time in another zone (the zone written at the
 /// other end of a period: "10:00–11:00 CET").
 pub fn with_zone(m: &Mention, zone: Zone, tz: Tz) -> Option<DateTime<Utc>> {
@@ -742,6 +759,23 @@ pub fn parse_header_date(s: &str, tz: Tz, reference: DateTime<Utc>) -> Option<Da
 mod tests {
     use super::*;
     use chrono_tz::Europe::Stockholm;
+
+    #[test]
+    fn block_zone_statements() {
+        assert!(
+            matches!(block_zone("Incident summary (all times UTC):"), Some(Zone::Fixed(o)) if o.local_minus_utc() == 0)
+        );
+        assert!(matches!(
+            block_zone("Samtliga tider anges i UTC."),
+            Some(Zone::Fixed(_))
+        ));
+        assert!(matches!(
+            block_zone("Tider anges i svensk tid."),
+            Some(Zone::Region(chrono_tz::Europe::Stockholm))
+        ));
+        assert!(block_zone("Vi återkommer kl. 14:00 UTC.").is_none());
+        assert!(block_zone("All times are approximate.").is_none());
+    }
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -23,8 +23,7 @@ use serde::Serialize;
 use std::str::FromStr;
 
 use super::case::{Case, State};
-use super::local_time;
-use super::register::Anchor;
+use super::text::digest as text;
 use super::types::CaseRef;
 
 /// Weekdays 07:30.
@@ -158,24 +157,7 @@ impl OpenCase {
     }
 }
 
-/// The digest's register anchor paragraph (Swedish): when it was taken and what
-/// it covers in words, then the anchor line itself, alone on its line so that it
-/// can be copied into a file. Saving the whole mail works too.
-pub fn anchor_text_sv(anchor: &Anchor, tz: Tz) -> String {
-    format!(
-        "Registerankare {} ({} ärenden, {} händelser). Spara detta brev utanför \
-         systemet: `breachwatch register verify --anchor BREVET.eml` visar senare att \
-         inget ärende eller händelse som fanns nu har ändrats eller tagits bort.\n{}\n",
-        format_args!(
-            "{} {}",
-            local_time::minute(anchor.at, tz),
-            local_time::zone_abbreviation(anchor.at, tz)
-        ),
-        anchor.cases,
-        anchor.events,
-        anchor.line()
-    )
-}
+pub use super::text::digest::anchor_text_sv;
 
 /// One line of the digest.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -210,12 +192,12 @@ fn span(minutes: i64) -> String {
 /// "2 d 5 h" or "försenad 3 h". Time left is rounded down and lateness up, to the
 /// minute: both err on the side of urgency.
 pub fn time_left_sv(left: Duration) -> String {
-    render(left, "försenad")
+    render(left, text::LATE_SV)
 }
 
 /// "2 d 5 h" or "overdue 3 h".
 pub fn time_left_en(left: Duration) -> String {
-    render(left, "overdue")
+    render(left, text::LATE_EN)
 }
 
 fn render(left: Duration, late_word: &str) -> String {
@@ -242,7 +224,7 @@ pub fn digest_lines(cases: &[OpenCase], now: DateTime<Utc>) -> Vec<DigestLine> {
             let (sv, en) = if c.clock_running {
                 (time_left_sv(left), time_left_en(left))
             } else {
-                ("klockan stoppad".to_string(), "clock stopped".to_string())
+                text::clock_stopped()
             };
             DigestLine {
                 case_ref: c.case_ref.clone(),
@@ -275,6 +257,7 @@ pub fn digest_lines(cases: &[OpenCase], now: DateTime<Utc>) -> Vec<DigestLine> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::register::Anchor;
     use chrono::TimeZone;
     use chrono_tz::Europe::Stockholm;
 

@@ -28,5 +28,6 @@ pub mod register;
 pub mod routing;
 pub mod series;
 pub mod stats;
+pub mod text;
 pub mod timeline;
 pub mod types;

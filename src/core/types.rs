@@ -263,7 +263,7 @@ mod tests {
             ok(&format!("{}@example.test", "x".repeat(64))).map(|_| ()),
             Ok(())
         );
-        // The review's addresses: each refused, none mailed.
+        // Addresses that slip past naive checks: each refused, none mailed.
         for (bad, why) in [
             (
                 format!("{}@example.test", "x".repeat(65)),

@@ -56,6 +56,13 @@ pub struct SmtpSession {
     last_used: Option<std::time::Instant>,
 }
 
+impl SmtpSession {
+    /// Whether a connection is open (it may still turn out stale).
+    pub fn is_open(&self) -> bool {
+        self.conn.is_some()
+    }
+}
+
 impl Drop for SmtpSession {
     fn drop(&mut self) {
         // Closed by dropping the socket; a QUIT would need the runtime.
@@ -285,6 +292,27 @@ impl SmtpSender {
         Ok(conn)
     }
 
+    /// Makes sure the session has a live connection, logged in: opens one,
+    /// or a new one for a broken or stale one. The outbox opens it before
+    /// it claims a mail, so an unreachable server costs no mail an attempt.
+    pub async fn ready(&self, session: &mut SmtpSession) -> Result<(), SendOutcome> {
+        // A connection idle for a while may have been closed by the server:
+        // NOOP first, so a stale one costs a reconnect, not a failed mail.
+        let stale = session
+            .last_used
+            .is_none_or(|t| t.elapsed() > Duration::from_secs(2));
+        if let Some(c) = session.conn.as_mut() {
+            if c.has_broken() || (stale && !c.test_connected().await) {
+                session.conn = None;
+            }
+        }
+        if session.conn.is_none() {
+            session.conn = Some(self.connect().await?);
+            session.last_used = Some(std::time::Instant::now());
+        }
+        Ok(())
+    }
+
     /// Sends one mail on the session's connection (opened, or re-opened
     /// after a failure or a pause, as needed).
     pub async fn send_on(
@@ -298,21 +326,8 @@ impl SmtpSender {
             Ok(e) => e,
             Err(o) => return o,
         };
-        // A connection idle for a while may have been closed by the server:
-        // NOOP first, so a stale one costs a reconnect, not a failed mail.
-        let stale = session
-            .last_used
-            .is_none_or(|t| t.elapsed() > Duration::from_secs(2));
-        if let Some(c) = session.conn.as_mut() {
-            if c.has_broken() || (stale && !c.test_connected().await) {
-                session.conn = None;
-            }
-        }
-        if session.conn.is_none() {
-            match self.connect().await {
-                Ok(c) => session.conn = Some(c),
-                Err(o) => return o,
-            }
+        if let Err(o) = self.ready(session).await {
+            return o;
         }
         let Some(conn) = session.conn.as_mut() else {
             return SendOutcome::Retry("no connection".into());

@@ -133,7 +133,11 @@ impl Replica {
                 }
             }
             Store::Sqlite(pool) => {
-                let path = pool.connect_options().get_filename().to_path_buf();
+                let path = pool
+                    .current()
+                    .connect_options()
+                    .get_filename()
+                    .to_path_buf();
                 if path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:") {
                     inner.leading = Some(key);
                     return Ok(true);

@@ -13,9 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
 use crate::core::case::Case;
 use crate::core::event::EventKind;
@@ -63,6 +61,7 @@ mod lease;
 pub mod pool_health;
 mod sent_journal;
 pub use lease::{Replica, LEASE_CHECK};
+pub use pool_health::SqliteStore;
 
 /// A message as recorded in the register of received mail.
 #[derive(Debug, Clone)]
@@ -474,7 +473,7 @@ pub struct Decoded {
 /// The database. Cheap to clone (pools are shared).
 #[derive(Debug, Clone)]
 pub enum Store {
-    Sqlite(SqlitePool),
+    Sqlite(SqliteStore),
     Postgres(PgPool),
 }
 
@@ -525,6 +524,7 @@ impl Store {
         let sql = "SELECT version FROM _sqlx_migrations WHERE success";
         let applied: Vec<i64> = match self {
             Store::Sqlite(p) => {
+                let p = &p.pool().await;
                 let exists: Option<String> = sqlx::query_scalar(
                     "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
                 )
@@ -571,6 +571,7 @@ impl Store {
                 self.migrator().run(pool).await?;
             }
             Store::Sqlite(pool) => {
+                let pool = &pool.pool().await;
                 // SQLite has no migration lock: a CLI command started while the
                 // daemon migrates may collide with it; the loser waits and finds
                 // them applied.
@@ -629,19 +630,7 @@ impl Store {
             // daemon, a CLI command) switches it to WAL and migrates: retry.
             let mut tries = 0;
             let pool = loop {
-                let attempt = SqlitePoolOptions::new()
-                    .max_connections(max)
-                    .acquire_timeout(Duration::from_secs(10))
-                    // Idle connections close soon: SQLite reuses a file
-                    // descriptor opened read-only (while the file was) for
-                    // new connections as long as any connection of the
-                    // process keeps the file open, so a read-only spell
-                    // ends only when they have all closed once.
-                    .idle_timeout((max > 1).then_some(Duration::from_secs(5)))
-                    // An in-memory database lives only in its connection: keep it.
-                    .before_acquire(move |_, meta| {
-                        Box::pin(async move { Ok(max == 1 || pool_health::keep(meta.age)) })
-                    })
+                let attempt = SqliteStore::pool_options(max)
                     .connect_with(opts.clone())
                     .await;
                 match attempt {
@@ -654,7 +643,7 @@ impl Store {
                     Err(e) => return Err(e.into()),
                 }
             };
-            Ok(Store::Sqlite(pool))
+            Ok(Store::Sqlite(SqliteStore::new(pool, opts, max)))
         }
     }
 
@@ -665,6 +654,7 @@ impl Store {
     pub async fn backup_to(&self, out: &std::path::Path) -> Result<()> {
         match self {
             Store::Sqlite(pool) => {
+                let pool = &pool.pool().await;
                 if out.exists() {
                     return Err(StoreError::Other(format!(
                         "{} exists; a backup never overwrites a file",
@@ -732,7 +722,7 @@ pub fn lookup_ids(ids: &[String]) -> &[String] {
 macro_rules! dispatch {
     ($self:ident, $f:ident ( $($arg:expr),* )) => {
         match $self {
-            Store::Sqlite(p) => sqlite_q::$f(p, $($arg),*).await,
+            Store::Sqlite(p) => sqlite_q::$f(&p.pool().await, $($arg),*).await,
             Store::Postgres(p) => pg_q::$f(p, $($arg),*).await,
         }
     };
@@ -879,7 +869,7 @@ impl Store {
         response: &str,
     ) -> Result<()> {
         if let Store::Sqlite(p) = self {
-            sent_journal::append(p, id);
+            sent_journal::append(&p.current(), id);
         }
         dispatch!(self, outbox_sent(id, now, Some(response)))
     }
@@ -933,6 +923,7 @@ impl Store {
     pub async fn release_sending(&self, now: DateTime<Utc>) -> Result<u64> {
         match self {
             Store::Sqlite(p) => {
+                let p = &p.pool().await;
                 // Rows the server took just before a crash are sent, not due.
                 let sent = sent_journal::read(p);
                 if !sent.is_empty() {
@@ -1115,7 +1106,7 @@ impl Store {
     pub async fn register_snapshot(&self) -> Result<RegisterSnapshot> {
         match self {
             Store::Sqlite(p) => {
-                let mut tx = p.begin().await?;
+                let mut tx = p.pool().await.begin().await?;
                 let snap = sqlite_q::register_snapshot_in(&mut tx).await;
                 tx.rollback().await?;
                 snap

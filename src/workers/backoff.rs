@@ -18,6 +18,20 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(base * 1000 - base * 125 + jitter)
 }
 
+/// The longest wait before trying a server that could not be reached again
+/// (connection refused, reset or cut, a handshake that ended early): such a
+/// try is one TCP connect, and news is picked up within seconds of the
+/// server's return. A server that answers and refuses (a login, a store
+/// error) keeps the full backoff.
+pub const UNREACHABLE_CAP: Duration = Duration::from_secs(5);
+
+/// Whether an error says the server could not be reached (an I/O error in
+/// its chain), not that it answered with a refusal.
+pub fn is_unreachable(e: &anyhow::Error) -> bool {
+    e.chain()
+        .any(|c| c.downcast_ref::<std::io::Error>().is_some())
+}
+
 /// Whether an error came from the store (the database), not the network.
 pub fn is_store_error(e: &anyhow::Error) -> bool {
     e.chain().any(|c| c.downcast_ref::<StoreError>().is_some())
@@ -33,6 +47,8 @@ pub struct Pacer {
     /// What the last line said (the error chain, bounded): a
     /// different error is said at once, whatever the interval.
     said_what: Option<String>,
+    /// A lower cap than [`backoff`]'s 80 s (the SMTP probe: `smtp.retry_max_secs`).
+    cap: Option<Duration>,
 }
 
 impl Pacer {
@@ -43,6 +59,15 @@ impl Pacer {
             since_said: 0,
             said_at: None,
             said_what: None,
+            cap: None,
+        }
+    }
+
+    /// The same, waiting at most `cap` between tries.
+    pub fn with_cap(what: &'static str, cap: Duration) -> Pacer {
+        Pacer {
+            cap: Some(cap.max(Duration::from_millis(100))),
+            ..Pacer::new(what)
         }
     }
 
@@ -55,6 +80,12 @@ impl Pacer {
     /// [`SAY_EVERY`].
     pub fn failed(&mut self, err: &anyhow::Error) -> Duration {
         let wait = backoff(self.failures);
+        let wait = self.cap.map_or(wait, |c| wait.min(c));
+        let wait = if !is_store_error(err) && is_unreachable(err) {
+            wait.min(UNREACHABLE_CAP)
+        } else {
+            wait
+        };
         self.failures = self.failures.saturating_add(1);
         self.since_said += 1;
         let what: String = format!("{err:#}").chars().take(120).collect();
@@ -108,6 +139,35 @@ impl Pacer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreachable_server_is_tried_again_within_the_cap_a_refusal_backs_off_fully() {
+        let mut p = Pacer::new("mailbox");
+        let gone = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))
+            .context("IMAP connect");
+        let waits: Vec<Duration> = (0..8).map(|_| p.failed(&gone)).collect();
+        assert!(waits.iter().all(|w| *w <= UNREACHABLE_CAP), "{waits:?}");
+        let mut q = Pacer::new("mailbox");
+        let refused = anyhow::anyhow!("IMAP login refused");
+        let last = (0..8).map(|_| q.failed(&refused)).last().unwrap();
+        assert!(last > Duration::from_secs(60), "{last:?}");
+    }
+
+    #[test]
+    fn a_capped_pacer_never_waits_longer_than_its_cap() {
+        let mut p = Pacer::with_cap("smtp", Duration::from_secs(3));
+        let e = anyhow::anyhow!("connection refused");
+        let waits: Vec<Duration> = (0..8).map(|_| p.failed(&e)).collect();
+        assert!(
+            waits.iter().all(|w| *w <= Duration::from_secs(3)),
+            "{waits:?}"
+        );
+        assert_eq!(p.failures(), 8);
+        // Uncapped, the eighth wait is far beyond it.
+        let mut q = Pacer::new("smtp");
+        let last = (0..8).map(|_| q.failed(&e)).last().unwrap();
+        assert!(last > Duration::from_secs(60), "{last:?}");
+    }
 
     #[test]
     fn backoff_grows_to_the_cap_and_store_errors_are_told_apart() {

@@ -12,8 +12,9 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::core::digest::{anchor_text_sv, digest_lines, DigestSchedule, OpenCase};
+use crate::core::digest::{digest_lines, DigestSchedule, OpenCase};
 use crate::core::routing::Route;
+use crate::core::text::digest::{self as digest_text, anchor_text_sv};
 use crate::core::types::CaseRef;
 use crate::mail::compose::{self, Draft, Sender};
 use crate::store::Store;
@@ -56,41 +57,22 @@ pub async fn send_digest(
     let day = run_at.with_timezone(&tz).format("%Y-%m-%d").to_string();
     for (dpo, cases) in per_dpo {
         let lines = digest_lines(&cases, now);
-        let mut text = format!("Öppna ärenden om personuppgiftsincidenter, {day}:\n\n");
-        if lines.is_empty() {
-            text.push_str("Inga öppna ärenden.\n");
-        }
-        for l in &lines {
-            text.push_str(&format!(
-                "{}  {:<14} {:<28} senast {}  {}\n",
-                l.case_ref,
-                l.state.sv(),
-                l.committee,
-                crate::core::local_time::minute(l.deadline, tz),
-                l.time_left_sv
-            ));
-        }
-        if !failed.is_empty() {
-            text.push_str("\nMeddelanden som inte kunde levereras (senaste veckan):\n");
-            for f in &failed {
-                text.push_str(&format!(
-                    "{}  {}  {}  {}\n",
-                    f.case_ref.as_deref().unwrap_or("-"),
-                    f.created_at.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
-                    f.purpose,
-                    crate::core::bounded::one_line(f.error.as_deref().unwrap_or(""), 160)
-                ));
-            }
-        }
-        text.push('\n');
-        text.push_str(&anchor_text);
-        text.push_str("\n-- \nbreachwatch\n");
+        let refused: Vec<digest_text::RefusedMail<'_>> = failed
+            .iter()
+            .map(|f| digest_text::RefusedMail {
+                case_ref: f.case_ref.as_deref(),
+                at: f.created_at,
+                purpose: &f.purpose,
+                error: f.error.as_deref(),
+            })
+            .collect();
+        let text = digest_text::text(tz, &day, &lines, &refused, &anchor_text);
         let d = Draft {
             dedupe_key: format!("digest/{}/{dpo}", run_at.to_rfc3339()),
             purpose: "digest".into(),
             to: vec![dpo.clone()],
             cc: vec![],
-            subject: format!("Sammanställning {day}: {} öppna ärenden", lines.len()),
+            subject: digest_text::subject(&day, lines.len()),
             text,
             in_reply_to: None,
             attachments: vec![],

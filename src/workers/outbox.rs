@@ -53,6 +53,9 @@ pub enum Step {
     Sent(String),
     Retry(String),
     Failed(String),
+    /// Mail is due but the server cannot be reached (or refuses our login):
+    /// no mail was claimed, none lost an attempt.
+    Down(String),
 }
 
 /// Delay before attempt `attempts + 1`: base * 2^(attempts-1), at most `max`.
@@ -114,6 +117,16 @@ pub async fn send_one(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Step> {
     let cfg = &ob.cfg;
+    // Mail due and no connection: connect before claiming. While the server
+    // is down no mail is attempted (none drifts to a later retry), so when
+    // it is back every waiting mail is due and goes out nearest deadline
+    // first.
+    if !session.is_open() && ob.store.next_outbox_at().await?.is_some_and(|t| t <= now) {
+        if let Err(SendOutcome::Retry(e) | SendOutcome::Permanent(e)) = ob.smtp.ready(session).await
+        {
+            return Ok(Step::Down(redact_addresses(&e)));
+        }
+    }
     let Some(row) = ob
         .store
         .claim_outbox_by(now, lease(cfg), ob.replica)
@@ -207,25 +220,18 @@ async fn refusal_notice(ob: &Outbox, row: &OutboxRow, err: &str) -> Composed {
             ob.default_dpo.clone(),
         ),
     };
-    let text = format!(
-        "E-postservern vägrade för gott att ta emot ett meddelande från breachwatch, \
-         så det har inte nått sina mottagare.\n\n\
-         Meddelande: {purpose} (Message-ID <{mid}>)\n\
-         Mottagare: {rcpt}\n\
-         Serverns svar: {err}\n\n\
-         Meddelandet skickas inte igen. Kontrollera mottagarens adress och \
-         kontakta mottagaren på annat sätt; ärendets tidslinje visar vad som hände.\n\n-- \nbreachwatch\n",
-        purpose = row.purpose,
-        mid = row.message_id,
-        rcpt = row.recipients.join(", "),
-        err = crate::core::bounded::one_line(err, 500),
+    let text = crate::core::text::mail::delivery_failed_text(
+        &row.purpose,
+        &row.message_id,
+        &row.recipients.join(", "),
+        err,
     );
     let d = Draft {
         dedupe_key: format!("{}/{DELIVERY_FAILED}", row.message_id),
         purpose: DELIVERY_FAILED.into(),
         to: vec![dpo],
         cc: vec![],
-        subject: "Meddelande kunde inte levereras".into(),
+        subject: crate::core::text::mail::DELIVERY_FAILED_SUBJECT.into(),
         text,
         in_reply_to: None,
         attachments: vec![],
@@ -248,6 +254,7 @@ async fn refusal_notice(ob: &Outbox, row: &OutboxRow, err: &str) -> Composed {
 async fn sender(
     ob: Arc<Outbox>,
     pacer: Arc<tokio::sync::Mutex<Pacer>>,
+    down: Arc<tokio::sync::Mutex<Pacer>>,
     wake: Arc<Notify>,
     cancel: CancellationToken,
 ) {
@@ -270,8 +277,24 @@ async fn sender(
                     .unwrap_or(Duration::from_secs(30))
                     .min(Duration::from_secs(30))
             }
+            Ok(Step::Down(e)) => {
+                // The server is unreachable: the growing backoff (at most
+                // smtp.retry_max_secs), said once per interval for all
+                // sender tasks; the mail waits unclaimed.
+                crate::app::HEALTH.store_ok.store(true, Ordering::Relaxed);
+                let wait = down
+                    .lock()
+                    .await
+                    .failed(&anyhow::anyhow!("SMTP server: {e}"));
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = cancel.cancelled() => return,
+                }
+                continue;
+            }
             Ok(_) => {
                 pacer.lock().await.succeeded();
+                down.lock().await.succeeded();
                 wake.notify_one();
                 continue;
             }
@@ -316,10 +339,15 @@ pub async fn run(ob: Outbox, replica: Arc<Replica>, wake: Arc<Notify>, cancel: C
     release(false).await;
     let tasks = TaskTracker::new();
     let pacer = Arc::new(tokio::sync::Mutex::new(Pacer::new("outbox")));
+    let down = Arc::new(tokio::sync::Mutex::new(Pacer::with_cap(
+        "outbox",
+        Duration::from_secs(ob.cfg.retry_max_secs.max(1)),
+    )));
     for _ in 0..ob.cfg.senders.max(1) {
         tasks.spawn(sender(
             ob.clone(),
             pacer.clone(),
+            down.clone(),
             wake.clone(),
             cancel.clone(),
         ));

@@ -16,6 +16,7 @@ use crate::core::documents::CaseFile;
 use crate::core::event::EventKind;
 use crate::core::notice::Notice;
 use crate::core::routing::Route;
+use crate::core::text::mail as mail_text;
 use crate::mail::compose::{self, Draft, Sender};
 use crate::render::Templates;
 use crate::store::{
@@ -218,16 +219,16 @@ pub fn outcome_work(
             Effect::Confirm { sv, en } => {
                 let d = answer(
                     key("confirm"),
-                    compose::answer_subject(out.lang, true, &reply.subject),
-                    compose::answer_text(&pick(out.lang, sv, en)),
+                    mail_text::answer_subject(out.lang, true, &reply.subject),
+                    mail_text::answer_text(&pick(out.lang, sv, en)),
                 );
                 queue(&mut work, sender, case_ref, dnr.as_deref(), d);
             }
             Effect::AnswerRefusal { sv, en } => {
                 let d = answer(
                     key("refusal"),
-                    compose::answer_subject(out.lang, false, &reply.subject),
-                    compose::answer_text(&pick(out.lang, sv, en)),
+                    mail_text::answer_subject(out.lang, false, &reply.subject),
+                    mail_text::answer_text(&pick(out.lang, sv, en)),
                 );
                 queue(&mut work, sender, case_ref, dnr.as_deref(), d);
             }
@@ -242,8 +243,8 @@ pub fn outcome_work(
                     purpose: "roster".into(),
                     to,
                     cc: vec![],
-                    subject: compose::roster_subject(&reply.sender),
-                    text: compose::answer_text(sv),
+                    subject: mail_text::roster_subject(&reply.sender),
+                    text: mail_text::answer_text(sv),
                     in_reply_to: None,
                     attachments: vec![],
                 };
@@ -258,8 +259,8 @@ pub fn outcome_work(
                     purpose: "draft".into(),
                     to: vec![route.official.address.clone()],
                     cc: vec![],
-                    subject: compose::draft_subject(*decision),
-                    text: compose::draft_text(*decision, *assessment),
+                    subject: mail_text::draft_subject(*decision),
+                    text: mail_text::draft_text(*decision, *assessment),
                     in_reply_to: None,
                     attachments: vec![],
                 };

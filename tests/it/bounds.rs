@@ -227,7 +227,7 @@ async fn raw_len(store: &Store, message_id: &str) -> i64 {
     match store {
         Store::Sqlite(pool) => sqlx::query_scalar(q)
             .bind(message_id)
-            .fetch_one(pool)
+            .fetch_one(&pool.pool().await)
             .await
             .unwrap(),
         Store::Postgres(pool) => {

@@ -5,7 +5,7 @@
 //! counted, at most 1 %), and the daemon recovering by itself.
 //!
 //! Bounded for CI (the whole file in a few minutes; the kill drains use 100
-//! notices and 8 kills, the issue's density of kills). The soak of the issue
+//! notices and 8 kills, the soak's density of kills). The soak
 //! (300 notices, 25 kills) runs with `BREACHWATCH_SOAK=1`; `BREACHWATCH_SOAK_NOTICES`
 //! and `BREACHWATCH_SOAK_KILLS` set other sizes. Each drain test prints one
 //! line `FAULT|…` with its figures (`cargo test --test it faults -- --nocapture`).
@@ -299,7 +299,7 @@ pub fn psql(url: &str, sql: &str) -> String {
 }
 
 /// The sizes of a drain: `(notices, kills)`.
-/// How many duplicate mails in a hundred a drain may cost: the issue's 1 %
+/// How many duplicate mails in a hundred a drain may cost: 1 %
 /// in the soak (300 notices, 25 kills); 2 % in the short CI run, where 100
 /// notices drain in about 5 s and one kill in a busy second can cost two
 /// mails (measured 0–3 of 200 after batched intake; before the
@@ -969,13 +969,18 @@ fn start_as_nobody(s: &Setup, args: &[&str]) -> Daemon {
     Daemon { child, log }
 }
 
-/// Passes alone (recovery ~6 s), but failed twice in the full suite under load
-/// (no recovery in 100 s: SQLite keeps reusing the descriptor opened read-only
-/// while any pooled connection of the process keeps the file open). Ignored in
-/// CI until the pool is closed as a whole on such an error; run it with
-/// `cargo test --test it -- --ignored faults::a_read_only_sqlite`.
+/// The daemon restarted on a read-only SQLite file. It used to pass alone
+/// and hang under load (no recovery in 100 s): SQLite creates `-wal`/`-shm`
+/// with the database file's mode, so side files made while the file was
+/// read-only stayed read-only for good, and a process's connections share
+/// the WAL index opened read-only while any of them lives. Whether the side
+/// files were left by the first daemon or made by the second decided the
+/// outcome. The store now closes its SQLite pool as a whole on such an
+/// error and gives the side files the file's mode back
+/// (`store::pool_health::SqliteStore`); this test makes the side files on
+/// the read-only file every time (the first daemon stops cleanly, so they
+/// are gone) and checks that they are writable after the recovery.
 #[test]
-#[ignore = "flaky under load: SQLite reuses the read-only descriptor; see the doc comment"]
 fn a_read_only_sqlite_file_keeps_mail_in_the_inbox_and_recovers_by_itself() {
     use std::os::unix::fs::PermissionsExt;
     let s = setup(fast_knobs(None));
@@ -1043,6 +1048,11 @@ fn a_read_only_sqlite_file_keeps_mail_in_the_inbox_and_recovers_by_itself() {
             == 2)
             .then_some(())
     });
+    // The side files of the running daemon are writable again.
+    for side in ["bw.db-wal", "bw.db-shm"] {
+        let m = std::fs::metadata(dir.join(side)).expect("side file of a WAL database");
+        assert_eq!(m.permissions().mode() & 0o200, 0o200, "{side} writable");
+    }
     d.terminate();
     chown(dir);
     assert_eq!(s.cases().len(), 2);
@@ -1059,4 +1069,220 @@ fn a_read_only_sqlite_file_keeps_mail_in_the_inbox_and_recovers_by_itself() {
         "said once per interval, not a flood: {lines_ro}"
     );
     assert!(recovery < Duration::from_secs(90), "{recovery:?}");
+}
+
+/// The outage of a fault test: the issue's length in the soak
+/// (`BREACHWATCH_SOAK=1`), a short one in CI (the mechanism is the same:
+/// the senders' backoff is capped at `smtp.retry_max_secs`).
+fn outage(soak_secs: u64, ci_secs: u64) -> Duration {
+    Duration::from_secs(if std::env::var_os("BREACHWATCH_SOAK").is_some() {
+        soak_secs
+    } else {
+        ci_secs
+    })
+}
+
+/// The Message-IDs of the mails sent through a proxy, in the order sent.
+fn message_ids_sent(bytes: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .filter(|l| l.to_ascii_lowercase().starts_with("message-id:"))
+        .filter_map(|l| {
+            let (_, rest) = l.split_once('<')?;
+            Some(rest.split('>').next()?.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn smtp_down_with_mail_queued_delivers_everything_after_in_deadline_order() {
+    let proxy = Proxy::start(stack().smtp_port());
+    let s = setup(Knobs {
+        smtp_port: Some(proxy.port),
+        ..fast_knobs(None)
+    });
+    // One sender: the order on the wire is the order of the claims.
+    let cfg = std::fs::read_to_string(&s.config)
+        .unwrap()
+        .replace("timeout_secs = 5\n", "timeout_secs = 5\nsenders = 1\n");
+    std::fs::write(&s.config, cfg).unwrap();
+    proxy.set_up(false);
+    let t_down = Instant::now();
+    let down_for = outage(120, 15);
+    // Notices that reached the municipality at different times: their
+    // deadlines are in another order than their arrival.
+    let hours = [5, 40, 12, 60, 1, 30];
+    let now = Utc::now();
+    for (i, h) in hours.iter().enumerate() {
+        s.send(
+            "staff",
+            &outlook_forward_from(
+                &s,
+                now - chrono::Duration::hours(*h),
+                &format!("Avbrott {i}"),
+                now,
+                &format!("leverantor{i}.example"),
+                &format!("System{i}"),
+            ),
+        );
+    }
+    // All in the INBOX before the daemon starts: one pass reads them (a
+    // notice arriving while a pass runs may wait for the next IDLE: see the
+    // report of issue 11).
+    wait_for(60, "the notices in the INBOX", || {
+        (s.mails("breach", "").len() == hours.len()).then_some(())
+    });
+    let d = s.start();
+    let t_cases = Instant::now();
+    while s.cases().len() < hours.len() {
+        if t_cases.elapsed() > Duration::from_secs(60) {
+            panic!(
+                "{} cases of {} notices in 60 s (inbox {}, processed {}, quarantine {}):\n{}",
+                s.cases().len(),
+                hours.len(),
+                s.mails("breach", "").len(),
+                s.mails("breach", "Processed").len(),
+                s.mails("breach", "Quarantine").len(),
+                d.log_text()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let rest = down_for.saturating_sub(t_down.elapsed());
+    std::thread::sleep(rest);
+    // Nothing went out, nothing failed for good, no mail lost an attempt.
+    let mails = |s: &Setup| -> Vec<(String, String, serde_json::Value)> {
+        s.cases()
+            .iter()
+            .flat_map(|c| {
+                let r = c["ref"].as_str().unwrap().to_string();
+                let deadline = c["deadline_at"].as_str().unwrap().to_string();
+                let case = s.case(&r);
+                case["mails"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(move |m| (r.clone(), deadline.clone(), m))
+            })
+            .collect()
+    };
+    let queued = mails(&s);
+    assert_eq!(
+        queued.len(),
+        2 * hours.len(),
+        "an ack and an opening per case"
+    );
+    for (_, _, m) in &queued {
+        assert_eq!(m["status"], "pending", "{m}");
+        assert_eq!(m["attempts"], 0, "no attempt while the server is down: {m}");
+    }
+    assert!(s.mails("official", "").is_empty());
+    let log_down = d.log_text();
+    let lines_down = warn_lines(&log_down);
+    assert!(
+        log_down.contains("SMTP server"),
+        "the outage is said: {log_down}"
+    );
+    proxy.take_sent();
+    proxy.set_up(true);
+    let t_up = Instant::now();
+    wait_for(60, "every queued mail sent", || {
+        mails(&s)
+            .iter()
+            .all(|(_, _, m)| m["status"] == "sent")
+            .then_some(())
+    });
+    let recovery = t_up.elapsed();
+    let sent = message_ids_sent(&proxy.take_sent());
+    let deadline_of = |id: &str| {
+        queued
+            .iter()
+            .find(|(_, _, m)| m["message_id"] == id)
+            .map(|(_, dl, _)| chrono::DateTime::parse_from_rfc3339(dl).unwrap())
+    };
+    let order: Vec<_> = sent.iter().filter_map(|id| deadline_of(id)).collect();
+    assert_eq!(order.len(), queued.len(), "each mail sent once: {sent:?}");
+    assert!(
+        order.windows(2).all(|w| w[0] <= w[1]),
+        "sent in deadline order: {order:?}"
+    );
+    wait_for(30, "the openings in the official's mailbox", || {
+        (s.mails("official", "").len() == hours.len()).then_some(())
+    });
+    println!(
+        "FAULT|SMTP down {:.0}s with {} mails queued|sqlite|cases {}|lost 0|duplicates 0|{} WARN/ERROR lines while down, 0 attempts spent|all sent {:.1}s after it was back, in deadline order",
+        down_for.as_secs_f32(),
+        queued.len(),
+        hours.len(),
+        lines_down,
+        recovery.as_secs_f32()
+    );
+    assert!(
+        lines_down <= 4,
+        "said once per interval: {lines_down}\n{log_down}"
+    );
+    assert!(recovery < Duration::from_secs(10), "{recovery:?}");
+    d.terminate();
+}
+
+#[test]
+fn imap_down_reconnects_with_bounded_lines_and_news_within_10s_of_its_return() {
+    let stack = stack();
+    let proxy = Proxy::start(stack.get("MAILSTACK_IMAPS_PORT").parse().unwrap());
+    let s = setup(Knobs {
+        imap_port: Some(proxy.port),
+        ..fast_knobs(None)
+    });
+    let d = s.start();
+    let now = Utc::now();
+    let notice = |subject: &str, supplier: &str| {
+        s.send(
+            "staff",
+            &outlook_forward_from(
+                &s,
+                now - chrono::Duration::hours(2),
+                subject,
+                now,
+                &format!("{supplier}.example"),
+                supplier,
+            ),
+        )
+    };
+    notice("Före avbrottet", "Forsta");
+    wait_for(30, "the first case", || {
+        (s.cases().len() == 1).then_some(())
+    });
+    proxy.set_up(false);
+    let down_for = outage(60, 20);
+    let t_down = Instant::now();
+    notice("Under avbrottet", "Andra");
+    std::thread::sleep(down_for.saturating_sub(t_down.elapsed()));
+    assert_eq!(s.cases().len(), 1, "nothing read while the server is down");
+    let log_down = d.log_text();
+    let lines_down = warn_lines(&log_down);
+    proxy.set_up(true);
+    let t_up = Instant::now();
+    while s.cases().len() < 2 {
+        if t_up.elapsed() > Duration::from_secs(30) {
+            panic!(
+                "the notice sent during the outage not read in 30 s:\n{}",
+                d.log_text()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let news = t_up.elapsed();
+    let logins = d.log_text().matches("IMAP connected").count();
+    println!(
+        "FAULT|IMAP server down {:.0}s|sqlite|cases 2|lost 0|duplicates 0|{} WARN/ERROR lines while down, {} IMAP logins in all|news processed {:.1}s after it was back",
+        down_for.as_secs_f32(),
+        lines_down,
+        logins,
+        news.as_secs_f32()
+    );
+    assert!(lines_down <= 5, "no flood: {lines_down}\n{log_down}");
+    assert_eq!(logins, 2, "one login before, one after");
+    assert!(news <= Duration::from_secs(10), "{news:?}");
+    d.terminate();
 }

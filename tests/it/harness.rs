@@ -96,6 +96,8 @@ impl Users {
 #[derive(Debug, Clone)]
 pub struct Knobs {
     pub smtp_port: Option<u16>,
+    /// The IMAPS port the daemon connects to (a [`Proxy`] in front of Dovecot).
+    pub imap_port: Option<u16>,
     pub retry_base_secs: u64,
     pub retry_max_secs: u64,
     /// `smtp.max_attempts`.
@@ -112,6 +114,7 @@ impl Default for Knobs {
     fn default() -> Self {
         Knobs {
             smtp_port: None,
+            imap_port: None,
             retry_base_secs: 1,
             retry_max_secs: 2,
             max_attempts: 12,
@@ -185,7 +188,10 @@ official = {{ name = "Olivia Official", address = "{official}" }}
 deputy = {{ name = "Dennis Deputy", address = "{deputy}" }}
 dpo = {{ name = "Dora DPO", address = "{dpo}" }}
 "#,
-        imaps = stack.get("MAILSTACK_IMAPS_PORT"),
+        imaps = knobs
+            .imap_port
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| stack.get("MAILSTACK_IMAPS_PORT")),
         ca = stack.get("MAILSTACK_TLS_CA"),
         pw = stack.get("MAILSTACK_PASSWORD"),
         smtp = knobs.smtp_port.unwrap_or(stack.smtp_port()),
@@ -624,4 +630,128 @@ where
     .execute(&mut c)
     .await
     .unwrap();
+}
+
+/// A TCP proxy a test switches off and on in front of one of the real
+/// servers (Postfix, Dovecot, PostgreSQL): an outage of that server for the
+/// daemon under test only, while other tests keep using it. Off, it cuts the
+/// connections it carries and closes new ones at once (as a server that
+/// crashed and restarts). What clients sent through it is recorded.
+pub struct Proxy {
+    pub port: u16,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+    sent: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    /// Connections accepted while up.
+    pub accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Proxy {
+    /// A proxy on a free loopback port to `127.0.0.1:to`, up.
+    pub fn start(to: u16) -> Proxy {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        use std::sync::{Arc, Mutex};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        l.set_nonblocking(true).expect("nonblocking proxy");
+        let port = l.local_addr().unwrap().port();
+        let up = Arc::new(AtomicBool::new(true));
+        let stop = Arc::new(AtomicBool::new(false));
+        let open: Arc<Mutex<Vec<std::net::TcpStream>>> = Arc::default();
+        let sent: Arc<Mutex<Vec<u8>>> = Arc::default();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let (up2, stop2, open2, sent2, acc2) = (
+            up.clone(),
+            stop.clone(),
+            open.clone(),
+            sent.clone(),
+            accepted.clone(),
+        );
+        std::thread::spawn(move || {
+            while !stop2.load(Ordering::Relaxed) {
+                let c = match l.accept() {
+                    Ok((c, _)) => c,
+                    Err(_) => {
+                        std::thread::sleep(Duration::from_millis(10));
+                        continue;
+                    }
+                };
+                let _ = c.set_nonblocking(false);
+                if !up2.load(Ordering::Relaxed) {
+                    drop(c);
+                    continue;
+                }
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", to)) else {
+                    continue;
+                };
+                acc2.fetch_add(1, Ordering::Relaxed);
+                let _ = c.set_nodelay(true);
+                let _ = server.set_nodelay(true);
+                {
+                    let mut o = open2.lock().unwrap();
+                    o.push(c.try_clone().unwrap());
+                    o.push(server.try_clone().unwrap());
+                }
+                let pipe = |mut from: std::net::TcpStream,
+                            mut to: std::net::TcpStream,
+                            record: Option<Arc<Mutex<Vec<u8>>>>| {
+                    std::thread::spawn(move || {
+                        use std::io::{Read, Write};
+                        let mut buf = [0u8; 16 * 1024];
+                        loop {
+                            match from.read(&mut buf) {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => {
+                                    if let Some(r) = &record {
+                                        r.lock().unwrap().extend_from_slice(&buf[..n]);
+                                    }
+                                    if to.write_all(&buf[..n]).is_err() {
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                        let _ = from.shutdown(std::net::Shutdown::Both);
+                    });
+                };
+                pipe(
+                    c.try_clone().unwrap(),
+                    server.try_clone().unwrap(),
+                    Some(sent2.clone()),
+                );
+                pipe(server, c, None);
+            }
+        });
+        Proxy {
+            port,
+            up,
+            stop,
+            open,
+            sent,
+            accepted,
+        }
+    }
+
+    /// Switches the server off (cutting what the proxy carries) or on.
+    pub fn set_up(&self, on: bool) {
+        self.up.store(on, std::sync::atomic::Ordering::Relaxed);
+        if !on {
+            for c in self.open.lock().unwrap().drain(..) {
+                let _ = c.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+
+    /// What clients sent through the proxy since the last call.
+    pub fn take_sent(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.sent.lock().unwrap())
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.set_up(false);
+    }
 }

@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 use crate::harness::{outlook_forward, outlook_forward_from, setup, wait_for, Knobs, Setup};
 
 /// `auth.trust_local_submission` off, `trusted_authserv_ids =
-/// ["mail.example.test"]`: the configuration of the review.
+/// ["mail.example.test"]`: a hardened site's configuration.
 fn hardened() -> Setup {
     setup(Knobs {
         trust_local: false,

@@ -103,7 +103,7 @@ async fn exec(store: &Store, sql: &str, binds: &[&str]) {
             for b in binds {
                 q = q.bind(b.to_string());
             }
-            q.execute(p).await.unwrap();
+            q.execute(&p.pool().await).await.unwrap();
         }
         Store::Postgres(p) => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()));
@@ -123,7 +123,7 @@ async fn set_aware_at(store: &Store, case_ref: &str, t: DateTime<Utc>) {
             sqlx::query(sql)
                 .bind(t)
                 .bind(case_ref)
-                .execute(p)
+                .execute(&p.pool().await)
                 .await
                 .unwrap();
         }
@@ -141,7 +141,10 @@ async fn set_aware_at(store: &Store, case_ref: &str, t: DateTime<Utc>) {
 async fn digest_raw(store: &Store) -> Vec<u8> {
     let sql = "SELECT raw FROM outbox WHERE purpose = 'digest' ORDER BY id DESC LIMIT 1";
     match store {
-        Store::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+        Store::Sqlite(p) => sqlx::query_scalar(sql)
+            .fetch_one(&p.pool().await)
+            .await
+            .unwrap(),
         Store::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
     }
 }

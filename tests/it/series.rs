@@ -452,6 +452,7 @@ async fn the_series_lookup_is_one_indexed_query() {
     let Store::Sqlite(pool) = &store else {
         unreachable!()
     };
+    let pool = &pool.pool().await;
     let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
         "EXPLAIN QUERY PLAN {}",
         breachwatch::store::SERIES_QUERY
@@ -551,6 +552,7 @@ async fn a_new_notice_about_the_same_system_and_discovery_names_the_case_it_may_
     let Store::Sqlite(pool) = &p.store else {
         unreachable!()
     };
+    let pool = &pool.pool().await;
     let raw: Vec<u8> = sqlx::query_scalar("SELECT raw FROM outbox WHERE message_id = $1")
         .bind(&opening.message_id)
         .fetch_one(pool)

@@ -15,8 +15,9 @@
 //! (one file per command or group: `ack`, `assess`, `decide`, `report`,
 //! `close`, `note`, `merge`) and then adds what every transition does (the
 //! acknowledgement implied by a first step, the reminder effects, the timeline
-//! record, the confirmation). Every sentence a command sends is in `text.rs`;
-//! refusals and their texts are in `error.rs`.
+//! record, the confirmation). Every sentence a command sends is in
+//! `core::text::case`, the refusals' texts in `core::text::refusal`; the
+//! refusals themselves are in `error.rs`.
 //!
 //! # States and rules
 //!
@@ -88,6 +89,8 @@ use super::commands::{parse_reply, Command, Diarienummer, ImyRef, Lang, Parsed};
 use super::event::EventKind;
 use super::regime::Nis2;
 use super::routing::Route;
+use super::text::case as text;
+use super::text::Texts;
 use super::types::CaseRef;
 
 mod ack;
@@ -102,7 +105,6 @@ mod reply;
 mod report;
 #[cfg(test)]
 mod tests;
-mod text;
 
 pub use error::TransitionError;
 pub use nis2::Nis2Report;
@@ -331,8 +333,6 @@ pub struct Transition {
     pub case: Case,
     pub effects: Vec<Effect>,
 }
-
-use text::Texts;
 
 /// What one command records: the timeline event's kind and data, and the
 /// confirmation to the sender.

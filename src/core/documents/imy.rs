@@ -1,4 +1,4 @@
-//! The prefilled IMY notification form (seed 003): all 37 questions with the
+//! The prefilled IMY notification form (IMY's e-service form as published): all 37 questions with the
 //! seed's texts, each answered from the case or left `[att fylla i]`, with flags
 //! where the official must look (lateness, ranges, secrecy). Also its plain-text
 //! rendering and the `breachwatch.imy/1` JSON object.
@@ -16,7 +16,7 @@ use crate::core::notice::Cause;
 
 pub const SCHEMA: &str = "breachwatch.imy/1";
 
-/// Number, section and text of every question, as in seed 003. The seed shows
+/// Number, section and text of every question, as in IMY's form. The form shows
 /// only the questions that were asked; 32 and 34 (asked after a "Ja" to 31 and
 /// 33) are worded after the e-service's pattern and marked as ours below.
 pub const QUESTIONS: [(u8, &str, &str, bool); 37] = [
@@ -51,10 +51,10 @@ pub const QUESTIONS: [(u8, &str, &str, bool); 37] = [
     (29, "Konsekvenser", "Hur allvarlig bedömer ni att incidenten är?", false),
     (30, "Konsekvenser", "Hur har ni agerat efter incidenten?", false),
     (31, "Information till de registrerade", "Har ni informerat de registrerade?", false),
-    // Not in seed 003 (skipped there after "Nej"): our wording.
+    // Not in IMY's form text (skipped there after "Nej"): our wording.
     (32, "Information till de registrerade", "När och hur informerade ni de registrerade?", false),
     (33, "Information till de registrerade", "Kommer ni att informera de registrerade?", false),
-    // Not in seed 003 (skipped there after "Nej"): our wording.
+    // Not in IMY's form text (skipped there after "Nej"): our wording.
     (34, "Information till de registrerade", "När och hur kommer ni att informera de registrerade?", false),
     (35, "Information till de registrerade", "Varför kommer ni inte att informera de registrerade?", false),
     (36, "Komplettering/eventuell sekretess", "Avser ni att komplettera er anmälan? Om ni ska komplettera anmälan så måste det ske skyndsamt", false),
@@ -374,7 +374,7 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
         33 => match will_inform(case, outcome) {
             Some(true) => known("Ja"),
             Some(false) => known("Nej"),
-            // The decision says informing is decided later (seed 001).
+            // The decision says informing is decided later (the sample decision, `sample.rs`).
             None if subjects_unknown(case) => (
                 Some("Beslutas senare i utredningen, när antalet registrerade är känt.".into()),
                 true,

@@ -24,17 +24,17 @@ fn re(s: &str) -> Regex {
 
 static RE_DISC: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)upptäck|märkte|uppmärksammade|noterade|observerade|identifierade|fick (?:vi )?(?:kännedom|reda)|blev (?:vi )?(?:medvetna|uppmärksammade)|kännedom om|discover|detect|notic|identified|became aware|were alerted|was alerted|spotted|found out",
+        r"(?i)upptäck|märkte|uppmärksammade|noterade|observerade|identifierade|fick (?:vi )?(?:kännedom|reda)|blev (?:vi )?(?:medvetna|uppmärksammade)|kännedom om|discover|detect|noticed|noticing|identified|became aware|were alerted|was alerted|spotted|found out|(?-u:\b)found(?-u:\b)|såg vi|larmade|saknades|reported to us|hittades|^\s*(?:detected|upptäckt|discovered)\s*:?",
     )
 });
 static RE_END: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)stängdes|stängde|stängd|stoppades|stoppade|stoppat|avslutades|avslutade|avbröts|spärrades|spärrade|blockerades|blockerade|kopplade(?-u:\b).{0,40}(?-u:\b)bort|kopplades bort|rättade|rättades|åtgärdades|åtgärdade|återställ|sedan dess|upphörde|tog bort|togs bort|raderade|raderades|raderat|fram till|ended|stopped|contained|revoked|terminated|blocked|closed|fixed|resolved|restored|shut down|disabled|removed|until|no longer",
+        r"(?i)stängdes|stängde|stängd|stoppades|stoppade|stoppat|avslutades|avslutade|avbröts|spärrades|spärrade|blockerades|blockerade|kopplade(?-u:\b).{0,40}(?-u:\b)bort|kopplades bort|rättade|rättades|åtgärdades|åtgärdade|åtgärdat|återställ|sedan dess|upphörde|tog bort|togs bort|raderade|raderades|raderat|fram till|ended|stopped|(?:been|was|were|is|are) contained|revoked|terminated|blocked|closed|fixed|resolved|restored|shut down|shut (?:\p{L}+\s+){1,3}down|disabled|removed|until|locked|deactivated|stängts|stoppats|^\s*(?:end|slut|ended|access revoked)\s*:?",
     )
 });
 static RE_START: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)inleddes|inleds|startade|började|påbörjades|inträffade|uppstod|kom in|infördes|skedde|ägde rum|användes senast|began|begun|started|occurred|commenced|first accessed|initial access|took place|introduced",
+        r"(?i)inleddes|inleds|startade|började|påbörjades|inträffade|uppstod|kom in|infördes|skedde|ägde rum|användes senast|began|begun|started|occurred|commenced|first accessed|initial access|took place|introduced|(?-u:\b)sedan(?-u:\b)|(?-u:\b)since(?-u:\b)|^\s*(?:start|början|began|unauthori[sz]ed access began)\s*:?",
     )
 });
 /// Sentences about what will happen: their times are not incident facts.
@@ -132,10 +132,19 @@ fn times(
     let mut timed: Vec<Timed> = Vec::new();
     let mut days: Vec<DayOnly> = Vec::new();
     let mut periods: Vec<Period> = Vec::new();
+    let mut block_zone = None;
     for s in sents {
-        let ms = dates::mentions(s, &mut ctx);
+        block_zone = dates::block_zone(s).or(block_zone);
+        let mut ms = dates::mentions(s, &mut ctx);
         if ms.is_empty() || RE_FUTURE.is_match(s) {
             continue;
+        }
+        // A zone stated once for the block applies to every time without one.
+        if let Some(z) = block_zone {
+            for m in ms.iter_mut().filter(|m| m.zone.is_none() && m.at.is_some()) {
+                m.at = dates::with_zone(m, z, tz).or(m.at);
+                m.zone = Some(z);
+            }
         }
         let mut used = vec![false; ms.len()];
         // Periods: "mellan X och Y", "X – Y", "between X and Y".
@@ -224,6 +233,15 @@ fn times(
                             sentence: s.to_string(),
                         });
                     } else {
+                        // "this morning … no longer": a relative day is no end.
+                        let written = s.get(m.start..m.end).unwrap_or("");
+                        let role = if role == Role::End
+                            && !written.contains(|c: char| c.is_ascii_digit())
+                        {
+                            Role::None
+                        } else {
+                            role
+                        };
                         days.push(DayOnly {
                             from: f,
                             to: t,
@@ -272,6 +290,15 @@ fn times(
             days.iter()
                 .find(|d| d.role == Role::Start)
                 .map(|d| (d.from, d.sentence.clone()))
+        })
+        .or_else(|| {
+            // "lost a laptop on 15 October … reported to us at 18:20": an
+            // untagged day before the discovery is the day it happened.
+            let d = disc.as_ref()?.0;
+            days.iter()
+                .filter(|x| x.role == Role::None && x.to < d + Duration::days(1) && x.from <= d)
+                .min_by_key(|x| x.from)
+                .map(|x| (x.from, x.sentence.clone()))
         });
     let to = if let Some(p) = period {
         Some((p.to, p.sentence.clone()))
@@ -314,12 +341,12 @@ fn times(
 
 static RE_ONGOING_TRUE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)pågår (?:fortfarande|fortsatt|alltjämt|just nu|ännu)|är (?:fortfarande|ännu|alltjämt|just nu) (?:nere|pågående|otillgänglig|otillgängligt|ur drift|inte åtgärdad|inte löst|inte under kontroll)|fortfarande (?:nere|otillgänglig|ur funktion|pågår)|ligger (?:fortfarande |just nu |alltjämt )?nere|har ännu inte (?:full )?kontroll|pågående (?:attack|angrepp|intrång)|is (?:still )?ongoing|still ongoing|remains? ongoing|(?:is|are|remains?) still (?:down|unavailable|offline)|still (?:down|unavailable)|not yet (?:contained|resolved|under control)|is currently (?:down|unavailable)|ongoing (?:attack|incident)",
+        r"(?i)pågår (?:fortfarande|fortsatt|alltjämt|just nu|ännu)|är (?:fortfarande|ännu|alltjämt|just nu) (?:nere|pågående|otillgänglig|otillgängligt|ur drift|inte åtgärdad|inte löst|inte under kontroll)|fortfarande (?:nere|otillgänglig|ur funktion|pågår)|ligger (?:fortfarande |just nu |alltjämt )?nere|har ännu inte (?:full )?kontroll|pågående (?:attack|angrepp|intrång)|is (?:still )?ongoing|still ongoing|remains? ongoing|är (?:fortfarande|ännu) nere|is still down|(?:is|are|remains?) still (?:down|unavailable|offline)|still (?:down|unavailable)|not yet (?:contained|resolved|under control)|is currently (?:down|unavailable)|ongoing (?:attack|incident)",
     )
 });
 static RE_ONGOING_FALSE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)pågår inte|inte längre|är (?:nu |därmed |alltså |sedan dess )?(?:avslutad|avslutat|avslutade|stoppad|stoppat|åtgärdad|åtgärdat|löst|över|under kontroll)|har (?:nu )?(?:upphört|avslutats|stoppats|åtgärdats)|finns inte kvar|(?:is|has been|was) (?:now )?(?:contained|resolved|terminated|stopped|closed|remediated|fixed)|(?:has|have) been (?:terminated|contained|resolved|stopped|revoked)|no longer (?:ongoing|active)|is over|has ended|åter i (?:full )?drift|fungerar (?:nu )?igen|is (?:now )?back (?:online|up)|has been restored",
+        r"(?i)pågår inte|inte längre|är (?:nu |därmed |alltså |sedan dess )?(?:avslutad|avslutat|avslutade|stoppad|stoppat|åtgärdad|åtgärdat|löst|över|under kontroll)|har (?:nu )?(?:upphört|avslutats|stoppats|åtgärdats)|finns inte kvar|(?:is|has been) (?:now )?(?:contained|resolved|terminated|stopped|closed|remediated|fixed)|was (?:now )?(?:contained|resolved|remediated|stopped|terminated)|(?:har|hade) (?:\p{L}+ ){0,2}?(?:upphört|avslutats|stoppats|åtgärdats|stängts)(?-u:\b)|kvarstår inte|inte (?:längre )?kvar|är (?:nu )?(?:borttagen|borttaget|spärrad|spärrat|avstängd|avstängt|åtgärdad|åtgärdat)|(?:is|are) working again|works again|the incident is (?:closed|over)|(?:has|have) been (?:terminated|contained|resolved|stopped|revoked)|no longer (?:ongoing|active)|is over|has ended|åter i (?:full )?drift|fungerar (?:nu )?igen|is (?:now )?back (?:online|up)|has been restored",
     )
 });
 
@@ -350,7 +377,7 @@ fn ongoing(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<bool> {
 
 static RE_ATTACK: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)intrång|cyberattack|cyberangrepp|it-attack|it-angrepp|hackerattack|hackare|hackad|hackats|ransomware|utpressningsvirus|gisslanprogram|angrepp|angripare|attack|nätfiske|phishing|skadlig kod|skadlig programvara|malware|obehörig tredje part|unauthori[sz]ed third party|threat actor|hacker|ddos|överbelastningsattack|credential stuffing|brute.?force|stulen|stulits|stöld|stolen|theft|inbrott",
+        r"(?i)intrång|intrusion|intruder|cyberattack|cyberangrepp|it-attack|it-angrepp|hackerattack|hackare|hackad|hackats|ransomware|utpressningsvirus|gisslanprogram|angrepp|angripare|attack|nätfiske|phishing|skadlig kod|skadlig programvara|malware|obehörig tredje part|obehörig person|en obehörig (?:kopierade|har|hade|fick)|unauthori[sz]ed (?:third party|party|person|access)|without authori[sz]ation|utan behörighet|unauthori[sz]ed third party|threat actor|hacker|ddos|överbelastningsattack|credential stuffing|brute.?force|stulen|stulits|stöld|stolen|theft|inbrott",
     )
 });
 static RE_HUMAN: Lazy<Regex> = Lazy::new(|| {
@@ -360,7 +387,19 @@ static RE_HUMAN: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_TECH: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)tekniskt fel|tekniska fel|systemfel|programfel|mjukvarufel|bugg|software bug|(?-u:\b)bug(?-u:\b)|felkonfiguration|felkonfigurerad|konfigurationsfel|fel i konfiguration|misconfigur|configuration error|hårdvarufel|hardware failure|technical (?:fault|error|failure|issue)|system error|driftfel|strömavbrott|power outage",
+        r"(?i)tekniskt fel|tekniska fel|systemfel|programfel|mjukvarufel|bugg|software bug|(?-u:\b)bug(?-u:\b)|felkonfiguration|felkonfigurerad|konfigurationsfel|fel i konfiguration|misconfigur|configuration error|hårdvarufel|hardware failure|technical (?:fault|error|failure|issue)|system error|driftfel|strömavbrott|power outage|fel i (?:en |vår )?(?:programuppdatering|uppdatering|programvaran|koden)|felaktig (?:behörighet|konfiguration|inställning|behörighetsinställning|databasuppdatering|uppdatering)|faulty",
+    )
+});
+/// "Ett fel i X", "Felet …": a fault, said only in passing.
+static RE_WEAK_TECH: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)(?-u:\b)(?:ett|något) fel i(?-u:\b)|(?-u:\b)felet(?-u:\b)|(?-u:\b)an? error in(?-u:\b)",
+    )
+});
+/// Words that say where data went, not why: an effect, not a cause.
+static RE_MISDIRECT: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)felskick\p{L}*|fel mottagare|felaktig mottagare|wrong recipients?|sent to the wrong|misdirected|(?:till|to) (?:fel|wrong|an? (?:wrong|incorrect)) \p{L}+",
     )
 });
 static RE_CAUSE_SENT: Lazy<Regex> = Lazy::new(|| {
@@ -413,6 +452,7 @@ fn cause(sents: &[&str], subject: &str, ev: &mut Vec<Evidence>) -> Option<Cause>
     }
     let mut first: [Option<&str>; 3] = [None, None, None];
     let mut counts = [0usize; 3];
+    let mut own_mistake = 0usize;
     let all = std::iter::once(&subject).chain(sents.iter());
     for s in all.filter(|s| !RE_CAUSE_NEG.is_match(s)) {
         for (k, r) in [&*RE_ATTACK, &*RE_HUMAN, &*RE_TECH].iter().enumerate() {
@@ -423,6 +463,9 @@ fn cause(sents: &[&str], subject: &str, ev: &mut Vec<Evidence>) -> Option<Cause>
                 }
             }
         }
+        if RE_HUMAN.is_match(&RE_MISDIRECT.replace_all(s, " ")) {
+            own_mistake += 1;
+        }
     }
     // An attacker named anywhere makes it an attack; otherwise the more
     // often stated of human error and technical fault.
@@ -430,7 +473,18 @@ fn cause(sents: &[&str], subject: &str, ev: &mut Vec<Evidence>) -> Option<Cause>
     let k = if attack > 0 {
         0
     } else if human == 0 && tech == 0 {
-        return None;
+        let s = std::iter::once(&subject)
+            .chain(sents.iter())
+            .find(|s| RE_WEAK_TECH.is_match(s))?;
+        ev.push(Evidence {
+            field: "cause".into(),
+            text: s.to_string(),
+        });
+        return Some(Cause::TechnicalFault);
+    } else if tech > 0 && own_mistake == 0 {
+        // "sent to the wrong recipients" by "a configuration error": the
+        // misdirection is what happened, the fault is why.
+        2
     } else if human >= tech {
         1
     } else {
@@ -472,7 +526,7 @@ static CATEGORIES: Lazy<Vec<(&'static str, Regex)>> = Lazy::new(|| {
         (
             "health",
             re(
-                r"(?i)hälsa|hälso|sjukvård|provsvar|journal|diagnos|insatser enligt|beviljade insatser|(?-u:\b)sol(?-u:\b)|(?-u:\b)lss(?-u:\b)|funktionsnedsättning|läkemedel|health|medical|test results|prescription|disabilit",
+                r"(?i)hälsa|hälso|sjukvård|provsvar|journal|diagnos|insatser enligt|beviljade insatser|(?-u:\b)sol(?-u:\b)|(?-u:\b)lss(?-u:\b)|funktionsnedsättning|läkemedel|health|medical|test results|prescription|disabilit|patienternas|patientuppgift|patient data|(?-u:\b)remiss|besöksanteckning|vårdbesök|reason for visit|insatser (?:för|till) (?:\S+\s+){0,3}brukar",
             ),
         ),
         (
@@ -484,19 +538,19 @@ static CATEGORIES: Lazy<Vec<(&'static str, Regex)>> = Lazy::new(|| {
         (
             "location",
             re(
-                r"(?i)gps-position|gps-koordinat|gps-data|positionsuppgift|positionsdata|platsdata|platsuppgift|lokaliseringsuppgift|location data|geolocation|gps (?:position|coordinates|data|location)",
+                r"(?i)gps-position|gps-koordinat|gps-data|positionsuppgift|positionsdata|platsdata|platsuppgift|lokaliseringsuppgift|location data|geolocation|gps (?:position|coordinates|data|location)|gps-positioner|(?-u:\b)positioner(?-u:\b)|positions? data|location history|platshistorik",
             ),
         ),
         (
             "communication_logs",
             re(
-                r"(?i)kommunikationslogg|samtalslogg|chattlogg|samtalshistorik|call logs?|chat logs?|call records|chat history|meddelandehistorik",
+                r"(?i)kommunikationslogg|samtalslogg|chattlogg|samtalshistorik|call logs?|chat logs?|call records|chat history|meddelandehistorik|sms-historik|sms history|message history|samtalsloggar",
             ),
         ),
         (
             "communication_metadata",
             re(
-                r"(?i)metadata om kommunikation|kommunikationsmetadata|trafikdata|message metadata|communication metadata|traffic data",
+                r"(?i)metadata om kommunikation|kommunikationsmetadata|trafikdata|message metadata|communication metadata|traffic data|vilka nummer som|tidpunkt och längd|who called|call duration",
             ),
         ),
         (
@@ -526,7 +580,9 @@ static CATEGORIES: Lazy<Vec<(&'static str, Regex)>> = Lazy::new(|| {
         ("genetic", re(r"(?i)genetisk|genetic|(?-u:\b)dna(?-u:\b)")),
         (
             "biometric",
-            re(r"(?i)biometri|fingeravtryck|ansiktsbild|biometric|fingerprint|facial"),
+            re(
+                r"(?i)biometri|fingeravtryck|ansiktsbild|ansiktsmall|biometric|fingerprint|facial|face templates?",
+            ),
         ),
         (
             "sex_life",
@@ -557,7 +613,7 @@ static RE_NEG: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_DATA_CUE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)uppgift|innehöll|innehåller|innehålla|fanns|finns|lagras|lagrade|exponera|röjd|åtkomst till|involved|contained|contains|exposed|records|\p{L}:\s",
+        r"(?i)uppgift|innehöll|innehåller|innehålla|fanns|finns|lagras|lagrade|exponera|röjd|åtkomst till|involved|contained|contains|exposed|records|visar|visade|visades|lästs|kopierats|kunde se|could see|tillgängliga|åtkomliga|accessible|(?:of|för)\s+\d|leaked|läckt|stores|lagrar|\p{L}:\s",
     )
 });
 static RE_DATA_HEADING: Lazy<Regex> = Lazy::new(|| {
@@ -567,14 +623,25 @@ static RE_DATA_HEADING: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_UNKNOWN: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)(?:uppgifter|data|information)(?-u:\b).{0,60}(?:okänt|okända|oklart|ej fastställt|inte fastställt|not yet known|unknown|inte känt)|(?:okänt|oklart|unknown|not yet known)(?-u:\b).{0,40}(?:vilka|which|what) (?:uppgifter|data|information)",
+        r"(?i)(?:vet|know)(?:\s+\S+){0,3}?\s+(?:vilka|which|what|om några|whether any|if any)\s+(?:person)?(?:uppgifter|data|information|personal data)|categor\p{L}*(?:\s+\S+){0,2}\s+(?:are|is)\s+(?:not yet known|unknown)|(?:uppgifter|data|information)(?-u:\b).{0,60}(?:okänt|okända|oklart|ej fastställt|inte fastställt|not yet known|unknown|inte känt)|(?:okänt|oklart|unknown|not yet known)(?-u:\b).{0,40}(?:vilka|which|what) (?:uppgifter|data|information)",
+    )
+});
+
+/// Where data went, not what it was: "till fel e-postadress".
+static RE_NOT_DATA: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)(?:till|to|from|från)\s+(?:fel|wrong|an? (?:incorrect|wrong))\s+(?:e-?post|e-?mail|mejl)?-?\s*(?:adress|address)\p{L}*",
     )
 });
 
 fn categories(sents: &[&str], ev: &mut Vec<Evidence>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut heading_left = 0usize;
-    for s in sents {
+    let cleaned: Vec<std::borrow::Cow<str>> = sents
+        .iter()
+        .map(|s| RE_NOT_DATA.replace_all(s, " "))
+        .collect();
+    for s in cleaned.iter().map(|c| c.as_ref()) {
         if RE_DATA_HEADING.is_match(s) {
             heading_left = 3;
         }
@@ -622,8 +689,8 @@ fn categories(sents: &[&str], ev: &mut Vec<Evidence>) -> Vec<String> {
 
 // ---------------------------------------------------------------- data subjects
 
-const NUM: &str = r"\d{1,3}(?:[ .,]\d{3})+|\d+|två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve";
-const NOUNS: &str = r"personer|person|registrerade|brukare|elever|eleverna|anställda|medarbetare|patienter|kunder|användare|användarkonton|konton|invånare|vårdnadshavare|barn|individer|kontaktpersoner|medlemmar|sökande|klienter|deltagare|respondenter|people|persons|individuals|users|user accounts|accounts|employees|staff members|customers|patients|students|pupils|respondents|data subjects|residents|members|citizens|children|clients|applicants";
+const NUM: &str = r"ett (?:tio|tjugo|trettio|fyrtio|femtio|sextio|sjuttio|åttio|nittio|hundra|tusen)tal|\d{1,3}(?:[ .,]\d{3})+|\d+|två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve";
+const NOUNS: &str = r"\p{Ll}*(?:personer|kunder|elever|gäster|ägare|tagare|sökande|anställda|medlemmar|deltagare|brukare|patienter|invånare)|mottagare|resenärer|workers|guards|landowners|owners|tenants|guardians|parents|recipients|staff|personer|person|registrerade|brukare|elever|eleverna|anställda|medarbetare|patienter|kunder|användare|användarkonton|konton|invånare|vårdnadshavare|barn|individer|kontaktpersoner|medlemmar|sökande|klienter|deltagare|respondenter|people|persons|individuals|users|user accounts|accounts|employees|staff members|customers|patients|students|pupils|respondents|data subjects|residents|members|citizens|children|clients|applicants";
 
 static RE_RANGE: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
@@ -639,6 +706,18 @@ static RE_ZERO: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
         r"(?i)(?-u:\b)(?:inga|ingen|inte någon|inte några|none|no)\s+(?:av\s+|of\s+)?(?:[\p{{L}}']+\s+){{0,3}}?(?:{NOUNS})(?-u:\b)"
     ))
+});
+/// "Antalet berörda brukare är 212": the number after the noun.
+static RE_COUNT_AFTER: Lazy<Regex> = Lazy::new(|| {
+    re(&format!(
+        r"(?i)(?:antalet|number of)\s+(?:berörda\s+|affected\s+|drabbade\s+)?(?:{NOUNS})\s+(?:är|var|uppgår till|is|was|:)\s+(?P<n>{NUM})(?-u:\b)"
+    ))
+});
+/// A count a later sentence gives as final wins over an earlier estimate.
+static RE_FINAL_COUNT: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)slutlig|final|efter analys|after (?:the |our )?analysis|bekräftat|confirmed|exakt|exact",
+    )
 });
 static RE_AFFECT: Lazy<Regex> =
     Lazy::new(|| re(r"(?i)berör|drabba|omfatta|gäller|affected|involved|exposed|impacted|concern"));
@@ -671,6 +750,23 @@ fn num(s: &str) -> Option<u64> {
     let l = s.to_lowercase();
     if let Some((_, n)) = words.iter().find(|(w, _)| *w == l) {
         return Some(*n);
+    }
+    // "ett fyrtiotal" = 40, "ett hundratal" = 100 (an approximate count).
+    if let Some(base) = l.strip_prefix("ett ").and_then(|r| r.strip_suffix("tal")) {
+        let tens = [
+            ("tio", 10),
+            ("tjugo", 20),
+            ("trettio", 30),
+            ("fyrtio", 40),
+            ("femtio", 50),
+            ("sextio", 60),
+            ("sjuttio", 70),
+            ("åttio", 80),
+            ("nittio", 90),
+            ("hundra", 100),
+            ("tusen", 1000),
+        ];
+        return tens.iter().find(|(w, _)| *w == base).map(|(_, n)| *n);
     }
     let digits: String = s.chars().filter(|c| c.is_ascii_digit()).collect();
     if digits.len() > 12 {
@@ -750,6 +846,18 @@ fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
                 break;
             }
         }
+        if found.is_none() {
+            if let Some(n) = RE_COUNT_AFTER
+                .captures(s)
+                .and_then(|c| c.name("n"))
+                .and_then(|m| num(m.as_str()))
+            {
+                found = Some(Range {
+                    min: Some(n),
+                    max: Some(n),
+                });
+            }
+        }
         if found.is_none() && RE_ZERO.is_match(s) && RE_AFFECT.is_match(s) {
             found = Some(Range {
                 min: Some(0),
@@ -758,9 +866,11 @@ fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
         }
         if let Some(r) = found {
             let strong = RE_AFFECT.is_match(s);
+            let is_final = best.is_some() && RE_FINAL_COUNT.is_match(s);
             match &best {
                 None => best = Some((strong, r, s)),
                 Some((false, _, _)) if strong => best = Some((strong, r, s)),
+                Some(_) if is_final => best = Some((true, r, s)),
                 _ => {}
             }
         }
@@ -914,7 +1024,10 @@ fn systems(
 ) -> Vec<String> {
     let mut found: Vec<(String, String)> = Vec::new();
     let is_org = |n: &str| is_company(n, org_words, sents, subject);
-    let mut add = |n: &str, s: &str| {
+    // `strong`: the text itself calls it a system here ("i tjänsten X",
+    // "affecting X", "the X portal"), so a product named like its maker
+    // still counts; a bare name must not be the company's.
+    let mut add_as = |n: &str, s: &str, strong: bool| {
         let n = n.trim().trim_matches(|c: char| c == '-' || c == ',');
         let words: Vec<&str> = n.split_whitespace().collect();
         // Drop leading function words ("The Kestrel portal", "Vår app").
@@ -923,7 +1036,12 @@ fn systems(
             .skip_while(|w| NOT_SYSTEMS.contains(&w.to_lowercase().as_str()))
             .collect();
         let n = words.join(" ");
-        if n.chars().count() < 3 || NOT_SYSTEMS.contains(&n.to_lowercase().as_str()) || is_org(&n) {
+        if n.chars().count() < 3
+            || NOT_SYSTEMS.contains(&n.to_lowercase().as_str())
+            || (!strong && is_org(&n))
+            || n.split_whitespace()
+                .all(|w| org::is_legal_form(w) || org::is_region_word(w))
+        {
             return;
         }
         if n.chars().all(|c| c.is_uppercase() || !c.is_alphabetic()) && n.len() <= 4 {
@@ -933,6 +1051,9 @@ fn systems(
             found.push((n, s.to_string()));
         }
     };
+    let all_text: Vec<&str> = std::iter::once(subject)
+        .chain(sents.iter().copied())
+        .collect();
     for s in std::iter::once(&subject).chain(sents.iter()) {
         let masked = RE_MASK.replace_all(s, " ");
         let m: &str = &masked;
@@ -947,17 +1068,30 @@ fn systems(
                 prev_lower = c.is_lowercase();
             }
             if camel && t.chars().count() >= 4 {
-                add(t, s);
+                add_as(t, s, false);
             }
+        }
+        for (n, strong) in running_names(m, &all_text, org_words) {
+            add_as(&n, s, strong);
         }
         for c in RE_SV_SYSTEM.captures_iter(m) {
             // "i Kundportalen Plus": a capitalised compound inside a sentence
             // is itself part of the name.
             if let (Some(cue), Some(n)) = (c.name("cue"), c.name("n")) {
-                if cue.start() > 0 && cue.as_str().starts_with(char::is_uppercase) {
+                if cue.as_str().starts_with(char::is_uppercase) {
                     let first = n.as_str().split([',']).next().unwrap_or("");
-                    let first = first.split(" och ").next().unwrap_or("");
-                    add(&format!("{} {}", cue.as_str(), first.trim()), s);
+                    let first = first.split(" och ").next().unwrap_or("").trim();
+                    // "Bibliotekssystemet Arken" says what Arken is;
+                    // "Kundportalen Plus" is one name.
+                    let descriptor = RE_DESCRIPTOR.is_match(cue.as_str())
+                        && !first.split_whitespace().any(is_product_suffix);
+                    if descriptor {
+                        add_as(first, s, true);
+                    } else if cue.start() > 0 {
+                        add_as(&format!("{} {}", cue.as_str(), first), s, false);
+                    } else {
+                        continue;
+                    }
                     continue;
                 }
             }
@@ -968,7 +1102,7 @@ fn systems(
                     .flat_map(|p| p.split(" och "))
                     .flat_map(|p| p.split(" and "))
                 {
-                    add(part, s);
+                    add_as(part, s, true);
                 }
             }
         }
@@ -978,7 +1112,7 @@ fn systems(
                     // A lone capitalised word opening a sentence is just grammar.
                     let lone_first = n.start() == 0 && !n.as_str().contains(' ');
                     if !lone_first {
-                        add(n.as_str(), s);
+                        add_as(n.as_str(), s, false);
                     }
                 }
             }
@@ -992,6 +1126,7 @@ fn systems(
         let inside = names.iter().any(|o| {
             o.len() > l.len() && o.split_whitespace().any(|w| w == l)
                 || (o.len() > l.len() && o.ends_with(&format!(" {l}")))
+                || (o.len() > l.len() && o.starts_with(&format!("{l} ")))
         });
         if !inside {
             out.push(n.clone());
@@ -1002,6 +1137,250 @@ fn systems(
         }
     }
     out
+}
+
+static RE_DESCRIPTOR: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)(?:systemet|systemen|tjänsten|tjänsterna|plattformen|verktyget|programmet|modulen|databasen)$",
+    )
+});
+/// A run of capitalised words inside a sentence: "Tempo Admin", "Kvitto SMS Gateway".
+static RE_RUN: Lazy<Regex> = Lazy::new(|| re(&format!(r"{NAME}(?: {NAME}){{0,3}}")));
+/// A Swedish compound that names a system by its last part ("Bygglovsportalen").
+static RE_SYSTEM_SUFFIX: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"^\p{Lu}\p{Ll}{2,}(?:portalen|portal|systemet|appen|tjänsten|plattformen|registret|databasen|webben|planeraren|bokningen|bokaren|journalen|kalendern|arkivet|kollen|boken)$",
+    )
+});
+/// Words right before a name that make it the thing something happened in.
+const RUN_CUES: &[&str] = &[
+    "i",
+    "in",
+    "på",
+    "on",
+    "mot",
+    "against",
+    "affecting",
+    "of",
+    "ur",
+    "through",
+    "via",
+    "within",
+    "inom",
+    "into",
+    "query",
+    "hosts",
+    "using",
+    "uses",
+    "använder",
+    "behind",
+    "system",
+    "service",
+    "platform",
+    "portal",
+    "app",
+    "application",
+    "tool",
+    "archive",
+    "database",
+    "solution",
+    "tjänst",
+    "plattform",
+    "systemet",
+    "tjänsten",
+];
+/// Words right after a name (perhaps after one more lower-case word) that
+/// make it a system: "the Planify project", "the ResidentHub staging environment".
+const RUN_NOUNS_AFTER: &[&str] = &[
+    "portal",
+    "platform",
+    "application",
+    "app",
+    "system",
+    "database",
+    "service",
+    "module",
+    "tool",
+    "software",
+    "solution",
+    "project",
+    "environment",
+    "incident",
+    "login",
+    "instance",
+    "tenant",
+    "console",
+    "projekt",
+    "miljö",
+    "incidenten",
+];
+/// A system noun right before a lone name: "i deras tjänst Arkivet".
+const SYSTEM_NOUN_CUES: &[&str] = &[
+    "system",
+    "service",
+    "platform",
+    "portal",
+    "application",
+    "tool",
+    "archive",
+    "database",
+    "tjänst",
+    "plattform",
+    "systemet",
+    "tjänsten",
+    "plattformen",
+    "query",
+    "hosts",
+    "affecting",
+];
+const MONTH_DAY_WORDS: &[&str] = &[
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "incident",
+    "ransomware",
+    "phishing",
+    "slutrapport",
+    "update",
+    "uppdatering",
+    "status",
+];
+
+/// "Tryggvakts larmplattform": the company's genitive.
+fn is_org_genitive(w: &str, org_words: &[String]) -> bool {
+    let l = w.to_lowercase();
+    l.strip_suffix('s')
+        .is_some_and(|g| org_words.iter().any(|o| o == g))
+}
+
+const PRODUCT_SUFFIXES: &[&str] = &[
+    "plus", "pro", "online", "go", "web", "admin", "cloud", "mobile", "connect", "core", "sync",
+    "hub", "portal", "gateway", "console", "manager", "suite", "express", "one", "next", "lite",
+    "flex", "boka", "nova", "kliniken",
+];
+
+fn is_product_suffix(w: &str) -> bool {
+    PRODUCT_SUFFIXES.contains(&w.to_lowercase().as_str())
+}
+
+/// Names in running text without CamelCase: a run of capitalised words
+/// inside a sentence that follows a cue ("i", "in", "affecting", "systemet")
+/// or is followed by a system noun, or (without a cue) recurs or is a
+/// Swedish system compound. A lone word after a cue needs one more sign
+/// (CamelCase, a system compound, a recurrence, the subject). Returns the
+/// names with whether the text called them systems (`strong`).
+fn running_names(m: &str, all_text: &[&str], org_words: &[String]) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    for r in RE_RUN.find_iter(m) {
+        let before = m.get(..r.start()).unwrap_or("");
+        if !before.is_empty() && !before.ends_with(' ') {
+            continue;
+        }
+        let mut prev = before.split_whitespace().rev();
+        let w1 = prev.next().unwrap_or("").to_lowercase();
+        let w2 = prev.next().unwrap_or("").to_lowercase();
+        let after = m.get(r.end()..).unwrap_or("");
+        let mut next = after.split_whitespace();
+        let n1 = next.next().unwrap_or("");
+        let n2 = next.next().unwrap_or("");
+        let n1c = n1
+            .trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase();
+        let n2c = n2
+            .trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase();
+        if org::is_legal_form(&n1c)
+            || matches!(
+                n1c.as_str(),
+                "kommun" | "kommuns" | "region" | "stad" | "municipality"
+            )
+        {
+            continue;
+        }
+        // "Vi på Rekryteringsbyrån Talang": the company speaking.
+        if (w1 == "på" && w2 == "vi") || (w1 == "at" && w2 == "we") {
+            continue;
+        }
+        let words: Vec<&str> = r
+            .as_str()
+            .split(' ')
+            .skip_while(|w| NOT_SYSTEMS.contains(&w.to_lowercase().as_str()))
+            .collect();
+        let Some(first) = words.first() else { continue };
+        let name = words.join(" ");
+        let single = words.len() == 1;
+        let mid = !before.trim().is_empty()
+            && !before.trim_end().ends_with(['.', '!', '?', ':', ';'])
+            && w1.chars().next().is_some_and(|c| c.is_lowercase());
+        let label = RE_LABEL_CUE.is_match(before);
+        if single
+            && (MONTH_DAY_WORDS.contains(&first.to_lowercase().as_str())
+                || is_org_genitive(first, org_words))
+        {
+            continue;
+        }
+        let noun_after = RUN_NOUNS_AFTER.contains(&n1c.as_str())
+            || (n1c.chars().all(char::is_lowercase)
+                && !n1c.is_empty()
+                && RUN_NOUNS_AFTER.contains(&n2c.as_str()));
+        let named_by_noun = mid && SYSTEM_NOUN_CUES.contains(&w1.as_str());
+        let cue = (mid && RUN_CUES.contains(&w1.as_str()))
+            || (mid
+                && w1 == "from"
+                && matches!(
+                    w2.as_str(),
+                    "exported" | "extracted" | "copied" | "downloaded"
+                ))
+            || label
+            || (mid && noun_after);
+        let camel = first.chars().skip(1).any(char::is_uppercase);
+        let suffix = RE_SYSTEM_SUFFIX.is_match(first) && single;
+        let recurs = all_text.iter().map(|t| count_word(t, &name)).sum::<usize>() >= 2;
+        let in_subject = all_text.first().is_some_and(|t| count_word(t, &name) > 0);
+        if named_by_noun || (cue && (!single || camel || suffix || recurs || in_subject)) {
+            out.push((name, true));
+        } else if mid && ((!single && recurs) || suffix) {
+            out.push((name, false));
+        }
+    }
+    out
+}
+
+/// "Service: PeopleSync", "System: Lokalia".
+static RE_LABEL_CUE: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)(?:^|\s)(?:service|system|tjänst|system|application|product|produkt|berört system|affected system)\s*:\s*$",
+    )
+});
+
+/// How often `name` occurs in `text` as whole words (case-sensitive).
+fn count_word(text: &str, name: &str) -> usize {
+    if name.is_empty() {
+        return 0;
+    }
+    text.match_indices(name)
+        .filter(|(i, _)| {
+            let b = text.get(..*i).and_then(|t| t.chars().next_back());
+            let a = text.get(i + name.len()..).and_then(|t| t.chars().next());
+            !b.is_some_and(char::is_alphanumeric) && !a.is_some_and(char::is_alphanumeric)
+        })
+        .count()
 }
 
 /// Whether a system candidate is really a company's name, which is never a
@@ -1096,6 +1475,77 @@ mod tests {
     fn ds(text: &str) -> Option<(Option<u64>, Option<u64>)> {
         let s = sentences(text);
         subjects(&s, &mut Vec::new()).map(|r| (r.min, r.max))
+    }
+
+    #[test]
+    fn data_subject_classes_of_issue_13() {
+        assert_eq!(
+            ds("Körlistorna gäller ett fyrtiotal elever."),
+            Some((Some(40), Some(40)))
+        );
+        assert_eq!(
+            ds("Omkring 900 larmkunder berörs."),
+            Some((Some(900), Some(900)))
+        );
+        assert_eq!(
+            ds("Antalet berörda brukare är 212."),
+            Some((Some(212), Some(212)))
+        );
+        // Records are not people; the people are.
+        assert_eq!(
+            ds("We found 12,400 records belonging to 3,100 residents."),
+            Some((Some(3100), Some(3100)))
+        );
+        // A final count said later wins over the first estimate.
+        assert_eq!(
+            ds("Vi uppskattade först att omkring 500 personer berördes. Efter analys är det slutliga antalet 212 personer."),
+            Some((Some(212), Some(212)))
+        );
+        assert_eq!(ds("Totalt skickades 4 100 sms."), None);
+    }
+
+    #[test]
+    fn systems_in_running_text() {
+        let sys = |t: &str, subject: &str, org: &[&str]| {
+            let s = sentences(t);
+            let org: Vec<String> = org.iter().map(|x| x.to_string()).collect();
+            let mut v = systems(&s, subject, &org, &mut Vec::new());
+            v.sort();
+            v
+        };
+        assert_eq!(
+            sys("An attacker had logged in to Tempo Admin with a phished password. We locked Tempo Admin.", "Security incident", &["shiftwise"]),
+            vec!["Tempo Admin"]
+        );
+        // The company is never a system; its product in a cue position is.
+        assert_eq!(
+            sys("Ett fel i tjänsten ParkPlats visade namn.\nMed vänlig hälsning\nParkeringsappen AB", "Fel", &["parkeringsappen"]),
+            vec!["ParkPlats"]
+        );
+        assert_eq!(
+            sys(
+                "Konsulenten klev av tåget i Skövde.",
+                "Borttappad dator",
+                &[]
+            ),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            sys("Felet fanns i Bygglovsportalen.", "Incident", &[]),
+            vec!["Bygglovsportalen"]
+        );
+        assert_eq!(
+            sys("Detta hände on Monday in March.", "x", &[]),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            sys(
+                "Vi har upptäckt att en exportfil från Bibliotekssystemet Arken låg öppen.",
+                "x",
+                &[]
+            ),
+            vec!["Arken"]
+        );
     }
 
     #[test]

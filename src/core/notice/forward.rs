@@ -408,11 +408,14 @@ fn mark_blocks(html: &str) -> String {
         b"title",
         b"dt",
         b"dd",
+        b"p",
     ];
+    const CELL: &[&[u8]] = &[b"td", b"th"];
     let bytes = html.as_bytes();
     let mut out = String::with_capacity(html.len() + html.len() / 16);
     let mut last = 0;
     let mut name = [0u8; 12];
+    let mut cells = 0usize;
     for (i, _) in html.match_indices('<') {
         let mut j = i + 1;
         if bytes.get(j) == Some(&b'/') {
@@ -433,6 +436,16 @@ fn mark_blocks(html: &str) -> String {
             out.push_str(html.get(last..i).unwrap_or(""));
             out.push_str("<br>");
             last = i;
+            cells = 0;
+        } else if n > 0 && CELL.contains(&tag) && bytes.get(i + 1) != Some(&b'/') {
+            // Table cells of one row stay on one line, but never glued:
+            // "<td>Service</td><td>PeopleSync</td>" is "Service: PeopleSync".
+            if cells > 0 {
+                out.push_str(html.get(last..i).unwrap_or(""));
+                out.push_str(": ");
+                last = i;
+            }
+            cells += 1;
         }
     }
     out.push_str(html.get(last..).unwrap_or(""));
@@ -609,7 +622,15 @@ mod tests {
     fn block_tags_get_line_breaks() {
         assert_eq!(
             mark_blocks("<h3>What</h3><p>x</p><LI>a</li><b>y</b><divx>"),
-            "<br><h3>What<br></h3><p>x</p><br><LI>a<br></li><b>y</b><divx>"
+            "<br><h3>What<br></h3><br><p>x<br></p><br><LI>a<br></li><b>y</b><divx>"
+        );
+    }
+
+    #[test]
+    fn table_cells_are_never_glued() {
+        assert_eq!(
+            mark_blocks("<tr><td>Service</td><td>PeopleSync</td></tr>"),
+            "<br><tr><td>Service</td>: <td>PeopleSync</td><br></tr>"
         );
     }
 

@@ -418,7 +418,8 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         rep_name.as_deref(),
         &opts.suppliers,
     )
-    .map(|o| bounded::one_line(&o, bounded::MAX_NAME_CHARS));
+    .map(|o| bounded::one_line(&o, bounded::MAX_NAME_CHARS))
+    .filter(|o| !is_own_organisation(o, rep_addr.as_deref(), &our_domains(&msg)));
     if let Some(o) = &organisation {
         evidence.push(Evidence {
             field: "reporter.organisation".into(),
@@ -605,6 +606,67 @@ fn looks_like_message(raw: &[u8]) -> bool {
 fn skip_leading_space(raw: &[u8]) -> &[u8] {
     let n = raw.iter().take_while(|b| b.is_ascii_whitespace()).count();
     raw.get(n..).unwrap_or(raw)
+}
+
+/// The domains our mailbox is written to (outer To and Cc): the controller's own.
+fn our_domains(msg: &mail_parser::Message<'_>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for list in [msg.to(), msg.cc()].into_iter().flatten() {
+        for a in list.iter().take(20) {
+            if let Some(d) = a.address().and_then(|x| x.rsplit_once('@')).map(|x| x.1) {
+                let d = d.to_lowercase();
+                if d.len() <= MAX_ADDRESS_LEN && !out.contains(&d) {
+                    out.push(d);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The controller is never a supplier's organisation: when the notice's
+/// author writes from outside our domains, a public body whose name is in our
+/// domain ("Vallsjö kommun" for vallsjo.kommun.example, read from a letterhead
+/// or a greeting) is not the reporter. Our own staff's mail keeps it (the
+/// shared corpus names the municipality for staff reports).
+fn is_own_organisation(org: &str, reporter_addr: Option<&str>, ours: &[String]) -> bool {
+    let in_ours = |d: &str| {
+        ours.iter()
+            .any(|o| d == o || d.ends_with(&format!(".{o}")) || o.ends_with(&format!(".{d}")))
+    };
+    // Our own staff writing: the shared corpus names the municipality then.
+    if let Some(d) = reporter_addr
+        .and_then(|a| a.rsplit_once('@'))
+        .map(|x| x.1.to_lowercase())
+    {
+        if in_ours(&d) {
+            return false;
+        }
+    }
+    let lower = org.to_lowercase();
+    let public = ["kommun", "region", "stad", "län"]
+        .iter()
+        .any(|w| lower.split_whitespace().any(|x| x == *w));
+    let fold = |s: &str| -> String {
+        s.to_lowercase()
+            .chars()
+            .map(|c| match c {
+                'å' | 'ä' => 'a',
+                'ö' => 'o',
+                'é' => 'e',
+                _ => c,
+            })
+            .filter(|c| c.is_alphanumeric() || *c == '.')
+            .collect()
+    };
+    public
+        && lower
+            .split_whitespace()
+            .filter(|w| !matches!(*w, "kommun" | "region" | "stad" | "län"))
+            .all(|w| {
+                ours.iter()
+                    .any(|o| fold(o).split('.').any(|l| l == fold(w)))
+            })
 }
 
 fn find_case_ref(prefix: &str, text: &str) -> Option<String> {

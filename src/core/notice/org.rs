@@ -9,7 +9,7 @@ use regex::Regex;
 use super::SupplierHint;
 
 static RE_COMPANY: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?P<org>\p{Lu}[\p{L}\d&'\-]*(?:\s+(?:\p{Lu}[\p{L}\d&'\-]*|\d+|&|och|and|of|för|i))*),?\s+(?P<suf>AB|Aktiebolag(?:et)?|HB|KB|Inc\.?|Ltd\.?|Limited|LLC|GmbH|Oyj|Oy|ASA|AS|A/S|ApS|plc|PLC|Corp\.?|B\.V\.|BV|N\.V\.|S\.A\.|AG|SA)(?:\s*\(publ\))?(?:[^\p{L}\d]|$)")
+    Regex::new(r"(?P<org>\p{Lu}[\p{L}\d&'\-]*(?:\s+(?:\p{Lu}[\p{L}\d&'\-]*|\d+|&|och|and|of|för|i|og|og|und|de|van|von))*),?\s+(?P<suf>AB|Aktiebolag(?:et)?|HB|KB|Inc\.?|Ltd\.?|Limited|LLC|GmbH|Oyj|Oy|ASA|AS|A/S|ApS|plc|PLC|Corp\.?|B\.V\.|BV|N\.V\.|S\.A\.S\.?|SAS|S\.A\.|S\.à r\.l\.|SARL|S\.r\.l\.|SRL|S\.p\.A\.|SpA|[Ss]p\. z o\.o\.|s\.r\.o\.|Kft\.?|OÜ|UAB|SIA|AG|SA)(?:\s*\(publ\))?(?:[^\p{L}\d]|$)")
         .expect("static regex")
 });
 static RE_PUBLIC: Lazy<Regex> = Lazy::new(|| {
@@ -45,7 +45,7 @@ const LEAD: &[&str] = &[
 
 /// Cheap test for a legal form somewhere in a line.
 static RE_ORG_HINT: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"AB|Aktiebolag|HB|KB|Inc|Ltd|Limited|LLC|GmbH|Oy|AS|A/S|ApS|plc|PLC|Corp|B\.V|BV|N\.V|S\.A|AG|SA")
+    Regex::new(r"AB|Aktiebolag|HB|KB|Inc|Ltd|Limited|LLC|GmbH|Oy|AS|A/S|ApS|plc|PLC|Corp|B\.V|BV|N\.V|S\.A|AG|SA|SAS|SARL|S\.r\.l|SRL|SpA|z o\.o|s\.r\.o|Kft|OÜ|UAB|SIA")
         .expect("static regex")
 });
 
@@ -53,7 +53,8 @@ static RE_ORG_HINT: Lazy<Regex> = Lazy::new(|| {
 /// matters for the short ones: "AS" is a company form, "as" an English word.
 const LEGAL_FORMS: &[&str] = &[
     "AB", "HB", "KB", "Oy", "OY", "Oyj", "AS", "ASA", "A/S", "ApS", "GmbH", "AG", "Ltd", "LTD",
-    "Limited", "LLC", "Inc", "INC", "Corp", "plc", "PLC", "BV", "NV", "SA", "(publ)",
+    "Limited", "LLC", "Inc", "INC", "Corp", "plc", "PLC", "BV", "NV", "SA", "(publ)", "SAS",
+    "SARL", "SRL", "Srl", "SpA", "Kft", "OÜ", "UAB", "SIA", "sro",
 ];
 
 /// Whether `word` is a legal form ("AB", "Inc.", "B.V.", "Aktiebolag").

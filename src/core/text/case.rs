@@ -1,50 +1,47 @@
-//! Every sentence the case machine sends, Swedish first, English second, in
-//! the order of the commands: what the sender of a command reads back
-//! (`confirm_*`) and what the rest of the roster hears (`roster_*`). A
-//! translator reads this file top to bottom; the refusals are in `error.rs`.
+//! What the case machine says when a command is carried out, Swedish first,
+//! English second, in the order of the commands: what the sender of a command
+//! reads back (`confirm_*`) and what the rest of the roster hears
+//! (`roster_*`). Why a command was refused is in `refusal.rs`.
 
-use super::nis2::Nis2Report;
-use super::{Assessment, Decision, State};
+use super::Texts;
+use crate::core::case::{Assessment, Decision, Nis2Report, State};
 
-/// (Swedish, English).
-pub(super) type Texts = (String, String);
-
-pub(super) fn confirm_note(r: &str) -> Texts {
+pub(crate) fn confirm_note(r: &str) -> Texts {
     (
         format!("Noteringen är sparad i ärende {r}."),
         format!("The note is saved in case {r}."),
     )
 }
 
-pub(super) fn confirm_diarienummer(r: &str, d: &impl std::fmt::Display) -> Texts {
+pub(crate) fn confirm_diarienummer(r: &str, d: &impl std::fmt::Display) -> Texts {
     (
         format!("Ärende {r} har diarienummer {d}. Det används i alla dokument och ämnesrader framöver."),
         format!("Case {r} has the registry number {d}. It is used in every document and subject from now on."),
     )
 }
 
-pub(super) fn confirm_ack(r: &str) -> Texts {
+pub(crate) fn confirm_ack(r: &str) -> Texts {
     (
         format!("Ärende {r} är kvitterat. Nästa steg: \"bedömning: ingen risk|risk|hög risk\"."),
         format!("Case {r} is acknowledged. Next: \"assess: none|risk|high\"."),
     )
 }
 
-pub(super) fn confirm_assess(r: &str, a: Assessment) -> Texts {
+pub(crate) fn confirm_assess(r: &str, a: Assessment) -> Texts {
     (
         format!("Bedömningen \"{}\" är registrerad i ärende {r}. Nästa steg: \"beslut: anmäl|anmäl och informera|ej anmäl\".", a.sv()),
         format!("The assessment \"{}\" is recorded in case {r}. Next: \"decide: notify|notify-inform|no-notify\".", a.en()),
     )
 }
 
-pub(super) fn roster_decide(r: &str, d: Decision, a: Assessment) -> Texts {
+pub(crate) fn roster_decide(r: &str, d: Decision, a: Assessment) -> Texts {
     (
         format!("Beslut i ärende {r}: {} (bedömning: {}).", d.sv(), a.sv()),
         format!("Decision in case {r}: {} (assessment: {}).", d.en(), a.en()),
     )
 }
 
-pub(super) fn confirm_decide(r: &str, d: Decision) -> Texts {
+pub(crate) fn confirm_decide(r: &str, d: Decision) -> Texts {
     let next_sv = if d.notifies() {
         "Utkast till beslut skickas till dig. När anmälan är gjord: \"anmält DI-…\"."
     } else {
@@ -67,49 +64,49 @@ pub(super) fn confirm_decide(r: &str, d: Decision) -> Texts {
     )
 }
 
-pub(super) fn roster_reported(r: &str, imy_ref: &impl std::fmt::Display) -> Texts {
+pub(crate) fn roster_reported(r: &str, imy_ref: &impl std::fmt::Display) -> Texts {
     (
         format!("Ärende {r} är anmält till IMY ({imy_ref})."),
         format!("Case {r} is reported to IMY ({imy_ref})."),
     )
 }
 
-pub(super) fn confirm_reported(r: &str, imy_ref: &impl std::fmt::Display) -> Texts {
+pub(crate) fn confirm_reported(r: &str, imy_ref: &impl std::fmt::Display) -> Texts {
     (
         format!("Anmälan till IMY ({imy_ref}) är registrerad i ärende {r}. Påminnelserna om fristen är stoppade."),
         format!("The notification to IMY ({imy_ref}) is recorded in case {r}. The deadline reminders are stopped."),
     )
 }
 
-pub(super) fn confirm_delay(r: &str) -> Texts {
+pub(crate) fn confirm_delay(r: &str) -> Texts {
     (
         format!("Skälet till förseningen är sparat i ärende {r}."),
         format!("The reason for the delay is saved in case {r}."),
     )
 }
 
-pub(super) fn roster_supplement(r: &str, number: u32) -> Texts {
+pub(crate) fn roster_supplement(r: &str, number: u32) -> Texts {
     (
         format!("Ärende {r}: komplettering nr {number} till IMY."),
         format!("Case {r}: supplement no. {number} to IMY."),
     )
 }
 
-pub(super) fn confirm_supplement(r: &str, number: u32) -> Texts {
+pub(crate) fn confirm_supplement(r: &str, number: u32) -> Texts {
     (
         format!("Komplettering nr {number} är registrerad i ärende {r}."),
         format!("Supplement no. {number} is recorded in case {r}."),
     )
 }
 
-pub(super) fn roster_withdraw(r: &str) -> Texts {
+pub(crate) fn roster_withdraw(r: &str) -> Texts {
     (
         format!("Anmälan i ärende {r} är återtagen."),
         format!("The notification in case {r} is withdrawn."),
     )
 }
 
-pub(super) fn confirm_withdraw(r: &str) -> Texts {
+pub(crate) fn confirm_withdraw(r: &str) -> Texts {
     (
         format!(
             "Återtagandet av anmälan är registrerat i ärende {r}. Stäng ärendet med \"stäng\"."
@@ -119,21 +116,21 @@ pub(super) fn confirm_withdraw(r: &str) -> Texts {
 }
 
 /// Both the sender and the roster read this.
-pub(super) fn closed(r: &str) -> Texts {
+pub(crate) fn closed(r: &str) -> Texts {
     (
         format!("Ärende {r} är stängt."),
         format!("Case {r} is closed."),
     )
 }
 
-pub(super) fn roster_reopen(r: &str) -> Texts {
+pub(crate) fn roster_reopen(r: &str) -> Texts {
     (
         format!("Ärende {r} är återöppnat."),
         format!("Case {r} is reopened."),
     )
 }
 
-pub(super) fn confirm_reopen(r: &str, back: State) -> Texts {
+pub(crate) fn confirm_reopen(r: &str, back: State) -> Texts {
     (
         format!("Ärende {r} är återöppnat ({}).", back.sv()),
         format!("Case {r} is reopened ({}).", back.en()),
@@ -153,7 +150,7 @@ fn merge_moved(r: &str, named: &str, moved: bool) -> Texts {
     }
 }
 
-pub(super) fn roster_merge(r: &str, named: &str, moved: bool) -> Texts {
+pub(crate) fn roster_merge(r: &str, named: &str, moved: bool) -> Texts {
     let (moved_sv, moved_en) = merge_moved(r, named, moved);
     (
         format!("Ärende {r} är sammanfogat med {named} och stängt.{moved_sv}"),
@@ -161,7 +158,7 @@ pub(super) fn roster_merge(r: &str, named: &str, moved: bool) -> Texts {
     )
 }
 
-pub(super) fn confirm_merge(r: &str, named: &str, moved: bool) -> Texts {
+pub(crate) fn confirm_merge(r: &str, named: &str, moved: bool) -> Texts {
     let (moved_sv, moved_en) = merge_moved(r, named, moved);
     (
         format!("Ärende {r} är sammanfogat med {named}: meddelandena finns nu i {named}, och {r} är stängt.{moved_sv}"),
@@ -171,7 +168,7 @@ pub(super) fn confirm_merge(r: &str, named: &str, moved: bool) -> Texts {
 
 // --- NIS2 (`nis2.rs`) -------------------------------------------------------
 
-pub(super) fn confirm_nis2_decided(r: &str, applies: bool) -> Texts {
+pub(crate) fn confirm_nis2_decided(r: &str, applies: bool) -> Texts {
     if applies {
         (
             format!("NIS2 gäller för ärende {r}. Fristerna: tidig varning inom 24 timmar och incidentanmälan inom 72 timmar från kännedom, slutrapport en månad efter incidentanmälan. Svara \"tidig varning skickad\", \"incidentanmälan skickad REF\" och \"slutrapport skickad\" när de är gjorda."),
@@ -185,7 +182,7 @@ pub(super) fn confirm_nis2_decided(r: &str, applies: bool) -> Texts {
     }
 }
 
-pub(super) fn roster_nis2_decided(r: &str, applies: bool, reasoning: Option<&str>) -> Texts {
+pub(crate) fn roster_nis2_decided(r: &str, applies: bool, reasoning: Option<&str>) -> Texts {
     let (sv, en) = if applies {
         ("NIS2 gäller", "NIS2 applies")
     } else {
@@ -198,7 +195,7 @@ pub(super) fn roster_nis2_decided(r: &str, applies: bool, reasoning: Option<&str
     )
 }
 
-pub(super) fn confirm_nis2_report(
+pub(crate) fn confirm_nis2_report(
     r: &str,
     which: Nis2Report,
     authority_ref: Option<&str>,
@@ -237,7 +234,7 @@ pub(super) fn confirm_nis2_report(
     )
 }
 
-pub(super) fn roster_nis2_report(r: &str, which: Nis2Report, authority_ref: Option<&str>) -> Texts {
+pub(crate) fn roster_nis2_report(r: &str, which: Nis2Report, authority_ref: Option<&str>) -> Texts {
     let with_ref = authority_ref.map(|a| format!(" ({a})")).unwrap_or_default();
     (
         format!(
