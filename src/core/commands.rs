@@ -165,6 +165,9 @@ pub enum Command {
     /// `sammanfoga PUI-2026-0007` / `merge PUI-2026-0007`: this case (the one
     /// replied to) is the same incident as the named one and moves into it.
     Merge(CaseRef),
+    /// `dela` / `split`, optionally `dela: why`: the message replied to is
+    /// another incident; it moves out of this case into a new case of its own.
+    Split(Option<String>),
     /// The NIS2 commands (`nis2: ja|nej`, the reports sent): `commands/nis2.rs`.
     Nis2(Nis2Command),
 }
@@ -185,6 +188,7 @@ impl Command {
             Command::Note(_) => "note",
             Command::Registry(_) => "registry",
             Command::Merge(_) => "merge",
+            Command::Split(_) => "split",
             Command::Nis2(_) => "nis2",
         }
     }
@@ -413,6 +417,7 @@ enum Kw {
     Note,
     Registry,
     Merge,
+    Split,
 }
 
 const KEYWORDS: &[(&str, Kw, Lang)] = &[
@@ -457,6 +462,8 @@ const KEYWORDS: &[(&str, Kw, Lang)] = &[
     ("registry", Kw::Registry, Lang::En),
     ("sammanfoga", Kw::Merge, Lang::Sv),
     ("merge", Kw::Merge, Lang::En),
+    ("dela", Kw::Split, Lang::Sv),
+    ("split", Kw::Split, Lang::En),
 ];
 
 fn parse_line(line: &str) -> LineResult {
@@ -507,7 +514,9 @@ fn parse_line(line: &str) -> LineResult {
             };
             LineResult::Command(c, lang)
         }
-        Kw::Supplement | Kw::Withdraw => {
+        Kw::Supplement | Kw::Withdraw | Kw::Split => {
+            // "Split the invoice …" is a sentence: only the bare word or the
+            // word with a colon commands.
             if !value.is_empty() && !colon {
                 return LineResult::NotACommand;
             }
@@ -515,6 +524,7 @@ fn parse_line(line: &str) -> LineResult {
             let text = (!text.is_empty()).then_some(text);
             let c = match kw {
                 Kw::Supplement => Command::Supplement(text),
+                Kw::Split => Command::Split(text),
                 _ => Command::Withdraw(text),
             };
             LineResult::Command(c, lang)
@@ -1105,6 +1115,22 @@ mod tests {
         ] {
             assert_eq!(ImyRef::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn split_is_the_bare_word_or_the_word_with_a_reason() {
+        assert_eq!(cmd("dela"), Some((Command::Split(None), Lang::Sv)));
+        assert_eq!(cmd("Split."), Some((Command::Split(None), Lang::En)));
+        assert_eq!(
+            cmd("dela: annat system, annan upptäckt"),
+            Some((
+                Command::Split(Some("annat system, annan upptäckt".into())),
+                Lang::Sv
+            ))
+        );
+        // A sentence starting with the word is text.
+        assert_eq!(cmd("Dela gärna rapporten med IT"), None);
+        assert_eq!(cmd("Split the invoice in two"), None);
     }
 
     #[test]

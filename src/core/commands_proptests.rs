@@ -42,6 +42,8 @@ fn canonical(c: &Command, lang: Lang) -> String {
         Command::Note(t) => with("notering", "note", t),
         Command::Registry(d) => with("diarienummer", "registry", d.as_str()),
         Command::Merge(r) => format!("{} {r}", pick("sammanfoga", "merge")),
+        Command::Split(None) => pick("dela", "split"),
+        Command::Split(Some(t)) => with("dela", "split", t),
         Command::Nis2(n) => canonical_nis2(n, lang),
     }
 }
@@ -100,6 +102,7 @@ fn command() -> impl Strategy<Value = Command> {
         free_text().prop_map(Command::Note),
         diarienummer().prop_map(Command::Registry),
         case_ref().prop_map(Command::Merge),
+        prop::option::of(free_text()).prop_map(Command::Split),
         nis2_command().prop_map(Command::Nis2),
     ]
 }

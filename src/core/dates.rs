@@ -65,6 +65,14 @@ static RE_WD_ONLY: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"(?i)(?-u:\b)(?:i\s+(?P<sv>måndags|tisdags|onsdags|torsdags|fredags|lördags|söndags)|(?:on|last)\s+(?P<en>monday|tuesday|wednesday|thursday|friday|saturday|sunday))(?-u:\b)")
         .expect("static regex")
 });
+/// A date right after a weekday ("on Saturday 14 November"): the weekday
+/// only names the day of that date.
+static RE_DATE_FOLLOWS: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(&format!(
+        r"(?i)^[\s,]*(?:(?:den|the)\s+)?(?:\d{{1,2}}(?:st|nd|rd|th|:e|e|a)?\.?\s+(?:of\s+)?(?:{MONTHS})(?-u:\b)|(?:{MONTHS})\.?\s+\d{{1,2}}(?-u:\b)|\d{{4}}-\d{{1,2}}-\d{{1,2}})"
+    ))
+    .expect("static regex")
+});
 /// What may stand between a date and the time that belongs to it.
 static RE_BINDER: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"(?i)^[\s,]*(?:(?:t|kl\.?|klockan|at|on|den|the|i\s+natt|i\s+morse|i\s+kväll|natten\s+(?:till|mot)|på\s+(?:morgonen|kvällen|natten|eftermiddagen|förmiddagen)|in\s+the\s+(?:morning|evening|afternoon))[\s,]*)*$")
@@ -562,6 +570,9 @@ fn relative_tokens(s: &str, cands: &mut Vec<Tok>) {
     }
     for c in RE_WD_ONLY.captures_iter(s) {
         let Some(all) = c.get(0) else { continue };
+        if RE_DATE_FOLLOWS.is_match(s.get(all.end()..).unwrap_or("")) {
+            continue;
+        }
         let (name, strictly_before) = match (c.name("sv"), c.name("en")) {
             (Some(sv), _) => (sv.as_str(), true),
             (_, Some(en)) => (en.as_str(), false),

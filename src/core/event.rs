@@ -95,6 +95,11 @@ event_kinds! {
     MergedInto => "merged_into",
     /// `sammanfoga`/`merge`, on the case merged into.
     MergedFrom => "merged_from",
+    /// `dela`/`split`, on the case a message left (the new case's number
+    /// is added to the data when it is given).
+    CaseSplit => "case_split",
+    /// `dela`/`split`, on the new case (its `case_opened` names the source).
+    SplitFrom => "split_from",
     /// A roster member's command that the rules refuse.
     CommandRefused => "command_refused",
     /// A command from someone not authorised to give it.

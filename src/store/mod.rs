@@ -199,6 +199,40 @@ pub enum CaseChange {
         update: CaseUpdate,
         merge: Box<MergeWrite>,
     },
+    /// Attach a `split` command to its (source) case, store the source's
+    /// update, and open a new case from one of the source's messages
+    /// ([`SplitWrite`]). The composer given to `commit_ingest` composes the
+    /// new case's mails (it gets the new case's key).
+    AttachSplit {
+        case_id: i64,
+        update: Option<CaseUpdate>,
+        split: Box<SplitWrite>,
+    },
+}
+
+/// `dela`/`split` by reply: a new case (`case`) opened from the source case's
+/// message `message_row`, which moves into it; `events` go on the new case's
+/// timeline first; `source_mails` (the answers to the command) are queued
+/// for the source case. The source's `case_split` events (in
+/// `IngestWrite::events`) get the new case's number as `new_case`.
+#[derive(Debug, Clone)]
+pub struct SplitWrite {
+    pub message_row: i64,
+    pub case: NewCase,
+    pub events: Vec<NewEvent>,
+    pub source_mails: Vec<OutboxMail>,
+}
+
+/// A message of a case as `split` needs it: the stored row and how many
+/// messages its case holds.
+#[derive(Debug, Clone)]
+pub struct CaseMessage {
+    pub row: i64,
+    pub message_id: Option<String>,
+    pub subject: Option<String>,
+    pub received_at: Option<DateTime<Utc>>,
+    pub raw: Vec<u8>,
+    pub messages_in_case: i64,
 }
 
 /// A case merged into another (`sammanfoga`/`merge` by reply): the source's
@@ -786,6 +820,20 @@ impl Store {
     /// first [`MAX_PARENT_IDS`] ids are looked up (see [`lookup_ids`]).
     pub async fn case_by_message_ids(&self, ids: &[String]) -> Result<Option<i64>> {
         dispatch!(self, case_by_message_ids(ids))
+    }
+
+    /// The message of case `case_id` that a reply with these parent
+    /// Message-IDs is about: a parent that is the message itself, or one of
+    /// our mails about it (the opening notice: the message that opened the
+    /// case; a follow-up notice or acknowledgement: the message whose
+    /// content hash its dedupe key carries). The first parent that leads to
+    /// a message of the case wins.
+    pub async fn split_message(
+        &self,
+        case_id: i64,
+        parents: &[String],
+    ) -> Result<Option<CaseMessage>> {
+        dispatch!(self, split_message(case_id, parents))
     }
 
     /// The case holding a notice with this identity (its Message-ID, else its

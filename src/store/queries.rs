@@ -130,6 +130,84 @@ macro_rules! backend {
                     .find_map(|id| hits.iter().find(|(m, _)| m == id).map(|(_, c)| *c)))
             }
 
+            pub async fn split_message(
+                pool: &Pool,
+                case_id: i64,
+                parents: &[String],
+            ) -> Result<Option<CaseMessage>> {
+                const COLS: &str = "m.id, m.message_id, m.subject, m.received_at, m.raw, \
+                     (SELECT COUNT(*) FROM messages c WHERE c.case_id = m.case_id)";
+                for id in lookup_ids(parents) {
+                    // The message itself, in this case.
+                    let direct = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {COLS} FROM messages m WHERE m.case_id = $1 AND m.message_id = $2"
+                    )))
+                    .bind(case_id)
+                    .bind(id.as_str())
+                    .fetch_optional(pool)
+                    .await?;
+                    let row = match direct {
+                        Some(r) => Some(r),
+                        None => {
+                            // One of our mails: what it is about.
+                            let key: Option<(String, String)> = sqlx::query_as(
+                                "SELECT purpose, dedupe_key FROM outbox WHERE case_id = $1 AND message_id = $2",
+                            )
+                            .bind(case_id)
+                            .bind(id.as_str())
+                            .fetch_optional(pool)
+                            .await?;
+                            match key {
+                                Some((purpose, _)) if purpose == "opening" => {
+                                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                                        "SELECT {COLS} FROM messages m WHERE m.case_id = $1 \
+                                         AND m.disposition = 'opened_case' ORDER BY m.id LIMIT 1"
+                                    )))
+                                    .bind(case_id)
+                                    .fetch_optional(pool)
+                                    .await?
+                                }
+                                Some((_, dedupe)) => {
+                                    let about = dedupe
+                                        .rsplit_once('/')
+                                        .map(|(head, k)| (head, k.to_string()))
+                                        .filter(|(head, k)| {
+                                            (head.ends_with("/follow-up") || head.ends_with("/attached-ack"))
+                                                && k.len() == 16
+                                                && k.bytes().all(|b| b.is_ascii_hexdigit())
+                                        });
+                                    match about {
+                                        Some((_, k)) => {
+                                            sqlx::query(sqlx::AssertSqlSafe(format!(
+                                                "SELECT {COLS} FROM messages m WHERE m.case_id = $1 \
+                                                 AND substr(m.content_hash, 1, 16) = $2 ORDER BY m.id LIMIT 1"
+                                            )))
+                                            .bind(case_id)
+                                            .bind(k)
+                                            .fetch_optional(pool)
+                                            .await?
+                                        }
+                                        None => None,
+                                    }
+                                }
+                                None => None,
+                            }
+                        }
+                    };
+                    if let Some(r) = row {
+                        return Ok(Some(CaseMessage {
+                            row: r.get(0),
+                            message_id: r.get(1),
+                            subject: r.get(2),
+                            received_at: r.get(3),
+                            raw: r.get(4),
+                            messages_in_case: r.get(5),
+                        }));
+                    }
+                }
+                Ok(None)
+            }
+
             pub async fn case_by_notice(
                 pool: &Pool,
                 notice_message_id: Option<&str>,
@@ -375,6 +453,62 @@ macro_rules! backend {
                 Ok(())
             }
 
+            /// A new case row with the next number of its year.
+            async fn insert_case(tx: &mut Tx, prefix: &str, c: &NewCase) -> Result<CaseKey> {
+                let year = i64::from(c.year);
+                let seq: i64 = sqlx::query_scalar(
+                    "INSERT INTO case_counters (prefix, year, last) VALUES ($1, $2, 1) \
+                     ON CONFLICT (prefix, year) DO UPDATE SET last = case_counters.last + 1 \
+                     RETURNING last",
+                )
+                .bind(prefix)
+                .bind(year)
+                .fetch_one(&mut **tx)
+                .await?;
+                let case_ref = CaseRef::new(prefix, year as i32, seq as u32);
+                let (next_at, next_seq) = match c.next_reminder {
+                    Some((at, seq)) => (Some(at), Some(i64::from(seq))),
+                    None => (None, None),
+                };
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO cases (ref, state, aware_at, deadline_at, opened_at, reporter_name, \
+                     reporter_address, reporter_organisation, reporter_domain, systems, rule_name, \
+                     route, facts, next_reminder_at, next_reminder_seq, supplier_domain, supplier_org, \
+                     workflow, nis2_reminder_at) \
+                     VALUES ($1, 'received', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+                     RETURNING id",
+                )
+                .bind(case_ref.as_str())
+                .bind(c.aware_at)
+                .bind(c.deadline_at)
+                .bind(c.opened_at)
+                .bind(&c.reporter_name)
+                .bind(&c.reporter_address)
+                .bind(&c.reporter_organisation)
+                .bind(&c.reporter_domain)
+                .bind(serde_json::to_string(&c.systems).unwrap_or_default())
+                .bind(&c.rule_name)
+                .bind(c.route.to_string())
+                .bind(c.facts.to_string())
+                .bind(next_at)
+                .bind(next_seq)
+                .bind(&c.supplier_domain)
+                .bind(&c.supplier_org)
+                .bind(match &c.workflow {
+                    // The case's number is given here: the workflow takes it.
+                    Some(serde_json::Value::Object(o)) => {
+                        let mut o = o.clone();
+                        o.insert("case_ref".into(), serde_json::json!(case_ref.as_str()));
+                        serde_json::Value::Object(o).to_string()
+                    }
+                    _ => "{}".to_string(),
+                })
+                .bind(c.nis2_reminder)
+                .fetch_one(&mut **tx)
+                .await?;
+                Ok(CaseKey { id, case_ref })
+            }
+
             pub async fn commit_ingest<F>(
                 pool: &Pool,
                 w: IngestWrite,
@@ -420,7 +554,11 @@ macro_rules! backend {
                     tx.commit().await?;
                     return Ok(IngestResult { duplicate: true, case_id: None, case_ref: None });
                 };
-                let case = match w.change {
+                let mut w = w;
+                let mut split_done: Option<Vec<OutboxMail>> = None;
+                // Called once: for the new case of a split, else for the case.
+                let mut compose = Some(compose);
+                let case = match std::mem::replace(&mut w.change, CaseChange::None) {
                     CaseChange::None => None,
                     CaseChange::Attach { case_id: id, update } => {
                         if let Some(u) = update {
@@ -437,59 +575,38 @@ macro_rules! backend {
                         move_awareness(&mut tx, &e).await?;
                         Some(CaseKey { id: e.case_id, case_ref: case_ref_of(&mut tx, e.case_id).await? })
                     }
-                    CaseChange::Open(c) => {
-                        let year = i64::from(c.year);
-                        let seq: i64 = sqlx::query_scalar(
-                            "INSERT INTO case_counters (prefix, year, last) VALUES ($1, $2, 1) \
-                             ON CONFLICT (prefix, year) DO UPDATE SET last = case_counters.last + 1 \
-                             RETURNING last",
-                        )
-                        .bind(prefix)
-                        .bind(year)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        let case_ref = CaseRef::new(prefix, year as i32, seq as u32);
-                        let (next_at, next_seq) = match c.next_reminder {
-                            Some((at, seq)) => (Some(at), Some(i64::from(seq))),
-                            None => (None, None),
-                        };
-                        let id: i64 = sqlx::query_scalar(
-                            "INSERT INTO cases (ref, state, aware_at, deadline_at, opened_at, reporter_name, \
-                             reporter_address, reporter_organisation, reporter_domain, systems, rule_name, \
-                             route, facts, next_reminder_at, next_reminder_seq, supplier_domain, supplier_org, \
-                             workflow, nis2_reminder_at) \
-                             VALUES ($1, 'received', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
-                             RETURNING id",
-                        )
-                        .bind(case_ref.as_str())
-                        .bind(c.aware_at)
-                        .bind(c.deadline_at)
-                        .bind(c.opened_at)
-                        .bind(&c.reporter_name)
-                        .bind(&c.reporter_address)
-                        .bind(&c.reporter_organisation)
-                        .bind(&c.reporter_domain)
-                        .bind(serde_json::to_string(&c.systems).unwrap_or_default())
-                        .bind(&c.rule_name)
-                        .bind(c.route.to_string())
-                        .bind(c.facts.to_string())
-                        .bind(next_at)
-                        .bind(next_seq)
-                        .bind(&c.supplier_domain)
-                        .bind(&c.supplier_org)
-                        .bind(match &c.workflow {
-                            // The case's number is given here: the workflow takes it.
-                            Some(serde_json::Value::Object(o)) => {
-                                let mut o = o.clone();
-                                o.insert("case_ref".into(), serde_json::json!(case_ref.as_str()));
-                                serde_json::Value::Object(o).to_string()
+                    CaseChange::Open(c) => Some(insert_case(&mut tx, prefix, &c).await?),
+                    CaseChange::AttachSplit { case_id: id, update, split } => {
+                        if let Some(u) = update {
+                            update_workflow(&mut tx, id, &u).await?;
+                        }
+                        let new = insert_case(&mut tx, prefix, &split.case).await?;
+                        let moved = sqlx::query("UPDATE messages SET case_id = $1 WHERE id = $2 AND case_id = $3")
+                            .bind(new.id)
+                            .bind(split.message_row)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                        if moved == 0 {
+                            return Err(StoreError::Conflict(format!("message {} left case id {id} meanwhile", split.message_row)));
+                        }
+                        for ev in &split.events {
+                            append_event(&mut tx, new.id, now, ev).await?;
+                        }
+                        let c = compose.take().map(|f| f(&new)).unwrap_or_default();
+                        for ev in &c.events {
+                            append_event(&mut tx, new.id, now, ev).await?;
+                        }
+                        queue_mails(&mut tx, Some(new.id), c.mails, now).await?;
+                        // The source's timeline names the new case.
+                        for ev in w.events.iter_mut().filter(|e| e.kind == crate::core::event::EventKind::CaseSplit) {
+                            if let serde_json::Value::Object(o) = &mut ev.data {
+                                o.insert("new_case".into(), serde_json::json!(new.case_ref.as_str()));
                             }
-                            _ => "{}".to_string(),
-                        })
-                        .bind(c.nis2_reminder)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        Some(CaseKey { id, case_ref })
+                        }
+                        split_done = Some(split.source_mails);
+                        Some(CaseKey { id, case_ref: case_ref_of(&mut tx, id).await? })
                     }
                 };
                 if let Some(k) = &case {
@@ -501,11 +618,17 @@ macro_rules! backend {
                     for ev in &w.events {
                         append_event(&mut tx, k.id, now, ev).await?;
                     }
-                    let c = compose(k);
-                    for ev in &c.events {
-                        append_event(&mut tx, k.id, now, ev).await?;
+                    match split_done {
+                        // The composer was the new case's; the answers are ready.
+                        Some(mails) => queue_mails(&mut tx, Some(k.id), mails, now).await?,
+                        None => {
+                            let c = compose.take().map(|f| f(k)).unwrap_or_default();
+                            for ev in &c.events {
+                                append_event(&mut tx, k.id, now, ev).await?;
+                            }
+                            queue_mails(&mut tx, Some(k.id), c.mails, now).await?;
+                        }
                     }
-                    queue_mails(&mut tx, Some(k.id), c.mails, now).await?;
                 }
                 if let Some((mb, cp)) = &w.checkpoint {
                     write_checkpoint(&mut tx, mb, *cp).await?;

@@ -137,6 +137,13 @@ pub async fn action(
             "Sammanfogning görs med svar via e-post.",
         );
     }
+    if matches!(command, crate::core::commands::Command::Split(_)) {
+        return error_page(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "Delning görs med svar via e-post på brevet om meddelandet.",
+        );
+    }
     let now = Utc::now();
     let case = load_case(&wf);
     let via = json!({ "via": "web", "user": session.address });

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::core::auth::Origin;
-use crate::core::case::{handle_reply, Case, Effect, Reply};
+use crate::core::case::{handle_reply, Case, Effect, Related, Reply, SplitSource};
 use crate::core::clock;
 use crate::core::commands::Lang;
 use crate::core::documents::CaseFile;
@@ -63,6 +63,17 @@ pub struct ReplyWork {
     /// An accepted `merge`: what changes in the target case, in the same
     /// transaction as `update` (which closes this case).
     pub merge: Option<MergeWrite>,
+    /// An accepted `split`: the message that leaves the case and the new
+    /// case's clock (the ingest path opens the case in the same transaction).
+    pub split: Option<SplitOut>,
+}
+
+/// What an accepted `split` asks of the shell ([`Effect::SplitOut`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SplitOut {
+    pub message_row: i64,
+    pub aware_at: DateTime<Utc>,
+    pub urgent: bool,
 }
 
 /// The case a reply's `merge` command names, normalised, so the shell can
@@ -75,6 +86,18 @@ pub fn merge_target_ref(reply: &ReplyMail) -> Option<crate::core::types::CaseRef
         } => Some(r),
         _ => None,
     }
+}
+
+/// Whether a reply's first line is a `dela`/`split` command: the shell then
+/// looks up the message it is about before running [`work`].
+pub fn split_requested(reply: &ReplyMail) -> bool {
+    matches!(
+        crate::core::commands::parse_reply(&reply.text),
+        crate::core::commands::Parsed::Command {
+            command: crate::core::commands::Command::Split(_),
+            ..
+        }
+    )
 }
 
 /// The case as the state machine knows it; a case without recorded workflow
@@ -121,7 +144,9 @@ pub enum ReplyError {
 /// Runs the workflow for one reply. `documents` (the case file as stored, and
 /// the templates) makes the attachments of a draft decision; None sends the
 /// draft without them and records why. `merge_target` is the stored case a
-/// `merge` command names (see [`merge_target_ref`]), None if there is none.
+/// `merge` command names (see [`merge_target_ref`]), None if there is none;
+/// `split` the message a `split` command takes out (see [`split_requested`]).
+#[allow(clippy::too_many_arguments)]
 pub fn work(
     cfg: &Config,
     sender: &Sender,
@@ -130,6 +155,7 @@ pub fn work(
     now: DateTime<Utc>,
     documents: Option<(&CaseFile, &Templates)>,
     merge_target: Option<&CaseRecord>,
+    split: Option<&SplitSource>,
 ) -> Result<ReplyWork, ReplyError> {
     let case = load_case(wf);
     let target_case = merge_target.map(load_case);
@@ -146,7 +172,10 @@ pub fn work(
         &r,
         now,
         cfg.tz(),
-        target_case.as_ref(),
+        Related {
+            merge_target: target_case.as_ref(),
+            split,
+        },
     );
     outcome_work(
         cfg,
@@ -347,6 +376,17 @@ pub fn outcome_work(
                         expected_version: rec.version,
                     },
                     events,
+                });
+            }
+            Effect::SplitOut {
+                message_row,
+                aware_at,
+                urgent,
+            } => {
+                work.split = Some(SplitOut {
+                    message_row: *message_row,
+                    aware_at: *aware_at,
+                    urgent: *urgent,
                 });
             }
             // The "not acknowledged" escalation is derived from the case state by

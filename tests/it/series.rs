@@ -889,3 +889,220 @@ fn rules_test_says_which_case_a_message_would_join_and_why() {
     assert_eq!(cases.len(), 1);
     assert_eq!(cases[0]["messages"], 1);
 }
+
+/// The Message-ID of a generated mail, without brackets.
+fn outer_message_id(raw: &str) -> String {
+    raw.lines()
+        .find_map(|l| l.strip_prefix("Message-ID: <"))
+        .and_then(|l| l.split('>').next())
+        .expect("generated mails have a Message-ID")
+        .to_string()
+}
+
+/// The generated mix of issue 13 (170 distinct notices from eleven suppliers
+/// with three systems each and company names that end like system names,
+/// a quarter forwarded by staff, 30 threaded follow-ups) put into the real
+/// INBOX in arrival order, then drained by `breachwatch run`: every notice
+/// opens exactly one case of its own and every follow-up joins its notice.
+#[test]
+fn the_daemon_drains_a_generated_mix_of_200_into_one_case_per_distinct_notice() {
+    let s = setup(Knobs::default());
+    let (sups, g) = generate(13);
+    assert!(g.mails.len() >= 200, "{} mails", g.mails.len());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let cfg = Config::load(&s.config).expect("config");
+        let (mut conn, _, _) = breachwatch::mail::imap::ImapConn::connect(&cfg.imap)
+            .await
+            .expect("IMAP connect");
+        for (_, raw, _) in &g.mails {
+            conn.append("INBOX", raw.as_bytes()).await.expect("APPEND");
+        }
+        conn.logout().await;
+    });
+    let started = std::time::Instant::now();
+    let _d = s.start();
+    wait_for(600, "the whole mix handled", || {
+        (s.mails("breach", "Processed").len() >= g.mails.len()).then_some(())
+    });
+    eprintln!(
+        "{} mails drained by the daemon in {:.1} s",
+        g.mails.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(s.mails("breach", "Quarantine").is_empty());
+    // Where each mail went, from the store the daemon wrote.
+    let placed: std::collections::HashMap<String, (i64, String)> = rt.block_on(async {
+        let store = Store::connect(&s.db_url).await.unwrap();
+        let cases = store.list_cases().await.unwrap();
+        let mut placed = std::collections::HashMap::new();
+        for c in cases {
+            for m in store.case_messages(c.id).await.unwrap() {
+                if let Some(id) = m.message_id {
+                    placed.insert(id, (c.id, c.case_ref.clone()));
+                }
+            }
+        }
+        placed
+    });
+    let mut case_of: Vec<Option<i64>> = vec![None; g.notices];
+    let mut wrong = Vec::new();
+    for (_, raw, role) in &g.mails {
+        let id = outer_message_id(raw);
+        let Some((case, _)) = placed.get(&id) else {
+            wrong.push(format!("{role:?} {id}: in no case"));
+            continue;
+        };
+        match role {
+            Role::Notice(i) => case_of[*i] = Some(*case),
+            Role::FollowUp(_) => {}
+        }
+    }
+    for (_, raw, role) in &g.mails {
+        if let Role::FollowUp(i) = role {
+            let id = outer_message_id(raw);
+            if placed.get(&id).map(|p| p.0) != case_of[*i] {
+                wrong.push(format!("follow-up {id} not with notice {i}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{} misplaced: {wrong:#?}", wrong.len());
+    let distinct: std::collections::HashSet<i64> = case_of.iter().flatten().copied().collect();
+    assert_eq!(distinct.len(), g.notices, "each notice its own case");
+    let cases = s.cases();
+    assert_eq!(
+        cases.len(),
+        g.notices,
+        "exactly one case per distinct notice"
+    );
+    for c in &cases {
+        let systems: Vec<String> = serde_json::from_value(c["systems"].clone()).unwrap_or_default();
+        assert!(!systems.is_empty(), "{c}");
+        for sys in &systems {
+            assert!(
+                !sups.iter().any(|s| s.company.starts_with(sys.as_str())),
+                "company read as a system: {c}"
+            );
+        }
+    }
+}
+
+/// `dela` by reply: a supplier's mail that the series rule put into a case
+/// is another incident. The official answers "dela" to the mail that told
+/// of it; the message moves into a new case with its own clock (from its own
+/// receipt, not the case's), route, opening notice and acknowledgement;
+/// both timelines say so; the first case keeps its clock. Someone off the
+/// roster cannot do it.
+#[test]
+fn a_message_is_split_out_of_its_case_by_reply() {
+    let s = setup(Knobs::default());
+    let _d = s.start();
+    s.forward(3, "Dataintrång hos Provdata");
+    processed(&s, 1);
+    let a = s.cases()[0]["ref"].as_str().unwrap().to_string();
+    let a_aware = s.case(&a)["aware_at"].clone();
+    supplier_mail(
+        &s,
+        "Provdata Drift <drift@provdata.example>",
+        "Uppdatering om incidenten i ProvWeb",
+        "",
+        "text/plain",
+        "Uppdatering: vi har nu stängt angriparens åtkomst till ProvWeb. Utredningen fortsätter.\r\n\r\nProvdata Sverige AB",
+    );
+    processed(&s, 2);
+    assert_eq!(s.cases().len(), 1);
+    assert_eq!(links(&s, &a), ["series"]);
+    let told = wait_for(30, "the official is told of the new message", || {
+        s.mails("official", "")
+            .into_iter()
+            .find(|m| m.text.contains("Uppdatering om incidenten i ProvWeb"))
+    });
+    assert!(told.text.contains("\"dela\""), "{}", told.text);
+
+    // Staff are not on the case's roster: recorded, nothing moves.
+    let n = s.events(&a).len();
+    s.reply(
+        "staff",
+        Some(&told.message_id),
+        &format!("SV: {}", told.subject),
+        "dela",
+    );
+    s.wait_event(&a, n, "command_unauthorised");
+    assert_eq!(s.cases().len(), 1);
+
+    let ev = s.command(
+        &a,
+        &told,
+        "dela: annan incident enligt leverantören",
+        "case_split",
+    );
+    let b = ev["data"]["new_case"]
+        .as_str()
+        .expect("the new case's number")
+        .to_string();
+    assert_ne!(a, b);
+    assert_eq!(ev["data"]["why"], "annan incident enligt leverantören");
+    let cases = s.cases();
+    assert_eq!(cases.len(), 2, "{cases:#?}");
+    let subjects = |r: &str| -> Vec<String> {
+        s.case(r)["message_list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["subject"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(subjects(&b), ["Uppdatering om incidenten i ProvWeb"]);
+    assert!(
+        !subjects(&a)
+            .iter()
+            .any(|x| x == "Uppdatering om incidenten i ProvWeb"),
+        "{:?}",
+        subjects(&a)
+    );
+    // Its own clock: from its receipt (minutes ago), not the forward's
+    // three hours; the first case keeps its own.
+    let bc = s.case(&b);
+    assert_eq!(s.case(&a)["aware_at"], a_aware);
+    let b_aware: DateTime<Utc> = bc["aware_at"].as_str().unwrap().parse().unwrap();
+    let first: DateTime<Utc> = a_aware.as_str().unwrap().parse().unwrap();
+    assert!(b_aware > first + Duration::hours(2), "{b_aware} vs {first}");
+    assert!(b_aware <= Utc::now());
+    assert_eq!(ev["data"]["new_aware_at"], bc["aware_at"]);
+    // Both timelines record it.
+    let opened = s.wait_event(&b, 0, "case_opened");
+    assert_eq!(opened["data"]["split_from"], serde_json::json!(a));
+    let from = s.wait_event(&b, 0, "split_from");
+    assert_eq!(from["data"]["from"], serde_json::json!(a));
+    // Its own opening notice (naming where it came from), the DPO's
+    // acknowledgement of a supplier's direct mail, and the answer.
+    let notice = wait_for(30, "the new case's opening notice", || {
+        s.mails("official", "")
+            .into_iter()
+            .find(|m| m.subject.contains("Ny personuppgiftsincident") && m.subject.contains(&b))
+    });
+    assert!(
+        notice.text.contains(&format!("Delat ur ärende {a}")),
+        "{}",
+        notice.text
+    );
+    wait_for(30, "the DPO's acknowledgement of the new case", || {
+        s.mails("dpo", "")
+            .into_iter()
+            .find(|m| m.subject.contains(&b))
+    });
+    let done = wait_for(30, "the answer to the command", || {
+        s.mails("official", "")
+            .into_iter()
+            .find(|m| m.subject.starts_with("Utfört") && m.text.contains("nytt ärende"))
+    });
+    assert!(done.text.contains(&a), "{}", done.text);
+    wait_for(30, "the deputy is told", || {
+        s.mails("deputy", "")
+            .into_iter()
+            .find(|m| m.text.contains("flyttat ur ärende"))
+    });
+    // The only message of the new case cannot be split again.
+    s.command(&b, &notice, "split", "command_refused");
+    assert!(s.cli(&["register", "verify"]).contains("register intact"));
+}

@@ -43,6 +43,10 @@ pub enum TransitionError {
     MergeTargetClosed { target: String },
     #[error("merged into {target}")]
     MergedInto { target: String },
+    #[error("split without a message of the case replied to")]
+    SplitWithoutMessage,
+    #[error("split of the case's only message")]
+    SplitOnlyMessage,
     #[error("NIS2 {report:?} while NIS2 is neither suggested nor applies")]
     Nis2NotRunning { report: super::nis2::Nis2Report },
     #[error("NIS2 {report:?} already recorded at {at}")]

@@ -13,7 +13,7 @@
 //! Layout: this file has the types and [`Case::apply_with_target`], which
 //! refuses a command on a closed case, hands the command to its own function
 //! (one file per command or group: `ack`, `assess`, `decide`, `report`,
-//! `close`, `note`, `merge`) and then adds what every transition does (the
+//! `close`, `note`, `merge`, `split`) and then adds what every transition does (the
 //! acknowledgement implied by a first step, the reminder effects, the timeline
 //! record, the confirmation). Every sentence a command sends is in
 //! `core::text::case`, the refusals' texts in `core::text::refusal`; the
@@ -72,6 +72,11 @@
 //!   month after the incident notification, often after the GDPR case is
 //!   closed), but not on a case merged away. They change no state; the NIS2
 //!   clocks (`core::regime`) run while NIS2 is suggested or applies.
+//! - **split** (`dela`, optionally `dela: why`) in every state but closed,
+//!   in reply to a mail about one of the case's messages that is not its
+//!   only one: the message moves into a new case with its own clock from its
+//!   earliest receipt, route, opening notice and acknowledgement
+//!   ([`Effect::SplitOut`]); this case keeps its state and clock.
 //! - **merge** (`sammanfoga PUI-2026-0007`) in every state but closed, into a
 //!   named case that exists, is another case and is not closed: this case
 //!   closes for good (`merged_into`; reopen is refused, its messages are in
@@ -103,12 +108,14 @@ mod nis2;
 mod note;
 mod reply;
 mod report;
+mod split;
 #[cfg(test)]
 mod tests;
 
 pub use error::TransitionError;
 pub use nis2::Nis2Report;
 pub use reply::{handle_reply, Reply, ReplyOutcome};
+pub use split::SplitSource;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -325,6 +332,23 @@ pub enum Effect {
         aware_at_moved: bool,
         data: serde_json::Value,
     },
+    /// `dela`/`split`: in the same transaction as this case's `case_split`
+    /// event, open a new case from the message in `message_row` (its own
+    /// number, route, opening notice and acknowledgement, clock from
+    /// `aware_at`) and move the message into it.
+    SplitOut {
+        message_row: i64,
+        aware_at: DateTime<Utc>,
+        urgent: bool,
+    },
+}
+
+/// What a command may need beyond the case itself, as the shell found it:
+/// the case a `merge` names, the message a `split` takes out.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Related<'a> {
+    pub merge_target: Option<&'a Case>,
+    pub split: Option<&'a SplitSource>,
 }
 
 /// The next case and what to do about it.
@@ -451,6 +475,22 @@ impl Case {
         now: DateTime<Utc>,
         target: Option<&Case>,
     ) -> Result<Transition, TransitionError> {
+        let related = Related {
+            merge_target: target,
+            split: None,
+        };
+        self.apply_with(cmd, actor, now, related)
+    }
+
+    /// [`Case::apply`] with what a `merge` or `split` needs ([`Related`]).
+    pub fn apply_with(
+        &self,
+        cmd: &Command,
+        actor: &str,
+        now: DateTime<Utc>,
+        related: Related<'_>,
+    ) -> Result<Transition, TransitionError> {
+        let target = related.merge_target;
         // The NIS2 reports outlive the GDPR case: the final report is due a
         // month after the incident notification, often after closing.
         if self.state == State::Closed
@@ -477,6 +517,7 @@ impl Case {
             Command::Close => close::close(self, &mut step)?,
             Command::Registry(d) => note::diarienummer(self, &mut step, d),
             Command::Merge(named) => merge::merge(self, &mut step, named, target)?,
+            Command::Split(why) => split::split(self, &mut step, why.as_deref(), related.split)?,
             Command::Reopen => close::reopen(self, &mut step)?,
             Command::Nis2(c) => nis2::nis2(self, &mut step, c)?,
         };

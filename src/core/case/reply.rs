@@ -35,8 +35,9 @@ pub struct ReplyOutcome {
 /// 5. a valid command: [`Case::apply`]; its timeline record carries the rest of
 ///    the reply as `body`; a refused transition is recorded and answered.
 ///
-/// `tz` is the zone for times in answers. `merge_target` is the case a
-/// `merge` command names, as the shell found it (None: no such case).
+/// `tz` is the zone for times in answers. `related` holds the case a
+/// `merge` command names and the message a `split` takes out, as the shell
+/// found them (None: there is none).
 pub fn handle_reply(
     case: &Case,
     route: &Route,
@@ -44,7 +45,7 @@ pub fn handle_reply(
     reply: &Reply<'_>,
     now: DateTime<Utc>,
     tz: Tz,
-    merge_target: Option<&Case>,
+    related: Related<'_>,
 ) -> ReplyOutcome {
     let parsed = parse_reply(reply.text);
     let (command, body, lang) = match parsed {
@@ -108,7 +109,7 @@ pub fn handle_reply(
             ]);
         }
     };
-    match case.apply_with_target(&command, reply.sender, now, merge_target) {
+    match case.apply_with(&command, reply.sender, now, related) {
         Ok(mut t) => {
             if let Some(Effect::RecordTimeline {
                 data: serde_json::Value::Object(m),

@@ -52,6 +52,7 @@ fn kinds(effects: &[Effect]) -> Vec<&'static str> {
             Effect::AnswerRefusal { .. } => "refusal",
             Effect::NotifyRoster { .. } => "roster",
             Effect::MergeInto { .. } => "merge",
+            Effect::SplitOut { .. } => "split",
         })
         .collect()
 }
@@ -176,6 +177,8 @@ fn expected(setup: &str, cmd: &C) -> Expect {
         C::Merge(t) => Err(E::MergeTargetMissing {
             target: t.to_string(),
         }),
+        // Nor the message a split takes out (see `mod split`).
+        C::Split(_) => Err(E::SplitWithoutMessage),
         C::Reopen => match setup {
             "closed_reported" => Ok(S::Reported),
             "closed_no_notify" => Ok(S::Decided),
@@ -252,6 +255,7 @@ fn all_commands() -> Vec<C> {
         C::Close,
         C::Reopen,
         C::Note("x".into()),
+        C::Split(None),
         C::Nis2(crate::core::commands::Nis2Command::Decide {
             applies: true,
             reasoning: None,
@@ -277,7 +281,7 @@ fn every_command_in_every_state_matches_the_table() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 11 * 17);
+    assert_eq!(checked, 11 * 18);
 }
 
 #[test]
@@ -850,7 +854,7 @@ mod reply {
         }
     }
 
-    fn route() -> Route {
+    pub(super) fn route() -> Route {
         Route {
             committee: Committee {
                 name: "Kommunstyrelsen".into(),
@@ -865,7 +869,7 @@ mod reply {
         }
     }
 
-    fn cfg() -> AuthConfig {
+    pub(super) fn cfg() -> AuthConfig {
         AuthConfig {
             trusted_authserv_ids: vec!["mx.kommun.example".into()],
             trust_local_submission: false,
@@ -897,7 +901,7 @@ mod reply {
             &reply,
             aware() + Duration::hours(2),
             Stockholm,
-            None,
+            Related::default(),
         )
     }
 
@@ -1143,5 +1147,136 @@ mod nis2_commands {
             run(&c, N::EarlyWarningSent, 30),
             Err(TransitionError::MergedInto { .. })
         ));
+    }
+}
+
+mod split {
+    use super::*;
+
+    fn source(messages: u32) -> SplitSource {
+        SplitSource {
+            row: 42,
+            message_id: Some("n2@supplier.example".into()),
+            subject: "Incident i Bokningsappen".into(),
+            aware_at: aware() + Duration::hours(20),
+            messages_in_case: messages,
+        }
+    }
+
+    fn split(case: &Case, m: Option<&SplitSource>) -> Result<Transition, TransitionError> {
+        case.apply_with(
+            &C::Split(Some("annat system".into())),
+            "anna@kommun.example",
+            aware() + Duration::hours(30),
+            Related {
+                merge_target: None,
+                split: m,
+            },
+        )
+    }
+
+    #[test]
+    fn the_message_leaves_with_its_own_clock_and_the_case_goes_on() {
+        let case = at(&[ack(), assess(A::Risk)]);
+        let m = source(3);
+        let t = split(&case, Some(&m)).unwrap();
+        // The case itself is unchanged but for nothing: same state, same clock.
+        assert_eq!(t.case.state, State::Assessed);
+        assert_eq!(t.case.aware_at, case.aware_at);
+        assert_eq!(
+            kinds(&t.effects),
+            ["timeline", "split", "confirm", "roster"]
+        );
+        match &t.effects[0] {
+            Effect::RecordTimeline { kind, data } => {
+                assert_eq!(kind, "case_split");
+                assert_eq!(data["message_id"], json!("n2@supplier.example"));
+                assert_eq!(data["new_aware_at"], json!(m.aware_at));
+                assert_eq!(data["new_deadline"], json!(clock::deadline(m.aware_at)));
+                assert_eq!(data["why"], json!("annat system"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // The new clock is the message's own earliest receipt, not the case's.
+        assert_eq!(
+            t.effects[1],
+            Effect::SplitOut {
+                message_row: 42,
+                aware_at: m.aware_at,
+                urgent: false,
+            }
+        );
+        let Some(Effect::Confirm { sv, en }) = t.effects.get(2) else {
+            panic!("{:?}", t.effects)
+        };
+        assert!(
+            sv.contains("Incident i Bokningsappen") && sv.contains("nytt ärende"),
+            "{sv}"
+        );
+        assert!(
+            en.contains("new case") && en.contains("PUI-2026-0007"),
+            "{en}"
+        );
+    }
+
+    #[test]
+    fn a_split_needs_a_message_that_is_not_the_only_one_and_an_open_case() {
+        let case = opened();
+        assert_eq!(
+            split(&case, None).unwrap_err(),
+            TransitionError::SplitWithoutMessage
+        );
+        assert_eq!(
+            split(&case, Some(&source(1))).unwrap_err(),
+            TransitionError::SplitOnlyMessage
+        );
+        let closed = at(&[ack(), assess(A::NoRisk), decide(D::DoNotNotify), C::Close]);
+        assert_eq!(
+            split(&closed, Some(&source(2))).unwrap_err(),
+            TransitionError::Closed
+        );
+        // Every refusal has words in both languages.
+        for e in [
+            TransitionError::SplitWithoutMessage,
+            TransitionError::SplitOnlyMessage,
+        ] {
+            assert!(e.sv(Stockholm).contains("dela"), "{}", e.sv(Stockholm));
+            assert!(!e.en(Stockholm).is_empty());
+        }
+    }
+
+    #[test]
+    fn a_split_from_someone_off_the_roster_is_not_carried_out() {
+        // `handle_reply` authorises before it applies: a forged "dela" is
+        // recorded and changes nothing.
+        let origin = crate::core::auth::Origin {
+            from_fields: 1,
+            from_addresses: vec!["mallory@evil.example".into()],
+            trace: vec![],
+        };
+        let reply = Reply {
+            sender: "mallory@evil.example",
+            text: "dela",
+            origin: &origin,
+        };
+        let m = source(2);
+        let out = handle_reply(
+            &opened(),
+            &super::reply::route(),
+            &super::reply::cfg(),
+            &reply,
+            aware() + Duration::hours(2),
+            Stockholm,
+            Related {
+                merge_target: None,
+                split: Some(&m),
+            },
+        );
+        assert!(out.case.is_none());
+        assert_eq!(kinds(&out.effects), ["timeline"]);
+        assert!(!out
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::SplitOut { .. })));
     }
 }

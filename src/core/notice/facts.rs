@@ -107,7 +107,16 @@ struct Period {
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     sentence: String,
+    /// "från 09:30 till 12:00, då den hittades": the end is the discovery.
+    found_at_end: bool,
 }
+
+/// A clause right after a period's end saying that is when it was found.
+static RE_FOUND_AT_END: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)^[^.;:]{0,40}?(?:^|[\s,])(?:då|när|when|at which point)\s[^.;:]{0,40}?(?:hittades|upptäcktes|uppmärksammades|märktes|was found|were found|was discovered|were discovered|was noticed|was detected|we found|we noticed|vi hittade|vi upptäckte)",
+    )
+});
 
 /// discovered_at, occurred_from, occurred_to.
 type Triple = (
@@ -188,6 +197,7 @@ fn times(
                         from: f,
                         to: t.min(limit.max(f)),
                         sentence: s.to_string(),
+                        found_at_end: RE_FOUND_AT_END.is_match(s.get(b.end..).unwrap_or("")),
                     });
                 }
             }
@@ -231,6 +241,7 @@ fn times(
                             from: f,
                             to: t,
                             sentence: s.to_string(),
+                            found_at_end: false,
                         });
                     } else {
                         // "this morning … no longer": a relative day is no end.
@@ -269,6 +280,12 @@ fn times(
             days.iter()
                 .find(|d| d.role == Role::Disc)
                 .map(|d| (d.from, d.sentence.clone()))
+        })
+        .or_else(|| {
+            periods
+                .iter()
+                .find(|p| p.found_at_end)
+                .map(|p| (p.to, p.sentence.clone()))
         });
     let untagged = || timed.iter().filter(|t| t.role == Role::None);
     let from = period
@@ -346,7 +363,7 @@ static RE_ONGOING_TRUE: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_ONGOING_FALSE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)pågår inte|inte längre|är (?:nu |därmed |alltså |sedan dess )?(?:avslutad|avslutat|avslutade|stoppad|stoppat|åtgärdad|åtgärdat|löst|över|under kontroll)|har (?:nu )?(?:upphört|avslutats|stoppats|åtgärdats)|finns inte kvar|(?:is|has been) (?:now )?(?:contained|resolved|terminated|stopped|closed|remediated|fixed)|was (?:now )?(?:contained|resolved|remediated|stopped|terminated)|(?:har|hade) (?:\p{L}+ ){0,2}?(?:upphört|avslutats|stoppats|åtgärdats|stängts)(?-u:\b)|kvarstår inte|inte (?:längre )?kvar|är (?:nu )?(?:borttagen|borttaget|spärrad|spärrat|avstängd|avstängt|åtgärdad|åtgärdat)|(?:is|are) working again|works again|the incident is (?:closed|over)|(?:has|have) been (?:terminated|contained|resolved|stopped|revoked)|no longer (?:ongoing|active)|is over|has ended|åter i (?:full )?drift|fungerar (?:nu )?igen|is (?:now )?back (?:online|up)|has been restored",
+        r"(?i)pågår inte|inte längre|är (?:nu |därmed |alltså |sedan dess )?(?:avslutad|avslutat|avslutade|stoppad|stoppat|åtgärdad|åtgärdat|löst|över|under kontroll)|har (?:nu )?(?:upphört|avslutats|stoppats|åtgärdats)|finns inte kvar|(?:is|has been) (?:now )?(?:contained|resolved|terminated|stopped|closed|remediated|fixed)|was (?:now )?(?:contained|resolved|remediated|stopped|terminated)|(?:har|hade) (?:\p{L}+ ){0,2}?(?:upphört|avslutats|stoppats|åtgärdats|stängts)(?-u:\b)|kvarstår inte|inte (?:längre )?kvar|är (?:nu )?(?:borttagen|borttaget|spärrad|spärrat|avstängd|avstängt|åtgärdad|åtgärdat|rättad|rättat|stängd|stängt)|(?:is|are) working again|works again|the incident is (?:closed|over)|(?:has|have) been (?:terminated|contained|resolved|stopped|revoked)|no longer (?:ongoing|active)|is over|has ended|åter i (?:full )?drift|fungerar (?:nu )?igen|is (?:now )?back (?:online|up)|has been restored",
     )
 });
 
@@ -526,7 +543,7 @@ static CATEGORIES: Lazy<Vec<(&'static str, Regex)>> = Lazy::new(|| {
         (
             "health",
             re(
-                r"(?i)hälsa|hälso|sjukvård|provsvar|journal|diagnos|insatser enligt|beviljade insatser|(?-u:\b)sol(?-u:\b)|(?-u:\b)lss(?-u:\b)|funktionsnedsättning|läkemedel|health|medical|test results|prescription|disabilit|patienternas|patientuppgift|patient data|(?-u:\b)remiss|besöksanteckning|vårdbesök|reason for visit|insatser (?:för|till) (?:\S+\s+){0,3}brukar",
+                r"(?i)hälsa|hälso|sjukvård|provsvar|journal|diagnos|insatser enligt|beviljade insatser|(?-u:\b)sol(?-u:\b)|(?-u:\b)lss(?-u:\b)|funktionsnedsättning|läkemedel|medication|health|medical|test results|prescription|disabilit|patienternas|patientuppgift|patient data|(?-u:\b)remiss|besöksanteckning|vårdbesök|reason for visit|insatser (?:för|till) (?:\S+\s+){0,3}brukar",
             ),
         ),
         (
@@ -630,7 +647,7 @@ static RE_UNKNOWN: Lazy<Regex> = Lazy::new(|| {
 /// Where data went, not what it was: "till fel e-postadress".
 static RE_NOT_DATA: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)(?:till|to|from|från)\s+(?:fel|wrong|an? (?:incorrect|wrong))\s+(?:e-?post|e-?mail|mejl)?-?\s*(?:adress|address)\p{L}*",
+        r"(?i)(?:till|to|from|från)\s+(?:fel|wrong|an? (?:incorrect|wrong))\s+(?:e-?post|e-?mail|mejl)?-?\s*(?:adress|address)\p{L}*|(?:med|using|with)\s+(?:(?:ett|a|an)\s+)?(?:läckt|stulet|stulna|stolen|leaked|compromised)\s+(?:lösenord|password|session token|credentials?)",
     )
 });
 
@@ -704,7 +721,7 @@ static RE_COUNT: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_ZERO: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"(?i)(?-u:\b)(?:inga|ingen|inte någon|inte några|none|no)\s+(?:av\s+|of\s+)?(?:[\p{{L}}']+\s+){{0,3}}?(?:{NOUNS})(?-u:\b)"
+        r"(?i)(?-u:\b)(?:inga|ingen|inte någon|inte några|none|no)\s+(?:av\s+|of\s+)?(?:[\p{{L}}']+\s+){{0,3}}?(?:{NOUNS})(?-u:\b)|(?-u:\b)no personal data (?:were|was|has been|have been) (?:affected|involved|accessed|exposed)|(?-u:\b)inga personuppgifter (?:har )?(?:berörts|påverkats|drabbats|exponerats|röjts)"
     ))
 });
 /// "Antalet berörda brukare är 212": the number after the noun.
@@ -1027,7 +1044,7 @@ fn systems(
     // `strong`: the text itself calls it a system here ("i tjänsten X",
     // "affecting X", "the X portal"), so a product named like its maker
     // still counts; a bare name must not be the company's.
-    let mut add_as = |n: &str, s: &str, strong: bool| {
+    let add_as = |found: &mut Vec<(String, String)>, n: &str, s: &str, strong: bool| {
         let n = n.trim().trim_matches(|c: char| c == '-' || c == ',');
         let words: Vec<&str> = n.split_whitespace().collect();
         // Drop leading function words ("The Kestrel portal", "Vår app").
@@ -1047,6 +1064,10 @@ fn systems(
         if n.chars().all(|c| c.is_uppercase() || !c.is_alphabetic()) && n.len() <= 4 {
             return;
         }
+        // A name ending in a legal form is a company, never a system.
+        if n.split_whitespace().last().is_some_and(org::is_legal_form) {
+            return;
+        }
         if !found.iter().any(|(f, _)| f.eq_ignore_ascii_case(&n)) {
             found.push((n, s.to_string()));
         }
@@ -1054,6 +1075,7 @@ fn systems(
     let all_text: Vec<&str> = std::iter::once(subject)
         .chain(sents.iter().copied())
         .collect();
+    let mut fallback: Vec<(String, String)> = Vec::new();
     for s in std::iter::once(&subject).chain(sents.iter()) {
         let masked = RE_MASK.replace_all(s, " ");
         let m: &str = &masked;
@@ -1068,11 +1090,15 @@ fn systems(
                 prev_lower = c.is_lowercase();
             }
             if camel && t.chars().count() >= 4 {
-                add_as(t, s, false);
+                add_as(&mut found, t, s, false);
             }
         }
-        for (n, strong) in running_names(m, &all_text, org_words) {
-            add_as(&n, s, strong);
+        for (n, sign) in running_names(m, &all_text, org_words) {
+            match sign {
+                Sign::Strong => add_as(&mut found, &n, s, true),
+                Sign::Plain => add_as(&mut found, &n, s, false),
+                Sign::Fallback => fallback.push((n, s.to_string())),
+            }
         }
         for c in RE_SV_SYSTEM.captures_iter(m) {
             // "i Kundportalen Plus": a capitalised compound inside a sentence
@@ -1086,9 +1112,9 @@ fn systems(
                     let descriptor = RE_DESCRIPTOR.is_match(cue.as_str())
                         && !first.split_whitespace().any(is_product_suffix);
                     if descriptor {
-                        add_as(first, s, true);
+                        add_as(&mut found, first, s, true);
                     } else if cue.start() > 0 {
-                        add_as(&format!("{} {}", cue.as_str(), first), s, false);
+                        add_as(&mut found, &format!("{} {}", cue.as_str(), first), s, false);
                     } else {
                         continue;
                     }
@@ -1102,7 +1128,7 @@ fn systems(
                     .flat_map(|p| p.split(" och "))
                     .flat_map(|p| p.split(" and "))
                 {
-                    add_as(part, s, true);
+                    add_as(&mut found, part, s, true);
                 }
             }
         }
@@ -1112,10 +1138,33 @@ fn systems(
                     // A lone capitalised word opening a sentence is just grammar.
                     let lone_first = n.start() == 0 && !n.as_str().contains(' ');
                     if !lone_first {
-                        add_as(n.as_str(), s, false);
+                        add_as(&mut found, n.as_str(), s, false);
                     }
                 }
             }
+        }
+    }
+    // Nothing named as a system: a name only a preposition points at
+    // ("ett sms från Förskoleappen", "en rapport fra Vaktlista") is the best
+    // reading, even named like its maker, unless the text writes it as a
+    // company (with a legal form) or it is the company's whole name.
+    if found.is_empty() {
+        for (n, s) in fallback {
+            let written_as_company = std::iter::once(&subject)
+                .chain(sents.iter())
+                .any(|t| named_as_company(t, &n));
+            let whole_org = {
+                let core: Vec<String> = n
+                    .split_whitespace()
+                    .filter(|w| !org::is_legal_form(w))
+                    .map(str::to_lowercase)
+                    .collect();
+                !org_words.is_empty() && core == org_words
+            };
+            if written_as_company || whole_org {
+                continue;
+            }
+            add_as(&mut found, &n, &s, true);
         }
     }
     // A name inside a longer one ("Self-Service" in "Kestrel Self-Service").
@@ -1285,7 +1334,7 @@ fn is_product_suffix(w: &str) -> bool {
 /// Swedish system compound. A lone word after a cue needs one more sign
 /// (CamelCase, a system compound, a recurrence, the subject). Returns the
 /// names with whether the text called them systems (`strong`).
-fn running_names(m: &str, all_text: &[&str], org_words: &[String]) -> Vec<(String, bool)> {
+fn running_names(m: &str, all_text: &[&str], org_words: &[String]) -> Vec<(String, Sign)> {
     let mut out = Vec::new();
     for r in RE_RUN.find_iter(m) {
         let before = m.get(..r.start()).unwrap_or("");
@@ -1353,13 +1402,54 @@ fn running_names(m: &str, all_text: &[&str], org_words: &[String]) -> Vec<(Strin
         let suffix = RE_SYSTEM_SUFFIX.is_match(first) && single;
         let recurs = all_text.iter().map(|t| count_word(t, &name)).sum::<usize>() >= 2;
         let in_subject = all_text.first().is_some_and(|t| count_word(t, &name) > 0);
+        // "till Ärendehanteraren Diarium Plus": a run ending in a product
+        // word is a name; a Swedish definite compound in front of it only
+        // says what kind of thing it is.
+        let product = !single && words.last().is_some_and(|w| is_product_suffix(w));
         if named_by_noun || (cue && (!single || camel || suffix || recurs || in_subject)) {
-            out.push((name, true));
+            out.push((name, Sign::Strong));
+        } else if mid && product {
+            let named = match words.split_first() {
+                Some((head, rest)) if rest.len() >= 2 && is_sv_descriptor(head) => rest.join(" "),
+                _ => name,
+            };
+            out.push((named, Sign::Strong));
         } else if mid && ((!single && recurs) || suffix) {
-            out.push((name, false));
+            if FROM_CUES.contains(&w1.as_str()) {
+                out.push((name.clone(), Sign::Fallback));
+            }
+            out.push((name, Sign::Plain));
+        } else if mid && FROM_CUES.contains(&w1.as_str()) {
+            // "en rapport fra Vaktlista": only if nothing better is found.
+            out.push((name, Sign::Fallback));
         }
     }
     out
+}
+
+/// How a name in running text was found (`running_names`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sign {
+    /// The text calls it a system: even a product named like its maker.
+    Strong,
+    /// A sign of a name, but never the company's.
+    Plain,
+    /// Only a preposition before it: taken when the notice names no
+    /// system otherwise.
+    Fallback,
+}
+
+/// Where a thing came from, in the languages suppliers write.
+const FROM_CUES: &[&str] = &["från", "fra", "from", "frå"];
+
+/// A capitalised Swedish definite compound that says what kind of thing
+/// the following name is ("Ärendehanteraren", "Bokningssystemet").
+fn is_sv_descriptor(w: &str) -> bool {
+    let n = w.chars().count();
+    n >= 9
+        && w.chars().next().is_some_and(char::is_uppercase)
+        && w.chars().skip(1).all(char::is_lowercase)
+        && (w.ends_with("en") || w.ends_with("et"))
 }
 
 /// "Service: PeopleSync", "System: Lokalia".
@@ -1681,5 +1771,77 @@ mod tests {
         assert_eq!(fmt(d).as_deref(), Some("2023-03-23T01:20:00+01:00"));
         assert_eq!(fmt(f).as_deref(), Some("2023-03-23T01:12:00+01:00"));
         assert_eq!(t, None);
+    }
+
+    #[test]
+    fn a_weekday_before_a_date_names_that_date_and_the_time_stays() {
+        let r = DateTime::parse_from_rfc3339("2026-11-14T08:02:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let fmt = |x: Option<DateTime<Utc>>| x.map(|x| x.with_timezone(&Stockholm).to_rfc3339());
+        for text in [
+            "The attack was discovered on Saturday 14 November 2026 at 03:12 CET.",
+            "Intrånget upptäcktes lördagen den 14 november 2026 kl. 03:12.",
+        ] {
+            let s = sentences(text);
+            let (d, _, _) = times(&s, Stockholm, r, None, &mut Vec::new());
+            assert_eq!(
+                fmt(d).as_deref(),
+                Some("2026-11-14T03:12:00+01:00"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_period_ending_when_it_was_found_gives_the_discovery() {
+        let r = DateTime::parse_from_rfc3339("2026-10-02T12:00:45Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let fmt = |x: Option<DateTime<Utc>>| x.map(|x| x.with_timezone(&Stockholm).to_rfc3339());
+        let text = "Utskriften låg i skrivaren från kl. 09:30 till kl. 12:00 den 2 oktober 2026, då den hittades.";
+        let (d, f, t) = times(&sentences(text), Stockholm, r, None, &mut Vec::new());
+        assert_eq!(fmt(d).as_deref(), Some("2026-10-02T12:00:00+02:00"));
+        assert_eq!(fmt(f).as_deref(), Some("2026-10-02T09:30:00+02:00"));
+        assert_eq!(fmt(t).as_deref(), Some("2026-10-02T12:00:00+02:00"));
+        // A period with no such clause says nothing of the discovery.
+        let text = "Utskriften låg i skrivaren från kl. 09:30 till kl. 12:00 den 2 oktober 2026.";
+        let (d, _, _) = times(&sentences(text), Stockholm, r, None, &mut Vec::new());
+        assert_eq!(d, None);
+    }
+
+    #[test]
+    fn a_name_only_a_preposition_points_at_is_taken_when_nothing_else_is() {
+        // Named like its maker, the product is still the only system named.
+        let body = "Vi vill informera om en personuppgiftsincident. Vi har upptäckt att upp till 40 vårdnadshavare fått ett sms från Förskoleappen med fel barns namn och schema.\n\nMed vänlig hälsning\nFörskoleappen Sverige AB";
+        assert_eq!(
+            systems_of("info@forskoleappen.example", body),
+            ["Förskoleappen"]
+        );
+        let body = "Vi skriver for å informere om at en ansatt sendte en rapport fra Vaktlista til feil mottaker.\n\nThe report contained names of 41 guards. We discovered the mistake on 2 November 2026.\n\nMed vennlig hilsen\nVakt og Sikring Norge ASA";
+        assert_eq!(systems_of("post@vaktsikring.example", body), ["Vaktlista"]);
+        // Never when a system is named, nor a company written as one.
+        let body = "Vi vill informera om en personuppgiftsincident: ett intrång i systemet ParkAdmin. Vi fick ett mejl från Parkeringsappen AB om det.\n\nParkeringsappen AB";
+        assert_eq!(
+            systems_of("info@parkeringsappen.example", body),
+            ["ParkAdmin"]
+        );
+        let body = "Vi vill informera om en personuppgiftsincident. Vi fick ett brev från Parkeringsappen AB om ett fel.\n\nParkeringsappen AB";
+        assert!(systems_of("info@parkeringsappen.example", body).is_empty());
+    }
+
+    #[test]
+    fn a_kind_word_before_a_product_name_is_not_part_of_it() {
+        let body = "Vi vill informera om en personuppgiftsincident. En tidigare anställd hade fortfarande inloggning till Ärendehanteraren Diarium Plus vid kontrollen.\n\nDiariedata AB";
+        assert_eq!(
+            systems_of("support@diariedata.example", body),
+            ["Diarium Plus"]
+        );
+        // Two words stay one name.
+        let body = "Vi vill informera om en personuppgiftsincident. Ett fel gjorde att uppgifter visades för fel användare i Kundportalen Plus.\n\nKunddata AB";
+        assert_eq!(
+            systems_of("support@kunddata.example", body),
+            ["Kundportalen Plus"]
+        );
     }
 }

@@ -166,6 +166,21 @@ pub(crate) fn confirm_merge(r: &str, named: &str, moved: bool) -> Texts {
     )
 }
 
+/// `dela`/`split`: the roster hears that a message left the case.
+pub(crate) fn roster_split(r: &str, subject: &str) -> Texts {
+    (
+        format!("Meddelandet \"{subject}\" är flyttat ur ärende {r} till ett nytt ärende med egen frist. Ärende {r} fortsätter som förut."),
+        format!("The message \"{subject}\" is moved out of case {r} into a new case with its own deadline. Case {r} goes on as before."),
+    )
+}
+
+pub(crate) fn confirm_split(r: &str, subject: &str) -> Texts {
+    (
+        format!("Meddelandet \"{subject}\" är flyttat ur ärende {r} till ett nytt ärende. Det nya ärendet har egen frist, 72 timmar från när meddelandet först togs emot, och ett eget öppningsmeddelande med sitt nummer. Ärende {r} fortsätter som förut."),
+        format!("The message \"{subject}\" is moved out of case {r} into a new case. The new case has its own deadline, 72 hours from the message's first receipt, and its own opening notice with its number. Case {r} goes on as before."),
+    )
+}
+
 // --- NIS2 (`nis2.rs`) -------------------------------------------------------
 
 pub(crate) fn confirm_nis2_decided(r: &str, applies: bool) -> Texts {

@@ -34,6 +34,8 @@ pub struct CaseFacts<'a> {
     pub ignored_chain_times: &'a [crate::core::notice::IgnoredTime],
     /// An open case this one may be the same incident as, and why (`core::series`).
     pub may_belong_to: Option<(&'a str, &'a str)>,
+    /// The case this one was split from by reply (`dela`/`split`).
+    pub split_from: Option<&'a str>,
     /// What the notice states about the incident (the summary shows only
     /// what is known).
     pub incident: &'a crate::core::notice::Incident,
@@ -422,6 +424,15 @@ pub fn opening_text(
         ));
     }
 
+    if let Some(other) = f.split_from {
+        text.push_str(&format!(
+            "\nDelat ur ärende {other}: en handläggare svarade \"dela\" på ett brev om det här \
+             meddelandet, som därför är ett eget ärende med egen frist från när meddelandet \
+             först togs emot. Hör det ändå till {other}: svara på det här meddelandet med \
+             \"sammanfoga {other}\" som första rad.\n"
+        ));
+    }
+
     text.push_str("\nBIFOGAT\n");
     let lines = attachment_lines(attachments);
     if lines.is_empty() {
@@ -584,7 +595,9 @@ pub fn follow_up_text(case_ref: &CaseRef, subject: &str, from: &str) -> String {
     let from = short_subject(from);
     format!(
         "Ett nytt meddelande har kopplats till ärende {case_ref}.\n\nFrån: {from}\nÄmne: {subject}\n\n\
-         Meddelandet finns i ärendets tidslinje (breachwatch cases show {case_ref}).\n{SIGNATURE}"
+         Meddelandet finns i ärendets tidslinje (breachwatch cases show {case_ref}).\n\n\
+         Gäller meddelandet en annan incident? Svara på det här brevet med \"dela\" som första \
+         rad, så blir meddelandet ett eget ärende med egen frist.\n{SIGNATURE}"
     )
 }
 

@@ -46,6 +46,8 @@ pub fn sv(e: &TransitionError, tz: Tz) -> String {
             TransitionError::MergedInto { target } => format!(
                 "Ärendet är sammanfogat med {target} och kan inte återöppnas; dess meddelanden finns i {target}. Fortsätt i det ärendet."
             ),
+            TransitionError::SplitWithoutMessage => "Svara med \"dela\" på breachwatchs brev om det meddelande som ska bli ett eget ärende (öppningsmeddelandet eller brevet om ett nytt meddelande i ärendet).".into(),
+            TransitionError::SplitOnlyMessage => "Meddelandet är ärendets enda och är redan ett eget ärende; det finns inget att dela.".into(),
             TransitionError::MergeTargetClosed { target } => format!(
                 "Ärende {target} är stängt. Återöppna det först (\"återöppna\" som svar i det ärendet) om ärendena ska sammanfogas."
             ),
@@ -104,6 +106,8 @@ pub fn en(e: &TransitionError, tz: Tz) -> String {
             TransitionError::MergedInto { target } => format!(
                 "The case is merged into {target} and cannot be reopened; its messages are in {target}. Continue in that case."
             ),
+            TransitionError::SplitWithoutMessage => "Reply \"split\" to breachwatch's mail about the message that is to become a case of its own (the opening notice, or the mail about a new message in the case).".into(),
+            TransitionError::SplitOnlyMessage => "The message is the case's only one and already a case of its own; there is nothing to split.".into(),
             TransitionError::MergeTargetClosed { target } => format!(
                 "Case {target} is closed. Reopen it first (\"reopen\" in reply to that case) if the cases are to be merged."
             ),

@@ -11,9 +11,10 @@ use crate::core::routing::Route;
 use crate::core::series;
 use crate::mail::compose;
 use crate::store::{
-    CaseChange, CaseRecord, CaseUpdate, Composed, IngestWrite, MergeWrite, NewEvent, OutboxMail,
+    CaseChange, CaseKey, CaseRecord, CaseUpdate, Composed, IngestWrite, MergeWrite, NewEvent,
+    OutboxMail,
 };
-use crate::workers::reply::{self, ReplyMail};
+use crate::workers::reply::{self, ReplyMail, SplitOut};
 
 /// How the message joins its case (the fields of `Plan::Attach`).
 pub(super) struct How {
@@ -31,6 +32,10 @@ struct Official {
     mails: Vec<OutboxMail>,
     update: Option<CaseUpdate>,
     merge: Option<MergeWrite>,
+    /// An accepted `split`: the message found and what the core asked.
+    split: Option<(super::split::Found, SplitOut)>,
+    /// The case's number, for the split's new case.
+    case_ref: Option<String>,
 }
 
 impl Pipeline {
@@ -72,12 +77,30 @@ impl Pipeline {
         events.extend(official.events);
         let mails = official.mails;
         let case_id = how.case_id;
-        let w = IngestWrite {
-            message: inc.row("attached"),
-            change: match earlier {
-                // A copy of the notice is never a command: no workflow update.
-                Some((e, _)) => CaseChange::AttachEarlier(Box::new(e)),
-                None => match (official.update, official.merge) {
+        type Composer = Box<dyn FnOnce(&CaseKey) -> Composed + Send>;
+        let (change, composer): (CaseChange, Composer) = match (earlier, official.split) {
+            // A copy of the notice is never a command: no workflow update.
+            (Some((e, _)), _) => (
+                CaseChange::AttachEarlier(Box::new(e)),
+                Box::new(move |_: &CaseKey| Composed::mails(mails)),
+            ),
+            // `dela`: a new case from the message, in this transaction; the
+            // composer is the new case's opening.
+            (None, Some((found, out))) => {
+                let source_ref = official.case_ref.clone().unwrap_or_default();
+                let (split, opening) =
+                    self.split_write(found, out, &source_ref, &from, mails, inc.now)?;
+                (
+                    CaseChange::AttachSplit {
+                        case_id,
+                        update: official.update,
+                        split: Box::new(split),
+                    },
+                    Box::new(move |k: &CaseKey| opening.compose(k)),
+                )
+            }
+            (None, None) => (
+                match (official.update, official.merge) {
                     (Some(update), Some(m)) => CaseChange::AttachMerge {
                         case_id,
                         update,
@@ -85,15 +108,18 @@ impl Pipeline {
                     },
                     (update, _) => CaseChange::Attach { case_id, update },
                 },
-            },
+                Box::new(move |_: &CaseKey| Composed::mails(mails)),
+            ),
+        };
+        let w = IngestWrite {
+            message: inc.row("attached"),
+            change,
             events,
             checkpoint: inc.checkpoint.take(),
         };
         let res = self
             .store
-            .commit_ingest(w, &self.cfg.general.case_prefix, inc.now, move |_| {
-                Composed::mails(mails)
-            })
+            .commit_ingest(w, &self.cfg.general.case_prefix, inc.now, composer)
             .await?;
         if res.duplicate {
             return Ok(Handled::Duplicate);
@@ -114,7 +140,10 @@ impl Pipeline {
     ) -> anyhow::Result<Official> {
         let wf = self.store.case_workflow(case_id).await?;
         let route: Option<Route> = wf.route.clone();
-        let mut out = Official::default();
+        let mut out = Official {
+            case_ref: Some(wf.case_ref.to_string()),
+            ..Official::default()
+        };
         let was_command = self.reply_work(inc, &wf, &mut out).await?;
         if let Some(route) = route {
             self.attach_mails(inc, &wf, &route, from, was_command, &mut out);
@@ -147,6 +176,13 @@ impl Pipeline {
             Some(r) => self.store.case_record(r.as_str()).await?,
             None => None,
         };
+        // A split takes out the message the reply is about: found through
+        // the reply's thread headers (not found: the core refuses).
+        let split = if reply::split_requested(&reply) {
+            self.split_found(inc, wf).await?
+        } else {
+            None
+        };
         match reply::work(
             &self.cfg,
             &self.sender,
@@ -155,12 +191,17 @@ impl Pipeline {
             inc.now,
             docs,
             merge_target.as_ref(),
+            split.as_ref().map(|f| &f.source),
         ) {
             Ok(w) => {
                 out.events.extend(w.events);
                 out.mails.extend(w.mails);
                 out.update = w.update;
                 out.merge = w.merge;
+                out.split = match (split, w.split) {
+                    (Some(found), Some(s)) => Some((found, s)),
+                    _ => None,
+                };
                 Ok(w.was_command)
             }
             Err(e) => {

@@ -30,6 +30,7 @@ mod open;
 mod placement;
 mod quarantine;
 mod record;
+mod split;
 
 pub use placement::Placement;
 

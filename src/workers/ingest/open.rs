@@ -87,6 +87,7 @@ impl Pipeline {
             notice_id: inc.message_id.clone(),
             notice: n.clone(),
             may_belong: how.may_belong_to.map(|c| (c.case_ref, c.why)),
+            split_from: None,
             aware_at: how.aware_at,
             ack: how.ack,
             templates: self.templates.clone(),
@@ -113,15 +114,32 @@ impl Pipeline {
 
     /// The case row as it opens.
     fn new_case(&self, inc: &Incoming<'_>, how: &How) -> anyhow::Result<NewCase> {
-        let n = inc.n;
+        self.case_row(
+            inc.n,
+            &inc.decision,
+            inc.now,
+            how.aware_at,
+            how.next_reminder,
+        )
+    }
+
+    /// The row of a case opened from notice `n` (by intake, or by `split`).
+    pub(super) fn case_row(
+        &self,
+        n: &Notice,
+        decision: &crate::core::routing::RouteDecision,
+        now: DateTime<Utc>,
+        aware_at: DateTime<Utc>,
+        next_reminder: Option<clock::Reminder>,
+    ) -> anyhow::Result<NewCase> {
         let tz = self.cfg.tz();
         let supplier = series::supplier_key(n, &self.cfg.general.internal_domains);
         let reporter_address = n.reporter.address.clone().or(n.sender.address.clone());
         Ok(NewCase {
-            year: inc.now.with_timezone(&tz).year(),
-            aware_at: how.aware_at,
-            deadline_at: clock::deadline(how.aware_at),
-            opened_at: inc.now,
+            year: now.with_timezone(&tz).year(),
+            aware_at,
+            deadline_at: clock::deadline(aware_at),
+            opened_at: now,
             reporter_name: n.reporter.name.clone(),
             reporter_domain: reporter_address
                 .as_deref()
@@ -132,10 +150,10 @@ impl Pipeline {
             supplier_domain: supplier.domain.clone(),
             supplier_org: supplier.org.clone(),
             systems: n.incident.systems.clone(),
-            rule_name: inc.decision.rule.clone(),
-            route: serde_json::to_value(&inc.decision.route)?,
+            rule_name: decision.rule.clone(),
+            route: serde_json::to_value(&decision.route)?,
             facts: crate::core::notice::present::to_contract_json(n, tz),
-            next_reminder: how.next_reminder.map(|r| (r.due_at, r.seq)),
+            next_reminder: next_reminder.map(|r| (r.due_at, r.seq)),
             workflow: None,
             nis2_reminder: None,
         })
@@ -144,30 +162,33 @@ impl Pipeline {
 
 /// What the opening mail needs, moved into the transaction that gives the
 /// case its number.
-struct Opening {
-    sender: Sender,
-    route: Route,
-    rule: Option<String>,
-    subject: String,
-    reporter: String,
-    notice_id: Option<String>,
-    notice: Notice,
-    may_belong: Option<(String, String)>,
-    aware_at: DateTime<Utc>,
-    ack: AckTo,
-    templates: std::sync::Arc<crate::render::Templates>,
-    docs_cfg: crate::config::Documents,
-    tz: chrono_tz::Tz,
+pub(super) struct Opening {
+    pub(super) sender: Sender,
+    pub(super) route: Route,
+    pub(super) rule: Option<String>,
+    pub(super) subject: String,
+    pub(super) reporter: String,
+    pub(super) notice_id: Option<String>,
+    pub(super) notice: Notice,
+    /// The case it may belong to (or, split by reply, came from) and why.
+    pub(super) may_belong: Option<(String, String)>,
+    /// The case it was split from by reply (`dela`/`split`).
+    pub(super) split_from: Option<String>,
+    pub(super) aware_at: DateTime<Utc>,
+    pub(super) ack: AckTo,
+    pub(super) templates: std::sync::Arc<crate::render::Templates>,
+    pub(super) docs_cfg: crate::config::Documents,
+    pub(super) tz: chrono_tz::Tz,
     /// The reader's NIS2 reasons (empty: NIS2 not suggested).
-    nis2_reasons: Vec<crate::core::regime::Nis2Reason>,
-    now: DateTime<Utc>,
+    pub(super) nis2_reasons: Vec<crate::core::regime::Nis2Reason>,
+    pub(super) now: DateTime<Utc>,
 }
 
 impl Opening {
     /// The opening notice to the official (with the draft documents) and the
     /// acknowledgement. A mail that cannot be composed is dropped with an
     /// event; the case opens all the same.
-    fn compose(&self, k: &CaseKey) -> Composed {
+    pub(super) fn compose(&self, k: &CaseKey) -> Composed {
         let (aware_at, now) = (self.aware_at, self.now);
         let forwarded_at = if self.notice.forwarded {
             self.notice.received_at
@@ -188,6 +209,7 @@ impl Opening {
                 .may_belong
                 .as_ref()
                 .map(|(r, w)| (r.as_str(), w.as_str())),
+            split_from: self.split_from.as_deref(),
             incident: &self.notice.incident,
             notice_text: &self.notice.body_text,
             forwarded_at,
