@@ -19,9 +19,12 @@ use super::{Command, CommandError, Lang, LineResult};
 pub struct AuthorityRef(String);
 
 impl TryFrom<String> for AuthorityRef {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        AuthorityRef::parse(&s).ok_or_else(|| format!("not an authority reference: {s:?}"))
+    type Error = super::NotAReference;
+    fn try_from(s: String) -> Result<Self, super::NotAReference> {
+        AuthorityRef::parse(&s).ok_or(super::NotAReference {
+            kind: "an authority reference",
+            value: s,
+        })
     }
 }
 
