@@ -652,9 +652,9 @@ fn html_nis2(out: &mut String, r: &YearReport, w: &Words) {
             t.not_sent
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "</tbody></table><p class=\"method\">{}</p></section>\n",
+        "</tbody></table><p class=\"method\">{}</p></section>",
         esc(w.nis2_method)
     );
 }
