@@ -147,7 +147,13 @@ pub async fn action(
     let now = Utc::now();
     let case = load_case(&wf);
     let via = json!({ "via": "web", "user": session.address });
-    let out = match case.apply(&command, &session.address, now) {
+    let out = match case.apply_in(
+        &command,
+        &session.address,
+        now,
+        crate::core::case::Related::default(),
+        state.p.cfg.tz(),
+    ) {
         Ok(mut t) => {
             if let Some(Effect::RecordTimeline {
                 data: serde_json::Value::Object(m),

@@ -10,9 +10,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use std::collections::HashMap;
+
 use super::access::{may_see, scope, Scope};
 use super::session::Session;
 use super::WebState;
+use crate::core::regime::Clock;
 use crate::store::{CaseRecord, CaseSummary};
 
 /// At most this many cases per API page.
@@ -107,9 +110,39 @@ pub struct CaseRow {
     pub time_left: String,
     /// `ok`, `urgent` (under 24 h) or `overdue`.
     pub urgency: &'static str,
-    /// The deadline in the configured zone, as on the page.
+    /// The deadline in the configured zone, as on the page: the nearest open
+    /// deadline of any regime (`next_clock`), else the GDPR one.
     pub deadline: String,
     pub last_event: String,
+    /// The nearest open deadline of any regime (GDPR art. 33 while its clock
+    /// runs, each open NIS2 one), the page's sort key; None when no clock runs.
+    pub next_deadline_at: Option<DateTime<Utc>>,
+    /// Which clock that is (`imy-notification`, `early-warning`, …).
+    pub next_clock: Option<Clock>,
+    /// Its name on the page ("anmälan till IMY", "NIS2: tidig varning").
+    pub next_clock_sv: String,
+}
+
+/// The nearest open deadline of a case, any regime.
+pub type Nearest = (Clock, DateTime<Utc>);
+
+/// The case's nearest open deadline: GDPR's while its clock runs, and every
+/// open NIS2 deadline (`core::regime`).
+pub fn nearest_deadline(case: &crate::core::case::Case, tz: chrono_tz::Tz) -> Option<Nearest> {
+    let gdpr = case
+        .deadline_clock_running()
+        .then(|| (Clock::ImyNotification, case.deadline()));
+    let nis2 = if case.merged_into.is_some() {
+        Vec::new()
+    } else {
+        crate::core::regime::open_nis2(case.aware_at, &case.nis2, tz)
+    };
+    gdpr.into_iter()
+        .chain(
+            nis2.iter()
+                .filter_map(|d| d.pending().map(|at| (d.clock, at))),
+        )
+        .min_by_key(|(_, at)| *at)
 }
 
 fn state_sv(s: &str) -> String {
@@ -127,8 +160,15 @@ fn state_sv(s: &str) -> String {
     .to_string()
 }
 
-fn row(state: &WebState, s: &CaseSummary, last_event: String, now: DateTime<Utc>) -> CaseRow {
-    let (time_left, urgency) = time_left(s.deadline_at, now);
+fn row(
+    state: &WebState,
+    s: &CaseSummary,
+    last_event: String,
+    now: DateTime<Utc>,
+    next: Option<Nearest>,
+) -> CaseRow {
+    let shown = next.map(|(_, at)| at).unwrap_or(s.deadline_at);
+    let (time_left, urgency) = time_left(shown, now);
     CaseRow {
         case_ref: s.case_ref.clone(),
         state: s.state.clone(),
@@ -147,8 +187,13 @@ fn row(state: &WebState, s: &CaseSummary, last_event: String, now: DateTime<Utc>
         acknowledged: s.state != "received",
         time_left,
         urgency,
-        deadline: local(state, s.deadline_at),
+        deadline: local(state, shown),
         last_event,
+        next_deadline_at: next.map(|(_, at)| at),
+        next_clock: next.map(|(c, _)| c),
+        next_clock_sv: next
+            .map(|(c, _)| crate::core::text::digest::clock_label_sv(c))
+            .unwrap_or_default(),
     }
 }
 
@@ -171,29 +216,36 @@ pub struct Filter {
 }
 
 /// The cases this person may see, open ones only unless `all`, sorted by deadline.
+/// The cases this person may see, open ones only unless `all`, sorted by the
+/// nearest open deadline of any regime (cases with no running clock last, by
+/// their GDPR deadline), with that deadline per case reference.
 async fn visible_cases(
     state: &WebState,
     who: &str,
     all: bool,
-) -> Result<(Vec<CaseSummary>, Scope), Response> {
+) -> Result<(Vec<CaseSummary>, Scope, HashMap<String, Nearest>), Response> {
     let sc = scope(&state.p.cfg, &state.web, who);
+    let tz = state.p.cfg.tz();
     let list = state
         .p
         .store
         .list_cases()
         .await
         .map_err(|e| store_error(state, e))?;
-    let mut routes = std::collections::HashMap::new();
-    if sc == Scope::Roster {
-        for w in state
-            .p
-            .store
-            .all_workflows()
-            .await
-            .map_err(|e| store_error(state, e))?
-        {
-            routes.insert(w.case_ref.as_str().to_string(), w.route.clone());
+    let mut routes = HashMap::new();
+    let mut nearest = HashMap::new();
+    for w in state
+        .p
+        .store
+        .all_workflows()
+        .await
+        .map_err(|e| store_error(state, e))?
+    {
+        let r = w.case_ref.as_str().to_string();
+        if let Some(n) = nearest_deadline(&crate::workers::reply::load_case(&w), tz) {
+            nearest.insert(r.clone(), n);
         }
+        routes.insert(r, w.route.clone());
     }
     let mut out: Vec<CaseSummary> = list
         .into_iter()
@@ -203,12 +255,12 @@ async fn visible_cases(
             Scope::Roster => may_see(&sc, routes.get(&c.case_ref).and_then(|r| r.as_ref()), who),
         })
         .collect();
-    out.sort_by(|a, b| {
-        a.deadline_at
-            .cmp(&b.deadline_at)
-            .then(a.case_ref.cmp(&b.case_ref))
-    });
-    Ok((out, sc))
+    let key = |c: &CaseSummary| match nearest.get(&c.case_ref) {
+        Some((_, at)) => (false, *at),
+        None => (true, c.deadline_at),
+    };
+    out.sort_by(|a, b| key(a).cmp(&key(b)).then(a.case_ref.cmp(&b.case_ref)));
+    Ok((out, sc, nearest))
 }
 
 async fn last_event(state: &WebState, id: i64) -> String {
@@ -227,7 +279,7 @@ pub async fn open_cases(
     Query(f): Query<Filter>,
 ) -> Response {
     let now = Utc::now();
-    let (cases, sc) = match visible_cases(&state, &session.address, false).await {
+    let (cases, sc, nearest) = match visible_cases(&state, &session.address, false).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -245,7 +297,7 @@ pub async fn open_cases(
             && (f.official.is_empty() || c.official == f.official)
     }) {
         let last = last_event(&state, c.id).await;
-        rows.push(row(&state, c, last, now));
+        rows.push(row(&state, c, last, now, nearest.get(&c.case_ref).copied()));
     }
     let filtered = !(f.committee.is_empty() && f.state.is_empty() && f.official.is_empty());
     page(
@@ -313,8 +365,47 @@ pub async fn case_page(
         Ok(x) => x,
         Err(e) => return store_error(&state, e),
     };
-    let mut c = row(&state, &summary, String::new(), now);
+    let tz = state.p.cfg.tz();
+    let case = crate::workers::reply::load_case(&rec);
+    let mut c = row(
+        &state,
+        &summary,
+        String::new(),
+        now,
+        nearest_deadline(&case, tz),
+    );
     c.last_event = String::new();
+    // Every clock of the case, GDPR's and NIS2's, in one table.
+    let clocks: Vec<Value> = case
+        .deadlines(tz)
+        .iter()
+        .map(|d| {
+            let gdpr = d.clock == Clock::ImyNotification;
+            let stopped = if gdpr {
+                !case.deadline_clock_running() && d.done_at.is_none()
+            } else {
+                !case.nis2.running() && d.done_at.is_none()
+            };
+            let state_sv = match (d.done_at, d.due_at) {
+                (Some(_), _) if d.late() => "skickad efter fristen".to_string(),
+                (Some(_), _) => "skickad i tid".to_string(),
+                (None, _) if stopped => "stoppad".to_string(),
+                (None, None) => "räknas ännu inte".to_string(),
+                (None, Some(due)) => time_left(due, now).0,
+            };
+            json!({
+                "name": crate::core::text::digest::clock_label_sv(d.clock),
+                "article": d.clock.article(),
+                "due": d.due_at.map(|t| local(&state, t)).unwrap_or_default(),
+                "done": d.done_at.map(|t| local(&state, t)).unwrap_or_default(),
+                "state": state_sv,
+                "urgency": match (d.done_at, d.due_at) {
+                    (None, Some(due)) if !stopped => time_left(due, now).1,
+                    _ => "ok",
+                },
+            })
+        })
+        .collect();
     let imy_ref = rec
         .workflow
         .as_ref()
@@ -381,12 +472,12 @@ pub async fn case_page(
         "ref": c.case_ref, "state_sv": c.state_sv, "urgency": c.urgency, "time_left": c.time_left,
         "deadline": c.deadline, "aware": local(&state, rec.aware_at), "opened": local(&state, rec.opened_at),
         "supplier": c.supplier, "systems": c.systems, "committee": c.committee, "official": c.official,
-        "imy_ref": imy_ref,
+        "imy_ref": imy_ref, "next_clock_sv": c.next_clock_sv,
     });
     page(
         &state,
         "case.html",
-        serde_json::json!({ "user": &session.address, "csrf": &session.csrf, "quarantine": matches!(sc, Scope::All { quarantine: true }), "c": cv, "facts": facts, "reminders_sent": reminders_sent, "next_reminder": next_reminder, "documents": documents, "events": ev, "messages": msgs, "outbox": out, "actions": rec.state != "closed", "flash": match flash.done.as_str() {
+        serde_json::json!({ "user": &session.address, "csrf": &session.csrf, "quarantine": matches!(sc, Scope::All { quarantine: true }), "c": cv, "facts": facts, "reminders_sent": reminders_sent, "next_reminder": next_reminder, "documents": documents, "clocks": clocks, "events": ev, "messages": msgs, "outbox": out, "actions": rec.state != "closed", "flash": match flash.done.as_str() {
                 "ok" => Some("Utfört."),
                 "refused" => Some("Åtgärden avvisades: se tidslinjen och svaret per e-post."),
                 _ => None,
@@ -672,7 +763,7 @@ pub async fn api_cases(
     Query(f): Query<Filter>,
 ) -> Response {
     let now = Utc::now();
-    let (cases, _) = match visible_cases(&state, &session.address, f.all).await {
+    let (cases, _, nearest) = match visible_cases(&state, &session.address, f.all).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -698,7 +789,7 @@ pub async fn api_cases(
         .take(per_page)
     {
         let last = last_event(&state, c.id).await;
-        items.push(row(&state, c, last, now));
+        items.push(row(&state, c, last, now, nearest.get(&c.case_ref).copied()));
     }
     Json(json!({
         "schema": "breachwatch.api.cases/1",

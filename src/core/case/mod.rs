@@ -372,6 +372,8 @@ struct Step<'a> {
     notify_roster: Option<Texts>,
     actor: &'a str,
     now: DateTime<Utc>,
+    /// The configured zone: the NIS2 month clocks count in it.
+    tz: Tz,
 }
 
 impl Case {
@@ -479,7 +481,7 @@ impl Case {
             merge_target: target,
             split: None,
         };
-        self.apply_with(cmd, actor, now, related)
+        self.apply_in(cmd, actor, now, related, chrono_tz::Europe::Stockholm)
     }
 
     /// [`Case::apply`] with what a `merge` or `split` needs ([`Related`]).
@@ -489,6 +491,20 @@ impl Case {
         actor: &str,
         now: DateTime<Utc>,
         related: Related<'_>,
+    ) -> Result<Transition, TransitionError> {
+        self.apply_in(cmd, actor, now, related, chrono_tz::Europe::Stockholm)
+    }
+
+    /// [`Case::apply_with`] with the configured zone `tz` (the NIS2
+    /// month clocks, `core::regime::one_month_after`, count in it); the shell
+    /// always calls this one.
+    pub fn apply_in(
+        &self,
+        cmd: &Command,
+        actor: &str,
+        now: DateTime<Utc>,
+        related: Related<'_>,
+        tz: Tz,
     ) -> Result<Transition, TransitionError> {
         let target = related.merge_target;
         // The NIS2 reports outlive the GDPR case: the final report is due a
@@ -504,6 +520,7 @@ impl Case {
             notify_roster: None,
             actor,
             now,
+            tz,
         };
         let (kind, data, confirm) = match cmd {
             Command::Note(text) => note::note(self, text),

@@ -109,7 +109,7 @@ pub fn handle_reply(
             ]);
         }
     };
-    match case.apply_with(&command, reply.sender, now, related) {
+    match case.apply_in(&command, reply.sender, now, related, tz) {
         Ok(mut t) => {
             if let Some(Effect::RecordTimeline {
                 data: serde_json::Value::Object(m),
