@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::access::{may_see, scope, Scope};
 use super::session::Session;
 use super::WebState;
-use crate::store::{CaseRecord, CaseSummary};
+use crate::store::{CaseListRow, CaseQuery, CaseRecord};
 
 /// At most this many cases per API page.
 pub const MAX_PAGE: usize = 200;
@@ -79,7 +79,7 @@ fn not_found(state: &WebState, api: bool) -> Response {
     }
 }
 
-fn store_error(state: &WebState, e: impl std::fmt::Display) -> Response {
+pub fn store_error(state: &WebState, e: impl std::fmt::Display) -> Response {
     tracing::error!("web: store: {e:#}");
     error_page(
         state,
@@ -113,21 +113,10 @@ pub struct CaseRow {
 }
 
 fn state_sv(s: &str) -> String {
-    match s {
-        "received" => "inkommet",
-        "acknowledged" => "kvitterat",
-        "assessed" => "bedömt",
-        "decided" => "beslutat",
-        "reported" => "anmält till IMY",
-        "supplemented" => "kompletterat",
-        "withdrawn" => "återtaget",
-        "closed" => "stängt",
-        other => other,
-    }
-    .to_string()
+    crate::core::text::timeline::state_label(s)
 }
 
-fn row(state: &WebState, s: &CaseSummary, last_event: String, now: DateTime<Utc>) -> CaseRow {
+fn row(state: &WebState, s: &CaseListRow, now: DateTime<Utc>) -> CaseRow {
     let (time_left, urgency) = time_left(s.deadline_at, now);
     CaseRow {
         case_ref: s.case_ref.clone(),
@@ -148,7 +137,14 @@ fn row(state: &WebState, s: &CaseSummary, last_event: String, now: DateTime<Utc>
         time_left,
         urgency,
         deadline: local(state, s.deadline_at),
-        last_event,
+        last_event: match (&s.last_event, s.last_event_at) {
+            (Some(k), Some(at)) => format!(
+                "{} {}",
+                local(state, at),
+                crate::core::text::timeline::event_label(k)
+            ),
+            _ => String::new(),
+        },
     }
 }
 
@@ -170,92 +166,132 @@ pub struct Filter {
     pub all: bool,
 }
 
-/// The cases this person may see, open ones only unless `all`, sorted by deadline.
-async fn visible_cases(
+/// Cases per page on the open-cases page.
+pub const PAGE_ROWS: usize = 100;
+
+/// The page of cases this person may see (open ones only unless `all`),
+/// sorted by deadline, with the total: one store query.
+async fn case_page_rows(
     state: &WebState,
     who: &str,
-    all: bool,
-) -> Result<(Vec<CaseSummary>, Scope), Response> {
+    f: &Filter,
+    per_page: usize,
+    now: DateTime<Utc>,
+) -> Result<(Vec<CaseRow>, usize, Scope), Response> {
     let sc = scope(&state.p.cfg, &state.web, who);
-    let list = state
+    let page = f.page.max(1);
+    let q = CaseQuery {
+        include_closed: f.all,
+        committee: f.committee.trim().chars().take(200).collect(),
+        state: f.state.trim().chars().take(40).collect(),
+        official: f.official.trim().to_lowercase().chars().take(254).collect(),
+        roster_of: match sc {
+            Scope::All { .. } => String::new(),
+            Scope::Roster => who.trim().to_lowercase(),
+        },
+        limit: per_page as i64,
+        offset: ((page - 1).saturating_mul(per_page)).min(i64::MAX as usize) as i64,
+    };
+    let (list, total) = state
         .p
         .store
-        .list_cases()
+        .web_case_page(&q)
         .await
         .map_err(|e| store_error(state, e))?;
-    let mut routes = std::collections::HashMap::new();
-    if sc == Scope::Roster {
-        for w in state
-            .p
-            .store
-            .all_workflows()
-            .await
-            .map_err(|e| store_error(state, e))?
-        {
-            routes.insert(w.case_ref.as_str().to_string(), w.route.clone());
-        }
-    }
-    let mut out: Vec<CaseSummary> = list
-        .into_iter()
-        .filter(|c| all || c.state != "closed")
-        .filter(|c| match &sc {
-            Scope::All { .. } => true,
-            Scope::Roster => may_see(&sc, routes.get(&c.case_ref).and_then(|r| r.as_ref()), who),
-        })
-        .collect();
-    out.sort_by(|a, b| {
-        a.deadline_at
-            .cmp(&b.deadline_at)
-            .then(a.case_ref.cmp(&b.case_ref))
-    });
-    Ok((out, sc))
+    let rows = list.iter().map(|c| row(state, c, now)).collect();
+    Ok((rows, usize::try_from(total).unwrap_or(0), sc))
 }
 
-async fn last_event(state: &WebState, id: i64) -> String {
-    match state.p.store.case_events(id).await {
-        Ok(ev) => ev
-            .last()
-            .map(|e| format!("{} {}", local(state, e.at), e.kind))
-            .unwrap_or_default(),
-        Err(_) => String::new(),
+/// The filters' choices: the configured committees and officials (not a
+/// query over every case), and the states.
+fn choices(state: &WebState) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let cfg = &state.p.cfg;
+    let routes: Vec<_> = std::iter::once(&cfg.routing.default)
+        .chain(cfg.routing.rules.iter().map(|r| &r.route))
+        .collect();
+    let mut committees: Vec<String> = routes.iter().map(|r| r.committee.name.clone()).collect();
+    let mut officials: Vec<String> = routes
+        .iter()
+        .map(|r| r.official.address.trim().to_lowercase())
+        .collect();
+    for v in [&mut committees, &mut officials] {
+        v.sort();
+        v.dedup();
     }
+    let states = [
+        "received",
+        "acknowledged",
+        "assessed",
+        "decided",
+        "reported",
+        "supplemented",
+        "withdrawn",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    (committees, officials, states)
 }
 
 pub async fn open_cases(
     State(state): State<WebState>,
     session: Session,
-    Query(f): Query<Filter>,
+    Query(mut f): Query<Filter>,
 ) -> Response {
     let now = Utc::now();
-    let (cases, sc) = match visible_cases(&state, &session.address, false).await {
+    f.all = false;
+    let (rows, total, sc) = match case_page_rows(&state, &session.address, &f, PAGE_ROWS, now).await
+    {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let mut committees: Vec<String> = cases.iter().map(|c| c.committee.clone()).collect();
-    let mut officials: Vec<String> = cases.iter().map(|c| c.official.clone()).collect();
-    let mut states: Vec<String> = cases.iter().map(|c| c.state.clone()).collect();
-    for v in [&mut committees, &mut officials, &mut states] {
-        v.sort();
-        v.dedup();
-    }
-    let mut rows = Vec::new();
-    for c in cases.iter().filter(|c| {
-        (f.committee.is_empty() || c.committee == f.committee)
-            && (f.state.is_empty() || c.state == f.state)
-            && (f.official.is_empty() || c.official == f.official)
-    }) {
-        let last = last_event(&state, c.id).await;
-        rows.push(row(&state, c, last, now));
-    }
+    let (committees, officials, states) = choices(&state);
+    let states: Vec<Value> = states
+        .iter()
+        .map(|s| json!({"value": s, "label": state_sv(s)}))
+        .collect();
+    let page_no = f.page.max(1);
+    let link = |p: usize| {
+        let mut q = url_query(&[
+            ("committee", f.committee.as_str()),
+            ("state", f.state.as_str()),
+            ("official", f.official.as_str()),
+        ]);
+        q.push_str(&format!("{}page={p}", if q.is_empty() { "" } else { "&" }));
+        format!("/?{q}")
+    };
+    let prev = (page_no > 1).then(|| link(page_no - 1));
+    let next = (page_no * PAGE_ROWS < total).then(|| link(page_no + 1));
     let filtered = !(f.committee.is_empty() && f.state.is_empty() && f.official.is_empty());
     page(
         &state,
         "cases.html",
-        serde_json::json!({ "user": &session.address, "csrf": &session.csrf, "quarantine": matches!(sc, Scope::All { quarantine: true }), "cases": rows, "committees": committees, "officials": officials, "states": states, "filter": f, "filtered": filtered }),
+        serde_json::json!({ "user": &session.address, "csrf": &session.csrf, "quarantine": matches!(sc, Scope::All { quarantine: true }), "cases": rows, "total": total, "page": page_no, "prev": prev, "next": next, "committees": committees, "officials": officials, "states": states, "filter": f, "filtered": filtered }),
     )
 }
 
-fn page(state: &WebState, name: &str, ctx: Value) -> Response {
+/// `k=v&…` of the non-empty pairs, percent-encoded.
+fn url_query(pairs: &[(&str, &str)]) -> String {
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+pub fn page(state: &WebState, name: &str, ctx: Value) -> Response {
     match state.templates.render(name, ctx) {
         Ok(html) => Html(html).into_response(),
         Err(r) => r.into_response(),
@@ -263,7 +299,7 @@ fn page(state: &WebState, name: &str, ctx: Value) -> Response {
 }
 
 /// The case if this person may see it.
-async fn case_for(
+pub async fn case_for(
     state: &WebState,
     who: &str,
     case_ref: &str,
@@ -304,27 +340,75 @@ pub async fn case_page(
     };
     let now = Utc::now();
     let st = &state.p.store;
-    let (summary, events, messages, outbox) = match tokio::try_join!(
+    let (summary, events, messages, outbox, raws) = match tokio::try_join!(
         st.case_summary(rec.case_ref.as_str()),
         st.case_events(rec.id),
         st.case_messages(rec.id),
-        st.case_outbox(rec.id)
+        st.case_outbox(rec.id),
+        st.web_case_raws(rec.id, super::files::MAX_MESSAGES)
     ) {
         Ok(x) => x,
         Err(e) => return store_error(&state, e),
     };
-    let mut c = row(&state, &summary, String::new(), now);
-    c.last_event = String::new();
+    let c = row(
+        &state,
+        &CaseListRow {
+            id: summary.id,
+            case_ref: summary.case_ref.clone(),
+            state: summary.state.clone(),
+            aware_at: summary.aware_at,
+            deadline_at: summary.deadline_at,
+            reporter_organisation: summary.reporter_organisation.clone(),
+            reporter_address: summary.reporter_address.clone(),
+            committee: summary.committee.clone(),
+            official: summary.official.clone(),
+            systems: summary.systems.clone(),
+            last_event: None,
+            last_event_at: None,
+        },
+        now,
+    );
     let imy_ref = rec
         .workflow
         .as_ref()
         .and_then(|w| w.imy_ref.as_ref())
         .map(|r| r.to_string());
-    let facts = facts_rows(&rec.stored.facts, state.p.cfg.tz());
+    // The evidence stored with the case at opening (since the web view), else
+    // the opening message read again by the same reader (`inspect --explain`).
+    let mut facts_json = rec.stored.facts.clone();
+    if facts_json.get("evidence").is_none() {
+        let opening = messages
+            .iter()
+            .zip(raws.iter())
+            .find(|(m, _)| m.disposition == "opened_case");
+        if let (Some((m, (_, raw))), Value::Object(o)) = (opening, &mut facts_json) {
+            let mut opts = state.p.cfg.read_options();
+            opts.delivered_at = m.received_at;
+            let read = std::panic::catch_unwind(|| crate::core::notice::read(raw, &opts));
+            if let Ok(Ok(n)) = read {
+                o.insert("evidence".into(), json!(n.evidence));
+            }
+        }
+    }
+    let facts = facts_rows(&facts_json, state.p.cfg.tz());
     let reminders_sent: Vec<String> = events
         .iter()
-        .filter(|e| e.kind.as_str().starts_with("reminder"))
-        .map(|e| format!("{} ({})", local(&state, e.at), e.kind))
+        .filter(|e| {
+            matches!(
+                e.kind,
+                crate::core::event::EventKind::Reminder
+                    | crate::core::event::EventKind::OverdueReminder
+                    | crate::core::event::EventKind::Nis2Reminder
+                    | crate::core::event::EventKind::Nis2OverdueReminder
+            )
+        })
+        .map(|e| {
+            format!(
+                "{} ({})",
+                local(&state, e.at),
+                crate::core::text::timeline::event_label(&e.kind).to_lowercase()
+            )
+        })
         .collect();
     let documents: Vec<Value> = events
         .iter()
@@ -338,9 +422,10 @@ pub async fn case_page(
                 .unwrap_or_default()
                 .into_iter()
                 .map(move |d| {
+                    let sha = d.get("sha256").and_then(Value::as_str).unwrap_or("").to_string();
                     json!({
                         "name": d.get("file_name").or_else(|| d.get("name")).cloned().unwrap_or(Value::Null),
-                        "sha256": d.get("sha256").cloned().unwrap_or(Value::Null),
+                        "sha256": sha,
                         "at": at.clone(),
                     })
                 })
@@ -351,19 +436,35 @@ pub async fn case_page(
         .map(|e| {
             json!({
                 "at": local(&state, e.at), "kind": e.kind,
+                "label": crate::core::text::timeline::event_label(&e.kind),
                 "actor": e.actor,
-                "via": e.data.get("via").and_then(|v| v.get("via")).and_then(|v| v.as_str()),
+                "via": e.data.get("via").and_then(|v| v.get("via")).and_then(|v| v.as_str())
+                    .map(crate::core::text::timeline::via_label),
                 "hash": e.hash, "prev_hash": e.prev_hash,
             })
         })
         .collect();
     let msgs: Vec<Value> = messages
         .iter()
-        .map(|m| {
+        .enumerate()
+        .map(|(i, m)| {
+            let (id, files) = match raws.get(i) {
+                Some((id, raw)) => (
+                    Some(*id),
+                    super::files::attachments(raw)
+                        .into_iter()
+                        .enumerate()
+                        .map(|(n, a)| json!({"n": n, "name": a.name, "size": a.bytes.len()}))
+                        .collect::<Vec<_>>(),
+                ),
+                None => (None, Vec::new()),
+            };
             json!({
+                "id": id,
                 "received": m.received_at.map(|t| local(&state, t)).unwrap_or_default(),
                 "from": m.from_address, "subject": m.subject,
-                "kind": m.kind, "disposition": m.disposition,
+                "kind": crate::core::text::timeline::message_label(&m.kind, &m.disposition),
+                "attachments": files,
             })
         })
         .collect();
@@ -371,7 +472,9 @@ pub async fn case_page(
         .iter()
         .map(|o| {
             json!({
-                "purpose": o.purpose, "subject": o.subject, "status": o.status,
+                "purpose": crate::core::text::timeline::mail_purpose_label(&o.purpose),
+                "subject": o.subject,
+                "status": crate::core::text::timeline::mail_status_label(&o.status),
                 "sent": o.sent_at.map(|t| local(&state, t)).unwrap_or_default(),
             })
         })
@@ -401,17 +504,20 @@ fn facts_rows(facts: &Value, tz: chrono_tz::Tz) -> Vec<Value> {
     use crate::core::documents::words::{category_form_label, cause_form_label};
     use crate::core::notice::Cause;
     let mut out = Vec::new();
-    let evidence = |field: &str| -> String {
+    // Every quote the field was read from (at most three), as written.
+    let evidence = |field: &str| -> Vec<String> {
         facts
             .get("evidence")
             .and_then(|e| e.as_array())
-            .and_then(|a| {
+            .map(|a| {
                 a.iter()
-                    .find(|x| x.get("field").and_then(|f| f.as_str()) == Some(field))
+                    .filter(|x| x.get("field").and_then(|f| f.as_str()) == Some(field))
+                    .filter_map(|x| x.get("text").and_then(|t| t.as_str()))
+                    .map(|t| crate::core::bounded::one_line(t, 400))
+                    .take(3)
+                    .collect()
             })
-            .and_then(|x| x.get("text").and_then(|t| t.as_str()))
-            .unwrap_or("")
-            .to_string()
+            .unwrap_or_default()
     };
     let text = |v: &Value| -> String {
         v.as_str()
@@ -476,6 +582,27 @@ fn facts_rows(facts: &Value, tz: chrono_tz::Tz) -> Vec<Value> {
             }
         }
     }
+    // How awareness was set and who reported, when the reader said so.
+    for (field, label, value) in [
+        (
+            "aware_at",
+            "Kännedom",
+            facts.get("aware_at").map(|v| show("discovered_at", v)),
+        ),
+        (
+            "reporter.organisation",
+            "Anmälare",
+            facts
+                .get("reporter")
+                .and_then(|r| r.get("organisation"))
+                .map(|v| show("", v)),
+        ),
+    ] {
+        let ev = evidence(field);
+        if !ev.is_empty() {
+            out.push(json!({"name": label, "value": value.unwrap_or_default(), "evidence": ev}));
+        }
+    }
     out
 }
 
@@ -519,12 +646,23 @@ pub async fn register_page(
             Err(e) => return store_error(&state, e),
         };
     let (verify, verify_ok) = match crate::register::verify(&state.p.store, None).await {
-        Ok(r) if r.problems().is_empty() => (r.summary(), true),
+        Ok(r) if r.problems().is_empty() => (
+            crate::core::text::timeline::register_intact(
+                r.cases.len(),
+                r.cases.iter().map(|v| v.events).sum(),
+                i64::try_from(r.reg_counter).unwrap_or(i64::MAX),
+                r.unsealed_rows,
+            ),
+            true,
+        ),
         Ok(r) => (
-            format!("REGISTRET ÄR INTE INTAKT: {}", r.problems().join("; ")),
+            crate::core::text::timeline::register_broken(&r.problems()),
             false,
         ),
-        Err(e) => (format!("kunde inte kontrolleras: {e}"), false),
+        Err(e) => (
+            crate::core::text::timeline::register_unchecked(&e.to_string()),
+            false,
+        ),
     };
     let s = |v: &Value, k: &str| -> String {
         match v.get(k) {
@@ -672,38 +810,21 @@ pub async fn api_cases(
     Query(f): Query<Filter>,
 ) -> Response {
     let now = Utc::now();
-    let (cases, _) = match visible_cases(&state, &session.address, f.all).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let cases: Vec<&CaseSummary> = cases
-        .iter()
-        .filter(|c| {
-            (f.committee.is_empty() || c.committee == f.committee)
-                && (f.state.is_empty() || c.state == f.state)
-                && (f.official.is_empty() || c.official == f.official)
-        })
-        .collect();
     let per_page = if f.per_page == 0 {
         50
     } else {
         f.per_page.min(MAX_PAGE)
     };
-    let page = f.page.max(1);
-    let total = cases.len();
-    let mut items = Vec::new();
-    for c in cases
-        .into_iter()
-        .skip((page - 1).saturating_mul(per_page))
-        .take(per_page)
+    let (items, total, _) = match case_page_rows(&state, &session.address, &f, per_page, now).await
     {
-        let last = last_event(&state, c.id).await;
-        items.push(row(&state, c, last, now));
-    }
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let page = f.page.max(1);
     Json(json!({
         "schema": "breachwatch.api.cases/1",
         "page": page, "per_page": per_page, "total": total,
-        "next_page": (page * per_page < total).then_some(page + 1),
+        "next_page": (page.saturating_mul(per_page) < total).then_some(page + 1),
         "cases": items,
     }))
     .into_response()
