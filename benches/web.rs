@@ -99,12 +99,12 @@ async fn seed(store: &Store, n: usize, open_percent: usize) {
         for k in i..end {
             let sep = if k == i { "" } else { "," };
             events.push_str(&format!(
-                "{sep}((SELECT id FROM cases WHERE ref = 'PUI-{}-{:06}'), 1, '{}', 'case_opened', 'breachwatch', '{{}}', '{}', '{}')",
+                "{sep}((SELECT id FROM cases WHERE ref = 'PUI-{}-{:06}'), 1, '{}', 'case_opened', 'breachwatch', '{{}}', '{}', '{:064}')",
                 2000 + k / 100_000,
                 k,
                 now.to_rfc3339(),
                 "0".repeat(64),
-                format!("{k:064}"),
+                k,
             ));
         }
         run(store, &events).await;
@@ -228,6 +228,7 @@ async fn bench(name: &str, url: &str) {
     let stop = tokio_util::sync::CancellationToken::new();
     let server = tokio::spawn(web::serve_on(listener, state, stop.clone()));
     let runs = env_num("BW_BENCH_RUNS", 200);
+    let name = name.to_string();
     let results = tokio::task::spawn_blocking(move || {
         let dpo = sign_in(port, "dpo@example.test");
         let official = sign_in(port, "official@example.test");

@@ -240,7 +240,7 @@ def jwt_rs256(claims, key, kid):
 LOGIN_PAGE = """<!doctype html>
 <html lang="sv"><head><meta charset="utf-8"><title>Testleverantör – logga in</title>
 <style>body{font-family:system-ui,sans-serif;margin:3em auto;max-width:28em;color:#1b1b1b}
-form{display:flex;flex-direction:column;gap:.8em}input,button{font-size:1em;padding:.4em}
+form{display:flex;flex-direction:column;gap:.8em}label{display:flex;flex-direction:column;gap:.3em}input,button{font-size:1em;padding:.4em}
 .note{color:#555;font-size:.9em}</style></head><body>
 <h1>Testleverantör för OpenID Connect</h1>
 <p class="note">Loopback-leverantör för test och demo: ingen riktig inloggning.</p>

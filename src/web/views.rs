@@ -598,7 +598,13 @@ fn facts_rows(facts: &Value, tz: chrono_tz::Tz) -> Vec<Value> {
                 .map(|v| show("", v)),
         ),
     ] {
-        let ev = evidence(field);
+        let mut ev = evidence(field);
+        if field == "aware_at" {
+            ev = ev
+                .iter()
+                .map(|e| crate::core::text::timeline::forward_evidence(e, tz))
+                .collect();
+        }
         if !ev.is_empty() {
             out.push(json!({"name": label, "value": value.unwrap_or_default(), "evidence": ev}));
         }

@@ -613,7 +613,7 @@ fn a_member_of_staff_reports_an_incident_in_the_browser_and_a_case_opens() {
     let ack = wait_for(30, "acknowledgement to the reporter", || {
         s.mails("staff", "")
             .into_iter()
-            .find(|m| m.subject.starts_with("Mottaget:"))
+            .find(|m| m.subject.contains("Mottaget:"))
     });
     assert!(ack.subject.contains("Skolportalen"), "{}", ack.subject);
     let body = String::from_utf8_lossy(&ack.raw).into_owned();
@@ -934,13 +934,11 @@ async fn list_story(db_url: &str) {
     // Nearest deadline first: the earliest discovery.
     assert_eq!(page[0].case_ref, refs[2]);
     assert_eq!(page[1].case_ref, refs[1]);
-    assert_eq!(
-        page[0]
-            .last_event
-            .as_ref()
-            .map(|k| k.as_str().to_string())
-            .as_deref(),
-        Some("case_opened")
+    // The case's newest event (the opening's documents come after its opening).
+    let last = page[0].last_event.as_ref().map(|k| k.as_str().to_string());
+    assert!(
+        matches!(last.as_deref(), Some("documents_generated" | "case_opened")),
+        "{last:?}"
     );
     assert_eq!(page[0].official, "official@example.test");
     let (page, total) = store.web_case_page(&q(&|q| q.offset = 2)).await.unwrap();

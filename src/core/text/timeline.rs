@@ -49,6 +49,22 @@ pub fn event_label(kind: &EventKind) -> String {
     s.to_string()
 }
 
+/// The reader's note on where awareness came from ("forwarded message from X
+/// sent T", `core::notice`) in Swedish with the time in `tz`; any other text
+/// as it is.
+pub fn forward_evidence(text: &str, tz: chrono_tz::Tz) -> String {
+    let Some(rest) = text.strip_prefix("forwarded message from ") else {
+        return text.to_string();
+    };
+    let Some((who, at)) = rest.rsplit_once(" sent ") else {
+        return text.to_string();
+    };
+    let at = chrono::DateTime::parse_from_rfc3339(at.trim())
+        .map(|t| crate::core::local_time::minute(t.with_timezone(&chrono::Utc), tz))
+        .unwrap_or_else(|_| at.to_string());
+    format!("vidarebefordrat meddelande från {who}, skickat {at}")
+}
+
 /// How an event came about, when not by mail.
 pub fn via_label(via: &str) -> String {
     match via {
@@ -174,5 +190,12 @@ mod tests {
             "Händelse (future_kind)"
         );
         assert!(register_intact(2, 9, 9, 0).starts_with("Registret är intakt"));
+        assert_eq!(
+            forward_evidence(
+                "forwarded message from a@b.test sent 2026-12-01T02:05:00+00:00",
+                chrono_tz::Europe::Stockholm
+            ),
+            "vidarebefordrat meddelande från a@b.test, skickat 2026-12-01 03:05"
+        );
     }
 }
