@@ -124,14 +124,27 @@ pub struct Digest {
 
 /// `[nis2]`: what the reader needs to suggest that NIS2 (cybersäkerhetslagen)
 /// may apply to a notice (`core::regime::suggest_nis2`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Nis2Config {
+    /// Whether the reader suggests NIS2 at opening (default true). Off, no
+    /// case is suggested; an official can still switch NIS2 on for a case by
+    /// replying `nis2: ja` (docs/nis2.md).
+    pub enabled: bool,
     /// The municipality's services in scope of the cybersäkerhetslag, as they
     /// are named in suppliers' notices (e.g. "larmcentral", "trygghetslarm");
     /// a notice naming one is suggested for NIS2. Matched without regard to
     /// case; at least 3 characters each.
     pub services: Vec<String>,
+}
+
+impl Default for Nis2Config {
+    fn default() -> Self {
+        Nis2Config {
+            enabled: true,
+            services: Vec::new(),
+        }
+    }
 }
 
 /// At most this many in-scope services (each is searched in every notice).

@@ -222,6 +222,9 @@ pub struct EarlierAwareness {
     /// The next deadline reminder from the new awareness; applied only while
     /// the case's reminders still run.
     pub next_reminder: Option<(DateTime<Utc>, u32)>,
+    /// The next NIS2 reminder from the new awareness (`Case::next_nis2_reminder`;
+    /// None when NIS2 does not run): the NIS2 deadlines move with awareness.
+    pub nis2_reminder: Option<DateTime<Utc>>,
     /// The stored workflow with the new `aware_at`.
     pub workflow: serde_json::Value,
     pub expected_version: i64,

@@ -186,7 +186,8 @@ macro_rules! backend {
                 let changed = sqlx::query(
                     "UPDATE cases SET aware_at = $1, deadline_at = $2, workflow = $3, version = version + 1, \
                      next_reminder_at = CASE WHEN next_reminder_at IS NULL THEN NULL ELSE $4 END, \
-                     next_reminder_seq = CASE WHEN next_reminder_seq IS NULL THEN NULL ELSE $5 END \
+                     next_reminder_seq = CASE WHEN next_reminder_seq IS NULL THEN NULL ELSE $5 END, \
+                     nis2_reminder_at = $8 \
                      WHERE id = $6 AND version = $7",
                 )
                 .bind(e.aware_at)
@@ -196,6 +197,7 @@ macro_rules! backend {
                 .bind(next_seq)
                 .bind(e.case_id)
                 .bind(e.expected_version)
+                .bind(e.nis2_reminder)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected();

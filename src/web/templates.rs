@@ -79,6 +79,8 @@ mod tests {
             "facts": [{"name": "System", "value": HOSTILE, "evidence": [HOSTILE]}],
             "reminders_sent": ["2026-11-28 10:00 (reminder_sent)"], "next_reminder": "2026-11-29 10:00",
             "documents": [{"name": "beslut.docx", "sha256": "ab12", "at": "2026-11-27 10:05"}],
+            "clocks": [{"name": "NIS2: tidig varning", "article": "NIS2 art. 23.4 a", "due": "2026-11-28 10:00",
+                        "done": "", "state": "3 h 2 min kvar", "urgency": "urgent"}],
             "events": [{"at": "x", "kind": "case_opened", "label": "Ärendet öppnat", "actor": "breachwatch", "via": null, "hash": "h1", "prev_hash": "h0"}],
             "messages": [{"id": 7, "received": "x", "from": "a@b", "subject": HOSTILE, "kind": "incidentanmälan, öppnade ärendet",
                           "attachments": [{"n": 0, "name": HOSTILE, "size": 10}]}],
@@ -104,9 +106,8 @@ mod tests {
         );
         ctxs.insert(
             "cases.html",
-            json!({"user": "u", "csrf": "t", "quarantine": false, "cases": [row], "total": 1, "page": 1,
-            "prev": null, "next": "/?page=2",
-            "committees": [HOSTILE], "officials": ["O"], "states": [{"value": "received", "label": "inkommet"}],
+            json!({"user": "u", "csrf": "t", "quarantine": false, "cases": [row],
+            "committees": [HOSTILE], "officials": ["O"], "states": ["received"],
             "filter": {"committee": "", "state": "", "official": ""}, "filtered": false}),
         );
         ctxs.insert("case.html", case_ctx());
@@ -149,6 +150,10 @@ mod tests {
         assert!(
             case.contains("ab12") && case.contains("h1"),
             "checksums and event hashes shown"
+        );
+        assert!(
+            case.contains("<td>NIS2 art. 23.4 a</td>"),
+            "every clock of the case in one table"
         );
     }
 }

@@ -10,10 +10,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use std::collections::HashMap;
+
 use super::access::{may_see, scope, Scope};
 use super::session::Session;
 use super::WebState;
-use crate::store::{CaseListRow, CaseQuery, CaseRecord};
+use crate::core::regime::Clock;
+use crate::store::{CaseRecord, CaseSummary};
 
 /// At most this many cases per API page.
 pub const MAX_PAGE: usize = 200;
@@ -107,17 +110,65 @@ pub struct CaseRow {
     pub time_left: String,
     /// `ok`, `urgent` (under 24 h) or `overdue`.
     pub urgency: &'static str,
-    /// The deadline in the configured zone, as on the page.
+    /// The deadline in the configured zone, as on the page: the nearest open
+    /// deadline of any regime (`next_clock`), else the GDPR one.
     pub deadline: String,
     pub last_event: String,
+    /// The nearest open deadline of any regime (GDPR art. 33 while its clock
+    /// runs, each open NIS2 one), the page's sort key; None when no clock runs.
+    pub next_deadline_at: Option<DateTime<Utc>>,
+    /// Which clock that is (`imy-notification`, `early-warning`, …).
+    pub next_clock: Option<Clock>,
+    /// Its name on the page ("anmälan till IMY", "NIS2: tidig varning").
+    pub next_clock_sv: String,
+}
+
+/// The nearest open deadline of a case, any regime.
+pub type Nearest = (Clock, DateTime<Utc>);
+
+/// The case's nearest open deadline: GDPR's while its clock runs, and every
+/// open NIS2 deadline (`core::regime`).
+pub fn nearest_deadline(case: &crate::core::case::Case, tz: chrono_tz::Tz) -> Option<Nearest> {
+    let gdpr = case
+        .deadline_clock_running()
+        .then(|| (Clock::ImyNotification, case.deadline()));
+    let nis2 = if case.merged_into.is_some() {
+        Vec::new()
+    } else {
+        crate::core::regime::open_nis2(case.aware_at, &case.nis2, tz)
+    };
+    gdpr.into_iter()
+        .chain(
+            nis2.iter()
+                .filter_map(|d| d.pending().map(|at| (d.clock, at))),
+        )
+        .min_by_key(|(_, at)| *at)
 }
 
 fn state_sv(s: &str) -> String {
-    crate::core::text::timeline::state_label(s)
+    match s {
+        "received" => "inkommet",
+        "acknowledged" => "kvitterat",
+        "assessed" => "bedömt",
+        "decided" => "beslutat",
+        "reported" => "anmält till IMY",
+        "supplemented" => "kompletterat",
+        "withdrawn" => "återtaget",
+        "closed" => "stängt",
+        other => other,
+    }
+    .to_string()
 }
 
-fn row(state: &WebState, s: &CaseListRow, now: DateTime<Utc>) -> CaseRow {
-    let (time_left, urgency) = time_left(s.deadline_at, now);
+fn row(
+    state: &WebState,
+    s: &CaseSummary,
+    last_event: String,
+    now: DateTime<Utc>,
+    next: Option<Nearest>,
+) -> CaseRow {
+    let shown = next.map(|(_, at)| at).unwrap_or(s.deadline_at);
+    let (time_left, urgency) = time_left(shown, now);
     CaseRow {
         case_ref: s.case_ref.clone(),
         state: s.state.clone(),
@@ -136,15 +187,13 @@ fn row(state: &WebState, s: &CaseListRow, now: DateTime<Utc>) -> CaseRow {
         acknowledged: s.state != "received",
         time_left,
         urgency,
-        deadline: local(state, s.deadline_at),
-        last_event: match (&s.last_event, s.last_event_at) {
-            (Some(k), Some(at)) => format!(
-                "{} {}",
-                local(state, at),
-                crate::core::text::timeline::event_label(k)
-            ),
-            _ => String::new(),
-        },
+        deadline: local(state, shown),
+        last_event,
+        next_deadline_at: next.map(|(_, at)| at),
+        next_clock: next.map(|(c, _)| c),
+        next_clock_sv: next
+            .map(|(c, _)| crate::core::text::digest::clock_label_sv(c))
+            .unwrap_or_default(),
     }
 }
 
@@ -166,129 +215,102 @@ pub struct Filter {
     pub all: bool,
 }
 
-/// Cases per page on the open-cases page.
-pub const PAGE_ROWS: usize = 100;
-
-/// The page of cases this person may see (open ones only unless `all`),
-/// sorted by deadline, with the total: one store query.
-async fn case_page_rows(
+/// The cases this person may see, open ones only unless `all`, sorted by deadline.
+/// The cases this person may see, open ones only unless `all`, sorted by the
+/// nearest open deadline of any regime (cases with no running clock last, by
+/// their GDPR deadline), with that deadline per case reference.
+async fn visible_cases(
     state: &WebState,
     who: &str,
-    f: &Filter,
-    per_page: usize,
-    now: DateTime<Utc>,
-) -> Result<(Vec<CaseRow>, usize, Scope), Response> {
+    all: bool,
+) -> Result<(Vec<CaseSummary>, Scope, HashMap<String, Nearest>), Response> {
     let sc = scope(&state.p.cfg, &state.web, who);
-    let page = f.page.max(1);
-    let q = CaseQuery {
-        include_closed: f.all,
-        committee: f.committee.trim().chars().take(200).collect(),
-        state: f.state.trim().chars().take(40).collect(),
-        official: f.official.trim().to_lowercase().chars().take(254).collect(),
-        roster_of: match sc {
-            Scope::All { .. } => String::new(),
-            Scope::Roster => who.trim().to_lowercase(),
-        },
-        limit: per_page as i64,
-        offset: ((page - 1).saturating_mul(per_page)).min(i64::MAX as usize) as i64,
-    };
-    let (list, total) = state
+    let tz = state.p.cfg.tz();
+    let list = state
         .p
         .store
-        .web_case_page(&q)
+        .list_cases()
         .await
         .map_err(|e| store_error(state, e))?;
-    let rows = list.iter().map(|c| row(state, c, now)).collect();
-    Ok((rows, usize::try_from(total).unwrap_or(0), sc))
+    let mut routes = HashMap::new();
+    let mut nearest = HashMap::new();
+    for w in state
+        .p
+        .store
+        .all_workflows()
+        .await
+        .map_err(|e| store_error(state, e))?
+    {
+        let r = w.case_ref.as_str().to_string();
+        if let Some(n) = nearest_deadline(&crate::workers::reply::load_case(&w), tz) {
+            nearest.insert(r.clone(), n);
+        }
+        routes.insert(r, w.route.clone());
+    }
+    let mut out: Vec<CaseSummary> = list
+        .into_iter()
+        .filter(|c| all || c.state != "closed")
+        .filter(|c| match &sc {
+            Scope::All { .. } => true,
+            Scope::Roster => may_see(&sc, routes.get(&c.case_ref).and_then(|r| r.as_ref()), who),
+        })
+        .collect();
+    let key = |c: &CaseSummary| match nearest.get(&c.case_ref) {
+        Some((_, at)) => (false, *at),
+        None => (true, c.deadline_at),
+    };
+    out.sort_by(|a, b| key(a).cmp(&key(b)).then(a.case_ref.cmp(&b.case_ref)));
+    Ok((out, sc, nearest))
 }
 
-/// The filters' choices: the configured committees and officials (not a
-/// query over every case), and the states.
-fn choices(state: &WebState) -> (Vec<String>, Vec<String>, Vec<String>) {
-    let cfg = &state.p.cfg;
-    let routes: Vec<_> = std::iter::once(&cfg.routing.default)
-        .chain(cfg.routing.rules.iter().map(|r| &r.route))
-        .collect();
-    let mut committees: Vec<String> = routes.iter().map(|r| r.committee.name.clone()).collect();
-    let mut officials: Vec<String> = routes
-        .iter()
-        .map(|r| r.official.address.trim().to_lowercase())
-        .collect();
-    for v in [&mut committees, &mut officials] {
-        v.sort();
-        v.dedup();
+async fn last_event(state: &WebState, id: i64) -> String {
+    match state.p.store.case_events(id).await {
+        Ok(ev) => ev
+            .last()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    local(state, e.at),
+                    crate::core::text::timeline::event_label(&e.kind)
+                )
+            })
+            .unwrap_or_default(),
+        Err(_) => String::new(),
     }
-    let states = [
-        "received",
-        "acknowledged",
-        "assessed",
-        "decided",
-        "reported",
-        "supplemented",
-        "withdrawn",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    (committees, officials, states)
 }
 
 pub async fn open_cases(
     State(state): State<WebState>,
     session: Session,
-    Query(mut f): Query<Filter>,
+    Query(f): Query<Filter>,
 ) -> Response {
     let now = Utc::now();
-    f.all = false;
-    let (rows, total, sc) = match case_page_rows(&state, &session.address, &f, PAGE_ROWS, now).await
-    {
+    let (cases, sc, nearest) = match visible_cases(&state, &session.address, false).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let (committees, officials, states) = choices(&state);
-    let states: Vec<Value> = states
-        .iter()
-        .map(|s| json!({"value": s, "label": state_sv(s)}))
-        .collect();
-    let page_no = f.page.max(1);
-    let link = |p: usize| {
-        let mut q = url_query(&[
-            ("committee", f.committee.as_str()),
-            ("state", f.state.as_str()),
-            ("official", f.official.as_str()),
-        ]);
-        q.push_str(&format!("{}page={p}", if q.is_empty() { "" } else { "&" }));
-        format!("/?{q}")
-    };
-    let prev = (page_no > 1).then(|| link(page_no - 1));
-    let next = (page_no * PAGE_ROWS < total).then(|| link(page_no + 1));
+    let mut committees: Vec<String> = cases.iter().map(|c| c.committee.clone()).collect();
+    let mut officials: Vec<String> = cases.iter().map(|c| c.official.clone()).collect();
+    let mut states: Vec<String> = cases.iter().map(|c| c.state.clone()).collect();
+    for v in [&mut committees, &mut officials, &mut states] {
+        v.sort();
+        v.dedup();
+    }
+    let mut rows = Vec::new();
+    for c in cases.iter().filter(|c| {
+        (f.committee.is_empty() || c.committee == f.committee)
+            && (f.state.is_empty() || c.state == f.state)
+            && (f.official.is_empty() || c.official == f.official)
+    }) {
+        let last = last_event(&state, c.id).await;
+        rows.push(row(&state, c, last, now, nearest.get(&c.case_ref).copied()));
+    }
     let filtered = !(f.committee.is_empty() && f.state.is_empty() && f.official.is_empty());
     page(
         &state,
         "cases.html",
-        serde_json::json!({ "user": &session.address, "csrf": &session.csrf, "quarantine": matches!(sc, Scope::All { quarantine: true }), "cases": rows, "total": total, "page": page_no, "prev": prev, "next": next, "committees": committees, "officials": officials, "states": states, "filter": f, "filtered": filtered }),
+        serde_json::json!({ "user": &session.address, "csrf": &session.csrf, "quarantine": matches!(sc, Scope::All { quarantine: true }), "cases": rows, "committees": committees, "officials": officials, "states": states, "filter": f, "filtered": filtered }),
     )
-}
-
-/// `k=v&…` of the non-empty pairs, percent-encoded.
-fn url_query(pairs: &[(&str, &str)]) -> String {
-    let enc = |s: &str| -> String {
-        s.bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect()
-    };
-    pairs
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 pub fn page(state: &WebState, name: &str, ctx: Value) -> Response {
@@ -350,24 +372,47 @@ pub async fn case_page(
         Ok(x) => x,
         Err(e) => return store_error(&state, e),
     };
-    let c = row(
+    let tz = state.p.cfg.tz();
+    let case = crate::workers::reply::load_case(&rec);
+    let mut c = row(
         &state,
-        &CaseListRow {
-            id: summary.id,
-            case_ref: summary.case_ref.clone(),
-            state: summary.state.clone(),
-            aware_at: summary.aware_at,
-            deadline_at: summary.deadline_at,
-            reporter_organisation: summary.reporter_organisation.clone(),
-            reporter_address: summary.reporter_address.clone(),
-            committee: summary.committee.clone(),
-            official: summary.official.clone(),
-            systems: summary.systems.clone(),
-            last_event: None,
-            last_event_at: None,
-        },
+        &summary,
+        String::new(),
         now,
+        nearest_deadline(&case, tz),
     );
+    c.last_event = String::new();
+    // Every clock of the case, GDPR's and NIS2's, in one table.
+    let clocks: Vec<Value> = case
+        .deadlines(tz)
+        .iter()
+        .map(|d| {
+            let gdpr = d.clock == Clock::ImyNotification;
+            let stopped = if gdpr {
+                !case.deadline_clock_running() && d.done_at.is_none()
+            } else {
+                !case.nis2.running() && d.done_at.is_none()
+            };
+            let state_sv = match (d.done_at, d.due_at) {
+                (Some(_), _) if d.late() => "skickad efter fristen".to_string(),
+                (Some(_), _) => "skickad i tid".to_string(),
+                (None, _) if stopped => "stoppad".to_string(),
+                (None, None) => "räknas ännu inte".to_string(),
+                (None, Some(due)) => time_left(due, now).0,
+            };
+            json!({
+                "name": crate::core::text::digest::clock_label_sv(d.clock),
+                "article": d.clock.article(),
+                "due": d.due_at.map(|t| local(&state, t)).unwrap_or_default(),
+                "done": d.done_at.map(|t| local(&state, t)).unwrap_or_default(),
+                "state": state_sv,
+                "urgency": match (d.done_at, d.due_at) {
+                    (None, Some(due)) if !stopped => time_left(due, now).1,
+                    _ => "ok",
+                },
+            })
+        })
+        .collect();
     let imy_ref = rec
         .workflow
         .as_ref()
@@ -422,10 +467,9 @@ pub async fn case_page(
                 .unwrap_or_default()
                 .into_iter()
                 .map(move |d| {
-                    let sha = d.get("sha256").and_then(Value::as_str).unwrap_or("").to_string();
                     json!({
                         "name": d.get("file_name").or_else(|| d.get("name")).cloned().unwrap_or(Value::Null),
-                        "sha256": sha,
+                        "sha256": d.get("sha256").cloned().unwrap_or(Value::Null),
                         "at": at.clone(),
                     })
                 })
@@ -484,12 +528,12 @@ pub async fn case_page(
         "ref": c.case_ref, "state_sv": c.state_sv, "urgency": c.urgency, "time_left": c.time_left,
         "deadline": c.deadline, "aware": local(&state, rec.aware_at), "opened": local(&state, rec.opened_at),
         "supplier": c.supplier, "systems": c.systems, "committee": c.committee, "official": c.official,
-        "imy_ref": imy_ref,
+        "imy_ref": imy_ref, "next_clock_sv": c.next_clock_sv,
     });
     page(
         &state,
         "case.html",
-        serde_json::json!({ "user": &session.address, "csrf": &session.csrf, "quarantine": matches!(sc, Scope::All { quarantine: true }), "c": cv, "facts": facts, "reminders_sent": reminders_sent, "next_reminder": next_reminder, "documents": documents, "events": ev, "messages": msgs, "outbox": out, "actions": rec.state != "closed", "flash": match flash.done.as_str() {
+        serde_json::json!({ "user": &session.address, "csrf": &session.csrf, "quarantine": matches!(sc, Scope::All { quarantine: true }), "c": cv, "facts": facts, "reminders_sent": reminders_sent, "next_reminder": next_reminder, "documents": documents, "clocks": clocks, "events": ev, "messages": msgs, "outbox": out, "actions": rec.state != "closed", "flash": match flash.done.as_str() {
                 "ok" => Some("Utfört."),
                 "refused" => Some("Åtgärden avvisades: se tidslinjen och svaret per e-post."),
                 _ => None,
@@ -816,21 +860,38 @@ pub async fn api_cases(
     Query(f): Query<Filter>,
 ) -> Response {
     let now = Utc::now();
+    let (cases, _, nearest) = match visible_cases(&state, &session.address, f.all).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let cases: Vec<&CaseSummary> = cases
+        .iter()
+        .filter(|c| {
+            (f.committee.is_empty() || c.committee == f.committee)
+                && (f.state.is_empty() || c.state == f.state)
+                && (f.official.is_empty() || c.official == f.official)
+        })
+        .collect();
     let per_page = if f.per_page == 0 {
         50
     } else {
         f.per_page.min(MAX_PAGE)
     };
-    let (items, total, _) = match case_page_rows(&state, &session.address, &f, per_page, now).await
-    {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let page = f.page.max(1);
+    let total = cases.len();
+    let mut items = Vec::new();
+    for c in cases
+        .into_iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+    {
+        let last = last_event(&state, c.id).await;
+        items.push(row(&state, c, last, now, nearest.get(&c.case_ref).copied()));
+    }
     Json(json!({
         "schema": "breachwatch.api.cases/1",
         "page": page, "per_page": per_page, "total": total,
-        "next_page": (page.saturating_mul(per_page) < total).then_some(page + 1),
+        "next_page": (page * per_page < total).then_some(page + 1),
         "cases": items,
     }))
     .into_response()

@@ -44,6 +44,7 @@ pub fn event_label(kind: &EventKind) -> String {
         Nis2FinalReportSent => "NIS2: slutrapport skickad",
         Nis2Reminder => "NIS2-påminnelse",
         Nis2OverdueReminder => "NIS2-påminnelse efter fristen",
+        Nis2IncidentHandled => "NIS2: incidenten hanterad",
         Other(s) => return format!("Händelse ({s})"),
     };
     s.to_string()

@@ -29,7 +29,11 @@ impl Pipeline {
         let now = inc.now;
         // The reader's NIS2 suggestion (`core::regime`), recorded with its
         // reasons; the early-warning reminders start with it.
-        let nis2_reasons = crate::core::regime::suggest_nis2(n, &self.cfg.nis2.services);
+        let nis2_reasons = if self.cfg.nis2.enabled {
+            crate::core::regime::suggest_nis2(n, &self.cfg.nis2.services)
+        } else {
+            Vec::new()
+        };
         let (opened_case, nis2_event) = crate::core::case::Case::open(
             crate::core::types::CaseRef::new("", 0, 0),
             how.aware_at,
@@ -216,7 +220,22 @@ impl Opening {
             self.tz,
             now,
         );
-        let (attachments, doc_event) = crate::casefile::opening_attachments(&file, &self.templates);
+        let (mut attachments, doc_event) =
+            crate::casefile::opening_attachments(&file, &self.templates);
+        // NIS2 suggested: the drafts of the early warning and the incident
+        // notification, and the NIS2 deadlines' calendar, go with it too.
+        let mut nis2_doc_event = None;
+        if !self.nis2_reasons.is_empty() {
+            let state = crate::core::regime::Nis2 {
+                status: crate::core::regime::Nis2Status::Suggested,
+                reasons: self.nis2_reasons.clone(),
+                ..Default::default()
+            };
+            let (more, ev) =
+                crate::casefile::nis2_attachments(&file, &self.templates, &state, "opening_notice");
+            attachments.extend(more);
+            nis2_doc_event = Some(ev);
+        }
         // The text names the drafts it carries; the bare one says how to get
         // them instead.
         let mut with_docs = compose::opening_notice(&self.sender, &f, now, attachments);
@@ -234,6 +253,7 @@ impl Opening {
             Ok(m) => {
                 mails.push(m);
                 events.push(doc_event);
+                events.extend(nis2_doc_event);
             }
             Err(e) => {
                 tracing::error!(case = %k.case_ref, "opening notice with documents could not be formatted: {e}");
