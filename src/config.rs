@@ -710,6 +710,15 @@ impl Config {
         if let Some(v) = set("BREACHWATCH_IMAP_CA_FILE") {
             self.imap.ca_file = Some(PathBuf::from(v));
         }
+        if let (Some(v), Some(w)) = (set("BREACHWATCH_WEB_METRICS_TOKEN"), self.web.as_mut()) {
+            w.metrics_token = Some(Secret(v));
+        }
+        if let (Some(v), Some(o)) = (
+            set("BREACHWATCH_WEB_OIDC_CLIENT_SECRET"),
+            self.web.as_mut().and_then(|w| w.oidc.as_mut()),
+        ) {
+            o.client_secret = Some(Secret(v));
+        }
     }
 
     /// Every semantic problem for the daemon, each with its key.

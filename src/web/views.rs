@@ -82,7 +82,7 @@ fn not_found(state: &WebState, api: bool) -> Response {
     }
 }
 
-fn store_error(state: &WebState, e: impl std::fmt::Display) -> Response {
+pub fn store_error(state: &WebState, e: impl std::fmt::Display) -> Response {
     tracing::error!("web: store: {e:#}");
     error_page(
         state,
@@ -267,7 +267,13 @@ async fn last_event(state: &WebState, id: i64) -> String {
     match state.p.store.case_events(id).await {
         Ok(ev) => ev
             .last()
-            .map(|e| format!("{} {}", local(state, e.at), e.kind))
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    local(state, e.at),
+                    crate::core::text::timeline::event_label(&e.kind)
+                )
+            })
             .unwrap_or_default(),
         Err(_) => String::new(),
     }
@@ -307,7 +313,7 @@ pub async fn open_cases(
     )
 }
 
-fn page(state: &WebState, name: &str, ctx: Value) -> Response {
+pub fn page(state: &WebState, name: &str, ctx: Value) -> Response {
     match state.templates.render(name, ctx) {
         Ok(html) => Html(html).into_response(),
         Err(r) => r.into_response(),
@@ -315,7 +321,7 @@ fn page(state: &WebState, name: &str, ctx: Value) -> Response {
 }
 
 /// The case if this person may see it.
-async fn case_for(
+pub async fn case_for(
     state: &WebState,
     who: &str,
     case_ref: &str,
@@ -356,11 +362,12 @@ pub async fn case_page(
     };
     let now = Utc::now();
     let st = &state.p.store;
-    let (summary, events, messages, outbox) = match tokio::try_join!(
+    let (summary, events, messages, outbox, raws) = match tokio::try_join!(
         st.case_summary(rec.case_ref.as_str()),
         st.case_events(rec.id),
         st.case_messages(rec.id),
-        st.case_outbox(rec.id)
+        st.case_outbox(rec.id),
+        st.web_case_raws(rec.id, super::files::MAX_MESSAGES)
     ) {
         Ok(x) => x,
         Err(e) => return store_error(&state, e),
@@ -411,11 +418,42 @@ pub async fn case_page(
         .as_ref()
         .and_then(|w| w.imy_ref.as_ref())
         .map(|r| r.to_string());
-    let facts = facts_rows(&rec.stored.facts, state.p.cfg.tz());
+    // The evidence stored with the case at opening (since the web view), else
+    // the opening message read again by the same reader (`inspect --explain`).
+    let mut facts_json = rec.stored.facts.clone();
+    if facts_json.get("evidence").is_none() {
+        let opening = messages
+            .iter()
+            .zip(raws.iter())
+            .find(|(m, _)| m.disposition == "opened_case");
+        if let (Some((m, (_, raw))), Value::Object(o)) = (opening, &mut facts_json) {
+            let mut opts = state.p.cfg.read_options();
+            opts.delivered_at = m.received_at;
+            let read = std::panic::catch_unwind(|| crate::core::notice::read(raw, &opts));
+            if let Ok(Ok(n)) = read {
+                o.insert("evidence".into(), json!(n.evidence));
+            }
+        }
+    }
+    let facts = facts_rows(&facts_json, state.p.cfg.tz());
     let reminders_sent: Vec<String> = events
         .iter()
-        .filter(|e| e.kind.as_str().starts_with("reminder"))
-        .map(|e| format!("{} ({})", local(&state, e.at), e.kind))
+        .filter(|e| {
+            matches!(
+                e.kind,
+                crate::core::event::EventKind::Reminder
+                    | crate::core::event::EventKind::OverdueReminder
+                    | crate::core::event::EventKind::Nis2Reminder
+                    | crate::core::event::EventKind::Nis2OverdueReminder
+            )
+        })
+        .map(|e| {
+            format!(
+                "{} ({})",
+                local(&state, e.at),
+                crate::core::text::timeline::event_label(&e.kind).to_lowercase()
+            )
+        })
         .collect();
     let documents: Vec<Value> = events
         .iter()
@@ -442,19 +480,35 @@ pub async fn case_page(
         .map(|e| {
             json!({
                 "at": local(&state, e.at), "kind": e.kind,
+                "label": crate::core::text::timeline::event_label(&e.kind),
                 "actor": e.actor,
-                "via": e.data.get("via").and_then(|v| v.get("via")).and_then(|v| v.as_str()),
+                "via": e.data.get("via").and_then(|v| v.get("via")).and_then(|v| v.as_str())
+                    .map(crate::core::text::timeline::via_label),
                 "hash": e.hash, "prev_hash": e.prev_hash,
             })
         })
         .collect();
     let msgs: Vec<Value> = messages
         .iter()
-        .map(|m| {
+        .enumerate()
+        .map(|(i, m)| {
+            let (id, files) = match raws.get(i) {
+                Some((id, raw)) => (
+                    Some(*id),
+                    super::files::attachments(raw)
+                        .into_iter()
+                        .enumerate()
+                        .map(|(n, a)| json!({"n": n, "name": a.name, "size": a.bytes.len()}))
+                        .collect::<Vec<_>>(),
+                ),
+                None => (None, Vec::new()),
+            };
             json!({
+                "id": id,
                 "received": m.received_at.map(|t| local(&state, t)).unwrap_or_default(),
                 "from": m.from_address, "subject": m.subject,
-                "kind": m.kind, "disposition": m.disposition,
+                "kind": crate::core::text::timeline::message_label(&m.kind, &m.disposition),
+                "attachments": files,
             })
         })
         .collect();
@@ -462,7 +516,9 @@ pub async fn case_page(
         .iter()
         .map(|o| {
             json!({
-                "purpose": o.purpose, "subject": o.subject, "status": o.status,
+                "purpose": crate::core::text::timeline::mail_purpose_label(&o.purpose),
+                "subject": o.subject,
+                "status": crate::core::text::timeline::mail_status_label(&o.status),
                 "sent": o.sent_at.map(|t| local(&state, t)).unwrap_or_default(),
             })
         })
@@ -492,17 +548,20 @@ fn facts_rows(facts: &Value, tz: chrono_tz::Tz) -> Vec<Value> {
     use crate::core::documents::words::{category_form_label, cause_form_label};
     use crate::core::notice::Cause;
     let mut out = Vec::new();
-    let evidence = |field: &str| -> String {
+    // Every quote the field was read from (at most three), as written.
+    let evidence = |field: &str| -> Vec<String> {
         facts
             .get("evidence")
             .and_then(|e| e.as_array())
-            .and_then(|a| {
+            .map(|a| {
                 a.iter()
-                    .find(|x| x.get("field").and_then(|f| f.as_str()) == Some(field))
+                    .filter(|x| x.get("field").and_then(|f| f.as_str()) == Some(field))
+                    .filter_map(|x| x.get("text").and_then(|t| t.as_str()))
+                    .map(|t| crate::core::bounded::one_line(t, 400))
+                    .take(3)
+                    .collect()
             })
-            .and_then(|x| x.get("text").and_then(|t| t.as_str()))
-            .unwrap_or("")
-            .to_string()
+            .unwrap_or_default()
     };
     let text = |v: &Value| -> String {
         v.as_str()
@@ -567,6 +626,33 @@ fn facts_rows(facts: &Value, tz: chrono_tz::Tz) -> Vec<Value> {
             }
         }
     }
+    // How awareness was set and who reported, when the reader said so.
+    for (field, label, value) in [
+        (
+            "aware_at",
+            "Kännedom",
+            facts.get("aware_at").map(|v| show("discovered_at", v)),
+        ),
+        (
+            "reporter.organisation",
+            "Anmälare",
+            facts
+                .get("reporter")
+                .and_then(|r| r.get("organisation"))
+                .map(|v| show("", v)),
+        ),
+    ] {
+        let mut ev = evidence(field);
+        if field == "aware_at" {
+            ev = ev
+                .iter()
+                .map(|e| crate::core::text::timeline::forward_evidence(e, tz))
+                .collect();
+        }
+        if !ev.is_empty() {
+            out.push(json!({"name": label, "value": value.unwrap_or_default(), "evidence": ev}));
+        }
+    }
     out
 }
 
@@ -610,12 +696,23 @@ pub async fn register_page(
             Err(e) => return store_error(&state, e),
         };
     let (verify, verify_ok) = match crate::register::verify(&state.p.store, None).await {
-        Ok(r) if r.problems().is_empty() => (r.summary(), true),
+        Ok(r) if r.problems().is_empty() => (
+            crate::core::text::timeline::register_intact(
+                r.cases.len(),
+                r.cases.iter().map(|v| v.events).sum(),
+                i64::try_from(r.reg_counter).unwrap_or(i64::MAX),
+                r.unsealed_rows,
+            ),
+            true,
+        ),
         Ok(r) => (
-            format!("REGISTRET ÄR INTE INTAKT: {}", r.problems().join("; ")),
+            crate::core::text::timeline::register_broken(&r.problems()),
             false,
         ),
-        Err(e) => (format!("kunde inte kontrolleras: {e}"), false),
+        Err(e) => (
+            crate::core::text::timeline::register_unchecked(&e.to_string()),
+            false,
+        ),
     };
     let s = |v: &Value, k: &str| -> String {
         match v.get(k) {

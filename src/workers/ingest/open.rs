@@ -54,7 +54,7 @@ impl Pipeline {
             actor: "breachwatch".into(),
             data,
         });
-        let opened = NewEvent {
+        let mut opened = NewEvent {
             kind: EventKind::CaseOpened,
             actor: "breachwatch".into(),
             data: serde_json::json!({
@@ -73,6 +73,9 @@ impl Pipeline {
                 })),
             }),
         };
+        if let (Some(via), serde_json::Value::Object(m)) = (inc.via.clone(), &mut opened.data) {
+            m.insert("via".into(), via);
+        }
         let w = IngestWrite {
             message: inc.row("opened_case"),
             change: CaseChange::Open(Box::new(case)),
@@ -156,7 +159,15 @@ impl Pipeline {
             systems: n.incident.systems.clone(),
             rule_name: decision.rule.clone(),
             route: serde_json::to_value(&decision.route)?,
-            facts: crate::core::notice::present::to_contract_json(n, tz),
+            facts: {
+                // The facts with the quotes they were read from: the case
+                // page shows them (a web report's are the form's own lines).
+                let mut f = crate::core::notice::present::to_contract_json(n, tz);
+                if let serde_json::Value::Object(m) = &mut f {
+                    m.insert("evidence".into(), serde_json::to_value(&n.evidence)?);
+                }
+                f
+            },
             next_reminder: next_reminder.map(|r| (r.due_at, r.seq)),
             workflow: None,
             nis2_reminder: None,
