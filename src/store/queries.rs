@@ -147,6 +147,130 @@ macro_rules! backend {
                 }))
             }
 
+            /// `IN (…)` of binds; an empty list is `IN (NULL)` (matches nothing).
+            fn push_in(q: &mut sqlx::QueryBuilder<Db>, xs: &[String]) {
+                q.push(" IN (");
+                if xs.is_empty() {
+                    q.push("NULL");
+                } else {
+                    let mut list = q.separated(", ");
+                    for x in xs {
+                        list.push_bind(x.as_str());
+                    }
+                }
+                q.push(")");
+            }
+
+            /// The Message-IDs and content hashes among these that are recorded:
+            /// one indexed query for a group.
+            pub async fn known_messages(
+                pool: &Pool,
+                ids: &[String],
+                hashes: &[String],
+            ) -> Result<Vec<(Option<String>, String)>> {
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "SELECT message_id, content_hash FROM messages WHERE content_hash",
+                );
+                push_in(&mut q, hashes);
+                q.push(" UNION ALL SELECT message_id, content_hash FROM messages WHERE message_id");
+                push_in(&mut q, ids);
+                let rows = q.build().fetch_all(pool).await?;
+                Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+            }
+
+            /// The case of each of these Message-IDs (received or sent), one query.
+            pub async fn cases_by_message_ids(pool: &Pool, ids: &[String]) -> Result<Vec<(String, i64)>> {
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "SELECT message_id, case_id FROM messages WHERE case_id IS NOT NULL AND message_id",
+                );
+                push_in(&mut q, ids);
+                q.push(" UNION ALL SELECT message_id, case_id FROM outbox WHERE case_id IS NOT NULL AND message_id");
+                push_in(&mut q, ids);
+                let rows = q.build().fetch_all(pool).await?;
+                Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+            }
+
+            /// The id of each of these case references, one query.
+            pub async fn case_ids_by_refs(pool: &Pool, refs: &[String]) -> Result<Vec<(String, i64)>> {
+                let mut q = sqlx::QueryBuilder::<Db>::new("SELECT ref, id FROM cases WHERE ref");
+                push_in(&mut q, refs);
+                let rows = q.build().fetch_all(pool).await?;
+                Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+            }
+
+            /// The messages on a case holding one of these notice identities,
+            /// oldest first ([`NOTICE_QUERY`] for a group): one query, each arm
+            /// on its index.
+            pub async fn cases_by_notices(
+                pool: &Pool,
+                notice_ids: &[String],
+                text_hashes: &[String],
+            ) -> Result<Vec<NoticeRow>> {
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "SELECT m.id, m.case_id, m.notice_message_id, m.text_hash, c.aware_at FROM messages m \
+                     JOIN cases c ON c.id = m.case_id WHERE m.case_id IS NOT NULL AND (m.notice_message_id",
+                );
+                push_in(&mut q, notice_ids);
+                q.push(" OR m.text_hash");
+                push_in(&mut q, text_hashes);
+                q.push(") ORDER BY m.id LIMIT ");
+                q.push_bind(GROUP_ROWS_MAX);
+                let rows = q.build().fetch_all(pool).await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| NoticeRow {
+                        case_id: r.get(1),
+                        notice_message_id: r.get(2),
+                        text_hash: r.get(3),
+                        aware_at: r.get(4),
+                    })
+                    .collect())
+            }
+
+            /// The open cases of any of these suppliers whose span reaches
+            /// `[from, to]` ([`SERIES_QUERY`] for a group), newest first, at most
+            /// `limit` rows.
+            pub async fn series_candidates_many(
+                pool: &Pool,
+                domains: &[String],
+                orgs: &[String],
+                from: DateTime<Utc>,
+                to: DateTime<Utc>,
+                limit: i64,
+            ) -> Result<Vec<(Option<String>, Option<String>, SeriesRow)>> {
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "SELECT id, ref, aware_at, opened_at, systems, facts, supplier_domain, supplier_org \
+                     FROM cases WHERE (supplier_domain",
+                );
+                push_in(&mut q, domains);
+                q.push(" OR supplier_org");
+                push_in(&mut q, orgs);
+                q.push(") AND state <> 'closed' AND aware_at <= ");
+                q.push_bind(to);
+                q.push(" AND opened_at >= ");
+                q.push_bind(from);
+                q.push(" ORDER BY id DESC LIMIT ");
+                q.push_bind(limit);
+                let rows = q.build().fetch_all(pool).await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| {
+                        (
+                            r.get(6),
+                            r.get(7),
+                            SeriesRow {
+                                id: r.get(0),
+                                case_ref: r.get(1),
+                                aware_at: r.get(2),
+                                opened_at: r.get(3),
+                                systems: json_list(&r.get::<String, _>(4)),
+                                facts: serde_json::from_str(&r.get::<String, _>(5)).unwrap_or_default(),
+                            },
+                        )
+                    })
+                    .collect())
+            }
+
             pub async fn series_candidates(
                 pool: &Pool,
                 domain: Option<&str>,
@@ -356,8 +480,9 @@ macro_rules! backend {
                 for m in mails {
                     sqlx::query(
                         "INSERT INTO outbox (case_id, dedupe_key, message_id, purpose, envelope_from, \
-                         recipients, subject, raw, status, attempts, next_attempt_at, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $9) \
+                         recipients, subject, raw, status, attempts, next_attempt_at, created_at, priority_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $9, \
+                         COALESCE((SELECT deadline_at FROM cases WHERE id = $1), $10)) \
                          ON CONFLICT DO NOTHING",
                     )
                     .bind(case_id)
@@ -369,6 +494,7 @@ macro_rules! backend {
                     .bind(&m.subject)
                     .bind(m.raw)
                     .bind(now)
+                    .bind(no_deadline())
                     .execute(&mut **tx)
                     .await?;
                 }
@@ -386,6 +512,38 @@ macro_rules! backend {
                 F: FnOnce(&CaseKey) -> Composed + Send,
             {
                 let mut tx = $begin(pool).await?;
+                let r = ingest_in(&mut tx, w, prefix, now, compose).await?;
+                tx.commit().await?;
+                Ok(r)
+            }
+
+            /// A group of messages in ONE transaction (group commit): all are
+            /// written, in order, or none is.
+            pub async fn commit_ingest_group(
+                pool: &Pool,
+                items: Vec<GroupItem>,
+                prefix: &str,
+            ) -> Result<Vec<IngestResult>> {
+                let mut tx = $begin(pool).await?;
+                let mut out = Vec::with_capacity(items.len());
+                for it in items {
+                    out.push(ingest_in(&mut tx, it.write, prefix, it.now, it.compose).await?);
+                }
+                tx.commit().await?;
+                Ok(out)
+            }
+
+            /// One message's writes inside the caller's transaction.
+            async fn ingest_in<F>(
+                tx: &mut Tx,
+                w: IngestWrite,
+                prefix: &str,
+                now: DateTime<Utc>,
+                compose: F,
+            ) -> Result<IngestResult>
+            where
+                F: FnOnce(&CaseKey) -> Composed + Send,
+            {
                 let m = &w.message;
                 let inserted: Option<i64> = sqlx::query_scalar(
                     "INSERT INTO messages (message_id, content_hash, kind, disposition, subject, \
@@ -409,33 +567,32 @@ macro_rules! backend {
                 .bind(&m.raw)
                 .bind(&m.notice_message_id)
                 .bind(&m.text_hash)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await?;
                 let Some(message_row) = inserted else {
                     // Seen before (a re-delivery or a replay after a crash): only the
                     // checkpoint moves on.
                     if let Some((mb, cp)) = &w.checkpoint {
-                        write_checkpoint(&mut tx, mb, *cp).await?;
+                        write_checkpoint(tx, mb, *cp).await?;
                     }
-                    tx.commit().await?;
                     return Ok(IngestResult { duplicate: true, case_id: None, case_ref: None });
                 };
                 let case = match w.change {
                     CaseChange::None => None,
                     CaseChange::Attach { case_id: id, update } => {
                         if let Some(u) = update {
-                            update_workflow(&mut tx, id, &u).await?;
+                            update_workflow(tx, id, &u).await?;
                         }
-                        Some(CaseKey { id, case_ref: case_ref_of(&mut tx, id).await? })
+                        Some(CaseKey { id, case_ref: case_ref_of(tx, id).await? })
                     }
                     CaseChange::AttachMerge { case_id: id, update, merge } => {
-                        update_workflow(&mut tx, id, &update).await?;
-                        merge_cases(&mut tx, &merge, now).await?;
-                        Some(CaseKey { id, case_ref: case_ref_of(&mut tx, id).await? })
+                        update_workflow(tx, id, &update).await?;
+                        merge_cases(tx, &merge, now).await?;
+                        Some(CaseKey { id, case_ref: case_ref_of(tx, id).await? })
                     }
                     CaseChange::AttachEarlier(e) => {
-                        move_awareness(&mut tx, &e).await?;
-                        Some(CaseKey { id: e.case_id, case_ref: case_ref_of(&mut tx, e.case_id).await? })
+                        move_awareness(tx, &e).await?;
+                        Some(CaseKey { id: e.case_id, case_ref: case_ref_of(tx, e.case_id).await? })
                     }
                     CaseChange::Open(c) => {
                         let year = i64::from(c.year);
@@ -446,7 +603,7 @@ macro_rules! backend {
                         )
                         .bind(prefix)
                         .bind(year)
-                        .fetch_one(&mut *tx)
+                        .fetch_one(&mut **tx)
                         .await?;
                         let case_ref = CaseRef::new(prefix, year as i32, seq as u32);
                         let (next_at, next_seq) = match c.next_reminder {
@@ -487,7 +644,7 @@ macro_rules! backend {
                             _ => "{}".to_string(),
                         })
                         .bind(c.nis2_reminder)
-                        .fetch_one(&mut *tx)
+                        .fetch_one(&mut **tx)
                         .await?;
                         Some(CaseKey { id, case_ref })
                     }
@@ -496,21 +653,20 @@ macro_rules! backend {
                     sqlx::query("UPDATE messages SET case_id = $1 WHERE id = $2")
                         .bind(k.id)
                         .bind(message_row)
-                        .execute(&mut *tx)
+                        .execute(&mut **tx)
                         .await?;
                     for ev in &w.events {
-                        append_event(&mut tx, k.id, now, ev).await?;
+                        append_event(tx, k.id, now, ev).await?;
                     }
                     let c = compose(k);
                     for ev in &c.events {
-                        append_event(&mut tx, k.id, now, ev).await?;
+                        append_event(tx, k.id, now, ev).await?;
                     }
-                    queue_mails(&mut tx, Some(k.id), c.mails, now).await?;
+                    queue_mails(tx, Some(k.id), c.mails, now).await?;
                 }
                 if let Some((mb, cp)) = &w.checkpoint {
-                    write_checkpoint(&mut tx, mb, *cp).await?;
+                    write_checkpoint(tx, mb, *cp).await?;
                 }
-                tx.commit().await?;
                 Ok(IngestResult {
                     duplicate: false,
                     case_id: case.as_ref().map(|k| k.id),
@@ -535,13 +691,16 @@ macro_rules! backend {
                 // mid-send still counts. Among due rows the mail of the case
                 // whose deadline is nearest goes first (mail of no case, e.g.
                 // the digest, after), so after an outage the urgent case's
-                // reminder is not queued behind a backlog.
+                // reminder is not queued behind a backlog. The order is the
+                // row's `priority_at` (its case's deadline when queued,
+                // migration 0011): one walk of the `outbox_claim` index, no
+                // sort of every due row per claim.
                 let sql = format!(
                     "UPDATE outbox SET status = 'sending', next_attempt_at = $2, attempts = attempts + 1, \
                      claimed_by = $3 \
-                     WHERE id = (SELECT o.id FROM outbox o LEFT JOIN cases c ON c.id = o.case_id \
+                     WHERE id = (SELECT o.id FROM outbox o \
                                  WHERE o.status IN ('pending', 'sending') AND o.next_attempt_at <= $1 \
-                                 ORDER BY (c.deadline_at IS NULL), c.deadline_at, o.next_attempt_at, o.id LIMIT 1 {}) \
+                                 ORDER BY o.priority_at, o.next_attempt_at, o.id LIMIT 1 {}) \
                        AND status IN ('pending', 'sending') AND next_attempt_at <= $1 \
                      RETURNING id, case_id, message_id, envelope_from, recipients, raw, attempts, purpose",
                     $claim_lock
@@ -908,6 +1067,65 @@ macro_rules! backend {
                     .await?
                     .ok_or_else(|| StoreError::NotFound(format!("case id {case_id}")))?;
                 Ok(record_row(&row))
+            }
+
+            /// The cases with these ids, in one query (the clock's due cases).
+            pub async fn case_workflows(pool: &Pool, ids: &[i64]) -> Result<Vec<CaseRecord>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q = sqlx::QueryBuilder::<Db>::new(format!("{RECORD} WHERE id IN ("));
+                let mut list = q.separated(", ");
+                for id in ids {
+                    list.push_bind(*id);
+                }
+                q.push(")");
+                let rows = q.build().fetch_all(pool).await?;
+                Ok(rows.iter().map(record_row).collect())
+            }
+
+            /// Several cases' due reminders in ONE transaction: each written
+            /// only from the plan position it was read at (`false`: another
+            /// replica fired it meanwhile, nothing written for it).
+            pub async fn commit_reminders(
+                pool: &Pool,
+                items: Vec<ReminderItem>,
+                now: DateTime<Utc>,
+            ) -> Result<Vec<bool>> {
+                let mut tx = $begin(pool).await?;
+                let mut out = Vec::with_capacity(items.len());
+                for it in items {
+                    let (next_at, next_seq) = match it.next {
+                        Some((at, seq)) => (Some(at), Some(i64::from(seq))),
+                        None => (None, None),
+                    };
+                    let changed = sqlx::query(
+                        "UPDATE cases SET next_reminder_at = $1, next_reminder_seq = $2, \
+                         reminders_sent = reminders_sent + 1 \
+                         WHERE id = $3 AND next_reminder_seq = $4",
+                    )
+                    .bind(next_at)
+                    .bind(next_seq)
+                    .bind(it.due.case_id)
+                    .bind(i64::from(it.due.next_seq))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if changed == 0 {
+                        out.push(false);
+                        continue;
+                    }
+                    append_event(&mut tx, it.due.case_id, now, &it.event).await?;
+                    let key = CaseKey { id: it.due.case_id, case_ref: it.due.case_ref.clone() };
+                    let c = (it.compose)(&key);
+                    for ev in &c.events {
+                        append_event(&mut tx, it.due.case_id, now, ev).await?;
+                    }
+                    queue_mails(&mut tx, Some(it.due.case_id), c.mails, now).await?;
+                    out.push(true);
+                }
+                tx.commit().await?;
+                Ok(out)
             }
 
             pub async fn open_workflows(pool: &Pool) -> Result<Vec<CaseRecord>> {
