@@ -30,12 +30,12 @@ pub const GROUP_MAX_MESSAGES: usize = 16;
 /// The most raw bytes in one group transaction (a group has at least one message).
 pub const GROUP_MAX_BYTES: usize = 1024 * 1024;
 
+/// A fetched message: its bytes, INTERNALDATE and where it came from.
+pub type RawMessage = (Vec<u8>, Option<DateTime<Utc>>, Option<super::Origin>);
+
 /// Reads every message of a batch with the pure reader, in parallel on the
 /// CPU cores (blocking threads, not the async workers), in order.
-pub async fn read_all(
-    opts: notice::ReadOptions,
-    msgs: Vec<(Vec<u8>, Option<DateTime<Utc>>, Option<super::Origin>)>,
-) -> Vec<Read> {
+pub async fn read_all(opts: notice::ReadOptions, msgs: Vec<RawMessage>) -> Vec<Read> {
     let n = msgs.len();
     let threads = std::thread::available_parallelism()
         .map(|p| p.get())
@@ -60,12 +60,9 @@ pub async fn read_all(
         });
         slots.into_iter().flatten().collect::<Vec<Read>>()
     };
-    match tokio::task::spawn_blocking(work).await {
-        Ok(v) => v,
-        // The reader catches its own panics; a join error means the runtime
-        // is shutting down: nothing is handled (the batch stays in the INBOX).
-        Err(_) => Vec::new(),
-    }
+    // The reader catches its own panics; a join error means the runtime is
+    // shutting down: nothing is handled (the batch stays in the INBOX).
+    tokio::task::spawn_blocking(work).await.unwrap_or_default()
 }
 
 /// The keys by which a message's look-ups could depend on an earlier one's write.

@@ -325,6 +325,9 @@ impl Pipeline {
     }
 }
 
+/// An open case with its supplier keys (domain, organisation).
+type SupplierRow = (Option<String>, Option<String>, SeriesRow);
+
 /// What a group's look-ups found ([`Pipeline::lookups`]).
 pub(super) struct Found {
     known_ids: HashSet<String>,
@@ -333,7 +336,7 @@ pub(super) struct Found {
     by_ref: HashMap<String, i64>,
     /// None: too many rows for the group; each message asks on its own.
     notices: Option<Vec<NoticeRow>>,
-    series: Option<Vec<(Option<String>, Option<String>, SeriesRow)>>,
+    series: Option<Vec<SupplierRow>>,
 }
 
 impl Found {

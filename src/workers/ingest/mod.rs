@@ -32,7 +32,7 @@ mod placement;
 mod quarantine;
 mod record;
 
-pub use group::{read_all, GROUP_MAX_BYTES, GROUP_MAX_MESSAGES};
+pub use group::{read_all, RawMessage, GROUP_MAX_BYTES, GROUP_MAX_MESSAGES};
 pub use placement::Placement;
 
 /// Where a message came from, for the register and the checkpoint.
