@@ -703,6 +703,43 @@ pub fn opening_attachments(case: &CaseFile, templates: &Templates) -> (Vec<Attac
     }
 }
 
+/// The NIS2 drafts (early warning, incident notification, the NIS2
+/// deadlines' .ics) as mail attachments, without their JSON, and the
+/// `documents_generated` event of their checksums (`outcome: "nis2"`). Never
+/// fails: on a rendering failure no attachments and a `documents_failed` event.
+pub fn nis2_attachments(
+    case: &CaseFile,
+    templates: &Templates,
+    nis2: &crate::core::regime::Nis2,
+    via: &str,
+) -> (Vec<Attachment>, NewEvent) {
+    match render::nis2_bundle(case, templates, nis2) {
+        Ok(docs) => {
+            let docs = for_mail(docs);
+            (attachments(docs.clone()), nis2_documents_event(&docs, via))
+        }
+        Err(e) => {
+            tracing::error!(case = %case.case_ref, "NIS2 drafts could not be made: {e}");
+            let mut ev = documents_failed_event(&e.to_string());
+            ev.data["outcome"] = json!("nis2");
+            (Vec::new(), ev)
+        }
+    }
+}
+
+/// The `documents_generated` event of the NIS2 drafts.
+pub fn nis2_documents_event(docs: &[Document], via: &str) -> NewEvent {
+    let list: Vec<Value> = docs
+        .iter()
+        .map(|d| json!({ "file_name": d.file_name, "sha256": d.sha256 }))
+        .collect();
+    NewEvent {
+        kind: EventKind::DocumentsGenerated,
+        actor: "breachwatch".into(),
+        data: json!({ "outcome": "nis2", "via": via, "documents": list }),
+    }
+}
+
 /// The `documents_failed` timeline event (the error names a template file or
 /// the .docx writer, never case content).
 pub fn documents_failed_event(error: &str) -> NewEvent {

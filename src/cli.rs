@@ -183,6 +183,16 @@ pub enum CasesCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write the NIS2 drafts of a case (early warning and incident
+    /// notification as .txt/.html/.json, the NIS2 deadlines as .ics) to a
+    /// directory; print each file's SHA-256 and path, and record the
+    /// checksums on the case timeline.
+    Nis2Draft {
+        case_ref: String,
+        /// Directory to write to (created if missing; files are overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print the prefilled IMY notification form draft of a case.
     ImyForm {
         case_ref: String,
@@ -769,6 +779,10 @@ fn cases(flag: Option<&Path>, cmd: CasesCommand) -> Result<ExitCode, ExitCode> {
                 let case_ref = case_ref_arg(&cfg.general.case_prefix, &case_ref);
                 cases_draft(&cfg, &store, &case_ref, outcome.into(), &out).await?
             }
+            CasesCommand::Nis2Draft { case_ref, out } => {
+                let case_ref = case_ref_arg(&cfg.general.case_prefix, &case_ref);
+                cases_nis2_draft(&cfg, &store, &case_ref, &out).await?
+            }
             CasesCommand::ImyForm { case_ref, format } => {
                 let case_ref = case_ref_arg(&cfg.general.case_prefix, &case_ref);
                 cases_imy_form(&cfg, &store, &case_ref, format).await?
@@ -859,6 +873,42 @@ async fn cases_draft(
         .await
         .or_exit(1)?
         .ok_or_else(|| fail(2, format!("no case {case_ref}")))?;
+    store
+        .append_events(id, &[event], Utc::now())
+        .await
+        .or_exit(1)?;
+    Ok(listing.trim_end().to_string())
+}
+
+async fn cases_nis2_draft(
+    cfg: &Config,
+    store: &Store,
+    case_ref: &str,
+    out: &Path,
+) -> Result<String, ExitCode> {
+    let tpl = templates(cfg)?;
+    let file = case_file(cfg, store, case_ref).await?;
+    let id = store
+        .case_id_by_ref(case_ref)
+        .await
+        .or_exit(1)?
+        .ok_or_else(|| fail(2, format!("no case {case_ref}")))?;
+    let case = store.case_workflow(id).await.or_exit(1)?.case();
+    let docs = crate::render::nis2_bundle(&file, &tpl, &case.nis2)
+        .or_exit_in(1, format!("{case_ref}: NIS2 drafts could not be made"))?;
+    std::fs::create_dir_all(out).or_exit_in(1, out.display())?;
+    let mut listing = String::new();
+    for d in &docs {
+        let path = out.join(&d.file_name);
+        std::fs::write(&path, &d.bytes).or_exit_in(1, path.display())?;
+        listing.push_str(&format!("{}  {}\n", d.sha256, path.display()));
+    }
+    // Written first, recorded second: a recorded checksum always has its file.
+    let mut event = crate::casefile::nis2_documents_event(&docs, "cli");
+    event.actor = match std::env::var("USER") {
+        Ok(u) if !u.is_empty() => format!("cli:{u}"),
+        _ => "cli".into(),
+    };
     store
         .append_events(id, &[event], Utc::now())
         .await

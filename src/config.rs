@@ -124,14 +124,27 @@ pub struct Digest {
 
 /// `[nis2]`: what the reader needs to suggest that NIS2 (cybersäkerhetslagen)
 /// may apply to a notice (`core::regime::suggest_nis2`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Nis2Config {
+    /// Whether the reader suggests NIS2 at opening (default true). Off, no
+    /// case is suggested; an official can still switch NIS2 on for a case by
+    /// replying `nis2: ja` (docs/nis2.md).
+    pub enabled: bool,
     /// The municipality's services in scope of the cybersäkerhetslag, as they
     /// are named in suppliers' notices (e.g. "larmcentral", "trygghetslarm");
     /// a notice naming one is suggested for NIS2. Matched without regard to
     /// case; at least 3 characters each.
     pub services: Vec<String>,
+}
+
+impl Default for Nis2Config {
+    fn default() -> Self {
+        Nis2Config {
+            enabled: true,
+            services: Vec::new(),
+        }
+    }
 }
 
 /// At most this many in-scope services (each is searched in every notice).
@@ -696,6 +709,15 @@ impl Config {
         }
         if let Some(v) = set("BREACHWATCH_IMAP_CA_FILE") {
             self.imap.ca_file = Some(PathBuf::from(v));
+        }
+        if let (Some(v), Some(w)) = (set("BREACHWATCH_WEB_METRICS_TOKEN"), self.web.as_mut()) {
+            w.metrics_token = Some(Secret(v));
+        }
+        if let (Some(v), Some(o)) = (
+            set("BREACHWATCH_WEB_OIDC_CLIENT_SECRET"),
+            self.web.as_mut().and_then(|w| w.oidc.as_mut()),
+        ) {
+            o.client_secret = Some(Secret(v));
         }
     }
 

@@ -11,6 +11,7 @@ use chrono_tz::Tz;
 use serde_json::{json, Value};
 
 use crate::core::event::EventKind;
+use crate::core::regime::Clock;
 use crate::core::register::{self, Anchor, CaseHead, Seal};
 use crate::core::timeline::{self, StoredEvent};
 use crate::store::{CaseRecord, EventRow, Store};
@@ -40,7 +41,17 @@ fn entry(wf: &CaseRecord, events: &[EventRow], messages: i64, tz: Tz) -> Value {
             })
             .collect()
     };
-    json!({
+    // Each regime's dates (`core::regime`): the NIS2 deadlines while NIS2
+    // runs, and what was sent, whatever was decided later.
+    let dues = case.deadlines(tz);
+    let due = |c: Clock| {
+        local(
+            dues.iter().find(|d| d.clock == c).and_then(|d| d.due_at),
+            tz,
+        )
+    };
+    let n = &case.nis2;
+    let mut v = json!({
         "ref": wf.case_ref,
         "state": wf.state,
         "committee": wf.route.as_ref().map(|r| &r.committee.name),
@@ -82,11 +93,57 @@ fn entry(wf: &CaseRecord, events: &[EventRow], messages: i64, tz: Tz) -> Value {
             EventKind::Supplemented,
             EventKind::Withdrawn,
             EventKind::Closed,
+            EventKind::Nis2Decided,
+            EventKind::Nis2EarlyWarningSent,
+            EventKind::Nis2NotificationSent,
+            EventKind::Nis2ProgressReportSent,
+            EventKind::Nis2IncidentHandled,
+            EventKind::Nis2FinalReportSent,
         ]),
         "messages": messages,
         "events": events.len(),
         "timeline_head": wf.timeline_head,
-    })
+    });
+    if let Value::Object(m) = &mut v {
+        let nis2 = [
+            ("nis2_status", json!(n.status)),
+            ("nis2_early_warning_due_at", due(Clock::EarlyWarning)),
+            (
+                "nis2_early_warning_sent_at",
+                local(n.early_warning_sent_at, tz),
+            ),
+            ("nis2_notification_due_at", due(Clock::IncidentNotification)),
+            (
+                "nis2_notification_sent_at",
+                local(n.notification_sent_at, tz),
+            ),
+            ("nis2_notification_ref", json!(n.notification_ref)),
+            ("nis2_progress_report_due_at", due(Clock::ProgressReport)),
+            (
+                "nis2_progress_report_sent_at",
+                local(n.progress_report_sent_at, tz),
+            ),
+            ("nis2_handled_at", local(n.handled_at, tz)),
+            ("nis2_final_report_due_at", due(Clock::FinalReport)),
+            (
+                "nis2_final_report_sent_at",
+                local(n.final_report_sent_at, tz),
+            ),
+            (
+                "nis2_decision",
+                json!({
+                    "decided_by": n.decided_by,
+                    "decided_at": local(n.decided_at, tz),
+                    "reasoning": n.reasoning,
+                    "suggested_reasons": n.reasons,
+                }),
+            ),
+        ];
+        for (k, val) in nis2 {
+            m.insert(k.into(), val);
+        }
+    }
+    v
 }
 
 /// Every case opened between `from` and `to` (inclusive, dates in `tz`).
@@ -109,7 +166,9 @@ pub async fn export(
     Ok(out)
 }
 
-const CSV_COLUMNS: [&str; 22] = [
+/// The columns of the CSV; the NIS2 ones are appended at the end, so a
+/// reader of the older columns by position reads on.
+const CSV_COLUMNS: [&str; 34] = [
     "ref",
     "state",
     "committee",
@@ -132,6 +191,18 @@ const CSV_COLUMNS: [&str; 22] = [
     "closed_at",
     "reasoning_and_remedial_actions",
     "messages",
+    "nis2_status",
+    "nis2_early_warning_due_at",
+    "nis2_early_warning_sent_at",
+    "nis2_notification_due_at",
+    "nis2_notification_sent_at",
+    "nis2_notification_ref",
+    "nis2_progress_report_due_at",
+    "nis2_progress_report_sent_at",
+    "nis2_handled_at",
+    "nis2_final_report_due_at",
+    "nis2_final_report_sent_at",
+    "nis2_decision",
 ];
 
 fn csv_field(v: &Value) -> String {

@@ -52,6 +52,7 @@ pub fn from_record(wf: &CaseRecord) -> Option<CaseStat> {
         decided_at: case.decided_at,
         reported_at: case.reported_at,
         delay_reason: case.delay_reason.clone(),
+        nis2: case.nis2.clone(),
     })
 }
 

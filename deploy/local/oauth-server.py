@@ -36,6 +36,19 @@ Endpoints (the RFC each follows):
                                 introspections a client has caused (a busy loop shows here)
   GET    /health                "ok"
 
+OpenID Connect provider (Core 1.0, Discovery 1.0) on the same endpoints, for the web view's
+sign-in tests and the demo:
+  GET    /.well-known/openid-configuration   discovery document (issuer http://127.0.0.1:PORT)
+  GET    /jwks                  the RS256 signing key (JWK Set; one key, made at start)
+  GET    /authorize             with scope containing "openid": the provider's login page (a
+                                person types an address; no password, loopback test provider)
+                                instead of approving at once; without "openid" as before
+  POST   /authorize/login       the login page's form: -> redirect_uri?code=..&state=..; test aid
+                                tamper=aud|nonce|expired|issuer|signature|unverified makes the
+                                ID token of that code wrong in that one way
+  POST   /token                 authorization_code for an "openid" code also returns id_token
+                                (RS256 JWT: iss, sub, aud, exp, iat, nonce, email, email_verified)
+
 State is per client, so parallel tests that each register their own client do not
 disturb each other.
 """
@@ -125,7 +138,191 @@ class DeviceFlow:
         return self.reply(200, self.issue(cid, d["scope"], refresh=True))
 # ================================================================== end device flow
 
-class Handler(DeviceFlow, BaseHTTPRequestHandler):
+# ====================================================================== OpenID Connect
+# The provider side of OpenID Connect for the web view's sign-in (Core 1.0 3.1, the
+# authorization code flow; Discovery 1.0). RS256 with the `cryptography` package when
+# python3 has it, else pure-Python RSA (keys made at start, memory only). Kept in its own
+# block like the device flow: the handler dispatches here.
+import html as _html
+
+OIDC_PATHS = ("/.well-known/openid-configuration", "/jwks")
+TAMPER = ("aud", "nonce", "expired", "issuer", "signature", "unverified")
+
+
+def _b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def _int_bytes(i):
+    return i.to_bytes((i.bit_length() + 7) // 8, "big")
+
+
+def _is_probable_prime(n, rounds=40):
+    if n < 2:
+        return False
+    for p in (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37):
+        if n % p == 0:
+            return n == p
+    d, r = n - 1, 0
+    while d % 2 == 0:
+        d //= 2
+        r += 1
+    for _ in range(rounds):
+        a = secrets.randbelow(n - 3) + 2
+        x = pow(a, d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(r - 1):
+            x = pow(x, 2, n)
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def _prime(bits):
+    while True:
+        c = secrets.randbits(bits) | (1 << (bits - 1)) | (1 << (bits - 2)) | 1
+        if _is_probable_prime(c):
+            return c
+
+
+class RsaKey:
+    """An RSA signing key: (n, e, d) whatever made it; RS256 = PKCS#1 v1.5 over SHA-256."""
+    DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
+
+    def __init__(self, bits=2048):
+        self.kid = "k-" + secrets.token_hex(6)
+        try:
+            from cryptography.hazmat.primitives.asymmetric import rsa
+            k = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+            nums = k.private_numbers()
+            self.n, self.e, self.d = nums.public_numbers.n, nums.public_numbers.e, nums.d
+        except ImportError:
+            e = 65537
+            while True:
+                p, q = _prime(bits // 2), _prime(bits // 2)
+                phi = (p - 1) * (q - 1)
+                if p != q and phi % e != 0:
+                    break
+            self.n, self.e, self.d = p * q, e, pow(e, -1, phi)
+
+    def sign(self, msg):
+        k = (self.n.bit_length() + 7) // 8
+        t = self.DIGEST_INFO + hashlib.sha256(msg).digest()
+        em = b"\x00\x01" + b"\xff" * (k - len(t) - 3) + b"\x00" + t
+        return pow(int.from_bytes(em, "big"), self.d, self.n).to_bytes(k, "big")
+
+    def jwk(self):
+        return {"kty": "RSA", "use": "sig", "alg": "RS256", "kid": self.kid,
+                "n": _b64url(_int_bytes(self.n)), "e": _b64url(_int_bytes(self.e))}
+
+
+SIGNING_KEY = None  # made at start by make_keys()
+OTHER_KEY = None    # signs the tamper=signature tokens: same kid, not in the JWKS
+KEYS_READY = threading.Event()
+
+
+def make_keys():
+    global SIGNING_KEY, OTHER_KEY
+    SIGNING_KEY, OTHER_KEY = RsaKey(), RsaKey()
+    KEYS_READY.set()
+
+
+def jwt_rs256(claims, key, kid):
+    header = {"alg": "RS256", "typ": "JWT", "kid": kid}
+    signing_input = (_b64url(json.dumps(header, separators=(",", ":")).encode()) + "." +
+                     _b64url(json.dumps(claims, separators=(",", ":")).encode()))
+    return signing_input + "." + _b64url(key.sign(signing_input.encode()))
+
+
+LOGIN_PAGE = """<!doctype html>
+<html lang="sv"><head><meta charset="utf-8"><title>Testleverantör – logga in</title>
+<style>body{font-family:system-ui,sans-serif;margin:3em auto;max-width:28em;color:#1b1b1b}
+form{display:flex;flex-direction:column;gap:.8em}label{display:flex;flex-direction:column;gap:.3em}input,button{font-size:1em;padding:.4em}
+.note{color:#555;font-size:.9em}</style></head><body>
+<h1>Testleverantör för OpenID Connect</h1>
+<p class="note">Loopback-leverantör för test och demo: ingen riktig inloggning.</p>
+<form method="post" action="/authorize/login">
+%s
+<label>E-postadress <input type="email" name="email" id="oidc-email" required autocomplete="off"></label>
+<button type="submit" id="oidc-signin">Logga in</button>
+</form></body></html>"""
+
+
+class OpenIdProvider:
+    def issuer(self):
+        return "http://%s:%d" % self.server.server_address[:2]
+
+    def oidc_get(self, path):
+        KEYS_READY.wait(120)
+        iss = self.issuer()
+        if path == "/jwks":
+            return self.reply(200, {"keys": [SIGNING_KEY.jwk()]})
+        return self.reply(200, {
+            "issuer": iss,
+            "authorization_endpoint": iss + "/authorize",
+            "token_endpoint": iss + "/token",
+            "jwks_uri": iss + "/jwks",
+            "registration_endpoint": iss + "/register",
+            "revocation_endpoint": iss + "/revoke",
+            "introspection_endpoint": iss + "/introspect",
+            "device_authorization_endpoint": iss + "/device_authorization",
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": ["openid", "email", "profile"],
+            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "nonce", "email", "email_verified", "name"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "code_challenge_methods_supported": ["S256"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", DEVICE_GRANT],
+        })
+
+    def login_page(self, q):
+        keep = ("client_id", "redirect_uri", "state", "nonce", "scope", "code_challenge",
+                "code_challenge_method", "response_type")
+        hidden = "\n".join('<input type="hidden" name="%s" value="%s">' % (k, _html.escape(q[k], quote=True))
+                           for k in keep if k in q)
+        data = (LOGIN_PAGE % hidden).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def login_post(self, form):
+        """The login page's form: the person is whoever they typed (test provider)."""
+        email = (form.get("email") or "").strip().lower()
+        if "@" not in email:
+            return self.error(400, "invalid_request", "an address is required")
+        return self.authorize(form, email=email, tamper=form.get("tamper"))
+
+    def id_token(self, cid, code):
+        KEYS_READY.wait(120)
+        now = int(time.time())
+        t = code.get("tamper")
+        claims = {"iss": self.issuer(), "sub": hashlib.sha256(code["email"].encode()).hexdigest()[:24],
+                  "aud": cid, "iat": now, "exp": now + 600, "auth_time": now,
+                  "email": code["email"], "email_verified": True}
+        if code.get("nonce") is not None:
+            claims["nonce"] = code["nonce"]
+        if t == "aud":
+            claims["aud"] = "client-someone-else"
+        elif t == "nonce":
+            claims["nonce"] = "not-the-nonce-you-sent"
+        elif t == "expired":
+            claims["iat"], claims["exp"] = now - 7200, now - 3600
+        elif t == "issuer":
+            claims["iss"] = "http://issuer.invalid"
+        elif t == "unverified":
+            claims["email_verified"] = False
+        key = OTHER_KEY if t == "signature" else SIGNING_KEY
+        return jwt_rs256(claims, key, SIGNING_KEY.kid)
+# ================================================================== end OpenID Connect
+
+class Handler(DeviceFlow, OpenIdProvider, BaseHTTPRequestHandler):
     server_version = "breachwatch-test-oauth/1"
 
     def log_message(self, fmt, *args):  # tokens travel in bodies only; the path is safe to log
@@ -198,16 +395,21 @@ class Handler(DeviceFlow, BaseHTTPRequestHandler):
             if url.path.startswith("/stats/"):
                 cid = url.path[len("/stats/"):]
                 return self.reply(200, STATS.get(cid, {"token_requests": 0, "token_errors": 0, "introspections": 0}))
+            if url.path in OIDC_PATHS:  # OpenID Connect: see the OpenIdProvider block
+                return self.oidc_get(url.path)
             if url.path == "/authorize":
                 return self.authorize(q)
         self.error(404, "not_found", "no such endpoint")
 
-    def authorize(self, q):
+    def authorize(self, q, email=None, tamper=None):
         c = CLIENTS.get(q.get("client_id", ""))
         redirect = q.get("redirect_uri", "")
         if c is None or (c["redirect_uris"] and redirect not in c["redirect_uris"]):
             # RFC 6749 4.1.2.1: never redirect to an unchecked URI
             return self.error(400, "invalid_request", "unknown client or redirect_uri")
+        openid = "openid" in (q.get("scope") or "").split()
+        if openid and email is None and q.get("response_type") == "code":
+            return self.login_page(q)  # OpenID Connect: a person signs in first
         params = {"state": q["state"]} if "state" in q else {}
         if q.get("response_type") != "code":
             params["error"] = "unsupported_response_type"
@@ -215,8 +417,10 @@ class Handler(DeviceFlow, BaseHTTPRequestHandler):
             params["error"] = "invalid_request"
         else:
             code = "code-" + secrets.token_urlsafe(16)
-            CODES[code] = {"client_id": q["client_id"], "email": c["email"], "redirect_uri": redirect,
-                           "challenge": q.get("code_challenge"), "scope": q.get("scope"), "exp": time.time() + 600}
+            CODES[code] = {"client_id": q["client_id"], "email": email or c["email"], "redirect_uri": redirect,
+                           "challenge": q.get("code_challenge"), "scope": q.get("scope"), "exp": time.time() + 600,
+                           "openid": openid, "nonce": q.get("nonce"),
+                           "tamper": tamper if tamper in TAMPER else None}
             params["code"] = code
         sep = "&" if "?" in redirect else "?"
         self.send_response(302)
@@ -253,6 +457,8 @@ class Handler(DeviceFlow, BaseHTTPRequestHandler):
                 return self.device_post(path, form)
             if path == "/token":
                 return self.token(form)
+            if path == "/authorize/login":  # OpenID Connect: see the OpenIdProvider block
+                return self.login_post(form)
             if path == "/introspect":
                 t = ACCESS.get(form.get("token", ""))
                 if t is not None:
@@ -313,7 +519,11 @@ class Handler(DeviceFlow, BaseHTTPRequestHandler):
                 if digest != code["challenge"]:
                     stat(cid, "token_errors")
                     return self.error(400, "invalid_grant", "PKCE verifier does not match")
-            return self.reply(200, self.issue(cid, code["scope"], refresh=True))
+            out = self.issue(cid, code["scope"], refresh=True)
+            if code.get("openid"):
+                ACCESS[out["access_token"]]["email"] = code["email"]
+                out["id_token"] = self.id_token(cid, code)
+            return self.reply(200, out)
         stat(cid, "token_errors")
         return self.error(400, "unsupported_grant_type", "grant_type not supported")
 
@@ -343,6 +553,9 @@ def main():
     a = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.daemon_threads = True
+    # The OpenID keys are made after the port is bound (pure-Python RSA can take
+    # seconds); the OpenID endpoints wait for them (KEYS_READY).
+    threading.Thread(target=make_keys, daemon=True).start()
     if a.pid_file:
         import os
         with open(a.pid_file, "w") as f:

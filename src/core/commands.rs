@@ -35,10 +35,23 @@ pub enum Lang {
 #[serde(try_from = "String", into = "String")]
 pub struct ImyRef(String);
 
+/// A stored or sent reference that is not in the form its kind takes (a
+/// record decoded at the store boundary, a value from a form).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not {kind}: {value:?}")]
+pub struct NotAReference {
+    /// "an IMY reference", "a diarienummer", "an authority reference".
+    pub kind: &'static str,
+    pub value: String,
+}
+
 impl TryFrom<String> for ImyRef {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        ImyRef::parse(&s).ok_or_else(|| format!("not an IMY reference: {s:?}"))
+    type Error = NotAReference;
+    fn try_from(s: String) -> Result<Self, NotAReference> {
+        ImyRef::parse(&s).ok_or(NotAReference {
+            kind: "an IMY reference",
+            value: s,
+        })
     }
 }
 
@@ -89,9 +102,12 @@ impl std::fmt::Display for ImyRef {
 pub struct Diarienummer(String);
 
 impl TryFrom<String> for Diarienummer {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        Diarienummer::parse(&s).ok_or_else(|| format!("not a diarienummer: {s:?}"))
+    type Error = NotAReference;
+    fn try_from(s: String) -> Result<Self, NotAReference> {
+        Diarienummer::parse(&s).ok_or(NotAReference {
+            kind: "a diarienummer",
+            value: s,
+        })
     }
 }
 

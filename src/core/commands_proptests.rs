@@ -128,6 +128,7 @@ fn canonical_nis2(c: &Nis2Command, lang: Lang) -> String {
         ),
         Nis2Command::ProgressReportSent => pick("lägesrapport skickad", "progress report sent"),
         Nis2Command::FinalReportSent => pick("slutrapport skickad", "final report sent"),
+        Nis2Command::IncidentHandled => pick("incident hanterad", "incident handled"),
     }
 }
 
@@ -145,6 +146,7 @@ fn nis2_command() -> impl Strategy<Value = Nis2Command> {
         }),
         Just(Nis2Command::ProgressReportSent),
         Just(Nis2Command::FinalReportSent),
+        Just(Nis2Command::IncidentHandled),
     ]
 }
 

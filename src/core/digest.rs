@@ -23,6 +23,7 @@ use serde::Serialize;
 use std::str::FromStr;
 
 use super::case::{Case, State};
+use super::regime::{self, Clock};
 use super::text::digest as text;
 use super::types::CaseRef;
 
@@ -143,16 +144,26 @@ pub struct OpenCase {
     pub deadline: DateTime<Utc>,
     /// Whether the case may still need notifying (see `Case::deadline_clock_running`).
     pub clock_running: bool,
+    /// The case's open NIS2 deadlines with a known instant (`core::regime`),
+    /// each a line of its own.
+    pub nis2: Vec<regime::Due>,
 }
 
 impl OpenCase {
-    pub fn from_case(case: &Case, committee: &str) -> Self {
+    /// The case as the digest shows it; `tz` is the configured zone (the
+    /// NIS2 month clocks count in it).
+    pub fn from_case(case: &Case, committee: &str, tz: chrono_tz::Tz) -> Self {
         OpenCase {
             case_ref: case.case_ref.clone(),
             committee: committee.to_string(),
             state: case.state,
             deadline: case.deadline(),
             clock_running: case.deadline_clock_running(),
+            nis2: if case.merged_into.is_some() {
+                Vec::new()
+            } else {
+                regime::open_nis2(case.aware_at, &case.nis2, tz)
+            },
         }
     }
 }
@@ -163,6 +174,9 @@ pub use super::text::digest::anchor_text_sv;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DigestLine {
     pub case_ref: CaseRef,
+    /// The deadline the line is about: GDPR's (`imy-notification`) or one of
+    /// NIS2's.
+    pub clock: Clock,
     pub committee: String,
     pub state: State,
     pub deadline: DateTime<Utc>,
@@ -215,30 +229,37 @@ fn render(left: Duration, late_word: &str) -> String {
 /// overdue at the top), then cases whose clock has stopped (reported, decided not
 /// to notify, …) by reference. Ties go by reference so the order is stable.
 pub fn digest_lines(cases: &[OpenCase], now: DateTime<Utc>) -> Vec<DigestLine> {
-    let mut lines: Vec<DigestLine> = cases
-        .iter()
-        .filter(|c| c.state != State::Closed)
-        .map(|c| {
-            let left = c.deadline - now;
-            let overdue = c.clock_running && now > c.deadline;
-            let (sv, en) = if c.clock_running {
-                (time_left_sv(left), time_left_en(left))
-            } else {
-                text::clock_stopped()
-            };
-            DigestLine {
-                case_ref: c.case_ref.clone(),
-                committee: c.committee.clone(),
-                state: c.state,
-                deadline: c.deadline,
-                seconds_left: left.num_seconds(),
-                overdue,
-                clock_running: c.clock_running,
-                time_left_sv: sv,
-                time_left_en: en,
+    let line = |c: &OpenCase, clock: Clock, deadline: DateTime<Utc>, running: bool| {
+        let left = deadline - now;
+        let overdue = running && now > deadline;
+        let (sv, en) = if running {
+            (time_left_sv(left), time_left_en(left))
+        } else {
+            text::clock_stopped()
+        };
+        DigestLine {
+            case_ref: c.case_ref.clone(),
+            clock,
+            committee: c.committee.clone(),
+            state: c.state,
+            deadline,
+            seconds_left: left.num_seconds(),
+            overdue,
+            clock_running: running,
+            time_left_sv: sv,
+            time_left_en: en,
+        }
+    };
+    let mut lines: Vec<DigestLine> = Vec::new();
+    for c in cases.iter().filter(|c| c.state != State::Closed) {
+        lines.push(line(c, Clock::ImyNotification, c.deadline, c.clock_running));
+        // One line per open NIS2 deadline (a NIS2 report is its own clock).
+        for d in &c.nis2 {
+            if let Some(at) = d.pending() {
+                lines.push(line(c, d.clock, at, true));
             }
-        })
-        .collect();
+        }
+    }
     lines.sort_by(|a, b| {
         b.clock_running
             .cmp(&a.clock_running)
@@ -250,6 +271,7 @@ pub fn digest_lines(cases: &[OpenCase], now: DateTime<Utc>) -> Vec<DigestLine> {
                 }
             })
             .then_with(|| a.case_ref.cmp(&b.case_ref))
+            .then_with(|| a.deadline.cmp(&b.deadline))
     });
     lines
 }
@@ -372,6 +394,7 @@ mod tests {
             state,
             deadline,
             clock_running: running,
+            nis2: Vec::new(),
         }
     }
 
@@ -408,6 +431,56 @@ mod tests {
     }
 
     #[test]
+    fn a_nis2_case_has_a_line_per_open_nis2_deadline_sorted_with_the_rest() {
+        use crate::core::regime::Nis2Status;
+        // Aware Friday 27 March 2026 23:30 local (22:30Z): the early
+        // warning is due 24 elapsed hours later, the IMY notification and the
+        // incident notification 72 hours later (across the change to summer
+        // time, in elapsed hours).
+        let aware = utc(2026, 3, 27, 22, 30);
+        let (mut case, _) = Case::open(CaseRef::new("PUI", 2026, 3), aware, aware, None);
+        case.nis2.status = Nis2Status::Suggested;
+        let now = utc(2026, 3, 28, 10, 0);
+        let oc = OpenCase::from_case(&case, "Socialnämnden", Stockholm);
+        assert_eq!(oc.nis2.len(), 2, "{:?}", oc.nis2);
+        let other = open(1, State::Received, now + Duration::hours(20), true);
+        let lines = digest_lines(&[oc, other], now);
+        let got: Vec<(String, Clock, String)> = lines
+            .iter()
+            .map(|l| (l.case_ref.to_string(), l.clock, l.time_left_sv.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("PUI-2026-0003".into(), Clock::EarlyWarning, "12 h".into()),
+                (
+                    "PUI-2026-0001".into(),
+                    Clock::ImyNotification,
+                    "20 h".into()
+                ),
+                (
+                    "PUI-2026-0003".into(),
+                    Clock::ImyNotification,
+                    "2 d 12 h".into()
+                ),
+                (
+                    "PUI-2026-0003".into(),
+                    Clock::IncidentNotification,
+                    "2 d 12 h".into()
+                ),
+            ]
+        );
+        // The early warning sent: its line goes; the text names the clock.
+        case.nis2.early_warning_sent_at = Some(now);
+        let oc = OpenCase::from_case(&case, "Socialnämnden", Stockholm);
+        let lines = digest_lines(&[oc], now);
+        assert_eq!(lines.len(), 2);
+        let text = crate::core::text::digest::text(Stockholm, "2026-03-28", &lines, &[], "");
+        assert!(text.contains("NIS2: incidentanmälan"), "{text}");
+        assert!(text.contains("anmälan till IMY"), "{text}");
+    }
+
+    #[test]
     fn the_anchor_paragraph_carries_the_line_whole_and_local_time() {
         let a = Anchor {
             at: utc(2026, 3, 30, 5, 30),
@@ -429,7 +502,7 @@ mod tests {
     fn open_case_from_a_case_follows_the_clock_rule() {
         let aware = utc(2026, 3, 27, 9, 0);
         let (case, _) = Case::open(CaseRef::new("PUI", 2026, 9), aware, aware, None);
-        let oc = OpenCase::from_case(&case, "Utbildningsnämnden");
+        let oc = OpenCase::from_case(&case, "Utbildningsnämnden", Stockholm);
         assert_eq!(oc.deadline, utc(2026, 3, 30, 9, 0));
         assert!(oc.clock_running);
         let line = &digest_lines(&[oc], utc(2026, 3, 28, 9, 0))[0];

@@ -115,6 +115,8 @@ event_kinds! {
     Nis2ProgressReportSent => "nis2_progress_report_sent",
     /// `slutrapport skickad`/`final report sent`.
     Nis2FinalReportSent => "nis2_final_report_sent",
+    /// `incident hanterad`/`incident handled` (art. 23.4 e).
+    Nis2IncidentHandled => "nis2_incident_handled",
     /// A NIS2 deadline reminder before its deadline.
     Nis2Reminder => "nis2_reminder",
     /// A NIS2 deadline reminder after its deadline.

@@ -53,8 +53,14 @@ pub enum Clock {
     EarlyWarning,
     /// NIS2 art. 23(4)(b): 72 h after awareness.
     IncidentNotification,
+    /// NIS2 art. 23(4)(e): when the incident is still ongoing one month after
+    /// the incident notification, a progress report is due then (present once
+    /// the notification is sent, unless the incident was handled within the
+    /// month).
+    ProgressReport,
     /// NIS2 art. 23(4)(d)/(e): one month after the incident notification, or
-    /// after the incident was handled when a progress report was sent.
+    /// one month after the incident was handled when it was still ongoing at
+    /// the one-month mark.
     FinalReport,
 }
 
@@ -71,6 +77,7 @@ impl Clock {
             Clock::ImyNotification => "GDPR art. 33.1",
             Clock::EarlyWarning => "NIS2 art. 23.4 a",
             Clock::IncidentNotification => "NIS2 art. 23.4 b",
+            Clock::ProgressReport => "NIS2 art. 23.4 e",
             Clock::FinalReport => "NIS2 art. 23.4 d–e",
         }
     }
@@ -217,16 +224,26 @@ pub fn deadlines(
             due_at: hours_after(aware_at, 72),
             done_at: nis2.notification_sent_at,
         });
-        let start = match nis2.progress_report_sent_at {
-            // Art. 23(4)(e): a month after the incident was handled.
-            Some(_) => nis2.handled_at,
-            None => nis2.notification_sent_at,
-        };
         out.push(Due {
             clock: Clock::FinalReport,
-            due_at: start.and_then(|s| one_month_after(s, tz)),
+            due_at: final_report_start(nis2, tz).and_then(|s| one_month_after(s, tz)),
             done_at: nis2.final_report_sent_at,
         });
+        if let Some(notified) = nis2.notification_sent_at {
+            let mark = one_month_after(notified, tz);
+            let handled_in_time = matches!((nis2.handled_at, mark), (Some(h), Some(m)) if h <= m);
+            if !handled_in_time {
+                // Art. 23(4)(e): still ongoing (or not known to be handled)
+                // at the one-month mark: a progress report then. The final
+                // report sent by then makes it moot. Listed after the final
+                // report, so a reminder for the same instant names that.
+                out.push(Due {
+                    clock: Clock::ProgressReport,
+                    due_at: mark,
+                    done_at: nis2.progress_report_sent_at.or(nis2.final_report_sent_at),
+                });
+            }
+        }
     }
     out
 }
@@ -258,17 +275,31 @@ pub struct Nis2Reminder {
     pub overdue: bool,
 }
 
+/// Where the final report's month counts from (art. 23(4)(d)/(e)): the
+/// incident notification; the handling of the incident instead when it was
+/// handled after the one-month mark or a progress report was sent (the
+/// incident was ongoing then). None while that instant is not known.
+fn final_report_start(nis2: &Nis2, tz: Tz) -> Option<DateTime<Utc>> {
+    let notified = nis2.notification_sent_at?;
+    let mark = one_month_after(notified, tz)?;
+    match nis2.handled_at {
+        Some(h) if h <= mark && nis2.progress_report_sent_at.is_none() => Some(notified),
+        Some(h) => Some(h),
+        None if nis2.progress_report_sent_at.is_some() => None,
+        None => Some(notified),
+    }
+}
+
 /// The start of a NIS2 deadline's clock (awareness for the first two, the
-/// notification or the handling for the final report).
-fn clock_start(aware_at: DateTime<Utc>, nis2: &Nis2, c: Clock) -> Option<DateTime<Utc>> {
+/// notification for the progress report, the notification or the handling
+/// for the final report).
+fn clock_start(aware_at: DateTime<Utc>, nis2: &Nis2, c: Clock, tz: Tz) -> Option<DateTime<Utc>> {
     match c {
         Clock::ImyNotification | Clock::EarlyWarning | Clock::IncidentNotification => {
             Some(aware_at)
         }
-        Clock::FinalReport => match nis2.progress_report_sent_at {
-            Some(_) => nis2.handled_at,
-            None => nis2.notification_sent_at,
-        },
+        Clock::ProgressReport => nis2.notification_sent_at,
+        Clock::FinalReport => final_report_start(nis2, tz),
     }
 }
 
@@ -316,7 +347,7 @@ pub fn next_nis2_reminder(
     deadlines(aware_at, None, nis2, tz)
         .iter()
         .filter(|d| d.clock.regime() == Regime::Nis2)
-        .filter_map(|d| next_for(d, clock_start(aware_at, nis2, d.clock)?, after))
+        .filter_map(|d| next_for(d, clock_start(aware_at, nis2, d.clock, tz)?, after))
         .min_by_key(|r| (r.at, r.due_at))
 }
 

@@ -9,12 +9,20 @@
 //!   (the deadline the case machine uses, DST-neutral because both are UTC).
 //! - Median and p90 use the nearest-rank method on the durations in minutes
 //!   (p = ⌈q·n⌉-th smallest), so every figure is one case's real duration.
+//! - NIS2 (`core::regime`): a case counts as a NIS2 incident when NIS2 was
+//!   decided to apply; suggested-and-undecided and decided-not-to-apply are
+//!   counted beside it. Timeliness is per report over the cases where NIS2
+//!   runs (applies or suggested): sent by its deadline (elapsed hours for the
+//!   24 h and 72 h, the month rule in `tz` for the month clocks), sent late,
+//!   or not sent (yet).
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
+
+use crate::core::regime::{self, Clock, Nis2, Nis2Status};
 
 /// How a case ended up, for the outcome table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -66,6 +74,87 @@ pub struct CaseStat {
     pub decided_at: Option<DateTime<Utc>>,
     pub reported_at: Option<DateTime<Utc>>,
     pub delay_reason: Option<String>,
+    /// The case's NIS2 state (default: never considered).
+    pub nis2: Nis2,
+}
+
+/// One NIS2 report's timeliness over the year's NIS2 cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Nis2Timeliness {
+    pub clock: Clock,
+    pub on_time: usize,
+    pub late: usize,
+    pub not_sent: usize,
+}
+
+/// The year's NIS2 incidents (`core::regime`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Nis2Year {
+    /// Decided to apply (`nis2: ja`): the NIS2 incidents.
+    pub applies: usize,
+    /// Suggested by the reader and not decided.
+    pub suggested: usize,
+    /// Decided not to apply (`nis2: nej`).
+    pub not_applicable: usize,
+    /// Early warning, incident notification, progress report, final report.
+    pub reports: Vec<Nis2Timeliness>,
+}
+
+/// The NIS2 reports in the order they are due.
+pub const NIS2_REPORTS: [Clock; 4] = [
+    Clock::EarlyWarning,
+    Clock::IncidentNotification,
+    Clock::ProgressReport,
+    Clock::FinalReport,
+];
+
+fn nis2_year(cases: &[&CaseStat], tz: Tz) -> Nis2Year {
+    let mut y = Nis2Year {
+        applies: 0,
+        suggested: 0,
+        not_applicable: 0,
+        reports: NIS2_REPORTS
+            .iter()
+            .map(|c| Nis2Timeliness {
+                clock: *c,
+                on_time: 0,
+                late: 0,
+                not_sent: 0,
+            })
+            .collect(),
+    };
+    for c in cases {
+        let n = &c.nis2;
+        match n.status {
+            Nis2Status::Applies => y.applies += 1,
+            Nis2Status::Suggested => y.suggested += 1,
+            Nis2Status::DoesNotApply => y.not_applicable += 1,
+            Nis2Status::NotConsidered => {}
+        }
+        if !n.running() {
+            continue;
+        }
+        let dues = regime::deadlines(c.aware_at, None, n, tz);
+        for t in y.reports.iter_mut() {
+            let Some(due) = dues.iter().find(|d| d.clock == t.clock) else {
+                continue;
+            };
+            let sent = match t.clock {
+                Clock::EarlyWarning => n.early_warning_sent_at,
+                Clock::IncidentNotification => n.notification_sent_at,
+                Clock::ProgressReport => n.progress_report_sent_at,
+                _ => n.final_report_sent_at,
+            };
+            match (sent, due.due_at) {
+                // A progress report made moot by the final report is no report.
+                (None, _) if t.clock == Clock::ProgressReport && due.done_at.is_some() => {}
+                (None, _) => t.not_sent += 1,
+                (Some(s), Some(d)) if s > d => t.late += 1,
+                (Some(_), _) => t.on_time += 1,
+            }
+        }
+    }
+    y
 }
 
 /// A count per label, largest first (ties by label), so tables read top-down.
@@ -105,6 +194,7 @@ pub struct YearReport {
     pub late: Vec<Late>,
     pub awareness_to_decision: Spread,
     pub awareness_to_report: Spread,
+    pub nis2: Nis2Year,
 }
 
 /// The label used for a missing supplier or cause (kept as data; the renderer
@@ -215,6 +305,7 @@ pub fn year_report(all: &[CaseStat], year: i32, tz: Tz) -> YearReport {
         late,
         awareness_to_decision: spread(to_decision),
         awareness_to_report: spread(to_report),
+        nis2: nis2_year(&cases, tz),
     }
 }
 
@@ -241,7 +332,54 @@ mod tests {
             decided_at: None,
             reported_at: None,
             delay_reason: None,
+            nis2: Nis2::default(),
         }
+    }
+
+    #[test]
+    fn nis2_incidents_and_their_timeliness_per_report() {
+        let tz: Tz = "Europe/Stockholm".parse().expect("zone");
+        let aware = at(2026, 1, 29, 8, 0);
+        let mut on_time = case("PUI-1", aware);
+        on_time.nis2 = Nis2 {
+            status: Nis2Status::Applies,
+            early_warning_sent_at: Some(aware + Duration::hours(24)),
+            notification_sent_at: Some(at(2026, 1, 31, 9, 0)),
+            handled_at: Some(at(2026, 2, 20, 9, 0)),
+            // 31 January 10:00 local → 28 February 10:00 local: on time.
+            final_report_sent_at: Some(at(2026, 2, 28, 9, 0)),
+            ..Nis2::default()
+        };
+        let mut late = case("PUI-2", aware);
+        late.nis2 = Nis2 {
+            status: Nis2Status::Applies,
+            early_warning_sent_at: Some(aware + Duration::hours(24) + Duration::minutes(1)),
+            ..Nis2::default()
+        };
+        let mut suggested = case("PUI-3", aware);
+        suggested.nis2.status = Nis2Status::Suggested;
+        let mut no = case("PUI-4", aware);
+        no.nis2.status = Nis2Status::DoesNotApply;
+        no.nis2.early_warning_sent_at = Some(aware);
+        let r = year_report(
+            &[on_time, late, suggested, no, case("PUI-5", aware)],
+            2026,
+            tz,
+        );
+        assert_eq!(
+            (r.nis2.applies, r.nis2.suggested, r.nis2.not_applicable),
+            (2, 1, 1)
+        );
+        let get = |c: Clock| *r.nis2.reports.iter().find(|t| t.clock == c).unwrap();
+        let ew = get(Clock::EarlyWarning);
+        assert_eq!((ew.on_time, ew.late, ew.not_sent), (1, 1, 1));
+        let inc = get(Clock::IncidentNotification);
+        assert_eq!((inc.on_time, inc.late, inc.not_sent), (1, 0, 2));
+        // Handled within the month: no progress report is counted.
+        let pr = get(Clock::ProgressReport);
+        assert_eq!((pr.on_time, pr.late, pr.not_sent), (0, 0, 0));
+        let fr = get(Clock::FinalReport);
+        assert_eq!((fr.on_time, fr.late, fr.not_sent), (1, 0, 2));
     }
 
     #[test]

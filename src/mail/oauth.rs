@@ -96,14 +96,39 @@ impl std::fmt::Debug for TokenSource {
 type Registry = Mutex<HashMap<String, Arc<tokio::sync::Mutex<State>>>>;
 static SOURCES: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
 
-fn http_client() -> Result<oauth2::reqwest::Client, String> {
+/// What goes wrong on this machine before or after the provider is asked:
+/// the HTTP client, the refresh-token file. Carried in [`TokenError::Local`]
+/// with the config key.
+#[derive(Debug, thiserror::Error)]
+enum LocalError {
+    #[error("HTTP client: {0}")]
+    HttpClient(#[source] oauth2::reqwest::Error),
+    #[error("{}: {source}; run `breachwatch login` to create it", .file.display())]
+    Unreadable {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} is {len} bytes: not a refresh token", .file.display())]
+    TooLong { file: PathBuf, len: u64 },
+    #[error("{} is empty; run `breachwatch login`", .file.display())]
+    Empty { file: PathBuf },
+    #[error("writing {}: {source}", .file.display())]
+    Write {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn http_client() -> Result<oauth2::reqwest::Client, LocalError> {
     oauth2::reqwest::ClientBuilder::new()
         // RFC 6749 10.12-ish: a token endpoint that redirects is misconfigured,
         // and following it could send the secret elsewhere.
         .redirect(oauth2::reqwest::redirect::Policy::none())
         .timeout(HTTP_TIMEOUT)
         .build()
-        .map_err(|e| format!("HTTP client: {e}"))
+        .map_err(LocalError::HttpClient)
 }
 
 impl TokenSource {
@@ -131,9 +156,9 @@ impl TokenSource {
         Ok(TokenSource {
             key: key.to_string(),
             cfg: cfg.clone(),
-            http: http_client().map_err(|detail| TokenError::Local {
+            http: http_client().map_err(|e| TokenError::Local {
                 key: key.into(),
-                detail,
+                detail: e.to_string(),
             })?,
             state: Arc::new(tokio::sync::Mutex::new(State {
                 access: None,
@@ -367,7 +392,7 @@ async fn load_refresh(key: &str, cfg: &OAuth2) -> Result<Secret, TokenError> {
         detail,
     };
     match place {
-        RefreshPlace::File(f) => read_refresh_token(&f).map_err(err),
+        RefreshPlace::File(f) => read_refresh_token(&f).map_err(|e| err(e.to_string())),
         RefreshPlace::Database(n) => match database(key)?.refresh_token(&n).await {
             Ok(Some(t)) if !t.trim().is_empty() => Ok(Secret::new(t.trim())),
             Ok(_) => Err(err(format!(
@@ -387,7 +412,7 @@ async fn save_refresh(key: &str, cfg: &OAuth2, token: &Secret) -> Result<String,
         detail,
     };
     match &place {
-        RefreshPlace::File(f) => write_refresh_token(f, token).map_err(err)?,
+        RefreshPlace::File(f) => write_refresh_token(f, token).map_err(|e| err(e.to_string()))?,
         RefreshPlace::Database(n) => database(key)?
             .set_refresh_token(n, token.expose(), chrono::Utc::now())
             .await
@@ -396,34 +421,31 @@ async fn save_refresh(key: &str, cfg: &OAuth2, token: &Secret) -> Result<String,
     Ok(place.to_string())
 }
 
-fn read_refresh_token(file: &Path) -> Result<Secret, String> {
-    let meta = std::fs::metadata(file).map_err(|e| {
-        format!(
-            "{}: {e}; run `breachwatch login` to create it",
-            file.display()
-        )
-    })?;
+fn read_refresh_token(file: &Path) -> Result<Secret, LocalError> {
+    let unreadable = |source| LocalError::Unreadable {
+        file: file.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(file).map_err(unreadable)?;
     if meta.len() > 16 * 1024 {
-        return Err(format!(
-            "{} is {} bytes: not a refresh token",
-            file.display(),
-            meta.len()
-        ));
+        return Err(LocalError::TooLong {
+            file: file.to_path_buf(),
+            len: meta.len(),
+        });
     }
-    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let text = std::fs::read_to_string(file).map_err(unreadable)?;
     let t = text.trim();
     if t.is_empty() {
-        return Err(format!(
-            "{} is empty; run `breachwatch login`",
-            file.display()
-        ));
+        return Err(LocalError::Empty {
+            file: file.to_path_buf(),
+        });
     }
     Ok(Secret::new(t))
 }
 
 /// Writes the refresh token readable by the owner only, atomically (a crash
 /// leaves the old or the new token, never half of one).
-pub fn write_refresh_token(file: &Path, token: &Secret) -> Result<(), String> {
+fn write_refresh_token(file: &Path, token: &Secret) -> Result<(), LocalError> {
     use std::os::unix::fs::OpenOptionsExt as _;
     let dir = file
         .parent()
@@ -448,9 +470,12 @@ pub fn write_refresh_token(file: &Path, token: &Secret) -> Result<(), String> {
         f.sync_all()?;
         std::fs::rename(&tmp, file)
     };
-    write().map_err(|e| {
+    write().map_err(|source| {
         let _ = std::fs::remove_file(&tmp);
-        format!("writing {}: {e}", file.display())
+        LocalError::Write {
+            file: file.to_path_buf(),
+            source,
+        }
     })
 }
 
@@ -645,7 +670,7 @@ pub async fn login_finish(
         Err(_) => pasted.to_string(),
     };
     refresh_place(key, cfg)?;
-    let http = http_client().map_err(|d| local("token_url", d))?;
+    let http = http_client().map_err(|e| local("token_url", e.to_string()))?;
     let src = TokenSource::new(key, cfg)?;
     let r = login_client(key, cfg)?
         .exchange_code(AuthorizationCode::new(code))
@@ -696,7 +721,7 @@ pub async fn device_login(
         )
     })?;
     refresh_place(key, cfg)?;
-    let http = http_client().map_err(|d| local("token_url", d))?;
+    let http = http_client().map_err(|e| local("token_url", e.to_string()))?;
     let src = TokenSource::new(key, cfg)?;
     let mut client = BasicClient::new(ClientId::new(cfg.client_id.clone()))
         .set_device_authorization_url(

@@ -88,45 +88,120 @@ pub fn alarms(deadline: DateTime<Utc>, generated_at: DateTime<Utc>) -> Vec<Strin
 
 /// The .ics text. `summary` and `description` come from the calendar template.
 pub fn calendar(case: &CaseFile, summary: &str, description: &str, cancelled: bool) -> String {
-    let end = case.deadline_at;
-    let start = end - Duration::hours(1);
+    let ev = Event {
+        uid: uid(case),
+        end: case.deadline_at,
+        stamp: case.generated_at,
+        sequence: sequence(case),
+        summary: summary.to_string(),
+        description: description.to_string(),
+        cancelled,
+    };
+    wrap(&[ev])
+}
+
+/// One VEVENT: the hour before a deadline, ending at it.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub uid: String,
+    /// The deadline.
+    pub end: DateTime<Utc>,
+    /// DTSTAMP, and the instant the alarms are judged from.
+    pub stamp: DateTime<Utc>,
+    pub sequence: i64,
+    pub summary: String,
+    pub description: String,
+    pub cancelled: bool,
+}
+
+fn event_lines(e: &Event, lines: &mut Vec<String>) {
+    let start = e.end - Duration::hours(1);
+    lines.extend([
+        "BEGIN:VEVENT".into(),
+        format!("UID:{}", e.uid),
+        format!("DTSTAMP:{}", stamp(e.stamp)),
+        format!("SEQUENCE:{}", e.sequence),
+        format!("DTSTART:{}", stamp(start)),
+        format!("DTEND:{}", stamp(e.end)),
+        format!("SUMMARY:{}", escape(&e.summary)),
+        format!("DESCRIPTION:{}", escape(&e.description)),
+        format!(
+            "STATUS:{}",
+            if e.cancelled {
+                "CANCELLED"
+            } else {
+                "CONFIRMED"
+            }
+        ),
+        "TRANSP:TRANSPARENT".into(),
+    ]);
+    if !e.cancelled {
+        for trigger in alarms(e.end, e.stamp) {
+            lines.extend([
+                "BEGIN:VALARM".into(),
+                "ACTION:DISPLAY".into(),
+                format!("DESCRIPTION:{}", escape(&e.summary)),
+                trigger,
+                "END:VALARM".into(),
+            ]);
+        }
+    }
+    lines.push("END:VEVENT".into());
+}
+
+/// A VCALENDAR holding `events` (one per deadline), folded, CRLF.
+pub fn wrap(events: &[Event]) -> String {
     let mut lines: Vec<String> = vec![
         "BEGIN:VCALENDAR".into(),
         "VERSION:2.0".into(),
         "PRODID:-//breachwatch//documents//SV".into(),
         "CALSCALE:GREGORIAN".into(),
         "METHOD:PUBLISH".into(),
-        "BEGIN:VEVENT".into(),
-        format!("UID:{}", uid(case)),
-        format!("DTSTAMP:{}", stamp(case.generated_at)),
-        format!("SEQUENCE:{}", sequence(case)),
-        format!("DTSTART:{}", stamp(start)),
-        format!("DTEND:{}", stamp(end)),
-        format!("SUMMARY:{}", escape(summary)),
-        format!("DESCRIPTION:{}", escape(description)),
-        format!(
-            "STATUS:{}",
-            if cancelled { "CANCELLED" } else { "CONFIRMED" }
-        ),
-        "TRANSP:TRANSPARENT".into(),
     ];
-    if !cancelled {
-        for trigger in alarms(case.deadline_at, case.generated_at) {
-            lines.extend([
-                "BEGIN:VALARM".into(),
-                "ACTION:DISPLAY".into(),
-                format!("DESCRIPTION:{}", escape(summary)),
-                trigger,
-                "END:VALARM".into(),
-            ]);
-        }
+    for e in events {
+        event_lines(e, &mut lines);
     }
-    lines.extend(["END:VEVENT".into(), "END:VCALENDAR".into()]);
+    lines.push("END:VCALENDAR".into());
     let mut out = String::new();
     for l in &lines {
         fold(l, &mut out);
     }
     out
+}
+
+/// The NIS2 deadlines of a case as one calendar, one VEVENT per deadline
+/// whose instant is known (UID `REF-nis2-CLOCK@breachwatch`, stable, so a
+/// later render moves or cancels it); a deadline already met, or all of them
+/// when NIS2 no longer runs, is CANCELLED.
+pub fn nis2_calendar(case: &CaseFile, dues: &[crate::core::regime::Due], running: bool) -> String {
+    let events: Vec<Event> = dues
+        .iter()
+        .filter(|d| d.clock.regime() == crate::core::regime::Regime::Nis2)
+        .filter_map(|d| {
+            let end = d.due_at?;
+            let (summary, description) = crate::core::text::nis2::calendar_entry(
+                d.clock,
+                &case.case_ref.to_string(),
+                &case.committee,
+                end,
+                case.tz,
+            );
+            let clock = serde_json::to_value(d.clock)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            Some(Event {
+                uid: format!("{}-nis2-{clock}@breachwatch", case.case_ref),
+                end,
+                stamp: case.generated_at,
+                sequence: sequence(case),
+                summary,
+                description,
+                cancelled: !running || d.done_at.is_some(),
+            })
+        })
+        .collect();
+    wrap(&events)
 }
 
 #[cfg(test)]

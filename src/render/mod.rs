@@ -128,3 +128,52 @@ pub fn bundle(
     ));
     Ok(docs)
 }
+
+/// The NIS2 drafts of a case: for the early warning and the incident
+/// notification, `.txt`, `.html` and `.json` (`core::documents::nis2`), and
+/// one `.ics` with a VEVENT per NIS2 deadline (met ones CANCELLED). `nis2` is
+/// the case's NIS2 state.
+pub fn nis2_bundle(
+    case: &CaseFile,
+    templates: &Templates,
+    nis2: &crate::core::regime::Nis2,
+) -> Result<Vec<Document>, RenderError> {
+    use crate::core::documents::{nis2_form, Nis2Draft};
+    let mut docs = Vec::new();
+    for d in Nis2Draft::ALL {
+        let form = nis2_form(case, nis2, d);
+        let stem = d.file_stem(&case.case_ref.to_string());
+        docs.push(Document::new(
+            format!("{stem}.txt"),
+            MEDIA_TEXT,
+            form.to_text().into_bytes(),
+        ));
+        docs.push(Document::new(
+            format!("{stem}.html"),
+            MEDIA_HTML,
+            templates.nis2_html(&form)?.into_bytes(),
+        ));
+        docs.push(Document::new(
+            format!("{stem}.json"),
+            MEDIA_JSON,
+            form.to_json().into_bytes(),
+        ));
+    }
+    // The clocks as the case holds them; a case only suggested runs them too.
+    let mut state = nis2.clone();
+    if state.status == crate::core::regime::Nis2Status::NotConsidered {
+        state.status = crate::core::regime::Nis2Status::Suggested;
+    }
+    let dues = crate::core::regime::deadlines(case.aware_at, None, &state, case.tz);
+    docs.push(Document::new(
+        format!("Tidsfrister-NIS2-{}.ics", case.case_ref),
+        MEDIA_ICS,
+        ics::nis2_calendar(
+            case,
+            &dues,
+            nis2.status != crate::core::regime::Nis2Status::DoesNotApply,
+        )
+        .into_bytes(),
+    ));
+    Ok(docs)
+}

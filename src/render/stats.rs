@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use plotters::prelude::*;
 use serde_json::{json, Value};
 
+use crate::core::regime::Clock;
 use crate::core::stats::{Counts, Outcome, Spread, YearReport};
 use crate::render::Language;
 
@@ -35,6 +36,16 @@ pub struct Words {
     pub hours_after: &'static str,
     pub count: &'static str,
     pub method: &'static str,
+    pub nis2: &'static str,
+    pub nis2_applies: &'static str,
+    pub nis2_suggested: &'static str,
+    pub nis2_not_applicable: &'static str,
+    pub nis2_report: &'static str,
+    pub on_time: &'static str,
+    pub sent_late: &'static str,
+    pub not_sent: &'static str,
+    pub nis2_method: &'static str,
+    pub nis2_clock: fn(Clock) -> &'static str,
     pub outcome: fn(Outcome) -> &'static str,
     /// A data category or cause key of the inspect vocabulary, as words.
     pub category: fn(&str) -> String,
@@ -58,6 +69,26 @@ fn outcome_en(o: Outcome) -> &'static str {
         Outcome::NotNotified => "not notified (documented)",
         Outcome::Withdrawn => "notification withdrawn",
         Outcome::Undecided => "not decided",
+    }
+}
+
+fn nis2_clock_sv(c: Clock) -> &'static str {
+    match c {
+        Clock::ImyNotification => "anmälan till IMY (72 h)",
+        Clock::EarlyWarning => "tidig varning (24 h)",
+        Clock::IncidentNotification => "incidentanmälan (72 h)",
+        Clock::ProgressReport => "lägesrapport (en månad)",
+        Clock::FinalReport => "slutrapport (en månad)",
+    }
+}
+
+fn nis2_clock_en(c: Clock) -> &'static str {
+    match c {
+        Clock::ImyNotification => "IMY notification (72 h)",
+        Clock::EarlyWarning => "early warning (24 h)",
+        Clock::IncidentNotification => "incident notification (72 h)",
+        Clock::ProgressReport => "progress report (one month)",
+        Clock::FinalReport => "final report (one month)",
     }
 }
 
@@ -108,6 +139,16 @@ pub const SV: Words = Words {
     hours_after: "timmar efter kännedom",
     count: "antal",
     method: "Året räknas efter när kommunen fick kännedom (svensk tid). Tider är förfluten tid; median och 90:e percentil är verkliga ärendens tider (närmaste rang).",
+    nis2: "NIS2-incidenter (cybersäkerhetslagen)",
+    nis2_applies: "NIS2 gäller",
+    nis2_suggested: "föreslagen, inte beslutad",
+    nis2_not_applicable: "NIS2 gäller inte",
+    nis2_report: "Rapport",
+    on_time: "i tid",
+    sent_late: "sen",
+    not_sent: "inte skickad",
+    nis2_method: "Rapporterna räknas för ärenden där NIS2 gäller eller är föreslagen: 24 och 72 timmar som förfluten tid, en månad enligt lagen (1930:173) om beräkning av lagstadgad tid.",
+    nis2_clock: nis2_clock_sv,
     outcome: outcome_sv,
     category: category_sv,
     cause: cause_sv,
@@ -139,6 +180,16 @@ pub const EN: Words = Words {
     hours_after: "hours after awareness",
     count: "count",
     method: "The year is counted by when the municipality became aware (Swedish time). Times are elapsed time; median and 90th percentile are real cases' times (nearest rank).",
+    nis2: "NIS2 incidents (Swedish Cybersecurity Act)",
+    nis2_applies: "NIS2 applies",
+    nis2_suggested: "suggested, not decided",
+    nis2_not_applicable: "NIS2 does not apply",
+    nis2_report: "Report",
+    on_time: "on time",
+    sent_late: "late",
+    not_sent: "not sent",
+    nis2_method: "Reports are counted for cases where NIS2 applies or is suggested: 24 and 72 hours as elapsed time, one month by the Swedish rule for periods in months (1930:173).",
+    nis2_clock: nis2_clock_en,
     outcome: outcome_en,
     category: key_en,
     cause: key_en,
@@ -269,8 +320,33 @@ pub fn text(r: &YearReport, lang: Language) -> String {
             l.delay_reason.as_deref().unwrap_or(w.no_reason)
         );
     }
+    text_nis2(&mut out, r, w);
     let _ = writeln!(out, "\n{}", w.method);
     out
+}
+
+fn text_nis2(out: &mut String, r: &YearReport, w: &Words) {
+    let n = &r.nis2;
+    let _ = writeln!(out, "\n{}", w.nis2);
+    let _ = writeln!(out, "  {:>5}  {}", n.applies, w.nis2_applies);
+    let _ = writeln!(out, "  {:>5}  {}", n.suggested, w.nis2_suggested);
+    let _ = writeln!(out, "  {:>5}  {}", n.not_applicable, w.nis2_not_applicable);
+    let _ = writeln!(
+        out,
+        "  {:<30} {:>7} {:>7} {:>13}",
+        w.nis2_report, w.on_time, w.sent_late, w.not_sent
+    );
+    for t in &n.reports {
+        let _ = writeln!(
+            out,
+            "  {:<30} {:>7} {:>7} {:>13}",
+            (w.nis2_clock)(t.clock),
+            t.on_time,
+            t.late,
+            t.not_sent
+        );
+    }
+    let _ = writeln!(out, "  {}", w.nis2_method);
 }
 
 /// Stable JSON (keys in English, labels as stored).
@@ -294,6 +370,7 @@ pub fn json(r: &YearReport) -> Value {
         "late": r.late,
         "awareness_to_decision": r.awareness_to_decision,
         "awareness_to_report": r.awareness_to_report,
+        "nis2": r.nis2,
     })
 }
 
@@ -342,6 +419,18 @@ pub fn csv(r: &YearReport) -> String {
             "p90",
             s.p90_minutes.map(|m| m.to_string()).unwrap_or_default(),
         );
+    }
+    row("nis2", "applies", r.nis2.applies.to_string());
+    row("nis2", "suggested", r.nis2.suggested.to_string());
+    row("nis2", "not_applicable", r.nis2.not_applicable.to_string());
+    for t in &r.nis2.reports {
+        let clock = serde_json::to_value(t.clock)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        row("nis2_on_time", &clock, t.on_time.to_string());
+        row("nis2_late", &clock, t.late.to_string());
+        row("nis2_not_sent", &clock, t.not_sent.to_string());
     }
     for l in &r.late {
         row(
@@ -514,6 +603,62 @@ fn html_section(out: &mut String, title: &str, counts: &[(String, usize)], chart
     out.push_str("</section>\n");
 }
 
+/// The NIS2 section: the counts, a chart of each report's timeliness
+/// (on time, late and not sent, one bar each), and the table.
+fn html_nis2(out: &mut String, r: &YearReport, w: &Words) {
+    let n = &r.nis2;
+    let _ = write!(
+        out,
+        "<section><h2>{}</h2><table><tbody>\
+         <tr><td>{}</td><td class=\"n\">{}</td></tr>\
+         <tr><td>{}</td><td class=\"n\">{}</td></tr>\
+         <tr><td>{}</td><td class=\"n\">{}</td></tr></tbody></table>",
+        esc(w.nis2),
+        esc(w.nis2_applies),
+        n.applies,
+        esc(w.nis2_suggested),
+        n.suggested,
+        esc(w.nis2_not_applicable),
+        n.not_applicable,
+    );
+    let mut labels = Vec::new();
+    let mut values = Vec::new();
+    for t in &n.reports {
+        for (what, v) in [
+            (w.on_time, t.on_time),
+            (w.sent_late, t.late),
+            (w.not_sent, t.not_sent),
+        ] {
+            labels.push(format!("{}: {what}", (w.nis2_clock)(t.clock)));
+            values.push(v);
+        }
+    }
+    let _ = write!(out, "<figure>{}</figure>", label_chart(&labels, &values));
+    let _ = write!(
+        out,
+        "<table><thead><tr><th>{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th></tr></thead><tbody>",
+        esc(w.nis2_report),
+        esc(w.on_time),
+        esc(w.sent_late),
+        esc(w.not_sent)
+    );
+    for t in &n.reports {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            esc((w.nis2_clock)(t.clock)),
+            t.on_time,
+            t.late,
+            t.not_sent
+        );
+    }
+    let _ = writeln!(
+        out,
+        "</tbody></table><p class=\"method\">{}</p></section>",
+        esc(w.nis2_method)
+    );
+}
+
 /// A self-contained HTML page (no scripts, no external files) with charts.
 pub fn html(r: &YearReport, lang: Language) -> String {
     let w = words(lang);
@@ -588,6 +733,7 @@ pub fn html(r: &YearReport, lang: Language) -> String {
         );
     }
     out.push_str("</ul></section>\n");
+    html_nis2(&mut out, r, w);
     html_section(&mut out, w.per_committee, &r.per_committee, true, w);
     html_section(&mut out, w.per_supplier, &r.per_supplier, true, w);
     html_section(

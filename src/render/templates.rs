@@ -17,6 +17,8 @@ use crate::core::documents::{decision, imy_form, sample, CaseFile, Decision, Imy
 pub const DECISION_TXT: &str = "decision.txt.j2";
 pub const IMY_TXT: &str = "imy.txt.j2";
 pub const IMY_HTML: &str = "imy.html.j2";
+/// Built in (`src/render/nis2.html.j2`), whatever the template directory.
+pub const NIS2_HTML: &str = "nis2.html.j2";
 pub const CALENDAR_TXT: &str = "calendar.txt.j2";
 
 /// Every template a set must have.
@@ -255,6 +257,10 @@ impl Templates {
             })?;
         env.set_syntax(syntax);
         env.add_filter("mark", mark);
+        // The NIS2 drafts' page is built in (not an admin's template: a
+        // directory written before NIS2 keeps loading).
+        env.add_template(NIS2_HTML, include_str!("nis2.html.j2"))
+            .map_err(|e| broken(PathBuf::from("built-in").join(NIS2_HTML), &e))?;
         for (name, source) in sources {
             let file = origin.join(&name);
             env.add_template_owned(name, source)
@@ -277,6 +283,11 @@ impl Templates {
             self.imy_text(&form)?;
             self.imy_html(&form)?;
             self.calendar_text(&case, outcome)?;
+        }
+        let case = sample::seed_001();
+        for d in crate::core::documents::Nis2Draft::ALL {
+            let form = crate::core::documents::nis2_form(&case, &Default::default(), d);
+            self.nis2_html(&form)?;
         }
         Ok(())
     }
@@ -316,6 +327,14 @@ impl Templates {
     pub fn imy_html(&self, f: &ImyForm) -> Result<String, TemplateError> {
         self.render(
             IMY_HTML,
+            &[("form", json(f)), ("to_fill_in", TO_FILL_IN.into())],
+        )
+    }
+
+    /// A NIS2 draft as an HTML page (the built-in template).
+    pub fn nis2_html(&self, f: &crate::core::documents::Nis2Form) -> Result<String, TemplateError> {
+        self.render(
+            NIS2_HTML,
             &[("form", json(f)), ("to_fill_in", TO_FILL_IN.into())],
         )
     }

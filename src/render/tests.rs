@@ -680,6 +680,7 @@ mod stats {
     //! `breachwatch stats` over a generated year of cases, compared with golden
     //! files (text sv/en, CSV, JSON, HTML with its charts).
     use super::golden;
+    use crate::core::regime::Nis2Status;
     use crate::core::stats::{year_report, CaseStat, Outcome};
     use crate::render::{stats, Language};
     use chrono::{Duration, TimeZone, Utc};
@@ -737,6 +738,7 @@ mod stats {
                 decided_at: None,
                 reported_at: None,
                 delay_reason: None,
+                nis2: Default::default(),
             };
             match next(10) {
                 0 => {}
@@ -763,6 +765,37 @@ mod stats {
                 }
             }
             out.push(c);
+        }
+        // NIS2 on the attacks, derived from what is drawn above (no more
+        // draws, so the GDPR figures stay as they were): every third applies
+        // and goes through the reports (some late, one still ongoing at the
+        // month mark), every third is only suggested, the rest decided not to apply.
+        for (i, c) in out.iter_mut().enumerate() {
+            if c.cause.as_deref() != Some("attack") {
+                continue;
+            }
+            let i = i as i64;
+            let aware = c.aware_at;
+            c.nis2.reasons = vec![crate::core::regime::Nis2Reason::Cyberattack {
+                word: "ransomware".into(),
+            }];
+            match i % 3 {
+                0 => {
+                    let notified = aware + Duration::hours(40 + (i % 5) * 9);
+                    c.nis2.status = Nis2Status::Applies;
+                    c.nis2.early_warning_sent_at = Some(aware + Duration::hours(6 + i % 23));
+                    c.nis2.notification_sent_at = Some(notified);
+                    if i % 2 == 0 {
+                        c.nis2.progress_report_sent_at = Some(notified + Duration::days(30));
+                        c.nis2.handled_at = Some(notified + Duration::days(45));
+                    } else {
+                        c.nis2.handled_at = Some(notified + Duration::days(10));
+                        c.nis2.final_report_sent_at = Some(notified + Duration::days(18 + i % 17));
+                    }
+                }
+                1 => c.nis2.status = Nis2Status::Suggested,
+                _ => c.nis2.status = Nis2Status::DoesNotApply,
+            }
         }
         // Outside 2026 in Swedish time (the first is 23:59 local on New Year's Eve).
         for (r, at) in [
@@ -806,13 +839,13 @@ mod stats {
     }
 
     #[test]
-    fn the_html_has_six_charts_and_escapes_every_name() {
+    fn the_html_has_seven_charts_and_escapes_every_name() {
         let mut cases = generated_year();
         cases[0].committee = "<script>alert(1)</script>".into();
         let tz: Tz = "Europe/Stockholm".parse().expect("zone");
         let r = year_report(&cases, 2026, tz);
         let html = stats::html(&r, Language::Sv);
-        assert_eq!(html.matches("<svg").count(), 6);
+        assert_eq!(html.matches("<svg").count(), 7);
         assert!(!html.contains("<script>"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         golden("stats-2026.sv.html", &stats::html(&report(), Language::Sv));

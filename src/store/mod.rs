@@ -222,6 +222,9 @@ pub struct EarlierAwareness {
     /// The next deadline reminder from the new awareness; applied only while
     /// the case's reminders still run.
     pub next_reminder: Option<(DateTime<Utc>, u32)>,
+    /// The next NIS2 reminder from the new awareness (`Case::next_nis2_reminder`;
+    /// None when NIS2 does not run): the NIS2 deadlines move with awareness.
+    pub nis2_reminder: Option<DateTime<Utc>>,
     /// The stored workflow with the new `aware_at`.
     pub workflow: serde_json::Value,
     pub expected_version: i64,
@@ -1173,8 +1176,45 @@ impl Store {
     }
 }
 
+/// What one page of the web view's case list asks for. Empty strings match
+/// anything; `roster_of` (a lower-case address) keeps the cases whose
+/// official or deputy it is.
+#[derive(Debug, Clone, Default)]
+pub struct CaseQuery {
+    pub include_closed: bool,
+    pub committee: String,
+    pub state: String,
+    pub official: String,
+    pub roster_of: String,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// A case as the web view's lists show it.
+#[derive(Debug, Clone)]
+pub struct CaseListRow {
+    pub id: i64,
+    pub case_ref: String,
+    pub state: String,
+    pub aware_at: DateTime<Utc>,
+    pub deadline_at: DateTime<Utc>,
+    pub reporter_organisation: Option<String>,
+    pub reporter_address: Option<String>,
+    pub committee: String,
+    pub official: String,
+    pub systems: Vec<String>,
+    pub last_event: Option<crate::core::event::EventKind>,
+    pub last_event_at: Option<DateTime<Utc>>,
+}
+
 /// Queries of the web view (`crate::web`).
 impl Store {
+    /// One page of cases sorted by deadline, and how many match in all: one
+    /// query (indexes of migration 0010).
+    pub async fn web_case_page(&self, q: &CaseQuery) -> Result<(Vec<CaseListRow>, i64)> {
+        dispatch!(self, web_case_page(q))
+    }
+
     /// Quarantined messages with their row id (for the raw download), newest first.
     pub async fn web_quarantine(&self) -> Result<Vec<(i64, MessageRow)>> {
         dispatch!(self, web_quarantine())
@@ -1183,6 +1223,23 @@ impl Store {
     /// The raw bytes of a quarantined message (None for any other message).
     pub async fn web_quarantined_raw(&self, id: i64) -> Result<Option<Vec<u8>>> {
         dispatch!(self, web_quarantined_raw(id))
+    }
+
+    /// The first `limit` messages of a case with their row ids and raw bytes
+    /// (the case page lists their attachments).
+    pub async fn web_case_raws(&self, case_id: i64, limit: i64) -> Result<Vec<(i64, Vec<u8>)>> {
+        dispatch!(self, web_case_raws(case_id, limit))
+    }
+
+    /// One message of a case, raw (None if the id is not this case's).
+    pub async fn web_case_message_raw(&self, case_id: i64, id: i64) -> Result<Option<Vec<u8>>> {
+        dispatch!(self, web_case_message_raw(case_id, id))
+    }
+
+    /// The first `limit` mails queued for a case, as queued (their generated
+    /// documents are attachments).
+    pub async fn web_case_outbox_raws(&self, case_id: i64, limit: i64) -> Result<Vec<Vec<u8>>> {
+        dispatch!(self, web_case_outbox_raws(case_id, limit))
     }
 
     /// How many messages were recorded with each disposition.

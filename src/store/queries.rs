@@ -310,7 +310,8 @@ macro_rules! backend {
                 let changed = sqlx::query(
                     "UPDATE cases SET aware_at = $1, deadline_at = $2, workflow = $3, version = version + 1, \
                      next_reminder_at = CASE WHEN next_reminder_at IS NULL THEN NULL ELSE $4 END, \
-                     next_reminder_seq = CASE WHEN next_reminder_seq IS NULL THEN NULL ELSE $5 END \
+                     next_reminder_seq = CASE WHEN next_reminder_seq IS NULL THEN NULL ELSE $5 END, \
+                     nis2_reminder_at = $8 \
                      WHERE id = $6 AND version = $7",
                 )
                 .bind(e.aware_at)
@@ -320,6 +321,7 @@ macro_rules! backend {
                 .bind(next_seq)
                 .bind(e.case_id)
                 .bind(e.expected_version)
+                .bind(e.nis2_reminder)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected();
@@ -614,8 +616,9 @@ macro_rules! backend {
                             "INSERT INTO cases (ref, state, aware_at, deadline_at, opened_at, reporter_name, \
                              reporter_address, reporter_organisation, reporter_domain, systems, rule_name, \
                              route, facts, next_reminder_at, next_reminder_seq, supplier_domain, supplier_org, \
-                             workflow, nis2_reminder_at) \
-                             VALUES ($1, 'received', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+                             workflow, nis2_reminder_at, committee, official, deputy) \
+                             VALUES ($1, 'received', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+                             $19, $20, $21) \
                              RETURNING id",
                         )
                         .bind(case_ref.as_str())
@@ -644,6 +647,10 @@ macro_rules! backend {
                             _ => "{}".to_string(),
                         })
                         .bind(c.nis2_reminder)
+                        // The lists' columns (migration 0010), from the route as stored.
+                        .bind(c.route.pointer("/committee/name").and_then(|v| v.as_str()).map(str::to_string))
+                        .bind(c.route.pointer("/official/address").and_then(|v| v.as_str()).map(str::to_lowercase))
+                        .bind(c.route.pointer("/deputy/address").and_then(|v| v.as_str()).map(str::to_lowercase))
                         .fetch_one(&mut **tx)
                         .await?;
                         Some(CaseKey { id, case_ref })
@@ -1166,6 +1173,56 @@ macro_rules! backend {
                 Ok(true)
             }
 
+            /// One page of the web view's case list (`Store::web_case_page`):
+            /// one query, the page's ids by an index on the deadline (open cases:
+            /// a partial index), with the total, then each case's last event.
+            pub async fn web_case_page(pool: &Pool, q: &CaseQuery) -> Result<(Vec<CaseListRow>, i64)> {
+                let rows = sqlx::query(
+                    "WITH page AS ( \
+                       SELECT c.id, c.deadline_at, c.ref, COUNT(*) OVER () AS total FROM cases c \
+                       WHERE (c.state <> 'closed' OR $1) \
+                         AND ($2 = '' OR c.committee = $2) \
+                         AND ($3 = '' OR c.state = $3) \
+                         AND ($4 = '' OR c.official = $4) \
+                         AND ($5 = '' OR c.official = $5 OR c.deputy = $5) \
+                       ORDER BY c.deadline_at, c.ref LIMIT $6 OFFSET $7) \
+                     SELECT c.id, c.ref, c.state, c.aware_at, c.deadline_at, c.reporter_organisation, \
+                       c.reporter_address, c.committee, c.official, c.systems, \
+                       (SELECT e.kind FROM events e WHERE e.case_id = c.id ORDER BY e.seq DESC LIMIT 1), \
+                       (SELECT e.at FROM events e WHERE e.case_id = c.id ORDER BY e.seq DESC LIMIT 1), \
+                       page.total \
+                     FROM page JOIN cases c ON c.id = page.id ORDER BY page.deadline_at, page.ref",
+                )
+                .bind(q.include_closed)
+                .bind(&q.committee)
+                .bind(&q.state)
+                .bind(&q.official)
+                .bind(&q.roster_of)
+                .bind(q.limit)
+                .bind(q.offset)
+                .fetch_all(pool)
+                .await?;
+                let total = rows.first().map(|r| r.get::<i64, _>(12)).unwrap_or(0);
+                let list = rows
+                    .iter()
+                    .map(|r| CaseListRow {
+                        id: r.get(0),
+                        case_ref: r.get(1),
+                        state: r.get(2),
+                        aware_at: r.get(3),
+                        deadline_at: r.get(4),
+                        reporter_organisation: r.get(5),
+                        reporter_address: r.get(6),
+                        committee: r.get::<Option<String>, _>(7).unwrap_or_default(),
+                        official: r.get::<Option<String>, _>(8).unwrap_or_default(),
+                        systems: json_list(&r.get::<String, _>(9)),
+                        last_event: r.get::<Option<String>, _>(10).map(crate::core::event::EventKind::from),
+                        last_event_at: r.get(11),
+                    })
+                    .collect();
+                Ok((list, total))
+            }
+
             const SUMMARY: &str = "SELECT c.id, c.ref, c.state, c.aware_at, c.deadline_at, c.opened_at, \
                  c.reporter_organisation, c.reporter_address, c.route, c.rule_name, c.systems, \
                  (SELECT COUNT(*) FROM messages m WHERE m.case_id = c.id), c.reminders_sent, \
@@ -1278,6 +1335,31 @@ macro_rules! backend {
                 .bind(id)
                 .fetch_optional(pool)
                 .await?)
+            }
+
+            pub async fn web_case_raws(pool: &Pool, case_id: i64, limit: i64) -> Result<Vec<(i64, Vec<u8>)>> {
+                let rows = sqlx::query("SELECT id, raw FROM messages WHERE case_id = $1 ORDER BY id LIMIT $2")
+                    .bind(case_id)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?;
+                Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+            }
+
+            pub async fn web_case_message_raw(pool: &Pool, case_id: i64, id: i64) -> Result<Option<Vec<u8>>> {
+                Ok(sqlx::query_scalar("SELECT raw FROM messages WHERE id = $1 AND case_id = $2")
+                    .bind(id)
+                    .bind(case_id)
+                    .fetch_optional(pool)
+                    .await?)
+            }
+
+            pub async fn web_case_outbox_raws(pool: &Pool, case_id: i64, limit: i64) -> Result<Vec<Vec<u8>>> {
+                Ok(sqlx::query_scalar("SELECT raw FROM outbox WHERE case_id = $1 ORDER BY id LIMIT $2")
+                    .bind(case_id)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?)
             }
 
             pub async fn messages_by_disposition(pool: &Pool) -> Result<Vec<(String, i64)>> {

@@ -140,7 +140,7 @@ pub async fn action(
     let now = Utc::now();
     let case = load_case(&wf);
     let via = json!({ "via": "web", "user": session.address });
-    let out = match case.apply(&command, &session.address, now) {
+    let out = match case.apply_in(&command, &session.address, now, None, state.p.cfg.tz()) {
         Ok(mut t) => {
             if let Some(Effect::RecordTimeline {
                 data: serde_json::Value::Object(m),

@@ -37,7 +37,18 @@ pub fn install() -> Option<PrometheusHandle> {
         .clone()
 }
 
-pub async fn render(State(state): State<WebState>) -> Response {
+pub async fn render(State(state): State<WebState>, headers: axum::http::HeaderMap) -> Response {
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if !state.web.metrics_allowed(auth) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\"")],
+            "a bearer token is required\n",
+        )
+            .into_response();
+    }
     let now = Utc::now();
     let st = &state.p.store;
     let (cases, outbox, dispositions) = match tokio::try_join!(

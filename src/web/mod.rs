@@ -1,5 +1,5 @@
 //! The web view and JSON API inside the daemon (`[web]`): server-rendered
-//! pages (open cases, case, register, quarantine), the case actions that mirror
+//! pages (open cases, case, register, quarantine, report an incident), the case actions that mirror
 //! the reply commands, `/api/v1/`, and `/healthz`, `/readyz`, `/metrics`.
 //!
 //! It owns HTTP: sessions (a private cookie: signed and encrypted with the
@@ -12,7 +12,10 @@
 pub mod access;
 pub mod actions;
 pub mod config;
+pub mod files;
 pub mod metrics;
+pub mod oidc;
+pub mod report;
 pub mod session;
 pub mod templates;
 pub mod views;
@@ -81,8 +84,19 @@ pub fn router(state: WebState) -> Router {
         .route("/", get(views::open_cases))
         .route("/login", get(session::login_form).post(session::login))
         .route("/logout", post(session::logout))
+        .route("/login/oidc", get(oidc::start))
+        .route("/oidc/callback", get(oidc::callback))
         .route("/cases/{case_ref}", get(views::case_page))
         .route("/cases/{case_ref}/action", post(actions::action))
+        .route(
+            "/cases/{case_ref}/messages/{id}/attachments/{n}",
+            get(files::attachment),
+        )
+        .route("/cases/{case_ref}/documents/{sha256}", get(files::document))
+        .route(
+            "/report",
+            get(report::report_form).post(report::report_submit),
+        )
         .route("/register", get(views::register_page))
         .route("/register/export/{fmt}", get(views::register_export))
         .route("/quarantine", get(views::quarantine_page))

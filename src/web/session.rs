@@ -93,7 +93,7 @@ pub async fn login_form(
     let t = token();
     let html = state.templates.render(
         "login.html",
-        serde_json::json!({ "csrf": &t, "error": false }),
+        serde_json::json!({ "csrf": &t, "error": false, "oidc": state.web.oidc.as_ref().map(|o| o.label()) }),
     )?;
     Ok((jar.add(cookie(&state, LOGIN_COOKIE, t)), Html(html)))
 }
@@ -150,7 +150,7 @@ pub async fn login(
         let t = token();
         return match state.templates.render(
             "login.html",
-            serde_json::json!({ "csrf": &t, "error": true }),
+            serde_json::json!({ "csrf": &t, "error": true, "oidc": state.web.oidc.as_ref().map(|o| o.label()) }),
         ) {
             Ok(html) => (
                 StatusCode::UNAUTHORIZED,
@@ -162,12 +162,20 @@ pub async fn login(
         };
     }
     tracing::info!(who = %addr_hash(&address), "web sign-in");
+    let jar = start_session(
+        &state,
+        jar.remove(Cookie::build(LOGIN_COOKIE).path("/")),
+        &address,
+    );
+    (jar, Redirect::to("/")).into_response()
+}
+
+/// The session cookie of a signed-in address (local account or OpenID
+/// Connect), with a fresh CSRF token.
+pub fn start_session(state: &WebState, jar: PrivateCookieJar, address: &str) -> PrivateCookieJar {
     let exp = Utc::now().timestamp() + state.web.session_hours * 3600;
     let value = format!("{address}|{exp}|{}", token());
-    let jar = jar
-        .remove(Cookie::build(LOGIN_COOKIE).path("/"))
-        .add(cookie(&state, SESSION_COOKIE, value));
-    (jar, Redirect::to("/")).into_response()
+    jar.add(cookie(state, SESSION_COOKIE, value))
 }
 
 #[derive(Deserialize)]

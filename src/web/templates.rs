@@ -33,6 +33,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("register.html", include_str!("templates/register.html")),
     ("quarantine.html", include_str!("templates/quarantine.html")),
     ("error.html", include_str!("templates/error.html")),
+    ("report.html", include_str!("templates/report.html")),
+    ("reported.html", include_str!("templates/reported.html")),
 ];
 
 impl Pages {
@@ -74,11 +76,14 @@ mod tests {
             "c": {"ref": "PUI-2026-0001", "state_sv": "inkommet", "urgency": "urgent", "time_left": "3 h 2 min kvar",
                   "deadline": "2026-11-30 10:00", "aware": "2026-11-27 10:00", "opened": "2026-11-27 10:05",
                   "supplier": HOSTILE, "systems": "Procapita", "committee": "KS", "official": "Olivia", "imy_ref": null},
-            "facts": [{"name": "System", "value": HOSTILE, "evidence": HOSTILE}],
+            "facts": [{"name": "System", "value": HOSTILE, "evidence": [HOSTILE]}],
             "reminders_sent": ["2026-11-28 10:00 (reminder_sent)"], "next_reminder": "2026-11-29 10:00",
             "documents": [{"name": "beslut.docx", "sha256": "ab12", "at": "2026-11-27 10:05"}],
-            "events": [{"at": "x", "kind": "case_opened", "actor": "breachwatch", "via": null, "hash": "h1", "prev_hash": "h0"}],
-            "messages": [{"received": "x", "from": "a@b", "subject": HOSTILE, "kind": "breach_notice", "disposition": "opened"}],
+            "clocks": [{"name": "NIS2: tidig varning", "article": "NIS2 art. 23.4 a", "due": "2026-11-28 10:00",
+                        "done": "", "state": "3 h 2 min kvar", "urgency": "urgent"}],
+            "events": [{"at": "x", "kind": "case_opened", "label": "Ärendet öppnat", "actor": "breachwatch", "via": null, "hash": "h1", "prev_hash": "h0"}],
+            "messages": [{"id": 7, "received": "x", "from": "a@b", "subject": HOSTILE, "kind": "incidentanmälan, öppnade ärendet",
+                          "attachments": [{"n": 0, "name": HOSTILE, "size": 10}]}],
             "outbox": [{"purpose": "opening", "subject": HOSTILE, "status": "sent", "sent": "x"}],
             "actions": true, "flash": "Utfört."
         })
@@ -111,6 +116,14 @@ mod tests {
             "supplier": HOSTILE, "decision": "", "imy": ""}]}));
         ctxs.insert("quarantine.html", json!({"user": "u", "csrf": "t", "quarantine": true,
             "rows": [{"id": 1, "received": "x", "from": "x", "subject": HOSTILE, "error": HOSTILE}]}));
+        ctxs.insert("report.html", json!({"user": "u", "csrf": "t", "quarantine": false, "zone": "Europe/Stockholm",
+            "f": {"what": HOSTILE, "discovered": "2026-11-30T10:00", "system": HOSTILE, "people": "", "count": "", "ongoing": "yes"},
+            "max": "2026-11-30T10:00", "categories": [{"value": "health", "label": "Hälsa", "checked": true}],
+            "errors": [{"field": "what", "text": "x"}]}));
+        ctxs.insert(
+            "reported.html",
+            json!({"user": "u", "csrf": "t", "quarantine": false, "ref": HOSTILE, "joined": false}),
+        );
         for name in Pages::names() {
             let ctx = ctxs
                 .get(name)
@@ -137,6 +150,10 @@ mod tests {
         assert!(
             case.contains("ab12") && case.contains("h1"),
             "checksums and event hashes shown"
+        );
+        assert!(
+            case.contains("<td>NIS2 art. 23.4 a</td>"),
+            "every clock of the case in one table"
         );
     }
 }

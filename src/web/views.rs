@@ -10,9 +10,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use std::collections::HashMap;
+
 use super::access::{may_see, scope, Scope};
 use super::session::Session;
 use super::WebState;
+use crate::core::regime::Clock;
 use crate::store::{CaseRecord, CaseSummary};
 
 /// At most this many cases per API page.
@@ -79,7 +82,7 @@ fn not_found(state: &WebState, api: bool) -> Response {
     }
 }
 
-fn store_error(state: &WebState, e: impl std::fmt::Display) -> Response {
+pub fn store_error(state: &WebState, e: impl std::fmt::Display) -> Response {
     tracing::error!("web: store: {e:#}");
     error_page(
         state,
@@ -107,9 +110,39 @@ pub struct CaseRow {
     pub time_left: String,
     /// `ok`, `urgent` (under 24 h) or `overdue`.
     pub urgency: &'static str,
-    /// The deadline in the configured zone, as on the page.
+    /// The deadline in the configured zone, as on the page: the nearest open
+    /// deadline of any regime (`next_clock`), else the GDPR one.
     pub deadline: String,
     pub last_event: String,
+    /// The nearest open deadline of any regime (GDPR art. 33 while its clock
+    /// runs, each open NIS2 one), the page's sort key; None when no clock runs.
+    pub next_deadline_at: Option<DateTime<Utc>>,
+    /// Which clock that is (`imy-notification`, `early-warning`, …).
+    pub next_clock: Option<Clock>,
+    /// Its name on the page ("anmälan till IMY", "NIS2: tidig varning").
+    pub next_clock_sv: String,
+}
+
+/// The nearest open deadline of a case, any regime.
+pub type Nearest = (Clock, DateTime<Utc>);
+
+/// The case's nearest open deadline: GDPR's while its clock runs, and every
+/// open NIS2 deadline (`core::regime`).
+pub fn nearest_deadline(case: &crate::core::case::Case, tz: chrono_tz::Tz) -> Option<Nearest> {
+    let gdpr = case
+        .deadline_clock_running()
+        .then(|| (Clock::ImyNotification, case.deadline()));
+    let nis2 = if case.merged_into.is_some() {
+        Vec::new()
+    } else {
+        crate::core::regime::open_nis2(case.aware_at, &case.nis2, tz)
+    };
+    gdpr.into_iter()
+        .chain(
+            nis2.iter()
+                .filter_map(|d| d.pending().map(|at| (d.clock, at))),
+        )
+        .min_by_key(|(_, at)| *at)
 }
 
 fn state_sv(s: &str) -> String {
@@ -127,8 +160,15 @@ fn state_sv(s: &str) -> String {
     .to_string()
 }
 
-fn row(state: &WebState, s: &CaseSummary, last_event: String, now: DateTime<Utc>) -> CaseRow {
-    let (time_left, urgency) = time_left(s.deadline_at, now);
+fn row(
+    state: &WebState,
+    s: &CaseSummary,
+    last_event: String,
+    now: DateTime<Utc>,
+    next: Option<Nearest>,
+) -> CaseRow {
+    let shown = next.map(|(_, at)| at).unwrap_or(s.deadline_at);
+    let (time_left, urgency) = time_left(shown, now);
     CaseRow {
         case_ref: s.case_ref.clone(),
         state: s.state.clone(),
@@ -147,8 +187,13 @@ fn row(state: &WebState, s: &CaseSummary, last_event: String, now: DateTime<Utc>
         acknowledged: s.state != "received",
         time_left,
         urgency,
-        deadline: local(state, s.deadline_at),
+        deadline: local(state, shown),
         last_event,
+        next_deadline_at: next.map(|(_, at)| at),
+        next_clock: next.map(|(c, _)| c),
+        next_clock_sv: next
+            .map(|(c, _)| crate::core::text::digest::clock_label_sv(c))
+            .unwrap_or_default(),
     }
 }
 
@@ -171,29 +216,36 @@ pub struct Filter {
 }
 
 /// The cases this person may see, open ones only unless `all`, sorted by deadline.
+/// The cases this person may see, open ones only unless `all`, sorted by the
+/// nearest open deadline of any regime (cases with no running clock last, by
+/// their GDPR deadline), with that deadline per case reference.
 async fn visible_cases(
     state: &WebState,
     who: &str,
     all: bool,
-) -> Result<(Vec<CaseSummary>, Scope), Response> {
+) -> Result<(Vec<CaseSummary>, Scope, HashMap<String, Nearest>), Response> {
     let sc = scope(&state.p.cfg, &state.web, who);
+    let tz = state.p.cfg.tz();
     let list = state
         .p
         .store
         .list_cases()
         .await
         .map_err(|e| store_error(state, e))?;
-    let mut routes = std::collections::HashMap::new();
-    if sc == Scope::Roster {
-        for w in state
-            .p
-            .store
-            .all_workflows()
-            .await
-            .map_err(|e| store_error(state, e))?
-        {
-            routes.insert(w.case_ref.as_str().to_string(), w.route.clone());
+    let mut routes = HashMap::new();
+    let mut nearest = HashMap::new();
+    for w in state
+        .p
+        .store
+        .all_workflows()
+        .await
+        .map_err(|e| store_error(state, e))?
+    {
+        let r = w.case_ref.as_str().to_string();
+        if let Some(n) = nearest_deadline(&crate::workers::reply::load_case(&w), tz) {
+            nearest.insert(r.clone(), n);
         }
+        routes.insert(r, w.route.clone());
     }
     let mut out: Vec<CaseSummary> = list
         .into_iter()
@@ -203,19 +255,25 @@ async fn visible_cases(
             Scope::Roster => may_see(&sc, routes.get(&c.case_ref).and_then(|r| r.as_ref()), who),
         })
         .collect();
-    out.sort_by(|a, b| {
-        a.deadline_at
-            .cmp(&b.deadline_at)
-            .then(a.case_ref.cmp(&b.case_ref))
-    });
-    Ok((out, sc))
+    let key = |c: &CaseSummary| match nearest.get(&c.case_ref) {
+        Some((_, at)) => (false, *at),
+        None => (true, c.deadline_at),
+    };
+    out.sort_by(|a, b| key(a).cmp(&key(b)).then(a.case_ref.cmp(&b.case_ref)));
+    Ok((out, sc, nearest))
 }
 
 async fn last_event(state: &WebState, id: i64) -> String {
     match state.p.store.case_events(id).await {
         Ok(ev) => ev
             .last()
-            .map(|e| format!("{} {}", local(state, e.at), e.kind))
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    local(state, e.at),
+                    crate::core::text::timeline::event_label(&e.kind)
+                )
+            })
             .unwrap_or_default(),
         Err(_) => String::new(),
     }
@@ -227,7 +285,7 @@ pub async fn open_cases(
     Query(f): Query<Filter>,
 ) -> Response {
     let now = Utc::now();
-    let (cases, sc) = match visible_cases(&state, &session.address, false).await {
+    let (cases, sc, nearest) = match visible_cases(&state, &session.address, false).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -245,7 +303,7 @@ pub async fn open_cases(
             && (f.official.is_empty() || c.official == f.official)
     }) {
         let last = last_event(&state, c.id).await;
-        rows.push(row(&state, c, last, now));
+        rows.push(row(&state, c, last, now, nearest.get(&c.case_ref).copied()));
     }
     let filtered = !(f.committee.is_empty() && f.state.is_empty() && f.official.is_empty());
     page(
@@ -255,7 +313,7 @@ pub async fn open_cases(
     )
 }
 
-fn page(state: &WebState, name: &str, ctx: Value) -> Response {
+pub fn page(state: &WebState, name: &str, ctx: Value) -> Response {
     match state.templates.render(name, ctx) {
         Ok(html) => Html(html).into_response(),
         Err(r) => r.into_response(),
@@ -263,7 +321,7 @@ fn page(state: &WebState, name: &str, ctx: Value) -> Response {
 }
 
 /// The case if this person may see it.
-async fn case_for(
+pub async fn case_for(
     state: &WebState,
     who: &str,
     case_ref: &str,
@@ -304,27 +362,98 @@ pub async fn case_page(
     };
     let now = Utc::now();
     let st = &state.p.store;
-    let (summary, events, messages, outbox) = match tokio::try_join!(
+    let (summary, events, messages, outbox, raws) = match tokio::try_join!(
         st.case_summary(rec.case_ref.as_str()),
         st.case_events(rec.id),
         st.case_messages(rec.id),
-        st.case_outbox(rec.id)
+        st.case_outbox(rec.id),
+        st.web_case_raws(rec.id, super::files::MAX_MESSAGES)
     ) {
         Ok(x) => x,
         Err(e) => return store_error(&state, e),
     };
-    let mut c = row(&state, &summary, String::new(), now);
+    let tz = state.p.cfg.tz();
+    let case = crate::workers::reply::load_case(&rec);
+    let mut c = row(
+        &state,
+        &summary,
+        String::new(),
+        now,
+        nearest_deadline(&case, tz),
+    );
     c.last_event = String::new();
+    // Every clock of the case, GDPR's and NIS2's, in one table.
+    let clocks: Vec<Value> = case
+        .deadlines(tz)
+        .iter()
+        .map(|d| {
+            let gdpr = d.clock == Clock::ImyNotification;
+            let stopped = if gdpr {
+                !case.deadline_clock_running() && d.done_at.is_none()
+            } else {
+                !case.nis2.running() && d.done_at.is_none()
+            };
+            let state_sv = match (d.done_at, d.due_at) {
+                (Some(_), _) if d.late() => "skickad efter fristen".to_string(),
+                (Some(_), _) => "skickad i tid".to_string(),
+                (None, _) if stopped => "stoppad".to_string(),
+                (None, None) => "räknas ännu inte".to_string(),
+                (None, Some(due)) => time_left(due, now).0,
+            };
+            json!({
+                "name": crate::core::text::digest::clock_label_sv(d.clock),
+                "article": d.clock.article(),
+                "due": d.due_at.map(|t| local(&state, t)).unwrap_or_default(),
+                "done": d.done_at.map(|t| local(&state, t)).unwrap_or_default(),
+                "state": state_sv,
+                "urgency": match (d.done_at, d.due_at) {
+                    (None, Some(due)) if !stopped => time_left(due, now).1,
+                    _ => "ok",
+                },
+            })
+        })
+        .collect();
     let imy_ref = rec
         .workflow
         .as_ref()
         .and_then(|w| w.imy_ref.as_ref())
         .map(|r| r.to_string());
-    let facts = facts_rows(&rec.stored.facts, state.p.cfg.tz());
+    // The evidence stored with the case at opening (since the web view), else
+    // the opening message read again by the same reader (`inspect --explain`).
+    let mut facts_json = rec.stored.facts.clone();
+    if facts_json.get("evidence").is_none() {
+        let opening = messages
+            .iter()
+            .zip(raws.iter())
+            .find(|(m, _)| m.disposition == "opened_case");
+        if let (Some((m, (_, raw))), Value::Object(o)) = (opening, &mut facts_json) {
+            let mut opts = state.p.cfg.read_options();
+            opts.delivered_at = m.received_at;
+            let read = std::panic::catch_unwind(|| crate::core::notice::read(raw, &opts));
+            if let Ok(Ok(n)) = read {
+                o.insert("evidence".into(), json!(n.evidence));
+            }
+        }
+    }
+    let facts = facts_rows(&facts_json, state.p.cfg.tz());
     let reminders_sent: Vec<String> = events
         .iter()
-        .filter(|e| e.kind.as_str().starts_with("reminder"))
-        .map(|e| format!("{} ({})", local(&state, e.at), e.kind))
+        .filter(|e| {
+            matches!(
+                e.kind,
+                crate::core::event::EventKind::Reminder
+                    | crate::core::event::EventKind::OverdueReminder
+                    | crate::core::event::EventKind::Nis2Reminder
+                    | crate::core::event::EventKind::Nis2OverdueReminder
+            )
+        })
+        .map(|e| {
+            format!(
+                "{} ({})",
+                local(&state, e.at),
+                crate::core::text::timeline::event_label(&e.kind).to_lowercase()
+            )
+        })
         .collect();
     let documents: Vec<Value> = events
         .iter()
@@ -351,19 +480,35 @@ pub async fn case_page(
         .map(|e| {
             json!({
                 "at": local(&state, e.at), "kind": e.kind,
+                "label": crate::core::text::timeline::event_label(&e.kind),
                 "actor": e.actor,
-                "via": e.data.get("via").and_then(|v| v.get("via")).and_then(|v| v.as_str()),
+                "via": e.data.get("via").and_then(|v| v.get("via")).and_then(|v| v.as_str())
+                    .map(crate::core::text::timeline::via_label),
                 "hash": e.hash, "prev_hash": e.prev_hash,
             })
         })
         .collect();
     let msgs: Vec<Value> = messages
         .iter()
-        .map(|m| {
+        .enumerate()
+        .map(|(i, m)| {
+            let (id, files) = match raws.get(i) {
+                Some((id, raw)) => (
+                    Some(*id),
+                    super::files::attachments(raw)
+                        .into_iter()
+                        .enumerate()
+                        .map(|(n, a)| json!({"n": n, "name": a.name, "size": a.bytes.len()}))
+                        .collect::<Vec<_>>(),
+                ),
+                None => (None, Vec::new()),
+            };
             json!({
+                "id": id,
                 "received": m.received_at.map(|t| local(&state, t)).unwrap_or_default(),
                 "from": m.from_address, "subject": m.subject,
-                "kind": m.kind, "disposition": m.disposition,
+                "kind": crate::core::text::timeline::message_label(&m.kind, &m.disposition),
+                "attachments": files,
             })
         })
         .collect();
@@ -371,7 +516,9 @@ pub async fn case_page(
         .iter()
         .map(|o| {
             json!({
-                "purpose": o.purpose, "subject": o.subject, "status": o.status,
+                "purpose": crate::core::text::timeline::mail_purpose_label(&o.purpose),
+                "subject": o.subject,
+                "status": crate::core::text::timeline::mail_status_label(&o.status),
                 "sent": o.sent_at.map(|t| local(&state, t)).unwrap_or_default(),
             })
         })
@@ -381,12 +528,12 @@ pub async fn case_page(
         "ref": c.case_ref, "state_sv": c.state_sv, "urgency": c.urgency, "time_left": c.time_left,
         "deadline": c.deadline, "aware": local(&state, rec.aware_at), "opened": local(&state, rec.opened_at),
         "supplier": c.supplier, "systems": c.systems, "committee": c.committee, "official": c.official,
-        "imy_ref": imy_ref,
+        "imy_ref": imy_ref, "next_clock_sv": c.next_clock_sv,
     });
     page(
         &state,
         "case.html",
-        serde_json::json!({ "user": &session.address, "csrf": &session.csrf, "quarantine": matches!(sc, Scope::All { quarantine: true }), "c": cv, "facts": facts, "reminders_sent": reminders_sent, "next_reminder": next_reminder, "documents": documents, "events": ev, "messages": msgs, "outbox": out, "actions": rec.state != "closed", "flash": match flash.done.as_str() {
+        serde_json::json!({ "user": &session.address, "csrf": &session.csrf, "quarantine": matches!(sc, Scope::All { quarantine: true }), "c": cv, "facts": facts, "reminders_sent": reminders_sent, "next_reminder": next_reminder, "documents": documents, "clocks": clocks, "events": ev, "messages": msgs, "outbox": out, "actions": rec.state != "closed", "flash": match flash.done.as_str() {
                 "ok" => Some("Utfört."),
                 "refused" => Some("Åtgärden avvisades: se tidslinjen och svaret per e-post."),
                 _ => None,
@@ -401,17 +548,20 @@ fn facts_rows(facts: &Value, tz: chrono_tz::Tz) -> Vec<Value> {
     use crate::core::documents::words::{category_form_label, cause_form_label};
     use crate::core::notice::Cause;
     let mut out = Vec::new();
-    let evidence = |field: &str| -> String {
+    // Every quote the field was read from (at most three), as written.
+    let evidence = |field: &str| -> Vec<String> {
         facts
             .get("evidence")
             .and_then(|e| e.as_array())
-            .and_then(|a| {
+            .map(|a| {
                 a.iter()
-                    .find(|x| x.get("field").and_then(|f| f.as_str()) == Some(field))
+                    .filter(|x| x.get("field").and_then(|f| f.as_str()) == Some(field))
+                    .filter_map(|x| x.get("text").and_then(|t| t.as_str()))
+                    .map(|t| crate::core::bounded::one_line(t, 400))
+                    .take(3)
+                    .collect()
             })
-            .and_then(|x| x.get("text").and_then(|t| t.as_str()))
-            .unwrap_or("")
-            .to_string()
+            .unwrap_or_default()
     };
     let text = |v: &Value| -> String {
         v.as_str()
@@ -476,6 +626,33 @@ fn facts_rows(facts: &Value, tz: chrono_tz::Tz) -> Vec<Value> {
             }
         }
     }
+    // How awareness was set and who reported, when the reader said so.
+    for (field, label, value) in [
+        (
+            "aware_at",
+            "Kännedom",
+            facts.get("aware_at").map(|v| show("discovered_at", v)),
+        ),
+        (
+            "reporter.organisation",
+            "Anmälare",
+            facts
+                .get("reporter")
+                .and_then(|r| r.get("organisation"))
+                .map(|v| show("", v)),
+        ),
+    ] {
+        let mut ev = evidence(field);
+        if field == "aware_at" {
+            ev = ev
+                .iter()
+                .map(|e| crate::core::text::timeline::forward_evidence(e, tz))
+                .collect();
+        }
+        if !ev.is_empty() {
+            out.push(json!({"name": label, "value": value.unwrap_or_default(), "evidence": ev}));
+        }
+    }
     out
 }
 
@@ -519,12 +696,23 @@ pub async fn register_page(
             Err(e) => return store_error(&state, e),
         };
     let (verify, verify_ok) = match crate::register::verify(&state.p.store, None).await {
-        Ok(r) if r.problems().is_empty() => (r.summary(), true),
+        Ok(r) if r.problems().is_empty() => (
+            crate::core::text::timeline::register_intact(
+                r.cases.len(),
+                r.cases.iter().map(|v| v.events).sum(),
+                i64::try_from(r.reg_counter).unwrap_or(i64::MAX),
+                r.unsealed_rows,
+            ),
+            true,
+        ),
         Ok(r) => (
-            format!("REGISTRET ÄR INTE INTAKT: {}", r.problems().join("; ")),
+            crate::core::text::timeline::register_broken(&r.problems()),
             false,
         ),
-        Err(e) => (format!("kunde inte kontrolleras: {e}"), false),
+        Err(e) => (
+            crate::core::text::timeline::register_unchecked(&e.to_string()),
+            false,
+        ),
     };
     let s = |v: &Value, k: &str| -> String {
         match v.get(k) {
@@ -672,7 +860,7 @@ pub async fn api_cases(
     Query(f): Query<Filter>,
 ) -> Response {
     let now = Utc::now();
-    let (cases, _) = match visible_cases(&state, &session.address, f.all).await {
+    let (cases, _, nearest) = match visible_cases(&state, &session.address, f.all).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -698,7 +886,7 @@ pub async fn api_cases(
         .take(per_page)
     {
         let last = last_event(&state, c.id).await;
-        items.push(row(&state, c, last, now));
+        items.push(row(&state, c, last, now, nearest.get(&c.case_ref).copied()));
     }
     Json(json!({
         "schema": "breachwatch.api.cases/1",

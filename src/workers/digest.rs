@@ -42,7 +42,7 @@ pub async fn send_digest(
         per_dpo
             .entry(route.dpo.address.to_lowercase())
             .or_default()
-            .push(OpenCase::from_case(&case, &route.committee.name));
+            .push(OpenCase::from_case(&case, &route.committee.name, tz));
     }
     // Taken once for all DPOs of this run: any of their saved mails anchors
     // the same register state.
@@ -72,7 +72,13 @@ pub async fn send_digest(
             purpose: "digest".into(),
             to: vec![dpo.clone()],
             cc: vec![],
-            subject: digest_text::subject(&day, lines.len()),
+            subject: digest_text::subject(&day, {
+                // A case with NIS2 deadlines has several lines: count cases.
+                let mut refs: Vec<&str> = lines.iter().map(|l| l.case_ref.as_str()).collect();
+                refs.sort_unstable();
+                refs.dedup();
+                refs.len()
+            }),
             text,
             in_reply_to: None,
             attachments: vec![],

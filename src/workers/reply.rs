@@ -222,7 +222,42 @@ pub fn outcome_work(
                     mail_text::answer_subject(out.lang, true, &reply.subject),
                     mail_text::answer_text(&pick(out.lang, sv, en)),
                 );
-                queue(&mut work, sender, case_ref, dnr.as_deref(), d);
+                // `nis2: ja` on a case NIS2 did not apply to: the drafts of
+                // the early warning and the incident notification (and the
+                // NIS2 deadlines' calendar) go with the answer.
+                let decided_nis2 = out.case.as_ref().filter(|next| {
+                    next.nis2.status == crate::core::regime::Nis2Status::Applies
+                        && case.nis2.status != crate::core::regime::Nis2Status::Applies
+                });
+                match (decided_nis2, documents) {
+                    (Some(next), Some((file, templates))) => {
+                        let mut file = file.clone();
+                        crate::casefile::apply_workflow(&mut file, next);
+                        let (attachments, ev) =
+                            crate::casefile::nis2_attachments(&file, templates, &next.nis2, "mail");
+                        let with_docs = Draft {
+                            attachments,
+                            ..d.clone()
+                        };
+                        match compose::format_registered(
+                            sender,
+                            case_ref,
+                            dnr.as_deref(),
+                            with_docs,
+                        ) {
+                            Ok(m) => {
+                                work.mails.push(m);
+                                work.events.push(ev);
+                            }
+                            Err(e) => {
+                                work.events
+                                    .push(crate::casefile::documents_failed_event(&e.to_string()));
+                                queue(&mut work, sender, case_ref, dnr.as_deref(), d);
+                            }
+                        }
+                    }
+                    _ => queue(&mut work, sender, case_ref, dnr.as_deref(), d),
+                }
             }
             Effect::AnswerRefusal { sv, en } => {
                 let d = answer(
@@ -343,6 +378,7 @@ pub fn outcome_work(
                         // its (possibly earlier) awareness, as for a copy.
                         next_reminder: clock::next_after(target.aware_at, &cfg.clock, now)
                             .map(|r| (r.due_at, r.seq)),
+                        nis2_reminder: target.next_nis2_reminder(cfg.tz(), now).map(|r| r.at),
                         workflow,
                         expected_version: rec.version,
                     },

@@ -1,5 +1,7 @@
 //! The daemon end to end against the real mail stack: cases, threading,
-//! restarts and crashes, SMTP outages, auto-replies and quarantine.
+//! restarts and crashes, SMTP outages, auto-replies and quarantine. Every
+//! story runs twice: on the embedded SQLite default and on PostgreSQL (the
+//! replicas' store), as `daemon::STORY::sqlite` and `daemon::STORY::postgres`.
 
 use std::time::Duration;
 
@@ -20,9 +22,11 @@ fn ts(v: &serde_json::Value) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-#[test]
-fn late_forward_opens_one_urgent_case_with_the_original_awareness() {
-    let s = setup(Knobs::default());
+fn late_forward_opens_one_urgent_case_with_the_original_awareness(db: Option<String>) {
+    let s = setup(Knobs {
+        database_url: db,
+        ..Knobs::default()
+    });
     let d = s.start();
     let now = Utc::now();
     // Outlook headers carry minutes only: the supplier's mail arrived 71 h ago.
@@ -130,9 +134,11 @@ fn late_forward_opens_one_urgent_case_with_the_original_awareness() {
     assert!(stop < Duration::from_secs(10), "stopped in {stop:?}");
 }
 
-#[test]
-fn replies_and_case_refs_attach_to_the_same_case() {
-    let s = setup(Knobs::default());
+fn replies_and_case_refs_attach_to_the_same_case(db: Option<String>) {
+    let s = setup(Knobs {
+        database_url: db,
+        ..Knobs::default()
+    });
     let _d = s.start();
     let now = Utc::now();
     s.forward(2, "Intrång i ProvWeb");
@@ -206,9 +212,11 @@ Message-ID: <ref-{r}@example.test>\r\n\r\nLeverantören säger att 40 personer b
     );
 }
 
-#[test]
-fn restart_and_sigkill_lose_and_duplicate_nothing() {
-    let s = setup(Knobs::default());
+fn restart_and_sigkill_lose_and_duplicate_nothing(db: Option<String>) {
+    let s = setup(Knobs {
+        database_url: db,
+        ..Knobs::default()
+    });
     let now = Utc::now();
     let n = 6;
     for i in 0..n {
@@ -304,8 +312,7 @@ fn forward(port: u16, to: u16) {
     });
 }
 
-#[test]
-fn mail_waits_while_smtp_is_down_and_goes_out_when_it_is_back() {
+fn mail_waits_while_smtp_is_down_and_goes_out_when_it_is_back(db: Option<String>) {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -313,6 +320,7 @@ fn mail_waits_while_smtp_is_down_and_goes_out_when_it_is_back() {
     // Two attempts "in all" would once have failed the mails for good after a
     // few seconds of outage: transient failures are never final now.
     let s = setup(Knobs {
+        database_url: db,
         smtp_port: Some(port),
         max_attempts: 2,
         ..Knobs::default()
@@ -360,9 +368,11 @@ fn mail_waits_while_smtp_is_down_and_goes_out_when_it_is_back() {
     );
 }
 
-#[test]
-fn auto_replies_are_not_answered_and_garbage_is_quarantined() {
-    let s = setup(Knobs::default());
+fn auto_replies_are_not_answered_and_garbage_is_quarantined(db: Option<String>) {
+    let s = setup(Knobs {
+        database_url: db,
+        ..Knobs::default()
+    });
     let _d = s.start();
     let now = Utc::now();
     s.forward(5, "Intrång");
@@ -484,9 +494,11 @@ impl CuttableProxy {
     }
 }
 
-#[test]
-fn a_dropped_imap_connection_is_reestablished_and_nothing_is_missed() {
-    let s = setup(Knobs::default());
+fn a_dropped_imap_connection_is_reestablished_and_nothing_is_missed(db: Option<String>) {
+    let s = setup(Knobs {
+        database_url: db,
+        ..Knobs::default()
+    });
     let proxy = CuttableProxy::start(s.stack.get("MAILSTACK_IMAPS_PORT").parse().unwrap());
     // Point the daemon's IMAP at the proxy (the certificate still names localhost).
     let cfg = std::fs::read_to_string(&s.config).unwrap().replace(
@@ -526,9 +538,9 @@ fn a_dropped_imap_connection_is_reestablished_and_nothing_is_missed() {
     });
 }
 
-#[test]
-fn without_idle_and_move_the_daemon_polls_and_copies() {
+fn without_idle_and_move_the_daemon_polls_and_copies(db: Option<String>) {
     let s = setup(Knobs {
+        database_url: db,
         use_idle: false,
         use_move: false,
         ..Knobs::default()
@@ -548,3 +560,94 @@ fn without_idle_and_move_the_daemon_polls_and_copies() {
     );
     assert!(d.log_text().contains("idle=false"), "{}", d.log_text());
 }
+
+/// Two `breachwatch run` on one SQLite file (an admin starts a second one by
+/// mistake, or a unit restarts while the old process lingers): the second
+/// says so and stands by; it does nothing until the first is gone, then
+/// takes over. No case is opened twice.
+#[test]
+fn a_second_daemon_on_the_same_sqlite_file_stands_by_and_takes_over() {
+    let s = setup(Knobs::default());
+    let first = s.start();
+    s.forward(2, "Första incidenten");
+    wait_for(20, "first case", || (s.cases().len() == 1).then_some(()));
+    let second = s.start();
+    wait_for(20, "the second daemon says it stands by", || {
+        second
+            .log_text()
+            .contains("another breachwatch uses this database; standing by")
+            .then_some(())
+    });
+    assert!(
+        !second
+            .log_text()
+            .contains("this replica watches the mailbox"),
+        "{}",
+        second.log_text()
+    );
+    first.kill9();
+    let now = Utc::now();
+    s.send(
+        "staff",
+        &outlook_forward_from(
+            &s,
+            now - chrono::Duration::hours(1),
+            "Andra incidenten",
+            now,
+            "annan.example",
+            "AnnatSystem",
+        ),
+    );
+    wait_for(
+        30,
+        "the second daemon took over and opened the second case",
+        || (s.cases().len() == 2).then_some(()),
+    );
+    assert!(
+        second
+            .log_text()
+            .contains("this replica watches the mailbox"),
+        "{}",
+        second.log_text()
+    );
+    // One acknowledgement per notice, none twice.
+    wait_for(20, "two acknowledgements", || {
+        (s.mails("staff", "").len() >= 2).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let acks = s.mails("staff", "");
+    let mut ids: Vec<_> = acks.iter().map(|m| m.message_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), acks.len(), "no mail twice");
+}
+
+/// Each story as two tests: `STORY::sqlite` (a file in the test's directory)
+/// and `STORY::postgres` (a fresh database on `BREACHWATCH_TEST_PG`, dropped
+/// afterwards).
+macro_rules! on_both_stores {
+    ($($story:ident),* $(,)?) => {$(
+        mod $story {
+            #[test]
+            fn sqlite() {
+                super::$story(None);
+            }
+
+            #[test]
+            fn postgres() {
+                let db = crate::faults::PgDb::create();
+                super::$story(Some(db.url.clone()));
+            }
+        }
+    )*};
+}
+
+on_both_stores!(
+    late_forward_opens_one_urgent_case_with_the_original_awareness,
+    replies_and_case_refs_attach_to_the_same_case,
+    restart_and_sigkill_lose_and_duplicate_nothing,
+    mail_waits_while_smtp_is_down_and_goes_out_when_it_is_back,
+    auto_replies_are_not_answered_and_garbage_is_quarantined,
+    a_dropped_imap_connection_is_reestablished_and_nothing_is_missed,
+    without_idle_and_move_the_daemon_polls_and_copies,
+);

@@ -1,5 +1,6 @@
 //! Every draft variant opened by programs an official would use: the four
-//! decisions (.docx) and the IMY form (HTML, Swedish and English templates)
+//! decisions (.docx), the IMY form (HTML, Swedish and English templates) and
+//! the NIS2 early warning and incident notification (HTML)
 //! converted to PDF by LibreOffice, one start for all .docx and one for all
 //! HTML (`soffice --headless --convert-to pdf`), each PDF checked with
 //! `pdftotext` for its text and a non-blank first page, and the IMY drafts'
@@ -61,6 +62,28 @@ fn write_variants(dir: &Path) -> Vec<(PathBuf, &'static str)> {
                         out.push((path, must));
                     }
                 }
+            }
+        }
+    }
+    // The NIS2 drafts (Swedish only: the reports go to a Swedish authority),
+    // as the opening notice of a suggested case carries them.
+    let tpl = Templates::from_config(None, Language::Sv).expect("built-in templates");
+    let nis2 = breachwatch::core::regime::Nis2 {
+        status: breachwatch::core::regime::Nis2Status::Suggested,
+        reasons: vec![breachwatch::core::regime::Nis2Reason::Cyberattack {
+            word: "ransomware".into(),
+        }],
+        ..Default::default()
+    };
+    for (name, case) in [
+        ("seed001", sample::seed_001()),
+        ("notice07", sample::notice_07()),
+    ] {
+        for d in breachwatch::render::nis2_bundle(&case, &tpl, &nis2).expect("nis2 bundle") {
+            if d.file_name.ends_with(".html") {
+                let path = dir.join(format!("sv-{name}-{}", d.file_name));
+                std::fs::write(&path, &d.bytes).expect("write");
+                out.push((path, "Myndigheten för civilt försvar"));
             }
         }
     }

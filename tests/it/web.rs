@@ -17,6 +17,7 @@ use fantoccini::{ClientBuilder, Locator};
 use crate::harness::*;
 
 const PASSWORD: &str = "correct horse battery";
+const METRICS_TOKEN: &str = "prometheus-scrape-token-0123";
 const HOSTILE_SUBJECT: &str = "<script>alert(1)</script> Dataintrång hos Provdata";
 
 fn free_port() -> u16 {
@@ -47,6 +48,7 @@ dpo = {{ name = "Dora DPO", address = "{dpo}" }}
 [web]
 listen = "127.0.0.1:{port}"
 cookie_key = "{key}"
+metrics_token = "{METRICS_TOKEN}"
 [[web.accounts]]
 address = "{official}"
 password_hash = "{hash}"
@@ -93,6 +95,23 @@ Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{bo
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     (status, head.to_string(), body.to_string())
+}
+
+/// The body bytes of a GET (binary downloads), Content-Length framed.
+fn raw_body(port: u16, path: &str, cookie: &str) -> Vec<u8> {
+    let mut c = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(20))).ok();
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nCookie: {cookie}\r\n\r\n"
+    );
+    c.write_all(req.as_bytes()).expect("send");
+    let mut raw = Vec::new();
+    c.read_to_end(&mut raw).ok();
+    let at = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("end of headers");
+    raw[at + 4..].to_vec()
 }
 
 fn set_cookie(head: &str, name: &str) -> Option<String> {
@@ -259,7 +278,11 @@ fn an_official_acknowledges_a_case_in_a_real_browser_and_others_are_kept_out() {
         let timeline = c.find(Locator::Css("#timeline")).await.unwrap().text().await.unwrap();
         let items = c.find_all(Locator::Css("#timeline li")).await.unwrap().len();
         assert!(items > timeline_before, "the timeline grew: {timeline}");
-        assert!(timeline.contains("acknowledged") && timeline.contains("(web)"), "{timeline}");
+        assert!(timeline.contains("Kvitterat") && timeline.contains("(via webben)"), "{timeline}");
+        assert!(!timeline.contains("acknowledged") && !timeline.contains("case_opened"), "no raw event kinds: {timeline}");
+        // The facts with the quotes they were read from.
+        let facts = c.find(Locator::Css("#facts")).await.unwrap().text().await.unwrap();
+        assert!(facts.contains("System") && facts.contains("ProvWeb"), "{facts}");
         std::fs::write(shots.join("case.png"), c.screenshot().await.unwrap()).unwrap();
 
         // The register (the DPO's page).
@@ -270,7 +293,7 @@ fn an_official_acknowledges_a_case_in_a_real_browser_and_others_are_kept_out() {
         el(&c, "#cases").await;
         c.goto(&format!("{base}/register")).await.unwrap();
         let verify = el(&c, "#verify").await.text().await.unwrap();
-        assert!(verify.starts_with("register intact"), "{verify}");
+        assert!(verify.starts_with("Registret är intakt"), "{verify}");
         let reg = c.find(Locator::Css("#register")).await.unwrap().text().await.unwrap();
         assert!(reg.contains(&r), "{reg}");
         std::fs::write(shots.join("register.png"), c.screenshot().await.unwrap()).unwrap();
@@ -387,8 +410,66 @@ fn an_official_acknowledges_a_case_in_a_real_browser_and_others_are_kept_out() {
         "{t}"
     );
 
-    // /metrics parses as Prometheus text and says one open case.
-    let (st, _, body) = http(port, "GET", "/metrics", "", "", "");
+    // The generated documents download with the bytes their SHA-256 names.
+    let (_, _, page) = http(port, "GET", &format!("/cases/{r}"), &official, "", "");
+    let prefix = format!("/cases/{r}/documents/");
+    let links: Vec<String> = page
+        .split(&format!("href=\"{prefix}"))
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next().map(str::to_string))
+        .collect();
+    assert!(!links.is_empty(), "document links on the case page: {page}");
+    for sha in &links {
+        let (st, head, _) = http(port, "GET", &format!("{prefix}{sha}"), &official, "", "");
+        assert_eq!(st, 200, "{head}");
+        let body = raw_body(port, &format!("{prefix}{sha}"), &official);
+        use sha2::Digest;
+        assert_eq!(
+            &hex::encode(sha2::Sha256::digest(&body)),
+            sha,
+            "the bytes hash to the recorded SHA-256"
+        );
+    }
+    let (st, _, _) = http(
+        port,
+        "GET",
+        &format!("{prefix}{}", "0".repeat(64)),
+        &official,
+        "",
+        "",
+    );
+    assert_eq!(st, 404, "only documents on the timeline");
+    let (st, _, _) = http(
+        port,
+        "GET",
+        &format!("{prefix}{}", links[0]),
+        &other,
+        "",
+        "",
+    );
+    assert_eq!(st, 403, "not for another committee");
+
+    // /metrics wants the configured bearer token (web.metrics_token).
+    let (st, head, _) = http(port, "GET", "/metrics", "", "", "");
+    assert_eq!(st, 401, "{head}");
+    let (st, _, _) = http(
+        port,
+        "GET",
+        "/metrics",
+        "",
+        "Authorization: Bearer wrong-token-wrong-token\r\n",
+        "",
+    );
+    assert_eq!(st, 401);
+    // It parses as Prometheus text and says one open case.
+    let (st, _, body) = http(
+        port,
+        "GET",
+        "/metrics",
+        "",
+        &format!("Authorization: Bearer {METRICS_TOKEN}\r\n"),
+        "",
+    );
     assert_eq!(st, 200);
     let scrape = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string())))
         .expect("Prometheus text format");
@@ -412,4 +493,487 @@ fn an_official_acknowledges_a_case_in_a_real_browser_and_others_are_kept_out() {
     value("breachwatch_outbox_depth");
     let (st, _, _) = http(port, "GET", "/readyz", "", "", "");
     assert_eq!(st, 200);
+}
+
+/// A Chromium session on chromedriver (headless, a wide window).
+async fn browser(dport: u16) -> fantoccini::Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({"args": ["--headless=new", "--no-sandbox", "--window-size=1400,1000"]}),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{dport}"))
+        .await
+        .expect("a Chromium session")
+}
+
+fn free_port_web(s: &Setup) -> u16 {
+    with_web(s)
+}
+
+fn start_web(s: &Setup) -> (u16, Daemon) {
+    let port = with_web(s);
+    start_configured(s, port)
+}
+
+/// Starts the daemon of an already configured `[web]` and waits for it.
+fn start_configured(s: &Setup, port: u16) -> (u16, Daemon) {
+    let d = s.start();
+    wait_for(20, "web view listening", || {
+        if TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(!d.log_text().contains(" ERROR "), "{}", d.log_text());
+            return None;
+        }
+        let (st, _, _) = http(port, "GET", "/healthz", "", "", "");
+        (st == 200).then_some(())
+    });
+    (port, d)
+}
+
+/// A member of staff reports an incident in the browser: the case opens as a
+/// forwarded notice would (routing, acknowledgement mail in Dovecot, the
+/// official's opening notice), aware from the discovery time given, the
+/// opening event saying `via web` and who; a form without what happened, or
+/// with a discovery in the future, is refused with its reasons and records
+/// nothing.
+#[test]
+fn a_member_of_staff_reports_an_incident_in_the_browser_and_a_case_opens() {
+    let s = setup(Knobs::default());
+    let (port, _d) = start_web(&s);
+    let base = format!("http://127.0.0.1:{port}");
+    let tz = chrono_tz::Europe::Stockholm;
+    // Discovered five hours ago, to the minute, in the configured zone.
+    let discovered = (chrono::Utc::now() - chrono::Duration::hours(5))
+        .with_timezone(&tz)
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (_driver, dport) = chromedriver();
+    let shots = screenshots_dir();
+    let case_ref = rt.block_on(async {
+        let c = browser(dport).await;
+        c.goto(&format!("{base}/report")).await.expect("open /report");
+        assert!(c.current_url().await.unwrap().path().ends_with("/login"));
+        el(&c, "#address").await.send_keys(&s.users.addr("staff")).await.unwrap();
+        c.find(Locator::Css("#password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+        c.find(Locator::Css("#signin")).await.unwrap().click().await.unwrap();
+        el(&c, "header nav").await;
+        c.goto(&format!("{base}/report")).await.unwrap();
+        el(&c, "#what").await
+            .send_keys("Klasslistor med elevernas personnummer skickades av misstag till fel vårdnadshavare.")
+            .await
+            .unwrap();
+        // A datetime-local field takes its value as the page would set it.
+        c.execute(
+            "document.getElementById('discovered').value = arguments[0];",
+            vec![serde_json::json!(discovered)],
+        )
+        .await
+        .unwrap();
+        c.find(Locator::Css("#system")).await.unwrap().send_keys("Skolportalen").await.unwrap();
+        c.find(Locator::Css("#people")).await.unwrap().send_keys("Elever i årskurs 4 och deras vårdnadshavare").await.unwrap();
+        c.find(Locator::Css("#count")).await.unwrap().send_keys("28").await.unwrap();
+        c.find(Locator::Css("input[name=category][value=personal_identity_number]")).await.unwrap().click().await.unwrap();
+        c.find(Locator::Css("input[name=ongoing][value=no]")).await.unwrap().click().await.unwrap();
+        std::fs::write(shots.join("report.png"), c.screenshot().await.unwrap()).unwrap();
+        c.find(Locator::Css("#send-report")).await.unwrap().click().await.unwrap();
+        let r = el(&c, "#report-ref").await.text().await.unwrap();
+        std::fs::write(shots.join("reported.png"), c.screenshot().await.unwrap()).unwrap();
+        c.close().await.unwrap();
+        r
+    });
+    assert!(case_ref.starts_with("PUI-"), "{case_ref}");
+    let cases = s.cases();
+    assert_eq!(cases.len(), 1, "{cases:?}");
+    assert_eq!(cases[0]["ref"], case_ref.as_str());
+    let case = s.case(&case_ref);
+    let aware = chrono::DateTime::parse_from_rfc3339(case["aware_at"].as_str().expect("aware_at"))
+        .expect("rfc3339")
+        .with_timezone(&tz)
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    assert_eq!(
+        aware, discovered,
+        "awareness is the discovery time given: {case}"
+    );
+    let opened = s.wait_event(&case_ref, 0, "case_opened");
+    assert_eq!(opened["data"]["via"]["via"], "web", "{opened}");
+    assert_eq!(
+        opened["data"]["via"]["user"],
+        s.users.addr("staff"),
+        "{opened}"
+    );
+    // The same acknowledgement as a forward: to the reporter, in Dovecot.
+    let ack = wait_for(30, "acknowledgement to the reporter", || {
+        s.mails("staff", "")
+            .into_iter()
+            .find(|m| m.subject.contains("Mottaget:"))
+    });
+    assert!(ack.subject.contains("Skolportalen"), "{}", ack.subject);
+    let body = String::from_utf8_lossy(&ack.raw).into_owned();
+    assert!(
+        body.contains(&case_ref) || ack.subject.contains(&case_ref),
+        "{body}"
+    );
+    // And the official's opening notice, routed like any notice.
+    wait_for(30, "opening notice to the official", || {
+        s.mails("official", "")
+            .into_iter()
+            .find(|m| m.subject.contains("Ny personuppgiftsincident"))
+    });
+    // The facts with their evidence on the official's case page.
+    let official = sign_in(port, &s.users.addr("official"));
+    let (st, _, page) = http(
+        port,
+        "GET",
+        &format!("/cases/{case_ref}"),
+        &official,
+        "",
+        "",
+    );
+    assert_eq!(st, 200);
+    assert!(
+        page.contains("Skolportalen") && page.contains("Personnummer"),
+        "{page}"
+    );
+
+    // A form without what happened, with a discovery tomorrow: refused with
+    // its reasons, nothing recorded.
+    let staff = sign_in(port, &s.users.addr("staff"));
+    let (_, _, form) = http(port, "GET", "/report", &staff, "", "");
+    let token = hidden_csrf(&form);
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
+        .with_timezone(&tz)
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let (st, _, body) = http(
+        port,
+        "POST",
+        "/report",
+        &staff,
+        "Sec-Fetch-Site: same-origin\r\n",
+        &format!(
+            "csrf={token}&what=+&discovered={}&system=X",
+            tomorrow.replace(':', "%3A")
+        ),
+    );
+    assert_eq!(st, 422, "{body}");
+    assert!(
+        body.contains("Beskriv vad som hände") && body.contains("efter nu"),
+        "{body}"
+    );
+    let (st, _, _) = http(
+        port,
+        "POST",
+        "/report",
+        &staff,
+        "",
+        &format!("what=x&discovered={}", discovered.replace(':', "%3A")),
+    );
+    assert_eq!(st, 403, "no token, no report");
+    assert_eq!(s.cases().len(), 1, "nothing was recorded");
+}
+
+/// Registers a client at the loopback OpenID provider (the test OAuth2
+/// server) for this web view's callback and adds `[web.oidc]`; returns the
+/// provider's port.
+fn with_oidc(s: &Setup, web_port: u16) -> u16 {
+    let oport: u16 = s
+        .stack
+        .get("MAILSTACK_OAUTH_PORT")
+        .parse()
+        .expect("MAILSTACK_OAUTH_PORT (run deploy/local/up.sh from this tree)");
+    let redirect = format!("http://127.0.0.1:{web_port}/oidc/callback");
+    let body = serde_json::json!({"email": s.users.addr("dpo"), "redirect_uris": [redirect], "client_name": "breachwatch web test"}).to_string();
+    let (st, _, reg) = http(oport, "POST", "/register", "", "", &body);
+    assert_eq!(st, 201, "{reg}");
+    let reg: serde_json::Value = serde_json::from_str(&reg).expect("registration json");
+    let mut cfg = std::fs::read_to_string(&s.config).expect("config");
+    cfg.push_str(&format!(
+        r#"
+[web.oidc]
+issuer_url = "http://127.0.0.1:{oport}"
+client_id = "{id}"
+client_secret = "{secret}"
+redirect_url = "{redirect}"
+label = "Logga in med testleverantören"
+"#,
+        id = reg["client_id"].as_str().unwrap(),
+        secret = reg["client_secret"].as_str().unwrap(),
+    ));
+    std::fs::write(&s.config, cfg).expect("write config");
+    oport
+}
+
+fn location(head: &str) -> String {
+    head.lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.eq_ignore_ascii_case("location"))
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_else(|| panic!("a Location header in {head}"))
+}
+
+/// One sign-in through the provider over plain HTTP, the provider told to
+/// spoil the ID token in one way (`tamper`, "" for none). Returns the
+/// callback's status and its session cookie, if any.
+fn oidc_sign_in(
+    port: u16,
+    oport: u16,
+    email: &str,
+    tamper: &str,
+    spoil_state: bool,
+) -> (u16, Option<String>) {
+    let (st, head, _) = http(port, "GET", "/login/oidc", "", "", "");
+    assert_eq!(st, 303, "{head}");
+    let flow = set_cookie(&head, "bw_oidc").expect("the flow cookie");
+    let to = location(&head);
+    let prefix = format!("http://127.0.0.1:{oport}/authorize?");
+    let query = to
+        .strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("to the provider: {to}"));
+    for k in [
+        "code_challenge=",
+        "code_challenge_method=S256",
+        "nonce=",
+        "state=",
+        "scope=openid",
+    ] {
+        assert!(query.contains(k), "{k} in {query}");
+    }
+    // The provider's login page, then its form.
+    let (st, _, page) = http(oport, "GET", &format!("/authorize?{query}"), "", "", "");
+    assert_eq!(st, 200);
+    assert!(page.contains("id=\"oidc-email\""), "{page}");
+    let form = format!(
+        "{query}&email={}&tamper={tamper}",
+        email.replace('@', "%40")
+    );
+    let (st, head, _) = http(oport, "POST", "/authorize/login", "", "", &form);
+    assert_eq!(st, 302, "{head}");
+    let mut back = location(&head);
+    if spoil_state {
+        back = back.replace("state=", "state=x");
+    }
+    let path = back
+        .strip_prefix(&format!("http://127.0.0.1:{port}"))
+        .unwrap_or_else(|| panic!("back to us: {back}"))
+        .to_string();
+    let (st, head, _) = http(port, "GET", &path, &flow, "", "");
+    (
+        st,
+        set_cookie(&head, "bw_session").filter(|c| c.len() > "bw_session=".len()),
+    )
+}
+
+/// OpenID Connect against the loopback provider: the DPO signs in on the
+/// provider's login page in Chromium and lands on the open cases; an ID token
+/// for another audience, with another nonce, expired, from another issuer,
+/// signed by a key not in the JWKS, or with an unverified address, and a
+/// callback whose state is not ours, are all refused with no session.
+#[test]
+fn openid_connect_sign_in_through_the_provider_and_bad_id_tokens_are_refused() {
+    let s = setup(Knobs::default());
+    let port = free_port_web(&s);
+    let oport = with_oidc(&s, port);
+    let (_, _d) = start_configured(&s, port);
+    let base = format!("http://127.0.0.1:{port}");
+
+    // Refusals over plain HTTP.
+    for tamper in [
+        "aud",
+        "nonce",
+        "expired",
+        "issuer",
+        "signature",
+        "unverified",
+    ] {
+        let (st, session) = oidc_sign_in(port, oport, &s.users.addr("dpo"), tamper, false);
+        assert_eq!(st, 403, "an ID token spoilt by {tamper} is refused");
+        assert!(session.is_none(), "no session for {tamper}");
+    }
+    let (st, session) = oidc_sign_in(port, oport, &s.users.addr("dpo"), "", true);
+    assert_eq!(st, 403, "a state that is not ours is refused");
+    assert!(session.is_none());
+    // The same flow untouched signs in, and the session reads the API.
+    let (st, session) = oidc_sign_in(port, oport, &s.users.addr("dpo"), "", false);
+    assert_eq!(st, 200);
+    let session = session.expect("a session");
+    let (st, _, body) = http(port, "GET", "/api/v1/cases", &session, "", "");
+    assert_eq!(st, 200, "{body}");
+
+    // In the browser, through the provider's login page.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (_driver, dport) = chromedriver();
+    let shots = screenshots_dir();
+    rt.block_on(async {
+        let c = browser(dport).await;
+        c.goto(&format!("{base}/")).await.unwrap();
+        el(&c, "#oidc").await.click().await.unwrap();
+        el(&c, "#oidc-email")
+            .await
+            .send_keys(&s.users.addr("dpo"))
+            .await
+            .unwrap();
+        std::fs::write(
+            shots.join("oidc-provider.png"),
+            c.screenshot().await.unwrap(),
+        )
+        .unwrap();
+        c.find(Locator::Css("#oidc-signin"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let header = el(&c, "header form.logout span")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(header, s.users.addr("dpo"));
+        let url = c.current_url().await.unwrap();
+        assert_eq!(url.path(), "/", "{url}");
+        assert_eq!(url.port(), Some(port), "{url}");
+        let h1 = c
+            .find(Locator::Css("h1"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(h1.starts_with("Öppna ärenden"), "{h1}");
+        c.close().await.unwrap();
+    });
+}
+
+fn store_config(db_url: &str) -> breachwatch::config::Config {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/local.toml")).unwrap();
+    breachwatch::config::Config::from_toml_for(
+        &text,
+        |k| (k == "BREACHWATCH_DATABASE_URL").then(|| db_url.to_string()),
+        breachwatch::config::Use::Offline,
+    )
+    .unwrap()
+}
+
+/// Reports through `Pipeline::handle_report` open cases (awareness = the
+/// discovery time, routing by the words), and the web lists' one query pages,
+/// filters and scopes them: the same story on SQLite and PostgreSQL.
+async fn list_story(db_url: &str) {
+    use breachwatch::core::notice::report::{build, ReportForm};
+    use breachwatch::store::{CaseQuery, Store};
+    use breachwatch::workers::ingest::{Handled, Pipeline};
+    let cfg = std::sync::Arc::new(store_config(db_url));
+    let store = Store::connect(db_url).await.expect("connect + migrate");
+    let p = Pipeline::new(cfg.clone(), store.clone());
+    let now = chrono::Utc::now();
+    let tz = cfg.tz();
+    let mut refs = Vec::new();
+    for (i, what) in [
+        "Fel mottagare fick elevlistan.",
+        "Trygghetslarm i hemtjänst visade fel brukare.",
+        "En USB-sticka med löneuppgifter försvann.",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let discovered = now - chrono::Duration::hours(10 * (i as i64 + 1));
+        let form = ReportForm {
+            what: what.to_string(),
+            discovered: discovered
+                .with_timezone(&tz)
+                .format("%Y-%m-%dT%H:%M")
+                .to_string(),
+            system: format!("System {i}"),
+            ..Default::default()
+        };
+        let r = build(
+            &form,
+            "staff@example.test",
+            None,
+            &format!("web-report-{i}@test"),
+            tz,
+            now,
+        )
+        .expect("a valid report");
+        let via = serde_json::json!({"via": "web", "user": "staff@example.test"});
+        let h = p.handle_report(&r, via, now).await.expect("handled");
+        let Handled::Opened(case_ref) = h else {
+            panic!("a report opens a case: {h:?}")
+        };
+        let rec = store.case_record(&case_ref).await.unwrap().unwrap();
+        let want = discovered.timestamp() / 60;
+        assert_eq!(
+            rec.aware_at.timestamp() / 60,
+            want,
+            "aware from the discovery"
+        );
+        refs.push(case_ref);
+    }
+    let q = |f: &dyn Fn(&mut CaseQuery)| {
+        let mut q = CaseQuery {
+            limit: 2,
+            ..Default::default()
+        };
+        f(&mut q);
+        q
+    };
+    let (page, total) = store.web_case_page(&q(&|_| {})).await.unwrap();
+    assert_eq!(total, 3);
+    assert_eq!(page.len(), 2, "a page of two");
+    // Nearest deadline first: the earliest discovery.
+    assert_eq!(page[0].case_ref, refs[2]);
+    assert_eq!(page[1].case_ref, refs[1]);
+    // The case's newest event (the opening's documents come after its opening).
+    let last = page[0].last_event.as_ref().map(|k| k.as_str().to_string());
+    assert!(
+        matches!(last.as_deref(), Some("documents_generated" | "case_opened")),
+        "{last:?}"
+    );
+    assert_eq!(page[0].official, "official@example.test");
+    let (page, total) = store.web_case_page(&q(&|q| q.offset = 2)).await.unwrap();
+    assert_eq!((page.len(), total), (1, 3));
+    assert_eq!(page[0].case_ref, refs[0]);
+    let (page, total) = store
+        .web_case_page(&q(&|q| q.committee = "Vård- och omsorgsnämnden".into()))
+        .await
+        .unwrap();
+    assert_eq!(total, 1, "routed by its words");
+    assert_eq!(page[0].case_ref, refs[1]);
+    let (_, total) = store
+        .web_case_page(&q(&|q| q.roster_of = "deputy@example.test".into()))
+        .await
+        .unwrap();
+    assert_eq!(total, 3, "the deputy is on every route");
+    let (page, total) = store
+        .web_case_page(&q(&|q| q.roster_of = "nobody@example.test".into()))
+        .await
+        .unwrap();
+    assert_eq!((page.len(), total), (0, 0));
+    let (_, total) = store
+        .web_case_page(&q(&|q| q.state = "acknowledged".into()))
+        .await
+        .unwrap();
+    assert_eq!(total, 0);
+}
+
+#[tokio::test]
+async fn case_list_and_reports_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    list_story(&format!("sqlite://{}/t.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn case_list_and_reports_on_postgres() {
+    with_pg(|url| async move { list_story(&url).await }).await;
 }

@@ -50,6 +50,10 @@ pub enum TransitionError {
         report: super::nis2::Nis2Report,
         at: DateTime<Utc>,
     },
+    #[error("NIS2 incident handled while NIS2 is neither suggested nor applies")]
+    Nis2HandledNotRunning,
+    #[error("NIS2 incident already recorded as handled at {at}")]
+    Nis2AlreadyHandled { at: DateTime<Utc> },
     #[error("NIS2 {report:?} before the incident notification")]
     Nis2NotificationFirst { report: super::nis2::Nis2Report },
 }

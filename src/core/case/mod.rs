@@ -348,6 +348,8 @@ struct Step<'a> {
     notify_roster: Option<Texts>,
     actor: &'a str,
     now: DateTime<Utc>,
+    /// The configured zone: the NIS2 month clocks count in it.
+    tz: Tz,
 }
 
 impl Case {
@@ -451,6 +453,20 @@ impl Case {
         now: DateTime<Utc>,
         target: Option<&Case>,
     ) -> Result<Transition, TransitionError> {
+        self.apply_in(cmd, actor, now, target, chrono_tz::Europe::Stockholm)
+    }
+
+    /// [`Case::apply_with_target`] with the configured zone `tz` (the NIS2
+    /// month clocks, `core::regime::one_month_after`, count in it); the shell
+    /// always calls this one.
+    pub fn apply_in(
+        &self,
+        cmd: &Command,
+        actor: &str,
+        now: DateTime<Utc>,
+        target: Option<&Case>,
+        tz: Tz,
+    ) -> Result<Transition, TransitionError> {
         // The NIS2 reports outlive the GDPR case: the final report is due a
         // month after the incident notification, often after closing.
         if self.state == State::Closed
@@ -464,6 +480,7 @@ impl Case {
             notify_roster: None,
             actor,
             now,
+            tz,
         };
         let (kind, data, confirm) = match cmd {
             Command::Note(text) => note::note(self, text),

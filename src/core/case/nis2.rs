@@ -71,6 +71,7 @@ pub(super) fn nis2(
         ),
         Nis2Command::ProgressReportSent => report(case, step, Nis2Report::ProgressReport, None),
         Nis2Command::FinalReportSent => report(case, step, Nis2Report::FinalReport, None),
+        Nis2Command::IncidentHandled => handled(case, step),
     }
 }
 
@@ -122,7 +123,7 @@ fn report(
     if needs_notification && n.notification_sent_at.is_none() {
         return Err(TransitionError::Nis2NotificationFirst { report: which });
     }
-    let due_at = case.nis2_due(which);
+    let due_at = case.nis2_due(which, step.tz);
     let late = due_at.is_some_and(|d| step.now > d);
     let now = step.now;
     let next = &mut step.next.nis2;
@@ -155,18 +156,60 @@ fn report(
     ))
 }
 
+/// `incident hanterad` / `incident handled` (art. 23(4)(e)): records when
+/// the incident was handled. Handled within a month of the incident
+/// notification, the final report stays due at the one-month mark and no
+/// progress report is needed; handled later (still ongoing at the mark), the
+/// final report is due one month from now, and the reminders follow.
+fn handled(case: &Case, step: &mut Step<'_>) -> Result<Done, TransitionError> {
+    let r = case.case_ref.as_str();
+    let n = &case.nis2;
+    if !n.running() {
+        return Err(TransitionError::Nis2HandledNotRunning);
+    }
+    if let Some(at) = n.handled_at {
+        return Err(TransitionError::Nis2AlreadyHandled { at });
+    }
+    let now = step.now;
+    let tz = step.tz;
+    step.next.nis2.handled_at = Some(now);
+    let due_of = |c: &Case, clock: regime::Clock| {
+        regime::deadlines(c.aware_at, None, &c.nis2, tz)
+            .into_iter()
+            .find(|d| d.clock == clock)
+            .and_then(|d| d.due_at)
+    };
+    let final_due = due_of(&step.next, regime::Clock::FinalReport);
+    let progress_due = due_of(case, regime::Clock::ProgressReport);
+    let progress_needed = step
+        .next
+        .deadlines(tz)
+        .iter()
+        .any(|d| d.clock == regime::Clock::ProgressReport);
+    step.notify_roster = Some(text::roster_nis2_handled(r));
+    Ok((
+        EventKind::Nis2IncidentHandled,
+        json!({
+            "handled_at": now,
+            "notification_sent_at": n.notification_sent_at,
+            "progress_report_due_at": progress_due.filter(|_| progress_needed),
+            "final_report_due_at": final_due,
+            "nis2_status": n.status,
+        }),
+        text::confirm_nis2_handled(r, final_due, n.notification_sent_at.is_some(), tz),
+    ))
+}
+
 impl Case {
-    /// The deadline of one NIS2 report (None when it cannot be computed yet,
-    /// or for the progress report, which is due with the final report's).
-    /// The month clock is computed in Swedish time (`regime::one_month_after`);
-    /// the zone matters only for it, and only by the day, so Stockholm is
-    /// fixed here rather than carried through every command.
-    fn nis2_due(&self, which: Nis2Report) -> Option<DateTime<Utc>> {
-        let tz = chrono_tz::Europe::Stockholm;
+    /// The deadline of one NIS2 report (None when it cannot be computed yet).
+    /// The month clocks count in the configured zone `tz`
+    /// (`regime::one_month_after`).
+    fn nis2_due(&self, which: Nis2Report, tz: Tz) -> Option<DateTime<Utc>> {
         let clock = match which {
             Nis2Report::EarlyWarning => regime::Clock::EarlyWarning,
             Nis2Report::IncidentNotification => regime::Clock::IncidentNotification,
-            Nis2Report::ProgressReport | Nis2Report::FinalReport => regime::Clock::FinalReport,
+            Nis2Report::ProgressReport => regime::Clock::ProgressReport,
+            Nis2Report::FinalReport => regime::Clock::FinalReport,
         };
         regime::deadlines(self.aware_at, None, &self.nis2, tz)
             .into_iter()

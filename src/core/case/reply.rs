@@ -108,7 +108,7 @@ pub fn handle_reply(
             ]);
         }
     };
-    match case.apply_with_target(&command, reply.sender, now, merge_target) {
+    match case.apply_in(&command, reply.sender, now, merge_target, tz) {
         Ok(mut t) => {
             if let Some(Effect::RecordTimeline {
                 data: serde_json::Value::Object(m),

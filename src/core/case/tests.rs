@@ -1121,6 +1121,73 @@ mod nis2_commands {
     }
 
     #[test]
+    fn incident_handled_after_the_month_mark_moves_the_final_report_and_is_refused_twice() {
+        let tz = Stockholm;
+        let c = run(
+            &suggested(),
+            N::Decide {
+                applies: true,
+                reasoning: None,
+            },
+            1,
+        )
+        .unwrap()
+        .case;
+        let c = run(&c, N::EarlyWarningSent, 10).unwrap().case;
+        let c = run(&c, sent("MCF-2026-0007"), 40).unwrap().case;
+        // Ongoing past the one-month mark: the progress report, then handled.
+        let c = run(&c, N::ProgressReportSent, 24 * 31).unwrap().case;
+        let at = |h: i64| aware() + Duration::hours(h);
+        let t = c
+            .apply_in(
+                &C::Nis2(N::IncidentHandled),
+                "anna@kommun.example",
+                at(24 * 40),
+                None,
+                tz,
+            )
+            .unwrap();
+        assert_eq!(t.case.nis2.handled_at, Some(at(24 * 40)));
+        let want = crate::core::regime::one_month_after(at(24 * 40), tz);
+        assert!(matches!(
+            &t.effects[0],
+            Effect::RecordTimeline { kind: EventKind::Nis2IncidentHandled, data }
+                if data["final_report_due_at"] == json!(want)
+        ));
+        let confirm = t
+            .effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::Confirm { sv, .. } => Some(sv.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert!(confirm.contains("slutrapport skickad"), "{confirm}");
+        let next = t.case.next_nis2_reminder(tz, at(24 * 40)).unwrap();
+        assert_eq!((next.clock, Some(next.due_at)), (Clock::FinalReport, want));
+        // Twice: refused, naming when.
+        let e = t
+            .case
+            .apply_in(
+                &C::Nis2(N::IncidentHandled),
+                "anna@kommun.example",
+                at(24 * 41),
+                None,
+                tz,
+            )
+            .unwrap_err();
+        assert_eq!(e, TransitionError::Nis2AlreadyHandled { at: at(24 * 40) });
+        assert!(
+            e.sv(tz).contains("redan registrerad som hanterad"),
+            "{}",
+            e.sv(tz)
+        );
+        // Not under NIS2: refused.
+        let e = run(&opened(), N::IncidentHandled, 2).unwrap_err();
+        assert_eq!(e, TransitionError::Nis2HandledNotRunning);
+    }
+
+    #[test]
     fn a_late_early_warning_is_recorded_as_late_and_a_closed_case_takes_nis2_commands() {
         let mut c = suggested();
         c.state = State::Closed;

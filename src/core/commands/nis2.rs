@@ -3,7 +3,7 @@
 //! and the reports as whole lines: `tidig varning skickad` / `early warning
 //! sent`, `incidentanmälan skickad REF` / `incident notification sent REF`,
 //! `lägesrapport skickad` / `progress report sent`, `slutrapport skickad` /
-//! `final report sent`. A line that only starts like a report ("Tidig varning
+//! `final report sent`, and `incident hanterad` / `incident handled`. A line that only starts like a report ("Tidig varning
 //! skickad i går kväll av IT") is text, as for the other commands without an
 //! argument.
 
@@ -19,9 +19,12 @@ use super::{Command, CommandError, Lang, LineResult};
 pub struct AuthorityRef(String);
 
 impl TryFrom<String> for AuthorityRef {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        AuthorityRef::parse(&s).ok_or_else(|| format!("not an authority reference: {s:?}"))
+    type Error = super::NotAReference;
+    fn try_from(s: String) -> Result<Self, super::NotAReference> {
+        AuthorityRef::parse(&s).ok_or(super::NotAReference {
+            kind: "an authority reference",
+            value: s,
+        })
     }
 }
 
@@ -72,6 +75,10 @@ pub enum Nis2Command {
     ProgressReportSent,
     /// `slutrapport skickad` / `final report sent` (art. 23.4 d).
     FinalReportSent,
+    /// `incident hanterad` / `incident handled` (art. 23.4 e): the incident
+    /// is handled; when it was still ongoing at the one-month mark, the
+    /// final report is due one month from now.
+    IncidentHandled,
 }
 
 /// The report lines without an argument, (normalised line, command, language).
@@ -107,6 +114,28 @@ const REPORTS: &[(&str, Nis2Command, Lang)] = &[
         Lang::Sv,
     ),
     ("final report sent", Nis2Command::FinalReportSent, Lang::En),
+    ("incident hanterad", Nis2Command::IncidentHandled, Lang::Sv),
+    (
+        "incidenten hanterad",
+        Nis2Command::IncidentHandled,
+        Lang::Sv,
+    ),
+    (
+        "incidenten är hanterad",
+        Nis2Command::IncidentHandled,
+        Lang::Sv,
+    ),
+    (
+        "incidenten ar hanterad",
+        Nis2Command::IncidentHandled,
+        Lang::Sv,
+    ),
+    ("incident handled", Nis2Command::IncidentHandled, Lang::En),
+    (
+        "incident is handled",
+        Nis2Command::IncidentHandled,
+        Lang::En,
+    ),
 ];
 
 /// The notification line's start, before the reference.
@@ -253,6 +282,13 @@ mod tests {
             ))
         );
         for (text, c, lang) in [
+            ("Incident hanterad", Nis2Command::IncidentHandled, Lang::Sv),
+            (
+                "incidenten är hanterad.",
+                Nis2Command::IncidentHandled,
+                Lang::Sv,
+            ),
+            ("Incident handled", Nis2Command::IncidentHandled, Lang::En),
             (
                 "tidig varning skickad",
                 Nis2Command::EarlyWarningSent,

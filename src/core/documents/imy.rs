@@ -99,7 +99,7 @@ pub struct ImyForm {
 }
 
 /// What one question gets: (answer, missing, flag).
-type Filled = (Option<String>, bool, Option<String>);
+pub(crate) type Filled = (Option<String>, bool, Option<String>);
 
 fn known(s: impl Into<String>) -> Filled {
     (Some(s.into()), false, None)
@@ -425,11 +425,11 @@ fn will_inform(case: &CaseFile, outcome: Outcome) -> Option<bool> {
 }
 
 /// True when the case came from a processor's notice (the usual way).
-fn reported_by_processor(case: &CaseFile) -> bool {
+pub(crate) fn reported_by_processor(case: &CaseFile) -> bool {
     given(&case.processor.organisation).is_some() || !case.messages.is_empty()
 }
 
-fn subjects(case: &CaseFile) -> Filled {
+pub(crate) fn subjects(case: &CaseFile) -> Filled {
     let Some(r) = case.facts.data_subjects else {
         return unknown();
     };
@@ -467,7 +467,7 @@ fn subjects(case: &CaseFile) -> Filled {
     }
 }
 
-fn actions(case: &CaseFile) -> Filled {
+pub(crate) fn actions(case: &CaseFile) -> Filled {
     let tz = case.tz;
     let mut rows: Vec<(chrono::DateTime<chrono::Utc>, String)> = case
         .messages

@@ -1,6 +1,7 @@
 //! The generated documents as pure data and text: the input model ([`CaseFile`]),
 //! the draft delegation decision per [`Outcome`] ([`decision`]), the prefilled
-//! IMY notification form ([`imy_form`]) and their plain-text/JSON renderings.
+//! IMY notification form ([`imy_form`]), the NIS2 early warning and incident
+//! notification ([`nis2_form`]) and their plain-text/JSON renderings.
 //!
 //! The wording and layout follow four real documents of Swedish
 //! municipalities, called "the seeds" in comments here: seed 000 and seed 002,
@@ -15,6 +16,7 @@
 pub mod decision;
 pub mod imy;
 pub mod model;
+pub mod nis2;
 pub mod sample;
 pub mod words;
 
@@ -24,6 +26,7 @@ pub use model::{
     CaseFile, Forward, Organisation, Outcome, Person, PostalAddress, Processor, ReceivedMessage,
     RiskAssessment, RiskLevel, TimelineEvent,
 };
+pub use nis2::{nis2_form, Nis2Draft, Nis2Form};
 
 #[cfg(test)]
 mod tests;

@@ -15,6 +15,7 @@ mod facts;
 mod forward;
 mod org;
 pub mod present;
+pub mod report;
 mod text;
 
 #[cfg(test)]

@@ -224,3 +224,104 @@ fn an_ordinary_breach_notice_suggests_nothing() {
     let n = notice("08-felskickat-lon-latin1.eml");
     assert_eq!(suggest_nis2(&n, &["LabPortalen".to_string()]), vec![]);
 }
+
+#[test]
+fn handled_within_the_month_needs_no_progress_report_and_the_final_report_stays_at_the_mark() {
+    let aware = local(2026, 1, 29, 7, 0);
+    let notified = local(2026, 1, 31, 10, 0);
+    let mut nis2 = Nis2 {
+        status: Nis2Status::Applies,
+        early_warning_sent_at: Some(aware + Duration::hours(3)),
+        notification_sent_at: Some(notified),
+        ..Nis2::default()
+    };
+    // Not known to be handled: at the one-month mark (31 January → 28
+    // February) either the final report or, if still ongoing, a progress report.
+    let d = deadlines(aware, None, &nis2, sthlm());
+    assert_eq!(
+        fmt(due(&d, Clock::ProgressReport).due_at),
+        "2026-02-28 10:00 CET"
+    );
+    assert_eq!(
+        fmt(due(&d, Clock::FinalReport).due_at),
+        "2026-02-28 10:00 CET"
+    );
+    // Handled on 10 February: the progress report is not needed, the final
+    // report is due at the mark.
+    nis2.handled_at = Some(local(2026, 2, 10, 12, 0));
+    let d = deadlines(aware, None, &nis2, sthlm());
+    assert!(d.iter().all(|x| x.clock != Clock::ProgressReport), "{d:?}");
+    assert_eq!(
+        fmt(due(&d, Clock::FinalReport).due_at),
+        "2026-02-28 10:00 CET"
+    );
+    // Reminders follow: the next is the final report's week-ahead one.
+    let r = next_nis2_reminder(aware, &nis2, sthlm(), local(2026, 2, 15, 0, 0)).unwrap();
+    assert_eq!(r.clock, Clock::FinalReport);
+    assert_eq!(fmt(Some(r.at)), "2026-02-21 10:00 CET");
+}
+
+#[test]
+fn ongoing_at_the_mark_a_progress_report_then_and_the_final_report_a_month_after_handling() {
+    let aware = local(2026, 9, 1, 8, 0);
+    let notified = local(2026, 9, 3, 10, 0);
+    let mut nis2 = Nis2 {
+        status: Nis2Status::Applies,
+        early_warning_sent_at: Some(aware + Duration::hours(5)),
+        notification_sent_at: Some(notified),
+        ..Nis2::default()
+    };
+    // Past the mark with nothing sent: both are overdue, the reminder says so.
+    let after_mark = local(2026, 10, 4, 9, 0);
+    let r = next_nis2_reminder(aware, &nis2, sthlm(), after_mark).unwrap();
+    assert!(r.overdue);
+    assert_eq!(fmt(Some(r.due_at)), "2026-10-03 10:00 CEST");
+    // The progress report sent: the final report waits for the handling.
+    nis2.progress_report_sent_at = Some(after_mark);
+    let d = deadlines(aware, None, &nis2, sthlm());
+    assert_eq!(due(&d, Clock::FinalReport).due_at, None);
+    assert_eq!(due(&d, Clock::ProgressReport).done_at, Some(after_mark));
+    assert_eq!(next_nis2_reminder(aware, &nis2, sthlm(), after_mark), None);
+    // Handled on 31 October (winter time since the 25th): final report due 30
+    // November, same wall time; its reminders start after the handling.
+    let handled = local(2026, 10, 31, 14, 0);
+    nis2.handled_at = Some(handled);
+    let d = deadlines(aware, None, &nis2, sthlm());
+    assert_eq!(
+        fmt(due(&d, Clock::FinalReport).due_at),
+        "2026-11-30 14:00 CET"
+    );
+    let r = next_nis2_reminder(aware, &nis2, sthlm(), handled).unwrap();
+    assert_eq!(
+        (r.clock, fmt(Some(r.at))),
+        (Clock::FinalReport, "2026-11-23 14:00 CET".to_string())
+    );
+    // Handled after the mark without a progress report (it was missed): the
+    // final report still counts from the handling, the progress report stays overdue.
+    nis2.progress_report_sent_at = None;
+    let d = deadlines(aware, None, &nis2, sthlm());
+    assert_eq!(
+        fmt(due(&d, Clock::FinalReport).due_at),
+        "2026-11-30 14:00 CET"
+    );
+    assert_eq!(
+        due(&d, Clock::ProgressReport).pending(),
+        Some(local(2026, 10, 3, 10, 0))
+    );
+}
+
+#[test]
+fn the_month_counts_in_the_configured_zone() {
+    // 23:30 UTC on 30 January is already 31 January in Stockholm: the month
+    // ends on the last day of February there (27 February 23:30 UTC), and
+    // on 28 February 23:30 in UTC itself.
+    let sent = Utc.with_ymd_and_hms(2026, 1, 30, 23, 30, 0).unwrap();
+    assert_eq!(
+        one_month_after(sent, sthlm()),
+        Some(Utc.with_ymd_and_hms(2026, 2, 27, 23, 30, 0).unwrap())
+    );
+    assert_eq!(
+        one_month_after(sent, chrono_tz::UTC),
+        Some(Utc.with_ymd_and_hms(2026, 2, 28, 23, 30, 0).unwrap())
+    );
+}

@@ -171,8 +171,8 @@ pub(crate) fn confirm_merge(r: &str, named: &str, moved: bool) -> Texts {
 pub(crate) fn confirm_nis2_decided(r: &str, applies: bool) -> Texts {
     if applies {
         (
-            format!("NIS2 gäller för ärende {r}. Fristerna: tidig varning inom 24 timmar och incidentanmälan inom 72 timmar från kännedom, slutrapport en månad efter incidentanmälan. Svara \"tidig varning skickad\", \"incidentanmälan skickad REF\" och \"slutrapport skickad\" när de är gjorda."),
-            format!("NIS2 applies to case {r}. The deadlines: early warning within 24 hours and incident notification within 72 hours of awareness, final report one month after the incident notification. Reply \"early warning sent\", \"incident notification sent REF\" and \"final report sent\" as they are done."),
+            format!("NIS2 gäller för ärende {r}. Fristerna: tidig varning inom 24 timmar och incidentanmälan inom 72 timmar från kännedom, slutrapport en månad efter incidentanmälan. Svara \"tidig varning skickad\", \"incidentanmälan skickad REF\" och \"slutrapport skickad\" när de är gjorda, och \"incident hanterad\" när incidenten är hanterad. Utkast till tidig varning och incidentanmälan bifogas när de kan göras."),
+            format!("NIS2 applies to case {r}. The deadlines: early warning within 24 hours and incident notification within 72 hours of awareness, final report one month after the incident notification. Reply \"early warning sent\", \"incident notification sent REF\" and \"final report sent\" as they are done, and \"incident handled\" when the incident is handled. Drafts of the early warning and the incident notification are attached when they can be made."),
         )
     } else {
         (
@@ -231,6 +231,36 @@ pub(crate) fn confirm_nis2_report(
             which.en(),
             with_ref("reference")
         ),
+    )
+}
+
+pub(crate) fn confirm_nis2_handled(
+    r: &str,
+    final_due: Option<chrono::DateTime<chrono::Utc>>,
+    notified: bool,
+    tz: chrono_tz::Tz,
+) -> Texts {
+    let when = |at| crate::core::local_time::minute(at, tz);
+    match (final_due, notified) {
+        (Some(at), _) => (
+            format!("Registrerat i ärende {r}: incidenten är hanterad. Slutrapporten enligt NIS2 ska lämnas senast {}; svara \"slutrapport skickad\" när den är skickad.", when(at)),
+            format!("Recorded in case {r}: the incident is handled. The final report under NIS2 is due by {}; reply \"final report sent\" when it is sent.", when(at)),
+        ),
+        (None, false) => (
+            format!("Registrerat i ärende {r}: incidenten är hanterad. Slutrapporten ska lämnas en månad efter incidentanmälan; svara \"incidentanmälan skickad REF\" när den är skickad."),
+            format!("Recorded in case {r}: the incident is handled. The final report is due one month after the incident notification; reply \"incident notification sent REF\" when it is sent."),
+        ),
+        (None, true) => (
+            format!("Registrerat i ärende {r}: incidenten är hanterad."),
+            format!("Recorded in case {r}: the incident is handled."),
+        ),
+    }
+}
+
+pub(crate) fn roster_nis2_handled(r: &str) -> Texts {
+    (
+        format!("Ärende {r}: incidenten är registrerad som hanterad (NIS2)."),
+        format!("Case {r}: the incident is recorded as handled (NIS2)."),
     )
 }
 

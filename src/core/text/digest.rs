@@ -42,6 +42,14 @@ pub fn anchor_text_sv(anchor: &Anchor, tz: Tz) -> String {
     )
 }
 
+/// Which deadline a digest line is about.
+pub fn clock_label_sv(c: crate::core::regime::Clock) -> String {
+    match c {
+        crate::core::regime::Clock::ImyNotification => "anmälan till IMY".into(),
+        other => format!("NIS2: {}", super::nis2::clock_sv(other)),
+    }
+}
+
 /// A mail the server refused for good, as the digest lists it.
 #[derive(Debug, Clone, Copy)]
 pub struct RefusedMail<'a> {
@@ -71,12 +79,13 @@ pub fn text(
     }
     for l in lines {
         text.push_str(&format!(
-            "{}  {:<14} {:<28} senast {}  {}\n",
+            "{}  {:<14} {:<28} senast {}  {}  ({})\n",
             l.case_ref,
             l.state.sv(),
             l.committee,
             local_time::minute(l.deadline, tz),
-            l.time_left_sv
+            l.time_left_sv,
+            clock_label_sv(l.clock)
         ));
     }
     if !refused.is_empty() {

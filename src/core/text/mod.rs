@@ -12,6 +12,10 @@
 //!    NIS2, the NIS2 deadline reminders (Swedish).
 //! 5. `digest.rs` — the DPO's digest (Swedish; the time-left words also in
 //!    English).
+//! 6. `report.rs` — a member of staff's report from the web form: its
+//!    record, subject and evidence lines (Swedish).
+//! 7. `timeline.rs` — the web view's words for stored machine values: event
+//!    kinds, case states, mail purposes, the register check (Swedish).
 //!
 //! New outgoing prose goes here too, in the file of the mail it belongs to.
 //! Not here: the generated documents' wording (`core::documents`, the
@@ -26,6 +30,8 @@ pub mod digest;
 pub mod mail;
 pub mod nis2;
 pub mod refusal;
+pub mod report;
+pub mod timeline;
 
 /// (Swedish, English).
 pub type Texts = (String, String);

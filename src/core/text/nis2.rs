@@ -17,6 +17,7 @@ pub fn clock_sv(c: Clock) -> &'static str {
         Clock::ImyNotification => "anmälan till IMY",
         Clock::EarlyWarning => "tidig varning",
         Clock::IncidentNotification => "incidentanmälan",
+        Clock::ProgressReport => "lägesrapport (om incidenten pågår)",
         Clock::FinalReport => "slutrapport",
     }
 }
@@ -27,6 +28,7 @@ fn command_sv(c: Clock) -> &'static str {
         Clock::ImyNotification => "anmält DI-…",
         Clock::EarlyWarning => "tidig varning skickad",
         Clock::IncidentNotification => "incidentanmälan skickad REF",
+        Clock::ProgressReport => "lägesrapport skickad",
         Clock::FinalReport => "slutrapport skickad",
     }
 }
@@ -150,6 +152,15 @@ pub fn reminder(
             ));
         }
     }
+    if regime::open_nis2(case.aware_at, &case.nis2, tz)
+        .iter()
+        .any(|d| d.clock == Clock::ProgressReport)
+    {
+        text.push_str(
+            "\nEn månad efter incidentanmälan ska slutrapporten lämnas, eller en lägesrapport om incidenten fortfarande pågår. \
+             När incidenten är hanterad, svara \"incident hanterad\": slutrapporten ska då lämnas inom en månad.\n",
+        );
+    }
     if r.overdue {
         text.push_str(
             "\nEn frist har passerats. Skicka rapporten nu; det som ännu inte är känt kan kompletteras senare.\n",
@@ -157,6 +168,26 @@ pub fn reminder(
     }
     text.push_str(SIGNATURE);
     (subject, text)
+}
+
+/// A NIS2 deadline's calendar entry (summary, description).
+pub fn calendar_entry(
+    c: Clock,
+    case_ref: &str,
+    committee: &str,
+    due: DateTime<Utc>,
+    tz: Tz,
+) -> (String, String) {
+    (
+        format!("NIS2: {} senast – {case_ref}", clock_sv(c)),
+        format!(
+            "Ärende {case_ref} ({committee}): {} enligt NIS2 ({}) ska vara skickad till Myndigheten för civilt försvar senast {}. Svara \"{}\" i ärendet när den är skickad.",
+            capitalised(clock_sv(c)),
+            c.article(),
+            local_long(tz, due),
+            command_sv(c)
+        ),
+    )
 }
 
 fn capitalised(s: &str) -> String {

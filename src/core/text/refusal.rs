@@ -58,6 +58,11 @@ pub fn sv(e: &TransitionError, tz: Tz) -> String {
                 capitalise(report.sv()),
                 local(*at, tz)
             ),
+            TransitionError::Nis2HandledNotRunning => "NIS2 gäller inte för ärendet, så det registreras inte att incidenten är hanterad. Svara \"nis2: ja\" först om NIS2 ska gälla.".to_string(),
+            TransitionError::Nis2AlreadyHandled { at } => format!(
+                "Incidenten är redan registrerad som hanterad {}.",
+                local(*at, tz)
+            ),
             TransitionError::Nis2NotificationFirst { report } => format!(
                 "Incidentanmälan är inte registrerad än, och fristen för {} räknas från den. Svara \"incidentanmälan skickad REF\" först.",
                 report.sv()
@@ -114,6 +119,11 @@ pub fn en(e: &TransitionError, tz: Tz) -> String {
             TransitionError::Nis2AlreadySent { report, at } => format!(
                 "{} is already recorded as sent at {}.",
                 capitalise(report.en()),
+                local(*at, tz)
+            ),
+            TransitionError::Nis2HandledNotRunning => "NIS2 does not apply to this case, so the handling of the incident is not recorded. Reply \"nis2: yes\" first if NIS2 is to apply.".to_string(),
+            TransitionError::Nis2AlreadyHandled { at } => format!(
+                "The incident is already recorded as handled at {}.",
                 local(*at, tz)
             ),
             TransitionError::Nis2NotificationFirst { report } => format!(

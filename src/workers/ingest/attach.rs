@@ -53,6 +53,9 @@ impl Pipeline {
                 "data_subjects": n.incident.data_subjects,
             }),
         }];
+        if let (Some(via), serde_json::Value::Object(m)) = (inc.via.clone(), &mut events[0].data) {
+            m.insert("via".into(), via);
+        }
         let earlier = match how.earlier_aware_at {
             Some(at) => Some(
                 self.earlier_awareness(how.case_id, at, inc.message_id.as_deref(), inc.now)

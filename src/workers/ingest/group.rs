@@ -240,7 +240,7 @@ impl Pipeline {
             let hash = m.hash.clone();
             let p = match &m.notice {
                 Err(why) => Some(quarantine::quarantined(base, why.clone(), None)),
-                Ok(n) => self.prepare(n, base, None, &found, now).await?,
+                Ok(n) => self.prepare(n, base, None, &found, now, None).await?,
             };
             if let Some(id) = p.as_ref().and_then(|p| p.case_id) {
                 if !touched.insert(id) {

@@ -241,12 +241,16 @@ impl Pipeline {
         let wf = self.store.case_workflow(case_id).await?;
         let workflow = wf.workflow_with_aware_at(aware_at);
         let deadline_at = clock::deadline(aware_at);
+        // The NIS2 deadlines count from awareness too: their reminders move.
+        let mut moved = wf.case();
+        moved.aware_at = aware_at;
         let change = EarlierAwareness {
             case_id,
             aware_at,
             deadline_at,
             next_reminder: clock::next_after(aware_at, &self.cfg.clock, now)
                 .map(|r| (r.due_at, r.seq)),
+            nis2_reminder: moved.next_nis2_reminder(self.cfg.tz(), now).map(|r| r.at),
             workflow,
             expected_version: wf.version,
         };

@@ -184,6 +184,7 @@ impl Pipeline {
                 base.clone(),
                 checkpoint.clone(),
                 now,
+                None,
             ))
             .catch_unwind()
             .await;
@@ -211,6 +212,37 @@ impl Pipeline {
         }
     }
 
+    /// A member of staff's report from the web form (`core::notice::report`):
+    /// the same lookups, plan and one transaction as a message, its record as
+    /// the message row; `via` (who, from where) goes on the event that opens
+    /// or joins the case. Never quarantined: the core built the notice.
+    pub async fn handle_report(
+        &self,
+        report: &notice::report::Report,
+        via: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Handled> {
+        let base = unreadable(&report.raw, Some(now), None);
+        let mut attempt = 0;
+        loop {
+            match self
+                .handle_once(&report.notice, base.clone(), None, now, Some(&via))
+                .await
+            {
+                Err(e)
+                    if attempt < 3
+                        && matches!(
+                            e.downcast_ref::<crate::store::StoreError>(),
+                            Some(crate::store::StoreError::Conflict(_))
+                        ) =>
+                {
+                    attempt += 1;
+                }
+                r => return r,
+            }
+        }
+    }
+
     /// One attempt at a read message: look up, plan, one transaction.
     async fn handle_once(
         &self,
@@ -218,12 +250,13 @@ impl Pipeline {
         base: NewMessage,
         checkpoint: Option<(String, Checkpoint)>,
         now: DateTime<Utc>,
+        via: Option<&serde_json::Value>,
     ) -> anyhow::Result<Handled> {
         let found = self
             .lookups(&[(n, base.content_hash.as_str())], now)
             .await?;
         match self
-            .prepare(n, base, checkpoint.clone(), &found, now)
+            .prepare(n, base, checkpoint.clone(), &found, now, via)
             .await?
         {
             Some(p) => self.commit_one(p, now).await,
@@ -245,6 +278,7 @@ impl Pipeline {
         checkpoint: Option<(String, Checkpoint)>,
         found: &lookup::Found,
         now: DateTime<Utc>,
+        via: Option<&serde_json::Value>,
     ) -> anyhow::Result<Option<Prepared>> {
         let message_id = n.message_id.as_deref().map(strip_brackets);
         if found.known(message_id.as_deref(), &base.content_hash) {
@@ -259,7 +293,8 @@ impl Pipeline {
             decision,
             plan,
         } = self.plan_found(n, found, now).await?;
-        let inc = Incoming::new(n, base, &identity, decision, message_id, checkpoint, now);
+        let mut inc = Incoming::new(n, base, &identity, decision, message_id, checkpoint, now);
+        inc.via = via.cloned();
         Ok(Some(match plan {
             Plan::Record { reason } => self.record(inc, reason),
             Plan::Attach {
@@ -438,6 +473,9 @@ struct Incoming<'a> {
     decision: routing::RouteDecision,
     checkpoint: Option<(String, Checkpoint)>,
     now: DateTime<Utc>,
+    /// Not by mail: who submitted it and where (`{"via": "web", "user": …}`),
+    /// recorded on the event that opens or joins the case.
+    via: Option<serde_json::Value>,
 }
 
 impl<'a> Incoming<'a> {
@@ -482,6 +520,7 @@ impl<'a> Incoming<'a> {
             decision,
             checkpoint,
             now,
+            via: None,
         }
     }
 

@@ -29,7 +29,11 @@ impl Pipeline {
         let now = inc.now;
         // The reader's NIS2 suggestion (`core::regime`), recorded with its
         // reasons; the early-warning reminders start with it.
-        let nis2_reasons = crate::core::regime::suggest_nis2(n, &self.cfg.nis2.services);
+        let nis2_reasons = if self.cfg.nis2.enabled {
+            crate::core::regime::suggest_nis2(n, &self.cfg.nis2.services)
+        } else {
+            Vec::new()
+        };
         let (opened_case, nis2_event) = crate::core::case::Case::open(
             crate::core::types::CaseRef::new("", 0, 0),
             how.aware_at,
@@ -50,7 +54,7 @@ impl Pipeline {
             actor: "breachwatch".into(),
             data,
         });
-        let opened = NewEvent {
+        let mut opened = NewEvent {
             kind: EventKind::CaseOpened,
             actor: "breachwatch".into(),
             data: serde_json::json!({
@@ -69,6 +73,9 @@ impl Pipeline {
                 })),
             }),
         };
+        if let (Some(via), serde_json::Value::Object(m)) = (inc.via.clone(), &mut opened.data) {
+            m.insert("via".into(), via);
+        }
         let w = IngestWrite {
             message: inc.row("opened_case"),
             change: CaseChange::Open(Box::new(case)),
@@ -129,7 +136,15 @@ impl Pipeline {
             systems: n.incident.systems.clone(),
             rule_name: inc.decision.rule.clone(),
             route: serde_json::to_value(&inc.decision.route)?,
-            facts: crate::core::notice::present::to_contract_json(n, tz),
+            facts: {
+                // The facts with the quotes they were read from: the case
+                // page shows them (a web report's are the form's own lines).
+                let mut f = crate::core::notice::present::to_contract_json(n, tz);
+                if let serde_json::Value::Object(m) = &mut f {
+                    m.insert("evidence".into(), serde_json::to_value(&n.evidence)?);
+                }
+                f
+            },
             next_reminder: how.next_reminder.map(|r| (r.due_at, r.seq)),
             workflow: None,
             nis2_reminder: None,
@@ -200,7 +215,22 @@ impl Opening {
             self.tz,
             now,
         );
-        let (attachments, doc_event) = crate::casefile::opening_attachments(&file, &self.templates);
+        let (mut attachments, doc_event) =
+            crate::casefile::opening_attachments(&file, &self.templates);
+        // NIS2 suggested: the drafts of the early warning and the incident
+        // notification, and the NIS2 deadlines' calendar, go with it too.
+        let mut nis2_doc_event = None;
+        if !self.nis2_reasons.is_empty() {
+            let state = crate::core::regime::Nis2 {
+                status: crate::core::regime::Nis2Status::Suggested,
+                reasons: self.nis2_reasons.clone(),
+                ..Default::default()
+            };
+            let (more, ev) =
+                crate::casefile::nis2_attachments(&file, &self.templates, &state, "opening_notice");
+            attachments.extend(more);
+            nis2_doc_event = Some(ev);
+        }
         // The text names the drafts it carries; the bare one says how to get
         // them instead.
         let mut with_docs = compose::opening_notice(&self.sender, &f, now, attachments);
@@ -218,6 +248,7 @@ impl Opening {
             Ok(m) => {
                 mails.push(m);
                 events.push(doc_event);
+                events.extend(nis2_doc_event);
             }
             Err(e) => {
                 tracing::error!(case = %k.case_ref, "opening notice with documents could not be formatted: {e}");

@@ -1,0 +1,202 @@
+//! The words the web view shows for what the store holds in machine form:
+//! each timeline event kind, the state of a case, who a mail was for, and the
+//! register check's result. Swedish (the pages are).
+
+use crate::core::event::EventKind;
+
+/// A timeline event as an official reads it ("Kvitterat", not `acknowledged`).
+pub fn event_label(kind: &EventKind) -> String {
+    use EventKind::*;
+    let s = match kind {
+        CaseOpened => "Ärendet öppnat",
+        MessageAttached => "Meddelande tillfört ärendet",
+        AwareAtMoved => "Tidpunkt för kännedom flyttad",
+        ReplyNotHandled => "Svar kunde inte hanteras",
+        RecipientRefused => "Mottagare avvisad",
+        MailDropped => "Meddelande kunde inte skapas",
+        MailRefused => "Meddelande avvisat av e-postservern",
+        DocumentsGenerated => "Dokument skapade",
+        DocumentsFailed => "Dokument kunde inte skapas",
+        Reminder => "Påminnelse",
+        OverdueReminder => "Påminnelse efter fristen",
+        Acknowledged => "Kvitterat",
+        Assessed => "Riskbedömning",
+        Decided => "Beslut",
+        Reported => "Anmält till IMY",
+        DelayReason => "Skäl till försening",
+        Supplemented => "Komplettering till IMY",
+        Withdrawn => "Anmälan återtagen",
+        Closed => "Ärendet stängt",
+        Reopened => "Ärendet återöppnat",
+        Note => "Notering",
+        Diarienummer => "Diarienummer",
+        MergedInto => "Sammanfogat med annat ärende",
+        MergedFrom => "Annat ärende sammanfogat hit",
+        CommandRefused => "Kommando avvisat",
+        CommandUnauthorised => "Kommando från obehörig",
+        CommandInvalid => "Svar som inte är ett kommando",
+        FollowUp => "Svar",
+        Nis2Suggested => "NIS2 kan vara tillämpligt",
+        Nis2Decided => "NIS2-beslut",
+        Nis2EarlyWarningSent => "NIS2: tidig varning skickad",
+        Nis2NotificationSent => "NIS2: incidentanmälan skickad",
+        Nis2ProgressReportSent => "NIS2: lägesrapport skickad",
+        Nis2FinalReportSent => "NIS2: slutrapport skickad",
+        Nis2Reminder => "NIS2-påminnelse",
+        Nis2OverdueReminder => "NIS2-påminnelse efter fristen",
+        Nis2IncidentHandled => "NIS2: incidenten hanterad",
+        Other(s) => return format!("Händelse ({s})"),
+    };
+    s.to_string()
+}
+
+/// The reader's note on where awareness came from ("forwarded message from X
+/// sent T", `core::notice`) in Swedish with the time in `tz`; any other text
+/// as it is.
+pub fn forward_evidence(text: &str, tz: chrono_tz::Tz) -> String {
+    let Some(rest) = text.strip_prefix("forwarded message from ") else {
+        return text.to_string();
+    };
+    let Some((who, at)) = rest.rsplit_once(" sent ") else {
+        return text.to_string();
+    };
+    let at = chrono::DateTime::parse_from_rfc3339(at.trim())
+        .map(|t| crate::core::local_time::minute(t.with_timezone(&chrono::Utc), tz))
+        .unwrap_or_else(|_| at.to_string());
+    format!("vidarebefordrat meddelande från {who}, skickat {at}")
+}
+
+/// How an event came about, when not by mail.
+pub fn via_label(via: &str) -> String {
+    match via {
+        "web" => "via webben".into(),
+        other => format!("via {other}"),
+    }
+}
+
+/// A case's state.
+pub fn state_label(state: &str) -> String {
+    match state {
+        "received" => "inkommet",
+        "acknowledged" => "kvitterat",
+        "assessed" => "bedömt",
+        "decided" => "beslutat",
+        "reported" => "anmält till IMY",
+        "supplemented" => "kompletterat",
+        "withdrawn" => "återtaget",
+        "closed" => "stängt",
+        other => other,
+    }
+    .to_string()
+}
+
+/// What an outgoing mail was (the outbox's purpose).
+pub fn mail_purpose_label(purpose: &str) -> String {
+    match purpose {
+        "ack" | "acknowledgement" => "kvittens",
+        "opening" => "nytt ärende",
+        "reminder" | "overdue_reminder" => "påminnelse",
+        "answer" => "svar på kommando",
+        "roster" => "besked till handläggarna",
+        "follow_up" | "news" => "nytt i ärendet",
+        "delivery_failed" => "leveransfel",
+        "draft" | "drafts" => "utkast",
+        "digest" => "sammanställning",
+        other => other,
+    }
+    .to_string()
+}
+
+/// An outgoing mail's status.
+pub fn mail_status_label(status: &str) -> String {
+    match status {
+        "queued" | "pending" => "i kö",
+        "sending" => "skickas",
+        "sent" => "skickat",
+        "failed" => "misslyckades",
+        other => other,
+    }
+    .to_string()
+}
+
+/// A message's kind and what became of it.
+pub fn message_label(kind: &str, disposition: &str) -> String {
+    let k = match kind {
+        "breach_notice" => "incidentanmälan",
+        "follow_up" => "uppföljning",
+        "auto_reply" => "automatiskt svar",
+        "other" => "övrigt",
+        "unreadable" => "oläsbart",
+        other => other,
+    };
+    let d = match disposition {
+        "opened_case" => "öppnade ärendet",
+        "attached" => "tillfört",
+        "recorded" => "registrerat",
+        "quarantined" => "i karantän",
+        "command" => "kommando",
+        other => other,
+    };
+    format!("{k}, {d}")
+}
+
+/// The register check, passed: what was checked.
+pub fn register_intact(cases: usize, events: usize, last_seq: i64, unsealed: usize) -> String {
+    let mut s = format!(
+        "Registret är intakt: {cases} ärenden, {events} händelser, registerhändelser 1–{last_seq}"
+    );
+    if unsealed > 0 {
+        s.push_str(&format!(
+            ", {unsealed} ärenderader ännu inte förseglade (ingen händelse sedan uppgraderingen)"
+        ));
+    }
+    s.push('.');
+    s
+}
+
+/// The register check, failed; the problems as the check states them.
+pub fn register_broken(problems: &[String]) -> String {
+    format!("Registret är INTE intakt: {}", problems.join("; "))
+}
+
+/// The register check could not run.
+pub fn register_unchecked(why: &str) -> String {
+    format!("Registret kunde inte kontrolleras: {why}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_kind_has_swedish_words() {
+        for k in [
+            "case_opened",
+            "acknowledged",
+            "documents_generated",
+            "reminder",
+            "reported",
+            "nis2_incident_notification_sent",
+            "merged_from",
+            "command_unauthorised",
+        ] {
+            let label = event_label(&EventKind::from(k));
+            assert!(
+                !label.contains('_') && !label.starts_with("Händelse"),
+                "{k}: {label}"
+            );
+        }
+        assert_eq!(
+            event_label(&EventKind::from("future_kind")),
+            "Händelse (future_kind)"
+        );
+        assert!(register_intact(2, 9, 9, 0).starts_with("Registret är intakt"));
+        assert_eq!(
+            forward_evidence(
+                "forwarded message from a@b.test sent 2026-12-01T02:05:00+00:00",
+                chrono_tz::Europe::Stockholm
+            ),
+            "vidarebefordrat meddelande från a@b.test, skickat 2026-12-01 03:05"
+        );
+    }
+}
