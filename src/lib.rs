@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod mail;
+pub mod memory;
 pub mod register;
 pub mod render;
 pub mod stats;

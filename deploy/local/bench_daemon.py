@@ -419,7 +419,123 @@ def run_backend(args, backend, mails, workdir):
     mon.logout()
     d.stop()
     r["inbox"], r["outbox"], r["peak_rss"] = t_inbox, t_outbox, peak / 1024
+
+    # 3. reminders at R open cases due in the same minute
+    if args.reminders > 0:
+        r.update(reminders(args, backend, db_url, cfg, logpath))
     return r
+
+
+def sql(db_url, statements, fetch=None):
+    """Runs statements (and one fetch query) on the bench database."""
+    if db_url.startswith("sqlite://"):
+        path = db_url[len("sqlite://"):].split("?")[0]
+        c = sqlite3.connect(path, timeout=30)
+        for st in statements:
+            c.execute(st)
+        c.commit()
+        rows = c.execute(fetch).fetchall() if fetch else []
+        c.close()
+        return rows
+    text = ";\n".join(statements + ([fetch] if fetch else [])) + ";"
+    out = subprocess.run(["psql", db_url, "-v", "ON_ERROR_STOP=1", "-AtqF", "\t", "-c", text],
+                         capture_output=True, text=True, check=True)
+    return [tuple(l.split("\t")) for l in out.stdout.splitlines() if l.strip()] if fetch else []
+
+
+def parse_ts(v):
+    if isinstance(v, datetime):
+        return v
+    v = v.strip().replace(" ", "T")
+    if v.endswith("+00"):
+        v += ":00"
+    if "." in v:  # fromisoformat wants at most 6 fraction digits
+        head, rest = v.split(".", 1)
+        frac = re.match(r"\d+", rest).group(0)
+        v = head + "." + frac[:6].ljust(6, "0") + rest[len(frac):]
+    return datetime.fromisoformat(v)
+
+
+def reminders(args, backend, db_url, cfg, logpath):
+    """Makes R open cases (copies of the drain's cases) whose +24 h reminder
+    falls due in the same second, starts the daemon, and measures how late
+    each reminder was queued (its timeline event) and handed to SMTP (the
+    outbox row's sent_at); then the floor: Postfix accepting as many mails on
+    `smtp.senders` connections, back to back."""
+    want = args.reminders
+    have = int(sql(db_url, [], "SELECT COUNT(*) FROM cases")[0][0])
+    if have == 0:
+        return {}
+    copies = (want + have - 1) // have
+    if backend == "sqlite":
+        cols = [c[1] for c in sql(db_url, [], "PRAGMA table_info(cases)") if c[1] not in ("id",)]
+        ks = "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < %d) " % (copies - 1)
+    else:
+        cols = [c[0] for c in sql(db_url, [], "SELECT column_name FROM information_schema.columns "
+                                              "WHERE table_name = 'cases' ORDER BY ordinal_position")
+                if c[0] != "id"]
+        ks = "WITH k(i) AS (SELECT generate_series(1, %d)) " % (copies - 1)
+    sel = ", ".join("c.ref || '-R' || k.i" if c == "ref" else f"c.{c}" for c in cols)
+    stmts = []
+    if copies > 1:
+        stmts.append(f"INSERT INTO cases ({', '.join(cols)}) {ks} SELECT {sel} FROM cases c, k")
+    due = (datetime.now(timezone.utc) + timedelta(seconds=25)).replace(microsecond=0)
+    aware = due - timedelta(hours=24)
+    deadline = aware + timedelta(hours=72)
+    stmts.append(f"UPDATE cases SET state = 'received', aware_at = '{aware.isoformat()}', "
+                 f"deadline_at = '{deadline.isoformat()}', next_reminder_at = '{due.isoformat()}', "
+                 f"next_reminder_seq = 0 WHERE id IN (SELECT id FROM cases ORDER BY id LIMIT {want})")
+    stmts.append(f"UPDATE cases SET next_reminder_at = NULL WHERE id NOT IN "
+                 f"(SELECT id FROM cases ORDER BY id LIMIT {want})")
+    sql(db_url, stmts)
+    n = int(sql(db_url, [], "SELECT COUNT(*) FROM cases WHERE next_reminder_at IS NOT NULL")[0][0])
+    log(f"{backend}: {n} open cases, reminders due at {due.isoformat()}")
+    d = Daemon(args, cfg, logpath)
+    d.wait_connected()
+    t_end = time.monotonic() + 25 + args.timeout / 4
+    q_sent = ("SELECT COUNT(*) FROM outbox WHERE purpose IN ('reminder', 'overdue') "
+              "AND status = 'sent'")
+    while time.monotonic() < t_end:
+        sent = int(sql(db_url, [], q_sent)[0][0])
+        if sent >= n:
+            break
+        time.sleep(0.5)
+    d.stop()
+    queued = [parse_ts(a) for (a,) in sql(db_url, [], "SELECT at FROM events WHERE kind IN "
+                                                    "('reminder', 'overdue_reminder')")]
+    sent = [parse_ts(a) for (a,) in sql(db_url, [], "SELECT sent_at FROM outbox WHERE purpose IN "
+                                                  "('reminder', 'overdue') AND sent_at IS NOT NULL")]
+    lq = [(t - due).total_seconds() for t in queued]
+    ls = [(t - due).total_seconds() for t in sent]
+    out = {"rem_n": n, "rem_queued": len(lq), "rem_sent": len(ls),
+           "rem_q50": pct(lq, 50), "rem_q99": pct(lq, 99),
+           "rem_s50": pct(ls, 50), "rem_s99": pct(ls, 99), "rem_all": max(ls) if ls else None}
+    # The floor: Postfix accepting as many mails on `senders` connections.
+    out["rem_floor"] = smtp_floor(args, len(ls) or n, senders=4)
+    for role in ROLES:
+        empty_mailbox(args, f"{role}-bench@{args.domain}", "INBOX")
+    return out
+
+
+def smtp_floor(args, n, senders):
+    import threading
+    to = f"dpo-bench@{args.domain}"
+    frm = f"breach-bench@{args.domain}"
+    body = ("Subject: floor\r\nFrom: <%s>\r\nTo: <%s>\r\n\r\n" % (frm, to) + "x" * 1500 + "\r\n").encode()
+    per = [n // senders + (1 if i < n % senders else 0) for i in range(senders)]
+
+    def one(k):
+        s = smtplib.SMTP("127.0.0.1", args.smtp_port)
+        for _ in range(k):
+            s.sendmail(frm, [to], body)
+        s.quit()
+    t0 = time.monotonic()
+    ts = [threading.Thread(target=one, args=(k,)) for k in per]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return time.monotonic() - t0
 
 
 def fmt_s(x):
@@ -441,6 +557,8 @@ def main():
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--latency-runs", type=int, default=50)
     ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--reminders", type=int, default=10000,
+                    help="open cases with a reminder due in the same minute; 0: skip")
     ap.add_argument("--pg", default="", help="PostgreSQL admin URL; empty: SQLite only")
     args = ap.parse_args()
 
@@ -471,6 +589,14 @@ def main():
     row("notice → ack p50 / p99 (idle)", lambda r: f"{r['p50']:.2f} s / {r['p99']:.2f} s ({r['lat_n']} notices)")
     row("idle RSS after start", lambda r: f"{r['idle_rss']:.1f} MB ({r['threads']} threads)")
     row("peak RSS during the drain (VmHWM)", lambda r: f"{r['peak_rss']:.1f} MB")
+    if args.reminders > 0:
+        row("reminders due in one second: open cases", lambda r: str(r.get("rem_n", "—")))
+        row("reminder queued after due p50 / p99", lambda r: "—" if "rem_q50" not in r else
+            f"{r['rem_q50']:.2f} s / {r['rem_q99']:.2f} s ({r['rem_queued']} queued)")
+        row("reminder handed to SMTP after due p50 / p99 / last", lambda r: "—" if "rem_s50" not in r else
+            f"{r['rem_s50']:.2f} s / {r['rem_s99']:.2f} s / {fmt_s(r['rem_all'])} ({r['rem_sent']} sent)")
+        row("floor: Postfix accepts as many on 4 connections", lambda r: "—" if "rem_floor" not in r else
+            f"{r['rem_floor']:.2f} s ({(r['rem_all'] or 0) / r['rem_floor']:.1f}× floor)")
 
 
 if __name__ == "__main__":

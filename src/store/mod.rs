@@ -273,6 +273,26 @@ pub struct NoticeMatch {
     pub aware_at: DateTime<Utc>,
 }
 
+/// A message on a case holding a notice identity ([`Store::cases_by_notices`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeRow {
+    pub case_id: i64,
+    pub notice_message_id: Option<String>,
+    pub text_hash: Option<String>,
+    pub aware_at: DateTime<Utc>,
+}
+
+/// The most rows a group look-up returns; a group whose look-up reaches it is
+/// looked up message by message instead (exact, bounded per message).
+pub const GROUP_ROWS_MAX: i64 = 2_000;
+
+/// One message of a group commit ([`Store::commit_ingest_group`]).
+pub struct GroupItem {
+    pub write: IngestWrite,
+    pub now: DateTime<Utc>,
+    pub compose: Box<dyn FnOnce(&CaseKey) -> Composed + Send>,
+}
+
 /// An open case of a supplier, as the series rule needs it.
 #[derive(Debug, Clone)]
 pub struct SeriesRow {
@@ -358,6 +378,14 @@ pub struct DueReminder {
     pub case_ref: CaseRef,
     pub aware_at: DateTime<Utc>,
     pub next_seq: u32,
+}
+
+/// One case's due reminder in a group ([`Store::commit_reminders`]).
+pub struct ReminderItem {
+    pub due: DueReminder,
+    pub next: Option<(DateTime<Utc>, u32)>,
+    pub event: NewEvent,
+    pub compose: Box<dyn FnOnce(&CaseKey) -> Composed + Send>,
 }
 
 /// A case whose next NIS2 reminder is due.
@@ -746,6 +774,12 @@ backend!(
     "FOR UPDATE OF o SKIP LOCKED"
 );
 
+/// The send priority of mail of no case (`outbox.priority_at`): after every
+/// case's deadline.
+fn no_deadline() -> DateTime<Utc> {
+    DateTime::from_timestamp(253_402_300_799, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 pub use crate::core::notice::MAX_PARENT_IDS;
 
 /// The ids a thread look-up considers: the first [`MAX_PARENT_IDS`]. The reader
@@ -869,6 +903,76 @@ impl Store {
 
     pub async fn case_id_by_ref(&self, case_ref: &str) -> Result<Option<i64>> {
         dispatch!(self, case_id_by_ref(case_ref))
+    }
+
+    /// Of these Message-IDs and content hashes, the recorded ones (as
+    /// `(message_id, content_hash)` rows): one indexed query for a group.
+    pub async fn known_messages(
+        &self,
+        ids: &[String],
+        hashes: &[String],
+    ) -> Result<Vec<(Option<String>, String)>> {
+        if ids.is_empty() && hashes.is_empty() {
+            return Ok(Vec::new());
+        }
+        dispatch!(self, known_messages(ids, hashes))
+    }
+
+    /// The case of each of these Message-IDs (received or sent): one query
+    /// for a group's thread look-ups.
+    pub async fn cases_by_message_ids(&self, ids: &[String]) -> Result<Vec<(String, i64)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        dispatch!(self, cases_by_message_ids(ids))
+    }
+
+    /// The id of each of these case references: one query.
+    pub async fn case_ids_by_refs(&self, refs: &[String]) -> Result<Vec<(String, i64)>> {
+        if refs.is_empty() {
+            return Ok(Vec::new());
+        }
+        dispatch!(self, case_ids_by_refs(refs))
+    }
+
+    /// [`NOTICE_QUERY`] for a group: every message on a case holding one of
+    /// these identities, oldest first, at most [`GROUP_ROWS_MAX`].
+    pub async fn cases_by_notices(
+        &self,
+        notice_ids: &[String],
+        text_hashes: &[String],
+    ) -> Result<Vec<NoticeRow>> {
+        if notice_ids.is_empty() && text_hashes.is_empty() {
+            return Ok(Vec::new());
+        }
+        dispatch!(self, cases_by_notices(notice_ids, text_hashes))
+    }
+
+    /// [`SERIES_QUERY`] for a group: the open cases of any of these suppliers
+    /// reaching `[from, to]`, newest first, with their supplier keys.
+    pub async fn series_candidates_many(
+        &self,
+        domains: &[String],
+        orgs: &[String],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(Option<String>, Option<String>, SeriesRow)>> {
+        if domains.is_empty() && orgs.is_empty() {
+            return Ok(Vec::new());
+        }
+        dispatch!(self, series_candidates_many(domains, orgs, from, to, limit))
+    }
+
+    /// Several messages in ONE transaction (group commit), in order: all or
+    /// nothing. The caller falls back to one transaction per message when it
+    /// fails, so one bad message never holds the others back.
+    pub async fn commit_ingest_group(
+        &self,
+        items: Vec<GroupItem>,
+        prefix: &str,
+    ) -> Result<Vec<IngestResult>> {
+        dispatch!(self, commit_ingest_group(items, prefix))
     }
 
     /// Records a message and the case change it causes; `compose` builds the mails
@@ -1053,6 +1157,20 @@ impl Store {
             self,
             commit_reminder(due, fired_seq, next, event, now, compose)
         )
+    }
+
+    /// The cases with these ids (any order), one query.
+    pub async fn case_workflows(&self, ids: &[i64]) -> Result<Vec<CaseRecord>> {
+        dispatch!(self, case_workflows(ids))
+    }
+
+    /// Several cases' due reminders in one transaction (see `workers::clock`).
+    pub async fn commit_reminders(
+        &self,
+        items: Vec<ReminderItem>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<bool>> {
+        dispatch!(self, commit_reminders(items, now))
     }
 
     pub async fn case_workflow(&self, case_id: i64) -> Result<CaseRecord> {

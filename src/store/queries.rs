@@ -225,6 +225,130 @@ macro_rules! backend {
                 }))
             }
 
+            /// `IN (…)` of binds; an empty list is `IN (NULL)` (matches nothing).
+            fn push_in(q: &mut sqlx::QueryBuilder<Db>, xs: &[String]) {
+                q.push(" IN (");
+                if xs.is_empty() {
+                    q.push("NULL");
+                } else {
+                    let mut list = q.separated(", ");
+                    for x in xs {
+                        list.push_bind(x.as_str());
+                    }
+                }
+                q.push(")");
+            }
+
+            /// The Message-IDs and content hashes among these that are recorded:
+            /// one indexed query for a group.
+            pub async fn known_messages(
+                pool: &Pool,
+                ids: &[String],
+                hashes: &[String],
+            ) -> Result<Vec<(Option<String>, String)>> {
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "SELECT message_id, content_hash FROM messages WHERE content_hash",
+                );
+                push_in(&mut q, hashes);
+                q.push(" UNION ALL SELECT message_id, content_hash FROM messages WHERE message_id");
+                push_in(&mut q, ids);
+                let rows = q.build().fetch_all(pool).await?;
+                Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+            }
+
+            /// The case of each of these Message-IDs (received or sent), one query.
+            pub async fn cases_by_message_ids(pool: &Pool, ids: &[String]) -> Result<Vec<(String, i64)>> {
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "SELECT message_id, case_id FROM messages WHERE case_id IS NOT NULL AND message_id",
+                );
+                push_in(&mut q, ids);
+                q.push(" UNION ALL SELECT message_id, case_id FROM outbox WHERE case_id IS NOT NULL AND message_id");
+                push_in(&mut q, ids);
+                let rows = q.build().fetch_all(pool).await?;
+                Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+            }
+
+            /// The id of each of these case references, one query.
+            pub async fn case_ids_by_refs(pool: &Pool, refs: &[String]) -> Result<Vec<(String, i64)>> {
+                let mut q = sqlx::QueryBuilder::<Db>::new("SELECT ref, id FROM cases WHERE ref");
+                push_in(&mut q, refs);
+                let rows = q.build().fetch_all(pool).await?;
+                Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+            }
+
+            /// The messages on a case holding one of these notice identities,
+            /// oldest first ([`NOTICE_QUERY`] for a group): one query, each arm
+            /// on its index.
+            pub async fn cases_by_notices(
+                pool: &Pool,
+                notice_ids: &[String],
+                text_hashes: &[String],
+            ) -> Result<Vec<NoticeRow>> {
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "SELECT m.id, m.case_id, m.notice_message_id, m.text_hash, c.aware_at FROM messages m \
+                     JOIN cases c ON c.id = m.case_id WHERE m.case_id IS NOT NULL AND (m.notice_message_id",
+                );
+                push_in(&mut q, notice_ids);
+                q.push(" OR m.text_hash");
+                push_in(&mut q, text_hashes);
+                q.push(") ORDER BY m.id LIMIT ");
+                q.push_bind(GROUP_ROWS_MAX);
+                let rows = q.build().fetch_all(pool).await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| NoticeRow {
+                        case_id: r.get(1),
+                        notice_message_id: r.get(2),
+                        text_hash: r.get(3),
+                        aware_at: r.get(4),
+                    })
+                    .collect())
+            }
+
+            /// The open cases of any of these suppliers whose span reaches
+            /// `[from, to]` ([`SERIES_QUERY`] for a group), newest first, at most
+            /// `limit` rows.
+            pub async fn series_candidates_many(
+                pool: &Pool,
+                domains: &[String],
+                orgs: &[String],
+                from: DateTime<Utc>,
+                to: DateTime<Utc>,
+                limit: i64,
+            ) -> Result<Vec<(Option<String>, Option<String>, SeriesRow)>> {
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "SELECT id, ref, aware_at, opened_at, systems, facts, supplier_domain, supplier_org \
+                     FROM cases WHERE (supplier_domain",
+                );
+                push_in(&mut q, domains);
+                q.push(" OR supplier_org");
+                push_in(&mut q, orgs);
+                q.push(") AND state <> 'closed' AND aware_at <= ");
+                q.push_bind(to);
+                q.push(" AND opened_at >= ");
+                q.push_bind(from);
+                q.push(" ORDER BY id DESC LIMIT ");
+                q.push_bind(limit);
+                let rows = q.build().fetch_all(pool).await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| {
+                        (
+                            r.get(6),
+                            r.get(7),
+                            SeriesRow {
+                                id: r.get(0),
+                                case_ref: r.get(1),
+                                aware_at: r.get(2),
+                                opened_at: r.get(3),
+                                systems: json_list(&r.get::<String, _>(4)),
+                                facts: serde_json::from_str(&r.get::<String, _>(5)).unwrap_or_default(),
+                            },
+                        )
+                    })
+                    .collect())
+            }
+
             pub async fn series_candidates(
                 pool: &Pool,
                 domain: Option<&str>,
@@ -436,8 +560,9 @@ macro_rules! backend {
                 for m in mails {
                     sqlx::query(
                         "INSERT INTO outbox (case_id, dedupe_key, message_id, purpose, envelope_from, \
-                         recipients, subject, raw, status, attempts, next_attempt_at, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $9) \
+                         recipients, subject, raw, status, attempts, next_attempt_at, created_at, priority_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $9, \
+                         COALESCE((SELECT deadline_at FROM cases WHERE id = $1), $10)) \
                          ON CONFLICT DO NOTHING",
                     )
                     .bind(case_id)
@@ -449,6 +574,7 @@ macro_rules! backend {
                     .bind(&m.subject)
                     .bind(m.raw)
                     .bind(now)
+                    .bind(no_deadline())
                     .execute(&mut **tx)
                     .await?;
                 }
@@ -527,6 +653,38 @@ macro_rules! backend {
                 F: FnOnce(&CaseKey) -> Composed + Send,
             {
                 let mut tx = $begin(pool).await?;
+                let r = ingest_in(&mut tx, w, prefix, now, compose).await?;
+                tx.commit().await?;
+                Ok(r)
+            }
+
+            /// A group of messages in ONE transaction (group commit): all are
+            /// written, in order, or none is.
+            pub async fn commit_ingest_group(
+                pool: &Pool,
+                items: Vec<GroupItem>,
+                prefix: &str,
+            ) -> Result<Vec<IngestResult>> {
+                let mut tx = $begin(pool).await?;
+                let mut out = Vec::with_capacity(items.len());
+                for it in items {
+                    out.push(ingest_in(&mut tx, it.write, prefix, it.now, it.compose).await?);
+                }
+                tx.commit().await?;
+                Ok(out)
+            }
+
+            /// One message's writes inside the caller's transaction.
+            async fn ingest_in<F>(
+                tx: &mut Tx,
+                w: IngestWrite,
+                prefix: &str,
+                now: DateTime<Utc>,
+                compose: F,
+            ) -> Result<IngestResult>
+            where
+                F: FnOnce(&CaseKey) -> Composed + Send,
+            {
                 let m = &w.message;
                 let inserted: Option<i64> = sqlx::query_scalar(
                     "INSERT INTO messages (message_id, content_hash, kind, disposition, subject, \
@@ -550,15 +708,14 @@ macro_rules! backend {
                 .bind(&m.raw)
                 .bind(&m.notice_message_id)
                 .bind(&m.text_hash)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await?;
                 let Some(message_row) = inserted else {
                     // Seen before (a re-delivery or a replay after a crash): only the
                     // checkpoint moves on.
                     if let Some((mb, cp)) = &w.checkpoint {
-                        write_checkpoint(&mut tx, mb, *cp).await?;
+                        write_checkpoint(tx, mb, *cp).await?;
                     }
-                    tx.commit().await?;
                     return Ok(IngestResult { duplicate: true, case_id: None, case_ref: None });
                 };
                 let mut w = w;
@@ -569,43 +726,43 @@ macro_rules! backend {
                     CaseChange::None => None,
                     CaseChange::Attach { case_id: id, update } => {
                         if let Some(u) = update {
-                            update_workflow(&mut tx, id, &u).await?;
+                            update_workflow(tx, id, &u).await?;
                         }
-                        Some(CaseKey { id, case_ref: case_ref_of(&mut tx, id).await? })
+                        Some(CaseKey { id, case_ref: case_ref_of(tx, id).await? })
                     }
                     CaseChange::AttachMerge { case_id: id, update, merge } => {
-                        update_workflow(&mut tx, id, &update).await?;
-                        merge_cases(&mut tx, &merge, now).await?;
-                        Some(CaseKey { id, case_ref: case_ref_of(&mut tx, id).await? })
+                        update_workflow(tx, id, &update).await?;
+                        merge_cases(tx, &merge, now).await?;
+                        Some(CaseKey { id, case_ref: case_ref_of(tx, id).await? })
                     }
                     CaseChange::AttachEarlier(e) => {
-                        move_awareness(&mut tx, &e).await?;
-                        Some(CaseKey { id: e.case_id, case_ref: case_ref_of(&mut tx, e.case_id).await? })
+                        move_awareness(tx, &e).await?;
+                        Some(CaseKey { id: e.case_id, case_ref: case_ref_of(tx, e.case_id).await? })
                     }
-                    CaseChange::Open(c) => Some(insert_case(&mut tx, prefix, &c).await?),
+                    CaseChange::Open(c) => Some(insert_case(tx, prefix, &c).await?),
                     CaseChange::AttachSplit { case_id: id, update, split } => {
                         if let Some(u) = update {
-                            update_workflow(&mut tx, id, &u).await?;
+                            update_workflow(tx, id, &u).await?;
                         }
-                        let new = insert_case(&mut tx, prefix, &split.case).await?;
+                        let new = insert_case(tx, prefix, &split.case).await?;
                         let moved = sqlx::query("UPDATE messages SET case_id = $1 WHERE id = $2 AND case_id = $3")
                             .bind(new.id)
                             .bind(split.message_row)
                             .bind(id)
-                            .execute(&mut *tx)
+                            .execute(&mut **tx)
                             .await?
                             .rows_affected();
                         if moved == 0 {
                             return Err(StoreError::Conflict(format!("message {} left case id {id} meanwhile", split.message_row)));
                         }
                         for ev in &split.events {
-                            append_event(&mut tx, new.id, now, ev).await?;
+                            append_event(tx, new.id, now, ev).await?;
                         }
                         let c = compose.take().map(|f| f(&new)).unwrap_or_default();
                         for ev in &c.events {
-                            append_event(&mut tx, new.id, now, ev).await?;
+                            append_event(tx, new.id, now, ev).await?;
                         }
-                        queue_mails(&mut tx, Some(new.id), c.mails, now).await?;
+                        queue_mails(tx, Some(new.id), c.mails, now).await?;
                         // The source's timeline names the new case.
                         for ev in w.events.iter_mut().filter(|e| e.kind == crate::core::event::EventKind::CaseSplit) {
                             if let serde_json::Value::Object(o) = &mut ev.data {
@@ -613,34 +770,33 @@ macro_rules! backend {
                             }
                         }
                         split_done = Some(split.source_mails);
-                        Some(CaseKey { id, case_ref: case_ref_of(&mut tx, id).await? })
+                        Some(CaseKey { id, case_ref: case_ref_of(tx, id).await? })
                     }
                 };
                 if let Some(k) = &case {
                     sqlx::query("UPDATE messages SET case_id = $1 WHERE id = $2")
                         .bind(k.id)
                         .bind(message_row)
-                        .execute(&mut *tx)
+                        .execute(&mut **tx)
                         .await?;
                     for ev in &w.events {
-                        append_event(&mut tx, k.id, now, ev).await?;
+                        append_event(tx, k.id, now, ev).await?;
                     }
                     match split_done {
                         // The composer was the new case's; the answers are ready.
-                        Some(mails) => queue_mails(&mut tx, Some(k.id), mails, now).await?,
+                        Some(mails) => queue_mails(tx, Some(k.id), mails, now).await?,
                         None => {
                             let c = compose.take().map(|f| f(k)).unwrap_or_default();
                             for ev in &c.events {
-                                append_event(&mut tx, k.id, now, ev).await?;
+                                append_event(tx, k.id, now, ev).await?;
                             }
-                            queue_mails(&mut tx, Some(k.id), c.mails, now).await?;
+                            queue_mails(tx, Some(k.id), c.mails, now).await?;
                         }
                     }
                 }
                 if let Some((mb, cp)) = &w.checkpoint {
-                    write_checkpoint(&mut tx, mb, *cp).await?;
+                    write_checkpoint(tx, mb, *cp).await?;
                 }
-                tx.commit().await?;
                 Ok(IngestResult {
                     duplicate: false,
                     case_id: case.as_ref().map(|k| k.id),
@@ -665,13 +821,16 @@ macro_rules! backend {
                 // mid-send still counts. Among due rows the mail of the case
                 // whose deadline is nearest goes first (mail of no case, e.g.
                 // the digest, after), so after an outage the urgent case's
-                // reminder is not queued behind a backlog.
+                // reminder is not queued behind a backlog. The order is the
+                // row's `priority_at` (its case's deadline when queued,
+                // migration 0011): one walk of the `outbox_claim` index, no
+                // sort of every due row per claim.
                 let sql = format!(
                     "UPDATE outbox SET status = 'sending', next_attempt_at = $2, attempts = attempts + 1, \
                      claimed_by = $3 \
-                     WHERE id = (SELECT o.id FROM outbox o LEFT JOIN cases c ON c.id = o.case_id \
+                     WHERE id = (SELECT o.id FROM outbox o \
                                  WHERE o.status IN ('pending', 'sending') AND o.next_attempt_at <= $1 \
-                                 ORDER BY (c.deadline_at IS NULL), c.deadline_at, o.next_attempt_at, o.id LIMIT 1 {}) \
+                                 ORDER BY o.priority_at, o.next_attempt_at, o.id LIMIT 1 {}) \
                        AND status IN ('pending', 'sending') AND next_attempt_at <= $1 \
                      RETURNING id, case_id, message_id, envelope_from, recipients, raw, attempts, purpose",
                     $claim_lock
@@ -1038,6 +1197,65 @@ macro_rules! backend {
                     .await?
                     .ok_or_else(|| StoreError::NotFound(format!("case id {case_id}")))?;
                 Ok(record_row(&row))
+            }
+
+            /// The cases with these ids, in one query (the clock's due cases).
+            pub async fn case_workflows(pool: &Pool, ids: &[i64]) -> Result<Vec<CaseRecord>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q = sqlx::QueryBuilder::<Db>::new(format!("{RECORD} WHERE id IN ("));
+                let mut list = q.separated(", ");
+                for id in ids {
+                    list.push_bind(*id);
+                }
+                q.push(")");
+                let rows = q.build().fetch_all(pool).await?;
+                Ok(rows.iter().map(record_row).collect())
+            }
+
+            /// Several cases' due reminders in ONE transaction: each written
+            /// only from the plan position it was read at (`false`: another
+            /// replica fired it meanwhile, nothing written for it).
+            pub async fn commit_reminders(
+                pool: &Pool,
+                items: Vec<ReminderItem>,
+                now: DateTime<Utc>,
+            ) -> Result<Vec<bool>> {
+                let mut tx = $begin(pool).await?;
+                let mut out = Vec::with_capacity(items.len());
+                for it in items {
+                    let (next_at, next_seq) = match it.next {
+                        Some((at, seq)) => (Some(at), Some(i64::from(seq))),
+                        None => (None, None),
+                    };
+                    let changed = sqlx::query(
+                        "UPDATE cases SET next_reminder_at = $1, next_reminder_seq = $2, \
+                         reminders_sent = reminders_sent + 1 \
+                         WHERE id = $3 AND next_reminder_seq = $4",
+                    )
+                    .bind(next_at)
+                    .bind(next_seq)
+                    .bind(it.due.case_id)
+                    .bind(i64::from(it.due.next_seq))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if changed == 0 {
+                        out.push(false);
+                        continue;
+                    }
+                    append_event(&mut tx, it.due.case_id, now, &it.event).await?;
+                    let key = CaseKey { id: it.due.case_id, case_ref: it.due.case_ref.clone() };
+                    let c = (it.compose)(&key);
+                    for ev in &c.events {
+                        append_event(&mut tx, it.due.case_id, now, ev).await?;
+                    }
+                    queue_mails(&mut tx, Some(it.due.case_id), c.mails, now).await?;
+                    out.push(true);
+                }
+                tx.commit().await?;
+                Ok(out)
             }
 
             pub async fn open_workflows(pool: &Pool) -> Result<Vec<CaseRecord>> {

@@ -2,6 +2,7 @@
 //! sends the latest due reminder of each case (never a burst of past ones) and
 //! schedules the next, in one transaction per case.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,27 +14,47 @@ use crate::core::clock::{self, ReminderPlan};
 use crate::core::event::EventKind;
 use crate::core::routing::Route;
 use crate::mail::compose::{self, Sender};
-use crate::store::{Composed, NewEvent, Store};
+use crate::store::{CaseRecord, Composed, NewEvent, ReminderItem, Store};
 
-/// Fires every due reminder; returns how many were queued.
+/// Fires every due reminder; returns how many were queued. The due cases
+/// come from one indexed range scan (`cases_next_reminder`, at most 100 at a
+/// time), their rows from one query, and their reminders are written in ONE
+/// transaction (each only from the plan position it was read at).
 pub async fn fire_due(
     store: &Store,
     sender: &Sender,
     plan: &ReminderPlan,
     now: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
-    let mut fired = 0;
-    for due in store.due_reminders(now).await? {
+    let due = store.due_reminders(now).await?;
+    let ids: Vec<i64> = due.iter().map(|d| d.case_id).collect();
+    let mut rows: HashMap<i64, CaseRecord> = store
+        .case_workflows(&ids)
+        .await?
+        .into_iter()
+        .map(|w| (w.id, w))
+        .collect();
+    let mut items = Vec::with_capacity(due.len());
+    let mut logged = Vec::with_capacity(due.len());
+    let mut broken = None;
+    for due in due {
         let Some(r) = clock::latest_due(due.aware_at, plan, now) else {
             continue;
         };
         let next = clock::next_after(due.aware_at, plan, now).map(|n| (n.due_at, n.seq));
-        let wf = store.case_workflow(due.case_id).await?;
+        let Some(wf) = rows.remove(&due.case_id) else {
+            continue;
+        };
         let case = crate::workers::reply::load_case(&wf);
-        let route: Route = wf
-            .route
-            .clone()
-            .ok_or_else(|| anyhow::anyhow!("{}: the stored route cannot be read", wf.case_ref))?;
+        let Some(route) = wf.route.clone() else {
+            // The reminders before it still go; the clock backs off on this one.
+            broken = Some(anyhow::anyhow!(
+                "{}: the stored route cannot be read",
+                wf.case_ref
+            ));
+            break;
+        };
+        let route: Route = route;
         // Nobody has acknowledged the case yet: the reminder escalates to the deputy.
         let unacknowledged = case.acknowledged_at.is_none();
         let event = NewEvent {
@@ -56,8 +77,12 @@ pub async fn fire_due(
         let aware = due.aware_at;
         let dnr = case.diarienummer.as_ref().map(|d| d.to_string());
         let s = sender.clone();
-        let done = store
-            .commit_reminder(&due, r.seq, next, event, now, move |k| {
+        logged.push((due.case_ref.clone(), r.seq, r.overdue));
+        items.push(ReminderItem {
+            due,
+            next,
+            event,
+            compose: Box::new(move |k| {
                 let d = compose::reminder(&s, &k.case_ref, &route, aware, &r, unacknowledged, now);
                 // A reminder that cannot be composed is dropped with an event;
                 // the plan moves on all the same.
@@ -68,12 +93,21 @@ pub async fn fire_due(
                         events: vec![compose::dropped_event(&e)],
                     },
                 }
-            })
-            .await?;
-        if done {
-            fired += 1;
-            tracing::info!(case = %due.case_ref, seq = r.seq, overdue = r.overdue, "reminder queued");
+            }),
+        });
+    }
+    let mut fired = 0;
+    if !items.is_empty() {
+        let done = store.commit_reminders(items, now).await?;
+        for ((case_ref, seq, overdue), done) in logged.iter().zip(done) {
+            if done {
+                fired += 1;
+                tracing::info!(case = %case_ref, seq, overdue, "reminder queued");
+            }
         }
+    }
+    if let Some(e) = broken {
+        return Err(e);
     }
     fired += fire_due_nis2(store, sender, now).await?;
     Ok(fired)

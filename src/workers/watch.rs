@@ -4,9 +4,9 @@
 //! jittered backoff; a UIDVALIDITY change restarts from the top (dedupe by
 //! Message-ID and content hash keeps cases single).
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
-use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use crate::mail::imap::{batches, ImapConn, Wake};
@@ -20,10 +20,22 @@ use crate::workers::ingest::{Origin, Pipeline};
 ///
 /// The backlog is fetched in batches bounded by `imap.batch_max_messages` and
 /// `imap.batch_max_bytes` (first the UIDs and sizes, then one `UID FETCH` per
-/// batch), so memory stays bounded whatever the backlog; each batch's handled
-/// messages leave the INBOX with one `UID MOVE` per target folder, after their
-/// transactions. News reported by IDLE during a drain is fetched by the next
-/// pass, right after the backlog known at the start of this one.
+/// batch), so memory stays bounded whatever the backlog (at most two batches
+/// in hand: the one being written and the next one being fetched). A batch is
+/// read in parallel and written in group transactions
+/// (`ingest::Pipeline::handle_batch`) while the next batch is fetched on the
+/// IMAP session; its handled messages then leave the INBOX with one `UID MOVE`
+/// per target folder, after their transactions.
+///
+/// New mail during a drain: before each next batch, one `UID FETCH n:* (UID
+/// RFC822.SIZE)` above the highest UID known asks for mail that arrived
+/// meanwhile (what IDLE would report; IDLE itself cannot run while the session
+/// fetches and moves), and that mail goes first, in the very next batch. So a
+/// new notice waits for at most one batch in progress, not for the backlog;
+/// the older backlog keeps its UID order after it. The checkpoint may then run
+/// ahead of older messages still in the INBOX: a pass that does not finish is
+/// always followed by a rescan (store error, reconnect, restart), and the
+/// INBOX, not the checkpoint, is what is left to do.
 pub async fn ingest_pass(
     conn: &mut ImapConn,
     p: &Pipeline,
@@ -35,40 +47,64 @@ pub async fn ingest_pass(
     let imap = &p.cfg.imap;
     let mut last = last_uid;
     let from = if rescan { 0 } else { last_uid };
-    let pending = conn.pending(from).await?;
-    for batch in batches(&pending, imap.batch_max_messages, imap.batch_max_bytes) {
-        let fetched = conn.fetch_uids(&batch).await?;
-        let mut processed = Vec::with_capacity(fetched.len());
-        let mut quarantined = Vec::new();
-        let mut failed = None;
-        for m in fetched {
-            // A stop takes no new message: the one in hand was finished above.
-            if stop.is_cancelled() {
-                break;
-            }
-            let origin = Origin {
-                mailbox: imap.checkpoint_key(),
-                uidvalidity,
-                uid: m.uid.max(last),
-            };
-            match p
-                .handle(&m.raw, m.internal_date, Some(origin), Utc::now())
-                .await
-            {
-                Ok(handled) => {
-                    last = last.max(m.uid);
-                    if handled.is_quarantined() {
-                        quarantined.push(m.uid);
-                    } else {
-                        processed.push(m.uid);
-                    }
-                }
-                Err(e) => {
-                    failed = Some(e);
-                    break;
-                }
+    let mut queue: VecDeque<(u32, u32)> = conn.pending(from).await?.into();
+    let mut seen = queue
+        .iter()
+        .map(|&(u, _)| u)
+        .max()
+        .unwrap_or(from)
+        .max(from);
+    let first = take_batch(&mut queue, imap.batch_max_messages, imap.batch_max_bytes);
+    if first.is_empty() {
+        return Ok(last);
+    }
+    let mut fetched = conn.fetch_uids(&first).await?;
+    loop {
+        let origin_floor = last;
+        let uids: Vec<u32> = fetched.iter().map(|m| m.uid).collect();
+        let msgs = fetched
+            .into_iter()
+            .map(|m| {
+                let origin = Origin {
+                    mailbox: imap.checkpoint_key(),
+                    uidvalidity,
+                    uid: m.uid.max(origin_floor),
+                };
+                (m.raw, m.internal_date, Some(origin))
+            })
+            .collect();
+        let reads = crate::workers::ingest::read_all(p.cfg.read_options(), msgs).await;
+        // Mail that arrived meanwhile goes first (see above).
+        let news = conn.pending(seen).await?;
+        if let Some(&(max, _)) = news.iter().max_by_key(|&&(u, _)| u) {
+            seen = seen.max(max);
+            tracing::debug!(n = news.len(), "new mail during a drain: taken first");
+            for item in news.into_iter().rev() {
+                queue.push_front(item);
             }
         }
+        let next = take_batch(&mut queue, imap.batch_max_messages, imap.batch_max_bytes);
+        // Writing this batch and fetching the next overlap: the store and the
+        // IMAP session work at the same time.
+        let ((handled, failed), next_fetched) =
+            tokio::join!(p.handle_batch(&reads, stop, None), async {
+                if next.is_empty() || stop.is_cancelled() {
+                    Ok(Vec::new())
+                } else {
+                    conn.fetch_uids(&next).await
+                }
+            });
+        let mut processed = Vec::with_capacity(handled.len());
+        let mut quarantined = Vec::new();
+        for (h, &uid) in handled.iter().zip(&uids) {
+            last = last.max(uid);
+            if h.is_quarantined() {
+                quarantined.push(uid);
+            } else {
+                processed.push(uid);
+            }
+        }
+        drop(reads);
         // The handled messages are safely recorded; a failed move only leaves
         // them in the INBOX, where the next pass finds them recorded and moves
         // them again.
@@ -86,8 +122,26 @@ pub async fn ingest_pass(
         if stop.is_cancelled() {
             break;
         }
+        fetched = next_fetched?;
+        if fetched.is_empty() {
+            break;
+        }
     }
+    // A drain's buffers are free now: give them back (idle RSS).
+    crate::memory::trim();
     Ok(last)
+}
+
+/// The next batch from the front of the queue, bounded like [`batches`].
+fn take_batch(queue: &mut VecDeque<(u32, u32)>, max_messages: usize, max_bytes: u64) -> Vec<u32> {
+    let n = queue.len().min(max_messages.max(1));
+    let head: Vec<(u32, u32)> = queue.iter().take(n).copied().collect();
+    let first = batches(&head, max_messages, max_bytes)
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    queue.drain(..first.len());
+    first
 }
 
 pub async fn run(p: Pipeline, cancel: CancellationToken) {

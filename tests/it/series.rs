@@ -1113,3 +1113,144 @@ fn a_message_is_split_out_of_its_case_by_reply() {
     s.command(&b, &notice, "split", "command_refused");
     assert!(s.cli(&["register", "verify"]).contains("register intact"));
 }
+
+// ------------------------------------------------------------ group commit
+
+/// The generated mix (with copies, a second copy of one notice's bytes and an
+/// unreadable message) handled as ONE backlog: once message by message, once
+/// read in parallel and written in group transactions
+/// (`Pipeline::handle_batch`). Every message must end the same way, with the
+/// same case numbers: a group decides exactly as one message at a time.
+async fn groups_decide_as_one_by_one(url_one: &str, url_group: &str) {
+    use breachwatch::workers::ingest::read_all;
+    let (_, g) = generate(29);
+    let at: DateTime<Utc> = "2026-12-01T09:00:00Z".parse().unwrap();
+    let mut mails: Vec<(DateTime<Utc>, Vec<u8>)> = g
+        .mails
+        .iter()
+        .map(|(t, raw, _)| (*t, raw.as_bytes().to_vec()))
+        .collect();
+    // The same bytes twice in one group, and bytes that are no message.
+    let copy = mails[3].clone();
+    mails.insert(5, copy);
+    mails.insert(9, (at, b"\x00\x01 no header at all".to_vec()));
+    let one = pipeline(url_one).await;
+    let mut by_one = Vec::new();
+    for (t, raw) in &mails {
+        by_one.push(one.handle(raw, Some(*t), None, at).await.unwrap());
+    }
+    let grouped = pipeline(url_group).await;
+    let reads = read_all(
+        grouped.cfg.read_options(),
+        mails
+            .iter()
+            .map(|(t, raw)| (raw.clone(), Some(*t), None))
+            .collect(),
+    )
+    .await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let (by_group, err) = grouped.handle_batch(&reads, &stop, Some(at)).await;
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(by_group.len(), mails.len());
+    let differ: Vec<String> = by_one
+        .iter()
+        .zip(&by_group)
+        .enumerate()
+        .filter(|(_, (a, b))| a != b)
+        .map(|(i, (a, b))| format!("{i}: one by one {a:?}, grouped {b:?}"))
+        .collect();
+    assert!(differ.is_empty(), "{differ:#?}");
+    assert!(by_group.contains(&Handled::Duplicate));
+    assert!(by_group
+        .iter()
+        .any(|h| matches!(h, Handled::Quarantined(_))));
+    let (a, b) = (
+        one.store.list_cases().await.unwrap(),
+        grouped.store.list_cases().await.unwrap(),
+    );
+    assert_eq!(a.len(), b.len());
+    assert!(a.len() >= 170);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!((&x.case_ref, &x.systems), (&y.case_ref, &y.systems));
+    }
+}
+
+#[tokio::test]
+async fn a_mix_in_group_commits_decides_as_one_by_one_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    groups_decide_as_one_by_one(
+        &format!("sqlite://{}/one.db", dir.path().display()),
+        &format!("sqlite://{}/group.db", dir.path().display()),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_mix_in_group_commits_decides_as_one_by_one_on_postgres() {
+    crate::harness::with_pg(|a| async move {
+        crate::harness::with_pg(|b| async move { groups_decide_as_one_by_one(&a, &b).await }).await
+    })
+    .await;
+}
+
+/// A group whose transaction fails is written message by message: the
+/// messages before the failing one are recorded once, the failing one stops
+/// the batch (it stays for the next pass, like any store error), and a second
+/// pass over the whole batch records the rest without a duplicate.
+#[tokio::test]
+async fn a_failing_group_is_written_one_by_one_and_loses_nothing() {
+    use breachwatch::workers::ingest::read_all;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/poison.db", dir.path().display());
+    let p = pipeline(&url).await;
+    let (_, g) = generate(31);
+    let at: DateTime<Utc> = "2026-12-01T09:00:00Z".parse().unwrap();
+    let batch: Vec<breachwatch::workers::ingest::RawMessage> = g.mails[..12]
+        .iter()
+        .map(|(t, raw, _)| (raw.as_bytes().to_vec(), Some(*t), None))
+        .collect();
+    let reads = read_all(p.cfg.read_options(), batch).await;
+    let poison = match &reads[6].notice {
+        Ok(n) => n.message_id.clone().unwrap(),
+        Err(e) => panic!("{e}"),
+    };
+    let poison = poison.trim_matches(['<', '>']).to_string();
+    // The store refuses exactly one message's row (as a fault of the store).
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE TRIGGER poison BEFORE INSERT ON messages WHEN NEW.message_id = '{poison}' \
+         BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let (handled, err) = p.handle_batch(&reads, &stop, Some(at)).await;
+    assert_eq!(handled.len(), 6, "{handled:?}");
+    assert!(err.is_some());
+    let recorded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(recorded, 6, "the messages before the failing one, once");
+    sqlx::query("DROP TRIGGER poison")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (again, err) = p.handle_batch(&reads, &stop, Some(at)).await;
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(again.len(), 12);
+    assert!(
+        again[..6].iter().all(|h| *h == Handled::Duplicate),
+        "{again:?}"
+    );
+    assert!(
+        again[6..].iter().all(|h| *h != Handled::Duplicate),
+        "{again:?}"
+    );
+    let recorded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(recorded, 12, "every message once");
+}

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{join_reason, Handled, Incoming, Pipeline};
+use super::{join_reason, Incoming, Outcome, Pipeline, Prepared};
 use crate::core::event::EventKind;
 use crate::core::intake::{self, Link};
 use crate::core::routing::Route;
@@ -39,7 +39,7 @@ struct Official {
 }
 
 impl Pipeline {
-    pub(super) async fn attach(&self, mut inc: Incoming<'_>, how: How) -> anyhow::Result<Handled> {
+    pub(super) async fn attach(&self, mut inc: Incoming<'_>, how: How) -> anyhow::Result<Prepared> {
         let n = inc.n;
         let from = n.sender.address.clone().unwrap_or_default();
         let mut events = vec![NewEvent {
@@ -120,17 +120,15 @@ impl Pipeline {
             events,
             checkpoint: inc.checkpoint.take(),
         };
-        let res = self
-            .store
-            .commit_ingest(w, &self.cfg.general.case_prefix, inc.now, composer)
-            .await?;
-        if res.duplicate {
-            return Ok(Handled::Duplicate);
-        }
-        self.outbox_wake.notify_one();
-        let r = res.case_ref.map(|r| r.to_string()).unwrap_or_default();
-        tracing::info!(case = %r, message_id = inc.message_id.as_deref().unwrap_or("-"), link = how.link.as_str(), "message attached to case");
-        Ok(Handled::Attached(r))
+        Ok(Prepared {
+            write: w,
+            compose: composer,
+            outcome: Outcome::Attached {
+                message_id: inc.message_id.clone(),
+                link: how.link.as_str(),
+            },
+            case_id: Some(case_id),
+        })
     }
 
     /// A reply's command (if it is one) and the mail telling the official and
@@ -164,14 +162,26 @@ impl Pipeline {
         out: &mut Official,
     ) -> anyhow::Result<bool> {
         let reply = ReplyMail::from_notice(inc.n);
-        // A decision's draft documents need the case as stored; unreadable, the
+        // A decision's draft documents need the case as stored (read only for
+        // a `decide`: every other reply goes without it); unreadable, the
         // draft goes without them (recorded).
-        let file = crate::casefile::load(&self.store, &self.cfg, wf.case_ref.as_str(), inc.now)
-            .await
-            .unwrap_or_else(|e| {
-                tracing::warn!(case = %wf.case_ref, "case file unavailable for documents: {e}");
-                None
-            });
+        let decides = matches!(
+            crate::core::commands::parse_reply(&reply.text),
+            crate::core::commands::Parsed::Command {
+                command: crate::core::commands::Command::Decide(_),
+                ..
+            }
+        );
+        let file = if decides {
+            crate::casefile::load(&self.store, &self.cfg, wf.case_ref.as_str(), inc.now)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(case = %wf.case_ref, "case file unavailable for documents: {e}");
+                    None
+                })
+        } else {
+            None
+        };
         let docs = file.as_ref().map(|f| (f, self.templates.as_ref()));
         // A merge names another case: read it as stored first (not found: the
         // core refuses and says so).

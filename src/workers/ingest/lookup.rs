@@ -1,6 +1,8 @@
 //! The lookups for a read message (thread, case reference, then the same
 //! notice or the supplier's open cases), the route, and the core's plan.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 
 use super::{strip_brackets, Pipeline, Planned};
@@ -10,7 +12,7 @@ use crate::core::intake;
 use crate::core::notice::{self, Notice};
 use crate::core::routing;
 use crate::core::series;
-use crate::store::{EarlierAwareness, NewEvent};
+use crate::store::{EarlierAwareness, NewEvent, NoticeMatch, NoticeRow, SeriesRow, GROUP_ROWS_MAX};
 
 impl Pipeline {
     pub(super) fn series_window(&self) -> chrono::Duration {
@@ -18,26 +20,43 @@ impl Pipeline {
     }
 
     /// What intake needs to place a message that names no case: a case
-    /// already holding the same notice (one indexed query on the notice's
-    /// identity), else the supplier's open cases around the message's time
-    /// (one indexed query, `store::SERIES_QUERY`). Only incident messages are
-    /// looked up; colleagues are not suppliers.
+    /// already holding the same notice (from the group's one notice query),
+    /// else the supplier's open cases around the message's time (from the
+    /// group's one series query, `store::SERIES_QUERY` for a group). Only
+    /// incident messages are looked up; colleagues are not suppliers.
     async fn join_lookup(
         &self,
         n: &Notice,
         identity: &series::Identity,
+        found: &Found,
         now: DateTime<Utc>,
     ) -> anyhow::Result<(Option<intake::SameNotice>, Vec<series::Candidate>)> {
         if !matches!(n.kind, notice::Kind::BreachNotice | notice::Kind::FollowUp) {
             return Ok((None, Vec::new()));
         }
-        let same = self
-            .store
-            .case_by_notice(
-                identity.notice_message_id.as_deref(),
-                identity.text_hash.as_deref(),
-            )
-            .await?;
+        let same = match &found.notices {
+            Some(rows) => rows
+                .iter()
+                .find(|r| {
+                    (identity.notice_message_id.is_some()
+                        && r.notice_message_id == identity.notice_message_id)
+                        || (identity.text_hash.is_some() && r.text_hash == identity.text_hash)
+                })
+                .map(|r| NoticeMatch {
+                    case_id: r.case_id,
+                    by_message_id: identity.notice_message_id.is_some()
+                        && r.notice_message_id == identity.notice_message_id,
+                    aware_at: r.aware_at,
+                }),
+            None => {
+                self.store
+                    .case_by_notice(
+                        identity.notice_message_id.as_deref(),
+                        identity.text_hash.as_deref(),
+                    )
+                    .await?
+            }
+        };
         if let Some(m) = same {
             let link = if m.by_message_id {
                 intake::Link::SameMessage
@@ -55,21 +74,33 @@ impl Pipeline {
         if key.is_empty() {
             return Ok((None, Vec::new()));
         }
-        let window = self.series_window();
-        let times = series::Incoming::of(n, now).times;
-        let (Some(lo), Some(hi)) = (times.iter().min(), times.iter().max()) else {
+        let Some((lo, hi)) = self.series_span(n, now) else {
             return Ok((None, Vec::new()));
         };
-        let rows = self
-            .store
-            .series_candidates(
-                key.domain.as_deref(),
-                key.org.as_deref(),
-                *lo - window,
-                *hi + window,
-                series::MAX_CANDIDATES as i64,
-            )
-            .await?;
+        let rows = match &found.series {
+            Some(rows) => rows
+                .iter()
+                .filter(|(d, o, r)| {
+                    ((key.domain.is_some() && *d == key.domain)
+                        || (key.org.is_some() && *o == key.org))
+                        && r.aware_at <= hi
+                        && r.opened_at >= lo
+                })
+                .take(series::MAX_CANDIDATES)
+                .map(|(_, _, r)| r.clone())
+                .collect(),
+            None => {
+                self.store
+                    .series_candidates(
+                        key.domain.as_deref(),
+                        key.org.as_deref(),
+                        lo,
+                        hi,
+                        series::MAX_CANDIDATES as i64,
+                    )
+                    .await?
+            }
+        };
         let candidates = rows
             .into_iter()
             .map(|r| {
@@ -89,6 +120,113 @@ impl Pipeline {
             })
             .collect();
         Ok((None, candidates))
+    }
+
+    /// The span of open cases a message can join: its times widened by the
+    /// series window on both sides.
+    fn series_span(
+        &self,
+        n: &Notice,
+        now: DateTime<Utc>,
+    ) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let window = self.series_window();
+        let times = series::Incoming::of(n, now).times;
+        let (lo, hi) = (times.iter().min()?, times.iter().max()?);
+        Some((*lo - window, *hi + window))
+    }
+
+    /// Every look-up a group of read messages needs, one indexed query per
+    /// kind for the whole group (dedupe, thread, case reference, same notice,
+    /// series). A look-up that reaches `store::GROUP_ROWS_MAX` rows is left to
+    /// each message (`None`), exact and bounded per message.
+    pub(super) async fn lookups(
+        &self,
+        msgs: &[(&Notice, &str)],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Found> {
+        let mut ids = Vec::new();
+        let mut hashes = Vec::new();
+        let mut parents = Vec::new();
+        let mut refs = Vec::new();
+        let mut notice_ids = Vec::new();
+        let mut text_hashes = Vec::new();
+        let mut domains = Vec::new();
+        let mut orgs = Vec::new();
+        let mut span: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
+        for (n, hash) in msgs {
+            hashes.push(hash.to_string());
+            ids.extend(n.message_id.as_deref().map(strip_brackets));
+            let ps: Vec<String> = n
+                .threading
+                .parent_ids
+                .iter()
+                .map(|p| strip_brackets(p))
+                .collect();
+            parents.extend(crate::store::lookup_ids(&ps).iter().cloned());
+            refs.extend(n.case_ref.as_ref().map(|r| r.to_string()));
+            if matches!(n.kind, notice::Kind::BreachNotice | notice::Kind::FollowUp) {
+                let identity = series::identity(n);
+                notice_ids.extend(identity.notice_message_id);
+                text_hashes.extend(identity.text_hash);
+                let key = series::supplier_key(n, &self.cfg.general.internal_domains);
+                if !key.is_empty() {
+                    if let Some((lo, hi)) = self.series_span(n, now) {
+                        domains.extend(key.domain);
+                        orgs.extend(key.org);
+                        span = Some(match span {
+                            Some((a, b)) => (a.min(lo), b.max(hi)),
+                            None => (lo, hi),
+                        });
+                    }
+                }
+            }
+        }
+        for v in [
+            &mut ids,
+            &mut parents,
+            &mut refs,
+            &mut notice_ids,
+            &mut text_hashes,
+            &mut domains,
+            &mut orgs,
+        ] {
+            v.sort();
+            v.dedup();
+        }
+        let known = self.store.known_messages(&ids, &hashes).await?;
+        let mut by_message_id = HashMap::new();
+        for (m, c) in self.store.cases_by_message_ids(&parents).await? {
+            by_message_id.entry(m).or_insert(c);
+        }
+        let by_ref = self
+            .store
+            .case_ids_by_refs(&refs)
+            .await?
+            .into_iter()
+            .collect();
+        let notices = self
+            .store
+            .cases_by_notices(&notice_ids, &text_hashes)
+            .await?;
+        let notices = (notices.len() < GROUP_ROWS_MAX as usize).then_some(notices);
+        let series = match span {
+            Some((lo, hi)) => {
+                let rows = self
+                    .store
+                    .series_candidates_many(&domains, &orgs, lo, hi, GROUP_ROWS_MAX)
+                    .await?;
+                (rows.len() < GROUP_ROWS_MAX as usize).then_some(rows)
+            }
+            None => Some(Vec::new()),
+        };
+        Ok(Found {
+            known_ids: known.iter().filter_map(|(m, _)| m.clone()).collect(),
+            known_hashes: known.into_iter().map(|(_, h)| h).collect(),
+            by_message_id,
+            by_ref,
+            notices,
+            series,
+        })
     }
 
     /// The case's clock restarted from `aware_at`, the earlier receipt shown
@@ -132,22 +270,39 @@ impl Pipeline {
 
     /// The lookups (thread, case reference, then the same notice or the
     /// supplier's open cases), the route and the intake decision for a read
-    /// message: shared by [`Pipeline::handle`] and [`Pipeline::placement`].
+    /// message, on its own (`placement`).
     pub(super) async fn plan(&self, n: &Notice, now: DateTime<Utc>) -> anyhow::Result<Planned> {
+        let found = self.lookups(&[(n, "")], now).await?;
+        self.plan_found(n, &found, now).await
+    }
+
+    /// The intake decision for a read message from its group's look-ups:
+    /// shared by [`Pipeline::handle`], the group commit and
+    /// [`Pipeline::placement`].
+    pub(super) async fn plan_found(
+        &self,
+        n: &Notice,
+        found: &Found,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Planned> {
         let parents: Vec<String> = n
             .threading
             .parent_ids
             .iter()
             .map(|p| strip_brackets(p))
             .collect();
-        let by_thread = self.store.case_by_message_ids(&parents).await?;
-        let by_ref = match &n.case_ref {
-            Some(r) => self.store.case_id_by_ref(r).await?,
-            None => None,
-        };
+        // The first parent in the message's order that has a case wins, as a
+        // look-up id by id would find it.
+        let by_thread = crate::store::lookup_ids(&parents)
+            .iter()
+            .find_map(|p| found.by_message_id.get(p).copied());
+        let by_ref = n
+            .case_ref
+            .as_ref()
+            .and_then(|r| found.by_ref.get(&r.to_string()).copied());
         let identity = series::identity(n);
         let (same_notice, series) = if by_thread.is_none() && by_ref.is_none() {
-            self.join_lookup(n, &identity, now).await?
+            self.join_lookup(n, &identity, found, now).await?
         } else {
             (None, Vec::new())
         };
@@ -171,5 +326,27 @@ impl Pipeline {
             decision,
             plan,
         })
+    }
+}
+
+/// An open case with its supplier keys (domain, organisation).
+type SupplierRow = (Option<String>, Option<String>, SeriesRow);
+
+/// What a group's look-ups found ([`Pipeline::lookups`]).
+pub(super) struct Found {
+    known_ids: HashSet<String>,
+    known_hashes: HashSet<String>,
+    by_message_id: HashMap<String, i64>,
+    by_ref: HashMap<String, i64>,
+    /// None: too many rows for the group; each message asks on its own.
+    notices: Option<Vec<NoticeRow>>,
+    series: Option<Vec<SupplierRow>>,
+}
+
+impl Found {
+    /// Is this message already recorded (by Message-ID or by its bytes)?
+    pub(super) fn known(&self, message_id: Option<&str>, content_hash: &str) -> bool {
+        self.known_hashes.contains(content_hash)
+            || message_id.is_some_and(|m| self.known_ids.contains(m))
     }
 }

@@ -25,6 +25,7 @@ use crate::mail::compose::Sender;
 use crate::store::{Checkpoint, NewEvent, NewMessage, Store};
 
 mod attach;
+mod group;
 mod lookup;
 mod open;
 mod placement;
@@ -32,6 +33,7 @@ mod quarantine;
 mod record;
 mod split;
 
+pub use group::{read_all, RawMessage, GROUP_MAX_BYTES, GROUP_MAX_MESSAGES};
 pub use placement::Placement;
 
 /// Where a message came from, for the register and the checkpoint.
@@ -156,28 +158,30 @@ impl Pipeline {
         origin: Option<Origin>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Handled> {
+        let m = read_one(&self.cfg.read_options(), raw.to_vec(), delivered_at, origin);
+        self.handle_read(&m, now).await
+    }
+
+    /// [`Pipeline::handle`] for a message already read (`group::read_all`):
+    /// its own transaction.
+    pub(super) async fn handle_read(
+        &self,
+        m: &Read,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Handled> {
         use futures::FutureExt;
-        let checkpoint = checkpoint_of(origin.as_ref());
-        let base = unreadable(raw, delivered_at, origin.as_ref());
-        // The one read of the message; a retry after a conflict reuses it. The
-        // reader is total by design; catching a panic anyway keeps one odd
-        // message from ever taking the daemon down.
-        let mut opts = self.cfg.read_options();
-        opts.delivered_at = delivered_at;
-        let n = match std::panic::catch_unwind(|| notice::read(raw, &opts)) {
-            Ok(Ok(n)) => n,
-            Ok(Err(e)) => return self.quarantine(base, e.to_string(), checkpoint, now).await,
-            Err(_) => {
-                let why = "the reader failed on this message".to_string();
-                return self.quarantine(base, why, checkpoint, now).await;
-            }
+        let checkpoint = checkpoint_of(m.origin.as_ref());
+        let base = m.base();
+        let n = match &m.notice {
+            Ok(n) => n,
+            Err(why) => return self.quarantine(base, why.clone(), checkpoint, now).await,
         };
         let mut attempt = 0;
         loop {
             // A bug must not turn one message into a dead watcher or an endless
             // retry: the message is quarantined with the reason and work goes on.
             let once = std::panic::AssertUnwindSafe(self.handle_once(
-                &n,
+                n,
                 base.clone(),
                 checkpoint.clone(),
                 now,
@@ -188,9 +192,9 @@ impl Pipeline {
             let once = match once {
                 Ok(r) => r,
                 Err(_) => {
-                    tracing::error!(content_hash = %content_hash(raw), "internal error while handling a message; quarantining it");
+                    tracing::error!(content_hash = %m.hash, "internal error while handling a message; quarantining it");
                     return self
-                        .quarantine_after_panic(raw, delivered_at, origin, now)
+                        .quarantine_after_panic(&m.raw, m.delivered_at, m.origin.clone(), now)
                         .await;
                 }
             };
@@ -249,30 +253,51 @@ impl Pipeline {
         now: DateTime<Utc>,
         via: Option<&serde_json::Value>,
     ) -> anyhow::Result<Handled> {
-        let message_id = n.message_id.as_deref().map(strip_brackets);
-        if self
-            .store
-            .message_known(message_id.as_deref(), &base.content_hash)
+        let found = self
+            .lookups(&[(n, base.content_hash.as_str())], now)
+            .await?;
+        match self
+            .prepare(n, base, checkpoint.clone(), &found, now, via)
             .await?
         {
-            if let Some((mb, cp)) = &checkpoint {
-                self.store.set_checkpoint(mb, *cp).await?;
+            Some(p) => self.commit_one(p, now).await,
+            None => {
+                if let Some((mb, cp)) = &checkpoint {
+                    self.store.set_checkpoint(mb, *cp).await?;
+                }
+                Ok(Handled::Duplicate)
             }
+        }
+    }
+
+    /// The write of a read message from a group's look-ups: None when the
+    /// message is already recorded (a duplicate: nothing to write).
+    async fn prepare(
+        &self,
+        n: &Notice,
+        base: NewMessage,
+        checkpoint: Option<(String, Checkpoint)>,
+        found: &lookup::Found,
+        now: DateTime<Utc>,
+        via: Option<&serde_json::Value>,
+    ) -> anyhow::Result<Option<Prepared>> {
+        let message_id = n.message_id.as_deref().map(strip_brackets);
+        if found.known(message_id.as_deref(), &base.content_hash) {
             tracing::info!(
                 message_id = message_id.as_deref().unwrap_or("-"),
                 "duplicate message, already recorded"
             );
-            return Ok(Handled::Duplicate);
+            return Ok(None);
         }
         let Planned {
             identity,
             decision,
             plan,
-        } = self.plan(n, now).await?;
+        } = self.plan_found(n, found, now).await?;
         let mut inc = Incoming::new(n, base, &identity, decision, message_id, checkpoint, now);
         inc.via = via.cloned();
-        match plan {
-            Plan::Record { reason } => self.record(inc, reason).await,
+        Ok(Some(match plan {
+            Plan::Record { reason } => self.record(inc, reason),
             Plan::Attach {
                 case_id,
                 link,
@@ -287,7 +312,7 @@ impl Pipeline {
                     series,
                     earlier_aware_at,
                 };
-                self.attach(inc, how).await
+                self.attach(inc, how).await?
             }
             Plan::Open {
                 aware_at,
@@ -303,9 +328,137 @@ impl Pipeline {
                     ack,
                     may_belong_to,
                 };
-                self.open(inc, how).await
+                self.open(inc, how)?
             }
+        }))
+    }
+
+    /// One message's write in its own transaction.
+    pub(super) async fn commit_one(
+        &self,
+        p: Prepared,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Handled> {
+        let hash = p.write.message.content_hash.clone();
+        let res = self
+            .store
+            .commit_ingest(p.write, &self.cfg.general.case_prefix, now, p.compose)
+            .await?;
+        Ok(self.finish(&res, p.outcome, &hash))
+    }
+
+    /// What a committed write became: the log line and the workers' wake-ups.
+    pub(super) fn finish(
+        &self,
+        res: &crate::store::IngestResult,
+        outcome: Outcome,
+        content_hash: &str,
+    ) -> Handled {
+        // A quarantined message goes to the quarantine folder, recorded before or not.
+        if let Outcome::Quarantined(error) = outcome {
+            tracing::warn!(content_hash = %content_hash, "message quarantined: {error}");
+            return Handled::Quarantined(error);
         }
+        if res.duplicate {
+            return Handled::Duplicate;
+        }
+        let r = res
+            .case_ref
+            .as_ref()
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        match outcome {
+            Outcome::Opened { message_id, urgent } => {
+                self.outbox_wake.notify_one();
+                self.clock_wake.notify_one();
+                tracing::info!(case = %r, message_id = message_id.as_deref().unwrap_or("-"), urgent, "case opened");
+                Handled::Opened(r)
+            }
+            Outcome::Attached { message_id, link } => {
+                self.outbox_wake.notify_one();
+                tracing::info!(case = %r, message_id = message_id.as_deref().unwrap_or("-"), link, "message attached to case");
+                Handled::Attached(r)
+            }
+            Outcome::Recorded { message_id, reason } => {
+                tracing::info!(
+                    message_id = message_id.as_deref().unwrap_or("-"),
+                    reason,
+                    "message recorded, no case"
+                );
+                Handled::Recorded(reason)
+            }
+            Outcome::Quarantined(error) => Handled::Quarantined(error),
+        }
+    }
+}
+
+/// A message's write, ready for its transaction (alone or in a group).
+pub(super) struct Prepared {
+    pub write: crate::store::IngestWrite,
+    pub compose: Box<dyn FnOnce(&crate::store::CaseKey) -> crate::store::Composed + Send>,
+    pub outcome: Outcome,
+    /// The existing case it changes (a group holds at most one change per case).
+    pub case_id: Option<i64>,
+}
+
+/// What a write stands for, to say once it committed.
+pub(super) enum Outcome {
+    Opened {
+        message_id: Option<String>,
+        urgent: bool,
+    },
+    Attached {
+        message_id: Option<String>,
+        link: &'static str,
+    },
+    Recorded {
+        message_id: Option<String>,
+        reason: &'static str,
+    },
+    Quarantined(String),
+}
+
+/// A fetched message after the reader (one read, reused by a retry).
+pub struct Read {
+    pub raw: Vec<u8>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub origin: Option<Origin>,
+    pub hash: String,
+    /// The notice, or why the message is quarantined.
+    pub notice: Result<Notice, String>,
+}
+
+impl Read {
+    fn base(&self) -> NewMessage {
+        let mut b = unreadable(&[], self.delivered_at, self.origin.as_ref());
+        b.content_hash = self.hash.clone();
+        b.raw = self.raw.clone();
+        b
+    }
+}
+
+/// Reads one message with the pure reader (catching a panic, belt and braces).
+pub(super) fn read_one(
+    opts: &notice::ReadOptions,
+    raw: Vec<u8>,
+    delivered_at: Option<DateTime<Utc>>,
+    origin: Option<Origin>,
+) -> Read {
+    let mut opts = opts.clone();
+    opts.delivered_at = delivered_at;
+    // The reader is total by design; catching a panic anyway keeps one odd
+    // message from ever taking the daemon down.
+    let notice = match std::panic::catch_unwind(|| notice::read(&raw, &opts)) {
+        Ok(Ok(n)) => Ok(n),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the reader failed on this message".to_string()),
+    };
+    Read {
+        hash: content_hash(&raw),
+        raw,
+        delivered_at,
+        origin,
+        notice,
     }
 }
 

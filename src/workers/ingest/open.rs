@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Datelike, Utc};
 
-use super::{refused_sender, reporter_label, Handled, Incoming, Pipeline};
+use super::{refused_sender, reporter_label, Incoming, Outcome, Pipeline, Prepared};
 use crate::core::clock;
 use crate::core::event::EventKind;
 use crate::core::intake::AckTo;
@@ -24,7 +24,7 @@ pub(super) struct How {
 }
 
 impl Pipeline {
-    pub(super) async fn open(&self, mut inc: Incoming<'_>, how: How) -> anyhow::Result<Handled> {
+    pub(super) fn open(&self, mut inc: Incoming<'_>, how: How) -> anyhow::Result<Prepared> {
         let n = inc.n;
         let now = inc.now;
         // The reader's NIS2 suggestion (`core::regime`), recorded with its
@@ -103,20 +103,15 @@ impl Pipeline {
             nis2_reasons,
             now,
         };
-        let res = self
-            .store
-            .commit_ingest(w, &self.cfg.general.case_prefix, now, move |k| {
-                opening.compose(k)
-            })
-            .await?;
-        if res.duplicate {
-            return Ok(Handled::Duplicate);
-        }
-        self.outbox_wake.notify_one();
-        self.clock_wake.notify_one();
-        let r = res.case_ref.map(|r| r.to_string()).unwrap_or_default();
-        tracing::info!(case = %r, message_id = inc.message_id.as_deref().unwrap_or("-"), urgent = how.urgent, "case opened");
-        Ok(Handled::Opened(r))
+        Ok(Prepared {
+            write: w,
+            compose: Box::new(move |k| opening.compose(k)),
+            outcome: Outcome::Opened {
+                message_id: inc.message_id.clone(),
+                urgent: how.urgent,
+            },
+            case_id: None,
+        })
     }
 
     /// The case row as it opens.

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{checkpoint_of, unreadable, Handled, Origin, Pipeline};
+use super::{checkpoint_of, unreadable, Handled, Origin, Outcome, Pipeline, Prepared};
 use crate::store::{CaseChange, Checkpoint, Composed, IngestWrite, NewMessage};
 
 impl Pipeline {
@@ -32,22 +32,30 @@ impl Pipeline {
         checkpoint: Option<(String, Checkpoint)>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Handled> {
-        let hash = base.content_hash.clone();
-        let w = IngestWrite {
-            message: NewMessage {
-                error: Some(error.clone()),
-                ..base
-            },
-            change: CaseChange::None,
-            events: vec![],
-            checkpoint,
-        };
-        self.store
-            .commit_ingest(w, &self.cfg.general.case_prefix, now, |_| {
-                Composed::default()
-            })
-            .await?;
-        tracing::warn!(content_hash = %hash, "message quarantined: {error}");
-        Ok(Handled::Quarantined(error))
+        self.commit_one(quarantined(base, error, checkpoint), now)
+            .await
+    }
+}
+
+/// The write that records a message in quarantine with the reason.
+pub(super) fn quarantined(
+    base: NewMessage,
+    error: String,
+    checkpoint: Option<(String, Checkpoint)>,
+) -> Prepared {
+    let w = IngestWrite {
+        message: NewMessage {
+            error: Some(error.clone()),
+            ..base
+        },
+        change: CaseChange::None,
+        events: vec![],
+        checkpoint,
+    };
+    Prepared {
+        write: w,
+        compose: Box::new(|_| Composed::default()),
+        outcome: Outcome::Quarantined(error),
+        case_id: None,
     }
 }

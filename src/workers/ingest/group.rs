@@ -1,0 +1,305 @@
+//! Group commit: a fetched batch is read in parallel on the CPU cores (the
+//! reader is pure), then written in groups of at most [`GROUP_MAX_MESSAGES`]
+//! messages / [`GROUP_MAX_BYTES`] bytes, each group with one look-up query per
+//! kind (`lookup.rs`) and ONE store transaction. A group whose transaction
+//! fails (or whose preparation fails or panics) is handled again message by
+//! message, each in its own transaction ([`Pipeline::handle_read`]), so one
+//! bad message never stops or loses the others; only a store outage stops the
+//! batch, at the first message that cannot be written.
+//!
+//! A group never holds two messages where the second's look-ups could depend
+//! on the first's write (same Message-ID or bytes, a parent that is the
+//! first's Message-ID, the same notice identity or supplier, a case reference
+//! or a reply to our own mail after a case-opening message, two changes to one
+//! case): the second starts the next group, looked up after the first
+//! committed. So a group decides exactly as one message at a time would.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+
+use super::{
+    checkpoint_of, quarantine, read_one, strip_brackets, Handled, Pipeline, Prepared, Read,
+};
+use crate::core::notice::{self, Notice};
+use crate::core::series;
+use crate::store::{Checkpoint, GroupItem, IngestResult};
+
+/// The most messages in one group transaction.
+pub const GROUP_MAX_MESSAGES: usize = 16;
+/// The most raw bytes in one group transaction (a group has at least one message).
+pub const GROUP_MAX_BYTES: usize = 1024 * 1024;
+
+/// A fetched message: its bytes, INTERNALDATE and where it came from.
+pub type RawMessage = (Vec<u8>, Option<DateTime<Utc>>, Option<super::Origin>);
+
+/// Reads every message of a batch with the pure reader, in parallel on the
+/// CPU cores (blocking threads, not the async workers), in order.
+pub async fn read_all(opts: notice::ReadOptions, msgs: Vec<RawMessage>) -> Vec<Read> {
+    let n = msgs.len();
+    let threads = std::thread::available_parallelism()
+        .map(|p| p.get())
+        .unwrap_or(1)
+        .clamp(1, 8)
+        .min(n.max(1));
+    let work = move || {
+        let mut slots: Vec<Option<Read>> = (0..n).map(|_| None).collect();
+        let mut inputs: Vec<Option<_>> = msgs.into_iter().map(Some).collect();
+        let chunk = n.div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            for (ins, outs) in inputs.chunks_mut(chunk).zip(slots.chunks_mut(chunk)) {
+                let opts = &opts;
+                s.spawn(move || {
+                    for (i, o) in ins.iter_mut().zip(outs.iter_mut()) {
+                        if let Some((raw, at, origin)) = i.take() {
+                            *o = Some(read_one(opts, raw, at, origin));
+                        }
+                    }
+                });
+            }
+        });
+        slots.into_iter().flatten().collect::<Vec<Read>>()
+    };
+    // The reader catches its own panics; a join error means the runtime is
+    // shutting down: nothing is handled (the batch stays in the INBOX).
+    tokio::task::spawn_blocking(work).await.unwrap_or_default()
+}
+
+/// The keys by which a message's look-ups could depend on an earlier one's write.
+#[derive(Default)]
+struct Keys {
+    ids: HashSet<String>,
+    suppliers: HashSet<String>,
+    opens: bool,
+}
+
+impl Keys {
+    /// Whether `m` must wait for the group before it to commit.
+    fn depends(
+        &self,
+        m: &Read,
+        n: Option<&Notice>,
+        own_id_domain: &str,
+        internal: &[String],
+    ) -> bool {
+        if self.ids.contains(&m.hash) {
+            return true;
+        }
+        let Some(n) = n else { return false };
+        if n.message_id
+            .as_deref()
+            .is_some_and(|id| self.ids.contains(&strip_brackets(id)))
+        {
+            return true;
+        }
+        let own = format!("@{}", own_id_domain.to_ascii_lowercase());
+        for p in &n.threading.parent_ids {
+            let p = strip_brackets(p);
+            if self.ids.contains(&p) || (self.opens && p.to_ascii_lowercase().ends_with(&own)) {
+                return true;
+            }
+        }
+        if self.opens && n.case_ref.is_some() {
+            return true;
+        }
+        let identity = series::identity(n);
+        if [identity.notice_message_id, identity.text_hash]
+            .iter()
+            .flatten()
+            .any(|k| self.ids.contains(k))
+        {
+            return true;
+        }
+        supplier_keys(n, internal)
+            .iter()
+            .any(|k| self.suppliers.contains(k))
+    }
+
+    fn add(&mut self, m: &Read, n: Option<&Notice>, internal: &[String]) {
+        self.ids.insert(m.hash.clone());
+        let Some(n) = n else { return };
+        self.ids.extend(n.message_id.as_deref().map(strip_brackets));
+        let identity = series::identity(n);
+        self.ids.extend(identity.notice_message_id);
+        self.ids.extend(identity.text_hash);
+        self.suppliers.extend(supplier_keys(n, internal));
+        // Any incident message may open a case (its number is given in the
+        // group's transaction, unknown to the group's look-ups).
+        self.opens |= matches!(n.kind, notice::Kind::BreachNotice | notice::Kind::FollowUp)
+            || n.case_ref.is_some();
+    }
+}
+
+fn supplier_keys(n: &Notice, internal: &[String]) -> Vec<String> {
+    if !matches!(n.kind, notice::Kind::BreachNotice | notice::Kind::FollowUp) {
+        return Vec::new();
+    }
+    let k = series::supplier_key(n, internal);
+    k.domain
+        .map(|d| format!("d:{d}"))
+        .into_iter()
+        .chain(k.org.map(|o| format!("o:{o}")))
+        .collect()
+}
+
+impl Pipeline {
+    /// Handles a read batch in group transactions, in order. Returns what
+    /// became of each handled message (as many as were handled, in order) and
+    /// the store error that stopped the batch, if any: the messages after it
+    /// were not written and stay for the next pass. `at`: the instant to
+    /// handle them at (tests); None, the clock at each group.
+    pub async fn handle_batch(
+        &self,
+        msgs: &[Read],
+        stop: &tokio_util::sync::CancellationToken,
+        at: Option<DateTime<Utc>>,
+    ) -> (Vec<Handled>, Option<anyhow::Error>) {
+        let mut out = Vec::with_capacity(msgs.len());
+        let mut i = 0;
+        while i < msgs.len() {
+            if stop.is_cancelled() {
+                break;
+            }
+            let now = at.unwrap_or_else(Utc::now);
+            let group = self.next_group(&msgs[i..]);
+            match self.commit_group(&msgs[i..i + group], now).await {
+                Ok(handled) => {
+                    i += handled.len();
+                    out.extend(handled);
+                }
+                Err(e) => {
+                    tracing::debug!(n = group, "group transaction failed, one by one: {e:#}");
+                    metrics::counter!("breachwatch_ingest_group_fallbacks_total").increment(1);
+                    for m in &msgs[i..i + group] {
+                        match self.handle_read(m, now).await {
+                            Ok(h) => out.push(h),
+                            Err(e) => return (out, Some(e)),
+                        }
+                    }
+                    i += group;
+                }
+            }
+        }
+        (out, None)
+    }
+
+    /// How many of `msgs` (at least one) form the next group: within the
+    /// bounds, and none depending on an earlier one's write.
+    fn next_group(&self, msgs: &[Read]) -> usize {
+        let internal = &self.cfg.general.internal_domains;
+        let own = self.sender.id_domain();
+        let mut keys = Keys::default();
+        let mut bytes = 0usize;
+        let mut len = 0;
+        for m in msgs.iter().take(GROUP_MAX_MESSAGES) {
+            let n = m.notice.as_ref().ok();
+            if len > 0
+                && (bytes.saturating_add(m.raw.len()) > GROUP_MAX_BYTES
+                    || keys.depends(m, n, &own, internal))
+            {
+                break;
+            }
+            bytes = bytes.saturating_add(m.raw.len());
+            keys.add(m, n, internal);
+            len += 1;
+        }
+        len.max(1)
+    }
+
+    /// Looks up, plans and writes `msgs` in one transaction; a message whose
+    /// plan changes a case an earlier one of the group changes ends the group
+    /// before it. Returns what became of the messages written (a prefix of
+    /// `msgs`, at least one). Any error (or panic) leaves nothing written.
+    async fn commit_group(
+        &self,
+        msgs: &[Read],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<Handled>> {
+        use futures::FutureExt;
+        std::panic::AssertUnwindSafe(self.commit_group_inner(msgs, now))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("internal error in a group")))
+    }
+
+    async fn commit_group_inner(
+        &self,
+        msgs: &[Read],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<Handled>> {
+        let readable: Vec<(&Notice, &str)> = msgs
+            .iter()
+            .filter_map(|m| m.notice.as_ref().ok().map(|n| (n, m.hash.as_str())))
+            .collect();
+        let found = self.lookups(&readable, now).await?;
+        let mut touched = HashSet::new();
+        // Per message: its write (None: a duplicate, nothing to write).
+        let mut prepared: Vec<Option<(Prepared, String)>> = Vec::with_capacity(msgs.len());
+        for m in msgs {
+            let base = m.base();
+            let hash = m.hash.clone();
+            let p = match &m.notice {
+                Err(why) => Some(quarantine::quarantined(base, why.clone(), None)),
+                Ok(n) => self.prepare(n, base, None, &found, now, None).await?,
+            };
+            if let Some(id) = p.as_ref().and_then(|p| p.case_id) {
+                if !touched.insert(id) {
+                    break;
+                }
+            }
+            prepared.push(p.map(|p| (p, hash)));
+        }
+        // The checkpoint moves once, with the group's last message.
+        let last_uid = msgs[..prepared.len()]
+            .iter()
+            .filter_map(|m| m.origin.as_ref())
+            .max_by_key(|o| o.uid);
+        let checkpoint = checkpoint_of(last_uid).map(|(mb, cp)| {
+            (
+                mb,
+                Checkpoint {
+                    uidvalidity: cp.uidvalidity,
+                    last_uid: cp.last_uid,
+                },
+            )
+        });
+        let written: Vec<bool> = prepared.iter().map(Option::is_some).collect();
+        let mut items = Vec::new();
+        let mut outcomes = Vec::new();
+        for (p, hash) in prepared.into_iter().flatten() {
+            items.push(GroupItem {
+                write: p.write,
+                now,
+                compose: p.compose,
+            });
+            outcomes.push((p.outcome, hash));
+        }
+        match items.last_mut() {
+            Some(last) => last.write.checkpoint = checkpoint,
+            None => {
+                if let Some((mb, cp)) = &checkpoint {
+                    self.store.set_checkpoint(mb, *cp).await?;
+                }
+            }
+        }
+        let results = if items.is_empty() {
+            Vec::new()
+        } else {
+            self.store
+                .commit_ingest_group(items, &self.cfg.general.case_prefix)
+                .await?
+        };
+        let mut results: std::vec::IntoIter<IngestResult> = results.into_iter();
+        let mut outcomes = outcomes.into_iter();
+        Ok(written
+            .iter()
+            .map(|w| match w {
+                false => Handled::Duplicate,
+                true => match (results.next(), outcomes.next()) {
+                    (Some(r), Some((o, hash))) => self.finish(&r, o, &hash),
+                    _ => Handled::Duplicate,
+                },
+            })
+            .collect())
+    }
+}
