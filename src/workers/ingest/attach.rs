@@ -163,12 +163,16 @@ impl Pipeline {
     ) -> anyhow::Result<bool> {
         let reply = ReplyMail::from_notice(inc.n);
         // A decision's draft documents need the case as stored (read only for
-        // a `decide`: every other reply goes without it); unreadable, the
-        // draft goes without them (recorded).
+        // a `decide` and a `nis2: ja`, whose answer carries the NIS2 drafts:
+        // every other reply goes without it); unreadable, the draft goes
+        // without them (recorded).
         let decides = matches!(
             crate::core::commands::parse_reply(&reply.text),
             crate::core::commands::Parsed::Command {
-                command: crate::core::commands::Command::Decide(_),
+                command: crate::core::commands::Command::Decide(_)
+                    | crate::core::commands::Command::Nis2(
+                        crate::core::commands::Nis2Command::Decide { applies: true, .. }
+                    ),
                 ..
             }
         );
