@@ -19,6 +19,14 @@ use chrono::Utc;
 
 const PASSWORD: &str = "demo";
 
+/// `cargo bench` passes `--bench`; `cargo test --all-targets` (the README's
+/// test command, debug build) runs this file without it, and then it only
+/// checks that the pages answer over a small store: the figures come from
+/// `cargo bench`.
+fn benching() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
 fn env_num(k: &str, d: usize) -> usize {
     std::env::var(k)
         .ok()
@@ -205,7 +213,7 @@ fn measure(port: u16, session: &str, path: &str, runs: usize) -> (f64, f64, f64)
 }
 
 async fn bench(name: &str, url: &str) {
-    let n = env_num("BW_BENCH_CASES", 100_000);
+    let n = env_num("BW_BENCH_CASES", if benching() { 100_000 } else { 300 });
     let open = env_num("BW_BENCH_OPEN_PERCENT", 5);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -227,7 +235,7 @@ async fn bench(name: &str, url: &str) {
     let listener = web::bind(&state).await.expect("bind");
     let stop = tokio_util::sync::CancellationToken::new();
     let server = tokio::spawn(web::serve_on(listener, state, stop.clone()));
-    let runs = env_num("BW_BENCH_RUNS", 200);
+    let runs = env_num("BW_BENCH_RUNS", if benching() { 200 } else { 2 });
     let name = name.to_string();
     let results = tokio::task::spawn_blocking(move || {
         let dpo = sign_in(port, "dpo@example.test");
