@@ -63,7 +63,7 @@ async fn seed(store: &Store, n: usize, open_percent: usize) {
         let end = (i + batch).min(n);
         let mut cases = String::from(
             "INSERT INTO cases (ref, state, aware_at, deadline_at, opened_at, reporter_organisation, \
-             systems, route, committee, official, deputy) VALUES ",
+             systems, route, committee, official, deputy, next_deadline_at) VALUES ",
         );
         let mut events = String::from(
             "INSERT INTO events (case_id, seq, at, kind, actor, data, prev_hash, hash) VALUES ",
@@ -88,7 +88,7 @@ async fn seed(store: &Store, n: usize, open_percent: usize) {
             .replace('\'', "''");
             let sep = if k == i { "" } else { "," };
             cases.push_str(&format!(
-                "{sep}('PUI-{}-{:06}', '{}', '{}', '{}', '{}', 'Leverantör {} AB', '[\"System {}\"]', '{route}', '{}', '{}', '{}')",
+                "{sep}('PUI-{}-{:06}', '{}', '{}', '{}', '{}', 'Leverantör {} AB', '[\"System {}\"]', '{route}', '{}', '{}', '{}', {})",
                 2000 + k / 100_000,
                 k,
                 if open { ["received", "acknowledged", "assessed", "decided"][k % 4] } else { "closed" },
@@ -100,6 +100,13 @@ async fn seed(store: &Store, n: usize, open_percent: usize) {
                 committees[c],
                 officials[c],
                 officials[(c + 1) % officials.len()],
+                // As the store writes it (`Case::next_deadline`): an open case
+                // without a workflow runs its GDPR clock; a closed one none.
+                if open {
+                    format!("'{}'", deadline.to_rfc3339())
+                } else {
+                    "NULL".to_string()
+                },
             ));
         }
         run(store, &cases).await;

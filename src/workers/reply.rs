@@ -408,6 +408,7 @@ pub fn outcome_work(
                         next_reminder: clock::next_after(target.aware_at, &cfg.clock, now)
                             .map(|r| (r.due_at, r.seq)),
                         nis2_reminder: target.next_nis2_reminder(cfg.tz(), now).map(|r| r.at),
+                        next_deadline_at: target.next_deadline(cfg.tz()).map(|(_, at)| at),
                         workflow,
                         expected_version: rec.version,
                     },
@@ -442,6 +443,7 @@ pub fn outcome_work(
             // The NIS2 reminders follow the case as the command leaves it
             // (`nis2: nej` or a report stops or moves them).
             nis2_reminder: next.next_nis2_reminder(cfg.tz(), now).map(|r| r.at),
+            next_deadline_at: next.next_deadline(cfg.tz()).map(|(_, at)| at),
         });
     }
     Ok(work)

@@ -43,6 +43,7 @@ impl Pipeline {
         .0
         .with_nis2_suggestion(nis2_reasons.clone());
         let mut case = self.new_case(&inc, &how)?;
+        case.next_deadline_at = opened_case.next_deadline(self.cfg.tz()).map(|(_, at)| at);
         if nis2_event.is_some() {
             case.workflow = Some(serde_json::to_value(&opened_case)?);
             case.nis2_reminder = opened_case
@@ -166,6 +167,17 @@ impl Pipeline {
             next_reminder: next_reminder.map(|r| (r.due_at, r.seq)),
             workflow: None,
             nis2_reminder: None,
+            // A case opens received: its GDPR clock runs (NIS2's, when the
+            // reader suggests it, are set by the caller with the workflow).
+            next_deadline_at: crate::core::case::Case::open(
+                crate::core::types::CaseRef::new("", 0, 0),
+                aware_at,
+                now,
+                None,
+            )
+            .0
+            .next_deadline(tz)
+            .map(|(_, at)| at),
         })
     }
 }
