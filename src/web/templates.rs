@@ -122,7 +122,7 @@ mod tests {
         let pages = Pages::new().expect("templates parse");
         let row = json!({"ref": "PUI-2026-0001", "urgency": "overdue", "time_left": "försenat 5 h",
             "deadline": "x", "supplier": HOSTILE, "systems": HOSTILE, "committee": "KS", "official": "O",
-            "state_sv": "inkommet", "acknowledged": false, "last_event": HOSTILE});
+            "state_sv": "inkommet", "acknowledged": false, "last_event": HOSTILE, "last_event_when": "2026-12-01 11:36", "last_event_what": HOSTILE});
         let base = json!({"user": "dpo@example.test", "csrf": "tok", "quarantine": true});
         let mut ctxs = std::collections::BTreeMap::new();
         ctxs.insert("base.html", base.clone());

@@ -112,6 +112,9 @@ pub struct CaseRow {
     /// deadline of any regime (`next_clock`), else the GDPR one.
     pub deadline: String,
     pub last_event: String,
+    /// `last_event` in its two parts: when (configured zone) and what.
+    pub last_event_when: String,
+    pub last_event_what: String,
     /// The nearest open deadline of any regime (GDPR art. 33 while its clock
     /// runs, each open NIS2 one), the lists' order; None when no clock runs.
     pub next_deadline_at: Option<DateTime<Utc>>,
@@ -164,7 +167,7 @@ fn row(
     systems: &[String],
     committee: &str,
     official: &str,
-    last_event: String,
+    last_event: (String, String),
     now: DateTime<Utc>,
     next: Option<Nearest>,
 ) -> CaseRow {
@@ -185,7 +188,11 @@ fn row(
         time_left,
         urgency,
         deadline: local(state, shown),
-        last_event,
+        last_event: format!("{} {}", last_event.0, last_event.1)
+            .trim()
+            .to_string(),
+        last_event_when: last_event.0,
+        last_event_what: last_event.1,
         next_deadline_at: next.map(|(_, at)| at),
         next_clock: next.map(|(c, _)| c),
         next_clock_sv: next
@@ -210,12 +217,11 @@ fn list_row(state: &WebState, c: &CaseListRow, now: DateTime<Utc>) -> CaseRow {
         (clock, at)
     });
     let last = match (&c.last_event, c.last_event_at) {
-        (Some(k), Some(at)) => format!(
-            "{} {}",
+        (Some(k), Some(at)) => (
             local(state, at),
-            crate::core::text::timeline::event_label(k)
+            crate::core::text::timeline::event_label(k).to_string(),
         ),
-        _ => String::new(),
+        _ => (String::new(), String::new()),
     };
     row(
         state,
@@ -452,7 +458,7 @@ pub async fn case_page(
         &summary.systems,
         &summary.committee,
         &summary.official,
-        String::new(),
+        (String::new(), String::new()),
         now,
         case.next_deadline(tz),
     );

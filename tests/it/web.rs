@@ -541,22 +541,38 @@ fn roles_admin_pages_and_a_nis2_action_in_a_real_browser() {
     });
     let r = s.cases()[0]["ref"].as_str().expect("case ref").to_string();
     // Two more cases from other suppliers: one under 24 h left, one overdue.
-    for (hours, domain, system) in [
-        (52, "skolsystem.example", "Skolportalen"),
-        (80, "larmtjanst.example", "TrygghetsLarm"),
+    for (hours, supplier, domain, system, what) in [
+        (
+            52,
+            "Edvida AB",
+            "edvida.example",
+            "Skolportalen",
+            "elevers namn och personnummer var åtkomliga för obehöriga i Skolportalen",
+        ),
+        (
+            80,
+            "Larmia Omsorg AB",
+            "larmia.example",
+            "TrygghetsLarm",
+            "brukares namn, adresser och hälsouppgifter kan ha kopierats ur TrygghetsLarm vid ett dataintrång",
+        ),
     ] {
         let now = chrono::Utc::now();
-        s.send(
-            "staff",
-            &outlook_forward_from(
-                &s,
-                now - chrono::Duration::hours(hours),
-                &format!("Säkerhetsincident i {system}"),
-                now,
-                domain,
-                system,
-            ),
+        let raw = format!(
+            "From: Sam Staff <{staff}>\r\nTo: {breach}\r\nSubject: VB: Säkerhetsincident i {system}\r\n\
+Date: {date}\r\nMessage-ID: <fwd-{n}@staff.example.test>\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+Hej! Detta kom till funktionsbrevlådan.\r\n\r\nSam Staff\r\n\r\n________________________________\r\n\
+Från: Kundservice <noreply@{domain}>\r\nSkickat: {orig}\r\nTill: IT-support <it-support@example.test>\r\n\
+Ämne: Säkerhetsincident i {system}\r\n\r\nTill våra kunder\r\n\r\n\
+Vi har upptäckt att {what}.\r\n\r\nMed vänliga hälsningar\r\n{supplier}\r\n",
+            staff = s.users.addr("staff"),
+            breach = s.users.addr("breach"),
+            date = now.to_rfc2822(),
+            n = rand::random::<u64>(),
+            orig = sv_outlook_date(now - chrono::Duration::hours(hours)),
         );
+        s.send("staff", raw.as_bytes());
     }
     wait_for(30, "three cases", || (s.cases().len() == 3).then_some(()));
     let events_before = s.events(&r).len();
