@@ -29,7 +29,7 @@ static RE_DISC: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_END: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)stängdes|stängde|stängd|stoppades|stoppade|stoppat|avslutades|avslutade|avbröts|spärrades|spärrade|blockerades|blockerade|kopplade(?-u:\b).{0,40}(?-u:\b)bort|kopplades bort|rättade|rättades|åtgärdades|åtgärdade|åtgärdat|återställ|sedan dess|upphörde|tog bort|togs bort|raderade|raderades|raderat|fram till|ended|stopped|(?:been|was|were|is|are) contained|revoked|terminated|blocked|closed|fixed|resolved|restored|shut down|shut (?:\p{L}+\s+){1,3}down|disabled|removed|until|locked|deactivated|stängts|stoppats|^\s*(?:end|slut|ended|access revoked)\s*:?",
+        r"(?i)stängdes|stängde|stängd|stängt|stoppades|stoppade|stoppat|avslutades|avslutade|avbröts|spärrades|spärrade|blockerades|blockerade|kopplade(?-u:\b).{0,40}(?-u:\b)bort|kopplades bort|rättade|rättades|åtgärdades|åtgärdade|åtgärdat|återställ|sedan dess|upphörde|tog bort|togs bort|raderade|raderades|raderat|fram till|ended|stopped|(?:been|was|were|is|are) contained|revoked|terminated|blocked|closed|fixed|resolved|restored|shut down|shut (?:\p{L}+\s+){1,3}down|disabled|removed|until|locked|deactivated|stängts|stoppats|^\s*(?:end|slut|ended|access revoked)\s*:?",
     )
 });
 static RE_START: Lazy<Regex> = Lazy::new(|| {
@@ -1962,6 +1962,115 @@ mod tests {
         assert_eq!(cause(&s, "", &mut Vec::new()), Some(Cause::TechnicalFault));
         let s = sentences("En medarbetare glömde datorn på tåget.");
         assert_eq!(cause(&s, "", &mut Vec::new()), Some(Cause::HumanError));
+    }
+
+    #[test]
+    fn data_subjects_in_words_of_any_noun_and_said_to_be_none() {
+        assert_eq!(
+            ds("Listan omfattar sjutton deltagare."),
+            Some((Some(17), Some(17)))
+        );
+        assert_eq!(ds("It lists a dozen tenants."), Some((Some(12), Some(12))));
+        // Data *of* N somethings are data of N people; N records are not.
+        assert_eq!(
+            ds("Exporten innehöll namn och adresser för 130 hyresgäster."),
+            Some((Some(130), Some(130)))
+        );
+        assert_eq!(
+            ds("The page showed names and phone numbers of up to 75 volunteers."),
+            Some((Some(1), Some(75)))
+        );
+        assert_eq!(ds("Loggen visar namn för 40 filer."), None);
+        assert_eq!(ds("The file lists names of 3 March events."), None);
+        // None of ours: zero.
+        assert_eq!(
+            ds("Era invånare berörs alltså inte av händelsen."),
+            Some((Some(0), Some(0)))
+        );
+        assert_eq!(
+            ds("Your pupils were not affected."),
+            Some((Some(0), Some(0)))
+        );
+        // A re-count replaces an estimate; without an estimate the first stays.
+        assert_eq!(
+            ds("We first estimated about 200 people. After reviewing the logs we can now say it was 188 people."),
+            Some((Some(188), Some(188)))
+        );
+        assert_eq!(
+            ds("Omkring 90 elever berörs. Vi kan nu se att 4 lärare också loggade in."),
+            Some((Some(90), Some(90)))
+        );
+    }
+
+    #[test]
+    fn cause_as_the_supplier_states_it() {
+        let c = |t: &str| cause(&sentences(t), "", &mut Vec::new());
+        assert_eq!(
+            c("Someone used a SQL injection in the login form."),
+            Some(Cause::Attack)
+        );
+        assert_eq!(
+            c("En handläggare lurades att lämna ut sin kod via telefon."),
+            Some(Cause::Attack)
+        );
+        assert_eq!(
+            c("Orsaken var att en tekniker valde en gammal kopia vid återläsningen."),
+            Some(Cause::HumanError)
+        );
+        assert_eq!(
+            c("Orsaken var en felaktig synkronisering mellan två register."),
+            Some(Cause::TechnicalFault)
+        );
+        // A wrong recipient in the cause sentence is not a fault of the system.
+        assert_ne!(
+            c("Orsaken var att utskicket gick till felaktiga mottagare."),
+            Some(Cause::TechnicalFault)
+        );
+        assert_eq!(
+            c("We inadvertently shared the folder."),
+            Some(Cause::HumanError)
+        );
+        // The subject's label does not overrule the body's account.
+        let s = sentences("Jag tappade telefonen i bussen.");
+        assert_eq!(
+            cause(&s, "Stulen telefon", &mut Vec::new()),
+            Some(Cause::HumanError)
+        );
+        assert_eq!(
+            cause(
+                &sentences("Mer information kommer."),
+                "Stulen telefon",
+                &mut Vec::new()
+            ),
+            Some(Cause::Attack)
+        );
+    }
+
+    #[test]
+    fn the_cue_closest_to_a_time_gives_its_role() {
+        let r = DateTime::parse_from_rfc3339("2026-05-20T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let fmt = |x: Option<DateTime<Utc>>| x.map(|x| x.with_timezone(&Stockholm).to_rfc3339());
+        let s = sentences("We found out today that the share had been public since 2 May 2026.");
+        let (_, f, _) = times(&s, Stockholm, r, None, &mut Vec::new());
+        assert_eq!(fmt(f).as_deref(), Some("2026-05-02T00:00:00+02:00"));
+        let s = sentences(
+            "Servern var öppen från den 3 maj kl. 08:00 tills vi stängde porten kl. 17:10 den 4 maj.",
+        );
+        let (_, f, t) = times(&s, Stockholm, r, None, &mut Vec::new());
+        assert_eq!(fmt(f).as_deref(), Some("2026-05-03T08:00:00+02:00"));
+        assert_eq!(fmt(t).as_deref(), Some("2026-05-04T17:10:00+02:00"));
+        let s = sentences("Felet är stängt sedan den 5 maj kl. 09:00.");
+        let (_, f, t) = times(&s, Stockholm, r, None, &mut Vec::new());
+        assert_eq!(
+            (fmt(f), fmt(t).as_deref()),
+            (None, Some("2026-05-05T09:00:00+02:00"))
+        );
+        let s = sentences("On 6 May 2026 at 10:15 our admins noticed that the bucket had been open since 1 May 2026 at 08:00.");
+        let (d, f, _) = times(&s, Stockholm, r, None, &mut Vec::new());
+        assert_eq!(fmt(d).as_deref(), Some("2026-05-06T10:15:00+02:00"));
+        assert_eq!(fmt(f).as_deref(), Some("2026-05-01T08:00:00+02:00"));
     }
 
     fn systems_of(from: &str, body: &str) -> Vec<String> {
