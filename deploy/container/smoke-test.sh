@@ -8,7 +8,9 @@
 #   test's mail); a forwarded supplier notice sent through Postfix opens a case
 #   (`cases list --json` in a second container on the same volume), the
 #   reporter receives the acknowledgement and the official the opening notice;
-#   SIGTERM → exit 0; `backup`, and `register verify` on the backup.
+#   SIGTERM → exit 0; `backup`, and `register verify` on the backup; the backup
+#   restored as the database of a fresh daemon, which opens the next case for a
+#   second notice, stops cleanly, and leaves a register that verifies.
 # Usage: deploy/container/smoke-test.sh [TAG]   (default localhost/breachwatch:dev)
 # Needs the stack running (eval "$(deploy/local/up.sh)"; MAILSTACK_STATE_DIR
 # names it, default /tmp/mailstack), root, podman and python3.
@@ -94,12 +96,13 @@ done
 has 'store ready' "$(logs)" || fail "no 'store ready': $(logs | tail -5)"
 step "run --no-migrate started"
 
-# A supplier's notice forwarded by the reporter (Outlook, Swedish), through
-# Postfix to the watched mailbox.
-python3 - "$smtp_port" "$(addr staff)" "$(addr breach)" <<'PY'
+# forward SYSTEM: a supplier's notice about SYSTEM forwarded by the reporter
+# (Outlook, Swedish), through Postfix to the watched mailbox.
+forward() {
+python3 - "$smtp_port" "$(addr staff)" "$(addr breach)" "$1" <<'PY'
 import datetime, smtplib, sys, uuid, zoneinfo
 from email.utils import format_datetime
-port, staff, breach = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+port, staff, breach, system = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 now = datetime.datetime.now(datetime.timezone.utc)
 # The supplier's mail reached the municipality two hours ago; Outlook (sv)
 # writes that in Stockholm time.
@@ -109,7 +112,7 @@ months = ["januari", "februari", "mars", "april", "maj", "juni", "juli",
 sent = f"den {orig.day} {months[orig.month - 1]} {orig.year} {orig:%H:%M}"
 body = f"""From: Sam Staff <{staff}>
 To: {breach}
-Subject: VB: Säkerhetsincident i ProvWeb
+Subject: VB: Säkerhetsincident i {system}
 Date: {format_datetime(now)}
 Message-ID: <fwd-{uuid.uuid4().hex}@staff.example.test>
 MIME-Version: 1.0
@@ -124,11 +127,11 @@ ________________________________
 Från: Kundservice <noreply@provdata.example>
 Skickat: {sent}
 Till: IT-support <it-support@example.test>
-Ämne: Säkerhetsincident i ProvWeb
+Ämne: Säkerhetsincident i {system}
 
 Till våra kunder
 
-Provdata Sverige AB har drabbats av ett dataintrång i driftmiljön där tjänsten ProvWeb körs.
+Provdata Sverige AB har drabbats av ett dataintrång i driftmiljön där tjänsten {system} körs.
 Intrånget upptäcktes och angriparens åtkomst är stängd. Databasen innehåller patienters namn,
 personnummer och provsvar.
 
@@ -138,6 +141,8 @@ Provdata Sverige AB
 with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
     s.sendmail(staff, [breach], body)
 PY
+}
+forward ProvWeb
 step "notice forwarded through Postfix to $(addr breach)"
 
 # The case, read by `cases list` in a second container on the same volume.
@@ -154,10 +159,10 @@ done
 [ -n "$case_ref" ] || fail "no case opened: $(logs | tail -10)"
 step "case $case_ref opened"
 
-# mail_with ROLE TEXT: a delivered mail in ROLE's INBOX whose subject has TEXT
-# and the case ref.
+# mail_with ROLE TEXT [REF]: a delivered mail in ROLE's INBOX whose subject
+# has TEXT and the case ref (default $case_ref).
 mail_with() {
-  python3 - "$mail_dir/$domain/$u-$1/Maildir" "$2" "$case_ref" <<'PY'
+  python3 - "$mail_dir/$domain/$u-$1/Maildir" "$2" "${3:-$case_ref}" <<'PY'
 import email, email.header, pathlib, sys
 root, want, ref = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 for sub in ("new", "cur"):
@@ -192,4 +197,39 @@ has 'register intact' "$verify" || fail "register verify on the backup: $verify"
 has "$case_ref" "$(pm run --rm "${common[@]}" -e BREACHWATCH_DATABASE_URL=sqlite:///var/lib/breachwatch/copy.db "$tag" cases list)" ||
   fail "the backup lacks $case_ref"
 step "backup written, verified, holds $case_ref"
+# Restored: the copy as the database of a fresh daemon (a new volume, the same
+# mailbox): it starts on it, a second notice opens the next case, and it
+# stops cleanly; the register holds both.
+vol2="$vol-restored"
+pm volume create "$vol2" >/dev/null
+trap 'cleanup; pm volume rm -f "$vol2" >/dev/null 2>&1 || true' EXIT
+pm run --rm -v "$vol:/from:ro" -v "$vol2:/var/lib/breachwatch" --entrypoint cp "$tag" \
+  /from/copy.db /var/lib/breachwatch/bw.db
+restored=(--network host --read-only --cap-drop ALL --security-opt no-new-privileges
+  -v "$work/etc:/etc/breachwatch:ro" -v "$work/secrets:/run/secrets/breachwatch:ro"
+  -e CREDENTIALS_DIRECTORY=/run/secrets/breachwatch -v "$vol2:/var/lib/breachwatch")
+pm rm -f "$name" >/dev/null
+pm run -d --name "$name" "${restored[@]}" -e BREACHWATCH_LOG=info "$tag" >/dev/null
+for _ in $(seq 1 150); do
+  has 'store ready' "$(logs)" && break
+  sleep 0.2
+done
+has 'store ready' "$(logs)" || fail "no 'store ready' on the restored copy: $(logs | tail -5)"
+forward ProvArkiv
+second="$(printf '%s' "$case_ref" | awk -F- '{ printf "%s-%s-%04d", $1, $2, $3 + 1 }')"
+ack2=""
+for _ in $(seq 1 150); do
+  ack2="$(mail_with staff Mottaget "$second" || true)"
+  [ -n "$ack2" ] && break
+  sleep 0.2
+done
+[ -n "$ack2" ] || fail "no acknowledgement for $second from the restored daemon: $(logs | tail -10)"
+pm stop -t 20 "$name" >/dev/null
+code="$(pm inspect --format '{{.State.ExitCode}}' "$name")"
+[ "$code" = 0 ] || fail "the daemon on the restored copy exited $code: $(logs | tail -5)"
+list="$(pm run --rm "${restored[@]}" "$tag" cases list --json)"
+n="$(printf '%s' "$list" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+[ "$n" = 2 ] && has "$case_ref" "$list" && has "$second" "$list" || fail "the restored store lists $n case(s): $list"
+has 'register intact' "$(pm run --rm "${restored[@]}" "$tag" register verify)" || fail "register verify after the restored daemon ran"
+step "a fresh daemon on the restored copy opened $second ($ack2); register intact"
 echo "smoke-test: OK ($tag) in $((SECONDS - t0))s"
