@@ -1096,6 +1096,145 @@ fn a_read_only_sqlite_file_keeps_mail_in_the_inbox_and_recovers_by_itself() {
     assert!(recovery < Duration::from_secs(90), "{recovery:?}");
 }
 
+/// A tmpfs of `mb` MiB mounted on a fresh directory, unmounted on drop.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(mb: u32) -> SmallDisk {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ok = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={mb}m,mode=0755"),
+                "tmpfs",
+            ])
+            .arg(dir.path())
+            .status()
+            .expect("run mount");
+        assert!(ok.success(), "mount a tmpfs (the test runs as root)");
+        SmallDisk { dir }
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Writes a filler file until the file system says it is full.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let p = self.path().join("filler");
+        let mut f = std::fs::File::create(&p).expect("filler");
+        let chunk = vec![0u8; 64 * 1024];
+        loop {
+            if let Err(e) = f.write_all(&chunk).and_then(|_| f.sync_all()) {
+                assert_eq!(e.raw_os_error(), Some(28), "ENOSPC, not {e}");
+                break;
+            }
+        }
+        p
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// The SQLite file on a disk that fills up under the running daemon: the
+/// notice that arrives meanwhile stays in the INBOX (never moved
+/// unrecorded), the watcher backs off on the store without logging in to
+/// IMAP again and again, and when space is freed the daemon recovers by
+/// itself.
+#[test]
+fn a_full_disk_keeps_mail_in_the_inbox_and_recovers_by_itself() {
+    let disk = SmallDisk::mount(16);
+    let s = setup(fast_knobs(Some(format!(
+        "sqlite://{}/bw.db",
+        disk.path().display()
+    ))));
+    let d = s.start();
+    s.forward(2, "Före den fulla disken");
+    wait_for(30, "the first notice processed", || {
+        (s.mails("breach", "Processed").len() == 1).then_some(())
+    });
+    wait_for(30, "the first acknowledgement", || {
+        (s.mails("staff", "").len() == 1).then_some(())
+    });
+    let filler = disk.fill();
+    let logins_before = d.log_text().matches("IMAP connected").count();
+    let lines_before = warn_lines(&d.log_text());
+    let now = Utc::now();
+    s.send(
+        "staff",
+        &outlook_forward_from(
+            &s,
+            now - chrono::Duration::hours(3),
+            "Medan disken är full",
+            now,
+            "annan.example",
+            "AnnatSystem",
+        ),
+    );
+    wait_for(30, "the watcher backing off on the store", || {
+        d.log_text().contains("cause=\"store\"").then_some(())
+    });
+    let t_full = Instant::now();
+    std::thread::sleep(Duration::from_secs(8));
+    assert_eq!(
+        s.mails("breach", "").len(),
+        1,
+        "the notice stays in the INBOX"
+    );
+    assert_eq!(s.mails("breach", "Processed").len(), 1);
+    let log = d.log_text();
+    let lines_full = warn_lines(&log) - lines_before;
+    let logins_full = log.matches("IMAP connected").count() - logins_before;
+    // Space again: the daemon recovers by itself.
+    std::fs::remove_file(&filler).unwrap();
+    let t0 = Instant::now();
+    while !(s.mails("breach", "").is_empty() && s.mails("breach", "Processed").len() == 2) {
+        if t0.elapsed() > Duration::from_secs(100) {
+            panic!("no recovery in 100 s; log:\n{}", d.log_text());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let recovery = t0.elapsed();
+    wait_for(30, "the acknowledgement of the second notice", || {
+        (s.mails("staff", "")
+            .iter()
+            .filter(|m| m.subject.contains("Mottaget"))
+            .count()
+            == 2)
+            .then_some(())
+    });
+    d.terminate();
+    assert_eq!(s.cases().len(), 2);
+    println!(
+        "FAULT|disk full {:.0}s under a running daemon|sqlite|cases 2|lost 0|duplicates 0|{} WARN/ERROR lines, {} IMAP logins meanwhile|recovered {:.1}s after",
+        t_full.elapsed().as_secs_f32() - recovery.as_secs_f32(),
+        lines_full,
+        logins_full,
+        recovery.as_secs_f32()
+    );
+    assert!(
+        logins_full <= 1,
+        "no IMAP login again and again: {logins_full}"
+    );
+    assert!(
+        lines_full <= 12,
+        "said once per interval, not a flood: {lines_full}"
+    );
+    assert!(recovery < Duration::from_secs(90), "{recovery:?}");
+}
+
 /// The outage of a fault test: the length in the soak
 /// (`BREACHWATCH_SOAK=1`), a short one in CI (the mechanism is the same:
 /// the senders' backoff is capped at `smtp.retry_max_secs`).
