@@ -98,50 +98,7 @@ step "run --no-migrate started"
 
 # forward SYSTEM: a supplier's notice about SYSTEM forwarded by the reporter
 # (Outlook, Swedish), through Postfix to the watched mailbox.
-forward() {
-python3 - "$smtp_port" "$(addr staff)" "$(addr breach)" "$1" <<'PY'
-import datetime, smtplib, sys, uuid, zoneinfo
-from email.utils import format_datetime
-port, staff, breach, system = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-now = datetime.datetime.now(datetime.timezone.utc)
-# The supplier's mail reached the municipality two hours ago; Outlook (sv)
-# writes that in Stockholm time.
-orig = (now - datetime.timedelta(hours=2)).astimezone(zoneinfo.ZoneInfo("Europe/Stockholm"))
-months = ["januari", "februari", "mars", "april", "maj", "juni", "juli",
-          "augusti", "september", "oktober", "november", "december"]
-sent = f"den {orig.day} {months[orig.month - 1]} {orig.year} {orig:%H:%M}"
-body = f"""From: Sam Staff <{staff}>
-To: {breach}
-Subject: VB: Säkerhetsincident i {system}
-Date: {format_datetime(now)}
-Message-ID: <fwd-{uuid.uuid4().hex}@staff.example.test>
-MIME-Version: 1.0
-Content-Type: text/plain; charset=utf-8
-Content-Transfer-Encoding: 8bit
-
-Hej! Det här låg i funktionsbrevlådan.
-
-Sam Staff
-
-________________________________
-Från: Kundservice <noreply@provdata.example>
-Skickat: {sent}
-Till: IT-support <it-support@example.test>
-Ämne: Säkerhetsincident i {system}
-
-Till våra kunder
-
-Provdata Sverige AB har drabbats av ett dataintrång i driftmiljön där tjänsten {system} körs.
-Intrånget upptäcktes och angriparens åtkomst är stängd. Databasen innehåller patienters namn,
-personnummer och provsvar.
-
-Med vänliga hälsningar
-Provdata Sverige AB
-""".replace("\n", "\r\n").encode()
-with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
-    s.sendmail(staff, [breach], body)
-PY
-}
+forward() { python3 "$here/notice.py" forward "$smtp_port" "$(addr staff)" "$(addr breach)" "$1"; }
 forward ProvWeb
 step "notice forwarded through Postfix to $(addr breach)"
 
@@ -161,20 +118,7 @@ step "case $case_ref opened"
 
 # mail_with ROLE TEXT [REF]: a delivered mail in ROLE's INBOX whose subject
 # has TEXT and the case ref (default $case_ref).
-mail_with() {
-  python3 - "$mail_dir/$domain/$u-$1/Maildir" "$2" "${3:-$case_ref}" <<'PY'
-import email, email.header, pathlib, sys
-root, want, ref = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-for sub in ("new", "cur"):
-    for p in sorted((root / sub).glob("*")) if (root / sub).is_dir() else []:
-        m = email.message_from_bytes(p.read_bytes())
-        subj = str(email.header.make_header(email.header.decode_header(m.get("Subject", ""))))
-        if want in subj and ref in subj:
-            print(subj)
-            sys.exit(0)
-sys.exit(1)
-PY
-}
+mail_with() { python3 "$here/notice.py" find "$mail_dir/$domain/$u-$1/Maildir" "$2" "${3:-$case_ref}"; }
 ack="" opening=""
 for _ in $(seq 1 150); do
   [ -n "$ack" ] || ack="$(mail_with staff Mottaget || true)"
