@@ -34,21 +34,17 @@ cargo build --quiet
 bw_bin="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/breachwatch"
 deploy/systemd/check.sh "$bw_bin"
 # Containerfile, compose and Kubernetes files: linted and schema-checked (no
-# container engine or registry is reachable here to build and run the image).
+# registry is reachable here, so compose and Kubernetes are not run).
 deploy/container/lint.sh "$bw_bin"
-# The image itself, built with podman from an mmdebstrap root file system and
-# run as the deployment files run it. Needs podman, runc and mmdebstrap
-# (BREACHWATCH_CONTAINER_TEST=1 installs them); without them it says so.
-if [ "${BREACHWATCH_CONTAINER_TEST:-}" = 1 ]; then
-  command -v podman >/dev/null && command -v runc >/dev/null && command -v mmdebstrap >/dev/null ||
-    { apt-get update -q && apt-get install -y -q --no-install-recommends podman runc mmdebstrap uidmap; } >&2
-fi
-if command -v podman >/dev/null && command -v runc >/dev/null && command -v mmdebstrap >/dev/null; then
-  BREACHWATCH_BIN="$bw_bin" deploy/container/build.sh localhost/breachwatch:test
-  deploy/container/smoke-test.sh localhost/breachwatch:test
-else
-  echo "container smoke test: NOT RUN (podman, runc or mmdebstrap missing; BREACHWATCH_CONTAINER_TEST=1 installs them)" >&2
-fi
+# The image itself, built with podman from an mmdebstrap root file system (the
+# Debian mirror is reachable, no container registry is), run as the deployment
+# files run it against the loopback stack: a notice forwarded through Postfix
+# opens a case in the container and the acknowledgement reaches the reporter.
+command -v podman >/dev/null && command -v runc >/dev/null && command -v mmdebstrap >/dev/null &&
+  command -v newuidmap >/dev/null ||
+  { apt-get update -q && apt-get install -y -q --no-install-recommends podman runc mmdebstrap uidmap; } >&2
+BREACHWATCH_BIN="$bw_bin" deploy/container/build.sh localhost/breachwatch:test
+deploy/container/smoke-test.sh localhost/breachwatch:test
 # The web view's tests drive a real headless Chromium over WebDriver.
 command -v chromium >/dev/null && command -v chromedriver >/dev/null ||
   { apt-get update -q && apt-get install -y -q --no-install-recommends chromium chromium-driver; } >&2

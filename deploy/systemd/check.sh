@@ -4,6 +4,8 @@
 # better). CI runs it from deploy/test.sh; run it after every change to the unit.
 # Usage: deploy/systemd/check.sh [PATH-TO-BREACHWATCH-BINARY]
 set -euo pipefail
+# An absolute path (a unit takes no relative one), resolved before the cd.
+bin="$(realpath "${1:-$(type -P true)}")"
 cd "$(dirname "$0")"
 max="2.0"
 unit="breachwatch.service"
@@ -12,7 +14,6 @@ if ! command -v systemd-analyze >/dev/null; then
   exit 1
 fi
 # verify resolves ExecStart=: point it at a real binary in a scratch copy.
-bin="${1:-$(command -v true)}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 sed "s#/usr/local/bin/breachwatch#$bin#g" "$unit" >"$tmp/$unit"

@@ -8,12 +8,18 @@
 //! wait still delivers the mail (the kernel sends what was written) while the
 //! row stays unmarked, so the mail is sent twice. With it the time from "."
 //! to the 250 is the server's own commit (under a millisecond on loopback).
+//! Implicit TLS (port 465) is the same TCP connection with the TLS handshake
+//! made here (tokio-rustls, the roots lettre would use) before lettre reads
+//! the greeting, so it has the option too.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::client::{
+    AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
+};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::Response;
 use lettre::transport::smtp::Error as SmtpError;
@@ -39,7 +45,10 @@ pub struct SmtpSender {
     port: u16,
     timeout: Duration,
     tls: SmtpTls,
+    /// STARTTLS: lettre upgrades the connection with these.
     tls_params: Option<TlsParameters>,
+    /// Implicit TLS: the handshake made here on our own TCP connection.
+    implicit_tls: Option<tokio_rustls::TlsConnector>,
     credentials: Option<Credentials>,
     username: Option<String>,
     /// With `smtp.auth = "oauth2"`: the token source; the login is
@@ -85,8 +94,12 @@ impl SmtpSender {
             .as_ref()
             .map(|user| Credentials::new(user.clone(), cfg.password.expose().to_string()));
         let tls_params = match cfg.tls {
-            SmtpTls::None => None,
-            _ => Some(tls_params()?),
+            SmtpTls::Starttls => Some(tls_params()?),
+            SmtpTls::None | SmtpTls::Implicit => None,
+        };
+        let implicit_tls = match cfg.tls {
+            SmtpTls::Implicit => Some(implicit_tls_connector(cfg.ca_file.as_deref())?),
+            SmtpTls::None | SmtpTls::Starttls => None,
         };
         let oauth = match (cfg.auth, &cfg.oauth2) {
             (crate::config::MailAuth::Oauth2, Some(o)) => {
@@ -100,6 +113,7 @@ impl SmtpSender {
             timeout: Duration::from_secs(cfg.timeout_secs),
             tls: cfg.tls,
             tls_params,
+            implicit_tls,
             credentials,
             username: cfg.username.clone(),
             oauth,
@@ -231,9 +245,8 @@ impl SmtpSender {
     }
 
     /// A new connection: TCP with `TCP_NODELAY` (see the module doc), the
-    /// greeting and EHLO, STARTTLS when configured, then the login.
-    /// Implicit TLS connects through lettre's own connector (without the
-    /// option).
+    /// TLS handshake for implicit TLS, the greeting and EHLO, STARTTLS when
+    /// configured, then the login.
     async fn connect_with(
         &self,
         credentials: Option<&Credentials>,
@@ -253,43 +266,47 @@ impl SmtpSender {
         Ok(conn)
     }
 
-    /// TCP (or implicit TLS), the greeting and EHLO, STARTTLS when
-    /// configured: a connection not yet logged in.
+    /// TCP (with `TCP_NODELAY`), the TLS handshake for implicit TLS, the
+    /// greeting and EHLO, STARTTLS when configured: a connection not yet
+    /// logged in.
     async fn open(&self) -> Result<AsyncSmtpConnection, SendOutcome> {
         let hello = ClientId::default();
-        let conn = match self.tls {
-            SmtpTls::Implicit => AsyncSmtpConnection::connect_tokio1(
-                (self.host.as_str(), self.port),
-                Some(self.timeout),
-                &hello,
-                self.tls_params.clone(),
-                None,
-            )
-            .await
-            .map_err(classify)?,
-            SmtpTls::None | SmtpTls::Starttls => {
-                let tcp = tokio::time::timeout(
-                    self.timeout,
-                    tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
-                )
-                .await
-                .map_err(|_| SendOutcome::Retry("connection timed out".into()))?
-                .map_err(|e| SendOutcome::Retry(format!("connection error: {e}")))?;
-                let _ = tcp.set_nodelay(true);
-                let mut conn = tokio::time::timeout(
-                    self.timeout,
-                    AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello),
-                )
-                .await
-                .map_err(|_| SendOutcome::Retry("greeting timed out".into()))?
-                .map_err(classify)?;
-                if let (SmtpTls::Starttls, Some(p)) = (self.tls, &self.tls_params) {
-                    conn.starttls(p.clone(), &hello).await.map_err(classify)?;
-                }
-                conn
-            }
-        };
+        let transport = self.transport().await?;
+        let mut conn = tokio::time::timeout(
+            self.timeout,
+            AsyncSmtpConnection::connect_with_transport(transport, &hello),
+        )
+        .await
+        .map_err(|_| SendOutcome::Retry("greeting timed out".into()))?
+        .map_err(classify)?;
+        if let (SmtpTls::Starttls, Some(p)) = (self.tls, &self.tls_params) {
+            conn.starttls(p.clone(), &hello).await.map_err(classify)?;
+        }
         Ok(conn)
+    }
+
+    /// The byte stream under the SMTP session: TCP with `TCP_NODELAY`, and
+    /// for implicit TLS the handshake on it.
+    async fn transport(&self) -> Result<Box<dyn AsyncTokioStream>, SendOutcome> {
+        let tcp = tokio::time::timeout(
+            self.timeout,
+            tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
+        )
+        .await
+        .map_err(|_| SendOutcome::Retry("connection timed out".into()))?
+        .map_err(|e| SendOutcome::Retry(format!("connection error: {e}")))?;
+        let _ = tcp.set_nodelay(true);
+        let (SmtpTls::Implicit, Some(connector)) = (self.tls, &self.implicit_tls) else {
+            return Ok(Box::new(tcp));
+        };
+        let name = rustls_pki_types::ServerName::try_from(self.host.clone()).map_err(|_| {
+            SendOutcome::Retry(format!("smtp.host {:?} is not a valid TLS name", self.host))
+        })?;
+        let tls = tokio::time::timeout(self.timeout, connector.connect(name, tcp))
+            .await
+            .map_err(|_| SendOutcome::Retry("TLS handshake timed out".into()))?
+            .map_err(|e| SendOutcome::Retry(format!("TLS handshake failed: {e}")))?;
+        Ok(Box::new(ImplicitTls(tls)))
     }
 
     /// Makes sure the session has a live connection, logged in: opens one,
@@ -388,6 +405,77 @@ fn reply_line(r: &Response) -> String {
         r.code(),
         crate::core::bounded::one_line(&r.message().collect::<Vec<_>>().join(" "), 200)
     )
+}
+
+/// The connector for implicit TLS, trusting what lettre's `TlsParameters`
+/// would: the public web roots and the certificates of `smtp.ca_file`.
+fn implicit_tls_connector(
+    ca_file: Option<&std::path::Path>,
+) -> anyhow::Result<tokio_rustls::TlsConnector> {
+    use anyhow::Context as _;
+    use rustls_pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        for cert in rustls_pki_types::CertificateDer::pem_file_iter(path)
+            .with_context(|| format!("reading smtp.ca_file {}", path.display()))?
+        {
+            roots
+                .add(cert.with_context(|| format!("parsing smtp.ca_file {}", path.display()))?)
+                .context("adding the certificate of smtp.ca_file")?;
+        }
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+/// An implicit-TLS stream as lettre takes one ([`AsyncTokioStream`]).
+#[derive(Debug)]
+struct ImplicitTls(tokio_rustls::client::TlsStream<tokio::net::TcpStream>);
+
+impl AsyncTokioStream for ImplicitTls {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
+    }
+}
+
+impl tokio::io::AsyncRead for ImplicitTls {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for ImplicitTls {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
+    }
 }
 
 fn classify(e: SmtpError) -> SendOutcome {

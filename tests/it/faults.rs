@@ -1096,6 +1096,287 @@ fn a_read_only_sqlite_file_keeps_mail_in_the_inbox_and_recovers_by_itself() {
     assert!(recovery < Duration::from_secs(90), "{recovery:?}");
 }
 
+/// A tmpfs of `mb` MiB mounted on a fresh directory, unmounted on drop.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(mb: u32) -> SmallDisk {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ok = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={mb}m,mode=0755"),
+                "tmpfs",
+            ])
+            .arg(dir.path())
+            .status()
+            .expect("run mount");
+        assert!(ok.success(), "mount a tmpfs (the test runs as root)");
+        SmallDisk { dir }
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Writes a filler file until the file system says it is full.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let p = self.path().join("filler");
+        let mut f = std::fs::File::create(&p).expect("filler");
+        let chunk = vec![0u8; 64 * 1024];
+        loop {
+            if let Err(e) = f.write_all(&chunk).and_then(|_| f.sync_all()) {
+                assert_eq!(e.raw_os_error(), Some(28), "ENOSPC, not {e}");
+                break;
+            }
+        }
+        p
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// The SQLite file on a disk that fills up under the running daemon: the
+/// notice that arrives meanwhile stays in the INBOX (never moved
+/// unrecorded), the watcher backs off on the store without logging in to
+/// IMAP again and again, and when space is freed the daemon recovers by
+/// itself.
+#[test]
+fn a_full_disk_keeps_mail_in_the_inbox_and_recovers_by_itself() {
+    let disk = SmallDisk::mount(16);
+    let s = setup(fast_knobs(Some(format!(
+        "sqlite://{}/bw.db",
+        disk.path().display()
+    ))));
+    let d = s.start();
+    s.forward(2, "Före den fulla disken");
+    wait_for(30, "the first notice processed", || {
+        (s.mails("breach", "Processed").len() == 1).then_some(())
+    });
+    wait_for(30, "the first acknowledgement", || {
+        (s.mails("staff", "").len() == 1).then_some(())
+    });
+    let filler = disk.fill();
+    let logins_before = d.log_text().matches("IMAP connected").count();
+    let lines_before = warn_lines(&d.log_text());
+    let now = Utc::now();
+    s.send(
+        "staff",
+        &outlook_forward_from(
+            &s,
+            now - chrono::Duration::hours(3),
+            "Medan disken är full",
+            now,
+            "annan.example",
+            "AnnatSystem",
+        ),
+    );
+    wait_for(30, "the watcher backing off on the store", || {
+        d.log_text().contains("cause=\"store\"").then_some(())
+    });
+    let t_full = Instant::now();
+    std::thread::sleep(Duration::from_secs(8));
+    assert_eq!(
+        s.mails("breach", "").len(),
+        1,
+        "the notice stays in the INBOX"
+    );
+    assert_eq!(s.mails("breach", "Processed").len(), 1);
+    let log = d.log_text();
+    let lines_full = warn_lines(&log) - lines_before;
+    let logins_full = log.matches("IMAP connected").count() - logins_before;
+    // Space again: the daemon recovers by itself.
+    std::fs::remove_file(&filler).unwrap();
+    let t0 = Instant::now();
+    while !(s.mails("breach", "").is_empty() && s.mails("breach", "Processed").len() == 2) {
+        if t0.elapsed() > Duration::from_secs(100) {
+            panic!("no recovery in 100 s; log:\n{}", d.log_text());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let recovery = t0.elapsed();
+    wait_for(30, "the acknowledgement of the second notice", || {
+        (s.mails("staff", "")
+            .iter()
+            .filter(|m| m.subject.contains("Mottaget"))
+            .count()
+            == 2)
+            .then_some(())
+    });
+    d.terminate();
+    assert_eq!(s.cases().len(), 2);
+    println!(
+        "FAULT|disk full {:.0}s under a running daemon|sqlite|cases 2|lost 0|duplicates 0|{} WARN/ERROR lines, {} IMAP logins meanwhile|recovered {:.1}s after",
+        t_full.elapsed().as_secs_f32() - recovery.as_secs_f32(),
+        lines_full,
+        logins_full,
+        recovery.as_secs_f32()
+    );
+    assert!(
+        logins_full <= 1,
+        "no IMAP login again and again: {logins_full}"
+    );
+    assert!(
+        lines_full <= 12,
+        "said once per interval, not a flood: {lines_full}"
+    );
+    assert!(recovery < Duration::from_secs(90), "{recovery:?}");
+}
+
+/// One SMTP session of a front that refuses for now: greets, answers EHLO
+/// and NOOP, and answers MAIL FROM with a 451, then hangs up.
+fn refuse_for_now(c: std::net::TcpStream, refused: &std::sync::atomic::AtomicUsize) {
+    use std::io::{BufRead, BufReader, Write};
+    let _ = c.set_read_timeout(Some(Duration::from_secs(30)));
+    let Ok(read) = c.try_clone() else {
+        return;
+    };
+    let mut r = BufReader::new(read);
+    let mut w = c;
+    let _ = w.write_all(b"220 front.example.test ESMTP\r\n");
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if r.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let cmd = line.to_ascii_uppercase();
+        let reply: &[u8] = if cmd.starts_with("MAIL") {
+            refused.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = w.write_all(b"451 4.3.0 Temporary local problem, try again later\r\n");
+            return;
+        } else if cmd.starts_with("QUIT") {
+            let _ = w.write_all(b"221 2.0.0 Bye\r\n");
+            return;
+        } else if cmd.starts_with("EHLO") || cmd.starts_with("HELO") {
+            b"250 front.example.test\r\n"
+        } else {
+            b"250 2.0.0 Ok\r\n"
+        };
+        if w.write_all(reply).is_err() {
+            return;
+        }
+    }
+}
+
+/// An SMTP front on loopback: the first `refusals` mails get a 451 (after
+/// the outbox claimed them, so each costs an attempt), every later
+/// connection is passed on to Postfix.
+fn refusing_front(refusals: usize, postfix: u16) -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::Ordering;
+    let front = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = front.local_addr().unwrap().port();
+    let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = refused.clone();
+    std::thread::spawn(move || {
+        for c in front.incoming().flatten() {
+            let count = count.clone();
+            std::thread::spawn(move || {
+                if count.load(Ordering::SeqCst) < refusals {
+                    return refuse_for_now(c, &count);
+                }
+                let Ok(up) = std::net::TcpStream::connect(("127.0.0.1", postfix)) else {
+                    return;
+                };
+                let (Ok(mut c_r), Ok(up_w)) = (c.try_clone(), up.try_clone()) else {
+                    return;
+                };
+                let t = std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c_r, &mut &up_w);
+                    let _ = up_w.shutdown(std::net::Shutdown::Write);
+                });
+                let _ = std::io::copy(&mut &up, &mut &c);
+                let _ = c.shutdown(std::net::Shutdown::Write);
+                let _ = t.join();
+            });
+        }
+    });
+    (port, refused)
+}
+
+/// Transient refusals (4xx) are never final: with `smtp.max_attempts = 2`
+/// and five 451s after the claim, a mail goes past its attempts, is logged as
+/// still waiting, and is delivered when the server takes it; nothing is
+/// failed for good and the DPO gets no refusal notice.
+#[test]
+fn transient_refusals_past_max_attempts_are_never_final() {
+    let refusals = 5;
+    let stack = stack();
+    let (port, refused) = refusing_front(refusals, stack.smtp_port());
+    let s = setup(Knobs {
+        smtp_port: Some(port),
+        max_attempts: 2,
+        ..fast_knobs(None)
+    });
+    let d = s.start();
+    let t0 = Instant::now();
+    s.forward(3, "Intrång medan servern ber oss vänta");
+    let case_ref = wait_for(30, "case", || {
+        s.cases()
+            .first()
+            .map(|c| c["ref"].as_str().unwrap().to_string())
+    });
+    let sent = wait_for(90, "every mail of the case sent", || {
+        let c = s.case(&case_ref);
+        let mails = c["mails"].as_array().cloned().unwrap_or_default();
+        (!mails.is_empty() && mails.iter().all(|m| m["status"] == "sent")).then_some(mails)
+    });
+    let took = t0.elapsed();
+    // A session opened while the front still refused answers its MAIL with
+    // a 451 too: `refused` counts every 451 given.
+    let refused = refused.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(refused >= refusals, "the front refused {refused}");
+    let attempts: Vec<u64> = sent
+        .iter()
+        .map(|m| m["attempts"].as_u64().unwrap_or(0))
+        .collect();
+    // Five refusals over the case's mails: at least one went past two.
+    assert!(
+        attempts.iter().any(|&a| a > 2),
+        "a mail past smtp.max_attempts: {attempts:?}"
+    );
+    assert_eq!(
+        attempts.iter().sum::<u64>(),
+        (refused + sent.len()) as u64,
+        "every attempt counted: {attempts:?}, {refused} refused"
+    );
+    wait_for(30, "the acknowledgement delivered", || {
+        s.mails("staff", "")
+            .into_iter()
+            .find(|m| m.subject.contains("Mottaget"))
+    });
+    let log = d.log_text();
+    assert!(
+        log.contains("retrying until the server takes it"),
+        "said that the mail still waits:\n{log}"
+    );
+    assert!(!log.contains("refused for good"), "{log}");
+    assert!(
+        s.mails("dpo", "")
+            .iter()
+            .all(|m| !m.subject.contains("kunde inte levereras")),
+        "no refusal notice to the DPO"
+    );
+    d.terminate();
+    println!(
+        "FAULT|SMTP 451 x{refused} after the claim, smtp.max_attempts 2|sqlite|cases 1|lost 0|duplicates 0|attempts {attempts:?}, {} WARN/ERROR lines|all sent {:.1}s after the notice",
+        warn_lines(&log),
+        took.as_secs_f32()
+    );
+}
+
 /// The outage of a fault test: the length in the soak
 /// (`BREACHWATCH_SOAK=1`), a short one in CI (the mechanism is the same:
 /// the senders' backoff is capped at `smtp.retry_max_secs`).

@@ -19,6 +19,7 @@ mod oauth;
 mod office;
 mod register;
 mod series;
+mod smtps;
 mod store_story;
 mod web;
 mod workflow;

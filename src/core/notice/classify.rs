@@ -47,7 +47,7 @@ static RE_QUESTION: Lazy<Regex> =
     Lazy::new(|| re(r"(?i)\?|undrar|(?-u:\b)fråga(?-u:\b)|question|wonder"));
 static RE_INCIDENT: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)incident|intrång|cyberattack|angrepp|angripare|ransomware|obehörig|felskick|fel mottagare|förlorad|borttappad|tappat bort|tappade bort|glömde|misstag|stulen|kommit bort|läcka|läckt|driftstörning|driftavbrott|avbrott|ligger nere|är nere|breach|unauthori[sz]ed|attack|compromise|leak|(?-u:\b)lost(?-u:\b)|stolen|misdirected|outage|exposed|phishing|nätfiske|programfel|felkonfiguration|misconfigur|åtkomst|åtkomlig|intrusion|(?-u:\b)bug(?-u:\b)|bugg|(?:till|för|med|to|for) fel (?:\p{L}+\s+)?\p{L}+|(?:ett|något) fel i|fel(?:et)? (?:gjorde|har gjort|upptäcktes)|wrong (?:recipient|payslip|employee|person|customer)|visades för (?:andra|fel)|sökbar|tillgänglig för (?:andra|obehöriga)|utan inloggning|otillgänglig|disruption|störning|sårbar|vulnerab|all clear|all-clear|säkerhetsincident|security incident|taken over|account takeover|kapades|kapats|kapat konto",
+        r"(?i)incident|intrång|cyberattack|angrepp|angripare|ransomware|obehörig|felskick|fel mottagare|förlorad|borttappad|tappat bort|tappade bort|glömde|misstag|stulen|kommit bort|läcka|läckt|driftstörning|driftavbrott|avbrott|ligger nere|är nere|breach|unauthori[sz]ed|attack|compromise|leak|(?-u:\b)lost(?-u:\b)|stolen|misdirected|outage|exposed|phishing|nätfiske|programfel|felkonfiguration|misconfigur|åtkomst|åtkomlig|intrusion|(?-u:\b)bug(?-u:\b)|bugg|(?:till|för|med|to|for) fel (?:\p{L}+\s+)?\p{L}+|(?:ett|något) fel i|fel(?:et)? (?:gjorde|har gjort|upptäcktes)|wrong (?:recipient|payslip|employee|person|customer)|visades för (?:andra|fel)|sökbar|tillgänglig för (?:andra|obehöriga)|utan inloggning|otillgänglig|disruption|störning|sårbar|vulnerab|all clear|all-clear|säkerhetsincident|security incident|taken over|account takeover|kapades|kapats|kapat konto|exposure|exponer|råkade|förbiseende|inadvertent|accidental|oavsiktlig|(?-u:\b)defect|(?-u:\b)defekt|skadeprogram|infekterad|infected|injection|password spraying",
     )
 });
 static RE_FIRST_PERSON_INCIDENT: Lazy<Regex> = Lazy::new(|| {
@@ -57,7 +57,7 @@ static RE_FIRST_PERSON_INCIDENT: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_UPDATE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)^\s*(?:(?:vb|fw|fwd|re|sv)\s*:\s*)*(?:\[[^\]]*\]\s*)?(?:uppdatering|update|status update|lägesrapport|lägesbild|slutrapport|final report|komplettering|kompletterande|uppföljning|follow-up|follow up|all clear|all-clear|resolved|åtgärdat)(?-u:\b)|(?-u:\b)(?:all clear for|the all clear|friande besked)|(?-u:\b)(?:uppdatering (?:om|kring|gällande|av|\d)|update on|status update|slutrapport|final report|kompletterande (?:information|uppgifter)|komplettering (?:av|till|om)|lägesrapport|lägesbild)",
+        r"(?i)^\s*(?:(?:vb|fw|fwd|re|sv)\s*:\s*)*(?:\[[^\]]*\]\s*)?(?:uppdatering|update|status update|lägesrapport|lägesbild|slutrapport|final report|komplettering|kompletterande|uppföljning|follow-up|follow up|all clear|all-clear|resolved|åtgärdat)(?-u:\b)|(?-u:\b)(?:all clear for|the all clear|friande besked)|(?-u:\b)(?:uppdatering (?:om|kring|gällande|av|\d)|update on|status update|final update|closing update|slutlig uppdatering|sista uppdatering|slutrapport|final report|kompletterande (?:information|uppgifter)|komplettering (?:av|till|om)|lägesrapport|lägesbild)",
     )
 });
 

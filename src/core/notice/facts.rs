@@ -29,7 +29,7 @@ static RE_DISC: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_END: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)stängdes|stängde|stängd|stoppades|stoppade|stoppat|avslutades|avslutade|avbröts|spärrades|spärrade|blockerades|blockerade|kopplade(?-u:\b).{0,40}(?-u:\b)bort|kopplades bort|rättade|rättades|åtgärdades|åtgärdade|åtgärdat|återställ|sedan dess|upphörde|tog bort|togs bort|raderade|raderades|raderat|fram till|ended|stopped|(?:been|was|were|is|are) contained|revoked|terminated|blocked|closed|fixed|resolved|restored|shut down|shut (?:\p{L}+\s+){1,3}down|disabled|removed|until|locked|deactivated|stängts|stoppats|^\s*(?:end|slut|ended|access revoked)\s*:?",
+        r"(?i)stängdes|stängde|stängd|stängt|stoppades|stoppade|stoppat|avslutades|avslutade|avbröts|spärrades|spärrade|blockerades|blockerade|kopplade(?-u:\b).{0,40}(?-u:\b)bort|kopplades bort|rättade|rättades|åtgärdades|åtgärdade|åtgärdat|återställ|sedan dess|upphörde|tog bort|togs bort|raderade|raderades|raderat|fram till|ended|stopped|(?:been|was|were|is|are) contained|revoked|terminated|blocked|closed|fixed|resolved|restored|shut down|shut (?:\p{L}+\s+){1,3}down|disabled|removed|until|locked|deactivated|stängts|stoppats|^\s*(?:end|slut|ended|access revoked)\s*:?",
     )
 });
 static RE_START: Lazy<Regex> = Lazy::new(|| {
@@ -40,7 +40,7 @@ static RE_START: Lazy<Regex> = Lazy::new(|| {
 /// Sentences about what will happen: their times are not incident facts.
 static RE_FUTURE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)(?-u:\b)nästa(?-u:\b)|(?-u:\b)next(?-u:\b)|återkommer|kommer att|kommer vi|(?-u:\b)will(?-u:\b)|planerar|planerad|planned|scheduled|senast kl\.? \d+ (?:i dag|idag|i morgon|imorgon)|webinar|webbinari",
+        r"(?i)(?-u:\b)nästa(?-u:\b)|(?-u:\b)next(?-u:\b)|återkommer|kommer att|kommer vi|(?-u:\b)will(?-u:\b)|(?-u:\b)planerar|(?-u:\b)planerad|(?-u:\b)planned|(?-u:\b)scheduled|senast kl\.? \d+ (?:i dag|idag|i morgon|imorgon)|webinar|webbinari",
     )
 });
 static RE_PERIOD_INTRO: Lazy<Regex> =
@@ -49,6 +49,13 @@ static RE_DASH_CONNECT: Lazy<Regex> =
     Lazy::new(|| re(r"(?i)^\s*(?:–|-|—|till|to|until|through|t\.o\.m\.?)\s*$"));
 static RE_AND_CONNECT: Lazy<Regex> = Lazy::new(|| re(r"(?i)^\s*(?:och|and)\s*$"));
 
+static RE_SHORT_SUBJECT: Lazy<Regex> =
+    Lazy::new(|| re(r"(?i)^(?:we|they|our\s+\p{L}+(?:\s+team)?|the\s+\p{L}+\s+team)\s+"));
+/// "from X until we reset the passwords at Y": a period whose end follows a
+/// short clause.
+static RE_UNTIL_CLAUSE: Lazy<Regex> =
+    Lazy::new(|| re(r"(?i)^\s*(?:until|till|tills|fram till|up until)\s[^\d.;:!?]{0,60}$"));
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
     Disc,
@@ -56,6 +63,34 @@ enum Role {
     End,
     None,
 }
+
+/// The role of the cue closest to the end of `seg` (the text right before a
+/// time): "we discovered that it had been open since 3 March" — the start.
+fn role_before(seg: &str) -> Role {
+    let last = |r: &Regex| r.find_iter(seg).last().map(|m| m.end());
+    let mut best: (Option<usize>, Role) = (None, Role::None);
+    for (r, role) in [
+        (&*RE_DISC, Role::Disc),
+        (&*RE_END, Role::End),
+        (&*RE_START, Role::Start),
+    ] {
+        if let Some(e) = last(r) {
+            if best.0.is_none_or(|b| e > b) {
+                best = (Some(e), role);
+            }
+        }
+    }
+    // "åtgärdat sedan den 3 november", "closed since 10:00": the end, not a start.
+    let end_since = RE_END
+        .find_iter(seg)
+        .any(|m| RE_SINCE_TAIL.is_match(seg.get(m.end()..).unwrap_or("")));
+    if best.1 == Role::Start && end_since {
+        return Role::End;
+    }
+    best.1
+}
+
+static RE_SINCE_TAIL: Lazy<Regex> = Lazy::new(|| re(r"(?i)^\s+(?:sedan|since)(?:\s+den)?\s*$"));
 
 fn role_of(seg: &str) -> Role {
     if RE_DISC.is_match(seg) {
@@ -73,6 +108,10 @@ fn role_of(seg: &str) -> Role {
 /// byte offset where that cue ends.
 fn immediate_role(after: &str) -> (Role, usize) {
     let t = after.trim_start_matches([' ', ',']);
+    // "On 18 August at 07:50 our engineers discovered": a pronoun or a
+    // possessive subject between the fronted time and its verb.
+    let subject = RE_SHORT_SUBJECT.find(t).map_or(0, |m| m.end());
+    let t = t.get(subject..).unwrap_or(t);
     let skip = after.len() - t.len();
     for (r, role) in [
         (&*RE_DISC, Role::Disc),
@@ -167,7 +206,8 @@ fn times(
             let gap = s.get(a.end..b.start).unwrap_or("");
             let before = s.get(..a.start).unwrap_or("");
             let is_period = RE_DASH_CONNECT.is_match(gap)
-                || (RE_AND_CONNECT.is_match(gap) && RE_PERIOD_INTRO.is_match(before));
+                || ((RE_AND_CONNECT.is_match(gap) || RE_UNTIL_CLAUSE.is_match(gap))
+                    && RE_PERIOD_INTRO.is_match(before));
             if !is_period {
                 continue;
             }
@@ -219,7 +259,7 @@ fn times(
             let (mut role, _) = immediate_role(after);
             if role == Role::None {
                 let from = claimed.max(prev_end);
-                role = role_of(s.get(from..m.start).unwrap_or(""));
+                role = role_before(s.get(from..m.start).unwrap_or(""));
             }
             if role == Role::None && i + 1 == ms.len() {
                 role = role_of(after);
@@ -363,7 +403,7 @@ static RE_ONGOING_TRUE: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_ONGOING_FALSE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)pågår inte|inte längre|är (?:nu |därmed |alltså |sedan dess )?(?:avslutad|avslutat|avslutade|stoppad|stoppat|åtgärdad|åtgärdat|löst|över|under kontroll)|har (?:nu )?(?:upphört|avslutats|stoppats|åtgärdats)|finns inte kvar|(?:is|has been) (?:now )?(?:contained|resolved|terminated|stopped|closed|remediated|fixed)|was (?:now )?(?:contained|resolved|remediated|stopped|terminated)|(?:har|hade) (?:\p{L}+ ){0,2}?(?:upphört|avslutats|stoppats|åtgärdats|stängts)(?-u:\b)|kvarstår inte|inte (?:längre )?kvar|är (?:nu )?(?:borttagen|borttaget|spärrad|spärrat|avstängd|avstängt|åtgärdad|åtgärdat|rättad|rättat|stängd|stängt)|(?:is|are) working again|works again|the incident is (?:closed|over)|(?:has|have) been (?:terminated|contained|resolved|stopped|revoked)|no longer (?:ongoing|active)|is over|has ended|åter i (?:full )?drift|fungerar (?:nu )?igen|is (?:now )?back (?:online|up)|has been restored",
+        r"(?i)pågår inte|inte längre|är (?:nu |därmed |alltså |sedan dess )?(?:avslutad|avslutat|avslutade|stoppad|stoppat|åtgärdad|åtgärdat|löst|över|under kontroll)|har (?:nu )?(?:upphört|avslutats|stoppats|åtgärdats)|finns inte kvar|(?:is|has been) (?:now )?(?:contained|resolved|terminated|stopped|closed|remediated|fixed)|was (?:now )?(?:contained|resolved|remediated|stopped|terminated)|(?:har|hade) (?:\p{L}+ ){0,2}?(?:upphört|avslutats|stoppats|åtgärdats|stängts)(?-u:\b)|kvarstår inte|inte (?:längre )?kvar|är (?:nu )?(?:borttagen|borttaget|spärrad|spärrat|avstängd|avstängt|åtgärdad|åtgärdat|rättad|rättat|stängd|stängt)|(?:is|are) working again|works again|(?-u:\b)no longer(?-u:\b)|the incident is (?:closed|over)|(?:has|have) been (?:terminated|contained|resolved|stopped|revoked)|no longer (?:ongoing|active)|is over|has ended|åter i (?:full )?drift|fungerar (?:nu )?igen|is (?:now )?back (?:online|up)|has been restored",
     )
 });
 
@@ -394,17 +434,17 @@ fn ongoing(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<bool> {
 
 static RE_ATTACK: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)intrång|intrusion|intruder|cyberattack|cyberangrepp|it-attack|it-angrepp|hackerattack|hackare|hackad|hackats|ransomware|utpressningsvirus|gisslanprogram|angrepp|angripare|attack|nätfiske|phishing|skadlig kod|skadlig programvara|malware|obehörig tredje part|obehörig person|en obehörig (?:kopierade|har|hade|fick)|unauthori[sz]ed (?:third party|party|person|access)|without authori[sz]ation|utan behörighet|unauthori[sz]ed third party|threat actor|hacker|ddos|överbelastningsattack|credential stuffing|brute.?force|stulen|stulits|stöld|stolen|theft|inbrott",
+        r"(?i)intrång|intrusion|intruder|cyberattack|cyberangrepp|it-attack|it-angrepp|hackerattack|hackare|hackad|hackats|ransomware|utpressningsvirus|gisslanprogram|angrepp|angripare|attack|nätfiske|phishing|skadlig kod|skadlig programvara|malware|obehörig tredje part|obehörig person|en obehörig (?:kopierade|har|hade|fick)|unauthori[sz]ed (?:third party|party|person|access)|without authori[sz]ation|utan behörighet|unauthori[sz]ed third party|threat actor|hacker|ddos|överbelastningsattack|credential stuffing|brute.?force|stulen|stulits|stöld|stolen|theft|inbrott|sql.?injection|injection attack|exploited|utnyttjades|utnyttjade en sårbarhet|password spraying|lösenordsattack|compromised through|komprometterad|komprometterat|skadeprogram|trojan|(?-u:\b)virus(?-u:\b)|infekterad|infekterat|infected with|lurades|lurade (?:\p{L}+ ){0,2}att|falsk inloggningssida|fake (?:login|sign-in) page|bedräglig|fraudulent|(?:was|were|been) taken over|kapades|kapats|unknown (?:party|third party|actor)|okänd (?:part|aktör)|utomstående (?:loggade|kom|fick|har)",
     )
 });
 static RE_HUMAN: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)mänskliga faktorn|mänskligt (?:fel|misstag)|misstag|felskick|fel mottagare|felaktig mottagare|human error|by mistake|mistakenly|wrong recipient|sent to the wrong|misdirected|glömde|glömt|tappade|tappat|borttappad|kommit bort|kom bort|förlorad|förlorade|förlust|(?-u:\b)lost(?-u:\b)|misplaced|oavsiktlig|accidental",
+        r"(?i)mänskliga faktorn|mänskligt (?:fel|misstag)|misstag|felskick|fel mottagare|felaktig mottagare|human error|by mistake|mistakenly|wrong recipient|sent to the wrong|misdirected|glömde|glömt|tappade|tappat|borttappad|kommit bort|kom bort|förlorad|förlorade|förlust|(?-u:\b)lost(?-u:\b)|misplaced|oavsiktlig|accidental|inadvertent|råkade|förbiseende|by oversight",
     )
 });
 static RE_TECH: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)tekniskt fel|tekniska fel|systemfel|programfel|mjukvarufel|bugg|software bug|(?-u:\b)bug(?-u:\b)|felkonfiguration|felkonfigurerad|konfigurationsfel|fel i konfiguration|misconfigur|configuration error|hårdvarufel|hardware failure|technical (?:fault|error|failure|issue)|system error|driftfel|strömavbrott|power outage|fel i (?:en |vår )?(?:programuppdatering|uppdatering|programvaran|koden)|felaktig (?:behörighet|konfiguration|inställning|behörighetsinställning|databasuppdatering|uppdatering)|faulty",
+        r"(?i)tekniskt fel|tekniska fel|systemfel|programfel|mjukvarufel|bugg|software bug|(?-u:\b)bug(?-u:\b)|felkonfiguration|felkonfigurerad|konfigurationsfel|fel i konfiguration|misconfigur|configuration error|hårdvarufel|hardware failure|technical (?:fault|error|failure|issue)|system error|driftfel|strömavbrott|power outage|fel i (?:en |vår )?(?:programuppdatering|uppdatering|programvaran|koden)|felaktig (?:behörighet|konfiguration|inställning|behörighetsinställning|databasuppdatering|uppdatering)|faulty|(?-u:\b)defect|(?-u:\b)defekt",
     )
 });
 /// "Ett fel i X", "Felet …": a fault, said only in passing.
@@ -429,6 +469,35 @@ static RE_CAUSE_NEG: Lazy<Regex> = Lazy::new(|| {
         r"(?i)inget tyder|ingenting tyder|ingen indikation|inga tecken|inga spår|no indication|no evidence|no sign|not (?:the result of|caused by)|inte (?:orsakad|orsakat|ett resultat)|utesluter",
     )
 });
+
+/// Who did it, in a sentence that gives the cause: a person of the supplier.
+static RE_CAUSE_AGENT: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)(?-u:\b)(?:en|ett|vår|våra|a|an|our|one of our)\s+(?:\p{L}+\s+)?(?:medarbetare|anställd|konsult|tekniker|handläggare|administratör|employee|member of (?:our )?staff|colleague|consultant|technician|administrator)(?-u:\b)",
+    )
+});
+/// A fault in the supplier's own words, in a sentence that gives the cause:
+/// "en felaktig koppling", "an error in", "a failure of".
+static RE_CAUSE_FAULT: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)(?-u:\b)(?:felaktig|felaktigt|felaktiga)\s+(?P<what>\p{L}+)|(?-u:\b)(?:fel(?:et)?|error|fault|failure|defect|glitch)\s+(?:i|in|of|på|on)(?-u:\b)",
+    )
+});
+
+/// A cause sentence the word lists did not settle: a person of the supplier
+/// is a mistake, a fault in some part (not a wrong recipient) a technical fault.
+fn stated_cause_in_own_words(s: &str) -> Option<Cause> {
+    if RE_CAUSE_AGENT.is_match(s) {
+        return Some(Cause::HumanError);
+    }
+    let fault = RE_CAUSE_FAULT.captures_iter(s).any(|c| {
+        c.name("what").is_none_or(|w| {
+            let w = w.as_str().to_lowercase();
+            !(w.starts_with("mottagar") || w.contains("adress") || w.starts_with("person"))
+        })
+    });
+    fault.then_some(Cause::TechnicalFault)
+}
 
 fn cause_in(s: &str) -> Option<Cause> {
     if RE_ATTACK.is_match(s) {
@@ -458,7 +527,7 @@ fn cause(sents: &[&str], subject: &str, ev: &mut Vec<Evidence>) -> Option<Cause>
     // A sentence that states the cause outright wins.
     for s in sents.iter().filter(usable) {
         if RE_CAUSE_SENT.is_match(s) {
-            if let Some(c) = cause_in(s) {
+            if let Some(c) = cause_in(s).or_else(|| stated_cause_in_own_words(s)) {
                 ev.push(Evidence {
                     field: "cause".into(),
                     text: s.to_string(),
@@ -470,7 +539,15 @@ fn cause(sents: &[&str], subject: &str, ev: &mut Vec<Evidence>) -> Option<Cause>
     let mut first: [Option<&str>; 3] = [None, None, None];
     let mut counts = [0usize; 3];
     let mut own_mistake = 0usize;
-    let all = std::iter::once(&subject).chain(sents.iter());
+    // The subject is a label ("Stulen iPad"); the body's account wins over
+    // it, so the subject counts only when the body names no cause at all.
+    let body_says = sents
+        .iter()
+        .any(|s| !RE_CAUSE_NEG.is_match(s) && cause_in(s).is_some());
+    let subject_counts = !body_says;
+    let all = std::iter::once(&subject)
+        .filter(|_| subject_counts)
+        .chain(sents.iter());
     for s in all.filter(|s| !RE_CAUSE_NEG.is_match(s)) {
         for (k, r) in [&*RE_ATTACK, &*RE_HUMAN, &*RE_TECH].iter().enumerate() {
             if r.is_match(s) {
@@ -525,7 +602,7 @@ static CATEGORIES: Lazy<Vec<(&'static str, Regex)>> = Lazy::new(|| {
         (
             "identification",
             re(
-                r"(?i)(?-u:\b)namn(?-u:\b)|(?-u:\b)namnen(?-u:\b)|namnuppgift|för- och efternamn|(?-u:\b)names?(?-u:\b)|full name|first name|last name|surname",
+                r"(?i)(?-u:\b)namn(?-u:\b)|(?-u:\b)namnen(?-u:\b)|namnuppgift|för- och efternamn|(?-u:\b)names?(?-u:\b)|full name|first name|last name|surname|lönespecifikation|lönebesked|payslip",
             ),
         ),
         (
@@ -537,13 +614,13 @@ static CATEGORIES: Lazy<Vec<(&'static str, Regex)>> = Lazy::new(|| {
         (
             "contact_details",
             re(
-                r"(?i)(?:^|[^-\w]|e-|post|hem|mejl|mail)adress(?:er|en|erna)?(?-u:\b)|telefonnummer|mobilnummer|kontaktuppgift|e-?mail address|phone number|telephone number|mobile number|postal address|home address|contact details|contact information|(?:^|[^\w-])address(?:es)?(?-u:\b)",
+                r"(?i)(?:^|[^-\w]|e-|post|hem|mejl|mail)adress(?:er|en|erna)?(?-u:\b)|telefonnummer|mobilnummer|kontaktuppgift|e-?mail address|phone number|telephone number|mobile number|postal address|home address|contact details|contact information|(?:^|[^\w-])address(?:es)?(?-u:\b)|vilka (?:telefon)?nummer|nummer som (?:ringt|ringde|sms)|(?:calling|caller) numbers|numbers (?:that|who) (?:called|texted)",
             ),
         ),
         (
             "health",
             re(
-                r"(?i)hälsa|hälso|sjukvård|provsvar|journal|diagnos|insatser enligt|beviljade insatser|(?-u:\b)sol(?-u:\b)|(?-u:\b)lss(?-u:\b)|funktionsnedsättning|läkemedel|medication|health|medical|test results|prescription|disabilit|patienternas|patientuppgift|patient data|(?-u:\b)remiss|besöksanteckning|vårdbesök|reason for visit|insatser (?:för|till) (?:\S+\s+){0,3}brukar",
+                r"(?i)hälsa|hälso|sjukvård|provsvar|journal|diagnos|insatser enligt|beviljade insatser|(?-u:\b)sol(?-u:\b)|(?-u:\b)lss(?-u:\b)|funktionsnedsättning|läkemedel|medication|health|medical|test results|prescription|disabilit|patienternas|patientuppgift|patient data|vårdinsats|omsorgsinsats|vårdplan|care plan|(?-u:\b)remiss|besöksanteckning|vårdbesök|reason for visit|insatser (?:för|till) (?:\S+\s+){0,3}brukar",
             ),
         ),
         (
@@ -614,7 +691,7 @@ static CATEGORIES: Lazy<Vec<(&'static str, Regex)>> = Lazy::new(|| {
         (
             "children_private_circumstances",
             re(
-                r"(?i)barns privata förhållanden|barnavårdsärende|orosanmälan|barnavård|child welfare",
+                r"(?i)barns privata förhållanden|barnavårdsärende|orosanmälan|barnavård|child welfare|(?:närvaro|frånvaro)\p{L}*(?:\s+\S+){0,6}?\s+(?:för|om|of|for)\s+(?:\S+\s+){0,3}?(?:elever|eleverna|barn|barnen|pupils|children)(?-u:\b)|(?:elevers|barns|pupils'|children's)\s+(?:närvaro|frånvaro|attendance|absence)|(?:attendance|absence) (?:records|data) (?:of|for) (?:\S+\s+){0,3}?(?:pupils|children|students)",
             ),
         ),
         (
@@ -706,7 +783,7 @@ fn categories(sents: &[&str], ev: &mut Vec<Evidence>) -> Vec<String> {
 
 // ---------------------------------------------------------------- data subjects
 
-const NUM: &str = r"ett (?:tio|tjugo|trettio|fyrtio|femtio|sextio|sjuttio|åttio|nittio|hundra|tusen)tal|\d{1,3}(?:[ .,]\d{3})+|\d+|två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve";
+const NUM: &str = r"ett (?:tio|tjugo|trettio|fyrtio|femtio|sextio|sjuttio|åttio|nittio|hundra|tusen)tal|ett dussin|a dozen|\d{1,3}(?:[ .,]\d{3})+|\d+|tretton|fjorton|femton|sexton|sjutton|arton|nitton|tjugo|trettio|fyrtio|femtio|två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve";
 const NOUNS: &str = r"\p{Ll}*(?:personer|kunder|elever|gäster|ägare|tagare|sökande|anställda|medlemmar|deltagare|brukare|patienter|invånare)|mottagare|resenärer|workers|guards|landowners|owners|tenants|guardians|parents|recipients|staff|personer|person|registrerade|brukare|elever|eleverna|anställda|medarbetare|patienter|kunder|användare|användarkonton|konton|invånare|vårdnadshavare|barn|individer|kontaktpersoner|medlemmar|sökande|klienter|deltagare|respondenter|people|persons|individuals|users|user accounts|accounts|employees|staff members|customers|patients|students|pupils|respondents|data subjects|residents|members|citizens|children|clients|applicants";
 
 static RE_RANGE: Lazy<Regex> = Lazy::new(|| {
@@ -763,6 +840,30 @@ fn num(s: &str) -> Option<u64> {
         ("ten", 10),
         ("eleven", 11),
         ("twelve", 12),
+        ("ett dussin", 12),
+        ("a dozen", 12),
+        ("tretton", 13),
+        ("fjorton", 14),
+        ("femton", 15),
+        ("sexton", 16),
+        ("sjutton", 17),
+        ("arton", 18),
+        ("nitton", 19),
+        ("tjugo", 20),
+        ("trettio", 30),
+        ("fyrtio", 40),
+        ("femtio", 50),
+        ("thirteen", 13),
+        ("fourteen", 14),
+        ("fifteen", 15),
+        ("sixteen", 16),
+        ("seventeen", 17),
+        ("eighteen", 18),
+        ("nineteen", 19),
+        ("twenty", 20),
+        ("thirty", 30),
+        ("forty", 40),
+        ("fifty", 50),
     ];
     let l = s.to_lowercase();
     if let Some((_, n)) = words.iter().find(|(w, _)| *w == l) {
@@ -806,8 +907,172 @@ fn clean_start(s: &str, start: usize) -> bool {
     }
 }
 
+/// The range a count with its qualifier stands for ("upp till 2 000" → 1–2000).
+fn qualified(q: Option<&str>, n: u64) -> Range {
+    let q = q.map(|q| q.to_lowercase());
+    match q.as_deref() {
+        Some("färre än" | "mindre än" | "under" | "fewer than" | "less than") => Range {
+            min: Some(1.min(n.saturating_sub(1))),
+            max: Some(n.saturating_sub(1)),
+        },
+        Some(
+            "upp till" | "högst" | "maximalt" | "max" | "som mest" | "up to" | "at most"
+            | "no more than",
+        ) => Range {
+            min: Some(1.min(n)),
+            max: Some(n),
+        },
+        Some("minst" | "at least" | "drygt") => Range {
+            min: Some(n),
+            max: None,
+        },
+        Some("över" | "mer än" | "fler än" | "more than" | "over") => Range {
+            min: Some(n + 1),
+            max: None,
+        },
+        _ => Range {
+            min: Some(n),
+            max: Some(n),
+        },
+    }
+}
+
+const QUALIFIERS: &str = r"färre än|mindre än|under|upp till|högst|maximalt|max|som mest|fewer than|less than|up to|at most|no more than|minst|över|mer än|fler än|drygt|at least|more than|over|cirka|ca\.?|ungefär|omkring|runt|approximately|about|around|roughly|some|nearly|närmare|nästan";
+
+/// "namn och telefonnummer för 2 300 besökare", "names … of about 2 300
+/// visitors": personal data *of* N somethings are data of N people, whatever
+/// the noun, unless the noun counts things or time.
+static RE_DATA_OF_COUNT: Lazy<Regex> = Lazy::new(|| {
+    re(&format!(
+        r"(?i)(?-u:\b)(?:för|of|om|about|on|belonging to|tillhörande)\s+(?:(?P<q>{QUALIFIERS})\s+)?(?P<n>{NUM})\s+(?P<noun>\p{{L}}+)"
+    ))
+});
+/// Nouns that count things, messages or time, never people.
+const NOT_PEOPLE: &[&str] = &[
+    "record",
+    "post",
+    "rad",
+    "fil",
+    "file",
+    "dokument",
+    "document",
+    "handling",
+    "meddelande",
+    "message",
+    "sms",
+    "mejl",
+    "mail",
+    "e-post",
+    "brev",
+    "letter",
+    "rapport",
+    "report",
+    "tabell",
+    "table",
+    "ärende",
+    "case",
+    "dag",
+    "day",
+    "timm",
+    "hour",
+    "minut",
+    "minute",
+    "sekund",
+    "second",
+    "vecka",
+    "veck",
+    "week",
+    "månad",
+    "month",
+    "år",
+    "year",
+    "procent",
+    "percent",
+    "kr",
+    "sek",
+    "euro",
+    "kronor",
+    "gb",
+    "mb",
+    "tb",
+    "server",
+    "system",
+    "konto",
+    "account",
+    "mapp",
+    "folder",
+    "bild",
+    "image",
+    "screenshot",
+    "skärmbild",
+    "version",
+    "rader",
+    "row",
+    "line",
+    "transaktion",
+    "transaction",
+    "faktur",
+    "invoice",
+    "bokning",
+    "booking",
+    "enhet",
+    "device",
+    "dator",
+    "computer",
+    "sida",
+    "page",
+    "tjänst",
+    "service",
+    "januari",
+    "january",
+    "februari",
+    "february",
+    "mars",
+    "march",
+    "april",
+    "maj",
+    "may",
+    "juni",
+    "june",
+    "juli",
+    "july",
+    "augusti",
+    "august",
+    "september",
+    "oktober",
+    "october",
+    "november",
+    "december",
+];
+
+fn people_noun(noun: &str) -> bool {
+    let n = noun.to_lowercase();
+    !NOT_PEOPLE.iter().any(|w| n.starts_with(w))
+}
+
+/// "Kommunens uppgifter omfattas inte", "your residents are not affected":
+/// the controller's own people or data said to be untouched.
+static RE_OURS_NOT_AFFECTED: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)(?-u:\b)(?:kommunens|era|ert|er|your|the municipality's|the council's)\s+(?:\p{L}+\s+){0,3}?(?:omfattas|berörs|påverkas|berördes|påverkades|drabbades|drabbas|are|were|is|was|have been|has been)\s+(?:\p{L}+\s+)?(?:inte|ej|not)\s+(?:\p{L}+\s+)?(?:av|berörda|påverkade|drabbade|affected|involved|impacted|exposed)|(?-u:\b)(?:inga|no)\s+(?:\p{L}+\s+){0,3}?(?:personuppgifter|personal data|uppgifter|data)\s+(?:från|om|of|from|about|belonging to)\s+(?:kommunen|er|your|\p{Lu}\p{L}+ kommun)(?-u:\b)",
+    )
+});
+/// A count said to be an estimate: a later count replaces it.
+static RE_ESTIMATE: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)uppskatt|preliminär|first estimate|initial estimate|estimated at|our estimate|första bedömning",
+    )
+});
+/// A later count said to be the result of a review.
+static RE_RECOUNT: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)now (?:say|know|confirm)|can now|kan nu|vet nu|efter (?:vår )?genomgång|having (?:gone through|reviewed|checked)|after (?:going through|reviewing|checking|our review)",
+    )
+});
+
 fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
-    let mut best: Option<(bool, Range, &str)> = None;
+    // (strong: the sentence says they are affected, estimate, range, sentence)
+    let mut best: Option<(bool, bool, Range, &str)> = None;
     for s in sents {
         let mut found: Option<Range> = None;
         if let Some(c) = RE_RANGE.captures(s) {
@@ -831,35 +1096,7 @@ fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
                     continue;
                 }
                 let Some(n) = num(nm.as_str()) else { continue };
-                let q = c.name("q").map(|q| q.as_str().to_lowercase());
-                let r = match q.as_deref() {
-                    Some("färre än" | "mindre än" | "under" | "fewer than" | "less than") => {
-                        Range {
-                            min: Some(1.min(n.saturating_sub(1))),
-                            max: Some(n.saturating_sub(1)),
-                        }
-                    }
-                    Some(
-                        "upp till" | "högst" | "maximalt" | "max" | "som mest" | "up to"
-                        | "at most" | "no more than",
-                    ) => Range {
-                        min: Some(1.min(n)),
-                        max: Some(n),
-                    },
-                    Some("minst" | "at least" | "drygt") => Range {
-                        min: Some(n),
-                        max: None,
-                    },
-                    Some("över" | "mer än" | "fler än" | "more than" | "over") => Range {
-                        min: Some(n + 1),
-                        max: None,
-                    },
-                    _ => Range {
-                        min: Some(n),
-                        max: Some(n),
-                    },
-                };
-                found = Some(r);
+                found = Some(qualified(c.name("q").map(|q| q.as_str()), n));
                 break;
             }
         }
@@ -875,7 +1112,26 @@ fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
                 });
             }
         }
-        if found.is_none() && RE_ZERO.is_match(s) && RE_AFFECT.is_match(s) {
+        if found.is_none() && CATEGORIES.iter().any(|(_, r)| r.is_match(s)) {
+            for c in RE_DATA_OF_COUNT.captures_iter(s) {
+                let (Some(nm), Some(noun)) = (c.name("n"), c.name("noun")) else {
+                    continue;
+                };
+                if !clean_start(s, nm.start()) || !people_noun(noun.as_str()) {
+                    continue;
+                }
+                let Some(n) = num(nm.as_str()) else { continue };
+                // "of 2026": a year, not a count.
+                if nm.as_str().len() == 4 && (1900..=2100).contains(&n) {
+                    continue;
+                }
+                found = Some(qualified(c.name("q").map(|q| q.as_str()), n));
+                break;
+            }
+        }
+        if found.is_none()
+            && ((RE_ZERO.is_match(s) && RE_AFFECT.is_match(s)) || RE_OURS_NOT_AFFECTED.is_match(s))
+        {
             found = Some(Range {
                 min: Some(0),
                 max: Some(0),
@@ -883,16 +1139,21 @@ fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
         }
         if let Some(r) = found {
             let strong = RE_AFFECT.is_match(s);
-            let is_final = best.is_some() && RE_FINAL_COUNT.is_match(s);
-            match &best {
-                None => best = Some((strong, r, s)),
-                Some((false, _, _)) if strong => best = Some((strong, r, s)),
-                Some(_) if is_final => best = Some((true, r, s)),
-                _ => {}
+            let estimate = RE_ESTIMATE.is_match(s);
+            let replaces = match &best {
+                None => true,
+                Some((false, _, _, _)) if strong => true,
+                Some((_, was_estimate, _, _)) => {
+                    RE_FINAL_COUNT.is_match(s) || (*was_estimate && RE_RECOUNT.is_match(s))
+                }
+            };
+            if replaces {
+                let strong = strong || best.is_some();
+                best = Some((strong, estimate, r, s));
             }
         }
     }
-    let (_, r, s) = best?;
+    let (_, _, r, s) = best?;
     ev.push(Evidence {
         field: "data_subjects".into(),
         text: s.to_string(),
@@ -1263,6 +1524,12 @@ const RUN_NOUNS_AFTER: &[&str] = &[
     "miljö",
     "incidenten",
 ];
+/// ", the … service", ", vår … tjänst" right after a name.
+static RE_APPOSITIVE: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)^\s*,\s*(?:the|your|our|vår|vårt|våra|er|ert|era|den|det)\s+(?:[\p{L}-]+\s+){0,3}?(?:service|system|app|application|platform|portal|console|tool|software|tjänst|tjänsten|system|systemet|plattform|plattformen|app|appen|portal|portalen|verktyg|verktyget)(?-u:\b)",
+    )
+});
 /// A system noun right before a lone name: "i deras tjänst Arkivet".
 const SYSTEM_NOUN_CUES: &[&str] = &[
     "system",
@@ -1406,7 +1673,13 @@ fn running_names(m: &str, all_text: &[&str], org_words: &[String]) -> Vec<(Strin
         // word is a name; a Swedish definite compound in front of it only
         // says what kind of thing it is.
         let product = !single && words.last().is_some_and(|w| is_product_suffix(w));
-        if named_by_noun || (cue && (!single || camel || suffix || recurs || in_subject)) {
+        // "FleetTrack, the vehicle planning service you use": the text says
+        // what it is, so it is a system even when the maker has its name.
+        let appositive = RE_APPOSITIVE.is_match(after);
+        if named_by_noun
+            || appositive
+            || (cue && (!single || camel || suffix || recurs || in_subject))
+        {
             out.push((name, Sign::Strong));
         } else if mid && product {
             let named = match words.split_first() {
@@ -1689,6 +1962,115 @@ mod tests {
         assert_eq!(cause(&s, "", &mut Vec::new()), Some(Cause::TechnicalFault));
         let s = sentences("En medarbetare glömde datorn på tåget.");
         assert_eq!(cause(&s, "", &mut Vec::new()), Some(Cause::HumanError));
+    }
+
+    #[test]
+    fn data_subjects_in_words_of_any_noun_and_said_to_be_none() {
+        assert_eq!(
+            ds("Listan omfattar sjutton deltagare."),
+            Some((Some(17), Some(17)))
+        );
+        assert_eq!(ds("It lists a dozen tenants."), Some((Some(12), Some(12))));
+        // Data *of* N somethings are data of N people; N records are not.
+        assert_eq!(
+            ds("Exporten innehöll namn och adresser för 130 hyresgäster."),
+            Some((Some(130), Some(130)))
+        );
+        assert_eq!(
+            ds("The page showed names and phone numbers of up to 75 volunteers."),
+            Some((Some(1), Some(75)))
+        );
+        assert_eq!(ds("Loggen visar namn för 40 filer."), None);
+        assert_eq!(ds("The file lists names of 3 March events."), None);
+        // None of ours: zero.
+        assert_eq!(
+            ds("Era invånare berörs alltså inte av händelsen."),
+            Some((Some(0), Some(0)))
+        );
+        assert_eq!(
+            ds("Your pupils were not affected."),
+            Some((Some(0), Some(0)))
+        );
+        // A re-count replaces an estimate; without an estimate the first stays.
+        assert_eq!(
+            ds("We first estimated about 200 people. After reviewing the logs we can now say it was 188 people."),
+            Some((Some(188), Some(188)))
+        );
+        assert_eq!(
+            ds("Omkring 90 elever berörs. Vi kan nu se att 4 lärare också loggade in."),
+            Some((Some(90), Some(90)))
+        );
+    }
+
+    #[test]
+    fn cause_as_the_supplier_states_it() {
+        let c = |t: &str| cause(&sentences(t), "", &mut Vec::new());
+        assert_eq!(
+            c("Someone used a SQL injection in the login form."),
+            Some(Cause::Attack)
+        );
+        assert_eq!(
+            c("En handläggare lurades att lämna ut sin kod via telefon."),
+            Some(Cause::Attack)
+        );
+        assert_eq!(
+            c("Orsaken var att en tekniker valde en gammal kopia vid återläsningen."),
+            Some(Cause::HumanError)
+        );
+        assert_eq!(
+            c("Orsaken var en felaktig synkronisering mellan två register."),
+            Some(Cause::TechnicalFault)
+        );
+        // A wrong recipient in the cause sentence is not a fault of the system.
+        assert_ne!(
+            c("Orsaken var att utskicket gick till felaktiga mottagare."),
+            Some(Cause::TechnicalFault)
+        );
+        assert_eq!(
+            c("We inadvertently shared the folder."),
+            Some(Cause::HumanError)
+        );
+        // The subject's label does not overrule the body's account.
+        let s = sentences("Jag tappade telefonen i bussen.");
+        assert_eq!(
+            cause(&s, "Stulen telefon", &mut Vec::new()),
+            Some(Cause::HumanError)
+        );
+        assert_eq!(
+            cause(
+                &sentences("Mer information kommer."),
+                "Stulen telefon",
+                &mut Vec::new()
+            ),
+            Some(Cause::Attack)
+        );
+    }
+
+    #[test]
+    fn the_cue_closest_to_a_time_gives_its_role() {
+        let r = DateTime::parse_from_rfc3339("2026-05-20T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let fmt = |x: Option<DateTime<Utc>>| x.map(|x| x.with_timezone(&Stockholm).to_rfc3339());
+        let s = sentences("We found out today that the share had been public since 2 May 2026.");
+        let (_, f, _) = times(&s, Stockholm, r, None, &mut Vec::new());
+        assert_eq!(fmt(f).as_deref(), Some("2026-05-02T00:00:00+02:00"));
+        let s = sentences(
+            "Servern var öppen från den 3 maj kl. 08:00 tills vi stängde porten kl. 17:10 den 4 maj.",
+        );
+        let (_, f, t) = times(&s, Stockholm, r, None, &mut Vec::new());
+        assert_eq!(fmt(f).as_deref(), Some("2026-05-03T08:00:00+02:00"));
+        assert_eq!(fmt(t).as_deref(), Some("2026-05-04T17:10:00+02:00"));
+        let s = sentences("Felet är stängt sedan den 5 maj kl. 09:00.");
+        let (_, f, t) = times(&s, Stockholm, r, None, &mut Vec::new());
+        assert_eq!(
+            (fmt(f), fmt(t).as_deref()),
+            (None, Some("2026-05-05T09:00:00+02:00"))
+        );
+        let s = sentences("On 6 May 2026 at 10:15 our admins noticed that the bucket had been open since 1 May 2026 at 08:00.");
+        let (d, f, _) = times(&s, Stockholm, r, None, &mut Vec::new());
+        assert_eq!(fmt(d).as_deref(), Some("2026-05-06T10:15:00+02:00"));
+        assert_eq!(fmt(f).as_deref(), Some("2026-05-01T08:00:00+02:00"));
     }
 
     fn systems_of(from: &str, body: &str) -> Vec<String> {

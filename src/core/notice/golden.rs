@@ -200,14 +200,30 @@ const FIELDS: [&str; 14] = [
 
 /// Per-field floor of the class set (`tests/fixtures/notices-classes`, issue
 /// #13): the test fails when a field's share of exactly right notices falls
-/// below it. Raised as the reader gets better; never lowered to pass.
-const CLASS_FLOOR: f64 = 0.95;
+/// below it. Raised as the reader gets better; never lowered to pass. 0.98 is
+/// the issue's bar for every field.
+const CLASS_FLOOR: f64 = 0.98;
+
+/// Fields held above [`CLASS_FLOOR`]: what the reader reached on them (84
+/// notices, c73–c84 written for data subjects and cause).
+const CLASS_FIELD_FLOORS: [(&str, f64); 3] = [
+    ("incident.data_subjects", 1.0),
+    ("incident.cause", 1.0),
+    ("incident.occurred_from", 1.0),
+];
+
+fn class_floor(field: &str) -> f64 {
+    CLASS_FIELD_FLOORS
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map_or(CLASS_FLOOR, |(_, v)| *v)
+}
 
 #[test]
 fn golden_classes_per_field() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/notices-classes");
     let rows = read_folder(&dir);
-    assert!(rows.len() >= 60, "only {} class notices found", rows.len());
+    assert!(rows.len() >= 84, "only {} class notices found", rows.len());
     let mut wrong = [0usize; FIELDS.len()];
     for (eml, exp, got) in &rows {
         for d in diff(exp, got) {
@@ -227,11 +243,13 @@ fn golden_classes_per_field() {
     for (i, f) in FIELDS.iter().enumerate() {
         let acc = 1.0 - wrong[i] as f64 / n;
         println!("  {f:<26}{acc:.3}");
-        if acc < CLASS_FLOOR {
-            low.push(format!("{f} {acc:.3}"));
+        // Compared in whole notices: 1.0 means none wrong.
+        let floor = class_floor(f);
+        if acc + 1e-9 < floor {
+            low.push(format!("{f} {acc:.3} (floor {floor:.3})"));
         }
     }
-    assert!(low.is_empty(), "below the floor {CLASS_FLOOR}: {low:?}");
+    assert!(low.is_empty(), "below the floor: {low:?}");
 }
 
 #[test]
