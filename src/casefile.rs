@@ -445,7 +445,7 @@ pub async fn load(
     case_ref: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<CaseFile>, StoreError> {
-    let Some(rec) = store.case_record(case_ref).await? else {
+    let Some(rec) = store.case_by_ref(case_ref).await? else {
         return Ok(None);
     };
     let messages = store.case_messages(rec.id).await?;

@@ -808,7 +808,7 @@ fn cases(flag: Option<&Path>, cmd: CasesCommand) -> Result<ExitCode, ExitCode> {
                 v["timeline"] = serde_json::to_value(&events).unwrap_or_default();
                 v["mails"] = serde_json::to_value(&mails).unwrap_or_default();
                 // Every clock of the case, GDPR's and NIS2's (`core::regime`).
-                let case = store.case_workflow(c.id).await.or_exit(1)?.case();
+                let case = store.case_by_id(c.id).await.or_exit(1)?.case();
                 v["nis2"] = serde_json::to_value(&case.nis2).unwrap_or_default();
                 v["clocks"] = clocks_json(&case, tz);
                 if json {
@@ -897,7 +897,7 @@ async fn cases_nis2_draft(
         .await
         .or_exit(1)?
         .ok_or_else(|| fail(2, format!("no case {case_ref}")))?;
-    let case = store.case_workflow(id).await.or_exit(1)?.case();
+    let case = store.case_by_id(id).await.or_exit(1)?.case();
     let docs = crate::render::nis2_bundle(&file, &tpl, &case.nis2)
         .or_exit_in(1, format!("{case_ref}: NIS2 drafts could not be made"))?;
     std::fs::create_dir_all(out).or_exit_in(1, out.display())?;
@@ -932,7 +932,7 @@ async fn cases_imy_form(
     // Question 31 on informing data subjects follows a recorded decision to
     // inform; otherwise the plain notification.
     let outcome = store
-        .case_record(case_ref)
+        .case_by_ref(case_ref)
         .await
         .ok()
         .flatten()

@@ -15,7 +15,6 @@ use crate::core::regime::Clock;
 use crate::core::register::{self, Anchor, CaseHead, Seal};
 use crate::core::timeline::{self, StoredEvent};
 use crate::store::{CaseRecord, EventRow, Store};
-use crate::workers::reply::load_case;
 
 fn local(t: Option<DateTime<Utc>>, tz: Tz) -> Value {
     t.map(|t| Value::String(crate::core::local_time::rfc3339(t, tz)))
@@ -23,9 +22,9 @@ fn local(t: Option<DateTime<Utc>>, tz: Tz) -> Value {
 }
 
 /// One register entry.
-fn entry(wf: &CaseRecord, events: &[EventRow], messages: i64, tz: Tz) -> Value {
-    let case = load_case(wf);
-    let f = &wf.stored.facts;
+fn entry(record: &CaseRecord, events: &[EventRow], messages: i64, tz: Tz) -> Value {
+    let case = record.case();
+    let f = &record.stored.facts;
     let inc = &f["incident"];
     let texts = |kinds: &[EventKind]| -> Vec<Value> {
         events
@@ -52,16 +51,16 @@ fn entry(wf: &CaseRecord, events: &[EventRow], messages: i64, tz: Tz) -> Value {
     };
     let n = &case.nis2;
     let mut v = json!({
-        "ref": wf.case_ref,
-        "state": wf.state,
-        "committee": wf.route.as_ref().map(|r| &r.committee.name),
-        "official": wf.route.as_ref().map(|r| &r.official.address),
-        "aware_at": local(Some(wf.aware_at), tz),
+        "ref": record.case_ref,
+        "state": record.state,
+        "committee": record.route.as_ref().map(|r| &r.committee.name),
+        "official": record.route.as_ref().map(|r| &r.official.address),
+        "aware_at": local(Some(record.aware_at), tz),
         "deadline_at": local(Some(case.deadline()), tz),
-        "opened_at": local(Some(wf.opened_at), tz),
+        "opened_at": local(Some(record.opened_at), tz),
         "reporter_organisation": f["reporter"]["organisation"],
         "reporter_address": f["reporter"]["address"],
-        "systems": wf.systems,
+        "systems": record.systems,
         "facts": {
             "discovered_at": inc["discovered_at"],
             "occurred_from": inc["occurred_from"],
@@ -102,7 +101,7 @@ fn entry(wf: &CaseRecord, events: &[EventRow], messages: i64, tz: Tz) -> Value {
         ]),
         "messages": messages,
         "events": events.len(),
-        "timeline_head": wf.timeline_head,
+        "timeline_head": record.timeline_head,
     });
     if let Value::Object(m) = &mut v {
         let nis2 = [
@@ -154,14 +153,14 @@ pub async fn export(
     to: Option<NaiveDate>,
 ) -> anyhow::Result<Vec<Value>> {
     let mut out = Vec::new();
-    for wf in store.all_workflows().await? {
-        let day = wf.opened_at.with_timezone(&tz).date_naive();
+    for record in store.all_workflows().await? {
+        let day = record.opened_at.with_timezone(&tz).date_naive();
         if from.is_some_and(|f| day < f) || to.is_some_and(|t| day > t) {
             continue;
         }
-        let events = store.case_events(wf.id).await?;
-        let messages = store.case_messages(wf.id).await?.len() as i64;
-        out.push(entry(&wf, &events, messages, tz));
+        let events = store.case_events(record.id).await?;
+        let messages = store.case_messages(record.id).await?.len() as i64;
+        out.push(entry(&record, &events, messages, tz));
     }
     Ok(out)
 }
@@ -292,16 +291,16 @@ impl Report {
 
 /// Checks one case: its chain, its head hash, and its row against the last seal.
 /// Returns the problem (if any) and whether the row is sealed at all.
-fn check_case(wf: &CaseRecord, chain: &[StoredEvent]) -> (Option<String>, bool) {
+fn check_case(record: &CaseRecord, chain: &[StoredEvent]) -> (Option<String>, bool) {
     let head = match timeline::verify(chain) {
         Err(b) => return (Some(b.to_string()), true),
         Ok(h) => h,
     };
-    if head != wf.timeline_head {
+    if head != record.timeline_head {
         return (
             Some(format!(
                 "the timeline ends at {head}, but the case row records head {}: events were removed at the end",
-                wf.timeline_head
+                record.timeline_head
             )),
             true,
         );
@@ -323,7 +322,7 @@ fn check_case(wf: &CaseRecord, chain: &[StoredEvent]) -> (Option<String>, bool) 
             true,
         );
     };
-    let problem = wf
+    let problem = record
         .row_state()
         .first_difference(&seal.row)
         .map(|m| format!("{m} (event {seq}): the case row was edited"));
@@ -340,8 +339,8 @@ pub async fn verify(store: &Store, anchor: Option<&Anchor>) -> anyhow::Result<Re
     let mut reg_seqs: Vec<u64> = Vec::new();
     let mut heads: Vec<CaseHead> = Vec::new();
     let mut unsealed_rows = 0;
-    for (wf, chain) in &snap.cases {
-        let (problem, sealed) = check_case(wf, chain);
+    for (record, chain) in &snap.cases {
+        let (problem, sealed) = check_case(record, chain);
         if !sealed {
             unsealed_rows += 1;
         }
@@ -351,10 +350,14 @@ pub async fn verify(store: &Store, anchor: Option<&Anchor>) -> anyhow::Result<Re
                 .filter_map(|e| e.seal.as_ref().and_then(timeline::reg_seq_of)),
         );
         if let Some(a) = anchor {
-            heads.push(register::prefix_upto(wf.case_ref.as_str(), chain, a.upto));
+            heads.push(register::prefix_upto(
+                record.case_ref.as_str(),
+                chain,
+                a.upto,
+            ));
         }
         cases.push(Verified {
-            case_ref: wf.case_ref.to_string(),
+            case_ref: record.case_ref.to_string(),
             events: chain.len(),
             problem,
         });
@@ -362,7 +365,7 @@ pub async fn verify(store: &Store, anchor: Option<&Anchor>) -> anyhow::Result<Re
     let refs: Vec<&str> = snap
         .cases
         .iter()
-        .map(|(wf, _)| wf.case_ref.as_str())
+        .map(|(record, _)| record.case_ref.as_str())
         .collect();
     let mut problems = register::case_number_gaps(&refs, &snap.case_counters);
     problems.extend(register::register_gaps(reg_seqs, reg_counter));
@@ -396,7 +399,9 @@ pub async fn current_anchor(store: &Store, now: DateTime<Utc>) -> anyhow::Result
     let heads: Vec<CaseHead> = snap
         .cases
         .iter()
-        .map(|(wf, chain)| register::prefix_upto(wf.case_ref.as_str(), chain, snap.reg_counter))
+        .map(|(record, chain)| {
+            register::prefix_upto(record.case_ref.as_str(), chain, snap.reg_counter)
+        })
         .collect();
     Ok(Anchor::over(now, snap.reg_counter, &heads))
 }

@@ -5,7 +5,6 @@
 use crate::core::case::Decision;
 use crate::core::stats::{CaseStat, Outcome};
 use crate::store::{CaseRecord, Store};
-use crate::workers::reply::load_case;
 
 fn text(v: &serde_json::Value) -> Option<String> {
     v.as_str()
@@ -16,12 +15,12 @@ fn text(v: &serde_json::Value) -> Option<String> {
 
 /// One stored case as the statistics see it (pure); `None` for a case merged
 /// into another (its messages are counted in the case it was merged into).
-pub fn from_record(wf: &CaseRecord) -> Option<CaseStat> {
-    let case = load_case(wf);
+pub fn from_record(record: &CaseRecord) -> Option<CaseStat> {
+    let case = record.case();
     if case.merged_into.is_some() {
         return None;
     }
-    let inc = &wf.stored.facts["incident"];
+    let inc = &record.stored.facts["incident"];
     let outcome = match (case.withdrawn_at, case.decision) {
         (Some(_), _) => Outcome::Withdrawn,
         (None, Some(Decision::Notify)) => Outcome::Notified,
@@ -29,13 +28,13 @@ pub fn from_record(wf: &CaseRecord) -> Option<CaseStat> {
         (None, Some(Decision::DoNotNotify)) => Outcome::NotNotified,
         (None, None) => Outcome::Undecided,
     };
-    let supplier = text(&wf.stored.facts["reporter"]["organisation"])
-        .or_else(|| wf.reporter_organisation.clone())
-        .or_else(|| wf.reporter_domain.clone());
+    let supplier = text(&record.stored.facts["reporter"]["organisation"])
+        .or_else(|| record.reporter_organisation.clone())
+        .or_else(|| record.reporter_domain.clone());
     Some(CaseStat {
-        case_ref: wf.case_ref.to_string(),
-        aware_at: wf.aware_at,
-        committee: wf
+        case_ref: record.case_ref.to_string(),
+        aware_at: record.aware_at,
+        committee: record
             .route
             .as_ref()
             .map(|r| r.committee.name.trim())

@@ -16,7 +16,7 @@ use docx_rs::{
 
 use super::RenderError;
 use crate::core::documents::words::placeholder_pieces;
-use crate::core::documents::{Block, Decision};
+use crate::core::documents::{Block, DraftDecision};
 
 /// Bullet numbering id: id 1 is reserved for docx-rs's built-in decimal list.
 const BULLETS: usize = 2;
@@ -105,7 +105,7 @@ fn text(s: &str) -> Paragraph {
 
 /// The page header: the municipality and the committee on the left; date and diarienummer on the right,
 /// as on every page of the seeds.
-fn header(d: &Decision) -> Header {
+fn header(d: &DraftDecision) -> Header {
     let cell = |w: usize, p: Vec<Paragraph>| {
         p.into_iter()
             .fold(TableCell::new().width(w, WidthType::Dxa), |c, p| {
@@ -148,7 +148,7 @@ fn header(d: &Decision) -> Header {
         .add_paragraph(Paragraph::new().style("Small"))
 }
 
-fn footer(d: &Decision) -> Footer {
+fn footer(d: &DraftDecision) -> Footer {
     Footer::new().add_paragraph(
         Paragraph::new()
             .style("Small")
@@ -206,7 +206,11 @@ fn finish_parts(xml: &mut docx_rs::XMLDocx, author: &str) {
 
 /// The .docx bytes of a decision dated `date`, written by `author` (the
 /// deciding official, or "breachwatch" when none is configured).
-pub fn decision_docx(d: &Decision, date: NaiveDate, author: &str) -> Result<Vec<u8>, RenderError> {
+pub fn decision_docx(
+    d: &DraftDecision,
+    date: NaiveDate,
+    author: &str,
+) -> Result<Vec<u8>, RenderError> {
     let stamp = format!("{}T00:00:00Z", date.format("%Y-%m-%d"));
     let mut docx = styles(Docx::new())
         .page_size(PAGE_W, PAGE_H)

@@ -12,7 +12,9 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
 use crate::core::documents::words::{datetime_short, placeholder_pieces, TO_FILL_IN};
-use crate::core::documents::{decision, imy_form, sample, CaseFile, Decision, ImyForm, Outcome};
+use crate::core::documents::{
+    decision, imy_form, sample, CaseFile, DraftDecision, ImyForm, Outcome,
+};
 
 pub const DECISION_TXT: &str = "decision.txt.j2";
 pub const IMY_TXT: &str = "imy.txt.j2";
@@ -311,7 +313,7 @@ impl Templates {
     }
 
     /// The decision as plain text.
-    pub fn decision_text(&self, d: &Decision) -> Result<String, TemplateError> {
+    pub fn decision_text(&self, d: &DraftDecision) -> Result<String, TemplateError> {
         self.render(DECISION_TXT, &[("decision", json(d))])
     }
 

@@ -810,8 +810,8 @@ macro_rules! dispatch {
 /// Queries of the document assembly (`crate::casefile`, `cases draft`).
 impl Store {
     /// The case with this reference, or None.
-    pub async fn case_record(&self, case_ref: &str) -> Result<Option<CaseRecord>> {
-        dispatch!(self, case_record(case_ref))
+    pub async fn case_by_ref(&self, case_ref: &str) -> Result<Option<CaseRecord>> {
+        dispatch!(self, case_by_ref(case_ref))
     }
 
     /// Appends events to a case's timeline in one transaction (e.g. the
@@ -1168,8 +1168,8 @@ impl Store {
     }
 
     /// The cases with these ids (any order), one query.
-    pub async fn case_workflows(&self, ids: &[i64]) -> Result<Vec<CaseRecord>> {
-        dispatch!(self, case_workflows(ids))
+    pub async fn cases_by_ids(&self, ids: &[i64]) -> Result<Vec<CaseRecord>> {
+        dispatch!(self, cases_by_ids(ids))
     }
 
     /// Several cases' due reminders in one transaction (see `workers::clock`).
@@ -1181,13 +1181,13 @@ impl Store {
         dispatch!(self, commit_reminders(items, now))
     }
 
-    pub async fn case_workflow(&self, case_id: i64) -> Result<CaseRecord> {
-        dispatch!(self, case_workflow(case_id))
+    pub async fn case_by_id(&self, case_id: i64) -> Result<CaseRecord> {
+        dispatch!(self, case_by_id(case_id))
     }
 
     /// Cases not closed, oldest first.
-    pub async fn open_workflows(&self) -> Result<Vec<CaseRecord>> {
-        dispatch!(self, open_workflows())
+    pub async fn open_cases(&self) -> Result<Vec<CaseRecord>> {
+        dispatch!(self, open_cases())
     }
 
     /// Every case, oldest first.

@@ -1193,7 +1193,7 @@ macro_rules! backend {
                 .decoded()
             }
 
-            pub async fn case_workflow(pool: &Pool, case_id: i64) -> Result<CaseRecord> {
+            pub async fn case_by_id(pool: &Pool, case_id: i64) -> Result<CaseRecord> {
                 let row = sqlx::query(sqlx::AssertSqlSafe(format!("{RECORD} WHERE id = $1")))
                     .bind(case_id)
                     .fetch_optional(pool)
@@ -1203,7 +1203,7 @@ macro_rules! backend {
             }
 
             /// The cases with these ids, in one query (the clock's due cases).
-            pub async fn case_workflows(pool: &Pool, ids: &[i64]) -> Result<Vec<CaseRecord>> {
+            pub async fn cases_by_ids(pool: &Pool, ids: &[i64]) -> Result<Vec<CaseRecord>> {
                 if ids.is_empty() {
                     return Ok(Vec::new());
                 }
@@ -1261,7 +1261,7 @@ macro_rules! backend {
                 Ok(out)
             }
 
-            pub async fn open_workflows(pool: &Pool) -> Result<Vec<CaseRecord>> {
+            pub async fn open_cases(pool: &Pool) -> Result<Vec<CaseRecord>> {
                 let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{RECORD} WHERE state <> 'closed' ORDER BY id")))
                     .fetch_all(pool)
                     .await?;
@@ -1498,7 +1498,7 @@ macro_rules! backend {
                 Ok(rows.iter().map(message_row).collect())
             }
 
-            pub async fn case_record(pool: &Pool, case_ref: &str) -> Result<Option<CaseRecord>> {
+            pub async fn case_by_ref(pool: &Pool, case_ref: &str) -> Result<Option<CaseRecord>> {
                 let row = sqlx::query(sqlx::AssertSqlSafe(format!("{RECORD} WHERE ref = $1")))
                     .bind(case_ref)
                     .fetch_optional(pool)

@@ -1,7 +1,7 @@
 //! The case actions of the web page. Each one is the reply command it mirrors,
 //! read by the same command reader (`core::commands::parse_reply`) and applied
 //! by the same state machine (`Case::apply`); its effects become the same
-//! events and mails as a reply's (`workers::reply::outcome_work`). The only
+//! events and mails as a reply's (`workers::reply::prepare_outcome`). The only
 //! difference is who vouches for the person: the web session instead of the
 //! receiving server's Authentication-Results, recorded on the event as
 //! `via: {"via": "web", "user": …}`. All calls into the case machine are here.
@@ -20,7 +20,7 @@ use super::WebState;
 use crate::core::auth::{roster_role, Origin};
 use crate::core::case::{Effect, ReplyOutcome};
 use crate::core::commands::{parse_reply, Parsed};
-use crate::workers::reply::{load_case, outcome_work, ReplyMail};
+use crate::workers::reply::{prepare_outcome, ReplyMail};
 
 #[derive(Debug, Deserialize)]
 pub struct ActionForm {
@@ -110,7 +110,7 @@ pub async fn action(
         return (StatusCode::FORBIDDEN, "missing or wrong form token\n").into_response();
     }
     let p = &state.p;
-    let Some(wf) = (match p.store.case_record(case_ref.trim()).await {
+    let Some(record) = (match p.store.case_by_ref(case_ref.trim()).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!("web action: {e:#}");
@@ -123,7 +123,7 @@ pub async fn action(
     }) else {
         return error_page(&state, StatusCode::NOT_FOUND, "Ärendet finns inte.");
     };
-    let Some(route) = wf.route.clone() else {
+    let Some(route) = record.route.clone() else {
         return error_page(
             &state,
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -163,7 +163,7 @@ pub async fn action(
         );
     }
     let now = Utc::now();
-    let case = load_case(&wf);
+    let case = record.case();
     let via = json!({ "via": "web", "user": session.address });
     let out = match case.apply_in(
         &command,
@@ -196,21 +196,21 @@ pub async fn action(
     let refused = out.case.is_none();
     let reply = ReplyMail {
         sender: session.address.clone(),
-        subject: format!("{} (webben): {text}", wf.case_ref),
+        subject: format!("{} (webben): {text}", record.case_ref),
         message_id: Some(format!("web-{}", uuid::Uuid::new_v4())),
         text: text.clone(),
         origin: Origin::default(),
     };
-    let file = crate::casefile::load(&p.store, &p.cfg, wf.case_ref.as_str(), now)
+    let file = crate::casefile::load(&p.store, &p.cfg, record.case_ref.as_str(), now)
         .await
         .unwrap_or(None);
     let docs = file.as_ref().map(|f| (f, p.templates.as_ref()));
-    let work = match outcome_work(
-        &p.cfg, &p.sender, &wf, &reply, now, docs, None, &case, &route, out,
+    let work = match prepare_outcome(
+        &p.cfg, &p.sender, &record, &reply, now, docs, None, &case, &route, out,
     ) {
         Ok(w) => w,
         Err(e) => {
-            tracing::error!(case = %wf.case_ref, "web action not handled: {e}");
+            tracing::error!(case = %record.case_ref, "web action not handled: {e}");
             return error_page(
                 &state,
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -220,7 +220,13 @@ pub async fn action(
     };
     match p
         .store
-        .commit_web_action(wf.id, work.update.as_ref(), &work.events, work.mails, now)
+        .commit_web_action(
+            record.id,
+            work.update.as_ref(),
+            &work.events,
+            work.mails,
+            now,
+        )
         .await
     {
         Ok(()) => {}
@@ -232,7 +238,7 @@ pub async fn action(
             );
         }
         Err(e) => {
-            tracing::error!(case = %wf.case_ref, "web action: {e:#}");
+            tracing::error!(case = %record.case_ref, "web action: {e:#}");
             return error_page(
                 &state,
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -242,9 +248,9 @@ pub async fn action(
     }
     p.outbox_wake.notify_one();
     p.clock_wake.notify_one();
-    tracing::info!(case = %wf.case_ref, command = command.name(), who = %crate::core::types::addr_hash(&session.address), refused, "web action");
+    tracing::info!(case = %record.case_ref, command = command.name(), who = %crate::core::types::addr_hash(&session.address), refused, "web action");
     let done = if refused { "refused" } else { "ok" };
-    Redirect::to(&format!("/cases/{}?done={done}", wf.case_ref)).into_response()
+    Redirect::to(&format!("/cases/{}?done={done}", record.case_ref)).into_response()
 }
 
 #[cfg(test)]

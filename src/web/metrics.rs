@@ -52,7 +52,7 @@ pub async fn render(State(state): State<WebState>, headers: axum::http::HeaderMa
     let now = Utc::now();
     let st = &state.p.store;
     let (cases, outbox, dispositions) = match tokio::try_join!(
-        st.open_workflows(),
+        st.open_cases(),
         st.outbox_waiting(),
         st.messages_by_disposition()
     ) {

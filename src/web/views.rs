@@ -400,7 +400,7 @@ pub async fn case_for(
     let Some(rec) = state
         .p
         .store
-        .case_record(case_ref.trim())
+        .case_by_ref(case_ref.trim())
         .await
         .map_err(|e| store_error(state, e))?
     else {
@@ -443,7 +443,7 @@ pub async fn case_page(
         Err(e) => return store_error(&state, e),
     };
     let tz = state.p.cfg.tz();
-    let case = crate::workers::reply::load_case(&rec);
+    let case = rec.case();
     let c = row(
         &state,
         &summary.case_ref,

@@ -29,7 +29,7 @@ pub async fn fire_due(
     let due = store.due_reminders(now).await?;
     let ids: Vec<i64> = due.iter().map(|d| d.case_id).collect();
     let mut rows: HashMap<i64, CaseRecord> = store
-        .case_workflows(&ids)
+        .cases_by_ids(&ids)
         .await?
         .into_iter()
         .map(|w| (w.id, w))
@@ -38,10 +38,10 @@ pub async fn fire_due(
     let mut logged = Vec::with_capacity(due.len());
     let mut broken = None;
     for due in due {
-        let Some(wf) = rows.remove(&due.case_id) else {
+        let Some(record) = rows.remove(&due.case_id) else {
             continue;
         };
-        match reminder_item(due, &wf, sender, plan, now) {
+        match reminder_item(due, &record, sender, plan, now) {
             Ok(Some((item, log))) => {
                 items.push(item);
                 logged.push(log);
@@ -79,7 +79,7 @@ type Fired = (String, u32, bool);
 /// read is an error of that case only.
 fn reminder_item(
     due: crate::store::DueReminder,
-    wf: &CaseRecord,
+    record: &CaseRecord,
     sender: &Sender,
     plan: &ReminderPlan,
     now: DateTime<Utc>,
@@ -88,9 +88,9 @@ fn reminder_item(
         return Ok(None);
     };
     let next = clock::next_after(due.aware_at, plan, now).map(|n| (n.due_at, n.seq));
-    let case = wf.case();
-    let Some(route) = wf.route.clone() else {
-        anyhow::bail!("{}: the stored route cannot be read", wf.case_ref);
+    let case = record.case();
+    let Some(route) = record.route.clone() else {
+        anyhow::bail!("{}: the stored route cannot be read", record.case_ref);
     };
     // Nobody has acknowledged the case yet: the reminder escalates to the deputy.
     let unacknowledged = case.acknowledged_at.is_none();
@@ -146,12 +146,11 @@ pub async fn fire_due_nis2(
     let tz = sender.tz;
     let mut fired = 0;
     for due in store.due_nis2_reminders(now).await? {
-        let wf = store.case_workflow(due.case_id).await?;
-        let case = crate::workers::reply::load_case(&wf);
-        let route: Route = wf
-            .route
-            .clone()
-            .ok_or_else(|| anyhow::anyhow!("{}: the stored route cannot be read", wf.case_ref))?;
+        let record = store.case_by_id(due.case_id).await?;
+        let case = record.case();
+        let route: Route = record.route.clone().ok_or_else(|| {
+            anyhow::anyhow!("{}: the stored route cannot be read", record.case_ref)
+        })?;
         // The reminder planned for `due.at` (recomputed from the case as it is
         // now); the daemon may have been down over several: one mail, never a
         // burst, and overdue if the deadline has passed meanwhile.
@@ -167,7 +166,7 @@ pub async fn fire_due_nis2(
             // Nothing due any more (a report or `nis2: nej` came meanwhile, or
             // the plan moved): plan the next, without a mail.
             store
-                .commit_nis2_reminder(&due, wf.version, next, None, now, |_| {
+                .commit_nis2_reminder(&due, record.version, next, None, now, |_| {
                     Composed::mails(Vec::new())
                 })
                 .await?;
@@ -194,7 +193,7 @@ pub async fn fire_due_nis2(
         let s = sender.clone();
         let seq = due.sent;
         let done = store
-            .commit_nis2_reminder(&due, wf.version, next, Some(event), now, move |k| {
+            .commit_nis2_reminder(&due, record.version, next, Some(event), now, move |k| {
                 let d = crate::mail::nis2::reminder(s.tz, &k.case_ref, &route, &case, &r, seq, now);
                 match compose::format_registered(&s, &k.case_ref, dnr.as_deref(), d) {
                     Ok(m) => Composed::mails(vec![m]),

@@ -18,7 +18,6 @@ use crate::core::text::digest::{self as digest_text, anchor_text_sv};
 use crate::core::types::CaseRef;
 use crate::mail::compose::{self, Draft, Sender};
 use crate::store::Store;
-use crate::workers::reply::load_case;
 
 /// Composes and queues the digest of `run_at`; false when it was already sent.
 pub async fn send_digest(
@@ -33,12 +32,12 @@ pub async fn send_digest(
     per_dpo
         .entry(cfg.routing.default.dpo.address.to_lowercase())
         .or_default();
-    for wf in store.open_workflows().await? {
-        let route: Route = wf
+    for record in store.open_cases().await? {
+        let route: Route = record
             .route
             .clone()
             .unwrap_or_else(|| cfg.routing.default.clone());
-        let case = load_case(&wf);
+        let case = record.case();
         per_dpo
             .entry(route.dpo.address.to_lowercase())
             .or_default()

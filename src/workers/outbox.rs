@@ -201,7 +201,7 @@ async fn refusal_notice(ob: &Outbox, row: &OutboxRow, err: &str) -> Composed {
         };
     }
     let (tag, dpo) = match row.case_id {
-        Some(id) => match ob.store.case_workflow(id).await {
+        Some(id) => match ob.store.case_by_id(id).await {
             Ok(rec) => {
                 let dpo = rec
                     .route

@@ -56,7 +56,7 @@ impl ReplyMail {
 
 /// Everything a reply changes, ready for one transaction.
 #[derive(Debug, Clone, Default)]
-pub struct ReplyWork {
+pub struct ReplyWrite {
     pub update: Option<CaseUpdate>,
     pub events: Vec<NewEvent>,
     pub mails: Vec<OutboxMail>,
@@ -80,8 +80,8 @@ pub struct SplitOut {
 
 /// The case as the state machine knows it; a case without recorded workflow
 /// (opened before any command) starts as received.
-pub fn load_case(wf: &CaseRecord) -> Case {
-    wf.case()
+pub fn load_case(record: &CaseRecord) -> Case {
+    record.case()
 }
 
 fn pick(lang: Option<Lang>, sv: &str, en: &str) -> String {
@@ -111,19 +111,19 @@ pub enum ReplyError {
 /// `split` command takes out (the shell reads both from
 /// [`crate::core::commands::Parsed::needs`]).
 #[allow(clippy::too_many_arguments)]
-pub fn work(
+pub fn prepare(
     cfg: &Config,
     sender: &Sender,
-    wf: &CaseRecord,
+    record: &CaseRecord,
     reply: &ReplyMail,
     now: DateTime<Utc>,
     documents: Option<(&CaseFile, &Templates)>,
     merge_target: Option<&CaseRecord>,
     split: Option<&SplitSource>,
-) -> Result<ReplyWork, ReplyError> {
-    let case = load_case(wf);
-    let target_case = merge_target.map(load_case);
-    let route: Route = wf.route.clone().ok_or(ReplyError::UnreadableRoute)?;
+) -> Result<ReplyWrite, ReplyError> {
+    let case = record.case();
+    let target_case = merge_target.map(CaseRecord::case);
+    let route: Route = record.route.clone().ok_or(ReplyError::UnreadableRoute)?;
     let r = Reply {
         sender: &reply.sender,
         text: &reply.text,
@@ -141,10 +141,10 @@ pub fn work(
             split,
         },
     );
-    outcome_work(
+    prepare_outcome(
         cfg,
         sender,
-        wf,
+        record,
         reply,
         now,
         documents,
@@ -158,10 +158,10 @@ pub fn work(
 /// The store writes and mails of a state machine outcome (a reply's, or a
 /// web action's, whose `reply` is the signed-in person and the form's command).
 #[allow(clippy::too_many_arguments)]
-pub fn outcome_work(
+pub fn prepare_outcome(
     cfg: &Config,
     sender: &Sender,
-    wf: &CaseRecord,
+    record: &CaseRecord,
     reply: &ReplyMail,
     now: DateTime<Utc>,
     documents: Option<(&CaseFile, &Templates)>,
@@ -169,12 +169,12 @@ pub fn outcome_work(
     case: &Case,
     route: &Route,
     out: crate::core::case::ReplyOutcome,
-) -> Result<ReplyWork, ReplyError> {
+) -> Result<ReplyWrite, ReplyError> {
     let next = out.case.as_ref();
     let mut w = Writer {
         cfg,
         sender,
-        rec: wf,
+        rec: record,
         reply,
         now,
         case,
@@ -189,9 +189,9 @@ pub fn outcome_work(
             .map(|d| d.to_string()),
         n: 0,
         reminders: Reminders::Keep,
-        work: ReplyWork {
+        work: ReplyWrite {
             was_command: !matches!(out.effects.first(), Some(Effect::RecordTimeline { kind, .. }) if *kind == EventKind::FollowUp),
-            ..ReplyWork::default()
+            ..ReplyWrite::default()
         },
     };
     for e in &out.effects {
@@ -206,7 +206,7 @@ pub fn outcome_work(
         work.update = Some(CaseUpdate {
             state: next.state.as_str().to_string(),
             workflow: serde_json::to_value(next).map_err(|e| ReplyError::Encode(e.to_string()))?,
-            expected_version: wf.version,
+            expected_version: record.version,
             reminders,
             // The NIS2 reminders follow the case as the command leaves it
             // (`nis2: nej` or a report stops or moves them).
@@ -218,7 +218,7 @@ pub fn outcome_work(
     Ok(work)
 }
 
-/// Turns the effects of one outcome into [`ReplyWork`], one small method per
+/// Turns the effects of one outcome into [`ReplyWrite`], one small method per
 /// effect.
 struct Writer<'a> {
     cfg: &'a Config,
@@ -235,7 +235,7 @@ struct Writer<'a> {
     /// Counts the mails of this reply, for their dedupe keys.
     n: usize,
     reminders: Reminders,
-    work: ReplyWork,
+    work: ReplyWrite,
 }
 
 impl Writer<'_> {

@@ -152,8 +152,8 @@ async fn digest_raw(store: &Store) -> Vec<u8> {
 /// Rewrites a case's whole timeline as an attacker with the code would: one
 /// event's data changed, every hash after it recomputed, the head reset.
 async fn rewrite_consistently(store: &Store, case_ref: &str) {
-    let wf = store.case_record(case_ref).await.unwrap().unwrap();
-    let chain = store.case_chain(wf.id, &wf.case_ref).await.unwrap();
+    let record = store.case_by_ref(case_ref).await.unwrap().unwrap();
+    let chain = store.case_chain(record.id, &record.case_ref).await.unwrap();
     let mut out: Vec<timeline::StoredEvent> = Vec::new();
     for (i, e) in chain.iter().enumerate() {
         let mut ev = e.event.clone();
@@ -165,7 +165,7 @@ async fn rewrite_consistently(store: &Store, case_ref: &str) {
     }
     for s in &out {
         let seq = s.event.seq.to_string();
-        let id = wf.id.to_string();
+        let id = record.id.to_string();
         let sql_pg = "UPDATE events SET data = $1, prev_hash = $2, hash = $3 WHERE case_id = CAST($4 AS BIGINT) AND seq = CAST($5 AS BIGINT)";
         exec(
             store,
@@ -186,14 +186,14 @@ async fn rewrite_consistently(store: &Store, case_ref: &str) {
 /// Turns a case opened by this code into one written before migration 0003:
 /// unsealed events hashed the old way, and the register counter as it was.
 async fn make_legacy(store: &Store, case_ref: &str) {
-    let wf = store.case_record(case_ref).await.unwrap().unwrap();
-    let chain = store.case_chain(wf.id, &wf.case_ref).await.unwrap();
+    let record = store.case_by_ref(case_ref).await.unwrap().unwrap();
+    let chain = store.case_chain(record.id, &record.case_ref).await.unwrap();
     let mut out: Vec<timeline::StoredEvent> = Vec::new();
     for e in &chain {
         let s = timeline::append(out.last(), e.event.clone());
         out.push(s);
     }
-    let id = wf.id.to_string();
+    let id = record.id.to_string();
     for s in &out {
         let seq = s.event.seq.to_string();
         exec(
@@ -243,7 +243,7 @@ async fn story(db_url: &str) {
         now,
     )
     .await;
-    let wf_a = store.case_record(&a).await.unwrap().unwrap();
+    let wf_a = store.case_by_ref(&a).await.unwrap().unwrap();
     assert_eq!(wf_a.state, "decided");
     let r = verify(&store, None).await.unwrap();
     assert!(r.problems().is_empty(), "{}", problems(&r));
@@ -325,7 +325,7 @@ async fn story(db_url: &str) {
     assert!(verify(&store, None).await.unwrap().problems().is_empty());
 
     let mut workflow = store
-        .case_record(&a)
+        .case_by_ref(&a)
         .await
         .unwrap()
         .unwrap()
@@ -355,7 +355,7 @@ async fn story(db_url: &str) {
 
     // A consistent rewrite of case B (every hash recomputed) passes the internal
     // checks; only the anchor saved outside exposes it.
-    let wf_b = store.case_record(&b).await.unwrap().unwrap();
+    let wf_b = store.case_by_ref(&b).await.unwrap().unwrap();
     let saved_b = store.case_chain(wf_b.id, &wf_b.case_ref).await.unwrap();
     rewrite_consistently(&store, &b).await;
     assert!(verify(&store, None).await.unwrap().problems().is_empty());
@@ -413,7 +413,7 @@ async fn story(db_url: &str) {
     assert!(out.contains("missing"), "{out}");
 
     // (c) Case C deleted whole: its number is missing.
-    let id_c = store.case_record(&c).await.unwrap().unwrap().id.to_string();
+    let id_c = store.case_by_ref(&c).await.unwrap().unwrap().id.to_string();
     for table in ["events", "outbox", "messages"] {
         exec(
             &store,
@@ -441,7 +441,7 @@ async fn concurrent(db_url: &str) {
     let p = Pipeline::new(cfg, store.clone());
     let now: DateTime<Utc> = "2021-06-21T05:30:00Z".parse().unwrap();
     let first = open(&p, "first@x", now).await;
-    let id = store.case_record(&first).await.unwrap().unwrap().id;
+    let id = store.case_by_ref(&first).await.unwrap().unwrap().id;
     let mut writers = Vec::new();
     for w in 0..2 {
         let store = store.clone();

@@ -384,7 +384,7 @@ async fn two_forwards_are_one_case_with_the_earliest_awareness(db_url: &str) {
     else {
         panic!("first forward opens")
     };
-    let before = p.store.case_record(&r).await.unwrap().unwrap();
+    let before = p.store.case_by_ref(&r).await.unwrap().unwrap();
     assert_eq!(before.aware_at, sent + Duration::hours(6));
     // … another colleague forwards their copy, received at `sent`.
     let early = forwarded(s, &inner, sent, now - Duration::hours(1), "f2@example.test");
@@ -393,7 +393,7 @@ async fn two_forwards_are_one_case_with_the_earliest_awareness(db_url: &str) {
         .await
         .unwrap();
     assert_eq!(h, Handled::Attached(r.clone()));
-    let after = p.store.case_record(&r).await.unwrap().unwrap();
+    let after = p.store.case_by_ref(&r).await.unwrap().unwrap();
     assert_eq!(
         after.aware_at, sent,
         "the earliest receipt starts the clock"
@@ -535,7 +535,7 @@ async fn a_new_notice_about_the_same_system_and_discovery_names_the_case_it_may_
         panic!("a breach notice is never attached by resemblance")
     };
     assert_ne!(r1, r2);
-    let c2 = p.store.case_record(&r2).await.unwrap().unwrap();
+    let c2 = p.store.case_by_ref(&r2).await.unwrap().unwrap();
     let ev = p.store.case_events(c2.id).await.unwrap();
     assert_eq!(
         ev[0].data["may_belong_to"]["case"],
@@ -579,7 +579,7 @@ async fn a_new_notice_about_the_same_system_and_discovery_names_the_case_it_may_
     let Handled::Opened(r3) = p.handle(third.as_bytes(), None, None, now).await.unwrap() else {
         panic!("another system opens its own case")
     };
-    let c3 = p.store.case_record(&r3).await.unwrap().unwrap();
+    let c3 = p.store.case_by_ref(&r3).await.unwrap().unwrap();
     let ev = p.store.case_events(c3.id).await.unwrap();
     assert!(ev[0].data["may_belong_to"].is_null(), "{:?}", ev[0].data);
 }

@@ -123,7 +123,7 @@ async fn story(db_url: &str) {
     assert_eq!(ev.len(), before + 1);
     assert_eq!(ev[before].kind, "documents_generated");
     assert_eq!(ev[before].prev_hash, ev[before - 1].hash);
-    assert!(store.case_record("PUI-1999-9999").await.unwrap().is_none());
+    assert!(store.case_by_ref("PUI-1999-9999").await.unwrap().is_none());
     // The outbox hands out each row once.
     let a = store
         .claim_outbox(now, Duration::seconds(60))
@@ -177,9 +177,9 @@ Date: Mon, 21 Jun 2021 08:00:00 +0200\r\nMessage-ID: <ack@x>\r\nIn-Reply-To: <n1
         p.handle(ack.as_bytes(), None, None, day1).await.unwrap(),
         Handled::Attached(r.clone())
     );
-    let wf = store.case_workflow(case.id).await.unwrap();
-    assert_eq!(wf.state, "acknowledged");
-    assert_eq!(wf.version, 1);
+    let record = store.case_by_id(case.id).await.unwrap();
+    assert_eq!(record.state, "acknowledged");
+    assert_eq!(record.version, 1);
     let confirm = last_mail(&store, case.id).await;
     assert_eq!(confirm.purpose, "answer");
     assert_eq!(
@@ -266,8 +266,8 @@ Date: {date}\r\nMessage-ID: <{id}>\r\n\r\nProvdata har haft ett dataintrång i {
     else {
         panic!("second case")
     };
-    let t0 = store.case_record(&target).await.unwrap().unwrap();
-    let s0 = store.case_record(&source).await.unwrap().unwrap();
+    let t0 = store.case_by_ref(&target).await.unwrap().unwrap();
+    let s0 = store.case_by_ref(&source).await.unwrap().unwrap();
     assert!(s0.aware_at < t0.aware_at, "the source became known first");
     let merge = format!(
         "Received: from vm (localhost [127.0.0.1]) by mail.example.test (Postfix) with ESMTP id 1; Mon, 21 Jun 2021 08:00:00 +0200\r\n\
@@ -278,8 +278,8 @@ Date: Mon, 21 Jun 2021 08:00:00 +0200\r\nMessage-ID: <merge@x>\r\nIn-Reply-To: <
         p.handle(merge.as_bytes(), None, None, now).await.unwrap(),
         Handled::Attached(source.clone())
     );
-    let s1 = store.case_record(&source).await.unwrap().unwrap();
-    let t1 = store.case_record(&target).await.unwrap().unwrap();
+    let s1 = store.case_by_ref(&source).await.unwrap().unwrap();
+    let t1 = store.case_by_ref(&target).await.unwrap().unwrap();
     assert_eq!(s1.state, "closed");
     assert_eq!(t1.state, "received");
     assert_eq!(t1.aware_at, s0.aware_at);

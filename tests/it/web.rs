@@ -1225,7 +1225,7 @@ async fn list_story(db_url: &str) {
         let Handled::Opened(case_ref) = h else {
             panic!("a report opens a case: {h:?}")
         };
-        let rec = store.case_record(&case_ref).await.unwrap().unwrap();
+        let rec = store.case_by_ref(&case_ref).await.unwrap().unwrap();
         let want = discovered.timestamp() / 60;
         assert_eq!(
             rec.aware_at.timestamp() / 60,
@@ -1284,7 +1284,7 @@ async fn list_story(db_url: &str) {
     // GDPR clock), written when the case opened.
     let (page, _) = store.web_case_page(&q(&|q| q.limit = 10)).await.unwrap();
     for row in &page {
-        let rec = store.case_record(&row.case_ref).await.unwrap().unwrap();
+        let rec = store.case_by_ref(&row.case_ref).await.unwrap().unwrap();
         let want = rec.case().next_deadline(tz).map(|(_, at)| at.timestamp());
         assert_eq!(
             row.next_deadline_at.map(|t| t.timestamp()),

@@ -65,7 +65,7 @@ pub struct Signature {
 
 /// The whole draft decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Decision {
+pub struct DraftDecision {
     pub outcome: Outcome,
     pub title: String,
     /// The municipality (the configured controller, "Vallsjö kommun"); None
@@ -102,7 +102,7 @@ fn capitalise(s: &str) -> String {
 }
 
 /// The draft decision for `outcome`.
-pub fn decision(case: &CaseFile, outcome: Outcome) -> Decision {
+pub fn decision(case: &CaseFile, outcome: Outcome) -> DraftDecision {
     let title = match outcome {
         // Seed 001's first decision (notify) says "gällande personuppgiftsincident"
         // but seed 000 uses "anmälan om"; a decision that is not a notification
@@ -149,7 +149,7 @@ pub fn decision(case: &CaseFile, outcome: Outcome) -> Decision {
     };
     let diarienummer = case.diarienummer_or_blank();
     let open_items = open_items(&diarienummer, &sections, &signature);
-    Decision {
+    DraftDecision {
         outcome,
         title: title.into(),
         controller: given(&case.controller.name).map(str::to_string),
@@ -722,7 +722,7 @@ fn underlag(case: &CaseFile) -> Vec<Block> {
     vec![Block::List { items }]
 }
 
-impl Decision {
+impl DraftDecision {
     /// Plain text: the same content as the .docx, for mail bodies and archives.
     pub fn to_text(&self) -> String {
         let mut out = String::new();

@@ -20,7 +20,7 @@ pub mod nis2;
 pub mod sample;
 pub mod words;
 
-pub use decision::{decision, Block, Decision, Section, Signature};
+pub use decision::{decision, Block, DraftDecision, Section, Signature};
 pub use imy::{imy_form, Answer, ImyForm};
 pub use model::{
     CaseFile, Forward, Organisation, Outcome, Person, PostalAddress, Processor, ReceivedMessage,

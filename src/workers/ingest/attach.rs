@@ -145,15 +145,15 @@ impl Pipeline {
         case_id: i64,
         from: &str,
     ) -> anyhow::Result<Official> {
-        let wf = self.store.case_workflow(case_id).await?;
-        let route: Option<Route> = wf.route.clone();
+        let record = self.store.case_by_id(case_id).await?;
+        let route: Option<Route> = record.route.clone();
         let mut out = Official {
-            case_ref: Some(wf.case_ref.to_string()),
+            case_ref: Some(record.case_ref.to_string()),
             ..Official::default()
         };
-        let was_command = self.reply_work(inc, &wf, &mut out).await?;
+        let was_command = self.reply_work(inc, &record, &mut out).await?;
         if let Some(route) = route {
-            self.attach_mails(inc, &wf, &route, from, was_command, &mut out);
+            self.attach_mails(inc, &record, &route, from, was_command, &mut out);
         }
         Ok(out)
     }
@@ -164,7 +164,7 @@ impl Pipeline {
     async fn reply_work(
         &self,
         inc: &Incoming<'_>,
-        wf: &CaseRecord,
+        record: &CaseRecord,
         out: &mut Official,
     ) -> anyhow::Result<bool> {
         let reply = ReplyMail::from_notice(inc.n);
@@ -174,10 +174,10 @@ impl Pipeline {
         // need the case as stored; every other reply goes without it.
         // Unreadable, the draft goes without them (recorded).
         let file = if needs.case_file {
-            crate::casefile::load(&self.store, &self.cfg, wf.case_ref.as_str(), inc.now)
+            crate::casefile::load(&self.store, &self.cfg, record.case_ref.as_str(), inc.now)
                 .await
                 .unwrap_or_else(|e| {
-                    tracing::warn!(case = %wf.case_ref, "case file unavailable for documents: {e}");
+                    tracing::warn!(case = %record.case_ref, "case file unavailable for documents: {e}");
                     None
                 })
         } else {
@@ -187,20 +187,20 @@ impl Pipeline {
         // A merge names another case: read it as stored first (not found: the
         // core refuses and says so).
         let merge_target = match &needs.merge_target {
-            Some(r) => self.store.case_record(r.as_str()).await?,
+            Some(r) => self.store.case_by_ref(r.as_str()).await?,
             None => None,
         };
         // A split takes out the message the reply is about: found through
         // the reply's thread headers (not found: the core refuses).
         let split = if needs.split {
-            self.split_found(inc, wf).await?
+            self.split_found(inc, record).await?
         } else {
             None
         };
-        match reply::work(
+        match reply::prepare(
             &self.cfg,
             &self.sender,
-            wf,
+            record,
             &reply,
             inc.now,
             docs,
@@ -219,7 +219,7 @@ impl Pipeline {
                 Ok(w.was_command)
             }
             Err(e) => {
-                tracing::error!(case = %wf.case_ref, "reply could not be handled: {e}");
+                tracing::error!(case = %record.case_ref, "reply could not be handled: {e}");
                 out.events.push(NewEvent {
                     kind: EventKind::ReplyNotHandled,
                     actor: "breachwatch".into(),
@@ -235,7 +235,7 @@ impl Pipeline {
     fn attach_mails(
         &self,
         inc: &Incoming<'_>,
-        wf: &CaseRecord,
+        record: &CaseRecord,
         route: &Route,
         from: &str,
         was_command: bool,
@@ -247,7 +247,7 @@ impl Pipeline {
         let mut drafts = Vec::new();
         if tell.official {
             drafts.push(compose::follow_up_notice(
-                &wf.case_ref,
+                &record.case_ref,
                 route,
                 &inc.subject,
                 from,
@@ -256,7 +256,7 @@ impl Pipeline {
         }
         if tell.sender {
             drafts.push(compose::attached_acknowledgement(
-                &wf.case_ref,
+                &record.case_ref,
                 &inc.subject,
                 from,
                 inc.message_id.as_deref(),
@@ -266,11 +266,8 @@ impl Pipeline {
         for d in drafts {
             match compose::format_registered(
                 &self.sender,
-                &wf.case_ref,
-                reply::load_case(wf)
-                    .diarienummer
-                    .as_ref()
-                    .map(|n| n.as_str()),
+                &record.case_ref,
+                record.case().diarienummer.as_ref().map(|n| n.as_str()),
                 d,
             ) {
                 Ok(m) => out.mails.push(m),

@@ -267,11 +267,11 @@ impl Pipeline {
         message_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<(EarlierAwareness, NewEvent)> {
-        let wf = self.store.case_workflow(case_id).await?;
-        let workflow = wf.workflow_with_aware_at(aware_at);
+        let record = self.store.case_by_id(case_id).await?;
+        let workflow = record.workflow_with_aware_at(aware_at);
         let deadline_at = clock::deadline(aware_at);
         // The NIS2 deadlines count from awareness too: their reminders move.
-        let mut moved = wf.case();
+        let mut moved = record.case();
         moved.aware_at = aware_at;
         let change = EarlierAwareness {
             case_id,
@@ -282,13 +282,13 @@ impl Pipeline {
             nis2_reminder: moved.next_nis2_reminder(self.cfg.tz(), now).map(|r| r.at),
             next_deadline_at: moved.next_deadline(self.cfg.tz()).map(|(_, at)| at),
             workflow,
-            expected_version: wf.version,
+            expected_version: record.version,
         };
         let event = NewEvent {
             kind: EventKind::AwareAtMoved,
             actor: "breachwatch".into(),
             data: serde_json::json!({
-                "from": wf.aware_at,
+                "from": record.aware_at,
                 "to": aware_at,
                 "deadline_at": deadline_at,
                 "message_id": message_id,
@@ -342,7 +342,7 @@ impl Pipeline {
             same_notice,
             series,
         };
-        let decision = routing::route(&self.cfg.routing.rules, &self.cfg.routing.default, n);
+        let routed = routing::route(&self.cfg.routing.rules, &self.cfg.routing.default, n);
         let id_domain = self.sender.id_domain();
         let ctx = intake::Context {
             internal_domains: &self.cfg.general.internal_domains,
@@ -350,10 +350,10 @@ impl Pipeline {
             own_id_domain: &id_domain,
             series_window: self.series_window(),
         };
-        let plan = intake::plan(n, &found, &decision, &ctx, &self.cfg.clock, now);
+        let plan = intake::plan(n, &found, &routed, &ctx, &self.cfg.clock, now);
         Ok(Planned {
             identity,
-            decision,
+            routed,
             plan,
         })
     }

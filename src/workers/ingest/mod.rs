@@ -291,10 +291,10 @@ impl Pipeline {
         }
         let Planned {
             identity,
-            decision,
+            routed,
             plan,
         } = self.plan_found(n, found, now).await?;
-        let mut inc = Incoming::new(n, base, &identity, decision, message_id, checkpoint, now);
+        let mut inc = Incoming::new(n, base, &identity, routed, message_id, checkpoint, now);
         inc.via = via.cloned();
         Ok(Some(match plan {
             Plan::Record { reason } => self.record(inc, reason),
@@ -471,7 +471,7 @@ struct Incoming<'a> {
     /// The subject as stored (bounded like any outside text).
     subject: String,
     hash: String,
-    decision: routing::RouteDecision,
+    routed: routing::RouteDecision,
     checkpoint: Option<(String, Checkpoint)>,
     now: DateTime<Utc>,
     /// Not by mail: who submitted it and where (`{"via": "web", "user": …}`),
@@ -484,7 +484,7 @@ impl<'a> Incoming<'a> {
         n: &'a Notice,
         base: NewMessage,
         identity: &series::Identity,
-        decision: routing::RouteDecision,
+        routed: routing::RouteDecision,
         message_id: Option<String>,
         checkpoint: Option<(String, Checkpoint)>,
         now: DateTime<Utc>,
@@ -518,7 +518,7 @@ impl<'a> Incoming<'a> {
             message_id,
             subject: subject.unwrap_or_default(),
             hash,
-            decision,
+            routed,
             checkpoint,
             now,
             via: None,
@@ -570,7 +570,7 @@ fn refused_sender(n: &Notice) -> Option<NewEvent> {
 /// What [`Pipeline::plan`] decided for a read message.
 struct Planned {
     identity: series::Identity,
-    decision: routing::RouteDecision,
+    routed: routing::RouteDecision,
     plan: Plan,
 }
 

@@ -48,8 +48,8 @@ impl Pipeline {
         };
         let opening = Opening {
             sender: self.sender.clone(),
-            route: inc.decision.route.clone(),
-            rule: inc.decision.rule.clone(),
+            route: inc.routed.route.clone(),
+            rule: inc.routed.rule.clone(),
             subject: inc.subject.clone(),
             reporter: reporter_label(n),
             notice_id: inc.message_id.clone(),
@@ -111,20 +111,14 @@ impl Pipeline {
 
     /// The case row as it opens.
     fn new_case(&self, inc: &Incoming<'_>, how: &How) -> anyhow::Result<NewCase> {
-        self.case_row(
-            inc.n,
-            &inc.decision,
-            inc.now,
-            how.aware_at,
-            how.next_reminder,
-        )
+        self.case_row(inc.n, &inc.routed, inc.now, how.aware_at, how.next_reminder)
     }
 
     /// The row of a case opened from notice `n` (by intake, or by `split`).
     pub(super) fn case_row(
         &self,
         n: &Notice,
-        decision: &crate::core::routing::RouteDecision,
+        routed: &crate::core::routing::RouteDecision,
         now: DateTime<Utc>,
         aware_at: DateTime<Utc>,
         next_reminder: Option<clock::Reminder>,
@@ -147,8 +141,8 @@ impl Pipeline {
             supplier_domain: supplier.domain.clone(),
             supplier_org: supplier.org.clone(),
             systems: n.incident.systems.clone(),
-            rule_name: decision.rule.clone(),
-            route: serde_json::to_value(&decision.route)?,
+            rule_name: routed.rule.clone(),
+            route: serde_json::to_value(&routed.route)?,
             facts: {
                 // The facts with the quotes they were read from: the case
                 // page shows them (a web report's are the form's own lines).
@@ -186,8 +180,8 @@ fn opened_event(inc: &Incoming<'_>, how: &How) -> NewEvent {
             "aware_at": how.aware_at,
             "deadline_at": clock::deadline(how.aware_at),
             "urgent": how.urgent,
-            "rule": inc.decision.rule,
-            "reasons": inc.decision.reasons,
+            "rule": inc.routed.rule,
+            "reasons": inc.routed.reasons,
             "forwarded": inc.n.forwarded,
             "ignored_chain_times": inc.n.ignored_chain_times,
             "may_belong_to": how.may_belong_to.as_ref().map(|c| serde_json::json!({

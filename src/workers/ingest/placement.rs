@@ -30,12 +30,7 @@ impl Pipeline {
                 earlier_aware_at,
                 ..
             } => Placement::Attach {
-                case_ref: self
-                    .store
-                    .case_workflow(case_id)
-                    .await?
-                    .case_ref
-                    .to_string(),
+                case_ref: self.store.case_by_id(case_id).await?.case_ref.to_string(),
                 link: link.as_str(),
                 why: crate::core::text::timeline::join_reason(link, series.as_ref()),
                 earlier_aware_at,

@@ -21,7 +21,7 @@ use crate::workers::reply::SplitOut;
 pub(super) struct Found {
     pub source: SplitSource,
     notice: Notice,
-    decision: RouteDecision,
+    routed: RouteDecision,
     ack: AckTo,
 }
 
@@ -32,7 +32,7 @@ impl Pipeline {
     pub(super) async fn split_found(
         &self,
         inc: &Incoming<'_>,
-        wf: &CaseRecord,
+        record: &CaseRecord,
     ) -> anyhow::Result<Option<Found>> {
         let parents: Vec<String> = inc
             .n
@@ -41,7 +41,7 @@ impl Pipeline {
             .iter()
             .map(|p| strip_brackets(p))
             .collect();
-        let Some(m) = self.store.split_message(wf.id, &parents).await? else {
+        let Some(m) = self.store.split_message(record.id, &parents).await? else {
             return Ok(None);
         };
         let mut opts = self.cfg.read_options();
@@ -55,7 +55,7 @@ impl Pipeline {
             return Ok(None);
         };
         let now = inc.now;
-        let decision = routing::route(&self.cfg.routing.rules, &self.cfg.routing.default, &n);
+        let routed = routing::route(&self.cfg.routing.rules, &self.cfg.routing.default, &n);
         let id_domain = self.sender.id_domain();
         let ctx = intake::Context {
             internal_domains: &self.cfg.general.internal_domains,
@@ -66,8 +66,7 @@ impl Pipeline {
         // As if it arrived alone: the plan intake gives a message that
         // belongs to no case, for its clock and who is acknowledged.
         let alone = intake::Lookup::default();
-        let (aware_at, ack) = match intake::plan(&n, &alone, &decision, &ctx, &self.cfg.clock, now)
-        {
+        let (aware_at, ack) = match intake::plan(&n, &alone, &routed, &ctx, &self.cfg.clock, now) {
             Plan::Open { aware_at, ack, .. } => (aware_at, ack),
             _ => (
                 n.aware_at.or(n.received_at).unwrap_or(now).min(now),
@@ -89,7 +88,7 @@ impl Pipeline {
                 messages_in_case: u32::try_from(m.messages_in_case).unwrap_or(u32::MAX),
             },
             notice: n,
-            decision,
+            routed,
             ack,
         }))
     }
@@ -108,12 +107,12 @@ impl Pipeline {
         let Found {
             source,
             notice: n,
-            decision,
+            routed,
             ack,
         } = found;
         let aware_at = out.aware_at;
         let next = clock::next_after(aware_at, &self.cfg.clock, now);
-        let case = self.case_row(&n, &decision, now, aware_at, next)?;
+        let case = self.case_row(&n, &routed, now, aware_at, next)?;
         let events = vec![
             NewEvent {
                 kind: EventKind::CaseOpened,
@@ -123,8 +122,8 @@ impl Pipeline {
                     "aware_at": aware_at,
                     "deadline_at": clock::deadline(aware_at),
                     "urgent": out.urgent,
-                    "rule": decision.rule,
-                    "reasons": decision.reasons,
+                    "rule": routed.rule,
+                    "reasons": routed.reasons,
                     "forwarded": n.forwarded,
                     "ignored_chain_times": n.ignored_chain_times,
                     "split_from": source_ref,
@@ -142,8 +141,8 @@ impl Pipeline {
         ];
         let opening = Opening {
             sender: self.sender.clone(),
-            route: decision.route.clone(),
-            rule: decision.rule.clone(),
+            route: routed.route.clone(),
+            rule: routed.rule.clone(),
             subject: source.subject.clone(),
             reporter: reporter_label(&n),
             notice_id: source.message_id.clone(),
