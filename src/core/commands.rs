@@ -208,6 +208,43 @@ impl Command {
             Command::Nis2(_) => "nis2",
         }
     }
+
+    /// Whether the answer to this command carries documents made from the
+    /// whole case file: a decision's drafts, and the NIS2 drafts when NIS2 is
+    /// decided to apply. Every other command runs without the case file.
+    pub fn needs_case_file(&self) -> bool {
+        matches!(
+            self,
+            Command::Decide(_) | Command::Nis2(Nis2Command::Decide { applies: true, .. })
+        )
+    }
+}
+
+/// What the shell looks up before the case machine runs a reply, read from
+/// the reply's one parse: the case file for documents, the case a `merge`
+/// names, and the message a `split` takes out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplyNeeds {
+    pub case_file: bool,
+    pub merge_target: Option<CaseRef>,
+    pub split: bool,
+}
+
+impl Parsed {
+    /// What running this reply needs from the store ([`ReplyNeeds`]).
+    pub fn needs(&self) -> ReplyNeeds {
+        match self {
+            Parsed::Command { command, .. } => ReplyNeeds {
+                case_file: command.needs_case_file(),
+                merge_target: match command {
+                    Command::Merge(r) => Some(r.clone()),
+                    _ => None,
+                },
+                split: matches!(command, Command::Split(_)),
+            },
+            Parsed::NotACommand { .. } | Parsed::Invalid { .. } => ReplyNeeds::default(),
+        }
+    }
 }
 
 /// A command-looking first line that could not be read, with text to mail back.
@@ -746,6 +783,22 @@ mod tests {
 
     fn imy(s: &str) -> ImyRef {
         ImyRef::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_reply_says_what_it_needs_from_the_store() {
+        let needs = |t: &str| parse_reply(t).needs();
+        assert!(needs("beslut: anmäl").case_file);
+        assert!(needs("nis2: ja").case_file);
+        assert!(!needs("nis2: nej").case_file);
+        assert!(!needs("kvittera").case_file);
+        assert_eq!(
+            needs("sammanfoga PUI-2026-0007").merge_target,
+            parse_case_ref("PUI-2026-0007")
+        );
+        assert!(needs("dela: en annan incident").split);
+        assert_eq!(needs("Tack, vi tittar på det."), ReplyNeeds::default());
+        assert_eq!(needs("beslut: kanske"), ReplyNeeds::default());
     }
 
     #[test]

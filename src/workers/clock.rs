@@ -38,63 +38,21 @@ pub async fn fire_due(
     let mut logged = Vec::with_capacity(due.len());
     let mut broken = None;
     for due in due {
-        let Some(r) = clock::latest_due(due.aware_at, plan, now) else {
-            continue;
-        };
-        let next = clock::next_after(due.aware_at, plan, now).map(|n| (n.due_at, n.seq));
         let Some(wf) = rows.remove(&due.case_id) else {
             continue;
         };
-        let case = crate::workers::reply::load_case(&wf);
-        let Some(route) = wf.route.clone() else {
-            // The reminders before it still go; the clock backs off on this one.
-            broken = Some(anyhow::anyhow!(
-                "{}: the stored route cannot be read",
-                wf.case_ref
-            ));
-            break;
-        };
-        let route: Route = route;
-        // Nobody has acknowledged the case yet: the reminder escalates to the deputy.
-        let unacknowledged = case.acknowledged_at.is_none();
-        let event = NewEvent {
-            kind: if r.overdue {
-                EventKind::OverdueReminder
-            } else {
-                EventKind::Reminder
-            },
-            actor: "breachwatch".into(),
-            data: serde_json::json!({
-                "seq": r.seq,
-                "offset_hours": r.offset_hours,
-                "due_at": r.due_at,
-                "skipped_from_seq": due.next_seq,
-                "unacknowledged": unacknowledged,
-            }),
-        };
-        metrics::histogram!("breachwatch_reminder_lateness_seconds")
-            .record((now - r.due_at).num_milliseconds().max(0) as f64 / 1000.0);
-        let aware = due.aware_at;
-        let dnr = case.diarienummer.as_ref().map(|d| d.to_string());
-        let s = sender.clone();
-        logged.push((due.case_ref.clone(), r.seq, r.overdue));
-        items.push(ReminderItem {
-            due,
-            next,
-            event,
-            compose: Box::new(move |k| {
-                let d = compose::reminder(&s, &k.case_ref, &route, aware, &r, unacknowledged, now);
-                // A reminder that cannot be composed is dropped with an event;
-                // the plan moves on all the same.
-                match compose::format_registered(&s, &k.case_ref, dnr.as_deref(), d) {
-                    Ok(m) => Composed::mails(vec![m]),
-                    Err(e) => Composed {
-                        mails: Vec::new(),
-                        events: vec![compose::dropped_event(&e)],
-                    },
-                }
-            }),
-        });
+        match reminder_item(due, &wf, sender, plan, now) {
+            Ok(Some((item, log))) => {
+                items.push(item);
+                logged.push(log);
+            }
+            Ok(None) => {}
+            // The other cases' reminders still go; the clock backs off and
+            // says why.
+            Err(e) => {
+                broken.get_or_insert(e);
+            }
+        }
     }
     let mut fired = 0;
     if !items.is_empty() {
@@ -111,6 +69,70 @@ pub async fn fire_due(
     }
     fired += fire_due_nis2(store, sender, now).await?;
     Ok(fired)
+}
+
+/// What the log says of a reminder once committed: case, seq, overdue.
+type Fired = (String, u32, bool);
+
+/// The reminder of one due case (None: nothing is due at `now`), and what
+/// the log says of it once committed. A case whose stored route cannot be
+/// read is an error of that case only.
+fn reminder_item(
+    due: crate::store::DueReminder,
+    wf: &CaseRecord,
+    sender: &Sender,
+    plan: &ReminderPlan,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<(ReminderItem, Fired)>> {
+    let Some(r) = clock::latest_due(due.aware_at, plan, now) else {
+        return Ok(None);
+    };
+    let next = clock::next_after(due.aware_at, plan, now).map(|n| (n.due_at, n.seq));
+    let case = wf.case();
+    let Some(route) = wf.route.clone() else {
+        anyhow::bail!("{}: the stored route cannot be read", wf.case_ref);
+    };
+    // Nobody has acknowledged the case yet: the reminder escalates to the deputy.
+    let unacknowledged = case.acknowledged_at.is_none();
+    let event = NewEvent {
+        kind: if r.overdue {
+            EventKind::OverdueReminder
+        } else {
+            EventKind::Reminder
+        },
+        actor: "breachwatch".into(),
+        data: serde_json::json!({
+            "seq": r.seq,
+            "offset_hours": r.offset_hours,
+            "due_at": r.due_at,
+            "skipped_from_seq": due.next_seq,
+            "unacknowledged": unacknowledged,
+        }),
+    };
+    metrics::histogram!("breachwatch_reminder_lateness_seconds")
+        .record((now - r.due_at).num_milliseconds().max(0) as f64 / 1000.0);
+    let aware = due.aware_at;
+    let dnr = case.diarienummer.as_ref().map(|d| d.to_string());
+    let s = sender.clone();
+    let log = (due.case_ref.to_string(), r.seq, r.overdue);
+    let item = ReminderItem {
+        due,
+        next,
+        event,
+        compose: Box::new(move |k| {
+            let d = compose::reminder(&s, &k.case_ref, &route, aware, &r, unacknowledged, now);
+            // A reminder that cannot be composed is dropped with an event;
+            // the plan moves on all the same.
+            match compose::format_registered(&s, &k.case_ref, dnr.as_deref(), d) {
+                Ok(m) => Composed::mails(vec![m]),
+                Err(e) => Composed {
+                    mails: Vec::new(),
+                    events: vec![compose::dropped_event(&e)],
+                },
+            }
+        }),
+    };
+    Ok(Some((item, log)))
 }
 
 /// Fires every due NIS2 reminder (`core::regime`): one mail naming every

@@ -15,8 +15,10 @@ use crate::core::commands::Lang;
 use crate::core::documents::CaseFile;
 use crate::core::event::EventKind;
 use crate::core::notice::Notice;
+use crate::core::regime::Nis2Status;
 use crate::core::routing::Route;
 use crate::core::text::mail as mail_text;
+use crate::core::text::timeline as timeline_text;
 use crate::mail::compose::{self, Draft, Sender};
 use crate::render::Templates;
 use crate::store::{
@@ -76,30 +78,6 @@ pub struct SplitOut {
     pub urgent: bool,
 }
 
-/// The case a reply's `merge` command names, normalised, so the shell can
-/// look it up before running [`work`]; None for any other reply.
-pub fn merge_target_ref(reply: &ReplyMail) -> Option<crate::core::types::CaseRef> {
-    match crate::core::commands::parse_reply(&reply.text) {
-        crate::core::commands::Parsed::Command {
-            command: crate::core::commands::Command::Merge(r),
-            ..
-        } => Some(r),
-        _ => None,
-    }
-}
-
-/// Whether a reply's first line is a `dela`/`split` command: the shell then
-/// looks up the message it is about before running [`work`].
-pub fn split_requested(reply: &ReplyMail) -> bool {
-    matches!(
-        crate::core::commands::parse_reply(&reply.text),
-        crate::core::commands::Parsed::Command {
-            command: crate::core::commands::Command::Split(_),
-            ..
-        }
-    )
-}
-
 /// The case as the state machine knows it; a case without recorded workflow
 /// (opened before any command) starts as received.
 pub fn load_case(wf: &CaseRecord) -> Case {
@@ -110,21 +88,6 @@ fn pick(lang: Option<Lang>, sv: &str, en: &str) -> String {
     match lang {
         Some(Lang::En) => en.to_string(),
         _ => sv.to_string(),
-    }
-}
-
-/// Queues a mail, or records why it could not be composed: a mail that cannot
-/// be composed never fails the reply's transaction.
-fn queue(
-    work: &mut ReplyWork,
-    sender: &Sender,
-    case_ref: &crate::core::types::CaseRef,
-    diarienummer: Option<&str>,
-    d: Draft,
-) {
-    match compose::format_registered(sender, case_ref, diarienummer, d) {
-        Ok(m) => work.mails.push(m),
-        Err(e) => work.events.push(compose::dropped_event(&e)),
     }
 }
 
@@ -144,8 +107,9 @@ pub enum ReplyError {
 /// Runs the workflow for one reply. `documents` (the case file as stored, and
 /// the templates) makes the attachments of a draft decision; None sends the
 /// draft without them and records why. `merge_target` is the stored case a
-/// `merge` command names (see [`merge_target_ref`]), None if there is none;
-/// `split` the message a `split` command takes out (see [`split_requested`]).
+/// `merge` command names, None if there is none; `split` the message a
+/// `split` command takes out (the shell reads both from
+/// [`crate::core::commands::Parsed::needs`]).
 #[allow(clippy::too_many_arguments)]
 pub fn work(
     cfg: &Config,
@@ -206,165 +170,98 @@ pub fn outcome_work(
     route: &Route,
     out: crate::core::case::ReplyOutcome,
 ) -> Result<ReplyWork, ReplyError> {
-    let mut work = ReplyWork {
-        was_command: !matches!(out.effects.first(), Some(Effect::RecordTimeline { kind, .. }) if *kind == EventKind::FollowUp),
-        ..ReplyWork::default()
-    };
-    let case_ref = &wf.case_ref;
-    // The registry's number as of this command (it may be the one just set).
-    let dnr: Option<String> = out
-        .case
-        .as_ref()
-        .unwrap_or(case)
-        .diarienummer
-        .as_ref()
-        .map(|d| d.to_string());
-    let mut reminders = Reminders::Keep;
-    let mut n = 0;
-    let mut key = |what: &str| {
-        n += 1;
-        format!(
-            "{case_ref}/reply/{}/{what}/{n}",
-            reply.message_id.as_deref().unwrap_or("no-id")
-        )
-    };
-    let answer = |key: String, subject: String, text: String| Draft {
-        dedupe_key: key,
-        purpose: "answer".into(),
-        to: vec![reply.sender.clone()],
-        cc: vec![],
-        subject,
-        text,
-        in_reply_to: reply.message_id.clone(),
-        attachments: vec![],
+    let next = out.case.as_ref();
+    let mut w = Writer {
+        cfg,
+        sender,
+        rec: wf,
+        reply,
+        now,
+        case,
+        next,
+        route,
+        lang: out.lang,
+        // The registry's number as of this command (it may be the one just set).
+        dnr: next
+            .unwrap_or(case)
+            .diarienummer
+            .as_ref()
+            .map(|d| d.to_string()),
+        n: 0,
+        reminders: Reminders::Keep,
+        work: ReplyWork {
+            was_command: !matches!(out.effects.first(), Some(Effect::RecordTimeline { kind, .. }) if *kind == EventKind::FollowUp),
+            ..ReplyWork::default()
+        },
     };
     for e in &out.effects {
+        w.effect(e, documents, merge_target)?;
+    }
+    let Writer {
+        mut work,
+        reminders,
+        ..
+    } = w;
+    if let Some(next) = next {
+        work.update = Some(CaseUpdate {
+            state: next.state.as_str().to_string(),
+            workflow: serde_json::to_value(next).map_err(|e| ReplyError::Encode(e.to_string()))?,
+            expected_version: wf.version,
+            reminders,
+            // The NIS2 reminders follow the case as the command leaves it
+            // (`nis2: nej` or a report stops or moves them).
+            nis2_reminder: next.next_nis2_reminder(cfg.tz(), now).map(|r| r.at),
+        });
+    }
+    Ok(work)
+}
+
+/// Turns the effects of one outcome into [`ReplyWork`], one small method per
+/// effect.
+struct Writer<'a> {
+    cfg: &'a Config,
+    sender: &'a Sender,
+    rec: &'a CaseRecord,
+    reply: &'a ReplyMail,
+    now: DateTime<Utc>,
+    /// The case before the command, and after it (None: unchanged).
+    case: &'a Case,
+    next: Option<&'a Case>,
+    route: &'a Route,
+    lang: Option<Lang>,
+    dnr: Option<String>,
+    /// Counts the mails of this reply, for their dedupe keys.
+    n: usize,
+    reminders: Reminders,
+    work: ReplyWork,
+}
+
+impl Writer<'_> {
+    fn effect(
+        &mut self,
+        e: &Effect,
+        documents: Option<(&CaseFile, &Templates)>,
+        merge_target: Option<&CaseRecord>,
+    ) -> Result<(), ReplyError> {
         match e {
-            Effect::RecordTimeline { kind, data } => work.events.push(NewEvent {
+            Effect::RecordTimeline { kind, data } => self.work.events.push(NewEvent {
                 kind: kind.clone(),
-                actor: reply.sender.clone(),
+                actor: self.reply.sender.clone(),
                 data: data.clone(),
             }),
-            Effect::Confirm { sv, en } => {
-                let d = answer(
-                    key("confirm"),
-                    mail_text::answer_subject(out.lang, true, &reply.subject),
-                    mail_text::answer_text(&pick(out.lang, sv, en)),
-                );
-                // `nis2: ja` on a case NIS2 did not apply to: the drafts of
-                // the early warning and the incident notification (and the
-                // NIS2 deadlines' calendar) go with the answer.
-                let decided_nis2 = out.case.as_ref().filter(|next| {
-                    next.nis2.status == crate::core::regime::Nis2Status::Applies
-                        && case.nis2.status != crate::core::regime::Nis2Status::Applies
-                });
-                match (decided_nis2, documents) {
-                    (Some(next), Some((file, templates))) => {
-                        let mut file = file.clone();
-                        crate::casefile::apply_workflow(&mut file, next);
-                        let (attachments, ev) =
-                            crate::casefile::nis2_attachments(&file, templates, &next.nis2, "mail");
-                        let with_docs = Draft {
-                            attachments,
-                            ..d.clone()
-                        };
-                        match compose::format_registered(
-                            sender,
-                            case_ref,
-                            dnr.as_deref(),
-                            with_docs,
-                        ) {
-                            Ok(m) => {
-                                work.mails.push(m);
-                                work.events.push(ev);
-                            }
-                            Err(e) => {
-                                work.events
-                                    .push(crate::casefile::documents_failed_event(&e.to_string()));
-                                queue(&mut work, sender, case_ref, dnr.as_deref(), d);
-                            }
-                        }
-                    }
-                    _ => queue(&mut work, sender, case_ref, dnr.as_deref(), d),
-                }
-            }
+            Effect::Confirm { sv, en } => self.confirm(sv, en, documents),
             Effect::AnswerRefusal { sv, en } => {
-                let d = answer(
-                    key("refusal"),
-                    mail_text::answer_subject(out.lang, false, &reply.subject),
-                    mail_text::answer_text(&pick(out.lang, sv, en)),
-                );
-                queue(&mut work, sender, case_ref, dnr.as_deref(), d);
+                let d = self.answer("refusal", false, &pick(self.lang, sv, en));
+                self.queue(d);
             }
-            Effect::NotifyRoster { sv, en: _ } => {
-                let mut to: Vec<String> = route.roster().map(|(_, c)| c.address.clone()).collect();
-                to.retain(|a| !a.eq_ignore_ascii_case(&reply.sender));
-                if to.is_empty() {
-                    continue;
-                }
-                let d = Draft {
-                    dedupe_key: key("roster"),
-                    purpose: "roster".into(),
-                    to,
-                    cc: vec![],
-                    subject: mail_text::roster_subject(&reply.sender),
-                    text: mail_text::answer_text(sv),
-                    in_reply_to: None,
-                    attachments: vec![],
-                };
-                queue(&mut work, sender, case_ref, dnr.as_deref(), d);
-            }
+            Effect::NotifyRoster { sv, en: _ } => self.notify_roster(sv),
             Effect::SendDraft {
                 decision,
                 assessment,
-            } => {
-                let d = Draft {
-                    dedupe_key: key("draft"),
-                    purpose: "draft".into(),
-                    to: vec![route.official.address.clone()],
-                    cc: vec![],
-                    subject: mail_text::draft_subject(*decision),
-                    text: mail_text::draft_text(*decision, *assessment),
-                    in_reply_to: None,
-                    attachments: vec![],
-                };
-                // The draft documents of the case after this command (so the
-                // assessment just recorded is in them), checksums on the
-                // timeline. A failure never holds the draft mail back.
-                let (attachments, doc_events) = match documents {
-                    Some((file, templates)) => crate::casefile::decision_attachments(
-                        file,
-                        out.case.as_ref(),
-                        *decision,
-                        templates,
-                    ),
-                    None => (
-                        vec![],
-                        vec![crate::casefile::documents_failed_event(
-                            "the case file could not be read",
-                        )],
-                    ),
-                };
-                let with_docs = Draft {
-                    attachments,
-                    ..d.clone()
-                };
-                match compose::format_registered(sender, case_ref, dnr.as_deref(), with_docs) {
-                    Ok(m) => {
-                        work.mails.push(m);
-                        work.events.extend(doc_events);
-                    }
-                    Err(e) => {
-                        tracing::error!(case = %case_ref, "draft with documents could not be formatted: {e}");
-                        work.events
-                            .push(crate::casefile::documents_failed_event(&e.to_string()));
-                        queue(&mut work, sender, case_ref, dnr.as_deref(), d);
-                    }
-                }
-            }
-            Effect::StopDeadlineReminders => reminders = Reminders::Stop,
+            } => self.send_draft(*decision, *assessment, documents),
+            Effect::StopDeadlineReminders => self.reminders = Reminders::Stop,
             Effect::ResumeDeadlineReminders { aware_at } => {
-                reminders = match clock::next_after(*aware_at, &cfg.clock, now) {
+                self.reminders = match clock::next_after(*aware_at, &self.cfg.clock, self.now) {
                     Some(r) => Reminders::Set(r.due_at, r.seq),
                     None => Reminders::Stop,
                 }
@@ -375,51 +272,15 @@ pub fn outcome_work(
                 data,
             } => {
                 // The core accepts a merge only with the target in hand.
-                let Some(rec) = merge_target else {
-                    return Err(ReplyError::MergeWithoutTarget);
-                };
-                let workflow = rec.workflow_with_aware_at(target.aware_at);
-                let mut events = vec![NewEvent {
-                    kind: EventKind::MergedFrom,
-                    actor: reply.sender.clone(),
-                    data: data.clone(),
-                }];
-                if *aware_at_moved {
-                    events.push(NewEvent {
-                        kind: EventKind::AwareAtMoved,
-                        actor: "breachwatch".into(),
-                        data: serde_json::json!({
-                            "from": rec.aware_at,
-                            "to": target.aware_at,
-                            "deadline_at": clock::deadline(target.aware_at),
-                            "merged_from": case_ref,
-                            "why": "ett ärende om samma incident sammanfogades hit; kännedom räknas från den tidigaste mottagningen",
-                        }),
-                    });
-                }
-                work.merge = Some(MergeWrite {
-                    source_id: wf.id,
-                    target: EarlierAwareness {
-                        case_id: rec.id,
-                        aware_at: target.aware_at,
-                        deadline_at: clock::deadline(target.aware_at),
-                        // Applied only while the target's reminders run; from
-                        // its (possibly earlier) awareness, as for a copy.
-                        next_reminder: clock::next_after(target.aware_at, &cfg.clock, now)
-                            .map(|r| (r.due_at, r.seq)),
-                        nis2_reminder: target.next_nis2_reminder(cfg.tz(), now).map(|r| r.at),
-                        workflow,
-                        expected_version: rec.version,
-                    },
-                    events,
-                });
+                let rec = merge_target.ok_or(ReplyError::MergeWithoutTarget)?;
+                self.merge(rec, target, *aware_at_moved, data);
             }
             Effect::SplitOut {
                 message_row,
                 aware_at,
                 urgent,
             } => {
-                work.split = Some(SplitOut {
+                self.work.split = Some(SplitOut {
                     message_row: *message_row,
                     aware_at: *aware_at,
                     urgent: *urgent,
@@ -432,17 +293,197 @@ pub fn outcome_work(
             | Effect::SendOpeningNotice { .. }
             | Effect::StartDeadlineReminders { .. } => {}
         }
+        Ok(())
     }
-    if let Some(next) = out.case {
-        work.update = Some(CaseUpdate {
-            state: next.state.as_str().to_string(),
-            workflow: serde_json::to_value(&next).map_err(|e| ReplyError::Encode(e.to_string()))?,
-            expected_version: wf.version,
-            reminders,
-            // The NIS2 reminders follow the case as the command leaves it
-            // (`nis2: nej` or a report stops or moves them).
-            nis2_reminder: next.next_nis2_reminder(cfg.tz(), now).map(|r| r.at),
+
+    /// A dedupe key for the next mail of this reply.
+    fn key(&mut self, what: &str) -> String {
+        self.n += 1;
+        format!(
+            "{}/reply/{}/{what}/{}",
+            self.rec.case_ref,
+            self.reply.message_id.as_deref().unwrap_or("no-id"),
+            self.n
+        )
+    }
+
+    /// An answer to the reply's sender (a confirmation or a refusal).
+    fn answer(&mut self, what: &str, accepted: bool, text: &str) -> Draft {
+        Draft {
+            dedupe_key: self.key(what),
+            purpose: "answer".into(),
+            to: vec![self.reply.sender.clone()],
+            cc: vec![],
+            subject: mail_text::answer_subject(self.lang, accepted, &self.reply.subject),
+            text: mail_text::answer_text(text),
+            in_reply_to: self.reply.message_id.clone(),
+            attachments: vec![],
+        }
+    }
+
+    /// Queues a mail, or records why it could not be composed: a mail that
+    /// cannot be composed never fails the reply's transaction.
+    fn queue(&mut self, d: Draft) {
+        match compose::format_registered(self.sender, &self.rec.case_ref, self.dnr.as_deref(), d) {
+            Ok(m) => self.work.mails.push(m),
+            Err(e) => self.work.events.push(compose::dropped_event(&e)),
+        }
+    }
+
+    /// Queues `d` with its documents and records `doc_events`; if the mail
+    /// with documents cannot be composed, records why and queues it without.
+    fn queue_with_documents(
+        &mut self,
+        d: Draft,
+        attachments: Vec<compose::Attachment>,
+        doc_events: Vec<NewEvent>,
+    ) {
+        let with_docs = Draft {
+            attachments,
+            ..d.clone()
+        };
+        match compose::format_registered(
+            self.sender,
+            &self.rec.case_ref,
+            self.dnr.as_deref(),
+            with_docs,
+        ) {
+            Ok(m) => {
+                self.work.mails.push(m);
+                self.work.events.extend(doc_events);
+            }
+            Err(e) => {
+                tracing::error!(case = %self.rec.case_ref, "mail with documents could not be formatted: {e}");
+                self.work
+                    .events
+                    .push(crate::casefile::documents_failed_event(&e.to_string()));
+                self.queue(d);
+            }
+        }
+    }
+
+    /// The confirmation to the sender. After `nis2: ja` on a case NIS2 did not
+    /// apply to, the drafts of the early warning and the incident
+    /// notification (and the NIS2 deadlines' calendar) go with it.
+    fn confirm(&mut self, sv: &str, en: &str, documents: Option<(&CaseFile, &Templates)>) {
+        let d = self.answer("confirm", true, &pick(self.lang, sv, en));
+        let decided_nis2 = self.next.filter(|next| {
+            next.nis2.status == Nis2Status::Applies && self.case.nis2.status != Nis2Status::Applies
+        });
+        match (decided_nis2, documents) {
+            (Some(next), Some((file, templates))) => {
+                let mut file = file.clone();
+                crate::casefile::apply_workflow(&mut file, next);
+                let (attachments, ev) =
+                    crate::casefile::nis2_attachments(&file, templates, &next.nis2, "mail");
+                self.queue_with_documents(d, attachments, vec![ev]);
+            }
+            _ => self.queue(d),
+        }
+    }
+
+    /// The roster (but the sender) is told what the sender did.
+    fn notify_roster(&mut self, sv: &str) {
+        let mut to: Vec<String> = self
+            .route
+            .roster()
+            .map(|(_, c)| c.address.clone())
+            .collect();
+        to.retain(|a| !a.eq_ignore_ascii_case(&self.reply.sender));
+        if to.is_empty() {
+            return;
+        }
+        let d = Draft {
+            dedupe_key: self.key("roster"),
+            purpose: "roster".into(),
+            to,
+            cc: vec![],
+            subject: mail_text::roster_subject(&self.reply.sender),
+            text: mail_text::answer_text(sv),
+            in_reply_to: None,
+            attachments: vec![],
+        };
+        self.queue(d);
+    }
+
+    /// The draft decision to the official, with the draft documents of the
+    /// case after this command (so the assessment just recorded is in them)
+    /// and their checksums on the timeline. A failure never holds the draft
+    /// mail back.
+    fn send_draft(
+        &mut self,
+        decision: crate::core::case::Decision,
+        assessment: crate::core::case::Assessment,
+        documents: Option<(&CaseFile, &Templates)>,
+    ) {
+        let d = Draft {
+            dedupe_key: self.key("draft"),
+            purpose: "draft".into(),
+            to: vec![self.route.official.address.clone()],
+            cc: vec![],
+            subject: mail_text::draft_subject(decision),
+            text: mail_text::draft_text(decision, assessment),
+            in_reply_to: None,
+            attachments: vec![],
+        };
+        let (attachments, doc_events) = match documents {
+            Some((file, templates)) => {
+                crate::casefile::decision_attachments(file, self.next, decision, templates)
+            }
+            None => (
+                vec![],
+                vec![crate::casefile::documents_failed_event(
+                    timeline_text::CASE_FILE_UNREADABLE,
+                )],
+            ),
+        };
+        self.queue_with_documents(d, attachments, doc_events);
+    }
+
+    /// An accepted merge: the target case takes the earlier awareness (if
+    /// this case's is earlier) and records where the case came from.
+    fn merge(
+        &mut self,
+        rec: &CaseRecord,
+        target: &Case,
+        aware_at_moved: bool,
+        data: &serde_json::Value,
+    ) {
+        let mut events = vec![NewEvent {
+            kind: EventKind::MergedFrom,
+            actor: self.reply.sender.clone(),
+            data: data.clone(),
+        }];
+        if aware_at_moved {
+            events.push(NewEvent {
+                kind: EventKind::AwareAtMoved,
+                actor: "breachwatch".into(),
+                data: serde_json::json!({
+                    "from": rec.aware_at,
+                    "to": target.aware_at,
+                    "deadline_at": clock::deadline(target.aware_at),
+                    "merged_from": self.rec.case_ref,
+                    "why": timeline_text::WHY_MERGED_HERE,
+                }),
+            });
+        }
+        self.work.merge = Some(MergeWrite {
+            source_id: self.rec.id,
+            target: EarlierAwareness {
+                case_id: rec.id,
+                aware_at: target.aware_at,
+                deadline_at: clock::deadline(target.aware_at),
+                // Applied only while the target's reminders run; from
+                // its (possibly earlier) awareness, as for a copy.
+                next_reminder: clock::next_after(target.aware_at, &self.cfg.clock, self.now)
+                    .map(|r| (r.due_at, r.seq)),
+                nis2_reminder: target
+                    .next_nis2_reminder(self.cfg.tz(), self.now)
+                    .map(|r| r.at),
+                workflow: rec.workflow_with_aware_at(target.aware_at),
+                expected_version: rec.version,
+            },
+            events,
         });
     }
-    Ok(work)
 }

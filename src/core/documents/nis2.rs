@@ -21,7 +21,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::decision::facts_paragraph;
-use super::imy::{actions, reported_by_processor, subjects, Answer, Filled};
+use super::imy::{actions, answers_text, reported_by_processor, subjects, Answer, Filled};
 use super::model::{CaseFile, RiskLevel};
 use super::words::{
     category_form_label, datetime_short, establishment, given, Establishment, TO_FILL_IN,
@@ -532,42 +532,11 @@ impl Nis2Form {
             self.deadline,
             if self.late { " (passerad)" } else { "" }
         );
-        let mut section = "";
-        for a in &self.answers {
-            if a.section != section {
-                section = &a.section;
-                out.push_str(&format!("\n{section}\n"));
-            }
-            out.push_str(&format!(
-                "\n{}. {}{}\n",
-                a.no,
-                a.question,
-                if a.required { " *" } else { "" }
-            ));
-            match &a.answer {
-                Some(text) => {
-                    out.push_str(text);
-                    out.push('\n');
-                    if a.missing && !text.contains("att fylla i]") {
-                        out.push_str(TO_FILL_IN);
-                        out.push('\n');
-                    }
-                }
-                None => {
-                    out.push_str(TO_FILL_IN);
-                    out.push('\n');
-                }
-            }
-            if let Some(flag) = &a.flag {
-                out.push_str(&format!("OBS: {flag}\n"));
-            }
-        }
-        if !self.open_items.is_empty() {
-            out.push_str("\nAtt fylla i innan rapporten skickas:\n");
-            for i in &self.open_items {
-                out.push_str(&format!("- {i}\n"));
-            }
-        }
+        out.push_str(&answers_text(
+            &self.answers,
+            &self.open_items,
+            "Att fylla i innan rapporten skickas:",
+        ));
         out
     }
 

@@ -3,6 +3,8 @@
 //! register check's result. Swedish (the pages are).
 
 use crate::core::event::EventKind;
+use crate::core::intake::Link;
+use crate::core::series::Choice;
 
 /// A timeline event as an official reads it ("Kvitterat", not `acknowledged`).
 pub fn event_label(kind: &EventKind) -> String {
@@ -165,6 +167,30 @@ pub fn register_broken(problems: &[String]) -> String {
 pub fn register_unchecked(why: &str) -> String {
     format!("Registret kunde inte kontrolleras: {why}")
 }
+
+// Why the machine did what it did, as recorded in an event's `why` (Swedish:
+// the register is kept in Swedish).
+
+/// Why a message joined its case (`message_attached`).
+pub fn join_reason(link: Link, series: Option<&Choice>) -> String {
+    match (link, series) {
+        (Link::Thread, _) => "svar i tråden".into(),
+        (Link::CaseRef, _) => "ärendenumret nämns".into(),
+        (Link::SameMessage, _) => "samma anmälan (samma Message-ID)".into(),
+        (Link::SameText, _) => "samma anmälan (samma text)".into(),
+        (Link::Series, Some(c)) => c.why.clone(),
+        (Link::Series, None) => "samma leverantör och incident".into(),
+    }
+}
+
+/// `aware_at_moved` by a copy of the notice received earlier.
+pub const WHY_EARLIER_COPY: &str = "en annan kopia av ärendets anmälan togs emot tidigare; kännedom räknas från den tidigaste mottagningen";
+
+/// `aware_at_moved` by a case of the same incident merged into this one.
+pub const WHY_MERGED_HERE: &str = "ett ärende om samma incident sammanfogades hit; kännedom räknas från den tidigaste mottagningen";
+
+/// `documents_failed` when the case file could not be read for a draft.
+pub const CASE_FILE_UNREADABLE: &str = "the case file could not be read";
 
 #[cfg(test)]
 mod tests {

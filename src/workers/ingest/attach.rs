@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{join_reason, Incoming, Outcome, Pipeline, Prepared};
+use super::{Incoming, Outcome, Pipeline, Prepared};
 use crate::core::event::EventKind;
 use crate::core::intake::{self, Link};
 use crate::core::routing::Route;
@@ -38,29 +38,35 @@ struct Official {
     case_ref: Option<String>,
 }
 
+/// `message_attached`: how and why the message joined the case.
+fn attached_event(inc: &Incoming<'_>, how: &How, from: &str) -> NewEvent {
+    let n = inc.n;
+    let mut event = NewEvent {
+        kind: EventKind::MessageAttached,
+        actor: from.to_string(),
+        data: serde_json::json!({
+            "message_id": inc.message_id,
+            "link": how.link.as_str(),
+            "kind": n.kind,
+            "subject": inc.subject,
+            "received_at": n.received_at,
+            "why": crate::core::text::timeline::join_reason(how.link, how.series.as_ref()),
+            "series": how.series,
+            // What a final report found ({0, 0}: none of ours),
+            // for the withdrawal draft (`casefile`).
+            "data_subjects": n.incident.data_subjects,
+        }),
+    };
+    if let (Some(via), serde_json::Value::Object(m)) = (inc.via.clone(), &mut event.data) {
+        m.insert("via".into(), via);
+    }
+    event
+}
+
 impl Pipeline {
     pub(super) async fn attach(&self, mut inc: Incoming<'_>, how: How) -> anyhow::Result<Prepared> {
-        let n = inc.n;
-        let from = n.sender.address.clone().unwrap_or_default();
-        let mut events = vec![NewEvent {
-            kind: EventKind::MessageAttached,
-            actor: from.clone(),
-            data: serde_json::json!({
-                "message_id": inc.message_id,
-                "link": how.link.as_str(),
-                "kind": n.kind,
-                "subject": inc.subject,
-                "received_at": n.received_at,
-                "why": join_reason(how.link, how.series.as_ref()),
-                "series": how.series,
-                // What a final report found ({0, 0}: none of ours),
-                // for the withdrawal draft (`casefile`).
-                "data_subjects": n.incident.data_subjects,
-            }),
-        }];
-        if let (Some(via), serde_json::Value::Object(m)) = (inc.via.clone(), &mut events[0].data) {
-            m.insert("via".into(), via);
-        }
+        let from = inc.n.sender.address.clone().unwrap_or_default();
+        let mut events = vec![attached_event(&inc, &how, &from)];
         let earlier = match how.earlier_aware_at {
             Some(at) => Some(
                 self.earlier_awareness(how.case_id, at, inc.message_id.as_deref(), inc.now)
@@ -162,21 +168,12 @@ impl Pipeline {
         out: &mut Official,
     ) -> anyhow::Result<bool> {
         let reply = ReplyMail::from_notice(inc.n);
-        // A decision's draft documents need the case as stored (read only for
-        // a `decide` and a `nis2: ja`, whose answer carries the NIS2 drafts:
-        // every other reply goes without it); unreadable, the draft goes
-        // without them (recorded).
-        let decides = matches!(
-            crate::core::commands::parse_reply(&reply.text),
-            crate::core::commands::Parsed::Command {
-                command: crate::core::commands::Command::Decide(_)
-                    | crate::core::commands::Command::Nis2(
-                        crate::core::commands::Nis2Command::Decide { applies: true, .. }
-                    ),
-                ..
-            }
-        );
-        let file = if decides {
+        // What the command needs from the store, from the reply's one parse.
+        let needs = crate::core::commands::parse_reply(&reply.text).needs();
+        // A decision's draft documents (and the NIS2 drafts after `nis2: ja`)
+        // need the case as stored; every other reply goes without it.
+        // Unreadable, the draft goes without them (recorded).
+        let file = if needs.case_file {
             crate::casefile::load(&self.store, &self.cfg, wf.case_ref.as_str(), inc.now)
                 .await
                 .unwrap_or_else(|e| {
@@ -189,13 +186,13 @@ impl Pipeline {
         let docs = file.as_ref().map(|f| (f, self.templates.as_ref()));
         // A merge names another case: read it as stored first (not found: the
         // core refuses and says so).
-        let merge_target = match reply::merge_target_ref(&reply) {
+        let merge_target = match &needs.merge_target {
             Some(r) => self.store.case_record(r.as_str()).await?,
             None => None,
         };
         // A split takes out the message the reply is about: found through
         // the reply's thread headers (not found: the core refuses).
-        let split = if reply::split_requested(&reply) {
+        let split = if needs.split {
             self.split_found(inc, wf).await?
         } else {
             None

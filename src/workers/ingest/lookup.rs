@@ -34,6 +34,19 @@ impl Pipeline {
         if !matches!(n.kind, notice::Kind::BreachNotice | notice::Kind::FollowUp) {
             return Ok((None, Vec::new()));
         }
+        if let Some(same) = self.same_notice(identity, found).await? {
+            return Ok((Some(same), Vec::new()));
+        }
+        Ok((None, self.series_of(n, found, now).await?))
+    }
+
+    /// A case that already holds the same notice (by the inner Message-ID,
+    /// else by the normalised text).
+    async fn same_notice(
+        &self,
+        identity: &series::Identity,
+        found: &Found,
+    ) -> anyhow::Result<Option<intake::SameNotice>> {
         let same = match &found.notices {
             Some(rows) => rows
                 .iter()
@@ -57,25 +70,31 @@ impl Pipeline {
                     .await?
             }
         };
-        if let Some(m) = same {
-            let link = if m.by_message_id {
+        Ok(same.map(|m| intake::SameNotice {
+            case_id: m.case_id,
+            link: if m.by_message_id {
                 intake::Link::SameMessage
             } else {
                 intake::Link::SameText
-            };
-            let same = intake::SameNotice {
-                case_id: m.case_id,
-                link,
-                case_aware_at: m.aware_at,
-            };
-            return Ok((Some(same), Vec::new()));
-        }
+            },
+            case_aware_at: m.aware_at,
+        }))
+    }
+
+    /// The supplier's open cases around the message's time, as the series
+    /// rule's candidates.
+    async fn series_of(
+        &self,
+        n: &Notice,
+        found: &Found,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<series::Candidate>> {
         let key = series::supplier_key(n, &self.cfg.general.internal_domains);
         if key.is_empty() {
-            return Ok((None, Vec::new()));
+            return Ok(Vec::new());
         }
         let Some((lo, hi)) = self.series_span(n, now) else {
-            return Ok((None, Vec::new()));
+            return Ok(Vec::new());
         };
         let rows = match &found.series {
             Some(rows) => rows
@@ -101,7 +120,7 @@ impl Pipeline {
                     .await?
             }
         };
-        let candidates = rows
+        Ok(rows
             .into_iter()
             .map(|r| {
                 series::Candidate {
@@ -118,8 +137,7 @@ impl Pipeline {
                 }
                 .with_facts(&r.facts)
             })
-            .collect();
-        Ok((None, candidates))
+            .collect())
     }
 
     /// The span of open cases a message can join: its times widened by the
@@ -135,6 +153,55 @@ impl Pipeline {
         Some((*lo - window, *hi + window))
     }
 
+    /// The keys of a group's look-ups, sorted and without repeats.
+    fn keys(&self, msgs: &[(&Notice, &str)], now: DateTime<Utc>) -> Keys {
+        let mut k = Keys::default();
+        for (n, hash) in msgs {
+            k.hashes.push(hash.to_string());
+            k.ids.extend(n.message_id.as_deref().map(strip_brackets));
+            let ps: Vec<String> = n
+                .threading
+                .parent_ids
+                .iter()
+                .map(|p| strip_brackets(p))
+                .collect();
+            k.parents
+                .extend(crate::store::lookup_ids(&ps).iter().cloned());
+            k.refs.extend(n.case_ref.as_ref().map(|r| r.to_string()));
+            if !matches!(n.kind, notice::Kind::BreachNotice | notice::Kind::FollowUp) {
+                continue;
+            }
+            let identity = series::identity(n);
+            k.notice_ids.extend(identity.notice_message_id);
+            k.text_hashes.extend(identity.text_hash);
+            let key = series::supplier_key(n, &self.cfg.general.internal_domains);
+            if key.is_empty() {
+                continue;
+            }
+            if let Some((lo, hi)) = self.series_span(n, now) {
+                k.domains.extend(key.domain);
+                k.orgs.extend(key.org);
+                k.span = Some(match k.span {
+                    Some((a, b)) => (a.min(lo), b.max(hi)),
+                    None => (lo, hi),
+                });
+            }
+        }
+        for v in [
+            &mut k.ids,
+            &mut k.parents,
+            &mut k.refs,
+            &mut k.notice_ids,
+            &mut k.text_hashes,
+            &mut k.domains,
+            &mut k.orgs,
+        ] {
+            v.sort();
+            v.dedup();
+        }
+        k
+    }
+
     /// Every look-up a group of read messages needs, one indexed query per
     /// kind for the whole group (dedupe, thread, case reference, same notice,
     /// series). A look-up that reaches `store::GROUP_ROWS_MAX` rows is left to
@@ -144,55 +211,17 @@ impl Pipeline {
         msgs: &[(&Notice, &str)],
         now: DateTime<Utc>,
     ) -> anyhow::Result<Found> {
-        let mut ids = Vec::new();
-        let mut hashes = Vec::new();
-        let mut parents = Vec::new();
-        let mut refs = Vec::new();
-        let mut notice_ids = Vec::new();
-        let mut text_hashes = Vec::new();
-        let mut domains = Vec::new();
-        let mut orgs = Vec::new();
-        let mut span: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
-        for (n, hash) in msgs {
-            hashes.push(hash.to_string());
-            ids.extend(n.message_id.as_deref().map(strip_brackets));
-            let ps: Vec<String> = n
-                .threading
-                .parent_ids
-                .iter()
-                .map(|p| strip_brackets(p))
-                .collect();
-            parents.extend(crate::store::lookup_ids(&ps).iter().cloned());
-            refs.extend(n.case_ref.as_ref().map(|r| r.to_string()));
-            if matches!(n.kind, notice::Kind::BreachNotice | notice::Kind::FollowUp) {
-                let identity = series::identity(n);
-                notice_ids.extend(identity.notice_message_id);
-                text_hashes.extend(identity.text_hash);
-                let key = series::supplier_key(n, &self.cfg.general.internal_domains);
-                if !key.is_empty() {
-                    if let Some((lo, hi)) = self.series_span(n, now) {
-                        domains.extend(key.domain);
-                        orgs.extend(key.org);
-                        span = Some(match span {
-                            Some((a, b)) => (a.min(lo), b.max(hi)),
-                            None => (lo, hi),
-                        });
-                    }
-                }
-            }
-        }
-        for v in [
-            &mut ids,
-            &mut parents,
-            &mut refs,
-            &mut notice_ids,
-            &mut text_hashes,
-            &mut domains,
-            &mut orgs,
-        ] {
-            v.sort();
-            v.dedup();
-        }
+        let Keys {
+            ids,
+            hashes,
+            parents,
+            refs,
+            notice_ids,
+            text_hashes,
+            domains,
+            orgs,
+            span,
+        } = self.keys(msgs, now);
         let known = self.store.known_messages(&ids, &hashes).await?;
         let mut by_message_id = HashMap::new();
         for (m, c) in self.store.cases_by_message_ids(&parents).await? {
@@ -262,7 +291,7 @@ impl Pipeline {
                 "to": aware_at,
                 "deadline_at": deadline_at,
                 "message_id": message_id,
-                "why": "en annan kopia av ärendets anmälan togs emot tidigare; kännedom räknas från den tidigaste mottagningen",
+                "why": crate::core::text::timeline::WHY_EARLIER_COPY,
             }),
         };
         Ok((change, event))
@@ -349,4 +378,18 @@ impl Found {
         self.known_hashes.contains(content_hash)
             || message_id.is_some_and(|m| self.known_ids.contains(m))
     }
+}
+
+/// What a group of messages is looked up by ([`Pipeline::lookups`]).
+#[derive(Default)]
+struct Keys {
+    ids: Vec<String>,
+    hashes: Vec<String>,
+    parents: Vec<String>,
+    refs: Vec<String>,
+    notice_ids: Vec<String>,
+    text_hashes: Vec<String>,
+    domains: Vec<String>,
+    orgs: Vec<String>,
+    span: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }

@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 use crate::config::Config;
 use crate::core::bounded::{cut_text, MAX_STORED_TEXT};
 use crate::core::event::EventKind;
-use crate::core::intake::{self, Plan};
+use crate::core::intake::Plan;
 use crate::core::notice::{self, Notice};
 use crate::core::routing;
 use crate::core::series;
@@ -575,17 +575,6 @@ struct Planned {
 }
 
 /// Why a message joined its case, in the officials' language, for the timeline.
-fn join_reason(link: intake::Link, series: Option<&series::Choice>) -> String {
-    match (link, series) {
-        (intake::Link::Thread, _) => "svar i tråden".into(),
-        (intake::Link::CaseRef, _) => "ärendenumret nämns".into(),
-        (intake::Link::SameMessage, _) => "samma anmälan (samma Message-ID)".into(),
-        (intake::Link::SameText, _) => "samma anmälan (samma text)".into(),
-        (intake::Link::Series, Some(c)) => c.why.clone(),
-        (intake::Link::Series, None) => "samma leverantör och incident".into(),
-    }
-}
-
 fn reporter_label(n: &Notice) -> String {
     crate::core::documents::words::sender_label(
         n.reporter.organisation.as_deref(),

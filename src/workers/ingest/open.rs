@@ -34,48 +34,9 @@ impl Pipeline {
         } else {
             Vec::new()
         };
-        let (opened_case, nis2_event) = crate::core::case::Case::open(
-            crate::core::types::CaseRef::new("", 0, 0),
-            how.aware_at,
-            now,
-            None,
-        )
-        .0
-        .with_nis2_suggestion(nis2_reasons.clone());
         let mut case = self.new_case(&inc, &how)?;
-        if nis2_event.is_some() {
-            case.workflow = Some(serde_json::to_value(&opened_case)?);
-            case.nis2_reminder = opened_case
-                .next_nis2_reminder(self.cfg.tz(), now)
-                .map(|r| r.at);
-        }
-        let nis2_event = nis2_event.map(|(kind, data)| NewEvent {
-            kind,
-            actor: "breachwatch".into(),
-            data,
-        });
-        let mut opened = NewEvent {
-            kind: EventKind::CaseOpened,
-            actor: "breachwatch".into(),
-            data: serde_json::json!({
-                "message_id": inc.message_id,
-                "aware_at": how.aware_at,
-                "deadline_at": clock::deadline(how.aware_at),
-                "urgent": how.urgent,
-                "rule": inc.decision.rule,
-                "reasons": inc.decision.reasons,
-                "forwarded": n.forwarded,
-                "ignored_chain_times": n.ignored_chain_times,
-                "may_belong_to": how.may_belong_to.as_ref().map(|c| serde_json::json!({
-                    "case": c.case_ref,
-                    "why": c.why,
-                    "overlap": c.overlap,
-                })),
-            }),
-        };
-        if let (Some(via), serde_json::Value::Object(m)) = (inc.via.clone(), &mut opened.data) {
-            m.insert("via".into(), via);
-        }
+        let nis2_event = self.with_nis2_suggestion(&mut case, &how, &nis2_reasons, now)?;
+        let opened = opened_event(&inc, &how);
         let w = IngestWrite {
             message: inc.row("opened_case"),
             change: CaseChange::Open(Box::new(case)),
@@ -112,6 +73,38 @@ impl Pipeline {
             },
             case_id: None,
         })
+    }
+
+    /// Records the reader's NIS2 suggestion in the opening case's workflow
+    /// and schedules its first NIS2 reminder; the event that says so (None:
+    /// not suggested).
+    fn with_nis2_suggestion(
+        &self,
+        case: &mut NewCase,
+        how: &How,
+        reasons: &[crate::core::regime::Nis2Reason],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<NewEvent>> {
+        let (opened_case, event) = crate::core::case::Case::open(
+            crate::core::types::CaseRef::new("", 0, 0),
+            how.aware_at,
+            now,
+            None,
+        )
+        .0
+        .with_nis2_suggestion(reasons.to_vec());
+        let Some((kind, data)) = event else {
+            return Ok(None);
+        };
+        case.workflow = Some(serde_json::to_value(&opened_case)?);
+        case.nis2_reminder = opened_case
+            .next_nis2_reminder(self.cfg.tz(), now)
+            .map(|r| r.at);
+        Ok(Some(NewEvent {
+            kind,
+            actor: "breachwatch".into(),
+            data,
+        }))
     }
 
     /// The case row as it opens.
@@ -170,6 +163,33 @@ impl Pipeline {
     }
 }
 
+/// `case_opened`: why and from when the clock runs.
+fn opened_event(inc: &Incoming<'_>, how: &How) -> NewEvent {
+    let mut opened = NewEvent {
+        kind: EventKind::CaseOpened,
+        actor: "breachwatch".into(),
+        data: serde_json::json!({
+            "message_id": inc.message_id,
+            "aware_at": how.aware_at,
+            "deadline_at": clock::deadline(how.aware_at),
+            "urgent": how.urgent,
+            "rule": inc.decision.rule,
+            "reasons": inc.decision.reasons,
+            "forwarded": inc.n.forwarded,
+            "ignored_chain_times": inc.n.ignored_chain_times,
+            "may_belong_to": how.may_belong_to.as_ref().map(|c| serde_json::json!({
+                "case": c.case_ref,
+                "why": c.why,
+                "overlap": c.overlap,
+            })),
+        }),
+    };
+    if let (Some(via), serde_json::Value::Object(m)) = (inc.via.clone(), &mut opened.data) {
+        m.insert("via".into(), via);
+    }
+    opened
+}
+
 /// What the opening mail needs, moved into the transaction that gives the
 /// case its number.
 pub(super) struct Opening {
@@ -199,92 +219,12 @@ impl Opening {
     /// acknowledgement. A mail that cannot be composed is dropped with an
     /// event; the case opens all the same.
     pub(super) fn compose(&self, k: &CaseKey) -> Composed {
-        let (aware_at, now) = (self.aware_at, self.now);
-        let forwarded_at = if self.notice.forwarded {
-            self.notice.received_at
-        } else {
-            None
+        let f = self.facts(k);
+        let mut out = Composed {
+            mails: Vec::new(),
+            events: Vec::new(),
         };
-        let f = CaseFacts {
-            case_ref: &k.case_ref,
-            subject: &self.subject,
-            reporter: &self.reporter,
-            aware_at,
-            route: &self.route,
-            rule: self.rule.as_deref(),
-            systems: &self.notice.incident.systems,
-            notice_message_id: self.notice_id.as_deref(),
-            ignored_chain_times: &self.notice.ignored_chain_times,
-            may_belong_to: self
-                .may_belong
-                .as_ref()
-                .map(|(r, w)| (r.as_str(), w.as_str())),
-            split_from: self.split_from.as_deref(),
-            incident: &self.notice.incident,
-            notice_text: &self.notice.body_text,
-            forwarded_at,
-        };
-        // The notify draft, the IMY form draft and the deadline .ics go with
-        // the notice; their checksums join the timeline in this transaction.
-        // A rendering failure never holds the notice back.
-        let file = crate::casefile::for_new_case(
-            &self.notice,
-            &self.route,
-            &k.case_ref,
-            aware_at,
-            clock::deadline(aware_at),
-            &self.docs_cfg,
-            self.tz,
-            now,
-        );
-        let (mut attachments, doc_event) =
-            crate::casefile::opening_attachments(&file, &self.templates);
-        // NIS2 suggested: the drafts of the early warning and the incident
-        // notification, and the NIS2 deadlines' calendar, go with it too.
-        let mut nis2_doc_event = None;
-        if !self.nis2_reasons.is_empty() {
-            let state = crate::core::regime::Nis2 {
-                status: crate::core::regime::Nis2Status::Suggested,
-                reasons: self.nis2_reasons.clone(),
-                ..Default::default()
-            };
-            let (more, ev) =
-                crate::casefile::nis2_attachments(&file, &self.templates, &state, "opening_notice");
-            attachments.extend(more);
-            nis2_doc_event = Some(ev);
-        }
-        // The text names the drafts it carries; the bare one says how to get
-        // them instead.
-        let mut with_docs = compose::opening_notice(&self.sender, &f, now, attachments);
-        let mut bare = compose::opening_notice(&self.sender, &f, now, Vec::new());
-        if !self.nis2_reasons.is_empty() {
-            let block =
-                crate::mail::nis2::opening_block(&self.nis2_reasons, aware_at, self.tz, now);
-            for d in [&mut with_docs, &mut bare] {
-                d.text = crate::mail::nis2::with_opening_block(&d.text, &block);
-            }
-        }
-        let mut events = Vec::new();
-        let mut mails = Vec::new();
-        match compose::format(&self.sender, &k.case_ref, with_docs) {
-            Ok(m) => {
-                mails.push(m);
-                events.push(doc_event);
-                events.extend(nis2_doc_event);
-            }
-            Err(e) => {
-                tracing::error!(case = %k.case_ref, "opening notice with documents could not be formatted: {e}");
-                if doc_event.kind != EventKind::DocumentsFailed {
-                    events.push(crate::casefile::documents_failed_event(&e.to_string()));
-                } else {
-                    events.push(doc_event);
-                }
-                match compose::format(&self.sender, &k.case_ref, bare) {
-                    Ok(m) => mails.push(m),
-                    Err(e) => events.push(compose::dropped_event(&e)),
-                }
-            }
-        }
+        self.opening_notice(k, &f, &mut out);
         let ack_draft = match &self.ack {
             AckTo::Forwarder(a) => Some(compose::acknowledgement(&self.sender, &f, a, false)),
             AckTo::Dpo => Some(compose::acknowledgement(
@@ -297,10 +237,109 @@ impl Opening {
         };
         if let Some(d) = ack_draft {
             match compose::format(&self.sender, &k.case_ref, d) {
-                Ok(m) => mails.push(m),
-                Err(e) => events.push(compose::dropped_event(&e)),
+                Ok(m) => out.mails.push(m),
+                Err(e) => out.events.push(compose::dropped_event(&e)),
             }
         }
-        Composed { mails, events }
+        out
+    }
+
+    /// What the opening mails say of the case.
+    fn facts<'a>(&'a self, k: &'a CaseKey) -> CaseFacts<'a> {
+        CaseFacts {
+            case_ref: &k.case_ref,
+            subject: &self.subject,
+            reporter: &self.reporter,
+            aware_at: self.aware_at,
+            route: &self.route,
+            rule: self.rule.as_deref(),
+            systems: &self.notice.incident.systems,
+            notice_message_id: self.notice_id.as_deref(),
+            ignored_chain_times: &self.notice.ignored_chain_times,
+            may_belong_to: self
+                .may_belong
+                .as_ref()
+                .map(|(r, w)| (r.as_str(), w.as_str())),
+            split_from: self.split_from.as_deref(),
+            incident: &self.notice.incident,
+            notice_text: &self.notice.body_text,
+            forwarded_at: if self.notice.forwarded {
+                self.notice.received_at
+            } else {
+                None
+            },
+        }
+    }
+
+    /// The draft documents of the opening notice: the notify draft, the IMY
+    /// form draft and the deadline .ics, and with NIS2 suggested the drafts
+    /// of the early warning and the incident notification and the NIS2
+    /// calendar; with the events that record their checksums.
+    fn documents(&self, k: &CaseKey) -> (Vec<compose::Attachment>, Vec<NewEvent>) {
+        let file = crate::casefile::for_new_case(
+            &self.notice,
+            &self.route,
+            &k.case_ref,
+            self.aware_at,
+            clock::deadline(self.aware_at),
+            &self.docs_cfg,
+            self.tz,
+            self.now,
+        );
+        let (mut attachments, doc_event) =
+            crate::casefile::opening_attachments(&file, &self.templates);
+        let mut events = vec![doc_event];
+        if !self.nis2_reasons.is_empty() {
+            let state = crate::core::regime::Nis2 {
+                status: crate::core::regime::Nis2Status::Suggested,
+                reasons: self.nis2_reasons.clone(),
+                ..Default::default()
+            };
+            let (more, ev) =
+                crate::casefile::nis2_attachments(&file, &self.templates, &state, "opening_notice");
+            attachments.extend(more);
+            events.push(ev);
+        }
+        (attachments, events)
+    }
+
+    /// The opening notice with its documents; their checksums join the
+    /// timeline in this transaction. A rendering or formatting failure never
+    /// holds the notice back: it then goes without them (the text says how to
+    /// get them) and the failure is recorded.
+    fn opening_notice(&self, k: &CaseKey, f: &CaseFacts<'_>, out: &mut Composed) {
+        let (attachments, doc_events) = self.documents(k);
+        let mut with_docs = compose::opening_notice(&self.sender, f, self.now, attachments);
+        let mut bare = compose::opening_notice(&self.sender, f, self.now, Vec::new());
+        if !self.nis2_reasons.is_empty() {
+            let block = crate::mail::nis2::opening_block(
+                &self.nis2_reasons,
+                self.aware_at,
+                self.tz,
+                self.now,
+            );
+            for d in [&mut with_docs, &mut bare] {
+                d.text = crate::mail::nis2::with_opening_block(&d.text, &block);
+            }
+        }
+        match compose::format(&self.sender, &k.case_ref, with_docs) {
+            Ok(m) => {
+                out.mails.push(m);
+                out.events.extend(doc_events);
+            }
+            Err(e) => {
+                tracing::error!(case = %k.case_ref, "opening notice with documents could not be formatted: {e}");
+                let failed = doc_events
+                    .into_iter()
+                    .next()
+                    .filter(|ev| ev.kind == EventKind::DocumentsFailed)
+                    .unwrap_or_else(|| crate::casefile::documents_failed_event(&e.to_string()));
+                out.events.push(failed);
+                match compose::format(&self.sender, &k.case_ref, bare) {
+                    Ok(m) => out.mails.push(m),
+                    Err(e) => out.events.push(compose::dropped_event(&e)),
+                }
+            }
+        }
     }
 }

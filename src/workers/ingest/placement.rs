@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{content_hash, join_reason, strip_brackets, Pipeline};
+use super::{content_hash, strip_brackets, Pipeline};
 use crate::core::intake::Plan;
 use crate::core::notice;
 
@@ -37,7 +37,7 @@ impl Pipeline {
                     .case_ref
                     .to_string(),
                 link: link.as_str(),
-                why: join_reason(link, series.as_ref()),
+                why: crate::core::text::timeline::join_reason(link, series.as_ref()),
                 earlier_aware_at,
             },
             Plan::Open { may_belong_to, .. } => Placement::Open {
