@@ -81,6 +81,12 @@ pub async fn run_with(
         Schema::Require => Store::connect_checked(&cfg.general.database_url).await?,
     };
     tracing::info!(backend = store.backend(), "store ready");
+    // The lists' order (migration 0012) in this configuration's zone.
+    match store.refresh_next_deadlines(cfg.tz()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(cases = n, "next deadlines computed again"),
+        Err(e) => tracing::warn!("next deadlines not computed again: {e}"),
+    }
     crate::mail::oauth::use_database(&store);
     let smtp = SmtpSender::new(&cfg.smtp)?;
     let p = Pipeline::new(cfg.clone(), store.clone());

@@ -13,7 +13,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, Config};
 use crate::core::notice::{self, present, ReadOptions};
-use crate::core::routing;
 use crate::store::{CaseSummary, Store};
 use crate::workers::ingest::Pipeline;
 
@@ -652,7 +651,13 @@ fn migrate(flag: Option<&Path>) -> Result<ExitCode, ExitCode> {
         let store = crate::store::Store::connect_unmigrated(&cfg.general.database_url)
             .await
             .or_exit_in(1, "database")?;
-        let r = store.migrate().await;
+        let mut r = store.migrate().await;
+        if r.is_ok() {
+            // What migration 0012's SQL cannot compute (the configured zone).
+            if let Err(e) = store.refresh_next_deadlines(cfg.tz()).await {
+                r = Err(e);
+            }
+        }
         store.close().await;
         match r {
             Ok(applied) if applied.is_empty() => {
@@ -732,8 +737,7 @@ fn ingest(flag: Option<&Path>, file: &Path) -> Result<ExitCode, ExitCode> {
 fn rules_test(flag: Option<&Path>, file: &Path) -> Result<ExitCode, ExitCode> {
     let cfg = load(flag)?;
     let raw = std::fs::read(file).or_exit_in(2, file.display())?;
-    let n = notice::read(&raw, &cfg.read_options()).or_exit_in(2, file.display())?;
-    let d = routing::route(&cfg.routing.rules, &cfg.routing.default, &n);
+    let d = crate::workers::ingest::route_of(&cfg, &raw).or_exit_in(2, file.display())?;
     let r = &d.route;
     println!(
         "rule: {}",

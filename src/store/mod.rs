@@ -116,6 +116,9 @@ pub struct NewCase {
     pub workflow: Option<serde_json::Value>,
     /// The first NIS2 reminder (`Case::next_nis2_reminder`).
     pub nis2_reminder: Option<DateTime<Utc>>,
+    /// The case's nearest open deadline as it opens (`Case::next_deadline`),
+    /// what the web lists sort by (migration 0012).
+    pub next_deadline_at: Option<DateTime<Utc>>,
 }
 
 /// One outgoing mail, fully formatted when written so a resend is the same mail.
@@ -178,6 +181,9 @@ pub struct CaseUpdate {
     /// The next NIS2 reminder of the case as the command leaves it
     /// (`Case::next_nis2_reminder`), written with every update.
     pub nis2_reminder: Option<DateTime<Utc>>,
+    /// The case's nearest open deadline as the command leaves it
+    /// (`Case::next_deadline`), written with every update (migration 0012).
+    pub next_deadline_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -262,6 +268,8 @@ pub struct EarlierAwareness {
     /// The stored workflow with the new `aware_at`.
     pub workflow: serde_json::Value,
     pub expected_version: i64,
+    /// The nearest open deadline from the new awareness (`Case::next_deadline`).
+    pub next_deadline_at: Option<DateTime<Utc>>,
 }
 
 /// A case holding a notice, found by the notice's identity.
@@ -1253,6 +1261,27 @@ pub struct CaseListRow {
     pub systems: Vec<String>,
     pub last_event: Option<crate::core::event::EventKind>,
     pub last_event_at: Option<DateTime<Utc>>,
+    /// The case's next deadline (`Case::next_deadline`, as stored), the
+    /// lists' order; None when no clock runs.
+    pub next_deadline_at: Option<DateTime<Utc>>,
+    pub opened_at: DateTime<Utc>,
+    /// The stored workflow (None until the first command, or unreadable).
+    pub workflow: Option<Case>,
+}
+
+impl CaseListRow {
+    /// The case as the state machine knows it ([`CaseRecord::case`]).
+    pub fn case(&self) -> Case {
+        self.workflow.clone().unwrap_or_else(|| {
+            Case::open(
+                CaseRef::from_stored(self.case_ref.clone()),
+                self.aware_at,
+                self.opened_at,
+                None,
+            )
+            .0
+        })
+    }
 }
 
 /// Queries of the web view (`crate::web`).
@@ -1261,6 +1290,14 @@ impl Store {
     /// query (indexes of migration 0010).
     pub async fn web_case_page(&self, q: &CaseQuery) -> Result<(Vec<CaseListRow>, i64)> {
         dispatch!(self, web_case_page(q))
+    }
+
+    /// Writes every open case's next deadline again as the core computes it
+    /// in `tz` (the NIS2 month clocks depend on the zone, which migration
+    /// 0012's SQL cannot know, and an admin may change it): run when the
+    /// daemon starts and after `breachwatch migrate`. How many rows changed.
+    pub async fn refresh_next_deadlines(&self, tz: chrono_tz::Tz) -> Result<u64> {
+        dispatch!(self, refresh_next_deadlines(tz))
     }
 
     /// Quarantined messages with their row id (for the raw download), newest first.

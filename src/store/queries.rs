@@ -389,7 +389,7 @@ macro_rules! backend {
                     "UPDATE cases SET aware_at = $1, deadline_at = $2, workflow = $3, version = version + 1, \
                      next_reminder_at = CASE WHEN next_reminder_at IS NULL THEN NULL ELSE $4 END, \
                      next_reminder_seq = CASE WHEN next_reminder_seq IS NULL THEN NULL ELSE $5 END, \
-                     nis2_reminder_at = $8 \
+                     nis2_reminder_at = $8, next_deadline_at = $9 \
                      WHERE id = $6 AND version = $7",
                 )
                 .bind(e.aware_at)
@@ -400,6 +400,7 @@ macro_rules! backend {
                 .bind(e.case_id)
                 .bind(e.expected_version)
                 .bind(e.nis2_reminder)
+                .bind(e.next_deadline_at)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected();
@@ -421,7 +422,7 @@ macro_rules! backend {
                     "UPDATE cases SET workflow = $1, state = $2, version = version + 1, \
                      next_reminder_at = CASE WHEN $3 THEN NULL WHEN $4 IS NOT NULL THEN $4 ELSE next_reminder_at END, \
                      next_reminder_seq = CASE WHEN $3 THEN NULL WHEN $5 IS NOT NULL THEN $5 ELSE next_reminder_seq END, \
-                     nis2_reminder_at = $8 \
+                     nis2_reminder_at = $8, next_deadline_at = $9 \
                      WHERE id = $6 AND version = $7",
                 )
                 .bind(u.workflow.to_string())
@@ -432,6 +433,7 @@ macro_rules! backend {
                 .bind(id)
                 .bind(u.expected_version)
                 .bind(u.nis2_reminder)
+                .bind(u.next_deadline_at)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected();
@@ -602,9 +604,9 @@ macro_rules! backend {
                     "INSERT INTO cases (ref, state, aware_at, deadline_at, opened_at, reporter_name, \
                      reporter_address, reporter_organisation, reporter_domain, systems, rule_name, \
                      route, facts, next_reminder_at, next_reminder_seq, supplier_domain, supplier_org, \
-                     workflow, nis2_reminder_at, committee, official, deputy) \
+                     workflow, nis2_reminder_at, committee, official, deputy, next_deadline_at) \
                      VALUES ($1, 'received', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-                     $19, $20, $21) \
+                     $19, $20, $21, $22) \
                      RETURNING id",
                 )
                 .bind(case_ref.as_str())
@@ -637,6 +639,7 @@ macro_rules! backend {
                 .bind(c.route.pointer("/committee/name").and_then(|v| v.as_str()).map(str::to_string))
                 .bind(c.route.pointer("/official/address").and_then(|v| v.as_str()).map(str::to_lowercase))
                 .bind(c.route.pointer("/deputy/address").and_then(|v| v.as_str()).map(str::to_lowercase))
+                .bind(c.next_deadline_at)
                 .fetch_one(&mut **tx)
                 .await?;
                 Ok(CaseKey { id, case_ref })
@@ -1297,35 +1300,69 @@ macro_rules! backend {
             }
 
             /// One page of the web view's case list (`Store::web_case_page`):
-            /// one query, the page's ids by an index on the deadline (open cases:
-            /// a partial index), with the total, then each case's last event.
+            /// the page's ids by one walk of an index in the lists' order (the
+            /// next deadline, migration 0012; open cases: a partial index),
+            /// each with its last event, and the count of all that match.
             pub async fn web_case_page(pool: &Pool, q: &CaseQuery) -> Result<(Vec<CaseListRow>, i64)> {
-                let rows = sqlx::query(
+                // Only the filters that are set (no `$n = '' OR …` a planner
+                // must plan for both ways); the partial index serves only a
+                // literal `state <> 'closed'`.
+                let roster = q.roster_of.trim().to_lowercase();
+                let official = q.official.trim().to_lowercase();
+                let committee = q.committee.trim().to_string();
+                let state = q.state.trim().to_string();
+                let mut binds: Vec<&str> = Vec::new();
+                let mut filter = String::from(if q.include_closed { "WHERE TRUE" } else { "WHERE c.state <> 'closed'" });
+                for (col, v) in [("c.committee", &committee), ("c.state", &state), ("c.official", &official)] {
+                    if !v.is_empty() {
+                        binds.push(v.as_str());
+                        filter.push_str(&format!(" AND {col} = ${}", binds.len()));
+                    }
+                }
+                if !roster.is_empty() {
+                    binds.push(roster.as_str());
+                    let n = binds.len();
+                    filter.push_str(&format!(" AND (c.official = ${n} OR c.deputy = ${n})"));
+                }
+                // SQLite's planner would rather walk the official/deputy or
+                // committee index and sort; the lists' order index (migration
+                // 0012) stops after one page. PostgreSQL plans with the values.
+                let indexed = if <Db as sqlx::Database>::NAME != "SQLite" {
+                    ""
+                } else if q.include_closed {
+                    "INDEXED BY cases_next_deadline"
+                } else {
+                    "INDEXED BY cases_open_next_deadline"
+                };
+                let (lim, off) = (binds.len() + 1, binds.len() + 2);
+                let sql = format!(
                     "WITH page AS ( \
-                       SELECT c.id, c.deadline_at, c.ref, COUNT(*) OVER () AS total FROM cases c \
-                       WHERE (c.state <> 'closed' OR $1) \
-                         AND ($2 = '' OR c.committee = $2) \
-                         AND ($3 = '' OR c.state = $3) \
-                         AND ($4 = '' OR c.official = $4) \
-                         AND ($5 = '' OR c.official = $5 OR c.deputy = $5) \
-                       ORDER BY c.deadline_at, c.ref LIMIT $6 OFFSET $7) \
+                       SELECT c.id, c.next_deadline_at, c.deadline_at, c.ref FROM cases c {indexed} {filter} \
+                       ORDER BY (c.next_deadline_at IS NULL), c.next_deadline_at, c.deadline_at, c.ref \
+                       LIMIT ${lim} OFFSET ${off}) \
                      SELECT c.id, c.ref, c.state, c.aware_at, c.deadline_at, c.reporter_organisation, \
                        c.reporter_address, c.committee, c.official, c.systems, \
                        (SELECT e.kind FROM events e WHERE e.case_id = c.id ORDER BY e.seq DESC LIMIT 1), \
                        (SELECT e.at FROM events e WHERE e.case_id = c.id ORDER BY e.seq DESC LIMIT 1), \
-                       page.total \
-                     FROM page JOIN cases c ON c.id = page.id ORDER BY page.deadline_at, page.ref",
-                )
-                .bind(q.include_closed)
-                .bind(&q.committee)
-                .bind(&q.state)
-                .bind(&q.official)
-                .bind(&q.roster_of)
-                .bind(q.limit)
-                .bind(q.offset)
-                .fetch_all(pool)
-                .await?;
-                let total = rows.first().map(|r| r.get::<i64, _>(12)).unwrap_or(0);
+                       c.next_deadline_at, c.opened_at, c.workflow \
+                     FROM page JOIN cases c ON c.id = page.id \
+                     ORDER BY (page.next_deadline_at IS NULL), page.next_deadline_at, page.deadline_at, page.ref"
+                );
+                let mut page = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for b in &binds {
+                    page = page.bind(*b);
+                }
+                let rows = page.bind(q.limit).bind(q.offset).fetch_all(pool).await?;
+                // The count: without filters on open cases SQLite counts the
+                // partial index alone.
+                let count_index = if binds.is_empty() && q.include_closed { "" } else { indexed };
+                let mut count = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT COUNT(*) FROM cases c {count_index} {filter}"
+                )));
+                for b in &binds {
+                    count = count.bind(*b);
+                }
+                let total: i64 = count.fetch_one(pool).await?;
                 let list = rows
                     .iter()
                     .map(|r| CaseListRow {
@@ -1341,9 +1378,52 @@ macro_rules! backend {
                         systems: json_list(&r.get::<String, _>(9)),
                         last_event: r.get::<Option<String>, _>(10).map(crate::core::event::EventKind::from),
                         last_event_at: r.get(11),
+                        next_deadline_at: r.get(12),
+                        opened_at: r.get(13),
+                        workflow: serde_json::from_str(&r.get::<String, _>(14)).ok(),
                     })
                     .collect();
                 Ok((list, total))
+            }
+
+            /// Every open case's next deadline computed again by the core from
+            /// its row in the configured zone (`Case::next_deadline`); rows whose
+            /// stored value differs are written, each only if the case did not
+            /// change meanwhile. How many changed.
+            pub async fn refresh_next_deadlines(pool: &Pool, tz: chrono_tz::Tz) -> Result<u64> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "{RECORD} WHERE state <> 'closed'"
+                )))
+                .fetch_all(pool)
+                .await?;
+                let stored: Vec<(i64, Option<DateTime<Utc>>)> = sqlx::query_as(
+                    "SELECT id, next_deadline_at FROM cases WHERE state <> 'closed'",
+                )
+                .fetch_all(pool)
+                .await?;
+                let stored: std::collections::HashMap<i64, Option<DateTime<Utc>>> =
+                    stored.into_iter().collect();
+                let mut changed = 0;
+                for r in &rows {
+                    let rec = record_row(r);
+                    let next = rec.case().next_deadline(tz).map(|(_, at)| at);
+                    let same = stored.get(&rec.id).is_some_and(|s| {
+                        s.map(|t| t.timestamp_micros()) == next.map(|t| t.timestamp_micros())
+                    });
+                    if same {
+                        continue;
+                    }
+                    changed += sqlx::query(
+                        "UPDATE cases SET next_deadline_at = $1 WHERE id = $2 AND version = $3",
+                    )
+                    .bind(next)
+                    .bind(rec.id)
+                    .bind(rec.version)
+                    .execute(pool)
+                    .await?
+                    .rows_affected();
+                }
+                Ok(changed)
             }
 
             const SUMMARY: &str = "SELECT c.id, c.ref, c.state, c.aware_at, c.deadline_at, c.opened_at, \

@@ -58,3 +58,11 @@ pub fn may_see(scope: &Scope, route: Option<&Route>, address: &str) -> bool {
         }),
     }
 }
+
+/// An admin account (`[[web.accounts]]` with `admin = true`): every case, the
+/// quarantine, the configuration view and the `rules test` page.
+pub fn is_admin(web: &WebConfig, address: &str) -> bool {
+    web.accounts
+        .iter()
+        .any(|a| a.admin && same(&a.address, address))
+}

@@ -78,6 +78,24 @@ pub fn command_text(f: &ActionForm) -> Option<String> {
         "note" => format!("notering: {text}"),
         "withdraw" => with("återta"),
         "close" => "stäng".into(),
+        // The NIS2 commands (`core::commands::Nis2Command`), as a reply writes them.
+        "nis2" => {
+            let answer = match f.choice.as_str() {
+                "yes" => "ja",
+                "no" => "nej",
+                _ => return Some("nis2:".into()),
+            };
+            if text.is_empty() {
+                format!("nis2: {answer}")
+            } else {
+                format!("nis2: {answer} {text}")
+            }
+        }
+        "nis2-early-warning" => "tidig varning skickad".into(),
+        "nis2-notification" => format!("incidentanmälan skickad {text}"),
+        "nis2-progress" => "lägesrapport skickad".into(),
+        "nis2-handled" => "incident hanterad".into(),
+        "nis2-final" => "slutrapport skickad".into(),
         _ => return None,
     })
 }
@@ -227,4 +245,67 @@ pub async fn action(
     tracing::info!(case = %wf.case_ref, command = command.name(), who = %crate::core::types::addr_hash(&session.address), refused, "web action");
     let done = if refused { "refused" } else { "ok" };
     Redirect::to(&format!("/cases/{}?done={done}", wf.case_ref)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::commands::{AuthorityRef, Command, Nis2Command};
+
+    fn form(command: &str, choice: &str, text: &str) -> ActionForm {
+        ActionForm {
+            csrf: String::new(),
+            command: command.into(),
+            choice: choice.into(),
+            text: text.into(),
+        }
+    }
+
+    /// Each NIS2 form is the reply command it mirrors, read by the same reader.
+    #[test]
+    fn nis2_forms_read_as_the_reply_commands() {
+        let read = |f: ActionForm| match parse_reply(&command_text(&f).unwrap()) {
+            Parsed::Command { command, .. } => Some(command),
+            _ => None,
+        };
+        assert_eq!(
+            read(form("nis2", "yes", "väsentlig tjänst berörs")),
+            Some(Command::Nis2(Nis2Command::Decide {
+                applies: true,
+                reasoning: Some("väsentlig tjänst berörs".into())
+            }))
+        );
+        assert!(matches!(
+            read(form("nis2", "no", "")),
+            Some(Command::Nis2(Nis2Command::Decide { applies: false, .. }))
+        ));
+        assert_eq!(read(form("nis2", "", "")), None, "no answer, no command");
+        assert_eq!(
+            read(form("nis2-early-warning", "", "")),
+            Some(Command::Nis2(Nis2Command::EarlyWarningSent))
+        );
+        assert_eq!(
+            read(form("nis2-notification", "", "MCF-2026-118")),
+            Some(Command::Nis2(Nis2Command::NotificationSent {
+                authority_ref: AuthorityRef::parse("MCF-2026-118").unwrap()
+            }))
+        );
+        assert_eq!(
+            read(form("nis2-notification", "", "")),
+            None,
+            "a reference is needed"
+        );
+        assert_eq!(
+            read(form("nis2-progress", "", "")),
+            Some(Command::Nis2(Nis2Command::ProgressReportSent))
+        );
+        assert_eq!(
+            read(form("nis2-handled", "", "")),
+            Some(Command::Nis2(Nis2Command::IncidentHandled))
+        );
+        assert_eq!(
+            read(form("nis2-final", "", "")),
+            Some(Command::Nis2(Nis2Command::FinalReportSent))
+        );
+    }
 }

@@ -11,6 +11,7 @@
 
 pub mod access;
 pub mod actions;
+pub mod admin;
 pub mod config;
 pub mod files;
 pub mod metrics;
@@ -80,6 +81,14 @@ impl WebState {
 /// The whole application: pages, API, health, with the security headers and
 /// the cross-site POST check on everything.
 pub fn router(state: WebState) -> Router {
+    // The one upload (an .eml for `rules test`) has its own, larger limit.
+    let upload = Router::new()
+        .route(
+            "/admin/rules",
+            get(admin::rules_form).post(admin::rules_test),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(admin::MAX_EML_BYTES))
+        .layer(RequestBodyLimitLayer::new(admin::MAX_EML_BYTES));
     Router::new()
         .route("/", get(views::open_cases))
         .route("/login", get(session::login_form).post(session::login))
@@ -112,8 +121,10 @@ pub fn router(state: WebState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(views::readyz))
         .route("/metrics", get(metrics::render))
-        .layer(middleware::from_fn(same_origin_posts))
+        .route("/admin/config", get(admin::config_page))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .merge(upload)
+        .layer(middleware::from_fn(same_origin_posts))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),

@@ -11,9 +11,8 @@ use axum::Form;
 use chrono::Utc;
 use serde_json::{json, Value};
 
-use super::access::{scope, Scope};
 use super::session::Session;
-use super::views::{error_page, page};
+use super::views::{error_page, page_for};
 use super::WebState;
 use crate::core::documents::words::category_form_label;
 use crate::core::notice::report::{self, ReportError, ReportForm, CATEGORIES};
@@ -49,7 +48,6 @@ fn form_page(
     errors: &[ReportError],
     status: StatusCode,
 ) -> Response {
-    let sc = scope(&state.p.cfg, &state.web, &s.address);
     let now_local = Utc::now()
         .with_timezone(&state.p.cfg.tz())
         .format("%Y-%m-%dT%H:%M")
@@ -58,12 +56,11 @@ fn form_page(
         .iter()
         .map(|e| json!({"field": e.field(), "text": problem(*e)}))
         .collect();
-    let mut r = page(
+    let mut r = page_for(
         state,
+        s,
         "report.html",
         json!({
-            "user": &s.address, "csrf": &s.csrf,
-            "quarantine": matches!(sc, Scope::All { quarantine: true }),
             "f": {"what": f.what, "discovered": if f.discovered.is_empty() { now_local.clone() } else { f.discovered.clone() },
                   "system": f.system, "people": f.people, "count": f.count, "ongoing": f.ongoing},
             "max": now_local,
@@ -145,13 +142,11 @@ pub async fn report_submit(
         _ => String::new(),
     };
     tracing::info!(case = %case_ref, who = %crate::core::types::addr_hash(&session.address), "web report");
-    let sc = scope(&p.cfg, &state.web, &session.address);
-    page(
+    page_for(
         &state,
+        &session,
         "reported.html",
         json!({
-            "user": &session.address, "csrf": &session.csrf,
-            "quarantine": matches!(sc, Scope::All { quarantine: true }),
             "ref": case_ref, "joined": matches!(handled, Handled::Attached(_)),
         }),
     )

@@ -35,6 +35,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("error.html", include_str!("templates/error.html")),
     ("report.html", include_str!("templates/report.html")),
     ("reported.html", include_str!("templates/reported.html")),
+    ("config.html", include_str!("templates/config.html")),
+    ("rules.html", include_str!("templates/rules.html")),
 ];
 
 impl Pages {
@@ -89,13 +91,38 @@ mod tests {
         })
     }
 
+    /// The header shows only the links this person may follow.
+    #[test]
+    fn the_header_hides_what_a_person_may_not_open() {
+        let pages = Pages::new().expect("templates parse");
+        let official = pages
+            .render("base.html", json!({"user": "o", "csrf": "t", "quarantine": false, "register": false, "admin": false}))
+            .unwrap_or_default();
+        assert!(official.contains("href=\"/report\""), "{official}");
+        for hidden in ["/register", "/quarantine", "/admin/config", "/admin/rules"] {
+            assert!(
+                !official.contains(&format!("href=\"{hidden}\"")),
+                "{hidden}: {official}"
+            );
+        }
+        let admin = pages
+            .render("base.html", json!({"user": "a", "csrf": "t", "quarantine": true, "register": true, "admin": true}))
+            .unwrap_or_default();
+        for shown in ["/register", "/quarantine", "/admin/config", "/admin/rules"] {
+            assert!(
+                admin.contains(&format!("href=\"{shown}\"")),
+                "{shown}: {admin}"
+            );
+        }
+    }
+
     /// Every template renders with a full context, and supplier text stays text.
     #[test]
     fn every_page_renders_and_escapes_supplier_text() {
         let pages = Pages::new().expect("templates parse");
         let row = json!({"ref": "PUI-2026-0001", "urgency": "overdue", "time_left": "försenat 5 h",
             "deadline": "x", "supplier": HOSTILE, "systems": HOSTILE, "committee": "KS", "official": "O",
-            "state_sv": "inkommet", "acknowledged": false, "last_event": HOSTILE});
+            "state_sv": "inkommet", "acknowledged": false, "last_event": HOSTILE, "last_event_when": "2026-12-01 11:36", "last_event_what": HOSTILE});
         let base = json!({"user": "dpo@example.test", "csrf": "tok", "quarantine": true});
         let mut ctxs = std::collections::BTreeMap::new();
         ctxs.insert("base.html", base.clone());
@@ -107,8 +134,25 @@ mod tests {
         ctxs.insert(
             "cases.html",
             json!({"user": "u", "csrf": "t", "quarantine": false, "cases": [row],
-            "committees": [HOSTILE], "officials": ["O"], "states": ["received"],
-            "filter": {"committee": "", "state": "", "official": ""}, "filtered": false}),
+            "committees": [HOSTILE], "officials": ["O"], "states": [{"value": "received", "label": "inkommet"}],
+            "filter": {"committee": HOSTILE, "state": "", "official": ""}, "filtered": true,
+            "total": 120, "page": 2, "pages": 3, "first": 51, "last": 100, "prev": 1, "next": 3,
+            "keep": "committee=%3Cscript%3E&state=&official="}),
+        );
+        ctxs.insert(
+            "config.html",
+            json!({"user": "u", "csrf": "t", "quarantine": true, "register": true, "admin": true,
+                "config": HOSTILE}),
+        );
+        ctxs.insert(
+            "rules.html",
+            json!({"user": "u", "csrf": "t", "quarantine": true, "register": true, "admin": true,
+                "file": HOSTILE, "result": {"rule": HOSTILE, "reasons": [HOSTILE], "committee": "KS",
+                "diarie_prefix": "KS", "delegation_point": "1",
+                "official": {"name": HOSTILE, "address": "o@example.test"},
+                "deputy": {"name": "D", "address": "d@example.test"},
+                "dpo": {"name": "P", "address": "p@example.test"}, "coordinator": null,
+                "placement": HOSTILE}}),
         );
         ctxs.insert("case.html", case_ctx());
         ctxs.insert("register.html", json!({"user": "u", "csrf": "t", "quarantine": true, "verify": "ok", "verify_ok": true,

@@ -10,13 +10,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use std::collections::HashMap;
-
 use super::access::{may_see, scope, Scope};
 use super::session::Session;
 use super::WebState;
 use crate::core::regime::Clock;
-use crate::store::{CaseRecord, CaseSummary};
+use crate::store::{CaseListRow, CaseQuery, CaseRecord};
 
 /// At most this many cases per API page.
 pub const MAX_PAGE: usize = 200;
@@ -114,8 +112,11 @@ pub struct CaseRow {
     /// deadline of any regime (`next_clock`), else the GDPR one.
     pub deadline: String,
     pub last_event: String,
+    /// `last_event` in its two parts: when (configured zone) and what.
+    pub last_event_when: String,
+    pub last_event_what: String,
     /// The nearest open deadline of any regime (GDPR art. 33 while its clock
-    /// runs, each open NIS2 one), the page's sort key; None when no clock runs.
+    /// runs, each open NIS2 one), the lists' order; None when no clock runs.
     pub next_deadline_at: Option<DateTime<Utc>>,
     /// Which clock that is (`imy-notification`, `early-warning`, …).
     pub next_clock: Option<Clock>,
@@ -126,26 +127,19 @@ pub struct CaseRow {
 /// The nearest open deadline of a case, any regime.
 pub type Nearest = (Clock, DateTime<Utc>);
 
-/// The case's nearest open deadline: GDPR's while its clock runs, and every
-/// open NIS2 deadline (`core::regime`).
-pub fn nearest_deadline(case: &crate::core::case::Case, tz: chrono_tz::Tz) -> Option<Nearest> {
-    let gdpr = case
-        .deadline_clock_running()
-        .then(|| (Clock::ImyNotification, case.deadline()));
-    let nis2 = if case.merged_into.is_some() {
-        Vec::new()
-    } else {
-        crate::core::regime::open_nis2(case.aware_at, &case.nis2, tz)
-    };
-    gdpr.into_iter()
-        .chain(
-            nis2.iter()
-                .filter_map(|d| d.pending().map(|at| (d.clock, at))),
-        )
-        .min_by_key(|(_, at)| *at)
-}
+/// Every state a case can be in, as stored, in the order of the workflow.
+pub const STATES: [&str; 8] = [
+    "received",
+    "acknowledged",
+    "assessed",
+    "decided",
+    "reported",
+    "supplemented",
+    "withdrawn",
+    "closed",
+];
 
-fn state_sv(s: &str) -> String {
+pub fn state_sv(s: &str) -> String {
     match s {
         "received" => "inkommet",
         "acknowledged" => "kvitterat",
@@ -160,41 +154,92 @@ fn state_sv(s: &str) -> String {
     .to_string()
 }
 
+/// What a row of the lists shows. `next` is the stored next deadline
+/// (`cases.next_deadline_at`) with its clock, the case page's own.
+#[allow(clippy::too_many_arguments)]
 fn row(
     state: &WebState,
-    s: &CaseSummary,
-    last_event: String,
+    case_ref: &str,
+    case_state: &str,
+    aware_at: DateTime<Utc>,
+    deadline_at: DateTime<Utc>,
+    supplier: String,
+    systems: &[String],
+    committee: &str,
+    official: &str,
+    last_event: (String, String),
     now: DateTime<Utc>,
     next: Option<Nearest>,
 ) -> CaseRow {
-    let shown = next.map(|(_, at)| at).unwrap_or(s.deadline_at);
+    let shown = next.map(|(_, at)| at).unwrap_or(deadline_at);
     let (time_left, urgency) = time_left(shown, now);
     CaseRow {
-        case_ref: s.case_ref.clone(),
-        state: s.state.clone(),
-        state_sv: state_sv(&s.state),
-        aware_at: s.aware_at,
-        deadline_at: s.deadline_at,
-        seconds_left: (s.deadline_at - now).num_seconds(),
-        supplier: s
-            .reporter_organisation
-            .clone()
-            .or_else(|| s.reporter_address.clone())
-            .unwrap_or_default(),
-        systems: s.systems.join(", "),
-        committee: s.committee.clone(),
-        official: s.official.clone(),
-        acknowledged: s.state != "received",
+        case_ref: case_ref.to_string(),
+        state: case_state.to_string(),
+        state_sv: state_sv(case_state),
+        aware_at,
+        deadline_at,
+        seconds_left: (deadline_at - now).num_seconds(),
+        supplier,
+        systems: systems.join(", "),
+        committee: committee.to_string(),
+        official: official.to_string(),
+        acknowledged: case_state != "received",
         time_left,
         urgency,
         deadline: local(state, shown),
-        last_event,
+        last_event: format!("{} {}", last_event.0, last_event.1)
+            .trim()
+            .to_string(),
+        last_event_when: last_event.0,
+        last_event_what: last_event.1,
         next_deadline_at: next.map(|(_, at)| at),
         next_clock: next.map(|(c, _)| c),
         next_clock_sv: next
             .map(|(c, _)| crate::core::text::digest::clock_label_sv(c))
             .unwrap_or_default(),
     }
+}
+
+/// A row of one list page. The order and the instant are the stored
+/// `next_deadline_at`; which clock it is, the core says from the workflow.
+fn list_row(state: &WebState, c: &CaseListRow, now: DateTime<Utc>) -> CaseRow {
+    let tz = state.p.cfg.tz();
+    let next = c.next_deadline_at.map(|at| {
+        let clock = c
+            .case()
+            .deadlines(tz)
+            .into_iter()
+            .filter(|d| d.pending() == Some(at))
+            .map(|d| d.clock)
+            .next()
+            .unwrap_or(Clock::ImyNotification);
+        (clock, at)
+    });
+    let last = match (&c.last_event, c.last_event_at) {
+        (Some(k), Some(at)) => (
+            local(state, at),
+            crate::core::text::timeline::event_label(k).to_string(),
+        ),
+        _ => (String::new(), String::new()),
+    };
+    row(
+        state,
+        &c.case_ref,
+        &c.state,
+        c.aware_at,
+        c.deadline_at,
+        c.reporter_organisation
+            .clone()
+            .or_else(|| c.reporter_address.clone())
+            .unwrap_or_default(),
+        &c.systems,
+        &c.committee,
+        &c.official,
+        last,
+        now,
+        next,
+    )
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -205,9 +250,10 @@ pub struct Filter {
     pub state: String,
     #[serde(default)]
     pub official: String,
-    /// API paging.
+    /// Paging (from 1).
     #[serde(default)]
     pub page: usize,
+    /// API: rows per page (at most [`MAX_PAGE`]).
     #[serde(default)]
     pub per_page: usize,
     /// API: include closed cases too.
@@ -215,102 +261,126 @@ pub struct Filter {
     pub all: bool,
 }
 
-/// The cases this person may see, open ones only unless `all`, sorted by deadline.
-/// The cases this person may see, open ones only unless `all`, sorted by the
-/// nearest open deadline of any regime (cases with no running clock last, by
-/// their GDPR deadline), with that deadline per case reference.
-async fn visible_cases(
+/// Rows per page of the open-cases page.
+pub const PAGE_ROWS: usize = 50;
+
+/// One page of the cases this person may see (open ones unless `all`), in
+/// the lists' order, and how many match: one indexed query
+/// (`Store::web_case_page`), the roster scope and the filters inside it.
+async fn case_page_of(
     state: &WebState,
     who: &str,
-    all: bool,
-) -> Result<(Vec<CaseSummary>, Scope, HashMap<String, Nearest>), Response> {
+    f: &Filter,
+    per_page: usize,
+) -> Result<(Vec<CaseListRow>, i64, Scope), Response> {
     let sc = scope(&state.p.cfg, &state.web, who);
-    let tz = state.p.cfg.tz();
-    let list = state
+    let page = f.page.max(1);
+    let q = CaseQuery {
+        include_closed: f.all,
+        committee: f.committee.trim().to_string(),
+        state: f.state.trim().to_string(),
+        official: f.official.trim().to_string(),
+        roster_of: match sc {
+            Scope::All { .. } => String::new(),
+            Scope::Roster => who.to_string(),
+        },
+        limit: i64::try_from(per_page).unwrap_or(i64::MAX),
+        offset: i64::try_from((page - 1).saturating_mul(per_page)).unwrap_or(i64::MAX),
+    };
+    let (rows, total) = state
         .p
         .store
-        .list_cases()
+        .web_case_page(&q)
         .await
         .map_err(|e| store_error(state, e))?;
-    let mut routes = HashMap::new();
-    let mut nearest = HashMap::new();
-    for w in state
-        .p
-        .store
-        .all_workflows()
-        .await
-        .map_err(|e| store_error(state, e))?
-    {
-        let r = w.case_ref.as_str().to_string();
-        if let Some(n) = nearest_deadline(&crate::workers::reply::load_case(&w), tz) {
-            nearest.insert(r.clone(), n);
-        }
-        routes.insert(r, w.route.clone());
-    }
-    let mut out: Vec<CaseSummary> = list
-        .into_iter()
-        .filter(|c| all || c.state != "closed")
-        .filter(|c| match &sc {
-            Scope::All { .. } => true,
-            Scope::Roster => may_see(&sc, routes.get(&c.case_ref).and_then(|r| r.as_ref()), who),
-        })
-        .collect();
-    let key = |c: &CaseSummary| match nearest.get(&c.case_ref) {
-        Some((_, at)) => (false, *at),
-        None => (true, c.deadline_at),
-    };
-    out.sort_by(|a, b| key(a).cmp(&key(b)).then(a.case_ref.cmp(&b.case_ref)));
-    Ok((out, sc, nearest))
+    Ok((rows, total, sc))
 }
 
-async fn last_event(state: &WebState, id: i64) -> String {
-    match state.p.store.case_events(id).await {
-        Ok(ev) => ev
-            .last()
-            .map(|e| {
-                format!(
-                    "{} {}",
-                    local(state, e.at),
-                    crate::core::text::timeline::event_label(&e.kind)
-                )
-            })
-            .unwrap_or_default(),
-        Err(_) => String::new(),
+/// The committees and officials the filters offer: those of the configured
+/// routes this person's cases can have (no query over the cases).
+fn filter_choices(state: &WebState, sc: &Scope, who: &str) -> (Vec<String>, Vec<String>) {
+    let cfg = &state.p.cfg;
+    let routes =
+        std::iter::once(&cfg.routing.default).chain(cfg.routing.rules.iter().map(|r| &r.route));
+    let mut committees = Vec::new();
+    let mut officials = Vec::new();
+    for r in routes.filter(|r| may_see(sc, Some(r), who)) {
+        committees.push(r.committee.name.clone());
+        officials.push(r.official.address.to_lowercase());
     }
+    for v in [&mut committees, &mut officials] {
+        v.sort();
+        v.dedup();
+    }
+    (committees, officials)
 }
 
 pub async fn open_cases(
     State(state): State<WebState>,
     session: Session,
-    Query(f): Query<Filter>,
+    Query(mut f): Query<Filter>,
 ) -> Response {
     let now = Utc::now();
-    let (cases, sc, nearest) = match visible_cases(&state, &session.address, false).await {
+    f.all = false;
+    f.page = f.page.max(1);
+    let (list, total, sc) = match case_page_of(&state, &session.address, &f, PAGE_ROWS).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let mut committees: Vec<String> = cases.iter().map(|c| c.committee.clone()).collect();
-    let mut officials: Vec<String> = cases.iter().map(|c| c.official.clone()).collect();
-    let mut states: Vec<String> = cases.iter().map(|c| c.state.clone()).collect();
-    for v in [&mut committees, &mut officials, &mut states] {
-        v.sort();
-        v.dedup();
-    }
-    let mut rows = Vec::new();
-    for c in cases.iter().filter(|c| {
-        (f.committee.is_empty() || c.committee == f.committee)
-            && (f.state.is_empty() || c.state == f.state)
-            && (f.official.is_empty() || c.official == f.official)
-    }) {
-        let last = last_event(&state, c.id).await;
-        rows.push(row(&state, c, last, now, nearest.get(&c.case_ref).copied()));
-    }
+    let (committees, officials) = filter_choices(&state, &sc, &session.address);
+    let states: Vec<Value> = STATES[..STATES.len() - 1]
+        .iter()
+        .map(|s| json!({"value": s, "label": state_sv(s)}))
+        .collect();
+    let rows: Vec<CaseRow> = list.iter().map(|c| list_row(&state, c, now)).collect();
     let filtered = !(f.committee.is_empty() && f.state.is_empty() && f.official.is_empty());
-    page(
+    let total = usize::try_from(total).unwrap_or(0);
+    let pages = total.div_ceil(PAGE_ROWS).max(1);
+    // The filter kept in the paging links.
+    let keep = oauth2::url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("committee", &f.committee)
+        .append_pair("state", &f.state)
+        .append_pair("official", &f.official)
+        .finish();
+    let first = (f.page - 1) * PAGE_ROWS + 1;
+    page_for(
         &state,
+        &session,
         "cases.html",
-        serde_json::json!({ "user": &session.address, "csrf": &session.csrf, "quarantine": matches!(sc, Scope::All { quarantine: true }), "cases": rows, "committees": committees, "officials": officials, "states": states, "filter": f, "filtered": filtered }),
+        json!({ "cases": rows, "total": total, "page": f.page, "pages": pages,
+            "first": first, "last": first + rows.len().saturating_sub(1),
+            "prev": (f.page > 1).then(|| f.page - 1), "next": (f.page < pages).then(|| f.page + 1),
+            "keep": keep, "committees": committees, "officials": officials, "states": states,
+            "filter": f, "filtered": filtered }),
     )
+}
+
+/// What every page's header needs: who is signed in, the CSRF token for
+/// the sign-out form, and which links this person may follow.
+pub fn nav(state: &WebState, session: &Session) -> serde_json::Map<String, Value> {
+    let sc = scope(&state.p.cfg, &state.web, &session.address);
+    let mut m = serde_json::Map::new();
+    m.insert("user".into(), json!(session.address));
+    m.insert("csrf".into(), json!(session.csrf));
+    m.insert(
+        "quarantine".into(),
+        json!(matches!(sc, Scope::All { quarantine: true })),
+    );
+    m.insert("register".into(), json!(matches!(sc, Scope::All { .. })));
+    m.insert(
+        "admin".into(),
+        json!(super::access::is_admin(&state.web, &session.address)),
+    );
+    m
+}
+
+/// A page with the header's keys ([`nav`]) added to `ctx`.
+pub fn page_for(state: &WebState, session: &Session, name: &str, ctx: Value) -> Response {
+    let mut m = nav(state, session);
+    if let Value::Object(o) = ctx {
+        m.extend(o);
+    }
+    page(state, name, Value::Object(m))
 }
 
 pub fn page(state: &WebState, name: &str, ctx: Value) -> Response {
@@ -356,7 +426,7 @@ pub async fn case_page(
     Path(case_ref): Path<String>,
     Query(flash): Query<Flash>,
 ) -> Response {
-    let (rec, sc) = match case_for(&state, &session.address, &case_ref, false).await {
+    let (rec, _) = match case_for(&state, &session.address, &case_ref, false).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -374,14 +444,24 @@ pub async fn case_page(
     };
     let tz = state.p.cfg.tz();
     let case = crate::workers::reply::load_case(&rec);
-    let mut c = row(
+    let c = row(
         &state,
-        &summary,
-        String::new(),
+        &summary.case_ref,
+        &summary.state,
+        summary.aware_at,
+        summary.deadline_at,
+        summary
+            .reporter_organisation
+            .clone()
+            .or_else(|| summary.reporter_address.clone())
+            .unwrap_or_default(),
+        &summary.systems,
+        &summary.committee,
+        &summary.official,
+        (String::new(), String::new()),
         now,
-        nearest_deadline(&case, tz),
+        case.next_deadline(tz),
     );
-    c.last_event = String::new();
     // Every clock of the case, GDPR's and NIS2's, in one table.
     let clocks: Vec<Value> = case
         .deadlines(tz)
@@ -530,10 +610,13 @@ pub async fn case_page(
         "supplier": c.supplier, "systems": c.systems, "committee": c.committee, "official": c.official,
         "imy_ref": imy_ref, "next_clock_sv": c.next_clock_sv,
     });
-    page(
+    page_for(
         &state,
+        &session,
         "case.html",
-        serde_json::json!({ "user": &session.address, "csrf": &session.csrf, "quarantine": matches!(sc, Scope::All { quarantine: true }), "c": cv, "facts": facts, "reminders_sent": reminders_sent, "next_reminder": next_reminder, "documents": documents, "clocks": clocks, "events": ev, "messages": msgs, "outbox": out, "actions": rec.state != "closed", "flash": match flash.done.as_str() {
+        serde_json::json!({ "c": cv, "facts": facts, "reminders_sent": reminders_sent, "next_reminder": next_reminder, "documents": documents, "clocks": clocks, "events": ev, "messages": msgs, "outbox": out, "actions": rec.state != "closed",
+            // The NIS2 commands when NIS2 is on, or the case was ever near it.
+            "nis2": state.p.cfg.nis2.enabled || !case.nis2.is_unset(), "flash": match flash.done.as_str() {
                 "ok" => Some("Utfört."),
                 "refused" => Some("Åtgärden avvisades: se tidslinjen och svaret per e-post."),
                 _ => None,
@@ -681,7 +764,7 @@ pub async fn register_page(
     session: Session,
     Query(p): Query<Period>,
 ) -> Response {
-    let Some(sc) = register_allowed(&state, &session.address) else {
+    let Some(_) = register_allowed(&state, &session.address) else {
         return error_page(
             &state,
             StatusCode::FORBIDDEN,
@@ -733,10 +816,11 @@ pub async fn register_page(
             })
         })
         .collect();
-    page(
+    page_for(
         &state,
+        &session,
         "register.html",
-        serde_json::json!({ "user": &session.address, "csrf": &session.csrf, "quarantine": matches!(sc, Scope::All { quarantine: true }), "rows": rows, "verify": verify, "verify_ok": verify_ok, "from": p.from, "to": p.to }),
+        serde_json::json!({ "rows": rows, "verify": verify, "verify_ok": verify_ok, "from": p.from, "to": p.to }),
     )
 }
 
@@ -805,10 +889,11 @@ pub async fn quarantine_page(State(state): State<WebState>, session: Session) ->
             })
         })
         .collect();
-    page(
+    page_for(
         &state,
+        &session,
         "quarantine.html",
-        serde_json::json!({ "user": &session.address, "csrf": &session.csrf, "quarantine": true, "rows": rows }),
+        serde_json::json!({ "rows": rows }),
     )
 }
 
@@ -857,37 +942,22 @@ pub async fn css() -> Response {
 pub async fn api_cases(
     State(state): State<WebState>,
     session: Session,
-    Query(f): Query<Filter>,
+    Query(mut f): Query<Filter>,
 ) -> Response {
     let now = Utc::now();
-    let (cases, _, nearest) = match visible_cases(&state, &session.address, f.all).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let cases: Vec<&CaseSummary> = cases
-        .iter()
-        .filter(|c| {
-            (f.committee.is_empty() || c.committee == f.committee)
-                && (f.state.is_empty() || c.state == f.state)
-                && (f.official.is_empty() || c.official == f.official)
-        })
-        .collect();
     let per_page = if f.per_page == 0 {
         50
     } else {
         f.per_page.min(MAX_PAGE)
     };
-    let page = f.page.max(1);
-    let total = cases.len();
-    let mut items = Vec::new();
-    for c in cases
-        .into_iter()
-        .skip((page - 1).saturating_mul(per_page))
-        .take(per_page)
-    {
-        let last = last_event(&state, c.id).await;
-        items.push(row(&state, c, last, now, nearest.get(&c.case_ref).copied()));
-    }
+    f.page = f.page.max(1);
+    let (list, total, _) = match case_page_of(&state, &session.address, &f, per_page).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let total = usize::try_from(total).unwrap_or(0);
+    let items: Vec<CaseRow> = list.iter().map(|c| list_row(&state, c, now)).collect();
+    let page = f.page;
     Json(json!({
         "schema": "breachwatch.api.cases/1",
         "page": page, "per_page": per_page, "total": total,

@@ -211,6 +211,8 @@ pub fn outcome_work(
             // The NIS2 reminders follow the case as the command leaves it
             // (`nis2: nej` or a report stops or moves them).
             nis2_reminder: next.next_nis2_reminder(cfg.tz(), now).map(|r| r.at),
+            // The lists' order (migration 0012), as the command leaves the case.
+            next_deadline_at: next.next_deadline(cfg.tz()).map(|(_, at)| at),
         });
     }
     Ok(work)
@@ -480,6 +482,7 @@ impl Writer<'_> {
                 nis2_reminder: target
                     .next_nis2_reminder(self.cfg.tz(), self.now)
                     .map(|r| r.at),
+                next_deadline_at: target.next_deadline(self.cfg.tz()).map(|(_, at)| at),
                 workflow: rec.workflow_with_aware_at(target.aware_at),
                 expected_version: rec.version,
             },

@@ -58,7 +58,12 @@ password_hash = "{hash}"
 [[web.accounts]]
 address = "{staff}"
 password_hash = "{hash}"
+[[web.accounts]]
+address = "{admin}"
+password_hash = "{hash}"
+admin = true
 "#,
+        admin = s.users.addr("admin"),
         staff = s.users.addr("staff"),
         dpo = s.users.addr("dpo"),
         official = s.users.addr("official"),
@@ -493,6 +498,315 @@ fn an_official_acknowledges_a_case_in_a_real_browser_and_others_are_kept_out() {
     value("breachwatch_outbox_depth");
     let (st, _, _) = http(port, "GET", "/readyz", "", "", "");
     assert_eq!(st, 200);
+}
+
+/// Signs in on the login page of the browser (signing out first when signed in).
+async fn browser_sign_in(c: &fantoccini::Client, base: &str, address: &str) {
+    c.goto(&format!("{base}/")).await.unwrap();
+    if let Ok(out) = c.find(Locator::Css("form.logout button")).await {
+        out.click().await.unwrap();
+    }
+    el(c, "#address").await.send_keys(address).await.unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#signin"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    el(c, "header form.logout span").await;
+}
+
+/// Roles in the browser: an official sees no register link and gets 403 on
+/// the admin pages; an admin sees the effective configuration without any
+/// secret and tests the rules on an uploaded .eml with the CLI's answer. NIS2
+/// from the case page: the official answers `nis2: ja` there, the case
+/// machine records it as from the web, and the open-cases list puts the case
+/// under its early-warning deadline (the stored next deadline moved).
+#[test]
+fn roles_admin_pages_and_a_nis2_action_in_a_real_browser() {
+    let s = setup(Knobs::default());
+    let (port, _d) = start_web(&s);
+    let base = format!("http://127.0.0.1:{port}");
+    s.forward(2, "Dataintrång hos Provdata");
+    wait_for(20, "opening notice", || {
+        s.mails("official", "")
+            .into_iter()
+            .find(|m| m.subject.contains("Ny personuppgiftsincident"))
+    });
+    let r = s.cases()[0]["ref"].as_str().expect("case ref").to_string();
+    // Two more cases from other suppliers: one under 24 h left, one overdue.
+    for (hours, supplier, domain, system, what) in [
+        (
+            52,
+            "Edvida AB",
+            "edvida.example",
+            "Skolportalen",
+            "elevers namn och personnummer var åtkomliga för obehöriga i Skolportalen",
+        ),
+        (
+            80,
+            "Larmia Omsorg AB",
+            "larmia.example",
+            "TrygghetsLarm",
+            "brukares namn, adresser och hälsouppgifter kan ha kopierats ur TrygghetsLarm vid ett dataintrång",
+        ),
+    ] {
+        let now = chrono::Utc::now();
+        let raw = format!(
+            "From: Sam Staff <{staff}>\r\nTo: {breach}\r\nSubject: VB: Säkerhetsincident i {system}\r\n\
+Date: {date}\r\nMessage-ID: <fwd-{n}@staff.example.test>\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+Hej! Detta kom till funktionsbrevlådan.\r\n\r\nSam Staff\r\n\r\n________________________________\r\n\
+Från: Kundservice <noreply@{domain}>\r\nSkickat: {orig}\r\nTill: IT-support <it-support@example.test>\r\n\
+Ämne: Säkerhetsincident i {system}\r\n\r\nTill våra kunder\r\n\r\n\
+Vi har upptäckt att {what}.\r\n\r\nMed vänliga hälsningar\r\n{supplier}\r\n",
+            staff = s.users.addr("staff"),
+            breach = s.users.addr("breach"),
+            date = now.to_rfc2822(),
+            n = rand::random::<u64>(),
+            orig = sv_outlook_date(now - chrono::Duration::hours(hours)),
+        );
+        s.send("staff", raw.as_bytes());
+    }
+    wait_for(30, "three cases", || (s.cases().len() == 3).then_some(()));
+    let events_before = s.events(&r).len();
+    // A message naming the case, for `rules test` (never sent).
+    let eml = s.dir.path().join("komplettering.eml");
+    std::fs::write(
+        &eml,
+        format!(
+            "From: {from}\r\nTo: {to}\r\nSubject: SV: {r} komplettering\r\nDate: {date}\r\n\
+Message-ID: <rules-web-{n}@example.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+Leverantören har skickat fler uppgifter om incidenten i ProvWeb.\r\n",
+            from = s.users.addr("staff"),
+            to = s.users.addr("breach"),
+            date = chrono::Utc::now().to_rfc2822(),
+            n = rand::random::<u32>(),
+        ),
+    )
+    .unwrap();
+    let cli = s.cli(&["rules", "test", &eml.display().to_string()]);
+    let cli_case = cli
+        .lines()
+        .find_map(|l| l.strip_prefix("case:"))
+        .expect("the CLI's case line")
+        .trim()
+        .to_string();
+    let cli_committee = cli
+        .lines()
+        .find_map(|l| l.strip_prefix("committee:"))
+        .and_then(|l| l.trim().split(" (").next())
+        .expect("the CLI's committee line")
+        .to_string();
+    assert!(cli_case.starts_with(&format!("joins {r}")), "{cli}");
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (_driver, dport) = chromedriver();
+    let shots = screenshots_dir();
+    rt.block_on(async {
+        let c = browser(dport).await;
+        // The official: no register or admin links, 403 on the admin pages.
+        browser_sign_in(&c, &base, &s.users.addr("official")).await;
+        let nav = el(&c, "header nav").await.text().await.unwrap();
+        assert!(nav.contains("Öppna ärenden"), "{nav}");
+        for hidden in ["Register", "Karantän", "Inställningar", "Testa regler"] {
+            assert!(
+                !nav.contains(hidden),
+                "{hidden} hidden for an official: {nav}"
+            );
+        }
+        for path in ["/admin/config", "/admin/rules", "/register"] {
+            c.goto(&format!("{base}{path}")).await.unwrap();
+            let body = el(&c, "main").await.text().await.unwrap();
+            assert!(body.contains("403"), "{path} refused: {body}");
+        }
+
+        // NIS2 from the case page, as a reply would: `nis2: ja`.
+        c.goto(&format!("{base}/cases/{r}")).await.unwrap();
+        el(&c, "#nis2-command")
+            .await
+            .select_by_value("nis2")
+            .await
+            .unwrap();
+        c.find(Locator::Css("#nis2-choice"))
+            .await
+            .unwrap()
+            .select_by_value("yes")
+            .await
+            .unwrap();
+        c.find(Locator::Css("#nis2-text"))
+            .await
+            .unwrap()
+            .send_keys("Provdata levererar en samhällsviktig tjänst till kommunen")
+            .await
+            .unwrap();
+        c.find(Locator::Css("#do-nis2"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        assert_eq!(el(&c, "#flash").await.text().await.unwrap(), "Utfört.");
+        let timeline = c
+            .find(Locator::Css("#timeline"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            timeline.contains("NIS2-beslut") && timeline.contains("(via webben)"),
+            "{timeline}"
+        );
+        let clocks = c
+            .find(Locator::Css("#clocks"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(clocks.contains("tidig varning"), "{clocks}");
+        // The list, nearest deadline first: the overdue case, the one with
+        // 20 h left, then this one under its early warning (22 h left; its
+        // GDPR deadline is 70 h away), the stored next deadline having moved.
+        c.goto(&format!("{base}/")).await.unwrap();
+        el(&c, "#cases").await;
+        let mut rows = Vec::new();
+        for tr in c.find_all(Locator::Css("#cases tbody tr")).await.unwrap() {
+            rows.push(tr.text().await.unwrap());
+        }
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        assert!(
+            rows[0].contains("TrygghetsLarm") && rows[0].contains("försenat"),
+            "{rows:?}"
+        );
+        assert!(rows[1].contains("Skolportalen"), "{rows:?}");
+        assert!(
+            rows[2].contains(&r) && rows[2].contains("tidig varning"),
+            "{rows:?}"
+        );
+
+        // The admin: the links, the configuration without secrets, rules test.
+        browser_sign_in(&c, &base, &s.users.addr("admin")).await;
+        let nav = el(&c, "header nav").await.text().await.unwrap();
+        for shown in ["Register", "Karantän", "Inställningar", "Testa regler"] {
+            assert!(nav.contains(shown), "{shown} for an admin: {nav}");
+        }
+        c.find(Locator::LinkText("Inställningar"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let config = el(&c, "#config").await.text().await.unwrap();
+        assert!(
+            config.contains(&s.users.addr("official")),
+            "the routing is there: {config}"
+        );
+        assert!(config.contains("Secret(***)"), "{config}");
+        assert!(
+            !config.contains(&"5a".repeat(64)),
+            "the cookie key is not shown"
+        );
+        assert!(
+            !config.contains(METRICS_TOKEN),
+            "the metrics token is not shown"
+        );
+        assert!(!config.contains("$argon2"), "no password hash is shown");
+        std::fs::write(
+            shots.join("admin-config.png"),
+            c.screenshot().await.unwrap(),
+        )
+        .unwrap();
+        c.find(Locator::LinkText("Testa regler"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        el(&c, "#eml")
+            .await
+            .send_keys(&eml.display().to_string())
+            .await
+            .unwrap();
+        c.find(Locator::Css("#rules-test"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let placement = el(&c, "#placement").await.text().await.unwrap();
+        assert_eq!(placement, cli_case, "the CLI's answer");
+        let committee = c
+            .find(Locator::Css("#committee"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            committee.starts_with(&cli_committee),
+            "{committee} / {cli_committee}"
+        );
+        let official = c
+            .find(Locator::Css("#official"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(official.contains(&s.users.addr("official")), "{official}");
+        std::fs::write(shots.join("admin-rules.png"), c.screenshot().await.unwrap()).unwrap();
+        // The DPO's open cases (the README's screenshot).
+        browser_sign_in(&c, &base, &s.users.addr("dpo")).await;
+        el(&c, "#cases").await;
+        std::fs::write(
+            shots.join("open-cases-dpo.png"),
+            c.screenshot().await.unwrap(),
+        )
+        .unwrap();
+        c.close().await.unwrap();
+    });
+    // The case machine's event, from the web, by the official.
+    let ev = s.wait_event(&r, events_before, "nis2_decided");
+    assert_eq!(ev["data"]["via"]["via"], "web", "{ev}");
+    assert_eq!(ev["actor"], s.users.addr("official"), "{ev}");
+    // Nothing of the upload was recorded.
+    assert_eq!(s.cases().len(), 3);
+
+    // Over HTTP: an upload without the token, and by a non-admin, is refused.
+    let admin = sign_in(port, &s.users.addr("admin"));
+    let body = "--b\r\nContent-Disposition: form-data; name=\"eml\"; filename=\"x.eml\"\r\n\r\nFrom: a@b\r\n\r\nx\r\n--b--\r\n";
+    let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    conn.set_read_timeout(Some(Duration::from_secs(20))).ok();
+    write!(
+        conn,
+        "POST /admin/rules HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nCookie: {admin}\r\n\
+Sec-Fetch-Site: same-origin\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).ok();
+    assert!(
+        answer.starts_with("HTTP/1.1 403"),
+        "no token, no test: {answer}"
+    );
+    let official = sign_in(port, &s.users.addr("official"));
+    let (st, _, _) = http(port, "GET", "/admin/config", &official, "", "");
+    assert_eq!(st, 403);
+    let (st, _, page) = http(port, "GET", "/admin/config", &admin, "", "");
+    assert_eq!(st, 200);
+    assert!(!page.contains(&"5a".repeat(64)) && page.contains("Secret(***)"));
 }
 
 /// A Chromium session on chromedriver (headless, a wide window).
@@ -965,6 +1279,51 @@ async fn list_story(db_url: &str) {
         .await
         .unwrap();
     assert_eq!(total, 0);
+
+    // The stored next deadline is the one the core computes (received: the
+    // GDPR clock), written when the case opened.
+    let (page, _) = store.web_case_page(&q(&|q| q.limit = 10)).await.unwrap();
+    for row in &page {
+        let rec = store.case_record(&row.case_ref).await.unwrap().unwrap();
+        let want = rec.case().next_deadline(tz).map(|(_, at)| at.timestamp());
+        assert_eq!(
+            row.next_deadline_at.map(|t| t.timestamp()),
+            want,
+            "{}",
+            row.case_ref
+        );
+        assert_eq!(want, Some(row.deadline_at.timestamp()));
+    }
+    // A row whose stored value is wrong (an older release, another zone) is
+    // written again by `refresh_next_deadlines`; the list order follows.
+    let sql = format!(
+        "UPDATE cases SET next_deadline_at = NULL WHERE ref = '{}'",
+        refs[2]
+    );
+    match &store {
+        Store::Sqlite(s) => {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&s.pool().await)
+                .await
+                .unwrap();
+        }
+        Store::Postgres(p) => {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(p)
+                .await
+                .unwrap();
+        }
+    }
+    let (page, _) = store.web_case_page(&q(&|_| {})).await.unwrap();
+    assert_eq!(page[0].case_ref, refs[1], "no next deadline: listed last");
+    assert_eq!(store.refresh_next_deadlines(tz).await.unwrap(), 1);
+    assert_eq!(
+        store.refresh_next_deadlines(tz).await.unwrap(),
+        0,
+        "nothing left to do"
+    );
+    let (page, _) = store.web_case_page(&q(&|_| {})).await.unwrap();
+    assert_eq!(page[0].case_ref, refs[2], "nearest deadline first again");
 }
 
 #[tokio::test]

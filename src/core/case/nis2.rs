@@ -222,6 +222,27 @@ impl Case {
         regime::deadlines(self.aware_at, self.reported_at, &self.nis2, tz)
     }
 
+    /// The case's nearest open deadline of any regime: GDPR art. 33's while
+    /// its clock runs, and every open NIS2 deadline (none for a case merged
+    /// away). The case lists sort by it (`cases.next_deadline_at`, written
+    /// with every change of the case row); None when no clock runs.
+    pub fn next_deadline(&self, tz: Tz) -> Option<(regime::Clock, DateTime<Utc>)> {
+        let gdpr = self
+            .deadline_clock_running()
+            .then(|| (regime::Clock::ImyNotification, self.deadline()));
+        let nis2 = if self.merged_into.is_some() {
+            Vec::new()
+        } else {
+            regime::open_nis2(self.aware_at, &self.nis2, tz)
+        };
+        gdpr.into_iter()
+            .chain(
+                nis2.iter()
+                    .filter_map(|d| d.pending().map(|at| (d.clock, at))),
+            )
+            .min_by_key(|(_, at)| *at)
+    }
+
     /// The case's next NIS2 reminder strictly after `after` (None for a case
     /// merged away, or when NIS2 does not run).
     pub fn next_nis2_reminder(&self, tz: Tz, after: DateTime<Utc>) -> Option<regime::Nis2Reminder> {

@@ -280,6 +280,7 @@ impl Pipeline {
             next_reminder: clock::next_after(aware_at, &self.cfg.clock, now)
                 .map(|r| (r.due_at, r.seq)),
             nis2_reminder: moved.next_nis2_reminder(self.cfg.tz(), now).map(|r| r.at),
+            next_deadline_at: moved.next_deadline(self.cfg.tz()).map(|(_, at)| at),
             workflow,
             expected_version: wf.version,
         };

@@ -34,7 +34,7 @@ mod record;
 mod split;
 
 pub use group::{read_all, RawMessage, GROUP_MAX_BYTES, GROUP_MAX_MESSAGES};
-pub use placement::Placement;
+pub use placement::{route_of, Placement};
 
 /// Where a message came from, for the register and the checkpoint.
 #[derive(Debug, Clone)]

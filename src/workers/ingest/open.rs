@@ -100,6 +100,8 @@ impl Pipeline {
         case.nis2_reminder = opened_case
             .next_nis2_reminder(self.cfg.tz(), now)
             .map(|r| r.at);
+        // The early warning (24 h) comes before the GDPR deadline.
+        case.next_deadline_at = opened_case.next_deadline(self.cfg.tz()).map(|(_, at)| at);
         Ok(Some(NewEvent {
             kind,
             actor: "breachwatch".into(),
@@ -159,6 +161,17 @@ impl Pipeline {
             next_reminder: next_reminder.map(|r| (r.due_at, r.seq)),
             workflow: None,
             nis2_reminder: None,
+            // A case opens received: its GDPR clock runs (NIS2's, when the
+            // reader suggests it, are set by the caller with the workflow).
+            next_deadline_at: crate::core::case::Case::open(
+                crate::core::types::CaseRef::new("", 0, 0),
+                aware_at,
+                now,
+                None,
+            )
+            .0
+            .next_deadline(tz)
+            .map(|(_, at)| at),
         })
     }
 }

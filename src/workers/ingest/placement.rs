@@ -47,6 +47,21 @@ impl Pipeline {
     }
 }
 
+/// What `breachwatch rules test FILE` and the admin's web page answer for a
+/// message: the route (rule, reasons, committee, official…) from the one
+/// reader and the admin's rules, without the database.
+pub fn route_of(
+    cfg: &crate::config::Config,
+    raw: &[u8],
+) -> Result<crate::core::routing::RouteDecision, notice::ReadError> {
+    let n = notice::read(raw, &cfg.read_options())?;
+    Ok(crate::core::routing::route(
+        &cfg.routing.rules,
+        &cfg.routing.default,
+        &n,
+    ))
+}
+
 /// Where a message would go ([`Pipeline::placement`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Placement {
