@@ -112,6 +112,22 @@ pub enum Command {
         #[arg(long)]
         device: bool,
     },
+    /// Health probe for a container HEALTHCHECK or an exec probe: GET
+    /// `/readyz` (with --live `/healthz`) of the daemon's `[web] listen`
+    /// address; exit 0 on 200, 1 otherwise (never 2, which a HEALTHCHECK
+    /// must not use), with one line. Without `[web]` and --url: the store
+    /// answers and its schema is current.
+    Probe {
+        /// The address to GET instead, e.g. http://127.0.0.1:8080/readyz.
+        #[arg(long, conflicts_with = "live")]
+        url: Option<String>,
+        /// Ask `/healthz` (the process serves) instead of `/readyz`.
+        #[arg(long)]
+        live: bool,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 5)]
+        timeout: u64,
+    },
     /// Validate a configuration file and list every problem.
     CheckConfig {
         /// The file to check (same as --config).
@@ -321,6 +337,7 @@ pub fn main() -> ExitCode {
         } => return inspect(flag, &file, explain, tz.as_deref()),
         Command::CheckConfig { file } => return check_config(file.as_deref().or(flag)),
         Command::WebPassword => return web_password(),
+        Command::Probe { url, live, timeout } => return probe(flag, url, live, timeout),
         Command::Run { no_migrate } => run(flag, no_migrate),
         Command::Migrate => migrate(flag),
         Command::Login {
@@ -341,6 +358,126 @@ pub fn main() -> ExitCode {
         } => quarantine(flag, json),
     };
     r.unwrap_or_else(|c| c)
+}
+
+/// `probe`: one GET over plain HTTP with the reqwest of `oauth2` (rustls
+/// only; no proxy from the environment, no redirects), or, without `[web]`,
+/// the store. Every failure, a bad config included, is exit 1.
+fn probe(flag: Option<&Path>, url: Option<String>, live: bool, timeout: u64) -> ExitCode {
+    let unhealthy = |msg: String| fail(1, format!("probe: {msg}"));
+    let cfg = match url {
+        Some(_) => None,
+        None => match Config::load_for(&config::resolve_path(flag), config::Use::Offline) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                let first = e.0.first().map(|p| p.to_string()).unwrap_or_default();
+                return unhealthy(format!("invalid configuration: {first}"));
+            }
+        },
+    };
+    let target = match (&url, cfg.as_ref().and_then(|c| c.web.as_ref())) {
+        (Some(u), _) => Some(u.clone()),
+        (None, Some(w)) => {
+            let Some(mut a) = w.addr() else {
+                return unhealthy(format!("web.listen {:?} is not an address", w.listen));
+            };
+            // A daemon listening on every address answers on loopback.
+            if a.ip().is_unspecified() {
+                a.set_ip(match a {
+                    std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                    std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+                });
+            }
+            Some(format!(
+                "http://{a}/{}",
+                if live { "healthz" } else { "readyz" }
+            ))
+        }
+        (None, None) => None,
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return unhealthy(format!("cannot start runtime: {e}")),
+    };
+    let limit = std::time::Duration::from_secs(timeout.max(1));
+    let r: Result<String, String> = rt.block_on(async {
+        let work = async {
+            match (&target, &cfg) {
+                (Some(t), _) => {
+                    let client = oauth2::reqwest::ClientBuilder::new()
+                        .no_proxy()
+                        .redirect(oauth2::reqwest::redirect::Policy::none())
+                        .timeout(limit)
+                        .build()
+                        .map_err(|e| format!("{e}"))?;
+                    let resp = client.get(t).send().await.map_err(|e| {
+                        // reqwest's message names the URL; the cause is below it.
+                        let mut why = String::new();
+                        let mut src = std::error::Error::source(&e);
+                        while let Some(c) = src {
+                            why = c.to_string();
+                            src = c.source();
+                        }
+                        format!("{t}: {why}")
+                    })?;
+                    let status = resp.status();
+                    let body = resp.text().await.unwrap_or_default();
+                    let body: String = body
+                        .lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                        .chars()
+                        .take(300)
+                        .collect();
+                    if status == oauth2::reqwest::StatusCode::OK {
+                        Ok(format!("{t}: {status} {body}"))
+                    } else {
+                        Err(format!("{t}: {status} {body}"))
+                    }
+                }
+                (None, Some(c)) => {
+                    let url = &c.general.database_url;
+                    // Do not create a missing SQLite file (sqlx would).
+                    if !url.starts_with("postgres") && !url.contains(":memory:") {
+                        let o = url
+                            .parse::<sqlx::sqlite::SqliteConnectOptions>()
+                            .map_err(|e| format!("store: {e}"))?;
+                        if !o.get_filename().exists() {
+                            return Err(format!(
+                                "store: {} does not exist",
+                                o.get_filename().display()
+                            ));
+                        }
+                    }
+                    let store = Store::connect_checked(url)
+                        .await
+                        .map_err(|e| format!("store: {e}"))?;
+                    let r = store.outbox_waiting().await;
+                    store.close().await;
+                    let (waiting, _) = r.map_err(|e| format!("store: {e}"))?;
+                    Ok(format!(
+                        "no [web]: the store answers, schema current, {waiting} mail(s) waiting (the daemon itself was not asked)"
+                    ))
+                }
+                (None, None) => Err("nothing to probe".into()),
+            }
+        };
+        tokio::time::timeout(limit, work)
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {} s", limit.as_secs())))
+    });
+    match r {
+        Ok(line) => {
+            println!("probe: {line}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => unhealthy(e),
+    }
 }
 
 /// Everything goes to stdout, count first, so an admin piping it to a pager

@@ -629,6 +629,15 @@ impl Config {
         let mut out = Vec::new();
         let mut warnings = Vec::new();
         deprecated_keys(&mut table, &mut out, &mut warnings);
+        // The session cookie key is a secret: `BREACHWATCH_WEB_COOKIE_KEY`
+        // (a Kubernetes Secret, a systemd credential) replaces web.cookie_key,
+        // which may then be left out of a `[web]` section kept in a ConfigMap.
+        if let (Some(k), Some(toml::Value::Table(w))) = (
+            env("BREACHWATCH_WEB_COOKIE_KEY").filter(|v| !v.trim().is_empty()),
+            table.get_mut("web"),
+        ) {
+            w.insert("cookie_key".into(), toml::Value::String(k));
+        }
         let cfg = decode(table, &mut out);
         let Some(mut cfg) = cfg else {
             return Err(ConfigError(out, warnings));
@@ -1636,6 +1645,26 @@ mod tests {
         assert_eq!(c.imap.password.expose(), "pw-from-env");
         assert_eq!(c.imap.ca_file.as_deref(), Some(Path::new("Cargo.toml")));
         assert!(!format!("{c:?}").contains("pw-from-env"));
+    }
+
+    /// `[web]` in a ConfigMap without its key; the key from a Secret.
+    #[test]
+    fn web_cookie_key_comes_from_the_environment() {
+        let key = "ab".repeat(64);
+        let text = local()
+            .lines()
+            .filter(|l| !l.starts_with("cookie_key"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let ca = |k: &str| (k == "BREACHWATCH_IMAP_CA_FILE").then(|| "Cargo.toml".to_string());
+        let err = Config::from_toml(&text, ca).unwrap_err();
+        assert!(err.0.iter().any(|p| p.key.starts_with("web")), "{err:?}");
+        let env = |k: &str| match k {
+            "BREACHWATCH_WEB_COOKIE_KEY" => Some(key.clone()),
+            _ => ca(k),
+        };
+        let c = Config::from_toml(&text, env).unwrap();
+        assert_eq!(c.web.unwrap().cookie_key.expose(), key);
     }
 
     #[test]

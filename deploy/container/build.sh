@@ -4,7 +4,7 @@
 # mirror), the binary is built here by cargo on the same Debian release, and
 # the Containerfile's `prebuilt` stage puts them together. Where registries
 # are reachable, build the normal way instead:
-#   podman build -f deploy/container/Containerfile -t breachwatch .
+#   podman build --format docker -f deploy/container/Containerfile -t breachwatch .
 # Usage: deploy/container/build.sh [TAG]   (default localhost/breachwatch:dev)
 #   BREACHWATCH_BIN=PATH uses a binary already built (on Debian bookworm)
 #   instead of `cargo build --release`.
@@ -70,7 +70,8 @@ cp "$bin" "$ctx/target/release/breachwatch"
 if command -v strip >/dev/null; then strip --strip-debug "$ctx/target/release/breachwatch"; fi
 old_id="$(podman "${runtime[@]}" image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)"
 cp "$repo/config/example.toml" "$ctx/config/"
-podman "${runtime[@]}" build --network host --pull=never --target prebuilt \
+# --format docker: an OCI image config has no HEALTHCHECK.
+podman "${runtime[@]}" build --format docker --network host --pull=never --target prebuilt \
   -f "$here/Containerfile" -t "$tag" "$ctx"
 # The image this tag named before, now untagged, goes (no pile of old images).
 new_id="$(podman "${runtime[@]}" image inspect --format '{{.Id}}' "$tag")"

@@ -8,7 +8,9 @@
 #   test's mail); a forwarded supplier notice sent through Postfix opens a case
 #   (`cases list --json` in a second container on the same volume), the
 #   reporter receives the acknowledgement and the official the opening notice;
-#   SIGTERM → exit 0; `backup`, and `register verify` on the backup; the backup
+#   the image's HEALTHCHECK (`breachwatch probe`: /readyz of the web listener,
+#   moved to a free loopback port) reports healthy, and a probe of a closed
+#   port exits 1; SIGTERM → exit 0; `backup`, and `register verify` on the backup; the backup
 #   restored as the database of a fresh daemon, which opens the next case for a
 #   second notice, stops cleanly, and leaves a register that verifies.
 # Usage: deploy/container/smoke-test.sh [TAG]   (default localhost/breachwatch:dev)
@@ -59,6 +61,9 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$work/etc" "$work/secrets"
+# The web listener (/readyz for the HEALTHCHECK) on a free port: the container
+# shares the host's network, where a demo may hold 8080.
+web_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 # config/local.toml with this run's users, its own database in the volume, the
 # stack's CA mounted beside the config, the password as a credential file.
 sed -e 's#^database_url = .*#database_url = "sqlite:///var/lib/breachwatch/bw.db"#' \
@@ -67,7 +72,9 @@ sed -e 's#^database_url = .*#database_url = "sqlite:///var/lib/breachwatch/bw.db
     -e 's#^ca_file = .*#ca_file = "/etc/breachwatch/ca.pem"#' \
     -e 's#^password = "secret"#password_file = "imap-password"#' \
     -e "s#\\b\\(breach\\|official\\|deputy\\|dpo\\)@example.test#$u-\\1@$domain#g" \
+    -e "s#^listen = \"127.0.0.1:8080\"#listen = \"127.0.0.1:$web_port\"#" \
     "$repo/config/local.toml" >"$work/etc/breachwatch.toml"
+has "127.0.0.1:$web_port" "$(cat "$work/etc/breachwatch.toml")" || fail "config/local.toml no longer has [web] listen = \"127.0.0.1:8080\""
 has "$(addr breach)" "$(cat "$work/etc/breachwatch.toml")" || fail "config/local.toml no longer names breach@example.test"
 cp "$ca" "$work/etc/ca.pem"
 printf '%s\n' "$password" >"$work/secrets/imap-password"
@@ -79,15 +86,20 @@ common=(--network host --read-only --cap-drop ALL --security-opt no-new-privileg
   -e CREDENTIALS_DIRECTORY=/run/secrets/breachwatch
   -v "$vol:/var/lib/breachwatch")
 
-uid="$(pm run --rm --entrypoint id "$tag" -u)"
+# The HEALTHCHECK's periodic timer is a systemd unit, and this machine may have
+# no systemd: one-shot commands run without it (--no-healthcheck), the daemon
+# with no timer (--health-interval disable; podman 4.3 still logs that it
+# cannot reach systemd), and `podman healthcheck run`
+# below runs the check itself.
+uid="$(pm run --rm --no-healthcheck --entrypoint id "$tag" -u)"
 [ "$uid" = 10001 ] || fail "runs as uid $uid, not 10001"
 step "runs as uid $uid"
-has ': ok' "$(pm run --rm "${common[@]}" "$tag" check-config)" || fail "check-config"
+has ': ok' "$(pm run --rm --no-healthcheck "${common[@]}" "$tag" check-config)" || fail "check-config"
 step "check-config ok"
-out="$(pm run --rm "${common[@]}" "$tag" migrate)"
+out="$(pm run --rm --no-healthcheck "${common[@]}" "$tag" migrate)"
 has 'migrated: applied' "$out" || fail "migrate said: $out"
 step "$out"
-pm run -d --name "$name" "${common[@]}" -e BREACHWATCH_LOG=info "$tag" >/dev/null
+pm run -d --health-interval disable --name "$name" "${common[@]}" -e BREACHWATCH_LOG=info "$tag" >/dev/null
 logs() { pm logs "$name" 2>&1; }
 for _ in $(seq 1 150); do
   has 'store ready' "$(logs)" && break
@@ -105,7 +117,7 @@ step "notice forwarded through Postfix to $(addr breach)"
 # The case, read by `cases list` in a second container on the same volume.
 case_ref=""
 for _ in $(seq 1 150); do
-  list="$(pm run --rm "${common[@]}" "$tag" cases list --json 2>/dev/null || true)"
+  list="$(pm run --rm --no-healthcheck "${common[@]}" "$tag" cases list --json 2>/dev/null || true)"
   case_ref="$(printf '%s' "$list" | python3 -c 'import json,sys
 try: cases = json.load(sys.stdin)
 except ValueError: cases = []
@@ -131,14 +143,29 @@ step "acknowledgement delivered to the reporter: $ack"
 [ -n "$opening" ] || fail "no opening notice for $case_ref in $(addr official): $(logs | tail -10)"
 step "opening notice delivered to the official: $opening"
 
+# The image's HEALTHCHECK, run now (the mailbox is watched, the mail sent).
+hc="$(pm inspect --format '{{json .Config.Healthcheck}}' "$name")"
+has probe "$hc" || fail "the image has no HEALTHCHECK running probe: $hc"
+health=""
+for _ in $(seq 1 50); do
+  if pm healthcheck run "$name" >/dev/null 2>&1; then health=healthy; break; fi
+  sleep 0.2
+done
+[ "$health" = healthy ] || fail "podman healthcheck run: unhealthy: $(pm exec "$name" breachwatch probe 2>&1 || true)"
+probe_line="$(pm exec "$name" breachwatch probe)"
+has "127.0.0.1:$web_port/readyz: 200" "$probe_line" || fail "probe said: $probe_line"
+if pm exec "$name" breachwatch probe --url "http://127.0.0.1:1/readyz" >/dev/null 2>&1; then
+  fail "probe of a closed port exited 0"
+fi
+step "HEALTHCHECK healthy ($probe_line); a closed port is not"
 pm stop -t 20 "$name" >/dev/null
 code="$(pm inspect --format '{{.State.ExitCode}}' "$name")"
 [ "$code" = 0 ] || fail "run exited $code after SIGTERM: $(logs | tail -5)"
 step "stopped on SIGTERM, exit 0"
-has 'backup written' "$(pm run --rm "${common[@]}" "$tag" backup --out /var/lib/breachwatch/copy.db)" || fail "backup"
-verify="$(pm run --rm "${common[@]}" -e BREACHWATCH_DATABASE_URL=sqlite:///var/lib/breachwatch/copy.db "$tag" register verify)"
+has 'backup written' "$(pm run --rm --no-healthcheck "${common[@]}" "$tag" backup --out /var/lib/breachwatch/copy.db)" || fail "backup"
+verify="$(pm run --rm --no-healthcheck "${common[@]}" -e BREACHWATCH_DATABASE_URL=sqlite:///var/lib/breachwatch/copy.db "$tag" register verify)"
 has 'register intact' "$verify" || fail "register verify on the backup: $verify"
-has "$case_ref" "$(pm run --rm "${common[@]}" -e BREACHWATCH_DATABASE_URL=sqlite:///var/lib/breachwatch/copy.db "$tag" cases list)" ||
+has "$case_ref" "$(pm run --rm --no-healthcheck "${common[@]}" -e BREACHWATCH_DATABASE_URL=sqlite:///var/lib/breachwatch/copy.db "$tag" cases list)" ||
   fail "the backup lacks $case_ref"
 step "backup written, verified, holds $case_ref"
 # Restored: the copy as the database of a fresh daemon (a new volume, the same
@@ -147,13 +174,13 @@ step "backup written, verified, holds $case_ref"
 vol2="$vol-restored"
 pm volume create "$vol2" >/dev/null
 trap 'cleanup; pm volume rm -f "$vol2" >/dev/null 2>&1 || true' EXIT
-pm run --rm -v "$vol:/from:ro" -v "$vol2:/var/lib/breachwatch" --entrypoint cp "$tag" \
+pm run --rm --no-healthcheck -v "$vol:/from:ro" -v "$vol2:/var/lib/breachwatch" --entrypoint cp "$tag" \
   /from/copy.db /var/lib/breachwatch/bw.db
 restored=(--network host --read-only --cap-drop ALL --security-opt no-new-privileges
   -v "$work/etc:/etc/breachwatch:ro" -v "$work/secrets:/run/secrets/breachwatch:ro"
   -e CREDENTIALS_DIRECTORY=/run/secrets/breachwatch -v "$vol2:/var/lib/breachwatch")
 pm rm -f "$name" >/dev/null
-pm run -d --name "$name" "${restored[@]}" -e BREACHWATCH_LOG=info "$tag" >/dev/null
+pm run -d --health-interval disable --name "$name" "${restored[@]}" -e BREACHWATCH_LOG=info "$tag" >/dev/null
 for _ in $(seq 1 150); do
   has 'store ready' "$(logs)" && break
   sleep 0.2
@@ -171,9 +198,9 @@ done
 pm stop -t 20 "$name" >/dev/null
 code="$(pm inspect --format '{{.State.ExitCode}}' "$name")"
 [ "$code" = 0 ] || fail "the daemon on the restored copy exited $code: $(logs | tail -5)"
-list="$(pm run --rm "${restored[@]}" "$tag" cases list --json)"
+list="$(pm run --rm --no-healthcheck "${restored[@]}" "$tag" cases list --json)"
 n="$(printf '%s' "$list" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 [ "$n" = 2 ] && has "$case_ref" "$list" && has "$second" "$list" || fail "the restored store lists $n case(s): $list"
-has 'register intact' "$(pm run --rm "${restored[@]}" "$tag" register verify)" || fail "register verify after the restored daemon ran"
+has 'register intact' "$(pm run --rm --no-healthcheck "${restored[@]}" "$tag" register verify)" || fail "register verify after the restored daemon ran"
 step "a fresh daemon on the restored copy opened $second ($ack2); register intact"
 echo "smoke-test: OK ($tag) in $((SECONDS - t0))s"

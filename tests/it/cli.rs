@@ -602,3 +602,116 @@ fn cases_nis2_draft_writes_the_early_warning_and_the_notification_and_records_th
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+/// `[web]` on a free loopback port appended to a config; returns the port.
+fn add_web(config: &std::path::Path) -> u16 {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let mut text = std::fs::read_to_string(config).unwrap();
+    text.push_str(&format!(
+        "\n[web]\nlisten = \"127.0.0.1:{port}\"\ncookie_key = \"{}\"\n",
+        "5a".repeat(64)
+    ));
+    std::fs::write(config, text).unwrap();
+    port
+}
+
+/// `probe` (the image's HEALTHCHECK): against a daemon whose `[web]` serves
+/// and whose mailbox is watched, `/readyz` and `/healthz` → 0; against a
+/// daemon whose IMAP server does not answer, `/healthz` → 0 but `/readyz` → 1
+/// with the reason; against a closed port → 1; without `[web]`, the store
+/// (migrated → 0, missing → 1).
+#[test]
+fn probe_asks_the_daemon_and_exits_0_only_when_it_says_200() {
+    use crate::harness::{setup, wait_for, Knobs};
+    let probe = |cfg: &std::path::Path, extra: &[&str]| {
+        let mut args = vec!["probe"];
+        args.extend_from_slice(extra);
+        bw(cfg, &args)
+    };
+
+    // A daemon on the real stack, its own mailbox.
+    let s = setup(Knobs::default());
+    let port = add_web(&s.config);
+    let d = s.start();
+    let o = wait_for(30, "probe → 0", || {
+        let o = probe(&s.config, &[]);
+        (o.status.code() == Some(0)).then_some(o)
+    });
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        out.contains(&format!("http://127.0.0.1:{port}/readyz: 200")),
+        "{out}"
+    );
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let o = probe(&s.config, &["--live"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("/healthz: 200"), "{}", text(&o));
+    d.terminate();
+    // Stopped: nobody listens there any more.
+    let o = probe(&s.config, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+
+    // A closed port, by --url (no configuration is read).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let o = Command::new(bin())
+        .args([
+            "probe",
+            "--url",
+            &format!("http://127.0.0.1:{closed}/readyz"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(text(&o).trim().lines().count(), 1, "{}", text(&o));
+
+    // A daemon that serves but cannot reach its mailbox: live, not ready.
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/p.db", dir.path().display());
+    let cfg = offline_config(dir.path(), &db);
+    // Without [web]: the store. Missing → 1 (and not created); migrated → 0.
+    let o = probe(&cfg, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("does not exist"), "{}", text(&o));
+    assert!(!dir.path().join("p.db").exists());
+    assert_eq!(bw(&cfg, &["migrate"]).status.code(), Some(0));
+    let o = probe(&cfg, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("no [web]"), "{}", text(&o));
+
+    add_web(&cfg);
+    let mut child = Command::new(bin())
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .env("BREACHWATCH_IMAP_CA_FILE", repo().join("Cargo.toml"))
+        .env_remove("BREACHWATCH_DATABASE_URL")
+        .env_remove("NOTIFY_SOCKET")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let live = (0..300).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        probe(&cfg, &["--live"]).status.code() == Some(0)
+    });
+    // The lease is taken and the IMAP connection fails within a few seconds.
+    let mut ready = probe(&cfg, &[]);
+    for _ in 0..150 {
+        if text(&ready).contains("mailbox") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        ready = probe(&cfg, &[]);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(live, "the daemon never answered /healthz");
+    assert_eq!(ready.status.code(), Some(1), "{}", text(&ready));
+    assert!(text(&ready).contains("503"), "{}", text(&ready));
+    assert!(text(&ready).contains("mailbox"), "{}", text(&ready));
+}
