@@ -3,7 +3,9 @@
 # on the shared loopback stack with its own users (<role>-bench@example.test),
 # on SQLite and PostgreSQL. BENCH_N (default 10000) messages, BENCH_LATENCY_RUNS
 # (default 50) notices for the latency; BENCH_PG=0 skips PostgreSQL; BENCH_BIN
-# a binary to measure instead of a fresh release build.
+# a binary to measure instead of a fresh release build; BENCH_PERF=PREFIX records
+# a CPU profile (perf, cpu-clock) of the drain and of the reminder burst in
+# PREFIX-BACKEND[-reminders].data (`perf report -i FILE --no-children`).
 # Not a test: it prints a table (deploy/local/bench_daemon.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."

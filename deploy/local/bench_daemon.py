@@ -397,6 +397,14 @@ def run_backend(args, backend, mails, workdir):
     write_config(args, cfg, db_url)
     mon = imap(args, breach)
     d = Daemon(args, cfg, logpath)
+    # BENCH_PERF=PREFIX: a CPU profile of the drain (perf record, cpu-clock
+    # samples of the daemon until the INBOX is empty) in PREFIX-BACKEND.data.
+    perf = None
+    if os.environ.get("BENCH_PERF"):
+        perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "999",
+                                 "-o", f"{os.environ['BENCH_PERF']}-{backend}.data",
+                                 "-p", str(d.p.pid)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
     t_inbox = t_outbox = None
     peak = 0
     deadline = time.monotonic() + args.timeout
@@ -406,6 +414,10 @@ def run_backend(args, backend, mails, workdir):
         if t_inbox is None and count(mon) == 0:
             t_inbox = now - d.t0
             log(f"{backend}: INBOX empty after {t_inbox:.2f} s")
+            if perf is not None:
+                perf.send_signal(signal.SIGINT)
+                perf.wait(60)
+                perf = None
         if t_inbox is not None:
             pending, total = outbox_open(db_url)
             if pending == 0:
@@ -492,6 +504,12 @@ def reminders(args, backend, db_url, cfg, logpath):
     log(f"{backend}: {n} open cases, reminders due at {due.isoformat()}")
     d = Daemon(args, cfg, logpath)
     d.wait_connected()
+    perf = None
+    if os.environ.get("BENCH_PERF"):
+        perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "999",
+                                 "-o", f"{os.environ['BENCH_PERF']}-{backend}-reminders.data",
+                                 "-p", str(d.p.pid)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
     t_end = time.monotonic() + 25 + args.timeout / 4
     q_sent = ("SELECT COUNT(*) FROM outbox WHERE purpose IN ('reminder', 'overdue') "
               "AND status = 'sent'")
@@ -500,6 +518,9 @@ def reminders(args, backend, db_url, cfg, logpath):
         if sent >= n:
             break
         time.sleep(0.5)
+    if perf is not None:
+        perf.send_signal(signal.SIGINT)
+        perf.wait(60)
     d.stop()
     queued = [parse_ts(a) for (a,) in sql(db_url, [], "SELECT at FROM events WHERE kind IN "
                                                     "('reminder', 'overdue_reminder')")]

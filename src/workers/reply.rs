@@ -78,12 +78,6 @@ pub struct SplitOut {
     pub urgent: bool,
 }
 
-/// The case as the state machine knows it; a case without recorded workflow
-/// (opened before any command) starts as received.
-pub fn load_case(record: &CaseRecord) -> Case {
-    record.case()
-}
-
 fn pick(lang: Option<Lang>, sv: &str, en: &str) -> String {
     match lang {
         Some(Lang::En) => en.to_string(),
