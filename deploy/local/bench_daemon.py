@@ -287,6 +287,17 @@ class Daemon:
         self.log.close()
 
 
+def start_perf(name, daemon):
+    """BENCH_PERF=PREFIX: `perf record` (cpu-clock samples) of the daemon into
+    PREFIX-NAME.data until it is sent SIGINT; None without BENCH_PERF."""
+    prefix = os.environ.get("BENCH_PERF")
+    if not prefix:
+        return None
+    return subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "999",
+                             "-o", f"{prefix}-{name}.data", "-p", str(daemon.p.pid)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def outbox_open(db_url):
     q = "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')"
     q_all = "SELECT COUNT(*) FROM outbox"
@@ -399,12 +410,7 @@ def run_backend(args, backend, mails, workdir):
     d = Daemon(args, cfg, logpath)
     # BENCH_PERF=PREFIX: a CPU profile of the drain (perf record, cpu-clock
     # samples of the daemon until the INBOX is empty) in PREFIX-BACKEND.data.
-    perf = None
-    if os.environ.get("BENCH_PERF"):
-        perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "999",
-                                 "-o", f"{os.environ['BENCH_PERF']}-{backend}.data",
-                                 "-p", str(d.p.pid)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+    perf = start_perf(backend, d)
     t_inbox = t_outbox = None
     peak = 0
     deadline = time.monotonic() + args.timeout
@@ -504,12 +510,7 @@ def reminders(args, backend, db_url, cfg, logpath):
     log(f"{backend}: {n} open cases, reminders due at {due.isoformat()}")
     d = Daemon(args, cfg, logpath)
     d.wait_connected()
-    perf = None
-    if os.environ.get("BENCH_PERF"):
-        perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "999",
-                                 "-o", f"{os.environ['BENCH_PERF']}-{backend}-reminders.data",
-                                 "-p", str(d.p.pid)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+    perf = start_perf(f"{backend}-reminders", d)
     t_end = time.monotonic() + 25 + args.timeout / 4
     q_sent = ("SELECT COUNT(*) FROM outbox WHERE purpose IN ('reminder', 'overdue') "
               "AND status = 'sent'")
