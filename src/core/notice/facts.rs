@@ -1667,8 +1667,10 @@ fn running_names(m: &str, all_text: &[&str], org_words: &[String]) -> Vec<(Strin
             || (mid && noun_after);
         let camel = first.chars().skip(1).any(char::is_uppercase);
         let suffix = RE_SYSTEM_SUFFIX.is_match(first) && single;
-        let recurs = all_text.iter().map(|t| count_word(t, &name)).sum::<usize>() >= 2;
-        let in_subject = all_text.first().is_some_and(|t| count_word(t, &name) > 0);
+        // Counted only where a rule needs them (each is a scan of the whole
+        // text: for every run it would make reading quadratic).
+        let recurs = |name: &str| all_text.iter().map(|t| count_word(t, name)).sum::<usize>() >= 2;
+        let in_subject = |name: &str| all_text.first().is_some_and(|t| count_word(t, name) > 0);
         // "till Ärendehanteraren Diarium Plus": a run ending in a product
         // word is a name; a Swedish definite compound in front of it only
         // says what kind of thing it is.
@@ -1678,7 +1680,7 @@ fn running_names(m: &str, all_text: &[&str], org_words: &[String]) -> Vec<(Strin
         let appositive = RE_APPOSITIVE.is_match(after);
         if named_by_noun
             || appositive
-            || (cue && (!single || camel || suffix || recurs || in_subject))
+            || (cue && (!single || camel || suffix || recurs(&name) || in_subject(&name)))
         {
             out.push((name, Sign::Strong));
         } else if mid && product {
@@ -1687,7 +1689,7 @@ fn running_names(m: &str, all_text: &[&str], org_words: &[String]) -> Vec<(Strin
                 _ => name,
             };
             out.push((named, Sign::Strong));
-        } else if mid && ((!single && recurs) || suffix) {
+        } else if mid && ((!single && recurs(&name)) || suffix) {
             if FROM_CUES.contains(&w1.as_str()) {
                 out.push((name.clone(), Sign::Fallback));
             }
