@@ -20,34 +20,15 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 tag="${1:-localhost/breachwatch:dev}"
-export CONTAINERS_CONF="${CONTAINERS_CONF:-$here/sandbox.containers.conf}"
-runtime=()
-if command -v runc >/dev/null; then runtime=(--runtime runc); fi
-pm() { podman "${runtime[@]}" "$@"; }
-fail() { echo "smoke-test: FAILED: $*" >&2; exit 1; }
+who=smoke-test
+# shellcheck source=deploy/container/lib.sh
+. "$here/lib.sh"
 # `cmd | grep -q` fails under pipefail when grep stops reading early (SIGPIPE):
 # capture the output first, then look in it.
 has() { case "$2" in *"$1"*) return 0 ;; *) return 1 ;; esac; }
-t0=$SECONDS
-step() { echo "smoke-test: [$((SECONDS - t0))s] $*"; }
-
-# The running stack (what up.sh wrote).
-stack_dir="${MAILSTACK_STATE_DIR:-/tmp/mailstack}"
-[ -r "$stack_dir/mailstack.env" ] || fail "no mail stack in $stack_dir (eval \"\$(deploy/local/up.sh)\" first)"
-senv() { sed -n "s/^$1=//p" "$stack_dir/mailstack.env"; }
-imaps_port="$(senv MAILSTACK_IMAPS_PORT)"
-smtp_port="$(senv MAILSTACK_SMTP_PORT)"
-mail_dir="$(senv MAILSTACK_MAIL_DIR)"
 ca="$(senv MAILSTACK_TLS_CA)"
 password="$(senv MAILSTACK_PASSWORD)"
-domain="$(senv MAILSTACK_DOMAIN)"
-
-# Users of this run only: ct<tag>-breach (the watched mailbox), -staff (the
-# reporter), -official, -deputy, -dpo.
-u="ct$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"
-for role in breach staff official deputy dpo; do
-  STATE_DIR="$stack_dir" "$repo/deploy/local/add-user.sh" "$u-$role" >/dev/null
-done
+new_users ct
 addr() { printf '%s-%s@%s' "$u" "$1" "$domain"; }
 step "mailbox users $(addr breach) and the rest of $u-*"
 
@@ -66,14 +47,8 @@ mkdir -p "$work/etc" "$work/secrets"
 web_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 # config/local.toml with this run's users, its own database in the volume, the
 # stack's CA mounted beside the config, the password as a credential file.
-sed -e 's#^database_url = .*#database_url = "sqlite:///var/lib/breachwatch/bw.db"#' \
-    -e "s#^port = 3993#port = $imaps_port#" \
-    -e "s#^port = 2525#port = $smtp_port#" \
-    -e 's#^ca_file = .*#ca_file = "/etc/breachwatch/ca.pem"#' \
-    -e 's#^password = "secret"#password_file = "imap-password"#' \
-    -e "s#\\b\\(breach\\|official\\|deputy\\|dpo\\)@example.test#$u-\\1@$domain#g" \
-    -e "s#^listen = \"127.0.0.1:8080\"#listen = \"127.0.0.1:$web_port\"#" \
-    "$repo/config/local.toml" >"$work/etc/breachwatch.toml"
+container_config -e "s#^listen = \"127.0.0.1:8080\"#listen = \"127.0.0.1:$web_port\"#" \
+  >"$work/etc/breachwatch.toml"
 has "127.0.0.1:$web_port" "$(cat "$work/etc/breachwatch.toml")" || fail "config/local.toml no longer has [web] listen = \"127.0.0.1:8080\""
 has "$(addr breach)" "$(cat "$work/etc/breachwatch.toml")" || fail "config/local.toml no longer names breach@example.test"
 cp "$ca" "$work/etc/ca.pem"

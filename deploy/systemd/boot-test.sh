@@ -23,21 +23,9 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 bin="$(realpath "${1:?usage: boot-test.sh PATH-TO-BREACHWATCH}")"
-export CONTAINERS_CONF="${CONTAINERS_CONF:-$repo/deploy/container/sandbox.containers.conf}"
-runtime=()
-if command -v runc >/dev/null; then runtime=(--runtime runc); fi
-pm() { podman "${runtime[@]}" "$@"; }
-fail() { echo "boot-test: FAILED: $*" >&2; exit 1; }
-t0=$SECONDS
-step() { echo "boot-test: [$((SECONDS - t0))s] $*"; }
-
-stack_dir="${MAILSTACK_STATE_DIR:-/tmp/mailstack}"
-[ -r "$stack_dir/mailstack.env" ] || fail "no mail stack in $stack_dir (eval \"\$(deploy/local/up.sh)\" first)"
-senv() { sed -n "s/^$1=//p" "$stack_dir/mailstack.env"; }
-imaps_port="$(senv MAILSTACK_IMAPS_PORT)"
-smtp_port="$(senv MAILSTACK_SMTP_PORT)"
-mail_dir="$(senv MAILSTACK_MAIL_DIR)"
-domain="$(senv MAILSTACK_DOMAIN)"
+who=boot-test
+# shellcheck source=deploy/container/lib.sh
+. "$repo/deploy/container/lib.sh"
 
 # The systemd root file system, made once per machine (label = hash of the
 # mmdebstrap command line, as deploy/container/build.sh does).
@@ -63,10 +51,7 @@ if [ "$have" != "$key" ]; then
 fi
 
 # Mailbox users of this run only.
-u="sd$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"
-for role in breach staff official deputy dpo; do
-  STATE_DIR="$stack_dir" "$repo/deploy/local/add-user.sh" "$u-$role" >/dev/null
-done
+new_users sd
 addr() { printf '%s-%s@%s' "$u" "$1" "$domain"; }
 
 cp "$bin" "$work/breachwatch"
@@ -82,13 +67,7 @@ done
 step "systemd is $state in $name"
 
 # The configuration and credentials as docs/install.md lays them out.
-sed -e 's#^database_url = .*#database_url = "sqlite:///var/lib/breachwatch/bw.db"#' \
-    -e "s#^port = 3993#port = $imaps_port#" \
-    -e "s#^port = 2525#port = $smtp_port#" \
-    -e 's#^ca_file = .*#ca_file = "/etc/breachwatch/ca.pem"#' \
-    -e 's#^password = "secret"#password_file = "imap-password"#' \
-    -e "s#\\b\\(breach\\|official\\|deputy\\|dpo\\)@example.test#$u-\\1@$domain#g" \
-    "$repo/config/local.toml" >"$work/breachwatch.toml"
+container_config >"$work/breachwatch.toml"
 inside mkdir -p /etc/breachwatch/credentials
 pm cp "$work/breachwatch.toml" "$name:/etc/breachwatch/breachwatch.toml"
 pm cp "$(senv MAILSTACK_TLS_CA)" "$name:/etc/breachwatch/ca.pem"
