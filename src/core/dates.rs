@@ -400,7 +400,21 @@ fn absolute_tokens(s: &str, cands: &mut Vec<Tok>) {
     // Times are checked one by one: a bare "17.55" is a time only at the start
     // of a line ("17.55 – konsulenten …") or as the second end of a period.
     let mut times: Vec<Tok> = Vec::new();
-    for c in RE_TIME.captures_iter(s) {
+    // Every digit starts a match; in a table, an encoded attachment or an ID
+    // most are glued to a letter and are no time. Such a match is rejected
+    // here, before its groups are read (the costly part): it starts with its
+    // hour (the optional "kl"/"at" starts with a letter) and the character
+    // before it makes the check on the hour below give up.
+    for m in RE_TIME.find_iter(s) {
+        if m.as_str().starts_with(|c: char| c.is_ascii_digit())
+            && char_before(s, m.start()).is_some_and(|p| p.is_alphanumeric() && p != 'T')
+        {
+            continue;
+        }
+        // The same match, with its groups.
+        let Some(c) = RE_TIME.captures_at(s, m.start()) else {
+            continue;
+        };
         let (Some(all), Some(h)) = (c.get(0), c.name("h")) else {
             continue;
         };

@@ -9,7 +9,7 @@
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use once_cell::sync::Lazy;
-use regex::Regex;
+use regex::{Regex, RegexSet};
 
 use super::org;
 use super::text::sentences;
@@ -702,6 +702,11 @@ static CATEGORIES: Lazy<Vec<(&'static str, Regex)>> = Lazy::new(|| {
         ),
     ]
 });
+/// Every pattern of [`CATEGORIES`] in one automaton: which categories a
+/// sentence names in one pass over it instead of one pass per category.
+static CATEGORY_SET: Lazy<RegexSet> = Lazy::new(|| {
+    RegexSet::new(CATEGORIES.iter().map(|(_, r)| r.as_str())).expect("static regex set")
+});
 static RE_NEG: Lazy<Regex> = Lazy::new(|| {
     re(r"(?i)(?-u:\b)(?:inte|ej|inga|ingen|inget|varken|not|none|no|never|neither|nor)(?-u:\b)")
 });
@@ -744,14 +749,17 @@ fn categories(sents: &[&str], ev: &mut Vec<Evidence>) -> Vec<String> {
         if RE_NEG.is_match(s) {
             continue;
         }
-        let hits: Vec<&str> = CATEGORIES
-            .iter()
-            .filter(|(_, r)| r.is_match(s))
-            .map(|(c, _)| *c)
-            .collect();
-        if hits.is_empty() {
+        // Most sentences name no category: one search says so.
+        if !CATEGORY_SET.is_match(s) {
             continue;
         }
+        let matched = CATEGORY_SET.matches(s);
+        let hits: Vec<&str> = CATEGORIES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| matched.matched(*i))
+            .map(|(_, (c, _))| *c)
+            .collect();
         if hits.len() < 2 && !in_heading && !RE_DATA_CUE.is_match(s) {
             continue;
         }
@@ -1070,12 +1078,32 @@ static RE_RECOUNT: Lazy<Regex> = Lazy::new(|| {
     )
 });
 
+/// The patterns a count of data subjects is read with, in one automaton:
+/// which of them a sentence matches in one pass (most match none).
+static SUBJECT_SET: Lazy<RegexSet> = Lazy::new(|| {
+    RegexSet::new(
+        [
+            &*RE_RANGE,
+            &*RE_COUNT,
+            &*RE_COUNT_AFTER,
+            &*RE_ZERO,
+            &*RE_OURS_NOT_AFFECTED,
+        ]
+        .iter()
+        .map(|r| r.as_str()),
+    )
+    .expect("static regex set")
+});
+
 fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
     // (strong: the sentence says they are affected, estimate, range, sentence)
     let mut best: Option<(bool, bool, Range, &str)> = None;
     for s in sents {
         let mut found: Option<Range> = None;
-        if let Some(c) = RE_RANGE.captures(s) {
+        let set = SUBJECT_SET.matches(s);
+        let [range, count, count_after, zero, ours_not_affected] =
+            [0, 1, 2, 3, 4].map(|i| set.matched(i));
+        if let Some(c) = range.then(|| RE_RANGE.captures(s)).flatten() {
             let start = c.name("a").map(|m| m.start()).unwrap_or(0);
             if let (Some(a), Some(b)) = (
                 c.name("a").and_then(|m| num(m.as_str())),
@@ -1089,7 +1117,7 @@ fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
                 }
             }
         }
-        if found.is_none() {
+        if found.is_none() && count {
             for c in RE_COUNT.captures_iter(s) {
                 let Some(nm) = c.name("n") else { continue };
                 if !clean_start(s, nm.start()) {
@@ -1100,7 +1128,7 @@ fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
                 break;
             }
         }
-        if found.is_none() {
+        if found.is_none() && count_after {
             if let Some(n) = RE_COUNT_AFTER
                 .captures(s)
                 .and_then(|c| c.name("n"))
@@ -1112,7 +1140,7 @@ fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
                 });
             }
         }
-        if found.is_none() && CATEGORIES.iter().any(|(_, r)| r.is_match(s)) {
+        if found.is_none() && CATEGORY_SET.is_match(s) {
             for c in RE_DATA_OF_COUNT.captures_iter(s) {
                 let (Some(nm), Some(noun)) = (c.name("n"), c.name("noun")) else {
                     continue;
@@ -1129,9 +1157,7 @@ fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
                 break;
             }
         }
-        if found.is_none()
-            && ((RE_ZERO.is_match(s) && RE_AFFECT.is_match(s)) || RE_OURS_NOT_AFFECTED.is_match(s))
-        {
+        if found.is_none() && ((zero && RE_AFFECT.is_match(s)) || ours_not_affected) {
             found = Some(Range {
                 min: Some(0),
                 max: Some(0),
@@ -1316,7 +1342,6 @@ fn systems(
         let n = words.join(" ");
         if n.chars().count() < 3
             || NOT_SYSTEMS.contains(&n.to_lowercase().as_str())
-            || (!strong && is_org(&n))
             || n.split_whitespace()
                 .all(|w| org::is_legal_form(w) || org::is_region_word(w))
         {
@@ -1329,7 +1354,8 @@ fn systems(
         if n.split_whitespace().last().is_some_and(org::is_legal_form) {
             return;
         }
-        if !found.iter().any(|(f, _)| f.eq_ignore_ascii_case(&n)) {
+        // Last, as it reads the whole text: a bare name must not be the company's.
+        if !found.iter().any(|(f, _)| f.eq_ignore_ascii_case(&n)) && (strong || !is_org(&n)) {
             found.push((n, s.to_string()));
         }
     };
@@ -1805,30 +1831,70 @@ fn named_as_company(text: &str, name: &str) -> bool {
     false
 }
 
-/// Reads every incident fact from the notice's own text and subject.
-/// `reference` is the notice's own date (years and relative days come from
-/// it); `org_words` are lower-case words of the reporter's organisation, which
-/// are never systems.
-pub fn extract(
-    text: &str,
-    subject: &str,
+/// The incident facts read from a notice's own text and subject, in two
+/// steps ([`extract_but_systems`], then [`Read::add_systems`]) so that the
+/// reader leaves out the systems (the costliest fact, and one the message's
+/// kind does not depend on) when the kind says the facts are not kept.
+pub struct Read<'a> {
+    sents: Vec<&'a str>,
+    subject: &'a str,
+    pub incident: Incident,
+    /// Evidence of the facts before the systems (ongoing, times).
+    ev_before: Vec<Evidence>,
+    ev_systems: Vec<Evidence>,
+    /// Evidence of the facts after the systems (categories, subjects, cause).
+    ev_after: Vec<Evidence>,
+}
+
+/// Reads every incident fact but the systems (left empty) from the notice's
+/// own text and subject. `reference` is the notice's own date (years and
+/// relative days come from it).
+pub fn extract_but_systems<'a>(
+    text: &'a str,
+    subject: &'a str,
     tz: Tz,
     reference: DateTime<Utc>,
-    org_words: &[String],
-    ev: &mut Vec<Evidence>,
-) -> Incident {
+) -> Read<'a> {
     let sents = sentences(text);
-    let ongoing = ongoing(&sents, ev);
-    let (discovered_at, occurred_from, occurred_to) = times(&sents, tz, reference, ongoing, ev);
-    Incident {
+    let mut ev_before = Vec::new();
+    let mut ev_after = Vec::new();
+    let ongoing = ongoing(&sents, &mut ev_before);
+    let (discovered_at, occurred_from, occurred_to) =
+        times(&sents, tz, reference, ongoing, &mut ev_before);
+    let incident = Incident {
         discovered_at,
         occurred_from,
         occurred_to,
         ongoing,
-        systems: systems(&sents, subject, org_words, ev),
-        data_categories: categories(&sents, ev),
-        data_subjects: subjects(&sents, ev),
-        cause: cause(&sents, subject, ev),
+        systems: Vec::new(),
+        data_categories: categories(&sents, &mut ev_after),
+        data_subjects: subjects(&sents, &mut ev_after),
+        cause: cause(&sents, subject, &mut ev_after),
+    };
+    Read {
+        sents,
+        subject,
+        incident,
+        ev_before,
+        ev_systems: Vec::new(),
+        ev_after,
+    }
+}
+
+impl Read<'_> {
+    /// Reads the systems too. `org_words` are lower-case words of the
+    /// reporter's organisation, which are never systems.
+    pub fn add_systems(&mut self, org_words: &[String]) {
+        self.incident.systems = systems(&self.sents, self.subject, org_words, &mut self.ev_systems);
+    }
+
+    /// The facts, their evidence appended to `ev` fact by fact (ongoing,
+    /// times, systems, categories, subjects, cause).
+    pub fn into_incident(self, ev: &mut Vec<Evidence>) -> Incident {
+        ev.extend(self.ev_before);
+        ev.extend(self.ev_systems);
+        ev.extend(self.ev_after);
+        self.incident
     }
 }
 

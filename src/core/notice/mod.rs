@@ -452,35 +452,41 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         case_ref_in_subject,
         list_unsubscribe,
     };
-    let mut fact_ev = Vec::new();
     let incident_cue = classify::may_be_incident(&signals);
-    let (facts, mut draft_facts) = if incident_cue {
-        // Notices are short; a bounded prefix keeps odd mail cheap.
-        let text = text::prefix(&chain.text, MAX_FACT_CHARS);
-        let subj = text::prefix(&notice_subject, 1000);
-        let f = facts::extract(text, subj, opts.tz, notice_ref, &words, &mut fact_ev);
-        let all = text::prefix(&full_text, MAX_FACT_CHARS);
-        (f, details::extract(text, all, subj, &mut fact_ev))
-    } else {
-        (Incident::default(), details::Details::default())
-    };
-    // Our own case reference is not the supplier's.
-    if draft_facts.supplier_reference.is_some()
-        && draft_facts
-            .supplier_reference
-            .as_deref()
-            .map(str::to_uppercase)
-            == case_ref.as_deref().map(str::to_uppercase)
-    {
-        draft_facts.supplier_reference = None;
-    }
-    let kind = classify::kind(&signals, &facts, incident_cue);
-    // The contract's convention: only incident messages carry incident facts.
-    let (incident, draft_facts) = if matches!(kind, Kind::BreachNotice | Kind::FollowUp) {
-        evidence.extend(fact_ev);
-        (facts, draft_facts)
-    } else {
-        (Incident::default(), details::Details::default())
+    // Notices are short; a bounded prefix keeps odd mail cheap.
+    let fact_text = text::prefix(&chain.text, MAX_FACT_CHARS);
+    let subj = text::prefix(&notice_subject, 1000);
+    let read_facts =
+        incident_cue.then(|| facts::extract_but_systems(fact_text, subj, opts.tz, notice_ref));
+    let kind = classify::kind(
+        &signals,
+        read_facts
+            .as_ref()
+            .map_or(&Incident::default(), |r| &r.incident),
+        incident_cue,
+    );
+    // The contract's convention: only incident messages carry incident
+    // facts. The kind does not depend on the systems or the draft facts, so
+    // they are read only for an incident message (most mail is none).
+    let (incident, draft_facts) = match read_facts {
+        Some(mut read) if matches!(kind, Kind::BreachNotice | Kind::FollowUp) => {
+            read.add_systems(&words);
+            let facts = read.into_incident(&mut evidence);
+            let all = text::prefix(&full_text, MAX_FACT_CHARS);
+            let mut draft_facts = details::extract(fact_text, all, subj, &mut evidence);
+            // Our own case reference is not the supplier's.
+            if draft_facts.supplier_reference.is_some()
+                && draft_facts
+                    .supplier_reference
+                    .as_deref()
+                    .map(str::to_uppercase)
+                    == case_ref.as_deref().map(str::to_uppercase)
+            {
+                draft_facts.supplier_reference = None;
+            }
+            (facts, draft_facts)
+        }
+        _ => (Incident::default(), details::Details::default()),
     };
     let language = classify::language(&chain.text);
     let body_text = if forwarded {
