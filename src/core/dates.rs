@@ -400,14 +400,18 @@ fn absolute_tokens(s: &str, cands: &mut Vec<Tok>) {
     // Times are checked one by one: a bare "17.55" is a time only at the start
     // of a line ("17.55 – konsulenten …") or as the second end of a period.
     let mut times: Vec<Tok> = Vec::new();
-    // Every digit starts a match; in a table, an encoded attachment or an ID
-    // most are glued to a letter and are no time. Such a match is rejected
-    // here, before its groups are read (the costly part): it starts with its
-    // hour (the optional "kl"/"at" starts with a letter) and the character
-    // before it makes the check on the hour below give up.
+    // Every digit starts a match; most are no time (a count, a phone number,
+    // an ID, an encoded attachment). A match the checks below would give up
+    // is rejected here, before its groups are read (the costly part). One
+    // that starts with a digit has no "kl"/"at" (those start with a letter),
+    // so its hour starts the match; it gives up when the character before
+    // the hour is a letter or digit (not the "T" of an ISO time), and when it
+    // has neither a separator (":" or ".") nor "am"/"pm".
     for m in RE_TIME.find_iter(s) {
-        if m.as_str().starts_with(|c: char| c.is_ascii_digit())
-            && char_before(s, m.start()).is_some_and(|p| p.is_alphanumeric() && p != 'T')
+        let bare = m.as_str().starts_with(|c: char| c.is_ascii_digit());
+        if bare
+            && (char_before(s, m.start()).is_some_and(|p| p.is_alphanumeric() && p != 'T')
+                || !m.as_str().contains([':', '.', 'm', 'M']))
         {
             continue;
         }

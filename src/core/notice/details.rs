@@ -219,6 +219,7 @@ static RE_OUR: Lazy<Regex> =
 /// supplier's; in a colleague's forwarding note "våra anställda" are ours.
 fn groups(sents: &[&str], supplier: &[&str], ev: &mut Vec<Evidence>) -> Vec<String> {
     let mut found: Vec<(usize, usize, &'static str)> = Vec::new();
+    let supplier: std::collections::HashSet<&str> = supplier.iter().copied().collect();
     for (i, s) in sents.iter().enumerate() {
         if !RE_WHOSE.is_match(s) {
             continue;

@@ -1366,7 +1366,14 @@ fn systems(
     for s in std::iter::once(&subject).chain(sents.iter()) {
         let masked = RE_MASK.replace_all(s, " ");
         let m: &str = &masked;
-        for w in RE_WORD.find_iter(m) {
+        // A CamelCase word has a capital right after a small letter: without
+        // such a pair anywhere, no word needs looking at.
+        let camel_pair = m
+            .chars()
+            .zip(m.chars().skip(1))
+            .any(|(a, b)| a.is_lowercase() && b.is_uppercase());
+        let words = camel_pair.then(|| RE_WORD.find_iter(m));
+        for w in words.into_iter().flatten() {
             let t = w.as_str();
             let mut prev_lower = false;
             let mut camel = false;
