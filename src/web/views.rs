@@ -103,6 +103,9 @@ pub struct CaseRow {
     pub systems: String,
     pub committee: String,
     pub official: String,
+    /// The official's name from the configured routes (the address when no
+    /// route names it any more), what the pages show.
+    pub official_name: String,
     pub acknowledged: bool,
     /// "N h kvar" / "försenat N h", as on the page.
     pub time_left: String,
@@ -184,6 +187,7 @@ fn row(
         systems: systems.join(", "),
         committee: committee.to_string(),
         official: official.to_string(),
+        official_name: official_name(&state.p.cfg, official),
         acknowledged: case_state != "received",
         time_left,
         urgency,
@@ -296,9 +300,20 @@ async fn case_page_of(
     Ok((rows, total, sc))
 }
 
+/// The name the configured routes give an official's (or deputy's) address;
+/// the address itself when no route names it (the configuration changed).
+fn official_name(cfg: &crate::config::Config, address: &str) -> String {
+    std::iter::once(&cfg.routing.default)
+        .chain(cfg.routing.rules.iter().map(|r| &r.route))
+        .flat_map(|r| [&r.official, &r.deputy])
+        .find(|p| p.address.eq_ignore_ascii_case(address.trim()) && !p.name.trim().is_empty())
+        .map(|p| p.name.clone())
+        .unwrap_or_else(|| address.to_string())
+}
+
 /// The committees and officials the filters offer: those of the configured
 /// routes this person's cases can have (no query over the cases).
-fn filter_choices(state: &WebState, sc: &Scope, who: &str) -> (Vec<String>, Vec<String>) {
+fn filter_choices(state: &WebState, sc: &Scope, who: &str) -> (Vec<String>, Vec<Value>) {
     let cfg = &state.p.cfg;
     let routes =
         std::iter::once(&cfg.routing.default).chain(cfg.routing.rules.iter().map(|r| &r.route));
@@ -312,6 +327,11 @@ fn filter_choices(state: &WebState, sc: &Scope, who: &str) -> (Vec<String>, Vec<
         v.sort();
         v.dedup();
     }
+    // Shown by name, chosen by address (what the cases store).
+    let officials = officials
+        .into_iter()
+        .map(|a| json!({ "name": official_name(cfg, &a), "value": a }))
+        .collect();
     (committees, officials)
 }
 
@@ -608,7 +628,7 @@ pub async fn case_page(
         "ref": c.case_ref, "state_sv": c.state_sv, "urgency": c.urgency, "time_left": c.time_left,
         "deadline": c.deadline, "aware": local(&state, rec.aware_at), "opened": local(&state, rec.opened_at),
         "supplier": c.supplier, "systems": c.systems, "committee": c.committee, "official": c.official,
-        "imy_ref": imy_ref, "next_clock_sv": c.next_clock_sv,
+        "official_name": c.official_name, "imy_ref": imy_ref, "next_clock_sv": c.next_clock_sv,
     });
     page_for(
         &state,
