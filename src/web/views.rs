@@ -142,21 +142,6 @@ pub const STATES: [&str; 8] = [
     "closed",
 ];
 
-pub fn state_sv(s: &str) -> String {
-    match s {
-        "received" => "inkommet",
-        "acknowledged" => "kvitterat",
-        "assessed" => "bedömt",
-        "decided" => "beslutat",
-        "reported" => "anmält till IMY",
-        "supplemented" => "kompletterat",
-        "withdrawn" => "återtaget",
-        "closed" => "stängt",
-        other => other,
-    }
-    .to_string()
-}
-
 /// What a row of the lists shows. `next` is the stored next deadline
 /// (`cases.next_deadline_at`) with its clock, the case page's own.
 #[allow(clippy::too_many_arguments)]
@@ -179,7 +164,7 @@ fn row(
     CaseRow {
         case_ref: case_ref.to_string(),
         state: case_state.to_string(),
-        state_sv: state_sv(case_state),
+        state_sv: crate::core::text::timeline::state_label(case_state),
         aware_at,
         deadline_at,
         seconds_left: (deadline_at - now).num_seconds(),
@@ -350,7 +335,7 @@ pub async fn open_cases(
     let (committees, officials) = filter_choices(&state, &sc, &session.address);
     let states: Vec<Value> = STATES[..STATES.len() - 1]
         .iter()
-        .map(|s| json!({"value": s, "label": state_sv(s)}))
+        .map(|s| json!({"value": s, "label": crate::core::text::timeline::state_label(s)}))
         .collect();
     let rows: Vec<CaseRow> = list.iter().map(|c| list_row(&state, c, now)).collect();
     let filtered = !(f.committee.is_empty() && f.state.is_empty() && f.official.is_empty());
@@ -830,7 +815,7 @@ pub async fn register_page(
             json!({
                 "ref": s(e, "ref"),
                 "opened": s(e, "opened_at").chars().take(16).collect::<String>().replace('T', " "),
-                "state": state_sv(&s(e, "state")),
+                "state": crate::core::text::timeline::state_label(&s(e, "state")),
                 "committee": s(e, "committee"), "supplier": s(e, "reporter_organisation"),
                 "decision": s(e, "decision"), "imy": s(e, "imy_ref"),
             })
