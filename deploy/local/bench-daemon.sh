@@ -9,6 +9,12 @@
 # Not a test: it prints a table (deploy/local/bench_daemon.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# One run at a time: every run uses the same bench users of the shared stack.
+exec 9>/tmp/breachwatch-bench-daemon.lock
+if ! flock -n 9; then
+  echo "bench-daemon: another run is using the bench users; waiting for it" >&2
+  flock 9
+fi
 eval "$(deploy/local/up.sh)"
 for role in breach staff official deputy dpo; do
   STATE_DIR="$MAILSTACK_STATE_DIR" deploy/local/add-user.sh "$role-bench" >/dev/null

@@ -77,7 +77,7 @@ mod tests {
             "user": "dpo@example.test", "csrf": "tok", "quarantine": true,
             "c": {"ref": "PUI-2026-0001", "state_sv": "inkommet", "urgency": "urgent", "time_left": "3 h 2 min kvar",
                   "deadline": "2026-11-30 10:00", "aware": "2026-11-27 10:00", "opened": "2026-11-27 10:05",
-                  "supplier": HOSTILE, "systems": "Procapita", "committee": "KS", "official": "Olivia", "imy_ref": null},
+                  "supplier": HOSTILE, "systems": "Procapita", "committee": "KS", "official": "olivia@example.test", "official_name": HOSTILE, "imy_ref": null},
             "facts": [{"name": "System", "value": HOSTILE, "evidence": [HOSTILE]}],
             "reminders_sent": ["2026-11-28 10:00 (reminder_sent)"], "next_reminder": "2026-11-29 10:00",
             "documents": [{"name": "beslut.docx", "sha256": "ab12", "at": "2026-11-27 10:05"}],
@@ -121,8 +121,8 @@ mod tests {
     fn every_page_renders_and_escapes_supplier_text() {
         let pages = Pages::new().expect("templates parse");
         let row = json!({"ref": "PUI-2026-0001", "urgency": "overdue", "time_left": "försenat 5 h",
-            "deadline": "x", "supplier": HOSTILE, "systems": HOSTILE, "committee": "KS", "official": "O",
-            "state_sv": "inkommet", "acknowledged": false, "last_event": HOSTILE, "last_event_when": "2026-12-01 11:36", "last_event_what": HOSTILE});
+            "deadline": "x", "supplier": HOSTILE, "systems": HOSTILE, "committee": "KS", "official": "o@example.test",
+            "official_name": HOSTILE, "state_sv": "inkommet", "acknowledged": false, "last_event": HOSTILE, "last_event_when": "2026-12-01 11:36", "last_event_what": HOSTILE});
         let base = json!({"user": "dpo@example.test", "csrf": "tok", "quarantine": true});
         let mut ctxs = std::collections::BTreeMap::new();
         ctxs.insert("base.html", base.clone());
@@ -134,7 +134,7 @@ mod tests {
         ctxs.insert(
             "cases.html",
             json!({"user": "u", "csrf": "t", "quarantine": false, "cases": [row],
-            "committees": [HOSTILE], "officials": ["O"], "states": [{"value": "received", "label": "inkommet"}],
+            "committees": [HOSTILE], "officials": [{"value": "o@example.test", "name": HOSTILE}], "states": [{"value": "received", "label": "inkommet"}],
             "filter": {"committee": HOSTILE, "state": "", "official": ""}, "filtered": true,
             "total": 120, "page": 2, "pages": 3, "first": 51, "last": 100, "prev": 1, "next": 3,
             "keep": "committee=%3Cscript%3E&state=&official="}),

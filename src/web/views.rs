@@ -103,6 +103,9 @@ pub struct CaseRow {
     pub systems: String,
     pub committee: String,
     pub official: String,
+    /// The official's name from the configured routes (the address when no
+    /// route names it any more), what the pages show.
+    pub official_name: String,
     pub acknowledged: bool,
     /// "N h kvar" / "försenat N h", as on the page.
     pub time_left: String,
@@ -139,21 +142,6 @@ pub const STATES: [&str; 8] = [
     "closed",
 ];
 
-pub fn state_sv(s: &str) -> String {
-    match s {
-        "received" => "inkommet",
-        "acknowledged" => "kvitterat",
-        "assessed" => "bedömt",
-        "decided" => "beslutat",
-        "reported" => "anmält till IMY",
-        "supplemented" => "kompletterat",
-        "withdrawn" => "återtaget",
-        "closed" => "stängt",
-        other => other,
-    }
-    .to_string()
-}
-
 /// What a row of the lists shows. `next` is the stored next deadline
 /// (`cases.next_deadline_at`) with its clock, the case page's own.
 #[allow(clippy::too_many_arguments)]
@@ -176,7 +164,7 @@ fn row(
     CaseRow {
         case_ref: case_ref.to_string(),
         state: case_state.to_string(),
-        state_sv: state_sv(case_state),
+        state_sv: crate::core::text::timeline::state_label(case_state),
         aware_at,
         deadline_at,
         seconds_left: (deadline_at - now).num_seconds(),
@@ -184,6 +172,7 @@ fn row(
         systems: systems.join(", "),
         committee: committee.to_string(),
         official: official.to_string(),
+        official_name: official_name(&state.p.cfg, official),
         acknowledged: case_state != "received",
         time_left,
         urgency,
@@ -296,9 +285,20 @@ async fn case_page_of(
     Ok((rows, total, sc))
 }
 
+/// The name the configured routes give an official's (or deputy's) address;
+/// the address itself when no route names it (the configuration changed).
+fn official_name(cfg: &crate::config::Config, address: &str) -> String {
+    std::iter::once(&cfg.routing.default)
+        .chain(cfg.routing.rules.iter().map(|r| &r.route))
+        .flat_map(|r| [&r.official, &r.deputy])
+        .find(|p| p.address.eq_ignore_ascii_case(address.trim()) && !p.name.trim().is_empty())
+        .map(|p| p.name.clone())
+        .unwrap_or_else(|| address.to_string())
+}
+
 /// The committees and officials the filters offer: those of the configured
 /// routes this person's cases can have (no query over the cases).
-fn filter_choices(state: &WebState, sc: &Scope, who: &str) -> (Vec<String>, Vec<String>) {
+fn filter_choices(state: &WebState, sc: &Scope, who: &str) -> (Vec<String>, Vec<Value>) {
     let cfg = &state.p.cfg;
     let routes =
         std::iter::once(&cfg.routing.default).chain(cfg.routing.rules.iter().map(|r| &r.route));
@@ -312,6 +312,11 @@ fn filter_choices(state: &WebState, sc: &Scope, who: &str) -> (Vec<String>, Vec<
         v.sort();
         v.dedup();
     }
+    // Shown by name, chosen by address (what the cases store).
+    let officials = officials
+        .into_iter()
+        .map(|a| json!({ "name": official_name(cfg, &a), "value": a }))
+        .collect();
     (committees, officials)
 }
 
@@ -330,7 +335,7 @@ pub async fn open_cases(
     let (committees, officials) = filter_choices(&state, &sc, &session.address);
     let states: Vec<Value> = STATES[..STATES.len() - 1]
         .iter()
-        .map(|s| json!({"value": s, "label": state_sv(s)}))
+        .map(|s| json!({"value": s, "label": crate::core::text::timeline::state_label(s)}))
         .collect();
     let rows: Vec<CaseRow> = list.iter().map(|c| list_row(&state, c, now)).collect();
     let filtered = !(f.committee.is_empty() && f.state.is_empty() && f.official.is_empty());
@@ -608,7 +613,7 @@ pub async fn case_page(
         "ref": c.case_ref, "state_sv": c.state_sv, "urgency": c.urgency, "time_left": c.time_left,
         "deadline": c.deadline, "aware": local(&state, rec.aware_at), "opened": local(&state, rec.opened_at),
         "supplier": c.supplier, "systems": c.systems, "committee": c.committee, "official": c.official,
-        "imy_ref": imy_ref, "next_clock_sv": c.next_clock_sv,
+        "official_name": c.official_name, "imy_ref": imy_ref, "next_clock_sv": c.next_clock_sv,
     });
     page_for(
         &state,
@@ -810,7 +815,7 @@ pub async fn register_page(
             json!({
                 "ref": s(e, "ref"),
                 "opened": s(e, "opened_at").chars().take(16).collect::<String>().replace('T', " "),
-                "state": state_sv(&s(e, "state")),
+                "state": crate::core::text::timeline::state_label(&s(e, "state")),
                 "committee": s(e, "committee"), "supplier": s(e, "reporter_organisation"),
                 "decision": s(e, "decision"), "imy": s(e, "imy_ref"),
             })

@@ -220,7 +220,7 @@ fn an_official_acknowledges_a_case_in_a_real_browser_and_others_are_kept_out() {
     let port = with_web(&s);
     let d = s.start();
     let base = format!("http://127.0.0.1:{port}");
-    wait_for(20, "web view listening", || {
+    wait_for(60, "web view listening", || {
         if TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(!d.log_text().contains(" ERROR "), "{}", d.log_text());
             return None;
@@ -835,7 +835,7 @@ fn start_web(s: &Setup) -> (u16, Daemon) {
 /// Starts the daemon of an already configured `[web]` and waits for it.
 fn start_configured(s: &Setup, port: u16) -> (u16, Daemon) {
     let d = s.start();
-    wait_for(20, "web view listening", || {
+    wait_for(60, "web view listening", || {
         if TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(!d.log_text().contains(" ERROR "), "{}", d.log_text());
             return None;
