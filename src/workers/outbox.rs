@@ -181,9 +181,9 @@ pub async fn send_batch(
             break;
         }
         match send_row(ob, session, row, defer, &mut marks).await {
-            Ok(Sent::Sent) => tally.sent += 1,
-            Ok(Sent::Failed) => tally.failed += 1,
-            Ok(Sent::Retry) => {
+            Ok(RowOutcome::Sent) => tally.sent += 1,
+            Ok(RowOutcome::Failed) => tally.failed += 1,
+            Ok(RowOutcome::Retry) => {
                 // The connection is gone or the server defers: the rest
                 // waits for the next claim (after a reconnect).
                 tally.retried += 1;
@@ -226,7 +226,7 @@ pub async fn send_batch(
 }
 
 /// What became of one row of a batch.
-enum Sent {
+enum RowOutcome {
     Sent,
     Retry,
     Failed,
@@ -240,7 +240,7 @@ async fn send_row(
     mut row: OutboxRow,
     defer: bool,
     marks: &mut Vec<(i64, DateTime<Utc>, String)>,
-) -> anyhow::Result<Sent> {
+) -> anyhow::Result<RowOutcome> {
     let cfg = &ob.cfg;
     // The claim counted this attempt already.
     let attempts = row.attempts;
@@ -253,7 +253,7 @@ async fn send_row(
             .outbox_refused(row.id, attempts, &err, Utc::now(), row.case_id, notice)
             .await?;
         tracing::error!(message_id = %row.message_id, purpose = %row.purpose, "{err}");
-        return Ok(Sent::Failed);
+        return Ok(RowOutcome::Failed);
     };
     row.raw = raw;
     let t0 = std::time::Instant::now();
@@ -284,7 +284,7 @@ async fn send_row(
             }
             let mark_ms = (t0.elapsed().as_millis() as u64).saturating_sub(smtp_ms);
             tracing::info!(message_id = %row.message_id, attempts, smtp_ms, mark_ms, reply = %reply, "mail sent");
-            Ok(Sent::Sent)
+            Ok(RowOutcome::Sent)
         }
         SendOutcome::Retry(err) => {
             let next = Utc::now() + retry_delay(cfg, attempts);
@@ -294,7 +294,7 @@ async fn send_row(
             } else if worth_logging(attempts) {
                 tracing::warn!(message_id = %row.message_id, attempts, %next, "send failed, will retry: {}", redact_addresses(&err));
             }
-            Ok(Sent::Retry)
+            Ok(RowOutcome::Retry)
         }
         SendOutcome::Permanent(err) => {
             let notice = refusal_notice(ob, &row, &err).await;
@@ -302,7 +302,7 @@ async fn send_row(
                 .outbox_refused(row.id, attempts, &err, Utc::now(), row.case_id, notice)
                 .await?;
             tracing::error!(message_id = %row.message_id, attempts, purpose = %row.purpose, "mail refused for good; the DPO is told: {}", redact_addresses(&err));
-            Ok(Sent::Failed)
+            Ok(RowOutcome::Failed)
         }
     }
 }
