@@ -5,7 +5,11 @@
 # (default 50) notices for the latency; BENCH_PG=0 skips PostgreSQL; BENCH_BIN
 # a binary to measure instead of a fresh release build; BENCH_PERF=PREFIX records
 # a CPU profile (perf, cpu-clock) of the drain and of the reminder burst in
-# PREFIX-BACKEND[-reminders].data (`perf report -i FILE --no-children`).
+# PREFIX-BACKEND[-reminders].data (`perf report -i FILE --no-children`);
+# BENCH_REMINDERS (default 10000) open cases for the reminder burst, 0 skips it;
+# BENCH_DRAIN_LATENCY_RUNS (default 20) notices sent one by one during the drain;
+# BENCH_LOGS=DIR keeps the daemon's logs there (with e.g.
+# BREACHWATCH_LOG=info,breachwatch::workers=debug: the drain's phase timings).
 # Not a test: it prints a table (deploy/local/bench_daemon.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -28,9 +32,12 @@ fi
 PG=""
 if [ "${BENCH_PG:-1}" = 1 ]; then PG="$(deploy/local/postgres.sh)"; fi
 WORK="$(mktemp -d /tmp/bw-bench-daemon.XXXXXX)"
-trap 'rm -rf "$WORK"' EXIT
+LOGS="${BENCH_LOGS:-}"
+trap 'if [ -n "$LOGS" ]; then mkdir -p "$LOGS" && cp "$WORK"/daemon-*.log "$LOGS"/ 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
 python3 deploy/local/bench_daemon.py --bin "$BIN" --ca "$MAILSTACK_TLS_CA" \
   --imaps-port "$MAILSTACK_IMAPS_PORT" --smtp-port "$MAILSTACK_SMTP_PORT" \
   --password "$MAILSTACK_PASSWORD" --domain "$MAILSTACK_DOMAIN" --mail-dir "$MAILSTACK_MAIL_DIR" \
   --corpus "${BREACHWATCH_PUBLIC_CORPUS:-../shared/corpus/public}" --fixtures tests/fixtures/notices \
-  --workdir "$WORK" --n "${BENCH_N:-10000}" --latency-runs "${BENCH_LATENCY_RUNS:-50}" --pg "$PG"
+  --workdir "$WORK" --n "${BENCH_N:-10000}" --latency-runs "${BENCH_LATENCY_RUNS:-50}" \
+  --reminders "${BENCH_REMINDERS:-10000}" --drain-latency-runs "${BENCH_DRAIN_LATENCY_RUNS:-20}" \
+  --pg "$PG"

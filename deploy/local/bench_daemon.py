@@ -205,6 +205,26 @@ def bare_fetch(args, user):
     return dt, n
 
 
+def bare_move(args, user):
+    """One `UID MOVE 1:*` of the whole INBOX to another folder (timed), and
+    back: what Dovecot needs to take the backlog out of the INBOX, the other
+    half of any drain's floor."""
+    m = imap(args, user)
+    m.create("BenchFloor")
+    m.select("INBOX")
+    t0 = time.monotonic()
+    typ, data = m.uid("MOVE", "1:*", "BenchFloor")
+    dt = time.monotonic() - t0
+    if typ != "OK":
+        raise SystemExit(f"UID MOVE: {data!r}")
+    m.select("BenchFloor")
+    m.uid("MOVE", "1:*", "INBOX")
+    m.select("INBOX")
+    m.delete("BenchFloor")
+    m.logout()
+    return dt
+
+
 # ------------------------------------------------------------------ daemon
 def write_config(args, path, db_url):
     u = lambda r: f"{r}-bench@{args.domain}"
@@ -333,11 +353,24 @@ def fresh_db(args, backend, workdir):
     return re.sub(r"/[^/?]*(\?.*)?$", f"/{name}", args.pg)
 
 
-def wait_reply(m, msgid, timeout=30.0):
+def uidnext(m):
+    """The INBOX's next UID: the reply to a notice sent now has one at least as high."""
+    m.select("INBOX")
+    typ, data = m.response("UIDNEXT")
+    try:
+        return int(data[-1])
+    except (TypeError, ValueError, IndexError):
+        return 1
+
+
+def wait_reply(m, msgid, since=1, timeout=30.0):
+    """Waits for the reply to `msgid` among the UIDs from `since` (the
+    drain's acknowledgements pile up in the same INBOX: searching only the
+    new ones keeps the poll from loading Dovecot)."""
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
         m.select("INBOX")
-        typ, data = m.search(None, "HEADER", "In-Reply-To", f"<{msgid}>")
+        typ, data = m.uid("SEARCH", f"UID {since}:*", "HEADER", "In-Reply-To", f"<{msgid}>")
         if typ == "OK" and data and data[0].split():
             return True
         time.sleep(0.01)
@@ -352,11 +385,15 @@ def pct(xs, p):
     return xs[k]
 
 
-def latency(args, staff, breach, runs):
+def latency(args, staff, breach, runs, until=None, sent_at=None):
+    """Notice -> acknowledgement, one notice after the other. `until`: stop
+    sending once it returns True; `sent_at`: gets each notice's send time."""
     smtp = smtplib.SMTP("127.0.0.1", args.smtp_port)
     m = imap(args, staff)
     times = []
     for i in range(runs):
+        if until is not None and until():
+            break
         mid = f"{uuid.uuid4()}@example.test"
         now = datetime.now(timezone.utc)
         raw = (f"From: Sam Staff <{staff}>\r\nTo: <{breach}>\r\nSubject: VB: Mätning {i}: intrång i Latsys{i}\r\n"
@@ -366,10 +403,15 @@ def latency(args, staff, breach, runs):
                f"Från: Leverantör {i} <drift@latlev{i}.example>\r\nSkickat: den 1 juni 2026 10:00\r\n"
                f"Ämne: Intrång i Latsys{i}\r\n\r\nObehörig åtkomst till systemet Latsys{i} upptäcktes; "
                "namn och personnummer kan ha kommit på avvägar.\r\n").encode("utf-8")
+        since = uidnext(m)
         smtp.sendmail(staff, [breach], raw)
         t0 = time.monotonic()
-        if wait_reply(m, mid):
-            times.append(time.monotonic() - t0)
+        ok = wait_reply(m, mid, since)
+        dt = time.monotonic() - t0
+        if ok:
+            times.append(dt)
+        if sent_at is not None:
+            sent_at.append((t0, dt if ok else None))
     smtp.quit()
     m.logout()
     return times
@@ -404,10 +446,33 @@ def run_backend(args, backend, mails, workdir):
     fill_maildir(args, breach, mails)
     dts = [bare_fetch(args, breach) for _ in range(2)]
     r["fetch"], r["fetch_bytes"] = min(dts)
+    r["move"] = bare_move(args, breach)
+    m = imap(args, breach)
+    m.select("INBOX")
+    m.uid("FETCH", "1:*", "(UID)")  # index the moved-back messages now
+    m.logout()
     db_url = fresh_db(args, backend, workdir)
     write_config(args, cfg, db_url)
     mon = imap(args, breach)
     d = Daemon(args, cfg, logpath)
+    # Notices during the drain: sent one after the other from the moment the
+    # daemon connects until the INBOX is empty; each one's acknowledgement timed.
+    import threading
+    drained = threading.Event()
+    sent_at = []  # (sent, ack latency or None)
+
+    def notices_during():
+        try:
+            d.wait_connected()
+        except SystemExit:
+            return
+        # After the daemon listed the backlog: a notice before that is part
+        # of the backlog, in UID order.
+        time.sleep(1.0)
+        latency(args, staff, breach, args.drain_latency_runs, until=drained.is_set, sent_at=sent_at)
+    lat_thread = threading.Thread(target=notices_during, daemon=True)
+    if args.drain_latency_runs > 0:
+        lat_thread.start()
     # BENCH_PERF=PREFIX: a CPU profile of the drain (perf record, cpu-clock
     # samples of the daemon until the INBOX is empty) in PREFIX-BACKEND.data.
     perf = start_perf(backend, d)
@@ -419,6 +484,7 @@ def run_backend(args, backend, mails, workdir):
         now = time.monotonic()
         if t_inbox is None and count(mon) == 0:
             t_inbox = now - d.t0
+            drained.set()
             log(f"{backend}: INBOX empty after {t_inbox:.2f} s")
             if perf is not None:
                 perf.send_signal(signal.SIGINT)
@@ -434,9 +500,18 @@ def run_backend(args, backend, mails, workdir):
             raise SystemExit(f"daemon exited during the drain: see {logpath}")
         time.sleep(0.05)
     peak = max(peak, proc_kb(d.p.pid, "VmHWM"))
+    drained.set()
+    if lat_thread.is_alive():
+        lat_thread.join(60)
     mon.logout()
     d.stop()
     r["inbox"], r["outbox"], r["peak_rss"] = t_inbox, t_outbox, peak / 1024
+    # Only notices sent before the INBOX was empty count as "during the drain".
+    t_end = d.t0 + (t_inbox if t_inbox is not None else 1e9)
+    dl = [x for t, x in sent_at if t < t_end]
+    r["dlat_missing"] = sum(1 for x in dl if x is None)
+    dl = [x for x in dl if x is not None]
+    r["dlat_n"], r["dp50"], r["dp99"] = len(dl), pct(dl, 50), pct(dl, 99)
 
     # 3. reminders at R open cases due in the same minute
     if args.reminders > 0:
@@ -579,6 +654,8 @@ def main():
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--latency-runs", type=int, default=50)
     ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--drain-latency-runs", type=int, default=20,
+                    help="notices sent one by one while the backlog drains (ack timed); 0: none")
     ap.add_argument("--reminders", type=int, default=10000,
                     help="open cases with a reminder due in the same minute; 0: skip")
     ap.add_argument("--pg", default="", help="PostgreSQL admin URL; empty: SQLite only")
@@ -604,11 +681,16 @@ def main():
         print(f"| {name} | " + " | ".join(f(results[c]) for c in cols) + " |")
 
     row("bare `UID FETCH 1:* (BODY.PEEK[] INTERNALDATE)` (floor)", lambda r: fmt_s(r["fetch"]))
+    row("bare `UID MOVE 1:*` of the backlog (Dovecot's part)", lambda r: fmt_s(r.get("move")))
     row("INBOX empty (from process start)", lambda r: "—" if r["inbox"] is None else
         f"{r['inbox']:.2f} s ({len(mails) / r['inbox']:.0f} msg/s, {r['inbox'] / r['fetch']:.0f}× floor)")
     row("outbox drained", lambda r: "—" if r["outbox"] is None else
         f"{r['outbox']:.2f} s ({r.get('outbox_mails', 0)} mails, {r['outbox'] / r['fetch']:.0f}× floor)")
     row("notice → ack p50 / p99 (idle)", lambda r: f"{r['p50']:.2f} s / {r['p99']:.2f} s ({r['lat_n']} notices)")
+    if args.drain_latency_runs > 0:
+        row("notice → ack p50 / p99 (during the drain)", lambda r: "—" if not r.get("dlat_n") else
+            f"{r['dp50']:.2f} s / {r['dp99']:.2f} s ({r['dlat_n']} notices"
+            + (f", {r['dlat_missing']} unanswered in 30 s" if r.get('dlat_missing') else "") + ")")
     row("idle RSS after start", lambda r: f"{r['idle_rss']:.1f} MB ({r['threads']} threads)")
     row("peak RSS during the drain (VmHWM)", lambda r: f"{r['peak_rss']:.1f} MB")
     if args.reminders > 0:

@@ -363,6 +363,8 @@ pub struct OutboxRow {
     pub message_id: String,
     pub envelope_from: String,
     pub recipients: Vec<String>,
+    /// The formatted mail: filled by [`Store::claim_outbox`]; empty from
+    /// [`Store::claim_outbox_batch`] (read it with [`Store::outbox_raw`]).
     pub raw: Vec<u8>,
     pub attempts: u32,
     /// `ack`, `opening`, `reminder`, `delivery_failed`, … (what the mail is).
@@ -782,6 +784,10 @@ backend!(
     "FOR UPDATE OF o SKIP LOCKED"
 );
 
+/// How many due cases the clock reads in one range scan (`due_reminders`):
+/// their rows are held in memory while their reminders are written.
+pub const DUE_SCAN: i64 = 2000;
+
 /// The send priority of mail of no case (`outbox.priority_at`): after every
 /// case's deadline.
 fn no_deadline() -> DateTime<Utc> {
@@ -1017,6 +1023,62 @@ impl Store {
         claimer: i64,
     ) -> Result<Option<OutboxRow>> {
         dispatch!(self, claim_outbox(now, lease, Some(claimer)))
+    }
+
+    /// Claims up to `limit` due rows for a replica in one statement, in send
+    /// order (nearest deadline first), without their raw mail: read each with
+    /// [`Store::outbox_raw`] when it is sent. Rows not tried go back with
+    /// [`Store::outbox_unclaim`].
+    pub async fn claim_outbox_batch(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        claimer: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>> {
+        dispatch!(self, claim_outbox_batch(now, lease, Some(claimer), limit))
+    }
+
+    /// The formatted mail of an outbox row (`outbox_raw`, migration 0013).
+    pub async fn outbox_raw(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        dispatch!(self, outbox_raw(id))
+    }
+
+    /// Claimed rows not tried: due again at once, the claim's attempt not
+    /// counted.
+    pub async fn outbox_unclaim(
+        &self,
+        ids: &[i64],
+        claimer: i64,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        dispatch!(self, outbox_unclaim(ids, Some(claimer), now))
+    }
+
+    /// Whether the "sent" mark of a row may wait for the end of its batch
+    /// ([`Store::outbox_journal_sent`] then [`Store::outbox_delivered_many`]):
+    /// SQLite with a file, whose sent journal keeps the server's 250 across
+    /// a crash. Elsewhere each row is marked at once
+    /// ([`Store::outbox_delivered`]).
+    pub fn defers_sent_marks(&self) -> bool {
+        match self {
+            Store::Sqlite(p) => sent_journal::path(&p.current()).is_some(),
+            Store::Postgres(_) => false,
+        }
+    }
+
+    /// Appends a row the server took to the sent journal (SQLite with a
+    /// file; nothing otherwise). Its database mark may then wait.
+    pub fn outbox_journal_sent(&self, id: i64) {
+        if let Store::Sqlite(p) = self {
+            sent_journal::append(&p.current(), id);
+        }
+    }
+
+    /// Marks rows sent (each with its time and the server's reply) in one
+    /// transaction; each was journaled first ([`Store::outbox_journal_sent`]).
+    pub async fn outbox_delivered_many(&self, sent: &[(i64, DateTime<Utc>, String)]) -> Result<()> {
+        dispatch!(self, outbox_sent_many(sent))
     }
 
     pub async fn outbox_sent(&self, id: i64, now: DateTime<Utc>) -> Result<()> {

@@ -560,12 +560,14 @@ macro_rules! backend {
                 now: DateTime<Utc>,
             ) -> Result<()> {
                 for m in mails {
-                    sqlx::query(
+                    // The small row, then its raw mail in `outbox_raw` (migration
+                    // 0013) under the same id; a duplicate queues nothing.
+                    let id: Option<i64> = sqlx::query_scalar(
                         "INSERT INTO outbox (case_id, dedupe_key, message_id, purpose, envelope_from, \
-                         recipients, subject, raw, status, attempts, next_attempt_at, created_at, priority_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $9, \
-                         COALESCE((SELECT deadline_at FROM cases WHERE id = $1), $10)) \
-                         ON CONFLICT DO NOTHING",
+                         recipients, subject, status, attempts, next_attempt_at, created_at, priority_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8, \
+                         COALESCE((SELECT deadline_at FROM cases WHERE id = $1), $9)) \
+                         ON CONFLICT DO NOTHING RETURNING id",
                     )
                     .bind(case_id)
                     .bind(&m.dedupe_key)
@@ -574,11 +576,17 @@ macro_rules! backend {
                     .bind(&m.envelope_from)
                     .bind(serde_json::to_string(&m.recipients).unwrap_or_default())
                     .bind(&m.subject)
-                    .bind(m.raw)
                     .bind(now)
                     .bind(no_deadline())
-                    .execute(&mut **tx)
+                    .fetch_optional(&mut **tx)
                     .await?;
+                    if let Some(id) = id {
+                        sqlx::query("INSERT INTO outbox_raw (id, raw) VALUES ($1, $2)")
+                            .bind(id)
+                            .bind(m.raw)
+                            .execute(&mut **tx)
+                            .await?;
+                    }
                 }
                 Ok(())
             }
@@ -828,14 +836,20 @@ macro_rules! backend {
                 // row's `priority_at` (its case's deadline when queued,
                 // migration 0011): one walk of the `outbox_claim` index, no
                 // sort of every due row per claim.
+                // SQLite: the send order's index (see `claim_outbox_batch`).
+                let indexed = if <Db as sqlx::Database>::NAME == "SQLite" {
+                    "INDEXED BY outbox_claim"
+                } else {
+                    ""
+                };
                 let sql = format!(
                     "UPDATE outbox SET status = 'sending', next_attempt_at = $2, attempts = attempts + 1, \
                      claimed_by = $3 \
-                     WHERE id = (SELECT o.id FROM outbox o \
+                     WHERE id = (SELECT o.id FROM outbox o {indexed} \
                                  WHERE o.status IN ('pending', 'sending') AND o.next_attempt_at <= $1 \
                                  ORDER BY o.priority_at, o.next_attempt_at, o.id LIMIT 1 {}) \
                        AND status IN ('pending', 'sending') AND next_attempt_at <= $1 \
-                     RETURNING id, case_id, message_id, envelope_from, recipients, raw, attempts, purpose",
+                     RETURNING id, case_id, message_id, envelope_from, recipients, attempts, purpose, priority_at",
                     $claim_lock
                 );
                 let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -844,17 +858,144 @@ macro_rules! backend {
                 .bind(claimer)
                 .fetch_optional(&mut *tx)
                 .await?;
+                let Some(r) = row else {
+                    tx.commit().await?;
+                    return Ok(None);
+                };
+                let mut row = outbox_row(&r).0;
+                row.raw = sqlx::query_scalar::<_, Vec<u8>>("SELECT raw FROM outbox_raw WHERE id = $1")
+                    .bind(row.id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .unwrap_or_default();
                 tx.commit().await?;
-                Ok(row.map(|r| OutboxRow {
-                    id: r.get(0),
-                    case_id: r.get(1),
-                    message_id: r.get(2),
-                    envelope_from: r.get(3),
-                    recipients: json_list(&r.get::<String, _>(4)),
-                    raw: r.get(5),
-                    attempts: r.get::<i64, _>(6) as u32,
-                    purpose: r.get(7),
-                }))
+                Ok(Some(row))
+            }
+
+            /// A claimed row's columns (`claim_outbox*`' RETURNING list), with
+            /// its send priority; the raw mail is not read here.
+            fn outbox_row(r: &<Db as sqlx::Database>::Row) -> (OutboxRow, DateTime<Utc>) {
+                (
+                    OutboxRow {
+                        id: r.get(0),
+                        case_id: r.get(1),
+                        message_id: r.get(2),
+                        envelope_from: r.get(3),
+                        recipients: json_list(&r.get::<String, _>(4)),
+                        raw: Vec::new(),
+                        attempts: r.get::<i64, _>(5) as u32,
+                        purpose: r.get(6),
+                    },
+                    r.get(7),
+                )
+            }
+
+            /// Claims up to `limit` due rows for `claimer` in one statement,
+            /// in send order (the walk of `claim_outbox`, `LIMIT n`), without
+            /// their raw mail (`outbox_raw`, read by id when each is sent).
+            /// Every row's attempt is counted now; the sender gives back the
+            /// rows it did not try ([`outbox_unclaim`]).
+            pub async fn claim_outbox_batch(
+                pool: &Pool,
+                now: DateTime<Utc>,
+                lease: chrono::Duration,
+                claimer: Option<i64>,
+                limit: i64,
+            ) -> Result<Vec<OutboxRow>> {
+                let mut tx = $begin(pool).await?;
+                // SQLite's planner, without statistics, would rather take the
+                // due rows from `outbox_due` and sort them all at each claim
+                // (10,000 queued reminders: quadratic); the send order's
+                // index stops after `limit` rows.
+                // The outer UPDATE then finds the claimed rows by id (it would
+                // walk every due row of `outbox_due` otherwise).
+                let (outer, indexed) = if <Db as sqlx::Database>::NAME == "SQLite" {
+                    ("NOT INDEXED", "INDEXED BY outbox_claim")
+                } else {
+                    ("", "")
+                };
+                let sql = format!(
+                    "UPDATE outbox {outer} SET status = 'sending', next_attempt_at = $2, attempts = attempts + 1, \
+                     claimed_by = $3 \
+                     WHERE id IN (SELECT o.id FROM outbox o {indexed} \
+                                  WHERE o.status IN ('pending', 'sending') AND o.next_attempt_at <= $1 \
+                                  ORDER BY o.priority_at, o.next_attempt_at, o.id LIMIT $4 {}) \
+                       AND status IN ('pending', 'sending') AND next_attempt_at <= $1 \
+                     RETURNING id, case_id, message_id, envelope_from, recipients, attempts, purpose, priority_at",
+                    $claim_lock
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(now)
+                    .bind(now + lease)
+                    .bind(claimer)
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                // RETURNING keeps no order: the walk's order again.
+                let mut rows: Vec<(OutboxRow, DateTime<Utc>)> = rows.iter().map(outbox_row).collect();
+                rows.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.id.cmp(&b.0.id)));
+                Ok(rows.into_iter().map(|(r, _)| r).collect())
+            }
+
+            /// The formatted mail of an outbox row (migration 0013).
+            pub async fn outbox_raw(pool: &Pool, id: i64) -> Result<Option<Vec<u8>>> {
+                Ok(sqlx::query_scalar("SELECT raw FROM outbox_raw WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(pool)
+                    .await?)
+            }
+
+            /// Several rows the server took, marked sent in one transaction
+            /// (SQLite, after each id went to the sent journal).
+            pub async fn outbox_sent_many(
+                pool: &Pool,
+                sent: &[(i64, DateTime<Utc>, String)],
+            ) -> Result<()> {
+                if sent.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = $begin(pool).await?;
+                for (id, at, response) in sent {
+                    sqlx::query(
+                        "UPDATE outbox SET status = 'sent', sent_at = $2, last_error = NULL, \
+                         smtp_response = $3, claimed_by = NULL WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(at)
+                    .bind(response)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            /// Claimed rows the sender did not try (its connection broke, or
+            /// its claim grew old): due again at once, their attempt not
+            /// counted. Only rows still this claimer's and `sending`.
+            pub async fn outbox_unclaim(
+                pool: &Pool,
+                ids: &[i64],
+                claimer: Option<i64>,
+                now: DateTime<Utc>,
+            ) -> Result<u64> {
+                if ids.is_empty() {
+                    return Ok(0);
+                }
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "UPDATE outbox SET status = 'pending', attempts = attempts - 1, claimed_by = NULL, next_attempt_at = ",
+                );
+                q.push_bind(now);
+                q.push(" WHERE status = 'sending' AND claimed_by IS NOT DISTINCT FROM ");
+                q.push_bind(claimer);
+                q.push(" AND id IN (");
+                let mut list = q.separated(", ");
+                for id in ids {
+                    list.push_bind(*id);
+                }
+                q.push(")");
+                Ok(q.build().execute(pool).await?.rows_affected())
             }
 
             /// The server took the mail: one statement on its own (no
@@ -1014,9 +1155,10 @@ macro_rules! backend {
                 let rows = sqlx::query(
                     "SELECT id, ref, aware_at, next_reminder_seq FROM cases \
                      WHERE next_reminder_at IS NOT NULL AND next_reminder_at <= $1 \
-                     ORDER BY next_reminder_at LIMIT 100",
+                     ORDER BY next_reminder_at LIMIT $2",
                 )
                 .bind(now)
+                .bind(DUE_SCAN)
                 .fetch_all(pool)
                 .await?;
                 Ok(rows
@@ -1163,34 +1305,7 @@ macro_rules! backend {
             // Stored JSON that does not parse reads as null: callers treat it as
             // "nothing recorded" rather than failing.
             fn record_row(r: &<Db as sqlx::Database>::Row) -> CaseRecord {
-                let js = |i: usize| -> serde_json::Value {
-                    serde_json::from_str(&r.get::<String, _>(i)).unwrap_or_default()
-                };
-                CaseRecord {
-                    id: r.get(0),
-                    case_ref: CaseRef::from_stored(r.get(1)),
-                    state: r.get(2),
-                    aware_at: r.get(3),
-                    deadline_at: r.get(4),
-                    opened_at: r.get(5),
-                    reporter_name: r.get(6),
-                    reporter_address: r.get(7),
-                    reporter_organisation: r.get(8),
-                    reporter_domain: r.get(9),
-                    systems: json_list(&r.get::<String, _>(10)),
-                    route: None,
-                    incident: Default::default(),
-                    details: Default::default(),
-                    workflow: None,
-                    version: r.get(14),
-                    timeline_head: r.get(15),
-                    stored: StoredJson {
-                        route: js(11),
-                        facts: js(12),
-                        workflow: js(13),
-                    },
-                }
-                .decoded()
+                sealed_row(r).decoded()
             }
 
             pub async fn case_by_id(pool: &Pool, case_id: i64) -> Result<CaseRecord> {
@@ -1219,46 +1334,266 @@ macro_rules! backend {
 
             /// Several cases' due reminders in ONE transaction: each written
             /// only from the plan position it was read at (`false`: another
-            /// replica fired it meanwhile, nothing written for it).
+            /// replica fired it meanwhile, nothing written for it). The mails
+            /// are composed before the transaction begins (pure); then one
+            /// statement per kind of write for the whole group: the plan
+            /// moves (version-checked on `next_reminder_seq`), the register
+            /// numbers, the rows read back for their seals, the timelines'
+            /// heads, the events, the outbox rows and their raw mails. The
+            /// events are the ones `append_event` would write one by one.
             pub async fn commit_reminders(
                 pool: &Pool,
                 items: Vec<ReminderItem>,
                 now: DateTime<Utc>,
             ) -> Result<Vec<bool>> {
+                if items.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let items: Vec<(DueReminder, Option<(DateTime<Utc>, u32)>, NewEvent, Composed)> = items
+                    .into_iter()
+                    .map(|it| {
+                        let key = CaseKey { id: it.due.case_id, case_ref: it.due.case_ref.clone() };
+                        let c = (it.compose)(&key);
+                        (it.due, it.next, it.event, c)
+                    })
+                    .collect();
                 let mut tx = $begin(pool).await?;
-                let mut out = Vec::with_capacity(items.len());
-                for it in items {
-                    let (next_at, next_seq) = match it.next {
-                        Some((at, seq)) => (Some(at), Some(i64::from(seq))),
+                // 1. The plans move, each only from the position read; the
+                // case rows are locked first (one lock order: rows, counter).
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "UPDATE cases SET next_reminder_at = v.column2, next_reminder_seq = v.column3, \
+                     reminders_sent = reminders_sent + 1 FROM (VALUES ",
+                );
+                let mut first = true;
+                for (due, next, _, _) in &items {
+                    let (next_at, next_seq) = match next {
+                        Some((at, seq)) => (Some(*at), Some(i64::from(*seq))),
                         None => (None, None),
                     };
-                    let changed = sqlx::query(
-                        "UPDATE cases SET next_reminder_at = $1, next_reminder_seq = $2, \
-                         reminders_sent = reminders_sent + 1 \
-                         WHERE id = $3 AND next_reminder_seq = $4",
-                    )
-                    .bind(next_at)
-                    .bind(next_seq)
-                    .bind(it.due.case_id)
-                    .bind(i64::from(it.due.next_seq))
-                    .execute(&mut *tx)
+                    if !first {
+                        q.push(", ");
+                    }
+                    first = false;
+                    q.push("(");
+                    q.push_bind(due.case_id);
+                    q.push(", ");
+                    q.push_bind(next_at);
+                    q.push(", ");
+                    q.push_bind(next_seq);
+                    q.push(", ");
+                    q.push_bind(i64::from(due.next_seq));
+                    q.push(")");
+                }
+                q.push(") AS v WHERE cases.id = v.column1 AND cases.next_reminder_seq = v.column4 RETURNING id");
+                let changed: std::collections::HashSet<i64> = q
+                    .build_query_scalar::<i64>()
+                    .fetch_all(&mut *tx)
                     .await?
-                    .rows_affected();
-                    if changed == 0 {
-                        out.push(false);
+                    .into_iter()
+                    .collect();
+                let out: Vec<bool> = items.iter().map(|(d, ..)| changed.contains(&d.case_id)).collect();
+                let items: Vec<_> = items.into_iter().filter(|(d, ..)| changed.contains(&d.case_id)).collect();
+                if items.is_empty() {
+                    tx.commit().await?;
+                    return Ok(out);
+                }
+                let ids: Vec<i64> = items.iter().map(|(d, ..)| d.case_id).collect();
+                // 2. The register numbers of every event of the group.
+                let n_events: i64 = items.iter().map(|(.., c)| 1 + c.events.len() as i64).sum();
+                let last_reg: i64 = sqlx::query_scalar(
+                    "UPDATE register_counter SET last = last + $1 WHERE id = 1 RETURNING last",
+                )
+                .bind(n_events)
+                .fetch_one(&mut *tx)
+                .await?;
+                let mut reg_seq = last_reg - n_events;
+                // 3. The rows as this transaction leaves them (sealed into the
+                // events) and each timeline's last event.
+                let mut q = sqlx::QueryBuilder::<Db>::new(format!("{RECORD} WHERE id IN ("));
+                let mut list = q.separated(", ");
+                for id in &ids {
+                    list.push_bind(*id);
+                }
+                q.push(")");
+                let rows: std::collections::HashMap<i64, CaseRecord> = q
+                    .build()
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        let c = sealed_row(r);
+                        (c.id, c)
+                    })
+                    .collect();
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "SELECT e.case_id, e.seq, e.hash FROM events e JOIN \
+                     (SELECT case_id, MAX(seq) AS m FROM events WHERE case_id IN (",
+                );
+                let mut list = q.separated(", ");
+                for id in &ids {
+                    list.push_bind(*id);
+                }
+                q.push(") GROUP BY case_id) x ON e.case_id = x.case_id AND e.seq = x.m");
+                let mut heads: std::collections::HashMap<i64, (i64, String)> = q
+                    .build()
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| (r.get::<i64, _>(0), (r.get::<i64, _>(1), r.get::<String, _>(2))))
+                    .collect();
+                // 4. The events, chained and sealed in memory.
+                let at = DateTime::<Utc>::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+                let mut events: Vec<(i64, i64, String, String, String, String, String, String)> = Vec::new();
+                let mut mails: Vec<(i64, DateTime<Utc>, OutboxMail)> = Vec::new();
+                for (due, _, event, c) in items {
+                    let Some(record) = rows.get(&due.case_id) else {
+                        return Err(StoreError::NotFound(format!("case id {}", due.case_id)));
+                    };
+                    let row_state = record.row_state();
+                    let (mut seq, mut prev) = heads
+                        .remove(&due.case_id)
+                        .unwrap_or((0, timeline::GENESIS.to_string()));
+                    for ev in std::iter::once(&event).chain(c.events.iter()) {
+                        reg_seq += 1;
+                        seq += 1;
+                        let seal = crate::core::register::Seal {
+                            reg_seq: u64::try_from(reg_seq).unwrap_or(0),
+                            row: row_state.clone(),
+                        }
+                        .to_value();
+                        let e = timeline::Event {
+                            seq: seq as u64,
+                            case_ref: record.case_ref.clone(),
+                            at,
+                            kind: ev.kind.clone(),
+                            actor: ev.actor.clone(),
+                            data: ev.data.clone(),
+                        };
+                        let hash = timeline::sealed_hash(&prev, &e, Some(&seal));
+                        events.push((
+                            due.case_id,
+                            seq,
+                            ev.kind.as_str().to_string(),
+                            ev.actor.clone(),
+                            ev.data.to_string(),
+                            std::mem::replace(&mut prev, hash.clone()),
+                            hash,
+                            seal.to_string(),
+                        ));
+                    }
+                    for m in c.mails {
+                        mails.push((due.case_id, record.deadline_at, m));
+                    }
+                }
+                // At most 100 rows a statement (9 binds each).
+                for chunk in events.chunks(100) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(
+                        "INSERT INTO events (case_id, seq, at, kind, actor, data, prev_hash, hash, seal) ",
+                    );
+                    q.push_values(chunk, |mut b, e| {
+                        b.push_bind(e.0)
+                            .push_bind(e.1)
+                            .push_bind(at)
+                            .push_bind(&e.2)
+                            .push_bind(&e.3)
+                            .push_bind(&e.4)
+                            .push_bind(&e.5)
+                            .push_bind(&e.6)
+                            .push_bind(&e.7);
+                    });
+                    q.build().execute(&mut *tx).await?;
+                }
+                // 5. Each timeline's head: its last event's hash.
+                let mut last: std::collections::HashMap<i64, &str> = std::collections::HashMap::new();
+                for e in &events {
+                    last.insert(e.0, &e.6);
+                }
+                let heads: Vec<(i64, &str)> = last.into_iter().collect();
+                for chunk in heads.chunks(200) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(
+                        "UPDATE cases SET timeline_head = v.column2 FROM (",
+                    );
+                    q.push_values(chunk, |mut b, (id, h)| {
+                        b.push_bind(*id).push_bind(*h);
+                    });
+                    q.push(") AS v WHERE cases.id = v.column1");
+                    q.build().execute(&mut *tx).await?;
+                }
+                // 6. The mails: the small rows, then their raw bytes by id.
+                for chunk in mails.chunks(100) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(
+                        "INSERT INTO outbox (case_id, dedupe_key, message_id, purpose, envelope_from, \
+                         recipients, subject, status, attempts, next_attempt_at, created_at, priority_at) ",
+                    );
+                    q.push_values(chunk, |mut b, (case_id, deadline, m)| {
+                        b.push_bind(*case_id)
+                            .push_bind(&m.dedupe_key)
+                            .push_bind(&m.message_id)
+                            .push_bind(&m.purpose)
+                            .push_bind(&m.envelope_from)
+                            .push_bind(serde_json::to_string(&m.recipients).unwrap_or_default())
+                            .push_bind(&m.subject)
+                            .push_bind("pending")
+                            .push_bind(0i64)
+                            .push_bind(now)
+                            .push_bind(now)
+                            .push_bind(*deadline);
+                    });
+                    q.push(" ON CONFLICT DO NOTHING RETURNING id, message_id");
+                    let ids: std::collections::HashMap<String, i64> = q
+                        .build()
+                        .fetch_all(&mut *tx)
+                        .await?
+                        .iter()
+                        .map(|r| (r.get::<String, _>(1), r.get::<i64, _>(0)))
+                        .collect();
+                    let raws: Vec<(i64, &[u8])> = chunk
+                        .iter()
+                        .filter_map(|(_, _, m)| ids.get(&m.message_id).map(|id| (*id, m.raw.as_slice())))
+                        .collect();
+                    if raws.is_empty() {
                         continue;
                     }
-                    append_event(&mut tx, it.due.case_id, now, &it.event).await?;
-                    let key = CaseKey { id: it.due.case_id, case_ref: it.due.case_ref.clone() };
-                    let c = (it.compose)(&key);
-                    for ev in &c.events {
-                        append_event(&mut tx, it.due.case_id, now, ev).await?;
-                    }
-                    queue_mails(&mut tx, Some(it.due.case_id), c.mails, now).await?;
-                    out.push(true);
+                    let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO outbox_raw (id, raw) ");
+                    q.push_values(raws, |mut b, (id, raw)| {
+                        b.push_bind(id).push_bind(raw);
+                    });
+                    q.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(out)
+            }
+
+            /// A case row read for its seal only (`CaseRecord::row_state`
+            /// needs the stored JSON as stored, not its decoded types).
+            fn sealed_row(r: &<Db as sqlx::Database>::Row) -> CaseRecord {
+                let js = |i: usize| -> serde_json::Value {
+                    serde_json::from_str(&r.get::<String, _>(i)).unwrap_or_default()
+                };
+                CaseRecord {
+                    id: r.get(0),
+                    case_ref: CaseRef::from_stored(r.get(1)),
+                    state: r.get(2),
+                    aware_at: r.get(3),
+                    deadline_at: r.get(4),
+                    opened_at: r.get(5),
+                    reporter_name: r.get(6),
+                    reporter_address: r.get(7),
+                    reporter_organisation: r.get(8),
+                    reporter_domain: r.get(9),
+                    systems: json_list(&r.get::<String, _>(10)),
+                    route: None,
+                    incident: Default::default(),
+                    details: Default::default(),
+                    workflow: None,
+                    version: r.get(14),
+                    timeline_head: r.get(15),
+                    stored: StoredJson {
+                        route: js(11),
+                        facts: js(12),
+                        workflow: js(13),
+                    },
+                }
             }
 
             pub async fn open_cases(pool: &Pool) -> Result<Vec<CaseRecord>> {
@@ -1558,7 +1893,7 @@ macro_rules! backend {
             }
 
             pub async fn web_case_outbox_raws(pool: &Pool, case_id: i64, limit: i64) -> Result<Vec<Vec<u8>>> {
-                Ok(sqlx::query_scalar("SELECT raw FROM outbox WHERE case_id = $1 ORDER BY id LIMIT $2")
+                Ok(sqlx::query_scalar("SELECT r.raw FROM outbox o JOIN outbox_raw r ON r.id = o.id WHERE o.case_id = $1 ORDER BY o.id LIMIT $2")
                     .bind(case_id)
                     .bind(limit)
                     .fetch_all(pool)

@@ -1,6 +1,7 @@
 //! Clock worker: sleeps until the next reminder falls due (or a wake-up), then
 //! sends the latest due reminder of each case (never a burst of past ones) and
-//! schedules the next, in one transaction per case.
+//! schedules the next: the due cases from one range scan, their mails
+//! composed in memory, written in transactions of [`WRITE_GROUP`] cases.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,16 +17,38 @@ use crate::core::routing::Route;
 use crate::mail::compose::{self, Sender};
 use crate::store::{CaseRecord, Composed, NewEvent, ReminderItem, Store};
 
-/// Fires every due reminder; returns how many were queued. The due cases
-/// come from one indexed range scan (`cases_next_reminder`, at most 100 at a
-/// time), their rows from one query, and their reminders are written in ONE
-/// transaction (each only from the plan position it was read at).
+/// How many cases' reminders one transaction writes: large enough that the
+/// per-transaction cost is spread (one statement per kind of write for the
+/// group), small enough that the senders' claims and marks (SQLite has one
+/// writer) wait at most a few tens of milliseconds behind it.
+pub const WRITE_GROUP: usize = 200;
+
+/// Fires every due reminder; returns how many were queued. See [`fire_due_waking`].
 pub async fn fire_due(
     store: &Store,
     sender: &Sender,
     plan: &ReminderPlan,
     now: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
+    fire_due_waking(store, sender, plan, now, None).await
+}
+
+/// Fires every due reminder; returns how many were queued. The due cases
+/// come from one indexed range scan (`cases_next_reminder`, at most
+/// `store::DUE_SCAN` at a time), their rows from one query, and their
+/// reminders are written in transactions of [`WRITE_GROUP`] cases (each
+/// only from the plan position it was read at); `outbox_wake` is told after
+/// each, so the senders start on the first group while the next is written.
+/// A group's events carry the time it was written: `now` plus the time spent
+/// since the call.
+pub async fn fire_due_waking(
+    store: &Store,
+    sender: &Sender,
+    plan: &ReminderPlan,
+    now: DateTime<Utc>,
+    outbox_wake: Option<&Notify>,
+) -> anyhow::Result<usize> {
+    let started = std::time::Instant::now();
     let due = store.due_reminders(now).await?;
     let ids: Vec<i64> = due.iter().map(|d| d.case_id).collect();
     let mut rows: HashMap<i64, CaseRecord> = store
@@ -54,14 +77,23 @@ pub async fn fire_due(
             }
         }
     }
+    drop(rows);
     let mut fired = 0;
-    if !items.is_empty() {
-        let done = store.commit_reminders(items, now).await?;
-        for ((case_ref, seq, overdue), done) in logged.iter().zip(done) {
+    let mut logged = logged.into_iter();
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        let group: Vec<ReminderItem> = items.by_ref().take(WRITE_GROUP).collect();
+        let at = now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+        let done = store.commit_reminders(group, at).await?;
+        // `done` first: its end must not take one more from `logged`.
+        for (done, (case_ref, seq, overdue)) in done.into_iter().zip(logged.by_ref()) {
             if done {
                 fired += 1;
                 tracing::info!(case = %case_ref, seq, overdue, "reminder queued");
             }
+        }
+        if let Some(w) = outbox_wake {
+            w.notify_one();
         }
     }
     if let Some(e) = broken {
@@ -225,7 +257,15 @@ pub async fn run(
         if cancel.is_cancelled() {
             return;
         }
-        match fire_due(&store, &sender, &plan, Utc::now()).await {
+        match fire_due_waking(
+            &store,
+            &sender,
+            &plan,
+            Utc::now(),
+            Some(outbox_wake.as_ref()),
+        )
+        .await
+        {
             Ok(n) => {
                 pacer.succeeded();
                 if n > 0 {

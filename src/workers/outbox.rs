@@ -1,13 +1,20 @@
-//! Outbox worker: sender tasks claim due rows (one each, PostgreSQL `SKIP
-//! LOCKED`, the nearest deadline first), hand them to SMTP on pooled
-//! connections and mark them sent with the server's reply, or schedule a
-//! capped exponential retry. Delivery is at least once; the Message-ID was
-//! fixed when the row was written, so a resend is the same mail.
+//! Outbox worker: sender tasks claim due rows (a batch of [`CLAIM_BATCH`]
+//! each, PostgreSQL `SKIP LOCKED`, the nearest deadline first), hand them to
+//! SMTP back to back on the task's own connection and mark them sent with the
+//! server's reply, or schedule a capped exponential retry. Delivery is at
+//! least once; the Message-ID was fixed when the row was written, so a resend
+//! is the same mail. The raw mail is read by id as each row is sent
+//! (`outbox_raw`, migration 0013): claims and marks touch only the small row.
 //!
-//! The duplicate window is the time between the server's 250 and the "sent"
-//! mark: that mark is one statement of its own, right after the reply. A row
-//! left `sending` by a replica that died is due again at once
-//! ([`Replica::release_dead_claims`]), not when its lease runs out.
+//! The duplicate window is the time between the server's 250 and its record.
+//! On SQLite with a file the record is one line appended to the sent journal
+//! (`store::sent_journal`, read at start) right after the reply, and the
+//! database marks of a batch follow in one transaction at its end; on
+//! PostgreSQL the mark is one statement of its own, right after the reply.
+//! Rows of a batch not tried (the connection broke) are given back at once,
+//! their attempt not counted. A row left `sending` by a replica that died is
+//! due again at once ([`Replica::release_dead_claims`]), not when its lease
+//! runs out.
 //!
 //! Transient failures (connection refused, timeouts, 4xx) are never final.
 //! A final refusal (5xx) fails the row and, in the same transaction, queues a
@@ -47,15 +54,31 @@ pub fn lease(cfg: &Smtp) -> chrono::Duration {
     )
 }
 
+/// How many due rows a sender claims at once and sends back to back on its
+/// connection: one claim and (SQLite) one "sent" transaction per batch
+/// instead of two writes per mail. Small enough that mail queued meanwhile
+/// for a nearer deadline waits at most a batch of sends.
+pub const CLAIM_BATCH: i64 = 16;
+
+/// What one step of a sender did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     Idle,
-    Sent(String),
-    Retry(String),
-    Failed(String),
+    /// A batch was claimed and tried.
+    Worked(Tally),
     /// Mail is due but the server cannot be reached (or refuses our login):
     /// no mail was claimed, none lost an attempt.
     Down(String),
+}
+
+/// The rows of one claimed batch: sent, retried later, refused for good,
+/// given back untried (the connection broke or the claim grew old).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+    pub given_back: usize,
 }
 
 /// Delay before attempt `attempts + 1`: base * 2^(attempts-1), at most `max`.
@@ -108,15 +131,23 @@ impl Outbox {
     }
 }
 
-/// Sends at most one due mail. A transient failure (connection refused,
-/// timeout, 4xx) is never final: the mail is retried with capped backoff until
-/// it goes out. Only a permanent refusal (5xx) ends it.
-pub async fn send_one(
+/// Claims up to [`CLAIM_BATCH`] due mails (nearest deadline first) and sends
+/// them back to back on the session's connection. A transient failure
+/// (connection refused, timeout, 4xx) is never final: the mail is retried
+/// with capped backoff until it goes out, and the rest of the batch is given
+/// back untried (due at once, no attempt counted). Only a permanent refusal
+/// (5xx) ends a mail.
+///
+/// Each 250 is recorded at once: on SQLite with a file in the sent journal
+/// (one appended line) and in the database for the whole batch in one
+/// transaction at its end; elsewhere in the database, row by row. A crash
+/// between the 250 and the database mark thus never resends on SQLite (the
+/// journal is read at start), and on PostgreSQL the window is one statement.
+pub async fn send_batch(
     ob: &Outbox,
     session: &mut SmtpSession,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Step> {
-    let cfg = &ob.cfg;
     // Mail due and no connection: connect before claiming. While the server
     // is down no mail is attempted (none drifts to a later retry), so when
     // it is back every waiting mail is due and goes out nearest deadline
@@ -127,15 +158,104 @@ pub async fn send_one(
             return Ok(Step::Down(redact_addresses(&e)));
         }
     }
-    let Some(row) = ob
+    let lease = lease(&ob.cfg);
+    let rows = ob
         .store
-        .claim_outbox_by(now, lease(cfg), ob.replica)
-        .await?
-    else {
+        .claim_outbox_batch(now, lease, ob.replica, CLAIM_BATCH)
+        .await?;
+    if rows.is_empty() {
         return Ok(Step::Idle);
-    };
+    }
+    let claimed = std::time::Instant::now();
+    let defer = ob.store.defers_sent_marks();
+    let mut marks: Vec<(i64, DateTime<Utc>, String)> = Vec::new();
+    let mut tally = Tally::default();
+    let mut untried: Vec<i64> = Vec::new();
+    let mut result = Ok(());
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    for (i, row) in rows.into_iter().enumerate() {
+        // A claim is ours for `lease`: past half of it (a slow server), the
+        // rest goes back rather than risk a sibling taking a row we send.
+        if claimed.elapsed() > (lease / 2).to_std().unwrap_or(Duration::ZERO) {
+            untried.extend_from_slice(&ids[i..]);
+            break;
+        }
+        match send_row(ob, session, row, defer, &mut marks).await {
+            Ok(RowOutcome::Sent) => tally.sent += 1,
+            Ok(RowOutcome::Failed) => tally.failed += 1,
+            Ok(RowOutcome::Retry) => {
+                // The connection is gone or the server defers: the rest
+                // waits for the next claim (after a reconnect).
+                tally.retried += 1;
+                untried.extend_from_slice(&ids[i + 1..]);
+                break;
+            }
+            Err(e) => {
+                untried.extend_from_slice(&ids[i + 1..]);
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    // The batch's "sent" marks first (journaled already): asked again for a
+    // minute if the store fails now, as the row stays ours meanwhile and a
+    // resend would be a duplicate.
+    if !marks.is_empty() {
+        let mut tries = 0;
+        while let Err(e) = ob.store.outbox_delivered_many(&marks).await {
+            tries += 1;
+            if tries >= 60 {
+                return Err(e.into());
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    if !untried.is_empty() {
+        tally.given_back = untried.len();
+        // On failure the rows stay `sending` until the lease runs out (or the
+        // start of the next daemon): later, never lost.
+        if let Err(e) = ob
+            .store
+            .outbox_unclaim(&untried, ob.replica, Utc::now())
+            .await
+        {
+            result = result.and(Err(e.into()));
+        }
+    }
+    result.map(|()| Step::Worked(tally))
+}
+
+/// What became of one row of a batch.
+enum RowOutcome {
+    Sent,
+    Retry,
+    Failed,
+}
+
+/// Sends one claimed row: reads its raw mail, hands it to SMTP, records the
+/// outcome (a 250 in `marks` when they are deferred, else at once).
+async fn send_row(
+    ob: &Outbox,
+    session: &mut SmtpSession,
+    mut row: OutboxRow,
+    defer: bool,
+    marks: &mut Vec<(i64, DateTime<Utc>, String)>,
+) -> anyhow::Result<RowOutcome> {
+    let cfg = &ob.cfg;
     // The claim counted this attempt already.
     let attempts = row.attempts;
+    let Some(raw) = ob.store.outbox_raw(row.id).await? else {
+        // Cannot happen (the row and its raw are written together); a row
+        // without its mail is refused for good rather than tried forever.
+        let err = "the queued mail's bytes are missing (outbox_raw)".to_string();
+        let notice = refusal_notice(ob, &row, &err).await;
+        ob.store
+            .outbox_refused(row.id, attempts, &err, Utc::now(), row.case_id, notice)
+            .await?;
+        tracing::error!(message_id = %row.message_id, purpose = %row.purpose, "{err}");
+        return Ok(RowOutcome::Failed);
+    };
+    row.raw = raw;
     let t0 = std::time::Instant::now();
     match ob
         .smtp
@@ -144,21 +264,27 @@ pub async fn send_one(
     {
         SendOutcome::Sent(reply) => {
             let smtp_ms = t0.elapsed().as_millis() as u64;
-            // At once, on its own: this is the duplicate window. A store
-            // that fails now (a database restart) is asked again for a
-            // minute: the row stays ours meanwhile, and a resend would be a
-            // duplicate.
-            let mut tries = 0;
-            while let Err(e) = ob.store.outbox_delivered(row.id, Utc::now(), &reply).await {
-                tries += 1;
-                if tries >= 60 {
-                    return Err(e.into());
+            if defer {
+                // One appended line now; the database mark with the batch's.
+                ob.store.outbox_journal_sent(row.id);
+                marks.push((row.id, Utc::now(), reply.clone()));
+            } else {
+                // At once, on its own: this is the duplicate window. A store
+                // that fails now (a database restart) is asked again for a
+                // minute: the row stays ours meanwhile, and a resend would be
+                // a duplicate.
+                let mut tries = 0;
+                while let Err(e) = ob.store.outbox_delivered(row.id, Utc::now(), &reply).await {
+                    tries += 1;
+                    if tries >= 60 {
+                        return Err(e.into());
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                 }
-                tokio::time::sleep(Duration::from_secs(1)).await;
             }
             let mark_ms = (t0.elapsed().as_millis() as u64).saturating_sub(smtp_ms);
             tracing::info!(message_id = %row.message_id, attempts, smtp_ms, mark_ms, reply = %reply, "mail sent");
-            Ok(Step::Sent(row.message_id))
+            Ok(RowOutcome::Sent)
         }
         SendOutcome::Retry(err) => {
             let next = Utc::now() + retry_delay(cfg, attempts);
@@ -168,7 +294,7 @@ pub async fn send_one(
             } else if worth_logging(attempts) {
                 tracing::warn!(message_id = %row.message_id, attempts, %next, "send failed, will retry: {}", redact_addresses(&err));
             }
-            Ok(Step::Retry(err))
+            Ok(RowOutcome::Retry)
         }
         SendOutcome::Permanent(err) => {
             let notice = refusal_notice(ob, &row, &err).await;
@@ -176,7 +302,7 @@ pub async fn send_one(
                 .outbox_refused(row.id, attempts, &err, Utc::now(), row.case_id, notice)
                 .await?;
             tracing::error!(message_id = %row.message_id, attempts, purpose = %row.purpose, "mail refused for good; the DPO is told: {}", redact_addresses(&err));
-            Ok(Step::Failed(err))
+            Ok(RowOutcome::Failed)
         }
     }
 }
@@ -263,7 +389,7 @@ async fn sender(
         if cancel.is_cancelled() {
             return;
         }
-        let step = send_one(&ob, &mut session, Utc::now()).await;
+        let step = send_batch(&ob, &mut session, Utc::now()).await;
         let sleep_for = match step {
             Ok(Step::Idle) => {
                 // Nothing due: give the connection back to the server (kept

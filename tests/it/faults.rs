@@ -1592,3 +1592,211 @@ fn imap_down_reconnects_with_bounded_lines_and_news_within_10s_of_its_return() {
     assert!(news <= Duration::from_secs(10), "{news:?}");
     d.terminate();
 }
+
+/// Statements on a test's database, SQLite or PostgreSQL (the daemon may run).
+fn db_exec(url: &str, sql: &str) {
+    if url.starts_with("postgres") {
+        psql(url, sql);
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = Store::connect_unmigrated(url).await.unwrap();
+        let Store::Sqlite(p) = &store else {
+            unreachable!()
+        };
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&p.pool().await)
+            .await
+            .unwrap();
+        store.close().await;
+    });
+}
+
+/// The first column of a query's rows, as text.
+fn db_texts(url: &str, sql: &str) -> Vec<String> {
+    if url.starts_with("postgres") {
+        let out = psql(url, sql);
+        return out
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = Store::connect_unmigrated(url).await.unwrap();
+        let Store::Sqlite(p) = &store else {
+            unreachable!()
+        };
+        use sqlx::Row;
+        let rows: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_all(&p.pool().await)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r.try_get::<String, _>(0)
+                    .or_else(|_| r.try_get::<i64, _>(0).map(|v| v.to_string()))
+                    .unwrap()
+            })
+            .collect();
+        store.close().await;
+        rows
+    })
+}
+
+/// A burst of reminders sent in batches while the daemon is killed: `m`
+/// notices drain, their cases are copied to `copies` times as many open
+/// cases whose +24 h reminder is due at once (as `make bench-daemon` does),
+/// and the daemon is killed with SIGKILL at `kills` random moments while the
+/// reminders are queued and sent. Every reminder is queued exactly once (one
+/// event per case, across restarts) and delivered (none lost); duplicates
+/// (a kill between the server's 250 and its record) stay within the limit.
+fn kill_during_reminder_burst(s: &Setup, m: usize, copies: usize, kills: usize) {
+    fill_inbox(s, m);
+    let d = s.start();
+    wait_drained(s, m, 240, || d.log_text());
+    d.terminate();
+    let url = s.db_url.as_str();
+    let pg = url.starts_with("postgres");
+    let cols = db_texts(
+        url,
+        if pg {
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'cases' \
+             AND column_name <> 'id' ORDER BY ordinal_position"
+        } else {
+            "SELECT name FROM pragma_table_info('cases') WHERE name <> 'id' ORDER BY cid"
+        },
+    );
+    let sel: Vec<String> = cols
+        .iter()
+        .map(|c| {
+            if c == "ref" {
+                "c.ref || '-R' || k.i".to_string()
+            } else {
+                format!("c.{c}")
+            }
+        })
+        .collect();
+    let ks = if pg {
+        format!("WITH k(i) AS (SELECT generate_series(1, {}))", copies - 1)
+    } else {
+        format!(
+            "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < {})",
+            copies - 1
+        )
+    };
+    let due = Utc::now() + chrono::Duration::seconds(3);
+    let ts = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string();
+    let aware = due - chrono::Duration::hours(24);
+    let deadline = aware + chrono::Duration::hours(72);
+    db_exec(
+        url,
+        &format!(
+            "INSERT INTO cases ({}) {ks} SELECT {} FROM cases c, k; \
+             UPDATE cases SET state = 'received', aware_at = '{}', deadline_at = '{}', \
+             next_reminder_at = '{}', next_reminder_seq = 0, reminders_sent = 0",
+            cols.join(", "),
+            sel.join(", "),
+            ts(aware),
+            ts(deadline),
+            ts(due)
+        ),
+    );
+    let n = m * copies;
+    let mut daemons = vec![s.start()];
+    let reminders = || -> Vec<String> {
+        db_texts(
+            url,
+            "SELECT message_id FROM outbox WHERE purpose = 'reminder' AND status = 'sent'",
+        )
+    };
+    let mut done_kills = 0;
+    while done_kills < kills {
+        std::thread::sleep(Duration::from_millis(rand::random_range(300..1200)));
+        if reminders().len() >= n {
+            break;
+        }
+        daemons.pop().unwrap().kill9();
+        done_kills += 1;
+        daemons.push(s.start());
+    }
+    let log = || {
+        daemons
+            .iter()
+            .map(|d| d.log_text())
+            .collect::<Vec<_>>()
+            .join("\n----\n")
+    };
+    let t0 = Instant::now();
+    while reminders().len() < n {
+        assert!(
+            t0.elapsed() < Duration::from_secs(240),
+            "{} of {n} reminders sent after 240 s\nlog:\n{}",
+            reminders().len(),
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    // Queued exactly once: one reminder event per case, the plan moved once.
+    let events = db_texts(url, "SELECT COUNT(*) FROM events WHERE kind = 'reminder'");
+    let cases = db_texts(
+        url,
+        "SELECT COUNT(DISTINCT case_id) FROM events WHERE kind = 'reminder'",
+    );
+    let sent_once = db_texts(url, "SELECT COUNT(*) FROM cases WHERE reminders_sent = 1");
+    assert_eq!(events, vec![n.to_string()], "one reminder event per case");
+    assert_eq!(cases, vec![n.to_string()]);
+    assert_eq!(sent_once, vec![n.to_string()]);
+    // Delivered, none lost: every reminder's Message-ID in the official's
+    // mailbox (Postfix may still be delivering the last ones).
+    let ids: std::collections::HashSet<String> = reminders()
+        .into_iter()
+        .map(|i| i.trim_matches(|c| c == '<' || c == '>').to_string())
+        .collect();
+    assert_eq!(ids.len(), n);
+    let delivered = || -> Vec<String> {
+        s.mails("official", "")
+            .into_iter()
+            .map(|m| m.message_id)
+            .filter(|i| ids.contains(i))
+            .collect()
+    };
+    wait_for(120, "every reminder delivered", || {
+        let d = delivered();
+        let distinct: std::collections::HashSet<&String> = d.iter().collect();
+        (distinct.len() == n).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let d = delivered();
+    let duplicates = d.len() - n;
+    println!(
+        "FAULT|kill -9 x{done_kills} during a burst of {n} reminders|{}|lost 0|duplicates {duplicates}|queued once",
+        if pg { "postgres" } else { "sqlite" },
+    );
+    assert!(
+        duplicates * 100 <= duplicate_limit_pct() * n,
+        "more than {} % duplicates: {duplicates} of {n} reminders",
+        duplicate_limit_pct()
+    );
+}
+
+#[test]
+fn kill_9_during_a_reminder_burst_on_sqlite() {
+    let s = setup(fast_knobs(None));
+    kill_during_reminder_burst(&s, 30, 20, 5);
+}
+
+#[test]
+fn kill_9_during_a_reminder_burst_on_postgres() {
+    let db = PgDb::create();
+    let s = setup(fast_knobs(Some(db.url.clone())));
+    kill_during_reminder_burst(&s, 30, 20, 5);
+}

@@ -139,7 +139,8 @@ async fn set_aware_at(store: &Store, case_ref: &str, t: DateTime<Utc>) {
 }
 
 async fn digest_raw(store: &Store) -> Vec<u8> {
-    let sql = "SELECT raw FROM outbox WHERE purpose = 'digest' ORDER BY id DESC LIMIT 1";
+    let sql = "SELECT r.raw FROM outbox o JOIN outbox_raw r ON r.id = o.id \
+               WHERE o.purpose = 'digest' ORDER BY o.id DESC LIMIT 1";
     match store {
         Store::Sqlite(p) => sqlx::query_scalar(sql)
             .fetch_one(&p.pool().await)

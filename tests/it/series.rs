@@ -555,11 +555,13 @@ async fn a_new_notice_about_the_same_system_and_discovery_names_the_case_it_may_
         unreachable!()
     };
     let pool = &pool.pool().await;
-    let raw: Vec<u8> = sqlx::query_scalar("SELECT raw FROM outbox WHERE message_id = $1")
-        .bind(&opening.message_id)
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    let raw: Vec<u8> = sqlx::query_scalar(
+        "SELECT r.raw FROM outbox o JOIN outbox_raw r ON r.id = o.id WHERE o.message_id = $1",
+    )
+    .bind(&opening.message_id)
+    .fetch_one(pool)
+    .await
+    .unwrap();
     let text = Mail::new(raw).text;
     assert!(
         text.contains(&format!("Kan höra till ärende {r1}")),

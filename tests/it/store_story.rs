@@ -196,6 +196,11 @@ Date: Mon, 21 Jun 2021 08:00:00 +0200\r\nMessage-ID: <ack@x>\r\nIn-Reply-To: <n1
         reminder.recipients
     );
 
+    // The reminders' events (written for a group of cases at once) chain
+    // and seal as one by one would: the register checks out.
+    let report = breachwatch::register::verify(&store, None).await.unwrap();
+    assert!(report.problems().is_empty(), "{:?}", report.problems());
+
     // The DPO digest is queued once per scheduled instant.
     let run_at = day2;
     assert!(send_digest(&store, &sender, &p.cfg, run_at, day2)
