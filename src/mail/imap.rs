@@ -228,6 +228,25 @@ impl ImapConn {
             .ok_or_else(|| anyhow!("IMAP session lost"))
     }
 
+    /// Empties the server's unsolicited answers kept since the last call:
+    /// whether one announced new mail (`EXISTS`, `RECENT`). The library
+    /// keeps at most 100 and drops the rest, so callers look right after a
+    /// [`ImapConn::pending`], which empties it first.
+    fn arrived(&mut self) -> bool {
+        let Some(s) = self.session.as_mut() else {
+            return false;
+        };
+        let mut news = false;
+        while let Ok(r) = s.unsolicited_responses.try_recv() {
+            news |= matches!(
+                r,
+                async_imap::types::UnsolicitedResponse::Exists(_)
+                    | async_imap::types::UnsolicitedResponse::Recent(_)
+            );
+        }
+        news
+    }
+
     pub fn has_idle(&self) -> bool {
         self.has_idle
     }
@@ -265,6 +284,9 @@ impl ImapConn {
     /// first: a few bytes per message, so a large backlog can be fetched in
     /// bounded batches.
     pub async fn pending(&mut self, last_uid: u32) -> anyhow::Result<Vec<(u32, u32)>> {
+        // What the server said of the mailbox before this command is in its
+        // answer; what it says during it is kept for `wait`.
+        self.arrived();
         let t = self.timeout;
         // Never build a set with 0 (Dovecot answers BAD, which the library turns
         // into an empty Ok); `n:*` always returns the last message, so filter.
@@ -381,6 +403,11 @@ impl ImapConn {
                 _ = tokio::time::sleep(poll) => return Ok(Wake::Timeout),
                 _ = cancel.cancelled() => return Ok(Wake::Cancelled),
             }
+        }
+        // Mail the server announced during the last command (after the last
+        // `pending`) is not announced again in IDLE: look first.
+        if self.arrived() {
+            return Ok(Wake::Changed);
         }
         let t = self.timeout;
         let session = self
