@@ -16,7 +16,7 @@ use crate::core::clock;
 use crate::core::event::EventKind;
 use crate::core::routing::Route;
 use crate::core::types::{mailable, CaseRef, PlainAddress};
-use crate::store::{NewEvent, OutboxMail};
+use crate::store::{Composed, NewEvent, OutboxMail};
 
 /// What every composed mail needs from the deployment.
 #[derive(Debug, Clone)]
@@ -120,6 +120,24 @@ fn recipients(domains: &[String], list: Vec<String>) -> (Vec<PlainAddress>, usiz
 /// none is left.
 pub fn format(sender: &Sender, case_ref: &CaseRef, d: Draft) -> Result<OutboxMail, ComposeError> {
     format_registered(sender, case_ref, None, d)
+}
+
+/// [`format_registered`] as a transaction queues it: the mail, or, when it
+/// cannot be composed, no mail and the event that says why (never an error
+/// that could fail the transaction).
+pub fn registered_or_dropped(
+    sender: &Sender,
+    case_ref: &CaseRef,
+    diarienummer: Option<&str>,
+    d: Draft,
+) -> Composed {
+    match format_registered(sender, case_ref, diarienummer, d) {
+        Ok(m) => Composed::mails(vec![m]),
+        Err(e) => Composed {
+            mails: Vec::new(),
+            events: vec![dropped_event(&e)],
+        },
+    }
 }
 
 /// [`format`] for a case the registry has numbered: "Dnr KS 2026/0123" follows

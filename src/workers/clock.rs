@@ -155,13 +155,7 @@ fn reminder_item(
             let d = compose::reminder(&s, &k.case_ref, &route, aware, &r, unacknowledged, now);
             // A reminder that cannot be composed is dropped with an event;
             // the plan moves on all the same.
-            match compose::format_registered(&s, &k.case_ref, dnr.as_deref(), d) {
-                Ok(m) => Composed::mails(vec![m]),
-                Err(e) => Composed {
-                    mails: Vec::new(),
-                    events: vec![compose::dropped_event(&e)],
-                },
-            }
+            compose::registered_or_dropped(&s, &k.case_ref, dnr.as_deref(), d)
         }),
     };
     Ok(Some((item, log)))
@@ -227,13 +221,7 @@ pub async fn fire_due_nis2(
         let done = store
             .commit_nis2_reminder(&due, record.version, next, Some(event), now, move |k| {
                 let d = crate::mail::nis2::reminder(s.tz, &k.case_ref, &route, &case, &r, seq, now);
-                match compose::format_registered(&s, &k.case_ref, dnr.as_deref(), d) {
-                    Ok(m) => Composed::mails(vec![m]),
-                    Err(e) => Composed {
-                        mails: Vec::new(),
-                        events: vec![compose::dropped_event(&e)],
-                    },
-                }
+                compose::registered_or_dropped(&s, &k.case_ref, dnr.as_deref(), d)
             })
             .await?;
         if done {
