@@ -6,12 +6,12 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
 use crate::mail::imap::{batches, ImapConn, Wake};
-use crate::workers::ingest::{Origin, Pipeline};
+use crate::workers::ingest::{Origin, Pipeline, WriteTimes};
 
 /// One pass over the mailbox: ingest everything above `last_uid` (with `rescan`,
 /// everything still in the mailbox: after a reconnect, a message whose move failed
@@ -74,23 +74,49 @@ pub async fn ingest_pass(
                 (m.raw, m.internal_date, Some(origin))
             })
             .collect();
+        let t_read = Instant::now();
         let reads = crate::workers::ingest::read_all(p.cfg.read_options(), msgs).await;
+        let read = t_read.elapsed();
         // Mail that arrived meanwhile goes first (see above).
+        let t_news = Instant::now();
         take_news(conn, &mut seen, &mut queue).await?;
+        let news = t_news.elapsed();
         let next = take_batch(&mut queue, imap.batch_max_messages, imap.batch_max_bytes);
         // Writing this batch and fetching the next overlap: the store and the
         // IMAP session work at the same time.
-        let ((handled, failed), next_fetched) =
-            tokio::join!(p.handle_batch(&reads, stop, None), async {
-                if next.is_empty() || stop.is_cancelled() {
+        let mut times = WriteTimes::default();
+        let t_write = Instant::now();
+        let ((handled, failed), (next_fetched, fetch)) = tokio::join!(
+            p.handle_batch_timed(&reads, stop, None, &mut times),
+            async {
+                let t = Instant::now();
+                let r = if next.is_empty() || stop.is_cancelled() {
                     Ok(Vec::new())
                 } else {
                     conn.fetch_uids(&next).await
-                }
-            });
+                };
+                (r, t.elapsed())
+            }
+        );
+        let write = t_write.elapsed();
         last = uids.iter().take(handled.len()).fold(last, |l, &u| l.max(u));
         drop(reads);
+        let t_move = Instant::now();
         move_handled(conn, &handled, &uids, imap).await;
+        tracing::debug!(
+            messages = uids.len(),
+            handled = handled.len(),
+            groups = times.groups,
+            fallbacks = times.fallbacks,
+            read_ms = read.as_millis() as u64,
+            news_ms = news.as_millis() as u64,
+            write_ms = write.as_millis() as u64,
+            lookups_ms = times.lookups.as_millis() as u64,
+            commit_ms = times.commit.as_millis() as u64,
+            fetch_ms = fetch.as_millis() as u64,
+            move_ms = t_move.elapsed().as_millis() as u64,
+            "drain batch"
+        );
         if let Some(e) = failed {
             return Err(e);
         }

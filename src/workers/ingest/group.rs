@@ -15,6 +15,7 @@
 //! committed. So a group decides exactly as one message at a time would.
 
 use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
@@ -29,6 +30,19 @@ use crate::store::{Checkpoint, GroupItem, IngestResult};
 pub const GROUP_MAX_MESSAGES: usize = 16;
 /// The most raw bytes in one group transaction (a group has at least one message).
 pub const GROUP_MAX_BYTES: usize = 1024 * 1024;
+
+/// What writing a batch took: the drain's phase timings (debug log, issue #10).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WriteTimes {
+    /// Group transactions tried.
+    pub groups: usize,
+    /// Groups written again one message per transaction.
+    pub fallbacks: usize,
+    /// The groups' look-up queries.
+    pub lookups: Duration,
+    /// The groups' transactions (and the one-by-one writes after a failed group).
+    pub commit: Duration,
+}
 
 /// A fetched message: its bytes, INTERNALDATE and where it came from.
 pub type RawMessage = (Vec<u8>, Option<DateTime<Utc>>, Option<super::Origin>);
@@ -154,6 +168,18 @@ impl Pipeline {
         stop: &tokio_util::sync::CancellationToken,
         at: Option<DateTime<Utc>>,
     ) -> (Vec<Handled>, Option<anyhow::Error>) {
+        self.handle_batch_timed(msgs, stop, at, &mut WriteTimes::default())
+            .await
+    }
+
+    /// [`Pipeline::handle_batch`], adding what the writing took to `times`.
+    pub async fn handle_batch_timed(
+        &self,
+        msgs: &[Read],
+        stop: &tokio_util::sync::CancellationToken,
+        at: Option<DateTime<Utc>>,
+        times: &mut WriteTimes,
+    ) -> (Vec<Handled>, Option<anyhow::Error>) {
         let mut out = Vec::with_capacity(msgs.len());
         let mut i = 0;
         while i < msgs.len() {
@@ -162,7 +188,8 @@ impl Pipeline {
             }
             let now = at.unwrap_or_else(Utc::now);
             let group = self.next_group(&msgs[i..]);
-            match self.commit_group(&msgs[i..i + group], now).await {
+            times.groups += 1;
+            match self.commit_group(&msgs[i..i + group], now, times).await {
                 Ok(handled) => {
                     i += handled.len();
                     out.extend(handled);
@@ -170,12 +197,15 @@ impl Pipeline {
                 Err(e) => {
                     tracing::debug!(n = group, "group transaction failed, one by one: {e:#}");
                     metrics::counter!("breachwatch_ingest_group_fallbacks_total").increment(1);
+                    times.fallbacks += 1;
+                    let t = Instant::now();
                     for m in &msgs[i..i + group] {
                         match self.handle_read(m, now).await {
                             Ok(h) => out.push(h),
                             Err(e) => return (out, Some(e)),
                         }
                     }
+                    times.commit += t.elapsed();
                     i += group;
                 }
             }
@@ -214,9 +244,10 @@ impl Pipeline {
         &self,
         msgs: &[Read],
         now: DateTime<Utc>,
+        times: &mut WriteTimes,
     ) -> anyhow::Result<Vec<Handled>> {
         use futures::FutureExt;
-        std::panic::AssertUnwindSafe(self.commit_group_inner(msgs, now))
+        std::panic::AssertUnwindSafe(self.commit_group_inner(msgs, now, times))
             .catch_unwind()
             .await
             .unwrap_or_else(|_| Err(anyhow::anyhow!("internal error in a group")))
@@ -226,12 +257,15 @@ impl Pipeline {
         &self,
         msgs: &[Read],
         now: DateTime<Utc>,
+        times: &mut WriteTimes,
     ) -> anyhow::Result<Vec<Handled>> {
         let readable: Vec<(&Notice, &str)> = msgs
             .iter()
             .filter_map(|m| m.notice.as_ref().ok().map(|n| (n, m.hash.as_str())))
             .collect();
+        let t = Instant::now();
         let found = self.lookups(&readable, now).await?;
+        times.lookups += t.elapsed();
         let mut touched = HashSet::new();
         // Per message: its write (None: a duplicate, nothing to write).
         let mut prepared: Vec<Option<(Prepared, String)>> = Vec::with_capacity(msgs.len());
@@ -282,6 +316,7 @@ impl Pipeline {
                 }
             }
         }
+        let t = Instant::now();
         let results = if items.is_empty() {
             Vec::new()
         } else {
@@ -289,6 +324,7 @@ impl Pipeline {
                 .commit_ingest_group(items, &self.cfg.general.case_prefix)
                 .await?
         };
+        times.commit += t.elapsed();
         let mut results: std::vec::IntoIter<IngestResult> = results.into_iter();
         let mut outcomes = outcomes.into_iter();
         Ok(written

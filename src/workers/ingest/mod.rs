@@ -33,7 +33,7 @@ mod quarantine;
 mod record;
 mod split;
 
-pub use group::{read_all, RawMessage, GROUP_MAX_BYTES, GROUP_MAX_MESSAGES};
+pub use group::{read_all, RawMessage, WriteTimes, GROUP_MAX_BYTES, GROUP_MAX_MESSAGES};
 pub use placement::{route_of, Placement};
 
 /// Where a message came from, for the register and the checkpoint.
