@@ -45,8 +45,27 @@ pub async fn ingest_pass(
     rescan: bool,
     stop: &CancellationToken,
 ) -> anyhow::Result<u32> {
-    let imap = &p.cfg.imap;
+    let mut moves = Moves::default();
     let mut last = last_uid;
+    let outcome = drain(conn, p, uidvalidity, &mut last, rescan, stop, &mut moves).await;
+    // Whatever ended the pass, what it handled leaves the INBOX now.
+    moves.flush(conn, &p.cfg.imap).await;
+    outcome.map(|()| last)
+}
+
+/// The batches of one pass (see [`ingest_pass`]); `last` follows the
+/// handled messages, `moves` collects them.
+async fn drain(
+    conn: &mut ImapConn,
+    p: &Pipeline,
+    uidvalidity: u32,
+    last: &mut u32,
+    rescan: bool,
+    stop: &CancellationToken,
+    moves: &mut Moves,
+) -> anyhow::Result<()> {
+    let imap = &p.cfg.imap;
+    let last_uid = *last;
     let from = if rescan { 0 } else { last_uid };
     let mut queue: VecDeque<(u32, u32)> = conn.pending(from).await?.into();
     let mut seen = queue
@@ -57,11 +76,11 @@ pub async fn ingest_pass(
         .max(from);
     let first = take_batch(&mut queue, imap.batch_max_messages, imap.batch_max_bytes);
     if first.is_empty() {
-        return Ok(last);
+        return Ok(());
     }
     let mut fetched = conn.fetch_uids(&first).await?;
     loop {
-        let origin_floor = last;
+        let origin_floor = *last;
         let uids: Vec<u32> = fetched.iter().map(|m| m.uid).collect();
         let msgs = fetched
             .into_iter()
@@ -99,10 +118,13 @@ pub async fn ingest_pass(
             }
         );
         let write = t_write.elapsed();
-        last = uids.iter().take(handled.len()).fold(last, |l, &u| l.max(u));
+        *last = uids.iter().take(handled.len()).fold(*last, |l, &u| l.max(u));
         drop(reads);
+        moves.add(&handled, &uids);
         let t_move = Instant::now();
-        move_handled(conn, &handled, &uids, imap).await;
+        if moves.len() >= MOVE_AT || next.is_empty() {
+            moves.flush(conn, imap).await;
+        }
         tracing::debug!(
             messages = uids.len(),
             handled = handled.len(),
@@ -130,7 +152,7 @@ pub async fn ingest_pass(
     }
     // A drain's buffers are free now: give them back (idle RSS).
     crate::memory::trim();
-    Ok(last)
+    Ok(())
 }
 
 /// Puts mail that arrived above `seen` at the front of the queue.
@@ -150,31 +172,52 @@ async fn take_news(
     Ok(())
 }
 
-/// Moves a batch's handled messages out of the INBOX: recorded ones to the
-/// processed mailbox, quarantined ones to the quarantine, one `UID MOVE` each.
-/// The messages are safely recorded; a failed move only leaves them in the
-/// INBOX, where the next pass finds them recorded and moves them again.
-async fn move_handled(
-    conn: &mut ImapConn,
-    handled: &[crate::workers::ingest::Handled],
-    uids: &[u32],
-    imap: &crate::config::Imap,
-) {
-    let mut processed = Vec::with_capacity(handled.len());
-    let mut quarantined = Vec::new();
-    for (h, &uid) in handled.iter().zip(uids) {
-        if h.is_quarantined() {
-            quarantined.push(uid);
-        } else {
-            processed.push(uid);
+/// Handled messages are moved out of the INBOX in sets of at least this many
+/// (and when the queue is empty, and at the end of every pass): one `UID
+/// MOVE` of a large set costs Dovecot about what one of a small set does.
+const MOVE_AT: usize = 2000;
+
+/// The handled messages not moved yet: recorded ones go to the processed
+/// mailbox, quarantined ones to the quarantine. Only messages whose
+/// transactions committed are ever added, so a message still leaves the INBOX
+/// only after its transaction.
+#[derive(Default)]
+struct Moves {
+    processed: Vec<u32>,
+    quarantined: Vec<u32>,
+}
+
+impl Moves {
+    /// Adds a batch's handled messages (`handled[i]` is the message `uids[i]`).
+    fn add(&mut self, handled: &[crate::workers::ingest::Handled], uids: &[u32]) {
+        for (h, &uid) in handled.iter().zip(uids) {
+            if h.is_quarantined() {
+                self.quarantined.push(uid);
+            } else {
+                self.processed.push(uid);
+            }
         }
     }
-    for (uids, target) in [
-        (&processed, &imap.processed_mailbox),
-        (&quarantined, &imap.quarantine_mailbox),
-    ] {
-        if let Err(e) = conn.move_set(uids, target).await {
-            tracing::warn!(n = uids.len(), "could not move messages to {target}: {e:#}");
+
+    fn len(&self) -> usize {
+        self.processed.len() + self.quarantined.len()
+    }
+
+    /// Moves what was collected, one `UID MOVE` per target folder. The
+    /// messages are safely recorded; a failed move only leaves them in the
+    /// INBOX, where a later pass finds them recorded and moves them again.
+    async fn flush(&mut self, conn: &mut ImapConn, imap: &crate::config::Imap) {
+        for (uids, target) in [
+            (&mut self.processed, &imap.processed_mailbox),
+            (&mut self.quarantined, &imap.quarantine_mailbox),
+        ] {
+            // News first breaks UID order: a set is built from sorted UIDs.
+            uids.sort_unstable();
+            uids.dedup();
+            if let Err(e) = conn.move_set(uids, target).await {
+                tracing::warn!(n = uids.len(), "could not move messages to {target}: {e:#}");
+            }
+            uids.clear();
         }
     }
 }
