@@ -1,8 +1,9 @@
 //! Mailbox watcher: keeps an IMAP session, ingests every new message in UID
-//! order, advances the checkpoint with each message's transaction, moves handled
-//! mail to Processed (unreadable mail to Quarantine), then IDLEs. Reconnects with
-//! jittered backoff; a UIDVALIDITY change restarts from the top (dedupe by
-//! Message-ID and content hash keeps cases single).
+//! order (news first during a drain), advances the checkpoint with each
+//! message's transaction, moves handled mail to Processed (unreadable mail to
+//! Quarantine) in large UID sets, at the latest when the pass ends, then
+//! IDLEs. Reconnects with jittered backoff; a UIDVALIDITY change restarts from
+//! the top (dedupe by Message-ID and content hash keeps cases single).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,12 +22,16 @@ use crate::workers::ingest::{Origin, Pipeline, WriteTimes};
 ///
 /// The backlog is fetched in batches bounded by `imap.batch_max_messages` and
 /// `imap.batch_max_bytes` (first the UIDs and sizes, then one `UID FETCH` per
-/// batch), so memory stays bounded whatever the backlog (at most two batches
-/// in hand: the one being written and the next one being fetched). A batch is
-/// read in parallel and written in group transactions
+/// batch), so memory stays bounded whatever the backlog (at most two
+/// batches in hand: the one being written and the next one, fetched and
+/// read). A batch is written in group transactions
 /// (`ingest::Pipeline::handle_batch`) while the next batch is fetched on the
-/// IMAP session; its handled messages then leave the INBOX with one `UID MOVE`
-/// per target folder, after their transactions.
+/// IMAP session and read on the reader threads (`ingest::read_all`). The
+/// handled messages (only those: after their transactions) are collected
+/// and leave the INBOX with one `UID MOVE` per target folder when 2,000 are
+/// collected (`MOVE_AT`), when the queue is empty, and at the end of every
+/// pass, whatever ended it. Each batch logs its phase timings at debug level
+/// ("drain batch").
 ///
 /// New mail during a drain: before each next batch, one `UID FETCH n:* (UID
 /// RFC822.SIZE)` above the highest UID known asks for mail that arrived
@@ -65,8 +70,7 @@ async fn drain(
     moves: &mut Moves,
 ) -> anyhow::Result<()> {
     let imap = &p.cfg.imap;
-    let last_uid = *last;
-    let from = if rescan { 0 } else { last_uid };
+    let from = if rescan { 0 } else { *last };
     let mut queue: VecDeque<(u32, u32)> = conn.pending(from).await?.into();
     let mut seen = queue
         .iter()
@@ -78,81 +82,139 @@ async fn drain(
     if first.is_empty() {
         return Ok(());
     }
-    let mut fetched = conn.fetch_uids(&first).await?;
-    loop {
-        let origin_floor = *last;
-        let uids: Vec<u32> = fetched.iter().map(|m| m.uid).collect();
-        let msgs = fetched
-            .into_iter()
-            .map(|m| {
-                let origin = Origin {
-                    mailbox: imap.checkpoint_key(),
-                    uidvalidity,
-                    uid: m.uid.max(origin_floor),
-                };
-                (m.raw, m.internal_date, Some(origin))
-            })
-            .collect();
-        let t_read = Instant::now();
-        let reads = crate::workers::ingest::read_all(p.cfg.read_options(), msgs).await;
-        let read = t_read.elapsed();
+    let mut batch = fetch_and_read(conn, p, uidvalidity, *last, &first).await?;
+    while !batch.uids.is_empty() {
         // Mail that arrived meanwhile goes first (see above).
         let t_news = Instant::now();
         take_news(conn, &mut seen, &mut queue).await?;
         let news = t_news.elapsed();
-        let next = take_batch(&mut queue, imap.batch_max_messages, imap.batch_max_bytes);
-        // Writing this batch and fetching the next overlap: the store and the
-        // IMAP session work at the same time.
+        let next = match stop.is_cancelled() {
+            true => Vec::new(),
+            false => take_batch(&mut queue, imap.batch_max_messages, imap.batch_max_bytes),
+        };
+        // The next batch is written only after this one in full: its
+        // checkpoint starts above this one's.
+        let floor = batch.uids.iter().copied().fold(*last, u32::max);
+        let Batch { uids, reads, .. } = &batch;
         let mut times = WriteTimes::default();
-        let t_write = Instant::now();
-        let ((handled, failed), (next_fetched, fetch)) = tokio::join!(
-            p.handle_batch_timed(&reads, stop, None, &mut times),
+        let t_round = Instant::now();
+        // Writing this batch, fetching and reading the next overlap: the
+        // store, the IMAP session and the reader threads work at once.
+        let (((handled, failed), write), fetched) = tokio::join!(
             async {
                 let t = Instant::now();
-                let r = if next.is_empty() || stop.is_cancelled() {
-                    Ok(Vec::new())
-                } else {
-                    conn.fetch_uids(&next).await
-                };
+                let r = p.handle_batch_timed(reads, stop, None, &mut times).await;
                 (r, t.elapsed())
-            }
+            },
+            fetch_and_read(conn, p, uidvalidity, floor, &next),
         );
-        let write = t_write.elapsed();
-        *last = uids.iter().take(handled.len()).fold(*last, |l, &u| l.max(u));
-        drop(reads);
-        moves.add(&handled, &uids);
+        let round = t_round.elapsed();
+        *last = uids
+            .iter()
+            .take(handled.len())
+            .fold(*last, |l, &u| l.max(u));
+        moves.add(&handled, uids);
         let t_move = Instant::now();
         if moves.len() >= MOVE_AT || next.is_empty() {
             moves.flush(conn, imap).await;
         }
-        tracing::debug!(
-            messages = uids.len(),
-            handled = handled.len(),
-            groups = times.groups,
-            fallbacks = times.fallbacks,
-            read_ms = read.as_millis() as u64,
-            news_ms = news.as_millis() as u64,
-            write_ms = write.as_millis() as u64,
-            lookups_ms = times.lookups.as_millis() as u64,
-            commit_ms = times.commit.as_millis() as u64,
-            fetch_ms = fetch.as_millis() as u64,
-            move_ms = t_move.elapsed().as_millis() as u64,
-            "drain batch"
-        );
+        let phases = Phases {
+            news,
+            write,
+            round,
+            moved: t_move.elapsed(),
+        };
+        log_batch(&batch, handled.len(), &times, &phases);
         if let Some(e) = failed {
             return Err(e);
         }
         if stop.is_cancelled() {
             break;
         }
-        fetched = next_fetched?;
-        if fetched.is_empty() {
-            break;
-        }
+        batch = fetched?;
     }
     // A drain's buffers are free now: give them back (idle RSS).
+    drop(batch);
     crate::memory::trim();
     Ok(())
+}
+
+/// A batch fetched and read: the UIDs fetched (in order) and what the
+/// reader made of each, with what fetching and reading took.
+struct Batch {
+    uids: Vec<u32>,
+    reads: Vec<crate::workers::ingest::Read>,
+    fetch: Duration,
+    read: Duration,
+}
+
+/// Fetches the messages `uids` (one `UID FETCH`) and reads them on the
+/// reader threads; `floor`: the lowest checkpoint their transactions write
+/// (news first must not move it back).
+async fn fetch_and_read(
+    conn: &mut ImapConn,
+    p: &Pipeline,
+    uidvalidity: u32,
+    floor: u32,
+    uids: &[u32],
+) -> anyhow::Result<Batch> {
+    let t = Instant::now();
+    let fetched = conn.fetch_uids(uids).await?;
+    let fetch = t.elapsed();
+    let t = Instant::now();
+    let uids: Vec<u32> = fetched.iter().map(|m| m.uid).collect();
+    let msgs: Vec<_> = fetched
+        .into_iter()
+        .map(|m| {
+            let origin = Origin {
+                mailbox: p.cfg.imap.checkpoint_key(),
+                uidvalidity,
+                uid: m.uid.max(floor),
+            };
+            (m.raw, m.internal_date, Some(origin))
+        })
+        .collect();
+    let reads = match msgs.is_empty() {
+        true => Vec::new(),
+        false => crate::workers::ingest::read_all(p.cfg.read_options(), msgs).await,
+    };
+    Ok(Batch {
+        uids,
+        reads,
+        fetch,
+        read: t.elapsed(),
+    })
+}
+
+/// What the rest of a batch's round took (beside [`Batch`] and [`WriteTimes`]).
+struct Phases {
+    news: Duration,
+    write: Duration,
+    /// Writing this batch and fetching and reading the next, together.
+    round: Duration,
+    moved: Duration,
+}
+
+/// The drain's phase timings: one debug line per batch, counts and
+/// durations only.
+fn log_batch(b: &Batch, handled: usize, w: &WriteTimes, ph: &Phases) {
+    let ms = |d: Duration| d.as_millis() as u64;
+    tracing::debug!(
+        messages = b.uids.len(),
+        handled,
+        groups = w.groups,
+        fallbacks = w.fallbacks,
+        fetch_ms = ms(b.fetch),
+        read_ms = ms(b.read),
+        news_ms = ms(ph.news),
+        write_ms = ms(ph.write),
+        // What the store then waited for the next batch's fetch and read.
+        wait_ms = ms(ph.round.saturating_sub(ph.write)),
+        lookups_ms = ms(w.lookups),
+        commit_ms = ms(w.commit),
+        move_ms = ms(ph.moved),
+        "drain batch"
+    );
 }
 
 /// Puts mail that arrived above `seen` at the front of the queue.

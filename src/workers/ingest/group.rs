@@ -1,5 +1,5 @@
-//! Group commit: a fetched batch is read in parallel on the CPU cores (the
-//! reader is pure), then written in groups of at most [`GROUP_MAX_MESSAGES`]
+//! Group commit: a fetched batch is read in parallel on the reader threads
+//! (`readers.rs`; the reader is pure), then written in groups of at most [`GROUP_MAX_MESSAGES`]
 //! messages / [`GROUP_MAX_BYTES`] bytes, each group with one look-up query per
 //! kind (`lookup.rs`) and ONE store transaction. A group whose transaction
 //! fails (or whose preparation fails or panics) is handled again message by
@@ -47,36 +47,36 @@ pub struct WriteTimes {
 /// A fetched message: its bytes, INTERNALDATE and where it came from.
 pub type RawMessage = (Vec<u8>, Option<DateTime<Utc>>, Option<super::Origin>);
 
-/// Reads every message of a batch with the pure reader, in parallel on the
-/// CPU cores (blocking threads, not the async workers), in order.
+/// Reads every message of a batch with the pure reader, in order, on the
+/// reader threads (`readers.rs`: at most `cores - 1`, not the async workers),
+/// one part of the batch each. A part whose thread failed (it cannot: the
+/// reader catches its own panics) ends the batch before it: the rest is not
+/// handled and stays in the INBOX.
 pub async fn read_all(opts: notice::ReadOptions, msgs: Vec<RawMessage>) -> Vec<Read> {
     let n = msgs.len();
-    let threads = std::thread::available_parallelism()
-        .map(|p| p.get())
-        .unwrap_or(1)
-        .clamp(1, 8)
-        .min(n.max(1));
-    let work = move || {
-        let mut slots: Vec<Option<Read>> = (0..n).map(|_| None).collect();
-        let mut inputs: Vec<Option<_>> = msgs.into_iter().map(Some).collect();
-        let chunk = n.div_ceil(threads).max(1);
-        std::thread::scope(|s| {
-            for (ins, outs) in inputs.chunks_mut(chunk).zip(slots.chunks_mut(chunk)) {
-                let opts = &opts;
-                s.spawn(move || {
-                    for (i, o) in ins.iter_mut().zip(outs.iter_mut()) {
-                        if let Some((raw, at, origin)) = i.take() {
-                            *o = Some(read_one(opts, raw, at, origin));
-                        }
-                    }
-                });
-            }
-        });
-        slots.into_iter().flatten().collect::<Vec<Read>>()
-    };
-    // The reader catches its own panics; a join error means the runtime is
-    // shutting down: nothing is handled (the batch stays in the INBOX).
-    tokio::task::spawn_blocking(work).await.unwrap_or_default()
+    let chunk = n.div_ceil(super::readers::threads().min(n.max(1))).max(1);
+    let mut msgs = msgs.into_iter();
+    let mut parts = Vec::new();
+    loop {
+        let part: Vec<RawMessage> = msgs.by_ref().take(chunk).collect();
+        if part.is_empty() {
+            break;
+        }
+        let opts = opts.clone();
+        parts.push(super::readers::run(move || {
+            part.into_iter()
+                .map(|(raw, at, origin)| read_one(&opts, raw, at, origin))
+                .collect::<Vec<Read>>()
+        }));
+    }
+    let mut out = Vec::with_capacity(n);
+    for part in futures::future::join_all(parts).await {
+        match part {
+            Some(reads) => out.extend(reads),
+            None => break,
+        }
+    }
+    out
 }
 
 /// The keys by which a message's look-ups could depend on an earlier one's write.

@@ -30,6 +30,7 @@ mod lookup;
 mod open;
 mod placement;
 mod quarantine;
+mod readers;
 mod record;
 mod split;
 
