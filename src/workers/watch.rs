@@ -41,7 +41,8 @@ use crate::workers::ingest::{Origin, Pipeline, WriteTimes};
 /// the older backlog keeps its UID order after it. The checkpoint may then run
 /// ahead of older messages still in the INBOX: a pass that does not finish is
 /// always followed by a rescan (store error, reconnect, restart), and the
-/// INBOX, not the checkpoint, is what is left to do.
+/// INBOX, not the checkpoint, is what is left to do. A pass that moved mail
+/// looks for news once more before it returns (and the watcher waits).
 pub async fn ingest_pass(
     conn: &mut ImapConn,
     p: &Pipeline,
@@ -50,12 +51,24 @@ pub async fn ingest_pass(
     rescan: bool,
     stop: &CancellationToken,
 ) -> anyhow::Result<u32> {
-    let mut moves = Moves::default();
     let mut last = last_uid;
-    let outcome = drain(conn, p, uidvalidity, &mut last, rescan, stop, &mut moves).await;
-    // Whatever ended the pass, what it handled leaves the INBOX now.
-    moves.flush(conn, &p.cfg.imap).await;
-    outcome.map(|()| last)
+    let mut rescan = rescan;
+    loop {
+        let mut moves = Moves::default();
+        let outcome = drain(conn, p, uidvalidity, &mut last, rescan, stop, &mut moves).await;
+        let moved = moves.added;
+        // Whatever ended the pass, what it handled leaves the INBOX now.
+        moves.flush(conn, &p.cfg.imap).await;
+        outcome?;
+        // The server's word of mail that arrived during a large move can be
+        // lost (the library keeps 100 unsolicited answers: a move answers
+        // with one per message), and IDLE does not say it again: after
+        // moving mail, look once more before waiting.
+        if moved == 0 || stop.is_cancelled() {
+            return Ok(last);
+        }
+        rescan = false;
+    }
 }
 
 /// The batches of one pass (see [`ingest_pass`]); `last` follows the
@@ -247,12 +260,15 @@ const MOVE_AT: usize = 2000;
 struct Moves {
     processed: Vec<u32>,
     quarantined: Vec<u32>,
+    /// How many were added in all (moved or still to move).
+    added: usize,
 }
 
 impl Moves {
     /// Adds a batch's handled messages (`handled[i]` is the message `uids[i]`).
     fn add(&mut self, handled: &[crate::workers::ingest::Handled], uids: &[u32]) {
         for (h, &uid) in handled.iter().zip(uids) {
+            self.added += 1;
             if h.is_quarantined() {
                 self.quarantined.push(uid);
             } else {
