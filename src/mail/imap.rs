@@ -310,12 +310,19 @@ impl ImapConn {
         Ok(out)
     }
 
-    /// The messages with these UIDs (one command), oldest first. A UID the
-    /// server no longer has (moved or expunged meanwhile) is simply absent.
+    /// The messages with these UIDs (one command, in any order), oldest
+    /// first. A UID the server no longer has (moved or expunged meanwhile) is
+    /// simply absent.
     pub async fn fetch_uids(&mut self, uids: &[u32]) -> anyhow::Result<Vec<Fetched>> {
         if uids.is_empty() {
             return Ok(Vec::new());
         }
+        // News first puts higher UIDs before the backlog's: the answers are
+        // looked up in the set by binary search, so it must be sorted.
+        let mut uids = uids.to_vec();
+        uids.sort_unstable();
+        uids.dedup();
+        let uids = &uids[..];
         let t = self.timeout;
         let set = uid_set(uids);
         let s = self.s()?;
