@@ -27,9 +27,9 @@ use crate::core::series;
 use crate::store::{Checkpoint, GroupItem, IngestResult};
 
 /// The most messages in one group transaction.
-pub const GROUP_MAX_MESSAGES: usize = 16;
+pub const GROUP_MAX_MESSAGES: usize = 64;
 /// The most raw bytes in one group transaction (a group has at least one message).
-pub const GROUP_MAX_BYTES: usize = 1024 * 1024;
+pub const GROUP_MAX_BYTES: usize = 4 * 1024 * 1024;
 
 /// What writing a batch took: the drain's phase timings (debug log, issue #10).
 #[derive(Debug, Default, Clone, Copy)]
