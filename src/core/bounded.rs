@@ -22,12 +22,20 @@ pub const MAX_SUBJECT_CHARS: usize = 200;
 /// A cut text ends with a marker that says it was cut and how long the
 /// original was, so a reader of the register knows to look at the raw message.
 pub fn cut_text(s: &str, max: usize) -> Cow<'_, str> {
-    if s.len() <= max {
+    cut_text_of(s, max, s.len())
+}
+
+/// [`cut_text`] of a text that is itself already a cut of a longer source
+/// of `whole` bytes (a bounded prefix of a huge HTML body, read as text):
+/// marked as cut whenever `whole` exceeds what `s` holds, and the marker
+/// tells `whole`.
+pub fn cut_text_of(s: &str, max: usize, whole: usize) -> Cow<'_, str> {
+    if s.len() <= max && whole <= s.len() {
         return Cow::Borrowed(s);
     }
     let marker = format!(
         "\n[avkortad av breachwatch: texten var {} byte; hela meddelandet finns i registret över mottagna meddelanden]",
-        s.len()
+        whole.max(s.len())
     );
     let keep = floor_char_boundary(s, max.saturating_sub(marker.len()));
     Cow::Owned(format!("{}{marker}", s.get(..keep).unwrap_or("")))
@@ -106,6 +114,17 @@ mod tests {
         // Every byte of the kept part is whole characters.
         let kept = cut.split('\n').next().unwrap();
         assert!(kept.chars().all(|c| c == 'ö'));
+    }
+
+    #[test]
+    fn a_text_read_from_a_cut_source_is_marked_even_when_short() {
+        let s = "kort text";
+        assert_eq!(cut_text_of(s, MAX_STORED_TEXT, s.len()), s);
+        let cut = cut_text_of(s, MAX_STORED_TEXT, 900_000);
+        assert!(cut.starts_with("kort text\n[avkortad"), "{cut}");
+        assert!(cut.contains("900000 byte"), "{cut}");
+        let long = "å".repeat(MAX_STORED_TEXT);
+        assert!(cut_text_of(&long, MAX_STORED_TEXT, 900_000).len() <= MAX_STORED_TEXT);
     }
 
     #[test]

@@ -319,14 +319,30 @@ fn reference(sents: &[&str], subject: &str, ev: &mut Vec<Evidence>) -> Option<St
 /// says which service and whose data: "ProvWeb, som företagshälsovården
 /// använder", "640 av våra anställda"); `subject` the notice's subject.
 pub fn extract(inner: &str, full: &str, subject: &str, ev: &mut Vec<Evidence>) -> Details {
-    let inner_s = sentences(inner);
-    let full_s = sentences(full);
+    extract_from(&sentences(inner), inner, full, subject, ev)
+}
+
+/// [`extract`] with the sentences of `inner` read already (the incident
+/// facts were read from the same sentences).
+pub fn extract_from(
+    inner_s: &[&str],
+    inner: &str,
+    full: &str,
+    subject: &str,
+    ev: &mut Vec<Evidence>,
+) -> Details {
+    // Most mail is not forwarded: its notice text is the whole text.
+    let full_s = if full == inner {
+        inner_s.to_vec()
+    } else {
+        sentences(full)
+    };
     Details {
-        subject_groups: groups(&full_s, &inner_s, ev),
+        subject_groups: groups(&full_s, inner_s, ev),
         activity_area: area(&full_s, ev),
-        measures: measures(&inner_s, ev),
-        cause_text: cause_text(&inner_s, ev),
-        supplier_reference: reference(&inner_s, subject, ev),
+        measures: measures(inner_s, ev),
+        cause_text: cause_text(inner_s, ev),
+        supplier_reference: reference(inner_s, subject, ev),
     }
 }
 

@@ -1888,11 +1888,16 @@ pub fn extract_but_systems<'a>(
     }
 }
 
-impl Read<'_> {
+impl<'a> Read<'a> {
     /// Reads the systems too. `org_words` are lower-case words of the
     /// reporter's organisation, which are never systems.
     pub fn add_systems(&mut self, org_words: &[String]) {
         self.incident.systems = systems(&self.sents, self.subject, org_words, &mut self.ev_systems);
+    }
+
+    /// The sentences the facts were read from (`text::sentences` of the text).
+    pub fn sentences(&self) -> &[&'a str] {
+        &self.sents
     }
 
     /// The facts, their evidence appended to `ev` fact by fact (ongoing,

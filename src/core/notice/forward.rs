@@ -452,25 +452,62 @@ fn mark_blocks(html: &str) -> String {
     out
 }
 
-/// The plain text of a message: its first text body, else its HTML as text.
+/// A message's own text as decoded, read once for both of its uses: the
+/// reader's body text ([`OwnText::body`]) and a reply's text, which keeps line
+/// ends and spaces as written ([`OwnText::text`]).
+pub struct OwnText<'a> {
+    /// The first text body, else its HTML as text (with the block breaks of
+    /// [`mark_blocks`]): from at most [`MAX_HTML_BYTES`] of HTML.
+    pub text: std::borrow::Cow<'a, str>,
+    /// The bytes of the source the text was read from (more than `text`
+    /// holds when a huge HTML body was read only in part).
+    pub whole: usize,
+}
+
+impl OwnText<'_> {
+    /// The plain text the reader works on: the first [`MAX_BODY_BYTES`],
+    /// normalised.
+    pub fn body(&self) -> String {
+        normalize(super::text::prefix(&self.text, MAX_BODY_BYTES))
+    }
+}
+
+/// The most HTML read of a body: a notice, its forward headers and its facts
+/// come first, and a megabyte-long newsletter or log dump must not cost more
+/// than a short mail.
+pub const MAX_HTML_BYTES: usize = 4 * MAX_BODY_BYTES;
+
+/// A message's own text: its first text body, else its HTML as text.
 /// mail-parser breaks lines only at `<br>` and `</p>`; headings, list items
 /// and table rows get a break too, so that sentences do not run together.
-///
-/// Only the first [`MAX_BODY_BYTES`] of a body are read: a notice, its forward
-/// headers and its facts come first, and a megabyte-long newsletter or log dump
-/// must not cost more than a short mail.
-pub fn body_text(msg: &Message) -> String {
+pub fn own_text<'a>(msg: &'a Message) -> OwnText<'a> {
     let html_only = msg.text_part(0).is_some_and(|p| p.is_text_html());
     if html_only {
         if let Some(html) = msg.body_html(0) {
-            let marked = mark_blocks(super::text::prefix(&html, 4 * MAX_BODY_BYTES));
+            let marked = mark_blocks(super::text::prefix(&html, MAX_HTML_BYTES));
             let text = mail_parser::decoders::html::html_to_text(&marked);
-            return normalize(super::text::prefix(&text, MAX_BODY_BYTES));
+            let whole = if html.len() > MAX_HTML_BYTES {
+                html.len()
+            } else {
+                text.len()
+            };
+            return OwnText {
+                text: text.into(),
+                whole,
+            };
         }
     }
-    msg.body_text(0)
-        .map(|t| normalize(super::text::prefix(&t, MAX_BODY_BYTES)))
-        .unwrap_or_default()
+    let text = msg.body_text(0).unwrap_or_default();
+    OwnText {
+        whole: text.len(),
+        text,
+    }
+}
+
+/// The plain text of a message ([`OwnText::body`]). Only the first
+/// [`MAX_BODY_BYTES`] of a body are read.
+pub fn body_text(msg: &Message) -> String {
+    own_text(msg).body()
 }
 
 /// How much of a body's text is read (bytes, cut at a character boundary).
@@ -483,8 +520,14 @@ fn has_thread_headers(msg: &Message) -> bool {
 /// Unwraps a message: inline forwards first, else an attached message/rfc822
 /// (recursively, at most a few levels deep so that a crafted message cannot
 /// make us dig forever).
-pub fn unwrap(msg: &Message, tz: Tz, reference: DateTime<Utc>, depth: usize) -> Chain {
-    let text = body_text(msg);
+/// `text`: the message's [`body_text`], which the caller has read already.
+pub fn unwrap(
+    msg: &Message,
+    text: String,
+    tz: Tz,
+    reference: DateTime<Utc>,
+    depth: usize,
+) -> Chain {
     let subject = msg.subject();
     let (layers, notice, own_subject) =
         inline(&text, subject, has_thread_headers(msg), tz, reference);
@@ -510,7 +553,13 @@ pub fn unwrap(msg: &Message, tz: Tz, reference: DateTime<Utc>, depth: usize) -> 
                 subject: inner.subject().map(str::to_string),
                 message_id: inner.message_id().map(str::to_string),
             };
-            let sub = unwrap(inner, tz, sent.unwrap_or(reference), depth + 1);
+            let sub = unwrap(
+                inner,
+                body_text(inner),
+                tz,
+                sent.unwrap_or(reference),
+                depth + 1,
+            );
             let mut layers = vec![layer];
             let subject = if sub.layers.is_empty() {
                 inner.subject().map(str::to_string)

@@ -249,13 +249,34 @@ const MAX_ADDRESS_LEN: usize = 254;
 /// A longer id cannot be a Message-ID (a header line holds at most 998 octets).
 const MAX_MESSAGE_ID_LEN: usize = 998;
 
+/// The reader's one MIME parser: the header fields it reads are parsed as
+/// mail-parser parses them by default (MIME, dates, addresses, ids, subject);
+/// every other field is skipped, not decoded: a `Received` chain, DKIM
+/// signatures and `X-` fields are most of a header block and cost the most
+/// to parse. Their bytes stay where they are ([`origin`] and `header_raw`
+/// read them by offset).
+static PARSER: std::sync::LazyLock<mail_parser::MessageParser> = std::sync::LazyLock::new(|| {
+    use mail_parser::HeaderName as H;
+    mail_parser::MessageParser::new()
+        .with_mime_headers()
+        .header_comma_separated(H::ContentLanguage)
+        .with_date_headers()
+        .with_address_headers()
+        .with_message_ids()
+        .header_text(H::Subject)
+        .header_text(H::Comments)
+        .header_id(H::ReturnPath)
+        .header_raw(H::MimeVersion)
+        .default_header_ignore()
+});
+
 /// Reads one raw message.
 pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     if !looks_like_message(raw) {
         return Err(ReadError::NotAMessage("no header lines".into()));
     }
     let bytes = skip_leading_space(raw);
-    let msg = mail_parser::MessageParser::default()
+    let msg = PARSER
         .parse(bytes)
         .ok_or_else(|| ReadError::NotAMessage("no headers could be parsed".into()))?;
     let origin = origin(&msg, bytes);
@@ -349,8 +370,9 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     let reference = date
         .or(opts.delivered_at)
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    let own = forward::own_text(&msg);
     let mut chain = if auto {
-        let text = forward::body_text(&msg);
+        let text = own.body();
         forward::Chain {
             layers: Vec::new(),
             text: text.clone(),
@@ -358,7 +380,7 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
             full: text,
         }
     } else {
-        forward::unwrap(&msg, opts.tz, reference, 0)
+        forward::unwrap(&msg, own.body(), opts.tz, reference, 0)
     };
     // A chain time sets the clock only when it is plausible: not more than
     // `max_forward_age` before the delivery, and not after it.
@@ -471,9 +493,11 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     let (incident, draft_facts) = match read_facts {
         Some(mut read) if matches!(kind, Kind::BreachNotice | Kind::FollowUp) => {
             read.add_systems(&words);
+            let sents = read.sentences().to_vec();
             let facts = read.into_incident(&mut evidence);
             let all = text::prefix(&full_text, MAX_FACT_CHARS);
-            let mut draft_facts = details::extract(fact_text, all, subj, &mut evidence);
+            let mut draft_facts =
+                details::extract_from(&sents, fact_text, all, subj, &mut evidence);
             // Our own case reference is not the supplier's.
             if draft_facts.supplier_reference.is_some()
                 && draft_facts
@@ -531,10 +555,8 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         body_text,
         // It goes on the hash-chained timeline, which can never shrink:
         // bounded, with a marker; the raw message keeps it all.
-        reply_text: msg
-            .body_text(0)
-            .map(|t| crate::core::bounded::cut_text(&t, MAX_REPLY_TEXT).into_owned())
-            .unwrap_or_default(),
+        reply_text: crate::core::bounded::cut_text_of(&own.text, MAX_REPLY_TEXT, own.whole)
+            .into_owned(),
         origin,
     })
 }
@@ -581,11 +603,21 @@ fn origin(msg: &mail_parser::Message<'_>, bytes: &[u8]) -> crate::core::auth::Or
 fn raw_header_value(bytes: &[u8], start: usize, end: usize) -> String {
     let end = end.min(start.saturating_add(8 * 1024));
     let v = bytes.get(start..end).unwrap_or_default();
-    String::from_utf8_lossy(v)
-        .replace("\r\n", "")
-        .replace('\n', "")
-        .trim()
-        .to_string()
+    let text = String::from_utf8_lossy(v);
+    // Unfolded (every CRLF and LF dropped) and trimmed, in one copy.
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_ref();
+    while let Some(i) = rest.find('\n') {
+        let line = rest.get(..i).unwrap_or("");
+        out.push_str(line.strip_suffix('\r').unwrap_or(line));
+        rest = rest.get(i + 1..).unwrap_or("");
+    }
+    out.push_str(rest);
+    let end = out.trim_end().len();
+    out.truncate(end);
+    let start = out.len() - out.trim_start().len();
+    out.drain(..start);
+    out
 }
 
 /// A message starts with a header line ("Name: value", obsolete "Name :"
@@ -688,6 +720,28 @@ fn find_case_ref(prefix: &str, text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trace_header_is_unfolded_and_trimmed_as_written() {
+        let cases: &[&[u8]] = &[
+            b" from a.example (a [192.0.2.1])\r\n\tby b.example; Mon, 1 Jun 2026 10:00:00 +0200\r\n",
+            b"\t x\r\r\n y \n z\r ",
+            b" mx.example;\n dkim=pass header.d=\xc3\r\n\xa9x.example",
+            b"",
+            b"\r\n",
+            b"  \xe2\x80\x83 v\xe2\x80\x83 ",
+        ];
+        for raw in cases {
+            let old = String::from_utf8_lossy(raw)
+                .replace("\r\n", "")
+                .replace('\n', "")
+                .trim()
+                .to_string();
+            assert_eq!(raw_header_value(raw, 0, raw.len()), old, "{raw:?}");
+        }
+        let long = vec![b'a'; 20_000];
+        assert_eq!(raw_header_value(&long, 0, long.len()).len(), 8 * 1024);
+    }
 
     fn read_str(s: &str) -> Notice {
         read(s.as_bytes(), &ReadOptions::default()).unwrap()
