@@ -743,6 +743,37 @@ mod tests {
         assert_eq!(raw_header_value(&long, 0, long.len()).len(), 8 * 1024);
     }
 
+    fn html_mail(html: &str) -> Vec<u8> {
+        format!(
+            "From: Handläggare <official@example.test>\r\nTo: breach@example.test\r\n\
+             Subject: SV: [BW-2026-0001] Intrång\r\nMessage-ID: <r1@example.test>\r\n\
+             MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{html}"
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn an_html_only_reply_keeps_its_block_breaks_and_a_huge_one_is_read_in_part() {
+        let n = read(
+            &html_mail("<div>godkänn</div><div>Från: Breachwatch</div>"),
+            &ReadOptions::default(),
+        )
+        .unwrap();
+        let first = |t: &str| t.lines().find(|l| !l.trim().is_empty()).map(str::to_string);
+        assert_eq!(
+            first(&n.reply_text).as_deref(),
+            Some("godkänn"),
+            "{:?}",
+            n.reply_text
+        );
+        let huge = format!("<div>godkänn</div>{}", "<p>rad</p>".repeat(100_000));
+        let n = read(&html_mail(&huge), &ReadOptions::default()).unwrap();
+        assert_eq!(first(&n.reply_text).as_deref(), Some("godkänn"));
+        assert!(n.reply_text.len() <= MAX_REPLY_TEXT);
+        assert!(n.reply_text.contains("avkortad"), "the cut is marked");
+        assert!(n.reply_text.contains(&format!("{} byte", huge.len())));
+    }
+
     fn read_str(s: &str) -> Notice {
         read(s.as_bytes(), &ReadOptions::default()).unwrap()
     }
