@@ -651,3 +651,37 @@ on_both_stores!(
     a_dropped_imap_connection_is_reestablished_and_nothing_is_missed,
     without_idle_and_move_the_daemon_polls_and_copies,
 );
+
+/// `fetch_uids` answers every UID it is asked for whatever their order: the
+/// drain puts mail that arrived meanwhile (higher UIDs) before the backlog's,
+/// and a lookup that assumed a sorted list left such a notice out of its
+/// batch (it waited for the next wake-up, up to 30 s). Against Dovecot.
+#[test]
+fn a_fetch_of_uids_in_any_order_returns_each_message_once_in_uid_order() {
+    let s = setup(Knobs::default());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let cfg = breachwatch::config::Config::load(&s.config).expect("config");
+        let (mut conn, _, _) = breachwatch::mail::imap::ImapConn::connect(&cfg.imap)
+            .await
+            .expect("IMAP connect");
+        for i in 0..5 {
+            let raw = format!(
+                "From: a@example.test\r\nSubject: m{i}\r\nMessage-ID: <order-{i}@example.test>\r\n\r\nbody {i}\r\n"
+            );
+            conn.append("INBOX", raw.as_bytes()).await.expect("APPEND");
+        }
+        let uids: Vec<u32> = conn.pending(0).await.expect("pending").iter().map(|&(u, _)| u).collect();
+        assert_eq!(uids.len(), 5, "{uids:?}");
+        // The news-first order: the newest two first, then the backlog.
+        let asked = [uids[4], uids[3], uids[0], uids[1], uids[2], uids[4]];
+        let got = conn.fetch_uids(&asked).await.expect("UID FETCH");
+        let got_uids: Vec<u32> = got.iter().map(|f| f.uid).collect();
+        assert_eq!(got_uids, uids, "each asked message once, in UID order");
+        for (i, f) in got.iter().enumerate() {
+            let text = String::from_utf8_lossy(&f.raw);
+            assert!(text.contains(&format!("body {i}")), "{text}");
+        }
+        conn.logout().await;
+    });
+}
