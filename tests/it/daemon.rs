@@ -16,6 +16,15 @@ fn opening_mails(s: &Setup, role: &str) -> Vec<Mail> {
         .collect()
 }
 
+/// An IMAP session as the daemon's configuration opens it (the breach mailbox).
+async fn imap_session(s: &Setup) -> breachwatch::mail::imap::ImapConn {
+    let cfg = breachwatch::config::Config::load(&s.config).expect("config");
+    let (conn, _, _) = breachwatch::mail::imap::ImapConn::connect(&cfg.imap)
+        .await
+        .expect("IMAP connect");
+    conn
+}
+
 fn ts(v: &serde_json::Value) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(v.as_str().expect("time string"))
         .expect("RFC 3339")
@@ -417,10 +426,7 @@ Jag är på semester till och med måndag.\r\n",
     // Bytes that are not a message at all, put straight into the mailbox.
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let cfg = breachwatch::config::Config::load(&s.config).expect("config");
-        let (mut conn, _, _) = breachwatch::mail::imap::ImapConn::connect(&cfg.imap)
-            .await
-            .expect("IMAP connect");
+        let mut conn = imap_session(&s).await;
         conn.append(
             "INBOX",
             b"\x00\x01\x02\xff\xfe binary junk, no header line\x00\r\n",
@@ -661,10 +667,7 @@ fn a_fetch_of_uids_in_any_order_returns_each_message_once_in_uid_order() {
     let s = setup(Knobs::default());
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let cfg = breachwatch::config::Config::load(&s.config).expect("config");
-        let (mut conn, _, _) = breachwatch::mail::imap::ImapConn::connect(&cfg.imap)
-            .await
-            .expect("IMAP connect");
+        let mut conn = imap_session(&s).await;
         for i in 0..5 {
             let raw = format!(
                 "From: a@example.test\r\nSubject: m{i}\r\nMessage-ID: <order-{i}@example.test>\r\n\r\nbody {i}\r\n"
