@@ -1593,12 +1593,11 @@ fn imap_down_reconnects_with_bounded_lines_and_news_within_10s_of_its_return() {
     d.terminate();
 }
 
-/// Statements on a test's database, SQLite or PostgreSQL (the daemon may run).
-fn db_exec(url: &str, sql: &str) {
-    if url.starts_with("postgres") {
-        psql(url, sql);
-        return;
-    }
+/// `f` on the pool of a test's SQLite database, from the test's thread.
+fn on_sqlite<T>(
+    url: &str,
+    f: impl FnOnce(sqlx::SqlitePool) -> futures::future::BoxFuture<'static, T>,
+) -> T {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -1608,12 +1607,27 @@ fn db_exec(url: &str, sql: &str) {
         let Store::Sqlite(p) = &store else {
             unreachable!()
         };
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-            .execute(&p.pool().await)
-            .await
-            .unwrap();
+        let out = f(p.pool().await).await;
         store.close().await;
-    });
+        out
+    })
+}
+
+/// Statements on a test's database, SQLite or PostgreSQL (the daemon may run).
+fn db_exec(url: &str, sql: &str) {
+    if url.starts_with("postgres") {
+        psql(url, sql);
+        return;
+    }
+    let sql = sql.to_string();
+    on_sqlite(url, |pool| {
+        Box::pin(async move {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .unwrap();
+        })
+    })
 }
 
 /// The first column of a query's rows, as text.
@@ -1626,29 +1640,22 @@ fn db_texts(url: &str, sql: &str) -> Vec<String> {
             .map(str::to_string)
             .collect();
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let store = Store::connect_unmigrated(url).await.unwrap();
-        let Store::Sqlite(p) = &store else {
-            unreachable!()
-        };
-        use sqlx::Row;
-        let rows: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-            .fetch_all(&p.pool().await)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| {
-                r.try_get::<String, _>(0)
-                    .or_else(|_| r.try_get::<i64, _>(0).map(|v| v.to_string()))
-                    .unwrap()
-            })
-            .collect();
-        store.close().await;
-        rows
+    let sql = sql.to_string();
+    on_sqlite(url, |pool| {
+        Box::pin(async move {
+            use sqlx::Row;
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    r.try_get::<String, _>(0)
+                        .or_else(|_| r.try_get::<i64, _>(0).map(|v| v.to_string()))
+                        .unwrap()
+                })
+                .collect()
+        })
     })
 }
 
