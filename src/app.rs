@@ -140,6 +140,7 @@ pub async fn run_with(
             }
         }
     }
+    tracker.spawn(workers::checkpoint::run(store.clone(), shutdown.clone()));
     tracker.spawn(workers::clock::run(
         store.clone(),
         p.sender.clone(),

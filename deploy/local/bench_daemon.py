@@ -278,6 +278,45 @@ def proc_kb(pid, field):
     return 0
 
 
+def machine_cpu():
+    """The machine's CPU time so far in seconds (/proc/stat): (busy, steal);
+    busy counts every core's user, system, interrupt and steal time."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    user, nice, system, idle, iowait, irq, softirq, steal = (v + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / hz, steal / hz
+
+
+def proc_cpu(pid):
+    """A process's own CPU time so far in seconds (utime + stime)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            v = f.read().rsplit(")", 1)[1].split()
+        return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+def cpu_by_command():
+    """Every process's CPU time so far, with its reaped children's, summed by
+    command name: who spent the machine's time (printed to stderr)."""
+    out = {}
+    hz = os.sysconf("SC_CLK_TCK")
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                head, rest = f.read().rsplit(")", 1)
+        except OSError:
+            continue
+        v = rest.split()
+        name = head.split("(", 1)[1]
+        out[name] = out.get(name, 0.0) + sum(int(x) for x in v[11:15]) / hz
+    return out
+
+
 class Daemon:
     def __init__(self, args, cfg, logpath):
         self.log = open(logpath, "ab")
@@ -476,6 +515,10 @@ def run_backend(args, backend, mails, workdir):
     # BENCH_PERF=PREFIX: a CPU profile of the drain (perf record, cpu-clock
     # samples of the daemon until the INBOX is empty) in PREFIX-BACKEND.data.
     perf = start_perf(backend, d)
+    # What the machine spent during the drain: the floor on 2 cores is the
+    # CPU time the daemon, Dovecot and Postfix need, divided by the cores.
+    cpu0, steal0, own0, w0 = *machine_cpu(), proc_cpu(d.p.pid), time.monotonic()
+    by0 = cpu_by_command()
     t_inbox = t_outbox = None
     peak = 0
     deadline = time.monotonic() + args.timeout
@@ -485,6 +528,13 @@ def run_backend(args, backend, mails, workdir):
         if t_inbox is None and count(mon) == 0:
             t_inbox = now - d.t0
             drained.set()
+            cpu1, steal1 = machine_cpu()
+            r["cpu"] = (cpu1 - cpu0, steal1 - steal0, proc_cpu(d.p.pid) - own0,
+                        (time.monotonic() - w0) * (os.cpu_count() or 1))
+            by1 = cpu_by_command()
+            top = sorted(((by1[k] - by0.get(k, 0.0), k) for k in by1), reverse=True)[:8]
+            log(f"{backend}: CPU by command during the drain: "
+                + ", ".join(f"{k} {v:.1f} s" for v, k in top if v >= 0.05))
             log(f"{backend}: INBOX empty after {t_inbox:.2f} s")
             if perf is not None:
                 perf.send_signal(signal.SIGINT)
@@ -684,6 +734,9 @@ def main():
     row("bare `UID MOVE 1:*` of the backlog (Dovecot's part)", lambda r: fmt_s(r.get("move")))
     row("INBOX empty (from process start)", lambda r: "—" if r["inbox"] is None else
         f"{r['inbox']:.2f} s ({len(mails) / r['inbox']:.0f} msg/s, {r['inbox'] / r['fetch']:.0f}× floor)")
+    row("CPU during the drain: machine busy / of it steal / the daemon's own", lambda r: "—" if "cpu" not in r else
+        f"{r['cpu'][0]:.1f} of {r['cpu'][3]:.1f} core-s ({100 * r['cpu'][0] / max(r['cpu'][3], 1e-9):.0f} %) / "
+        f"{r['cpu'][1]:.1f} / {r['cpu'][2]:.1f} core-s")
     row("outbox drained", lambda r: "—" if r["outbox"] is None else
         f"{r['outbox']:.2f} s ({r.get('outbox_mails', 0)} mails, {r['outbox'] / r['fetch']:.0f}× floor)")
     row("notice → ack p50 / p99 (idle)", lambda r: f"{r['p50']:.2f} s / {r['p99']:.2f} s ({r['lat_n']} notices)")

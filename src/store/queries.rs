@@ -284,14 +284,22 @@ macro_rules! backend {
                 notice_ids: &[String],
                 text_hashes: &[String],
             ) -> Result<Vec<NoticeRow>> {
+                // Only the first message of a case per identity: the one a
+                // message-by-message look-up ([`NOTICE_QUERY`]) would find. A
+                // notice forwarded a hundred times gave a hundred rows before,
+                // 8 ms a group in the drain benchmark (issue #10).
                 let mut q = sqlx::QueryBuilder::<Db>::new(
                     "SELECT m.id, m.case_id, m.notice_message_id, m.text_hash, c.aware_at FROM messages m \
-                     JOIN cases c ON c.id = m.case_id WHERE m.case_id IS NOT NULL AND (m.notice_message_id",
+                     JOIN cases c ON c.id = m.case_id WHERE m.id IN (\
+                     SELECT MIN(id) FROM messages WHERE case_id IS NOT NULL AND notice_message_id",
                 );
                 push_in(&mut q, notice_ids);
-                q.push(" OR m.text_hash");
+                q.push(
+                    " GROUP BY notice_message_id UNION ALL \
+                     SELECT MIN(id) FROM messages WHERE case_id IS NOT NULL AND text_hash",
+                );
                 push_in(&mut q, text_hashes);
-                q.push(") ORDER BY m.id LIMIT ");
+                q.push(" GROUP BY text_hash) ORDER BY m.id LIMIT ");
                 q.push_bind(GROUP_ROWS_MAX);
                 let rows = q.build().fetch_all(pool).await?;
                 Ok(rows
@@ -670,19 +678,82 @@ macro_rules! backend {
             }
 
             /// A group of messages in ONE transaction (group commit): all are
-            /// written, in order, or none is.
+            /// written, in order, or none is. Their register rows go in with
+            /// one statement ([`insert_messages`]); then each message's case,
+            /// events and mail, in order.
             pub async fn commit_ingest_group(
                 pool: &Pool,
                 items: Vec<GroupItem>,
                 prefix: &str,
             ) -> Result<Vec<IngestResult>> {
                 let mut tx = $begin(pool).await?;
+                let rows = {
+                    let msgs: Vec<(&NewMessage, DateTime<Utc>)> =
+                        items.iter().map(|it| (&it.write.message, it.now)).collect();
+                    insert_messages(&mut tx, &msgs).await?
+                };
                 let mut out = Vec::with_capacity(items.len());
-                for it in items {
-                    out.push(ingest_in(&mut tx, it.write, prefix, it.now, it.compose).await?);
+                for (it, row) in items.into_iter().zip(rows) {
+                    out.push(ingest_rest(&mut tx, it.write, row, prefix, it.now, it.compose).await?);
                 }
                 tx.commit().await?;
                 Ok(out)
+            }
+
+            /// The register rows of a group in one multi-row INSERT: each
+            /// message's new row id, None for one already recorded (same
+            /// Message-ID or bytes). RETURNING keeps no order: a row is known
+            /// by its content hash, given to one message only.
+            async fn insert_messages(
+                tx: &mut Tx,
+                items: &[(&NewMessage, DateTime<Utc>)],
+            ) -> Result<Vec<Option<i64>>> {
+                let mut ids: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+                // 15 parameters a row: well within both backends' limits. The
+                // statement holds a copy of its rows' raw bytes: a part holds
+                // at most GROUP_INSERT_BYTES of them (or one message).
+                let mut parts = Vec::new();
+                let (mut start, mut bytes) = (0, 0usize);
+                for (i, (m, _)) in items.iter().enumerate() {
+                    if i > start
+                        && (i - start == crate::store::GROUP_INSERT_ROWS
+                            || bytes + m.raw.len() > crate::store::GROUP_INSERT_BYTES)
+                    {
+                        parts.push(&items[start..i]);
+                        (start, bytes) = (i, 0);
+                    }
+                    bytes += m.raw.len();
+                }
+                parts.push(&items[start..]);
+                for part in parts.into_iter().filter(|p| !p.is_empty()) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(
+                        "INSERT INTO messages (message_id, content_hash, kind, disposition, subject, \
+                         from_address, received_at, mailbox, uidvalidity, uid, error, recorded_at, raw, \
+                         notice_message_id, text_hash) ",
+                    );
+                    q.push_values(part, |mut b, (m, now)| {
+                        b.push_bind(&m.message_id)
+                            .push_bind(&m.content_hash)
+                            .push_bind(&m.kind)
+                            .push_bind(&m.disposition)
+                            .push_bind(&m.subject)
+                            .push_bind(&m.from_address)
+                            .push_bind(m.received_at)
+                            .push_bind(&m.mailbox)
+                            .push_bind(m.uidvalidity.map(i64::from))
+                            .push_bind(m.uid.map(i64::from))
+                            .push_bind(&m.error)
+                            .push_bind(*now)
+                            .push_bind(&m.raw)
+                            .push_bind(&m.notice_message_id)
+                            .push_bind(&m.text_hash);
+                    });
+                    q.push(" ON CONFLICT DO NOTHING RETURNING id, content_hash");
+                    for r in q.build().fetch_all(&mut **tx).await? {
+                        ids.insert(r.get::<String, _>(1), r.get::<i64, _>(0));
+                    }
+                }
+                Ok(items.iter().map(|(m, _)| ids.remove(&m.content_hash)).collect())
             }
 
             /// One message's writes inside the caller's transaction.
@@ -696,8 +767,13 @@ macro_rules! backend {
             where
                 F: FnOnce(&CaseKey) -> Composed + Send,
             {
-                let m = &w.message;
-                let inserted: Option<i64> = sqlx::query_scalar(
+                let inserted = insert_message(tx, &w.message, now).await?;
+                ingest_rest(tx, w, inserted, prefix, now, compose).await
+            }
+
+            /// A message's register row: its id, None when already recorded.
+            async fn insert_message(tx: &mut Tx, m: &NewMessage, now: DateTime<Utc>) -> Result<Option<i64>> {
+                Ok(sqlx::query_scalar(
                     "INSERT INTO messages (message_id, content_hash, kind, disposition, subject, \
                      from_address, received_at, mailbox, uidvalidity, uid, error, recorded_at, raw, \
                      notice_message_id, text_hash) \
@@ -720,7 +796,22 @@ macro_rules! backend {
                 .bind(&m.notice_message_id)
                 .bind(&m.text_hash)
                 .fetch_optional(&mut **tx)
-                .await?;
+                .await?)
+            }
+
+            /// A message's writes after its register row (`inserted`: its id,
+            /// None for a message already recorded: only the checkpoint moves).
+            async fn ingest_rest<F>(
+                tx: &mut Tx,
+                w: IngestWrite,
+                inserted: Option<i64>,
+                prefix: &str,
+                now: DateTime<Utc>,
+                compose: F,
+            ) -> Result<IngestResult>
+            where
+                F: FnOnce(&CaseKey) -> Composed + Send,
+            {
                 let Some(message_row) = inserted else {
                     // Seen before (a re-delivery or a replay after a crash): only the
                     // checkpoint moves on.

@@ -58,7 +58,7 @@ pub async fn ingest_pass(
         let outcome = drain(conn, p, uidvalidity, &mut last, rescan, stop, &mut moves).await;
         let moved = moves.added;
         // Whatever ended the pass, what it handled leaves the INBOX now.
-        moves.flush(conn, &p.cfg.imap).await;
+        moves.flush(conn, p).await;
         outcome?;
         // The server's word of mail that arrived during a large move can be
         // lost (the library keeps 100 unsolicited answers: a move answers
@@ -129,7 +129,7 @@ async fn drain(
         moves.add(&handled, uids);
         let t_move = Instant::now();
         if moves.len() >= MOVE_AT || next.is_empty() {
-            moves.flush(conn, imap).await;
+            moves.flush(conn, p).await;
         }
         let phases = Phases {
             news,
@@ -281,10 +281,25 @@ impl Moves {
         self.processed.len() + self.quarantined.len()
     }
 
-    /// Moves what was collected, one `UID MOVE` per target folder. The
-    /// messages are safely recorded; a failed move only leaves them in the
-    /// INBOX, where a later pass finds them recorded and moves them again.
-    async fn flush(&mut self, conn: &mut ImapConn, imap: &crate::config::Imap) {
+    /// Moves what was collected, one `UID MOVE` per target folder, once
+    /// their transactions are on disk (`Store::make_durable`: a power cut
+    /// must not lose a record whose message already left the INBOX). The
+    /// messages are safely recorded; a failed sync or move only leaves them in
+    /// the INBOX, where a later pass finds them recorded and moves them again.
+    async fn flush(&mut self, conn: &mut ImapConn, p: &Pipeline) {
+        if self.len() == 0 {
+            return;
+        }
+        let imap = &p.cfg.imap;
+        if let Err(e) = p.store.make_durable().await {
+            tracing::warn!(
+                n = self.len(),
+                "not moving messages: their records are not on disk: {e}"
+            );
+            self.processed.clear();
+            self.quarantined.clear();
+            return;
+        }
         for (uids, target) in [
             (&mut self.processed, &imap.processed_mailbox),
             (&mut self.quarantined, &imap.quarantine_mailbox),

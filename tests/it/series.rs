@@ -1136,6 +1136,16 @@ async fn groups_decide_as_one_by_one(url_one: &str, url_group: &str) {
     let copy = mails[3].clone();
     mails.insert(5, copy);
     mails.insert(9, (at, b"\x00\x01 no header at all".to_vec()));
+    // Large mail among the notices: a group's register rows then take several
+    // INSERTs (at most 1 MiB of raw mail each), each row known by its hash.
+    for (k, i) in [12usize, 13, 14, 30].into_iter().enumerate() {
+        let big = format!(
+            "From: Kim <kim@example.test>\r\nTo: breach@example.test\r\nSubject: Protokoll {k}\r\n\
+Date: Mon, 30 Nov 2026 10:00:00 +0100\r\nMessage-ID: <big-{k}@example.test>\r\n\r\n{}\r\n",
+            format!("Protokoll från mötet, del {k}. ").repeat(14_000)
+        );
+        mails.insert(i, (at, big.into_bytes()));
+    }
     let one = pipeline(url_one).await;
     let mut by_one = Vec::new();
     for (t, raw) in &mails {
@@ -1174,6 +1184,16 @@ async fn groups_decide_as_one_by_one(url_one: &str, url_group: &str) {
     assert!(a.len() >= 170);
     for (x, y) in a.iter().zip(&b) {
         assert_eq!((&x.case_ref, &x.systems), (&y.case_ref, &y.systems));
+        // The same messages on each case: every register row went to its case.
+        let ids = |rows: Vec<breachwatch::store::MessageRow>| -> Vec<Option<String>> {
+            rows.into_iter().map(|m| m.message_id).collect()
+        };
+        assert_eq!(
+            ids(one.store.case_messages(x.id).await.unwrap()),
+            ids(grouped.store.case_messages(y.id).await.unwrap()),
+            "{}",
+            x.case_ref
+        );
     }
 }
 

@@ -336,3 +336,43 @@ async fn merge_on_sqlite() {
 async fn merge_on_postgres() {
     crate::harness::with_pg(|url| async move { merge_story(&url).await }).await;
 }
+
+/// Commits leave the WAL to the daemon's checkpointer (`workers::checkpoint`):
+/// 10 MB of intake (about 2,500 pages, past SQLite's default automatic
+/// checkpoint at 1,000) is all still in the WAL, and one passive checkpoint
+/// copies every frame into the database.
+#[tokio::test]
+async fn commits_leave_the_wal_to_the_background_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/w.db", dir.path().display());
+    let store = Store::connect(&url).await.unwrap();
+    let p = Pipeline::new(Arc::new(config(&url)), store.clone());
+    let filler = "Hej! Vi ses på mötet i morgon. ".repeat(500);
+    for i in 0..650 {
+        let raw = format!(
+            "From: Kim <kim@example.test>\r\nTo: breach@example.test\r\nSubject: Lunch {i}\r\n\
+Date: Mon, 21 Jun 2021 07:09:14 +0200\r\nMessage-ID: <wal-{i}@example.test>\r\n\r\n{filler}\r\n"
+        );
+        let h = p
+            .handle(raw.as_bytes(), None, None, Utc::now())
+            .await
+            .unwrap();
+        assert!(matches!(h, Handled::Recorded(_)), "{h:?}");
+    }
+    // What the watcher does before it moves messages (the WAL synced).
+    store.make_durable().await.unwrap();
+    let (frames, copied) = store.checkpoint_wal().await.unwrap();
+    assert!(
+        frames >= 2_000,
+        "an automatic checkpoint ran in a commit: {frames} frames left"
+    );
+    assert_eq!(copied, frames);
+    let wal = std::fs::metadata(dir.path().join("w.db-wal"))
+        .unwrap()
+        .len();
+    assert!(
+        wal <= breachwatch::store::WAL_AUTOCHECKPOINT_PAGES * 4200,
+        "{wal}"
+    );
+    store.close().await;
+}
