@@ -226,7 +226,7 @@ def bare_move(args, user):
 
 
 # ------------------------------------------------------------------ daemon
-def write_config(args, path, db_url):
+def write_config(args, path, db_url, smtp_port=None):
     u = lambda r: f"{r}-bench@{args.domain}"
     with open(path, "w") as f:
         f.write(f"""
@@ -251,7 +251,7 @@ command_timeout_secs = 60
 
 [smtp]
 host = "127.0.0.1"
-port = {args.smtp_port}
+port = {smtp_port or args.smtp_port}
 tls = "none"
 from = "{u('breach')}"
 from_name = "breachwatch"
@@ -563,10 +563,63 @@ def run_backend(args, backend, mails, workdir):
     dl = [x for x in dl if x is not None]
     r["dlat_n"], r["dp50"], r["dp99"] = len(dl), pct(dl, 50), pct(dl, 99)
 
+    # 2b. the same backlog with SMTP unreachable (a closed port): intake
+    # alone, without sending and without the loopback Postfix and Dovecot
+    # delivering the daemon's mail on the same two cores.
+    if args.intake_only:
+        r.update(intake_only(args, backend, mails, workdir))
+
     # 3. reminders at R open cases due in the same minute
     if args.reminders > 0:
         r.update(reminders(args, backend, db_url, cfg, logpath))
     return r
+
+
+def closed_port():
+    """A loopback port nothing listens on (bound, then closed)."""
+    import socket
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        return sk.getsockname()[1]
+
+
+def intake_only(args, backend, mails, workdir):
+    """The backlog drained once more on a fresh database with SMTP
+    unreachable: the senders wait for the server, so the time and CPU are
+    the intake's (reading, the store, IMAP), nothing else's."""
+    breach = f"breach-bench@{args.domain}"
+    for box in ("INBOX", "Processed", "Quarantine"):
+        empty_mailbox(args, breach, box)
+    fill_maildir(args, breach, mails)
+    m = imap(args, breach)
+    m.select("INBOX")
+    m.uid("FETCH", "1:*", "(UID)")
+    m.logout()
+    cfg = os.path.join(workdir, f"bench-{backend}-intake.toml")
+    write_config(args, cfg, fresh_db(args, backend, workdir), smtp_port=closed_port())
+    d = Daemon(args, cfg, os.path.join(workdir, f"daemon-{backend}-intake.log"))
+    mon = imap(args, breach)
+    cpu0, own0, w0 = machine_cpu()[0], proc_cpu(d.p.pid), time.monotonic()
+    by0 = cpu_by_command()
+    out = {}
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        if count(mon) == 0:
+            out["intake"] = time.monotonic() - d.t0
+            out["intake_cpu"] = (machine_cpu()[0] - cpu0, proc_cpu(d.p.pid) - own0,
+                                 (time.monotonic() - w0) * (os.cpu_count() or 1))
+            by1 = cpu_by_command()
+            top = sorted(((by1[k] - by0.get(k, 0.0), k) for k in by1), reverse=True)[:6]
+            log(f"{backend}: intake alone: INBOX empty after {out['intake']:.2f} s; CPU by command: "
+                + ", ".join(f"{k} {v:.1f} s" for v, k in top if v >= 0.05))
+            break
+        if d.p.poll() is not None:
+            raise SystemExit(f"daemon exited during the intake-only drain")
+        time.sleep(0.05)
+    out["intake_peak"] = proc_kb(d.p.pid, "VmHWM") / 1024
+    mon.logout()
+    d.stop()
+    return out
 
 
 def sql(db_url, statements, fetch=None):
@@ -708,6 +761,8 @@ def main():
                     help="notices sent one by one while the backlog drains (ack timed); 0: none")
     ap.add_argument("--reminders", type=int, default=10000,
                     help="open cases with a reminder due in the same minute; 0: skip")
+    ap.add_argument("--intake-only", type=int, default=1,
+                    help="1: drain the backlog once more with SMTP unreachable (intake alone)")
     ap.add_argument("--pg", default="", help="PostgreSQL admin URL; empty: SQLite only")
     args = ap.parse_args()
 
@@ -737,6 +792,11 @@ def main():
     row("CPU during the drain: machine busy / of it steal / the daemon's own", lambda r: "—" if "cpu" not in r else
         f"{r['cpu'][0]:.1f} of {r['cpu'][3]:.1f} core-s ({100 * r['cpu'][0] / max(r['cpu'][3], 1e-9):.0f} %) / "
         f"{r['cpu'][1]:.1f} / {r['cpu'][2]:.1f} core-s")
+    if args.intake_only:
+        row("INBOX empty, intake alone (SMTP unreachable)", lambda r: "—" if r.get("intake") is None else
+            f"{r['intake']:.2f} s ({r['intake'] / r['fetch']:.0f}× floor; machine "
+            f"{r['intake_cpu'][0]:.1f} of {r['intake_cpu'][2]:.1f} core-s, the daemon's own "
+            f"{r['intake_cpu'][1]:.1f}; peak {r['intake_peak']:.1f} MB)")
     row("outbox drained", lambda r: "—" if r["outbox"] is None else
         f"{r['outbox']:.2f} s ({r.get('outbox_mails', 0)} mails, {r['outbox'] / r['fetch']:.0f}× floor)")
     row("notice → ack p50 / p99 (idle)", lambda r: f"{r['p50']:.2f} s / {r['p99']:.2f} s ({r['lat_n']} notices)")
