@@ -767,36 +767,8 @@ macro_rules! backend {
             where
                 F: FnOnce(&CaseKey) -> Composed + Send,
             {
-                let inserted = insert_message(tx, &w.message, now).await?;
+                let inserted = insert_messages(tx, &[(&w.message, now)]).await?.pop().flatten();
                 ingest_rest(tx, w, inserted, prefix, now, compose).await
-            }
-
-            /// A message's register row: its id, None when already recorded.
-            async fn insert_message(tx: &mut Tx, m: &NewMessage, now: DateTime<Utc>) -> Result<Option<i64>> {
-                Ok(sqlx::query_scalar(
-                    "INSERT INTO messages (message_id, content_hash, kind, disposition, subject, \
-                     from_address, received_at, mailbox, uidvalidity, uid, error, recorded_at, raw, \
-                     notice_message_id, text_hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-                     ON CONFLICT DO NOTHING RETURNING id",
-                )
-                .bind(&m.message_id)
-                .bind(&m.content_hash)
-                .bind(&m.kind)
-                .bind(&m.disposition)
-                .bind(&m.subject)
-                .bind(&m.from_address)
-                .bind(m.received_at)
-                .bind(&m.mailbox)
-                .bind(m.uidvalidity.map(i64::from))
-                .bind(m.uid.map(i64::from))
-                .bind(&m.error)
-                .bind(now)
-                .bind(&m.raw)
-                .bind(&m.notice_message_id)
-                .bind(&m.text_hash)
-                .fetch_optional(&mut **tx)
-                .await?)
             }
 
             /// A message's writes after its register row (`inserted`: its id,
