@@ -58,8 +58,9 @@ pub async fn ingest_pass(
         let outcome = drain(conn, p, uidvalidity, &mut last, rescan, stop, &mut moves).await;
         let moved = moves.added;
         // Whatever ended the pass, what it handled leaves the INBOX now.
-        moves.flush(conn, p).await;
+        let flushed = moves.flush(conn, p).await;
         outcome?;
+        flushed?;
         // The server's word of mail that arrived during a large move can be
         // lost (the library keeps 100 unsolicited answers: a move answers
         // with one per message), and IDLE does not say it again: after
@@ -129,7 +130,7 @@ async fn drain(
         moves.add(&handled, uids);
         let t_move = Instant::now();
         if moves.len() >= MOVE_AT || next.is_empty() {
-            moves.flush(conn, p).await;
+            moves.flush(conn, p).await?;
         }
         let phases = Phases {
             news,
@@ -286,20 +287,14 @@ impl Moves {
     /// must not lose a record whose message already left the INBOX). The
     /// messages are safely recorded; a failed sync or move only leaves them in
     /// the INBOX, where a later pass finds them recorded and moves them again.
-    async fn flush(&mut self, conn: &mut ImapConn, p: &Pipeline) {
+    /// A failed sync is a store error (the pass ends and the next one rescans
+    /// the INBOX); what was collected stays for the next flush.
+    async fn flush(&mut self, conn: &mut ImapConn, p: &Pipeline) -> anyhow::Result<()> {
         if self.len() == 0 {
-            return;
+            return Ok(());
         }
         let imap = &p.cfg.imap;
-        if let Err(e) = p.store.make_durable().await {
-            tracing::warn!(
-                n = self.len(),
-                "not moving messages: their records are not on disk: {e}"
-            );
-            self.processed.clear();
-            self.quarantined.clear();
-            return;
-        }
+        p.store.make_durable().await?;
         for (uids, target) in [
             (&mut self.processed, &imap.processed_mailbox),
             (&mut self.quarantined, &imap.quarantine_mailbox),
@@ -312,6 +307,7 @@ impl Moves {
             }
             uids.clear();
         }
+        Ok(())
     }
 }
 

@@ -1172,17 +1172,25 @@ fn a_full_disk_keeps_mail_in_the_inbox_and_recovers_by_itself() {
     let logins_before = d.log_text().matches("IMAP connected").count();
     let lines_before = warn_lines(&d.log_text());
     let now = Utc::now();
-    s.send(
-        "staff",
-        &outlook_forward_from(
-            &s,
-            now - chrono::Duration::hours(3),
-            "Medan disken är full",
-            now,
-            "annan.example",
-            "AnnatSystem",
-        ),
+    let mut during = outlook_forward_from(
+        &s,
+        now - chrono::Duration::hours(3),
+        "Medan disken är full",
+        now,
+        "annan.example",
+        "AnnatSystem",
     );
+    // A pasted log of 3 MB: its record needs new disk space. A small one can
+    // still commit on a full disk, into WAL space that earlier commits
+    // allocated and the checkpointer (workers/checkpoint.rs) made free.
+    during.extend(
+        format!(
+            "\r\nInklistrad logg:\r\n{}",
+            "2026-11-30 12:00:00 GET /provsvar 200\r\n".repeat(80_000)
+        )
+        .as_bytes(),
+    );
+    s.send("staff", &during);
     wait_for(30, "the watcher backing off on the store", || {
         d.log_text().contains("cause=\"store\"").then_some(())
     });
