@@ -153,13 +153,17 @@ def fill_maildir(args, user, mails):
         m.select("INBOX")
         m.logout()
     st = os.stat(os.path.dirname(new))
+    tmp = os.path.join(os.path.dirname(new), "tmp")
     base = int(time.time())
     for i, raw in enumerate(mails):
+        # Maildir delivery: written and owned in tmp/, then renamed into
+        # new/ (a Dovecot session may move new/ to cur/ at any moment).
         name = f"{base}.M{i}P{os.getpid()}.bench,S={len(raw)}"
-        p = os.path.join(new, name)
+        p = os.path.join(tmp, name)
         with open(p, "wb") as f:
             f.write(raw)
         os.chown(p, st.st_uid, st.st_gid)
+        os.rename(p, os.path.join(new, name))
     m = imap(args, user)
     m.select("INBOX")
     m.uid("FETCH", "1:*", "(UID)")  # index now, not during the measurement
@@ -315,6 +319,26 @@ def cpu_by_command():
         name = head.split("(", 1)[1]
         out[name] = out.get(name, 0.0) + sum(int(x) for x in v[11:15]) / hz
     return out
+
+
+class CpuWindow:
+    """The CPU spent from its start to `end()`: the machine's busy and steal
+    time, the process `pid`'s own, and the capacity (cores × wall), all in
+    core-seconds; `end()` logs the top commands (stderr)."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        (self.busy0, self.steal0), self.own0 = machine_cpu(), proc_cpu(pid)
+        self.w0, self.by0 = time.monotonic(), cpu_by_command()
+
+    def end(self, label, top=8):
+        busy, steal = machine_cpu()
+        out = (busy - self.busy0, steal - self.steal0, proc_cpu(self.pid) - self.own0,
+               (time.monotonic() - self.w0) * (os.cpu_count() or 1))
+        by = cpu_by_command()
+        ranked = sorted(((by[k] - self.by0.get(k, 0.0), k) for k in by), reverse=True)[:top]
+        log(f"{label}; CPU by command: " + ", ".join(f"{k} {v:.1f} s" for v, k in ranked if v >= 0.05))
+        return out
 
 
 class Daemon:
@@ -517,8 +541,7 @@ def run_backend(args, backend, mails, workdir):
     perf = start_perf(backend, d)
     # What the machine spent during the drain: the floor on 2 cores is the
     # CPU time the daemon, Dovecot and Postfix need, divided by the cores.
-    cpu0, steal0, own0, w0 = *machine_cpu(), proc_cpu(d.p.pid), time.monotonic()
-    by0 = cpu_by_command()
+    window = CpuWindow(d.p.pid)
     t_inbox = t_outbox = None
     peak = 0
     deadline = time.monotonic() + args.timeout
@@ -528,14 +551,7 @@ def run_backend(args, backend, mails, workdir):
         if t_inbox is None and count(mon) == 0:
             t_inbox = now - d.t0
             drained.set()
-            cpu1, steal1 = machine_cpu()
-            r["cpu"] = (cpu1 - cpu0, steal1 - steal0, proc_cpu(d.p.pid) - own0,
-                        (time.monotonic() - w0) * (os.cpu_count() or 1))
-            by1 = cpu_by_command()
-            top = sorted(((by1[k] - by0.get(k, 0.0), k) for k in by1), reverse=True)[:8]
-            log(f"{backend}: CPU by command during the drain: "
-                + ", ".join(f"{k} {v:.1f} s" for v, k in top if v >= 0.05))
-            log(f"{backend}: INBOX empty after {t_inbox:.2f} s")
+            r["cpu"] = window.end(f"{backend}: INBOX empty after {t_inbox:.2f} s")
             if perf is not None:
                 perf.send_signal(signal.SIGINT)
                 perf.wait(60)
@@ -599,19 +615,14 @@ def intake_only(args, backend, mails, workdir):
     write_config(args, cfg, fresh_db(args, backend, workdir), smtp_port=closed_port())
     d = Daemon(args, cfg, os.path.join(workdir, f"daemon-{backend}-intake.log"))
     mon = imap(args, breach)
-    cpu0, own0, w0 = machine_cpu()[0], proc_cpu(d.p.pid), time.monotonic()
-    by0 = cpu_by_command()
+    window = CpuWindow(d.p.pid)
     out = {}
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
         if count(mon) == 0:
             out["intake"] = time.monotonic() - d.t0
-            out["intake_cpu"] = (machine_cpu()[0] - cpu0, proc_cpu(d.p.pid) - own0,
-                                 (time.monotonic() - w0) * (os.cpu_count() or 1))
-            by1 = cpu_by_command()
-            top = sorted(((by1[k] - by0.get(k, 0.0), k) for k in by1), reverse=True)[:6]
-            log(f"{backend}: intake alone: INBOX empty after {out['intake']:.2f} s; CPU by command: "
-                + ", ".join(f"{k} {v:.1f} s" for v, k in top if v >= 0.05))
+            out["intake_cpu"] = window.end(
+                f"{backend}: intake alone: INBOX empty after {out['intake']:.2f} s", top=6)
             break
         if d.p.poll() is not None:
             raise SystemExit(f"daemon exited during the intake-only drain")
@@ -795,8 +806,8 @@ def main():
     if args.intake_only:
         row("INBOX empty, intake alone (SMTP unreachable)", lambda r: "—" if r.get("intake") is None else
             f"{r['intake']:.2f} s ({r['intake'] / r['fetch']:.0f}× floor; machine "
-            f"{r['intake_cpu'][0]:.1f} of {r['intake_cpu'][2]:.1f} core-s, the daemon's own "
-            f"{r['intake_cpu'][1]:.1f}; peak {r['intake_peak']:.1f} MB)")
+            f"{r['intake_cpu'][0]:.1f} of {r['intake_cpu'][3]:.1f} core-s, the daemon's own "
+            f"{r['intake_cpu'][2]:.1f}; peak {r['intake_peak']:.1f} MB)")
     row("outbox drained", lambda r: "—" if r["outbox"] is None else
         f"{r['outbox']:.2f} s ({r.get('outbox_mails', 0)} mails, {r['outbox'] / r['fetch']:.0f}× floor)")
     row("notice → ack p50 / p99 (idle)", lambda r: f"{r['p50']:.2f} s / {r['p99']:.2f} s ({r['lat_n']} notices)")

@@ -293,18 +293,23 @@ impl ImapConn {
         let set = format!("{}:*", last_uid.saturating_add(1).max(1));
         let s = self.s()?;
         let stream = within(t, "UID FETCH", s.uid_fetch(set, "(UID RFC822.SIZE)")).await?;
-        let items: Vec<_> = within(t, "UID FETCH", async {
-            Ok::<_, anyhow::Error>(stream.collect::<Vec<_>>().await)
+        // Each answer is read for its two numbers and dropped at once: the
+        // library's answer owns a buffer of at least 4 KiB and its parsed
+        // fields (about 6 KiB in all), so collecting the answers of a
+        // 10,000-message backlog held 62 MB (heaptrack), 8 bytes each here.
+        let mut out = Vec::new();
+        within(t, "UID FETCH", async {
+            let mut stream = std::pin::pin!(stream);
+            while let Some(item) = stream.next().await {
+                let f = item.context("UID FETCH")?;
+                let Some(uid) = f.uid else { continue };
+                if uid > last_uid {
+                    out.push((uid, f.size.unwrap_or(0)));
+                }
+            }
+            Ok::<_, anyhow::Error>(())
         })
         .await?;
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            let f = item.context("UID FETCH")?;
-            let Some(uid) = f.uid else { continue };
-            if uid > last_uid {
-                out.push((uid, f.size.unwrap_or(0)));
-            }
-        }
         out.sort_unstable();
         out.dedup_by_key(|x| x.0);
         Ok(out)
@@ -383,16 +388,10 @@ impl ImapConn {
                     s.uid_store(&set, "+FLAGS.SILENT (\\Deleted)"),
                 )
                 .await?;
-                within(t, "UID STORE", async {
-                    Ok::<_, anyhow::Error>(st.collect::<Vec<_>>().await)
-                })
-                .await?;
+                within(t, "UID STORE", drop_answers(st)).await?;
             }
             let ex = within(t, "UID EXPUNGE", s.uid_expunge(&set)).await?;
-            within(t, "UID EXPUNGE", async {
-                Ok::<_, anyhow::Error>(ex.collect::<Vec<_>>().await)
-            })
-            .await?;
+            within(t, "UID EXPUNGE", drop_answers(ex)).await?;
         }
         Ok(())
     }
@@ -479,6 +478,17 @@ impl ImapConn {
 
 /// An IMAP sequence set of UIDs ("3:5,9"), runs of consecutive UIDs folded.
 /// The UIDs must be sorted ascending; an empty slice gives "".
+/// Reads a command's answers to its end, each dropped as it arrives (a
+/// `UID EXPUNGE` of a set answers once per message, and each answer owns
+/// at least 4 KiB); a failed answer is not an error of the command.
+async fn drop_answers<T, E>(
+    answers: impl futures::Stream<Item = Result<T, E>>,
+) -> anyhow::Result<()> {
+    let mut answers = std::pin::pin!(answers);
+    while answers.next().await.is_some() {}
+    Ok(())
+}
+
 pub fn uid_set(uids: &[u32]) -> String {
     let mut out = String::new();
     let mut i = 0;

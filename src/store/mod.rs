@@ -21,6 +21,7 @@ use crate::core::notice::Incident;
 use crate::core::routing::Route;
 use crate::core::types::CaseRef;
 
+mod chain;
 #[macro_use]
 mod queries;
 

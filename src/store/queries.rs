@@ -13,6 +13,7 @@ macro_rules! backend {
 
             use super::*;
             use crate::core::timeline;
+            use crate::store::chain;
 
             type Db = $db;
             type Pool = sqlx::Pool<Db>;
@@ -457,9 +458,8 @@ macro_rules! backend {
             /// an edit), then the source's messages move to the target.
             async fn merge_cases(tx: &mut Tx, m: &MergeWrite, now: DateTime<Utc>) -> Result<()> {
                 move_awareness(tx, &m.target).await?;
-                for ev in &m.events {
-                    append_event(tx, m.target.case_id, now, ev).await?;
-                }
+                let evs: Vec<&NewEvent> = m.events.iter().collect();
+                append_events_in(tx, m.target.case_id, now, &evs).await?;
                 sqlx::query("UPDATE messages SET case_id = $1 WHERE case_id = $2")
                     .bind(m.target.case_id)
                     .bind(m.source_id)
@@ -483,81 +483,101 @@ macro_rules! backend {
                 Ok(CaseRef::from_stored(r))
             }
 
-            async fn append_event(
+            /// Appends `evs` to one case's timeline: the rows writing them
+            /// one by one would write (see `store::chain`), in six
+            /// statements whatever their number. Nothing in between may
+            /// change the case row (each event seals the row as the
+            /// transaction leaves it).
+            async fn append_events_in(
                 tx: &mut Tx,
                 case_id: i64,
                 at: DateTime<Utc>,
-                ev: &NewEvent,
+                evs: &[&NewEvent],
             ) -> Result<()> {
+                if evs.is_empty() {
+                    return Ok(());
+                }
                 // Locks in one order everywhere (the case row, then the register
                 // counter), so two transactions cannot wait on each other.
                 sqlx::query("UPDATE cases SET timeline_head = timeline_head WHERE id = $1")
                     .bind(case_id)
                     .execute(&mut **tx)
                     .await?;
-                // The register-wide number next: it locks the counter row until
+                // The register-wide numbers next: it locks the counter row until
                 // commit, so appends are serialised across replicas and the
                 // numbers (and the case's seq read below) follow commit order.
-                let reg_seq: i64 = sqlx::query_scalar(
-                    "UPDATE register_counter SET last = last + 1 WHERE id = 1 RETURNING last",
+                let n = evs.len() as i64;
+                let last_reg: i64 = sqlx::query_scalar(
+                    "UPDATE register_counter SET last = last + $1 WHERE id = 1 RETURNING last",
                 )
+                .bind(n)
                 .fetch_one(&mut **tx)
                 .await?;
                 // The case row as this transaction leaves it (every change of the
-                // row is written before its events): sealed into the event.
+                // row is written before its events): sealed into the events.
                 let row = sqlx::query(sqlx::AssertSqlSafe(format!("{RECORD} WHERE id = $1")))
                     .bind(case_id)
                     .fetch_one(&mut **tx)
                     .await?;
                 let record = record_row(&row);
-                let seal = crate::core::register::Seal {
-                    reg_seq: u64::try_from(reg_seq).unwrap_or(0),
-                    row: record.row_state(),
-                }
-                .to_value();
-                let case_ref = record.case_ref.as_str().to_string();
-                let last = sqlx::query(
+                let head = sqlx::query(
                     "SELECT seq, hash FROM events WHERE case_id = $1 ORDER BY seq DESC LIMIT 1",
                 )
                 .bind(case_id)
                 .fetch_optional(&mut **tx)
-                .await?;
-                let (seq, prev) = match last {
-                    Some(r) => (r.get::<i64, _>(0) + 1, r.get::<String, _>(1)),
-                    None => (1, timeline::GENESIS.to_string()),
+                .await?
+                .map(|r| (r.get::<i64, _>(0), r.get::<String, _>(1)));
+                let at = chain::stored_instant(at);
+                let mut rows = Vec::with_capacity(evs.len());
+                let t = chain::Timeline {
+                    case_id,
+                    case_ref: &record.case_ref,
+                    row: &record.row_state(),
+                    head,
                 };
-                // Stored instants keep microseconds (PostgreSQL's precision), so the
-                // hash of a re-read row is the hash written.
-                let at = DateTime::<Utc>::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at);
-                let event = timeline::Event {
-                    seq: seq as u64,
-                    case_ref: CaseRef::from_stored(case_ref),
-                    at,
-                    kind: ev.kind.clone(),
-                    actor: ev.actor.clone(),
-                    data: ev.data.clone(),
-                };
-                let hash = timeline::sealed_hash(&prev, &event, Some(&seal));
-                sqlx::query(
-                    "INSERT INTO events (case_id, seq, at, kind, actor, data, prev_hash, hash, seal) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(case_id)
-                .bind(seq)
-                .bind(at)
-                .bind(ev.kind.as_str())
-                .bind(&ev.actor)
-                .bind(ev.data.to_string())
-                .bind(prev)
-                .bind(&hash)
-                .bind(seal.to_string())
-                .execute(&mut **tx)
-                .await?;
-                sqlx::query("UPDATE cases SET timeline_head = $1 WHERE id = $2")
-                    .bind(&hash)
-                    .bind(case_id)
-                    .execute(&mut **tx)
-                    .await?;
+                chain::chain(t, &mut (last_reg - n), at, evs.iter().copied(), &mut rows);
+                insert_event_rows(tx, at, &rows).await
+            }
+
+            /// Chained event rows (`store::chain`), at most 100 a statement
+            /// (9 binds each), then each timeline's head: its last row's hash.
+            async fn insert_event_rows(
+                tx: &mut Tx,
+                at: DateTime<Utc>,
+                rows: &[chain::EventRow],
+            ) -> Result<()> {
+                for part in rows.chunks(100) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(
+                        "INSERT INTO events (case_id, seq, at, kind, actor, data, prev_hash, hash, seal) ",
+                    );
+                    q.push_values(part, |mut b, e| {
+                        b.push_bind(e.case_id)
+                            .push_bind(e.seq)
+                            .push_bind(at)
+                            .push_bind(&e.kind)
+                            .push_bind(&e.actor)
+                            .push_bind(&e.data)
+                            .push_bind(&e.prev_hash)
+                            .push_bind(&e.hash)
+                            .push_bind(&e.seal);
+                    });
+                    q.build().execute(&mut **tx).await?;
+                }
+                let mut last: std::collections::HashMap<i64, &str> = std::collections::HashMap::new();
+                for e in rows {
+                    last.insert(e.case_id, &e.hash);
+                }
+                let heads: Vec<(i64, &str)> = last.into_iter().collect();
+                for part in heads.chunks(200) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(
+                        "UPDATE cases SET timeline_head = v.column2 FROM (",
+                    );
+                    q.push_values(part, |mut b, (id, h)| {
+                        b.push_bind(*id).push_bind(*h);
+                    });
+                    q.push(") AS v WHERE cases.id = v.column1");
+                    q.build().execute(&mut **tx).await?;
+                }
                 Ok(())
             }
 
@@ -829,13 +849,9 @@ macro_rules! backend {
                         if moved == 0 {
                             return Err(StoreError::Conflict(format!("message {} left case id {id} meanwhile", split.message_row)));
                         }
-                        for ev in &split.events {
-                            append_event(tx, new.id, now, ev).await?;
-                        }
                         let c = compose.take().map(|f| f(&new)).unwrap_or_default();
-                        for ev in &c.events {
-                            append_event(tx, new.id, now, ev).await?;
-                        }
+                        let evs: Vec<&NewEvent> = split.events.iter().chain(&c.events).collect();
+                        append_events_in(tx, new.id, now, &evs).await?;
                         queue_mails(tx, Some(new.id), c.mails, now).await?;
                         // The source's timeline names the new case.
                         for ev in w.events.iter_mut().filter(|e| e.kind == crate::core::event::EventKind::CaseSplit) {
@@ -853,20 +869,20 @@ macro_rules! backend {
                         .bind(message_row)
                         .execute(&mut **tx)
                         .await?;
-                    for ev in &w.events {
-                        append_event(tx, k.id, now, ev).await?;
-                    }
-                    match split_done {
-                        // The composer was the new case's; the answers are ready.
-                        Some(mails) => queue_mails(tx, Some(k.id), mails, now).await?,
+                    // The message's events, then the composer's (none when
+                    // it composed for the new case of a split: its answers
+                    // are ready), in one append.
+                    let (composed, mails) = match split_done {
+                        Some(mails) => (Composed::default(), mails),
                         None => {
-                            let c = compose.take().map(|f| f(k)).unwrap_or_default();
-                            for ev in &c.events {
-                                append_event(tx, k.id, now, ev).await?;
-                            }
-                            queue_mails(tx, Some(k.id), c.mails, now).await?;
+                            let mut c = compose.take().map(|f| f(k)).unwrap_or_default();
+                            let mails = std::mem::take(&mut c.mails);
+                            (c, mails)
                         }
-                    }
+                    };
+                    let evs: Vec<&NewEvent> = w.events.iter().chain(&composed.events).collect();
+                    append_events_in(tx, k.id, now, &evs).await?;
+                    queue_mails(tx, Some(k.id), mails, now).await?;
                 }
                 if let Some((mb, cp)) = &w.checkpoint {
                     write_checkpoint(tx, mb, *cp).await?;
@@ -1124,9 +1140,8 @@ macro_rules! backend {
                 .execute(&mut *tx)
                 .await?;
                 if let Some(c) = case_id {
-                    for ev in &notice.events {
-                        append_event(&mut tx, c, now, ev).await?;
-                    }
+                    let evs: Vec<&NewEvent> = notice.events.iter().collect();
+                    append_events_in(&mut tx, c, now, &evs).await?;
                 }
                 queue_mails(&mut tx, case_id, notice.mails, now).await?;
                 tx.commit().await?;
@@ -1305,12 +1320,10 @@ macro_rules! backend {
                     tx.commit().await?;
                     return Ok(true);
                 };
-                append_event(&mut tx, due.case_id, now, &event).await?;
                 let key = CaseKey { id: due.case_id, case_ref: due.case_ref.clone() };
                 let c = compose(&key);
-                for ev in &c.events {
-                    append_event(&mut tx, due.case_id, now, ev).await?;
-                }
+                let evs: Vec<&NewEvent> = std::iter::once(&event).chain(&c.events).collect();
+                append_events_in(&mut tx, due.case_id, now, &evs).await?;
                 queue_mails(&mut tx, Some(due.case_id), c.mails, now).await?;
                 tx.commit().await?;
                 Ok(true)
@@ -1350,12 +1363,10 @@ macro_rules! backend {
                     return Ok(false);
                 }
                 let _ = fired_seq;
-                append_event(&mut tx, due.case_id, now, &event).await?;
                 let key = CaseKey { id: due.case_id, case_ref: due.case_ref.clone() };
                 let c = compose(&key);
-                for ev in &c.events {
-                    append_event(&mut tx, due.case_id, now, ev).await?;
-                }
+                let evs: Vec<&NewEvent> = std::iter::once(&event).chain(&c.events).collect();
+                append_events_in(&mut tx, due.case_id, now, &evs).await?;
                 queue_mails(&mut tx, Some(due.case_id), c.mails, now).await?;
                 tx.commit().await?;
                 Ok(true)
@@ -1403,7 +1414,7 @@ macro_rules! backend {
             /// moves (version-checked on `next_reminder_seq`), the register
             /// numbers, the rows read back for their seals, the timelines'
             /// heads, the events, the outbox rows and their raw mails. The
-            /// events are the ones `append_event` would write one by one.
+            /// events are the ones appending them one by one would write.
             pub async fn commit_reminders(
                 pool: &Pool,
                 items: Vec<ReminderItem>,
@@ -1504,85 +1515,28 @@ macro_rules! backend {
                     .iter()
                     .map(|r| (r.get::<i64, _>(0), (r.get::<i64, _>(1), r.get::<String, _>(2))))
                     .collect();
-                // 4. The events, chained and sealed in memory.
-                let at = DateTime::<Utc>::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
-                let mut events: Vec<(i64, i64, String, String, String, String, String, String)> = Vec::new();
+                // 4. The events, chained and sealed in memory, and each
+                // timeline's head.
+                let at = chain::stored_instant(now);
+                let mut events: Vec<chain::EventRow> = Vec::new();
                 let mut mails: Vec<(i64, DateTime<Utc>, OutboxMail)> = Vec::new();
                 for (due, _, event, c) in items {
                     let Some(record) = rows.get(&due.case_id) else {
                         return Err(StoreError::NotFound(format!("case id {}", due.case_id)));
                     };
-                    let row_state = record.row_state();
-                    let (mut seq, mut prev) = heads
-                        .remove(&due.case_id)
-                        .unwrap_or((0, timeline::GENESIS.to_string()));
-                    for ev in std::iter::once(&event).chain(c.events.iter()) {
-                        reg_seq += 1;
-                        seq += 1;
-                        let seal = crate::core::register::Seal {
-                            reg_seq: u64::try_from(reg_seq).unwrap_or(0),
-                            row: row_state.clone(),
-                        }
-                        .to_value();
-                        let e = timeline::Event {
-                            seq: seq as u64,
-                            case_ref: record.case_ref.clone(),
-                            at,
-                            kind: ev.kind.clone(),
-                            actor: ev.actor.clone(),
-                            data: ev.data.clone(),
-                        };
-                        let hash = timeline::sealed_hash(&prev, &e, Some(&seal));
-                        events.push((
-                            due.case_id,
-                            seq,
-                            ev.kind.as_str().to_string(),
-                            ev.actor.clone(),
-                            ev.data.to_string(),
-                            std::mem::replace(&mut prev, hash.clone()),
-                            hash,
-                            seal.to_string(),
-                        ));
-                    }
+                    let t = chain::Timeline {
+                        case_id: due.case_id,
+                        case_ref: &record.case_ref,
+                        row: &record.row_state(),
+                        head: heads.remove(&due.case_id),
+                    };
+                    chain::chain(t, &mut reg_seq, at, std::iter::once(&event).chain(c.events.iter()), &mut events);
                     for m in c.mails {
                         mails.push((due.case_id, record.deadline_at, m));
                     }
                 }
-                // At most 100 rows a statement (9 binds each).
-                for chunk in events.chunks(100) {
-                    let mut q = sqlx::QueryBuilder::<Db>::new(
-                        "INSERT INTO events (case_id, seq, at, kind, actor, data, prev_hash, hash, seal) ",
-                    );
-                    q.push_values(chunk, |mut b, e| {
-                        b.push_bind(e.0)
-                            .push_bind(e.1)
-                            .push_bind(at)
-                            .push_bind(&e.2)
-                            .push_bind(&e.3)
-                            .push_bind(&e.4)
-                            .push_bind(&e.5)
-                            .push_bind(&e.6)
-                            .push_bind(&e.7);
-                    });
-                    q.build().execute(&mut *tx).await?;
-                }
-                // 5. Each timeline's head: its last event's hash.
-                let mut last: std::collections::HashMap<i64, &str> = std::collections::HashMap::new();
-                for e in &events {
-                    last.insert(e.0, &e.6);
-                }
-                let heads: Vec<(i64, &str)> = last.into_iter().collect();
-                for chunk in heads.chunks(200) {
-                    let mut q = sqlx::QueryBuilder::<Db>::new(
-                        "UPDATE cases SET timeline_head = v.column2 FROM (",
-                    );
-                    q.push_values(chunk, |mut b, (id, h)| {
-                        b.push_bind(*id).push_bind(*h);
-                    });
-                    q.push(") AS v WHERE cases.id = v.column1");
-                    q.build().execute(&mut *tx).await?;
-                }
-                // 6. The mails: the small rows, then their raw bytes by id.
+                insert_event_rows(&mut tx, at, &events).await?;
+                // 5. The mails: the small rows, then their raw bytes by id.
                 for chunk in mails.chunks(100) {
                     let mut q = sqlx::QueryBuilder::<Db>::new(
                         "INSERT INTO outbox (case_id, dedupe_key, message_id, purpose, envelope_from, \
@@ -1911,9 +1865,8 @@ macro_rules! backend {
                 now: DateTime<Utc>,
             ) -> Result<()> {
                 let mut tx = $begin(pool).await?;
-                for ev in events {
-                    append_event(&mut tx, case_id, now, ev).await?;
-                }
+                let evs: Vec<&NewEvent> = events.iter().collect();
+                append_events_in(&mut tx, case_id, now, &evs).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -1982,9 +1935,8 @@ macro_rules! backend {
                 if let Some(u) = update {
                     update_workflow(&mut tx, case_id, u).await?;
                 }
-                for ev in events {
-                    append_event(&mut tx, case_id, now, ev).await?;
-                }
+                let evs: Vec<&NewEvent> = events.iter().collect();
+                append_events_in(&mut tx, case_id, now, &evs).await?;
                 queue_mails(&mut tx, Some(case_id), mails, now).await?;
                 tx.commit().await?;
                 Ok(())

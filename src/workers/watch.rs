@@ -36,7 +36,8 @@ use crate::workers::ingest::{Origin, Pipeline, WriteTimes};
 /// New mail during a drain: before each next batch, one `UID FETCH n:* (UID
 /// RFC822.SIZE)` above the highest UID known asks for mail that arrived
 /// meanwhile (what IDLE would report; IDLE itself cannot run while the session
-/// fetches and moves), and that mail goes first, in the very next batch. So a
+/// fetches and moves), and that mail goes first, in the very next batch, a
+/// batch of its own (no backlog beside it). So a
 /// new notice waits for at most one batch in progress, not for the backlog;
 /// the older backlog keeps its UID order after it. The checkpoint may then run
 /// ahead of older messages still in the INBOX: a pass that does not finish is
@@ -100,11 +101,16 @@ async fn drain(
     while !batch.uids.is_empty() {
         // Mail that arrived meanwhile goes first (see above).
         let t_news = Instant::now();
-        take_news(conn, &mut seen, &mut queue).await?;
+        let fresh = take_news(conn, &mut seen, &mut queue).await?;
         let news = t_news.elapsed();
         let next = match stop.is_cancelled() {
             true => Vec::new(),
-            false => take_batch(&mut queue, imap.batch_max_messages, imap.batch_max_bytes),
+            false => next_batch(
+                &mut queue,
+                fresh,
+                imap.batch_max_messages,
+                imap.batch_max_bytes,
+            ),
         };
         // The next batch is written only after this one in full: its
         // checkpoint starts above this one's.
@@ -231,13 +237,15 @@ fn log_batch(b: &Batch, handled: usize, w: &WriteTimes, ph: &Phases) {
     );
 }
 
-/// Puts mail that arrived above `seen` at the front of the queue.
+/// Puts mail that arrived above `seen` at the front of the queue; returns
+/// how many.
 async fn take_news(
     conn: &mut ImapConn,
     seen: &mut u32,
     queue: &mut VecDeque<(u32, u32)>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<usize> {
     let news = conn.pending(*seen).await?;
+    let n = news.len();
     if let Some(&(max, _)) = news.iter().max_by_key(|&&(u, _)| u) {
         *seen = (*seen).max(max);
         tracing::debug!(n = news.len(), "new mail during a drain: taken first");
@@ -245,7 +253,7 @@ async fn take_news(
             queue.push_front(item);
         }
     }
-    Ok(())
+    Ok(n)
 }
 
 /// Handled messages are moved out of the INBOX in sets of at least this many
@@ -309,6 +317,22 @@ impl Moves {
         }
         Ok(())
     }
+}
+
+/// The next batch: the `fresh` messages at the front of the queue (news,
+/// see [`take_news`]) in a batch of their own, fetched, read and written
+/// without a batch of the backlog beside them; else a full batch.
+fn next_batch(
+    queue: &mut VecDeque<(u32, u32)>,
+    fresh: usize,
+    max_messages: usize,
+    max_bytes: u64,
+) -> Vec<u32> {
+    let max = match fresh {
+        0 => max_messages,
+        n => n.min(max_messages),
+    };
+    take_batch(queue, max, max_bytes)
 }
 
 /// The next batch from the front of the queue, bounded like [`batches`].
@@ -425,4 +449,33 @@ async fn start_uid(p: &Pipeline, validity: u32) -> anyhow::Result<u32> {
         }
         None => 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn news_goes_in_a_batch_of_its_own_and_the_backlog_in_full_ones() {
+        // A backlog of 500 small messages, UIDs 1..=500, then news 900, 901
+        // put in front by take_news.
+        let mut q: VecDeque<(u32, u32)> = (1..=500).map(|u| (u, 1000)).collect();
+        q.push_front((901, 1000));
+        q.push_front((900, 1000));
+        assert_eq!(next_batch(&mut q, 2, 200, 16 << 20), vec![900, 901]);
+        assert_eq!(
+            next_batch(&mut q, 0, 200, 16 << 20),
+            (1..=200).collect::<Vec<_>>()
+        );
+        // More news than a batch holds: bounded like any batch.
+        let mut q: VecDeque<(u32, u32)> = (1..=300).map(|u| (u, 1000)).collect();
+        assert_eq!(next_batch(&mut q, 250, 200, 16 << 20).len(), 200);
+        assert_eq!(
+            next_batch(&mut q, 50, 200, 16 << 20),
+            (201..=250).collect::<Vec<_>>()
+        );
+        // ... and by bytes.
+        let mut q: VecDeque<(u32, u32)> = (1..=10).map(|u| (u, 8 << 20)).collect();
+        assert_eq!(next_batch(&mut q, 3, 200, 16 << 20), vec![1, 2]);
+    }
 }
