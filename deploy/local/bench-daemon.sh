@@ -9,6 +9,7 @@
 # BENCH_REMINDERS (default 10000) open cases for the reminder burst, 0 skips it;
 # BENCH_DRAIN_LATENCY_RUNS (default 20) notices sent one by one during the drain;
 # BENCH_INTAKE_ONLY=0 skips the second drain with SMTP unreachable (intake alone);
+# BENCH_SQLITE=0 measures PostgreSQL only;
 # BENCH_LOGS=DIR keeps the daemon's logs there (with e.g.
 # BREACHWATCH_LOG=info,breachwatch::workers=debug: the drain's phase timings).
 # Not a test: it prints a table (deploy/local/bench_daemon.py).
@@ -41,4 +42,4 @@ python3 deploy/local/bench_daemon.py --bin "$BIN" --ca "$MAILSTACK_TLS_CA" \
   --corpus "${BREACHWATCH_PUBLIC_CORPUS:-../shared/corpus/public}" --fixtures tests/fixtures/notices \
   --workdir "$WORK" --n "${BENCH_N:-10000}" --latency-runs "${BENCH_LATENCY_RUNS:-50}" \
   --reminders "${BENCH_REMINDERS:-10000}" --drain-latency-runs "${BENCH_DRAIN_LATENCY_RUNS:-20}" \
-  --intake-only "${BENCH_INTAKE_ONLY:-1}" --pg "$PG"
+  --intake-only "${BENCH_INTAKE_ONLY:-1}" --sqlite "${BENCH_SQLITE:-1}" --pg "$PG"

@@ -775,13 +775,16 @@ def main():
     ap.add_argument("--intake-only", type=int, default=1,
                     help="1: drain the backlog once more with SMTP unreachable (intake alone)")
     ap.add_argument("--pg", default="", help="PostgreSQL admin URL; empty: SQLite only")
+    ap.add_argument("--sqlite", type=int, default=1, help="0: PostgreSQL only (with --pg)")
     args = ap.parse_args()
 
     breach, staff = f"breach-bench@{args.domain}", f"staff-bench@{args.domain}"
     mails = make_mix(args.n, args.fixtures, args.corpus, staff, breach)
     mb = sum(len(m) for m in mails) / 1e6
     log(f"mix: {len(mails)} messages, {mb:.1f} MB")
-    results = {"SQLite": run_backend(args, "sqlite", mails, args.workdir)}
+    results = {}
+    if args.sqlite or not args.pg:
+        results["SQLite"] = run_backend(args, "sqlite", mails, args.workdir)
     if args.pg:
         results["PostgreSQL"] = run_backend(args, "pg", mails, args.workdir)
     for box in ("INBOX", "Processed", "Quarantine"):

@@ -688,3 +688,36 @@ fn a_fetch_of_uids_in_any_order_returns_each_message_once_in_uid_order() {
         conn.logout().await;
     });
 }
+
+#[test]
+fn mail_that_arrives_between_commands_ends_the_next_idle_at_once() {
+    let s = setup(Knobs::default());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut watcher = imap_session(&s).await;
+        let mut other = imap_session(&s).await;
+        assert!(watcher.has_idle(), "Dovecot offers IDLE");
+        let before = watcher.pending(0).await.expect("pending").len();
+        // Delivered while the watcher runs no command: the server tells it
+        // when its next command (IDLE) begins.
+        other
+            .append("INBOX", b"From: a@example.test\r\nSubject: between\r\nMessage-ID: <between@example.test>\r\n\r\nbody\r\n")
+            .await
+            .expect("APPEND");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let t = std::time::Instant::now();
+        let wake = watcher
+            .wait(Duration::from_secs(30), Duration::from_secs(30), &cancel)
+            .await
+            .expect("IDLE");
+        assert!(
+            matches!(wake, breachwatch::mail::imap::Wake::Changed) && t.elapsed() < Duration::from_secs(10),
+            "IDLE should end at once with news, not at its reissue: {wake:?} after {:?}",
+            t.elapsed()
+        );
+        assert_eq!(watcher.pending(0).await.expect("pending").len(), before + 1);
+        other.logout().await;
+        watcher.logout().await;
+    });
+}
