@@ -458,8 +458,7 @@ macro_rules! backend {
             /// an edit), then the source's messages move to the target.
             async fn merge_cases(tx: &mut Tx, m: &MergeWrite, now: DateTime<Utc>) -> Result<()> {
                 move_awareness(tx, &m.target).await?;
-                let evs: Vec<&NewEvent> = m.events.iter().collect();
-                append_events_in(tx, m.target.case_id, now, &evs).await?;
+                append_events_in(tx, m.target.case_id, now, &m.events).await?;
                 sqlx::query("UPDATE messages SET case_id = $1 WHERE case_id = $2")
                     .bind(m.target.case_id)
                     .bind(m.source_id)
@@ -492,8 +491,9 @@ macro_rules! backend {
                 tx: &mut Tx,
                 case_id: i64,
                 at: DateTime<Utc>,
-                evs: &[&NewEvent],
+                evs: impl IntoIterator<Item = &NewEvent>,
             ) -> Result<()> {
+                let evs: Vec<&NewEvent> = evs.into_iter().collect();
                 if evs.is_empty() {
                     return Ok(());
                 }
@@ -850,8 +850,7 @@ macro_rules! backend {
                             return Err(StoreError::Conflict(format!("message {} left case id {id} meanwhile", split.message_row)));
                         }
                         let c = compose.take().map(|f| f(&new)).unwrap_or_default();
-                        let evs: Vec<&NewEvent> = split.events.iter().chain(&c.events).collect();
-                        append_events_in(tx, new.id, now, &evs).await?;
+                        append_events_in(tx, new.id, now, split.events.iter().chain(&c.events)).await?;
                         queue_mails(tx, Some(new.id), c.mails, now).await?;
                         // The source's timeline names the new case.
                         for ev in w.events.iter_mut().filter(|e| e.kind == crate::core::event::EventKind::CaseSplit) {
@@ -880,8 +879,7 @@ macro_rules! backend {
                             (c, mails)
                         }
                     };
-                    let evs: Vec<&NewEvent> = w.events.iter().chain(&composed.events).collect();
-                    append_events_in(tx, k.id, now, &evs).await?;
+                    append_events_in(tx, k.id, now, w.events.iter().chain(&composed.events)).await?;
                     queue_mails(tx, Some(k.id), mails, now).await?;
                 }
                 if let Some((mb, cp)) = &w.checkpoint {
@@ -1140,8 +1138,7 @@ macro_rules! backend {
                 .execute(&mut *tx)
                 .await?;
                 if let Some(c) = case_id {
-                    let evs: Vec<&NewEvent> = notice.events.iter().collect();
-                    append_events_in(&mut tx, c, now, &evs).await?;
+                    append_events_in(&mut tx, c, now, &notice.events).await?;
                 }
                 queue_mails(&mut tx, case_id, notice.mails, now).await?;
                 tx.commit().await?;
@@ -1322,8 +1319,7 @@ macro_rules! backend {
                 };
                 let key = CaseKey { id: due.case_id, case_ref: due.case_ref.clone() };
                 let c = compose(&key);
-                let evs: Vec<&NewEvent> = std::iter::once(&event).chain(&c.events).collect();
-                append_events_in(&mut tx, due.case_id, now, &evs).await?;
+                append_events_in(&mut tx, due.case_id, now, std::iter::once(&event).chain(&c.events)).await?;
                 queue_mails(&mut tx, Some(due.case_id), c.mails, now).await?;
                 tx.commit().await?;
                 Ok(true)
@@ -1365,8 +1361,7 @@ macro_rules! backend {
                 let _ = fired_seq;
                 let key = CaseKey { id: due.case_id, case_ref: due.case_ref.clone() };
                 let c = compose(&key);
-                let evs: Vec<&NewEvent> = std::iter::once(&event).chain(&c.events).collect();
-                append_events_in(&mut tx, due.case_id, now, &evs).await?;
+                append_events_in(&mut tx, due.case_id, now, std::iter::once(&event).chain(&c.events)).await?;
                 queue_mails(&mut tx, Some(due.case_id), c.mails, now).await?;
                 tx.commit().await?;
                 Ok(true)
@@ -1865,8 +1860,7 @@ macro_rules! backend {
                 now: DateTime<Utc>,
             ) -> Result<()> {
                 let mut tx = $begin(pool).await?;
-                let evs: Vec<&NewEvent> = events.iter().collect();
-                append_events_in(&mut tx, case_id, now, &evs).await?;
+                append_events_in(&mut tx, case_id, now, events).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -1935,8 +1929,7 @@ macro_rules! backend {
                 if let Some(u) = update {
                     update_workflow(&mut tx, case_id, u).await?;
                 }
-                let evs: Vec<&NewEvent> = events.iter().collect();
-                append_events_in(&mut tx, case_id, now, &evs).await?;
+                append_events_in(&mut tx, case_id, now, events).await?;
                 queue_mails(&mut tx, Some(case_id), mails, now).await?;
                 tx.commit().await?;
                 Ok(())
