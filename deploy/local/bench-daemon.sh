@@ -36,7 +36,7 @@ if [ "${BENCH_PG:-1}" = 1 ]; then PG="$(deploy/local/postgres.sh)"; fi
 WORK="$(mktemp -d /tmp/bw-bench-daemon.XXXXXX)"
 LOGS="${BENCH_LOGS:-}"
 trap 'if [ -n "$LOGS" ]; then mkdir -p "$LOGS" && cp "$WORK"/daemon-*.log "$LOGS"/ 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
-python3 deploy/local/bench_daemon.py --bin "$BIN" --ca "$MAILSTACK_TLS_CA" \
+MAILSTACK_POSTFIX_CONFIG_DIR="$MAILSTACK_POSTFIX_CONFIG_DIR" python3 deploy/local/bench_daemon.py --bin "$BIN" --ca "$MAILSTACK_TLS_CA" \
   --imaps-port "$MAILSTACK_IMAPS_PORT" --smtp-port "$MAILSTACK_SMTP_PORT" \
   --password "$MAILSTACK_PASSWORD" --domain "$MAILSTACK_DOMAIN" --mail-dir "$MAILSTACK_MAIL_DIR" \
   --corpus "${BREACHWATCH_PUBLIC_CORPUS:-../shared/corpus/public}" --fixtures tests/fixtures/notices \

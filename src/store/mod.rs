@@ -397,12 +397,14 @@ pub struct DueReminder {
     pub next_seq: u32,
 }
 
-/// One case's due reminder in a group ([`Store::commit_reminders`]).
+/// One case's due reminder in a group ([`Store::commit_reminders`]), its
+/// mail composed before the group's transaction (the clock composes the
+/// next group while this one is written).
 pub struct ReminderItem {
     pub due: DueReminder,
     pub next: Option<(DateTime<Utc>, u32)>,
     pub event: NewEvent,
-    pub compose: Box<dyn FnOnce(&CaseKey) -> Composed + Send>,
+    pub composed: Composed,
 }
 
 /// A case whose next NIS2 reminder is due.

@@ -1420,11 +1420,7 @@ macro_rules! backend {
                 }
                 let items: Vec<(DueReminder, Option<(DateTime<Utc>, u32)>, NewEvent, Composed)> = items
                     .into_iter()
-                    .map(|it| {
-                        let key = CaseKey { id: it.due.case_id, case_ref: it.due.case_ref.clone() };
-                        let c = (it.compose)(&key);
-                        (it.due, it.next, it.event, c)
-                    })
+                    .map(|it| (it.due, it.next, it.event, it.composed))
                     .collect();
                 let mut tx = $begin(pool).await?;
                 // 1. The plans move, each only from the position read; the

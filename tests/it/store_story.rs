@@ -376,3 +376,119 @@ Date: Mon, 21 Jun 2021 07:09:14 +0200\r\nMessage-ID: <wal-{i}@example.test>\r\n\
     );
     store.close().await;
 }
+
+/// Due cases in several write groups (of 7 here; the daemon's are
+/// `clock::WRITE_GROUP`): the groups are read and composed ahead while the
+/// one before is written. Every case
+/// gets its reminder once, in the right order of the timeline; a case whose
+/// route cannot be read (in the middle group) gets none and is reported,
+/// and the others still go; the register verifies.
+async fn reminders_in_several_groups(db_url: &str) {
+    use breachwatch::workers::clock::fire_due_waking;
+    use sqlx::Connection;
+    const GROUP: usize = 7;
+    let cfg = Arc::new(config(db_url));
+    let store = Store::connect(db_url).await.expect("connect + migrate");
+    let p = Pipeline::new(cfg, store.clone());
+    let now: chrono::DateTime<Utc> = "2021-06-21T05:30:00Z".parse().unwrap();
+    let n = 3 * GROUP + 4;
+    for i in 0..n {
+        let h = p
+            .handle(&notice(&format!("g{i}@x"), ""), None, None, now)
+            .await
+            .unwrap();
+        assert!(matches!(h, Handled::Opened(_)), "{h:?}");
+    }
+    let mut list = store.list_cases().await.unwrap();
+    assert_eq!(list.len(), n);
+    list.sort_by_key(|c| c.id);
+    let broken = &list[GROUP + 3];
+    // The route as stored, spoilt and later put back.
+    let set_route = |route: String| {
+        let id = broken.id;
+        async move {
+            if db_url.starts_with("sqlite:") {
+                let mut c = sqlx::SqliteConnection::connect(db_url).await.unwrap();
+                let old: String = sqlx::query_scalar("SELECT route FROM cases WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap();
+                sqlx::query("UPDATE cases SET route = $1 WHERE id = $2")
+                    .bind(route)
+                    .bind(id)
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+                old
+            } else {
+                let mut c = sqlx::PgConnection::connect(db_url).await.unwrap();
+                let old: String = sqlx::query_scalar("SELECT route FROM cases WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap();
+                sqlx::query("UPDATE cases SET route = $1 WHERE id = $2")
+                    .bind(route)
+                    .bind(id)
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+                old
+            }
+        }
+    };
+    let route = set_route("not json".into()).await;
+    let day1 = list[0].aware_at + Duration::hours(25);
+    let err = fire_due_waking(&store, &p.sender, &p.cfg.clock, day1, None, GROUP)
+        .await
+        .expect_err("the broken case is reported");
+    assert!(err.to_string().contains(broken.case_ref.as_str()), "{err}");
+    for c in &list {
+        let purposes: Vec<String> = store
+            .case_outbox(c.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.purpose)
+            .collect();
+        let reminders = purposes.iter().filter(|p| *p == "reminder").count();
+        let want = usize::from(c.id != broken.id);
+        assert_eq!(reminders, want, "{}: {purposes:?}", c.case_ref);
+        let kinds: Vec<String> = store
+            .case_events(c.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.kind.as_str().to_string())
+            .collect();
+        let reminder_events = kinds.iter().filter(|k| *k == "reminder").count();
+        assert_eq!(reminder_events, want, "{}: {kinds:?}", c.case_ref);
+        if want == 1 {
+            assert_eq!(kinds.last().map(String::as_str), Some("reminder"));
+        }
+    }
+    // Fired once: with the route put back, the same instant queues the
+    // broken case's reminder and no other.
+    set_route(route).await;
+    for want in [1, 0] {
+        let fired = fire_due_waking(&store, &p.sender, &p.cfg.clock, day1, None, GROUP)
+            .await
+            .unwrap();
+        assert_eq!(fired, want);
+    }
+    let report = breachwatch::register::verify(&store, None).await.unwrap();
+    assert!(report.problems().is_empty(), "{:?}", report.problems());
+    store.close().await;
+}
+
+#[tokio::test]
+async fn reminders_in_several_groups_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    reminders_in_several_groups(&format!("sqlite://{}/r.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn reminders_in_several_groups_on_postgres() {
+    crate::harness::with_pg(|url| async move { reminders_in_several_groups(&url).await }).await;
+}
