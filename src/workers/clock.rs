@@ -40,10 +40,10 @@ pub async fn fire_due(
 /// Fires every due reminder; returns how many were queued. The due cases
 /// come from one indexed range scan (`cases_next_reminder`, at most
 /// `store::DUE_SCAN` at a time) and go in groups of `group` cases (the
-/// daemon: [`WRITE_GROUP`]): a
-/// group's rows are read in one query and its mails composed (off the async
-/// workers) while the group before it is written, each group in one
-/// transaction (each case only from the plan position it was read at).
+/// daemon: [`WRITE_GROUP`]): a group's rows are read in one query and its
+/// mails composed (off the async workers) while the group before it is
+/// written, each group in one transaction (each case only from the plan
+/// position it was read at).
 /// `outbox_wake` is told after each, so the senders start on the first
 /// group while the next is written. A group's events carry the time it was
 /// written: `now` plus the time spent since the call.

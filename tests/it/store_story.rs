@@ -403,39 +403,29 @@ async fn reminders_in_several_groups(db_url: &str) {
     assert_eq!(list.len(), n);
     list.sort_by_key(|c| c.id);
     let broken = &list[GROUP + 3];
-    // The route as stored, spoilt and later put back.
-    let set_route = |route: String| {
-        let id = broken.id;
-        async move {
-            if db_url.starts_with("sqlite:") {
-                let mut c = sqlx::SqliteConnection::connect(db_url).await.unwrap();
-                let old: String = sqlx::query_scalar("SELECT route FROM cases WHERE id = $1")
-                    .bind(id)
-                    .fetch_one(&mut c)
-                    .await
-                    .unwrap();
-                sqlx::query("UPDATE cases SET route = $1 WHERE id = $2")
-                    .bind(route)
-                    .bind(id)
-                    .execute(&mut c)
-                    .await
-                    .unwrap();
-                old
-            } else {
-                let mut c = sqlx::PgConnection::connect(db_url).await.unwrap();
-                let old: String = sqlx::query_scalar("SELECT route FROM cases WHERE id = $1")
-                    .bind(id)
-                    .fetch_one(&mut c)
-                    .await
-                    .unwrap();
-                sqlx::query("UPDATE cases SET route = $1 WHERE id = $2")
-                    .bind(route)
-                    .bind(id)
-                    .execute(&mut c)
-                    .await
-                    .unwrap();
-                old
-            }
+    // The route as stored, spoilt and later put back (the old one returned).
+    macro_rules! swap_route {
+        ($conn:ty, $route:expr) => {{
+            let mut c = <$conn>::connect(db_url).await.unwrap();
+            let old: String = sqlx::query_scalar("SELECT route FROM cases WHERE id = $1")
+                .bind(broken.id)
+                .fetch_one(&mut c)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE cases SET route = $1 WHERE id = $2")
+                .bind($route)
+                .bind(broken.id)
+                .execute(&mut c)
+                .await
+                .unwrap();
+            old
+        }};
+    }
+    let set_route = |route: String| async move {
+        if db_url.starts_with("sqlite:") {
+            swap_route!(sqlx::SqliteConnection, route)
+        } else {
+            swap_route!(sqlx::PgConnection, route)
         }
     };
     let route = set_route("not json".into()).await;
