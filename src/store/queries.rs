@@ -1418,10 +1418,6 @@ macro_rules! backend {
                 if items.is_empty() {
                     return Ok(Vec::new());
                 }
-                let items: Vec<(DueReminder, Option<(DateTime<Utc>, u32)>, NewEvent, Composed)> = items
-                    .into_iter()
-                    .map(|it| (it.due, it.next, it.event, it.composed))
-                    .collect();
                 let mut tx = $begin(pool).await?;
                 // 1. The plans move, each only from the position read; the
                 // case rows are locked first (one lock order: rows, counter).
@@ -1430,7 +1426,7 @@ macro_rules! backend {
                      reminders_sent = reminders_sent + 1 FROM (VALUES ",
                 );
                 let mut first = true;
-                for (due, next, _, _) in &items {
+                for ReminderItem { due, next, .. } in &items {
                     let (next_at, next_seq) = match next {
                         Some((at, seq)) => (Some(*at), Some(i64::from(*seq))),
                         None => (None, None),
@@ -1456,15 +1452,15 @@ macro_rules! backend {
                     .await?
                     .into_iter()
                     .collect();
-                let out: Vec<bool> = items.iter().map(|(d, ..)| changed.contains(&d.case_id)).collect();
-                let items: Vec<_> = items.into_iter().filter(|(d, ..)| changed.contains(&d.case_id)).collect();
+                let out: Vec<bool> = items.iter().map(|it| changed.contains(&it.due.case_id)).collect();
+                let items: Vec<_> = items.into_iter().filter(|it| changed.contains(&it.due.case_id)).collect();
                 if items.is_empty() {
                     tx.commit().await?;
                     return Ok(out);
                 }
-                let ids: Vec<i64> = items.iter().map(|(d, ..)| d.case_id).collect();
+                let ids: Vec<i64> = items.iter().map(|it| it.due.case_id).collect();
                 // 2. The register numbers of every event of the group.
-                let n_events: i64 = items.iter().map(|(.., c)| 1 + c.events.len() as i64).sum();
+                let n_events: i64 = items.iter().map(|it| 1 + it.composed.events.len() as i64).sum();
                 let last_reg: i64 = sqlx::query_scalar(
                     "UPDATE register_counter SET last = last + $1 WHERE id = 1 RETURNING last",
                 )
@@ -1511,7 +1507,7 @@ macro_rules! backend {
                 let at = chain::stored_instant(now);
                 let mut events: Vec<chain::EventRow> = Vec::new();
                 let mut mails: Vec<(i64, DateTime<Utc>, OutboxMail)> = Vec::new();
-                for (due, _, event, c) in items {
+                for ReminderItem { due, event, composed: c, .. } in items {
                     let Some(record) = rows.get(&due.case_id) else {
                         return Err(StoreError::NotFound(format!("case id {}", due.case_id)));
                     };
