@@ -141,16 +141,23 @@ pub async fn run_with(
         }
     }
     tracker.spawn(workers::checkpoint::run(store.clone(), shutdown.clone()));
+    // The senders hold back while the clock writes a burst of reminders.
+    let link = workers::clock::OutboxLink {
+        wake: p.outbox_wake.clone(),
+        burst: workers::burst::Burst::default(),
+    };
+    let mut outbox = workers::outbox::Outbox::new(&cfg, store.clone(), smtp, replica.id);
+    outbox.burst = link.burst.clone();
     tracker.spawn(workers::clock::run(
         store.clone(),
         p.sender.clone(),
         cfg.clock.clone(),
         p.clock_wake.clone(),
-        p.outbox_wake.clone(),
+        link,
         shutdown.clone(),
     ));
     tracker.spawn(workers::outbox::run(
-        workers::outbox::Outbox::new(&cfg, store.clone(), smtp, replica.id),
+        outbox,
         replica.clone(),
         p.outbox_wake.clone(),
         shutdown.clone(),

@@ -17,6 +17,7 @@ use crate::core::event::EventKind;
 use crate::core::routing::Route;
 use crate::mail::compose::{self, Sender};
 use crate::store::{CaseRecord, Composed, NewEvent, ReminderItem, Store};
+use crate::workers::burst::Burst;
 
 /// How many cases' reminders one transaction writes: large enough that the
 /// per-transaction cost is spread (one statement per kind of write for the
@@ -26,6 +27,14 @@ use crate::store::{CaseRecord, Composed, NewEvent, ReminderItem, Store};
 /// senders (SQLite, `make bench-daemon`): queued p99 3.6-4.0 s with groups
 /// of 200, 2.9-3.2 s with 500, 3.2 s with 1,000.
 pub const WRITE_GROUP: usize = 500;
+
+/// What the clock tells the outbox's senders: a group was written (`wake`),
+/// a burst is being written (`burst`).
+#[derive(Clone, Default)]
+pub struct OutboxLink {
+    pub wake: Arc<Notify>,
+    pub burst: Burst,
+}
 
 /// Fires every due reminder; returns how many were queued. See [`fire_due_waking`].
 pub async fn fire_due(
@@ -44,15 +53,16 @@ pub async fn fire_due(
 /// mails composed (off the async workers) while the group before it is
 /// written, each group in one transaction (each case only from the plan
 /// position it was read at).
-/// `outbox_wake` is told after each, so the senders start on the first
-/// group while the next is written. A group's events carry the time it was
-/// written: `now` plus the time spent since the call.
+/// `outbox` is woken after each; while more than one group is written (a
+/// burst), its senders claim nothing new (`workers::burst`). A group's
+/// events carry the time it was written: `now` plus the time spent since
+/// the call.
 pub async fn fire_due_waking(
     store: &Store,
     sender: &Sender,
     plan: &ReminderPlan,
     now: DateTime<Utc>,
-    outbox_wake: Option<&Notify>,
+    outbox: Option<&OutboxLink>,
     group: usize,
 ) -> anyhow::Result<usize> {
     let started = std::time::Instant::now();
@@ -63,6 +73,7 @@ pub async fn fire_due_waking(
     while due.peek().is_some() {
         groups.push(due.by_ref().take(group).collect::<Vec<_>>());
     }
+    let burst = outbox.filter(|_| groups.len() > 1).map(|o| o.burst.begin());
     // One group prepared ahead: the reading and composing of the next
     // overlaps the writing of this one. The producer stops when this side
     // stops listening (an error returned below drops `prepared`).
@@ -84,6 +95,8 @@ pub async fn fire_due_waking(
             items,
             logged,
             error,
+            read,
+            composed,
         } = group?;
         if let Some(e) = error {
             // The other cases' reminders still go; the clock backs off and
@@ -91,17 +104,28 @@ pub async fn fire_due_waking(
             broken.get_or_insert(e);
         }
         let at = now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+        let n = items.len();
+        let t = std::time::Instant::now();
         let done = store.commit_reminders(items, at).await?;
+        tracing::debug!(
+            cases = n,
+            read_ms = read.as_millis() as u64,
+            compose_ms = composed.as_millis() as u64,
+            write_ms = t.elapsed().as_millis() as u64,
+            since_scan_ms = started.elapsed().as_millis() as u64,
+            "reminder group written"
+        );
         for (done, (case_ref, seq, overdue)) in done.into_iter().zip(logged) {
             if done {
                 fired += 1;
                 tracing::info!(case = %case_ref, seq, overdue, "reminder queued");
             }
         }
-        if let Some(w) = outbox_wake {
-            w.notify_one();
+        if let Some(o) = outbox {
+            o.wake.notify_one();
         }
     }
+    drop(burst);
     if let Some(e) = broken {
         return Err(e);
     }
@@ -116,6 +140,9 @@ struct Prepared {
     items: Vec<ReminderItem>,
     logged: Vec<Fired>,
     error: Option<anyhow::Error>,
+    /// Time spent reading the group's rows and composing its mails.
+    read: Duration,
+    composed: Duration,
 }
 
 /// Reads a group's case rows (one query) and composes their reminders on a
@@ -127,15 +154,20 @@ async fn prepare(
     now: DateTime<Utc>,
     group: Vec<crate::store::DueReminder>,
 ) -> anyhow::Result<Prepared> {
+    let t = std::time::Instant::now();
     let ids: Vec<i64> = group.iter().map(|d| d.case_id).collect();
     let rows = store.cases_by_ids(&ids).await?;
+    let read = t.elapsed();
     let (sender, plan) = (sender.clone(), plan.clone());
     let composed = tokio::task::spawn_blocking(move || {
+        let t = std::time::Instant::now();
         let mut rows: HashMap<i64, CaseRecord> = rows.into_iter().map(|w| (w.id, w)).collect();
         let mut out = Prepared {
             items: Vec::with_capacity(group.len()),
             logged: Vec::with_capacity(group.len()),
             error: None,
+            read,
+            composed: Duration::ZERO,
         };
         for due in group {
             let Some(record) = rows.remove(&due.case_id) else {
@@ -152,6 +184,7 @@ async fn prepare(
                 }
             }
         }
+        out.composed = t.elapsed();
         out
     })
     .await?;
@@ -290,7 +323,7 @@ pub async fn run(
     sender: Sender,
     plan: ReminderPlan,
     wake: Arc<Notify>,
-    outbox_wake: Arc<Notify>,
+    outbox: OutboxLink,
     cancel: CancellationToken,
 ) {
     let mut pacer = crate::workers::backoff::Pacer::new("clock");
@@ -303,7 +336,7 @@ pub async fn run(
             &sender,
             &plan,
             Utc::now(),
-            Some(outbox_wake.as_ref()),
+            Some(&outbox),
             WRITE_GROUP,
         )
         .await
@@ -311,7 +344,7 @@ pub async fn run(
             Ok(n) => {
                 pacer.succeeded();
                 if n > 0 {
-                    outbox_wake.notify_one();
+                    outbox.wake.notify_one();
                 }
             }
             Err(e) => {

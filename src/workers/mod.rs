@@ -3,6 +3,7 @@
 //! wait" under a cancellation token.
 
 pub mod backoff;
+pub mod burst;
 pub mod checkpoint;
 pub mod clock;
 pub mod digest;

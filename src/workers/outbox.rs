@@ -36,6 +36,7 @@ use crate::mail::compose::{self, Draft, Sender};
 use crate::mail::smtp::{SendOutcome, SmtpSender, SmtpSession};
 use crate::store::{Composed, NewEvent, OutboxRow, Replica, Store};
 use crate::workers::backoff::Pacer;
+use crate::workers::burst::{Burst, MAX_PAUSE};
 
 /// The purpose of the DPO's notice of a refused mail; a refusal of such a
 /// notice is only logged (no notice of a notice).
@@ -110,6 +111,9 @@ pub struct Outbox {
     pub case_prefix: String,
     /// This replica's id, recorded on the rows it claims.
     pub replica: i64,
+    /// The clock's bursts: a sender does not claim while one is written
+    /// (at most `burst::MAX_PAUSE`).
+    pub burst: Burst,
 }
 
 impl Outbox {
@@ -127,6 +131,7 @@ impl Outbox {
             default_dpo: cfg.routing.default.dpo.address.clone(),
             case_prefix: cfg.general.case_prefix.clone(),
             replica,
+            burst: Burst::default(),
         }
     }
 }
@@ -388,6 +393,11 @@ async fn sender(
     loop {
         if cancel.is_cancelled() {
             return;
+        }
+        // Reminders falling due by the thousand are written first.
+        tokio::select! {
+            _ = ob.burst.quiet(MAX_PAUSE) => {}
+            _ = cancel.cancelled() => return,
         }
         let step = send_batch(&ob, &mut session, Utc::now()).await;
         let sleep_for = match step {
