@@ -53,8 +53,8 @@ pub async fn fire_due(
 /// mails composed (off the async workers) while the group before it is
 /// written, each group in one transaction (each case only from the plan
 /// position it was read at).
-/// `outbox` is woken after each; while more than one group is written (a
-/// burst), its senders claim nothing new (`workers::burst`). A group's
+/// `outbox` is woken after each; on SQLite, while more than one group is
+/// written (a burst), its senders claim nothing new (`workers::burst`). A group's
 /// events carry the time it was written: `now` plus the time spent since
 /// the call.
 pub async fn fire_due_waking(
@@ -73,7 +73,12 @@ pub async fn fire_due_waking(
     while due.peek().is_some() {
         groups.push(due.by_ref().take(group).collect::<Vec<_>>());
     }
-    let burst = outbox.filter(|_| groups.len() > 1).map(|o| o.burst.begin());
+    // SQLite only: on PostgreSQL the senders' writes do not wait for the
+    // clock's, and holding them back only made the last reminder reach SMTP
+    // later (`workers::burst`).
+    let burst = outbox
+        .filter(|_| groups.len() > 1 && store.single_writer())
+        .map(|o| o.burst.begin());
     // One group prepared ahead: the reading and composing of the next
     // overlaps the writing of this one. The producer stops when this side
     // stops listening (an error returned below drops `prepared`).

@@ -382,9 +382,11 @@ Date: Mon, 21 Jun 2021 07:09:14 +0200\r\nMessage-ID: <wal-{i}@example.test>\r\n\
 /// one before is written. Every case
 /// gets its reminder once, in the right order of the timeline; a case whose
 /// route cannot be read (in the middle group) gets none and is reported,
-/// and the others still go; the register verifies.
+/// and the others still go; the register verifies. On SQLite several groups
+/// are a burst for the senders, ended also when the call fails; one group
+/// is not; PostgreSQL has no bursts.
 async fn reminders_in_several_groups(db_url: &str) {
-    use breachwatch::workers::clock::fire_due_waking;
+    use breachwatch::workers::clock::{fire_due_waking, OutboxLink};
     use sqlx::Connection;
     const GROUP: usize = 7;
     let cfg = Arc::new(config(db_url));
@@ -430,10 +432,25 @@ async fn reminders_in_several_groups(db_url: &str) {
     };
     let route = set_route("not json".into()).await;
     let day1 = list[0].aware_at + Duration::hours(25);
-    let err = fire_due_waking(&store, &p.sender, &p.cfg.clock, day1, None, GROUP)
+    let link = OutboxLink::default();
+    let mut burst = link.burst.subscribe();
+    burst.mark_unchanged();
+    let err = fire_due_waking(&store, &p.sender, &p.cfg.clock, day1, Some(&link), GROUP)
         .await
         .expect_err("the broken case is reported");
     assert!(err.to_string().contains(broken.case_ref.as_str()), "{err}");
+    // A burst holds the senders back on SQLite only (one writer).
+    let sqlite = db_url.starts_with("sqlite:");
+    assert_eq!(
+        burst.has_changed().unwrap(),
+        sqlite,
+        "four groups are a burst on SQLite"
+    );
+    assert_eq!(
+        *burst.borrow_and_update(),
+        0,
+        "the burst ended with the call"
+    );
     for c in &list {
         let purposes: Vec<String> = store
             .case_outbox(c.id)
@@ -462,11 +479,12 @@ async fn reminders_in_several_groups(db_url: &str) {
     // broken case's reminder and no other.
     set_route(route).await;
     for want in [1, 0] {
-        let fired = fire_due_waking(&store, &p.sender, &p.cfg.clock, day1, None, GROUP)
+        let fired = fire_due_waking(&store, &p.sender, &p.cfg.clock, day1, Some(&link), GROUP)
             .await
             .unwrap();
         assert_eq!(fired, want);
     }
+    assert!(!burst.has_changed().unwrap(), "one group is no burst");
     let report = breachwatch::register::verify(&store, None).await.unwrap();
     assert!(report.problems().is_empty(), "{:?}", report.problems());
     store.close().await;
