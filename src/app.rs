@@ -146,8 +146,8 @@ pub async fn run_with(
         wake: p.outbox_wake.clone(),
         burst: workers::burst::Burst::default(),
     };
-    let mut outbox = workers::outbox::Outbox::new(&cfg, store.clone(), smtp, replica.id);
-    outbox.burst = link.burst.clone();
+    let outbox =
+        workers::outbox::Outbox::new(&cfg, store.clone(), smtp, replica.id, link.burst.clone());
     tracker.spawn(workers::clock::run(
         store.clone(),
         p.sender.clone(),

@@ -117,7 +117,13 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    pub fn new(cfg: &crate::config::Config, store: Store, smtp: SmtpSender, replica: i64) -> Self {
+    pub fn new(
+        cfg: &crate::config::Config,
+        store: Store,
+        smtp: SmtpSender,
+        replica: i64,
+        burst: Burst,
+    ) -> Self {
         Outbox {
             store,
             smtp,
@@ -131,7 +137,7 @@ impl Outbox {
             default_dpo: cfg.routing.default.dpo.address.clone(),
             case_prefix: cfg.general.case_prefix.clone(),
             replica,
-            burst: Burst::default(),
+            burst,
         }
     }
 }
