@@ -928,6 +928,8 @@ impl Store {
         dispatch!(self, checkpoint(mailbox))
     }
 
+    /// Moves the checkpoint on: within one UIDVALIDITY never back (news is
+    /// written before older backlog); a new UIDVALIDITY replaces it.
     pub async fn set_checkpoint(&self, mailbox: &str, cp: Checkpoint) -> Result<()> {
         dispatch!(self, set_checkpoint(mailbox, cp))
     }

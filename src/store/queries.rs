@@ -36,11 +36,16 @@ macro_rules! backend {
                 }))
             }
 
+            /// Within one UIDVALIDITY the checkpoint only moves forward: news
+            /// written before older backlog (`workers::watch`) must not be
+            /// followed by a lower one. A new UIDVALIDITY takes its own.
             async fn write_checkpoint(tx: &mut Tx, mailbox: &str, cp: Checkpoint) -> Result<()> {
                 sqlx::query(
                     "INSERT INTO mailbox_state (mailbox, uidvalidity, last_uid) VALUES ($1, $2, $3) \
                      ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity, \
-                     last_uid = excluded.last_uid",
+                     last_uid = CASE WHEN mailbox_state.uidvalidity = excluded.uidvalidity \
+                                      AND mailbox_state.last_uid > excluded.last_uid \
+                                     THEN mailbox_state.last_uid ELSE excluded.last_uid END",
                 )
                 .bind(mailbox)
                 .bind(i64::from(cp.uidvalidity))

@@ -36,14 +36,17 @@ use crate::workers::ingest::{Origin, Pipeline, WriteTimes};
 /// New mail during a drain: before each next batch, one `UID FETCH n:* (UID
 /// RFC822.SIZE)` above the highest UID known asks for mail that arrived
 /// meanwhile (what IDLE would report; IDLE itself cannot run while the session
-/// fetches and moves), and that mail goes first, in the very next batch, a
-/// batch of its own (no backlog beside it). So a
-/// new notice waits for at most one batch in progress, not for the backlog;
-/// the older backlog keeps its UID order after it. The checkpoint may then run
-/// ahead of older messages still in the INBOX: a pass that does not finish is
-/// always followed by a rescan (store error, reconnect, restart), and the
-/// INBOX, not the checkpoint, is what is left to do. A pass that moved mail
-/// looks for news once more before it returns (and the watcher waits).
+/// fetches and moves), and that mail goes first: it is fetched, read and
+/// written at once, in a batch of its own (no backlog beside it), before the
+/// batch in hand (already fetched and read) is written. So a new notice waits
+/// for the batch being written when it arrived, not for the backlog; the
+/// older backlog keeps its UID order after it. Every message is recorded with
+/// its own UID; the checkpoint never moves back within a UIDVALIDITY
+/// (`Store::set_checkpoint`), so it may run ahead of older messages still in
+/// the INBOX: a pass that does not finish is always followed by a rescan
+/// (store error, reconnect, restart), and the INBOX, not the checkpoint, is
+/// what is left to do. A pass that moved mail looks for news once more
+/// before it returns (and the watcher waits).
 pub async fn ingest_pass(
     conn: &mut ImapConn,
     p: &Pipeline,
@@ -97,24 +100,27 @@ async fn drain(
     if first.is_empty() {
         return Ok(());
     }
-    let mut batch = fetch_and_read(conn, p, uidvalidity, *last, &first).await?;
+    let mut batch = fetch_and_read(conn, p, uidvalidity, &first).await?;
     while !batch.uids.is_empty() {
-        // Mail that arrived meanwhile goes first (see above).
+        // Mail that arrived meanwhile goes first (see above): fetched, read
+        // and written now, before the batch in hand.
         let t_news = Instant::now();
         let fresh = take_news(conn, &mut seen, &mut queue).await?;
         let news = t_news.elapsed();
-        let next = match stop.is_cancelled() {
-            true => Vec::new(),
-            false => next_batch(
+        if fresh > 0 && !stop.is_cancelled() {
+            let uids = next_batch(
                 &mut queue,
                 fresh,
                 imap.batch_max_messages,
                 imap.batch_max_bytes,
-            ),
-        };
-        // The next batch is written only after this one in full: its
-        // checkpoint starts above this one's.
-        let floor = batch.uids.iter().copied().fold(*last, u32::max);
+            );
+            let news = fetch_and_read(conn, p, uidvalidity, &uids).await?;
+            write_alone(p, &news, last, moves, stop).await?;
+        }
+        if stop.is_cancelled() {
+            break;
+        }
+        let next = take_batch(&mut queue, imap.batch_max_messages, imap.batch_max_bytes);
         let Batch { uids, reads, .. } = &batch;
         let mut times = WriteTimes::default();
         let t_round = Instant::now();
@@ -126,7 +132,7 @@ async fn drain(
                 let r = p.handle_batch_timed(reads, stop, None, &mut times).await;
                 (r, t.elapsed())
             },
-            fetch_and_read(conn, p, uidvalidity, floor, &next),
+            fetch_and_read(conn, p, uidvalidity, &next),
         );
         let round = t_round.elapsed();
         *last = uids
@@ -159,6 +165,40 @@ async fn drain(
     Ok(())
 }
 
+/// Writes a batch of news on its own (nothing is fetched beside it) and
+/// collects its handled messages for the move.
+async fn write_alone(
+    p: &Pipeline,
+    batch: &Batch,
+    last: &mut u32,
+    moves: &mut Moves,
+    stop: &CancellationToken,
+) -> anyhow::Result<()> {
+    let mut times = WriteTimes::default();
+    let t = Instant::now();
+    let (handled, failed) = p
+        .handle_batch_timed(&batch.reads, stop, None, &mut times)
+        .await;
+    let write = t.elapsed();
+    *last = batch
+        .uids
+        .iter()
+        .take(handled.len())
+        .fold(*last, |l, &u| l.max(u));
+    moves.add(&handled, &batch.uids);
+    let phases = Phases {
+        news: Duration::ZERO,
+        write,
+        round: write,
+        moved: Duration::ZERO,
+    };
+    log_batch(batch, handled.len(), &times, &phases);
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
 /// A batch fetched and read: the UIDs fetched (in order) and what the
 /// reader made of each, with what fetching and reading took.
 struct Batch {
@@ -169,13 +209,13 @@ struct Batch {
 }
 
 /// Fetches the messages `uids` (one `UID FETCH`) and reads them on the
-/// reader threads; `floor`: the lowest checkpoint their transactions write
-/// (news first must not move it back).
+/// reader threads. Each keeps its own UID: the checkpoint a transaction
+/// writes never moves back within a UIDVALIDITY (`Store::set_checkpoint`),
+/// so news written before older backlog is safe.
 async fn fetch_and_read(
     conn: &mut ImapConn,
     p: &Pipeline,
     uidvalidity: u32,
-    floor: u32,
     uids: &[u32],
 ) -> anyhow::Result<Batch> {
     let t = Instant::now();
@@ -189,7 +229,7 @@ async fn fetch_and_read(
             let origin = Origin {
                 mailbox: p.cfg.imap.checkpoint_key(),
                 uidvalidity,
-                uid: m.uid.max(floor),
+                uid: m.uid,
             };
             (m.raw, m.internal_date, Some(origin))
         })

@@ -220,3 +220,79 @@ fn a_poisonous_message_does_not_keep_its_batch_from_being_recorded() {
         "every notice but the junk opened a case"
     );
 }
+
+/// A notice that arrives during a drain is fetched, read and written before
+/// the rest of the backlog (before the batch already in hand), and every
+/// message keeps its own IMAP UID in the register: news first once gave the
+/// backlog after it the news's UID (the checkpoint's floor).
+#[test]
+fn news_during_a_drain_goes_first_and_every_message_keeps_its_uid() {
+    let s = setup(Knobs::default());
+    first_delivery(&s);
+    let n = 4000;
+    let plain = |i: usize| {
+        format!(
+            "From: Nyhetsbrev <brev@lista.example>\r\nTo: {breach}\r\nSubject: Veckobrev {i}\r\n\
+Date: {date}\r\nMessage-ID: <brev-{i}-{r}@lista.example>\r\n\r\nVeckans nyheter, nummer {i}.\r\n",
+            breach = s.users.addr("breach"),
+            date = Utc::now().to_rfc2822(),
+            r = rand::random::<u64>(),
+        )
+        .into_bytes()
+    };
+    let total = 2 + backlog(&s, (0..n).map(plain));
+    let d = s.start();
+    wait_for(120, "the first batch of the backlog written", || {
+        d.log_text().contains("drain batch").then_some(())
+    });
+    let now = Utc::now();
+    s.send(
+        "staff",
+        &outlook_forward_from(
+            &s,
+            now - chrono::Duration::hours(1),
+            "Intrång mitt i kön",
+            now,
+            "mittikon.example",
+            "Kösystemet",
+        ),
+    );
+    wait_for(300, "the backlog and the notice handled", || {
+        (s.mails("breach", "").is_empty() && s.mails("breach", "Processed").len() == total)
+            .then_some(())
+    });
+    let log = d.log_text();
+    assert!(
+        log.contains("new mail during a drain"),
+        "the backlog was drained before the notice arrived: make it larger\n{log}"
+    );
+    assert_eq!(s.cases().len(), 2, "{log}");
+    // After the notice's case, backlog batches were still written.
+    let opened = log.rfind("case opened").expect("the notice's case opened");
+    let full_batches_after = log[opened..].matches("drain batch").count();
+    assert!(
+        full_batches_after >= 2,
+        "the notice waited for the backlog ({full_batches_after} batches after it)\n{log}"
+    );
+    drop(d);
+    // Each recorded message has its own UID.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (rows, distinct): (i64, i64) = rt.block_on(async {
+        let store = breachwatch::store::Store::connect_unmigrated(&s.db_url)
+            .await
+            .unwrap();
+        let breachwatch::store::Store::Sqlite(pool) = &store else {
+            unreachable!("the intake tests run on SQLite")
+        };
+        let r = sqlx::query_as(
+            "SELECT COUNT(*), COUNT(DISTINCT uid) FROM messages WHERE uid IS NOT NULL",
+        )
+        .fetch_one(&pool.pool().await)
+        .await
+        .unwrap();
+        store.close().await;
+        r
+    });
+    assert_eq!(rows, total as i64, "every message recorded with its UID");
+    assert_eq!(distinct, rows, "no two messages share a UID");
+}

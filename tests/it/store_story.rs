@@ -500,3 +500,57 @@ async fn reminders_in_several_groups_on_sqlite() {
 async fn reminders_in_several_groups_on_postgres() {
     crate::harness::with_pg(|url| async move { reminders_in_several_groups(&url).await }).await;
 }
+
+/// News is written before older backlog (`workers::watch`): within one
+/// UIDVALIDITY the checkpoint a transaction writes never moves back, and
+/// each message keeps its own UID; a new UIDVALIDITY starts over.
+async fn checkpoint_moves_only_forward(db_url: &str) {
+    use breachwatch::store::Checkpoint;
+    use breachwatch::workers::ingest::Origin;
+    let cfg = Arc::new(config(db_url));
+    let store = Store::connect(db_url).await.expect("connect + migrate");
+    let p = Pipeline::new(cfg, store.clone());
+    let now: chrono::DateTime<Utc> = "2021-06-21T05:30:00Z".parse().unwrap();
+    let origin = |uid| Origin {
+        mailbox: "INBOX".into(),
+        uidvalidity: 7,
+        uid,
+    };
+    let at = |uidvalidity, last_uid| Checkpoint {
+        uidvalidity,
+        last_uid,
+    };
+    // The news (UID 20) first, then a backlog message (UID 15).
+    p.handle(&notice("news@x", ""), None, Some(origin(20)), now)
+        .await
+        .unwrap();
+    assert_eq!(store.checkpoint("INBOX").await.unwrap(), Some(at(7, 20)));
+    p.handle(
+        &notice("old@x", "In-Reply-To: <news@x>\r\n"),
+        None,
+        Some(origin(15)),
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(store.checkpoint("INBOX").await.unwrap(), Some(at(7, 20)));
+    store.set_checkpoint("INBOX", at(7, 3)).await.unwrap();
+    assert_eq!(store.checkpoint("INBOX").await.unwrap(), Some(at(7, 20)));
+    store.set_checkpoint("INBOX", at(7, 21)).await.unwrap();
+    assert_eq!(store.checkpoint("INBOX").await.unwrap(), Some(at(7, 21)));
+    // A new UIDVALIDITY: the mailbox was recreated, its UIDs start over.
+    store.set_checkpoint("INBOX", at(8, 2)).await.unwrap();
+    assert_eq!(store.checkpoint("INBOX").await.unwrap(), Some(at(8, 2)));
+    store.close().await;
+}
+
+#[tokio::test]
+async fn checkpoint_moves_only_forward_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    checkpoint_moves_only_forward(&format!("sqlite://{}/c.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn checkpoint_moves_only_forward_on_postgres() {
+    crate::harness::with_pg(|url| async move { checkpoint_moves_only_forward(&url).await }).await;
+}
