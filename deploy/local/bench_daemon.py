@@ -233,6 +233,9 @@ def bare_move(args, user):
 # ------------------------------------------------------------------ daemon
 def write_config(args, path, db_url, smtp_port=None):
     u = lambda r: f"{r}-bench@{args.domain}"
+    # BENCH_BATCH_BYTES: `imap.batch_max_bytes` (else the daemon's default).
+    batch = os.environ.get("BENCH_BATCH_BYTES", "")
+    batch = f"batch_max_bytes = {int(batch)}\n" if batch else ""
     with open(path, "w") as f:
         f.write(f"""
 [general]
@@ -253,7 +256,7 @@ password = "{args.password}"
 idle_reissue_secs = 290
 poll_interval_secs = 5
 command_timeout_secs = 60
-
+{batch}
 [smtp]
 host = "127.0.0.1"
 port = {smtp_port or args.smtp_port}

@@ -31,25 +31,25 @@ pub enum Zone {
 const MONTHS: &str = "januari|january|jan|februari|february|feb|mars|march|mar|april|apr|maj|may|juni|june|jun|juli|july|jul|augusti|august|aug|september|sept|sep|oktober|october|okt|oct|november|nov|december|dec";
 const WEEKDAYS: &str = "måndag|tisdag|onsdag|torsdag|fredag|lördag|söndag|monday|tuesday|wednesday|thursday|friday|saturday|sunday|mån|tis|ons|tors|tor|fre|lör|sön|mon|tues|tue|wed|thurs|thu|fri|sat|sun";
 // Case-sensitive on purpose: "ET" and "PT" must not match ordinary words.
-const ZONES: &str = r"(?:(?:UTC|GMT)(?:\s?[+-]\s?\d{1,2}(?::?\d{2})?)?|CEST|CET|EEST|EET|BST|WEST|WET|EDT|EST|CDT|CST|MDT|MST|PDT|PST|ET|CT|PT|Z|[+-]\d{2}:?\d{2})(?-u:\b)|(?i:eastern(?:\s+(?:standard|daylight))?\s+time|pacific(?:\s+(?:standard|daylight))?\s+time|central\s+european(?:\s+summer)?\s+time|central(?:\s+(?:standard|daylight))?\s+time|svensk\s+tid|swedish\s+time|stockholmstid)";
+const ZONES: &str = r"(?:(?:UTC|GMT)(?:\s?[+-]\s?[0-9]{1,2}(?::?[0-9]{2})?)?|CEST|CET|EEST|EET|BST|WEST|WET|EDT|EST|CDT|CST|MDT|MST|PDT|PST|ET|CT|PT|Z|[+-][0-9]{2}:?[0-9]{2})(?-u:\b)|(?i:eastern(?:\s+(?:standard|daylight))?\s+time|pacific(?:\s+(?:standard|daylight))?\s+time|central\s+european(?:\s+summer)?\s+time|central(?:\s+(?:standard|daylight))?\s+time|svensk\s+tid|swedish\s+time|stockholmstid)";
 
 static RE_ISO: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"(\d{4})-(\d{1,2})-(\d{1,2})").expect("static regex"));
+    Lazy::new(|| Regex::new(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})").expect("static regex"));
 static RE_DM: Lazy<Regex> = Lazy::new(|| {
     Regex::new(&format!(
-        r"(?i)(?:(?-u:\b)(?P<wd>{WEEKDAYS})(?:en|n|s)?\.?,?\s+)?(?:(?-u:\b)(?:den|the)\s+)?(?-u:\b)(?P<d>\d{{1,2}})(?:st|nd|rd|th|:e|e|a)?\.?(?:\s*(?:–|-|—|och|and|to|till)\s*(?P<d2>\d{{1,2}})(?:st|nd|rd|th|:e|e|a)?\.?)?\s+(?:of\s+)?(?P<mo>{MONTHS})(?-u:\b)\.?(?:,?\s+(?P<y>\d{{4}})(?-u:\b))?"
+        r"(?i)(?:(?-u:\b)(?P<wd>{WEEKDAYS})(?:en|n|s)?\.?,?\s+)?(?:(?-u:\b)(?:den|the)\s+)?(?-u:\b)(?P<d>[0-9]{{1,2}})(?:st|nd|rd|th|:e|e|a)?\.?(?:\s*(?:–|-|—|och|and|to|till)\s*(?P<d2>[0-9]{{1,2}})(?:st|nd|rd|th|:e|e|a)?\.?)?\s+(?:of\s+)?(?P<mo>{MONTHS})(?-u:\b)\.?(?:,?\s+(?P<y>[0-9]{{4}})(?-u:\b))?"
     ))
     .expect("static regex")
 });
 static RE_MD: Lazy<Regex> = Lazy::new(|| {
     Regex::new(&format!(
-        r"(?i)(?:(?-u:\b)(?P<wd>{WEEKDAYS})\.?,?\s+)?(?-u:\b)(?P<mo>{MONTHS})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?-u:\b)(?:\s*(?:–|-|—)\s*(?P<d2>\d{{1,2}})(?-u:\b))?(?:,?\s+(?P<y>\d{{4}})(?-u:\b))?"
+        r"(?i)(?:(?-u:\b)(?P<wd>{WEEKDAYS})\.?,?\s+)?(?-u:\b)(?P<mo>{MONTHS})\.?\s+(?P<d>[0-9]{{1,2}})(?:st|nd|rd|th)?(?-u:\b)(?:\s*(?:–|-|—)\s*(?P<d2>[0-9]{{1,2}})(?-u:\b))?(?:,?\s+(?P<y>[0-9]{{4}})(?-u:\b))?"
     ))
     .expect("static regex")
 });
 static RE_TIME: Lazy<Regex> = Lazy::new(|| {
     Regex::new(&format!(
-        r"(?i)(?P<kl>(?-u:\b)(?:kl\.?|klockan|at)\s*)?(?P<h>\d{{1,2}})(?:(?P<sep>[:.])(?P<mi>\d{{2}})(?:[:.](?P<s>\d{{2}}))?)?(?:\s*(?P<ap>[ap])\.?\s?m(?-u:\b)\.?)?(?:\s*(?-i:(?P<z>{ZONES})))?"
+        r"(?i)(?P<kl>(?-u:\b)(?:kl\.?|klockan|at)\s*)?(?P<h>[0-9]{{1,2}})(?:(?P<sep>[:.])(?P<mi>[0-9]{{2}})(?:[:.](?P<s>[0-9]{{2}}))?)?(?:\s*(?P<ap>[ap])\.?\s?m(?-u:\b)\.?)?(?:\s*(?-i:(?P<z>{ZONES})))?"
     ))
     .expect("static regex")
 });

@@ -79,7 +79,9 @@ pub struct NewMessage {
     pub uidvalidity: Option<u32>,
     pub uid: Option<u32>,
     pub error: Option<String>,
-    pub raw: Vec<u8>,
+    /// Shared with the read message it came from: a group's rows do not copy
+    /// their mail (issue #10, memory).
+    pub raw: std::sync::Arc<Vec<u8>>,
     /// What identifies the notice across forwards and copies (`core::series::Identity`).
     pub notice_message_id: Option<String>,
     pub text_hash: Option<String>,

@@ -57,7 +57,7 @@ static RE_FIRST_PERSON_INCIDENT: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_UPDATE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)^\s*(?:(?:vb|fw|fwd|re|sv)\s*:\s*)*(?:\[[^\]]*\]\s*)?(?:uppdatering|update|status update|lägesrapport|lägesbild|slutrapport|final report|komplettering|kompletterande|uppföljning|follow-up|follow up|all clear|all-clear|resolved|åtgärdat)(?-u:\b)|(?-u:\b)(?:all clear for|the all clear|friande besked)|(?-u:\b)(?:uppdatering (?:om|kring|gällande|av|\d)|update on|status update|final update|closing update|slutlig uppdatering|sista uppdatering|slutrapport|final report|kompletterande (?:information|uppgifter)|komplettering (?:av|till|om)|lägesrapport|lägesbild)",
+        r"(?i)^\s*(?:(?:vb|fw|fwd|re|sv)\s*:\s*)*(?:\[[^\]]*\]\s*)?(?:uppdatering|update|status update|lägesrapport|lägesbild|slutrapport|final report|komplettering|kompletterande|uppföljning|follow-up|follow up|all clear|all-clear|resolved|åtgärdat)(?-u:\b)|(?-u:\b)(?:all clear for|the all clear|friande besked)|(?-u:\b)(?:uppdatering (?:om|kring|gällande|av|[0-9])|update on|status update|final update|closing update|slutlig uppdatering|sista uppdatering|slutrapport|final report|kompletterande (?:information|uppgifter)|komplettering (?:av|till|om)|lägesrapport|lägesbild)",
     )
 });
 

@@ -104,7 +104,7 @@ static GROUP_CUES: Lazy<Vec<(&'static str, Regex)>> = Lazy::new(|| {
 /// A sentence about whose data is involved or who is affected.
 static RE_WHOSE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)uppgifter|personuppgifter|innehåll|innehöll|berör|drabba|omfatta|gäller|namn|personnummer|journal|provsvar|lönespec|register|\d|data|information|records|affect|involv|concern|names?(?-u:\b)|accounts?(?-u:\b)",
+        r"(?i)uppgifter|personuppgifter|innehåll|innehöll|berör|drabba|omfatta|gäller|namn|personnummer|journal|provsvar|lönespec|register|[0-9]|data|information|records|affect|involv|concern|names?(?-u:\b)|accounts?(?-u:\b)",
     )
 });
 

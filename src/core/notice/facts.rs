@@ -40,7 +40,7 @@ static RE_START: Lazy<Regex> = Lazy::new(|| {
 /// Sentences about what will happen: their times are not incident facts.
 static RE_FUTURE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)(?-u:\b)nästa(?-u:\b)|(?-u:\b)next(?-u:\b)|återkommer|kommer att|kommer vi|(?-u:\b)will(?-u:\b)|(?-u:\b)planerar|(?-u:\b)planerad|(?-u:\b)planned|(?-u:\b)scheduled|senast kl\.? \d+ (?:i dag|idag|i morgon|imorgon)|webinar|webbinari",
+        r"(?i)(?-u:\b)nästa(?-u:\b)|(?-u:\b)next(?-u:\b)|återkommer|kommer att|kommer vi|(?-u:\b)will(?-u:\b)|(?-u:\b)planerar|(?-u:\b)planerad|(?-u:\b)planned|(?-u:\b)scheduled|senast kl\.? [0-9]+ (?:i dag|idag|i morgon|imorgon)|webinar|webbinari",
     )
 });
 static RE_PERIOD_INTRO: Lazy<Regex> =
@@ -54,7 +54,7 @@ static RE_SHORT_SUBJECT: Lazy<Regex> =
 /// "from X until we reset the passwords at Y": a period whose end follows a
 /// short clause.
 static RE_UNTIL_CLAUSE: Lazy<Regex> =
-    Lazy::new(|| re(r"(?i)^\s*(?:until|till|tills|fram till|up until)\s[^\d.;:!?]{0,60}$"));
+    Lazy::new(|| re(r"(?i)^\s*(?:until|till|tills|fram till|up until)\s[^0-9.;:!?]{0,60}$"));
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
@@ -712,7 +712,7 @@ static RE_NEG: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_DATA_CUE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)uppgift|innehöll|innehåller|innehålla|fanns|finns|lagras|lagrade|exponera|röjd|åtkomst till|involved|contained|contains|exposed|records|visar|visade|visades|lästs|kopierats|kunde se|could see|tillgängliga|åtkomliga|accessible|(?:of|för)\s+\d|leaked|läckt|stores|lagrar|\p{L}:\s",
+        r"(?i)uppgift|innehöll|innehåller|innehålla|fanns|finns|lagras|lagrade|exponera|röjd|åtkomst till|involved|contained|contains|exposed|records|visar|visade|visades|lästs|kopierats|kunde se|could see|tillgängliga|åtkomliga|accessible|(?:of|för)\s+[0-9]|leaked|läckt|stores|lagrar|\p{L}:\s",
     )
 });
 static RE_DATA_HEADING: Lazy<Regex> = Lazy::new(|| {
@@ -791,7 +791,7 @@ fn categories(sents: &[&str], ev: &mut Vec<Evidence>) -> Vec<String> {
 
 // ---------------------------------------------------------------- data subjects
 
-const NUM: &str = r"ett (?:tio|tjugo|trettio|fyrtio|femtio|sextio|sjuttio|åttio|nittio|hundra|tusen)tal|ett dussin|a dozen|\d{1,3}(?:[ .,]\d{3})+|\d+|tretton|fjorton|femton|sexton|sjutton|arton|nitton|tjugo|trettio|fyrtio|femtio|två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve";
+const NUM: &str = r"ett (?:tio|tjugo|trettio|fyrtio|femtio|sextio|sjuttio|åttio|nittio|hundra|tusen)tal|ett dussin|a dozen|[0-9]{1,3}(?:[ .,][0-9]{3})+|[0-9]+|tretton|fjorton|femton|sexton|sjutton|arton|nitton|tjugo|trettio|fyrtio|femtio|två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve";
 const NOUNS: &str = r"\p{Ll}*(?:personer|kunder|elever|gäster|ägare|tagare|sökande|anställda|medlemmar|deltagare|brukare|patienter|invånare)|mottagare|resenärer|workers|guards|landowners|owners|tenants|guardians|parents|recipients|staff|personer|person|registrerade|brukare|elever|eleverna|anställda|medarbetare|patienter|kunder|användare|användarkonton|konton|invånare|vårdnadshavare|barn|individer|kontaktpersoner|medlemmar|sökande|klienter|deltagare|respondenter|people|persons|individuals|users|user accounts|accounts|employees|staff members|customers|patients|students|pupils|respondents|data subjects|residents|members|citizens|children|clients|applicants";
 
 static RE_RANGE: Lazy<Regex> = Lazy::new(|| {
@@ -1193,7 +1193,7 @@ static RE_WORD: Lazy<Regex> = Lazy::new(|| re(r"[\p{L}]+"));
 static RE_MASK: Lazy<Regex> = Lazy::new(|| {
     re(r"(?i)\S+@\S+|https?://\S+|www\.\S+|(?-u:\b)\S+\.(?:se|com|example|test|org|net|nu)(?-u:\b)")
 });
-const NAME: &str = r"(?:\p{Lu}|\p{Ll}\p{Lu})[\p{L}\d\-]*";
+const NAME: &str = r"(?:\p{Lu}|\p{Ll}\p{Lu})[\p{L}0-9\-]*";
 static RE_SV_SYSTEM: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
         r"(?-u:\b)(?P<cue>\p{{L}}*(?:tjänsten|tjänsterna|systemet|systemen|plattformen|appen|applikationen|portalen|programmet|verktyget|modulen|databasen))\s+(?P<n>{NAME}(?:\s+{NAME})?(?:(?:\s*,\s*|\s+och\s+|\s+and\s+){NAME}(?:\s+{NAME})?)*)"

@@ -9,7 +9,7 @@ use regex::Regex;
 use super::SupplierHint;
 
 static RE_COMPANY: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?P<org>\p{Lu}[\p{L}\d&'\-]*(?:\s+(?:\p{Lu}[\p{L}\d&'\-]*|\d+|&|och|and|of|för|i|og|og|und|de|van|von))*),?\s+(?P<suf>AB|Aktiebolag(?:et)?|HB|KB|Inc\.?|Ltd\.?|Limited|LLC|GmbH|Oyj|Oy|ASA|AS|A/S|ApS|plc|PLC|Corp\.?|B\.V\.|BV|N\.V\.|S\.A\.S\.?|SAS|S\.A\.|S\.à r\.l\.|SARL|S\.r\.l\.|SRL|S\.p\.A\.|SpA|[Ss]p\. z o\.o\.|s\.r\.o\.|Kft\.?|OÜ|UAB|SIA|AG|SA)(?:\s*\(publ\))?(?:[^\p{L}\d]|$)")
+    Regex::new(r"(?P<org>\p{Lu}[\p{L}0-9&'\-]*(?:\s+(?:\p{Lu}[\p{L}0-9&'\-]*|[0-9]+|&|och|and|of|för|i|og|og|und|de|van|von))*),?\s+(?P<suf>AB|Aktiebolag(?:et)?|HB|KB|Inc\.?|Ltd\.?|Limited|LLC|GmbH|Oyj|Oy|ASA|AS|A/S|ApS|plc|PLC|Corp\.?|B\.V\.|BV|N\.V\.|S\.A\.S\.?|SAS|S\.A\.|S\.à r\.l\.|SARL|S\.r\.l\.|SRL|S\.p\.A\.|SpA|[Ss]p\. z o\.o\.|s\.r\.o\.|Kft\.?|OÜ|UAB|SIA|AG|SA)(?:\s*\(publ\))?(?:[^\p{L}0-9]|$)")
         .expect("static regex")
 });
 static RE_PUBLIC: Lazy<Regex> = Lazy::new(|| {

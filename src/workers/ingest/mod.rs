@@ -111,7 +111,7 @@ fn unreadable(
         uidvalidity: origin.map(|o| o.uidvalidity),
         uid: origin.map(|o| o.uid),
         error: None,
-        raw: raw.to_vec(),
+        raw: std::sync::Arc::new(raw.to_vec()),
         notice_message_id: None,
         text_hash: None,
     }
@@ -421,7 +421,7 @@ pub(super) enum Outcome {
 
 /// A fetched message after the reader (one read, reused by a retry).
 pub struct Read {
-    pub raw: Vec<u8>,
+    pub raw: std::sync::Arc<Vec<u8>>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub origin: Option<Origin>,
     pub hash: String,
@@ -433,7 +433,7 @@ impl Read {
     fn base(&self) -> NewMessage {
         let mut b = unreadable(&[], self.delivered_at, self.origin.as_ref());
         b.content_hash = self.hash.clone();
-        b.raw = self.raw.clone();
+        b.raw = std::sync::Arc::clone(&self.raw);
         b
     }
 }
@@ -456,7 +456,7 @@ pub(super) fn read_one(
     };
     Read {
         hash: content_hash(&raw),
-        raw,
+        raw: std::sync::Arc::new(raw),
         delivered_at,
         origin,
         notice,
@@ -548,7 +548,7 @@ fn empty_row() -> NewMessage {
         uidvalidity: None,
         uid: None,
         error: None,
-        raw: Vec::new(),
+        raw: Default::default(),
         notice_message_id: None,
         text_hash: None,
     }
