@@ -407,6 +407,33 @@ pub struct ReminderItem {
     pub next: Option<(DateTime<Utc>, u32)>,
     pub event: NewEvent,
     pub composed: Composed,
+    /// The case row as the clock read it, for the seal: the reminder's own
+    /// update changes no sealed field, so while the row keeps this version
+    /// the write seals from it instead of reading and hashing the row again.
+    /// None (or another version by then): the write reads the row.
+    pub sealed: Option<SealedRead>,
+}
+
+/// What the events of a write seal of a case row, read before the write
+/// (the clock, one group ahead): valid while the row keeps `version` (every
+/// change of a sealed field moves it).
+#[derive(Debug, Clone)]
+pub struct SealedRead {
+    pub version: i64,
+    pub case_ref: CaseRef,
+    pub deadline_at: DateTime<Utc>,
+    pub row: crate::core::register::RowState,
+}
+
+impl SealedRead {
+    pub fn of(record: &CaseRecord) -> SealedRead {
+        SealedRead {
+            version: record.version,
+            case_ref: record.case_ref.clone(),
+            deadline_at: record.deadline_at,
+            row: record.row_state(),
+        }
+    }
 }
 
 /// A case whose next NIS2 reminder is due.

@@ -1450,15 +1450,18 @@ macro_rules! backend {
                     q.push_bind(i64::from(due.next_seq));
                     q.push(")");
                 }
-                q.push(") AS v WHERE cases.id = v.column1 AND cases.next_reminder_seq = v.column4 RETURNING id");
-                let changed: std::collections::HashSet<i64> = q
-                    .build_query_scalar::<i64>()
+                // The version each row has (this update leaves it): the
+                // seal below is taken from the clock's read while it matches.
+                q.push(") AS v WHERE cases.id = v.column1 AND cases.next_reminder_seq = v.column4 RETURNING id, version");
+                let versions: std::collections::HashMap<i64, i64> = q
+                    .build()
                     .fetch_all(&mut *tx)
                     .await?
-                    .into_iter()
+                    .iter()
+                    .map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1)))
                     .collect();
-                let out: Vec<bool> = items.iter().map(|it| changed.contains(&it.due.case_id)).collect();
-                let items: Vec<_> = items.into_iter().filter(|it| changed.contains(&it.due.case_id)).collect();
+                let out: Vec<bool> = items.iter().map(|it| versions.contains_key(&it.due.case_id)).collect();
+                let items: Vec<_> = items.into_iter().filter(|it| versions.contains_key(&it.due.case_id)).collect();
                 if items.is_empty() {
                     tx.commit().await?;
                     return Ok(out);
@@ -1474,23 +1477,32 @@ macro_rules! backend {
                 .await?;
                 let mut reg_seq = last_reg - n_events;
                 // 3. The rows as this transaction leaves them (sealed into the
-                // events) and each timeline's last event.
-                let mut q = sqlx::QueryBuilder::<Db>::new(format!("{RECORD} WHERE id IN ("));
-                let mut list = q.separated(", ");
-                for id in &ids {
-                    list.push_bind(*id);
+                // events) and each timeline's last event. The reminder's own
+                // update changes no sealed field: a row still at the version
+                // the clock read is sealed from that read; the rest (changed
+                // meanwhile, or not read before) are read again here.
+                let mut seals: std::collections::HashMap<i64, SealedRead> = std::collections::HashMap::new();
+                let mut stale = Vec::new();
+                for it in &items {
+                    match &it.sealed {
+                        Some(s) if versions.get(&it.due.case_id) == Some(&s.version) => {
+                            seals.insert(it.due.case_id, s.clone());
+                        }
+                        _ => stale.push(it.due.case_id),
+                    }
                 }
-                q.push(")");
-                let rows: std::collections::HashMap<i64, CaseRecord> = q
-                    .build()
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .iter()
-                    .map(|r| {
+                if !stale.is_empty() {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(format!("{RECORD} WHERE id IN ("));
+                    let mut list = q.separated(", ");
+                    for id in &stale {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    for r in q.build().fetch_all(&mut *tx).await?.iter() {
                         let c = sealed_row(r);
-                        (c.id, c)
-                    })
-                    .collect();
+                        seals.insert(c.id, SealedRead::of(&c));
+                    }
+                }
                 let mut q = sqlx::QueryBuilder::<Db>::new(
                     "SELECT e.case_id, e.seq, e.hash FROM events e JOIN \
                      (SELECT case_id, MAX(seq) AS m FROM events WHERE case_id IN (",
@@ -1513,18 +1525,18 @@ macro_rules! backend {
                 let mut events: Vec<chain::EventRow> = Vec::new();
                 let mut mails: Vec<(i64, DateTime<Utc>, OutboxMail)> = Vec::new();
                 for ReminderItem { due, event, composed: c, .. } in items {
-                    let Some(record) = rows.get(&due.case_id) else {
+                    let Some(seal) = seals.get(&due.case_id) else {
                         return Err(StoreError::NotFound(format!("case id {}", due.case_id)));
                     };
                     let t = chain::Timeline {
                         case_id: due.case_id,
-                        case_ref: &record.case_ref,
-                        row: &record.row_state(),
+                        case_ref: &seal.case_ref,
+                        row: &seal.row,
                         head: heads.remove(&due.case_id),
                     };
                     chain::chain(t, &mut reg_seq, at, std::iter::once(&event).chain(c.events.iter()), &mut events);
                     for m in c.mails {
-                        mails.push((due.case_id, record.deadline_at, m));
+                        mails.push((due.case_id, seal.deadline_at, m));
                     }
                 }
                 insert_event_rows(&mut tx, at, &events).await?;

@@ -248,6 +248,8 @@ fn reminder_item(
         next,
         event,
         composed,
+        // Sealed here, on the blocking thread, not inside the write.
+        sealed: Some(crate::store::SealedRead::of(record)),
     };
     Ok(Some((item, log)))
 }

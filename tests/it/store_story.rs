@@ -554,3 +554,96 @@ async fn checkpoint_moves_only_forward_on_sqlite() {
 async fn checkpoint_moves_only_forward_on_postgres() {
     crate::harness::with_pg(|url| async move { checkpoint_moves_only_forward(&url).await }).await;
 }
+
+/// The clock reads a group's rows one group ahead of the write and seals its
+/// reminders from that read (`ReminderItem::sealed`); a row changed between
+/// the read and the write is read again, so its reminder seals the row as
+/// the write leaves it: `register verify` finds no problem either way.
+async fn reminder_sealed_from_a_row_changed_since_the_read(db_url: &str) {
+    use breachwatch::core::event::EventKind;
+    use breachwatch::store::{Composed, NewEvent, ReminderItem, SealedRead};
+    let cfg = Arc::new(config(db_url));
+    let store = Store::connect(db_url).await.expect("connect + migrate");
+    let p = Pipeline::new(cfg, store.clone());
+    let now: chrono::DateTime<Utc> = "2021-06-21T05:30:00Z".parse().unwrap();
+    for i in 0..2 {
+        p.handle(&notice(&format!("s{i}@x"), ""), None, None, now)
+            .await
+            .unwrap();
+    }
+    let mut list = store.list_cases().await.unwrap();
+    list.sort_by_key(|c| c.id);
+    let day1 = list[0].aware_at + Duration::hours(25);
+    let due = store.due_reminders(day1).await.unwrap();
+    assert_eq!(due.len(), 2);
+    let ids: Vec<i64> = due.iter().map(|d| d.case_id).collect();
+    let read = store.cases_by_ids(&ids).await.unwrap();
+    let sealed = |id: i64| read.iter().find(|r| r.id == id).map(SealedRead::of);
+    let items: Vec<ReminderItem> = due
+        .into_iter()
+        .map(|due| ReminderItem {
+            sealed: sealed(due.case_id),
+            next: None,
+            event: NewEvent {
+                kind: EventKind::Reminder,
+                actor: "breachwatch".into(),
+                data: serde_json::json!({"test": true}),
+            },
+            composed: Composed::default(),
+            due,
+        })
+        .collect();
+    // The first case's sealed reporter changes after the read (as a
+    // command's write would, with its version).
+    let sql =
+        "UPDATE cases SET reporter_name = 'Ändrad Rapportör', version = version + 1 WHERE id = $1";
+    match &store {
+        Store::Sqlite(pool) => {
+            sqlx::query(sql)
+                .bind(ids[0])
+                .execute(&pool.pool().await)
+                .await
+                .unwrap();
+        }
+        Store::Postgres(pool) => {
+            sqlx::query(sql).bind(ids[0]).execute(pool).await.unwrap();
+        }
+    }
+    let done = store.commit_reminders(items, day1).await.unwrap();
+    assert_eq!(done, vec![true, true]);
+    for id in &ids {
+        let kinds: Vec<String> = store
+            .case_events(*id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.kind.as_str().to_string())
+            .collect();
+        assert_eq!(
+            kinds.last().map(String::as_str),
+            Some("reminder"),
+            "{kinds:?}"
+        );
+    }
+    let report = breachwatch::register::verify(&store, None).await.unwrap();
+    assert!(report.problems().is_empty(), "{:?}", report.problems());
+    store.close().await;
+}
+
+#[tokio::test]
+async fn reminder_sealed_from_a_row_changed_since_the_read_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    reminder_sealed_from_a_row_changed_since_the_read(&format!(
+        "sqlite://{}/v.db",
+        dir.path().display()
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn reminder_sealed_from_a_row_changed_since_the_read_on_postgres() {
+    crate::harness::with_pg(|url| async move {
+        reminder_sealed_from_a_row_changed_since_the_read(&url).await
+    })
+    .await;
+}
