@@ -409,9 +409,9 @@ pub struct ReminderItem {
     pub composed: Composed,
     /// The case row as the clock read it, for the seal: the reminder's own
     /// update changes no sealed field, so while the row keeps this version
-    /// the write seals from it instead of reading and hashing the row again.
-    /// None (or another version by then): the write reads the row.
-    pub sealed: Option<SealedRead>,
+    /// the write seals from it instead of reading and hashing the row again;
+    /// at another version by then, the write reads the row.
+    pub sealed: SealedRead,
 }
 
 /// What the events of a write seal of a case row, read before the write

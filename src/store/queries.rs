@@ -1481,16 +1481,12 @@ macro_rules! backend {
                 // update changes no sealed field: a row still at the version
                 // the clock read is sealed from that read; the rest (changed
                 // meanwhile, or not read before) are read again here.
-                let mut seals: std::collections::HashMap<i64, SealedRead> = std::collections::HashMap::new();
-                let mut stale = Vec::new();
-                for it in &items {
-                    match &it.sealed {
-                        Some(s) if versions.get(&it.due.case_id) == Some(&s.version) => {
-                            seals.insert(it.due.case_id, s.clone());
-                        }
-                        _ => stale.push(it.due.case_id),
-                    }
-                }
+                let stale: std::collections::HashSet<i64> = items
+                    .iter()
+                    .filter(|it| versions.get(&it.due.case_id) != Some(&it.sealed.version))
+                    .map(|it| it.due.case_id)
+                    .collect();
+                let mut reread: std::collections::HashMap<i64, SealedRead> = std::collections::HashMap::new();
                 if !stale.is_empty() {
                     let mut q = sqlx::QueryBuilder::<Db>::new(format!("{RECORD} WHERE id IN ("));
                     let mut list = q.separated(", ");
@@ -1500,7 +1496,7 @@ macro_rules! backend {
                     q.push(")");
                     for r in q.build().fetch_all(&mut *tx).await?.iter() {
                         let c = sealed_row(r);
-                        seals.insert(c.id, SealedRead::of(&c));
+                        reread.insert(c.id, SealedRead::of(&c));
                     }
                 }
                 let mut q = sqlx::QueryBuilder::<Db>::new(
@@ -1524,9 +1520,12 @@ macro_rules! backend {
                 let at = chain::stored_instant(now);
                 let mut events: Vec<chain::EventRow> = Vec::new();
                 let mut mails: Vec<(i64, DateTime<Utc>, OutboxMail)> = Vec::new();
-                for ReminderItem { due, event, composed: c, .. } in items {
-                    let Some(seal) = seals.get(&due.case_id) else {
-                        return Err(StoreError::NotFound(format!("case id {}", due.case_id)));
+                for ReminderItem { due, event, composed: c, sealed, .. } in items {
+                    let seal = match stale.contains(&due.case_id) {
+                        false => sealed,
+                        true => reread.remove(&due.case_id).ok_or_else(|| {
+                            StoreError::NotFound(format!("case id {}", due.case_id))
+                        })?,
                     };
                     let t = chain::Timeline {
                         case_id: due.case_id,

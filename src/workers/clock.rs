@@ -249,7 +249,7 @@ fn reminder_item(
         event,
         composed,
         // Sealed here, on the blocking thread, not inside the write.
-        sealed: Some(crate::store::SealedRead::of(record)),
+        sealed: crate::store::SealedRead::of(record),
     };
     Ok(Some((item, log)))
 }

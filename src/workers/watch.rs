@@ -135,11 +135,7 @@ async fn drain(
             fetch_and_read(conn, p, uidvalidity, &next),
         );
         let round = t_round.elapsed();
-        *last = uids
-            .iter()
-            .take(handled.len())
-            .fold(*last, |l, &u| l.max(u));
-        moves.add(&handled, uids);
+        moves.add(&handled, uids, last);
         let t_move = Instant::now();
         if moves.len() >= MOVE_AT || next.is_empty() {
             moves.flush(conn, p).await?;
@@ -180,12 +176,7 @@ async fn write_alone(
         .handle_batch_timed(&batch.reads, stop, None, &mut times)
         .await;
     let write = t.elapsed();
-    *last = batch
-        .uids
-        .iter()
-        .take(handled.len())
-        .fold(*last, |l, &u| l.max(u));
-    moves.add(&handled, &batch.uids);
+    moves.add(&handled, &batch.uids, last);
     let phases = Phases {
         news: Duration::ZERO,
         write,
@@ -314,9 +305,11 @@ struct Moves {
 }
 
 impl Moves {
-    /// Adds a batch's handled messages (`handled[i]` is the message `uids[i]`).
-    fn add(&mut self, handled: &[crate::workers::ingest::Handled], uids: &[u32]) {
+    /// Adds a batch's handled messages (`handled[i]` is the message `uids[i]`)
+    /// and moves `last` up to the highest of them.
+    fn add(&mut self, handled: &[crate::workers::ingest::Handled], uids: &[u32], last: &mut u32) {
         for (h, &uid) in handled.iter().zip(uids) {
+            *last = (*last).max(uid);
             self.added += 1;
             if h.is_quarantined() {
                 self.quarantined.push(uid);

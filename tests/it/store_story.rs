@@ -578,7 +578,12 @@ async fn reminder_sealed_from_a_row_changed_since_the_read(db_url: &str) {
     assert_eq!(due.len(), 2);
     let ids: Vec<i64> = due.iter().map(|d| d.case_id).collect();
     let read = store.cases_by_ids(&ids).await.unwrap();
-    let sealed = |id: i64| read.iter().find(|r| r.id == id).map(SealedRead::of);
+    let sealed = |id: i64| {
+        read.iter()
+            .find(|r| r.id == id)
+            .map(SealedRead::of)
+            .expect("the case was read")
+    };
     let items: Vec<ReminderItem> = due
         .into_iter()
         .map(|due| ReminderItem {

@@ -99,9 +99,24 @@ fn unreadable(
     delivered_at: Option<DateTime<Utc>>,
     origin: Option<&Origin>,
 ) -> NewMessage {
+    unreadable_row(
+        content_hash(raw),
+        std::sync::Arc::new(raw.to_vec()),
+        delivered_at,
+        origin,
+    )
+}
+
+/// [`unreadable`] for bytes already hashed and shared.
+fn unreadable_row(
+    content_hash: String,
+    raw: std::sync::Arc<Vec<u8>>,
+    delivered_at: Option<DateTime<Utc>>,
+    origin: Option<&Origin>,
+) -> NewMessage {
     NewMessage {
         message_id: None,
-        content_hash: content_hash(raw),
+        content_hash,
         kind: "unreadable".into(),
         disposition: "quarantined".into(),
         subject: None,
@@ -111,7 +126,7 @@ fn unreadable(
         uidvalidity: origin.map(|o| o.uidvalidity),
         uid: origin.map(|o| o.uid),
         error: None,
-        raw: std::sync::Arc::new(raw.to_vec()),
+        raw,
         notice_message_id: None,
         text_hash: None,
     }
@@ -431,10 +446,12 @@ pub struct Read {
 
 impl Read {
     fn base(&self) -> NewMessage {
-        let mut b = unreadable(&[], self.delivered_at, self.origin.as_ref());
-        b.content_hash = self.hash.clone();
-        b.raw = std::sync::Arc::clone(&self.raw);
-        b
+        unreadable_row(
+            self.hash.clone(),
+            std::sync::Arc::clone(&self.raw),
+            self.delivered_at,
+            self.origin.as_ref(),
+        )
     }
 }
 
