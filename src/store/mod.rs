@@ -59,6 +59,7 @@ impl From<sqlx::Error> for StoreError {
 }
 
 mod lease;
+pub mod pg_nodelay;
 pub mod pool_health;
 mod sent_journal;
 pub use lease::{Replica, LEASE_CHECK};
@@ -713,6 +714,18 @@ impl Store {
     /// Connects to the backend the URL names, without touching the schema.
     async fn open(url: &str) -> Result<Store> {
         if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let opts = sqlx::postgres::PgConnectOptions::from_str(url)?;
+            // A TCP connection (not a Unix socket) gets TCP_NODELAY
+            // (`pg_nodelay`: sqlx 0.9.0 does not set it).
+            let tcp = (!opts.get_host().starts_with('/')).then(|| {
+                (
+                    opts.get_host()
+                        .trim_matches(['[', ']'])
+                        .parse::<std::net::IpAddr>()
+                        .ok(),
+                    opts.get_port(),
+                )
+            });
             let pool = PgPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(10))
@@ -720,7 +733,15 @@ impl Store {
                 // one opened before a store error broke connections.
                 .test_before_acquire(true)
                 .before_acquire(|_, meta| Box::pin(async move { Ok(pool_health::keep(meta.age)) }))
-                .connect(url)
+                .after_connect(move |_, _| {
+                    Box::pin(async move {
+                        if let Some((host, port)) = tcp {
+                            pg_nodelay::set_on_database_sockets(host, port);
+                        }
+                        Ok(())
+                    })
+                })
+                .connect_with(opts)
                 .await?;
             Ok(Store::Postgres(pool))
         } else {
@@ -877,12 +898,13 @@ async fn begin_pg(pool: &PgPool) -> sqlx::Result<sqlx::Transaction<'static, sqlx
     pool.begin().await
 }
 
-backend!(sqlite_q, sqlx::Sqlite, begin_sqlite, "");
+backend!(sqlite_q, sqlx::Sqlite, begin_sqlite, "", "");
 backend!(
     pg_q,
     sqlx::Postgres,
     begin_pg,
-    "FOR UPDATE OF o SKIP LOCKED"
+    "FOR UPDATE OF o SKIP LOCKED",
+    " FOR UPDATE OF c"
 );
 
 /// How many prepared statements each SQLite connection keeps (sqlx's default

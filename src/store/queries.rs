@@ -5,7 +5,9 @@
 macro_rules! backend {
     // `$claim_lock`: the row lock clause of the outbox claim (PostgreSQL:
     // `FOR UPDATE OF o SKIP LOCKED`; SQLite has one writer and no such clause).
-    ($name:ident, $db:ty, $begin:ident, $claim_lock:expr) => {
+    // `$row_lock`: the clause that locks the rows a SELECT reads (PostgreSQL:
+    // `FOR UPDATE OF c`; SQLite's write transaction holds its one lock).
+    ($name:ident, $db:ty, $begin:ident, $claim_lock:expr, $row_lock:expr) => {
         #[allow(clippy::too_many_arguments)]
         mod $name {
             use chrono::{DateTime, Utc};
@@ -544,9 +546,31 @@ macro_rules! backend {
                 insert_event_rows(tx, at, &rows).await
             }
 
-            /// Chained event rows (`store::chain`), at most 100 a statement
-            /// (9 binds each), then each timeline's head: its last row's hash.
+            /// Chained event rows (`store::chain`), then each timeline's
+            /// head: its last row's hash.
             async fn insert_event_rows(
+                tx: &mut Tx,
+                at: DateTime<Utc>,
+                rows: &[chain::EventRow],
+            ) -> Result<()> {
+                insert_events(tx, at, rows).await?;
+                let heads: Vec<(i64, &str)> = last_hashes(rows).into_iter().collect();
+                for part in heads.chunks(200) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(
+                        "UPDATE cases SET timeline_head = v.column2 FROM (",
+                    );
+                    q.push_values(part, |mut b, (id, h)| {
+                        b.push_bind(*id).push_bind(*h);
+                    });
+                    q.push(") AS v WHERE cases.id = v.column1");
+                    q.build().execute(&mut **tx).await?;
+                }
+                Ok(())
+            }
+
+            /// Chained event rows (`store::chain`), at most 100 a statement
+            /// (9 binds each); the timelines' heads are the caller's.
+            async fn insert_events(
                 tx: &mut Tx,
                 at: DateTime<Utc>,
                 rows: &[chain::EventRow],
@@ -568,22 +592,16 @@ macro_rules! backend {
                     });
                     q.build().execute(&mut **tx).await?;
                 }
-                let mut last: std::collections::HashMap<i64, &str> = std::collections::HashMap::new();
-                for e in rows {
-                    last.insert(e.case_id, &e.hash);
-                }
-                let heads: Vec<(i64, &str)> = last.into_iter().collect();
-                for part in heads.chunks(200) {
-                    let mut q = sqlx::QueryBuilder::<Db>::new(
-                        "UPDATE cases SET timeline_head = v.column2 FROM (",
-                    );
-                    q.push_values(part, |mut b, (id, h)| {
-                        b.push_bind(*id).push_bind(*h);
-                    });
-                    q.push(") AS v WHERE cases.id = v.column1");
-                    q.build().execute(&mut **tx).await?;
-                }
                 Ok(())
+            }
+
+            /// Each timeline's head after `rows`: the hash of its last row.
+            fn last_hashes(rows: &[chain::EventRow]) -> std::collections::HashMap<i64, &str> {
+                let mut last = std::collections::HashMap::new();
+                for e in rows {
+                    last.insert(e.case_id, e.hash.as_str());
+                }
+                last
             }
 
             async fn queue_mails(
@@ -1410,10 +1428,11 @@ macro_rules! backend {
             /// only from the plan position it was read at (`false`: another
             /// replica fired it meanwhile, nothing written for it). The mails
             /// are composed before the transaction begins (pure); then one
-            /// statement per kind of write for the whole group: the plan
-            /// moves (version-checked on `next_reminder_seq`), the register
+            /// statement per kind of write for the whole group: the rows
+            /// locked (checked on `next_reminder_seq`), the register
             /// numbers, the rows read back for their seals, the timelines'
-            /// heads, the events, the outbox rows and their raw mails. The
+            /// heads, the events, the plan moves with the new heads (one
+            /// update of each row), the outbox rows and their raw mails. The
             /// events are the ones appending them one by one would write.
             pub async fn commit_reminders(
                 pool: &Pool,
@@ -1424,18 +1443,15 @@ macro_rules! backend {
                     return Ok(Vec::new());
                 }
                 let mut tx = $begin(pool).await?;
-                // 1. The plans move, each only from the position read; the
-                // case rows are locked first (one lock order: rows, counter).
+                // 1. The rows still at the plan position read, locked first
+                // (one lock order: rows, counter), with the version each has.
+                // The plan moves in ONE update at the end (step 5), with the
+                // timelines' heads: one new version of each wide row, not two.
                 let mut q = sqlx::QueryBuilder::<Db>::new(
-                    "UPDATE cases SET next_reminder_at = v.column2, next_reminder_seq = v.column3, \
-                     reminders_sent = reminders_sent + 1 FROM (VALUES ",
+                    "SELECT c.id, c.version FROM cases AS c JOIN (VALUES ",
                 );
                 let mut first = true;
-                for ReminderItem { due, next, .. } in &items {
-                    let (next_at, next_seq) = match next {
-                        Some((at, seq)) => (Some(*at), Some(i64::from(*seq))),
-                        None => (None, None),
-                    };
+                for ReminderItem { due, .. } in &items {
                     if !first {
                         q.push(", ");
                     }
@@ -1443,16 +1459,11 @@ macro_rules! backend {
                     q.push("(");
                     q.push_bind(due.case_id);
                     q.push(", ");
-                    q.push_bind(next_at);
-                    q.push(", ");
-                    q.push_bind(next_seq);
-                    q.push(", ");
                     q.push_bind(i64::from(due.next_seq));
                     q.push(")");
                 }
-                // The version each row has (this update leaves it): the
-                // seal below is taken from the clock's read while it matches.
-                q.push(") AS v WHERE cases.id = v.column1 AND cases.next_reminder_seq = v.column4 RETURNING id, version");
+                q.push(") AS v ON c.id = v.column1 AND c.next_reminder_seq = v.column2");
+                q.push($row_lock);
                 let versions: std::collections::HashMap<i64, i64> = q
                     .build()
                     .fetch_all(&mut *tx)
@@ -1477,8 +1488,8 @@ macro_rules! backend {
                 .await?;
                 let mut reg_seq = last_reg - n_events;
                 // 3. The rows as this transaction leaves them (sealed into the
-                // events) and each timeline's last event. The reminder's own
-                // update changes no sealed field: a row still at the version
+                // events) and each timeline's last event. The plan's move in
+                // step 5 changes no sealed field: a row still at the version
                 // the clock read is sealed from that read; the rest (changed
                 // meanwhile, or not read before) are read again here.
                 let stale: std::collections::HashSet<i64> = items
@@ -1520,7 +1531,9 @@ macro_rules! backend {
                 let at = chain::stored_instant(now);
                 let mut events: Vec<chain::EventRow> = Vec::new();
                 let mut mails: Vec<(i64, DateTime<Utc>, OutboxMail)> = Vec::new();
-                for ReminderItem { due, event, composed: c, sealed, .. } in items {
+                let mut plans: Vec<(i64, Option<(DateTime<Utc>, u32)>)> = Vec::with_capacity(items.len());
+                for ReminderItem { due, event, composed: c, sealed, next, .. } in items {
+                    plans.push((due.case_id, next));
                     let seal = match stale.contains(&due.case_id) {
                         false => sealed,
                         true => reread.remove(&due.case_id).ok_or_else(|| {
@@ -1538,8 +1551,24 @@ macro_rules! backend {
                         mails.push((due.case_id, seal.deadline_at, m));
                     }
                 }
-                insert_event_rows(&mut tx, at, &events).await?;
-                // 5. The mails: the small rows, then their raw bytes by id.
+                insert_events(&mut tx, at, &events).await?;
+                // 5. The plans move and each timeline's head with them.
+                let heads = last_hashes(&events);
+                for part in plans.chunks(200) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(
+                        "UPDATE cases SET next_reminder_at = v.column2, next_reminder_seq = v.column3, \
+                         reminders_sent = reminders_sent + 1, timeline_head = v.column4 FROM (",
+                    );
+                    q.push_values(part, |mut b, (id, next)| {
+                        b.push_bind(*id)
+                            .push_bind(next.map(|(at, _)| at))
+                            .push_bind(next.map(|(_, seq)| i64::from(seq)))
+                            .push_bind(heads.get(id).copied());
+                    });
+                    q.push(") AS v WHERE cases.id = v.column1");
+                    q.build().execute(&mut *tx).await?;
+                }
+                // 6. The mails: the small rows, then their raw bytes by id.
                 for chunk in mails.chunks(100) {
                     let mut q = sqlx::QueryBuilder::<Db>::new(
                         "INSERT INTO outbox (case_id, dedupe_key, message_id, purpose, envelope_from, \

@@ -652,3 +652,58 @@ async fn reminder_sealed_from_a_row_changed_since_the_read_on_postgres() {
     })
     .await;
 }
+
+/// Migration 0014: a raw mail large enough to be compressed is stored with
+/// lz4 (not pglz, the slower default) and reads back byte for byte.
+#[tokio::test]
+async fn raw_mail_is_compressed_with_lz4_on_postgres() {
+    crate::harness::with_pg(|url| async move {
+        use sqlx::Connection;
+        let cfg = Arc::new(config(&url));
+        let store = Store::connect(&url).await.expect("connect + migrate");
+        let p = Pipeline::new(cfg, store.clone());
+        let now: chrono::DateTime<Utc> = "2021-06-21T05:30:00Z".parse().unwrap();
+        // A compressible body well over the 2 kB TOAST threshold.
+        let pad = "Provdata har haft ett dataintrång i ProvWeb. ".repeat(200);
+        let raw = notice("lz4@x", "")
+            .into_iter()
+            .chain(pad.into_bytes())
+            .collect::<Vec<u8>>();
+        p.handle(&raw, None, None, now).await.unwrap();
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        let (method, stored): (Option<String>, Vec<u8>) = sqlx::query_as(
+            "SELECT pg_column_compression(raw), raw FROM messages WHERE message_id = 'lz4@x'",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        assert_eq!(method.as_deref(), Some("lz4"));
+        assert_eq!(stored, raw);
+        c.close().await.unwrap();
+        store.close().await;
+    })
+    .await;
+}
+
+/// The store's PostgreSQL connections have TCP_NODELAY (`store::pg_nodelay`:
+/// sqlx 0.9.0 leaves Nagle's algorithm on, and statements waited 40 ms for
+/// the server's delayed ACK). Other tests' connections made without the store
+/// (the harness's own) have it off, so at least one with it on is ours.
+#[tokio::test]
+async fn postgres_connections_have_tcp_nodelay() {
+    crate::harness::with_pg(|url| async move {
+        use breachwatch::store::pg_nodelay::nodelay_of_database_sockets;
+        use std::str::FromStr;
+        let opts = sqlx::postgres::PgConnectOptions::from_str(&url).unwrap();
+        let host = opts.get_host().parse().ok();
+        let store = Store::connect(&url).await.expect("connect + migrate");
+        assert!(store.list_cases().await.unwrap().is_empty());
+        let sockets = nodelay_of_database_sockets(host, opts.get_port());
+        assert!(
+            sockets.iter().any(|on| *on),
+            "no connection to the database has TCP_NODELAY: {sockets:?}"
+        );
+        store.close().await;
+    })
+    .await;
+}

@@ -1,0 +1,127 @@
+//! TCP_NODELAY on the PostgreSQL connections. sqlx 0.9.0 no longer sets it
+//! (launchbadge/sqlx#4022 removed it; the fix, #4336, is merged but not
+//! released): with Nagle's algorithm on, the tail of a statement written
+//! while the server has not yet acknowledged the bytes before it waits for
+//! the server's delayed ACK, 40 ms on Linux. In a 3,000-message drain on
+//! PostgreSQL (`make bench-daemon`, session 14) 6 % of the raw-mail inserts
+//! and 40 % of the group's message inserts waited 40-60 ms before the server
+//! saw them (the server's statement log: the time between one statement's end
+//! and the next one's start, by connection). libpq and tokio-postgres set
+//! the option on every connection.
+//!
+//! sqlx gives no access to its socket, so after each connection is made
+//! ([`set_on_database_sockets`], the pool's `after_connect`) this sets the
+//! option on every TCP socket of the process whose peer is the database's
+//! address: the new connection's, and again (harmless) the others'. Linux
+//! only (`/proc/self/fd`); elsewhere nothing changes. Remove once sqlx sets
+//! it again.
+
+use std::net::SocketAddr;
+
+/// Sets TCP_NODELAY on the process's TCP sockets connected to `host`:`port`
+/// (`host` None: any host on that port, for a host name that was not an
+/// address). Returns how many sockets now have it; an fd closed meanwhile,
+/// or one that is not such a socket, is skipped.
+pub fn set_on_database_sockets(host: Option<std::net::IpAddr>, port: u16) -> usize {
+    let mut set = 0;
+    each_database_socket(host, port, |sock| {
+        if sock.set_tcp_nodelay(true).is_ok() {
+            set += 1;
+        }
+    });
+    set
+}
+
+/// Whether each of the process's TCP sockets connected to `host`:`port` has
+/// TCP_NODELAY (tests).
+pub fn nodelay_of_database_sockets(host: Option<std::net::IpAddr>, port: u16) -> Vec<bool> {
+    let mut out = Vec::new();
+    each_database_socket(host, port, |sock| {
+        out.extend(sock.tcp_nodelay().ok());
+    });
+    out
+}
+
+fn each_database_socket(
+    host: Option<std::net::IpAddr>,
+    port: u16,
+    mut f: impl FnMut(socket2::SockRef<'_>),
+) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::BorrowedFd;
+        let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+            return;
+        };
+        for entry in dir.flatten() {
+            let Some(fd) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            let is_socket = std::fs::read_link(entry.path())
+                .map(|l| l.to_string_lossy().starts_with("socket:"))
+                .unwrap_or(false);
+            if !is_socket {
+                continue;
+            }
+            // SAFETY: the fd is only borrowed for the calls below; if another
+            // thread closed it meanwhile (or the number was reused), the
+            // calls fail or meet a socket whose peer is checked first.
+            let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+            let sock = socket2::SockRef::from(&fd);
+            if sock.r#type().ok() != Some(socket2::Type::STREAM) {
+                continue;
+            }
+            let Some(peer) = sock.peer_addr().ok().and_then(|a| a.as_socket()) else {
+                continue;
+            };
+            if is_database(peer, host, port) {
+                f(sock);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (host, port, &mut f);
+    }
+}
+
+fn is_database(peer: SocketAddr, host: Option<std::net::IpAddr>, port: u16) -> bool {
+    peer.port() == port && host.is_none_or(|h| h == peer.ip())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_database_peer() {
+        let pg: SocketAddr = "127.0.0.1:5432".parse().unwrap();
+        let imap: SocketAddr = "127.0.0.1:993".parse().unwrap();
+        let other: SocketAddr = "10.0.0.1:5432".parse().unwrap();
+        let lo = Some("127.0.0.1".parse().unwrap());
+        assert!(is_database(pg, lo, 5432));
+        assert!(!is_database(imap, lo, 5432));
+        assert!(!is_database(other, lo, 5432));
+        assert!(is_database(other, None, 5432));
+    }
+
+    /// A TCP connection made here gets the option; a listener and a socket
+    /// to another port do not.
+    #[test]
+    fn sets_the_option_on_the_connection_to_the_port() {
+        let db = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = db.local_addr().unwrap().port();
+        let c = std::net::TcpStream::connect(db.local_addr().unwrap()).unwrap();
+        let o = std::net::TcpStream::connect(other.local_addr().unwrap()).unwrap();
+        assert!(!c.nodelay().unwrap());
+        let n = set_on_database_sockets(Some("127.0.0.1".parse().unwrap()), port);
+        assert!(n >= 1);
+        assert!(c.nodelay().unwrap());
+        assert!(!o.nodelay().unwrap());
+    }
+}
