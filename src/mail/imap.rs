@@ -182,6 +182,8 @@ impl ImapConn {
             TcpStream::connect((cfg.host.as_str(), cfg.port)),
         )
         .await?;
+        // Commands are small writes answered by the server: no Nagle delay.
+        let _ = tcp.set_nodelay(true);
         let client = match cfg.tls {
             ImapTls::Implicit => {
                 let tls = within(t, "TLS handshake", connector.connect(server_name, tcp)).await?;

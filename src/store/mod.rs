@@ -303,6 +303,8 @@ pub const GROUP_INSERT_ROWS: usize = 64;
 /// The most raw bytes in one INSERT of a group commit (a larger message goes
 /// alone): the statement holds a copy of them.
 pub const GROUP_INSERT_BYTES: usize = 1024 * 1024;
+/// The most outbox rows in one INSERT (13 parameters each).
+pub const QUEUE_ROWS: usize = 100;
 
 /// One message of a group commit ([`Store::commit_ingest_group`]).
 pub struct GroupItem {
@@ -422,7 +424,6 @@ pub struct ReminderItem {
 pub struct SealedRead {
     pub version: i64,
     pub case_ref: CaseRef,
-    pub deadline_at: DateTime<Utc>,
     pub row: crate::core::register::RowState,
 }
 
@@ -431,7 +432,6 @@ impl SealedRead {
         SealedRead {
             version: record.version,
             case_ref: record.case_ref.clone(),
-            deadline_at: record.deadline_at,
             row: record.row_state(),
         }
     }

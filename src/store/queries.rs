@@ -604,39 +604,84 @@ macro_rules! backend {
                 last
             }
 
+            /// Queues mails in order: the small rows (ids in the mails'
+            /// order), then their raw mails in `outbox_raw` (migration 0013)
+            /// under the same ids, found by Message-ID: a mail not queued
+            /// (its dedupe key or Message-ID queued before) adds nothing.
+            /// Two statements for up to [`QUEUE_ROWS`] mails, not two a mail
+            /// (and no rows sent back): the clock's groups queue hundreds.
             async fn queue_mails(
                 tx: &mut Tx,
                 case_id: Option<i64>,
                 mails: Vec<OutboxMail>,
                 now: DateTime<Utc>,
             ) -> Result<()> {
-                for m in mails {
-                    // The small row, then its raw mail in `outbox_raw` (migration
-                    // 0013) under the same id; a duplicate queues nothing.
-                    let id: Option<i64> = sqlx::query_scalar(
+                let rows: Vec<(Option<i64>, OutboxMail)> = mails.into_iter().map(|m| (case_id, m)).collect();
+                queue_mail_rows(tx, &rows, now).await
+            }
+
+            /// [`queue_mails`] for mails of several cases; each mail's
+            /// priority is its case's deadline as this transaction sees it.
+            async fn queue_mail_rows(
+                tx: &mut Tx,
+                rows: &[(Option<i64>, OutboxMail)],
+                now: DateTime<Utc>,
+            ) -> Result<()> {
+                for chunk in rows.chunks(QUEUE_ROWS) {
+                    // A multi-row VALUES inserts in its order on both backends.
+                    let mut q = sqlx::QueryBuilder::<Db>::new(
                         "INSERT INTO outbox (case_id, dedupe_key, message_id, purpose, envelope_from, \
-                         recipients, subject, status, attempts, next_attempt_at, created_at, priority_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8, \
-                         COALESCE((SELECT deadline_at FROM cases WHERE id = $1), $9)) \
-                         ON CONFLICT DO NOTHING RETURNING id",
-                    )
-                    .bind(case_id)
-                    .bind(&m.dedupe_key)
-                    .bind(&m.message_id)
-                    .bind(&m.purpose)
-                    .bind(&m.envelope_from)
-                    .bind(serde_json::to_string(&m.recipients).unwrap_or_default())
-                    .bind(&m.subject)
-                    .bind(now)
-                    .bind(no_deadline())
-                    .fetch_optional(&mut **tx)
-                    .await?;
-                    if let Some(id) = id {
-                        sqlx::query("INSERT INTO outbox_raw (id, raw) VALUES ($1, $2)")
-                            .bind(id)
-                            .bind(m.raw)
-                            .execute(&mut **tx)
-                            .await?;
+                         recipients, subject, status, attempts, next_attempt_at, created_at, priority_at) VALUES ",
+                    );
+                    for (i, (case_id, m)) in chunk.iter().enumerate() {
+                        if i > 0 {
+                            q.push(", ");
+                        }
+                        q.push("(");
+                        q.push_bind(*case_id);
+                        q.push(", ");
+                        q.push_bind(&m.dedupe_key);
+                        q.push(", ");
+                        q.push_bind(&m.message_id);
+                        q.push(", ");
+                        q.push_bind(&m.purpose);
+                        q.push(", ");
+                        q.push_bind(&m.envelope_from);
+                        q.push(", ");
+                        q.push_bind(serde_json::to_string(&m.recipients).unwrap_or_default());
+                        q.push(", ");
+                        q.push_bind(&m.subject);
+                        q.push(", 'pending', 0, ");
+                        q.push_bind(now);
+                        q.push(", ");
+                        q.push_bind(now);
+                        q.push(", COALESCE((SELECT deadline_at FROM cases WHERE id = ");
+                        q.push_bind(*case_id);
+                        q.push("), ");
+                        q.push_bind(no_deadline());
+                        q.push("))");
+                    }
+                    q.push(" ON CONFLICT DO NOTHING");
+                    q.build().execute(&mut **tx).await?;
+                    // The raw mails, at most GROUP_INSERT_BYTES a statement
+                    // (or one mail).
+                    let mut start = 0;
+                    while start < chunk.len() {
+                        let mut end = start + 1;
+                        let mut bytes = chunk[start].1.raw.len();
+                        while end < chunk.len() && bytes + chunk[end].1.raw.len() <= crate::store::GROUP_INSERT_BYTES {
+                            bytes += chunk[end].1.raw.len();
+                            end += 1;
+                        }
+                        let mut q = sqlx::QueryBuilder::<Db>::new(
+                            "INSERT INTO outbox_raw (id, raw) SELECT o.id, v.column2 FROM (",
+                        );
+                        q.push_values(&chunk[start..end], |mut b, (_, m)| {
+                            b.push_bind(&m.message_id).push_bind(&m.raw);
+                        });
+                        q.push(") AS v JOIN outbox AS o ON o.message_id = v.column1 WHERE true ON CONFLICT (id) DO NOTHING");
+                        q.build().execute(&mut **tx).await?;
+                        start = end;
                     }
                 }
                 Ok(())
@@ -736,8 +781,19 @@ macro_rules! backend {
                     insert_messages(&mut tx, &msgs).await?
                 };
                 let mut out = Vec::with_capacity(items.len());
+                // The group's mails are queued together at its end (two
+                // statements, not two a message), in the messages' order.
+                let mut queue: Vec<(Option<i64>, OutboxMail)> = Vec::new();
+                let mut queue_at: Option<DateTime<Utc>> = None;
                 for (it, row) in items.into_iter().zip(rows) {
-                    out.push(ingest_rest(&mut tx, it.write, row, prefix, it.now, it.compose).await?);
+                    if let Some(at) = queue_at.filter(|at| *at != it.now) {
+                        queue_mail_rows(&mut tx, &std::mem::take(&mut queue), at).await?;
+                    }
+                    queue_at = Some(it.now);
+                    out.push(ingest_rest(&mut tx, it.write, row, prefix, it.now, it.compose, &mut queue).await?);
+                }
+                if let Some(at) = queue_at {
+                    queue_mail_rows(&mut tx, &queue, at).await?;
                 }
                 tx.commit().await?;
                 Ok(out)
@@ -811,11 +867,16 @@ macro_rules! backend {
                 F: FnOnce(&CaseKey) -> Composed + Send,
             {
                 let inserted = insert_messages(tx, &[(&w.message, now)]).await?.pop().flatten();
-                ingest_rest(tx, w, inserted, prefix, now, compose).await
+                let mut queue = Vec::new();
+                let r = ingest_rest(tx, w, inserted, prefix, now, compose, &mut queue).await?;
+                queue_mail_rows(tx, &queue, now).await?;
+                Ok(r)
             }
 
             /// A message's writes after its register row (`inserted`: its id,
             /// None for a message already recorded: only the checkpoint moves).
+            /// Its mails go to `queue`, for the caller to queue in the same
+            /// transaction.
             async fn ingest_rest<F>(
                 tx: &mut Tx,
                 w: IngestWrite,
@@ -823,6 +884,7 @@ macro_rules! backend {
                 prefix: &str,
                 now: DateTime<Utc>,
                 compose: F,
+                queue: &mut Vec<(Option<i64>, OutboxMail)>,
             ) -> Result<IngestResult>
             where
                 F: FnOnce(&CaseKey) -> Composed + Send,
@@ -874,7 +936,7 @@ macro_rules! backend {
                         }
                         let c = compose.take().map(|f| f(&new)).unwrap_or_default();
                         append_events_in(tx, new.id, now, split.events.iter().chain(&c.events)).await?;
-                        queue_mails(tx, Some(new.id), c.mails, now).await?;
+                        queue.extend(c.mails.into_iter().map(|m| (Some(new.id), m)));
                         // The source's timeline names the new case.
                         for ev in w.events.iter_mut().filter(|e| e.kind == crate::core::event::EventKind::CaseSplit) {
                             if let serde_json::Value::Object(o) = &mut ev.data {
@@ -903,7 +965,7 @@ macro_rules! backend {
                         }
                     };
                     append_events_in(tx, k.id, now, w.events.iter().chain(&composed.events)).await?;
-                    queue_mails(tx, Some(k.id), mails, now).await?;
+                    queue.extend(mails.into_iter().map(|m| (Some(k.id), m)));
                 }
                 if let Some((mb, cp)) = &w.checkpoint {
                     write_checkpoint(tx, mb, *cp).await?;
@@ -1530,7 +1592,7 @@ macro_rules! backend {
                 // timeline's head.
                 let at = chain::stored_instant(now);
                 let mut events: Vec<chain::EventRow> = Vec::new();
-                let mut mails: Vec<(i64, DateTime<Utc>, OutboxMail)> = Vec::new();
+                let mut mails: Vec<(Option<i64>, OutboxMail)> = Vec::new();
                 let mut plans: Vec<(i64, Option<(DateTime<Utc>, u32)>)> = Vec::with_capacity(items.len());
                 for ReminderItem { due, event, composed: c, sealed, next, .. } in items {
                     plans.push((due.case_id, next));
@@ -1547,9 +1609,7 @@ macro_rules! backend {
                         head: heads.remove(&due.case_id),
                     };
                     chain::chain(t, &mut reg_seq, at, std::iter::once(&event).chain(c.events.iter()), &mut events);
-                    for m in c.mails {
-                        mails.push((due.case_id, seal.deadline_at, m));
-                    }
+                    mails.extend(c.mails.into_iter().map(|m| (Some(due.case_id), m)));
                 }
                 insert_events(&mut tx, at, &events).await?;
                 // 5. The plans move and each timeline's head with them.
@@ -1568,47 +1628,8 @@ macro_rules! backend {
                     q.push(") AS v WHERE cases.id = v.column1");
                     q.build().execute(&mut *tx).await?;
                 }
-                // 6. The mails: the small rows, then their raw bytes by id.
-                for chunk in mails.chunks(100) {
-                    let mut q = sqlx::QueryBuilder::<Db>::new(
-                        "INSERT INTO outbox (case_id, dedupe_key, message_id, purpose, envelope_from, \
-                         recipients, subject, status, attempts, next_attempt_at, created_at, priority_at) ",
-                    );
-                    q.push_values(chunk, |mut b, (case_id, deadline, m)| {
-                        b.push_bind(*case_id)
-                            .push_bind(&m.dedupe_key)
-                            .push_bind(&m.message_id)
-                            .push_bind(&m.purpose)
-                            .push_bind(&m.envelope_from)
-                            .push_bind(serde_json::to_string(&m.recipients).unwrap_or_default())
-                            .push_bind(&m.subject)
-                            .push_bind("pending")
-                            .push_bind(0i64)
-                            .push_bind(now)
-                            .push_bind(now)
-                            .push_bind(*deadline);
-                    });
-                    q.push(" ON CONFLICT DO NOTHING RETURNING id, message_id");
-                    let ids: std::collections::HashMap<String, i64> = q
-                        .build()
-                        .fetch_all(&mut *tx)
-                        .await?
-                        .iter()
-                        .map(|r| (r.get::<String, _>(1), r.get::<i64, _>(0)))
-                        .collect();
-                    let raws: Vec<(i64, &[u8])> = chunk
-                        .iter()
-                        .filter_map(|(_, _, m)| ids.get(&m.message_id).map(|id| (*id, m.raw.as_slice())))
-                        .collect();
-                    if raws.is_empty() {
-                        continue;
-                    }
-                    let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO outbox_raw (id, raw) ");
-                    q.push_values(raws, |mut b, (id, raw)| {
-                        b.push_bind(id).push_bind(raw);
-                    });
-                    q.build().execute(&mut *tx).await?;
-                }
+                // 6. The mails: the small rows, then their raw bytes.
+                queue_mail_rows(&mut tx, &mails, now).await?;
                 tx.commit().await?;
                 Ok(out)
             }
