@@ -47,6 +47,20 @@ fn each_database_socket(
     port: u16,
     mut f: impl FnMut(socket2::SockRef<'_>),
 ) {
+    each_tcp_socket(|sock| {
+        let peer = sock.peer_addr().ok().and_then(|a| a.as_socket());
+        if peer.is_some_and(|peer| is_database(peer, host, port)) {
+            f(sock);
+        }
+    });
+}
+
+/// Calls `f` with each TCP socket of this process (found under
+/// `/proc/self/fd`; Linux only, elsewhere none). Each is a duplicate of the
+/// descriptor: one closed by another thread meanwhile fails to duplicate
+/// (EBADF) and is skipped; a reused number is told apart by the caller's
+/// address check. Socket options set on a duplicate are the socket's.
+pub fn each_tcp_socket(mut f: impl FnMut(socket2::SockRef<'_>)) {
     #[cfg(target_os = "linux")]
     {
         use std::os::fd::BorrowedFd;
@@ -54,11 +68,7 @@ fn each_database_socket(
             return;
         };
         for entry in dir.flatten() {
-            let Some(fd) = entry
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<i32>().ok())
-            else {
+            let Ok(fd) = entry.file_name().to_string_lossy().parse::<i32>() else {
                 continue;
             };
             let is_socket = std::fs::read_link(entry.path())
@@ -67,25 +77,20 @@ fn each_database_socket(
             if !is_socket {
                 continue;
             }
-            // SAFETY: the fd is only borrowed for the calls below; if another
-            // thread closed it meanwhile (or the number was reused), the
-            // calls fail or meet a socket whose peer is checked first.
-            let fd = unsafe { BorrowedFd::borrow_raw(fd) };
-            let sock = socket2::SockRef::from(&fd);
-            if sock.r#type().ok() != Some(socket2::Type::STREAM) {
-                continue;
-            }
-            let Some(peer) = sock.peer_addr().ok().and_then(|a| a.as_socket()) else {
+            // SAFETY: only duplicated (F_DUPFD_CLOEXEC) at once, see above.
+            let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+            let Ok(owned) = borrowed.try_clone_to_owned() else {
                 continue;
             };
-            if is_database(peer, host, port) {
+            let sock = socket2::SockRef::from(&owned);
+            if sock.r#type().ok() == Some(socket2::Type::STREAM) {
                 f(sock);
             }
         }
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = (host, port, &mut f);
+        let _ = &mut f;
     }
 }
 

@@ -6,7 +6,6 @@
 //! says why: without it a crash in the delayed-ACK wait sends a mail twice).
 
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -69,33 +68,16 @@ async fn implicit_tls_proxy(
 }
 
 /// `TCP_NODELAY` of this process's TCP socket whose local address is
-/// `local` (the sender's end of a loopback connection), read from a
-/// duplicate of its descriptor found under /proc/self/fd.
+/// `local` (the sender's end of a loopback connection).
 fn nodelay_of_local_socket(local: SocketAddr) -> Option<bool> {
-    for entry in std::fs::read_dir("/proc/self/fd").ok()?.flatten() {
-        let Ok(fd) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let is_socket = std::fs::read_link(entry.path())
-            .map(|l| l.to_string_lossy().starts_with("socket:"))
-            .unwrap_or(false);
-        if !is_socket {
-            continue;
+    let mut out = None;
+    breachwatch::store::pg_nodelay::each_tcp_socket(|sock| {
+        let at = sock.local_addr().ok().and_then(|a| a.as_socket());
+        if at == Some(local) && sock.peer_addr().is_ok() {
+            out = sock.tcp_nodelay().ok();
         }
-        // SAFETY: only duplicated (F_DUPFD_CLOEXEC) at once; a descriptor
-        // closed by another thread in between makes the dup fail (EBADF),
-        // and a reused number is told apart by its local address below.
-        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-        let Ok(owned) = borrowed.try_clone_to_owned() else {
-            continue;
-        };
-        debug_assert_ne!(owned.as_raw_fd(), fd);
-        let sock = std::net::TcpStream::from(owned);
-        if sock.local_addr().ok() == Some(local) && sock.peer_addr().is_ok() {
-            return sock.nodelay().ok();
-        }
-    }
-    None
+    });
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
