@@ -303,6 +303,31 @@ pub const GROUP_INSERT_ROWS: usize = 64;
 /// The most raw bytes in one INSERT of a group commit (a larger message goes
 /// alone): the statement holds a copy of them.
 pub const GROUP_INSERT_BYTES: usize = 1024 * 1024;
+/// `items` cut, in order, into runs of at most `max_rows` items and
+/// `max_bytes` bytes as `len` counts them (an item larger than that alone):
+/// the multi-row INSERTs that hold copies of raw mails.
+pub(crate) fn parts_by_bytes<T>(
+    items: &[T],
+    max_rows: usize,
+    max_bytes: usize,
+    len: impl Fn(&T) -> usize,
+) -> Vec<&[T]> {
+    let mut parts = Vec::new();
+    let (mut start, mut bytes) = (0, 0usize);
+    for (i, it) in items.iter().enumerate() {
+        let n = len(it);
+        if i > start && (i - start >= max_rows || bytes.saturating_add(n) > max_bytes) {
+            parts.push(&items[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes = bytes.saturating_add(n);
+    }
+    if start < items.len() {
+        parts.push(&items[start..]);
+    }
+    parts
+}
+
 /// The most outbox rows in one INSERT (13 parameters each).
 pub const QUEUE_ROWS: usize = 100;
 
@@ -1651,5 +1676,19 @@ impl CaseRecord {
             facts: &self.stored.facts,
             workflow: &self.stored.workflow,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parts_by_bytes_bounds_rows_and_bytes_and_keeps_order() {
+        let sizes = [3usize, 4, 10, 1, 1, 1, 2];
+        let parts = super::parts_by_bytes(&sizes, 2, 7, |n| *n);
+        assert_eq!(
+            parts,
+            vec![&[3, 4][..], &[10][..], &[1, 1][..], &[1, 2][..]]
+        );
+        assert!(super::parts_by_bytes(&[] as &[usize], 2, 7, |n| *n).is_empty());
     }
 }

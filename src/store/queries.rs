@@ -631,57 +631,40 @@ macro_rules! backend {
                     // A multi-row VALUES inserts in its order on both backends.
                     let mut q = sqlx::QueryBuilder::<Db>::new(
                         "INSERT INTO outbox (case_id, dedupe_key, message_id, purpose, envelope_from, \
-                         recipients, subject, status, attempts, next_attempt_at, created_at, priority_at) VALUES ",
+                         recipients, subject, status, attempts, next_attempt_at, created_at, priority_at) ",
                     );
-                    for (i, (case_id, m)) in chunk.iter().enumerate() {
-                        if i > 0 {
-                            q.push(", ");
-                        }
-                        q.push("(");
-                        q.push_bind(*case_id);
-                        q.push(", ");
-                        q.push_bind(&m.dedupe_key);
-                        q.push(", ");
-                        q.push_bind(&m.message_id);
-                        q.push(", ");
-                        q.push_bind(&m.purpose);
-                        q.push(", ");
-                        q.push_bind(&m.envelope_from);
-                        q.push(", ");
-                        q.push_bind(serde_json::to_string(&m.recipients).unwrap_or_default());
-                        q.push(", ");
-                        q.push_bind(&m.subject);
-                        q.push(", 'pending', 0, ");
-                        q.push_bind(now);
-                        q.push(", ");
-                        q.push_bind(now);
-                        q.push(", COALESCE((SELECT deadline_at FROM cases WHERE id = ");
-                        q.push_bind(*case_id);
-                        q.push("), ");
-                        q.push_bind(no_deadline());
-                        q.push("))");
-                    }
+                    q.push_values(chunk, |mut b, (case_id, m)| {
+                        b.push_bind(*case_id)
+                            .push_bind(&m.dedupe_key)
+                            .push_bind(&m.message_id)
+                            .push_bind(&m.purpose)
+                            .push_bind(&m.envelope_from)
+                            .push_bind(serde_json::to_string(&m.recipients).unwrap_or_default())
+                            .push_bind(&m.subject)
+                            .push("'pending'")
+                            .push("0")
+                            .push_bind(now)
+                            .push_bind(now)
+                            .push("COALESCE((SELECT deadline_at FROM cases WHERE id = ")
+                            .push_bind_unseparated(*case_id)
+                            .push_unseparated("), ")
+                            .push_bind_unseparated(no_deadline())
+                            .push_unseparated(")");
+                    });
                     q.push(" ON CONFLICT DO NOTHING");
                     q.build().execute(&mut **tx).await?;
                     // The raw mails, at most GROUP_INSERT_BYTES a statement
                     // (or one mail).
-                    let mut start = 0;
-                    while start < chunk.len() {
-                        let mut end = start + 1;
-                        let mut bytes = chunk[start].1.raw.len();
-                        while end < chunk.len() && bytes + chunk[end].1.raw.len() <= crate::store::GROUP_INSERT_BYTES {
-                            bytes += chunk[end].1.raw.len();
-                            end += 1;
-                        }
+                    let parts = crate::store::parts_by_bytes(chunk, chunk.len(), crate::store::GROUP_INSERT_BYTES, |(_, m)| m.raw.len());
+                    for part in parts {
                         let mut q = sqlx::QueryBuilder::<Db>::new(
                             "INSERT INTO outbox_raw (id, raw) SELECT o.id, v.column2 FROM (",
                         );
-                        q.push_values(&chunk[start..end], |mut b, (_, m)| {
+                        q.push_values(part, |mut b, (_, m)| {
                             b.push_bind(&m.message_id).push_bind(&m.raw);
                         });
                         q.push(") AS v JOIN outbox AS o ON o.message_id = v.column1 WHERE true ON CONFLICT (id) DO NOTHING");
                         q.build().execute(&mut **tx).await?;
-                        start = end;
                     }
                 }
                 Ok(())
@@ -811,20 +794,13 @@ macro_rules! backend {
                 // 15 parameters a row: well within both backends' limits. The
                 // statement holds a copy of its rows' raw bytes: a part holds
                 // at most GROUP_INSERT_BYTES of them (or one message).
-                let mut parts = Vec::new();
-                let (mut start, mut bytes) = (0, 0usize);
-                for (i, (m, _)) in items.iter().enumerate() {
-                    if i > start
-                        && (i - start == crate::store::GROUP_INSERT_ROWS
-                            || bytes + m.raw.len() > crate::store::GROUP_INSERT_BYTES)
-                    {
-                        parts.push(&items[start..i]);
-                        (start, bytes) = (i, 0);
-                    }
-                    bytes += m.raw.len();
-                }
-                parts.push(&items[start..]);
-                for part in parts.into_iter().filter(|p| !p.is_empty()) {
+                let parts = crate::store::parts_by_bytes(
+                    items,
+                    crate::store::GROUP_INSERT_ROWS,
+                    crate::store::GROUP_INSERT_BYTES,
+                    |(m, _)| m.raw.len(),
+                );
+                for part in parts {
                     let mut q = sqlx::QueryBuilder::<Db>::new(
                         "INSERT INTO messages (message_id, content_hash, kind, disposition, subject, \
                          from_address, received_at, mailbox, uidvalidity, uid, error, recorded_at, raw, \
@@ -1510,20 +1486,11 @@ macro_rules! backend {
                 // The plan moves in ONE update at the end (step 5), with the
                 // timelines' heads: one new version of each wide row, not two.
                 let mut q = sqlx::QueryBuilder::<Db>::new(
-                    "SELECT c.id, c.version FROM cases AS c JOIN (VALUES ",
+                    "SELECT c.id, c.version FROM cases AS c JOIN (",
                 );
-                let mut first = true;
-                for ReminderItem { due, .. } in &items {
-                    if !first {
-                        q.push(", ");
-                    }
-                    first = false;
-                    q.push("(");
-                    q.push_bind(due.case_id);
-                    q.push(", ");
-                    q.push_bind(i64::from(due.next_seq));
-                    q.push(")");
-                }
+                q.push_values(&items, |mut b, it| {
+                    b.push_bind(it.due.case_id).push_bind(i64::from(it.due.next_seq));
+                });
                 q.push(") AS v ON c.id = v.column1 AND c.next_reminder_seq = v.column2");
                 q.push($row_lock);
                 let versions: std::collections::HashMap<i64, i64> = q
