@@ -330,6 +330,9 @@ pub(crate) fn parts_by_bytes<T>(
 
 /// The most outbox rows in one INSERT (13 parameters each).
 pub const QUEUE_ROWS: usize = 100;
+/// The most case rows in one INSERT of a group's new cases (22 parameters
+/// each).
+pub const CASE_ROWS: usize = 64;
 
 /// One message of a group commit ([`Store::commit_ingest_group`]).
 pub struct GroupItem {

@@ -672,64 +672,106 @@ macro_rules! backend {
 
             /// A new case row with the next number of its year.
             async fn insert_case(tx: &mut Tx, prefix: &str, c: &NewCase) -> Result<CaseKey> {
-                let year = i64::from(c.year);
-                let seq: i64 = sqlx::query_scalar(
-                    "INSERT INTO case_counters (prefix, year, last) VALUES ($1, $2, 1) \
-                     ON CONFLICT (prefix, year) DO UPDATE SET last = case_counters.last + 1 \
-                     RETURNING last",
-                )
-                .bind(prefix)
-                .bind(year)
-                .fetch_one(&mut **tx)
-                .await?;
-                let case_ref = CaseRef::new(prefix, year as i32, seq as u32);
-                let (next_at, next_seq) = match c.next_reminder {
-                    Some((at, seq)) => (Some(at), Some(i64::from(seq))),
-                    None => (None, None),
-                };
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO cases (ref, state, aware_at, deadline_at, opened_at, reporter_name, \
-                     reporter_address, reporter_organisation, reporter_domain, systems, rule_name, \
-                     route, facts, next_reminder_at, next_reminder_seq, supplier_domain, supplier_org, \
-                     workflow, nis2_reminder_at, committee, official, deputy, next_deadline_at) \
-                     VALUES ($1, 'received', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-                     $19, $20, $21, $22) \
-                     RETURNING id",
-                )
-                .bind(case_ref.as_str())
-                .bind(c.aware_at)
-                .bind(c.deadline_at)
-                .bind(c.opened_at)
-                .bind(&c.reporter_name)
-                .bind(&c.reporter_address)
-                .bind(&c.reporter_organisation)
-                .bind(&c.reporter_domain)
-                .bind(serde_json::to_string(&c.systems).unwrap_or_default())
-                .bind(&c.rule_name)
-                .bind(c.route.to_string())
-                .bind(c.facts.to_string())
-                .bind(next_at)
-                .bind(next_seq)
-                .bind(&c.supplier_domain)
-                .bind(&c.supplier_org)
-                .bind(match &c.workflow {
-                    // The case's number is given here: the workflow takes it.
-                    Some(serde_json::Value::Object(o)) => {
-                        let mut o = o.clone();
-                        o.insert("case_ref".into(), serde_json::json!(case_ref.as_str()));
-                        serde_json::Value::Object(o).to_string()
+                insert_cases(tx, prefix, &[c])
+                    .await?
+                    .pop()
+                    .ok_or_else(|| StoreError::NotFound("the new case row".into()))
+            }
+
+            /// New case rows, numbered in their order as one by one would
+            /// number them: one counter statement per year among them, then
+            /// the rows in multi-row INSERTs ([`CASE_ROWS`] a statement, 22
+            /// binds each), known again by their numbers.
+            async fn insert_cases(tx: &mut Tx, prefix: &str, cases: &[&NewCase]) -> Result<Vec<CaseKey>> {
+                // The years in order of first appearance, with how many each.
+                let mut years: Vec<(i32, i64)> = Vec::new();
+                for c in cases {
+                    match years.iter_mut().find(|(y, _)| *y == c.year) {
+                        Some((_, k)) => *k += 1,
+                        None => years.push((c.year, 1)),
                     }
-                    _ => "{}".to_string(),
-                })
-                .bind(c.nis2_reminder)
-                // The lists' columns (migration 0010), from the route as stored.
-                .bind(c.route.pointer("/committee/name").and_then(|v| v.as_str()).map(str::to_string))
-                .bind(c.route.pointer("/official/address").and_then(|v| v.as_str()).map(str::to_lowercase))
-                .bind(c.route.pointer("/deputy/address").and_then(|v| v.as_str()).map(str::to_lowercase))
-                .bind(c.next_deadline_at)
-                .fetch_one(&mut **tx)
-                .await?;
-                Ok(CaseKey { id, case_ref })
+                }
+                let mut next_no: std::collections::HashMap<i32, i64> = std::collections::HashMap::new();
+                for (year, k) in years {
+                    let last: i64 = sqlx::query_scalar(
+                        "INSERT INTO case_counters (prefix, year, last) VALUES ($1, $2, $3) \
+                         ON CONFLICT (prefix, year) DO UPDATE SET last = case_counters.last + excluded.last \
+                         RETURNING last",
+                    )
+                    .bind(prefix)
+                    .bind(i64::from(year))
+                    .bind(k)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                    next_no.insert(year, last - k + 1);
+                }
+                let refs: Vec<CaseRef> = cases
+                    .iter()
+                    .map(|c| {
+                        let no = next_no.entry(c.year).or_insert(1);
+                        let r = CaseRef::new(prefix, c.year, u32::try_from(*no).unwrap_or(u32::MAX));
+                        *no += 1;
+                        r
+                    })
+                    .collect();
+                let mut ids: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+                let rows: Vec<(&CaseRef, &&NewCase)> = refs.iter().zip(cases).collect();
+                for part in rows.chunks(crate::store::CASE_ROWS) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(
+                        "INSERT INTO cases (ref, state, aware_at, deadline_at, opened_at, reporter_name, \
+                         reporter_address, reporter_organisation, reporter_domain, systems, rule_name, \
+                         route, facts, next_reminder_at, next_reminder_seq, supplier_domain, supplier_org, \
+                         workflow, nis2_reminder_at, committee, official, deputy, next_deadline_at) ",
+                    );
+                    q.push_values(part, |mut b, (case_ref, c)| {
+                        let (next_at, next_seq) = match c.next_reminder {
+                            Some((at, seq)) => (Some(at), Some(i64::from(seq))),
+                            None => (None, None),
+                        };
+                        b.push_bind(case_ref.as_str().to_string())
+                            .push("'received'")
+                            .push_bind(c.aware_at)
+                            .push_bind(c.deadline_at)
+                            .push_bind(c.opened_at)
+                            .push_bind(c.reporter_name.clone())
+                            .push_bind(c.reporter_address.clone())
+                            .push_bind(c.reporter_organisation.clone())
+                            .push_bind(c.reporter_domain.clone())
+                            .push_bind(serde_json::to_string(&c.systems).unwrap_or_default())
+                            .push_bind(c.rule_name.clone())
+                            .push_bind(c.route.to_string())
+                            .push_bind(c.facts.to_string())
+                            .push_bind(next_at)
+                            .push_bind(next_seq)
+                            .push_bind(c.supplier_domain.clone())
+                            .push_bind(c.supplier_org.clone())
+                            .push_bind(match &c.workflow {
+                                // The case's number is given here: the workflow takes it.
+                                Some(serde_json::Value::Object(o)) => {
+                                    let mut o = o.clone();
+                                    o.insert("case_ref".into(), serde_json::json!(case_ref.as_str()));
+                                    serde_json::Value::Object(o).to_string()
+                                }
+                                _ => "{}".to_string(),
+                            })
+                            .push_bind(c.nis2_reminder)
+                            // The lists' columns (migration 0010), from the route as stored.
+                            .push_bind(c.route.pointer("/committee/name").and_then(|v| v.as_str()).map(str::to_string))
+                            .push_bind(c.route.pointer("/official/address").and_then(|v| v.as_str()).map(str::to_lowercase))
+                            .push_bind(c.route.pointer("/deputy/address").and_then(|v| v.as_str()).map(str::to_lowercase))
+                            .push_bind(c.next_deadline_at);
+                    });
+                    q.push(" RETURNING id, ref");
+                    for r in q.build().fetch_all(&mut **tx).await? {
+                        ids.insert(r.get::<String, _>(1), r.get::<i64, _>(0));
+                    }
+                }
+                refs.into_iter()
+                    .map(|case_ref| match ids.remove(case_ref.as_str()) {
+                        Some(id) => Ok(CaseKey { id, case_ref }),
+                        None => Err(StoreError::NotFound(format!("the new row of {case_ref}"))),
+                    })
+                    .collect()
             }
 
             pub async fn commit_ingest<F>(
@@ -768,18 +810,233 @@ macro_rules! backend {
                 // statements, not two a message), in the messages' order.
                 let mut queue: Vec<(Option<i64>, OutboxMail)> = Vec::new();
                 let mut queue_at: Option<DateTime<Utc>> = None;
-                for (it, row) in items.into_iter().zip(rows) {
+                let mut items = items.into_iter().zip(rows).peekable();
+                while let Some((it, row)) = items.next() {
                     if let Some(at) = queue_at.filter(|at| *at != it.now) {
                         queue_mail_rows(&mut tx, &std::mem::take(&mut queue), at).await?;
                     }
                     queue_at = Some(it.now);
-                    out.push(ingest_rest(&mut tx, it.write, row, prefix, it.now, it.compose, &mut queue).await?);
+                    if !in_run(&it) {
+                        out.push(ingest_rest(&mut tx, it.write, row, prefix, it.now, it.compose, &mut queue).await?);
+                        continue;
+                    }
+                    // A run of members at one instant: each kind of write
+                    // one statement for all of them.
+                    let mut run = vec![(it, row)];
+                    while let Some((next, _)) = items.peek() {
+                        if next.now != run[0].0.now || !in_run(next) {
+                            break;
+                        }
+                        run.extend(items.next());
+                    }
+                    out.extend(write_run(&mut tx, run, prefix, &mut queue).await?);
                 }
                 if let Some(at) = queue_at {
                     queue_mail_rows(&mut tx, &queue, at).await?;
                 }
                 tx.commit().await?;
                 Ok(out)
+            }
+
+            /// A message a group writes in a run ([`write_run`]): it opens a
+            /// case, attaches to one (with its workflow update or earlier
+            /// awareness), or is only recorded. A merge or a split (two
+            /// cases each) is written on its own ([`ingest_rest`]).
+            fn in_run(it: &GroupItem) -> bool {
+                matches!(
+                    it.write.change,
+                    CaseChange::Open(_) | CaseChange::None | CaseChange::Attach { .. } | CaseChange::AttachEarlier(_)
+                )
+            }
+
+            /// The writes of a run of group members ([`in_run`]) at one
+            /// instant: the rows writing them one by one ([`ingest_rest`])
+            /// would write, but each kind of write one statement for the
+            /// whole run (new numbers and case rows; the rows of the cases it
+            /// attaches to locked; all its cases read back for the seal; the
+            /// messages' case; the timelines' last events; the register
+            /// numbers; the events; the heads). Only an attached case's own
+            /// change (workflow, awareness) stays one statement each. It
+            /// relies on the group's rule that no two members change one
+            /// case (`ingest::group`): each case's row is then, after its
+            /// member's change, the row as the transaction leaves it, and
+            /// its events take their register numbers in the members' order.
+            async fn write_run(
+                tx: &mut Tx,
+                run: Vec<(GroupItem, Option<i64>)>,
+                prefix: &str,
+                queue: &mut Vec<(Option<i64>, OutboxMail)>,
+            ) -> Result<Vec<IngestResult>> {
+                use std::collections::HashMap;
+                let Some(now) = run.first().map(|(it, _)| it.now) else {
+                    return Ok(Vec::new());
+                };
+                // 1. The new cases, numbered in the run's order; the attached
+                // cases' own changes.
+                let opens: Vec<&NewCase> = run
+                    .iter()
+                    .filter_map(|(it, row)| match (&it.write.change, row) {
+                        (CaseChange::Open(c), Some(_)) => Some(&**c),
+                        _ => None,
+                    })
+                    .collect();
+                let mut new_keys = insert_cases(tx, prefix, &opens).await?.into_iter();
+                let mut attached: Vec<i64> = Vec::new();
+                let changes: Vec<&CaseChange> = run
+                    .iter()
+                    .filter(|(_, row)| row.is_some())
+                    .map(|(it, _)| &it.write.change)
+                    .collect();
+                for change in changes {
+                    match change {
+                        CaseChange::Attach { case_id, update } => {
+                            if let Some(u) = update {
+                                update_workflow(tx, *case_id, u).await?;
+                            }
+                            attached.push(*case_id);
+                        }
+                        CaseChange::AttachEarlier(e) => {
+                            move_awareness(tx, e).await?;
+                            attached.push(e.case_id);
+                        }
+                        _ => {}
+                    }
+                }
+                // 2. The attached cases' rows locked (one lock order: rows,
+                // then the register counter), and every case of the run as
+                // the transaction leaves it: its number and its seal.
+                let mut heads: HashMap<i64, (i64, String)> = HashMap::new();
+                for part in attached.chunks(crate::store::CASE_ROWS) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(
+                        "UPDATE cases SET timeline_head = timeline_head WHERE id IN (",
+                    );
+                    let mut list = q.separated(", ");
+                    for id in part {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    q.build().execute(&mut **tx).await?;
+                    heads.extend(timeline_heads(tx, part).await?);
+                }
+                // Each member's case (None: only recorded, or a duplicate).
+                let mut keys: Vec<Option<i64>> = Vec::with_capacity(run.len());
+                for (it, row) in &run {
+                    keys.push(match (&it.write.change, row) {
+                        (_, None) | (CaseChange::None, _) => None,
+                        (CaseChange::Open(_), Some(_)) => Some(
+                            new_keys
+                                .next()
+                                .ok_or_else(|| StoreError::NotFound("a new case of the run".into()))?
+                                .id,
+                        ),
+                        (CaseChange::Attach { case_id, .. }, Some(_)) => Some(*case_id),
+                        (CaseChange::AttachEarlier(e), Some(_)) => Some(e.case_id),
+                        _ => None,
+                    });
+                }
+                let ids: Vec<i64> = keys.iter().flatten().copied().collect();
+                let mut records: HashMap<i64, CaseRecord> = HashMap::new();
+                for part in ids.chunks(crate::store::CASE_ROWS) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(format!("{RECORD} WHERE id IN ("));
+                    let mut list = q.separated(", ");
+                    for id in part {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    for r in q.build().fetch_all(&mut **tx).await?.iter() {
+                        let c = record_row(r);
+                        records.insert(c.id, c);
+                    }
+                }
+                // 3. Each member's case, events and mails, in order.
+                let mut out = Vec::with_capacity(run.len());
+                let mut moves: Vec<(i64, i64)> = Vec::new();
+                let mut appends: Vec<(i64, Vec<NewEvent>)> = Vec::new();
+                for ((it, row), key) in run.into_iter().zip(keys) {
+                    let GroupItem { write: w, compose, .. } = it;
+                    if let Some((mb, cp)) = &w.checkpoint {
+                        write_checkpoint(tx, mb, *cp).await?;
+                    }
+                    let (Some(message_row), Some(id)) = (row, key) else {
+                        out.push(IngestResult { duplicate: row.is_none(), case_id: None, case_ref: None });
+                        continue;
+                    };
+                    let record = records
+                        .get(&id)
+                        .ok_or_else(|| StoreError::NotFound(format!("case id {id}")))?;
+                    let k = CaseKey { id, case_ref: record.case_ref.clone() };
+                    moves.push((message_row, k.id));
+                    let c = compose(&k);
+                    queue.extend(c.mails.into_iter().map(|m| (Some(k.id), m)));
+                    let mut evs = w.events;
+                    evs.extend(c.events);
+                    appends.push((k.id, evs));
+                    out.push(IngestResult { duplicate: false, case_id: Some(k.id), case_ref: Some(k.case_ref) });
+                }
+                for part in moves.chunks(200) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE messages SET case_id = v.column2 FROM (");
+                    q.push_values(part, |mut b, (row, case)| {
+                        b.push_bind(*row).push_bind(*case);
+                    });
+                    q.push(") AS v WHERE messages.id = v.column1");
+                    q.build().execute(&mut **tx).await?;
+                }
+                // 4. The events: register numbers for all, chained in the
+                // members' order, and each timeline's head.
+                let n: i64 = appends.iter().map(|(_, evs)| evs.len() as i64).sum();
+                if n == 0 {
+                    return Ok(out);
+                }
+                let last_reg: i64 = sqlx::query_scalar(
+                    "UPDATE register_counter SET last = last + $1 WHERE id = 1 RETURNING last",
+                )
+                .bind(n)
+                .fetch_one(&mut **tx)
+                .await?;
+                let at = chain::stored_instant(now);
+                let mut reg_seq = last_reg - n;
+                let mut rows = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
+                for (id, evs) in &appends {
+                    let record = records
+                        .get(id)
+                        .ok_or_else(|| StoreError::NotFound(format!("case id {id}")))?;
+                    let t = chain::Timeline {
+                        case_id: *id,
+                        case_ref: &record.case_ref,
+                        row: &record.row_state(),
+                        head: heads.remove(id),
+                    };
+                    chain::chain(t, &mut reg_seq, at, evs.iter(), &mut rows);
+                }
+                insert_event_rows(tx, at, &rows).await?;
+                Ok(out)
+            }
+
+            /// Each of `ids`' timelines' last event (seq, hash); a case
+            /// without events has none.
+            async fn timeline_heads(
+                tx: &mut Tx,
+                ids: &[i64],
+            ) -> Result<std::collections::HashMap<i64, (i64, String)>> {
+                if ids.is_empty() {
+                    return Ok(Default::default());
+                }
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "SELECT e.case_id, e.seq, e.hash FROM events e JOIN \
+                     (SELECT case_id, MAX(seq) AS m FROM events WHERE case_id IN (",
+                );
+                let mut list = q.separated(", ");
+                for id in ids {
+                    list.push_bind(*id);
+                }
+                q.push(") GROUP BY case_id) x ON e.case_id = x.case_id AND e.seq = x.m");
+                Ok(q
+                    .build()
+                    .fetch_all(&mut **tx)
+                    .await?
+                    .iter()
+                    .map(|r| (r.get::<i64, _>(0), (r.get::<i64, _>(1), r.get::<String, _>(2))))
+                    .collect())
             }
 
             /// The register rows of a group in one multi-row INSERT: each
@@ -1539,22 +1796,7 @@ macro_rules! backend {
                         reread.insert(c.id, SealedRead::of(&c));
                     }
                 }
-                let mut q = sqlx::QueryBuilder::<Db>::new(
-                    "SELECT e.case_id, e.seq, e.hash FROM events e JOIN \
-                     (SELECT case_id, MAX(seq) AS m FROM events WHERE case_id IN (",
-                );
-                let mut list = q.separated(", ");
-                for id in &ids {
-                    list.push_bind(*id);
-                }
-                q.push(") GROUP BY case_id) x ON e.case_id = x.case_id AND e.seq = x.m");
-                let mut heads: std::collections::HashMap<i64, (i64, String)> = q
-                    .build()
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .iter()
-                    .map(|r| (r.get::<i64, _>(0), (r.get::<i64, _>(1), r.get::<String, _>(2))))
-                    .collect();
+                let mut heads = timeline_heads(&mut tx, &ids).await?;
                 // 4. The events, chained and sealed in memory, and each
                 // timeline's head.
                 let at = chain::stored_instant(now);

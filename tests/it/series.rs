@@ -1161,9 +1161,16 @@ Date: Mon, 30 Nov 2026 10:00:00 +0100\r\nMessage-ID: <big-{k}@example.test>\r\n\
     )
     .await;
     let stop = tokio_util::sync::CancellationToken::new();
-    let (by_group, err) = grouped.handle_batch(&reads, &stop, Some(at)).await;
+    let mut times = breachwatch::workers::ingest::WriteTimes::default();
+    let (by_group, err) = grouped
+        .handle_batch_timed(&reads, &stop, Some(at), &mut times)
+        .await;
     assert!(err.is_none(), "{err:?}");
     assert_eq!(by_group.len(), mails.len());
+    // Every group was written as a group (none again one by one), in fewer
+    // transactions than messages.
+    assert_eq!(times.fallbacks, 0, "{times:?}");
+    assert!(times.groups < mails.len() / 2, "{times:?}");
     let differ: Vec<String> = by_one
         .iter()
         .zip(&by_group)
@@ -1194,6 +1201,24 @@ Date: Mon, 30 Nov 2026 10:00:00 +0100\r\nMessage-ID: <big-{k}@example.test>\r\n\
             "{}",
             x.case_ref
         );
+        // The same timeline, hash for hash: each event's register number
+        // and the case row it seals are what one by one wrote (the group's
+        // new cases are written a kind of write at a time).
+        let hashes = |evs: Vec<breachwatch::store::EventRow>| -> Vec<(i64, String, String)> {
+            evs.into_iter()
+                .map(|e| (e.seq, e.kind.as_str().to_string(), e.hash))
+                .collect()
+        };
+        assert_eq!(
+            hashes(one.store.case_events(x.id).await.unwrap()),
+            hashes(grouped.store.case_events(y.id).await.unwrap()),
+            "{}",
+            x.case_ref
+        );
+    }
+    for p in [&one, &grouped] {
+        let report = breachwatch::register::verify(&p.store, None).await.unwrap();
+        assert!(report.problems().is_empty(), "{:?}", report.problems());
     }
 }
 
