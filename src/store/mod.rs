@@ -895,12 +895,6 @@ impl Store {
         }
     }
 
-    /// Whether every write waits for one writer (SQLite): there the clock's
-    /// reminder bursts go before the senders' claims (`workers::burst`).
-    pub fn single_writer(&self) -> bool {
-        matches!(self, Store::Sqlite(_))
-    }
-
     pub fn backend(&self) -> &'static str {
         match self {
             Store::Sqlite(_) => "sqlite",

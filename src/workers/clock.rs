@@ -73,12 +73,9 @@ pub async fn fire_due_waking(
     while due.peek().is_some() {
         groups.push(due.by_ref().take(group).collect::<Vec<_>>());
     }
-    // SQLite only: on PostgreSQL the senders' writes do not wait for the
-    // clock's, and holding them back only made the last reminder reach SMTP
-    // later (`workers::burst`).
-    let burst = outbox
-        .filter(|_| groups.len() > 1 && store.single_writer())
-        .map(|o| o.burst.begin());
+    // More than one group is a burst: the senders claim nothing new until
+    // it is written (`workers::burst`), on both backends.
+    let burst = outbox.filter(|_| groups.len() > 1).map(|o| o.burst.begin());
     // One group prepared ahead: the reading and composing of the next
     // overlaps the writing of this one. The producer stops when this side
     // stops listening (an error returned below drops `prepared`).
