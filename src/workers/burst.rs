@@ -15,7 +15,7 @@
 //! On PostgreSQL too (since session 16): the senders' claims and marks do
 //! not wait for the clock's transaction there, but they share the cores
 //! and the server with it. With 10,000 reminders due in one second a group
-//! of 500 took 0.4-1 s to write beside the senders and 0.1-0.2 s without
+//! of 500 took 0.16-0.8 s to write beside the senders and 0.1-0.2 s without
 //! them; held back, the burst is queued at p99 2.5-3.1 s instead of
 //! 9.0-9.9 s, and the last reminder reaches SMTP sooner too (32 s instead
 //! of 36-39 s; `make bench-daemon`, `BENCH_SQLITE=0 BENCH_N=2000`). Before
