@@ -333,6 +333,9 @@ pub const QUEUE_ROWS: usize = 100;
 /// The most case rows in one INSERT of a group's new cases (22 parameters
 /// each).
 pub const CASE_ROWS: usize = 64;
+/// The most rows in one `UPDATE … FROM (VALUES …)` (timelines' heads,
+/// messages' cases, reminder plans; at most 4 parameters each).
+pub const UPDATE_ROWS: usize = 200;
 
 /// One message of a group commit ([`Store::commit_ingest_group`]).
 pub struct GroupItem {

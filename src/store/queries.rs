@@ -116,18 +116,11 @@ macro_rules! backend {
                     return Ok(None);
                 }
                 let mut q = sqlx::QueryBuilder::<Db>::new(
-                    "SELECT message_id, case_id FROM messages WHERE case_id IS NOT NULL AND message_id IN (",
+                    "SELECT message_id, case_id FROM messages WHERE case_id IS NOT NULL AND message_id",
                 );
-                let mut list = q.separated(", ");
-                for id in ids {
-                    list.push_bind(id.as_str());
-                }
-                q.push(") UNION ALL SELECT message_id, case_id FROM outbox WHERE case_id IS NOT NULL AND message_id IN (");
-                let mut list = q.separated(", ");
-                for id in ids {
-                    list.push_bind(id.as_str());
-                }
-                q.push(")");
+                push_in(&mut q, ids);
+                q.push(" UNION ALL SELECT message_id, case_id FROM outbox WHERE case_id IS NOT NULL AND message_id");
+                push_in(&mut q, ids);
                 let rows = q.build().fetch_all(pool).await?;
                 let hits: Vec<(String, i64)> = rows
                     .iter()
@@ -242,6 +235,22 @@ macro_rules! backend {
                     let mut list = q.separated(", ");
                     for x in xs {
                         list.push_bind(x.as_str());
+                    }
+                }
+                q.push(")");
+            }
+
+            /// `IN (…)` of row ids; an empty list is `IN (NULL)` (matches
+            /// nothing).
+            fn push_ids_in<'a>(q: &mut sqlx::QueryBuilder<Db>, ids: impl IntoIterator<Item = &'a i64>) {
+                q.push(" IN (");
+                let mut ids = ids.into_iter().peekable();
+                if ids.peek().is_none() {
+                    q.push("NULL");
+                } else {
+                    let mut list = q.separated(", ");
+                    for id in ids {
+                        list.push_bind(*id);
                     }
                 }
                 q.push(")");
@@ -555,7 +564,7 @@ macro_rules! backend {
             ) -> Result<()> {
                 insert_events(tx, at, rows).await?;
                 let heads: Vec<(i64, &str)> = last_hashes(rows).into_iter().collect();
-                for part in heads.chunks(200) {
+                for part in heads.chunks(crate::store::UPDATE_ROWS) {
                     let mut q = sqlx::QueryBuilder::<Db>::new(
                         "UPDATE cases SET timeline_head = v.column2 FROM (",
                     );
@@ -908,13 +917,9 @@ macro_rules! backend {
                 let mut heads: HashMap<i64, (i64, String)> = HashMap::new();
                 for part in attached.chunks(crate::store::CASE_ROWS) {
                     let mut q = sqlx::QueryBuilder::<Db>::new(
-                        "UPDATE cases SET timeline_head = timeline_head WHERE id IN (",
+                        "UPDATE cases SET timeline_head = timeline_head WHERE id",
                     );
-                    let mut list = q.separated(", ");
-                    for id in part {
-                        list.push_bind(*id);
-                    }
-                    q.push(")");
+                    push_ids_in(&mut q, part);
                     q.build().execute(&mut **tx).await?;
                     heads.extend(timeline_heads(tx, part).await?);
                 }
@@ -931,18 +936,17 @@ macro_rules! backend {
                         ),
                         (CaseChange::Attach { case_id, .. }, Some(_)) => Some(*case_id),
                         (CaseChange::AttachEarlier(e), Some(_)) => Some(e.case_id),
-                        _ => None,
+                        // `in_run` keeps these out of a run.
+                        (CaseChange::AttachMerge { .. } | CaseChange::AttachSplit { .. }, Some(_)) => {
+                            return Err(StoreError::Other("a merge or a split in a group's run".into()));
+                        }
                     });
                 }
                 let ids: Vec<i64> = keys.iter().flatten().copied().collect();
                 let mut records: HashMap<i64, CaseRecord> = HashMap::new();
                 for part in ids.chunks(crate::store::CASE_ROWS) {
-                    let mut q = sqlx::QueryBuilder::<Db>::new(format!("{RECORD} WHERE id IN ("));
-                    let mut list = q.separated(", ");
-                    for id in part {
-                        list.push_bind(*id);
-                    }
-                    q.push(")");
+                    let mut q = sqlx::QueryBuilder::<Db>::new(format!("{RECORD} WHERE id"));
+                    push_ids_in(&mut q, part);
                     for r in q.build().fetch_all(&mut **tx).await?.iter() {
                         let c = record_row(r);
                         records.insert(c.id, c);
@@ -973,7 +977,7 @@ macro_rules! backend {
                     appends.push((k.id, evs));
                     out.push(IngestResult { duplicate: false, case_id: Some(k.id), case_ref: Some(k.case_ref) });
                 }
-                for part in moves.chunks(200) {
+                for part in moves.chunks(crate::store::UPDATE_ROWS) {
                     let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE messages SET case_id = v.column2 FROM (");
                     q.push_values(part, |mut b, (row, case)| {
                         b.push_bind(*row).push_bind(*case);
@@ -1023,13 +1027,10 @@ macro_rules! backend {
                 }
                 let mut q = sqlx::QueryBuilder::<Db>::new(
                     "SELECT e.case_id, e.seq, e.hash FROM events e JOIN \
-                     (SELECT case_id, MAX(seq) AS m FROM events WHERE case_id IN (",
+                     (SELECT case_id, MAX(seq) AS m FROM events WHERE case_id",
                 );
-                let mut list = q.separated(", ");
-                for id in ids {
-                    list.push_bind(*id);
-                }
-                q.push(") GROUP BY case_id) x ON e.case_id = x.case_id AND e.seq = x.m");
+                push_ids_in(&mut q, ids);
+                q.push(" GROUP BY case_id) x ON e.case_id = x.case_id AND e.seq = x.m");
                 Ok(q
                     .build()
                     .fetch_all(&mut **tx)
@@ -1384,12 +1385,8 @@ macro_rules! backend {
                 q.push_bind(now);
                 q.push(" WHERE status = 'sending' AND claimed_by IS NOT DISTINCT FROM ");
                 q.push_bind(claimer);
-                q.push(" AND id IN (");
-                let mut list = q.separated(", ");
-                for id in ids {
-                    list.push_bind(*id);
-                }
-                q.push(")");
+                q.push(" AND id");
+                push_ids_in(&mut q, ids);
                 Ok(q.build().execute(pool).await?.rows_affected())
             }
 
@@ -1709,12 +1706,8 @@ macro_rules! backend {
                 if ids.is_empty() {
                     return Ok(Vec::new());
                 }
-                let mut q = sqlx::QueryBuilder::<Db>::new(format!("{RECORD} WHERE id IN ("));
-                let mut list = q.separated(", ");
-                for id in ids {
-                    list.push_bind(*id);
-                }
-                q.push(")");
+                let mut q = sqlx::QueryBuilder::<Db>::new(format!("{RECORD} WHERE id"));
+                push_ids_in(&mut q, ids);
                 let rows = q.build().fetch_all(pool).await?;
                 Ok(rows.iter().map(record_row).collect())
             }
@@ -1785,12 +1778,8 @@ macro_rules! backend {
                     .collect();
                 let mut reread: std::collections::HashMap<i64, SealedRead> = std::collections::HashMap::new();
                 if !stale.is_empty() {
-                    let mut q = sqlx::QueryBuilder::<Db>::new(format!("{RECORD} WHERE id IN ("));
-                    let mut list = q.separated(", ");
-                    for id in &stale {
-                        list.push_bind(*id);
-                    }
-                    q.push(")");
+                    let mut q = sqlx::QueryBuilder::<Db>::new(format!("{RECORD} WHERE id"));
+                    push_ids_in(&mut q, &stale);
                     for r in q.build().fetch_all(&mut *tx).await?.iter() {
                         let c = sealed_row(r);
                         reread.insert(c.id, SealedRead::of(&c));
@@ -1823,7 +1812,7 @@ macro_rules! backend {
                 insert_events(&mut tx, at, &events).await?;
                 // 5. The plans move and each timeline's head with them.
                 let heads = last_hashes(&events);
-                for part in plans.chunks(200) {
+                for part in plans.chunks(crate::store::UPDATE_ROWS) {
                     let mut q = sqlx::QueryBuilder::<Db>::new(
                         "UPDATE cases SET next_reminder_at = v.column2, next_reminder_seq = v.column3, \
                          reminders_sent = reminders_sent + 1, timeline_head = v.column4 FROM (",
