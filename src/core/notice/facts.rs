@@ -597,116 +597,87 @@ fn cause(sents: &[&str], subject: &str, ev: &mut Vec<Evidence>) -> Option<Cause>
 
 // ---------------------------------------------------------------- categories
 
-static CATEGORIES: Lazy<Vec<(&'static str, Regex)>> = Lazy::new(|| {
+static CATEGORIES: Lazy<Vec<(&'static str, &'static str)>> = Lazy::new(|| {
     vec![
         (
             "identification",
-            re(
-                r"(?i)(?-u:\b)namn(?-u:\b)|(?-u:\b)namnen(?-u:\b)|namnuppgift|för- och efternamn|(?-u:\b)names?(?-u:\b)|full name|first name|last name|surname|lönespecifikation|lönebesked|payslip",
-            ),
+            r"(?i)(?-u:\b)namn(?-u:\b)|(?-u:\b)namnen(?-u:\b)|namnuppgift|för- och efternamn|(?-u:\b)names?(?-u:\b)|full name|first name|last name|surname|lönespecifikation|lönebesked|payslip",
         ),
         (
             "personal_identity_number",
-            re(
-                r"(?i)personnummer|personnumret|samordningsnummer|personal identity number|social security|national identity number|national id(?-u:\b)|personal id number|(?-u:\b)ssn(?-u:\b)|födelsenummer",
-            ),
+            r"(?i)personnummer|personnumret|samordningsnummer|personal identity number|social security|national identity number|national id(?-u:\b)|personal id number|(?-u:\b)ssn(?-u:\b)|födelsenummer",
         ),
         (
             "contact_details",
-            re(
-                r"(?i)(?:^|[^-\w]|e-|post|hem|mejl|mail)adress(?:er|en|erna)?(?-u:\b)|telefonnummer|mobilnummer|kontaktuppgift|e-?mail address|phone number|telephone number|mobile number|postal address|home address|contact details|contact information|(?:^|[^\w-])address(?:es)?(?-u:\b)|vilka (?:telefon)?nummer|nummer som (?:ringt|ringde|sms)|(?:calling|caller) numbers|numbers (?:that|who) (?:called|texted)",
-            ),
+            r"(?i)(?:^|[^-\w]|e-|post|hem|mejl|mail)adress(?:er|en|erna)?(?-u:\b)|telefonnummer|mobilnummer|kontaktuppgift|e-?mail address|phone number|telephone number|mobile number|postal address|home address|contact details|contact information|(?:^|[^\w-])address(?:es)?(?-u:\b)|vilka (?:telefon)?nummer|nummer som (?:ringt|ringde|sms)|(?:calling|caller) numbers|numbers (?:that|who) (?:called|texted)",
         ),
         (
             "health",
-            re(
-                r"(?i)hälsa|hälso|sjukvård|provsvar|journal|diagnos|insatser enligt|beviljade insatser|(?-u:\b)sol(?-u:\b)|(?-u:\b)lss(?-u:\b)|funktionsnedsättning|läkemedel|medication|health|medical|test results|prescription|disabilit|patienternas|patientuppgift|patient data|vårdinsats|omsorgsinsats|vårdplan|care plan|(?-u:\b)remiss|besöksanteckning|vårdbesök|reason for visit|insatser (?:för|till) (?:\S+\s+){0,3}brukar",
-            ),
+            r"(?i)hälsa|hälso|sjukvård|provsvar|journal|diagnos|insatser enligt|beviljade insatser|(?-u:\b)sol(?-u:\b)|(?-u:\b)lss(?-u:\b)|funktionsnedsättning|läkemedel|medication|health|medical|test results|prescription|disabilit|patienternas|patientuppgift|patient data|vårdinsats|omsorgsinsats|vårdplan|care plan|(?-u:\b)remiss|besöksanteckning|vårdbesök|reason for visit|insatser (?:för|till) (?:\S+\s+){0,3}brukar",
         ),
         (
             "financial",
-            re(
-                r"(?i)ekonomisk|bankkonto|kontonummer|bankuppgift|(?-u:\b)lön(?-u:\b)|(?-u:\b)löner(?-u:\b)|löne(?:belopp|spec|uppgift|utbetalning|besked)|kortnummer|kreditkort|inkomst|financial|bank account|account number|card number|credit card|salary|payroll|(?-u:\b)iban(?-u:\b)|income",
-            ),
+            r"(?i)ekonomisk|bankkonto|kontonummer|bankuppgift|(?-u:\b)lön(?-u:\b)|(?-u:\b)löner(?-u:\b)|löne(?:belopp|spec|uppgift|utbetalning|besked)|kortnummer|kreditkort|inkomst|financial|bank account|account number|card number|credit card|salary|payroll|(?-u:\b)iban(?-u:\b)|income",
         ),
         (
             "location",
-            re(
-                r"(?i)gps-position|gps-koordinat|gps-data|positionsuppgift|positionsdata|platsdata|platsuppgift|lokaliseringsuppgift|location data|geolocation|gps (?:position|coordinates|data|location)|gps-positioner|(?-u:\b)positioner(?-u:\b)|positions? data|location history|platshistorik",
-            ),
+            r"(?i)gps-position|gps-koordinat|gps-data|positionsuppgift|positionsdata|platsdata|platsuppgift|lokaliseringsuppgift|location data|geolocation|gps (?:position|coordinates|data|location)|gps-positioner|(?-u:\b)positioner(?-u:\b)|positions? data|location history|platshistorik",
         ),
         (
             "communication_logs",
-            re(
-                r"(?i)kommunikationslogg|samtalslogg|chattlogg|samtalshistorik|call logs?|chat logs?|call records|chat history|meddelandehistorik|sms-historik|sms history|message history|samtalsloggar",
-            ),
+            r"(?i)kommunikationslogg|samtalslogg|chattlogg|samtalshistorik|call logs?|chat logs?|call records|chat history|meddelandehistorik|sms-historik|sms history|message history|samtalsloggar",
         ),
         (
             "communication_metadata",
-            re(
-                r"(?i)metadata om kommunikation|kommunikationsmetadata|trafikdata|message metadata|communication metadata|traffic data|vilka nummer som|tidpunkt och längd|who called|call duration",
-            ),
+            r"(?i)metadata om kommunikation|kommunikationsmetadata|trafikdata|message metadata|communication metadata|traffic data|vilka nummer som|tidpunkt och längd|who called|call duration",
         ),
         (
             "criminal_offences",
-            re(
-                r"(?i)uppgift(?:er)? om brott|lagöverträdelse|brottmål|belastningsregist|criminal record|criminal offen|convictions",
-            ),
+            r"(?i)uppgift(?:er)? om brott|lagöverträdelse|brottmål|belastningsregist|criminal record|criminal offen|convictions",
         ),
         (
             "ethnic_origin",
-            re(r"(?i)etniskt ursprung|etnicitet|ethnic|racial"),
+            r"(?i)etniskt ursprung|etnicitet|ethnic|racial",
         ),
         (
             "political_opinions",
-            re(r"(?i)politisk(?:a)? åsikt|political opinion|partitillhörighet"),
+            r"(?i)politisk(?:a)? åsikt|political opinion|partitillhörighet",
         ),
         (
             "religious_beliefs",
-            re(
-                r"(?i)religiös|religion|trosuppfattning|filosofisk övertygelse|religious|philosophical belief",
-            ),
+            r"(?i)religiös|religion|trosuppfattning|filosofisk övertygelse|religious|philosophical belief",
         ),
         (
             "trade_union_membership",
-            re(r"(?i)fackligt medlemskap|fackföreningsmedlemskap|facklig tillhörighet|trade union"),
+            r"(?i)fackligt medlemskap|fackföreningsmedlemskap|facklig tillhörighet|trade union",
         ),
-        ("genetic", re(r"(?i)genetisk|genetic|(?-u:\b)dna(?-u:\b)")),
+        ("genetic", r"(?i)genetisk|genetic|(?-u:\b)dna(?-u:\b)"),
         (
             "biometric",
-            re(
-                r"(?i)biometri|fingeravtryck|ansiktsbild|ansiktsmall|biometric|fingerprint|facial|face templates?",
-            ),
+            r"(?i)biometri|fingeravtryck|ansiktsbild|ansiktsmall|biometric|fingerprint|facial|face templates?",
         ),
         (
             "sex_life",
-            re(r"(?i)sexualliv|sexuell läggning|sexuell orientering|sex life|sexual orientation"),
+            r"(?i)sexualliv|sexuell läggning|sexuell orientering|sex life|sexual orientation",
         ),
         (
             "credentials",
-            re(
-                r"(?i)lösenord|inloggningsuppgift|användarnamn|inloggningsdata|password|credential|username|login details|log-in details",
-            ),
+            r"(?i)lösenord|inloggningsuppgift|användarnamn|inloggningsdata|password|credential|username|login details|log-in details",
         ),
         (
             "children_private_circumstances",
-            re(
-                r"(?i)barns privata förhållanden|barnavårdsärende|orosanmälan|barnavård|child welfare|(?:närvaro|frånvaro)\p{L}*(?:\s+\S+){0,6}?\s+(?:för|om|of|for)\s+(?:\S+\s+){0,3}?(?:elever|eleverna|barn|barnen|pupils|children)(?-u:\b)|(?:elevers|barns|pupils'|children's)\s+(?:närvaro|frånvaro|attendance|absence)|(?:attendance|absence) (?:records|data) (?:of|for) (?:\S+\s+){0,3}?(?:pupils|children|students)",
-            ),
+            r"(?i)barns privata förhållanden|barnavårdsärende|orosanmälan|barnavård|child welfare|(?:närvaro|frånvaro)\p{L}*(?:\s+\S+){0,6}?\s+(?:för|om|of|for)\s+(?:\S+\s+){0,3}?(?:elever|eleverna|barn|barnen|pupils|children)(?-u:\b)|(?:elevers|barns|pupils'|children's)\s+(?:närvaro|frånvaro|attendance|absence)|(?:attendance|absence) (?:records|data) (?:of|for) (?:\S+\s+){0,3}?(?:pupils|children|students)",
         ),
         (
             "official_documents",
-            re(
-                r"(?i)passnummer|passkopia|kopia av pass|id-kort|id-handling|körkort|legitimation|passport|id card|identity card|driving licen|driver's licen|officiella dokument|official documents",
-            ),
+            r"(?i)passnummer|passkopia|kopia av pass|id-kort|id-handling|körkort|legitimation|passport|id card|identity card|driving licen|driver's licen|officiella dokument|official documents",
         ),
     ]
 });
 /// Every pattern of [`CATEGORIES`] in one automaton: which categories a
 /// sentence names in one pass over it instead of one pass per category.
-static CATEGORY_SET: Lazy<RegexSet> = Lazy::new(|| {
-    RegexSet::new(CATEGORIES.iter().map(|(_, r)| r.as_str())).expect("static regex set")
-});
+static CATEGORY_SET: Lazy<RegexSet> =
+    Lazy::new(|| RegexSet::new(CATEGORIES.iter().map(|(_, p)| *p)).expect("static regex set"));
 static RE_NEG: Lazy<Regex> = Lazy::new(|| {
     re(r"(?i)(?-u:\b)(?:inte|ej|inga|ingen|inget|varken|not|none|no|never|neither|nor)(?-u:\b)")
 });
@@ -1078,31 +1049,22 @@ static RE_RECOUNT: Lazy<Regex> = Lazy::new(|| {
     )
 });
 
-/// The patterns a count of data subjects is read with, in one automaton:
-/// which of them a sentence matches in one pass (most match none).
-static SUBJECT_SET: Lazy<RegexSet> = Lazy::new(|| {
-    RegexSet::new(
-        [
+fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
+    // (strong: the sentence says they are affected, estimate, range, sentence)
+    let mut best: Option<(bool, bool, Range, &str)> = None;
+    for s in sents {
+        let mut found: Option<Range> = None;
+        // Each pattern on its own: a RegexSet of them held a second copy of
+        // their programs and its own search cache (2.7 MB of the reader's
+        // heap, `benches/reader_memory.rs`) and was no faster.
+        let [range, count, count_after, zero, ours_not_affected] = [
             &*RE_RANGE,
             &*RE_COUNT,
             &*RE_COUNT_AFTER,
             &*RE_ZERO,
             &*RE_OURS_NOT_AFFECTED,
         ]
-        .iter()
-        .map(|r| r.as_str()),
-    )
-    .expect("static regex set")
-});
-
-fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
-    // (strong: the sentence says they are affected, estimate, range, sentence)
-    let mut best: Option<(bool, bool, Range, &str)> = None;
-    for s in sents {
-        let mut found: Option<Range> = None;
-        let set = SUBJECT_SET.matches(s);
-        let [range, count, count_after, zero, ours_not_affected] =
-            [0, 1, 2, 3, 4].map(|i| set.matched(i));
+        .map(|r| r.is_match(s));
         if let Some(c) = range.then(|| RE_RANGE.captures(s)).flatten() {
             let start = c.name("a").map(|m| m.start()).unwrap_or(0);
             if let (Some(a), Some(b)) = (
