@@ -67,6 +67,13 @@ pub async fn fire_due_waking(
 ) -> anyhow::Result<usize> {
     let started = std::time::Instant::now();
     let due = store.due_reminders(now).await?;
+    if !due.is_empty() {
+        tracing::debug!(
+            due = due.len(),
+            scan_ms = started.elapsed().as_millis() as u64,
+            "due reminders read"
+        );
+    }
     let group = group.max(1);
     let mut groups = Vec::with_capacity(due.len().div_ceil(group));
     let mut due = due.into_iter().peekable();
