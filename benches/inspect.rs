@@ -10,22 +10,10 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use breachwatch::core::notice::{self, present, ReadOptions};
 use criterion::{Criterion, Throughput};
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
-}
 
 fn inspect_one(raw: &[u8], opts: &ReadOptions) -> usize {
     match notice::read(raw, opts) {
@@ -63,7 +51,7 @@ fn main() {
         return;
     };
     let mut paths = Vec::new();
-    walk(Path::new(&dir), &mut paths);
+    common::walk(Path::new(&dir), &mut paths);
     paths.sort();
     let files: Vec<Vec<u8>> = paths.iter().filter_map(|p| std::fs::read(p).ok()).collect();
     if files.is_empty() {

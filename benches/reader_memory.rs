@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
 
+mod common;
+
 use breachwatch::core::notice::{self, present, ReadOptions};
 use sha2::{Digest, Sha256};
 
@@ -63,20 +65,6 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
-}
-
 fn mb(n: usize) -> f64 {
     n as f64 / 1e6
 }
@@ -111,7 +99,7 @@ fn main() {
     let mut files: Vec<(String, PathBuf)> = Vec::new();
     for (i, root) in roots.iter().enumerate() {
         let mut paths = Vec::new();
-        walk(root, &mut paths);
+        common::walk(root, &mut paths);
         for p in paths {
             let rel = p.strip_prefix(root).unwrap_or(&p).display().to_string();
             files.push((format!("{i}/{rel}"), p));
