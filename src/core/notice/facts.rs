@@ -597,83 +597,82 @@ fn cause(sents: &[&str], subject: &str, ev: &mut Vec<Evidence>) -> Option<Cause>
 
 // ---------------------------------------------------------------- categories
 
-static CATEGORIES: Lazy<Vec<(&'static str, &'static str)>> = Lazy::new(|| {
-    vec![
-        (
-            "identification",
-            r"(?i)(?-u:\b)namn(?-u:\b)|(?-u:\b)namnen(?-u:\b)|namnuppgift|för- och efternamn|(?-u:\b)names?(?-u:\b)|full name|first name|last name|surname|lönespecifikation|lönebesked|payslip",
-        ),
-        (
-            "personal_identity_number",
-            r"(?i)personnummer|personnumret|samordningsnummer|personal identity number|social security|national identity number|national id(?-u:\b)|personal id number|(?-u:\b)ssn(?-u:\b)|födelsenummer",
-        ),
-        (
-            "contact_details",
-            r"(?i)(?:^|[^-\w]|e-|post|hem|mejl|mail)adress(?:er|en|erna)?(?-u:\b)|telefonnummer|mobilnummer|kontaktuppgift|e-?mail address|phone number|telephone number|mobile number|postal address|home address|contact details|contact information|(?:^|[^\w-])address(?:es)?(?-u:\b)|vilka (?:telefon)?nummer|nummer som (?:ringt|ringde|sms)|(?:calling|caller) numbers|numbers (?:that|who) (?:called|texted)",
-        ),
-        (
-            "health",
-            r"(?i)hälsa|hälso|sjukvård|provsvar|journal|diagnos|insatser enligt|beviljade insatser|(?-u:\b)sol(?-u:\b)|(?-u:\b)lss(?-u:\b)|funktionsnedsättning|läkemedel|medication|health|medical|test results|prescription|disabilit|patienternas|patientuppgift|patient data|vårdinsats|omsorgsinsats|vårdplan|care plan|(?-u:\b)remiss|besöksanteckning|vårdbesök|reason for visit|insatser (?:för|till) (?:\S+\s+){0,3}brukar",
-        ),
-        (
-            "financial",
-            r"(?i)ekonomisk|bankkonto|kontonummer|bankuppgift|(?-u:\b)lön(?-u:\b)|(?-u:\b)löner(?-u:\b)|löne(?:belopp|spec|uppgift|utbetalning|besked)|kortnummer|kreditkort|inkomst|financial|bank account|account number|card number|credit card|salary|payroll|(?-u:\b)iban(?-u:\b)|income",
-        ),
-        (
-            "location",
-            r"(?i)gps-position|gps-koordinat|gps-data|positionsuppgift|positionsdata|platsdata|platsuppgift|lokaliseringsuppgift|location data|geolocation|gps (?:position|coordinates|data|location)|gps-positioner|(?-u:\b)positioner(?-u:\b)|positions? data|location history|platshistorik",
-        ),
-        (
-            "communication_logs",
-            r"(?i)kommunikationslogg|samtalslogg|chattlogg|samtalshistorik|call logs?|chat logs?|call records|chat history|meddelandehistorik|sms-historik|sms history|message history|samtalsloggar",
-        ),
-        (
-            "communication_metadata",
-            r"(?i)metadata om kommunikation|kommunikationsmetadata|trafikdata|message metadata|communication metadata|traffic data|vilka nummer som|tidpunkt och längd|who called|call duration",
-        ),
-        (
-            "criminal_offences",
-            r"(?i)uppgift(?:er)? om brott|lagöverträdelse|brottmål|belastningsregist|criminal record|criminal offen|convictions",
-        ),
-        (
-            "ethnic_origin",
-            r"(?i)etniskt ursprung|etnicitet|ethnic|racial",
-        ),
-        (
-            "political_opinions",
-            r"(?i)politisk(?:a)? åsikt|political opinion|partitillhörighet",
-        ),
-        (
-            "religious_beliefs",
-            r"(?i)religiös|religion|trosuppfattning|filosofisk övertygelse|religious|philosophical belief",
-        ),
-        (
-            "trade_union_membership",
-            r"(?i)fackligt medlemskap|fackföreningsmedlemskap|facklig tillhörighet|trade union",
-        ),
-        ("genetic", r"(?i)genetisk|genetic|(?-u:\b)dna(?-u:\b)"),
-        (
-            "biometric",
-            r"(?i)biometri|fingeravtryck|ansiktsbild|ansiktsmall|biometric|fingerprint|facial|face templates?",
-        ),
-        (
-            "sex_life",
-            r"(?i)sexualliv|sexuell läggning|sexuell orientering|sex life|sexual orientation",
-        ),
-        (
-            "credentials",
-            r"(?i)lösenord|inloggningsuppgift|användarnamn|inloggningsdata|password|credential|username|login details|log-in details",
-        ),
-        (
-            "children_private_circumstances",
-            r"(?i)barns privata förhållanden|barnavårdsärende|orosanmälan|barnavård|child welfare|(?:närvaro|frånvaro)\p{L}*(?:\s+\S+){0,6}?\s+(?:för|om|of|for)\s+(?:\S+\s+){0,3}?(?:elever|eleverna|barn|barnen|pupils|children)(?-u:\b)|(?:elevers|barns|pupils'|children's)\s+(?:närvaro|frånvaro|attendance|absence)|(?:attendance|absence) (?:records|data) (?:of|for) (?:\S+\s+){0,3}?(?:pupils|children|students)",
-        ),
-        (
-            "official_documents",
-            r"(?i)passnummer|passkopia|kopia av pass|id-kort|id-handling|körkort|legitimation|passport|id card|identity card|driving licen|driver's licen|officiella dokument|official documents",
-        ),
-    ]
-});
+/// Each category of data and the pattern that names it.
+static CATEGORIES: &[(&str, &str)] = &[
+    (
+        "identification",
+        r"(?i)(?-u:\b)namn(?-u:\b)|(?-u:\b)namnen(?-u:\b)|namnuppgift|för- och efternamn|(?-u:\b)names?(?-u:\b)|full name|first name|last name|surname|lönespecifikation|lönebesked|payslip",
+    ),
+    (
+        "personal_identity_number",
+        r"(?i)personnummer|personnumret|samordningsnummer|personal identity number|social security|national identity number|national id(?-u:\b)|personal id number|(?-u:\b)ssn(?-u:\b)|födelsenummer",
+    ),
+    (
+        "contact_details",
+        r"(?i)(?:^|[^-\w]|e-|post|hem|mejl|mail)adress(?:er|en|erna)?(?-u:\b)|telefonnummer|mobilnummer|kontaktuppgift|e-?mail address|phone number|telephone number|mobile number|postal address|home address|contact details|contact information|(?:^|[^\w-])address(?:es)?(?-u:\b)|vilka (?:telefon)?nummer|nummer som (?:ringt|ringde|sms)|(?:calling|caller) numbers|numbers (?:that|who) (?:called|texted)",
+    ),
+    (
+        "health",
+        r"(?i)hälsa|hälso|sjukvård|provsvar|journal|diagnos|insatser enligt|beviljade insatser|(?-u:\b)sol(?-u:\b)|(?-u:\b)lss(?-u:\b)|funktionsnedsättning|läkemedel|medication|health|medical|test results|prescription|disabilit|patienternas|patientuppgift|patient data|vårdinsats|omsorgsinsats|vårdplan|care plan|(?-u:\b)remiss|besöksanteckning|vårdbesök|reason for visit|insatser (?:för|till) (?:\S+\s+){0,3}brukar",
+    ),
+    (
+        "financial",
+        r"(?i)ekonomisk|bankkonto|kontonummer|bankuppgift|(?-u:\b)lön(?-u:\b)|(?-u:\b)löner(?-u:\b)|löne(?:belopp|spec|uppgift|utbetalning|besked)|kortnummer|kreditkort|inkomst|financial|bank account|account number|card number|credit card|salary|payroll|(?-u:\b)iban(?-u:\b)|income",
+    ),
+    (
+        "location",
+        r"(?i)gps-position|gps-koordinat|gps-data|positionsuppgift|positionsdata|platsdata|platsuppgift|lokaliseringsuppgift|location data|geolocation|gps (?:position|coordinates|data|location)|gps-positioner|(?-u:\b)positioner(?-u:\b)|positions? data|location history|platshistorik",
+    ),
+    (
+        "communication_logs",
+        r"(?i)kommunikationslogg|samtalslogg|chattlogg|samtalshistorik|call logs?|chat logs?|call records|chat history|meddelandehistorik|sms-historik|sms history|message history|samtalsloggar",
+    ),
+    (
+        "communication_metadata",
+        r"(?i)metadata om kommunikation|kommunikationsmetadata|trafikdata|message metadata|communication metadata|traffic data|vilka nummer som|tidpunkt och längd|who called|call duration",
+    ),
+    (
+        "criminal_offences",
+        r"(?i)uppgift(?:er)? om brott|lagöverträdelse|brottmål|belastningsregist|criminal record|criminal offen|convictions",
+    ),
+    (
+        "ethnic_origin",
+        r"(?i)etniskt ursprung|etnicitet|ethnic|racial",
+    ),
+    (
+        "political_opinions",
+        r"(?i)politisk(?:a)? åsikt|political opinion|partitillhörighet",
+    ),
+    (
+        "religious_beliefs",
+        r"(?i)religiös|religion|trosuppfattning|filosofisk övertygelse|religious|philosophical belief",
+    ),
+    (
+        "trade_union_membership",
+        r"(?i)fackligt medlemskap|fackföreningsmedlemskap|facklig tillhörighet|trade union",
+    ),
+    ("genetic", r"(?i)genetisk|genetic|(?-u:\b)dna(?-u:\b)"),
+    (
+        "biometric",
+        r"(?i)biometri|fingeravtryck|ansiktsbild|ansiktsmall|biometric|fingerprint|facial|face templates?",
+    ),
+    (
+        "sex_life",
+        r"(?i)sexualliv|sexuell läggning|sexuell orientering|sex life|sexual orientation",
+    ),
+    (
+        "credentials",
+        r"(?i)lösenord|inloggningsuppgift|användarnamn|inloggningsdata|password|credential|username|login details|log-in details",
+    ),
+    (
+        "children_private_circumstances",
+        r"(?i)barns privata förhållanden|barnavårdsärende|orosanmälan|barnavård|child welfare|(?:närvaro|frånvaro)\p{L}*(?:\s+\S+){0,6}?\s+(?:för|om|of|for)\s+(?:\S+\s+){0,3}?(?:elever|eleverna|barn|barnen|pupils|children)(?-u:\b)|(?:elevers|barns|pupils'|children's)\s+(?:närvaro|frånvaro|attendance|absence)|(?:attendance|absence) (?:records|data) (?:of|for) (?:\S+\s+){0,3}?(?:pupils|children|students)",
+    ),
+    (
+        "official_documents",
+        r"(?i)passnummer|passkopia|kopia av pass|id-kort|id-handling|körkort|legitimation|passport|id card|identity card|driving licen|driver's licen|officiella dokument|official documents",
+    ),
+];
 /// Every pattern of [`CATEGORIES`] in one automaton: which categories a
 /// sentence names in one pass over it instead of one pass per category.
 static CATEGORY_SET: Lazy<RegexSet> =
@@ -1054,18 +1053,10 @@ fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
     let mut best: Option<(bool, bool, Range, &str)> = None;
     for s in sents {
         let mut found: Option<Range> = None;
-        // Each pattern on its own: a RegexSet of them held a second copy of
-        // their programs and its own search cache (2.7 MB of the reader's
-        // heap, `benches/reader_memory.rs`) and was no faster.
-        let [range, count, count_after, zero, ours_not_affected] = [
-            &*RE_RANGE,
-            &*RE_COUNT,
-            &*RE_COUNT_AFTER,
-            &*RE_ZERO,
-            &*RE_OURS_NOT_AFFECTED,
-        ]
-        .map(|r| r.is_match(s));
-        if let Some(c) = range.then(|| RE_RANGE.captures(s)).flatten() {
+        // Each pattern searched where it is needed, on its own: a RegexSet
+        // of them held a second copy of their programs and its own search
+        // cache (2.7 MB of the reader's heap, `benches/reader_memory.rs`).
+        if let Some(c) = RE_RANGE.captures(s) {
             let start = c.name("a").map(|m| m.start()).unwrap_or(0);
             if let (Some(a), Some(b)) = (
                 c.name("a").and_then(|m| num(m.as_str())),
@@ -1079,7 +1070,7 @@ fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
                 }
             }
         }
-        if found.is_none() && count {
+        if found.is_none() {
             for c in RE_COUNT.captures_iter(s) {
                 let Some(nm) = c.name("n") else { continue };
                 if !clean_start(s, nm.start()) {
@@ -1090,7 +1081,7 @@ fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
                 break;
             }
         }
-        if found.is_none() && count_after {
+        if found.is_none() {
             if let Some(n) = RE_COUNT_AFTER
                 .captures(s)
                 .and_then(|c| c.name("n"))
@@ -1119,7 +1110,9 @@ fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
                 break;
             }
         }
-        if found.is_none() && ((zero && RE_AFFECT.is_match(s)) || ours_not_affected) {
+        if found.is_none()
+            && ((RE_ZERO.is_match(s) && RE_AFFECT.is_match(s)) || RE_OURS_NOT_AFFECTED.is_match(s))
+        {
             found = Some(Range {
                 min: Some(0),
                 max: Some(0),
