@@ -26,10 +26,16 @@ use crate::core::notice::{self, Notice};
 use crate::core::series;
 use crate::store::{Checkpoint, GroupItem, IngestResult};
 
-/// The most messages in one group transaction.
-pub const GROUP_MAX_MESSAGES: usize = 64;
-/// The most raw bytes in one group transaction (a group has at least one message).
-pub const GROUP_MAX_BYTES: usize = 4 * 1024 * 1024;
+/// The most messages in one group transaction: the default fetch batch
+/// (`imap.batch_max_messages`), so a batch with no message depending on
+/// another is one transaction. (Groups of 64 / 4 MiB wrote a 10,000-message
+/// drain in 203 transactions, these in 112, the write 8-10 % faster on both
+/// backends: README, session 18.)
+pub const GROUP_MAX_MESSAGES: usize = 200;
+/// The most raw bytes in one group transaction (a group has at least one
+/// message): the default fetch batch's bound (`imap.batch_max_bytes`). The
+/// INSERTs that copy raw mail stay within `store::GROUP_INSERT_BYTES` each.
+pub const GROUP_MAX_BYTES: usize = 8 * 1024 * 1024;
 
 /// What writing a batch took: the drain's phase timings (debug log, issue #10).
 #[derive(Debug, Default, Clone, Copy)]

@@ -222,30 +222,34 @@ impl Pipeline {
             orgs,
             span,
         } = self.keys(msgs, now);
-        let known = self.store.known_messages(&ids, &hashes).await?;
-        let mut by_message_id = HashMap::new();
-        for (m, c) in self.store.cases_by_message_ids(&parents).await? {
-            by_message_id.entry(m).or_insert(c);
-        }
-        let by_ref = self
-            .store
-            .case_ids_by_refs(&refs)
-            .await?
-            .into_iter()
-            .collect();
-        let notices = self
-            .store
-            .cases_by_notices(&notice_ids, &text_hashes)
-            .await?;
-        let notices = (notices.len() < GROUP_ROWS_MAX as usize).then_some(notices);
-        let series = match span {
-            Some((lo, hi)) => {
-                let rows = self
+        // The five queries are independent reads: they run at once, each on
+        // its own pooled connection, so a group waits for the slowest of them
+        // rather than for their sum (on PostgreSQL a round trip each).
+        let series = async {
+            match span {
+                Some((lo, hi)) => self
                     .store
                     .series_candidates_many(&domains, &orgs, lo, hi, GROUP_ROWS_MAX)
-                    .await?;
-                (rows.len() < GROUP_ROWS_MAX as usize).then_some(rows)
+                    .await
+                    .map(Some),
+                None => Ok(None),
             }
+        };
+        let (known, parents_found, refs_found, notices, series) = tokio::try_join!(
+            self.store.known_messages(&ids, &hashes),
+            self.store.cases_by_message_ids(&parents),
+            self.store.case_ids_by_refs(&refs),
+            self.store.cases_by_notices(&notice_ids, &text_hashes),
+            series,
+        )?;
+        let mut by_message_id = HashMap::new();
+        for (m, c) in parents_found {
+            by_message_id.entry(m).or_insert(c);
+        }
+        let by_ref = refs_found.into_iter().collect();
+        let notices = (notices.len() < GROUP_ROWS_MAX as usize).then_some(notices);
+        let series = match series {
+            Some(rows) => (rows.len() < GROUP_ROWS_MAX as usize).then_some(rows),
             None => Some(Vec::new()),
         };
         Ok(Found {
