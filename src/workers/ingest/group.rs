@@ -29,7 +29,7 @@ use crate::store::{Checkpoint, GroupItem, IngestResult};
 /// The most messages in one group transaction: the default fetch batch
 /// (`imap.batch_max_messages`), so a batch with no message depending on
 /// another is one transaction. (Groups of 64 / 4 MiB wrote a 10,000-message
-/// drain in 203 transactions, these in 112, the write 8-10 % faster on both
+/// drain in 203 transactions, these in 112, the write 7-11 % faster on both
 /// backends: README, session 18.)
 pub const GROUP_MAX_MESSAGES: usize = 200;
 /// The most raw bytes in one group transaction (a group has at least one
