@@ -619,12 +619,18 @@ def intake_only(args, backend, mails, workdir):
     write_config(args, cfg, fresh_db(args, backend, workdir), smtp_port=closed_port())
     d = Daemon(args, cfg, os.path.join(workdir, f"daemon-{backend}-intake.log"))
     mon = imap(args, breach)
+    # BENCH_PERF=PREFIX: this drain's CPU profile too, in PREFIX-BACKEND-intake.data.
+    perf = start_perf(f"{backend}-intake", d)
     window = CpuWindow(d.p.pid)
     out = {}
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
         if count(mon) == 0:
             out["intake"] = time.monotonic() - d.t0
+            if perf is not None:
+                perf.send_signal(signal.SIGINT)
+                perf.wait(60)
+                perf = None
             out["intake_cpu"] = window.end(
                 f"{backend}: intake alone: INBOX empty after {out['intake']:.2f} s", top=6)
             break
