@@ -274,12 +274,17 @@ pub struct Imap {
     pub section: Option<String>,
 }
 
+/// `imap.batch_max_messages` when not set.
+pub const DEFAULT_BATCH_MESSAGES: usize = 200;
+/// `imap.batch_max_bytes` when not set.
+pub const DEFAULT_BATCH_BYTES: u64 = 8 * 1024 * 1024;
+
 fn default_batch_messages() -> usize {
-    200
+    DEFAULT_BATCH_MESSAGES
 }
 
 fn default_batch_bytes() -> u64 {
-    8 * 1024 * 1024
+    DEFAULT_BATCH_BYTES
 }
 
 impl Imap {

@@ -385,6 +385,14 @@ def start_perf(name, daemon):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def stop_perf(perf):
+    """Ends a profile start_perf began (None: nothing to end); returns None."""
+    if perf is not None:
+        perf.send_signal(signal.SIGINT)
+        perf.wait(60)
+    return None
+
+
 def outbox_open(db_url):
     q = "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')"
     q_all = "SELECT COUNT(*) FROM outbox"
@@ -556,10 +564,7 @@ def run_backend(args, backend, mails, workdir):
             t_inbox = now - d.t0
             drained.set()
             r["cpu"] = window.end(f"{backend}: INBOX empty after {t_inbox:.2f} s")
-            if perf is not None:
-                perf.send_signal(signal.SIGINT)
-                perf.wait(60)
-                perf = None
+            perf = stop_perf(perf)
         if t_inbox is not None:
             pending, total = outbox_open(db_url)
             if pending == 0:
@@ -627,10 +632,7 @@ def intake_only(args, backend, mails, workdir):
     while time.monotonic() < deadline:
         if count(mon) == 0:
             out["intake"] = time.monotonic() - d.t0
-            if perf is not None:
-                perf.send_signal(signal.SIGINT)
-                perf.wait(60)
-                perf = None
+            perf = stop_perf(perf)
             out["intake_cpu"] = window.end(
                 f"{backend}: intake alone: INBOX empty after {out['intake']:.2f} s", top=6)
             break
@@ -719,9 +721,7 @@ def reminders(args, backend, db_url, cfg, logpath):
         if sent >= n:
             break
         time.sleep(0.5)
-    if perf is not None:
-        perf.send_signal(signal.SIGINT)
-        perf.wait(60)
+    stop_perf(perf)
     d.stop()
     queued = [parse_ts(a) for (a,) in sql(db_url, [], "SELECT at FROM events WHERE kind IN "
                                                     "('reminder', 'overdue_reminder')")]

@@ -31,11 +31,11 @@ use crate::store::{Checkpoint, GroupItem, IngestResult};
 /// another is one transaction. (Groups of 64 / 4 MiB wrote a 10,000-message
 /// drain in 203 transactions, these in 112, the write 7-11 % faster on both
 /// backends: README, session 18.)
-pub const GROUP_MAX_MESSAGES: usize = 200;
+pub const GROUP_MAX_MESSAGES: usize = crate::config::DEFAULT_BATCH_MESSAGES;
 /// The most raw bytes in one group transaction (a group has at least one
 /// message): the default fetch batch's bound (`imap.batch_max_bytes`). The
 /// INSERTs that copy raw mail stay within `store::GROUP_INSERT_BYTES` each.
-pub const GROUP_MAX_BYTES: usize = 8 * 1024 * 1024;
+pub const GROUP_MAX_BYTES: usize = crate::config::DEFAULT_BATCH_BYTES as usize;
 
 /// What writing a batch took: the drain's phase timings (debug log, issue #10).
 #[derive(Debug, Default, Clone, Copy)]

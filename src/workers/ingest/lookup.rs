@@ -226,14 +226,16 @@ impl Pipeline {
         // its own pooled connection, so a group waits for the slowest of them
         // rather than for their sum (on PostgreSQL a round trip each).
         let series = async {
-            match span {
-                Some((lo, hi)) => self
-                    .store
-                    .series_candidates_many(&domains, &orgs, lo, hi, GROUP_ROWS_MAX)
-                    .await
-                    .map(Some),
-                None => Ok(None),
-            }
+            let Some((lo, hi)) = span else {
+                return Ok(Some(Vec::new()));
+            };
+            let rows = self
+                .store
+                .series_candidates_many(&domains, &orgs, lo, hi, GROUP_ROWS_MAX)
+                .await?;
+            Ok::<_, crate::store::StoreError>(
+                (rows.len() < GROUP_ROWS_MAX as usize).then_some(rows),
+            )
         };
         let (known, parents_found, refs_found, notices, series) = tokio::try_join!(
             self.store.known_messages(&ids, &hashes),
@@ -248,10 +250,6 @@ impl Pipeline {
         }
         let by_ref = refs_found.into_iter().collect();
         let notices = (notices.len() < GROUP_ROWS_MAX as usize).then_some(notices);
-        let series = match series {
-            Some(rows) => (rows.len() < GROUP_ROWS_MAX as usize).then_some(rows),
-            None => Some(Vec::new()),
-        };
         Ok(Found {
             known_ids: known.iter().filter_map(|(m, _)| m.clone()).collect(),
             known_hashes: known.into_iter().map(|(_, h)| h).collect(),
