@@ -128,6 +128,7 @@ pub async fn run_with(
         );
         let mut extra = Pipeline::new(Arc::new(c), store.clone());
         extra.outbox_wake = p.outbox_wake.clone();
+        extra.burst = p.burst.clone();
         extra.clock_wake = p.clock_wake.clone();
         match store {
             Store::Sqlite(_) => {
@@ -141,10 +142,11 @@ pub async fn run_with(
         }
     }
     tracker.spawn(workers::checkpoint::run(store.clone(), shutdown.clone()));
-    // The senders hold back while the clock writes a burst of reminders.
+    // The senders hold back while the clock writes a burst of reminders and
+    // while a watcher drains a backlog.
     let link = workers::clock::OutboxLink {
         wake: p.outbox_wake.clone(),
-        burst: workers::burst::Burst::default(),
+        burst: p.burst.clone(),
     };
     let outbox =
         workers::outbox::Outbox::new(&cfg, store.clone(), smtp, replica.id, link.burst.clone());

@@ -1208,6 +1208,23 @@ impl Store {
         dispatch!(self, claim_outbox_batch(now, lease, Some(claimer), limit))
     }
 
+    /// Claims up to `limit` due rows of these cases (by reference) for a
+    /// replica, in send order: the news lane while the senders are held back
+    /// (`workers::burst`).
+    pub async fn claim_outbox_for_cases(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        claimer: i64,
+        limit: i64,
+        case_refs: &[String],
+    ) -> Result<Vec<OutboxRow>> {
+        dispatch!(
+            self,
+            claim_outbox_for_cases(now, lease, Some(claimer), limit, case_refs)
+        )
+    }
+
     /// The formatted mail of an outbox row (`outbox_raw`, migration 0013).
     pub async fn outbox_raw(&self, id: i64) -> Result<Option<Vec<u8>>> {
         dispatch!(self, outbox_raw(id))

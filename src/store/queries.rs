@@ -1334,6 +1334,47 @@ macro_rules! backend {
                 Ok(rows.into_iter().map(|(r, _)| r).collect())
             }
 
+            /// Claims up to `limit` due rows of the cases `case_refs` for
+            /// `claimer`, as [`claim_outbox_batch`] does (same send order,
+            /// same lease): the news lane while the senders are held back
+            /// (`workers::burst`), found through `outbox_case`.
+            pub async fn claim_outbox_for_cases(
+                pool: &Pool,
+                now: DateTime<Utc>,
+                lease: chrono::Duration,
+                claimer: Option<i64>,
+                limit: i64,
+                case_refs: &[String],
+            ) -> Result<Vec<OutboxRow>> {
+                let mut tx = $begin(pool).await?;
+                // SQLite: the outer UPDATE finds the rows by id, as in
+                // `claim_outbox_batch`.
+                let outer = if <Db as sqlx::Database>::NAME == "SQLite" { "NOT INDEXED " } else { "" };
+                let mut q = sqlx::QueryBuilder::<Db>::new(format!(
+                    "UPDATE outbox {outer}SET status = 'sending', next_attempt_at = "
+                ));
+                q.push_bind(now + lease)
+                    .push(", attempts = attempts + 1, claimed_by = ")
+                    .push_bind(claimer)
+                    .push(
+                        " WHERE id IN (SELECT o.id FROM outbox o \
+                         WHERE o.case_id IN (SELECT id FROM cases WHERE ref",
+                    );
+                push_in(&mut q, case_refs);
+                q.push(") AND o.status IN ('pending', 'sending') AND o.next_attempt_at <= ")
+                    .push_bind(now)
+                    .push(" ORDER BY o.priority_at, o.next_attempt_at, o.id LIMIT ")
+                    .push_bind(limit)
+                    .push(format!(" {}) AND status IN ('pending', 'sending') AND next_attempt_at <= ", $claim_lock))
+                    .push_bind(now)
+                    .push(" RETURNING id, case_id, message_id, envelope_from, recipients, attempts, purpose, priority_at");
+                let rows = q.build().fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                let mut rows: Vec<(OutboxRow, DateTime<Utc>)> = rows.iter().map(outbox_row).collect();
+                rows.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.id.cmp(&b.0.id)));
+                Ok(rows.into_iter().map(|(r, _)| r).collect())
+            }
+
             /// The formatted mail of an outbox row (migration 0013).
             pub async fn outbox_raw(pool: &Pool, id: i64) -> Result<Option<Vec<u8>>> {
                 Ok(sqlx::query_scalar("SELECT raw FROM outbox_raw WHERE id = $1")

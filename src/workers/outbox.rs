@@ -36,7 +36,7 @@ use crate::mail::compose::{self, Draft, Sender};
 use crate::mail::smtp::{SendOutcome, SmtpSender, SmtpSession};
 use crate::store::{Composed, NewEvent, OutboxRow, Replica, Store};
 use crate::workers::backoff::Pacer;
-use crate::workers::burst::{Burst, MAX_PAUSE};
+use crate::workers::burst::{Burst, Next, MAX_PAUSE};
 
 /// The purpose of the DPO's notice of a refused mail; a refusal of such a
 /// notice is only logged (no notice of a notice).
@@ -111,8 +111,9 @@ pub struct Outbox {
     pub case_prefix: String,
     /// This replica's id, recorded on the rows it claims.
     pub replica: i64,
-    /// The clock's bursts: a sender does not claim while one is written
-    /// (at most `burst::MAX_PAUSE`).
+    /// The clock's bursts and the watchers' drains: a sender does not claim
+    /// while one is written (at most `burst::MAX_PAUSE` at a time), except
+    /// the mail of news written meanwhile (the news lane).
     pub burst: Burst,
 }
 
@@ -154,10 +155,15 @@ impl Outbox {
 /// transaction at its end; elsewhere in the database, row by row. A crash
 /// between the 250 and the database mark thus never resends on SQLite (the
 /// journal is read at start), and on PostgreSQL the window is one statement.
+///
+/// `news`: while the senders are held back (`workers::burst`), only the mail
+/// of these cases is claimed; when it filled the claim, the cases go back in
+/// the lane for the rest.
 pub async fn send_batch(
     ob: &Outbox,
     session: &mut SmtpSession,
     now: DateTime<Utc>,
+    news: Option<Vec<String>>,
 ) -> anyhow::Result<Step> {
     // Mail due and no connection: connect before claiming. While the server
     // is down no mail is attempted (none drifts to a later retry), so when
@@ -170,10 +176,23 @@ pub async fn send_batch(
         }
     }
     let lease = lease(&ob.cfg);
-    let rows = ob
-        .store
-        .claim_outbox_batch(now, lease, ob.replica, CLAIM_BATCH)
-        .await?;
+    let rows = match news {
+        None => {
+            ob.store
+                .claim_outbox_batch(now, lease, ob.replica, CLAIM_BATCH)
+                .await?
+        }
+        Some(refs) => {
+            let rows = ob
+                .store
+                .claim_outbox_for_cases(now, lease, ob.replica, CLAIM_BATCH, &refs)
+                .await?;
+            if rows.len() as i64 == CLAIM_BATCH {
+                ob.burst.news(refs);
+            }
+            rows
+        }
+    };
     if rows.is_empty() {
         return Ok(Step::Idle);
     }
@@ -400,12 +419,16 @@ async fn sender(
         if cancel.is_cancelled() {
             return;
         }
-        // Reminders falling due by the thousand are written first.
-        tokio::select! {
-            _ = ob.burst.quiet(MAX_PAUSE) => {}
+        // Reminders falling due by the thousand, and a backlog, are written
+        // first; the mail of news written meanwhile is not held back.
+        let news = tokio::select! {
+            next = ob.burst.next(MAX_PAUSE) => match next {
+                Next::Claim => None,
+                Next::News(refs) => Some(refs),
+            },
             _ = cancel.cancelled() => return,
-        }
-        let step = send_batch(&ob, &mut session, Utc::now()).await;
+        };
+        let step = send_batch(&ob, &mut session, Utc::now(), news).await;
         let sleep_for = match step {
             Ok(Step::Idle) => {
                 // Nothing due: give the connection back to the server (kept

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::mail::imap::{batches, ImapConn, Wake};
-use crate::workers::ingest::{Origin, Pipeline, WriteTimes};
+use crate::workers::ingest::{Handled, Origin, Pipeline, WriteTimes};
 
 /// One pass over the mailbox: ingest everything above `last_uid` (with `rescan`,
 /// everything still in the mailbox: after a reconnect, a message whose move failed
@@ -47,6 +47,11 @@ use crate::workers::ingest::{Origin, Pipeline, WriteTimes};
 /// (store error, reconnect, restart), and the INBOX, not the checkpoint, is
 /// what is left to do. A pass that moved mail looks for news once more
 /// before it returns (and the watcher waits).
+///
+/// A pass of more than one batch holds the outbox's senders back until it
+/// ends (`workers::burst`): the backlog's own mail, sent beside it, made
+/// the drain about twice as long. The cases of news written during it are put
+/// in the news lane, so their mail goes out at once.
 pub async fn ingest_pass(
     conn: &mut ImapConn,
     p: &Pipeline,
@@ -100,6 +105,10 @@ async fn drain(
     if first.is_empty() {
         return Ok(());
     }
+    // More than one batch: the senders hold back until the backlog is
+    // written (news excepted, see `workers::burst`), at most
+    // `burst::MAX_PAUSE` at a time. A pass of one batch holds nothing.
+    let _hold = (!queue.is_empty()).then(|| p.burst.begin());
     let mut batch = fetch_and_read(conn, p, uidvalidity, &first).await?;
     while !batch.uids.is_empty() {
         // Mail that arrived meanwhile goes first (see above): fetched, read
@@ -176,6 +185,11 @@ async fn write_alone(
         .handle_batch_timed(&batch.reads, stop, None, &mut times)
         .await;
     let write = t.elapsed();
+    // Its mail is not held back by the drain.
+    p.burst.news(handled.iter().filter_map(|h| match h {
+        Handled::Opened(r) | Handled::Attached(r) => Some(r.clone()),
+        _ => None,
+    }));
     moves.add(&handled, &batch.uids, last);
     let phases = Phases {
         news: Duration::ZERO,

@@ -300,3 +300,118 @@ Date: {date}\r\nMessage-ID: <brev-{i}-{r}@lista.example>\r\n\r\nVeckans nyheter,
     assert_eq!(rows, total as i64, "every message recorded with its UID");
     assert_eq!(distinct, rows, "no two messages share a UID");
 }
+
+/// A drain of more than one batch holds the outbox's senders back (the
+/// backlog's own mail, sent beside it, made the drain about twice as long),
+/// but not the mail of a notice that arrives meanwhile: it is
+/// written in a batch of its own and its case goes in the news lane
+/// (`workers::burst`), so its acknowledgement goes out while the backlog
+/// still drains. Without the hold the backlog's acknowledgements would all be
+/// sent before it (they are due first); without the lane the news's would
+/// wait for the backlog.
+#[test]
+fn a_drain_holds_its_own_mail_back_but_not_the_mail_of_news() {
+    let s = setup(Knobs::default());
+    first_delivery(&s);
+    let now = Utc::now();
+    let notices = 120;
+    let plain = 10_000;
+    let backlog_notices = (0..notices).map(|i| {
+        outlook_forward_from(
+            &s,
+            now - chrono::Duration::hours(3),
+            &format!("Intrång i kön {i}"),
+            now,
+            &format!("kon{i}.example"),
+            &format!("Kösystem {i}"),
+        )
+    });
+    let plain_mails = (0..plain).map(|i| {
+        format!(
+            "From: Nyhetsbrev <brev@lista.example>\r\nTo: {breach}\r\nSubject: Veckobrev {i}\r\n\
+Date: {date}\r\nMessage-ID: <brev-{i}-{r}@lista.example>\r\n\r\nVeckans nyheter, nummer {i}.\r\n",
+            breach = s.users.addr("breach"),
+            date = Utc::now().to_rfc2822(),
+            r = rand::random::<u64>(),
+        )
+        .into_bytes()
+    });
+    // The notices come first in UID order: they are in the first batch.
+    let total = 1 + backlog(&s, backlog_notices) + backlog(&s, plain_mails);
+    let d = s.start();
+    wait_for(120, "the first batch of the backlog written", || {
+        d.log_text().contains("drain batch").then_some(())
+    });
+    let sent_at = Instant::now();
+    s.send(
+        "staff",
+        &outlook_forward_from(
+            &s,
+            now - chrono::Duration::hours(1),
+            "Nyhet mitt i kön",
+            Utc::now(),
+            "nyhet.example",
+            "Nyhetssystemet",
+        ),
+    );
+    let acks = |s: &Setup| -> (usize, usize) {
+        let mails = s.mails("staff", "");
+        let news = mails
+            .iter()
+            .filter(|m| m.subject.contains("Mottaget:") && m.subject.contains("Nyhet mitt i kön"))
+            .count();
+        let backlog = mails
+            .iter()
+            .filter(|m| m.subject.contains("Mottaget:") && m.subject.contains("Intrång i kön"))
+            .count();
+        (news, backlog)
+    };
+    let (backlog_acked, batches_then) = loop {
+        let (news, backlog) = acks(&s);
+        if news == 1 {
+            break (backlog, d.log_text().matches("drain batch").count());
+        }
+        assert!(
+            sent_at.elapsed() < Duration::from_secs(120),
+            "the news not acknowledged in 120 s ({backlog} backlog acknowledgements)\n{}",
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let took = sent_at.elapsed();
+    eprintln!(
+        "news acknowledged {took:?} after it was sent; by then {backlog_acked} of {notices} \
+         backlog acknowledgements delivered and {batches_then} batches written"
+    );
+    // Held back: at most one claim per sender per MAX_PAUSE went out beside
+    // the drain; unheld, every one of them was due before the news.
+    assert!(
+        backlog_acked < notices / 2,
+        "{backlog_acked} of {notices} backlog acknowledgements were sent during the drain"
+    );
+    // When the drain ends, the held mail goes out: every notice acknowledged.
+    wait_for(
+        300,
+        "the backlog drained and every notice acknowledged",
+        || {
+            let (news, backlog) = acks(&s);
+            (s.mails("breach", "").is_empty()
+                && s.mails("breach", "Processed").len() == total + 1
+                && news == 1
+                && backlog == notices)
+                .then_some(())
+        },
+    );
+    let log = d.log_text();
+    assert!(
+        log.contains("new mail during a drain"),
+        "the backlog was drained before the notice arrived: make it larger\n{log}"
+    );
+    // The lane: the news was acknowledged while the backlog still drained.
+    let batches_after = log.matches("drain batch").count() - batches_then;
+    eprintln!("{batches_after} batches written after the news was acknowledged");
+    assert!(
+        batches_after >= 2,
+        "the news was acknowledged only when the drain ended ({batches_after} batches after it)"
+    );
+}

@@ -71,6 +71,10 @@ pub struct Pipeline {
     pub outbox_wake: Arc<Notify>,
     /// Woken after a commit that scheduled a reminder.
     pub clock_wake: Arc<Notify>,
+    /// Holds the senders back while a backlog drains, with the news lane
+    /// for mail that arrives meanwhile (`workers::burst`; shared with the
+    /// outbox and the clock).
+    pub burst: crate::workers::burst::Burst,
     /// The document templates, loaded once (`Config::load` already validated them).
     pub templates: Arc<crate::render::Templates>,
 }
@@ -161,6 +165,7 @@ impl Pipeline {
             sender,
             outbox_wake: Arc::new(Notify::new()),
             clock_wake: Arc::new(Notify::new()),
+            burst: crate::workers::burst::Burst::default(),
         }
     }
 
