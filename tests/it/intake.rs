@@ -71,6 +71,19 @@ fn first_delivery(s: &Setup) {
     });
 }
 
+/// A small newsletter to the shared mailbox (not a notice: recorded, no
+/// case), number `i` with its own Message-ID.
+fn newsletter(s: &Setup, i: usize) -> Vec<u8> {
+    format!(
+        "From: Nyhetsbrev <brev@lista.example>\r\nTo: {breach}\r\nSubject: Veckobrev {i}\r\n\
+Date: {date}\r\nMessage-ID: <brev-{i}-{r}@lista.example>\r\n\r\nVeckans nyheter, nummer {i}.\r\n",
+        breach = s.users.addr("breach"),
+        date = Utc::now().to_rfc2822(),
+        r = rand::random::<u64>(),
+    )
+    .into_bytes()
+}
+
 fn proc_kb(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
@@ -233,17 +246,7 @@ fn news_during_a_drain_goes_first_and_every_message_keeps_its_uid() {
     // arrives with many batches still to go (the debug build drains these
     // small mails in a few seconds).
     let n = 10_000;
-    let plain = |i: usize| {
-        format!(
-            "From: Nyhetsbrev <brev@lista.example>\r\nTo: {breach}\r\nSubject: Veckobrev {i}\r\n\
-Date: {date}\r\nMessage-ID: <brev-{i}-{r}@lista.example>\r\n\r\nVeckans nyheter, nummer {i}.\r\n",
-            breach = s.users.addr("breach"),
-            date = Utc::now().to_rfc2822(),
-            r = rand::random::<u64>(),
-        )
-        .into_bytes()
-    };
-    let total = 2 + backlog(&s, (0..n).map(plain));
+    let total = 2 + backlog(&s, (0..n).map(|i| newsletter(&s, i)));
     let d = s.start();
     wait_for(120, "the first batch of the backlog written", || {
         d.log_text().contains("drain batch").then_some(())
@@ -326,16 +329,7 @@ fn a_drain_holds_its_own_mail_back_but_not_the_mail_of_news() {
             &format!("Kösystem {i}"),
         )
     });
-    let plain_mails = (0..plain).map(|i| {
-        format!(
-            "From: Nyhetsbrev <brev@lista.example>\r\nTo: {breach}\r\nSubject: Veckobrev {i}\r\n\
-Date: {date}\r\nMessage-ID: <brev-{i}-{r}@lista.example>\r\n\r\nVeckans nyheter, nummer {i}.\r\n",
-            breach = s.users.addr("breach"),
-            date = Utc::now().to_rfc2822(),
-            r = rand::random::<u64>(),
-        )
-        .into_bytes()
-    });
+    let plain_mails = (0..plain).map(|i| newsletter(&s, i));
     // The notices come first in UID order: they are in the first batch.
     let total = 1 + backlog(&s, backlog_notices) + backlog(&s, plain_mails);
     let d = s.start();
