@@ -1286,6 +1286,14 @@ macro_rules! backend {
                 )
             }
 
+            /// Claimed rows in send order (deadline, then id): RETURNING
+            /// keeps no order, so the claim's walk is put back here.
+            fn in_send_order(rows: &[<Db as sqlx::Database>::Row]) -> Vec<OutboxRow> {
+                let mut rows: Vec<(OutboxRow, DateTime<Utc>)> = rows.iter().map(outbox_row).collect();
+                rows.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.id.cmp(&b.0.id)));
+                rows.into_iter().map(|(r, _)| r).collect()
+            }
+
             /// Claims up to `limit` due rows for `claimer` in one statement,
             /// in send order (the walk of `claim_outbox`, `LIMIT n`), without
             /// their raw mail (`outbox_raw`, read by id when each is sent).
@@ -1328,10 +1336,7 @@ macro_rules! backend {
                     .fetch_all(&mut *tx)
                     .await?;
                 tx.commit().await?;
-                // RETURNING keeps no order: the walk's order again.
-                let mut rows: Vec<(OutboxRow, DateTime<Utc>)> = rows.iter().map(outbox_row).collect();
-                rows.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.id.cmp(&b.0.id)));
-                Ok(rows.into_iter().map(|(r, _)| r).collect())
+                Ok(in_send_order(&rows))
             }
 
             /// Claims up to `limit` due rows of the cases `case_refs` for
@@ -1370,9 +1375,7 @@ macro_rules! backend {
                     .push(" RETURNING id, case_id, message_id, envelope_from, recipients, attempts, purpose, priority_at");
                 let rows = q.build().fetch_all(&mut *tx).await?;
                 tx.commit().await?;
-                let mut rows: Vec<(OutboxRow, DateTime<Utc>)> = rows.iter().map(outbox_row).collect();
-                rows.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.id.cmp(&b.0.id)));
-                Ok(rows.into_iter().map(|(r, _)| r).collect())
+                Ok(in_send_order(&rows))
             }
 
             /// The formatted mail of an outbox row (migration 0013).
