@@ -348,6 +348,9 @@ class CpuWindow:
 class Daemon:
     def __init__(self, args, cfg, logpath):
         self.log = open(logpath, "ab")
+        # The log is appended to by each daemon of a phase: only this one's
+        # lines count (`wait_connected`).
+        self.offset = self.log.tell()
         self.p = subprocess.Popen([args.bin, "run", "--config", cfg], stdout=self.log,
                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.t0 = time.monotonic()
@@ -357,6 +360,7 @@ class Daemon:
         t = time.monotonic()
         while time.monotonic() - t < timeout:
             with open(self.logpath, "rb") as f:
+                f.seek(self.offset)
                 if b"IMAP connected" in f.read():
                     return
             if self.p.poll() is not None:

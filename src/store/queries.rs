@@ -2050,25 +2050,34 @@ macro_rules! backend {
                 .await?;
                 let stored: std::collections::HashMap<i64, Option<DateTime<Utc>>> =
                     stored.into_iter().collect();
-                let mut changed = 0;
+                // The rows whose stored value differs, each with the
+                // version read: a row changed meanwhile keeps what its own
+                // transaction wrote.
+                let mut stale: Vec<(i64, Option<DateTime<Utc>>, i64)> = Vec::new();
                 for r in &rows {
                     let rec = record_row(r);
                     let next = rec.case().next_deadline(tz).map(|(_, at)| at);
                     let same = stored.get(&rec.id).is_some_and(|s| {
                         s.map(|t| t.timestamp_micros()) == next.map(|t| t.timestamp_micros())
                     });
-                    if same {
-                        continue;
+                    if !same {
+                        stale.push((rec.id, next, rec.version));
                     }
-                    changed += sqlx::query(
-                        "UPDATE cases SET next_deadline_at = $1 WHERE id = $2 AND version = $3",
-                    )
-                    .bind(next)
-                    .bind(rec.id)
-                    .bind(rec.version)
-                    .execute(pool)
-                    .await?
-                    .rows_affected();
+                }
+                // One statement a part, not one a row: after an upgrade or
+                // a change of zone every open case is stale, and the daemon
+                // starts watching only when this is done (9,473 cases, one
+                // UPDATE each: 3.5 s on SQLite, `make bench-daemon`).
+                let mut changed = 0;
+                for part in stale.chunks(crate::store::UPDATE_ROWS) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(
+                        "UPDATE cases SET next_deadline_at = v.column2 FROM (",
+                    );
+                    q.push_values(part, |mut b, (id, next, version)| {
+                        b.push_bind(*id).push_bind(*next).push_bind(*version);
+                    });
+                    q.push(") AS v WHERE cases.id = v.column1 AND cases.version = v.column3");
+                    changed += q.build().execute(pool).await?.rows_affected();
                 }
                 Ok(changed)
             }

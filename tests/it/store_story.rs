@@ -491,6 +491,87 @@ async fn reminders_in_several_groups_on_postgres() {
     crate::harness::with_pg(|url| async move { reminders_in_several_groups(&url).await }).await;
 }
 
+/// The lists' order after an upgrade or a change of zone: every open case's
+/// stored next deadline is stale, and `refresh_next_deadlines` writes them
+/// again in parts of `store::UPDATE_ROWS` (more than two parts here), each
+/// the deadline the core computes; a second call finds nothing to do.
+async fn stale_next_deadlines_written_again(db_url: &str) {
+    use sqlx::Connection;
+    let cfg = Arc::new(config(db_url));
+    let tz = cfg.tz();
+    let store = Store::connect(db_url).await.expect("connect + migrate");
+    let p = Pipeline::new(cfg, store.clone());
+    let now: chrono::DateTime<Utc> = "2021-10-30T22:30:00Z".parse().unwrap();
+    let n = 2 * breachwatch::store::UPDATE_ROWS + 5;
+    for i in 0..n {
+        let h = p
+            .handle(&notice(&format!("nd{i}@x"), ""), None, None, now)
+            .await
+            .unwrap();
+        assert!(matches!(h, Handled::Opened(_)), "{h:?}");
+    }
+    assert_eq!(store.refresh_next_deadlines(tz).await.unwrap(), 0);
+    // Stale: none stored, except one case whose value is wrong (its GDPR
+    // deadline a day early).
+    const STALE: [&str; 2] = [
+        "UPDATE cases SET next_deadline_at = NULL",
+        "UPDATE cases SET next_deadline_at = opened_at WHERE id = (SELECT MIN(id) FROM cases)",
+    ];
+    macro_rules! stored {
+        ($conn:ty, $stmts:expr) => {{
+            let mut c = <$conn>::connect(db_url).await.unwrap();
+            for q in $stmts {
+                sqlx::query(*q).execute(&mut c).await.unwrap();
+            }
+            let rows: Vec<(i64, Option<chrono::DateTime<Utc>>)> =
+                sqlx::query_as("SELECT id, next_deadline_at FROM cases")
+                    .fetch_all(&mut c)
+                    .await
+                    .unwrap();
+            rows
+        }};
+    }
+    let read = |stmts: &'static [&'static str]| {
+        let store = store.clone();
+        async move {
+            match &store {
+                Store::Sqlite(_) => stored!(sqlx::SqliteConnection, stmts),
+                Store::Postgres(_) => stored!(sqlx::PgConnection, stmts),
+            }
+        }
+    };
+    let before = read(&STALE).await;
+    assert_eq!(before.iter().filter(|(_, at)| at.is_some()).count(), 1);
+    let written = store.refresh_next_deadlines(tz).await.unwrap();
+    assert_eq!(written as usize, n, "every stale row, in parts");
+    assert_eq!(store.refresh_next_deadlines(tz).await.unwrap(), 0);
+    let after: std::collections::HashMap<i64, Option<i64>> = read(&[])
+        .await
+        .into_iter()
+        .map(|(id, at)| (id, at.map(|t| t.timestamp())))
+        .collect();
+    let open = store.open_cases().await.unwrap();
+    assert_eq!(open.len(), n);
+    for c in open {
+        let want = c.case().next_deadline(tz).map(|(_, at)| at.timestamp());
+        assert!(want.is_some(), "{}", c.case_ref);
+        assert_eq!(after[&c.id], want, "{}", c.case_ref);
+    }
+    store.close().await;
+}
+
+#[tokio::test]
+async fn stale_next_deadlines_written_again_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    stale_next_deadlines_written_again(&format!("sqlite://{}/nd.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn stale_next_deadlines_written_again_on_postgres() {
+    crate::harness::with_pg(|url| async move { stale_next_deadlines_written_again(&url).await })
+        .await;
+}
+
 /// News is written before older backlog (`workers::watch`): within one
 /// UIDVALIDITY the checkpoint a transaction writes never moves back, and
 /// each message keeps its own UID; a new UIDVALIDITY starts over.
