@@ -269,6 +269,7 @@ fn log_batch(b: &Batch, handled: usize, w: &WriteTimes, ph: &Phases) {
         handled,
         groups = w.groups,
         fallbacks = w.fallbacks,
+        case_reads = w.case_reads,
         fetch_ms = ms(b.fetch),
         read_ms = ms(b.read),
         news_ms = ms(ph.news),

@@ -1171,6 +1171,14 @@ Date: Mon, 30 Nov 2026 10:00:00 +0100\r\nMessage-ID: <big-{k}@example.test>\r\n\
     // transactions than messages.
     assert_eq!(times.fallbacks, 0, "{times:?}");
     assert!(times.groups < mails.len() / 2, "{times:?}");
+    // The cases the messages attach to are read one query a group, not one
+    // a message.
+    let attached = by_group
+        .iter()
+        .filter(|h| matches!(h, Handled::Attached(_)))
+        .count();
+    assert!(attached > times.groups, "{attached} attached, {times:?}");
+    assert!(times.case_reads <= times.groups, "{times:?}");
     let differ: Vec<String> = by_one
         .iter()
         .zip(&by_group)

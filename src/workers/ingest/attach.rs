@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Incoming, Outcome, Pipeline, Prepared};
+use super::{Incoming, Outcome, Pipeline, Prepared, Records};
 use crate::core::event::EventKind;
 use crate::core::intake::{self, Link};
 use crate::core::routing::Route;
@@ -64,13 +64,24 @@ fn attached_event(inc: &Incoming<'_>, how: &How, from: &str) -> NewEvent {
 }
 
 impl Pipeline {
-    pub(super) async fn attach(&self, mut inc: Incoming<'_>, how: How) -> anyhow::Result<Prepared> {
+    pub(super) async fn attach(
+        &self,
+        mut inc: Incoming<'_>,
+        how: How,
+        records: &Records,
+    ) -> anyhow::Result<Prepared> {
         let from = inc.n.sender.address.clone().unwrap_or_default();
         let mut events = vec![attached_event(&inc, &how, &from)];
         let earlier = match how.earlier_aware_at {
             Some(at) => Some(
-                self.earlier_awareness(how.case_id, at, inc.message_id.as_deref(), inc.now)
-                    .await?,
+                self.earlier_awareness(
+                    how.case_id,
+                    at,
+                    inc.message_id.as_deref(),
+                    inc.now,
+                    records,
+                )
+                .await?,
             ),
             None => None,
         };
@@ -79,7 +90,8 @@ impl Pipeline {
         }
         // Automatic mail never commands and is never answered.
         let official = if how.notify_official {
-            self.official_side(&inc, how.case_id, &from).await?
+            self.official_side(&inc, how.case_id, &from, records)
+                .await?
         } else {
             Official::default()
         };
@@ -133,7 +145,6 @@ impl Pipeline {
                 message_id: inc.message_id.clone(),
                 link: how.link.as_str(),
             },
-            case_id: Some(case_id),
         })
     }
 
@@ -144,8 +155,9 @@ impl Pipeline {
         inc: &Incoming<'_>,
         case_id: i64,
         from: &str,
+        records: &Records,
     ) -> anyhow::Result<Official> {
-        let record = self.store.case_by_id(case_id).await?;
+        let record = self.case_record(records, case_id).await?;
         let route: Option<Route> = record.route.clone();
         let mut out = Official {
             case_ref: Some(record.case_ref.to_string()),

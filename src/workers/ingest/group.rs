@@ -20,8 +20,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use super::{
-    checkpoint_of, quarantine, read_one, strip_brackets, Handled, Pipeline, Prepared, Read,
+    checkpoint_of, quarantine, read_one, strip_brackets, Handled, Pipeline, Planned, Prepared,
+    Read, Records,
 };
+use crate::core::intake::Plan;
 use crate::core::notice::{self, Notice};
 use crate::core::series;
 use crate::store::{Checkpoint, GroupItem, IngestResult};
@@ -37,6 +39,24 @@ pub const GROUP_MAX_MESSAGES: usize = crate::config::DEFAULT_BATCH_MESSAGES;
 /// INSERTs that copy raw mail stay within `store::GROUP_INSERT_BYTES` each.
 pub const GROUP_MAX_BYTES: usize = crate::config::DEFAULT_BATCH_BYTES as usize;
 
+/// A group member's first step ([`Pipeline::commit_group`]).
+enum Step<'a> {
+    /// Unreadable: quarantined, for this reason.
+    Quarantine(String),
+    /// Already recorded: nothing to write.
+    Duplicate,
+    Planned(&'a Notice, Box<Planned>),
+}
+
+/// The existing case a plan changes (a group holds at most one change per
+/// case).
+fn attached_case(plan: &Plan) -> Option<i64> {
+    match plan {
+        Plan::Attach { case_id, .. } => Some(*case_id),
+        Plan::Record { .. } | Plan::Open { .. } => None,
+    }
+}
+
 /// What writing a batch took: the drain's phase timings (debug log, issue #10).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct WriteTimes {
@@ -46,6 +66,9 @@ pub struct WriteTimes {
     pub fallbacks: usize,
     /// The groups' look-up queries.
     pub lookups: Duration,
+    /// Queries that read the rows of the cases the groups' messages attach
+    /// to (one per group, not one per message).
+    pub case_reads: usize,
     /// The groups' transactions (and the one-by-one writes after a failed group).
     pub commit: Duration,
 }
@@ -272,23 +295,52 @@ impl Pipeline {
         let t = Instant::now();
         let found = self.lookups(&readable, now).await?;
         times.lookups += t.elapsed();
+        // 1. Per message its plan, in order, up to the first that would
+        // change a case an earlier one changes.
         let mut touched = HashSet::new();
-        // Per message: its write (None: a duplicate, nothing to write).
-        let mut prepared: Vec<Option<(Prepared, String)>> = Vec::with_capacity(msgs.len());
+        let mut planned: Vec<Step> = Vec::with_capacity(msgs.len());
         for m in msgs {
-            let base = m.base();
-            let hash = m.hash.clone();
-            let p = match &m.notice {
-                Err(why) => Some(quarantine::quarantined(base, why.clone(), None)),
-                Ok(n) => self.prepare(n, base, None, &found, now, None).await?,
+            let step = match &m.notice {
+                Err(why) => Step::Quarantine(why.clone()),
+                Ok(n) => match self.plan_new(n, &m.hash, &found, now).await? {
+                    None => Step::Duplicate,
+                    Some(p) => Step::Planned(n, Box::new(p)),
+                },
             };
-            if let Some(id) = p.as_ref().and_then(|p| p.case_id) {
-                if !touched.insert(id) {
-                    break;
+            if let Step::Planned(_, p) = &step {
+                if let Some(id) = attached_case(&p.plan) {
+                    if !touched.insert(id) {
+                        break;
+                    }
                 }
             }
+            planned.push(step);
+        }
+        // 2. The cases they attach to, in one query (not one a message).
+        let ids: Vec<i64> = touched.into_iter().collect();
+        let mut records = Records::default();
+        for part in ids.chunks(crate::store::CASE_ROWS) {
+            let t = Instant::now();
+            let rows = self.store.cases_by_ids(part).await?;
+            times.lookups += t.elapsed();
+            times.case_reads += 1;
+            records.rows.extend(rows.into_iter().map(|r| (r.id, r)));
+        }
+        // 3. Per message its write (None: a duplicate, nothing to write).
+        let mut prepared: Vec<Option<(Prepared, String)>> = Vec::with_capacity(planned.len());
+        for (m, step) in msgs.iter().zip(planned) {
+            let base = m.base();
+            let hash = m.hash.clone();
+            let p = match step {
+                Step::Quarantine(why) => Some(quarantine::quarantined(base, why, None)),
+                Step::Duplicate => None,
+                Step::Planned(n, p) => {
+                    Some(self.build(n, base, None, *p, &records, now, None).await?)
+                }
+            };
             prepared.push(p.map(|p| (p, hash)));
         }
+        times.case_reads += records.misses.into_inner();
         // The checkpoint moves once, with the group's last message.
         let last_uid = msgs[..prepared.len()]
             .iter()

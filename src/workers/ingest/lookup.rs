@@ -268,8 +268,9 @@ impl Pipeline {
         aware_at: DateTime<Utc>,
         message_id: Option<&str>,
         now: DateTime<Utc>,
+        records: &super::Records,
     ) -> anyhow::Result<(EarlierAwareness, NewEvent)> {
-        let record = self.store.case_by_id(case_id).await?;
+        let record = self.case_record(records, case_id).await?;
         let workflow = record.workflow_with_aware_at(aware_at);
         let deadline_at = clock::deadline(aware_at);
         // The NIS2 deadlines count from awareness too: their reminders move.

@@ -8,6 +8,7 @@
 //! transaction: `record.rs`, `attach.rs`, `open.rs`. `placement.rs` answers
 //! `rules test` with the same lookups, recording nothing.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -22,7 +23,7 @@ use crate::core::notice::{self, Notice};
 use crate::core::routing;
 use crate::core::series;
 use crate::mail::compose::Sender;
-use crate::store::{Checkpoint, NewEvent, NewMessage, Store};
+use crate::store::{CaseRecord, Checkpoint, NewEvent, NewMessage, Store};
 
 mod attach;
 mod group;
@@ -292,7 +293,8 @@ impl Pipeline {
     }
 
     /// The write of a read message from a group's look-ups: None when the
-    /// message is already recorded (a duplicate: nothing to write).
+    /// message is already recorded (a duplicate: nothing to write). The
+    /// cases it attaches to are read when needed.
     async fn prepare(
         &self,
         n: &Notice,
@@ -302,22 +304,57 @@ impl Pipeline {
         now: DateTime<Utc>,
         via: Option<&serde_json::Value>,
     ) -> anyhow::Result<Option<Prepared>> {
+        let Some(planned) = self.plan_new(n, &base.content_hash, found, now).await? else {
+            return Ok(None);
+        };
+        let records = Records::default();
+        self.build(n, base, checkpoint, planned, &records, now, via)
+            .await
+            .map(Some)
+    }
+
+    /// The plan for a read message from a group's look-ups: None when the
+    /// message is already recorded (a duplicate: nothing to write).
+    async fn plan_new(
+        &self,
+        n: &Notice,
+        content_hash: &str,
+        found: &lookup::Found,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<Planned>> {
         let message_id = n.message_id.as_deref().map(strip_brackets);
-        if found.known(message_id.as_deref(), &base.content_hash) {
+        if found.known(message_id.as_deref(), content_hash) {
             tracing::info!(
                 message_id = message_id.as_deref().unwrap_or("-"),
                 "duplicate message, already recorded"
             );
             return Ok(None);
         }
+        Ok(Some(self.plan_found(n, found, now).await?))
+    }
+
+    /// The write of a planned message; the cases it attaches to come from
+    /// `records` (a group's, read in one query) or else from the store.
+    #[allow(clippy::too_many_arguments)]
+    async fn build(
+        &self,
+        n: &Notice,
+        base: NewMessage,
+        checkpoint: Option<(String, Checkpoint)>,
+        planned: Planned,
+        records: &Records,
+        now: DateTime<Utc>,
+        via: Option<&serde_json::Value>,
+    ) -> anyhow::Result<Prepared> {
+        let message_id = n.message_id.as_deref().map(strip_brackets);
         let Planned {
             identity,
             routed,
             plan,
-        } = self.plan_found(n, found, now).await?;
+        } = planned;
         let mut inc = Incoming::new(n, base, &identity, routed, message_id, checkpoint, now);
         inc.via = via.cloned();
-        Ok(Some(match plan {
+        Ok(match plan {
             Plan::Record { reason } => self.record(inc, reason),
             Plan::Attach {
                 case_id,
@@ -333,7 +370,7 @@ impl Pipeline {
                     series,
                     earlier_aware_at,
                 };
-                self.attach(inc, how).await?
+                self.attach(inc, how, records).await?
             }
             Plan::Open {
                 aware_at,
@@ -351,7 +388,20 @@ impl Pipeline {
                 };
                 self.open(inc, how)?
             }
-        }))
+        })
+    }
+
+    /// The case `id` as stored: from `records` when it holds it, else read.
+    async fn case_record(&self, records: &Records, id: i64) -> anyhow::Result<CaseRecord> {
+        match records.rows.get(&id) {
+            Some(r) => Ok(r.clone()),
+            None => {
+                records
+                    .misses
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Ok(self.store.case_by_id(id).await?)
+            }
+        }
     }
 
     /// One message's write in its own transaction.
@@ -418,8 +468,6 @@ pub(super) struct Prepared {
     pub write: crate::store::IngestWrite,
     pub compose: Box<dyn FnOnce(&crate::store::CaseKey) -> crate::store::Composed + Send>,
     pub outcome: Outcome,
-    /// The existing case it changes (a group holds at most one change per case).
-    pub case_id: Option<i64>,
 }
 
 /// What a write stands for, to say once it committed.
@@ -590,8 +638,18 @@ fn refused_sender(n: &Notice) -> Option<NewEvent> {
     })
 }
 
-/// What [`Pipeline::plan`] decided for a read message.
-struct Planned {
+/// The cases a group's plans attach to, read in one query before the
+/// group's writes are built (`ingest::group`); empty for a message handled
+/// on its own, whose cases are read as needed.
+#[derive(Default)]
+pub(super) struct Records {
+    pub rows: HashMap<i64, CaseRecord>,
+    /// Cases read one by one because `rows` did not hold them.
+    pub misses: std::sync::atomic::AtomicUsize,
+}
+
+/// What [`Pipeline::plan_found`] decided for a read message.
+pub(super) struct Planned {
     identity: series::Identity,
     routed: routing::RouteDecision,
     plan: Plan,

@@ -71,7 +71,6 @@ impl Pipeline {
                 message_id: inc.message_id.clone(),
                 urgent: how.urgent,
             },
-            case_id: None,
         })
     }
 

@@ -56,6 +56,5 @@ pub(super) fn quarantined(
         write: w,
         compose: Box::new(|_| Composed::default()),
         outcome: Outcome::Quarantined(error),
-        case_id: None,
     }
 }

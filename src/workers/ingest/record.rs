@@ -19,7 +19,6 @@ impl Pipeline {
                 message_id: inc.message_id.clone(),
                 reason: reason.as_str(),
             },
-            case_id: None,
         }
     }
 }
