@@ -67,7 +67,7 @@ pub struct WriteTimes {
     /// The groups' look-up queries.
     pub lookups: Duration,
     /// Queries that read the rows of the cases the groups' messages attach
-    /// to (one per group, not one per message).
+    /// to: one per group (per `store::CASE_ROWS` cases), not one per message.
     pub case_reads: usize,
     /// The groups' transactions (and the one-by-one writes after a failed group).
     pub commit: Duration,
@@ -316,7 +316,8 @@ impl Pipeline {
             }
             planned.push(step);
         }
-        // 2. The cases they attach to, in one query (not one a message).
+        // 2. The cases they attach to, in one query (per CASE_ROWS cases),
+        // not one a message.
         let ids: Vec<i64> = touched.into_iter().collect();
         let mut records = Records::default();
         for part in ids.chunks(crate::store::CASE_ROWS) {
