@@ -67,13 +67,16 @@ async fn implicit_tls_proxy(
     (port, rx)
 }
 
-/// `TCP_NODELAY` of this process's TCP socket whose local address is
-/// `local` (the sender's end of a loopback connection).
-fn nodelay_of_local_socket(local: SocketAddr) -> Option<bool> {
+/// `TCP_NODELAY` of this process's TCP socket from `local` to `remote` (the
+/// sender's end of a loopback connection). Both ends are matched: the
+/// kernel gives one ephemeral port to several connections with different
+/// remote ends, and the tests running beside this one hold their own.
+fn nodelay_of_socket(local: SocketAddr, remote: SocketAddr) -> Option<bool> {
     let mut out = None;
     breachwatch::store::pg_nodelay::each_tcp_socket(|sock| {
         let at = sock.local_addr().ok().and_then(|a| a.as_socket());
-        if at == Some(local) && sock.peer_addr().is_ok() {
+        let to = sock.peer_addr().ok().and_then(|a| a.as_socket());
+        if at == Some(local) && to == Some(remote) {
             out = sock.tcp_nodelay().ok();
         }
     });
@@ -127,10 +130,12 @@ async fn implicit_tls_delivers_with_tcp_nodelay() {
         .expect("the proxy saw a connection")
         .expect("peer");
     assert!(session.is_open());
+    let proxy = SocketAddr::from(([127, 0, 0, 1], port));
+    let postfix = SocketAddr::from(([127, 0, 0, 1], s.stack.smtp_port()));
     let (nodelay, proxy_nodelay) = tokio::task::spawn_blocking(move || {
         (
-            nodelay_of_local_socket(peer),
-            nodelay_of_local_socket(upstream),
+            nodelay_of_socket(peer, proxy),
+            nodelay_of_socket(upstream, postfix),
         )
     })
     .await
