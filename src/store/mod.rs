@@ -948,11 +948,10 @@ pub const SQLITE_STATEMENT_CACHE: usize = 32;
 /// many pages (4 KiB each): a backstop behind the daemon's own checkpoints.
 pub const WAL_AUTOCHECKPOINT_PAGES: u64 = 16_384;
 
-/// How many due cases the clock reads in one range scan (`due_reminders`):
-/// their ids and plan positions (about 100 bytes each) are held while their
-/// reminders are written, the full rows only a group at a time. One scan
-/// covers a burst of 10,000 (the issue #10 figure) in one pipeline and one
-/// burst for the senders (`workers::burst`); more waits for the next scan.
+/// How many due cases the clock reads in one paged range scan
+/// (`due_reminder_page`, a group's rows at a time): one scan covers a burst
+/// of 10,000 (the issue #10 figure) in one pipeline and one burst for the
+/// senders (`workers::burst`); more waits for the clock's next pass.
 pub const DUE_SCAN: i64 = 10_000;
 
 /// The send priority of mail of no case (`outbox.priority_at`): after every
@@ -1363,8 +1362,15 @@ impl Store {
         dispatch!(self, next_outbox_at())
     }
 
-    pub async fn due_reminders(&self, now: DateTime<Utc>) -> Result<Vec<DueReminder>> {
-        dispatch!(self, due_reminders(now))
+    /// One page of the due cases with their rows, in due order after
+    /// `after` (the previous page's last `(next_reminder_at, id)`).
+    pub async fn due_reminder_page(
+        &self,
+        now: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, i64)>,
+        limit: i64,
+    ) -> Result<Vec<(DueReminder, DateTime<Utc>, CaseRecord)>> {
+        dispatch!(self, due_reminder_page(now, after, limit))
     }
 
     pub async fn due_nis2_reminders(&self, now: DateTime<Utc>) -> Result<Vec<DueNis2Reminder>> {

@@ -1585,23 +1585,42 @@ macro_rules! backend {
                 .await?)
             }
 
-            pub async fn due_reminders(pool: &Pool, now: DateTime<Utc>) -> Result<Vec<DueReminder>> {
-                let rows = sqlx::query(
-                    "SELECT id, ref, aware_at, next_reminder_seq FROM cases \
-                     WHERE next_reminder_at IS NOT NULL AND next_reminder_at <= $1 \
-                     ORDER BY next_reminder_at LIMIT $2",
-                )
-                .bind(now)
-                .bind(DUE_SCAN)
-                .fetch_all(pool)
-                .await?;
+            /// One page of the due cases, whole rows, in due order after
+            /// `after` (the last page's last `(next_reminder_at, id)`; None:
+            /// the first page): one range scan of `cases_next_reminder`
+            /// (`next_reminder_at, id`, migration 0016) that the clock pages
+            /// through a group at a time, so the first group is written
+            /// while the rest is still to be read.
+            pub async fn due_reminder_page(
+                pool: &Pool,
+                now: DateTime<Utc>,
+                after: Option<(DateTime<Utc>, i64)>,
+                limit: i64,
+            ) -> Result<Vec<(DueReminder, DateTime<Utc>, CaseRecord)>> {
+                // RECORD's columns, then the plan position (16, 17).
+                let select = RECORD.replace(" FROM cases", ", next_reminder_seq, next_reminder_at FROM cases");
+                let mut q = sqlx::QueryBuilder::<Db>::new(format!(
+                    "{select} WHERE next_reminder_at IS NOT NULL AND next_reminder_at <= "
+                ));
+                q.push_bind(now);
+                if let Some((at, id)) = after {
+                    q.push(" AND next_reminder_at >= ").push_bind(at);
+                    q.push(" AND (next_reminder_at > ").push_bind(at);
+                    q.push(" OR id > ").push_bind(id).push(")");
+                }
+                q.push(" ORDER BY next_reminder_at, id LIMIT ").push_bind(limit);
+                let rows = q.build().fetch_all(pool).await?;
                 Ok(rows
-                    .into_iter()
-                    .map(|r| DueReminder {
-                        case_id: r.get(0),
-                        case_ref: CaseRef::from_stored(r.get(1)),
-                        aware_at: r.get(2),
-                        next_seq: r.get::<Option<i64>, _>(3).unwrap_or(0) as u32,
+                    .iter()
+                    .map(|r| {
+                        let record = record_row(r);
+                        let due = DueReminder {
+                            case_id: record.id,
+                            case_ref: record.case_ref.clone(),
+                            aware_at: record.aware_at,
+                            next_seq: r.get::<Option<i64>, _>(16).unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32,
+                        };
+                        (due, r.get::<DateTime<Utc>, _>(17), record)
                     })
                     .collect())
             }
@@ -1729,7 +1748,6 @@ macro_rules! backend {
             const RECORD: &str = "SELECT id, ref, state, aware_at, deadline_at, opened_at, reporter_name, \
                  reporter_address, reporter_organisation, reporter_domain, systems, route, facts, \
                  workflow, version, timeline_head FROM cases";
-
             // Stored JSON that does not parse reads as null: callers treat it as
             // "nothing recorded" rather than failing.
             fn record_row(r: &<Db as sqlx::Database>::Row) -> CaseRecord {
@@ -1774,7 +1792,13 @@ macro_rules! backend {
                 if items.is_empty() {
                     return Ok(Vec::new());
                 }
+                // Each step's end, in µs since the call (the debug line at
+                // the end: where a burst's write time goes).
+                let t0 = std::time::Instant::now();
+                let mut laps: Vec<(&str, u128)> = Vec::with_capacity(10);
+                let plans_n = items.len();
                 let mut tx = $begin(pool).await?;
+                laps.push(("begin", t0.elapsed().as_micros()));
                 // 1. The rows still at the plan position read, locked first
                 // (one lock order: rows, counter), with the version each has.
                 // The plan moves in ONE update at the end (step 5), with the
@@ -1794,6 +1818,7 @@ macro_rules! backend {
                     .iter()
                     .map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1)))
                     .collect();
+                laps.push(("versions", t0.elapsed().as_micros()));
                 let out: Vec<bool> = items.iter().map(|it| versions.contains_key(&it.due.case_id)).collect();
                 let items: Vec<_> = items.into_iter().filter(|it| versions.contains_key(&it.due.case_id)).collect();
                 if items.is_empty() {
@@ -1810,6 +1835,7 @@ macro_rules! backend {
                 .fetch_one(&mut *tx)
                 .await?;
                 let mut reg_seq = last_reg - n_events;
+                laps.push(("counter", t0.elapsed().as_micros()));
                 // 3. The rows as this transaction leaves them (sealed into the
                 // events) and each timeline's last event. The plan's move in
                 // step 5 changes no sealed field: a row still at the version
@@ -1830,6 +1856,7 @@ macro_rules! backend {
                     }
                 }
                 let mut heads = timeline_heads(&mut tx, &ids).await?;
+                laps.push(("heads", t0.elapsed().as_micros()));
                 // 4. The events, chained and sealed in memory, and each
                 // timeline's head.
                 let at = chain::stored_instant(now);
@@ -1853,7 +1880,9 @@ macro_rules! backend {
                     chain::chain(t, &mut reg_seq, at, std::iter::once(&event).chain(c.events.iter()), &mut events);
                     mails.extend(c.mails.into_iter().map(|m| (Some(due.case_id), m)));
                 }
+                laps.push(("chain", t0.elapsed().as_micros()));
                 insert_events(&mut tx, at, &events).await?;
+                laps.push(("events", t0.elapsed().as_micros()));
                 // 5. The plans move and each timeline's head with them.
                 let heads = last_hashes(&events);
                 for part in plans.chunks(crate::store::UPDATE_ROWS) {
@@ -1870,9 +1899,13 @@ macro_rules! backend {
                     q.push(") AS v WHERE cases.id = v.column1");
                     q.build().execute(&mut *tx).await?;
                 }
+                laps.push(("plans", t0.elapsed().as_micros()));
                 // 6. The mails: the small rows, then their raw bytes.
                 queue_mail_rows(&mut tx, &mails, now).await?;
+                laps.push(("outbox", t0.elapsed().as_micros()));
                 tx.commit().await?;
+                laps.push(("commit", t0.elapsed().as_micros()));
+                tracing::debug!(cases = plans_n, steps_us = ?laps, "reminder group transaction");
                 Ok(out)
             }
 

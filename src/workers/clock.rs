@@ -4,7 +4,6 @@
 //! [`WRITE_GROUP`] cases, the next group's mails composed while one is
 //! written.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,11 +47,11 @@ pub async fn fire_due(
 
 /// Fires every due reminder; returns how many were queued. The due cases
 /// come from one indexed range scan (`cases_next_reminder`, at most
-/// `store::DUE_SCAN` at a time) and go in groups of `group` cases (the
-/// daemon: [`WRITE_GROUP`]): a group's rows are read in one query and its
-/// mails composed (off the async workers) while the group before it is
-/// written, each group in one transaction (each case only from the plan
-/// position it was read at).
+/// `store::DUE_SCAN` a call) read a page of `group` cases at a time (the
+/// daemon: [`WRITE_GROUP`]), whole rows: a page is read and its mails
+/// composed (off the async workers) while the group before it is written,
+/// each group in one transaction (each case only from the plan position it
+/// was read at).
 /// `outbox` is woken after each; on SQLite, while more than one group is
 /// written (a burst), its senders claim nothing new (`workers::burst`). A group's
 /// events carry the time it was written: `now` plus the time spent since
@@ -66,37 +65,56 @@ pub async fn fire_due_waking(
     group: usize,
 ) -> anyhow::Result<usize> {
     let started = std::time::Instant::now();
-    let due = store.due_reminders(now).await?;
-    if !due.is_empty() {
-        tracing::debug!(
-            due = due.len(),
-            scan_ms = started.elapsed().as_millis() as u64,
-            "due reminders read"
-        );
-    }
     let group = group.max(1);
-    let mut groups = Vec::with_capacity(due.len().div_ceil(group));
-    let mut due = due.into_iter().peekable();
-    while due.peek().is_some() {
-        groups.push(due.by_ref().take(group).collect::<Vec<_>>());
-    }
-    // More than one group is a burst: the senders claim nothing new until
-    // it is written (`workers::burst`), on both backends.
-    let burst = outbox.filter(|_| groups.len() > 1).map(|o| o.burst.begin());
-    // One group prepared ahead: the reading and composing of the next
-    // overlaps the writing of this one. The producer stops when this side
-    // stops listening (an error returned below drops `prepared`).
+    // The due cases a page (a group) at a time, whole rows, in due order:
+    // the first group is read, composed (off the async workers) and written
+    // while the rest is still to be read. One group is prepared ahead: the
+    // reading and composing of the next overlaps the writing of this one.
+    // The producer stops when this side stops listening (an error returned
+    // below drops `prepared`), after `store::DUE_SCAN` cases (the rest
+    // waits for the next call), or at a page that is not full.
     let (tx, mut prepared) = tokio::sync::mpsc::channel::<anyhow::Result<Prepared>>(1);
     let (s, p, st) = (sender.clone(), plan.clone(), store.clone());
     tokio::spawn(async move {
-        for group in groups {
-            let next = prepare(&st, &s, &p, now, group).await;
+        let mut after = None;
+        let mut read_total: i64 = 0;
+        let limit = i64::try_from(group).unwrap_or(i64::MAX);
+        while read_total < crate::store::DUE_SCAN {
+            let t = std::time::Instant::now();
+            let page = match st
+                .due_reminder_page(now, after, limit.min(crate::store::DUE_SCAN - read_total))
+                .await
+            {
+                Ok(page) => page,
+                Err(e) => {
+                    let _ = tx.send(Err(e.into())).await;
+                    return;
+                }
+            };
+            let Some((last, at, _)) = page.last() else {
+                return;
+            };
+            if after.is_none() {
+                tracing::debug!(
+                    first_page = page.len(),
+                    scan_ms = started.elapsed().as_millis() as u64,
+                    "due reminders read"
+                );
+            }
+            after = Some((*at, last.case_id));
+            read_total += page.len() as i64;
+            let full = page.len() as i64 == limit;
+            let next = prepare(&s, &p, now, page, t.elapsed(), full).await;
             let failed = next.is_err();
-            if tx.send(next).await.is_err() || failed {
+            if tx.send(next).await.is_err() || failed || !full {
                 return;
             }
         }
     });
+    // More than one group is a burst: the senders claim nothing new until
+    // it is written (`workers::burst`), on both backends. A full first page
+    // is taken for one.
+    let mut burst = None;
     let mut fired = 0;
     let mut broken = None;
     while let Some(group) = prepared.recv().await {
@@ -106,7 +124,11 @@ pub async fn fire_due_waking(
             error,
             read,
             composed,
+            more,
         } = group?;
+        if burst.is_none() && more {
+            burst = outbox.map(|o| o.burst.begin());
+        }
         if let Some(e) = error {
             // The other cases' reminders still go; the clock backs off and
             // says why.
@@ -152,36 +174,33 @@ struct Prepared {
     /// Time spent reading the group's rows and composing its mails.
     read: Duration,
     composed: Duration,
+    /// The group's page was full: more may follow (a burst).
+    more: bool,
 }
 
-/// Reads a group's case rows (one query) and composes their reminders on a
-/// blocking thread (pure, CPU only).
+/// Composes a page of due cases' reminders on a blocking thread (pure, CPU
+/// only); `read` is the time the page took to read, `more` whether more
+/// pages may follow.
 async fn prepare(
-    store: &Store,
     sender: &Sender,
     plan: &ReminderPlan,
     now: DateTime<Utc>,
-    group: Vec<crate::store::DueReminder>,
+    page: Vec<(crate::store::DueReminder, DateTime<Utc>, CaseRecord)>,
+    read: Duration,
+    more: bool,
 ) -> anyhow::Result<Prepared> {
-    let t = std::time::Instant::now();
-    let ids: Vec<i64> = group.iter().map(|d| d.case_id).collect();
-    let rows = store.cases_by_ids(&ids).await?;
-    let read = t.elapsed();
     let (sender, plan) = (sender.clone(), plan.clone());
     let composed = tokio::task::spawn_blocking(move || {
         let t = std::time::Instant::now();
-        let mut rows: HashMap<i64, CaseRecord> = rows.into_iter().map(|w| (w.id, w)).collect();
         let mut out = Prepared {
-            items: Vec::with_capacity(group.len()),
-            logged: Vec::with_capacity(group.len()),
+            items: Vec::with_capacity(page.len()),
+            logged: Vec::with_capacity(page.len()),
             error: None,
             read,
             composed: Duration::ZERO,
+            more,
         };
-        for due in group {
-            let Some(record) = rows.remove(&due.case_id) else {
-                continue;
-            };
+        for (due, _, record) in page {
             match reminder_item(due, &record, &sender, &plan, now) {
                 Ok(Some((item, log))) => {
                     out.items.push(item);

@@ -645,10 +645,10 @@ async fn reminder_sealed_from_a_row_changed_since_the_read(db_url: &str) {
     let mut list = store.list_cases().await.unwrap();
     list.sort_by_key(|c| c.id);
     let day1 = list[0].aware_at + Duration::hours(25);
-    let due = store.due_reminders(day1).await.unwrap();
-    assert_eq!(due.len(), 2);
+    let page = store.due_reminder_page(day1, None, 10).await.unwrap();
+    assert_eq!(page.len(), 2);
+    let (due, read): (Vec<_>, Vec<_>) = page.into_iter().map(|(d, _, r)| (d, r)).unzip();
     let ids: Vec<i64> = due.iter().map(|d| d.case_id).collect();
-    let read = store.cases_by_ids(&ids).await.unwrap();
     let sealed = |id: i64| {
         read.iter()
             .find(|r| r.id == id)
