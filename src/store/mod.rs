@@ -433,6 +433,14 @@ pub struct DueReminder {
     pub next_seq: u32,
 }
 
+/// One page of due cases ([`Store::due_reminder_page`]) in due order, each
+/// with its whole row, and where the next page starts: the last case's
+/// `(next_reminder_at, id)` (None: the page is empty).
+pub struct DuePage {
+    pub cases: Vec<(DueReminder, CaseRecord)>,
+    pub after: Option<(DateTime<Utc>, i64)>,
+}
+
 /// One case's due reminder in a group ([`Store::commit_reminders`]), its
 /// mail composed before the group's transaction (the clock composes the
 /// next group while this one is written).
@@ -1369,7 +1377,7 @@ impl Store {
         now: DateTime<Utc>,
         after: Option<(DateTime<Utc>, i64)>,
         limit: i64,
-    ) -> Result<Vec<(DueReminder, DateTime<Utc>, CaseRecord)>> {
+    ) -> Result<DuePage> {
         dispatch!(self, due_reminder_page(now, after, limit))
     }
 

@@ -1596,7 +1596,7 @@ macro_rules! backend {
                 now: DateTime<Utc>,
                 after: Option<(DateTime<Utc>, i64)>,
                 limit: i64,
-            ) -> Result<Vec<(DueReminder, DateTime<Utc>, CaseRecord)>> {
+            ) -> Result<DuePage> {
                 // RECORD's columns, then the plan position (16, 17).
                 let select = RECORD.replace(" FROM cases", ", next_reminder_seq, next_reminder_at FROM cases");
                 let mut q = sqlx::QueryBuilder::<Db>::new(format!(
@@ -1610,7 +1610,10 @@ macro_rules! backend {
                 }
                 q.push(" ORDER BY next_reminder_at, id LIMIT ").push_bind(limit);
                 let rows = q.build().fetch_all(pool).await?;
-                Ok(rows
+                let after = rows
+                    .last()
+                    .map(|r| (r.get::<DateTime<Utc>, _>(17), r.get::<i64, _>(0)));
+                let cases = rows
                     .iter()
                     .map(|r| {
                         let record = record_row(r);
@@ -1620,9 +1623,10 @@ macro_rules! backend {
                             aware_at: record.aware_at,
                             next_seq: r.get::<Option<i64>, _>(16).unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32,
                         };
-                        (due, r.get::<DateTime<Utc>, _>(17), record)
+                        (due, record)
                     })
-                    .collect())
+                    .collect();
+                Ok(DuePage { cases, after })
             }
 
             /// The earliest reminder of either stream (GDPR, NIS2).

@@ -91,20 +91,21 @@ pub async fn fire_due_waking(
                     return;
                 }
             };
-            let Some((last, at, _)) = page.last() else {
+            let Some(next_after) = page.after else {
                 return;
             };
             if after.is_none() {
                 tracing::debug!(
-                    first_page = page.len(),
+                    first_page = page.cases.len(),
                     scan_ms = started.elapsed().as_millis() as u64,
                     "due reminders read"
                 );
             }
-            after = Some((*at, last.case_id));
-            read_total += page.len() as i64;
-            let full = page.len() as i64 == limit;
-            let next = prepare(&s, &p, now, page, t.elapsed(), full).await;
+            after = Some(next_after);
+            let n = page.cases.len() as i64;
+            read_total += n;
+            let full = n == limit;
+            let next = prepare(&s, &p, now, page.cases, t.elapsed(), full).await;
             let failed = next.is_err();
             if tx.send(next).await.is_err() || failed || !full {
                 return;
@@ -185,7 +186,7 @@ async fn prepare(
     sender: &Sender,
     plan: &ReminderPlan,
     now: DateTime<Utc>,
-    page: Vec<(crate::store::DueReminder, DateTime<Utc>, CaseRecord)>,
+    page: Vec<(crate::store::DueReminder, CaseRecord)>,
     read: Duration,
     more: bool,
 ) -> anyhow::Result<Prepared> {
@@ -200,7 +201,7 @@ async fn prepare(
             composed: Duration::ZERO,
             more,
         };
-        for (due, _, record) in page {
+        for (due, record) in page {
             match reminder_item(due, &record, &sender, &plan, now) {
                 Ok(Some((item, log))) => {
                     out.items.push(item);

@@ -646,8 +646,8 @@ async fn reminder_sealed_from_a_row_changed_since_the_read(db_url: &str) {
     list.sort_by_key(|c| c.id);
     let day1 = list[0].aware_at + Duration::hours(25);
     let page = store.due_reminder_page(day1, None, 10).await.unwrap();
-    assert_eq!(page.len(), 2);
-    let (due, read): (Vec<_>, Vec<_>) = page.into_iter().map(|(d, _, r)| (d, r)).unzip();
+    assert_eq!(page.cases.len(), 2);
+    let (due, read): (Vec<_>, Vec<_>) = page.cases.into_iter().unzip();
     let ids: Vec<i64> = due.iter().map(|d| d.case_id).collect();
     let sealed = |id: i64| {
         read.iter()
