@@ -900,3 +900,29 @@ async fn a_crash_between_the_250_and_the_mark_does_not_resend_on_sqlite() {
     assert_eq!(std::fs::read_to_string(&journal).unwrap_or_default(), "");
     store.close().await;
 }
+
+/// Every pooled SQLite connection runs with the daemon's page cache bound
+/// (`store::SQLITE_CACHE_KIB`), not SQLite's default of 2,000 KiB.
+#[tokio::test]
+async fn every_sqlite_connection_has_the_page_cache_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}/p.db", dir.path().display()))
+        .await
+        .expect("connect + migrate");
+    let Store::Sqlite(pool) = &store else {
+        panic!("a sqlite URL opens SQLite")
+    };
+    let pool = pool.pool().await;
+    // Two connections held at once: the pool's pragmas run on each.
+    let mut a = pool.acquire().await.unwrap();
+    let mut b = pool.acquire().await.unwrap();
+    for conn in [&mut a, &mut b] {
+        let kib: i64 = sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap();
+        assert_eq!(kib, -i64::from(breachwatch::store::SQLITE_CACHE_KIB));
+    }
+    drop((a, b));
+    store.close().await;
+}
