@@ -9,7 +9,8 @@ In one run, per backend (SQLite, then PostgreSQL when --pg is given):
      notices made from tests/fixtures/notices, the rest public-corpus mails, each
      with its own Message-ID), time one bare `UID FETCH 1:* (BODY.PEEK[]
      INTERNALDATE)` of them all (the floor), then start the daemon on a fresh
-     database and time: INBOX empty, outbox drained; peak RSS is the daemon's VmHWM.
+     database and time: INBOX empty, outbox drained; peak RSS is the daemon's VmHWM
+     (and, sampled, its anonymous and file-backed parts).
 Prints one table with the ratios to the floor. Python standard library only.
 Uses its own mailbox users (<role>-bench@DOMAIN) so other users' tests are not
 disturbed; empties only those users' mailboxes.
@@ -380,11 +381,15 @@ class Daemon:
 
 def start_perf(name, daemon):
     """BENCH_PERF=PREFIX: `perf record` (cpu-clock samples) of the daemon into
-    PREFIX-NAME.data until it is sent SIGINT; None without BENCH_PERF."""
+    PREFIX-NAME.data until it is sent SIGINT; None without BENCH_PERF.
+    BENCH_PERF_CALLERS=1 records call stacks too (DWARF unwinding, 499 Hz: a
+    build with line tables, `CARGO_PROFILE_RELEASE_DEBUG=line-tables-only`)."""
     prefix = os.environ.get("BENCH_PERF")
     if not prefix:
         return None
-    return subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "999",
+    callers = (["--call-graph", "dwarf,16384", "-F", "499"]
+               if os.environ.get("BENCH_PERF_CALLERS") == "1" else ["-F", "999"])
+    return subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", *callers,
                              "-o", f"{prefix}-{name}.data", "-p", str(daemon.p.pid)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -512,6 +517,7 @@ def run_backend(args, backend, mails, workdir):
     d.wait_connected()
     time.sleep(2)
     r["idle_rss"] = proc_kb(d.p.pid, "VmRSS") / 1024
+    r["idle_anon"] = proc_kb(d.p.pid, "RssAnon") / 1024
     r["threads"] = proc_kb(d.p.pid, "Threads")
     log(f"{backend}: idle RSS {r['idle_rss']:.1f} MB; latency, {args.latency_runs} notices")
     lat = latency(args, staff, breach, args.latency_runs)
@@ -560,9 +566,16 @@ def run_backend(args, backend, mails, workdir):
     window = CpuWindow(d.p.pid)
     t_inbox = t_outbox = None
     peak = 0
+    # The RSS split, sampled with the loop (every 50 ms): the most anonymous
+    # memory seen (heap, stacks: the daemon's own) and the most file-backed
+    # pages (the executable's and libraries' code and data, clean and
+    # shared). VmHWM, the kernel's high-water mark, is their sum at the peak.
+    anon = file = 0
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
         peak = max(peak, proc_kb(d.p.pid, "VmHWM"))
+        anon = max(anon, proc_kb(d.p.pid, "RssAnon"))
+        file = max(file, proc_kb(d.p.pid, "RssFile"))
         now = time.monotonic()
         if t_inbox is None and count(mon) == 0:
             t_inbox = now - d.t0
@@ -585,6 +598,7 @@ def run_backend(args, backend, mails, workdir):
     mon.logout()
     d.stop()
     r["inbox"], r["outbox"], r["peak_rss"] = t_inbox, t_outbox, peak / 1024
+    r["peak_anon"], r["peak_file"] = anon / 1024, file / 1024
     # Only notices sent before the INBOX was empty count as "during the drain".
     t_end = d.t0 + (t_inbox if t_inbox is not None else 1e9)
     dl = [x for t, x in sent_at if t < t_end]
@@ -932,8 +946,11 @@ def main():
         row("notice → ack p50 / p99 (during the drain)", lambda r: "—" if not r.get("dlat_n") else
             f"{r['dp50']:.2f} s / {r['dp99']:.2f} s ({r['dlat_n']} notices"
             + (f", {r['dlat_missing']} unanswered in 30 s" if r.get('dlat_missing') else "") + ")")
-    row("idle RSS after start", lambda r: f"{r['idle_rss']:.1f} MB ({r['threads']} threads)")
+    row("idle RSS after start", lambda r: f"{r['idle_rss']:.1f} MB ({r['threads']} threads; "
+        f"{r['idle_anon']:.1f} MB anonymous, the rest the executable's and libraries' pages)")
     row("peak RSS during the drain (VmHWM)", lambda r: f"{r['peak_rss']:.1f} MB")
+    row("most anonymous / most file-backed RSS seen during the drain (every 50 ms)",
+        lambda r: f"{r['peak_anon']:.1f} MB / {r['peak_file']:.1f} MB")
     if args.reminders > 0:
         row("reminders due in one second: open cases", lambda r: str(r.get("rem_n", "—")))
         row("reminder queued after due p50 / p99", lambda r: "—" if "rem_q50" not in r else
