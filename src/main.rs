@@ -2,6 +2,6 @@
 
 fn main() -> std::process::ExitCode {
     // Before any thread: the drain's peak must not stay resident (`memory`).
-    breachwatch::memory::limit_arenas(2);
+    breachwatch::memory::configure();
     breachwatch::cli::main()
 }
