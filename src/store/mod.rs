@@ -791,6 +791,7 @@ impl Store {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 .statement_cache_capacity(SQLITE_STATEMENT_CACHE)
+                .pragma("cache_size", format!("-{SQLITE_CACHE_KIB}"))
                 // The daemon copies the WAL into the database in the
                 // background ([`Store::checkpoint_wal`], every second): a
                 // commit that ran SQLite's automatic checkpoint (every 1,000
@@ -798,7 +799,6 @@ impl Store {
                 // 15 ms a group on average in a drain (issue #10). This bound
                 // stays as a backstop (a CLI command, a stalled checkpointer);
                 // the WAL file is cut back to it after a reset.
-                .pragma("cache_size", format!("-{SQLITE_CACHE_KIB}"))
                 .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string())
                 .pragma(
                     "journal_size_limit",
