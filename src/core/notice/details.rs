@@ -212,7 +212,7 @@ fn push_ev(ev: &mut Vec<Evidence>, field: &str, s: &str) {
 /// "våra", "our" right before a word: in the supplier's own text that is
 /// the supplier's people ("en av våra medarbetare upptäckte …"), not ours.
 static RE_OUR: Lazy<Regex> =
-    Lazy::new(|| re(r"(?i)(?-u:\b)(?:vår|våra|vårt|our)\s+(?:[\p{L}-]+\s+)?$"));
+    Lazy::new(|| re(r"(?i)(?-u:\b)(?:vår|våra|vårt|our)\s+(?:[\p{Latin}-]+\s+)?$"));
 
 /// Groups named in a sentence about whose data it is, first-named first.
 /// `supplier` holds the supplier's own sentences: there "our staff" are the

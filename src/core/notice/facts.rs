@@ -29,7 +29,7 @@ static RE_DISC: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_END: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)stängdes|stängde|stängd|stängt|stoppades|stoppade|stoppat|avslutades|avslutade|avbröts|spärrades|spärrade|blockerades|blockerade|kopplade(?-u:\b).{0,40}(?-u:\b)bort|kopplades bort|rättade|rättades|åtgärdades|åtgärdade|åtgärdat|återställ|sedan dess|upphörde|tog bort|togs bort|raderade|raderades|raderat|fram till|ended|stopped|(?:been|was|were|is|are) contained|revoked|terminated|blocked|closed|fixed|resolved|restored|shut down|shut (?:\p{L}+\s+){1,3}down|disabled|removed|until|locked|deactivated|stängts|stoppats|^\s*(?:end|slut|ended|access revoked)\s*:?",
+        r"(?i)stängdes|stängde|stängd|stängt|stoppades|stoppade|stoppat|avslutades|avslutade|avbröts|spärrades|spärrade|blockerades|blockerade|kopplade(?-u:\b).{0,40}(?-u:\b)bort|kopplades bort|rättade|rättades|åtgärdades|åtgärdade|åtgärdat|återställ|sedan dess|upphörde|tog bort|togs bort|raderade|raderades|raderat|fram till|ended|stopped|(?:been|was|were|is|are) contained|revoked|terminated|blocked|closed|fixed|resolved|restored|shut down|shut (?:\p{Latin}+\s+){1,3}down|disabled|removed|until|locked|deactivated|stängts|stoppats|^\s*(?:end|slut|ended|access revoked)\s*:?",
     )
 });
 static RE_START: Lazy<Regex> = Lazy::new(|| {
@@ -50,7 +50,7 @@ static RE_DASH_CONNECT: Lazy<Regex> =
 static RE_AND_CONNECT: Lazy<Regex> = Lazy::new(|| re(r"(?i)^\s*(?:och|and)\s*$"));
 
 static RE_SHORT_SUBJECT: Lazy<Regex> =
-    Lazy::new(|| re(r"(?i)^(?:we|they|our\s+\p{L}+(?:\s+team)?|the\s+\p{L}+\s+team)\s+"));
+    Lazy::new(|| re(r"(?i)^(?:we|they|our\s+\p{Latin}+(?:\s+team)?|the\s+\p{Latin}+\s+team)\s+"));
 /// "from X until we reset the passwords at Y": a period whose end follows a
 /// short clause.
 static RE_UNTIL_CLAUSE: Lazy<Regex> =
@@ -403,7 +403,7 @@ static RE_ONGOING_TRUE: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_ONGOING_FALSE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)pågår inte|inte längre|är (?:nu |därmed |alltså |sedan dess )?(?:avslutad|avslutat|avslutade|stoppad|stoppat|åtgärdad|åtgärdat|löst|över|under kontroll)|har (?:nu )?(?:upphört|avslutats|stoppats|åtgärdats)|finns inte kvar|(?:is|has been) (?:now )?(?:contained|resolved|terminated|stopped|closed|remediated|fixed)|was (?:now )?(?:contained|resolved|remediated|stopped|terminated)|(?:har|hade) (?:\p{L}+ ){0,2}?(?:upphört|avslutats|stoppats|åtgärdats|stängts)(?-u:\b)|kvarstår inte|inte (?:längre )?kvar|är (?:nu )?(?:borttagen|borttaget|spärrad|spärrat|avstängd|avstängt|åtgärdad|åtgärdat|rättad|rättat|stängd|stängt)|(?:is|are) working again|works again|(?-u:\b)no longer(?-u:\b)|the incident is (?:closed|over)|(?:has|have) been (?:terminated|contained|resolved|stopped|revoked)|no longer (?:ongoing|active)|is over|has ended|åter i (?:full )?drift|fungerar (?:nu )?igen|is (?:now )?back (?:online|up)|has been restored",
+        r"(?i)pågår inte|inte längre|är (?:nu |därmed |alltså |sedan dess )?(?:avslutad|avslutat|avslutade|stoppad|stoppat|åtgärdad|åtgärdat|löst|över|under kontroll)|har (?:nu )?(?:upphört|avslutats|stoppats|åtgärdats)|finns inte kvar|(?:is|has been) (?:now )?(?:contained|resolved|terminated|stopped|closed|remediated|fixed)|was (?:now )?(?:contained|resolved|remediated|stopped|terminated)|(?:har|hade) (?:\p{Latin}+ ){0,2}?(?:upphört|avslutats|stoppats|åtgärdats|stängts)(?-u:\b)|kvarstår inte|inte (?:längre )?kvar|är (?:nu )?(?:borttagen|borttaget|spärrad|spärrat|avstängd|avstängt|åtgärdad|åtgärdat|rättad|rättat|stängd|stängt)|(?:is|are) working again|works again|(?-u:\b)no longer(?-u:\b)|the incident is (?:closed|over)|(?:has|have) been (?:terminated|contained|resolved|stopped|revoked)|no longer (?:ongoing|active)|is over|has ended|åter i (?:full )?drift|fungerar (?:nu )?igen|is (?:now )?back (?:online|up)|has been restored",
     )
 });
 
@@ -434,7 +434,7 @@ fn ongoing(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<bool> {
 
 static RE_ATTACK: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)intrång|intrusion|intruder|cyberattack|cyberangrepp|it-attack|it-angrepp|hackerattack|hackare|hackad|hackats|ransomware|utpressningsvirus|gisslanprogram|angrepp|angripare|attack|nätfiske|phishing|skadlig kod|skadlig programvara|malware|obehörig tredje part|obehörig person|en obehörig (?:kopierade|har|hade|fick)|unauthori[sz]ed (?:third party|party|person|access)|without authori[sz]ation|utan behörighet|unauthori[sz]ed third party|threat actor|hacker|ddos|överbelastningsattack|credential stuffing|brute.?force|stulen|stulits|stöld|stolen|theft|inbrott|sql.?injection|injection attack|exploited|utnyttjades|utnyttjade en sårbarhet|password spraying|lösenordsattack|compromised through|komprometterad|komprometterat|skadeprogram|trojan|(?-u:\b)virus(?-u:\b)|infekterad|infekterat|infected with|lurades|lurade (?:\p{L}+ ){0,2}att|falsk inloggningssida|fake (?:login|sign-in) page|bedräglig|fraudulent|(?:was|were|been) taken over|kapades|kapats|unknown (?:party|third party|actor)|okänd (?:part|aktör)|utomstående (?:loggade|kom|fick|har)",
+        r"(?i)intrång|intrusion|intruder|cyberattack|cyberangrepp|it-attack|it-angrepp|hackerattack|hackare|hackad|hackats|ransomware|utpressningsvirus|gisslanprogram|angrepp|angripare|attack|nätfiske|phishing|skadlig kod|skadlig programvara|malware|obehörig tredje part|obehörig person|en obehörig (?:kopierade|har|hade|fick)|unauthori[sz]ed (?:third party|party|person|access)|without authori[sz]ation|utan behörighet|unauthori[sz]ed third party|threat actor|hacker|ddos|överbelastningsattack|credential stuffing|brute.?force|stulen|stulits|stöld|stolen|theft|inbrott|sql.?injection|injection attack|exploited|utnyttjades|utnyttjade en sårbarhet|password spraying|lösenordsattack|compromised through|komprometterad|komprometterat|skadeprogram|trojan|(?-u:\b)virus(?-u:\b)|infekterad|infekterat|infected with|lurades|lurade (?:\p{Latin}+ ){0,2}att|falsk inloggningssida|fake (?:login|sign-in) page|bedräglig|fraudulent|(?:was|were|been) taken over|kapades|kapats|unknown (?:party|third party|actor)|okänd (?:part|aktör)|utomstående (?:loggade|kom|fick|har)",
     )
 });
 static RE_HUMAN: Lazy<Regex> = Lazy::new(|| {
@@ -456,7 +456,7 @@ static RE_WEAK_TECH: Lazy<Regex> = Lazy::new(|| {
 /// Words that say where data went, not why: an effect, not a cause.
 static RE_MISDIRECT: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)felskick\p{L}*|fel mottagare|felaktig mottagare|wrong recipients?|sent to the wrong|misdirected|(?:till|to) (?:fel|wrong|an? (?:wrong|incorrect)) \p{L}+",
+        r"(?i)felskick\p{Latin}*|fel mottagare|felaktig mottagare|wrong recipients?|sent to the wrong|misdirected|(?:till|to) (?:fel|wrong|an? (?:wrong|incorrect)) \p{Latin}+",
     )
 });
 static RE_CAUSE_SENT: Lazy<Regex> = Lazy::new(|| {
@@ -473,14 +473,14 @@ static RE_CAUSE_NEG: Lazy<Regex> = Lazy::new(|| {
 /// Who did it, in a sentence that gives the cause: a person of the supplier.
 static RE_CAUSE_AGENT: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)(?-u:\b)(?:en|ett|vår|våra|a|an|our|one of our)\s+(?:\p{L}+\s+)?(?:medarbetare|anställd|konsult|tekniker|handläggare|administratör|employee|member of (?:our )?staff|colleague|consultant|technician|administrator)(?-u:\b)",
+        r"(?i)(?-u:\b)(?:en|ett|vår|våra|a|an|our|one of our)\s+(?:\p{Latin}+\s+)?(?:medarbetare|anställd|konsult|tekniker|handläggare|administratör|employee|member of (?:our )?staff|colleague|consultant|technician|administrator)(?-u:\b)",
     )
 });
 /// A fault in the supplier's own words, in a sentence that gives the cause:
 /// "en felaktig koppling", "an error in", "a failure of".
 static RE_CAUSE_FAULT: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)(?-u:\b)(?:felaktig|felaktigt|felaktiga)\s+(?P<what>\p{L}+)|(?-u:\b)(?:fel(?:et)?|error|fault|failure|defect|glitch)\s+(?:i|in|of|på|on)(?-u:\b)",
+        r"(?i)(?-u:\b)(?:felaktig|felaktigt|felaktiga)\s+(?P<what>\p{Latin}+)|(?-u:\b)(?:fel(?:et)?|error|fault|failure|defect|glitch)\s+(?:i|in|of|på|on)(?-u:\b)",
     )
 });
 
@@ -666,7 +666,7 @@ static CATEGORIES: &[(&str, &str)] = &[
     ),
     (
         "children_private_circumstances",
-        r"(?i)barns privata förhållanden|barnavårdsärende|orosanmälan|barnavård|child welfare|(?:närvaro|frånvaro)\p{L}*(?:\s+\S+){0,6}?\s+(?:för|om|of|for)\s+(?:\S+\s+){0,3}?(?:elever|eleverna|barn|barnen|pupils|children)(?-u:\b)|(?:elevers|barns|pupils'|children's)\s+(?:närvaro|frånvaro|attendance|absence)|(?:attendance|absence) (?:records|data) (?:of|for) (?:\S+\s+){0,3}?(?:pupils|children|students)",
+        r"(?i)barns privata förhållanden|barnavårdsärende|orosanmälan|barnavård|child welfare|(?:närvaro|frånvaro)\p{Latin}*(?:\s+\S+){0,6}?\s+(?:för|om|of|for)\s+(?:\S+\s+){0,3}?(?:elever|eleverna|barn|barnen|pupils|children)(?-u:\b)|(?:elevers|barns|pupils'|children's)\s+(?:närvaro|frånvaro|attendance|absence)|(?:attendance|absence) (?:records|data) (?:of|for) (?:\S+\s+){0,3}?(?:pupils|children|students)",
     ),
     (
         "official_documents",
@@ -682,7 +682,7 @@ static RE_NEG: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_DATA_CUE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)uppgift|innehöll|innehåller|innehålla|fanns|finns|lagras|lagrade|exponera|röjd|åtkomst till|involved|contained|contains|exposed|records|visar|visade|visades|lästs|kopierats|kunde se|could see|tillgängliga|åtkomliga|accessible|(?:of|för)\s+[0-9]|leaked|läckt|stores|lagrar|\p{L}:\s",
+        r"(?i)uppgift|innehöll|innehåller|innehålla|fanns|finns|lagras|lagrade|exponera|röjd|åtkomst till|involved|contained|contains|exposed|records|visar|visade|visades|lästs|kopierats|kunde se|could see|tillgängliga|åtkomliga|accessible|(?:of|för)\s+[0-9]|leaked|läckt|stores|lagrar|\p{Latin}:\s",
     )
 });
 static RE_DATA_HEADING: Lazy<Regex> = Lazy::new(|| {
@@ -692,14 +692,14 @@ static RE_DATA_HEADING: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_UNKNOWN: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)(?:vet|know)(?:\s+\S+){0,3}?\s+(?:vilka|which|what|om några|whether any|if any)\s+(?:person)?(?:uppgifter|data|information|personal data)|categor\p{L}*(?:\s+\S+){0,2}\s+(?:are|is)\s+(?:not yet known|unknown)|(?:uppgifter|data|information)(?-u:\b).{0,60}(?:okänt|okända|oklart|ej fastställt|inte fastställt|not yet known|unknown|inte känt)|(?:okänt|oklart|unknown|not yet known)(?-u:\b).{0,40}(?:vilka|which|what) (?:uppgifter|data|information)",
+        r"(?i)(?:vet|know)(?:\s+\S+){0,3}?\s+(?:vilka|which|what|om några|whether any|if any)\s+(?:person)?(?:uppgifter|data|information|personal data)|categor\p{Latin}*(?:\s+\S+){0,2}\s+(?:are|is)\s+(?:not yet known|unknown)|(?:uppgifter|data|information)(?-u:\b).{0,60}(?:okänt|okända|oklart|ej fastställt|inte fastställt|not yet known|unknown|inte känt)|(?:okänt|oklart|unknown|not yet known)(?-u:\b).{0,40}(?:vilka|which|what) (?:uppgifter|data|information)",
     )
 });
 
 /// Where data went, not what it was: "till fel e-postadress".
 static RE_NOT_DATA: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)(?:till|to|from|från)\s+(?:fel|wrong|an? (?:incorrect|wrong))\s+(?:e-?post|e-?mail|mejl)?-?\s*(?:adress|address)\p{L}*|(?:med|using|with)\s+(?:(?:ett|a|an)\s+)?(?:läckt|stulet|stulna|stolen|leaked|compromised)\s+(?:lösenord|password|session token|credentials?)",
+        r"(?i)(?:till|to|from|från)\s+(?:fel|wrong|an? (?:incorrect|wrong))\s+(?:e-?post|e-?mail|mejl)?-?\s*(?:adress|address)\p{Latin}*|(?:med|using|with)\s+(?:(?:ett|a|an)\s+)?(?:läckt|stulet|stulna|stolen|leaked|compromised)\s+(?:lösenord|password|session token|credentials?)",
     )
 });
 
@@ -762,7 +762,7 @@ fn categories(sents: &[&str], ev: &mut Vec<Evidence>) -> Vec<String> {
 // ---------------------------------------------------------------- data subjects
 
 const NUM: &str = r"ett (?:tio|tjugo|trettio|fyrtio|femtio|sextio|sjuttio|åttio|nittio|hundra|tusen)tal|ett dussin|a dozen|[0-9]{1,3}(?:[ .,][0-9]{3})+|[0-9]+|tretton|fjorton|femton|sexton|sjutton|arton|nitton|tjugo|trettio|fyrtio|femtio|två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve";
-const NOUNS: &str = r"\p{Ll}*(?:personer|kunder|elever|gäster|ägare|tagare|sökande|anställda|medlemmar|deltagare|brukare|patienter|invånare)|mottagare|resenärer|workers|guards|landowners|owners|tenants|guardians|parents|recipients|staff|personer|person|registrerade|brukare|elever|eleverna|anställda|medarbetare|patienter|kunder|användare|användarkonton|konton|invånare|vårdnadshavare|barn|individer|kontaktpersoner|medlemmar|sökande|klienter|deltagare|respondenter|people|persons|individuals|users|user accounts|accounts|employees|staff members|customers|patients|students|pupils|respondents|data subjects|residents|members|citizens|children|clients|applicants";
+const NOUNS: &str = r"[\p{Ll}&&\p{Latin}]*(?:personer|kunder|elever|gäster|ägare|tagare|sökande|anställda|medlemmar|deltagare|brukare|patienter|invånare)|mottagare|resenärer|workers|guards|landowners|owners|tenants|guardians|parents|recipients|staff|personer|person|registrerade|brukare|elever|eleverna|anställda|medarbetare|patienter|kunder|användare|användarkonton|konton|invånare|vårdnadshavare|barn|individer|kontaktpersoner|medlemmar|sökande|klienter|deltagare|respondenter|people|persons|individuals|users|user accounts|accounts|employees|staff members|customers|patients|students|pupils|respondents|data subjects|residents|members|citizens|children|clients|applicants";
 
 static RE_RANGE: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
@@ -1032,7 +1032,7 @@ fn people_noun(noun: &str) -> bool {
 /// the controller's own people or data said to be untouched.
 static RE_OURS_NOT_AFFECTED: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)(?-u:\b)(?:kommunens|era|ert|er|your|the municipality's|the council's)\s+(?:\p{L}+\s+){0,3}?(?:omfattas|berörs|påverkas|berördes|påverkades|drabbades|drabbas|are|were|is|was|have been|has been)\s+(?:\p{L}+\s+)?(?:inte|ej|not)\s+(?:\p{L}+\s+)?(?:av|berörda|påverkade|drabbade|affected|involved|impacted|exposed)|(?-u:\b)(?:inga|no)\s+(?:\p{L}+\s+){0,3}?(?:personuppgifter|personal data|uppgifter|data)\s+(?:från|om|of|from|about|belonging to)\s+(?:kommunen|er|your|\p{Lu}\p{L}+ kommun)(?-u:\b)",
+        r"(?i)(?-u:\b)(?:kommunens|era|ert|er|your|the municipality's|the council's)\s+(?:\p{Latin}+\s+){0,3}?(?:omfattas|berörs|påverkas|berördes|påverkades|drabbades|drabbas|are|were|is|was|have been|has been)\s+(?:\p{Latin}+\s+)?(?:inte|ej|not)\s+(?:\p{Latin}+\s+)?(?:av|berörda|påverkade|drabbade|affected|involved|impacted|exposed)|(?-u:\b)(?:inga|no)\s+(?:\p{Latin}+\s+){0,3}?(?:personuppgifter|personal data|uppgifter|data)\s+(?:från|om|of|from|about|belonging to)\s+(?:kommunen|er|your|[\p{Lu}&&\p{Latin}]\p{Latin}+ kommun)(?-u:\b)",
     )
 });
 /// A count said to be an estimate: a later count replaces it.
@@ -1144,11 +1144,12 @@ fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
 
 // ---------------------------------------------------------------- systems
 
-static RE_WORD: Lazy<Regex> = Lazy::new(|| re(r"[\p{L}]+"));
+static RE_WORD: Lazy<Regex> = Lazy::new(|| re(r"[\p{Latin}]+"));
 static RE_MASK: Lazy<Regex> = Lazy::new(|| {
     re(r"(?i)\S+@\S+|https?://\S+|www\.\S+|(?-u:\b)\S+\.(?:se|com|example|test|org|net|nu)(?-u:\b)")
 });
-const NAME: &str = r"(?:\p{Lu}|\p{Ll}\p{Lu})[\p{L}0-9\-]*";
+const NAME: &str =
+    r"(?:[\p{Lu}&&\p{Latin}]|[\p{Ll}&&\p{Latin}][\p{Lu}&&\p{Latin}])[\p{Latin}0-9\-]*";
 static RE_SV_SYSTEM: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
         r"(?-u:\b)(?P<cue>\p{{L}}*(?:tjänsten|tjänsterna|systemet|systemen|plattformen|appen|applikationen|portalen|programmet|verktyget|modulen|databasen))\s+(?P<n>{NAME}(?:\s+{NAME})?(?:(?:\s*,\s*|\s+och\s+|\s+and\s+){NAME}(?:\s+{NAME})?)*)"
@@ -1447,7 +1448,7 @@ static RE_RUN: Lazy<Regex> = Lazy::new(|| re(&format!(r"{NAME}(?: {NAME}){{0,3}}
 /// A Swedish compound that names a system by its last part ("Bygglovsportalen").
 static RE_SYSTEM_SUFFIX: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"^\p{Lu}\p{Ll}{2,}(?:portalen|portal|systemet|appen|tjänsten|plattformen|registret|databasen|webben|planeraren|bokningen|bokaren|journalen|kalendern|arkivet|kollen|boken)$",
+        r"^[\p{Lu}&&\p{Latin}][\p{Ll}&&\p{Latin}]{2,}(?:portalen|portal|systemet|appen|tjänsten|plattformen|registret|databasen|webben|planeraren|bokningen|bokaren|journalen|kalendern|arkivet|kollen|boken)$",
     )
 });
 /// Words right before a name that make it the thing something happened in.
@@ -1515,7 +1516,7 @@ const RUN_NOUNS_AFTER: &[&str] = &[
 /// ", the … service", ", vår … tjänst" right after a name.
 static RE_APPOSITIVE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)^\s*,\s*(?:the|your|our|vår|vårt|våra|er|ert|era|den|det)\s+(?:[\p{L}-]+\s+){0,3}?(?:service|system|app|application|platform|portal|console|tool|software|tjänst|tjänsten|system|systemet|plattform|plattformen|app|appen|portal|portalen|verktyg|verktyget)(?-u:\b)",
+        r"(?i)^\s*,\s*(?:the|your|our|vår|vårt|våra|er|ert|era|den|det)\s+(?:[\p{Latin}-]+\s+){0,3}?(?:service|system|app|application|platform|portal|console|tool|software|tjänst|tjänsten|system|systemet|plattform|plattformen|app|appen|portal|portalen|verktyg|verktyget)(?-u:\b)",
     )
 });
 /// A system noun right before a lone name: "i deras tjänst Arkivet".

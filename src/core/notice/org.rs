@@ -9,11 +9,11 @@ use regex::Regex;
 use super::SupplierHint;
 
 static RE_COMPANY: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?P<org>\p{Lu}[\p{L}0-9&'\-]*(?:\s+(?:\p{Lu}[\p{L}0-9&'\-]*|[0-9]+|&|och|and|of|för|i|og|og|und|de|van|von))*),?\s+(?P<suf>AB|Aktiebolag(?:et)?|HB|KB|Inc\.?|Ltd\.?|Limited|LLC|GmbH|Oyj|Oy|ASA|AS|A/S|ApS|plc|PLC|Corp\.?|B\.V\.|BV|N\.V\.|S\.A\.S\.?|SAS|S\.A\.|S\.à r\.l\.|SARL|S\.r\.l\.|SRL|S\.p\.A\.|SpA|[Ss]p\. z o\.o\.|s\.r\.o\.|Kft\.?|OÜ|UAB|SIA|AG|SA)(?:\s*\(publ\))?(?:[^\p{L}0-9]|$)")
+    Regex::new(r"(?P<org>[\p{Lu}&&\p{Latin}][\p{Latin}0-9&'\-]*(?:\s+(?:[\p{Lu}&&\p{Latin}][\p{Latin}0-9&'\-]*|[0-9]+|&|och|and|of|för|i|og|og|und|de|van|von))*),?\s+(?P<suf>AB|Aktiebolag(?:et)?|HB|KB|Inc\.?|Ltd\.?|Limited|LLC|GmbH|Oyj|Oy|ASA|AS|A/S|ApS|plc|PLC|Corp\.?|B\.V\.|BV|N\.V\.|S\.A\.S\.?|SAS|S\.A\.|S\.à r\.l\.|SARL|S\.r\.l\.|SRL|S\.p\.A\.|SpA|[Ss]p\. z o\.o\.|s\.r\.o\.|Kft\.?|OÜ|UAB|SIA|AG|SA)(?:\s*\(publ\))?(?:[^\p{Latin}0-9]|$)")
         .expect("static regex")
 });
 static RE_PUBLIC: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?P<org>\p{Lu}[\p{L}\-]*(?:\s+\p{Lu}[\p{L}\-]*)?\s+(?:kommun|stad|län|landsting|universitet|högskola)|Region\s+\p{Lu}[\p{L}\-]*(?:\s+\p{Lu}[\p{L}\-]*)?)(?-u:\b)")
+    Regex::new(r"(?P<org>[\p{Lu}&&\p{Latin}][\p{Latin}\-]*(?:\s+[\p{Lu}&&\p{Latin}][\p{Latin}\-]*)?\s+(?:kommun|stad|län|landsting|universitet|högskola)|Region\s+[\p{Lu}&&\p{Latin}][\p{Latin}\-]*(?:\s+[\p{Lu}&&\p{Latin}][\p{Latin}\-]*)?)(?-u:\b)")
         .expect("static regex")
 });
 
@@ -287,6 +287,19 @@ mod tests {
         );
         assert_eq!(o("Hälsningar\nLena Persson\nEnhetschef, Hemtjänst Norr\nVallsjö kommun\n070-123 45 67").as_deref(), Some("Vallsjö kommun"));
         assert_eq!(o("The mail system").as_deref(), None);
+    }
+
+    #[test]
+    fn names_are_read_in_latin_script_letters_only() {
+        let o = |t: &str| organisation(t, None, None, &[]);
+        // Letters beyond Swedish's, in Latin script: read.
+        assert_eq!(
+            o("Med vänliga hälsningar\nŁódź Ørsted Ñandú Sp. z o.o.").as_deref(),
+            Some("Łódź Ørsted Ñandú Sp. z o.o.")
+        );
+        // Another script is not read as a name (the patterns' letters are
+        // `\p{Latin}`, see the reader's module comment).
+        assert_eq!(o("С уважением\nРомашка AB").as_deref(), None);
     }
 
     #[test]
