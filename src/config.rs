@@ -274,8 +274,13 @@ pub struct Imap {
     pub section: Option<String>,
 }
 
-/// `imap.batch_max_messages` when not set.
-pub const DEFAULT_BATCH_MESSAGES: usize = 200;
+/// `imap.batch_max_messages` when not set. A drain holds two batches (the
+/// one written, the next one fetched and read): batches of 100 instead of 200
+/// took the 10,000-message drain's peak RSS from 71.1-72.8 MB to 66.4-66.9 MB
+/// (most anonymous RSS 45-46 MB instead of 50-53), with the INBOX empty in
+/// 5.74-6.88 s against 5.20-6.24 s, within the spread of runs (`make
+/// bench-daemon`, `BENCH_BATCH_MESSAGES`, session 25; docs/benchmarks.md).
+pub const DEFAULT_BATCH_MESSAGES: usize = 100;
 /// `imap.batch_max_bytes` when not set.
 pub const DEFAULT_BATCH_BYTES: u64 = 8 * 1024 * 1024;
 
