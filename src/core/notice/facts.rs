@@ -613,7 +613,7 @@ static CATEGORIES: &[(&str, &str)] = &[
     ),
     (
         "health",
-        r"(?i)hälsa|hälso|sjukvård|provsvar|journal|diagnos|insatser enligt|beviljade insatser|(?-u:\b)sol(?-u:\b)|(?-u:\b)lss(?-u:\b)|funktionsnedsättning|läkemedel|medication|health|medical|test results|prescription|disabilit|patienternas|patientuppgift|patient data|vårdinsats|omsorgsinsats|vårdplan|care plan|(?-u:\b)remiss|besöksanteckning|vårdbesök|reason for visit|insatser (?:för|till) (?:\S+\s+){0,3}brukar",
+        r"(?i)hälsa|hälso|sjukvård|provsvar|journal|diagnos|insatser enligt|beviljade insatser|(?-u:\b)sol(?-u:\b)|(?-u:\b)lss(?-u:\b)|funktionsnedsättning|läkemedel|medication|health|medical|test results|prescription|disabilit|patienternas|patientuppgift|patient data|vårdinsats|omsorgsinsats|vårdplan|care plan|(?-u:\b)remiss|besöksanteckning|vårdbesök|reason for visit",
     ),
     (
         "financial",
@@ -666,17 +666,60 @@ static CATEGORIES: &[(&str, &str)] = &[
     ),
     (
         "children_private_circumstances",
-        r"(?i)barns privata förhållanden|barnavårdsärende|orosanmälan|barnavård|child welfare|(?:närvaro|frånvaro)\p{Latin}*(?:\s+\S+){0,6}?\s+(?:för|om|of|for)\s+(?:\S+\s+){0,3}?(?:elever|eleverna|barn|barnen|pupils|children)(?-u:\b)|(?:elevers|barns|pupils'|children's)\s+(?:närvaro|frånvaro|attendance|absence)|(?:attendance|absence) (?:records|data) (?:of|for) (?:\S+\s+){0,3}?(?:pupils|children|students)",
+        r"(?i)barns privata förhållanden|barnavårdsärende|orosanmälan|barnavård|child welfare|(?:elevers|barns|pupils'|children's)\s+(?:närvaro|frånvaro|attendance|absence)",
     ),
     (
         "official_documents",
         r"(?i)passnummer|passkopia|kopia av pass|id-kort|id-handling|körkort|legitimation|passport|id card|identity card|driving licen|driver's licen|officiella dokument|official documents",
     ),
 ];
+/// Phrases that name a category with a few words between their parts
+/// ("frånvaron för samtliga elever"): a category is named by its pattern in
+/// [`CATEGORIES`] or by one of its phrases here. They are kept out of
+/// [`CATEGORY_SET`]: the set's automaton, which every sentence goes through,
+/// multiplied its states by their word counts (1.2 MB more search cache,
+/// `benches/reader_memory.rs`, issue #10).
+static CATEGORY_PHRASES: &[(&str, &str)] = &[
+    ("health", r"(?i)insatser (?:för|till) (?:\S+\s+){0,3}brukar"),
+    (
+        "children_private_circumstances",
+        r"(?i)(?:närvaro|frånvaro)\p{Latin}*(?:\s+\S+){0,6}?\s+(?:för|om|of|for)\s+(?:\S+\s+){0,3}?(?:elever|eleverna|barn|barnen|pupils|children)(?-u:\b)",
+    ),
+    (
+        "children_private_circumstances",
+        r"(?i)(?:attendance|absence) (?:records|data) (?:of|for) (?:\S+\s+){0,3}?(?:pupils|children|students)",
+    ),
+];
 /// Every pattern of [`CATEGORIES`] in one automaton: which categories a
 /// sentence names in one pass over it instead of one pass per category.
 static CATEGORY_SET: Lazy<RegexSet> =
     Lazy::new(|| RegexSet::new(CATEGORIES.iter().map(|(_, p)| *p)).expect("static regex set"));
+/// Every phrase of [`CATEGORY_PHRASES`] in one automaton.
+static PHRASE_SET: Lazy<RegexSet> = Lazy::new(|| {
+    RegexSet::new(CATEGORY_PHRASES.iter().map(|(_, p)| *p)).expect("static regex set")
+});
+
+/// Whether `s` names any category of data.
+fn names_a_category(s: &str) -> bool {
+    CATEGORY_SET.is_match(s) || PHRASE_SET.is_match(s)
+}
+
+/// The categories `s` names, in the order of [`CATEGORIES`].
+fn categories_named(s: &str) -> Vec<&'static str> {
+    let set = CATEGORY_SET.matches(s);
+    let phrases = PHRASE_SET.matches(s);
+    CATEGORIES
+        .iter()
+        .enumerate()
+        .filter(|(i, (c, _))| {
+            set.matched(*i)
+                || phrases
+                    .iter()
+                    .any(|j| CATEGORY_PHRASES.get(j).is_some_and(|(p, _)| p == c))
+        })
+        .map(|(_, (c, _))| *c)
+        .collect()
+}
 static RE_NEG: Lazy<Regex> = Lazy::new(|| {
     re(r"(?i)(?-u:\b)(?:inte|ej|inga|ingen|inget|varken|not|none|no|never|neither|nor)(?-u:\b)")
 });
@@ -720,16 +763,10 @@ fn categories(sents: &[&str], ev: &mut Vec<Evidence>) -> Vec<String> {
             continue;
         }
         // Most sentences name no category: one search says so.
-        if !CATEGORY_SET.is_match(s) {
+        if !names_a_category(s) {
             continue;
         }
-        let matched = CATEGORY_SET.matches(s);
-        let hits: Vec<&str> = CATEGORIES
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| matched.matched(*i))
-            .map(|(_, (c, _))| *c)
-            .collect();
+        let hits = categories_named(s);
         if hits.len() < 2 && !in_heading && !RE_DATA_CUE.is_match(s) {
             continue;
         }
@@ -1093,7 +1130,7 @@ fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
                 });
             }
         }
-        if found.is_none() && CATEGORY_SET.is_match(s) {
+        if found.is_none() && names_a_category(s) {
             for c in RE_DATA_OF_COUNT.captures_iter(s) {
                 let (Some(nm), Some(noun)) = (c.name("n"), c.name("noun")) else {
                     continue;
@@ -1990,6 +2027,36 @@ mod tests {
     fn categories_skip_negated_and_unrelated() {
         let s = sentences("Payroll data and bank account details are not held here.\nLogin credentials: usernames and password hashes\nWe rotated all partner credentials.");
         assert_eq!(categories(&s, &mut Vec::new()), ["credentials"]);
+    }
+
+    #[test]
+    fn categories_are_named_by_their_phrases_as_well() {
+        let cats = |t: &str| categories(&sentences(t), &mut Vec::new());
+        // Each phrase alone, words between its parts.
+        assert_eq!(
+            cats("Uppgifterna gällde insatser för tre av era brukare."),
+            ["health"]
+        );
+        assert_eq!(
+            cats("Filen innehöll frånvaron under hösten för samtliga elever i årskurs 9."),
+            ["children_private_circumstances"]
+        );
+        assert_eq!(
+            cats("The export contained attendance records of the 40 pupils."),
+            ["children_private_circumstances"]
+        );
+        // A phrase and the set in one sentence: the categories in table order.
+        assert_eq!(
+            cats("Listan innehöll namn och närvaron för alla barn."),
+            ["identification", "children_private_circumstances"]
+        );
+        // At most three words between the parts.
+        assert!(names_a_category(
+            "insatser till kommunens alla äldre brukare"
+        ));
+        assert!(!names_a_category(
+            "insatser till kommunens alla sjuka äldre brukare"
+        ));
     }
 
     #[test]
