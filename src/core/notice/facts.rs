@@ -803,17 +803,17 @@ const NOUNS: &str = r"[\p{Ll}&&\p{Latin}]*(?:personer|kunder|elever|gäster|äga
 
 static RE_RANGE: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"(?i)(?:(?-u:\b)(?:mellan|between)\s+)?(?P<a>{NUM})\s*(?:–|-|—|och|and|till|to)\s*(?P<b>{NUM})\s+(?:[\p{{L}}']+\s+){{0,3}}?(?:{NOUNS})(?-u:\b)"
+        r"(?i)(?:(?-u:\b)(?:mellan|between)\s+)?(?P<a>{NUM})\s*(?:–|-|—|och|and|till|to)\s*(?P<b>{NUM})\s+(?:[\p{{Latin}}']+\s+){{0,3}}?(?:{NOUNS})(?-u:\b)"
     ))
 });
 static RE_COUNT: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"(?i)(?:(?-u:\b)(?P<q>färre än|mindre än|under|upp till|högst|maximalt|max|som mest|fewer than|less than|up to|at most|no more than|minst|över|mer än|fler än|drygt|at least|more than|over|cirka|ca\.?|ungefär|omkring|runt|approximately|about|around|roughly|some|nearly|närmare|nästan)\s+)?(?-u:\b)(?P<n>{NUM})\s+(?:[\p{{L}}']+\s+){{0,3}}?(?:{NOUNS})(?-u:\b)"
+        r"(?i)(?:(?-u:\b)(?P<q>färre än|mindre än|under|upp till|högst|maximalt|max|som mest|fewer than|less than|up to|at most|no more than|minst|över|mer än|fler än|drygt|at least|more than|over|cirka|ca\.?|ungefär|omkring|runt|approximately|about|around|roughly|some|nearly|närmare|nästan)\s+)?(?-u:\b)(?P<n>{NUM})\s+(?:[\p{{Latin}}']+\s+){{0,3}}?(?:{NOUNS})(?-u:\b)"
     ))
 });
 static RE_ZERO: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"(?i)(?-u:\b)(?:inga|ingen|inte någon|inte några|none|no)\s+(?:av\s+|of\s+)?(?:[\p{{L}}']+\s+){{0,3}}?(?:{NOUNS})(?-u:\b)|(?-u:\b)no personal data (?:were|was|has been|have been) (?:affected|involved|accessed|exposed)|(?-u:\b)inga personuppgifter (?:har )?(?:berörts|påverkats|drabbats|exponerats|röjts)"
+        r"(?i)(?-u:\b)(?:inga|ingen|inte någon|inte några|none|no)\s+(?:av\s+|of\s+)?(?:[\p{{Latin}}']+\s+){{0,3}}?(?:{NOUNS})(?-u:\b)|(?-u:\b)no personal data (?:were|was|has been|have been) (?:affected|involved|accessed|exposed)|(?-u:\b)inga personuppgifter (?:har )?(?:berörts|påverkats|drabbats|exponerats|röjts)"
     ))
 });
 /// "Antalet berörda brukare är 212": the number after the noun.
@@ -959,7 +959,7 @@ const QUALIFIERS: &str = r"färre än|mindre än|under|upp till|högst|maximalt|
 /// the noun, unless the noun counts things or time.
 static RE_DATA_OF_COUNT: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"(?i)(?-u:\b)(?:för|of|om|about|on|belonging to|tillhörande)\s+(?:(?P<q>{QUALIFIERS})\s+)?(?P<n>{NUM})\s+(?P<noun>\p{{L}}+)"
+        r"(?i)(?-u:\b)(?:för|of|om|about|on|belonging to|tillhörande)\s+(?:(?P<q>{QUALIFIERS})\s+)?(?P<n>{NUM})\s+(?P<noun>\p{{Latin}}+)"
     ))
 });
 /// Nouns that count things, messages or time, never people.
@@ -1189,7 +1189,7 @@ const NAME: &str =
     r"(?:[\p{Lu}&&\p{Latin}]|[\p{Ll}&&\p{Latin}][\p{Lu}&&\p{Latin}])[\p{Latin}0-9\-]*";
 static RE_SV_SYSTEM: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"(?-u:\b)(?P<cue>\p{{L}}*(?:tjänsten|tjänsterna|systemet|systemen|plattformen|appen|applikationen|portalen|programmet|verktyget|modulen|databasen))\s+(?P<n>{NAME}(?:\s+{NAME})?(?:(?:\s*,\s*|\s+och\s+|\s+and\s+){NAME}(?:\s+{NAME})?)*)"
+        r"(?-u:\b)(?P<cue>\p{{Latin}}*(?:tjänsten|tjänsterna|systemet|systemen|plattformen|appen|applikationen|portalen|programmet|verktyget|modulen|databasen))\s+(?P<n>{NAME}(?:\s+{NAME})?(?:(?:\s*,\s*|\s+och\s+|\s+and\s+){NAME}(?:\s+{NAME})?)*)"
     ))
 });
 static RE_INCIDENT_IN: Lazy<Regex> = Lazy::new(|| {
@@ -1204,7 +1204,7 @@ static RE_IN_SYSTEM_HOLDS: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_EN_SYSTEM: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"(?-u:\b)(?P<n>{NAME}(?:\s+{NAME}){{0,2}})\s+(?:\p{{Ll}}+\s+)?(?:portal|platform|application|app|system|database|service|module|tool|software|solution)(?-u:\b)"
+        r"(?-u:\b)(?P<n>{NAME}(?:\s+{NAME}){{0,2}})\s+(?:[\p{{Ll}}&&\p{{Latin}}]+\s+)?(?:portal|platform|application|app|system|database|service|module|tool|software|solution)(?-u:\b)"
     ))
 });
 
@@ -1911,6 +1911,22 @@ mod tests {
     fn ds(text: &str) -> Option<(Option<u64>, Option<u64>)> {
         let s = sentences(text);
         subjects(&s, &mut Vec::new()).map(|r| (r.min, r.max))
+    }
+
+    #[test]
+    fn words_between_a_count_and_its_noun_are_latin_script_words() {
+        assert_eq!(
+            ds("Incidenten berör 40 inskrivna äldre elever."),
+            Some((Some(40), Some(40)))
+        );
+        // The reader's patterns read Latin-script letters only (module
+        // comment of `notice`): a word in another script does not join a
+        // count to its noun.
+        assert_eq!(ds("Incidenten berör 40 старших elever."), None);
+        assert_eq!(
+            ds("Incidenten berör mellan 40 och 50 старших elever."),
+            None
+        );
     }
 
     #[test]
