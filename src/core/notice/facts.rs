@@ -403,15 +403,33 @@ static RE_ONGOING_TRUE: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_ONGOING_FALSE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)pågår inte|inte längre|är (?:nu |därmed |alltså |sedan dess )?(?:avslutad|avslutat|avslutade|stoppad|stoppat|åtgärdad|åtgärdat|löst|över|under kontroll)|har (?:nu )?(?:upphört|avslutats|stoppats|åtgärdats)|finns inte kvar|(?:is|has been) (?:now )?(?:contained|resolved|terminated|stopped|closed|remediated|fixed)|was (?:now )?(?:contained|resolved|remediated|stopped|terminated)|(?:har|hade) (?:\p{Latin}+ ){0,2}?(?:upphört|avslutats|stoppats|åtgärdats|stängts)(?-u:\b)|kvarstår inte|inte (?:längre )?kvar|är (?:nu )?(?:borttagen|borttaget|spärrad|spärrat|avstängd|avstängt|åtgärdad|åtgärdat|rättad|rättat|stängd|stängt)|(?:is|are) working again|works again|(?-u:\b)no longer(?-u:\b)|the incident is (?:closed|over)|(?:has|have) been (?:terminated|contained|resolved|stopped|revoked)|no longer (?:ongoing|active)|is over|has ended|åter i (?:full )?drift|fungerar (?:nu )?igen|is (?:now )?back (?:online|up)|has been restored",
+        r"(?i)pågår inte|inte längre|är (?:nu |därmed |alltså |sedan dess )?(?:avslutad|avslutat|avslutade|stoppad|stoppat|åtgärdad|åtgärdat|löst|över|under kontroll)|har (?:nu )?(?:upphört|avslutats|stoppats|åtgärdats)|finns inte kvar|(?:is|has been) (?:now )?(?:contained|resolved|terminated|stopped|closed|remediated|fixed)|was (?:now )?(?:contained|resolved|remediated|stopped|terminated)|kvarstår inte|inte (?:längre )?kvar|är (?:nu )?(?:borttagen|borttaget|spärrad|spärrat|avstängd|avstängt|åtgärdad|åtgärdat|rättad|rättat|stängd|stängt)|(?:is|are) working again|works again|(?-u:\b)no longer(?-u:\b)|the incident is (?:closed|over)|(?:has|have) been (?:terminated|contained|resolved|stopped|revoked)|no longer (?:ongoing|active)|is over|has ended|åter i (?:full )?drift|fungerar (?:nu )?igen|is (?:now )?back (?:online|up)|has been restored",
     )
 });
+
+/// "har sedan i går upphört": [`RE_ONGOING_FALSE`]'s phrase with up to two
+/// words in it, a pattern of its own: inside the alternation it multiplied
+/// the automaton every sentence goes through (issue #10).
+static RE_ONGOING_FALSE_WORDS: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)(?:har|hade) (?:\p{Latin}+ ){0,2}?(?:upphört|avslutats|stoppats|åtgärdats|stängts)(?-u:\b)",
+    )
+});
+
+/// Where in `s` the first statement that the incident is over begins: the
+/// leftmost match of either pattern, as of one alternation of both.
+fn over_at(s: &str) -> Option<usize> {
+    [&*RE_ONGOING_FALSE, &*RE_ONGOING_FALSE_WORDS]
+        .iter()
+        .filter_map(|r| r.find(s).map(|m| m.start()))
+        .min()
+}
 
 fn ongoing(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<bool> {
     let mut last: Option<(usize, bool, &str)> = None;
     for (i, s) in sents.iter().enumerate() {
         let t = RE_ONGOING_TRUE.find(s).map(|m| m.start());
-        let f = RE_ONGOING_FALSE.find(s).map(|m| m.start());
+        let f = over_at(s);
         let v = match (t, f) {
             (Some(a), Some(b)) => Some(a > b),
             (Some(_), None) => Some(true),
@@ -1925,6 +1943,30 @@ mod tests {
     fn ds(text: &str) -> Option<(Option<u64>, Option<u64>)> {
         let s = sentences(text);
         subjects(&s, &mut Vec::new()).map(|r| (r.min, r.max))
+    }
+
+    #[test]
+    fn the_last_statement_about_the_incident_being_over_wins() {
+        let on = |t: &str| ongoing(&sentences(t), &mut Vec::new());
+        assert_eq!(on("Attacken pågår fortfarande."), Some(true));
+        assert_eq!(on("Felet har i dag åtgärdats."), Some(false));
+        assert_eq!(on("Felet har nu åtgärdats."), Some(false));
+        // Three words in the phrase is one too many.
+        assert_eq!(on("Felet har sedan i går åtgärdats."), None);
+        // In one sentence, what is said last counts.
+        assert_eq!(
+            on("Intrånget har i går stoppats men tjänsten ligger fortfarande nere."),
+            Some(true)
+        );
+        assert_eq!(
+            on("Tjänsten ligger fortfarande nere men intrånget har i går stoppats."),
+            Some(false)
+        );
+        // Where the incident is said to be over is where that is first said.
+        assert_eq!(
+            on("Felet har i dag åtgärdats, attacken pågår fortfarande, men den är nu avslutad."),
+            Some(true)
+        );
     }
 
     #[test]
