@@ -716,58 +716,58 @@ fn probe_asks_the_daemon_and_exits_0_only_when_it_says_200() {
     assert!(text(&ready).contains("mailbox"), "{}", text(&ready));
 }
 
-/// The executable's dynamic section: (tag, value) pairs (ELF64,
-/// little-endian), read from its program headers.
+/// How the daemon's executable is linked: read from its ELF dynamic section
+/// (ELF64, little-endian, as build.rs links it for linux-gnu).
 #[cfg(all(
     target_os = "linux",
     target_env = "gnu",
     target_pointer_width = "64",
     target_endian = "little"
 ))]
-fn dynamic_entries(elf: &[u8]) -> Vec<(u64, u64)> {
-    let u16_at = |o: usize| u16::from_le_bytes(elf[o..o + 2].try_into().unwrap()) as usize;
-    let u64_at = |o: usize| u64::from_le_bytes(elf[o..o + 8].try_into().unwrap());
-    assert_eq!(&elf[..4], b"\x7fELF", "not an ELF file");
-    let (phoff, phentsize, phnum) = (u64_at(0x20) as usize, u16_at(0x36), u16_at(0x38));
-    let mut out = Vec::new();
-    for i in 0..phnum {
-        let ph = phoff + i * phentsize;
-        // PT_DYNAMIC
-        if u32::from_le_bytes(elf[ph..ph + 4].try_into().unwrap()) == 2 {
-            let (off, size) = (u64_at(ph + 8) as usize, u64_at(ph + 0x20) as usize);
-            for e in (off..off + size).step_by(16) {
-                out.push((u64_at(e), u64_at(e + 8)));
+mod linking {
+    use super::bin;
+
+    /// The executable's dynamic section: (tag, value) pairs (ELF64,
+    /// little-endian), read from its program headers.
+    fn dynamic_entries(elf: &[u8]) -> Vec<(u64, u64)> {
+        let u16_at = |o: usize| u16::from_le_bytes(elf[o..o + 2].try_into().unwrap()) as usize;
+        let u64_at = |o: usize| u64::from_le_bytes(elf[o..o + 8].try_into().unwrap());
+        assert_eq!(&elf[..4], b"\x7fELF", "not an ELF file");
+        let (phoff, phentsize, phnum) = (u64_at(0x20) as usize, u16_at(0x36), u16_at(0x38));
+        let mut out = Vec::new();
+        for i in 0..phnum {
+            let ph = phoff + i * phentsize;
+            // PT_DYNAMIC
+            if u32::from_le_bytes(elf[ph..ph + 4].try_into().unwrap()) == 2 {
+                let (off, size) = (u64_at(ph + 8) as usize, u64_at(ph + 0x20) as usize);
+                for e in (off..off + size).step_by(16) {
+                    out.push((u64_at(e), u64_at(e + 8)));
+                }
             }
         }
+        out
     }
-    out
-}
 
-/// build.rs links the daemon with its relative relocations packed (DT_RELR):
-/// the loader's table is a few kilobytes instead of 1.3 MB read at every
-/// start and kept resident.
-#[test]
-#[cfg(all(
-    target_os = "linux",
-    target_env = "gnu",
-    target_pointer_width = "64",
-    target_endian = "little"
-))]
-fn the_daemon_is_linked_with_packed_relocations() {
-    const DT_RELASZ: u64 = 8;
-    const DT_RELR: u64 = 36;
-    let elf = std::fs::read(bin()).expect("the daemon's executable");
-    let dynamic = dynamic_entries(&elf);
-    assert!(
-        dynamic.iter().any(|&(tag, _)| tag == DT_RELR),
-        "no DT_RELR in the daemon's dynamic section: {dynamic:?}"
-    );
-    let rela = dynamic
-        .iter()
-        .find(|&&(tag, _)| tag == DT_RELASZ)
-        .map_or(0, |&(_, v)| v);
-    assert!(
-        rela < 64 * 1024,
-        "{rela} bytes of RELA relocations are left"
-    );
+    /// build.rs links the daemon with its relative relocations packed (DT_RELR):
+    /// the loader's table is a few kilobytes instead of 1.3 MB read at every
+    /// start and kept resident.
+    #[test]
+    fn the_daemon_is_linked_with_packed_relocations() {
+        const DT_RELASZ: u64 = 8;
+        const DT_RELR: u64 = 36;
+        let elf = std::fs::read(bin()).expect("the daemon's executable");
+        let dynamic = dynamic_entries(&elf);
+        assert!(
+            dynamic.iter().any(|&(tag, _)| tag == DT_RELR),
+            "no DT_RELR in the daemon's dynamic section: {dynamic:?}"
+        );
+        let rela = dynamic
+            .iter()
+            .find(|&&(tag, _)| tag == DT_RELASZ)
+            .map_or(0, |&(_, v)| v);
+        assert!(
+            rela < 64 * 1024,
+            "{rela} bytes of RELA relocations are left"
+        );
+    }
 }
