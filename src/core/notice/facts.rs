@@ -452,9 +452,19 @@ fn ongoing(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<bool> {
 
 static RE_ATTACK: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)intrång|intrusion|intruder|cyberattack|cyberangrepp|it-attack|it-angrepp|hackerattack|hackare|hackad|hackats|ransomware|utpressningsvirus|gisslanprogram|angrepp|angripare|attack|nätfiske|phishing|skadlig kod|skadlig programvara|malware|obehörig tredje part|obehörig person|en obehörig (?:kopierade|har|hade|fick)|unauthori[sz]ed (?:third party|party|person|access)|without authori[sz]ation|utan behörighet|unauthori[sz]ed third party|threat actor|hacker|ddos|överbelastningsattack|credential stuffing|brute.?force|stulen|stulits|stöld|stolen|theft|inbrott|sql.?injection|injection attack|exploited|utnyttjades|utnyttjade en sårbarhet|password spraying|lösenordsattack|compromised through|komprometterad|komprometterat|skadeprogram|trojan|(?-u:\b)virus(?-u:\b)|infekterad|infekterat|infected with|lurades|lurade (?:\p{Latin}+ ){0,2}att|falsk inloggningssida|fake (?:login|sign-in) page|bedräglig|fraudulent|(?:was|were|been) taken over|kapades|kapats|unknown (?:party|third party|actor)|okänd (?:part|aktör)|utomstående (?:loggade|kom|fick|har)",
+        r"(?i)intrång|intrusion|intruder|cyberattack|cyberangrepp|it-attack|it-angrepp|hackerattack|hackare|hackad|hackats|ransomware|utpressningsvirus|gisslanprogram|angrepp|angripare|attack|nätfiske|phishing|skadlig kod|skadlig programvara|malware|obehörig tredje part|obehörig person|en obehörig (?:kopierade|har|hade|fick)|unauthori[sz]ed (?:third party|party|person|access)|without authori[sz]ation|utan behörighet|unauthori[sz]ed third party|threat actor|hacker|ddos|överbelastningsattack|credential stuffing|brute.?force|stulen|stulits|stöld|stolen|theft|inbrott|sql.?injection|injection attack|exploited|utnyttjades|utnyttjade en sårbarhet|password spraying|lösenordsattack|compromised through|komprometterad|komprometterat|skadeprogram|trojan|(?-u:\b)virus(?-u:\b)|infekterad|infekterat|infected with|lurades|falsk inloggningssida|fake (?:login|sign-in) page|bedräglig|fraudulent|(?:was|were|been) taken over|kapades|kapats|unknown (?:party|third party|actor)|okänd (?:part|aktör)|utomstående (?:loggade|kom|fick|har)",
     )
 });
+/// "lurade en anställd att…": [`RE_ATTACK`]'s phrase with up to two words
+/// in it, a pattern of its own: inside the alternation it multiplied the
+/// automaton every sentence goes through (issue #10).
+static RE_ATTACK_WORDS: Lazy<Regex> = Lazy::new(|| re(r"(?i)lurade (?:\p{Latin}+ ){0,2}att"));
+
+/// Whether `s` names an attack ([`RE_ATTACK`] or [`RE_ATTACK_WORDS`]).
+fn names_attack(s: &str) -> bool {
+    RE_ATTACK.is_match(s) || RE_ATTACK_WORDS.is_match(s)
+}
+
 static RE_HUMAN: Lazy<Regex> = Lazy::new(|| {
     re(
         r"(?i)mänskliga faktorn|mänskligt (?:fel|misstag)|misstag|felskick|fel mottagare|felaktig mottagare|human error|by mistake|mistakenly|wrong recipient|sent to the wrong|misdirected|glömde|glömt|tappade|tappat|borttappad|kommit bort|kom bort|förlorad|förlorade|förlust|(?-u:\b)lost(?-u:\b)|misplaced|oavsiktlig|accidental|inadvertent|råkade|förbiseende|by oversight",
@@ -518,7 +528,7 @@ fn stated_cause_in_own_words(s: &str) -> Option<Cause> {
 }
 
 fn cause_in(s: &str) -> Option<Cause> {
-    if RE_ATTACK.is_match(s) {
+    if names_attack(s) {
         Some(Cause::Attack)
     } else {
         match (RE_HUMAN.find(s), RE_TECH.find(s)) {
@@ -567,8 +577,9 @@ fn cause(sents: &[&str], subject: &str, ev: &mut Vec<Evidence>) -> Option<Cause>
         .filter(|_| subject_counts)
         .chain(sents.iter());
     for s in all.filter(|s| !RE_CAUSE_NEG.is_match(s)) {
-        for (k, r) in [&*RE_ATTACK, &*RE_HUMAN, &*RE_TECH].iter().enumerate() {
-            if r.is_match(s) {
+        let named = [names_attack(s), RE_HUMAN.is_match(s), RE_TECH.is_match(s)];
+        for (k, named) in named.into_iter().enumerate() {
+            if named {
                 if let (Some(c), Some(f)) = (counts.get_mut(k), first.get_mut(k)) {
                     *c += 1;
                     f.get_or_insert(s);
@@ -2152,6 +2163,21 @@ mod tests {
         assert!(!names_a_category(
             "insatser till kommunens alla sjuka äldre brukare"
         ));
+    }
+
+    #[test]
+    fn a_deceived_employee_is_an_attack() {
+        let c = |t: &str| cause(&sentences(t), "", &mut Vec::new());
+        assert_eq!(
+            c("Någon lurade en anställd att lämna ut sitt lösenord."),
+            Some(Cause::Attack)
+        );
+        assert_eq!(
+            c("De lurade oss att tro att allt var i sin ordning."),
+            Some(Cause::Attack)
+        );
+        // Three words between is one too many for the phrase.
+        assert_eq!(c("Någon lurade en ny anställd att svara."), None);
     }
 
     #[test]
