@@ -275,12 +275,13 @@ pub struct Imap {
 }
 
 /// `imap.batch_max_messages` when not set. A drain holds two batches (the
-/// one written, the next one fetched and read): batches of 100 instead of 200
-/// took the 10,000-message drain's peak RSS from 71.1-72.8 MB to 66.4-66.9 MB
-/// (most anonymous RSS 45-46 MB instead of 50-53), with the INBOX empty in
-/// 5.74-6.88 s against 5.20-6.24 s, within the spread of runs (`make
-/// bench-daemon`, `BENCH_BATCH_MESSAGES`, session 25; docs/benchmarks.md).
-pub const DEFAULT_BATCH_MESSAGES: usize = 100;
+/// one written, the next one fetched and read), so the batch is in the
+/// drain's peak RSS: batches of 100 instead of 200 took the 10,000-message
+/// drain's peak from 71.1-72.8 MB to 66.4-66.9 MB (session 25), batches of
+/// 50 instead of 100 from 64.0-64.9 MB to 59.8-61.0 MB (session 26; PostgreSQL
+/// 65.1 -> 60.2 MB), the INBOX empty within the spread of runs each time
+/// (`make bench-daemon`, `BENCH_BATCH_MESSAGES`; docs/benchmarks.md).
+pub const DEFAULT_BATCH_MESSAGES: usize = 50;
 /// `imap.batch_max_bytes` when not set.
 pub const DEFAULT_BATCH_BYTES: u64 = 8 * 1024 * 1024;
 

@@ -33,8 +33,8 @@ use crate::store::{Checkpoint, GroupItem, IngestResult};
 /// another is one transaction. (Groups of 64 / 4 MiB wrote a 10,000-message
 /// drain in 203 transactions, groups of 200 in 112, the write 7-11 % faster
 /// on both backends: docs/benchmarks.md, session 18; the default batch is
-/// 100 since session 25, for the drain's memory, the drain's time within
-/// the spread.)
+/// 100 since session 25 and 50 since session 26, for the drain's memory, the
+/// drain's time within the spread.)
 pub const GROUP_MAX_MESSAGES: usize = crate::config::DEFAULT_BATCH_MESSAGES;
 /// The most raw bytes in one group transaction (a group has at least one
 /// message): the default fetch batch's bound (`imap.batch_max_bytes`). The
