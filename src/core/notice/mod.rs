@@ -13,6 +13,12 @@
 //! after the corpus, `cargo bench --bench reader_memory`, same digest). A
 //! word in another script (Greek, Cyrillic, Arabic, CJK…) is still stored
 //! and shown, but is not read as a name, system or organisation.
+//!
+//! A phrase that counts characters or words (`.{0,60}`, `(?:\S+\s+){0,3}`)
+//! is a pattern of its own, or a check by hand, not one alternative of a long
+//! alternation: in one automaton with the others its counter multiplies
+//! their states, and every sentence searched grows the cache (session 26:
+//! five such splits saved 3.7 MB of the reader's 28.1, same digest).
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
