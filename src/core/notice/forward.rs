@@ -672,9 +672,11 @@ pub fn unwrap(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use chrono_tz::Europe::Stockholm;
 
     /// Lines built from the pieces of a reply marker: the words, every kind
-    /// of space the pattern's `\\s` knows (and a line break), the letters
+    /// of space the pattern's `\s` knows (and a line break), the letters
     /// `(?i)` folds specially, and runs of filler around the counted bounds
     /// (3, 4, 200, 201 characters).
     fn marker_like() -> impl proptest::strategy::Strategy<Value = String> {
@@ -714,7 +716,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig { cases: 4000, ..Default::default() })]
+        #![proptest_config(crate::core::notice::proptests::cases(4000))]
         /// The hand check answers as the pattern does, on every line.
         #[test]
         fn reply_marker_check_is_the_pattern(line in marker_like()) {
@@ -760,8 +762,6 @@ mod tests {
             assert_eq!(is_reply_marker(line), want, "hand check on {line:?}");
         }
     }
-    use super::*;
-    use chrono_tz::Europe::Stockholm;
 
     fn reference() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-04-01T10:00:00Z")

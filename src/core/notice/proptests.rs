@@ -14,7 +14,7 @@ use super::{present, read, ReadOptions};
 use crate::core::clock;
 
 /// `n` cases unless `PROPTEST_CASES` asks for another number.
-fn cases(n: u32) -> ProptestConfig {
+pub(super) fn cases(n: u32) -> ProptestConfig {
     let d = ProptestConfig::default();
     if std::env::var_os("PROPTEST_CASES").is_some() {
         d
