@@ -443,22 +443,23 @@ pub struct DuePage {
 
 /// One case's due reminder in a group ([`Store::commit_reminders`]), its
 /// mail composed before the group's transaction (the clock composes the
-/// next group while this one is written).
+/// next groups while this one is written or waits for its due time).
 pub struct ReminderItem {
     pub due: DueReminder,
     pub next: Option<(DateTime<Utc>, u32)>,
     pub event: NewEvent,
     pub composed: Composed,
     /// The case row as the clock read it, for the seal: the reminder's own
-    /// update changes no sealed field, so while the row keeps this version
-    /// the write seals from it instead of reading and hashing the row again;
-    /// at another version by then, the write reads the row.
+    /// update changes no sealed field, so the write seals from it instead of
+    /// reading and hashing the row again. The write takes the reminder only
+    /// while the row keeps this version (the mail was composed from it); at
+    /// another version the reminder stays due and is composed again.
     pub sealed: SealedRead,
 }
 
 /// What the events of a write seal of a case row, read before the write
-/// (the clock, one group ahead): valid while the row keeps `version` (every
-/// change of a sealed field moves it).
+/// (the clock, groups ahead or ahead of the due time): valid while the row
+/// keeps `version` (every change of a sealed field moves it).
 #[derive(Debug, Clone)]
 pub struct SealedRead {
     pub version: i64,
@@ -962,8 +963,13 @@ pub const SQLITE_STATEMENT_CACHE: usize = 32;
 pub const SQLITE_CACHE_KIB: u32 = 256;
 
 /// SQLite's automatic checkpoint runs in a commit once the WAL holds this
-/// many pages (4 KiB each): a backstop behind the daemon's own checkpoints.
-pub const WAL_AUTOCHECKPOINT_PAGES: u64 = 16_384;
+/// many pages (4 KiB each, 128 MiB): a backstop behind the daemon's own
+/// checkpoints, which cannot reset the WAL while commits follow each other.
+/// The reminder burst of 10,000 writes about 16,400 pages in one second
+/// (about 900 a group of 500: the wide case rows dominate); with 16,384 its
+/// 18th group's commit ran the checkpoint, 140-177 ms instead of 3 ms
+/// (`make bench-daemon`, session 27).
+pub const WAL_AUTOCHECKPOINT_PAGES: u64 = 32_768;
 
 /// How many due cases the clock reads in one paged range scan
 /// (`due_reminder_page`, a group's rows at a time): one scan covers a burst
@@ -1443,7 +1449,10 @@ impl Store {
         dispatch!(self, cases_by_ids(ids))
     }
 
-    /// Several cases' due reminders in one transaction (see `workers::clock`).
+    /// Several cases' due reminders in one transaction (see `workers::clock`);
+    /// per item whether it was written: not when the case left the plan
+    /// position or the row version it was read at (it stays due, or is no
+    /// longer).
     pub async fn commit_reminders(
         &self,
         items: Vec<ReminderItem>,

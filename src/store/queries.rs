@@ -1755,7 +1755,7 @@ macro_rules! backend {
             // Stored JSON that does not parse reads as null: callers treat it as
             // "nothing recorded" rather than failing.
             fn record_row(r: &<Db as sqlx::Database>::Row) -> CaseRecord {
-                sealed_row(r).decoded()
+                undecoded_row(r).decoded()
             }
 
             pub async fn case_by_id(pool: &Pool, case_id: i64) -> Result<CaseRecord> {
@@ -1823,8 +1823,13 @@ macro_rules! backend {
                     .map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1)))
                     .collect();
                 laps.push(("versions", t0.elapsed().as_micros()));
-                let out: Vec<bool> = items.iter().map(|it| versions.contains_key(&it.due.case_id)).collect();
-                let items: Vec<_> = items.into_iter().filter(|it| versions.contains_key(&it.due.case_id)).collect();
+                // A row at another version than the one its reminder was
+                // composed from (a command or a reply changed the case
+                // since) is left: the reminder is still due and the clock
+                // composes it again from the row as it is now.
+                let current = |it: &ReminderItem| versions.get(&it.due.case_id) == Some(&it.sealed.version);
+                let out: Vec<bool> = items.iter().map(current).collect();
+                let items: Vec<_> = items.into_iter().filter(current).collect();
                 if items.is_empty() {
                     tx.commit().await?;
                     return Ok(out);
@@ -1840,25 +1845,9 @@ macro_rules! backend {
                 .await?;
                 let mut reg_seq = last_reg - n_events;
                 laps.push(("counter", t0.elapsed().as_micros()));
-                // 3. The rows as this transaction leaves them (sealed into the
-                // events) and each timeline's last event. The plan's move in
-                // step 5 changes no sealed field: a row still at the version
-                // the clock read is sealed from that read; the rest (changed
-                // meanwhile, or not read before) are read again here.
-                let stale: std::collections::HashSet<i64> = items
-                    .iter()
-                    .filter(|it| versions.get(&it.due.case_id) != Some(&it.sealed.version))
-                    .map(|it| it.due.case_id)
-                    .collect();
-                let mut reread: std::collections::HashMap<i64, SealedRead> = std::collections::HashMap::new();
-                if !stale.is_empty() {
-                    let mut q = sqlx::QueryBuilder::<Db>::new(format!("{RECORD} WHERE id"));
-                    push_ids_in(&mut q, &stale);
-                    for r in q.build().fetch_all(&mut *tx).await?.iter() {
-                        let c = sealed_row(r);
-                        reread.insert(c.id, SealedRead::of(&c));
-                    }
-                }
+                // 3. Each timeline's last event. The plan's move in step 5
+                // changes no sealed field: the rows are sealed as the clock
+                // read them (the version checked above).
                 let mut heads = timeline_heads(&mut tx, &ids).await?;
                 laps.push(("heads", t0.elapsed().as_micros()));
                 // 4. The events, chained and sealed in memory, and each
@@ -1867,14 +1856,8 @@ macro_rules! backend {
                 let mut events: Vec<chain::EventRow> = Vec::new();
                 let mut mails: Vec<(Option<i64>, OutboxMail)> = Vec::new();
                 let mut plans: Vec<(i64, Option<(DateTime<Utc>, u32)>)> = Vec::with_capacity(items.len());
-                for ReminderItem { due, event, composed: c, sealed, next, .. } in items {
+                for ReminderItem { due, event, composed: c, sealed: seal, next, .. } in items {
                     plans.push((due.case_id, next));
-                    let seal = match stale.contains(&due.case_id) {
-                        false => sealed,
-                        true => reread.remove(&due.case_id).ok_or_else(|| {
-                            StoreError::NotFound(format!("case id {}", due.case_id))
-                        })?,
-                    };
                     let t = chain::Timeline {
                         case_id: due.case_id,
                         case_ref: &seal.case_ref,
@@ -1913,9 +1896,9 @@ macro_rules! backend {
                 Ok(out)
             }
 
-            /// A case row read for its seal only (`CaseRecord::row_state`
-            /// needs the stored JSON as stored, not its decoded types).
-            fn sealed_row(r: &<Db as sqlx::Database>::Row) -> CaseRecord {
+            /// A case row with its stored JSON as stored, not yet decoded
+            /// into its types ([`record_row`] decodes it).
+            fn undecoded_row(r: &<Db as sqlx::Database>::Row) -> CaseRecord {
                 let js = |i: usize| -> serde_json::Value {
                     serde_json::from_str(&r.get::<String, _>(i)).unwrap_or_default()
                 };

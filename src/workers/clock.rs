@@ -1,8 +1,9 @@
-//! Clock worker: sleeps until the next reminder falls due (or a wake-up), then
-//! sends the latest due reminder of each case (never a burst of past ones) and
-//! schedules the next: the due cases from one range scan, in transactions of
-//! [`WRITE_GROUP`] cases, the next group's mails composed while one is
-//! written.
+//! Clock worker: sleeps until shortly before the next reminder falls due (or
+//! a wake-up), reads and composes the reminders due then, and at the due
+//! instant sends the latest due reminder of each case (never a burst of past
+//! ones) and schedules the next: the due cases from one range scan, in
+//! transactions of [`WRITE_GROUP`] cases, the next groups' mails composed
+//! while one is written.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,38 +43,87 @@ pub async fn fire_due(
     plan: &ReminderPlan,
     now: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
-    fire_due_waking(store, sender, plan, now, None, WRITE_GROUP).await
+    fire_due_waking(store, sender, plan, now, Firing::now(None, WRITE_GROUP)).await
 }
 
-/// Fires every due reminder; returns how many were queued. The due cases
-/// come from one indexed range scan (`cases_next_reminder`, at most
-/// `store::DUE_SCAN` a call) read a page of `group` cases at a time (the
-/// daemon: [`WRITE_GROUP`]), whole rows: a page is read and its mails
-/// composed (off the async workers) while the group before it is written,
-/// each group in one transaction (each case only from the plan position it
-/// was read at).
-/// `outbox` is woken after each; on SQLite, while more than one group is
-/// written (a burst), its senders claim nothing new (`workers::burst`). A group's
-/// events carry the time it was written: `now` plus the time spent since
-/// the call.
+/// How far ahead of a due time the daemon's clock reads and composes the
+/// reminders due then ([`run`]): a burst's mails are ready when it falls
+/// due, so the writes start at the due instant instead of a read and a
+/// compose after it. Short, because a case changed in the meantime has its
+/// reminder composed again (`Store::commit_reminders` writes a reminder only
+/// from the row version it was composed from).
+pub const PREPARE_AHEAD: Duration = Duration::from_secs(2);
+
+/// How many composed groups wait for their write at most (besides the one
+/// being composed): all of a call's (`store::DUE_SCAN`), so a burst
+/// prepared ahead is composed before it falls due and its writes do not
+/// share the two cores with composing. What that costs: about 3.5 KB a
+/// waiting reminder (its mail, event and seal), 35 MB at 10,000 (the
+/// reminder burst of `make bench-daemon` peaked at 118 MB RSS against 97 MB
+/// with 8 groups and 83 MB with one, queued p99 0.87 s against 1.03 s and
+/// 1.30-1.43 s; session 27), handed back after the burst
+/// (`memory::trim`).
+pub const STAGED_GROUPS: usize = (crate::store::DUE_SCAN as usize).div_ceil(WRITE_GROUP);
+
+/// How one call of [`fire_due_waking`] runs.
+#[derive(Clone, Copy)]
+pub struct Firing<'a> {
+    /// Woken after each group; its burst held while more than one is written.
+    pub outbox: Option<&'a OutboxLink>,
+    /// Cases per write group (the daemon: [`WRITE_GROUP`]).
+    pub group: usize,
+    /// The reminders are read and composed for `now + ahead` and written
+    /// from then on (the call waits); zero: for `now`, written at once.
+    pub ahead: Duration,
+    /// Ends a wait for the due instant (nothing is written then).
+    pub cancel: Option<&'a CancellationToken>,
+}
+
+impl<'a> Firing<'a> {
+    /// Reminders due at the call's `now`, written at once.
+    pub fn now(outbox: Option<&'a OutboxLink>, group: usize) -> Firing<'a> {
+        Firing {
+            outbox,
+            group,
+            ahead: Duration::ZERO,
+            cancel: None,
+        }
+    }
+}
+
+/// Fires every reminder due at `now + firing.ahead`; returns how many were
+/// queued. The due cases come from one indexed range scan
+/// (`cases_next_reminder`, at most `store::DUE_SCAN` a call) read a page of
+/// `firing.group` cases at a time, whole rows: pages are read and their
+/// mails composed (off the async workers) while the groups before them wait
+/// or are written, at most [`STAGED_GROUPS`] ahead, each group written in
+/// one transaction (each case only from the plan position and row version
+/// it was read at; a case changed since is left for the next call).
+/// Nothing is written before `now + firing.ahead`: the call waits for it
+/// after the first page is composed.
+/// `outbox` is woken after each group; while more than one group is
+/// written (a burst), its senders claim nothing new (`workers::burst`). A
+/// group's events carry the time it was written: `now` plus the time spent
+/// since the call.
 pub async fn fire_due_waking(
     store: &Store,
     sender: &Sender,
     plan: &ReminderPlan,
     now: DateTime<Utc>,
-    outbox: Option<&OutboxLink>,
-    group: usize,
+    firing: Firing<'_>,
 ) -> anyhow::Result<usize> {
     let started = std::time::Instant::now();
-    let group = group.max(1);
+    let group = firing.group.max(1);
+    let due_at = now + chrono::Duration::from_std(firing.ahead).unwrap_or_default();
     // The due cases a page (a group) at a time, whole rows, in due order:
     // the first group is read, composed (off the async workers) and written
-    // while the rest is still to be read. One group is prepared ahead: the
-    // reading and composing of the next overlaps the writing of this one.
+    // while the rest is still to be read. Groups are prepared ahead: the
+    // reading and composing of the next overlap the wait for the due
+    // instant and the writing of this one.
     // The producer stops when this side stops listening (an error returned
     // below drops `prepared`), after `store::DUE_SCAN` cases (the rest
     // waits for the next call), or at a page that is not full.
-    let (tx, mut prepared) = tokio::sync::mpsc::channel::<anyhow::Result<Prepared>>(1);
+    let (tx, mut prepared) = tokio::sync::mpsc::channel::<anyhow::Result<Prepared>>(STAGED_GROUPS);
     let (s, p, st) = (sender.clone(), plan.clone(), store.clone());
     tokio::spawn(async move {
         let mut after = None;
@@ -82,7 +132,11 @@ pub async fn fire_due_waking(
         while read_total < crate::store::DUE_SCAN {
             let t = std::time::Instant::now();
             let page = match st
-                .due_reminder_page(now, after, limit.min(crate::store::DUE_SCAN - read_total))
+                .due_reminder_page(
+                    due_at,
+                    after,
+                    limit.min(crate::store::DUE_SCAN - read_total),
+                )
                 .await
             {
                 Ok(page) => page,
@@ -105,19 +159,33 @@ pub async fn fire_due_waking(
             let n = page.cases.len() as i64;
             read_total += n;
             let full = n == limit;
-            let next = prepare(&s, &p, now, page.cases, t.elapsed(), full).await;
+            let next = prepare(&s, &p, due_at, page.cases, t.elapsed(), full).await;
             let failed = next.is_err();
             if tx.send(next).await.is_err() || failed || !full {
                 return;
             }
         }
     });
+    // Nothing is written before the due instant; a cancelled wait writes
+    // nothing (the reminders stay due).
+    let due_in = started + firing.ahead;
+    let wait = || async move {
+        let Some(cancel) = firing.cancel else {
+            tokio::time::sleep_until(due_in.into()).await;
+            return true;
+        };
+        tokio::select! {
+            _ = tokio::time::sleep_until(due_in.into()) => true,
+            _ = cancel.cancelled() => false,
+        }
+    };
     // More than one group is a burst: the senders claim nothing new until
     // it is written (`workers::burst`), on both backends. A full first page
     // is taken for one.
     let mut burst = None;
     let mut fired = 0;
     let mut broken = None;
+    let mut waited = false;
     while let Some(group) = prepared.recv().await {
         let Prepared {
             items,
@@ -127,8 +195,14 @@ pub async fn fire_due_waking(
             composed,
             more,
         } = group?;
+        if !waited {
+            waited = true;
+            if !wait().await {
+                return Ok(fired);
+            }
+        }
         if burst.is_none() && more {
-            burst = outbox.map(|o| o.burst.begin());
+            burst = firing.outbox.map(|o| o.burst.begin());
         }
         if let Some(e) = error {
             // The other cases' reminders still go; the clock backs off and
@@ -153,15 +227,21 @@ pub async fn fire_due_waking(
                 tracing::info!(case = %case_ref, seq, overdue, "reminder queued");
             }
         }
-        if let Some(o) = outbox {
+        if let Some(o) = firing.outbox {
             o.wake.notify_one();
         }
     }
-    drop(burst);
+    if burst.take().is_some() {
+        // The burst's mails, events and rows are freed: back to the kernel.
+        crate::memory::trim();
+    }
     if let Some(e) = broken {
         return Err(e);
     }
-    fired += fire_due_nis2(store, sender, now).await?;
+    if !waited && !wait().await {
+        return Ok(fired);
+    }
+    fired += fire_due_nis2(store, sender, due_at).await?;
     Ok(fired)
 }
 
@@ -362,16 +442,24 @@ pub async fn run(
         if cancel.is_cancelled() {
             return;
         }
-        match fire_due_waking(
-            &store,
-            &sender,
-            &plan,
-            Utc::now(),
-            Some(&outbox),
-            WRITE_GROUP,
-        )
-        .await
-        {
+        // Reminders due within `PREPARE_AHEAD` are read and composed now
+        // and written at their due instant; the rest when they are due.
+        let now = Utc::now();
+        let ahead = match store.next_reminder_at().await {
+            Ok(Some(next)) => (next - now)
+                .to_std()
+                .ok()
+                .filter(|d| *d <= PREPARE_AHEAD)
+                .unwrap_or_default(),
+            _ => Duration::ZERO,
+        };
+        let firing = Firing {
+            outbox: Some(&outbox),
+            group: WRITE_GROUP,
+            ahead,
+            cancel: Some(&cancel),
+        };
+        match fire_due_waking(&store, &sender, &plan, now, firing).await {
             Ok(n) => {
                 pacer.succeeded();
                 if n > 0 {
@@ -389,9 +477,16 @@ pub async fn run(
                 continue;
             }
         }
+        // Woken `PREPARE_AHEAD` before the next due time (at once if it is
+        // that close, or a case left for later is due).
         let next = store.next_reminder_at().await.ok().flatten();
         let sleep_for = next
-            .map(|t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+            .map(|t| {
+                (t - Utc::now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .saturating_sub(PREPARE_AHEAD)
+            })
             .unwrap_or(Duration::from_secs(60))
             .min(Duration::from_secs(60));
         tokio::select! {

@@ -386,7 +386,7 @@ Date: Mon, 21 Jun 2021 07:09:14 +0200\r\nMessage-ID: <wal-{i}@example.test>\r\n\
 /// burst for the senders (on both backends), ended also when the call
 /// fails; one group is not.
 async fn reminders_in_several_groups(db_url: &str) {
-    use breachwatch::workers::clock::{fire_due_waking, OutboxLink};
+    use breachwatch::workers::clock::{fire_due_waking, Firing, OutboxLink};
     use sqlx::Connection;
     const GROUP: usize = 7;
     let cfg = Arc::new(config(db_url));
@@ -434,9 +434,15 @@ async fn reminders_in_several_groups(db_url: &str) {
     let day1 = list[0].aware_at + Duration::hours(25);
     let link = OutboxLink::default();
     let begun = link.burst.begun();
-    let err = fire_due_waking(&store, &p.sender, &p.cfg.clock, day1, Some(&link), GROUP)
-        .await
-        .expect_err("the broken case is reported");
+    let err = fire_due_waking(
+        &store,
+        &p.sender,
+        &p.cfg.clock,
+        day1,
+        Firing::now(Some(&link), GROUP),
+    )
+    .await
+    .expect_err("the broken case is reported");
     assert!(err.to_string().contains(broken.case_ref.as_str()), "{err}");
     // A burst holds the senders back, on both backends.
     assert_eq!(link.burst.begun(), begun + 1, "four groups are a burst");
@@ -469,9 +475,15 @@ async fn reminders_in_several_groups(db_url: &str) {
     // broken case's reminder and no other.
     set_route(route).await;
     for want in [1, 0] {
-        let fired = fire_due_waking(&store, &p.sender, &p.cfg.clock, day1, Some(&link), GROUP)
-            .await
-            .unwrap();
+        let fired = fire_due_waking(
+            &store,
+            &p.sender,
+            &p.cfg.clock,
+            day1,
+            Firing::now(Some(&link), GROUP),
+        )
+        .await
+        .unwrap();
         assert_eq!(fired, want);
     }
     assert_eq!(link.burst.begun(), begun + 1, "one group is no burst");
@@ -626,11 +638,13 @@ async fn checkpoint_moves_only_forward_on_postgres() {
     crate::harness::with_pg(|url| async move { checkpoint_moves_only_forward(&url).await }).await;
 }
 
-/// The clock reads a group's rows one group ahead of the write and seals its
-/// reminders from that read (`ReminderItem::sealed`); a row changed between
-/// the read and the write is read again, so its reminder seals the row as
-/// the write leaves it: `register verify` finds no problem either way.
-async fn reminder_sealed_from_a_row_changed_since_the_read(db_url: &str) {
+/// The clock composes a group's reminders before the write (one group ahead,
+/// or ahead of their due time) and seals them from that read
+/// (`ReminderItem::sealed`); a row changed between the read and the write
+/// (a command's write moves its version) gets no reminder from that write:
+/// it stays due and the next call composes it from the row as it is now.
+/// `register verify` finds no problem.
+async fn reminder_composed_from_a_row_changed_since_is_composed_again(db_url: &str) {
     use breachwatch::core::event::EventKind;
     use breachwatch::store::{Composed, NewEvent, ReminderItem, SealedRead};
     let cfg = Arc::new(config(db_url));
@@ -686,30 +700,37 @@ async fn reminder_sealed_from_a_row_changed_since_the_read(db_url: &str) {
         }
     }
     let done = store.commit_reminders(items, day1).await.unwrap();
-    assert_eq!(done, vec![true, true]);
-    for id in &ids {
-        let kinds: Vec<String> = store
-            .case_events(*id)
+    assert_eq!(done, vec![false, true]);
+    let last_kind = |id: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .case_events(id)
+                .await
+                .unwrap()
+                .last()
+                .map(|e| e.kind.as_str().to_string())
+        }
+    };
+    assert_ne!(last_kind(ids[0]).await.as_deref(), Some("reminder"));
+    assert_eq!(last_kind(ids[1]).await.as_deref(), Some("reminder"));
+    // Still due: the next call composes it from the changed row.
+    assert_eq!(
+        fire_due(&store, &p.sender, &p.cfg.clock, day1)
             .await
-            .unwrap()
-            .iter()
-            .map(|e| e.kind.as_str().to_string())
-            .collect();
-        assert_eq!(
-            kinds.last().map(String::as_str),
-            Some("reminder"),
-            "{kinds:?}"
-        );
-    }
+            .unwrap(),
+        1
+    );
+    assert_eq!(last_kind(ids[0]).await.as_deref(), Some("reminder"));
     let report = breachwatch::register::verify(&store, None).await.unwrap();
     assert!(report.problems().is_empty(), "{:?}", report.problems());
     store.close().await;
 }
 
 #[tokio::test]
-async fn reminder_sealed_from_a_row_changed_since_the_read_on_sqlite() {
+async fn reminder_composed_from_a_row_changed_since_is_composed_again_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    reminder_sealed_from_a_row_changed_since_the_read(&format!(
+    reminder_composed_from_a_row_changed_since_is_composed_again(&format!(
         "sqlite://{}/v.db",
         dir.path().display()
     ))
@@ -717,11 +738,158 @@ async fn reminder_sealed_from_a_row_changed_since_the_read_on_sqlite() {
 }
 
 #[tokio::test]
-async fn reminder_sealed_from_a_row_changed_since_the_read_on_postgres() {
+async fn reminder_composed_from_a_row_changed_since_is_composed_again_on_postgres() {
     crate::harness::with_pg(|url| async move {
-        reminder_sealed_from_a_row_changed_since_the_read(&url).await
+        reminder_composed_from_a_row_changed_since_is_composed_again(&url).await
     })
     .await;
+}
+
+/// The daemon's clock reads and composes the reminders due within
+/// `clock::PREPARE_AHEAD` before they fall due (`Firing::ahead`) and writes
+/// them at the due instant, not before. A case acknowledged in the meantime
+/// gets no reminder composed before the acknowledgement: it is composed
+/// again from the row the reply left (to the official, not the deputy). A
+/// shutdown during the wait writes nothing; the reminders stay due.
+async fn reminders_prepared_ahead(db_url: &str) {
+    use breachwatch::workers::clock::{fire_due_waking, Firing};
+    use std::time::{Duration as Wait, Instant};
+    let cfg = Arc::new(config(db_url));
+    let store = Store::connect(db_url).await.expect("connect + migrate");
+    let p = Pipeline::new(cfg, store.clone());
+    let now: chrono::DateTime<Utc> = "2021-06-21T05:30:00Z".parse().unwrap();
+    let mut refs = Vec::new();
+    for i in 0..3 {
+        let h = p
+            .handle(&notice(&format!("a{i}@x"), ""), None, None, now)
+            .await
+            .unwrap();
+        let Handled::Opened(r) = h else {
+            panic!("expected a case, got {h:?}")
+        };
+        refs.push(r);
+    }
+    let mut list = store.list_cases().await.unwrap();
+    list.sort_by_key(|c| c.id);
+    let due = store
+        .next_reminder_at()
+        .await
+        .unwrap()
+        .expect("a reminder planned");
+    let reminders = |id: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .case_events(id)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.kind.as_str() == "reminder")
+                .map(|e| e.at)
+                .collect::<Vec<_>>()
+        }
+    };
+    // Two groups (of two and one), prepared for `due` from 1.5 s before it.
+    let firing = |ahead: Wait, cancel| Firing {
+        outbox: None,
+        group: 2,
+        ahead,
+        cancel,
+    };
+    let ahead = Wait::from_millis(1500);
+    let before = due - Duration::milliseconds(1500);
+    // A shutdown during the wait.
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let stop = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Wait::from_millis(300)).await;
+        stop.cancel();
+    });
+    let t = Instant::now();
+    let fired = fire_due_waking(
+        &store,
+        &p.sender,
+        &p.cfg.clock,
+        before,
+        firing(ahead, Some(&cancel)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(fired, 0);
+    assert!(t.elapsed() < ahead, "the shutdown ended the wait");
+    for c in &list {
+        assert!(reminders(c.id).await.is_empty(), "{}", c.case_ref);
+    }
+    // Prepared 3 s ahead; the first case is acknowledged by reply 1 s in,
+    // after its reminder was composed.
+    let ahead = Wait::from_secs(3);
+    let before = due - Duration::seconds(3);
+    let ack = format!(
+        "Received: from vm (localhost [127.0.0.1]) by mail.example.test (Postfix) with ESMTP id 1; Tue, 22 Jun 2021 07:00:00 +0200\r\n\
+From: official@example.test\r\nTo: breach@example.test\r\nSubject: SV: [{r}]\r\n\
+Date: Tue, 22 Jun 2021 07:00:00 +0200\r\nMessage-ID: <ack-a0@x>\r\nIn-Reply-To: <a0@x>\r\n\r\nkvittera\r\n",
+        r = refs[0]
+    );
+    let t = Instant::now();
+    let (fired, acked) = tokio::join!(
+        fire_due_waking(&store, &p.sender, &p.cfg.clock, before, firing(ahead, None)),
+        async {
+            tokio::time::sleep(Wait::from_secs(1)).await;
+            p.handle(ack.as_bytes(), None, None, before).await.unwrap()
+        }
+    );
+    assert!(
+        t.elapsed() >= ahead,
+        "written at the due instant, not before"
+    );
+    assert_eq!(acked, Handled::Attached(refs[0].clone()));
+    assert_eq!(fired.unwrap(), 2, "the acknowledged case's reminder waits");
+    assert!(reminders(list[0].id).await.is_empty());
+    for c in &list[1..] {
+        let at = reminders(c.id).await;
+        assert_eq!(at.len(), 1, "{}", c.case_ref);
+        assert!(
+            at[0] >= due,
+            "{}: written at {} before {due}",
+            c.case_ref,
+            at[0]
+        );
+        let mail = last_mail(&store, c.id).await;
+        assert!(
+            mail.recipients.iter().any(|r| r.starts_with("deputy@")),
+            "unacknowledged: {:?}",
+            mail.recipients
+        );
+    }
+    // Composed again, from the acknowledged case.
+    assert_eq!(
+        fire_due(&store, &p.sender, &p.cfg.clock, due + Duration::seconds(1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(reminders(list[0].id).await.len(), 1);
+    let mail = last_mail(&store, list[0].id).await;
+    assert_eq!(mail.purpose, "reminder");
+    assert!(
+        !mail.recipients.iter().any(|r| r.starts_with("deputy@")),
+        "acknowledged: {:?}",
+        mail.recipients
+    );
+    let report = breachwatch::register::verify(&store, None).await.unwrap();
+    assert!(report.problems().is_empty(), "{:?}", report.problems());
+    store.close().await;
+}
+
+#[tokio::test]
+async fn reminders_prepared_ahead_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    reminders_prepared_ahead(&format!("sqlite://{}/a.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn reminders_prepared_ahead_on_postgres() {
+    crate::harness::with_pg(|url| async move { reminders_prepared_ahead(&url).await }).await;
 }
 
 /// Migration 0014: a raw mail large enough to be compressed is stored with
