@@ -33,6 +33,30 @@ Provdata har haft ett dataintrång i ProvWeb.\r\n"
     .into_bytes()
 }
 
+/// The `#[tokio::test]`s of one story on each backend: `$sqlite` on a new
+/// SQLite file, `$postgres` on a fresh PostgreSQL database
+/// (`harness::with_pg`).
+macro_rules! on_both_backends {
+    ($story:ident, $sqlite:ident, $postgres:ident) => {
+        #[tokio::test]
+        async fn $sqlite() {
+            let dir = tempfile::tempdir().unwrap();
+            $story(&format!("sqlite://{}/story.db", dir.path().display())).await;
+        }
+
+        #[tokio::test]
+        async fn $postgres() {
+            crate::harness::with_pg(|url| async move { $story(&url).await }).await;
+        }
+    };
+}
+
+/// `register verify` finds no problem in the store.
+async fn assert_register_verifies(store: &Store) {
+    let report = breachwatch::register::verify(store, None).await.unwrap();
+    assert!(report.problems().is_empty(), "{:?}", report.problems());
+}
+
 async fn story(db_url: &str) {
     let cfg = Arc::new(config(db_url));
     let store = Store::connect(db_url).await.expect("connect + migrate");
@@ -198,8 +222,7 @@ Date: Mon, 21 Jun 2021 08:00:00 +0200\r\nMessage-ID: <ack@x>\r\nIn-Reply-To: <n1
 
     // The reminders' events (written for a group of cases at once) chain
     // and seal as one by one would: the register checks out.
-    let report = breachwatch::register::verify(&store, None).await.unwrap();
-    assert!(report.problems().is_empty(), "{:?}", report.problems());
+    assert_register_verifies(&store).await;
 
     // The DPO digest is queued once per scheduled instant.
     let run_at = day2;
@@ -221,16 +244,7 @@ async fn last_mail(store: &Store, case_id: i64) -> breachwatch::store::OutboxSum
         .expect("a mail")
 }
 
-#[tokio::test]
-async fn story_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    story(&format!("sqlite://{}/s.db", dir.path().display())).await;
-}
-
-#[tokio::test]
-async fn story_on_postgres() {
-    crate::harness::with_pg(|url| async move { story(&url).await }).await;
-}
+on_both_backends!(story, story_on_sqlite, story_on_postgres);
 
 /// `sammanfoga` by reply on one backend: the source's messages move, the
 /// target takes the earlier awareness (deadline too), both rows change with
@@ -309,8 +323,7 @@ Date: Mon, 21 Jun 2021 08:00:00 +0200\r\nMessage-ID: <merge@x>\r\nIn-Reply-To: <
     );
     let sk = kinds(store.case_events(s1.id).await.unwrap());
     assert!(sk.contains(&"merged_into".to_string()), "{sk:?}");
-    let report = breachwatch::register::verify(&store, None).await.unwrap();
-    assert!(report.problems().is_empty(), "{:?}", report.problems());
+    assert_register_verifies(&store).await;
     // The confirmation is queued on the source case, to the official.
     let confirm = store
         .case_outbox(s1.id)
@@ -326,16 +339,7 @@ Date: Mon, 21 Jun 2021 08:00:00 +0200\r\nMessage-ID: <merge@x>\r\nIn-Reply-To: <
     store.close().await;
 }
 
-#[tokio::test]
-async fn merge_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    merge_story(&format!("sqlite://{}/m.db", dir.path().display())).await;
-}
-
-#[tokio::test]
-async fn merge_on_postgres() {
-    crate::harness::with_pg(|url| async move { merge_story(&url).await }).await;
-}
+on_both_backends!(merge_story, merge_on_sqlite, merge_on_postgres);
 
 /// Commits leave the WAL to the daemon's checkpointer (`workers::checkpoint`):
 /// 10 MB of intake (about 2,500 pages, past SQLite's default automatic
@@ -487,21 +491,15 @@ async fn reminders_in_several_groups(db_url: &str) {
         assert_eq!(fired, want);
     }
     assert_eq!(link.burst.begun(), begun + 1, "one group is no burst");
-    let report = breachwatch::register::verify(&store, None).await.unwrap();
-    assert!(report.problems().is_empty(), "{:?}", report.problems());
+    assert_register_verifies(&store).await;
     store.close().await;
 }
 
-#[tokio::test]
-async fn reminders_in_several_groups_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    reminders_in_several_groups(&format!("sqlite://{}/r.db", dir.path().display())).await;
-}
-
-#[tokio::test]
-async fn reminders_in_several_groups_on_postgres() {
-    crate::harness::with_pg(|url| async move { reminders_in_several_groups(&url).await }).await;
-}
+on_both_backends!(
+    reminders_in_several_groups,
+    reminders_in_several_groups_on_sqlite,
+    reminders_in_several_groups_on_postgres
+);
 
 /// The lists' order after an upgrade or a change of zone: every open case's
 /// stored next deadline is stale, and `refresh_next_deadlines` writes them
@@ -572,17 +570,11 @@ async fn stale_next_deadlines_written_again(db_url: &str) {
     store.close().await;
 }
 
-#[tokio::test]
-async fn stale_next_deadlines_written_again_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    stale_next_deadlines_written_again(&format!("sqlite://{}/nd.db", dir.path().display())).await;
-}
-
-#[tokio::test]
-async fn stale_next_deadlines_written_again_on_postgres() {
-    crate::harness::with_pg(|url| async move { stale_next_deadlines_written_again(&url).await })
-        .await;
-}
+on_both_backends!(
+    stale_next_deadlines_written_again,
+    stale_next_deadlines_written_again_on_sqlite,
+    stale_next_deadlines_written_again_on_postgres
+);
 
 /// News is written before older backlog (`workers::watch`): within one
 /// UIDVALIDITY the checkpoint a transaction writes never moves back, and
@@ -627,16 +619,11 @@ async fn checkpoint_moves_only_forward(db_url: &str) {
     store.close().await;
 }
 
-#[tokio::test]
-async fn checkpoint_moves_only_forward_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    checkpoint_moves_only_forward(&format!("sqlite://{}/c.db", dir.path().display())).await;
-}
-
-#[tokio::test]
-async fn checkpoint_moves_only_forward_on_postgres() {
-    crate::harness::with_pg(|url| async move { checkpoint_moves_only_forward(&url).await }).await;
-}
+on_both_backends!(
+    checkpoint_moves_only_forward,
+    checkpoint_moves_only_forward_on_sqlite,
+    checkpoint_moves_only_forward_on_postgres
+);
 
 /// The clock composes a group's reminders before the write (one group ahead,
 /// or ahead of their due time) and seals them from that read
@@ -722,28 +709,15 @@ async fn reminder_composed_from_a_row_changed_since_is_composed_again(db_url: &s
         1
     );
     assert_eq!(last_kind(ids[0]).await.as_deref(), Some("reminder"));
-    let report = breachwatch::register::verify(&store, None).await.unwrap();
-    assert!(report.problems().is_empty(), "{:?}", report.problems());
+    assert_register_verifies(&store).await;
     store.close().await;
 }
 
-#[tokio::test]
-async fn reminder_composed_from_a_row_changed_since_is_composed_again_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    reminder_composed_from_a_row_changed_since_is_composed_again(&format!(
-        "sqlite://{}/v.db",
-        dir.path().display()
-    ))
-    .await;
-}
-
-#[tokio::test]
-async fn reminder_composed_from_a_row_changed_since_is_composed_again_on_postgres() {
-    crate::harness::with_pg(|url| async move {
-        reminder_composed_from_a_row_changed_since_is_composed_again(&url).await
-    })
-    .await;
-}
+on_both_backends!(
+    reminder_composed_from_a_row_changed_since_is_composed_again,
+    reminder_composed_from_a_row_changed_since_is_composed_again_on_sqlite,
+    reminder_composed_from_a_row_changed_since_is_composed_again_on_postgres
+);
 
 /// The daemon's clock reads and composes the reminders due within
 /// `clock::PREPARE_AHEAD` before they fall due (`Firing::ahead`) and writes
@@ -876,21 +850,15 @@ Date: Tue, 22 Jun 2021 07:00:00 +0200\r\nMessage-ID: <ack-a0@x>\r\nIn-Reply-To: 
         "acknowledged: {:?}",
         mail.recipients
     );
-    let report = breachwatch::register::verify(&store, None).await.unwrap();
-    assert!(report.problems().is_empty(), "{:?}", report.problems());
+    assert_register_verifies(&store).await;
     store.close().await;
 }
 
-#[tokio::test]
-async fn reminders_prepared_ahead_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    reminders_prepared_ahead(&format!("sqlite://{}/a.db", dir.path().display())).await;
-}
-
-#[tokio::test]
-async fn reminders_prepared_ahead_on_postgres() {
-    crate::harness::with_pg(|url| async move { reminders_prepared_ahead(&url).await }).await;
-}
+on_both_backends!(
+    reminders_prepared_ahead,
+    reminders_prepared_ahead_on_sqlite,
+    reminders_prepared_ahead_on_postgres
+);
 
 /// Migration 0014: a raw mail large enough to be compressed is stored with
 /// lz4 (not pglz, the slower default) and reads back byte for byte.
@@ -1009,20 +977,11 @@ async fn the_news_lane_claims_only_its_cases_mail(db_url: &str) {
     store.close().await;
 }
 
-#[tokio::test]
-async fn the_news_lane_claims_only_its_cases_mail_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    the_news_lane_claims_only_its_cases_mail(&format!("sqlite://{}/l.db", dir.path().display()))
-        .await;
-}
-
-#[tokio::test]
-async fn the_news_lane_claims_only_its_cases_mail_on_postgres() {
-    crate::harness::with_pg(
-        |url| async move { the_news_lane_claims_only_its_cases_mail(&url).await },
-    )
-    .await;
-}
+on_both_backends!(
+    the_news_lane_claims_only_its_cases_mail,
+    the_news_lane_claims_only_its_cases_mail_on_sqlite,
+    the_news_lane_claims_only_its_cases_mail_on_postgres
+);
 
 /// SQLite's sent journal: a mail the server took (its id journaled after
 /// the 250) whose database mark a crash prevented is marked sent at the next
