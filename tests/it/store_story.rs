@@ -51,6 +51,16 @@ macro_rules! on_both_backends {
     };
 }
 
+/// A store on `db_url` (migrated), its pipeline, and an instant shortly
+/// after the notices' Date (so the reminder plan lies ahead).
+async fn start(db_url: &str) -> (Store, Pipeline, chrono::DateTime<Utc>) {
+    let cfg = Arc::new(config(db_url));
+    let store = Store::connect(db_url).await.expect("connect + migrate");
+    let p = Pipeline::new(cfg, store.clone());
+    let now = "2021-06-21T05:30:00Z".parse().unwrap();
+    (store, p, now)
+}
+
 /// `register verify` finds no problem in the store.
 async fn assert_register_verifies(store: &Store) {
     let report = breachwatch::register::verify(store, None).await.unwrap();
@@ -250,10 +260,7 @@ on_both_backends!(story, story_on_sqlite, story_on_postgres);
 /// target takes the earlier awareness (deadline too), both rows change with
 /// their events in one transaction, and the register verifies.
 async fn merge_story(db_url: &str) {
-    let cfg = Arc::new(config(db_url));
-    let store = Store::connect(db_url).await.expect("connect + migrate");
-    let p = Pipeline::new(cfg, store.clone());
-    let now: chrono::DateTime<Utc> = "2021-06-21T05:30:00Z".parse().unwrap();
+    let (store, p, now) = start(db_url).await;
     let open = |id: &'static str, date: &'static str, system: &'static str| {
         format!(
             "From: Staff <staff@example.test>\r\nTo: breach@example.test\r\nSubject: VB: Intrång i {system}\r\n\
@@ -393,10 +400,7 @@ async fn reminders_in_several_groups(db_url: &str) {
     use breachwatch::workers::clock::{fire_due_waking, Firing, OutboxLink};
     use sqlx::Connection;
     const GROUP: usize = 7;
-    let cfg = Arc::new(config(db_url));
-    let store = Store::connect(db_url).await.expect("connect + migrate");
-    let p = Pipeline::new(cfg, store.clone());
-    let now: chrono::DateTime<Utc> = "2021-06-21T05:30:00Z".parse().unwrap();
+    let (store, p, now) = start(db_url).await;
     let n = 3 * GROUP + 4;
     for i in 0..n {
         let h = p
@@ -582,10 +586,7 @@ on_both_backends!(
 async fn checkpoint_moves_only_forward(db_url: &str) {
     use breachwatch::store::Checkpoint;
     use breachwatch::workers::ingest::Origin;
-    let cfg = Arc::new(config(db_url));
-    let store = Store::connect(db_url).await.expect("connect + migrate");
-    let p = Pipeline::new(cfg, store.clone());
-    let now: chrono::DateTime<Utc> = "2021-06-21T05:30:00Z".parse().unwrap();
+    let (store, p, now) = start(db_url).await;
     let origin = |uid| Origin {
         mailbox: "INBOX".into(),
         uidvalidity: 7,
@@ -634,10 +635,7 @@ on_both_backends!(
 async fn reminder_composed_from_a_row_changed_since_is_composed_again(db_url: &str) {
     use breachwatch::core::event::EventKind;
     use breachwatch::store::{Composed, NewEvent, ReminderItem, SealedRead};
-    let cfg = Arc::new(config(db_url));
-    let store = Store::connect(db_url).await.expect("connect + migrate");
-    let p = Pipeline::new(cfg, store.clone());
-    let now: chrono::DateTime<Utc> = "2021-06-21T05:30:00Z".parse().unwrap();
+    let (store, p, now) = start(db_url).await;
     for i in 0..2 {
         p.handle(&notice(&format!("s{i}@x"), ""), None, None, now)
             .await
@@ -728,10 +726,7 @@ on_both_backends!(
 async fn reminders_prepared_ahead(db_url: &str) {
     use breachwatch::workers::clock::{fire_due_waking, Firing};
     use std::time::{Duration as Wait, Instant};
-    let cfg = Arc::new(config(db_url));
-    let store = Store::connect(db_url).await.expect("connect + migrate");
-    let p = Pipeline::new(cfg, store.clone());
-    let now: chrono::DateTime<Utc> = "2021-06-21T05:30:00Z".parse().unwrap();
+    let (store, p, now) = start(db_url).await;
     let mut refs = Vec::new();
     for i in 0..3 {
         let h = p
