@@ -438,6 +438,11 @@ pub async fn run(
     cancel: CancellationToken,
 ) {
     let mut pacer = crate::workers::backoff::Pacer::new("clock");
+    // The next due time read before a timer's sleep, used again when the
+    // timer ends: nothing woke the clock meanwhile (this process's changes
+    // of a plan wake it), so it is not read twice. Another replica's plans
+    // are read by the round itself, as before.
+    let mut carried: Option<Option<DateTime<Utc>>> = None;
     loop {
         if cancel.is_cancelled() {
             return;
@@ -445,7 +450,11 @@ pub async fn run(
         // Reminders due within `PREPARE_AHEAD` are read and composed now
         // and written at their due instant; the rest when they are due.
         let now = Utc::now();
-        let ahead = match store.next_reminder_at().await {
+        let next = match carried.take() {
+            Some(next) => Ok(next),
+            None => store.next_reminder_at().await,
+        };
+        let ahead = match next {
             Ok(Some(next)) => (next - now)
                 .to_std()
                 .ok()
@@ -490,7 +499,7 @@ pub async fn run(
             .unwrap_or(Duration::from_secs(60))
             .min(Duration::from_secs(60));
         tokio::select! {
-            _ = tokio::time::sleep(sleep_for) => {}
+            _ = tokio::time::sleep(sleep_for) => carried = Some(next),
             _ = wake.notified() => {}
             _ = cancel.cancelled() => return,
         }
