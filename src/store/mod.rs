@@ -328,7 +328,7 @@ pub(crate) fn parts_by_bytes<T>(
     parts
 }
 
-/// The most outbox rows in one INSERT (13 parameters each).
+/// The most outbox rows in one INSERT (8 parameters each).
 pub const QUEUE_ROWS: usize = 100;
 /// The most case rows in one INSERT of a group's new cases (22 parameters
 /// each).

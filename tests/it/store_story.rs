@@ -495,6 +495,39 @@ async fn reminders_in_several_groups(db_url: &str) {
         assert_eq!(fired, want);
     }
     assert_eq!(link.burst.begun(), begun + 1, "one group is no burst");
+    // The groups' reminders were queued in the groups' order (the cases'),
+    // each with its case's deadline as its send priority.
+    macro_rules! reminder_rows {
+        ($conn:ty) => {{
+            let mut c = <$conn>::connect(db_url).await.unwrap();
+            sqlx::query_as::<_, (i64, bool)>(
+                "SELECT o.case_id, o.priority_at = c.deadline_at FROM outbox AS o \
+                 JOIN cases AS c ON c.id = o.case_id WHERE o.purpose = 'reminder' ORDER BY o.id",
+            )
+            .fetch_all(&mut c)
+            .await
+            .unwrap()
+        }};
+    }
+    let rows = if db_url.starts_with("sqlite:") {
+        reminder_rows!(sqlx::SqliteConnection)
+    } else {
+        reminder_rows!(sqlx::PgConnection)
+    };
+    assert_eq!(rows.len(), n, "{rows:?}");
+    assert!(
+        rows.iter().all(|&(_, p)| p),
+        "priority is the case's deadline: {rows:?}"
+    );
+    let first_pass: Vec<i64> = rows[..n - 1].iter().map(|&(id, _)| id).collect();
+    let mut sorted = first_pass.clone();
+    sorted.sort_unstable();
+    assert_eq!(first_pass, sorted, "queued in the groups' order");
+    assert_eq!(
+        rows[n - 1].0,
+        broken.id,
+        "the broken case's reminder came last"
+    );
     assert_register_verifies(&store).await;
     store.close().await;
 }
