@@ -70,7 +70,8 @@ pub fn identity(n: &Notice) -> Identity {
         .map(str::to_string);
     Identity {
         notice_message_id: id,
-        text_hash: text_hash(&n.body_text),
+        // The reader hashed the text once (`Notice::notice_text_hash`).
+        text_hash: n.notice_text_hash.clone(),
     }
 }
 

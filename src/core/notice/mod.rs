@@ -220,6 +220,12 @@ pub struct Notice {
     /// Plain text of the notice (the innermost forwarded body when forwarded),
     /// for the case timeline. Never logged.
     pub body_text: String,
+    /// Hash of `body_text` normalised (`core::series::text_hash`), for an
+    /// incident message only (None for other mail): computed once here, on
+    /// the reader's thread, and read by `core::series::identity` wherever the
+    /// shell looks a notice up.
+    #[serde(skip)]
+    pub notice_text_hash: Option<String>,
     /// The message's own first text part (a reply's words above any quote),
     /// at most [`MAX_REPLY_TEXT`] bytes: what a reply command is read from.
     #[serde(skip)]
@@ -533,6 +539,11 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     } else {
         full_text
     };
+    // Only incident messages have an identity (`core::series::identity`):
+    // other mail, most of it, is not hashed.
+    let notice_text_hash = matches!(kind, Kind::BreachNotice | Kind::FollowUp)
+        .then(|| crate::core::series::text_hash(&body_text))
+        .flatten();
     let notice_message_id = if forwarded {
         chain.layers.last().and_then(|l| l.message_id.clone())
     } else {
@@ -568,6 +579,7 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         },
         evidence,
         body_text,
+        notice_text_hash,
         // It goes on the hash-chained timeline, which can never shrink:
         // bounded, with a marker; the raw message keeps it all.
         reply_text: crate::core::bounded::cut_text_of(&own.text, MAX_REPLY_TEXT, own.whole)

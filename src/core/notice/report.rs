@@ -291,6 +291,7 @@ pub fn build(
             never_answer: false,
         },
         evidence,
+        notice_text_hash: crate::core::series::text_hash(&body),
         body_text: body,
         reply_text: String::new(),
         origin: crate::core::auth::Origin::default(),

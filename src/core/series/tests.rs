@@ -225,3 +225,39 @@ fn candidates_read_their_facts_from_the_stored_json() {
     let c = cand(1, &[], None).with_facts(&serde_json::json!("garbage"));
     assert_eq!(c.discovered_at, None);
 }
+
+/// The reader hashes an incident message's text once; the identity is that
+/// hash, the same as hashing the text afresh, and other mail has none.
+#[test]
+fn the_identity_carries_the_text_hash_the_reader_made_once() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/notices");
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    paths.sort();
+    let (mut incident, mut other) = (0, 0);
+    for p in &paths {
+        let raw = std::fs::read(p).unwrap();
+        let mut n = crate::core::notice::read(&raw, &Default::default()).unwrap();
+        let id = identity(&n);
+        if matches!(n.kind, Kind::BreachNotice | Kind::FollowUp) {
+            incident += 1;
+            assert!(id.text_hash.is_some(), "{}", p.display());
+            assert_eq!(id.text_hash, text_hash(&n.body_text), "{}", p.display());
+        } else {
+            other += 1;
+            assert_eq!(n.notice_text_hash, None, "{}", p.display());
+            assert_eq!(id, Identity::default(), "{}", p.display());
+        }
+        // The kind decides, at the time of asking: a message no longer an
+        // incident message has no identity.
+        n.kind = Kind::Other;
+        assert_eq!(identity(&n), Identity::default());
+    }
+    assert!(
+        incident >= 10 && other >= 1,
+        "{incident} incident, {other} other"
+    );
+}
