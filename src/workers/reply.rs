@@ -103,13 +103,16 @@ pub enum ReplyError {
 /// draft without them and records why. `merge_target` is the stored case a
 /// `merge` command names, None if there is none; `split` the message a
 /// `split` command takes out (the shell reads both from
-/// [`crate::core::commands::Parsed::needs`]).
+/// [`crate::core::commands::Parsed::needs`]). `parsed` is the reply's text
+/// as [`crate::core::commands::parse_reply`] read it, the one parse both the
+/// shell's look-ups and the case machine use.
 #[allow(clippy::too_many_arguments)]
 pub fn prepare(
     cfg: &Config,
     sender: &Sender,
     record: &CaseRecord,
     reply: &ReplyMail,
+    parsed: &crate::core::commands::Parsed,
     now: DateTime<Utc>,
     documents: Option<(&CaseFile, &Templates)>,
     merge_target: Option<&CaseRecord>,
@@ -120,7 +123,7 @@ pub fn prepare(
     let route: Route = record.route.clone().ok_or(ReplyError::UnreadableRoute)?;
     let r = Reply {
         sender: &reply.sender,
-        text: &reply.text,
+        parsed,
         origin: &reply.origin,
     };
     let out = handle_reply(

@@ -90,7 +90,7 @@ use serde_json::json;
 
 use super::auth::{authorize, AuthConfig, Origin, Verdict};
 use super::clock;
-use super::commands::{parse_reply, Command, Diarienummer, ImyRef, Lang, Parsed};
+use super::commands::{Command, Diarienummer, ImyRef, Lang, Parsed};
 use super::event::EventKind;
 use super::regime::Nis2;
 use super::routing::Route;

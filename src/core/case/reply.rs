@@ -7,8 +7,10 @@ use super::*;
 pub struct Reply<'a> {
     /// The From address.
     pub sender: &'a str,
-    /// Plain text of the reply (mail-parser's `body_text(0)`).
-    pub text: &'a str,
+    /// The reply's text as [`crate::core::commands::parse_reply`] read it,
+    /// once: the shell asks the same parse what the command needs from the
+    /// store ([`Parsed::needs`]) before this step.
+    pub parsed: &'a Parsed,
     /// The From fields and trace headers authentication reads.
     pub origin: &'a Origin,
 }
@@ -25,7 +27,8 @@ pub struct ReplyOutcome {
 }
 
 /// The whole reply workflow in one pure step, in this order:
-/// 1. parse the first line ([`parse_reply`]);
+/// 1. the first line as [`crate::core::commands::parse_reply`] read it
+///    (`reply.parsed`, the shell's one parse);
 /// 2. not a command: the text goes on the timeline as a follow-up, whoever sent
 ///    it (a supplier may answer in the thread too); nothing is answered;
 /// 3. a command (valid or not) needs [`authorize`]; refused: recorded with the
@@ -47,8 +50,7 @@ pub fn handle_reply(
     tz: Tz,
     related: Related<'_>,
 ) -> ReplyOutcome {
-    let parsed = parse_reply(reply.text);
-    let (command, body, lang) = match parsed {
+    let (command, body, lang) = match reply.parsed.clone() {
         Parsed::NotACommand { body } => {
             return ReplyOutcome {
                 case: None,

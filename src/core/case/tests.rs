@@ -889,9 +889,10 @@ mod reply {
                 .map(|a| crate::core::auth::TraceHeader::AuthenticationResults(a.to_string()))
                 .collect(),
         };
+        let parsed = crate::core::commands::parse_reply(text);
         let reply = Reply {
             sender,
-            text,
+            parsed: &parsed,
             origin: &origin,
         };
         handle_reply(
@@ -1321,9 +1322,10 @@ mod split {
             from_addresses: vec!["mallory@evil.example".into()],
             trace: vec![],
         };
+        let parsed = crate::core::commands::parse_reply("dela");
         let reply = Reply {
             sender: "mallory@evil.example",
-            text: "dela",
+            parsed: &parsed,
             origin: &origin,
         };
         let m = source(2);

@@ -180,8 +180,10 @@ impl Pipeline {
         out: &mut Official,
     ) -> anyhow::Result<bool> {
         let reply = ReplyMail::from_notice(inc.n);
-        // What the command needs from the store, from the reply's one parse.
-        let needs = crate::core::commands::parse_reply(&reply.text).needs();
+        // The reply's one parse: what the command needs from the store, and
+        // then the case machine's input.
+        let parsed = crate::core::commands::parse_reply(&reply.text);
+        let needs = parsed.needs();
         // A decision's draft documents (and the NIS2 drafts after `nis2: ja`)
         // need the case as stored; every other reply goes without it.
         // Unreadable, the draft goes without them (recorded).
@@ -214,6 +216,7 @@ impl Pipeline {
             &self.sender,
             record,
             &reply,
+            &parsed,
             inc.now,
             docs,
             merge_target.as_ref(),
