@@ -59,7 +59,7 @@ pub struct Identity {
 /// The identity of an incident message; other kinds of mail have none (a
 /// reply or an out-of-office must not be taken for a notice).
 pub fn identity(n: &Notice) -> Identity {
-    if !matches!(n.kind, Kind::BreachNotice | Kind::FollowUp) {
+    if !n.kind.is_incident() {
         return Identity::default();
     }
     let id = n

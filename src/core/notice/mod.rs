@@ -98,6 +98,14 @@ pub enum Kind {
     Other,
 }
 
+impl Kind {
+    /// A breach notice or a follow-up: a message about an incident, the only
+    /// kinds that carry incident facts and a notice identity.
+    pub fn is_incident(self) -> bool {
+        matches!(self, Kind::BreachNotice | Kind::FollowUp)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Language {
@@ -512,7 +520,7 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     // facts. The kind does not depend on the systems or the draft facts, so
     // they are read only for an incident message (most mail is none).
     let (incident, draft_facts) = match read_facts {
-        Some(mut read) if matches!(kind, Kind::BreachNotice | Kind::FollowUp) => {
+        Some(mut read) if kind.is_incident() => {
             read.add_systems(&words);
             let sents = read.sentences().to_vec();
             let facts = read.into_incident(&mut evidence);
@@ -541,7 +549,8 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     };
     // Only incident messages have an identity (`core::series::identity`):
     // other mail, most of it, is not hashed.
-    let notice_text_hash = matches!(kind, Kind::BreachNotice | Kind::FollowUp)
+    let notice_text_hash = kind
+        .is_incident()
         .then(|| crate::core::series::text_hash(&body_text))
         .flatten();
     let notice_message_id = if forwarded {

@@ -242,7 +242,7 @@ fn the_identity_carries_the_text_hash_the_reader_made_once() {
         let raw = std::fs::read(p).unwrap();
         let mut n = crate::core::notice::read(&raw, &Default::default()).unwrap();
         let id = identity(&n);
-        if matches!(n.kind, Kind::BreachNotice | Kind::FollowUp) {
+        if n.kind.is_incident() {
             incident += 1;
             assert!(id.text_hash.is_some(), "{}", p.display());
             assert_eq!(id.text_hash, text_hash(&n.body_text), "{}", p.display());

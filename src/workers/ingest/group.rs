@@ -170,13 +170,12 @@ impl Keys {
         self.suppliers.extend(supplier_keys(n, internal));
         // Any incident message may open a case (its number is given in the
         // group's transaction, unknown to the group's look-ups).
-        self.opens |= matches!(n.kind, notice::Kind::BreachNotice | notice::Kind::FollowUp)
-            || n.case_ref.is_some();
+        self.opens |= n.kind.is_incident() || n.case_ref.is_some();
     }
 }
 
 fn supplier_keys(n: &Notice, internal: &[String]) -> Vec<String> {
-    if !matches!(n.kind, notice::Kind::BreachNotice | notice::Kind::FollowUp) {
+    if !n.kind.is_incident() {
         return Vec::new();
     }
     let k = series::supplier_key(n, internal);

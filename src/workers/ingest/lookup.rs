@@ -9,7 +9,7 @@ use super::{strip_brackets, Pipeline, Planned};
 use crate::core::clock;
 use crate::core::event::EventKind;
 use crate::core::intake;
-use crate::core::notice::{self, Notice};
+use crate::core::notice::Notice;
 use crate::core::routing;
 use crate::core::series;
 use crate::store::{EarlierAwareness, NewEvent, NoticeMatch, NoticeRow, SeriesRow, GROUP_ROWS_MAX};
@@ -31,7 +31,7 @@ impl Pipeline {
         found: &Found,
         now: DateTime<Utc>,
     ) -> anyhow::Result<(Option<intake::SameNotice>, Vec<series::Candidate>)> {
-        if !matches!(n.kind, notice::Kind::BreachNotice | notice::Kind::FollowUp) {
+        if !n.kind.is_incident() {
             return Ok((None, Vec::new()));
         }
         if let Some(same) = self.same_notice(identity, found).await? {
@@ -168,7 +168,7 @@ impl Pipeline {
             k.parents
                 .extend(crate::store::lookup_ids(&ps).iter().cloned());
             k.refs.extend(n.case_ref.as_ref().map(|r| r.to_string()));
-            if !matches!(n.kind, notice::Kind::BreachNotice | notice::Kind::FollowUp) {
+            if !n.kind.is_incident() {
                 continue;
             }
             let identity = series::identity(n);
