@@ -51,6 +51,22 @@ macro_rules! on_both_backends {
     };
 }
 
+/// `$body` run with `$c` bound to a new direct connection of `$db_url`'s
+/// backend (SQLite or PostgreSQL), for reading or spoiling rows the store's
+/// API does not show; each backend's row types are decoded inside.
+macro_rules! on_a_connection {
+    ($db_url:expr, |$c:ident| $body:expr) => {{
+        use sqlx::Connection;
+        if $db_url.starts_with("sqlite:") {
+            let mut $c = sqlx::SqliteConnection::connect($db_url).await.unwrap();
+            $body
+        } else {
+            let mut $c = sqlx::PgConnection::connect($db_url).await.unwrap();
+            $body
+        }
+    }};
+}
+
 /// A store on `db_url` (migrated), its pipeline, and an instant shortly
 /// after the notices' Date (so the reminder plan lies ahead).
 async fn start(db_url: &str) -> (Store, Pipeline, chrono::DateTime<Utc>) {
@@ -398,7 +414,6 @@ Date: Mon, 21 Jun 2021 07:09:14 +0200\r\nMessage-ID: <wal-{i}@example.test>\r\n\
 /// fails; one group is not.
 async fn reminders_in_several_groups(db_url: &str) {
     use breachwatch::workers::clock::{fire_due_waking, Firing, OutboxLink};
-    use sqlx::Connection;
     const GROUP: usize = 7;
     let (store, p, now) = start(db_url).await;
     let n = 3 * GROUP + 4;
@@ -414,29 +429,21 @@ async fn reminders_in_several_groups(db_url: &str) {
     list.sort_by_key(|c| c.id);
     let broken = &list[GROUP + 3];
     // The route as stored, spoilt and later put back (the old one returned).
-    macro_rules! swap_route {
-        ($conn:ty, $route:expr) => {{
-            let mut c = <$conn>::connect(db_url).await.unwrap();
+    let set_route = |route: String| async move {
+        on_a_connection!(db_url, |c| {
             let old: String = sqlx::query_scalar("SELECT route FROM cases WHERE id = $1")
                 .bind(broken.id)
                 .fetch_one(&mut c)
                 .await
                 .unwrap();
             sqlx::query("UPDATE cases SET route = $1 WHERE id = $2")
-                .bind($route)
+                .bind(route)
                 .bind(broken.id)
                 .execute(&mut c)
                 .await
                 .unwrap();
             old
-        }};
-    }
-    let set_route = |route: String| async move {
-        if db_url.starts_with("sqlite:") {
-            swap_route!(sqlx::SqliteConnection, route)
-        } else {
-            swap_route!(sqlx::PgConnection, route)
-        }
+        })
     };
     let route = set_route("not json".into()).await;
     let day1 = list[0].aware_at + Duration::hours(25);
@@ -497,23 +504,15 @@ async fn reminders_in_several_groups(db_url: &str) {
     assert_eq!(link.burst.begun(), begun + 1, "one group is no burst");
     // The groups' reminders were queued in the groups' order (the cases'),
     // each with its case's deadline as its send priority.
-    macro_rules! reminder_rows {
-        ($conn:ty) => {{
-            let mut c = <$conn>::connect(db_url).await.unwrap();
-            sqlx::query_as::<_, (i64, bool)>(
-                "SELECT o.case_id, o.priority_at = c.deadline_at FROM outbox AS o \
-                 JOIN cases AS c ON c.id = o.case_id WHERE o.purpose = 'reminder' ORDER BY o.id",
-            )
-            .fetch_all(&mut c)
-            .await
-            .unwrap()
-        }};
-    }
-    let rows = if db_url.starts_with("sqlite:") {
-        reminder_rows!(sqlx::SqliteConnection)
-    } else {
-        reminder_rows!(sqlx::PgConnection)
-    };
+    let rows = on_a_connection!(db_url, |c| {
+        sqlx::query_as::<_, (i64, bool)>(
+            "SELECT o.case_id, o.priority_at = c.deadline_at FROM outbox AS o \
+             JOIN cases AS c ON c.id = o.case_id WHERE o.purpose = 'reminder' ORDER BY o.id",
+        )
+        .fetch_all(&mut c)
+        .await
+        .unwrap()
+    });
     assert_eq!(rows.len(), n, "{rows:?}");
     assert!(
         rows.iter().all(|&(_, p)| p),
@@ -543,7 +542,6 @@ on_both_backends!(
 /// again in parts of `store::UPDATE_ROWS` (more than two parts here), each
 /// the deadline the core computes; a second call finds nothing to do.
 async fn stale_next_deadlines_written_again(db_url: &str) {
-    use sqlx::Connection;
     let cfg = Arc::new(config(db_url));
     let tz = cfg.tz();
     let store = Store::connect(db_url).await.expect("connect + migrate");
@@ -564,10 +562,9 @@ async fn stale_next_deadlines_written_again(db_url: &str) {
         "UPDATE cases SET next_deadline_at = NULL",
         "UPDATE cases SET next_deadline_at = opened_at WHERE id = (SELECT MIN(id) FROM cases)",
     ];
-    macro_rules! stored {
-        ($conn:ty, $stmts:expr) => {{
-            let mut c = <$conn>::connect(db_url).await.unwrap();
-            for q in $stmts {
+    let read = |stmts: &'static [&'static str]| async move {
+        on_a_connection!(db_url, |c| {
+            for q in stmts {
                 sqlx::query(*q).execute(&mut c).await.unwrap();
             }
             let rows: Vec<(i64, Option<chrono::DateTime<Utc>>)> =
@@ -576,16 +573,7 @@ async fn stale_next_deadlines_written_again(db_url: &str) {
                     .await
                     .unwrap();
             rows
-        }};
-    }
-    let read = |stmts: &'static [&'static str]| {
-        let store = store.clone();
-        async move {
-            match &store {
-                Store::Sqlite(_) => stored!(sqlx::SqliteConnection, stmts),
-                Store::Postgres(_) => stored!(sqlx::PgConnection, stmts),
-            }
-        }
+        })
     };
     let before = read(&STALE).await;
     assert_eq!(before.iter().filter(|(_, at)| at.is_some()).count(), 1);
