@@ -11,7 +11,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
@@ -608,10 +608,10 @@ impl StoredJson {
     /// The typed fields of a record from its stored JSON (total).
     pub fn decode(&self) -> Decoded {
         Decoded {
-            route: serde_json::from_value(self.route.clone()).ok(),
+            route: Route::deserialize(&self.route).ok(),
             incident: crate::core::notice::present::incident_from_stored(&self.facts),
             details: crate::core::notice::present::details_from_stored(&self.facts),
-            workflow: serde_json::from_value(self.workflow.clone()).ok(),
+            workflow: Case::deserialize(&self.workflow).ok(),
         }
     }
 }

@@ -535,7 +535,9 @@ macro_rules! backend {
                     .bind(case_id)
                     .fetch_one(&mut **tx)
                     .await?;
-                let record = record_row(&row);
+                // Its number and stored columns are what the seal reads: not
+                // decoded into its types.
+                let record = undecoded_row(&row);
                 let head = sqlx::query(
                     "SELECT seq, hash FROM events WHERE case_id = $1 ORDER BY seq DESC LIMIT 1",
                 )
@@ -951,7 +953,8 @@ macro_rules! backend {
                     let mut q = sqlx::QueryBuilder::<Db>::new(format!("{RECORD} WHERE id"));
                     push_ids_in(&mut q, part);
                     for r in q.build().fetch_all(&mut **tx).await?.iter() {
-                        let c = record_row(r);
+                        // The seal reads the stored columns, not the types.
+                        let c = undecoded_row(r);
                         records.insert(c.id, c);
                     }
                 }
