@@ -393,8 +393,13 @@ def start_perf(name, daemon):
         return None
     callers = (["--call-graph", "dwarf,16384", "-F", "499"]
                if os.environ.get("BENCH_PERF_CALLERS") == "1" else ["-F", "999"])
+    # BENCH_PERF_ALL=1: every process of the machine (Dovecot, Postfix, the
+    # kernel's threads), not only the daemon's threads (`perf report --sort
+    # comm`); `-p` can also miss a thread of the daemon that perf sees late.
+    target = (["-a"] if os.environ.get("BENCH_PERF_ALL") == "1"
+              else ["-p", str(daemon.p.pid)])
     return subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", *callers,
-                             "-o", f"{prefix}-{name}.data", "-p", str(daemon.p.pid)],
+                             "-o", f"{prefix}-{name}.data", *target],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
