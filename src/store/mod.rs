@@ -1730,6 +1730,51 @@ impl CaseRecord {
 
 #[cfg(test)]
 mod tests {
+    /// A stored route and workflow decode to what was stored (read by
+    /// reference, not from copies), and stored JSON of another shape decodes
+    /// to nothing rather than failing.
+    #[test]
+    fn stored_json_decodes_the_route_and_workflow_it_holds() {
+        use crate::core::case::Case;
+        use crate::core::routing::{Committee, Contact, Route};
+        use crate::core::types::CaseRef;
+        let contact = |n: &str| Contact {
+            name: n.into(),
+            address: format!("{n}@example.test"),
+            title: Some("handläggare".into()),
+        };
+        let route = Route {
+            committee: Committee {
+                name: "Kommunstyrelsen".into(),
+                diarie_prefix: "KS".into(),
+                delegation_point: "1".into(),
+                delegation_point_art34: None,
+            },
+            official: contact("official"),
+            deputy: contact("deputy"),
+            dpo: contact("dpo"),
+            coordinator: Some(contact("coordinator")),
+        };
+        let at: chrono::DateTime<chrono::Utc> = "2026-03-27T09:00:00Z".parse().unwrap();
+        let (case, _) = Case::open(CaseRef::from_stored("BW-2026-0007".into()), at, at, None);
+        let stored = super::StoredJson {
+            route: serde_json::to_value(&route).unwrap(),
+            facts: serde_json::json!({}),
+            workflow: serde_json::to_value(&case).unwrap(),
+        };
+        let d = stored.decode();
+        assert_eq!(d.route, Some(route));
+        assert_eq!(d.workflow, Some(case));
+        let other = super::StoredJson {
+            route: serde_json::json!({"committee": 1}),
+            facts: serde_json::Value::Null,
+            workflow: serde_json::json!({}),
+        };
+        let d = other.decode();
+        assert_eq!(d.route, None);
+        assert_eq!(d.workflow, None);
+    }
+
     #[test]
     fn parts_by_bytes_bounds_rows_and_bytes_and_keeps_order() {
         let sizes = [3usize, 4, 10, 1, 1, 1, 2];
