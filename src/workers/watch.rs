@@ -144,6 +144,11 @@ async fn drain(
             fetch_and_read(conn, p, uidvalidity, &next),
         );
         let round = t_round.elapsed();
+        // Only for the debug line: not worked out when it is not logged.
+        let next_depends = match &fetched {
+            Ok(n) if tracing::enabled!(tracing::Level::DEBUG) => p.depending_on(reads, &n.reads),
+            _ => 0,
+        };
         moves.add(&handled, uids, last);
         let t_move = Instant::now();
         if moves.len() >= MOVE_AT || next.is_empty() {
@@ -154,6 +159,7 @@ async fn drain(
             write,
             round,
             moved: t_move.elapsed(),
+            next_depends,
         };
         log_batch(&batch, handled.len(), &times, &phases);
         if let Some(e) = failed {
@@ -196,6 +202,7 @@ async fn write_alone(
         write,
         round: write,
         moved: Duration::ZERO,
+        next_depends: 0,
     };
     log_batch(batch, handled.len(), &times, &phases);
     match failed {
@@ -258,6 +265,9 @@ struct Phases {
     /// Writing this batch and fetching and reading the next, together.
     round: Duration,
     moved: Duration,
+    /// Messages of the next batch that depend on this one's writes
+    /// (`Pipeline::depending_on`).
+    next_depends: usize,
 }
 
 /// The drain's phase timings: one debug line per batch, counts and
@@ -279,6 +289,7 @@ fn log_batch(b: &Batch, handled: usize, w: &WriteTimes, ph: &Phases) {
         lookups_ms = ms(w.lookups),
         commit_ms = ms(w.commit),
         move_ms = ms(ph.moved),
+        next_depends = ph.next_depends,
         "drain batch"
     );
 }

@@ -1069,3 +1069,57 @@ async fn every_sqlite_connection_has_the_page_cache_bound() {
     drop((a, b));
     store.close().await;
 }
+
+/// `Pipeline::depending_on`, the drain's debug figure of how many messages
+/// of the next batch depend on this batch's writes: the same message again,
+/// another forward of the same notice (same text, same supplier) and a reply
+/// to one of the batch do; a reply to something else and unrelated mail do
+/// not, and nothing depends on an empty batch.
+#[tokio::test]
+async fn a_later_batch_depends_on_an_earlier_ones_writes() {
+    use breachwatch::workers::ingest::read_all;
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, p, _) = start(&format!("sqlite://{}/dep.db", dir.path().display())).await;
+    let mail = |id: &str, parent: &str, subject: &str| {
+        format!(
+            "From: Kim <official@example.test>\r\nTo: breach@example.test\r\nSubject: {subject}\r\n\
+Date: Mon, 21 Jun 2021 09:00:00 +0200\r\nMessage-ID: <{id}>\r\n{parent}\r\nOk, tack.\r\n"
+        )
+        .into_bytes()
+    };
+    // A notice long enough for its text to identify it (`series::text_hash`).
+    let long = |id: &str| {
+        format!(
+            "From: Staff <staff@example.test>\r\nTo: breach@example.test\r\n\
+Subject: VB: Dataintrång hos Provdata\r\nDate: Mon, 21 Jun 2021 07:09:14 +0200\r\n\
+Message-ID: <{id}>\r\n\r\nProvdata har haft ett dataintrång i ProvWeb. Obehöriga har \
+kommit åt personuppgifter om elever och vårdnadshavare under helgen.\r\n"
+        )
+        .into_bytes()
+    };
+    let raws = vec![
+        long("a@x"),
+        long("b@x"),
+        mail(
+            "r1@y",
+            "In-Reply-To: <a@x>\r\n",
+            "Re: VB: Dataintrång hos Provdata",
+        ),
+        mail("r2@y", "In-Reply-To: <z@x>\r\n", "Re: Lunch"),
+        mail("l@y", "", "Lunch"),
+    ];
+    let reads = read_all(
+        p.cfg.read_options(),
+        raws.into_iter().map(|r| (r, None, None)).collect(),
+    )
+    .await;
+    let [a, b, reply_a, reply_z, lunch] = [0, 1, 2, 3, 4].map(|i| &reads[i..=i]);
+    assert_eq!(p.depending_on(a, a), 1, "the same message");
+    assert_eq!(p.depending_on(a, b), 1, "another forward of the notice");
+    assert_eq!(p.depending_on(a, reply_a), 1, "a reply to it");
+    assert_eq!(p.depending_on(a, reply_z), 0, "a reply to another");
+    assert_eq!(p.depending_on(a, lunch), 0, "unrelated mail");
+    assert_eq!(p.depending_on(lunch, a), 0, "a notice after unrelated mail");
+    assert_eq!(p.depending_on(&[], &reads), 0);
+    assert_eq!(p.depending_on(a, &reads), 3);
+}

@@ -266,6 +266,24 @@ impl Pipeline {
         len.max(1)
     }
 
+    /// How many of `later` depend on a write of `earlier` by the rule that
+    /// ends a group ([`Keys::depends`]): the messages of the next batch whose
+    /// look-ups could not run before this batch commits (the drain's debug
+    /// line reports it, to size a design that looks the next batch up while
+    /// this one is written).
+    pub fn depending_on(&self, earlier: &[Read], later: &[Read]) -> usize {
+        let internal = &self.cfg.general.internal_domains;
+        let own = self.sender.id_domain();
+        let mut keys = Keys::default();
+        for m in earlier {
+            keys.add(m, m.notice.as_ref().ok(), internal);
+        }
+        later
+            .iter()
+            .filter(|m| keys.depends(m, m.notice.as_ref().ok(), &own, internal))
+            .count()
+    }
+
     /// Looks up, plans and writes `msgs` in one transaction; a message whose
     /// plan changes a case an earlier one of the group changes ends the group
     /// before it. Returns what became of the messages written (a prefix of
