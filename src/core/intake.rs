@@ -289,30 +289,13 @@ pub fn plan(
 mod tests {
     use super::*;
     use crate::core::notice::{read, ReadOptions};
-    use crate::core::routing::{Committee, Contact, Route};
     use chrono::Duration;
 
     fn route() -> RouteDecision {
-        let c = |n: &str| Contact {
-            name: n.into(),
-            address: format!("{n}@example.test"),
-            title: None,
-        };
         RouteDecision {
             rule: None,
             reasons: vec![],
-            route: Route {
-                committee: Committee {
-                    name: "KS".into(),
-                    diarie_prefix: "KS".into(),
-                    delegation_point: "1".into(),
-                    delegation_point_art34: None,
-                },
-                official: c("official"),
-                deputy: c("deputy"),
-                dpo: c("dpo"),
-                coordinator: None,
-            },
+            route: crate::core::routing::test_route("KS"),
         }
     }
 

@@ -174,6 +174,29 @@ pub fn route(rules: &[Rule], default: &Route, notice: &Notice) -> RouteDecision 
     }
 }
 
+/// A route for tests: `committee` with official, deputy and DPO at
+/// `<role>@example.test`, no coordinator.
+#[cfg(test)]
+pub(crate) fn test_route(committee: &str) -> Route {
+    let contact = |n: &str| Contact {
+        name: n.into(),
+        address: format!("{n}@example.test"),
+        title: None,
+    };
+    Route {
+        committee: Committee {
+            name: committee.into(),
+            diarie_prefix: "KS".into(),
+            delegation_point: "1".into(),
+            delegation_point_art34: None,
+        },
+        official: contact("official"),
+        deputy: contact("deputy"),
+        dpo: contact("dpo"),
+        coordinator: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,29 +216,6 @@ mod tests {
         assert_eq!(new.delegation_point_art34.as_deref(), Some("2.2 PU:4"));
     }
 
-    fn contact(n: &str) -> Contact {
-        Contact {
-            name: n.into(),
-            address: format!("{n}@example.test"),
-            title: None,
-        }
-    }
-
-    fn route_for(committee: &str) -> Route {
-        Route {
-            committee: Committee {
-                name: committee.into(),
-                diarie_prefix: "KS".into(),
-                delegation_point: "1".into(),
-                delegation_point_art34: None,
-            },
-            official: contact("official"),
-            deputy: contact("deputy"),
-            dpo: contact("dpo"),
-            coordinator: None,
-        }
-    }
-
     fn notice(from: &str, subject: &str, body: &str) -> Notice {
         let raw = format!(
             "From: {from}\r\nTo: breach@example.test\r\nSubject: {subject}\r\nDate: Fri, 18 Jun 2021 20:05:00 +0200\r\nMessage-ID: <a@b>\r\n\r\n{body}\r\n"
@@ -230,7 +230,7 @@ mod tests {
             organisation: vec![],
             systems: vec![],
             keywords: vec![],
-            route: route_for(name),
+            route: test_route(name),
         };
         f(&mut r);
         r
@@ -248,7 +248,7 @@ mod tests {
             "Dataintrång",
             "Intrång i ProvWeb",
         );
-        let d = route(&rules, &route_for("default"), &n);
+        let d = route(&rules, &test_route("default"), &n);
         assert_eq!(d.rule.as_deref(), Some("lab"));
         assert_eq!(d.route.committee.name, "lab");
         assert!(d.reasons[0].contains("provdata.example"));
@@ -261,14 +261,14 @@ mod tests {
             r.keywords = vec!["trygghetslarm".into()];
         })];
         let n = notice("noreply@provdata.example", "Intrång", "ProvWeb");
-        assert_eq!(route(&rules, &route_for("default"), &n).rule, None);
+        assert_eq!(route(&rules, &test_route("default"), &n).rule, None);
     }
 
     #[test]
     fn empty_rule_never_matches_and_default_is_used() {
         let rules = vec![rule("empty", |_| {})];
         let n = notice("a@b.example", "x", "y");
-        let d = route(&rules, &route_for("default"), &n);
+        let d = route(&rules, &test_route("default"), &n);
         assert_eq!(d.rule, None);
         assert_eq!(d.route.committee.name, "default");
     }

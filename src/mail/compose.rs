@@ -382,7 +382,6 @@ pub fn follow_up_notice(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::routing::{Committee, Contact};
     use crate::core::text::mail::{human_left, quoted, MAX_QUOTED_CHARS};
 
     fn sender() -> Sender {
@@ -395,23 +394,7 @@ mod tests {
     }
 
     fn route() -> Route {
-        let c = |n: &str| Contact {
-            name: n.into(),
-            address: format!("{n}@example.test"),
-            title: None,
-        };
-        Route {
-            committee: Committee {
-                name: "Kommunstyrelsen".into(),
-                diarie_prefix: "KS".into(),
-                delegation_point: "1.5".into(),
-                delegation_point_art34: None,
-            },
-            official: c("official"),
-            deputy: c("deputy"),
-            dpo: c("dpo"),
-            coordinator: None,
-        }
+        crate::core::routing::test_route("Kommunstyrelsen")
     }
 
     #[test]

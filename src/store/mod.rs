@@ -1736,25 +1736,14 @@ mod tests {
     #[test]
     fn stored_json_decodes_the_route_and_workflow_it_holds() {
         use crate::core::case::Case;
-        use crate::core::routing::{Committee, Contact, Route};
+        use crate::core::routing::{test_route, Contact};
         use crate::core::types::CaseRef;
-        let contact = |n: &str| Contact {
-            name: n.into(),
-            address: format!("{n}@example.test"),
+        let mut route = test_route("Kommunstyrelsen");
+        route.coordinator = Some(Contact {
+            name: "coordinator".into(),
+            address: "coordinator@example.test".into(),
             title: Some("handläggare".into()),
-        };
-        let route = Route {
-            committee: Committee {
-                name: "Kommunstyrelsen".into(),
-                diarie_prefix: "KS".into(),
-                delegation_point: "1".into(),
-                delegation_point_art34: None,
-            },
-            official: contact("official"),
-            deputy: contact("deputy"),
-            dpo: contact("dpo"),
-            coordinator: Some(contact("coordinator")),
-        };
+        });
         let at: chrono::DateTime<chrono::Utc> = "2026-03-27T09:00:00Z".parse().unwrap();
         let (case, _) = Case::open(CaseRef::from_stored("BW-2026-0007".into()), at, at, None);
         let stored = super::StoredJson {
