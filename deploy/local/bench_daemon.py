@@ -619,6 +619,7 @@ def run_backend(args, backend, mails, workdir):
     # alone, without sending and without the loopback Postfix and Dovecot
     # delivering the daemon's mail on the same two cores.
     if args.intake_only:
+        settle_bench_queue(args)
         r.update(intake_only(args, backend, mails, workdir))
 
     # 3. reminders at R open cases due in the same minute
@@ -824,19 +825,17 @@ def burst_store_floor(db_url, later):
         return None
 
 
-def purge_bench_queue(args):
-    """Deletes the bench's mail still waiting in Postfix's queue for local
-    delivery (e.g. 30,000 reminder copies and the floor's 10,000): its
-    delivery kept Dovecot's LMTP busy for minutes and slowed the next
-    measurement. Only mail to the bench users; other users' mail stays."""
+def bench_queue_ids(args):
+    """The queue ids of Postfix's queued mail whose recipients are all bench
+    users (None when the queue cannot be read)."""
     conf = os.environ.get("MAILSTACK_POSTFIX_CONFIG_DIR")
     if not conf:
-        return 0
+        return None
     try:
         out = subprocess.run(["postqueue", "-c", conf, "-j"], capture_output=True,
                              text=True, timeout=120).stdout
     except (OSError, subprocess.TimeoutExpired):
-        return 0
+        return None
     ids = []
     for line in out.splitlines():
         try:
@@ -846,9 +845,35 @@ def purge_bench_queue(args):
         rcpts = [r.get("address", "") for r in q.get("recipients", [])]
         if rcpts and all(a.endswith(f"-bench@{args.domain}") for a in rcpts):
             ids.append(q["queue_id"])
-    if ids:
-        subprocess.run(["postsuper", "-c", conf, "-d", "-"], input="\n".join(ids) + "\n",
-                       text=True, capture_output=True, timeout=300)
+    return ids
+
+
+def settle_bench_queue(args, timeout=120.0):
+    """Waits until Postfix has delivered the bench's queued mail (the drain's
+    acknowledgements go on being delivered through LMTP after the daemon
+    handed them over), at most `timeout` s, then purges what is left: the
+    next measurement must not share the cores with that delivery."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        ids = bench_queue_ids(args)
+        if not ids:
+            log(f"Postfix's queue holds no bench mail after {time.monotonic() - t0:.1f} s")
+            return
+        time.sleep(0.5)
+    log(f"Postfix still held bench mail after {timeout:.0f} s: purged {purge_bench_queue(args)}")
+
+
+def purge_bench_queue(args):
+    """Deletes the bench's mail still waiting in Postfix's queue for local
+    delivery (e.g. 30,000 reminder copies and the floor's 10,000): its
+    delivery kept Dovecot's LMTP busy for minutes and slowed the next
+    measurement. Only mail to the bench users; other users' mail stays."""
+    conf = os.environ.get("MAILSTACK_POSTFIX_CONFIG_DIR")
+    ids = bench_queue_ids(args)
+    if not ids:
+        return 0
+    subprocess.run(["postsuper", "-c", conf, "-d", "-"], input="\n".join(ids) + "\n",
+                   text=True, capture_output=True, timeout=300)
     return len(ids)
 
 
