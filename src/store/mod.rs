@@ -769,10 +769,22 @@ impl Store {
             let pool = PgPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(10))
-                // Ping a connection before use (a restarted server), and drop
-                // one opened before a store error broke connections.
-                .test_before_acquire(true)
-                .before_acquire(|_, meta| Box::pin(async move { Ok(pool_health::keep(meta.age)) }))
+                // Drop a connection opened before a store error broke
+                // connections, and ping one that sat idle (a restarted
+                // server): not one in steady use, whose ping was a round
+                // trip before every query (`pool_health::needs_ping`).
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if !pool_health::keep(meta.age) {
+                            return Ok(false);
+                        }
+                        if pool_health::needs_ping(meta.idle_for) {
+                            sqlx::Connection::ping(conn).await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .after_connect(move |_, _| {
                     Box::pin(async move {
                         if let Some((host, port)) = tcp {

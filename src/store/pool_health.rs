@@ -100,6 +100,20 @@ pub fn keep(age: Duration) -> bool {
     opened > Duration::from_micros(mark)
 }
 
+/// A pooled PostgreSQL connection idle for this long is pinged before use.
+pub const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// For `before_acquire`: whether a connection idle this long is pinged
+/// before use. One the server closed while it sat idle (a restart) is then
+/// replaced before a query meets it. One used within [`PING_AFTER_IDLE`]
+/// is not: its ping was one more round trip before every query (sqlx's
+/// `test_before_acquire`, six or seven a group in a drain); if the server
+/// went away meanwhile, the query fails with a store error, which sets the
+/// mark ([`note`]) so the next acquire replaces every older connection.
+pub fn needs_ping(idle_for: Duration) -> bool {
+    idle_for >= PING_AFTER_IDLE
+}
+
 /// A SQLite pool that is replaced as a whole after an error that broke
 /// connections (see the module). Cheap to clone.
 #[derive(Clone)]
@@ -147,6 +161,11 @@ impl SqliteStore {
         SqlitePoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(10))
+            // A SQLite connection is in the process: its ping only asked
+            // the connection's thread for an answer, one more hand-off
+            // before every query. What breaks it is a store error, which
+            // replaces the pool (above).
+            .test_before_acquire(false)
             // Idle connections close soon: fewer to wait for in a reset.
             .idle_timeout((max > 1).then_some(Duration::from_secs(5)))
     }

@@ -993,6 +993,33 @@ fn postgres_restarted_mid_drain_loses_nothing_and_no_worker_sticks() {
     drop(db);
 }
 
+/// A pooled PostgreSQL connection that sat idle while the server
+/// restarted is pinged and replaced before use (`store::pool_health::needs_ping`):
+/// the first query after the restart works. The pool no longer pings every
+/// connection before every query (one round trip a query), only one idle
+/// for a second or more.
+#[test]
+fn a_postgres_connection_idle_over_a_restart_is_replaced_before_use() {
+    let pg = OwnCluster::start();
+    let db = PgDb::create_on(&pg.admin());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = rt.block_on(Store::connect(&db.url)).expect("store");
+    rt.block_on(store.checkpoint("INBOX"))
+        .expect("a query before");
+    pg.run(&format!(
+        "{}/pg_ctl -D {}/data -m immediate -w stop >/dev/null",
+        pg.bin.display(),
+        pg.dir.display()
+    ));
+    pg.ctl("start");
+    std::thread::sleep(Duration::from_millis(1500));
+    // Every pooled connection was opened before the restart: each is dead.
+    rt.block_on(store.checkpoint("INBOX"))
+        .expect("the first query after the restart");
+    rt.block_on(store.close());
+    drop(db);
+}
+
 /// The daemon as the unprivileged user `nobody` (root ignores file modes),
 /// with `run ARGS`.
 fn start_as_nobody(s: &Setup, args: &[&str]) -> Daemon {
