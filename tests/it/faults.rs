@@ -904,6 +904,16 @@ impl OwnCluster {
         ));
     }
 
+    /// Stops the server the way a crash does (immediate mode: no clean
+    /// shutdown, clients' connections cut).
+    fn crash_stop(&self) {
+        self.run(&format!(
+            "{}/pg_ctl -D {}/data -m immediate -w stop >/dev/null",
+            self.bin.display(),
+            self.dir.display()
+        ));
+    }
+
     fn admin(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
@@ -952,11 +962,7 @@ fn postgres_restarted_mid_drain_loses_nothing_and_no_worker_sticks() {
     wait_for(60, "the drain under way", || (cases() >= 5).then_some(()));
     // A crash restart of the server (immediate stop: no clean shutdown).
     let t0 = Instant::now();
-    pg.run(&format!(
-        "{}/pg_ctl -D {}/data -m immediate -w stop >/dev/null",
-        pg.bin.display(),
-        pg.dir.display()
-    ));
+    pg.crash_stop();
     std::thread::sleep(Duration::from_secs(3));
     pg.ctl("start");
     let down = t0.elapsed();
@@ -1006,11 +1012,7 @@ fn a_postgres_connection_idle_over_a_restart_is_replaced_before_use() {
     let store = rt.block_on(Store::connect(&db.url)).expect("store");
     rt.block_on(store.checkpoint("INBOX"))
         .expect("a query before");
-    pg.run(&format!(
-        "{}/pg_ctl -D {}/data -m immediate -w stop >/dev/null",
-        pg.bin.display(),
-        pg.dir.display()
-    ));
+    pg.crash_stop();
     pg.ctl("start");
     std::thread::sleep(Duration::from_millis(1500));
     // Every pooled connection was opened before the restart: each is dead.
