@@ -1152,8 +1152,9 @@ impl Store {
         dispatch!(self, case_ids_by_refs(refs))
     }
 
-    /// [`NOTICE_QUERY`] for a group: every message on a case holding one of
-    /// these identities, oldest first, at most [`GROUP_ROWS_MAX`].
+    /// [`NOTICE_QUERY`] for a group: for each of these identities the first
+    /// message on a case holding it (one index probe each), oldest first, at
+    /// most [`GROUP_ROWS_MAX`].
     pub async fn cases_by_notices(
         &self,
         notice_ids: &[String],

@@ -240,6 +240,24 @@ macro_rules! backend {
                 q.push(")");
             }
 
+            /// For each of `keys` (at least one), the id of the first message
+            /// on a case whose `column` (a notice identity) is that key, NULL
+            /// when there is none: one probe of the index ordered by (key, id)
+            /// each (`messages_notice_message_id`, `messages_text_hash`,
+            /// migration 0017), however many copies of the notice there are.
+            fn push_first_on_case(q: &mut sqlx::QueryBuilder<Db>, column: &str, keys: &[String]) {
+                q.push("SELECT (SELECT id FROM messages WHERE ");
+                q.push(column);
+                q.push(" = k.column1 AND case_id IS NOT NULL ORDER BY id LIMIT 1) FROM (VALUES ");
+                let mut list = q.separated(", ");
+                for key in keys {
+                    list.push("(");
+                    list.push_bind_unseparated(key.as_str());
+                    list.push_unseparated(")");
+                }
+                q.push(") AS k");
+            }
+
             /// `IN (…)` of row ids; an empty list is `IN (NULL)` (matches
             /// nothing).
             fn push_ids_in<'a>(q: &mut sqlx::QueryBuilder<Db>, ids: impl IntoIterator<Item = &'a i64>) {
@@ -294,8 +312,8 @@ macro_rules! backend {
             }
 
             /// The messages on a case holding one of these notice identities,
-            /// oldest first ([`NOTICE_QUERY`] for a group): one query, each arm
-            /// on its index.
+            /// oldest first ([`NOTICE_QUERY`] for a group): one query, each
+            /// identity one index probe (`push_first_on_case`).
             pub async fn cases_by_notices(
                 pool: &Pool,
                 notice_ids: &[String],
@@ -304,19 +322,28 @@ macro_rules! backend {
                 // Only the first message of a case per identity: the one a
                 // message-by-message look-up ([`NOTICE_QUERY`]) would find. A
                 // notice forwarded a hundred times gave a hundred rows before,
-                // 8 ms a group in the drain benchmark (issue #10).
+                // 8 ms a group in the drain benchmark, and read a hundred
+                // index entries until session 32 (issue #10).
                 let mut q = sqlx::QueryBuilder::<Db>::new(
                     "SELECT m.id, m.case_id, m.notice_message_id, m.text_hash, c.aware_at FROM messages m \
-                     JOIN cases c ON c.id = m.case_id WHERE m.id IN (\
-                     SELECT MIN(id) FROM messages WHERE case_id IS NOT NULL AND notice_message_id",
+                     JOIN cases c ON c.id = m.case_id WHERE m.id IN (",
                 );
-                push_in(&mut q, notice_ids);
-                q.push(
-                    " GROUP BY notice_message_id UNION ALL \
-                     SELECT MIN(id) FROM messages WHERE case_id IS NOT NULL AND text_hash",
-                );
-                push_in(&mut q, text_hashes);
-                q.push(" GROUP BY text_hash) ORDER BY m.id LIMIT ");
+                let mut arms: Vec<(&str, &[String])> = Vec::with_capacity(2);
+                for (column, keys) in [("notice_message_id", notice_ids), ("text_hash", text_hashes)] {
+                    if !keys.is_empty() {
+                        arms.push((column, keys));
+                    }
+                }
+                if arms.is_empty() {
+                    return Ok(Vec::new());
+                }
+                for (i, (column, keys)) in arms.into_iter().enumerate() {
+                    if i > 0 {
+                        q.push(" UNION ALL ");
+                    }
+                    push_first_on_case(&mut q, column, keys);
+                }
+                q.push(") ORDER BY m.id LIMIT ");
                 q.push_bind(GROUP_ROWS_MAX);
                 let rows = q.build().fetch_all(pool).await?;
                 Ok(rows

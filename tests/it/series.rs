@@ -419,6 +419,31 @@ async fn two_forwards_are_one_case_with_the_earliest_awareness(db_url: &str) {
         .unwrap();
     assert_eq!(h, Handled::Attached(r.clone()));
     assert_eq!(p.store.list_cases().await.unwrap().len(), 1);
+    // The group's same-notice look-up: three copies on the case; per identity
+    // one row, the first message holding it (the forwards hold the text, only
+    // the supplier's own mail its Message-ID), none for an identity no case
+    // holds; either kind of identity alone, or both.
+    let n = breachwatch::core::notice::read(inner.as_bytes(), &p.cfg.read_options()).unwrap();
+    let id = breachwatch::core::series::identity(&n);
+    let (mid, text) = (id.notice_message_id.unwrap(), id.text_hash.unwrap());
+    let unknown = "nobody@x.example".to_string();
+    for (ids, texts, want) in [
+        (vec![mid.clone(), unknown.clone()], vec![], 1),
+        (vec![], vec![text.clone(), unknown.clone()], 1),
+        (vec![mid.clone()], vec![text.clone()], 2),
+        (vec![unknown.clone()], vec![unknown.clone()], 0),
+    ] {
+        let rows = p.store.cases_by_notices(&ids, &texts).await.unwrap();
+        assert_eq!(rows.len(), want, "{ids:?} {texts:?}");
+        for row in rows {
+            assert_eq!(row.case_id, after.id);
+            assert_eq!(row.aware_at, sent);
+            assert!(
+                row.notice_message_id.as_deref() == Some(mid.as_str())
+                    || row.text_hash.as_deref() == Some(text.as_str())
+            );
+        }
+    }
     // Moving aware_at is a change of the case row: the register still holds.
     let report = breachwatch::register::verify(&p.store, None).await.unwrap();
     assert!(report.problems().is_empty(), "{:?}", report.problems());
