@@ -525,11 +525,30 @@ macro_rules! backend {
                 Ok(CaseRef::from_stored(r))
             }
 
+            /// Locks these case rows until the transaction ends: the first of
+            /// the one lock order (case rows, then the register counter) in
+            /// which every transaction that appends events takes its locks, so
+            /// two cannot wait on each other. PostgreSQL only (`$row_lock`):
+            /// every SQLite transaction that writes begins IMMEDIATE and holds
+            /// the database's one write lock from its start, and the statement
+            /// was one more hand-off to SQLite's thread a group (issue #10).
+            async fn lock_cases(tx: &mut Tx, ids: &[i64]) -> Result<()> {
+                if $row_lock.is_empty() || ids.is_empty() {
+                    return Ok(());
+                }
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "UPDATE cases SET timeline_head = timeline_head WHERE id",
+                );
+                push_ids_in(&mut q, ids);
+                q.build().execute(&mut **tx).await?;
+                Ok(())
+            }
+
             /// Appends `evs` to one case's timeline: the rows writing them
             /// one by one would write (see `store::chain`), in six
-            /// statements whatever their number. Nothing in between may
-            /// change the case row (each event seals the row as the
-            /// transaction leaves it).
+            /// statements whatever their number (five on SQLite: no row
+            /// lock). Nothing in between may change the case row (each event
+            /// seals the row as the transaction leaves it).
             async fn append_events_in(
                 tx: &mut Tx,
                 case_id: i64,
@@ -542,10 +561,7 @@ macro_rules! backend {
                 }
                 // Locks in one order everywhere (the case row, then the register
                 // counter), so two transactions cannot wait on each other.
-                sqlx::query("UPDATE cases SET timeline_head = timeline_head WHERE id = $1")
-                    .bind(case_id)
-                    .execute(&mut **tx)
-                    .await?;
+                lock_cases(tx, &[case_id]).await?;
                 // The register-wide numbers next: it locks the counter row until
                 // commit, so appends are serialised across replicas and the
                 // numbers (and the case's seq read below) follow commit order.
@@ -948,11 +964,7 @@ macro_rules! backend {
                 // the transaction leaves it: its number and its seal.
                 let mut heads: HashMap<i64, (i64, String)> = HashMap::new();
                 for part in attached.chunks(crate::store::CASE_ROWS) {
-                    let mut q = sqlx::QueryBuilder::<Db>::new(
-                        "UPDATE cases SET timeline_head = timeline_head WHERE id",
-                    );
-                    push_ids_in(&mut q, part);
-                    q.build().execute(&mut **tx).await?;
+                    lock_cases(tx, part).await?;
                     heads.extend(timeline_heads(tx, part).await?);
                 }
                 // Each member's case (None: only recorded, or a duplicate).
