@@ -614,6 +614,11 @@ def run_backend(args, backend, mails, workdir):
     r["dlat_missing"] = sum(1 for x in dl if x is None)
     dl = [x for x in dl if x is not None]
     r["dlat_n"], r["dp50"], r["dp99"] = len(dl), pct(dl, 50), pct(dl, 99)
+    # The store's floor for this drain: its message rows written again in
+    # transactions of a fetch batch, with no daemon in between.
+    floor = drain_store_floor(db_url, int(os.environ.get("BENCH_BATCH_MESSAGES", "50")))
+    if floor is not None:
+        r["drain_store_floor"] = floor
 
     # 2b. the same backlog with SMTP unreachable (a closed port): intake
     # alone, without sending and without the loopback Postfix and Dovecot
@@ -770,6 +775,74 @@ def reminders(args, backend, db_url, cfg, logpath):
     for role in ROLES:
         empty_mailbox(args, f"{role}-bench@{args.domain}", "INBOX")
     return out
+
+
+def drain_store_floor(db_url, per_tx):
+    """The database's own floor for the drain just measured: every message
+    row it recorded, the raw mail with it, written again into a copy of the
+    `messages` table (the same columns and indexes) in transactions of
+    `per_tx` rows (the fetch batch), one multi-row `INSERT … SELECT` each, on
+    the server with no client in between; then the copy dropped. The least
+    any design writes that records a batch before it moves it. What the
+    daemon adds to it: its look-ups, the cases, events and mails, and the
+    round trips. Returns (seconds, rows, transactions) or None."""
+    try:
+        if db_url.startswith("sqlite://"):
+            c = sqlite3.connect(db_url[len("sqlite://"):].split("?")[0], timeout=30,
+                                isolation_level=None)
+            # The daemon's settings: its page cache, no checkpoint on the
+            # writer's path (its own thread copies the WAL in the background).
+            c.execute("PRAGMA synchronous = NORMAL")
+            c.execute("PRAGMA cache_size = -256")
+            c.execute("PRAGMA wal_autocheckpoint = 0")
+            sqls = c.execute("SELECT type, sql FROM sqlite_master WHERE tbl_name = 'messages' "
+                             "AND sql IS NOT NULL ORDER BY type DESC").fetchall()
+            c.execute("DROP TABLE IF EXISTS floor_messages")
+            for kind, text in sqls:
+                if kind == "table":
+                    text = re.sub(r"^CREATE TABLE \"?messages\"?", "CREATE TABLE floor_messages", text)
+                else:
+                    text = re.sub(r"^CREATE (UNIQUE )?INDEX (\w+) ON messages",
+                                  r"CREATE \1INDEX floor_\2 ON floor_messages", text)
+                c.execute(text)
+            cols = ", ".join(r[1] for r in c.execute("PRAGMA table_info(messages)") if r[1] != "id")
+            ids = [r[0] for r in c.execute("SELECT id FROM messages ORDER BY id")]
+            t0 = time.monotonic()
+            for i in range(0, len(ids), per_tx):
+                c.execute("BEGIN IMMEDIATE")
+                c.execute(f"INSERT INTO floor_messages ({cols}) SELECT {cols} FROM messages "
+                          "WHERE id BETWEEN ? AND ?", (ids[i], ids[min(i + per_tx, len(ids)) - 1]))
+                c.execute("COMMIT")
+            took = time.monotonic() - t0
+            c.execute("DROP TABLE floor_messages")
+            c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            c.close()
+        else:
+            cols = [r[0] for r in sql(db_url, [], "SELECT column_name FROM information_schema.columns "
+                                      "WHERE table_name = 'messages' AND column_name <> 'id' "
+                                      "ORDER BY ordinal_position")]
+            ids = [int(r[0]) for r in sql(db_url, [], "SELECT id FROM messages ORDER BY id")]
+            # `raw || ''`: a new value, compressed again as the daemon's
+            # INSERT has it compressed (a copied value would keep its
+            # compressed bytes).
+            sel = ", ".join("raw || ''::bytea" if col == "raw" else col for col in cols)
+            script = ["DROP TABLE IF EXISTS floor_messages;",
+                      "CREATE TABLE floor_messages (LIKE messages INCLUDING ALL);", "\\timing on"]
+            for i in range(0, len(ids), per_tx):
+                script += ["BEGIN;", f"INSERT INTO floor_messages ({', '.join(cols)}) SELECT {sel} "
+                           f"FROM messages WHERE id BETWEEN {ids[i]} AND {ids[min(i + per_tx, len(ids)) - 1]};",
+                           "COMMIT;"]
+            script += ["\\timing off", "DROP TABLE floor_messages;"]
+            out = subprocess.run(["psql", db_url, "-v", "ON_ERROR_STOP=1", "-q", "-f", "-"],
+                                 input="\n".join(script) + "\n", capture_output=True, text=True,
+                                 check=True)
+            took = sum(float(ms) for ms in re.findall(r"^Time: ([0-9.]+) ms", out.stdout, re.M)) / 1000
+        n_tx = (len(ids) + per_tx - 1) // per_tx
+        log(f"store floor of the drain: {len(ids)} message rows in {n_tx} transactions, {took:.2f} s")
+        return (took, len(ids), n_tx)
+    except (subprocess.CalledProcessError, sqlite3.Error, ValueError, IndexError) as e:
+        log(f"store floor of the drain not measured: {e}")
+        return None
 
 
 def burst_store_floor(db_url, later):
@@ -952,6 +1025,11 @@ def main():
     row("bare `UID MOVE 1:*` of the backlog (Dovecot's part)", lambda r: fmt_s(r.get("move")))
     row("INBOX empty (from process start)", lambda r: "—" if r["inbox"] is None else
         f"{r['inbox']:.2f} s ({len(mails) / r['inbox']:.0f} msg/s, {r['inbox'] / r['fetch']:.0f}× floor)")
+    row("floor: the drain's message rows (raw mail with them) written again, a transaction per batch",
+        lambda r: "—" if "drain_store_floor" not in r else
+        f"{r['drain_store_floor'][0]:.2f} s ({r['drain_store_floor'][1]} rows, "
+        f"{r['drain_store_floor'][2]} transactions; bare fetch + it = "
+        f"{r['fetch'] + r['drain_store_floor'][0]:.2f} s)")
     row("CPU during the drain: machine busy / of it steal / the daemon's own", lambda r: "—" if "cpu" not in r else
         f"{r['cpu'][0]:.1f} of {r['cpu'][3]:.1f} core-s ({100 * r['cpu'][0] / max(r['cpu'][3], 1e-9):.0f} %) / "
         f"{r['cpu'][1]:.1f} / {r['cpu'][2]:.1f} core-s")
