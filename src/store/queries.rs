@@ -960,12 +960,9 @@ macro_rules! backend {
                     }
                 }
                 // 2. The attached cases' rows locked (one lock order: rows,
-                // then the register counter), and every case of the run as
-                // the transaction leaves it: its number and its seal.
-                let mut heads: HashMap<i64, (i64, String)> = HashMap::new();
+                // then the register counter).
                 for part in attached.chunks(crate::store::CASE_ROWS) {
                     lock_cases(tx, part).await?;
-                    heads.extend(timeline_heads(tx, part).await?);
                 }
                 // Each member's case (None: only recorded, or a duplicate).
                 let mut keys: Vec<Option<i64>> = Vec::with_capacity(run.len());
@@ -986,14 +983,24 @@ macro_rules! backend {
                         }
                     });
                 }
+                // Every case of the run as the transaction leaves it (its
+                // number and its seal) and its timeline's last event (none
+                // for a new case), one query per CASE_ROWS cases.
                 let ids: Vec<i64> = keys.iter().flatten().copied().collect();
                 let mut records: HashMap<i64, CaseRecord> = HashMap::new();
+                let mut heads: HashMap<i64, (i64, String)> = HashMap::new();
                 for part in ids.chunks(crate::store::CASE_ROWS) {
-                    let mut q = sqlx::QueryBuilder::<Db>::new(format!("{RECORD} WHERE id"));
+                    let mut q = sqlx::QueryBuilder::<Db>::new(format!("SELECT r.*, h.seq, h.hash FROM ({RECORD} WHERE id"));
                     push_ids_in(&mut q, part);
+                    q.push(") r LEFT JOIN (");
+                    push_timeline_heads(&mut q, part);
+                    q.push(") h ON h.case_id = r.id");
                     for r in q.build().fetch_all(&mut **tx).await?.iter() {
                         // The seal reads the stored columns, not the types.
                         let c = undecoded_row(r);
+                        if let (Some(seq), Some(hash)) = (r.get::<Option<i64>, _>(RECORD_COLUMNS), r.get::<Option<String>, _>(RECORD_COLUMNS + 1)) {
+                            heads.insert(c.id, (seq, hash));
+                        }
                         records.insert(c.id, c);
                     }
                 }
@@ -1061,6 +1068,17 @@ macro_rules! backend {
                 Ok(out)
             }
 
+            /// The query of [`timeline_heads`]: `case_id, seq, hash` of each
+            /// of `ids`' timelines' last event.
+            fn push_timeline_heads(q: &mut sqlx::QueryBuilder<Db>, ids: &[i64]) {
+                q.push(
+                    "SELECT e.case_id, e.seq, e.hash FROM events e JOIN \
+                     (SELECT case_id, MAX(seq) AS m FROM events WHERE case_id",
+                );
+                push_ids_in(q, ids);
+                q.push(" GROUP BY case_id) x ON e.case_id = x.case_id AND e.seq = x.m");
+            }
+
             /// Each of `ids`' timelines' last event (seq, hash); a case
             /// without events has none.
             async fn timeline_heads(
@@ -1070,12 +1088,8 @@ macro_rules! backend {
                 if ids.is_empty() {
                     return Ok(Default::default());
                 }
-                let mut q = sqlx::QueryBuilder::<Db>::new(
-                    "SELECT e.case_id, e.seq, e.hash FROM events e JOIN \
-                     (SELECT case_id, MAX(seq) AS m FROM events WHERE case_id",
-                );
-                push_ids_in(&mut q, ids);
-                q.push(" GROUP BY case_id) x ON e.case_id = x.case_id AND e.seq = x.m");
+                let mut q = sqlx::QueryBuilder::<Db>::new("");
+                push_timeline_heads(&mut q, ids);
                 Ok(q
                     .build()
                     .fetch_all(&mut **tx)
@@ -1797,6 +1811,8 @@ macro_rules! backend {
             const RECORD: &str = "SELECT id, ref, state, aware_at, deadline_at, opened_at, reporter_name, \
                  reporter_address, reporter_organisation, reporter_domain, systems, route, facts, \
                  workflow, version, timeline_head FROM cases";
+            /// The number of [`RECORD`]'s columns.
+            const RECORD_COLUMNS: usize = 16;
             // Stored JSON that does not parse reads as null: callers treat it as
             // "nothing recorded" rather than failing.
             fn record_row(r: &<Db as sqlx::Database>::Row) -> CaseRecord {
