@@ -998,7 +998,8 @@ macro_rules! backend {
                     for r in q.build().fetch_all(&mut **tx).await?.iter() {
                         // The seal reads the stored columns, not the types.
                         let c = undecoded_row(r);
-                        if let (Some(seq), Some(hash)) = (r.get::<Option<i64>, _>(RECORD_COLUMNS), r.get::<Option<String>, _>(RECORD_COLUMNS + 1)) {
+                        // By name: RECORD has no `seq` or `hash` column.
+                        if let (Some(seq), Some(hash)) = (r.get::<Option<i64>, _>("seq"), r.get::<Option<String>, _>("hash")) {
                             heads.insert(c.id, (seq, hash));
                         }
                         records.insert(c.id, c);
@@ -1811,8 +1812,6 @@ macro_rules! backend {
             const RECORD: &str = "SELECT id, ref, state, aware_at, deadline_at, opened_at, reporter_name, \
                  reporter_address, reporter_organisation, reporter_domain, systems, route, facts, \
                  workflow, version, timeline_head FROM cases";
-            /// The number of [`RECORD`]'s columns.
-            const RECORD_COLUMNS: usize = 16;
             // Stored JSON that does not parse reads as null: callers treat it as
             // "nothing recorded" rather than failing.
             fn record_row(r: &<Db as sqlx::Database>::Row) -> CaseRecord {
