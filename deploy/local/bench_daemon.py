@@ -411,11 +411,32 @@ def stop_perf(perf):
     return None
 
 
+def sqlite_path(db_url):
+    """The file of a `sqlite://PATH?…` URL."""
+    return db_url[len("sqlite://"):].split("?")[0]
+
+
+def sqlite_writer(db_url):
+    """A connection to the bench's SQLite file that writes as the daemon's
+    do (`synchronous = NORMAL`), its transactions begun by the caller."""
+    c = sqlite3.connect(sqlite_path(db_url), timeout=30, isolation_level=None)
+    c.execute("PRAGMA synchronous = NORMAL")
+    return c
+
+
+def psql_timed(db_url, script):
+    """Runs a psql script with `\\timing on` in it; the sum of the timed
+    statements' times, in seconds."""
+    out = subprocess.run(["psql", db_url, "-v", "ON_ERROR_STOP=1", "-q", "-f", "-"],
+                         input=script, capture_output=True, text=True, check=True)
+    return sum(float(ms) for ms in re.findall(r"^Time: ([0-9.]+) ms", out.stdout, re.M)) / 1000
+
+
 def outbox_open(db_url):
     q = "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')"
     q_all = "SELECT COUNT(*) FROM outbox"
     if db_url.startswith("sqlite://"):
-        path = db_url[len("sqlite://"):].split("?")[0]
+        path = sqlite_path(db_url)
         try:
             c = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
             a = c.execute(q).fetchone()[0]
@@ -681,7 +702,7 @@ def intake_only(args, backend, mails, workdir):
 def sql(db_url, statements, fetch=None):
     """Runs statements (and one fetch query) on the bench database."""
     if db_url.startswith("sqlite://"):
-        path = db_url[len("sqlite://"):].split("?")[0]
+        path = sqlite_path(db_url)
         c = sqlite3.connect(path, timeout=30)
         for st in statements:
             c.execute(st)
@@ -788,11 +809,9 @@ def drain_store_floor(db_url, per_tx):
     round trips. Returns (seconds, rows, transactions) or None."""
     try:
         if db_url.startswith("sqlite://"):
-            c = sqlite3.connect(db_url[len("sqlite://"):].split("?")[0], timeout=30,
-                                isolation_level=None)
+            c = sqlite_writer(db_url)
             # The daemon's settings: its page cache, no checkpoint on the
             # writer's path (its own thread copies the WAL in the background).
-            c.execute("PRAGMA synchronous = NORMAL")
             c.execute("PRAGMA cache_size = -256")
             c.execute("PRAGMA wal_autocheckpoint = 0")
             sqls = c.execute("SELECT type, sql FROM sqlite_master WHERE tbl_name = 'messages' "
@@ -833,10 +852,7 @@ def drain_store_floor(db_url, per_tx):
                            f"FROM messages WHERE id BETWEEN {ids[i]} AND {ids[min(i + per_tx, len(ids)) - 1]};",
                            "COMMIT;"]
             script += ["\\timing off", "DROP TABLE floor_messages;"]
-            out = subprocess.run(["psql", db_url, "-v", "ON_ERROR_STOP=1", "-q", "-f", "-"],
-                                 input="\n".join(script) + "\n", capture_output=True, text=True,
-                                 check=True)
-            took = sum(float(ms) for ms in re.findall(r"^Time: ([0-9.]+) ms", out.stdout, re.M)) / 1000
+            took = psql_timed(db_url, "\n".join(script) + "\n")
         n_tx = (len(ids) + per_tx - 1) // per_tx
         log(f"store floor of the drain: {len(ids)} message rows in {n_tx} transactions, {took:.2f} s")
         return (took, len(ids), n_tx)
@@ -876,9 +892,7 @@ def burst_store_floor(db_url, later):
     try:
         n = int(sql(db_url, [], reminded.replace("SELECT case_id", "SELECT COUNT(*)"))[0][0])
         if db_url.startswith("sqlite://"):
-            c = sqlite3.connect(db_url[len("sqlite://"):].split("?")[0], timeout=30,
-                                isolation_level=None)
-            c.execute("PRAGMA synchronous = NORMAL")
+            c = sqlite_writer(db_url)
             c.execute("BEGIN IMMEDIATE")
             t0 = time.monotonic()
             for st in stmts:
@@ -887,10 +901,7 @@ def burst_store_floor(db_url, later):
             c.execute("ROLLBACK")
             c.close()
         else:
-            script = "\\timing on\nBEGIN;\n" + ";\n".join(stmts) + ";\nROLLBACK;\n"
-            out = subprocess.run(["psql", db_url, "-v", "ON_ERROR_STOP=1", "-q", "-f", "-"],
-                                 input=script, capture_output=True, text=True, check=True)
-            took = sum(float(ms) for ms in re.findall(r"^Time: ([0-9.]+) ms", out.stdout, re.M)) / 1000
+            took = psql_timed(db_url, "\\timing on\nBEGIN;\n" + ";\n".join(stmts) + ";\nROLLBACK;\n")
         log(f"store floor of the burst: {n} reminders' rows in {took:.2f} s")
         return (took, n)
     except (subprocess.CalledProcessError, sqlite3.Error, ValueError, IndexError) as e:
