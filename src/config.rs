@@ -266,6 +266,12 @@ pub struct Imap {
     /// ... and at most this many bytes (a larger message goes alone).
     #[serde(default = "default_batch_bytes")]
     pub batch_max_bytes: u64,
+    /// A drain moves its handled messages out of the INBOX in sets of this
+    /// many, on a second session beside the one that fetches, so the drain
+    /// does not wait for the moves (the rest, and a pass of news, on the
+    /// watcher's own session when the pass ends).
+    #[serde(default = "default_move_every")]
+    pub move_every: usize,
     /// Set for a `[[mailboxes]]` entry: its checkpoint key (account and folder).
     #[serde(skip)]
     pub checkpoint_key: Option<String>,
@@ -291,6 +297,13 @@ fn default_batch_messages() -> usize {
 
 fn default_batch_bytes() -> u64 {
     DEFAULT_BATCH_BYTES
+}
+
+/// `imap.move_every` when not set.
+pub const DEFAULT_MOVE_EVERY: usize = 2000;
+
+fn default_move_every() -> usize {
+    DEFAULT_MOVE_EVERY
 }
 
 impl Imap {
@@ -861,6 +874,9 @@ impl Config {
         }
         if !(1..=10_000).contains(&self.imap.batch_max_messages) {
             out.push(problem("imap.batch_max_messages", "must be 1 to 10000"));
+        }
+        if !(1..=10_000).contains(&self.imap.move_every) {
+            out.push(problem("imap.move_every", "must be 1 to 10000"));
         }
         if !(1024 * 1024..=1024 * 1024 * 1024).contains(&self.imap.batch_max_bytes) {
             out.push(problem("imap.batch_max_bytes", "must be 1 MiB to 1 GiB"));

@@ -28,9 +28,10 @@ use crate::workers::ingest::{Handled, Origin, Pipeline, WriteTimes};
 /// (`ingest::Pipeline::handle_batch`) while the next batch is fetched on the
 /// IMAP session and read on the reader threads (`ingest::read_all`). The
 /// handled messages (only those: after their transactions) are collected
-/// and leave the INBOX with one `UID MOVE` per target folder when 2,000 are
-/// collected (`MOVE_AT`), when the queue is empty, and at the end of every
-/// pass, whatever ended it. Each batch logs its phase timings at debug level
+/// and leave the INBOX with one `UID MOVE` per target folder: every
+/// `imap.move_every` (2,000) on a second session while the drain goes on
+/// ([`mover`]), and when the queue is empty and at the end of every pass,
+/// whatever ended it, on this one. Each batch logs its phase timings at debug level
 /// ("drain batch").
 ///
 /// New mail during a drain: before each next batch, one `UID FETCH n:* (UID
@@ -63,10 +64,25 @@ pub async fn ingest_pass(
     let mut last = last_uid;
     let mut rescan = rescan;
     loop {
-        let mut moves = Moves::default();
-        let outcome = drain(conn, p, uidvalidity, &mut last, rescan, stop, &mut moves).await;
+        let (to_mover, from_drain) = tokio::sync::mpsc::unbounded_channel();
+        let mut moves = Moves {
+            mover: Some(to_mover),
+            ..Moves::default()
+        };
+        let (outcome, aside) = {
+            let (conn, last, moves) = (&mut *conn, &mut last, &mut moves);
+            let drain = async move {
+                let r = drain(conn, p, uidvalidity, last, rescan, stop, moves).await;
+                // The mover ends when it has moved what it was given.
+                moves.mover = None;
+                r
+            };
+            tokio::join!(drain, mover(p, uidvalidity, from_drain))
+        };
         let moved = moves.added;
-        // Whatever ended the pass, what it handled leaves the INBOX now.
+        // Whatever ended the pass, what it handled leaves the INBOX now,
+        // with what the mover could not move.
+        moves.take_back(aside.left);
         let flushed = moves.flush(conn, p).await;
         outcome?;
         flushed?;
@@ -151,8 +167,11 @@ async fn drain(
         };
         moves.add(&handled, uids, last);
         let t_move = Instant::now();
-        if moves.len() >= MOVE_AT || next.is_empty() {
+        if next.is_empty() {
             moves.flush(conn, p).await?;
+        } else if moves.len() >= imap.move_every {
+            // Committed: moved on the mover's session while the drain goes on.
+            moves.hand_off();
         }
         let phases = Phases {
             news,
@@ -313,11 +332,6 @@ async fn take_news(
     Ok(n)
 }
 
-/// Handled messages are moved out of the INBOX in sets of at least this many
-/// (and when the queue is empty, and at the end of every pass): one `UID
-/// MOVE` of a large set costs Dovecot about what one of a small set does.
-const MOVE_AT: usize = 2000;
-
 /// The handled messages not moved yet: recorded ones go to the processed
 /// mailbox, quarantined ones to the quarantine. Only messages whose
 /// transactions committed are ever added, so a message still leaves the INBOX
@@ -328,6 +342,8 @@ struct Moves {
     quarantined: Vec<u32>,
     /// How many were added in all (moved or still to move).
     added: usize,
+    /// The pass's mover, while the drain runs (see [`mover`]).
+    mover: Option<Mover>,
 }
 
 impl Moves {
@@ -347,6 +363,27 @@ impl Moves {
 
     fn len(&self) -> usize {
         self.processed.len() + self.quarantined.len()
+    }
+
+    /// Gives what was collected to the mover (see [`mover`]); without one,
+    /// it stays for [`Moves::flush`].
+    fn hand_off(&mut self) {
+        let Some(mover) = &self.mover else { return };
+        let set = MoveSet {
+            processed: std::mem::take(&mut self.processed),
+            quarantined: std::mem::take(&mut self.quarantined),
+        };
+        // A mover that has ended (it never ends before the drain) would leave
+        // them in the INBOX, recorded: the next rescan moves them.
+        let _ = mover.send(set);
+    }
+
+    /// Takes back what the mover could not move, for the watcher's session.
+    fn take_back(&mut self, left: Vec<MoveSet>) {
+        for set in left {
+            self.processed.extend(set.processed);
+            self.quarantined.extend(set.quarantined);
+        }
     }
 
     /// Moves what was collected, one `UID MOVE` per target folder, once
@@ -376,6 +413,97 @@ impl Moves {
         }
         Ok(())
     }
+}
+
+/// Handled messages whose transactions committed, for the mover.
+struct MoveSet {
+    processed: Vec<u32>,
+    quarantined: Vec<u32>,
+}
+
+/// Where a drain sends its committed messages to be moved.
+type Mover = tokio::sync::mpsc::UnboundedSender<MoveSet>;
+
+/// What the mover of a pass could not move (left for the watcher's session,
+/// which moves them when the pass ends).
+struct Aside {
+    left: Vec<MoveSet>,
+}
+
+/// Moves a drain's handled messages out of the INBOX on a second IMAP
+/// session while the drain goes on (a `UID MOVE` of 2,000 messages costs
+/// Dovecot about 70 ms, time the drain spent waiting). The sets arrive only
+/// after their transactions committed, and each is moved only after the
+/// store made them durable (`Store::make_durable`), as on the watcher's
+/// session. The session is opened at the first set (a pass of news sends
+/// none) and must show the drain's UIDVALIDITY. If it cannot be opened, or
+/// a sync or a move fails, that set and every later one are left to the
+/// watcher's session at the end of the pass (which reports a failed sync),
+/// so a server that allows one session per user still has its mail moved.
+async fn mover(
+    p: &Pipeline,
+    uidvalidity: u32,
+    mut sets: tokio::sync::mpsc::UnboundedReceiver<MoveSet>,
+) -> Aside {
+    let imap = &p.cfg.imap;
+    let mut session: Option<ImapConn> = None;
+    let mut left = Vec::new();
+    while let Some(mut set) = sets.recv().await {
+        if !left.is_empty() {
+            left.push(set);
+            continue;
+        }
+        if session.is_none() {
+            match ImapConn::connect(imap).await {
+                Ok((conn, validity, _)) if validity == uidvalidity => session = Some(conn),
+                Ok((conn, _, _)) => {
+                    tracing::warn!("the moving session shows another UIDVALIDITY: moves left to the watcher's session");
+                    conn.logout().await;
+                }
+                Err(e) => tracing::warn!(
+                    "could not open a second IMAP session for moves ({e:#}): moves left to the watcher's session"
+                ),
+            }
+        }
+        let Some(conn) = session.as_mut() else {
+            left.push(set);
+            continue;
+        };
+        if let Err(e) = p.store.make_durable().await {
+            tracing::warn!("could not sync the store before a move: {e:#}");
+            left.push(set);
+            continue;
+        }
+        let mut failed = false;
+        for (uids, target) in [
+            (&mut set.processed, &imap.processed_mailbox),
+            (&mut set.quarantined, &imap.quarantine_mailbox),
+        ] {
+            if failed || uids.is_empty() {
+                continue;
+            }
+            // News first breaks UID order: a set is built from sorted UIDs.
+            uids.sort_unstable();
+            uids.dedup();
+            match conn.move_set(uids, target).await {
+                Ok(()) => uids.clear(),
+                Err(e) => {
+                    tracing::warn!(
+                        n = uids.len(),
+                        "could not move messages to {target} on the moving session: {e:#}"
+                    );
+                    failed = true;
+                }
+            }
+        }
+        if failed {
+            left.push(set);
+        }
+    }
+    if let Some(conn) = session {
+        conn.logout().await;
+    }
+    Aside { left }
 }
 
 /// The next batch: the `fresh` messages at the front of the queue (news,

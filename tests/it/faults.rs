@@ -457,9 +457,13 @@ fn assert_recorded_once(s: &Setup, m: usize) {
 /// What the replica holding the mailbox lease logs when it takes it.
 const LEADS: &str = "this replica watches the mailbox";
 
+/// The faults' daemons move every batch of a drain on the mover's second
+/// session (`imap.move_every` below the batch), so a kill, an outage or a
+/// restart mid-drain also finds sets there, handed off and not yet moved.
 fn fast_knobs(db: Option<String>) -> Knobs {
     Knobs {
         database_url: db,
+        move_every: Some(10),
         ..Knobs::default()
     }
 }

@@ -108,6 +108,8 @@ pub struct Knobs {
     /// `imap.use_idle` and `imap.use_move`.
     pub use_idle: bool,
     pub use_move: bool,
+    /// `imap.move_every` (None: the daemon's default).
+    pub move_every: Option<usize>,
 }
 
 impl Default for Knobs {
@@ -122,6 +124,7 @@ impl Default for Knobs {
             trust_local: true,
             use_idle: true,
             use_move: true,
+            move_every: None,
         }
     }
 }
@@ -166,7 +169,7 @@ poll_interval_secs = 1
 command_timeout_secs = 10
 use_idle = {use_idle}
 use_move = {use_move}
-
+{move_every}
 [smtp]
 host = "127.0.0.1"
 port = {smtp}
@@ -201,6 +204,10 @@ dpo = {{ name = "Dora DPO", address = "{dpo}" }}
         trust = knobs.trust_local,
         use_idle = knobs.use_idle,
         use_move = knobs.use_move,
+        move_every = knobs
+            .move_every
+            .map(|n| format!("move_every = {n}\n"))
+            .unwrap_or_default(),
         breach = u("breach"),
         official = u("official"),
         deputy = u("deputy"),
@@ -645,6 +652,9 @@ pub struct Proxy {
     sent: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
     /// Connections accepted while up.
     pub accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// At most this many connections are accepted in all; later ones are
+    /// closed at once (a server that allows one session per user).
+    pub accept_at_most: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Proxy {
@@ -660,12 +670,14 @@ impl Proxy {
         let open: Arc<Mutex<Vec<std::net::TcpStream>>> = Arc::default();
         let sent: Arc<Mutex<Vec<u8>>> = Arc::default();
         let accepted = Arc::new(AtomicUsize::new(0));
-        let (up2, stop2, open2, sent2, acc2) = (
+        let accept_at_most = Arc::new(AtomicUsize::new(usize::MAX));
+        let (up2, stop2, open2, sent2, acc2, most2) = (
             up.clone(),
             stop.clone(),
             open.clone(),
             sent.clone(),
             accepted.clone(),
+            accept_at_most.clone(),
         );
         std::thread::spawn(move || {
             while !stop2.load(Ordering::Relaxed) {
@@ -677,7 +689,9 @@ impl Proxy {
                     }
                 };
                 let _ = c.set_nonblocking(false);
-                if !up2.load(Ordering::Relaxed) {
+                if !up2.load(Ordering::Relaxed)
+                    || acc2.load(Ordering::Relaxed) >= most2.load(Ordering::Relaxed)
+                {
                     drop(c);
                     continue;
                 }
@@ -730,6 +744,7 @@ impl Proxy {
             open,
             sent,
             accepted,
+            accept_at_most,
         }
     }
 

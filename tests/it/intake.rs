@@ -409,3 +409,61 @@ fn a_drain_holds_its_own_mail_back_but_not_the_mail_of_news() {
         "the news was acknowledged only when the drain ended ({batches_after} batches after it)"
     );
 }
+
+/// A drain moves what it has written out of the INBOX on a second IMAP
+/// session while it goes on (`imap.move_every`), and the rest on its own
+/// session when the queue is empty. `sessions`: how many IMAP connections
+/// the server (a proxy in front of Dovecot) accepts; with one, the mover
+/// cannot log in and its sets are moved by the watcher's session at the end.
+/// Either way every message leaves the INBOX once, to where it belongs.
+fn moves_beside_a_drain(sessions: usize) {
+    let proxy = Proxy::start(stack().get("MAILSTACK_IMAPS_PORT").parse().unwrap());
+    proxy
+        .accept_at_most
+        .store(sessions, std::sync::atomic::Ordering::Relaxed);
+    let s = setup(Knobs {
+        imap_port: Some(proxy.port),
+        move_every: Some(10),
+        ..Knobs::default()
+    });
+    first_delivery(&s);
+    let mut msgs: Vec<Vec<u8>> = (0..120).map(|i| newsletter(&s, i)).collect();
+    msgs.insert(
+        60,
+        b"\x00\x01\x02\xff\xfe binary junk, no header line\x00\r\n".to_vec(),
+    );
+    // Three batches (50, 50, 22): the first two go to the mover.
+    let total = 1 + backlog(&s, msgs);
+    let d = s.start();
+    wait_for(120, "the backlog drained", || {
+        (s.mails("breach", "").is_empty()
+            && s.mails("breach", "Processed").len() + s.mails("breach", "Quarantine").len()
+                == total)
+            .then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(s.mails("breach", "").is_empty());
+    assert_eq!(s.mails("breach", "Quarantine").len(), 1, "{}", d.log_text());
+    assert_eq!(s.mails("breach", "Processed").len(), total - 1);
+    assert_eq!(s.cases().len(), 1, "only the first notice opens a case");
+    let accepted = proxy.accepted.load(std::sync::atomic::Ordering::Relaxed);
+    let log = d.log_text();
+    let left = log.contains("moves left to the watcher's session");
+    if sessions == 1 {
+        assert_eq!(accepted, 1);
+        assert!(left, "the mover says it could not log in:\n{log}");
+    } else {
+        assert_eq!(accepted, 2, "the watcher's session and the mover's:\n{log}");
+        assert!(!left, "{log}");
+    }
+}
+
+#[test]
+fn a_drain_moves_its_mail_on_a_second_session_beside_it() {
+    moves_beside_a_drain(usize::MAX);
+}
+
+#[test]
+fn a_drain_moves_its_mail_itself_when_a_second_session_is_refused() {
+    moves_beside_a_drain(1);
+}
