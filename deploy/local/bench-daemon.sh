@@ -10,8 +10,8 @@
 # BENCH_REMINDERS (default 10000) open cases for the reminder burst, 0 skips it;
 # BENCH_DRAIN_LATENCY_RUNS (default 20) notices sent one by one during the drain;
 # BENCH_INTAKE_ONLY=0 skips the second drain with SMTP unreachable (intake alone);
-# BENCH_SQLITE=0 measures PostgreSQL only; BENCH_BATCH_BYTES / BENCH_BATCH_MESSAGES set
-# imap.batch_max_bytes / imap.batch_max_messages;
+# BENCH_SQLITE=0 measures PostgreSQL only; BENCH_BATCH_BYTES / BENCH_BATCH_MESSAGES /
+# BENCH_MOVE_EVERY set imap.batch_max_bytes / imap.batch_max_messages / imap.move_every;
 # BENCH_LOGS=DIR keeps the daemon's logs there (with e.g.
 # BREACHWATCH_LOG=info,breachwatch::workers=debug: the drain's phase timings).
 # Not a test: it prints a table (deploy/local/bench_daemon.py).

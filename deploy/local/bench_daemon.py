@@ -234,11 +234,13 @@ def bare_move(args, user):
 # ------------------------------------------------------------------ daemon
 def write_config(args, path, db_url, smtp_port=None):
     u = lambda r: f"{r}-bench@{args.domain}"
-    # BENCH_BATCH_BYTES / BENCH_BATCH_MESSAGES: `imap.batch_max_bytes` /
-    # `imap.batch_max_messages` (else the daemon's defaults).
+    # BENCH_BATCH_BYTES / BENCH_BATCH_MESSAGES / BENCH_MOVE_EVERY:
+    # `imap.batch_max_bytes` / `imap.batch_max_messages` / `imap.move_every`
+    # (else the daemon's defaults).
     batch = ""
     for env, key in (("BENCH_BATCH_BYTES", "batch_max_bytes"),
-                     ("BENCH_BATCH_MESSAGES", "batch_max_messages")):
+                     ("BENCH_BATCH_MESSAGES", "batch_max_messages"),
+                     ("BENCH_MOVE_EVERY", "move_every")):
         if os.environ.get(env, ""):
             batch += f"{key} = {int(os.environ[env])}\n"
     with open(path, "w") as f:
