@@ -364,6 +364,19 @@ impl ImapConn {
         Ok(out)
     }
 
+    /// Brings the session's view of the mailbox up to date (`NOOP`): a
+    /// server acts on the UIDs a session has seen, so a session that has
+    /// only moved mail must do this before it moves mail that arrived since
+    /// it last looked (Dovecot answers a `UID MOVE` of UIDs it has not
+    /// shown the session with OK and moves nothing). What the server says of
+    /// the mailbox meanwhile is dropped: this session does not watch it.
+    pub async fn sync_view(&mut self) -> anyhow::Result<()> {
+        let t = self.timeout;
+        within(t, "NOOP", self.s()?.noop()).await?;
+        self.arrived();
+        Ok(())
+    }
+
     /// Moves one message (MOVE when the server has it, else COPY + EXPUNGE).
     pub async fn move_to(&mut self, uid: u32, target: &str) -> anyhow::Result<()> {
         self.move_set(&[uid], target).await

@@ -435,7 +435,9 @@ struct Aside {
 /// Dovecot about 70 ms, time the drain spent waiting). The sets arrive only
 /// after their transactions committed, and each is moved only after the
 /// store made them durable (`Store::make_durable`), as on the watcher's
-/// session. The session is opened at the first set (a pass of news sends
+/// session, and after a `NOOP` has shown this session the mail that arrived
+/// since it last looked (`ImapConn::sync_view`: news written during the
+/// drain is in the sets too, and a server moves only UIDs it has shown). The session is opened at the first set (a pass of news sends
 /// none) and must show the drain's UIDVALIDITY. If it cannot be opened, or
 /// a sync or a move fails, that set and every later one are left to the
 /// watcher's session at the end of the pass (which reports a failed sync),
@@ -471,6 +473,15 @@ async fn mover(
         };
         if let Err(e) = p.store.make_durable().await {
             tracing::warn!("could not sync the store before a move: {e:#}");
+            left.push(set);
+            continue;
+        }
+        // The set may hold mail that arrived after this session last looked
+        // (news written during the drain): the server must show it first.
+        if let Err(e) = conn.sync_view().await {
+            tracing::warn!(
+                "the moving session failed ({e:#}): moves left to the watcher's session"
+            );
             left.push(set);
             continue;
         }
