@@ -69,7 +69,7 @@ pub async fn ingest_pass(
             mover: Some(to_mover),
             ..Moves::default()
         };
-        let (outcome, aside) = {
+        let (outcome, left) = {
             let (conn, last, moves) = (&mut *conn, &mut last, &mut moves);
             let drain = async move {
                 let r = drain(conn, p, uidvalidity, last, rescan, stop, moves).await;
@@ -82,7 +82,7 @@ pub async fn ingest_pass(
         let moved = moves.added;
         // Whatever ended the pass, what it handled leaves the INBOX now,
         // with what the mover could not move.
-        moves.take_back(aside.left);
+        moves.take_back(left);
         let flushed = moves.flush(conn, p).await;
         outcome?;
         flushed?;
@@ -338,8 +338,7 @@ async fn take_news(
 /// only after its transaction.
 #[derive(Default)]
 struct Moves {
-    processed: Vec<u32>,
-    quarantined: Vec<u32>,
+    set: MoveSet,
     /// How many were added in all (moved or still to move).
     added: usize,
     /// The pass's mover, while the drain runs (see [`mover`]).
@@ -354,25 +353,22 @@ impl Moves {
             *last = (*last).max(uid);
             self.added += 1;
             if h.is_quarantined() {
-                self.quarantined.push(uid);
+                self.set.quarantined.push(uid);
             } else {
-                self.processed.push(uid);
+                self.set.processed.push(uid);
             }
         }
     }
 
     fn len(&self) -> usize {
-        self.processed.len() + self.quarantined.len()
+        self.set.processed.len() + self.set.quarantined.len()
     }
 
     /// Gives what was collected to the mover (see [`mover`]); without one,
     /// it stays for [`Moves::flush`].
     fn hand_off(&mut self) {
         let Some(mover) = &self.mover else { return };
-        let set = MoveSet {
-            processed: std::mem::take(&mut self.processed),
-            quarantined: std::mem::take(&mut self.quarantined),
-        };
+        let set = std::mem::take(&mut self.set);
         // A mover that has ended (it never ends before the drain) would leave
         // them in the INBOX, recorded: the next rescan moves them.
         let _ = mover.send(set);
@@ -381,8 +377,8 @@ impl Moves {
     /// Takes back what the mover could not move, for the watcher's session.
     fn take_back(&mut self, left: Vec<MoveSet>) {
         for set in left {
-            self.processed.extend(set.processed);
-            self.quarantined.extend(set.quarantined);
+            self.set.processed.extend(set.processed);
+            self.set.quarantined.extend(set.quarantined);
         }
     }
 
@@ -399,13 +395,7 @@ impl Moves {
         }
         let imap = &p.cfg.imap;
         p.store.make_durable().await?;
-        for (uids, target) in [
-            (&mut self.processed, &imap.processed_mailbox),
-            (&mut self.quarantined, &imap.quarantine_mailbox),
-        ] {
-            // News first breaks UID order: a set is built from sorted UIDs.
-            uids.sort_unstable();
-            uids.dedup();
+        for (uids, target) in self.set.folders(imap) {
             if let Err(e) = conn.move_set(uids, target).await {
                 tracing::warn!(n = uids.len(), "could not move messages to {target}: {e:#}");
             }
@@ -415,20 +405,34 @@ impl Moves {
     }
 }
 
-/// Handled messages whose transactions committed, for the mover.
+/// Handled messages whose transactions committed: recorded ones for the
+/// processed mailbox, quarantined ones for the quarantine.
+#[derive(Default)]
 struct MoveSet {
     processed: Vec<u32>,
     quarantined: Vec<u32>,
 }
 
+impl MoveSet {
+    /// Each folder's UIDs with the folder they go to, sorted and without
+    /// repeats (news first breaks UID order; a set is built from sorted UIDs).
+    fn folders<'a>(
+        &'a mut self,
+        imap: &'a crate::config::Imap,
+    ) -> [(&'a mut Vec<u32>, &'a str); 2] {
+        for uids in [&mut self.processed, &mut self.quarantined] {
+            uids.sort_unstable();
+            uids.dedup();
+        }
+        [
+            (&mut self.processed, &imap.processed_mailbox),
+            (&mut self.quarantined, &imap.quarantine_mailbox),
+        ]
+    }
+}
+
 /// Where a drain sends its committed messages to be moved.
 type Mover = tokio::sync::mpsc::UnboundedSender<MoveSet>;
-
-/// What the mover of a pass could not move (left for the watcher's session,
-/// which moves them when the pass ends).
-struct Aside {
-    left: Vec<MoveSet>,
-}
 
 /// Moves a drain's handled messages out of the INBOX on a second IMAP
 /// session while the drain goes on (a `UID MOVE` of 2,000 messages costs
@@ -437,16 +441,17 @@ struct Aside {
 /// store made them durable (`Store::make_durable`), as on the watcher's
 /// session, and after a `NOOP` has shown this session the mail that arrived
 /// since it last looked (`ImapConn::sync_view`: news written during the
-/// drain is in the sets too, and a server moves only UIDs it has shown). The session is opened at the first set (a pass of news sends
-/// none) and must show the drain's UIDVALIDITY. If it cannot be opened, or
-/// a sync or a move fails, that set and every later one are left to the
+/// drain is in the sets too, and a server moves only UIDs it has shown).
+/// The session is opened at the first set (a pass of news sends none) and
+/// must show the drain's UIDVALIDITY. If it cannot be opened, or a sync or
+/// a move fails, that set and every later one are returned, left to the
 /// watcher's session at the end of the pass (which reports a failed sync),
 /// so a server that allows one session per user still has its mail moved.
 async fn mover(
     p: &Pipeline,
     uidvalidity: u32,
     mut sets: tokio::sync::mpsc::UnboundedReceiver<MoveSet>,
-) -> Aside {
+) -> Vec<MoveSet> {
     let imap = &p.cfg.imap;
     let mut session: Option<ImapConn> = None;
     let mut left = Vec::new();
@@ -486,16 +491,10 @@ async fn mover(
             continue;
         }
         let mut failed = false;
-        for (uids, target) in [
-            (&mut set.processed, &imap.processed_mailbox),
-            (&mut set.quarantined, &imap.quarantine_mailbox),
-        ] {
+        for (uids, target) in set.folders(imap) {
             if failed || uids.is_empty() {
                 continue;
             }
-            // News first breaks UID order: a set is built from sorted UIDs.
-            uids.sort_unstable();
-            uids.dedup();
             match conn.move_set(uids, target).await {
                 Ok(()) => uids.clear(),
                 Err(e) => {
@@ -514,7 +513,7 @@ async fn mover(
     if let Some(conn) = session {
         conn.logout().await;
     }
-    Aside { left }
+    left
 }
 
 /// The next batch: the `fresh` messages at the front of the queue (news,

@@ -53,6 +53,17 @@ fn backlog(s: &Setup, msgs: impl IntoIterator<Item = Vec<u8>>) -> usize {
     n
 }
 
+/// Waits until the INBOX is empty and `total` messages are in Processed
+/// and Quarantine together.
+fn wait_handled(s: &Setup, total: usize, secs: u64, what: &str) {
+    wait_for(secs, what, || {
+        (s.mails("breach", "").is_empty()
+            && s.mails("breach", "Processed").len() + s.mails("breach", "Quarantine").len()
+                == total)
+            .then_some(())
+    });
+}
+
 fn first_delivery(s: &Setup) {
     let now = Utc::now();
     s.send(
@@ -219,12 +230,7 @@ fn a_poisonous_message_does_not_keep_its_batch_from_being_recorded() {
     ];
     let total = 1 + backlog(&s, msgs);
     let d = s.start();
-    wait_for(60, "the batch handled", || {
-        (s.mails("breach", "").is_empty()
-            && s.mails("breach", "Processed").len() + s.mails("breach", "Quarantine").len()
-                == total)
-            .then_some(())
-    });
+    wait_handled(&s, total, 60, "the batch handled");
     assert_eq!(s.mails("breach", "Quarantine").len(), 1, "{}", d.log_text());
     assert_eq!(s.mails("breach", "Processed").len(), total - 1);
     assert_eq!(
@@ -439,12 +445,7 @@ fn moves_beside_a_drain(sessions: usize) {
     // Three batches (50, 50, 22): the first two go to the mover.
     let total = 1 + backlog(&s, msgs);
     let d = s.start();
-    wait_for(120, "the backlog drained", || {
-        (s.mails("breach", "").is_empty()
-            && s.mails("breach", "Processed").len() + s.mails("breach", "Quarantine").len()
-                == total)
-            .then_some(())
-    });
+    wait_handled(&s, total, 120, "the backlog drained");
     std::thread::sleep(Duration::from_millis(500));
     assert!(s.mails("breach", "").is_empty());
     assert_eq!(s.mails("breach", "Quarantine").len(), 1, "{}", d.log_text());
