@@ -1243,6 +1243,14 @@ impl Store {
         dispatch!(self, claim_outbox_batch(now, lease, Some(claimer), limit))
     }
 
+    /// The plan of [`Store::claim_outbox_batch`]'s statement as the server
+    /// would run it now, one line per step; nothing is claimed. It walks the
+    /// send order's index and finds the claimed rows by primary key, with or
+    /// without statistics on the outbox (an operator's check, and the tests').
+    pub async fn explain_outbox_claim(&self, now: DateTime<Utc>, limit: i64) -> Result<String> {
+        dispatch!(self, explain_outbox_claim(now, limit))
+    }
+
     /// Claims up to `limit` due rows of these cases (by reference) for a
     /// replica, in send order: the news lane while the senders are held back
     /// (`workers::burst`).

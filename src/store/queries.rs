@@ -1282,6 +1282,7 @@ macro_rules! backend {
                 claimer: Option<i64>,
             ) -> Result<Option<OutboxRow>> {
                 let mut tx = $begin(pool).await?;
+                claim_planner(&mut tx).await?;
                 // The outer status test is re-checked after a row lock wait in
                 // PostgreSQL, so two replicas never claim the same row.
                 // The attempt is counted as the row is claimed, so a crash
@@ -1292,7 +1293,8 @@ macro_rules! backend {
                 // row's `priority_at` (its case's deadline when queued,
                 // migration 0011): one walk of the `outbox_claim` index, no
                 // sort of every due row per claim.
-                // SQLite: the send order's index (see `claim_outbox_batch`).
+                // SQLite: the send order's index; PostgreSQL: no sort of
+                // every due row (see `claim_batch_sql`).
                 let indexed = if <Db as sqlx::Database>::NAME == "SQLite" {
                     "INDEXED BY outbox_claim"
                 } else {
@@ -1367,28 +1369,8 @@ macro_rules! backend {
                 limit: i64,
             ) -> Result<Vec<OutboxRow>> {
                 let mut tx = $begin(pool).await?;
-                // SQLite's planner, without statistics, would rather take the
-                // due rows from `outbox_due` and sort them all at each claim
-                // (10,000 queued reminders: quadratic); the send order's
-                // index stops after `limit` rows.
-                // The outer UPDATE then finds the claimed rows by id (it would
-                // walk every due row of `outbox_due` otherwise).
-                let (outer, indexed) = if <Db as sqlx::Database>::NAME == "SQLite" {
-                    ("NOT INDEXED", "INDEXED BY outbox_claim")
-                } else {
-                    ("", "")
-                };
-                let sql = format!(
-                    "UPDATE outbox {outer} SET status = 'sending', next_attempt_at = $2, attempts = attempts + 1, \
-                     claimed_by = $3 \
-                     WHERE id IN (SELECT o.id FROM outbox o {indexed} \
-                                  WHERE o.status IN ('pending', 'sending') AND o.next_attempt_at <= $1 \
-                                  ORDER BY o.priority_at, o.next_attempt_at, o.id LIMIT $4 {}) \
-                       AND status IN ('pending', 'sending') AND next_attempt_at <= $1 \
-                     RETURNING id, case_id, message_id, envelope_from, recipients, attempts, purpose, priority_at",
-                    $claim_lock
-                );
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                claim_planner(&mut tx).await?;
+                let rows = sqlx::query(sqlx::AssertSqlSafe(claim_batch_sql()))
                     .bind(now)
                     .bind(now + lease)
                     .bind(claimer)
@@ -1397,6 +1379,88 @@ macro_rules! backend {
                     .await?;
                 tx.commit().await?;
                 Ok(in_send_order(&rows))
+            }
+
+            /// The statement of [`claim_outbox_batch`] ($1 now, $2 the
+            /// lease's end, $3 the claimer, $4 the limit). It walks the send
+            /// order's index (`outbox_claim`) and stops after `limit` rows,
+            /// then updates the claimed rows found by id, whatever the
+            /// planner knows of the table:
+            /// - SQLite's planner, without statistics, would rather take the
+            ///   due rows from `outbox_due` and sort them all at each claim
+            ///   (10,000 queued reminders: quadratic), and the outer UPDATE
+            ///   would walk every due row of `outbox_due`: hence the index
+            ///   hints.
+            /// - PostgreSQL's statistics lag a burst (an outbox that grows
+            ///   from nothing to thousands of due rows in seconds, or one of
+            ///   sent history whose statistics say nothing is due): it then
+            ///   planned a sort of every due row and a hash join over them
+            ///   again, at each claim. [`claim_planner`] rules the sort out;
+            ///   the UPDATE takes the claimed ids as an array, by primary
+            ///   key. It needs no status test of its own: the row lock of
+            ///   the inner SELECT tests its WHERE again against a row's
+            ///   newest version (a row another replica claimed meanwhile is
+            ///   not returned), and a locked row cannot change before the
+            ///   UPDATE of the same statement.
+            fn claim_batch_sql() -> String {
+                if <Db as sqlx::Database>::NAME == "SQLite" {
+                    "UPDATE outbox NOT INDEXED SET status = 'sending', next_attempt_at = $2, \
+                     attempts = attempts + 1, claimed_by = $3 \
+                     WHERE id IN (SELECT o.id FROM outbox o INDEXED BY outbox_claim \
+                                  WHERE o.status IN ('pending', 'sending') AND o.next_attempt_at <= $1 \
+                                  ORDER BY o.priority_at, o.next_attempt_at, o.id LIMIT $4) \
+                       AND status IN ('pending', 'sending') AND next_attempt_at <= $1 \
+                     RETURNING id, case_id, message_id, envelope_from, recipients, attempts, purpose, priority_at"
+                        .to_string()
+                } else {
+                    format!(
+                        "UPDATE outbox SET status = 'sending', next_attempt_at = $2, attempts = attempts + 1, \
+                         claimed_by = $3 \
+                         WHERE id = ANY(ARRAY(SELECT o.id FROM outbox o \
+                                              WHERE o.status IN ('pending', 'sending') AND o.next_attempt_at <= $1 \
+                                              ORDER BY o.priority_at, o.next_attempt_at, o.id LIMIT $4 {})) \
+                         RETURNING id, case_id, message_id, envelope_from, recipients, attempts, purpose, priority_at",
+                        $claim_lock
+                    )
+                }
+            }
+
+            /// A claim's planner settings, inside its transaction. PostgreSQL:
+            /// no sort, so the send order comes from walking `outbox_claim`
+            /// (see [`claim_batch_sql`]); `SET LOCAL` ends with the
+            /// transaction. SQLite: its statement's index hints do it.
+            async fn claim_planner(tx: &mut Tx) -> Result<()> {
+                if <Db as sqlx::Database>::NAME != "SQLite" {
+                    sqlx::query("SET LOCAL enable_sort = off").execute(&mut **tx).await?;
+                }
+                Ok(())
+            }
+
+            /// The plan of [`claim_outbox_batch`]'s statement as the server
+            /// would run it now, one line per step (SQLite's `EXPLAIN QUERY
+            /// PLAN`, PostgreSQL's `EXPLAIN`), in a transaction rolled back:
+            /// nothing is claimed.
+            pub async fn explain_outbox_claim(pool: &Pool, now: DateTime<Utc>, limit: i64) -> Result<String> {
+                let mut tx = $begin(pool).await?;
+                claim_planner(&mut tx).await?;
+                let sqlite = <Db as sqlx::Database>::NAME == "SQLite";
+                let explain = if sqlite { "EXPLAIN QUERY PLAN " } else { "EXPLAIN " };
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{explain}{}", claim_batch_sql())))
+                    .bind(now)
+                    .bind(now)
+                    .bind(None::<i64>)
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.rollback().await?;
+                // SQLite's `detail` is its fourth column, PostgreSQL's plan
+                // its only one.
+                let column = if sqlite { 3 } else { 0 };
+                Ok(rows
+                    .iter()
+                    .map(|r| r.try_get::<String, _>(column).unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join("\n"))
             }
 
             /// Claims up to `limit` due rows of the cases `case_refs` for
@@ -1412,27 +1476,37 @@ macro_rules! backend {
                 case_refs: &[String],
             ) -> Result<Vec<OutboxRow>> {
                 let mut tx = $begin(pool).await?;
-                // SQLite: the outer UPDATE finds the rows by id, as in
-                // `claim_outbox_batch`.
-                let outer = if <Db as sqlx::Database>::NAME == "SQLite" { "NOT INDEXED " } else { "" };
+                // The outer UPDATE finds the rows by id, as in
+                // `claim_batch_sql` (SQLite: by its hint; PostgreSQL: the ids
+                // as an array, the inner row lock testing their WHERE). The
+                // inner SELECT reads the few rows of these cases through
+                // `outbox_case` and sorts them.
+                let sqlite = <Db as sqlx::Database>::NAME == "SQLite";
+                let (outer, open, close) = if sqlite {
+                    ("NOT INDEXED ", "IN (", ") AND status IN ('pending', 'sending') AND next_attempt_at <= ")
+                } else {
+                    ("", "= ANY(ARRAY(", "))")
+                };
                 let mut q = sqlx::QueryBuilder::<Db>::new(format!(
                     "UPDATE outbox {outer}SET status = 'sending', next_attempt_at = "
                 ));
                 q.push_bind(now + lease)
                     .push(", attempts = attempts + 1, claimed_by = ")
                     .push_bind(claimer)
-                    .push(
-                        " WHERE id IN (SELECT o.id FROM outbox o \
-                         WHERE o.case_id IN (SELECT id FROM cases WHERE ref",
-                    );
+                    .push(format!(
+                        " WHERE id {open}SELECT o.id FROM outbox o \
+                         WHERE o.case_id IN (SELECT id FROM cases WHERE ref"
+                    ));
                 push_in(&mut q, case_refs);
                 q.push(") AND o.status IN ('pending', 'sending') AND o.next_attempt_at <= ")
                     .push_bind(now)
                     .push(" ORDER BY o.priority_at, o.next_attempt_at, o.id LIMIT ")
                     .push_bind(limit)
-                    .push(format!(" {}) AND status IN ('pending', 'sending') AND next_attempt_at <= ", $claim_lock))
-                    .push_bind(now)
-                    .push(" RETURNING id, case_id, message_id, envelope_from, recipients, attempts, purpose, priority_at");
+                    .push(format!(" {}{close}", $claim_lock));
+                if sqlite {
+                    q.push_bind(now);
+                }
+                q.push(" RETURNING id, case_id, message_id, envelope_from, recipients, attempts, purpose, priority_at");
                 let rows = q.build().fetch_all(&mut *tx).await?;
                 tx.commit().await?;
                 Ok(in_send_order(&rows))

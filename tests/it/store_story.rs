@@ -1123,3 +1123,79 @@ kommit åt personuppgifter om elever och vårdnadshavare under helgen.\r\n"
     assert_eq!(p.depending_on(&[], &reads), 0);
     assert_eq!(p.depending_on(a, &reads), 3);
 }
+
+/// The outbox claim walks the send order's index and stops after its
+/// limit, and finds the claimed rows by primary key, whatever the server
+/// knows of the table: PostgreSQL planned a sort of every due row and a
+/// hash join over them again when its statistics lagged a burst (a table
+/// never analysed that grew to thousands of due rows in seconds, or one
+/// analysed when all its mail was sent), at every claim of 16. The claims
+/// themselves still go in send order, each row to one claimer.
+async fn the_outbox_claim_walks_its_index(db_url: &str) {
+    let store = Store::connect(db_url).await.unwrap();
+    let now = Utc::now();
+    let due = now - Duration::hours(1);
+    let pg = !db_url.starts_with("sqlite:");
+    let fill = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) \
+                INSERT INTO outbox (case_id, dedupe_key, message_id, purpose, envelope_from, recipients, \
+                subject, status, attempts, next_attempt_at, created_at, priority_at) \
+                SELECT NULL, 'k' || i, 'm' || i || '@test.invalid', 'ack', 'bw@test.invalid', '[]', 's', \
+                'pending', 0, $1, $1, $1 FROM n";
+    on_a_connection!(db_url, |c| {
+        if pg {
+            // No analyse behind the test's back.
+            sqlx::query("ALTER TABLE outbox SET (autovacuum_enabled = false)")
+                .execute(&mut c)
+                .await
+                .unwrap();
+        }
+        sqlx::query(fill).bind(due).execute(&mut c).await.unwrap();
+    });
+    let check = |plan: &str, when: &str| {
+        let lines: Vec<&str> = plan.lines().collect();
+        let has = |s: &str| lines.iter().any(|l| l.contains(s));
+        if pg {
+            assert!(has("Index Scan using outbox_claim"), "{when}:\n{plan}");
+            assert!(!has("Sort"), "{when}: a sort in the claim:\n{plan}");
+            assert!(!has("Hash"), "{when}: a hash join in the claim:\n{plan}");
+            assert!(has("outbox_pkey"), "{when}:\n{plan}");
+        } else {
+            assert!(has("USING INDEX outbox_claim"), "{when}:\n{plan}");
+            assert!(!has("TEMP B-TREE"), "{when}: a sort in the claim:\n{plan}");
+            assert!(has("INTEGER PRIMARY KEY"), "{when}:\n{plan}");
+        }
+    };
+    check(
+        &store.explain_outbox_claim(now, 16).await.unwrap(),
+        "never analysed",
+    );
+    // Statistics taken while every row was sent: nothing looks due.
+    on_a_connection!(db_url, |c| {
+        for sql in [
+            "UPDATE outbox SET status = 'sent'",
+            "ANALYZE outbox",
+            "UPDATE outbox SET status = 'pending'",
+        ] {
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        }
+    });
+    check(
+        &store.explain_outbox_claim(now, 16).await.unwrap(),
+        "analysed when all was sent",
+    );
+    let lease = Duration::seconds(600);
+    let first = store.claim_outbox_batch(now, lease, 1, 16).await.unwrap();
+    let second = store.claim_outbox_batch(now, lease, 2, 16).await.unwrap();
+    let ids =
+        |rows: &[breachwatch::store::OutboxRow]| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+    // One priority for all: the send order is by id.
+    assert_eq!(ids(&first), (1..=16).collect::<Vec<i64>>());
+    assert_eq!(ids(&second), (17..=32).collect::<Vec<i64>>());
+    store.close().await;
+}
+
+on_both_backends!(
+    the_outbox_claim_walks_its_index,
+    the_outbox_claim_walks_its_index_on_sqlite,
+    the_outbox_claim_walks_its_index_on_postgres
+);
