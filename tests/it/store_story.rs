@@ -1191,6 +1191,23 @@ async fn the_outbox_claim_walks_its_index(db_url: &str) {
     // One priority for all: the send order is by id.
     assert_eq!(ids(&first), (1..=16).collect::<Vec<i64>>());
     assert_eq!(ids(&second), (17..=32).collect::<Vec<i64>>());
+    // Claimers at once (PostgreSQL: on as many connections, the claim's
+    // UPDATE without a status test of its own): each row to one of them,
+    // and together the next rows in order.
+    let claims: Vec<_> = (3..11)
+        .map(|claimer| {
+            let store = store.clone();
+            tokio::spawn(async move { store.claim_outbox_batch(now, lease, claimer, 16).await })
+        })
+        .collect();
+    let mut taken: Vec<i64> = Vec::new();
+    for c in claims {
+        let rows = c.await.unwrap().unwrap();
+        assert_eq!(rows.len(), 16);
+        taken.extend(ids(&rows));
+    }
+    taken.sort_unstable();
+    assert_eq!(taken, (33..=160).collect::<Vec<i64>>());
     store.close().await;
 }
 
