@@ -1283,8 +1283,9 @@ macro_rules! backend {
             ) -> Result<Option<OutboxRow>> {
                 let mut tx = $begin(pool).await?;
                 claim_planner(&mut tx).await?;
-                // The outer status test is re-checked after a row lock wait in
-                // PostgreSQL, so two replicas never claim the same row.
+                // The outer status test repeats the inner one, which the row
+                // lock (SKIP LOCKED) tests again against the row's newest
+                // version: two replicas never claim the same row.
                 // The attempt is counted as the row is claimed, so a crash
                 // mid-send still counts. Among due rows the mail of the case
                 // whose deadline is nearest goes first (mail of no case, e.g.
