@@ -1282,41 +1282,22 @@ macro_rules! backend {
                 claimer: Option<i64>,
             ) -> Result<Option<OutboxRow>> {
                 let mut tx = $begin(pool).await?;
+                // The batch's claim of one row (its statement, plan and send
+                // order: `claim_batch_sql`); the attempt is counted as the
+                // row is claimed, so a crash mid-send still counts. Among due
+                // rows the mail of the case whose deadline is nearest goes
+                // first (mail of no case, e.g. the digest, after), so after
+                // an outage the urgent case's reminder is not queued behind a
+                // backlog: the row's `priority_at` (its case's deadline when
+                // queued, migration 0011).
                 claim_planner(&mut tx).await?;
-                // The outer status test repeats the inner one, which the row
-                // lock (SKIP LOCKED) tests again against the row's newest
-                // version: two replicas never claim the same row.
-                // The attempt is counted as the row is claimed, so a crash
-                // mid-send still counts. Among due rows the mail of the case
-                // whose deadline is nearest goes first (mail of no case, e.g.
-                // the digest, after), so after an outage the urgent case's
-                // reminder is not queued behind a backlog. The order is the
-                // row's `priority_at` (its case's deadline when queued,
-                // migration 0011): one walk of the `outbox_claim` index, no
-                // sort of every due row per claim.
-                // SQLite: the send order's index; PostgreSQL: no sort of
-                // every due row (see `claim_batch_sql`).
-                let indexed = if <Db as sqlx::Database>::NAME == "SQLite" {
-                    "INDEXED BY outbox_claim"
-                } else {
-                    ""
-                };
-                let sql = format!(
-                    "UPDATE outbox SET status = 'sending', next_attempt_at = $2, attempts = attempts + 1, \
-                     claimed_by = $3 \
-                     WHERE id = (SELECT o.id FROM outbox o {indexed} \
-                                 WHERE o.status IN ('pending', 'sending') AND o.next_attempt_at <= $1 \
-                                 ORDER BY o.priority_at, o.next_attempt_at, o.id LIMIT 1 {}) \
-                       AND status IN ('pending', 'sending') AND next_attempt_at <= $1 \
-                     RETURNING id, case_id, message_id, envelope_from, recipients, attempts, purpose, priority_at",
-                    $claim_lock
-                );
-                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(now)
-                .bind(now + lease)
-                .bind(claimer)
-                .fetch_optional(&mut *tx)
-                .await?;
+                let row = sqlx::query(sqlx::AssertSqlSafe(claim_batch_sql()))
+                    .bind(now)
+                    .bind(now + lease)
+                    .bind(claimer)
+                    .bind(1_i64)
+                    .fetch_optional(&mut *tx)
+                    .await?;
                 let Some(r) = row else {
                     tx.commit().await?;
                     return Ok(None);
