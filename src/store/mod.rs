@@ -755,17 +755,6 @@ impl Store {
     async fn open(url: &str) -> Result<Store> {
         if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = sqlx::postgres::PgConnectOptions::from_str(url)?;
-            // A TCP connection (not a Unix socket) gets TCP_NODELAY
-            // (`pg_nodelay`: sqlx 0.9.0 does not set it).
-            let tcp = (!opts.get_host().starts_with('/')).then(|| {
-                (
-                    opts.get_host()
-                        .trim_matches(['[', ']'])
-                        .parse::<std::net::IpAddr>()
-                        .ok(),
-                    opts.get_port(),
-                )
-            });
             let pool = PgPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(10))
@@ -783,14 +772,6 @@ impl Store {
                             sqlx::Connection::ping(conn).await?;
                         }
                         Ok(true)
-                    })
-                })
-                .after_connect(move |_, _| {
-                    Box::pin(async move {
-                        if let Some((host, port)) = tcp {
-                            pg_nodelay::set_on_database_sockets(host, port);
-                        }
-                        Ok(())
                     })
                 })
                 .connect_with(opts)

@@ -1,36 +1,17 @@
-//! TCP_NODELAY on the PostgreSQL connections. sqlx 0.9.0 no longer sets it
-//! (launchbadge/sqlx#4022 removed it; the fix, #4336, is merged but not
-//! released): with Nagle's algorithm on, the tail of a statement written
-//! while the server has not yet acknowledged the bytes before it waits for
-//! the server's delayed ACK, 40 ms on Linux. In a 3,000-message drain on
-//! PostgreSQL (`make bench-daemon`, session 14) 6 % of the raw-mail inserts
-//! and 40 % of the group's message inserts waited 40-60 ms before the server
-//! saw them (the server's statement log: the time between one statement's end
-//! and the next one's start, by connection). libpq and tokio-postgres set
-//! the option on every connection.
-//!
-//! sqlx gives no access to its socket, so after each connection is made
-//! ([`set_on_database_sockets`], the pool's `after_connect`) this sets the
-//! option on every TCP socket of the process whose peer is the database's
-//! address: the new connection's, and again (harmless) the others'. Linux
-//! only (`/proc/self/fd`); elsewhere nothing changes. Remove once sqlx sets
-//! it again.
+//! Whether the PostgreSQL connections have TCP_NODELAY (tests). With
+//! Nagle's algorithm on, the tail of a statement written while the server had
+//! not yet acknowledged the bytes before it waited for the server's delayed
+//! ACK, 40 ms on Linux: in a 3,000-message drain (`make bench-daemon`,
+//! session 14) 6 % of the raw-mail inserts and 40 % of the group's message
+//! inserts waited 40-60 ms. sqlx 0.9.0 did not set the option
+//! (launchbadge/sqlx#4022); the daemon set it after each connection was made,
+//! which left the connection's own TLS handshake and startup to Nagle: two
+//! delayed ACKs, about 85 ms, for every connection opened (session 35,
+//! `strace` of a start). sqlx 0.9.1 sets it as it connects (#4336): the
+//! daemon no longer touches the sockets, and
+//! `store_story::postgres_connections_have_tcp_nodelay` holds sqlx to it.
 
 use std::net::SocketAddr;
-
-/// Sets TCP_NODELAY on the process's TCP sockets connected to `host`:`port`
-/// (`host` None: any host on that port, for a host name that was not an
-/// address). Returns how many sockets now have it; an fd closed meanwhile,
-/// or one that is not such a socket, is skipped.
-pub fn set_on_database_sockets(host: Option<std::net::IpAddr>, port: u16) -> usize {
-    let mut set = 0;
-    each_database_socket(host, port, |sock| {
-        if sock.set_tcp_nodelay(true).is_ok() {
-            set += 1;
-        }
-    });
-    set
-}
 
 /// Whether each of the process's TCP sockets connected to `host`:`port` has
 /// TCP_NODELAY (tests).
@@ -114,19 +95,19 @@ mod tests {
         assert!(is_database(other, None, 5432));
     }
 
-    /// A TCP connection made here gets the option; a listener and a socket
-    /// to another port do not.
+    /// A socket to the port is reported with its option; a socket to
+    /// another port is not reported.
     #[test]
-    fn sets_the_option_on_the_connection_to_the_port() {
+    fn reports_the_connections_to_the_port() {
         let db = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = db.local_addr().unwrap().port();
         let c = std::net::TcpStream::connect(db.local_addr().unwrap()).unwrap();
-        let o = std::net::TcpStream::connect(other.local_addr().unwrap()).unwrap();
-        assert!(!c.nodelay().unwrap());
-        let n = set_on_database_sockets(Some("127.0.0.1".parse().unwrap()), port);
-        assert!(n >= 1);
-        assert!(c.nodelay().unwrap());
-        assert!(!o.nodelay().unwrap());
+        let _o = std::net::TcpStream::connect(other.local_addr().unwrap()).unwrap();
+        let lo = Some("127.0.0.1".parse().unwrap());
+        c.set_nodelay(false).unwrap();
+        assert_eq!(nodelay_of_database_sockets(lo, port), vec![false]);
+        c.set_nodelay(true).unwrap();
+        assert_eq!(nodelay_of_database_sockets(lo, port), vec![true]);
     }
 }
