@@ -16,6 +16,7 @@ Uses its own mailbox users (<role>-bench@DOMAIN) so other users' tests are not
 disturbed; empties only those users' mailboxes.
 """
 import argparse
+import atexit
 import glob
 import imaplib
 import json
@@ -352,6 +353,21 @@ class CpuWindow:
         return out
 
 
+# Daemons started and not yet stopped: killed when the bench exits, whatever
+# ended it (a daemon left running watches the bench's mailbox and skews or
+# breaks every later run).
+LIVE_DAEMONS = set()
+
+
+@atexit.register
+def kill_live_daemons():
+    for p in list(LIVE_DAEMONS):
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    LIVE_DAEMONS.clear()
+
+
 class Daemon:
     def __init__(self, args, cfg, logpath):
         self.log = open(logpath, "ab")
@@ -360,6 +376,7 @@ class Daemon:
         self.offset = self.log.tell()
         self.p = subprocess.Popen([args.bin, "run", "--config", cfg], stdout=self.log,
                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        LIVE_DAEMONS.add(self.p)
         self.t0 = time.monotonic()
         self.logpath = logpath
 
@@ -373,6 +390,8 @@ class Daemon:
             if self.p.poll() is not None:
                 raise SystemExit(f"daemon exited: see {self.logpath}")
             time.sleep(0.05)
+        # (Its "IMAP connected" line is info: a BREACHWATCH_LOG below info for
+        # breachwatch never shows it.)
         raise SystemExit(f"daemon did not connect: see {self.logpath}")
 
     def stop(self):
@@ -382,6 +401,7 @@ class Daemon:
         except subprocess.TimeoutExpired:
             self.p.kill()
             self.p.wait()
+        LIVE_DAEMONS.discard(self.p)
         self.log.close()
 
 
