@@ -236,12 +236,17 @@ pub struct Daemon {
 
 impl Setup {
     pub fn start(&self) -> Daemon {
+        self.start_bin(bin())
+    }
+
+    /// [`Setup::start`] with another build of the daemon (the release one).
+    pub fn start_bin(&self, bin: &str) -> Daemon {
         let n = std::fs::read_dir(self.dir.path())
             .map(|d| d.count())
             .unwrap_or(0);
         let log = self.dir.path().join(format!("daemon-{n}.log"));
         let f = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(bin())
+        let child = Command::new(bin)
             .args(["run", "--config"])
             .arg(&self.config)
             .env_remove("BREACHWATCH_DATABASE_URL")

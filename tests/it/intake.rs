@@ -9,17 +9,27 @@ use chrono::Utc;
 
 use crate::harness::*;
 
-/// The daemon's peak RSS bound during a drain: 64 MB for the release build.
-/// The debug build the tests run holds more (unoptimised code and frames):
-/// 83–102 MB measured here with 8 MiB batches, the higher figures while other
-/// builds loaded the machine (4 MiB batches saved only 6 MB: the batch is not
-/// most of it), so it gets 112 MB: still under two fifths of the 300 MB
-/// backlog, which the unbounded fetch held whole.
-const PEAK_RSS_BOUND_KB: u64 = if cfg!(debug_assertions) {
-    112 * 1024
-} else {
-    64 * 1024
-};
+/// The daemon's peak RSS bound during a drain, the goal of issue #10: 64 MB
+/// for the release build, which `make test` builds and names in
+/// `BREACHWATCH_RELEASE_BIN` (deploy/test.sh).
+const PEAK_RSS_BOUND_KB: u64 = 64 * 1024;
+
+/// Without a release build (a bare `cargo test`), the debug build is held to
+/// a looser bound: it holds more (unoptimised code and frames): 83–102 MB
+/// measured here with 8 MiB batches, the higher figures while other builds
+/// loaded the machine (4 MiB batches saved only 6 MB: the batch is not most
+/// of it), so it gets 112 MB: still under two fifths of the 300 MB backlog,
+/// which the unbounded fetch held whole.
+const DEBUG_PEAK_RSS_BOUND_KB: u64 = 112 * 1024;
+
+/// The build the memory test runs, and the bound it is held to.
+fn measured_build() -> (String, u64, &'static str) {
+    match std::env::var("BREACHWATCH_RELEASE_BIN") {
+        Ok(b) if !b.is_empty() => (b, PEAK_RSS_BOUND_KB, "release"),
+        _ if cfg!(debug_assertions) => (bin().to_string(), DEBUG_PEAK_RSS_BOUND_KB, "debug"),
+        _ => (bin().to_string(), PEAK_RSS_BOUND_KB, "release"),
+    }
+}
 
 fn maildir(s: &Setup, role: &str) -> PathBuf {
     PathBuf::from(s.stack.get("MAILSTACK_MAIL_DIR"))
@@ -170,7 +180,8 @@ fn a_backlog_larger_than_the_memory_bound_drains_under_it() {
     first_delivery(&s);
     let n = 300;
     let total = 1 + backlog(&s, (0..n).map(|i| large_message(&s, i)));
-    let d = s.start();
+    let (build, bound, which) = measured_build();
+    let d = s.start_bin(&build);
     let pid = d.child.id();
     let t0 = Instant::now();
     let mut peak = 0;
@@ -190,7 +201,8 @@ fn a_backlog_larger_than_the_memory_bound_drains_under_it() {
     }
     peak = peak.max(proc_kb(pid, "VmHWM"));
     eprintln!(
-        "{total} messages (≈{n} MB) drained in {:.1} s, peak RSS {} kB",
+        "{total} messages (≈{n} MB) drained in {:.1} s by the {which} build, peak RSS {} kB \
+         (bound {bound} kB)",
         t0.elapsed().as_secs_f64(),
         peak
     );
@@ -201,8 +213,8 @@ fn a_backlog_larger_than_the_memory_bound_drains_under_it() {
     // 300 MB of scratch mail: do not leave it in the shared stack.
     let _ = std::fs::remove_dir_all(maildir(&s, "breach").join(".Processed"));
     assert!(
-        peak > 0 && peak <= PEAK_RSS_BOUND_KB,
-        "peak RSS {peak} kB over the bound of {PEAK_RSS_BOUND_KB} kB"
+        peak > 0 && peak <= bound,
+        "peak RSS {peak} kB of the {which} build over the bound of {bound} kB"
     );
 }
 
