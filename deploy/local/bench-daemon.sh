@@ -12,8 +12,11 @@
 # BENCH_INTAKE_ONLY=0 skips the second drain with SMTP unreachable (intake alone);
 # BENCH_SQLITE=0 measures PostgreSQL only; BENCH_BATCH_BYTES / BENCH_BATCH_MESSAGES /
 # BENCH_MOVE_EVERY set imap.batch_max_bytes / imap.batch_max_messages / imap.move_every;
+# BENCH_SQLITE_PAGE_SIZE=N makes the SQLite database with pages of N bytes (an
+# experiment; the daemon makes 4,096);
 # BENCH_LOGS=DIR keeps the daemon's logs there (with e.g.
-# BREACHWATCH_LOG=info,breachwatch::workers=debug: the drain's phase timings).
+# BREACHWATCH_LOG=info,breachwatch::workers=debug: the drain's phase timings;
+# BREACHWATCH_LOG must keep breachwatch's info lines: the bench waits for one).
 # Not a test: it prints a table (deploy/local/bench_daemon.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -481,6 +481,13 @@ def fresh_db(args, backend, workdir):
                 os.remove(os.path.join(workdir, "bench.db" + suffix))
             except FileNotFoundError:
                 pass
+        # BENCH_SQLITE_PAGE_SIZE=N (an experiment): the database made with
+        # pages of N bytes before the daemon first opens it.
+        if os.environ.get("BENCH_SQLITE_PAGE_SIZE"):
+            c = sqlite3.connect(os.path.join(workdir, "bench.db"))
+            c.execute(f"PRAGMA page_size = {int(os.environ['BENCH_SQLITE_PAGE_SIZE'])}")
+            c.execute("PRAGMA journal_mode = WAL")
+            c.close()
         return f"sqlite://{workdir}/bench.db?mode=rwc"
     name = "breachwatch_bench_daemon"
     subprocess.run(["psql", args.pg, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
