@@ -14,8 +14,10 @@
 # BENCH_MOVE_EVERY set imap.batch_max_bytes / imap.batch_max_messages / imap.move_every;
 # BENCH_SQLITE_PAGE_SIZE=N makes the SQLite database with pages of N bytes (an
 # experiment; the daemon makes 4,096);
-# BENCH_KEEP_DB=DIR copies the SQLite database(s) there at the end (what a
-# drain wrote, for sqlite3 and its dbstat table);
+# BENCH_KEEP_DB=DIR copies the SQLite database (and its WAL, if one is left)
+# there at the end: the last SQLite phase's (each phase starts a fresh one;
+# the drain's with BENCH_INTAKE_ONLY=0 BENCH_REMINDERS=0), for sqlite3 and
+# its dbstat table;
 # BENCH_LOGS=DIR keeps the daemon's logs there (with e.g.
 # BREACHWATCH_LOG=info,breachwatch::workers=debug: the drain's phase timings;
 # BREACHWATCH_LOG must keep breachwatch's info lines: the bench waits for one).
@@ -42,7 +44,7 @@ PG=""
 if [ "${BENCH_PG:-1}" = 1 ]; then PG="$(deploy/local/postgres.sh)"; fi
 WORK="$(mktemp -d /tmp/bw-bench-daemon.XXXXXX)"
 LOGS="${BENCH_LOGS:-}"
-trap 'if [ -n "$LOGS" ]; then mkdir -p "$LOGS" && cp "$WORK"/daemon-*.log "$LOGS"/ 2>/dev/null || true; fi; if [ -n "${BENCH_KEEP_DB:-}" ]; then cp "$WORK"/*.db "$BENCH_KEEP_DB"/ 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
+trap 'if [ -n "$LOGS" ]; then mkdir -p "$LOGS" && cp "$WORK"/daemon-*.log "$LOGS"/ 2>/dev/null || true; fi; if [ -n "${BENCH_KEEP_DB:-}" ]; then mkdir -p "$BENCH_KEEP_DB" && cp "$WORK"/*.db "$WORK"/*.db-wal "$BENCH_KEEP_DB"/ 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
 MAILSTACK_POSTFIX_CONFIG_DIR="$MAILSTACK_POSTFIX_CONFIG_DIR" python3 deploy/local/bench_daemon.py --bin "$BIN" --ca "$MAILSTACK_TLS_CA" \
   --imaps-port "$MAILSTACK_IMAPS_PORT" --smtp-port "$MAILSTACK_SMTP_PORT" \
   --password "$MAILSTACK_PASSWORD" --domain "$MAILSTACK_DOMAIN" --mail-dir "$MAILSTACK_MAIL_DIR" \
