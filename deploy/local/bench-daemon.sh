@@ -44,7 +44,18 @@ PG=""
 if [ "${BENCH_PG:-1}" = 1 ]; then PG="$(deploy/local/postgres.sh)"; fi
 WORK="$(mktemp -d /tmp/bw-bench-daemon.XXXXXX)"
 LOGS="${BENCH_LOGS:-}"
-trap 'if [ -n "$LOGS" ]; then mkdir -p "$LOGS" && cp "$WORK"/daemon-*.log "$LOGS"/ 2>/dev/null || true; fi; if [ -n "${BENCH_KEEP_DB:-}" ]; then mkdir -p "$BENCH_KEEP_DB" && cp "$WORK"/*.db "$WORK"/*.db-wal "$BENCH_KEEP_DB"/ 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
+# On exit, however the bench ends: keep what was asked for, then remove the
+# work directory.
+on_exit() {
+  if [ -n "$LOGS" ]; then
+    mkdir -p "$LOGS" && cp "$WORK"/daemon-*.log "$LOGS"/ 2>/dev/null || true
+  fi
+  if [ -n "${BENCH_KEEP_DB:-}" ]; then
+    mkdir -p "$BENCH_KEEP_DB" && cp "$WORK"/*.db "$WORK"/*.db-wal "$BENCH_KEEP_DB"/ 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap on_exit EXIT
 MAILSTACK_POSTFIX_CONFIG_DIR="$MAILSTACK_POSTFIX_CONFIG_DIR" python3 deploy/local/bench_daemon.py --bin "$BIN" --ca "$MAILSTACK_TLS_CA" \
   --imaps-port "$MAILSTACK_IMAPS_PORT" --smtp-port "$MAILSTACK_SMTP_PORT" \
   --password "$MAILSTACK_PASSWORD" --domain "$MAILSTACK_DOMAIN" --mail-dir "$MAILSTACK_MAIL_DIR" \

@@ -204,8 +204,7 @@ pub async fn send_batch(
     let mut untried: Vec<i64> = Vec::new();
     let mut result = Ok(());
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    // The next row's mail, read while this one is handed to SMTP.
-    let mut ahead: Option<(i64, Vec<u8>)> = None;
+    let mut ahead = ReadAhead::default();
     for (i, row) in rows.into_iter().enumerate() {
         // A claim is ours for `lease`: past half of it (a slow server), the
         // rest goes back rather than risk a sibling taking a row we send.
@@ -214,7 +213,7 @@ pub async fn send_batch(
             break;
         }
         let next = ids.get(i + 1).copied();
-        match send_row(ob, session, row, defer, &mut marks, (&mut ahead, next)).await {
+        match send_row(ob, session, row, defer, &mut marks, &mut ahead, next).await {
             Ok(RowOutcome::Sent) => tally.sent += 1,
             Ok(RowOutcome::Failed) => tally.failed += 1,
             Ok(RowOutcome::Retry) => {
@@ -266,6 +265,22 @@ enum RowOutcome {
     Failed,
 }
 
+/// The next row's mail, read while the current one is handed to SMTP. When
+/// a batch ends early (a lease half gone, a failed connection) the mail read
+/// ahead is dropped unsent: one mail's read, no more.
+#[derive(Default)]
+struct ReadAhead(Option<(i64, Vec<u8>)>);
+
+impl ReadAhead {
+    /// The mail read ahead, if it is row `id`'s.
+    fn take(&mut self, id: i64) -> Option<Vec<u8>> {
+        match self.0.take() {
+            Some((ahead, raw)) if ahead == id => Some(raw),
+            _ => None,
+        }
+    }
+}
+
 /// Sends one claimed row: reads its raw mail (or takes it from `ahead`),
 /// hands it to SMTP while the `next` row's mail is read into `ahead`, and
 /// records the outcome (a 250 in `marks` when they are deferred, else at
@@ -277,14 +292,15 @@ async fn send_row(
     mut row: OutboxRow,
     defer: bool,
     marks: &mut Vec<(i64, DateTime<Utc>, String)>,
-    (ahead, next): (&mut Option<(i64, Vec<u8>)>, Option<i64>),
+    ahead: &mut ReadAhead,
+    next: Option<i64>,
 ) -> anyhow::Result<RowOutcome> {
     let cfg = &ob.cfg;
     // The claim counted this attempt already.
     let attempts = row.attempts;
-    let raw = match ahead.take() {
-        Some((id, raw)) if id == row.id => Some(raw),
-        _ => ob.store.outbox_raw(row.id).await?,
+    let raw = match ahead.take(row.id) {
+        Some(raw) => Some(raw),
+        None => ob.store.outbox_raw(row.id).await?,
     };
     let Some(raw) = raw else {
         // Cannot happen (the row and its raw are written together); a row
@@ -307,19 +323,12 @@ async fn send_row(
         ob.smtp
             .send_on(session, &row.envelope_from, &row.recipients, &row.raw),
         async {
-            match next {
-                Some(id) => ob
-                    .store
-                    .outbox_raw(id)
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(|raw| (id, raw)),
-                None => None,
-            }
+            let id = next?;
+            let raw = ob.store.outbox_raw(id).await.ok().flatten()?;
+            Some((id, raw))
         }
     );
-    *ahead = read;
+    *ahead = ReadAhead(read);
     match sent {
         SendOutcome::Sent(reply) => {
             let smtp_ms = t0.elapsed().as_millis() as u64;
