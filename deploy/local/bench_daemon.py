@@ -832,10 +832,13 @@ def drain_store_floor(db_url, per_tx):
     row it recorded, the raw mail with it, written again into a copy of the
     `messages` table (the same columns and indexes) in transactions of
     `per_tx` rows (the fetch batch), one multi-row `INSERT … SELECT` each, on
-    the server with no client in between; then the copy dropped. The least
-    any design writes that records a batch before it moves it. What the
-    daemon adds to it: its look-ups, the cases, events and mails, and the
-    round trips. Returns (seconds, rows, transactions) or None."""
+    the server with no client in between; then the copy dropped. What any
+    design writes that records a batch before it moves it, plus reading the
+    rows back: on PostgreSQL that reading (each raw mail fetched from its
+    TOAST table and decompressed) makes it an upper figure, above the
+    daemon's own INSERTs of the same rows (docs/benchmarks.md "Session 38").
+    What the daemon adds to it: its look-ups, the cases, events and mails,
+    and the round trips. Returns (seconds, rows, transactions) or None."""
     try:
         if db_url.startswith("sqlite://"):
             c = sqlite_writer(db_url)

@@ -595,6 +595,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_mail_read_ahead_is_given_only_to_its_own_row() {
+        // Another row's mail sent as this row's would reach the wrong
+        // recipients: a mismatch reads afresh, and the mail read ahead is
+        // used at most once.
+        let mut ahead = ReadAhead(Some((7, b"mail of row 7".to_vec())));
+        assert_eq!(ahead.take(8), None);
+        assert_eq!(ahead.take(7), None, "a mismatch drops what was read ahead");
+        let mut ahead = ReadAhead(Some((7, b"mail of row 7".to_vec())));
+        assert_eq!(ahead.take(7).as_deref(), Some(&b"mail of row 7"[..]));
+        assert_eq!(ahead.take(7), None);
+        assert_eq!(ReadAhead::default().take(7), None);
+    }
+
+    #[test]
     fn retries_back_off_exponentially_up_to_the_cap() {
         let text =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/example.toml"))
