@@ -22,6 +22,7 @@ use crate::core::routing::Route;
 use crate::core::types::CaseRef;
 
 mod chain;
+mod lists;
 #[macro_use]
 mod queries;
 

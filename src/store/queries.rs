@@ -14,6 +14,7 @@ macro_rules! backend {
             use sqlx::Row;
 
             use super::*;
+            use crate::store::lists::Lists;
             use crate::core::timeline;
             use crate::store::chain;
 
@@ -228,16 +229,7 @@ macro_rules! backend {
 
             /// `IN (…)` of binds; an empty list is `IN (NULL)` (matches nothing).
             fn push_in(q: &mut sqlx::QueryBuilder<Db>, xs: &[String]) {
-                q.push(" IN (");
-                if xs.is_empty() {
-                    q.push("NULL");
-                } else {
-                    let mut list = q.separated(", ");
-                    for x in xs {
-                        list.push_bind(x.as_str());
-                    }
-                }
-                q.push(")");
+                <Db as Lists>::push_in(q, xs)
             }
 
             /// For each of `keys` (at least one), the id of the first message
@@ -248,30 +240,14 @@ macro_rules! backend {
             fn push_first_on_case(q: &mut sqlx::QueryBuilder<Db>, column: &str, keys: &[String]) {
                 q.push("SELECT (SELECT id FROM messages WHERE ");
                 q.push(column);
-                q.push(" = k.column1 AND case_id IS NOT NULL ORDER BY id LIMIT 1) FROM (VALUES ");
-                let mut list = q.separated(", ");
-                for key in keys {
-                    list.push("(");
-                    list.push_bind_unseparated(key.as_str());
-                    list.push_unseparated(")");
-                }
-                q.push(") AS k");
+                q.push(" = k.column1 AND case_id IS NOT NULL ORDER BY id LIMIT 1) FROM ");
+                <Db as Lists>::push_keys(q, keys);
             }
 
             /// `IN (…)` of row ids; an empty list is `IN (NULL)` (matches
             /// nothing).
-            fn push_ids_in<'a>(q: &mut sqlx::QueryBuilder<Db>, ids: impl IntoIterator<Item = &'a i64>) {
-                q.push(" IN (");
-                let mut ids = ids.into_iter().peekable();
-                if ids.peek().is_none() {
-                    q.push("NULL");
-                } else {
-                    let mut list = q.separated(", ");
-                    for id in ids {
-                        list.push_bind(*id);
-                    }
-                }
-                q.push(")");
+            fn push_ids_in(q: &mut sqlx::QueryBuilder<Db>, ids: &[i64]) {
+                <Db as Lists>::push_ids_in(q, ids)
             }
 
             /// The Message-IDs and content hashes among these that are recorded:
@@ -609,14 +585,10 @@ macro_rules! backend {
             ) -> Result<()> {
                 insert_events(tx, at, rows).await?;
                 let heads: Vec<(i64, &str)> = last_hashes(rows).into_iter().collect();
-                for part in heads.chunks(crate::store::UPDATE_ROWS) {
-                    let mut q = sqlx::QueryBuilder::<Db>::new(
-                        "UPDATE cases SET timeline_head = v.column2 FROM (",
-                    );
-                    q.push_values(part, |mut b, (id, h)| {
-                        b.push_bind(*id).push_bind(*h);
-                    });
-                    q.push(") AS v WHERE cases.id = v.column1");
+                for part in heads.chunks(<Db as Lists>::rows(crate::store::UPDATE_ROWS)) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE cases SET timeline_head = v.column2 FROM ");
+                    <Db as Lists>::push_id_texts(&mut q, part);
+                    q.push(" WHERE cases.id = v.column1");
                     q.build().execute(&mut **tx).await?;
                 }
                 Ok(())
@@ -629,22 +601,8 @@ macro_rules! backend {
                 at: DateTime<Utc>,
                 rows: &[chain::EventRow],
             ) -> Result<()> {
-                for part in rows.chunks(100) {
-                    let mut q = sqlx::QueryBuilder::<Db>::new(
-                        "INSERT INTO events (case_id, seq, at, kind, actor, data, prev_hash, hash, seal) ",
-                    );
-                    q.push_values(part, |mut b, e| {
-                        b.push_bind(e.case_id)
-                            .push_bind(e.seq)
-                            .push_bind(at)
-                            .push_bind(&e.kind)
-                            .push_bind(&e.actor)
-                            .push_bind(&e.data)
-                            .push_bind(&e.prev_hash)
-                            .push_bind(&e.hash)
-                            .push_bind(&e.seal);
-                    });
-                    q.build().execute(&mut **tx).await?;
+                for part in rows.chunks(<Db as Lists>::rows(100)) {
+                    <Db as Lists>::insert_events(at, part).build().execute(&mut **tx).await?;
                 }
                 Ok(())
             }
@@ -681,47 +639,17 @@ macro_rules! backend {
                 rows: &[(Option<i64>, OutboxMail)],
                 now: DateTime<Utc>,
             ) -> Result<()> {
-                for chunk in rows.chunks(QUEUE_ROWS) {
+                for chunk in rows.chunks(<Db as Lists>::rows(QUEUE_ROWS)) {
                     // The rows in the mails' order (column1), each with its
                     // case's deadline by one join: a scalar subquery a row
                     // cost PostgreSQL's planner 8-11 ms per 100 rows, the
                     // join under 1 ms (EXPLAIN ANALYZE of both forms).
-                    let mut q = sqlx::QueryBuilder::<Db>::new(
-                        "INSERT INTO outbox (case_id, dedupe_key, message_id, purpose, envelope_from, \
-                         recipients, subject, status, attempts, next_attempt_at, created_at, priority_at) \
-                         SELECT v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, \
-                         'pending', 0, ",
-                    );
-                    q.push_bind(now).push(", ").push_bind(now).push(", COALESCE(c.deadline_at, ");
-                    q.push_bind(no_deadline()).push(") FROM (");
-                    q.push_values(chunk.iter().enumerate(), |mut b, (i, (case_id, m))| {
-                        b.push_bind(i as i64)
-                            .push_bind(*case_id)
-                            .push_bind(&m.dedupe_key)
-                            .push_bind(&m.message_id)
-                            .push_bind(&m.purpose)
-                            .push_bind(&m.envelope_from)
-                            .push_bind(serde_json::to_string(&m.recipients).unwrap_or_default())
-                            .push_bind(&m.subject);
-                    });
-                    // WHERE: SQLite's upsert after a SELECT needs it.
-                    q.push(
-                        ") AS v LEFT JOIN cases AS c ON c.id = v.column2 WHERE true \
-                         ORDER BY v.column1 ON CONFLICT DO NOTHING",
-                    );
-                    q.build().execute(&mut **tx).await?;
+                    <Db as Lists>::insert_outbox(now, no_deadline(), chunk).build().execute(&mut **tx).await?;
                     // The raw mails, at most GROUP_INSERT_BYTES a statement
                     // (or one mail).
                     let parts = crate::store::parts_by_bytes(chunk, chunk.len(), crate::store::GROUP_INSERT_BYTES, |(_, m)| m.raw.len());
                     for part in parts {
-                        let mut q = sqlx::QueryBuilder::<Db>::new(
-                            "INSERT INTO outbox_raw (id, raw) SELECT o.id, v.column2 FROM (",
-                        );
-                        q.push_values(part, |mut b, (_, m)| {
-                            b.push_bind(&m.message_id).push_bind(&m.raw);
-                        });
-                        q.push(") AS v JOIN outbox AS o ON o.message_id = v.column1 WHERE true ON CONFLICT (id) DO NOTHING");
-                        q.build().execute(&mut **tx).await?;
+                        <Db as Lists>::insert_outbox_raw(part).build().execute(&mut **tx).await?;
                     }
                 }
                 Ok(())
@@ -961,7 +889,7 @@ macro_rules! backend {
                 }
                 // 2. The attached cases' rows locked (one lock order: rows,
                 // then the register counter).
-                for part in attached.chunks(crate::store::CASE_ROWS) {
+                for part in attached.chunks(<Db as Lists>::rows(crate::store::CASE_ROWS)) {
                     lock_cases(tx, part).await?;
                 }
                 // Each member's case (None: only recorded, or a duplicate).
@@ -989,7 +917,7 @@ macro_rules! backend {
                 let ids: Vec<i64> = keys.iter().flatten().copied().collect();
                 let mut records: HashMap<i64, CaseRecord> = HashMap::new();
                 let mut heads: HashMap<i64, (i64, String)> = HashMap::new();
-                for part in ids.chunks(crate::store::CASE_ROWS) {
+                for part in ids.chunks(<Db as Lists>::rows(crate::store::CASE_ROWS)) {
                     let mut q = sqlx::QueryBuilder::<Db>::new(format!("SELECT r.*, h.seq, h.hash FROM ({RECORD} WHERE id"));
                     push_ids_in(&mut q, part);
                     q.push(") r LEFT JOIN (");
@@ -1030,12 +958,10 @@ macro_rules! backend {
                     appends.push((k.id, evs));
                     out.push(IngestResult { duplicate: false, case_id: Some(k.id), case_ref: Some(k.case_ref) });
                 }
-                for part in moves.chunks(crate::store::UPDATE_ROWS) {
-                    let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE messages SET case_id = v.column2 FROM (");
-                    q.push_values(part, |mut b, (row, case)| {
-                        b.push_bind(*row).push_bind(*case);
-                    });
-                    q.push(") AS v WHERE messages.id = v.column1");
+                for part in moves.chunks(<Db as Lists>::rows(crate::store::UPDATE_ROWS)) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE messages SET case_id = v.column2 FROM ");
+                    <Db as Lists>::push_id_pairs(&mut q, part);
+                    q.push(" WHERE messages.id = v.column1");
                     q.build().execute(&mut **tx).await?;
                 }
                 // 4. The events: register numbers for all, chained in the
@@ -1114,33 +1040,12 @@ macro_rules! backend {
                 // at most GROUP_INSERT_BYTES of them (or one message).
                 let parts = crate::store::parts_by_bytes(
                     items,
-                    crate::store::GROUP_INSERT_ROWS,
+                    <Db as Lists>::rows(crate::store::GROUP_INSERT_ROWS),
                     crate::store::GROUP_INSERT_BYTES,
                     |(m, _)| m.raw.len(),
                 );
                 for part in parts {
-                    let mut q = sqlx::QueryBuilder::<Db>::new(
-                        "INSERT INTO messages (message_id, content_hash, kind, disposition, subject, \
-                         from_address, received_at, mailbox, uidvalidity, uid, error, recorded_at, raw, \
-                         notice_message_id, text_hash) ",
-                    );
-                    q.push_values(part, |mut b, (m, now)| {
-                        b.push_bind(&m.message_id)
-                            .push_bind(&m.content_hash)
-                            .push_bind(&m.kind)
-                            .push_bind(&m.disposition)
-                            .push_bind(&m.subject)
-                            .push_bind(&m.from_address)
-                            .push_bind(m.received_at)
-                            .push_bind(&m.mailbox)
-                            .push_bind(m.uidvalidity.map(i64::from))
-                            .push_bind(m.uid.map(i64::from))
-                            .push_bind(&m.error)
-                            .push_bind(*now)
-                            .push_bind(&m.raw)
-                            .push_bind(&m.notice_message_id)
-                            .push_bind(&m.text_hash);
-                    });
+                    let mut q = <Db as Lists>::insert_messages(part);
                     q.push(" ON CONFLICT DO NOTHING RETURNING id, content_hash");
                     for r in q.build().fetch_all(&mut **tx).await? {
                         ids.insert(r.get::<String, _>(1), r.get::<i64, _>(0));
