@@ -9,9 +9,10 @@
 //! statement's text is the same whatever its number of rows. SQLite has no
 //! arrays: it keeps its lists, statement for statement as before.
 //!
-//! A list source is pushed as `AS v(column1, column2, …)` (`k(column1)` for
-//! keys): the names SQLite gives a `VALUES` list's columns, so the SQL around
-//! it is written once.
+//! A list source is pushed as `AS v(column1, column2, …)`: the names SQLite
+//! gives a `VALUES` list's columns, so the SQL around it is written once.
+//! The notice look-up's keys stay a `VALUES` list on both backends
+//! (`queries::push_first_on_case`).
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgBindIterExt;
@@ -42,6 +43,21 @@ fn recipients(m: &OutboxMail) -> String {
     serde_json::to_string(&m.recipients).unwrap_or_default()
 }
 
+/// The outbox rows' INSERT up to its list: created and due `now`, each
+/// row's priority its case's deadline (`no_deadline` without one).
+fn outbox_head<D: sqlx::Database>(now: DateTime<Utc>, no_deadline: DateTime<Utc>) -> QueryBuilder<D>
+where
+    DateTime<Utc>: for<'a> sqlx::Encode<'a, D> + sqlx::Type<D>,
+{
+    let mut q = QueryBuilder::new(OUTBOX_INSERT);
+    q.push_bind(now)
+        .push(", ")
+        .push_bind(now)
+        .push(", COALESCE(c.deadline_at, ");
+    q.push_bind(no_deadline).push(") FROM ");
+    q
+}
+
 /// What differs between the backends when a statement carries a list.
 pub(crate) trait Lists: sqlx::Database + Sized {
     /// How many rows one statement takes where SQLite takes `sqlite_rows`:
@@ -52,8 +68,6 @@ pub(crate) trait Lists: sqlx::Database + Sized {
     fn push_in(q: &mut QueryBuilder<Self>, xs: &[String]);
     /// ` IN (…)` of row ids (`= ANY(…)`); an empty list matches nothing.
     fn push_ids_in(q: &mut QueryBuilder<Self>, ids: &[i64]);
-    /// The keys as a row source `k(column1)` (at least one key).
-    fn push_keys(q: &mut QueryBuilder<Self>, keys: &[String]);
     /// Pairs of row ids as a row source `v(column1, column2)`.
     fn push_id_pairs(q: &mut QueryBuilder<Self>, pairs: &[(i64, i64)]);
     /// Pairs of a row id and a text as a row source `v(column1, column2)`.
@@ -74,46 +88,35 @@ pub(crate) trait Lists: sqlx::Database + Sized {
     fn insert_outbox_raw(rows: &[(Option<i64>, OutboxMail)]) -> QueryBuilder<Self>;
 }
 
+/// SQLite's ` IN (…)`, a bind a value; an empty list is `IN (NULL)`.
+fn sqlite_in<'t, T: sqlx::Encode<'t, Sqlite> + sqlx::Type<Sqlite>>(
+    q: &mut QueryBuilder<Sqlite>,
+    xs: impl IntoIterator<Item = T>,
+) {
+    q.push(" IN (");
+    let mut xs = xs.into_iter().peekable();
+    if xs.peek().is_none() {
+        q.push("NULL");
+    } else {
+        let mut list = q.separated(", ");
+        for x in xs {
+            list.push_bind(x);
+        }
+    }
+    q.push(")");
+}
+
 impl Lists for Sqlite {
     fn rows(sqlite_rows: usize) -> usize {
         sqlite_rows
     }
 
     fn push_in(q: &mut QueryBuilder<Self>, xs: &[String]) {
-        q.push(" IN (");
-        if xs.is_empty() {
-            q.push("NULL");
-        } else {
-            let mut list = q.separated(", ");
-            for x in xs {
-                list.push_bind(x.as_str());
-            }
-        }
-        q.push(")");
+        sqlite_in(q, xs.iter().map(String::as_str));
     }
 
     fn push_ids_in(q: &mut QueryBuilder<Self>, ids: &[i64]) {
-        q.push(" IN (");
-        if ids.is_empty() {
-            q.push("NULL");
-        } else {
-            let mut list = q.separated(", ");
-            for id in ids {
-                list.push_bind(*id);
-            }
-        }
-        q.push(")");
-    }
-
-    fn push_keys(q: &mut QueryBuilder<Self>, keys: &[String]) {
-        q.push("(VALUES ");
-        let mut list = q.separated(", ");
-        for key in keys {
-            list.push("(");
-            list.push_bind_unseparated(key.as_str());
-            list.push_unseparated(")");
-        }
-        q.push(") AS k");
+        sqlite_in(q, ids.iter().copied());
     }
 
     fn push_id_pairs(q: &mut QueryBuilder<Self>, pairs: &[(i64, i64)]) {
@@ -175,12 +178,8 @@ impl Lists for Sqlite {
         no_deadline: DateTime<Utc>,
         rows: &[(Option<i64>, OutboxMail)],
     ) -> QueryBuilder<Self> {
-        let mut q = QueryBuilder::new(OUTBOX_INSERT);
-        q.push_bind(now)
-            .push(", ")
-            .push_bind(now)
-            .push(", COALESCE(c.deadline_at, ");
-        q.push_bind(no_deadline).push(") FROM (");
+        let mut q = outbox_head::<Self>(now, no_deadline);
+        q.push("(");
         q.push_values(rows.iter().enumerate(), |mut b, (i, (case_id, m))| {
             b.push_bind(i as i64)
                 .push_bind(*case_id)
@@ -210,6 +209,19 @@ impl Lists for Sqlite {
     }
 }
 
+/// Binds each of `$row`'s columns, as `$rows` hold them, as one array:
+/// `columns!(s, rows, |r| [r.a, r.b.as_str()])` binds `rows.map(|r| r.a)`,
+/// then `rows.map(|r| r.b.as_str())`.
+macro_rules! columns {
+    ($s:ident, $rows:expr, |$row:pat_param| [$($col:expr),+ $(,)?]) => {
+        // A column reads one field of the row: the pattern's other names go unused.
+        $(
+            #[allow(unused_variables)]
+            $s.push_bind($rows.iter().map(|$row| $col).bind_iter());
+        )+
+    };
+}
+
 impl Lists for Postgres {
     fn rows(_: usize) -> usize {
         usize::MAX
@@ -225,22 +237,6 @@ impl Lists for Postgres {
         q.push(" = ANY(");
         q.push_bind(ids.iter().copied().bind_iter());
         q.push(")");
-    }
-
-    /// A list, as SQLite's: with the keys as an array the statement that
-    /// uses it (`cases_by_notices`, an index probe a key) took ten times the
-    /// server's time of the list in a 10,000-message drain (0.43 against
-    /// 0.04 s over 213 groups; session 39). Why is not known: on the drained
-    /// register the array's plan, generic or not, is the list's.
-    fn push_keys(q: &mut QueryBuilder<Self>, keys: &[String]) {
-        q.push("(VALUES ");
-        let mut list = q.separated(", ");
-        for key in keys {
-            list.push("(");
-            list.push_bind_unseparated(key.as_str());
-            list.push_unseparated(")");
-        }
-        q.push(") AS k");
     }
 
     fn push_id_pairs(q: &mut QueryBuilder<Self>, pairs: &[(i64, i64)]) {
@@ -263,56 +259,23 @@ impl Lists for Postgres {
         let mut q = QueryBuilder::new(MESSAGE_COLUMNS);
         q.push("SELECT * FROM unnest(");
         let mut s = q.separated(", ");
-        s.push_bind(
-            items
-                .iter()
-                .map(|(m, _)| m.message_id.as_deref())
-                .bind_iter(),
-        );
-        s.push_bind(
-            items
-                .iter()
-                .map(|(m, _)| m.content_hash.as_str())
-                .bind_iter(),
-        );
-        s.push_bind(items.iter().map(|(m, _)| m.kind.as_str()).bind_iter());
-        s.push_bind(
-            items
-                .iter()
-                .map(|(m, _)| m.disposition.as_str())
-                .bind_iter(),
-        );
-        s.push_bind(items.iter().map(|(m, _)| m.subject.as_deref()).bind_iter());
-        s.push_bind(
-            items
-                .iter()
-                .map(|(m, _)| m.from_address.as_deref())
-                .bind_iter(),
-        );
-        s.push_bind(items.iter().map(|(m, _)| m.received_at).bind_iter());
-        s.push_bind(items.iter().map(|(m, _)| m.mailbox.as_deref()).bind_iter());
-        s.push_bind(
-            items
-                .iter()
-                .map(|(m, _)| m.uidvalidity.map(i64::from))
-                .bind_iter(),
-        );
-        s.push_bind(items.iter().map(|(m, _)| m.uid.map(i64::from)).bind_iter());
-        s.push_bind(items.iter().map(|(m, _)| m.error.as_deref()).bind_iter());
-        s.push_bind(items.iter().map(|(_, now)| *now).bind_iter());
-        s.push_bind(items.iter().map(|(m, _)| m.raw.as_slice()).bind_iter());
-        s.push_bind(
-            items
-                .iter()
-                .map(|(m, _)| m.notice_message_id.as_deref())
-                .bind_iter(),
-        );
-        s.push_bind(
-            items
-                .iter()
-                .map(|(m, _)| m.text_hash.as_deref())
-                .bind_iter(),
-        );
+        columns!(s, items, |(m, now)| [
+            m.message_id.as_deref(),
+            m.content_hash.as_str(),
+            m.kind.as_str(),
+            m.disposition.as_str(),
+            m.subject.as_deref(),
+            m.from_address.as_deref(),
+            m.received_at,
+            m.mailbox.as_deref(),
+            m.uidvalidity.map(i64::from),
+            m.uid.map(i64::from),
+            m.error.as_deref(),
+            *now,
+            m.raw.as_slice(),
+            m.notice_message_id.as_deref(),
+            m.text_hash.as_deref(),
+        ]);
         q.push(")");
         q
     }
@@ -323,14 +286,16 @@ impl Lists for Postgres {
         q.push_bind(at);
         q.push(", v.kind, v.actor, v.data, v.prev_hash, v.hash, v.seal FROM unnest(");
         let mut s = q.separated(", ");
-        s.push_bind(rows.iter().map(|e| e.case_id).bind_iter());
-        s.push_bind(rows.iter().map(|e| e.seq).bind_iter());
-        s.push_bind(rows.iter().map(|e| e.kind.as_str()).bind_iter());
-        s.push_bind(rows.iter().map(|e| e.actor.as_str()).bind_iter());
-        s.push_bind(rows.iter().map(|e| e.data.as_str()).bind_iter());
-        s.push_bind(rows.iter().map(|e| e.prev_hash.as_str()).bind_iter());
-        s.push_bind(rows.iter().map(|e| e.hash.as_str()).bind_iter());
-        s.push_bind(rows.iter().map(|e| e.seal.as_str()).bind_iter());
+        columns!(s, rows, |e| [
+            e.case_id,
+            e.seq,
+            e.kind.as_str(),
+            e.actor.as_str(),
+            e.data.as_str(),
+            e.prev_hash.as_str(),
+            e.hash.as_str(),
+            e.seal.as_str(),
+        ]);
         q.push(") AS v(case_id, seq, kind, actor, data, prev_hash, hash, seal)");
         q
     }
@@ -340,24 +305,18 @@ impl Lists for Postgres {
         no_deadline: DateTime<Utc>,
         rows: &[(Option<i64>, OutboxMail)],
     ) -> QueryBuilder<Self> {
-        let mut q = QueryBuilder::new(OUTBOX_INSERT);
-        q.push_bind(now)
-            .push(", ")
-            .push_bind(now)
-            .push(", COALESCE(c.deadline_at, ");
-        q.push_bind(no_deadline).push(") FROM unnest(");
+        let mut q = outbox_head::<Self>(now, no_deadline);
+        q.push("unnest(");
         let mut s = q.separated(", ");
-        s.push_bind(rows.iter().map(|(case_id, _)| *case_id).bind_iter());
-        s.push_bind(rows.iter().map(|(_, m)| m.dedupe_key.as_str()).bind_iter());
-        s.push_bind(rows.iter().map(|(_, m)| m.message_id.as_str()).bind_iter());
-        s.push_bind(rows.iter().map(|(_, m)| m.purpose.as_str()).bind_iter());
-        s.push_bind(
-            rows.iter()
-                .map(|(_, m)| m.envelope_from.as_str())
-                .bind_iter(),
-        );
-        s.push_bind(rows.iter().map(|(_, m)| recipients(m)).bind_iter());
-        s.push_bind(rows.iter().map(|(_, m)| m.subject.as_str()).bind_iter());
+        columns!(s, rows, |(case_id, m)| [
+            *case_id,
+            m.dedupe_key.as_str(),
+            m.message_id.as_str(),
+            m.purpose.as_str(),
+            m.envelope_from.as_str(),
+            recipients(m),
+            m.subject.as_str(),
+        ]);
         // The list's place as column1, as the SQLite list has it.
         q.push(
             ") WITH ORDINALITY AS v(column2, column3, column4, column5, column6, column7, column8, column1) \
