@@ -1,25 +1,33 @@
-//! How each backend binds a list of values: the one place where the store's
+//! How each backend binds the rows of the group commit's two large INSERTs
+//! (the register rows, the chained events): the one place where the store's
 //! SQL differs by backend beyond a clause (`queries::backend!`).
 //!
-//! A statement built for its number of values (`IN ($1, $2, …)`, `VALUES
-//! (…), (…)`) is a new text for every number it meets, and PostgreSQL parses
-//! and plans each new text once per connection, one more round trip each: a
-//! 10,000-message drain met 966 such Parses (issue #10, session 38).
-//! PostgreSQL takes each column as one array bind and `unnest`s it, so a
-//! statement's text is the same whatever its number of rows. SQLite has no
+//! A multi-row `VALUES (…), (…)` statement is a new text for every number of
+//! rows it meets, and PostgreSQL parses each new text once per pooled
+//! connection, a round trip of its own (a 10,000-message drain met 964
+//! Parses, 120 of them the register rows' INSERT; issue #10, sessions 38-39).
+//! PostgreSQL takes each column as one array bind and `unnest`s it, so these
+//! two statements have one text whatever their number of rows. SQLite has no
 //! arrays: it keeps its lists, statement for statement as before.
 //!
-//! A list source is pushed as `AS v(column1, column2, …)`: the names SQLite
-//! gives a `VALUES` list's columns, so the SQL around it is written once.
-//! The notice look-up's keys stay a `VALUES` list on both backends
-//! (`queries::push_first_on_case`).
+//! Only statements with no plan to choose are written so: an INSERT of its
+//! rows as given. A statement that joins or looks rows up (`= ANY($1)`,
+//! `UPDATE … FROM unnest(…)`) keeps its list: PostgreSQL keeps a prepared
+//! statement's generic plan once it has run five times, and a plan made
+//! while the register was empty (the start of a drain into a new register)
+//! scans whole tables once they have grown. Session 39 measured it: the
+//! notice look-up with array keys took ten times the server's time of the
+//! list, the case-by-Message-ID look-up's time per group grew through the
+//! drain while the list's fell, and the notice look-up prepared on empty
+//! tables took 318 s for 60 keys once 10,000 rows were in (`EXPLAIN
+//! ANALYZE`: the generic plan it kept joins by sequential scans).
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgBindIterExt;
 use sqlx::{Postgres, QueryBuilder, Sqlite};
 
 use super::chain::EventRow;
-use super::{NewMessage, OutboxMail};
+use super::NewMessage;
 
 /// The register row's columns, in the order both backends bind them.
 const MESSAGE_COLUMNS: &str =
@@ -30,109 +38,21 @@ const MESSAGE_COLUMNS: &str =
 const EVENT_COLUMNS: &str =
     "INSERT INTO events (case_id, seq, at, kind, actor, data, prev_hash, hash, seal) ";
 
-/// The outbox row's columns; its values are `v.column2`…`v.column8` of a list
-/// whose `column1` is the mail's place in the group's order.
-const OUTBOX_INSERT: &str =
-    "INSERT INTO outbox (case_id, dedupe_key, message_id, purpose, envelope_from, \
-     recipients, subject, status, attempts, next_attempt_at, created_at, priority_at) \
-     SELECT v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, \
-     'pending', 0, ";
-
-/// A mail's recipients as the outbox row stores them.
-fn recipients(m: &OutboxMail) -> String {
-    serde_json::to_string(&m.recipients).unwrap_or_default()
-}
-
-/// The outbox rows' INSERT up to its list: created and due `now`, each
-/// row's priority its case's deadline (`no_deadline` without one).
-fn outbox_head<D: sqlx::Database>(now: DateTime<Utc>, no_deadline: DateTime<Utc>) -> QueryBuilder<D>
-where
-    DateTime<Utc>: for<'a> sqlx::Encode<'a, D> + sqlx::Type<D>,
-{
-    let mut q = QueryBuilder::new(OUTBOX_INSERT);
-    q.push_bind(now)
-        .push(", ")
-        .push_bind(now)
-        .push(", COALESCE(c.deadline_at, ");
-    q.push_bind(no_deadline).push(") FROM ");
-    q
-}
-
-/// What differs between the backends when a statement carries a list.
+/// The two INSERTs as each backend writes them.
 pub(crate) trait Lists: sqlx::Database + Sized {
     /// How many rows one statement takes where SQLite takes `sqlite_rows`:
     /// SQLite's lists are bounded by its number of binds, PostgreSQL's arrays
     /// are one bind a column whatever their length.
     fn rows(sqlite_rows: usize) -> usize;
-    /// ` IN (…)` of texts (`= ANY(…)`); an empty list matches nothing.
-    fn push_in(q: &mut QueryBuilder<Self>, xs: &[String]);
-    /// ` IN (…)` of row ids (`= ANY(…)`); an empty list matches nothing.
-    fn push_ids_in(q: &mut QueryBuilder<Self>, ids: &[i64]);
-    /// Pairs of row ids as a row source `v(column1, column2)`.
-    fn push_id_pairs(q: &mut QueryBuilder<Self>, pairs: &[(i64, i64)]);
-    /// Pairs of a row id and a text as a row source `v(column1, column2)`.
-    fn push_id_texts(q: &mut QueryBuilder<Self>, pairs: &[(i64, &str)]);
     /// The register rows' INSERT (without its conflict and returning clauses).
     fn insert_messages(items: &[(&NewMessage, DateTime<Utc>)]) -> QueryBuilder<Self>;
     /// The chained event rows' INSERT, all at `at`.
     fn insert_events(at: DateTime<Utc>, rows: &[EventRow]) -> QueryBuilder<Self>;
-    /// The outbox rows' INSERT of `rows` in their order, each with its
-    /// case's deadline as priority (`no_deadline` without one).
-    fn insert_outbox(
-        now: DateTime<Utc>,
-        no_deadline: DateTime<Utc>,
-        rows: &[(Option<i64>, OutboxMail)],
-    ) -> QueryBuilder<Self>;
-    /// The raw mails of `rows` (already queued) into `outbox_raw`, found by
-    /// Message-ID.
-    fn insert_outbox_raw(rows: &[(Option<i64>, OutboxMail)]) -> QueryBuilder<Self>;
-}
-
-/// SQLite's ` IN (…)`, a bind a value; an empty list is `IN (NULL)`.
-fn sqlite_in<'t, T: sqlx::Encode<'t, Sqlite> + sqlx::Type<Sqlite>>(
-    q: &mut QueryBuilder<Sqlite>,
-    xs: impl IntoIterator<Item = T>,
-) {
-    q.push(" IN (");
-    let mut xs = xs.into_iter().peekable();
-    if xs.peek().is_none() {
-        q.push("NULL");
-    } else {
-        let mut list = q.separated(", ");
-        for x in xs {
-            list.push_bind(x);
-        }
-    }
-    q.push(")");
 }
 
 impl Lists for Sqlite {
     fn rows(sqlite_rows: usize) -> usize {
         sqlite_rows
-    }
-
-    fn push_in(q: &mut QueryBuilder<Self>, xs: &[String]) {
-        sqlite_in(q, xs.iter().map(String::as_str));
-    }
-
-    fn push_ids_in(q: &mut QueryBuilder<Self>, ids: &[i64]) {
-        sqlite_in(q, ids.iter().copied());
-    }
-
-    fn push_id_pairs(q: &mut QueryBuilder<Self>, pairs: &[(i64, i64)]) {
-        q.push("(");
-        q.push_values(pairs, |mut b, (a, c)| {
-            b.push_bind(*a).push_bind(*c);
-        });
-        q.push(") AS v");
-    }
-
-    fn push_id_texts(q: &mut QueryBuilder<Self>, pairs: &[(i64, &str)]) {
-        q.push("(");
-        q.push_values(pairs, |mut b, (a, t)| {
-            b.push_bind(*a).push_bind(*t);
-        });
-        q.push(") AS v");
     }
 
     fn insert_messages(items: &[(&NewMessage, DateTime<Utc>)]) -> QueryBuilder<Self> {
@@ -172,41 +92,6 @@ impl Lists for Sqlite {
         });
         q
     }
-
-    fn insert_outbox(
-        now: DateTime<Utc>,
-        no_deadline: DateTime<Utc>,
-        rows: &[(Option<i64>, OutboxMail)],
-    ) -> QueryBuilder<Self> {
-        let mut q = outbox_head::<Self>(now, no_deadline);
-        q.push("(");
-        q.push_values(rows.iter().enumerate(), |mut b, (i, (case_id, m))| {
-            b.push_bind(i as i64)
-                .push_bind(*case_id)
-                .push_bind(&m.dedupe_key)
-                .push_bind(&m.message_id)
-                .push_bind(&m.purpose)
-                .push_bind(&m.envelope_from)
-                .push_bind(recipients(m))
-                .push_bind(&m.subject);
-        });
-        // WHERE: SQLite's upsert after a SELECT needs it.
-        q.push(
-            ") AS v LEFT JOIN cases AS c ON c.id = v.column2 WHERE true \
-             ORDER BY v.column1 ON CONFLICT DO NOTHING",
-        );
-        q
-    }
-
-    fn insert_outbox_raw(rows: &[(Option<i64>, OutboxMail)]) -> QueryBuilder<Self> {
-        let mut q =
-            QueryBuilder::new("INSERT INTO outbox_raw (id, raw) SELECT o.id, v.column2 FROM (");
-        q.push_values(rows, |mut b, (_, m)| {
-            b.push_bind(&m.message_id).push_bind(&m.raw);
-        });
-        q.push(") AS v JOIN outbox AS o ON o.message_id = v.column1 WHERE true ON CONFLICT (id) DO NOTHING");
-        q
-    }
 }
 
 /// Binds each of `$row`'s columns, as `$rows` hold them, as one array:
@@ -225,34 +110,6 @@ macro_rules! columns {
 impl Lists for Postgres {
     fn rows(_: usize) -> usize {
         usize::MAX
-    }
-
-    fn push_in(q: &mut QueryBuilder<Self>, xs: &[String]) {
-        q.push(" = ANY(");
-        q.push_bind(xs.iter().map(String::as_str).bind_iter());
-        q.push(")");
-    }
-
-    fn push_ids_in(q: &mut QueryBuilder<Self>, ids: &[i64]) {
-        q.push(" = ANY(");
-        q.push_bind(ids.iter().copied().bind_iter());
-        q.push(")");
-    }
-
-    fn push_id_pairs(q: &mut QueryBuilder<Self>, pairs: &[(i64, i64)]) {
-        q.push("unnest(");
-        q.push_bind(pairs.iter().map(|p| p.0).bind_iter());
-        q.push(", ");
-        q.push_bind(pairs.iter().map(|p| p.1).bind_iter());
-        q.push(") AS v(column1, column2)");
-    }
-
-    fn push_id_texts(q: &mut QueryBuilder<Self>, pairs: &[(i64, &str)]) {
-        q.push("unnest(");
-        q.push_bind(pairs.iter().map(|p| p.0).bind_iter());
-        q.push(", ");
-        q.push_bind(pairs.iter().map(|p| p.1).bind_iter());
-        q.push(") AS v(column1, column2)");
     }
 
     fn insert_messages(items: &[(&NewMessage, DateTime<Utc>)]) -> QueryBuilder<Self> {
@@ -299,42 +156,6 @@ impl Lists for Postgres {
         q.push(") AS v(case_id, seq, kind, actor, data, prev_hash, hash, seal)");
         q
     }
-
-    fn insert_outbox(
-        now: DateTime<Utc>,
-        no_deadline: DateTime<Utc>,
-        rows: &[(Option<i64>, OutboxMail)],
-    ) -> QueryBuilder<Self> {
-        let mut q = outbox_head::<Self>(now, no_deadline);
-        q.push("unnest(");
-        let mut s = q.separated(", ");
-        columns!(s, rows, |(case_id, m)| [
-            *case_id,
-            m.dedupe_key.as_str(),
-            m.message_id.as_str(),
-            m.purpose.as_str(),
-            m.envelope_from.as_str(),
-            recipients(m),
-            m.subject.as_str(),
-        ]);
-        // The list's place as column1, as the SQLite list has it.
-        q.push(
-            ") WITH ORDINALITY AS v(column2, column3, column4, column5, column6, column7, column8, column1) \
-             LEFT JOIN cases AS c ON c.id = v.column2 ORDER BY v.column1 ON CONFLICT DO NOTHING",
-        );
-        q
-    }
-
-    fn insert_outbox_raw(rows: &[(Option<i64>, OutboxMail)]) -> QueryBuilder<Self> {
-        let mut q = QueryBuilder::new(
-            "INSERT INTO outbox_raw (id, raw) SELECT o.id, v.column2 FROM unnest(",
-        );
-        q.push_bind(rows.iter().map(|(_, m)| m.message_id.as_str()).bind_iter());
-        q.push(", ");
-        q.push_bind(rows.iter().map(|(_, m)| m.raw.as_slice()).bind_iter());
-        q.push(") AS v(column1, column2) JOIN outbox AS o ON o.message_id = v.column1 ON CONFLICT (id) DO NOTHING");
-        q
-    }
 }
 
 #[cfg(test)]
@@ -373,81 +194,35 @@ mod tests {
         }
     }
 
-    fn mail(i: usize) -> (Option<i64>, OutboxMail) {
-        let m = OutboxMail {
-            dedupe_key: format!("k{i}"),
-            message_id: format!("o{i}@example.org"),
-            purpose: "ack".into(),
-            envelope_from: "bw@example.org".into(),
-            recipients: vec!["a@example.org".into()],
-            subject: "s".into(),
-            raw: vec![b'y'; i],
-        };
-        (Some(i as i64), m)
-    }
-
-    /// Every statement `Lists` builds, for `n` rows, as its text.
+    /// Both statements `Lists` builds, for `n` rows, as their texts.
     fn texts<D: Lists>(n: usize) -> Vec<String> {
         let now = Utc::now();
         let msgs: Vec<NewMessage> = (0..n).map(message).collect();
         let items: Vec<(&NewMessage, DateTime<Utc>)> = msgs.iter().map(|m| (m, now)).collect();
         let events: Vec<EventRow> = (0..n).map(event).collect();
-        let mails: Vec<(Option<i64>, OutboxMail)> = (0..n).map(mail).collect();
-        let strs: Vec<String> = (0..n).map(|i| format!("s{i}")).collect();
-        let ids: Vec<i64> = (0..n as i64).collect();
-        let pairs: Vec<(i64, i64)> = ids.iter().map(|i| (*i, i + 1)).collect();
-        let id_texts: Vec<(i64, &str)> = ids
-            .iter()
-            .zip(&strs)
-            .map(|(i, s)| (*i, s.as_str()))
-            .collect();
-        let mut out = vec![
+        vec![
             D::insert_messages(&items).into_string(),
             D::insert_events(now, &events).into_string(),
-            D::insert_outbox(now, now, &mails).into_string(),
-            D::insert_outbox_raw(&mails).into_string(),
-        ];
-        let mut q = QueryBuilder::<D>::new("SELECT 1 WHERE a");
-        D::push_in(&mut q, &strs);
-        q.push(" AND b");
-        D::push_ids_in(&mut q, &ids);
-        q.push(" FROM ");
-        D::push_id_pairs(&mut q, &pairs);
-        q.push(", ");
-        D::push_id_texts(&mut q, &id_texts);
-        out.push(q.into_string());
-        out
+        ]
     }
 
     #[test]
-    fn a_postgresql_statement_has_one_text_whatever_its_number_of_rows() {
+    fn a_postgresql_insert_has_one_text_whatever_its_number_of_rows() {
         // Each new text is parsed once per connection, a round trip of its
         // own: the texts must not change with the group's size.
         let one = texts::<Postgres>(1);
         assert_eq!(one, texts::<Postgres>(3));
         assert_eq!(one, texts::<Postgres>(50));
-        // An empty list is an empty array: it matches nothing, same text.
-        assert_eq!(one[4], texts::<Postgres>(0)[4]);
-        // The rows' source is named as SQLite names a VALUES list's columns.
-        assert!(one[4].contains("AS v(column1, column2)"), "{}", one[4]);
+        assert!(one[0].contains("unnest("), "{}", one[0]);
     }
 
     #[test]
-    fn a_sqlite_statement_binds_each_value_so_its_rows_are_bounded() {
+    fn a_sqlite_insert_binds_each_value_so_its_rows_are_bounded() {
         let (one, three) = (texts::<Sqlite>(1), texts::<Sqlite>(3));
         for (a, b) in one.iter().zip(&three) {
             assert_ne!(a, b, "a SQLite list is a bind a value");
         }
         assert_eq!(Sqlite::rows(100), 100);
         assert_eq!(Postgres::rows(100), usize::MAX);
-        // An empty list matches nothing.
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT 1 WHERE a");
-        Sqlite::push_in(&mut q, &[]);
-        q.push(" AND b");
-        Sqlite::push_ids_in(&mut q, &[]);
-        assert_eq!(
-            q.into_string(),
-            "SELECT 1 WHERE a IN (NULL) AND b IN (NULL)"
-        );
     }
 }

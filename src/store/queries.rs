@@ -227,10 +227,18 @@ macro_rules! backend {
                 }))
             }
 
-            /// `IN (…)` of binds (PostgreSQL: `= ANY(…)` of one array,
-            /// [`Lists`]); an empty list matches nothing.
+            /// `IN (…)` of binds; an empty list is `IN (NULL)` (matches nothing).
             fn push_in(q: &mut sqlx::QueryBuilder<Db>, xs: &[String]) {
-                <Db as Lists>::push_in(q, xs)
+                q.push(" IN (");
+                if xs.is_empty() {
+                    q.push("NULL");
+                } else {
+                    let mut list = q.separated(", ");
+                    for x in xs {
+                        list.push_bind(x.as_str());
+                    }
+                }
+                q.push(")");
             }
 
             /// For each of `keys` (at least one), the id of the first message
@@ -241,11 +249,6 @@ macro_rules! backend {
             fn push_first_on_case(q: &mut sqlx::QueryBuilder<Db>, column: &str, keys: &[String]) {
                 q.push("SELECT (SELECT id FROM messages WHERE ");
                 q.push(column);
-                // A list on PostgreSQL too: with the keys as an array this
-                // statement took ten times the server's time of the list in
-                // a 10,000-message drain (0.43 against 0.04 s over 213
-                // groups; session 39). Why is not known: on the drained
-                // register the array's plan, generic or not, is the list's.
                 q.push(" = k.column1 AND case_id IS NOT NULL ORDER BY id LIMIT 1) FROM (VALUES ");
                 let mut list = q.separated(", ");
                 for key in keys {
@@ -256,10 +259,20 @@ macro_rules! backend {
                 q.push(") AS k");
             }
 
-            /// `IN (…)` of row ids (PostgreSQL: `= ANY(…)` of one array);
-            /// an empty list matches nothing.
-            fn push_ids_in(q: &mut sqlx::QueryBuilder<Db>, ids: &[i64]) {
-                <Db as Lists>::push_ids_in(q, ids)
+            /// `IN (…)` of row ids; an empty list is `IN (NULL)` (matches
+            /// nothing).
+            fn push_ids_in<'a>(q: &mut sqlx::QueryBuilder<Db>, ids: impl IntoIterator<Item = &'a i64>) {
+                q.push(" IN (");
+                let mut ids = ids.into_iter().peekable();
+                if ids.peek().is_none() {
+                    q.push("NULL");
+                } else {
+                    let mut list = q.separated(", ");
+                    for id in ids {
+                        list.push_bind(*id);
+                    }
+                }
+                q.push(")");
             }
 
             /// The Message-IDs and content hashes among these that are recorded:
@@ -597,10 +610,14 @@ macro_rules! backend {
             ) -> Result<()> {
                 insert_events(tx, at, rows).await?;
                 let heads: Vec<(i64, &str)> = last_hashes(rows).into_iter().collect();
-                for part in heads.chunks(<Db as Lists>::rows(crate::store::UPDATE_ROWS)) {
-                    let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE cases SET timeline_head = v.column2 FROM ");
-                    <Db as Lists>::push_id_texts(&mut q, part);
-                    q.push(" WHERE cases.id = v.column1");
+                for part in heads.chunks(crate::store::UPDATE_ROWS) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(
+                        "UPDATE cases SET timeline_head = v.column2 FROM (",
+                    );
+                    q.push_values(part, |mut b, (id, h)| {
+                        b.push_bind(*id).push_bind(*h);
+                    });
+                    q.push(") AS v WHERE cases.id = v.column1");
                     q.build().execute(&mut **tx).await?;
                 }
                 Ok(())
@@ -632,10 +649,8 @@ macro_rules! backend {
             /// order), then their raw mails in `outbox_raw` (migration 0013)
             /// under the same ids, found by Message-ID: a mail not queued
             /// (its dedupe key or Message-ID queued before) adds nothing.
-            /// Two statements for up to [`QUEUE_ROWS`] mails on SQLite, for
-            /// all of them on PostgreSQL ([`Lists::rows`]; the raw mails in
-            /// parts by bytes), not two a mail (and no rows sent back): the
-            /// clock's groups queue hundreds.
+            /// Two statements for up to [`QUEUE_ROWS`] mails, not two a mail
+            /// (and no rows sent back): the clock's groups queue hundreds.
             async fn queue_mails(
                 tx: &mut Tx,
                 case_id: Option<i64>,
@@ -653,17 +668,47 @@ macro_rules! backend {
                 rows: &[(Option<i64>, OutboxMail)],
                 now: DateTime<Utc>,
             ) -> Result<()> {
-                for chunk in rows.chunks(<Db as Lists>::rows(QUEUE_ROWS)) {
+                for chunk in rows.chunks(QUEUE_ROWS) {
                     // The rows in the mails' order (column1), each with its
                     // case's deadline by one join: a scalar subquery a row
                     // cost PostgreSQL's planner 8-11 ms per 100 rows, the
                     // join under 1 ms (EXPLAIN ANALYZE of both forms).
-                    <Db as Lists>::insert_outbox(now, no_deadline(), chunk).build().execute(&mut **tx).await?;
+                    let mut q = sqlx::QueryBuilder::<Db>::new(
+                        "INSERT INTO outbox (case_id, dedupe_key, message_id, purpose, envelope_from, \
+                         recipients, subject, status, attempts, next_attempt_at, created_at, priority_at) \
+                         SELECT v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, \
+                         'pending', 0, ",
+                    );
+                    q.push_bind(now).push(", ").push_bind(now).push(", COALESCE(c.deadline_at, ");
+                    q.push_bind(no_deadline()).push(") FROM (");
+                    q.push_values(chunk.iter().enumerate(), |mut b, (i, (case_id, m))| {
+                        b.push_bind(i as i64)
+                            .push_bind(*case_id)
+                            .push_bind(&m.dedupe_key)
+                            .push_bind(&m.message_id)
+                            .push_bind(&m.purpose)
+                            .push_bind(&m.envelope_from)
+                            .push_bind(serde_json::to_string(&m.recipients).unwrap_or_default())
+                            .push_bind(&m.subject);
+                    });
+                    // WHERE: SQLite's upsert after a SELECT needs it.
+                    q.push(
+                        ") AS v LEFT JOIN cases AS c ON c.id = v.column2 WHERE true \
+                         ORDER BY v.column1 ON CONFLICT DO NOTHING",
+                    );
+                    q.build().execute(&mut **tx).await?;
                     // The raw mails, at most GROUP_INSERT_BYTES a statement
                     // (or one mail).
                     let parts = crate::store::parts_by_bytes(chunk, chunk.len(), crate::store::GROUP_INSERT_BYTES, |(_, m)| m.raw.len());
                     for part in parts {
-                        <Db as Lists>::insert_outbox_raw(part).build().execute(&mut **tx).await?;
+                        let mut q = sqlx::QueryBuilder::<Db>::new(
+                            "INSERT INTO outbox_raw (id, raw) SELECT o.id, v.column2 FROM (",
+                        );
+                        q.push_values(part, |mut b, (_, m)| {
+                            b.push_bind(&m.message_id).push_bind(&m.raw);
+                        });
+                        q.push(") AS v JOIN outbox AS o ON o.message_id = v.column1 WHERE true ON CONFLICT (id) DO NOTHING");
+                        q.build().execute(&mut **tx).await?;
                     }
                 }
                 Ok(())
@@ -903,7 +948,7 @@ macro_rules! backend {
                 }
                 // 2. The attached cases' rows locked (one lock order: rows,
                 // then the register counter).
-                for part in attached.chunks(<Db as Lists>::rows(crate::store::CASE_ROWS)) {
+                for part in attached.chunks(crate::store::CASE_ROWS) {
                     lock_cases(tx, part).await?;
                 }
                 // Each member's case (None: only recorded, or a duplicate).
@@ -931,7 +976,7 @@ macro_rules! backend {
                 let ids: Vec<i64> = keys.iter().flatten().copied().collect();
                 let mut records: HashMap<i64, CaseRecord> = HashMap::new();
                 let mut heads: HashMap<i64, (i64, String)> = HashMap::new();
-                for part in ids.chunks(<Db as Lists>::rows(crate::store::CASE_ROWS)) {
+                for part in ids.chunks(crate::store::CASE_ROWS) {
                     let mut q = sqlx::QueryBuilder::<Db>::new(format!("SELECT r.*, h.seq, h.hash FROM ({RECORD} WHERE id"));
                     push_ids_in(&mut q, part);
                     q.push(") r LEFT JOIN (");
@@ -972,10 +1017,12 @@ macro_rules! backend {
                     appends.push((k.id, evs));
                     out.push(IngestResult { duplicate: false, case_id: Some(k.id), case_ref: Some(k.case_ref) });
                 }
-                for part in moves.chunks(<Db as Lists>::rows(crate::store::UPDATE_ROWS)) {
-                    let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE messages SET case_id = v.column2 FROM ");
-                    <Db as Lists>::push_id_pairs(&mut q, part);
-                    q.push(" WHERE messages.id = v.column1");
+                for part in moves.chunks(crate::store::UPDATE_ROWS) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE messages SET case_id = v.column2 FROM (");
+                    q.push_values(part, |mut b, (row, case)| {
+                        b.push_bind(*row).push_bind(*case);
+                    });
+                    q.push(") AS v WHERE messages.id = v.column1");
                     q.build().execute(&mut **tx).await?;
                 }
                 // 4. The events: register numbers for all, chained in the
