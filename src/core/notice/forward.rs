@@ -567,10 +567,11 @@ pub const MAX_HTML_BYTES: usize = 4 * MAX_BODY_BYTES;
 /// A message's own text: its first text body, else its HTML as text.
 /// mail-parser breaks lines only at `<br>` and `</p>`; headings, list items
 /// and table rows get a break too, so that sentences do not run together.
-pub fn own_text<'a>(msg: &'a Message) -> OwnText<'a> {
-    let html_only = msg.text_part(0).is_some_and(|p| p.is_text_html());
+pub fn own_text<'a>(msg: &'a Message, end: &[u8]) -> OwnText<'a> {
+    let first = super::mime::first_text(msg, end);
+    let html_only = first.as_ref().is_some_and(|(html, _)| *html);
     if html_only {
-        if let Some(html) = msg.body_html(0) {
+        if let Some(html) = super::mime::first_html(msg, end) {
             let marked = mark_blocks(super::text::prefix(&html, MAX_HTML_BYTES));
             let text = mail_parser::decoders::html::html_to_text(&marked);
             let whole = if html.len() > MAX_HTML_BYTES {
@@ -584,7 +585,11 @@ pub fn own_text<'a>(msg: &'a Message) -> OwnText<'a> {
             };
         }
     }
-    let text = msg.body_text(0).unwrap_or_default();
+    let text = match first {
+        Some((true, html)) => mail_parser::decoders::html::html_to_text(&html).into(),
+        Some((false, text)) => text,
+        None => Default::default(),
+    };
     OwnText {
         whole: text.len(),
         text,
@@ -593,8 +598,8 @@ pub fn own_text<'a>(msg: &'a Message) -> OwnText<'a> {
 
 /// The plain text of a message ([`OwnText::body`]). Only the first
 /// [`MAX_BODY_BYTES`] of a body are read.
-pub fn body_text(msg: &Message) -> String {
-    own_text(msg).body()
+pub fn body_text(msg: &Message, end: &[u8]) -> String {
+    own_text(msg, end).body()
 }
 
 /// How much of a body's text is read (bytes, cut at a character boundary).
@@ -610,6 +615,7 @@ fn has_thread_headers(msg: &Message) -> bool {
 /// `text`: the message's [`body_text`], which the caller has read already.
 pub fn unwrap(
     msg: &Message,
+    end: &[u8],
     text: String,
     tz: Tz,
     reference: DateTime<Utc>,
@@ -627,7 +633,8 @@ pub fn unwrap(
         };
     }
     if depth < 4 {
-        if let Some(inner) = msg.attachments().find_map(|p| p.message()) {
+        if let Some((inner, inner_end)) = super::mime::attached_message(msg, end) {
+            let inner: &Message = &inner;
             let from = inner.from().and_then(|a| a.first());
             let sent = inner
                 .date()
@@ -642,7 +649,8 @@ pub fn unwrap(
             };
             let sub = unwrap(
                 inner,
-                body_text(inner),
+                inner_end,
+                body_text(inner, inner_end),
                 tz,
                 sent.unwrap_or(reference),
                 depth + 1,

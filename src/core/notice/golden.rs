@@ -340,3 +340,37 @@ fn public_corpus_never_panics() {
         files.len()
     );
 }
+
+/// The reader's parse leaves attachments undecoded and decodes only what it
+/// reads (`super::mime`): on every public-corpus mail and every fixture, what
+/// it reads must be what mail-parser makes of the mail when it decodes every
+/// part.
+#[test]
+fn public_corpus_bodies_as_mail_parser_decodes_them() {
+    let mut files = Vec::new();
+    for d in fixture_dirs() {
+        walk(&d, &mut files);
+    }
+    let fixtures = files.len();
+    match std::env::var_os("BREACHWATCH_PUBLIC_CORPUS") {
+        Some(dir) => walk(Path::new(&dir), &mut files),
+        None => println!("BREACHWATCH_PUBLIC_CORPUS is not set: fixtures only"),
+    }
+    files.sort();
+    assert!(fixtures > 0, "no fixtures");
+    let mut differ = Vec::new();
+    for f in &files {
+        let Ok(raw) = std::fs::read(f) else { continue };
+        if let Err(e) = super::mime::tests::same_as_mail_parser(&raw) {
+            differ.push(format!("{}: {e}", f.display()));
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "{} of {} differ:\n{}",
+        differ.len(),
+        files.len(),
+        differ.join("\n")
+    );
+    println!("{} mails read as mail-parser decodes them", files.len());
+}

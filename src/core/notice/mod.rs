@@ -28,6 +28,7 @@ mod classify;
 pub mod details;
 mod facts;
 mod forward;
+mod mime;
 mod org;
 pub mod present;
 pub mod report;
@@ -278,34 +279,13 @@ const MAX_ADDRESS_LEN: usize = 254;
 /// A longer id cannot be a Message-ID (a header line holds at most 998 octets).
 const MAX_MESSAGE_ID_LEN: usize = 998;
 
-/// The reader's one MIME parser: the header fields it reads are parsed as
-/// mail-parser parses them by default (MIME, dates, addresses, ids, subject);
-/// every other field is skipped, not decoded: a `Received` chain, DKIM
-/// signatures and `X-` fields are most of a header block and cost the most
-/// to parse. Their bytes stay where they are ([`origin`] and `header_raw`
-/// read them by offset).
-static PARSER: std::sync::LazyLock<mail_parser::MessageParser> = std::sync::LazyLock::new(|| {
-    use mail_parser::HeaderName as H;
-    mail_parser::MessageParser::new()
-        .with_mime_headers()
-        .header_comma_separated(H::ContentLanguage)
-        .with_date_headers()
-        .with_address_headers()
-        .with_message_ids()
-        .header_text(H::Subject)
-        .header_text(H::Comments)
-        .header_id(H::ReturnPath)
-        .header_raw(H::MimeVersion)
-        .default_header_ignore()
-});
-
 /// Reads one raw message.
 pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     if !looks_like_message(raw) {
         return Err(ReadError::NotAMessage("no header lines".into()));
     }
     let bytes = skip_leading_space(raw);
-    let msg = PARSER
+    let msg = mime::PARSER
         .parse(bytes)
         .ok_or_else(|| ReadError::NotAMessage("no headers could be parsed".into()))?;
     let origin = origin(&msg, bytes);
@@ -399,7 +379,7 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     let reference = date
         .or(opts.delivered_at)
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-    let own = forward::own_text(&msg);
+    let own = forward::own_text(&msg, b"");
     let mut chain = if auto {
         let text = own.body();
         forward::Chain {
@@ -409,7 +389,7 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
             full: text,
         }
     } else {
-        forward::unwrap(&msg, own.body(), opts.tz, reference, 0)
+        forward::unwrap(&msg, b"", own.body(), opts.tz, reference, 0)
     };
     // A chain time sets the clock only when it is plausible: not more than
     // `max_forward_age` before the delivery, and not after it.

@@ -1,0 +1,356 @@
+//! The reader's one MIME parse, and the decoded text of the few parts it
+//! reads.
+//!
+//! mail-parser decodes every leaf part's transfer encoding while it looks for
+//! the part's end. Most of a mailbox's bytes are attachments the reader never
+//! reads (pictures, PDFs, office files), and decoding their base64 was a third
+//! of the reader's work. So the reader's parser does not read
+//! `Content-Transfer-Encoding` as a transfer encoding: mail-parser then only
+//! delimits each leaf part (the MIME structure is still wholly its own), and
+//! this module decodes, with mail-parser's own decoders and charset tables,
+//! the parts the reader reads: the first text and HTML bodies and attached
+//! messages.
+
+use std::borrow::Cow;
+
+use mail_parser::decoders::charsets::map::charset_decoder;
+use mail_parser::decoders::html::text_to_html;
+use mail_parser::parsers::MessageStream;
+use mail_parser::{HeaderName, Message, MessagePart, MimeHeaders, PartType};
+
+/// The reader's one MIME parser. The header fields it reads are parsed as
+/// mail-parser parses them by default (MIME, dates, addresses, ids, subject),
+/// except `Content-Transfer-Encoding` (module doc): it is kept as a
+/// content-type-shaped value, which mail-parser does not take for an encoding.
+/// Every other field is skipped, not decoded: a `Received` chain, DKIM
+/// signatures and `X-` fields are most of a header block and cost the most to
+/// parse. Their bytes stay where they are (`origin` and `header_raw` read them
+/// by offset).
+pub(super) static PARSER: std::sync::LazyLock<mail_parser::MessageParser> =
+    std::sync::LazyLock::new(|| parser(false));
+
+/// The reader's parser (`decode_all` false), or its twin that decodes every
+/// part as mail-parser does by default (for the tests that hold the two equal).
+fn parser(decode_all: bool) -> mail_parser::MessageParser {
+    use mail_parser::HeaderName as H;
+    let p = mail_parser::MessageParser::new().with_mime_headers();
+    let p = if decode_all {
+        p
+    } else {
+        p.header_content_type(H::ContentTransferEncoding)
+    };
+    p.header_comma_separated(H::ContentLanguage)
+        .with_date_headers()
+        .with_address_headers()
+        .with_message_ids()
+        .header_text(H::Subject)
+        .header_text(H::Comments)
+        .header_id(H::ReturnPath)
+        .header_raw(H::MimeVersion)
+        .default_header_ignore()
+}
+
+/// A part's transfer encoding, as its header names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transfer {
+    Base64,
+    QuotedPrintable,
+    Identity,
+}
+
+fn transfer(part: &MessagePart<'_>) -> Transfer {
+    let name = part
+        .headers
+        .iter()
+        .find(|h| h.name == HeaderName::ContentTransferEncoding)
+        .and_then(|h| h.value.as_content_type())
+        .map(|ct| ct.ctype());
+    match name {
+        Some(n) if n.eq_ignore_ascii_case("base64") => Transfer::Base64,
+        Some(n) if n.eq_ignore_ascii_case("quoted-printable") => Transfer::QuotedPrintable,
+        _ => Transfer::Identity,
+    }
+}
+
+/// The boundary that ends part `id` of `msg`: its multipart parent's, or
+/// `end` (the boundary that ends `msg` itself: none for a whole message, the
+/// enclosing multipart's for a message attached as it is).
+fn boundary<'a>(msg: &'a Message<'_>, id: usize, end: &'a [u8]) -> &'a [u8] {
+    msg.parts
+        .iter()
+        .find_map(|p| match &p.body {
+            PartType::Multipart(children) if children.iter().any(|c| *c as usize == id) => p
+                .content_type()
+                .and_then(|ct| ct.attribute("boundary"))
+                .map(str::as_bytes),
+            _ => None,
+        })
+        .unwrap_or(end)
+}
+
+/// The decoded bytes of part `id`, which is in base64 or quoted-printable:
+/// mail-parser's own decoder run where mail-parser would have run it (from
+/// the part's body to its boundary), so the bytes are those mail-parser would
+/// have made. `None` when the body does not decode.
+fn decoded_bytes(msg: &Message<'_>, id: usize, end: &[u8], how: Transfer) -> Option<Vec<u8>> {
+    let decode = match how {
+        Transfer::Base64 => MessageStream::decode_base64_mime,
+        Transfer::QuotedPrintable => MessageStream::decode_quoted_printable_mime,
+        Transfer::Identity => return None,
+    };
+    let body = msg
+        .raw_message
+        .get(msg.parts.get(id)?.offset_body as usize..)?;
+    let (offset_end, bytes) = decode(&mut MessageStream::new(body), boundary(msg, id, end));
+    (offset_end != usize::MAX).then(|| bytes.into_owned())
+}
+
+/// Body part `id`'s text, or `None` where mail-parser would not have kept it
+/// as a body: its transfer encoding does not decode, and it is not a plain
+/// text part that is the message's only part or one of an alternative's
+/// (mail-parser keeps such a part's bytes as they are, as the parse here does).
+fn body_part<'a>(msg: &'a Message<'_>, id: usize, end: &[u8]) -> Option<Cow<'a, str>> {
+    let part = msg.parts.get(id)?;
+    let (PartType::Text(text) | PartType::Html(text)) = &part.body else {
+        return None;
+    };
+    let how = transfer(part);
+    if how == Transfer::Identity {
+        return Some(Cow::Borrowed(text));
+    }
+    let Some(bytes) = decoded_bytes(msg, id, end, how) else {
+        let kept = matches!(part.body, PartType::Text(_)) && (id == 0 || in_alternative(msg, id));
+        return kept.then_some(Cow::Borrowed(text));
+    };
+    let charset = part
+        .content_type()
+        .and_then(|ct| ct.attribute("charset"))
+        .and_then(|c| charset_decoder(c.as_bytes()));
+    Some(Cow::Owned(match charset {
+        Some(decode) => decode(&bytes),
+        None => String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }))
+}
+
+fn in_alternative(msg: &Message<'_>, id: usize) -> bool {
+    msg.parts.iter().any(|p| {
+        matches!(&p.body, PartType::Multipart(c) if c.iter().any(|c| *c as usize == id))
+            && p.content_type().is_some_and(|ct| {
+                ct.subtype()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("alternative"))
+            })
+    })
+}
+
+/// The first of a list of body parts, decoded; `None` when mail-parser would
+/// not have kept it as a body (`body_part`: mail-parser's list would then
+/// have been another, and no mail seen has a body after such a part).
+fn first<'a>(
+    msg: &'a Message<'_>,
+    end: &[u8],
+    list: &[u32],
+) -> Option<(&'a MessagePart<'a>, Cow<'a, str>)> {
+    let id = *list.first()? as usize;
+    Some((msg.parts.get(id)?, body_part(msg, id, end)?))
+}
+
+/// A message's first text body, decoded, and whether it is HTML
+/// (mail-parser's `text_part(0)` and `body_text(0)` before the HTML is made
+/// text).
+pub(super) fn first_text<'a>(msg: &'a Message<'_>, end: &[u8]) -> Option<(bool, Cow<'a, str>)> {
+    first(msg, end, &msg.text_body).map(|(p, t)| (p.is_text_html(), t))
+}
+
+/// A message's first HTML body as HTML (mail-parser's `body_html(0)`), decoded.
+pub(super) fn first_html<'a>(msg: &'a Message<'_>, end: &[u8]) -> Option<Cow<'a, str>> {
+    first(msg, end, &msg.html_body).map(|(p, t)| {
+        if p.is_text_html() {
+            t
+        } else {
+            Cow::Owned(text_to_html(&t))
+        }
+    })
+}
+
+/// The first attached message, with the boundary that ends it. One sent in
+/// base64 or quoted-printable (RFC 2046 allows neither, but mail does it) is
+/// decoded and parsed here, as mail-parser would have parsed it.
+pub(super) fn attached_message<'a>(
+    msg: &'a Message<'a>,
+    end: &'a [u8],
+) -> Option<(Cow<'a, Message<'a>>, &'a [u8])> {
+    msg.attachments.iter().find_map(|&id| {
+        let id = id as usize;
+        let p = msg.parts.get(id)?;
+        if transfer(p) != Transfer::Identity && (is_message(p) || p.message().is_some()) {
+            let bytes = decoded_bytes(msg, id, end, transfer(p))?;
+            let inner = PARSER.parse(&bytes)?.into_owned();
+            Some((Cow::Owned(inner), &b""[..]))
+        } else {
+            p.message()
+                .map(|m| (Cow::Borrowed(m), boundary(msg, id, end)))
+        }
+    })
+}
+
+fn is_message(part: &MessagePart<'_>) -> bool {
+    part.content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("message")
+            && ct.subtype().is_some_and(|s| {
+                s.eq_ignore_ascii_case("rfc822") || s.eq_ignore_ascii_case("global")
+            })
+    })
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use mail_parser::decoders::html::html_to_text;
+
+    /// What the reader reads of `raw` against what mail-parser makes of it
+    /// when it decodes every part: the first text body (and whether it is
+    /// HTML), the first HTML body when that is the text, and the same of the
+    /// first attached message, four levels down.
+    pub(in crate::core::notice) fn same_as_mail_parser(raw: &[u8]) -> Result<(), String> {
+        let ours = PARSER.parse(raw);
+        let full = parser(true).parse(raw);
+        match (ours, full) {
+            (None, None) => Ok(()),
+            (Some(o), Some(f)) => compare(&o, b"", &f, 0),
+            (o, f) => Err(format!(
+                "parsed: ours {}, mail-parser's {}",
+                o.is_some(),
+                f.is_some()
+            )),
+        }
+    }
+
+    fn compare(o: &Message<'_>, end: &[u8], f: &Message<'_>, depth: usize) -> Result<(), String> {
+        let ours = first_text(o, end).map(|(html, t)| {
+            let t = if html { html_to_text(&t).into() } else { t };
+            (html, t.into_owned())
+        });
+        let theirs = f
+            .text_part(0)
+            .and_then(|p| f.body_text(0).map(|t| (p.is_text_html(), t.into_owned())));
+        if ours != theirs {
+            return Err(format!("depth {depth}: text {ours:?} against {theirs:?}"));
+        }
+        if ours.is_some_and(|(html, _)| html) {
+            let ours = first_html(o, end).map(Cow::into_owned);
+            let theirs = f.body_html(0).map(Cow::into_owned);
+            if ours != theirs {
+                return Err(format!("depth {depth}: html {ours:?} against {theirs:?}"));
+            }
+        }
+        if depth == 4 {
+            return Ok(());
+        }
+        let ours = attached_message(o, end);
+        let theirs = f.attachments().find_map(|p| p.message());
+        match (ours, theirs) {
+            (None, None) => Ok(()),
+            (Some((o, end)), Some(f)) => {
+                if (o.subject(), o.message_id()) != (f.subject(), f.message_id()) {
+                    return Err(format!("depth {depth}: attached message's headers differ"));
+                }
+                compare(&o, end, f, depth + 1)
+            }
+            (o, f) => Err(format!(
+                "depth {depth}: attached message: ours {}, mail-parser's {}",
+                o.is_some(),
+                f.is_some()
+            )),
+        }
+    }
+
+    fn mail(parts: &str) -> Vec<u8> {
+        format!(
+            "From: a@b.test\r\nTo: c@d.test\r\nSubject: s\r\nMessage-ID: <m@b.test>\r\nMIME-Version: 1.0\r\n{parts}"
+        )
+        .replace('\n', "\r\n")
+        .replace("\r\r\n", "\r\n")
+        .into_bytes()
+    }
+
+    const PDF_B64: &str = "JVBERi0xLjQKJcfsj6IKNSAwIG9iago8PC9MZW5ndGggNiAwIFI+PgpzdHJlYW0K";
+
+    #[test]
+    fn an_attachment_is_delimited_not_decoded() {
+        let raw = mail(&format!(
+            "Content-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain\n\nHej\n--b1\nContent-Type: application/pdf; name=a.pdf\nContent-Transfer-Encoding: base64\n\n{PDF_B64}\n--b1--\n"
+        ));
+        let m = PARSER.parse(&raw).expect("parses");
+        let pdf = m
+            .parts
+            .iter()
+            .find(|p| p.content_type().is_some_and(|c| c.subtype() == Some("pdf")))
+            .expect("the attachment");
+        match &pdf.body {
+            PartType::Binary(Cow::Borrowed(b)) => assert_eq!(*b, PDF_B64.as_bytes()),
+            other => panic!("the attachment was decoded: {other:?}"),
+        }
+        assert_eq!(
+            first_text(&m, b"").map(|(_, t)| t.into_owned()),
+            Some("Hej".into())
+        );
+        same_as_mail_parser(&raw).unwrap();
+    }
+
+    #[test]
+    fn encoded_bodies_read_as_mail_parser_decodes_them() {
+        // base64 Latin-1 text, with the attachment beside it.
+        let latin1 = "Obeh\u{f6}rig \u{e5}tkomst till LabPortalen.";
+        let latin1_b64 = {
+            use base64::Engine;
+            let bytes: Vec<u8> = latin1.chars().map(|c| c as u8).collect();
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        };
+        let cases = [
+            // A whole message in base64.
+            mail(&format!("Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: base64\n\n{latin1_b64}\n")),
+            // An alternative of base64 text and quoted-printable HTML, and a PDF.
+            mail(&format!("Content-Type: multipart/mixed; boundary=\"o\"\n\n--o\nContent-Type: multipart/alternative; boundary=\"a\"\n\n--a\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: base64\n\n{latin1_b64}\n--a\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n<p>Obeh=C3=B6rig =\n=C3=A5tkomst</p>\n--a--\n--o\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\n{PDF_B64}\n--o--\n")),
+            // HTML only, quoted-printable, a soft break just before the boundary.
+            mail("Content-Type: multipart/mixed; boundary=\"h\"\n\n--h\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n<div>Intr=C3=A5ng i systemet=\n--h--\n"),
+            // A forward attached as it is, its own text in base64: the part
+            // ends at the outer boundary.
+            mail(&format!("Content-Type: multipart/mixed; boundary=\"f\"\n\n--f\nContent-Type: text/plain\n\nSe nedan.\n--f\nContent-Type: message/rfc822\n\nFrom: x@supplier.test\nSubject: Incident\nMessage-ID: <i@supplier.test>\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: base64\n\n{latin1_b64}\n--f--\n")),
+            // A forward attached in base64 (RFC 2046 forbids it; mail does it).
+            {
+                use base64::Engine;
+                let inner = "From: x@supplier.test\r\nSubject: Incident\r\nMessage-ID: <j@supplier.test>\r\nContent-Type: text/plain\r\n\r\nWe detected unauthorised access.\r\n";
+                let b64 = base64::engine::general_purpose::STANDARD.encode(inner);
+                mail(&format!("Content-Type: multipart/mixed; boundary=\"g\"\n\n--g\nContent-Type: text/plain\n\nFYI\n--g\nContent-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n{b64}\n--g--\n"))
+            },
+            // Broken base64 text: the only part (kept as it is), and beside
+            // an attachment (not a body).
+            mail("Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\nThis is not base64.\n"),
+            mail(&format!("Content-Type: multipart/mixed; boundary=\"x\"\n\n--x\nContent-Type: text/html\nContent-Transfer-Encoding: base64\n\n<p>not base64</p>\n--x\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\n{PDF_B64}\n--x--\n")),
+            // Broken quoted-printable in an alternative.
+            mail("Content-Type: multipart/alternative; boundary=\"q\"\n\n--q\nContent-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\na =\n= b\n--q\nContent-Type: text/html\nContent-Transfer-Encoding: quoted-printable\n\n<b>a</b>\n--q--\n"),
+        ];
+        for (i, raw) in cases.iter().enumerate() {
+            if let Err(e) = same_as_mail_parser(raw) {
+                panic!("case {i}: {e}");
+            }
+        }
+        // And the reader sees the decoded text, not the transfer encoding.
+        let m = PARSER.parse(&cases[0]).expect("parses");
+        assert_eq!(
+            first_text(&m, b"").map(|(_, t)| t.into_owned()),
+            Some(latin1.to_string())
+        );
+        let m = PARSER.parse(&cases[3]).expect("parses");
+        let (inner, end) = attached_message(&m, b"").expect("the forward");
+        assert_eq!(end, b"f");
+        assert_eq!(
+            first_text(&inner, end).map(|(_, t)| t.into_owned()),
+            Some(latin1.to_string())
+        );
+        let m = PARSER.parse(&cases[4]).expect("parses");
+        let (inner, _) = attached_message(&m, b"").expect("the forward");
+        assert_eq!(inner.message_id(), Some("j@supplier.test"));
+    }
+}
