@@ -20,8 +20,9 @@ use mail_parser::{HeaderName, Message, MessagePart, MimeHeaders, PartType};
 
 /// The reader's one MIME parser. The header fields it reads are parsed as
 /// mail-parser parses them by default (MIME, dates, addresses, ids, subject),
-/// except `Content-Transfer-Encoding` (module doc): it is kept as a
-/// content-type-shaped value, which mail-parser does not take for an encoding.
+/// except `Content-Transfer-Encoding` (module doc): it is parsed as a
+/// content-type-shaped value, which mail-parser does not take for an encoding
+/// (`transfer` reads the field's raw value).
 /// Every other field is skipped, not decoded: a `Received` chain, DKIM
 /// signatures and `X-` fields are most of a header block and cost the most to
 /// parse. Their bytes stay where they are (`origin` and `header_raw` read them
@@ -50,7 +51,7 @@ fn parser(decode_all: bool) -> mail_parser::MessageParser {
         .default_header_ignore()
 }
 
-/// A part's transfer encoding, as its header names it.
+/// The transfer encodings the reader decodes; any other is read as it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Transfer {
     Base64,
@@ -58,16 +59,23 @@ enum Transfer {
     Identity,
 }
 
-fn transfer(part: &MessagePart<'_>) -> Transfer {
-    let name = part
+/// A part's transfer encoding, as mail-parser would take it: its last
+/// `Content-Transfer-Encoding` field, the whole value without the space
+/// around it (so `base64; x` is no encoding, as mail-parser has it).
+fn transfer(msg: &Message<'_>, part: &MessagePart<'_>) -> Transfer {
+    let value = part
         .headers
         .iter()
+        .rev()
         .find(|h| h.name == HeaderName::ContentTransferEncoding)
-        .and_then(|h| h.value.as_content_type())
-        .map(|ct| ct.ctype());
-    match name {
-        Some(n) if n.eq_ignore_ascii_case("base64") => Transfer::Base64,
-        Some(n) if n.eq_ignore_ascii_case("quoted-printable") => Transfer::QuotedPrintable,
+        .and_then(|h| {
+            msg.raw_message
+                .get(h.offset_start as usize..h.offset_end as usize)
+        })
+        .map(<[u8]>::trim_ascii);
+    match value {
+        Some(v) if v.eq_ignore_ascii_case(b"base64") => Transfer::Base64,
+        Some(v) if v.eq_ignore_ascii_case(b"quoted-printable") => Transfer::QuotedPrintable,
         _ => Transfer::Identity,
     }
 }
@@ -114,7 +122,7 @@ fn body_part<'a>(msg: &'a Message<'_>, id: usize, end: &[u8]) -> Option<Cow<'a, 
     let (PartType::Text(text) | PartType::Html(text)) = &part.body else {
         return None;
     };
-    let how = transfer(part);
+    let how = transfer(msg, part);
     if how == Transfer::Identity {
         return Some(Cow::Borrowed(text));
     }
@@ -185,8 +193,9 @@ pub(super) fn attached_message<'a>(
     msg.attachments.iter().find_map(|&id| {
         let id = id as usize;
         let p = msg.parts.get(id)?;
-        if transfer(p) != Transfer::Identity && (is_message(p) || p.message().is_some()) {
-            let bytes = decoded_bytes(msg, id, end, transfer(p))?;
+        let how = transfer(msg, p);
+        if how != Transfer::Identity && (is_message(p) || p.message().is_some()) {
+            let bytes = decoded_bytes(msg, id, end, how)?;
             let inner = PARSER.parse(&bytes)?.into_owned();
             Some((Cow::Owned(inner), &b""[..]))
         } else {
@@ -330,6 +339,10 @@ pub(super) mod tests {
             // an attachment (not a body).
             mail("Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\nThis is not base64.\n"),
             mail(&format!("Content-Type: multipart/mixed; boundary=\"x\"\n\n--x\nContent-Type: text/html\nContent-Transfer-Encoding: base64\n\n<p>not base64</p>\n--x\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\n{PDF_B64}\n--x--\n")),
+            // Two transfer encodings (mail-parser takes the last), and one
+            // with a parameter (no encoding to mail-parser).
+            mail(&format!("Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 7bit\nContent-Transfer-Encoding: base64\n\n{latin1_b64}\n")),
+            mail("Content-Type: text/plain\nContent-Transfer-Encoding: quoted-printable;\n\nIntr=C3=A5ng\n"),
             // Broken quoted-printable in an alternative.
             mail("Content-Type: multipart/alternative; boundary=\"q\"\n\n--q\nContent-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\na =\n= b\n--q\nContent-Type: text/html\nContent-Transfer-Encoding: quoted-printable\n\n<b>a</b>\n--q--\n"),
         ];
