@@ -80,20 +80,21 @@ fn transfer(msg: &Message<'_>, part: &MessagePart<'_>) -> Transfer {
     }
 }
 
+/// The multipart part whose children include part `id`.
+fn parent<'a>(msg: &'a Message<'_>, id: usize) -> Option<&'a MessagePart<'a>> {
+    msg.parts
+        .iter()
+        .find(|p| matches!(&p.body, PartType::Multipart(c) if c.iter().any(|c| *c as usize == id)))
+}
+
 /// The boundary that ends part `id` of `msg`: its multipart parent's, or
 /// `end` (the boundary that ends `msg` itself: none for a whole message, the
 /// enclosing multipart's for a message attached as it is).
 fn boundary<'a>(msg: &'a Message<'_>, id: usize, end: &'a [u8]) -> &'a [u8] {
-    msg.parts
-        .iter()
-        .find_map(|p| match &p.body {
-            PartType::Multipart(children) if children.iter().any(|c| *c as usize == id) => p
-                .content_type()
-                .and_then(|ct| ct.attribute("boundary"))
-                .map(str::as_bytes),
-            _ => None,
-        })
-        .unwrap_or(end)
+    parent(msg, id)
+        .and_then(|p| p.content_type())
+        .and_then(|ct| ct.attribute("boundary"))
+        .map_or(end, str::as_bytes)
 }
 
 /// The decoded bytes of part `id`, which is in base64 or quoted-printable:
@@ -142,13 +143,10 @@ fn body_part<'a>(msg: &'a Message<'_>, id: usize, end: &[u8]) -> Option<Cow<'a, 
 }
 
 fn in_alternative(msg: &Message<'_>, id: usize) -> bool {
-    msg.parts.iter().any(|p| {
-        matches!(&p.body, PartType::Multipart(c) if c.iter().any(|c| *c as usize == id))
-            && p.content_type().is_some_and(|ct| {
-                ct.subtype()
-                    .is_some_and(|s| s.eq_ignore_ascii_case("alternative"))
-            })
-    })
+    parent(msg, id)
+        .and_then(|p| p.content_type())
+        .and_then(|ct| ct.subtype())
+        .is_some_and(|s| s.eq_ignore_ascii_case("alternative"))
 }
 
 /// The first of a list of body parts, decoded; `None` when mail-parser would
