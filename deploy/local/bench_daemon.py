@@ -782,16 +782,20 @@ def reminders(args, backend, db_url, cfg, logpath):
     stmts = []
     if copies > 1:
         stmts.append(f"INSERT INTO cases ({', '.join(cols)}) {ks} SELECT {sel} FROM cases c, k")
+        # Each copy's plan row (migration 0018), its timeline not begun.
+        stmts.append("INSERT INTO case_plans (case_id) SELECT id FROM cases "
+                     "WHERE id NOT IN (SELECT case_id FROM case_plans)")
     due = (datetime.now(timezone.utc) + timedelta(seconds=25)).replace(microsecond=0)
     aware = due - timedelta(hours=24)
     deadline = aware + timedelta(hours=72)
+    first = f"SELECT id FROM cases ORDER BY id LIMIT {want}"
     stmts.append(f"UPDATE cases SET state = 'received', aware_at = '{aware.isoformat()}', "
-                 f"deadline_at = '{deadline.isoformat()}', next_reminder_at = '{due.isoformat()}', "
-                 f"next_reminder_seq = 0 WHERE id IN (SELECT id FROM cases ORDER BY id LIMIT {want})")
-    stmts.append(f"UPDATE cases SET next_reminder_at = NULL WHERE id NOT IN "
-                 f"(SELECT id FROM cases ORDER BY id LIMIT {want})")
+                 f"deadline_at = '{deadline.isoformat()}' WHERE id IN ({first})")
+    stmts.append(f"UPDATE case_plans SET next_reminder_at = '{due.isoformat()}', "
+                 f"next_reminder_seq = 0 WHERE case_id IN ({first})")
+    stmts.append(f"UPDATE case_plans SET next_reminder_at = NULL WHERE case_id NOT IN ({first})")
     sql(db_url, stmts)
-    n = int(sql(db_url, [], "SELECT COUNT(*) FROM cases WHERE next_reminder_at IS NOT NULL")[0][0])
+    n = int(sql(db_url, [], "SELECT COUNT(*) FROM case_plans WHERE next_reminder_at IS NOT NULL")[0][0])
     log(f"{backend}: {n} open cases, reminders due at {due.isoformat()}")
     d = Daemon(args, cfg, logpath)
     d.wait_connected()
@@ -902,11 +906,15 @@ def burst_store_floor(db_url, later):
     is its own work: reading, composing and sealing, and the round trips."""
     reminded = "SELECT case_id FROM events WHERE kind IN ('reminder', 'overdue_reminder')"
     stmts = [
+        # The reminded cases' rows locked, as the clock locks them
+        # (PostgreSQL; SQLite's write transaction holds its one lock).
+        f"SELECT COUNT(*) FROM (SELECT id FROM cases WHERE id IN ({reminded}) FOR UPDATE) AS l",
         "UPDATE register_counter SET last = last + 1 WHERE id = 1",
-        # A new plan moves an indexed column, as the clock's does.
-        f"UPDATE cases SET next_reminder_at = '{later.isoformat()}', "
+        # A new plan moves an indexed column, as the clock's does (its own
+        # narrow row since migration 0018).
+        f"UPDATE case_plans SET next_reminder_at = '{later.isoformat()}', "
         f"next_reminder_seq = next_reminder_seq + 1, reminders_sent = reminders_sent + 1, "
-        f"timeline_head = timeline_head WHERE id IN ({reminded})",
+        f"timeline_head = timeline_head WHERE case_id IN ({reminded})",
         # Each reminder's transaction's events (they share its instant).
         "INSERT INTO events (case_id, seq, at, kind, actor, data, prev_hash, hash, seal) "
         "SELECT e.case_id, e.seq + 1000000, e.at, e.kind, e.actor, e.data, e.prev_hash, e.hash, e.seal "
@@ -927,7 +935,7 @@ def burst_store_floor(db_url, later):
             c = sqlite_writer(db_url)
             c.execute("BEGIN IMMEDIATE")
             t0 = time.monotonic()
-            for st in stmts:
+            for st in stmts[1:]:
                 c.execute(st)
             took = time.monotonic() - t0
             c.execute("ROLLBACK")

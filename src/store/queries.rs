@@ -440,26 +440,35 @@ macro_rules! backend {
                 };
                 let changed = sqlx::query(
                     "UPDATE cases SET aware_at = $1, deadline_at = $2, workflow = $3, version = version + 1, \
-                     next_reminder_at = CASE WHEN next_reminder_at IS NULL THEN NULL ELSE $4 END, \
-                     next_reminder_seq = CASE WHEN next_reminder_seq IS NULL THEN NULL ELSE $5 END, \
-                     nis2_reminder_at = $8, next_deadline_at = $9 \
+                     nis2_reminder_at = $4, next_deadline_at = $5 \
                      WHERE id = $6 AND version = $7",
                 )
                 .bind(e.aware_at)
                 .bind(e.deadline_at)
                 .bind(e.workflow.to_string())
-                .bind(next_at)
-                .bind(next_seq)
-                .bind(e.case_id)
-                .bind(e.expected_version)
                 .bind(e.nis2_reminder)
                 .bind(e.next_deadline_at)
+                .bind(e.case_id)
+                .bind(e.expected_version)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected();
                 if changed == 0 {
                     return Err(StoreError::Conflict(format!("case id {} changed meanwhile", e.case_id)));
                 }
+                // The plan follows, unless reminders stopped (its own row,
+                // migration 0018; the case row above holds the lock).
+                sqlx::query(
+                    "UPDATE case_plans SET \
+                     next_reminder_at = CASE WHEN next_reminder_at IS NULL THEN NULL ELSE $1 END, \
+                     next_reminder_seq = CASE WHEN next_reminder_seq IS NULL THEN NULL ELSE $2 END \
+                     WHERE case_id = $3",
+                )
+                .bind(next_at)
+                .bind(next_seq)
+                .bind(e.case_id)
+                .execute(&mut **tx)
+                .await?;
                 Ok(())
             }
 
@@ -473,25 +482,32 @@ macro_rules! backend {
                 };
                 let changed = sqlx::query(
                     "UPDATE cases SET workflow = $1, state = $2, version = version + 1, \
-                     next_reminder_at = CASE WHEN $3 THEN NULL WHEN $4 IS NOT NULL THEN $4 ELSE next_reminder_at END, \
-                     next_reminder_seq = CASE WHEN $3 THEN NULL WHEN $5 IS NOT NULL THEN $5 ELSE next_reminder_seq END, \
-                     nis2_reminder_at = $8, next_deadline_at = $9 \
-                     WHERE id = $6 AND version = $7",
+                     nis2_reminder_at = $3, next_deadline_at = $4 \
+                     WHERE id = $5 AND version = $6",
                 )
                 .bind(u.workflow.to_string())
                 .bind(&u.state)
-                .bind(stop)
-                .bind(set_at)
-                .bind(set_seq)
-                .bind(id)
-                .bind(u.expected_version)
                 .bind(u.nis2_reminder)
                 .bind(u.next_deadline_at)
+                .bind(id)
+                .bind(u.expected_version)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected();
                 if changed == 0 {
                     return Err(StoreError::Conflict(format!("case id {id} changed meanwhile")));
+                }
+                // The plan (its own row, migration 0018), when the command
+                // moves or stops it; the case row above holds the lock.
+                if stop || set_at.is_some() {
+                    sqlx::query(
+                        "UPDATE case_plans SET next_reminder_at = $1, next_reminder_seq = $2 WHERE case_id = $3",
+                    )
+                    .bind(set_at)
+                    .bind(set_seq)
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
                 }
                 Ok(())
             }
@@ -537,11 +553,13 @@ macro_rules! backend {
                 if $row_lock.is_empty() || ids.is_empty() {
                     return Ok(());
                 }
-                let mut q = sqlx::QueryBuilder::<Db>::new(
-                    "UPDATE cases SET timeline_head = timeline_head WHERE id",
-                );
+                // The lock an update of the rows would take (not `FOR
+                // UPDATE`, which would also wait for the foreign keys' checks
+                // of rows that only refer to a case), without writing them.
+                let mut q = sqlx::QueryBuilder::<Db>::new("SELECT id FROM cases WHERE id");
                 push_ids_in(&mut q, ids);
-                q.build().execute(&mut **tx).await?;
+                q.push(" FOR NO KEY UPDATE");
+                q.build().fetch_all(&mut **tx).await?;
                 Ok(())
             }
 
@@ -612,12 +630,12 @@ macro_rules! backend {
                 let heads: Vec<(i64, &str)> = last_hashes(rows).into_iter().collect();
                 for part in heads.chunks(crate::store::UPDATE_ROWS) {
                     let mut q = sqlx::QueryBuilder::<Db>::new(
-                        "UPDATE cases SET timeline_head = v.column2 FROM (",
+                        "UPDATE case_plans SET timeline_head = v.column2 FROM (",
                     );
                     q.push_values(part, |mut b, (id, h)| {
                         b.push_bind(*id).push_bind(*h);
                     });
-                    q.push(") AS v WHERE cases.id = v.column1");
+                    q.push(") AS v WHERE case_plans.case_id = v.column1");
                     q.build().execute(&mut **tx).await?;
                 }
                 Ok(())
@@ -764,14 +782,10 @@ macro_rules! backend {
                     let mut q = sqlx::QueryBuilder::<Db>::new(
                         "INSERT INTO cases (ref, state, aware_at, deadline_at, opened_at, reporter_name, \
                          reporter_address, reporter_organisation, reporter_domain, systems, rule_name, \
-                         route, facts, next_reminder_at, next_reminder_seq, supplier_domain, supplier_org, \
+                         route, facts, supplier_domain, supplier_org, \
                          workflow, nis2_reminder_at, committee, official, deputy, next_deadline_at) ",
                     );
                     q.push_values(part, |mut b, (case_ref, c)| {
-                        let (next_at, next_seq) = match c.next_reminder {
-                            Some((at, seq)) => (Some(at), Some(i64::from(seq))),
-                            None => (None, None),
-                        };
                         b.push_bind(case_ref.as_str().to_string())
                             .push("'received'")
                             .push_bind(c.aware_at)
@@ -785,8 +799,6 @@ macro_rules! backend {
                             .push_bind(c.rule_name.clone())
                             .push_bind(c.route.to_string())
                             .push_bind(c.facts.to_string())
-                            .push_bind(next_at)
-                            .push_bind(next_seq)
                             .push_bind(c.supplier_domain.clone())
                             .push_bind(c.supplier_org.clone())
                             .push_bind(match &c.workflow {
@@ -806,9 +818,30 @@ macro_rules! backend {
                             .push_bind(c.next_deadline_at);
                     });
                     q.push(" RETURNING id, ref");
+                    let mut plans: Vec<(i64, Option<(DateTime<Utc>, u32)>)> = Vec::with_capacity(part.len());
+                    let mut new: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
                     for r in q.build().fetch_all(&mut **tx).await? {
-                        ids.insert(r.get::<String, _>(1), r.get::<i64, _>(0));
+                        new.insert(r.get::<String, _>(1), r.get::<i64, _>(0));
                     }
+                    for (case_ref, c) in part {
+                        if let Some(id) = new.get(case_ref.as_str()) {
+                            plans.push((*id, c.next_reminder));
+                        }
+                    }
+                    // Each new case's plan row (migration 0018), its timeline
+                    // not begun.
+                    if !plans.is_empty() {
+                        let mut q = sqlx::QueryBuilder::<Db>::new(
+                            "INSERT INTO case_plans (case_id, next_reminder_at, next_reminder_seq) ",
+                        );
+                        q.push_values(&plans, |mut b, (id, next)| {
+                            b.push_bind(*id)
+                                .push_bind(next.map(|(at, _)| at))
+                                .push_bind(next.map(|(_, seq)| i64::from(seq)));
+                        });
+                        q.build().execute(&mut **tx).await?;
+                    }
+                    ids.extend(new);
                 }
                 refs.into_iter()
                     .map(|case_ref| match ids.remove(case_ref.as_str()) {
@@ -1680,17 +1713,22 @@ macro_rules! backend {
                 limit: i64,
             ) -> Result<DuePage> {
                 // RECORD's columns, then the plan position (16, 17).
-                let select = RECORD.replace(" FROM cases", ", next_reminder_seq, next_reminder_at FROM cases");
+                // The range scan is of the plans' index (migration 0018),
+                // each case row then read by its key.
+                let select = RECORD.replace(
+                    " FROM cases",
+                    ", pl.next_reminder_seq, pl.next_reminder_at FROM case_plans pl JOIN cases ON cases.id = pl.case_id",
+                );
                 let mut q = sqlx::QueryBuilder::<Db>::new(format!(
-                    "{select} WHERE next_reminder_at IS NOT NULL AND next_reminder_at <= "
+                    "{select} WHERE pl.next_reminder_at IS NOT NULL AND pl.next_reminder_at <= "
                 ));
                 q.push_bind(now);
                 if let Some((at, id)) = after {
-                    q.push(" AND next_reminder_at >= ").push_bind(at);
-                    q.push(" AND (next_reminder_at > ").push_bind(at);
-                    q.push(" OR id > ").push_bind(id).push(")");
+                    q.push(" AND pl.next_reminder_at >= ").push_bind(at);
+                    q.push(" AND (pl.next_reminder_at > ").push_bind(at);
+                    q.push(" OR pl.case_id > ").push_bind(id).push(")");
                 }
-                q.push(" ORDER BY next_reminder_at, id LIMIT ").push_bind(limit);
+                q.push(" ORDER BY pl.next_reminder_at, pl.case_id LIMIT ").push_bind(limit);
                 let rows = q.build().fetch_all(pool).await?;
                 let after = rows
                     .last()
@@ -1714,7 +1752,7 @@ macro_rules! backend {
             /// The earliest reminder of either stream (GDPR, NIS2).
             pub async fn next_reminder_at(pool: &Pool) -> Result<Option<DateTime<Utc>>> {
                 let gdpr: Option<DateTime<Utc>> =
-                    sqlx::query_scalar("SELECT MIN(next_reminder_at) FROM cases")
+                    sqlx::query_scalar("SELECT MIN(next_reminder_at) FROM case_plans")
                         .fetch_one(pool)
                         .await?;
                 let nis2: Option<DateTime<Utc>> =
@@ -1806,10 +1844,14 @@ macro_rules! backend {
                     Some((at, seq)) => (Some(at), Some(i64::from(seq))),
                     None => (None, None),
                 };
+                // The case row first: every writer of a plan row holds its
+                // case row's lock (migration 0018), so the plan rows add no
+                // wait to the one lock order (case rows, then the counter).
+                lock_cases(&mut tx, &[due.case_id]).await?;
                 let changed = sqlx::query(
-                    "UPDATE cases SET next_reminder_at = $1, next_reminder_seq = $2, \
+                    "UPDATE case_plans SET next_reminder_at = $1, next_reminder_seq = $2, \
                      reminders_sent = reminders_sent + 1 \
-                     WHERE id = $3 AND next_reminder_seq = $4",
+                     WHERE case_id = $3 AND next_reminder_seq = $4",
                 )
                 .bind(next_at)
                 .bind(next_seq)
@@ -1833,7 +1875,12 @@ macro_rules! backend {
 
             const RECORD: &str = "SELECT id, ref, state, aware_at, deadline_at, opened_at, reporter_name, \
                  reporter_address, reporter_organisation, reporter_domain, systems, route, facts, \
-                 workflow, version, timeline_head FROM cases";
+                 workflow, version, \
+                 COALESCE((SELECT tp.timeline_head FROM case_plans tp WHERE tp.case_id = cases.id), \
+                 '0000000000000000000000000000000000000000000000000000000000000000') FROM cases";
+            // (The head from the case's plan row, migration 0018; a case
+            // without one, which the store never writes, reads as a timeline
+            // not begun, `timeline::GENESIS`, so `register verify` names it.)
             // Stored JSON that does not parse reads as null: callers treat it as
             // "nothing recorded" rather than failing.
             fn record_row(r: &<Db as sqlx::Database>::Row) -> CaseRecord {
@@ -1888,15 +1935,24 @@ macro_rules! backend {
                 // 1. The rows still at the plan position read, locked first
                 // (one lock order: rows, counter), with the version each has.
                 // The plan moves in ONE update at the end (step 5), with the
-                // timelines' heads: one new version of each wide row, not two.
+                // timelines' heads, of the narrow plan rows (migration 0018):
+                // the case rows are only locked here, never written.
                 let mut q = sqlx::QueryBuilder::<Db>::new(
-                    "SELECT c.id, c.version FROM cases AS c JOIN (",
+                    "SELECT c.id, c.version FROM cases AS c JOIN case_plans AS p ON p.case_id = c.id JOIN (",
                 );
                 q.push_values(&items, |mut b, it| {
                     b.push_bind(it.due.case_id).push_bind(i64::from(it.due.next_seq));
                 });
-                q.push(") AS v ON c.id = v.column1 AND c.next_reminder_seq = v.column2");
+                q.push(") AS v ON c.id = v.column1 AND p.next_reminder_seq = v.column2");
                 q.push($row_lock);
+                // The plan rows locked too (PostgreSQL): a statement that
+                // waited for a lock checks its conditions again on the rows
+                // it locks as they are now, others as its snapshot saw them;
+                // so another replica's group that moved these plans meanwhile
+                // is seen (its reminders are not queued twice).
+                if !$row_lock.is_empty() {
+                    q.push(", p");
+                }
                 let versions: std::collections::HashMap<i64, i64> = q
                     .build()
                     .fetch_all(&mut *tx)
@@ -1956,7 +2012,7 @@ macro_rules! backend {
                 let heads = last_hashes(&events);
                 for part in plans.chunks(crate::store::UPDATE_ROWS) {
                     let mut q = sqlx::QueryBuilder::<Db>::new(
-                        "UPDATE cases SET next_reminder_at = v.column2, next_reminder_seq = v.column3, \
+                        "UPDATE case_plans SET next_reminder_at = v.column2, next_reminder_seq = v.column3, \
                          reminders_sent = reminders_sent + 1, timeline_head = v.column4 FROM (",
                     );
                     q.push_values(part, |mut b, (id, next)| {
@@ -1965,7 +2021,7 @@ macro_rules! backend {
                             .push_bind(next.map(|(_, seq)| i64::from(seq)))
                             .push_bind(heads.get(id).copied());
                     });
-                    q.push(") AS v WHERE cases.id = v.column1");
+                    q.push(") AS v WHERE case_plans.case_id = v.column1");
                     q.build().execute(&mut *tx).await?;
                 }
                 laps.push(("plans", t0.elapsed().as_micros()));
@@ -2186,11 +2242,11 @@ macro_rules! backend {
 
             const SUMMARY: &str = "SELECT c.id, c.ref, c.state, c.aware_at, c.deadline_at, c.opened_at, \
                  c.reporter_organisation, c.reporter_address, c.route, c.rule_name, c.systems, \
-                 (SELECT COUNT(*) FROM messages m WHERE m.case_id = c.id), c.reminders_sent, \
-                 c.next_reminder_at, \
+                 (SELECT COUNT(*) FROM messages m WHERE m.case_id = c.id), \
+                 COALESCE(p.reminders_sent, 0), p.next_reminder_at, \
                  (SELECT m.mailbox FROM messages m WHERE m.case_id = c.id ORDER BY m.id LIMIT 1), \
                  c.nis2_reminder_at, c.nis2_reminders_sent \
-                 FROM cases c";
+                 FROM cases c LEFT JOIN case_plans p ON p.case_id = c.id";
 
             fn summary(r: &<Db as sqlx::Database>::Row) -> CaseSummary {
                 // Decoded as `StoredJson::decode` does: one that does not read is no route.

@@ -1772,8 +1772,10 @@ fn kill_during_reminder_burst(s: &Setup, m: usize, copies: usize, kills: usize) 
         url,
         &format!(
             "INSERT INTO cases ({}) {ks} SELECT {} FROM cases c, k; \
-             UPDATE cases SET state = 'received', aware_at = '{}', deadline_at = '{}', \
-             next_reminder_at = '{}', next_reminder_seq = 0, reminders_sent = 0",
+             INSERT INTO case_plans (case_id) SELECT id FROM cases \
+             WHERE id NOT IN (SELECT case_id FROM case_plans); \
+             UPDATE cases SET state = 'received', aware_at = '{}', deadline_at = '{}'; \
+             UPDATE case_plans SET next_reminder_at = '{}', next_reminder_seq = 0, reminders_sent = 0",
             cols.join(", "),
             sel.join(", "),
             ts(aware),
@@ -1822,7 +1824,10 @@ fn kill_during_reminder_burst(s: &Setup, m: usize, copies: usize, kills: usize) 
         url,
         "SELECT COUNT(DISTINCT case_id) FROM events WHERE kind = 'reminder'",
     );
-    let sent_once = db_texts(url, "SELECT COUNT(*) FROM cases WHERE reminders_sent = 1");
+    let sent_once = db_texts(
+        url,
+        "SELECT COUNT(*) FROM case_plans WHERE reminders_sent = 1",
+    );
     assert_eq!(events, vec![n.to_string()], "one reminder event per case");
     assert_eq!(cases, vec![n.to_string()]);
     assert_eq!(sent_once, vec![n.to_string()]);

@@ -178,7 +178,7 @@ async fn rewrite_consistently(store: &Store, case_ref: &str) {
     let head = out.last().unwrap().hash.clone();
     exec(
         store,
-        "UPDATE cases SET timeline_head = $1 WHERE ref = $2",
+        "UPDATE case_plans SET timeline_head = $1 WHERE case_id = (SELECT id FROM cases WHERE ref = $2)",
         &[&head, case_ref],
     )
     .await;
@@ -207,7 +207,7 @@ async fn make_legacy(store: &Store, case_ref: &str) {
     let head = out.last().unwrap().hash.clone();
     exec(
         store,
-        "UPDATE cases SET timeline_head = $1 WHERE ref = $2",
+        "UPDATE case_plans SET timeline_head = $1 WHERE case_id = (SELECT id FROM cases WHERE ref = $2)",
         &[&head, case_ref],
     )
     .await;
@@ -379,7 +379,7 @@ async fn story(db_url: &str) {
     let head_b = saved_b.last().unwrap().hash.clone();
     exec(
         &store,
-        "UPDATE cases SET timeline_head = $1 WHERE ref = $2",
+        "UPDATE case_plans SET timeline_head = $1 WHERE case_id = (SELECT id FROM cases WHERE ref = $2)",
         &[&head_b, &b],
     )
     .await;
@@ -402,7 +402,7 @@ async fn story(db_url: &str) {
     .await;
     exec(
         &store,
-        "UPDATE cases SET timeline_head = $1 WHERE ref = $2",
+        "UPDATE case_plans SET timeline_head = $1 WHERE case_id = (SELECT id FROM cases WHERE ref = $2)",
         &[&chain_a[keep - 1].hash, &a],
     )
     .await;
@@ -415,7 +415,7 @@ async fn story(db_url: &str) {
 
     // (c) Case C deleted whole: its number is missing.
     let id_c = store.case_by_ref(&c).await.unwrap().unwrap().id.to_string();
-    for table in ["events", "outbox", "messages"] {
+    for table in ["events", "outbox", "messages", "case_plans"] {
         exec(
             &store,
             &format!("DELETE FROM {table} WHERE case_id = CAST($1 AS BIGINT)"),

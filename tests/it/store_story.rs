@@ -446,6 +446,21 @@ async fn reminders_in_several_groups(db_url: &str) {
         })
     };
     let route = set_route("not json".into()).await;
+    // Each case row's version on PostgreSQL (`xmin`: the transaction that
+    // wrote it): a reminder writes only the case's narrow plan row
+    // (migration 0018), never the wide case row, which it only locks.
+    let row_versions = || async {
+        if db_url.starts_with("sqlite:") {
+            return Vec::new();
+        }
+        on_a_connection!(db_url, |c| {
+            sqlx::query_as::<_, (i64, String)>("SELECT id, xmin::text FROM cases ORDER BY id")
+                .fetch_all(&mut c)
+                .await
+                .unwrap()
+        })
+    };
+    let before = row_versions().await;
     let day1 = list[0].aware_at + Duration::hours(25);
     let link = OutboxLink::default();
     let begun = link.burst.begun();
@@ -485,6 +500,19 @@ async fn reminders_in_several_groups(db_url: &str) {
         if want == 1 {
             assert_eq!(kinds.last().map(String::as_str), Some("reminder"));
         }
+    }
+    assert_eq!(row_versions().await, before, "no case row written");
+    // The plan moved: one reminder sent, the next one later.
+    for c in store.list_cases().await.unwrap() {
+        let sent = i64::from(c.id != broken.id);
+        assert_eq!(c.reminders_sent, sent, "{}", c.case_ref);
+        assert!(
+            c.next_reminder_at
+                .is_some_and(|t| (t > day1) == (sent == 1)),
+            "{}: {:?}",
+            c.case_ref,
+            c.next_reminder_at
+        );
     }
     // Fired once: with the route put back, the same instant queues the
     // broken case's reminder and no other.
