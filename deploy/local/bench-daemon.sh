@@ -30,7 +30,8 @@ if ! flock -n 9; then
   echo "bench-daemon: another run is using the bench users; waiting for it" >&2
   flock 9
 fi
-eval "$(deploy/local/up.sh)"
+# The stack's services it starts must not keep the lock (fd 9) after this run.
+eval "$(deploy/local/up.sh 9>&-)"
 for role in breach staff official deputy dpo; do
   STATE_DIR="$MAILSTACK_STATE_DIR" deploy/local/add-user.sh "$role-bench" >/dev/null
 done
