@@ -933,7 +933,7 @@ backend!(
     sqlx::Postgres,
     begin_pg,
     "FOR UPDATE OF o SKIP LOCKED",
-    " FOR UPDATE OF c"
+    " FOR UPDATE OF c, p"
 );
 
 /// How many prepared statements each SQLite connection keeps (sqlx's default
@@ -1425,26 +1425,6 @@ impl Store {
 
     pub async fn next_reminder_at(&self) -> Result<Option<DateTime<Utc>>> {
         dispatch!(self, next_reminder_at())
-    }
-
-    /// Records a sent reminder and schedules the next one, only if the case still
-    /// expects reminder `fired_seq` (another replica may have done it).
-    pub async fn commit_reminder<F>(
-        &self,
-        due: &DueReminder,
-        fired_seq: u32,
-        next: Option<(DateTime<Utc>, u32)>,
-        event: NewEvent,
-        now: DateTime<Utc>,
-        compose: F,
-    ) -> Result<bool>
-    where
-        F: FnOnce(&CaseKey) -> Composed + Send,
-    {
-        dispatch!(
-            self,
-            commit_reminder(due, fired_seq, next, event, now, compose)
-        )
     }
 
     /// The cases with these ids (any order), one query.

@@ -5,8 +5,11 @@
 macro_rules! backend {
     // `$claim_lock`: the row lock clause of the outbox claim (PostgreSQL:
     // `FOR UPDATE OF o SKIP LOCKED`; SQLite has one writer and no such clause).
-    // `$row_lock`: the clause that locks the rows a SELECT reads (PostgreSQL:
-    // `FOR UPDATE OF c`; SQLite's write transaction holds its one lock).
+    // `$row_lock`: the clause that locks the rows a reminder group's SELECT
+    // reads, the case rows `c` and their plan rows `p` (PostgreSQL: `FOR
+    // UPDATE OF c, p`, so a statement that waited for another replica's group
+    // checks the plan as that group left it; SQLite's write transaction holds
+    // its one lock).
     ($name:ident, $db:ty, $begin:ident, $claim_lock:expr, $row_lock:expr) => {
         #[allow(clippy::too_many_arguments)]
         mod $name {
@@ -1827,52 +1830,6 @@ macro_rules! backend {
                 Ok(true)
             }
 
-            pub async fn commit_reminder<F>(
-                pool: &Pool,
-                due: &DueReminder,
-                fired_seq: u32,
-                next: Option<(DateTime<Utc>, u32)>,
-                event: NewEvent,
-                now: DateTime<Utc>,
-                compose: F,
-            ) -> Result<bool>
-            where
-                F: FnOnce(&CaseKey) -> Composed + Send,
-            {
-                let mut tx = $begin(pool).await?;
-                let (next_at, next_seq) = match next {
-                    Some((at, seq)) => (Some(at), Some(i64::from(seq))),
-                    None => (None, None),
-                };
-                // The case row first: every writer of a plan row holds its
-                // case row's lock (migration 0018), so the plan rows add no
-                // wait to the one lock order (case rows, then the counter).
-                lock_cases(&mut tx, &[due.case_id]).await?;
-                let changed = sqlx::query(
-                    "UPDATE case_plans SET next_reminder_at = $1, next_reminder_seq = $2, \
-                     reminders_sent = reminders_sent + 1 \
-                     WHERE case_id = $3 AND next_reminder_seq = $4",
-                )
-                .bind(next_at)
-                .bind(next_seq)
-                .bind(due.case_id)
-                .bind(i64::from(due.next_seq))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if changed == 0 {
-                    tx.rollback().await?;
-                    return Ok(false);
-                }
-                let _ = fired_seq;
-                let key = CaseKey { id: due.case_id, case_ref: due.case_ref.clone() };
-                let c = compose(&key);
-                append_events_in(&mut tx, due.case_id, now, std::iter::once(&event).chain(&c.events)).await?;
-                queue_mails(&mut tx, Some(due.case_id), c.mails, now).await?;
-                tx.commit().await?;
-                Ok(true)
-            }
-
             const RECORD: &str = "SELECT id, ref, state, aware_at, deadline_at, opened_at, reporter_name, \
                  reporter_address, reporter_organisation, reporter_domain, systems, route, facts, \
                  workflow, version, \
@@ -1944,15 +1901,12 @@ macro_rules! backend {
                     b.push_bind(it.due.case_id).push_bind(i64::from(it.due.next_seq));
                 });
                 q.push(") AS v ON c.id = v.column1 AND p.next_reminder_seq = v.column2");
-                q.push($row_lock);
-                // The plan rows locked too (PostgreSQL): a statement that
+                // The plan rows locked too (`$row_lock`): a statement that
                 // waited for a lock checks its conditions again on the rows
                 // it locks as they are now, others as its snapshot saw them;
                 // so another replica's group that moved these plans meanwhile
                 // is seen (its reminders are not queued twice).
-                if !$row_lock.is_empty() {
-                    q.push(", p");
-                }
+                q.push($row_lock);
                 let versions: std::collections::HashMap<i64, i64> = q
                     .build()
                     .fetch_all(&mut *tx)
