@@ -371,19 +371,26 @@ fn fill_inbox(s: &Setup, m: usize) {
         std::fs::write(tmp.join(&name), &raw).unwrap();
         std::fs::rename(tmp.join(&name), dir.join("new").join(&name)).unwrap();
     }
-    // The Maildir belongs to the mail user.
-    let domain = dir.parent().and_then(|p| p.parent()).unwrap();
-    let owner = std::fs::metadata(domain)
+    // The Maildir belongs to the mail user, who owns the stack's mail
+    // directory (up.sh); so does the domain's directory, which this may
+    // have made (no mail delivered yet on a fresh stack).
+    let user = dir.parent().unwrap();
+    let domain = user.parent().unwrap();
+    let owner = std::fs::metadata(domain.parent().unwrap())
         .map(|m| {
             use std::os::unix::fs::MetadataExt;
             (m.uid(), m.gid())
         })
         .unwrap();
-    let _ = std::process::Command::new("chown")
-        .arg("-R")
-        .arg(format!("{}:{}", owner.0, owner.1))
-        .arg(dir.parent().unwrap())
-        .status();
+    for (args, path) in [(&["-R"][..], user), (&[][..], domain)] {
+        let status = std::process::Command::new("chown")
+            .args(args)
+            .arg(format!("{}:{}", owner.0, owner.1))
+            .arg(path)
+            .status()
+            .expect("chown runs");
+        assert!(status.success(), "chown {}", path.display());
+    }
 }
 
 /// What the drain left: cases, messages recorded, and for acknowledgements
