@@ -1444,6 +1444,17 @@ impl Store {
         dispatch!(self, commit_reminders(items, now))
     }
 
+    /// How many reminder groups the clock writes at once: PostgreSQL locks
+    /// rows, so a group's transaction locks its cases and queues its mails
+    /// while another holds the register counter ([`Store::commit_reminders`]
+    /// takes it last); SQLite has one writer, so one.
+    pub fn reminder_writers(&self) -> usize {
+        match self {
+            Store::Sqlite(_) => 1,
+            Store::Postgres(_) => 2,
+        }
+    }
+
     pub async fn case_by_id(&self, case_id: i64) -> Result<CaseRecord> {
         dispatch!(self, case_by_id(case_id))
     }

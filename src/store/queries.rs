@@ -1869,11 +1869,18 @@ macro_rules! backend {
             /// replica fired it meanwhile, nothing written for it). The mails
             /// are composed before the transaction begins (pure); then one
             /// statement per kind of write for the whole group: the rows
-            /// locked (checked on `next_reminder_seq`), the register
-            /// numbers, the rows read back for their seals, the timelines'
-            /// heads, the events, the plan moves with the new heads (one
-            /// update of each row), the outbox rows and their raw mails. The
-            /// events are the ones appending them one by one would write.
+            /// locked (checked on `next_reminder_seq`), the outbox rows and
+            /// their raw mails, the register numbers, the timelines' heads,
+            /// the events, the plan moves with the new heads (one update of
+            /// each row). The events are the ones appending them one by one
+            /// would write.
+            ///
+            /// The register counter is taken after the mails are queued:
+            /// what comes after it (heads, events, plans, commit) is all a
+            /// transaction holds the counter's row lock for, so on
+            /// PostgreSQL another group's transaction (the clock writes two
+            /// at once there, `Store::reminder_writers`) locks its rows and
+            /// queues its mails meanwhile and waits only for that part.
             pub async fn commit_reminders(
                 pool: &Pool,
                 items: Vec<ReminderItem>,
@@ -1927,7 +1934,20 @@ macro_rules! backend {
                     return Ok(out);
                 }
                 let ids: Vec<i64> = items.iter().map(|it| it.due.case_id).collect();
-                // 2. The register numbers of every event of the group.
+                // 2. The mails: the small rows, then their raw bytes; before
+                // the counter (step 3), whose lock serialises the groups.
+                let mut items = items;
+                let mails: Vec<(Option<i64>, OutboxMail)> = items
+                    .iter_mut()
+                    .flat_map(|it| {
+                        let id = it.due.case_id;
+                        std::mem::take(&mut it.composed.mails).into_iter().map(move |m| (Some(id), m))
+                    })
+                    .collect();
+                queue_mail_rows(&mut tx, &mails, now).await?;
+                drop(mails);
+                laps.push(("outbox", t0.elapsed().as_micros()));
+                // 3. The register numbers of every event of the group.
                 let n_events: i64 = items.iter().map(|it| 1 + it.composed.events.len() as i64).sum();
                 let last_reg: i64 = sqlx::query_scalar(
                     "UPDATE register_counter SET last = last + $1 WHERE id = 1 RETURNING last",
@@ -1937,16 +1957,15 @@ macro_rules! backend {
                 .await?;
                 let mut reg_seq = last_reg - n_events;
                 laps.push(("counter", t0.elapsed().as_micros()));
-                // 3. Each timeline's last event. The plan's move in step 5
+                // 4. Each timeline's last event. The plan's move in step 6
                 // changes no sealed field: the rows are sealed as the clock
                 // read them (the version checked above).
                 let mut heads = timeline_heads(&mut tx, &ids).await?;
                 laps.push(("heads", t0.elapsed().as_micros()));
-                // 4. The events, chained and sealed in memory, and each
+                // 5. The events, chained and sealed in memory, and each
                 // timeline's head.
                 let at = chain::stored_instant(now);
                 let mut events: Vec<chain::EventRow> = Vec::new();
-                let mut mails: Vec<(Option<i64>, OutboxMail)> = Vec::new();
                 let mut plans: Vec<(i64, Option<(DateTime<Utc>, u32)>)> = Vec::with_capacity(items.len());
                 for ReminderItem { due, event, composed: c, sealed: seal, next, .. } in items {
                     plans.push((due.case_id, next));
@@ -1957,12 +1976,11 @@ macro_rules! backend {
                         head: heads.remove(&due.case_id),
                     };
                     chain::chain(t, &mut reg_seq, at, std::iter::once(&event).chain(c.events.iter()), &mut events);
-                    mails.extend(c.mails.into_iter().map(|m| (Some(due.case_id), m)));
                 }
                 laps.push(("chain", t0.elapsed().as_micros()));
                 insert_events(&mut tx, at, &events).await?;
                 laps.push(("events", t0.elapsed().as_micros()));
-                // 5. The plans move and each timeline's head with them.
+                // 6. The plans move and each timeline's head with them.
                 let heads = last_hashes(&events);
                 for part in plans.chunks(crate::store::UPDATE_ROWS) {
                     let mut q = sqlx::QueryBuilder::<Db>::new(
@@ -1979,9 +1997,6 @@ macro_rules! backend {
                     q.build().execute(&mut *tx).await?;
                 }
                 laps.push(("plans", t0.elapsed().as_micros()));
-                // 6. The mails: the small rows, then their raw bytes.
-                queue_mail_rows(&mut tx, &mails, now).await?;
-                laps.push(("outbox", t0.elapsed().as_micros()));
                 tx.commit().await?;
                 laps.push(("commit", t0.elapsed().as_micros()));
                 tracing::debug!(cases = plans_n, steps_us = ?laps, "reminder group transaction");

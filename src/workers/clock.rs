@@ -3,12 +3,14 @@
 //! instant sends the latest due reminder of each case (never a burst of past
 //! ones) and schedules the next: the due cases from one range scan, in
 //! transactions of [`WRITE_GROUP`] cases, the next groups' mails composed
-//! while one is written.
+//! while one is written (two written at once on PostgreSQL,
+//! `Store::reminder_writers`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -186,7 +188,41 @@ pub async fn fire_due_waking(
     let mut fired = 0;
     let mut broken = None;
     let mut waited = false;
-    while let Some(group) = prepared.recv().await {
+    // Groups being written, at most `Store::reminder_writers` at once (two
+    // on PostgreSQL: one locks its cases and queues its mails while the
+    // other holds the register counter), their results taken in order.
+    let writers = store.reminder_writers().max(1);
+    let mut writing = futures::stream::FuturesOrdered::new();
+    let mut open = true;
+    loop {
+        // A write's end is awaited when no other may start (as many as
+        // may be written, or no more groups to come); else the next group
+        // or a write's end, whichever comes first.
+        if writing.len() >= writers || (!open && !writing.is_empty()) {
+            if let Some(w) = writing.next().await {
+                fired += written(w?, firing.outbox, started);
+            }
+            continue;
+        }
+        if !open {
+            break;
+        }
+        let next = if writing.is_empty() {
+            prepared.recv().await
+        } else {
+            tokio::select! {
+                biased;
+                Some(w) = writing.next() => {
+                    fired += written(w?, firing.outbox, started);
+                    continue;
+                }
+                g = prepared.recv() => g,
+            }
+        };
+        let Some(group) = next else {
+            open = false;
+            continue;
+        };
         let Prepared {
             items,
             logged,
@@ -210,26 +246,20 @@ pub async fn fire_due_waking(
             broken.get_or_insert(e);
         }
         let at = now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
-        let n = items.len();
-        let t = std::time::Instant::now();
-        let done = store.commit_reminders(items, at).await?;
-        tracing::debug!(
-            cases = n,
-            read_ms = read.as_millis() as u64,
-            compose_ms = composed.as_millis() as u64,
-            write_ms = t.elapsed().as_millis() as u64,
-            since_scan_ms = started.elapsed().as_millis() as u64,
-            "reminder group written"
-        );
-        for (done, (case_ref, seq, overdue)) in done.into_iter().zip(logged) {
-            if done {
-                fired += 1;
-                tracing::info!(case = %case_ref, seq, overdue, "reminder queued");
-            }
-        }
-        if let Some(o) = firing.outbox {
-            o.wake.notify_one();
-        }
+        let store = store.clone();
+        writing.push_back(async move {
+            let n = items.len();
+            let t = std::time::Instant::now();
+            let done = store.commit_reminders(items, at).await?;
+            anyhow::Ok(Written {
+                done,
+                logged,
+                n,
+                read,
+                composed,
+                write: t.elapsed(),
+            })
+        });
     }
     if burst.take().is_some() {
         // The burst's mails, events and rows are freed: back to the kernel.
@@ -243,6 +273,41 @@ pub async fn fire_due_waking(
     }
     fired += fire_due_nis2(store, sender, due_at).await?;
     Ok(fired)
+}
+
+/// A group's write, done.
+struct Written {
+    /// Per reminder whether it was queued (`Store::commit_reminders`).
+    done: Vec<bool>,
+    logged: Vec<Fired>,
+    n: usize,
+    read: Duration,
+    composed: Duration,
+    write: Duration,
+}
+
+/// Logs a written group's reminders and wakes the outbox; how many were
+/// queued.
+fn written(w: Written, outbox: Option<&OutboxLink>, started: std::time::Instant) -> usize {
+    tracing::debug!(
+        cases = w.n,
+        read_ms = w.read.as_millis() as u64,
+        compose_ms = w.composed.as_millis() as u64,
+        write_ms = w.write.as_millis() as u64,
+        since_scan_ms = started.elapsed().as_millis() as u64,
+        "reminder group written"
+    );
+    let mut fired = 0;
+    for (done, (case_ref, seq, overdue)) in w.done.into_iter().zip(w.logged) {
+        if done {
+            fired += 1;
+            tracing::info!(case = %case_ref, seq, overdue, "reminder queued");
+        }
+    }
+    if let Some(o) = outbox {
+        o.wake.notify_one();
+    }
+    fired
 }
 
 /// A group of due reminders ready to write: the items, what the log says of
