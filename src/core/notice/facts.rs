@@ -2308,6 +2308,26 @@ mod tests {
     }
 
     #[test]
+    fn a_key_block_in_a_notice_names_no_systems() {
+        // A supplier's notice with its PGP key pasted below (as 1990s-style
+        // signatures and some security teams still do): the key's base64 is
+        // no system name, the running text's system is.
+        let body = "We discovered unauthorised access to the Elevportalen platform on 1 November. Names were exposed.\n\n\
+                    Our key:\n-----BEGIN PGP PUBLIC KEY BLOCK-----\nVersion: 2.6.2\n\n\
+                    UvImZaYMEtKJGF2VDuiBNgkWb2sRPReNbA/TkB/yOaGglfIPk5VlDPk4C47bIkpr\n\
+                    JIoekk6P0K4uGpSSozBfGIy2EJAPnjR/rohtxlB3lex0XEw/yy6yxz4Uk0yGfuBX\n\
+                    unJJm/oSHoNrKsFXJu59awr2qxPDjpLK4NFQV7FZmH+UzHQR1xfxRXmyqhAPu7NP\n\
+                    pZP+rtJySLdi46tYBfB2WiucHX4PN8RJIb0/ZWTq338UKnJmjEfiI9Fu3YxHtGr8\n\
+                    W67iYfU7JhUtJjuoOwN81JYuQ0gBJWuIXpyQUfMgsNuD856nrb0NdObex/PfrsyP\n\
+                    MlY0e5/85pzXAHrop1jMpA==\n=Xq3f\n-----END PGP PUBLIC KEY BLOCK-----\n\n\
+                    Best regards\nSkolSoft Security Team";
+        assert_eq!(
+            systems_of("security@skolsoft.example", body),
+            ["Elevportalen"]
+        );
+    }
+
+    #[test]
     fn a_company_name_is_never_a_system() {
         // The signature's company after a system cue ("…appen AB").
         assert_eq!(

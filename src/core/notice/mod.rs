@@ -484,8 +484,10 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         list_unsubscribe,
     };
     let incident_cue = classify::may_be_incident(&signals);
-    // Notices are short; a bounded prefix keeps odd mail cheap.
-    let fact_text = text::prefix(&chain.text, MAX_FACT_CHARS);
+    // Notices are short; a bounded prefix keeps odd mail cheap. Armored
+    // blocks (keys, signatures, certificates) are no prose to read facts in.
+    let fact_src = text::without_armor(text::prefix(&chain.text, MAX_FACT_CHARS));
+    let fact_text: &str = &fact_src;
     let subj = text::prefix(&notice_subject, 1000);
     let read_facts =
         incident_cue.then(|| facts::extract_but_systems(fact_text, subj, opts.tz, notice_ref));
@@ -504,7 +506,8 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
             read.add_systems(&words);
             let sents = read.sentences().to_vec();
             let facts = read.into_incident(&mut evidence);
-            let all = text::prefix(&full_text, MAX_FACT_CHARS);
+            let all_src = text::without_armor(text::prefix(&full_text, MAX_FACT_CHARS));
+            let all: &str = &all_src;
             let mut draft_facts =
                 details::extract_from(&sents, fact_text, all, subj, &mut evidence);
             // Our own case reference is not the supplier's.

@@ -68,6 +68,96 @@ pub fn prefix(s: &str, n: usize) -> &str {
     s.get(..i).unwrap_or("")
 }
 
+/// `s` without its ASCII-armored blocks: PGP keys, signatures and
+/// encrypted messages, certificates and keys (`-----BEGIN X-----` to
+/// `-----END X-----`, also quoted with `>`). Their base64 lines are no
+/// prose: read as text they gave "systems" such as "mQCNAy". A clearsigned
+/// message's text is kept (only its `BEGIN PGP SIGNED MESSAGE` line and the
+/// `Hash:` lines after it go). A block ends at its END line or at the first
+/// line that is not armor (base64, an armor header such as `Version: …`,
+/// blank), so a stray BEGIN line never hides the prose after it. Borrowed
+/// when there is none (most mail): one substring search.
+pub fn without_armor(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains("-----BEGIN ") {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    enum State {
+        Text,
+        Block,
+        SignedHeader,
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut state = State::Text;
+    for line in s.split_inclusive('\n') {
+        let bare = line.trim_start_matches(['>', ' ']).trim_end();
+        match state {
+            State::Text => {
+                if let Some(label) = armor_line(bare, "BEGIN") {
+                    state = if label == "PGP SIGNED MESSAGE" {
+                        State::SignedHeader
+                    } else {
+                        State::Block
+                    };
+                    continue;
+                }
+            }
+            State::SignedHeader => {
+                if bare.starts_with("Hash:") {
+                    continue;
+                }
+                state = State::Text;
+                if bare.is_empty() {
+                    continue;
+                }
+            }
+            State::Block => {
+                if armor_line(bare, "END").is_some() {
+                    state = State::Text;
+                    continue;
+                }
+                if is_armor_body(bare) {
+                    continue;
+                }
+                state = State::Text;
+            }
+        }
+        out.push_str(line);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The label of an armor line `-----BEGIN X-----` (`which` = "BEGIN") or
+/// `-----END X-----`: capitals, digits and spaces, at most 60 bytes.
+fn armor_line<'a>(bare: &'a str, which: &str) -> Option<&'a str> {
+    let label = bare
+        .strip_prefix("-----")?
+        .strip_suffix("-----")?
+        .strip_prefix(which)?
+        .strip_prefix(' ')?;
+    let ok = !label.is_empty()
+        && label.len() <= 60
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ');
+    ok.then_some(label)
+}
+
+/// A line inside an armored block: blank, base64 (with `=` padding, or the
+/// `=XXXX` checksum), or an armor header (`Version: …`, `Comment: …`).
+fn is_armor_body(bare: &str) -> bool {
+    if bare
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+    {
+        return true;
+    }
+    bare.split_once(": ").is_some_and(|(key, _)| {
+        !key.is_empty()
+            && key.len() <= 20
+            && key.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-')
+    })
+}
+
 /// Words after which a full stop does not end a sentence.
 const ABBREV: &[&str] = &[
     "kl", "ca", "t.ex", "bl.a", "dvs", "d.v.s", "inkl", "p.m", "a.m", "nr", "tel", "jfr", "resp",
@@ -139,6 +229,40 @@ mod tests {
             sentences("at 3:15 p.m. Eastern Time, we"),
             ["at 3:15 p.m. Eastern Time, we"]
         );
+    }
+
+    #[test]
+    fn armored_blocks_are_not_text_but_a_signed_message_is() {
+        // No armor: the text itself.
+        assert!(matches!(
+            without_armor("Hej.\nSystem X."),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        // A key block between prose, quoted or not.
+        let key = "Intro.\n-----BEGIN PGP PUBLIC KEY BLOCK-----\nVersion: 2.6.2\n\nmQCNAy8QZDIAAAEEANLippiAbQ\nTm9ydGhXaW5kIFBvcnRhbA==\n=Xq3f\n-----END PGP PUBLIC KEY BLOCK-----\nOutro.\n";
+        assert_eq!(without_armor(key), "Intro.\nOutro.\n");
+        let quoted = key.lines().map(|l| format!("> {l}\n")).collect::<String>();
+        assert_eq!(without_armor(&quoted), "> Intro.\n> Outro.\n");
+        // A clearsigned notice: its text stays, header and signature go.
+        let signed = "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nVi upptäckte intrång i LabPortalen.\n-----BEGIN PGP SIGNATURE-----\n\niQEzBAEBCAAdFiEE\n=abcd\n-----END PGP SIGNATURE-----\n";
+        assert_eq!(
+            without_armor(signed),
+            "Vi upptäckte intrång i LabPortalen.\n"
+        );
+        // A certificate, CRLF line ends.
+        let cert = "a\r\n-----BEGIN CERTIFICATE-----\r\nMIIB\r\n-----END CERTIFICATE-----\r\nb\r\n";
+        assert_eq!(without_armor(cert), "a\r\nb\r\n");
+        // A BEGIN line with no END hides only base64 after it, not prose.
+        let stray = "-----BEGIN PGP MESSAGE-----\nhQEMA1234\nThe attacker reached Tempo Admin.\n";
+        assert_eq!(without_armor(stray), "The attacker reached Tempo Admin.\n");
+        // Not armor lines: a lower-case label, text after the dashes.
+        for t in [
+            "-----BEGIN pgp-----\nx\n",
+            "-----BEGIN X----- now\nx\n",
+            "-----BEGIN -----\nx\n",
+        ] {
+            assert_eq!(without_armor(t), t);
+        }
     }
 
     #[test]
