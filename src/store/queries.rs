@@ -1928,7 +1928,7 @@ macro_rules! backend {
                 // composes it again from the row as it is now.
                 let current = |it: &ReminderItem| versions.get(&it.due.case_id) == Some(&it.sealed.version);
                 let out: Vec<bool> = items.iter().map(current).collect();
-                let items: Vec<_> = items.into_iter().filter(current).collect();
+                let mut items: Vec<_> = items.into_iter().filter(current).collect();
                 if items.is_empty() {
                     tx.commit().await?;
                     return Ok(out);
@@ -1936,7 +1936,6 @@ macro_rules! backend {
                 let ids: Vec<i64> = items.iter().map(|it| it.due.case_id).collect();
                 // 2. The mails: the small rows, then their raw bytes; before
                 // the counter (step 3), whose lock serialises the groups.
-                let mut items = items;
                 let mails: Vec<(Option<i64>, OutboxMail)> = items
                     .iter_mut()
                     .flat_map(|it| {
