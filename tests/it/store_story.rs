@@ -904,6 +904,87 @@ on_both_backends!(
     reminders_prepared_ahead_on_postgres
 );
 
+/// On PostgreSQL the clock writes two reminder groups at once, and a group
+/// queues its mails before it takes the register counter
+/// (`Store::reminder_writers`, `Store::commit_reminders`): while another
+/// transaction holds the counter's row, two of the clock's group
+/// transactions wait for it, each with its outbox rows already inserted
+/// (its `RowExclusiveLock` on `outbox`). Released, every case gets its
+/// reminder once and the register verifies.
+#[tokio::test]
+async fn two_reminder_groups_wait_for_the_counter_at_once_on_postgres() {
+    crate::harness::with_pg(|url| async move {
+        use breachwatch::workers::clock::{fire_due_waking, Firing};
+        use sqlx::Connection;
+        const GROUP: usize = 3;
+        let (store, p, now) = start(&url).await;
+        let n = 3 * GROUP;
+        for i in 0..n {
+            let h = p
+                .handle(&notice(&format!("w{i}@x"), ""), None, None, now)
+                .await
+                .unwrap();
+            assert!(matches!(h, Handled::Opened(_)), "{h:?}");
+        }
+        let list = store.list_cases().await.unwrap();
+        assert_eq!(list.len(), n);
+        let day1 = list.iter().map(|c| c.aware_at).max().unwrap() + Duration::hours(25);
+        // The counter's row held by another transaction.
+        let mut holder = sqlx::PgConnection::connect(&url).await.unwrap();
+        let mut held = holder.begin().await.unwrap();
+        sqlx::query("UPDATE register_counter SET last = last WHERE id = 1")
+            .execute(&mut *held)
+            .await
+            .unwrap();
+        let fire = tokio::spawn({
+            let (store, sender, plan) = (store.clone(), p.sender.clone(), p.cfg.clock.clone());
+            async move { fire_due_waking(&store, &sender, &plan, day1, Firing::now(None, GROUP)).await }
+        });
+        // The clock's transactions waiting for the counter, each with
+        // whether it holds the outbox table's insert lock.
+        let mut watcher = sqlx::PgConnection::connect(&url).await.unwrap();
+        let t0 = std::time::Instant::now();
+        let waiting: Vec<(i32, bool)> = loop {
+            let rows: Vec<(i32, bool)> = sqlx::query_as(
+                "SELECT a.pid, EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid \
+                 AND l.relation = 'outbox'::regclass AND l.mode = 'RowExclusiveLock') \
+                 FROM pg_stat_activity a WHERE a.datname = current_database() \
+                 AND a.wait_event_type = 'Lock' AND a.query LIKE 'UPDATE register_counter%'",
+            )
+            .fetch_all(&mut watcher)
+            .await
+            .unwrap();
+            if rows.len() >= 2 || t0.elapsed() > std::time::Duration::from_secs(10) {
+                break rows;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
+        assert_eq!(waiting.len(), 2, "group transactions waiting for the counter: {waiting:?}");
+        assert!(
+            waiting.iter().all(|(_, outbox)| *outbox),
+            "a group waits for the counter before queuing its mails: {waiting:?}"
+        );
+        held.rollback().await.unwrap();
+        let fired = fire.await.unwrap().unwrap();
+        assert_eq!(fired, n);
+        for c in &list {
+            let reminders = store
+                .case_outbox(c.id)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|m| m.purpose == "reminder")
+                .count();
+            assert_eq!(reminders, 1, "{}", c.case_ref);
+        }
+        assert_register_verifies(&store).await;
+        watcher.close().await.unwrap();
+        holder.close().await.unwrap();
+        store.close().await;
+    })
+    .await;
+}
+
 /// Migration 0014: a raw mail large enough to be compressed is stored with
 /// lz4 (not pglz, the slower default) and reads back byte for byte.
 #[tokio::test]
