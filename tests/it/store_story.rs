@@ -77,6 +77,17 @@ async fn start(db_url: &str) -> (Store, Pipeline, chrono::DateTime<Utc>) {
     (store, p, now)
 }
 
+/// Opens `n` cases, one notice each (Message-IDs `{prefix}{i}@x`) at `now`.
+async fn open_cases(p: &Pipeline, prefix: &str, n: usize, now: chrono::DateTime<Utc>) {
+    for i in 0..n {
+        let h = p
+            .handle(&notice(&format!("{prefix}{i}@x"), ""), None, None, now)
+            .await
+            .unwrap();
+        assert!(matches!(h, Handled::Opened(_)), "{h:?}");
+    }
+}
+
 /// `register verify` finds no problem in the store.
 async fn assert_register_verifies(store: &Store) {
     let report = breachwatch::register::verify(store, None).await.unwrap();
@@ -417,13 +428,7 @@ async fn reminders_in_several_groups(db_url: &str) {
     const GROUP: usize = 7;
     let (store, p, now) = start(db_url).await;
     let n = 3 * GROUP + 4;
-    for i in 0..n {
-        let h = p
-            .handle(&notice(&format!("g{i}@x"), ""), None, None, now)
-            .await
-            .unwrap();
-        assert!(matches!(h, Handled::Opened(_)), "{h:?}");
-    }
+    open_cases(&p, "g", n, now).await;
     let mut list = store.list_cases().await.unwrap();
     assert_eq!(list.len(), n);
     list.sort_by_key(|c| c.id);
@@ -576,13 +581,7 @@ async fn stale_next_deadlines_written_again(db_url: &str) {
     let p = Pipeline::new(cfg, store.clone());
     let now: chrono::DateTime<Utc> = "2021-10-30T22:30:00Z".parse().unwrap();
     let n = 2 * breachwatch::store::UPDATE_ROWS + 5;
-    for i in 0..n {
-        let h = p
-            .handle(&notice(&format!("nd{i}@x"), ""), None, None, now)
-            .await
-            .unwrap();
-        assert!(matches!(h, Handled::Opened(_)), "{h:?}");
-    }
+    open_cases(&p, "nd", n, now).await;
     assert_eq!(store.refresh_next_deadlines(tz).await.unwrap(), 0);
     // Stale: none stored, except one case whose value is wrong (its GDPR
     // deadline a day early).
@@ -919,13 +918,7 @@ async fn two_reminder_groups_wait_for_the_counter_at_once_on_postgres() {
         const GROUP: usize = 3;
         let (store, p, now) = start(&url).await;
         let n = 3 * GROUP;
-        for i in 0..n {
-            let h = p
-                .handle(&notice(&format!("w{i}@x"), ""), None, None, now)
-                .await
-                .unwrap();
-            assert!(matches!(h, Handled::Opened(_)), "{h:?}");
-        }
+        open_cases(&p, "w", n, now).await;
         let list = store.list_cases().await.unwrap();
         assert_eq!(list.len(), n);
         let day1 = list.iter().map(|c| c.aware_at).max().unwrap() + Duration::hours(25);
