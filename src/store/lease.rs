@@ -32,6 +32,27 @@ pub const LEASE_CHECK: Duration = Duration::from_secs(2);
 const MAILBOX_CLASS: i32 = 0x6277_0001;
 const REPLICA_CLASS: i32 = 0x6277_0002;
 
+/// Takes this replica's presence lock on a new session. A session this
+/// replica has just closed (a resignation, a broken session given up) may
+/// hold it for a moment more, until its server process has exited; without
+/// the lock the replica's claimed rows would look dead to the others. So it
+/// tries for up to [`LEASE_CHECK`] before deciding that another replica holds
+/// the same id.
+async fn take_presence(conn: &mut PgConnection, id: i64) -> Result<bool> {
+    let until = tokio::time::Instant::now() + LEASE_CHECK;
+    loop {
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
+            .bind(REPLICA_CLASS)
+            .bind(id as i32)
+            .fetch_one(&mut *conn)
+            .await?;
+        if got || tokio::time::Instant::now() >= until {
+            return Ok(got);
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 /// One running daemon's membership of the replica set.
 pub struct Replica {
     /// Recorded in `outbox.claimed_by` for the rows this replica sends.
@@ -70,12 +91,7 @@ impl Replica {
         };
         if inner.pg.is_none() {
             let mut conn = pool.acquire().await?.detach();
-            let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
-                .bind(REPLICA_CLASS)
-                .bind(self.id as i32)
-                .fetch_one(&mut conn)
-                .await?;
-            if !got {
+            if !take_presence(&mut conn, self.id).await? {
                 tracing::warn!(
                     replica = self.id,
                     "another replica has the same id; its mail may be sent twice"

@@ -230,6 +230,48 @@ async fn the_mailbox_lease_passes_to_a_standby_and_a_dead_replicas_mail_is_due_a
     .await;
 }
 
+/// A replica that resigns and joins again at once opens a new session while
+/// the old one's server process may still hold its presence lock. It waits
+/// for that lock instead of going on without it: otherwise its claimed rows
+/// look dead and another replica sends them again (CI of 1c7c4be saw that
+/// race in the lease test above). Here another session holds the lock, as
+/// the exiting one would, and lets it go after 300 ms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejoining_replica_takes_its_presence_once_the_old_session_lets_go() {
+    with_pg(|url| async move {
+        use sqlx::Connection;
+        let (pa, _pb) = two_replicas(&url, 1).await;
+        let a = Replica::new(&pa.store);
+        let mut old = sqlx::PgConnection::connect(&url).await.unwrap();
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
+            .bind(0x6277_0002_i32)
+            .bind(a.id as i32)
+            .fetch_one(&mut old)
+            .await
+            .unwrap();
+        assert!(got);
+        let letting_go = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            old.close().await.unwrap();
+        });
+        let t0 = Instant::now();
+        a.join().await.unwrap();
+        let waited = t0.elapsed();
+        letting_go.await.unwrap();
+        assert!(waited >= Duration::from_millis(250), "{waited:?}");
+        // A claims a row; nobody is gone, so nothing is released.
+        let now = Utc::now();
+        let r = pa
+            .store
+            .claim_outbox_by(now, chrono::Duration::seconds(600), a.id)
+            .await
+            .unwrap();
+        assert!(r.is_some(), "the acknowledgement is due");
+        assert_eq!(a.release_dead_claims(now).await.unwrap(), 0);
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_daemon_on_a_sqlite_file_stands_by() {
     let dir = tempfile::tempdir().unwrap();
