@@ -248,13 +248,11 @@ pub async fn fire_due_waking(
         let at = now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
         let store = store.clone();
         writing.push_back(async move {
-            let n = items.len();
             let t = std::time::Instant::now();
             let done = store.commit_reminders(items, at).await?;
             anyhow::Ok(Written {
                 done,
                 logged,
-                n,
                 read,
                 composed,
                 write: t.elapsed(),
@@ -280,7 +278,6 @@ struct Written {
     /// Per reminder whether it was queued (`Store::commit_reminders`).
     done: Vec<bool>,
     logged: Vec<Fired>,
-    n: usize,
     read: Duration,
     composed: Duration,
     write: Duration,
@@ -290,7 +287,7 @@ struct Written {
 /// queued.
 fn written(w: Written, outbox: Option<&OutboxLink>, started: std::time::Instant) -> usize {
     tracing::debug!(
-        cases = w.n,
+        cases = w.done.len(),
         read_ms = w.read.as_millis() as u64,
         compose_ms = w.composed.as_millis() as u64,
         write_ms = w.write.as_millis() as u64,
