@@ -1870,13 +1870,14 @@ macro_rules! backend {
             /// are composed before the transaction begins (pure); then one
             /// statement per kind of write for the whole group: the rows
             /// locked (checked on `next_reminder_seq`), the outbox rows and
-            /// their raw mails, the register numbers, the timelines' heads,
+            /// their raw mails, the timelines' heads, the register numbers,
             /// the events, the plan moves with the new heads (one update of
             /// each row). The events are the ones appending them one by one
             /// would write.
             ///
-            /// The register counter is taken after the mails are queued:
-            /// what comes after it (heads, events, plans, commit) is all a
+            /// The register counter is taken after the mails are queued and
+            /// the heads read: what comes after it (events, plans, commit)
+            /// is all a
             /// transaction holds the counter's row lock for, so on
             /// PostgreSQL another group's transaction (the clock writes two
             /// at once there, `Store::reminder_writers`) locks its rows and
@@ -1935,7 +1936,7 @@ macro_rules! backend {
                 }
                 let ids: Vec<i64> = items.iter().map(|it| it.due.case_id).collect();
                 // 2. The mails: the small rows, then their raw bytes; before
-                // the counter (step 3), whose lock serialises the groups.
+                // the counter (step 4), whose lock serialises the groups.
                 let mails: Vec<(Option<i64>, OutboxMail)> = items
                     .iter_mut()
                     .flat_map(|it| {
@@ -1946,7 +1947,15 @@ macro_rules! backend {
                 queue_mail_rows(&mut tx, &mails, now).await?;
                 drop(mails);
                 laps.push(("outbox", t0.elapsed().as_micros()));
-                // 3. The register numbers of every event of the group.
+                // 3. Each timeline's last event, also before the counter: a
+                // case's events are appended only under its row's lock,
+                // which this transaction holds since step 1, so its head
+                // cannot move. The plan's move in step 6 changes no sealed
+                // field: the rows are sealed as the clock read them (the
+                // version checked above).
+                let mut heads = timeline_heads(&mut tx, &ids).await?;
+                laps.push(("heads", t0.elapsed().as_micros()));
+                // 4. The register numbers of every event of the group.
                 let n_events: i64 = items.iter().map(|it| 1 + it.composed.events.len() as i64).sum();
                 let last_reg: i64 = sqlx::query_scalar(
                     "UPDATE register_counter SET last = last + $1 WHERE id = 1 RETURNING last",
@@ -1956,11 +1965,6 @@ macro_rules! backend {
                 .await?;
                 let mut reg_seq = last_reg - n_events;
                 laps.push(("counter", t0.elapsed().as_micros()));
-                // 4. Each timeline's last event. The plan's move in step 6
-                // changes no sealed field: the rows are sealed as the clock
-                // read them (the version checked above).
-                let mut heads = timeline_heads(&mut tx, &ids).await?;
-                laps.push(("heads", t0.elapsed().as_micros()));
                 // 5. The events, chained and sealed in memory, and each
                 // timeline's head.
                 let at = chain::stored_instant(now);
