@@ -1877,11 +1877,11 @@ macro_rules! backend {
             ///
             /// The register counter is taken after the mails are queued and
             /// the heads read: what comes after it (events, plans, commit)
-            /// is all a
-            /// transaction holds the counter's row lock for, so on
+            /// is all a transaction holds the counter's row lock for, so on
             /// PostgreSQL another group's transaction (the clock writes two
-            /// at once there, `Store::reminder_writers`) locks its rows and
-            /// queues its mails meanwhile and waits only for that part.
+            /// at once there, `Store::reminder_writers`) locks its rows,
+            /// queues its mails and reads its heads meanwhile and waits only
+            /// for that part.
             pub async fn commit_reminders(
                 pool: &Pool,
                 items: Vec<ReminderItem>,

@@ -243,6 +243,7 @@ async fn a_rejoining_replica_takes_its_presence_once_the_old_session_lets_go() {
         let (pa, _pb) = two_replicas(&url, 1).await;
         let a = Replica::new(&pa.store);
         let mut old = sqlx::PgConnection::connect(&url).await.unwrap();
+        // The presence key: `store::lease`'s REPLICA_CLASS and the id.
         let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
             .bind(0x6277_0002_i32)
             .bind(a.id as i32)
