@@ -333,21 +333,61 @@ def cpu_by_command():
     return out
 
 
+def thread_cpu(pid):
+    """Each live thread of process `pid`: {tid: (name, CPU seconds so far)}."""
+    out = {}
+    hz = os.sysconf("SC_CLK_TCK")
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                head, rest = f.read().rsplit(")", 1)
+        except OSError:
+            continue
+        v = rest.split()
+        out[tid] = (head.split("(", 1)[1], (int(v[11]) + int(v[12])) / hz)
+    return out
+
+
+# The daemon's threads by what they do (their names: `workers::ingest::readers`
+# names the reader threads, sqlx names each SQLite connection's worker, tokio
+# its async workers).
+THREAD_KINDS = (("reader", "reader"), ("sqlx-sqlite", "sqlite"), ("tokio-rt-worker", "async"))
+# Dovecot's processes that serve the daemon's IMAP session (`imap-login`
+# proxies its TLS).
+DOVECOT_COMMANDS = ("imap", "imap-login")
+
+
 class CpuWindow:
     """The CPU spent from its start to `end()`: the machine's busy and steal
     time, the process `pid`'s own, and the capacity (cores × wall), all in
-    core-seconds; `end()` logs the top commands (stderr)."""
+    core-seconds, then who spent it: the daemon's threads by kind (`THREAD_KINDS`;
+    "other" is the rest of its own, with threads that ended) and Dovecot's
+    IMAP processes; `end()` logs the top commands (stderr)."""
 
     def __init__(self, pid):
         self.pid = pid
         (self.busy0, self.steal0), self.own0 = machine_cpu(), proc_cpu(pid)
         self.w0, self.by0 = time.monotonic(), cpu_by_command()
+        self.threads0 = thread_cpu(pid)
 
     def end(self, label, top=8):
         busy, steal = machine_cpu()
-        out = (busy - self.busy0, steal - self.steal0, proc_cpu(self.pid) - self.own0,
-               (time.monotonic() - self.w0) * (os.cpu_count() or 1))
+        own = proc_cpu(self.pid) - self.own0
+        threads = thread_cpu(self.pid)
+        kinds = {kind: 0.0 for _, kind in THREAD_KINDS}
+        for tid, (name, t) in threads.items():
+            kind = next((k for prefix, k in THREAD_KINDS if name.startswith(prefix)), None)
+            if kind is not None:
+                kinds[kind] += t - self.threads0.get(tid, (name, 0.0))[1]
+        kinds["other"] = max(own - sum(kinds.values()), 0.0)
         by = cpu_by_command()
+        kinds["dovecot"] = sum(by.get(k, 0.0) - self.by0.get(k, 0.0) for k in DOVECOT_COMMANDS)
+        out = (busy - self.busy0, steal - self.steal0, own,
+               (time.monotonic() - self.w0) * (os.cpu_count() or 1), kinds)
         ranked = sorted(((by[k] - self.by0.get(k, 0.0), k) for k in by), reverse=True)[:top]
         log(f"{label}; CPU by command: " + ", ".join(f"{k} {v:.1f} s" for v, k in ranked if v >= 0.05))
         return out
@@ -1084,6 +1124,14 @@ def main():
     row("CPU during the drain: machine busy / of it steal / the daemon's own", lambda r: "—" if "cpu" not in r else
         f"{r['cpu'][0]:.1f} of {r['cpu'][3]:.1f} core-s ({100 * r['cpu'][0] / max(r['cpu'][3], 1e-9):.0f} %) / "
         f"{r['cpu'][1]:.1f} / {r['cpu'][2]:.1f} core-s")
+    # Who spent it: the three works a drain cannot skip are Dovecot's (serve
+    # and move the mail), the reader's (read each message) and the store's
+    # (SQLite's threads, or on PostgreSQL the server's, counted only in the
+    # machine's busy time); the async workers carry the TLS, the IMAP parser,
+    # the statements' arguments and the composed mails.
+    row("CPU during the drain by whom: reader / SQLite's threads / async workers / the daemon's other; Dovecot's IMAP",
+        lambda r: "—" if "cpu" not in r else
+        "{reader:.1f} / {sqlite:.1f} / {async:.1f} / {other:.1f}; {dovecot:.1f} core-s".format(**r["cpu"][4]))
     # No schedule of the work done can end the drain sooner than the machine's
     # busy core-seconds spread over every core (the daemon, Dovecot, the
     # kernel's writeback): the drain's CPU floor, beside the bare fetch.
