@@ -366,7 +366,8 @@ class CpuWindow:
     time, the process `pid`'s own, and the capacity (cores × wall), all in
     core-seconds, then who spent it: the daemon's threads by kind (`THREAD_KINDS`;
     "other" is the rest of its own, with threads that ended) and Dovecot's
-    IMAP processes; `end()` logs the top commands (stderr)."""
+    IMAP processes and the PostgreSQL server's (every `postgres` process of
+    the machine); `end()` logs the top commands (stderr)."""
 
     def __init__(self, pid):
         self.pid = pid
@@ -386,6 +387,7 @@ class CpuWindow:
         kinds["other"] = max(own - sum(kinds.values()), 0.0)
         by = cpu_by_command()
         kinds["dovecot"] = sum(by.get(k, 0.0) - self.by0.get(k, 0.0) for k in DOVECOT_COMMANDS)
+        kinds["postgres"] = by.get("postgres", 0.0) - self.by0.get("postgres", 0.0)
         out = (busy - self.busy0, steal - self.steal0, own,
                (time.monotonic() - self.w0) * (os.cpu_count() or 1), kinds)
         ranked = sorted(((by[k] - self.by0.get(k, 0.0), k) for k in by), reverse=True)[:top]
@@ -1129,9 +1131,11 @@ def main():
     # (SQLite's threads, or on PostgreSQL the server's, counted only in the
     # machine's busy time); the async workers carry the TLS, the IMAP parser,
     # the statements' arguments and the composed mails.
-    row("CPU during the drain by whom: reader / SQLite's threads / async workers / the daemon's other; Dovecot's IMAP",
+    row("CPU during the drain by whom: reader / SQLite's threads / async workers / the daemon's other; "
+        "Dovecot's IMAP; the PostgreSQL server",
         lambda r: "—" if "cpu" not in r else
-        "{reader:.1f} / {sqlite:.1f} / {async:.1f} / {other:.1f}; {dovecot:.1f} core-s".format(**r["cpu"][4]))
+        "{reader:.1f} / {sqlite:.1f} / {async:.1f} / {other:.1f}; {dovecot:.1f}; {postgres:.1f} core-s"
+        .format(**r["cpu"][4]))
     # No schedule of the work done can end the drain sooner than the machine's
     # busy core-seconds spread over every core (the daemon, Dovecot, the
     # kernel's writeback): the drain's CPU floor, beside the bare fetch.
