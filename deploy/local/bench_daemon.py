@@ -1128,9 +1128,9 @@ def main():
         f"{r['cpu'][1]:.1f} / {r['cpu'][2]:.1f} core-s")
     # Who spent it: the three works a drain cannot skip are Dovecot's (serve
     # and move the mail), the reader's (read each message) and the store's
-    # (SQLite's threads, or on PostgreSQL the server's, counted only in the
-    # machine's busy time); the async workers carry the TLS, the IMAP parser,
-    # the statements' arguments and the composed mails.
+    # (SQLite's threads, or on PostgreSQL the server's processes); the async
+    # workers carry the TLS, the IMAP parser, the statements' arguments and
+    # the composed mails.
     row("CPU during the drain by whom: reader / SQLite's threads / async workers / the daemon's other; "
         "Dovecot's IMAP; the PostgreSQL server",
         lambda r: "—" if "cpu" not in r else
