@@ -304,51 +304,48 @@ def machine_cpu():
     return (user + nice + system + irq + softirq + steal) / hz, steal / hz
 
 
+def read_stat(path):
+    """A `/proc/…/stat` file: (command name, the fields after it, in
+    seconds where they are clock ticks: fields 11-14 are utime, stime,
+    cutime, cstime), or None when it is gone."""
+    try:
+        with open(path) as f:
+            head, rest = f.read().rsplit(")", 1)
+    except OSError:
+        return None
+    v = rest.split()
+    hz = os.sysconf("SC_CLK_TCK")
+    return head.split("(", 1)[1], [int(x) / hz for x in v[11:15]]
+
+
 def proc_cpu(pid):
     """A process's own CPU time so far in seconds (utime + stime)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            v = f.read().rsplit(")", 1)[1].split()
-        return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
-    except OSError:
-        return 0.0
+    st = read_stat(f"/proc/{pid}/stat")
+    return 0.0 if st is None else st[1][0] + st[1][1]
 
 
 def cpu_by_command():
     """Every process's CPU time so far, with its reaped children's, summed by
     command name: who spent the machine's time (printed to stderr)."""
     out = {}
-    hz = os.sysconf("SC_CLK_TCK")
     for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                head, rest = f.read().rsplit(")", 1)
-        except OSError:
-            continue
-        v = rest.split()
-        name = head.split("(", 1)[1]
-        out[name] = out.get(name, 0.0) + sum(int(x) for x in v[11:15]) / hz
+        st = read_stat(f"/proc/{pid}/stat") if pid.isdigit() else None
+        if st is not None:
+            out[st[0]] = out.get(st[0], 0.0) + sum(st[1])
     return out
 
 
 def thread_cpu(pid):
     """Each live thread of process `pid`: {tid: (name, CPU seconds so far)}."""
-    out = {}
-    hz = os.sysconf("SC_CLK_TCK")
     try:
         tids = os.listdir(f"/proc/{pid}/task")
     except OSError:
-        return out
+        return {}
+    out = {}
     for tid in tids:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                head, rest = f.read().rsplit(")", 1)
-        except OSError:
-            continue
-        v = rest.split()
-        out[tid] = (head.split("(", 1)[1], (int(v[11]) + int(v[12])) / hz)
+        st = read_stat(f"/proc/{pid}/task/{tid}/stat")
+        if st is not None:
+            out[tid] = (st[0], st[1][0] + st[1][1])
     return out
 
 
