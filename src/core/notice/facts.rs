@@ -6,6 +6,8 @@
 //! Heuristic by nature, so it errs towards `null`: a fact is only stated when
 //! a cue in the same sentence says what it is. Pure and total.
 
+use std::cell::Cell;
+
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use once_cell::sync::Lazy;
@@ -1356,6 +1358,27 @@ const NOT_SYSTEMS: &[&str] = &[
     "systemet",
 ];
 
+/// Most systems read from one notice: a notice names a few; a text of
+/// thousands of capitalised words (German prose, a crafted mail) must not
+/// become thousands of systems on the case, its register row and its drafts.
+pub const MAX_SYSTEMS: usize = 20;
+/// Most names weighed as systems in one notice, each a candidate from the
+/// running text: weighing one may scan the whole text (is it the company's
+/// name, does it recur), so without a bound a text of thousands of names
+/// took time and memory quadratic in its length (0.35 s and 237 MB for one
+/// crafted mail of 28 kB). Far above what a notice's text holds.
+const MAX_SYSTEM_CANDIDATES: usize = 1_000;
+/// Most names kept as systems before the last pass (a name inside a longer
+/// one is dropped there): each is kept with its sentence.
+const MAX_SYSTEMS_FOUND: usize = 100;
+
+/// Takes one from `budget`; false when none is left.
+fn spend(budget: &Cell<usize>) -> bool {
+    let left = budget.get();
+    budget.set(left.saturating_sub(1));
+    left > 0
+}
+
 fn systems(
     sents: &[&str],
     subject: &str,
@@ -1363,11 +1386,16 @@ fn systems(
     ev: &mut Vec<Evidence>,
 ) -> Vec<String> {
     let mut found: Vec<(String, String)> = Vec::new();
+    // What is left of [`MAX_SYSTEM_CANDIDATES`].
+    let budget = Cell::new(MAX_SYSTEM_CANDIDATES);
     let is_org = |n: &str| is_company(n, org_words, sents, subject);
     // `strong`: the text itself calls it a system here ("i tjänsten X",
     // "affecting X", "the X portal"), so a product named like its maker
     // still counts; a bare name must not be the company's.
     let add_as = |found: &mut Vec<(String, String)>, n: &str, s: &str, strong: bool| {
+        if !spend(&budget) || found.len() >= MAX_SYSTEMS_FOUND {
+            return;
+        }
         let n = n.trim().trim_matches(|c: char| c == '-' || c == ',');
         let words: Vec<&str> = n.split_whitespace().collect();
         // Drop leading function words ("The Kestrel portal", "Vår app").
@@ -1400,6 +1428,9 @@ fn systems(
         .collect();
     let mut fallback: Vec<(String, String)> = Vec::new();
     for s in std::iter::once(&subject).chain(sents.iter()) {
+        if budget.get() == 0 || found.len() >= MAX_SYSTEMS_FOUND {
+            break;
+        }
         let masked = RE_MASK.replace_all(s, " ");
         let m: &str = &masked;
         // A CamelCase word has a capital right after a small letter: without
@@ -1423,11 +1454,14 @@ fn systems(
                 add_as(&mut found, t, s, false);
             }
         }
-        for (n, sign) in running_names(m, &all_text, org_words) {
+        for (n, sign) in running_names(m, &all_text, org_words, &budget) {
             match sign {
                 Sign::Strong => add_as(&mut found, &n, s, true),
                 Sign::Plain => add_as(&mut found, &n, s, false),
-                Sign::Fallback => fallback.push((n, s.to_string())),
+                Sign::Fallback if fallback.len() < MAX_SYSTEMS_FOUND => {
+                    fallback.push((n, s.to_string()))
+                }
+                Sign::Fallback => {}
             }
         }
         for c in RE_SV_SYSTEM.captures_iter(m) {
@@ -1501,6 +1535,9 @@ fn systems(
     let names: Vec<String> = found.iter().map(|(n, _)| n.to_lowercase()).collect();
     let mut out = Vec::new();
     for (n, s) in &found {
+        if out.len() >= MAX_SYSTEMS {
+            break;
+        }
         let l = n.to_lowercase();
         let inside = names.iter().any(|o| {
             o.len() > l.len() && o.split_whitespace().any(|w| w == l)
@@ -1670,9 +1707,19 @@ fn is_product_suffix(w: &str) -> bool {
 /// Swedish system compound. A lone word after a cue needs one more sign
 /// (CamelCase, a system compound, a recurrence, the subject). Returns the
 /// names with whether the text called them systems (`strong`).
-fn running_names(m: &str, all_text: &[&str], org_words: &[String]) -> Vec<(String, Sign)> {
+/// Each run of capitalised words weighed takes one of `budget` (it may scan
+/// the whole text): none is weighed once it is spent.
+fn running_names(
+    m: &str,
+    all_text: &[&str],
+    org_words: &[String],
+    budget: &Cell<usize>,
+) -> Vec<(String, Sign)> {
     let mut out = Vec::new();
     for r in RE_RUN.find_iter(m) {
+        if !spend(budget) {
+            break;
+        }
         let before = m.get(..r.start()).unwrap_or("");
         if !before.is_empty() && !before.ends_with(' ') {
             continue;
@@ -2305,6 +2352,46 @@ mod tests {
             .unwrap()
             .incident
             .systems
+    }
+
+    /// `n` distinct CamelCase names of letters only ("BacDfe", …).
+    fn many_names(n: usize) -> Vec<String> {
+        let word = |mut i: usize| {
+            let mut w = String::new();
+            for _ in 0..3 {
+                w.push(char::from(b'a' + (i % 26) as u8));
+                i /= 26;
+            }
+            w
+        };
+        let cap = |w: &str| w[..1].to_uppercase() + &w[1..];
+        (0..n)
+            .map(|i| cap(&word(i)) + &cap(&word(i * 7 + 3)))
+            .collect()
+    }
+
+    #[test]
+    fn a_text_of_thousands_of_names_names_a_bounded_list_of_systems() {
+        // German prose capitalises every noun, and a crafted mail can be
+        // nothing but names: weighing each may scan the whole text and each
+        // one found keeps its sentence, so unbounded this took time and
+        // memory quadratic in the text (3,000 systems, each with the whole
+        // text as its evidence).
+        let text = format!(
+            "Vi har drabbats av ett dataintrång i systemet ParkAdmin. {}",
+            many_names(3_000).join(" ")
+        );
+        let mut ev = Vec::new();
+        let v = systems(&sentences(&text), "Incident", &[], &mut ev);
+        assert_eq!(v.first().map(String::as_str), Some("ParkAdmin"));
+        assert!(v.len() <= MAX_SYSTEMS, "{} systems", v.len());
+        assert!(ev.len() <= MAX_SYSTEMS, "{} pieces of evidence", ev.len());
+        // Names of the ordinary kind are all still read.
+        let few = format!("Intrånget gällde tjänsterna {}.", many_names(12).join(", "));
+        assert_eq!(
+            systems(&sentences(&few), "Incident", &[], &mut Vec::new()).len(),
+            12
+        );
     }
 
     #[test]

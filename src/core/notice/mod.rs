@@ -279,6 +279,11 @@ const MAX_ADDRESS_LEN: usize = 254;
 /// A longer id cannot be a Message-ID (a header line holds at most 998 octets).
 const MAX_MESSAGE_ID_LEN: usize = 998;
 
+/// Most bytes of one piece of evidence, the sentence a fact was read from
+/// (a text without full stops is one sentence of up to `MAX_FACT_CHARS`):
+/// it is kept with the case's facts and shown on its page.
+pub const MAX_EVIDENCE_BYTES: usize = 2_000;
+
 /// Reads one raw message.
 pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     if !looks_like_message(raw) {
@@ -541,6 +546,11 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     } else {
         msg.message_id().map(str::to_string)
     };
+    for e in evidence.iter_mut() {
+        if e.text.len() > MAX_EVIDENCE_BYTES {
+            e.text = bounded::cut_text(&e.text, MAX_EVIDENCE_BYTES).into_owned();
+        }
+    }
     Ok(Notice {
         // An id no header line can hold is no id: it would be stored and
         // logged with every line about the message.
@@ -760,6 +770,37 @@ mod tests {
         }
         let long = vec![b'a'; 20_000];
         assert_eq!(raw_header_value(&long, 0, long.len()).len(), 8 * 1024);
+    }
+
+    #[test]
+    fn a_notice_of_one_endless_sentence_keeps_bounded_facts() {
+        // No full stop in 25 kB of names: the whole text is one sentence,
+        // and every fact read from it would carry all of it as evidence.
+        let names: Vec<String> = (0..3_000u32)
+            .map(|i| {
+                format!("Qx{}Zy", char::from_u32(0x61 + i % 26).unwrap_or('a')) + &i.to_string()
+            })
+            .collect();
+        let mail = format!(
+            "From: Support <support@supplier.example>\r\nTo: breach@example.test\r\n\
+             Subject: Säkerhetsincident\r\nDate: Thu, 03 Dec 2026 15:00:00 +0100\r\n\
+             Message-ID: <e1@supplier.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+             Vi har drabbats av ett dataintrång i systemet ParkAdmin där obehöriga fick åtkomst \
+             till personnummer och adresser för 120 kunder den 3 december 2026 kl. 14.00 {}\r\n",
+            names.join(" ")
+        );
+        let n = read(mail.as_bytes(), &ReadOptions::default()).unwrap();
+        assert!(n.kind.is_incident(), "{:?}", n.kind);
+        assert!(n.incident.systems.len() <= facts::MAX_SYSTEMS);
+        assert!(!n.evidence.is_empty());
+        for e in &n.evidence {
+            assert!(
+                e.text.len() <= MAX_EVIDENCE_BYTES,
+                "{}: {} bytes",
+                e.field,
+                e.text.len()
+            );
+        }
     }
 
     fn html_mail(html: &str) -> Vec<u8> {
