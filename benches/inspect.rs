@@ -62,6 +62,21 @@ fn main() {
         return;
     }
     let opts = ReadOptions::default();
+    // For counting instructions: `INSPECT_BENCH_PASSES=N` reads every file N
+    // times and prints nothing, so under `valgrind --tool=callgrind` a pass
+    // costs the difference between N passes and one (the patterns' compiling
+    // and their caches' warm-up left out).
+    if let Some(n) = std::env::var("INSPECT_BENCH_PASSES")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        for _ in 0..n {
+            for raw in &files {
+                black_box(inspect_one(raw, &opts));
+            }
+        }
+        return;
+    }
     // For profiling: `INSPECT_BENCH_ONLY=1` runs only the reader loop.
     if std::env::var_os("INSPECT_BENCH_ONLY").is_some() {
         println!(

@@ -21,6 +21,10 @@
 # BENCH_LOGS=DIR keeps the daemon's logs there (with e.g.
 # BREACHWATCH_LOG=info,breachwatch::workers=debug: the drain's phase timings;
 # BREACHWATCH_LOG must keep breachwatch's info lines: the bench waits for one).
+# BENCH_AB=BIN compares the drain of BENCH_BIN (A) with BIN's (B) instead of
+# the whole table: BENCH_AB_ROUNDS (default 3) rounds, alternated, each drain
+# against its own round's bare fetch, the median of each figure (a change too
+# small to show over this machine's spread shows as crossing rounds).
 # Not a test: it prints a table (deploy/local/bench_daemon.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -63,4 +67,5 @@ MAILSTACK_POSTFIX_CONFIG_DIR="$MAILSTACK_POSTFIX_CONFIG_DIR" python3 deploy/loca
   --corpus "${BREACHWATCH_PUBLIC_CORPUS:-../shared/corpus/public}" --fixtures tests/fixtures/notices \
   --workdir "$WORK" --n "${BENCH_N:-10000}" --latency-runs "${BENCH_LATENCY_RUNS:-50}" \
   --reminders "${BENCH_REMINDERS:-10000}" --drain-latency-runs "${BENCH_DRAIN_LATENCY_RUNS:-20}" \
-  --intake-only "${BENCH_INTAKE_ONLY:-1}" --sqlite "${BENCH_SQLITE:-1}" --pg "$PG"
+  --intake-only "${BENCH_INTAKE_ONLY:-1}" --sqlite "${BENCH_SQLITE:-1}" --pg "$PG" \
+  --ab "${BENCH_AB:-}" --ab-rounds "${BENCH_AB_ROUNDS:-3}"

@@ -408,12 +408,12 @@ def kill_live_daemons():
 
 
 class Daemon:
-    def __init__(self, args, cfg, logpath):
+    def __init__(self, args, cfg, logpath, binary=None):
         self.log = open(logpath, "ab")
         # The log is appended to by each daemon of a phase: only this one's
         # lines count (`wait_connected`).
         self.offset = self.log.tell()
-        self.p = subprocess.Popen([args.bin, "run", "--config", cfg], stdout=self.log,
+        self.p = subprocess.Popen([binary or args.bin, "run", "--config", cfg], stdout=self.log,
                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         LIVE_DAEMONS.add(self.p)
         self.t0 = time.monotonic()
@@ -720,6 +720,84 @@ def run_backend(args, backend, mails, workdir):
     if args.reminders > 0:
         r.update(reminders(args, backend, db_url, cfg, logpath))
     return r
+
+
+def ab_drain(args, backend, mails, workdir, binary, tag):
+    """One drain of the backlog by `binary` for the A/B comparison: the
+    INBOX filled afresh, the bare fetch of it (this round's floor, the
+    better of two, as the main table's), a fresh
+    database, the daemon started, timed to INBOX empty with its CPU by whom
+    and its peak RSS; then stopped, and Postfix's queue left empty of the
+    bench's mail for the next round."""
+    breach = f"breach-bench@{args.domain}"
+    for box in ("INBOX", "Processed", "Quarantine"):
+        empty_mailbox(args, breach, box)
+    fill_maildir(args, breach, mails)
+    fetch = min(bare_fetch(args, breach)[0] for _ in range(2))
+    cfg = os.path.join(workdir, f"bench-{backend}-ab.toml")
+    write_config(args, cfg, fresh_db(args, backend, workdir))
+    d = Daemon(args, cfg, os.path.join(workdir, f"daemon-{backend}-ab-{tag}.log"), binary)
+    mon = imap(args, breach)
+    window = CpuWindow(d.p.pid)
+    out = {"fetch": fetch}
+    peak = 0
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        peak = max(peak, proc_kb(d.p.pid, "VmHWM"))
+        if count(mon) == 0:
+            out["inbox"] = time.monotonic() - d.t0
+            out["cpu"] = window.end(f"{backend} {tag}: INBOX empty after {out['inbox']:.2f} s "
+                                    f"(bare fetch {fetch:.2f} s)", top=6)
+            break
+        if d.p.poll() is not None:
+            raise SystemExit(f"daemon {binary} exited during the A/B drain")
+        time.sleep(0.05)
+    else:
+        raise SystemExit(f"{backend} {tag}: the INBOX was not empty after {args.timeout:.0f} s")
+    out["peak"] = max(peak, proc_kb(d.p.pid, "VmHWM")) / 1024
+    mon.logout()
+    d.stop()
+    settle_bench_queue(args)
+    return out
+
+
+def ab_compare(args, backend, mails, workdir):
+    """BENCH_AB: the drain of binary A (--bin) and binary B (--ab) in
+    --ab-rounds rounds, alternated (A B, then B A, ...: a drift of the
+    machine during the run weighs on both alike), each drain against the
+    bare fetch of its own round. Returns {label: [drain, ...]}."""
+    bins = {"A": args.bin, "B": args.ab}
+    runs = {"A": [], "B": []}
+    for k in range(args.ab_rounds):
+        for tag in ("AB" if k % 2 == 0 else "BA"):
+            runs[tag].append(ab_drain(args, backend, mails, workdir, bins[tag], f"{tag}{k + 1}"))
+    return runs
+
+
+def print_ab(args, backend, runs):
+    """The A/B table: each round's figure and the median, per binary."""
+    def each(xs, f, unit):
+        vals = [f(x) for x in xs]
+        return " / ".join(f"{v:.2f}" for v in vals) + f" (median {statistics.median(vals):.2f}{unit})"
+
+    print(f"\nA/B, {backend}, {args.ab_rounds} rounds alternated: A = {args.bin}, B = {args.ab}")
+    print("| figure | A | B |")
+    print("|---|---|---|")
+
+    def row(name, f, unit=""):
+        print(f"| {name} | {each(runs['A'], f, unit)} | {each(runs['B'], f, unit)} |")
+
+    row("INBOX empty (from process start), s", lambda x: x["inbox"], " s")
+    row("÷ the round's bare fetch", lambda x: x["inbox"] / x["fetch"], "×")
+    row("the daemon's own CPU, core-s", lambda x: x["cpu"][2])
+    row("of it the reader threads, core-s", lambda x: x["cpu"][4]["reader"])
+    row("of it SQLite's threads, core-s", lambda x: x["cpu"][4]["sqlite"])
+    row("of it the async workers, core-s", lambda x: x["cpu"][4]["async"])
+    row("Dovecot's IMAP, core-s", lambda x: x["cpu"][4]["dovecot"])
+    if backend == "pg":
+        row("the PostgreSQL server, core-s", lambda x: x["cpu"][4]["postgres"])
+    row("machine busy, core-s", lambda x: x["cpu"][0])
+    row("peak RSS (VmHWM), MB", lambda x: x["peak"], " MB")
 
 
 def closed_port():
@@ -1088,12 +1166,24 @@ def main():
                     help="1: drain the backlog once more with SMTP unreachable (intake alone)")
     ap.add_argument("--pg", default="", help="PostgreSQL admin URL; empty: SQLite only")
     ap.add_argument("--sqlite", type=int, default=1, help="0: PostgreSQL only (with --pg)")
+    ap.add_argument("--ab", default="",
+                    help="a second binary: compare the two binaries' drains, alternated, instead")
+    ap.add_argument("--ab-rounds", type=int, default=3)
     args = ap.parse_args()
 
     breach, staff = f"breach-bench@{args.domain}", f"staff-bench@{args.domain}"
     mails = make_mix(args.n, args.fixtures, args.corpus, staff, breach)
     mb = sum(len(m) for m in mails) / 1e6
     log(f"mix: {len(mails)} messages, {mb:.1f} MB")
+    if args.ab:
+        backends = (["sqlite"] if args.sqlite or not args.pg else []) + (["pg"] if args.pg else [])
+        ab = {b: ab_compare(args, b, mails, args.workdir) for b in backends}
+        for box in ("INBOX", "Processed", "Quarantine"):
+            empty_mailbox(args, breach, box)
+        print(f"\n{len(mails)} messages ({mb:.1f} MB), {os.cpu_count()} cores")
+        for b, runs in ab.items():
+            print_ab(args, b, runs)
+        return
     results = {}
     if args.sqlite or not args.pg:
         results["SQLite"] = run_backend(args, "sqlite", mails, args.workdir)
