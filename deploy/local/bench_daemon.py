@@ -11,7 +11,10 @@ In one run, per backend (SQLite, then PostgreSQL when --pg is given):
      INTERNALDATE)` of them all (the floor), then start the daemon on a fresh
      database and time: INBOX empty, outbox drained; peak RSS is the daemon's VmHWM
      (and, sampled, its anonymous and file-backed parts).
-Prints one table with the ratios to the floor. Python standard library only.
+Prints one table with the ratios to the floor. With --ab OTHER_BINARY it
+compares two builds instead: --ab-rounds rounds of the backlog's drain alone,
+the two alternated, each beside its own round's bare fetch (`ab_compare`).
+Python standard library only.
 Uses its own mailbox users (<role>-bench@DOMAIN) so other users' tests are not
 disturbed; empties only those users' mailboxes.
 """
@@ -725,10 +728,10 @@ def run_backend(args, backend, mails, workdir):
 def ab_drain(args, backend, mails, workdir, binary, tag):
     """One drain of the backlog by `binary` for the A/B comparison: the
     INBOX filled afresh, the bare fetch of it (this round's floor, the
-    better of two, as the main table's), a fresh
-    database, the daemon started, timed to INBOX empty with its CPU by whom
-    and its peak RSS; then stopped, and Postfix's queue left empty of the
-    bench's mail for the next round."""
+    better of two, as in the main table), a fresh database, the daemon
+    started, timed to INBOX empty with its CPU by whom and its peak RSS;
+    then stopped, and Postfix's queue left empty of the bench's mail for
+    the next round."""
     breach = f"breach-bench@{args.domain}"
     for box in ("INBOX", "Processed", "Quarantine"):
         empty_mailbox(args, breach, box)
@@ -791,7 +794,8 @@ def print_ab(args, backend, runs):
     row("÷ the round's bare fetch", lambda x: x["inbox"] / x["fetch"], "×")
     row("the daemon's own CPU, core-s", lambda x: x["cpu"][2])
     row("of it the reader threads, core-s", lambda x: x["cpu"][4]["reader"])
-    row("of it SQLite's threads, core-s", lambda x: x["cpu"][4]["sqlite"])
+    if backend != "pg":
+        row("of it SQLite's threads, core-s", lambda x: x["cpu"][4]["sqlite"])
     row("of it the async workers, core-s", lambda x: x["cpu"][4]["async"])
     row("Dovecot's IMAP, core-s", lambda x: x["cpu"][4]["dovecot"])
     if backend == "pg":
