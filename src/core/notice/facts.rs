@@ -1366,10 +1366,12 @@ pub const MAX_SYSTEMS: usize = 20;
 /// running text: weighing one may scan the whole text (is it the company's
 /// name, does it recur), so without a bound a text of thousands of names
 /// took time and memory quadratic in its length (0.35 s and 237 MB for one
-/// crafted mail of 28 kB). Far above what a notice's text holds.
-const MAX_SYSTEM_CANDIDATES: usize = 1_000;
+/// crafted mail of 28 kB). English prose of `MAX_FACT_CHARS` has 550-1,100
+/// runs of capitalised words (the longest texts of the public corpus).
+const MAX_SYSTEM_CANDIDATES: usize = 4_000;
 /// Most names kept as systems before the last pass (a name inside a longer
-/// one is dropped there): each is kept with its sentence.
+/// one is dropped there), each with its sentence: once there are this many,
+/// no more names are weighed.
 const MAX_SYSTEMS_FOUND: usize = 100;
 
 /// Takes one from `budget`; false when none is left.
@@ -1393,7 +1395,10 @@ fn systems(
     // "affecting X", "the X portal"), so a product named like its maker
     // still counts; a bare name must not be the company's.
     let add_as = |found: &mut Vec<(String, String)>, n: &str, s: &str, strong: bool| {
-        if !spend(&budget) || found.len() >= MAX_SYSTEMS_FOUND {
+        if found.len() >= MAX_SYSTEMS_FOUND {
+            budget.set(0);
+        }
+        if !spend(&budget) {
             return;
         }
         let n = n.trim().trim_matches(|c: char| c == '-' || c == ',');
