@@ -1395,9 +1395,6 @@ fn systems(
     // "affecting X", "the X portal"), so a product named like its maker
     // still counts; a bare name must not be the company's.
     let add_as = |found: &mut Vec<(String, String)>, n: &str, s: &str, strong: bool| {
-        if found.len() >= MAX_SYSTEMS_FOUND {
-            budget.set(0);
-        }
         if !spend(&budget) {
             return;
         }
@@ -1426,6 +1423,10 @@ fn systems(
         // Last, as it reads the whole text: a bare name must not be the company's.
         if !found.iter().any(|(f, _)| f.eq_ignore_ascii_case(&n)) && (strong || !is_org(&n)) {
             found.push((n, s.to_string()));
+            // Enough kept: no more is weighed.
+            if found.len() >= MAX_SYSTEMS_FOUND {
+                budget.set(0);
+            }
         }
     };
     let all_text: Vec<&str> = std::iter::once(subject)
@@ -1433,7 +1434,7 @@ fn systems(
         .collect();
     let mut fallback: Vec<(String, String)> = Vec::new();
     for s in std::iter::once(&subject).chain(sents.iter()) {
-        if budget.get() == 0 || found.len() >= MAX_SYSTEMS_FOUND {
+        if budget.get() == 0 {
             break;
         }
         let masked = RE_MASK.replace_all(s, " ");
