@@ -636,20 +636,27 @@ fn facts_rows(facts: &Value, tz: chrono_tz::Tz) -> Vec<Value> {
     use crate::core::documents::words::{category_form_label, cause_form_label};
     use crate::core::notice::Cause;
     let mut out = Vec::new();
-    // Every quote the field was read from (at most three), as written.
+    // Every quote the field was read from (at most three), as written, each
+    // once: systems named in one sentence are each read from it.
     let evidence = |field: &str| -> Vec<String> {
-        facts
+        let mut quotes: Vec<String> = Vec::new();
+        let texts = facts
             .get("evidence")
             .and_then(|e| e.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter(|x| x.get("field").and_then(|f| f.as_str()) == Some(field))
-                    .filter_map(|x| x.get("text").and_then(|t| t.as_str()))
-                    .map(|t| crate::core::bounded::one_line(t, 400))
-                    .take(3)
-                    .collect()
-            })
-            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .filter(|x| x.get("field").and_then(|f| f.as_str()) == Some(field))
+            .filter_map(|x| x.get("text").and_then(|t| t.as_str()));
+        for t in texts {
+            let q = crate::core::bounded::one_line(t, 400);
+            if quotes.len() == 3 {
+                break;
+            }
+            if !quotes.contains(&q) {
+                quotes.push(q);
+            }
+        }
+        quotes
     };
     let text = |v: &Value| -> String {
         v.as_str()
@@ -1098,5 +1105,23 @@ mod facts_tests {
         assert_eq!(value("Registrerade"), "cirka 640");
         assert_eq!(value("Orsak"), "Antagonistiskt angrepp");
         assert_eq!(value("System"), "LabPortalen");
+    }
+
+    #[test]
+    fn a_sentence_several_facts_were_read_from_is_quoted_once() {
+        let said = "Intrånget gällde tjänsterna LabPortalen och eRemiss.";
+        let facts = json!({
+            "incident": {"systems": ["LabPortalen", "eRemiss"]},
+            "evidence": [
+                {"field": "systems", "text": said},
+                {"field": "systems", "text": said},
+            ],
+        });
+        let rows = facts_rows(&facts, chrono_tz::Europe::Stockholm);
+        let row = rows
+            .iter()
+            .find(|r| r["name"] == "System")
+            .expect("a System row");
+        assert_eq!(row["evidence"], json!([said]));
     }
 }
