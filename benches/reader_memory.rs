@@ -8,62 +8,18 @@
 //! every file as before (`READER_MEMORY_OUT=FILE` writes the outputs
 //! themselves, to diff). Run with `cargo bench --bench reader_memory`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
 
 mod common;
+#[path = "../tests/support/counting.rs"]
+mod counting;
 
 use breachwatch::core::notice::{self, present, ReadOptions};
 use sha2::{Digest, Sha256};
 
-/// The system allocator, counting the bytes in use and their high-water mark.
-struct Counting;
-
-static IN_USE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(n: usize) {
-    let now = IN_USE.fetch_add(n, Relaxed) + n;
-    PEAK.fetch_max(now, Relaxed);
-}
-
-// SAFETY: every call is passed to `System` unchanged; only counters are kept.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(l) };
-        if !p.is_null() {
-            grew(l.size());
-        }
-        p
-    }
-    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc_zeroed(l) };
-        if !p.is_null() {
-            grew(l.size());
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) };
-        IN_USE.fetch_sub(l.size(), Relaxed);
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        let q = unsafe { System.realloc(p, l, n) };
-        if !q.is_null() {
-            if n >= l.size() {
-                grew(n - l.size());
-            } else {
-                IN_USE.fetch_sub(l.size() - n, Relaxed);
-            }
-        }
-        q
-    }
-}
-
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: counting::Counting = counting::Counting;
 
 fn mb(n: usize) -> f64 {
     n as f64 / 1e6
@@ -114,7 +70,7 @@ fn main() {
     let out_path = std::env::var_os("READER_MEMORY_OUT");
     let mut digest = Sha256::new();
     let mut kept = String::new();
-    let before = IN_USE.load(Relaxed);
+    let before = counting::in_use();
     let mut biggest = 0usize;
     let mut passes = Vec::new();
     for pass in 0..2 {
@@ -125,10 +81,9 @@ fn main() {
                 continue;
             };
             biggest = biggest.max(raw.len());
-            let at_start = IN_USE.load(Relaxed);
-            PEAK.store(at_start, Relaxed);
+            let at_start = counting::restart_peak();
             let text = inspect(&raw, &opts);
-            peak_over_file = peak_over_file.max(PEAK.load(Relaxed).saturating_sub(at_start));
+            peak_over_file = peak_over_file.max(counting::peak().saturating_sub(at_start));
             drop(raw);
             if pass == 0 {
                 digest.update(name.as_bytes());
@@ -143,7 +98,7 @@ fn main() {
         }
         passes.push((
             started.elapsed(),
-            IN_USE.load(Relaxed).saturating_sub(before),
+            counting::in_use().saturating_sub(before),
             peak_over_file,
         ));
     }

@@ -129,25 +129,28 @@ fn immediate_role(after: &str) -> (Role, usize) {
     (Role::None, 0)
 }
 
+// The mentions borrow their sentence: a sentence of thousands of times
+// copied once per time was quadratic in memory (a 30,000-character line of
+// "kl 21.54" held 85 MB of copies).
 #[derive(Debug, Clone)]
-struct Timed {
+struct Timed<'s> {
     at: DateTime<Utc>,
     role: Role,
-    sentence: String,
+    sentence: &'s str,
 }
 
 #[derive(Debug, Clone)]
-struct DayOnly {
+struct DayOnly<'s> {
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     role: Role,
-    sentence: String,
+    sentence: &'s str,
 }
 
-struct Period {
+struct Period<'s> {
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-    sentence: String,
+    sentence: &'s str,
     /// "från 09:30 till 12:00, då den hittades": the end is the discovery.
     found_at_end: bool,
 }
@@ -170,8 +173,8 @@ fn endpoint(m: &Mention, start: bool) -> Option<DateTime<Utc>> {
     m.at.or(if start { m.day_from } else { m.day_to })
 }
 
-fn times(
-    sents: &[&str],
+fn times<'s>(
+    sents: &[&'s str],
     tz: Tz,
     reference: DateTime<Utc>,
     ongoing: Option<bool>,
@@ -179,9 +182,9 @@ fn times(
 ) -> Triple {
     let mut ctx = DateCtx::new(tz, reference);
     let limit = reference + Duration::minutes(2);
-    let mut timed: Vec<Timed> = Vec::new();
-    let mut days: Vec<DayOnly> = Vec::new();
-    let mut periods: Vec<Period> = Vec::new();
+    let mut timed: Vec<Timed<'s>> = Vec::new();
+    let mut days: Vec<DayOnly<'s>> = Vec::new();
+    let mut periods: Vec<Period<'s>> = Vec::new();
     let mut block_zone = None;
     for s in sents {
         block_zone = dates::block_zone(s).or(block_zone);
@@ -238,7 +241,7 @@ fn times(
                     periods.push(Period {
                         from: f,
                         to: t.min(limit.max(f)),
-                        sentence: s.to_string(),
+                        sentence: s,
                         found_at_end: RE_FOUND_AT_END.is_match(s.get(b.end..).unwrap_or("")),
                     });
                 }
@@ -274,7 +277,7 @@ fn times(
                 (Some(at), _, _) if at <= limit => timed.push(Timed {
                     at,
                     role,
-                    sentence: s.to_string(),
+                    sentence: s,
                 }),
                 (None, Some(f), Some(t)) if f <= limit => {
                     let before_trim = s.get(prev_end..m.start).unwrap_or("").trim_end();
@@ -282,7 +285,7 @@ fn times(
                         periods.push(Period {
                             from: f,
                             to: t,
-                            sentence: s.to_string(),
+                            sentence: s,
                             found_at_end: false,
                         });
                     } else {
@@ -299,7 +302,7 @@ fn times(
                             from: f,
                             to: t,
                             role,
-                            sentence: s.to_string(),
+                            sentence: s,
                         });
                     }
                 }
@@ -317,38 +320,38 @@ fn times(
     let disc = timed
         .iter()
         .find(|t| t.role == Role::Disc)
-        .map(|t| (t.at, t.sentence.clone()))
+        .map(|t| (t.at, t.sentence))
         .or_else(|| {
             days.iter()
                 .find(|d| d.role == Role::Disc)
-                .map(|d| (d.from, d.sentence.clone()))
+                .map(|d| (d.from, d.sentence))
         })
         .or_else(|| {
             periods
                 .iter()
                 .find(|p| p.found_at_end)
-                .map(|p| (p.to, p.sentence.clone()))
+                .map(|p| (p.to, p.sentence))
         });
     let untagged = || timed.iter().filter(|t| t.role == Role::None);
     let from = period
-        .map(|p| (p.from, p.sentence.clone()))
+        .map(|p| (p.from, p.sentence))
         .or_else(|| {
             timed
                 .iter()
                 .find(|t| t.role == Role::Start)
-                .map(|t| (t.at, t.sentence.clone()))
+                .map(|t| (t.at, t.sentence))
         })
         .or_else(|| {
             let d = disc.as_ref()?.0;
             untagged()
                 .filter(|t| t.at < d)
                 .min_by_key(|t| t.at)
-                .map(|t| (t.at, t.sentence.clone()))
+                .map(|t| (t.at, t.sentence))
         })
         .or_else(|| {
             days.iter()
                 .find(|d| d.role == Role::Start)
-                .map(|d| (d.from, d.sentence.clone()))
+                .map(|d| (d.from, d.sentence))
         })
         .or_else(|| {
             // "lost a laptop on 15 October … reported to us at 18:20": an
@@ -357,17 +360,17 @@ fn times(
             days.iter()
                 .filter(|x| x.role == Role::None && x.to < d + Duration::days(1) && x.from <= d)
                 .min_by_key(|x| x.from)
-                .map(|x| (x.from, x.sentence.clone()))
+                .map(|x| (x.from, x.sentence))
         });
     let to = if let Some(p) = period {
-        Some((p.to, p.sentence.clone()))
+        Some((p.to, p.sentence))
     } else if ongoing == Some(true) {
         None
     } else {
         timed
             .iter()
             .find(|t| t.role == Role::End)
-            .map(|t| (t.at, t.sentence.clone()))
+            .map(|t| (t.at, t.sentence))
             .or_else(|| {
                 let d = disc.as_ref()?.0;
                 if ongoing != Some(false) {
@@ -376,12 +379,12 @@ fn times(
                 untagged()
                     .filter(|t| t.at > d)
                     .max_by_key(|t| t.at)
-                    .map(|t| (t.at, t.sentence.clone()))
+                    .map(|t| (t.at, t.sentence))
             })
             .or_else(|| {
                 days.iter()
                     .find(|d| d.role == Role::End)
-                    .map(|d| (d.to, d.sentence.clone()))
+                    .map(|d| (d.to, d.sentence))
             })
     };
     if let Some((_, s)) = &disc {
