@@ -544,7 +544,7 @@ fn mark_blocks(html: &str) -> String {
 /// ends and spaces as written ([`OwnText::text`]).
 pub struct OwnText<'a> {
     /// The first text body, else its HTML as text (with the block breaks of
-    /// [`mark_blocks`]): from at most [`MAX_HTML_BYTES`] of HTML.
+    /// [`mark_blocks`]): from at most [`MAX_HTML_BYTES`] of the HTML's text.
     pub text: std::borrow::Cow<'a, str>,
     /// The bytes of the source the text was read from (more than `text`
     /// holds when a huge HTML body was read only in part).
@@ -559,10 +559,120 @@ impl OwnText<'_> {
     }
 }
 
-/// The most HTML read of a body: a notice, its forward headers and its facts
-/// come first, and a megabyte-long newsletter or log dump must not cost more
-/// than a short mail.
+/// The most of an HTML body's text read: a notice, its forward headers and
+/// its facts come first, and a megabyte-long newsletter or log dump must not
+/// cost more than a short mail. Counted in text as written between the tags
+/// ([`compact_html`]), not in bytes of HTML: a 300 kB stylesheet or an
+/// inline image ahead of the text must not use the bound up and leave the
+/// notice unread.
 pub const MAX_HTML_BYTES: usize = 4 * MAX_BODY_BYTES;
+
+/// The most of an HTML body kept for HTML-to-text, tags included.
+const MAX_COMPACT_HTML_BYTES: usize = 2 * MAX_HTML_BYTES;
+
+/// The elements whose content is never text (mail-parser's HTML-to-text
+/// hides them too): skipped whole.
+const HIDDEN_ELEMENTS: &[&str] = &["head", "style", "script", "template"];
+
+/// The longest tag name kept: the names that matter are short, and a longer
+/// one is cut, never turned into one of them.
+const MAX_TAG_NAME: usize = 32;
+
+/// What HTML-to-text reads of `html`, and only that: tags without their
+/// attributes, the text between them as written; comments and the head,
+/// style, script and template elements left out. One byte scan; stops once
+/// `max_text` bytes of text or `max_out` bytes in all are kept, and then
+/// says so (`true`). As mail-parser reads it, a `<` opens a tag up to the
+/// next `>`, and a tag left open hides the rest.
+fn compact_html(html: &str, max_text: usize, max_out: usize) -> (String, bool) {
+    let b = html.as_bytes();
+    let mut out = String::new();
+    let mut text = 0usize;
+    let mut i = 0usize;
+    while i < b.len() {
+        let rest = html.get(i..).unwrap_or("");
+        let lt = rest.find('<').map_or(b.len(), |k| i + k);
+        if lt > i {
+            let run = html.get(i..lt).unwrap_or("");
+            let room = max_text
+                .saturating_sub(text)
+                .min(max_out.saturating_sub(out.len()));
+            if run.len() > room {
+                out.push_str(super::text::prefix(run, room));
+                return (out, true);
+            }
+            out.push_str(run);
+            text += run.len();
+        }
+        if lt >= b.len() {
+            break;
+        }
+        if out.len() >= max_out {
+            return (out, true);
+        }
+        let tag = html.get(lt..).unwrap_or("");
+        if tag.starts_with("<!--") {
+            match tag.get(4..).and_then(|t| t.find("-->")) {
+                Some(k) => {
+                    i = lt + 4 + k + 3;
+                    continue;
+                }
+                None => break,
+            }
+        }
+        let Some(gt) = tag.find('>') else { break };
+        let after = lt + gt + 1;
+        let closing = tag.as_bytes().get(1) == Some(&b'/');
+        let inner = tag.get(1 + usize::from(closing)..gt).unwrap_or("");
+        let name_len = inner
+            .find(|c: char| c.is_ascii_whitespace() || c == '/')
+            .unwrap_or(inner.len());
+        let name = super::text::prefix(inner.get(..name_len).unwrap_or(""), MAX_TAG_NAME);
+        if !closing && HIDDEN_ELEMENTS.iter().any(|h| name.eq_ignore_ascii_case(h)) {
+            match end_of_element(html, after, name) {
+                Some(end) => {
+                    i = end;
+                    continue;
+                }
+                None => break,
+            }
+        }
+        out.push('<');
+        if closing {
+            out.push('/');
+        }
+        out.push_str(name);
+        out.push('>');
+        i = after;
+    }
+    (out, false)
+}
+
+/// Where the element `name` opened before `from` ends: just past its closing
+/// tag (`</name`, any case, to its `>`); a head left open ends where the
+/// body begins (`<body`, which is kept). `None` when it never ends.
+fn end_of_element(html: &str, from: usize, name: &str) -> Option<usize> {
+    let b = html.as_bytes();
+    let is_name = |at: usize, n: &str| {
+        b.get(at..at + n.len())
+            .is_some_and(|x| x.eq_ignore_ascii_case(n.as_bytes()))
+            && !b
+                .get(at + n.len())
+                .is_some_and(|c| c.is_ascii_alphanumeric())
+    };
+    let head = name.eq_ignore_ascii_case("head");
+    let mut i = from;
+    loop {
+        let k = i + html.get(i..)?.find('<')?;
+        if b.get(k + 1) == Some(&b'/') && is_name(k + 2, name) {
+            return Some(k + html.get(k..)?.find('>')? + 1);
+        }
+        if head && is_name(k + 1, "body") {
+            return Some(k);
+        }
+        i = k + 1;
+    }
+}
 
 /// A message's own text: its first text body, else its HTML as text.
 /// mail-parser breaks lines only at `<br>` and `</p>`; headings, list items
@@ -572,13 +682,9 @@ pub fn own_text<'a>(msg: &'a Message, end: &[u8]) -> OwnText<'a> {
     let html_only = first.as_ref().is_some_and(|(html, _)| *html);
     if html_only {
         if let Some(html) = super::mime::first_html(msg, end) {
-            let marked = mark_blocks(super::text::prefix(&html, MAX_HTML_BYTES));
-            let text = mail_parser::decoders::html::html_to_text(&marked);
-            let whole = if html.len() > MAX_HTML_BYTES {
-                html.len()
-            } else {
-                text.len()
-            };
+            let (kept, cut) = compact_html(&html, MAX_HTML_BYTES, MAX_COMPACT_HTML_BYTES);
+            let text = mail_parser::decoders::html::html_to_text(&mark_blocks(&kept));
+            let whole = if cut { html.len() } else { text.len() };
             return OwnText {
                 text: text.into(),
                 whole,
@@ -852,6 +958,43 @@ mod tests {
         assert_eq!(
             mark_blocks("<h3>What</h3><p>x</p><LI>a</li><b>y</b><divx>"),
             "<br><h3>What<br></h3><br><p>x<br></p><br><LI>a<br></li><b>y</b><divx>"
+        );
+    }
+
+    #[test]
+    fn compact_html_keeps_what_html_to_text_reads_and_no_more() {
+        let html = "<!DOCTYPE html><HTML><Head lang=sv><title>T</title>\
+            <style type=\"text/css\">p{}</style></HEAD><body class=x>\
+            <p style=\"margin:0\">Hej <b>du</b></p><!-- <p>x</p> --><br/>rad\
+            <script>if(a<b){}</script><o:p></o:p><img src=\"data:image/png;base64,AAAA\"></body>";
+        assert_eq!(
+            compact_html(html, 1000, 1000),
+            (
+                "<!DOCTYPE><HTML><body><p>Hej <b>du</b></p><br>rad<o:p></o:p><img></body>"
+                    .to_string(),
+                false
+            )
+        );
+        // A head left open ends where the body begins; a style left open
+        // hides the rest, as in mail-parser.
+        assert_eq!(
+            compact_html("<head><title>x</title><body>Hej", 100, 100).0,
+            "<body>Hej"
+        );
+        assert_eq!(
+            compact_html("a<style>b", 100, 100),
+            ("a".to_string(), false)
+        );
+        // The bounds: text, then all that is kept.
+        assert_eq!(
+            compact_html(&"å".repeat(10), 5, 100),
+            ("åå".to_string(), true)
+        );
+        let (kept, cut) = compact_html(&"<b>x</b>".repeat(1_000), 10_000, 100);
+        assert!(
+            cut && kept.len() <= 100 + MAX_TAG_NAME + 3,
+            "{}",
+            kept.len()
         );
     }
 

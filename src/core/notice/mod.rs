@@ -834,6 +834,29 @@ mod tests {
         assert!(n.reply_text.contains(&format!("{} byte", huge.len())));
     }
 
+    #[test]
+    fn an_html_notice_behind_a_huge_stylesheet_and_inline_image_is_read() {
+        // Web mailers' and ticket systems' HTML: a stylesheet and an inline
+        // image of hundreds of kB before the first word. The bound is on the
+        // text, so the notice is read (it was lost behind 256 kB of HTML).
+        let style = "p.MsoNormal{margin:0cm;font-size:11.0pt;font-family:Calibri}\n".repeat(6_000);
+        let img = "iVBORw0KGgo".repeat(40_000);
+        let mail = format!(
+            "From: Support <support@supplier.example>\r\nTo: breach@example.test\r\n\
+             Subject: Information\r\nDate: Thu, 03 Dec 2026 15:00:00 +0100\r\n\
+             Message-ID: <h1@supplier.example>\r\nMIME-Version: 1.0\r\n\
+             Content-Type: text/html; charset=utf-8\r\n\r\n\
+             <html><head><style type=\"text/css\">{style}</style></head><body>\
+             <img src=\"data:image/png;base64,{img}\"><p>Vi har drabbats av ett \
+             dataintrång i ProvWeb. Personnummer för 1 200 patienter kan ha lästs.</p>\
+             </body></html>"
+        );
+        let n = read(mail.as_bytes(), &ReadOptions::default()).unwrap();
+        assert!(n.kind.is_incident(), "{:?}", n.kind);
+        assert_eq!(n.incident.systems, ["ProvWeb"]);
+        assert!(!n.reply_text.contains("MsoNormal"), "{:.200}", n.reply_text);
+    }
+
     fn read_str(s: &str) -> Notice {
         read(s.as_bytes(), &ReadOptions::default()).unwrap()
     }
