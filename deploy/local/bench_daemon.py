@@ -725,6 +725,23 @@ def run_backend(args, backend, mails, workdir):
     return r
 
 
+def wait_inbox_empty(args, d, mon, what, sample=None):
+    """Seconds from the daemon's start until the INBOX is empty (`mon`, an
+    IMAP session of the bench's user), polled every 50 ms; `sample()` is
+    called at each poll (the peak RSS), and the bench stops if the daemon
+    exits or the INBOX is still not empty after --timeout."""
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        if sample:
+            sample()
+        if count(mon) == 0:
+            return time.monotonic() - d.t0
+        if d.p.poll() is not None:
+            raise SystemExit(f"{what}: the daemon exited: see {d.logpath}")
+        time.sleep(0.05)
+    raise SystemExit(f"{what}: the INBOX was not empty after {args.timeout:.0f} s")
+
+
 def ab_drain(args, backend, mails, workdir, binary, tag):
     """One drain of the backlog by `binary` for the A/B comparison: the
     INBOX filled afresh, the bare fetch of it (this round's floor, the
@@ -743,21 +760,15 @@ def ab_drain(args, backend, mails, workdir, binary, tag):
     mon = imap(args, breach)
     window = CpuWindow(d.p.pid)
     out = {"fetch": fetch}
-    peak = 0
-    deadline = time.monotonic() + args.timeout
-    while time.monotonic() < deadline:
-        peak = max(peak, proc_kb(d.p.pid, "VmHWM"))
-        if count(mon) == 0:
-            out["inbox"] = time.monotonic() - d.t0
-            out["cpu"] = window.end(f"{backend} {tag}: INBOX empty after {out['inbox']:.2f} s "
-                                    f"(bare fetch {fetch:.2f} s)", top=6)
-            break
-        if d.p.poll() is not None:
-            raise SystemExit(f"daemon {binary} exited during the A/B drain")
-        time.sleep(0.05)
-    else:
-        raise SystemExit(f"{backend} {tag}: the INBOX was not empty after {args.timeout:.0f} s")
-    out["peak"] = max(peak, proc_kb(d.p.pid, "VmHWM")) / 1024
+    peak = [0]
+
+    def sample():
+        peak[0] = max(peak[0], proc_kb(d.p.pid, "VmHWM"))
+
+    out["inbox"] = wait_inbox_empty(args, d, mon, f"A/B drain {backend} {tag}", sample)
+    out["cpu"] = window.end(f"{backend} {tag}: INBOX empty after {out['inbox']:.2f} s "
+                            f"(bare fetch {fetch:.2f} s)", top=6)
+    out["peak"] = max(peak[0], proc_kb(d.p.pid, "VmHWM")) / 1024
     mon.logout()
     d.stop()
     settle_bench_queue(args)
@@ -831,18 +842,10 @@ def intake_only(args, backend, mails, workdir):
     # BENCH_PERF=PREFIX: this drain's CPU profile too, in PREFIX-BACKEND-intake.data.
     perf = start_perf(f"{backend}-intake", d)
     window = CpuWindow(d.p.pid)
-    out = {}
-    deadline = time.monotonic() + args.timeout
-    while time.monotonic() < deadline:
-        if count(mon) == 0:
-            out["intake"] = time.monotonic() - d.t0
-            perf = stop_perf(perf)
-            out["intake_cpu"] = window.end(
-                f"{backend}: intake alone: INBOX empty after {out['intake']:.2f} s", top=6)
-            break
-        if d.p.poll() is not None:
-            raise SystemExit(f"daemon exited during the intake-only drain")
-        time.sleep(0.05)
+    out = {"intake": wait_inbox_empty(args, d, mon, f"intake alone {backend}")}
+    perf = stop_perf(perf)
+    out["intake_cpu"] = window.end(
+        f"{backend}: intake alone: INBOX empty after {out['intake']:.2f} s", top=6)
     out["intake_peak"] = proc_kb(d.p.pid, "VmHWM") / 1024
     mon.logout()
     d.stop()

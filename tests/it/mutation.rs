@@ -2,8 +2,9 @@
 //! (`$BREACHWATCH_PUBLIC_CORPUS`), damaged the ways hostile or broken mail is
 //! damaged — bit flips, truncation, duplicated headers, broken MIME boundaries,
 //! broken header folding, NUL bytes, giant header lines, impossible dates,
-//! mixed line endings — goes through the whole ingest path
-//! (`Pipeline::handle`) on a real store over a temporary SQLite file.
+//! mixed line endings, floods of times, names or forward headers — goes
+//! through the whole ingest path (`Pipeline::handle`) on a real store over a
+//! temporary SQLite file.
 //!
 //! What must hold for every message:
 //! * no panic: the pipeline catches one and quarantines the message with an
@@ -452,6 +453,51 @@ fn line_endings(raw: &mut Vec<u8>, rng: &mut Rng) {
 
 type Mutator = fn(&mut Vec<u8>, &mut Rng);
 
+/// Thousands of one kind of thing in one run of text (times, dates, days,
+/// counts, capitalised names, case references, forward headers, quote
+/// levels), put after the body's first paragraph (the cue's, when there is
+/// one): the shapes that made the reader quadratic (its systems in session
+/// 45, its times in session 46; `tests/reader_heap.rs` holds their heap).
+fn text_flood(raw: &mut Vec<u8>, rng: &mut Rng) {
+    let n = 500 + rng.below(5_000);
+    let kind = rng.below(8);
+    let mut text = String::new();
+    for i in 0..n {
+        let item = match kind {
+            0 => format!("kl {:02}.{:02} ", i % 24, (i * 7) % 60),
+            1 => format!(
+                "2026-{:02}-{:02} {:02}:{:02} ",
+                1 + i % 12,
+                1 + i % 28,
+                i % 24,
+                i % 60
+            ),
+            2 => "i fredags kv\u{e4}ll, ig\u{e5}r, i morse, ".to_string(),
+            3 => format!("cirka {} personer ber\u{f6}rs, ", 1 + i * 7),
+            4 => format!("Qx{}Zy{i} ", char::from(b'a' + (i % 26) as u8)),
+            5 => format!("PUI-2026-{:04} ", i % 10_000),
+            6 => format!(
+                "\r\n-----Ursprungligt meddelande-----\r\nFr\u{e5}n: a{i}@x.example\r\n\
+                 Skickat: den {} november 2026 {:02}:00\r\n\u{c4}mne: VB: incident\r\n\r\n",
+                1 + i % 28,
+                i % 24
+            ),
+            _ => format!("{} rad\r\n", ">".repeat(i % 300)),
+        };
+        text.push_str(&item);
+    }
+    text.push_str("\r\n\r\n");
+    let end = header_end(raw);
+    let start = end
+        + if raw[end..].starts_with(b"\r\n") {
+            2
+        } else {
+            0
+        };
+    let at = find(&raw[start..], b"\r\n\r\n").map_or(start, |k| start + k + 4);
+    insert(raw, at, text.as_bytes());
+}
+
 const MUTATIONS: &[(&str, Mutator)] = &[
     ("bit-flips", bit_flips),
     ("truncate", truncate),
@@ -462,6 +508,7 @@ const MUTATIONS: &[(&str, Mutator)] = &[
     ("giant-header", giant_header),
     ("date-extremes", date_extremes),
     ("line-endings", line_endings),
+    ("text-flood", text_flood),
 ];
 
 /// Replaces the Subject (or adds one) and puts `text` first in the body.
