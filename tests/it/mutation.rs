@@ -641,6 +641,21 @@ fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
     }
 }
 
+/// A seed as the failure lines print it (`0x…`), or in decimal.
+fn env_seed(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => {
+            let v = v.trim();
+            match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+                Some(hex) => u64::from_str_radix(&hex.replace('_', ""), 16),
+                None => v.parse(),
+            }
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not a seed (decimal or 0x hex)"))
+        }
+        _ => default,
+    }
+}
+
 fn config(db_url: &str) -> Config {
     let text = std::fs::read_to_string(repo().join("config/local.toml")).expect("local.toml");
     Config::from_toml(&text, |k| match k {
@@ -682,7 +697,7 @@ async fn mutated_public_corpus_goes_through_intake() {
         }
     };
     let iters: usize = env_num("BREACHWATCH_MUTATION_ITERS", 1);
-    let base_seed: u64 = env_num("BREACHWATCH_MUTATION_SEED", DEFAULT_SEED);
+    let base_seed = env_seed("BREACHWATCH_MUTATION_SEED", DEFAULT_SEED);
     let only = std::env::var("BREACHWATCH_MUTATION_ONLY").unwrap_or_default();
     let dump = std::env::var_os("BREACHWATCH_MUTATION_DUMP").map(PathBuf::from);
     let mut files = Vec::new();
