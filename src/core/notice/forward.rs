@@ -678,27 +678,27 @@ fn end_of_element(html: &str, from: usize, name: &str) -> Option<usize> {
 /// mail-parser breaks lines only at `<br>` and `</p>`; headings, list items
 /// and table rows get a break too, so that sentences do not run together.
 pub fn own_text<'a>(msg: &'a Message, end: &[u8]) -> OwnText<'a> {
-    let first = super::mime::first_text(msg, end);
-    let html_only = first.as_ref().is_some_and(|(html, _)| *html);
-    if html_only {
-        if let Some(html) = super::mime::first_html(msg, end) {
+    match super::mime::first_text(msg, end) {
+        Some((true, first)) => {
+            // Its first HTML body (the same part, as HTML), read to its text's
+            // bound like any other.
+            let html = super::mime::first_html(msg, end).unwrap_or(first);
             let (kept, cut) = compact_html(&html, MAX_HTML_BYTES, MAX_COMPACT_HTML_BYTES);
             let text = mail_parser::decoders::html::html_to_text(&mark_blocks(&kept));
             let whole = if cut { html.len() } else { text.len() };
-            return OwnText {
+            OwnText {
                 text: text.into(),
                 whole,
-            };
+            }
         }
-    }
-    let text = match first {
-        Some((true, html)) => mail_parser::decoders::html::html_to_text(&html).into(),
-        Some((false, text)) => text,
-        None => Default::default(),
-    };
-    OwnText {
-        whole: text.len(),
-        text,
+        Some((false, text)) => OwnText {
+            whole: text.len(),
+            text,
+        },
+        None => OwnText {
+            text: Default::default(),
+            whole: 0,
+        },
     }
 }
 
