@@ -131,7 +131,7 @@ fn immediate_role(after: &str) -> (Role, usize) {
 
 // The mentions borrow their sentence: a sentence of thousands of times
 // copied once per time was quadratic in memory (a 30,000-character line of
-// "kl 21.54" held 85 MB of copies).
+// "kl 21.54" held 83 MB of copies).
 #[derive(Debug, Clone)]
 struct Timed<'s> {
     at: DateTime<Utc>,
