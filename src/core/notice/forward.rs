@@ -682,13 +682,17 @@ pub fn own_text<'a>(msg: &'a Message, end: &[u8]) -> OwnText<'a> {
         Some((true, first)) => {
             // Its first HTML body (the same part, as HTML), read to its text's
             // bound like any other.
-            let html = super::mime::first_html(msg, end).unwrap_or(first);
-            let (kept, cut) = compact_html(&html, MAX_HTML_BYTES, MAX_COMPACT_HTML_BYTES);
-            let text = mail_parser::decoders::html::html_to_text(&mark_blocks(&kept));
-            let whole = if cut { html.len() } else { text.len() };
-            OwnText {
-                text: text.into(),
-                whole,
+            html_text(&super::mime::first_html(msg, end).unwrap_or(first))
+        }
+        Some((false, text)) if is_placeholder(&text) => {
+            // A blank or "this is an HTML message" plain part beside the
+            // HTML that holds the notice: the HTML is the text.
+            match super::mime::other_html(msg, end).map(|h| html_text(&h)) {
+                Some(own) if !own.text.trim().is_empty() => own,
+                _ => OwnText {
+                    whole: text.len(),
+                    text,
+                },
             }
         }
         Some((false, text)) => OwnText {
@@ -700,6 +704,34 @@ pub fn own_text<'a>(msg: &'a Message, end: &[u8]) -> OwnText<'a> {
             whole: 0,
         },
     }
+}
+
+/// An HTML body as text: [`compact_html`], the block breaks, mail-parser's
+/// HTML-to-text.
+fn html_text(html: &str) -> OwnText<'static> {
+    let (kept, cut) = compact_html(html, MAX_HTML_BYTES, MAX_COMPACT_HTML_BYTES);
+    let text = mail_parser::decoders::html::html_to_text(&mark_blocks(&kept));
+    let whole = if cut { html.len() } else { text.len() };
+    OwnText {
+        text: text.into(),
+        whole,
+    }
+}
+
+/// The most a plain part saying only that the mail is HTML holds.
+const MAX_PLACEHOLDER_BYTES: usize = 300;
+
+/// A plain text part that is no text: blank, or a short line saying the mail
+/// is HTML ("This is an HTML message. Please use an HTML capable mail
+/// program", "Detta meddelande är i HTML-format"), which some ticket systems
+/// and mailers put beside the HTML that holds the notice.
+fn is_placeholder(text: &str) -> bool {
+    let t = text.trim();
+    t.is_empty()
+        || (t.len() <= MAX_PLACEHOLDER_BYTES
+            && t.as_bytes()
+                .windows(4)
+                .any(|w| w.eq_ignore_ascii_case(b"html")))
 }
 
 /// The plain text of a message ([`OwnText::body`]). Only the first

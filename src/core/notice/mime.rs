@@ -181,6 +181,17 @@ pub(super) fn first_html<'a>(msg: &'a Message<'_>, end: &[u8]) -> Option<Cow<'a,
     })
 }
 
+/// A message's first HTML body when it is HTML and another part than its
+/// first text body (the HTML of a multipart/alternative), decoded.
+pub(super) fn other_html<'a>(msg: &'a Message<'_>, end: &[u8]) -> Option<Cow<'a, str>> {
+    if msg.html_body.first() == msg.text_body.first() {
+        return None;
+    }
+    first(msg, end, &msg.html_body)
+        .filter(|(p, _)| p.is_text_html())
+        .map(|(_, t)| t)
+}
+
 /// The first attached message, with the boundary that ends it. One sent in
 /// base64 or quoted-printable (RFC 2046 allows neither, but mail does it) is
 /// decoded and parsed here, as mail-parser would have parsed it.

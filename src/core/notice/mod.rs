@@ -857,6 +857,41 @@ mod tests {
         assert!(!n.reply_text.contains("MsoNormal"), "{:.200}", n.reply_text);
     }
 
+    #[test]
+    fn a_notice_in_html_beside_a_blank_or_placeholder_plain_part_is_read() {
+        let alternative = |plain: &str| {
+            format!(
+                "From: Support <support@supplier.example>\r\nTo: breach@example.test\r\n\
+                 Subject: Information till kund\r\nDate: Thu, 03 Dec 2026 15:00:00 +0100\r\n\
+                 Message-ID: <a1@supplier.example>\r\nMIME-Version: 1.0\r\n\
+                 Content-Type: multipart/alternative; boundary=\"b\"\r\n\r\n\
+                 --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{plain}\r\n\
+                 --b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+                 <html><body><p>Vi har drabbats av ett dataintr\u{e5}ng i ProvWeb. \
+                 Personnummer f\u{f6}r 1 200 patienter kan ha l\u{e4}sts.</p></body></html>\r\n\
+                 --b--\r\n"
+            )
+        };
+        for plain in [
+            "",
+            " \r\n ",
+            "This is an HTML message. Please use an HTML capable mail program to read this message.",
+            "Detta meddelande \u{e4}r i HTML-format.",
+        ] {
+            let n = read_str(&alternative(plain));
+            assert!(n.kind.is_incident(), "{plain:?}: {:?}", n.kind);
+            assert_eq!(n.incident.systems, ["ProvWeb"], "{plain:?}");
+        }
+        // A plain part with text of its own is the text, as before.
+        let n = read_str(&alternative("Hej, se nedan."));
+        assert!(!n.kind.is_incident(), "{:?}", n.kind);
+        assert!(
+            n.reply_text.starts_with("Hej, se nedan."),
+            "{:?}",
+            n.reply_text
+        );
+    }
+
     fn read_str(s: &str) -> Notice {
         read(s.as_bytes(), &ReadOptions::default()).unwrap()
     }
