@@ -684,21 +684,19 @@ pub fn own_text<'a>(msg: &'a Message, end: &[u8]) -> OwnText<'a> {
             // bound like any other.
             html_text(&super::mime::first_html(msg, end).unwrap_or(first))
         }
-        Some((false, text)) if is_placeholder(&text) => {
+        Some((false, text)) => {
             // A blank or "this is an HTML message" plain part beside the
             // HTML that holds the notice: the HTML is the text.
-            match super::mime::other_html(msg, end).map(|h| html_text(&h)) {
-                Some(own) if !own.text.trim().is_empty() => own,
-                _ => OwnText {
-                    whole: text.len(),
-                    text,
-                },
-            }
+            let html = is_placeholder(&text)
+                .then(|| super::mime::other_html(msg, end))
+                .flatten()
+                .map(|h| html_text(&h))
+                .filter(|own| !own.text.trim().is_empty());
+            html.unwrap_or(OwnText {
+                whole: text.len(),
+                text,
+            })
         }
-        Some((false, text)) => OwnText {
-            whole: text.len(),
-            text,
-        },
         None => OwnText {
             text: Default::default(),
             whole: 0,
