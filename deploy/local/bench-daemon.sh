@@ -6,7 +6,8 @@
 # a binary to measure instead of a fresh release build; BENCH_PERF=PREFIX records
 # a CPU profile (perf, cpu-clock) of the drain, the intake-alone drain and the
 # reminder burst in PREFIX-BACKEND[-intake|-reminders].data
-# (`perf report -i FILE --no-children`), of the whole machine with BENCH_PERF_ALL=1;
+# (`perf report -i FILE --no-children`), of the whole machine with BENCH_PERF_ALL=1,
+# with call stacks with BENCH_PERF_CALLERS=1 (DWARF) or =fp (frame pointers);
 # BENCH_REMINDERS (default 10000) open cases for the reminder burst, 0 skips it;
 # BENCH_DRAIN_LATENCY_RUNS (default 20) notices sent one by one during the drain;
 # BENCH_INTAKE_ONLY=0 skips the second drain with SMTP unreachable (intake alone);

@@ -451,12 +451,16 @@ def start_perf(name, daemon):
     """BENCH_PERF=PREFIX: `perf record` (cpu-clock samples) of the daemon into
     PREFIX-NAME.data until it is sent SIGINT; None without BENCH_PERF.
     BENCH_PERF_CALLERS=1 records call stacks too (DWARF unwinding, 499 Hz: a
-    build with line tables, `CARGO_PROFILE_RELEASE_DEBUG=line-tables-only`)."""
+    build with line tables, `CARGO_PROFILE_RELEASE_DEBUG=line-tables-only`);
+    BENCH_PERF_CALLERS=fp records them by frame pointers (999 Hz; whole async
+    stacks, which DWARF's 16 KiB copy of the stack cuts: a build with
+    `RUSTFLAGS="-C force-frame-pointers=yes"`)."""
     prefix = os.environ.get("BENCH_PERF")
     if not prefix:
         return None
-    callers = (["--call-graph", "dwarf,16384", "-F", "499"]
-               if os.environ.get("BENCH_PERF_CALLERS") == "1" else ["-F", "999"])
+    how = os.environ.get("BENCH_PERF_CALLERS")
+    callers = (["--call-graph", "dwarf,16384", "-F", "499"] if how == "1"
+               else ["-g", "-F", "999"] if how == "fp" else ["-F", "999"])
     # BENCH_PERF_ALL=1: every process of the machine (Dovecot, Postfix, the
     # kernel's threads), not only the daemon's threads (`perf report --sort
     # comm`); `-p` can also miss a thread of the daemon that perf sees late.

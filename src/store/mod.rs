@@ -787,6 +787,10 @@ impl Store {
                 .foreign_keys(true)
                 .statement_cache_capacity(SQLITE_STATEMENT_CACHE)
                 .pragma("cache_size", format!("-{SQLITE_CACHE_KIB}"))
+                // A write transaction keeps its dirty pages in memory up to
+                // this bound instead of spilling them into the WAL as soon as
+                // the small cache above is full (see SQLITE_SPILL_KIB).
+                .pragma("cache_spill", format!("-{SQLITE_SPILL_KIB}"))
                 // The daemon copies the WAL into the database in the
                 // background ([`Store::checkpoint_wal`], every second): a
                 // commit that ran SQLite's automatic checkpoint (every 1,000
@@ -955,6 +959,20 @@ pub const SQLITE_STATEMENT_CACHE: usize = 32;
 /// 88.5 MB with the default, its time and the reminder burst's within the
 /// spread (`make bench-daemon`, session 24).
 pub const SQLITE_CACHE_KIB: u32 = 256;
+
+/// How much of a write transaction's dirty pages SQLite keeps in memory
+/// before it spills them into the WAL (`PRAGMA cache_spill`), in KiB; the
+/// pages beyond the cache's own bound ([`SQLITE_CACHE_KIB`]) are freed when
+/// the transaction ends. By default SQLite spills at the cache's bound, so
+/// a group transaction of the drain (about 650 kB of raw mail and its rows)
+/// spilled page after page into the WAL before its commit (`pagerStress`:
+/// 2.8 % of the machine's samples in a drain's profile) and wrote again
+/// what it dirtied again. With 2 MiB SQLite's threads took 0.74-0.79 core-s
+/// of the 10,000-message drain against 0.80-0.84 (`BENCH_AB`, rounds of
+/// both), peak RSS within the spread; with 8 MiB 0.71-0.73, peak RSS about
+/// 1.4 MB higher. The drain's time moved less than the machine's spread
+/// (docs/benchmarks.md, session 47).
+pub const SQLITE_SPILL_KIB: u32 = 2048;
 
 /// SQLite's automatic checkpoint runs in a commit once the WAL holds this
 /// many pages (4 KiB each, 128 MiB): a backstop behind the daemon's own

@@ -1179,7 +1179,9 @@ async fn a_crash_between_the_250_and_the_mark_does_not_resend_on_sqlite() {
 }
 
 /// Every pooled SQLite connection runs with the daemon's page cache bound
-/// (`store::SQLITE_CACHE_KIB`), not SQLite's default of 2,000 KiB.
+/// (`store::SQLITE_CACHE_KIB`), not SQLite's default of 2,000 KiB; a write
+/// transaction spills its dirty pages into the WAL only beyond
+/// `store::SQLITE_SPILL_KIB` (not at the cache's bound).
 #[tokio::test]
 async fn every_sqlite_connection_has_the_page_cache_bound() {
     let dir = tempfile::tempdir().unwrap();
@@ -1199,6 +1201,16 @@ async fn every_sqlite_connection_has_the_page_cache_bound() {
             .await
             .unwrap();
         assert_eq!(kib, -i64::from(breachwatch::store::SQLITE_CACHE_KIB));
+        // In pages (of 4 KiB and the cache's own bytes for each).
+        let spill: i64 = sqlx::query_scalar("PRAGMA cache_spill")
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap();
+        let kib = i64::from(breachwatch::store::SQLITE_SPILL_KIB);
+        assert!(
+            spill > kib / 8 && spill <= kib / 4,
+            "cache_spill {spill} pages"
+        );
     }
     drop((a, b));
     store.close().await;
