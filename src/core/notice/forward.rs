@@ -472,7 +472,11 @@ fn inline(
 
 /// Puts a `<br>` before block-level tags (headings, list items, table rows,
 /// divs), so that mail-parser's HTML-to-text keeps them on their own lines.
-/// A byte scan: HTML bodies can be large and are full of `<`.
+/// A table row breaks where it opens only, so the rows of a table are lines
+/// one after the other, with no blank line between them: Thunderbird's and
+/// Roundcube's forwards write their header block ("Ämne:", "Datum:",
+/// "Från:") as such a table, and a blank line ends a header block
+/// ([`parse_block`]). A byte scan: HTML bodies can be large and are full of `<`.
 fn mark_blocks(html: &str) -> String {
     const BLOCK: &[&[u8]] = &[
         b"h1",
@@ -519,17 +523,24 @@ fn mark_blocks(html: &str) -> String {
             n += 1;
         }
         let tag = name.get(..n).unwrap_or(&[]);
-        if n > 0 && BLOCK.contains(&tag) {
+        let closing = bytes.get(i + 1) == Some(&b'/');
+        if n > 0 && tag == b"tr" && closing {
+            // The next row (or the table's end) breaks the line.
+            cells = 0;
+        } else if n > 0 && BLOCK.contains(&tag) {
             out.push_str(html.get(last..i).unwrap_or(""));
             out.push_str("<br>");
             last = i;
             cells = 0;
-        } else if n > 0 && CELL.contains(&tag) && bytes.get(i + 1) != Some(&b'/') {
+        } else if n > 0 && CELL.contains(&tag) && !closing {
             // Table cells of one row stay on one line, but never glued:
-            // "<td>Service</td><td>PeopleSync</td>" is "Service: PeopleSync".
+            // "<td>Service</td><td>PeopleSync</td>" is "Service: PeopleSync",
+            // and a label cell with its own colon ("<th>Från: </th>") is
+            // followed by a space only.
             if cells > 0 {
-                out.push_str(html.get(last..i).unwrap_or(""));
-                out.push_str(": ");
+                let cell = html.get(last..i).unwrap_or("");
+                out.push_str(cell);
+                out.push_str(if ends_in_colon(cell) { " " } else { ": " });
                 last = i;
             }
             cells += 1;
@@ -537,6 +548,27 @@ fn mark_blocks(html: &str) -> String {
     }
     out.push_str(html.get(last..).unwrap_or(""));
     out
+}
+
+/// Whether the text of an HTML fragment ends in a colon, after its closing
+/// tags, spaces and non-breaking spaces ("<b>Från:</b>&nbsp;</th>"). Looks
+/// back at most a few tags; a fragment that ends inside a tag does not.
+fn ends_in_colon(fragment: &str) -> bool {
+    let mut s = fragment;
+    for _ in 0..8 {
+        s = s.trim_end();
+        if let Some(rest) = s.strip_suffix("&nbsp;") {
+            s = rest;
+        } else if s.ends_with('>') {
+            match s.rfind('<') {
+                Some(open) => s = s.get(..open).unwrap_or(""),
+                None => return false,
+            }
+        } else {
+            return s.ends_with(':');
+        }
+    }
+    false
 }
 
 /// A message's own text as decoded, read once for both of its uses: the
@@ -1032,7 +1064,34 @@ mod tests {
     fn table_cells_are_never_glued() {
         assert_eq!(
             mark_blocks("<tr><td>Service</td><td>PeopleSync</td></tr>"),
-            "<br><tr><td>Service</td>: <td>PeopleSync</td><br></tr>"
+            "<br><tr><td>Service</td>: <td>PeopleSync</td></tr>"
+        );
+        // A label cell with its own colon gets a space, not a second colon.
+        assert_eq!(
+            mark_blocks("<tr><th>Från: </th><td>X</td></tr><tr><td><b>Datum:</b>&nbsp;</td><td>Y</td></tr>"),
+            "<br><tr><th>Från: </th> <td>X</td></tr><br><tr><td><b>Datum:</b>&nbsp;</td> <td>Y</td></tr>"
+        );
+        assert!(ends_in_colon("<b>Ämne:</b> </th>"));
+        assert!(!ends_in_colon("<b>Ämne</b></th>"));
+        assert!(!ends_in_colon("a:<b"));
+        assert!(!ends_in_colon(""));
+    }
+
+    /// The rows of a forward's header table are lines one after another,
+    /// "Label: value", so the header block reads as a plain one does.
+    #[test]
+    fn a_header_table_reads_as_header_lines() {
+        let html = "<p>F\u{f6}r k\u{e4}nnedom.</p><table><tbody>\
+            <tr><th>\u{c4}mne: </th><td>Incident</td></tr>\
+            <tr><th>Datum: </th><td>Fri, 4 Dec 2026 20:05:00 +0100</td></tr>\
+            <tr><th>Fr\u{e5}n: </th><td>Lev &lt;s@lev.example&gt;</td></tr>\
+            </tbody></table><p>Text.</p>";
+        let text = html_text(html).text.into_owned();
+        assert!(
+            text.contains(
+                "\u{c4}mne: Incident\nDatum: Fri, 4 Dec 2026 20:05:00 +0100\nFr\u{e5}n: Lev <s@lev.example>\n"
+            ),
+            "{text:?}"
         );
     }
 

@@ -892,6 +892,64 @@ mod tests {
         );
     }
 
+    /// Thunderbird's and Roundcube's HTML forwards write the forwarded
+    /// header block as a table: the clock starts at the supplier's Friday
+    /// 20:05, not at the Monday forward (it did, the table's rows were read
+    /// with blank lines between them and "Datum: : …").
+    #[test]
+    fn an_html_forward_with_its_header_block_in_a_table_starts_the_clock_at_the_notice() {
+        let forward = |header: &str| {
+            format!(
+                "From: Sam Staff <sam@example.test>\r\nTo: breach@example.test\r\n\
+                 Subject: VB: S\u{e4}kerhetsincident LabPortalen\r\n\
+                 Date: Mon, 07 Dec 2026 08:10:00 +0100\r\nMessage-ID: <t1@example.test>\r\n\
+                 MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+                 <html><body><p>F\u{f6}r k\u{e4}nnedom.</p>{header}\
+                 <p>Vi har uppt\u{e4}ckt obeh\u{f6}rig \u{e5}tkomst till LabPortalen. \
+                 Personnummer f\u{f6}r patienter kan ha l\u{e4}sts.</p></body></html>\r\n"
+            )
+        };
+        let row = |label: &str, value: &str| {
+            format!(
+                "<tr><th valign=\"BASELINE\" nowrap=\"nowrap\" align=\"RIGHT\">{label} </th>\
+                 <td>{value}</td></tr>"
+            )
+        };
+        let thunderbird = format!(
+            "<div class=\"moz-forward-container\">-------- Vidarebefordrat meddelande --------\
+             <table class=\"moz-email-headers-table\" border=\"0\"><tbody>{}{}{}{}</tbody></table><br>",
+            row("\u{c4}mne:", "S\u{e4}kerhetsincident LabPortalen"),
+            row("Datum:", "Fri, 4 Dec 2026 20:05:00 +0100"),
+            row("Fr\u{e5}n:", "Lev Support <a href=\"mailto:support@lev.example\">&lt;support@lev.example&gt;</a>"),
+            row("Till:", "breach@example.test"),
+        );
+        let roundcube = format!(
+            "-------- Original Message --------<table border=\"0\"><tbody>{}{}{}{}</tbody></table>",
+            row("Subject:", "S\u{e4}kerhetsincident LabPortalen"),
+            row("Date:", "2026-12-04 20:05"),
+            row("From:", "Lev Support &lt;support@lev.example&gt;"),
+            row("To:", "breach@example.test"),
+        );
+        // Label cells without their own colon.
+        let plain_cells =
+            "<table><tr><td>Fr\u{e5}n</td><td>Lev Support &lt;support@lev.example&gt;</td></tr>\
+             <tr><td>Skickat</td><td>den 4 december 2026 20:05</td></tr>\
+             <tr><td>Till</td><td>breach@example.test</td></tr>\
+             <tr><td>\u{c4}mne</td><td>S\u{e4}kerhetsincident LabPortalen</td></tr></table>";
+        for (name, header) in [
+            ("thunderbird", thunderbird.as_str()),
+            ("roundcube", roundcube.as_str()),
+            ("plain cells", plain_cells),
+        ] {
+            let n = read_str(&forward(header));
+            let v = json(&n);
+            assert_eq!(v["forwarded"], true, "{name}");
+            assert_eq!(v["aware_at"], "2026-12-04T20:05:00+01:00", "{name}");
+            assert_eq!(v["reporter"]["address"], "support@lev.example", "{name}");
+            assert!(n.kind.is_incident(), "{name}: {:?}", n.kind);
+        }
+    }
+
     fn read_str(s: &str) -> Notice {
         read(s.as_bytes(), &ReadOptions::default()).unwrap()
     }
