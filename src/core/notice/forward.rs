@@ -340,14 +340,39 @@ fn parse_block(
     let mut last = Lbl::Other;
     let mut j = first;
     let mut loose = 0;
-    while j < lines.len() && j < first + 14 {
+    let mut seen = 0;
+    while j < lines.len() && seen < 14 {
         let Some(&(_, raw)) = lines.get(j) else {
             break;
         };
         let line = unquote(raw);
         if line.trim().is_empty() {
-            break;
+            // A header block written as one HTML block per line (Apple Mail's
+            // and Yahoo's divs, Outlook's paragraphs) reads with blank lines
+            // between its lines: go on over at most two of them while the
+            // block still lacks its sender, date or subject and a label line
+            // follows. A complete block ends at a blank line, as before.
+            if from.is_some() && date.is_some() && subject.is_some() {
+                break;
+            }
+            let next = (j + 1..(j + 3).min(lines.len())).find(|&k| {
+                lines
+                    .get(k)
+                    .is_some_and(|(_, l)| !unquote(l).trim().is_empty())
+            });
+            match next {
+                Some(k)
+                    if lines
+                        .get(k)
+                        .is_some_and(|(_, l)| label(unquote(l)).is_some()) =>
+                {
+                    j = k;
+                    continue;
+                }
+                _ => break,
+            }
         }
+        seen += 1;
         if let Some((kind, v)) = label(line) {
             let val = Some(v.trim().to_string());
             match kind {
@@ -949,6 +974,31 @@ mod tests {
 
     fn sent(l: &Layer) -> String {
         l.sent.unwrap().with_timezone(&Stockholm).to_rfc3339()
+    }
+
+    /// A header block with blank lines between its lines (one HTML block
+    /// per line) is one block while it lacks a sender, date or subject; a
+    /// complete block still ends at a blank line, so the notice's own
+    /// "Datum: …" line after it stays the notice's text.
+    #[test]
+    fn a_header_block_with_blank_lines_between_its_lines() {
+        let t = "F\u{f6}r k\u{e4}nnedom.\n\nFr\u{e5}n: Lev <lev@x.example>\n\n\nSkickat: den 18 juni 2021 20:05\n\nTill: IT <it@k.example>\n\n\u{c4}mne: Intr\u{e5}ng\n\nDatum: 17 juni\nSystem: ProvWeb\n";
+        let (l, notice) = run(t, "VB: Intr\u{e5}ng", false);
+        assert_eq!(l.len(), 1);
+        assert_eq!(l[0].address.as_deref(), Some("lev@x.example"));
+        assert_eq!(sent(&l[0]), "2021-06-18T20:05:00+02:00");
+        assert!(
+            notice.contains("Datum: 17 juni\nSystem: ProvWeb"),
+            "{notice:?}"
+        );
+        // Three blank lines, or a line that is no label, end it as before.
+        for t in [
+            "Fr\u{e5}n: Lev <lev@x.example>\n\n\n\nSkickat: den 18 juni 2021 20:05\nTill: IT\n\u{c4}mne: X\n\nText.\n",
+            "Fr\u{e5}n: Lev <lev@x.example>\n\nText.\nSkickat: den 18 juni 2021 20:05\nTill: IT\n\u{c4}mne: X\n\nText.\n",
+        ] {
+            let (l, _) = run(t, "VB: X", false);
+            assert!(l.is_empty(), "{t:?}: {l:?}");
+        }
     }
 
     #[test]

@@ -892,12 +892,14 @@ mod tests {
         );
     }
 
-    /// Thunderbird's and Roundcube's HTML forwards write the forwarded
-    /// header block as a table: the clock starts at the supplier's Friday
-    /// 20:05, not at the Monday forward (it did, the table's rows were read
-    /// with blank lines between them and "Datum: : …").
+    /// HTML forwards whose header block is not one block of lines: a table
+    /// (Thunderbird, Roundcube), one div or paragraph per line (Apple Mail,
+    /// Yahoo, Outlook's paragraphs). The clock starts at the supplier's
+    /// Friday 20:05, not at the Monday forward: it did, their lines were read
+    /// with blank lines between them (and a table's as "Datum: : …"), and a
+    /// blank line ended the header block after its first line.
     #[test]
-    fn an_html_forward_with_its_header_block_in_a_table_starts_the_clock_at_the_notice() {
+    fn an_html_forward_with_its_header_lines_in_a_table_or_blocks_starts_the_clock_at_the_notice() {
         let forward = |header: &str| {
             format!(
                 "From: Sam Staff <sam@example.test>\r\nTo: breach@example.test\r\n\
@@ -936,10 +938,31 @@ mod tests {
              <tr><td>Skickat</td><td>den 4 december 2026 20:05</td></tr>\
              <tr><td>Till</td><td>breach@example.test</td></tr>\
              <tr><td>\u{c4}mne</td><td>S\u{e4}kerhetsincident LabPortalen</td></tr></table>";
+        // One block per header line: Apple Mail's divs (a <br> in each),
+        // Outlook's paragraphs, Yahoo's divs.
+        let apple = "<blockquote type=\"cite\"><div>Vidarebefordrat brev:</div><br>\
+             <div style=\"margin:0\"><span><b>Fr\u{e5}n: </b></span><span>Lev Support \
+             &lt;<a href=\"mailto:support@lev.example\">support@lev.example</a>&gt;<br></span></div>\
+             <div><span><b>\u{c4}mne: </b></span><span><b>S\u{e4}kerhetsincident</b><br></span></div>\
+             <div><span><b>Datum: </b></span><span>4 december 2026 kl. 20:05:00 CET<br></span></div>\
+             <div><span><b>Till: </b></span><span>breach@example.test<br></span></div><br>";
+        let outlook_paragraphs = "<div><p class=MsoNormal><b>Fr\u{e5}n:</b> Lev Support \
+             [mailto:support@lev.example] <o:p></o:p></p>\
+             <p class=MsoNormal><b>Skickat:</b> den 4 december 2026 20:05<o:p></o:p></p>\
+             <p class=MsoNormal><b>Till:</b> Registrator<o:p></o:p></p>\
+             <p class=MsoNormal><b>\u{c4}mne:</b> S\u{e4}kerhetsincident<o:p></o:p></p></div>";
+        let yahoo = "<div>----- Vidarebefordrat meddelande -----</div>\
+             <div><b>Fr\u{e5}n:</b> Lev Support &lt;support@lev.example&gt;</div>\
+             <div><b>Till:</b> breach@example.test</div>\
+             <div><b>Skickat:</b> fredag 4 december 2026 20:05</div>\
+             <div><b>\u{c4}mne:</b> S\u{e4}kerhetsincident</div><div><br></div>";
         for (name, header) in [
             ("thunderbird", thunderbird.as_str()),
             ("roundcube", roundcube.as_str()),
             ("plain cells", plain_cells),
+            ("apple", apple),
+            ("outlook paragraphs", outlook_paragraphs),
+            ("yahoo", yahoo),
         ] {
             let n = read_str(&forward(header));
             let v = json(&n);
