@@ -226,8 +226,9 @@ fn summary(tz: Tz, f: &CaseFacts<'_>) -> String {
 }
 
 /// The notice's own text, quoted, at most [`MAX_QUOTED_CHARS`] characters:
-/// control characters other than line breaks and tabs are dropped, and a cut
-/// says where the whole text is.
+/// control characters other than line breaks and tabs are dropped, blank
+/// lines in a row are one (an HTML notice's paragraphs read with two or
+/// three between them), and a cut says where the whole text is.
 pub(crate) fn quoted(case_ref: &CaseRef, text: &str) -> String {
     let text = text.trim();
     let mut kept = String::new();
@@ -242,8 +243,13 @@ pub(crate) fn quoted(case_ref: &CaseRef, text: &str) -> String {
         }
     }
     let mut out = String::new();
+    let mut blank = false;
     for line in kept.lines() {
         let line = line.trim_end();
+        if line.is_empty() && std::mem::replace(&mut blank, true) {
+            continue;
+        }
+        blank = line.is_empty();
         // An empty quoted line is ">" alone: no trailing space to be mangled.
         out.push('>');
         if !line.is_empty() {
@@ -666,4 +672,23 @@ pub fn delivery_failed_text(
          kontakta mottagaren på annat sätt; ärendets tidslinje visar vad som hände.\n{SIGNATURE}",
         err = one_line(error, 500),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An HTML notice's paragraphs come with two or three blank lines
+    /// between them; the quote keeps one, and drops control characters.
+    #[test]
+    fn a_quoted_notice_keeps_one_blank_line_between_paragraphs() {
+        let r = CaseRef::new("PUI", 2026, 5);
+        assert_eq!(
+            quoted(
+                &r,
+                "\n\nHej,\n\n\n\nVi har upptäckt\u{7} ett intrång.\n  \n\t\nMvh\n"
+            ),
+            "> Hej,\n>\n> Vi har upptäckt ett intrång.\n>\n> Mvh\n"
+        );
+    }
 }
