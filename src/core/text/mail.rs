@@ -246,7 +246,7 @@ pub(crate) fn quoted(case_ref: &CaseRef, text: &str) -> String {
     let mut blank = false;
     for line in kept.lines() {
         let line = line.trim_end();
-        if line.is_empty() && std::mem::replace(&mut blank, true) {
+        if line.is_empty() && blank {
             continue;
         }
         blank = line.is_empty();
