@@ -28,7 +28,10 @@ pub enum Zone {
     Region(Tz),
 }
 
-const MONTHS: &str = "januari|january|jan|februari|february|feb|mars|march|mar|april|apr|maj|may|juni|june|jun|juli|july|jul|augusti|august|aug|september|sept|sep|oktober|october|okt|oct|november|nov|december|dec";
+// Swedish, English, and the Norwegian and Danish spellings that differ
+// (januar, februar, marts, mai, desember): Nordic suppliers' forwards say
+// "Sendt: fredag 4. desember 2026 20:05".
+const MONTHS: &str = "januari|january|januar|jan|februari|february|februar|feb|mars|marts|march|mar|april|apr|maj|mai|may|juni|june|jun|juli|july|jul|augusti|august|aug|september|sept|sep|oktober|october|okt|oct|november|nov|december|desember|dec";
 const WEEKDAYS: &str = "måndag|tisdag|onsdag|torsdag|fredag|lördag|söndag|monday|tuesday|wednesday|thursday|friday|saturday|sunday|mån|tis|ons|tors|tor|fre|lör|sön|mon|tues|tue|wed|thurs|thu|fri|sat|sun";
 // Case-sensitive on purpose: "ET" and "PT" must not match ordinary words.
 const ZONES: &str = r"(?:(?:UTC|GMT)(?:\s?[+-]\s?[0-9]{1,2}(?::?[0-9]{2})?)?|CEST|CET|EEST|EET|BST|WEST|WET|EDT|EST|CDT|CST|MDT|MST|PDT|PST|ET|CT|PT|Z|[+-][0-9]{2}:?[0-9]{2})(?-u:\b)|(?i:eastern(?:\s+(?:standard|daylight))?\s+time|pacific(?:\s+(?:standard|daylight))?\s+time|central\s+european(?:\s+summer)?\s+time|central(?:\s+(?:standard|daylight))?\s+time|svensk\s+tid|swedish\s+time|stockholmstid)";
@@ -165,14 +168,14 @@ fn month_of(s: &str) -> Option<u32> {
         "feb" => 2,
         "mar" => 3,
         "apr" => 4,
-        "maj" | "may" => 5,
+        "maj" | "mai" | "may" => 5,
         "jun" => 6,
         "jul" => 7,
         "aug" => 8,
         "sep" => 9,
         "okt" | "oct" => 10,
         "nov" => 11,
-        "dec" => 12,
+        "dec" | "des" => 12,
         _ => return None,
     };
     Some(m)
@@ -844,6 +847,12 @@ mod tests {
                 "2024-11-07T16:44:09+01:00",
             ),
             ("2024-12-03 17:31", "2024-12-03T17:31:00+01:00"),
+            // Norwegian and Danish forwards.
+            ("fredag 4. desember 2026 20:05", "2026-12-04T20:05:00+01:00"),
+            ("4. mai 2026 kl. 08:30", "2026-05-04T08:30:00+02:00"),
+            ("17. marts 2026 09:15", "2026-03-17T09:15:00+01:00"),
+            ("2. januar 2026 10:00", "2026-01-02T10:00:00+01:00"),
+            ("27. februar 2026 23:59", "2026-02-27T23:59:00+01:00"),
             ("Mon, 30 Mar 2026 at 09:12", "2026-03-30T09:12:00+02:00"),
             (
                 "Monday, March 30, 2026 12:05 AM",

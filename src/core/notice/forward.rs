@@ -1001,6 +1001,16 @@ mod tests {
         }
     }
 
+    /// A Norwegian Outlook forward: its labels were read, its month
+    /// ("desember") was not, and the clock fell back to the forward.
+    #[test]
+    fn norwegian_outlook_forward() {
+        let t = "Se under.\n\nFra: Lev <lev@x.example>\nSendt: fredag 4. desember 2026 20:05\nTil: IT <it@k.example>\nEmne: Sikkerhetshendelse\n\nHei,\nTekst.\n";
+        let (l, _) = run(t, "VS: Sikkerhetshendelse", false);
+        assert_eq!(l.len(), 1);
+        assert_eq!(sent(&l[0]), "2026-12-04T20:05:00+01:00");
+    }
+
     #[test]
     fn outlook_sv_forward() {
         let t = "Hej!\nSe nedan.\n\n________________________________\nFrån: Provdata <noreply@provdata.example>\nSkickat: den 18 juni 2021 20:05\nTill: IT <it@k.example>\nÄmne: Intrång\n\nTill våra kunder\nText.\n";
