@@ -776,8 +776,10 @@ pub fn with_zone(m: &Mention, zone: Zone, tz: Tz) -> Option<DateTime<Utc>> {
 
 /// Parses the date of a forward or quote header ("den 18 juni 2021 20:05",
 /// "Friday, June 18, 2021 8:05 PM", "Tue, 3 Dec 2024 17:31:00 +0100",
-/// "7 november 2024 kl. 16:44:09 CET"). The wall clock is read in `tz` unless a
-/// zone is written. `reference` supplies a missing year.
+/// "7 november 2024 kl. 16:44:09 CET"), and, as the whole value, the numeric
+/// forms whose order of day and month is not a guess ([`numeric_header_date`]).
+/// The wall clock is read in `tz` unless a zone is written. `reference`
+/// supplies a missing year.
 pub fn parse_header_date(s: &str, tz: Tz, reference: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let mut ctx = DateCtx::new(tz, reference);
     let ms = mentions(s, &mut ctx);
@@ -785,6 +787,60 @@ pub fn parse_header_date(s: &str, tz: Tz, reference: DateTime<Utc>) -> Option<Da
         .find(|m| m.has_own_date && m.at.is_some())
         .and_then(|m| m.at)
         .or_else(|| ms.iter().find_map(|m| m.day_from))
+        .or_else(|| numeric_header_date(s, tz))
+}
+
+/// [`numeric_header_date`]'s whole value: an optional weekday, the date in
+/// numbers, the time, an optional zone.
+static RE_NUMERIC_HEADER_DATE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"(?i)^\s*(?:\p{L}{2,12}\.?,?\s+)?(?P<a>[0-9]{1,2})(?P<sep>[./])(?P<b>[0-9]{1,2})(?P<sep2>[./])(?P<y>[0-9]{4}),?\s+(?:kl\.?\s+)?(?P<h>[0-9]{1,2})[:.](?P<mi>[0-9]{2})(?::(?P<s>[0-9]{2}))?(?:\s*(?P<ampm>[ap])\.?m\.?)?(?:\s+(?P<z>\S.{0,40}))?\s*$",
+    )
+    .expect("static regex")
+});
+
+/// A header date written in numbers, with a time: day first with dots
+/// ("04.12.2026 20:05": German, Norwegian, Finnish clients), month first
+/// with slashes and a 12-hour clock ("Fri 12/4/2026 8:05 PM": Outlook in US
+/// English). Slashes with a 24-hour clock ("4/12/2026 20:05") could be
+/// either order: not read.
+fn numeric_header_date(s: &str, tz: Tz) -> Option<DateTime<Utc>> {
+    let c = RE_NUMERIC_HEADER_DATE.captures(s)?;
+    let sep = c.name("sep").map(|m| m.as_str());
+    if sep != c.name("sep2").map(|m| m.as_str()) {
+        return None;
+    }
+    let num = |n: &str| c.name(n).and_then(|m| m.as_str().parse::<u32>().ok());
+    let (a, b) = (num("a")?, num("b")?);
+    let twelve = c.name("ampm").map(|m| m.as_str().eq_ignore_ascii_case("p"));
+    let (day, month) = match (sep, twelve) {
+        (Some("."), None) => (a, b),
+        (Some("/"), Some(_)) => (b, a),
+        _ => return None,
+    };
+    let y = i32::try_from(num("y")?).ok()?;
+    let mut h = num("h")?;
+    if let Some(pm) = twelve {
+        if !(1..=12).contains(&h) {
+            return None;
+        }
+        h = match (h, pm) {
+            (12, false) => 0,
+            (12, true) => 12,
+            (h, true) => h + 12,
+            (h, false) => h,
+        };
+    }
+    let ndt = NaiveDate::from_ymd_opt(y, month, day)?.and_hms_opt(
+        h,
+        num("mi")?,
+        num("s").unwrap_or(0),
+    )?;
+    let zone = match c.name("z") {
+        Some(z) => Some(parse_zone(z.as_str())?),
+        None => None,
+    };
+    local_to_utc(ndt, zone, tz)
 }
 
 #[cfg(test)]
@@ -847,6 +903,14 @@ mod tests {
                 "2024-11-07T16:44:09+01:00",
             ),
             ("2024-12-03 17:31", "2024-12-03T17:31:00+01:00"),
+            // Numbers: day first with dots, month first with a 12-hour clock.
+            ("04.12.2026 20:05", "2026-12-04T20:05:00+01:00"),
+            ("fredag 04.12.2026 kl. 20.05", "2026-12-04T20:05:00+01:00"),
+            ("4.7.2026 20:05:13", "2026-07-04T20:05:13+02:00"),
+            ("12/4/2026 8:05 PM", "2026-12-04T20:05:00+01:00"),
+            ("Fri 12/4/2026 8:05 PM", "2026-12-04T20:05:00+01:00"),
+            ("7/3/2026 12:05 AM", "2026-07-03T00:05:00+02:00"),
+            ("12/4/2026 11:05 AM PST", "2026-12-04T20:05:00+01:00"),
             // Norwegian and Danish forwards.
             ("fredag 4. desember 2026 20:05", "2026-12-04T20:05:00+01:00"),
             ("4. mai 2026 kl. 08:30", "2026-05-04T08:30:00+02:00"),
@@ -865,6 +929,16 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(hdr(input).as_deref(), Some(want), "{input}");
+        }
+        // Either order could be meant, or no time: not read.
+        for input in [
+            "4/12/2026 20:05",
+            "04.12.2026",
+            "04.12/2026 20:05",
+            "31.02.2026 20:05",
+            "12/4/2026 13:05 PM",
+        ] {
+            assert_eq!(hdr(input), None, "{input}");
         }
     }
 
