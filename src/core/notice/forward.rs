@@ -355,17 +355,11 @@ fn parse_block(
             if from.is_some() && date.is_some() && subject.is_some() {
                 break;
             }
-            let next = (j + 1..(j + 3).min(lines.len())).find(|&k| {
-                lines
-                    .get(k)
-                    .is_some_and(|(_, l)| !unquote(l).trim().is_empty())
-            });
+            let next = (j + 1..(j + 3).min(lines.len()))
+                .filter_map(|k| lines.get(k).map(|&(_, l)| (k, unquote(l))))
+                .find(|(_, l)| !l.trim().is_empty());
             match next {
-                Some(k)
-                    if lines
-                        .get(k)
-                        .is_some_and(|(_, l)| label(unquote(l)).is_some()) =>
-                {
+                Some((k, l)) if label(l).is_some() => {
                     j = k;
                     continue;
                 }
