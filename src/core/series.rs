@@ -18,9 +18,13 @@
 //!   belong to ([`Verdict::Hint`]).
 //! - **A follow-up joins the supplier's open case of the same incident**: same
 //!   supplier (mail domain, subdomains included, or organisation name), within
-//!   the window around the case, no contradicting system, and a system in
-//!   common, or (none named) shared facts, or the supplier's only open case.
-//!   With several candidates the best overlap wins and the reasons are given.
+//!   the window around the case, no contradicting system, no discovery time
+//!   more than an hour from the case's, and a system in common, or (none
+//!   named) shared facts, or the supplier's only open case. With several
+//!   candidates the best overlap wins and the reasons are given. A follow-up
+//!   that names another discovery time may be a new incident that calls
+//!   itself an update: it opens its own case, which names the case it may
+//!   belong to ([`Verdict::Hint`]).
 //! - Anything else (out-of-office, newsletters, other mail) never joins by
 //!   resemblance.
 
@@ -428,6 +432,9 @@ fn why_sv(o: &Overlap, only_case: bool) -> String {
     if only_case && parts.len() == 1 {
         parts.push("leverantörens enda öppna ärende".into());
     }
+    if o.other_discovery {
+        parts.push("men en annan upptäcktstid".into());
+    }
     parts.join(", ")
 }
 
@@ -444,16 +451,21 @@ pub fn decide(m: &Incoming, candidates: &[Candidate], window: Duration) -> Verdi
     ranked.sort_by(|a, b| b.score.cmp(&a.score).then(b.case_id.cmp(&a.case_id)));
     match m.kind {
         Kind::FollowUp => {
+            // A follow-up that names another discovery time than the case's
+            // may as well be a new incident (a notice that calls itself an
+            // update): it never joins by resemblance, it opens its own case
+            // that names this one.
+            let joinable: Vec<&Overlap> = ranked.iter().filter(|o| !o.other_discovery).collect();
             let only = ranked.len() == 1;
-            let Some(best) = ranked.first() else {
-                return Verdict::None;
+            let Some(best) = joinable.first().copied() else {
+                return follow_up_hint(m, &ranked);
             };
-            let tied = ranked.get(1).is_some_and(|o| o.score == best.score);
+            let tied = joinable.get(1).is_some_and(|o| o.score == best.score);
             let joins = !best.systems.is_empty()
                 || (m.systems.is_empty() && best.terms() && !tied)
                 || (m.systems.is_empty() && only);
             if !joins {
-                return Verdict::None;
+                return follow_up_hint(m, &ranked);
             }
             let mut why = why_sv(best, only);
             if ranked.len() > 1 {
@@ -461,7 +473,7 @@ pub fn decide(m: &Incoming, candidates: &[Candidate], window: Duration) -> Verdi
                     "; vald framför {}",
                     ranked
                         .iter()
-                        .skip(1)
+                        .filter(|o| o.case_id != best.case_id)
                         .map(|o| format!("{} (poäng {} mot {})", o.case_ref, o.score, best.score))
                         .collect::<Vec<_>>()
                         .join(", ")
@@ -479,6 +491,20 @@ pub fn decide(m: &Incoming, candidates: &[Candidate], window: Duration) -> Verdi
             Verdict::Hint(choice(best, why_sv(best, false), &ranked))
         }
         Kind::AutoReply | Kind::Other => Verdict::None,
+    }
+}
+
+/// A follow-up that joins nothing: the case of the same system (or the
+/// supplier's only case, when it names none) whose discovery time differs is
+/// named as the case it may belong to.
+fn follow_up_hint(m: &Incoming, ranked: &[Overlap]) -> Verdict {
+    let only = ranked.len() == 1;
+    match ranked
+        .iter()
+        .find(|o| o.other_discovery && (!o.systems.is_empty() || (m.systems.is_empty() && only)))
+    {
+        Some(best) => Verdict::Hint(choice(best, why_sv(best, only), ranked)),
+        None => Verdict::None,
     }
 }
 

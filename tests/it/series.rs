@@ -146,6 +146,10 @@ fn sv_month_day(t: DateTime<Utc>) -> String {
 }
 
 /// A supplier's notice about `system`, discovered at `found`, sent at `sent`.
+/// With `caused_by_update` its subject (every other one: its first line)
+/// names the software update that caused it, as a new notice may: such a
+/// notice read as a follow-up and joined the supplier's open case of the
+/// same system.
 fn notice_mail(
     s: &Supplier,
     system: &str,
@@ -153,34 +157,55 @@ fn notice_mail(
     sent: DateTime<Utc>,
     id: &str,
     english: bool,
+    caused_by_update: Option<bool>,
 ) -> String {
-    let (subject, body) = if english {
-        (
+    let (subject, greeting) = match (english, caused_by_update) {
+        (true, Some(true)) => (
+            format!("Security incident after the update on {system}"),
+            "Dear customer,".to_string(),
+        ),
+        (true, Some(false)) => (
+            "Security incident".to_string(),
+            format!("Update of {system} caused unauthorised access."),
+        ),
+        (false, Some(true)) => (
+            format!("Personuppgiftsincident vid uppdatering av {system}"),
+            "Hej,".to_string(),
+        ),
+        (false, Some(false)) => (
+            "Personuppgiftsincident".to_string(),
+            format!("Uppdatering av {system} ledde till obehörig åtkomst."),
+        ),
+        (true, None) => (
             format!("Security incident affecting {system}"),
-            format!(
-                "Dear customer,\r\n\r\nWe discovered unauthorised access to the {system} platform on {}. \
+            "Dear customer,".to_string(),
+        ),
+        (false, None) => (
+            format!("Personuppgiftsincident i {system}"),
+            "Hej,".to_string(),
+        ),
+    };
+    let body = if english {
+        format!(
+            "{greeting}\r\n\r\nWe discovered unauthorised access to the {system} platform on {}. \
 Names and email addresses of your users may have been exposed.\r\n\r\n\
 We will report back when we know more.\r\n\r\nBest regards\r\n{}\r\n{}\r\n",
-                found
-                    .with_timezone(&chrono_tz::Europe::Stockholm)
-                    .format("%-d %B %Y at %H:%M"),
-                s.person,
-                s.company
-            ),
+            found
+                .with_timezone(&chrono_tz::Europe::Stockholm)
+                .format("%-d %B %Y at %H:%M"),
+            s.person,
+            s.company
         )
     } else {
-        (
-            format!("Personuppgiftsincident i {system}"),
-            format!(
-                "Hej,\r\n\r\n{} har drabbats av ett dataintrång i systemet {system}. \
+        format!(
+                "{greeting}\r\n\r\n{} har drabbats av ett dataintrång i systemet {system}. \
 Vi upptäckte intrånget {}. Angriparen kan ha kommit åt namn och personnummer för kommunens brukare.\r\n\r\n\
 Vi återkommer när vi vet mer.\r\n\r\nMed vänliga hälsningar\r\n{}\r\n{}\r\n",
                 s.company,
                 sv_month_day(found),
                 s.person,
                 s.company
-            ),
-        )
+            )
     };
     format!(
         "From: {person} <incident@{domain}>\r\nTo: breach@example.test\r\nSubject: {subject}\r\n\
@@ -252,7 +277,17 @@ fn generate(seed: u64) -> (Vec<Supplier>, Generated) {
             let found = start + Duration::days(day) + Duration::minutes(rng.random_range(0..600));
             let sent = found + Duration::minutes(rng.random_range(30..300));
             let id = format!("n{n}@{}", s.domain);
-            let raw = notice_mail(s, system, found, sent, &id, rng.random_bool(0.3));
+            // Every fourth notice names the update that caused it.
+            let caused_by_update = (n % 4 == 3).then_some(n % 8 == 3);
+            let raw = notice_mail(
+                s,
+                system,
+                found,
+                sent,
+                &id,
+                rng.random_bool(0.3),
+                caused_by_update,
+            );
             if rng.random_bool(0.25) {
                 // A colleague forwards it a day late.
                 let at = sent + Duration::hours(20);
@@ -366,7 +401,7 @@ async fn two_forwards_are_one_case_with_the_earliest_awareness(db_url: &str) {
     let s = &sups[0];
     let found: DateTime<Utc> = "2026-11-02T08:00:00Z".parse().unwrap();
     let sent = found + Duration::hours(2);
-    let inner = notice_mail(s, &s.systems[0], found, sent, "orig@x.example", false);
+    let inner = notice_mail(s, &s.systems[0], found, sent, "orig@x.example", false, None);
     let now = sent + Duration::hours(30);
     // The first forward says the supplier's mail came at `sent + 6 h`
     // (a colleague's copy of the notice reached them later) …
@@ -541,6 +576,7 @@ async fn a_new_notice_about_the_same_system_and_discovery_names_the_case_it_may_
         found + Duration::hours(1),
         "h1@x.example",
         false,
+        None,
     );
     let now = found + Duration::hours(3);
     let Handled::Opened(r1) = p.handle(first.as_bytes(), None, None, now).await.unwrap() else {
@@ -555,6 +591,7 @@ async fn a_new_notice_about_the_same_system_and_discovery_names_the_case_it_may_
         found + Duration::hours(2),
         "h2@x.example",
         false,
+        None,
     );
     let Handled::Opened(r2) = p.handle(second.as_bytes(), None, None, now).await.unwrap() else {
         panic!("a breach notice is never attached by resemblance")
@@ -602,6 +639,7 @@ async fn a_new_notice_about_the_same_system_and_discovery_names_the_case_it_may_
         found + Duration::hours(1),
         "h3@x.example",
         true,
+        None,
     );
     let Handled::Opened(r3) = p.handle(third.as_bytes(), None, None, now).await.unwrap() else {
         panic!("another system opens its own case")
@@ -906,6 +944,7 @@ fn rules_test_says_which_case_a_message_would_join_and_why() {
             Utc::now(),
             "o@x.example",
             false,
+            None,
         )
         .as_bytes(),
     );

@@ -6,7 +6,10 @@
 //! webinar, invoice, planned maintenance, a training question) is `other`
 //! unless it states incident facts of its own; an incident message is a
 //! `follow_up` when it continues a thread, carries a case reference or calls
-//! itself an update or final report; else a `breach_notice`.
+//! itself an update or final report (as a title: "Uppdatering om
+//! incidenten", "Update #2"; not a sentence naming the software update that
+//! caused a new incident, "Incident vid uppdatering av LabPortalen"); else a
+//! `breach_notice`.
 
 use once_cell::sync::Lazy;
 use regex::Regex;
@@ -55,11 +58,59 @@ static RE_FIRST_PERSON_INCIDENT: Lazy<Regex> = Lazy::new(|| {
         r"(?i)(?-u:\b)(?:vi|we|our|vår|våra|vårt)(?-u:\b)[^.\n]{0,80}(?-u:\b)(?:drabbats|utsatts|drabbades|utsattes|experienced|suffered|been affected|been the victim|rapportera|informera|meddela|notify|inform you)(?-u:\b)",
     )
 });
-static RE_UPDATE: Lazy<Regex> = Lazy::new(|| {
+/// Names for an update of an incident that mean nothing else, wherever they
+/// stand ("Status update: …", "… – slutrapport", "Kompletterande uppgifter").
+static RE_UPDATE_PHRASE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)^\s*(?:(?:vb|fw|fwd|re|sv)\s*:\s*)*(?:\[[^\]]*\]\s*)?(?:uppdatering|update|status update|lägesrapport|lägesbild|slutrapport|final report|komplettering|kompletterande|uppföljning|follow-up|follow up|all clear|all-clear|resolved|åtgärdat)(?-u:\b)|(?-u:\b)(?:all clear for|the all clear|friande besked)|(?-u:\b)(?:uppdatering (?:om|kring|gällande|av|[0-9])|update on|status update|final update|closing update|slutlig uppdatering|sista uppdatering|slutrapport|final report|kompletterande (?:information|uppgifter)|komplettering (?:av|till|om)|lägesrapport|lägesbild)",
+        r"(?i)(?-u:\b)(?:status ?update|incident ?update|incidentuppdatering|final update|closing update|slutlig uppdatering|sista uppdatering|slutrapport|final report|lägesrapport|lägesbild|kompletterande (?:information|uppgifter)|komplettering (?:av|till|om)|all[ -]clear|friande besked|uppdaterad information|updated information)",
     )
 });
+/// Words that call a message an update only as its title ("Uppdatering om
+/// incidenten", "Update #2"); in a sentence they are as often the software
+/// update that caused a new incident ("Incident vid uppdatering av
+/// LabPortalen", "Update of LabPortal showed results to the wrong patient").
+static RE_UPDATE_WORD: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)uppdatering|update|uppföljning|follow[- ]up|komplettering|kompletterande|resolved|åtgärdat",
+    )
+});
+/// What follows such a word when it is a title: nothing or a separator, a
+/// count or a date (not a version: "update 4.2"), "om"/"on"/"regarding", or
+/// "av"/"of"/"to" naming the incident, the earlier notice or its report.
+static RE_UPDATE_TAIL: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)^\s*(?:$|[:\-–—|/(\[#]|(?:nr\.?|no\.?|number)?\s*[0-9]{1,3}(?:$|[^0-9.,:]|[.,:](?:$|[^0-9]))|[0-9]{1,2}:[0-9]{2}(?:$|[^0-9])|[0-9]{4}-[0-9]{2}-[0-9]{2}|kl\.?\s*[0-9]|(?:om|kring|gällande|angående|rörande|avseende|beträffande|on|about|regarding|re|från|from)(?:$|[^\p{L}\p{N}])|(?:av|of|to|till|på|för|for|i|in)\s+(?:(?:the|vår|vårt|våra|our|den|det|er|your|this|denna|detta)\s+)?(?:incident|händelse|intrång|ärende|anmälan|meddelande|rapport|information|notification|notice|report|breach|status|personuppgiftsincident|säkerhetsincident|security incident|tidigare|föregående|previous|earlier))",
+    )
+});
+/// A cause just before the word ("efter uppdatering", "following the
+/// update"): the update is what caused the incident, not a report of it.
+static RE_UPDATE_CAUSE: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)(?:^|[^\p{L}\p{N}])(?:efter|vid|under|pga|grund av|orsakad|orsakat|orsakade|orsakades|after|following|during|caused|due|because|with|med|genom|through|by)(?:[^\p{L}\p{N}]+[\p{L}\p{N}.]+){0,2}[^\p{L}\p{N}]*$",
+    )
+});
+
+/// Whether `line` (a subject or the text's first line) calls the message an
+/// update of an incident: one of [`RE_UPDATE_PHRASE`], or a word of
+/// [`RE_UPDATE_WORD`] standing alone as a word, followed as a title is
+/// ([`RE_UPDATE_TAIL`]) and not after a cause ([`RE_UPDATE_CAUSE`]).
+fn calls_itself_an_update(line: &str) -> bool {
+    let line = prefix(line, 1000);
+    if RE_UPDATE_PHRASE.is_match(line) {
+        return true;
+    }
+    RE_UPDATE_WORD.find_iter(line).any(|m| {
+        let (before, after) = (&line[..m.start()], &line[m.end()..]);
+        let alone = !before
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric)
+            && !after.chars().next().is_some_and(char::is_alphanumeric);
+        let near = before.len().saturating_sub(60);
+        let near = before.get(near..).unwrap_or(before);
+        alone && RE_UPDATE_TAIL.is_match(after) && !RE_UPDATE_CAUSE.is_match(near)
+    })
+}
 
 /// Signals the classifier needs, gathered by the reader.
 pub struct Signals<'a> {
@@ -126,12 +177,12 @@ pub fn kind(s: &Signals, facts: &Incident, incident_cue: bool) -> Kind {
     }
     let follow = s.case_ref_in_subject
         || ((s.thread_link || s.reply_subject) && !s.forwarded)
-        || RE_UPDATE.is_match(s.outer_subject)
-        || RE_UPDATE.is_match(s.notice_subject)
+        || calls_itself_an_update(s.outer_subject)
+        || calls_itself_an_update(s.notice_subject)
         || s.text
             .lines()
             .find(|l| !l.trim().is_empty())
-            .is_some_and(|l| RE_UPDATE.is_match(l));
+            .is_some_and(calls_itself_an_update);
     // A message with no incident facts and no first-person report is talk
     // about incidents, not a report of one.
     if !follow
@@ -198,6 +249,55 @@ pub fn language(text: &str) -> Option<Language> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A title that calls the message an update, and a sentence about the
+    /// software update that caused a new incident (which read as a follow-up
+    /// and joined the supplier's open case of the same system).
+    #[test]
+    fn an_update_is_a_follow_up_only_as_a_title() {
+        for title in [
+            "Uppdatering om incidenten i LabPortalen",
+            "Uppdatering: personuppgiftsincident i LabPortalen",
+            "SV: [Extern] Uppdatering - LabPortalen",
+            "Update on the LabPortal incident",
+            "Personuppgiftsincident LabPortalen – uppdatering 2",
+            "LabPortal incident - update #2",
+            "Uppdatering 2026-12-05 14:00",
+            "Update 14:00: services restored",
+            "Status update: LabPortal incident",
+            "Slutrapport personuppgiftsincident LabPortalen",
+            "Komplettering av incidentrapport LabPortalen",
+            "Uppdatering av incidentrapport LabPortalen",
+            "Update to our notification of 4 December",
+            "Uppföljning av vår anmälan",
+            "Follow-up: LabPortal",
+            "RESOLVED - LabPortal outage",
+            "Åtgärdat: fel i LabPortalen",
+            "Uppdatering",
+            "Here is an update on the incident.",
+            "Vi lämnar härmed en uppdatering om incidenten.",
+        ] {
+            assert!(calls_itself_an_update(title), "{title:?}");
+        }
+        for sentence in [
+            "Personuppgiftsincident vid uppdatering av LabPortalen",
+            "Incident i LabPortalen efter uppdatering 4.2",
+            "Uppdatering av LabPortalen gav fel mottagare av provsvar",
+            "Uppdatering av LabPortalen gjorde att provsvar visades för fel patient.",
+            "Data exposure after the update on 4 December",
+            "Security incident following software update on LabPortal",
+            "Update of LabPortal caused lab results to be shown to the wrong patient.",
+            "Update caused wrong recipients in LabPortal",
+            "Fel efter en planerad uppdatering om natten",
+            "Incident caused by the update on Friday",
+            "Personuppgiftsincident – åtgärdat fel i LabPortalen",
+            "Systemuppdateringen visade fel uppgifter",
+            "Vi har gjort en uppdatering.",
+            "Please update your password",
+        ] {
+            assert!(!calls_itself_an_update(sentence), "{sentence:?}");
+        }
+    }
 
     #[test]
     fn language_by_stop_words() {

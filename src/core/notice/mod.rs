@@ -892,6 +892,55 @@ mod tests {
         );
     }
 
+    /// A supplier's new notice whose subject or first line names the
+    /// software update that caused it is a breach notice: it read as a
+    /// follow-up ("uppdatering av", "update on" anywhere in the subject, the
+    /// word at the start of the text) and joined the supplier's open case of
+    /// the same system, with no clock of its own. A real update stays one.
+    #[test]
+    fn a_new_notice_about_a_software_update_is_a_breach_notice() {
+        let mail = |subject: &str, first: &str| {
+            format!(
+                "From: Provlabb <support@provlabb.example>\r\nTo: breach@example.test\r\n\
+                 Subject: {subject}\r\nDate: Fri, 04 Dec 2026 20:05:00 +0100\r\n\
+                 Message-ID: <u@provlabb.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+                 {first}\r\n\r\nVi har uppt\u{e4}ckt att provsvar i LabPortalen visades f\u{f6}r fel patient. \
+                 Felet uppt\u{e4}cktes den 4 december 2026 kl. 14:10. Ber\u{f6}rda uppgifter \u{e4}r namn \
+                 och personnummer.\r\n"
+            )
+        };
+        for (subject, first) in [
+            (
+                "Personuppgiftsincident vid uppdatering av LabPortalen",
+                "Hej,",
+            ),
+            ("Incident i LabPortalen efter uppdatering 4.2", "Hej,"),
+            ("Uppdatering av LabPortalen gav fel mottagare", "Hej,"),
+            ("Data exposure after the update on 4 December", "Hej,"),
+            (
+                "S\u{e4}kerhetsincident",
+                "Uppdatering av LabPortalen gjorde att provsvar visades f\u{f6}r fel patient.",
+            ),
+        ] {
+            let n = read_str(&mail(subject, first));
+            assert_eq!(n.kind, Kind::BreachNotice, "{subject:?} / {first:?}");
+        }
+        for (subject, first) in [
+            ("Uppdatering om incidenten i LabPortalen", "Hej,"),
+            (
+                "Personuppgiftsincident LabPortalen \u{2013} uppdatering 2",
+                "Hej,",
+            ),
+            (
+                "S\u{e4}kerhetsincident",
+                "Uppdatering om incidenten som vi rapporterade.",
+            ),
+        ] {
+            let n = read_str(&mail(subject, first));
+            assert_eq!(n.kind, Kind::FollowUp, "{subject:?} / {first:?}");
+        }
+    }
+
     /// HTML forwards whose header block is not one block of lines: a table
     /// (Thunderbird, Roundcube), one div or paragraph per line (Apple Mail,
     /// Yahoo, Outlook's paragraphs). The clock starts at the supplier's

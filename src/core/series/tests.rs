@@ -167,6 +167,54 @@ fn outside_the_window_nothing_joins() {
 }
 
 #[test]
+fn a_follow_up_with_another_discovery_time_opens_its_own_case_that_names_the_case() {
+    // A notice that calls itself an update ("Uppdatering: nytt fel i
+    // ProvWeb") about the supplier's only open case's system, found a week
+    // later: it may be a new incident, so it must not vanish into the case.
+    let cands = [cand(1, &["ProvWeb"], Some("2026-11-01T13:00:00Z"))];
+    let later = msg(Kind::FollowUp, &["ProvWeb"], Some("2026-11-08T09:00:00Z"));
+    let v = decide(&later, &cands, window());
+    assert_eq!(joined(&v), None, "{v:?}");
+    assert_eq!(hinted(&v), Some("PUI-2026-0001"));
+    let Verdict::Hint(c) = v else { unreachable!() };
+    assert_eq!(
+        c.why,
+        "samma leverantör, samma system (ProvWeb), men en annan upptäcktstid"
+    );
+    // Naming no system, the supplier's only case: the same.
+    let v = decide(
+        &msg(Kind::FollowUp, &[], Some("2026-11-08T09:00:00Z")),
+        &cands,
+        window(),
+    );
+    let Verdict::Hint(c) = v else { panic!("{v:?}") };
+    assert_eq!(
+        c.why,
+        "samma leverantör, leverantörens enda öppna ärende, men en annan upptäcktstid"
+    );
+    // The same discovery (within the hour) or none given: it joins.
+    for found in [Some("2026-11-01T13:40:00Z"), None] {
+        let v = decide(&msg(Kind::FollowUp, &["ProvWeb"], found), &cands, window());
+        assert_eq!(joined(&v), Some("PUI-2026-0001"), "{found:?}");
+    }
+    // Two cases of the system: it joins the one of its discovery, not the
+    // other one with a higher score otherwise.
+    let mut old = cand(1, &["ProvWeb", "eRemiss"], Some("2026-11-01T13:00:00Z"));
+    old.data_categories = vec!["health".into()];
+    let new = cand(2, &["ProvWeb"], Some("2026-11-08T09:10:00Z"));
+    let mut m = msg(
+        Kind::FollowUp,
+        &["ProvWeb", "eRemiss"],
+        Some("2026-11-08T09:00:00Z"),
+    );
+    m.data_categories = vec!["health".into()];
+    assert_eq!(
+        joined(&decide(&m, &[old, new], window())),
+        Some("PUI-2026-0002")
+    );
+}
+
+#[test]
 fn a_breach_notice_never_joins_by_resemblance() {
     let cands = [cand(1, &["ProvWeb"], Some("2026-11-01T13:00:00Z"))];
     // Same system, same discovery: a new case that may belong to the old one.
