@@ -892,6 +892,51 @@ mod tests {
         );
     }
 
+    /// Breach notices in words the incident cue did not know (hacked,
+    /// malware, "skadlig kod", "röjts", "stulits", suspicious activity, a
+    /// third party that gained access, disclosed, exfiltrated, the wrong
+    /// patient, an external distribution list, "tekniskt fel"): read as
+    /// `other`, their facts never looked for, so no case and no clock. Talk
+    /// that only uses such a word stays `other`.
+    #[test]
+    fn a_breach_notice_in_other_words_is_one() {
+        let mail = |subject: &str, body: &str| {
+            format!(
+                "From: Provlabb <support@provlabb.example>\r\nTo: breach@example.test\r\n\
+                 Subject: {subject}\r\nDate: Fri, 04 Dec 2026 20:05:00 +0100\r\n\
+                 Message-ID: <w@provlabb.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+                 {body}\r\n"
+            )
+        };
+        for body in [
+            "Dear customer,\r\n\r\nOn 4 December 2026 at 14:10 we found that lab results in LabPortal were shown to the wrong patient. Names and personal identity numbers of 40 patients were affected.",
+            "Dear customer,\r\n\r\nOn 4 December 2026 we detected malware on a server that hosts LabPortal. Names and email addresses may have been copied.",
+            "Dear customer,\r\n\r\nWe detected suspicious activity on an administrator account on 4 December 2026 at 14:10. A third party gained access to the customer database with names and phone numbers.",
+            "Dear customer,\r\n\r\nWe have learned that names and personal identity numbers of your employees were disclosed to another customer on 4 December 2026.",
+            "Dear customer,\r\n\r\nData including names and email addresses was exfiltrated from our environment on 4 December 2026.",
+            "Dear customer,\r\n\r\nOn 4 December 2026 a threat actor accessed our systems and downloaded names and personal identity numbers.",
+            "Dear customer,\r\n\r\nOn 4 December 2026 we discovered that an email with names and health data of your clients was sent to an external distribution list.",
+            "Hej,\r\n\r\nV\u{e5}r server har hackats. Vi uppt\u{e4}ckte det den 4 december 2026 kl. 14:10. Namn och personnummer kan ha kopierats.",
+            "Hej,\r\n\r\nDen 4 december 2026 uppt\u{e4}ckte vi skadlig kod p\u{e5} en server i LabPortalen. Namn och e-postadresser kan ha kopierats.",
+            "Hej,\r\n\r\nUppgifter om era brukare har r\u{f6}jts f\u{f6}r en annan kund. Det uppt\u{e4}cktes den 4 december 2026. Ber\u{f6}rda uppgifter \u{e4}r namn och personnummer.",
+            "Hej,\r\n\r\nEn b\u{e4}rbar dator med kunduppgifter har stulits ur en bil den 4 december 2026. Datorn inneh\u{f6}ll namn och personnummer.",
+            "Hej,\r\n\r\nP\u{e5} grund av ett tekniskt fel kunde andra anv\u{e4}ndare se era brukares namn och personnummer den 4 december 2026 mellan kl. 10 och 12.",
+        ] {
+            for subject in ["Important information", "Viktig information"] {
+                let n = read_str(&mail(subject, body));
+                assert_eq!(n.kind, Kind::BreachNotice, "{body:?}");
+            }
+        }
+        for body in [
+            "Hi,\r\n\r\nFor sale: 2019 car with anti-theft alarm, heated mirrors and winter tyres. Names of previous owners on request.",
+            "Don't fall prey to viruses or hackers! Order our security suite today.",
+            "To: undisclosed-recipients\r\n\r\nMinutes of the meeting on 4 December 2026 are attached.",
+        ] {
+            let n = read_str(&mail("Hello", body));
+            assert_eq!(n.kind, Kind::Other, "{body:?}");
+        }
+    }
+
     /// A supplier's new notice whose subject or first line names the
     /// software update that caused it is a breach notice: it read as a
     /// follow-up ("uppdatering av", "update on" anywhere in the subject, the
