@@ -58,6 +58,17 @@ static RE_FIRST_PERSON_INCIDENT: Lazy<Regex> = Lazy::new(|| {
         r"(?i)(?-u:\b)(?:vi|we|our|vår|våra|vårt)(?-u:\b)[^.\n]{0,80}(?-u:\b)(?:drabbats|utsatts|drabbades|utsattes|experienced|suffered|been affected|been the victim|rapportera|informera|meddela|notify|inform you)(?-u:\b)",
     )
 });
+/// A subject that names a breach or its report ("Personuppgiftsincident",
+/// "Incidentrapport", "Notification of personal data breach").
+static RE_REPORT_SUBJECT: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)personuppgiftsincident|säkerhetsincident|it-incident|incidentrapport|incidentanmälan|(?-u:\b)incident(?-u:\b)|dataintrång|intrång|data breach|personal data breach|security breach|(?-u:\b)breach(?-u:\b)|security incident|incident report|incident notification|breach notification",
+    )
+});
+/// Text that points at an attachment.
+static RE_POINTS_AT_ATTACHMENT: Lazy<Regex> =
+    Lazy::new(|| re(r"(?i)bifoga|(?-u:\b)bilaga|attached|attachment|enclosed"));
+
 /// Names for an update of an incident that mean nothing else, wherever they
 /// stand ("Status update: …", "… – slutrapport", "Kompletterande uppgifter").
 static RE_UPDATE_PHRASE: Lazy<Regex> = Lazy::new(|| {
@@ -123,6 +134,8 @@ pub struct Signals<'a> {
     pub reply_subject: bool,
     pub case_ref_in_subject: bool,
     pub list_unsubscribe: bool,
+    /// A document is attached (`mime::has_document`).
+    pub has_document: bool,
 }
 
 /// Subjects and the start of the text: what the genre and incident cues are
@@ -183,11 +196,18 @@ pub fn kind(s: &Signals, facts: &Incident, incident_cue: bool) -> Kind {
             .lines()
             .find(|l| !l.trim().is_empty())
             .is_some_and(calls_itself_an_update);
+    // A report in a document: the subject names a breach or its report and
+    // the document is attached or the text points at it ("Se bifogad
+    // rapport"). Its facts are in the document, which the reader does not
+    // read; the case opens and the official reads it.
+    let reported_in_document = RE_REPORT_SUBJECT.is_match(&subjects)
+        && (s.has_document || RE_POINTS_AT_ATTACHMENT.is_match(&head));
     // A message with no incident facts and no first-person report is talk
     // about incidents, not a report of one.
     if !follow
         && fact_count == 0
         && facts.cause.is_none()
+        && !reported_in_document
         && !RE_FIRST_PERSON_INCIDENT.is_match(&all)
     {
         return Kind::Other;

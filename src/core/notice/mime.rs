@@ -214,6 +214,53 @@ pub(super) fn attached_message<'a>(
     })
 }
 
+/// How many of a message's attachments [`has_document`] looks at.
+const MAX_DOCUMENT_LOOKS: usize = 64;
+
+/// Whether `msg` (or the message it forwards as an attachment) has a document
+/// attached, among the first [`MAX_DOCUMENT_LOOKS`] attachments: a PDF, a
+/// Word, OpenDocument or RTF file, by its type or by its file name. A supplier's
+/// notice may be only that ("Se bifogad incidentrapport"). Pictures,
+/// signatures and attached messages are not documents.
+pub(super) fn has_document(msg: &Message<'_>) -> bool {
+    let document = |p: &MessagePart<'_>| {
+        let by_type = p.content_type().is_some_and(|ct| {
+            let sub = ct.subtype().unwrap_or("").to_ascii_lowercase();
+            match ct.ctype().to_ascii_lowercase().as_str() {
+                "application" => {
+                    matches!(sub.as_str(), "pdf" | "msword" | "rtf")
+                        || sub.starts_with("vnd.openxmlformats-officedocument.wordprocessingml")
+                        || sub.starts_with("vnd.oasis.opendocument.text")
+                }
+                "text" => sub == "rtf",
+                _ => false,
+            }
+        });
+        let by_name = p.attachment_name().is_some_and(|n| {
+            let n = n.trim().to_ascii_lowercase();
+            [".pdf", ".doc", ".docx", ".odt", ".rtf"]
+                .iter()
+                .any(|e| n.ends_with(e))
+        });
+        by_type || by_name
+    };
+    let looks = |m: &Message<'_>| {
+        m.attachments
+            .iter()
+            .take(MAX_DOCUMENT_LOOKS)
+            .filter_map(|&id| m.parts.get(id as usize))
+            .any(document)
+    };
+    looks(msg)
+        || msg
+            .attachments
+            .iter()
+            .take(MAX_DOCUMENT_LOOKS)
+            .filter_map(|&id| msg.parts.get(id as usize)?.message())
+            .next()
+            .is_some_and(looks)
+}
+
 fn is_message(part: &MessagePart<'_>) -> bool {
     part.content_type().is_some_and(|ct| {
         ct.ctype().eq_ignore_ascii_case("message")

@@ -487,6 +487,7 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         reply_subject: forward::is_reply_subject(subject.as_deref()),
         case_ref_in_subject,
         list_unsubscribe,
+        has_document: mime::has_document(&msg),
     };
     let incident_cue = classify::may_be_incident(&signals);
     // Notices are short; a bounded prefix keeps odd mail cheap. Armored
@@ -890,6 +891,107 @@ mod tests {
             "{:?}",
             n.reply_text
         );
+    }
+
+    /// A notice that is a document: the subject names the breach or its
+    /// report, the text only points at the attachment. Read as `other` (no
+    /// facts in the text), it opened no case. Also a colleague's forward of
+    /// one, and when the document is missing but the text points at it.
+    #[test]
+    fn a_notice_in_an_attached_document_is_a_breach_notice() {
+        let mail = |from: &str, subject: &str, body: &str, file: Option<(&str, &str)>| {
+            let head = format!(
+                "From: {from}\r\nTo: breach@example.test\r\nSubject: {subject}\r\n\
+                 Date: Fri, 04 Dec 2026 20:05:00 +0100\r\nMessage-ID: <d@provlabb.example>\r\n\
+                 MIME-Version: 1.0\r\n"
+            );
+            match file {
+                None => format!("{head}Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"),
+                Some((ctype, name)) => format!(
+                    "{head}Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+                     --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n\
+                     --b\r\nContent-Type: {ctype}; name=\"{name}\"\r\n\
+                     Content-Disposition: attachment; filename=\"{name}\"\r\n\
+                     Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJSVFT0YK\r\n--b--\r\n"
+                ),
+            }
+        };
+        let supplier = "Provlabb <support@provlabb.example>";
+        let pdf = Some(("application/pdf", "Incidentrapport.pdf"));
+        let docx = Some((
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "Anmalan.docx",
+        ));
+        let by_name = Some(("application/octet-stream", "RAPPORT.PDF"));
+        for (subject, body, file) in [
+            (
+                "Personuppgiftsincident \u{2013} incidentrapport",
+                "Hej!\r\n\r\nSe bifogad rapport.",
+                pdf,
+            ),
+            (
+                "S\u{e4}kerhetsincident hos Provlabb",
+                "Hej,\r\n\r\nH\u{e4}r kommer v\u{e5}r anm\u{e4}lan.",
+                docx,
+            ),
+            ("Incident LabPortalen", "", by_name),
+            (
+                "Notification of personal data breach",
+                "Dear customer,\r\n\r\nPlease find attached our notification.",
+                pdf,
+            ),
+            (
+                "Notification of personal data breach",
+                "Dear customer,\r\n\r\nPlease find attached our notification.",
+                None,
+            ),
+        ] {
+            let n = read_str(&mail(supplier, subject, body, file));
+            assert_eq!(
+                n.kind,
+                Kind::BreachNotice,
+                "{subject:?} / {body:?} / {file:?}"
+            );
+        }
+        // A colleague's forward of one: the clock starts at the supplier's mail.
+        let fwd = mail(
+            "Sam Staff <sam@example.test>",
+            "VB: Personuppgiftsincident",
+            "Se nedan.\r\n\r\nFr\u{e5}n: Provlabb <support@provlabb.example>\r\n\
+             Skickat: den 4 december 2026 20:05\r\nTill: IT <it@example.test>\r\n\
+             \u{c4}mne: Personuppgiftsincident\r\n\r\nSe bifogad incidentrapport.",
+            pdf,
+        )
+        .replace("Fri, 04 Dec 2026 20:05:00", "Mon, 07 Dec 2026 08:10:00");
+        let n = read_str(&fwd);
+        assert_eq!(n.kind, Kind::BreachNotice);
+        assert_eq!(
+            n.aware_at.map(|t| t.to_rfc3339()),
+            Some("2026-12-04T19:05:00+00:00".into())
+        );
+        // Not a report: a question with no document, a picture, mail of
+        // another genre with a PDF, a subject that names no breach.
+        for (subject, body, file) in [
+            (
+                "Fr\u{e5}ga om personuppgiftsincident",
+                "Hej, hur anm\u{e4}ler jag en personuppgiftsincident?",
+                None,
+            ),
+            (
+                "Personuppgiftsincident",
+                "Hej, se bilden.",
+                Some(("image/png", "bild.png")),
+            ),
+            (
+                "Nyhetsbrev: personuppgiftsincidenter 2026",
+                "Se bifogat nyhetsbrev.",
+                pdf,
+            ),
+            ("Avtal 2027", "Se bifogat avtal.", pdf),
+        ] {
+            let n = read_str(&mail(supplier, subject, body, file));
+            assert_eq!(n.kind, Kind::Other, "{subject:?} / {body:?} / {file:?}");
+        }
     }
 
     /// Breach notices in words the incident cue did not know (hacked,
