@@ -475,9 +475,55 @@ mod tests {
         let oc = OpenCase::from_case(&case, "Socialnämnden", Stockholm);
         let lines = digest_lines(&[oc], now);
         assert_eq!(lines.len(), 2);
-        let text = crate::core::text::digest::text(Stockholm, "2026-03-28", &lines, &[], "");
+        let text =
+            crate::core::text::digest::text(Stockholm, "2026-03-28", &lines, &[], (&[], false), "");
         assert!(text.contains("NIS2: incidentanmälan"), "{text}");
         assert!(text.contains("anmälan till IMY"), "{text}");
+    }
+
+    /// Mail recorded without a case is listed (local time, sender, subject
+    /// on one line each, bounded), with what the DPO can do about it; a cut
+    /// list says so; none, no section.
+    #[test]
+    fn the_digest_lists_mail_without_a_case() {
+        use crate::core::text::digest::{text, UnplacedMail};
+        let long = "x".repeat(300);
+        let unplaced = [
+            UnplacedMail {
+                at: utc(2026, 3, 29, 23, 30),
+                from: Some("support@provlabb.example"),
+                subject: Some("Viktig information\r\nom era uppgifter"),
+            },
+            UnplacedMail {
+                at: utc(2026, 3, 28, 8, 0),
+                from: None,
+                subject: Some(&long),
+            },
+        ];
+        let t = text(Stockholm, "2026-03-30", &[], &[], (&unplaced, false), "");
+        assert!(
+            t.contains("Post utan ärende sedan förra sammanställningen"),
+            "{t}"
+        );
+        assert!(t.contains("\"Rapportera incident\""), "{t}");
+        // 23:30 UTC on the night of the change to summer time: 01:30 CEST.
+        assert!(
+            t.contains(
+                "2026-03-30 01:30  support@provlabb.example  Viktig information om era uppgifter\n"
+            ),
+            "{t}"
+        );
+        let line = t
+            .lines()
+            .find(|l| l.starts_with("2026-03-28 09:00"))
+            .unwrap();
+        assert!(line.contains("(okänd avsändare)"), "{line}");
+        assert!(line.chars().count() < 140, "{line}");
+        assert!(!t.contains("fler finns"), "{t}");
+        let t = text(Stockholm, "2026-03-30", &[], &[], (&unplaced, true), "");
+        assert!(t.contains("(de 2 senaste; fler finns)"), "{t}");
+        let t = text(Stockholm, "2026-03-30", &[], &[], (&[], false), "");
+        assert!(!t.contains("Post utan ärende"), "{t}");
     }
 
     #[test]

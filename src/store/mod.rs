@@ -425,6 +425,18 @@ pub struct FailedMail {
     pub created_at: DateTime<Utc>,
 }
 
+/// A message recorded without a case because it was not read as a notice,
+/// as the digest lists it (`Store::unplaced_mail`).
+#[derive(Debug, Clone)]
+pub struct UnplacedMail {
+    pub subject: Option<String>,
+    pub from_address: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// How many unplaced messages a digest lists at most.
+pub const UNPLACED_IN_DIGEST: i64 = 50;
+
 /// A case whose next reminder is due.
 #[derive(Debug, Clone)]
 pub struct DueReminder {
@@ -1368,6 +1380,25 @@ impl Store {
     /// Mails refused for good since `since`, newest first (at most 50).
     pub async fn failed_mails(&self, since: DateTime<Utc>) -> Result<Vec<FailedMail>> {
         dispatch!(self, failed_mails(since))
+    }
+
+    /// Messages recorded since `since` as not a notice (no case; not
+    /// automatic mail), newest first, at most `limit`: the digest lists them,
+    /// so that a notice the reader did not know for one is seen by the DPO.
+    pub async fn unplaced_mail(
+        &self,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<UnplacedMail>> {
+        dispatch!(self, unplaced_mail(since, limit))
+    }
+
+    /// The latest digest instant before `before`, if any.
+    pub async fn previous_digest_run(
+        &self,
+        before: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>> {
+        dispatch!(self, previous_digest_run(before))
     }
 
     /// Rows left 'sending' by a process that died become due at once. Only

@@ -1648,6 +1648,43 @@ macro_rules! backend {
                     .collect())
             }
 
+            pub async fn unplaced_mail(
+                pool: &Pool,
+                since: DateTime<Utc>,
+                limit: i64,
+            ) -> Result<Vec<UnplacedMail>> {
+                // Newest first by id: the scan stops at the limit or at the
+                // week's first message, whichever comes first.
+                let rows = sqlx::query(
+                    "SELECT subject, from_address, recorded_at FROM messages \
+                     WHERE disposition = 'not_a_notice' AND recorded_at >= $1 ORDER BY id DESC LIMIT $2",
+                )
+                .bind(since)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| UnplacedMail {
+                        subject: r.get(0),
+                        from_address: r.get(1),
+                        recorded_at: r.get(2),
+                    })
+                    .collect())
+            }
+
+            pub async fn previous_digest_run(
+                pool: &Pool,
+                before: DateTime<Utc>,
+            ) -> Result<Option<DateTime<Utc>>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT run_at FROM digest_runs WHERE run_at < $1 ORDER BY run_at DESC LIMIT 1",
+                )
+                .bind(before)
+                .fetch_optional(pool)
+                .await?)
+            }
+
             /// Rows left 'sending' by a process that died are due at once
             /// (called at start when no other process can hold them; on
             /// PostgreSQL replicas hold rows by lease, so it is not used there).

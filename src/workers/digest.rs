@@ -52,6 +52,26 @@ pub async fn send_digest(
     let failed = store
         .failed_mails(run_at - chrono::Duration::days(7))
         .await?;
+    // Mail recorded without a case since the last digest (at most a week):
+    // a notice the reader did not know for one is seen by the DPO.
+    let week_ago = run_at - chrono::Duration::days(7);
+    let since = store
+        .previous_digest_run(run_at)
+        .await?
+        .map_or(week_ago, |prev| prev.max(week_ago));
+    let mut unplaced_rows = store
+        .unplaced_mail(since, crate::store::UNPLACED_IN_DIGEST + 1)
+        .await?;
+    let more = unplaced_rows.len() as i64 > crate::store::UNPLACED_IN_DIGEST;
+    unplaced_rows.truncate(crate::store::UNPLACED_IN_DIGEST as usize);
+    let unplaced: Vec<digest_text::UnplacedMail<'_>> = unplaced_rows
+        .iter()
+        .map(|u| digest_text::UnplacedMail {
+            at: u.recorded_at,
+            from: u.from_address.as_deref(),
+            subject: u.subject.as_deref(),
+        })
+        .collect();
     let mut mails = Vec::new();
     let day = run_at.with_timezone(&tz).format("%Y-%m-%d").to_string();
     for (dpo, cases) in per_dpo {
@@ -65,7 +85,12 @@ pub async fn send_digest(
                 error: f.error.as_deref(),
             })
             .collect();
-        let text = digest_text::text(tz, &day, &lines, &refused, &anchor_text);
+        // Mail without a case has no route: the default route's DPO reads it.
+        let unplaced = match dpo == cfg.routing.default.dpo.address.to_lowercase() {
+            true => (&unplaced[..], more),
+            false => (&[][..], false),
+        };
+        let text = digest_text::text(tz, &day, &lines, &refused, unplaced, &anchor_text);
         let d = Draft {
             dedupe_key: format!("digest/{}/{dpo}", run_at.to_rfc3339()),
             purpose: "digest".into(),

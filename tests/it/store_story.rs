@@ -283,6 +283,116 @@ async fn last_mail(store: &Store, case_id: i64) -> breachwatch::store::OutboxSum
 
 on_both_backends!(story, story_on_sqlite, story_on_postgres);
 
+/// Mail recorded without a case (not read as a notice) is listed in the
+/// default DPO's digest, each message in the first digest after it: a notice
+/// the reader does not know for one is seen. Automatic mail and notices are
+/// not listed.
+async fn unplaced_digest_story(db_url: &str) {
+    let (store, p, now) = start(db_url).await;
+    let mail = |id: &str, from: &str, subject: &str, body: &str| {
+        format!(
+            "From: {from}\r\nTo: breach@example.test\r\nSubject: {subject}\r\n\
+Date: Mon, 21 Jun 2021 07:00:00 +0200\r\nMessage-ID: <{id}>\r\n\r\n{body}\r\n"
+        )
+        .into_bytes()
+    };
+    let other = mail(
+        "u1@x",
+        "Lev <info@lev.example>",
+        "Avtal 2022 och priser",
+        "Hej, h\u{e4}r kommer avtalet f\u{f6}r n\u{e4}sta \u{e5}r.",
+    );
+    let auto = mail(
+        "u2@x",
+        "Lev <info@lev.example>",
+        "Automatiskt svar: Avtal",
+        "Jag \u{e4}r ledig till 1 juli.",
+    );
+    for (raw, want) in [
+        (&other, Handled::Recorded("not_a_notice")),
+        (&auto, Handled::Recorded("automatic")),
+    ] {
+        assert_eq!(p.handle(raw, None, None, now).await.unwrap(), want);
+    }
+    assert!(matches!(
+        p.handle(&notice("u3@x", ""), None, None, now)
+            .await
+            .unwrap(),
+        Handled::Opened(_)
+    ));
+    let digest = |n: usize| {
+        let db_url = db_url.to_string();
+        async move {
+            let raws = on_a_connection!(&db_url, |c| {
+                sqlx::query_as::<_, (Vec<u8>,)>(
+                    "SELECT r.raw FROM outbox AS o JOIN outbox_raw AS r ON r.id = o.id \
+                     WHERE o.purpose = 'digest' ORDER BY o.id",
+                )
+                .fetch_all(&mut c)
+                .await
+                .unwrap()
+            });
+            assert_eq!(raws.len(), n, "digests queued");
+            let m = mail_parser::MessageParser::default()
+                .parse(&raws[n - 1].0)
+                .unwrap();
+            m.body_text(0).unwrap().into_owned()
+        }
+    };
+    let run1 = now + Duration::hours(1);
+    assert!(send_digest(&store, &p.sender, &p.cfg, run1, run1)
+        .await
+        .unwrap());
+    let text = digest(1).await;
+    let section = text
+        .split("Post utan ärende")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no section: {text}"));
+    assert!(
+        section.contains("info@lev.example  Avtal 2022 och priser"),
+        "{text}"
+    );
+    assert!(!section.contains("Automatiskt svar"), "{text}");
+    assert!(!section.contains("Dataintrång"), "{text}");
+    // The next digest lists only what came after the first.
+    let later = mail(
+        "u4@x",
+        "Lev <info@lev.example>",
+        "Fakturafrågor",
+        "Hej, en fr\u{e5}ga om er senaste faktura.",
+    );
+    let at = now + Duration::hours(2);
+    assert_eq!(
+        p.handle(&later, None, None, at).await.unwrap(),
+        Handled::Recorded("not_a_notice")
+    );
+    let run2 = now + Duration::days(1);
+    assert!(send_digest(&store, &p.sender, &p.cfg, run2, run2)
+        .await
+        .unwrap());
+    let text = digest(2).await;
+    assert!(text.contains("Fakturafrågor"), "{text}");
+    assert!(!text.contains("Avtal 2022"), "{text}");
+    let listed = store
+        .unplaced_mail(now - Duration::days(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|u| u.subject.as_deref().unwrap_or(""))
+            .collect::<Vec<_>>(),
+        ["Fakturafrågor", "Avtal 2022 och priser"]
+    );
+    store.close().await;
+}
+
+on_both_backends!(
+    unplaced_digest_story,
+    unplaced_mail_is_in_the_digest_on_sqlite,
+    unplaced_mail_is_in_the_digest_on_postgres
+);
+
 /// `sammanfoga` by reply on one backend: the source's messages move, the
 /// target takes the earlier awareness (deadline too), both rows change with
 /// their events in one transaction, and the register verifies.

@@ -59,18 +59,29 @@ pub struct RefusedMail<'a> {
     pub error: Option<&'a str>,
 }
 
+/// A message recorded without a case (not read as a notice), as the digest
+/// lists it.
+#[derive(Debug, Clone, Copy)]
+pub struct UnplacedMail<'a> {
+    pub at: DateTime<Utc>,
+    pub from: Option<&'a str>,
+    pub subject: Option<&'a str>,
+}
+
 /// The digest's subject; `day` is the local date of the run.
 pub fn subject(day: &str, open_cases: usize) -> String {
     format!("Sammanställning {day}: {open_cases} öppna ärenden")
 }
 
-/// The digest's text: the open cases, the refused mail (if any), the anchor
-/// paragraph and the signature.
+/// The digest's text: the open cases, the refused mail (if any), the mail
+/// recorded without a case since the last digest (if any; `more`: the list
+/// is cut), the anchor paragraph and the signature.
 pub fn text(
     tz: Tz,
     day: &str,
     lines: &[DigestLine],
     refused: &[RefusedMail<'_>],
+    unplaced: (&[UnplacedMail<'_>], bool),
     anchor_text: &str,
 ) -> String {
     let mut text = format!("Öppna ärenden om personuppgiftsincidenter, {day}:\n\n");
@@ -98,6 +109,25 @@ pub fn text(
                 f.purpose,
                 one_line(f.error.unwrap_or(""), 160)
             ));
+        }
+    }
+    let (unplaced, more) = unplaced;
+    if !unplaced.is_empty() {
+        text.push_str(
+            "\nPost utan ärende sedan förra sammanställningen: lästes inte som \
+             incidentanmälningar och öppnade inget ärende. Är något av dem en anmälan, \
+             registrera den under \"Rapportera incident\" på webbsidan.\n",
+        );
+        for u in unplaced {
+            text.push_str(&format!(
+                "{}  {}  {}\n",
+                u.at.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+                one_line(u.from.unwrap_or("(okänd avsändare)"), 80),
+                one_line(u.subject.unwrap_or("(ingen ämnesrad)"), 100)
+            ));
+        }
+        if more {
+            text.push_str(&format!("(de {} senaste; fler finns)\n", unplaced.len()));
         }
     }
     text.push('\n');
