@@ -83,6 +83,13 @@ pub fn identity(n: &Notice) -> Identity {
 /// case: forwarding clients rewrap lines, change quotes, spaces and dashes,
 /// but keep the words.
 pub fn text_hash(text: &str) -> Option<String> {
+    text_and_documents_hash(text, None)
+}
+
+/// [`text_hash`] of a notice with documents attached: the text and the
+/// documents' digest together (the same covering text with another report
+/// is another notice). None when the text is too short, documents or not.
+pub fn text_and_documents_hash(text: &str, documents: Option<&[u8; 32]>) -> Option<String> {
     let text = super::notice::text_prefix(text, MAX_TEXT_BYTES);
     let norm: String = text
         .chars()
@@ -92,7 +99,14 @@ pub fn text_hash(text: &str) -> Option<String> {
     if norm.chars().count() < MIN_TEXT_CHARS {
         return None;
     }
-    Some(hex::encode(Sha256::digest(norm.as_bytes())))
+    let mut h = Sha256::new();
+    h.update(norm.as_bytes());
+    if let Some(d) = documents {
+        // No normalised text holds a NUL: the two parts cannot run together.
+        h.update(b"\0documents\0");
+        h.update(d);
+    }
+    Some(hex::encode(h.finalize()))
 }
 
 /// Mail providers whose domain says nothing about the organisation.

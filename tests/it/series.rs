@@ -561,6 +561,93 @@ async fn the_series_lookup_is_one_indexed_query() {
     store.close().await;
 }
 
+/// A supplier whose notices are a report in a PDF under the same covering
+/// text each time: the next incident's report is a new case (the text alone
+/// made it "the same notice" and joined it to the first case, with no clock
+/// of its own), a colleague's forward of the first report joins the first.
+#[tokio::test]
+async fn the_same_covering_text_with_another_report_is_another_notice() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(&format!("sqlite://{}/d.db", dir.path().display())).await;
+    let text = "Hej! Vi har upptäckt en personuppgiftsincident som kan beröra er organisation. \
+                Detaljerna finns i den bifogade incidentrapporten. Kontakta oss vid frågor.\r\n\r\n\
+                Med vänlig hälsning\r\nProvlabb Support";
+    let report = |what: &str| -> String {
+        let pdf: Vec<u8> = format!("%PDF-1.4 {what} ")
+            .bytes()
+            .cycle()
+            .take(2000)
+            .collect();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(pdf);
+        b64.as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    };
+    let mail = |from: &str, date: &str, id: &str, subject: &str, body: &str, pdf: &str| {
+        format!(
+            "From: {from}\r\nTo: breach@example.test\r\nSubject: {subject}\r\nDate: {date}\r\n\
+Message-ID: <{id}>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n\
+--b\r\nContent-Type: application/pdf; name=\"Incidentrapport.pdf\"\r\n\
+Content-Disposition: attachment; filename=\"Incidentrapport.pdf\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n{pdf}\r\n--b--\r\n"
+        )
+    };
+    let supplier = "Provlabb Support <support@provlabb.example>";
+    let first = mail(
+        supplier,
+        "Fri, 04 Dec 2026 20:05:00 +0100",
+        "r1@provlabb.example",
+        "Personuppgiftsincident",
+        text,
+        &report("LabPortalen 2026-12-04"),
+    );
+    let second = mail(
+        supplier,
+        "Fri, 11 Dec 2026 09:30:00 +0100",
+        "r2@provlabb.example",
+        "Personuppgiftsincident",
+        text,
+        &report("Kassan 2026-12-11"),
+    );
+    // A colleague forwards the first report (the same file, Outlook's lines).
+    let forward = mail(
+        "Sam Staff <sam@example.test>",
+        "Mon, 07 Dec 2026 08:10:00 +0100",
+        "f1@example.test",
+        "VB: Personuppgiftsincident",
+        &format!(
+            "Se nedan.\r\n\r\nFrån: {supplier}\r\nSkickat: den 4 december 2026 20:05\r\n\
+             Till: IT <it@example.test>\r\nÄmne: Personuppgiftsincident\r\n\r\n{text}"
+        ),
+        &report("LabPortalen 2026-12-04").replace("\r\n", ""),
+    );
+    let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+    let Handled::Opened(r1) = p
+        .handle(first.as_bytes(), None, None, at("2026-12-04T19:06:00Z"))
+        .await
+        .unwrap()
+    else {
+        panic!("the first report opens a case")
+    };
+    let h = p
+        .handle(forward.as_bytes(), None, None, at("2026-12-07T07:11:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(h, Handled::Attached(r1.clone()), "the same report");
+    let h = p
+        .handle(second.as_bytes(), None, None, at("2026-12-11T08:31:00Z"))
+        .await
+        .unwrap();
+    let Handled::Opened(r2) = h else {
+        panic!("another report is another notice: {h:?}")
+    };
+    assert_ne!(r1, r2);
+}
+
 #[tokio::test]
 async fn a_new_notice_about_the_same_system_and_discovery_names_the_case_it_may_belong_to() {
     let dir = tempfile::tempdir().unwrap();

@@ -223,33 +223,12 @@ const MAX_DOCUMENT_LOOKS: usize = 64;
 /// notice may be only that ("Se bifogad incidentrapport"). Pictures,
 /// signatures and attached messages are not documents.
 pub(super) fn has_document(msg: &Message<'_>) -> bool {
-    let document = |p: &MessagePart<'_>| {
-        let by_type = p.content_type().is_some_and(|ct| {
-            let sub = ct.subtype().unwrap_or("").to_ascii_lowercase();
-            match ct.ctype().to_ascii_lowercase().as_str() {
-                "application" => {
-                    matches!(sub.as_str(), "pdf" | "msword" | "rtf")
-                        || sub.starts_with("vnd.openxmlformats-officedocument.wordprocessingml")
-                        || sub.starts_with("vnd.oasis.opendocument.text")
-                }
-                "text" => sub == "rtf",
-                _ => false,
-            }
-        });
-        let by_name = p.attachment_name().is_some_and(|n| {
-            let n = n.trim().to_ascii_lowercase();
-            [".pdf", ".doc", ".docx", ".odt", ".rtf"]
-                .iter()
-                .any(|e| n.ends_with(e))
-        });
-        by_type || by_name
-    };
     let looks = |m: &Message<'_>| {
         m.attachments
             .iter()
             .take(MAX_DOCUMENT_LOOKS)
             .filter_map(|&id| m.parts.get(id as usize))
-            .any(document)
+            .any(is_document)
     };
     looks(msg)
         || msg
@@ -259,6 +238,54 @@ pub(super) fn has_document(msg: &Message<'_>) -> bool {
             .filter_map(|&id| msg.parts.get(id as usize)?.message())
             .next()
             .is_some_and(looks)
+}
+
+/// SHA-256 of the documents attached to `msg` itself (as [`has_document`]
+/// finds them, in order), each decoded, so that the same file sent with
+/// other line lengths or another transfer encoding hashes the same; None
+/// without documents. A supplier's notice that is a document may come with
+/// the same covering text every time ("Se bifogad rapport …"): the text alone
+/// does not tell two notices apart, their documents do.
+pub(super) fn documents_digest(msg: &Message<'_>) -> Option<[u8; 32]> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut any = false;
+    for &id in msg.attachments.iter().take(MAX_DOCUMENT_LOOKS) {
+        let id = id as usize;
+        let Some(p) = msg.parts.get(id).filter(|p| is_document(p)) else {
+            continue;
+        };
+        let how = transfer(msg, p);
+        let decoded = decoded_bytes(msg, id, b"", how);
+        let bytes: &[u8] = decoded.as_deref().unwrap_or_else(|| p.contents());
+        h.update((bytes.len() as u64).to_be_bytes());
+        h.update(bytes);
+        any = true;
+    }
+    any.then(|| h.finalize().into())
+}
+
+/// A PDF, Word, OpenDocument or RTF file, by its type or its file name.
+fn is_document(p: &MessagePart<'_>) -> bool {
+    let by_type = p.content_type().is_some_and(|ct| {
+        let sub = ct.subtype().unwrap_or("").to_ascii_lowercase();
+        match ct.ctype().to_ascii_lowercase().as_str() {
+            "application" => {
+                matches!(sub.as_str(), "pdf" | "msword" | "rtf")
+                    || sub.starts_with("vnd.openxmlformats-officedocument.wordprocessingml")
+                    || sub.starts_with("vnd.oasis.opendocument.text")
+            }
+            "text" => sub == "rtf",
+            _ => false,
+        }
+    });
+    let by_name = p.attachment_name().is_some_and(|n| {
+        let n = n.trim().to_ascii_lowercase();
+        [".pdf", ".doc", ".docx", ".odt", ".rtf"]
+            .iter()
+            .any(|e| n.ends_with(e))
+    });
+    by_type || by_name
 }
 
 fn is_message(part: &MessagePart<'_>) -> bool {

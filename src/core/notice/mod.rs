@@ -284,6 +284,15 @@ const MAX_MESSAGE_ID_LEN: usize = 998;
 /// it is kept with the case's facts and shown on its page.
 pub const MAX_EVIDENCE_BYTES: usize = 2_000;
 
+/// The digest of the documents attached to `raw` that a notice's identity
+/// covers beside its text (`core::series::text_and_documents_hash`), from a
+/// parse of its own: for tests that check an identity afresh.
+pub fn documents_digest(raw: &[u8]) -> Option<[u8; 32]> {
+    mime::PARSER
+        .parse(raw)
+        .and_then(|m| mime::documents_digest(&m))
+}
+
 /// Reads one raw message.
 pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     if !looks_like_message(raw) {
@@ -540,7 +549,12 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     // other mail, most of it, is not hashed.
     let notice_text_hash = kind
         .is_incident()
-        .then(|| crate::core::series::text_hash(&body_text))
+        .then(|| {
+            crate::core::series::text_and_documents_hash(
+                &body_text,
+                mime::documents_digest(&msg).as_ref(),
+            )
+        })
         .flatten();
     let notice_message_id = if forwarded {
         chain.layers.last().and_then(|l| l.message_id.clone())
@@ -992,6 +1006,66 @@ mod tests {
             let n = read_str(&mail(supplier, subject, body, file));
             assert_eq!(n.kind, Kind::Other, "{subject:?} / {body:?} / {file:?}");
         }
+    }
+
+    /// A notice that is a document, whose covering text is the supplier's
+    /// template: its identity is the text and the document together, so the
+    /// next incident's report with the same text is not "the same notice"
+    /// (which joins its case), while the same file re-encoded is.
+    #[test]
+    fn the_identity_of_a_notice_with_a_document_covers_the_document() {
+        use base64::Engine as _;
+        let text = "Hej! Vi har uppt\u{e4}ckt en personuppgiftsincident som kan ber\u{f6}ra er \
+                    organisation. Detaljerna finns i den bifogade incidentrapporten. Kontakta oss \
+                    vid fr\u{e5}gor. Med v\u{e4}nlig h\u{e4}lsning, Provlabb Support";
+        let mail = |pdf: Option<&[u8]>, wrap: usize| {
+            let head = "From: Provlabb <support@provlabb.example>\r\nTo: breach@example.test\r\n\
+                        Subject: Personuppgiftsincident\r\nDate: Fri, 04 Dec 2026 20:05:00 +0100\r\n\
+                        MIME-Version: 1.0\r\n";
+            match pdf {
+                None => format!("{head}Content-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"),
+                Some(pdf) => {
+                    let b64 = base64::engine::general_purpose::STANDARD.encode(pdf);
+                    let lines: Vec<&str> = b64
+                        .as_bytes()
+                        .chunks(wrap)
+                        .map(|c| std::str::from_utf8(c).unwrap())
+                        .collect();
+                    format!(
+                        "{head}Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+                         --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n\
+                         --b\r\nContent-Type: application/pdf; name=\"r.pdf\"\r\n\
+                         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
+                        lines.join("\r\n")
+                    )
+                }
+            }
+        };
+        let hash = |raw: String| {
+            let n = read_str(&raw);
+            assert_eq!(n.kind, Kind::BreachNotice);
+            n.notice_text_hash.expect("long enough to be hashed")
+        };
+        let first: Vec<u8> = b"%PDF-1.4 incident 2026-12-04 LabPortalen "
+            .iter()
+            .copied()
+            .cycle()
+            .take(300)
+            .collect();
+        let second: Vec<u8> = b"%PDF-1.4 incident 2026-12-11 Kassan "
+            .iter()
+            .copied()
+            .cycle()
+            .take(300)
+            .collect();
+        let a = hash(mail(Some(&first), 76));
+        assert_eq!(a, hash(mail(Some(&first), 64)), "the same file re-encoded");
+        assert_ne!(a, hash(mail(Some(&second), 76)), "another report");
+        assert_ne!(a, hash(mail(None, 76)), "the text alone");
+        assert_eq!(
+            hash(mail(None, 76)),
+            crate::core::series::text_hash(text).unwrap()
+        );
     }
 
     /// Breach notices in words the incident cue did not know (hacked,

@@ -285,7 +285,7 @@ fn the_identity_carries_the_text_hash_the_reader_made_once() {
         .filter(|p| p.extension().is_some_and(|x| x == "eml"))
         .collect();
     paths.sort();
-    let (mut incident, mut other) = (0, 0);
+    let (mut incident, mut other, mut with_documents) = (0, 0, 0);
     for p in &paths {
         let raw = std::fs::read(p).unwrap();
         let mut n = crate::core::notice::read(&raw, &Default::default()).unwrap();
@@ -293,7 +293,17 @@ fn the_identity_carries_the_text_hash_the_reader_made_once() {
         if n.kind.is_incident() {
             incident += 1;
             assert!(id.text_hash.is_some(), "{}", p.display());
-            assert_eq!(id.text_hash, text_hash(&n.body_text), "{}", p.display());
+            let documents = crate::core::notice::documents_digest(&raw);
+            assert_eq!(
+                id.text_hash,
+                text_and_documents_hash(&n.body_text, documents.as_ref()),
+                "{}",
+                p.display()
+            );
+            if documents.is_some() {
+                with_documents += 1;
+                assert_ne!(id.text_hash, text_hash(&n.body_text), "{}", p.display());
+            }
         } else {
             other += 1;
             assert_eq!(n.notice_text_hash, None, "{}", p.display());
@@ -305,7 +315,7 @@ fn the_identity_carries_the_text_hash_the_reader_made_once() {
         assert_eq!(identity(&n), Identity::default());
     }
     assert!(
-        incident >= 10 && other >= 1,
-        "{incident} incident, {other} other"
+        incident >= 10 && other >= 1 && with_documents >= 1,
+        "{incident} incident ({with_documents} with documents), {other} other"
     );
 }
