@@ -6,7 +6,8 @@
 //!
 //! - **The same notice** (its own Message-ID, or the Message-ID of the message
 //!   forwarded as an attachment, or the same normalised text of the innermost
-//!   notice) joins the case that holds it, whatever its kind: two colleagues
+//!   notice with the same attached documents) joins the case that holds it,
+//!   whatever its kind: two colleagues
 //!   forwarding one supplier mail, or a supplier writing to two addresses that
 //!   both reach the mailbox, is one incident. The earliest receipt still starts
 //!   the clock: an earlier receipt moves the case's `aware_at`.
