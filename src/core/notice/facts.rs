@@ -759,7 +759,7 @@ static RE_NEG: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_DATA_CUE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)uppgift|innehöll|innehåller|innehålla|fanns|finns|lagras|lagrade|exponera|röjd|åtkomst till|involved|contained|contains|exposed|records|visar|visade|visades|lästs|kopierats|kunde se|could see|tillgängliga|åtkomliga|accessible|(?:of|för)\s+[0-9]|leaked|läckt|stores|lagrar|\p{Latin}:\s",
+        r"(?i)uppgift|innehöll|innehåller|innehålla|fanns|finns|lagras|lagrade|exponera|röjd|åtkomst till|involved|contained|contains|exposed|records|visar|visade|visades|lästs|kopierats|kunde se|could see|synlig|visible|tillgängliga|åtkomliga|accessible|(?:of|för)\s+[0-9]|leaked|läckt|stores|lagrar|\p{Latin}:\s",
     )
 });
 static RE_DATA_HEADING: Lazy<Regex> = Lazy::new(|| {

@@ -1068,6 +1068,44 @@ mod tests {
         );
     }
 
+    /// A breach of mail of another genre (a newsletter sent with its
+    /// recipients visible, a webinar's list exposed, a school platform's
+    /// grades seen by other schools, with a question at the end): its subject
+    /// names the breach and it states one fact, where the genre asked for
+    /// two. List mail about incidents stays other mail.
+    #[test]
+    fn a_breach_of_a_newsletter_or_webinar_list_is_a_notice() {
+        let mail = |subject: &str, body: &str, list: bool| {
+            format!(
+                "From: Provlabb <support@provlabb.example>\r\nTo: breach@example.test\r\n\
+                 Subject: {subject}\r\nDate: Fri, 04 Dec 2026 20:05:00 +0100\r\n{}\
+                 Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
+                if list {
+                    "List-Unsubscribe: <mailto:leave@provlabb.example>\r\n"
+                } else {
+                    ""
+                }
+            )
+        };
+        for (subject, body) in [
+            (
+                "Personuppgiftsincident: nyhetsbrev skickades med synliga mottagare",
+                "Hej,\r\n\r\nV\u{e5}rt nyhetsbrev till era f\u{f6}reningar skickades i g\u{e5}r med alla mottagares e-postadresser synliga f\u{f6}r varandra.",
+            ),
+            (
+                "Incident p\u{e5} utbildningsplattformen",
+                "Hej,\r\n\r\nElevers namn och betyg i utbildningsplattformen var synliga f\u{f6}r andra skolor. Har ni fr\u{e5}gor?",
+            ),
+            (
+                "Security incident: webinar registration list exposed",
+                "Dear customer,\r\n\r\nThe registration list for our webinar, with names and email addresses of your staff, was publicly accessible.",
+            ),
+        ] {
+            assert_eq!(read_str(&mail(subject, body, false)).kind, Kind::BreachNotice, "{subject:?}");
+            assert_eq!(read_str(&mail(subject, body, true)).kind, Kind::Other, "{subject:?}");
+        }
+    }
+
     /// Breach notices in words the incident cue did not know (hacked,
     /// malware, "skadlig kod", "röjts", "stulits", suspicious activity, a
     /// third party that gained access, disclosed, exfiltrated, the wrong
