@@ -90,7 +90,7 @@ static RE_UPDATE_WORD: Lazy<Regex> = Lazy::new(|| {
 /// "av"/"of"/"to" naming the incident, the earlier notice or its report.
 static RE_UPDATE_TAIL: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)^\s*(?:$|[:\-–—|/(\[#]|(?:nr\.?|no\.?|number)?\s*[0-9]{1,3}(?:$|[^0-9.,:]|[.,:](?:$|[^0-9]))|[0-9]{1,2}:[0-9]{2}(?:$|[^0-9])|[0-9]{4}-[0-9]{2}-[0-9]{2}|kl\.?\s*[0-9]|(?:om|kring|gällande|angående|rörande|avseende|beträffande|on|about|regarding|re|från|from)(?:$|[^\p{L}\p{N}])|(?:av|of|to|till|på|för|for|i|in)\s+(?:(?:the|vår|vårt|våra|our|den|det|er|your|this|denna|detta)\s+)?(?:incident|händelse|intrång|ärende|anmälan|meddelande|rapport|information|notification|notice|report|breach|status|personuppgiftsincident|säkerhetsincident|security incident|tidigare|föregående|previous|earlier))",
+        r"(?i)^\s*(?:$|[:\-–—|/()\[\],#]|(?:nr\.?|no\.?|number)?\s*[0-9]{1,3}(?:$|[^0-9.,:]|[.,:](?:$|[^0-9]))|[0-9]{1,2}:[0-9]{2}(?:$|[^0-9])|[0-9]{4}-[0-9]{2}-[0-9]{2}|kl\.?\s*[0-9]|(?:om|kring|gällande|angående|rörande|avseende|beträffande|on|about|regarding|re|från|from)(?:$|[^\p{L}\p{N}])|(?:av|of|to|till|på|för|for|i|in)\s+(?:(?:the|vår|vårt|våra|our|den|det|er|your|this|denna|detta)\s+)?(?:incident|händelse|intrång|ärende|anmälan|meddelande|rapport|information|notification|notice|report|breach|status|personuppgiftsincident|säkerhetsincident|security incident|tidigare|föregående|previous|earlier))",
     )
 });
 /// A cause just before the word ("efter uppdatering", "following the
@@ -299,6 +299,9 @@ mod tests {
             "RESOLVED - LabPortal outage",
             "Åtgärdat: fel i LabPortalen",
             "Uppdatering",
+            "[Update] LabPortal incident",
+            "[Resolved] LabPortal outage",
+            "Uppdatering (2): LabPortalen",
             "Here is an update on the incident.",
             "Vi lämnar härmed en uppdatering om incidenten.",
         ] {
