@@ -436,10 +436,12 @@ fn why_sv(o: &Overlap, only_case: bool) -> String {
         parts.push("överlappande incidentperiod".into());
     }
     if !o.data_categories.is_empty() {
-        parts.push(format!(
-            "samma slags uppgifter ({})",
-            o.data_categories.join(", ")
-        ));
+        let words: Vec<String> = o
+            .data_categories
+            .iter()
+            .map(|c| super::documents::words::category_words(c))
+            .collect();
+        parts.push(format!("samma slags uppgifter ({})", words.join(", ")));
     }
     if o.same_cause {
         parts.push("samma orsak".into());

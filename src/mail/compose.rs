@@ -478,6 +478,7 @@ mod tests {
             incident: &Default::default(),
             notice_text: "",
             forwarded_at: None,
+            documents: &[],
         };
         let d = opening_notice(&sender(), &f, now, vec![]);
         assert!(d.subject.starts_with("BRÅDSKANDE"));
@@ -537,6 +538,7 @@ mod tests {
                 incident: &Default::default(),
                 notice_text: &huge,
                 forwarded_at: Some(aware + chrono::Duration::hours(30)),
+                documents: &[],
             };
             let drafts = [
                 opening_notice(&sender(), &f, aware, vec![]),
@@ -660,6 +662,7 @@ mod tests {
             incident: &n.incident,
             notice_text: &n.body_text,
             forwarded_at: if n.forwarded { n.received_at } else { None },
+            documents: &n.documents,
         }
     }
 
@@ -757,6 +760,63 @@ mod tests {
         ));
     }
 
+    /// A notice that is a document: the official is told which file it is
+    /// and that the facts above come from the text only.
+    #[test]
+    fn the_opening_notice_names_the_attached_report() {
+        let raw = "From: Provlabb <support@provlabb.example>\r\nTo: breach@example.test\r\n\
+                   Subject: Personuppgiftsincident \u{2013} incidentrapport\r\n\
+                   Date: Fri, 04 Dec 2026 20:05:00 +0100\r\nMIME-Version: 1.0\r\n\
+                   Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+                   Content-Type: text/plain; charset=utf-8\r\n\r\nSe bifogad rapport.\r\n--b\r\n\
+                   Content-Type: application/pdf; name=\"Incidentrapport 2026-12.pdf\"\r\n\
+                   Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJSVFT0YK\r\n--b--\r\n";
+        let n = crate::core::notice::read(raw.as_bytes(), &Default::default()).unwrap();
+        assert_eq!(n.documents, ["Incidentrapport 2026-12.pdf"]);
+        let r = CaseRef::new("PUI", 2026, 7);
+        let route = route();
+        let f = facts_of(&r, &route, &n);
+        let d = opening_notice(&sender(), &f, f.aware_at, drafts());
+        assert!(
+            d.text.contains(
+                "Bifogat till meddelandet: Incidentrapport 2026-12.pdf. Det som står ovan är \
+                 bara läst ur meddelandets text, inte ur filen: läs filen på ärendets sida i \
+                 webbvyn.\n"
+            ),
+            "{}",
+            d.text
+        );
+        // Without a document, no such line.
+        let d = opening_notice(
+            &sender(),
+            &facts_of(&r, &route, &notice_01()),
+            f.aware_at,
+            drafts(),
+        );
+        assert!(!d.text.contains("Bifogat till meddelandet"), "{}", d.text);
+    }
+
+    /// A case opened past its deadline (a notice read late) does not say
+    /// "försenad 2 d kvar till 72-timmarsfristen": it says the deadline has
+    /// passed, and by how much.
+    #[test]
+    fn an_overdue_case_says_the_deadline_has_passed() {
+        let n = notice_01();
+        let r = CaseRef::new("PUI", 2021, 1);
+        let route = route();
+        let f = facts_of(&r, &route, &n);
+        let now = f.aware_at + chrono::Duration::hours(72 + 47);
+        let d = opening_notice(&sender(), &f, now, drafts());
+        assert!(
+            d.text.starts_with(
+                "BRÅDSKANDE: 72-timmarsfristen har redan passerats (försenad 1 d 23 h).\n"
+            ),
+            "{}",
+            d.text
+        );
+        assert!(!d.text.contains("kvar till"), "{}", d.text);
+    }
+
     #[test]
     fn an_urgent_case_says_report_now_with_the_draft() {
         let n = notice_01();
@@ -833,6 +893,7 @@ mod tests {
             notice_text: "Vi har haft en incident.",
             // A forward within minutes is transport, not a story to tell.
             forwarded_at: Some(aware + chrono::Duration::minutes(5)),
+            documents: &[],
         };
         let d = opening_notice(
             &sender(),
@@ -894,6 +955,7 @@ mod tests {
             incident: &Default::default(),
             notice_text: "   \n",
             forwarded_at: None,
+            documents: &[],
         };
         let d = opening_notice(&sender(), &f, aware, drafts());
         let t = &d.text;

@@ -265,6 +265,22 @@ pub(super) fn documents_digest(msg: &Message<'_>) -> Option<[u8; 32]> {
     any.then(|| h.finalize().into())
 }
 
+/// The file names of the documents attached to `msg` itself (as
+/// [`documents_digest`] finds them), at most `max`, each on one line and
+/// bounded; a document without a name is not named.
+pub(super) fn document_names(msg: &Message<'_>, max: usize) -> Vec<String> {
+    msg.attachments
+        .iter()
+        .take(MAX_DOCUMENT_LOOKS)
+        .filter_map(|&id| msg.parts.get(id as usize))
+        .filter(|p| is_document(p))
+        .filter_map(|p| p.attachment_name())
+        .map(|n| crate::core::bounded::one_line(n.trim(), 100))
+        .filter(|n| !n.is_empty())
+        .take(max)
+        .collect()
+}
+
 /// A PDF, Word, OpenDocument or RTF file, by its type or its file name.
 fn is_document(p: &MessagePart<'_>) -> bool {
     let by_type = p.content_type().is_some_and(|ct| {

@@ -242,7 +242,15 @@ pub struct Notice {
     /// The From fields and trace headers that authentication reads (bounded).
     #[serde(skip)]
     pub origin: crate::core::auth::Origin,
+    /// The names of the documents attached to the message (PDF, Word, …; at
+    /// most [`MAX_DOCUMENT_NAMES`]): the official is told a notice's report
+    /// is a file the reader did not read.
+    #[serde(skip)]
+    pub documents: Vec<String>,
 }
+
+/// How many attached documents a notice names.
+pub const MAX_DOCUMENT_NAMES: usize = 10;
 
 /// The address as the From header wrote it (inside the last `<…>`, else the
 /// whole value), on one line; `None` when the header is missing or too long to
@@ -602,6 +610,7 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         reply_text: crate::core::bounded::cut_text_of(&own.text, MAX_REPLY_TEXT, own.whole)
             .into_owned(),
         origin,
+        documents: mime::document_names(&msg, MAX_DOCUMENT_NAMES),
     })
 }
 

@@ -295,6 +295,7 @@ pub fn build(
         body_text: body,
         reply_text: String::new(),
         origin: crate::core::auth::Origin::default(),
+        documents: Vec::new(),
     };
     Ok(Report { notice, raw })
 }

@@ -214,6 +214,25 @@ fn a_follow_up_with_another_discovery_time_opens_its_own_case_that_names_the_cas
     );
 }
 
+/// The reasons are Swedish prose for the official: the data categories in
+/// the words the decisions use, not the contract's codes.
+#[test]
+fn the_reasons_name_the_data_in_swedish() {
+    let mut c = cand(1, &["ProvWeb"], None);
+    c.data_categories = vec!["health".into(), "personal_identity_number".into()];
+    let mut m = msg(Kind::FollowUp, &["ProvWeb"], None);
+    m.data_categories = c.data_categories.clone();
+    let Verdict::Join(j) = decide(&m, &[c], window()) else {
+        panic!("joins")
+    };
+    assert!(
+        j.why
+            .contains("samma slags uppgifter (hälso- och sjukvårdsuppgifter, personnummer)"),
+        "{}",
+        j.why
+    );
+}
+
 #[test]
 fn a_breach_notice_never_joins_by_resemblance() {
     let cands = [cand(1, &["ProvWeb"], Some("2026-11-01T13:00:00Z"))];

@@ -44,6 +44,9 @@ pub struct CaseFacts<'a> {
     /// When the forward reached the shared mailbox, for a forwarded notice:
     /// with `aware_at` it explains why the clock started earlier.
     pub forwarded_at: Option<DateTime<Utc>>,
+    /// The names of the documents attached to the notice, which the reader
+    /// does not read.
+    pub documents: &'a [String],
 }
 /// "2 d 5 h" / "5 h 10 min" / "försenad 3 h".
 pub fn human_left(left: chrono::Duration) -> String {
@@ -326,7 +329,12 @@ pub fn opening_text(
     let left = deadline - now;
     let urgent = is_urgent(f, now);
     let mut text = String::new();
-    if urgent {
+    if urgent && left < chrono::Duration::zero() {
+        text.push_str(&format!(
+            "BRÅDSKANDE: 72-timmarsfristen har redan passerats ({}).\n\n",
+            human_left(left)
+        ));
+    } else if urgent {
         text.push_str(&format!(
             "BRÅDSKANDE: {} kvar till 72-timmarsfristen.\n\n",
             human_left(left)
@@ -368,6 +376,13 @@ pub fn opening_text(
     // What happened.
     text.push_str("\nVAD HAR HÄNT\n");
     text.push_str(&summary(tz, f));
+    if !f.documents.is_empty() {
+        text.push_str(&format!(
+            "Bifogat till meddelandet: {}. Det som står ovan är bara läst ur meddelandets \
+             text, inte ur filen: läs filen på ärendets sida i webbvyn.\n",
+            f.documents.join(", ")
+        ));
+    }
     if !f.notice_text.trim().is_empty() {
         text.push_str("Det ursprungliga meddelandet står längst ned i detta mejl.\n");
     }

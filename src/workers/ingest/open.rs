@@ -274,6 +274,7 @@ impl Opening {
             } else {
                 None
             },
+            documents: &self.notice.documents,
         }
     }
 
