@@ -1123,14 +1123,7 @@ mod tests {
     /// that only uses such a word stays `other`.
     #[test]
     fn a_breach_notice_in_other_words_is_one() {
-        let mail = |subject: &str, body: &str| {
-            format!(
-                "From: Provlabb <support@provlabb.example>\r\nTo: breach@example.test\r\n\
-                 Subject: {subject}\r\nDate: Fri, 04 Dec 2026 20:05:00 +0100\r\n\
-                 Message-ID: <w@provlabb.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
-                 {body}\r\n"
-            )
-        };
+        let mail = supplier_mail;
         for body in [
             "Dear customer,\r\n\r\nOn 4 December 2026 at 14:10 we found that lab results in LabPortal were shown to the wrong patient. Names and personal identity numbers of 40 patients were affected.",
             "Dear customer,\r\n\r\nOn 4 December 2026 we detected malware on a server that hosts LabPortal. Names and email addresses may have been copied.",
@@ -1168,13 +1161,13 @@ mod tests {
     #[test]
     fn a_new_notice_about_a_software_update_is_a_breach_notice() {
         let mail = |subject: &str, first: &str| {
-            format!(
-                "From: Provlabb <support@provlabb.example>\r\nTo: breach@example.test\r\n\
-                 Subject: {subject}\r\nDate: Fri, 04 Dec 2026 20:05:00 +0100\r\n\
-                 Message-ID: <u@provlabb.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
-                 {first}\r\n\r\nVi har uppt\u{e4}ckt att provsvar i LabPortalen visades f\u{f6}r fel patient. \
+            supplier_mail(
+                subject,
+                &format!(
+                "{first}\r\n\r\nVi har uppt\u{e4}ckt att provsvar i LabPortalen visades f\u{f6}r fel patient. \
                  Felet uppt\u{e4}cktes den 4 december 2026 kl. 14:10. Ber\u{f6}rda uppgifter \u{e4}r namn \
-                 och personnummer.\r\n"
+                 och personnummer."
+                ),
             )
         };
         for (subject, first) in [
@@ -1292,6 +1285,16 @@ mod tests {
 
     fn read_str(s: &str) -> Notice {
         read(s.as_bytes(), &ReadOptions::default()).unwrap()
+    }
+
+    /// A plain-text mail from a supplier straight to the mailbox.
+    fn supplier_mail(subject: &str, body: &str) -> String {
+        format!(
+            "From: Provlabb <support@provlabb.example>\r\nTo: breach@example.test\r\n\
+             Subject: {subject}\r\nDate: Fri, 04 Dec 2026 20:05:00 +0100\r\n\
+             Message-ID: <s@provlabb.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+             {body}\r\n"
+        )
     }
 
     fn json(n: &Notice) -> serde_json::Value {
