@@ -457,7 +457,7 @@ fn ongoing(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<bool> {
 
 static RE_ATTACK: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)intrång|intrusion|intruder|cyberattack|cyberangrepp|it-attack|it-angrepp|hackerattack|hackare|hackad|hackats|ransomware|utpressningsvirus|gisslanprogram|angrepp|angripare|attack|nätfiske|phishing|skadlig kod|skadlig programvara|malware|obehörig tredje part|obehörig person|en obehörig (?:kopierade|har|hade|fick)|unauthori[sz]ed (?:third party|party|person|access)|without authori[sz]ation|utan behörighet|unauthori[sz]ed third party|threat actor|hacker|ddos|överbelastningsattack|credential stuffing|brute.?force|stulen|stulits|stöld|stolen|theft|inbrott|sql.?injection|injection attack|exploited|utnyttjades|utnyttjade en sårbarhet|password spraying|lösenordsattack|compromised through|komprometterad|komprometterat|skadeprogram|trojan|(?-u:\b)virus(?-u:\b)|infekterad|infekterat|infected with|lurades|falsk inloggningssida|fake (?:login|sign-in) page|bedräglig|fraudulent|(?:was|were|been) taken over|kapades|kapats|unknown (?:party|third party|actor)|okänd (?:part|aktör)|utomstående (?:loggade|kom|fick|har)",
+        r"(?i)intrång|intrusion|intruder|cyberattack|cyberangrepp|it-attack|it-angrepp|hackerattack|hackare|hackad|hackat|hackats|hacked|kommit åt|(?-u:\b)kom åt|ransomware|utpressningsvirus|gisslanprogram|angrepp|angripare|attack|nätfiske|phishing|skadlig kod|skadlig programvara|malware|obehörig tredje part|obehörig person|en obehörig (?:kopierade|har|hade|fick)|unauthori[sz]ed (?:third party|party|person|access)|without authori[sz]ation|utan behörighet|unauthori[sz]ed third party|threat actor|hacker|ddos|överbelastningsattack|credential stuffing|brute.?force|stulen|stulits|stöld|stolen|theft|inbrott|sql.?injection|injection attack|exploited|utnyttjades|utnyttjade en sårbarhet|password spraying|lösenordsattack|compromised through|komprometterad|komprometterat|skadeprogram|trojan|(?-u:\b)virus(?-u:\b)|infekterad|infekterat|infected with|lurades|falsk inloggningssida|fake (?:login|sign-in) page|bedräglig|fraudulent|(?:was|were|been) taken over|kapades|kapats|unknown (?:party|third party|actor)|okänd (?:part|aktör)|utomstående (?:loggade|kom|fick|har)",
     )
 });
 /// "lurade en anställd att…": [`RE_ATTACK`]'s phrase with up to two words
@@ -472,7 +472,7 @@ fn names_attack(s: &str) -> bool {
 
 static RE_HUMAN: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)mänskliga faktorn|mänskligt (?:fel|misstag)|misstag|felskick|fel mottagare|felaktig mottagare|human error|by mistake|mistakenly|wrong recipient|sent to the wrong|misdirected|glömde|glömt|tappade|tappat|borttappad|kommit bort|kom bort|förlorad|förlorade|förlust|(?-u:\b)lost(?-u:\b)|misplaced|oavsiktlig|accidental|inadvertent|råkade|förbiseende|by oversight",
+        r"(?i)mänskliga faktorn|mänskligt (?:fel|misstag)|misstag|felskick|fel mottagare|felaktig mottagare|human error|by mistake|mistakenly|wrong recipient|sent to the wrong|misdirected|glömde|glömt|tappade|tappat|borttappad|kommit bort|kom bort|förlorad|förlorade|förlust|(?-u:\b)lost(?-u:\b)|misplaced|oavsiktlig|accidental|inadvertent|råkade|råkat|förbiseende|by oversight",
     )
 });
 static RE_TECH: Lazy<Regex> = Lazy::new(|| {

@@ -1077,6 +1077,37 @@ mod tests {
         );
     }
 
+    /// A member of staff's report in their own words: a lost phone or USB
+    /// stick, a hacked account, a folder deleted by accident, papers in the
+    /// ordinary bin, someone into their mail, a decision posted to another
+    /// person. Read as `other` (the cue knew supplier notices' words), so no
+    /// case. Talk with the same words stays `other`.
+    #[test]
+    fn a_staff_report_in_its_own_words_is_a_notice() {
+        for body in [
+            "Hej,\r\n\r\nJag har tappat min jobbtelefon p\u{e5} bussen i morse. Den har inget l\u{f6}senord.",
+            "Hej,\r\n\r\nMitt konto har blivit hackat i g\u{e5}r kv\u{e4}ll. N\u{e5}gon har skickat mejl fr\u{e5}n det.",
+            "Hej,\r\n\r\nJag har r\u{e5}kat radera en mapp med personakter f\u{f6}r 30 medarbetare i morse.",
+            "Hej,\r\n\r\nEtt USB-minne med elevuppgifter (namn och personnummer) har f\u{f6}rsvunnit fr\u{e5}n l\u{e4}rarrummet.",
+            "Hej,\r\n\r\nPapper med personnummer och journalanteckningar har sl\u{e4}ngts i vanliga soporna.",
+            "Hej,\r\n\r\nN\u{e5}gon har kommit \u{e5}t min e-post. Jag s\u{e5}g inloggningar fr\u{e5}n ett annat land.",
+            "Hej,\r\n\r\nEtt beslut om ekonomiskt bist\u{e5}nd med namn och personnummer postades till en annan person.",
+        ] {
+            let n = read_str(&supplier_mail("Ang. i morse", body).replace(
+                "Provlabb <support@provlabb.example>",
+                "Anna Andersson <anna@example.test>",
+            ));
+            assert_eq!(n.kind, Kind::BreachNotice, "{body:?}");
+        }
+        for body in [
+            "Hej,\r\n\r\nJag har tappat tr\u{e5}den i projektet, kan vi ses?",
+            "Hej,\r\n\r\nGl\u{f6}m inte att sl\u{e4}nga kartongerna i soporna efter flytten.",
+        ] {
+            let n = read_str(&supplier_mail("Fr\u{e5}ga", body));
+            assert_eq!(n.kind, Kind::Other, "{body:?}");
+        }
+    }
+
     /// A breach of mail of another genre (a newsletter sent with its
     /// recipients visible, a webinar's list exposed, a school platform's
     /// grades seen by other schools, with a question at the end): its subject
