@@ -49,12 +49,10 @@ pub async fn send_digest(
     let anchor_text = anchor_text_sv(&anchor, tz);
     // Mail the server refused for good in the last week: each was told to
     // its case's DPO at once; the digest says it again.
-    let failed = store
-        .failed_mails(run_at - chrono::Duration::days(7))
-        .await?;
+    let week_ago = run_at - chrono::Duration::days(7);
+    let failed = store.failed_mails(week_ago).await?;
     // Mail recorded without a case since the last digest (at most a week):
     // a notice the reader did not know for one is seen by the DPO.
-    let week_ago = run_at - chrono::Duration::days(7);
     let since = store
         .previous_digest_run(run_at)
         .await?
