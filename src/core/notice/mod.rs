@@ -242,9 +242,9 @@ pub struct Notice {
     /// The From fields and trace headers that authentication reads (bounded).
     #[serde(skip)]
     pub origin: crate::core::auth::Origin,
-    /// The names of the documents attached to the message (PDF, Word, …; at
-    /// most [`MAX_DOCUMENT_NAMES`]): the official is told a notice's report
-    /// is a file the reader did not read.
+    /// The names of the documents attached to an incident message (PDF,
+    /// Word, …; at most [`MAX_DOCUMENT_NAMES`]; none for other mail): the
+    /// official is told a notice's report is a file the reader did not read.
     #[serde(skip)]
     pub documents: Vec<String>,
 }
@@ -610,7 +610,12 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         reply_text: crate::core::bounded::cut_text_of(&own.text, MAX_REPLY_TEXT, own.whole)
             .into_owned(),
         origin,
-        documents: mime::document_names(&msg, MAX_DOCUMENT_NAMES),
+        // Named for an incident message's opening notice only, as its
+        // identity: most mail is none.
+        documents: match kind.is_incident() {
+            true => mime::document_names(&msg, MAX_DOCUMENT_NAMES),
+            false => Vec::new(),
+        },
     })
 }
 
