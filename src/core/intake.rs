@@ -50,6 +50,10 @@ pub struct Lookup {
     pub same_notice: Option<SameNotice>,
     /// The supplier's open cases around the message's time, for `core::series`.
     pub series: Vec<series::Candidate>,
+    /// The case the message's thread or case reference named, which it is
+    /// not news of (`core::series::another_incident`): the case its own case
+    /// may belong to (before any case the series rule finds alike).
+    pub named_not_joined: Option<series::Choice>,
 }
 
 /// A case holding the same notice, as the store found it.
@@ -73,6 +77,8 @@ pub struct Context<'a> {
     pub own_id_domain: &'a str,
     /// How far around a case's awareness and opening its supplier series reaches.
     pub series_window: Duration,
+    /// The local time zone (a discovery date without a time is local).
+    pub tz: chrono_tz::Tz,
 }
 
 /// Who gets the acknowledgement of a new case.
@@ -226,7 +232,7 @@ pub fn plan(
     // Automatic mail is placed too (a status tool's updates belong with their
     // incident); it is only never answered.
     let verdict = series::decide(
-        &series::Incoming::of(n, now),
+        &series::Incoming::of(n, now, ctx.tz),
         &found.series,
         ctx.series_window,
     );
@@ -240,8 +246,10 @@ pub fn plan(
                 earlier_aware_at: None,
             };
         }
-        series::Verdict::Hint(choice) => Some(choice),
-        series::Verdict::None => None,
+        // The case its thread or number named says more to the official
+        // than a resemblance.
+        series::Verdict::Hint(choice) => found.named_not_joined.clone().or(Some(choice)),
+        series::Verdict::None => found.named_not_joined.clone(),
     };
     if automatic && n.kind != Kind::BreachNotice {
         return Plan::Record {
@@ -312,6 +320,7 @@ mod tests {
             own_address: "breach@example.test",
             own_id_domain: "breachwatch.example.test",
             series_window: Duration::days(14),
+            tz: chrono_tz::Europe::Stockholm,
         }
     }
 

@@ -30,6 +30,7 @@
 //!   resemblance.
 
 use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -211,13 +212,23 @@ pub fn supplier_key(n: &Notice, internal_domains: &[String]) -> SupplierKey {
         .address
         .as_deref()
         .or(n.sender.address.as_deref());
+    supplier_key_of(addr, n.reporter.organisation.as_deref(), internal_domains)
+}
+
+/// [`supplier_key`] of a reporter's address and organisation (as a case
+/// keeps them).
+pub fn supplier_key_of(
+    addr: Option<&str>,
+    organisation: Option<&str>,
+    internal_domains: &[String],
+) -> SupplierKey {
     let internal = addr.is_some_and(|a| super::types::is_internal(internal_domains, a));
     if internal {
         return SupplierKey::default();
     }
     SupplierKey {
         domain: addr.and_then(supplier_domain),
-        org: n.reporter.organisation.as_deref().and_then(org_key),
+        org: organisation.and_then(org_key),
     }
 }
 
@@ -277,10 +288,13 @@ pub struct Incoming {
     pub occurred_to: Option<DateTime<Utc>>,
     pub data_categories: Vec<String>,
     pub cause: Option<String>,
+    /// The local time zone: a discovery time at local midnight is a date
+    /// without a time ("upptäcktes den 20 november").
+    pub tz: Tz,
 }
 
 impl Incoming {
-    pub fn of(n: &Notice, now: DateTime<Utc>) -> Incoming {
+    pub fn of(n: &Notice, now: DateTime<Utc>, tz: Tz) -> Incoming {
         let mut times: Vec<DateTime<Utc>> =
             [n.received_at, n.aware_at].into_iter().flatten().collect();
         if times.is_empty() {
@@ -299,6 +313,7 @@ impl Incoming {
                 .cause
                 .and_then(|c| serde_json::to_value(c).ok())
                 .and_then(|v| v.as_str().map(str::to_string)),
+            tz,
         }
     }
 }
@@ -365,11 +380,20 @@ fn norm(s: &str) -> String {
         .collect()
 }
 
-fn close(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<bool> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some((a - b).num_seconds().abs() <= SAME_DISCOVERY_SECS),
-        _ => None,
-    }
+/// Whether two discovery times are the same discovery: at most an hour
+/// apart, or one is a date without a time (local midnight, as the reader
+/// gives "den 20 november") and the other falls on that local date. A final
+/// report's "the incident discovered on 20 November" is the notice's
+/// "20 November at 14:30".
+fn close(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>, tz: Tz) -> Option<bool> {
+    let (a, b) = (a?, b?);
+    let (la, lb) = (a.with_timezone(&tz), b.with_timezone(&tz));
+    let midnight = |t: &DateTime<Tz>| t.time() == chrono::NaiveTime::MIN;
+    let same_date = la.date_naive() == lb.date_naive();
+    Some(
+        (a - b).num_seconds().abs() <= SAME_DISCOVERY_SECS
+            || (same_date && (midnight(&la) || midnight(&lb))),
+    )
 }
 
 fn overlap(m: &Incoming, c: &Candidate, window: Duration) -> Overlap {
@@ -384,7 +408,7 @@ fn overlap(m: &Incoming, c: &Candidate, window: Duration) -> Overlap {
         .cloned()
         .collect();
     let other_system = systems.is_empty() && !mine.is_empty() && !c.systems.is_empty();
-    let disc = close(m.discovered_at, c.discovered_at);
+    let disc = close(m.discovered_at, c.discovered_at, m.tz);
     let periods_overlap = match (
         m.occurred_from.or(m.occurred_to),
         m.occurred_to.or(m.occurred_from),
@@ -509,6 +533,68 @@ pub fn decide(m: &Incoming, candidates: &[Candidate], window: Duration) -> Verdi
         }
         Kind::AutoReply | Kind::Other => Verdict::None,
     }
+}
+
+/// The case a message's thread headers or case reference name, as
+/// [`another_incident`] needs it: its facts and its supplier.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Named {
+    pub case: Candidate,
+    pub supplier: SupplierKey,
+}
+
+/// Whether two supplier keys name the same supplier (a domain or an
+/// organisation in common).
+fn same_supplier(a: &SupplierKey, b: &SupplierKey) -> bool {
+    (a.domain.is_some() && a.domain == b.domain) || (a.org.is_some() && a.org == b.org)
+}
+
+/// A message that answers in a case's thread or names its reference is news
+/// of that case, unless it shows it is another incident: it says so in its
+/// own words ("en ny personuppgiftsincident", `says_new`) and does not give
+/// the case's discovery time, or it is another supplier's notice (both
+/// suppliers known and different) with a discovery time of its own that is
+/// not the case's, or it reads as a breach notice (no reply, no update) with
+/// another discovery time than the case's. Then it must not join that case (it would get no clock
+/// and no opening notice): it opens its own, which names the case (the
+/// returned choice). A copy of the case's notice gives the case's
+/// discovery time and always joins; mail that is no incident message
+/// always joins. The shell leaves out a reply from the case's roster (their
+/// commands) before asking.
+pub fn another_incident(
+    m: &Incoming,
+    says_new: bool,
+    supplier: &SupplierKey,
+    named: &Named,
+    via_thread: bool,
+) -> Option<Choice> {
+    if !m.kind.is_incident() {
+        return None;
+    }
+    let disc = close(m.discovered_at, named.case.discovered_at, m.tz);
+    if disc == Some(true) {
+        return None;
+    }
+    let other_supplier = !supplier.is_empty()
+        && !named.supplier.is_empty()
+        && !same_supplier(supplier, &named.supplier);
+    // A breach notice (the reader saw no sign of a reply or an update: a
+    // colleague's forward that answers one of our mails) with a discovery
+    // of its own is another notice too.
+    let another = says_new
+        || (other_supplier && m.discovered_at.is_some())
+        || (m.kind == Kind::BreachNotice && disc == Some(false));
+    if !another {
+        return None;
+    }
+    let o = overlap(m, &named.case, Duration::zero());
+    let why = super::text::timeline::another_incident_reason(
+        via_thread,
+        other_supplier,
+        says_new,
+        disc == Some(false),
+    );
+    Some(choice(&o, why, &[]))
 }
 
 /// A follow-up that joins nothing: the case of the same system (or the

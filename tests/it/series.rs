@@ -736,6 +736,157 @@ async fn a_new_notice_about_the_same_system_and_discovery_names_the_case_it_may_
     assert!(ev[0].data["may_belong_to"].is_null(), "{:?}", ev[0].data);
 }
 
+/// A plain-text mail for the thread tests: `extra` header lines end in CRLF.
+fn thread_mail(from: &str, subject: &str, date: &str, id: &str, extra: &str, body: &str) -> String {
+    format!(
+        "From: {from}\r\nTo: breach@example.test\r\nSubject: {subject}\r\nDate: {date}\r\n\
+         Message-ID: <{id}>\r\n{extra}MIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n",
+        body.replace('\n', "\r\n")
+    )
+}
+
+/// A message in a case's thread, or naming its number, is news of that case
+/// unless it shows it is another incident. Before, all of these joined the
+/// case they named: a supplier's new breach reported in the old thread, a
+/// colleague's forward of another supplier's notice "like PUI-2026-0001";
+/// and a final report that named the discovery date without its time, sent
+/// without thread headers, opened a case of its own.
+#[tokio::test]
+async fn a_new_incident_in_an_old_thread_opens_its_own_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(&format!("sqlite://{}/t.db", dir.path().display())).await;
+    let lab = "LabPortalen Support <incident@labportal.example>";
+    let notice = "Hej,\n\nVi vill informera er om en personuppgiftsincident i LabPortalen.\n\n\
+        Den 20 november 2026 kl. 14:30 upptäckte vi att en obehörig person hade fått åtkomst \
+        till LabPortalen via ett komprometterat konto. Uppgifter om patienter (namn, \
+        personnummer och provsvar) kan ha exponerats. Cirka 400 personer i er kommun berörs.\n\n\
+        Med vänlig hälsning\nLabPortalen Support";
+    let quote =
+        format!(
+        "\n\nDen 20 nov. 2026 16:05 skrev LabPortalen Support <incident@labportal.example>:\n{}",
+        notice.lines().map(|l| format!("> {l}")).collect::<Vec<_>>().join("\n")
+    );
+    let in_thread = "In-Reply-To: <n1@labportal.example>\r\nReferences: <n1@labportal.example>\r\n";
+    let subject = "Personuppgiftsincident i LabPortalen";
+    let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+    let first = thread_mail(
+        lab,
+        subject,
+        "Fri, 20 Nov 2026 16:05:00 +0100",
+        "n1@labportal.example",
+        "",
+        notice,
+    );
+    let Handled::Opened(r1) = p
+        .handle(first.as_bytes(), None, None, at("2026-11-20T15:06:00Z"))
+        .await
+        .unwrap()
+    else {
+        panic!("the notice opens a case")
+    };
+    let opened = |h: Handled, what: &str| match h {
+        Handled::Opened(r) => r,
+        other => panic!("{what}: {other:?}"),
+    };
+    // News of the case: each joins it.
+    let news = [
+        thread_mail(lab, &format!("Re: {subject}"), "Mon, 23 Nov 2026 10:00:00 +0100", "s4@labportal.example", in_thread,
+            &format!("Hej,\n\nUppdatering om incidenten: vi har nu gått igenom loggarna. 412 personer berörs.{quote}")),
+        thread_mail(lab, &format!("Re: {subject}"), "Mon, 23 Nov 2026 10:30:00 +0100", "s5@labportal.example", in_thread,
+            &format!("Hej,\n\nEn rättelse: incidenten upptäcktes redan den 19 november 2026 kl. 22:00.{quote}")),
+        thread_mail(lab, &format!("Re: {subject}"), "Tue, 24 Nov 2026 10:00:00 +0100", "f1@labportal.example", in_thread,
+            &format!("Hej,\n\nVi har inte upptäckt några nya incidenter sedan dess. 412 personer berörs av intrånget.{quote}")),
+        thread_mail("Anna Andersson <anna@example.test>", &format!("VB: {r1} Begäran om komplettering från IMY"),
+            "Wed, 25 Nov 2026 09:00:00 +0100", "f2@example.test", "",
+            "Hej, detta kom från IMY.\n\n---------- Vidarebefordrat meddelande ---------\n\
+             Från: Integritetsskyddsmyndigheten <imy@imy.example>\nDatum: tis 24 nov. 2026 kl 15:00\n\
+             Ämne: Begäran om komplettering\nTill: Anna Andersson <anna@example.test>\n\n\
+             Integritetsskyddsmyndigheten har tagit emot er anmälan om en personuppgiftsincident i \
+             LabPortalen som upptäcktes den 20 november 2026. Vi ber er komplettera anmälan med \
+             uppgift om hur många registrerade som berörs.\n\nIntegritetsskyddsmyndigheten"),
+        thread_mail("Olivia Official <official@example.test>", &format!("SV: [{r1}] {subject}"),
+            "Wed, 25 Nov 2026 10:00:00 +0100", "o1@example.test", in_thread,
+            &format!("kvittera\n\nVi behandlar det som en ny incident om det visar sig vara ett nytt intrång.{quote}")),
+        thread_mail(lab, &format!("Re: {subject}"), "Fri, 27 Nov 2026 10:00:00 +0100", "s7@labportal.example", in_thread,
+            &format!("Hej,\n\nHär är vår slutrapport om incidenten som upptäcktes den 20 november. \
+                      Kontot är spärrat och alla lösenord är bytta.{quote}")),
+        // The same final report without thread headers: the series rule.
+        thread_mail(lab, &format!("Slutrapport: {subject}"), "Fri, 27 Nov 2026 11:00:00 +0100", "s7nt@labportal.example", "",
+            "Hej,\n\nHär är vår slutrapport om incidenten i LabPortalen som upptäcktes den 20 november. \
+             Kontot är spärrat och alla lösenord är bytta. Ärendet är avslutat från vår sida.\n\nLabPortalen Support"),
+    ];
+    for (i, m) in news.iter().enumerate() {
+        let h = p
+            .handle(m.as_bytes(), None, None, at("2026-11-27T12:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(h, Handled::Attached(r1.clone()), "news {i}");
+    }
+    // A new breach reported in the old thread, in Swedish and in English.
+    let new_sv = thread_mail(lab, &format!("Re: {subject}"), "Sat, 05 Dec 2026 11:00:00 +0100", "s1@labportal.example", in_thread,
+        &format!("Hej,\n\nVi har tyvärr upptäckt en ny personuppgiftsincident i LabPortalen, som inte har med \
+                  den tidigare att göra.\n\nDen 5 december 2026 kl. 09:10 upptäckte vi att provsvar för fel \
+                  patient hade skickats till en annan vårdgivare. Uppgifter om hälsa för cirka 30 personer har röjts.{quote}"));
+    let r2 = opened(
+        p.handle(new_sv.as_bytes(), None, None, at("2026-12-05T10:01:00Z"))
+            .await
+            .unwrap(),
+        "a new breach in the thread",
+    );
+    let new_en = thread_mail(lab, &format!("RE: {subject}"), "Sat, 05 Dec 2026 12:00:00 +0100", "s6@labportal.example", in_thread,
+        &format!("Hello,\n\nUnfortunately we have to report a new personal data breach. On 4 December 2026 at 16:00 \
+                  we discovered that a misconfigured backup of LabPortal was publicly accessible.{quote}"));
+    let r3 = opened(
+        p.handle(new_en.as_bytes(), None, None, at("2026-12-05T11:01:00Z"))
+            .await
+            .unwrap(),
+        "in English",
+    );
+    // A colleague forwards another supplier's notice, naming the case.
+    let other = thread_mail("Anna Andersson <anna@example.test>", &format!("VB: {r1} ny incident från Tryggvakt"),
+        "Mon, 07 Dec 2026 08:10:00 +0100", "s3@example.test", "",
+        &format!("Hej! Liknande den i {r1}.\n\n---------- Vidarebefordrat meddelande ---------\n\
+                  Från: Tryggvakt Larmcentral <driftinfo@tryggvakt.example>\nDatum: fre 4 dec. 2026 kl 20:05\n\
+                  Ämne: Personuppgiftsincident hos Tryggvakt\nTill: Anna Andersson <anna@example.test>\n\n\
+                  Hej,\n\nDen 4 december 2026 kl. 18:40 upptäckte vi att en obehörig person kommit åt \
+                  larmplattformen TryggCentral. Namn, adress och uppgifter om hälsotillstånd för brukare \
+                  med trygghetslarm kan ha exponerats.\n\nTryggvakt Norden AB"));
+    let r4 = opened(
+        p.handle(other.as_bytes(), None, None, at("2026-12-07T07:11:00Z"))
+            .await
+            .unwrap(),
+        "another supplier's notice",
+    );
+    let refs = [&r1, &r2, &r3, &r4];
+    for (i, a) in refs.iter().enumerate() {
+        assert!(!refs[i + 1..].contains(a), "four cases: {refs:?}");
+    }
+    // Each new case names the case it was in the thread of, and why; its
+    // clock is its own (the forward's at the supplier's Friday 20:05).
+    for (r, why) in [
+        (&r2, "svar i ärendets tråd, men säger att det gäller en ny incident och med en annan upptäcktstid"),
+        (&r3, "svar i ärendets tråd, men säger att det gäller en ny incident och med en annan upptäcktstid"),
+        (&r4, "nämner ärendenumret, men säger att det gäller en ny incident, från en annan leverantör och med en annan upptäcktstid"),
+    ] {
+        let c = p.store.case_by_ref(r).await.unwrap().unwrap();
+        let ev = p.store.case_events(c.id).await.unwrap();
+        assert_eq!(ev[0].data["may_belong_to"]["case"], r1.as_str(), "{r}: {:?}", ev[0].data);
+        assert_eq!(ev[0].data["may_belong_to"]["why"], why, "{r}");
+    }
+    let c4 = p.store.case_by_ref(&r4).await.unwrap().unwrap();
+    assert_eq!(c4.aware_at, at("2026-12-04T19:05:00Z"));
+    // A reply in the new case's thread is news of the new case.
+    let follow = thread_mail(lab, "Re: Re: Personuppgiftsincident i LabPortalen", "Sun, 06 Dec 2026 09:00:00 +0100",
+        "s1b@labportal.example", "In-Reply-To: <s1@labportal.example>\r\nReferences: <n1@labportal.example> <s1@labportal.example>\r\n",
+        "Hej,\n\nUppdatering: 31 personer berörs av felskicket.");
+    let h = p
+        .handle(follow.as_bytes(), None, None, at("2026-12-06T08:01:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(h, Handled::Attached(r2.clone()));
+}
+
 // ------------------------------------------------- the daemon, through real mail
 
 fn fixture(name: &str) -> Vec<u8> {

@@ -105,6 +105,59 @@ static RE_UPDATE_CAUSE: Lazy<Regex> = Lazy::new(|| {
 /// update of an incident: one of [`RE_UPDATE_PHRASE`], or a word of
 /// [`RE_UPDATE_WORD`] standing alone as a word, followed as a title is
 /// ([`RE_UPDATE_TAIL`]) and not after a cause ([`RE_UPDATE_CAUSE`]).
+/// A message that says it reports another incident than the one its thread
+/// or case reference is about: "en ny personuppgiftsincident", "ytterligare
+/// ett intrång", "a new personal data breach", "another incident". Negated
+/// mentions ("ingen ny incident", "no further incidents") are looked for
+/// before the match ([`RE_NEGATION`]); a following word that makes it a
+/// process or a document ("new incident report") is no new incident.
+static RE_NEW_INCIDENT: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)(?-u:\b)(?:nya?|nytt|new|another|ytterligare(?: en| ett)?|en till|ett till|en annan|ett annat|separat|separate|further|additional|fresh)\s+(?:[\p{L}-]+\s+){0,2}?(?:incident(?:er|en|erna|s)?|personuppgiftsincident(?:er)?|säkerhetsincident(?:er)?|it-incident(?:er)?|intrång(?:et)?|dataintrång(?:et)?|breach(?:es)?)(?-u:\b)",
+    )
+});
+/// The incident "has nothing to do with the earlier one".
+static RE_UNRELATED: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)(?:inte|inget|ingenting) (?:har )?(?:något )?(?:med|att göra med) (?:den|det|vår|er) (?:tidigare|förra|föregående|första)|ingen koppling till (?:den|det|vår) (?:tidigare|förra|föregående|första)|(?:unrelated|not related|no relation|no connection) to (?:the|our|your) (?:previous|earlier|first|prior|other)",
+    )
+});
+static RE_NEGATION: Lazy<Regex> = Lazy::new(|| {
+    re(r"(?i)(?-u:\b)(?:inte|ingen|inget|inga|icke|aldrig|utan|not|no|never|without|nor)(?-u:\b)")
+});
+static RE_NOT_AN_INCIDENT_AFTER: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)^[\s-]*(?:response|management|process|handling|team|report|reporting|notification|form|routine|procedure|policy|number|rapport|hantering|anmälan|blankett|rutin|rutiner|process|nummer)(?-u:\b)",
+    )
+});
+
+/// Whether the message says it reports a new incident, not news of an
+/// earlier one (see [`RE_NEW_INCIDENT`]): in a subject that is not a reply's
+/// ("Re: Ny incident" is the thread's old title), or in the text's first
+/// 3,000 bytes. The shell passes the message's own words only (a reply
+/// without its quote, a forwarder's note, the forwarded notice).
+pub fn says_new_incident(subjects: &[&str], texts: &[&str]) -> bool {
+    let subjects = subjects
+        .iter()
+        .filter(|s| !super::forward::is_reply_subject(Some(s)))
+        .map(|s| prefix(s, 1000));
+    let texts = texts.iter().map(|t| prefix(t, 3000));
+    subjects.chain(texts).any(|t| {
+        RE_UNRELATED.is_match(t)
+            || RE_NEW_INCIDENT.find_iter(t).any(|m| {
+                let before = &t[..m.start()];
+                let near = before
+                    .char_indices()
+                    .rev()
+                    .nth(39)
+                    .map_or(before, |(i, _)| &before[i..]);
+                // Only the same sentence's words negate.
+                let near = near.rsplit(['.', '!', '?', '\n']).next().unwrap_or(near);
+                !RE_NEGATION.is_match(near) && !RE_NOT_AN_INCIDENT_AFTER.is_match(&t[m.end()..])
+            })
+    })
+}
+
 fn calls_itself_an_update(line: &str) -> bool {
     let line = prefix(line, 1000);
     if RE_UPDATE_PHRASE.is_match(line) {
@@ -274,6 +327,47 @@ pub fn language(text: &str) -> Option<Language> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What makes a reply in a case's thread another incident
+    /// (`core::series::another_incident`): its own words say so.
+    #[test]
+    fn a_message_says_it_reports_a_new_incident() {
+        for text in [
+            "Vi har tyvärr upptäckt en ny personuppgiftsincident i LabPortalen.",
+            "Vi vill informera om ytterligare ett intrång i systemet.",
+            "Hej! En till incident, liknande den i PUI-2026-0001.",
+            "Det här är en annan incident än den vi rapporterade i november.",
+            "Incidenten har inte med den tidigare att göra.",
+            "Unfortunately we have to report a new personal data breach.",
+            "This is another incident, unrelated to the previous one.",
+            "We detected a separate security incident on 4 December.",
+            "Nya incidenter: två konton har kapats.",
+        ] {
+            assert!(says_new_incident(&[], &[text]), "{text}");
+        }
+        for text in [
+            "Vi har inte upptäckt några nya incidenter sedan dess.",
+            "Ingen ny incident har inträffat.",
+            "No further incidents or breaches have been detected.",
+            "We have not found any new breach of the platform.",
+            "Bifogat finns en ny incidentrapport med uppdaterade siffror.",
+            "Here is a new incident report with the updated figures.",
+            "We have a new incident response process.",
+            "Uppdatering om incidenten: 412 personer berörs.",
+            "Vi har gjort en ny anmälan till IMY.",
+            "Ett nytt intrångsskydd är installerat.",
+        ] {
+            assert!(!says_new_incident(&[], &[text]), "{text}");
+        }
+        // A subject counts unless it is a reply's (the thread's old title).
+        assert!(says_new_incident(&["VB: PUI-2026-0001 ny incident"], &[]));
+        assert!(says_new_incident(&["Ny incident i LabPortalen"], &[]));
+        assert!(!says_new_incident(&["SV: Ny incident i LabPortalen"], &[]));
+        assert!(!says_new_incident(&["Re: New incident in LabPortal"], &[]));
+        // Only the first 3,000 bytes of a text are read.
+        let late = format!("{}ny incident", "x ".repeat(2000));
+        assert!(!says_new_incident(&[], &[&late]));
+    }
 
     /// A title that calls the message an update, and a sentence about the
     /// software update that caused a new incident (which read as a follow-up

@@ -240,6 +240,17 @@ pub fn parse_person(v: &str) -> (Option<String>, Option<String>) {
     (clean(v), None)
 }
 
+/// The words above the first forwarded header block or reply quote line of
+/// `text` (a forwarder's note, a reply's own words): all of it when there is
+/// none.
+pub fn note_above_blocks(text: &str) -> &str {
+    let end = scan(text).first().map_or(text.len(), |e| match e {
+        Event::Block(b) => b.start,
+        Event::Quote(off) => *off,
+    });
+    text.get(..end).unwrap_or(text)
+}
+
 /// Byte offsets of line starts, so events can point into the text.
 fn lines_with_offsets(text: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();

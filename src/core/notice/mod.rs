@@ -247,6 +247,12 @@ pub struct Notice {
     /// official is told a notice's report is a file the reader did not read.
     #[serde(skip)]
     pub documents: Vec<String>,
+    /// An incident message that says it reports a new incident ("en ny
+    /// personuppgiftsincident", "another breach"), in its own words: a
+    /// supplier's reply in an old case's thread can be one
+    /// (`core::series::another_incident`).
+    #[serde(skip)]
+    pub says_new_incident: bool,
 }
 
 /// How many attached documents a notice names.
@@ -547,6 +553,20 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         }
         _ => (Incident::default(), details::Details::default()),
     };
+    // In the message's own words: the subjects, the notice (a reply's
+    // without its quote) and a forwarder's note above the forwarded block.
+    let says_new_incident = kind.is_incident()
+        && classify::says_new_incident(
+            &[subject.as_deref().unwrap_or(""), &notice_subject],
+            &[
+                &chain.text,
+                if forwarded {
+                    forward::note_above_blocks(&full_text)
+                } else {
+                    ""
+                },
+            ],
+        );
     let language = classify::language(&chain.text);
     let body_text = if forwarded {
         chain.text.clone()
@@ -616,6 +636,7 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
             true => mime::document_names(&msg, MAX_DOCUMENT_NAMES),
             false => Vec::new(),
         },
+        says_new_incident,
     })
 }
 

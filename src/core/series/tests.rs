@@ -33,6 +33,7 @@ fn msg(kind: Kind, systems: &[&str], discovered: Option<&str>) -> Incoming {
         occurred_to: None,
         data_categories: vec![],
         cause: None,
+        tz: chrono_tz::Europe::Stockholm,
     }
 }
 
@@ -337,4 +338,165 @@ fn the_identity_carries_the_text_hash_the_reader_made_once() {
         incident >= 10 && other >= 1 && with_documents >= 1,
         "{incident} incident ({with_documents} with documents), {other} other"
     );
+}
+
+/// A final report or a letter that gives the notice's discovery date
+/// without its time ("upptäcktes den 20 november") names the same
+/// discovery: before, midnight against 14:30 read as another discovery and
+/// the supplier's final report opened a case of its own.
+#[test]
+fn a_discovery_date_without_a_time_is_the_same_discovery_on_that_date() {
+    let stockholm = chrono_tz::Europe::Stockholm;
+    // 20 November 14:30 local; the date alone is local midnight (23:00Z).
+    let case = Some(t("2026-11-20T13:30:00Z"));
+    assert_eq!(
+        close(Some(t("2026-11-19T23:00:00Z")), case, stockholm),
+        Some(true)
+    );
+    assert_eq!(
+        close(case, Some(t("2026-11-19T23:00:00Z")), stockholm),
+        Some(true)
+    );
+    // The day before, at midnight, and another time on the same date: other.
+    assert_eq!(
+        close(Some(t("2026-11-18T23:00:00Z")), case, stockholm),
+        Some(false)
+    );
+    assert_eq!(
+        close(Some(t("2026-11-20T07:00:00Z")), case, stockholm),
+        Some(false)
+    );
+    // In summer time local midnight is 22:00Z.
+    let summer = Some(t("2026-07-03T18:05:00Z"));
+    assert_eq!(
+        close(Some(t("2026-07-02T22:00:00Z")), summer, stockholm),
+        Some(true)
+    );
+    assert_eq!(
+        close(Some(t("2026-07-02T23:00:00Z")), summer, stockholm),
+        Some(false)
+    );
+    assert_eq!(close(None, summer, stockholm), None);
+    // Through `decide`: the final report of the same system joins.
+    let mut c = cand(1, &["LabPortalen"], None);
+    c.discovered_at = case;
+    c.aware_at = t("2026-11-20T15:05:00Z");
+    c.opened_at = c.aware_at;
+    let mut m = msg(
+        Kind::FollowUp,
+        &["LabPortalen"],
+        Some("2026-11-19T23:00:00Z"),
+    );
+    m.times = vec![t("2026-11-27T09:00:00Z")];
+    assert_eq!(joined(&decide(&m, &[c], window())), Some("PUI-2026-0001"));
+}
+
+fn named(discovered: Option<&str>, domain: &str) -> Named {
+    Named {
+        case: cand(1, &["LabPortalen"], discovered),
+        supplier: SupplierKey {
+            domain: Some(domain.into()),
+            org: None,
+        },
+    }
+}
+
+fn key(domain: &str) -> SupplierKey {
+    SupplierKey {
+        domain: Some(domain.into()),
+        org: None,
+    }
+}
+
+/// A reply in a case's thread (or naming its number) that is another
+/// incident opens its own case: before, every such message joined the case
+/// it named (a supplier's new breach in the old thread, a colleague's
+/// forward of another supplier's notice "like PUI-2026-0001").
+#[test]
+fn a_message_naming_a_case_is_another_incident_only_when_it_shows_it() {
+    let lab = "labportal.example";
+    let case = named(Some("2026-11-20T13:30:00Z"), lab);
+    let new_disc = Some("2026-12-05T08:10:00Z");
+    // It says it is a new incident, with its own discovery or none.
+    for d in [new_disc, None] {
+        let m = msg(Kind::FollowUp, &["LabPortalen"], d);
+        let c = another_incident(&m, true, &key(lab), &case, true).expect("its own case");
+        assert_eq!(c.case_ref, "PUI-2026-0001");
+        assert!(
+            c.why
+                .starts_with("svar i ärendets tråd, men säger att det gäller en ny incident"),
+            "{}",
+            c.why
+        );
+    }
+    // Says so but gives the case's discovery (a copy, a quote): the case's.
+    let m = msg(Kind::FollowUp, &[], Some("2026-11-20T13:50:00Z"));
+    assert_eq!(another_incident(&m, true, &key(lab), &case, true), None);
+    // Another supplier's notice with a discovery of its own, named by number.
+    let m = msg(
+        Kind::FollowUp,
+        &["TryggCentral"],
+        Some("2026-12-04T17:40:00Z"),
+    );
+    let c = another_incident(&m, false, &key("tryggvakt.example"), &case, false).expect("its own");
+    assert_eq!(
+        c.why,
+        "nämner ärendenumret, men från en annan leverantör och med en annan upptäcktstid"
+    );
+    // Another sender with no discovery time, or the case's date: news of
+    // the case (an authority's letter about it, forwarded).
+    let m = msg(Kind::FollowUp, &[], None);
+    assert_eq!(
+        another_incident(&m, false, &key("imy.se"), &case, false),
+        None
+    );
+    let m = msg(Kind::FollowUp, &[], Some("2026-11-19T23:00:00Z"));
+    assert_eq!(
+        another_incident(&m, false, &key("imy.se"), &case, false),
+        None
+    );
+    // The same supplier with another discovery and no word of a new
+    // incident: a follow-up (what further investigation found).
+    let m = msg(Kind::FollowUp, &["LabPortalen"], new_disc);
+    assert_eq!(another_incident(&m, false, &key(lab), &case, true), None);
+    // A colleague (no supplier key) or a case without one: no comparison.
+    assert_eq!(
+        another_incident(&m, false, &SupplierKey::default(), &case, true),
+        None
+    );
+    // Read as a breach notice (a colleague's forward answering one of our
+    // mails): another discovery is another notice, the same is the case's.
+    let m = msg(Kind::BreachNotice, &["LabPortalen"], new_disc);
+    assert!(another_incident(&m, false, &SupplierKey::default(), &case, true).is_some());
+    let m = msg(
+        Kind::BreachNotice,
+        &["LabPortalen"],
+        Some("2026-11-20T13:30:00Z"),
+    );
+    assert_eq!(
+        another_incident(&m, false, &SupplierKey::default(), &case, true),
+        None
+    );
+    let m = msg(Kind::BreachNotice, &["LabPortalen"], None);
+    assert_eq!(
+        another_incident(&m, false, &SupplierKey::default(), &case, true),
+        None
+    );
+    // Mail that is no incident message always stays with the case.
+    for kind in [Kind::Other, Kind::AutoReply] {
+        let m = msg(kind, &[], new_disc);
+        assert_eq!(
+            another_incident(&m, true, &key("x.example"), &case, true),
+            None
+        );
+    }
+    // The same supplier by organisation under another domain.
+    let mut by_org = named(Some("2026-11-20T13:30:00Z"), lab);
+    by_org.supplier.org = Some("labportal".into());
+    let sender = SupplierKey {
+        domain: Some("labportal-group.example".into()),
+        org: Some("labportal".into()),
+    };
+    let m = msg(Kind::FollowUp, &[], new_disc);
+    assert_eq!(another_incident(&m, false, &sender, &by_org, true), None);
 }

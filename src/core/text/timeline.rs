@@ -183,6 +183,41 @@ pub fn join_reason(link: Link, series: Option<&Choice>) -> String {
     }
 }
 
+/// Why a message in a case's thread (or naming its reference) opened its
+/// own case instead (`core::series::another_incident`), for the "Kan höra
+/// till ärende …" line of the new case's opening notice.
+pub fn another_incident_reason(
+    via_thread: bool,
+    other_supplier: bool,
+    says_new: bool,
+    other_discovery: bool,
+) -> String {
+    let mut why = String::from(if via_thread {
+        "svar i ärendets tråd"
+    } else {
+        "nämner ärendenumret"
+    });
+    let mut but = Vec::new();
+    if says_new {
+        but.push("säger att det gäller en ny incident");
+    }
+    if other_supplier {
+        but.push("från en annan leverantör");
+    }
+    if other_discovery {
+        but.push("med en annan upptäcktstid");
+    }
+    if let Some((last, first)) = but.split_last() {
+        why.push_str(", men ");
+        if !first.is_empty() {
+            why.push_str(&first.join(", "));
+            why.push_str(" och ");
+        }
+        why.push_str(last);
+    }
+    why
+}
+
 /// `aware_at_moved` by a copy of the notice received earlier.
 pub const WHY_EARLIER_COPY: &str = "en annan kopia av ärendets anmälan togs emot tidigare; kännedom räknas från den tidigaste mottagningen";
 

@@ -148,7 +148,7 @@ impl Pipeline {
         now: DateTime<Utc>,
     ) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
         let window = self.series_window();
-        let times = series::Incoming::of(n, now).times;
+        let times = series::Incoming::of(n, now, self.cfg.tz()).times;
         let (lo, hi) = (times.iter().min()?, times.iter().max()?);
         Some((*lo - window, *hi + window))
     }
@@ -301,6 +301,61 @@ impl Pipeline {
         Ok((change, event))
     }
 
+    /// Whether an incident message that names case `case_id` (by thread
+    /// headers or its reference) is another incident
+    /// (`core::series::another_incident`): the case's facts and supplier
+    /// are read for it (one query; only incident messages from off the
+    /// case's roster ask). Its roster's replies are news of the case, their
+    /// commands included.
+    async fn another_incident(
+        &self,
+        n: &Notice,
+        case_id: i64,
+        via_thread: bool,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<series::Choice>> {
+        if !n.kind.is_incident() {
+            return Ok(None);
+        }
+        let record = self.store.case_by_id(case_id).await?;
+        let sender = n.sender.address.as_deref().unwrap_or_default();
+        if record
+            .route
+            .as_ref()
+            .is_some_and(|r| crate::core::auth::roster_role(r, sender).is_some())
+        {
+            return Ok(None);
+        }
+        let internal = &self.cfg.general.internal_domains;
+        let named = series::Named {
+            case: series::Candidate {
+                case_id: record.id,
+                case_ref: record.case_ref.to_string(),
+                aware_at: record.aware_at,
+                opened_at: record.opened_at,
+                systems: record.systems.clone(),
+                discovered_at: None,
+                occurred_from: None,
+                occurred_to: None,
+                data_categories: Vec::new(),
+                cause: None,
+            }
+            .with_facts(&record.stored.facts),
+            supplier: series::supplier_key_of(
+                record.reporter_address.as_deref(),
+                record.reporter_organisation.as_deref(),
+                internal,
+            ),
+        };
+        Ok(series::another_incident(
+            &series::Incoming::of(n, now, self.cfg.tz()),
+            n.says_new_incident,
+            &series::supplier_key(n, internal),
+            &named,
+            via_thread,
+        ))
+    }
+
     /// The lookups (thread, case reference, then the same notice or the
     /// supplier's open cases), the route and the intake decision for a read
     /// message, on its own (`placement`).
@@ -334,16 +389,34 @@ impl Pipeline {
             .as_ref()
             .and_then(|r| found.by_ref.get(&r.to_string()).copied());
         let identity = series::identity(n);
-        let (same_notice, series) = if by_thread.is_none() && by_ref.is_none() {
+        // A message naming a case by thread or reference is news of it,
+        // unless it shows it is another incident: then it is placed as if
+        // it named none, never in that case.
+        let named_not_joined = match by_thread.or(by_ref) {
+            Some(case_id) => {
+                self.another_incident(n, case_id, by_thread.is_some(), now)
+                    .await?
+            }
+            None => None,
+        };
+        let (by_thread, by_ref) = match &named_not_joined {
+            Some(_) => (None, None),
+            None => (by_thread, by_ref),
+        };
+        let (same_notice, mut series) = if by_thread.is_none() && by_ref.is_none() {
             self.join_lookup(n, &identity, found, now).await?
         } else {
             (None, Vec::new())
         };
+        if let Some(named) = &named_not_joined {
+            series.retain(|c| c.case_id != named.case_id);
+        }
         let found = intake::Lookup {
             by_thread,
             by_ref,
             same_notice,
             series,
+            named_not_joined,
         };
         let routed = routing::route(&self.cfg.routing.rules, &self.cfg.routing.default, n);
         let id_domain = self.sender.id_domain();
@@ -352,6 +425,7 @@ impl Pipeline {
             own_address: &self.cfg.smtp.from,
             own_id_domain: &id_domain,
             series_window: self.series_window(),
+            tz: self.cfg.tz(),
         };
         let plan = intake::plan(n, &found, &routed, &ctx, &self.cfg.clock, now);
         Ok(Planned {

@@ -62,6 +62,7 @@ impl Pipeline {
             own_address: &self.cfg.smtp.from,
             own_id_domain: &id_domain,
             series_window: self.series_window(),
+            tz: self.cfg.tz(),
         };
         // As if it arrived alone: the plan intake gives a message that
         // belongs to no case, for its clock and who is acknowledged.
