@@ -153,6 +153,31 @@ fn is_own(n: &Notice, ctx: &Context<'_>) -> bool {
     own_from && own_id
 }
 
+/// How far apart two receipts of one message can be: a copy delivered to
+/// two addresses of the mailbox, or delayed on one route.
+const COPY_RECEIPTS_APART_HOURS: i64 = 24;
+
+/// Whether a message whose Message-ID is already recorded is a copy of the
+/// recorded message (`(sender, receipt)` of each): the same sender
+/// (ignoring case), received within [`COPY_RECEIPTS_APART_HOURS`] of it
+/// when both receipts are known. Otherwise it is another message that
+/// reuses the id (a broken mailer gives every mail one id, a template
+/// keeps it): dropping it as a copy would lose a notice without a trace.
+pub fn a_copy_of(
+    recorded: (Option<&str>, Option<DateTime<Utc>>),
+    this: (Option<&str>, Option<DateTime<Utc>>),
+) -> bool {
+    let same_sender = match (recorded.0, this.0) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        (a, b) => a.is_none() && b.is_none(),
+    };
+    let close = match (recorded.1, this.1) {
+        (Some(a), Some(b)) => (a - b).num_hours().abs() < COPY_RECEIPTS_APART_HOURS,
+        _ => true,
+    };
+    same_sender && close
+}
+
 /// Who hears of a message attached to a case, besides the answers to a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AttachNotices {
@@ -326,6 +351,36 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         "2021-06-21T05:09:00Z".parse().unwrap()
+    }
+
+    /// A recorded Message-ID on another message: a copy only from the same
+    /// sender within a day; else another message that reuses the id.
+    #[test]
+    fn a_copy_has_the_recorded_sender_and_a_receipt_within_a_day() {
+        let t = |s: &str| Some(s.parse::<DateTime<Utc>>().unwrap());
+        let rec = (Some("incident@lab.example"), t("2026-11-20T15:05:00Z"));
+        // To a second address of the mailbox, minutes later; case of letters.
+        assert!(a_copy_of(
+            rec,
+            (Some("Incident@LAB.example"), t("2026-11-20T15:09:00Z"))
+        ));
+        assert!(a_copy_of(
+            rec,
+            (Some("incident@lab.example"), t("2026-11-21T15:04:00Z"))
+        ));
+        // A receipt unknown on either side: the sender decides.
+        assert!(a_copy_of(rec, (Some("incident@lab.example"), None)));
+        assert!(a_copy_of((None, None), (None, t("2026-11-21T15:04:00Z"))));
+        // Fifteen days later, another sender, a sender only on one side.
+        assert!(!a_copy_of(
+            rec,
+            (Some("incident@lab.example"), t("2026-12-05T10:00:00Z"))
+        ));
+        assert!(!a_copy_of(
+            rec,
+            (Some("x@other.example"), t("2026-11-20T15:09:00Z"))
+        ));
+        assert!(!a_copy_of(rec, (None, t("2026-11-20T15:09:00Z"))));
     }
 
     #[test]

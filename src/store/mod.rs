@@ -345,6 +345,16 @@ pub struct GroupItem {
     pub compose: Box<dyn FnOnce(&CaseKey) -> Composed + Send>,
 }
 
+/// A recorded message found by its Message-ID or content hash: what tells
+/// a copy of it from another message that carries the same Message-ID.
+#[derive(Debug, Clone)]
+pub struct KnownMessage {
+    pub message_id: Option<String>,
+    pub content_hash: String,
+    pub from_address: Option<String>,
+    pub received_at: Option<DateTime<Utc>>,
+}
+
 /// An open case of a supplier, as the series rule needs it.
 #[derive(Debug, Clone)]
 pub struct SeriesRow {
@@ -1134,13 +1144,13 @@ impl Store {
         dispatch!(self, case_id_by_ref(case_ref))
     }
 
-    /// Of these Message-IDs and content hashes, the recorded ones (as
-    /// `(message_id, content_hash)` rows): one indexed query for a group.
+    /// Of these Message-IDs and content hashes, the recorded ones: one
+    /// indexed query for a group.
     pub async fn known_messages(
         &self,
         ids: &[String],
         hashes: &[String],
-    ) -> Result<Vec<(Option<String>, String)>> {
+    ) -> Result<Vec<KnownMessage>> {
         if ids.is_empty() && hashes.is_empty() {
             return Ok(Vec::new());
         }

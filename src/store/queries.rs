@@ -284,15 +284,25 @@ macro_rules! backend {
                 pool: &Pool,
                 ids: &[String],
                 hashes: &[String],
-            ) -> Result<Vec<(Option<String>, String)>> {
+            ) -> Result<Vec<KnownMessage>> {
                 let mut q = sqlx::QueryBuilder::<Db>::new(
-                    "SELECT message_id, content_hash FROM messages WHERE content_hash",
+                    "SELECT message_id, content_hash, from_address, received_at FROM messages WHERE content_hash",
                 );
                 push_in(&mut q, hashes);
-                q.push(" UNION ALL SELECT message_id, content_hash FROM messages WHERE message_id");
+                q.push(
+                    " UNION ALL SELECT message_id, content_hash, from_address, received_at FROM messages WHERE message_id",
+                );
                 push_in(&mut q, ids);
                 let rows = q.build().fetch_all(pool).await?;
-                Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+                Ok(rows
+                    .iter()
+                    .map(|r| KnownMessage {
+                        message_id: r.get(0),
+                        content_hash: r.get(1),
+                        from_address: r.get(2),
+                        received_at: r.get(3),
+                    })
+                    .collect())
             }
 
             /// The case of each of these Message-IDs (received or sent), one query.

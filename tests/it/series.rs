@@ -887,6 +887,76 @@ async fn a_new_incident_in_an_old_thread_opens_its_own_case() {
     assert_eq!(h, Handled::Attached(r2.clone()));
 }
 
+/// A mailer that gives every mail one Message-ID (a template keeps it, a
+/// broken client): the second notice with a recorded Message-ID was dropped
+/// as a duplicate before (no record, no case, moved out of the INBOX). Now a
+/// copy of the recorded message (its sender, within a day) is still one,
+/// and another message is recorded without the id and placed as its own:
+/// one by one and in a group commit.
+#[tokio::test]
+async fn a_new_notice_reusing_a_recorded_message_id_is_not_dropped() {
+    use breachwatch::workers::ingest::read_all;
+    let lab = "LabPortalen Support <incident@labportal.example>";
+    let first = thread_mail(lab, "Personuppgiftsincident i LabPortalen", "Fri, 20 Nov 2026 16:05:00 +0100", "same@labportal.example", "",
+        "Hej,\n\nDen 20 november 2026 kl. 14:30 upptäckte vi att en obehörig person hade fått åtkomst \
+         till LabPortalen. Namn och personnummer för cirka 400 personer kan ha exponerats.\n\nLabPortalen Support");
+    // The same mail through a second address of the mailbox: other bytes.
+    let copy = first.replacen(
+        "From: ",
+        "X-Original-To: dataskydd@example.test\r\nFrom: ",
+        1,
+    );
+    let second = thread_mail(lab, "Personuppgiftsincident i LabPortalen", "Sat, 05 Dec 2026 11:00:00 +0100", "same@labportal.example", "",
+        "Hej,\n\nDen 5 december 2026 kl. 09:10 upptäckte vi att provsvar för fel patient hade skickats \
+         till en annan vårdgivare. Uppgifter om hälsa för cirka 30 personer har röjts.\n\nLabPortalen Support");
+    let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+    let mails = [
+        (first, at("2026-11-20T15:05:10Z")),
+        (copy, at("2026-11-20T15:06:00Z")),
+        (second.clone(), at("2026-12-05T10:00:30Z")),
+        (second, at("2026-12-05T10:00:30Z")),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    // One by one.
+    let p = pipeline(&format!("sqlite://{}/one.db", dir.path().display())).await;
+    let mut one = Vec::new();
+    for (raw, t) in &mails {
+        one.push(
+            p.handle(raw.as_bytes(), Some(*t), None, at("2026-12-05T10:01:00Z"))
+                .await
+                .unwrap(),
+        );
+    }
+    let [Handled::Opened(r1), Handled::Duplicate, Handled::Opened(r2), Handled::Duplicate] =
+        &one[..]
+    else {
+        panic!("{one:?}")
+    };
+    assert_ne!(r1, r2);
+    // The second notice is recorded on its case without the id; the id
+    // still finds the first.
+    let c2 = p.store.case_by_ref(r2).await.unwrap().unwrap();
+    let msgs = p.store.case_messages(c2.id).await.unwrap();
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0].message_id, None);
+    // In a group commit, the same answers.
+    let g = pipeline(&format!("sqlite://{}/group.db", dir.path().display())).await;
+    let reads = read_all(
+        g.cfg.read_options(),
+        mails
+            .iter()
+            .map(|(raw, t)| (raw.as_bytes().to_vec(), Some(*t), None))
+            .collect(),
+    )
+    .await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let (grouped, err) = g
+        .handle_batch(&reads, &stop, Some(at("2026-12-05T10:01:00Z")))
+        .await;
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(grouped, one);
+}
+
 // ------------------------------------------------- the daemon, through real mail
 
 fn fixture(name: &str) -> Vec<u8> {

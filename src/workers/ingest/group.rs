@@ -47,7 +47,8 @@ enum Step<'a> {
     Quarantine(String),
     /// Already recorded: nothing to write.
     Duplicate,
-    Planned(&'a Notice, Box<Planned>),
+    /// The message as placed (without a reused Message-ID) and its plan.
+    Planned(Box<(std::borrow::Cow<'a, Notice>, Planned)>),
 }
 
 /// The existing case a plan changes (a group holds at most one change per
@@ -323,11 +324,11 @@ impl Pipeline {
                 Err(why) => Step::Quarantine(why.clone()),
                 Ok(n) => match self.plan_new(n, &m.hash, &found, now).await? {
                     None => Step::Duplicate,
-                    Some(p) => Step::Planned(n, Box::new(p)),
+                    Some(np) => Step::Planned(Box::new(np)),
                 },
             };
-            if let Step::Planned(_, p) = &step {
-                if let Some(id) = attached_case(&p.plan) {
+            if let Step::Planned(np) = &step {
+                if let Some(id) = attached_case(&np.1.plan) {
                     if !touched.insert(id) {
                         break;
                     }
@@ -354,8 +355,9 @@ impl Pipeline {
             let p = match step {
                 Step::Quarantine(why) => Some(quarantine::quarantined(base, why, None)),
                 Step::Duplicate => None,
-                Step::Planned(n, p) => {
-                    Some(self.build(n, base, None, *p, &records, now, None).await?)
+                Step::Planned(np) => {
+                    let (n, p) = *np;
+                    Some(self.build(&n, base, None, p, &records, now, None).await?)
                 }
             };
             prepared.push(p.map(|p| (p, hash)));

@@ -251,8 +251,14 @@ impl Pipeline {
         let by_ref = refs_found.into_iter().collect();
         let notices = (notices.len() < GROUP_ROWS_MAX as usize).then_some(notices);
         Ok(Found {
-            known_ids: known.iter().filter_map(|(m, _)| m.clone()).collect(),
-            known_hashes: known.into_iter().map(|(_, h)| h).collect(),
+            known_ids: known
+                .iter()
+                .filter_map(|k| {
+                    let id = k.message_id.clone()?;
+                    Some((id, (k.from_address.clone(), k.received_at)))
+                })
+                .collect(),
+            known_hashes: known.into_iter().map(|k| k.content_hash).collect(),
             by_message_id,
             by_ref,
             notices,
@@ -441,7 +447,8 @@ type SupplierRow = (Option<String>, Option<String>, SeriesRow);
 
 /// What a group's look-ups found ([`Pipeline::lookups`]).
 pub(super) struct Found {
-    known_ids: HashSet<String>,
+    /// Recorded Message-IDs with their sender and receipt.
+    known_ids: HashMap<String, (Option<String>, Option<DateTime<Utc>>)>,
     known_hashes: HashSet<String>,
     by_message_id: HashMap<String, i64>,
     by_ref: HashMap<String, i64>,
@@ -452,10 +459,38 @@ pub(super) struct Found {
 
 impl Found {
     /// Is this message already recorded (by Message-ID or by its bytes)?
-    pub(super) fn known(&self, message_id: Option<&str>, content_hash: &str) -> bool {
-        self.known_hashes.contains(content_hash)
-            || message_id.is_some_and(|m| self.known_ids.contains(m))
+    pub(super) fn known(&self, n: &Notice, content_hash: &str) -> Seen {
+        if self.known_hashes.contains(content_hash) {
+            return Seen::Copy;
+        }
+        let id = n.message_id.as_deref().map(strip_brackets);
+        match id.as_deref().and_then(|m| self.known_ids.get(m)) {
+            None => Seen::New,
+            Some((from, received)) => {
+                if intake::a_copy_of(
+                    (from.as_deref(), *received),
+                    (n.sender.address.as_deref(), n.received_at),
+                ) {
+                    Seen::Copy
+                } else {
+                    Seen::ReusedId
+                }
+            }
+        }
     }
+}
+
+/// Whether a read message is already recorded ([`Found::known`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Seen {
+    New,
+    /// The same bytes, or another copy of the recorded message with its
+    /// Message-ID (from another address, a replay): nothing to write.
+    Copy,
+    /// Another message that carries a recorded message's Message-ID (another
+    /// sender, or received days apart): recorded as a message of its own,
+    /// without that Message-ID (`intake::a_copy_of`).
+    ReusedId,
 }
 
 /// What a group of messages is looked up by ([`Pipeline::lookups`]).

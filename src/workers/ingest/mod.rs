@@ -8,6 +8,7 @@
 //! transaction: `record.rs`, `attach.rs`, `open.rs`. `placement.rs` answers
 //! `rules test` with the same lookups, recording nothing.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -304,33 +305,48 @@ impl Pipeline {
         now: DateTime<Utc>,
         via: Option<&serde_json::Value>,
     ) -> anyhow::Result<Option<Prepared>> {
-        let Some(planned) = self.plan_new(n, &base.content_hash, found, now).await? else {
+        let Some((n, planned)) = self.plan_new(n, &base.content_hash, found, now).await? else {
             return Ok(None);
         };
         let records = Records::default();
-        self.build(n, base, checkpoint, planned, &records, now, via)
+        self.build(&n, base, checkpoint, planned, &records, now, via)
             .await
             .map(Some)
     }
 
     /// The plan for a read message from a group's look-ups: None when the
     /// message is already recorded (a duplicate: nothing to write).
-    async fn plan_new(
+    async fn plan_new<'n>(
         &self,
-        n: &Notice,
+        n: &'n Notice,
         content_hash: &str,
         found: &lookup::Found,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<Planned>> {
-        let message_id = n.message_id.as_deref().map(strip_brackets);
-        if found.known(message_id.as_deref(), content_hash) {
-            tracing::info!(
-                message_id = message_id.as_deref().unwrap_or("-"),
-                "duplicate message, already recorded"
-            );
-            return Ok(None);
-        }
-        Ok(Some(self.plan_found(n, found, now).await?))
+    ) -> anyhow::Result<Option<(Cow<'n, Notice>, Planned)>> {
+        let n = match found.known(n, content_hash) {
+            lookup::Seen::New => Cow::Borrowed(n),
+            lookup::Seen::Copy => {
+                tracing::info!(
+                    message_id = n
+                        .message_id
+                        .as_deref()
+                        .map(strip_brackets)
+                        .as_deref()
+                        .unwrap_or("-"),
+                    "duplicate message, already recorded"
+                );
+                return Ok(None);
+            }
+            lookup::Seen::ReusedId => {
+                tracing::warn!(
+                    content_hash = %content_hash,
+                    "another message with a recorded Message-ID: recorded without it"
+                );
+                Cow::Owned(without_message_id(n))
+            }
+        };
+        let planned = self.plan_found(&n, found, now).await?;
+        Ok(Some((n, planned)))
     }
 
     /// The write of a planned message; the cases it attaches to come from
@@ -506,6 +522,19 @@ impl Read {
             self.origin.as_ref(),
         )
     }
+}
+
+/// A message that reuses a recorded message's Message-ID, as it is placed
+/// and recorded: without that id (the register keeps one message per id;
+/// its raw bytes keep the header), so it is neither that message's copy nor
+/// "the same notice" by that id.
+fn without_message_id(n: &Notice) -> Notice {
+    let mut own = n.clone();
+    if !own.forwarded {
+        own.notice_message_id = None;
+    }
+    own.message_id = None;
+    own
 }
 
 /// Reads one message with the pure reader (catching a panic, belt and braces).
