@@ -111,6 +111,36 @@ pub fn text_and_documents_hash(text: &str, documents: Option<&[u8; 32]>) -> Opti
     Some(hex::encode(h.finalize()))
 }
 
+/// Whether a case that holds a notice with the same normalised text holds
+/// this one (a copy: another forward, another address) and not another
+/// notice in the same words (a template: the next outage, a colleague's
+/// report in the intranet's wording). A copy is received within `window`
+/// of the case's awareness (any of `times`, the message's receipt and its
+/// chain's earliest), and its reporter is the case's when both are known
+/// and of one kind (both ours or both outside: a forward the reader could
+/// not unwrap names the forwarder, and is not told apart by that).
+pub fn same_text_is_a_copy(
+    times: &[DateTime<Utc>],
+    reporter: Option<&str>,
+    case_aware_at: DateTime<Utc>,
+    case_reporter: Option<&str>,
+    window: Duration,
+    internal_domains: &[String],
+) -> bool {
+    let near = times
+        .iter()
+        .any(|t| (*t - case_aware_at).num_seconds().abs() <= window.num_seconds());
+    let other_reporter = match (reporter, case_reporter) {
+        (Some(a), Some(b)) => {
+            !a.eq_ignore_ascii_case(b)
+                && super::types::is_internal(internal_domains, a)
+                    == super::types::is_internal(internal_domains, b)
+        }
+        _ => false,
+    };
+    near && !other_reporter
+}
+
 /// Mail providers whose domain says nothing about the organisation.
 const FREEMAIL: &[&str] = &[
     "gmail.com",

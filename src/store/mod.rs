@@ -284,6 +284,8 @@ pub struct NoticeMatch {
     /// True when found by Message-ID, false when by text.
     pub by_message_id: bool,
     pub aware_at: DateTime<Utc>,
+    /// The case's reporter (of its opening notice).
+    pub reporter: Option<String>,
 }
 
 /// A message on a case holding a notice identity ([`Store::cases_by_notices`]).
@@ -293,6 +295,8 @@ pub struct NoticeRow {
     pub notice_message_id: Option<String>,
     pub text_hash: Option<String>,
     pub aware_at: DateTime<Utc>,
+    /// The case's reporter (of its opening notice).
+    pub reporter: Option<String>,
 }
 
 /// The most rows a group look-up returns; a group whose look-up reaches it is
@@ -369,11 +373,16 @@ pub struct SeriesRow {
 
 /// The case holding a notice, by the notice's identity (`core::series::Identity`):
 /// both arms use an index (`messages_notice_message_id`, `messages_text_hash`).
+/// The latest message on a case of each arm (a case opened from a later
+/// copy of a template text is the one its copies join), the one by
+/// Message-ID first.
 pub const NOTICE_QUERY: &str =
-    "SELECT m.case_id, m.notice_message_id = $1, c.aware_at FROM messages m \
-     JOIN cases c ON c.id = m.case_id \
-     WHERE m.case_id IS NOT NULL AND (m.notice_message_id = $1 OR m.text_hash = $2) \
-     ORDER BY m.id LIMIT 1";
+    "SELECT a.* FROM (SELECT m.case_id, TRUE AS by_id, c.aware_at, c.reporter_address \
+     FROM messages m JOIN cases c ON c.id = m.case_id \
+     WHERE m.case_id IS NOT NULL AND m.notice_message_id = $1 ORDER BY m.id DESC LIMIT 1) a \
+     UNION ALL SELECT b.* FROM (SELECT m.case_id, FALSE AS by_id, c.aware_at, c.reporter_address \
+     FROM messages m JOIN cases c ON c.id = m.case_id \
+     WHERE m.case_id IS NOT NULL AND m.text_hash = $2 ORDER BY m.id DESC LIMIT 1) b";
 
 /// The series lookup, shared by both backends and by the test that checks its
 /// query plan: the open cases of a supplier (by registered mail domain or by
@@ -1112,15 +1121,16 @@ impl Store {
         dispatch!(self, split_message(case_id, parents))
     }
 
-    /// The case holding a notice with this identity (its Message-ID, else its
-    /// normalised text's hash), oldest first. One indexed query.
+    /// The cases holding a notice with this identity: the latest message on
+    /// a case with its Message-ID, then the latest with its normalised
+    /// text's hash (at most two rows). One indexed query.
     pub async fn case_by_notice(
         &self,
         notice_message_id: Option<&str>,
         text_hash: Option<&str>,
-    ) -> Result<Option<NoticeMatch>> {
+    ) -> Result<Vec<NoticeMatch>> {
         if notice_message_id.is_none() && text_hash.is_none() {
-            return Ok(None);
+            return Ok(Vec::new());
         }
         dispatch!(self, case_by_notice(notice_message_id, text_hash))
     }
@@ -1174,7 +1184,7 @@ impl Store {
         dispatch!(self, case_ids_by_refs(refs))
     }
 
-    /// [`NOTICE_QUERY`] for a group: for each of these identities the first
+    /// [`NOTICE_QUERY`] for a group: for each of these identities the latest
     /// message on a case holding it (one index probe each), oldest first, at
     /// most [`GROUP_ROWS_MAX`].
     pub async fn cases_by_notices(

@@ -217,17 +217,18 @@ macro_rules! backend {
                 pool: &Pool,
                 notice_message_id: Option<&str>,
                 text_hash: Option<&str>,
-            ) -> Result<Option<NoticeMatch>> {
-                let row = sqlx::query(NOTICE_QUERY)
+            ) -> Result<Vec<NoticeMatch>> {
+                let rows = sqlx::query(NOTICE_QUERY)
                 .bind(notice_message_id)
                 .bind(text_hash)
-                .fetch_optional(pool)
+                .fetch_all(pool)
                 .await?;
-                Ok(row.map(|r| NoticeMatch {
+                Ok(rows.iter().map(|r| NoticeMatch {
                     case_id: r.get(0),
                     by_message_id: r.get::<Option<bool>, _>(1).unwrap_or(false),
                     aware_at: r.get(2),
-                }))
+                    reporter: r.get(3),
+                }).collect())
             }
 
             /// `IN (…)` of binds; an empty list is `IN (NULL)` (matches nothing).
@@ -244,7 +245,7 @@ macro_rules! backend {
                 q.push(")");
             }
 
-            /// For each of `keys` (at least one), the id of the first message
+            /// For each of `keys` (at least one), the id of the latest message
             /// on a case whose `column` (a notice identity) is that key, NULL
             /// when there is none: one probe of the index ordered by (key, id)
             /// each (`messages_notice_message_id`, `messages_text_hash`,
@@ -252,7 +253,7 @@ macro_rules! backend {
             fn push_first_on_case(q: &mut sqlx::QueryBuilder<Db>, column: &str, keys: &[String]) {
                 q.push("SELECT (SELECT id FROM messages WHERE ");
                 q.push(column);
-                q.push(" = k.column1 AND case_id IS NOT NULL ORDER BY id LIMIT 1) FROM (VALUES ");
+                q.push(" = k.column1 AND case_id IS NOT NULL ORDER BY id DESC LIMIT 1) FROM (VALUES ");
                 let mut list = q.separated(", ");
                 for key in keys {
                     list.push("(");
@@ -333,14 +334,14 @@ macro_rules! backend {
                 notice_ids: &[String],
                 text_hashes: &[String],
             ) -> Result<Vec<NoticeRow>> {
-                // Only the first message of a case per identity: the one a
+                // Only the latest message of a case per identity: the one a
                 // message-by-message look-up ([`NOTICE_QUERY`]) would find. A
                 // notice forwarded a hundred times gave a hundred rows before,
                 // 8 ms a group in the drain benchmark, and read a hundred
                 // index entries until session 32 (issue #10).
                 let mut q = sqlx::QueryBuilder::<Db>::new(
-                    "SELECT m.id, m.case_id, m.notice_message_id, m.text_hash, c.aware_at FROM messages m \
-                     JOIN cases c ON c.id = m.case_id WHERE m.id IN (",
+                    "SELECT m.id, m.case_id, m.notice_message_id, m.text_hash, c.aware_at, c.reporter_address \
+                     FROM messages m JOIN cases c ON c.id = m.case_id WHERE m.id IN (",
                 );
                 let mut arms: Vec<(&str, &[String])> = Vec::with_capacity(2);
                 for (column, keys) in [("notice_message_id", notice_ids), ("text_hash", text_hashes)] {
@@ -367,6 +368,7 @@ macro_rules! backend {
                         notice_message_id: r.get(2),
                         text_hash: r.get(3),
                         aware_at: r.get(4),
+                        reporter: r.get(5),
                     })
                     .collect())
             }

@@ -455,9 +455,9 @@ async fn two_forwards_are_one_case_with_the_earliest_awareness(db_url: &str) {
     assert_eq!(h, Handled::Attached(r.clone()));
     assert_eq!(p.store.list_cases().await.unwrap().len(), 1);
     // The group's same-notice look-up: three copies on the case; per identity
-    // one row, the first message holding it (the forwards hold the text, only
-    // the supplier's own mail its Message-ID), none for an identity no case
-    // holds; either kind of identity alone, or both.
+    // one row, the latest message holding it (the supplier's own mail, which
+    // holds the text and the Message-ID: one row for both), none for an
+    // identity no case holds; either kind of identity alone, or both.
     let n = breachwatch::core::notice::read(inner.as_bytes(), &p.cfg.read_options()).unwrap();
     let id = breachwatch::core::series::identity(&n);
     let (mid, text) = (id.notice_message_id.unwrap(), id.text_hash.unwrap());
@@ -465,7 +465,7 @@ async fn two_forwards_are_one_case_with_the_earliest_awareness(db_url: &str) {
     for (ids, texts, want) in [
         (vec![mid.clone(), unknown.clone()], vec![], 1),
         (vec![], vec![text.clone(), unknown.clone()], 1),
-        (vec![mid.clone()], vec![text.clone()], 2),
+        (vec![mid.clone()], vec![text.clone()], 1),
         (vec![unknown.clone()], vec![unknown.clone()], 0),
     ] {
         let rows = p.store.cases_by_notices(&ids, &texts).await.unwrap();
@@ -953,6 +953,58 @@ async fn a_new_notice_reusing_a_recorded_message_id_is_not_dropped() {
     let (grouped, err) = g
         .handle_batch(&reads, &stop, Some(at("2026-12-05T10:01:00Z")))
         .await;
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(grouped, one);
+}
+
+/// Two reports in the same words (the intranet's wording of a lost phone)
+/// by two people five weeks apart: the second joined the first case as "the
+/// same notice" (same text) before, with no clock of its own. A copy (the
+/// reporter's manager forwarding it, the reporter sending it again) still
+/// joins its own report's case; one by one and in a group commit.
+#[tokio::test]
+async fn a_report_in_the_words_of_an_earlier_one_is_a_notice_of_its_own() {
+    use breachwatch::workers::ingest::read_all;
+    let words =
+        "Hej,\n\nJag har tappat min jobbtelefon. Telefonen innehåller mejl med personuppgifter \
+                 om brukare inom hemtjänsten. Den var låst med PIN-kod.\n\nHälsningar";
+    let subject = "Personuppgiftsincident: borttappad telefon";
+    let anna = "Anna Andersson <anna@example.test>";
+    let bertil = "Bertil Berg <bertil@example.test>";
+    let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+    let mails = [
+        (thread_mail(anna, subject, "Mon, 02 Nov 2026 09:00:00 +0100", "p1@example.test", "", words), at("2026-11-02T08:00:10Z")),
+        (thread_mail(anna, subject, "Tue, 03 Nov 2026 09:00:00 +0100", "p4@example.test", "", words), at("2026-11-03T08:00:10Z")),
+        (thread_mail(bertil, subject, "Mon, 07 Dec 2026 09:00:00 +0100", "p2@example.test", "", words), at("2026-12-07T08:00:10Z")),
+        (thread_mail("Chef Chefsson <chef@example.test>", &format!("VB: {subject}"), "Mon, 07 Dec 2026 10:00:00 +0100", "p3@example.test", "",
+            &format!("Se nedan.\n\nFrån: {bertil}\nSkickat: den 7 december 2026 09:00\nTill: Dataskydd <breach@example.test>\nÄmne: {subject}\n\n{words}")),
+         at("2026-12-07T09:00:10Z")),
+    ];
+    let now = at("2026-12-07T09:01:00Z");
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(&format!("sqlite://{}/one.db", dir.path().display())).await;
+    let mut one = Vec::new();
+    for (raw, t) in &mails {
+        one.push(p.handle(raw.as_bytes(), Some(*t), None, now).await.unwrap());
+    }
+    let [Handled::Opened(r1), Handled::Attached(a1), Handled::Opened(r2), Handled::Attached(a2)] =
+        &one[..]
+    else {
+        panic!("{one:?}")
+    };
+    assert_ne!(r1, r2);
+    assert_eq!((a1, a2), (r1, r2));
+    let g = pipeline(&format!("sqlite://{}/group.db", dir.path().display())).await;
+    let reads = read_all(
+        g.cfg.read_options(),
+        mails
+            .iter()
+            .map(|(raw, t)| (raw.as_bytes().to_vec(), Some(*t), None))
+            .collect(),
+    )
+    .await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let (grouped, err) = g.handle_batch(&reads, &stop, Some(now)).await;
     assert!(err.is_none(), "{err:?}");
     assert_eq!(grouped, one);
 }

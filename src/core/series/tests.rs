@@ -500,3 +500,46 @@ fn a_message_naming_a_case_is_another_incident_only_when_it_shows_it() {
     let m = msg(Kind::FollowUp, &[], new_disc);
     assert_eq!(another_incident(&m, false, &sender, &by_org, true), None);
 }
+
+/// The same words are a copy of the case's notice only near its time and
+/// from its reporter: a template (the intranet's wording of a lost phone,
+/// a supplier's outage text) is another notice.
+#[test]
+fn the_same_text_is_a_copy_only_near_the_case_and_from_its_reporter() {
+    let ours = vec!["example.test".to_string()];
+    let aware = t("2026-11-02T08:00:00Z");
+    let w = window();
+    let copy = |times: &[&str], rep: Option<&str>, case_rep: Option<&str>| {
+        let times: Vec<DateTime<Utc>> = times.iter().map(|s| t(s)).collect();
+        same_text_is_a_copy(&times, rep, aware, case_rep, w, &ours)
+    };
+    let anna = Some("anna@example.test");
+    // Anna again the next day; a forward of her mail a week later.
+    assert!(copy(&["2026-11-03T08:00:00Z"], anna, anna));
+    assert!(copy(
+        &["2026-11-09T08:00:00Z", "2026-11-02T08:00:00Z"],
+        Some("ANNA@example.test"),
+        anna
+    ));
+    // Bertil in the same words; Anna's words five weeks later.
+    assert!(!copy(
+        &["2026-11-03T08:00:00Z"],
+        Some("bertil@example.test"),
+        anna
+    ));
+    assert!(!copy(&["2026-12-07T08:00:00Z"], anna, anna));
+    // Two suppliers in one template; a supplier's notice against a forward
+    // the reader could not unwrap (the forwarder as reporter): a copy.
+    let lab = Some("incident@lab.example");
+    assert!(!copy(
+        &["2026-11-03T08:00:00Z"],
+        Some("noc@other.example"),
+        lab
+    ));
+    assert!(copy(
+        &["2026-11-03T08:00:00Z"],
+        Some("sam@example.test"),
+        lab
+    ));
+    assert!(copy(&["2026-11-03T08:00:00Z"], None, lab));
+}

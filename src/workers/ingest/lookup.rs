@@ -34,33 +34,43 @@ impl Pipeline {
         if !n.kind.is_incident() {
             return Ok((None, Vec::new()));
         }
-        if let Some(same) = self.same_notice(identity, found).await? {
+        if let Some(same) = self.same_notice(n, identity, found, now).await? {
             return Ok((Some(same), Vec::new()));
         }
         Ok((None, self.series_of(n, found, now).await?))
     }
 
     /// A case that already holds the same notice (by the inner Message-ID,
-    /// else by the normalised text).
+    /// else by the normalised text when it is a copy, not a template:
+    /// `series::same_text_is_a_copy`).
     async fn same_notice(
         &self,
+        n: &Notice,
         identity: &series::Identity,
         found: &Found,
+        now: DateTime<Utc>,
     ) -> anyhow::Result<Option<intake::SameNotice>> {
-        let same = match &found.notices {
-            Some(rows) => rows
-                .iter()
-                .find(|r| {
-                    (identity.notice_message_id.is_some()
-                        && r.notice_message_id == identity.notice_message_id)
-                        || (identity.text_hash.is_some() && r.text_hash == identity.text_hash)
-                })
-                .map(|r| NoticeMatch {
-                    case_id: r.case_id,
-                    by_message_id: identity.notice_message_id.is_some()
-                        && r.notice_message_id == identity.notice_message_id,
-                    aware_at: r.aware_at,
-                }),
+        let matches: Vec<NoticeMatch> = match &found.notices {
+            Some(rows) => {
+                let by_id = rows.iter().find(|r| {
+                    identity.notice_message_id.is_some()
+                        && r.notice_message_id == identity.notice_message_id
+                });
+                let by_text = rows
+                    .iter()
+                    .find(|r| identity.text_hash.is_some() && r.text_hash == identity.text_hash);
+                [(by_id, true), (by_text, false)]
+                    .into_iter()
+                    .filter_map(|(r, by_message_id)| {
+                        r.map(|r| NoticeMatch {
+                            case_id: r.case_id,
+                            by_message_id,
+                            aware_at: r.aware_at,
+                            reporter: r.reporter.clone(),
+                        })
+                    })
+                    .collect()
+            }
             None => {
                 self.store
                     .case_by_notice(
@@ -70,6 +80,18 @@ impl Pipeline {
                     .await?
             }
         };
+        let times = series::Incoming::of(n, now, self.cfg.tz()).times;
+        let same = matches.into_iter().find(|m| {
+            m.by_message_id
+                || series::same_text_is_a_copy(
+                    &times,
+                    n.reporter.address.as_deref(),
+                    m.aware_at,
+                    m.reporter.as_deref(),
+                    self.series_window(),
+                    &self.cfg.general.internal_domains,
+                )
+        });
         Ok(same.map(|m| intake::SameNotice {
             case_id: m.case_id,
             link: if m.by_message_id {
