@@ -276,7 +276,14 @@ pub fn plan(
         series::Verdict::Hint(choice) => found.named_not_joined.clone().or(Some(choice)),
         series::Verdict::None => found.named_not_joined.clone(),
     };
-    if automatic && n.kind != Kind::BreachNotice {
+    // Automatic mail that joins nothing is only recorded (an out-of-office,
+    // a status page's "service restored"), unless it is an incident message
+    // that names personal data: a supplier's bulk-sent update on a breach
+    // whose first notice never reached this mailbox is news of a breach,
+    // and recorded as automatic it would be seen by nobody.
+    let breach_news = n.kind == Kind::FollowUp
+        && (!n.incident.data_categories.is_empty() || n.incident.data_subjects.is_some());
+    if automatic && n.kind != Kind::BreachNotice && !breach_news {
         return Plan::Record {
             reason: RecordReason::Automatic,
         };
@@ -665,6 +672,49 @@ mod tests {
             } => assert!(c.why.contains("ProvWeb"), "{}", c.why),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A supplier's update sent as bulk mail (or by a status page) that
+    /// joins no case: recorded as automatic before, seen by nobody; now a
+    /// case when it names personal data, still only recorded when it does
+    /// not ("service restored").
+    #[test]
+    fn an_automatic_update_on_a_breach_with_no_case_opens_one() {
+        let d = vec!["example.test".to_string()];
+        for headers in [
+            "Precedence: bulk\r\nList-Unsubscribe: <mailto:u@lev.example>\r\nSubject: Uppdatering: personuppgiftsincident i ProvWeb",
+            "Auto-Submitted: auto-generated\r\nSubject: [ProvWeb] Update - unauthorized access",
+        ] {
+            let n = supplier_mail(
+                headers,
+                "Uppdatering om incidenten: den 1 juni 2021 upptäckte vi att en obehörig person \
+                 kommit åt ProvWeb. Namn och personnummer för 2 000 patienter har exponerats.",
+            );
+            assert!(n.threading.never_answer);
+            assert_eq!(n.kind, Kind::FollowUp, "{n:?}");
+            match plan(&n, &Lookup::default(), &route(), &ctx(&d), &ReminderPlan::default(), now()) {
+                Plan::Open { ack: AckTo::Dpo, .. } => {}
+                other => panic!("{headers}: {other:?}"),
+            }
+        }
+        let n = supplier_mail(
+            "Auto-Submitted: auto-generated\r\nSubject: Uppdatering: driftstörning i ProvWeb",
+            "Uppdatering om incidenten: ProvWeb fungerar igen. Incidenten är åtgärdad.",
+        );
+        assert_eq!(n.kind, Kind::FollowUp, "{n:?}");
+        assert_eq!(
+            plan(
+                &n,
+                &Lookup::default(),
+                &route(),
+                &ctx(&d),
+                &ReminderPlan::default(),
+                now()
+            ),
+            Plan::Record {
+                reason: RecordReason::Automatic
+            }
+        );
     }
 
     #[test]
