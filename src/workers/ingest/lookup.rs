@@ -80,6 +80,9 @@ impl Pipeline {
                     .await?
             }
         };
+        // The Message-ID's match first (SQL does not promise the arms' order).
+        let mut matches = matches;
+        matches.sort_by_key(|m| !m.by_message_id);
         let times = series::Incoming::of(n, now, self.cfg.tz()).times;
         let same = matches.into_iter().find(|m| {
             m.by_message_id
