@@ -565,6 +565,12 @@ pub fn decide(m: &Incoming, candidates: &[Candidate], window: Duration) -> Verdi
     }
 }
 
+/// [`close`] for the shell: whether two discovery times are one discovery
+/// (None when either is unknown).
+pub fn same_discovery(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>, tz: Tz) -> Option<bool> {
+    close(a, b, tz)
+}
+
 /// The case a message's thread headers or case reference name, as
 /// [`another_incident`] needs it: its facts and its supplier.
 #[derive(Debug, Clone, PartialEq)]

@@ -366,6 +366,7 @@ pub fn follow_up_notice(
     subject: &str,
     from: &str,
     message_key: &str,
+    other: Option<text::OtherDiscovery>,
 ) -> Draft {
     Draft {
         dedupe_key: format!("{case_ref}/follow-up/{message_key}"),
@@ -373,7 +374,7 @@ pub fn follow_up_notice(
         to: vec![route.official.address.clone()],
         cc: vec![],
         subject: text::follow_up_subject(subject),
-        text: text::follow_up_text(case_ref, subject, from),
+        text: text::follow_up_text(case_ref, subject, from, other),
         in_reply_to: None,
         attachments: Vec::new(),
     }
@@ -395,6 +396,59 @@ mod tests {
 
     fn route() -> Route {
         crate::core::routing::test_route("Kommunstyrelsen")
+    }
+
+    /// A message joined to a case that names another discovery time (a new
+    /// incident in the old thread that does not say it is new): the
+    /// official's notice says so, in local time; without one it does not.
+    #[test]
+    fn a_follow_up_naming_another_discovery_says_so() {
+        let r = CaseRef::new("PUI", 2026, 1);
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let other = text::OtherDiscovery {
+            message: t("2026-12-05T08:10:00Z"),
+            case: t("2026-11-20T13:30:00Z"),
+            tz: chrono_tz::Europe::Stockholm,
+        };
+        let d = follow_up_notice(
+            &r,
+            &route(),
+            "Re: Incident",
+            "lev@x.example",
+            "k",
+            Some(other),
+        );
+        assert!(
+            d.text.contains(
+                "Obs: meddelandet anger en annan upptäcktstid (lördag 5 december 2026 09:10) \
+                 än ärendets (fredag 20 november 2026 14:30). Det kan vara en ny incident med en \
+                 egen frist."
+            ),
+            "{}",
+            d.text
+        );
+        assert!(d.text.contains("\"dela\""));
+        // A date without a time (local midnight) is written as a date.
+        let date_only = text::OtherDiscovery {
+            message: t("2026-11-24T23:00:00Z"),
+            ..other
+        };
+        let d = follow_up_notice(
+            &r,
+            &route(),
+            "Re: Incident",
+            "lev@x.example",
+            "k",
+            Some(date_only),
+        );
+        assert!(
+            d.text
+                .contains("(onsdag 25 november 2026) än ärendets (fredag 20 november 2026 14:30)"),
+            "{}",
+            d.text
+        );
+        let d = follow_up_notice(&r, &route(), "Re: Incident", "lev@x.example", "k", None);
+        assert!(!d.text.contains("Obs:"), "{}", d.text);
     }
 
     #[test]
@@ -544,7 +598,7 @@ mod tests {
                 opening_notice(&sender(), &f, aware, vec![]),
                 acknowledgement(&sender(), &f, "staff@example.test", true),
                 attached_acknowledgement(&r, &huge, "staff@example.test", None, "k"),
-                follow_up_notice(&r, &route(), &huge, &huge, "k"),
+                follow_up_notice(&r, &route(), &huge, &huge, "k", None),
             ];
             for d in drafts {
                 // The opening notice quotes at most MAX_QUOTED_CHARS of the

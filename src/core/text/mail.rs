@@ -610,13 +610,44 @@ pub fn follow_up_subject(subject: &str) -> String {
     format!("Ny information: {}", short_subject(subject))
 }
 
-/// Tells the official that new information arrived on a case.
-pub fn follow_up_text(case_ref: &CaseRef, subject: &str, from: &str) -> String {
+/// A message on a case that names another discovery time than the case's:
+/// its own and the case's.
+#[derive(Debug, Clone, Copy)]
+pub struct OtherDiscovery {
+    pub message: DateTime<Utc>,
+    pub case: DateTime<Utc>,
+    pub tz: Tz,
+}
+
+/// Tells the official that new information arrived on a case; a message
+/// that names another discovery time may be a new incident, and says so.
+pub fn follow_up_text(
+    case_ref: &CaseRef,
+    subject: &str,
+    from: &str,
+    other: Option<OtherDiscovery>,
+) -> String {
     let subject = short_subject(subject);
     let from = short_subject(from);
+    // A date the reader read without a time is local midnight: the date only.
+    let when = |tz: Tz, t: DateTime<Utc>| {
+        let long = local_long(tz, t);
+        match t.with_timezone(&tz).time() == chrono::NaiveTime::MIN {
+            true => long.trim_end_matches(" 00:00").to_string(),
+            false => long,
+        }
+    };
+    let other = other.map_or(String::new(), |o| {
+        format!(
+            "Obs: meddelandet anger en annan upptäcktstid ({}) än ärendets ({}). \
+             Det kan vara en ny incident med en egen frist.\n\n",
+            when(o.tz, o.message),
+            when(o.tz, o.case)
+        )
+    });
     format!(
         "Ett nytt meddelande har kopplats till ärende {case_ref}.\n\nFrån: {from}\nÄmne: {subject}\n\n\
-         Meddelandet finns i ärendets tidslinje (breachwatch cases show {case_ref}).\n\n\
+         Meddelandet finns i ärendets tidslinje (breachwatch cases show {case_ref}).\n\n{other}\
          Gäller meddelandet en annan incident? Svara på det här brevet med \"dela\" som första \
          rad, så blir meddelandet ett eget ärende med egen frist.\n{SIGNATURE}"
     )

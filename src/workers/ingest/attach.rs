@@ -261,12 +261,26 @@ impl Pipeline {
         let key = &inc.hash[..16];
         let mut drafts = Vec::new();
         if tell.official {
+            // An incident message naming another discovery time than the
+            // case's may be a new incident: the official is told so.
+            let tz = self.cfg.tz();
+            let (mine, case) = (inc.n.incident.discovered_at, record.incident.discovered_at);
+            let other = match (mine, case) {
+                (Some(message), Some(case))
+                    if inc.n.kind.is_incident()
+                        && series::same_discovery(mine, Some(case), tz) == Some(false) =>
+                {
+                    Some(crate::core::text::mail::OtherDiscovery { message, case, tz })
+                }
+                _ => None,
+            };
             drafts.push(compose::follow_up_notice(
                 &record.case_ref,
                 route,
                 &inc.subject,
                 from,
                 key,
+                other,
             ));
         }
         if tell.sender {
