@@ -116,25 +116,37 @@ pub fn text_and_documents_hash(text: &str, documents: Option<&[u8; 32]>) -> Opti
 /// notice in the same words (a template: the next outage, a colleague's
 /// report in the intranet's wording). A copy is received within `window`
 /// of the case's awareness (any of `times`, the message's receipt and its
-/// chain's earliest), and its reporter is the case's when both are known
-/// and of one kind (both ours or both outside: a forward the reader could
-/// not unwrap names the forwarder, and is not told apart by that).
+/// chain's earliest), and its reporter (address, organisation) is the
+/// case's when both are known and of one kind: two of ours by address, two
+/// outside by supplier (a registered domain or an organisation in common:
+/// a supplier's notice again from another of its addresses is a copy). A
+/// forward the reader could not unwrap names the forwarder, one of ours,
+/// and is not told apart from a supplier's by that.
 pub fn same_text_is_a_copy(
     times: &[DateTime<Utc>],
-    reporter: Option<&str>,
+    reporter: (Option<&str>, Option<&str>),
     case_aware_at: DateTime<Utc>,
-    case_reporter: Option<&str>,
+    case_reporter: (Option<&str>, Option<&str>),
     window: Duration,
     internal_domains: &[String],
 ) -> bool {
     let near = times
         .iter()
         .any(|t| (*t - case_aware_at).num_seconds().abs() <= window.num_seconds());
-    let other_reporter = match (reporter, case_reporter) {
+    let other_reporter = match (reporter.0, case_reporter.0) {
         (Some(a), Some(b)) => {
-            !a.eq_ignore_ascii_case(b)
-                && super::types::is_internal(internal_domains, a)
-                    == super::types::is_internal(internal_domains, b)
+            let (ours_a, ours_b) = (
+                super::types::is_internal(internal_domains, a),
+                super::types::is_internal(internal_domains, b),
+            );
+            match (ours_a, ours_b) {
+                (true, true) => !a.eq_ignore_ascii_case(b),
+                (false, false) => !same_supplier(
+                    &supplier_key_of(Some(a), reporter.1, internal_domains),
+                    &supplier_key_of(Some(b), case_reporter.1, internal_domains),
+                ),
+                _ => false,
+            }
         }
         _ => false,
     };

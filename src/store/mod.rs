@@ -284,8 +284,9 @@ pub struct NoticeMatch {
     /// True when found by Message-ID, false when by text.
     pub by_message_id: bool,
     pub aware_at: DateTime<Utc>,
-    /// The case's reporter (of its opening notice).
+    /// The case's reporter (of its opening notice): address, organisation.
     pub reporter: Option<String>,
+    pub reporter_organisation: Option<String>,
 }
 
 /// A message on a case holding a notice identity ([`Store::cases_by_notices`]).
@@ -295,8 +296,9 @@ pub struct NoticeRow {
     pub notice_message_id: Option<String>,
     pub text_hash: Option<String>,
     pub aware_at: DateTime<Utc>,
-    /// The case's reporter (of its opening notice).
+    /// The case's reporter (of its opening notice): address, organisation.
     pub reporter: Option<String>,
+    pub reporter_organisation: Option<String>,
 }
 
 /// The most rows a group look-up returns; a group whose look-up reaches it is
@@ -377,10 +379,10 @@ pub struct SeriesRow {
 /// copy of a template text is the one its copies join), the one by
 /// Message-ID first.
 pub const NOTICE_QUERY: &str =
-    "SELECT a.* FROM (SELECT m.case_id, TRUE AS by_id, c.aware_at, c.reporter_address \
+    "SELECT a.* FROM (SELECT m.case_id, TRUE AS by_id, c.aware_at, c.reporter_address, c.reporter_organisation \
      FROM messages m JOIN cases c ON c.id = m.case_id \
      WHERE m.case_id IS NOT NULL AND m.notice_message_id = $1 ORDER BY m.id DESC LIMIT 1) a \
-     UNION ALL SELECT b.* FROM (SELECT m.case_id, FALSE AS by_id, c.aware_at, c.reporter_address \
+     UNION ALL SELECT b.* FROM (SELECT m.case_id, FALSE AS by_id, c.aware_at, c.reporter_address, c.reporter_organisation \
      FROM messages m JOIN cases c ON c.id = m.case_id \
      WHERE m.case_id IS NOT NULL AND m.text_hash = $2 ORDER BY m.id DESC LIMIT 1) b";
 

@@ -228,6 +228,7 @@ macro_rules! backend {
                     by_message_id: r.get::<Option<bool>, _>(1).unwrap_or(false),
                     aware_at: r.get(2),
                     reporter: r.get(3),
+                    reporter_organisation: r.get(4),
                 }).collect())
             }
 
@@ -340,7 +341,7 @@ macro_rules! backend {
                 // 8 ms a group in the drain benchmark, and read a hundred
                 // index entries until session 32 (issue #10).
                 let mut q = sqlx::QueryBuilder::<Db>::new(
-                    "SELECT m.id, m.case_id, m.notice_message_id, m.text_hash, c.aware_at, c.reporter_address \
+                    "SELECT m.id, m.case_id, m.notice_message_id, m.text_hash, c.aware_at, c.reporter_address, c.reporter_organisation \
                      FROM messages m JOIN cases c ON c.id = m.case_id WHERE m.id IN (",
                 );
                 let mut arms: Vec<(&str, &[String])> = Vec::with_capacity(2);
@@ -369,6 +370,7 @@ macro_rules! backend {
                         text_hash: r.get(3),
                         aware_at: r.get(4),
                         reporter: r.get(5),
+                        reporter_organisation: r.get(6),
                     })
                     .collect())
             }

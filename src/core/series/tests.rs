@@ -511,7 +511,7 @@ fn the_same_text_is_a_copy_only_near_the_case_and_from_its_reporter() {
     let w = window();
     let copy = |times: &[&str], rep: Option<&str>, case_rep: Option<&str>| {
         let times: Vec<DateTime<Utc>> = times.iter().map(|s| t(s)).collect();
-        same_text_is_a_copy(&times, rep, aware, case_rep, w, &ours)
+        same_text_is_a_copy(&times, (rep, None), aware, (case_rep, None), w, &ours)
     };
     let anna = Some("anna@example.test");
     // Anna again the next day; a forward of her mail a week later.
@@ -540,6 +540,22 @@ fn the_same_text_is_a_copy_only_near_the_case_and_from_its_reporter() {
         &["2026-11-03T08:00:00Z"],
         Some("sam@example.test"),
         lab
+    ));
+    // The supplier again from another of its addresses, or from another
+    // domain under its name: one supplier, a copy.
+    assert!(copy(
+        &["2026-11-03T08:00:00Z"],
+        Some("noreply@status.lab.example"),
+        lab
+    ));
+    let near = [t("2026-11-03T08:00:00Z")];
+    assert!(same_text_is_a_copy(
+        &near,
+        (Some("noreply@lab-group.example"), Some("Lab AB")),
+        aware,
+        (lab, Some("LAB Sverige AB")),
+        w,
+        &ours
     ));
     assert!(copy(&["2026-11-03T08:00:00Z"], None, lab));
 }

@@ -67,6 +67,7 @@ impl Pipeline {
                             by_message_id,
                             aware_at: r.aware_at,
                             reporter: r.reporter.clone(),
+                            reporter_organisation: r.reporter_organisation.clone(),
                         })
                     })
                     .collect()
@@ -88,9 +89,12 @@ impl Pipeline {
             m.by_message_id
                 || series::same_text_is_a_copy(
                     &times,
-                    n.reporter.address.as_deref(),
+                    (
+                        n.reporter.address.as_deref(),
+                        n.reporter.organisation.as_deref(),
+                    ),
                     m.aware_at,
-                    m.reporter.as_deref(),
+                    (m.reporter.as_deref(), m.reporter_organisation.as_deref()),
                     self.series_window(),
                     &self.cfg.general.internal_domains,
                 )
