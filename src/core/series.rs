@@ -141,10 +141,16 @@ pub fn same_text_is_a_copy(
             );
             match (ours_a, ours_b) {
                 (true, true) => !a.eq_ignore_ascii_case(b),
-                (false, false) => !same_supplier(
-                    &supplier_key_of(Some(a), reporter.1, internal_domains),
-                    &supplier_key_of(Some(b), case_reporter.1, internal_domains),
-                ),
+                (false, false) => {
+                    let ka = supplier_key_of(Some(a), reporter.1, internal_domains);
+                    let kb = supplier_key_of(Some(b), case_reporter.1, internal_domains);
+                    // No supplier to compare (a bare name, free mail): the
+                    // addresses are all there is.
+                    match ka.is_empty() || kb.is_empty() {
+                        true => !a.eq_ignore_ascii_case(b),
+                        false => !same_supplier(&ka, &kb),
+                    }
+                }
                 _ => false,
             }
         }

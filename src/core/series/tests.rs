@@ -541,6 +541,18 @@ fn the_same_text_is_a_copy_only_near_the_case_and_from_its_reporter() {
         Some("sam@example.test"),
         lab
     ));
+    // No supplier key (a bare name, free mail): by address.
+    assert!(copy(&["2026-11-03T08:00:00Z"], Some("nsb"), Some("NSB")));
+    assert!(copy(
+        &["2026-11-03T08:00:00Z"],
+        Some("x@gmail.com"),
+        Some("x@gmail.com")
+    ));
+    assert!(!copy(
+        &["2026-11-03T08:00:00Z"],
+        Some("y@gmail.com"),
+        Some("x@gmail.com")
+    ));
     // The supplier again from another of its addresses, or from another
     // domain under its name: one supplier, a copy.
     assert!(copy(
