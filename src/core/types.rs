@@ -201,6 +201,23 @@ pub fn addr_hash(address: &str) -> String {
     h
 }
 
+/// A short, stable name for a Message-ID in logs: the first 12 hex digits
+/// of the SHA-256 of the id without its angle brackets, or "-" for none. A
+/// Message-ID is the sender's text and often carries an address or a name
+/// (`<1733.anna.svensson@…>`): logs name it by this, and whoever may read the
+/// register finds the message by hashing its recorded id the same way.
+pub fn message_id_hash(id: Option<&str>) -> String {
+    use sha2::{Digest, Sha256};
+    match id.map(|i| i.trim().trim_start_matches('<').trim_end_matches('>')) {
+        Some(i) if !i.is_empty() => {
+            let mut h = hex::encode(Sha256::digest(i.as_bytes()));
+            h.truncate(12);
+            h
+        }
+        _ => "-".into(),
+    }
+}
+
 /// `text` with every address-like word (`local@domain.tld`) replaced by
 /// `addr:<addr_hash>`: for error texts from servers and libraries (an SMTP
 /// refusal quotes the recipient) before they reach a log line.
@@ -341,6 +358,21 @@ mod tests {
         assert_eq!(CaseRef::parse("PUI", "PUI-26-0007"), None);
         assert_eq!(CaseRef::parse("PUI", "XYZ-2026-0007"), None);
         assert_eq!(CaseRef::parse("PUI", "PUI-2026-07"), None);
+    }
+
+    #[test]
+    fn a_message_id_is_logged_as_a_hash_of_the_id_without_brackets() {
+        let id = "1733.anna.svensson@kommun.example";
+        let h = message_id_hash(Some(&format!("<{id}>")));
+        assert_eq!(h.len(), 12);
+        assert!(h.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(h, message_id_hash(Some(id)));
+        assert_eq!(h, message_id_hash(Some(&format!(" <{id}> "))));
+        assert!(!h.contains("anna"));
+        // The local part of an id is the sender's text: case tells ids apart.
+        assert_ne!(h, message_id_hash(Some(&id.to_uppercase())));
+        assert_eq!(message_id_hash(None), "-");
+        assert_eq!(message_id_hash(Some("<>")), "-");
     }
 
     #[test]

@@ -23,6 +23,7 @@ use crate::core::intake::Plan;
 use crate::core::notice::{self, Notice};
 use crate::core::routing;
 use crate::core::series;
+use crate::core::types::message_id_hash;
 use crate::mail::compose::Sender;
 use crate::store::{CaseRecord, Checkpoint, NewEvent, NewMessage, Store};
 
@@ -327,12 +328,7 @@ impl Pipeline {
             lookup::Seen::New => Cow::Borrowed(n),
             lookup::Seen::Copy => {
                 tracing::info!(
-                    message_id = n
-                        .message_id
-                        .as_deref()
-                        .map(strip_brackets)
-                        .as_deref()
-                        .unwrap_or("-"),
+                    message_id_hash = %message_id_hash(n.message_id.as_deref()),
                     "duplicate message, already recorded"
                 );
                 return Ok(None);
@@ -458,17 +454,17 @@ impl Pipeline {
             Outcome::Opened { message_id, urgent } => {
                 self.outbox_wake.notify_one();
                 self.clock_wake.notify_one();
-                tracing::info!(case = %r, message_id = message_id.as_deref().unwrap_or("-"), urgent, "case opened");
+                tracing::info!(case = %r, message_id_hash = %message_id_hash(message_id.as_deref()), urgent, "case opened");
                 Handled::Opened(r)
             }
             Outcome::Attached { message_id, link } => {
                 self.outbox_wake.notify_one();
-                tracing::info!(case = %r, message_id = message_id.as_deref().unwrap_or("-"), link, "message attached to case");
+                tracing::info!(case = %r, message_id_hash = %message_id_hash(message_id.as_deref()), link, "message attached to case");
                 Handled::Attached(r)
             }
             Outcome::Recorded { message_id, reason } => {
                 tracing::info!(
-                    message_id = message_id.as_deref().unwrap_or("-"),
+                    message_id_hash = %message_id_hash(message_id.as_deref()),
                     reason,
                     "message recorded, no case"
                 );
