@@ -493,9 +493,11 @@ pub fn show_text(
     events: &[EventRow],
     mails: &[crate::store::OutboxSummary],
 ) -> String {
-    use crate::core::documents::words::datetime_short;
+    use crate::core::documents::words::{datetime_short, stated_short};
     let tz = file.tz;
     let when = |t: DateTime<Utc>| datetime_short(t, tz);
+    // What the notice stated: a date read without a time as the date alone.
+    let stated = |t: DateTime<Utc>| stated_short(t, tz);
     let or_dash = |v: Option<&str>| {
         v.filter(|s| !s.trim().is_empty())
             .unwrap_or("-")
@@ -565,7 +567,7 @@ pub fn show_text(
         ("in their words", or_dash(d.cause_text.as_deref())),
         (
             "discovered",
-            f.discovered_at.map(when).unwrap_or_else(|| "-".into()),
+            f.discovered_at.map(stated).unwrap_or_else(|| "-".into()),
         ),
         (
             "period",
@@ -573,8 +575,8 @@ pub fn show_text(
                 (None, None) => "-".into(),
                 (a, b) => format!(
                     "{} – {}",
-                    a.map(when).unwrap_or_else(|| "?".into()),
-                    b.map(when).unwrap_or_else(|| "?".into())
+                    a.map(stated).unwrap_or_else(|| "?".into()),
+                    b.map(stated).unwrap_or_else(|| "?".into())
                 ),
             },
         ),

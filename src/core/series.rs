@@ -435,12 +435,11 @@ fn norm(s: &str) -> String {
 /// "20 November at 14:30".
 fn close(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>, tz: Tz) -> Option<bool> {
     let (a, b) = (a?, b?);
-    let (la, lb) = (a.with_timezone(&tz), b.with_timezone(&tz));
-    let midnight = |t: &DateTime<Tz>| t.time() == chrono::NaiveTime::MIN;
-    let same_date = la.date_naive() == lb.date_naive();
+    let date_only = |t| crate::core::local_time::read_without_time(t, tz);
+    let same_date = a.with_timezone(&tz).date_naive() == b.with_timezone(&tz).date_naive();
     Some(
         (a - b).num_seconds().abs() <= SAME_DISCOVERY_SECS
-            || (same_date && (midnight(&la) || midnight(&lb))),
+            || (same_date && (date_only(a) || date_only(b))),
     )
 }
 

@@ -404,51 +404,35 @@ mod tests {
     #[test]
     fn a_follow_up_naming_another_discovery_says_so() {
         let r = CaseRef::new("PUI", 2026, 1);
+        let text = |other| {
+            follow_up_notice(&r, &route(), "Re: Incident", "lev@x.example", "k", other).text
+        };
         let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
         let other = text::OtherDiscovery {
             message: t("2026-12-05T08:10:00Z"),
             case: t("2026-11-20T13:30:00Z"),
             tz: chrono_tz::Europe::Stockholm,
         };
-        let d = follow_up_notice(
-            &r,
-            &route(),
-            "Re: Incident",
-            "lev@x.example",
-            "k",
-            Some(other),
-        );
+        let d = text(Some(other));
         assert!(
-            d.text.contains(
+            d.contains(
                 "Obs: meddelandet anger en annan upptäcktstid (lördag 5 december 2026 09:10) \
                  än ärendets (fredag 20 november 2026 14:30). Det kan vara en ny incident med en \
                  egen frist."
             ),
-            "{}",
-            d.text
+            "{d}"
         );
-        assert!(d.text.contains("\"dela\""));
+        assert!(d.contains("\"dela\""));
         // A date without a time (local midnight) is written as a date.
-        let date_only = text::OtherDiscovery {
+        let d = text(Some(text::OtherDiscovery {
             message: t("2026-11-24T23:00:00Z"),
             ..other
-        };
-        let d = follow_up_notice(
-            &r,
-            &route(),
-            "Re: Incident",
-            "lev@x.example",
-            "k",
-            Some(date_only),
-        );
+        }));
         assert!(
-            d.text
-                .contains("(onsdag 25 november 2026) än ärendets (fredag 20 november 2026 14:30)"),
-            "{}",
-            d.text
+            d.contains("(onsdag 25 november 2026) än ärendets (fredag 20 november 2026 14:30)"),
+            "{d}"
         );
-        let d = follow_up_notice(&r, &route(), "Re: Incident", "lev@x.example", "k", None);
-        assert!(!d.text.contains("Obs:"), "{}", d.text);
+        assert!(!text(None).contains("Obs:"));
     }
 
     #[test]
@@ -735,6 +719,27 @@ mod tests {
             bytes: vec![],
         })
         .collect()
+    }
+
+    /// A notice that gives its discovery as a date without a time (read as
+    /// local midnight) is told as that date, not as "00:00".
+    #[test]
+    fn an_opening_notice_writes_a_discovery_date_without_a_time_as_the_date() {
+        let mut n = notice_01();
+        let r = CaseRef::new("PUI", 2021, 1);
+        let route = route();
+        // 17 June 2021, local midnight in summer time.
+        n.incident.discovered_at = Some("2021-06-16T22:00:00Z".parse().unwrap());
+        let now = n.received_at.unwrap() + chrono::Duration::minutes(1);
+        let t = opening_notice(&sender(), &facts_of(&r, &route, &n), now, drafts()).text;
+        assert!(t.contains("Upptäcktes: torsdag 17 juni 2021\n"), "{t}");
+        // Midnight UTC is 02:00 here: a time, written with it.
+        n.incident.discovered_at = Some("2021-06-17T00:00:00Z".parse().unwrap());
+        let t = opening_notice(&sender(), &facts_of(&r, &route, &n), now, drafts()).text;
+        assert!(
+            t.contains("Upptäcktes: torsdag 17 juni 2021 02:00\n"),
+            "{t}"
+        );
     }
 
     #[test]

@@ -668,7 +668,7 @@ fn facts_rows(facts: &Value, tz: chrono_tz::Tz) -> Vec<Value> {
             (_, Value::Null) => String::new(),
             ("discovered_at" | "occurred_from" | "occurred_to", Value::String(t)) => {
                 chrono::DateTime::parse_from_rfc3339(t)
-                    .map(|t| crate::core::local_time::minute(t.with_timezone(&Utc), tz))
+                    .map(|t| crate::core::local_time::minute_as_read(t.with_timezone(&Utc), tz))
                     .unwrap_or_else(|_| t.clone())
             }
             ("ongoing", Value::Bool(b)) => if *b { "ja" } else { "nej" }.to_string(),
@@ -1105,6 +1105,10 @@ mod facts_tests {
         assert_eq!(value("Registrerade"), "cirka 640");
         assert_eq!(value("Orsak"), "Antagonistiskt angrepp");
         assert_eq!(value("System"), "LabPortalen");
+        // A discovery date without a time (local midnight) shows as the date.
+        let facts = json!({"incident": {"discovered_at": "2021-06-16T22:00:00Z"}});
+        let rows = facts_rows(&facts, chrono_tz::Europe::Stockholm);
+        assert_eq!(rows[0]["value"], "2021-06-17");
     }
 
     #[test]

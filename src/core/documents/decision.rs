@@ -11,7 +11,7 @@ use super::model::{CaseFile, Outcome, RiskLevel};
 use super::words::{
     category_words, cause_phrase, date_long_at, datetime_long, establishment, given,
     is_extra_protected, is_final_report, is_sensitive, join_sv, number_sv, placeholders,
-    Establishment,
+    stated_long, Establishment,
 };
 use crate::core::notice::details::group_noun;
 
@@ -254,7 +254,9 @@ fn processor_name(case: &CaseFile) -> Option<&str> {
 }
 
 /// What the facts say, in one paragraph: systems and cause, discovery, period.
-/// `when` writes an instant in the calling document's one style.
+/// `when` writes an instant read from the notice in the calling document's
+/// one style (`words::stated_long`, `stated_short`: a date read without a
+/// time as the date alone).
 pub(crate) fn facts_paragraph(
     case: &CaseFile,
     when: fn(DateTime<Utc>, chrono_tz::Tz) -> String,
@@ -413,7 +415,7 @@ fn bakgrund(case: &CaseFile) -> Vec<Block> {
     }
     entries.sort_by_key(|(at, _)| *at);
     let mut blocks: Vec<Block> = Vec::new();
-    let facts = facts_paragraph(case, datetime_long);
+    let facts = facts_paragraph(case, stated_long);
     let mut facts_placed = false;
     let measures = measures_paragraph(case);
     for (at, text) in entries {

@@ -9,7 +9,7 @@ use super::decision::{delay_draft, facts_paragraph, is_late, subjects_unknown, I
 use super::model::{CaseFile, Outcome, PostalAddress, RiskLevel};
 use super::words::{
     category_form_label, cause_form_label, datetime_short, establishment, given, imy_range,
-    number_sv, Establishment, TO_FILL_IN,
+    number_sv, stated_short, Establishment, TO_FILL_IN,
 };
 use crate::core::notice::details::{area_label, group_form_label};
 use crate::core::notice::Cause;
@@ -193,7 +193,7 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
         7 => opt(&case.official.email),
         8 => opt(&case.official.phone),
         10 => match f.occurred_from {
-            Some(a) => known(datetime_short(a, tz)),
+            Some(a) => known(stated_short(a, tz)),
             None => unknown(),
         },
         11 => {
@@ -212,7 +212,7 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
             if let Some(d) = f.discovered_at {
                 s.push_str(&format!(
                     ". Kommentar: personuppgiftsbiträdet upptäckte incidenten {}.",
-                    datetime_short(d, tz)
+                    stated_short(d, tz)
                 ));
             }
             known(s)
@@ -224,7 +224,7 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
         },
         13 => match (f.ongoing, f.occurred_to) {
             (Some(true), _) => known("Incidenten pågår fortfarande."),
-            (_, Some(b)) => known(datetime_short(b, tz)),
+            (_, Some(b)) => known(stated_short(b, tz)),
             _ => unknown(),
         },
         14 => {
@@ -259,7 +259,7 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
             _ => unknown(),
         },
         16 => {
-            let mut s = facts_paragraph(case, datetime_short);
+            let mut s = facts_paragraph(case, stated_short);
             if let Some(org) = given(&case.processor.organisation) {
                 s = format!(
                     "Personuppgiftsbiträdet {} meddelade oss {} om en personuppgiftsincident. {s}",

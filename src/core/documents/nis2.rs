@@ -24,7 +24,8 @@ use super::decision::facts_paragraph;
 use super::imy::{actions, answers_text, reported_by_processor, subjects, Answer, Filled};
 use super::model::{CaseFile, RiskLevel};
 use super::words::{
-    category_form_label, datetime_short, establishment, given, Establishment, TO_FILL_IN,
+    category_form_label, datetime_short, establishment, given, stated_short, Establishment,
+    TO_FILL_IN,
 };
 use crate::core::local_time::rfc3339;
 use crate::core::notice::Cause;
@@ -340,7 +341,7 @@ fn fill(
             if let Some(d) = f.discovered_at {
                 s.push_str(&format!(
                     ". Leverantören upptäckte incidenten {}.",
-                    datetime_short(d, tz)
+                    stated_short(d, tz)
                 ));
             }
             let flag = (case.generated_at > deadline).then(|| {
@@ -353,13 +354,13 @@ fn fill(
             (Some(s), false, flag)
         }
         8 => match f.occurred_from {
-            Some(a) => known(datetime_short(a, tz)),
+            Some(a) => known(stated_short(a, tz)),
             None => unknown(),
         },
         9 => match (f.ongoing, f.occurred_to) {
             (Some(true), _) => known("Ja"),
             (Some(false), Some(b)) | (None, Some(b)) => {
-                known(format!("Nej, den upphörde {}", datetime_short(b, tz)))
+                known(format!("Nej, den upphörde {}", stated_short(b, tz)))
             }
             (Some(false), None) => known("Nej"),
             (None, None) => unknown(),
@@ -378,7 +379,7 @@ fn fill(
             }
         }
         11 => {
-            let mut s = facts_paragraph(case, datetime_short);
+            let mut s = facts_paragraph(case, stated_short);
             if let Some(p) = processor {
                 s = format!(
                     "Leverantören {p} meddelade kommunen {} om incidenten. {s}",

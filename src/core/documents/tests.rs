@@ -445,3 +445,38 @@ fn notify_inform_says_who_is_informed_first_and_how_as_marked_blanks() {
         .to_text()
         .contains("I första skedet"));
 }
+
+/// Dates the notice gives without a time (its discovery "den 4 december",
+/// its period "1 till 3 december") are written as dates in the IMY form and
+/// the decision, not as "00:00" and "23:59"; a time given stays.
+#[test]
+fn dates_the_notice_gives_without_a_time_are_written_as_dates() {
+    let mut case = sample::seed_001();
+    let t = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    case.facts.discovered_at = Some(t("2026-12-03T23:00:00Z"));
+    case.facts.occurred_from = Some(t("2026-11-30T23:00:00Z"));
+    case.facts.occurred_to = Some(t("2026-12-03T22:59:59Z"));
+    case.facts.ongoing = Some(false);
+    let f = imy_form(&case, Outcome::Notify);
+    assert_eq!(answer(&f, 10).answer.as_deref(), Some("2026-12-01"));
+    assert_eq!(answer(&f, 13).answer.as_deref(), Some("2026-12-03"));
+    let q11 = answer(&f, 11).answer.clone().unwrap_or_default();
+    assert!(q11.ends_with("upptäckte incidenten 2026-12-04."), "{q11}");
+    let text = decision(&case, Outcome::Notify).to_text();
+    assert!(
+        text.contains(
+            "upptäckte incidenten den 4 december 2026. Incidenten pågick under perioden \
+             den 1 december 2026 – den 3 december 2026."
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("00.00") && !text.contains("23.59"), "{text}");
+    // A discovery with its time keeps it.
+    case.facts.discovered_at = Some(t("2026-12-04T13:30:00Z"));
+    let q11 = imy_form(&case, Outcome::Notify);
+    let q11 = answer(&q11, 11).answer.clone().unwrap_or_default();
+    assert!(
+        q11.ends_with("upptäckte incidenten 2026-12-04 kl. 14:30."),
+        "{q11}"
+    );
+}

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 
+use crate::core::local_time::read_without_time;
 use crate::core::notice::Cause;
 
 /// What an unanswered IMY question shows.
@@ -47,6 +48,16 @@ pub fn datetime_short(at: DateTime<Utc>, tz: Tz) -> String {
     format!("{} kl. {}", date_iso(at, tz), time_hm(at, tz))
 }
 
+/// [`datetime_short`] for an instant read from a text (a discovery, an
+/// incident's period): "2021-06-18" alone for a date read without a time
+/// (`local_time::read_without_time`).
+pub fn stated_short(at: DateTime<Utc>, tz: Tz) -> String {
+    match read_without_time(at, tz) {
+        true => date_iso(at, tz),
+        false => datetime_short(at, tz),
+    }
+}
+
 /// "18 juni 2021".
 pub fn date_long(d: NaiveDate) -> String {
     // month0() is 0..=11 by construction; the fallback only keeps this total.
@@ -66,6 +77,15 @@ pub fn datetime_long(at: DateTime<Utc>, tz: Tz) -> String {
         date_long(local.date_naive()),
         local.format("%H.%M")
     )
+}
+
+/// [`datetime_long`] for an instant read from a text: "den 18 juni 2021"
+/// alone for a date read without a time.
+pub fn stated_long(at: DateTime<Utc>, tz: Tz) -> String {
+    match read_without_time(at, tz) {
+        true => format!("den {}", date_long(at.with_timezone(&tz).date_naive())),
+        false => datetime_long(at, tz),
+    }
 }
 
 /// "a", "a och b", "a, b och c": a Swedish list without the Oxford comma.
@@ -360,6 +380,28 @@ mod tests {
         assert_eq!(datetime_long(at, tz), "den 18 juni 2021 kl.\u{a0}20.05");
         let winter = Utc.with_ymd_and_hms(2023, 1, 9, 23, 30, 0).unwrap();
         assert_eq!(datetime_short(winter, tz), "2023-01-10 kl. 00:30");
+    }
+
+    /// A date read without a time is local midnight: written as the date,
+    /// in winter and in summer time; any other instant keeps its time.
+    #[test]
+    fn an_instant_read_without_a_time_is_written_as_its_date() {
+        let tz = chrono_tz::Europe::Stockholm;
+        let winter = Utc.with_ymd_and_hms(2026, 11, 19, 23, 0, 0).unwrap();
+        let summer = Utc.with_ymd_and_hms(2026, 6, 30, 22, 0, 0).unwrap();
+        assert_eq!(stated_short(winter, tz), "2026-11-20");
+        assert_eq!(stated_long(winter, tz), "den 20 november 2026");
+        assert_eq!(stated_short(summer, tz), "2026-07-01");
+        assert_eq!(stated_long(summer, tz), "den 1 juli 2026");
+        // Midnight UTC is 01:00 in winter here: a time.
+        let utc_midnight = Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0).unwrap();
+        assert_eq!(stated_short(utc_midnight, tz), "2026-11-20 kl. 01:00");
+        let t = Utc.with_ymd_and_hms(2026, 11, 20, 13, 30, 0).unwrap();
+        assert_eq!(stated_short(t, tz), datetime_short(t, tz));
+        assert_eq!(stated_long(t, tz), datetime_long(t, tz));
+        // The day the clocks go back has 25 hours; its midnight is still one.
+        let autumn = Utc.with_ymd_and_hms(2026, 10, 24, 22, 0, 0).unwrap();
+        assert_eq!(stated_short(autumn, tz), "2026-10-25");
     }
 
     #[test]

@@ -91,6 +91,20 @@ pub(crate) fn local_long(tz: Tz, t: DateTime<Utc>) -> String {
     )
 }
 
+/// [`local_long`] for an instant read from a notice: "fredag 18 juni 2021"
+/// alone for a date read without a time (`local_time::read_without_time`).
+pub(crate) fn local_long_as_read(tz: Tz, t: DateTime<Utc>) -> String {
+    let long = local_long(tz, t);
+    match crate::core::local_time::read_without_time(t, tz) {
+        // `local_long` ends in " HH:MM".
+        true => long
+            .rsplit_once(' ')
+            .map_or(long.as_str(), |(date, _)| date)
+            .to_string(),
+        false => long,
+    }
+}
+
 /// "fredag 18 juni 20:05": [`local_long`] without the year, for a sentence
 /// whose neighbouring lines carry it.
 fn local_short(tz: Tz, t: DateTime<Utc>) -> String {
@@ -204,7 +218,7 @@ fn summary(tz: Tz, f: &CaseFacts<'_>) -> String {
         None => unknown.push("om incidenten pågår"),
     }
     match i.discovered_at {
-        Some(t) => lines.push(format!("Upptäcktes: {}", local_long(tz, t))),
+        Some(t) => lines.push(format!("Upptäcktes: {}", local_long_as_read(tz, t))),
         None => unknown.push("när incidenten upptäcktes"),
     }
     if let Some(c) = i.cause {
@@ -629,20 +643,12 @@ pub fn follow_up_text(
 ) -> String {
     let subject = short_subject(subject);
     let from = short_subject(from);
-    // A date the reader read without a time is local midnight: the date only.
-    let when = |tz: Tz, t: DateTime<Utc>| {
-        let long = local_long(tz, t);
-        match t.with_timezone(&tz).time() == chrono::NaiveTime::MIN {
-            true => long.trim_end_matches(" 00:00").to_string(),
-            false => long,
-        }
-    };
     let other = other.map_or(String::new(), |o| {
         format!(
             "Obs: meddelandet anger en annan upptäcktstid ({}) än ärendets ({}). \
              Det kan vara en ny incident med en egen frist.\n\n",
-            when(o.tz, o.message),
-            when(o.tz, o.case)
+            local_long_as_read(o.tz, o.message),
+            local_long_as_read(o.tz, o.case)
         )
     });
     format!(
