@@ -895,7 +895,6 @@ async fn a_new_incident_in_an_old_thread_opens_its_own_case() {
 /// one by one and in a group commit.
 #[tokio::test]
 async fn a_new_notice_reusing_a_recorded_message_id_is_not_dropped() {
-    use breachwatch::workers::ingest::read_all;
     let lab = "LabPortalen Support <incident@labportal.example>";
     let first = thread_mail(lab, "Personuppgiftsincident i LabPortalen", "Fri, 20 Nov 2026 16:05:00 +0100", "same@labportal.example", "",
         "Hej,\n\nDen 20 november 2026 kl. 14:30 upptäckte vi att en obehörig person hade fått åtkomst \
@@ -916,17 +915,14 @@ async fn a_new_notice_reusing_a_recorded_message_id_is_not_dropped() {
         (second.clone(), at("2026-12-05T10:00:30Z")),
         (second, at("2026-12-05T10:00:30Z")),
     ];
+    let now = at("2026-12-05T10:01:00Z");
     let dir = tempfile::tempdir().unwrap();
-    // One by one.
-    let p = pipeline(&format!("sqlite://{}/one.db", dir.path().display())).await;
-    let mut one = Vec::new();
-    for (raw, t) in &mails {
-        one.push(
-            p.handle(raw.as_bytes(), Some(*t), None, at("2026-12-05T10:01:00Z"))
-                .await
-                .unwrap(),
-        );
-    }
+    let (p, one) = one_by_one(
+        &format!("sqlite://{}/one.db", dir.path().display()),
+        &mails,
+        now,
+    )
+    .await;
     let [Handled::Opened(r1), Handled::Duplicate, Handled::Opened(r2), Handled::Duplicate] =
         &one[..]
     else {
@@ -940,21 +936,38 @@ async fn a_new_notice_reusing_a_recorded_message_id_is_not_dropped() {
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0].message_id, None);
     // In a group commit, the same answers.
-    let g = pipeline(&format!("sqlite://{}/group.db", dir.path().display())).await;
-    let reads = read_all(
-        g.cfg.read_options(),
-        mails
-            .iter()
-            .map(|(raw, t)| (raw.as_bytes().to_vec(), Some(*t), None))
-            .collect(),
-    )
-    .await;
+    let url = format!("sqlite://{}/group.db", dir.path().display());
+    assert_eq!(grouped(&url, &mails, now).await, one);
+}
+
+/// `mails` (raw, delivered at) through a fresh pipeline on `url`, one by one.
+async fn one_by_one(
+    url: &str,
+    mails: &[(String, DateTime<Utc>)],
+    now: DateTime<Utc>,
+) -> (Pipeline, Vec<Handled>) {
+    let p = pipeline(url).await;
+    let mut out = Vec::new();
+    for (raw, t) in mails {
+        out.push(p.handle(raw.as_bytes(), Some(*t), None, now).await.unwrap());
+    }
+    (p, out)
+}
+
+/// `mails` through a fresh pipeline on `url` in one batch: read on the
+/// reader threads, written in group commits as the drain writes them.
+async fn grouped(url: &str, mails: &[(String, DateTime<Utc>)], now: DateTime<Utc>) -> Vec<Handled> {
+    use breachwatch::workers::ingest::read_all;
+    let g = pipeline(url).await;
+    let batch = mails
+        .iter()
+        .map(|(raw, t)| (raw.as_bytes().to_vec(), Some(*t), None))
+        .collect();
+    let reads = read_all(g.cfg.read_options(), batch).await;
     let stop = tokio_util::sync::CancellationToken::new();
-    let (grouped, err) = g
-        .handle_batch(&reads, &stop, Some(at("2026-12-05T10:01:00Z")))
-        .await;
+    let (handled, err) = g.handle_batch(&reads, &stop, Some(now)).await;
     assert!(err.is_none(), "{err:?}");
-    assert_eq!(grouped, one);
+    handled
 }
 
 /// Two reports in the same words (the intranet's wording of a lost phone)
@@ -964,7 +977,6 @@ async fn a_new_notice_reusing_a_recorded_message_id_is_not_dropped() {
 /// joins its own report's case; one by one and in a group commit.
 #[tokio::test]
 async fn a_report_in_the_words_of_an_earlier_one_is_a_notice_of_its_own() {
-    use breachwatch::workers::ingest::read_all;
     let words =
         "Hej,\n\nJag har tappat min jobbtelefon. Telefonen innehåller mejl med personuppgifter \
                  om brukare inom hemtjänsten. Den var låst med PIN-kod.\n\nHälsningar";
@@ -982,11 +994,12 @@ async fn a_report_in_the_words_of_an_earlier_one_is_a_notice_of_its_own() {
     ];
     let now = at("2026-12-07T09:01:00Z");
     let dir = tempfile::tempdir().unwrap();
-    let p = pipeline(&format!("sqlite://{}/one.db", dir.path().display())).await;
-    let mut one = Vec::new();
-    for (raw, t) in &mails {
-        one.push(p.handle(raw.as_bytes(), Some(*t), None, now).await.unwrap());
-    }
+    let (_, one) = one_by_one(
+        &format!("sqlite://{}/one.db", dir.path().display()),
+        &mails,
+        now,
+    )
+    .await;
     let [Handled::Opened(r1), Handled::Attached(a1), Handled::Opened(r2), Handled::Attached(a2)] =
         &one[..]
     else {
@@ -994,19 +1007,8 @@ async fn a_report_in_the_words_of_an_earlier_one_is_a_notice_of_its_own() {
     };
     assert_ne!(r1, r2);
     assert_eq!((a1, a2), (r1, r2));
-    let g = pipeline(&format!("sqlite://{}/group.db", dir.path().display())).await;
-    let reads = read_all(
-        g.cfg.read_options(),
-        mails
-            .iter()
-            .map(|(raw, t)| (raw.as_bytes().to_vec(), Some(*t), None))
-            .collect(),
-    )
-    .await;
-    let stop = tokio_util::sync::CancellationToken::new();
-    let (grouped, err) = g.handle_batch(&reads, &stop, Some(now)).await;
-    assert!(err.is_none(), "{err:?}");
-    assert_eq!(grouped, one);
+    let url = format!("sqlite://{}/group.db", dir.path().display());
+    assert_eq!(grouped(&url, &mails, now).await, one);
 }
 
 // ------------------------------------------------- the daemon, through real mail
