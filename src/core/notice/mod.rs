@@ -515,7 +515,13 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     let incident_cue = classify::may_be_incident(&signals);
     // Notices are short; a bounded prefix keeps odd mail cheap. Armored
     // blocks (keys, signatures, certificates) are no prose to read facts in.
-    let fact_src = text::without_armor(text::prefix(&chain.text, MAX_FACT_CHARS));
+    // A hard-wrapped text's sentences are read whole (the facts are read
+    // only where the incident cue fires: most mail is never unwrapped).
+    let armorless = text::without_armor(text::prefix(&chain.text, MAX_FACT_CHARS));
+    let fact_src = match incident_cue {
+        true => text::unwrapped(&armorless),
+        false => std::borrow::Cow::Borrowed(&*armorless),
+    };
     let fact_text: &str = &fact_src;
     let subj = text::prefix(&notice_subject, 1000);
     let read_facts =
@@ -535,7 +541,8 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
             read.add_systems(&words);
             let sents = read.sentences().to_vec();
             let facts = read.into_incident(&mut evidence);
-            let all_src = text::without_armor(text::prefix(&full_text, MAX_FACT_CHARS));
+            let all_armorless = text::without_armor(text::prefix(&full_text, MAX_FACT_CHARS));
+            let all_src = text::unwrapped(&all_armorless);
             let all: &str = &all_src;
             let mut draft_facts =
                 details::extract_from(&sents, fact_text, all, subj, &mut evidence);

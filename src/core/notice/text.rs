@@ -158,6 +158,96 @@ fn is_armor_body(bare: &str) -> bool {
     })
 }
 
+/// Mail clients wrap plain text at 66-78 characters a line; a text whose
+/// longest prose line is within these bounds may be hard-wrapped.
+const WRAP_WIDTHS: std::ops::RangeInclusive<usize> = 50..=80;
+/// How much shorter than the longest line a line may end and still be full.
+const WRAP_SLACK: usize = 3;
+
+/// `text` with the line breaks inside hard-wrapped paragraphs made spaces,
+/// so that a sentence broken over two lines ("… Den 4 december\nupptäckte vi
+/// …") is read as one ([`sentences`] ends one at every line break). A text
+/// is taken as wrapped when its longest prose line (one with a space) is 50
+/// to 80 characters; a line break is a wrap when the line was full (the next
+/// line's first word would not have fitted, within `WRAP_SLACK`), does not end a sentence or a
+/// label (".", "!", "?", ":", ";", but "kl." and the like go on), and the
+/// next line has the same quote marks and does not start a list item, a
+/// "Label: value" line or a signature. Linear; borrows when nothing joins.
+pub fn unwrapped(text: &str) -> std::borrow::Cow<'_, str> {
+    let split = |line: &str| -> (usize, usize) {
+        let quote = line.len() - line.trim_start_matches(['>', ' ']).len();
+        let quote = if line.starts_with('>') { quote } else { 0 };
+        (quote, line[quote..].chars().count())
+    };
+    let width = text
+        .split('\n')
+        .filter(|l| l[split(l).0..].trim().contains(' '))
+        .map(|l| split(l).1)
+        .max()
+        .unwrap_or(0);
+    if !WRAP_WIDTHS.contains(&width) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut out = String::with_capacity(text.len());
+    let mut joined_any = false;
+    let mut join_next = false;
+    for (i, line) in lines.iter().enumerate() {
+        let (quote, _) = split(line);
+        if join_next {
+            out.push(' ');
+            out.push_str(line[quote..].trim_start());
+        } else {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str(line);
+        }
+        join_next = lines
+            .get(i + 1)
+            .is_some_and(|next| is_wrap(line, next, width, &split));
+        joined_any |= join_next;
+    }
+    match joined_any {
+        true => std::borrow::Cow::Owned(out),
+        false => std::borrow::Cow::Borrowed(text),
+    }
+}
+
+/// Whether the break between `line` and `next` is a hard wrap (see
+/// [`unwrapped`]).
+fn is_wrap(line: &str, next: &str, width: usize, split: &dyn Fn(&str) -> (usize, usize)) -> bool {
+    let ((q1, len), (q2, _)) = (split(line), split(next));
+    let (a, b) = (line[q1..].trim_end(), next[q2..].trim());
+    if line.get(..q1).map(str::trim) != next.get(..q2).map(str::trim)
+        || a.trim().is_empty()
+        || b.is_empty()
+    {
+        return false;
+    }
+    let first_word = b.split(' ').next().unwrap_or("");
+    // Within a few characters: clients count bytes or characters, wrap
+    // before or at the width, and the longest line seen may be short of it.
+    let full = len + 1 + first_word.chars().count() + WRAP_SLACK > width;
+    let last_word = a.rsplit(' ').next().unwrap_or("").to_lowercase();
+    let ends = match a.chars().last() {
+        Some('.') => !ABBREV.contains(&last_word.trim_end_matches('.')),
+        Some('!' | '?' | ':' | ';') => true,
+        _ => false,
+    };
+    let list_item = b.starts_with(['-', '*', '•', '–', '·', '+'])
+        || b.split_once(['.', ')']).is_some_and(|(n, rest)| {
+            !n.is_empty()
+                && n.len() <= 3
+                && n.bytes().all(|c| c.is_ascii_digit())
+                && rest.starts_with(' ')
+        });
+    let label = b.split_once(": ").is_some_and(|(l, _)| {
+        l.chars().count() <= 30 && l.split(' ').count() <= 4 && !l.contains(['.', ','])
+    });
+    full && !ends && !list_item && !label && !a.starts_with("--")
+}
+
 /// Words after which a full stop does not end a sentence.
 const ABBREV: &[&str] = &[
     "kl", "ca", "t.ex", "bl.a", "dvs", "d.v.s", "inkl", "p.m", "a.m", "nr", "tel", "jfr", "resp",
@@ -228,6 +318,65 @@ mod tests {
         assert_eq!(
             sentences("at 3:15 p.m. Eastern Time, we"),
             ["at 3:15 p.m. Eastern Time, we"]
+        );
+    }
+
+    /// A hard-wrapped notice's sentences span its lines; a text of short
+    /// lines (a signature, a list, label lines) and one with long paragraph
+    /// lines stay as they are.
+    #[test]
+    fn hard_wrapped_lines_are_joined_into_their_sentences() {
+        let wrapped = "Hej,\n\nVi vill informera er om en personuppgiftsincident i LabPortalen. Den 4 december\n\
+                       upptäckte vi att en obehörig person hade fått åtkomst till LabPortalen under\n\
+                       perioden 1 december till 3 december. Namn och personnummer för cirka 400\n\
+                       patienter kan ha exponerats. Incidenten upptäcktes av vår tekniska jour kl.\n\
+                       14:30. Berörda uppgifter är följande, med mera uppgifter om var och en av dem:\n\
+                       - namn\n\
+                       - personnummer\n\
+                       Antal berörda: 400 personer i LabPortalens register över provsvar och remisser\n\
+                       Kontakt: LabPortalens support på telefon, vardagar mellan 08:00 och 17:00 varje\n\
+                       vecka.\n\nMed vänliga hälsningar\nLabPortalen Support\nLabPortal AB";
+        let u = unwrapped(wrapped);
+        assert_eq!(
+            sentences(&u),
+            [
+                "Hej,",
+                "Vi vill informera er om en personuppgiftsincident i LabPortalen.",
+                "Den 4 december upptäckte vi att en obehörig person hade fått åtkomst till LabPortalen under perioden 1 december till 3 december.",
+                "Namn och personnummer för cirka 400 patienter kan ha exponerats.",
+                "Incidenten upptäcktes av vår tekniska jour kl. 14:30.",
+                "Berörda uppgifter är följande, med mera uppgifter om var och en av dem:",
+                "- namn",
+                "- personnummer",
+                "Antal berörda: 400 personer i LabPortalens register över provsvar och remisser",
+                "Kontakt: LabPortalens support på telefon, vardagar mellan 08:00 och 17:00 varje vecka.",
+                "Med vänliga hälsningar",
+                "LabPortalen Support",
+                "LabPortal AB",
+            ]
+        );
+        // Quoted the same way, the quote marks of the next line go.
+        let quoted = wrapped
+            .lines()
+            .map(|l| format!("> {l}\n"))
+            .collect::<String>();
+        let u_quoted = u.lines().map(|l| format!("> {l}\n")).collect::<String>();
+        assert_eq!(unwrapped(&quoted), u_quoted);
+        // Short lines only, and paragraphs on one long line: unchanged.
+        let short =
+            "System: LabPortalen\nBerörda\nnamn\npersonnummer\nMed vänliga hälsningar\nAnna";
+        assert!(matches!(unwrapped(short), std::borrow::Cow::Borrowed(_)));
+        let long = format!(
+            "{}\n{}",
+            "Vi upptäckte ett intrång ".repeat(5),
+            "i LabPortalen den 4 december."
+        );
+        assert!(matches!(unwrapped(&long), std::borrow::Cow::Borrowed(_)));
+        // A line that was not full ends where it ends.
+        let heading = "Personuppgiftsincident i LabPortalen\nVi upptäckte den 4 december att en obehörig person fått åtkomst\ntill systemet.";
+        assert_eq!(
+            unwrapped(heading),
+            "Personuppgiftsincident i LabPortalen\nVi upptäckte den 4 december att en obehörig person fått åtkomst till systemet."
         );
     }
 
