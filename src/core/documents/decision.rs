@@ -11,7 +11,7 @@ use super::model::{CaseFile, Outcome, RiskLevel};
 use super::words::{
     category_words, cause_phrase, date_long_at, datetime_long, establishment, given,
     is_extra_protected, is_final_report, is_sensitive, join_sv, number_sv, placeholders,
-    stated_long, Establishment,
+    Establishment, Style,
 };
 use crate::core::notice::details::group_noun;
 
@@ -254,13 +254,10 @@ fn processor_name(case: &CaseFile) -> Option<&str> {
 }
 
 /// What the facts say, in one paragraph: systems and cause, discovery, period.
-/// `when` writes an instant read from the notice in the calling document's
-/// one style (`words::stated_long`, `stated_short`: a date read without a
-/// time as the date alone).
-pub(crate) fn facts_paragraph(
-    case: &CaseFile,
-    when: fn(DateTime<Utc>, chrono_tz::Tz) -> String,
-) -> String {
+/// `style` writes the instants read from the notice in the calling
+/// document's one style (a date read without a time as the date alone).
+pub(crate) fn facts_paragraph(case: &CaseFile, style: Style) -> String {
+    let when = |t: DateTime<Utc>, tz| style.stated(t, tz);
     let f = &case.facts;
     let tz = case.tz;
     let mut s: Vec<String> = Vec::new();
@@ -291,9 +288,8 @@ pub(crate) fn facts_paragraph(
     }
     match (f.occurred_from, f.occurred_to) {
         (Some(a), Some(b)) => s.push(format!(
-            "Incidenten pågick under perioden {} – {}.",
-            when(a, tz),
-            when(b, tz)
+            "Incidenten pågick under perioden {}.",
+            style.period(a, b, tz)
         )),
         (Some(a), None) => s.push(format!("Incidenten började {}.", when(a, tz))),
         (None, Some(b)) => s.push(format!(
@@ -415,7 +411,7 @@ fn bakgrund(case: &CaseFile) -> Vec<Block> {
     }
     entries.sort_by_key(|(at, _)| *at);
     let mut blocks: Vec<Block> = Vec::new();
-    let facts = facts_paragraph(case, stated_long);
+    let facts = facts_paragraph(case, Style::Long);
     let mut facts_placed = false;
     let measures = measures_paragraph(case);
     for (at, text) in entries {

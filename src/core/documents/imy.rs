@@ -9,7 +9,7 @@ use super::decision::{delay_draft, facts_paragraph, is_late, subjects_unknown, I
 use super::model::{CaseFile, Outcome, PostalAddress, RiskLevel};
 use super::words::{
     category_form_label, cause_form_label, datetime_short, establishment, given, imy_range,
-    number_sv, stated_short, Establishment, TO_FILL_IN,
+    number_sv, stated_short, Establishment, Style, TO_FILL_IN,
 };
 use crate::core::notice::details::{area_label, group_form_label};
 use crate::core::notice::Cause;
@@ -259,7 +259,7 @@ fn fill(case: &CaseFile, outcome: Outcome, no: u8) -> Filled {
             _ => unknown(),
         },
         16 => {
-            let mut s = facts_paragraph(case, stated_short);
+            let mut s = facts_paragraph(case, Style::Short);
             if let Some(org) = given(&case.processor.organisation) {
                 s = format!(
                     "Personuppgiftsbiträdet {} meddelade oss {} om en personuppgiftsincident. {s}",

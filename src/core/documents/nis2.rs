@@ -24,7 +24,7 @@ use super::decision::facts_paragraph;
 use super::imy::{actions, answers_text, reported_by_processor, subjects, Answer, Filled};
 use super::model::{CaseFile, RiskLevel};
 use super::words::{
-    category_form_label, datetime_short, establishment, given, stated_short, Establishment,
+    category_form_label, datetime_short, establishment, given, stated_short, Establishment, Style,
     TO_FILL_IN,
 };
 use crate::core::local_time::rfc3339;
@@ -379,7 +379,7 @@ fn fill(
             }
         }
         11 => {
-            let mut s = facts_paragraph(case, stated_short);
+            let mut s = facts_paragraph(case, Style::Short);
             if let Some(p) = processor {
                 s = format!(
                     "Leverantören {p} meddelade kommunen {} om incidenten. {s}",

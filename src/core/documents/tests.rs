@@ -466,7 +466,7 @@ fn dates_the_notice_gives_without_a_time_are_written_as_dates() {
     assert!(
         text.contains(
             "upptäckte incidenten den 4 december 2026. Incidenten pågick under perioden \
-             den 1 december 2026 – den 3 december 2026."
+             1–3 december 2026."
         ),
         "{text}"
     );

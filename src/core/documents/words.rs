@@ -88,6 +88,47 @@ pub fn stated_long(at: DateTime<Utc>, tz: Tz) -> String {
     }
 }
 
+/// How a document writes the instants the notice stated: the decision's
+/// running text ([`stated_long`]) or the form's ([`stated_short`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    Long,
+    Short,
+}
+
+impl Style {
+    /// One instant the notice stated.
+    pub fn stated(self, at: DateTime<Utc>, tz: Tz) -> String {
+        match self {
+            Style::Long => stated_long(at, tz),
+            Style::Short => stated_short(at, tz),
+        }
+    }
+
+    /// A period the notice stated, "a – b"; in running text two dates read
+    /// without a time are one range: "1–3 december 2026", "30 november – 3
+    /// december 2026".
+    pub fn period(self, a: DateTime<Utc>, b: DateTime<Utc>, tz: Tz) -> String {
+        let (la, lb) = (
+            a.with_timezone(&tz).date_naive(),
+            b.with_timezone(&tz).date_naive(),
+        );
+        let dates = read_without_time(a, tz) && read_without_time(b, tz) && la <= lb;
+        let month = |d: NaiveDate| MONTHS.get(d.month0() as usize).copied().unwrap_or("");
+        match (self, dates) {
+            (Style::Long, true) if la == lb => date_long(la),
+            (Style::Long, true) if (la.year(), la.month()) == (lb.year(), lb.month()) => {
+                format!("{}–{} {} {}", la.day(), lb.day(), month(lb), lb.year())
+            }
+            (Style::Long, true) if la.year() == lb.year() => {
+                format!("{} {} – {}", la.day(), month(la), date_long(lb))
+            }
+            (Style::Long, true) => format!("{} – {}", date_long(la), date_long(lb)),
+            _ => format!("{} – {}", self.stated(a, tz), self.stated(b, tz)),
+        }
+    }
+}
+
 /// "a", "a och b", "a, b och c": a Swedish list without the Oxford comma.
 pub fn join_sv(items: &[String]) -> String {
     match items {
@@ -402,6 +443,42 @@ mod tests {
         // The day the clocks go back has 25 hours; its midnight is still one.
         let autumn = Utc.with_ymd_and_hms(2026, 10, 24, 22, 0, 0).unwrap();
         assert_eq!(stated_short(autumn, tz), "2026-10-25");
+        // Periods: dates read without a time are one range in running text.
+        let d = |y, m, day| {
+            tz.with_ymd_and_hms(y, m, day, 0, 0, 0)
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        let end = |y, m, day| {
+            tz.with_ymd_and_hms(y, m, day, 23, 59, 59)
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        assert_eq!(
+            Style::Long.period(d(2026, 12, 1), end(2026, 12, 3), tz),
+            "1–3 december 2026"
+        );
+        assert_eq!(
+            Style::Long.period(d(2026, 11, 30), end(2026, 12, 3), tz),
+            "30 november – 3 december 2026"
+        );
+        assert_eq!(
+            Style::Long.period(d(2025, 12, 30), end(2026, 1, 2), tz),
+            "30 december 2025 – 2 januari 2026"
+        );
+        assert_eq!(
+            Style::Long.period(d(2026, 12, 3), end(2026, 12, 3), tz),
+            "3 december 2026"
+        );
+        assert_eq!(
+            Style::Short.period(d(2026, 12, 1), end(2026, 12, 3), tz),
+            "2026-12-01 – 2026-12-03"
+        );
+        // With a time on either side, each is written as it was stated.
+        assert_eq!(
+            Style::Long.period(t, end(2026, 12, 3), tz),
+            "den 20 november 2026 kl.\u{a0}14.30 – den 3 december 2026"
+        );
     }
 
     #[test]

@@ -174,15 +174,10 @@ const WRAP_SLACK: usize = 3;
 /// next line has the same quote marks and does not start a list item, a
 /// "Label: value" line or a signature. Linear; borrows when nothing joins.
 pub fn unwrapped(text: &str) -> std::borrow::Cow<'_, str> {
-    let split = |line: &str| -> (usize, usize) {
-        let quote = line.len() - line.trim_start_matches(['>', ' ']).len();
-        let quote = if line.starts_with('>') { quote } else { 0 };
-        (quote, line[quote..].chars().count())
-    };
     let width = text
         .split('\n')
-        .filter(|l| l[split(l).0..].trim().contains(' '))
-        .map(|l| split(l).1)
+        .filter(|l| l[quote_marks(l).0..].trim().contains(' '))
+        .map(|l| quote_marks(l).1)
         .max()
         .unwrap_or(0);
     if !WRAP_WIDTHS.contains(&width) {
@@ -193,7 +188,7 @@ pub fn unwrapped(text: &str) -> std::borrow::Cow<'_, str> {
     let mut joined_any = false;
     let mut join_next = false;
     for (i, line) in lines.iter().enumerate() {
-        let (quote, _) = split(line);
+        let (quote, _) = quote_marks(line);
         if join_next {
             out.push(' ');
             out.push_str(line[quote..].trim_start());
@@ -205,7 +200,7 @@ pub fn unwrapped(text: &str) -> std::borrow::Cow<'_, str> {
         }
         join_next = lines
             .get(i + 1)
-            .is_some_and(|next| is_wrap(line, next, width, &split));
+            .is_some_and(|next| is_wrap(line, next, width));
         joined_any |= join_next;
     }
     match joined_any {
@@ -214,10 +209,20 @@ pub fn unwrapped(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The byte length of a line's quote marks ("> > ", none unless it starts
+/// with ">") and the characters after them.
+fn quote_marks(line: &str) -> (usize, usize) {
+    let quote = match line.starts_with('>') {
+        true => line.len() - line.trim_start_matches(['>', ' ']).len(),
+        false => 0,
+    };
+    (quote, line[quote..].chars().count())
+}
+
 /// Whether the break between `line` and `next` is a hard wrap (see
 /// [`unwrapped`]).
-fn is_wrap(line: &str, next: &str, width: usize, split: &dyn Fn(&str) -> (usize, usize)) -> bool {
-    let ((q1, len), (q2, _)) = (split(line), split(next));
+fn is_wrap(line: &str, next: &str, width: usize) -> bool {
+    let ((q1, len), (q2, _)) = (quote_marks(line), quote_marks(next));
     let (a, b) = (line[q1..].trim_end(), next[q2..].trim());
     if line.get(..q1).map(str::trim) != next.get(..q2).map(str::trim)
         || a.trim().is_empty()

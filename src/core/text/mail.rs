@@ -78,30 +78,30 @@ const WEEKDAYS_SV: [&str; 7] = [
 /// "fredag 18 juni 2021 20:05" in `tz`: the weekday tells an official at a
 /// glance whether a weekend lies between two instants.
 pub(crate) fn local_long(tz: Tz, t: DateTime<Utc>) -> String {
+    format!(
+        "{} {}",
+        local_date_long(tz, t),
+        t.with_timezone(&tz).format("%H:%M")
+    )
+}
+
+/// "fredag 18 juni 2021" in `tz`.
+fn local_date_long(tz: Tz, t: DateTime<Utc>) -> String {
     use chrono::Datelike;
     let l = t.with_timezone(&tz);
     let wd = WEEKDAYS_SV
         .get(l.weekday().num_days_from_monday() as usize)
         .copied()
         .unwrap_or("");
-    format!(
-        "{wd} {} {}",
-        words::date_long(l.date_naive()),
-        l.format("%H:%M")
-    )
+    format!("{wd} {}", words::date_long(l.date_naive()))
 }
 
 /// [`local_long`] for an instant read from a notice: "fredag 18 juni 2021"
 /// alone for a date read without a time (`local_time::read_without_time`).
 pub(crate) fn local_long_as_read(tz: Tz, t: DateTime<Utc>) -> String {
-    let long = local_long(tz, t);
     match crate::core::local_time::read_without_time(t, tz) {
-        // `local_long` ends in " HH:MM".
-        true => long
-            .rsplit_once(' ')
-            .map_or(long.as_str(), |(date, _)| date)
-            .to_string(),
-        false => long,
+        true => local_date_long(tz, t),
+        false => local_long(tz, t),
     }
 }
 
