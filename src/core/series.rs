@@ -496,34 +496,15 @@ fn overlap(m: &Incoming, c: &Candidate, window: Duration) -> Overlap {
 }
 
 fn why_sv(o: &Overlap, only_case: bool) -> String {
-    let mut parts = vec!["samma leverantör".to_string()];
-    if !o.systems.is_empty() {
-        parts.push(format!("samma system ({})", o.systems.join(", ")));
-    }
-    if o.same_discovery {
-        parts.push("samma upptäcktstid".into());
-    }
-    if o.periods_overlap {
-        parts.push("överlappande incidentperiod".into());
-    }
-    if !o.data_categories.is_empty() {
-        let words: Vec<String> = o
-            .data_categories
-            .iter()
-            .map(|c| super::documents::words::category_words(c))
-            .collect();
-        parts.push(format!("samma slags uppgifter ({})", words.join(", ")));
-    }
-    if o.same_cause {
-        parts.push("samma orsak".into());
-    }
-    if only_case && parts.len() == 1 {
-        parts.push("leverantörens enda öppna ärende".into());
-    }
-    if o.other_discovery {
-        parts.push("men en annan upptäcktstid".into());
-    }
-    parts.join(", ")
+    super::text::timeline::resemblance_reason(&super::text::timeline::Resemblance {
+        systems: &o.systems,
+        same_discovery: o.same_discovery,
+        periods_overlap: o.periods_overlap,
+        data_categories: &o.data_categories,
+        same_cause: o.same_cause,
+        only_case,
+        other_discovery: o.other_discovery,
+    })
 }
 
 /// Decides where a message without thread or case reference belongs among
@@ -557,15 +538,12 @@ pub fn decide(m: &Incoming, candidates: &[Candidate], window: Duration) -> Verdi
             }
             let mut why = why_sv(best, only);
             if ranked.len() > 1 {
-                why.push_str(&format!(
-                    "; vald framför {}",
-                    ranked
-                        .iter()
-                        .filter(|o| o.case_id != best.case_id)
-                        .map(|o| format!("{} (poäng {} mot {})", o.case_ref, o.score, best.score))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+                let others: Vec<(String, u32)> = ranked
+                    .iter()
+                    .filter(|o| o.case_id != best.case_id)
+                    .map(|o| (o.case_ref.clone(), o.score))
+                    .collect();
+                why.push_str(&super::text::timeline::chosen_over(&others, best.score));
             }
             Verdict::Join(choice(best, why, &ranked))
         }

@@ -218,6 +218,67 @@ pub fn another_incident_reason(
     why
 }
 
+/// What a supplier's message has in common with one of its open cases
+/// (`core::series::decide`), for [`resemblance_reason`].
+pub struct Resemblance<'a> {
+    /// The systems both name.
+    pub systems: &'a [String],
+    pub same_discovery: bool,
+    pub periods_overlap: bool,
+    /// The data categories both name (the inspect contract's names).
+    pub data_categories: &'a [String],
+    pub same_cause: bool,
+    /// The case is the supplier's only open one.
+    pub only_case: bool,
+    pub other_discovery: bool,
+}
+
+/// Why a supplier's message may belong to (or joined) one of its cases:
+/// "samma leverantör, samma system (LabPortalen), samma upptäcktstid".
+pub fn resemblance_reason(r: &Resemblance<'_>) -> String {
+    let mut parts = vec!["samma leverantör".to_string()];
+    if !r.systems.is_empty() {
+        parts.push(format!("samma system ({})", r.systems.join(", ")));
+    }
+    if r.same_discovery {
+        parts.push("samma upptäcktstid".into());
+    }
+    if r.periods_overlap {
+        parts.push("överlappande incidentperiod".into());
+    }
+    if !r.data_categories.is_empty() {
+        let words: Vec<String> = r
+            .data_categories
+            .iter()
+            .map(|c| crate::core::documents::words::category_words(c))
+            .collect();
+        parts.push(format!("samma slags uppgifter ({})", words.join(", ")));
+    }
+    if r.same_cause {
+        parts.push("samma orsak".into());
+    }
+    if r.only_case && parts.len() == 1 {
+        parts.push("leverantörens enda öppna ärende".into());
+    }
+    if r.other_discovery {
+        parts.push("men en annan upptäcktstid".into());
+    }
+    parts.join(", ")
+}
+
+/// Appended to [`resemblance_reason`] when the message joined one of
+/// several cases: "; vald framför PUI-2026-0002 (poäng 3 mot 5)".
+pub fn chosen_over(others: &[(String, u32)], score: u32) -> String {
+    format!(
+        "; vald framför {}",
+        others
+            .iter()
+            .map(|(case_ref, s)| format!("{case_ref} (poäng {s} mot {score})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
 /// `aware_at_moved` by a copy of the notice received earlier.
 pub const WHY_EARLIER_COPY: &str = "en annan kopia av ärendets anmälan togs emot tidigare; kännedom räknas från den tidigaste mottagningen";
 
@@ -230,6 +291,47 @@ pub const CASE_FILE_UNREADABLE: &str = "the case file could not be read";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_resemblance_names_what_the_message_and_the_case_share() {
+        let systems = vec!["LabPortalen".to_string()];
+        let categories = vec!["health".to_string()];
+        let r = Resemblance {
+            systems: &systems,
+            same_discovery: true,
+            periods_overlap: false,
+            data_categories: &categories,
+            same_cause: true,
+            only_case: true,
+            other_discovery: false,
+        };
+        assert_eq!(
+            resemblance_reason(&r),
+            "samma leverantör, samma system (LabPortalen), samma upptäcktstid, samma slags \
+             uppgifter (hälso- och sjukvårdsuppgifter), samma orsak"
+        );
+        let none: Vec<String> = Vec::new();
+        let bare = Resemblance {
+            systems: &none,
+            same_discovery: false,
+            periods_overlap: false,
+            data_categories: &none,
+            same_cause: false,
+            only_case: true,
+            other_discovery: true,
+        };
+        assert_eq!(
+            resemblance_reason(&bare),
+            "samma leverantör, leverantörens enda öppna ärende, men en annan upptäcktstid"
+        );
+        assert_eq!(
+            chosen_over(
+                &[("PUI-2026-0002".into(), 3), ("PUI-2026-0003".into(), 1)],
+                5
+            ),
+            "; vald framför PUI-2026-0002 (poäng 3 mot 5), PUI-2026-0003 (poäng 1 mot 5)"
+        );
+    }
 
     #[test]
     fn every_event_kind_has_swedish_words() {
