@@ -131,6 +131,10 @@ static RE_NOT_AN_INCIDENT_AFTER: Lazy<Regex> = Lazy::new(|| {
     )
 });
 
+/// How much of a message's text the classifier reads (the cues, the kind,
+/// [`says_new_incident`]).
+pub const HEAD_CHARS: usize = 3000;
+
 /// Whether the message says it reports a new incident, not news of an
 /// earlier one (see [`RE_NEW_INCIDENT`]): in a subject that is not a reply's
 /// ("Re: Ny incident" is the thread's old title), or in the text's first
@@ -141,7 +145,7 @@ pub fn says_new_incident(subjects: &[&str], texts: &[&str]) -> bool {
         .iter()
         .filter(|s| !super::forward::is_reply_subject(Some(s)))
         .map(|s| prefix(s, 1000));
-    let texts = texts.iter().map(|t| prefix(t, 3000));
+    let texts = texts.iter().map(|t| prefix(t, HEAD_CHARS));
     subjects.chain(texts).any(|t| {
         RE_UNRELATED.is_match(t)
             || RE_NEW_INCIDENT.find_iter(t).any(|m| {
@@ -182,6 +186,8 @@ pub struct Signals<'a> {
     pub forwarded: bool,
     pub outer_subject: &'a str,
     pub notice_subject: &'a str,
+    /// The start of the notice's text ([`HEAD_CHARS`]), hard-wrapped lines
+    /// joined (`text::unwrapped`).
     pub text: &'a str,
     pub thread_link: bool,
     pub reply_subject: bool,
@@ -199,7 +205,7 @@ fn cue_text(s: &Signals) -> (String, String, String) {
         prefix(s.outer_subject, 1000),
         prefix(s.notice_subject, 1000)
     );
-    let head = prefix(s.text, 3000).to_string();
+    let head = prefix(s.text, HEAD_CHARS).to_string();
     let all = format!("{subjects}\n{head}");
     (subjects, head, all)
 }

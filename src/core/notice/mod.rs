@@ -500,12 +500,16 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         &[rep_addr.as_deref(), sender.address.as_deref()],
     );
     let list_unsubscribe = msg.header_raw("List-Unsubscribe").is_some();
+    // What the classifier reads: the text's start, whole sentences (a
+    // hard-wrapped "Vi har inte upptäckt några\nnya incidenter" is one, its
+    // negation with it).
+    let head = text::unwrapped(text::prefix(&chain.text, classify::HEAD_CHARS));
     let signals = classify::Signals {
         auto,
         forwarded,
         outer_subject: subject.as_deref().unwrap_or(""),
         notice_subject: &notice_subject,
-        text: &chain.text,
+        text: &head,
         thread_link: !parent_ids.is_empty(),
         reply_subject: forward::is_reply_subject(subject.as_deref()),
         case_ref_in_subject,
@@ -562,18 +566,16 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     };
     // In the message's own words: the subjects, the notice (a reply's
     // without its quote) and a forwarder's note above the forwarded block.
-    let says_new_incident = kind.is_incident()
-        && classify::says_new_incident(
+    let says_new_incident = kind.is_incident() && {
+        let note = match forwarded {
+            true => text::unwrapped(forward::note_above_blocks(&full_text)),
+            false => std::borrow::Cow::Borrowed(""),
+        };
+        classify::says_new_incident(
             &[subject.as_deref().unwrap_or(""), &notice_subject],
-            &[
-                &chain.text,
-                if forwarded {
-                    forward::note_above_blocks(&full_text)
-                } else {
-                    ""
-                },
-            ],
-        );
+            &[&head, &note],
+        )
+    };
     let language = classify::language(&chain.text);
     let body_text = if forwarded {
         chain.text.clone()
@@ -827,6 +829,34 @@ mod tests {
         }
         let long = vec![b'a'; 20_000];
         assert_eq!(raw_header_value(&long, 0, long.len()).len(), 8 * 1024);
+    }
+
+    /// A hard-wrapped reply in a case's thread that says no new incident
+    /// was found is news of the case, not a new incident: the negation on
+    /// the line before "nya incidenter" is in the same sentence.
+    #[test]
+    fn a_wrapped_reply_saying_no_new_incident_does_not_report_one() {
+        let body = "Hej,\r\n\r\nVi har gått igenom loggarna för hela perioden och vi har inte upptäckt\r\n\
+                    några nya incidenter eller tecken på att angriparen fortfarande har\r\n\
+                    åtkomst till LabPortalen. Namn och personnummer för cirka 400 patienter\r\n\
+                    berördes av intrånget som vi rapporterade den 20 november.\r\n\r\n\
+                    Med vänliga hälsningar\r\nLabPortalen Support\r\n";
+        let raw = format!(
+            "From: LabPortalen Support <incident@labportal.example>\r\nTo: dataskydd@example.test\r\n\
+             Subject: Re: Personuppgiftsincident i LabPortalen\r\nDate: Tue, 24 Nov 2026 10:00:00 +0100\r\n\
+             Message-ID: <r2@labportal.example>\r\nIn-Reply-To: <n1@labportal.example>\r\n\
+             Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}"
+        );
+        let n = read(raw.as_bytes(), &ReadOptions::default()).unwrap();
+        assert!(n.kind.is_incident(), "{:?}", n.kind);
+        assert!(!n.says_new_incident);
+        // The same reply that does report one, wrapped the same way.
+        let new = raw.replace(
+            "vi har inte upptäckt\r\nnågra nya",
+            "vi har upptäckt\r\nytterligare en ny",
+        );
+        let n = read(new.as_bytes(), &ReadOptions::default()).unwrap();
+        assert!(n.says_new_incident);
     }
 
     #[test]
