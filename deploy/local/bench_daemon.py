@@ -764,15 +764,20 @@ def ab_drain(args, backend, mails, workdir, binary, tag):
     mon = imap(args, breach)
     window = CpuWindow(d.p.pid)
     out = {"fetch": fetch}
-    peak = [0]
+    # VmHWM, and the most anonymous (heap, stacks) and file-backed (code)
+    # memory seen: which of the two a difference in the peak is.
+    peak = [0, 0, 0]
 
     def sample():
         peak[0] = max(peak[0], proc_kb(d.p.pid, "VmHWM"))
+        peak[1] = max(peak[1], proc_kb(d.p.pid, "RssAnon"))
+        peak[2] = max(peak[2], proc_kb(d.p.pid, "RssFile"))
 
     out["inbox"] = wait_inbox_empty(args, d, mon, f"A/B drain {backend} {tag}", sample)
     out["cpu"] = window.end(f"{backend} {tag}: INBOX empty after {out['inbox']:.2f} s "
                             f"(bare fetch {fetch:.2f} s)", top=6)
     out["peak"] = max(peak[0], proc_kb(d.p.pid, "VmHWM")) / 1024
+    out["anon"], out["file"] = peak[1] / 1024, peak[2] / 1024
     mon.logout()
     d.stop()
     settle_bench_queue(args)
@@ -817,6 +822,8 @@ def print_ab(args, backend, runs):
         row("the PostgreSQL server, core-s", lambda x: x["cpu"][4]["postgres"])
     row("machine busy, core-s", lambda x: x["cpu"][0])
     row("peak RSS (VmHWM), MB", lambda x: x["peak"], " MB")
+    row("most anonymous RSS seen (heap, stacks), MB", lambda x: x["anon"], " MB")
+    row("most file-backed RSS seen (code), MB", lambda x: x["file"], " MB")
 
 
 def closed_port():
