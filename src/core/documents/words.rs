@@ -454,26 +454,40 @@ mod tests {
                 .unwrap()
                 .with_timezone(&Utc)
         };
-        assert_eq!(
-            Style::Long.period(d(2026, 12, 1), end(2026, 12, 3), tz),
-            "1–3 december 2026"
-        );
-        assert_eq!(
-            Style::Long.period(d(2026, 11, 30), end(2026, 12, 3), tz),
-            "30 november – 3 december 2026"
-        );
-        assert_eq!(
-            Style::Long.period(d(2025, 12, 30), end(2026, 1, 2), tz),
-            "30 december 2025 – 2 januari 2026"
-        );
-        assert_eq!(
-            Style::Long.period(d(2026, 12, 3), end(2026, 12, 3), tz),
-            "3 december 2026"
-        );
-        assert_eq!(
-            Style::Short.period(d(2026, 12, 1), end(2026, 12, 3), tz),
-            "2026-12-01 – 2026-12-03"
-        );
+        for (style, from, to, want) in [
+            (
+                Style::Long,
+                d(2026, 12, 1),
+                end(2026, 12, 3),
+                "1–3 december 2026",
+            ),
+            (
+                Style::Long,
+                d(2026, 11, 30),
+                end(2026, 12, 3),
+                "30 november – 3 december 2026",
+            ),
+            (
+                Style::Long,
+                d(2025, 12, 30),
+                end(2026, 1, 2),
+                "30 december 2025 – 2 januari 2026",
+            ),
+            (
+                Style::Long,
+                d(2026, 12, 3),
+                end(2026, 12, 3),
+                "3 december 2026",
+            ),
+            (
+                Style::Short,
+                d(2026, 12, 1),
+                end(2026, 12, 3),
+                "2026-12-01 – 2026-12-03",
+            ),
+        ] {
+            assert_eq!(style.period(from, to, tz), want);
+        }
         // With a time on either side, each is written as it was stated.
         assert_eq!(
             Style::Long.period(t, end(2026, 12, 3), tz),

@@ -158,14 +158,8 @@ fn diff(exp: &Value, got: &Value) -> Vec<String> {
 /// Every `NAME.eml` of `dir` with its `NAME.expected.json` and the reader's
 /// contract JSON for it.
 fn read_folder(dir: &Path) -> Vec<(PathBuf, Value, Value)> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-        .collect();
-    files.sort();
     let mut out = Vec::new();
-    for eml in files {
+    for eml in emls(dir) {
         let exp_path = eml.with_extension("expected.json");
         let Ok(exp_text) = std::fs::read_to_string(&exp_path) else {
             continue;
@@ -178,6 +172,17 @@ fn read_folder(dir: &Path) -> Vec<(PathBuf, Value, Value)> {
         out.push((eml, exp, got));
     }
     out
+}
+
+/// The `.eml` files of `dir`, sorted.
+fn emls(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    files.sort();
+    files
 }
 
 /// The scored fields, in the shared scorer's order.
@@ -456,13 +461,7 @@ fn hard_wrapped_notices_read_as_unwrapped() {
     let mut wrapped = 0;
     let mut failures = Vec::new();
     for dir in ["notices", "notices-extra", "notices-classes"] {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(base.join(dir))
-            .unwrap()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-            .collect();
-        files.sort();
-        for eml in files {
+        for eml in emls(&base.join(dir)) {
             let raw = std::fs::read(&eml).unwrap();
             // Fixtures with a plain-text body (an HTML body is a paragraph
             // a line, and mail-parser's text of it is not the reader's).
