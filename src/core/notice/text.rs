@@ -247,8 +247,13 @@ fn is_wrap(line: &str, next: &str, width: usize) -> bool {
                 && n.bytes().all(|c| c.is_ascii_digit())
                 && rest.starts_with(' ')
         });
+    // "Antal berörda: 400"; not "som berörs är: namn, …", a sentence's
+    // next line (a label starts with a capital).
     let label = b.split_once(": ").is_some_and(|(l, _)| {
-        l.chars().count() <= 30 && l.split(' ').count() <= 4 && !l.contains(['.', ','])
+        l.chars().next().is_some_and(char::is_uppercase)
+            && l.chars().count() <= 30
+            && l.split(' ').count() <= 4
+            && !l.contains(['.', ','])
     });
     full && !ends && !list_item && !label && !a.starts_with("--")
 }
@@ -377,6 +382,10 @@ mod tests {
             "i LabPortalen den 4 december."
         );
         assert!(matches!(unwrapped(&long), std::borrow::Cow::Borrowed(_)));
+        // A sentence's next line with a colon in it is no label line.
+        let colon = "Vi har nu gått igenom vilka personuppgifter som fanns i systemet och de\n\
+                     som berörs är: namn, personnummer och adress för 400 patienter i regionen.";
+        assert_eq!(sentences(&unwrapped(colon)), [colon.replace('\n', " ")]);
         // A line that was not full ends where it ends.
         let heading = "Personuppgiftsincident i LabPortalen\nVi upptäckte den 4 december att en obehörig person fått åtkomst\ntill systemet.";
         assert_eq!(
