@@ -160,8 +160,7 @@ impl PlainAddress {
     /// A short stable hash of the address for logs (addresses never appear in
     /// logs in clear).
     pub fn log_hash(&self) -> String {
-        use sha2::{Digest, Sha256};
-        hex::encode(&Sha256::digest(self.0.as_bytes())[..6])
+        log_name(&self.0)
     }
 }
 
@@ -194,11 +193,14 @@ pub fn is_internal(domains: &[String], address: &str) -> bool {
 /// addresses in clear; the same address always gives the same name, so a log
 /// line can still be matched with the register by whoever may read both.
 pub fn addr_hash(address: &str) -> String {
+    log_name(&address.trim().to_lowercase())
+}
+
+/// The logs' one short name for a value they may not show: the first 12 hex
+/// digits of its SHA-256.
+fn log_name(value: &str) -> String {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(address.trim().to_lowercase().as_bytes());
-    let mut h = hex::encode(digest);
-    h.truncate(12);
-    h
+    hex::encode(&Sha256::digest(value.as_bytes())[..6])
 }
 
 /// A short, stable name for a Message-ID in logs: the first 12 hex digits
@@ -207,13 +209,8 @@ pub fn addr_hash(address: &str) -> String {
 /// (`<1733.anna.svensson@…>`): logs name it by this, and whoever may read the
 /// register finds the message by hashing its recorded id the same way.
 pub fn message_id_hash(id: Option<&str>) -> String {
-    use sha2::{Digest, Sha256};
     match id.map(|i| i.trim().trim_start_matches('<').trim_end_matches('>')) {
-        Some(i) if !i.is_empty() => {
-            let mut h = hex::encode(Sha256::digest(i.as_bytes()));
-            h.truncate(12);
-            h
-        }
+        Some(i) if !i.is_empty() => log_name(i),
         _ => "-".into(),
     }
 }

@@ -168,11 +168,12 @@ const WRAP_SLACK: usize = 3;
 /// so that a sentence broken over two lines ("… Den 4 december\nupptäckte vi
 /// …") is read as one ([`sentences`] ends one at every line break). A text
 /// is taken as wrapped when its longest prose line (one with a space) is 50
-/// to 80 characters; a line break is a wrap when the line was full (the next
-/// line's first word would not have fitted, within `WRAP_SLACK`), does not end a sentence or a
-/// label (".", "!", "?", ":", ";", but "kl." and the like go on), and the
-/// next line has the same quote marks and does not start a list item, a
-/// "Label: value" line or a signature. Linear; borrows when nothing joins.
+/// to 80 characters; a line break is a wrap when the line was full (the
+/// next line's first word would not have fitted, within `WRAP_SLACK`), does
+/// not end a sentence or a label (".", "!", "?", ":", ";", but "kl." and
+/// the like go on), and the next line has the same quote marks and does not
+/// start a list item, a "Label: value" line or a signature. Linear; borrows
+/// when nothing joins.
 pub fn unwrapped(text: &str) -> std::borrow::Cow<'_, str> {
     let width = text
         .split('\n')
