@@ -126,6 +126,7 @@ async fn drain(
     // `burst::MAX_PAUSE` at a time. A pass of one batch holds nothing.
     let _hold = (!queue.is_empty()).then(|| p.burst.begin());
     let mut batch = fetch_and_read(conn, p, uidvalidity, &first).await?;
+    let mut trimmer = crate::memory::Trimmer::default();
     while !batch.uids.is_empty() {
         // Mail that arrived meanwhile goes first (see above): fetched, read
         // and written now, before the batch in hand.
@@ -188,10 +189,17 @@ async fn drain(
             break;
         }
         batch = fetched?;
+        // The written batch is dropped: over the budget, its freed pages
+        // go back now, not when the drain ends (`memory::Trimmer`).
+        trimmer.after_batch();
     }
     // A drain's buffers are free now: give them back (idle RSS).
     drop(batch);
     crate::memory::trim();
+    tracing::debug!(
+        trims = trimmer.trims,
+        "drain's memory trims between batches"
+    );
     Ok(())
 }
 
