@@ -97,8 +97,12 @@ pub struct Trimmer {
 }
 
 impl Trimmer {
-    /// After a batch is written and dropped; true when it trimmed.
+    /// After a batch is written and dropped; true when it trimmed (never
+    /// where [`trim`] does nothing).
     pub fn after_batch(&mut self) -> bool {
+        if !cfg!(all(target_os = "linux", target_env = "gnu")) {
+            return false;
+        }
         let Some(now) = anon_bytes() else {
             return false;
         };
@@ -202,13 +206,18 @@ mod trim_tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn the_anonymous_memory_read_grows_with_touched_pages() {
-        let before = anon_bytes().expect("RssAnon in /proc/self/status");
-        let mut block = vec![0u8; 64 * MIB as usize];
-        for page in block.chunks_mut(4096) {
-            page[0] = 1;
-        }
-        let after = anon_bytes().expect("RssAnon");
-        std::hint::black_box(&block);
-        assert!(after >= before + 32 * MIB, "{before} -> {after}");
+        // Other tests of this process allocate and free meanwhile: one of
+        // three tries must see the block's pages.
+        let grew = (0..3).any(|_| {
+            let mut block = vec![0u8; 64 * MIB as usize];
+            let before = anon_bytes().expect("RssAnon in /proc/self/status");
+            for page in block.chunks_mut(4096) {
+                page[0] = 1;
+            }
+            let after = anon_bytes().expect("RssAnon");
+            std::hint::black_box(&block);
+            after >= before + 48 * MIB
+        });
+        assert!(grew);
     }
 }
