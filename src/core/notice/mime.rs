@@ -160,7 +160,27 @@ fn first<'a>(
     list: &[u32],
 ) -> Option<(&'a MessagePart<'a>, Cow<'a, str>)> {
     let id = *list.first()? as usize;
-    Some((msg.parts.get(id)?, body_part(msg, id, end)?))
+    let part = msg.parts.get(id)?;
+    Some((part, as_typed(part, body_part(msg, id, end)?)))
+}
+
+/// A plain part's text as its writer typed it: a `format=flowed` one
+/// decoded (`text::flowed_decoded`, with its `delsp`), any other as it is.
+fn as_typed<'a>(part: &MessagePart<'_>, text: Cow<'a, str>) -> Cow<'a, str> {
+    let Some(ct) = part.content_type().filter(|_| !part.is_text_html()) else {
+        return text;
+    };
+    let is = |name: &str, value: &str| {
+        ct.attribute(name)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case(value))
+    };
+    if !is("format", "flowed") {
+        return text;
+    }
+    match super::text::flowed_decoded(&text, is("delsp", "yes")) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(decoded) => Cow::Owned(decoded),
+    }
 }
 
 /// A message's first text body, decoded, and whether it is HTML

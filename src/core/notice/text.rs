@@ -158,6 +158,69 @@ fn is_armor_body(bare: &str) -> bool {
     })
 }
 
+/// A `format=flowed` plain text (RFC 3676: Thunderbird, Apple Mail and
+/// others send it) as the lines its writer typed: a line ending in a space
+/// is a soft break, joined with the next line of the same quote depth
+/// (`delsp`: the space is the sender's and is dropped); the space a sender
+/// put before a line starting with a space, ">" or "From " is taken off; a
+/// quoted line keeps its depth as ">" marks and a space. The signature
+/// separator "-- " is never a soft break. Linear; borrows when the text has
+/// no soft break and no stuffed line.
+pub fn flowed_decoded(text: &str, delsp: bool) -> std::borrow::Cow<'_, str> {
+    if !text
+        .lines()
+        .any(|l| flowed_line(l).2 || l.trim_start_matches('>').starts_with(' '))
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    // The quote depth of the paragraph being joined, after a soft break.
+    let mut open: Option<usize> = None;
+    for line in text.lines() {
+        let (depth, body, soft) = flowed_line(line);
+        match open {
+            Some(d) if d == depth => {}
+            Some(_) => {
+                out.push('\n');
+                out.push_str(&quoted(depth));
+            }
+            None => out.push_str(&quoted(depth)),
+        }
+        if soft {
+            out.push_str(if delsp { &body[..body.len() - 1] } else { body });
+            open = Some(depth);
+        } else {
+            out.push_str(body);
+            out.push('\n');
+            open = None;
+        }
+    }
+    if open.is_some() {
+        out.push('\n');
+    }
+    if !text.ends_with('\n') {
+        out.pop();
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A `format=flowed` line's quote depth, its text without the quote marks
+/// and the stuffed space, and whether it ends in a soft break.
+fn flowed_line(line: &str) -> (usize, &str, bool) {
+    let body = line.trim_start_matches('>');
+    let depth = line.len() - body.len();
+    let body = body.strip_prefix(' ').unwrap_or(body);
+    (depth, body, body.ends_with(' ') && body != "-- ")
+}
+
+/// The quote marks of a line at `depth`: "> " at depth one, ">> " at two.
+fn quoted(depth: usize) -> String {
+    match depth {
+        0 => String::new(),
+        d => format!("{} ", ">".repeat(d)),
+    }
+}
+
 /// Mail clients wrap plain text at 66-78 characters a line; a text whose
 /// longest prose line is within these bounds may be hard-wrapped.
 const WRAP_WIDTHS: std::ops::RangeInclusive<usize> = 50..=80;
@@ -313,6 +376,30 @@ fn push_trimmed<'a>(out: &mut Vec<&'a str>, s: &'a str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flowed_text_is_read_as_the_lines_its_writer_typed() {
+        let sent = "Den 4 december \r\nuppt\u{e4}ckte vi att en obeh\u{f6}rig \r\nperson loggat in.\r\n\r\n \
+                    >Rad som b\u{f6}rjar med tecken.\r\n From oss.\r\n> Tidigare \r\n> fr\u{e5}ga \r\nsvar\r\n-- \r\nAnna";
+        assert_eq!(
+            flowed_decoded(sent, false),
+            "Den 4 december uppt\u{e4}ckte vi att en obeh\u{f6}rig person loggat in.\n\n\
+             >Rad som b\u{f6}rjar med tecken.\nFrom oss.\n> Tidigare fr\u{e5}ga \nsvar\n-- \nAnna"
+        );
+        // delsp=yes: the space before the break is the sender's own.
+        assert_eq!(
+            flowed_decoded("Personnum \nmer och namn.\n", true),
+            "Personnummer och namn.\n"
+        );
+        // Deeper quotes keep their depth; a soft line before a change of
+        // depth ends its paragraph.
+        assert_eq!(flowed_decoded(">> a \n>> b\n> c\n", false), ">> a b\n> c\n");
+        // Nothing soft and nothing stuffed: the text itself.
+        assert!(matches!(
+            flowed_decoded("Rad ett.\nRad tv\u{e5}.", false),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn splits_sentences_but_not_after_kl() {
