@@ -254,6 +254,9 @@ pub fn unwrapped(text: &str) -> std::borrow::Cow<'_, str> {
     for (i, line) in lines.iter().enumerate() {
         let (quote, _) = quote_marks(line);
         if join_next {
+            // A line may end in the space of a soft break ("cirka 1 " …
+            // "100 patienter"): one space joins.
+            out.truncate(out.trim_end_matches([' ', '\t']).len());
             out.push(' ');
             out.push_str(line[quote..].trim_start());
         } else {
@@ -376,6 +379,17 @@ fn push_trimmed<'a>(out: &mut Vec<&'a str>, s: &'a str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wrapped_line_ending_in_a_space_joins_with_one_space() {
+        let line = "Vi har nu g\u{e5}tt igenom loggarna och kan se att uppgifter om cirka 1 ";
+        let text = format!("{line}\n100 patienter ber\u{f6}rs av incidenten.\n");
+        assert_eq!(
+            unwrapped(&text),
+            "Vi har nu g\u{e5}tt igenom loggarna och kan se att uppgifter om cirka 1 100 \
+             patienter ber\u{f6}rs av incidenten.\n"
+        );
+    }
 
     #[test]
     fn a_flowed_text_is_read_as_the_lines_its_writer_typed() {
