@@ -166,6 +166,9 @@ fn first<'a>(
 
 /// A plain part's text as its writer typed it: a `format=flowed` one
 /// decoded (`text::flowed_decoded`, with its `delsp`), any other as it is.
+/// The whole part is decoded, as [`body_part`] decoded it from its transfer
+/// encoding (the reply's "text was N bytes" counts it): one linear pass, the
+/// copy no longer than the text and a space a line, the text dropped.
 fn as_typed<'a>(part: &MessagePart<'_>, text: Cow<'a, str>) -> Cow<'a, str> {
     let Some(ct) = part.content_type().filter(|_| !part.is_text_html()) else {
         return text;
