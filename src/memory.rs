@@ -97,14 +97,14 @@ pub struct Trimmer {
 }
 
 impl Trimmer {
-    /// After a batch is written and dropped; true when it trimmed (never
-    /// where [`trim`] does nothing).
-    pub fn after_batch(&mut self) -> bool {
+    /// After a batch is written and dropped: trims when due (never where
+    /// [`trim`] does nothing), counted in `trims`.
+    pub fn after_batch(&mut self) {
         if !cfg!(all(target_os = "linux", target_env = "gnu")) {
-            return false;
+            return;
         }
         let Some(now) = anon_bytes() else {
-            return false;
+            return;
         };
         let (due, floor) = trim_due(self.floor, now);
         self.floor = Some(floor);
@@ -113,7 +113,6 @@ impl Trimmer {
             self.trims += 1;
             self.floor = anon_bytes().or(self.floor);
         }
-        due
     }
 }
 

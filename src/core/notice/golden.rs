@@ -398,20 +398,29 @@ fn hard_wrap(text: &str, width: usize) -> String {
             out.push(line.to_string());
             continue;
         }
-        let mut piece = String::new();
-        for word in body.split(' ') {
-            if !piece.is_empty() && len(quote) + len(&piece) + 1 + len(word) > width {
-                out.push(format!("{quote}{piece}"));
-                piece.clear();
-            }
-            if !piece.is_empty() {
-                piece.push(' ');
-            }
-            piece.push_str(word);
+        for piece in word_wrapped(body, width.saturating_sub(len(quote))) {
+            out.push(format!("{quote}{piece}"));
         }
-        out.push(format!("{quote}{piece}"));
     }
     out.join("\r\n")
+}
+
+/// `body` broken at spaces into lines of at most `room` characters (a word
+/// longer than that on a line of its own), the breaking spaces left out.
+fn word_wrapped(body: &str, room: usize) -> Vec<String> {
+    let len = |s: &str| s.chars().count();
+    let mut pieces = Vec::new();
+    let mut piece = String::new();
+    for word in body.split(' ') {
+        if !piece.is_empty() && len(&piece) + 1 + len(word) > room {
+            pieces.push(std::mem::take(&mut piece));
+        } else if !piece.is_empty() {
+            piece.push(' ');
+        }
+        piece.push_str(word);
+    }
+    pieces.push(piece);
+    pieces
 }
 
 /// `raw`'s header fields (but its MIME ones) over a single UTF-8 text/plain
@@ -556,17 +565,13 @@ fn flowed(text: &str, width: usize) -> String {
             out.push(format!("{quote}{}", stuff(body, !marks.is_empty())));
             continue;
         }
-        let mut piece = String::new();
-        for word in body.split(' ') {
-            if !piece.is_empty() && len(&quote) + len(&piece) + len(word) > width {
-                out.push(format!("{quote}{}", stuff(&piece, !marks.is_empty())));
-                piece.clear();
-            }
-            piece.push_str(word);
-            piece.push(' ');
+        let pieces = word_wrapped(body, width.saturating_sub(len(&quote)));
+        let last = pieces.len() - 1;
+        for (i, piece) in pieces.into_iter().enumerate() {
+            // A soft break: the line ends in a space.
+            let piece = if i < last { piece + " " } else { piece };
+            out.push(format!("{quote}{}", stuff(&piece, !marks.is_empty())));
         }
-        let last = piece.trim_end_matches(' ');
-        out.push(format!("{quote}{}", stuff(last, !marks.is_empty())));
     }
     out.join("\r\n")
 }

@@ -182,9 +182,9 @@ pub fn flowed_decoded(text: &str, delsp: bool) -> std::borrow::Cow<'_, str> {
             Some(d) if d == depth => {}
             Some(_) => {
                 out.push('\n');
-                out.push_str(&quoted(depth));
+                push_quote(&mut out, depth);
             }
-            None => out.push_str(&quoted(depth)),
+            None => push_quote(&mut out, depth),
         }
         if soft {
             out.push_str(if delsp { &body[..body.len() - 1] } else { body });
@@ -213,11 +213,12 @@ fn flowed_line(line: &str) -> (usize, &str, bool) {
     (depth, body, body.ends_with(' ') && body != "-- ")
 }
 
-/// The quote marks of a line at `depth`: "> " at depth one, ">> " at two.
-fn quoted(depth: usize) -> String {
-    match depth {
-        0 => String::new(),
-        d => format!("{} ", ">".repeat(d)),
+/// The quote marks of a line at `depth` onto `out`: "> " at depth one,
+/// ">> " at two, nothing at none.
+fn push_quote(out: &mut String, depth: usize) {
+    if depth > 0 {
+        out.extend(std::iter::repeat_n('>', depth));
+        out.push(' ');
     }
 }
 
