@@ -762,6 +762,26 @@ static RE_DATA_CUE: Lazy<Regex> = Lazy::new(|| {
         r"(?i)uppgift|innehöll|innehåller|innehålla|fanns|finns|lagras|lagrade|exponera|röjd|åtkomst till|involved|contained|contains|exposed|records|visar|visade|visades|lästs|kopierats|kunde se|could see|synlig|visible|tillgängliga|åtkomliga|accessible|(?:of|för)\s+[0-9]|leaked|läckt|stores|lagrar|\p{Latin}:\s",
     )
 });
+/// A form's or a notice's label for the cause, the measures or a contact
+/// ("Orsak:", "Vidtagna åtgärder:", "Kontaktperson:", "Root cause:"): the
+/// line says why or what was done, not what data was involved.
+static RE_NOT_DATA_LABEL: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)^\s*(?:orsak|orsaker|bakgrund|(?:vidtagna |planerade |föreslagna )?åtgärder|kontakt\p{Latin}*|(?:root )?causes?|(?:measures?|actions?|steps?)(?: taken| planned)?|mitigations?|remediation|contact\p{Latin}*)\s*:",
+    )
+});
+
+/// Whether `s` says data was in it or shown ([`RE_DATA_CUE`]). A cause's,
+/// measures' or contact's label line ([`RE_NOT_DATA_LABEL`]) is no data
+/// line by its colons ("Vidtagna åtgärder: alla lösenord är bytta"), only
+/// by its words ("Orsak: listan innehöll namn och adresser").
+fn data_cue(s: &str) -> bool {
+    match RE_NOT_DATA_LABEL.find(s) {
+        Some(m) => RE_DATA_CUE.is_match(&s[m.end()..].replace(':', " ")),
+        None => RE_DATA_CUE.is_match(s),
+    }
+}
+
 static RE_DATA_HEADING: Lazy<Regex> = Lazy::new(|| {
     re(
         r"(?i)vilka (?:person)?uppgifter|berörda (?:person)?uppgifter|typ av (?:person)?uppgifter|kategorier av|what (?:information|data|personal data)|which (?:information|data)|information (?:was )?involved|data (?:was )?involved|types of (?:personal )?data",
@@ -787,10 +807,11 @@ fn names_unknown_data(s: &str) -> bool {
     RE_UNKNOWN.iter().any(|r| r.is_match(s))
 }
 
-/// Where data went, not what it was: "till fel e-postadress".
+/// Where data went, not what it was: "till fel e-postadress"; how the
+/// intruder got in, not what was taken: "med stulna inloggningsuppgifter".
 static RE_NOT_DATA: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)(?:till|to|from|från)\s+(?:fel|wrong|an? (?:incorrect|wrong))\s+(?:e-?post|e-?mail|mejl)?-?\s*(?:adress|address)\p{Latin}*|(?:med|using|with)\s+(?:(?:ett|a|an)\s+)?(?:läckt|stulet|stulna|stolen|leaked|compromised)\s+(?:lösenord|password|session token|credentials?)",
+        r"(?i)(?:till|to|from|från)\s+(?:fel|wrong|an? (?:incorrect|wrong))\s+(?:e-?post|e-?mail|mejl)?-?\s*(?:adress|address)\p{Latin}*|(?:med|using|with)\s+(?:(?:ett|a|an)\s+)?(?:läckt|läckta|stulet|stulna|kapade|komprometterade|stolen|leaked|compromised|phished)\s+(?:lösenord|inloggningsuppgifter|inloggningsuppgift|användaruppgifter|passwords?|session tokens?|credentials?|login details)",
     )
 });
 
@@ -803,7 +824,11 @@ fn categories(sents: &[&str], ev: &mut Vec<Evidence>) -> Vec<String> {
         .collect();
     for s in cleaned.iter().map(|c| c.as_ref()) {
         if RE_DATA_HEADING.is_match(s) {
-            heading_left = 3;
+            // A heading whose list follows ("Berörda uppgifter:", then a
+            // line an item); a label line with its value ("Kategorier av
+            // personuppgifter: namn, personnummer", a form's table row) is
+            // its own list, and the rows after it are no items of it.
+            heading_left = if names_a_category(s) { 1 } else { 3 };
         }
         let in_heading = heading_left > 0;
         heading_left = heading_left.saturating_sub(1);
@@ -815,7 +840,7 @@ fn categories(sents: &[&str], ev: &mut Vec<Evidence>) -> Vec<String> {
             continue;
         }
         let hits = categories_named(s);
-        if hits.len() < 2 && !in_heading && !RE_DATA_CUE.is_match(s) {
+        if hits.len() < 2 && !in_heading && !data_cue(s) {
             continue;
         }
         let mut added = false;
@@ -864,10 +889,14 @@ static RE_ZERO: Lazy<Regex> = Lazy::new(|| {
         r"(?i)(?-u:\b)(?:inga|ingen|inte någon|inte några|none|no)\s+(?:av\s+|of\s+)?(?:[\p{{Latin}}']+\s+){{0,3}}?(?:{NOUNS})(?-u:\b)|(?-u:\b)no personal data (?:were|was|has been|have been) (?:affected|involved|accessed|exposed)|(?-u:\b)inga personuppgifter (?:har )?(?:berörts|påverkats|drabbats|exponerats|röjts)"
     ))
 });
-/// "Antalet berörda brukare är 212": the number after the noun.
+/// "Antalet berörda brukare är 212", and a form's or table's label line
+/// "Antal berörda registrerade: cirka 2 300", "Antal berörda: 40",
+/// "Number of affected data subjects: 2,300", "Affected users: 12": the
+/// number after the noun (a label with no people noun, "Antal berörda
+/// system: 3", is none).
 static RE_COUNT_AFTER: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"(?i)(?:antalet|number of)\s+(?:berörda\s+|affected\s+|drabbade\s+)?(?:{NOUNS})\s+(?:är|var|uppgår till|is|was|:)\s+(?P<n>{NUM})(?-u:\b)"
+        r"(?i)(?:(?-u:\b)(?:antalet|antal|(?:total |approximate |estimated )?number of)\s+(?:(?:berörda|affected|drabbade|påverkade)\s+)?(?:{NOUNS})(?:\s+(?:affected|concerned|involved|berörda|drabbade))?\s*(?:är|var|uppgår till|is|was|:)|(?-u:\b)(?:antalet|antal)\s+(?:berörda|drabbade|påverkade)\s*(?:är|var|uppgår till|:)|(?-u:\b)(?:berörda|drabbade|påverkade|affected)\s+(?:{NOUNS})\s*:)\s*(?:(?P<q>färre än|mindre än|under|upp till|högst|maximalt|max|som mest|fewer than|less than|up to|at most|no more than|minst|över|mer än|fler än|drygt|at least|more than|over|cirka|ca\.?|ungefär|omkring|runt|approximately|approx\.?|about|around|roughly|some|nearly|närmare|nästan)\s+)?(?P<n>{NUM})(?-u:\b)"
     ))
 });
 /// A count a later sentence gives as final wins over an earlier estimate.
@@ -1167,15 +1196,10 @@ fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
             }
         }
         if found.is_none() {
-            if let Some(n) = RE_COUNT_AFTER
-                .captures(s)
-                .and_then(|c| c.name("n"))
-                .and_then(|m| num(m.as_str()))
-            {
-                found = Some(Range {
-                    min: Some(n),
-                    max: Some(n),
-                });
+            if let Some(c) = RE_COUNT_AFTER.captures(s) {
+                if let Some(n) = c.name("n").and_then(|m| num(m.as_str())) {
+                    found = Some(qualified(c.name("q").map(|q| q.as_str()), n));
+                }
             }
         }
         if found.is_none() && names_a_category(s) {
@@ -2191,6 +2215,41 @@ mod tests {
         assert_eq!(categories(&s, &mut Vec::new()), ["credentials"]);
     }
 
+    /// A form's rows as label lines: the categories' row is its own list
+    /// (no heading of the rows after it), and a cause's, measures' or
+    /// contact's row names no data by its label ("Orsak: …", "Vidtagna
+    /// åtgärder: …"), only by its words.
+    #[test]
+    fn a_form_s_cause_measures_and_contact_rows_name_no_data_by_their_labels() {
+        let cats = |t: &str| categories(&sentences(t), &mut Vec::new());
+        assert_eq!(
+            cats("Kategorier av personuppgifter: Namn och personnummer\nVidtagna åtgärder: Alla lösenord är bytta.\nKontaktperson: Lena Holm, telefonnummer 010-123 45 67"),
+            ["identification", "personal_identity_number"]
+        );
+        assert_eq!(
+            cats("Orsak: En obehörig person gissade lösenordet till ett administratörskonto."),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            cats("Orsak: Listan innehöll personnummer."),
+            ["personal_identity_number"]
+        );
+        // A heading's list still follows it; a label line still names data.
+        assert_eq!(
+            cats("Berörda uppgifter:\nnamn\ntelefonnummer"),
+            ["identification", "contact_details"]
+        );
+        assert_eq!(
+            cats("Personuppgifter: personnummer"),
+            ["personal_identity_number"]
+        );
+        // The means of an intrusion is no data taken.
+        assert_eq!(
+            cats("Orsak: En obehörig person loggade in med stulna inloggningsuppgifter."),
+            Vec::<String>::new()
+        );
+    }
+
     #[test]
     fn categories_are_named_by_their_phrases_as_well() {
         let cats = |t: &str| categories(&sentences(t), &mut Vec::new());
@@ -2261,6 +2320,36 @@ mod tests {
             Some((Some(1), Some(75)))
         );
         assert_eq!(ds("Loggen visar namn för 40 filer."), None);
+        // The number after its noun, in a sentence or a form's label line.
+        for (line, want) in [
+            ("Antalet berörda brukare är 212.", (Some(212), Some(212))),
+            (
+                "Antal berörda registrerade: Cirka 2 300",
+                (Some(2300), Some(2300)),
+            ),
+            (
+                "Antal berörda registrerade: 2 300",
+                (Some(2300), Some(2300)),
+            ),
+            ("Antal registrerade: ca 2300", (Some(2300), Some(2300))),
+            ("Antal berörda: upp till 40", (Some(1), Some(40))),
+            ("Antal berörda personer: minst 15", (Some(15), None)),
+            ("Berörda patienter: 7", (Some(7), Some(7))),
+            (
+                "Number of affected data subjects: approx. 2,300",
+                (Some(2300), Some(2300)),
+            ),
+            (
+                "Number of data subjects affected: 1,204",
+                (Some(1204), Some(1204)),
+            ),
+            ("Affected users: 12", (Some(12), Some(12))),
+        ] {
+            assert_eq!(ds(line), Some(want), "{line}");
+        }
+        assert_eq!(ds("Antal berörda system: 3"), None);
+        assert_eq!(ds("Antal: 40"), None);
+        assert_eq!(ds("Number of affected records: 5,000"), None);
         assert_eq!(ds("The file lists names of 3 March events."), None);
         // None of ours: zero.
         assert_eq!(

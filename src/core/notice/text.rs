@@ -330,6 +330,7 @@ fn is_wrap(line: &str, next: &str, width: usize) -> bool {
 const ABBREV: &[&str] = &[
     "kl", "ca", "t.ex", "bl.a", "dvs", "d.v.s", "inkl", "p.m", "a.m", "nr", "tel", "jfr", "resp",
     "mr", "mrs", "ms", "dr", "st", "no", "org.nr", "fr.o.m", "t.o.m", "tf", "ev", "etc", "vs",
+    "approx",
 ];
 
 /// Splits text into sentences: at line breaks and at `.`, `!` or `?` followed
