@@ -517,6 +517,7 @@ mod tests {
             notice_text: "",
             forwarded_at: None,
             documents: &[],
+            document_read: None,
         };
         let d = opening_notice(&sender(), &f, now, vec![]);
         assert!(d.subject.starts_with("BRÅDSKANDE"));
@@ -577,6 +578,7 @@ mod tests {
                 notice_text: &huge,
                 forwarded_at: Some(aware + chrono::Duration::hours(30)),
                 documents: &[],
+                document_read: None,
             };
             let drafts = [
                 opening_notice(&sender(), &f, aware, vec![]),
@@ -701,6 +703,7 @@ mod tests {
             notice_text: &n.body_text,
             forwarded_at: if n.forwarded { n.received_at } else { None },
             documents: &n.documents,
+            document_read: n.document_read.as_deref(),
         }
     }
 
@@ -845,6 +848,25 @@ mod tests {
             "{}",
             d.text
         );
+        // A Word or OpenDocument file the facts were also read from.
+        let mut read = n.clone();
+        read.documents = vec!["Rapport.pdf".into(), "Incidentrapport.docx".into()];
+        read.document_read = Some("Incidentrapport.docx".into());
+        let d = opening_notice(
+            &sender(),
+            &facts_of(&r, &route, &read),
+            f.aware_at,
+            drafts(),
+        );
+        assert!(
+            d.text.contains(
+                "Bifogat till meddelandet: Rapport.pdf, Incidentrapport.docx. Det som står ovan \
+                 är läst ur meddelandets text och ur filen Incidentrapport.docx: kontrollera det \
+                 mot filen på ärendets sida i webbvyn.\n"
+            ),
+            "{}",
+            d.text
+        );
         // Without a document, no such line.
         let d = opening_notice(
             &sender(),
@@ -953,6 +975,7 @@ mod tests {
             // A forward within minutes is transport, not a story to tell.
             forwarded_at: Some(aware + chrono::Duration::minutes(5)),
             documents: &[],
+            document_read: None,
         };
         let d = opening_notice(
             &sender(),
@@ -1015,6 +1038,7 @@ mod tests {
             notice_text: "   \n",
             forwarded_at: None,
             documents: &[],
+            document_read: None,
         };
         let d = opening_notice(&sender(), &f, aware, drafts());
         let t = &d.text;

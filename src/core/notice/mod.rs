@@ -26,6 +26,7 @@ use serde::Serialize;
 
 mod classify;
 pub mod details;
+mod document;
 mod facts;
 mod forward;
 mod mime;
@@ -247,6 +248,11 @@ pub struct Notice {
     /// official is told a notice's report is a file the reader did not read.
     #[serde(skip)]
     pub documents: Vec<String>,
+    /// The attached Word or OpenDocument file whose text the facts were
+    /// also read from (its name; empty when it has none), for an incident
+    /// message: the official is told the facts come from it too.
+    #[serde(skip)]
+    pub document_read: Option<String>,
     /// An incident message that says it reports a new incident ("en ny
     /// personuppgiftsincident", "another breach"), in its own words: a
     /// supplier's reply in an old case's thread can be one
@@ -522,8 +528,12 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     // A hard-wrapped text's sentences are read whole (the facts are read
     // only where the incident cue fires: most mail is never unwrapped).
     let armorless = text::without_armor(text::prefix(&chain.text, MAX_FACT_CHARS));
+    // A notice attached as a Word or OpenDocument file ("Se bifogad
+    // incidentrapport"): its text is read for facts after the mail's own.
+    let document = incident_cue.then(|| mime::document_text(&msg)).flatten();
+    let doc_text = document.as_ref().map(|(_, t)| t.as_str());
     let fact_src = match incident_cue {
-        true => text::unwrapped(&armorless),
+        true => with_document(text::unwrapped(&armorless), doc_text),
         false => std::borrow::Cow::Borrowed(&*armorless),
     };
     let fact_text: &str = &fact_src;
@@ -542,11 +552,21 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     // they are read only for an incident message (most mail is none).
     let (incident, draft_facts) = match read_facts {
         Some(mut read) if kind.is_incident() => {
+            if let Some((name, doc)) = &document {
+                evidence.push(Evidence {
+                    field: "document".into(),
+                    text: format!(
+                        "the text of the attached document {} read after the message's ({} characters)",
+                        name.as_deref().unwrap_or("(no name)"),
+                        doc.chars().count()
+                    ),
+                });
+            }
             read.add_systems(&words);
             let sents = read.sentences().to_vec();
             let facts = read.into_incident(&mut evidence);
             let all_armorless = text::without_armor(text::prefix(&full_text, MAX_FACT_CHARS));
-            let all_src = text::unwrapped(&all_armorless);
+            let all_src = with_document(text::unwrapped(&all_armorless), doc_text);
             let all: &str = &all_src;
             let mut draft_facts =
                 details::extract_from(&sents, fact_text, all, subj, &mut evidence);
@@ -645,8 +665,23 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
             true => mime::document_names(&msg, MAX_DOCUMENT_NAMES),
             false => Vec::new(),
         },
+        document_read: document
+            .filter(|_| kind.is_incident())
+            .map(|(name, _)| name.unwrap_or_default()),
         says_new_incident,
     })
+}
+
+/// A notice's text for reading facts, with an attached document's text
+/// after it (a blank line between) when there is one.
+fn with_document<'a>(
+    text: std::borrow::Cow<'a, str>,
+    doc: Option<&str>,
+) -> std::borrow::Cow<'a, str> {
+    match doc {
+        Some(doc) => std::borrow::Cow::Owned(format!("{text}\n\n{doc}")),
+        None => text,
+    }
 }
 
 /// The From fields and the trace headers, top first, each list bounded: what
@@ -1078,6 +1113,126 @@ mod tests {
             let n = read_str(&mail(supplier, subject, body, file));
             assert_eq!(n.kind, Kind::Other, "{subject:?} / {body:?} / {file:?}");
         }
+    }
+
+    /// A notice whose facts are in an attached Word or OpenDocument form:
+    /// the covering mail says only where they are. The facts are read from
+    /// the form's text (a table row "Antal berörda | cirka 2 300" as a
+    /// label line), after the mail's; a PDF's are not (the reader does not
+    /// read PDFs), nor a form attached to mail that is no incident.
+    #[test]
+    fn a_notice_in_an_attached_word_or_opendocument_form_is_read_for_its_facts() {
+        use super::document::tests::{docx_of, zip_of};
+        use base64::Engine;
+        let cell = |t: &str| format!("<w:tc><w:p><w:r><w:t>{t}</w:t></w:r></w:p></w:tc>");
+        let row = |a: &str, b: &str| format!("<w:tr>{}{}</w:tr>", cell(a), cell(b));
+        let docx = docx_of(&format!(
+            "<w:p><w:r><w:t>Incidentrapport</w:t></w:r></w:p><w:tbl>{}{}{}{}</w:tbl>\
+             <w:p><w:r><w:t>En angripare loggade in med stulna inloggningsuppgifter.</w:t></w:r></w:p>",
+            row("System", "Journalia Mobil"),
+            row("Incidenten upptäcktes", "2026-12-03 kl. 14:20"),
+            row("Antal berörda registrerade", "Cirka 2 300"),
+            row("Kategorier av personuppgifter", "Namn, personnummer och uppgifter om hälsa"),
+        ));
+        let odt = zip_of(&[(
+            "content.xml",
+            "<office:document-content xmlns:office=\"o\" xmlns:text=\"t\"><office:body><office:text>\
+             <text:p>Incidenten upptäcktes den 3 december 2026 kl. 14.20.</text:p>\
+             <text:p>Cirka 2 300 patienter berörs; namn och personnummer har exponerats.</text:p>\
+             </office:text></office:body></office:document-content>"
+                .as_bytes(),
+        )]);
+        let mail = |subject: &str, body: &str, ctype: &str, name: &str, file: &[u8]| {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(file);
+            let lines: Vec<&str> = b64
+                .as_bytes()
+                .chunks(76)
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect();
+            format!(
+                "From: Journalia Support <support@journalia.example>\r\nTo: breach@example.test\r\n\
+                 Subject: {subject}\r\nDate: Fri, 04 Dec 2026 09:05:00 +0100\r\n\
+                 Message-ID: <w@journalia.example>\r\nMIME-Version: 1.0\r\n\
+                 Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+                 --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n\
+                 --b\r\nContent-Type: {ctype}; name=\"{name}\"\r\n\
+                 Content-Disposition: attachment; filename=\"{name}\"\r\n\
+                 Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
+                lines.join("\r\n")
+            )
+        };
+        let word = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+        let cover = "Hej,\r\n\r\nSe bifogad incidentrapport.\r\n\r\nJournalia Support";
+        let subject = "Personuppgiftsincident \u{2013} incidentrapport";
+        for (ctype, name, file) in [
+            (word, "Incidentrapport.docx", &docx),
+            ("application/octet-stream", "Incidentrapport.DOCX", &docx),
+            (
+                "application/vnd.oasis.opendocument.text",
+                "rapport.odt",
+                &odt,
+            ),
+        ] {
+            let n = read_str(&mail(subject, cover, ctype, name, file));
+            let what = format!("{ctype} {name}");
+            assert_eq!(n.kind, Kind::BreachNotice, "{what}");
+            assert_eq!(
+                n.incident.discovered_at.map(|t| t.to_rfc3339()),
+                Some("2026-12-03T13:20:00+00:00".into()),
+                "{what}"
+            );
+            assert_eq!(
+                n.incident.data_subjects.as_ref().map(|r| (r.min, r.max)),
+                Some((Some(2300), Some(2300))),
+                "{what}"
+            );
+            let categories = serde_json::to_string(&n.incident.data_categories).unwrap();
+            for c in ["identification", "personal_identity_number"] {
+                assert!(categories.contains(c), "{what}: {categories}");
+            }
+            assert!(
+                n.evidence
+                    .iter()
+                    .any(|e| e.field == "document" && e.text.contains(name)),
+                "{what}: {:?}",
+                n.evidence
+            );
+            // The stored text is the mail's (the document is hashed as a
+            // file for the notice's identity).
+            assert!(!n.body_text.contains("2 300"), "{what}");
+        }
+        let n = read_str(&mail(subject, cover, word, "Incidentrapport.docx", &docx));
+        let categories = serde_json::to_string(&n.incident.data_categories).unwrap();
+        assert!(categories.contains("health"), "{categories}");
+        assert!(
+            n.incident.systems.iter().any(|s| s == "Journalia Mobil"),
+            "{:?}",
+            n.incident.systems
+        );
+        assert_eq!(
+            serde_json::to_value(n.incident.cause).unwrap(),
+            serde_json::json!("attack")
+        );
+        // The same bytes called a PDF are not read; neither is a form
+        // attached to mail that is about no incident.
+        let n = read_str(&mail(
+            subject,
+            cover,
+            "application/pdf",
+            "Incidentrapport.pdf",
+            &docx,
+        ));
+        assert_eq!(n.kind, Kind::BreachNotice);
+        assert_eq!(n.incident.data_subjects, None);
+        let n = read_str(&mail(
+            "Avtal 2027",
+            "Se bifogat avtal.",
+            word,
+            "avtal.docx",
+            &docx,
+        ));
+        assert_eq!(n.kind, Kind::Other);
+        assert!(n.evidence.iter().all(|e| e.field != "document"));
     }
 
     /// A notice that is a document, whose covering text is the supplier's

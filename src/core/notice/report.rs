@@ -296,6 +296,7 @@ pub fn build(
         reply_text: String::new(),
         origin: crate::core::auth::Origin::default(),
         documents: Vec::new(),
+        document_read: None,
         says_new_incident: false,
     };
     Ok(Report { notice, raw })

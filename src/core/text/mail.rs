@@ -44,9 +44,11 @@ pub struct CaseFacts<'a> {
     /// When the forward reached the shared mailbox, for a forwarded notice:
     /// with `aware_at` it explains why the clock started earlier.
     pub forwarded_at: Option<DateTime<Utc>>,
-    /// The names of the documents attached to the notice, which the reader
-    /// does not read.
+    /// The names of the documents attached to the notice.
     pub documents: &'a [String],
+    /// The attached Word or OpenDocument file the facts were also read from
+    /// (its name, empty when it has none); the reader reads no other file.
+    pub document_read: Option<&'a str>,
 }
 /// "2 d 5 h" / "5 h 10 min" / "försenad 3 h".
 pub fn human_left(left: chrono::Duration) -> String {
@@ -390,12 +392,22 @@ pub fn opening_text(
     // What happened.
     text.push_str("\nVAD HAR HÄNT\n");
     text.push_str(&summary(tz, f));
-    if !f.documents.is_empty() {
-        text.push_str(&format!(
+    match (f.documents.is_empty(), f.document_read) {
+        (_, Some(read)) => text.push_str(&format!(
+            "Bifogat till meddelandet: {}. Det som står ovan är läst ur meddelandets text och \
+             ur filen{}: kontrollera det mot filen på ärendets sida i webbvyn.\n",
+            f.documents.join(", "),
+            match read.is_empty() {
+                true => String::new(),
+                false => format!(" {read}"),
+            }
+        )),
+        (false, None) => text.push_str(&format!(
             "Bifogat till meddelandet: {}. Det som står ovan är bara läst ur meddelandets \
              text, inte ur filen: läs filen på ärendets sida i webbvyn.\n",
             f.documents.join(", ")
-        ));
+        )),
+        (true, None) => {}
     }
     if !f.notice_text.trim().is_empty() {
         text.push_str("Det ursprungliga meddelandet står längst ned i detta mejl.\n");

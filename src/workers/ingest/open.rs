@@ -275,6 +275,7 @@ impl Opening {
                 None
             },
             documents: &self.notice.documents,
+            document_read: self.notice.document_read.as_deref(),
         }
     }
 
