@@ -104,7 +104,7 @@ static GROUP_CUES: Lazy<Vec<(&'static str, Regex)>> = Lazy::new(|| {
 /// A sentence about whose data is involved or who is affected.
 static RE_WHOSE: Lazy<Regex> = Lazy::new(|| {
     re(
-        r"(?i)uppgifter|personuppgifter|innehåll|innehöll|berör|drabba|omfatta|gäller|namn|personnummer|journal|provsvar|lönespec|register|[0-9]|data|information|records|affect|involv|concern|names?(?-u:\b)|accounts?(?-u:\b)",
+        r"(?i)uppgifter|personuppgifter|innehåll|innehöll|berör|drabba|omfatta|gäller|namn|personnummer|journal|provsvar|lönespec|register|registrerade|[0-9]|data|information|records|affect|involv|concern|names?(?-u:\b)|accounts?(?-u:\b)",
     )
 });
 
@@ -164,6 +164,18 @@ static RE_MEASURE: Lazy<Regex> = Lazy::new(|| {
         r"(?i)(?-u:\b)(?:vi|we)\s+(?:har\s+|have\s+|had\s+)?(?:(?:också|även|dessutom|då|samtidigt|omedelbart|genast|also|immediately|then|since)\s+)*(?:stängt|stängde|bytt|bytte|infört|införde|spärrat|spärrade|skärpt|skärpte|lagt in|lade in|påmint|påminde|kortat|kortade|isolerat|isolerade|polisanmält|återställt|återställde|rättat|rättade|tog bort|tagit bort|raderat|raderade|blockerat|blockerade|uppdaterat|uppdaterade|åtgärdat|åtgärdade|inaktiverat|inaktiverade|gått igenom|gick igenom|anmält|anlitat|anlitade|revoked|rotated|reset|forced|engaged|notified|disabled|blocked|patched|isolated|removed|deleted|changed|introduced|implemented|enabled|reviewed|contained|terminated|updated|fixed|reported)(?-u:\b)",
     )
 });
+/// A form's row of measures taken ("Vidtagna åtgärder: Kontot är spärrat…",
+/// "Actions taken: …"): its value is the supplier saying what it did. A row
+/// of planned or recommended measures is not.
+static RE_MEASURE_LABEL: Lazy<Regex> = Lazy::new(|| {
+    re(
+        r"(?i)^\s*(?:vidtagna åtgärder|genomförda åtgärder|åtgärder som (?:har )?vidtagits|(?:measures|actions|steps) taken|mitigations? (?:taken|applied))\s*:\s*\S",
+    )
+});
+/// A form's row stating the cause ("Orsak: …", "Root cause: …").
+static RE_CAUSE_LABEL: Lazy<Regex> =
+    Lazy::new(|| re(r"(?i)^\s*(?:orsak|orsaken|trolig orsak|(?:root |probable )?cause)\s*:\s*\S"));
+
 /// A sentence about what will happen or what the reader should do is no measure taken.
 static RE_NOT_TAKEN: Lazy<Regex> = Lazy::new(|| {
     re(
@@ -200,6 +212,18 @@ fn quote(s: &str) -> String {
         s.trim().trim_start_matches(['-', '*', '•', ' ']),
         MAX_QUOTE_CHARS,
     )
+}
+
+/// A form's row quoted as its value ("Orsak: Ett angrepp …" as "Ett
+/// angrepp …") when `label` says it is such a row; any other line whole.
+fn quote_value(s: &str, label: &Regex) -> String {
+    match label.find(s) {
+        // The match ends at the value's first character.
+        Some(m) => {
+            quote(&s[m.end() - s[..m.end()].chars().next_back().map_or(0, char::len_utf8)..])
+        }
+        None => quote(s),
+    }
 }
 
 fn push_ev(ev: &mut Vec<Evidence>, field: &str, s: &str) {
@@ -270,8 +294,10 @@ fn measures(sents: &[&str], ev: &mut Vec<Evidence>) -> Vec<String> {
         if out.len() >= MAX_MEASURES {
             break;
         }
-        if RE_MEASURE.is_match(s) && !RE_NOT_TAKEN.is_match(s) {
-            let q = quote(s);
+        let taken =
+            (RE_MEASURE.is_match(s) && !RE_NOT_TAKEN.is_match(s)) || RE_MEASURE_LABEL.is_match(s);
+        if taken {
+            let q = quote_value(s, &RE_MEASURE_LABEL);
             if !out.contains(&q) {
                 push_ev(ev, "details.measures", s);
                 out.push(q);
@@ -287,7 +313,9 @@ fn measures(sents: &[&str], ev: &mut Vec<Evidence>) -> Vec<String> {
 fn cause_text(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<String> {
     // A measure taken is not how it happened ("efter intrånget har vi bytt
     // samtliga behörigheter" names a mechanism word too).
-    let usable = |s: &&&str| !RE_CAUSE_NEG.is_match(s) && !RE_MEASURE.is_match(s);
+    let usable = |s: &&&str| {
+        !RE_CAUSE_NEG.is_match(s) && !RE_MEASURE.is_match(s) && !RE_MEASURE_LABEL.is_match(s)
+    };
     let cue = |s: &str| super::facts::states_cause(s);
     let mechanism = |s: &str| RE_MECHANISM.is_match(s);
     let pick = sents
@@ -296,7 +324,7 @@ fn cause_text(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<String> {
         .find(|s| RE_CAUSE_STATED.is_match(s) && (cue(s) || mechanism(s)))
         .or_else(|| sents.iter().filter(usable).find(|s| cue(s) && mechanism(s)))?;
     push_ev(ev, "details.cause_text", pick);
-    Some(quote(pick))
+    Some(quote_value(pick, &RE_CAUSE_LABEL))
 }
 
 fn reference(sents: &[&str], subject: &str, ev: &mut Vec<Evidence>) -> Option<String> {
@@ -414,6 +442,9 @@ mod tests {
             &mut Vec::new(),
         );
         assert!(x.subject_groups.is_empty(), "{:?}", x.subject_groups);
+        // A form's row.
+        let x = d("", "Kategorier av registrerade: Brukare inom hemtjänsten");
+        assert_eq!(x.subject_groups, vec!["users"]);
         // Named but not as data subjects.
         assert!(d("", "Hej vårdnadshavare!").subject_groups.is_empty());
         assert!(d("", "Inga uppgifter nämns.").subject_groups.is_empty());
@@ -462,6 +493,18 @@ mod tests {
         assert!(d("Vi har inte sett någon ny aktivitet.", "")
             .measures
             .is_empty());
+        // A form's rows: the measures taken are its value; planned ones are
+        // none.
+        let x = d(
+            "Vidtagna åtgärder: Kontot är spärrat och alla lösenord är bytta.\nPlanerade åtgärder: Tvåfaktorsinloggning införs i januari.",
+            "",
+        );
+        assert_eq!(
+            x.measures,
+            vec!["Kontot är spärrat och alla lösenord är bytta."]
+        );
+        let x = d("Actions taken: The account was disabled.", "");
+        assert_eq!(x.measures, vec!["The account was disabled."]);
     }
 
     #[test]
@@ -488,6 +531,15 @@ mod tests {
         assert_eq!(
             d("Efter intrånget har vi bytt samtliga behörigheter.", "").cause_text,
             None
+        );
+        // A form's row: its value, without the label.
+        let x = d(
+            "Orsak: Antagonistiskt angrepp: en obehörig person loggade in med stulna inloggningsuppgifter.\nVidtagna åtgärder: Alla lösenord är bytta.",
+            "",
+        );
+        assert_eq!(
+            x.cause_text.as_deref(),
+            Some("Antagonistiskt angrepp: en obehörig person loggade in med stulna inloggningsuppgifter.")
         );
     }
 
