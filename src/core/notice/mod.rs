@@ -510,7 +510,7 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     // hard-wrapped "Vi har inte upptäckt några\nnya incidenter" is one, its
     // negation with it).
     let head = text::unwrapped(text::prefix(&chain.text, classify::HEAD_CHARS));
-    let signals = classify::Signals {
+    let own_signals = classify::Signals {
         auto,
         forwarded,
         outer_subject: subject.as_deref().unwrap_or(""),
@@ -522,7 +522,25 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         list_unsubscribe,
         has_document: mime::has_document(&msg),
     };
-    let incident_cue = classify::may_be_incident(&signals);
+    // A covering mail that says nothing of an incident ("Hej, här kommer
+    // rapporten enligt avtalet") may carry the notice as a Word or
+    // OpenDocument form: then the start of the form's text is read for the
+    // cue too (most mail has no such file; reading one is bounded).
+    let own_cue = classify::may_be_incident(&own_signals);
+    let form_for_cue = (!own_cue && !auto && own_signals.has_document)
+        .then(|| mime::document_text(&msg))
+        .flatten();
+    let head_with_form = form_for_cue
+        .as_ref()
+        .map(|(_, form)| format!("{head}\n\n{}", text::prefix(form, classify::HEAD_CHARS)));
+    let signals = match &head_with_form {
+        Some(h) => classify::Signals {
+            text: h,
+            ..own_signals
+        },
+        None => own_signals,
+    };
+    let incident_cue = own_cue || classify::may_be_incident(&signals);
     // Notices are short; a bounded prefix keeps odd mail cheap. Armored
     // blocks (keys, signatures, certificates) are no prose to read facts in.
     // A hard-wrapped text's sentences are read whole (the facts are read
@@ -530,7 +548,11 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     let armorless = text::without_armor(text::prefix(&chain.text, MAX_FACT_CHARS));
     // A notice attached as a Word or OpenDocument file ("Se bifogad
     // incidentrapport"): its text is read for facts after the mail's own.
-    let document = incident_cue.then(|| mime::document_text(&msg)).flatten();
+    let document = match (incident_cue, form_for_cue) {
+        (true, Some(form)) => Some(form),
+        (true, None) => mime::document_text(&msg),
+        (false, _) => None,
+    };
     let doc_text = document.as_ref().map(|(_, t)| t.as_str());
     let fact_src = match incident_cue {
         true => with_document(text::unwrapped(&armorless), doc_text),
@@ -1119,7 +1141,8 @@ mod tests {
     /// the covering mail says only where they are. The facts are read from
     /// the form's text (a table row "Antal berörda | cirka 2 300" as a
     /// label line), after the mail's; a PDF's are not (the reader does not
-    /// read PDFs), nor a form attached to mail that is no incident.
+    /// read PDFs). A covering mail that names no incident is one when its
+    /// form names one; a form about no incident leaves the mail other mail.
     #[test]
     fn a_notice_in_an_attached_word_or_opendocument_form_is_read_for_its_facts() {
         use super::document::tests::{docx_of, zip_of};
@@ -1213,8 +1236,7 @@ mod tests {
             serde_json::to_value(n.incident.cause).unwrap(),
             serde_json::json!("attack")
         );
-        // The same bytes called a PDF are not read; neither is a form
-        // attached to mail that is about no incident.
+        // The same bytes called a PDF are not read.
         let n = read_str(&mail(
             subject,
             cover,
@@ -1224,15 +1246,27 @@ mod tests {
         ));
         assert_eq!(n.kind, Kind::BreachNotice);
         assert_eq!(n.incident.data_subjects, None);
+        // A covering mail that names no incident: the form's text does.
+        let bare = "Hej,\r\n\r\nHär kommer rapporten enligt avtalet.\r\n\r\nJournalia Support";
+        let n = read_str(&mail("Rapport", bare, word, "Rapport.docx", &docx));
+        assert_eq!(n.kind, Kind::BreachNotice);
+        assert_eq!(n.document_read.as_deref(), Some("Rapport.docx"));
+        assert!(n.incident.data_subjects.is_some());
+        // A form about no incident, attached to mail about none: other mail.
+        let contract = docx_of(
+            "<w:p><w:r><w:t>Avtal om personuppgiftsbiträde 2027</w:t></w:r></w:p>\
+             <w:p><w:r><w:t>Biträdet behandlar personuppgifter enligt bilaga 1.</w:t></w:r></w:p>",
+        );
         let n = read_str(&mail(
             "Avtal 2027",
             "Se bifogat avtal.",
             word,
             "avtal.docx",
-            &docx,
+            &contract,
         ));
         assert_eq!(n.kind, Kind::Other);
         assert!(n.evidence.iter().all(|e| e.field != "document"));
+        assert_eq!(n.document_read, None);
     }
 
     /// A notice that is a document, whose covering text is the supplier's
