@@ -36,6 +36,46 @@ fn mail(id: &str, content_type: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// A ZIP archive of (name, content, deflated?).
+fn zip_of(entries: &[(&str, &[u8], bool)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, content, deflated) in entries {
+        let how = match deflated {
+            true => zip::CompressionMethod::Deflated,
+            false => zip::CompressionMethod::Stored,
+        };
+        let opts = zip::write::SimpleFileOptions::default().compression_method(how);
+        w.start_file(*name, opts).expect("zip entry");
+        w.write_all(content).expect("zip write");
+    }
+    w.finish().expect("zip").into_inner()
+}
+
+/// A notice whose covering text has the cue, with `file` attached as a
+/// Word form (base64, as mail carries it).
+fn with_form(id: &str, file: &[u8]) -> Vec<u8> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(file);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
+        .collect();
+    format!(
+        "From: Support <support@supplier.example>\r\nTo: breach@example.test\r\n\
+         Subject: Personuppgiftsincident: dataintrång hos leverantören\r\n\
+         Date: Fri, 04 Dec 2026 20:05:00 +0100\r\nMessage-ID: <{id}@supplier.example>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{CUE} Se bifogad rapport.\r\n\
+         --b\r\nContent-Type: application/vnd.openxmlformats-officedocument.wordprocessingml.document; \
+         name=\"rapport.docx\"\r\nContent-Disposition: attachment; filename=\"rapport.docx\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
+        lines.join("\r\n")
+    )
+    .into_bytes()
+}
+
 fn repeat(n: usize, f: impl Fn(usize) -> String) -> String {
     (0..n).map(f).collect::<Vec<_>>().join(" ")
 }
@@ -83,6 +123,41 @@ fn shapes() -> Vec<(&'static str, Vec<u8>)> {
                 repeat(4_000, |i| {
                     format!("Qx{}Zy{i}", char::from(b'a' + (i % 26) as u8))
                 }),
+            ),
+        ),
+        (
+            "word form inflating 1,000-fold",
+            with_form(
+                "wordbomb",
+                &zip_of(&[(
+                    "word/document.xml",
+                    format!(
+                        "<w:document><w:body>{}</w:body></w:document>",
+                        "<w:p><w:r><w:t>Antal berörda: 1 200 kl 10.00</w:t></w:r></w:p>"
+                            .repeat(600_000)
+                    )
+                    .as_bytes(),
+                    true,
+                )]),
+            ),
+        ),
+        (
+            "word form of 4 MiB stored",
+            with_form(
+                "wordbig",
+                &zip_of(&[
+                    (
+                        "word/document.xml",
+                        format!(
+                            "<w:document><w:body>{}</w:body></w:document>",
+                            "<w:p><w:r><w:t>Qx Zy kl 10.00 den 3 december</w:t></w:r></w:p>"
+                                .repeat(40_000)
+                        )
+                        .as_bytes(),
+                        false,
+                    ),
+                    ("word/media/image1.png", &vec![0x5a; 1_200_000], false),
+                ]),
             ),
         ),
         (
