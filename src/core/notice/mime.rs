@@ -312,8 +312,10 @@ const MAX_DOCUMENTS_READ: usize = 2;
 /// to `msg`, or else to the message it forwards as an attachment, that has
 /// text (`document::text`), with the file's name (bounded, on one line).
 /// A file whose transfer-encoded body is larger than the decoded bound
-/// allows is not decoded. Only where the incident cue fires: most mail
-/// never comes here.
+/// allows is not decoded. Only for mail whose incident cue fires or that
+/// has a document attached (`has_document`): most mail never comes here.
+/// A message attached in base64 is decoded and parsed again here (once,
+/// bounded like the rest), as [`attached_message`] does for the reader.
 pub(super) fn document_text(msg: &Message<'_>) -> Option<(Option<String>, String)> {
     own_document_text(msg, b"").or_else(|| {
         let (inner, end) = attached_message(msg, b"")?;

@@ -245,7 +245,8 @@ pub struct Notice {
     pub origin: crate::core::auth::Origin,
     /// The names of the documents attached to an incident message (PDF,
     /// Word, …; at most [`MAX_DOCUMENT_NAMES`]; none for other mail): the
-    /// official is told a notice's report is a file the reader did not read.
+    /// official is told a notice's report is a file, and whether the reader
+    /// read it (`document_read`).
     #[serde(skip)]
     pub documents: Vec<String>,
     /// The attached Word or OpenDocument file whose text the facts were
