@@ -896,7 +896,7 @@ static RE_ZERO: Lazy<Regex> = Lazy::new(|| {
 /// system: 3", is none).
 static RE_COUNT_AFTER: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"(?i)(?:(?-u:\b)(?:antalet|antal|(?:total |approximate |estimated )?number of)\s+(?:(?:berörda|affected|drabbade|påverkade)\s+)?(?:{NOUNS})(?:\s+(?:affected|concerned|involved|berörda|drabbade))?\s*(?:är|var|uppgår till|is|was|:)|(?-u:\b)(?:antalet|antal)\s+(?:berörda|drabbade|påverkade)\s*(?:är|var|uppgår till|:)|(?-u:\b)(?:berörda|drabbade|påverkade|affected)\s+(?:{NOUNS})\s*:)\s*(?:(?P<q>färre än|mindre än|under|upp till|högst|maximalt|max|som mest|fewer than|less than|up to|at most|no more than|minst|över|mer än|fler än|drygt|at least|more than|over|cirka|ca\.?|ungefär|omkring|runt|approximately|approx\.?|about|around|roughly|some|nearly|närmare|nästan)\s+)?(?P<n>{NUM})(?-u:\b)"
+        r"(?i)(?:(?-u:\b)(?:antalet|antal|(?:total |approximate |estimated )?number of)\s+(?:(?:berörda|affected|drabbade|påverkade)\s+)?(?:{NOUNS})(?:\s+(?:affected|concerned|involved|berörda|drabbade))?\s*(?:är|var|uppgår till|uppskattas till|beräknas till|bedöms vara|is|was|is estimated at|is estimated to be|:)|(?-u:\b)(?:antalet|antal)\s+(?:berörda|drabbade|påverkade)\s*(?:är|var|uppgår till|uppskattas till|beräknas till|bedöms vara|:)|(?-u:\b)(?:berörda|drabbade|påverkade|affected)\s+(?:{NOUNS})\s*:)\s*(?:(?P<q>färre än|mindre än|under|upp till|högst|maximalt|max|som mest|fewer than|less than|up to|at most|no more than|minst|över|mer än|fler än|drygt|at least|more than|over|cirka|ca\.?|ungefär|omkring|runt|approximately|approx\.?|about|around|roughly|some|nearly|närmare|nästan)\s+)?(?P<n>{NUM})(?-u:\b)"
     ))
 });
 /// A count a later sentence gives as final wins over an earlier estimate.
@@ -2344,6 +2344,14 @@ mod tests {
                 (Some(1204), Some(1204)),
             ),
             ("Affected users: 12", (Some(12), Some(12))),
+            (
+                "Antalet berörda uppskattas till cirka 300.",
+                (Some(300), Some(300)),
+            ),
+            (
+                "The number of affected customers is estimated at 1,500.",
+                (Some(1500), Some(1500)),
+            ),
         ] {
             assert_eq!(ds(line), Some(want), "{line}");
         }
