@@ -5,9 +5,10 @@
 //! a row of two cells), which the reader reads facts in as in a mail's text.
 //!
 //! Everything here is bounded: the file read (`MAX_FILE_BYTES`, decoded),
-//! the entries of its ZIP directory (`MAX_ENTRIES`, counted before the
-//! archive is opened), the XML inflated (`MAX_XML_BYTES`, however well it
-//! compresses), the text kept (`MAX_TEXT_CHARS`). A file that is none of
+//! the entries of its ZIP directory (`MAX_ENTRIES`, their signatures
+//! counted before the archive is opened), the XML inflated
+//! (`MAX_XML_BYTES`, however well it compresses), the text kept
+//! (`MAX_TEXT_CHARS`). A file that is none of
 //! these formats, is encrypted, damaged or cut gives the text read up to
 //! the damage, or none. Deleted tracked changes, field codes and comments
 //! are not the document's text. PDF and the old binary .doc are not read
@@ -53,7 +54,7 @@ impl Format {
 /// it is too large, not a ZIP archive with the format's document part, or
 /// holds no text.
 pub fn text(file: &[u8], format: Format) -> Option<String> {
-    if file.len() > MAX_FILE_BYTES || zip_entries(file)? > MAX_ENTRIES {
+    if file.len() > MAX_FILE_BYTES || directory_entries_at_most(file) > MAX_ENTRIES {
         return None;
     }
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(file)).ok()?;
@@ -67,16 +68,16 @@ pub fn text(file: &[u8], format: Format) -> Option<String> {
     (!text.trim().is_empty()).then_some(text)
 }
 
-/// How many entries the ZIP archive `file` says its directory has (its end
-/// record's count; a ZIP64 archive's 0xFFFF reads as that many), or None
-/// when `file` has no end record.
-fn zip_entries(file: &[u8]) -> Option<usize> {
-    // The end record is 22 bytes and a comment of up to 65,535.
-    const EOCD: &[u8] = b"PK\x05\x06";
-    let from = file.len().saturating_sub(22 + 65_535);
-    let at = from + file[from..].windows(4).rposition(|w| w == EOCD)?;
-    let count = file.get(at + 10..at + 12)?;
-    Some(u16::from_le_bytes([count[0], count[1]]) as usize)
+/// At most how many entries the ZIP archive `file` can have in its
+/// directory: every entry the ZIP reader parses starts with the central
+/// directory's signature, so the signatures in the file bound them (the
+/// end record's own count can be forged, or a second end record put in
+/// its comment).
+fn directory_entries_at_most(file: &[u8]) -> usize {
+    const CENTRAL: &[u8] = b"PK\x01\x02";
+    file.windows(CENTRAL.len())
+        .filter(|w| *w == CENTRAL)
+        .count()
 }
 
 /// What an element is to the text, by its local name (the namespace prefix
