@@ -13,6 +13,7 @@ use once_cell::sync::Lazy;
 use regex::Regex;
 use serde::Serialize;
 
+use super::label::{label_line, Label};
 use super::text::sentences;
 use super::Evidence;
 use crate::core::bounded::one_line;
@@ -164,18 +165,6 @@ static RE_MEASURE: Lazy<Regex> = Lazy::new(|| {
         r"(?i)(?-u:\b)(?:vi|we)\s+(?:har\s+|have\s+|had\s+)?(?:(?:också|även|dessutom|då|samtidigt|omedelbart|genast|also|immediately|then|since)\s+)*(?:stängt|stängde|bytt|bytte|infört|införde|spärrat|spärrade|skärpt|skärpte|lagt in|lade in|påmint|påminde|kortat|kortade|isolerat|isolerade|polisanmält|återställt|återställde|rättat|rättade|tog bort|tagit bort|raderat|raderade|blockerat|blockerade|uppdaterat|uppdaterade|åtgärdat|åtgärdade|inaktiverat|inaktiverade|gått igenom|gick igenom|anmält|anlitat|anlitade|revoked|rotated|reset|forced|engaged|notified|disabled|blocked|patched|isolated|removed|deleted|changed|introduced|implemented|enabled|reviewed|contained|terminated|updated|fixed|reported)(?-u:\b)",
     )
 });
-/// A form's row of measures taken ("Vidtagna åtgärder: Kontot är spärrat…",
-/// "Actions taken: …"): its value is the supplier saying what it did. A row
-/// of planned or recommended measures is not.
-static RE_MEASURE_LABEL: Lazy<Regex> = Lazy::new(|| {
-    re(
-        r"(?i)^\s*(?:vidtagna åtgärder|genomförda åtgärder|åtgärder som (?:har )?vidtagits|(?:measures|actions|steps) taken|mitigations? (?:taken|applied))\s*:\s*\S",
-    )
-});
-/// A form's row stating the cause ("Orsak: …", "Root cause: …").
-static RE_CAUSE_LABEL: Lazy<Regex> =
-    Lazy::new(|| re(r"(?i)^\s*(?:orsak|orsaken|trolig orsak|(?:root |probable )?cause)\s*:\s*\S"));
-
 /// A sentence about what will happen or what the reader should do is no measure taken.
 static RE_NOT_TAKEN: Lazy<Regex> = Lazy::new(|| {
     re(
@@ -214,16 +203,11 @@ fn quote(s: &str) -> String {
     )
 }
 
-/// A form's row quoted as its value ("Orsak: Ett angrepp …" as "Ett
-/// angrepp …") when `label` says it is such a row; any other line whole.
-fn quote_value(s: &str, label: &Regex) -> String {
-    match label.find(s) {
-        // The match ends at the value's first character.
-        Some(m) => {
-            quote(&s[m.end() - s[..m.end()].chars().next_back().map_or(0, char::len_utf8)..])
-        }
-        None => quote(s),
-    }
+/// A form's row of `kind` with a value ("Orsak: Ett angrepp …"): the value.
+fn row_value(s: &str, kind: Label) -> Option<&str> {
+    label_line(s)
+        .filter(|l| l.label == kind && !l.value.is_empty())
+        .map(|l| l.value)
 }
 
 fn push_ev(ev: &mut Vec<Evidence>, field: &str, s: &str) {
@@ -294,10 +278,14 @@ fn measures(sents: &[&str], ev: &mut Vec<Evidence>) -> Vec<String> {
         if out.len() >= MAX_MEASURES {
             break;
         }
+        // A form's row of measures taken is quoted as its value; a row of
+        // planned measures is none, whatever verbs it has.
+        let row = row_value(s, Label::MeasuresTaken);
+        let planned = label_line(s).is_some_and(|l| l.label == Label::MeasuresPlanned);
         let taken =
-            (RE_MEASURE.is_match(s) && !RE_NOT_TAKEN.is_match(s)) || RE_MEASURE_LABEL.is_match(s);
+            row.is_some() || (RE_MEASURE.is_match(s) && !RE_NOT_TAKEN.is_match(s) && !planned);
         if taken {
-            let q = quote_value(s, &RE_MEASURE_LABEL);
+            let q = quote(row.unwrap_or(s));
             if !out.contains(&q) {
                 push_ev(ev, "details.measures", s);
                 out.push(q);
@@ -314,7 +302,9 @@ fn cause_text(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<String> {
     // A measure taken is not how it happened ("efter intrånget har vi bytt
     // samtliga behörigheter" names a mechanism word too).
     let usable = |s: &&&str| {
-        !RE_CAUSE_NEG.is_match(s) && !RE_MEASURE.is_match(s) && !RE_MEASURE_LABEL.is_match(s)
+        !RE_CAUSE_NEG.is_match(s)
+            && !RE_MEASURE.is_match(s)
+            && row_value(s, Label::MeasuresTaken).is_none()
     };
     let cue = |s: &str| super::facts::states_cause(s);
     let mechanism = |s: &str| RE_MECHANISM.is_match(s);
@@ -324,7 +314,7 @@ fn cause_text(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<String> {
         .find(|s| RE_CAUSE_STATED.is_match(s) && (cue(s) || mechanism(s)))
         .or_else(|| sents.iter().filter(usable).find(|s| cue(s) && mechanism(s)))?;
     push_ev(ev, "details.cause_text", pick);
-    Some(quote_value(pick, &RE_CAUSE_LABEL))
+    Some(quote(row_value(pick, Label::Cause).unwrap_or(pick)))
 }
 
 fn reference(sents: &[&str], subject: &str, ev: &mut Vec<Evidence>) -> Option<String> {
@@ -505,6 +495,16 @@ mod tests {
         );
         let x = d("Actions taken: The account was disabled.", "");
         assert_eq!(x.measures, vec!["The account was disabled."]);
+        // A planned row is none even when its words say "we have".
+        for planned in [
+            "Planerade åtgärder: Vi har bytt brandvägg, den nya installeras i januari.",
+            "Recommended actions: We have enabled a reset link for your users.",
+        ] {
+            assert!(d(planned, "").measures.is_empty(), "{planned}");
+        }
+        // A plain "Åtgärder:" row is read by its words.
+        let x = d("Åtgärder: Vi har spärrat kontot.", "");
+        assert_eq!(x.measures, vec!["Åtgärder: Vi har spärrat kontot."]);
     }
 
     #[test]

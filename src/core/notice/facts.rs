@@ -13,6 +13,7 @@ use chrono_tz::Tz;
 use once_cell::sync::Lazy;
 use regex::{Regex, RegexSet};
 
+use super::label;
 use super::org;
 use super::text::sentences;
 use super::{Cause, Evidence, Incident, Range};
@@ -762,22 +763,13 @@ static RE_DATA_CUE: Lazy<Regex> = Lazy::new(|| {
         r"(?i)uppgift|innehöll|innehåller|innehålla|fanns|finns|lagras|lagrade|exponera|röjd|åtkomst till|involved|contained|contains|exposed|records|visar|visade|visades|lästs|kopierats|kunde se|could see|synlig|visible|tillgängliga|åtkomliga|accessible|(?:of|för)\s+[0-9]|leaked|läckt|stores|lagrar|\p{Latin}:\s",
     )
 });
-/// A form's or a notice's label for the cause, the measures or a contact
-/// ("Orsak:", "Vidtagna åtgärder:", "Kontaktperson:", "Root cause:"): the
-/// line says why or what was done, not what data was involved.
-static RE_NOT_DATA_LABEL: Lazy<Regex> = Lazy::new(|| {
-    re(
-        r"(?i)^\s*(?:orsak|orsaker|bakgrund|(?:vidtagna |planerade |föreslagna )?åtgärder|kontakt\p{Latin}*|(?:root )?causes?|(?:measures?|actions?|steps?)(?: taken| planned)?|mitigations?|remediation|contact\p{Latin}*)\s*:",
-    )
-});
-
 /// Whether `s` says data was in it or shown ([`RE_DATA_CUE`]). A cause's,
-/// measures' or contact's label line ([`RE_NOT_DATA_LABEL`]) is no data
+/// measures' or contact's label line ([`label::label_line`]) is no data
 /// line by its colons ("Vidtagna åtgärder: alla lösenord är bytta"), only
 /// by its words ("Orsak: listan innehöll namn och adresser").
 fn data_cue(s: &str) -> bool {
-    match RE_NOT_DATA_LABEL.find(s) {
-        Some(m) => RE_DATA_CUE.is_match(&s[m.end()..].replace(':', " ")),
+    match label::label_line(s) {
+        Some(l) => RE_DATA_CUE.is_match(&l.value.replace(':', " ")),
         None => RE_DATA_CUE.is_match(s),
     }
 }
@@ -896,9 +888,44 @@ static RE_ZERO: Lazy<Regex> = Lazy::new(|| {
 /// system: 3", is none).
 static RE_COUNT_AFTER: Lazy<Regex> = Lazy::new(|| {
     re(&format!(
-        r"(?i)(?:(?-u:\b)(?:antalet|antal|(?:total |approximate |estimated )?number of)\s+(?:(?:berörda|affected|drabbade|påverkade)\s+)?(?:{NOUNS})(?:\s+(?:affected|concerned|involved|berörda|drabbade))?\s*(?:är|var|uppgår till|uppskattas till|beräknas till|bedöms vara|is|was|is estimated at|is estimated to be|:)|(?-u:\b)(?:antalet|antal)\s+(?:berörda|drabbade|påverkade)\s*(?:är|var|uppgår till|uppskattas till|beräknas till|bedöms vara|:)|(?-u:\b)(?:berörda|drabbade|påverkade|affected)\s+(?:{NOUNS})\s*:)\s*(?:(?P<q>färre än|mindre än|under|upp till|högst|maximalt|max|som mest|fewer than|less than|up to|at most|no more than|minst|över|mer än|fler än|drygt|at least|more than|over|cirka|ca\.?|ungefär|omkring|runt|approximately|approx\.?|about|around|roughly|some|nearly|närmare|nästan)\s+)?(?P<n>{NUM})(?-u:\b)"
+        r"(?i)(?:(?-u:\b)(?:antalet|antal|(?:total |approximate |estimated )?number of)\s+(?:(?:berörda|affected|drabbade|påverkade)\s+)?(?:{NOUNS})(?:\s+(?:affected|concerned|involved|berörda|drabbade))?\s*(?:är|var|uppgår till|uppskattas till|beräknas till|bedöms vara|is|was|is estimated at|is estimated to be|:)|(?-u:\b)(?:antalet|antal)\s+(?:berörda|drabbade|påverkade)\s*(?:är|var|uppgår till|uppskattas till|beräknas till|bedöms vara|:)|(?-u:\b)(?:berörda|drabbade|påverkade|affected)\s+(?:{NOUNS})\s*:)\s*(?:(?P<q>{QUAL})\s+)?(?P<n>{NUM})(?-u:\b)"
     ))
 });
+/// The qualifiers a count may have ("cirka 2 300", "upp till 40"), read by
+/// [`qualified`].
+const QUAL: &str = r"färre än|mindre än|under|upp till|högst|maximalt|max|som mest|fewer than|less than|up to|at most|no more than|minst|över|mer än|fler än|drygt|at least|more than|over|cirka|ca\.?|ungefär|omkring|runt|approximately|approx\.?|about|around|roughly|some|nearly|närmare|nästan";
+/// A table's count row with no colon: the label alone ("Antal berörda
+/// registrerade", "Number of affected users"), its count after it in the
+/// same line (a pasted row whose tab is a space after normalising) or alone
+/// on the next (Outlook's text of an HTML table, a cell a line).
+static RE_COUNT_LABEL: Lazy<Regex> = Lazy::new(|| {
+    re(&format!(
+        r"(?i)^\s*(?:antalet|antal|(?:total |approximate |estimated )?number of)\s+(?:(?:berörda|affected|drabbade|påverkade)(?:\s+(?:{NOUNS}))?|(?:{NOUNS})(?:\s+(?:affected|concerned|involved|berörda|drabbade))?)\s*:?(?P<rest>.*)$"
+    ))
+});
+/// A table's count cell: the count alone ("Cirka 2 300", "40 st.").
+static RE_COUNT_CELL: Lazy<Regex> = Lazy::new(|| {
+    re(&format!(
+        r"(?i)^\s*(?:(?P<q>{QUAL})\s+)?(?P<n>{NUM})(?:\s+(?:st|personer|registrerade|people|persons|individuals))?\.?\s*$"
+    ))
+});
+
+/// A count row without a colon at `sents[i]` ([`RE_COUNT_LABEL`]): its count
+/// and the text it was read from (the label and the next line's cell joined).
+fn count_row(sents: &[&str], i: usize) -> Option<(Range, String)> {
+    let s = sents.get(i)?;
+    let rest = RE_COUNT_LABEL.captures(s)?.name("rest")?.as_str();
+    let (cell, text) = if rest.trim().is_empty() {
+        let next = sents.get(i + 1)?;
+        (*next, format!("{s} {next}"))
+    } else {
+        (rest, s.to_string())
+    };
+    let c = RE_COUNT_CELL.captures(cell)?;
+    let n = num(c.name("n")?.as_str())?;
+    Some((qualified(c.name("q").map(|q| q.as_str()), n), text))
+}
+
 /// A count a later sentence gives as final wins over an earlier estimate.
 static RE_FINAL_COUNT: Lazy<Regex> = Lazy::new(|| {
     re(
@@ -1164,9 +1191,11 @@ static RE_RECOUNT: Lazy<Regex> = Lazy::new(|| {
 
 fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
     // (strong: the sentence says they are affected, estimate, range, sentence)
-    let mut best: Option<(bool, bool, Range, &str)> = None;
-    for s in sents {
+    let mut best: Option<(bool, bool, Range, std::borrow::Cow<'_, str>)> = None;
+    for (i, s) in sents.iter().enumerate() {
         let mut found: Option<Range> = None;
+        // The text the count was read from, when not `s` alone.
+        let mut read_from: Option<String> = None;
         // Each pattern searched where it is needed, on its own: a RegexSet
         // of them held a second copy of their programs and its own search
         // cache (2.7 MB of the reader's heap, `benches/reader_memory.rs`).
@@ -1202,6 +1231,12 @@ fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
                 }
             }
         }
+        if found.is_none() {
+            if let Some((r, text)) = count_row(sents, i) {
+                found = Some(r);
+                read_from = Some(text);
+            }
+        }
         if found.is_none() && names_a_category(s) {
             for c in RE_DATA_OF_COUNT.captures_iter(s) {
                 let (Some(nm), Some(noun)) = (c.name("n"), c.name("noun")) else {
@@ -1228,13 +1263,17 @@ fn subjects(sents: &[&str], ev: &mut Vec<Evidence>) -> Option<Range> {
             });
         }
         if let Some(r) = found {
-            let strong = RE_AFFECT.is_match(s);
-            let estimate = RE_ESTIMATE.is_match(s);
+            let s: std::borrow::Cow<'_, str> = match read_from {
+                Some(text) => text.into(),
+                None => (*s).into(),
+            };
+            let strong = RE_AFFECT.is_match(&s);
+            let estimate = RE_ESTIMATE.is_match(&s);
             let replaces = match &best {
                 None => true,
                 Some((false, _, _, _)) if strong => true,
                 Some((_, was_estimate, _, _)) => {
-                    RE_FINAL_COUNT.is_match(s) || (*was_estimate && RE_RECOUNT.is_match(s))
+                    RE_FINAL_COUNT.is_match(&s) || (*was_estimate && RE_RECOUNT.is_match(&s))
                 }
             };
             if replaces {
@@ -2359,6 +2398,43 @@ mod tests {
         assert_eq!(ds("Antal: 40"), None);
         assert_eq!(ds("Number of affected records: 5,000"), None);
         assert_eq!(ds("The file lists names of 3 March events."), None);
+        // A table's row without a colon: its cells a tab apart (a space
+        // after normalising) or a line apart (Outlook's text of a table).
+        for (text, want) in [
+            (
+                "Antal berörda registrerade\tCirka 2 300",
+                (Some(2300), Some(2300)),
+            ),
+            (
+                "Antal berörda registrerade\nCirka 2 300\n",
+                (Some(2300), Some(2300)),
+            ),
+            (
+                "Antal berörda registrerade:\n2 300\nOrsak\nAngrepp",
+                (Some(2300), Some(2300)),
+            ),
+            ("Antal berörda\nupp till 40", (Some(1), Some(40))),
+            ("Number of affected users\n12 people.", (Some(12), Some(12))),
+            ("Antal berörda personer 15 st", (Some(15), Some(15))),
+        ] {
+            let normal = super::super::text::normalize(text);
+            assert_eq!(ds(&normal), Some(want), "{text}");
+        }
+        let mut ev = Vec::new();
+        subjects(
+            &sentences("Antal berörda registrerade\nCirka 2 300"),
+            &mut ev,
+        );
+        assert_eq!(ev[0].text, "Antal berörda registrerade Cirka 2 300");
+        for text in [
+            "Antal berörda system\n3",
+            "Antal berörda registrerade\nOkänt",
+            "Antal berörda registrerade\n2 300 000 kronor",
+            "Antal registrerade\n\nDatum\n2025",
+            "Antal berörda registrerade i kommunen var okänt 2025",
+        ] {
+            assert_eq!(ds(text), None, "{text}");
+        }
         // None of ours: zero.
         assert_eq!(
             ds("Era invånare berörs alltså inte av händelsen."),

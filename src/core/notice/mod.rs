@@ -29,6 +29,7 @@ pub mod details;
 mod document;
 mod facts;
 mod forward;
+mod label;
 mod mime;
 mod org;
 pub mod present;
