@@ -51,6 +51,16 @@ pub enum Command {
     },
     /// Run the ingest pipeline on one saved message (.eml).
     Ingest { file: PathBuf },
+    /// The PDF reader's child process (`src/pdf.rs`): limits itself, reads
+    /// one PDF on stdin, writes its text on stdout. Started by breachwatch
+    /// itself; not for people.
+    #[command(name = "pdf-text", hide = true)]
+    PdfText {
+        #[arg(long)]
+        cpu_seconds: u64,
+        #[arg(long)]
+        memory_bytes: u64,
+    },
     /// Read one message like the daemon does and print what it found.
     Inspect {
         file: PathBuf,
@@ -275,7 +285,16 @@ fn load(flag: Option<&Path>) -> Result<Config, ExitCode> {
 
 fn load_for(flag: Option<&Path>, use_: config::Use) -> Result<Config, ExitCode> {
     let path = config::resolve_path(flag);
-    Config::load_for(&path, use_).map_err(|e| {
+    let cfg = Config::load_for(&path, use_).map(|mut cfg| {
+        // Attached PDFs are read by this binary's child (`pdf`), as the
+        // daemon, `ingest`, `inspect` and `rules test` all read mail.
+        if cfg.reader.pdf {
+            cfg.pdf_reader =
+                crate::pdf::reader_of_this_binary(crate::pdf::Limits::from_config(&cfg.reader));
+        }
+        cfg
+    });
+    cfg.map_err(|e| {
         eprintln!(
             "breachwatch: invalid configuration {}: {} problem(s)",
             path.display(),
@@ -337,6 +356,10 @@ pub fn main() -> ExitCode {
         } => return inspect(flag, &file, explain, tz.as_deref()),
         Command::CheckConfig { file } => return check_config(file.as_deref().or(flag)),
         Command::WebPassword => return web_password(),
+        Command::PdfText {
+            cpu_seconds,
+            memory_bytes,
+        } => return crate::pdf::child_main(cpu_seconds, memory_bytes),
         Command::Probe { url, live, timeout } => return probe(flag, url, live, timeout),
         Command::Run { no_migrate } => run(flag, no_migrate),
         Command::Migrate => migrate(flag),
@@ -1246,7 +1269,12 @@ fn inspect(flag: Option<&Path>, file: &Path, explain: bool, tz: Option<&str>) ->
             Ok(c) => c.read_options(),
             Err(code) => return code,
         },
-        None => ReadOptions::default(),
+        None => ReadOptions {
+            pdf: crate::pdf::reader_of_this_binary(crate::pdf::Limits::from_config(
+                &config::Reader::default(),
+            )),
+            ..ReadOptions::default()
+        },
     };
     if let Some(tz) = tz {
         match tz.parse() {

@@ -68,6 +68,9 @@ pub struct Config {
     pub auth: AuthConfig,
     #[serde(default)]
     pub workflow: Workflow,
+    /// How attached files are read (`[reader]`).
+    #[serde(default)]
+    pub reader: Reader,
     #[serde(default)]
     pub digest: Digest,
     /// The web view, JSON API, health and metrics (off when absent).
@@ -84,6 +87,11 @@ pub struct Config {
     /// prints them; `run` logs them at start.
     #[serde(skip)]
     pub warnings: Vec<ConfigProblem>,
+    /// The PDF reader the command line gives the daemon (`crate::pdf`, a
+    /// child process of this binary); never from the file. None: attached
+    /// PDFs are named, not read.
+    #[serde(skip)]
+    pub pdf_reader: Option<crate::core::notice::PdfReader>,
 }
 
 /// The longest series window `check-config` accepts (ten years): longer is a
@@ -108,6 +116,30 @@ impl Default for Workflow {
         Workflow {
             series_window_days: crate::core::case::DEFAULT_SERIES_WINDOW_DAYS,
             max_forward_age_days: crate::core::notice::DEFAULT_MAX_FORWARD_AGE_DAYS,
+        }
+    }
+}
+
+/// `[reader]`: reading attached PDF forms in a child process with limits
+/// (`crate::pdf`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Reader {
+    /// Read the text of an attached PDF (a notice form) for its facts.
+    pub pdf: bool,
+    /// The child process reading one PDF is killed after this many seconds
+    /// (wall clock; its CPU time is bounded to the same).
+    pub pdf_timeout_seconds: u64,
+    /// The child's address space, in MiB.
+    pub pdf_memory_mib: u64,
+}
+
+impl Default for Reader {
+    fn default() -> Self {
+        Reader {
+            pdf: true,
+            pdf_timeout_seconds: 10,
+            pdf_memory_mib: 256,
         }
     }
 }
@@ -578,6 +610,7 @@ const SECTIONS: &[&str] = &[
     "routing",
     "auth",
     "workflow",
+    "reader",
     "digest",
     "web",
     "mailboxes",
@@ -961,6 +994,18 @@ impl Config {
                 "must be between 1 and 3650 days",
             ));
         }
+        if !(1..=120).contains(&self.reader.pdf_timeout_seconds) {
+            out.push(problem(
+                "reader.pdf_timeout_seconds",
+                "must be between 1 and 120 seconds",
+            ));
+        }
+        if !(128..=4096).contains(&self.reader.pdf_memory_mib) {
+            out.push(problem(
+                "reader.pdf_memory_mib",
+                "must be between 128 and 4096 MiB",
+            ));
+        }
         if !(0..=MAX_SERIES_WINDOW_DAYS).contains(&self.workflow.series_window_days) {
             out.push(problem(
                 "workflow.series_window_days",
@@ -1077,6 +1122,7 @@ impl Config {
                     domains: s.domains.clone(),
                 })
                 .collect(),
+            pdf: self.pdf_reader.clone(),
         }
     }
 }
@@ -1183,6 +1229,7 @@ fn decode(mut table: toml::Table, out: &mut Vec<ConfigProblem>) -> Option<Config
     let routing = required::<Routing>(&mut table, "routing", out);
     let auth = optional::<AuthConfig>(&mut table, "auth", out);
     let workflow = optional::<Workflow>(&mut table, "workflow", out);
+    let reader = optional::<Reader>(&mut table, "reader", out);
     let digest = optional::<Digest>(&mut table, "digest", out);
     let web = optional::<Option<crate::web::WebConfig>>(&mut table, "web", out);
     let mailboxes = optional::<Vec<Mailbox>>(&mut table, "mailboxes", out);
@@ -1197,11 +1244,13 @@ fn decode(mut table: toml::Table, out: &mut Vec<ConfigProblem>) -> Option<Config
         routing: routing?,
         auth: auth?,
         workflow: workflow?,
+        reader: reader?,
         digest: digest?,
         web: web?,
         mailboxes: mailboxes?,
         nis2: nis2?,
         warnings: Vec::new(),
+        pdf_reader: None,
     };
     // A bad value of a key with a default was removed and the default used:
     // the config decodes (so its semantic checks run too), but the problem stands.
@@ -1712,6 +1761,30 @@ mod tests {
             keys.contains(&"routing.default.official.address"),
             "{keys:?}"
         );
+    }
+
+    #[test]
+    fn the_pdf_readers_limits_are_bounded_and_default_to_on() {
+        let c = Config::from_toml(&local(), ca_env).unwrap();
+        assert!(c.reader.pdf);
+        assert_eq!(
+            (c.reader.pdf_timeout_seconds, c.reader.pdf_memory_mib),
+            (10, 256)
+        );
+        // Only the command line gives a reader: a config from a file has none.
+        assert!(c.read_options().pdf.is_none());
+        let bad = format!(
+            "{}\n[reader]\npdf_timeout_seconds = 0\npdf_memory_mib = 64\n",
+            local()
+        );
+        let err = Config::from_toml(&bad, ca_env).unwrap_err();
+        assert!(
+            problem_of(&err, "reader.pdf_timeout_seconds").is_some(),
+            "{err}"
+        );
+        assert!(problem_of(&err, "reader.pdf_memory_mib").is_some(), "{err}");
+        let off = format!("{}\n[reader]\npdf = false\n", local());
+        assert!(!Config::from_toml(&off, ca_env).unwrap().reader.pdf);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod config;
 pub mod core;
 pub mod mail;
 pub mod memory;
+pub mod pdf;
 pub mod register;
 pub mod render;
 pub mod stats;

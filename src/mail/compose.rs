@@ -867,6 +867,24 @@ mod tests {
             "{}",
             d.text
         );
+        // The only file, read: not named twice.
+        read.documents = vec!["Incidentrapport.pdf".into()];
+        read.document_read = Some("Incidentrapport.pdf".into());
+        let d = opening_notice(
+            &sender(),
+            &facts_of(&r, &route, &read),
+            f.aware_at,
+            drafts(),
+        );
+        assert!(
+            d.text.contains(
+                "Bifogat till meddelandet: Incidentrapport.pdf. Det som står ovan är läst ur \
+                 meddelandets text och ur filen: kontrollera det mot filen på ärendets sida i \
+                 webbvyn.\n"
+            ),
+            "{}",
+            d.text
+        );
         // Without a document, no such line.
         let d = opening_notice(
             &sender(),

@@ -17,6 +17,7 @@ mod mutation;
 mod nis2;
 mod oauth;
 mod office;
+mod pdf;
 mod register;
 mod series;
 mod smtps;

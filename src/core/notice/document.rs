@@ -11,8 +11,13 @@
 //! (`MAX_TEXT_CHARS`). A file that is none of
 //! these formats, is encrypted, damaged or cut gives the text read up to
 //! the damage, or none. Deleted tracked changes, field codes and comments
-//! are not the document's text. PDF and the old binary .doc are not read
-//! (the official reads them).
+//! are not the document's text.
+//!
+//! A PDF is read only through a [`PdfReader`] the shell gives
+//! (`ReadOptions::pdf`): a PDF parser can loop or balloon on hostile input,
+//! so the shell runs it in a child process with time and memory limits
+//! (`crate::pdf`); here its text is only bounded and its lines joined. The
+//! old binary .doc is not read (the official reads it).
 
 use std::io::Read;
 
@@ -48,6 +53,107 @@ impl Format {
             Format::Odt => "content.xml",
         }
     }
+}
+
+/// Reads a PDF file's text outside the reader (the shell's child process,
+/// `crate::pdf`): called with at most [`MAX_FILE_BYTES`] of a file that
+/// starts like a PDF; None when it could not.
+/// A reader holds no state a panic could leave half-changed (the shell's
+/// holds the binary's path and its limits), hence `RefUnwindSafe`: the
+/// reader is called inside the intake's `catch_unwind`.
+#[derive(Clone)]
+pub struct PdfReader(std::sync::Arc<dyn ReadPdf>);
+
+/// What a [`PdfReader`] calls.
+pub trait ReadPdf: Fn(&[u8]) -> Option<String> + Send + Sync + std::panic::RefUnwindSafe {}
+impl<F: Fn(&[u8]) -> Option<String> + Send + Sync + std::panic::RefUnwindSafe> ReadPdf for F {}
+
+impl PdfReader {
+    pub fn new(read: impl ReadPdf + 'static) -> Self {
+        PdfReader(std::sync::Arc::new(read))
+    }
+}
+
+impl std::fmt::Debug for PdfReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PdfReader")
+    }
+}
+
+/// The text of PDF `file` as `pdf` reads it, bounded to
+/// [`MAX_TEXT_CHARS`] and cleaned ([`pdf_lines`]); None when it is too
+/// large, does not start like a PDF, or `pdf` finds no text.
+pub fn pdf_text(file: &[u8], pdf: &PdfReader) -> Option<String> {
+    // "%PDF-" within the first kilobyte (PDF 1.7, 7.5.2 allows junk before).
+    let head = &file[..file.len().min(1024)];
+    if file.len() > MAX_FILE_BYTES || !head.windows(5).any(|w| w == b"%PDF-") {
+        return None;
+    }
+    let raw = (pdf.0)(file)?;
+    let text = pdf_lines(text_prefix(&raw, MAX_TEXT_CHARS));
+    (!text.trim().is_empty()).then_some(text)
+}
+
+/// The first `n` characters of `s`.
+fn text_prefix(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
+}
+
+/// A PDF's text as lines the reader reads: a line broken where the page's
+/// line or a table cell was full joins the next — when the extracted line
+/// ends in the space before the next word, or in a hyphen inside a date or
+/// number ("2026-12-"), or when the next line goes on in lower case ("…
+/// och uppgifter" / "om hälsa") after a line that ends no sentence (a
+/// line ending in a hyphen joins without a space).
+/// Control characters (form feeds between pages) and runs of spaces become
+/// one space; blank lines go.
+pub fn pdf_lines(raw: &str) -> String {
+    // Each line's words joined by one space, and whether it ended in one;
+    // None for a blank line.
+    let lines: Vec<Option<(String, bool)>> = raw
+        .split('\n')
+        .map(|line| {
+            let clean: String = line
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            let words: Vec<&str> = clean.split(' ').filter(|w| !w.is_empty()).collect();
+            (!words.is_empty()).then(|| (words.join(" "), clean.ends_with(' ')))
+        })
+        .collect();
+    let mut out = String::with_capacity(raw.len());
+    let mut joining = false;
+    for (i, line) in lines.iter().enumerate() {
+        let Some((text, spaced)) = line else {
+            joining = false;
+            continue;
+        };
+        if !out.is_empty() && !joining {
+            out.push('\n');
+        }
+        out.push_str(text);
+        let next = lines
+            .get(i + 1)
+            .and_then(|l| l.as_ref())
+            .map(|(t, _)| t.as_str());
+        let Some(next) = next else {
+            joining = false;
+            continue;
+        };
+        let hyphen = text.ends_with('-')
+            && text
+                .trim_end_matches('-')
+                .ends_with(|c: char| c.is_ascii_digit())
+            && next.starts_with(|c: char| c.is_ascii_digit());
+        let goes_on =
+            next.starts_with(char::is_lowercase) && !text.ends_with(['.', '!', '?', ':', ';']);
+        joining = *spaced || hyphen || goes_on;
+        // A word broken at its hyphen ("fri-" / "text") keeps it, no space.
+        if joining && !text.ends_with('-') {
+            out.push(' ');
+        }
+    }
+    out
 }
 
 /// The text of document `file` in `format`, paragraphs as lines; None when

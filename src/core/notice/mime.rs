@@ -304,26 +304,34 @@ pub(super) fn document_names(msg: &Message<'_>, max: usize) -> Vec<String> {
         .collect()
 }
 
-/// How many attached Word or OpenDocument files [`document_text`] reads at
-/// most before it gives up finding text in one.
+/// How many attached forms [`document_text`] reads at most before it gives
+/// up finding text in one.
 const MAX_DOCUMENTS_READ: usize = 2;
 
-/// The text of the first Word (.docx) or OpenDocument (.odt) file attached
-/// to `msg`, or else to the message it forwards as an attachment, that has
-/// text (`document::text`), with the file's name (bounded, on one line).
-/// A file whose transfer-encoded body is larger than the decoded bound
-/// allows is not decoded. Only for mail whose incident cue fires or that
-/// has a document attached (`has_document`): most mail never comes here.
-/// A message attached in base64 is decoded and parsed again here (once,
-/// bounded like the rest), as [`attached_message`] does for the reader.
-pub(super) fn document_text(msg: &Message<'_>) -> Option<(Option<String>, String)> {
-    own_document_text(msg, b"").or_else(|| {
+/// The text of the first Word (.docx), OpenDocument (.odt) or, with `pdf`,
+/// PDF file attached to `msg`, or else to the message it forwards as an
+/// attachment, that has text (`document::text`, `document::pdf_text`),
+/// with the file's name (bounded, on one line). A file whose
+/// transfer-encoded body is larger than the decoded bound allows is not
+/// decoded. Only for mail whose incident cue fires or that has a document
+/// attached (`has_document`): most mail never comes here. A message
+/// attached in base64 is decoded and parsed again here (once, bounded like
+/// the rest), as [`attached_message`] does for the reader.
+pub(super) fn document_text(
+    msg: &Message<'_>,
+    pdf: Option<&super::document::PdfReader>,
+) -> Option<(Option<String>, String)> {
+    own_document_text(msg, b"", pdf).or_else(|| {
         let (inner, end) = attached_message(msg, b"")?;
-        own_document_text(&inner, end)
+        own_document_text(&inner, end, pdf)
     })
 }
 
-fn own_document_text(msg: &Message<'_>, end: &[u8]) -> Option<(Option<String>, String)> {
+fn own_document_text(
+    msg: &Message<'_>,
+    end: &[u8],
+    pdf: Option<&super::document::PdfReader>,
+) -> Option<(Option<String>, String)> {
     // Base64 is 4 bytes for 3, with line ends.
     const MAX_ENCODED: usize = super::document::MAX_FILE_BYTES / 3 * 4 * 78 / 76 + 1024;
     msg.attachments
@@ -331,16 +339,24 @@ fn own_document_text(msg: &Message<'_>, end: &[u8]) -> Option<(Option<String>, S
         .take(MAX_DOCUMENT_LOOKS)
         .filter_map(|&id| {
             let p = msg.parts.get(id as usize)?;
-            Some((id as usize, p, readable_format(p)?))
+            let readable = match readable_format(p)? {
+                Readable::Pdf if pdf.is_none() => return None,
+                r => r,
+            };
+            Some((id as usize, p, readable))
         })
         .take(MAX_DOCUMENTS_READ)
-        .find_map(|(id, p, format)| {
+        .find_map(|(id, p, readable)| {
             if (p.offset_end as usize).saturating_sub(p.offset_body as usize) > MAX_ENCODED {
                 return None;
             }
             let decoded = decoded_bytes(msg, id, end, transfer(msg, p));
             let bytes: &[u8] = decoded.as_deref().unwrap_or_else(|| p.contents());
-            let text = super::document::text(bytes, format)?;
+            let text = match (readable, pdf) {
+                (Readable::Form(format), _) => super::document::text(bytes, format)?,
+                (Readable::Pdf, Some(pdf)) => super::document::pdf_text(bytes, pdf)?,
+                (Readable::Pdf, None) => return None,
+            };
             let name = p
                 .attachment_name()
                 .map(|n| crate::core::bounded::one_line(n.trim(), 100))
@@ -349,9 +365,18 @@ fn own_document_text(msg: &Message<'_>, end: &[u8]) -> Option<(Option<String>, S
         })
 }
 
-/// The format of an attached Word or OpenDocument text file, by its type,
+/// An attached file the reader can read the text of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Readable {
+    /// A Word or OpenDocument form, read here.
+    Form(super::document::Format),
+    /// A PDF, read by the shell's reader when it gives one.
+    Pdf,
+}
+
+/// The format of an attached Word, OpenDocument or PDF file, by its type,
 /// else by its file name's ending; None for any other attachment.
-fn readable_format(p: &MessagePart<'_>) -> Option<super::document::Format> {
+fn readable_format(p: &MessagePart<'_>) -> Option<Readable> {
     use super::document::Format;
     let by_type = p.content_type().and_then(|ct| {
         if !ct.ctype().eq_ignore_ascii_case("application") {
@@ -361,9 +386,11 @@ fn readable_format(p: &MessagePart<'_>) -> Option<super::document::Format> {
         if sub.starts_with("vnd.openxmlformats-officedocument.wordprocessingml")
             || sub == "vnd.ms-word.document.macroenabled.12"
         {
-            Some(Format::Docx)
+            Some(Readable::Form(Format::Docx))
         } else if sub.starts_with("vnd.oasis.opendocument.text") {
-            Some(Format::Odt)
+            Some(Readable::Form(Format::Odt))
+        } else if sub == "pdf" || sub == "x-pdf" {
+            Some(Readable::Pdf)
         } else {
             None
         }
@@ -371,16 +398,17 @@ fn readable_format(p: &MessagePart<'_>) -> Option<super::document::Format> {
     by_type.or_else(|| {
         let n = p.attachment_name()?.trim().to_ascii_lowercase();
         if [".docx", ".docm", ".dotx"].iter().any(|e| n.ends_with(e)) {
-            Some(Format::Docx)
+            Some(Readable::Form(Format::Docx))
         } else if [".odt", ".ott"].iter().any(|e| n.ends_with(e)) {
-            Some(Format::Odt)
+            Some(Readable::Form(Format::Odt))
+        } else if n.ends_with(".pdf") {
+            Some(Readable::Pdf)
         } else {
             None
         }
     })
 }
 
-/// A PDF, Word, OpenDocument or RTF file, by its type or its file name.
 fn is_document(p: &MessagePart<'_>) -> bool {
     let by_type = p.content_type().is_some_and(|ct| {
         let sub = ct.subtype().unwrap_or("").to_ascii_lowercase();

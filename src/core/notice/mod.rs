@@ -41,6 +41,9 @@ mod golden;
 #[cfg(test)]
 mod proptests;
 
+pub use document::{
+    PdfReader, MAX_FILE_BYTES as MAX_DOCUMENT_BYTES, MAX_TEXT_CHARS as MAX_DOCUMENT_CHARS,
+};
 pub use org::{is_legal_form, is_region_word};
 pub use text::prefix as text_prefix;
 
@@ -63,6 +66,9 @@ pub struct ReadOptions {
     /// A forward-chain time more than this long before the delivery is not
     /// used for the clock (a forged or broken date must not start it).
     pub max_forward_age: chrono::Duration,
+    /// Reads an attached PDF's text (the shell's child process,
+    /// `crate::pdf`); without one a PDF is named, not read.
+    pub pdf: Option<PdfReader>,
 }
 
 /// The default of [`ReadOptions::max_forward_age`], in days.
@@ -76,6 +82,7 @@ impl Default for ReadOptions {
             case_ref_prefix: "PUI".into(),
             suppliers: Vec::new(),
             max_forward_age: chrono::Duration::days(DEFAULT_MAX_FORWARD_AGE_DAYS),
+            pdf: None,
         }
     }
 }
@@ -250,7 +257,7 @@ pub struct Notice {
     /// read it (`document_read`).
     #[serde(skip)]
     pub documents: Vec<String>,
-    /// The attached Word or OpenDocument file whose text the facts were
+    /// The attached Word, OpenDocument or PDF file whose text the facts were
     /// also read from (its name; empty when it has none), for an incident
     /// message: the official is told the facts come from it too.
     #[serde(skip)]
@@ -525,12 +532,12 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
         has_document: mime::has_document(&msg),
     };
     // A covering mail that says nothing of an incident ("Hej, här kommer
-    // rapporten enligt avtalet") may carry the notice as a Word or
-    // OpenDocument form: then the start of the form's text is read for the
+    // rapporten enligt avtalet") may carry the notice as a Word,
+    // OpenDocument or PDF form: then the start of the form's text is read for the
     // cue too (most mail has no such file; reading one is bounded).
     let own_cue = classify::may_be_incident(&own_signals);
     let form_for_cue = (!own_cue && !auto && own_signals.has_document)
-        .then(|| mime::document_text(&msg))
+        .then(|| mime::document_text(&msg, opts.pdf.as_ref()))
         .flatten();
     let head_with_form = form_for_cue
         .as_ref()
@@ -548,11 +555,11 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     // A hard-wrapped text's sentences are read whole (the facts are read
     // only where the incident cue fires: most mail is never unwrapped).
     let armorless = text::without_armor(text::prefix(&chain.text, MAX_FACT_CHARS));
-    // A notice attached as a Word or OpenDocument file ("Se bifogad
+    // A notice attached as a Word, OpenDocument or PDF file ("Se bifogad
     // incidentrapport"): its text is read for facts after the mail's own.
     let document = match (incident_cue, form_for_cue) {
         (true, Some(form)) => Some(form),
-        (true, None) => mime::document_text(&msg),
+        (true, None) => mime::document_text(&msg, opts.pdf.as_ref()),
         (false, _) => None,
     };
     let doc_text = document.as_ref().map(|(_, t)| t.as_str());
@@ -1148,7 +1155,7 @@ mod tests {
     #[test]
     fn a_notice_in_an_attached_word_or_opendocument_form_is_read_for_its_facts() {
         use super::document::tests::{docx_of, zip_of};
-        use base64::Engine;
+        let mail = mail_with_file;
         let cell = |t: &str| format!("<w:tc><w:p><w:r><w:t>{t}</w:t></w:r></w:p></w:tc>");
         let row = |a: &str, b: &str| format!("<w:tr>{}{}</w:tr>", cell(a), cell(b));
         let docx = docx_of(&format!(
@@ -1167,25 +1174,6 @@ mod tests {
              </office:text></office:body></office:document-content>"
                 .as_bytes(),
         )]);
-        let mail = |subject: &str, body: &str, ctype: &str, name: &str, file: &[u8]| {
-            let b64 = base64::engine::general_purpose::STANDARD.encode(file);
-            let lines: Vec<&str> = b64
-                .as_bytes()
-                .chunks(76)
-                .map(|c| std::str::from_utf8(c).unwrap())
-                .collect();
-            format!(
-                "From: Journalia Support <support@journalia.example>\r\nTo: breach@example.test\r\n\
-                 Subject: {subject}\r\nDate: Fri, 04 Dec 2026 09:05:00 +0100\r\n\
-                 Message-ID: <w@journalia.example>\r\nMIME-Version: 1.0\r\n\
-                 Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
-                 --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n\
-                 --b\r\nContent-Type: {ctype}; name=\"{name}\"\r\n\
-                 Content-Disposition: attachment; filename=\"{name}\"\r\n\
-                 Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
-                lines.join("\r\n")
-            )
-        };
         let word = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
         let cover = "Hej,\r\n\r\nSe bifogad incidentrapport.\r\n\r\nJournalia Support";
         let subject = "Personuppgiftsincident \u{2013} incidentrapport";
@@ -1566,6 +1554,135 @@ mod tests {
             assert_eq!(v["reporter"]["address"], "support@lev.example", "{name}");
             assert!(n.kind.is_incident(), "{name}: {:?}", n.kind);
         }
+    }
+
+    /// A supplier's mail with `body` and one attached file.
+    fn mail_with_file(subject: &str, body: &str, ctype: &str, name: &str, file: &[u8]) -> String {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(file);
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "From: Journalia Support <support@journalia.example>\r\nTo: breach@example.test\r\n\
+             Subject: {subject}\r\nDate: Fri, 04 Dec 2026 09:05:00 +0100\r\n\
+             Message-ID: <w@journalia.example>\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+             --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n\
+             --b\r\nContent-Type: {ctype}; name=\"{name}\"\r\n\
+             Content-Disposition: attachment; filename=\"{name}\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
+            lines.join("\r\n")
+        )
+    }
+
+    /// A notice attached as a PDF is read through the shell's reader (a
+    /// child process in the daemon, `crate::pdf`; here a function giving
+    /// the text `pdf-extract` gives of the LibreOffice export of
+    /// `notices-extra/e14`'s form, its table cells a space apart and its
+    /// wrapped lines broken): its rows read as the Word form's.
+    #[test]
+    fn a_notice_in_an_attached_pdf_is_read_through_the_shells_reader() {
+        const EXTRACTED: &str = "\n\nRapport om personuppgiftsincident\nRapport från personuppgiftsbiträde till personuppgiftsansvarig enligt \npersonuppgiftsbiträdesavtalet.\n\nPersonuppgiftsansvarig Vallsjö kommun, socialnämnden\nPersonuppgiftsbiträde Tidvis Nordic AB\nBerört system Tidvis Mobil (appen för \nhemtjänstens journalanteckningar)\nNär inträffade incidenten? 2026-12-02 kl. 22:00 – 2026-12-03 \nkl. 13:45\nNär upptäcktes incidenten? 2026-12-03 kl. 14:20\nPågår incidenten? Nej. Åtkomsten stängdes 2026-12-\n03 kl. 13:45.\nAntal berörda registrerade Cirka 2 300\nKategorier av registrerade Brukare inom hemtjänsten\nKategorier av personuppgifter Namn, personnummer och uppgifter\nom hälsa (journalanteckningar)\nOrsak Antagonistiskt angrepp: en obehörig\nperson loggade in på ett \nadministratörskonto med stulna \ninloggningsuppgifter.\nVidtagna åtgärder Kontot är spärrat, alla \nadministratörslösenord är bytta och \ntvåfaktorsinloggning krävs nu för \nadministratörer.\nVår referens TV-INC-2026-041\n\nBeskrivning av händelsen\nDen 3 december kl. 14:20 larmade vår övervakning om ovanliga exporter \nfrån Tidvis Mobil. Vår utredning visar att exporterna gjordes av en obehörig \nperson.\n\nKontaktperson: Lena Holm, informationssäkerhetsansvarig";
+        let file: &[u8] = b"%PDF-1.6\n%\xe4\xfc\n1 0 obj\n<<>>\nendobj\n%%EOF\n";
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = calls.clone();
+        let reader = PdfReader::new(move |bytes: &[u8]| {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            // The decoded file, not its base64.
+            (bytes == file).then(|| EXTRACTED.to_string())
+        });
+        let with = ReadOptions {
+            pdf: Some(reader),
+            ..ReadOptions::default()
+        };
+        let cover = "Hej,\r\n\r\nSe bifogad incidentrapport.\r\n\r\nTidvis Support";
+        let raw = mail_with_file(
+            "Incidentrapport",
+            cover,
+            "application/pdf",
+            "Rapport.pdf",
+            file,
+        );
+        let n = read(raw.as_bytes(), &with).unwrap();
+        assert_eq!(n.kind, Kind::BreachNotice);
+        assert_eq!(n.document_read.as_deref(), Some("Rapport.pdf"));
+        let i = &n.incident;
+        assert_eq!(
+            i.discovered_at.map(|t| t.to_rfc3339()),
+            Some("2026-12-03T13:20:00+00:00".into())
+        );
+        assert_eq!(
+            (
+                i.occurred_from.map(|t| t.to_rfc3339()),
+                i.occurred_to.map(|t| t.to_rfc3339())
+            ),
+            (
+                Some("2026-12-02T21:00:00+00:00".into()),
+                Some("2026-12-03T12:45:00+00:00".into())
+            )
+        );
+        assert_eq!(
+            i.data_subjects.as_ref().map(|r| (r.min, r.max)),
+            Some((Some(2300), Some(2300)))
+        );
+        let categories = serde_json::to_string(&i.data_categories).unwrap();
+        for c in ["identification", "personal_identity_number", "health"] {
+            assert!(categories.contains(c), "{categories}");
+        }
+        assert_eq!(i.systems, vec!["Tidvis Mobil".to_string()]);
+        assert_eq!(i.ongoing, Some(false));
+        let d = &n.details;
+        assert_eq!(
+            d.measures,
+            vec!["Kontot är spärrat, alla administratörslösenord är bytta och tvåfaktorsinloggning krävs nu för administratörer."]
+        );
+        assert_eq!(
+            d.cause_text.as_deref(),
+            Some("Antagonistiskt angrepp: en obehörig person loggade in på ett administratörskonto med stulna inloggningsuppgifter.")
+        );
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // Without a reader the PDF is named, not read.
+        let n = read_str(&raw);
+        assert_eq!(n.kind, Kind::BreachNotice);
+        assert_eq!(n.document_read, None);
+        assert_eq!(n.incident.data_subjects, None);
+        assert_eq!(n.documents, vec!["Rapport.pdf".to_string()]);
+        // A file called a PDF that does not start like one is not handed
+        // to the reader; nor is a PDF of other mail that names no incident
+        // and whose text the reader finds none of.
+        let not_pdf = mail_with_file(
+            "Incidentrapport",
+            cover,
+            "application/pdf",
+            "x.pdf",
+            b"PK\x03\x04",
+        );
+        let n = read(not_pdf.as_bytes(), &with).unwrap();
+        assert_eq!(n.document_read, None);
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let nothing = ReadOptions {
+            pdf: Some(PdfReader::new(|_: &[u8]| None)),
+            ..ReadOptions::default()
+        };
+        let n = read(raw.as_bytes(), &nothing).unwrap();
+        assert_eq!(n.document_read, None);
+        assert_eq!(n.incident.data_subjects, None);
+        // A covering mail that names no incident, with a PDF whose text
+        // does: a notice, read from the file.
+        let bare = "Hej,\r\n\r\nHär kommer rapporten enligt avtalet.\r\n\r\nTidvis Support";
+        let raw = mail_with_file(
+            "Rapport",
+            bare,
+            "application/octet-stream",
+            "rapport.PDF",
+            file,
+        );
+        let n = read(raw.as_bytes(), &with).unwrap();
+        assert_eq!(n.kind, Kind::BreachNotice);
+        assert_eq!(n.document_read.as_deref(), Some("rapport.PDF"));
     }
 
     fn read_str(s: &str) -> Notice {

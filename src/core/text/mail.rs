@@ -397,7 +397,8 @@ pub fn opening_text(
             "Bifogat till meddelandet: {}. Det som står ovan är läst ur meddelandets text och \
              ur filen{}: kontrollera det mot filen på ärendets sida i webbvyn.\n",
             f.documents.join(", "),
-            match read.is_empty() {
+            // The one file named just before is not named twice.
+            match read.is_empty() || f.documents == [read] {
                 true => String::new(),
                 false => format!(" {read}"),
             }

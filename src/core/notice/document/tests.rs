@@ -246,3 +246,49 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn a_pdfs_lines_join_where_the_page_or_a_cell_wrapped() {
+    let raw = "\n\nRapport om personuppgiftsincident\nRapport från biträde till ansvarig enligt \navtalet.\n\n\
+               Berört system Tidvis Mobil (appen för \nhemtjänsten)\n\
+               Pågår incidenten? Nej. Stängd 2026-12-\n03 kl. 13:45.\n\
+               Kategorier Namn och uppgifter\nom hälsa\n\
+               Personuppgiftsansvarig Vallsjö kommun\nPersonuppgiftsbiträde Tidvis\x0c  AB \n\n\
+               Slut.\nnästa sida\n\nfri-\ntext";
+    assert_eq!(
+        pdf_lines(raw),
+        "Rapport om personuppgiftsincident\n\
+         Rapport från biträde till ansvarig enligt avtalet.\n\
+         Berört system Tidvis Mobil (appen för hemtjänsten)\n\
+         Pågår incidenten? Nej. Stängd 2026-12-03 kl. 13:45.\n\
+         Kategorier Namn och uppgifter om hälsa\n\
+         Personuppgiftsansvarig Vallsjö kommun\n\
+         Personuppgiftsbiträde Tidvis AB\n\
+         Slut.\nnästa sida\nfri-text"
+    );
+    assert_eq!(pdf_lines(""), "");
+    assert_eq!(pdf_lines("\n \x0c\n"), "");
+}
+
+#[test]
+fn a_pdf_is_handed_to_the_reader_only_when_it_starts_like_one_and_its_text_is_bounded() {
+    let long = PdfReader::new(|_: &[u8]| Some("ord ".repeat(MAX_TEXT_CHARS)));
+    let text = pdf_text(b"%PDF-1.7\n...", &long).unwrap();
+    assert!(text.chars().count() <= MAX_TEXT_CHARS, "{}", text.len());
+    // Junk before the header is allowed within the first kilobyte.
+    let mut late = vec![b' '; 1000];
+    late.extend_from_slice(b"%PDF-1.4");
+    assert!(pdf_text(&late, &long).is_some());
+    let mut too_late = vec![b' '; 1024];
+    too_late.extend_from_slice(b"%PDF-1.4");
+    let called = PdfReader::new(|_: &[u8]| -> Option<String> { panic!("not a PDF") });
+    for file in [&too_late[..], b"PK\x03\x04", b""] {
+        assert_eq!(pdf_text(file, &called), None);
+    }
+    let mut large = b"%PDF-1.4\n".to_vec();
+    large.resize(MAX_FILE_BYTES + 1, b'0');
+    assert_eq!(pdf_text(&large, &called), None);
+    // Nothing but white space and control characters is no text.
+    let blank = PdfReader::new(|_: &[u8]| Some("\n\x0c \n".into()));
+    assert_eq!(pdf_text(b"%PDF-1.4", &blank), None);
+}
