@@ -127,33 +127,47 @@ pub fn run(exe: &Path, limits: Limits, file: &[u8]) -> Result<String, Failure> {
         s.spawn(move || {
             let _ = stdin.write_all(file);
         });
-        let out = s.spawn(move || {
+        let (tx, rx) = std::sync::mpsc::channel();
+        s.spawn(move || {
             let mut out = Vec::new();
             let _ = stdout.take(max_out).read_to_end(&mut out);
-            out
+            let _ = tx.send(out);
         });
-        let mut pause = Duration::from_millis(1);
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break Some(status),
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(20));
-                }
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break None;
-                }
+        // The text is whole when the child closes its stdout, at its exit:
+        // no polling while it works.
+        let out = rx.recv_timeout(limits.time).ok();
+        let status = match out {
+            Some(_) => exit_by(&mut child, deadline),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                None
             }
         };
-        let out = out.join().unwrap_or_default();
-        match status {
-            None => Err(Failure::TimedOut),
-            Some(st) if !st.success() => Err(Failure::Exit(st.code())),
-            Some(_) => String::from_utf8(out).map_err(|_| Failure::NotText),
+        match (status, out) {
+            (None, _) | (_, None) => Err(Failure::TimedOut),
+            (Some(st), _) if !st.success() => Err(Failure::Exit(st.code())),
+            (Some(_), Some(out)) => String::from_utf8(out).map_err(|_| Failure::NotText),
         }
     })
+}
+
+/// The child's exit status once it has exited, or None when it is still
+/// running at `deadline` (it is killed then).
+fn exit_by(child: &mut std::process::Child, deadline: Instant) -> Option<std::process::ExitStatus> {
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
 }
 
 /// The child (`breachwatch pdf-text`): limits itself, reads one PDF from

@@ -65,6 +65,11 @@ static RE_REPORT_SUBJECT: Lazy<Regex> = Lazy::new(|| {
         r"(?i)personuppgiftsincident|säkerhetsincident|it-incident|incidentrapport|incidentanmälan|(?-u:\b)incident(?-u:\b)|intrång|(?-u:\b)breach(?-u:\b)",
     )
 });
+/// A report, by its name ("Rapport", "rapporten", "incident report",
+/// "avvikelse", "anmälan").
+static RE_NAMES_A_REPORT: Lazy<Regex> = Lazy::new(|| {
+    re(r"(?i)rapport|(?-u:\b)report|incident|avvikelse|händelse|anmälan|notification")
+});
 /// Text that points at an attachment.
 static RE_POINTS_AT_ATTACHMENT: Lazy<Regex> =
     Lazy::new(|| re(r"(?i)bifoga|(?-u:\b)bilaga|attached|attachment|enclosed"));
@@ -215,6 +220,17 @@ fn cue_text(s: &Signals) -> (String, String, String) {
 /// way, and most mail is neither, so this keeps ingest fast.
 pub fn may_be_incident(s: &Signals) -> bool {
     !s.auto && RE_INCIDENT.is_match(&cue_text(s).2)
+}
+
+/// A mail that names no incident but may carry a report of one in its
+/// attached file: its subject or text speaks of a report ("Rapport",
+/// "Här kommer rapporten enligt avtalet", "Incident report attached") and
+/// it is no invoice. Only then is an attached PDF read for the cue (each
+/// one costs a child process, `crate::pdf`); a Word or OpenDocument form,
+/// read in the process, is read for any mail with a document.
+pub fn may_carry_a_report(s: &Signals) -> bool {
+    let (_, _, all) = cue_text(s);
+    !s.auto && RE_NAMES_A_REPORT.is_match(&all) && !RE_INVOICE.is_match(&all)
 }
 
 /// `incident_cue` is the answer of [`may_be_incident`], computed once by the reader.

@@ -536,8 +536,16 @@ pub fn read(raw: &[u8], opts: &ReadOptions) -> Result<Notice, ReadError> {
     // OpenDocument or PDF form: then the start of the form's text is read for the
     // cue too (most mail has no such file; reading one is bounded).
     let own_cue = classify::may_be_incident(&own_signals);
+    // A PDF costs a child process: read for the cue only when the mail
+    // speaks of a report (`classify::may_carry_a_report`).
     let form_for_cue = (!own_cue && !auto && own_signals.has_document)
-        .then(|| mime::document_text(&msg, opts.pdf.as_ref()))
+        .then(|| {
+            let pdf = opts
+                .pdf
+                .as_ref()
+                .filter(|_| classify::may_carry_a_report(&own_signals));
+            mime::document_text(&msg, pdf)
+        })
         .flatten();
     let head_with_form = form_for_cue
         .as_ref()
@@ -1683,6 +1691,24 @@ mod tests {
         let n = read(raw.as_bytes(), &with).unwrap();
         assert_eq!(n.kind, Kind::BreachNotice);
         assert_eq!(n.document_read.as_deref(), Some("rapport.PDF"));
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // Mail that names no incident and no report (an invoice, a
+        // newsletter with a PDF) does not cost a child process.
+        for (subject, body) in [
+            (
+                "Faktura 2026-118",
+                "Hej,\r\n\r\nBifogad faktura för november.\r\n",
+            ),
+            (
+                "Nyhetsbrev december",
+                "Hej,\r\n\r\nHär kommer vårt nyhetsbrev.\r\n",
+            ),
+        ] {
+            let raw = mail_with_file(subject, body, "application/pdf", "x.pdf", file);
+            let n = read(raw.as_bytes(), &with).unwrap();
+            assert_eq!(n.kind, Kind::Other, "{subject}");
+        }
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     fn read_str(s: &str) -> Notice {
