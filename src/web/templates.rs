@@ -78,7 +78,7 @@ mod tests {
             "c": {"ref": "PUI-2026-0001", "state_sv": "inkommet", "urgency": "urgent", "time_left": "3 h 2 min kvar",
                   "deadline": "2026-11-30 10:00", "aware": "2026-11-27 10:00", "opened": "2026-11-27 10:05",
                   "supplier": HOSTILE, "systems": "Procapita", "committee": "KS", "official": "olivia@example.test", "official_name": HOSTILE, "imy_ref": null},
-            "facts": [{"name": "System", "value": HOSTILE, "evidence": [HOSTILE]}],
+            "facts": [{"name": "System", "value": HOSTILE, "evidence": [HOSTILE]}], "facts_file": HOSTILE,
             "reminders_sent": ["2026-11-28 10:00 (reminder_sent)"], "next_reminder": "2026-11-29 10:00",
             "documents": [{"name": "beslut.docx", "sha256": "ab12", "at": "2026-11-27 10:05"}],
             "clocks": [{"name": "NIS2: tidig varning", "article": "NIS2 art. 23.4 a", "due": "2026-11-28 10:00",
@@ -195,6 +195,14 @@ mod tests {
             case.contains("ab12") && case.contains("h1"),
             "checksums and event hashes shown"
         );
+        assert!(
+            case.contains("ur den bifogade filen <q>&lt;script&gt;"),
+            "the file the facts were read from is named, escaped"
+        );
+        let mut no_file = case_ctx();
+        no_file["facts_file"] = serde_json::Value::Null;
+        let html = pages.render("case.html", no_file).unwrap_or_default();
+        assert!(!html.contains("facts-file"), "no file, no line");
         assert!(
             case.contains("<td>NIS2 art. 23.4 a</td>"),
             "every clock of the case in one table"

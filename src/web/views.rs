@@ -517,10 +517,18 @@ pub async fn case_page(
             let read = std::panic::catch_unwind(|| crate::core::notice::read(raw, &opts));
             if let Ok(Ok(n)) = read {
                 o.insert("evidence".into(), json!(n.evidence));
+                if let Some(file) = n.document_read {
+                    o.insert("document_read".into(), json!(file));
+                }
             }
         }
     }
     let facts = facts_rows(&facts_json, state.p.cfg.tz());
+    // The attached file the facts were also read from ("" when it has no name).
+    let facts_file = facts_json
+        .get("document_read")
+        .and_then(Value::as_str)
+        .map(|f| crate::core::bounded::one_line(f, 100));
     let reminders_sent: Vec<String> = events
         .iter()
         .filter(|e| {
@@ -619,7 +627,7 @@ pub async fn case_page(
         &state,
         &session,
         "case.html",
-        serde_json::json!({ "c": cv, "facts": facts, "reminders_sent": reminders_sent, "next_reminder": next_reminder, "documents": documents, "clocks": clocks, "events": ev, "messages": msgs, "outbox": out, "actions": rec.state != "closed",
+        serde_json::json!({ "c": cv, "facts": facts, "facts_file": facts_file, "reminders_sent": reminders_sent, "next_reminder": next_reminder, "documents": documents, "clocks": clocks, "events": ev, "messages": msgs, "outbox": out, "actions": rec.state != "closed",
             // The NIS2 commands when NIS2 is on, or the case was ever near it.
             "nis2": state.p.cfg.nis2.enabled || !case.nis2.is_unset(), "flash": match flash.done.as_str() {
                 "ok" => Some("Utfört."),
@@ -633,7 +641,7 @@ pub async fn case_page(
 /// reads: categories and cause as the IMY form names them, times in the
 /// configured zone, counts as the drafts give them.
 fn facts_rows(facts: &Value, tz: chrono_tz::Tz) -> Vec<Value> {
-    use crate::core::documents::words::{category_form_label, cause_form_label};
+    use crate::core::documents::words::{category_form_label, cause_form_label, number_sv};
     use crate::core::notice::Cause;
     let mut out = Vec::new();
     // Every quote the field was read from (at most three), as written, each
@@ -692,10 +700,11 @@ fn facts_rows(facts: &Value, tz: chrono_tz::Tz) -> Vec<Value> {
                     o.get("min").and_then(Value::as_u64),
                     o.get("max").and_then(Value::as_u64),
                 ) {
-                    (Some(a), Some(b)) if a == b => format!("cirka {a}"),
-                    (Some(a), Some(b)) => format!("{a}–{b}"),
-                    (Some(a), None) => format!("minst {a}"),
-                    (None, Some(b)) => format!("högst {b}"),
+                    // Grouped as the mails and drafts write them ("2 300").
+                    (Some(a), Some(b)) if a == b => format!("cirka {}", number_sv(a)),
+                    (Some(a), Some(b)) => format!("{}–{}", number_sv(a), number_sv(b)),
+                    (Some(a), None) => format!("minst {}", number_sv(a)),
+                    (None, Some(b)) => format!("högst {}", number_sv(b)),
                     (None, None) => String::new(),
                 }
             }
@@ -1109,6 +1118,16 @@ mod facts_tests {
         let facts = json!({"incident": {"discovered_at": "2021-06-16T22:00:00Z"}});
         let rows = facts_rows(&facts, chrono_tz::Europe::Stockholm);
         assert_eq!(rows[0]["value"], "2021-06-17");
+        // Counts grouped as the mails write them.
+        for (subjects, want) in [
+            (json!({"min": 2300, "max": 2300}), "cirka 2 300"),
+            (json!({"min": 1, "max": 12000}), "1–12 000"),
+            (json!({"min": 1500}), "minst 1 500"),
+        ] {
+            let facts = json!({"incident": {"data_subjects": subjects}});
+            let rows = facts_rows(&facts, chrono_tz::Europe::Stockholm);
+            assert_eq!(rows[0]["value"], want);
+        }
     }
 
     #[test]

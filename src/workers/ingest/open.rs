@@ -148,6 +148,11 @@ impl Pipeline {
                 let mut f = crate::core::notice::present::to_contract_json(n, tz);
                 if let serde_json::Value::Object(m) = &mut f {
                     m.insert("evidence".into(), serde_json::to_value(&n.evidence)?);
+                    // The attached form the facts were also read from: the
+                    // case page says so beside them.
+                    if let Some(file) = &n.document_read {
+                        m.insert("document_read".into(), file.as_str().into());
+                    }
                 }
                 f
             },
