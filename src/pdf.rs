@@ -17,6 +17,7 @@
 //! one (`cli`), for this binary's own path; a test binary never does.
 
 use std::io::{Read, Write};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -65,10 +66,12 @@ pub enum Failure {
     Spawn,
     /// Killed at the wall-clock limit.
     TimedOut,
-    /// It ended otherwise than with exit 0: its exit code, or None when a
-    /// signal ended it (a limit hit: SIGXCPU, or SIGABRT when an
-    /// allocation failed under the address-space limit).
-    Exit(Option<i32>),
+    /// It exited with this code, not 0 (3: its limits could not be set,
+    /// 4: the file is too large, 5: no text in it).
+    Exit(i32),
+    /// A signal ended it: a limit was hit (SIGXCPU at the CPU limit, SIGABRT
+    /// when an allocation failed under the address-space limit).
+    Signal(i32),
     /// What it wrote is not UTF-8.
     NotText,
 }
@@ -146,7 +149,10 @@ pub fn run(exe: &Path, limits: Limits, file: &[u8]) -> Result<String, Failure> {
         };
         match (status, out) {
             (None, _) | (_, None) => Err(Failure::TimedOut),
-            (Some(st), _) if !st.success() => Err(Failure::Exit(st.code())),
+            (Some(st), _) if !st.success() => Err(match (st.code(), st.signal()) {
+                (Some(code), _) => Failure::Exit(code),
+                (None, signal) => Failure::Signal(signal.unwrap_or(0)),
+            }),
             (Some(_), Some(out)) => String::from_utf8(out).map_err(|_| Failure::NotText),
         }
     })

@@ -848,43 +848,35 @@ mod tests {
             "{}",
             d.text
         );
-        // A Word or OpenDocument file the facts were also read from.
-        let mut read = n.clone();
-        read.documents = vec!["Rapport.pdf".into(), "Incidentrapport.docx".into()];
-        read.document_read = Some("Incidentrapport.docx".into());
-        let d = opening_notice(
-            &sender(),
-            &facts_of(&r, &route, &read),
-            f.aware_at,
-            drafts(),
-        );
-        assert!(
-            d.text.contains(
+        // A file the facts were also read from: named, unless it is the
+        // only file (named just before).
+        for (documents, file, want) in [
+            (
+                &["Rapport.pdf", "Incidentrapport.docx"][..],
+                "Incidentrapport.docx",
                 "Bifogat till meddelandet: Rapport.pdf, Incidentrapport.docx. Det som står ovan \
                  är läst ur meddelandets text och ur filen Incidentrapport.docx: kontrollera det \
-                 mot filen på ärendets sida i webbvyn.\n"
+                 mot filen på ärendets sida i webbvyn.\n",
             ),
-            "{}",
-            d.text
-        );
-        // The only file, read: not named twice.
-        read.documents = vec!["Incidentrapport.pdf".into()];
-        read.document_read = Some("Incidentrapport.pdf".into());
-        let d = opening_notice(
-            &sender(),
-            &facts_of(&r, &route, &read),
-            f.aware_at,
-            drafts(),
-        );
-        assert!(
-            d.text.contains(
+            (
+                &["Incidentrapport.pdf"][..],
+                "Incidentrapport.pdf",
                 "Bifogat till meddelandet: Incidentrapport.pdf. Det som står ovan är läst ur \
                  meddelandets text och ur filen: kontrollera det mot filen på ärendets sida i \
-                 webbvyn.\n"
+                 webbvyn.\n",
             ),
-            "{}",
-            d.text
-        );
+        ] {
+            let mut read = n.clone();
+            read.documents = documents.iter().map(|d| d.to_string()).collect();
+            read.document_read = Some(file.into());
+            let d = opening_notice(
+                &sender(),
+                &facts_of(&r, &route, &read),
+                f.aware_at,
+                drafts(),
+            );
+            assert!(d.text.contains(want), "{}", d.text);
+        }
         // Without a document, no such line.
         let d = opening_notice(
             &sender(),
