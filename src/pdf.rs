@@ -4,7 +4,8 @@
 //! hostile input can loop, recurse or allocate without end, and nothing
 //! inside one process can stop it, so the text is read by a child: this
 //! binary started again as `breachwatch pdf-text`, which first limits its
-//! own CPU time, address space, file writes and core dumps (`setrlimit`),
+//! own CPU time, address space, file writes and core dumps (rustix's
+//! `setrlimit`, the `prlimit64` system call),
 //! then reads the file from stdin (at most `document::MAX_FILE_BYTES`),
 //! extracts its text with `pdf-extract` and writes at most
 //! `document::MAX_TEXT_CHARS` characters to stdout. The parent kills it

@@ -8,6 +8,13 @@ deploy/systemd/boot-test.sh, against the loopback stack of deploy/local/up.sh.
   notice.py find MAILDIR TEXT REF
       prints the subject of a mail in MAILDIR (new/ or cur/) whose subject
       has TEXT and REF; exit 1 when there is none
+  notice.py send PORT FROM TO FILE
+      the saved message FILE (a new Message-ID) from FROM to TO through
+      Postfix on PORT
+  notice.py find-text MAILDIR SUBJECT TEXT
+      prints the subject of a mail whose subject has SUBJECT and whose
+      plain text (its words joined by single spaces) has TEXT; exit 1 when
+      there is none
 """
 import datetime
 import email
@@ -74,10 +81,39 @@ def find(maildir, want, ref):
     return 1
 
 
+def send(port, sender, to, path):
+    raw = pathlib.Path(path).read_bytes()
+    m = email.message_from_bytes(raw)
+    old = m.get("Message-ID", "")
+    raw = raw.replace(old.encode(), f"<{uuid.uuid4().hex}@send.example.test>".encode(), 1)
+    with smtplib.SMTP("127.0.0.1", int(port), timeout=30) as s:
+        s.sendmail(sender, [to], raw)
+
+
+def find_text(maildir, want, text):
+    from email import policy
+    root = pathlib.Path(maildir)
+    for sub in ("new", "cur"):
+        d = root / sub
+        for p in sorted(d.glob("*")) if d.is_dir() else []:
+            m = email.message_from_bytes(p.read_bytes(), policy=policy.default)
+            subj = str(m.get("Subject", ""))
+            body = m.get_body(preferencelist=("plain",))
+            words = " ".join(body.get_content().split()) if body is not None else ""
+            if want in subj and text in words:
+                print(subj)
+                return 0
+    return 1
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 6 and sys.argv[1] == "forward":
         forward(*sys.argv[2:])
     elif len(sys.argv) == 5 and sys.argv[1] == "find":
         sys.exit(find(*sys.argv[2:]))
+    elif len(sys.argv) == 6 and sys.argv[1] == "send":
+        send(*sys.argv[2:])
+    elif len(sys.argv) == 5 and sys.argv[1] == "find-text":
+        sys.exit(find_text(*sys.argv[2:]))
     else:
         sys.exit(__doc__)

@@ -5,8 +5,10 @@
 # unit installed as docs/install.md installs it, then:
 #   systemctl start → active (Type=notify: start returns once the daemon said
 #   READY), a notice forwarded through the loopback stack's Postfix opens a
-#   case and the reporter gets the acknowledgement, `systemctl stop` → the
-#   unit ends with Result=success.
+#   case and the reporter gets the acknowledgement, a supplier's notice in an
+#   attached PDF is read (the PDF reader's child may set its limits under the
+#   unit's SystemCallFilter), `systemctl stop` → the unit ends with
+#   Result=success.
 # With all of the unit's sandboxing (DynamicUser, ProtectSystem=strict,
 # SystemCallFilter, MemoryDenyWriteExecute, PrivateUsers, ...).
 # LoadCredential= is tried first. Where systemd in a container cannot hand
@@ -106,6 +108,21 @@ for _ in $(seq 1 150); do
 done
 [ -n "$ack" ] || fail "no acknowledgement: $(inside journalctl -u breachwatch --no-pager | tail -10)"
 step "a notice forwarded through Postfix was acknowledged: $ack"
+
+# A supplier's notice whose facts are in an attached PDF: the unit's
+# sandbox must let the PDF reader's child set its limits (setrlimit), or
+# the PDF stays unread and the opening notice says so.
+python3 "$repo/deploy/container/notice.py" send "$smtp_port" support@tidvis.example "$(addr breach)" \
+  "$repo/tests/fixtures/forms/f01-pdf-form-bifogad.eml"
+read_pdf=""
+for _ in $(seq 1 150); do
+  read_pdf="$(python3 "$repo/deploy/container/notice.py" find-text "$mail_dir/$domain/$u-official/Maildir" \
+    "Tidvis Mobil" "läst ur meddelandets text och ur filen" || true)"
+  [ -n "$read_pdf" ] && break
+  sleep 0.2
+done
+[ -n "$read_pdf" ] || fail "the PDF was not read under the unit: $(inside journalctl -u breachwatch --no-pager | grep -i pdf | tail -5)"
+step "a notice in an attached PDF was read under the unit's sandbox: $read_pdf"
 
 inside systemctl stop breachwatch
 [ "$(show Result)" = success ] && [ "$(show ExecMainStatus)" = 0 ] ||
