@@ -58,6 +58,7 @@ impl Format {
 /// Reads a PDF file's text outside the reader (the shell's child process,
 /// `crate::pdf`): called with at most [`MAX_FILE_BYTES`] of a file that
 /// starts like a PDF; None when it could not.
+///
 /// A reader holds no state a panic could leave half-changed (the shell's
 /// holds the binary's path and its limits), hence `RefUnwindSafe`: the
 /// reader is called inside the intake's `catch_unwind`.
@@ -148,8 +149,10 @@ pub fn pdf_lines(raw: &str) -> String {
         let goes_on =
             next.starts_with(char::is_lowercase) && !text.ends_with(['.', '!', '?', ':', ';']);
         joining = *spaced || hyphen || goes_on;
-        // A word broken at its hyphen ("fri-" / "text") keeps it, no space.
-        if joining && !text.ends_with('-') {
+        // A word broken at its hyphen ("fri-" / "text") keeps it, no space;
+        // a line that ended in a space after its hyphen ("ord - ") gets one.
+        let glued = text.ends_with('-') && !*spaced;
+        if joining && !glued {
             out.push(' ');
         }
     }

@@ -266,6 +266,7 @@ fn a_pdfs_lines_join_where_the_page_or_a_cell_wrapped() {
          Personuppgiftsbiträde Tidvis AB\n\
          Slut.\nnästa sida\nfri-text"
     );
+    assert_eq!(pdf_lines("Namn - \nadress"), "Namn - adress");
     assert_eq!(pdf_lines(""), "");
     assert_eq!(pdf_lines("\n \x0c\n"), "");
 }
