@@ -156,7 +156,39 @@ pub fn pdf_lines(raw: &str) -> String {
             out.push(' ');
         }
     }
-    out
+    // A line whose words the extraction split by the glyphs' spacing ("v å
+    // r öv erv akning", "kl. 1 4 :2 0", seen in Chromium's PDFs) is not
+    // read: its times and words would be read wrong.
+    match out.lines().any(|l| split_fragments(l) >= 2) {
+        true => out
+            .lines()
+            .filter(|l| split_fragments(l) < 2)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        false => out,
+    }
+}
+
+/// Short words a line may hold more than one of (Swedish and English).
+const SHORT_WORDS: &[&str] = &[
+    "i", "a", "å", "ö", "o", "på", "om", "av", "en", "är", "de", "du", "ni", "vi", "nu", "så",
+    "ju", "då", "ej", "ca", "kl", "nr", "st", "el", "se", "ha", "gå", "få", "bl", "kr", "mm", "cm",
+    "km", "ok", "id", "to", "of", "at", "on", "is", "by", "an", "or", "it", "we", "no", "in", "as",
+    "be", "do", "he", "me", "my", "so", "up", "us", "if", "go", "am",
+];
+
+/// How many pieces of split words `line` has: lower-case tokens of one or
+/// two letters that are no short word ("frå n", "ansv arig" give none: the
+/// pieces "n" and "v").
+fn split_fragments(line: &str) -> usize {
+    line.split(' ')
+        .filter(|w| {
+            let n = w.chars().count();
+            (1..=2).contains(&n)
+                && w.chars().all(|c| c.is_alphabetic() && c.is_lowercase())
+                && !SHORT_WORDS.contains(w)
+        })
+        .count()
 }
 
 /// The text of document `file` in `format`, paragraphs as lines; None when

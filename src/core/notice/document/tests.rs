@@ -267,6 +267,22 @@ fn a_pdfs_lines_join_where_the_page_or_a_cell_wrapped() {
          Slut.\nnästa sida\nfri-text"
     );
     assert_eq!(pdf_lines("Namn - \nadress"), "Namn - adress");
+    // A line whose words the extraction split (Chromium's PDFs through
+    // pdf-extract) is left out; the rest stays.
+    assert_eq!(
+        pdf_lines(
+            "Antal berörda\nregistrerade Cirka 2 300\n\nDen 3  december kl. 1 4 :2 0  larmade v å r öv erv akning om ov anliga ex porter.\nOrsak Angrepp"
+        ),
+        "Antal berörda registrerade Cirka 2 300\nOrsak Angrepp"
+    );
+    assert_eq!(
+        split_fragments("Rapport frå n biträ de till personuppgiftsansv arig"),
+        1
+    );
+    assert_eq!(
+        split_fragments("Vi har i dag sett att ca 40 st. av era kunder är berörda"),
+        0
+    );
     assert_eq!(pdf_lines(""), "");
     assert_eq!(pdf_lines("\n \x0c\n"), "");
 }
